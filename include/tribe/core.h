@@ -1,0 +1,136 @@
+/* tribe/core.h: status codes, error messages, logging, counter-based RNG,
+ * exact (split-independent) sums, timers and small memory helpers.
+ *
+ * Usage:
+ *     tribe_status st = TRIBE_OK;
+ *     double *w = NULL;
+ *     TRIBE_TRY(tribe_alloc((void **)&w, n * sizeof *w));
+ *     if (bad) { st = tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: quantity '%s' is not a number", path, line, s); goto cleanup; }
+ *   cleanup:
+ *     free(w);
+ *     return st;
+ *
+ * Ownership: nothing in this header keeps pointers to caller memory. The last
+ * error message lives in thread-local storage owned by the library; it stays
+ * valid until the next tribe_fail() on the same thread.
+ *
+ * Not collective: nothing here talks to other ranks (see tribe/par.h).
+ */
+#ifndef TRIBE_CORE_H
+#define TRIBE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TRIBE_VERSION "0.1.0"
+
+/* Status of every fallible call. The CLI maps classes to exit codes
+ * (docs/cli.md): usage 2, bad input data 3, environment 4, internal 5. */
+typedef enum {
+    TRIBE_OK = 0,
+    TRIBE_ERR_USAGE,    /* bad command line or job spec (unknown key, wrong type) */
+    TRIBE_ERR_INPUT,    /* bad input data: missing column, unparseable value, K > n */
+    TRIBE_ERR_IO,       /* missing/unreadable/unwritable file, HDF5 failure */
+    TRIBE_ERR_ENV,      /* MPI, network or other environment failure */
+    TRIBE_ERR_NOMEM,    /* allocation failed */
+    TRIBE_ERR_INTERNAL  /* a bug: an invariant did not hold */
+} tribe_status;
+
+/* Records a printf-style message for the current thread (prefixed by nothing:
+ * say the file, line or field yourself) and returns `st` so it can be
+ * returned or assigned directly. */
+tribe_status tribe_fail(tribe_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Like tribe_fail, but appends ": <strerror(errno)>" (errno read on entry). */
+tribe_status tribe_fail_errno(tribe_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The last message recorded by tribe_fail on this thread ("" if none). */
+const char *tribe_errmsg(void);
+/* Replaces the thread's message (used when one rank's message is broadcast). */
+void tribe_set_errmsg(const char *msg);
+void tribe_clear_error(void);
+/* Short name of a status ("input", "io", ...). */
+const char *tribe_status_name(tribe_status st);
+/* Documented process exit code of a status class. */
+int tribe_status_exit_code(tribe_status st);
+
+/* Evaluate a status expression; on failure store it in `st` and jump to the
+ * function's `cleanup:` label. Requires `tribe_status st` in scope. */
+#define TRIBE_TRY(expr)                         \
+    do {                                        \
+        st = (expr);                            \
+        if (st != TRIBE_OK) goto cleanup;       \
+    } while (0)
+
+/* ---- memory ------------------------------------------------------------ */
+/* *out = malloc(bytes) (NULL and TRIBE_OK when bytes == 0 is NOT the rule:
+ * bytes == 0 allocates 1 byte so callers never see NULL on success). */
+tribe_status tribe_alloc(void **out, size_t bytes);
+tribe_status tribe_calloc(void **out, size_t count, size_t size);
+/* *p = realloc(*p, bytes); on failure *p is left untouched. */
+tribe_status tribe_realloc(void **p, size_t bytes);
+/* Overflow-checked count*size; returns 0 and fails with NOMEM on overflow. */
+tribe_status tribe_mul_size(size_t a, size_t b, size_t *out);
+/* strdup that reports NOMEM. */
+tribe_status tribe_strdup(const char *s, char **out);
+/* Test hook: when > 0, the n-th following allocation through tribe_alloc /
+ * tribe_calloc / tribe_realloc fails (SQLite-style fault injection). */
+void tribe_alloc_fail_after(long n);
+
+/* ---- logging (stderr) -------------------------------------------------- */
+typedef enum { TRIBE_LOG_ERROR = 0, TRIBE_LOG_WARN, TRIBE_LOG_INFO, TRIBE_LOG_DEBUG } tribe_log_level;
+/* Set once by the CLI: which rank this process is (prefix) and the level.
+ * Only rank 0 prints INFO and below unless `all_ranks` is set. */
+void tribe_log_setup(int rank, tribe_log_level level, int all_ranks);
+void tribe_log(tribe_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define TRIBE_INFO(...) tribe_log(TRIBE_LOG_INFO, __VA_ARGS__)
+#define TRIBE_WARN(...) tribe_log(TRIBE_LOG_WARN, __VA_ARGS__)
+#define TRIBE_DEBUG(...) tribe_log(TRIBE_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- counter-based random numbers --------------------------------------
+ * A pure function of (seed, stream, counter): the value for global row i at
+ * step t is the same whichever rank or thread asks for it. Streams separate
+ * uses (sampling, initialisation, generation, ...). */
+uint64_t tribe_rng_u64(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Uniform double in [0, 1) with 53 random bits. */
+double tribe_rng_unif(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Uniform integer in [0, n) (n > 0), unbiased to 2^-64. */
+uint64_t tribe_rng_below(uint64_t seed, uint64_t stream, uint64_t counter, uint64_t n);
+/* Standard normal from two uniforms of (counter*2, counter*2+1). */
+double tribe_rng_normal(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Mixes two 64-bit values into one (for deriving sub-streams). */
+uint64_t tribe_hash2(uint64_t a, uint64_t b);
+/* FNV-1a 64 of bytes, continuing from h (start with TRIBE_FNV_INIT). */
+#define TRIBE_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t tribe_fnv1a(uint64_t h, const void *data, size_t len);
+
+/* ---- exact sums ---------------------------------------------------------
+ * Fixed-point accumulators: a double is rounded to a multiple of 2^-32 and
+ * added as a 128-bit integer, so sums are exactly associative and do not
+ * depend on how rows are split over threads or ranks. Range: |sum| < 2^94
+ * (about 2e28); resolution 2.3e-10. Non-finite inputs must be screened out
+ * by the caller. */
+typedef __int128 tribe_xsum;
+#define TRIBE_XSUM_SCALE 4294967296.0 /* 2^32 */
+static inline tribe_xsum tribe_xsum_of(double v)
+{
+    double s = v * TRIBE_XSUM_SCALE;
+    return (tribe_xsum)(s < 0 ? s - 0.5 : s + 0.5);
+}
+static inline double tribe_xsum_value(tribe_xsum s) { return (double)s / TRIBE_XSUM_SCALE; }
+
+/* ---- time -------------------------------------------------------------- */
+double tribe_now(void); /* monotonic seconds */
+
+/* ---- small string helpers ---------------------------------------------- */
+/* snprintf into a fixed buffer; fails with INTERNAL on truncation. */
+tribe_status tribe_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads a whole file into a NUL-terminated buffer (caller frees). */
+tribe_status tribe_read_file(const char *path, char **out, size_t *len);
+/* Writes `len` bytes to path atomically (tmp file in the same folder + rename). */
+tribe_status tribe_write_file_atomic(const char *path, const char *data, size_t len);
+/* mkdir -p; fails with IO naming the path when it cannot be created or is not writable. */
+tribe_status tribe_mkdirs(const char *path);
+
+#endif

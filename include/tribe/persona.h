@@ -1,0 +1,68 @@
+/* tribe/persona.h: personas, e-mails and taglines for segments, through a
+ * provider interface. This release ships the offline provider (deterministic,
+ * no network); an LLM provider plugs in behind the same interface.
+ *
+ * Usage:
+ *     tribe_persona_provider *pp = NULL;
+ *     tribe_persona_offline_create(seed, &pp);
+ *     tribe_persona *p = NULL;                 // array of segs->k
+ *     tribe_personas_write(pp, segs, &p);
+ *     tribe_personas_to_json(p, segs->k, segs, &json);   // personas.json text
+ *     tribe_personas_destroy(&p, segs->k);
+ *     tribe_persona_provider_destroy(&pp);
+ *
+ * Ownership: every string in a tribe_persona is owned by it.
+ * Not collective: rank 0 only.
+ */
+#ifndef TRIBE_PERSONA_H
+#define TRIBE_PERSONA_H
+
+#include "tribe/core.h"
+#include "tribe/segment.h"
+
+typedef struct {
+    int segment;            /* segment id */
+    char *segment_name;
+    char *name;             /* persona's first and last name */
+    char *age_band;         /* e.g. "35-44" */
+    char *occupation;
+    char *bio;
+    int n_goals;
+    char **goals;
+    int n_frustrations;
+    char **frustrations;
+    int n_channels;
+    char **channels;        /* preferred channels, most preferred first */
+    char *quote;
+    char *email_subject;
+    char *email_body;
+    char *tagline;
+    char *image_prompt;
+    char *provider;         /* "offline", or the model that wrote it */
+} tribe_persona;
+
+typedef struct tribe_persona_provider tribe_persona_provider;
+struct tribe_persona_provider {
+    const char *name;
+    /* Writes the persona of segment s of segs into *out (zeroed by caller). */
+    tribe_status (*write)(tribe_persona_provider *self, const tribe_segments *segs, int s,
+                          tribe_persona *out);
+    void (*destroy)(tribe_persona_provider *self);
+    void *state;
+};
+
+tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider **out);
+void tribe_persona_provider_destroy(tribe_persona_provider **pp);
+
+/* Writes one persona per segment (array of segs->k, caller destroys). */
+tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segments *segs,
+                                  tribe_persona **out);
+/* personas.json text (caller frees); schema in docs/outputs.md. */
+tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_segments *segs,
+                                    char **out);
+/* Checks that every number written in the persona's text is a figure of the
+ * segment (within rounding). Returns TRIBE_OK or INTERNAL naming the number. */
+tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs);
+void tribe_personas_destroy(tribe_persona **p, int k);
+
+#endif

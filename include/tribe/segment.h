@@ -1,0 +1,65 @@
+/* tribe/segment.h: what the clustering stage hands to rank 0's writers
+ * (personas, report, CSV): per-segment profiles in raw (business) units, plus
+ * a small 2-D projection sample for plots.
+ *
+ * Shapes: k segments, d numeric features, feature_names[d] shared by all.
+ * Segment ids are 0..k-1, ordered by descending mean monetary value, so the
+ * same data and seed give the same ids.
+ *
+ * Ownership: a tribe_segments owns every array it points to;
+ * tribe_segments_destroy frees all, accepts NULL, sets the pointer to NULL.
+ * Not collective: built collectively by the cluster stage (tribe/cluster.h),
+ * then identical on every rank.
+ */
+#ifndef TRIBE_SEGMENT_H
+#define TRIBE_SEGMENT_H
+
+#include "tribe/core.h"
+
+typedef struct {
+    char *name;         /* categorical column, e.g. "device" */
+    int n_levels;
+    char **levels;      /* [n_levels] */
+    int64_t *count;     /* [k+1][n_levels]: per segment, last row = whole base */
+} tribe_segmix;
+
+typedef struct {
+    int id;
+    char name[64];      /* RFM-style name, unique in the run ("Champions", "At Risk 2", ...) */
+    int64_t size;       /* customers */
+    double share;       /* size / n_total */
+    double revenue_share; /* sum(monetary) in segment / sum over all; NaN without a monetary column */
+    double *mean;       /* [d] raw feature means (NaN-skipping) */
+    double *median;     /* [d] raw feature medians (exact, NaN-skipping) */
+    double *centroid;   /* [d] centroid in the transformed (model) space */
+} tribe_segment;
+
+typedef struct {
+    int k, d;
+    int64_t n_total;
+    char **feature_names;   /* [d] */
+    tribe_segment *seg;     /* [k] */
+    double *overall_mean;   /* [d] whole base */
+    double *overall_median; /* [d] whole base */
+    int n_mix;
+    tribe_segmix *mix;      /* [n_mix] categorical mixes */
+    double silhouette;      /* sampled mean silhouette, NaN if not computed */
+    double silhouette_ci;   /* half-width of its 95% interval */
+    double inertia;         /* sum of squared distances in model space */
+} tribe_segments;
+
+typedef struct {
+    int64_t m;          /* sampled customers */
+    float *xy;          /* [m][2] projection coordinates */
+    int32_t *label;     /* [m] segment of each */
+    char axis[2][64];   /* axis titles, e.g. "PC1 (41%)" */
+} tribe_projection;
+
+/* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */
+tribe_status tribe_segments_create(int k, int d, const char *const *feature_names, tribe_segments **out);
+/* Index of a feature by name, or -1. */
+int tribe_segments_feature(const tribe_segments *s, const char *name);
+void tribe_segments_destroy(tribe_segments **s);
+void tribe_projection_destroy(tribe_projection **p);
+
+#endif

@@ -1,0 +1,48 @@
+/* tribe/table.h: one rank's shard of the customer table, in memory.
+ *
+ * Rows are customers sorted by ascending id across the whole job: rank r holds
+ * global rows [offset, offset + n_local) of n_global. Numeric features are a
+ * row-major float matrix x[n_local][d]; categorical columns are int32 codes
+ * into a per-column list of level names (code -1 = missing).
+ *
+ * Ownership: a tribe_table owns everything it points to; tribe_table_destroy
+ * frees it all, accepts NULL and sets the pointer to NULL.
+ * Not collective.
+ */
+#ifndef TRIBE_TABLE_H
+#define TRIBE_TABLE_H
+
+#include "tribe/core.h"
+
+typedef struct {
+    char *name;      /* column name, e.g. "country" */
+    int n_levels;
+    char **levels;   /* level names [n_levels] */
+    int32_t *code;   /* [n_local]; -1 = missing */
+} tribe_catcol;
+
+typedef struct {
+    int64_t n_global;   /* customers in the whole table */
+    int64_t offset;     /* global index of this rank's first row */
+    int64_t n_local;    /* rows on this rank */
+    int d;              /* numeric features */
+    char **names;       /* feature names [d] */
+    int64_t *id;        /* customer ids [n_local], ascending */
+    float *x;           /* features [n_local][d], row-major; NaN = missing */
+    int n_cat;
+    tribe_catcol *cat;  /* categorical columns [n_cat] */
+} tribe_table;
+
+/* Allocates an empty table with d named features and room for n_local rows
+ * (ids and x zeroed, no categorical columns). Copies the names. */
+tribe_status tribe_table_create(int64_t n_local, int d, const char *const *names, tribe_table **out);
+/* Adds a categorical column (copies name and levels; codes zeroed to -1). */
+tribe_status tribe_table_add_cat(tribe_table *t, const char *name, int n_levels,
+                                 const char *const *levels, tribe_catcol **out);
+/* Index of a feature by name, or -1. */
+int tribe_table_feature(const tribe_table *t, const char *name);
+/* Index of a categorical column by name, or -1. */
+int tribe_table_cat(const tribe_table *t, const char *name);
+void tribe_table_destroy(tribe_table **t);
+
+#endif

@@ -1,0 +1,104 @@
+/* The in-memory customer shard (tribe/table.h). */
+#include "tribe/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void free_strings(char **s, int n)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+static tribe_status copy_strings(const char *const *src, int n, char ***out)
+{
+    tribe_status st = TRIBE_OK;
+    char **dst = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&dst, (size_t)(n > 0 ? n : 1), sizeof *dst));
+    for (int i = 0; i < n; i++)
+        TRIBE_TRY(tribe_strdup(src[i], &dst[i]));
+    *out = dst;
+    dst = NULL;
+cleanup:
+    free_strings(dst, n);
+    return st;
+}
+
+tribe_status tribe_table_create(int64_t n_local, int d, const char *const *names, tribe_table **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_table *t = NULL;
+    size_t nx;
+    if (n_local < 0 || d < 0)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "table shape %lld x %d is negative", (long long)n_local, d);
+    TRIBE_TRY(tribe_calloc((void **)&t, 1, sizeof *t));
+    t->n_local = n_local;
+    t->n_global = n_local;
+    t->d = d;
+    TRIBE_TRY(copy_strings(names, d, &t->names));
+    TRIBE_TRY(tribe_calloc((void **)&t->id, (size_t)n_local, sizeof *t->id));
+    TRIBE_TRY(tribe_mul_size((size_t)n_local, (size_t)d, &nx));
+    TRIBE_TRY(tribe_calloc((void **)&t->x, nx, sizeof *t->x));
+    *out = t;
+    t = NULL;
+cleanup:
+    tribe_table_destroy(&t);
+    return st;
+}
+
+tribe_status tribe_table_add_cat(tribe_table *t, const char *name, int n_levels,
+                                 const char *const *levels, tribe_catcol **out)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_realloc((void **)&t->cat, (size_t)(t->n_cat + 1) * sizeof *t->cat));
+    tribe_catcol *c = &t->cat[t->n_cat];
+    memset(c, 0, sizeof *c);
+    TRIBE_TRY(tribe_strdup(name, &c->name));
+    t->n_cat++; /* counted now so destroy frees partial columns */
+    c->n_levels = n_levels;
+    TRIBE_TRY(copy_strings(levels, n_levels, &c->levels));
+    TRIBE_TRY(tribe_alloc((void **)&c->code, (size_t)(t->n_local > 0 ? t->n_local : 1) * sizeof *c->code));
+    for (int64_t i = 0; i < t->n_local; i++)
+        c->code[i] = -1;
+    if (out)
+        *out = c;
+cleanup:
+    return st;
+}
+
+int tribe_table_feature(const tribe_table *t, const char *name)
+{
+    for (int j = 0; j < t->d; j++)
+        if (strcmp(t->names[j], name) == 0)
+            return j;
+    return -1;
+}
+
+int tribe_table_cat(const tribe_table *t, const char *name)
+{
+    for (int j = 0; j < t->n_cat; j++)
+        if (strcmp(t->cat[j].name, name) == 0)
+            return j;
+    return -1;
+}
+
+void tribe_table_destroy(tribe_table **tp)
+{
+    if (!tp || !*tp)
+        return;
+    tribe_table *t = *tp;
+    free_strings(t->names, t->d);
+    free(t->id);
+    free(t->x);
+    for (int j = 0; j < t->n_cat; j++) {
+        free(t->cat[j].name);
+        free_strings(t->cat[j].levels, t->cat[j].n_levels);
+        free(t->cat[j].code);
+    }
+    free(t->cat);
+    free(t);
+    *tp = NULL;
+}

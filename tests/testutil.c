@@ -1,0 +1,78 @@
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int tribe_mpitest_failures;
+
+int tribe_test_main(const char *suite_name, const tribe_test_case *cases)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+    if (!suite) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    for (const tribe_test_case *c = cases; c->name; c++)
+        if (!CU_add_test(suite, c->name, c->fn)) {
+            CU_cleanup_registry();
+            return 1;
+        }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return (failed == 0 && run > 0) ? 0 : 1;
+}
+
+const char *tribe_test_tmpdir(void)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/tribe-test-XXXXXX");
+    if (!mkdtemp(buf)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return buf;
+}
+
+const char *tribe_test_data(const char *name)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s/%s", TRIBE_TEST_DATA, name);
+    return buf;
+}
+
+const char *tribe_test_shared_data(const char *name)
+{
+    static char buf[1024];
+    const char *dir = getenv("TRIBE_SHARED_DATA");
+    snprintf(buf, sizeof buf, "%s/%s", dir && *dir ? dir : TRIBE_SHARED_DATA, name);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+tribe_par *tribe_mpitest_init(int *argc, char ***argv)
+{
+    tribe_par *par = NULL;
+    if (tribe_par_init(argc, argv, &par) != TRIBE_OK) {
+        fprintf(stderr, "MPI init failed: %s\n", tribe_errmsg());
+        exit(1);
+    }
+    tribe_log_setup(tribe_par_rank(par), TRIBE_LOG_WARN, 0);
+    return par;
+}
+
+int tribe_mpitest_finish(tribe_par **par)
+{
+    int64_t fails = tribe_mpitest_failures;
+    if (tribe_par_sum_i64(*par, &fails, 1) != TRIBE_OK)
+        fails = 1;
+    int size = tribe_par_size(*par);
+    if (tribe_par_rank(*par) == 0)
+        printf("%s on %d rank(s): %lld failed check(s)\n", fails ? "FAIL" : "PASS", size, (long long)fails);
+    tribe_par_finalize(par);
+    return fails ? 1 : 0;
+}

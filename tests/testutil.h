@@ -1,0 +1,57 @@
+/* Shared helpers for tribe's tests.
+ *
+ * CUnit suites (tests/unit/test_<module>.c):
+ *     static void kmeans_should_recover_planted_centroids(void) { CU_ASSERT(...); }
+ *     int main(void) {
+ *         static const tribe_test_case cases[] = {
+ *             TRIBE_TEST(kmeans_should_recover_planted_centroids), {NULL, NULL}};
+ *         return tribe_test_main("kmeans", cases);
+ *     }
+ *
+ * MPI tests (tests/mpi/test_<name>.c) run under mpiexec -n 1, 2, 4:
+ *     tribe_par *par = tribe_mpitest_init(&argc, &argv);
+ *     TRIBE_MPI_CHECK(par, cond, "what went wrong %d", x);
+ *     return tribe_mpitest_finish(&par);   // agrees on failures, exit code
+ */
+#ifndef TRIBE_TESTUTIL_H
+#define TRIBE_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} tribe_test_case;
+
+#define TRIBE_TEST(fn) {#fn, fn}
+
+/* Runs the cases as one CUnit suite; returns 0 when all pass, 1 otherwise. */
+int tribe_test_main(const char *suite, const tribe_test_case *cases);
+
+/* A fresh temporary directory (static buffer, valid until the next call). */
+const char *tribe_test_tmpdir(void);
+/* Path of a fixture in tests/data (static buffer). */
+const char *tribe_test_data(const char *name);
+/* Path of ../shared/data/<name> if it exists, else NULL (caller skips). */
+const char *tribe_test_shared_data(const char *name);
+
+tribe_par *tribe_mpitest_init(int *argc, char ***argv);
+extern int tribe_mpitest_failures;
+#define TRIBE_MPI_CHECK(par, cond, ...)                                                        \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "rank %d: %s:%d: check failed: %s: ", tribe_par_rank(par), __FILE__, \
+                    __LINE__, #cond);                                                          \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fprintf(stderr, "\n");                                                             \
+            tribe_mpitest_failures++;                                                          \
+        }                                                                                      \
+    } while (0)
+/* Agrees on failures across ranks, prints one summary line on rank 0,
+ * finalises MPI and returns the exit code (0 = all ranks passed). */
+int tribe_mpitest_finish(tribe_par **par);
+
+#endif

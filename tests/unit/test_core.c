@@ -1,0 +1,109 @@
+/* Unit tests for src/core: status, allocation, RNG, exact sums, files. */
+#include "testutil.h"
+#include "tribe/table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void rng_should_be_a_pure_function_of_its_key(void)
+{
+    CU_ASSERT_EQUAL(tribe_rng_u64(1, 2, 3), tribe_rng_u64(1, 2, 3));
+    CU_ASSERT_NOT_EQUAL(tribe_rng_u64(1, 2, 3), tribe_rng_u64(1, 2, 4));
+    CU_ASSERT_NOT_EQUAL(tribe_rng_u64(1, 2, 3), tribe_rng_u64(1, 3, 3));
+    CU_ASSERT_NOT_EQUAL(tribe_rng_u64(1, 2, 3), tribe_rng_u64(2, 2, 3));
+}
+
+static void rng_uniforms_should_have_mean_one_half(void)
+{
+    double s = 0, s2 = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double u = tribe_rng_unif(42, 7, (uint64_t)i);
+        CU_ASSERT(u >= 0.0 && u < 1.0);
+        s += u;
+        s2 += tribe_rng_normal(42, 8, (uint64_t)i) * tribe_rng_normal(42, 8, (uint64_t)i);
+    }
+    CU_ASSERT_DOUBLE_EQUAL(s / n, 0.5, 0.005);
+    CU_ASSERT_DOUBLE_EQUAL(s2 / n, 1.0, 0.02);
+    for (int i = 0; i < 1000; i++)
+        CU_ASSERT(tribe_rng_below(1, 1, (uint64_t)i, 7) < 7);
+}
+
+static void exact_sums_should_not_depend_on_order(void)
+{
+    double v[1000];
+    for (int i = 0; i < 1000; i++)
+        v[i] = (tribe_rng_unif(3, 0, (uint64_t)i) - 0.5) * pow(10.0, (double)(i % 9));
+    tribe_xsum fwd = 0, bwd = 0;
+    for (int i = 0; i < 1000; i++)
+        fwd += tribe_xsum_of(v[i]);
+    for (int i = 999; i >= 0; i--)
+        bwd += tribe_xsum_of(v[i]);
+    CU_ASSERT(fwd == bwd);
+    CU_ASSERT_DOUBLE_EQUAL(tribe_xsum_value(tribe_xsum_of(-2.5)), -2.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(tribe_xsum_value(tribe_xsum_of(1e12) * 1000), 1e15, 1e-3);
+}
+
+static void failing_calls_should_keep_their_message(void)
+{
+    tribe_status st = tribe_fail(TRIBE_ERR_INPUT, "%s:%d: bad", "x.csv", 12);
+    CU_ASSERT_EQUAL(st, TRIBE_ERR_INPUT);
+    CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "x.csv:12: bad");
+    CU_ASSERT_EQUAL(tribe_status_exit_code(TRIBE_ERR_USAGE), 2);
+    CU_ASSERT_EQUAL(tribe_status_exit_code(TRIBE_ERR_INPUT), 3);
+    CU_ASSERT_EQUAL(tribe_status_exit_code(TRIBE_ERR_IO), 4);
+}
+
+static void injected_allocation_failure_should_report_nomem(void)
+{
+    const char *names[] = {"a", "b"};
+    tribe_table *t = NULL;
+    /* Fail each allocation in turn: every failure is clean (no leak under ASan). */
+    for (long k = 1; k < 12; k++) {
+        tribe_alloc_fail_after(k);
+        tribe_status st = tribe_table_create(10, 2, names, &t);
+        tribe_alloc_fail_after(0);
+        if (st == TRIBE_OK) {
+            tribe_table_destroy(&t);
+            break;
+        }
+        CU_ASSERT_EQUAL(st, TRIBE_ERR_NOMEM);
+        CU_ASSERT_PTR_NULL(t);
+    }
+    CU_ASSERT_EQUAL(tribe_table_create(10, 2, names, &t), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_table_feature(t, "b"), 1);
+    CU_ASSERT_EQUAL(tribe_table_feature(t, "zz"), -1);
+    tribe_table_destroy(&t);
+    CU_ASSERT_PTR_NULL(t);
+    tribe_table_destroy(&t); /* NULL is fine */
+}
+
+static void atomic_write_should_replace_whole_files(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/a.txt", tribe_test_tmpdir());
+    CU_ASSERT_EQUAL(tribe_write_file_atomic(path, "hello", 5), TRIBE_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL(tribe_read_file(path, &buf, &len), TRIBE_OK);
+    CU_ASSERT_EQUAL(len, 5);
+    CU_ASSERT_STRING_EQUAL(buf, "hello");
+    free(buf);
+    CU_ASSERT_EQUAL(tribe_read_file("/nonexistent/x", &buf, &len), TRIBE_ERR_IO);
+    CU_ASSERT(strstr(tribe_errmsg(), "/nonexistent/x") != NULL);
+    CU_ASSERT_EQUAL(tribe_mkdirs("/proc/tribe-cannot"), TRIBE_ERR_IO);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(rng_should_be_a_pure_function_of_its_key),
+        TRIBE_TEST(rng_uniforms_should_have_mean_one_half),
+        TRIBE_TEST(exact_sums_should_not_depend_on_order),
+        TRIBE_TEST(failing_calls_should_keep_their_message),
+        TRIBE_TEST(injected_allocation_failure_should_report_nomem),
+        TRIBE_TEST(atomic_write_should_replace_whole_files),
+        {NULL, NULL}};
+    return tribe_test_main("core", cases);
+}
