@@ -1,0 +1,96 @@
+/* tribe/h5.h: tribe's HDF5 files, written and read in parallel.
+ *
+ * Two layers:
+ *  - tribe_h5_*: a thin handle over one HDF5 file opened by every rank
+ *    (MPI-IO when the context has a communicator). Per-customer arrays are
+ *    written and read as row blocks (rank r's rows [offset, offset+n)) with
+ *    collective transfers; small arrays and attributes are passed identically
+ *    by every rank.
+ *  - tribe_store_*: the customers.h5 format (docs/hdf5-layout.md) on top.
+ *
+ * Usage:
+ *     tribe_h5 *h = NULL;
+ *     TRIBE_TRY(tribe_h5_create(par, "out/.results.h5.tmp", &h));
+ *     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/label", TRIBE_H5_I32, n_global, offset, n_local, 1, labels));
+ *     TRIBE_TRY(tribe_h5_attr_str(h, "/runs/r1", "job_spec", json));
+ *     TRIBE_TRY(tribe_h5_close(&h));
+ *
+ * Ownership: a handle owns its HDF5 ids; tribe_h5_close accepts NULL, sets the
+ * pointer to NULL and reports a close failure. Arrays read are allocated for
+ * the caller, who frees them.
+ * Every function is Collective over the handle's ranks (each rank passes the
+ * same names, shapes and attribute values) unless it says Not collective.
+ * Errors: TRIBE_ERR_IO naming the file and object; TRIBE_ERR_INPUT when the
+ * file is not the kind expected (not HDF5, not tribe's, wrong layout).
+ */
+#ifndef TRIBE_H5_H
+#define TRIBE_H5_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+#include "tribe/table.h"
+
+typedef struct tribe_h5 tribe_h5;
+
+typedef enum { TRIBE_H5_I32, TRIBE_H5_I64, TRIBE_H5_F32, TRIBE_H5_F64, TRIBE_H5_U8 } tribe_h5_type;
+
+/* Creates (truncates) a file. */
+tribe_status tribe_h5_create(tribe_par *par, const char *path, tribe_h5 **out);
+/* Opens an existing file read-only. Not-HDF5 files fail with INPUT. */
+tribe_status tribe_h5_open(tribe_par *par, const char *path, tribe_h5 **out);
+tribe_status tribe_h5_close(tribe_h5 **h);
+const char *tribe_h5_path(const tribe_h5 *h); /* Not collective */
+
+/* A 1-D or 2-D per-customer dataset of n_global rows x cols, chunked by
+ * rows; this rank writes rows [offset, offset + n_local). Intermediate groups
+ * are created. */
+tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
+                                 int64_t offset, int64_t n_local, int64_t cols, const void *data);
+/* Reads rows [offset, offset + n_local) into a new array (*out, caller frees).
+ * *cols receives the width (1 for 1-D). Fails with INPUT when missing or of
+ * a different length than n_global (pass -1 to accept any). */
+tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
+                                int64_t offset, int64_t n_local, int64_t *cols, void **out);
+/* Length (rows) and width of a dataset; INPUT when missing. */
+tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_t *cols);
+/* Not collective: 1 if the object (group or dataset) exists. */
+int tribe_h5_exists(tribe_h5 *h, const char *name);
+
+/* A small dataset (same content on every rank; rank 0's data is written). */
+tribe_status tribe_h5_write_small(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols,
+                                  const void *data);
+/* Reads a whole small dataset on every rank. */
+tribe_status tribe_h5_read_small(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t *rows, int64_t *cols,
+                                 void **out);
+
+/* Attributes on a group or dataset (groups are created as needed). */
+tribe_status tribe_h5_attr_str(tribe_h5 *h, const char *obj, const char *name, const char *value);
+tribe_status tribe_h5_attr_strs(tribe_h5 *h, const char *obj, const char *name, int n, const char *const *values);
+tribe_status tribe_h5_attr_i64(tribe_h5 *h, const char *obj, const char *name, int64_t value);
+tribe_status tribe_h5_attr_f64(tribe_h5 *h, const char *obj, const char *name, double value);
+/* Reads a string attribute (caller frees); INPUT naming it when missing. */
+tribe_status tribe_h5_read_attr_str(tribe_h5 *h, const char *obj, const char *name, char **out);
+/* Reads a string-array attribute (caller frees each and the array). */
+tribe_status tribe_h5_read_attr_strs(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out);
+/* Names of the members of a group, sorted (caller frees). */
+tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out);
+
+/* ---- customers.h5 --------------------------------------------------------- */
+#define TRIBE_CUSTOMERS_FORMAT "tribe-customers"
+#define TRIBE_CUSTOMERS_FORMAT_VERSION 1
+
+/* Writes the table (each rank its rows at t->offset) to `path` atomically:
+ * into a temporary file beside it, renamed into place only when complete.
+ * `ledger_json` and `source_json` may be NULL. */
+tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
+                                         const char *ledger_json, const char *source_json);
+/* Reads customers.h5 with rows block-distributed over ranks
+ * (tribe_par_block). *ledger_json (may be NULL to skip) gets the stored
+ * ledger or NULL. A file that is not tribe's fails with INPUT saying so. */
+tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_table **out, char **ledger_json);
+
+/* Split-independent content hash of a table shard set: the same rows give the
+ * same hash whatever the rank count. 16 hex digits into hex[17]. */
+tribe_status tribe_table_hash(tribe_par *par, const tribe_table *t, char hex[17]);
+
+#endif

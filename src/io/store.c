@@ -1,0 +1,208 @@
+/* customers.h5: the customer table on disk (docs/hdf5-layout.md). */
+#include "tribe/h5.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static tribe_status tmp_name(tribe_par *par, const char *path, char *buf, size_t cap)
+{
+    /* Every rank must use the same temporary name: rank 0's pid decides. */
+    int64_t pid = (int64_t)getpid();
+    tribe_status st = tribe_par_bcast(par, &pid, sizeof pid, 0);
+    if (st != TRIBE_OK)
+        return st;
+    return tribe_fmt(buf, cap, "%s.tmp.%lld", path, (long long)pid);
+}
+
+/* Renames the finished temporary file into place on rank 0 and agrees. */
+static tribe_status publish(tribe_par *par, tribe_status st, const char *tmp, const char *path)
+{
+    st = tribe_par_agree(par, st);
+    if (tribe_par_rank(par) == 0) {
+        if (st == TRIBE_OK && rename(tmp, path) != 0)
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the finished file into place", path);
+        if (st != TRIBE_OK)
+            unlink(tmp);
+    }
+    return tribe_par_agree(par, st);
+}
+
+tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
+                                         const char *ledger_json, const char *source_json)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    char tmp[4096] = "";
+    char dname[512];
+    TRIBE_TRY(tmp_name(par, path, tmp, sizeof tmp));
+    st = tribe_h5_create(par, tmp, &h);
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        goto cleanup;
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_format", TRIBE_CUSTOMERS_FORMAT));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/", "tribe_format_version", TRIBE_CUSTOMERS_FORMAT_VERSION));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/customers/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, 1, t->id));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/customers/features", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, t->d,
+                                  t->x));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/customers/features", "feature_names", t->d, (const char *const *)t->names));
+    {
+        const char **cats = NULL;
+        TRIBE_TRY(tribe_calloc((void **)&cats, (size_t)(t->n_cat + 1), sizeof *cats));
+        for (int c = 0; c < t->n_cat; c++)
+            cats[c] = t->cat[c].name;
+        st = tribe_h5_attr_strs(h, "/customers", "categorical", t->n_cat, cats);
+        free(cats);
+        if (st != TRIBE_OK)
+            goto cleanup;
+    }
+    for (int c = 0; c < t->n_cat; c++) {
+        TRIBE_TRY(tribe_fmt(dname, sizeof dname, "/customers/%s", t->cat[c].name));
+        TRIBE_TRY(tribe_h5_write_rows(h, dname, TRIBE_H5_I32, t->n_global, t->offset, t->n_local, 1, t->cat[c].code));
+        TRIBE_TRY(tribe_h5_attr_strs(h, dname, "levels", t->cat[c].n_levels, (const char *const *)t->cat[c].levels));
+    }
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/customers", "n", t->n_global));
+    if (ledger_json)
+        TRIBE_TRY(tribe_h5_attr_str(h, "/customers", "ledger", ledger_json));
+    if (source_json)
+        TRIBE_TRY(tribe_h5_attr_str(h, "/customers", "source", source_json));
+cleanup:
+    {
+        tribe_status cst = tribe_h5_close(&h);
+        if (st == TRIBE_OK)
+            st = cst;
+    }
+    if (tmp[0])
+        st = publish(par, st, tmp, path);
+    return st;
+}
+
+static void free_names(char **names, int n)
+{
+    if (!names)
+        return;
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_table **out, char **ledger_json)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    tribe_table *t = NULL;
+    char *format = NULL;
+    char **names = NULL, **cats = NULL, **levels = NULL;
+    int d = 0, ncat = 0, nlev = 0;
+    int64_t n = 0, cols = 0, lo = 0, hi = 0;
+    int64_t *id = NULL;
+    float *x = NULL;
+    int32_t *code = NULL;
+    char dname[512];
+
+    if (ledger_json)
+        *ledger_json = NULL;
+    st = tribe_h5_open(par, path, &h);
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        goto cleanup;
+    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK ||
+        strcmp(format, TRIBE_CUSTOMERS_FORMAT) != 0) {
+        st = tribe_fail(TRIBE_ERR_INPUT,
+                        "%s: not a tribe customers file (no tribe_format='%s' attribute); "
+                        "create one with 'tribe ingest' or 'tribe import'",
+                        path, TRIBE_CUSTOMERS_FORMAT);
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_h5_shape(h, "/customers/features", &n, &cols));
+    TRIBE_TRY(tribe_h5_read_attr_strs(h, "/customers/features", "feature_names", &d, &names));
+    if (d != cols) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: /customers/features has %lld columns but %d feature names", path,
+                        (long long)cols, d);
+        goto cleanup;
+    }
+    tribe_par_block(n, tribe_par_size(par), tribe_par_rank(par), &lo, &hi);
+    TRIBE_TRY(tribe_h5_read_rows(h, "/customers/id", TRIBE_H5_I64, n, lo, hi - lo, NULL, (void **)&id));
+    TRIBE_TRY(tribe_h5_read_rows(h, "/customers/features", TRIBE_H5_F32, n, lo, hi - lo, NULL, (void **)&x));
+    TRIBE_TRY(tribe_table_create(0, d, (const char *const *)names, &t));
+    free(t->id);
+    free(t->x);
+    t->id = id;
+    t->x = x;
+    id = NULL;
+    x = NULL;
+    t->n_global = n;
+    t->offset = lo;
+    t->n_local = hi - lo;
+    if (tribe_h5_read_attr_strs(h, "/customers", "categorical", &ncat, &cats) != TRIBE_OK) {
+        ncat = 0;
+        cats = NULL;
+    }
+    for (int c = 0; c < ncat; c++) {
+        tribe_catcol *col = NULL;
+        TRIBE_TRY(tribe_fmt(dname, sizeof dname, "/customers/%s", cats[c]));
+        TRIBE_TRY(tribe_h5_read_attr_strs(h, dname, "levels", &nlev, &levels));
+        TRIBE_TRY(tribe_h5_read_rows(h, dname, TRIBE_H5_I32, n, lo, hi - lo, NULL, (void **)&code));
+        for (int64_t i = 0; i < hi - lo; i++)
+            if (code[i] < -1 || code[i] >= nlev) {
+                st = tribe_fail(TRIBE_ERR_INPUT, "%s: %s code %d of row %lld is outside its %d levels", path, dname,
+                                code[i], (long long)(lo + i), nlev);
+                goto cleanup;
+            }
+        TRIBE_TRY(tribe_table_add_cat(t, cats[c], nlev, (const char *const *)levels, &col));
+        free(col->code);
+        col->code = code;
+        code = NULL;
+        free_names(levels, nlev);
+        levels = NULL;
+    }
+    if (ledger_json && tribe_h5_exists(h, "/customers")) {
+        char *l = NULL;
+        if (tribe_h5_read_attr_str(h, "/customers", "ledger", &l) == TRIBE_OK)
+            *ledger_json = l;
+    }
+    *out = t;
+    t = NULL;
+cleanup:
+    {
+        tribe_status cst = tribe_h5_close(&h);
+        if (st == TRIBE_OK)
+            st = cst;
+    }
+    free(format);
+    free_names(names, d);
+    free_names(cats, ncat);
+    free_names(levels, nlev);
+    free(id);
+    free(x);
+    free(code);
+    tribe_table_destroy(&t);
+    return tribe_par_agree(par, st);
+}
+
+tribe_status tribe_table_hash(tribe_par *par, const tribe_table *t, char hex[17])
+{
+    /* Sum (mod 2^64) of per-row hashes keyed by the global row index: the
+     * same rows in the same order hash the same on any number of ranks. */
+    int64_t acc[2] = {0, 0};
+    uint64_t sum = 0;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        uint64_t h = tribe_fnv1a(TRIBE_FNV_INIT, &t->id[i], sizeof t->id[i]);
+        h = tribe_fnv1a(h, t->x + i * t->d, (size_t)t->d * sizeof *t->x);
+        for (int c = 0; c < t->n_cat; c++)
+            h = tribe_fnv1a(h, &t->cat[c].code[i], sizeof(int32_t));
+        sum += tribe_hash2(h, (uint64_t)(t->offset + i));
+    }
+    /* Split into two halves so the int64 sum cannot overflow. */
+    acc[0] = (int64_t)(sum & 0xffffffffu);
+    acc[1] = (int64_t)(sum >> 32);
+    tribe_status st = tribe_par_sum_i64(par, acc, 2);
+    if (st != TRIBE_OK)
+        return st;
+    uint64_t total = ((uint64_t)acc[1] << 32) + (uint64_t)acc[0];
+    snprintf(hex, 17, "%016llx", (unsigned long long)total);
+    return TRIBE_OK;
+}
