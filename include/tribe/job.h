@@ -1,0 +1,60 @@
+/* tribe/job.h: the JSON job spec of `tribe run` (docs/job-spec.md).
+ *
+ * Usage:
+ *     tribe_job *job = NULL;
+ *     st = tribe_job_load("jobs/demo.json", &job);   // parse + validate, strict
+ *     ... job->kmeans.k ...
+ *     tribe_job_destroy(&job);
+ *
+ * Every key has the name of the field it fills (kmeans.batch_size ->
+ * job->kmeans.batch_size). Unknown keys and wrong types are TRIBE_ERR_USAGE
+ * errors naming the file and the key path ("kmeans.kk"). Relative paths in
+ * the spec are resolved against the spec file's directory.
+ *
+ * Ownership: the job owns all its strings. Not collective (the CLI loads it
+ * on every rank; the file is small).
+ */
+#ifndef TRIBE_JOB_H
+#define TRIBE_JOB_H
+
+#include "tribe/core.h"
+
+typedef struct {
+    char *path;         /* the spec file */
+    char *input;        /* customers.h5 (resolved) */
+    char *output;       /* output directory (resolved) */
+    char *run_id;       /* default: UTC timestamp + seed */
+    uint64_t seed;
+    struct {
+        int n_columns;  /* 0 = every numeric feature of the input */
+        char **columns;
+        int n_log1p;    /* -1 = the default list (docs/job-spec.md) */
+        char **log1p;
+        int standardize;
+    } features;
+    struct {
+        int k;          /* fixed K, or 0 when k_min..k_max is swept */
+        int k_min, k_max;
+        int64_t batch_size;
+        int max_steps;
+        int64_t init_sample;
+        double tol;
+    } kmeans;
+    struct {
+        int64_t sample_size;
+    } silhouette;
+    struct {
+        int64_t sample_size;
+    } projection;
+    struct {
+        char *provider; /* "offline" */
+    } persona;
+    char *spec_json;    /* the spec as given, for /runs/<id>/job_spec */
+} tribe_job;
+
+tribe_status tribe_job_load(const char *path, tribe_job **out);
+/* Parses spec text (path is used for messages and relative paths). */
+tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out);
+void tribe_job_destroy(tribe_job **job);
+
+#endif

@@ -1,0 +1,324 @@
+/* The job spec: strict JSON parsing against a table of known keys. */
+#include "tribe/job.h"
+
+#include <cjson/cJSON.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef enum { K_STR, K_PATH, K_INT, K_I64, K_U64, K_NUM, K_BOOL, K_STRS, K_OBJ, K_K } key_kind;
+
+/* One row per key: its dotted path, kind, where it goes, and bounds. */
+typedef struct {
+    const char *key;
+    key_kind kind;
+    size_t off;         /* offsetof(tribe_job, field) */
+    size_t count_off;   /* K_STRS: offset of the int count */
+    double lo, hi;      /* numeric bounds (inclusive) */
+} key_spec;
+
+#define F(field) offsetof(tribe_job, field)
+static const key_spec KEYS[] = {
+    {"input", K_PATH, F(input), 0, 0, 0},
+    {"output", K_PATH, F(output), 0, 0, 0},
+    {"run_id", K_STR, F(run_id), 0, 0, 0},
+    {"seed", K_U64, F(seed), 0, 0, 9007199254740991.0},
+    {"features", K_OBJ, 0, 0, 0, 0},
+    {"features.columns", K_STRS, F(features.columns), F(features.n_columns), 0, 0},
+    {"features.log1p", K_STRS, F(features.log1p), F(features.n_log1p), 0, 0},
+    {"features.standardize", K_BOOL, F(features.standardize), 0, 0, 0},
+    {"kmeans", K_OBJ, 0, 0, 0, 0},
+    {"kmeans.k", K_K, F(kmeans.k), 0, 1, 1000},
+    {"kmeans.k_min", K_INT, F(kmeans.k_min), 0, 1, 1000},
+    {"kmeans.k_max", K_INT, F(kmeans.k_max), 0, 1, 1000},
+    {"kmeans.batch_size", K_I64, F(kmeans.batch_size), 0, 1, 1e9},
+    {"kmeans.max_steps", K_INT, F(kmeans.max_steps), 0, 1, 1e7},
+    {"kmeans.init_sample", K_I64, F(kmeans.init_sample), 0, 1, 1e9},
+    {"kmeans.tol", K_NUM, F(kmeans.tol), 0, 0, 1e9},
+    {"silhouette", K_OBJ, 0, 0, 0, 0},
+    {"silhouette.sample_size", K_I64, F(silhouette.sample_size), 0, 0, 1e8},
+    {"projection", K_OBJ, 0, 0, 0, 0},
+    {"projection.sample_size", K_I64, F(projection.sample_size), 0, 0, 1e6},
+    {"persona", K_OBJ, 0, 0, 0, 0},
+    {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
+};
+#undef F
+#define NKEYS (sizeof KEYS / sizeof KEYS[0])
+
+static void free_strs(char **s, int n)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+static const key_spec *find_key(const char *path)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(KEYS[i].key, path) == 0)
+            return &KEYS[i];
+    return NULL;
+}
+
+static const char *kind_name(key_kind k)
+{
+    switch (k) {
+    case K_STR:
+    case K_PATH: return "a string";
+    case K_INT:
+    case K_I64:
+    case K_U64:
+    case K_K: return "an integer";
+    case K_NUM: return "a number";
+    case K_BOOL: return "true or false";
+    case K_STRS: return "an array of strings";
+    case K_OBJ: return "an object";
+    }
+    return "?";
+}
+
+static tribe_status resolve_path(const char *spec_path, const char *value, char **out)
+{
+    if (value[0] == '/' || !spec_path)
+        return tribe_strdup(value, out);
+    char *copy = NULL;
+    tribe_status st = tribe_strdup(spec_path, &copy);
+    if (st != TRIBE_OK)
+        return st;
+    const char *dir = dirname(copy);
+    size_t n = strlen(dir) + strlen(value) + 2;
+    st = tribe_alloc((void **)out, n);
+    if (st == TRIBE_OK)
+        snprintf(*out, n, "%s/%s", dir, value);
+    free(copy);
+    return st;
+}
+
+static tribe_status set_value(tribe_job *job, const key_spec *ks, const char *path, const cJSON *v)
+{
+    char *base = (char *)job + ks->off;
+    const char *file = job->path ? job->path : "job spec";
+    switch (ks->kind) {
+    case K_STR:
+    case K_PATH: {
+        if (!cJSON_IsString(v) || !v->valuestring[0])
+            break;
+        char **dst = (char **)base;
+        free(*dst);
+        *dst = NULL;
+        return ks->kind == K_PATH ? resolve_path(job->path, v->valuestring, dst) : tribe_strdup(v->valuestring, dst);
+    }
+    case K_BOOL:
+        if (!cJSON_IsBool(v))
+            break;
+        *(int *)base = cJSON_IsTrue(v);
+        return TRIBE_OK;
+    case K_INT:
+    case K_I64:
+    case K_U64:
+    case K_K:
+    case K_NUM: {
+        if (!cJSON_IsNumber(v))
+            break;
+        double d = v->valuedouble;
+        if (ks->kind != K_NUM && d != floor(d))
+            break;
+        if (!(d >= ks->lo && d <= ks->hi))
+            return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s' = %g is outside [%g, %g]", file, path, d, ks->lo, ks->hi);
+        if (ks->kind == K_INT || ks->kind == K_K)
+            *(int *)base = (int)d;
+        else if (ks->kind == K_I64)
+            *(int64_t *)base = (int64_t)d;
+        else if (ks->kind == K_U64)
+            *(uint64_t *)base = (uint64_t)d;
+        else
+            *(double *)base = d;
+        return TRIBE_OK;
+    }
+    case K_STRS: {
+        if (!cJSON_IsArray(v))
+            break;
+        int n = cJSON_GetArraySize(v);
+        char ***dst = (char ***)base;
+        int *count = (int *)((char *)job + ks->count_off);
+        free_strs(*dst, *count); /* a key given twice: the last one wins */
+        *dst = NULL;
+        tribe_status st = tribe_calloc((void **)dst, (size_t)(n ? n : 1), sizeof **dst);
+        if (st != TRIBE_OK)
+            return st;
+        *count = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v)
+        {
+            if (!cJSON_IsString(e))
+                return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s' must be %s; item %d is not a string", file, path,
+                                  kind_name(ks->kind), *count);
+            st = tribe_strdup(e->valuestring, &(*dst)[*count]);
+            if (st != TRIBE_OK)
+                return st;
+            (*count)++;
+        }
+        return TRIBE_OK;
+    }
+    case K_OBJ:
+        break;
+    }
+    return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s' must be %s", file, path, kind_name(ks->kind));
+}
+
+static tribe_status walk(tribe_job *job, const cJSON *obj, const char *prefix)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, obj)
+    {
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", item->string);
+        const key_spec *ks = find_key(path);
+        if (!ks)
+            return tribe_fail(TRIBE_ERR_USAGE, "%s: unknown key '%s' (see docs/job-spec.md)",
+                              job->path ? job->path : "job spec", path);
+        tribe_status st;
+        if (ks->kind == K_OBJ) {
+            if (!cJSON_IsObject(item))
+                return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s' must be an object", job->path ? job->path : "job spec",
+                                  path);
+            st = walk(job, item, path);
+        } else if (ks->kind == K_K && cJSON_IsArray(item)) {
+            /* "k": [3, 8] is shorthand for k_min = 3, k_max = 8. */
+            if (cJSON_GetArraySize(item) != 2)
+                return tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.k' as a range must be [k_min, k_max]",
+                                  job->path ? job->path : "job spec");
+            st = set_value(job, find_key("kmeans.k_min"), path, cJSON_GetArrayItem(item, 0));
+            if (st == TRIBE_OK)
+                st = set_value(job, find_key("kmeans.k_max"), path, cJSON_GetArrayItem(item, 1));
+        } else {
+            st = set_value(job, ks, path, item);
+        }
+        if (st != TRIBE_OK)
+            return st;
+    }
+    return TRIBE_OK;
+}
+
+static void set_defaults(tribe_job *job)
+{
+    job->seed = 42;
+    job->features.n_log1p = -1;
+    job->features.standardize = 1;
+    job->kmeans.batch_size = 2048;
+    job->kmeans.max_steps = 200;
+    job->kmeans.init_sample = 20000;
+    job->kmeans.tol = 1e-4;
+    job->silhouette.sample_size = 2000;
+    job->projection.sample_size = 3000;
+}
+
+tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_job *job = NULL;
+    cJSON *root = NULL;
+    const char *file = path ? path : "job spec";
+    TRIBE_TRY(tribe_calloc((void **)&job, 1, sizeof *job));
+    set_defaults(job);
+    if (path)
+        TRIBE_TRY(tribe_strdup(path, &job->path));
+    TRIBE_TRY(tribe_strdup(text, &job->spec_json));
+    root = cJSON_Parse(text);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1;
+        for (const char *p = text; at && p < at && *p; p++)
+            line += *p == '\n';
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s:%d: not valid JSON", file, line);
+        goto cleanup;
+    }
+    if (!cJSON_IsObject(root)) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: the job spec must be a JSON object", file);
+        goto cleanup;
+    }
+    TRIBE_TRY(walk(job, root, ""));
+    if (!job->input) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'input' (the customers.h5 file) is required", file);
+        goto cleanup;
+    }
+    if (!job->output) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'output' (the results directory) is required", file);
+        goto cleanup;
+    }
+    if (job->kmeans.k && (job->kmeans.k_min || job->kmeans.k_max)) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: give either 'kmeans.k' or 'kmeans.k_min'/'kmeans.k_max', not both", file);
+        goto cleanup;
+    }
+    if (!job->kmeans.k) {
+        if (!job->kmeans.k_min && !job->kmeans.k_max) {
+            job->kmeans.k_min = 3;
+            job->kmeans.k_max = 8;
+        }
+        if (!job->kmeans.k_min || !job->kmeans.k_max || job->kmeans.k_min > job->kmeans.k_max ||
+            job->kmeans.k_min < 2) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.k_min' and 'kmeans.k_max' need 2 <= k_min <= k_max", file);
+            goto cleanup;
+        }
+    }
+    if (!job->persona.provider)
+        TRIBE_TRY(tribe_strdup("offline", &job->persona.provider));
+    if (strcmp(job->persona.provider, "offline") != 0) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.provider' = '%s' is not available (this release: 'offline')",
+                        file, job->persona.provider);
+        goto cleanup;
+    }
+    if (!job->run_id) {
+        char id[64];
+        time_t now = time(NULL);
+        struct tm tmv;
+        strftime(id, sizeof id, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tmv));
+        char full[96];
+        snprintf(full, sizeof full, "%s-s%llu", id, (unsigned long long)job->seed);
+        TRIBE_TRY(tribe_strdup(full, &job->run_id));
+    }
+    for (const char *p = job->run_id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '_' || *p == '.')) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'run_id' may hold only letters, digits, '-', '_' and '.'", file);
+            goto cleanup;
+        }
+    *out = job;
+    job = NULL;
+cleanup:
+    cJSON_Delete(root);
+    tribe_job_destroy(&job);
+    return st;
+}
+
+tribe_status tribe_job_load(const char *path, tribe_job **out)
+{
+    char *text = NULL;
+    tribe_status st = tribe_read_file(path, &text, NULL);
+    if (st == TRIBE_OK)
+        st = tribe_job_parse(path, text, out);
+    free(text);
+    return st;
+}
+
+
+void tribe_job_destroy(tribe_job **jp)
+{
+    if (!jp || !*jp)
+        return;
+    tribe_job *j = *jp;
+    free(j->path);
+    free(j->input);
+    free(j->output);
+    free(j->run_id);
+    free_strs(j->features.columns, j->features.n_columns);
+    free_strs(j->features.log1p, j->features.n_log1p);
+    free(j->persona.provider);
+    free(j->spec_json);
+    free(j);
+    *jp = NULL;
+}

@@ -1,0 +1,94 @@
+/* Unit tests for the job spec parser (src/core/job.c). */
+#include "testutil.h"
+#include "tribe/job.h"
+
+#include <string.h>
+
+static tribe_status parse(const char *text, tribe_job **job)
+{
+    return tribe_job_parse("/jobs/demo.json", text, job);
+}
+
+static void a_full_spec_should_fill_every_field(void)
+{
+    tribe_job *job = NULL;
+    const char *text = "{\"input\": \"data/customers.h5\", \"output\": \"/abs/out\", \"seed\": 7,"
+                       " \"features\": {\"columns\": [\"recency_days\", \"monetary\"], \"log1p\": [\"monetary\"]},"
+                       " \"kmeans\": {\"k\": 5, \"batch_size\": 512, \"tol\": 0.001},"
+                       " \"silhouette\": {\"sample_size\": 100}, \"run_id\": \"r-1\"}";
+    CU_ASSERT_EQUAL_FATAL(parse(text, &job), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(job->input, "/jobs/data/customers.h5");
+    CU_ASSERT_STRING_EQUAL(job->output, "/abs/out");
+    CU_ASSERT_EQUAL(job->seed, 7);
+    CU_ASSERT_EQUAL(job->features.n_columns, 2);
+    CU_ASSERT_STRING_EQUAL(job->features.columns[1], "monetary");
+    CU_ASSERT_EQUAL(job->features.n_log1p, 1);
+    CU_ASSERT_EQUAL(job->kmeans.k, 5);
+    CU_ASSERT_EQUAL(job->kmeans.batch_size, 512);
+    CU_ASSERT_DOUBLE_EQUAL(job->kmeans.tol, 0.001, 1e-12);
+    CU_ASSERT_EQUAL(job->silhouette.sample_size, 100);
+    CU_ASSERT_STRING_EQUAL(job->run_id, "r-1");
+    CU_ASSERT_STRING_EQUAL(job->persona.provider, "offline");
+    tribe_job_destroy(&job);
+    CU_ASSERT_PTR_NULL(job);
+}
+
+static void defaults_should_sweep_k_from_3_to_8(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\"}", &job), TRIBE_OK);
+    CU_ASSERT_EQUAL(job->kmeans.k, 0);
+    CU_ASSERT_EQUAL(job->kmeans.k_min, 3);
+    CU_ASSERT_EQUAL(job->kmeans.k_max, 8);
+    CU_ASSERT_EQUAL(job->features.n_log1p, -1);
+    CU_ASSERT_PTR_NOT_NULL(job->run_id);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\", \"kmeans\": {\"k\": [4, 6]}}", &job), TRIBE_OK);
+    CU_ASSERT_EQUAL(job->kmeans.k_min, 4);
+    CU_ASSERT_EQUAL(job->kmeans.k_max, 6);
+    tribe_job_destroy(&job);
+}
+
+static void an_unknown_key_should_be_named(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"kmeans\": {\"kk\": 3}}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "unknown key 'kmeans.kk'") != NULL);
+    CU_ASSERT(strstr(tribe_errmsg(), "/jobs/demo.json") != NULL);
+    CU_ASSERT_PTR_NULL(job);
+}
+
+static void a_wrong_type_should_be_named(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"kmeans\": {\"k\": \"five\"}}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'kmeans.k' must be an integer") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"seed\": 1.5}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'seed'") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"features\": {\"columns\": [1]}}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "features.columns") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"kmeans\": {\"k\": 0}}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "outside") != NULL);
+}
+
+static void broken_json_should_give_its_line(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL(parse("{\n\"input\": \"a\",\n\"output\": }", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "demo.json:3") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"output\": \"o\"}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'input'") != NULL);
+    CU_ASSERT_EQUAL(tribe_job_load("/nonexistent.json", &job), TRIBE_ERR_IO);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(a_full_spec_should_fill_every_field),
+        TRIBE_TEST(defaults_should_sweep_k_from_3_to_8),
+        TRIBE_TEST(an_unknown_key_should_be_named),
+        TRIBE_TEST(a_wrong_type_should_be_named),
+        TRIBE_TEST(broken_json_should_give_its_line),
+        {NULL, NULL}};
+    return tribe_test_main("job", cases);
+}
