@@ -1,8 +1,97 @@
-/* tribe: the command-line entry point (placeholder until the CLI lands). */
-#include "tribe/core.h"
+/* tribe: git-style subcommands. The only place that ends the process;
+ * every status maps to a documented exit code (docs/cli.md). */
+#include "cli.h"
 
-int main(void)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const tribe_cli_cmd *const COMMANDS[] = {&tribe_cmd_gen, &tribe_cmd_ingest, &tribe_cmd_import, &tribe_cmd_run,
+                                                &tribe_cmd_export};
+#define NCMD (sizeof COMMANDS / sizeof COMMANDS[0])
+
+tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...)
 {
-    printf("tribe %s\n", TRIBE_VERSION);
-    return 0;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tribe_fail(TRIBE_ERR_USAGE, "%s (see 'tribe %s --help')", msg, cmd);
+}
+
+tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || !end || *end || end == s || v < lo || v > hi)
+        return tribe_cli_usage(cmd, "%s expects an integer in [%lld, %lld], got '%s'", opt, (long long)lo,
+                               (long long)hi, s);
+    *out = v;
+    return TRIBE_OK;
+}
+
+static void print_help(void)
+{
+    printf("tribe %s: customer segmentation, explanation and personas on MPI clusters\n\n"
+           "usage: tribe <command> [options]   (collective: run under mpiexec or srun for several ranks)\n\n"
+           "commands:\n",
+           TRIBE_VERSION);
+    for (size_t i = 0; i < NCMD; i++)
+        printf("  %-8s %s\n", COMMANDS[i]->name, COMMANDS[i]->summary);
+    printf("\noptions:\n  -h, --help     this help ('tribe <command> --help' for a command)\n"
+           "  -V, --version  print the version\n\n"
+           "exit codes: 0 ok, 2 usage or job spec, 3 bad input data, 4 environment (files, HDF5, MPI),\n"
+           "            5 internal error. Documentation: docs/cli.md\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        print_help();
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("tribe %s\n", TRIBE_VERSION);
+        return 0;
+    }
+    const tribe_cli_cmd *cmd = NULL;
+    for (size_t i = 0; i < NCMD; i++)
+        if (strcmp(argv[1], COMMANDS[i]->name) == 0)
+            cmd = COMMANDS[i];
+    if (!cmd) {
+        fprintf(stderr, "tribe: unknown command '%s' (see 'tribe --help')\n", argv[1]);
+        return tribe_status_exit_code(TRIBE_ERR_USAGE);
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(cmd->usage, stdout);
+            return 0;
+        }
+
+    tribe_par *par = NULL;
+    tribe_status st = tribe_par_init(&argc, &argv, &par);
+    if (st != TRIBE_OK) {
+        fprintf(stderr, "tribe %s: error: %s\n", cmd->name, tribe_errmsg());
+        return tribe_status_exit_code(st);
+    }
+    const char *lvl = getenv("TRIBE_LOG");
+    tribe_log_level level = TRIBE_LOG_INFO;
+    if (lvl && strcmp(lvl, "debug") == 0)
+        level = TRIBE_LOG_DEBUG;
+    else if (lvl && strcmp(lvl, "warn") == 0)
+        level = TRIBE_LOG_WARN;
+    tribe_log_setup(tribe_par_rank(par), level, 0);
+
+    /* getopt_long sees "tribe-<cmd> [options]". */
+    st = cmd->run(par, argc - 1, argv + 1);
+    /* Commands agree on their status; agree once more so that no rank exits
+     * with a different code than the others. */
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK && tribe_par_rank(par) == 0)
+        fprintf(stderr, "tribe %s: error (%s): %s\n", cmd->name, tribe_status_name(st), tribe_errmsg());
+    tribe_par_finalize(&par);
+    return tribe_status_exit_code(st);
 }

@@ -1,0 +1,22 @@
+/* Internal to src/cli: the subcommands and their shared helpers. */
+#ifndef TRIBE_CLI_H
+#define TRIBE_CLI_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage;   /* full --help text */
+    tribe_status (*run)(tribe_par *par, int argc, char **argv);
+} tribe_cli_cmd;
+
+extern const tribe_cli_cmd tribe_cmd_gen, tribe_cmd_ingest, tribe_cmd_import, tribe_cmd_run, tribe_cmd_export;
+
+/* Fails with USAGE naming the subcommand, pointing at --help. */
+tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a non-negative integer option value; USAGE naming the option. */
+tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+#endif

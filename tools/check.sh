@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs missing Debian packages
+# (build + test: Slurm, munge, the Python reference peers), builds twice
+# (warnings as errors; AddressSanitizer + UndefinedBehaviorSanitizer), runs
+# the unit tests under the sanitizers and under valgrind, then every test
+# (unit, MPI on 1/2/4 ranks, end-to-end, Online Retail, Slurm) through ctest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tools/setup.sh" --test
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+echo "== build (sanitizers) and unit tests under ASan + UBSan" >&2
+"$root/tools/build.sh" "$root/build-asan" -DTRIBE_SANITIZE=ON
+(cd "$root/build-asan" && ctest -L unit --output-on-failure -j2) >&2
+
+echo "== unit tests under valgrind" >&2
+"$root/tools/build.sh" "$root/build"
+for t in "$root"/build/tests/test_*; do
+  case "$(basename "$t")" in test_*_mpi|test_online_retail|test_store|test_par|test_gen_mpi|test_kmeans_mpi|test_ingest_mpi) continue ;; esac
+  [[ -x "$t" ]] || continue
+  grep -q "unit.$(basename "$t")" <(cd "$root/build" && ctest -N -L unit) || continue
+  OMP_NUM_THREADS=2 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+    --suppressions="$root/tests/valgrind.supp" "$t" >/dev/null 2>"$t.valgrind.log" ||
+    { cat "$t.valgrind.log" >&2; echo "valgrind found errors in $(basename "$t")" >&2; exit 1; }
+done
+
+echo "== full suite" >&2
+cd "$root/build"
+ctest --output-on-failure -j2

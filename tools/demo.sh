@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job on generated data, from a fresh clone:
+#   installs missing Debian packages, builds, generates ~100k customers
+#   (transactions, web sessions, demographics), ingests them and runs the
+#   segmentation job on 2 MPI ranks. Prints where the results went.
+#   tools/demo.sh [CUSTOMERS] [RANKS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+customers=${1:-100000}
+ranks=${2:-2}
+"$root/tools/setup.sh"
+echo "== building tribe" >&2
+"$root/tools/build.sh" "$root/build"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+mpirun=(mpiexec -n "$ranks" --oversubscribe --bind-to none)
+tribe="$root/build/tribe"
+out="$root/out/demo"
+mkdir -p "$out"
+echo "== generating $customers customers" >&2
+"${mpirun[@]}" "$tribe" gen --customers "$customers" --seed 42 -o "$out/raw"
+echo "== ingesting" >&2
+"${mpirun[@]}" "$tribe" ingest --transactions "$out/raw/transactions.csv" --web "$out/raw/web_events.csv" \
+  --demographics "$out/raw/demographics.csv" --rejects "$out/rejects.csv" -o "$out/customers.h5"
+echo "== running jobs/demo.json on $ranks ranks" >&2
+"${mpirun[@]}" "$tribe" run "$root/jobs/demo.json"
+"${mpirun[@]}" "$tribe" export "$out/results/results.h5" --csv "$out/results/customers.csv" >/dev/null
+cat <<MSG
+
+Results are in $out/results:
+  report.html     open it in a browser (self-contained)
+  personas.json   personas, e-mails and taglines per segment
+  segments.csv    one row per segment
+  results.h5      labels, distances, model and run record (docs/hdf5-layout.md)
+  customers.csv   one row per customer with its segment
+Data-quality rejects: $out/rejects.csv
+MSG
