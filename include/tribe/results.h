@@ -1,0 +1,52 @@
+/* tribe/results.h: results.h5, the record of one `tribe run`
+ * (docs/hdf5-layout.md). The writer takes plain arrays so it knows nothing
+ * of how they were computed.
+ *
+ * Usage:
+ *     tribe_results r = {0};
+ *     r.run_id = job->run_id; r.id = t->id; r.label = label; ...
+ *     TRIBE_TRY(tribe_results_write(par, "out/.staging/results.h5", &r));
+ *
+ * Ownership: tribe_results only borrows; the caller owns every array.
+ * Collective: every rank passes its own per-customer rows and the same
+ * run-wide values.
+ */
+#ifndef TRIBE_RESULTS_H
+#define TRIBE_RESULTS_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+#include "tribe/segment.h"
+
+#define TRIBE_RESULTS_FORMAT "tribe-results"
+#define TRIBE_RESULTS_FORMAT_VERSION 1
+
+typedef struct {
+    /* the run */
+    const char *run_id, *input, *input_hash, *job_spec, *ledger_json, *timings_json;
+    uint64_t seed;
+    int ranks, threads;
+    /* per customer: this rank's rows [offset, offset + n_local) of n_global */
+    int64_t n_global, offset, n_local;
+    const int64_t *id;
+    const int32_t *label;
+    const float *distance;
+    /* segments (raw-unit profiles) */
+    const tribe_segments *segs;
+    /* model: m transformed columns */
+    int m;
+    const char *const *model_columns;
+    const double *centroids;     /* [k][m] */
+    const double *scaler_mean;   /* [m] */
+    const double *scaler_std;    /* [m] */
+    const double *scaler_impute; /* [m] raw value used for missing entries */
+    const int32_t *scaler_log1p; /* [m] 1 = log1p applied before standardising */
+    /* K selection: one row per K tried: k, inertia, silhouette, silhouette_ci95 */
+    int n_sweep;
+    const double *sweep;         /* [n_sweep][4] */
+    const tribe_projection *proj; /* may be NULL */
+} tribe_results;
+
+tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);
+
+#endif

@@ -1,0 +1,116 @@
+/* results.h5 writer (tribe/results.h, layout in docs/hdf5-layout.md). */
+#include "tribe/results.h"
+#include "tribe/h5.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static tribe_status write_segments(tribe_h5 *h, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    const char **names = NULL;
+    int64_t *size = NULL;
+    double *share = NULL, *rev = NULL, *mean = NULL, *median = NULL;
+    int k = s->k, d = s->d;
+    TRIBE_TRY(tribe_calloc((void **)&names, (size_t)k + 1, sizeof *names));
+    TRIBE_TRY(tribe_calloc((void **)&size, (size_t)k + 1, sizeof *size));
+    TRIBE_TRY(tribe_calloc((void **)&share, 2 * ((size_t)k + 1), sizeof *share));
+    rev = share + k + 1;
+    TRIBE_TRY(tribe_calloc((void **)&mean, 2 * ((size_t)k * (size_t)d + 1), sizeof *mean));
+    median = mean + (size_t)k * (size_t)d + 1;
+    for (int c = 0; c < k; c++) {
+        names[c] = s->seg[c].name;
+        size[c] = s->seg[c].size;
+        share[c] = s->seg[c].share;
+        rev[c] = s->seg[c].revenue_share;
+        memcpy(mean + (size_t)c * d, s->seg[c].mean, (size_t)d * sizeof *mean);
+        memcpy(median + (size_t)c * d, s->seg[c].median, (size_t)d * sizeof *median);
+    }
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", k, names));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/segments", "k", k));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/size", TRIBE_H5_I64, k, 1, size));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/share", TRIBE_H5_F64, k, 1, share));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/revenue_share", TRIBE_H5_F64, k, 1, rev));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/mean", TRIBE_H5_F64, k, d, mean));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/mean", "feature_names", d, (const char *const *)s->feature_names));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/median", TRIBE_H5_F64, k, d, median));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/median", "feature_names", d, (const char *const *)s->feature_names));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_mean", TRIBE_H5_F64, d, 1, s->overall_mean));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_median", TRIBE_H5_F64, d, 1, s->overall_median));
+cleanup:
+    free(names);
+    free(size);
+    free(share);
+    free(mean);
+    return st;
+}
+
+tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    char run[256];
+    char created[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+    /* Every rank must write identical attribute values: rank 0's clock wins. */
+    TRIBE_TRY(tribe_par_bcast(par, created, sizeof created, 0));
+    st = tribe_par_agree(par, tribe_h5_create(par, path, &h));
+    if (st != TRIBE_OK)
+        goto cleanup;
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_format", TRIBE_RESULTS_FORMAT));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/", "tribe_format_version", TRIBE_RESULTS_FORMAT_VERSION));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "input", r->input));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/", "run_id", r->run_id));
+
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/id", TRIBE_H5_I64, r->n_global, r->offset, r->n_local, 1, r->id));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/label", TRIBE_H5_I32, r->n_global, r->offset, r->n_local, 1, r->label));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, r->n_global, r->offset, r->n_local, 1,
+                                  r->distance));
+    TRIBE_TRY(write_segments(h, r->segs));
+
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/centroids", TRIBE_H5_F64, r->segs->k, r->m, r->centroids));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model", "feature_names", r->m, r->model_columns));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/mean", TRIBE_H5_F64, r->m, 1, r->scaler_mean));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/std", TRIBE_H5_F64, r->m, 1, r->scaler_std));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/impute", TRIBE_H5_F64, r->m, 1, r->scaler_impute));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/log1p", TRIBE_H5_I32, r->m, 1, r->scaler_log1p));
+    if (r->n_sweep > 0) {
+        static const char *const cols[] = {"k", "inertia", "silhouette", "silhouette_ci95"};
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, r->n_sweep, 4, r->sweep));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", 4, cols));
+    }
+    if (r->proj && r->proj->m > 0) {
+        const char *axes[2] = {r->proj->axis[0], r->proj->axis[1]};
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/projection/xy", TRIBE_H5_F32, r->proj->m, 2, r->proj->xy));
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/projection/label", TRIBE_H5_I32, r->proj->m, 1, r->proj->label));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/projection", "axis", 2, axes));
+    }
+
+    TRIBE_TRY(tribe_fmt(run, sizeof run, "/runs/%s", r->run_id));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "job_spec", r->job_spec ? r->job_spec : "{}"));
+    TRIBE_TRY(tribe_h5_attr_i64(h, run, "seed", (int64_t)r->seed));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "input", r->input));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "input_hash", r->input_hash));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "version", TRIBE_VERSION));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "created", created));
+    TRIBE_TRY(tribe_h5_attr_i64(h, run, "ranks", r->ranks));
+    TRIBE_TRY(tribe_h5_attr_i64(h, run, "threads", r->threads));
+    TRIBE_TRY(tribe_h5_attr_i64(h, run, "customers", r->n_global));
+    TRIBE_TRY(tribe_h5_attr_i64(h, run, "k", r->segs->k));
+    TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette", r->segs->silhouette));
+    TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette_ci95", r->segs->silhouette_ci));
+    TRIBE_TRY(tribe_h5_attr_f64(h, run, "inertia", r->segs->inertia));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "ledger", r->ledger_json ? r->ledger_json : "{}"));
+    TRIBE_TRY(tribe_h5_attr_str(h, run, "timings", r->timings_json ? r->timings_json : "{}"));
+cleanup:
+    {
+        tribe_status cst = tribe_h5_close(&h);
+        if (st == TRIBE_OK)
+            st = cst;
+    }
+    return tribe_par_agree(par, st);
+}
