@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# tribe import: a ready feature table becomes customers.h5, and bad tables are refused clearly.
+source "$(dirname "$0")/lib.sh"
+{
+  echo "customer_id,recency_days,frequency,monetary,score"
+  for i in $(seq 1 400); do
+    echo "$((5000 - i)),$((i % 97)),$((1 + i % 9)),$((i * 13 % 1000)).5,$((i % 5))"
+  done
+} >"$TMP/features.csv"
+expect 0 "" -- tribe_np 2 import "$TMP/features.csv" -o "$TMP/f.h5"
+tribe_np 1 export "$TMP/f.h5" --csv "$TMP/back.csv" >/dev/null
+check "400 customers, sorted by id" test "$(sed -n 2p "$TMP/back.csv" | cut -d, -f1)" = "4600"
+check "header kept" test "$(head -1 "$TMP/back.csv")" = "customer_id,recency_days,frequency,monetary,score"
+write_job "$TMP/job.json" "$TMP/f.h5" "$TMP/out" 3
+expect 0 "" -- tribe_np 2 run "$TMP/job.json"
+check "segments from an imported table" test -s "$TMP/out/segments.csv"
+printf 'id,a\n1,2\n2,x\n' >"$TMP/bad.csv"
+expect 3 "bad.csv.*3.*'?a'?" -- "$TRIBE_BIN" import "$TMP/bad.csv" -o "$TMP/b.h5"
+printf 'id,a\n1,2\n1,3\n' >"$TMP/dup.csv"
+expect 3 "dup.csv.*duplicate.*1" -- "$TRIBE_BIN" import "$TMP/dup.csv" -o "$TMP/b.h5"
+finish

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The real UCI Online Retail data set through the CLI: ingest on 2 ranks, the classic RFM figures,
+# a segmentation run, and the export's RFM columns.
+source "$(dirname "$0")/lib.sh"
+data="${TRIBE_SHARED_DATA:-$TRIBE_SOURCE_DIR/../shared/data}/online-retail.csv.gz"
+if [[ ! -r "$data" ]]; then
+  echo "SKIP: $data not found (the UCI Online Retail data set lives in ../shared/data/)"
+  exit 77
+fi
+tribe_np 2 ingest --transactions "$data" --rejects "$TMP/rejects.csv" -o "$TMP/retail.h5" >"$TMP/ingest.out" 2>&1 ||
+  { cat "$TMP/ingest.out"; fail "ingest"; finish; }
+tribe_np 1 export "$TMP/retail.h5" --csv "$TMP/retail.csv" >/dev/null
+check "4,338 customers" test "$(($(wc -l <"$TMP/retail.csv") - 1))" -eq 4338
+grep -q '^12347,3,7,4310\(\.0*\)\?,' "$TMP/retail.csv" && ok "12347: recency 3, frequency 7, monetary 4310.00" || { fail "12347 row"; grep '^12347,' "$TMP/retail.csv"; }
+grep -q '^12346,326,1,77183.6[0-9]*,' "$TMP/retail.csv" && ok "12346: recency 326, frequency 1, monetary 77183.60" || { fail "12346 row"; grep '^12346,' "$TMP/retail.csv"; }
+$PY - "$TMP/retail.h5" <<'PY' && ok "ledger: 541,909 read = 397,884 kept + rejected by rule" || fail "ledger totals"
+import json, sys, h5py
+l = json.loads(h5py.File(sys.argv[1], "r")["/customers"].attrs["ledger"])
+rules = ["malformed", "missing_customer_id", "cancellations", "nonpositive_quantity", "nonpositive_price"]
+print({k: l[k] for k in ["rows_read", "rows_kept"] + rules})
+assert l["rows_read"] == 541909 and l["rows_kept"] == 397884
+assert l["rows_read"] == l["rows_kept"] + sum(l[k] for k in rules)
+PY
+write_job "$TMP/job.json" "$TMP/retail.h5" "$TMP/out" 5 '"features": {"columns": ["recency_days", "frequency", "monetary"]}'
+tribe_np 2 run "$TMP/job.json" >"$TMP/run.out" 2>"$TMP/run.err" && ok "segmentation run on 2 ranks" || { fail "run"; cat "$TMP/run.err"; }
+check "report written" test -s "$TMP/out/report.html"
+cat "$TMP/run.out"
+finish
