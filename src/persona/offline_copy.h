@@ -171,7 +171,7 @@ static const family_copy COPY[FAM_N] = {
                    "best sellers, a few insider tips and the stories behind our products, so you can find your "
                    "favourites fast.\n\nTo start you off, there's a welcome gift waiting on your account for your "
                    "next order.\n\n[Claim my welcome gift]\n\nGlad you're here,\nThe team",
-                   "Hi {fn},\n\nIt's great to have you with us. New customers often ask where to start, so we've put "
+                   "Hi {fn},\n\nWelcome aboard! It's great to have you with us. New customers often ask where to start, so we've put "
                    "our most-loved products in one place, with free returns so you can shop with confidence.\n\n"
                    "[Explore best sellers]\n\nAny questions? Just reply to this e-mail.\nThe team"},
         .taglines = {"Welcome in. Make yourself at home.", "A great first order deserves a second.",

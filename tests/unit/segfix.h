@@ -48,7 +48,7 @@ static const fix_mix FIX_MIXES[] = {
 #define FIX_N_MIX (int)(sizeof FIX_MIXES / sizeof *FIX_MIXES)
 
 /* The five-segment fixture; names[] may override segment names (NULL = default). */
-static tribe_segments *fixture_segments_named(const char *const *names)
+__attribute__((unused)) static tribe_segments *fixture_segments_named(const char *const *names)
 {
     tribe_segments *s = NULL;
     if (tribe_segments_create(FIX_K, FIX_D, FIX_FEATURES, &s) != TRIBE_OK)
@@ -95,10 +95,10 @@ static tribe_segments *fixture_segments_named(const char *const *names)
     return s;
 }
 
-static tribe_segments *fixture_segments(void) { return fixture_segments_named(NULL); }
+__attribute__((unused)) static tribe_segments *fixture_segments(void) { return fixture_segments_named(NULL); }
 
 /* A 2-D projection sample: m points around one centre per segment. */
-static tribe_projection *fixture_projection(int64_t m)
+__attribute__((unused)) static tribe_projection *fixture_projection(int64_t m)
 {
     tribe_projection *p = calloc(1, sizeof *p);
     p->m = m;
