@@ -145,6 +145,27 @@ static size_t currency_len_before(const char *text, size_t pos)
     return 0;
 }
 
+static int is_num_char(const char *t, size_t i) { return isalnum((unsigned char)t[i]) || t[i] == '.' || t[i] == ','; }
+
+/* Length of a protected name written at text[i] as a whole token, else 0.
+ * The boundaries keep a level called "1" from swallowing the 1 of "1,294". */
+static size_t protected_at(const scan_ctx *sc, const char *text, size_t i)
+{
+    if (i > 0 && is_num_char(text, i - 1))
+        return 0;
+    for (int q = 0; q < sc->n_protect; q++) {
+        size_t len = strlen(sc->protect[q]);
+        if (!len || strncmp(text + i, sc->protect[q], len) != 0)
+            continue;
+        const char *after = text + i + len;
+        if (isalnum((unsigned char)after[0]) ||
+            ((after[0] == '.' || after[0] == ',') && isdigit((unsigned char)after[1])))
+            continue;
+        return len;
+    }
+    return 0;
+}
+
 static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
 {
     tribe_status st = TRIBE_OK;
@@ -152,17 +173,11 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
         return TRIBE_OK;
     size_t i = 0, n = strlen(text);
     while (i < n) {
-        int skipped = 0;
-        for (int q = 0; q < sc->n_protect; q++) {
-            size_t len = strlen(sc->protect[q]);
-            if (len && strncmp(text + i, sc->protect[q], len) == 0) {
-                i += len;
-                skipped = 1;
-                break;
-            }
-        }
-        if (skipped)
+        size_t skip = protected_at(sc, text, i);
+        if (skip) {
+            i += skip;
             continue;
+        }
         if (!isdigit((unsigned char)text[i])) {
             i++;
             continue;

@@ -496,6 +496,14 @@ static tribe_status bio_mixes(tribe_sbuf *b, const writer *w)
             TRIBE_TRY(tribe_sbuf_printf(b, " %s on the %s plan (%s).", most ? "Most are" : "The largest group is", lv,
                                         pct));
         else {
+            /* Flags coded 0/1 or yes/no read as a yes/no answer, not as "1". */
+            static const char *const yes[] = {"1", "yes", "y", "true"}, *const no[] = {"0", "no", "n", "false"};
+            for (size_t i = 0; i < 4; i++) {
+                if (strcasecmp(lv, yes[i]) == 0)
+                    lv = "yes";
+                else if (strcasecmp(lv, no[i]) == 0)
+                    lv = "no";
+            }
             humanise(lab, sizeof lab, mx->name);
             TRIBE_TRY(tribe_sbuf_printf(b, " The most common %s is %s (%s).", lab, lv, pct));
         }

@@ -248,8 +248,36 @@ static void digits_in_a_segment_name_should_not_count_as_figures(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "At Risk 2"));
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[3], s), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[4], s), TRIBE_OK);
-    /* A bare 2 elsewhere is still checked. */
+    /* A bare number elsewhere is still checked. */
     CU_ASSERT_EQUAL(check_with(&p[3], s, " Seen 17 times."), TRIBE_ERR_INTERNAL);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void a_numeric_level_name_should_not_hide_other_numbers(void)
+{
+    /* A yes/no column coded "0"/"1": the level "1" is a name, but the 1 of
+     * "1,294" (Hibernating's size) is still read as the whole number. */
+    tribe_segments *s = fixture_segments();
+    s->mix = realloc(s->mix, (size_t)(s->n_mix + 1) * sizeof *s->mix);
+    tribe_segmix *x = &s->mix[s->n_mix++];
+    x->name = strdup("newsletter");
+    x->n_levels = 2;
+    x->levels = calloc(2, sizeof *x->levels);
+    x->levels[0] = strdup("0");
+    x->levels[1] = strdup("1");
+    x->count = calloc((size_t)(FIX_K + 1) * 2, sizeof *x->count);
+    for (int c = 0; c < FIX_K; c++) {
+        x->count[2 * c] = s->seg[c].size / 3;
+        x->count[2 * c + 1] = s->seg[c].size - s->seg[c].size / 3;
+        x->count[2 * FIX_K] += x->count[2 * c];
+        x->count[2 * FIX_K + 1] += x->count[2 * c + 1];
+    }
+    tribe_persona *p = write_personas(s, 11);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[4].bio, "1,294"));
+    CU_ASSERT_EQUAL(check_with(&p[4], s, " Only 1,295 of them."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "1,295"));
     tribe_personas_destroy(&p, s->k);
     tribe_segments_destroy(&s);
 }
@@ -329,6 +357,7 @@ int main(void)
         TRIBE_TEST(an_invented_number_should_be_caught_and_named),
         TRIBE_TEST(grounding_should_accept_figures_within_their_printed_rounding),
         TRIBE_TEST(digits_in_a_segment_name_should_not_count_as_figures),
+        TRIBE_TEST(a_numeric_level_name_should_not_hide_other_numbers),
         TRIBE_TEST(a_segment_with_few_features_should_still_get_a_persona),
         TRIBE_TEST(allocation_failures_should_be_clean),
         {NULL, NULL}};
