@@ -441,24 +441,18 @@ static const char *stand_out(double seg_med, double base_med, double seg_mean, d
     return "";
 }
 
-static tribe_status seg_header_cells(tribe_sbuf *b, const tribe_segments *s, int with_counts)
+static tribe_status seg_header_cells(tribe_sbuf *b, const tribe_segments *s)
 {
     tribe_status st = TRIBE_OK;
     char cb[32], cnt[48];
     for (int c = 0; c < s->k; c++) {
         OUT("<th><span class=\"dot\" style=\"background:%s\"></span>", color(c, cb));
         ESC(s->seg[c].name);
-        if (with_counts) {
-            tribe_fmt_count(cnt, sizeof cnt, (double)s->seg[c].size);
-            OUT("<span class=\"cnt\">%s customers</span>", cnt);
-        }
-        PUT("</th>");
+        tribe_fmt_count(cnt, sizeof cnt, (double)s->seg[c].size);
+        OUT("<span class=\"cnt\">%s customers</span></th>", cnt);
     }
-    if (with_counts) {
-        tribe_fmt_count(cnt, sizeof cnt, (double)s->n_total);
-        OUT("<th>All customers<span class=\"cnt\">%s customers</span></th>", cnt);
-    } else
-        PUT("<th>All customers</th>");
+    tribe_fmt_count(cnt, sizeof cnt, (double)s->n_total);
+    OUT("<th>All customers<span class=\"cnt\">%s customers</span></th>", cnt);
 cleanup:
     return st;
 }
@@ -540,7 +534,7 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
         "</span>well above (&ge;1.33&times; the median, darker from 2&times;), <span class=\"sw\" "
         "style=\"background:#fde68a\"></span>well below (&le;0.75&times;, darker from 0.5&times;).</p>\n");
     PUT("<div class=\"card scroll\"><table><thead><tr><th>Feature</th>");
-    TRIBE_TRY(seg_header_cells(b, s, 1));
+    TRIBE_TRY(seg_header_cells(b, s));
     PUT("</tr></thead><tbody>\n");
     if (s->d == 0)
         OUT("<tr><td colspan=\"%d\" class=\"note\">No numeric features in this run.</td></tr>\n", s->k + 2);
