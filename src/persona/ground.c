@@ -1,0 +1,342 @@
+/* Grounding: every number a persona states must be one of its segment's
+ * figures (ground.h). Written for any provider, so an LLM's text is held to
+ * the same rule as the offline writer's. */
+#include "ground.h"
+#include "text.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tribe_segments_index(const tribe_segments *segs, int id)
+{
+    if (id >= 0 && id < segs->k && segs->seg[id].id == id)
+        return id;
+    for (int c = 0; c < segs->k; c++)
+        if (segs->seg[c].id == id)
+            return c;
+    return -1;
+}
+
+void tribe_figures_free(tribe_figures *f)
+{
+    free(f->f);
+    f->f = NULL;
+    f->n = f->cap = 0;
+}
+
+static tribe_status add(tribe_figures *f, const char *id, double value, double shown, tribe_fig_kind kind)
+{
+    tribe_status st = TRIBE_OK;
+    if (!isfinite(value))
+        return TRIBE_OK;
+    if (f->n == f->cap) {
+        int cap = f->cap ? 2 * f->cap : 64;
+        st = tribe_realloc((void **)&f->f, (size_t)cap * sizeof *f->f);
+        if (st != TRIBE_OK)
+            return st;
+        f->cap = cap;
+    }
+    tribe_figure *g = &f->f[f->n];
+    /* Ids are labels only; a long level name is cut, never an error. */
+    snprintf(g->id, sizeof g->id, "%s", id);
+    g->value = value;
+    g->shown = shown;
+    g->kind = kind;
+    f->n++;
+    return TRIBE_OK;
+}
+
+/* Share of level l in row r of a mix (r = k for the whole base), NaN for an empty row. */
+static double mix_share(const tribe_segmix *m, int r, int l)
+{
+    int64_t tot = 0;
+    for (int j = 0; j < m->n_levels; j++)
+        tot += m->count[(size_t)r * (size_t)m->n_levels + (size_t)j];
+    if (tot <= 0)
+        return NAN;
+    return (double)m->count[(size_t)r * (size_t)m->n_levels + (size_t)l] / (double)tot;
+}
+
+static tribe_status add_profile(tribe_figures *f, const tribe_segments *segs, int row, const char *prefix,
+                                const double *median, const double *mean)
+{
+    tribe_status st = TRIBE_OK;
+    char id[160];
+    for (int j = 0; j < segs->d; j++) {
+        tribe_fig_kind kind = tribe_feature_kind(segs->feature_names[j]) == TRIBE_FEAT_MONEY ? TRIBE_FIG_MONEY
+                                                                                              : TRIBE_FIG_RAW;
+        snprintf(id, sizeof id, "%smedian.%s", prefix, segs->feature_names[j]);
+        TRIBE_TRY(add(f, id, median[j], median[j], kind));
+        snprintf(id, sizeof id, "%smean.%s", prefix, segs->feature_names[j]);
+        TRIBE_TRY(add(f, id, mean[j], mean[j], kind));
+    }
+    for (int m = 0; m < segs->n_mix; m++)
+        for (int l = 0; l < segs->mix[m].n_levels; l++) {
+            double sh = mix_share(&segs->mix[m], row, l);
+            snprintf(id, sizeof id, "%smix.%s.%s", prefix, segs->mix[m].name, segs->mix[m].levels[l]);
+            TRIBE_TRY(add(f, id, sh, 100.0 * sh, TRIBE_FIG_PCT));
+        }
+cleanup:
+    return st;
+}
+
+tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figures *out)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_segment *g = &segs->seg[c];
+    out->n = 0;
+    TRIBE_TRY(add(out, "size", (double)g->size, (double)g->size, TRIBE_FIG_RAW));
+    TRIBE_TRY(add(out, "share", g->share, 100.0 * g->share, TRIBE_FIG_PCT));
+    TRIBE_TRY(add(out, "revenue_share", g->revenue_share, 100.0 * g->revenue_share, TRIBE_FIG_PCT));
+    TRIBE_TRY(add_profile(out, segs, c, "", g->median, g->mean));
+    /* The whole base, so a persona can say how its segment compares. */
+    TRIBE_TRY(add(out, "base.size", (double)segs->n_total, (double)segs->n_total, TRIBE_FIG_RAW));
+    TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean));
+cleanup:
+    return st;
+}
+
+/* ---- scanning ------------------------------------------------------------ */
+
+typedef struct {
+    const char *const *protect; /* phrases whose digits are part of a name */
+    int n_protect;
+    long age[4];
+    int n_age;
+    const tribe_figures *figs;
+    tribe_cite_fn fn;
+    void *ctx;
+} scan_ctx;
+
+static int has_digit(const char *s)
+{
+    for (; *s; s++)
+        if (isdigit((unsigned char)*s))
+            return 1;
+    return 0;
+}
+
+static int match(const tribe_figures *figs, double v, int decimals, tribe_fig_kind want, int bare)
+{
+    /* Half a unit of the last printed digit, plus slack for binary rounding. */
+    double tol = 0.5 * pow(10.0, -decimals) * (1.0 + 1e-9) + 1e-9 * fabs(v);
+    for (int i = 0; i < figs->n; i++) {
+        const tribe_figure *g = &figs->f[i];
+        if (!bare && g->kind != want)
+            continue;
+        if (fabs(g->shown - v) <= tol)
+            return i;
+    }
+    return -2;
+}
+
+/* Bytes of a currency sign ending just before pos: $, £ or € (UTF-8), else 0. */
+static size_t currency_len_before(const char *text, size_t pos)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    if (pos >= 1 && t[pos - 1] == '$')
+        return 1;
+    if (pos >= 2 && t[pos - 2] == 0xc2 && t[pos - 1] == 0xa3)
+        return 2;
+    if (pos >= 3 && t[pos - 3] == 0xe2 && t[pos - 2] == 0x82 && t[pos - 1] == 0xac)
+        return 3;
+    return 0;
+}
+
+static int is_num_char(const char *t, size_t i) { return isalnum((unsigned char)t[i]) || t[i] == '.' || t[i] == ','; }
+
+/* Length of a protected name written at text[i] as a whole token, else 0.
+ * The boundaries keep a level called "1" from swallowing the 1 of "1,294". */
+static size_t protected_at(const scan_ctx *sc, const char *text, size_t i)
+{
+    if (i > 0 && is_num_char(text, i - 1))
+        return 0;
+    for (int q = 0; q < sc->n_protect; q++) {
+        size_t len = strlen(sc->protect[q]);
+        if (!len || strncmp(text + i, sc->protect[q], len) != 0)
+            continue;
+        const char *after = text + i + len;
+        if (isalnum((unsigned char)after[0]) ||
+            ((after[0] == '.' || after[0] == ',') && isdigit((unsigned char)after[1])))
+            continue;
+        return len;
+    }
+    return 0;
+}
+
+static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
+{
+    tribe_status st = TRIBE_OK;
+    if (!text)
+        return TRIBE_OK;
+    size_t i = 0, n = strlen(text);
+    while (i < n) {
+        size_t skip = protected_at(sc, text, i);
+        if (skip) {
+            i += skip;
+            continue;
+        }
+        if (!isdigit((unsigned char)text[i])) {
+            i++;
+            continue;
+        }
+        size_t start = i, end;
+        int decimals = 0;
+        while (i < n && isdigit((unsigned char)text[i]))
+            i++;
+        /* Thousands groups: a comma followed by exactly three digits. */
+        while (i + 3 < n && text[i] == ',' && isdigit((unsigned char)text[i + 1]) &&
+               isdigit((unsigned char)text[i + 2]) && isdigit((unsigned char)text[i + 3]) &&
+               !isdigit((unsigned char)text[i + 4]))
+            i += 4;
+        if (i + 1 < n && text[i] == '.' && isdigit((unsigned char)text[i + 1])) {
+            i++;
+            while (i < n && isdigit((unsigned char)text[i])) {
+                i++;
+                decimals++;
+            }
+        }
+        end = i;
+        char num[64];
+        size_t o = 0;
+        for (size_t j = start; j < end && o + 1 < sizeof num; j++)
+            if (text[j] != ',')
+                num[o++] = text[j];
+        num[o] = '\0';
+        double v = strtod(num, NULL);
+        /* The written token: optional sign, optional currency sign, digits,
+         * optional percent sign. A minus counts only when it is not a range
+         * dash ("35-44"). */
+        size_t lead = start;
+        size_t cur = currency_len_before(text, lead);
+        int money = cur > 0, neg = 0;
+        lead -= cur;
+        if (lead >= 1 && text[lead - 1] == '-' && (lead == 1 || !isalnum((unsigned char)text[lead - 2]))) {
+            neg = 1;
+            lead--;
+        }
+        int pct = 0;
+        if (text[end] == '%')
+            pct = 1, end++;
+        else if (text[end] == ' ' && text[end + 1] == '%')
+            pct = 1, end += 2;
+        else if (strncmp(text + end, " percent", 8) == 0 || strncmp(text + end, " per cent", 9) == 0)
+            pct = 1;
+        if (neg)
+            v = -v;
+        char written[64];
+        snprintf(written, sizeof written, "%.*s", (int)(end - lead), text + lead);
+        int fig;
+        if (pct)
+            fig = match(sc->figs, v, decimals, TRIBE_FIG_PCT, 0);
+        else if (money)
+            fig = match(sc->figs, v, decimals, TRIBE_FIG_MONEY, 0);
+        else {
+            fig = -2;
+            for (int a = 0; a < sc->n_age && decimals == 0; a++)
+                if ((double)sc->age[a] == v)
+                    fig = -1;
+            if (fig == -2)
+                fig = match(sc->figs, v, decimals, TRIBE_FIG_RAW, 1);
+        }
+        TRIBE_TRY(sc->fn(sc->ctx, field, written, fig));
+        i = end > i ? end : i;
+    }
+cleanup:
+    return st;
+}
+
+tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *segs, const tribe_figures *figs,
+                                tribe_cite_fn fn, void *ctx)
+{
+    tribe_status st = TRIBE_OK;
+    const char **protect = NULL;
+    int c = tribe_segments_index(segs, p->segment);
+    if (c < 0)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
+                          p->segment, segs->k);
+    int cap = 2;
+    for (int m = 0; m < segs->n_mix; m++)
+        cap += segs->mix[m].n_levels + 1;
+    TRIBE_TRY(tribe_calloc((void **)&protect, (size_t)cap, sizeof *protect));
+    scan_ctx sc = {.protect = protect, .figs = figs, .fn = fn, .ctx = ctx};
+    /* Longest first would matter only for nested names; names are short. */
+    if (has_digit(segs->seg[c].name))
+        protect[sc.n_protect++] = segs->seg[c].name;
+    if (p->segment_name && has_digit(p->segment_name) && strcmp(p->segment_name, segs->seg[c].name) != 0)
+        protect[sc.n_protect++] = p->segment_name;
+    for (int m = 0; m < segs->n_mix; m++) {
+        if (has_digit(segs->mix[m].name))
+            protect[sc.n_protect++] = segs->mix[m].name;
+        for (int l = 0; l < segs->mix[m].n_levels; l++)
+            if (has_digit(segs->mix[m].levels[l]))
+                protect[sc.n_protect++] = segs->mix[m].levels[l];
+    }
+    for (const char *a = p->age_band; a && *a && sc.n_age < 4;) {
+        if (isdigit((unsigned char)*a)) {
+            char *e;
+            sc.age[sc.n_age++] = strtol(a, &e, 10);
+            a = e;
+        } else
+            a++;
+    }
+
+    char field[32];
+    TRIBE_TRY(scan_text(&sc, "name", p->name));
+    TRIBE_TRY(scan_text(&sc, "age_band", p->age_band));
+    TRIBE_TRY(scan_text(&sc, "occupation", p->occupation));
+    TRIBE_TRY(scan_text(&sc, "bio", p->bio));
+    for (int g = 0; g < p->n_goals; g++) {
+        snprintf(field, sizeof field, "goals[%d]", g);
+        TRIBE_TRY(scan_text(&sc, field, p->goals[g]));
+    }
+    for (int g = 0; g < p->n_frustrations; g++) {
+        snprintf(field, sizeof field, "frustrations[%d]", g);
+        TRIBE_TRY(scan_text(&sc, field, p->frustrations[g]));
+    }
+    for (int g = 0; g < p->n_channels; g++) {
+        snprintf(field, sizeof field, "channels[%d]", g);
+        TRIBE_TRY(scan_text(&sc, field, p->channels[g]));
+    }
+    TRIBE_TRY(scan_text(&sc, "quote", p->quote));
+    TRIBE_TRY(scan_text(&sc, "email_subject", p->email_subject));
+    TRIBE_TRY(scan_text(&sc, "email_body", p->email_body));
+    TRIBE_TRY(scan_text(&sc, "tagline", p->tagline));
+    TRIBE_TRY(scan_text(&sc, "image_prompt", p->image_prompt));
+cleanup:
+    free(protect);
+    return st;
+}
+
+typedef struct {
+    const tribe_persona *p;
+} check_ctx;
+
+static tribe_status check_one(void *ctx, const char *field, const char *written, int fig)
+{
+    const check_ctx *cc = ctx;
+    if (fig != -2)
+        return TRIBE_OK;
+    return tribe_fail(TRIBE_ERR_INTERNAL,
+                      "persona '%s' of segment %d (%s): %s states '%s', which is not a figure of the segment",
+                      cc->p->name ? cc->p->name : "?", cc->p->segment,
+                      cc->p->segment_name ? cc->p->segment_name : "?", field, written);
+}
+
+tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_figures figs = {0};
+    int c = tribe_segments_index(segs, p->segment);
+    if (c < 0)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
+                          p->segment, segs->k);
+    TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
+    check_ctx cc = {p};
+    TRIBE_TRY(tribe_persona_scan(p, segs, &figs, check_one, &cc));
+cleanup:
+    tribe_figures_free(&figs);
+    return st;
+}

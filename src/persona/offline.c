@@ -1,0 +1,729 @@
+/* The offline persona writer: deterministic copy from a segment's figures, no
+ * network. Randomness (names, template variants) comes from the counter RNG
+ * keyed by the seed, so the same segments and seed give the same personas.
+ *
+ * Every number it writes is a figure of the segment (or the whole base, for
+ * comparisons), printed with the shared convention of text.h; templates in
+ * offline_copy.h contain no digits. tribe_personas_write re-checks this. */
+#include "tribe/persona.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offline_copy.h"
+#include "text.h"
+
+/* RNG stream of the offline writer ("persona" in ASCII). */
+#define STREAM_PERSONA 0x706572736f6e61ULL
+
+typedef struct {
+    uint64_t seed;
+} offline_state;
+
+/* RNG slots: what a draw is for. Draws of per-family copy are keyed by
+ * (family, slot, rank within family); names by (slot, segment). */
+enum { SLOT_GENDER = 1, SLOT_FIRST, SLOT_FIRST_STRIDE, SLOT_LAST, SLOT_LAST_STRIDE, SLOT_INTRO, SLOT_GOALS,
+       SLOT_FRUST, SLOT_QUOTE, SLOT_SUBJ, SLOT_BODY, SLOT_TAG, SLOT_SCENE, SLOT_AGE, SLOT_OCC, SLOT_BIO };
+
+static const char *const AGE_BANDS[] = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
+#define N_AGE_BANDS 6
+
+typedef struct {
+    const tribe_segments *segs;
+    int c;                 /* segment index */
+    offline_family fam;
+    int rank;              /* earlier segments of the same family */
+    uint64_t seed;
+    int female;
+    const char *first, *last;
+} writer;
+
+static uint64_t draw(const writer *w, int slot, uint64_t n)
+{
+    uint64_t counter = ((uint64_t)w->fam << 40) | ((uint64_t)slot << 32);
+    return tribe_rng_below(w->seed, STREAM_PERSONA, counter, n);
+}
+
+/* Variant of a family's copy: a random start, rotated by the segment's rank
+ * in its family, so two "At Risk" segments never get the same variant while
+ * there are variants left. */
+static int variant(const writer *w, int slot, int n)
+{
+    return (int)((draw(w, slot, (uint64_t)n) + (uint64_t)w->rank) % (uint64_t)n);
+}
+
+static uint64_t draw_seg(const writer *w, int slot, uint64_t n)
+{
+    uint64_t counter = ((uint64_t)(w->fam + 1) << 48) | ((uint64_t)w->rank << 32) | ((uint64_t)slot << 24);
+    return tribe_rng_below(w->seed, STREAM_PERSONA, counter, n);
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Index for segment s in a list of n names: base + s * stride (mod n) with a
+ * stride coprime to n, so segments get distinct names while k <= n. */
+static size_t name_index(uint64_t seed, int slot_base, int slot_stride, int s, size_t n)
+{
+    uint64_t base = tribe_rng_below(seed, STREAM_PERSONA, (uint64_t)slot_base, n);
+    uint64_t stride = 1 + tribe_rng_below(seed, STREAM_PERSONA, (uint64_t)slot_stride, n - 1);
+    while (gcd(stride, n) != 1)
+        stride = stride % (n - 1) + 1;
+    return (size_t)((base + (uint64_t)s * stride) % n);
+}
+
+/* ---- reading the segment ------------------------------------------------- */
+
+static double seg_median(const writer *w, const char *feature)
+{
+    int j = tribe_segments_feature(w->segs, feature);
+    return j < 0 ? NAN : w->segs->seg[w->c].median[j];
+}
+
+static double base_median(const writer *w, const char *feature)
+{
+    int j = tribe_segments_feature(w->segs, feature);
+    return j < 0 ? NAN : w->segs->overall_median[j];
+}
+
+/* Segment median over base median, NaN when either is missing or the base is 0. */
+static double ratio(const writer *w, const char *feature)
+{
+    double a = seg_median(w, feature), b = base_median(w, feature);
+    if (!isfinite(a) || !isfinite(b) || b <= 0)
+        return NAN;
+    return a / b;
+}
+
+static const tribe_segmix *find_mix(const tribe_segments *segs, const char *name)
+{
+    for (int m = 0; m < segs->n_mix; m++)
+        if (strcasecmp(segs->mix[m].name, name) == 0)
+            return &segs->mix[m];
+    return NULL;
+}
+
+static int64_t mix_count(const tribe_segmix *m, int row, int l) { return m->count[(size_t)row * (size_t)m->n_levels + (size_t)l]; }
+
+static int64_t mix_total(const tribe_segmix *m, int row)
+{
+    int64_t t = 0;
+    for (int l = 0; l < m->n_levels; l++)
+        t += mix_count(m, row, l);
+    return t;
+}
+
+static int uninformative_level(const char *level)
+{
+    return level[0] == '\0' || strcasecmp(level, "unknown") == 0 || strcasecmp(level, "other") == 0 ||
+           strcasecmp(level, "missing") == 0 || strcasecmp(level, "n/a") == 0;
+}
+
+/* Most common informative level of mix m in segment row c, or -1. */
+static int top_level(const tribe_segmix *m, int c)
+{
+    int best = -1;
+    for (int l = 0; l < m->n_levels; l++) {
+        if (uninformative_level(m->levels[l]) || mix_count(m, c, l) <= 0)
+            continue;
+        if (best < 0 || mix_count(m, c, l) > mix_count(m, c, best))
+            best = l;
+    }
+    return best;
+}
+
+static int name_has(const char *lower, const char *word)
+{
+    /* At the start of a word, so "new" does not match "renewal". */
+    for (const char *p = strstr(lower, word); p; p = strstr(p + 1, word))
+        if (p == lower || !isalpha((unsigned char)p[-1]))
+            return 1;
+    return 0;
+}
+
+static offline_family family_by_name(const char *name)
+{
+    char lower[64];
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof lower; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[i] = '\0';
+    if (name_has(lower, "champion") || name_has(lower, "vip") || name_has(lower, "big spender") ||
+        name_has(lower, "whale"))
+        return FAM_VIP;
+    if (name_has(lower, "can't lose") || name_has(lower, "cant lose") || name_has(lower, "cannot lose") ||
+        name_has(lower, "can\xe2\x80\x99t lose") || name_has(lower, "at risk") || name_has(lower, "at-risk") ||
+        name_has(lower, "risk"))
+        return FAM_AT_RISK;
+    if (name_has(lower, "hibernat") || name_has(lower, "lost") || name_has(lower, "dormant") ||
+        name_has(lower, "inactive") || name_has(lower, "churn") || name_has(lower, "lapsed"))
+        return FAM_DORMANT;
+    if (name_has(lower, "about to sleep") || name_has(lower, "need attention") ||
+        name_has(lower, "needs attention") || name_has(lower, "cooling") || name_has(lower, "slipping"))
+        return FAM_SLIPPING;
+    if (name_has(lower, "potential") || name_has(lower, "promising"))
+        return FAM_GROWTH;
+    if (name_has(lower, "new"))
+        return FAM_NEW;
+    if (name_has(lower, "loyal"))
+        return FAM_LOYAL;
+    return FAM_GENERAL;
+}
+
+/* For names we do not know: read the RFM figures against the whole base. */
+static offline_family family_by_figures(const writer *w)
+{
+    double r = ratio(w, "recency_days"), f = ratio(w, "frequency"), m = ratio(w, "monetary"),
+           t = ratio(w, "tenure_days");
+    if (isfinite(r)) {
+        int more = (isfinite(f) && f > 1.0) || (isfinite(m) && m > 1.0);
+        if (r >= 2.0 && !more)
+            return FAM_DORMANT;
+        if (r >= 1.3 && more)
+            return FAM_AT_RISK;
+        if (r <= 0.6 && isfinite(f) && f >= 1.5 && isfinite(m) && m >= 1.5)
+            return FAM_VIP;
+        if (isfinite(t) && t <= 0.5 && r <= 1.0)
+            return FAM_NEW;
+        if (r <= 0.8 && isfinite(f) && f >= 1.0)
+            return FAM_LOYAL;
+        if (r <= 1.0)
+            return FAM_GROWTH;
+        return FAM_SLIPPING;
+    }
+    if (isfinite(m))
+        return m >= 1.5 ? FAM_VIP : m >= 1.0 ? FAM_LOYAL : FAM_GROWTH;
+    return FAM_GENERAL;
+}
+
+static offline_family family_of(const tribe_segments *segs, int c, uint64_t seed)
+{
+    offline_family fam = family_by_name(segs->seg[c].name);
+    if (fam != FAM_GENERAL)
+        return fam;
+    writer w = {.segs = segs, .c = c, .seed = seed};
+    return family_by_figures(&w);
+}
+
+/* ---- templates ------------------------------------------------------------ */
+
+static tribe_status expand(tribe_sbuf *b, const writer *w, const char *tpl)
+{
+    tribe_status st = TRIBE_OK;
+    for (const char *p = tpl; *p;) {
+        if (*p != '{') {
+            const char *q = strchr(p, '{');
+            size_t n = q ? (size_t)(q - p) : strlen(p);
+            TRIBE_TRY(tribe_sbuf_addn(b, p, n));
+            p += n;
+            continue;
+        }
+        const char *e = strchr(p, '}');
+        if (!e)
+            return tribe_fail(TRIBE_ERR_INTERNAL, "offline persona template has an unclosed '{': %.40s", p);
+        size_t n = (size_t)(e - p + 1);
+        const char *rep = NULL;
+#define PH(tag, value)                                    \
+    else if (n == sizeof(tag) - 1 && strncmp(p, tag, n) == 0) rep = (value);
+        if (0) {
+        }
+        PH("{first}", w->first)
+        PH("{last}", w->last)
+        PH("{seg}", w->segs->seg[w->c].name)
+        PH("{fn}", "{{first_name}}")
+        PH("{he}", w->female ? "she" : "he")
+        PH("{He}", w->female ? "She" : "He")
+        PH("{his}", w->female ? "her" : "his")
+        PH("{His}", w->female ? "Her" : "His")
+        PH("{him}", w->female ? "her" : "him")
+#undef PH
+        if (!rep)
+            return tribe_fail(TRIBE_ERR_INTERNAL, "offline persona template has an unknown placeholder %.*s",
+                              (int)n, p);
+        TRIBE_TRY(tribe_sbuf_add(b, rep));
+        p = e + 1;
+    }
+cleanup:
+    return st;
+}
+
+static tribe_status expand_dup(const writer *w, const char *tpl, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    TRIBE_TRY(expand(&b, w, tpl));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+/* Picks `want` distinct entries of a pool of n (partial Fisher-Yates). */
+static tribe_status pick_list(const writer *w, int slot, const char *const *pool, int n, int want, char ***out,
+                              int *n_out)
+{
+    tribe_status st = TRIBE_OK;
+    int idx[8];
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    for (int i = 0; i < want; i++) {
+        int j = i + (int)draw_seg(w, slot * 8 + i, (uint64_t)(n - i));
+        int t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    TRIBE_TRY(tribe_calloc((void **)out, (size_t)want, sizeof **out));
+    *n_out = want;
+    for (int i = 0; i < want; i++)
+        TRIBE_TRY(expand_dup(w, pool[idx[i]], &(*out)[i]));
+cleanup:
+    return st;
+}
+
+/* ---- bio ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *feature;
+    const char *before, *after, *after_one; /* clause = before + figure + after (after_one for "1") */
+    const char *label;                      /* what the figure is, for comparisons */
+    const char *unit, *unit_one;            /* said after the figure in comparisons */
+    int skip_zero; /* a zero means "no data" here (no web sessions, a single visit) */
+    int core;      /* recency, frequency, monetary: preferred when something stands out */
+} clause_def;
+
+static const clause_def CLAUSES[] = {
+    {"recency_days", "last ordered ", " days ago", " day ago", "time since the last order", " days", " day", 0, 1},
+    {"frequency", "has placed ", " orders", " order", "number of orders", " orders", " order", 0, 1},
+    {"monetary", "has spent ", " in total", " in total", "total spend", "", "", 0, 1},
+    {"avg_order_value", "spends ", " per order", " per order", "average order value", "", "", 0, 0},
+    {"tenure_days", "first bought ", " days ago", " day ago", "time as a customer", " days", " day", 0, 0},
+    {"mean_days_between", "orders every ", " days or so", " day or so", "gap between orders", " days", " day", 1, 0},
+    {"distinct_products", "has bought ", " different products", " product", "range of products bought",
+     " products", " product", 1, 0},
+    {"sessions", "has visited the site ", " times", " time", "number of site visits", " visits", " visit", 1, 0},
+    {"pages_per_session", "views ", " pages per visit", " page per visit", "pages per visit", " pages",
+     " page", 1, 0},
+    {"minutes_on_site", "has spent ", " minutes on the site", " minute on the site", "time on site",
+     " minutes", " minute", 1, 0},
+};
+#define N_CLAUSES (int)(sizeof CLAUSES / sizeof *CLAUSES)
+
+static const clause_def *clause_of(const char *feature)
+{
+    for (int i = 0; i < N_CLAUSES; i++)
+        if (strcmp(CLAUSES[i].feature, feature) == 0)
+            return &CLAUSES[i];
+    return NULL;
+}
+
+static tribe_status add_clauses(tribe_sbuf *b, const char *const *parts, int n)
+{
+    tribe_status st = TRIBE_OK;
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            TRIBE_TRY(tribe_sbuf_add(b, i == n - 1 ? " and " : ", "));
+        TRIBE_TRY(tribe_sbuf_add(b, parts[i]));
+    }
+cleanup:
+    return st;
+}
+
+static void humanise(char *out, size_t cap, const char *feature)
+{
+    snprintf(out, cap, "%s", feature);
+    for (char *p = out; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+}
+
+/* Behaviour sentences from the medians: known features in a fixed order,
+ * then any other numeric feature, generically. */
+static tribe_status bio_behaviour(tribe_sbuf *b, const writer *w)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_segments *s = w->segs;
+    char parts[16][256];
+    const char *ptr[16];
+    int n = 0;
+    char num[64], lab[96];
+    for (int i = 0; i < N_CLAUSES && n < 16; i++) {
+        double v = seg_median(w, CLAUSES[i].feature);
+        if (!isfinite(v) || (CLAUSES[i].skip_zero && v < 0.5))
+            continue;
+        tribe_fmt_feature(num, sizeof num, CLAUSES[i].feature, v);
+        snprintf(parts[n], sizeof parts[n], "%s%s%s", CLAUSES[i].before, num,
+                 strcmp(num, "1") == 0 ? CLAUSES[i].after_one : CLAUSES[i].after);
+        n++;
+    }
+    for (int j = 0; j < s->d && n < 16; j++) {
+        const char *f = s->feature_names[j];
+        double v = s->seg[w->c].median[j];
+        if (clause_of(f) || strcmp(f, "age") == 0 || !isfinite(v))
+            continue;
+        humanise(lab, sizeof lab, f);
+        tribe_fmt_feature(num, sizeof num, f, v);
+        snprintf(parts[n], sizeof parts[n], "has a median %s of %s", lab, num);
+        n++;
+    }
+    for (int i = 0; i < n; i++)
+        ptr[i] = parts[i];
+    if (n == 0)
+        return TRIBE_OK;
+    int first = n < 3 ? n : 3;
+    /* "The typical Champions customer", but not "Loyal Customers customer". */
+    const char *nm = s->seg[w->c].name;
+    size_t ln = strlen(nm);
+    if (ln >= 9 && strcasecmp(nm + ln - 9, "customers") == 0)
+        TRIBE_TRY(tribe_sbuf_printf(b, " The typical customer in %s ", nm));
+    else
+        TRIBE_TRY(tribe_sbuf_printf(b, " The typical %s customer ", nm));
+    TRIBE_TRY(add_clauses(b, ptr, first));
+    TRIBE_TRY(tribe_sbuf_add(b, "."));
+    if (n > first) {
+        int more = n - first < 3 ? n - first : 3;
+        TRIBE_TRY(tribe_sbuf_printf(b, " Like most of the segment, %s ", w->female ? "she" : "he"));
+        TRIBE_TRY(add_clauses(b, ptr + first, more));
+        TRIBE_TRY(tribe_sbuf_add(b, "."));
+    }
+cleanup:
+    return st;
+}
+
+/* The feature whose median differs most from the base's (at least 1.5x
+ * either way), said with both figures; recency, frequency and monetary
+ * first, as they are what a marketer plans around. */
+static tribe_status bio_standout(tribe_sbuf *b, const writer *w)
+{
+    const tribe_segments *s = w->segs;
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        double best_lr = log(1.5);
+        for (int j = 0; j < s->d; j++) {
+            const char *f = s->feature_names[j];
+            const clause_def *cd = clause_of(f);
+            if (strcmp(f, "age") == 0 || (pass == 0 && !(cd && cd->core)))
+                continue;
+            double a = s->seg[w->c].median[j], z = s->overall_median[j];
+            if (!isfinite(a) || !isfinite(z) || a <= 0 || z <= 0)
+                continue;
+            double lr = fabs(log(a / z));
+            if (lr >= best_lr) {
+                best_lr = lr;
+                best = j;
+            }
+        }
+    }
+    if (best < 0)
+        return TRIBE_OK;
+    const char *f = s->feature_names[best];
+    const clause_def *cd = clause_of(f);
+    char lab[96], va[64], vz[64];
+    if (cd)
+        snprintf(lab, sizeof lab, "%s", cd->label);
+    else
+        humanise(lab, sizeof lab, f);
+    tribe_fmt_feature(va, sizeof va, f, s->seg[w->c].median[best]);
+    tribe_fmt_feature(vz, sizeof vz, f, s->overall_median[best]);
+    const char *ua = !cd ? "" : strcmp(va, "1") == 0 ? cd->unit_one : cd->unit;
+    const char *uz = !cd ? "" : strcmp(vz, "1") == 0 ? cd->unit_one : cd->unit;
+    int above = s->seg[w->c].median[best] > s->overall_median[best];
+    if (draw_seg(w, SLOT_BIO, 2) == 0)
+        return tribe_sbuf_printf(b, " What sets the segment apart is its %s: %s%s against %s%s across all customers.",
+                                 lab, va, ua, vz, uz);
+    return tribe_sbuf_printf(b, " Its %s is well %s the norm, at %s%s compared with %s%s for the customer base as a whole.",
+                             lab, above ? "above" : "below", va, ua, vz, uz);
+}
+
+static int needs_the(const char *country)
+{
+    static const char *const the[] = {"United ", "Netherlands", "Channel Islands", "Czech Republic", "USA", "UK",
+                                      "Philippines", "UAE", "European Community", "RSA"};
+    for (size_t i = 0; i < sizeof the / sizeof *the; i++)
+        if (strncmp(country, the[i], strlen(the[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *device_phrase(const char *level)
+{
+    if (strcasecmp(level, "app") == 0)
+        return "our app";
+    if (strcasecmp(level, "mobile") == 0)
+        return "a mobile phone";
+    if (strcasecmp(level, "desktop") == 0)
+        return "a desktop computer";
+    if (strcasecmp(level, "tablet") == 0)
+        return "a tablet";
+    return level;
+}
+
+/* One sentence per categorical mix (occupation has its own field). */
+static tribe_status bio_mixes(tribe_sbuf *b, const writer *w)
+{
+    tribe_status st = TRIBE_OK;
+    char pct[32], lab[96];
+    for (int m = 0; m < w->segs->n_mix; m++) {
+        const tribe_segmix *mx = &w->segs->mix[m];
+        if (strcasecmp(mx->name, "occupation") == 0)
+            continue;
+        int l = top_level(mx, w->c);
+        int64_t tot = mix_total(mx, w->c);
+        if (l < 0 || tot <= 0)
+            continue;
+        double sh = (double)mix_count(mx, w->c, l) / (double)tot;
+        tribe_fmt_pct(pct, sizeof pct, sh);
+        const char *lv = mx->levels[l];
+        int most = sh > 0.5;
+        if (strcasecmp(mx->name, "country") == 0)
+            TRIBE_TRY(tribe_sbuf_printf(b, " %s based in %s%s (%s).", most ? "Most are" : "The largest group is",
+                                        needs_the(lv) ? "the " : "", lv, pct));
+        else if (strcasecmp(mx->name, "device") == 0)
+            TRIBE_TRY(tribe_sbuf_printf(b, " %s %s (%s).", most ? "Most shop mainly on" : "The most common device is",
+                                        device_phrase(lv), pct));
+        else if (strcasecmp(mx->name, "subscription") == 0 && strcasecmp(lv, "none") == 0)
+            TRIBE_TRY(tribe_sbuf_printf(b, " %s no subscription (%s).", most ? "Most have" : "The largest group has",
+                                        pct));
+        else if (strcasecmp(mx->name, "subscription") == 0)
+            TRIBE_TRY(tribe_sbuf_printf(b, " %s on the %s plan (%s).", most ? "Most are" : "The largest group is", lv,
+                                        pct));
+        else {
+            /* Flags coded 0/1 or yes/no read as a yes/no answer, not as "1". */
+            static const char *const yes[] = {"1", "yes", "y", "true"}, *const no[] = {"0", "no", "n", "false"};
+            for (size_t i = 0; i < 4; i++) {
+                if (strcasecmp(lv, yes[i]) == 0)
+                    lv = "yes";
+                else if (strcasecmp(lv, no[i]) == 0)
+                    lv = "no";
+            }
+            humanise(lab, sizeof lab, mx->name);
+            TRIBE_TRY(tribe_sbuf_printf(b, " The most common %s is %s (%s).", lab, lv, pct));
+        }
+    }
+cleanup:
+    return st;
+}
+
+static tribe_status write_bio(const writer *w, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    const tribe_segment *g = &w->segs->seg[w->c];
+    char size[48], share[32], rev[32], age[48];
+    TRIBE_TRY(expand(&b, w, COPY[w->fam].intro[variant(w, SLOT_INTRO, N_INTRO)]));
+    tribe_fmt_count(size, sizeof size, (double)g->size);
+    tribe_fmt_pct(share, sizeof share, g->share);
+    tribe_fmt_pct(rev, sizeof rev, g->revenue_share);
+    const char *noun = g->size == 1 ? "customer" : "customers";
+    if (draw_seg(w, SLOT_BIO + 1, 2) == 0) {
+        TRIBE_TRY(tribe_sbuf_printf(&b, " %s represents the %s %s of the %s segment", w->first, size, noun,
+                                    g->name));
+        if (isfinite(g->share))
+            TRIBE_TRY(tribe_sbuf_printf(&b, " (%s of all customers)", share));
+        if (isfinite(g->revenue_share))
+            TRIBE_TRY(tribe_sbuf_printf(&b, ", who bring in %s of revenue", rev));
+        TRIBE_TRY(tribe_sbuf_add(&b, "."));
+    } else {
+        TRIBE_TRY(tribe_sbuf_printf(&b, " The %s segment has %s %s", g->name, size, noun));
+        if (isfinite(g->share))
+            TRIBE_TRY(tribe_sbuf_printf(&b, ", %s of the base", share));
+        if (isfinite(g->revenue_share))
+            TRIBE_TRY(tribe_sbuf_printf(&b, ", and accounts for %s of revenue", rev));
+        TRIBE_TRY(tribe_sbuf_printf(&b, "; %s is one of them.", w->first));
+    }
+    TRIBE_TRY(bio_behaviour(&b, w));
+    TRIBE_TRY(bio_standout(&b, w));
+    TRIBE_TRY(bio_mixes(&b, w));
+    double a = seg_median(w, "age");
+    if (isfinite(a)) {
+        tribe_fmt_feature(age, sizeof age, "age", a);
+        TRIBE_TRY(tribe_sbuf_printf(&b, " The median customer here is %s years old.", age));
+    }
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+/* ---- the other fields ------------------------------------------------------ */
+
+static const char *age_band(const writer *w)
+{
+    double a = seg_median(w, "age");
+    if (isfinite(a)) {
+        int i = a < 25 ? 0 : a < 35 ? 1 : a < 45 ? 2 : a < 55 ? 3 : a < 65 ? 4 : 5;
+        return AGE_BANDS[i];
+    }
+    /* No age column: the family's usual band, or the next one up. */
+    int i = COPY[w->fam].age_band + (int)draw_seg(w, SLOT_AGE, 2);
+    return AGE_BANDS[i < N_AGE_BANDS ? i : N_AGE_BANDS - 1];
+}
+
+static tribe_status occupation(const writer *w, const char *band, char **out)
+{
+    const tribe_segmix *m = find_mix(w->segs, "occupation");
+    int l = m ? top_level(m, w->c) : -1;
+    if (l >= 0) {
+        tribe_status st = tribe_strdup(m->levels[l], out);
+        if (st == TRIBE_OK && islower((unsigned char)(*out)[0]))
+            (*out)[0] = (char)toupper((unsigned char)(*out)[0]);
+        return st;
+    }
+    if (strcmp(band, "65+") == 0)
+        return tribe_strdup(OCC_RETIRED[draw_seg(w, SLOT_OCC, 3)], out);
+    int tier = COPY[w->fam].value_tier;
+    double r = ratio(w, "monetary");
+    if (isfinite(r))
+        tier = r >= 1.5 ? 2 : r >= 0.8 ? 1 : 0;
+    return tribe_strdup(OCC_TIER[tier][draw_seg(w, SLOT_OCC, 6)], out);
+}
+
+static tribe_status add_channel(tribe_persona *p, const char *ch)
+{
+    for (int i = 0; i < p->n_channels; i++)
+        if (strcasecmp(p->channels[i], ch) == 0)
+            return TRIBE_OK;
+    if (p->n_channels >= 5)
+        return TRIBE_OK;
+    tribe_status st = tribe_strdup(ch, &p->channels[p->n_channels]);
+    if (st == TRIBE_OK)
+        p->n_channels++;
+    return st;
+}
+
+/* The segment's main device (and the runner-up when a quarter of the
+ * segment uses it), then the channels that suit its RFM status. */
+static tribe_status channels(const writer *w, tribe_persona *p)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_calloc((void **)&p->channels, 5, sizeof *p->channels));
+    const tribe_segmix *m = find_mix(w->segs, "device");
+    int64_t tot = m ? mix_total(m, w->c) : 0;
+    if (m && tot > 0) {
+        int used[64] = {0};
+        for (int round = 0; round < m->n_levels && round < 2; round++) {
+            int best = -1;
+            for (int l = 0; l < m->n_levels && l < 64; l++)
+                if (!used[l] && !uninformative_level(m->levels[l]) &&
+                    (best < 0 || mix_count(m, w->c, l) > mix_count(m, w->c, best)))
+                    best = l;
+            if (best < 0)
+                break;
+            used[best] = 1;
+            if (round > 0 && 4 * mix_count(m, w->c, best) < tot)
+                break;
+            const char *lv = m->levels[best];
+            if (strcasecmp(lv, "app") == 0) {
+                TRIBE_TRY(add_channel(p, "Push notifications"));
+                TRIBE_TRY(add_channel(p, "In-app messages"));
+            } else if (strcasecmp(lv, "mobile") == 0) {
+                TRIBE_TRY(add_channel(p, "SMS"));
+                TRIBE_TRY(add_channel(p, "Mobile e-mail"));
+            } else {
+                TRIBE_TRY(add_channel(p, "E-mail"));
+                TRIBE_TRY(add_channel(p, "Web"));
+            }
+        }
+    }
+    for (int i = 0; i < N_EXTRA && COPY[w->fam].channels[i]; i++)
+        TRIBE_TRY(add_channel(p, COPY[w->fam].channels[i]));
+cleanup:
+    return st;
+}
+
+static tribe_status image_prompt(const writer *w, const tribe_persona *p, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    char occ[128];
+    snprintf(occ, sizeof occ, "%s", p->occupation);
+    if (isupper((unsigned char)occ[0]) && islower((unsigned char)occ[1]))
+        occ[0] = (char)tolower((unsigned char)occ[0]);
+    int an = strchr("aeiouAEIOU", occ[0]) && occ[0] && strncasecmp(occ, "uni", 3) != 0 &&
+             strncasecmp(occ, "use", 3) != 0 && strncasecmp(occ, "eu", 2) != 0;
+    /* "retired" or "unemployed" is a state, not a job: no article. */
+    const char *article = strcasecmp(occ, "retired") == 0 || strcasecmp(occ, "unemployed") == 0 ? ""
+                          : an                                                                ? "an "
+                                                                                              : "a ";
+    TRIBE_TRY(tribe_sbuf_printf(&b, "Lifestyle photograph of %s aged %s, %s%s, %s. ", w->female ? "a woman" : "a man",
+                                p->age_band, article, occ,
+                                COPY[w->fam].scenes[variant(w, SLOT_SCENE, N_SCENE)]));
+    TRIBE_TRY(tribe_sbuf_add(&b, "Natural light, candid and warm, muted brand colours, no text or logos."));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+static tribe_status offline_write(tribe_persona_provider *self, const tribe_segments *segs, int c,
+                                  tribe_persona *p)
+{
+    tribe_status st = TRIBE_OK;
+    const offline_state *os = self->state;
+    if (c < 0 || c >= segs->k)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "offline persona: segment index %d outside 0..%d", c, segs->k - 1);
+    writer w = {.segs = segs, .c = c, .seed = os->seed};
+    w.fam = family_of(segs, c, os->seed);
+    for (int e = 0; e < c; e++)
+        if (family_of(segs, e, os->seed) == w.fam)
+            w.rank++;
+    /* Genders alternate through the segments (from a random start) for a
+     * balanced cast; segments of one gender then have ids of one parity, so
+     * c / 2 walks that gender's names without repeats. */
+    w.female = (int)((tribe_rng_below(os->seed, STREAM_PERSONA, (uint64_t)SLOT_GENDER << 32, 2) + (uint64_t)c) % 2);
+    size_t nf = w.female ? sizeof FIRST_F / sizeof *FIRST_F : sizeof FIRST_M / sizeof *FIRST_M;
+    w.first = (w.female ? FIRST_F : FIRST_M)[name_index(os->seed, SLOT_FIRST, SLOT_FIRST_STRIDE, c / 2, nf)];
+    w.last = LAST[name_index(os->seed, SLOT_LAST, SLOT_LAST_STRIDE, c, sizeof LAST / sizeof *LAST)];
+
+    const family_copy *fc = &COPY[w.fam];
+    char name[128];
+    TRIBE_TRY(tribe_fmt(name, sizeof name, "%s %s", w.first, w.last));
+    p->segment = segs->seg[c].id;
+    TRIBE_TRY(tribe_strdup(segs->seg[c].name, &p->segment_name));
+    TRIBE_TRY(tribe_strdup(name, &p->name));
+    TRIBE_TRY(tribe_strdup(age_band(&w), &p->age_band));
+    TRIBE_TRY(occupation(&w, p->age_band, &p->occupation));
+    TRIBE_TRY(write_bio(&w, &p->bio));
+    TRIBE_TRY(pick_list(&w, SLOT_GOALS, fc->goals, N_GOALS, 3, &p->goals, &p->n_goals));
+    TRIBE_TRY(pick_list(&w, SLOT_FRUST, fc->frustrations, N_FRUST, 3, &p->frustrations, &p->n_frustrations));
+    TRIBE_TRY(channels(&w, p));
+    TRIBE_TRY(expand_dup(&w, fc->quotes[variant(&w, SLOT_QUOTE, N_QUOTE)], &p->quote));
+    TRIBE_TRY(expand_dup(&w, fc->subjects[variant(&w, SLOT_SUBJ, N_SUBJ)], &p->email_subject));
+    TRIBE_TRY(expand_dup(&w, fc->bodies[variant(&w, SLOT_BODY, N_BODY)], &p->email_body));
+    TRIBE_TRY(expand_dup(&w, fc->taglines[variant(&w, SLOT_TAG, N_TAG)], &p->tagline));
+    TRIBE_TRY(image_prompt(&w, p, &p->image_prompt));
+    TRIBE_TRY(tribe_strdup("offline", &p->provider));
+cleanup:
+    return st;
+}
+
+static void offline_destroy(tribe_persona_provider *self) { free(self->state); }
+
+tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_persona_provider *pp = NULL;
+    offline_state *os = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&os, 1, sizeof *os));
+    TRIBE_TRY(tribe_calloc((void **)&pp, 1, sizeof *pp));
+    os->seed = seed;
+    pp->name = "offline";
+    pp->write = offline_write;
+    pp->destroy = offline_destroy;
+    pp->state = os;
+    os = NULL;
+    *out = pp;
+    pp = NULL;
+cleanup:
+    free(os);
+    free(pp);
+    return st;
+}

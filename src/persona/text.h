@@ -1,0 +1,53 @@
+/* Internal to src/persona and src/report (not a public header): a growable
+ * string buffer and the one number-formatting convention shared by personas,
+ * segments.csv and report.html, so a figure reads the same everywhere and the
+ * grounding check (ground.c) knows what precision each printed number has.
+ *
+ * Convention (docs/outputs.md):
+ *   customer counts     whole numbers with thousands separators   "1,234"
+ *   shares              percent, one decimal                      "18.6%"
+ *   money features      whole currency units, separators          "£1,234"
+ *   *_days features     whole days                                "45"
+ *   other features      whole when within 0.05 of an integer, else one decimal
+ *
+ * Ownership: a tribe_sbuf owns its bytes until tribe_sbuf_take hands them over.
+ * Not collective.
+ */
+#ifndef TRIBE_PERSONA_TEXT_H
+#define TRIBE_PERSONA_TEXT_H
+
+#include "tribe/core.h"
+
+/* Currency of monetary features. The transactions layout (Online Retail) is
+ * in pounds; a job-spec key would belong in core's config when another
+ * currency is needed. */
+#define TRIBE_CURRENCY "\xc2\xa3" /* £ in UTF-8 */
+
+typedef struct {
+    char *p;    /* NUL-terminated once anything was added */
+    size_t len; /* bytes, excluding the NUL */
+    size_t cap;
+} tribe_sbuf;
+
+/* Appends; on NOMEM the buffer is left as it was. */
+tribe_status tribe_sbuf_addn(tribe_sbuf *b, const char *s, size_t n);
+tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s);
+tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the text to the caller (never NULL: "" for an empty buffer) and
+ * resets the buffer; NOMEM only when an empty buffer cannot allocate "". */
+tribe_status tribe_sbuf_take(tribe_sbuf *b, char **out);
+void tribe_sbuf_free(tribe_sbuf *b);
+
+/* Kinds of feature, by name (monetary, avg_order_value, *value*, *spend*,
+ * *revenue*, ltv -> money; *days* -> days). */
+typedef enum { TRIBE_FEAT_PLAIN = 0, TRIBE_FEAT_MONEY, TRIBE_FEAT_DAYS } tribe_feat_kind;
+tribe_feat_kind tribe_feature_kind(const char *name);
+
+/* Formatters write into buf (cap >= 48 is always enough) and return buf.
+ * Non-finite values print as "n/a". */
+char *tribe_fmt_count(char *buf, size_t cap, double v);      /* "1,234" */
+char *tribe_fmt_money(char *buf, size_t cap, double v);      /* "£1,234" */
+char *tribe_fmt_pct(char *buf, size_t cap, double fraction); /* 0.186 -> "18.6%" */
+char *tribe_fmt_feature(char *buf, size_t cap, const char *feature, double v);
+
+#endif

@@ -1,0 +1,96 @@
+/* segments.csv: one row per segment (tribe/report.h, docs/outputs.md). */
+#include "tribe/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../persona/text.h"
+
+/* RFC 4180: quote a field that holds a comma, quote or line break. */
+static tribe_status field(tribe_sbuf *b, const char *v)
+{
+    tribe_status st = TRIBE_OK;
+    if (!v)
+        return TRIBE_OK;
+    if (!strpbrk(v, ",\"\r\n"))
+        return tribe_sbuf_add(b, v);
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+    for (const char *q = v; *q; q++)
+        TRIBE_TRY(*q == '"' ? tribe_sbuf_add(b, "\"\"") : tribe_sbuf_addn(b, q, 1));
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+cleanup:
+    return st;
+}
+
+static tribe_status number(tribe_sbuf *b, double v)
+{
+    return isfinite(v) ? tribe_sbuf_printf(b, ",%.10g", v) : tribe_sbuf_add(b, ",");
+}
+
+/* Persona of segment id, or NULL. */
+static const tribe_persona *persona_of(const tribe_persona *p, int k, int c, int id)
+{
+    if (!p)
+        return NULL;
+    if (p[c].segment == id)
+        return &p[c];
+    for (int i = 0; i < k; i++)
+        if (p[i].segment == id)
+            return &p[i];
+    return NULL;
+}
+
+tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    char name[160];
+    TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,name,size,share,revenue_share"));
+    for (int j = 0; j < s->d; j++) {
+        snprintf(name, sizeof name, "mean_%s", s->feature_names[j]);
+        TRIBE_TRY(tribe_sbuf_add(&b, ","));
+        TRIBE_TRY(field(&b, name));
+        snprintf(name, sizeof name, "median_%s", s->feature_names[j]);
+        TRIBE_TRY(tribe_sbuf_add(&b, ","));
+        TRIBE_TRY(field(&b, name));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, ",persona_name,tagline\r\n"));
+    for (int c = 0; c < s->k; c++) {
+        const tribe_segment *g = &s->seg[c];
+        const tribe_persona *pc = persona_of(p, s->k, c, g->id);
+        if (p && !pc) {
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "segments.csv: no persona for segment %d (%s)", g->id, g->name);
+            goto cleanup;
+        }
+        TRIBE_TRY(tribe_sbuf_printf(&b, "%d,", g->id));
+        TRIBE_TRY(field(&b, g->name));
+        TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)g->size));
+        TRIBE_TRY(number(&b, g->share));
+        TRIBE_TRY(number(&b, g->revenue_share));
+        for (int j = 0; j < s->d; j++) {
+            TRIBE_TRY(number(&b, g->mean[j]));
+            TRIBE_TRY(number(&b, g->median[j]));
+        }
+        TRIBE_TRY(tribe_sbuf_add(&b, ","));
+        TRIBE_TRY(field(&b, pc ? pc->name : NULL));
+        TRIBE_TRY(tribe_sbuf_add(&b, ","));
+        TRIBE_TRY(field(&b, pc ? pc->tagline : NULL));
+        TRIBE_TRY(tribe_sbuf_add(&b, "\r\n"));
+    }
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p)
+{
+    tribe_status st = TRIBE_OK;
+    char *text = NULL;
+    TRIBE_TRY(tribe_segments_csv_text(s, p, &text));
+    TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
+cleanup:
+    free(text);
+    return st;
+}

@@ -1,0 +1,365 @@
+/* Unit tests for src/persona: the offline provider, grounding, personas.json. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segfix.h"
+#include "testutil.h"
+#include "tribe/persona.h"
+
+static tribe_persona *write_personas(const tribe_segments *s, uint64_t seed)
+{
+    tribe_persona_provider *pp = NULL;
+    tribe_persona *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_offline_create(seed, &pp), TRIBE_OK);
+    tribe_status st = tribe_personas_write(pp, s, &p);
+    if (st != TRIBE_OK)
+        fprintf(stderr, "personas_write: %s\n", tribe_errmsg());
+    CU_ASSERT_EQUAL(st, TRIBE_OK);
+    tribe_persona_provider_destroy(&pp);
+    CU_ASSERT_PTR_NULL(pp);
+    return p;
+}
+
+static char *to_json(const tribe_persona *p, const tribe_segments *s)
+{
+    char *json = NULL;
+    CU_ASSERT_EQUAL(tribe_personas_to_json(p, s->k, s, &json), TRIBE_OK);
+    return json;
+}
+
+static int nonempty(const char *s) { return s && s[0] != '\0'; }
+
+static void offline_personas_should_be_deterministic_per_seed(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *a = write_personas(s, 42), *b = write_personas(s, 42), *c = write_personas(s, 43);
+    char *ja = to_json(a, s), *jb = to_json(b, s), *jc = to_json(c, s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ja);
+    CU_ASSERT_STRING_EQUAL(ja, jb);
+    CU_ASSERT_STRING_NOT_EQUAL(ja, jc);
+    free(ja);
+    free(jb);
+    free(jc);
+    tribe_personas_destroy(&a, s->k);
+    tribe_personas_destroy(&b, s->k);
+    tribe_personas_destroy(&c, s->k);
+    CU_ASSERT_PTR_NULL(a);
+    tribe_personas_destroy(&a, s->k); /* NULL is fine */
+    tribe_segments_destroy(&s);
+}
+
+static void every_offline_persona_should_be_grounded_and_complete(void)
+{
+    tribe_segments *s = fixture_segments();
+    /* Many seeds: every template variant and name meets the grounding rule. */
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        tribe_persona *p = write_personas(s, seed);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        for (int c = 0; c < s->k; c++) {
+            const tribe_persona *q = &p[c];
+            CU_ASSERT_EQUAL(tribe_persona_check_grounded(q, s), TRIBE_OK);
+            CU_ASSERT_EQUAL(q->segment, s->seg[c].id);
+            CU_ASSERT_STRING_EQUAL(q->segment_name, s->seg[c].name);
+            CU_ASSERT(nonempty(q->name) && strchr(q->name, ' '));
+            CU_ASSERT(nonempty(q->age_band) && nonempty(q->occupation) && nonempty(q->bio));
+            CU_ASSERT(nonempty(q->quote) && nonempty(q->email_subject) && nonempty(q->email_body));
+            CU_ASSERT(nonempty(q->tagline) && nonempty(q->image_prompt));
+            CU_ASSERT_STRING_EQUAL(q->provider, "offline");
+            CU_ASSERT_EQUAL(q->n_goals, 3);
+            CU_ASSERT_EQUAL(q->n_frustrations, 3);
+            CU_ASSERT(q->n_channels >= 2 && q->n_channels <= 5);
+            for (int i = 0; i < q->n_goals; i++)
+                CU_ASSERT(nonempty(q->goals[i]));
+            for (int i = 0; i < q->n_goals; i++)
+                for (int j = i + 1; j < q->n_goals; j++)
+                    CU_ASSERT_STRING_NOT_EQUAL(q->goals[i], q->goals[j]);
+            for (int i = 0; i < q->n_frustrations; i++)
+                CU_ASSERT(nonempty(q->frustrations[i]));
+            /* No template placeholder survives expansion. */
+            CU_ASSERT_PTR_NULL(strstr(q->bio, "{"));
+            CU_ASSERT_PTR_NULL(strstr(q->tagline, "{"));
+            /* The e-mail keeps exactly its merge field. */
+            CU_ASSERT_PTR_NOT_NULL(strstr(q->email_body, "{{first_name}}"));
+        }
+        for (int c = 0; c < s->k; c++)
+            for (int e = c + 1; e < s->k; e++) {
+                CU_ASSERT_STRING_NOT_EQUAL(p[c].name, p[e].name);
+                CU_ASSERT_STRING_NOT_EQUAL(p[c].bio, p[e].bio);
+                CU_ASSERT_STRING_NOT_EQUAL(p[c].email_body, p[e].email_body);
+            }
+        tribe_personas_destroy(&p, s->k);
+    }
+    tribe_segments_destroy(&s);
+}
+
+static void personas_should_state_the_segments_own_figures(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    /* Champions: 612 customers, 14.1% of the base, median spend £4,310, last order 9 days ago. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, "612 customers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, "14.1%"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, "\xc2\xa3" "4,310"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, "9 days ago"));
+    /* Hibernating: 1,294 customers, a single order. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[4].bio, "1,294"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[4].bio, "1 order "));
+    /* Age bands follow the age medians (41, 47, 29, 52, 58). */
+    CU_ASSERT_STRING_EQUAL(p[0].age_band, "35-44");
+    CU_ASSERT_STRING_EQUAL(p[2].age_band, "25-34");
+    CU_ASSERT_STRING_EQUAL(p[4].age_band, "55-64");
+    /* Occupation is the segment's most common level, capitalised. */
+    CU_ASSERT_STRING_EQUAL(p[0].occupation, "Engineer");
+    CU_ASSERT_STRING_EQUAL(p[2].occupation, "Student");
+    CU_ASSERT_STRING_EQUAL(p[4].occupation, "Retired");
+    /* Channels follow the main device: app -> push, mobile -> SMS. */
+    CU_ASSERT_STRING_EQUAL(p[0].channels[0], "Push notifications");
+    CU_ASSERT_STRING_EQUAL(p[2].channels[0], "SMS");
+    /* The offer suits the RFM status. */
+    CU_ASSERT(strstr(p[0].email_subject, "VIP") || strstr(p[0].email_body, "VIP") ||
+              strstr(p[0].email_body, "early access") || strstr(p[0].email_body, "early-access"));
+    CU_ASSERT(strstr(p[4].email_subject, "win-back") || strstr(p[4].email_body, "win-back") ||
+              strstr(p[4].email_body, "welcome-back"));
+    CU_ASSERT(strstr(p[3].email_body, "reactivation") || strstr(p[3].email_body, "welcome you back"));
+    CU_ASSERT(strstr(p[2].email_body, "Welcome") || strstr(p[2].email_body, "welcome"));
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void personas_json_should_parse_back_with_the_documented_keys(void)
+{
+    static const char *const keys[] = {"segment_id", "segment_name", "size",          "share",
+                                       "revenue_share", "provider",  "name",          "age_band",
+                                       "occupation", "bio",          "goals",         "frustrations",
+                                       "channels",  "quote",         "email_subject", "email_body",
+                                       "tagline",   "image_prompt",  "evidence"};
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 5);
+    char *json = to_json(p, s);
+    cJSON *root = cJSON_Parse(json);
+    CU_ASSERT_FATAL(cJSON_IsArray(root));
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(root), s->k);
+    int c = 0;
+    for (cJSON *o = root->child; o; o = o->next, c++) {
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+            CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(o, keys[i]));
+        CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "segment_id")->valueint, c);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "segment_name")->valuestring, s->seg[c].name);
+        CU_ASSERT_EQUAL((int64_t)cJSON_GetObjectItemCaseSensitive(o, "size")->valuedouble, s->seg[c].size);
+        CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "share")->valuedouble, s->seg[c].share, 1e-12);
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "goals")), 3);
+        /* Evidence: each entry names a figure of this segment and its value. */
+        cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "evidence");
+        CU_ASSERT_FATAL(cJSON_IsArray(ev));
+        CU_ASSERT(cJSON_GetArraySize(ev) >= 5);
+        int saw_size = 0;
+        for (cJSON *e = ev->child; e; e = e->next) {
+            cJSON *fig = cJSON_GetObjectItemCaseSensitive(e, "figure");
+            CU_ASSERT_FATAL(cJSON_IsString(fig));
+            CU_ASSERT(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "value")));
+            CU_ASSERT(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "written")));
+            CU_ASSERT(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "field")));
+            if (strcmp(fig->valuestring, "size") == 0) {
+                saw_size = 1;
+                CU_ASSERT_EQUAL((int64_t)cJSON_GetObjectItemCaseSensitive(e, "value")->valuedouble, s->seg[c].size);
+            }
+        }
+        CU_ASSERT(saw_size);
+    }
+    cJSON_Delete(root);
+    free(json);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+/* Replaces p->bio by bio + extra and returns the grounding status. */
+static tribe_status check_with(tribe_persona *p, const tribe_segments *s, const char *extra)
+{
+    char *old = p->bio;
+    size_t n = strlen(old) + strlen(extra) + 1;
+    p->bio = malloc(n);
+    snprintf(p->bio, n, "%s%s", old, extra);
+    tribe_status st = tribe_persona_check_grounded(p, s);
+    free(p->bio);
+    p->bio = old;
+    return st;
+}
+
+static void an_invented_number_should_be_caught_and_named(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " They return 37 times a year."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'37'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "bio"));
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Typical basket: \xc2\xa3" "5,999."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "5,999"));
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Conversion is 99.9%."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "99.9%"));
+    /* A number in a list field is caught too. */
+    char *g = p[1].goals[1];
+    p[1].goals[1] = strdup("Save 15% on every order");
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[1], s), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "goals[1]"));
+    free(p[1].goals[1]);
+    p[1].goals[1] = g;
+    /* Another segment's figure is not this segment's: 880 is Loyal Customers' size. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " 880 of them."), TRIBE_ERR_INTERNAL);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void grounding_should_accept_figures_within_their_printed_rounding(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    /* Champions: share 612/4346 = 14.0819%, revenue 61.25%, mean monetary 5216.075, median 4310.5. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " 14.08% of customers, 14% rounded."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " 14.2% of customers."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Mean spend \xc2\xa3" "5,216.08, median \xc2\xa3" "4,311."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Mean spend \xc2\xa3" "5,216.2."), TRIBE_ERR_INTERNAL);
+    /* A percent must be a share, money must be a money figure. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " 612% growth."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xc2\xa3" "612 each."), TRIBE_ERR_INTERNAL);
+    /* Whole-base figures may be quoted for comparison. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " All 4,346 customers, median spend \xc2\xa3" "668."), TRIBE_OK);
+    /* Age band numbers are fine; other ages are not. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Aged 35 to 44."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Aged 39."), TRIBE_ERR_INTERNAL);
+    /* Level shares of a categorical mix: 49.0% of Champions use the app. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " App users: 49.0 percent."), TRIBE_OK);
+    /* A negative number is not the positive figure. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Change: -612."), TRIBE_ERR_INTERNAL);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void digits_in_a_segment_name_should_not_count_as_figures(void)
+{
+    const char *names[FIX_K] = {"Champions", "Loyal Customers", "New Customers", "At Risk 2", "Cluster 7"};
+    tribe_segments *s = fixture_segments_named(names);
+    tribe_persona *p = write_personas(s, 9);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "At Risk 2"));
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[3], s), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[4], s), TRIBE_OK);
+    /* A bare number elsewhere is still checked. */
+    CU_ASSERT_EQUAL(check_with(&p[3], s, " Seen 17 times."), TRIBE_ERR_INTERNAL);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void a_numeric_level_name_should_not_hide_other_numbers(void)
+{
+    /* A yes/no column coded "0"/"1": the level "1" is a name, but the 1 of
+     * "1,294" (Hibernating's size) is still read as the whole number. */
+    tribe_segments *s = fixture_segments();
+    s->mix = realloc(s->mix, (size_t)(s->n_mix + 1) * sizeof *s->mix);
+    tribe_segmix *x = &s->mix[s->n_mix++];
+    x->name = strdup("newsletter");
+    x->n_levels = 2;
+    x->levels = calloc(2, sizeof *x->levels);
+    x->levels[0] = strdup("0");
+    x->levels[1] = strdup("1");
+    x->count = calloc((size_t)(FIX_K + 1) * 2, sizeof *x->count);
+    for (int c = 0; c < FIX_K; c++) {
+        x->count[2 * c] = s->seg[c].size / 3;
+        x->count[2 * c + 1] = s->seg[c].size - s->seg[c].size / 3;
+        x->count[2 * FIX_K] += x->count[2 * c];
+        x->count[2 * FIX_K + 1] += x->count[2 * c + 1];
+    }
+    tribe_persona *p = write_personas(s, 11);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[4].bio, "1,294"));
+    CU_ASSERT_EQUAL(check_with(&p[4], s, " Only 1,295 of them."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "1,295"));
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void a_segment_with_few_features_should_still_get_a_persona(void)
+{
+    /* Only monetary, no mixes, no revenue share; then no features at all. */
+    const char *one[] = {"monetary"};
+    for (int d = 1; d >= 0; d--) {
+        tribe_segments *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(tribe_segments_create(3, d, one, &s), TRIBE_OK);
+        const char *names[3] = {"Champions", "Cluster 1", "Hibernating"};
+        s->n_total = 100;
+        for (int c = 0; c < 3; c++) {
+            snprintf(s->seg[c].name, sizeof s->seg[c].name, "%s", names[c]);
+            s->seg[c].size = 20 + 20 * c;
+            s->seg[c].share = s->seg[c].size / 100.0;
+            if (d == 1)
+                s->seg[c].median[0] = s->seg[c].mean[0] = 1000.0 / (c + 1);
+        }
+        if (d == 1)
+            s->overall_median[0] = s->overall_mean[0] = 500.0;
+        tribe_persona *p = write_personas(s, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        for (int c = 0; c < 3; c++) {
+            CU_ASSERT(nonempty(p[c].bio) && nonempty(p[c].age_band) && nonempty(p[c].occupation));
+            CU_ASSERT(nonempty(p[c].email_body) && nonempty(p[c].tagline));
+            CU_ASSERT_EQUAL(p[c].n_goals, 3);
+            CU_ASSERT(p[c].n_channels >= 1);
+            CU_ASSERT_PTR_NULL(strstr(p[c].bio, "revenue")); /* no revenue share: not mentioned */
+        }
+        if (d == 1)
+            CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, "\xc2\xa3" "1,000"));
+        char *json = to_json(p, s);
+        cJSON *root = cJSON_Parse(json);
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(root), 3);
+        CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root->child, "revenue_share")));
+        cJSON_Delete(root);
+        free(json);
+        tribe_personas_destroy(&p, 3);
+        tribe_segments_destroy(&s);
+    }
+}
+
+static void allocation_failures_should_be_clean(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona_provider *pp = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_offline_create(3, &pp), TRIBE_OK);
+    int ok = 0;
+    for (long n = 1; n < 4000 && !ok; n += 7) {
+        tribe_persona *p = NULL;
+        tribe_alloc_fail_after(n);
+        tribe_status st = tribe_personas_write(pp, s, &p);
+        tribe_alloc_fail_after(0);
+        if (st == TRIBE_OK) {
+            ok = 1;
+            tribe_personas_destroy(&p, s->k);
+        } else {
+            CU_ASSERT_EQUAL(st, TRIBE_ERR_NOMEM);
+            CU_ASSERT_PTR_NULL(p);
+        }
+    }
+    CU_ASSERT(ok);
+    tribe_persona_provider_destroy(&pp);
+    tribe_persona_provider_destroy(&pp); /* NULL is fine */
+    tribe_segments_destroy(&s);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(offline_personas_should_be_deterministic_per_seed),
+        TRIBE_TEST(every_offline_persona_should_be_grounded_and_complete),
+        TRIBE_TEST(personas_should_state_the_segments_own_figures),
+        TRIBE_TEST(personas_json_should_parse_back_with_the_documented_keys),
+        TRIBE_TEST(an_invented_number_should_be_caught_and_named),
+        TRIBE_TEST(grounding_should_accept_figures_within_their_printed_rounding),
+        TRIBE_TEST(digits_in_a_segment_name_should_not_count_as_figures),
+        TRIBE_TEST(a_numeric_level_name_should_not_hide_other_numbers),
+        TRIBE_TEST(a_segment_with_few_features_should_still_get_a_persona),
+        TRIBE_TEST(allocation_failures_should_be_clean),
+        {NULL, NULL}};
+    return tribe_test_main("persona", cases);
+}

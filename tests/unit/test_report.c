@@ -1,0 +1,275 @@
+/* Unit tests for src/report: segments.csv and report.html. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "segfix.h"
+#include "testutil.h"
+#include "tribe/persona.h"
+#include "tribe/report.h"
+
+static const char RUN_JSON[] =
+    "{\"run_id\":\"r-20240611-1\",\"seed\":42,\"input\":\"customers.h5\",\"k\":5,"
+    "\"ledger\":{\"rows_read\":541909,\"missing_customer_id\":135080,\"cancellations\":8905},"
+    "\"timings\":{\"ingest\":3.21,\"kmeans\":5.87}}";
+
+static tribe_persona *personas(const tribe_segments *s)
+{
+    tribe_persona_provider *pp = NULL;
+    tribe_persona *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_offline_create(42, &pp), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_personas_write(pp, s, &p), TRIBE_OK);
+    tribe_persona_provider_destroy(&pp);
+    return p;
+}
+
+/* Splits RFC 4180 text into records of fields (enough of a reader for the
+ * test: quoted fields with doubled quotes, CRLF records). Returns the number
+ * of records; fields[r][f] point into a static buffer. */
+#define MAX_REC 16
+#define MAX_FIELD 64
+static int parse_csv(const char *text, char *fields[MAX_REC][MAX_FIELD], int nfields[MAX_REC])
+{
+    static char buf[1 << 16];
+    size_t o = 0;
+    int r = 0, f = 0;
+    const char *q = text;
+    if (!*q)
+        return 0;
+    fields[0][0] = buf;
+    while (*q && r < MAX_REC) {
+        if (*q == '"') {
+            for (q++; *q; q++) {
+                if (*q == '"' && q[1] == '"')
+                    buf[o++] = *q++;
+                else if (*q == '"')
+                    break;
+                else
+                    buf[o++] = *q;
+            }
+            q++;
+            continue;
+        }
+        if (*q == ',' || (*q == '\r' && q[1] == '\n')) {
+            buf[o++] = '\0';
+            if (*q == ',') {
+                fields[r][++f] = buf + o;
+                q++;
+            } else {
+                nfields[r++] = f + 1;
+                f = 0;
+                q += 2;
+                if (*q && r < MAX_REC)
+                    fields[r][0] = buf + o;
+            }
+            continue;
+        }
+        buf[o++] = *q++;
+    }
+    return r;
+}
+
+static void csv_should_have_a_header_and_one_row_per_segment(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    const char *dir = tribe_test_tmpdir();
+    char path[512], *text = NULL;
+    snprintf(path, sizeof path, "%s/segments.csv", dir);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv(path, s, p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_read_file(path, &text, NULL), TRIBE_OK);
+    char *fields[MAX_REC][MAX_FIELD];
+    int nf[MAX_REC];
+    int nrec = parse_csv(text, fields, nf);
+    CU_ASSERT_EQUAL(nrec, s->k + 1);
+    int want = 5 + 2 * s->d + 2;
+    for (int r = 0; r < nrec; r++)
+        CU_ASSERT_EQUAL(nf[r], want);
+    CU_ASSERT_STRING_EQUAL(fields[0][0], "segment_id");
+    CU_ASSERT_STRING_EQUAL(fields[0][1], "name");
+    CU_ASSERT_STRING_EQUAL(fields[0][4], "revenue_share");
+    CU_ASSERT_STRING_EQUAL(fields[0][5], "mean_recency_days");
+    CU_ASSERT_STRING_EQUAL(fields[0][6], "median_recency_days");
+    CU_ASSERT_STRING_EQUAL(fields[0][want - 2], "persona_name");
+    CU_ASSERT_STRING_EQUAL(fields[0][want - 1], "tagline");
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_EQUAL(atoi(fields[c + 1][0]), s->seg[c].id);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][1], s->seg[c].name);
+        CU_ASSERT_EQUAL(atoll(fields[c + 1][2]), s->seg[c].size);
+        CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][3]), s->seg[c].share, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][6]), s->seg[c].median[0], 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][8]), s->seg[c].median[1], 1e-9);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 2], p[c].name);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 1], p[c].tagline);
+    }
+    /* No temporary file is left behind. */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/segments.csv.tmp.%ld", dir, (long)getpid());
+    CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
+    free(text);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void csv_should_quote_commas_quotes_and_line_breaks(void)
+{
+    const char *names[FIX_K] = {"Champions, \"VIP\"", "Loyal\nCustomers", "New Customers", "At Risk",
+                                "Hibernating"};
+    tribe_segments *s = fixture_segments_named(names);
+    s->seg[2].revenue_share = NAN;
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, &text), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "0,\"Champions, \"\"VIP\"\"\",612,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "1,\"Loyal\nCustomers\",880,"));
+    char *fields[MAX_REC][MAX_FIELD];
+    int nf[MAX_REC];
+    CU_ASSERT_EQUAL(parse_csv(text, fields, nf), s->k + 1);
+    CU_ASSERT_STRING_EQUAL(fields[1][1], "Champions, \"VIP\"");
+    CU_ASSERT_STRING_EQUAL(fields[2][1], "Loyal\nCustomers");
+    CU_ASSERT_STRING_EQUAL(fields[3][4], "");               /* NaN revenue share: empty */
+    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 2], "");       /* no personas: empty columns */
+    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 1], "");
+    free(text);
+    tribe_segments_destroy(&s);
+}
+
+static char *render(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
+                    const char *run)
+{
+    const char *dir = tribe_test_tmpdir();
+    char path[512], *text = NULL;
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    tribe_status st = tribe_report_html(path, s, p, proj, run);
+    if (st != TRIBE_OK)
+        fprintf(stderr, "report: %s\n", tribe_errmsg());
+    CU_ASSERT_EQUAL_FATAL(st, TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_read_file(path, &text, NULL), TRIBE_OK);
+    return text;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
+        n++;
+    return n;
+}
+
+static void report_should_show_every_segment_and_persona(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    tribe_projection *proj = fixture_projection(500);
+    char *html = render(s, p, proj, RUN_JSON);
+    CU_ASSERT(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(html, s->seg[c].name));
+        CU_ASSERT_PTR_NOT_NULL(strstr(html, p[c].name));
+    }
+    /* Run facts, ledger and timings from the run record; the version in the footer. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "r-20240611-1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "541,909"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Missing customer id"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "5.87 s"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "tribe " TRIBE_VERSION));
+    /* Axis titles and one dot per projected customer. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "PC1 (41%)"));
+    CU_ASSERT_EQUAL(count(html, "<circle cx=\"") - s->k, 500); /* k legend dots in the size chart */
+    /* The profile table: a row per feature. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Days since last order"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Pages per visit"));
+    free(html);
+    tribe_projection_destroy(&proj);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void report_should_reference_nothing_outside_the_file(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    tribe_projection *proj = fixture_projection(200);
+    char *html = render(s, p, proj, RUN_JSON);
+    CU_ASSERT_PTR_NULL(strstr(html, "http://"));
+    CU_ASSERT_PTR_NULL(strstr(html, "https://"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<link"));
+    CU_ASSERT_PTR_NULL(strstr(html, "@import"));
+    CU_ASSERT_PTR_NULL(strstr(html, "url("));
+    CU_ASSERT_PTR_NULL(strstr(html, "src="));
+    /* Only in-page anchors. */
+    for (const char *q = strstr(html, "href=\""); q; q = strstr(q + 1, "href=\""))
+        CU_ASSERT_EQUAL(q[6], '#');
+    free(html);
+    tribe_projection_destroy(&proj);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void report_should_escape_text_from_the_data(void)
+{
+    const char *names[FIX_K] = {"<script>alert(1)</script>", "Loyal & \"True\"", "New Customers", "At Risk",
+                                "Hibernating"};
+    tribe_segments *s = fixture_segments_named(names);
+    free(s->mix[1].levels[0]);
+    s->mix[1].levels[0] = strdup("<img src=x onerror=alert(1)>");
+    tribe_persona *p = personas(s);
+    char *html = render(s, p, NULL, "{\"run_id\":\"<b>x</b>\",\"ledger\":{\"<i>\":1}}");
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<img"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<b>x"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<i>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Loyal &amp; &quot;True&quot;"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "&lt;img src=x onerror=alert(1)&gt;"));
+    /* Without a projection the map says so instead of drawing. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "No projection sample"));
+    free(html);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void report_should_render_without_personas_or_run_record(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_projection *proj = fixture_projection(10000);
+    char *html = render(s, NULL, proj, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "No personas were written"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "No run record"));
+    /* The scatter is capped at 3,000 points and says it is a sample. */
+    CU_ASSERT_EQUAL(count(html, "<circle cx=\"") - s->k, 3000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "3,000 customers shown"));
+    free(html);
+    tribe_projection_destroy(&proj);
+    tribe_segments_destroy(&s);
+}
+
+static void report_should_reject_a_run_record_that_is_not_an_object(void)
+{
+    tribe_segments *s = fixture_segments();
+    char *text = NULL;
+    CU_ASSERT_EQUAL(tribe_report_html_text(s, NULL, NULL, "{\"run_id\": ", &text), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_EQUAL(tribe_report_html_text(s, NULL, NULL, "[1,2]", &text), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "not an object"));
+    /* An unwritable path is an IO error naming it. */
+    CU_ASSERT_EQUAL(tribe_report_html("/nonexistent-dir/report.html", s, NULL, NULL, NULL), TRIBE_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "/nonexistent-dir/report.html"));
+    tribe_segments_destroy(&s);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(csv_should_have_a_header_and_one_row_per_segment),
+        TRIBE_TEST(csv_should_quote_commas_quotes_and_line_breaks),
+        TRIBE_TEST(report_should_show_every_segment_and_persona),
+        TRIBE_TEST(report_should_reference_nothing_outside_the_file),
+        TRIBE_TEST(report_should_escape_text_from_the_data),
+        TRIBE_TEST(report_should_render_without_personas_or_run_record),
+        TRIBE_TEST(report_should_reject_a_run_record_that_is_not_an_object),
+        {NULL, NULL}};
+    return tribe_test_main("report", cases);
+}
