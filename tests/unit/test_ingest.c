@@ -7,8 +7,29 @@
 #include "../../src/features/ingest_internal.h"
 
 #include <math.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+
+/* Removes a folder this test made with tribe_test_tmpdir and its files. */
+static void remove_tmpdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1024];
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
 
 static tribe_par *serial(void)
 {
@@ -249,6 +270,7 @@ static void rejects_file_should_list_malformed_rows_by_line(void)
     CU_ASSERT_STRING_EQUAL(reasons[n - 1], "missing CustomerID");
     tribe_table_destroy(&t);
     tribe_par_finalize(&par);
+    remove_tmpdir(dir);
 }
 
 static void no_kept_row_should_fail_but_keep_the_rejects(void)
@@ -270,6 +292,7 @@ static void no_kept_row_should_fail_but_keep_the_rejects(void)
     CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 4), 1);
     CU_ASSERT_EQUAL(lines[0], 3);
     tribe_par_finalize(&par);
+    remove_tmpdir(dir);
 }
 
 static void bad_sources_should_fail_naming_file_and_column(void)
