@@ -36,8 +36,8 @@
 
 typedef struct {
     const char *transactions; /* required: Online Retail layout, plain or .gz */
-    const char *web;          /* optional web_events.csv (NULL = none) */
-    const char *demographics; /* optional demographics.csv (NULL = none) */
+    const char *web;          /* optional web_events.csv (NULL or "" = none) */
+    const char *demographics; /* optional demographics.csv (NULL or "" = none) */
     const char *rejects;      /* rejects CSV to write (NULL = do not write) */
     const char *snapshot;     /* "YYYY-MM-DD" (NULL or "" = day after the last kept invoice day) */
     int rejects_all;          /* 0: only malformed rows go to the rejects file; 1: also the

@@ -202,7 +202,29 @@ typedef struct {
     demo_rec *demo;
     int64_t n_demo, cap_demo;
     int rejects_all;
+    /* Rows of one invoice come together, so most rows repeat the previous
+     * row's customer, invoice, day and country: remembering them skips most
+     * hash look-ups. Country votes are counted up and added when the
+     * (customer, country) pair changes (flush_votes). */
+    struct {
+        int64_t id, idx; /* idx -1: nothing remembered */
+        uint64_t inv;
+        int64_t day;
+        char ctry[64];
+        size_t nctry;
+        int64_t code;
+        int64_t vote_idx, vote_code, votes;
+    } last;
 } state;
+
+static tribe_status flush_votes(state *S)
+{
+    tribe_status st = TRIBE_OK;
+    if (S->last.votes > 0)
+        st = count_add(&S->tx.ctry, S->last.vote_idx, S->last.vote_code, S->last.votes);
+    S->last.votes = 0;
+    return st;
+}
 
 static tribe_status state_init(state *S)
 {
@@ -358,20 +380,49 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     }
 
     S->led.rows_kept++;
-    TRIBE_TRY(tx_agg_cust(&S->tx, id, &idx));
+    int same_cust = S->last.idx >= 0 && S->last.id == id;
+    if (same_cust) {
+        idx = S->last.idx;
+    } else {
+        S->last.idx = -1;
+        TRIBE_TRY(tx_agg_cust(&S->tx, id, &idx));
+        S->last.id = id;
+        S->last.idx = idx;
+        S->last.inv = UINT64_MAX;
+        S->last.day = INT64_MIN;
+    }
     tx_cust *cu = &S->tx.c[idx];
     cu->money += tribe_xsum_of(amount);
     if (day < cu->first)
         cu->first = day;
     if (day > cu->last)
         cu->last = day;
-    TRIBE_TRY(set_add(&S->tx.inv, idx, ing_key(inv, ninv), &cu->n_inv));
+    uint64_t ikey = ing_key(inv, ninv);
+    if (ikey != S->last.inv) {
+        S->last.inv = UINT64_MAX;
+        TRIBE_TRY(set_add(&S->tx.inv, idx, ikey, &cu->n_inv));
+        S->last.inv = ikey;
+    }
     TRIBE_TRY(set_add(&S->tx.prod, idx, ing_key(stock, nstock), &cu->n_prod));
-    TRIBE_TRY(set_add(&S->tx.day, idx, (uint64_t)day, &cu->n_day));
+    if (day != S->last.day) {
+        S->last.day = INT64_MIN;
+        TRIBE_TRY(set_add(&S->tx.day, idx, (uint64_t)day, &cu->n_day));
+        S->last.day = day;
+    }
     if (nc > 0) {
-        int64_t code;
-        TRIBE_TRY(ing_dict_id(&S->country, ctry, nc, &code));
-        TRIBE_TRY(count_add(&S->tx.ctry, idx, code, 1));
+        if (nc != S->last.nctry || memcmp(ctry, S->last.ctry, nc) != 0) {
+            S->last.nctry = 0;
+            TRIBE_TRY(ing_dict_id(&S->country, ctry, nc, &S->last.code));
+            if (nc <= sizeof S->last.ctry) {
+                memcpy(S->last.ctry, ctry, nc);
+                S->last.nctry = nc;
+            }
+        }
+        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
+            TRIBE_TRY(flush_votes(S));
+        S->last.vote_idx = idx;
+        S->last.vote_code = S->last.code;
+        S->last.votes++;
     }
     return TRIBE_OK;
 malformed:
@@ -505,6 +556,9 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
         st = tribe_csv_require(c, demo_cols, DEMO_NREQ, col);
         ctry_col = tribe_csv_column(c, "Country"); /* optional: overrides when present */
     }
+    S->last.idx = -1;
+    S->last.votes = 0;
+    S->last.nctry = 0;
     while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
         if (src == SRC_TX)
             st = tx_row(S, c, col);
@@ -513,6 +567,8 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
         else
             st = demo_row(S, c, col, ctry_col);
     }
+    if (st == TRIBE_OK)
+        st = flush_votes(S);
     st = tribe_par_agree(par, st);
 cleanup:
     tribe_csv_close(&c);
@@ -1026,7 +1082,7 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger)
+tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out, tribe_ledger *ledger)
 {
     tribe_status st = TRIBE_OK;
     state S;
@@ -1034,12 +1090,19 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_tab
     tribe_ledger parsed;
     static const char *const fallback_names[3] = {"transactions", "web", "demographics"};
     const char *src_names[3];
+    tribe_ingest_cfg norm;
+    const tribe_ingest_cfg *cfg = &norm;
     *out = NULL;
     memset(ledger, 0, sizeof *ledger);
     memset(&S, 0, sizeof S);
     /* Config problems are the same on every rank: no agreement needed. */
-    if (!cfg || !cfg->transactions || !*cfg->transactions)
+    if (!user_cfg || !user_cfg->transactions || !*user_cfg->transactions)
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
+    norm = *user_cfg; /* an empty path means "no such source" */
+    if (norm.web && !*norm.web)
+        norm.web = NULL;
+    if (norm.demographics && !*norm.demographics)
+        norm.demographics = NULL;
     if (cfg->snapshot && *cfg->snapshot && !ing_parse_day(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
                           cfg->snapshot);
