@@ -58,6 +58,23 @@ tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, i
 /* The value of (a, b), or NULL. */
 int64_t *ing_map_find(const ing_map *m, uint64_t a, uint64_t b);
 
+/* A set of (u64, u64) pairs: the per-customer sets hold one entry per kept
+ * row or so, so they get 16-byte entries and a higher load (<= 0.7). */
+typedef struct {
+    uint64_t a, b;
+} ing_pair;
+
+typedef struct {
+    ing_pair *t;
+    size_t cap, n;
+} ing_set;
+
+tribe_status ing_set_init(ing_set *s, size_t expect);
+void ing_set_free(ing_set *s);
+/* Adds (a, b) (a != ING_EMPTY); *is_new says whether it was absent.
+ * Errors: NOMEM (the set is unchanged). */
+tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
+
 /* ---- string interning (Not collective) ------------------------------------ */
 
 typedef struct {
