@@ -1,0 +1,109 @@
+/* tribe/ingest.h: raw CSV sources in, this rank's shard of the customer table
+ * out, plus a data-quality ledger and a rejects file (docs/ingest.md).
+ *
+ * Usage:
+ *     tribe_ingest_cfg cfg = {0};
+ *     cfg.transactions = "transactions.csv.gz";       // required
+ *     cfg.web = "web_events.csv";                      // optional (NULL)
+ *     cfg.demographics = NULL;                         // optional
+ *     cfg.rejects = "out/rejects.csv";                 // optional (NULL: not written)
+ *     tribe_table *t = NULL;
+ *     tribe_ledger led;
+ *     st = tribe_ingest(par, &cfg, &t, &led);          // collective
+ *     ... t: rows [t->offset, t->offset + t->n_local) of t->n_global, sorted by id ...
+ *     char *json = NULL;
+ *     tribe_ledger_to_json(&led, &json);  ...  free(json);
+ *     tribe_table_destroy(&t);
+ *
+ * Output table: numeric features, in this order: recency_days, frequency,
+ * monetary, avg_order_value, tenure_days, mean_days_between,
+ * distinct_products; then, with web events: sessions, pages_per_session,
+ * minutes_on_site; then, with demographics: age (NaN when missing).
+ * Categorical columns: country; device (web); occupation, subscription
+ * (demographics). Levels are the values some customer has, sorted by strcmp,
+ * identical on every rank. Every feature is computed from exact integer or
+ * fixed-point sums, so the table is bit-identical whatever the rank count.
+ *
+ * Ownership: the caller owns *out (tribe_table_destroy) and the JSON string
+ * (free). The config's strings are only read during the call.
+ */
+#ifndef TRIBE_INGEST_H
+#define TRIBE_INGEST_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+#include "tribe/table.h"
+
+typedef struct {
+    const char *transactions; /* required: Online Retail layout, plain or .gz */
+    const char *web;          /* optional web_events.csv (NULL or "" = none) */
+    const char *demographics; /* optional demographics.csv (NULL or "" = none) */
+    const char *rejects;      /* rejects CSV to write (NULL = do not write) */
+    const char *snapshot;     /* "YYYY-MM-DD" (NULL or "" = day after the last kept invoice day) */
+    int rejects_all;          /* 0: only malformed rows go to the rejects file; 1: also the
+                               * transaction rows removed by a cleaning rule (reason = rule) */
+    int64_t gz_block;         /* data records per block when ranks share a .gz (0 = 65536) */
+} tribe_ingest_cfg;
+
+/* Data-quality counts, summed over ranks (identical on every rank).
+ * Invariants (asserted by the tests):
+ *   rows_read = rows_kept + malformed + missing_customer_id + cancellations
+ *               + nonpositive_quantity + nonpositive_price
+ *   web_rows = web_rows_kept + web_rows_unmatched + web_malformed
+ *   demographics_rows = demographics_rows_kept + demographics_rows_unmatched
+ *                       + demographics_duplicate_ids + demographics_malformed */
+typedef struct {
+    int64_t rows_read;            /* transaction data records (blank lines are not records) */
+    int64_t rows_kept;
+    int64_t malformed;            /* wrong column count, unparseable number/date/id: in rejects */
+    int64_t missing_customer_id;
+    int64_t cancellations;        /* InvoiceNo starting with 'C' */
+    int64_t nonpositive_quantity;
+    int64_t nonpositive_price;
+    int64_t customers;            /* rows of the output table */
+    int64_t web_rows, web_rows_kept, web_rows_unmatched, web_malformed;
+    int64_t demographics_rows, demographics_rows_kept, demographics_rows_unmatched;
+    int64_t demographics_duplicate_ids; /* rows superseded by a later row of the same id */
+    int64_t demographics_malformed;
+    int64_t first_invoice_day, last_invoice_day; /* over kept rows, days since 1970-01-01 */
+    int64_t snapshot_day;         /* days since 1970-01-01 */
+    char snapshot[11];            /* the same as YYYY-MM-DD */
+    int has_web, has_demographics;
+} tribe_ledger;
+
+/* Collective. Reads the sources (each rank its share: byte ranges of plain
+ * files, record blocks of .gz files), cleans, aggregates per customer, moves
+ * customers to their owner rank (rank r holds one contiguous id range, ranks
+ * in ascending id order) and computes the features.
+ * *out gets this rank's shard (offset, n_global set); *ledger is filled on
+ * every rank, also on most errors (counts gathered so far).
+ * The rejects file is written (by rank 0) as soon as all sources are parsed,
+ * so it is kept when a later step fails.
+ * Errors (the same status and message on every rank; *out is NULL):
+ *   USAGE  no transactions path, snapshot not a date or before the last invoice day
+ *   IO     a source missing or unreadable (message names it), rejects not writable
+ *   INPUT  a source empty (no header) or missing a required column (names file
+ *          and column); no transaction row kept at all */
+tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger);
+
+/* Collective: reads a ready feature table CSV: first column the customer id
+ * (any header name), then numeric columns named by the header (an empty cell,
+ * "nan" or "NaN" = NaN). The result is sorted by id and distributed like
+ * tribe_ingest's (contiguous id ranges). No categorical columns.
+ * Errors (agreed; *out NULL): IO missing file; INPUT empty file, a header
+ * with no feature column, a row with the wrong number of fields, a
+ * non-numeric cell (names file, line and column), a duplicate id (names the
+ * id and both lines). */
+tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **out);
+
+/* The ledger as one JSON object (keys = field names; snapshot as a string).
+ * *out is a heap string the caller frees. Not collective. Errors: NOMEM. */
+tribe_status tribe_ledger_to_json(const tribe_ledger *ledger, char **out);
+/* A human-readable summary (one rule per line, with shares). Not collective. */
+void tribe_ledger_print(const tribe_ledger *ledger, FILE *f);
+
+/* Day number (since 1970-01-01) of "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or
+ * "M/D/YYYY[ H:MM]". Not collective. Errors: INPUT naming the text. */
+tribe_status tribe_parse_day(const char *text, int64_t *day);
+
+#endif

@@ -1,0 +1,1196 @@
+/* tribe_ingest: raw sources -> per-customer features (tribe/ingest.h,
+ * docs/ingest.md).
+ *
+ * Phases (every rank runs every collective step, errors agreed before each):
+ *  1. parse: each rank reads its share of each source, classifies each row
+ *     under exactly one ledger rule and aggregates kept rows per customer in
+ *     hash maps: scalar sums plus the (customer, key) sets needed for exact
+ *     distinct counts (invoices, products, invoice days) and (customer,
+ *     category) counts for the most frequent country/device.
+ *  2. rejects file, ledger sums, categorical level unions, snapshot.
+ *  3. shuffle: sample-sort splitters over customer ids; every partial
+ *     aggregate and set element travels to the owner of its id; owners merge
+ *     (set union, exact sums, min/max).
+ *  4. features per owned customer, sorted by id; levels compacted to those in
+ *     use. All sums are integer or fixed-point, so the result does not depend
+ *     on the number of ranks.
+ */
+#include "ingest_internal.h"
+#include "tribe/csv.h"
+#include "tribe/ingest.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
+
+/* |Quantity x UnitPrice| and MinutesOnSite above this are malformed: keeps
+ * exact fixed-point sums far from their range (2^94) on any realistic data. */
+#define AMOUNT_MAX 1e15
+#define PAGES_MAX 1000000000LL
+#define AGE_MAX 150
+
+/* ---- per-customer aggregates ----------------------------------------------- */
+
+typedef struct {
+    int64_t id, first, last, n_inv, n_prod, n_day;
+    tribe_xsum money;
+} tx_cust;
+
+typedef struct {
+    ing_map cust;  /* (id, 0) -> index into c */
+    tx_cust *c;
+    int64_t n, cap;
+    ing_set inv, prod, day; /* (index, key) */
+    ing_map ctry;           /* (index, country code) -> rows */
+} tx_agg;
+
+typedef struct {
+    int64_t id, sessions, pages, pad;
+    tribe_xsum minutes;
+} web_cust;
+
+typedef struct {
+    ing_map cust; /* (id, 0) -> index into w */
+    web_cust *w;
+    int64_t n, cap;
+    ing_map dev;  /* (index, device code) -> sessions */
+} web_agg;
+
+/* Shuffle records: each starts with the customer id (ing_shuffle). */
+typedef struct {
+    int64_t id, first, last, pad;
+    tribe_xsum money;
+} tx_rec;
+typedef struct {
+    int64_t id;
+    uint64_t key;
+} key_rec;
+typedef struct {
+    int64_t id, code, count;
+} cnt_rec;
+typedef struct {
+    int64_t id, line, age, ctry, occ, sub; /* -1 = missing */
+} demo_rec;
+
+static tribe_status tx_agg_init(tx_agg *a)
+{
+    tribe_status st = TRIBE_OK;
+    memset(a, 0, sizeof *a);
+    TRIBE_TRY(ing_map_init(&a->cust, 1024));
+    TRIBE_TRY(ing_set_init(&a->inv, 1024));
+    TRIBE_TRY(ing_set_init(&a->prod, 1024));
+    TRIBE_TRY(ing_set_init(&a->day, 1024));
+    TRIBE_TRY(ing_map_init(&a->ctry, 1024));
+cleanup:
+    return st;
+}
+
+static void tx_agg_free(tx_agg *a)
+{
+    ing_map_free(&a->cust);
+    ing_set_free(&a->inv);
+    ing_set_free(&a->prod);
+    ing_set_free(&a->day);
+    ing_map_free(&a->ctry);
+    free(a->c);
+    memset(a, 0, sizeof *a);
+}
+
+static tribe_status tx_agg_cust(tx_agg *a, int64_t id, int64_t *idx)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *v = NULL;
+    int is_new = 0;
+    TRIBE_TRY(ing_map_upsert(&a->cust, (uint64_t)id, 0, &v, &is_new));
+    if (is_new) {
+        if (a->n == a->cap) {
+            int64_t ncap = a->cap ? 2 * a->cap : 1024;
+            st = tribe_realloc((void **)&a->c, (size_t)ncap * sizeof *a->c);
+            if (st != TRIBE_OK) {
+                *v = -1; /* poisoned; the whole ingest fails anyway */
+                goto cleanup;
+            }
+            a->cap = ncap;
+        }
+        tx_cust *c = &a->c[a->n];
+        memset(c, 0, sizeof *c);
+        c->id = id;
+        c->first = INT64_MAX;
+        c->last = INT64_MIN;
+        *v = a->n++;
+    }
+    *idx = *v;
+cleanup:
+    return st;
+}
+
+/* Adds key to a (customer, key) set; bumps *count when it is new. */
+static tribe_status set_add(ing_set *m, int64_t idx, uint64_t key, int64_t *count)
+{
+    int is_new = 0;
+    tribe_status st = ing_set_add(m, (uint64_t)idx, key, &is_new);
+    if (st == TRIBE_OK && is_new)
+        (*count)++;
+    return st;
+}
+
+static tribe_status count_add(ing_map *m, int64_t idx, int64_t code, int64_t n)
+{
+    int64_t *v = NULL;
+    int is_new = 0;
+    tribe_status st = ing_map_upsert(m, (uint64_t)idx, (uint64_t)code, &v, &is_new);
+    if (st == TRIBE_OK)
+        *v += n;
+    return st;
+}
+
+static tribe_status web_agg_init(web_agg *a)
+{
+    tribe_status st = TRIBE_OK;
+    memset(a, 0, sizeof *a);
+    TRIBE_TRY(ing_map_init(&a->cust, 1024));
+    TRIBE_TRY(ing_map_init(&a->dev, 1024));
+cleanup:
+    return st;
+}
+
+static void web_agg_free(web_agg *a)
+{
+    ing_map_free(&a->cust);
+    ing_map_free(&a->dev);
+    free(a->w);
+    memset(a, 0, sizeof *a);
+}
+
+static tribe_status web_agg_cust(web_agg *a, int64_t id, int64_t *idx)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *v = NULL;
+    int is_new = 0;
+    TRIBE_TRY(ing_map_upsert(&a->cust, (uint64_t)id, 0, &v, &is_new));
+    if (is_new) {
+        if (a->n == a->cap) {
+            int64_t ncap = a->cap ? 2 * a->cap : 1024;
+            st = tribe_realloc((void **)&a->w, (size_t)ncap * sizeof *a->w);
+            if (st != TRIBE_OK) {
+                *v = -1;
+                goto cleanup;
+            }
+            a->cap = ncap;
+        }
+        memset(&a->w[a->n], 0, sizeof a->w[a->n]);
+        a->w[a->n].id = id;
+        *v = a->n++;
+    }
+    *idx = *v;
+cleanup:
+    return st;
+}
+
+/* ---- the whole run's state --------------------------------------------------- */
+
+typedef struct {
+    tribe_ledger led;   /* this rank's counts until summed */
+    ing_rejects rej;
+    ing_dict country, device, occupation, subscription;
+    tx_agg tx;          /* local partials, then (after the shuffle) owned customers */
+    web_agg web;        /* local partials */
+    demo_rec *demo;
+    int64_t n_demo, cap_demo;
+    int rejects_all;
+    /* Rows of one invoice come together, so most rows repeat the previous
+     * row's customer, invoice, day and country: remembering them skips most
+     * hash look-ups. Country votes are counted up and added when the
+     * (customer, country) pair changes (flush_votes). */
+    struct {
+        int64_t id, idx; /* idx -1: nothing remembered */
+        uint64_t inv;
+        int64_t day;
+        char ctry[64];
+        size_t nctry;
+        int64_t code;
+        int64_t vote_idx, vote_code, votes;
+    } last;
+} state;
+
+static tribe_status flush_votes(state *S)
+{
+    tribe_status st = TRIBE_OK;
+    if (S->last.votes > 0)
+        st = count_add(&S->tx.ctry, S->last.vote_idx, S->last.vote_code, S->last.votes);
+    S->last.votes = 0;
+    return st;
+}
+
+static tribe_status state_init(state *S)
+{
+    tribe_status st = TRIBE_OK;
+    memset(S, 0, sizeof *S);
+    TRIBE_TRY(ing_dict_init(&S->country));
+    TRIBE_TRY(ing_dict_init(&S->device));
+    TRIBE_TRY(ing_dict_init(&S->occupation));
+    TRIBE_TRY(ing_dict_init(&S->subscription));
+    TRIBE_TRY(tx_agg_init(&S->tx));
+    TRIBE_TRY(web_agg_init(&S->web));
+cleanup:
+    return st;
+}
+
+static void state_free(state *S)
+{
+    ing_rejects_free(&S->rej);
+    ing_dict_free(&S->country);
+    ing_dict_free(&S->device);
+    ing_dict_free(&S->occupation);
+    ing_dict_free(&S->subscription);
+    tx_agg_free(&S->tx);
+    web_agg_free(&S->web);
+    free(S->demo);
+}
+
+/* ---- row parsing ----------------------------------------------------------------- */
+
+/* A field, trimmed of surrounding blanks. */
+static const char *cell(const tribe_csv *c, int col, size_t *n)
+{
+    const char *s = tribe_csv_field(c, col, n);
+    ing_trim(&s, n);
+    return s;
+}
+
+/* "<Column> '<value>' is not <what>", the value cut to 40 bytes. */
+static void why_bad(char *buf, size_t cap, const char *col, const char *v, size_t n, const char *what)
+{
+    snprintf(buf, cap, "%s '%.*s'%s %s", col, (int)(n > 40 ? 40 : n), v, n > 40 ? "..." : "", what);
+}
+
+static tribe_status reject(state *S, int src, const tribe_csv *c, const char *why)
+{
+    size_t rawlen = 0;
+    const char *raw = tribe_csv_raw(c, &rawlen);
+    return ing_rejects_add(&S->rej, src, tribe_csv_line(c), why, raw, rawlen);
+}
+
+/* Record-level problems shared by all sources: a quoting error or a wrong
+ * number of fields. Returns 1 (and fills why) when the record is malformed. */
+static int bad_record(const tribe_csv *c, char *why, size_t cap)
+{
+    const char *err = tribe_csv_error(c);
+    if (err) {
+        snprintf(why, cap, "%s", err);
+        return 1;
+    }
+    if (tribe_csv_nfields(c) != tribe_csv_ncolumns(c)) {
+        snprintf(why, cap, "expected %d fields, found %d", tribe_csv_ncolumns(c), tribe_csv_nfields(c));
+        return 1;
+    }
+    return 0;
+}
+
+/* A customer id cell: 1 = parsed, 0 = empty, -1 = malformed (why filled). */
+static int parse_id(const tribe_csv *c, int col, int64_t *id, char *why, size_t cap)
+{
+    size_t n;
+    const char *s = cell(c, col, &n);
+    if (n == 0)
+        return 0;
+    if (!ing_parse_int(s, n, id)) {
+        why_bad(why, cap, "CustomerID", s, n, "is not an integer id");
+        return -1;
+    }
+    if (*id < 0) {
+        why_bad(why, cap, "CustomerID", s, n, "is negative");
+        return -1;
+    }
+    return 1;
+}
+
+enum { TX_INV, TX_STOCK, TX_QTY, TX_DATE, TX_PRICE, TX_CUST, TX_COUNTRY, TX_NCOL };
+static const char *const tx_cols[TX_NCOL] = {"InvoiceNo", "StockCode",  "Quantity", "InvoiceDate",
+                                             "UnitPrice", "CustomerID", "Country"};
+
+/* Classifies one transaction record; kept rows go into the aggregate. */
+static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
+{
+    tribe_status st = TRIBE_OK;
+    char why[160];
+    size_t ninv, nstock, nq, nd, np, nc;
+    int64_t qty = 0, day = 0, id = 0, idx = 0;
+    double price = 0;
+    S->led.rows_read++;
+    if (bad_record(c, why, sizeof why))
+        goto malformed;
+    const char *inv = cell(c, col[TX_INV], &ninv);
+    const char *stock = cell(c, col[TX_STOCK], &nstock);
+    const char *q = cell(c, col[TX_QTY], &nq);
+    const char *d = cell(c, col[TX_DATE], &nd);
+    const char *p = cell(c, col[TX_PRICE], &np);
+    const char *ctry = cell(c, col[TX_COUNTRY], &nc);
+    if (ninv == 0) {
+        snprintf(why, sizeof why, "InvoiceNo is empty");
+        goto malformed;
+    }
+    if (nstock == 0) {
+        snprintf(why, sizeof why, "StockCode is empty");
+        goto malformed;
+    }
+    if (!ing_parse_int(q, nq, &qty)) {
+        why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
+        goto malformed;
+    }
+    if (!ing_parse_day(d, nd, &day)) {
+        why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
+        goto malformed;
+    }
+    if (!ing_parse_double(p, np, &price)) {
+        why_bad(why, sizeof why, "UnitPrice", p, np, "is not a number");
+        goto malformed;
+    }
+    double amount = (double)qty * price;
+    if (!(fabs(amount) < AMOUNT_MAX)) {
+        snprintf(why, sizeof why, "Quantity x UnitPrice is out of range");
+        goto malformed;
+    }
+    int has_id = parse_id(c, col[TX_CUST], &id, why, sizeof why);
+    if (has_id < 0)
+        goto malformed;
+
+    const char *rule = NULL;
+    if (!has_id) {
+        S->led.missing_customer_id++;
+        rule = "missing CustomerID";
+    } else if (inv[0] == 'C') {
+        S->led.cancellations++;
+        rule = "cancellation";
+    } else if (qty <= 0) {
+        S->led.nonpositive_quantity++;
+        rule = "Quantity <= 0";
+    } else if (price <= 0) {
+        S->led.nonpositive_price++;
+        rule = "UnitPrice <= 0";
+    }
+    if (rule) {
+        if (S->rejects_all)
+            TRIBE_TRY(reject(S, SRC_TX, c, rule));
+        return TRIBE_OK;
+    }
+
+    S->led.rows_kept++;
+    int same_cust = S->last.idx >= 0 && S->last.id == id;
+    if (same_cust) {
+        idx = S->last.idx;
+    } else {
+        S->last.idx = -1;
+        TRIBE_TRY(tx_agg_cust(&S->tx, id, &idx));
+        S->last.id = id;
+        S->last.idx = idx;
+        S->last.inv = UINT64_MAX;
+        S->last.day = INT64_MIN;
+    }
+    tx_cust *cu = &S->tx.c[idx];
+    cu->money += tribe_xsum_of(amount);
+    if (day < cu->first)
+        cu->first = day;
+    if (day > cu->last)
+        cu->last = day;
+    uint64_t ikey = ing_key(inv, ninv);
+    if (ikey != S->last.inv) {
+        S->last.inv = UINT64_MAX;
+        TRIBE_TRY(set_add(&S->tx.inv, idx, ikey, &cu->n_inv));
+        S->last.inv = ikey;
+    }
+    TRIBE_TRY(set_add(&S->tx.prod, idx, ing_key(stock, nstock), &cu->n_prod));
+    if (day != S->last.day) {
+        S->last.day = INT64_MIN;
+        TRIBE_TRY(set_add(&S->tx.day, idx, (uint64_t)day, &cu->n_day));
+        S->last.day = day;
+    }
+    if (nc > 0) {
+        if (nc != S->last.nctry || memcmp(ctry, S->last.ctry, nc) != 0) {
+            S->last.nctry = 0;
+            TRIBE_TRY(ing_dict_id(&S->country, ctry, nc, &S->last.code));
+            if (nc <= sizeof S->last.ctry) {
+                memcpy(S->last.ctry, ctry, nc);
+                S->last.nctry = nc;
+            }
+        }
+        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
+            TRIBE_TRY(flush_votes(S));
+        S->last.vote_idx = idx;
+        S->last.vote_code = S->last.code;
+        S->last.votes++;
+    }
+    return TRIBE_OK;
+malformed:
+    S->led.malformed++;
+    return reject(S, SRC_TX, c, why);
+cleanup:
+    return st;
+}
+
+enum { WEB_CUST, WEB_START, WEB_PAGES, WEB_MIN, WEB_DEVICE, WEB_NCOL };
+static const char *const web_cols[WEB_NCOL] = {"CustomerID", "SessionStart", "PagesViewed", "MinutesOnSite",
+                                               "Device"};
+
+static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
+{
+    tribe_status st = TRIBE_OK;
+    char why[160];
+    size_t nd, np, nm, ndev;
+    int64_t id = 0, day = 0, pages = 0, idx = 0;
+    double minutes = 0;
+    S->led.web_rows++;
+    if (bad_record(c, why, sizeof why))
+        goto malformed;
+    int has_id = parse_id(c, col[WEB_CUST], &id, why, sizeof why);
+    if (has_id < 0)
+        goto malformed;
+    if (!has_id) {
+        snprintf(why, sizeof why, "CustomerID is empty");
+        goto malformed;
+    }
+    const char *d = cell(c, col[WEB_START], &nd);
+    const char *p = cell(c, col[WEB_PAGES], &np);
+    const char *m = cell(c, col[WEB_MIN], &nm);
+    const char *dev = cell(c, col[WEB_DEVICE], &ndev);
+    if (!ing_parse_day(d, nd, &day)) {
+        why_bad(why, sizeof why, "SessionStart", d, nd, "is not a date");
+        goto malformed;
+    }
+    if (!ing_parse_int(p, np, &pages) || pages < 0 || pages > PAGES_MAX) {
+        why_bad(why, sizeof why, "PagesViewed", p, np, "is not a count >= 0");
+        goto malformed;
+    }
+    if (!ing_parse_double(m, nm, &minutes) || !(minutes >= 0 && minutes < AMOUNT_MAX)) {
+        why_bad(why, sizeof why, "MinutesOnSite", m, nm, "is not a number >= 0");
+        goto malformed;
+    }
+    TRIBE_TRY(web_agg_cust(&S->web, id, &idx));
+    web_cust *w = &S->web.w[idx];
+    w->sessions++;
+    w->pages += pages;
+    w->minutes += tribe_xsum_of(minutes);
+    if (ndev > 0) {
+        int64_t code;
+        TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &code));
+        TRIBE_TRY(count_add(&S->web.dev, idx, code, 1));
+    }
+    return TRIBE_OK;
+malformed:
+    S->led.web_malformed++;
+    return reject(S, SRC_WEB, c, why);
+cleanup:
+    return st;
+}
+
+enum { DEMO_CUST, DEMO_AGE, DEMO_OCC, DEMO_SUB, DEMO_NREQ };
+static const char *const demo_cols[DEMO_NREQ] = {"CustomerID", "Age", "Occupation", "Subscription"};
+
+/* Id of an optional categorical cell, -1 when empty. */
+static tribe_status cat_cell(ing_dict *d, const tribe_csv *c, int col, int64_t *code)
+{
+    size_t n = 0;
+    const char *s = col >= 0 ? cell(c, col, &n) : "";
+    *code = -1;
+    return n > 0 ? ing_dict_id(d, s, n, code) : TRIBE_OK;
+}
+
+static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int ctry_col)
+{
+    tribe_status st = TRIBE_OK;
+    char why[160];
+    size_t na;
+    demo_rec r;
+    memset(&r, 0, sizeof r);
+    S->led.demographics_rows++;
+    if (bad_record(c, why, sizeof why))
+        goto malformed;
+    int has_id = parse_id(c, col[DEMO_CUST], &r.id, why, sizeof why);
+    if (has_id < 0)
+        goto malformed;
+    if (!has_id) {
+        snprintf(why, sizeof why, "CustomerID is empty");
+        goto malformed;
+    }
+    const char *a = cell(c, col[DEMO_AGE], &na);
+    r.age = -1;
+    if (na > 0 && (!ing_parse_int(a, na, &r.age) || r.age < 0 || r.age > AGE_MAX)) {
+        why_bad(why, sizeof why, "Age", a, na, "is not an age in years");
+        goto malformed;
+    }
+    r.line = tribe_csv_line(c);
+    TRIBE_TRY(cat_cell(&S->country, c, ctry_col, &r.ctry));
+    TRIBE_TRY(cat_cell(&S->occupation, c, col[DEMO_OCC], &r.occ));
+    TRIBE_TRY(cat_cell(&S->subscription, c, col[DEMO_SUB], &r.sub));
+    if (S->n_demo == S->cap_demo) {
+        int64_t ncap = S->cap_demo ? 2 * S->cap_demo : 1024;
+        TRIBE_TRY(tribe_realloc((void **)&S->demo, (size_t)ncap * sizeof *S->demo));
+        S->cap_demo = ncap;
+    }
+    S->demo[S->n_demo++] = r;
+    return TRIBE_OK;
+malformed:
+    S->led.demographics_malformed++;
+    return reject(S, SRC_DEMO, c, why);
+cleanup:
+    return st;
+}
+
+/* Reads this rank's share of one source. Collective (open and final agreement). */
+static tribe_status read_source(tribe_par *par, state *S, int src, const char *path, int64_t gz_block)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_csv *c = NULL;
+    int col[8] = {0};
+    int ctry_col = -1, has = 0;
+    TRIBE_TRY(tribe_csv_open_shared(par, path, gz_block, &c));
+    if (src == SRC_TX)
+        st = tribe_csv_require(c, tx_cols, TX_NCOL, col);
+    else if (src == SRC_WEB)
+        st = tribe_csv_require(c, web_cols, WEB_NCOL, col);
+    else {
+        st = tribe_csv_require(c, demo_cols, DEMO_NREQ, col);
+        ctry_col = tribe_csv_column(c, "Country"); /* optional: overrides when present */
+    }
+    S->last.idx = -1;
+    S->last.votes = 0;
+    S->last.nctry = 0;
+    while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
+        if (src == SRC_TX)
+            st = tx_row(S, c, col);
+        else if (src == SRC_WEB)
+            st = web_row(S, c, col);
+        else
+            st = demo_row(S, c, col, ctry_col);
+    }
+    if (st == TRIBE_OK)
+        st = flush_votes(S);
+    st = tribe_par_agree(par, st);
+cleanup:
+    tribe_csv_close(&c);
+    return st;
+}
+
+/* ---- ledger sums ------------------------------------------------------------------ */
+
+static const size_t ledger_counts[] = {
+    offsetof(tribe_ledger, rows_read),          offsetof(tribe_ledger, rows_kept),
+    offsetof(tribe_ledger, malformed),          offsetof(tribe_ledger, missing_customer_id),
+    offsetof(tribe_ledger, cancellations),      offsetof(tribe_ledger, nonpositive_quantity),
+    offsetof(tribe_ledger, nonpositive_price),  offsetof(tribe_ledger, web_rows),
+    offsetof(tribe_ledger, web_rows_kept),      offsetof(tribe_ledger, web_rows_unmatched),
+    offsetof(tribe_ledger, web_malformed),      offsetof(tribe_ledger, demographics_rows),
+    offsetof(tribe_ledger, demographics_rows_kept), offsetof(tribe_ledger, demographics_rows_unmatched),
+    offsetof(tribe_ledger, demographics_duplicate_ids), offsetof(tribe_ledger, demographics_malformed)};
+#define N_LEDGER_COUNTS (sizeof ledger_counts / sizeof ledger_counts[0])
+
+/* Collective: sums the counts of `l` over ranks, in place. */
+static tribe_status ledger_sum(tribe_par *par, tribe_ledger *l)
+{
+    int64_t v[N_LEDGER_COUNTS];
+    for (size_t i = 0; i < N_LEDGER_COUNTS; i++)
+        memcpy(&v[i], (char *)l + ledger_counts[i], sizeof v[i]);
+    tribe_status st = tribe_par_sum_i64(par, v, (int64_t)N_LEDGER_COUNTS);
+    if (st == TRIBE_OK)
+        for (size_t i = 0; i < N_LEDGER_COUNTS; i++)
+            memcpy((char *)l + ledger_counts[i], &v[i], sizeof v[i]);
+    return st;
+}
+
+/* ---- categorical levels --------------------------------------------------------- */
+
+typedef struct {
+    char **levels;
+    int n;
+    int64_t *remap; /* local dictionary id -> global level */
+} levels;
+
+static void levels_free(levels *L)
+{
+    for (int i = 0; i < L->n; i++)
+        free(L->levels[i]);
+    free(L->levels);
+    free(L->remap);
+    memset(L, 0, sizeof *L);
+}
+
+/* ---- the merge on owner ranks ----------------------------------------------------- */
+
+/* Collective: moves the local transaction partials to their owners; on return
+ * S->tx holds the owned customers, fully merged. */
+static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
+{
+    tribe_status st = TRIBE_OK;
+    tx_agg own;
+    void *buf = NULL, *got = NULL;
+    int64_t n = 0, ngot = 0;
+    tx_agg *loc = &S->tx;
+    memset(&own, 0, sizeof own);
+    if (tribe_par_size(par) == 1) {
+        /* One rank owns everything: the local aggregate is already merged;
+         * only the country votes need their global codes. The multi-rank
+         * path below is checked against this one by the MPI tests. */
+        ing_map votes;
+        TRIBE_TRY(ing_map_init(&votes, loc->ctry.n));
+        for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
+            if (loc->ctry.t[i].a != ING_EMPTY)
+                st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b],
+                               loc->ctry.t[i].v);
+        ing_map_free(&loc->ctry);
+        loc->ctry = votes;
+        return st;
+    }
+    st = tx_agg_init(&own);
+    if (st == TRIBE_OK)
+        st = tribe_alloc(&buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
+    TRIBE_TRY(tribe_par_agree(par, st));
+
+    /* customers: first/last day and money */
+    {
+        tx_rec *r = buf;
+        for (int64_t i = 0; i < loc->n; i++) {
+            memset(&r[i], 0, sizeof r[i]);
+            r[i].id = loc->c[i].id;
+            r[i].first = loc->c[i].first;
+            r[i].last = loc->c[i].last;
+            r[i].money = loc->c[i].money;
+        }
+        TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
+        const tx_rec *g = got;
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+            int64_t idx = 0;
+            st = tx_agg_cust(&own, g[i].id, &idx);
+            if (st != TRIBE_OK)
+                break;
+            tx_cust *cu = &own.c[idx];
+            cu->money += g[i].money;
+            if (g[i].first < cu->first)
+                cu->first = g[i].first;
+            if (g[i].last > cu->last)
+                cu->last = g[i].last;
+        }
+        free(got);
+        got = NULL;
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
+
+    /* the three sets: invoices, products, days */
+    for (int which = 0; which < 3; which++) {
+        ing_set *m = which == 0 ? &loc->inv : which == 1 ? &loc->prod : &loc->day;
+        free(buf);
+        buf = NULL;
+        st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(key_rec));
+        TRIBE_TRY(tribe_par_agree(par, st));
+        key_rec *r = buf;
+        n = 0;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->t[i].a != ING_EMPTY) {
+                r[n].id = loc->c[m->t[i].a].id;
+                r[n].key = m->t[i].b;
+                n++;
+            }
+        ing_set_free(m); /* no longer needed: lowers the peak memory */
+        TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(key_rec), &got, &ngot));
+        const key_rec *g = got;
+        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+            int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
+            if (!v) {
+                st = tribe_fail(TRIBE_ERR_INTERNAL, "customer %lld reached rank %d without its totals",
+                                (long long)g[i].id, tribe_par_rank(par));
+                break;
+            }
+            tx_cust *cu = &own.c[*v];
+            int64_t *cnt = which == 0 ? &cu->n_inv : which == 1 ? &cu->n_prod : &cu->n_day;
+            st = set_add(om, *v, g[i].key, cnt);
+        }
+        free(got);
+        got = NULL;
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
+
+    /* country votes, with global codes */
+    {
+        ing_map *m = &loc->ctry;
+        free(buf);
+        buf = NULL;
+        st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(cnt_rec));
+        TRIBE_TRY(tribe_par_agree(par, st));
+        cnt_rec *r = buf;
+        n = 0;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->t[i].a != ING_EMPTY) {
+                r[n].id = loc->c[m->t[i].a].id;
+                r[n].code = ctry->remap[m->t[i].b];
+                r[n].count = m->t[i].v;
+                n++;
+            }
+        TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+        const cnt_rec *g = got;
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+            int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
+            st = v ? count_add(&own.ctry, *v, g[i].code, g[i].count)
+                   : tribe_fail(TRIBE_ERR_INTERNAL, "country of unknown customer %lld", (long long)g[i].id);
+        }
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
+    tx_agg_free(loc);
+    *loc = own;
+    memset(&own, 0, sizeof own);
+cleanup:
+    tx_agg_free(&own);
+    free(buf);
+    free(got);
+    return st;
+}
+
+/* Per owned customer (index into S->tx.c): web totals and device votes. */
+typedef struct {
+    int64_t sessions, pages;
+    tribe_xsum minutes;
+} web_tot;
+
+/* Collective: moves web partials to owners and attaches them to owned
+ * customers; counts sessions of ids without transactions. */
+static tribe_status shuffle_web(tribe_par *par, state *S, const int64_t *spl, const levels *dev,
+                                web_tot *tot, ing_map *devmap)
+{
+    tribe_status st = TRIBE_OK;
+    void *buf = NULL, *got = NULL;
+    int64_t ngot = 0, n = 0;
+    web_agg *w = &S->web;
+    TRIBE_TRY(ing_shuffle(par, spl, w->w, w->n, sizeof(web_cust), &got, &ngot));
+    {
+        const web_cust *g = got;
+        for (int64_t i = 0; i < ngot; i++) {
+            int64_t *v = ing_map_find(&S->tx.cust, (uint64_t)g[i].id, 0);
+            if (!v) {
+                S->led.web_rows_unmatched += g[i].sessions;
+                continue;
+            }
+            S->led.web_rows_kept += g[i].sessions;
+            tot[*v].sessions += g[i].sessions;
+            tot[*v].pages += g[i].pages;
+            tot[*v].minutes += g[i].minutes;
+        }
+    }
+    free(got);
+    got = NULL;
+    st = tribe_alloc(&buf, (w->dev.n > 0 ? w->dev.n : 1) * sizeof(cnt_rec));
+    TRIBE_TRY(tribe_par_agree(par, st));
+    {
+        cnt_rec *r = buf;
+        for (size_t i = 0; i < w->dev.cap; i++)
+            if (w->dev.t[i].a != ING_EMPTY) {
+                r[n].id = w->w[w->dev.t[i].a].id;
+                r[n].code = dev->remap[w->dev.t[i].b];
+                r[n].count = w->dev.t[i].v;
+                n++;
+            }
+    }
+    TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+    {
+        const cnt_rec *g = got;
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+            int64_t *v = ing_map_find(&S->tx.cust, (uint64_t)g[i].id, 0);
+            if (v)
+                st = count_add(devmap, *v, g[i].code, g[i].count);
+        }
+    }
+    st = tribe_par_agree(par, st);
+cleanup:
+    free(buf);
+    free(got);
+    return st;
+}
+
+static int cmp_demo(const void *a, const void *b)
+{
+    const demo_rec *x = a, *y = b;
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Collective: moves demographic rows to owners; the row with the highest line
+ * of each id wins. best[idx] gets that row for owned customers (id = -1 none). */
+static tribe_status shuffle_demo(tribe_par *par, state *S, const int64_t *spl, const levels *ctry,
+                                 const levels *occ, const levels *sub, demo_rec *best)
+{
+    tribe_status st = TRIBE_OK;
+    void *got = NULL;
+    int64_t ngot = 0;
+    for (int64_t i = 0; i < S->n_demo; i++) {
+        demo_rec *r = &S->demo[i];
+        if (r->ctry >= 0)
+            r->ctry = ctry->remap[r->ctry];
+        if (r->occ >= 0)
+            r->occ = occ->remap[r->occ];
+        if (r->sub >= 0)
+            r->sub = sub->remap[r->sub];
+    }
+    TRIBE_TRY(ing_shuffle(par, spl, S->demo, S->n_demo, sizeof(demo_rec), &got, &ngot));
+    demo_rec *g = got;
+    qsort(g, (size_t)ngot, sizeof *g, cmp_demo);
+    for (int64_t i = 0; i < ngot;) {
+        int64_t j = i;
+        while (j < ngot && g[j].id == g[i].id)
+            j++;
+        int64_t *v = ing_map_find(&S->tx.cust, (uint64_t)g[i].id, 0);
+        if (!v) {
+            S->led.demographics_rows_unmatched += j - i;
+        } else {
+            S->led.demographics_rows_kept++;
+            S->led.demographics_duplicate_ids += j - i - 1;
+            best[*v] = g[j - 1];
+        }
+        i = j;
+    }
+cleanup:
+    free(got);
+    return st;
+}
+
+/* ---- output table ------------------------------------------------------------------ */
+
+/* Most frequent code per owned customer from a (index, code) -> count map;
+ * ties go to the smaller code, i.e. the alphabetically first level. */
+static void modes(const ing_map *m, int32_t *code, int64_t *best)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        const ing_ent *e = &m->t[i];
+        if (e->a == ING_EMPTY)
+            continue;
+        int64_t k = (int64_t)e->a;
+        if (e->v > best[k] || (e->v == best[k] && (int32_t)e->b < code[k])) {
+            best[k] = e->v;
+            code[k] = (int32_t)e->b;
+        }
+    }
+}
+
+/* Collective: adds a categorical column holding only the levels some customer
+ * has (codes[] are global level indices, -1 missing; rewritten in place). */
+static tribe_status add_cat(tribe_par *par, tribe_table *t, const char *name, const levels *L, int32_t *codes)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *used = NULL;
+    const char **names = NULL;
+    int32_t *newcode = NULL;
+    int nl = 0;
+    tribe_catcol *col = NULL;
+    st = tribe_calloc((void **)&used, (size_t)(L->n > 0 ? L->n : 1), sizeof *used);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&names, (size_t)(L->n > 0 ? L->n : 1) * sizeof *names);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&newcode, (size_t)(L->n > 0 ? L->n : 1) * sizeof *newcode);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int64_t i = 0; i < t->n_local; i++)
+        if (codes[i] >= 0)
+            used[codes[i]]++;
+    TRIBE_TRY(tribe_par_sum_i64(par, used, L->n));
+    for (int k = 0; k < L->n; k++) {
+        newcode[k] = used[k] > 0 ? nl : -1;
+        if (used[k] > 0)
+            names[nl++] = L->levels[k];
+    }
+    st = tribe_table_add_cat(t, name, nl, names, &col);
+    if (st == TRIBE_OK)
+        for (int64_t i = 0; i < t->n_local; i++)
+            col->code[i] = codes[i] >= 0 ? newcode[codes[i]] : -1;
+    st = tribe_par_agree(par, st);
+cleanup:
+    free(used);
+    free(names);
+    free(newcode);
+    return st;
+}
+
+static int cmp_cust_id(const void *a, const void *b, void *ctx)
+{
+    const tx_cust *c = ctx;
+    int64_t x = c[*(const int64_t *)a].id, y = c[*(const int64_t *)b].id;
+    return (x > y) - (x < y);
+}
+
+/* Everything after parsing: levels, snapshot, shuffles, features. */
+static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
+                          tribe_table **out)
+{
+    tribe_status st = TRIBE_OK;
+    int has_web = cfg->web != NULL, has_demo = cfg->demographics != NULL;
+    levels Lc = {0}, Ld = {0}, Lo = {0}, Ls = {0};
+    int64_t *spl = NULL, *ids = NULL, *order = NULL;
+    web_tot *wt = NULL;
+    demo_rec *best = NULL;
+    int32_t *cc = NULL, *dc = NULL, *oc = NULL, *sc = NULL;
+    int64_t *cbest = NULL;
+    ing_map devmap = {0};
+    tribe_table *t = NULL;
+    int64_t n = 0;
+
+    /* the union's local work can fail on one rank: agree after each */
+    st = ing_levels_union(par, &S->country, &Lc.levels, &Lc.n, &Lc.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->device, &Ld.levels, &Ld.n, &Ld.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->occupation, &Lo.levels, &Lo.n, &Lo.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->subscription, &Ls.levels, &Ls.n, &Ls.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+
+    /* snapshot: the day after the last kept invoice day over all ranks */
+    {
+        int64_t lim[2] = {INT64_MAX, INT64_MIN}; /* -first, last for one max-reduction */
+        for (int64_t i = 0; i < S->tx.n; i++) {
+            if (S->tx.c[i].first < lim[0])
+                lim[0] = S->tx.c[i].first;
+            if (S->tx.c[i].last > lim[1])
+                lim[1] = S->tx.c[i].last;
+        }
+        lim[0] = -lim[0];
+        TRIBE_TRY(tribe_par_max_i64(par, lim, 2));
+        S->led.first_invoice_day = -lim[0];
+        S->led.last_invoice_day = lim[1];
+        S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
+        ing_format_day(S->led.snapshot_day, S->led.snapshot);
+        if (S->led.snapshot_day < lim[1]) {
+            char last[11];
+            ing_format_day(lim[1], last);
+            st = tribe_fail(TRIBE_ERR_USAGE, "snapshot %s is before the last kept invoice day %s",
+                            S->led.snapshot, last);
+            goto cleanup; /* same on every rank: no agreement needed */
+        }
+    }
+
+    st = tribe_alloc((void **)&ids, (size_t)(S->tx.n > 0 ? S->tx.n : 1) * sizeof *ids);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int64_t i = 0; i < S->tx.n; i++)
+        ids[i] = S->tx.c[i].id;
+    TRIBE_TRY(ing_splitters(par, ids, S->tx.n, &spl));
+    free(ids);
+    ids = NULL;
+
+    TRIBE_TRY(shuffle_tx(par, S, spl, &Lc));
+    n = S->tx.n;
+    {
+        size_t nn = (size_t)(n > 0 ? n : 1);
+        st = tribe_calloc((void **)&wt, nn, sizeof *wt);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&best, nn * sizeof *best);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&order, nn * sizeof *order);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&cc, 4 * nn * sizeof *cc);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&cbest, nn * sizeof *cbest);
+        if (st == TRIBE_OK)
+            st = ing_map_init(&devmap, 1024);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        dc = cc + nn;
+        oc = dc + nn;
+        sc = oc + nn;
+        for (int64_t i = 0; i < n; i++) {
+            best[i].id = -1;
+            cc[i] = dc[i] = oc[i] = sc[i] = -1;
+        }
+    }
+    if (has_web)
+        TRIBE_TRY(shuffle_web(par, S, spl, &Ld, wt, &devmap));
+    if (has_demo)
+        TRIBE_TRY(shuffle_demo(par, S, spl, &Lc, &Lo, &Ls, best));
+
+    /* categorical modes, then the demographics' country override */
+    for (int64_t i = 0; i < n; i++)
+        cbest[i] = 0;
+    modes(&S->tx.ctry, cc, cbest);
+    for (int64_t i = 0; i < n; i++)
+        cbest[i] = 0;
+    modes(&devmap, dc, cbest);
+    for (int64_t i = 0; i < n; i++)
+        if (best[i].id >= 0) {
+            if (best[i].ctry >= 0)
+                cc[i] = (int32_t)best[i].ctry;
+            oc[i] = (int32_t)best[i].occ;
+            sc[i] = (int32_t)best[i].sub;
+        }
+
+    /* the table, rows sorted by id */
+    {
+        const char *names[11] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+                                 "mean_days_between", "distinct_products"};
+        int d = 7;
+        if (has_web) {
+            names[d++] = "sessions";
+            names[d++] = "pages_per_session";
+            names[d++] = "minutes_on_site";
+        }
+        if (has_demo)
+            names[d++] = "age";
+        for (int64_t i = 0; i < n; i++)
+            order[i] = i;
+        qsort_r(order, (size_t)n, sizeof *order, cmp_cust_id, S->tx.c);
+        st = tribe_table_create(n, d, names, &t);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        int64_t snap = S->led.snapshot_day;
+        for (int64_t r = 0; r < n; r++) {
+            int64_t k = order[r];
+            const tx_cust *cu = &S->tx.c[k];
+            float *x = t->x + (size_t)r * (size_t)d;
+            double money = tribe_xsum_value(cu->money);
+            t->id[r] = cu->id;
+            x[0] = (float)(snap - cu->last);
+            x[1] = (float)cu->n_inv;
+            x[2] = (float)money;
+            x[3] = (float)(money / (double)cu->n_inv);
+            x[4] = (float)(snap - cu->first);
+            x[5] = cu->n_day > 1 ? (float)((double)(cu->last - cu->first) / (double)(cu->n_day - 1)) : 0.0f;
+            x[6] = (float)cu->n_prod;
+            int j = 7;
+            if (has_web) {
+                x[j++] = (float)wt[k].sessions;
+                x[j++] = wt[k].sessions ? (float)((double)wt[k].pages / (double)wt[k].sessions) : 0.0f;
+                x[j++] = (float)tribe_xsum_value(wt[k].minutes);
+            }
+            if (has_demo)
+                x[j++] = best[k].id >= 0 && best[k].age >= 0 ? (float)best[k].age : NAN;
+        }
+        /* reorder the code arrays to table order (through cbest as scratch) */
+        int32_t *arrs[4] = {cc, dc, oc, sc};
+        for (int a = 0; a < 4; a++) {
+            int32_t *tmp = (int32_t *)cbest; /* n int64 hold 2n int32 */
+            for (int64_t r = 0; r < n; r++)
+                tmp[r] = arrs[a][order[r]];
+            memcpy(arrs[a], tmp, (size_t)n * sizeof *tmp);
+        }
+    }
+    TRIBE_TRY(add_cat(par, t, "country", &Lc, cc));
+    if (has_web)
+        TRIBE_TRY(add_cat(par, t, "device", &Ld, dc));
+    if (has_demo) {
+        TRIBE_TRY(add_cat(par, t, "occupation", &Lo, oc));
+        TRIBE_TRY(add_cat(par, t, "subscription", &Ls, sc));
+    }
+    TRIBE_TRY(tribe_par_exscan_i64(par, n, &t->offset, &t->n_global));
+    S->led.customers = n; /* summed by the caller with the other counts */
+    *out = t;
+    t = NULL;
+cleanup:
+    levels_free(&Lc);
+    levels_free(&Ld);
+    levels_free(&Lo);
+    levels_free(&Ls);
+    free(spl);
+    free(ids);
+    free(order);
+    free(wt);
+    free(best);
+    free(cc);
+    free(cbest);
+    ing_map_free(&devmap);
+    tribe_table_destroy(&t);
+    return st;
+}
+
+tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out, tribe_ledger *ledger)
+{
+    tribe_status st = TRIBE_OK;
+    state S;
+    int64_t snapshot = INT64_MIN;
+    tribe_ledger parsed;
+    static const char *const fallback_names[3] = {"transactions", "web", "demographics"};
+    const char *src_names[3];
+    tribe_ingest_cfg norm;
+    const tribe_ingest_cfg *cfg = &norm;
+    *out = NULL;
+    memset(ledger, 0, sizeof *ledger);
+    memset(&S, 0, sizeof S);
+    /* Config problems are the same on every rank: no agreement needed. */
+    if (!user_cfg || !user_cfg->transactions || !*user_cfg->transactions)
+        return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
+    norm = *user_cfg; /* an empty path means "no such source" */
+    if (norm.web && !*norm.web)
+        norm.web = NULL;
+    if (norm.demographics && !*norm.demographics)
+        norm.demographics = NULL;
+    if (cfg->snapshot && *cfg->snapshot && !ing_parse_day(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
+        return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
+                          cfg->snapshot);
+    src_names[SRC_TX] = cfg->transactions;
+    src_names[SRC_WEB] = cfg->web ? cfg->web : fallback_names[SRC_WEB];
+    src_names[SRC_DEMO] = cfg->demographics ? cfg->demographics : fallback_names[SRC_DEMO];
+
+    st = state_init(&S);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    S.rejects_all = cfg->rejects_all;
+    S.led.has_web = cfg->web != NULL;
+    S.led.has_demographics = cfg->demographics != NULL;
+
+    st = read_source(par, &S, SRC_TX, cfg->transactions, cfg->gz_block);
+    if (st == TRIBE_OK && cfg->web)
+        st = read_source(par, &S, SRC_WEB, cfg->web, cfg->gz_block);
+    if (st == TRIBE_OK && cfg->demographics)
+        st = read_source(par, &S, SRC_DEMO, cfg->demographics, cfg->gz_block);
+    /* st is agreed here. Write what was rejected so far even if a source
+     * failed: the rejects explain the data, whatever happens next. */
+    if (cfg->rejects && *cfg->rejects) {
+        tribe_status wst = ing_rejects_write(par, &S.rej, src_names, cfg->rejects);
+        if (st == TRIBE_OK)
+            st = wst;
+    }
+    ing_rejects_free(&S.rej);
+    {
+        tribe_status sst = ledger_sum(par, &S.led);
+        if (st == TRIBE_OK)
+            st = sst;
+    }
+    *ledger = S.led;
+    if (st != TRIBE_OK)
+        goto cleanup;
+    if (S.led.rows_kept == 0) {
+        st = tribe_fail(TRIBE_ERR_INPUT,
+                        "%s: no transaction row was kept (%lld read: %lld malformed, %lld without CustomerID, "
+                        "%lld cancellations, %lld with Quantity <= 0, %lld with UnitPrice <= 0)",
+                        cfg->transactions, (long long)S.led.rows_read, (long long)S.led.malformed,
+                        (long long)S.led.missing_customer_id, (long long)S.led.cancellations,
+                        (long long)S.led.nonpositive_quantity, (long long)S.led.nonpositive_price);
+        goto cleanup;
+    }
+
+    /* Owner-side counts start from zero and are summed after the shuffles. */
+    parsed = S.led;
+    S.led.web_rows_kept = S.led.web_rows_unmatched = 0;
+    S.led.demographics_rows_kept = S.led.demographics_rows_unmatched = S.led.demographics_duplicate_ids = 0;
+    st = build(par, cfg, &S, snapshot, out);
+    {
+        int64_t v[6] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
+                        S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,
+                        S.led.demographics_duplicate_ids, S.led.customers};
+        /* build() ends agreed (or every rank fails the same way), so the sum is safe */
+        tribe_status sst = tribe_par_sum_i64(par, v, 6);
+        if (st == TRIBE_OK)
+            st = sst;
+        parsed.web_rows_kept = v[0];
+        parsed.web_rows_unmatched = v[1];
+        parsed.demographics_rows_kept = v[2];
+        parsed.demographics_rows_unmatched = v[3];
+        parsed.demographics_duplicate_ids = v[4];
+        parsed.customers = v[5];
+        parsed.first_invoice_day = S.led.first_invoice_day;
+        parsed.last_invoice_day = S.led.last_invoice_day;
+        parsed.snapshot_day = S.led.snapshot_day;
+        memcpy(parsed.snapshot, S.led.snapshot, sizeof parsed.snapshot);
+    }
+    *ledger = parsed;
+    if (st == TRIBE_OK && (*out)->n_global != parsed.customers)
+        st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: table has %lld rows but %lld customers were counted",
+                        (long long)(*out)->n_global, (long long)parsed.customers);
+cleanup:
+    if (st != TRIBE_OK)
+        tribe_table_destroy(out);
+    state_free(&S);
+    return st;
+}

@@ -1,0 +1,136 @@
+/* Internal helpers shared by the ingest and import drivers (src/features/ingest*.c).
+ * Not a public header: nothing outside src/features includes it.
+ *
+ *  - value parsers: integers, decimals, dates, exact 64-bit keys of short texts
+ *  - ing_map: open-addressing hash map (u64, u64) -> i64, no per-entry allocation
+ *  - ing_dict: string interning (text -> dense id)
+ *  - splitters / shuffle: sample-sort ownership of customer ids and the
+ *    all-to-all that moves fixed-size records to their owner rank
+ *  - level union: the same sorted level list on every rank
+ *  - rejects: per-rank buffer of rejected rows and the collective writer
+ */
+#ifndef TRIBE_INGEST_INTERNAL_H
+#define TRIBE_INGEST_INTERNAL_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+
+/* ---- values (Not collective; return 1 when parsed, 0 when not) ----------- */
+
+/* Drops ASCII spaces and tabs at both ends. */
+void ing_trim(const char **s, size_t *n);
+/* Integer, optionally written with a zero fraction ("17850.0"). Sign allowed. */
+int ing_parse_int(const char *s, size_t n, int64_t *v);
+/* Finite decimal [+-]digits[.digits][e[+-]digits]; correctly rounded (the
+ * same double as strtod) and locale-independent. */
+int ing_parse_double(const char *s, size_t n, double *v);
+/* `YYYY-MM-DD`, optionally followed by ` HH:MM` or ` HH:MM:SS` (or 'T'), or
+ * `M/D/YYYY` with an optional ` H:MM[:SS]`: days since 1970-01-01. */
+int ing_parse_day(const char *s, size_t n, int64_t *day);
+/* YYYY-MM-DD of a day number into buf[11]. */
+void ing_format_day(int64_t day, char buf[11]);
+/* A 64-bit key of a short text (invoice number, stock code). Exact (two
+ * different texts never share a key) for texts of at most 7 bytes, for a
+ * letter-or-nothing followed by up to 15 digits, and for up to 10 characters
+ * of [0-9A-Za-z ]; other texts get a 60-bit hash in a key range of their own. */
+uint64_t ing_key(const char *s, size_t n);
+
+/* ---- hash map (Not collective) -------------------------------------------- */
+
+typedef struct {
+    uint64_t a, b;
+    int64_t v;
+} ing_ent;
+
+typedef struct {
+    ing_ent *t;
+    size_t cap, n; /* cap is a power of two; load stays <= 1/2 */
+} ing_map;
+
+#define ING_EMPTY UINT64_MAX /* a == ING_EMPTY marks a free slot: keys never use it */
+
+tribe_status ing_map_init(ing_map *m, size_t expect);
+void ing_map_free(ing_map *m);
+/* Finds (a, b) or inserts it with value 0; *val points at the value (valid
+ * until the next insertion), *is_new says whether it was inserted.
+ * Errors: NOMEM (the map is unchanged). */
+tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, int *is_new);
+/* The value of (a, b), or NULL. */
+int64_t *ing_map_find(const ing_map *m, uint64_t a, uint64_t b);
+
+/* A set of (u64, u64) pairs: the per-customer sets hold one entry per kept
+ * row or so, so they get 16-byte entries and a higher load (<= 0.7). */
+typedef struct {
+    uint64_t a, b;
+} ing_pair;
+
+typedef struct {
+    ing_pair *t;
+    size_t cap, n;
+} ing_set;
+
+tribe_status ing_set_init(ing_set *s, size_t expect);
+void ing_set_free(ing_set *s);
+/* Adds (a, b) (a != ING_EMPTY); *is_new says whether it was absent.
+ * Errors: NOMEM (the set is unchanged). */
+tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
+
+/* ---- string interning (Not collective) ------------------------------------ */
+
+typedef struct {
+    char *text;        /* NUL-terminated strings back to back */
+    size_t tlen, tcap;
+    int64_t *off;      /* [n] start of string i in text */
+    int64_t n, ncap;
+    ing_map idx;       /* (hash, serial) -> id, see ing_dict_id */
+} ing_dict;
+
+tribe_status ing_dict_init(ing_dict *d);
+void ing_dict_free(ing_dict *d);
+/* Id of the text s[0, n) (truncated at a NUL byte), added when new. */
+tribe_status ing_dict_id(ing_dict *d, const char *s, size_t n, int64_t *id);
+static inline const char *ing_dict_str(const ing_dict *d, int64_t id) { return d->text + d->off[id]; }
+
+/* ---- ownership and shuffles (Collective) ---------------------------------- */
+
+/* Sample-sort splitters over every rank's ids (need not be sorted or unique):
+ * *spl (caller frees) gets size-1 ascending values; rank r owns the ids in
+ * (spl[r-1], spl[r]] (rank 0 from -inf, the last rank to +inf), so ids
+ * owned by rank r are all below those of rank r+1. */
+tribe_status ing_splitters(tribe_par *par, const int64_t *ids, int64_t n, int64_t **spl);
+/* Owner rank of an id (Not collective). */
+int ing_owner(const int64_t *spl, int size, int64_t id);
+/* Sends each of the n records (rsize bytes, starting with an int64 id) to the
+ * owner of its id. *out (caller frees) gets the *nout records received, in
+ * source-rank order, each source's records in their original order. */
+tribe_status ing_shuffle(tribe_par *par, const int64_t *spl, const void *recs, int64_t n, size_t rsize,
+                         void **out, int64_t *nout);
+/* Union of every rank's dictionary, sorted by strcmp: *levels (caller frees
+ * each string and the array) with *n_levels entries, the same on every rank;
+ * *remap (caller frees) maps each local id to its global level. */
+tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels, int *n_levels,
+                              int64_t **remap);
+
+/* ---- rejects -------------------------------------------------------------- */
+
+typedef struct {
+    char *data;       /* serialized entries */
+    size_t len, cap;
+    int64_t n;
+} ing_rejects;
+
+/* Longest raw text written per rejected row. */
+#define ING_REJECT_RAW_MAX 4096
+
+/* Records a rejected row of source `src` (an index into the writer's source
+ * names) at `line`. Errors: NOMEM. Not collective. */
+tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
+                             size_t rawlen);
+/* Collective: gathers every rank's rejected rows to rank 0, which writes them
+ * to `path` as CSV `source,line,reason,raw`, sorted by source then line
+ * (source = src_names[src]). Errors: IO naming the path, agreed on all ranks. */
+tribe_status ing_rejects_write(tribe_par *par, const ing_rejects *r, const char *const *src_names,
+                               const char *path);
+void ing_rejects_free(ing_rejects *r);
+
+#endif

@@ -1,0 +1,503 @@
+/* Unit tests for src/features/ingest*.c on the hand-made fixtures in
+ * tests/data/ingest (see the comments there for what each row exercises). */
+#include "testutil.h"
+#include "tribe/csv.h"
+#include "tribe/ingest.h"
+/* the value parsers are internal to src/features; tested here directly */
+#include "../../src/features/ingest_internal.h"
+
+#include <math.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+/* Removes a folder this test made with tribe_test_tmpdir and its files. */
+static void remove_tmpdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1024];
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static tribe_par *serial(void)
+{
+    tribe_par *par = NULL;
+    CU_ASSERT_EQUAL(tribe_par_serial(&par), TRIBE_OK);
+    return par;
+}
+
+static int64_t row_of(const tribe_table *t, int64_t id)
+{
+    for (int64_t i = 0; i < t->n_local; i++)
+        if (t->id[i] == id)
+            return i;
+    return -1;
+}
+
+static double feat(const tribe_table *t, int64_t id, const char *name)
+{
+    int64_t r = row_of(t, id);
+    int j = tribe_table_feature(t, name);
+    if (r < 0 || j < 0)
+        return -12345.0;
+    return t->x[r * t->d + j];
+}
+
+/* Level name of a categorical column for a customer ("" when missing). */
+static const char *level(const tribe_table *t, int64_t id, const char *col)
+{
+    int64_t r = row_of(t, id);
+    int c = tribe_table_cat(t, col);
+    if (r < 0 || c < 0)
+        return "?";
+    int32_t k = t->cat[c].code[r];
+    return k < 0 ? "" : t->cat[c].levels[k];
+}
+
+static int64_t rejected_sum(const tribe_ledger *l)
+{
+    return l->malformed + l->missing_customer_id + l->cancellations + l->nonpositive_quantity + l->nonpositive_price;
+}
+
+static void transactions_should_give_exact_features_and_ledger(void)
+{
+    tribe_par *par = serial();
+    tribe_ingest_cfg cfg = {0};
+    char tx[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    cfg.transactions = tx;
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+
+    CU_ASSERT_EQUAL(l.rows_read, 22);
+    CU_ASSERT_EQUAL(l.rows_kept, 11);
+    CU_ASSERT_EQUAL(l.malformed, 4);
+    CU_ASSERT_EQUAL(l.missing_customer_id, 2);
+    CU_ASSERT_EQUAL(l.cancellations, 1);
+    CU_ASSERT_EQUAL(l.nonpositive_quantity, 2);
+    CU_ASSERT_EQUAL(l.nonpositive_price, 2);
+    CU_ASSERT_EQUAL(l.rows_read, l.rows_kept + rejected_sum(&l));
+    CU_ASSERT_EQUAL(l.customers, 4);
+    CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-03-02");
+
+    CU_ASSERT_EQUAL_FATAL(t->n_local, 4);
+    CU_ASSERT_EQUAL(t->n_global, 4);
+    CU_ASSERT_EQUAL(t->offset, 0);
+    CU_ASSERT_EQUAL_FATAL(t->d, 7);
+    const char *names[] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+                           "mean_days_between", "distinct_products"};
+    for (int j = 0; j < 7; j++)
+        CU_ASSERT_STRING_EQUAL(t->names[j], names[j]);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(t->id[i], 100 * (i + 1));
+
+    /* 100: invoices 500001 (3.00 + 10.00, Jan 10), 500002 (6.00) and 500003
+     * (0.50) both on Jan 20; products A1 B2 C3 */
+    CU_ASSERT_EQUAL(feat(t, 100, "recency_days"), 41);
+    CU_ASSERT_EQUAL(feat(t, 100, "frequency"), 3);
+    CU_ASSERT_EQUAL(feat(t, 100, "monetary"), 19.5);
+    CU_ASSERT_EQUAL(feat(t, 100, "avg_order_value"), 6.5);
+    CU_ASSERT_EQUAL(feat(t, 100, "tenure_days"), 51);
+    CU_ASSERT_EQUAL(feat(t, 100, "mean_days_between"), 10);
+    CU_ASSERT_EQUAL(feat(t, 100, "distinct_products"), 3);
+    /* 200: three invoices on Feb 1, 5, 15 (the last as M/D/YYYY H:MM) */
+    CU_ASSERT_EQUAL(feat(t, 200, "recency_days"), 15);
+    CU_ASSERT_EQUAL(feat(t, 200, "frequency"), 3);
+    CU_ASSERT_EQUAL(feat(t, 200, "monetary"), 12.0);
+    CU_ASSERT_EQUAL(feat(t, 200, "avg_order_value"), 4.0);
+    CU_ASSERT_EQUAL(feat(t, 200, "tenure_days"), 29);
+    CU_ASSERT_EQUAL(feat(t, 200, "mean_days_between"), 7);
+    CU_ASSERT_EQUAL(feat(t, 200, "distinct_products"), 2);
+    /* 300: one invoice, one day, the second line spans two physical lines */
+    CU_ASSERT_EQUAL(feat(t, 300, "recency_days"), 1);
+    CU_ASSERT_EQUAL(feat(t, 300, "frequency"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 300, "monetary"), 10.0, 1e-6);
+    CU_ASSERT_EQUAL(feat(t, 300, "mean_days_between"), 0);
+    CU_ASSERT_EQUAL(feat(t, 300, "distinct_products"), 2);
+    CU_ASSERT_EQUAL(feat(t, 400, "monetary"), 2.0);
+
+    /* country: 200 has France 2 x Germany 2 -> alphabetical first; Germany
+     * is nobody's country, so it is not a level */
+    CU_ASSERT_EQUAL_FATAL(t->n_cat, 1);
+    CU_ASSERT_STRING_EQUAL(t->cat[0].name, "country");
+    CU_ASSERT_EQUAL_FATAL(t->cat[0].n_levels, 4);
+    const char *lv[] = {"EIRE", "France", "Spain", "United Kingdom"};
+    for (int k = 0; k < 4; k++)
+        CU_ASSERT_STRING_EQUAL(t->cat[0].levels[k], lv[k]);
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "country"), "United Kingdom");
+    CU_ASSERT_STRING_EQUAL(level(t, 200, "country"), "France");
+    CU_ASSERT_STRING_EQUAL(level(t, 300, "country"), "EIRE");
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
+static void web_and_demographics_should_join_on_customer_id(void)
+{
+    tribe_par *par = serial();
+    char tx[1024], web[1024], demo[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
+    snprintf(demo, sizeof demo, "%s", tribe_test_data("ingest/demographics.csv"));
+    tribe_ingest_cfg cfg = {.transactions = tx, .web = web, .demographics = demo};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.web_rows, 10);
+    CU_ASSERT_EQUAL(l.web_rows_kept, 5);
+    CU_ASSERT_EQUAL(l.web_rows_unmatched, 2);
+    CU_ASSERT_EQUAL(l.web_malformed, 3);
+    CU_ASSERT_EQUAL(l.web_rows, l.web_rows_kept + l.web_rows_unmatched + l.web_malformed);
+    CU_ASSERT_EQUAL(l.demographics_rows, 6);
+    CU_ASSERT_EQUAL(l.demographics_rows_kept, 2);
+    CU_ASSERT_EQUAL(l.demographics_duplicate_ids, 1);
+    CU_ASSERT_EQUAL(l.demographics_rows_unmatched, 2);
+    CU_ASSERT_EQUAL(l.demographics_malformed, 1);
+    CU_ASSERT_EQUAL(l.demographics_rows, l.demographics_rows_kept + l.demographics_rows_unmatched +
+                                             l.demographics_duplicate_ids + l.demographics_malformed);
+
+    CU_ASSERT_EQUAL_FATAL(t->d, 11);
+    CU_ASSERT_STRING_EQUAL(t->names[7], "sessions");
+    CU_ASSERT_STRING_EQUAL(t->names[8], "pages_per_session");
+    CU_ASSERT_STRING_EQUAL(t->names[9], "minutes_on_site");
+    CU_ASSERT_STRING_EQUAL(t->names[10], "age");
+    CU_ASSERT_EQUAL(feat(t, 100, "sessions"), 3);
+    CU_ASSERT_EQUAL(feat(t, 100, "pages_per_session"), 5);
+    CU_ASSERT_EQUAL(feat(t, 100, "minutes_on_site"), 20);
+    CU_ASSERT_EQUAL(feat(t, 200, "sessions"), 2);
+    CU_ASSERT_EQUAL(feat(t, 200, "pages_per_session"), 6);
+    CU_ASSERT_EQUAL(feat(t, 200, "minutes_on_site"), 21);
+    CU_ASSERT_EQUAL(feat(t, 300, "sessions"), 0);
+    CU_ASSERT_EQUAL(feat(t, 300, "pages_per_session"), 0);
+    CU_ASSERT_EQUAL(feat(t, 300, "minutes_on_site"), 0);
+    CU_ASSERT_EQUAL(feat(t, 100, "age"), 34);
+    CU_ASSERT_EQUAL(feat(t, 200, "age"), 45); /* the later row wins whole */
+    CU_ASSERT(isnan(feat(t, 300, "age")));
+    CU_ASSERT(isnan(feat(t, 400, "age")));
+
+    CU_ASSERT_EQUAL_FATAL(t->n_cat, 4);
+    CU_ASSERT_STRING_EQUAL(t->cat[1].name, "device");
+    CU_ASSERT_STRING_EQUAL(t->cat[2].name, "occupation");
+    CU_ASSERT_STRING_EQUAL(t->cat[3].name, "subscription");
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "device"), "mobile");
+    CU_ASSERT_STRING_EQUAL(level(t, 200, "device"), "app"); /* tablet 1 x app 1 */
+    CU_ASSERT_STRING_EQUAL(level(t, 300, "device"), "");
+    CU_ASSERT_EQUAL(t->cat[1].n_levels, 2);
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "country"), "Belgium"); /* override */
+    CU_ASSERT_STRING_EQUAL(level(t, 200, "country"), "France");  /* later row has no country */
+    CU_ASSERT_EQUAL(t->cat[0].n_levels, 4);
+    CU_ASSERT_STRING_EQUAL(t->cat[0].levels[0], "Belgium");
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "occupation"), "engineer");
+    CU_ASSERT_STRING_EQUAL(level(t, 200, "occupation"), "teacher");
+    CU_ASSERT_STRING_EQUAL(level(t, 300, "occupation"), "");
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "subscription"), "basic");
+    CU_ASSERT_STRING_EQUAL(level(t, 200, "subscription"), "premium");
+    CU_ASSERT_EQUAL(t->cat[3].n_levels, 2);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
+/* Reads the rejects CSV back: returns rows, fills lines[] and reasons. */
+static int read_rejects(const char *path, int64_t *lines, char reasons[][128], char sources[][64], int max)
+{
+    tribe_csv *c = NULL;
+    int n = 0, has = 0;
+    if (tribe_csv_open(path, NULL, &c) != TRIBE_OK)
+        return -1;
+    CU_ASSERT_EQUAL(tribe_csv_ncolumns(c), 4);
+    CU_ASSERT_STRING_EQUAL(tribe_csv_column_name(c, 3), "raw");
+    while (tribe_csv_next(c, &has) == TRIBE_OK && has && n < max) {
+        CU_ASSERT_EQUAL(tribe_csv_nfields(c), 4);
+        lines[n] = atoll(tribe_csv_field(c, 1, NULL));
+        snprintf(reasons[n], 128, "%s", tribe_csv_field(c, 2, NULL));
+        snprintf(sources[n], 64, "%s", tribe_csv_field(c, 0, NULL));
+        n++;
+    }
+    tribe_csv_close(&c);
+    return n;
+}
+
+static void rejects_file_should_list_malformed_rows_by_line(void)
+{
+    tribe_par *par = serial();
+    const char *dir = tribe_test_tmpdir();
+    char tx[1024], web[1024], rej[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
+    snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
+    tribe_ingest_cfg cfg = {.transactions = tx, .web = web, .rejects = rej};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    int64_t lines[16];
+    char reasons[16][128], sources[16][64];
+    int n = read_rejects(rej, lines, reasons, sources, 16);
+    CU_ASSERT_EQUAL_FATAL(n, 7); /* 4 transactions + 3 web */
+    const int64_t want[] = {19, 20, 21, 22, 8, 9, 10};
+    for (int i = 0; i < 7; i++) {
+        CU_ASSERT_EQUAL(lines[i], want[i]);
+        CU_ASSERT_STRING_EQUAL(sources[i], i < 4 ? tx : web);
+    }
+    CU_ASSERT_STRING_EQUAL(reasons[0], "Quantity 'abc' is not an integer");
+    CU_ASSERT_STRING_EQUAL(reasons[1], "expected 8 fields, found 7");
+    CU_ASSERT_STRING_EQUAL(reasons[2], "InvoiceDate '2011-13-01 10:00:00' is not a date");
+    CU_ASSERT_STRING_EQUAL(reasons[3], "CustomerID 'abc' is not an integer id");
+    CU_ASSERT_STRING_EQUAL(reasons[4], "PagesViewed '-1' is not a count >= 0");
+    CU_ASSERT_STRING_EQUAL(reasons[5], "CustomerID is empty");
+    tribe_table_destroy(&t);
+
+    /* rejects_all: every removed transaction row, with its rule */
+    cfg.web = NULL;
+    cfg.rejects_all = 1;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    n = read_rejects(rej, lines, reasons, sources, 16);
+    CU_ASSERT_EQUAL(n, l.rows_read - l.rows_kept);
+    CU_ASSERT_EQUAL(lines[0], 6);
+    CU_ASSERT_STRING_EQUAL(reasons[0], "cancellation");
+    CU_ASSERT_EQUAL(lines[n - 1], 23); /* missing id wins over the 'C' prefix */
+    CU_ASSERT_STRING_EQUAL(reasons[n - 1], "missing CustomerID");
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+    remove_tmpdir(dir);
+}
+
+static void no_kept_row_should_fail_but_keep_the_rejects(void)
+{
+    tribe_par *par = serial();
+    const char *dir = tribe_test_tmpdir();
+    char rej[1024];
+    snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
+    tribe_ingest_cfg cfg = {.transactions = tribe_test_data("ingest/all_rejected.csv"), .rejects = rej};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no transaction row was kept"));
+    CU_ASSERT_EQUAL(l.rows_read, 3);
+    CU_ASSERT_EQUAL(l.rows_read, l.rows_kept + rejected_sum(&l));
+    int64_t lines[4];
+    char reasons[4][128], sources[4][64];
+    CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 4), 1);
+    CU_ASSERT_EQUAL(lines[0], 3);
+    tribe_par_finalize(&par);
+    remove_tmpdir(dir);
+}
+
+static void bad_sources_should_fail_naming_file_and_column(void)
+{
+    tribe_par *par = serial();
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    char tx[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    tribe_ingest_cfg cfg = {.transactions = "/nonexistent/tx.csv"};
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "/nonexistent/tx.csv"));
+
+    cfg.transactions = tribe_test_data("ingest/no_country.csv");
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no_country.csv"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'Country'"));
+
+    cfg.transactions = tribe_test_data("ingest/empty.csv");
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "empty"));
+
+    /* a web file without the Device column */
+    cfg.transactions = tx;
+    cfg.web = tx;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'SessionStart'"));
+    cfg.web = "/nonexistent/web.csv";
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "/nonexistent/web.csv"));
+    cfg.web = NULL;
+
+    cfg.snapshot = "2011-02-30";
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    cfg.snapshot = "2011-02-01"; /* before the last invoice */
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "2011-03-01"));
+    cfg.snapshot = "2011-03-10";
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(feat(t, 100, "recency_days"), 49);
+    CU_ASSERT_EQUAL(feat(t, 100, "tenure_days"), 59);
+    CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-03-10");
+    tribe_table_destroy(&t);
+    CU_ASSERT_PTR_NULL(t);
+    tribe_par_finalize(&par);
+}
+
+static void ledger_should_render_as_json_and_text(void)
+{
+    tribe_par *par = serial();
+    tribe_ingest_cfg cfg = {.transactions = tribe_test_data("ingest/transactions.csv")};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    char *json = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_ledger_to_json(&l, &json), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"rows_read\": 22,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"nonpositive_price\": 2,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"snapshot\": \"2011-03-02\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"last_invoice_date\": \"2011-03-01\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"has_web\": false"));
+    CU_ASSERT_EQUAL(json[0], '{');
+    CU_ASSERT_EQUAL(json[strlen(json) - 2], '}');
+    free(json);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    tribe_ledger_print(&l, f);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "22 rows read, 11 kept"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "snapshot 2011-03-02"));
+    free(text);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
+static void dates_and_numbers_should_parse_strictly(void)
+{
+    int64_t d = 0;
+    CU_ASSERT_EQUAL(tribe_parse_day("1970-01-01", &d), TRIBE_OK);
+    CU_ASSERT_EQUAL(d, 0);
+    CU_ASSERT_EQUAL(tribe_parse_day("2011-12-09 12:50:00", &d), TRIBE_OK);
+    CU_ASSERT_EQUAL(d, 15317);
+    CU_ASSERT_EQUAL(tribe_parse_day("12/9/2011 12:50", &d), TRIBE_OK);
+    CU_ASSERT_EQUAL(d, 15317);
+    CU_ASSERT_EQUAL(tribe_parse_day("2012-02-29", &d), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_parse_day("2011-02-29", &d), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_parse_day("2011-12-09 25:00", &d), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_parse_day("2011-12-09x", &d), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_parse_day("", &d), TRIBE_ERR_INPUT);
+}
+
+static void numbers_and_keys_should_parse_exactly(void)
+{
+    int64_t v = 0;
+    double x = 0;
+    CU_ASSERT(ing_parse_int("17850.0", 7, &v) && v == 17850);
+    CU_ASSERT(ing_parse_int(" -12 ", 5, &v) && v == -12);
+    CU_ASSERT(!ing_parse_int("17850.5", 7, &v));
+    CU_ASSERT(!ing_parse_int("1e3", 3, &v));
+    CU_ASSERT(!ing_parse_int("", 0, &v));
+    CU_ASSERT(!ing_parse_int("99999999999999999999", 20, &v));
+    CU_ASSERT(ing_parse_double("2.55", 4, &x) && x == 2.55);
+    CU_ASSERT(ing_parse_double("-11062.06", 9, &x) && x == -11062.06);
+    CU_ASSERT(ing_parse_double("0.000123456789012345678", 23, &x) && x == 0.000123456789012345678);
+    CU_ASSERT(ing_parse_double("1.5e3", 5, &x) && x == 1500.0);
+    CU_ASSERT(ing_parse_double(".5", 2, &x) && x == 0.5);
+    CU_ASSERT(!ing_parse_double("nan", 3, &x));
+    CU_ASSERT(!ing_parse_double("inf", 3, &x));
+    CU_ASSERT(!ing_parse_double("1e999", 5, &x));
+    CU_ASSERT(!ing_parse_double("0x10", 4, &x));
+    CU_ASSERT(!ing_parse_double("1.2.3", 5, &x));
+    /* every decimal with up to 15 digits parses to strtod's double */
+    char buf[32];
+    for (int i = 0; i < 20000; i++) {
+        uint64_t r = tribe_rng_u64(4, 4, (uint64_t)i);
+        int n = snprintf(buf, sizeof buf, "%llu.%0*llu", (unsigned long long)(r % 1000000),
+                         (int)(1 + (r >> 40) % 8), (unsigned long long)((r >> 20) % 10000000));
+        CU_ASSERT(ing_parse_double(buf, (size_t)n, &x) && x == strtod(buf, NULL));
+    }
+    /* keys: different texts, different keys, in each encoding */
+    const char *texts[] = {"536365", "C536365", "A563185", "85123A", "POST", "DCGS0076", "BANK CHARGES",
+                           "gift_0001_40", "0536365", "5363650", "12345678", "012345678", "ABCDEFGHIJ",
+                           "ABCDEFGHIJK", "85123a", ""};
+    int nt = (int)(sizeof texts / sizeof texts[0]);
+    for (int i = 0; i < nt; i++)
+        for (int j = i + 1; j < nt; j++)
+            CU_ASSERT(ing_key(texts[i], strlen(texts[i])) != ing_key(texts[j], strlen(texts[j])));
+    CU_ASSERT(ing_key("BANK CHARGES", 12) == ing_key("BANK CHARGES", 12));
+}
+
+static void import_should_sort_by_id_and_read_nan(void)
+{
+    tribe_par *par = serial();
+    tribe_table *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_import_csv(par, tribe_test_data("ingest/features.csv"), &t), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(t->n_local, 3);
+    CU_ASSERT_EQUAL(t->n_global, 3);
+    CU_ASSERT_EQUAL_FATAL(t->d, 2);
+    CU_ASSERT_STRING_EQUAL(t->names[0], "recency");
+    CU_ASSERT_STRING_EQUAL(t->names[1], "monetary");
+    CU_ASSERT(t->id[0] == 10 && t->id[1] == 20 && t->id[2] == 30);
+    CU_ASSERT_EQUAL(t->x[0], 2.0f);
+    CU_ASSERT_EQUAL(t->x[1], 3.25f);
+    CU_ASSERT(isnan(t->x[2]));
+    CU_ASSERT_EQUAL(t->x[3], 4.0f);
+    CU_ASSERT_EQUAL(t->x[4], 1.5f);
+    CU_ASSERT(isnan(t->x[5]));
+    tribe_table_destroy(&t);
+
+    CU_ASSERT_EQUAL(tribe_import_csv(par, tribe_test_data("ingest/features_bad_cell.csv"), &t), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "features_bad_cell.csv:3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'monetary'"));
+    CU_ASSERT_EQUAL(tribe_import_csv(par, tribe_test_data("ingest/features_dup.csv"), &t), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "customer id 5 appears twice (lines 2 and 4)"));
+    CU_ASSERT_EQUAL(tribe_import_csv(par, tribe_test_data("ingest/empty.csv"), &t), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_import_csv(par, "/nonexistent/f.csv", &t), TRIBE_ERR_IO);
+    tribe_par_finalize(&par);
+}
+
+static void allocation_failures_should_fail_cleanly(void)
+{
+    tribe_par *par = serial();
+    char tx[1024], web[1024], demo[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
+    snprintf(demo, sizeof demo, "%s", tribe_test_data("ingest/demographics.csv"));
+    tribe_ingest_cfg cfg = {.transactions = tx, .web = web, .demographics = demo};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    int ok = 0;
+    /* Fail each allocation in turn until the run needs no more: every
+     * failure is NOMEM with no table (and no leak under ASan). */
+    for (long k = 1; k < 400 && !ok; k++) {
+        tribe_alloc_fail_after(k);
+        tribe_status st = tribe_ingest(par, &cfg, &t, &l);
+        tribe_alloc_fail_after(0);
+        if (st == TRIBE_OK) {
+            ok = 1;
+            CU_ASSERT_EQUAL(t->n_global, 4);
+            tribe_table_destroy(&t);
+        } else {
+            CU_ASSERT_EQUAL(st, TRIBE_ERR_NOMEM);
+            CU_ASSERT_PTR_NULL(t);
+        }
+    }
+    CU_ASSERT(ok);
+    tribe_par_finalize(&par);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(transactions_should_give_exact_features_and_ledger),
+        TRIBE_TEST(web_and_demographics_should_join_on_customer_id),
+        TRIBE_TEST(rejects_file_should_list_malformed_rows_by_line),
+        TRIBE_TEST(no_kept_row_should_fail_but_keep_the_rejects),
+        TRIBE_TEST(bad_sources_should_fail_naming_file_and_column),
+        TRIBE_TEST(ledger_should_render_as_json_and_text),
+        TRIBE_TEST(dates_and_numbers_should_parse_strictly),
+        TRIBE_TEST(numbers_and_keys_should_parse_exactly),
+        TRIBE_TEST(import_should_sort_by_id_and_read_nan),
+        TRIBE_TEST(allocation_failures_should_fail_cleanly),
+        {NULL, NULL}};
+    return tribe_test_main("ingest", cases);
+}
