@@ -1,12 +1,175 @@
-/* tribe ingest: placeholder until the stage lands. */
+/* tribe ingest / tribe import: raw sources or a feature table -> customers.h5. */
 #include "cli.h"
+#include "tribe/h5.h"
+#include "tribe/ingest.h"
 
-static tribe_status run(tribe_par *par, int argc, char **argv)
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char INGEST_USAGE[] =
+    "usage: tribe ingest --transactions FILE [--web FILE] [--demographics FILE] -o customers.h5\n"
+    "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n\n"
+    "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
+    "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
+    "  --transactions FILE   Online Retail columns (required)\n"
+    "  --web FILE            web/app sessions: CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n"
+    "  --demographics FILE   CustomerID,Age,Country,Occupation,Subscription\n"
+    "  -o, --output FILE     customers.h5 to write (replaced atomically)\n"
+    "  --rejects FILE        rejected rows with source and line (default: OUTPUT without .h5 + .rejects.csv)\n"
+    "  --malformed-only      write only unparseable rows to the rejects file (rule-removed rows are counted)\n"
+    "  --snapshot DATE       reference day for recency and tenure (default: day after the last invoice)\n"
+    "  --strict              any unparseable row is an error (exit 3) naming its file and line\n";
+
+static const char IMPORT_USAGE[] =
+    "usage: tribe import FEATURES.csv -o customers.h5\n\n"
+    "A ready feature table (first column the customer id, then numeric columns; empty = missing) becomes\n"
+    "customers.h5, sorted by customer id. Non-numeric cells and duplicate ids are errors (exit 3).\n";
+
+static tribe_status default_rejects(const char *out, char *buf, size_t cap)
 {
-    (void)par;
-    (void)argc;
-    (void)argv;
-    return tribe_fail(TRIBE_ERR_INTERNAL, "not built yet");
+    size_t n = strlen(out);
+    if (n > 3 && strcmp(out + n - 3, ".h5") == 0)
+        n -= 3;
+    return tribe_fmt(buf, cap, "%.*s.rejects.csv", (int)n, out);
 }
 
-const tribe_cli_cmd tribe_cmd_ingest = {"ingest", "(pending)", "usage: tribe ingest\n", run};
+/* --strict: the first rejected row (the rejects file is sorted) as an error. */
+static tribe_status strict_error(const char *rejects)
+{
+    FILE *f = fopen(rejects, "r");
+    char line[1024] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
+    /* source,line,reason,raw -> "source:line: reason" */
+    char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL, *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
+    if (!c1 || !c2)
+        return tribe_fail(TRIBE_ERR_INPUT, "unparseable rows found (see %s)", rejects);
+    *c1 = *c2 = '\0';
+    if (c3)
+        *c3 = '\0';
+    char *reason = c2 + 1;
+    if (*reason == '"') {
+        reason++;
+        reason[strcspn(reason, "\"")] = '\0';
+    }
+    return tribe_fail(TRIBE_ERR_INPUT, "%s:%s: %s (--strict; all rejected rows are in %s)", line, c1 + 1, reason,
+                      rejects);
+}
+
+static tribe_status ingest(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_ingest_cfg cfg = {0};
+    tribe_ledger led;
+    tribe_table *t = NULL;
+    char *ledger = NULL, *source = NULL;
+    const char *out = NULL;
+    char rejects[4096] = "";
+    int strict = 0;
+    static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
+                                         {"web", required_argument, 0, 'w'},
+                                         {"demographics", required_argument, 0, 'd'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"rejects", required_argument, 0, 'r'},
+                                         {"malformed-only", no_argument, 0, 'm'},
+                                         {"snapshot", required_argument, 0, 's'},
+                                         {"strict", no_argument, 0, 'S'},
+                                         {0, 0, 0, 0}};
+    int c;
+    cfg.rejects_all = 1;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': cfg.transactions = optarg; break;
+        case 'w': cfg.web = optarg; break;
+        case 'd': cfg.demographics = optarg; break;
+        case 'o': out = optarg; break;
+        case 'r': snprintf(rejects, sizeof rejects, "%s", optarg); break;
+        case 'm': cfg.rejects_all = 0; break;
+        case 's': cfg.snapshot = optarg; break;
+        case 'S': strict = 1; break;
+        default: return tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return tribe_cli_usage("ingest", "unexpected argument '%s'", argv[optind]);
+    if (!cfg.transactions)
+        return tribe_cli_usage("ingest", "--transactions FILE is required");
+    if (!out)
+        return tribe_cli_usage("ingest", "-o customers.h5 is required");
+    if (!rejects[0])
+        TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
+    cfg.rejects = rejects;
+
+    st = tribe_ingest(par, &cfg, &t, &led);
+    if (st != TRIBE_OK)
+        goto cleanup;
+    if (tribe_par_rank(par) == 0)
+        tribe_ledger_print(&led, stderr);
+    if (strict && led.malformed + led.web_malformed + led.demographics_malformed > 0) {
+        if (tribe_par_rank(par) == 0)
+            st = strict_error(rejects);
+        else
+            st = TRIBE_ERR_INPUT;
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
+    TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
+    {
+        size_t cap = 256 + strlen(cfg.transactions) + (cfg.web ? strlen(cfg.web) : 0) +
+                     (cfg.demographics ? strlen(cfg.demographics) : 0);
+        TRIBE_TRY(tribe_alloc((void **)&source, cap));
+        snprintf(source, cap, "{\"transactions\": \"%s\", \"web\": \"%s\", \"demographics\": \"%s\"}",
+                 cfg.transactions, cfg.web ? cfg.web : "", cfg.demographics ? cfg.demographics : "");
+    }
+    TRIBE_TRY(tribe_store_write_customers(par, out, t, ledger, source));
+    if (tribe_par_rank(par) == 0)
+        printf("ingested %lld customers (%lld of %lld transaction rows kept) into %s; rejects: %s\n",
+               (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, out, rejects);
+cleanup:
+    free(ledger);
+    free(source);
+    tribe_table_destroy(&t);
+    return st;
+}
+
+static tribe_status import(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_table *t = NULL;
+    char *source = NULL;
+    const char *out = NULL, *in = NULL;
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else
+            return tribe_cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (optind != argc - 1)
+        return tribe_cli_usage("import", "expects exactly one FEATURES.csv");
+    in = argv[optind];
+    if (!out)
+        return tribe_cli_usage("import", "-o customers.h5 is required");
+    TRIBE_TRY(tribe_import_csv(par, in, &t));
+    TRIBE_TRY(tribe_alloc((void **)&source, strlen(in) + 32));
+    snprintf(source, strlen(in) + 32, "{\"import\": \"%s\"}", in);
+    TRIBE_TRY(tribe_store_write_customers(par, out, t, NULL, source));
+    if (tribe_par_rank(par) == 0)
+        printf("imported %lld customers x %d features into %s\n", (long long)t->n_global, t->d, out);
+cleanup:
+    free(source);
+    tribe_table_destroy(&t);
+    return st;
+}
+
+const tribe_cli_cmd tribe_cmd_ingest = {"ingest", "raw transactions (+ web, demographics) -> customers.h5",
+                                        INGEST_USAGE, ingest};
+const tribe_cli_cmd tribe_cmd_import = {"import", "a ready feature table (CSV) -> customers.h5", IMPORT_USAGE, import};
