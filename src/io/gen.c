@@ -32,8 +32,10 @@
 #define GEN_CHUNK_MAX 4096
 #define GEN_PATH_MAX 4096
 /* Below this many customers in a chunk the threads' start-up and barrier cost
- * more than they save (and oversubscribed ranks spin against each other). */
-#define GEN_OMP_MIN 1024
+ * more than they save (and oversubscribed ranks spin against each other).
+ * Tests lower it to exercise the threaded path on small data. */
+static int64_t gen_omp_min = 1024;
+void gen_set_omp_min(int64_t n) { gen_omp_min = n < 1 ? 1 : n; }
 
 static const char *const file_base[GEN_NFILES] = {"transactions.csv", "web_events.csv",
                                                   "demographics.csv", "truth.csv"};
@@ -362,14 +364,18 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
         offset[f] = (int64_t)hdr[f].len;
     const int64_t nchunks = (n + chunk - 1) / chunk, rounds = (nchunks + size - 1) / size;
 
+    /* lst: this rank's own failure (allocation, write). It is carried to the
+     * next agreement, so collectives in the round still line up; st only
+     * takes the results of collective calls. */
+    tribe_status lst = TRIBE_OK;
     for (int64_t t = 0; t < rounds; t++) {
-        TRIBE_TRY(tribe_par_agree(par, st));
+        TRIBE_TRY(tribe_par_agree(par, lst));
         const int64_t c = t * size + rank;
         const int64_t lo = c < nchunks ? c * chunk : 0, hi = c < nchunks ? (lo + chunk < n ? lo + chunk : n) : 0;
         const int64_t nc = hi - lo;
 
         /* 1. invoice numbers this chunk needs, then its first number */
-#pragma omp parallel for schedule(static) if (nc >= GEN_OMP_MIN)
+#pragma omp parallel for schedule(static) if (nc >= gen_omp_min)
         for (int64_t k = 0; k < nc; k++)
             inv0[k + 1] = gen_invoice_count(m, lo + k);
         int64_t mine[GEN_NFILES + 1] = {0};
@@ -389,7 +395,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
         for (int k = 0; k < nthreads; k++)
             for (int f = 0; f < GEN_NFILES; f++)
                 w[k].out[f].len = 0;
-#pragma omp parallel num_threads(nthreads) if (nc >= GEN_OMP_MIN)
+#pragma omp parallel num_threads(nthreads) if (nc >= gen_omp_min)
         {
             const int k = omp_get_thread_num(), nt = omp_get_num_threads();
             const int64_t a = nc * k / nt, b = nc * (k + 1) / nt;
@@ -400,15 +406,15 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                     snprintf(wk->msg, sizeof wk->msg, "%s", tribe_errmsg());
             }
         }
-        for (int k = 0; k < nthreads && st == TRIBE_OK; k++)
+        for (int k = 0; k < nthreads && lst == TRIBE_OK; k++)
             if (w[k].st != TRIBE_OK) {
-                st = w[k].st;
+                lst = w[k].st;
                 tribe_set_errmsg(w[k].msg);
             }
 
         /* 3. sizes -> offsets (a failed rank contributes nothing and stops next round) */
         for (int f = 0; f < GEN_NFILES; f++) {
-            if (!enabled[f] || st != TRIBE_OK)
+            if (!enabled[f] || lst != TRIBE_OK)
                 continue;
             size_t bytes = 0;
             for (int k = 0; k < nthreads; k++)
@@ -417,13 +423,13 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                 /* one member per chunk, compressed from the contiguous chunk
                  * bytes so the member does not depend on the thread split */
                 cat.len = 0;
-                if ((st = gen_buf_reserve(&cat, bytes)) != TRIBE_OK)
+                if ((lst = gen_buf_reserve(&cat, bytes)) != TRIBE_OK)
                     break;
                 for (int k = 0; k < nthreads; k++) {
                     memcpy(cat.p + cat.len, w[k].out[f].p, w[k].out[f].len);
                     cat.len += w[k].out[f].len;
                 }
-                if ((st = gz_member(cat.p, cat.len, &gz)) != TRIBE_OK)
+                if ((lst = gz_member(cat.p, cat.len, &gz)) != TRIBE_OK)
                     break;
                 /* the member takes thread 0's slot; the old buffer becomes gz's */
                 gen_buf tmp = w[0].out[f];
@@ -435,7 +441,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
             }
             mine[1 + f] = (int64_t)bytes;
         }
-        if (st != TRIBE_OK)
+        if (lst != TRIBE_OK)
             for (int f = 0; f < GEN_NFILES; f++)
                 mine[1 + f] = 0;
         TRIBE_TRY(gather_i64(par, mine, GEN_NFILES + 1, gathered));
@@ -448,13 +454,13 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                 offset[f] += bytes;
             }
             /* 4. write this rank's part: the threads' buffers in order */
-            for (int k = 0; k < nthreads && st == TRIBE_OK && enabled[f]; k++) {
-                st = pwrite_all(fd[f], w[k].out[f].p, w[k].out[f].len, at, part[f]);
+            for (int k = 0; k < nthreads && lst == TRIBE_OK && enabled[f]; k++) {
+                lst = pwrite_all(fd[f], w[k].out[f].p, w[k].out[f].len, at, part[f]);
                 at += (int64_t)w[k].out[f].len;
             }
         }
     }
-    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_agree(par, lst));
 
     for (int f = 0; f < GEN_NFILES; f++) {
         if (fd[f] >= 0 && close(fd[f]) != 0 && st == TRIBE_OK)
