@@ -426,6 +426,8 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                 if ((lst = gen_buf_reserve(&cat, bytes)) != TRIBE_OK)
                     break;
                 for (int k = 0; k < nthreads; k++) {
+                    if (w[k].out[f].len == 0) /* an idle thread may have no buffer yet */
+                        continue;
                     memcpy(cat.p + cat.len, w[k].out[f].p, w[k].out[f].len);
                     cat.len += w[k].out[f].len;
                 }
