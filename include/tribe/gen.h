@@ -1,0 +1,61 @@
+/* tribe/gen.h: the synthetic data generator behind `tribe gen`.
+ *
+ * Writes an Online-Retail-like customer base with planted segments, in the raw
+ * source formats of docs/formats.md, plus the ground truth:
+ *     outdir/transactions.csv  web_events.csv  demographics.csv   (".csv.gz" with cfg.gzip)
+ *     outdir/truth.csv   customer_id,segment for every generated customer
+ *     outdir/truth.json  segment parameters, exact dirt counts, expected kept rows
+ *
+ * Usage:
+ *     tribe_gen_cfg cfg;
+ *     tribe_gen_defaults(&cfg);
+ *     cfg.customers = 100000;
+ *     cfg.seed = 42;
+ *     TRIBE_TRY(tribe_gen(par, &cfg, "data/synth"));     // collective
+ *
+ * Everything about customer i (segment, invoices, dirt, web sessions,
+ * demographics) is a pure function of (seed, i), and the files are cut into
+ * fixed customer chunks whose boundaries depend on `customers` only, so every
+ * output file is byte-identical whatever the number of ranks or threads.
+ * See docs/gen.md for the model, the dirt and the truth files.
+ *
+ * Ownership: tribe_gen keeps no pointer to cfg or outdir after it returns;
+ * cfg->end_date is borrowed for the duration of the call.
+ */
+#ifndef TRIBE_GEN_H
+#define TRIBE_GEN_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+
+/* Most planted segments the generator knows (cfg.segments is 1..this). */
+#define TRIBE_GEN_MAX_SEGMENTS 8
+
+typedef struct {
+    int64_t customers;    /* customers to generate (>= 1) */
+    uint64_t seed;        /* same seed, same bytes */
+    int segments;         /* planted segments, 1..TRIBE_GEN_MAX_SEGMENTS, default 6; the first
+                           * `segments` archetypes of docs/gen.md, shares renormalised */
+    int web;              /* write web_events.csv (default 1) */
+    int demographics;     /* write demographics.csv (default 1) */
+    double dirt;          /* scale of every dirt probability (default 1.0; 0 = clean data) */
+    const char *end_date; /* last invoice day "YYYY-MM-DD" (default "2011-12-09"); the data
+                           * spans the 730 days ending there */
+    int gzip;             /* write the three sources gzip-compressed (default 0) */
+} tribe_gen_cfg;
+
+/* Fills cfg with the defaults above (customers 1000, seed 42). Not collective. */
+void tribe_gen_defaults(tribe_gen_cfg *cfg);
+
+/* Generates the data set into outdir (created if missing). Every rank must
+ * pass the same cfg and outdir. Files are written under a ".part" name and
+ * renamed into place once every rank has finished, so a failed run leaves no
+ * half-written file under a final name.
+ * Errors: TRIBE_ERR_USAGE for customers < 1, segments out of range, negative
+ * dirt or a malformed end_date; TRIBE_ERR_IO naming the path when outdir or a
+ * file cannot be created or written; TRIBE_ERR_NOMEM. The status is agreed
+ * over ranks (all ranks return the same one).
+ * Collective. */
+tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *outdir);
+
+#endif

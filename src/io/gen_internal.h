@@ -1,0 +1,130 @@
+/* Private to the generator (src/io/gen*.c): the customer model and the
+ * counters the driver reduces into truth.json. Not a public header. */
+#ifndef TRIBE_GEN_INTERNAL_H
+#define TRIBE_GEN_INTERNAL_H
+
+#include "tribe/gen.h"
+
+/* Output files, in the order the driver handles them. */
+enum { GEN_TX, GEN_WEB, GEN_DEMO, GEN_TRUTH, GEN_NFILES };
+
+/* Days covered by the data: invoice and session days are end_day - [0, GEN_WINDOW). */
+#define GEN_WINDOW 730
+#define GEN_MAX_INVOICES 100 /* per customer */
+#define GEN_MAX_SESSIONS 300 /* per customer */
+#define GEN_NDEV 4
+#define GEN_NOCC 8
+#define GEN_NSUB 3
+#define GEN_NPROD 48         /* catalogue products drawn for ordinary lines (POST is extra) */
+
+/* One planted segment archetype. All distributions are per customer. */
+typedef struct {
+    const char *name;
+    double share;
+    /* days since the last purchase: median * exp(sigma * z), clipped to [min, max] */
+    double rec_median, rec_sigma;
+    int rec_min, rec_max;
+    /* days from the first to the last purchase, same form; tenure = recency + span <= tenure_max */
+    double span_median, span_sigma;
+    int tenure_max;
+    double invoices_mean;  /* 1 + Poisson(invoices_mean - 1, with a lognormal customer factor) */
+    double lines_mean;     /* lines per invoice, 1 + Binomial(3, (lines_mean - 1) / 3) */
+    double basket_scale;   /* multiplies each product's usual pack quantity */
+    double p_foreign;      /* chance the customer is outside the United Kingdom */
+    double p_no_web;       /* chance of no web session at all */
+    double sessions_mean;  /* mean sessions of a customer with any */
+    double pages_mean, minutes_per_page;
+    double device[GEN_NDEV];
+    double age_mean, age_sd;
+    double occupation[GEN_NOCC];
+    double subscription[GEN_NSUB];
+} gen_segdef;
+
+extern const gen_segdef gen_segdefs[TRIBE_GEN_MAX_SEGMENTS];
+extern const char *const gen_device_names[GEN_NDEV];
+extern const char *const gen_occupation_names[GEN_NOCC];
+extern const char *const gen_subscription_names[GEN_NSUB];
+
+/* Base dirt probabilities (multiplied by cfg->dirt, clipped to 1). */
+typedef struct {
+    double guest_invoice;    /* per customer: an invoice without CustomerID */
+    double cancellation;     /* per invoice: followed by a 'C' invoice */
+    double bad_quantity;     /* per invoice: one extra line with Quantity <= 0 */
+    double zero_price;       /* per invoice: one extra line with UnitPrice 0.00 */
+    double adjustment;       /* per customer: an 'A' bad-debt adjustment with negative price */
+    double duplicate;        /* per kept line: the line written twice */
+    double malformed;        /* per customer: one unparseable line */
+    double web_unmatched;    /* per customer: sessions of an id that never bought */
+    double web_malformed;
+    double demo_duplicate;   /* per customer: an outdated row before the real one */
+    double demo_unmatched;
+    double demo_malformed;
+    double missing_age;
+} gen_dirt;
+
+extern const gen_dirt gen_dirt_base;
+
+/* Counters, all int64 so one sum reduces them. Exact counts of what was written. */
+enum {
+    GC_TX_ROWS, GC_KEPT_ROWS, GC_MISSING_ID, GC_CANCEL, GC_NONPOS_QTY, GC_NONPOS_PRICE, GC_DUP,
+    GC_MALFORMED, GC_KEPT_INVOICES, GC_KEPT_CENTS, GC_DISTINCT_PRODUCTS,
+    GC_WEB_ROWS, GC_WEB_MALFORMED, GC_WEB_UNMATCHED, GC_WEB_CUSTOMERS, GC_WEB_SESSIONS,
+    GC_DEMO_ROWS, GC_DEMO_MALFORMED, GC_DEMO_DUP, GC_DEMO_UNMATCHED, GC_DEMO_MISSING_AGE,
+    GC_SEG_BASE
+};
+/* Per segment s: GC_SEG_BASE + s * GC_SEG_STRIDE + one of these. */
+enum { GS_COUNT, GS_RECENCY, GS_FREQUENCY, GS_CENTS, GS_SESSIONS, GC_SEG_STRIDE };
+#define GC_N (GC_SEG_BASE + GC_SEG_STRIDE * TRIBE_GEN_MAX_SEGMENTS)
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} gen_buf;
+
+/* Makes room for `extra` more bytes. NOMEM on failure (buffer untouched). */
+tribe_status gen_buf_reserve(gen_buf *b, size_t extra);
+
+/* Everything derived from the configuration, read-only while generating
+ * (shared by threads). */
+typedef struct {
+    uint64_t seed;
+    int nseg;
+    double seg_cdf[TRIBE_GEN_MAX_SEGMENTS];
+    int web, demo;
+    gen_dirt p;                 /* scaled dirt probabilities */
+    int64_t end_day;            /* days since 1970-01-01 of the last invoice day */
+    char date[GEN_WINDOW][11];  /* date[d] = "YYYY-MM-DD" of end_day - d */
+    char desc_csv[GEN_NPROD + 1][112]; /* descriptions, CSV-escaped (last: POSTAGE) */
+    unsigned char desc_len[GEN_NPROD + 1];
+    double prod_cdf[GEN_NPROD];
+    char occ_csv[GEN_NOCC][40];
+} gen_model;
+
+/* Parses "YYYY-MM-DD" into days since 1970-01-01; USAGE naming the text on error. */
+tribe_status gen_parse_date(const char *s, int64_t *day);
+/* Writes "YYYY-MM-DD" of a day number into out[11]. */
+void gen_format_date(int64_t day, char out[11]);
+
+/* Validates cfg and fills m. USAGE on a bad cfg. Not collective. */
+tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg);
+
+/* Customer i's id: 12346 + 3 i + (0 or 1); 12346 + 3 i + 2 is never a
+ * customer and serves as the id of "unmatched" web and demographic rows. */
+int64_t gen_customer_id(const gen_model *m, int64_t i);
+
+/* How many invoice numbers customer i uses (kept, cancellation, guest and
+ * adjustment invoices). Cheap: the driver numbers invoices globally from it. */
+int64_t gen_invoice_count(const gen_model *m, int64_t i);
+
+/* Appends customer i's rows to out[GEN_TX..GEN_TRUTH] (web/demographics only
+ * when enabled), numbering its invoices from inv0, and adds to cnt[GC_N]
+ * and *last_day (max over kept invoice days, as days since 1970).
+ * NOMEM when a buffer cannot grow (buffers keep what they had). */
+tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, gen_buf out[GEN_NFILES],
+                          int64_t *cnt, int64_t *last_day);
+
+/* Test hook: chunks of at least n customers are generated by OpenMP threads
+ * (default 1024). Not thread-safe; set it before tribe_gen. */
+void gen_set_omp_min(int64_t n);
+
+#endif
