@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "kmeans_internal.h"
+#include "tribe/xstats.h"
 
 static inline double dist2_row(const float *x, const double *c, int d)
 {
@@ -21,7 +22,7 @@ static inline double dist2_row(const float *x, const double *c, int d)
 void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centroids, int k,
                            int32_t *label, double *dist2)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
         const float *x = z + i * d;
         int best = 0;
@@ -43,7 +44,7 @@ void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centr
 void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroids, int k,
                          int32_t *label, float *dist2)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
         const float *x = z + i * d;
         int best = 0;
@@ -70,7 +71,7 @@ void tribe_kmeans_sums(const float *z, int64_t n, int d, const int32_t *label, i
         count[c] = 0;
     /* Column j = d is the counts. Each thread owns whole columns, so no cell
      * is shared and no per-thread buffers are needed. */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((int64_t)n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j <= d; j++) {
         for (int64_t i = 0; i < n; i++) {
             int c = label[i];

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tribe/xstats.h"
+
 tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                   int64_t n_global, int d, const int32_t *label, int64_t sample_size,
                                   uint64_t seed, tribe_projection **out)
@@ -31,7 +33,7 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
 
     /* Means, then the centred cross products (two passes: no cancellation). */
     tribe_xsum *msum = acc + np;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_local * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++)
         for (int64_t i = 0; i < n_local; i++)
             msum[j] += tribe_xsum_of((double)z[i * d + j]);
@@ -39,7 +41,7 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
     for (int j = 0; j < d; j++)
         mu[j] = n_global > 0 ? tribe_xsum_value(msum[j]) / (double)n_global : 0.0;
     /* Thread per row j of the upper triangle: it owns cells (j, l >= j). */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_local * d * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
         size_t base = (size_t)j * d - (size_t)j * (j - 1) / 2; /* index of (j, j) */
         for (int64_t i = 0; i < n_local; i++) {

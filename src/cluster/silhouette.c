@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tribe/xstats.h"
+
 tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                      int64_t n_global, int d, const int32_t *label, int k,
                                      int64_t sample_size, uint64_t seed, double *mean, double *ci95)
@@ -44,7 +46,7 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     TRIBE_TRY(tribe_par_agree(par, st));
     /* One thread per sampled row: it owns acc[a][*]. Distances are summed
      * exactly, so neither the row split nor the thread count shows. */
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (m * n_local * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t a = 0; a < m; a++) {
         const float *sa = S + a * d;
         tribe_xsum *row = acc + a * k;

@@ -49,7 +49,7 @@ cleanup:
 static int64_t first_bad(const float *x, int64_t n, int ldx, int d, const int *col, const int *lg)
 {
     int64_t bad = INT64_MAX;
-#pragma omp parallel for reduction(min : bad) schedule(static)
+#pragma omp parallel for reduction(min : bad) schedule(static) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
         for (int j = 0; j < d; j++) {
             float v = x[i * ldx + col[j]];
@@ -119,7 +119,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
 
     /* Pass 1: global max |v| and count give the sum's scale (xstats.h), then
      * the exact sum gives the mean. One thread per column. */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
         double m = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -133,7 +133,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
         maxabs[j] = m;
     }
     TRIBE_TRY(tribe_par_max_f64(par, maxabs, d));
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
         double sc = tribe_xsum_scale(maxabs[j], t->n_global);
         tribe_xsum acc = 0;
@@ -155,7 +155,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
 
     /* Pass 2: squared deviations from the (now global) mean. Two passes
      * rather than E[v^2] - E[v]^2, which cancels badly for large means. */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
         double bound = maxabs[j] + fabs(s->mean[j]);
         double sc = tribe_xsum_scale(bound * bound, t->n_global);
@@ -206,7 +206,7 @@ tribe_status tribe_scaler_apply(const tribe_scaler *s, const float *x, int64_t n
     int64_t bad = first_bad(x, n, ldx, d, s->col, s->log1p);
     if (bad >= 0)
         return bad_value(s, x, ldx, id, bad);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
         for (int j = 0; j < d; j++) {
             float v = x[i * ldx + s->col[j]];

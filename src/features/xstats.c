@@ -28,7 +28,7 @@ double tribe_xsum_scale(double maxabs, int64_t n)
 static tribe_status screen_finite(tribe_par *par, const float *x, int64_t n, int ldx, int ncol)
 {
     int64_t bad = INT64_MAX;
-#pragma omp parallel for reduction(min : bad) schedule(static)
+#pragma omp parallel for reduction(min : bad) schedule(static) if (n * ncol >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++)
         for (int c = 0; c < ncol; c++)
             if (isinf(x[i * ldx + c]) && i * ncol + c < bad)
@@ -63,7 +63,7 @@ tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int l
     TRIBE_TRY(tribe_calloc((void **)&xs, cells, sizeof *xs));
 
     /* One thread per column: each owns its cells, so nothing is shared. */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
     for (int c = 0; c < ncol; c++) {
         double m = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int l
     for (int c = 0; c < ncol; c++)
         scale[c] = tribe_xsum_scale(maxabs[c], ntot);
 
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
     for (int c = 0; c < ncol; c++) {
         for (int64_t i = 0; i < n; i++) {
             float v = x[i * ldx + c];
@@ -137,7 +137,7 @@ tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int
         uint32_t mask = pass == 0 ? 0u : (0xffffffffu << (32 - 8 * pass));
         for (size_t b = 0; b < nq * 256; b++)
             hist[b] = 0;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
         for (int c = 0; c < ncol; c++) {
             for (int64_t i = 0; i < n; i++) {
                 float v = x[i * ldx + c];

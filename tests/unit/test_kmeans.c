@@ -266,7 +266,7 @@ static void fit_should_not_depend_on_the_thread_count(void)
 {
     tribe_par *par = serial();
     int d = 5, k = 6;
-    int64_t n = 12000;
+    int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK for every kernel */
     double cent[30], a[30], b[30];
     float *z = planted(n, d, k, 2.0, 19, cent);
     tribe_kmeans_cfg cfg;

@@ -119,7 +119,7 @@ static void medians_should_equal_sorting_with_nan_and_even_counts(void)
 static void medians_should_not_depend_on_the_thread_count(void)
 {
     tribe_par *par = serial();
-    int64_t n = 3001;
+    int64_t n = 20001; /* above TRIBE_OMP_MIN_WORK */
     float *x = malloc((size_t)n * 4 * sizeof *x);
     int32_t *g = malloc((size_t)n * sizeof *g);
     for (int64_t i = 0; i < n; i++) {

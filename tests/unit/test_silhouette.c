@@ -161,7 +161,7 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
 static void silhouette_and_projection_should_not_depend_on_the_thread_count(void)
 {
     tribe_par *par = serial();
-    int64_t n = 2000;
+    int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK */
     int d = 4, k = 3;
     float *z;
     int32_t *lab;
@@ -170,10 +170,10 @@ static void silhouette_and_projection_should_not_depend_on_the_thread_count(void
     tribe_projection *p1 = NULL, *p2 = NULL;
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 500, 3, &m1, &c1), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m1, &c1), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_projection_fit(par, z, n, 0, n, d, lab, 300, 3, &p1), TRIBE_OK);
     omp_set_num_threads(2);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 500, 3, &m2, &c2), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m2, &c2), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_projection_fit(par, z, n, 0, n, d, lab, 300, 3, &p2), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(m1 == m2 && c1 == c2);

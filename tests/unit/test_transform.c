@@ -204,7 +204,7 @@ static void scaled_exact_sums_should_handle_extreme_magnitudes(void)
 static void scaler_should_not_depend_on_the_thread_count(void)
 {
     tribe_par *par = serial();
-    int64_t n = 5000;
+    int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK */
     tribe_table *t = make_table(n, plain);
     int cols[] = {0, 1, 2, 3}, logs[] = {1, 0, 1, 0};
     tribe_scaler *a = NULL, *b = NULL;
