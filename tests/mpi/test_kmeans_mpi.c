@@ -28,12 +28,13 @@ static tribe_table *make_shard(int64_t lo, int64_t hi)
     t->offset = lo;
     const char *dev[] = {"mobile", "desktop", "tablet"};
     const char *cty[] = {"UK", "FR", "DE", "NL"};
-    tribe_catcol *cd = NULL, *cc = NULL;
-    if (tribe_table_add_cat(t, "device", 3, dev, &cd) != TRIBE_OK ||
-        tribe_table_add_cat(t, "country", 4, cty, &cc) != TRIBE_OK) {
+    if (tribe_table_add_cat(t, "device", 3, dev, NULL) != TRIBE_OK ||
+        tribe_table_add_cat(t, "country", 4, cty, NULL) != TRIBE_OK) {
         tribe_table_destroy(&t);
         return NULL;
     }
+    /* after both adds: add_cat reallocates t->cat, moving earlier columns */
+    tribe_catcol *cd = &t->cat[0], *cc = &t->cat[1];
     for (int64_t g = lo; g < hi; g++) {
         int64_t i = g - lo;
         int q = (int)tribe_rng_below(77, 1, (uint64_t)g, 4);
