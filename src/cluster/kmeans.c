@@ -343,7 +343,9 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
                         "init_sample>=1, n_init>=1 and the rest >= 0",
                         k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, cfg->n_init,
                         cfg->lloyd_passes, cfg->tol);
-    else if (n_global < k)
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "kmeans"));
+    if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
         int64_t bad = -1;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kmeans_internal.h"
 #include "tribe/xstats.h"
 
 tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
@@ -22,7 +23,9 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
     size_t np = (size_t)d * (size_t)(d + 1) / 2;
     *out = NULL;
     if (d < 1 || d > 256)
-        return tribe_fail(TRIBE_ERR_USAGE, "projection: d=%d, need 1..256 features", d);
+        st = tribe_fail(TRIBE_ERR_USAGE, "projection: d=%d, need 1..256 features", d);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "projection"));
     st = tribe_calloc((void **)&acc, np + (size_t)d, sizeof *acc);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&mu, (size_t)d * sizeof *mu);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&cov, (size_t)d * (size_t)d * sizeof *cov);

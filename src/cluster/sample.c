@@ -5,6 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kmeans_internal.h"
+
+tribe_status tribe_cluster_check_rows(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global,
+                                      const char *who)
+{
+    int64_t before = 0, total = 0;
+    tribe_status st = tribe_par_exscan_i64(par, n_local, &before, &total);
+    if (st != TRIBE_OK)
+        return st;
+    if (before != offset || total != n_global || n_local < 0)
+        st = tribe_fail(TRIBE_ERR_INTERNAL,
+                        "%s: rank %d holds rows [%lld, +%lld) of %lld, but the ranks' blocks give offset %lld of %lld",
+                        who, tribe_par_rank(par), (long long)offset, (long long)n_local, (long long)n_global,
+                        (long long)before, (long long)total);
+    return tribe_par_agree(par, st);
+}
+
 tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                int64_t n_global, int d, const int32_t *label, int64_t size,
                                uint64_t seed, uint64_t stream, float **rows, int32_t **lab,

@@ -101,11 +101,14 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
         TRIBE_TRY(tribe_xstats_medians(par, t->x, t->n_local, d, d, label, k, 1, med));
     }
 
-    s->n_total = t->n_global;
+    /* The total of the sizes, not the shard's n_global: it is what was reduced. */
+    s->n_total = 0;
+    for (int c = 0; c < k; c++)
+        s->n_total += size[c];
     for (int c = 0; c < k; c++) {
         tribe_segment *g = &s->seg[c];
         g->size = size[c];
-        g->share = t->n_global > 0 ? (double)size[c] / (double)t->n_global : NAN;
+        g->share = s->n_total > 0 ? (double)size[c] / (double)s->n_total : NAN;
         for (int j = 0; j < d; j++) {
             g->mean[j] = mean[(size_t)c * d + j];
             g->median[j] = med[(size_t)c * d + j];

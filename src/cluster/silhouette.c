@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kmeans_internal.h"
 #include "tribe/xstats.h"
 
 tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
@@ -24,6 +25,8 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     *ci95 = NAN;
     if (k < 1 || d < 1)
         st = tribe_fail(TRIBE_ERR_USAGE, "silhouette: k=%d, d=%d", k, d);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "silhouette"));
     for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
         if (label[i] < 0 || label[i] >= k)
             st = tribe_fail(TRIBE_ERR_INPUT, "silhouette: row %lld has label %d, outside [0, %d)",

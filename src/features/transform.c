@@ -90,7 +90,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
     double *maxabs = NULL;
     int64_t *cnt = NULL;
     tribe_xsum *xs = NULL;
-    int64_t n = t->n_local;
+    int64_t n = t->n_local, ntot = t->n_local;
     int d = ncols;
 
     if (ncols < 1)
@@ -112,6 +112,9 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
             st = bad_value(s, t->x, t->d, t->id, bad);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
+    /* The scale of the exact sums must be the same on every rank: count the
+     * rows rather than trust each shard's n_global. */
+    TRIBE_TRY(tribe_par_sum_i64(par, &ntot, 1));
 
     TRIBE_TRY(tribe_calloc((void **)&maxabs, (size_t)d, sizeof *maxabs));
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)d, sizeof *cnt));
@@ -135,7 +138,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
     TRIBE_TRY(tribe_par_max_f64(par, maxabs, d));
 #pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
-        double sc = tribe_xsum_scale(maxabs[j], t->n_global);
+        double sc = tribe_xsum_scale(maxabs[j], ntot);
         tribe_xsum acc = 0;
         int64_t c = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -151,14 +154,14 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
     TRIBE_TRY(tribe_par_sum_xsum(par, xs, d));
     TRIBE_TRY(tribe_par_sum_i64(par, cnt, d));
     for (int j = 0; j < d; j++)
-        s->mean[j] = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(maxabs[j], t->n_global) / (double)cnt[j] : 0.0;
+        s->mean[j] = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(maxabs[j], ntot) / (double)cnt[j] : 0.0;
 
     /* Pass 2: squared deviations from the (now global) mean. Two passes
      * rather than E[v^2] - E[v]^2, which cancels badly for large means. */
 #pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++) {
         double bound = maxabs[j] + fabs(s->mean[j]);
-        double sc = tribe_xsum_scale(bound * bound, t->n_global);
+        double sc = tribe_xsum_scale(bound * bound, ntot);
         tribe_xsum acc = 0;
         for (int64_t i = 0; i < n; i++) {
             float v = t->x[i * t->d + s->col[j]];
@@ -172,7 +175,7 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
     TRIBE_TRY(tribe_par_sum_xsum(par, xs, d));
     for (int j = 0; j < d; j++) {
         double bound = maxabs[j] + fabs(s->mean[j]);
-        double var = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(bound * bound, t->n_global) / (double)cnt[j] : 0.0;
+        double var = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(bound * bound, ntot) / (double)cnt[j] : 0.0;
         double sd = sqrt(var);
         if (cnt[j] == 0) {
             if (tribe_par_rank(par) == 0)

@@ -193,6 +193,13 @@ int main(int argc, char **argv)
         snprintf(want, sizeof want, "K=%d but only %d customers", NROWS + 1, NROWS);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strcmp(tribe_errmsg(), want) == 0, "K > n: %s", tribe_errmsg());
     }
+    /* A rank that claims the wrong offset is caught on every rank. */
+    if (dist.z && dist.label) {
+        double sm, sc;
+        st = tribe_silhouette_sample(par, dist.z, hi - lo, rank == size - 1 ? lo + 1 : lo, NROWS, D, dist.label, K,
+                                     10, 1, &sm, &sc);
+        TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INTERNAL, "wrong offset: %d %s", st, tribe_errmsg());
+    }
     if (rank == size - 1 && shard && shard->n_local > 2)
         shard->x[2 * D + 1] = INFINITY;
     tribe_scaler *bad = NULL;

@@ -146,6 +146,10 @@ static void fit_should_reject_k_above_the_number_of_customers(void)
     CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "K=8 but only 5 customers");
     cfg.k = 0;
     CU_ASSERT_EQUAL(tribe_kmeans_fit(par, z, 5, 0, 5, 2, &cfg, c, NULL), TRIBE_ERR_USAGE);
+    /* rows that do not tile [0, n_global) are a caller bug, caught */
+    cfg.k = 2;
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(par, z, 5, 0, 6, 2, &cfg, c, NULL), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(par, z, 5, 1, 5, 2, &cfg, c, NULL), TRIBE_ERR_INTERNAL);
     tribe_par_finalize(&par);
 }
 
