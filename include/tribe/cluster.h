@@ -110,7 +110,9 @@ void tribe_kmeans_cfg_default(tribe_kmeans_cfg *cfg);
  * [offset, offset + n_local) of n_global), writing centroids[k][d] and info
  * (may be NULL). Every cluster is non-empty for the returned centres
  * (assigning the rows with tribe_kmeans_assign gives k non-empty clusters).
- * Errors: TRIBE_ERR_USAGE for k < 1 or bad cfg values; TRIBE_ERR_INPUT
+ * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values;
+ * TRIBE_ERR_INTERNAL when the ranks' (n_local, offset) do not tile
+ * [0, n_global) in rank order; TRIBE_ERR_INPUT
  * "K=8 but only 5 customers" when k > n_global, or "... only 5 distinct
  * customer rows" when the model space has fewer than k distinct points, or a
  * non-finite z value; TRIBE_ERR_NOMEM, TRIBE_ERR_ENV. centroids untouched on
