@@ -1,0 +1,201 @@
+/* tribe/cluster.h: K-Means segmentation of the transformed customer matrix,
+ * its quality (silhouette), per-segment statistics, RFM-style segment names
+ * and a 2-D projection for plots.
+ *
+ * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
+ * [offset, offset + n_local) of n_global):
+ *     tribe_kmeans_cfg cfg;  tribe_kmeans_cfg_default(&cfg);  cfg.k = 6;  cfg.seed = 42;
+ *     TRIBE_TRY(tribe_kmeans_fit(par, z, n, off, N, d, &cfg, cent, &info));      // cent[k][d]
+ *     tribe_kmeans_assign(z, n, d, cent, k, label, dist2);                        // local
+ *     TRIBE_TRY(tribe_kmeans_relabel(par, t, mon_col, k, d, cent, label, perm));  // stable ids
+ *     TRIBE_TRY(tribe_silhouette_sample(par, z, n, off, N, d, label, k, 5000, seed, &sil, &ci));
+ *     TRIBE_TRY(tribe_segments_build(par, t, label, k, cent, cols, d, mon_col, &segs));
+ *     segs->silhouette = sil; segs->silhouette_ci = ci; segs->inertia = info.inertia;
+ *     tribe_segments_name(segs);
+ *     TRIBE_TRY(tribe_projection_fit(par, z, n, off, N, d, label, 2000, seed, &proj));
+ *
+ * Determinism: every function here returns bit-identical results for the
+ * same data and seed on any number of ranks and OpenMP threads. Samples and
+ * mini-batches are drawn by the counter RNG keyed by GLOBAL row index; every
+ * reduction that feeds a result is exact (integer counts, tribe_xsum
+ * fixed-point sums, max/min); serial steps (k-means++ seeding, eigen
+ * decomposition, naming) run identically on every rank. See docs/clustering.md.
+ *
+ * Structure: kernels (tribe_kmeans_assign, tribe_kmeans_sums,
+ * tribe_kmeanspp, tribe_eig_sym) are Not collective and work on plain arrays
+ * with OpenMP inside; drivers are Collective and only add sampling and
+ * reductions around them.
+ *
+ * Ownership: outputs passed as pointers to caller arrays are caller-sized
+ * (shapes given per function); objects returned through ** are owned by the
+ * caller and freed with their destroy function (tribe/segment.h).
+ */
+#ifndef TRIBE_CLUSTER_H
+#define TRIBE_CLUSTER_H
+
+#include "tribe/core.h"
+#include "tribe/par.h"
+#include "tribe/segment.h"
+#include "tribe/table.h"
+
+/* ---- RNG streams (documented so later stages do not reuse them) -------- */
+enum {
+    TRIBE_STREAM_KMEANS_SAMPLE = 101, /* rows of the k-means++ sample */
+    TRIBE_STREAM_KMEANS_PP = 102,     /* k-means++ draws */
+    TRIBE_STREAM_KMEANS_BATCH = 103,  /* mini-batch rows */
+    TRIBE_STREAM_KMEANS_REASSIGN = 104, /* new positions of starving centres */
+    TRIBE_STREAM_SILHOUETTE = 105,
+    TRIBE_STREAM_PROJECTION = 106
+};
+
+/* ---- kernels (Not collective) -------------------------------------------- */
+
+/* Nearest centre of each row by squared Euclidean distance (computed in
+ * double), ties to the lowest centre index. z[n][d], centroids[k][d];
+ * label[n] and dist2[n] (dist2 may be NULL). OpenMP over rows; each row's
+ * result does not depend on the thread count. */
+void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroids, int k,
+                         int32_t *label, float *dist2);
+
+/* Per-centre exact sums of the rows of each label: sum[k][d] (tribe_xsum of
+ * z values) and count[k], both zeroed first. Rows with a label outside
+ * [0, k) are skipped. OpenMP over columns (no shared cells). */
+void tribe_kmeans_sums(const float *z, int64_t n, int d, const int32_t *label, int k,
+                       tribe_xsum *sum, int64_t *count);
+
+/* Greedy k-means++ seeding on m sample rows s[m][d] (serial, deterministic
+ * for (seed, stream)): the first centre is a uniform draw, each next one the
+ * best (lowest potential) of 2 + floor(ln k) draws proportional to the
+ * squared distance to the nearest chosen centre. Never picks a row at
+ * distance 0 from a chosen centre, so centres are distinct. Writes
+ * centroids[k][d] and returns how many distinct centres it found (< k when
+ * the sample has fewer than k distinct rows; the rest are left untouched).
+ * d2 is a caller work array [m]. */
+int tribe_kmeanspp(const float *s, int64_t m, int d, int k, uint64_t seed, uint64_t stream,
+                   double *centroids, double *d2);
+
+/* Eigen decomposition of a symmetric matrix a[n][n] (overwritten) by cyclic
+ * Jacobi: eigenvalues w[n] in descending order, eigenvectors as the ROWS of
+ * v[n][n], each with its largest-magnitude component positive (lowest index
+ * on ties). Deterministic; meant for n <= 64. */
+void tribe_eig_sym(double *a, int n, double *w, double *v);
+
+/* ---- K-Means (Collective) ------------------------------------------------ */
+typedef struct {
+    int k;               /* clusters (>= 1) */
+    uint64_t seed;
+    int64_t batch_size;  /* rows per mini-batch step (1024); when the whole
+                            table fits in one batch, full Lloyd steps are used */
+    int max_steps;       /* mini-batch (or Lloyd) steps at most (300) */
+    int64_t init_sample; /* rows (about) in the k-means++ sample (10000) */
+    double tol;          /* stop when the largest squared centre shift of a
+                            step, in model units, is below tol for 5 steps in
+                            a row (Lloyd: for one step) (1e-6) */
+    int n_init;          /* independent initialisations; lowest inertia wins (1) */
+    int lloyd_passes;    /* full passes polishing the mini-batch result (3) */
+} tribe_kmeans_cfg;
+
+typedef struct {
+    int steps;           /* mini-batch or Lloyd steps run (best init) */
+    int converged;       /* stopped on tol rather than max_steps */
+    int best_init;       /* which initialisation won */
+    int64_t reassigned;  /* starving or empty centres moved (best init) */
+    double inertia;      /* sum of squared distances to the returned centres */
+} tribe_kmeans_info;
+
+/* Defaults above (k = 8, seed = 0). Not collective. */
+void tribe_kmeans_cfg_default(tribe_kmeans_cfg *cfg);
+
+/* Collective. Fits k centres to the rows z[n_local][d] (global rows
+ * [offset, offset + n_local) of n_global), writing centroids[k][d] and info
+ * (may be NULL). Every cluster is non-empty for the returned centres
+ * (assigning the rows with tribe_kmeans_assign gives k non-empty clusters).
+ * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values;
+ * TRIBE_ERR_INTERNAL when the ranks' (n_local, offset) do not tile
+ * [0, n_global) in rank order; TRIBE_ERR_INPUT
+ * "K=8 but only 5 customers" when k > n_global, or "... only 5 distinct
+ * customer rows" when the model space has fewer than k distinct points, or a
+ * non-finite z value; TRIBE_ERR_NOMEM, TRIBE_ERR_ENV. centroids untouched on
+ * error. */
+tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                              int64_t n_global, int d, const tribe_kmeans_cfg *cfg,
+                              double *centroids, tribe_kmeans_info *info);
+
+/* Collective. Renumbers clusters so ids are stable for the same data and
+ * seed: by descending mean of raw column `col` of t (NaN-skipping, exact;
+ * the runner passes monetary), then descending size, then old id; col = -1
+ * orders by descending size, then old id. Clusters without a value of col
+ * come last. Permutes centroids[k][d] and the local label[t->n_local] in
+ * place and writes perm[k] with perm[old] = new. Errors: TRIBE_ERR_USAGE for
+ * col out of range, TRIBE_ERR_INPUT for an infinite value, NOMEM, ENV. */
+tribe_status tribe_kmeans_relabel(tribe_par *par, const tribe_table *t, int col, int k, int d,
+                                  double *centroids, int32_t *label, int *perm);
+
+/* ---- sampling (Collective) ------------------------------------------------ */
+
+/* Draws about `size` rows: global row i is taken when
+ * tribe_rng_unif(seed, stream, i) < size / n_global (every row when
+ * size >= n_global), so the sample does not depend on the rank count.
+ * Gathers them to every rank in global order: rows[m][d] (caller frees),
+ * labels[m] if label is not NULL (else *lab may be NULL), gidx[m] if asked
+ * (may be NULL). Errors: NOMEM, ENV. */
+tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                               int64_t n_global, int d, const int32_t *label, int64_t size,
+                               uint64_t seed, uint64_t stream, float **rows, int32_t **lab,
+                               int64_t **gidx, int64_t *m);
+
+/* ---- quality (Collective) -------------------------------------------------- */
+
+/* Sampled silhouette: for about sample_size rows drawn by global index (all
+ * rows when sample_size >= n_global: then the exact silhouette), the exact
+ * silhouette against EVERY row of the table, s = (b - a) / max(a, b) with a
+ * the mean distance to the other members of its cluster and b the lowest mean
+ * distance to another non-empty cluster; a row alone in its cluster has
+ * s = 0 (sklearn's convention). *mean is the sample mean, *ci95 the half-width
+ * of its 95% normal interval with the finite-population correction (0 when
+ * every row is sampled). Fewer than 2 non-empty clusters: *mean = *ci95 = NaN
+ * and TRIBE_OK. Errors: TRIBE_ERR_INPUT for a label outside [0, k), NOMEM,
+ * ENV. */
+tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                     int64_t n_global, int d, const int32_t *label, int k,
+                                     int64_t sample_size, uint64_t seed, double *mean, double *ci95);
+
+/* ---- segment profiles (Collective) ----------------------------------------- */
+
+/* Builds k segment profiles over ALL raw features of t: size, share, exact
+ * NaN-skipping mean and median per feature (tribe/xstats.h; even counts: mean
+ * of the two middles), whole-base mean and median, revenue share from
+ * monetary_col (sum of the column in the segment over its sum in the base;
+ * NaN when monetary_col is -1 or the base sum is 0), and for every
+ * categorical column of t the level counts per segment (missing codes not
+ * counted; last row = whole base). Centroids: model column c of
+ * centroids[k][d_model] goes to seg.centroid[model_cols[c]] (model_cols may
+ * be NULL when the model uses every column in order); features outside the
+ * model keep NaN. Names are left empty (see tribe_segments_name); silhouette,
+ * silhouette_ci and inertia are left NaN for the caller to set.
+ * Errors: TRIBE_ERR_USAGE for a bad column index or k < 1; TRIBE_ERR_INPUT
+ * for a label outside [0, k) or an infinite feature value (naming the
+ * customer id and feature); NOMEM, ENV. *out NULL on error. */
+tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const int32_t *label, int k,
+                                  const double *centroids, const int *model_cols, int d_model,
+                                  int monetary_col, tribe_segments **out);
+
+/* Not collective. Gives every segment a unique RFM-style name ("Champions",
+ * "At Risk", ...) from its recency_days, frequency and monetary medians
+ * relative to the whole base's (rules in docs/clustering.md); without those
+ * three features, "Segment 1", "Segment 2", ... by id. */
+void tribe_segments_name(tribe_segments *s);
+
+/* ---- projection (Collective) -------------------------------------------------- */
+
+/* 2-D PCA of z[n_local][d]: covariance reduced exactly over all rows, its top
+ * two eigenvectors (tribe_eig_sym), and the coordinates of about sample_size
+ * rows drawn by global index, on every rank, in global order, with their
+ * labels (label may be NULL: labels -1). Axis titles "PC1 (41% of variance)".
+ * d == 1: PC2 is 0. Errors: TRIBE_ERR_USAGE for d < 1 or d > 256, NOMEM, ENV.
+ * *out NULL on error. */
+tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                  int64_t n_global, int d, const int32_t *label, int64_t sample_size,
+                                  uint64_t seed, tribe_projection **out);
+
+#endif

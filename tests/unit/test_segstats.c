@@ -1,0 +1,278 @@
+/* Unit tests for exact grouped statistics (tribe/xstats.h), segment profiles
+ * and segment names (tribe/cluster.h). */
+#include "testutil.h"
+#include "tribe/cluster.h"
+#include "tribe/xstats.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tribe_par *serial(void)
+{
+    tribe_par *par = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    return par;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* numpy's median of the non-NaN values (mean of the two middles), NaN if none */
+static double ref_median(const float *v, int64_t n)
+{
+    float *w = malloc((size_t)(n > 0 ? n : 1) * sizeof *w);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            w[m++] = v[i];
+    double r = NAN;
+    if (m > 0) {
+        qsort(w, (size_t)m, sizeof *w, cmp_float);
+        r = (m % 2) ? w[m / 2] : 0.5 * ((double)w[m / 2 - 1] + (double)w[m / 2]);
+    }
+    free(w);
+    return r;
+}
+
+static void order_keys_should_sort_like_floats(void)
+{
+    const float v[] = {-INFINITY, -1e30f, -2.5f, -1e-40f, -0.0f, 0.0f, 1e-40f, 1.0f, 3e38f, INFINITY};
+    for (int i = 0; i + 1 < 10; i++) {
+        if (v[i] == v[i + 1]) {
+            CU_ASSERT_EQUAL(tribe_f32_key(v[i]), tribe_f32_key(v[i + 1]));
+        } else {
+            CU_ASSERT(tribe_f32_key(v[i]) < tribe_f32_key(v[i + 1]));
+        }
+        if (v[i] != 0) {
+            CU_ASSERT_EQUAL(tribe_f32_unkey(tribe_f32_key(v[i])), v[i]);
+        }
+    }
+}
+
+static void medians_should_equal_sorting_with_nan_and_even_counts(void)
+{
+    tribe_par *par = serial();
+    int G = 5, ncol = 3;
+    for (int trial = 0; trial < 6; trial++) {
+        int64_t n = 200 + 37 * trial + (trial % 2); /* odd and even totals */
+        float *x = malloc((size_t)n * ncol * sizeof *x);
+        int32_t *g = malloc((size_t)n * sizeof *g);
+        for (int64_t i = 0; i < n; i++) {
+            g[i] = (int32_t)tribe_rng_below(9, (uint64_t)trial, (uint64_t)i, (uint64_t)G + 1) - 1; /* -1: skipped */
+            for (int c = 0; c < ncol; c++) {
+                double u = tribe_rng_normal(8, (uint64_t)trial, (uint64_t)(i * ncol + c));
+                float v = c == 0 ? (float)(u * 1000)
+                        : c == 1 ? (float)floor(u * 3) /* many ties */
+                                 : (float)exp(u * 5); /* wide range */
+                if (tribe_rng_unif(7, (uint64_t)trial, (uint64_t)(i * ncol + c)) < 0.1)
+                    v = NAN;
+                x[i * ncol + c] = v;
+            }
+        }
+        double med[6 * 3];
+        int64_t cnt[6 * 3];
+        double mean[6 * 3];
+        CU_ASSERT_EQUAL_FATAL(tribe_xstats_medians(par, x, n, ncol, ncol, g, G, 1, med), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_xstats_means(par, x, n, ncol, ncol, g, G, 1, cnt, NULL, mean), TRIBE_OK);
+        float *col = malloc((size_t)n * sizeof *col);
+        int saw_even = 0;
+        for (int q = 0; q <= G; q++)
+            for (int c = 0; c < ncol; c++) {
+                int64_t m = 0;
+                long double s = 0;
+                for (int64_t i = 0; i < n; i++)
+                    if (q == G || g[i] == q) {
+                        col[m++] = x[i * ncol + c];
+                        if (!isnan(x[i * ncol + c]))
+                            s += x[i * ncol + c];
+                    }
+                double want = ref_median(col, m);
+                CU_ASSERT(med[q * ncol + c] == want);
+                int64_t nn = 0;
+                for (int64_t i = 0; i < m; i++)
+                    nn += !isnan(col[i]);
+                saw_even |= nn % 2 == 0;
+                CU_ASSERT_EQUAL(cnt[q * ncol + c], nn);
+                CU_ASSERT_DOUBLE_EQUAL(mean[q * ncol + c], (double)(s / nn), 1e-12 * fabs((double)(s / nn)) + 1e-300);
+            }
+        CU_ASSERT(saw_even);
+        free(col);
+        free(x);
+        free(g);
+    }
+    /* a group with no values at all, and a hand case */
+    const float y[] = {NAN, 3, 1, NAN, 2, 10};
+    const int32_t gy[] = {0, 1, 1, 0, 1, 1};
+    double my[3];
+    CU_ASSERT_EQUAL(tribe_xstats_medians(par, y, 6, 1, 1, gy, 2, 1, my), TRIBE_OK);
+    CU_ASSERT(isnan(my[0]));
+    CU_ASSERT_EQUAL(my[1], 2.5);
+    CU_ASSERT_EQUAL(my[2], 2.5);
+    tribe_par_finalize(&par);
+}
+
+static void medians_should_not_depend_on_the_thread_count(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 20001; /* above TRIBE_OMP_MIN_WORK */
+    float *x = malloc((size_t)n * 4 * sizeof *x);
+    int32_t *g = malloc((size_t)n * sizeof *g);
+    for (int64_t i = 0; i < n; i++) {
+        g[i] = (int32_t)(i % 3);
+        for (int c = 0; c < 4; c++)
+            x[i * 4 + c] = (float)tribe_rng_normal(1, 1, (uint64_t)(i * 4 + c));
+    }
+    double a[16], b[16], ma[16], mb[16];
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CU_ASSERT_EQUAL(tribe_xstats_medians(par, x, n, 4, 4, g, 3, 1, a), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_xstats_means(par, x, n, 4, 4, g, 3, 1, NULL, NULL, ma), TRIBE_OK);
+    omp_set_num_threads(2);
+    CU_ASSERT_EQUAL(tribe_xstats_medians(par, x, n, 4, 4, g, 3, 1, b), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_xstats_means(par, x, n, 4, 4, g, 3, 1, NULL, NULL, mb), TRIBE_OK);
+    omp_set_num_threads(nt);
+    CU_ASSERT(memcmp(a, b, sizeof a) == 0);
+    CU_ASSERT(memcmp(ma, mb, sizeof ma) == 0);
+    x[5] = INFINITY;
+    CU_ASSERT_EQUAL(tribe_xstats_medians(par, x, n, 4, 4, g, 3, 1, b), TRIBE_ERR_INPUT);
+    free(x);
+    free(g);
+    tribe_par_finalize(&par);
+}
+
+static const char *FEATS[] = {"recency_days", "frequency", "monetary"};
+
+static void segments_should_profile_each_segment(void)
+{
+    tribe_par *par = serial();
+    tribe_table *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_table_create(6, 3, FEATS, &t), TRIBE_OK);
+    t->n_global = 6;
+    const float rows[6][3] = {{5, 10, 100}, {7, 8, 300}, {NAN, 9, 200}, {90, 1, 10}, {120, 2, 30}, {60, 1, NAN}};
+    const int32_t lab[] = {0, 0, 0, 1, 1, 1};
+    for (int i = 0; i < 6; i++) {
+        t->id[i] = 10 + i;
+        memcpy(t->x + i * 3, rows[i], sizeof rows[i]);
+    }
+    const char *dev[] = {"mobile", "desktop"};
+    tribe_catcol *cc = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_table_add_cat(t, "device", 2, dev, &cc), TRIBE_OK);
+    const int32_t codes[] = {0, 0, 1, 1, -1, 1};
+    memcpy(cc->code, codes, sizeof codes);
+    const double cent[] = {1.5, -0.5, -1.5, 0.5}; /* model = (frequency, monetary) */
+    const int mcols[] = {1, 2};
+    tribe_segments *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_build(par, t, lab, 2, cent, mcols, 2, 2, &s), TRIBE_OK);
+    CU_ASSERT_EQUAL(s->n_total, 6);
+    CU_ASSERT_EQUAL(s->seg[0].size, 3);
+    CU_ASSERT_DOUBLE_EQUAL(s->seg[0].share, 0.5, 1e-15);
+    CU_ASSERT_EQUAL(s->seg[0].median[0], 6.0);  /* 5, 7 (NaN skipped) */
+    CU_ASSERT_EQUAL(s->seg[0].mean[2], 200.0);
+    CU_ASSERT_EQUAL(s->seg[1].median[2], 20.0); /* 10, 30 */
+    CU_ASSERT_EQUAL(s->overall_median[1], 5.0); /* 1 1 2 8 9 10 */
+    CU_ASSERT_DOUBLE_EQUAL(s->overall_mean[0], (5 + 7 + 90 + 120 + 60) / 5.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(s->seg[0].revenue_share, 600.0 / 640.0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(s->seg[1].revenue_share, 40.0 / 640.0, 1e-15);
+    CU_ASSERT(isnan(s->seg[0].centroid[0])); /* not a model feature */
+    CU_ASSERT_EQUAL(s->seg[0].centroid[1], 1.5);
+    CU_ASSERT_EQUAL(s->seg[1].centroid[2], 0.5);
+    CU_ASSERT_EQUAL_FATAL(s->n_mix, 1);
+    CU_ASSERT_STRING_EQUAL(s->mix[0].name, "device");
+    CU_ASSERT_STRING_EQUAL(s->mix[0].levels[1], "desktop");
+    const int64_t want[] = {2, 1, 0, 2, 2, 3}; /* [k+1][levels]; the missing code is not counted */
+    for (int q = 0; q < 6; q++)
+        CU_ASSERT_EQUAL(s->mix[0].count[q], want[q]);
+    CU_ASSERT(isnan(s->silhouette));
+    tribe_segments_destroy(&s);
+
+    /* errors: a label out of range, an infinite value (named by id) */
+    int32_t bad[] = {0, 0, 2, 1, 1, 1};
+    CU_ASSERT_EQUAL(tribe_segments_build(par, t, bad, 2, cent, mcols, 2, 2, &s), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(s);
+    t->x[4 * 3 + 1] = -INFINITY;
+    CU_ASSERT_EQUAL(tribe_segments_build(par, t, lab, 2, cent, mcols, 2, 2, &s), TRIBE_ERR_INPUT);
+    CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "customer 14, feature 'frequency': value is infinite");
+    CU_ASSERT_EQUAL(tribe_segments_build(par, t, lab, 2, cent, mcols, 2, 3, &s), TRIBE_ERR_USAGE);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
+/* A tribe_segments with given (recency, frequency, monetary) medians per
+ * segment and base medians (30 days, 3 orders, 300). */
+static tribe_segments *rfm_segments(int k, const double (*med)[3], const char *const *names)
+{
+    tribe_segments *s = NULL;
+    if (tribe_segments_create(k, 3, names, &s) != TRIBE_OK)
+        return NULL;
+    s->overall_median[0] = 30;
+    s->overall_median[1] = 3;
+    s->overall_median[2] = 300;
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < 3; j++)
+            s->seg[c].median[j] = med[c][j];
+    return s;
+}
+
+static void names_should_follow_the_rfm_rules(void)
+{
+    const double med[][3] = {
+        {3, 12, 2500},  /* very recent, frequent, big: Champions */
+        {200, 1, 40},   /* long gone, one small order: Lost */
+        {5, 1, 60},     /* very recent, one small order: New Customers */
+        {120, 10, 2000}, /* was frequent and big, gone quiet: Can't Lose Them */
+    };
+    tribe_segments *s = rfm_segments(4, med, FEATS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    tribe_segments_name(s);
+    CU_ASSERT_STRING_EQUAL(s->seg[0].name, "Champions");
+    CU_ASSERT_STRING_EQUAL(s->seg[1].name, "Lost");
+    CU_ASSERT_STRING_EQUAL(s->seg[2].name, "New Customers");
+    CU_ASSERT_STRING_EQUAL(s->seg[3].name, "Can't Lose Them");
+    tribe_segments_destroy(&s);
+}
+
+static void names_should_be_unique_even_for_identical_segments(void)
+{
+    /* 16 segments, several identical, more than there are names */
+    double med[16][3];
+    for (int c = 0; c < 16; c++) {
+        med[c][0] = c < 6 ? 3 : 10 + 15 * c;
+        med[c][1] = c < 6 ? 12 : 1 + c % 4;
+        med[c][2] = c < 6 ? 2500 : 100 + 50 * (c % 5);
+    }
+    tribe_segments *s = rfm_segments(16, (const double(*)[3])med, FEATS);
+    tribe_segments_name(s);
+    CU_ASSERT_STRING_EQUAL(s->seg[0].name, "Champions");
+    for (int a = 0; a < 16; a++) {
+        CU_ASSERT(strlen(s->seg[a].name) > 0);
+        for (int b = a + 1; b < 16; b++)
+            CU_ASSERT(strcmp(s->seg[a].name, s->seg[b].name) != 0);
+    }
+    tribe_segments_destroy(&s);
+
+    /* Without R, F and M: "Segment N" by id. */
+    const char *other[] = {"age", "sessions", "tenure_days"};
+    s = rfm_segments(3, (const double(*)[3])med, other);
+    tribe_segments_name(s);
+    CU_ASSERT_STRING_EQUAL(s->seg[0].name, "Segment 1");
+    CU_ASSERT_STRING_EQUAL(s->seg[2].name, "Segment 3");
+    tribe_segments_destroy(&s);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(order_keys_should_sort_like_floats),
+        TRIBE_TEST(medians_should_equal_sorting_with_nan_and_even_counts),
+        TRIBE_TEST(medians_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(segments_should_profile_each_segment),
+        TRIBE_TEST(names_should_follow_the_rfm_rules),
+        TRIBE_TEST(names_should_be_unique_even_for_identical_segments),
+        {NULL, NULL}};
+    return tribe_test_main("segstats", cases);
+}
