@@ -1,12 +1,425 @@
-/* tribe run: placeholder until the stage lands. */
+/* tribe run JOB.json: the segmentation job, end to end. */
 #include "cli.h"
+#include "tribe/cluster.h"
+#include "tribe/h5.h"
+#include "tribe/job.h"
+#include "tribe/persona.h"
+#include "tribe/report.h"
+#include "tribe/results.h"
+#include "tribe/transform.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char USAGE[] =
+    "usage: tribe run JOB.json\n\n"
+    "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
+    "mini-batch K-Means (fixed K or a K range chosen by silhouette), segment statistics and names,\n"
+    "personas, and writes results.h5, personas.json, segments.csv and report.html into the job's\n"
+    "output directory (atomically: a failed run leaves earlier results in place).\n";
+
+/* Columns transformed by log1p when the spec does not say: counts, money
+ * and day spans, which are all skewed and non-negative. */
+static const char *const DEFAULT_LOG1P[] = {"recency_days",      "frequency",         "monetary",
+                                            "avg_order_value",   "tenure_days",       "mean_days_between",
+                                            "distinct_products", "sessions",          "pages_per_session",
+                                            "minutes_on_site"};
+#define N_DEFAULT_LOG1P (sizeof DEFAULT_LOG1P / sizeof DEFAULT_LOG1P[0])
+
+static const char *const OUTPUTS[] = {"personas.json", "segments.csv", "report.html", "results.h5"};
+#define N_OUTPUTS (sizeof OUTPUTS / sizeof OUTPUTS[0])
+
+typedef struct {
+    const char *name;
+    double seconds;
+} stage_time;
+
+typedef struct {
+    stage_time t[12];
+    int n;
+    double mark;
+} timings;
+
+static void lap(timings *tm, const char *name)
+{
+    double now = tribe_now();
+    if (tm->n < 12)
+        tm->t[tm->n++] = (stage_time){name, now - tm->mark};
+    tm->mark = now;
+}
+
+static tribe_status timings_json(const timings *tm, char **out)
+{
+    size_t cap = 64 + (size_t)tm->n * 64;
+    tribe_status st = tribe_alloc((void **)out, cap);
+    if (st != TRIBE_OK)
+        return st;
+    size_t n = (size_t)snprintf(*out, cap, "{");
+    double total = 0;
+    for (int i = 0; i < tm->n; i++) {
+        n += (size_t)snprintf(*out + n, cap - n, "\"%s\": %.3f, ", tm->t[i].name, tm->t[i].seconds);
+        total += tm->t[i].seconds;
+    }
+    snprintf(*out + n, cap - n, "\"total\": %.3f}", total);
+    return TRIBE_OK;
+}
+
+/* Which table columns the model uses, and which of them get log1p. */
+static tribe_status pick_columns(const tribe_job *job, const tribe_table *t, int **cols_out, int **log_out,
+                                 int *m_out)
+{
+    tribe_status st = TRIBE_OK;
+    int m = job->features.n_columns > 0 ? job->features.n_columns : t->d;
+    int *cols = NULL, *logf = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&cols, (size_t)m + 1, sizeof *cols));
+    TRIBE_TRY(tribe_calloc((void **)&logf, (size_t)m + 1, sizeof *logf));
+    for (int j = 0; j < m; j++) {
+        if (job->features.n_columns == 0) {
+            cols[j] = j;
+            continue;
+        }
+        cols[j] = tribe_table_feature(t, job->features.columns[j]);
+        if (cols[j] < 0) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: features.columns names '%s', which %s does not have",
+                            job->path, job->features.columns[j], job->input);
+            goto cleanup;
+        }
+        for (int i = 0; i < j; i++)
+            if (cols[i] == cols[j]) {
+                st = tribe_fail(TRIBE_ERR_USAGE, "%s: features.columns names '%s' twice", job->path,
+                                job->features.columns[j]);
+                goto cleanup;
+            }
+    }
+    if (job->features.n_log1p < 0) {
+        for (int j = 0; j < m; j++)
+            for (size_t i = 0; i < N_DEFAULT_LOG1P; i++)
+                if (strcmp(t->names[cols[j]], DEFAULT_LOG1P[i]) == 0)
+                    logf[j] = 1;
+    } else {
+        for (int i = 0; i < job->features.n_log1p; i++) {
+            int found = 0;
+            for (int j = 0; j < m; j++)
+                if (strcmp(t->names[cols[j]], job->features.log1p[i]) == 0)
+                    logf[j] = found = 1;
+            if (!found) {
+                st = tribe_fail(TRIBE_ERR_INPUT, "%s: features.log1p names '%s', which is not a model column",
+                                job->path, job->features.log1p[i]);
+                goto cleanup;
+            }
+        }
+    }
+    *cols_out = cols;
+    *log_out = logf;
+    *m_out = m;
+    cols = logf = NULL;
+cleanup:
+    free(cols);
+    free(logf);
+    return st;
+}
+
+/* Removes a staging directory and the files in it (one level). */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Rank 0: moves every staged output into place. Each rename is atomic;
+ * results.h5 goes last so it always describes complete siblings. */
+static tribe_status publish(const char *staging, const char *output)
+{
+    char from[4096], to[4096];
+    for (size_t i = 0; i < N_OUTPUTS; i++) {
+        tribe_status st = tribe_fmt(from, sizeof from, "%s/%s", staging, OUTPUTS[i]);
+        if (st == TRIBE_OK)
+            st = tribe_fmt(to, sizeof to, "%s/%s", output, OUTPUTS[i]);
+        if (st != TRIBE_OK)
+            return st;
+        if (rename(from, to) != 0)
+            return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move into place", to);
+    }
+    remove_dir(staging);
+    return TRIBE_OK;
+}
+
+static void print_summary(const tribe_job *job, const tribe_segments *s, const tribe_persona *p, int64_t n)
+{
+    printf("tribe run %s: %lld customers in %d segments (silhouette %.3f +/- %.3f)\n", job->run_id, (long long)n,
+           s->k, s->silhouette, s->silhouette_ci);
+    printf("  %-3s %-22s %10s %7s %8s  %s\n", "id", "segment", "customers", "share", "revenue", "persona");
+    for (int c = 0; c < s->k; c++)
+        printf("  %-3d %-22s %10lld %6.1f%% %7.1f%%  %s\n", c, s->seg[c].name, (long long)s->seg[c].size,
+               100 * s->seg[c].share, 100 * s->seg[c].revenue_share, p ? p[c].name : "");
+    printf("results: %s/{results.h5,personas.json,segments.csv,report.html}\n", job->output);
+}
 
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
-    (void)par;
-    (void)argc;
-    (void)argv;
-    return tribe_fail(TRIBE_ERR_INTERNAL, "not built yet");
+    tribe_status st = TRIBE_OK;
+    tribe_job *job = NULL;
+    tribe_table *t = NULL;
+    tribe_scaler *scaler = NULL;
+    tribe_segments *segs = NULL;
+    tribe_projection *proj = NULL;
+    tribe_persona_provider *pp = NULL;
+    tribe_persona *personas = NULL;
+    char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
+    int *cols = NULL, *logf = NULL, *perm = NULL;
+    int32_t *label = NULL, *log32 = NULL;
+    float *z = NULL, *dist = NULL;
+    double *centroids = NULL, *best = NULL, *sweep = NULL;
+    const char **model_names = NULL;
+    char staging[4096] = "", path[4096], hash[17];
+    int m = 0, best_k = 0, n_sweep = 0;
+    int rank = tribe_par_rank(par);
+    timings tm = {.mark = tribe_now()};
+
+    if (argc != 2)
+        return tribe_cli_usage("run", "expects exactly one JOB.json");
+    st = tribe_par_agree(par, tribe_job_load(argv[1], &job));
+    if (st != TRIBE_OK)
+        goto cleanup;
+    if (rank == 0)
+        fprintf(stderr, "tribe run: ranks=%d threads=%d job=%s run_id=%s\n", tribe_par_size(par),
+                omp_get_max_threads(), job->path, job->run_id);
+
+    /* The output directory must be writable before any work is done. */
+    if (rank == 0) {
+        st = tribe_mkdirs(job->output);
+        if (st == TRIBE_OK)
+            st = tribe_fmt(staging, sizeof staging, "%s/.staging-%s", job->output, job->run_id);
+        if (st == TRIBE_OK) {
+            remove_dir(staging);
+            st = tribe_mkdirs(staging);
+        }
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_bcast(par, staging, sizeof staging, 0));
+
+    TRIBE_TRY(tribe_store_read_customers(par, job->input, &t, &ledger));
+    TRIBE_TRY(tribe_table_hash(par, t, hash));
+    lap(&tm, "read");
+    TRIBE_INFO("read %lld customers x %d features from %s", (long long)t->n_global, t->d, job->input);
+
+    TRIBE_TRY(pick_columns(job, t, &cols, &logf, &m));
+    TRIBE_TRY(tribe_par_agree(par, tribe_scaler_fit(par, t, cols, m, logf, &scaler)));
+    TRIBE_TRY(tribe_par_agree(par, tribe_scaler_apply_table(scaler, t, &z)));
+    lap(&tm, "transform");
+
+    /* K: fixed, or the sweep's best sampled silhouette (ties: smaller K). */
+    {
+        int k_lo = job->kmeans.k ? job->kmeans.k : job->kmeans.k_min;
+        int k_hi = job->kmeans.k ? job->kmeans.k : job->kmeans.k_max;
+        if (k_lo > t->n_global) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: K=%d but %s holds only %lld customers", job->path, k_lo,
+                            job->input, (long long)t->n_global);
+            goto cleanup;
+        }
+        if (k_hi > t->n_global)
+            k_hi = (int)t->n_global;
+        TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)(k_hi - k_lo + 1) * 4, sizeof *sweep));
+        TRIBE_TRY(tribe_calloc((void **)&centroids, (size_t)k_hi * (size_t)m, sizeof *centroids));
+        TRIBE_TRY(tribe_calloc((void **)&best, (size_t)k_hi * (size_t)m, sizeof *best));
+        TRIBE_TRY(tribe_alloc((void **)&label, (size_t)(t->n_local + 1) * sizeof *label));
+        TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));
+        double best_sil = -INFINITY;
+        for (int k = k_lo; k <= k_hi; k++) {
+            tribe_kmeans_cfg kc;
+            tribe_kmeans_info info;
+            tribe_kmeans_cfg_default(&kc);
+            kc.k = k;
+            kc.seed = job->seed;
+            kc.batch_size = job->kmeans.batch_size;
+            kc.max_steps = job->kmeans.max_steps;
+            kc.init_sample = job->kmeans.init_sample;
+            kc.tol = job->kmeans.tol;
+            TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, z, t->n_local, t->offset, t->n_global, m, &kc,
+                                                            centroids, &info)));
+            double sil = NAN, ci = NAN;
+            if (job->silhouette.sample_size > 0 || k_lo != k_hi) {
+                tribe_kmeans_assign(z, t->n_local, m, centroids, k, label, dist);
+                int64_t s = job->silhouette.sample_size > 0 ? job->silhouette.sample_size : 2000;
+                TRIBE_TRY(tribe_par_agree(par, tribe_silhouette_sample(par, z, t->n_local, t->offset, t->n_global,
+                                                                       m, label, k, s, job->seed, &sil, &ci)));
+            }
+            double *row = sweep + 4 * n_sweep++;
+            row[0] = k;
+            row[1] = info.inertia;
+            row[2] = sil;
+            row[3] = ci;
+            TRIBE_INFO("K=%d: inertia %.6g, silhouette %.4f +/- %.4f (%d steps)", k, info.inertia, sil, ci,
+                       info.steps);
+            if (k_lo == k_hi || sil > best_sil) {
+                best_sil = sil;
+                best_k = k;
+                memcpy(best, centroids, (size_t)k * (size_t)m * sizeof *best);
+            }
+        }
+        if (k_lo != k_hi)
+            TRIBE_INFO("chose K=%d (highest sampled silhouette %.4f)", best_k, best_sil);
+    }
+    lap(&tm, "cluster");
+
+    /* Final assignment with the chosen centroids; ids by descending monetary. */
+    tribe_kmeans_assign(z, t->n_local, m, best, best_k, label, dist);
+    TRIBE_TRY(tribe_alloc((void **)&perm, (size_t)best_k * sizeof *perm));
+    TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_relabel(par, t, tribe_table_feature(t, "monetary"), best_k, m, best,
+                                                        label, perm)));
+    TRIBE_TRY(tribe_par_agree(par, tribe_segments_build(par, t, label, best_k, best, cols, m,
+                                                        tribe_table_feature(t, "monetary"), &segs)));
+    tribe_segments_name(segs);
+    {
+        double inertia = 0;
+        tribe_xsum acc = 0;
+        for (int64_t i = 0; i < t->n_local; i++) {
+            acc += tribe_xsum_of((double)dist[i]);
+            dist[i] = sqrtf(dist[i]);
+        }
+        TRIBE_TRY(tribe_par_sum_xsum(par, &acc, 1));
+        inertia = tribe_xsum_value(acc);
+        segs->inertia = inertia;
+        for (int i = 0; i < n_sweep; i++)
+            if ((int)sweep[4 * i] == best_k) {
+                segs->silhouette = sweep[4 * i + 2];
+                segs->silhouette_ci = sweep[4 * i + 3];
+            }
+    }
+    lap(&tm, "segments");
+    if (job->projection.sample_size > 0)
+        TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(par, z, t->n_local, t->offset, t->n_global, m, label,
+                                                            job->projection.sample_size, job->seed, &proj)));
+    lap(&tm, "projection");
+
+    /* Rank 0 writes what the marketer reads. */
+    if (rank == 0) {
+        st = tribe_persona_offline_create(job->seed, &pp);
+        if (st == TRIBE_OK)
+            st = tribe_personas_write(pp, segs, &personas);
+        if (st == TRIBE_OK)
+            st = tribe_personas_to_json(personas, segs->k, segs, &pjson);
+        if (st == TRIBE_OK)
+            st = tribe_fmt(path, sizeof path, "%s/personas.json", staging);
+        if (st == TRIBE_OK)
+            st = tribe_write_file_atomic(path, pjson, strlen(pjson));
+        if (st == TRIBE_OK)
+            st = tribe_fmt(path, sizeof path, "%s/segments.csv", staging);
+        if (st == TRIBE_OK)
+            st = tribe_segments_csv(path, segs, personas);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    lap(&tm, "personas");
+
+    TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
+    TRIBE_TRY(tribe_calloc((void **)&log32, (size_t)m + 1, sizeof *log32));
+    for (int j = 0; j < m; j++) {
+        model_names[j] = t->names[cols[j]];
+        log32[j] = logf[j];
+    }
+    TRIBE_TRY(timings_json(&tm, &tjson));
+    {
+        tribe_results r = {0};
+        r.run_id = job->run_id;
+        r.input = job->input;
+        r.input_hash = hash;
+        r.job_spec = job->spec_json;
+        r.ledger_json = ledger;
+        r.timings_json = tjson;
+        r.seed = job->seed;
+        r.ranks = tribe_par_size(par);
+        r.threads = omp_get_max_threads();
+        r.n_global = t->n_global;
+        r.offset = t->offset;
+        r.n_local = t->n_local;
+        r.id = t->id;
+        r.label = label;
+        r.distance = dist;
+        r.segs = segs;
+        r.m = m;
+        r.model_columns = model_names;
+        r.centroids = best;
+        r.scaler_mean = scaler->mean;
+        r.scaler_std = scaler->std;
+        r.scaler_impute = scaler->impute;
+        r.scaler_log1p = log32;
+        r.n_sweep = n_sweep;
+        r.sweep = sweep;
+        r.proj = proj;
+        TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
+        TRIBE_TRY(tribe_results_write(par, path, &r));
+    }
+    lap(&tm, "results");
+
+    if (rank == 0) {
+        free(tjson);
+        tjson = NULL;
+        st = timings_json(&tm, &tjson);
+        size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&run_json, cap);
+        if (st == TRIBE_OK) {
+            snprintf(run_json, cap,
+                     "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
+                     "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
+                     "\"ledger\": %s, \"timings\": %s}",
+                     job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
+                     tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson);
+            st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
+        }
+        if (st == TRIBE_OK)
+            st = tribe_report_html(path, segs, personas, proj, run_json);
+        if (st == TRIBE_OK)
+            st = publish(staging, job->output);
+        if (st == TRIBE_OK) {
+            staging[0] = '\0';
+            print_summary(job, segs, personas, t->n_global);
+        }
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+
+cleanup:
+    if (rank == 0 && staging[0] && st != TRIBE_OK)
+        remove_dir(staging);
+    tribe_job_destroy(&job);
+    tribe_table_destroy(&t);
+    tribe_scaler_destroy(&scaler);
+    if (personas && segs)
+        tribe_personas_destroy(&personas, segs->k);
+    tribe_segments_destroy(&segs);
+    tribe_projection_destroy(&proj);
+    tribe_persona_provider_destroy(&pp);
+    free(ledger);
+    free(tjson);
+    free(pjson);
+    free(run_json);
+    free(cols);
+    free(logf);
+    free(perm);
+    free(label);
+    free(log32);
+    free(z);
+    free(dist);
+    free(centroids);
+    free(best);
+    free(sweep);
+    free(model_names);
+    return st;
 }
 
-const tribe_cli_cmd tribe_cmd_run = {"run", "(pending)", "usage: tribe run\n", run};
+const tribe_cli_cmd tribe_cmd_run = {"run", "run a segmentation job (JSON spec) on all ranks", USAGE, run};
