@@ -22,7 +22,7 @@ expect 4 "nope.csv" -- "$TRIBE_BIN" ingest --transactions "$TMP/nope.csv" -o "$T
 # A non-numeric quantity: the row goes to the rejects file with its line number, the rest is kept.
 { head -3 "$T"; echo '999999,85123A,BAD ROW,abc,2011-01-01 10:00:00,2.55,100003,United Kingdom'; tail -n +4 "$T"; } >"$TMP/badqty.csv"
 expect 0 "" -- "$TRIBE_BIN" ingest --transactions "$TMP/badqty.csv" --rejects "$TMP/rej.csv" -o "$TMP/ok.h5"
-grep -q '^transactions,4,' "$TMP/rej.csv" && ok "rejects file names line 4" || fail "rejects file names line 4"
+grep -q "^$TMP/badqty.csv,4," "$TMP/rej.csv" && ok "rejects file names line 4" || fail "rejects file names line 4"
 grep -q 'Quantity' "$TMP/rej.csv" && ok "rejects file says which field" || fail "rejects reason names Quantity"
 # ... and with --strict it is an error naming file and line.
 expect 3 "badqty.csv:4" -- "$TRIBE_BIN" ingest --strict --transactions "$TMP/badqty.csv" -o "$TMP/strict.h5"

@@ -17,5 +17,5 @@ check "segments from an imported table" test -s "$TMP/out/segments.csv"
 printf 'id,a\n1,2\n2,x\n' >"$TMP/bad.csv"
 expect 3 "bad.csv.*3.*'?a'?" -- "$TRIBE_BIN" import "$TMP/bad.csv" -o "$TMP/b.h5"
 printf 'id,a\n1,2\n1,3\n' >"$TMP/dup.csv"
-expect 3 "dup.csv.*duplicate.*1" -- "$TRIBE_BIN" import "$TMP/dup.csv" -o "$TMP/b.h5"
+expect 3 "dup.csv.*id 1 appears twice" -- "$TRIBE_BIN" import "$TMP/dup.csv" -o "$TMP/b.h5"
 finish
