@@ -81,6 +81,37 @@ static const char *kind_name(key_kind k)
     return "?";
 }
 
+/* Lexically removes "." and "dir/.." segments from an absolute or relative
+ * path, in place, so messages and records show the path a person would. */
+static void normalize_path(char *p)
+{
+    int abs = p[0] == '/';
+    char *seg[512];
+    int n = 0, up = 0;
+    for (char *tok = strtok(p, "/"); tok; tok = strtok(NULL, "/")) {
+        if (strcmp(tok, ".") == 0)
+            continue;
+        if (strcmp(tok, "..") == 0 && n > up) {
+            n--;
+            continue;
+        }
+        if (strcmp(tok, "..") == 0 && abs)
+            continue;
+        if (strcmp(tok, "..") == 0)
+            up++;
+        if (n < 512)
+            seg[n++] = tok;
+    }
+    char buf[4096];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < sizeof buf; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", (i || abs) ? "/" : "", seg[i]);
+    if (n == 0)
+        snprintf(buf, sizeof buf, "%s", abs ? "/" : ".");
+    strcpy(p, buf); /* never longer than the input */
+}
+
 static tribe_status resolve_path(const char *spec_path, const char *value, char **out)
 {
     if (value[0] == '/' || !spec_path)
@@ -92,8 +123,10 @@ static tribe_status resolve_path(const char *spec_path, const char *value, char 
     const char *dir = dirname(copy);
     size_t n = strlen(dir) + strlen(value) + 2;
     st = tribe_alloc((void **)out, n);
-    if (st == TRIBE_OK)
+    if (st == TRIBE_OK) {
         snprintf(*out, n, "%s/%s", dir, value);
+        normalize_path(*out);
+    }
     free(copy);
     return st;
 }

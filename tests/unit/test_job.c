@@ -18,6 +18,16 @@ static void a_full_spec_should_fill_every_field(void)
                        " \"silhouette\": {\"sample_size\": 100}, \"run_id\": \"r-1\"}";
     CU_ASSERT_EQUAL_FATAL(parse(text, &job), TRIBE_OK);
     CU_ASSERT_STRING_EQUAL(job->input, "/jobs/data/customers.h5");
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(tribe_job_parse("jobs/x.json", "{\"input\": \"../out/./a.h5\", \"output\": \"o\"}", &job), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(job->input, "out/a.h5");
+    CU_ASSERT_STRING_EQUAL(job->output, "jobs/o");
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(tribe_job_parse("../jobs/x.json", "{\"input\": \"../../a.h5\", \"output\": \"/t/../o\"}", &job), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(job->input, "../../a.h5");
+    CU_ASSERT_STRING_EQUAL(job->output, "/t/../o");
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse(text, &job), TRIBE_OK);
     CU_ASSERT_STRING_EQUAL(job->output, "/abs/out");
     CU_ASSERT_EQUAL(job->seed, 7);
     CU_ASSERT_EQUAL(job->features.n_columns, 2);
