@@ -7,6 +7,7 @@
 #include "tribe/cluster.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "kmeans_internal.h"
@@ -49,18 +50,35 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     TRIBE_TRY(tribe_par_agree(par, st));
     /* One thread per sampled row: it owns acc[a][*]. Distances are summed
      * exactly, so neither the row split nor the thread count shows. */
+enum { SIL_BLOCK = 1024 };
 #pragma omp parallel for schedule(dynamic, 4) if (m * n_local * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t a = 0; a < m; a++) {
         const float *sa = S + a * d;
         tribe_xsum *row = acc + a * k;
-        for (int64_t i = 0; i < n_local; i++) {
-            const float *x = z + i * d;
-            double s = 0;
-            for (int j = 0; j < d; j++) {
-                double t = (double)sa[j] - (double)x[j];
-                s += t * t;
+        /* The same fixed-point terms as tribe_xsum_of, summed first in
+         * int64 over blocks of SIL_BLOCK rows (each term < 2^52, so a block
+         * cannot overflow) and then into the 128-bit total: integer sums, so
+         * the result is bit-identical, without a 128-bit conversion per pair. */
+        int64_t part[k];
+        for (int64_t i0 = 0; i0 < n_local; i0 += SIL_BLOCK) {
+            int64_t i1 = i0 + SIL_BLOCK < n_local ? i0 + SIL_BLOCK : n_local;
+            memset(part, 0, sizeof part);
+            for (int64_t i = i0; i < i1; i++) {
+                const float *x = z + i * d;
+                double s = 0;
+                for (int j = 0; j < d; j++) {
+                    double t = (double)sa[j] - (double)x[j];
+                    s += t * t;
+                }
+                double dist = sqrt(s);
+                double v = dist * TRIBE_XSUM_SCALE + 0.5;
+                if (v < 0x1p52)
+                    part[label[i]] += (int64_t)v;
+                else
+                    row[label[i]] += tribe_xsum_of(dist);
             }
-            row[label[i]] += tribe_xsum_of(sqrt(s));
+            for (int c = 0; c < k; c++)
+                row[c] += part[c];
         }
     }
     TRIBE_TRY(tribe_par_sum_xsum(par, acc, m * k));
