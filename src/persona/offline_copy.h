@@ -51,7 +51,7 @@ typedef struct {
 static const family_copy COPY[FAM_N] = {
     [FAM_VIP] = {
         .key = "vip",
-        .intro = {"{first} is the customer every shop hopes for: {he} buys often, spends well and keeps coming back.",
+        .intro = {"{first} is the customer every shop hopes for: {he} spends well and expects to be treated accordingly.",
                   "{first} knows our range inside out and treats us as {his} first stop rather than one option among many."},
         .goals = {"Get first access to new collections before they sell out",
                   "Be recognised as a valued customer, not treated like everyone else",
