@@ -196,6 +196,15 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     st = tribe_par_agree(par, tribe_job_load(argv[1], &job));
     if (st != TRIBE_OK)
         goto cleanup;
+    {
+        /* Record the input by absolute path: `tribe export results.h5` finds
+         * the customers through it from any working directory. */
+        char *abs = realpath(job->input, NULL);
+        if (abs) {
+            free(job->input);
+            job->input = abs;
+        }
+    }
     if (rank == 0)
         fprintf(stderr, "tribe run: ranks=%d threads=%d job=%s run_id=%s\n", tribe_par_size(par),
                 omp_get_max_threads(), job->path, job->run_id);
