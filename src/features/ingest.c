@@ -341,7 +341,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
         goto malformed;
     }
-    if (!ing_parse_day(d, nd, &day)) {
+    if (!tribe_day_parse(d, nd, &day)) {
         why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
         goto malformed;
     }
@@ -456,7 +456,7 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     const char *p = cell(c, col[WEB_PAGES], &np);
     const char *m = cell(c, col[WEB_MIN], &nm);
     const char *dev = cell(c, col[WEB_DEVICE], &ndev);
-    if (!ing_parse_day(d, nd, &day)) {
+    if (!tribe_day_parse(d, nd, &day)) {
         why_bad(why, sizeof why, "SessionStart", d, nd, "is not a date");
         goto malformed;
     }
@@ -956,10 +956,10 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         S->led.first_invoice_day = -lim[0];
         S->led.last_invoice_day = lim[1];
         S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
-        ing_format_day(S->led.snapshot_day, S->led.snapshot);
+        tribe_format_day(S->led.snapshot_day, S->led.snapshot);
         if (S->led.snapshot_day < lim[1]) {
             char last[11];
-            ing_format_day(lim[1], last);
+            tribe_format_day(lim[1], last);
             st = tribe_fail(TRIBE_ERR_USAGE, "snapshot %s is before the last kept invoice day %s",
                             S->led.snapshot, last);
             goto cleanup; /* same on every rank: no agreement needed */
@@ -1116,7 +1116,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
         norm.web = NULL;
     if (norm.demographics && !*norm.demographics)
         norm.demographics = NULL;
-    if (cfg->snapshot && *cfg->snapshot && !ing_parse_day(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
+    if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
                           cfg->snapshot);
     src_names[SRC_TX] = cfg->transactions;

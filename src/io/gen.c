@@ -180,7 +180,7 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
     double share_tot = 0;
     for (int s = 0; s < m->nseg; s++)
         share_tot += gen_segdefs[s].share;
-    gen_format_date(last_day, day);
+    tribe_format_day(last_day, day);
 
     TRIBE_TRY(appendf(&b, "{\n  \"generator\": \"tribe gen %s\",\n  \"seed\": %llu,\n  \"customers\": %lld,\n"
                           "  \"customers_with_kept_rows\": %lld,\n  \"end_date\": \"%s\",\n"

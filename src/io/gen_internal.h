@@ -3,6 +3,7 @@
 #ifndef TRIBE_GEN_INTERNAL_H
 #define TRIBE_GEN_INTERNAL_H
 
+#include "tribe/date.h"
 #include "tribe/gen.h"
 
 /* Output files, in the order the driver handles them. */
@@ -102,8 +103,6 @@ typedef struct {
 
 /* Parses "YYYY-MM-DD" into days since 1970-01-01; USAGE naming the text on error. */
 tribe_status gen_parse_date(const char *s, int64_t *day);
-/* Writes "YYYY-MM-DD" of a day number into out[11]. */
-void gen_format_date(int64_t day, char out[11]);
 
 /* Validates cfg and fills m. USAGE on a bad cfg. Not collective. */
 tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg);

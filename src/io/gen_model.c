@@ -217,45 +217,19 @@ static int g_pick_cdf(grng *r, const double *cdf, int n)
 }
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* ---- dates (proleptic Gregorian, H. Hinnant's algorithms) ---------------- */
-static int64_t days_from_civil(int64_t y, int mo, int d)
-{
-    y -= mo <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void gen_format_date(int64_t z, char out[11])
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int mo = (int)(mp < 10 ? mp + 3 : mp - 9);
-    y += mo <= 2;
-    int yy = (int)(y % 10000 + 10000) % 10000;
-    const int dig[10] = {yy / 1000, yy / 100 % 10, yy / 10 % 10, yy % 10, 0, mo / 10, mo % 10, 0, d / 10, d % 10};
-    for (int k = 0; k < 10; k++)
-        out[k] = (k == 4 || k == 7) ? '-' : (char)('0' + dig[k]);
-    out[10] = '\0';
-}
-
+/* ---- end_date ------------------------------------------------------------
+ * Stricter than tribe_parse_day on purpose: end_date is a job option, so it
+ * must be exactly YYYY-MM-DD (no time, no M/D/YYYY) and a bad one is a USAGE
+ * error, not bad input data. */
 tribe_status gen_parse_date(const char *s, int64_t *day)
 {
     int y, mo, d, n = 0;
     if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0' ||
         y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return tribe_fail(TRIBE_ERR_USAGE, "end_date '%s' is not a date YYYY-MM-DD", s ? s : "(null)");
-    int64_t z = days_from_civil(y, mo, d);
+    int64_t z = tribe_days_from_civil(y, mo, d);
     char back[11];
-    gen_format_date(z, back);
+    tribe_format_day(z, back);
     if (strcmp(back, s) != 0) /* 2011-02-30 and friends */
         return tribe_fail(TRIBE_ERR_USAGE, "end_date '%s' is not a calendar day", s);
     *day = z;
@@ -324,7 +298,7 @@ tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg)
                       clip01(k * b->missing_age)};
 
     for (int d = 0; d < GEN_WINDOW; d++)
-        gen_format_date(m->end_day - d, m->date[d]);
+        tribe_format_day(m->end_day - d, m->date[d]);
 
     tot = acc = 0;
     for (int p = 0; p < GEN_NPROD; p++)
