@@ -1,5 +1,5 @@
-/* Internal to src/persona and src/report (not a public header): a growable
- * string buffer and the one number-formatting convention shared by personas,
+/* Internal to src/persona and src/report (not a public header): the one
+ * number-formatting convention shared by personas,
  * segments.csv and report.html, so a figure reads the same everywhere and the
  * grounding check (ground.c) knows what precision each printed number has.
  *
@@ -10,33 +10,19 @@
  *   *_days features     whole days                                "45"
  *   other features      whole when within 0.05 of an integer, else one decimal
  *
- * Ownership: a tribe_sbuf owns its bytes until tribe_sbuf_take hands them over.
+ * Ownership: formatters write into caller buffers and keep nothing.
  * Not collective.
  */
 #ifndef TRIBE_PERSONA_TEXT_H
 #define TRIBE_PERSONA_TEXT_H
 
 #include "tribe/core.h"
+#include "tribe/sbuf.h" /* tribe_sbuf, used with these formatters */
 
 /* Currency of monetary features. The transactions layout (Online Retail) is
  * in pounds; a job-spec key would belong in core's config when another
  * currency is needed. */
 #define TRIBE_CURRENCY "\xc2\xa3" /* £ in UTF-8 */
-
-typedef struct {
-    char *p;    /* NUL-terminated once anything was added */
-    size_t len; /* bytes, excluding the NUL */
-    size_t cap;
-} tribe_sbuf;
-
-/* Appends; on NOMEM the buffer is left as it was. */
-tribe_status tribe_sbuf_addn(tribe_sbuf *b, const char *s, size_t n);
-tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s);
-tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the text to the caller (never NULL: "" for an empty buffer) and
- * resets the buffer; NOMEM only when an empty buffer cannot allocate "". */
-tribe_status tribe_sbuf_take(tribe_sbuf *b, char **out);
-void tribe_sbuf_free(tribe_sbuf *b);
 
 /* Kinds of feature, by name (monetary, avg_order_value, *value*, *spend*,
  * *revenue*, ltv -> money; *days* -> days). */
