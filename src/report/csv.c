@@ -1,11 +1,10 @@
 /* segments.csv: one row per segment (tribe/report.h, docs/outputs.md). */
 #include "tribe/report.h"
+#include "tribe/sbuf.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "../persona/text.h"
 
 /* RFC 4180: quote a field that holds a comma, quote or line break. */
 static tribe_status field(tribe_sbuf *b, const char *v)

@@ -5,15 +5,15 @@
  * attachment or a shared drive, and looks the same everywhere. Every piece
  * of text from the data (segment, level, feature and persona text, run facts)
  * goes through esc(). */
+#include "tribe/numfmt.h"
 #include "tribe/report.h"
+#include "tribe/sbuf.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "../persona/text.h"
 
 #define MAX_POINTS 3000
 

@@ -1,5 +1,5 @@
-/* Number formatting shared by personas and the report (text.h). */
-#include "text.h"
+/* Number formatting shared by personas and the report (tribe/numfmt.h). */
+#include "tribe/numfmt.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,12 @@
-/* Internal to src/persona and src/report (not a public header): the one
- * number-formatting convention shared by personas,
+/* tribe/numfmt.h: the one number-formatting convention shared by personas,
  * segments.csv and report.html, so a figure reads the same everywhere and the
- * grounding check (ground.c) knows what precision each printed number has.
+ * grounding check (persona/ground.c) knows what precision each printed
+ * number has.
+ *
+ * Usage:
+ *     char a[48], b[48];
+ *     tribe_sbuf_printf(&out, "%s customers (%s)", tribe_fmt_count(a, sizeof a, n),
+ *                       tribe_fmt_pct(b, sizeof b, share));   // "1,234 customers (18.6%)"
  *
  * Convention (docs/outputs.md):
  *   customer counts     whole numbers with thousands separators   "1,234"
@@ -13,11 +18,10 @@
  * Ownership: formatters write into caller buffers and keep nothing.
  * Not collective.
  */
-#ifndef TRIBE_PERSONA_TEXT_H
-#define TRIBE_PERSONA_TEXT_H
+#ifndef TRIBE_NUMFMT_H
+#define TRIBE_NUMFMT_H
 
 #include "tribe/core.h"
-#include "tribe/sbuf.h" /* tribe_sbuf, used with these formatters */
 
 /* Currency of monetary features. The transactions layout (Online Retail) is
  * in pounds; a job-spec key would belong in core's config when another
