@@ -19,23 +19,31 @@ static inline double dist2_row(const float *x, const double *c, int d)
     return s;
 }
 
+/* Index of the centroid nearest to row x and its squared distance. Strictly
+ * smaller wins: ties go to the lowest index. Inlined into both assignment
+ * loops (which differ only in the precision of the distance they store). */
+static inline int nearest(const float *x, int d, const double *centroids, int k, double *dist2)
+{
+    int best = 0;
+    double bd = dist2_row(x, centroids, d);
+    for (int c = 1; c < k; c++) {
+        double t = dist2_row(x, centroids + (size_t)c * d, d);
+        if (t < bd) {
+            bd = t;
+            best = c;
+        }
+    }
+    *dist2 = bd;
+    return best;
+}
+
 void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centroids, int k,
                            int32_t *label, double *dist2)
 {
 #pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
-        const float *x = z + i * d;
-        int best = 0;
-        double bd = dist2_row(x, centroids, d);
-        /* Strictly smaller wins: ties go to the lowest index. */
-        for (int c = 1; c < k; c++) {
-            double t = dist2_row(x, centroids + (size_t)c * d, d);
-            if (t < bd) {
-                bd = t;
-                best = c;
-            }
-        }
-        label[i] = best;
+        double bd;
+        label[i] = nearest(z + i * d, d, centroids, k, &bd);
         if (dist2)
             dist2[i] = bd;
     }
@@ -46,17 +54,8 @@ void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroi
 {
 #pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
-        const float *x = z + i * d;
-        int best = 0;
-        double bd = dist2_row(x, centroids, d);
-        for (int c = 1; c < k; c++) {
-            double t = dist2_row(x, centroids + (size_t)c * d, d);
-            if (t < bd) {
-                bd = t;
-                best = c;
-            }
-        }
-        label[i] = best;
+        double bd;
+        label[i] = nearest(z + i * d, d, centroids, k, &bd);
         if (dist2)
             dist2[i] = (float)bd;
     }

@@ -99,31 +99,43 @@ static void tx_agg_free(tx_agg *a)
     memset(a, 0, sizeof *a);
 }
 
-static tribe_status tx_agg_cust(tx_agg *a, int64_t id, int64_t *idx)
+/* Dense index of customer `id` in a per-customer array (*arr holds *n of
+ * *cap elements of `size` bytes, indexed through map). A new id gets a zeroed
+ * element at the end and *is_new = 1, so the caller can set its fields. */
+static tribe_status cust_slot(ing_map *map, void **arr, size_t size, int64_t *n, int64_t *cap, int64_t id,
+                              int64_t *idx, int *is_new)
 {
     tribe_status st = TRIBE_OK;
     int64_t *v = NULL;
-    int is_new = 0;
-    TRIBE_TRY(ing_map_upsert(&a->cust, (uint64_t)id, 0, &v, &is_new));
-    if (is_new) {
-        if (a->n == a->cap) {
-            int64_t ncap = a->cap ? 2 * a->cap : 1024;
-            st = tribe_realloc((void **)&a->c, (size_t)ncap * sizeof *a->c);
+    TRIBE_TRY(ing_map_upsert(map, (uint64_t)id, 0, &v, is_new));
+    if (*is_new) {
+        if (*n == *cap) {
+            int64_t ncap = *cap ? 2 * *cap : 1024;
+            st = tribe_realloc(arr, (size_t)ncap * size);
             if (st != TRIBE_OK) {
                 *v = -1; /* poisoned; the whole ingest fails anyway */
                 goto cleanup;
             }
-            a->cap = ncap;
+            *cap = ncap;
         }
-        tx_cust *c = &a->c[a->n];
-        memset(c, 0, sizeof *c);
-        c->id = id;
-        c->first = INT64_MAX;
-        c->last = INT64_MIN;
-        *v = a->n++;
+        memset((char *)*arr + (size_t)*n * size, 0, size);
+        *v = (*n)++;
     }
     *idx = *v;
 cleanup:
+    return st;
+}
+
+static tribe_status tx_agg_cust(tx_agg *a, int64_t id, int64_t *idx)
+{
+    int is_new = 0;
+    tribe_status st = cust_slot(&a->cust, (void **)&a->c, sizeof *a->c, &a->n, &a->cap, id, idx, &is_new);
+    if (st == TRIBE_OK && is_new) {
+        tx_cust *c = &a->c[*idx];
+        c->id = id;
+        c->first = INT64_MAX;
+        c->last = INT64_MIN;
+    }
     return st;
 }
 
@@ -167,26 +179,10 @@ static void web_agg_free(web_agg *a)
 
 static tribe_status web_agg_cust(web_agg *a, int64_t id, int64_t *idx)
 {
-    tribe_status st = TRIBE_OK;
-    int64_t *v = NULL;
     int is_new = 0;
-    TRIBE_TRY(ing_map_upsert(&a->cust, (uint64_t)id, 0, &v, &is_new));
-    if (is_new) {
-        if (a->n == a->cap) {
-            int64_t ncap = a->cap ? 2 * a->cap : 1024;
-            st = tribe_realloc((void **)&a->w, (size_t)ncap * sizeof *a->w);
-            if (st != TRIBE_OK) {
-                *v = -1;
-                goto cleanup;
-            }
-            a->cap = ncap;
-        }
-        memset(&a->w[a->n], 0, sizeof a->w[a->n]);
-        a->w[a->n].id = id;
-        *v = a->n++;
-    }
-    *idx = *v;
-cleanup:
+    tribe_status st = cust_slot(&a->cust, (void **)&a->w, sizeof *a->w, &a->n, &a->cap, id, idx, &is_new);
+    if (st == TRIBE_OK && is_new)
+        a->w[*idx].id = id;
     return st;
 }
 
@@ -341,7 +337,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
         goto malformed;
     }
-    if (!ing_parse_day(d, nd, &day)) {
+    if (!tribe_day_parse(d, nd, &day)) {
         why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
         goto malformed;
     }
@@ -456,7 +452,7 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     const char *p = cell(c, col[WEB_PAGES], &np);
     const char *m = cell(c, col[WEB_MIN], &nm);
     const char *dev = cell(c, col[WEB_DEVICE], &ndev);
-    if (!ing_parse_day(d, nd, &day)) {
+    if (!tribe_day_parse(d, nd, &day)) {
         why_bad(why, sizeof why, "SessionStart", d, nd, "is not a date");
         goto malformed;
     }
@@ -956,10 +952,10 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         S->led.first_invoice_day = -lim[0];
         S->led.last_invoice_day = lim[1];
         S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
-        ing_format_day(S->led.snapshot_day, S->led.snapshot);
+        tribe_format_day(S->led.snapshot_day, S->led.snapshot);
         if (S->led.snapshot_day < lim[1]) {
             char last[11];
-            ing_format_day(lim[1], last);
+            tribe_format_day(lim[1], last);
             st = tribe_fail(TRIBE_ERR_USAGE, "snapshot %s is before the last kept invoice day %s",
                             S->led.snapshot, last);
             goto cleanup; /* same on every rank: no agreement needed */
@@ -1116,7 +1112,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
         norm.web = NULL;
     if (norm.demographics && !*norm.demographics)
         norm.demographics = NULL;
-    if (cfg->snapshot && *cfg->snapshot && !ing_parse_day(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
+    if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
                           cfg->snapshot);
     src_names[SRC_TX] = cfg->transactions;

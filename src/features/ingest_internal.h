@@ -1,7 +1,8 @@
 /* Internal helpers shared by the ingest and import drivers (src/features/ingest*.c).
  * Not a public header: nothing outside src/features includes it.
  *
- *  - value parsers: integers, decimals, dates, exact 64-bit keys of short texts
+ *  - value parsers: integers, decimals, exact 64-bit keys of short texts
+ *    (dates: tribe_day_parse / tribe_format_day in tribe/date.h)
  *  - ing_map: open-addressing hash map (u64, u64) -> i64, no per-entry allocation
  *  - ing_dict: string interning (text -> dense id)
  *  - splitters / shuffle: sample-sort ownership of customer ids and the
@@ -13,6 +14,7 @@
 #define TRIBE_INGEST_INTERNAL_H
 
 #include "tribe/core.h"
+#include "tribe/date.h"
 #include "tribe/par.h"
 
 /* ---- values (Not collective; return 1 when parsed, 0 when not) ----------- */
@@ -24,11 +26,6 @@ int ing_parse_int(const char *s, size_t n, int64_t *v);
 /* Finite decimal [+-]digits[.digits][e[+-]digits]; correctly rounded (the
  * same double as strtod) and locale-independent. */
 int ing_parse_double(const char *s, size_t n, double *v);
-/* `YYYY-MM-DD`, optionally followed by ` HH:MM` or ` HH:MM:SS` (or 'T'), or
- * `M/D/YYYY` with an optional ` H:MM[:SS]`: days since 1970-01-01. */
-int ing_parse_day(const char *s, size_t n, int64_t *day);
-/* YYYY-MM-DD of a day number into buf[11]. */
-void ing_format_day(int64_t day, char buf[11]);
 /* A 64-bit key of a short text (invoice number, stock code). Exact (two
  * different texts never share a key) for texts of at most 7 bytes, for a
  * letter-or-nothing followed by up to 15 digits, and for up to 10 characters

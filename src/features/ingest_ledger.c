@@ -3,7 +3,6 @@
 #include "tribe/ingest.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 /* Every integer count, in output order. */
 #define LEDGER_COUNTS(X)                                                                           \
@@ -20,8 +19,8 @@ tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
     size_t cap = 4096, len = 0;
     char first[11], last[11];
     TRIBE_TRY(tribe_alloc((void **)&buf, cap));
-    ing_format_day(l->first_invoice_day, first);
-    ing_format_day(l->last_invoice_day, last);
+    tribe_format_day(l->first_invoice_day, first);
+    tribe_format_day(l->last_invoice_day, last);
 #define EMIT(...)                                                                                  \
     do {                                                                                           \
         int n_ = snprintf(buf + len, cap - len, __VA_ARGS__);                                      \
@@ -75,15 +74,8 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
                 (long long)l->demographics_rows_unmatched, (long long)l->demographics_duplicate_ids,
                 (long long)l->demographics_malformed);
     char first[11], last[11];
-    ing_format_day(l->first_invoice_day, first);
-    ing_format_day(l->last_invoice_day, last);
+    tribe_format_day(l->first_invoice_day, first);
+    tribe_format_day(l->last_invoice_day, last);
     fprintf(f, "customers: %lld; invoices from %s to %s; snapshot %s\n", (long long)l->customers, first, last,
             l->snapshot);
-}
-
-tribe_status tribe_parse_day(const char *text, int64_t *day)
-{
-    if (!text || !ing_parse_day(text, strlen(text), day))
-        return tribe_fail(TRIBE_ERR_INPUT, "'%s' is not a date (expected YYYY-MM-DD)", text ? text : "(null)");
-    return TRIBE_OK;
 }

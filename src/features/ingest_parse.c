@@ -1,4 +1,4 @@
-/* Value parsers for ingest: integers, decimals, dates, text keys.
+/* Value parsers for ingest: integers, decimals, text keys (dates: tribe/date.h).
  *
  * Written by hand rather than with strtol/strtod/strptime because those are
  * locale-dependent, accept things a CSV cell should not ("inf", "0x1p3",
@@ -120,98 +120,6 @@ int ing_parse_double(const char *s, size_t n, double *v)
     if (!isfinite(x))
         return 0;
     *v = x;
-    return 1;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void ing_format_day(int64_t z, char buf[11])
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    if (y < 0 || y > 9999) {
-        snprintf(buf, 11, "?");
-        return;
-    }
-    snprintf(buf, 11, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : dm[m - 1];
-}
-
-/* Reads 1..max digits at s[*i]; fails when there are none or more than max. */
-static int digits(const char *s, size_t n, size_t *i, int min, int max, int *out)
-{
-    int v = 0, k = 0;
-    while (*i < n && is_digit(s[*i])) {
-        if (++k > max)
-            return 0;
-        v = v * 10 + (s[*i] - '0');
-        (*i)++;
-    }
-    if (k < min)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-int ing_parse_day(const char *s, size_t n, int64_t *day)
-{
-    ing_trim(&s, &n);
-    size_t i = 0;
-    int y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0;
-    if (n >= 5 && s[4] == '-') { /* YYYY-MM-DD */
-        if (!digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 1, 2, &m) ||
-            i >= n || s[i++] != '-' || !digits(s, n, &i, 1, 2, &d))
-            return 0;
-    } else { /* M/D/YYYY (UCI original) */
-        if (!digits(s, n, &i, 1, 2, &m) || i >= n || s[i++] != '/' || !digits(s, n, &i, 1, 2, &d) ||
-            i >= n || s[i++] != '/' || !digits(s, n, &i, 4, 4, &y))
-            return 0;
-    }
-    if (i < n) { /* time of day: validated, then ignored (features use days) */
-        if (s[i] != ' ' && s[i] != 'T')
-            return 0;
-        i++;
-        if (!digits(s, n, &i, 1, 2, &hh) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, 2, &mm))
-            return 0;
-        if (i < n) {
-            if (s[i++] != ':' || !digits(s, n, &i, 2, 2, &ss))
-                return 0;
-            if (i < n && s[i] == '.') { /* fractional seconds */
-                i++;
-                int frac;
-                if (!digits(s, n, &i, 1, 9, &frac))
-                    return 0;
-            }
-        }
-        if (i != n)
-            return 0;
-    }
-    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 60)
-        return 0;
-    *day = days_from_civil(y, m, d);
     return 1;
 }
 

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,7 +65,7 @@ static int64_t chunk_customers(int64_t n)
 }
 
 typedef struct {
-    gen_buf out[GEN_NFILES];
+    tribe_sbuf out[GEN_NFILES];
     int64_t cnt[GC_N];
     int64_t last_day;
     tribe_status st;
@@ -91,7 +90,7 @@ static tribe_status pwrite_all(int fd, const char *p, size_t n, int64_t off, con
 }
 
 /* Compresses `in` as one complete gzip member into out (replacing its contents). */
-static tribe_status gz_member(const char *in, size_t n, gen_buf *out)
+static tribe_status gz_member(const char *in, size_t n, tribe_sbuf *out)
 {
     tribe_status st = TRIBE_OK;
     z_stream z;
@@ -100,7 +99,7 @@ static tribe_status gz_member(const char *in, size_t n, gen_buf *out)
     if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return tribe_fail(TRIBE_ERR_NOMEM, "gen: cannot initialise zlib");
     out->len = 0;
-    TRIBE_TRY(gen_buf_reserve(out, deflateBound(&z, (uLong)n) + 64));
+    TRIBE_TRY(tribe_sbuf_reserve(out, deflateBound(&z, (uLong)n) + 64));
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)n;
     z.next_out = (Bytef *)out->p;
@@ -133,32 +132,13 @@ static tribe_status gather_i64(tribe_par *par, const int64_t *v, int k, int64_t 
 }
 
 /* ---- truth.json (built by hand: cJSON stays in config/persona/report) ---- */
-static tribe_status appendf(gen_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static tribe_status appendf(gen_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return tribe_fail(TRIBE_ERR_INTERNAL, "gen: cannot format truth.json");
-    tribe_status st = gen_buf_reserve(b, (size_t)n + 1);
-    if (st != TRIBE_OK)
-        return st;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return TRIBE_OK;
-}
-
-static tribe_status append_mix(gen_buf *b, const char *key, const double *w,
+static tribe_status append_mix(tribe_sbuf *b, const char *key, const double *w,
                                const char *const *names, int n, const char *tail)
 {
-    tribe_status st = appendf(b, "\"%s\": {", key);
+    tribe_status st = tribe_sbuf_printf(b, "\"%s\": {", key);
     for (int k = 0; k < n && st == TRIBE_OK; k++)
-        st = appendf(b, "\"%s\": %g%s", names[k], w[k], k + 1 < n ? ", " : "");
-    return st == TRIBE_OK ? appendf(b, "}%s", tail) : st;
+        st = tribe_sbuf_printf(b, "\"%s\": %g%s", names[k], w[k], k + 1 < n ? ", " : "");
+    return st == TRIBE_OK ? tribe_sbuf_printf(b, "}%s", tail) : st;
 }
 
 static const char *money(int64_t cents, char *buf, size_t cap)
@@ -173,41 +153,41 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
                                      const int64_t *c, int64_t last_day, int64_t invoice_numbers)
 {
     tribe_status st = TRIBE_OK;
-    gen_buf b = {0};
+    tribe_sbuf b = {0};
     char path[GEN_PATH_MAX], day[11], mbuf[40];
     const gen_dirt *p = &m->p;
     int64_t gap = last_day - m->end_day; /* <= 0; recency counts from last_day + 1 */
     double share_tot = 0;
     for (int s = 0; s < m->nseg; s++)
         share_tot += gen_segdefs[s].share;
-    gen_format_date(last_day, day);
+    tribe_format_day(last_day, day);
 
-    TRIBE_TRY(appendf(&b, "{\n  \"generator\": \"tribe gen %s\",\n  \"seed\": %llu,\n  \"customers\": %lld,\n"
+    TRIBE_TRY(tribe_sbuf_printf(&b, "{\n  \"generator\": \"tribe gen %s\",\n  \"seed\": %llu,\n  \"customers\": %lld,\n"
                           "  \"customers_with_kept_rows\": %lld,\n  \"end_date\": \"%s\",\n"
                           "  \"window_days\": %d,\n  \"dirt_scale\": %g,\n  \"gzip\": %s,\n",
                       TRIBE_VERSION, (unsigned long long)cfg->seed, (long long)cfg->customers,
                       (long long)cfg->customers, m->date[0], GEN_WINDOW, cfg->dirt,
                       cfg->gzip ? "true" : "false"));
-    TRIBE_TRY(appendf(&b, "  \"files\": {"));
+    TRIBE_TRY(tribe_sbuf_printf(&b, "  \"files\": {"));
     static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics", "truth"};
     for (int f = 0; f < GEN_NFILES; f++) {
         if (enabled[f])
-            TRIBE_TRY(appendf(&b, "\"%s\": \"%s\"", keys[f], names[f]));
+            TRIBE_TRY(tribe_sbuf_printf(&b, "\"%s\": \"%s\"", keys[f], names[f]));
         else
-            TRIBE_TRY(appendf(&b, "\"%s\": null", keys[f]));
-        TRIBE_TRY(appendf(&b, "%s", f + 1 < GEN_NFILES ? ", " : "},\n"));
+            TRIBE_TRY(tribe_sbuf_printf(&b, "\"%s\": null", keys[f]));
+        TRIBE_TRY(tribe_sbuf_printf(&b, "%s", f + 1 < GEN_NFILES ? ", " : "},\n"));
     }
-    TRIBE_TRY(appendf(&b, "  \"customer_ids\": \"12346 + 3*i + (0 or 1) for customer i, ascending; "
+    TRIBE_TRY(tribe_sbuf_printf(&b, "  \"customer_ids\": \"12346 + 3*i + (0 or 1) for customer i, ascending; "
                           "12346 + 3*i + 2 never buys (unmatched web/demographic rows)\",\n"
                           "  \"invoice_numbers\": {\"first\": %d, \"count\": %lld},\n",
                       GEN_INVOICE_BASE, (long long)invoice_numbers));
 
-    TRIBE_TRY(appendf(&b, "  \"segments\": [\n"));
+    TRIBE_TRY(tribe_sbuf_printf(&b, "  \"segments\": [\n"));
     for (int s = 0; s < m->nseg; s++) {
         const gen_segdef *sd = &gen_segdefs[s];
         const int64_t *sc = c + GC_SEG_BASE + s * GC_SEG_STRIDE;
         double n = sc[GS_COUNT] > 0 ? (double)sc[GS_COUNT] : 1.0;
-        TRIBE_TRY(appendf(&b,
+        TRIBE_TRY(tribe_sbuf_printf(&b,
                           "    {\"id\": %d, \"name\": \"%s\", \"share\": %.6g, \"count\": %lld,\n"
                           "     \"recency_days\": {\"median\": %g, \"sigma\": %g, \"min\": %d, \"max\": %d},\n"
                           "     \"span_days\": {\"median\": %g, \"sigma\": %g, \"tenure_max\": %d},\n"
@@ -217,28 +197,28 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
                           sd->rec_sigma, sd->rec_min, sd->rec_max, sd->span_median, sd->span_sigma,
                           sd->tenure_max, sd->invoices_mean, sd->lines_mean, sd->basket_scale,
                           sd->p_foreign));
-        TRIBE_TRY(appendf(&b, "     \"web\": {\"p_no_sessions\": %g, \"sessions_mean\": %g, \"pages_mean\": %g, "
+        TRIBE_TRY(tribe_sbuf_printf(&b, "     \"web\": {\"p_no_sessions\": %g, \"sessions_mean\": %g, \"pages_mean\": %g, "
                               "\"minutes_per_page\": %g, ",
                           sd->p_no_web, sd->sessions_mean, sd->pages_mean, sd->minutes_per_page));
         TRIBE_TRY(append_mix(&b, "device", sd->device, gen_device_names, GEN_NDEV, "},\n"));
-        TRIBE_TRY(appendf(&b, "     \"demographics\": {\"age_mean\": %g, \"age_sd\": %g, ", sd->age_mean, sd->age_sd));
+        TRIBE_TRY(tribe_sbuf_printf(&b, "     \"demographics\": {\"age_mean\": %g, \"age_sd\": %g, ", sd->age_mean, sd->age_sd));
         TRIBE_TRY(append_mix(&b, "occupation", sd->occupation, gen_occupation_names, GEN_NOCC, ", "));
         TRIBE_TRY(append_mix(&b, "subscription", sd->subscription, gen_subscription_names, GEN_NSUB, "},\n"));
-        TRIBE_TRY(appendf(&b,
+        TRIBE_TRY(tribe_sbuf_printf(&b,
                           "     \"realised\": {\"mean_recency_days\": %.4f, \"mean_frequency\": %.4f, "
                           "\"mean_monetary\": %.4f, \"mean_sessions\": %.4f}}%s\n",
                           ((double)sc[GS_RECENCY] + (double)gap * (double)sc[GS_COUNT]) / n,
                           (double)sc[GS_FREQUENCY] / n, (double)sc[GS_CENTS] / 100.0 / n,
                           (double)sc[GS_SESSIONS] / n, s + 1 < m->nseg ? "," : ""));
     }
-    TRIBE_TRY(appendf(&b, "  ],\n"));
-    TRIBE_TRY(appendf(&b,
+    TRIBE_TRY(tribe_sbuf_printf(&b, "  ],\n"));
+    TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"dirt\": {\"missing_customer_id\": %lld, \"cancellations\": %lld, "
                       "\"nonpositive_quantity\": %lld, \"nonpositive_price\": %lld, \"duplicates\": %lld, "
                       "\"malformed\": %lld},\n",
                       (long long)c[GC_MISSING_ID], (long long)c[GC_CANCEL], (long long)c[GC_NONPOS_QTY],
                       (long long)c[GC_NONPOS_PRICE], (long long)c[GC_DUP], (long long)c[GC_MALFORMED]));
-    TRIBE_TRY(appendf(&b,
+    TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"dirt_probabilities\": {\"guest_invoice\": %g, \"cancellation\": %g, "
                       "\"bad_quantity\": %g, \"zero_price\": %g, \"adjustment\": %g, \"duplicate\": %g, "
                       "\"malformed\": %g, \"web_unmatched\": %g, \"web_malformed\": %g, "
@@ -247,20 +227,20 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
                       p->guest_invoice, p->cancellation, p->bad_quantity, p->zero_price, p->adjustment,
                       p->duplicate, p->malformed, p->web_unmatched, p->web_malformed, p->demo_duplicate,
                       p->demo_unmatched, p->demo_malformed, p->missing_age));
-    TRIBE_TRY(appendf(&b,
+    TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"transaction_rows\": %lld,\n  \"kept_transaction_rows\": %lld,\n"
                       "  \"kept_invoices\": %lld,\n  \"kept_monetary\": %s,\n"
                       "  \"kept_distinct_products_sum\": %lld,\n  \"last_kept_invoice_date\": \"%s\",\n",
                       (long long)c[GC_TX_ROWS], (long long)c[GC_KEPT_ROWS], (long long)c[GC_KEPT_INVOICES],
                       money(c[GC_KEPT_CENTS], mbuf, sizeof mbuf), (long long)c[GC_DISTINCT_PRODUCTS], day));
-    TRIBE_TRY(appendf(&b,
+    TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"web_rows\": %lld,\n  \"web_sessions_matched\": %lld,\n"
                       "  \"customers_with_sessions\": %lld,\n"
                       "  \"web_dirt\": {\"malformed\": %lld, \"web_rows_unmatched\": %lld},\n",
                       (long long)c[GC_WEB_ROWS], (long long)c[GC_WEB_SESSIONS],
                       (long long)c[GC_WEB_CUSTOMERS], (long long)c[GC_WEB_MALFORMED],
                       (long long)c[GC_WEB_UNMATCHED]));
-    TRIBE_TRY(appendf(&b,
+    TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"demographic_rows\": %lld,\n"
                       "  \"demographics_dirt\": {\"malformed\": %lld, \"demographics_duplicate_ids\": %lld, "
                       "\"demographics_rows_unmatched\": %lld, \"missing_age\": %lld}\n}\n",
@@ -269,7 +249,7 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/truth.json", outdir));
     TRIBE_TRY(tribe_write_file_atomic(path, b.p, b.len));
 cleanup:
-    free(b.p);
+    tribe_sbuf_free(&b);
     return st;
 }
 
@@ -281,11 +261,11 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
     gen_model *m = NULL;
     gen_worker *w = NULL;
     int64_t *inv0 = NULL, *gathered = NULL;
-    gen_buf cat = {0}, gz = {0};
+    tribe_sbuf cat = {0}, gz = {0};
     int fd[GEN_NFILES] = {-1, -1, -1, -1};
     int enabled[GEN_NFILES] = {1, 0, 0, 1};
     char name[GEN_NFILES][64], final[GEN_NFILES][GEN_PATH_MAX], part[GEN_NFILES][GEN_PATH_MAX];
-    gen_buf hdr[GEN_NFILES] = {{0}};
+    tribe_sbuf hdr[GEN_NFILES] = {{0}};
     int64_t cnt[GC_N] = {0}, last_day = INT64_MIN, invoice_next = GEN_INVOICE_BASE;
     int nthreads = omp_get_max_threads(), parts_made = 0;
     double t0 = tribe_now();
@@ -317,10 +297,8 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
         size_t hl = strlen(file_header[f]);
         if (st == TRIBE_OK && z)
             st = gz_member(file_header[f], hl, &hdr[f]);
-        else if (st == TRIBE_OK && (st = gen_buf_reserve(&hdr[f], hl)) == TRIBE_OK) {
-            memcpy(hdr[f].p, file_header[f], hl);
-            hdr[f].len = hl;
-        }
+        else if (st == TRIBE_OK)
+            st = tribe_sbuf_addn(&hdr[f], file_header[f], hl);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
 
@@ -423,7 +401,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                 /* one member per chunk, compressed from the contiguous chunk
                  * bytes so the member does not depend on the thread split */
                 cat.len = 0;
-                if ((lst = gen_buf_reserve(&cat, bytes)) != TRIBE_OK)
+                if ((lst = tribe_sbuf_reserve(&cat, bytes)) != TRIBE_OK)
                     break;
                 for (int k = 0; k < nthreads; k++) {
                     if (w[k].out[f].len == 0) /* an idle thread may have no buffer yet */
@@ -434,7 +412,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
                 if ((lst = gz_member(cat.p, cat.len, &gz)) != TRIBE_OK)
                     break;
                 /* the member takes thread 0's slot; the old buffer becomes gz's */
-                gen_buf tmp = w[0].out[f];
+                tribe_sbuf tmp = w[0].out[f];
                 w[0].out[f] = gz;
                 gz = tmp;
                 for (int k = 1; k < nthreads; k++)
@@ -507,14 +485,14 @@ cleanup:
     if (w)
         for (int k = 0; k < nthreads; k++)
             for (int f = 0; f < GEN_NFILES; f++)
-                free(w[k].out[f].p);
+                tribe_sbuf_free(&w[k].out[f]);
     for (int f = 0; f < GEN_NFILES; f++)
-        free(hdr[f].p);
+        tribe_sbuf_free(&hdr[f]);
     free(w);
     free(inv0);
     free(gathered);
-    free(cat.p);
-    free(gz.p);
+    tribe_sbuf_free(&cat);
+    tribe_sbuf_free(&gz);
     free(m);
     return st;
 }

@@ -217,45 +217,19 @@ static int g_pick_cdf(grng *r, const double *cdf, int n)
 }
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* ---- dates (proleptic Gregorian, H. Hinnant's algorithms) ---------------- */
-static int64_t days_from_civil(int64_t y, int mo, int d)
-{
-    y -= mo <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void gen_format_date(int64_t z, char out[11])
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int mo = (int)(mp < 10 ? mp + 3 : mp - 9);
-    y += mo <= 2;
-    int yy = (int)(y % 10000 + 10000) % 10000;
-    const int dig[10] = {yy / 1000, yy / 100 % 10, yy / 10 % 10, yy % 10, 0, mo / 10, mo % 10, 0, d / 10, d % 10};
-    for (int k = 0; k < 10; k++)
-        out[k] = (k == 4 || k == 7) ? '-' : (char)('0' + dig[k]);
-    out[10] = '\0';
-}
-
+/* ---- end_date ------------------------------------------------------------
+ * Stricter than tribe_parse_day on purpose: end_date is a job option, so it
+ * must be exactly YYYY-MM-DD (no time, no M/D/YYYY) and a bad one is a USAGE
+ * error, not bad input data. */
 tribe_status gen_parse_date(const char *s, int64_t *day)
 {
     int y, mo, d, n = 0;
     if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0' ||
         y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return tribe_fail(TRIBE_ERR_USAGE, "end_date '%s' is not a date YYYY-MM-DD", s ? s : "(null)");
-    int64_t z = days_from_civil(y, mo, d);
+    int64_t z = tribe_days_from_civil(y, mo, d);
     char back[11];
-    gen_format_date(z, back);
+    tribe_format_day(z, back);
     if (strcmp(back, s) != 0) /* 2011-02-30 and friends */
         return tribe_fail(TRIBE_ERR_USAGE, "end_date '%s' is not a calendar day", s);
     *day = z;
@@ -324,7 +298,7 @@ tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg)
                       clip01(k * b->missing_age)};
 
     for (int d = 0; d < GEN_WINDOW; d++)
-        gen_format_date(m->end_day - d, m->date[d]);
+        tribe_format_day(m->end_day - d, m->date[d]);
 
     tot = acc = 0;
     for (int p = 0; p < GEN_NPROD; p++)
@@ -427,14 +401,14 @@ int64_t gen_invoice_count(const gen_model *m, int64_t i)
 }
 
 /* ---- row formatting (no snprintf in the hot path) ------------------------ */
-static inline void put(gen_buf *b, const char *s, size_t n)
+static inline void put(tribe_sbuf *b, const char *s, size_t n)
 {
     memcpy(b->p + b->len, s, n);
     b->len += n;
 }
-static inline void putc1(gen_buf *b, char c) { b->p[b->len++] = c; }
-static inline void puts0(gen_buf *b, const char *s) { put(b, s, strlen(s)); }
-static void put_i64(gen_buf *b, int64_t v)
+static inline void putc1(tribe_sbuf *b, char c) { b->p[b->len++] = c; }
+static inline void puts0(tribe_sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void put_i64(tribe_sbuf *b, int64_t v)
 {
     char tmp[24];
     int n = 0;
@@ -449,7 +423,7 @@ static void put_i64(gen_buf *b, int64_t v)
         putc1(b, tmp[--n]);
 }
 /* Fixed point with `dec` decimals: 1234 cents -> "12.34". */
-static void put_fixed(gen_buf *b, int64_t v, int dec)
+static void put_fixed(tribe_sbuf *b, int64_t v, int dec)
 {
     int64_t scale = dec == 2 ? 100 : 10;
     if (v < 0) {
@@ -463,13 +437,13 @@ static void put_fixed(gen_buf *b, int64_t v, int dec)
         putc1(b, (char)('0' + f / 10));
     putc1(b, (char)('0' + f % 10));
 }
-static inline void put2(gen_buf *b, int v)
+static inline void put2(tribe_sbuf *b, int v)
 {
     putc1(b, (char)('0' + v / 10));
     putc1(b, (char)('0' + v % 10));
 }
 /* "YYYY-MM-DD HH:MM:SS" of day d (days before end) at minute-of-day mod. */
-static void put_datetime(gen_buf *b, const gen_model *m, int d, int mod, int sec)
+static void put_datetime(tribe_sbuf *b, const gen_model *m, int d, int mod, int sec)
 {
     put(b, m->date[d], 10);
     putc1(b, ' ');
@@ -479,22 +453,9 @@ static void put_datetime(gen_buf *b, const gen_model *m, int d, int mod, int sec
     putc1(b, ':');
     put2(b, sec);
 }
-static void put_country(gen_buf *b, int country)
+static void put_country(tribe_sbuf *b, int country)
 {
     puts0(b, country < 0 ? "United Kingdom" : foreign_names[country]);
-}
-
-tribe_status gen_buf_reserve(gen_buf *b, size_t extra)
-{
-    if (b->len + extra <= b->cap)
-        return TRIBE_OK;
-    size_t cap = b->cap ? b->cap : 1 << 16;
-    while (cap < b->len + extra)
-        cap *= 2;
-    tribe_status st = tribe_realloc((void **)&b->p, cap);
-    if (st == TRIBE_OK)
-        b->cap = cap;
-    return st;
 }
 
 /* Upper bounds used to reserve once per customer: no row is longer. */
@@ -514,7 +475,7 @@ typedef struct {
     int country;
 } tx_row;
 
-static void put_tx(gen_buf *b, const gen_model *m, const tx_row *t)
+static void put_tx(tribe_sbuf *b, const gen_model *m, const tx_row *t)
 {
     if (t->prefix)
         putc1(b, t->prefix);
@@ -578,7 +539,7 @@ static void line_qty_price(grng *r, const gen_segdef *sd, const gen_plan *pl, in
 }
 
 static void emit_transactions(const gen_model *m, int64_t i, const gen_plan *pl, int64_t id,
-                              int64_t inv0, gen_buf *b, int64_t *cnt, int64_t *last_day)
+                              int64_t inv0, tribe_sbuf *b, int64_t *cnt, int64_t *last_day)
 {
     grng r = grng_make(m, i, ST_LINES);
     const gen_segdef *sd = &gen_segdefs[pl->seg];
@@ -719,7 +680,7 @@ static void emit_transactions(const gen_model *m, int64_t i, const gen_plan *pl,
         *last_day = day;
 }
 
-static void put_web_row(gen_buf *b, const gen_model *m, grng *r, int64_t id, int d, int pages,
+static void put_web_row(tribe_sbuf *b, const gen_model *m, grng *r, int64_t id, int d, int pages,
                         int64_t tenths, const char *device)
 {
     put_i64(b, id);
@@ -752,7 +713,7 @@ static int web_day(grng *r, const gen_plan *pl)
 }
 
 /* r: the customer's web stream, positioned after the session-count draw. */
-static void emit_web(const gen_model *m, grng *rp, const gen_plan *pl, int64_t id, gen_buf *b,
+static void emit_web(const gen_model *m, grng *rp, const gen_plan *pl, int64_t id, tribe_sbuf *b,
                      int64_t *cnt, int nsess)
 {
     grng r = *rp;
@@ -794,7 +755,7 @@ static void emit_web(const gen_model *m, grng *rp, const gen_plan *pl, int64_t i
     cnt[GC_SEG_BASE + pl->seg * GC_SEG_STRIDE + GS_SESSIONS] += nsess;
 }
 
-static void put_demo_row(gen_buf *b, const gen_model *m, int64_t id, int age, int country, int occ,
+static void put_demo_row(tribe_sbuf *b, const gen_model *m, int64_t id, int age, int country, int occ,
                          int sub)
 {
     put_i64(b, id);
@@ -811,7 +772,7 @@ static void put_demo_row(gen_buf *b, const gen_model *m, int64_t id, int age, in
 }
 
 static void emit_demographics(const gen_model *m, int64_t i, const gen_plan *pl, int64_t id,
-                              gen_buf *b, int64_t *cnt)
+                              tribe_sbuf *b, int64_t *cnt)
 {
     grng r = grng_make(m, i, ST_DEMO);
     const gen_segdef *sd = &gen_segdefs[pl->seg];
@@ -852,7 +813,7 @@ static void emit_demographics(const gen_model *m, int64_t i, const gen_plan *pl,
     cnt[GC_DEMO_ROWS] += rows;
 }
 
-tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, gen_buf out[GEN_NFILES],
+tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbuf out[GEN_NFILES],
                           int64_t *cnt, int64_t *last_day)
 {
     tribe_status st = TRIBE_OK;
@@ -861,16 +822,16 @@ tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, gen_buf o
     int64_t id = gen_customer_id(m, i);
     /* Worst cases: per invoice 4 lines twice, postage, 2 dirty lines and
      * 2 cancelled lines; plus guest (3), adjustment and malformed rows. */
-    TRIBE_TRY(gen_buf_reserve(&out[GEN_TX], (size_t)(14 * pl.n_inv + 6) * TX_ROW_MAX));
-    TRIBE_TRY(gen_buf_reserve(&out[GEN_TRUTH], 64));
+    TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TX], (size_t)(14 * pl.n_inv + 6) * TX_ROW_MAX));
+    TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TRUTH], 64));
     int nsess = 0;
     grng wr = grng_make(m, i, ST_WEB);
     if (m->web) {
         nsess = web_session_count(&gen_segdefs[pl.seg], &wr);
-        TRIBE_TRY(gen_buf_reserve(&out[GEN_WEB], (size_t)(nsess + 4) * WEB_ROW_MAX));
+        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_WEB], (size_t)(nsess + 4) * WEB_ROW_MAX));
     }
     if (m->demo)
-        TRIBE_TRY(gen_buf_reserve(&out[GEN_DEMO], 5 * DEMO_ROW_MAX));
+        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_DEMO], 5 * DEMO_ROW_MAX));
 
     emit_transactions(m, i, &pl, id, inv0, &out[GEN_TX], cnt, last_day);
     if (m->web)

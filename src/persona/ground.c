@@ -2,7 +2,7 @@
  * figures (ground.h). Written for any provider, so an LLM's text is held to
  * the same rule as the offline writer's. */
 #include "ground.h"
-#include "text.h"
+#include "tribe/numfmt.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -3,9 +3,11 @@
  * keyed by the seed, so the same segments and seed give the same personas.
  *
  * Every number it writes is a figure of the segment (or the whole base, for
- * comparisons), printed with the shared convention of text.h; templates in
+ * comparisons), printed with the shared convention of tribe/numfmt.h; templates in
  * offline_copy.h contain no digits. tribe_personas_write re-checks this. */
+#include "tribe/numfmt.h"
 #include "tribe/persona.h"
+#include "tribe/sbuf.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -13,7 +15,6 @@
 #include <string.h>
 
 #include "offline_copy.h"
-#include "text.h"
 
 /* RNG stream of the offline writer ("persona" in ASCII). */
 #define STREAM_PERSONA 0x706572736f6e61ULL

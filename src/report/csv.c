@@ -1,11 +1,12 @@
 /* segments.csv: one row per segment (tribe/report.h, docs/outputs.md). */
 #include "tribe/report.h"
+#include "tribe/sbuf.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../persona/text.h"
+#include "report_internal.h"
 
 /* RFC 4180: quote a field that holds a comma, quote or line break. */
 static tribe_status field(tribe_sbuf *b, const char *v)
@@ -28,19 +29,6 @@ static tribe_status number(tribe_sbuf *b, double v)
     return isfinite(v) ? tribe_sbuf_printf(b, ",%.10g", v) : tribe_sbuf_add(b, ",");
 }
 
-/* Persona of segment id, or NULL. */
-static const tribe_persona *persona_of(const tribe_persona *p, int k, int c, int id)
-{
-    if (!p)
-        return NULL;
-    if (p[c].segment == id)
-        return &p[c];
-    for (int i = 0; i < k; i++)
-        if (p[i].segment == id)
-            return &p[i];
-    return NULL;
-}
-
 tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out)
 {
     tribe_status st = TRIBE_OK;
@@ -58,7 +46,7 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
     TRIBE_TRY(tribe_sbuf_add(&b, ",persona_name,tagline\r\n"));
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
-        const tribe_persona *pc = persona_of(p, s->k, c, g->id);
+        const tribe_persona *pc = report_persona_of(p, s->k, c, g->id);
         if (p && !pc) {
             st = tribe_fail(TRIBE_ERR_INTERNAL, "segments.csv: no persona for segment %d (%s)", g->id, g->name);
             goto cleanup;

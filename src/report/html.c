@@ -5,7 +5,9 @@
  * attachment or a shared drive, and looks the same everywhere. Every piece
  * of text from the data (segment, level, feature and persona text, run facts)
  * goes through esc(). */
+#include "tribe/numfmt.h"
 #include "tribe/report.h"
+#include "tribe/sbuf.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../persona/text.h"
+#include "report_internal.h"
 
 #define MAX_POINTS 3000
 
@@ -82,18 +84,6 @@ static const char *feature_label(const char *f, char *buf, size_t cap)
     if (buf[0])
         buf[0] = (char)toupper((unsigned char)buf[0]);
     return buf;
-}
-
-static const tribe_persona *persona_of(const tribe_persona *p, int k, int c, int id)
-{
-    if (!p)
-        return NULL;
-    if (p[c].segment == id)
-        return &p[c];
-    for (int i = 0; i < k; i++)
-        if (p[i].segment == id)
-            return &p[i];
-    return NULL;
 }
 
 /* ---- style -------------------------------------------------------------------- */
@@ -738,7 +728,7 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
     PUT("<div class=\"personas\">\n");
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
-        const tribe_persona *q = persona_of(p, s->k, c, g->id);
+        const tribe_persona *q = report_persona_of(p, s->k, c, g->id);
         if (!q)
             continue;
         char initials[8] = {0};

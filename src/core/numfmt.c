@@ -1,78 +1,9 @@
-/* String buffer and number formatting shared by personas and the report (text.h). */
-#include "text.h"
+/* Number formatting shared by personas and the report (tribe/numfmt.h). */
+#include "tribe/numfmt.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static tribe_status reserve(tribe_sbuf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return TRIBE_OK;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) {
-        if (cap > SIZE_MAX / 2)
-            return tribe_fail(TRIBE_ERR_NOMEM, "text buffer would exceed the address space");
-        cap *= 2;
-    }
-    tribe_status st = tribe_realloc((void **)&b->p, cap);
-    if (st == TRIBE_OK)
-        b->cap = cap;
-    return st;
-}
-
-tribe_status tribe_sbuf_addn(tribe_sbuf *b, const char *s, size_t n)
-{
-    tribe_status st = reserve(b, n);
-    if (st != TRIBE_OK)
-        return st;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return TRIBE_OK;
-}
-
-tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s) { return tribe_sbuf_addn(b, s, strlen(s)); }
-
-tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return tribe_fail(TRIBE_ERR_INTERNAL, "bad format '%s'", fmt);
-    tribe_status st = reserve(b, (size_t)n);
-    if (st != TRIBE_OK)
-        return st;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return TRIBE_OK;
-}
-
-tribe_status tribe_sbuf_take(tribe_sbuf *b, char **out)
-{
-    if (!b->p) {
-        tribe_status st = reserve(b, 0);
-        if (st != TRIBE_OK)
-            return st;
-        b->p[0] = '\0';
-    }
-    *out = b->p;
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return TRIBE_OK;
-}
-
-void tribe_sbuf_free(tribe_sbuf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
 
 tribe_feat_kind tribe_feature_kind(const char *name)
 {

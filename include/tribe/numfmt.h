@@ -1,7 +1,12 @@
-/* Internal to src/persona and src/report (not a public header): a growable
- * string buffer and the one number-formatting convention shared by personas,
+/* tribe/numfmt.h: the one number-formatting convention shared by personas,
  * segments.csv and report.html, so a figure reads the same everywhere and the
- * grounding check (ground.c) knows what precision each printed number has.
+ * grounding check (persona/ground.c) knows what precision each printed
+ * number has.
+ *
+ * Usage:
+ *     char a[48], b[48];
+ *     tribe_sbuf_printf(&out, "%s customers (%s)", tribe_fmt_count(a, sizeof a, n),
+ *                       tribe_fmt_pct(b, sizeof b, share));   // "1,234 customers (18.6%)"
  *
  * Convention (docs/outputs.md):
  *   customer counts     whole numbers with thousands separators   "1,234"
@@ -10,11 +15,11 @@
  *   *_days features     whole days                                "45"
  *   other features      whole when within 0.05 of an integer, else one decimal
  *
- * Ownership: a tribe_sbuf owns its bytes until tribe_sbuf_take hands them over.
+ * Ownership: formatters write into caller buffers and keep nothing.
  * Not collective.
  */
-#ifndef TRIBE_PERSONA_TEXT_H
-#define TRIBE_PERSONA_TEXT_H
+#ifndef TRIBE_NUMFMT_H
+#define TRIBE_NUMFMT_H
 
 #include "tribe/core.h"
 
@@ -22,21 +27,6 @@
  * in pounds; a job-spec key would belong in core's config when another
  * currency is needed. */
 #define TRIBE_CURRENCY "\xc2\xa3" /* £ in UTF-8 */
-
-typedef struct {
-    char *p;    /* NUL-terminated once anything was added */
-    size_t len; /* bytes, excluding the NUL */
-    size_t cap;
-} tribe_sbuf;
-
-/* Appends; on NOMEM the buffer is left as it was. */
-tribe_status tribe_sbuf_addn(tribe_sbuf *b, const char *s, size_t n);
-tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s);
-tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the text to the caller (never NULL: "" for an empty buffer) and
- * resets the buffer; NOMEM only when an empty buffer cannot allocate "". */
-tribe_status tribe_sbuf_take(tribe_sbuf *b, char **out);
-void tribe_sbuf_free(tribe_sbuf *b);
 
 /* Kinds of feature, by name (monetary, avg_order_value, *value*, *spend*,
  * *revenue*, ltv -> money; *days* -> days). */

@@ -1,0 +1,80 @@
+/* Growable string buffer (tribe/sbuf.h). */
+#include "tribe/sbuf.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+tribe_status tribe_sbuf_reserve(tribe_sbuf *b, size_t extra)
+{
+    if (extra < b->cap && b->len < b->cap - extra) /* len + extra + 1 <= cap, without overflow */
+        return TRIBE_OK;
+    if (extra > SIZE_MAX - 1 - b->len)
+        return tribe_fail(TRIBE_ERR_NOMEM, "text buffer would exceed the address space");
+    const size_t need = b->len + extra + 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return tribe_fail(TRIBE_ERR_NOMEM, "text buffer would exceed the address space");
+        cap *= 2;
+    }
+    tribe_status st = tribe_realloc((void **)&b->p, cap);
+    if (st == TRIBE_OK)
+        b->cap = cap;
+    return st;
+}
+
+tribe_status tribe_sbuf_addn(tribe_sbuf *b, const char *s, size_t n)
+{
+    tribe_status st = tribe_sbuf_reserve(b, n);
+    if (st != TRIBE_OK)
+        return st;
+    if (n > 0) /* s may be NULL when n == 0 */
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return TRIBE_OK;
+}
+
+tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s) { return tribe_sbuf_addn(b, s, strlen(s)); }
+
+tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "bad format '%s'", fmt);
+    tribe_status st = tribe_sbuf_reserve(b, (size_t)n);
+    if (st != TRIBE_OK)
+        return st;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return TRIBE_OK;
+}
+
+tribe_status tribe_sbuf_take(tribe_sbuf *b, char **out)
+{
+    /* reserve(0) allocates for an empty buffer and is free otherwise: every
+     * successful reserve left room for the NUL after len */
+    tribe_status st = tribe_sbuf_reserve(b, 0);
+    if (st != TRIBE_OK)
+        return st;
+    b->p[b->len] = '\0';
+    *out = b->p;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return TRIBE_OK;
+}
+
+void tribe_sbuf_free(tribe_sbuf *b)
+{
+    if (!b)
+        return;
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,189 @@
+/* Unit tests for src/core/sbuf.c: the growable string buffer. */
+#include "testutil.h"
+#include "tribe/sbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void an_empty_buffer_should_hand_over_an_empty_string(void)
+{
+    tribe_sbuf b = {0};
+    char *s = NULL;
+    CU_ASSERT_EQUAL(tribe_sbuf_take(&b, &s), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(s, "");
+    CU_ASSERT_PTR_NULL(b.p);
+    CU_ASSERT_EQUAL(b.len, 0);
+    CU_ASSERT_EQUAL(b.cap, 0);
+    free(s);
+    tribe_sbuf_free(&b);
+    tribe_sbuf_free(&b); /* twice, and NULL: both harmless */
+    tribe_sbuf_free(NULL);
+}
+
+static void appends_should_grow_by_doubling_and_keep_a_terminator(void)
+{
+    tribe_sbuf b = {0};
+    size_t want = 0;
+    int bad = 0;
+    for (int i = 0; i < 5000; i++) {
+        char word[16];
+        int n = snprintf(word, sizeof word, "%d,", i);
+        CU_ASSERT_EQUAL_FATAL(i % 2 ? tribe_sbuf_add(&b, word) : tribe_sbuf_addn(&b, word, (size_t)n), TRIBE_OK);
+        want += (size_t)n;
+        /* capacity: a power of two from 256, always room for the NUL */
+        if (b.len != want || b.p[b.len] != '\0' || b.len >= b.cap || b.cap < 256 || (b.cap & (b.cap - 1)) != 0)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(strlen(b.p), want);
+    CU_ASSERT(strncmp(b.p, "0,1,2,3,", 8) == 0);
+    CU_ASSERT(strcmp(b.p + want - 5, "4999,") == 0);
+    char *s = NULL;
+    CU_ASSERT_EQUAL(tribe_sbuf_take(&b, &s), TRIBE_OK);
+    CU_ASSERT_EQUAL(strlen(s), want);
+    CU_ASSERT_PTR_NULL(b.p);
+    free(s);
+}
+
+static void addn_should_copy_embedded_nuls_and_allow_zero_bytes(void)
+{
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_addn(&b, NULL, 0), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    CU_ASSERT_STRING_EQUAL(b.p, "");
+    CU_ASSERT_EQUAL(tribe_sbuf_addn(&b, "a\0b", 3), TRIBE_OK);
+    CU_ASSERT_EQUAL(b.len, 3);
+    CU_ASSERT(memcmp(b.p, "a\0b\0", 4) == 0);
+    tribe_sbuf_free(&b);
+    CU_ASSERT_PTR_NULL(b.p);
+    CU_ASSERT_EQUAL(b.len, 0);
+}
+
+static void printf_should_render_strings_longer_than_the_capacity(void)
+{
+    const size_t n = 100000;
+    char *big = malloc(n + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_printf(&b, "<%s>", "x"), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_sbuf_printf(&b, "[%s|%0*d]", big, 3000, 42), TRIBE_OK);
+    CU_ASSERT_EQUAL(b.len, 3 + 1 + n + 1 + 3000 + 1);
+    CU_ASSERT_EQUAL(strlen(b.p), b.len);
+    CU_ASSERT(strncmp(b.p, "<x>[abc", 7) == 0);
+    CU_ASSERT(memcmp(b.p + 4, big, n) == 0);
+    CU_ASSERT_STRING_EQUAL(b.p + b.len - 4, "042]");
+    CU_ASSERT_EQUAL(b.p[4 + n + 1], '0');
+    CU_ASSERT_EQUAL(tribe_sbuf_printf(&b, "%s", ""), TRIBE_OK); /* nothing to add */
+    CU_ASSERT_EQUAL(b.len, 3 + 1 + n + 1 + 3000 + 1);
+    tribe_sbuf_free(&b);
+    free(big);
+}
+
+/* The generator's pattern: reserve once, write bytes directly, advance len. */
+static void reserved_room_should_take_direct_writes_and_take_should_terminate_them(void)
+{
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_add(&b, "head:"), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_sbuf_reserve(&b, 1000), TRIBE_OK);
+    CU_ASSERT(b.len + 1000 < b.cap);
+    size_t cap = b.cap;
+    memset(b.p + b.len, 'z', 1000);
+    b.len += 1000;
+    CU_ASSERT_EQUAL(tribe_sbuf_reserve(&b, 0), TRIBE_OK); /* room for the NUL is already there */
+    CU_ASSERT_EQUAL(b.cap, cap);
+    char *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_sbuf_take(&b, &s), TRIBE_OK);
+    CU_ASSERT_EQUAL(strlen(s), 1005);
+    CU_ASSERT(strncmp(s, "head:zzz", 8) == 0);
+    free(s);
+}
+
+static void impossible_sizes_should_fail_with_nomem_and_leave_the_buffer(void)
+{
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_add(&b, "keep"), TRIBE_OK);
+    char *p = b.p;
+    size_t cap = b.cap;
+    CU_ASSERT_EQUAL(tribe_sbuf_reserve(&b, SIZE_MAX), TRIBE_ERR_NOMEM);
+    CU_ASSERT_EQUAL(tribe_sbuf_reserve(&b, SIZE_MAX - 4), TRIBE_ERR_NOMEM);
+    CU_ASSERT_EQUAL(tribe_sbuf_reserve(&b, SIZE_MAX / 2 + 1), TRIBE_ERR_NOMEM);
+    CU_ASSERT(strstr(tribe_errmsg(), "address space") != NULL);
+    CU_ASSERT_PTR_EQUAL(b.p, p);
+    CU_ASSERT_EQUAL(b.cap, cap);
+    CU_ASSERT_STRING_EQUAL(b.p, "keep");
+    tribe_sbuf_free(&b);
+}
+
+/* Each step fails at its k-th allocation in turn: a failed call returns
+ * NOMEM and leaves the text as it was; the sequence eventually completes. */
+static void failed_allocations_should_leave_the_buffer_as_it_was(void)
+{
+    static char chunk[700];
+    memset(chunk, 'q', sizeof chunk - 1);
+    int finished = 0, failures = 0;
+    for (long k = 1; k < 100 && !finished; k++) {
+        tribe_sbuf b = {0};
+        char *out = NULL;
+        tribe_alloc_fail_after(k);
+        tribe_status st = TRIBE_OK;
+        for (int step = 0; step < 12 && st == TRIBE_OK; step++) {
+            size_t len0 = b.len, cap0 = b.cap;
+            char *before = b.p ? strndup(b.p, b.len) : NULL;
+            switch (step % 4) {
+            case 0: st = tribe_sbuf_add(&b, chunk); break;
+            case 1: st = tribe_sbuf_addn(&b, chunk, 300); break;
+            case 2: st = tribe_sbuf_printf(&b, "%s-%d", chunk, step); break;
+            default: st = tribe_sbuf_reserve(&b, 5000); break;
+            }
+            if (st != TRIBE_OK) {
+                failures++;
+                CU_ASSERT_EQUAL(st, TRIBE_ERR_NOMEM);
+                CU_ASSERT_EQUAL(b.len, len0);
+                CU_ASSERT_EQUAL(b.cap, cap0);
+                if (before)
+                    CU_ASSERT(memcmp(b.p, before, len0) == 0);
+            }
+            free(before);
+        }
+        if (st == TRIBE_OK)
+            st = tribe_sbuf_take(&b, &out);
+        tribe_alloc_fail_after(0);
+        if (st == TRIBE_OK) {
+            finished = 1;
+            CU_ASSERT_EQUAL(strlen(out), 3 * 699 + 3 * 300 + (699 + 2) + (699 + 2) + (699 + 3)); /* "-2", "-6", "-10" */
+        } else {
+            CU_ASSERT_PTR_NULL(out);
+        }
+        free(out);
+        tribe_sbuf_free(&b);
+    }
+    CU_ASSERT(finished);
+    CU_ASSERT(failures > 0);
+
+    /* take of an empty buffer needs one allocation; when it fails nothing changes */
+    tribe_sbuf e = {0};
+    char *s = NULL;
+    tribe_alloc_fail_after(1);
+    CU_ASSERT_EQUAL(tribe_sbuf_take(&e, &s), TRIBE_ERR_NOMEM);
+    tribe_alloc_fail_after(0);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NULL(e.p);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(an_empty_buffer_should_hand_over_an_empty_string),
+        TRIBE_TEST(appends_should_grow_by_doubling_and_keep_a_terminator),
+        TRIBE_TEST(addn_should_copy_embedded_nuls_and_allow_zero_bytes),
+        TRIBE_TEST(printf_should_render_strings_longer_than_the_capacity),
+        TRIBE_TEST(reserved_room_should_take_direct_writes_and_take_should_terminate_them),
+        TRIBE_TEST(impossible_sizes_should_fail_with_nomem_and_leave_the_buffer),
+        TRIBE_TEST(failed_allocations_should_leave_the_buffer_as_it_was),
+        {NULL, NULL}};
+    return tribe_test_main("sbuf", cases);
+}
