@@ -619,13 +619,30 @@ static void levels_free(levels *L)
 
 /* ---- the merge on owner ranks ----------------------------------------------------- */
 
+/* Seed of the tables an owner fills from received records: those arrive in
+ * the slot order of the senders' tables, often with the same (index, key)
+ * pairs, which must not hash alike (see ingest_hash.c). */
+#define ING_SEED_OWNER 0xd1b54a32d192ed03ULL
+
+/* Local distinct count of one of the three sets of a customer. */
+static int64_t *set_count(tx_cust *c, int which)
+{
+    return which == 0 ? &c->n_inv : which == 1 ? &c->n_prod : &c->n_day;
+}
+
 /* Collective: moves the local transaction partials to their owners; on return
- * S->tx holds the owned customers, fully merged. */
+ * S->tx holds the owned customers, fully merged.
+ *
+ * A customer whose rows were all read by one rank (the usual case when the
+ * file is grouped by customer) arrives from one sender only: its set elements
+ * are already distinct, so the owner just counts them. Only customers seen by
+ * several ranks go through the owner's (customer, key) sets. */
 static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
 {
     tribe_status st = TRIBE_OK;
     tx_agg own;
     void *buf = NULL, *got = NULL;
+    int64_t *nsrc = NULL, *fill = NULL;
     int64_t n = 0, ngot = 0;
     tx_agg *loc = &S->tx;
     memset(&own, 0, sizeof own);
@@ -634,7 +651,7 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
          * only the country votes need their global codes. The multi-rank
          * path below is checked against this one by the MPI tests. */
         ing_map votes;
-        TRIBE_TRY(ing_map_init(&votes, loc->ctry.n));
+        TRIBE_TRY(ing_map_init_seed(&votes, loc->ctry.n, ING_SEED_OWNER));
         for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
             if (loc->ctry.t[i].a != ING_EMPTY)
                 st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b],
@@ -646,9 +663,11 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     st = tx_agg_init(&own);
     if (st == TRIBE_OK)
         st = tribe_alloc(&buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&fill, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof *fill);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    /* customers: first/last day and money */
+    /* customers: first/last day and money; nsrc[idx] counts the senders */
     {
         tx_rec *r = buf;
         for (int64_t i = 0; i < loc->n; i++) {
@@ -659,6 +678,10 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             r[i].money = loc->c[i].money;
         }
         TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
+        st = tribe_calloc((void **)&nsrc, (size_t)(ngot > 0 ? ngot : 1), sizeof *nsrc);
+        ing_map_free(&own.cust);
+        if (st == TRIBE_OK)
+            st = ing_map_init(&own.cust, (size_t)ngot);
         const tx_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
             int64_t idx = 0;
@@ -666,6 +689,7 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             if (st != TRIBE_OK)
                 break;
             tx_cust *cu = &own.c[idx];
+            nsrc[idx]++;
             cu->money += g[i].money;
             if (g[i].first < cu->first)
                 cu->first = g[i].first;
@@ -684,29 +708,57 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
         buf = NULL;
         st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(key_rec));
         TRIBE_TRY(tribe_par_agree(par, st));
+        /* grouped by customer (a counting sort on the local index, whose
+         * counts are the local distinct counts): the owner then looks each
+         * customer up once per sender */
         key_rec *r = buf;
         n = 0;
+        for (int64_t i = 0; i < loc->n; i++) {
+            fill[i] = n;
+            n += *set_count(&loc->c[i], which);
+        }
+        if (n != (int64_t)m->n)
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: set %d holds %zu keys but counts say %lld", which, m->n,
+                            (long long)n);
+        TRIBE_TRY(tribe_par_agree(par, st));
         for (size_t i = 0; i < m->cap; i++)
             if (m->t[i].a != ING_EMPTY) {
-                r[n].id = loc->c[m->t[i].a].id;
-                r[n].key = m->t[i].b;
-                n++;
+                key_rec *e = &r[fill[m->t[i].a]++];
+                e->id = loc->c[m->t[i].a].id;
+                e->key = m->t[i].b;
             }
         ing_set_free(m); /* no longer needed: lowers the peak memory */
         TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(key_rec), &got, &ngot));
-        const key_rec *g = got;
-        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
+        /* ids -> owned indices (in place), and how many keys belong to
+         * customers with several senders */
+        key_rec *g = got;
+        int64_t last_id = -1, idx = -1, nshared = 0;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
-            if (!v) {
-                st = tribe_fail(TRIBE_ERR_INTERNAL, "customer %lld reached rank %d without its totals",
-                                (long long)g[i].id, tribe_par_rank(par));
-                break;
+            if (g[i].id != last_id) {
+                int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
+                if (!v) {
+                    st = tribe_fail(TRIBE_ERR_INTERNAL, "customer %lld reached rank %d without its totals",
+                                    (long long)g[i].id, tribe_par_rank(par));
+                    break;
+                }
+                last_id = g[i].id;
+                idx = *v;
             }
-            tx_cust *cu = &own.c[*v];
-            int64_t *cnt = which == 0 ? &cu->n_inv : which == 1 ? &cu->n_prod : &cu->n_day;
-            st = set_add(om, *v, g[i].key, cnt);
+            g[i].id = idx;
+            nshared += nsrc[idx] > 1;
         }
+        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
+        ing_set_free(om);
+        if (st == TRIBE_OK)
+            st = ing_set_init_seed(om, (size_t)nshared, ING_SEED_OWNER);
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+            int64_t *cnt = set_count(&own.c[g[i].id], which);
+            if (nsrc[g[i].id] == 1)
+                (*cnt)++;
+            else
+                st = set_add(om, g[i].id, g[i].key, cnt);
+        }
+        ing_set_free(om); /* only the counts are used from here on */
         free(got);
         got = NULL;
         TRIBE_TRY(tribe_par_agree(par, st));
@@ -729,6 +781,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
                 n++;
             }
         TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+        ing_map_free(&own.ctry);
+        st = ing_map_init_seed(&own.ctry, (size_t)ngot, ING_SEED_OWNER);
         const cnt_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
             int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
@@ -744,6 +798,8 @@ cleanup:
     tx_agg_free(&own);
     free(buf);
     free(got);
+    free(nsrc);
+    free(fill);
     return st;
 }
 
@@ -988,7 +1044,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&cbest, nn * sizeof *cbest);
         if (st == TRIBE_OK)
-            st = ing_map_init(&devmap, 1024);
+            st = ing_map_init_seed(&devmap, 1024, ING_SEED_OWNER);
         TRIBE_TRY(tribe_par_agree(par, st));
         dc = cc + nn;
         oc = dc + nn;
@@ -1105,6 +1161,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     const char *src_names[3];
     tribe_ingest_cfg norm;
     const tribe_ingest_cfg *cfg = &norm;
+    double tm[5] = {0}; /* phase start times, for the debug log */
     *out = NULL;
     memset(ledger, 0, sizeof *ledger);
     memset(&S, 0, sizeof S);
@@ -1129,11 +1186,15 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     S.led.has_web = cfg->web != NULL;
     S.led.has_demographics = cfg->demographics != NULL;
 
+    tm[0] = tribe_now();
     st = read_source(par, &S, SRC_TX, cfg->transactions, cfg->gz_block);
+    tm[1] = tribe_now();
     if (st == TRIBE_OK && cfg->web)
         st = read_source(par, &S, SRC_WEB, cfg->web, cfg->gz_block);
+    tm[2] = tribe_now();
     if (st == TRIBE_OK && cfg->demographics)
         st = read_source(par, &S, SRC_DEMO, cfg->demographics, cfg->gz_block);
+    tm[3] = tribe_now();
     /* st is agreed here. Write what was rejected so far even if a source
      * failed: the rejects explain the data, whatever happens next. */
     if (cfg->rejects && *cfg->rejects) {
@@ -1142,6 +1203,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
             st = wst;
     }
     ing_rejects_free(&S.rej);
+    tm[4] = tribe_now();
     {
         tribe_status sst = ledger_sum(par, &S.led);
         if (st == TRIBE_OK)
@@ -1165,6 +1227,9 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     S.led.web_rows_kept = S.led.web_rows_unmatched = 0;
     S.led.demographics_rows_kept = S.led.demographics_rows_unmatched = S.led.demographics_duplicate_ids = 0;
     st = build(par, cfg, &S, snapshot, out);
+    TRIBE_DEBUG("ingest: read transactions %.2f s, web %.2f s, demographics %.2f s, rejects %.2f s, "
+                "merge %.2f s (rank 0)",
+                tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
     {
         int64_t v[6] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
                         S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,
