@@ -127,6 +127,12 @@ cleanup:
     return st;
 }
 
+/* Local distinct count of one of the three sets of a customer. */
+static int64_t *set_count(tx_cust *c, int which)
+{
+    return which == 0 ? &c->n_inv : which == 1 ? &c->n_prod : &c->n_day;
+}
+
 /* Adds key to a (customer, key) set; bumps *count when it is new. */
 static tribe_status set_add(ing_set *m, int64_t idx, uint64_t key, int64_t *count)
 {
@@ -209,18 +215,47 @@ typedef struct {
         int64_t id, idx; /* idx -1: nothing remembered */
         uint64_t inv;
         int64_t day;
-        char ctry[64];
+        char ctry[64]; /* the last country (transactions) or device (web) */
         size_t nctry;
         int64_t code;
         int64_t vote_idx, vote_code, votes;
+        ing_map *vote_map; /* tx.ctry or web.dev, by source */
     } last;
+    /* (customer index, key) pairs waiting to enter tx.inv, tx.prod, tx.day:
+     * added in batches (ing_set_add_many), the counts bumped then. */
+    struct {
+        ing_pair p[4 * ING_SET_BATCH];
+        unsigned char is_new[4 * ING_SET_BATCH];
+        size_t n;
+    } pend[3];
 } state;
+
+static tribe_status flush_keys(state *S, int which)
+{
+    ing_set *m = which == 0 ? &S->tx.inv : which == 1 ? &S->tx.prod : &S->tx.day;
+    size_t n = S->pend[which].n;
+    S->pend[which].n = 0;
+    tribe_status st = ing_set_add_many(m, S->pend[which].p, n, S->pend[which].is_new);
+    for (size_t k = 0; k < n && st == TRIBE_OK; k++)
+        *set_count(&S->tx.c[S->pend[which].p[k].a], which) += S->pend[which].is_new[k];
+    return st;
+}
+
+/* Queues (customer index, key) for set `which` (0 invoices, 1 products, 2 days). */
+static tribe_status add_key(state *S, int which, int64_t idx, uint64_t key)
+{
+    size_t n = S->pend[which].n;
+    S->pend[which].p[n].a = (uint64_t)idx;
+    S->pend[which].p[n].b = key;
+    S->pend[which].n = n + 1;
+    return n + 1 == sizeof S->pend[which].p / sizeof S->pend[which].p[0] ? flush_keys(S, which) : TRIBE_OK;
+}
 
 static tribe_status flush_votes(state *S)
 {
     tribe_status st = TRIBE_OK;
     if (S->last.votes > 0)
-        st = count_add(&S->tx.ctry, S->last.vote_idx, S->last.vote_code, S->last.votes);
+        st = count_add(S->last.vote_map, S->last.vote_idx, S->last.vote_code, S->last.votes);
     S->last.votes = 0;
     return st;
 }
@@ -399,13 +434,13 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     uint64_t ikey = ing_key(inv, ninv);
     if (ikey != S->last.inv) {
         S->last.inv = UINT64_MAX;
-        TRIBE_TRY(set_add(&S->tx.inv, idx, ikey, &cu->n_inv));
+        TRIBE_TRY(add_key(S, 0, idx, ikey));
         S->last.inv = ikey;
     }
-    TRIBE_TRY(set_add(&S->tx.prod, idx, ing_key(stock, nstock), &cu->n_prod));
+    TRIBE_TRY(add_key(S, 1, idx, ing_key(stock, nstock)));
     if (day != S->last.day) {
         S->last.day = INT64_MIN;
-        TRIBE_TRY(set_add(&S->tx.day, idx, (uint64_t)day, &cu->n_day));
+        TRIBE_TRY(add_key(S, 2, idx, (uint64_t)day));
         S->last.day = day;
     }
     if (nc > 0) {
@@ -468,15 +503,34 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "MinutesOnSite", m, nm, "is not a number >= 0");
         goto malformed;
     }
-    TRIBE_TRY(web_agg_cust(&S->web, id, &idx));
+    /* sessions of one customer usually come together: as in tx_row,
+     * remember the customer and count device votes up per run */
+    if (S->last.idx >= 0 && S->last.id == id) {
+        idx = S->last.idx;
+    } else {
+        S->last.idx = -1;
+        TRIBE_TRY(web_agg_cust(&S->web, id, &idx));
+        S->last.id = id;
+        S->last.idx = idx;
+    }
     web_cust *w = &S->web.w[idx];
     w->sessions++;
     w->pages += pages;
     w->minutes += tribe_xsum_of(minutes);
     if (ndev > 0) {
-        int64_t code;
-        TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &code));
-        TRIBE_TRY(count_add(&S->web.dev, idx, code, 1));
+        if (ndev != S->last.nctry || memcmp(dev, S->last.ctry, ndev) != 0) {
+            S->last.nctry = 0;
+            TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &S->last.code));
+            if (ndev <= sizeof S->last.ctry) {
+                memcpy(S->last.ctry, dev, ndev);
+                S->last.nctry = ndev;
+            }
+        }
+        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
+            TRIBE_TRY(flush_votes(S));
+        S->last.vote_idx = idx;
+        S->last.vote_code = S->last.code;
+        S->last.votes++;
     }
     return TRIBE_OK;
 malformed:
@@ -558,6 +612,7 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
     S->last.idx = -1;
     S->last.votes = 0;
     S->last.nctry = 0;
+    S->last.vote_map = src == SRC_WEB ? &S->web.dev : &S->tx.ctry;
     while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
         if (src == SRC_TX)
             st = tx_row(S, c, col);
@@ -568,6 +623,8 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
     }
     if (st == TRIBE_OK)
         st = flush_votes(S);
+    for (int w = 0; w < 3 && st == TRIBE_OK; w++)
+        st = flush_keys(S, w);
     st = tribe_par_agree(par, st);
 cleanup:
     tribe_csv_close(&c);
@@ -623,12 +680,6 @@ static void levels_free(levels *L)
  * the slot order of the senders' tables, often with the same (index, key)
  * pairs, which must not hash alike (see ingest_hash.c). */
 #define ING_SEED_OWNER 0xd1b54a32d192ed03ULL
-
-/* Local distinct count of one of the three sets of a customer. */
-static int64_t *set_count(tx_cust *c, int which)
-{
-    return which == 0 ? &c->n_inv : which == 1 ? &c->n_prod : &c->n_day;
-}
 
 /* Collective: moves the local transaction partials to their owners; on return
  * S->tx holds the owned customers, fully merged.

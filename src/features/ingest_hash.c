@@ -170,6 +170,46 @@ void ing_set_free(ing_set *s)
     s->cap = s->n = 0;
 }
 
+/* Doubles the capacity. Errors: NOMEM (the set is unchanged). */
+static tribe_status set_grow(ing_set *s)
+{
+    ing_pair *nt = NULL;
+    size_t ncap = s->cap * 2, nmask = ncap - 1;
+    tribe_status st = alloc_pairs(&nt, ncap);
+    if (st != TRIBE_OK)
+        return st;
+    for (size_t k = 0; k < s->cap; k++) {
+        ing_pair e = s->t[k];
+        if (e.a == ING_EMPTY)
+            continue;
+        size_t j = slot_of(e.a, e.b, s->seed, nmask);
+        while (nt[j].a != ING_EMPTY)
+            j = (j + 1) & nmask;
+        nt[j] = e;
+    }
+    free(s->t);
+    s->t = nt;
+    s->cap = ncap;
+    return TRIBE_OK;
+}
+
+/* Inserts (a, b) from its home slot i, knowing the set has room. */
+static int set_put(ing_set *s, size_t i, uint64_t a, uint64_t b)
+{
+    size_t mask = s->cap - 1;
+    for (;;) {
+        if (s->t[i].a == a && s->t[i].b == b)
+            return 0;
+        if (s->t[i].a == ING_EMPTY)
+            break;
+        i = (i + 1) & mask;
+    }
+    s->t[i].a = a;
+    s->t[i].b = b;
+    s->n++;
+    return 1;
+}
+
 tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new)
 {
     size_t mask = s->cap - 1;
@@ -183,32 +223,38 @@ tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new)
         i = (i + 1) & mask;
     }
     if (set_full(s->n + 1, s->cap)) {
-        ing_pair *nt = NULL;
-        size_t ncap = s->cap * 2, nmask = ncap - 1;
-        tribe_status st = alloc_pairs(&nt, ncap);
+        tribe_status st = set_grow(s);
         if (st != TRIBE_OK)
             return st;
-        for (size_t k = 0; k < s->cap; k++) {
-            ing_pair e = s->t[k];
-            if (e.a == ING_EMPTY)
-                continue;
-            size_t j = slot_of(e.a, e.b, s->seed, nmask);
-            while (nt[j].a != ING_EMPTY)
-                j = (j + 1) & nmask;
-            nt[j] = e;
-        }
-        free(s->t);
-        s->t = nt;
-        s->cap = ncap;
-        mask = nmask;
-        i = slot_of(a, b, s->seed, mask);
-        while (s->t[i].a != ING_EMPTY)
-            i = (i + 1) & mask;
+        i = slot_of(a, b, s->seed, s->cap - 1);
     }
-    s->t[i].a = a;
-    s->t[i].b = b;
-    s->n++;
-    *is_new = 1;
+    *is_new = set_put(s, i, a, b);
+    return TRIBE_OK;
+}
+
+tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new)
+{
+    size_t slot[ING_SET_BATCH];
+    while (n > 0) {
+        size_t m = n < ING_SET_BATCH ? n : ING_SET_BATCH;
+        while (set_full(s->n + m, s->cap)) {
+            tribe_status st = set_grow(s);
+            if (st != TRIBE_OK)
+                return st;
+        }
+        /* A big set misses the cache on nearly every insertion: ask for all
+         * the home slots of the batch first, so the misses overlap. */
+        size_t mask = s->cap - 1;
+        for (size_t k = 0; k < m; k++) {
+            slot[k] = slot_of(p[k].a, p[k].b, s->seed, mask);
+            __builtin_prefetch(&s->t[slot[k]], 1);
+        }
+        for (size_t k = 0; k < m; k++)
+            is_new[k] = (unsigned char)set_put(s, slot[k], p[k].a, p[k].b);
+        p += m;
+        is_new += m;
+        n -= m;
+    }
     return TRIBE_OK;
 }
 

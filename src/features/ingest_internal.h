@@ -81,6 +81,12 @@ void ing_set_free(ing_set *s);
 /* Adds (a, b) (a != ING_EMPTY); *is_new says whether it was absent.
  * Errors: NOMEM (the set is unchanged). */
 tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
+/* Adds p[0..n) in order (all a != ING_EMPTY); is_new[i] says whether p[i]
+ * was absent when its turn came. Faster than one ing_set_add per pair on a
+ * set much bigger than the cache (the look-ups of a batch overlap).
+ * Errors: NOMEM (pairs of earlier batches may have been added). */
+#define ING_SET_BATCH 64
+tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new);
 
 /* ---- string interning (Not collective) ------------------------------------ */
 
