@@ -217,6 +217,9 @@ typedef struct {
         int64_t day;
         char ctry[64]; /* the last country (transactions) or device (web) */
         size_t nctry;
+        char date[32]; /* the last parsed InvoiceDate text (ndate 0: none) */
+        size_t ndate;
+        int64_t date_day;
         int64_t code;
         int64_t vote_idx, vote_code, votes;
         ing_map *vote_map; /* tx.ctry or web.dev, by source */
@@ -376,7 +379,17 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
         goto malformed;
     }
-    if (!ing_parse_day(d, nd, &day)) {
+    /* rows of one invoice repeat its date text: parse it once */
+    if (nd > 0 && nd == S->last.ndate && memcmp(d, S->last.date, nd) == 0) {
+        day = S->last.date_day;
+    } else if (ing_parse_day(d, nd, &day)) {
+        S->last.ndate = 0;
+        if (nd <= sizeof S->last.date) {
+            memcpy(S->last.date, d, nd);
+            S->last.ndate = nd;
+            S->last.date_day = day;
+        }
+    } else {
         why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
         goto malformed;
     }
@@ -612,6 +625,7 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
     S->last.idx = -1;
     S->last.votes = 0;
     S->last.nctry = 0;
+    S->last.ndate = 0;
     S->last.vote_map = src == SRC_WEB ? &S->web.dev : &S->tx.ctry;
     while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
         if (src == SRC_TX)
@@ -899,6 +913,8 @@ static tribe_status shuffle_web(tribe_par *par, state *S, const int64_t *spl, co
             }
     }
     TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+    ing_map_free(devmap); /* sized for what arrived: no growth steps */
+    st = ing_map_init_seed(devmap, (size_t)ngot, ING_SEED_OWNER);
     {
         const cnt_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
