@@ -61,8 +61,9 @@ typedef struct {
 
 /* Shuffle records: each starts with the customer id (ing_shuffle). */
 typedef struct {
-    int64_t id, first, last, pad;
+    int64_t id, first, last, src; /* src: the sending rank */
     tribe_xsum money;
+    int64_t n_inv, n_prod, n_day, pad; /* the sender's distinct counts */
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -695,19 +696,77 @@ static void levels_free(levels *L)
  * pairs, which must not hash alike (see ingest_hash.c). */
 #define ING_SEED_OWNER 0xd1b54a32d192ed03ULL
 
+/* Collective: tells each sender which of the customers it sent (recs[0,
+ * n), each with its src) have several senders: *shared (caller frees) gets
+ * one flag per local customer index of `loc`. */
+static tribe_status reply_shared(tribe_par *par, const tx_agg *loc, const tx_rec *recs, int64_t n,
+                                 const int64_t *own_idx, const int64_t *nsrc, unsigned char **shared)
+{
+    tribe_status st = TRIBE_OK;
+    int size = tribe_par_size(par);
+    size_t *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL, *fill = NULL, total = 0;
+    int64_t *send = NULL, *got = NULL;
+    int64_t nsend = 0;
+    *shared = NULL;
+    for (int64_t i = 0; i < n; i++)
+        nsend += nsrc[own_idx[i]] > 1;
+    st = tribe_calloc((void **)&sc, 5 * (size_t)size, sizeof *sc);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&send, (size_t)(nsend > 0 ? nsend : 1) * sizeof *send);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)shared, (size_t)(loc->n > 0 ? loc->n : 1), 1);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    sd = sc + size;
+    rc = sd + size;
+    rd = rc + size;
+    fill = rd + size;
+    for (int64_t i = 0; i < n; i++)
+        if (nsrc[own_idx[i]] > 1)
+            sc[recs[i].src] += sizeof *send;
+    for (int r = 1; r < size; r++)
+        sd[r] = sd[r - 1] + sc[r - 1];
+    memcpy(fill, sd, (size_t)size * sizeof *fill);
+    for (int64_t i = 0; i < n; i++)
+        if (nsrc[own_idx[i]] > 1) {
+            memcpy((char *)send + fill[recs[i].src], &recs[i].id, sizeof *send);
+            fill[recs[i].src] += sizeof *send;
+        }
+    TRIBE_TRY(tribe_par_alltoallv(par, send, sc, sd, (void **)&got, &total, rc, rd));
+    for (size_t i = 0; i < total / sizeof *got && st == TRIBE_OK; i++) {
+        int64_t *v = ing_map_find(&loc->cust, (uint64_t)got[i], 0);
+        if (v)
+            (*shared)[*v] = 1;
+        else
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: rank %d was asked about customer %lld it never sent",
+                            tribe_par_rank(par), (long long)got[i]);
+    }
+    st = tribe_par_agree(par, st);
+cleanup:
+    if (st != TRIBE_OK) {
+        free(*shared);
+        *shared = NULL;
+    }
+    free(sc);
+    free(send);
+    free(got);
+    return st;
+}
+
 /* Collective: moves the local transaction partials to their owners; on return
  * S->tx holds the owned customers, fully merged.
  *
  * A customer whose rows were all read by one rank (the usual case when the
- * file is grouped by customer) arrives from one sender only: its set elements
- * are already distinct, so the owner just counts them. Only customers seen by
- * several ranks go through the owner's (customer, key) sets. */
+ * file is grouped by customer) has one sender: its local distinct counts are
+ * final and travel with its totals. Only for customers with several senders
+ * (the owner says which) do the set elements travel, to be united in the
+ * owner's (customer, key) sets. */
 static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
 {
     tribe_status st = TRIBE_OK;
     tx_agg own;
     void *buf = NULL, *got = NULL;
-    int64_t *nsrc = NULL, *fill = NULL;
+    int64_t *nsrc = NULL, *fill = NULL, *own_idx = NULL;
+    unsigned char *shared = NULL;
     int64_t n = 0, ngot = 0;
     tx_agg *loc = &S->tx;
     memset(&own, 0, sizeof own);
@@ -732,7 +791,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
         st = tribe_alloc((void **)&fill, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof *fill);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    /* customers: first/last day and money; nsrc[idx] counts the senders */
+    /* customers: first/last day, money and the local distinct counts;
+     * nsrc[idx] counts the senders */
     {
         tx_rec *r = buf;
         for (int64_t i = 0; i < loc->n; i++) {
@@ -740,10 +800,17 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             r[i].id = loc->c[i].id;
             r[i].first = loc->c[i].first;
             r[i].last = loc->c[i].last;
+            r[i].src = tribe_par_rank(par);
             r[i].money = loc->c[i].money;
+            r[i].n_inv = loc->c[i].n_inv;
+            r[i].n_prod = loc->c[i].n_prod;
+            r[i].n_day = loc->c[i].n_day;
         }
         TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
-        st = tribe_calloc((void **)&nsrc, (size_t)(ngot > 0 ? ngot : 1), sizeof *nsrc);
+        size_t nn = (size_t)(ngot > 0 ? ngot : 1);
+        st = tribe_calloc((void **)&nsrc, nn, sizeof *nsrc);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&own_idx, nn * sizeof *own_idx);
         ing_map_free(&own.cust);
         if (st == TRIBE_OK)
             st = ing_map_init(&own.cust, (size_t)ngot);
@@ -754,6 +821,7 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             if (st != TRIBE_OK)
                 break;
             tx_cust *cu = &own.c[idx];
+            own_idx[i] = idx;
             nsrc[idx]++;
             cu->money += g[i].money;
             if (g[i].first < cu->first)
@@ -761,67 +829,60 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             if (g[i].last > cu->last)
                 cu->last = g[i].last;
         }
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++)
+            if (nsrc[own_idx[i]] == 1) {
+                tx_cust *cu = &own.c[own_idx[i]];
+                cu->n_inv = g[i].n_inv;
+                cu->n_prod = g[i].n_prod;
+                cu->n_day = g[i].n_day;
+            }
+        TRIBE_TRY(tribe_par_agree(par, st));
+        TRIBE_TRY(reply_shared(par, loc, g, ngot, own_idx, nsrc, &shared));
         free(got);
         got = NULL;
-        TRIBE_TRY(tribe_par_agree(par, st));
     }
 
-    /* the three sets: invoices, products, days */
+    /* the three sets (invoices, products, days) of the shared customers */
     for (int which = 0; which < 3; which++) {
         ing_set *m = which == 0 ? &loc->inv : which == 1 ? &loc->prod : &loc->day;
-        free(buf);
-        buf = NULL;
-        st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(key_rec));
-        TRIBE_TRY(tribe_par_agree(par, st));
         /* grouped by customer (a counting sort on the local index, whose
          * counts are the local distinct counts): the owner then looks each
          * customer up once per sender */
-        key_rec *r = buf;
         n = 0;
         for (int64_t i = 0; i < loc->n; i++) {
             fill[i] = n;
-            n += *set_count(&loc->c[i], which);
+            n += shared[i] ? *set_count(&loc->c[i], which) : 0;
         }
-        if (n != (int64_t)m->n)
-            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: set %d holds %zu keys but counts say %lld", which, m->n,
-                            (long long)n);
+        free(buf);
+        buf = NULL;
+        st = tribe_alloc(&buf, (size_t)(n > 0 ? n : 1) * sizeof(key_rec));
         TRIBE_TRY(tribe_par_agree(par, st));
+        key_rec *r = buf;
         for (size_t i = 0; i < m->cap; i++)
-            if (m->t[i].a != ING_EMPTY) {
+            if (m->t[i].a != ING_EMPTY && shared[m->t[i].a]) {
                 key_rec *e = &r[fill[m->t[i].a]++];
                 e->id = loc->c[m->t[i].a].id;
                 e->key = m->t[i].b;
             }
         ing_set_free(m); /* no longer needed: lowers the peak memory */
         TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(key_rec), &got, &ngot));
-        /* ids -> owned indices (in place), and how many keys belong to
-         * customers with several senders */
-        key_rec *g = got;
-        int64_t last_id = -1, idx = -1, nshared = 0;
+        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
+        ing_set_free(om);
+        st = ing_set_init_seed(om, (size_t)ngot, ING_SEED_OWNER);
+        const key_rec *g = got;
+        int64_t last_id = -1, idx = -1;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
             if (g[i].id != last_id) {
                 int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
-                if (!v) {
-                    st = tribe_fail(TRIBE_ERR_INTERNAL, "customer %lld reached rank %d without its totals",
+                if (!v || nsrc[*v] < 2) {
+                    st = tribe_fail(TRIBE_ERR_INTERNAL, "keys of customer %lld reached rank %d unasked",
                                     (long long)g[i].id, tribe_par_rank(par));
                     break;
                 }
                 last_id = g[i].id;
                 idx = *v;
             }
-            g[i].id = idx;
-            nshared += nsrc[idx] > 1;
-        }
-        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
-        ing_set_free(om);
-        if (st == TRIBE_OK)
-            st = ing_set_init_seed(om, (size_t)nshared, ING_SEED_OWNER);
-        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            int64_t *cnt = set_count(&own.c[g[i].id], which);
-            if (nsrc[g[i].id] == 1)
-                (*cnt)++;
-            else
-                st = set_add(om, g[i].id, g[i].key, cnt);
+            st = set_add(om, idx, g[i].key, set_count(&own.c[idx], which));
         }
         ing_set_free(om); /* only the counts are used from here on */
         free(got);
@@ -864,7 +925,9 @@ cleanup:
     free(buf);
     free(got);
     free(nsrc);
+    free(own_idx);
     free(fill);
+    free(shared);
     return st;
 }
 
