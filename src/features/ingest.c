@@ -61,8 +61,9 @@ typedef struct {
 
 /* Shuffle records: each starts with the customer id (ing_shuffle). */
 typedef struct {
-    int64_t id, first, last, pad;
+    int64_t id, first, last, src; /* src: the sending rank */
     tribe_xsum money;
+    int64_t n_inv, n_prod, n_day, pad; /* the sender's distinct counts */
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -139,6 +140,12 @@ static tribe_status tx_agg_cust(tx_agg *a, int64_t id, int64_t *idx)
     return st;
 }
 
+/* Local distinct count of one of the three sets of a customer. */
+static int64_t *set_count(tx_cust *c, int which)
+{
+    return which == 0 ? &c->n_inv : which == 1 ? &c->n_prod : &c->n_day;
+}
+
 /* Adds key to a (customer, key) set; bumps *count when it is new. */
 static tribe_status set_add(ing_set *m, int64_t idx, uint64_t key, int64_t *count)
 {
@@ -205,18 +212,50 @@ typedef struct {
         int64_t id, idx; /* idx -1: nothing remembered */
         uint64_t inv;
         int64_t day;
-        char ctry[64];
+        char ctry[64]; /* the last country (transactions) or device (web) */
         size_t nctry;
+        char date[32]; /* the last parsed InvoiceDate text (ndate 0: none) */
+        size_t ndate;
+        int64_t date_day;
         int64_t code;
         int64_t vote_idx, vote_code, votes;
+        ing_map *vote_map; /* tx.ctry or web.dev, by source */
     } last;
+    /* (customer index, key) pairs waiting to enter tx.inv, tx.prod, tx.day:
+     * added in batches (ing_set_add_many), the counts bumped then. */
+    struct {
+        ing_pair p[4 * ING_SET_BATCH];
+        unsigned char is_new[4 * ING_SET_BATCH];
+        size_t n;
+    } pend[3];
 } state;
+
+static tribe_status flush_keys(state *S, int which)
+{
+    ing_set *m = which == 0 ? &S->tx.inv : which == 1 ? &S->tx.prod : &S->tx.day;
+    size_t n = S->pend[which].n;
+    S->pend[which].n = 0;
+    tribe_status st = ing_set_add_many(m, S->pend[which].p, n, S->pend[which].is_new);
+    for (size_t k = 0; k < n && st == TRIBE_OK; k++)
+        *set_count(&S->tx.c[S->pend[which].p[k].a], which) += S->pend[which].is_new[k];
+    return st;
+}
+
+/* Queues (customer index, key) for set `which` (0 invoices, 1 products, 2 days). */
+static tribe_status add_key(state *S, int which, int64_t idx, uint64_t key)
+{
+    size_t n = S->pend[which].n;
+    S->pend[which].p[n].a = (uint64_t)idx;
+    S->pend[which].p[n].b = key;
+    S->pend[which].n = n + 1;
+    return n + 1 == sizeof S->pend[which].p / sizeof S->pend[which].p[0] ? flush_keys(S, which) : TRIBE_OK;
+}
 
 static tribe_status flush_votes(state *S)
 {
     tribe_status st = TRIBE_OK;
     if (S->last.votes > 0)
-        st = count_add(&S->tx.ctry, S->last.vote_idx, S->last.vote_code, S->last.votes);
+        st = count_add(S->last.vote_map, S->last.vote_idx, S->last.vote_code, S->last.votes);
     S->last.votes = 0;
     return st;
 }
@@ -337,7 +376,17 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
         goto malformed;
     }
-    if (!tribe_day_parse(d, nd, &day)) {
+    /* rows of one invoice repeat its date text: parse it once */
+    if (nd > 0 && nd == S->last.ndate && memcmp(d, S->last.date, nd) == 0) {
+        day = S->last.date_day;
+    } else if (tribe_day_parse(d, nd, &day)) {
+        S->last.ndate = 0;
+        if (nd <= sizeof S->last.date) {
+            memcpy(S->last.date, d, nd);
+            S->last.ndate = nd;
+            S->last.date_day = day;
+        }
+    } else {
         why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
         goto malformed;
     }
@@ -395,13 +444,13 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     uint64_t ikey = ing_key(inv, ninv);
     if (ikey != S->last.inv) {
         S->last.inv = UINT64_MAX;
-        TRIBE_TRY(set_add(&S->tx.inv, idx, ikey, &cu->n_inv));
+        TRIBE_TRY(add_key(S, 0, idx, ikey));
         S->last.inv = ikey;
     }
-    TRIBE_TRY(set_add(&S->tx.prod, idx, ing_key(stock, nstock), &cu->n_prod));
+    TRIBE_TRY(add_key(S, 1, idx, ing_key(stock, nstock)));
     if (day != S->last.day) {
         S->last.day = INT64_MIN;
-        TRIBE_TRY(set_add(&S->tx.day, idx, (uint64_t)day, &cu->n_day));
+        TRIBE_TRY(add_key(S, 2, idx, (uint64_t)day));
         S->last.day = day;
     }
     if (nc > 0) {
@@ -464,15 +513,34 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, "MinutesOnSite", m, nm, "is not a number >= 0");
         goto malformed;
     }
-    TRIBE_TRY(web_agg_cust(&S->web, id, &idx));
+    /* sessions of one customer usually come together: as in tx_row,
+     * remember the customer and count device votes up per run */
+    if (S->last.idx >= 0 && S->last.id == id) {
+        idx = S->last.idx;
+    } else {
+        S->last.idx = -1;
+        TRIBE_TRY(web_agg_cust(&S->web, id, &idx));
+        S->last.id = id;
+        S->last.idx = idx;
+    }
     web_cust *w = &S->web.w[idx];
     w->sessions++;
     w->pages += pages;
     w->minutes += tribe_xsum_of(minutes);
     if (ndev > 0) {
-        int64_t code;
-        TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &code));
-        TRIBE_TRY(count_add(&S->web.dev, idx, code, 1));
+        if (ndev != S->last.nctry || memcmp(dev, S->last.ctry, ndev) != 0) {
+            S->last.nctry = 0;
+            TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &S->last.code));
+            if (ndev <= sizeof S->last.ctry) {
+                memcpy(S->last.ctry, dev, ndev);
+                S->last.nctry = ndev;
+            }
+        }
+        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
+            TRIBE_TRY(flush_votes(S));
+        S->last.vote_idx = idx;
+        S->last.vote_code = S->last.code;
+        S->last.votes++;
     }
     return TRIBE_OK;
 malformed:
@@ -554,6 +622,8 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
     S->last.idx = -1;
     S->last.votes = 0;
     S->last.nctry = 0;
+    S->last.ndate = 0;
+    S->last.vote_map = src == SRC_WEB ? &S->web.dev : &S->tx.ctry;
     while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
         if (src == SRC_TX)
             st = tx_row(S, c, col);
@@ -564,6 +634,8 @@ static tribe_status read_source(tribe_par *par, state *S, int src, const char *p
     }
     if (st == TRIBE_OK)
         st = flush_votes(S);
+    for (int w = 0; w < 3 && st == TRIBE_OK; w++)
+        st = flush_keys(S, w);
     st = tribe_par_agree(par, st);
 cleanup:
     tribe_csv_close(&c);
@@ -615,13 +687,82 @@ static void levels_free(levels *L)
 
 /* ---- the merge on owner ranks ----------------------------------------------------- */
 
+/* Seed of the tables an owner fills from received records: those arrive in
+ * the slot order of the senders' tables, often with the same (index, key)
+ * pairs, which must not hash alike (see ingest_hash.c). */
+#define ING_SEED_OWNER 0xd1b54a32d192ed03ULL
+
+/* Collective: tells each sender which of the customers it sent (recs[0,
+ * n), each with its src) have several senders: *shared (caller frees) gets
+ * one flag per local customer index of `loc`. */
+static tribe_status reply_shared(tribe_par *par, const tx_agg *loc, const tx_rec *recs, int64_t n,
+                                 const int64_t *own_idx, const int64_t *nsrc, unsigned char **shared)
+{
+    tribe_status st = TRIBE_OK;
+    int size = tribe_par_size(par);
+    size_t *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL, *fill = NULL, total = 0;
+    int64_t *send = NULL, *got = NULL;
+    int64_t nsend = 0;
+    *shared = NULL;
+    for (int64_t i = 0; i < n; i++)
+        nsend += nsrc[own_idx[i]] > 1;
+    st = tribe_calloc((void **)&sc, 5 * (size_t)size, sizeof *sc);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&send, (size_t)(nsend > 0 ? nsend : 1) * sizeof *send);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)shared, (size_t)(loc->n > 0 ? loc->n : 1), 1);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    sd = sc + size;
+    rc = sd + size;
+    rd = rc + size;
+    fill = rd + size;
+    for (int64_t i = 0; i < n; i++)
+        if (nsrc[own_idx[i]] > 1)
+            sc[recs[i].src] += sizeof *send;
+    for (int r = 1; r < size; r++)
+        sd[r] = sd[r - 1] + sc[r - 1];
+    memcpy(fill, sd, (size_t)size * sizeof *fill);
+    for (int64_t i = 0; i < n; i++)
+        if (nsrc[own_idx[i]] > 1) {
+            memcpy((char *)send + fill[recs[i].src], &recs[i].id, sizeof *send);
+            fill[recs[i].src] += sizeof *send;
+        }
+    TRIBE_TRY(tribe_par_alltoallv(par, send, sc, sd, (void **)&got, &total, rc, rd));
+    for (size_t i = 0; i < total / sizeof *got && st == TRIBE_OK; i++) {
+        int64_t *v = ing_map_find(&loc->cust, (uint64_t)got[i], 0);
+        if (v)
+            (*shared)[*v] = 1;
+        else
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: rank %d was asked about customer %lld it never sent",
+                            tribe_par_rank(par), (long long)got[i]);
+    }
+    st = tribe_par_agree(par, st);
+cleanup:
+    if (st != TRIBE_OK) {
+        free(*shared);
+        *shared = NULL;
+    }
+    free(sc);
+    free(send);
+    free(got);
+    return st;
+}
+
 /* Collective: moves the local transaction partials to their owners; on return
- * S->tx holds the owned customers, fully merged. */
+ * S->tx holds the owned customers, fully merged.
+ *
+ * A customer whose rows were all read by one rank (the usual case when the
+ * file is grouped by customer) has one sender: its local distinct counts are
+ * final and travel with its totals. Only for customers with several senders
+ * (the owner says which) do the set elements travel, to be united in the
+ * owner's (customer, key) sets. */
 static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
 {
     tribe_status st = TRIBE_OK;
     tx_agg own;
     void *buf = NULL, *got = NULL;
+    int64_t *nsrc = NULL, *fill = NULL, *own_idx = NULL;
+    unsigned char *shared = NULL;
     int64_t n = 0, ngot = 0;
     tx_agg *loc = &S->tx;
     memset(&own, 0, sizeof own);
@@ -630,7 +771,7 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
          * only the country votes need their global codes. The multi-rank
          * path below is checked against this one by the MPI tests. */
         ing_map votes;
-        TRIBE_TRY(ing_map_init(&votes, loc->ctry.n));
+        TRIBE_TRY(ing_map_init_seed(&votes, loc->ctry.n, ING_SEED_OWNER));
         for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
             if (loc->ctry.t[i].a != ING_EMPTY)
                 st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b],
@@ -642,9 +783,12 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     st = tx_agg_init(&own);
     if (st == TRIBE_OK)
         st = tribe_alloc(&buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&fill, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof *fill);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    /* customers: first/last day and money */
+    /* customers: first/last day, money and the local distinct counts;
+     * nsrc[idx] counts the senders */
     {
         tx_rec *r = buf;
         for (int64_t i = 0; i < loc->n; i++) {
@@ -652,9 +796,20 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             r[i].id = loc->c[i].id;
             r[i].first = loc->c[i].first;
             r[i].last = loc->c[i].last;
+            r[i].src = tribe_par_rank(par);
             r[i].money = loc->c[i].money;
+            r[i].n_inv = loc->c[i].n_inv;
+            r[i].n_prod = loc->c[i].n_prod;
+            r[i].n_day = loc->c[i].n_day;
         }
         TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
+        size_t nn = (size_t)(ngot > 0 ? ngot : 1);
+        st = tribe_calloc((void **)&nsrc, nn, sizeof *nsrc);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&own_idx, nn * sizeof *own_idx);
+        ing_map_free(&own.cust);
+        if (st == TRIBE_OK)
+            st = ing_map_init(&own.cust, (size_t)ngot);
         const tx_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
             int64_t idx = 0;
@@ -662,47 +817,70 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             if (st != TRIBE_OK)
                 break;
             tx_cust *cu = &own.c[idx];
+            own_idx[i] = idx;
+            nsrc[idx]++;
             cu->money += g[i].money;
             if (g[i].first < cu->first)
                 cu->first = g[i].first;
             if (g[i].last > cu->last)
                 cu->last = g[i].last;
         }
+        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++)
+            if (nsrc[own_idx[i]] == 1) {
+                tx_cust *cu = &own.c[own_idx[i]];
+                cu->n_inv = g[i].n_inv;
+                cu->n_prod = g[i].n_prod;
+                cu->n_day = g[i].n_day;
+            }
+        TRIBE_TRY(tribe_par_agree(par, st));
+        TRIBE_TRY(reply_shared(par, loc, g, ngot, own_idx, nsrc, &shared));
         free(got);
         got = NULL;
-        TRIBE_TRY(tribe_par_agree(par, st));
     }
 
-    /* the three sets: invoices, products, days */
+    /* the three sets (invoices, products, days) of the shared customers */
     for (int which = 0; which < 3; which++) {
         ing_set *m = which == 0 ? &loc->inv : which == 1 ? &loc->prod : &loc->day;
+        /* grouped by customer (a counting sort on the local index, whose
+         * counts are the local distinct counts): the owner then looks each
+         * customer up once per sender */
+        n = 0;
+        for (int64_t i = 0; i < loc->n; i++) {
+            fill[i] = n;
+            n += shared[i] ? *set_count(&loc->c[i], which) : 0;
+        }
         free(buf);
         buf = NULL;
-        st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(key_rec));
+        st = tribe_alloc(&buf, (size_t)(n > 0 ? n : 1) * sizeof(key_rec));
         TRIBE_TRY(tribe_par_agree(par, st));
         key_rec *r = buf;
-        n = 0;
         for (size_t i = 0; i < m->cap; i++)
-            if (m->t[i].a != ING_EMPTY) {
-                r[n].id = loc->c[m->t[i].a].id;
-                r[n].key = m->t[i].b;
-                n++;
+            if (m->t[i].a != ING_EMPTY && shared[m->t[i].a]) {
+                key_rec *e = &r[fill[m->t[i].a]++];
+                e->id = loc->c[m->t[i].a].id;
+                e->key = m->t[i].b;
             }
         ing_set_free(m); /* no longer needed: lowers the peak memory */
         TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(key_rec), &got, &ngot));
-        const key_rec *g = got;
         ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
+        ing_set_free(om);
+        st = ing_set_init_seed(om, (size_t)ngot, ING_SEED_OWNER);
+        const key_rec *g = got;
+        int64_t last_id = -1, idx = -1;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
-            if (!v) {
-                st = tribe_fail(TRIBE_ERR_INTERNAL, "customer %lld reached rank %d without its totals",
-                                (long long)g[i].id, tribe_par_rank(par));
-                break;
+            if (g[i].id != last_id) {
+                int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
+                if (!v || nsrc[*v] < 2) {
+                    st = tribe_fail(TRIBE_ERR_INTERNAL, "keys of customer %lld reached rank %d unasked",
+                                    (long long)g[i].id, tribe_par_rank(par));
+                    break;
+                }
+                last_id = g[i].id;
+                idx = *v;
             }
-            tx_cust *cu = &own.c[*v];
-            int64_t *cnt = which == 0 ? &cu->n_inv : which == 1 ? &cu->n_prod : &cu->n_day;
-            st = set_add(om, *v, g[i].key, cnt);
+            st = set_add(om, idx, g[i].key, set_count(&own.c[idx], which));
         }
+        ing_set_free(om); /* only the counts are used from here on */
         free(got);
         got = NULL;
         TRIBE_TRY(tribe_par_agree(par, st));
@@ -725,6 +903,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
                 n++;
             }
         TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+        ing_map_free(&own.ctry);
+        st = ing_map_init_seed(&own.ctry, (size_t)ngot, ING_SEED_OWNER);
         const cnt_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
             int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
@@ -740,6 +920,10 @@ cleanup:
     tx_agg_free(&own);
     free(buf);
     free(got);
+    free(nsrc);
+    free(own_idx);
+    free(fill);
+    free(shared);
     return st;
 }
 
@@ -788,6 +972,8 @@ static tribe_status shuffle_web(tribe_par *par, state *S, const int64_t *spl, co
             }
     }
     TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
+    ing_map_free(devmap); /* sized for what arrived: no growth steps */
+    st = ing_map_init_seed(devmap, (size_t)ngot, ING_SEED_OWNER);
     {
         const cnt_rec *g = got;
         for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
@@ -984,7 +1170,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&cbest, nn * sizeof *cbest);
         if (st == TRIBE_OK)
-            st = ing_map_init(&devmap, 1024);
+            st = ing_map_init_seed(&devmap, 1024, ING_SEED_OWNER);
         TRIBE_TRY(tribe_par_agree(par, st));
         dc = cc + nn;
         oc = dc + nn;
@@ -1101,6 +1287,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     const char *src_names[3];
     tribe_ingest_cfg norm;
     const tribe_ingest_cfg *cfg = &norm;
+    double tm[5] = {0}; /* phase start times, for the debug log */
     *out = NULL;
     memset(ledger, 0, sizeof *ledger);
     memset(&S, 0, sizeof S);
@@ -1125,11 +1312,15 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     S.led.has_web = cfg->web != NULL;
     S.led.has_demographics = cfg->demographics != NULL;
 
+    tm[0] = tribe_now();
     st = read_source(par, &S, SRC_TX, cfg->transactions, cfg->gz_block);
+    tm[1] = tribe_now();
     if (st == TRIBE_OK && cfg->web)
         st = read_source(par, &S, SRC_WEB, cfg->web, cfg->gz_block);
+    tm[2] = tribe_now();
     if (st == TRIBE_OK && cfg->demographics)
         st = read_source(par, &S, SRC_DEMO, cfg->demographics, cfg->gz_block);
+    tm[3] = tribe_now();
     /* st is agreed here. Write what was rejected so far even if a source
      * failed: the rejects explain the data, whatever happens next. */
     if (cfg->rejects && *cfg->rejects) {
@@ -1138,6 +1329,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
             st = wst;
     }
     ing_rejects_free(&S.rej);
+    tm[4] = tribe_now();
     {
         tribe_status sst = ledger_sum(par, &S.led);
         if (st == TRIBE_OK)
@@ -1161,6 +1353,9 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     S.led.web_rows_kept = S.led.web_rows_unmatched = 0;
     S.led.demographics_rows_kept = S.led.demographics_rows_unmatched = S.led.demographics_duplicate_ids = 0;
     st = build(par, cfg, &S, snapshot, out);
+    TRIBE_DEBUG("ingest: read transactions %.2f s, web %.2f s, demographics %.2f s, rejects %.2f s, "
+                "merge %.2f s (rank 0)",
+                tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
     {
         int64_t v[6] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
                         S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,

@@ -18,9 +18,13 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
-static inline size_t slot_of(uint64_t a, uint64_t b, size_t mask)
+/* The seed makes tables that are filled from one another's slot order hash
+ * differently: inserting keys in the slot order of a table with the same
+ * hash function piles them into long runs once the target's capacity
+ * differs (linear probing then degrades to quadratic time). */
+static inline size_t slot_of(uint64_t a, uint64_t b, uint64_t seed, size_t mask)
 {
-    return (size_t)(mix64(a ^ mix64(b + 0x9e3779b97f4a7c15ULL)) & mask);
+    return (size_t)(mix64(a ^ mix64(b + seed)) & mask);
 }
 
 static tribe_status alloc_table(ing_ent **t, size_t cap)
@@ -33,7 +37,9 @@ static tribe_status alloc_table(ing_ent **t, size_t cap)
     return TRIBE_OK;
 }
 
-tribe_status ing_map_init(ing_map *m, size_t expect)
+tribe_status ing_map_init(ing_map *m, size_t expect) { return ing_map_init_seed(m, expect, ING_SEED); }
+
+tribe_status ing_map_init_seed(ing_map *m, size_t expect, uint64_t seed)
 {
     size_t cap = 64;
     while (cap < 2 * expect)
@@ -41,6 +47,7 @@ tribe_status ing_map_init(ing_map *m, size_t expect)
     m->n = 0;
     m->cap = 0;
     m->t = NULL;
+    m->seed = seed;
     tribe_status st = alloc_table(&m->t, cap);
     if (st == TRIBE_OK)
         m->cap = cap;
@@ -65,7 +72,7 @@ static tribe_status grow(ing_map *m)
         ing_ent e = m->t[i];
         if (e.a == ING_EMPTY)
             continue;
-        size_t s = slot_of(e.a, e.b, mask);
+        size_t s = slot_of(e.a, e.b, m->seed, mask);
         while (nt[s].a != ING_EMPTY)
             s = (s + 1) & mask;
         nt[s] = e;
@@ -79,7 +86,7 @@ static tribe_status grow(ing_map *m)
 tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, int *is_new)
 {
     size_t mask = m->cap - 1;
-    size_t s = slot_of(a, b, mask);
+    size_t s = slot_of(a, b, m->seed, mask);
     for (;;) {
         ing_ent *e = &m->t[s];
         if (e->a == a && e->b == b) {
@@ -96,7 +103,7 @@ tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, i
         if (st != TRIBE_OK)
             return st;
         mask = m->cap - 1;
-        s = slot_of(a, b, mask);
+        s = slot_of(a, b, m->seed, mask);
         while (m->t[s].a != ING_EMPTY)
             s = (s + 1) & mask;
     }
@@ -112,7 +119,7 @@ tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, i
 int64_t *ing_map_find(const ing_map *m, uint64_t a, uint64_t b)
 {
     size_t mask = m->cap - 1;
-    size_t s = slot_of(a, b, mask);
+    size_t s = slot_of(a, b, m->seed, mask);
     for (;;) {
         ing_ent *e = &m->t[s];
         if (e->a == a && e->b == b)
@@ -139,7 +146,9 @@ static tribe_status alloc_pairs(ing_pair **t, size_t cap)
     return TRIBE_OK;
 }
 
-tribe_status ing_set_init(ing_set *s, size_t expect)
+tribe_status ing_set_init(ing_set *s, size_t expect) { return ing_set_init_seed(s, expect, ING_SEED); }
+
+tribe_status ing_set_init_seed(ing_set *s, size_t expect, uint64_t seed)
 {
     size_t cap = 64;
     while (set_full(expect, cap))
@@ -147,6 +156,7 @@ tribe_status ing_set_init(ing_set *s, size_t expect)
     s->n = 0;
     s->cap = 0;
     s->t = NULL;
+    s->seed = seed;
     tribe_status st = alloc_pairs(&s->t, cap);
     if (st == TRIBE_OK)
         s->cap = cap;
@@ -160,10 +170,50 @@ void ing_set_free(ing_set *s)
     s->cap = s->n = 0;
 }
 
+/* Doubles the capacity. Errors: NOMEM (the set is unchanged). */
+static tribe_status set_grow(ing_set *s)
+{
+    ing_pair *nt = NULL;
+    size_t ncap = s->cap * 2, nmask = ncap - 1;
+    tribe_status st = alloc_pairs(&nt, ncap);
+    if (st != TRIBE_OK)
+        return st;
+    for (size_t k = 0; k < s->cap; k++) {
+        ing_pair e = s->t[k];
+        if (e.a == ING_EMPTY)
+            continue;
+        size_t j = slot_of(e.a, e.b, s->seed, nmask);
+        while (nt[j].a != ING_EMPTY)
+            j = (j + 1) & nmask;
+        nt[j] = e;
+    }
+    free(s->t);
+    s->t = nt;
+    s->cap = ncap;
+    return TRIBE_OK;
+}
+
+/* Inserts (a, b) from its home slot i, knowing the set has room. */
+static int set_put(ing_set *s, size_t i, uint64_t a, uint64_t b)
+{
+    size_t mask = s->cap - 1;
+    for (;;) {
+        if (s->t[i].a == a && s->t[i].b == b)
+            return 0;
+        if (s->t[i].a == ING_EMPTY)
+            break;
+        i = (i + 1) & mask;
+    }
+    s->t[i].a = a;
+    s->t[i].b = b;
+    s->n++;
+    return 1;
+}
+
 tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new)
 {
     size_t mask = s->cap - 1;
-    size_t i = slot_of(a, b, mask);
+    size_t i = slot_of(a, b, s->seed, mask);
     *is_new = 0;
     for (;;) {
         if (s->t[i].a == a && s->t[i].b == b)
@@ -173,32 +223,38 @@ tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new)
         i = (i + 1) & mask;
     }
     if (set_full(s->n + 1, s->cap)) {
-        ing_pair *nt = NULL;
-        size_t ncap = s->cap * 2, nmask = ncap - 1;
-        tribe_status st = alloc_pairs(&nt, ncap);
+        tribe_status st = set_grow(s);
         if (st != TRIBE_OK)
             return st;
-        for (size_t k = 0; k < s->cap; k++) {
-            ing_pair e = s->t[k];
-            if (e.a == ING_EMPTY)
-                continue;
-            size_t j = slot_of(e.a, e.b, nmask);
-            while (nt[j].a != ING_EMPTY)
-                j = (j + 1) & nmask;
-            nt[j] = e;
-        }
-        free(s->t);
-        s->t = nt;
-        s->cap = ncap;
-        mask = nmask;
-        i = slot_of(a, b, mask);
-        while (s->t[i].a != ING_EMPTY)
-            i = (i + 1) & mask;
+        i = slot_of(a, b, s->seed, s->cap - 1);
     }
-    s->t[i].a = a;
-    s->t[i].b = b;
-    s->n++;
-    *is_new = 1;
+    *is_new = set_put(s, i, a, b);
+    return TRIBE_OK;
+}
+
+tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new)
+{
+    size_t slot[ING_SET_BATCH];
+    while (n > 0) {
+        size_t m = n < ING_SET_BATCH ? n : ING_SET_BATCH;
+        while (set_full(s->n + m, s->cap)) {
+            tribe_status st = set_grow(s);
+            if (st != TRIBE_OK)
+                return st;
+        }
+        /* A big set misses the cache on nearly every insertion: ask for all
+         * the home slots of the batch first, so the misses overlap. */
+        size_t mask = s->cap - 1;
+        for (size_t k = 0; k < m; k++) {
+            slot[k] = slot_of(p[k].a, p[k].b, s->seed, mask);
+            __builtin_prefetch(&s->t[slot[k]], 1);
+        }
+        for (size_t k = 0; k < m; k++)
+            is_new[k] = (unsigned char)set_put(s, slot[k], p[k].a, p[k].b);
+        p += m;
+        is_new += m;
+        n -= m;
+    }
     return TRIBE_OK;
 }
 

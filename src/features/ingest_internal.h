@@ -42,11 +42,16 @@ typedef struct {
 typedef struct {
     ing_ent *t;
     size_t cap, n; /* cap is a power of two; load stays <= 1/2 */
+    uint64_t seed; /* of the slot hash */
 } ing_map;
 
 #define ING_EMPTY UINT64_MAX /* a == ING_EMPTY marks a free slot: keys never use it */
+#define ING_SEED 0x9e3779b97f4a7c15ULL /* the default hash seed */
 
 tribe_status ing_map_init(ing_map *m, size_t expect);
+/* With a hash seed of its own: use a seed other than ING_SEED for a table
+ * filled by walking the slots of another table (see ingest_hash.c). */
+tribe_status ing_map_init_seed(ing_map *m, size_t expect, uint64_t seed);
 void ing_map_free(ing_map *m);
 /* Finds (a, b) or inserts it with value 0; *val points at the value (valid
  * until the next insertion), *is_new says whether it was inserted.
@@ -64,13 +69,21 @@ typedef struct {
 typedef struct {
     ing_pair *t;
     size_t cap, n;
+    uint64_t seed;
 } ing_set;
 
 tribe_status ing_set_init(ing_set *s, size_t expect);
+tribe_status ing_set_init_seed(ing_set *s, size_t expect, uint64_t seed);
 void ing_set_free(ing_set *s);
 /* Adds (a, b) (a != ING_EMPTY); *is_new says whether it was absent.
  * Errors: NOMEM (the set is unchanged). */
 tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
+/* Adds p[0..n) in order (all a != ING_EMPTY); is_new[i] says whether p[i]
+ * was absent when its turn came. Faster than one ing_set_add per pair on a
+ * set much bigger than the cache (the look-ups of a batch overlap).
+ * Errors: NOMEM (pairs of earlier batches may have been added). */
+#define ING_SET_BATCH 64
+tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new);
 
 /* ---- string interning (Not collective) ------------------------------------ */
 
