@@ -48,37 +48,42 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
                                 TRIBE_STREAM_SILHOUETTE, &S, &SL, NULL, &m));
     st = tribe_calloc((void **)&acc, (size_t)(m > 0 ? m : 1) * (size_t)k, sizeof *acc);
     TRIBE_TRY(tribe_par_agree(par, st));
-    /* One thread per sampled row: it owns acc[a][*]. Distances are summed
-     * exactly, so neither the row split nor the thread count shows. */
-enum { SIL_BLOCK = 1024 };
-#pragma omp parallel for schedule(dynamic, 4) if (m * n_local * d >= TRIBE_OMP_MIN_WORK)
-    for (int64_t a = 0; a < m; a++) {
-        const float *sa = S + a * d;
-        tribe_xsum *row = acc + a * k;
-        /* The same fixed-point terms as tribe_xsum_of, summed first in
-         * int64 over blocks of SIL_BLOCK rows (each term < 2^52, so a block
-         * cannot overflow) and then into the 128-bit total: integer sums, so
-         * the result is bit-identical, without a 128-bit conversion per pair. */
+    /* Rows are visited in tiles of SIL_BLOCK that stay in cache while every
+     * sampled row is compared with them (one pass over the shard in all,
+     * instead of one per sampled row). Within a tile the sampled rows are
+     * shared out over threads; each owns acc[a][*]. The fixed-point terms
+     * are those of tribe_xsum_of, summed first in int64 over the tile (each
+     * term < 2^52, so a tile of 1024 cannot overflow) and then into the
+     * 128-bit total: integer sums, so neither the row split, the tiling nor
+     * the thread count changes a bit. */
+    enum { SIL_BLOCK = 1024 };
+#pragma omp parallel if (m * n_local * d >= TRIBE_OMP_MIN_WORK)
+    {
         int64_t part[k];
         for (int64_t i0 = 0; i0 < n_local; i0 += SIL_BLOCK) {
             int64_t i1 = i0 + SIL_BLOCK < n_local ? i0 + SIL_BLOCK : n_local;
-            memset(part, 0, sizeof part);
-            for (int64_t i = i0; i < i1; i++) {
-                const float *x = z + i * d;
-                double s = 0;
-                for (int j = 0; j < d; j++) {
-                    double t = (double)sa[j] - (double)x[j];
-                    s += t * t;
+#pragma omp for schedule(static)
+            for (int64_t a = 0; a < m; a++) {
+                const float *sa = S + a * d;
+                tribe_xsum *row = acc + a * k;
+                memset(part, 0, sizeof part);
+                for (int64_t i = i0; i < i1; i++) {
+                    const float *x = z + i * d;
+                    double s2 = 0;
+                    for (int j = 0; j < d; j++) {
+                        double t = (double)sa[j] - (double)x[j];
+                        s2 += t * t;
+                    }
+                    double dist = sqrt(s2);
+                    double v = dist * TRIBE_XSUM_SCALE + 0.5;
+                    if (v < 0x1p52)
+                        part[label[i]] += (int64_t)v;
+                    else
+                        row[label[i]] += tribe_xsum_of(dist);
                 }
-                double dist = sqrt(s);
-                double v = dist * TRIBE_XSUM_SCALE + 0.5;
-                if (v < 0x1p52)
-                    part[label[i]] += (int64_t)v;
-                else
-                    row[label[i]] += tribe_xsum_of(dist);
+                for (int c = 0; c < k; c++)
+                    row[c] += part[c];
             }
-            for (int c = 0; c < k; c++)
-                row[c] += part[c];
         }
     }
     TRIBE_TRY(tribe_par_sum_xsum(par, acc, m * k));
