@@ -15,6 +15,7 @@ mpi() { local np=$1; shift; mpiexec -n "$np" --oversubscribe --bind-to none "$@"
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'; }
 
 rows=()
+stages=()
 t=$(secs mpi 2 "$tribe" gen --customers "$n" --seed 1 -o "$work/raw")
 size=$(du -sh "$work/raw/transactions.csv" | cut -f1)
 lines=$(($(wc -l <"$work/raw/transactions.csv") - 1))
@@ -32,6 +33,7 @@ for cfg in "1 1" "1 2" "2 1"; do
   set -- $cfg
   t=$(OMP_NUM_THREADS=$2 secs mpi $1 "$tribe" run "$work/job.json")
   rows+=("| run (K=6) | $1 x $2 | $t | $(awk -v a="$n" -v b="$t" 'BEGIN{printf "%.0f", a/b}') customers/s |")
+  stages+=("| $1 x $2 | $(/usr/bin/python3 -c "import h5py,json; print(' | '.join('%s %.2f' % kv for kv in json.loads(h5py.File('$work/out/results.h5')['/runs/bench'].attrs['timings']).items()))" 2>/dev/null || echo n/a) |")
 done
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p'); $n customers; $(date -u +%F)"
@@ -39,4 +41,10 @@ done
   echo "| stage | ranks x threads | seconds | throughput |"
   echo "|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  echo "Seconds per stage of \`tribe run\` (from /runs/<id>/timings in results.h5):"
+  echo
+  echo "| ranks x threads | stages |"
+  echo "|---|---|"
+  printf '%s\n' "${stages[@]}"
 } | tee "$root/bench/results/foundation.md"
