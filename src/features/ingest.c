@@ -260,6 +260,29 @@ static tribe_status flush_votes(state *S)
     return st;
 }
 
+/* One vote of customer idx for a level of dict (a country, a device). Rows
+ * of one customer usually repeat the same text: the last text's code is
+ * remembered, and equal consecutive votes are counted in one go. */
+static tribe_status vote_level(state *S, ing_dict *dict, const char *txt, size_t n, int64_t idx)
+{
+    tribe_status st = TRIBE_OK;
+    if (n != S->last.nctry || memcmp(txt, S->last.ctry, n) != 0) {
+        S->last.nctry = 0;
+        TRIBE_TRY(ing_dict_id(dict, txt, n, &S->last.code));
+        if (n <= sizeof S->last.ctry) {
+            memcpy(S->last.ctry, txt, n);
+            S->last.nctry = n;
+        }
+    }
+    if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
+        TRIBE_TRY(flush_votes(S));
+    S->last.vote_idx = idx;
+    S->last.vote_code = S->last.code;
+    S->last.votes++;
+cleanup:
+    return st;
+}
+
 static tribe_status state_init(state *S)
 {
     tribe_status st = TRIBE_OK;
@@ -453,21 +476,8 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         TRIBE_TRY(add_key(S, 2, idx, (uint64_t)day));
         S->last.day = day;
     }
-    if (nc > 0) {
-        if (nc != S->last.nctry || memcmp(ctry, S->last.ctry, nc) != 0) {
-            S->last.nctry = 0;
-            TRIBE_TRY(ing_dict_id(&S->country, ctry, nc, &S->last.code));
-            if (nc <= sizeof S->last.ctry) {
-                memcpy(S->last.ctry, ctry, nc);
-                S->last.nctry = nc;
-            }
-        }
-        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
-            TRIBE_TRY(flush_votes(S));
-        S->last.vote_idx = idx;
-        S->last.vote_code = S->last.code;
-        S->last.votes++;
-    }
+    if (nc > 0)
+        TRIBE_TRY(vote_level(S, &S->country, ctry, nc, idx));
     return TRIBE_OK;
 malformed:
     S->led.malformed++;
@@ -527,21 +537,8 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     w->sessions++;
     w->pages += pages;
     w->minutes += tribe_xsum_of(minutes);
-    if (ndev > 0) {
-        if (ndev != S->last.nctry || memcmp(dev, S->last.ctry, ndev) != 0) {
-            S->last.nctry = 0;
-            TRIBE_TRY(ing_dict_id(&S->device, dev, ndev, &S->last.code));
-            if (ndev <= sizeof S->last.ctry) {
-                memcpy(S->last.ctry, dev, ndev);
-                S->last.nctry = ndev;
-            }
-        }
-        if (S->last.votes > 0 && (S->last.vote_idx != idx || S->last.vote_code != S->last.code))
-            TRIBE_TRY(flush_votes(S));
-        S->last.vote_idx = idx;
-        S->last.vote_code = S->last.code;
-        S->last.votes++;
-    }
+    if (ndev > 0)
+        TRIBE_TRY(vote_level(S, &S->device, dev, ndev, idx));
     return TRIBE_OK;
 malformed:
     S->led.web_malformed++;
