@@ -164,9 +164,13 @@ static void print_summary(const tribe_job *job, const tribe_segments *s, const t
     printf("tribe run %s: %lld customers in %d segments (silhouette %.3f +/- %.3f)\n", job->run_id, (long long)n,
            s->k, s->silhouette, s->silhouette_ci);
     printf("  %-3s %-22s %10s %7s %8s  %s\n", "id", "segment", "customers", "share", "revenue", "persona");
-    for (int c = 0; c < s->k; c++)
-        printf("  %-3d %-22s %10lld %6.1f%% %7.1f%%  %s\n", c, s->seg[c].name, (long long)s->seg[c].size,
-               100 * s->seg[c].share, 100 * s->seg[c].revenue_share, p ? p[c].name : "");
+    for (int c = 0; c < s->k; c++) {
+        char rev[16] = "       -"; /* no monetary column: no revenue share */
+        if (isfinite(s->seg[c].revenue_share))
+            snprintf(rev, sizeof rev, "%7.1f%%", 100 * s->seg[c].revenue_share);
+        printf("  %-3d %-22s %10lld %6.1f%% %s  %s\n", c, s->seg[c].name, (long long)s->seg[c].size,
+               100 * s->seg[c].share, rev, p ? p[c].name : "");
+    }
     printf("results: %s/{results.h5,personas.json,segments.csv,report.html}\n", job->output);
 }
 
