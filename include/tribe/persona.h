@@ -49,6 +49,10 @@ struct tribe_persona_provider {
                           tribe_persona *out);
     void (*destroy)(tribe_persona_provider *self);
     void *state;
+    /* Optional (NULL = call write per segment): writes all segs->k personas
+     * into out[] (zeroed by caller) at once, for providers that batch their
+     * work, e.g. concurrent LLM requests (tribe/llm.h). */
+    tribe_status (*write_all)(tribe_persona_provider *self, const tribe_segments *segs, tribe_persona *out);
 };
 
 tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider **out);
