@@ -114,7 +114,7 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
                  add_fig(e, "base_pct", 100.0 * (double)n_base / (double)st_base);
         }
     }
-    if (!ok || !(text = cJSON_Print(root))) {
+    if (!ok || !(text = cJSON_PrintUnformatted(root))) {
         st = tribe_fail(TRIBE_ERR_NOMEM, "segment profile: out of memory");
         goto cleanup;
     }
