@@ -450,8 +450,10 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
             continue;
         }
         n_off++;
-        TRIBE_WARN("persona of segment %d (%s): offline writer instead of %s: %s", segs->seg[jobs[i].c].id,
-                   segs->seg[jobs[i].c].name, s->model, jobs[i].reason);
+        /* A segment under k_min is the privacy rule at work, not a fault. */
+        tribe_log(segs->seg[jobs[i].c].size < s->cfg.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
+                  "persona of segment %d (%s): offline writer instead of %s: %s", segs->seg[jobs[i].c].id,
+                  segs->seg[jobs[i].c].name, s->model, jobs[i].reason);
         TRIBE_TRY(fallback(s, segs, &jobs[i]));
     }
     TRIBE_INFO("personas: %d from %s (%d cached), %d offline; %d requests in %.2f s", n_llm, s->model, cached, n_off,
