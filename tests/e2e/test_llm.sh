@@ -23,9 +23,11 @@ start_server() {
   local mode=$1
   shift
   : >"$TMP/req-$mode.jsonl"
+  rm -f "$TMP/port" # else the previous server's port may be read before the new one is written
   $PY "$SERVER" --mode "$mode" --log "$TMP/req-$mode.jsonl" --key-env TRIBE_LLM_TEST_KEY "$@" >"$TMP/port" &
   SRV_PID=$!
-  for _ in $(seq 100); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
+  for _ in $(seq 200); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
+  [[ -s "$TMP/port" ]] || { fail "llm_server.py did not start"; finish; exit 1; }
   PORT=$(head -1 "$TMP/port")
 }
 stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=; }
