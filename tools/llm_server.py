@@ -5,7 +5,8 @@
 
 Listens on 127.0.0.1 only; prints the port it bound on the first line of
 stdout (port 0 = any free port). Every request to POST .../chat/completions is
-appended to --log as one JSON line: {"n", "segment", "auth", "body"} where body
+appended to --log as one JSON line: {"n", "segment", "auth", "path", "inflight",
+"body"} where inflight counts the requests being answered at its arrival, body
 is the request body as received (parsed JSON, or the raw text) and auth is
 "none", "match" (Bearer equal to $<--key-env>) or "other"; the key itself is
 never recorded.
@@ -39,6 +40,7 @@ import time
 LOCK = threading.Lock()
 SEEN = {}  # segment -> requests so far
 COUNT = [0]
+INFLIGHT = [0]  # requests being answered right now
 
 
 def profile_of(body):
@@ -114,6 +116,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self):
+        with LOCK:
+            INFLIGHT[0] += 1
+        try:
+            self.answer()
+        finally:
+            with LOCK:
+                INFLIGHT[0] -= 1
+
+    def answer(self):
         a = self.server.args
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8", "replace")
         try:
@@ -131,6 +142,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             first = SEEN[seg] == 1
             with open(a.log, "a") as f:
                 f.write(json.dumps({"n": COUNT[0], "segment": seg, "auth": auth, "path": self.path,
+                                    "inflight": INFLIGHT[0],
                                     "body": body if body is not None else raw}) + "\n")
         if not self.path.endswith("/chat/completions") or body is None:
             return self.send(404, {"error": {"message": "not found", "code": "not_found"}})

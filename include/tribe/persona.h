@@ -38,7 +38,7 @@ typedef struct {
     char *email_body;
     char *tagline;
     char *image_prompt;
-    char *provider;         /* "offline", or the model that wrote it */
+    char *provider;         /* "offline", the model that wrote it, or "offline (fallback: <why>)" */
 } tribe_persona;
 
 typedef struct tribe_persona_provider tribe_persona_provider;

@@ -147,6 +147,12 @@ import json, sys
 kinds = [json.loads(l)["body"]["response_format"]["type"] for l in open(sys.argv[1])]
 assert kinds.count("json_schema") == 5 and kinds.count("json_object") == 5, kinds
 PY
+fault slow '^test-model$' $K '"max_concurrency": 2' --delay 0.4
+$PY - "$TMP/req-slow.jsonl" <<'PY' && ok "slow: requests overlap, at most max_concurrency = 2 at once" || fail "slow: concurrency cap"
+import json, sys
+inflight = [json.loads(l)["inflight"] for l in open(sys.argv[1])]
+assert max(inflight) == 2, inflight
+PY
 fault slow '^offline \(fallback: timeout after 2 attempts\)$' $((2 * K)) '"timeout_s": 0.3, "retries": 1' --delay 3
 # Requests are cut at the deadline, so a segment may record its timeout or the deadline.
 fault slow '^offline \(fallback: (persona.deadline_s = 0.5 s passed|timeout; next retry in .* past the deadline)\)$' $K '"timeout_s": 5, "deadline_s": 0.5, "max_concurrency": 8' --delay 3
