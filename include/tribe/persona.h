@@ -68,5 +68,7 @@ tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_s
  * segment (within rounding). Returns TRIBE_OK or INTERNAL naming the number. */
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs);
 void tribe_personas_destroy(tribe_persona **p, int k);
+/* Frees the strings of one persona in place and zeroes it (accepts NULL). */
+void tribe_persona_clear(tribe_persona *p);
 
 #endif

@@ -58,16 +58,6 @@ static void llm_destroy(tribe_persona_provider *self)
     self->state = NULL;
 }
 
-static void persona_clear(tribe_persona *p)
-{
-    tribe_persona *tmp = NULL;
-    if (tribe_calloc((void **)&tmp, 1, sizeof *tmp) != TRIBE_OK)
-        return;
-    *tmp = *p;
-    tribe_personas_destroy(&tmp, 1);
-    memset(p, 0, sizeof *p);
-}
-
 /* ---- request bodies ------------------------------------------------------- */
 
 static int add_msg(cJSON *msgs, const char *role, const char *content)
@@ -155,7 +145,7 @@ static int cache_load(const llm_state *s, const tribe_segments *segs, seg_job *j
     free(text);
     if (!ok) {
         tribe_clear_error();
-        persona_clear(p);
+        tribe_persona_clear(p);
     }
     return ok;
 }
@@ -261,7 +251,7 @@ static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg
         return TRIBE_OK;
     }
     tribe_persona *p = j->out;
-    persona_clear(p);
+    tribe_persona_clear(p);
     st = tribe_llm_persona_parse(content, p);
     if (st == TRIBE_OK) {
         p->segment = segs->seg[j->c].id;
@@ -273,7 +263,7 @@ static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg
     } else if (st == TRIBE_ERR_INPUT) {
         snprintf(j->reason, sizeof j->reason, "schema violation: %s", tribe_errmsg() + strlen("persona reply: "));
         tribe_clear_error();
-        persona_clear(p);
+        tribe_persona_clear(p);
         retry_or_fail(s, j, -1, now, deadline);
         st = TRIBE_OK;
         goto cleanup;
@@ -284,7 +274,7 @@ static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg
         const char *msg = tribe_errmsg(), *colon = strstr(msg, "): ");
         snprintf(j->violation, sizeof j->violation, "%s", colon ? colon + 3 : msg);
         tribe_clear_error();
-        persona_clear(p);
+        tribe_persona_clear(p);
         if (!j->reasked) {
             j->reasked = 1;
             free(j->prev);
@@ -311,7 +301,7 @@ static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *
 {
     tribe_status st = TRIBE_OK;
     char prov[320];
-    persona_clear(j->out);
+    tribe_persona_clear(j->out);
     TRIBE_TRY(s->offline->write(s->offline, segs, j->c, j->out));
     free(j->out->provider);
     j->out->provider = NULL;

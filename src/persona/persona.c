@@ -30,27 +30,33 @@ static void free_list(char **v, int n)
     free(v);
 }
 
+void tribe_persona_clear(tribe_persona *p)
+{
+    if (!p)
+        return;
+    free(p->segment_name);
+    free(p->name);
+    free(p->age_band);
+    free(p->occupation);
+    free(p->bio);
+    free_list(p->goals, p->n_goals);
+    free_list(p->frustrations, p->n_frustrations);
+    free_list(p->channels, p->n_channels);
+    free(p->quote);
+    free(p->email_subject);
+    free(p->email_body);
+    free(p->tagline);
+    free(p->image_prompt);
+    free(p->provider);
+    memset(p, 0, sizeof *p);
+}
+
 void tribe_personas_destroy(tribe_persona **pp, int k)
 {
     if (!pp || !*pp)
         return;
-    for (int c = 0; c < k; c++) {
-        tribe_persona *p = &(*pp)[c];
-        free(p->segment_name);
-        free(p->name);
-        free(p->age_band);
-        free(p->occupation);
-        free(p->bio);
-        free_list(p->goals, p->n_goals);
-        free_list(p->frustrations, p->n_frustrations);
-        free_list(p->channels, p->n_channels);
-        free(p->quote);
-        free(p->email_subject);
-        free(p->email_body);
-        free(p->tagline);
-        free(p->image_prompt);
-        free(p->provider);
-    }
+    for (int c = 0; c < k; c++)
+        tribe_persona_clear(&(*pp)[c]);
     free(*pp);
     *pp = NULL;
 }

@@ -172,11 +172,9 @@ static void prompt_template_should_name_what_is_missing(void)
 
 static tribe_status parse(const char *content)
 {
-    tribe_persona *p = NULL;
-    if (tribe_calloc((void **)&p, 1, sizeof *p) != TRIBE_OK)
-        return TRIBE_ERR_NOMEM;
-    tribe_status st = tribe_llm_persona_parse(content, p);
-    tribe_personas_destroy(&p, 1);
+    tribe_persona p = {0};
+    tribe_status st = tribe_llm_persona_parse(content, &p);
+    tribe_persona_clear(&p);
     return st;
 }
 
@@ -189,10 +187,10 @@ static void persona_reply_should_be_validated_against_the_schema(void)
     CU_ASSERT_STRING_EQUAL(p.channels[1], "sms");
     CU_ASSERT_STRING_EQUAL(p.email_subject, "s");
     CU_ASSERT_STRING_EQUAL(p.email_body, "x");
-    tribe_persona *pp = NULL;
-    CU_ASSERT_EQUAL(tribe_calloc((void **)&pp, 1, sizeof *pp), TRIBE_OK);
-    *pp = p;
-    tribe_personas_destroy(&pp, 1);
+    tribe_persona_clear(&p);
+    CU_ASSERT_PTR_NULL(p.name);
+    CU_ASSERT_EQUAL(p.n_channels, 0);
+    tribe_persona_clear(NULL);
 
     CU_ASSERT_EQUAL(parse("```json\n" GOOD "\n```"), TRIBE_OK);
     CU_ASSERT_EQUAL(parse("not json"), TRIBE_ERR_INPUT);
@@ -366,10 +364,7 @@ static void provider_should_fall_back_when_no_server_answers(void)
     tribe_persona one = {0};
     CU_ASSERT_EQUAL(pp->write(pp, s, 1, &one), TRIBE_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(one.provider, "after 2 attempts"));
-    tribe_persona *op = NULL;
-    CU_ASSERT_EQUAL(tribe_calloc((void **)&op, 1, sizeof *op), TRIBE_OK);
-    *op = one;
-    tribe_personas_destroy(&op, 1);
+    tribe_persona_clear(&one);
     tribe_persona_provider_destroy(&pp);
     CU_ASSERT_PTR_NULL(pp);
 
