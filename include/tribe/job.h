@@ -47,7 +47,20 @@ typedef struct {
         int64_t sample_size;
     } projection;
     struct {
-        char *provider; /* "offline" */
+        char *provider;     /* "offline" (default) or "openai" (docs/personas-llm.md) */
+        char *base_url;     /* e.g. "https://api.openai.com/v1"; required for "openai" */
+        char *model;        /* required for "openai" */
+        double temperature; /* default 0.7 */
+        uint64_t seed;      /* sent to the server; default: the job's seed */
+        double timeout_s;   /* per request; default 60 */
+        double deadline_s;  /* all requests of a run; default 300 */
+        double backoff_s;   /* first retry delay without Retry-After; default 1 */
+        char *api_key_env;  /* name of the variable holding the key; NULL = no key */
+        int max_concurrency; /* requests in flight; default 4 */
+        int retries;        /* retries after the first attempt; default 2 */
+        int64_t k_min;      /* smaller segments never reach the LLM; default 50 */
+        char *cache_dir;    /* NULL = no cache */
+        char *prompt;       /* template file; default <spec dir>/prompts/persona-v1.txt */
     } persona;
     char *spec_json;    /* the spec as given, for /runs/<id>/job_spec */
 } tribe_job;

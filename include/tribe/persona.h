@@ -38,7 +38,7 @@ typedef struct {
     char *email_body;
     char *tagline;
     char *image_prompt;
-    char *provider;         /* "offline", or the model that wrote it */
+    char *provider;         /* "offline", the model that wrote it, or "offline (fallback: <why>)" */
 } tribe_persona;
 
 typedef struct tribe_persona_provider tribe_persona_provider;
@@ -49,6 +49,10 @@ struct tribe_persona_provider {
                           tribe_persona *out);
     void (*destroy)(tribe_persona_provider *self);
     void *state;
+    /* Optional (NULL = call write per segment): writes all segs->k personas
+     * into out[] (zeroed by caller) at once, for providers that batch their
+     * work, e.g. concurrent LLM requests (tribe/llm.h). */
+    tribe_status (*write_all)(tribe_persona_provider *self, const tribe_segments *segs, tribe_persona *out);
 };
 
 tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider **out);
@@ -64,5 +68,7 @@ tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_s
  * segment (within rounding). Returns TRIBE_OK or INTERNAL naming the number. */
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs);
 void tribe_personas_destroy(tribe_persona **p, int k);
+/* Frees the strings of one persona in place and zeroes it (accepts NULL). */
+void tribe_persona_clear(tribe_persona *p);
 
 #endif

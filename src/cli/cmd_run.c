@@ -3,6 +3,7 @@
 #include "tribe/cluster.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
+#include "tribe/llm.h"
 #include "tribe/persona.h"
 #include "tribe/report.h"
 #include "tribe/results.h"
@@ -330,7 +331,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
 
     /* Rank 0 writes what the marketer reads. */
     if (rank == 0) {
-        st = tribe_persona_offline_create(job->seed, &pp);
+        st = tribe_persona_create(job, &pp);
         if (st == TRIBE_OK)
             st = tribe_personas_write(pp, segs, &personas);
         if (st == TRIBE_OK)

@@ -43,6 +43,19 @@ static const key_spec KEYS[] = {
     {"projection.sample_size", K_I64, F(projection.sample_size), 0, 0, 1e6},
     {"persona", K_OBJ, 0, 0, 0, 0},
     {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
+    {"persona.base_url", K_STR, F(persona.base_url), 0, 0, 0},
+    {"persona.model", K_STR, F(persona.model), 0, 0, 0},
+    {"persona.temperature", K_NUM, F(persona.temperature), 0, 0, 2},
+    {"persona.seed", K_U64, F(persona.seed), 0, 0, 9007199254740991.0},
+    {"persona.timeout_s", K_NUM, F(persona.timeout_s), 0, 0.001, 3600},
+    {"persona.deadline_s", K_NUM, F(persona.deadline_s), 0, 0.001, 86400},
+    {"persona.backoff_s", K_NUM, F(persona.backoff_s), 0, 0, 600},
+    {"persona.api_key_env", K_STR, F(persona.api_key_env), 0, 0, 0},
+    {"persona.max_concurrency", K_INT, F(persona.max_concurrency), 0, 1, 256},
+    {"persona.retries", K_INT, F(persona.retries), 0, 0, 20},
+    {"persona.k_min", K_I64, F(persona.k_min), 0, 1, 1e12},
+    {"persona.cache_dir", K_PATH, F(persona.cache_dir), 0, 0, 0},
+    {"persona.prompt", K_PATH, F(persona.prompt), 0, 0, 0},
 };
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -248,6 +261,13 @@ static void set_defaults(tribe_job *job)
     job->kmeans.tol = 1e-4;
     job->silhouette.sample_size = 2000;
     job->projection.sample_size = 3000;
+    job->persona.temperature = 0.7;
+    job->persona.timeout_s = 60;
+    job->persona.deadline_s = 300;
+    job->persona.backoff_s = 1;
+    job->persona.max_concurrency = 4;
+    job->persona.retries = 2;
+    job->persona.k_min = 50;
 }
 
 tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out)
@@ -300,11 +320,26 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
     }
     if (!job->persona.provider)
         TRIBE_TRY(tribe_strdup("offline", &job->persona.provider));
-    if (strcmp(job->persona.provider, "offline") != 0) {
-        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.provider' = '%s' is not available (this release: 'offline')",
+    if (strcmp(job->persona.provider, "offline") != 0 && strcmp(job->persona.provider, "openai") != 0) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.provider' = '%s' is not available ('offline' or 'openai')",
                         file, job->persona.provider);
         goto cleanup;
     }
+    if (strcmp(job->persona.provider, "openai") == 0 && (!job->persona.base_url || !job->persona.model)) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.provider' = 'openai' needs 'persona.base_url' and 'persona.model'",
+                        file);
+        goto cleanup;
+    }
+    if (job->persona.base_url && strncmp(job->persona.base_url, "http://", 7) != 0 &&
+        strncmp(job->persona.base_url, "https://", 8) != 0) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.base_url' must start with http:// or https://", file);
+        goto cleanup;
+    }
+    /* Unless given, the server's seed is the job's, so one seed pins the run. */
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "persona"), "seed"))
+        job->persona.seed = job->seed;
+    if (!job->persona.prompt)
+        TRIBE_TRY(resolve_path(job->path, "prompts/persona-v1.txt", &job->persona.prompt));
     if (!job->run_id) {
         char id[64];
         time_t now = time(NULL);
@@ -351,6 +386,11 @@ void tribe_job_destroy(tribe_job **jp)
     free_strs(j->features.columns, j->features.n_columns);
     free_strs(j->features.log1p, j->features.n_log1p);
     free(j->persona.provider);
+    free(j->persona.base_url);
+    free(j->persona.model);
+    free(j->persona.api_key_env);
+    free(j->persona.cache_dir);
+    free(j->persona.prompt);
     free(j->spec_json);
     free(j);
     *jp = NULL;

@@ -30,27 +30,33 @@ static void free_list(char **v, int n)
     free(v);
 }
 
+void tribe_persona_clear(tribe_persona *p)
+{
+    if (!p)
+        return;
+    free(p->segment_name);
+    free(p->name);
+    free(p->age_band);
+    free(p->occupation);
+    free(p->bio);
+    free_list(p->goals, p->n_goals);
+    free_list(p->frustrations, p->n_frustrations);
+    free_list(p->channels, p->n_channels);
+    free(p->quote);
+    free(p->email_subject);
+    free(p->email_body);
+    free(p->tagline);
+    free(p->image_prompt);
+    free(p->provider);
+    memset(p, 0, sizeof *p);
+}
+
 void tribe_personas_destroy(tribe_persona **pp, int k)
 {
     if (!pp || !*pp)
         return;
-    for (int c = 0; c < k; c++) {
-        tribe_persona *p = &(*pp)[c];
-        free(p->segment_name);
-        free(p->name);
-        free(p->age_band);
-        free(p->occupation);
-        free(p->bio);
-        free_list(p->goals, p->n_goals);
-        free_list(p->frustrations, p->n_frustrations);
-        free_list(p->channels, p->n_channels);
-        free(p->quote);
-        free(p->email_subject);
-        free(p->email_body);
-        free(p->tagline);
-        free(p->image_prompt);
-        free(p->provider);
-    }
+    for (int c = 0; c < k; c++)
+        tribe_persona_clear(&(*pp)[c]);
     free(*pp);
     *pp = NULL;
 }
@@ -62,8 +68,11 @@ tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segmen
     if (!pp || !pp->write || !segs)
         return tribe_fail(TRIBE_ERR_INTERNAL, "tribe_personas_write: no provider or no segments");
     TRIBE_TRY(tribe_calloc((void **)&p, (size_t)(segs->k > 0 ? segs->k : 1), sizeof *p));
+    if (pp->write_all)
+        TRIBE_TRY(pp->write_all(pp, segs, p));
     for (int c = 0; c < segs->k; c++) {
-        TRIBE_TRY(pp->write(pp, segs, c, &p[c]));
+        if (!pp->write_all)
+            TRIBE_TRY(pp->write(pp, segs, c, &p[c]));
         /* Whatever wrote it, a persona that states a figure the data does
          * not hold never reaches a marketer. */
         TRIBE_TRY(tribe_persona_check_grounded(&p[c], segs));

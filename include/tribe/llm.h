@@ -1,0 +1,107 @@
+/* tribe/llm.h: personas written by an OpenAI-compatible Chat Completions
+ * server (OpenAI, vLLM, llama.cpp's server, Ollama), behind the provider
+ * interface of tribe/persona.h. docs/personas-llm.md has the configuration,
+ * the faults and fallbacks, the privacy rule and the cache.
+ *
+ * Usage (rank 0 only):
+ *     tribe_persona_provider *pp = NULL;
+ *     st = tribe_persona_create(job, &pp);      // "offline" or "openai", from the job spec
+ *     st = tribe_personas_write(pp, segs, &p);  // never fails because of the server
+ *     tribe_persona_provider_destroy(&pp);
+ *
+ * What leaves the job: for each segment of at least k_min customers, the
+ * profile built by tribe_llm_profile from tribe_segments alone (aggregates,
+ * no customer id, e-mail or row), inside the prompt template. Smaller segments
+ * are written by the offline writer. The API key is read from the environment
+ * variable the spec names, sent as a Bearer header and never logged or written.
+ *
+ * Every reply is validated against the persona schema and checked for
+ * grounding (tribe_persona_check_grounded); a segment whose requests fail is
+ * written by the offline writer, and its persona's provider says why, e.g.
+ * "offline (fallback: HTTP 500 after 3 attempts)".
+ *
+ * Ownership: strings returned through char ** are the caller's to free().
+ * Not collective: rank 0 only; nothing here calls MPI.
+ */
+#ifndef TRIBE_LLM_H
+#define TRIBE_LLM_H
+
+#include "tribe/core.h"
+#include "tribe/job.h"
+#include "tribe/persona.h"
+#include "tribe/segment.h"
+
+typedef struct {
+    const char *base_url;    /* "http://127.0.0.1:8000/v1": POST {base_url}/chat/completions */
+    const char *model;
+    const char *api_key_env; /* NULL = no Authorization header */
+    const char *cache_dir;   /* NULL = no cache */
+    const char *prompt_path; /* template file (format in docs/personas-llm.md) */
+    double temperature;
+    double timeout_s;        /* per request */
+    double deadline_s;       /* all requests of one write_all */
+    double backoff_s;        /* first retry delay when no Retry-After is given */
+    uint64_t seed;           /* sent to the server; also keys the backoff jitter */
+    int max_concurrency;     /* requests in flight at once, >= 1 */
+    int retries;             /* retries after the first attempt, >= 0 */
+    int64_t k_min;           /* segments smaller than this never reach the server */
+} tribe_llm_config;
+
+/* The provider the job spec asks for (persona.provider). Returns USAGE for an
+ * unknown provider, IO when the prompt template cannot be read, INPUT when it
+ * is malformed, NOMEM. The API key's absence is not an error here: requests
+ * then go without it and the server decides. Not collective. */
+tribe_status tribe_persona_create(const tribe_job *job, tribe_persona_provider **out);
+/* The LLM provider itself (copies everything it keeps from cfg). Same errors. */
+tribe_status tribe_persona_llm_create(const tribe_llm_config *cfg, tribe_persona_provider **out);
+
+/* ---- pieces, public for tests and tools ---------------------------------- */
+
+/* The profile of segment index c as JSON text: name, size, share, revenue
+ * share, per feature mean and median of the segment and of the whole base and
+ * whether the segment is higher/lower/similar, and the categorical mixes
+ * (levels held by fewer than k_min customers of the segment are left out).
+ * Figures are rounded to two decimals; shares are percentages. Returns USAGE
+ * when the segment has fewer than k_min customers (it must not leave the
+ * job), NOMEM. */
+tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min, char **out);
+
+/* A prompt template: "version: <v>" on the first line, then sections opened
+ * by "--- system", "--- user" and "--- reask" lines. In user, "{{profile}}"
+ * is replaced by the profile; in reask, "{{violation}}" by what was wrong. */
+typedef struct {
+    char *version;
+    char *system;
+    char *user;
+    char *reask;
+} tribe_llm_prompt;
+/* Loads and checks a template (all three sections present). Returns IO or
+ * INPUT naming the file and line, NOMEM. */
+tribe_status tribe_llm_prompt_load(const char *path, tribe_llm_prompt **out);
+/* Replaces every "{{name}}" in tmpl by value. Returns NOMEM only. */
+tribe_status tribe_llm_render(const char *tmpl, const char *name, const char *value, char **out);
+void tribe_llm_prompt_destroy(tribe_llm_prompt **p);
+
+/* The persona's JSON schema (static text, strict: every property required,
+ * no additional properties). */
+const char *tribe_llm_persona_schema(void);
+/* Validates a reply's message content against the schema and fills out
+ * (zeroed by caller; segment and segment_name are left to the caller).
+ * Returns INPUT naming the first violation ("goals[1] is not a string"),
+ * NOMEM. On error out may hold partial strings: destroy it either way. */
+tribe_status tribe_llm_persona_parse(const char *content, tribe_persona *out);
+/* The message content of a Chat Completions response body. Returns INPUT
+ * when the body is not such a response, is a refusal, or was cut short
+ * (finish_reason "length"); the message says which. NOMEM. */
+tribe_status tribe_llm_reply_content(const char *body, char **content);
+
+/* Seconds to wait before retry number `attempt` (1 = first retry) of
+ * segment `segment`: retry_after_s when >= 0 (the server's Retry-After),
+ * else base_s * 2^(attempt-1), capped at 60 s, times a jitter factor in
+ * [0.5, 1) from the counter RNG keyed by (seed, segment, attempt). */
+double tribe_llm_backoff_s(double base_s, int attempt, double retry_after_s, uint64_t seed, int segment);
+
+/* Cache key of (profile, prompt version, model): 32 hex digits + NUL. */
+void tribe_llm_cache_key(const char *profile, const char *prompt_version, const char *model, char out[33]);
+
+#endif

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# tribe run with persona.provider "openai" against tools/llm_server.py, one
+# server mode per fault: every run completes with exit 0, personas.json says
+# which segments came from the model and why the others fell back, what was
+# sent holds aggregates only, the API key is never written, and a rerun over
+# unchanged segments is served from the cache.
+source "$(dirname "$0")/lib.sh"
+
+SERVER="$TRIBE_SOURCE_DIR/tools/llm_server.py"
+PROMPT="$TRIBE_SOURCE_DIR/jobs/prompts/persona-v1.txt"
+K=5
+export TRIBE_LLM_TEST_KEY="sk-tribe-test-$RANDOM$RANDOM-do-not-leak"
+SRV_PID=
+trap '[[ -n "$SRV_PID" ]] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+
+tribe_np 1 gen --customers 2000 --seed 11 -o "$TMP/raw" 2>"$TMP/gen.log"
+tribe_np 1 ingest --transactions "$TMP/raw/transactions.csv" --web "$TMP/raw/web_events.csv" \
+  --demographics "$TMP/raw/demographics.csv" -o "$TMP/c.h5" >"$TMP/ingest.log" 2>&1
+tribe_np 1 export "$TMP/c.h5" --csv "$TMP/customers.csv" >/dev/null
+
+# start_server MODE [server args...]: PORT and SRV_PID; requests go to $TMP/req-MODE.jsonl.
+start_server() {
+  local mode=$1
+  shift
+  : >"$TMP/req-$mode.jsonl"
+  rm -f "$TMP/port" # else the previous server's port may be read before the new one is written
+  $PY "$SERVER" --mode "$mode" --log "$TMP/req-$mode.jsonl" --key-env TRIBE_LLM_TEST_KEY "$@" >"$TMP/port" &
+  SRV_PID=$!
+  for _ in $(seq 200); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
+  [[ -s "$TMP/port" ]] || { fail "llm_server.py did not start"; finish; exit 1; }
+  PORT=$(head -1 "$TMP/port")
+}
+stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=; }
+
+# llm_job NAME [extra persona members]: a job spec writing into $TMP/out-NAME.
+llm_job() {
+  local name=$1 extra=${2:-}
+  cat >"$TMP/job-$name.json" <<JSON
+{"input": "$TMP/c.h5", "output": "$TMP/out-$name", "seed": 7, "run_id": "llm", "kmeans": {"k": $K},
+ "persona": {"provider": "openai", "base_url": "http://127.0.0.1:$PORT/v1", "model": "test-model",
+             "api_key_env": "TRIBE_LLM_TEST_KEY", "prompt": "$PROMPT", "timeout_s": 2, "deadline_s": 20,
+             "backoff_s": 0.05, "retries": 2, "max_concurrency": 3${extra:+, $extra}}}
+JSON
+}
+
+# run_mode NAME: runs the job; checks exit 0.
+run_mode() {
+  local name=$1 rc=0
+  tribe_np 1 run "$TMP/job-$name.json" >"$TMP/run-$name.out" 2>"$TMP/run-$name.err" || rc=$?
+  if [[ $rc -eq 0 ]]; then ok "$name: run exits 0"; else fail "$name: run exited $rc"; tail -5 "$TMP/run-$name.err"; fi
+}
+
+# expect_personas NAME LOG PROVIDER_REGEX N_REQUESTS [N_MODEL]: every persona's provider
+# matches the regex, the server saw N requests, and N_MODEL personas (default: all or
+# none, by the regex) came from the model.
+expect_personas() {
+  $PY - "$TMP/out-$1/personas.json" "$TMP/req-$2.jsonl" "$3" "$4" <<'PY' && ok "$1: personas.json providers /$3/, $4 requests" || fail "$1: providers /$3/, $4 requests"
+import json, re, sys
+p = json.load(open(sys.argv[1]))
+reqs = [json.loads(l) for l in open(sys.argv[2])]
+provs = [x["provider"] for x in p]
+bad = [v for v in provs if not re.search(sys.argv[3], v)]
+if bad or len(reqs) != int(sys.argv[4]):
+    print("providers:", provs, "requests:", len(reqs)); sys.exit(1)
+PY
+}
+
+# --- well-formed answers, then the cache -----------------------------------------
+start_server ok
+llm_job ok '"cache_dir": "'"$TMP/cache"'"'
+run_mode ok
+expect_personas ok ok '^test-model$' $K
+$PY - "$TMP/req-ok.jsonl" <<'PY' && ok "ok: requests carry model, seed, strict json_schema and the key" || fail "ok: request shape"
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l); b = r["body"]
+    assert r["auth"] == "match", r["auth"]
+    assert b["model"] == "test-model" and b["seed"] == 7 and "temperature" in b
+    rf = b["response_format"]
+    assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
+    props = rf["json_schema"]["schema"]["properties"]
+    assert set(props) == {"name", "age_band", "occupation", "bio", "goals", "frustrations", "channels",
+                          "quote", "email", "tagline", "image_prompt"}, props
+    assert [m["role"] for m in b["messages"]] == ["system", "user"]
+PY
+grep -q '"figure"' "$TMP/out-ok/personas.json" && ok "ok: model personas carry evidence" || fail "ok: evidence"
+cp "$TMP/out-ok/personas.json" "$TMP/personas-first.json"
+run_mode ok
+expect_personas ok ok '^test-model$' $K # still K: the rerun sent nothing
+check "rerun: personas.json identical from the cache" cmp -s "$TMP/personas-first.json" "$TMP/out-ok/personas.json"
+grep -q "($K cached)" "$TMP/run-ok.err" && ok "rerun: log reports $K cached" || fail "rerun: cached count"
+
+# --- privacy: only aggregates of segments >= k_min leave the job ---------------------
+llm_job kmin '"k_min": 300'
+run_mode kmin
+$PY - "$TMP/out-kmin/personas.json" "$TMP/req-ok.jsonl" <<'PY' && ok "k_min: small segments written offline and never sent" || fail "k_min"
+import json, sys
+p = json.load(open(sys.argv[1]))
+sent = {json.loads(l)["segment"] for l in open(sys.argv[2])}
+small = [x for x in p if x["size"] < 300]
+big = [x for x in p if x["size"] >= 300]
+assert small and big, [x["size"] for x in p]
+for x in small:
+    assert x["provider"].startswith("offline (fallback:") and "k_min" in x["provider"], x["provider"]
+for x in big:
+    assert x["provider"] == "test-model", x["provider"]
+# The k_min run added requests for the big segments only.
+lines = [json.loads(l) for l in open(sys.argv[2])][5:]
+assert {r["segment"] for r in lines} == {x["segment_name"] for x in big}, [r["segment"] for r in lines]
+PY
+stop_server
+
+# --- faults ---------------------------------------------------------------------
+fault() { # fault MODE PROVIDER_REGEX N_REQUESTS [job extra] [server args...]
+  local mode=$1 re=$2 n=$3 extra=${4:-}
+  shift 4 || shift $#
+  start_server "$mode" "$@"
+  llm_job "$mode" "$extra"
+  run_mode "$mode"
+  expect_personas "$mode" "$mode" "$re" "$n"
+  stop_server
+}
+fault 429 '^test-model$' $((2 * K)) '' --retry-after 1
+fault 500once '^test-model$' $((2 * K)) ''
+fault 500 '^offline \(fallback: HTTP 500 server_error after 3 attempts\)$' $((3 * K)) ''
+fault quota '^offline \(fallback: HTTP 429 insufficient_quota\)$' $K ''
+fault 401 '^offline \(fallback: HTTP 401 invalid_api_key\)$' $K ''
+fault malformed '^offline \(fallback: schema violation: the message content is not a JSON object after 3 attempts\)$' $((3 * K)) ''
+fault badjson '^offline \(fallback: reply is not a chat completion.* after 3 attempts\)$' $((3 * K)) ''
+fault schema '^offline \(fallback: schema violation: .* after 3 attempts\)$' $((3 * K)) ''
+fault length '^offline \(fallback: finish_reason length' $K ''
+fault refusal '^offline \(fallback: refusal' $K ''
+fault invent '^offline \(fallback: ungrounded after a re-ask: bio states .7777777\.77' $((2 * K)) ''
+fault invent-once '^test-model$' $((2 * K)) ''
+$PY - "$TMP/req-invent-once.jsonl" <<'PY' && ok "invent-once: the re-ask names the invented number" || fail "invent-once: re-ask"
+import json, sys
+re_asks = [json.loads(l)["body"] for l in open(sys.argv[1])]
+re_asks = [b for b in re_asks if len(b["messages"]) == 4]
+assert len(re_asks) == 5, len(re_asks)
+for b in re_asks:
+    assert [m["role"] for m in b["messages"]] == ["system", "user", "assistant", "user"]
+    assert "7777777.77" in b["messages"][3]["content"], b["messages"][3]["content"]
+PY
+fault reject-schema '^test-model$' $((2 * K)) ''
+$PY - "$TMP/req-reject-schema.jsonl" <<'PY' && ok "reject-schema: falls back to json_object" || fail "reject-schema: json_object"
+import json, sys
+kinds = [json.loads(l)["body"]["response_format"]["type"] for l in open(sys.argv[1])]
+assert kinds.count("json_schema") == 5 and kinds.count("json_object") == 5, kinds
+PY
+fault slow '^test-model$' $K '"max_concurrency": 2' --delay 0.4
+$PY - "$TMP/req-slow.jsonl" <<'PY' && ok "slow: requests overlap, at most max_concurrency = 2 at once" || fail "slow: concurrency cap"
+import json, sys
+inflight = [json.loads(l)["inflight"] for l in open(sys.argv[1])]
+assert max(inflight) == 2, inflight
+PY
+fault slow '^offline \(fallback: timeout after 2 attempts\)$' $((2 * K)) '"timeout_s": 0.3, "retries": 1' --delay 3
+# Requests are cut at the deadline, so a segment may record its timeout or the deadline.
+fault slow '^offline \(fallback: (persona.deadline_s = 0.5 s passed|timeout; next retry in .* past the deadline)\)$' $K '"timeout_s": 5, "deadline_s": 0.5, "max_concurrency": 8' --delay 3
+
+# --- the server is down -------------------------------------------------------------
+start_server ok
+stop_server # PORT is now closed
+llm_job down '"retries": 1'
+run_mode down
+$PY - "$TMP/out-down/personas.json" <<'PY' && ok "down: every segment offline, reason recorded" || fail "down: fallback"
+import json, sys
+for x in json.load(open(sys.argv[1])):
+    assert x["provider"].startswith("offline (fallback: ") and "after 2 attempts" in x["provider"], x["provider"]
+PY
+
+# --- what left the job --------------------------------------------------------------
+cat "$TMP"/req-*.jsonl >"$TMP/all-requests.jsonl"
+$PY - "$TMP/all-requests.jsonl" "$TMP/customers.csv" "$PROMPT" <<'PY' && ok "sent bodies hold the segment profile only: no customer id, e-mail or row" || fail "privacy of sent bodies"
+import csv, json, re, sys
+ids = {r["customer_id"] for r in csv.DictReader(open(sys.argv[2]))}
+tmpl = open(sys.argv[3]).read().split("--- user\n")[1].split("--- reask")[0].rstrip("\n")
+top = {"segment", "customers", "share_of_customers_pct", "share_of_revenue_pct", "customers_in_whole_base",
+       "features", "mix"}
+n = 0
+for l in open(sys.argv[1]):
+    raw = l
+    b = json.loads(l)["body"]
+    assert "@" not in json.dumps(b), "an e-mail address was sent"
+    user = b["messages"][1]["content"]
+    pre, post = tmpl.split("{{profile}}")
+    assert user.startswith(pre) and user.endswith(post), "user message is not the template"
+    prof = json.loads(user[len(pre):len(user) - len(post)])
+    assert set(prof) == top, set(prof)
+    assert prof["customers"] >= 50
+    for f in prof["features"]:
+        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "base_mean", "base_median",
+                          "segment_vs_base"}, f
+    for m in prof["mix"]:
+        for lv in m["levels"]:
+            assert set(lv) == {"level", "segment_pct", "base_pct"}, lv
+    strings = set(re.findall(r'"((?:[^"\\]|\\.)*)"', json.dumps(b)))
+    assert not (strings & ids), strings & ids
+    n += 1
+assert n > 50, n
+PY
+if grep -rlF "$TRIBE_LLM_TEST_KEY" "$TMP" >"$TMP/leaks.txt" 2>/dev/null; then
+  fail "the API key was written to: $(tr '\n' ' ' <"$TMP/leaks.txt")"
+else
+  ok "the API key appears in no output, log or cache file"
+fi
+finish

@@ -1,0 +1,393 @@
+/* Unit tests for the LLM persona provider's pure pieces: the segment
+ * profile, prompt templates, the persona schema, backoff, cache keys, the
+ * persona.* job keys, and the fallback when no server answers. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segfix.h"
+#include "testutil.h"
+#include "tribe/job.h"
+#include "tribe/llm.h"
+#include "tribe/persona.h"
+
+static const char *shipped_prompt(void) { return tribe_test_data("../../jobs/prompts/persona-v1.txt"); }
+
+static cJSON *profile_json(const tribe_segments *s, int c, int64_t k_min)
+{
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_llm_profile(s, c, k_min, &text), TRIBE_OK);
+    cJSON *j = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    free(text);
+    return j;
+}
+
+static const cJSON *feature(const cJSON *prof, const char *name)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(prof, "features"))
+    {
+        if (strcmp(cJSON_GetObjectItem(f, "name")->valuestring, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static void profile_should_hold_the_segments_aggregates(void)
+{
+    tribe_segments *s = fixture_segments();
+    cJSON *p = profile_json(s, 0, 50);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "segment")->valuestring, "Champions");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(p, "customers")->valuedouble, 612);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(p, "customers_in_whole_base")->valuedouble, (double)s->n_total);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(p, "share_of_customers_pct")->valuedouble,
+                           round(10000.0 * 612 / (double)s->n_total) / 100.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(p, "share_of_revenue_pct")->valuedouble, 61.25, 1e-9);
+    const cJSON *m = feature(p, "monetary");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "unit")->valuestring, "money");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_median")->valuedouble, 4310.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_mean")->valuedouble, round(100 * (4310.5 * 1.21 + 0.37)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_median")->valuedouble, 668.4, 1e-9);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "segment_vs_base")->valuestring, "higher");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "segment_vs_base")->valuestring, "lower");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "unit")->valuestring, "days");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(p, "features")), FIX_D);
+    /* Country of Champions: United Kingdom 520 stays; Germany 40, France 30
+     * and EIRE 22 are cells under k_min and are left out. */
+    const cJSON *mx, *country = NULL;
+    cJSON_ArrayForEach(mx, cJSON_GetObjectItem(p, "mix"))
+    {
+        if (strcmp(cJSON_GetObjectItem(mx, "name")->valuestring, "country") == 0)
+            country = cJSON_GetObjectItem(mx, "levels");
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(country);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(country), 1);
+    const cJSON *uk = cJSON_GetArrayItem(country, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(uk, "level")->valuestring, "United Kingdom");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(uk, "segment_pct")->valuedouble, round(10000.0 * 520 / 612) / 100, 1e-9);
+    /* Exactly the documented keys, nothing per customer. */
+    const char *top[] = {"segment", "customers", "share_of_customers_pct", "share_of_revenue_pct",
+                         "customers_in_whole_base", "features", "mix"};
+    int n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, p)
+    {
+        int known = 0;
+        for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+            known |= strcmp(it->string, top[i]) == 0;
+        CU_ASSERT(known);
+        n++;
+    }
+    CU_ASSERT_EQUAL(n, 7);
+    cJSON_Delete(p);
+    tribe_segments_destroy(&s);
+}
+
+static void profile_should_refuse_a_segment_under_k_min(void)
+{
+    tribe_segments *s = fixture_segments();
+    char *text = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_profile(s, 0, 613, &text), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "k_min"));
+    CU_ASSERT_EQUAL(tribe_llm_profile(s, 0, 612, &text), TRIBE_OK);
+    free(text);
+    tribe_segments_destroy(&s);
+}
+
+static void profile_should_be_the_same_text_each_time(void)
+{
+    tribe_segments *s = fixture_segments();
+    char *a = NULL, *b = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_profile(s, 3, 50, &a), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_llm_profile(s, 3, 50, &b), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(a);
+    free(b);
+    tribe_segments_destroy(&s);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void prompt_template_should_load_and_render(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.txt", tribe_test_tmpdir());
+    write_text(path, "version: test-v7  \n--- system\nBe brief.\n\n--- user\nProfile: {{profile}} ({{profile}})\n"
+                     "--- reask\nWrong: {{violation}}\n");
+    tribe_llm_prompt *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_llm_prompt_load(path, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p->version, "test-v7");
+    CU_ASSERT_STRING_EQUAL(p->system, "Be brief.");
+    CU_ASSERT_STRING_EQUAL(p->reask, "Wrong: {{violation}}");
+    char *out = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_render(p->user, "profile", "{\"a\":1}", &out), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(out, "Profile: {\"a\":1} ({\"a\":1})");
+    free(out);
+    tribe_llm_prompt_destroy(&p);
+    CU_ASSERT_PTR_NULL(p);
+    tribe_llm_prompt_destroy(NULL);
+
+    CU_ASSERT_EQUAL_FATAL(tribe_llm_prompt_load(shipped_prompt(), &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p->version, "persona-v1");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p->reask, "{{violation}}"));
+    tribe_llm_prompt_destroy(&p);
+}
+
+static void prompt_template_should_name_what_is_missing(void)
+{
+    char path[512];
+    tribe_llm_prompt *p = NULL;
+    snprintf(path, sizeof path, "%s/p.txt", tribe_test_tmpdir());
+    write_text(path, "--- system\nx\n--- user\n{{profile}}\n--- reask\ny\n");
+    CU_ASSERT_EQUAL(tribe_llm_prompt_load(path, &p), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "version"));
+    write_text(path, "version: v\n--- system\nx\n--- user\n{{profile}}\n");
+    CU_ASSERT_EQUAL(tribe_llm_prompt_load(path, &p), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "reask"));
+    write_text(path, "version: v\n--- system\nx\n--- user\nno placeholder\n--- reask\ny\n");
+    CU_ASSERT_EQUAL(tribe_llm_prompt_load(path, &p), TRIBE_ERR_INPUT);
+    write_text(path, "version: v\n--- system\nx\n--- sytem\nx\n--- user\n{{profile}}\n--- reask\ny\n");
+    CU_ASSERT_EQUAL(tribe_llm_prompt_load(path, &p), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), ":4:"));
+    CU_ASSERT_EQUAL(tribe_llm_prompt_load("/nonexistent/prompt.txt", &p), TRIBE_ERR_IO);
+    CU_ASSERT_PTR_NULL(p);
+}
+
+#define GOOD                                                                                                   \
+    "{\"name\":\"Ann Lee\",\"age_band\":\"35-44\",\"occupation\":\"nurse\",\"bio\":\"b\",\"goals\":[\"g\"],"   \
+    "\"frustrations\":[\"f\"],\"channels\":[\"email\",\"sms\"],\"quote\":\"q\",\"email\":{\"subject\":\"s\"," \
+    "\"body\":\"x\"},\"tagline\":\"t\",\"image_prompt\":\"i\"}"
+
+static tribe_status parse(const char *content)
+{
+    tribe_persona p = {0};
+    tribe_status st = tribe_llm_persona_parse(content, &p);
+    tribe_persona_clear(&p);
+    return st;
+}
+
+static void persona_reply_should_be_validated_against_the_schema(void)
+{
+    tribe_persona p = {0};
+    CU_ASSERT_EQUAL_FATAL(tribe_llm_persona_parse(GOOD, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p.name, "Ann Lee");
+    CU_ASSERT_EQUAL(p.n_channels, 2);
+    CU_ASSERT_STRING_EQUAL(p.channels[1], "sms");
+    CU_ASSERT_STRING_EQUAL(p.email_subject, "s");
+    CU_ASSERT_STRING_EQUAL(p.email_body, "x");
+    tribe_persona_clear(&p);
+    CU_ASSERT_PTR_NULL(p.name);
+    CU_ASSERT_EQUAL(p.n_channels, 0);
+    tribe_persona_clear(NULL);
+
+    CU_ASSERT_EQUAL(parse("```json\n" GOOD "\n```"), TRIBE_OK);
+    CU_ASSERT_EQUAL(parse("not json"), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(parse("[1,2]"), TRIBE_ERR_INPUT);
+    /* One violation at a time, each named. */
+    struct {
+        const char *from, *to, *says;
+    } bad[] = {
+        {"\"tagline\":\"t\",", "", "'tagline' is missing"},
+        {"\"goals\":[\"g\"]", "\"goals\":\"g\"", "'goals'"},
+        {"\"goals\":[\"g\"]", "\"goals\":[]", "'goals'"},
+        {"\"channels\":[\"email\",\"sms\"]", "\"channels\":[\"email\",3]", "'channels[1]'"},
+        {"\"bio\":\"b\"", "\"bio\":\"\"", "'bio'"},
+        {"\"quote\":\"q\"", "\"quote\":\"q\",\"extra\":1", "unexpected property 'extra'"},
+        {"\"body\":\"x\"", "\"body\":\"x\",\"cc\":\"y\"", "'email.cc'"},
+        {"\"email\":{\"subject\":\"s\",\"body\":\"x\"}", "\"email\":\"hi\"", "'email'"},
+        {"\"body\":\"x\"", "\"body\":7", "'email.body'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char buf[1024];
+        const char *at = strstr(GOOD, bad[i].from);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - GOOD), GOOD, bad[i].to, at + strlen(bad[i].from));
+        CU_ASSERT_EQUAL(parse(buf), TRIBE_ERR_INPUT);
+        if (!strstr(tribe_errmsg(), bad[i].says))
+            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, tribe_errmsg(), bad[i].says);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), bad[i].says));
+    }
+}
+
+static void schema_should_be_strict_json(void)
+{
+    cJSON *s = cJSON_Parse(tribe_llm_persona_schema());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(s, "additionalProperties")));
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(s, "required")), 11);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(s, "properties")), 11);
+    const cJSON *em = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "properties"), "email");
+    CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(em, "additionalProperties")));
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(em, "required")), 2);
+    cJSON_Delete(s);
+}
+
+static void reply_content_should_reject_refusals_and_cut_replies(void)
+{
+    char *c = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_reply_content("{\"choices\":[{\"finish_reason\":\"stop\",\"message\":{\"role\":"
+                                            "\"assistant\",\"content\":\"{}\",\"refusal\":null}}]}",
+                                            &c),
+                    TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(c, "{}");
+    free(c);
+    c = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_reply_content("{\"choices\":[{\"finish_reason\":\"length\",\"message\":{\"content\":"
+                                            "\"{\\\"na\"}}]}",
+                                            &c),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "length"));
+    CU_ASSERT_EQUAL(tribe_llm_reply_content("{\"choices\":[{\"finish_reason\":\"stop\",\"message\":{\"content\":null,"
+                                            "\"refusal\":\"no\"}}]}",
+                                            &c),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "refusal"));
+    CU_ASSERT_EQUAL(tribe_llm_reply_content("{\"choices\": [", &c), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_llm_reply_content("{\"choices\":[]}", &c), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(c);
+}
+
+static void backoff_should_honour_retry_after_else_grow_with_jitter(void)
+{
+    CU_ASSERT_EQUAL(tribe_llm_backoff_s(1.0, 1, 7.0, 42, 0), 7.0);
+    CU_ASSERT_EQUAL(tribe_llm_backoff_s(1.0, 3, 0.0, 42, 0), 0.0);
+    int differ = 0;
+    for (int seg = 0; seg < 8; seg++)
+        for (int a = 1; a <= 10; a++) {
+            double d = tribe_llm_backoff_s(0.5, a, -1, 42, seg);
+            double full = fmin(60.0, 0.5 * pow(2.0, a - 1));
+            CU_ASSERT(d >= 0.5 * full && d < full);
+            CU_ASSERT_EQUAL(d, tribe_llm_backoff_s(0.5, a, -1, 42, seg)); /* reproducible */
+            differ += d != tribe_llm_backoff_s(0.5, a, -1, 42, seg + 1);
+        }
+    CU_ASSERT(differ > 70); /* jitter spreads segments apart */
+    CU_ASSERT(tribe_llm_backoff_s(2.0, 40, -1, 1, 0) < 60.0);
+}
+
+static void cache_key_should_change_with_each_part(void)
+{
+    char a[33], b[33];
+    tribe_llm_cache_key("{\"p\":1}", "persona-v1", "gpt", a);
+    CU_ASSERT_EQUAL(strlen(a), 32);
+    CU_ASSERT_EQUAL(strspn(a, "0123456789abcdef"), 32);
+    tribe_llm_cache_key("{\"p\":1}", "persona-v1", "gpt", b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    tribe_llm_cache_key("{\"p\":2}", "persona-v1", "gpt", b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    tribe_llm_cache_key("{\"p\":1}", "persona-v2", "gpt", b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    tribe_llm_cache_key("{\"p\":1}", "persona-v1", "llama", b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    tribe_llm_cache_key("ab", "c", "m", a);
+    tribe_llm_cache_key("a", "bc", "m", b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+}
+
+static tribe_job *job_of(const char *persona)
+{
+    char text[2048];
+    tribe_job *job = NULL;
+    snprintf(text, sizeof text, "{\"input\": \"c.h5\", \"output\": \"out\", \"seed\": 9, \"persona\": %s}", persona);
+    tribe_status st = tribe_job_parse("/jobs/x.json", text, &job);
+    return st == TRIBE_OK ? job : NULL;
+}
+
+static void job_spec_should_validate_the_persona_keys(void)
+{
+    tribe_job *job = job_of("{\"provider\": \"offline\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+    CU_ASSERT_EQUAL(job->persona.k_min, 50);
+    CU_ASSERT_EQUAL(job->persona.seed, 9);
+    CU_ASSERT_EQUAL(job->persona.retries, 2);
+    CU_ASSERT_EQUAL(job->persona.max_concurrency, 4);
+    CU_ASSERT_STRING_EQUAL(job->persona.prompt, "/jobs/prompts/persona-v1.txt");
+    tribe_job_destroy(&job);
+
+    job = job_of("{\"provider\": \"openai\", \"base_url\": \"http://127.0.0.1:8080/v1\", \"model\": \"m\", "
+                 "\"temperature\": 0.2, \"seed\": 3, \"timeout_s\": 5, \"deadline_s\": 30, \"backoff_s\": 0.1, "
+                 "\"api_key_env\": \"OPENAI_API_KEY\", \"max_concurrency\": 2, \"retries\": 1, \"k_min\": 100, "
+                 "\"cache_dir\": \"cache\", \"prompt\": \"p/v2.txt\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+    CU_ASSERT_STRING_EQUAL(job->persona.provider, "openai");
+    CU_ASSERT_EQUAL(job->persona.seed, 3);
+    CU_ASSERT_EQUAL(job->persona.k_min, 100);
+    CU_ASSERT_DOUBLE_EQUAL(job->persona.temperature, 0.2, 0);
+    CU_ASSERT_STRING_EQUAL(job->persona.cache_dir, "/jobs/cache");
+    CU_ASSERT_STRING_EQUAL(job->persona.prompt, "/jobs/p/v2.txt");
+    CU_ASSERT_STRING_EQUAL(job->persona.api_key_env, "OPENAI_API_KEY");
+    tribe_job_destroy(&job);
+
+    CU_ASSERT_PTR_NULL(job_of("{\"provider\": \"openai\", \"model\": \"m\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "base_url"));
+    CU_ASSERT_PTR_NULL(job_of("{\"provider\": \"openai\", \"base_url\": \"http://x/v1\"}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"provider\": \"openai\", \"base_url\": \"ftp://x\", \"model\": \"m\"}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"provider\": \"anthropic\"}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"temperature\": 3}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"max_concurrency\": 0}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"k_min\": 0}"));
+    CU_ASSERT_PTR_NULL(job_of("{\"api_key\": \"sk-x\"}")); /* the key itself never goes in a spec */
+}
+
+/* Nothing listens on port 1: every segment falls back, quickly, and says why;
+ * the small one says k_min. */
+static void provider_should_fall_back_when_no_server_answers(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_llm_config cfg = {.base_url = "http://127.0.0.1:1/v1", .model = "m", .prompt_path = shipped_prompt(),
+                            .temperature = 0.5, .timeout_s = 2, .deadline_s = 10, .backoff_s = 0.01, .seed = 5,
+                            .max_concurrency = 2, .retries = 1, .k_min = 600};
+    tribe_persona_provider *pp = NULL;
+    tribe_persona *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_llm_create(&cfg, &pp), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_personas_write(pp, s, &p), TRIBE_OK);
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_EQUAL(p[c].segment, c);
+        CU_ASSERT_PTR_NOT_NULL(p[c].name);
+        CU_ASSERT_EQUAL(strncmp(p[c].provider, "offline (fallback: ", 19), 0);
+        const char *want = s->seg[c].size < 600 ? "k_min" : "after 2 attempts";
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[c].provider, want));
+    }
+    tribe_personas_destroy(&p, s->k);
+    /* The per-segment hook behaves the same. */
+    tribe_persona one = {0};
+    CU_ASSERT_EQUAL(pp->write(pp, s, 1, &one), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(one.provider, "after 2 attempts"));
+    tribe_persona_clear(&one);
+    tribe_persona_provider_destroy(&pp);
+    CU_ASSERT_PTR_NULL(pp);
+
+    cfg.prompt_path = "/nonexistent/prompt.txt";
+    CU_ASSERT_EQUAL(tribe_persona_llm_create(&cfg, &pp), TRIBE_ERR_IO);
+    CU_ASSERT_PTR_NULL(pp);
+    tribe_segments_destroy(&s);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {TRIBE_TEST(profile_should_hold_the_segments_aggregates),
+                                            TRIBE_TEST(profile_should_refuse_a_segment_under_k_min),
+                                            TRIBE_TEST(profile_should_be_the_same_text_each_time),
+                                            TRIBE_TEST(prompt_template_should_load_and_render),
+                                            TRIBE_TEST(prompt_template_should_name_what_is_missing),
+                                            TRIBE_TEST(persona_reply_should_be_validated_against_the_schema),
+                                            TRIBE_TEST(schema_should_be_strict_json),
+                                            TRIBE_TEST(reply_content_should_reject_refusals_and_cut_replies),
+                                            TRIBE_TEST(backoff_should_honour_retry_after_else_grow_with_jitter),
+                                            TRIBE_TEST(cache_key_should_change_with_each_part),
+                                            TRIBE_TEST(job_spec_should_validate_the_persona_keys),
+                                            TRIBE_TEST(provider_should_fall_back_when_no_server_answers),
+                                            {NULL, NULL}};
+    return tribe_test_main("llm", cases);
+}
