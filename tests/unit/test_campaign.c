@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "tribe/campaign.h"
 #include "tribe/job.h"
+#include "tribe/report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -159,6 +160,31 @@ static void job_spec_should_reject_bad_campaign_rules_naming_the_key(void)
                                     &job),
                     TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "campaign.x"));
+}
+
+static void report_should_show_the_plan_only_when_given_and_escape_it(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_rule r = {.segment_match = "Lost", .campaign = "<b>sunset</b> & co", .response_rate = NAN};
+    tribe_campaign_rule rules[2] = {r, r};
+    rules[0].segment_match = "Hibernating";
+    tribe_campaign_plan *p = NULL;
+    char *with = NULL, *without = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, rules, 2, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_campaign_text(s, NULL, NULL, NULL, p, &with), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, NULL, &without), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "<section id=\"campaigns\"><h2>Campaign plan</h2>"));
+    CU_ASSERT_PTR_NULL(strstr(without, "id=\"campaigns\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "&lt;b&gt;sunset&lt;/b&gt; &amp; co"));
+    CU_ASSERT_PTR_NULL(strstr(with, "<b>sunset"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "reactivation offer"));
+    /* the section sits between the personas and the data-quality section */
+    CU_ASSERT(strstr(with, "id=\"personas\"") < strstr(with, "id=\"campaigns\""));
+    CU_ASSERT(strstr(with, "id=\"campaigns\"") < strstr(with, "id=\"quality\""));
+    free(with);
+    free(without);
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
 }
 
 static void hex_of(const uint8_t *d, char *out) { tribe_hex(d, 32, out); }
@@ -449,6 +475,7 @@ int main(void)
         TRIBE_TEST(expected_value_should_be_size_times_rate_times_order_value),
         TRIBE_TEST(job_rules_should_override_builtin_fields_and_keep_the_rest),
         TRIBE_TEST(job_spec_should_reject_bad_campaign_rules_naming_the_key),
+        TRIBE_TEST(report_should_show_the_plan_only_when_given_and_escape_it),
         TRIBE_TEST(sha256_should_match_the_fips_vectors),
         TRIBE_TEST(hmac_sha256_should_match_rfc_4231),
         TRIBE_TEST(base64_should_match_rfc_4648_and_round_trip),
