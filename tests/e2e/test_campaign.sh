@@ -18,11 +18,12 @@ start_server() {
   PORT=$(head -1 "$TMP/$name.port")
 }
 
-tribe_np 2 gen --customers 6000 --seed 21 -o "$TMP/raw" >/dev/null 2>&1
+setup_failed() { fail "$1 failed"; tail -5 "$TMP/setup.log"; finish; }
+tribe_np 2 gen --customers 6000 --seed 21 -o "$TMP/raw" >"$TMP/setup.log" 2>&1 || setup_failed gen
 tribe_np 1 ingest --transactions "$TMP/raw/transactions.csv" --web "$TMP/raw/web_events.csv" \
-  --demographics "$TMP/raw/demographics.csv" -o "$TMP/c.h5" >/dev/null 2>&1
+  --demographics "$TMP/raw/demographics.csv" -o "$TMP/c.h5" >"$TMP/setup.log" 2>&1 || setup_failed ingest
 write_job "$TMP/job.json" c.h5 out 3 '"run_id": "camp1", "campaign": {"rules": [{"segment_match": "Lost", "campaign": "sunset", "response_rate": 0.02}]}'
-tribe_np 2 run "$TMP/job.json" >"$TMP/run.out" 2>&1
+tribe_np 2 run "$TMP/job.json" >"$TMP/setup.log" 2>&1 || setup_failed run
 OUT=$TMP/out
 check "run wrote campaign_plan.csv with one row per segment" test "$(wc -l <"$OUT/campaign_plan.csv")" -eq 4
 check "report has the campaign plan section" grep -q '<section id="campaigns"><h2>Campaign plan' "$OUT/report.html"
