@@ -44,9 +44,11 @@ typedef struct {
     double order_value;       /* value signal per responding customer (see value_basis) */
     char value_basis[48];     /* "mean monetary / mean frequency", ... */
     double mean_monetary, median_monetary, revenue_share; /* NaN when absent */
+    double value_index;       /* revenue_share / share: spend per customer against the base; NaN when absent */
+    char value_tier[8];       /* "high" (index >= 1.5), "mid", "low" (< 0.67), "unknown" */
     double expected_value;    /* size * response_rate * order_value */
     int priority;             /* 1 = highest expected value */
-    char rule[40];            /* "campaign.rules[2]" or "built-in: At Risk" */
+    char rule[48];            /* "campaign.rules[2]", "built-in: At Risk" or "built-in: At Risk (high value)" */
 } tribe_campaign_plan;
 
 /* 1 when `match` selects a segment named `name`: "*" matches every name;
@@ -61,7 +63,10 @@ const char *tribe_campaign_channel_of_device(const char *device);
 /* Builds one plan row per segment (array of s->k, in segment order). Job
  * rules are tried first in order, then the built-in rules; the first match
  * wins and fields a job rule leaves out come from the built-in rule for the
- * segment. Errors: NOMEM; INPUT when s->k < 1. */
+ * segment. A high-value lapsed segment (About to Sleep, At Risk, Hibernating,
+ * Lost with value tier "high") without a job rule gets the "Can't Lose Them"
+ * treatment at its own family's response rate.
+ * Errors: NOMEM; INPUT when s->k < 1. */
 tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
                                        tribe_campaign_plan **out);
 void tribe_campaign_plan_destroy(tribe_campaign_plan **p);

@@ -131,6 +131,25 @@ static const char *auto_channel(const tribe_segments *s, int c, char *basis, siz
     return "email";
 }
 
+/* Families whose customers have stopped buying: when they used to spend well
+ * above the base, the plain reactivation campaign undersells them. */
+static int lapsed(const char *family)
+{
+    static const char *const L[] = {"About to Sleep", "At Risk", "Hibernating", "Lost"};
+    for (size_t i = 0; i < sizeof L / sizeof *L; i++)
+        if (strcasecmp(family, L[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static const builtin_rule *builtin_of(const char *family)
+{
+    for (size_t i = 0; i < NBUILTIN; i++)
+        if (strcmp(BUILTIN[i].family, family) == 0)
+            return &BUILTIN[i];
+    return &BUILTIN[NBUILTIN - 1];
+}
+
 static int cmp_ev(const void *a, const void *b)
 {
     const tribe_campaign_plan *x = *(const tribe_campaign_plan *const *)a, *y = *(const tribe_campaign_plan *const *)b;
@@ -161,18 +180,28 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
                 b = &BUILTIN[i];
                 break;
             }
+        r->value_index = isfinite(g->revenue_share) && g->share > 0 ? g->revenue_share / g->share : NAN;
+        snprintf(r->value_tier, sizeof r->value_tier, "%s",
+                 !isfinite(r->value_index) ? "unknown" : r->value_index >= 1.5 ? "high"
+                                                     : r->value_index < 0.67  ? "low"
+                                                                              : "mid");
         const tribe_campaign_rule *j = NULL;
         for (int i = 0; i < n_rules && !j; i++)
             if (tribe_campaign_rule_matches(rules[i].segment_match, g->name)) {
                 j = &rules[i];
                 snprintf(r->rule, sizeof r->rule, "campaign.rules[%d]", i);
             }
-        if (!j)
+        double own_rate = b->response_rate;
+        if (!j && lapsed(b->family) && strcmp(r->value_tier, "high") == 0) {
+            snprintf(r->rule, sizeof r->rule, "built-in: %.20s (high value)", b->family);
+            b = builtin_of("Can't Lose Them");
+        } else if (!j) {
             snprintf(r->rule, sizeof r->rule, "built-in: %.28s", b->family);
+        }
         snprintf(r->campaign, sizeof r->campaign, "%s", j && j->campaign ? j->campaign : b->campaign);
         snprintf(r->tone, sizeof r->tone, "%s", j && j->tone ? j->tone : b->tone);
         snprintf(r->timing, sizeof r->timing, "%s", j && j->timing ? j->timing : b->timing);
-        r->response_rate = j && isfinite(j->response_rate) ? j->response_rate : b->response_rate;
+        r->response_rate = j && isfinite(j->response_rate) ? j->response_rate : own_rate;
         const char *ch = j && j->channel ? j->channel : b->channel;
         if (strcmp(ch, "auto") == 0)
             ch = auto_channel(s, c, r->channel_basis, sizeof r->channel_basis);
@@ -236,7 +265,7 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
     tribe_sbuf b = {0};
     TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,segment_name,rfm_status,size,campaign,channel,channel_basis,tone,timing,"
                                  "response_rate,order_value,value_basis,mean_monetary,median_monetary,revenue_share,"
-                                 "expected_value,priority,rule\r\n"));
+                                 "value_index,value_tier,expected_value,priority,rule\r\n"));
     for (int c = 0; c < k; c++) {
         const tribe_campaign_plan *r = &p[c];
         char n[32];
@@ -257,6 +286,8 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
         TRIBE_TRY(csv_num(&b, r->mean_monetary, 0));
         TRIBE_TRY(csv_num(&b, r->median_monetary, 0));
         TRIBE_TRY(csv_num(&b, r->revenue_share, 0));
+        TRIBE_TRY(csv_num(&b, r->value_index, 0));
+        TRIBE_TRY(csv_field(&b, r->value_tier, 0));
         TRIBE_TRY(csv_num(&b, r->expected_value, 0));
         snprintf(n, sizeof n, "%d", r->priority);
         TRIBE_TRY(csv_field(&b, n, 0));

@@ -58,6 +58,32 @@ static void plan_should_map_rfm_status_to_the_builtin_campaigns(void)
     tribe_segments_destroy(&s);
 }
 
+static void high_value_lapsed_segments_should_get_the_cant_lose_them_treatment(void)
+{
+    /* Champions' figures (revenue index 4.35) under a lapsed name; At Risk's own (0.47) stay plain. */
+    static const char *const names[FIX_K] = {"At Risk", "Loyal Customers", "New Customers", "At Risk 2", "Lost"};
+    tribe_segments *s = fixture_segments_named(names);
+    tribe_campaign_plan *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[0].value_tier, "high");
+    CU_ASSERT_DOUBLE_EQUAL(p[0].value_index, FIX_REV[0] / s->seg[0].share, 1e-12);
+    CU_ASSERT_STRING_EQUAL(p[0].campaign, "personal win-back with the strongest incentive");
+    CU_ASSERT_STRING_EQUAL(p[0].rule, "built-in: At Risk (high value)");
+    CU_ASSERT_DOUBLE_EQUAL(p[0].response_rate, 0.06, 1e-12); /* the At Risk rate, not the Can't Lose Them one */
+    CU_ASSERT_STRING_EQUAL(p[3].value_tier, "low");
+    CU_ASSERT_STRING_EQUAL(p[3].campaign, "reactivation offer");
+    CU_ASSERT_STRING_EQUAL(p[3].status, "At Risk");
+    CU_ASSERT_STRING_EQUAL(p[1].value_tier, "mid");
+    tribe_campaign_plan_destroy(&p);
+    /* a job rule for the family wins over the high-value treatment */
+    tribe_campaign_rule r = {.segment_match = "At Risk", .campaign = "mine", .response_rate = NAN};
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, &r, 1, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[0].campaign, "mine");
+    CU_ASSERT_STRING_EQUAL(p[0].tone, "caring, urgent");
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+}
+
 static void expected_value_should_be_size_times_rate_times_order_value(void)
 {
     tribe_segments *s = fixture_segments();
@@ -472,6 +498,7 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(rule_match_should_use_the_name_family_ignoring_case),
         TRIBE_TEST(plan_should_map_rfm_status_to_the_builtin_campaigns),
+        TRIBE_TEST(high_value_lapsed_segments_should_get_the_cant_lose_them_treatment),
         TRIBE_TEST(expected_value_should_be_size_times_rate_times_order_value),
         TRIBE_TEST(job_rules_should_override_builtin_fields_and_keep_the_rest),
         TRIBE_TEST(job_spec_should_reject_bad_campaign_rules_naming_the_key),
