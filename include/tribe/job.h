@@ -19,6 +19,18 @@
 
 #include "tribe/core.h"
 
+/* One campaign rule of the job spec's "campaign.rules" array
+ * (docs/campaigns.md). Fields left out are NULL / NaN and take the matching
+ * built-in rule's value. */
+typedef struct {
+    char *segment_match;  /* segment name family ("At Risk"), prefix match, case-insensitive; "*" = any */
+    char *campaign;       /* e.g. "reactivation offer" */
+    char *channel;        /* "email", "sms", "push" or "auto" (from the device mix) */
+    char *tone;
+    char *timing;
+    double response_rate; /* in [0, 1]; NaN = the built-in rule's */
+} tribe_campaign_rule;
+
 typedef struct {
     char *path;         /* the spec file */
     char *input;        /* customers.h5 (resolved) */
@@ -62,6 +74,10 @@ typedef struct {
         char *cache_dir;    /* NULL = no cache */
         char *prompt;       /* template file; default <spec dir>/prompts/persona-v1.txt */
     } persona;
+    struct {
+        int n_rules;
+        tribe_campaign_rule *rules; /* tried in order before the built-in rules */
+    } campaign;
     char *spec_json;    /* the spec as given, for /runs/<id>/job_spec */
 } tribe_job;
 

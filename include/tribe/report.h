@@ -14,6 +14,7 @@
 #ifndef TRIBE_REPORT_H
 #define TRIBE_REPORT_H
 
+#include "tribe/campaign.h"
 #include "tribe/core.h"
 #include "tribe/persona.h"
 #include "tribe/segment.h"
@@ -41,5 +42,14 @@ tribe_status tribe_report_html_text(const tribe_segments *s, const tribe_persona
 /* Writes report.html atomically. Errors: as above, IO naming the path. */
 tribe_status tribe_report_html(const char *path, const tribe_segments *s, const tribe_persona *p,
                                const tribe_projection *proj, const char *run_json);
+
+/* As the two above, plus a "Campaign plan" section (after the personas) when
+ * plan (array of s->k, tribe/campaign.h) is not NULL. */
+tribe_status tribe_report_html_campaign_text(const tribe_segments *s, const tribe_persona *p,
+                                             const tribe_projection *proj, const char *run_json,
+                                             const tribe_campaign_plan *plan, char **out);
+tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                        const tribe_projection *proj, const char *run_json,
+                                        const tribe_campaign_plan *plan);
 
 #endif

@@ -1,5 +1,6 @@
 /* tribe run JOB.json: the segmentation job, end to end. */
 #include "cli.h"
+#include "tribe/campaign.h"
 #include "tribe/cluster.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
@@ -22,8 +23,8 @@ static const char USAGE[] =
     "usage: tribe run JOB.json\n\n"
     "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
     "mini-batch K-Means (fixed K or a K range chosen by silhouette), segment statistics and names,\n"
-    "personas, and writes results.h5, personas.json, segments.csv and report.html into the job's\n"
-    "output directory (atomically: a failed run leaves earlier results in place).\n";
+    "personas, and writes results.h5, personas.json, segments.csv, campaign_plan.csv and report.html\n"
+    "into the job's output directory (atomically: a failed run leaves earlier results in place).\n";
 
 /* Columns transformed by log1p when the spec does not say: counts, money
  * and day spans, which are all skewed and non-negative. */
@@ -33,7 +34,8 @@ static const char *const DEFAULT_LOG1P[] = {"recency_days",      "frequency",   
                                             "minutes_on_site"};
 #define N_DEFAULT_LOG1P (sizeof DEFAULT_LOG1P / sizeof DEFAULT_LOG1P[0])
 
-static const char *const OUTPUTS[] = {"personas.json", "segments.csv", "report.html", "results.h5"};
+static const char *const OUTPUTS[] = {"personas.json", "segments.csv", "campaign_plan.csv", "report.html",
+                                      "results.h5"};
 #define N_OUTPUTS (sizeof OUTPUTS / sizeof OUTPUTS[0])
 
 typedef struct {
@@ -172,7 +174,7 @@ static void print_summary(const tribe_job *job, const tribe_segments *s, const t
         printf("  %-3d %-22s %10lld %6.1f%% %s  %s\n", c, s->seg[c].name, (long long)s->seg[c].size,
                100 * s->seg[c].share, rev, p ? p[c].name : "");
     }
-    printf("results: %s/{results.h5,personas.json,segments.csv,report.html}\n", job->output);
+    printf("results: %s/{results.h5,personas.json,segments.csv,campaign_plan.csv,report.html}\n", job->output);
 }
 
 static tribe_status run(tribe_par *par, int argc, char **argv)
@@ -185,6 +187,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     tribe_projection *proj = NULL;
     tribe_persona_provider *pp = NULL;
     tribe_persona *personas = NULL;
+    tribe_campaign_plan *plan = NULL;
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -344,6 +347,12 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             st = tribe_fmt(path, sizeof path, "%s/segments.csv", staging);
         if (st == TRIBE_OK)
             st = tribe_segments_csv(path, segs, personas);
+        if (st == TRIBE_OK)
+            st = tribe_campaign_plan_build(segs, job->campaign.rules, job->campaign.n_rules, &plan);
+        if (st == TRIBE_OK)
+            st = tribe_fmt(path, sizeof path, "%s/campaign_plan.csv", staging);
+        if (st == TRIBE_OK)
+            st = tribe_campaign_plan_csv(path, plan, segs->k);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     lap(&tm, "personas");
@@ -405,7 +414,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
-            st = tribe_report_html(path, segs, personas, proj, run_json);
+            st = tribe_report_html_campaign(path, segs, personas, proj, run_json, plan);
         if (st == TRIBE_OK)
             st = publish(staging, job->output);
         if (st == TRIBE_OK) {
@@ -426,6 +435,7 @@ cleanup:
     tribe_segments_destroy(&segs);
     tribe_projection_destroy(&proj);
     tribe_persona_provider_destroy(&pp);
+    tribe_campaign_plan_destroy(&plan);
     free(ledger);
     free(tjson);
     free(pjson);

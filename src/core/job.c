@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { K_STR, K_PATH, K_INT, K_I64, K_U64, K_NUM, K_BOOL, K_STRS, K_OBJ, K_K } key_kind;
+typedef enum { K_STR, K_PATH, K_INT, K_I64, K_U64, K_NUM, K_BOOL, K_STRS, K_OBJ, K_K, K_RULES } key_kind;
 
 /* One row per key: its dotted path, kind, where it goes, and bounds. */
 typedef struct {
@@ -56,6 +56,8 @@ static const key_spec KEYS[] = {
     {"persona.k_min", K_I64, F(persona.k_min), 0, 1, 1e12},
     {"persona.cache_dir", K_PATH, F(persona.cache_dir), 0, 0, 0},
     {"persona.prompt", K_PATH, F(persona.prompt), 0, 0, 0},
+    {"campaign", K_OBJ, 0, 0, 0, 0},
+    {"campaign.rules", K_RULES, F(campaign.rules), F(campaign.n_rules), 0, 0},
 };
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -90,6 +92,7 @@ static const char *kind_name(key_kind k)
     case K_BOOL: return "true or false";
     case K_STRS: return "an array of strings";
     case K_OBJ: return "an object";
+    case K_RULES: return "an array of rule objects";
     }
     return "?";
 }
@@ -142,6 +145,79 @@ static tribe_status resolve_path(const char *spec_path, const char *value, char 
     }
     free(copy);
     return st;
+}
+
+static void free_rules(tribe_campaign_rule *r, int n)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < n; i++) {
+        free(r[i].segment_match);
+        free(r[i].campaign);
+        free(r[i].channel);
+        free(r[i].tone);
+        free(r[i].timing);
+    }
+    free(r);
+}
+
+/* "campaign.rules": an array of objects with the fields of
+ * tribe_campaign_rule. Strict like the rest: an unknown field, a wrong type
+ * or a rate outside [0, 1] is a USAGE error naming "campaign.rules[i].field". */
+static tribe_status set_rules(tribe_job *job, const char *path, const cJSON *v)
+{
+    const char *file = job->path ? job->path : "job spec";
+    static const char *const STR_FIELDS[] = {"segment_match", "campaign", "channel", "tone", "timing"};
+    int n = cJSON_GetArraySize(v);
+    free_rules(job->campaign.rules, job->campaign.n_rules); /* a key given twice: the last one wins */
+    job->campaign.rules = NULL;
+    job->campaign.n_rules = 0;
+    tribe_status st = tribe_calloc((void **)&job->campaign.rules, (size_t)(n ? n : 1), sizeof *job->campaign.rules);
+    if (st != TRIBE_OK)
+        return st;
+    const cJSON *e;
+    int i = 0;
+    cJSON_ArrayForEach(e, v)
+    {
+        tribe_campaign_rule *r = &job->campaign.rules[i];
+        r->response_rate = NAN;
+        job->campaign.n_rules = ++i;
+        if (!cJSON_IsObject(e))
+            return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s[%d]' must be an object", file, path, i - 1);
+        const cJSON *f;
+        cJSON_ArrayForEach(f, e)
+        {
+            char **dst = NULL;
+            for (size_t k = 0; k < sizeof STR_FIELDS / sizeof *STR_FIELDS; k++)
+                if (strcmp(f->string, STR_FIELDS[k]) == 0)
+                    dst = k == 0 ? &r->segment_match : k == 1 ? &r->campaign : k == 2 ? &r->channel
+                                                     : k == 3 ? &r->tone : &r->timing;
+            if (dst) {
+                if (!cJSON_IsString(f) || !f->valuestring[0])
+                    return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s[%d].%s' must be a non-empty string", file, path,
+                                      i - 1, f->string);
+                free(*dst);
+                *dst = NULL;
+                if ((st = tribe_strdup(f->valuestring, dst)) != TRIBE_OK)
+                    return st;
+            } else if (strcmp(f->string, "response_rate") == 0) {
+                if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0 && f->valuedouble <= 1))
+                    return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s[%d].response_rate' must be a number in [0, 1]", file,
+                                      path, i - 1);
+                r->response_rate = f->valuedouble;
+            } else {
+                return tribe_fail(TRIBE_ERR_USAGE, "%s: unknown key '%s[%d].%s' (see docs/campaigns.md)", file, path,
+                                  i - 1, f->string);
+            }
+        }
+        if (!r->segment_match)
+            return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s[%d].segment_match' is required", file, path, i - 1);
+        if (r->channel && strcmp(r->channel, "email") && strcmp(r->channel, "sms") && strcmp(r->channel, "push") &&
+            strcmp(r->channel, "auto"))
+            return tribe_fail(TRIBE_ERR_USAGE, "%s: '%s[%d].channel' = '%s' is not one of email, sms, push, auto", file,
+                              path, i - 1, r->channel);
+    }
+    return TRIBE_OK;
 }
 
 static tribe_status set_value(tribe_job *job, const key_spec *ks, const char *path, const cJSON *v)
@@ -210,6 +286,10 @@ static tribe_status set_value(tribe_job *job, const key_spec *ks, const char *pa
         }
         return TRIBE_OK;
     }
+    case K_RULES:
+        if (!cJSON_IsArray(v))
+            break;
+        return set_rules(job, path, v);
     case K_OBJ:
         break;
     }
@@ -391,6 +471,7 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->persona.api_key_env);
     free(j->persona.cache_dir);
     free(j->persona.prompt);
+    free_rules(j->campaign.rules, j->campaign.n_rules);
     free(j->spec_json);
     free(j);
     *jp = NULL;

@@ -37,12 +37,13 @@ static int64_t gen_omp_min = 1024;
 void gen_set_omp_min(int64_t n) { gen_omp_min = n < 1 ? 1 : n; }
 
 static const char *const file_base[GEN_NFILES] = {"transactions.csv", "web_events.csv",
-                                                  "demographics.csv", "truth.csv"};
+                                                  "demographics.csv", "truth.csv", "contacts.csv"};
 static const char *const file_header[GEN_NFILES] = {
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
     "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n",
     "CustomerID,Age,Country,Occupation,Subscription\n",
-    "customer_id,segment\n"};
+    "customer_id,segment\n",
+    "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"};
 
 void tribe_gen_defaults(tribe_gen_cfg *cfg)
 {
@@ -169,7 +170,7 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
                       (long long)cfg->customers, m->date[0], GEN_WINDOW, cfg->dirt,
                       cfg->gzip ? "true" : "false"));
     TRIBE_TRY(tribe_sbuf_printf(&b, "  \"files\": {"));
-    static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics", "truth"};
+    static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics", "truth", "contacts"};
     for (int f = 0; f < GEN_NFILES; f++) {
         if (enabled[f])
             TRIBE_TRY(tribe_sbuf_printf(&b, "\"%s\": \"%s\"", keys[f], names[f]));
@@ -243,9 +244,16 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
     TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"demographic_rows\": %lld,\n"
                       "  \"demographics_dirt\": {\"malformed\": %lld, \"demographics_duplicate_ids\": %lld, "
-                      "\"demographics_rows_unmatched\": %lld, \"missing_age\": %lld}\n}\n",
+                      "\"demographics_rows_unmatched\": %lld, \"missing_age\": %lld},\n",
                       (long long)c[GC_DEMO_ROWS], (long long)c[GC_DEMO_MALFORMED], (long long)c[GC_DEMO_DUP],
                       (long long)c[GC_DEMO_UNMATCHED], (long long)c[GC_DEMO_MISSING_AGE]));
+    TRIBE_TRY(tribe_sbuf_printf(&b,
+                      "  \"contacts\": {\"contact_rows\": %lld, \"contacts_without_email\": %lld, "
+                      "\"contacts_without_phone\": %lld, \"contacts_email_opted_out\": %lld, "
+                      "\"contacts_sms_opted_out\": %lld}\n}\n",
+                      (long long)c[GC_CONTACT_ROWS], (long long)c[GC_CONTACT_NO_EMAIL],
+                      (long long)c[GC_CONTACT_NO_PHONE], (long long)c[GC_CONTACT_EMAIL_OPTOUT],
+                      (long long)c[GC_CONTACT_SMS_OPTOUT]));
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/truth.json", outdir));
     TRIBE_TRY(tribe_write_file_atomic(path, b.p, b.len));
 cleanup:
@@ -262,8 +270,8 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
     gen_worker *w = NULL;
     int64_t *inv0 = NULL, *gathered = NULL;
     tribe_sbuf cat = {0}, gz = {0};
-    int fd[GEN_NFILES] = {-1, -1, -1, -1};
-    int enabled[GEN_NFILES] = {1, 0, 0, 1};
+    int fd[GEN_NFILES] = {-1, -1, -1, -1, -1};
+    int enabled[GEN_NFILES] = {1, 0, 0, 1, 1};
     char name[GEN_NFILES][64], final[GEN_NFILES][GEN_PATH_MAX], part[GEN_NFILES][GEN_PATH_MAX];
     tribe_sbuf hdr[GEN_NFILES] = {{0}};
     int64_t cnt[GC_N] = {0}, last_day = INT64_MIN, invoice_next = GEN_INVOICE_BASE;
@@ -289,7 +297,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
         enabled[GEN_DEMO] = m->demo;
     }
     for (int f = 0; f < GEN_NFILES && st == TRIBE_OK; f++) {
-        const int z = cfg->gzip && f != GEN_TRUTH;
+        const int z = cfg->gzip && f != GEN_TRUTH && f != GEN_CONTACTS;
         snprintf(name[f], sizeof name[f], "%s%s", file_base[f], z ? ".gz" : "");
         st = tribe_fmt(final[f], sizeof final[f], "%s/%s", outdir, name[f]);
         if (st == TRIBE_OK)
@@ -397,7 +405,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
             size_t bytes = 0;
             for (int k = 0; k < nthreads; k++)
                 bytes += w[k].out[f].len;
-            if (f != GEN_TRUTH && cfg->gzip && bytes > 0) {
+            if (f != GEN_TRUTH && f != GEN_CONTACTS && cfg->gzip && bytes > 0) {
                 /* one member per chunk, compressed from the contiguous chunk
                  * bytes so the member does not depend on the thread split */
                 cat.len = 0;
@@ -462,7 +470,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
             if (enabled[f] && rename(part[f], final[f]) != 0)
                 st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot rename into place", final[f]);
         if (st == TRIBE_OK) {
-            const char *names[GEN_NFILES] = {name[0], name[1], name[2], name[3]};
+            const char *names[GEN_NFILES] = {name[0], name[1], name[2], name[3], name[4]};
             st = write_truth_json(m, cfg, outdir, names, enabled, cnt, last_day,
                                   invoice_next - GEN_INVOICE_BASE);
         }

@@ -8,7 +8,7 @@
 #include "tribe/sbuf.h"
 
 /* Output files, in the order the driver handles them. */
-enum { GEN_TX, GEN_WEB, GEN_DEMO, GEN_TRUTH, GEN_NFILES };
+enum { GEN_TX, GEN_WEB, GEN_DEMO, GEN_TRUTH, GEN_CONTACTS, GEN_NFILES };
 
 /* Days covered by the data: invoice and session days are end_day - [0, GEN_WINDOW). */
 #define GEN_WINDOW 730
@@ -72,6 +72,7 @@ enum {
     GC_MALFORMED, GC_KEPT_INVOICES, GC_KEPT_CENTS, GC_DISTINCT_PRODUCTS,
     GC_WEB_ROWS, GC_WEB_MALFORMED, GC_WEB_UNMATCHED, GC_WEB_CUSTOMERS, GC_WEB_SESSIONS,
     GC_DEMO_ROWS, GC_DEMO_MALFORMED, GC_DEMO_DUP, GC_DEMO_UNMATCHED, GC_DEMO_MISSING_AGE,
+    GC_CONTACT_ROWS, GC_CONTACT_NO_EMAIL, GC_CONTACT_NO_PHONE, GC_CONTACT_EMAIL_OPTOUT, GC_CONTACT_SMS_OPTOUT,
     GC_SEG_BASE
 };
 /* Per segment s: GC_SEG_BASE + s * GC_SEG_STRIDE + one of these. */
@@ -108,7 +109,14 @@ int64_t gen_customer_id(const gen_model *m, int64_t i);
  * adjustment invoices). Cheap: the driver numbers invoices globally from it. */
 int64_t gen_invoice_count(const gen_model *m, int64_t i);
 
-/* Appends customer i's rows to out[GEN_TX..GEN_TRUTH] (web/demographics only
+/* Contact data of contacts.csv (never features): chances per customer of
+ * no e-mail, no phone, and of opting out of each channel when reachable. */
+#define GEN_P_NO_EMAIL 0.04
+#define GEN_P_NO_PHONE 0.15
+#define GEN_P_EMAIL_OPTOUT 0.08
+#define GEN_P_SMS_OPTOUT 0.25
+
+/* Appends customer i's rows to out[GEN_TX..GEN_CONTACTS] (web/demographics only
  * when enabled), numbering its invoices from inv0, and adds to cnt[GC_N]
  * and *last_day (max over kept invoice days, as days since 1970).
  * NOMEM when a buffer cannot grow (buffers keep what they had). */

@@ -142,7 +142,7 @@ typedef struct {
     int has_spare;
 } grng;
 
-enum { ST_PLAN = 1, ST_LINES = 2, ST_WEB = 3, ST_DEMO = 4 };
+enum { ST_PLAN = 1, ST_LINES = 2, ST_WEB = 3, ST_DEMO = 4, ST_CONTACT = 5 };
 
 static inline grng grng_make(const gen_model *m, int64_t i, uint64_t stream)
 {
@@ -813,6 +813,38 @@ static void emit_demographics(const gen_model *m, int64_t i, const gen_plan *pl,
     cnt[GC_DEMO_ROWS] += rows;
 }
 
+/* contacts.csv row of customer i: its own stream, so adding it changed no
+ * other file. Addresses are synthetic: e-mail under example.com (RFC 2606),
+ * phones in Ofcom's drama range +44 7700 900000-900999 (1,000 numbers, so
+ * they repeat every 1,000 customers). */
+static void emit_contact(const gen_model *m, int64_t i, int64_t id, tribe_sbuf *b, int64_t *cnt)
+{
+    grng r = grng_make(m, i, ST_CONTACT);
+    int has_email = !g_bern(&r, GEN_P_NO_EMAIL), has_phone = !g_bern(&r, GEN_P_NO_PHONE);
+    int email_in = has_email && !g_bern(&r, GEN_P_EMAIL_OPTOUT);
+    int sms_in = has_phone && !g_bern(&r, GEN_P_SMS_OPTOUT);
+    char phone[24];
+    put_i64(b, id);
+    putc1(b, ',');
+    if (has_email) {
+        puts0(b, "customer");
+        put_i64(b, id);
+        puts0(b, "@example.com");
+    }
+    putc1(b, ',');
+    if (has_phone) {
+        snprintf(phone, sizeof phone, "+447700900%03d", (int)(i % 1000));
+        puts0(b, phone);
+    }
+    puts0(b, email_in ? ",1" : ",0");
+    puts0(b, sms_in ? ",1\n" : ",0\n");
+    cnt[GC_CONTACT_ROWS]++;
+    cnt[GC_CONTACT_NO_EMAIL] += !has_email;
+    cnt[GC_CONTACT_NO_PHONE] += !has_phone;
+    cnt[GC_CONTACT_EMAIL_OPTOUT] += has_email && !email_in;
+    cnt[GC_CONTACT_SMS_OPTOUT] += has_phone && !sms_in;
+}
+
 tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbuf out[GEN_NFILES],
                           int64_t *cnt, int64_t *last_day)
 {
@@ -824,6 +856,7 @@ tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbu
      * 2 cancelled lines; plus guest (3), adjustment and malformed rows. */
     TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TX], (size_t)(14 * pl.n_inv + 6) * TX_ROW_MAX));
     TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TRUTH], 64));
+    TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_CONTACTS], 128));
     int nsess = 0;
     grng wr = grng_make(m, i, ST_WEB);
     if (m->web) {
@@ -842,6 +875,7 @@ tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbu
     putc1(&out[GEN_TRUTH], ',');
     put_i64(&out[GEN_TRUTH], pl.seg);
     putc1(&out[GEN_TRUTH], '\n');
+    emit_contact(m, i, id, &out[GEN_CONTACTS], cnt);
 cleanup:
     return st;
 }

@@ -350,7 +350,8 @@ static void gen_should_write_every_file_with_its_header(void)
         {"web_events.csv", "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n"},
         {"demographics.csv", "CustomerID,Age,Country,Occupation,Subscription\n"},
         {"truth.csv", "customer_id,segment\n"},
-        {"truth.json", "{\n"}};
+        {"truth.json", "{\n"},
+        {"contacts.csv", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"}};
     for (int k = 0; k < 5; k++) {
         size_t len = 0;
         char *text = slurp(dir, files[k][0], &len);
@@ -410,6 +411,46 @@ static void gen_counts_should_equal_what_truth_json_promises(void)
     CU_ASSERT_EQUAL(r.demo_unmatched, (int64_t)json_num(json, "demographics_rows_unmatched"));
     CU_ASSERT_EQUAL(r.demo_rows - r.demo_malformed - r.demo_unmatched - r.demo_dup, 4000);
     CU_ASSERT(r.demo_malformed > 0 && r.demo_dup > 0 && r.demo_unmatched > 0);
+
+    /* contacts.csv: one row per truth customer, same ids in the same order,
+     * and the counts truth.json promises. */
+    char *con = slurp(dir, "contacts.csv", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(con);
+    int64_t rows = 0, no_email = 0, no_phone = 0, email_out = 0, sms_out = 0, same_ids = 1;
+    for (char *line = strtok(strchr(con, '\n') + 1, "\n"); line; line = strtok(NULL, "\n"), rows++) {
+        char email[128] = "", phone[32] = "";
+        long long id = 0;
+        int ein = -1, sin = -1;
+        char *f[5] = {line, NULL, NULL, NULL, NULL};
+        for (int k = 1; k < 5; k++) {
+            f[k] = strchr(f[k - 1], ',');
+            CU_ASSERT_PTR_NOT_NULL_FATAL(f[k]);
+            *f[k]++ = '\0';
+        }
+        id = strtoll(f[0], NULL, 10);
+        snprintf(email, sizeof email, "%s", f[1]);
+        snprintf(phone, sizeof phone, "%s", f[2]);
+        ein = atoi(f[3]);
+        sin = atoi(f[4]);
+        same_ids &= rows < r.n && id == r.id[rows];
+        CU_ASSERT(!email[0] || strstr(email, "@example.com"));
+        CU_ASSERT(!phone[0] || strncmp(phone, "+447700900", 10) == 0);
+        no_email += !email[0];
+        no_phone += !phone[0];
+        email_out += email[0] && !ein;
+        sms_out += phone[0] && !sin;
+        CU_ASSERT(email[0] || !ein);
+        CU_ASSERT(phone[0] || !sin);
+    }
+    CU_ASSERT(same_ids);
+    CU_ASSERT_EQUAL(rows, 4000);
+    CU_ASSERT_EQUAL(rows, (int64_t)json_num(json, "contact_rows"));
+    CU_ASSERT_EQUAL(no_email, (int64_t)json_num(json, "contacts_without_email"));
+    CU_ASSERT_EQUAL(no_phone, (int64_t)json_num(json, "contacts_without_phone"));
+    CU_ASSERT_EQUAL(email_out, (int64_t)json_num(json, "contacts_email_opted_out"));
+    CU_ASSERT_EQUAL(sms_out, (int64_t)json_num(json, "contacts_sms_opted_out"));
+    CU_ASSERT(no_email > 0 && no_phone > 0 && email_out > 0 && sms_out > 0);
+    free(con);
     reread_free(&r);
     free(json);
     rm_tree(dir);
@@ -486,7 +527,8 @@ static void same_seed_should_give_same_bytes_and_other_seeds_other_bytes(void)
     CU_ASSERT_EQUAL_FATAL(run_gen(&cfg, d2), TRIBE_OK);
     cfg.seed = 100;
     CU_ASSERT_EQUAL_FATAL(run_gen(&cfg, d3), TRIBE_OK);
-    static const char *names[] = {"transactions.csv", "web_events.csv", "demographics.csv", "truth.csv", "truth.json"};
+    static const char *names[] = {"transactions.csv", "web_events.csv", "demographics.csv", "truth.csv", "truth.json",
+                                  "contacts.csv"};
     for (int k = 0; k < 5; k++) {
         CU_ASSERT(same_file(d1, d2, names[k]));
         CU_ASSERT_FALSE(same_file(d1, d3, names[k]));

@@ -1,0 +1,176 @@
+/* tribe/campaign.h: from segments to campaigns (docs/campaigns.md).
+ *
+ *  - The plan: a rule table maps each segment (RFM name family, value,
+ *    device mix) to a campaign, channel, tone, timing and expected value.
+ *  - Dispatch: SendGrid v3 mail/send- and Twilio Messages-shaped requests for
+ *    one segment's customers, batched, idempotent, signed, logged to an
+ *    outbox (JSON lines); skipped customers are counted by reason.
+ *  - Small crypto: SHA-256, HMAC-SHA256, base64, Standard Webhooks signatures.
+ *
+ * Usage:
+ *     tribe_campaign_plan *plan = NULL;
+ *     TRIBE_TRY(tribe_campaign_plan_build(segs, job->campaign.rules, job->campaign.n_rules, &plan));
+ *     TRIBE_TRY(tribe_campaign_plan_csv("out/campaign_plan.csv", plan, segs->k));
+ *     tribe_campaign_plan_destroy(&plan);
+ *
+ *     tribe_send_cfg cfg; tribe_send_cfg_defaults(&cfg); cfg.endpoint = "http://127.0.0.1:8025"; ...
+ *     tribe_send_stats stats;
+ *     TRIBE_TRY(tribe_campaign_send(&cfg, ids, n, contacts, &stats));
+ *
+ * Ownership: a plan array is owned by the caller (plan_destroy frees it);
+ * tribe_contacts owns its strings; send borrows everything.
+ * Not collective: rank 0 only (plans, HTTP).
+ */
+#ifndef TRIBE_CAMPAIGN_H
+#define TRIBE_CAMPAIGN_H
+
+#include "tribe/core.h"
+#include "tribe/job.h"
+#include "tribe/segment.h"
+
+/* ---- the plan ---------------------------------------------------------- */
+
+typedef struct {
+    int segment;              /* segment id */
+    char segment_name[64];
+    char status[64];          /* RFM name family: the name without a " 2" suffix */
+    int64_t size;
+    char campaign[96];
+    char channel[16];         /* "email", "sms" or "push" */
+    char channel_basis[96];   /* why: "rule" or "device mix: app 41%" */
+    char tone[96];
+    char timing[128];
+    double response_rate;     /* assumed, from the rule */
+    double order_value;       /* value signal per responding customer (see value_basis) */
+    char value_basis[48];     /* "mean monetary / mean frequency", ... */
+    double mean_monetary, median_monetary, revenue_share; /* NaN when absent */
+    double value_index;       /* revenue_share / share: spend per customer against the base; NaN when absent */
+    char value_tier[8];       /* "high" (index >= 1.5), "mid", "low" (< 0.67), "unknown" */
+    double expected_value;    /* size * response_rate * order_value */
+    int priority;             /* 1 = highest expected value */
+    char rule[48];            /* "campaign.rules[2]", "built-in: At Risk" or "built-in: At Risk (high value)" */
+} tribe_campaign_plan;
+
+/* 1 when `match` selects a segment named `name`: "*" matches every name;
+ * otherwise the match must equal the name's family (the name without a
+ * trailing " <digits>"), ignoring case: "At Risk" matches "At Risk" and
+ * "At Risk 2", not "At Risky". */
+int tribe_campaign_rule_matches(const char *match, const char *segment_name);
+/* Channel for a device level: app -> push, mobile -> sms, desktop and
+ * tablet -> email, anything else -> email. */
+const char *tribe_campaign_channel_of_device(const char *device);
+
+/* Builds one plan row per segment (array of s->k, in segment order). Job
+ * rules are tried first in order, then the built-in rules; the first match
+ * wins and fields a job rule leaves out come from the built-in rule for the
+ * segment. A high-value lapsed segment (About to Sleep, At Risk, Hibernating,
+ * Lost with value tier "high") without a job rule gets the "Can't Lose Them"
+ * treatment at its own family's response rate.
+ * Errors: NOMEM; INPUT when s->k < 1. */
+tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
+                                       tribe_campaign_plan **out);
+void tribe_campaign_plan_destroy(tribe_campaign_plan **p);
+/* campaign_plan.csv (RFC 4180, CRLF; columns in docs/campaigns.md). */
+tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, char **out);
+tribe_status tribe_campaign_plan_csv(const char *path, const tribe_campaign_plan *p, int k);
+
+/* ---- crypto ------------------------------------------------------------ */
+
+typedef struct {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint8_t buf[64];
+    size_t fill;
+} tribe_sha256_ctx;
+void tribe_sha256_init(tribe_sha256_ctx *c);
+void tribe_sha256_update(tribe_sha256_ctx *c, const void *data, size_t len);
+void tribe_sha256_final(tribe_sha256_ctx *c, uint8_t out[32]);
+void tribe_sha256(const void *data, size_t len, uint8_t out[32]);
+void tribe_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len, uint8_t out[32]);
+/* out: 2n + 1 chars, lower-case hex. */
+void tribe_hex(const uint8_t *in, size_t n, char *out);
+/* out: 4 * ceil(n / 3) + 1 chars, padded; returns the length. */
+size_t tribe_base64_encode(const uint8_t *in, size_t n, char *out);
+/* Decodes (padding optional) into out[cap]; INPUT on a bad character or overflow. */
+tribe_status tribe_base64_decode(const char *in, uint8_t *out, size_t cap, size_t *n);
+
+/* Standard Webhooks: signature "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>".
+ * The secret is "whsec_<base64 key>" or, otherwise, the key's own bytes. */
+#define TRIBE_WEBHOOK_SIG_MAX 64
+tribe_status tribe_webhook_sign(const char *secret, const char *msg_id, int64_t timestamp, const char *body,
+                                size_t len, char out[TRIBE_WEBHOOK_SIG_MAX]);
+/* TRIBE_OK when one of the space-separated signatures of the header matches
+ * and the timestamp is within `tolerance` seconds of `now` (tolerance <= 0:
+ * not checked). INPUT naming the message otherwise. */
+tribe_status tribe_webhook_verify(const char *secret, const char *msg_id, const char *timestamp, const char *body,
+                                  size_t len, const char *signature_header, int64_t now, int64_t tolerance);
+
+/* ---- contacts ---------------------------------------------------------- */
+
+typedef struct {
+    int64_t id;
+    char *email;       /* NULL when the customer has none */
+    char *phone;       /* E.164, NULL when none */
+    char *first_name;  /* optional FirstName column, NULL otherwise */
+    int email_optin, sms_optin;
+} tribe_contact;
+
+typedef struct {
+    int64_t n;
+    tribe_contact *c; /* [n], sorted by id */
+} tribe_contacts;
+
+/* Reads contacts.csv (CustomerID,Email,Phone,EmailOptIn,SmsOptIn[,FirstName]).
+ * INPUT naming file and line on a bad id, opt-in flag or duplicate id. */
+tribe_status tribe_contacts_read(const char *path, tribe_contacts **out);
+const tribe_contact *tribe_contacts_find(const tribe_contacts *cs, int64_t id);
+void tribe_contacts_destroy(tribe_contacts **cs);
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+#define TRIBE_SEND_MAX_BATCH 1000
+
+typedef struct {
+    const char *run_id;
+    int segment;
+    const char *campaign;         /* campaign name (the idempotency key and the cap use it) */
+    const char *channel;          /* "email" or "sms" */
+    const char *endpoint;         /* base URL; NULL: dry run (outbox only) unless live */
+    int live;                     /* 0: SendGrid sandbox_mode on; live without endpoint: the real APIs */
+    const char *outbox;           /* JSON-lines log, appended (required) */
+    const char *signing_secret;   /* sign request bodies when set */
+    const char *api_key;          /* SendGrid bearer / Twilio auth token; never logged */
+    const char *from_email, *from_name, *from_phone, *twilio_sid;
+    const char *subject, *body;   /* e-mail; body also used for SMS when sms_body is NULL */
+    const char *sms_body;
+    int batch_size;               /* 1..TRIBE_SEND_MAX_BATCH (e-mail); SMS is one per request */
+    int max_per_customer;         /* 0 = no cap */
+    int64_t window_seconds;       /* cap window */
+    int max_retries;
+    double retry_base_seconds;
+    double timeout_seconds;
+    int64_t now;                  /* unix seconds (tests fix it); 0 = time(NULL) */
+    const char *suppress_path;    /* file of e-mails/phones, one a line; NULL = none */
+} tribe_send_cfg;
+
+typedef struct {
+    int64_t customers;            /* the segment's customers */
+    int64_t sent;                 /* accepted by the endpoint (2xx) */
+    int64_t dry_run;              /* written to the outbox only */
+    int64_t no_contact, opted_out, suppressed, capped, failed;
+    int64_t requests, attempts;   /* distinct requests, HTTP attempts (with retries) */
+    int64_t outbox_lines;
+} tribe_send_stats;
+
+void tribe_send_cfg_defaults(tribe_send_cfg *cfg);
+/* Sends the campaign to customers ids[n]. Every customer ends in exactly one
+ * of sent, dry_run, no_contact, opted_out, suppressed, capped, failed.
+ * Errors: USAGE for a bad cfg; IO for the outbox or suppression file; ENV
+ * when requests still fail after the retries (stats and outbox say which). */
+tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
+                                 const tribe_contacts *contacts, tribe_send_stats *stats);
+/* Idempotency key of a batch: hex SHA-256 of "run|segment|campaign|channel|id,id,...". */
+void tribe_campaign_batch_key(const char *run_id, int segment, const char *campaign, const char *channel,
+                              const int64_t *ids, int64_t n, char out[65]);
+
+#endif

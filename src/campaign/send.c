@@ -1,0 +1,532 @@
+/* Campaign dispatch (tribe/campaign.h, docs/campaigns.md): one segment's
+ * customers -> SendGrid v3 mail/send batches or Twilio Messages requests,
+ * with idempotency keys, signatures, retries, suppression, a frequency cap
+ * and an outbox line for every attempt and every skip.
+ *
+ * JSON is written by hand (json_str escapes): cJSON stays in config, persona
+ * and report code. */
+#include "tribe/campaign.h"
+#include "tribe/sbuf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http.h"
+
+void tribe_send_cfg_defaults(tribe_send_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->run_id = "run";
+    cfg->channel = "email";
+    cfg->from_email = "marketing@example.com";
+    cfg->from_name = "tribe";
+    cfg->from_phone = "+447700900000";
+    cfg->twilio_sid = "ACtest";
+    cfg->batch_size = TRIBE_SEND_MAX_BATCH;
+    cfg->window_seconds = 7 * 86400;
+    cfg->max_retries = 4;
+    cfg->retry_base_seconds = 0.5;
+    cfg->timeout_seconds = 30;
+}
+
+void tribe_campaign_batch_key(const char *run_id, int segment, const char *campaign, const char *channel,
+                              const int64_t *ids, int64_t n, char out[65])
+{
+    tribe_sha256_ctx c;
+    char head[64];
+    uint8_t h[32];
+    tribe_sha256_init(&c);
+    tribe_sha256_update(&c, run_id, strlen(run_id));
+    int hn = snprintf(head, sizeof head, "|%d|", segment);
+    tribe_sha256_update(&c, head, (size_t)hn);
+    tribe_sha256_update(&c, campaign, strlen(campaign));
+    tribe_sha256_update(&c, "|", 1);
+    tribe_sha256_update(&c, channel, strlen(channel));
+    tribe_sha256_update(&c, "|", 1);
+    for (int64_t i = 0; i < n; i++) {
+        hn = snprintf(head, sizeof head, "%s%lld", i ? "," : "", (long long)ids[i]);
+        tribe_sha256_update(&c, head, (size_t)hn);
+    }
+    tribe_sha256_final(&c, h);
+    tribe_hex(h, 32, out);
+}
+
+/* ---- small text helpers ---------------------------------------------------------------- */
+
+static tribe_status json_str(tribe_sbuf *b, const char *s)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\%c", *p));
+        else if (*p == '\n')
+            TRIBE_TRY(tribe_sbuf_add(b, "\\n"));
+        else if (*p < 0x20)
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\u%04x", *p));
+        else
+            TRIBE_TRY(tribe_sbuf_addn(b, (const char *)p, 1));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+cleanup:
+    return st;
+}
+
+static tribe_status form_str(tribe_sbuf *b, const char *s)
+{
+    tribe_status st = TRIBE_OK;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            TRIBE_TRY(tribe_sbuf_addn(b, (const char *)p, 1));
+        else if (*p == ' ')
+            TRIBE_TRY(tribe_sbuf_add(b, "+"));
+        else
+            TRIBE_TRY(tribe_sbuf_printf(b, "%%%02X", *p));
+    }
+cleanup:
+    return st;
+}
+
+/* text with {{first_name}} and {{customer_id}} replaced (SMS: Twilio has no
+ * substitutions, so they are applied here). */
+static tribe_status substitute(tribe_sbuf *b, const char *text, const char *first, int64_t id)
+{
+    tribe_status st = TRIBE_OK;
+    for (const char *p = text ? text : ""; *p;) {
+        if (strncmp(p, "{{first_name}}", 14) == 0) {
+            TRIBE_TRY(tribe_sbuf_add(b, first));
+            p += 14;
+        } else if (strncmp(p, "{{customer_id}}", 15) == 0) {
+            TRIBE_TRY(tribe_sbuf_printf(b, "%lld", (long long)id));
+            p += 15;
+        } else {
+            TRIBE_TRY(tribe_sbuf_addn(b, p, 1));
+            p++;
+        }
+    }
+cleanup:
+    return st;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Addresses compare trimmed and lower-cased (e-mail is case-insensitive in
+ * practice; phone numbers have no case). */
+static void normalize(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    size_t i = 0;
+    while (s[i] && isspace((unsigned char)s[i]))
+        i++;
+    memmove(s, s + i, n - i + 1);
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
+typedef struct {
+    char **addr;
+    int64_t n;
+} addr_set;
+
+static void addr_set_free(addr_set *a)
+{
+    for (int64_t i = 0; i < a->n; i++)
+        free(a->addr[i]);
+    free(a->addr);
+    a->addr = NULL;
+    a->n = 0;
+}
+
+static tribe_status load_suppression(const char *path, addr_set *out)
+{
+    tribe_status st = TRIBE_OK;
+    char *text = NULL;
+    int64_t cap = 0;
+    TRIBE_TRY(tribe_read_file(path, &text, NULL));
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        normalize(line);
+        if (!*line || line[0] == '#')
+            continue;
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 256;
+            TRIBE_TRY(tribe_realloc((void **)&out->addr, (size_t)cap * sizeof *out->addr));
+        }
+        TRIBE_TRY(tribe_strdup(line, &out->addr[out->n]));
+        out->n++;
+    }
+    if (out->n > 0)
+        qsort(out->addr, (size_t)out->n, sizeof *out->addr, cmp_str);
+cleanup:
+    free(text);
+    return st;
+}
+
+static int suppressed(const addr_set *a, const char *addr)
+{
+    if (!a->n || !addr)
+        return 0;
+    char buf[320];
+    snprintf(buf, sizeof buf, "%s", addr);
+    normalize(buf);
+    const char *key = buf;
+    return bsearch(&key, a->addr, (size_t)a->n, sizeof *a->addr, cmp_str) != NULL;
+}
+
+/* The number after "key": in one outbox line (lines are written by
+ * outbox_line below, so the keys are known and unique). */
+static int line_i64(const char *line, const char *key, int64_t *v)
+{
+    const char *p = strstr(line, key);
+    if (!p)
+        return 0;
+    char *end = NULL;
+    long long x = strtoll(p + strlen(key), &end, 10);
+    if (end == p + strlen(key))
+        return 0;
+    *v = x;
+    return 1;
+}
+
+/* Customer ids with a "sent" line in the window [now - window, now], one
+ * entry per send, sorted: the count of an id is its run length. A missing
+ * outbox is an empty history. */
+static tribe_status load_history(const char *path, int64_t now, int64_t window, int64_t **ids, int64_t *n)
+{
+    tribe_status st = TRIBE_OK;
+    char *text = NULL;
+    int64_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    FILE *probe = fopen(path, "r");
+    if (!probe)
+        return errno == ENOENT ? TRIBE_OK : tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot read the outbox", path);
+    fclose(probe);
+    TRIBE_TRY(tribe_read_file(path, &text, NULL));
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        int64_t ts = 0, id = 0;
+        if (!strstr(line, "\"status\": \"sent\"") || !line_i64(line, "\"ts\": ", &ts) ||
+            !line_i64(line, "\"customer\": ", &id) || ts < now - window || ts > now)
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            TRIBE_TRY(tribe_realloc((void **)ids, (size_t)cap * sizeof **ids));
+        }
+        (*ids)[(*n)++] = id;
+    }
+    if (*n > 0)
+        qsort(*ids, (size_t)*n, sizeof **ids, cmp_i64);
+cleanup:
+    free(text);
+    return st;
+}
+
+static int64_t history_count(const int64_t *ids, int64_t n, int64_t id)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t c = 0;
+    while (lo + c < n && ids[lo + c] == id)
+        c++;
+    return c;
+}
+
+/* ---- the send ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const tribe_send_cfg *cfg;
+    int64_t now;
+    FILE *outbox;
+    tribe_send_stats *stats;
+    tribe_sbuf line, body;
+    int email;
+    const tribe_contact **batch; /* [cfg->batch_size] */
+    int64_t *batch_ids;
+    int64_t nb;
+} sender;
+
+static tribe_status outbox_line(sender *s, const tribe_contact *k, int64_t id, const char *request, int attempt,
+                                const char *status, long http, const char *reason)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf *b = &s->line;
+    const char *to = k ? (s->email ? k->email : k->phone) : NULL;
+    b->len = 0;
+    TRIBE_TRY(tribe_sbuf_printf(b, "{\"ts\": %lld, \"run_id\": ", (long long)s->now));
+    TRIBE_TRY(json_str(b, s->cfg->run_id));
+    TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": %d, \"campaign\": ", s->cfg->segment));
+    TRIBE_TRY(json_str(b, s->cfg->campaign));
+    TRIBE_TRY(tribe_sbuf_printf(b, ", \"channel\": \"%s\", \"customer\": %lld, \"to\": ", s->cfg->channel,
+                                (long long)id));
+    if (to)
+        TRIBE_TRY(json_str(b, to));
+    else
+        TRIBE_TRY(tribe_sbuf_add(b, "null"));
+    TRIBE_TRY(tribe_sbuf_add(b, ", \"request\": "));
+    if (request)
+        TRIBE_TRY(json_str(b, request));
+    else
+        TRIBE_TRY(tribe_sbuf_add(b, "null"));
+    TRIBE_TRY(tribe_sbuf_printf(b, ", \"attempt\": %d, \"status\": \"%s\", \"http\": %ld, \"reason\": ", attempt,
+                                status, http));
+    TRIBE_TRY(json_str(b, reason ? reason : ""));
+    TRIBE_TRY(tribe_sbuf_add(b, "}\n"));
+    if (fwrite(b->p, 1, b->len, s->outbox) != b->len) {
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot append to the outbox", s->cfg->outbox);
+        goto cleanup;
+    }
+    s->stats->outbox_lines++;
+cleanup:
+    return st;
+}
+
+static const char *first_name_of(const tribe_contact *k) { return k->first_name ? k->first_name : "there"; }
+
+static tribe_status email_body(sender *s)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_send_cfg *cfg = s->cfg;
+    tribe_sbuf *b = &s->body;
+    char seg[16];
+    snprintf(seg, sizeof seg, "%d", cfg->segment);
+    b->len = 0;
+    TRIBE_TRY(tribe_sbuf_add(b, "{\"personalizations\": ["));
+    for (int64_t i = 0; i < s->nb; i++) {
+        const tribe_contact *k = s->batch[i];
+        TRIBE_TRY(tribe_sbuf_add(b, i ? ", {\"to\": [{\"email\": " : "{\"to\": [{\"email\": "));
+        TRIBE_TRY(json_str(b, k->email));
+        TRIBE_TRY(tribe_sbuf_add(b, "}], \"substitutions\": {\"{{first_name}}\": "));
+        TRIBE_TRY(json_str(b, first_name_of(k)));
+        TRIBE_TRY(tribe_sbuf_printf(b, ", \"{{customer_id}}\": \"%lld\"}, \"custom_args\": {\"customer_id\": \"%lld\", "
+                                       "\"run_id\": ",
+                                    (long long)k->id, (long long)k->id));
+        TRIBE_TRY(json_str(b, cfg->run_id));
+        TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": \"%s\", \"campaign\": ", seg));
+        TRIBE_TRY(json_str(b, cfg->campaign));
+        TRIBE_TRY(tribe_sbuf_add(b, "}}"));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "], \"from\": {\"email\": "));
+    TRIBE_TRY(json_str(b, cfg->from_email));
+    TRIBE_TRY(tribe_sbuf_add(b, ", \"name\": "));
+    TRIBE_TRY(json_str(b, cfg->from_name));
+    TRIBE_TRY(tribe_sbuf_add(b, "}, \"subject\": "));
+    TRIBE_TRY(json_str(b, cfg->subject));
+    TRIBE_TRY(tribe_sbuf_add(b, ", \"content\": [{\"type\": \"text/plain\", \"value\": "));
+    TRIBE_TRY(json_str(b, cfg->body));
+    TRIBE_TRY(tribe_sbuf_add(b, "}], \"categories\": [\"tribe\"], \"mail_settings\": {\"sandbox_mode\": {\"enable\": "));
+    TRIBE_TRY(tribe_sbuf_add(b, cfg->live ? "false" : "true"));
+    TRIBE_TRY(tribe_sbuf_add(b, "}}}"));
+cleanup:
+    return st;
+}
+
+static tribe_status sms_body(sender *s)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_contact *k = s->batch[0];
+    tribe_sbuf text = {0};
+    tribe_sbuf *b = &s->body;
+    b->len = 0;
+    TRIBE_TRY(substitute(&text, s->cfg->sms_body ? s->cfg->sms_body : s->cfg->body, first_name_of(k), k->id));
+    TRIBE_TRY(tribe_sbuf_add(b, "To="));
+    TRIBE_TRY(form_str(b, k->phone));
+    TRIBE_TRY(tribe_sbuf_add(b, "&From="));
+    TRIBE_TRY(form_str(b, s->cfg->from_phone));
+    TRIBE_TRY(tribe_sbuf_add(b, "&Body="));
+    TRIBE_TRY(form_str(b, text.p ? text.p : ""));
+cleanup:
+    tribe_sbuf_free(&text);
+    return st;
+}
+
+static void pause_seconds(double sec)
+{
+    if (sec <= 0)
+        return;
+    struct timespec ts = {(time_t)sec, (long)((sec - floor(sec)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static tribe_status flush(sender *s)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_send_cfg *cfg = s->cfg;
+    char key[65], url[2048], sig[TRIBE_WEBHOOK_SIG_MAX];
+    char h_key[128], h_auth[1024], h_wid[128], h_wts[64], h_wsig[128], userpwd[512];
+    const char *headers[8];
+    if (s->nb == 0)
+        return TRIBE_OK;
+    tribe_campaign_batch_key(cfg->run_id, cfg->segment, cfg->campaign, cfg->channel, s->batch_ids, s->nb, key);
+    TRIBE_TRY(s->email ? email_body(s) : sms_body(s));
+    s->stats->requests++;
+    if (!cfg->endpoint && !cfg->live) {
+        for (int64_t i = 0; i < s->nb; i++)
+            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, 0, "dry_run", 0, "no endpoint"));
+        s->stats->dry_run += s->nb;
+        s->nb = 0;
+        return TRIBE_OK;
+    }
+    const char *base = cfg->endpoint ? cfg->endpoint : s->email ? "https://api.sendgrid.com" : "https://api.twilio.com";
+    if (s->email)
+        TRIBE_TRY(tribe_fmt(url, sizeof url, "%s/v3/mail/send", base));
+    else
+        TRIBE_TRY(tribe_fmt(url, sizeof url, "%s/2010-04-01/Accounts/%s/Messages.json", base, cfg->twilio_sid));
+    int nh = 0;
+    headers[nh++] = s->email ? "Content-Type: application/json" : "Content-Type: application/x-www-form-urlencoded";
+    snprintf(h_key, sizeof h_key, "Idempotency-Key: %s", key);
+    headers[nh++] = h_key;
+    if (s->email && cfg->api_key) {
+        TRIBE_TRY(tribe_fmt(h_auth, sizeof h_auth, "Authorization: Bearer %s", cfg->api_key));
+        headers[nh++] = h_auth;
+    }
+    if (!s->email && cfg->api_key)
+        TRIBE_TRY(tribe_fmt(userpwd, sizeof userpwd, "%s:%s", cfg->twilio_sid, cfg->api_key));
+    if (cfg->signing_secret) {
+        /* webhook-id is the batch key: a retried request carries the same id,
+         * timestamp and signature, so the receiver can deduplicate on it too. */
+        TRIBE_TRY(tribe_webhook_sign(cfg->signing_secret, key, s->now, s->body.p, s->body.len, sig));
+        snprintf(h_wid, sizeof h_wid, "webhook-id: %s", key);
+        snprintf(h_wts, sizeof h_wts, "webhook-timestamp: %lld", (long long)s->now);
+        snprintf(h_wsig, sizeof h_wsig, "webhook-signature: %s", sig);
+        headers[nh++] = h_wid;
+        headers[nh++] = h_wts;
+        headers[nh++] = h_wsig;
+    }
+    headers[nh] = NULL;
+
+    const char *outcome = "failed";
+    for (int attempt = 1; attempt <= cfg->max_retries + 1; attempt++) {
+        cm_http_resp resp;
+        tribe_status hs = cm_http_post(url, headers, s->body.p, s->body.len,
+                                       !s->email && cfg->api_key ? userpwd : NULL, cfg->timeout_seconds, &resp);
+        s->stats->attempts++;
+        int ok = hs == TRIBE_OK && resp.status >= 200 && resp.status < 300;
+        int retryable = hs != TRIBE_OK || resp.status == 429 || resp.status >= 500;
+        int last = ok || !retryable || attempt == cfg->max_retries + 1;
+        const char *status = ok ? "sent" : last ? "failed" : "retry";
+        char reason[600];
+        if (hs != TRIBE_OK)
+            snprintf(reason, sizeof reason, "%s", tribe_errmsg());
+        else
+            snprintf(reason, sizeof reason, "%.500s", ok ? "" : resp.body);
+        for (int64_t i = 0; i < s->nb; i++)
+            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, attempt, status, resp.status, reason));
+        if (last) {
+            outcome = status;
+            if (!ok)
+                TRIBE_WARN("campaign: request %.12s... for %lld recipient(s) failed after %d attempt(s): %s", key,
+                           (long long)s->nb, attempt, reason);
+            break;
+        }
+        /* Retry-After when the server gives one (capped), else exponential
+         * backoff with a deterministic jitter of up to 25%. */
+        double wait = cfg->retry_base_seconds * pow(2.0, attempt - 1) *
+                      (1 + 0.25 * tribe_rng_unif(tribe_fnv1a(TRIBE_FNV_INIT, key, 64), 7, (uint64_t)attempt));
+        if (resp.retry_after >= 0)
+            wait = resp.retry_after < 60 ? resp.retry_after : 60;
+        pause_seconds(wait);
+    }
+    if (strcmp(outcome, "sent") == 0)
+        s->stats->sent += s->nb;
+    else
+        s->stats->failed += s->nb;
+    s->nb = 0;
+cleanup:
+    return st;
+}
+
+tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
+                                 const tribe_contacts *contacts, tribe_send_stats *stats)
+{
+    tribe_status st = TRIBE_OK;
+    sender s = {0};
+    addr_set sup = {0};
+    int64_t *hist = NULL, nhist = 0;
+    memset(stats, 0, sizeof *stats);
+    s.cfg = cfg;
+    s.stats = stats;
+    if (!cfg->channel || (strcmp(cfg->channel, "email") && strcmp(cfg->channel, "sms")))
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: channel '%s' is not email or sms",
+                          cfg->channel ? cfg->channel : "");
+    if (!cfg->outbox || !cfg->run_id || !cfg->campaign || !*cfg->campaign)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: outbox, run id and campaign are required");
+    if (cfg->batch_size < 1 || cfg->batch_size > TRIBE_SEND_MAX_BATCH)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: batch size %d is outside [1, %d]", cfg->batch_size,
+                          TRIBE_SEND_MAX_BATCH);
+    if (cfg->max_retries < 0 || cfg->max_per_customer < 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: negative retries or cap");
+    s.email = strcmp(cfg->channel, "email") == 0;
+    s.now = cfg->now ? cfg->now : (int64_t)time(NULL);
+    int bs = s.email ? cfg->batch_size : 1; /* Twilio takes one message per request */
+    TRIBE_TRY(tribe_calloc((void **)&s.batch, (size_t)bs, sizeof *s.batch));
+    TRIBE_TRY(tribe_calloc((void **)&s.batch_ids, (size_t)bs, sizeof *s.batch_ids));
+    if (cfg->suppress_path)
+        TRIBE_TRY(load_suppression(cfg->suppress_path, &sup));
+    if (cfg->max_per_customer > 0)
+        TRIBE_TRY(load_history(cfg->outbox, s.now, cfg->window_seconds, &hist, &nhist));
+    s.outbox = fopen(cfg->outbox, "a");
+    if (!s.outbox) {
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open the outbox for appending", cfg->outbox);
+        goto cleanup;
+    }
+    stats->customers = n;
+    for (int64_t i = 0; i < n; i++) {
+        const tribe_contact *k = tribe_contacts_find(contacts, ids[i]);
+        const char *addr = k ? (s.email ? k->email : k->phone) : NULL;
+        const char *skip = NULL;
+        int64_t *counter = NULL;
+        if (!addr) {
+            skip = "no_contact";
+            counter = &stats->no_contact;
+        } else if (!(s.email ? k->email_optin : k->sms_optin)) {
+            skip = "opted_out";
+            counter = &stats->opted_out;
+        } else if (suppressed(&sup, addr)) {
+            skip = "suppressed";
+            counter = &stats->suppressed;
+        } else if (cfg->max_per_customer > 0 && history_count(hist, nhist, ids[i]) >= cfg->max_per_customer) {
+            skip = "capped";
+            counter = &stats->capped;
+        }
+        if (skip) {
+            (*counter)++;
+            TRIBE_TRY(outbox_line(&s, k, ids[i], NULL, 0, "skipped", 0, skip));
+            continue;
+        }
+        s.batch[s.nb] = k;
+        s.batch_ids[s.nb++] = ids[i];
+        if (s.nb == bs)
+            TRIBE_TRY(flush(&s));
+    }
+    TRIBE_TRY(flush(&s));
+    if (stats->failed > 0)
+        st = tribe_fail(TRIBE_ERR_ENV, "campaign send: %lld customer(s) not delivered after %d retries (see %s)",
+                        (long long)stats->failed, cfg->max_retries, cfg->outbox);
+cleanup:
+    if (s.outbox && fclose(s.outbox) != 0 && st == TRIBE_OK)
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot close the outbox", cfg->outbox);
+    tribe_sbuf_free(&s.line);
+    tribe_sbuf_free(&s.body);
+    free(s.batch);
+    free(s.batch_ids);
+    free(hist);
+    addr_set_free(&sup);
+    return st;
+}

@@ -1,0 +1,361 @@
+/* tribe campaign send | verify-webhook: dispatch one segment's campaign
+ * (docs/campaigns.md). Rank 0 reads, decides and talks HTTP; the other ranks
+ * only take part in opening results.h5 (collective in HDF5) and in the final
+ * agreement, so the command works under mpiexec with any number of ranks. */
+#include "cli.h"
+#include "tribe/campaign.h"
+#include "tribe/csv.h"
+#include "tribe/h5.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char USAGE[] =
+    "usage: tribe campaign send --results DIR --segment ID --contacts contacts.csv --channel email|sms\n"
+    "                           [--endpoint URL] [--live] [--outbox FILE] [--suppress FILE]\n"
+    "                           [--max-per-customer N] [--window-days D] [--campaign NAME] [--batch-size N]\n"
+    "                           [--retries N] [--retry-base-ms MS] [--timeout S] [--from EMAIL]\n"
+    "                           [--from-phone E164] [--twilio-sid SID] [--signing-secret-env VAR]\n"
+    "                           [--api-key-env VAR]\n"
+    "       tribe campaign verify-webhook --secret-env VAR --id ID --timestamp TS --signature SIG\n"
+    "                           [--body FILE] [--tolerance S]\n\n"
+    "send: sends segment ID of the run in DIR (results.h5, personas.json, campaign_plan.csv) to its\n"
+    "customers: SendGrid v3 /v3/mail/send batches of at most 1,000 (e-mail) or Twilio Messages requests\n"
+    "(SMS) to --endpoint. Without --endpoint and --live it is a dry run (outbox only); without --live\n"
+    "SendGrid's sandbox_mode is on. Every attempt and every skipped customer (no contact, opted out,\n"
+    "suppressed, capped) is a line of the outbox (default DIR/outbox.jsonl). Rank 0 sends.\n"
+    "  --campaign NAME          campaign name (default: the segment's row of campaign_plan.csv)\n"
+    "  --max-per-customer N     frequency cap: at most N sends per customer in the window (0 = off)\n"
+    "  --window-days D          cap window in days (default 7)\n"
+    "  --signing-secret-env VAR sign request bodies (Standard Webhooks) with the secret in $VAR\n"
+    "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n\n"
+    "verify-webhook: checks a Standard Webhooks signature (HMAC-SHA256 over id.timestamp.body, body\n"
+    "from --body or stdin). Exit 0 when valid, 3 when not.\n";
+
+/* The campaign named for segment `seg` in DIR/campaign_plan.csv. */
+static tribe_status plan_campaign(const char *dir, int seg, char *out, size_t cap)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_csv *c = NULL;
+    char path[4096];
+    int col[2], has = 0, found = 0;
+    static const char *const want[] = {"segment_id", "campaign"};
+    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/campaign_plan.csv", dir));
+    TRIBE_TRY(tribe_csv_open(path, NULL, &c));
+    TRIBE_TRY(tribe_csv_require(c, want, 2, col));
+    while (!found && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has)
+        if (!tribe_csv_error(c) && atoi(tribe_csv_field(c, col[0], NULL)) == seg) {
+            snprintf(out, cap, "%s", tribe_csv_field(c, col[1], NULL));
+            found = 1;
+        }
+    TRIBE_TRY(st);
+    if (!found)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: no row for segment %d", path, seg);
+cleanup:
+    tribe_csv_close(&c);
+    return st;
+}
+
+typedef struct {
+    char *subject, *body, *sms;
+} message;
+
+/* The segment's persona e-mail and tagline from DIR/personas.json. */
+static tribe_status read_message(const char *dir, int seg, message *m)
+{
+    tribe_status st = TRIBE_OK;
+    char path[4096], *text = NULL;
+    cJSON *root = NULL;
+    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/personas.json", dir));
+    TRIBE_TRY(tribe_read_file(path, &text, NULL));
+    root = cJSON_Parse(text);
+    if (!cJSON_IsArray(root)) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a JSON array of personas", path);
+        goto cleanup;
+    }
+    const cJSON *p;
+    cJSON_ArrayForEach(p, root)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "segment_id");
+        if (!cJSON_IsNumber(id) || id->valueint != seg)
+            continue;
+        const cJSON *subj = cJSON_GetObjectItemCaseSensitive(p, "email_subject");
+        const cJSON *body = cJSON_GetObjectItemCaseSensitive(p, "email_body");
+        const cJSON *tag = cJSON_GetObjectItemCaseSensitive(p, "tagline");
+        if (!cJSON_IsString(subj) || !cJSON_IsString(body) || !cJSON_IsString(tag)) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: persona of segment %d lacks email_subject, email_body or tagline",
+                            path, seg);
+            goto cleanup;
+        }
+        /* A greeting with the per-customer substitution, unless the text
+         * already personalises itself. */
+        size_t n = strlen(body->valuestring) + 64;
+        TRIBE_TRY(tribe_strdup(subj->valuestring, &m->subject));
+        TRIBE_TRY(tribe_alloc((void **)&m->body, n));
+        snprintf(m->body, n, "%s%s", strstr(body->valuestring, "{{first_name}}") ? "" : "Hi {{first_name}},\n\n",
+                 body->valuestring);
+        n = strlen(tag->valuestring) + 64;
+        TRIBE_TRY(tribe_alloc((void **)&m->sms, n));
+        snprintf(m->sms, n, "Hi {{first_name}}, %s Reply STOP to opt out.", tag->valuestring);
+        goto cleanup;
+    }
+    st = tribe_fail(TRIBE_ERR_INPUT, "%s: no persona for segment %d", path, seg);
+cleanup:
+    cJSON_Delete(root);
+    free(text);
+    return st;
+}
+
+/* Collective: every rank opens results.h5; rank 0 gets the run id and the
+ * ids of the segment's customers (the others read no rows). */
+static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char **run_id, int64_t **ids, int64_t *n,
+                                int *k)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    char path[4096], *fmt = NULL;
+    int64_t *all = NULL, rows = 0, width = 0;
+    int32_t *label = NULL;
+    int rank0 = tribe_par_rank(par) == 0;
+    *n = 0;
+    st = tribe_fmt(path, sizeof path, "%s/results.h5", dir);
+    if (st == TRIBE_OK)
+        st = tribe_h5_open(par, path, &h);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &fmt) != TRIBE_OK || strcmp(fmt, "tribe-results") != 0)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file", path);
+    if (st == TRIBE_OK)
+        st = tribe_h5_read_attr_str(h, "/", "run_id", run_id);
+    if (st == TRIBE_OK)
+        st = tribe_h5_shape(h, "/segments/id", &rows, &width);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_h5_read_rows(h, "/segments/id", TRIBE_H5_I64, rows, 0, rank0 ? rows : 0, NULL, (void **)&all));
+    TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, rows, 0, rank0 ? rows : 0, NULL,
+                                 (void **)&label));
+    {
+        int64_t ks = 0;
+        TRIBE_TRY(tribe_h5_shape(h, "/segments/size", &ks, &width));
+        *k = (int)ks;
+    }
+    if (rank0) {
+        if (seg < 0 || seg >= *k) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run has segments 0..%d", seg, *k - 1);
+            goto cleanup;
+        }
+        for (int64_t i = 0; i < rows; i++)
+            if (label[i] == seg)
+                all[(*n)++] = all[i];
+        *ids = all;
+        all = NULL;
+    }
+cleanup:
+    if (h) {
+        tribe_status cs = tribe_h5_close(&h);
+        if (st == TRIBE_OK)
+            st = cs;
+    }
+    free(fmt);
+    free(all);
+    free(label);
+    return tribe_par_agree(par, st);
+}
+
+static const char *env_or_null(const char *var, const char *what, tribe_status *st)
+{
+    if (!var)
+        return NULL;
+    const char *v = getenv(var);
+    if (!v || !*v)
+        *st = tribe_cli_usage("campaign", "%s: environment variable %s is not set", what, var);
+    return v;
+}
+
+static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    const char *dir = NULL, *contacts_path = NULL, *secret_env = NULL, *key_env = NULL, *campaign = NULL;
+    char outbox[4096] = "", plan_name[128] = "", *run_id = NULL;
+    int64_t seg = -1, v = 0, *ids = NULL, n = 0;
+    int k = 0;
+    message msg = {0};
+    tribe_contacts *contacts = NULL;
+    tribe_send_cfg cfg;
+    tribe_send_stats stats;
+    tribe_send_cfg_defaults(&cfg);
+    enum { O_RESULTS = 256, O_SEGMENT, O_CONTACTS, O_CHANNEL, O_ENDPOINT, O_LIVE, O_OUTBOX, O_SUPPRESS, O_CAP,
+           O_WINDOW, O_CAMPAIGN, O_BATCH, O_RETRIES, O_RETRY_MS, O_TIMEOUT, O_FROM, O_FROM_PHONE, O_SID, O_SECRET,
+           O_KEY };
+    static const struct option opts[] = {
+        {"results", required_argument, 0, O_RESULTS},   {"segment", required_argument, 0, O_SEGMENT},
+        {"contacts", required_argument, 0, O_CONTACTS}, {"channel", required_argument, 0, O_CHANNEL},
+        {"endpoint", required_argument, 0, O_ENDPOINT}, {"live", no_argument, 0, O_LIVE},
+        {"outbox", required_argument, 0, O_OUTBOX},     {"suppress", required_argument, 0, O_SUPPRESS},
+        {"max-per-customer", required_argument, 0, O_CAP}, {"window-days", required_argument, 0, O_WINDOW},
+        {"campaign", required_argument, 0, O_CAMPAIGN}, {"batch-size", required_argument, 0, O_BATCH},
+        {"retries", required_argument, 0, O_RETRIES},   {"retry-base-ms", required_argument, 0, O_RETRY_MS},
+        {"timeout", required_argument, 0, O_TIMEOUT},   {"from", required_argument, 0, O_FROM},
+        {"from-phone", required_argument, 0, O_FROM_PHONE}, {"twilio-sid", required_argument, 0, O_SID},
+        {"signing-secret-env", required_argument, 0, O_SECRET}, {"api-key-env", required_argument, 0, O_KEY},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_RESULTS: dir = optarg; break;
+        case O_SEGMENT: TRIBE_TRY(tribe_cli_int("campaign", "--segment", optarg, 0, 100000, &seg)); break;
+        case O_CONTACTS: contacts_path = optarg; break;
+        case O_CHANNEL: cfg.channel = optarg; break;
+        case O_ENDPOINT: cfg.endpoint = optarg; break;
+        case O_LIVE: cfg.live = 1; break;
+        case O_OUTBOX: snprintf(outbox, sizeof outbox, "%s", optarg); break;
+        case O_SUPPRESS: cfg.suppress_path = optarg; break;
+        case O_CAP:
+            TRIBE_TRY(tribe_cli_int("campaign", "--max-per-customer", optarg, 0, 1000000, &v));
+            cfg.max_per_customer = (int)v;
+            break;
+        case O_WINDOW:
+            TRIBE_TRY(tribe_cli_int("campaign", "--window-days", optarg, 1, 3650, &v));
+            cfg.window_seconds = v * 86400;
+            break;
+        case O_CAMPAIGN: campaign = optarg; break;
+        case O_BATCH:
+            TRIBE_TRY(tribe_cli_int("campaign", "--batch-size", optarg, 1, TRIBE_SEND_MAX_BATCH, &v));
+            cfg.batch_size = (int)v;
+            break;
+        case O_RETRIES:
+            TRIBE_TRY(tribe_cli_int("campaign", "--retries", optarg, 0, 20, &v));
+            cfg.max_retries = (int)v;
+            break;
+        case O_RETRY_MS:
+            TRIBE_TRY(tribe_cli_int("campaign", "--retry-base-ms", optarg, 0, 600000, &v));
+            cfg.retry_base_seconds = (double)v / 1000;
+            break;
+        case O_TIMEOUT:
+            TRIBE_TRY(tribe_cli_int("campaign", "--timeout", optarg, 1, 3600, &v));
+            cfg.timeout_seconds = (double)v;
+            break;
+        case O_FROM: cfg.from_email = optarg; break;
+        case O_FROM_PHONE: cfg.from_phone = optarg; break;
+        case O_SID: cfg.twilio_sid = optarg; break;
+        case O_SECRET: secret_env = optarg; break;
+        case O_KEY: key_env = optarg; break;
+        default: return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return tribe_cli_usage("campaign", "unexpected argument '%s'", argv[optind]);
+    if (!dir || seg < 0 || !contacts_path)
+        return tribe_cli_usage("campaign", "send needs --results DIR, --segment ID and --contacts FILE");
+    if (strcmp(cfg.channel, "email") && strcmp(cfg.channel, "sms"))
+        return tribe_cli_usage("campaign", "--channel must be email or sms, got '%s'", cfg.channel);
+    cfg.signing_secret = env_or_null(secret_env, "--signing-secret-env", &st);
+    cfg.api_key = env_or_null(key_env, "--api-key-env", &st);
+    if (st != TRIBE_OK)
+        return st;
+    if (!outbox[0])
+        TRIBE_TRY(tribe_fmt(outbox, sizeof outbox, "%s/outbox.jsonl", dir));
+
+    TRIBE_TRY(segment_ids(par, dir, (int)seg, &run_id, &ids, &n, &k));
+    if (tribe_par_rank(par) == 0) {
+        if (!campaign) {
+            st = plan_campaign(dir, (int)seg, plan_name, sizeof plan_name);
+            campaign = plan_name;
+        }
+        if (st == TRIBE_OK)
+            st = read_message(dir, (int)seg, &msg);
+        if (st == TRIBE_OK)
+            st = tribe_contacts_read(contacts_path, &contacts);
+        if (st == TRIBE_OK) {
+            cfg.run_id = run_id;
+            cfg.segment = (int)seg;
+            cfg.campaign = campaign;
+            cfg.outbox = outbox;
+            cfg.subject = msg.subject;
+            cfg.body = msg.body;
+            cfg.sms_body = msg.sms;
+            fprintf(stderr, "tribe campaign: run %s segment %lld '%s' via %s: %lld customers, %s\n", run_id,
+                    (long long)seg, campaign, cfg.channel, (long long)n,
+                    cfg.endpoint ? cfg.endpoint : cfg.live ? "live API" : "dry run (no endpoint)");
+            st = tribe_campaign_send(&cfg, ids, n, contacts, &stats);
+            /* The counts are printed even when some requests failed. */
+            printf("campaign send: run %s, segment %lld, campaign '%s', channel %s%s\n", run_id, (long long)seg,
+                   campaign, cfg.channel, cfg.live ? " (live)" : cfg.endpoint ? " (sandbox)" : " (dry run)");
+            printf("  customers %lld: sent %lld, dry_run %lld, no_contact %lld, opted_out %lld, suppressed %lld, "
+                   "capped %lld, failed %lld\n",
+                   (long long)stats.customers, (long long)stats.sent, (long long)stats.dry_run,
+                   (long long)stats.no_contact, (long long)stats.opted_out, (long long)stats.suppressed,
+                   (long long)stats.capped, (long long)stats.failed);
+            printf("  requests %lld, attempts %lld, outbox lines %lld -> %s\n", (long long)stats.requests,
+                   (long long)stats.attempts, (long long)stats.outbox_lines, outbox);
+        }
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+cleanup:
+    free(run_id);
+    free(ids);
+    free(msg.subject);
+    free(msg.body);
+    free(msg.sms);
+    tribe_contacts_destroy(&contacts);
+    return st;
+}
+
+static tribe_status cmd_verify(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    const char *secret_env = NULL, *id = NULL, *ts = NULL, *sig = NULL, *body_path = NULL;
+    int64_t tolerance = 0;
+    char *body = NULL;
+    size_t len = 0;
+    static const struct option opts[] = {{"secret-env", required_argument, 0, 's'}, {"id", required_argument, 0, 'i'},
+                                         {"timestamp", required_argument, 0, 't'},
+                                         {"signature", required_argument, 0, 'g'},
+                                         {"body", required_argument, 0, 'b'},
+                                         {"tolerance", required_argument, 0, 'o'},
+                                         {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's') secret_env = optarg;
+        else if (c == 'i') id = optarg;
+        else if (c == 't') ts = optarg;
+        else if (c == 'g') sig = optarg;
+        else if (c == 'b') body_path = optarg;
+        else if (c == 'o') TRIBE_TRY(tribe_cli_int("campaign", "--tolerance", optarg, 0, 86400 * 365, &tolerance));
+        else return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (!secret_env || !id || !ts || !sig)
+        return tribe_cli_usage("campaign", "verify-webhook needs --secret-env, --id, --timestamp and --signature");
+    const char *secret = env_or_null(secret_env, "--secret-env", &st);
+    if (st != TRIBE_OK)
+        return st;
+    if (tribe_par_rank(par) == 0) {
+        st = tribe_read_file(body_path ? body_path : "/dev/stdin", &body, &len);
+        if (st == TRIBE_OK)
+            st = tribe_webhook_verify(secret, id, ts, body, len, sig, (int64_t)time(NULL), tolerance);
+        if (st == TRIBE_OK)
+            printf("signature valid for message %s\n", id);
+    }
+cleanup:
+    free(body);
+    return tribe_par_agree(par, st);
+}
+
+static tribe_status run(tribe_par *par, int argc, char **argv)
+{
+    if (argc < 2)
+        return tribe_cli_usage("campaign", "expects a subcommand: send or verify-webhook");
+    if (strcmp(argv[1], "send") == 0)
+        return cmd_send(par, argc - 1, argv + 1);
+    if (strcmp(argv[1], "verify-webhook") == 0)
+        return cmd_verify(par, argc - 1, argv + 1);
+    return tribe_cli_usage("campaign", "unknown subcommand '%s' (send or verify-webhook)", argv[1]);
+}
+
+const tribe_cli_cmd tribe_cmd_campaign = {"campaign", "send a segment's campaign (e-mail/SMS) or verify a webhook",
+                                          USAGE, run};

@@ -1,0 +1,515 @@
+/* Unit tests for src/campaign: the plan mapper and its job rules, the
+ * expected-value formula, SHA-256 / HMAC-SHA256 / base64 against published
+ * vectors, Standard Webhooks signatures, contacts, and the dry-run send
+ * (batching, skips by reason, frequency cap, outbox lines). */
+#include "testutil.h"
+#include "tribe/campaign.h"
+#include "tribe/job.h"
+#include "tribe/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segfix.h"
+
+
+static void rule_match_should_use_the_name_family_ignoring_case(void)
+{
+    CU_ASSERT(tribe_campaign_rule_matches("At Risk", "At Risk"));
+    CU_ASSERT(tribe_campaign_rule_matches("at risk", "At Risk 2"));
+    CU_ASSERT_FALSE(tribe_campaign_rule_matches("At Risk", "At Risky"));
+    CU_ASSERT_FALSE(tribe_campaign_rule_matches("Lost", "Loyal Customers"));
+    CU_ASSERT(tribe_campaign_rule_matches("*", "Segment 4"));
+    CU_ASSERT(tribe_campaign_rule_matches("Segment 4", "Segment 4"));
+    CU_ASSERT_STRING_EQUAL(tribe_campaign_channel_of_device("app"), "push");
+    CU_ASSERT_STRING_EQUAL(tribe_campaign_channel_of_device("mobile"), "sms");
+    CU_ASSERT_STRING_EQUAL(tribe_campaign_channel_of_device("desktop"), "email");
+    CU_ASSERT_STRING_EQUAL(tribe_campaign_channel_of_device("tablet"), "email");
+}
+
+static void plan_should_map_rfm_status_to_the_builtin_campaigns(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_plan *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    /* Champions: loyalty reward, channel from the device mix (app is the largest level -> push). */
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].campaign, "loyalty reward"));
+    CU_ASSERT_STRING_EQUAL(p[0].channel, "push");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[0].channel_basis, "app"));
+    CU_ASSERT_STRING_EQUAL(p[0].rule, "built-in: Champions");
+    /* Loyal Customers: desktop is the largest level -> e-mail. */
+    CU_ASSERT_STRING_EQUAL(p[1].channel, "email");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[1].channel_basis, "desktop"));
+    CU_ASSERT_STRING_EQUAL(p[2].campaign, "welcome series");
+    CU_ASSERT_STRING_EQUAL(p[2].channel_basis, "rule");
+    CU_ASSERT_STRING_EQUAL(p[3].campaign, "reactivation offer");
+    CU_ASSERT_STRING_EQUAL(p[4].campaign, "win-back discount");
+    for (int c = 0; c < FIX_K; c++) {
+        CU_ASSERT_EQUAL(p[c].segment, c);
+        CU_ASSERT_EQUAL(p[c].size, FIX_SIZE[c]);
+        CU_ASSERT_STRING_EQUAL(p[c].status, FIX_NAMES[c]);
+        CU_ASSERT(p[c].response_rate > 0 && p[c].response_rate <= 1);
+    }
+    tribe_campaign_plan_destroy(&p);
+    CU_ASSERT_PTR_NULL(p);
+    tribe_campaign_plan_destroy(NULL);
+    tribe_segments_destroy(&s);
+}
+
+static void high_value_lapsed_segments_should_get_the_cant_lose_them_treatment(void)
+{
+    /* Champions' figures (revenue index 4.35) under a lapsed name; At Risk's own (0.47) stay plain. */
+    static const char *const names[FIX_K] = {"At Risk", "Loyal Customers", "New Customers", "At Risk 2", "Lost"};
+    tribe_segments *s = fixture_segments_named(names);
+    tribe_campaign_plan *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[0].value_tier, "high");
+    CU_ASSERT_DOUBLE_EQUAL(p[0].value_index, FIX_REV[0] / s->seg[0].share, 1e-12);
+    CU_ASSERT_STRING_EQUAL(p[0].campaign, "personal win-back with the strongest incentive");
+    CU_ASSERT_STRING_EQUAL(p[0].rule, "built-in: At Risk (high value)");
+    CU_ASSERT_DOUBLE_EQUAL(p[0].response_rate, 0.06, 1e-12); /* the At Risk rate, not the Can't Lose Them one */
+    CU_ASSERT_STRING_EQUAL(p[3].value_tier, "low");
+    CU_ASSERT_STRING_EQUAL(p[3].campaign, "reactivation offer");
+    CU_ASSERT_STRING_EQUAL(p[3].status, "At Risk");
+    CU_ASSERT_STRING_EQUAL(p[1].value_tier, "mid");
+    tribe_campaign_plan_destroy(&p);
+    /* a job rule for the family wins over the high-value treatment */
+    tribe_campaign_rule r = {.segment_match = "At Risk", .campaign = "mine", .response_rate = NAN};
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, &r, 1, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[0].campaign, "mine");
+    CU_ASSERT_STRING_EQUAL(p[0].tone, "caring, urgent");
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+}
+
+static void expected_value_should_be_size_times_rate_times_order_value(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_plan *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    int seen[FIX_K + 1] = {0};
+    for (int c = 0; c < FIX_K; c++) {
+        /* fixture means: median * 1.21 + 0.37 */
+        double mon = FIX_MEDIAN[c][2] * 1.21 + 0.37, freq = FIX_MEDIAN[c][1] * 1.21 + 0.37;
+        CU_ASSERT_DOUBLE_EQUAL(p[c].order_value, mon / freq, 1e-9);
+        CU_ASSERT_STRING_EQUAL(p[c].value_basis, "mean monetary / mean frequency");
+        CU_ASSERT_DOUBLE_EQUAL(p[c].expected_value, (double)FIX_SIZE[c] * p[c].response_rate * mon / freq, 1e-6);
+        CU_ASSERT_DOUBLE_EQUAL(p[c].mean_monetary, mon, 1e-9);
+        CU_ASSERT(p[c].priority >= 1 && p[c].priority <= FIX_K);
+        seen[p[c].priority]++;
+    }
+    /* priorities are a permutation ordered by expected value */
+    for (int r = 1; r <= FIX_K; r++)
+        CU_ASSERT_EQUAL(seen[r], 1);
+    for (int a = 0; a < FIX_K; a++)
+        for (int b = 0; b < FIX_K; b++)
+            if (p[a].priority < p[b].priority)
+                CU_ASSERT(p[a].expected_value >= p[b].expected_value);
+    /* Champions: 612 x 0.25 x (5215.98 / 14.89) */
+    CU_ASSERT_DOUBLE_EQUAL(p[0].expected_value, 612 * 0.25 * (4310.5 * 1.21 + 0.37) / (12 * 1.21 + 0.37), 1e-6);
+    tribe_campaign_plan_destroy(&p);
+
+    /* Without a frequency column the value falls back to avg_order_value. */
+    int jf = tribe_segments_feature(s, "frequency");
+    free(s->feature_names[jf]);
+    s->feature_names[jf] = strdup("orders_renamed");
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[0].value_basis, "mean avg_order_value");
+    CU_ASSERT_DOUBLE_EQUAL(p[0].order_value, 352.1 * 1.21 + 0.37, 1e-9);
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+}
+
+static void job_rules_should_override_builtin_fields_and_keep_the_rest(void)
+{
+    tribe_job *job = NULL;
+    const char *text = "{\"input\": \"a.h5\", \"output\": \"o\", \"campaign\": {\"rules\": ["
+                       "{\"segment_match\": \"at risk\", \"channel\": \"sms\", \"response_rate\": 0.1},"
+                       "{\"segment_match\": \"*\", \"campaign\": \"catch-all\", \"channel\": \"auto\"}]}}";
+    CU_ASSERT_EQUAL_FATAL(tribe_job_parse("/j/job.json", text, &job), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(job->campaign.n_rules, 2);
+    CU_ASSERT(isnan(job->campaign.rules[1].response_rate));
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_plan *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, job->campaign.rules, job->campaign.n_rules, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[3].rule, "campaign.rules[0]");
+    CU_ASSERT_STRING_EQUAL(p[3].channel, "sms");
+    CU_ASSERT_STRING_EQUAL(p[3].campaign, "reactivation offer"); /* left out: the built-in's */
+    CU_ASSERT_DOUBLE_EQUAL(p[3].response_rate, 0.1, 1e-12);
+    for (int c = 0; c < FIX_K; c++)
+        if (c != 3) {
+            CU_ASSERT_STRING_EQUAL(p[c].rule, "campaign.rules[1]");
+            CU_ASSERT_STRING_EQUAL(p[c].campaign, "catch-all");
+        }
+    /* "*" with channel auto: Hibernating's largest device is desktop -> email; rate from its built-in rule */
+    CU_ASSERT_STRING_EQUAL(p[4].channel, "email");
+    CU_ASSERT_DOUBLE_EQUAL(p[4].response_rate, 0.03, 1e-12);
+    char *csv = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_csv_text(p, FIX_K, &csv), TRIBE_OK);
+    CU_ASSERT_EQUAL(strncmp(csv, "segment_id,segment_name,rfm_status,size,campaign,channel,", 57), 0);
+    int lines = 0;
+    for (const char *q = csv; *q; q++)
+        lines += *q == '\n';
+    CU_ASSERT_EQUAL(lines, FIX_K + 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\"caring, urgent\"")); /* a field with a comma is quoted */
+    free(csv);
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+    tribe_job_destroy(&job);
+}
+
+static void job_spec_should_reject_bad_campaign_rules_naming_the_key(void)
+{
+    tribe_job *job = NULL;
+    static const struct {
+        const char *rules, *needle;
+    } bad[] = {
+        {"[{\"segment_match\": \"Lost\", \"tonee\": \"x\"}]", "campaign.rules[0].tonee"},
+        {"[{\"segment_match\": \"Lost\"}, {\"campaign\": \"x\"}]", "campaign.rules[1].segment_match"},
+        {"[{\"segment_match\": \"Lost\", \"response_rate\": 1.5}]", "campaign.rules[0].response_rate"},
+        {"[{\"segment_match\": \"Lost\", \"channel\": \"fax\"}]", "campaign.rules[0].channel"},
+        {"[{\"segment_match\": 3}]", "campaign.rules[0].segment_match"},
+        {"[\"Lost\"]", "campaign.rules[0]"},
+        {"{\"segment_match\": \"Lost\"}", "campaign.rules"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"input\": \"a.h5\", \"output\": \"o\", \"campaign\": {\"rules\": %s}}",
+                 bad[i].rules);
+        CU_ASSERT_EQUAL(tribe_job_parse("/j/job.json", text, &job), TRIBE_ERR_USAGE);
+        CU_ASSERT_PTR_NULL(job);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), bad[i].needle));
+    }
+    CU_ASSERT_EQUAL(tribe_job_parse("/j/job.json", "{\"input\": \"a\", \"output\": \"o\", \"campaign\": {\"x\": 1}}",
+                                    &job),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "campaign.x"));
+}
+
+static void report_should_show_the_plan_only_when_given_and_escape_it(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_rule r = {.segment_match = "Lost", .campaign = "<b>sunset</b> & co", .response_rate = NAN};
+    tribe_campaign_rule rules[2] = {r, r};
+    rules[0].segment_match = "Hibernating";
+    tribe_campaign_plan *p = NULL;
+    char *with = NULL, *without = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, rules, 2, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_campaign_text(s, NULL, NULL, NULL, p, &with), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, NULL, &without), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "<section id=\"campaigns\"><h2>Campaign plan</h2>"));
+    CU_ASSERT_PTR_NULL(strstr(without, "id=\"campaigns\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "&lt;b&gt;sunset&lt;/b&gt; &amp; co"));
+    CU_ASSERT_PTR_NULL(strstr(with, "<b>sunset"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "reactivation offer"));
+    /* the section sits between the personas and the data-quality section */
+    CU_ASSERT(strstr(with, "id=\"personas\"") < strstr(with, "id=\"campaigns\""));
+    CU_ASSERT(strstr(with, "id=\"campaigns\"") < strstr(with, "id=\"quality\""));
+    free(with);
+    free(without);
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+}
+
+static void hex_of(const uint8_t *d, char *out) { tribe_hex(d, 32, out); }
+
+static void sha256_should_match_the_fips_vectors(void)
+{
+    uint8_t h[32];
+    char hex[65];
+    tribe_sha256("", 0, h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    tribe_sha256("abc", 3, h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    tribe_sha256(m, strlen(m), h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* a million 'a', fed in uneven pieces */
+    tribe_sha256_ctx c;
+    char a[997];
+    memset(a, 'a', sizeof a);
+    tribe_sha256_init(&c);
+    size_t left = 1000000;
+    while (left) {
+        size_t n = left < sizeof a ? left : sizeof a;
+        tribe_sha256_update(&c, a, n);
+        left -= n;
+    }
+    tribe_sha256_final(&c, h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void hmac_sha256_should_match_rfc_4231(void)
+{
+    uint8_t h[32], key[131];
+    char hex[65];
+    const char *d2 = "what do ya want for nothing?";
+    tribe_hmac_sha256("Jefe", 4, d2, strlen(d2), h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(key, 0x0b, 20);
+    tribe_hmac_sha256(key, 20, "Hi There", 8, h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    memset(key, 0xaa, sizeof key); /* longer than a block: the key is hashed first */
+    const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    tribe_hmac_sha256(key, sizeof key, d6, strlen(d6), h);
+    hex_of(h, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void base64_should_match_rfc_4648_and_round_trip(void)
+{
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    char enc[32];
+    uint8_t dec[32];
+    size_t n = 0;
+    for (int i = 0; i < 7; i++) {
+        CU_ASSERT_EQUAL(tribe_base64_encode((const uint8_t *)in[i], strlen(in[i]), enc), strlen(out[i]));
+        CU_ASSERT_STRING_EQUAL(enc, out[i]);
+        CU_ASSERT_EQUAL_FATAL(tribe_base64_decode(out[i], dec, sizeof dec, &n), TRIBE_OK);
+        CU_ASSERT_EQUAL(n, strlen(in[i]));
+        CU_ASSERT_EQUAL(memcmp(dec, in[i], n), 0);
+    }
+    CU_ASSERT_EQUAL(tribe_base64_decode("Zm9v!", dec, sizeof dec, &n), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_base64_decode("Zm9vYmFy", dec, 3, &n), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_base64_decode("Z", dec, sizeof dec, &n), TRIBE_ERR_INPUT);
+}
+
+static void webhook_signature_should_match_the_standard_webhooks_vector(void)
+{
+    const char *secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", *id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const char *body = "{\"test\": 2432232314}";
+    char sig[TRIBE_WEBHOOK_SIG_MAX];
+    CU_ASSERT_EQUAL_FATAL(tribe_webhook_sign(secret, id, 1614265330, body, strlen(body), sig), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "1614265330", body, strlen(body), sig, 1614265330, 300), TRIBE_OK);
+    /* several signatures (key rotation): one match is enough */
+    char two[200];
+    snprintf(two, sizeof two, "v1,AAAA %s", sig);
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "1614265330", body, strlen(body), two, 0, 0), TRIBE_OK);
+    /* tampered body, other id, other timestamp, stale timestamp, wrong secret */
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "1614265330", "{\"test\": 1}", 11, sig, 0, 0), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), id));
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, "msg_x", "1614265330", body, strlen(body), sig, 0, 0),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "1614265331", body, strlen(body), sig, 0, 0), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "1614265330", body, strlen(body), sig, 1614265330 + 301, 300),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_webhook_verify("whsec_AAAA", id, "1614265330", body, strlen(body), sig, 0, 0),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "16x", body, strlen(body), sig, 0, 0), TRIBE_ERR_INPUT);
+    /* a plain (non-whsec_) secret is used as its own bytes */
+    CU_ASSERT_EQUAL_FATAL(tribe_webhook_sign("s3cret", "m1", 5, "b", 1, sig), TRIBE_OK);
+    uint8_t mac[32];
+    char b64[64], want[80];
+    tribe_hmac_sha256("s3cret", 6, "m1.5.b", 6, mac);
+    tribe_base64_encode(mac, 32, b64);
+    snprintf(want, sizeof want, "v1,%s", b64);
+    CU_ASSERT_STRING_EQUAL(sig, want);
+}
+
+static void batch_key_should_depend_on_every_part_and_nothing_else(void)
+{
+    int64_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4};
+    char k1[65], k2[65];
+    tribe_campaign_batch_key("r1", 2, "win-back", "email", a, 3, k1);
+    tribe_campaign_batch_key("r1", 2, "win-back", "email", a, 3, k2);
+    CU_ASSERT_STRING_EQUAL(k1, k2);
+    CU_ASSERT_EQUAL(strlen(k1), 64);
+    tribe_campaign_batch_key("r1", 2, "win-back", "email", b, 3, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+    tribe_campaign_batch_key("r2", 2, "win-back", "email", a, 3, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+    tribe_campaign_batch_key("r1", 3, "win-back", "email", a, 3, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+    tribe_campaign_batch_key("r1", 2, "welcome", "email", a, 3, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+    tribe_campaign_batch_key("r1", 2, "win-back", "sms", a, 3, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+    tribe_campaign_batch_key("r1", 2, "win-back", "email", a, 2, k2);
+    CU_ASSERT_STRING_NOT_EQUAL(k1, k2);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int64_t count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int64_t n = 0;
+    while (fgets(line, sizeof line, f))
+        n += !needle || strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void contacts_should_be_read_sorted_and_checked(void)
+{
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
+    snprintf(path, sizeof path, "%s/c.csv", dir);
+    write_text(path, "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n30,c@example.com,,1,0\n10,,+447700900001,0,1\n"
+                     "20,b@example.com,+447700900002,1,1\n");
+    tribe_contacts *cs = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_contacts_read(path, &cs), TRIBE_OK);
+    CU_ASSERT_EQUAL(cs->n, 3);
+    CU_ASSERT_EQUAL(cs->c[0].id, 10);
+    CU_ASSERT_PTR_NULL(cs->c[0].email);
+    CU_ASSERT_STRING_EQUAL(tribe_contacts_find(cs, 20)->email, "b@example.com");
+    CU_ASSERT_PTR_NULL(tribe_contacts_find(cs, 25));
+    CU_ASSERT_PTR_NULL(tribe_contacts_find(cs, 31));
+    CU_ASSERT_EQUAL(tribe_contacts_find(cs, 30)->sms_optin, 0);
+    tribe_contacts_destroy(&cs);
+    CU_ASSERT_PTR_NULL(cs);
+    write_text(path, "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n1,a@example.com,,maybe,0\n");
+    CU_ASSERT_EQUAL(tribe_contacts_read(path, &cs), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), ":2: EmailOptIn"));
+    write_text(path, "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n1,a@example.com,,1,0\n1,b@example.com,,1,0\n");
+    CU_ASSERT_EQUAL(tribe_contacts_read(path, &cs), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "appears twice"));
+    write_text(path, "CustomerID,Email\n1,a@example.com\n");
+    CU_ASSERT_EQUAL(tribe_contacts_read(path, &cs), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(cs);
+}
+
+/* Dry run over 2,600 customers: every customer lands in exactly one bucket,
+ * batches hold at most batch_size recipients, the outbox has one line per
+ * customer, and a second send with a cap of 1 after a "sent" history skips
+ * exactly the customers in the history. */
+static void dry_run_should_batch_count_every_skip_and_cap_from_history(void)
+{
+    char dir[256], cpath[300], spath[300], obox[300];
+    snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
+    snprintf(cpath, sizeof cpath, "%s/contacts.csv", dir);
+    snprintf(spath, sizeof spath, "%s/suppress.txt", dir);
+    snprintf(obox, sizeof obox, "%s/outbox.jsonl", dir);
+    enum { N = 2600 };
+    static int64_t ids[N];
+    FILE *f = fopen(cpath, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n", f);
+    int64_t want_nocontact = 0, want_optout = 0, want_supp = 0;
+    for (int i = 0; i < N; i++) {
+        ids[i] = 1000 + i;
+        if (i % 50 == 7) { /* no contact row at all */
+            want_nocontact++;
+            continue;
+        }
+        if (i % 50 == 8) { /* a row without an e-mail */
+            fprintf(f, "%d,,+447700900123,0,1\n", 1000 + i);
+            want_nocontact++;
+            continue;
+        }
+        int optin = i % 25 != 3;
+        want_optout += !optin;
+        fprintf(f, "%d,Customer%d@Example.com,,%d,0\n", 1000 + i, 1000 + i, optin);
+        if (optin && i % 100 == 11)
+            want_supp++;
+    }
+    fclose(f);
+    f = fopen(spath, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("# suppression list\n", f);
+    for (int i = 0; i < N; i++)
+        if (i % 100 == 11)
+            fprintf(f, "  customer%d@example.com \n", 1000 + i); /* case and spaces do not matter */
+    fclose(f);
+
+    tribe_contacts *cs = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_contacts_read(cpath, &cs), TRIBE_OK);
+    tribe_send_cfg cfg;
+    tribe_send_cfg_defaults(&cfg);
+    cfg.run_id = "r1";
+    cfg.segment = 2;
+    cfg.campaign = "win-back";
+    cfg.outbox = obox;
+    cfg.subject = "s";
+    cfg.body = "b";
+    cfg.suppress_path = spath;
+    cfg.now = 1700000000;
+    tribe_send_stats st;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_send(&cfg, ids, N, cs, &st), TRIBE_OK);
+    int64_t eligible = N - want_nocontact - want_optout - want_supp;
+    CU_ASSERT_EQUAL(st.customers, N);
+    CU_ASSERT_EQUAL(st.no_contact, want_nocontact);
+    CU_ASSERT_EQUAL(st.opted_out, want_optout);
+    CU_ASSERT_EQUAL(st.suppressed, want_supp);
+    CU_ASSERT_EQUAL(st.dry_run, eligible);
+    CU_ASSERT_EQUAL(st.sent + st.capped + st.failed + st.attempts, 0);
+    CU_ASSERT_EQUAL(st.requests, (eligible + TRIBE_SEND_MAX_BATCH - 1) / TRIBE_SEND_MAX_BATCH);
+    CU_ASSERT_EQUAL(st.outbox_lines, N);
+    CU_ASSERT_EQUAL(count_lines(obox, NULL), N);
+    CU_ASSERT_EQUAL(count_lines(obox, "\"reason\": \"no_contact\""), want_nocontact);
+
+    /* smaller batches: more requests, same buckets */
+    cfg.batch_size = 7;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_send(&cfg, ids, N, cs, &st), TRIBE_OK);
+    CU_ASSERT_EQUAL(st.requests, (eligible + 6) / 7);
+    CU_ASSERT_EQUAL(st.dry_run, eligible);
+
+    /* A history of "sent" lines (as a real send writes them) caps those customers;
+     * one outside the window does not count. */
+    FILE *h = fopen(obox, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    fprintf(h, "{\"ts\": 1699999000, \"run_id\": \"r0\", \"segment\": 2, \"campaign\": \"x\", \"channel\": \"email\", "
+               "\"customer\": 1000, \"to\": null, \"request\": null, \"attempt\": 1, \"status\": \"sent\", \"http\": 202, "
+               "\"reason\": \"\"}\n");
+    fprintf(h, "{\"ts\": 1699999000, \"run_id\": \"r0\", \"segment\": 2, \"campaign\": \"x\", \"channel\": \"email\", "
+               "\"customer\": 1001, \"to\": null, \"request\": null, \"attempt\": 1, \"status\": \"sent\", \"http\": 202, "
+               "\"reason\": \"\"}\n");
+    fprintf(h, "{\"ts\": 1600000000, \"run_id\": \"r0\", \"segment\": 2, \"campaign\": \"x\", \"channel\": \"email\", "
+               "\"customer\": 1002, \"to\": null, \"request\": null, \"attempt\": 1, \"status\": \"sent\", \"http\": 202, "
+               "\"reason\": \"\"}\n");
+    fclose(h);
+    cfg.max_per_customer = 1;
+    cfg.batch_size = TRIBE_SEND_MAX_BATCH;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_send(&cfg, ids, N, cs, &st), TRIBE_OK);
+    CU_ASSERT_EQUAL(st.capped, 2);
+    CU_ASSERT_EQUAL(st.dry_run, eligible - 2);
+    CU_ASSERT_EQUAL(st.no_contact + st.opted_out + st.suppressed + st.capped + st.dry_run + st.sent + st.failed, N);
+
+    /* bad configuration */
+    cfg.channel = "fax";
+    CU_ASSERT_EQUAL(tribe_campaign_send(&cfg, ids, N, cs, &st), TRIBE_ERR_USAGE);
+    cfg.channel = "email";
+    cfg.batch_size = TRIBE_SEND_MAX_BATCH + 1;
+    CU_ASSERT_EQUAL(tribe_campaign_send(&cfg, ids, N, cs, &st), TRIBE_ERR_USAGE);
+    tribe_contacts_destroy(&cs);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(rule_match_should_use_the_name_family_ignoring_case),
+        TRIBE_TEST(plan_should_map_rfm_status_to_the_builtin_campaigns),
+        TRIBE_TEST(high_value_lapsed_segments_should_get_the_cant_lose_them_treatment),
+        TRIBE_TEST(expected_value_should_be_size_times_rate_times_order_value),
+        TRIBE_TEST(job_rules_should_override_builtin_fields_and_keep_the_rest),
+        TRIBE_TEST(job_spec_should_reject_bad_campaign_rules_naming_the_key),
+        TRIBE_TEST(report_should_show_the_plan_only_when_given_and_escape_it),
+        TRIBE_TEST(sha256_should_match_the_fips_vectors),
+        TRIBE_TEST(hmac_sha256_should_match_rfc_4231),
+        TRIBE_TEST(base64_should_match_rfc_4648_and_round_trip),
+        TRIBE_TEST(webhook_signature_should_match_the_standard_webhooks_vector),
+        TRIBE_TEST(batch_key_should_depend_on_every_part_and_nothing_else),
+        TRIBE_TEST(contacts_should_be_read_sorted_and_checked),
+        TRIBE_TEST(dry_run_should_batch_count_every_skip_and_cap_from_history),
+        {NULL, NULL}};
+    return tribe_test_main("campaign", cases);
+}
