@@ -194,45 +194,49 @@ typedef struct {
     const int *hoff;
     const uint8_t *codes;   /* [n][d] */
     const int64_t *g, *h;   /* [n] fixed-point gradient / hessian of the current output */
+    uint64_t gmax;          /* max |g|, |h| over the tree's local rows */
     int nthreads;
-    tribe_xsum *tbuf;       /* [nthreads][3 * hb] */
+    int64_t *tbuf;          /* [nthreads][3 * hb] */
 } hist_ctx;
 
-/* Histogram of rows[m] into out[3 * hb]. Threads fill private buffers over
- * static row blocks, then the buffers are added bin by bin in thread order
- * (integer sums: the result does not depend on the split anyway). */
+/* Histogram of rows[m] into out[3 * hb]. Threads fill private int64 buffers
+ * over static row blocks, then the buffers are added bin by bin, in thread
+ * order, into 128-bit sums. The int64 partial sums are exact whenever
+ * gmax * m < 2^62 (always, for ordinary gradients and shards under 2^20
+ * rows per unit of |g|); otherwise one thread sums straight into 128 bits.
+ * Both paths give the same integers, so the result does not depend on the
+ * path or the thread count. */
 static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe_xsum *out)
 {
     int d = hc->d;
     size_t len = (size_t)3 * hc->hb;
-    int nt = m * d >= 65536 ? hc->nthreads : 1;
-    if (nt <= 1) {
+    if ((unsigned __int128)hc->gmax * (uint64_t)(m + 1) >= ((unsigned __int128)1 << 62)) {
         memset(out, 0, len * sizeof *out);
         for (int64_t r = 0; r < m; r++) {
             int64_t i = rows[r];
             const uint8_t *cr = hc->codes + i * d;
-            tribe_xsum gi = hc->g[i], hi = hc->h[i];
             for (int f = 0; f < d; f++) {
                 tribe_xsum *e = out + 3 * (hc->hoff[f] + cr[f]);
-                e[0] += gi;
-                e[1] += hi;
+                e[0] += hc->g[i];
+                e[1] += hc->h[i];
                 e[2] += 1;
             }
         }
         return;
     }
-#pragma omp parallel num_threads(nt)
+    int nt = m * d >= 65536 ? hc->nthreads : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        tribe_xsum *buf = hc->tbuf + (size_t)t * len;
+        int64_t *buf = hc->tbuf + (size_t)t * len;
         memset(buf, 0, len * sizeof *buf);
         int64_t lo = m * t / nth, hi = m * (t + 1) / nth;
         for (int64_t r = lo; r < hi; r++) {
             int64_t i = rows[r];
             const uint8_t *cr = hc->codes + i * d;
-            tribe_xsum gi = hc->g[i], hh = hc->h[i];
+            int64_t gi = hc->g[i], hh = hc->h[i];
             for (int f = 0; f < d; f++) {
-                tribe_xsum *e = buf + 3 * (hc->hoff[f] + cr[f]);
+                int64_t *e = buf + 3 * (hc->hoff[f] + cr[f]);
                 e[0] += gi;
                 e[1] += hh;
                 e[2] += 1;
@@ -241,10 +245,10 @@ static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe
 #pragma omp barrier
 #pragma omp for schedule(static)
         for (size_t k = 0; k < len; k++) {
-            tribe_xsum s = 0;
+            tribe_xsum sum = 0;
             for (int u = 0; u < nth; u++)
-                s += hc->tbuf[(size_t)u * len + k];
-            out[k] = s;
+                sum += hc->tbuf[(size_t)u * len + k];
+            out[k] = sum;
         }
     }
 }
@@ -329,6 +333,7 @@ typedef struct {
     int64_t *rows, *tmp; /* partition array and scratch, [n] */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
     leaf_t *leaves;      /* [max_leaves] */
+    int n_leaves;        /* leaves of the last grown tree */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
@@ -446,6 +451,7 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
     for (int k = 0; k < n_leaves; k++)
         nodes[lv[k].node] = leaf_node(c, &lv[k]);
     tree->n_nodes = n_nodes;
+    gr->n_leaves = n_leaves;
 cleanup:
     return st;
 }
@@ -459,7 +465,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
-    uint8_t *codes = NULL;
+    uint8_t *codes = NULL, *inbag = NULL;
     int *hoff = NULL;
     double *score = NULL;
     int64_t *g = NULL, *h = NULL, *gall = NULL, *hall = NULL;
@@ -511,13 +517,15 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&codes, (size_t)n * d + 1);
     if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&inbag, (size_t)n + 1);
+    if (st == TRIBE_OK)
         st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
     if (st == TRIBE_OK) {
         for (int f = 0; f < d; f++)
             hoff[f + 1] = hoff[f] + bins->n_edges[f] + 2;
         gr.hc.hb = hoff[d];
         gr.hc.nthreads = omp_get_max_threads();
-        st = tribe_calloc((void **)&gr.hc.tbuf, (size_t)gr.hc.nthreads * 3 * gr.hc.hb, sizeof(tribe_xsum));
+        st = tribe_calloc((void **)&gr.hc.tbuf, (size_t)gr.hc.nthreads * 3 * gr.hc.hb, sizeof(int64_t));
     }
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&gr.slots, (size_t)ml * 3 * gr.hc.hb, sizeof(tribe_xsum));
@@ -622,24 +630,40 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         for (int k = 0; k < ng; k++) {
             int t = round * ng + k;
             int64_t mrows = 0;
+            uint64_t gmax = 0;
             for (int64_t i = 0; i < n; i++) {
+                inbag[i] = 0;
                 if (valid && valid[i])
                     continue;
                 if (cfg->subsample < 1.0 &&
                     tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG, tribe_hash2((uint64_t)(offset + i), (uint64_t)t)) >= cfg->subsample)
                     continue;
+                inbag[i] = 1;
                 gr.rows[mrows++] = i;
                 g[i] = gall[i * ng + k];
                 h[i] = hall[i * ng + k];
+                uint64_t a = (uint64_t)(g[i] < 0 ? -g[i] : g[i]), b = (uint64_t)h[i];
+                gmax = a > gmax ? a : gmax;
+                gmax = b > gmax ? b : gmax;
             }
+            gr.hc.gmax = gmax;
             tribe_gbdt_tree *tree = &m->trees[t];
             tree->group = k;
             TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
             m->n_trees = t + 1;
             TRIBE_TRY(grow_tree(&gr, mrows, tree));
+            /* Bagged rows: their leaf is known from the partition; the others
+             * (validation, out of bag) walk the tree on their codes. */
+            for (int q = 0; q < gr.n_leaves; q++) {
+                const leaf_t *L = &gr.leaves[q];
+                double v = tree->nodes[L->node].value;
+                for (int64_t r = L->begin; r < L->end; r++)
+                    score[gr.rows[r] * ng + k] += v;
+            }
 #pragma omp parallel for schedule(static) if (n >= 16384)
             for (int64_t i = 0; i < n; i++)
-                score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, codes + i * d)].value;
+                if (!inbag[i])
+                    score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, codes + i * d)].value;
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
@@ -685,6 +709,7 @@ cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_gbdt_bins_destroy(&bins);
     free(codes);
+    free(inbag);
     free(hoff);
     free(score);
     free(g);
