@@ -146,6 +146,38 @@ static void a_single_split_should_recover_a_step_function_exactly(void)
     tribe_par_finalize(&par);
 }
 
+/* Targets of 5e8: 400 rows of fixed-point gradients would overflow int64
+ * partial sums, so histograms take the 128-bit path; the split and leaves
+ * are still exact. */
+static void huge_targets_should_still_split_exactly(void)
+{
+    tribe_par *par = serial();
+    const int64_t n = 400;
+    float *x = uniform_x(n, 1, 43);
+    double *y = malloc(n * sizeof *y), *p = malloc(n * sizeof *p);
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = (float)(i % 50);
+        y[i] = x[i] < 20 ? -5e8 : 5e8;
+    }
+    tribe_gbdt_cfg cfg;
+    tribe_gbdt_cfg_default(&cfg);
+    cfg.n_rounds = 1;
+    cfg.max_leaves = 2;
+    cfg.learning_rate = 1.0;
+    cfg.lambda = 0;
+    tribe_gbdt_model *m = fit(par, x, n, 1, y, NULL, &cfg);
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT(m->trees[0].nodes[0].threshold == 19.0f);
+    tribe_gbdt_predict(m, x, n, p);
+    for (int64_t i = 0; i < n; i++)
+        CU_ASSERT(fabs(p[i] - y[i]) < 1e-6);
+    tribe_gbdt_model_destroy(&m);
+    free(x);
+    free(y);
+    free(p);
+    tribe_par_finalize(&par);
+}
+
 static double r2(const double *y, const double *p, int64_t n)
 {
     double mean = 0, ss = 0, sr = 0;
@@ -519,6 +551,7 @@ int main(void)
         TRIBE_TEST(bins_should_cut_at_quantiles_and_skip_constant_and_missing_features),
         TRIBE_TEST(bins_fit_should_sample_by_global_row_and_skip_flagged_rows),
         TRIBE_TEST(a_single_split_should_recover_a_step_function_exactly),
+        TRIBE_TEST(huge_targets_should_still_split_exactly),
         TRIBE_TEST(squared_error_boosting_should_fit_a_smooth_function),
         TRIBE_TEST(poisson_tweedie_and_logistic_losses_should_decrease),
         TRIBE_TEST(softmax_should_separate_three_classes),
