@@ -202,4 +202,14 @@ tribe_status tribe_gbdt_shap_mean_abs(tribe_par *par, const double *phi, int64_t
                                       int d, const int32_t *seg, int n_seg, double *out,
                                       int64_t *count);
 
+/* Global importance: gain[n_groups][d] = sum of the split gains (loss
+ * reductions) of each feature over the group's trees. Not collective. */
+void tribe_gbdt_importance_gain(const tribe_gbdt_model *m, double *gain);
+
+/* Per-row explanation: the k (<= d) features of largest |phi[f]| among
+ * phi[0..d) (one row and group of tribe_gbdt_shap), largest first, ties to
+ * the lower feature index: idx[k], val[k] (the signed contributions).
+ * Returns how many were written (min(k, d)). Not collective. */
+int tribe_gbdt_top_contrib(const double *phi, int d, int k, int *idx, double *val);
+
 #endif

@@ -208,3 +208,35 @@ cleanup:
     free(c);
     return st;
 }
+
+void tribe_gbdt_importance_gain(const tribe_gbdt_model *m, double *gain)
+{
+    int d = m->n_features;
+    memset(gain, 0, (size_t)m->n_groups * d * sizeof *gain);
+    for (int t = 0; t < m->n_trees; t++) {
+        const tribe_gbdt_tree *tr = &m->trees[t];
+        for (int k = 0; k < tr->n_nodes; k++)
+            if (tr->nodes[k].feature >= 0)
+                gain[(size_t)tr->group * d + tr->nodes[k].feature] += tr->nodes[k].gain;
+    }
+}
+
+int tribe_gbdt_top_contrib(const double *phi, int d, int k, int *idx, double *val)
+{
+    if (k > d)
+        k = d;
+    /* selection: k passes, each taking the largest |phi| not taken yet */
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int f = 0; f < d; f++) {
+            int taken = 0;
+            for (int q = 0; q < j && !taken; q++)
+                taken = idx[q] == f;
+            if (!taken && (best < 0 || fabs(phi[f]) > fabs(phi[best])))
+                best = f;
+        }
+        idx[j] = best;
+        val[j] = phi[best];
+    }
+    return k < 0 ? 0 : k;
+}

@@ -217,6 +217,34 @@ static void mean_abs_shap_should_average_per_segment(void)
     tribe_par_finalize(&par);
 }
 
+static void top_contributions_should_rank_by_magnitude_with_ties_low(void)
+{
+    const double phi[] = {0.5, -2, 1, 2, 0, 99};
+    int idx[5];
+    double val[5];
+    CU_ASSERT_EQUAL(tribe_gbdt_top_contrib(phi, 5, 3, idx, val), 3);
+    CU_ASSERT(idx[0] == 1 && idx[1] == 3 && idx[2] == 2);
+    CU_ASSERT(val[0] == -2 && val[1] == 2 && val[2] == 1);
+    CU_ASSERT_EQUAL(tribe_gbdt_top_contrib(phi, 5, 9, idx, val), 5);
+    CU_ASSERT(idx[3] == 0 && idx[4] == 4);
+}
+
+static void gain_importance_should_sum_split_gains_per_feature(void)
+{
+    tribe_gbdt_node nodes[5];
+    memset(nodes, 0, sizeof nodes);
+    nodes[0] = (tribe_gbdt_node){.feature = 1, .left = 1, .right = 2, .gain = 3, .cover = 4};
+    nodes[1] = (tribe_gbdt_node){.feature = 1, .left = 3, .right = 4, .gain = 0.5, .cover = 2};
+    nodes[2] = (tribe_gbdt_node){.feature = -1, .cover = 2};
+    nodes[3] = (tribe_gbdt_node){.feature = -1, .cover = 1};
+    nodes[4] = (tribe_gbdt_node){.feature = -1, .cover = 1};
+    tribe_gbdt_tree trees[2] = {{.group = 0, .n_nodes = 5, .nodes = nodes}, {.group = 0, .n_nodes = 1, .nodes = nodes + 2}};
+    double base = 0, gain[3];
+    tribe_gbdt_model m = {.n_features = 3, .n_groups = 1, .base_score = &base, .n_trees = 2, .trees = trees};
+    tribe_gbdt_importance_gain(&m, gain);
+    CU_ASSERT(gain[0] == 0 && gain[1] == 3.5 && gain[2] == 0);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -224,6 +252,8 @@ int main(void)
         TRIBE_TEST(contributions_should_equal_brute_force_shapley_values_on_small_trees),
         TRIBE_TEST(a_single_split_should_give_the_textbook_values),
         TRIBE_TEST(mean_abs_shap_should_average_per_segment),
+        TRIBE_TEST(top_contributions_should_rank_by_magnitude_with_ties_low),
+        TRIBE_TEST(gain_importance_should_sum_split_gains_per_feature),
         {NULL, NULL}};
     return tribe_test_main("treeshap", cases);
 }
