@@ -151,7 +151,8 @@ void tribe_gbdt_bin_codes(const tribe_gbdt_bins *b, const float *x, int64_t n, u
  * offset + n) of n_global). valid[n] (may be NULL) marks validation rows:
  * they take no part in bins or trees and give the early-stopping loss.
  * The model is identical on every rank. Errors (agreed over ranks):
- *   USAGE  bad cfg (names the field), early stopping without validation rows;
+ *   USAGE  bad cfg (names the field), early stopping without validation rows,
+ *          shard sizes that do not add up to n_global;
  *   INPUT  NaN/inf target or one outside the objective's domain (names the
  *          global row index), fewer training rows than min_samples_leaf;
  *   NOMEM, ENV. */

@@ -472,7 +472,6 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     grower gr;
     memset(&gr, 0, sizeof gr);
     *out = NULL;
-    (void)n_global;
 
     st = check_cfg(cfg, d);
     if (st == TRIBE_OK) {
@@ -489,6 +488,9 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     for (int64_t i = 0; i < n; i++)
         cnt[valid && valid[i] ? 1 : 0]++;
     TRIBE_TRY(tribe_par_sum_i64(par, cnt, 2));
+    if (cnt[0] + cnt[1] != n_global)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt: the ranks hold %lld rows in all, but n_global = %lld",
+                             (long long)(cnt[0] + cnt[1]), (long long)n_global));
     if (cnt[0] < cfg->min_samples_leaf || cnt[0] == 0)
         TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "gbdt: %lld training rows, fewer than min_samples_leaf = %lld",
                              (long long)cnt[0], (long long)cfg->min_samples_leaf));

@@ -417,6 +417,8 @@ static void save_and_load_should_round_trip_predictions_bit_for_bit(void)
         if (i % 7 == 0)
             x[i * d + 1] = NAN;
         y[i] = exp(x[i * d] + x[i * d + 2]) * (i % 3);
+        if (i % 5 == 0) /* -inf is a legal value and may become an edge */
+            x[i * d + 2] = -INFINITY;
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
@@ -437,6 +439,7 @@ static void save_and_load_should_round_trip_predictions_bit_for_bit(void)
     CU_ASSERT_EQUAL(tribe_gbdt_to_json(m, &j1), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_gbdt_to_json(back, &j2), TRIBE_OK);
     CU_ASSERT(j1 && j2 && strcmp(j1, j2) == 0);
+    CU_ASSERT(j1 && strstr(j1, "\"threshold\":-1e999"));
     free(j1);
     free(j2);
     tribe_gbdt_model_destroy(&m);
