@@ -333,6 +333,9 @@ typedef struct {
     int64_t *rows, *tmp; /* partition array and scratch, [n] */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
     leaf_t *leaves;      /* [max_leaves] */
+    const uint8_t *ccodes; /* [d][n]: column-major copy for the partition, which
+                            * reads one feature of a leaf's (ascending) rows */
+    int64_t n;
     int n_leaves;        /* leaves of the last grown tree */
 } grower;
 
@@ -396,12 +399,13 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
         int64_t nl = 0, nr = 0;
         for (int64_t r = P.begin; r < P.end; r++) {
             int64_t i = gr->rows[r];
-            uint8_t cd = gr->hc.codes[i * gr->hc.d + f];
+            uint8_t cd = gr->ccodes[(size_t)f * gr->n + i];
             int left = cd == 0 ? dl : cd <= bb;
-            if (left)
-                gr->rows[P.begin + nl++] = i;
-            else
-                gr->tmp[nr++] = i;
+            /* branch-free: the direction of a row is a coin toss to the CPU */
+            gr->rows[P.begin + nl] = i;
+            gr->tmp[nr] = i;
+            nl += left;
+            nr += !left;
         }
         memcpy(gr->rows + P.begin + nl, gr->tmp, (size_t)nr * sizeof *gr->tmp);
 
@@ -465,7 +469,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
-    uint8_t *codes = NULL, *inbag = NULL;
+    uint8_t *codes = NULL, *ccodes = NULL, *inbag = NULL;
     int *hoff = NULL;
     double *score = NULL;
     int64_t *g = NULL, *h = NULL, *gall = NULL, *hall = NULL;
@@ -521,6 +525,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&inbag, (size_t)n + 1);
     if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&ccodes, (size_t)n * d + 1);
+    if (st == TRIBE_OK)
         st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
     if (st == TRIBE_OK) {
         for (int f = 0; f < d; f++)
@@ -549,6 +555,12 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         st = tribe_alloc((void **)&h, ((size_t)n + 1) * sizeof *h);
     TRIBE_TRY(tribe_par_agree(par, st));
     tribe_gbdt_bin_codes(bins, x, n, codes);
+#pragma omp parallel for schedule(static) if (n * d >= 65536)
+    for (int f = 0; f < d; f++)
+        for (int64_t i = 0; i < n; i++)
+            ccodes[(size_t)f * n + i] = codes[i * d + f];
+    gr.ccodes = ccodes;
+    gr.n = n;
     gr.par = par;
     gr.cfg = cfg;
     gr.bins = bins;
@@ -711,6 +723,7 @@ cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_gbdt_bins_destroy(&bins);
     free(codes);
+    free(ccodes);
     free(inbag);
     free(hoff);
     free(score);
