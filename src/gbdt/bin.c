@@ -16,10 +16,43 @@ void tribe_gbdt_bins_destroy(tribe_gbdt_bins **b)
     *b = NULL;
 }
 
-static int cmp_float(const void *a, const void *b)
+/* LSD radix sort of non-NaN floats: two 16-bit passes over order-preserving
+ * integer keys (copied with memcpy: no type punning). -0 sorts before +0;
+ * they compare equal anyway. */
+static tribe_status sort_floats(float *v, int64_t m)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    tribe_status st = TRIBE_OK;
+    uint32_t *a = NULL, *b = NULL;
+    int64_t *cnt = NULL;
+    if (m < 2)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_alloc((void **)&a, (size_t)m * sizeof *a));
+    TRIBE_TRY(tribe_alloc((void **)&b, (size_t)m * sizeof *b));
+    TRIBE_TRY(tribe_alloc((void **)&cnt, 65537 * sizeof *cnt));
+    memcpy(a, v, (size_t)m * sizeof *a);
+    for (int64_t i = 0; i < m; i++) /* negatives reversed below positives */
+        a[i] ^= (a[i] >> 31) ? 0xFFFFFFFFu : 0x80000000u;
+    for (int pass = 0; pass < 2; pass++) {
+        int sh = 16 * pass;
+        memset(cnt, 0, 65537 * sizeof *cnt);
+        for (int64_t i = 0; i < m; i++)
+            cnt[((a[i] >> sh) & 0xFFFF) + 1]++;
+        for (int k = 0; k < 65536; k++)
+            cnt[k + 1] += cnt[k];
+        for (int64_t i = 0; i < m; i++)
+            b[cnt[(a[i] >> sh) & 0xFFFF]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (int64_t i = 0; i < m; i++)
+        a[i] ^= (a[i] >> 31) ? 0x80000000u : 0xFFFFFFFFu;
+    memcpy(v, a, (size_t)m * sizeof *a);
+cleanup:
+    free(a);
+    free(b);
+    free(cnt);
+    return st;
 }
 
 /* Edges of one sorted sample v[m]: with at most max_bins distinct values every
@@ -71,7 +104,7 @@ tribe_status tribe_gbdt_bins_from_sample(float *values, const int64_t *off, int 
     for (int f = 0; f < d; f++) {
         float *v = values + off[f];
         int64_t m = off[f + 1] - off[f];
-        qsort(v, (size_t)m, sizeof *v, cmp_float);
+        TRIBE_TRY(sort_floats(v, m));
         b->off[f] = f == 0 ? 0 : b->off[f - 1] + b->n_edges[f - 1];
         b->n_edges[f] = edges_of_sorted(v, m, max_bins, b->edges + b->off[f]);
     }

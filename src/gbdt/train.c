@@ -269,7 +269,7 @@ typedef struct {
 
 static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
 {
-    double g = tribe_xsum_value(G), h = tribe_xsum_value(H);
+    double g = gbdt_xs_value(G), h = gbdt_xs_value(H);
     return g * g / (h + lambda);
 }
 
@@ -286,7 +286,7 @@ static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, con
     if (L->N < 2 * c->min_samples_leaf)
         return;
     double parent = score_of(L->G, L->H, c->lambda);
-    tribe_xsum mcw = tribe_xsum_of(c->min_child_weight);
+    tribe_xsum mcw = gbdt_xs_of(c->min_child_weight);
     for (int f = 0; f < bins->d; f++) {
         int ne = bins->n_edges[f];
         if (ne == 0)
@@ -360,9 +360,9 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
     memset(&nd, 0, sizeof nd);
     nd.feature = -1;
     nd.left = nd.right = -1;
-    double den = tribe_xsum_value(L->H) + c->lambda;
+    double den = gbdt_xs_value(L->H) + c->lambda;
     /* an empty bag with lambda = 0 would give 0/0 */
-    nd.value = den > 0 ? -tribe_xsum_value(L->G) / den * c->learning_rate : 0.0;
+    nd.value = den > 0 ? -gbdt_xs_value(L->G) / den * c->learning_rate : 0.0;
     nd.cover = (double)L->N;
     return nd;
 }
@@ -579,7 +579,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         for (int64_t i = 0; i < n; i++) {
             if (valid && valid[i])
                 continue;
-            s[0] += tribe_xsum_of(y[i]);
+            s[0] += gbdt_xs_of(y[i]);
             if (ng > 1)
                 cc[(int)y[i]]++;
         }
@@ -590,7 +590,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             free(cc);
             goto cleanup;
         }
-        double mean = tribe_xsum_value(s[0]) / (double)cnt[0];
+        double mean = gbdt_xs_value(s[0]) / (double)cnt[0];
         switch (cfg->objective) {
         case TRIBE_GBDT_SQUARED:
             m->base_score[0] = mean;
@@ -633,8 +633,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                     overflow = 1;
                     gv = hv = 0;
                 }
-                gall[i * ng + k] = (int64_t)tribe_xsum_of(gv);
-                hall[i * ng + k] = (int64_t)tribe_xsum_of(hv);
+                gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
+                hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
             }
         }
         if (overflow)
@@ -689,16 +689,16 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                 nonfinite = 1;
                 continue;
             }
-            ls[valid && valid[i] ? 1 : 0] += tribe_xsum_of(l);
+            ls[valid && valid[i] ? 1 : 0] += gbdt_xs_of(l);
         }
         if (nonfinite)
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
         TRIBE_TRY(tribe_par_agree(par, st));
         TRIBE_TRY(tribe_par_sum_xsum(par, ls, 2));
-        m->train_loss[round] = tribe_xsum_value(ls[0]) / (double)cnt[0];
+        m->train_loss[round] = gbdt_xs_value(ls[0]) / (double)cnt[0];
         m->n_hist = round + 1;
         if (cnt[1] > 0) {
-            double vl = tribe_xsum_value(ls[1]) / (double)cnt[1];
+            double vl = gbdt_xs_value(ls[1]) / (double)cnt[1];
             m->valid_loss[round] = vl;
             if (vl < best_loss) {
                 best_loss = vl;
