@@ -53,6 +53,19 @@ static void bins_should_give_each_distinct_value_a_bin_when_few(void)
     tribe_gbdt_bins_destroy(NULL);
 }
 
+static void bins_should_sort_negative_values_and_signed_zeros(void)
+{
+    float v[] = {-3.5f, 2, -0.0f, 0.0f, -1e30f, 7, -3.5f, INFINITY, -INFINITY};
+    int64_t off[] = {0, 9};
+    tribe_gbdt_bins *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_bins_from_sample(v, off, 1, 255, &b), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(b->n_edges[0], 6);
+    const float want[] = {-INFINITY, -1e30f, -3.5f, 0.0f, 2, 7};
+    for (int j = 0; j < 6; j++)
+        CU_ASSERT(b->edges[j] == want[j]);
+    tribe_gbdt_bins_destroy(&b);
+}
+
 static void bins_should_cut_at_quantiles_and_skip_constant_and_missing_features(void)
 {
     /* feature 0: 1..100, feature 1: constant 7, feature 2: no values */
@@ -551,6 +564,7 @@ int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(bins_should_give_each_distinct_value_a_bin_when_few),
+        TRIBE_TEST(bins_should_sort_negative_values_and_signed_zeros),
         TRIBE_TEST(bins_should_cut_at_quantiles_and_skip_constant_and_missing_features),
         TRIBE_TEST(bins_fit_should_sample_by_global_row_and_skip_flagged_rows),
         TRIBE_TEST(a_single_split_should_recover_a_step_function_exactly),
