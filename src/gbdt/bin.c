@@ -1,0 +1,236 @@
+/* Quantile bin edges and the binning kernel (tribe/gbdt.h). */
+#include "tribe/gbdt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tribe_gbdt_bins_destroy(tribe_gbdt_bins **b)
+{
+    if (!b || !*b)
+        return;
+    free((*b)->n_edges);
+    free((*b)->off);
+    free((*b)->edges);
+    free(*b);
+    *b = NULL;
+}
+
+/* LSD radix sort of non-NaN floats: two 16-bit passes over order-preserving
+ * integer keys (copied with memcpy: no type punning). -0 sorts before +0;
+ * they compare equal anyway. */
+static tribe_status sort_floats(float *v, int64_t m)
+{
+    tribe_status st = TRIBE_OK;
+    uint32_t *a = NULL, *b = NULL;
+    int64_t *cnt = NULL;
+    if (m < 2)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_alloc((void **)&a, (size_t)m * sizeof *a));
+    TRIBE_TRY(tribe_alloc((void **)&b, (size_t)m * sizeof *b));
+    TRIBE_TRY(tribe_alloc((void **)&cnt, 65537 * sizeof *cnt));
+    memcpy(a, v, (size_t)m * sizeof *a);
+    for (int64_t i = 0; i < m; i++) /* negatives reversed below positives */
+        a[i] ^= (a[i] >> 31) ? 0xFFFFFFFFu : 0x80000000u;
+    for (int pass = 0; pass < 2; pass++) {
+        int sh = 16 * pass;
+        memset(cnt, 0, 65537 * sizeof *cnt);
+        for (int64_t i = 0; i < m; i++)
+            cnt[((a[i] >> sh) & 0xFFFF) + 1]++;
+        for (int k = 0; k < 65536; k++)
+            cnt[k + 1] += cnt[k];
+        for (int64_t i = 0; i < m; i++)
+            b[cnt[(a[i] >> sh) & 0xFFFF]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (int64_t i = 0; i < m; i++)
+        a[i] ^= (a[i] >> 31) ? 0x80000000u : 0xFFFFFFFFu;
+    memcpy(v, a, (size_t)m * sizeof *a);
+cleanup:
+    free(a);
+    free(b);
+    free(cnt);
+    return st;
+}
+
+/* Edges of one sorted sample v[m]: with at most max_bins distinct values every
+ * distinct value but the largest is an edge (each value its own bin);
+ * otherwise the value at every (j/max_bins)-quantile, deduplicated, and never
+ * the maximum (the last bin would be empty). Returns the edge count. */
+static int edges_of_sorted(const float *v, int64_t m, int max_bins, float *e)
+{
+    if (m == 0)
+        return 0;
+    int64_t distinct = 1;
+    for (int64_t i = 1; i < m && distinct <= max_bins; i++)
+        distinct += v[i] != v[i - 1];
+    int k = 0;
+    if (distinct <= max_bins) {
+        for (int64_t i = 1; i < m; i++)
+            if (v[i] != v[i - 1])
+                e[k++] = v[i - 1];
+        return k;
+    }
+    float vmax = v[m - 1];
+    for (int j = 1; j < max_bins; j++) {
+        int64_t pos = (int64_t)((__int128)m * j / max_bins) - 1;
+        if (pos < 0)
+            pos = 0;
+        float q = v[pos];
+        if (q >= vmax)
+            break;
+        if (k == 0 || q > e[k - 1])
+            e[k++] = q;
+    }
+    return k;
+}
+
+tribe_status tribe_gbdt_bins_from_sample(float *values, const int64_t *off, int d, int max_bins,
+                                         tribe_gbdt_bins **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_gbdt_bins *b = NULL;
+    *out = NULL;
+    if (max_bins < 2 || max_bins > TRIBE_GBDT_MAX_BINS)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.max_bins = %d is outside 2..%d", max_bins,
+                          TRIBE_GBDT_MAX_BINS);
+    TRIBE_TRY(tribe_calloc((void **)&b, 1, sizeof *b));
+    b->d = d;
+    TRIBE_TRY(tribe_calloc((void **)&b->n_edges, (size_t)d + 1, sizeof *b->n_edges));
+    TRIBE_TRY(tribe_calloc((void **)&b->off, (size_t)d + 1, sizeof *b->off));
+    TRIBE_TRY(tribe_calloc((void **)&b->edges, (size_t)d * (size_t)(max_bins - 1) + 1, sizeof *b->edges));
+    for (int f = 0; f < d; f++) {
+        float *v = values + off[f];
+        int64_t m = off[f + 1] - off[f];
+        TRIBE_TRY(sort_floats(v, m));
+        b->off[f] = f == 0 ? 0 : b->off[f - 1] + b->n_edges[f - 1];
+        b->n_edges[f] = edges_of_sorted(v, m, max_bins, b->edges + b->off[f]);
+    }
+    b->off[d] = d == 0 ? 0 : b->off[d - 1] + b->n_edges[d - 1];
+    *out = b;
+    b = NULL;
+cleanup:
+    tribe_gbdt_bins_destroy(&b);
+    return st;
+}
+
+tribe_status tribe_gbdt_bins_fit(tribe_par *par, const float *x, int64_t n, int64_t offset, int d,
+                                 const uint8_t *skip, int max_bins, int64_t sample, uint64_t seed,
+                                 tribe_gbdt_bins **out)
+{
+    tribe_status st = TRIBE_OK;
+    int size = tribe_par_size(par);
+    int64_t cand = 0, *cnt = NULL, *goff = NULL, *allcnt = NULL, *foff = NULL;
+    float *mine = NULL, *all = NULL, *merged = NULL;
+    size_t total = 0, *counts = NULL, *displs = NULL;
+    *out = NULL;
+    for (int64_t i = 0; i < n; i++)
+        cand += !(skip && skip[i]);
+    TRIBE_TRY(tribe_par_sum_i64(par, &cand, 1));
+    double rate = (sample <= 0 || cand <= sample) ? 1.0 : (double)sample / (double)cand;
+
+    /* Local sample, feature-major: cnt[f] values of feature f. A row is in
+     * the sample by its global index alone, so the union over ranks is the
+     * same set whatever the split. */
+    TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)d + 1, sizeof *cnt));
+    TRIBE_TRY(tribe_calloc((void **)&goff, (size_t)d + 1, sizeof *goff));
+    int64_t m = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t *pos = goff; /* second pass: write cursor per feature */
+        for (int64_t i = 0; i < n; i++) {
+            if (skip && skip[i])
+                continue;
+            if (rate < 1.0 && tribe_rng_unif(seed, TRIBE_STREAM_GBDT_BIN, (uint64_t)(offset + i)) >= rate)
+                continue;
+            for (int f = 0; f < d; f++) {
+                float v = x[i * d + f];
+                if (isnan(v))
+                    continue;
+                if (pass == 0)
+                    cnt[f]++;
+                else
+                    mine[pos[f]++] = v;
+            }
+        }
+        if (pass == 0) {
+            for (int f = 0; f < d; f++) {
+                goff[f] = m;
+                m += cnt[f];
+            }
+            TRIBE_TRY(tribe_alloc((void **)&mine, (size_t)m * sizeof *mine));
+        }
+    }
+    /* Gather every rank's block in rank order, then regroup by feature. */
+    TRIBE_TRY(tribe_calloc((void **)&counts, (size_t)size, sizeof *counts));
+    TRIBE_TRY(tribe_calloc((void **)&displs, (size_t)size, sizeof *displs));
+    {
+        /* counts per feature per rank: size * d int64 */
+        size_t bytes = 0;
+        void *gathered = NULL;
+        TRIBE_TRY(tribe_par_allgatherv(par, cnt, (size_t)d * sizeof *cnt, &gathered, &bytes, NULL, NULL));
+        allcnt = gathered;
+    }
+    TRIBE_TRY(tribe_par_allgatherv(par, mine, (size_t)m * sizeof *mine, (void **)&all, &total, counts, displs));
+    TRIBE_TRY(tribe_calloc((void **)&foff, (size_t)d + 1, sizeof *foff));
+    for (int f = 0; f < d; f++) {
+        int64_t s = 0;
+        for (int r = 0; r < size; r++)
+            s += allcnt[(size_t)r * d + f];
+        foff[f + 1] = foff[f] + s;
+    }
+    TRIBE_TRY(tribe_alloc((void **)&merged, (size_t)foff[d] * sizeof *merged + 1));
+    {
+        int64_t *wr = goff; /* reuse as write cursors */
+        for (int f = 0; f < d; f++)
+            wr[f] = foff[f];
+        for (int r = 0; r < size; r++) {
+            const float *src = (const float *)((const char *)all + displs[r]);
+            for (int f = 0; f < d; f++) {
+                int64_t c = allcnt[(size_t)r * d + f];
+                memcpy(merged + wr[f], src, (size_t)c * sizeof *src);
+                wr[f] += c;
+                src += c;
+            }
+        }
+    }
+    st = tribe_gbdt_bins_from_sample(merged, foff, d, max_bins, out);
+cleanup:
+    free(foff);
+    free(allcnt);
+    free(cnt);
+    free(goff);
+    free(mine);
+    free(all);
+    free(merged);
+    free(counts);
+    free(displs);
+    return st;
+}
+
+void tribe_gbdt_bin_codes(const tribe_gbdt_bins *b, const float *x, int64_t n, uint8_t *codes)
+{
+    int d = b->d;
+#pragma omp parallel for schedule(static) if (n * d >= 65536)
+    for (int64_t i = 0; i < n; i++) {
+        for (int f = 0; f < d; f++) {
+            float v = x[i * d + f];
+            if (isnan(v)) {
+                codes[i * d + f] = 0;
+                continue;
+            }
+            /* lower bound: number of edges strictly below v */
+            const float *e = b->edges + b->off[f];
+            int lo = 0, hi = b->n_edges[f];
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (e[mid] < v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            codes[i * d + f] = (uint8_t)(1 + lo);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+/* Exact path-dependent TreeSHAP (Lundberg, Erion, Lee 2018, "Consistent
+ * individualized feature attribution for tree ensembles", Algorithm 2).
+ *
+ * For one tree and one row, the recursion carries the path of unique features
+ * met so far with, for each, the fraction of zero paths (cover share of the
+ * branch taken: the feature is "missing" and both branches are averaged by
+ * training cover) and of one paths (1 if the row follows the branch, else 0),
+ * and the permutation weights of every subset size. At a leaf, each feature
+ * on the path receives its unwound weight times (one - zero) times the leaf
+ * value. A feature split on twice is first unwound from the path and its
+ * fractions multiplied into the new ones. Cost O(leaves * depth^2) per row. */
+#include "gbdt_internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int feature;
+    double zero, one, w;
+} path_el;
+
+static void extend(path_el *p, int ud, double zero, double one, int feature)
+{
+    p[ud].feature = feature;
+    p[ud].zero = zero;
+    p[ud].one = one;
+    p[ud].w = ud == 0 ? 1.0 : 0.0;
+    for (int i = ud - 1; i >= 0; i--) {
+        p[i + 1].w += one * p[i].w * (i + 1) / (double)(ud + 1);
+        p[i].w = zero * p[i].w * (ud - i) / (double)(ud + 1);
+    }
+}
+
+static void unwind(path_el *p, int ud, int pi)
+{
+    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w;
+    for (int i = ud - 1; i >= 0; i--) {
+        if (one != 0) {
+            double tmp = p[i].w;
+            p[i].w = next * (ud + 1) / ((i + 1) * one);
+            next = tmp - p[i].w * zero * (ud - i) / (double)(ud + 1);
+        } else {
+            p[i].w = p[i].w * (ud + 1) / (zero * (ud - i));
+        }
+    }
+    for (int i = pi; i < ud; i++) {
+        p[i].feature = p[i + 1].feature;
+        p[i].zero = p[i + 1].zero;
+        p[i].one = p[i + 1].one;
+    }
+}
+
+/* Sum of the weights the path would have with element pi unwound. */
+static double unwound_sum(const path_el *p, int ud, int pi)
+{
+    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w, total = 0;
+    for (int i = ud - 1; i >= 0; i--) {
+        if (one != 0) {
+            double tmp = next * (ud + 1) / ((i + 1) * one);
+            total += tmp;
+            next = p[i].w - tmp * zero * ((ud - i) / (double)(ud + 1));
+        } else {
+            total += (p[i].w / zero) / ((ud - i) / (double)(ud + 1));
+        }
+    }
+    return total;
+}
+
+/* `parent` holds ud + 1 elements; this call's path is written after them. */
+static void recurse(const tribe_gbdt_tree *t, const float *xr, double *phi, int node, int ud,
+                    path_el *parent, double pzero, double pone, int pfeature)
+{
+    path_el *p = parent + ud + 1;
+    memcpy(p, parent, (size_t)(ud + 1) * sizeof *p);
+    extend(p, ud, pzero, pone, pfeature);
+    const tribe_gbdt_node *nd = &t->nodes[node];
+    if (nd->feature < 0) {
+        for (int i = 1; i <= ud; i++) {
+            double w = unwound_sum(p, ud, i);
+            phi[p[i].feature] += w * (p[i].one - p[i].zero) * nd->value;
+        }
+        return;
+    }
+    float v = xr[nd->feature];
+    int go_left = isnan(v) ? nd->default_left : v <= nd->threshold;
+    int hot = go_left ? nd->left : nd->right, cold = go_left ? nd->right : nd->left;
+    double hz = t->nodes[hot].cover / nd->cover, cz = t->nodes[cold].cover / nd->cover;
+    double izero = 1, ione = 1;
+    int k;
+    for (k = 0; k <= ud; k++)
+        if (p[k].feature == nd->feature)
+            break;
+    if (k <= ud) {
+        izero = p[k].zero;
+        ione = p[k].one;
+        unwind(p, ud, k);
+        ud--;
+    }
+    recurse(t, xr, phi, hot, ud + 1, p, hz * izero, ione, nd->feature);
+    recurse(t, xr, phi, cold, ud + 1, p, cz * izero, 0, nd->feature);
+}
+
+static double tree_expected(const tribe_gbdt_tree *t, int node)
+{
+    const tribe_gbdt_node *nd = &t->nodes[node];
+    if (nd->feature < 0)
+        return nd->value;
+    return (t->nodes[nd->left].cover * tree_expected(t, nd->left) +
+            t->nodes[nd->right].cover * tree_expected(t, nd->right)) / nd->cover;
+}
+
+static int tree_depth(const tribe_gbdt_tree *t, int node)
+{
+    const tribe_gbdt_node *nd = &t->nodes[node];
+    if (nd->feature < 0)
+        return 0;
+    int a = tree_depth(t, nd->left), b = tree_depth(t, nd->right);
+    return 1 + (a > b ? a : b);
+}
+
+void tribe_gbdt_expected_value(const tribe_gbdt_model *m, double *ev)
+{
+    for (int k = 0; k < m->n_groups; k++)
+        ev[k] = m->base_score[k];
+    for (int t = 0; t < m->n_trees; t++)
+        ev[m->trees[t].group] += tree_expected(&m->trees[t], 0);
+}
+
+tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t n, double *phi)
+{
+    tribe_status st = TRIBE_OK;
+    int d = m->n_features, ng = m->n_groups, depth = 0, nth = 1;
+    double *ev = NULL;
+    path_el *paths = NULL;
+    for (int t = 0; t < m->n_trees; t++) {
+        int dt = tree_depth(&m->trees[t], 0);
+        depth = dt > depth ? dt : depth;
+    }
+    /* each recursion level copies the path: (depth + 2)(depth + 3) / 2 elements */
+    size_t plen = (size_t)(depth + 2) * (depth + 3) / 2;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    TRIBE_TRY(tribe_calloc((void **)&ev, (size_t)ng, sizeof *ev));
+    TRIBE_TRY(tribe_calloc((void **)&paths, plen * (size_t)nth, sizeof *paths));
+    tribe_gbdt_expected_value(m, ev);
+#pragma omp parallel num_threads(nth) if (n * m->n_trees >= 4096)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        path_el *buf = paths + plen * (size_t)tid;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            double *pr = phi + (size_t)i * ng * (d + 1);
+            memset(pr, 0, (size_t)ng * (d + 1) * sizeof *pr);
+            for (int k = 0; k < ng; k++)
+                pr[k * (d + 1) + d] = ev[k];
+            for (int t = 0; t < m->n_trees; t++) {
+                const tribe_gbdt_tree *tr = &m->trees[t];
+                recurse(tr, x + i * d, pr + tr->group * (d + 1), 0, 0, buf, 1, 1, -1);
+            }
+        }
+    }
+cleanup:
+    free(ev);
+    free(paths);
+    return st;
+}
+
+tribe_status tribe_gbdt_shap_mean_abs(tribe_par *par, const double *phi, int64_t n, int n_groups,
+                                      int d, const int32_t *seg, int n_seg, double *out,
+                                      int64_t *count)
+{
+    tribe_status st = TRIBE_OK;
+    size_t len = (size_t)n_seg * n_groups * d;
+    tribe_xsum *s = NULL;
+    int64_t *c = NULL;
+    st = tribe_calloc((void **)&s, len + 1, sizeof *s);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&c, (size_t)n_seg + 1, sizeof *c);
+    for (int64_t i = 0; st == TRIBE_OK && i < n; i++) {
+        if (seg[i] < 0)
+            continue;
+        if (seg[i] >= n_seg) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "gbdt shap: local row %lld has segment %d, but there are %d segments",
+                            (long long)i, (int)seg[i], n_seg);
+            break;
+        }
+        c[seg[i]]++;
+        for (int k = 0; k < n_groups; k++)
+            for (int f = 0; f < d; f++)
+                s[((size_t)seg[i] * n_groups + k) * d + f] += tribe_xsum_of(fabs(phi[((size_t)i * n_groups + k) * (d + 1) + f]));
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_sum_xsum(par, s, (int64_t)len));
+    TRIBE_TRY(tribe_par_sum_i64(par, c, n_seg));
+    for (int q = 0; q < n_seg; q++) {
+        for (size_t j = 0; j < (size_t)n_groups * d; j++)
+            out[(size_t)q * n_groups * d + j] = c[q] ? tribe_xsum_value(s[(size_t)q * n_groups * d + j]) / (double)c[q] : 0.0;
+        if (count)
+            count[q] = c[q];
+    }
+cleanup:
+    free(s);
+    free(c);
+    return st;
+}
+
+void tribe_gbdt_importance_gain(const tribe_gbdt_model *m, double *gain)
+{
+    int d = m->n_features;
+    memset(gain, 0, (size_t)m->n_groups * d * sizeof *gain);
+    for (int t = 0; t < m->n_trees; t++) {
+        const tribe_gbdt_tree *tr = &m->trees[t];
+        for (int k = 0; k < tr->n_nodes; k++)
+            if (tr->nodes[k].feature >= 0)
+                gain[(size_t)tr->group * d + tr->nodes[k].feature] += tr->nodes[k].gain;
+    }
+}
+
+int tribe_gbdt_top_contrib(const double *phi, int d, int k, int *idx, double *val)
+{
+    if (k > d)
+        k = d;
+    /* selection: k passes, each taking the largest |phi| not taken yet */
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int f = 0; f < d; f++) {
+            int taken = 0;
+            for (int q = 0; q < j && !taken; q++)
+                taken = idx[q] == f;
+            if (!taken && (best < 0 || fabs(phi[f]) > fabs(phi[best])))
+                best = f;
+        }
+        idx[j] = best;
+        val[j] = phi[best];
+    }
+    return k < 0 ? 0 : k;
+}

@@ -1,0 +1,740 @@
+/* Data-parallel histogram boosting (tribe/gbdt.h).
+ *
+ * Each rank bins its shard with the shared edges, builds gradient histograms
+ * of its rows and the histograms are summed over ranks in one reduction per
+ * histogram (LightGBM's data-parallel learner). Gradients and hessians enter
+ * the histograms as 2^-32 fixed-point integers, so the reduced histograms,
+ * hence every gain, split and leaf value, are the same bits on every rank and
+ * for any rank or thread count. Every decision is taken from global
+ * quantities only (counts, exact sums), so all ranks walk the same tree. */
+#include "gbdt_internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tribe_gbdt_cfg_default(tribe_gbdt_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->objective = TRIBE_GBDT_SQUARED;
+    cfg->tweedie_power = 1.5;
+    cfg->n_class = 2;
+    cfg->n_rounds = 100;
+    cfg->max_leaves = 31;
+    cfg->max_depth = 0;
+    cfg->min_samples_leaf = 20;
+    cfg->min_child_weight = 1e-3;
+    cfg->min_gain = 0.0;
+    cfg->lambda = 1.0;
+    cfg->learning_rate = 0.1;
+    cfg->subsample = 1.0;
+    cfg->max_bins = TRIBE_GBDT_MAX_BINS;
+    cfg->bin_sample = 200000;
+    cfg->early_stopping_rounds = 0;
+    cfg->seed = 42;
+}
+
+void tribe_gbdt_model_destroy(tribe_gbdt_model **m)
+{
+    if (!m || !*m)
+        return;
+    if ((*m)->trees)
+        for (int t = 0; t < (*m)->n_trees; t++)
+            free((*m)->trees[t].nodes);
+    free((*m)->trees);
+    free((*m)->base_score);
+    free((*m)->train_loss);
+    free((*m)->valid_loss);
+    free(*m);
+    *m = NULL;
+}
+
+static tribe_status check_cfg(const tribe_gbdt_cfg *c, int d)
+{
+    if (d < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt: the feature count is %d; need at least 1", d);
+    if ((int)c->objective < 0 || c->objective > TRIBE_GBDT_SOFTMAX)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.objective = %d is unknown", (int)c->objective);
+    if (c->objective == TRIBE_GBDT_TWEEDIE && !(c->tweedie_power > 1 && c->tweedie_power < 2))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.tweedie_power = %g is outside (1, 2)", c->tweedie_power);
+    if (c->objective == TRIBE_GBDT_SOFTMAX && (c->n_class < 2 || c->n_class > 65536))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.n_class = %d; softmax needs 2..65536", c->n_class);
+    if (c->n_rounds < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.n_rounds = %d; need >= 1", c->n_rounds);
+    if (c->max_leaves < 2 || c->max_leaves > (1 << 20))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.max_leaves = %d; need 2..2^20", c->max_leaves);
+    if (c->min_samples_leaf < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.min_samples_leaf = %lld; need >= 1", (long long)c->min_samples_leaf);
+    if (!(c->min_child_weight >= 0) || !(c->min_gain >= 0) || !(c->lambda >= 0))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt: min_child_weight (%g), min_gain (%g) and lambda (%g) must be >= 0",
+                          c->min_child_weight, c->min_gain, c->lambda);
+    if (!(c->learning_rate > 0) || !isfinite(c->learning_rate))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.learning_rate = %g; need > 0", c->learning_rate);
+    if (!(c->subsample > 0 && c->subsample <= 1))
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.subsample = %g is outside (0, 1]", c->subsample);
+    if (c->max_bins < 2 || c->max_bins > TRIBE_GBDT_MAX_BINS)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.max_bins = %d is outside 2..%d", c->max_bins, TRIBE_GBDT_MAX_BINS);
+    if (c->early_stopping_rounds < 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.early_stopping_rounds = %d; need >= 0", c->early_stopping_rounds);
+    return TRIBE_OK;
+}
+
+/* First target outside the objective's domain; -1 if none. */
+static int64_t bad_target(const tribe_gbdt_cfg *c, const double *y, int64_t n, const char **why)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double v = y[i];
+        if (!isfinite(v)) {
+            *why = "is not a finite number";
+            return i;
+        }
+        switch (c->objective) {
+        case TRIBE_GBDT_POISSON:
+        case TRIBE_GBDT_TWEEDIE:
+            if (v < 0) {
+                *why = "is negative (poisson/tweedie need y >= 0)";
+                return i;
+            }
+            break;
+        case TRIBE_GBDT_LOGISTIC:
+            if (v < 0 || v > 1) {
+                *why = "is outside [0, 1] (logistic)";
+                return i;
+            }
+            break;
+        case TRIBE_GBDT_SOFTMAX:
+            if (v != floor(v) || v < 0 || v >= c->n_class) {
+                *why = "is not a class index in 0..n_class-1 (softmax)";
+                return i;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return -1;
+}
+
+/* ---- objectives ------------------------------------------------------------ */
+
+/* Gradient and hessian of one row for output k; s = the row's raw scores. */
+static void grad_hess(const tribe_gbdt_cfg *c, int ng, const double *s, double y, int k, double *g, double *h)
+{
+    double f = s[k], p, rho;
+    switch (c->objective) {
+    case TRIBE_GBDT_SQUARED:
+        *g = f - y;
+        *h = 1.0;
+        break;
+    case TRIBE_GBDT_POISSON:
+        *g = exp(f) - y;
+        *h = exp(f);
+        break;
+    case TRIBE_GBDT_TWEEDIE:
+        rho = c->tweedie_power;
+        *g = -y * exp((1 - rho) * f) + exp((2 - rho) * f);
+        *h = -y * (1 - rho) * exp((1 - rho) * f) + (2 - rho) * exp((2 - rho) * f);
+        break;
+    case TRIBE_GBDT_LOGISTIC:
+        p = 1.0 / (1.0 + exp(-f));
+        *g = p - y;
+        *h = p * (1 - p);
+        break;
+    case TRIBE_GBDT_SOFTMAX: {
+        double mx = s[0], z = 0;
+        for (int j = 1; j < ng; j++)
+            mx = s[j] > mx ? s[j] : mx;
+        for (int j = 0; j < ng; j++)
+            z += exp(s[j] - mx);
+        p = exp(f - mx) / z;
+        *g = p - (k == (int)y);
+        *h = p * (1 - p);
+        break;
+    }
+    }
+    if (*h < 1e-16)
+        *h = 1e-16;
+}
+
+/* Per-row loss (up to constants) reported for training and early stopping. */
+static double row_loss(const tribe_gbdt_cfg *c, int ng, const double *s, double y)
+{
+    double f = s[0], rho, p;
+    switch (c->objective) {
+    case TRIBE_GBDT_SQUARED:
+        return (f - y) * (f - y);
+    case TRIBE_GBDT_POISSON:
+        return exp(f) - y * f;
+    case TRIBE_GBDT_TWEEDIE:
+        rho = c->tweedie_power;
+        return -y * exp((1 - rho) * f) / (1 - rho) + exp((2 - rho) * f) / (2 - rho);
+    case TRIBE_GBDT_LOGISTIC:
+        /* log(1 + e^f) - y f, stable for large |f| */
+        return (f > 0 ? f + log1p(exp(-f)) : log1p(exp(f))) - y * f;
+    case TRIBE_GBDT_SOFTMAX: {
+        double mx = s[0], z = 0;
+        for (int j = 1; j < ng; j++)
+            mx = s[j] > mx ? s[j] : mx;
+        for (int j = 0; j < ng; j++)
+            z += exp(s[j] - mx);
+        p = s[(int)y] - mx - log(z);
+        return -p;
+    }
+    }
+    return 0;
+}
+
+/* ---- histograms -------------------------------------------------------------
+ * A histogram is 3 tribe_xsum per bin (gradient, hessian, row count) over
+ * every feature's bins: feature f's bin b is at 3 * (hoff[f] + b), b = 0 is
+ * the missing bin. */
+
+typedef struct {
+    int d, hb;     /* features, total bins */
+    const int *hoff;
+    const uint8_t *codes;   /* [n][d] */
+    const int64_t *g, *h;   /* [n] fixed-point gradient / hessian of the current output */
+    uint64_t gmax;          /* max |g|, |h| over the tree's local rows */
+    int nthreads;
+    int64_t *tbuf;          /* [nthreads][3 * hb] */
+} hist_ctx;
+
+/* Histogram of rows[m] into out[3 * hb]. Threads fill private int64 buffers
+ * over static row blocks, then the buffers are added bin by bin, in thread
+ * order, into 128-bit sums. The int64 partial sums are exact whenever
+ * gmax * m < 2^62 (always, for ordinary gradients and shards under 2^20
+ * rows per unit of |g|); otherwise one thread sums straight into 128 bits.
+ * Both paths give the same integers, so the result does not depend on the
+ * path or the thread count. */
+static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe_xsum *out)
+{
+    int d = hc->d;
+    size_t len = (size_t)3 * hc->hb;
+    if ((unsigned __int128)hc->gmax * (uint64_t)(m + 1) >= ((unsigned __int128)1 << 62)) {
+        memset(out, 0, len * sizeof *out);
+        for (int64_t r = 0; r < m; r++) {
+            int64_t i = rows[r];
+            const uint8_t *cr = hc->codes + i * d;
+            for (int f = 0; f < d; f++) {
+                tribe_xsum *e = out + 3 * (hc->hoff[f] + cr[f]);
+                e[0] += hc->g[i];
+                e[1] += hc->h[i];
+                e[2] += 1;
+            }
+        }
+        return;
+    }
+    int nt = m * d >= 65536 ? hc->nthreads : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t *buf = hc->tbuf + (size_t)t * len;
+        memset(buf, 0, len * sizeof *buf);
+        int64_t lo = m * t / nth, hi = m * (t + 1) / nth;
+        for (int64_t r = lo; r < hi; r++) {
+            int64_t i = rows[r];
+            const uint8_t *cr = hc->codes + i * d;
+            int64_t gi = hc->g[i], hh = hc->h[i];
+            for (int f = 0; f < d; f++) {
+                int64_t *e = buf + 3 * (hc->hoff[f] + cr[f]);
+                e[0] += gi;
+                e[1] += hh;
+                e[2] += 1;
+            }
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (size_t k = 0; k < len; k++) {
+            tribe_xsum sum = 0;
+            for (int u = 0; u < nth; u++)
+                sum += hc->tbuf[(size_t)u * len + k];
+            out[k] = sum;
+        }
+    }
+}
+
+/* ---- tree growth ------------------------------------------------------------ */
+
+typedef struct {
+    int64_t begin, end; /* local rows in the partition array */
+    int node, depth, slot;
+    tribe_xsum G, H;
+    int64_t N;
+    /* best split (valid when gain > 0) */
+    double gain;
+    int feature, bin, default_left;
+    tribe_xsum GL, HL;
+    int64_t NL;
+} leaf_t;
+
+static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
+{
+    double g = gbdt_xs_value(G), h = gbdt_xs_value(H);
+    return g * g / (h + lambda);
+}
+
+/* Best split of a leaf from its global histogram: features in order, bins in
+ * order, missing right before missing left; a candidate replaces the best
+ * only when strictly better, so ties go to the first. */
+static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
+                       const tribe_xsum *hist, leaf_t *L)
+{
+    L->gain = 0;
+    L->feature = -1;
+    if (c->max_depth > 0 && L->depth >= c->max_depth)
+        return;
+    if (L->N < 2 * c->min_samples_leaf)
+        return;
+    double parent = score_of(L->G, L->H, c->lambda);
+    tribe_xsum mcw = gbdt_xs_of(c->min_child_weight);
+    for (int f = 0; f < bins->d; f++) {
+        int ne = bins->n_edges[f];
+        if (ne == 0)
+            continue;
+        const tribe_xsum *hf = hist + 3 * hoff[f];
+        tribe_xsum gm = hf[0], hm = hf[1];
+        int64_t nm = (int64_t)hf[2];
+        tribe_xsum gc = 0, hc = 0;
+        int64_t nc = 0;
+        for (int b = 1; b <= ne; b++) {
+            gc += hf[3 * b];
+            hc += hf[3 * b + 1];
+            nc += (int64_t)hf[3 * b + 2];
+            for (int ml = 0; ml < 2; ml++) {
+                if (ml == 1 && nm == 0)
+                    break;
+                tribe_xsum GL = gc + (ml ? gm : 0), HL = hc + (ml ? hm : 0);
+                int64_t NL = nc + (ml ? nm : 0);
+                tribe_xsum GR = L->G - GL, HR = L->H - HL;
+                int64_t NR = L->N - NL;
+                if (NL < c->min_samples_leaf || NR < c->min_samples_leaf || HL < mcw || HR < mcw)
+                    continue;
+                double gain = 0.5 * (score_of(GL, HL, c->lambda) + score_of(GR, HR, c->lambda) - parent);
+                if (gain > L->gain && gain > c->min_gain) {
+                    L->gain = gain;
+                    L->feature = f;
+                    L->bin = b;
+                    /* Without missing training rows, NaN follows the larger child. */
+                    L->default_left = nm > 0 ? ml : NL >= NR;
+                    L->GL = GL;
+                    L->HL = HL;
+                    L->NL = NL;
+                }
+            }
+        }
+    }
+}
+
+typedef struct {
+    tribe_par *par;
+    const tribe_gbdt_cfg *cfg;
+    const tribe_gbdt_bins *bins;
+    hist_ctx hc;
+    int64_t *rows, *tmp; /* partition array and scratch, [n] */
+    tribe_xsum *slots;   /* [max_leaves][3 * hb] */
+    leaf_t *leaves;      /* [max_leaves] */
+    const uint8_t *ccodes; /* [d][n]: column-major copy for the partition, which
+                            * reads one feature of a leaf's (ascending) rows */
+    int64_t n;
+    int n_leaves;        /* leaves of the last grown tree */
+} grower;
+
+static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
+
+static void leaf_totals(grower *gr, leaf_t *L)
+{
+    /* every row has exactly one code of feature 0: its bins sum to the leaf */
+    const tribe_xsum *h = slot_hist(gr, L->slot);
+    L->G = L->H = 0;
+    L->N = 0;
+    for (int b = 0; b < gr->bins->n_edges[0] + 2; b++) {
+        L->G += h[3 * b];
+        L->H += h[3 * b + 1];
+        L->N += (int64_t)h[3 * b + 2];
+    }
+}
+
+static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
+{
+    tribe_gbdt_node nd;
+    memset(&nd, 0, sizeof nd);
+    nd.feature = -1;
+    nd.left = nd.right = -1;
+    double den = gbdt_xs_value(L->H) + c->lambda;
+    /* an empty bag with lambda = 0 would give 0/0 */
+    nd.value = den > 0 ? -gbdt_xs_value(L->G) / den * c->learning_rate : 0.0;
+    nd.cover = (double)L->N;
+    return nd;
+}
+
+/* Grows one tree on rows[0..m) (local); nodes[2 * max_leaves - 1] out. */
+static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_gbdt_cfg *c = gr->cfg;
+    const tribe_gbdt_bins *bins = gr->bins;
+    size_t hl = (size_t)3 * gr->hc.hb;
+    tribe_gbdt_node *nodes = tree->nodes;
+    int n_nodes = 1, n_leaves = 1;
+    leaf_t *lv = gr->leaves;
+    memset(&lv[0], 0, sizeof lv[0]);
+    lv[0].begin = 0;
+    lv[0].end = m;
+    lv[0].slot = 0;
+    hist_build(&gr->hc, gr->rows, m, slot_hist(gr, 0));
+    TRIBE_TRY(tribe_par_sum_xsum(gr->par, slot_hist(gr, 0), (int64_t)hl));
+    leaf_totals(gr, &lv[0]);
+    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0]);
+
+    while (n_leaves < c->max_leaves) {
+        int best = -1;
+        for (int k = 0; k < n_leaves; k++)
+            if (lv[k].feature >= 0 && (best < 0 || lv[k].gain > lv[best].gain))
+                best = k;
+        if (best < 0)
+            break;
+        leaf_t P = lv[best];
+        int f = P.feature, bb = P.bin, dl = P.default_left;
+        /* stable partition of the leaf's local rows */
+        int64_t nl = 0, nr = 0;
+        for (int64_t r = P.begin; r < P.end; r++) {
+            int64_t i = gr->rows[r];
+            uint8_t cd = gr->ccodes[(size_t)f * gr->n + i];
+            int left = cd == 0 ? dl : cd <= bb;
+            /* branch-free: the direction of a row is a coin toss to the CPU */
+            gr->rows[P.begin + nl] = i;
+            gr->tmp[nr] = i;
+            nl += left;
+            nr += !left;
+        }
+        memcpy(gr->rows + P.begin + nl, gr->tmp, (size_t)nr * sizeof *gr->tmp);
+
+        tribe_gbdt_node *pn = &nodes[P.node];
+        pn->feature = f;
+        pn->bin = (uint8_t)bb;
+        pn->threshold = bins->edges[bins->off[f] + bb - 1];
+        pn->default_left = (uint8_t)dl;
+        pn->gain = P.gain;
+        pn->cover = (double)P.N;
+        pn->left = n_nodes;
+        pn->right = n_nodes + 1;
+
+        leaf_t A, B; /* left, right */
+        memset(&A, 0, sizeof A);
+        memset(&B, 0, sizeof B);
+        A.begin = P.begin;
+        A.end = P.begin + nl;
+        B.begin = A.end;
+        B.end = P.end;
+        A.node = n_nodes;
+        B.node = n_nodes + 1;
+        A.depth = B.depth = P.depth + 1;
+        A.G = P.GL;
+        A.H = P.HL;
+        A.N = P.NL;
+        B.G = P.G - P.GL;
+        B.H = P.H - P.HL;
+        B.N = P.N - P.NL;
+        n_nodes += 2;
+        /* Build the child with fewer GLOBAL rows (same choice on every rank),
+         * derive its sibling by subtraction in the parent's slot. */
+        leaf_t *small = A.N <= B.N ? &A : &B, *large = small == &A ? &B : &A;
+        small->slot = n_leaves; /* slots 0..n_leaves-1 are in use */
+        large->slot = P.slot;
+        tribe_xsum *hs = slot_hist(gr, small->slot), *hp = slot_hist(gr, P.slot);
+        hist_build(&gr->hc, gr->rows + small->begin, small->end - small->begin, hs);
+        TRIBE_TRY(tribe_par_sum_xsum(gr->par, hs, (int64_t)hl));
+        for (size_t k = 0; k < hl; k++)
+            hp[k] -= hs[k];
+        /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A);
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B);
+        lv[best] = A;
+        lv[n_leaves++] = B;
+    }
+    for (int k = 0; k < n_leaves; k++)
+        nodes[lv[k].node] = leaf_node(c, &lv[k]);
+    tree->n_nodes = n_nodes;
+    gr->n_leaves = n_leaves;
+cleanup:
+    return st;
+}
+
+/* ---- driver ------------------------------------------------------------------ */
+
+tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t offset,
+                            int64_t n_global, int d, const double *y, const uint8_t *valid,
+                            const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_gbdt_model *m = NULL;
+    tribe_gbdt_bins *bins = NULL;
+    uint8_t *codes = NULL, *ccodes = NULL, *inbag = NULL;
+    int *hoff = NULL;
+    double *score = NULL;
+    int64_t *g = NULL, *h = NULL, *gall = NULL, *hall = NULL;
+    grower gr;
+    memset(&gr, 0, sizeof gr);
+    *out = NULL;
+
+    st = check_cfg(cfg, d);
+    if (st == TRIBE_OK) {
+        const char *why = NULL;
+        int64_t bad = bad_target(cfg, y, n, &why);
+        if (bad >= 0)
+            st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: target of row %lld (%g) %s", (long long)(offset + bad), y[bad], why);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+
+    int ng = cfg->objective == TRIBE_GBDT_SOFTMAX ? cfg->n_class : 1;
+    /* counts: [0] training rows, [1] validation rows */
+    int64_t cnt[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++)
+        cnt[valid && valid[i] ? 1 : 0]++;
+    TRIBE_TRY(tribe_par_sum_i64(par, cnt, 2));
+    if (cnt[0] + cnt[1] != n_global)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt: the ranks hold %lld rows in all, but n_global = %lld",
+                             (long long)(cnt[0] + cnt[1]), (long long)n_global));
+    if (cnt[0] < cfg->min_samples_leaf || cnt[0] == 0)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "gbdt: %lld training rows, fewer than min_samples_leaf = %lld",
+                             (long long)cnt[0], (long long)cfg->min_samples_leaf));
+    if (cfg->early_stopping_rounds > 0 && cnt[1] == 0)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt.early_stopping_rounds = %d but no row is flagged for validation",
+                             cfg->early_stopping_rounds));
+
+    TRIBE_TRY(tribe_gbdt_bins_fit(par, x, n, offset, d, valid, cfg->max_bins, cfg->bin_sample, cfg->seed, &bins));
+
+    /* Local allocations; agreed before the next collective. */
+    st = tribe_calloc((void **)&m, 1, sizeof *m);
+    if (st == TRIBE_OK) {
+        m->objective = cfg->objective;
+        m->tweedie_power = cfg->objective == TRIBE_GBDT_TWEEDIE ? cfg->tweedie_power : 0;
+        m->n_features = d;
+        m->n_groups = ng;
+        st = tribe_calloc((void **)&m->base_score, (size_t)ng, sizeof *m->base_score);
+    }
+    int ml = cfg->max_leaves;
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&m->trees, (size_t)cfg->n_rounds * ng, sizeof *m->trees);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&m->train_loss, (size_t)cfg->n_rounds, sizeof(double));
+    if (st == TRIBE_OK && cnt[1] > 0)
+        st = tribe_calloc((void **)&m->valid_loss, (size_t)cfg->n_rounds, sizeof(double));
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&codes, (size_t)n * d + 1);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&inbag, (size_t)n + 1);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&ccodes, (size_t)n * d + 1);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
+    if (st == TRIBE_OK) {
+        for (int f = 0; f < d; f++)
+            hoff[f + 1] = hoff[f] + bins->n_edges[f] + 2;
+        gr.hc.hb = hoff[d];
+        gr.hc.nthreads = omp_get_max_threads();
+        st = tribe_calloc((void **)&gr.hc.tbuf, (size_t)gr.hc.nthreads * 3 * gr.hc.hb, sizeof(int64_t));
+    }
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&gr.slots, (size_t)ml * 3 * gr.hc.hb, sizeof(tribe_xsum));
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&gr.leaves, (size_t)ml, sizeof *gr.leaves);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&gr.rows, ((size_t)n + 1) * sizeof(int64_t));
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&gr.tmp, ((size_t)n + 1) * sizeof(int64_t));
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&score, ((size_t)n * ng + 1) * sizeof *score);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&gall, ((size_t)n * ng + 1) * sizeof *gall);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&hall, ((size_t)n * ng + 1) * sizeof *hall);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&g, ((size_t)n + 1) * sizeof *g);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&h, ((size_t)n + 1) * sizeof *h);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    tribe_gbdt_bin_codes(bins, x, n, codes);
+#pragma omp parallel for schedule(static) if (n * d >= 65536)
+    for (int f = 0; f < d; f++)
+        for (int64_t i = 0; i < n; i++)
+            ccodes[(size_t)f * n + i] = codes[i * d + f];
+    gr.ccodes = ccodes;
+    gr.n = n;
+    gr.par = par;
+    gr.cfg = cfg;
+    gr.bins = bins;
+    gr.hc.d = d;
+    gr.hc.hoff = hoff;
+    gr.hc.codes = codes;
+    gr.hc.g = g;
+    gr.hc.h = h;
+
+    /* Base score from exact sums of the training targets (class counts for
+     * softmax). */
+    {
+        tribe_xsum s[1] = {0};
+        int64_t *cc = NULL;
+        TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&cc, (size_t)ng, sizeof *cc)));
+        for (int64_t i = 0; i < n; i++) {
+            if (valid && valid[i])
+                continue;
+            s[0] += gbdt_xs_of(y[i]);
+            if (ng > 1)
+                cc[(int)y[i]]++;
+        }
+        st = tribe_par_sum_xsum(par, s, 1);
+        if (st == TRIBE_OK && ng > 1)
+            st = tribe_par_sum_i64(par, cc, ng);
+        if (st != TRIBE_OK) {
+            free(cc);
+            goto cleanup;
+        }
+        double mean = gbdt_xs_value(s[0]) / (double)cnt[0];
+        switch (cfg->objective) {
+        case TRIBE_GBDT_SQUARED:
+            m->base_score[0] = mean;
+            break;
+        case TRIBE_GBDT_POISSON:
+        case TRIBE_GBDT_TWEEDIE:
+            m->base_score[0] = log(mean > 1e-12 ? mean : 1e-12);
+            break;
+        case TRIBE_GBDT_LOGISTIC: {
+            double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
+            m->base_score[0] = log(p / (1 - p));
+            break;
+        }
+        case TRIBE_GBDT_SOFTMAX:
+            for (int k = 0; k < ng; k++) {
+                double p = (double)cc[k] / (double)cnt[0];
+                m->base_score[k] = log(p > 1e-6 ? p : 1e-6);
+            }
+            break;
+        }
+        free(cc);
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int k = 0; k < ng; k++)
+            score[i * ng + k] = m->base_score[k];
+
+    double best_loss = INFINITY;
+    int best_round = -1;
+    int round;
+    for (round = 0; round < cfg->n_rounds; round++) {
+        /* gradients of every output from the scores at the start of the round */
+        int overflow = 0;
+#pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= 65536)
+        for (int64_t i = 0; i < n; i++) {
+            for (int k = 0; k < ng; k++) {
+                double gv = 0, hv = 0;
+                grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
+                /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
+                if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
+                    overflow = 1;
+                    gv = hv = 0;
+                }
+                gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
+                hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
+            }
+        }
+        if (overflow)
+            st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
+        TRIBE_TRY(tribe_par_agree(par, st));
+
+        for (int k = 0; k < ng; k++) {
+            int t = round * ng + k;
+            int64_t mrows = 0;
+            uint64_t gmax = 0;
+            for (int64_t i = 0; i < n; i++) {
+                inbag[i] = 0;
+                if (valid && valid[i])
+                    continue;
+                if (cfg->subsample < 1.0 &&
+                    tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG, tribe_hash2((uint64_t)(offset + i), (uint64_t)t)) >= cfg->subsample)
+                    continue;
+                inbag[i] = 1;
+                gr.rows[mrows++] = i;
+                g[i] = gall[i * ng + k];
+                h[i] = hall[i * ng + k];
+                uint64_t a = (uint64_t)(g[i] < 0 ? -g[i] : g[i]), b = (uint64_t)h[i];
+                gmax = a > gmax ? a : gmax;
+                gmax = b > gmax ? b : gmax;
+            }
+            gr.hc.gmax = gmax;
+            tribe_gbdt_tree *tree = &m->trees[t];
+            tree->group = k;
+            TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
+            m->n_trees = t + 1;
+            TRIBE_TRY(grow_tree(&gr, mrows, tree));
+            /* Bagged rows: their leaf is known from the partition; the others
+             * (validation, out of bag) walk the tree on their codes. */
+            for (int q = 0; q < gr.n_leaves; q++) {
+                const leaf_t *L = &gr.leaves[q];
+                double v = tree->nodes[L->node].value;
+                for (int64_t r = L->begin; r < L->end; r++)
+                    score[gr.rows[r] * ng + k] += v;
+            }
+#pragma omp parallel for schedule(static) if (n >= 16384)
+            for (int64_t i = 0; i < n; i++)
+                if (!inbag[i])
+                    score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, codes + i * d)].value;
+        }
+
+        /* losses: exact sums of per-row losses over training / validation rows */
+        tribe_xsum ls[2] = {0, 0};
+        int nonfinite = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double l = row_loss(cfg, ng, score + i * ng, y[i]);
+            if (!isfinite(l) || fabs(l) > 1e15) {
+                nonfinite = 1;
+                continue;
+            }
+            ls[valid && valid[i] ? 1 : 0] += gbdt_xs_of(l);
+        }
+        if (nonfinite)
+            st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        TRIBE_TRY(tribe_par_sum_xsum(par, ls, 2));
+        m->train_loss[round] = gbdt_xs_value(ls[0]) / (double)cnt[0];
+        m->n_hist = round + 1;
+        if (cnt[1] > 0) {
+            double vl = gbdt_xs_value(ls[1]) / (double)cnt[1];
+            m->valid_loss[round] = vl;
+            if (vl < best_loss) {
+                best_loss = vl;
+                best_round = round;
+            } else if (cfg->early_stopping_rounds > 0 && round - best_round >= cfg->early_stopping_rounds) {
+                round++;
+                break;
+            }
+        }
+    }
+    /* keep the best round's trees when early stopping is on */
+    int kept = cfg->early_stopping_rounds > 0 && best_round >= 0 ? best_round + 1 : round;
+    for (int t = kept * ng; t < m->n_trees; t++) {
+        free(m->trees[t].nodes);
+        m->trees[t].nodes = NULL;
+    }
+    m->n_trees = kept * ng;
+    m->best_round = kept - 1;
+    *out = m;
+    m = NULL;
+cleanup:
+    tribe_gbdt_model_destroy(&m);
+    tribe_gbdt_bins_destroy(&bins);
+    free(codes);
+    free(ccodes);
+    free(inbag);
+    free(hoff);
+    free(score);
+    free(g);
+    free(h);
+    free(gall);
+    free(hall);
+    free(gr.hc.tbuf);
+    free(gr.slots);
+    free(gr.leaves);
+    free(gr.rows);
+    free(gr.tmp);
+    return st;
+}
