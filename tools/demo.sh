@@ -30,6 +30,7 @@ Results are in $out/results:
   report.html     open it in a browser (self-contained)
   personas.json   personas, e-mails and taglines per segment
   segments.csv    one row per segment
+  campaign_plan.csv  the recommended campaign per segment
   results.h5      labels, distances, model and run record (docs/hdf5-layout.md)
   customers.csv   one row per customer with its segment
 Data-quality rejects: $out/rejects.csv
