@@ -188,8 +188,9 @@ for l in open(sys.argv[1]):
     assert set(prof) == top, set(prof)
     assert prof["customers"] >= 50
     for f in prof["features"]:
-        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "base_mean", "base_median",
-                          "segment_vs_base"}, f
+        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "segment_q1", "segment_q3",
+                          "base_mean", "base_median", "base_q1", "base_q3", "segment_vs_base"}, f
+        assert f["segment_q1"] <= f["segment_median"] <= f["segment_q3"], f
     for m in prof["mix"]:
         for lv in m["levels"]:
             assert set(lv) == {"level", "segment_pct", "base_pct"}, lv

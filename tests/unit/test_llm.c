@@ -53,6 +53,14 @@ static void profile_should_hold_the_segments_aggregates(void)
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_mean")->valuedouble, round(100 * (4310.5 * 1.21 + 0.37)) / 100,
                            1e-9);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_median")->valuedouble, 668.4, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_q1")->valuedouble, round(100 * (4310.5 * 0.583 + 0.041)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_q3")->valuedouble, round(100 * (4310.5 * 1.637 + 0.057)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_q1")->valuedouble, round(100 * (668.4 * 0.47 + 0.19)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_q3")->valuedouble, round(100 * (668.4 * 1.81 + 0.23)) / 100,
+                           1e-9);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "segment_vs_base")->valuestring, "higher");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "segment_vs_base")->valuestring, "lower");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "unit")->valuestring, "days");
