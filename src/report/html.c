@@ -869,8 +869,39 @@ static const cJSON *evidence_of(const cJSON *personas, int id)
     return NULL;
 }
 
+/* The segment's image as a data: URI, only when it is a PNG or JPEG in
+ * plain base64: nothing else from the server reaches the page. */
+static tribe_status card_image(tribe_sbuf *b, const tribe_persona_image *im, const char *name)
+{
+    tribe_status st = TRIBE_OK;
+    if (!im || !im->b64 || !im->b64[0] || (strcmp(im->mime, "image/png") != 0 && strcmp(im->mime, "image/jpeg") != 0))
+        return TRIBE_OK;
+    for (const char *q = im->b64; *q; q++)
+        if (!isalnum((unsigned char)*q) && *q != '+' && *q != '/' && *q != '=')
+            return TRIBE_OK;
+    OUT("<img class=\"pimg\" alt=\"Portrait of ");
+    ESC(name);
+    OUT("\" src=\"data:%s;base64,", im->mime);
+    PUT(im->b64);
+    PUT("\">\n");
+cleanup:
+    return st;
+}
+
+static const tribe_persona_image *image_of(const tribe_persona_image *img, int k, int c, int id)
+{
+    if (!img)
+        return NULL;
+    if (c < k && img[c].segment == id)
+        return &img[c];
+    for (int i = 0; i < k; i++)
+        if (img[i].segment == id)
+            return &img[i];
+    return NULL;
+}
+
 static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const tribe_persona *p,
-                                  const tribe_campaign_plan *plan)
+                                  const tribe_campaign_plan *plan, const tribe_persona_image *img)
 {
     tribe_status st = TRIBE_OK;
     char cb[32], cnt[48], pc[32];
@@ -915,6 +946,7 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
         PUT(" &middot; ");
         ESC(q->occupation);
         PUT("</div></div></div>\n");
+        TRIBE_TRY(card_image(b, image_of(img, s->k, c, g->id), q->name));
         TRIBE_TRY(persona_stats(b, s, c));
         PUT("<p class=\"tagline\">");
         ESC(q->tagline);
@@ -1042,7 +1074,8 @@ cleanup:
 }
 
 static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
-                              const char *run_json, const tribe_campaign_plan *plan, char **out)
+                              const char *run_json, const tribe_campaign_plan *plan, const tribe_persona_image *img,
+                              char **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf buf = {0}, *b = &buf;
@@ -1074,7 +1107,7 @@ static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, c
     TRIBE_TRY(size_chart(b, s));
     TRIBE_TRY(profile_table(b, s));
     TRIBE_TRY(scatter(b, s, proj));
-    TRIBE_TRY(persona_cards(b, s, p, plan));
+    TRIBE_TRY(persona_cards(b, s, p, plan, img));
     TRIBE_TRY(campaign_plan(b, s, plan));
     TRIBE_TRY(quality(b, s, run));
     PUT("</main>\n<footer><div class=\"wrap\">");
@@ -1095,14 +1128,34 @@ cleanup:
 tribe_status tribe_report_html_text(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
                                     const char *run_json, char **out)
 {
-    return html_text(s, p, proj, run_json, NULL, out);
+    return html_text(s, p, proj, run_json, NULL, NULL, out);
 }
 
 tribe_status tribe_report_html_campaign_text(const tribe_segments *s, const tribe_persona *p,
                                              const tribe_projection *proj, const char *run_json,
                                              const tribe_campaign_plan *plan, char **out)
 {
-    return html_text(s, p, proj, run_json, plan, out);
+    return html_text(s, p, proj, run_json, plan, NULL, out);
+}
+
+tribe_status tribe_report_html_full_text(const tribe_segments *s, const tribe_persona *p,
+                                         const tribe_projection *proj, const char *run_json,
+                                         const tribe_campaign_plan *plan, const tribe_persona_image *img, char **out)
+{
+    return html_text(s, p, proj, run_json, plan, img, out);
+}
+
+tribe_status tribe_report_html_full(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                    const tribe_projection *proj, const char *run_json,
+                                    const tribe_campaign_plan *plan, const tribe_persona_image *img)
+{
+    tribe_status st = TRIBE_OK;
+    char *text = NULL;
+    TRIBE_TRY(html_text(s, p, proj, run_json, plan, img, &text));
+    TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
+cleanup:
+    free(text);
+    return st;
 }
 
 tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *s, const tribe_persona *p,
@@ -1111,7 +1164,7 @@ tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *
 {
     tribe_status st = TRIBE_OK;
     char *text = NULL;
-    TRIBE_TRY(html_text(s, p, proj, run_json, plan, &text));
+    TRIBE_TRY(html_text(s, p, proj, run_json, plan, NULL, &text));
     TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
 cleanup:
     free(text);

@@ -282,6 +282,49 @@ static void cards_should_show_the_campaign_and_the_evidence(void)
     tribe_segments_destroy(&s);
 }
 
+static void cards_should_embed_checked_images_as_data_uris(void)
+{
+    static const char PNG_B64[] =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    tribe_persona_image img[FIX_K] = {{0}};
+    for (int c = 0; c < FIX_K; c++)
+        img[c].segment = s->seg[c].id;
+    img[0].b64 = strdup(PNG_B64);
+    snprintf(img[0].mime, sizeof img[0].mime, "image/png");
+    img[1].b64 = strdup(PNG_B64); /* a type the report does not embed */
+    snprintf(img[1].mime, sizeof img[1].mime, "image/svg+xml");
+    img[2].b64 = strdup("AAAA\"><script>x</script>"); /* not base64: never reaches the page */
+    snprintf(img[2].mime, sizeof img[2].mime, "image/jpeg");
+    snprintf(img[3].why, sizeof img[3].why, "HTTP 500 after 3 attempts");
+    char *html = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, img, &html), TRIBE_OK);
+    CU_ASSERT_EQUAL(count(html, "<img "), 1);
+    CU_ASSERT_EQUAL(count(html, "src=\""), 1);
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    char want[512];
+    char *name = escaped(p[0].name);
+    snprintf(want, sizeof want, "<img class=\"pimg\" alt=\"Portrait of %s\" src=\"data:image/png;base64,%s\">", name,
+             PNG_B64);
+    free(name);
+    const char *hit = strstr(html, want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
+    /* In Champions' card: after its persona's name, before the next card. */
+    const char *card0 = strstr(html, "<article class=\"card persona\"");
+    const char *card1 = strstr(card0 + 1, "<article class=\"card persona\"");
+    CU_ASSERT(hit > card0 && hit < card1);
+    free(html);
+    /* No array: no images, as before. */
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, NULL, &html), TRIBE_OK);
+    CU_ASSERT_EQUAL(count(html, "<img "), 0);
+    free(html);
+    for (int c = 0; c < FIX_K; c++)
+        free(img[c].b64);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
 static void report_should_reference_nothing_outside_the_file(void)
 {
     tribe_segments *s = fixture_segments();
@@ -363,6 +406,7 @@ int main(void)
         TRIBE_TEST(csv_should_quote_commas_quotes_and_line_breaks),
         TRIBE_TEST(report_should_show_every_segment_and_persona),
         TRIBE_TEST(cards_should_show_the_campaign_and_the_evidence),
+        TRIBE_TEST(cards_should_embed_checked_images_as_data_uris),
         TRIBE_TEST(report_should_reference_nothing_outside_the_file),
         TRIBE_TEST(report_should_escape_text_from_the_data),
         TRIBE_TEST(report_should_render_without_personas_or_run_record),
