@@ -27,15 +27,26 @@ Modes (--mode):
   reject-schema  400 mentioning response_format for json_schema; ok for json_object
   length         finish_reason "length"
   refusal        message.refusal set
+
+POST .../images/generations (OpenAI-style: {model, prompt, size,
+response_format: "b64_json", n}) answers by --image-mode, independent of --mode:
+  ok             {"data": [{"b64_json": <a 4x4 PNG made here with zlib>}]}
+  500            always 500
+  notimage       200 whose b64_json decodes to bytes that are neither PNG nor JPEG
+  badb64         200 whose b64_json is not base64
+Image requests are logged like chat requests, with segment "image".
 Standard library only.
 """
 import argparse
+import base64
 import http.server
 import json
 import os
+import struct
 import sys
 import threading
 import time
+import zlib
 
 LOCK = threading.Lock()
 SEEN = {}  # segment -> requests so far
@@ -93,6 +104,16 @@ def persona(p, invent=False):
     }
 
 
+def tiny_png(w=4, h=4):
+    """A valid w x h RGB PNG, built from its chunks (signature, IHDR, IDAT, IEND)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    # Each scanline: filter byte 0, then w RGB pixels (a small gradient).
+    raw = b"".join(b"\x00" + b"".join(bytes((60 * x, 120, 220 - 40 * y)) for x in range(w)) for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def completion(content, finish="stop", refusal=None):
     return {"id": "chatcmpl-test", "object": "chat.completion", "model": "test-model",
             "choices": [{"index": 0, "finish_reason": finish,
@@ -132,7 +153,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             body = None
         prof = profile_of(body) if isinstance(body, dict) else {}
-        seg = prof.get("segment", "?")
+        seg = "image" if self.path.endswith("/images/generations") else prof.get("segment", "?")
         authz = self.headers.get("Authorization")
         key = os.environ.get(a.key_env, "") if a.key_env else ""
         auth = "none" if not authz else ("match" if key and authz == "Bearer " + key else "other")
@@ -144,6 +165,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 f.write(json.dumps({"n": COUNT[0], "segment": seg, "auth": auth, "path": self.path,
                                     "inflight": INFLIGHT[0],
                                     "body": body if body is not None else raw}) + "\n")
+        if self.path.endswith("/images/generations") and isinstance(body, dict):
+            im = a.image_mode
+            if im == "500":
+                return self.send(500, {"error": {"message": "boom", "type": "server_error"}})
+            if im == "notimage":
+                return self.send(200, {"created": 0, "data": [{"b64_json": base64.b64encode(b"GIF89a not ok").decode()}]})
+            if im == "badb64":
+                return self.send(200, {"created": 0, "data": [{"b64_json": "this is *not* base64!"}]})
+            return self.send(200, {"created": 0, "data": [{"b64_json": base64.b64encode(tiny_png()).decode()}]})
         if not self.path.endswith("/chat/completions") or body is None:
             return self.send(404, {"error": {"message": "not found", "code": "not_found"}})
         mode = a.mode
@@ -190,6 +220,7 @@ def main():
     ap.add_argument("--delay", type=float, default=5.0)
     ap.add_argument("--retry-after", type=int, default=1)
     ap.add_argument("--key-env", default="")
+    ap.add_argument("--image-mode", default="ok")
     args = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True

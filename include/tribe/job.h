@@ -73,6 +73,9 @@ typedef struct {
         int64_t k_min;      /* smaller segments never reach the LLM; default 50 */
         char *cache_dir;    /* NULL = no cache */
         char *prompt;       /* template file; default <spec dir>/prompts/persona-v1.txt */
+        char *image_base_url; /* images endpoint base; NULL = no images */
+        char *image_model;    /* required with image_base_url */
+        char *image_size;     /* default "1024x1024" */
     } persona;
     struct {
         int n_rules;

@@ -104,4 +104,64 @@ double tribe_llm_backoff_s(double base_s, int attempt, double retry_after_s, uin
 /* Cache key of (profile, prompt version, model): 32 hex digits + NUL. */
 void tribe_llm_cache_key(const char *profile, const char *prompt_version, const char *model, char out[33]);
 
+/* ---- persona images (optional) --------------------------------------------
+ *
+ * Usage (rank 0, after the personas):
+ *     tribe_persona_image *img = NULL;           // array of segs->k, or NULL
+ *     st = tribe_persona_images_from_job(job, segs, personas, &img);
+ *     ... tribe_report_html_full(..., img) ...
+ *     tribe_persona_images_destroy(&img, segs->k);
+ *
+ * One POST {base_url}/images/generations per segment with {model, prompt
+ * (the persona's image_prompt), size, response_format: "b64_json", n: 1},
+ * under the retry, timeout and deadline rules of the persona requests. A
+ * segment under k_min sends nothing. Whatever the server does, the run goes
+ * on: a segment without an image has mime "" and b64 NULL, and why says what
+ * happened ("HTTP 500 after 3 attempts", "image reply: neither PNG nor JPEG"). */
+
+typedef struct {
+    const char *base_url;    /* POST {base_url}/images/generations */
+    const char *model;
+    const char *size;        /* e.g. "1024x1024"; NULL = "1024x1024" */
+    const char *api_key_env; /* NULL = no Authorization header */
+    double timeout_s, deadline_s, backoff_s;
+    uint64_t seed;           /* keys the backoff jitter */
+    int max_concurrency, retries;
+    int64_t k_min;
+} tribe_image_config;
+
+typedef struct {
+    int segment;        /* segment id */
+    char mime[16];      /* "image/png" or "image/jpeg"; "" = no image */
+    char *b64;          /* canonical base64 of the checked bytes; NULL = no image */
+    size_t bytes;       /* decoded size */
+    char why[200];      /* why there is no image; "" when there is one */
+} tribe_persona_image;
+
+/* Fetches one image per segment (array of segs->k in segment order, matched
+ * to p by segment id). Returns USAGE when cfg lacks base_url or model, NOMEM;
+ * never an error because of the server. Not collective. */
+tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tribe_segments *segs,
+                                        const tribe_persona *p, tribe_persona_image **out);
+/* As above from the job spec (persona.image_base_url, image_model,
+ * image_size and the persona.* request settings); *out = NULL and TRIBE_OK
+ * when no images endpoint is configured. */
+tribe_status tribe_persona_images_from_job(const tribe_job *job, const tribe_segments *segs, const tribe_persona *p,
+                                           tribe_persona_image **out);
+void tribe_persona_images_destroy(tribe_persona_image **img, int k);
+/* What became of each segment's image, as a JSON object for the run record:
+ * {"<segment name>": "image/png, 68 bytes" or "no image: <why>", ...}.
+ * Returns NOMEM only. */
+tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tribe_segments *segs, char **out);
+
+/* "image/png" or "image/jpeg" from the magic bytes, NULL for anything else. */
+const char *tribe_image_mime(const unsigned char *data, size_t n);
+/* Decodes standard base64 (whitespace skipped). Returns INPUT on a bad
+ * character or padding, NOMEM; *out is the caller's to free. */
+tribe_status tribe_image_b64_decode(const char *text, unsigned char **out, size_t *n);
+/* Fills img from an images/generations response body (data[0].b64_json):
+ * decoded, checked to be PNG or JPEG and at most 16 MiB, re-encoded. Returns
+ * INPUT naming what is wrong (img untouched), NOMEM. */
+tribe_status tribe_image_reply_parse(const char *body, tribe_persona_image *img);
+
 #endif

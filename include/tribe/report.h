@@ -16,6 +16,7 @@
 
 #include "tribe/campaign.h"
 #include "tribe/core.h"
+#include "tribe/llm.h"
 #include "tribe/persona.h"
 #include "tribe/segment.h"
 
@@ -51,5 +52,16 @@ tribe_status tribe_report_html_campaign_text(const tribe_segments *s, const trib
 tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *s, const tribe_persona *p,
                                         const tribe_projection *proj, const char *run_json,
                                         const tribe_campaign_plan *plan);
+
+/* As the campaign variants, plus each persona card's image when img (array
+ * of s->k, tribe/llm.h, matched by segment id) is not NULL and the entry
+ * holds a PNG or JPEG: embedded as a data: URI, so the page stays
+ * self-contained. Entries without an image leave the card without one. */
+tribe_status tribe_report_html_full_text(const tribe_segments *s, const tribe_persona *p,
+                                         const tribe_projection *proj, const char *run_json,
+                                         const tribe_campaign_plan *plan, const tribe_persona_image *img, char **out);
+tribe_status tribe_report_html_full(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                    const tribe_projection *proj, const char *run_json,
+                                    const tribe_campaign_plan *plan, const tribe_persona_image *img);
 
 #endif

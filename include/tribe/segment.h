@@ -31,6 +31,8 @@ typedef struct {
     double revenue_share; /* sum(monetary) in segment / sum over all; NaN without a monetary column */
     double *mean;       /* [d] raw feature means (NaN-skipping) */
     double *median;     /* [d] raw feature medians (exact, NaN-skipping) */
+    double *q1, *q3;    /* [d] raw feature quartiles (exact, NaN-skipping, numpy's
+                           'linear' rule: see tribe_xstats_quantiles) */
     double *centroid;   /* [d] centroid in the transformed (model) space */
 } tribe_segment;
 
@@ -41,6 +43,7 @@ typedef struct {
     tribe_segment *seg;     /* [k] */
     double *overall_mean;   /* [d] whole base */
     double *overall_median; /* [d] whole base */
+    double *overall_q1, *overall_q3; /* [d] whole base quartiles */
     int n_mix;
     tribe_segmix *mix;      /* [n_mix] categorical mixes */
     double silhouette;      /* sampled mean silhouette, NaN if not computed */

@@ -82,4 +82,17 @@ tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int l
 tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
                                   const int32_t *group, int G, int with_total, double *median);
 
+/* Collective. Exact grouped NaN-skipping quantiles by the same radix
+ * selection as tribe_xstats_medians, with numpy's default rule
+ * (np.quantile(method="linear")): among the m sorted values v[0..m-1] of a
+ * cell, the quantile p is v[f] + (h - f) * (v[f+1] - v[f]) with h = (m-1)p,
+ * f = floor(h), interpolated in double as numpy's _lerp does. prob[nprob]
+ * holds the probabilities in [0, 1]; quantile has shape
+ * [nprob][G + with_total][ncol]; NaN where a group has no value.
+ * Errors as tribe_xstats_means, plus TRIBE_ERR_USAGE for a bad probability
+ * (returned before any collective call, so every rank returns it). */
+tribe_status tribe_xstats_quantiles(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                    const int32_t *group, int G, int with_total, int nprob,
+                                    const double *prob, double *quantile);
+
 #endif

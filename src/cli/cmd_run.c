@@ -188,6 +188,9 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     tribe_persona_provider *pp = NULL;
     tribe_persona *personas = NULL;
     tribe_campaign_plan *plan = NULL;
+    tribe_persona_image *images = NULL;
+    int n_images = 0; /* segments the images array covers, for its destroy */
+    char *ijson = NULL;
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -353,6 +356,12 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             st = tribe_fmt(path, sizeof path, "%s/campaign_plan.csv", staging);
         if (st == TRIBE_OK)
             st = tribe_campaign_plan_csv(path, plan, segs->k);
+        /* Optional images: a failure leaves a card without one, never the run. */
+        if (st == TRIBE_OK)
+            st = tribe_persona_images_from_job(job, segs, personas, &images);
+        n_images = segs->k;
+        if (st == TRIBE_OK && images)
+            st = tribe_persona_images_json(images, segs, &ijson);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     lap(&tm, "personas");
@@ -401,20 +410,22 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         free(tjson);
         tjson = NULL;
         st = timings_json(&tm, &tjson);
-        size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson);
+        size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
+                     (ijson ? strlen(ijson) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
-                     tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson);
+                     tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
+                     ijson ? ", \"images\": " : "", ijson ? ijson : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
-            st = tribe_report_html_campaign(path, segs, personas, proj, run_json, plan);
+            st = tribe_report_html_full(path, segs, personas, proj, run_json, plan, images);
         if (st == TRIBE_OK)
             st = publish(staging, job->output);
         if (st == TRIBE_OK) {
@@ -436,6 +447,8 @@ cleanup:
     tribe_projection_destroy(&proj);
     tribe_persona_provider_destroy(&pp);
     tribe_campaign_plan_destroy(&plan);
+    tribe_persona_images_destroy(&images, n_images);
+    free(ijson);
     free(ledger);
     free(tjson);
     free(pjson);

@@ -1,5 +1,5 @@
 /* Per-segment profiles in raw units (tribe_segments_build in tribe/cluster.h):
- * exact means and medians from tribe/xstats.h, category mixes as integer
+ * exact means, medians and quartiles from tribe/xstats.h, category mixes as integer
  * counts. Everything reduced is an integer or an exact sum, so the profile is
  * identical on every rank and for every rank count. */
 #include "tribe/cluster.h"
@@ -73,7 +73,8 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     int d = t->d;
     size_t cells = (size_t)(k + 1) * (size_t)(d > 0 ? d : 1);
     int64_t *size = NULL;
-    double *sum = NULL, *mean = NULL, *med = NULL;
+    double *sum = NULL, *mean = NULL, *med = NULL, *quart = NULL;
+    static const double QUARTILES[2] = {0.25, 0.75};
     *out = NULL;
 
     st = check_inputs(t, label, k, model_cols, d_model, monetary_col);
@@ -88,6 +89,8 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&med, cells, sizeof *med);
     if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&quart, 2 * cells, sizeof *quart);
+    if (st == TRIBE_OK)
         st = add_mixes(s, t, label, k);
     TRIBE_TRY(tribe_par_agree(par, st));
 
@@ -99,6 +102,7 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     if (d > 0) {
         TRIBE_TRY(tribe_xstats_means(par, t->x, t->n_local, d, d, label, k, 1, NULL, sum, mean));
         TRIBE_TRY(tribe_xstats_medians(par, t->x, t->n_local, d, d, label, k, 1, med));
+        TRIBE_TRY(tribe_xstats_quantiles(par, t->x, t->n_local, d, d, label, k, 1, 2, QUARTILES, quart));
     }
 
     /* The total of the sizes, not the shard's n_global: it is what was reduced. */
@@ -112,6 +116,8 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
         for (int j = 0; j < d; j++) {
             g->mean[j] = mean[(size_t)c * d + j];
             g->median[j] = med[(size_t)c * d + j];
+            g->q1[j] = quart[(size_t)c * d + j];
+            g->q3[j] = quart[cells + (size_t)c * d + j];
         }
         if (monetary_col >= 0) {
             double base = sum[(size_t)k * d + monetary_col];
@@ -123,6 +129,8 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     for (int j = 0; j < d; j++) {
         s->overall_mean[j] = mean[(size_t)k * d + j];
         s->overall_median[j] = med[(size_t)k * d + j];
+        s->overall_q1[j] = quart[(size_t)k * d + j];
+        s->overall_q3[j] = quart[cells + (size_t)k * d + j];
     }
     *out = s;
     s = NULL;
@@ -132,5 +140,6 @@ cleanup:
     free(sum);
     free(mean);
     free(med);
+    free(quart);
     return st;
 }

@@ -56,6 +56,9 @@ static const key_spec KEYS[] = {
     {"persona.k_min", K_I64, F(persona.k_min), 0, 1, 1e12},
     {"persona.cache_dir", K_PATH, F(persona.cache_dir), 0, 0, 0},
     {"persona.prompt", K_PATH, F(persona.prompt), 0, 0, 0},
+    {"persona.image_base_url", K_STR, F(persona.image_base_url), 0, 0, 0},
+    {"persona.image_model", K_STR, F(persona.image_model), 0, 0, 0},
+    {"persona.image_size", K_STR, F(persona.image_size), 0, 0, 0},
     {"campaign", K_OBJ, 0, 0, 0, 0},
     {"campaign.rules", K_RULES, F(campaign.rules), F(campaign.n_rules), 0, 0},
 };
@@ -415,6 +418,17 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
         st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.base_url' must start with http:// or https://", file);
         goto cleanup;
     }
+    if (job->persona.image_base_url && strncmp(job->persona.image_base_url, "http://", 7) != 0 &&
+        strncmp(job->persona.image_base_url, "https://", 8) != 0) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.image_base_url' must start with http:// or https://", file);
+        goto cleanup;
+    }
+    if (job->persona.image_base_url && !job->persona.image_model) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.image_base_url' needs 'persona.image_model'", file);
+        goto cleanup;
+    }
+    if (job->persona.image_base_url && !job->persona.image_size)
+        TRIBE_TRY(tribe_strdup("1024x1024", &job->persona.image_size));
     /* Unless given, the server's seed is the job's, so one seed pins the run. */
     if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "persona"), "seed"))
         job->persona.seed = job->seed;
@@ -471,6 +485,9 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->persona.api_key_env);
     free(j->persona.cache_dir);
     free(j->persona.prompt);
+    free(j->persona.image_base_url);
+    free(j->persona.image_model);
+    free(j->persona.image_size);
     free_rules(j->campaign.rules, j->campaign.n_rules);
     free(j->spec_json);
     free(j);

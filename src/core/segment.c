@@ -33,10 +33,14 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
         s->seg[c].revenue_share = NAN;
         TRIBE_TRY(nan_array(d, &s->seg[c].mean));
         TRIBE_TRY(nan_array(d, &s->seg[c].median));
+        TRIBE_TRY(nan_array(d, &s->seg[c].q1));
+        TRIBE_TRY(nan_array(d, &s->seg[c].q3));
         TRIBE_TRY(nan_array(d, &s->seg[c].centroid));
     }
     TRIBE_TRY(nan_array(d, &s->overall_mean));
     TRIBE_TRY(nan_array(d, &s->overall_median));
+    TRIBE_TRY(nan_array(d, &s->overall_q1));
+    TRIBE_TRY(nan_array(d, &s->overall_q3));
     *out = s;
     s = NULL;
 cleanup:
@@ -65,11 +69,15 @@ void tribe_segments_destroy(tribe_segments **sp)
         for (int c = 0; c < s->k; c++) {
             free(s->seg[c].mean);
             free(s->seg[c].median);
+            free(s->seg[c].q1);
+            free(s->seg[c].q3);
             free(s->seg[c].centroid);
         }
     free(s->seg);
     free(s->overall_mean);
     free(s->overall_median);
+    free(s->overall_q1);
+    free(s->overall_q3);
     for (int m = 0; m < s->n_mix; m++) {
         free(s->mix[m].name);
         for (int l = 0; l < s->mix[m].n_levels; l++)

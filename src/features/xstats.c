@@ -116,14 +116,22 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
-                                  const int32_t *group, int G, int with_total, double *median)
+/* Exact order statistics by radix selection over the order-preserving
+ * 32-bit keys. For each cell (group, column) and each probability p it finds
+ * the values of 0-based ranks floor((m-1)p) and ceil((m-1)p) among the cell's
+ * m non-NaN values: 4 passes, each one 256-bucket histogram per query summed
+ * over ranks as integers, so the answer is exact and identical on any number
+ * of ranks. Outputs are [cells][nprob]; count[cells] gets m. */
+static tribe_status select_ranks(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                 const int32_t *group, int G, int with_total, int nprob, const double *prob,
+                                 int64_t *count, double *lo_out, double *hi_out)
 {
     tribe_status st = TRIBE_OK;
     int GT = G + (with_total ? 1 : 0);
-    /* One query per (group, column, middle): middle 0 is the lower middle
-     * order statistic, 1 the upper (equal for odd counts). */
-    size_t nq = (size_t)GT * (size_t)ncol * 2;
+    /* One query per (group, column, probability, side): side 0 is the lower
+     * order statistic, 1 the upper (equal when (m-1)p is an integer). */
+    int W = 2 * nprob;
+    size_t nq = (size_t)GT * (size_t)ncol * (size_t)W;
     int64_t *hist = NULL, *rem = NULL, *cnt = NULL;
     uint32_t *prefix = NULL;
     TRIBE_TRY(screen_finite(par, x, n, ldx, ncol));
@@ -149,8 +157,8 @@ tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int
                 for (int a = 0; a < 2; a++) {
                     if (gs[a] < 0)
                         continue;
-                    size_t q = ((size_t)gs[a] * ncol + c) * 2;
-                    for (int w = 0; w < 2; w++)
+                    size_t q = ((size_t)gs[a] * ncol + c) * W;
+                    for (int w = 0; w < W; w++)
                         if ((key & mask) == prefix[q + w])
                             hist[(q + w) * 256 + bucket]++;
                 }
@@ -161,12 +169,19 @@ tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int
             const int64_t *h = hist + q * 256;
             if (pass == 0) {
                 /* The first pass sees every value: its total is the count,
-                 * which fixes the ranks of the two middles. */
+                 * which fixes the ranks sought. */
                 int64_t tot = 0;
                 for (int b = 0; b < 256; b++)
                     tot += h[b];
                 cnt[q] = tot;
-                rem[q] = (q % 2 == 0) ? (tot - 1) / 2 : tot / 2;
+                if (tot > 0) {
+                    double vi = (double)(tot - 1) * prob[(q % (size_t)W) / 2];
+                    rem[q] = (q % 2 == 0) ? (int64_t)floor(vi) : (int64_t)ceil(vi);
+                    if (rem[q] > tot - 1)
+                        rem[q] = tot - 1;
+                    if (rem[q] < 0)
+                        rem[q] = 0;
+                }
             }
             if (cnt[q] == 0)
                 continue;
@@ -178,19 +193,82 @@ tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int
             prefix[q] |= (uint32_t)b << shift;
         }
     }
-    for (size_t cell = 0; cell < nq / 2; cell++) {
-        if (cnt[2 * cell] == 0) {
-            median[cell] = NAN;
-            continue;
+    for (size_t cell = 0; cell < nq / (size_t)W; cell++) {
+        count[cell] = cnt[cell * W];
+        for (int p = 0; p < nprob; p++) {
+            size_t q = cell * W + 2 * (size_t)p;
+            lo_out[cell * nprob + p] = (double)tribe_f32_unkey(prefix[q]);
+            hi_out[cell * nprob + p] = (double)tribe_f32_unkey(prefix[q + 1]);
         }
-        double lo = (double)tribe_f32_unkey(prefix[2 * cell]);
-        double hi = (double)tribe_f32_unkey(prefix[2 * cell + 1]);
-        median[cell] = lo == hi ? lo : 0.5 * (lo + hi);
     }
 cleanup:
     free(hist);
     free(rem);
     free(cnt);
     free(prefix);
+    return st;
+}
+
+tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                  const int32_t *group, int G, int with_total, double *median)
+{
+    tribe_status st = TRIBE_OK;
+    size_t cells = (size_t)(G + (with_total ? 1 : 0)) * (size_t)ncol;
+    const double half = 0.5;
+    int64_t *cnt = NULL;
+    double *lo = NULL, *hi = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&cnt, cells, sizeof *cnt));
+    TRIBE_TRY(tribe_calloc((void **)&lo, cells, sizeof *lo));
+    TRIBE_TRY(tribe_calloc((void **)&hi, cells, sizeof *hi));
+    TRIBE_TRY(select_ranks(par, x, n, ldx, ncol, group, G, with_total, 1, &half, cnt, lo, hi));
+    for (size_t cell = 0; cell < cells; cell++)
+        median[cell] = cnt[cell] == 0 ? NAN : lo[cell] == hi[cell] ? lo[cell] : 0.5 * (lo[cell] + hi[cell]);
+cleanup:
+    free(cnt);
+    free(lo);
+    free(hi);
+    return st;
+}
+
+/* numpy's _lerp: a + (b-a)t, or b - (b-a)(1-t) from t = 0.5 on, so the
+ * result matches np.quantile(method='linear') bit for bit on the same doubles. */
+static double lerp(double a, double b, double t)
+{
+    double d = b - a;
+    return t >= 0.5 ? b - d * (1 - t) : a + d * t;
+}
+
+tribe_status tribe_xstats_quantiles(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                    const int32_t *group, int G, int with_total, int nprob,
+                                    const double *prob, double *quantile)
+{
+    tribe_status st = TRIBE_OK;
+    size_t cells = (size_t)(G + (with_total ? 1 : 0)) * (size_t)ncol;
+    int64_t *cnt = NULL;
+    double *lo = NULL, *hi = NULL;
+    if (nprob < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "quantiles: %d probabilities", nprob);
+    for (int p = 0; p < nprob; p++)
+        if (!(prob[p] >= 0 && prob[p] <= 1))
+            return tribe_fail(TRIBE_ERR_USAGE, "quantiles: probability %d is %g, outside [0, 1]", p, prob[p]);
+    TRIBE_TRY(tribe_calloc((void **)&cnt, cells, sizeof *cnt));
+    TRIBE_TRY(tribe_calloc((void **)&lo, cells * (size_t)nprob, sizeof *lo));
+    TRIBE_TRY(tribe_calloc((void **)&hi, cells * (size_t)nprob, sizeof *hi));
+    TRIBE_TRY(select_ranks(par, x, n, ldx, ncol, group, G, with_total, nprob, prob, cnt, lo, hi));
+    for (int p = 0; p < nprob; p++)
+        for (size_t cell = 0; cell < cells; cell++) {
+            double *out = &quantile[(size_t)p * cells + cell];
+            if (cnt[cell] == 0) {
+                *out = NAN;
+                continue;
+            }
+            double vi = (double)(cnt[cell] - 1) * prob[p];
+            double a = lo[cell * nprob + p], b = hi[cell * nprob + p];
+            *out = a == b ? a : lerp(a, b, vi - floor(vi));
+        }
+cleanup:
+    free(cnt);
+    free(lo);
+    free(hi);
     return st;
 }

@@ -11,14 +11,16 @@ static tribe_status write_segments(tribe_h5 *h, const tribe_segments *s)
     tribe_status st = TRIBE_OK;
     const char **names = NULL;
     int64_t *size = NULL;
-    double *share = NULL, *rev = NULL, *mean = NULL, *median = NULL;
+    double *share = NULL, *rev = NULL, *mean = NULL, *median = NULL, *q1 = NULL, *q3 = NULL;
     int k = s->k, d = s->d;
     TRIBE_TRY(tribe_calloc((void **)&names, (size_t)k + 1, sizeof *names));
     TRIBE_TRY(tribe_calloc((void **)&size, (size_t)k + 1, sizeof *size));
     TRIBE_TRY(tribe_calloc((void **)&share, 2 * ((size_t)k + 1), sizeof *share));
     rev = share + k + 1;
-    TRIBE_TRY(tribe_calloc((void **)&mean, 2 * ((size_t)k * (size_t)d + 1), sizeof *mean));
+    TRIBE_TRY(tribe_calloc((void **)&mean, 4 * ((size_t)k * (size_t)d + 1), sizeof *mean));
     median = mean + (size_t)k * (size_t)d + 1;
+    q1 = median + (size_t)k * (size_t)d + 1;
+    q3 = q1 + (size_t)k * (size_t)d + 1;
     for (int c = 0; c < k; c++) {
         names[c] = s->seg[c].name;
         size[c] = s->seg[c].size;
@@ -26,6 +28,8 @@ static tribe_status write_segments(tribe_h5 *h, const tribe_segments *s)
         rev[c] = s->seg[c].revenue_share;
         memcpy(mean + (size_t)c * d, s->seg[c].mean, (size_t)d * sizeof *mean);
         memcpy(median + (size_t)c * d, s->seg[c].median, (size_t)d * sizeof *median);
+        memcpy(q1 + (size_t)c * d, s->seg[c].q1, (size_t)d * sizeof *q1);
+        memcpy(q3 + (size_t)c * d, s->seg[c].q3, (size_t)d * sizeof *q3);
     }
     TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", k, names));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/segments", "k", k));
@@ -36,8 +40,14 @@ static tribe_status write_segments(tribe_h5 *h, const tribe_segments *s)
     TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/mean", "feature_names", d, (const char *const *)s->feature_names));
     TRIBE_TRY(tribe_h5_write_small(h, "/segments/median", TRIBE_H5_F64, k, d, median));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/median", "feature_names", d, (const char *const *)s->feature_names));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/q1", TRIBE_H5_F64, k, d, q1));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/q1", "feature_names", d, (const char *const *)s->feature_names));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/q3", TRIBE_H5_F64, k, d, q3));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/q3", "feature_names", d, (const char *const *)s->feature_names));
     TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_mean", TRIBE_H5_F64, d, 1, s->overall_mean));
     TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_median", TRIBE_H5_F64, d, 1, s->overall_median));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_q1", TRIBE_H5_F64, d, 1, s->overall_q1));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/overall_q3", TRIBE_H5_F64, d, 1, s->overall_q3));
 cleanup:
     free(names);
     free(size);

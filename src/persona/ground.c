@@ -60,7 +60,7 @@ static double mix_share(const tribe_segmix *m, int r, int l)
 }
 
 static tribe_status add_profile(tribe_figures *f, const tribe_segments *segs, int row, const char *prefix,
-                                const double *median, const double *mean)
+                                const double *median, const double *mean, const double *q1, const double *q3)
 {
     tribe_status st = TRIBE_OK;
     char id[160];
@@ -71,6 +71,10 @@ static tribe_status add_profile(tribe_figures *f, const tribe_segments *segs, in
         TRIBE_TRY(add(f, id, median[j], median[j], kind));
         snprintf(id, sizeof id, "%smean.%s", prefix, segs->feature_names[j]);
         TRIBE_TRY(add(f, id, mean[j], mean[j], kind));
+        snprintf(id, sizeof id, "%sq1.%s", prefix, segs->feature_names[j]);
+        TRIBE_TRY(add(f, id, q1[j], q1[j], kind));
+        snprintf(id, sizeof id, "%sq3.%s", prefix, segs->feature_names[j]);
+        TRIBE_TRY(add(f, id, q3[j], q3[j], kind));
     }
     for (int m = 0; m < segs->n_mix; m++)
         for (int l = 0; l < segs->mix[m].n_levels; l++) {
@@ -90,10 +94,11 @@ tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figu
     TRIBE_TRY(add(out, "size", (double)g->size, (double)g->size, TRIBE_FIG_RAW));
     TRIBE_TRY(add(out, "share", g->share, 100.0 * g->share, TRIBE_FIG_PCT));
     TRIBE_TRY(add(out, "revenue_share", g->revenue_share, 100.0 * g->revenue_share, TRIBE_FIG_PCT));
-    TRIBE_TRY(add_profile(out, segs, c, "", g->median, g->mean));
+    TRIBE_TRY(add_profile(out, segs, c, "", g->median, g->mean, g->q1, g->q3));
     /* The whole base, so a persona can say how its segment compares. */
     TRIBE_TRY(add(out, "base.size", (double)segs->n_total, (double)segs->n_total, TRIBE_FIG_RAW));
-    TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean));
+    TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean, segs->overall_q1,
+                          segs->overall_q3));
 cleanup:
     return st;
 }

@@ -8,7 +8,7 @@
 #include <time.h>
 
 /* A reply larger than this is not a persona; the transfer is cut. */
-#define MAX_BODY (4u << 20)
+#define MAX_BODY (24u << 20) /* an image reply: up to 16 MiB of bytes as base64 */
 
 typedef struct req {
     struct req *next;

@@ -78,7 +78,9 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
              cJSON_AddStringToObject(f, "unit",
                                      kind == TRIBE_FEAT_MONEY ? "money" : kind == TRIBE_FEAT_DAYS ? "days" : "count") &&
              add_fig(f, "segment_mean", g->mean[j]) && add_fig(f, "segment_median", g->median[j]) &&
+             add_fig(f, "segment_q1", g->q1[j]) && add_fig(f, "segment_q3", g->q3[j]) &&
              add_fig(f, "base_mean", segs->overall_mean[j]) && add_fig(f, "base_median", segs->overall_median[j]) &&
+             add_fig(f, "base_q1", segs->overall_q1[j]) && add_fig(f, "base_q3", segs->overall_q3[j]) &&
              cJSON_AddStringToObject(f, "segment_vs_base", versus(sm, bm));
     }
     cJSON *mixes = ok ? cJSON_AddArrayToObject(root, "mix") : NULL;

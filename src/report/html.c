@@ -167,6 +167,14 @@ static const char CSS[] =
     ".email .eb{padding:12px 14px;white-space:pre-line;font-size:14px}\n"
     "details{margin-top:12px;font-size:13px;color:var(--muted)}summary{cursor:pointer;font-weight:600}\n"
     ".prov{font-size:12px;color:var(--muted);margin:12px 0 0}\n"
+    ".camp{border:1px solid var(--line);border-left:4px solid var(--c);border-radius:8px;padding:9px 14px;"
+    "font-size:14px}\n"
+    ".camp dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:6px 0 0}"
+    ".camp dt{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.05em}.camp dd{margin:0}\n"
+    ".m{color:var(--muted);font-size:12px}\n"
+    "ul.ev{margin:0;padding-left:18px;font-size:13px}ul.ev li{margin:2px 0}ul.ev code{font-size:11px;"
+    "color:var(--muted)}.bad{color:#b91c1c}\n"
+    ".pimg{display:block;width:100%;max-height:320px;object-fit:cover;border-radius:8px;margin:14px 0 0}\n"
     ".note{color:var(--muted);font-style:italic}\n"
     "table.kv td{text-align:left}table.kv td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "td,th{font-variant-numeric:tabular-nums}\n"
@@ -714,10 +722,191 @@ cleanup:
     return st;
 }
 
-static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const tribe_persona *p)
+/* "base.median.monetary" -> "Whole base: median Total spend": what an
+ * evidence line names, from the figure ids of personas.json. */
+static tribe_status figure_label(tribe_sbuf *b, const char *id)
+{
+    tribe_status st = TRIBE_OK;
+    static const char *const stats[][2] = {{"median.", "median"}, {"mean.", "mean"}, {"q1.", "first quartile"},
+                                           {"q3.", "third quartile"}};
+    char lb[64];
+    if (strncmp(id, "base.", 5) == 0) {
+        PUT("whole base: ");
+        id += 5;
+    }
+    if (strcmp(id, "size") == 0) {
+        PUT("customers");
+        goto cleanup;
+    }
+    if (strcmp(id, "share") == 0) {
+        PUT("share of customers");
+        goto cleanup;
+    }
+    if (strcmp(id, "revenue_share") == 0) {
+        PUT("share of revenue");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
+        size_t n = strlen(stats[i][0]);
+        if (strncmp(id, stats[i][0], n) == 0) {
+            char phrase[96];
+            snprintf(phrase, sizeof phrase, "%s %s", stats[i][1], feature_label(id + n, lb, sizeof lb));
+            /* lower case inside a phrase: "median total spend" */
+            size_t at = strlen(stats[i][1]) + 1;
+            if (at < sizeof phrase)
+                phrase[at] = (char)tolower((unsigned char)phrase[at]);
+            ESC(phrase);
+            goto cleanup;
+        }
+    }
+    if (strncmp(id, "mix.", 4) == 0) {
+        /* mix.<column>.<level>: the level may itself contain dots. */
+        const char *col = id + 4, *dot = strchr(col, '.');
+        if (dot) {
+            PUT("share with ");
+            ESC(dot + 1);
+            PUT(" (");
+            TRIBE_TRY(tribe_sbuf_printf(b, "%.*s", (int)(dot - col), col));
+            PUT(")");
+            goto cleanup;
+        }
+    }
+    ESC(id);
+cleanup:
+    return st;
+}
+
+/* The persona's "evidence" (personas.json): every figure its text states,
+ * as written, with the profile figure it rests on. An empty list says so. */
+static tribe_status evidence_list(tribe_sbuf *b, const cJSON *ev)
+{
+    tribe_status st = TRIBE_OK;
+    const cJSON *e;
+    PUT("<h4>Evidence</h4>");
+    if (!cJSON_IsArray(ev) || cJSON_GetArraySize(ev) == 0) {
+        PUT("<p class=\"note ev\">The text states no figures.</p>\n");
+        return TRIBE_OK;
+    }
+    PUT("<ul class=\"ev\">");
+    cJSON_ArrayForEach(e, ev)
+    {
+        const cJSON *fig = cJSON_GetObjectItemCaseSensitive(e, "figure");
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(e, "value");
+        const cJSON *wr = cJSON_GetObjectItemCaseSensitive(e, "written");
+        const cJSON *fd = cJSON_GetObjectItemCaseSensitive(e, "field");
+        PUT("<li><b>");
+        ESC(cJSON_IsString(wr) ? wr->valuestring : "?");
+        PUT("</b> ");
+        if (cJSON_IsString(fig)) {
+            TRIBE_TRY(figure_label(b, fig->valuestring));
+            PUT(" <code>");
+            ESC(fig->valuestring);
+            if (cJSON_IsNumber(val))
+                OUT(" = %.10g", val->valuedouble);
+            PUT("</code>");
+        } else {
+            PUT("<span class=\"bad\">no matching figure</span>");
+        }
+        if (cJSON_IsString(fd)) {
+            PUT(" <span class=\"m\">in ");
+            ESC(fd->valuestring);
+            PUT("</span>");
+        }
+        PUT("</li>");
+    }
+    PUT("</ul>\n");
+cleanup:
+    return st;
+}
+
+/* The segment's row of the campaign plan, in a card. */
+static tribe_status card_campaign(tribe_sbuf *b, const tribe_campaign_plan *r)
+{
+    tribe_status st = TRIBE_OK;
+    char v[64];
+    PUT("<h4>Recommended campaign</h4><div class=\"camp\"><b>");
+    ESC(r->campaign);
+    PUT("</b><dl><dt>Channel</dt><dd>");
+    ESC(r->channel);
+    if (r->channel_basis[0]) {
+        PUT(" <span class=\"m\">(");
+        ESC(r->channel_basis);
+        PUT(")</span>");
+    }
+    PUT("</dd><dt>Tone</dt><dd>");
+    ESC(r->tone);
+    PUT("</dd><dt>Timing</dt><dd>");
+    ESC(r->timing);
+    OUT("</dd><dt>Expected value</dt><dd>%s", tribe_fmt_money(v, sizeof v, r->expected_value));
+    OUT(" <span class=\"m\">(%s response &times; ", tribe_fmt_pct(v, sizeof v, r->response_rate));
+    OUT("%s order value; priority %d)</span></dd></dl></div>\n", tribe_fmt_money(v, sizeof v, r->order_value),
+        r->priority);
+cleanup:
+    return st;
+}
+
+static const tribe_campaign_plan *plan_of(const tribe_campaign_plan *plan, int k, int c, int id)
+{
+    if (!plan)
+        return NULL;
+    if (c < k && plan[c].segment == id)
+        return &plan[c];
+    for (int i = 0; i < k; i++)
+        if (plan[i].segment == id)
+            return &plan[i];
+    return NULL;
+}
+
+static const cJSON *evidence_of(const cJSON *personas, int id)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, personas)
+    {
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(o, "segment_id");
+        if (cJSON_IsNumber(sid) && sid->valueint == id)
+            return cJSON_GetObjectItemCaseSensitive(o, "evidence");
+    }
+    return NULL;
+}
+
+/* The segment's image as a data: URI, only when it is a PNG or JPEG in
+ * plain base64: nothing else from the server reaches the page. */
+static tribe_status card_image(tribe_sbuf *b, const tribe_persona_image *im, const char *name)
+{
+    tribe_status st = TRIBE_OK;
+    if (!im || !im->b64 || !im->b64[0] || (strcmp(im->mime, "image/png") != 0 && strcmp(im->mime, "image/jpeg") != 0))
+        return TRIBE_OK;
+    for (const char *q = im->b64; *q; q++)
+        if (!isalnum((unsigned char)*q) && *q != '+' && *q != '/' && *q != '=')
+            return TRIBE_OK;
+    OUT("<img class=\"pimg\" alt=\"Portrait of ");
+    ESC(name);
+    OUT("\" src=\"data:%s;base64,", im->mime);
+    PUT(im->b64);
+    PUT("\">\n");
+cleanup:
+    return st;
+}
+
+static const tribe_persona_image *image_of(const tribe_persona_image *img, int k, int c, int id)
+{
+    if (!img)
+        return NULL;
+    if (c < k && img[c].segment == id)
+        return &img[c];
+    for (int i = 0; i < k; i++)
+        if (img[i].segment == id)
+            return &img[i];
+    return NULL;
+}
+
+static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const tribe_persona *p,
+                                  const tribe_campaign_plan *plan, const tribe_persona_image *img)
 {
     tribe_status st = TRIBE_OK;
     char cb[32], cnt[48], pc[32];
+    char *pj = NULL;
+    cJSON *personas = NULL;
     PUT("<section id=\"personas\"><h2>Personas</h2>\n");
     PUT("<p class=\"lead\">One imagined customer per segment, written from the segment's figures: every number "
         "quoted is a real figure of the segment. Use them to brief creative and to choose the message, offer "
@@ -725,6 +914,14 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
     if (!p) {
         PUT("<div class=\"card\"><p class=\"note\">No personas were written in this run.</p></div></section>\n");
         return TRIBE_OK;
+    }
+    /* The evidence exactly as personas.json states it: one definition of
+     * which figure a number cites. */
+    TRIBE_TRY(tribe_personas_to_json(p, s->k, s, &pj));
+    personas = cJSON_Parse(pj);
+    if (!personas) {
+        st = tribe_fail(TRIBE_ERR_NOMEM, "report: cannot parse the personas' JSON");
+        goto cleanup;
     }
     PUT("<div class=\"personas\">\n");
     for (int c = 0; c < s->k; c++) {
@@ -749,6 +946,7 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
         PUT(" &middot; ");
         ESC(q->occupation);
         PUT("</div></div></div>\n");
+        TRIBE_TRY(card_image(b, image_of(img, s->k, c, g->id), q->name));
         TRIBE_TRY(persona_stats(b, s, c));
         PUT("<p class=\"tagline\">");
         ESC(q->tagline);
@@ -771,6 +969,10 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
         PUT("</div><div class=\"eb\">");
         ESC(q->email_body);
         PUT("</div></div>\n");
+        const tribe_campaign_plan *r = plan_of(plan, s->k, c, g->id);
+        if (r)
+            TRIBE_TRY(card_campaign(b, r));
+        TRIBE_TRY(evidence_list(b, evidence_of(personas, g->id)));
         if (q->image_prompt && q->image_prompt[0]) {
             PUT("<details><summary>Image brief</summary><p>");
             ESC(q->image_prompt);
@@ -782,6 +984,8 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
     }
     PUT("</div></section>\n");
 cleanup:
+    cJSON_Delete(personas);
+    free(pj);
     return st;
 }
 
@@ -870,7 +1074,8 @@ cleanup:
 }
 
 static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
-                              const char *run_json, const tribe_campaign_plan *plan, char **out)
+                              const char *run_json, const tribe_campaign_plan *plan, const tribe_persona_image *img,
+                              char **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf buf = {0}, *b = &buf;
@@ -902,7 +1107,7 @@ static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, c
     TRIBE_TRY(size_chart(b, s));
     TRIBE_TRY(profile_table(b, s));
     TRIBE_TRY(scatter(b, s, proj));
-    TRIBE_TRY(persona_cards(b, s, p));
+    TRIBE_TRY(persona_cards(b, s, p, plan, img));
     TRIBE_TRY(campaign_plan(b, s, plan));
     TRIBE_TRY(quality(b, s, run));
     PUT("</main>\n<footer><div class=\"wrap\">");
@@ -923,14 +1128,34 @@ cleanup:
 tribe_status tribe_report_html_text(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
                                     const char *run_json, char **out)
 {
-    return html_text(s, p, proj, run_json, NULL, out);
+    return html_text(s, p, proj, run_json, NULL, NULL, out);
 }
 
 tribe_status tribe_report_html_campaign_text(const tribe_segments *s, const tribe_persona *p,
                                              const tribe_projection *proj, const char *run_json,
                                              const tribe_campaign_plan *plan, char **out)
 {
-    return html_text(s, p, proj, run_json, plan, out);
+    return html_text(s, p, proj, run_json, plan, NULL, out);
+}
+
+tribe_status tribe_report_html_full_text(const tribe_segments *s, const tribe_persona *p,
+                                         const tribe_projection *proj, const char *run_json,
+                                         const tribe_campaign_plan *plan, const tribe_persona_image *img, char **out)
+{
+    return html_text(s, p, proj, run_json, plan, img, out);
+}
+
+tribe_status tribe_report_html_full(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                    const tribe_projection *proj, const char *run_json,
+                                    const tribe_campaign_plan *plan, const tribe_persona_image *img)
+{
+    tribe_status st = TRIBE_OK;
+    char *text = NULL;
+    TRIBE_TRY(html_text(s, p, proj, run_json, plan, img, &text));
+    TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
+cleanup:
+    free(text);
+    return st;
 }
 
 tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *s, const tribe_persona *p,
@@ -939,7 +1164,7 @@ tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *
 {
     tribe_status st = TRIBE_OK;
     char *text = NULL;
-    TRIBE_TRY(html_text(s, p, proj, run_json, plan, &text));
+    TRIBE_TRY(html_text(s, p, proj, run_json, plan, NULL, &text));
     TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
 cleanup:
     free(text);

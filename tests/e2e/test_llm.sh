@@ -168,6 +168,57 @@ for x in json.load(open(sys.argv[1])):
     assert x["provider"].startswith("offline (fallback: ") and "after 2 attempts" in x["provider"], x["provider"]
 PY
 
+# --- persona images (persona.image_base_url) ---------------------------------------------
+# image_run NAME IMAGE_MODE: the chat server answers well, the images endpoint by IMAGE_MODE;
+# requests go to $TMP/img-NAME.jsonl (not req-*: the privacy check below reads chat bodies).
+image_run() {
+  local name=$1 imode=$2
+  : >"$TMP/img-$name.jsonl"
+  rm -f "$TMP/port"
+  $PY "$SERVER" --mode ok --image-mode "$imode" --log "$TMP/img-$name.jsonl" --key-env TRIBE_LLM_TEST_KEY >"$TMP/port" &
+  SRV_PID=$!
+  for _ in $(seq 200); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
+  PORT=$(head -1 "$TMP/port")
+  llm_job "$name" '"image_base_url": "http://127.0.0.1:'"$PORT"'/v1", "image_model": "test-image", "image_size": "256x256"'
+  run_mode "$name"
+  stop_server
+}
+image_run img ok
+$PY - "$TMP/out-img" "$TMP/img-img.jsonl" "$SERVER" <<'PY' && ok "images: one PNG per segment embedded as data:image/png;base64, requests OpenAI-shaped" || fail "images: embedded"
+import base64, json, re, sys
+sys.path.insert(0, sys.argv[3].rsplit("/", 1)[0])
+import llm_server
+html = open(sys.argv[1] + "/report.html").read()
+personas = json.load(open(sys.argv[1] + "/personas.json"))
+uris = re.findall(r'<img class="pimg" alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', html)
+assert len(uris) == len(personas) == 5, len(uris)
+for u in uris:
+    assert base64.b64decode(u) == llm_server.tiny_png()
+assert "http://" not in html and "https://" not in html
+reqs = [json.loads(l) for l in open(sys.argv[2])]
+imgs = [r for r in reqs if r["path"].endswith("/images/generations")]
+assert len(imgs) == 5, len(imgs)
+prompts = sorted(p["image_prompt"] for p in personas)
+assert sorted(r["body"]["prompt"] for r in imgs) == prompts
+for r in imgs:
+    b = r["body"]
+    assert r["auth"] == "match" and r["path"] == "/v1/images/generations", r["path"]
+    assert b["model"] == "test-image" and b["size"] == "256x256" and b["response_format"] == "b64_json" and b["n"] == 1, b
+PY
+image_run img500 500
+image_run imgbad notimage
+$PY - "$TMP" <<'PY' && ok "images: a failing or non-image endpoint leaves the cards without images, the run says why" || fail "images: faults"
+import json, re, sys
+for name, n_req, why in (("img500", 15, "no image: HTTP 500 server_error after 3 attempts"),
+                         ("imgbad", 15, "no image: image reply: neither PNG nor JPEG (13 bytes) after 3 attempts")):
+    html = open(f"{sys.argv[1]}/out-{name}/report.html").read()
+    assert "data:image" not in html and "<img" not in html, name
+    assert html.count(why) == 5, (name, re.findall(r"no image: [^<]*", html)[:2])
+    reqs = [json.loads(l) for l in open(f"{sys.argv[1]}/img-{name}.jsonl")]
+    assert sum(r["path"].endswith("/images/generations") for r in reqs) == n_req, name
+    assert all(p["provider"] == "test-model" for p in json.load(open(f"{sys.argv[1]}/out-{name}/personas.json")))
+PY
+
 # --- what left the job --------------------------------------------------------------
 cat "$TMP"/req-*.jsonl >"$TMP/all-requests.jsonl"
 $PY - "$TMP/all-requests.jsonl" "$TMP/customers.csv" "$PROMPT" <<'PY' && ok "sent bodies hold the segment profile only: no customer id, e-mail or row" || fail "privacy of sent bodies"
@@ -188,8 +239,9 @@ for l in open(sys.argv[1]):
     assert set(prof) == top, set(prof)
     assert prof["customers"] >= 50
     for f in prof["features"]:
-        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "base_mean", "base_median",
-                          "segment_vs_base"}, f
+        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "segment_q1", "segment_q3",
+                          "base_mean", "base_median", "base_q1", "base_q3", "segment_vs_base"}, f
+        assert f["segment_q1"] <= f["segment_median"] <= f["segment_q3"], f
     for m in prof["mix"]:
         for lv in m["levels"]:
             assert set(lv) == {"level", "segment_pct", "base_pct"}, lv

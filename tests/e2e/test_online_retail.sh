@@ -24,5 +24,24 @@ PY
 write_job "$TMP/job.json" "$TMP/retail.h5" "$TMP/out" 5 '"features": {"columns": ["recency_days", "frequency", "monetary"]}'
 tribe_np 2 run "$TMP/job.json" >"$TMP/run.out" 2>"$TMP/run.err" && ok "segmentation run on 2 ranks" || { fail "run"; cat "$TMP/run.err"; }
 check "report written" test -s "$TMP/out/report.html"
+$PY - "$TMP/retail.h5" "$TMP/out/results.h5" <<'PY' && ok "segment medians and quartiles equal numpy's on the real data" || fail "quartiles vs numpy"
+import sys, h5py, numpy as np
+c, r = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+x = c["/customers/features"][:].astype(np.float64)
+lab = r["/segments/label"][:]
+assert (r["/segments/id"][:] == c["/customers/id"][:]).all()
+for name, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
+    got = r["/segments/" + name][:]
+    for k in range(got.shape[0]):
+        for j in range(x.shape[1]):
+            v = x[lab == k, j]
+            v = v[~np.isnan(v)]
+            want = np.quantile(v, p) if v.size else np.nan
+            assert got[k, j] == want or (np.isnan(want) and np.isnan(got[k, j])), (name, k, j, got[k, j], want)
+    v = r["/segments/overall_" + name][:]
+    for j in range(x.shape[1]):
+        col = x[:, j][~np.isnan(x[:, j])]
+        assert v[j] == np.quantile(col, p), (name, j)
+PY
 cat "$TMP/run.out"
 finish

@@ -151,6 +151,8 @@ int main(int argc, char **argv)
             TRIBE_MPI_CHECK(par, SAME(&x->revenue_share, &y->revenue_share, sizeof(double)), "revenue share %d", c);
             TRIBE_MPI_CHECK(par, SAME(x->mean, y->mean, D * sizeof(double)), "segment %d means", c);
             TRIBE_MPI_CHECK(par, SAME(x->median, y->median, D * sizeof(double)), "segment %d medians", c);
+            TRIBE_MPI_CHECK(par, SAME(x->q1, y->q1, D * sizeof(double)), "segment %d first quartiles", c);
+            TRIBE_MPI_CHECK(par, SAME(x->q3, y->q3, D * sizeof(double)), "segment %d third quartiles", c);
             TRIBE_MPI_CHECK(par, SAME(x->centroid, y->centroid, D * sizeof(double)), "segment %d centroid", c);
             TRIBE_MPI_CHECK(par, strcmp(x->name, y->name) == 0, "segment %d name '%s' vs '%s'", c, x->name, y->name);
             if (c > 0)
@@ -159,6 +161,8 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, total == NROWS, "sizes sum to %lld", (long long)total);
         TRIBE_MPI_CHECK(par, SAME(a->overall_mean, b->overall_mean, D * sizeof(double)), "overall means");
         TRIBE_MPI_CHECK(par, SAME(a->overall_median, b->overall_median, D * sizeof(double)), "overall medians");
+        TRIBE_MPI_CHECK(par, SAME(a->overall_q1, b->overall_q1, D * sizeof(double)), "overall first quartiles");
+        TRIBE_MPI_CHECK(par, SAME(a->overall_q3, b->overall_q3, D * sizeof(double)), "overall third quartiles");
         TRIBE_MPI_CHECK(par, a->n_mix == 2 && b->n_mix == 2, "mixes");
         for (int m = 0; m < a->n_mix && m < b->n_mix; m++)
             TRIBE_MPI_CHECK(par, SAME(a->mix[m].count, b->mix[m].count, (K + 1) * a->mix[m].n_levels * sizeof(int64_t)),

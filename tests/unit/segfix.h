@@ -65,12 +65,16 @@ __attribute__((unused)) static tribe_segments *fixture_segments_named(const char
         for (int j = 0; j < FIX_D; j++) {
             g->median[j] = FIX_MEDIAN[c][j];
             g->mean[j] = FIX_MEDIAN[c][j] * 1.21 + 0.37;
+            g->q1[j] = FIX_MEDIAN[c][j] * 0.583 + 0.041;
+            g->q3[j] = FIX_MEDIAN[c][j] * 1.637 + 0.057;
             g->centroid[j] = (FIX_MEDIAN[c][j] - FIX_BASE_MEDIAN[j]) / (FIX_BASE_MEDIAN[j] + 1.0);
         }
     }
     for (int j = 0; j < FIX_D; j++) {
         s->overall_median[j] = FIX_BASE_MEDIAN[j];
         s->overall_mean[j] = FIX_BASE_MEDIAN[j] * 1.43 + 0.11;
+        s->overall_q1[j] = FIX_BASE_MEDIAN[j] * 0.47 + 0.19;
+        s->overall_q3[j] = FIX_BASE_MEDIAN[j] * 1.81 + 0.23;
     }
     s->mix = calloc(FIX_N_MIX, sizeof *s->mix);
     s->n_mix = FIX_N_MIX;

@@ -53,6 +53,14 @@ static void profile_should_hold_the_segments_aggregates(void)
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_mean")->valuedouble, round(100 * (4310.5 * 1.21 + 0.37)) / 100,
                            1e-9);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_median")->valuedouble, 668.4, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_q1")->valuedouble, round(100 * (4310.5 * 0.583 + 0.041)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_q3")->valuedouble, round(100 * (4310.5 * 1.637 + 0.057)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_q1")->valuedouble, round(100 * (668.4 * 0.47 + 0.19)) / 100,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "base_q3")->valuedouble, round(100 * (668.4 * 1.81 + 0.23)) / 100,
+                           1e-9);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "segment_vs_base")->valuestring, "higher");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "segment_vs_base")->valuestring, "lower");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(feature(p, "recency_days"), "unit")->valuestring, "days");
@@ -338,6 +346,97 @@ static void job_spec_should_validate_the_persona_keys(void)
     CU_ASSERT_PTR_NULL(job_of("{\"max_concurrency\": 0}"));
     CU_ASSERT_PTR_NULL(job_of("{\"k_min\": 0}"));
     CU_ASSERT_PTR_NULL(job_of("{\"api_key\": \"sk-x\"}")); /* the key itself never goes in a spec */
+
+    /* Images: off by default; the base URL needs a model; the size defaults. */
+    job = job_of("{\"provider\": \"offline\"}");
+    CU_ASSERT_PTR_NULL(job->persona.image_base_url);
+    tribe_job_destroy(&job);
+    job = job_of("{\"image_base_url\": \"https://api.openai.com/v1\", \"image_model\": \"gpt-image-1\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+    CU_ASSERT_STRING_EQUAL(job->persona.image_model, "gpt-image-1");
+    CU_ASSERT_STRING_EQUAL(job->persona.image_size, "1024x1024");
+    tribe_job_destroy(&job);
+    CU_ASSERT_PTR_NULL(job_of("{\"image_base_url\": \"https://api.openai.com/v1\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "image_model"));
+    CU_ASSERT_PTR_NULL(job_of("{\"image_base_url\": \"file:///x\", \"image_model\": \"m\"}"));
+}
+
+/* A 1x1 PNG (what the test server's kind of reply decodes to) and the
+ * start of a JPEG, as base64. */
+static const char PNG_B64[] = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+static void images_should_be_png_or_jpeg_in_valid_base64(void)
+{
+    unsigned char *d = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_image_b64_decode(PNG_B64, &d, &n), TRIBE_OK);
+    CU_ASSERT_EQUAL(n, 69);
+    CU_ASSERT_STRING_EQUAL(tribe_image_mime(d, n), "image/png");
+    CU_ASSERT_PTR_NULL(tribe_image_mime(d, 7)); /* a cut signature is not a PNG */
+    free(d);
+    const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F'};
+    CU_ASSERT_STRING_EQUAL(tribe_image_mime(jpeg, sizeof jpeg), "image/jpeg");
+    CU_ASSERT_PTR_NULL(tribe_image_mime((const unsigned char *)"GIF89a", 6));
+    /* Base64: wrapped lines are fine; bad characters, data after padding and stray bits are not. */
+    CU_ASSERT_EQUAL(tribe_image_b64_decode("aGVs\nbG8=", &d, &n), TRIBE_OK);
+    CU_ASSERT(n == 5 && memcmp(d, "hello", 5) == 0);
+    free(d);
+    CU_ASSERT_EQUAL(tribe_image_b64_decode("aGVs*bG8=", &d, &n), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_image_b64_decode("aG=Vs", &d, &n), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_image_b64_decode("aGVsbG9=", &d, &n), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(d);
+
+    tribe_persona_image img = {0};
+    char body[512];
+    snprintf(body, sizeof body, "{\"created\": 1, \"data\": [{\"b64_json\": \"%s\"}]}", PNG_B64);
+    CU_ASSERT_EQUAL_FATAL(tribe_image_reply_parse(body, &img), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(img.mime, "image/png");
+    CU_ASSERT_STRING_EQUAL(img.b64, PNG_B64); /* canonical re-encoding of canonical input */
+    CU_ASSERT_EQUAL(img.bytes, 69);
+    tribe_persona_image bad = {0};
+    CU_ASSERT_EQUAL(tribe_image_reply_parse("{\"data\": [{\"b64_json\": \"R0lGODlhAQ==\"}]}", &bad), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "neither PNG nor JPEG"));
+    CU_ASSERT_EQUAL(tribe_image_reply_parse("{\"data\": [{\"url\": \"https://x/y.png\"}]}", &bad), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "b64_json"));
+    CU_ASSERT_EQUAL(tribe_image_reply_parse("not json", &bad), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(bad.b64);
+    free(img.b64);
+}
+
+/* Nothing listens on port 1: no segment gets an image, each says why, the
+ * small one never sends; the call itself succeeds. */
+static void images_should_never_fail_the_run(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona_provider *pp = NULL;
+    tribe_persona *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_offline_create(3, &pp), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_personas_write(pp, s, &p), TRIBE_OK);
+    tribe_image_config cfg = {.base_url = "http://127.0.0.1:1/v1", .model = "img", .timeout_s = 2, .deadline_s = 10,
+                              .backoff_s = 0.01, .seed = 5, .max_concurrency = 2, .retries = 1, .k_min = 600};
+    tribe_persona_image *img = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_images_fetch(&cfg, s, p, &img), TRIBE_OK);
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_EQUAL(img[c].segment, s->seg[c].id);
+        CU_ASSERT_PTR_NULL(img[c].b64);
+        CU_ASSERT_STRING_EQUAL(img[c].mime, "");
+        CU_ASSERT_PTR_NOT_NULL(strstr(img[c].why, s->seg[c].size < 600 ? "k_min" : "after 2 attempts"));
+    }
+    char *json = NULL;
+    CU_ASSERT_EQUAL(tribe_persona_images_json(img, s, &json), TRIBE_OK);
+    cJSON *j = cJSON_Parse(json);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(j), s->k);
+    CU_ASSERT_EQUAL(strncmp(cJSON_GetObjectItem(j, "Champions")->valuestring, "no image: ", 10), 0);
+    cJSON_Delete(j);
+    free(json);
+    tribe_persona_images_destroy(&img, s->k);
+    CU_ASSERT_PTR_NULL(img);
+    tribe_persona_images_destroy(NULL, 0);
+    cfg.model = NULL;
+    CU_ASSERT_EQUAL(tribe_persona_images_fetch(&cfg, s, p, &img), TRIBE_ERR_USAGE);
+    tribe_personas_destroy(&p, s->k);
+    tribe_persona_provider_destroy(&pp);
+    tribe_segments_destroy(&s);
 }
 
 /* Nothing listens on port 1: every segment falls back, quickly, and says why;
@@ -388,6 +487,8 @@ int main(void)
                                             TRIBE_TEST(cache_key_should_change_with_each_part),
                                             TRIBE_TEST(job_spec_should_validate_the_persona_keys),
                                             TRIBE_TEST(provider_should_fall_back_when_no_server_answers),
+                                            TRIBE_TEST(images_should_be_png_or_jpeg_in_valid_base64),
+                                            TRIBE_TEST(images_should_never_fail_the_run),
                                             {NULL, NULL}};
     return tribe_test_main("llm", cases);
 }

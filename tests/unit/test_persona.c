@@ -226,6 +226,11 @@ static void grounding_should_accept_figures_within_their_printed_rounding(void)
     /* A percent must be a share, money must be a money figure. */
     CU_ASSERT_EQUAL(check_with(&p[0], s, " 612% growth."), TRIBE_ERR_INTERNAL);
     CU_ASSERT_EQUAL(check_with(&p[0], s, " \xc2\xa3" "612 each."), TRIBE_ERR_INTERNAL);
+    /* Quartiles are profile figures: Champions' monetary q1 = 2513.0625, q3 = 7056.3455; the base's q3 = 1210.034. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Half spend between \xc2\xa3" "2,513.06 and \xc2\xa3" "7,056.35."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " A quarter of all customers spend over \xc2\xa3" "1,210."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Half spend between \xc2\xa3" "2,690 and \xc2\xa3" "7,056.35."),
+                    TRIBE_ERR_INTERNAL);
     /* Whole-base figures may be quoted for comparison. */
     CU_ASSERT_EQUAL(check_with(&p[0], s, " All 4,346 customers, median spend \xc2\xa3" "668."), TRIBE_OK);
     /* Age band numbers are fine; other ages are not. */

@@ -6,8 +6,12 @@
 
 #include "segfix.h"
 #include "testutil.h"
+#include "tribe/numfmt.h"
 #include "tribe/persona.h"
 #include "tribe/report.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
 
 static const char RUN_JSON[] =
     "{\"run_id\":\"r-20240611-1\",\"seed\":42,\"input\":\"customers.h5\",\"k\":5,"
@@ -186,6 +190,141 @@ static void report_should_show_every_segment_and_persona(void)
     tribe_segments_destroy(&s);
 }
 
+/* HTML-escaped copy, as the report writes text (caller frees). */
+static char *escaped(const char *s)
+{
+    char *o = malloc(6 * strlen(s) + 1), *w = o;
+    for (; *s; s++) {
+        const char *r = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;"
+                      : *s == '\'' ? "&#39;" : NULL;
+        if (r)
+            w += sprintf(w, "%s", r);
+        else
+            *w++ = *s;
+    }
+    *w = '\0';
+    return o;
+}
+
+static int card_has(const char *card, size_t len, const char *raw)
+{
+    char *e = escaped(raw);
+    const char *hit = strstr(card, e);
+    int ok = hit && (size_t)(hit - card) < len;
+    free(e);
+    return ok;
+}
+
+static void cards_should_show_the_campaign_and_the_evidence(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    tribe_campaign_plan *plan = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &plan), TRIBE_OK);
+    char *html = NULL, *pj = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_campaign_text(s, p, NULL, RUN_JSON, plan, &html), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_personas_to_json(p, s->k, s, &pj), TRIBE_OK);
+    const char *card = strstr(html, "<article class=\"card persona\"");
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+        const char *next = strstr(card + 1, "<article class=\"card persona\"");
+        const char *end = next ? next : strstr(card, "</section>");
+        size_t len = (size_t)(end - card);
+        /* Card c is segment c's, with its plan row: campaign, channel, tone, timing, expected value. */
+        CU_ASSERT(card_has(card, len, p[c].name));
+        CU_ASSERT(card_has(card, len, "Recommended campaign"));
+        CU_ASSERT(card_has(card, len, plan[c].campaign));
+        CU_ASSERT(card_has(card, len, plan[c].channel));
+        CU_ASSERT(card_has(card, len, plan[c].tone));
+        CU_ASSERT(card_has(card, len, plan[c].timing));
+        char ev[64];
+        CU_ASSERT(card_has(card, len, tribe_fmt_money(ev, sizeof ev, plan[c].expected_value)));
+        for (int o = 0; o < s->k; o++)
+            if (o != c && strcmp(plan[o].campaign, plan[c].campaign) != 0)
+                CU_ASSERT(!card_has(card, len, plan[o].campaign));
+        /* Evidence: one list item per entry of personas.json's evidence, each as written. */
+        const char *ul = strstr(card, "<ul class=\"ev\">");
+        CU_ASSERT_FATAL(ul && (size_t)(ul - card) < len);
+        const char *ule = strstr(ul, "</ul>");
+        int items = 0;
+        for (const char *q = strstr(ul, "<li>"); q && q < ule; q = strstr(q + 1, "<li>"))
+            items++;
+        cJSON *arr = cJSON_Parse(pj), *ev_arr = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, c), "evidence");
+        CU_ASSERT(cJSON_GetArraySize(ev_arr) > 0);
+        CU_ASSERT_EQUAL(items, cJSON_GetArraySize(ev_arr));
+        const cJSON *e;
+        cJSON_ArrayForEach(e, ev_arr)
+        {
+            char want[256];
+            char *w = escaped(cJSON_GetObjectItem(e, "written")->valuestring);
+            snprintf(want, sizeof want, "<li><b>%s</b>", w);
+            free(w);
+            const char *hit = strstr(ul, want);
+            CU_ASSERT(hit && hit < ule);
+            snprintf(want, sizeof want, "<code>%s = ", cJSON_GetObjectItem(e, "figure")->valuestring);
+            hit = strstr(ul, want);
+            CU_ASSERT(hit && hit < ule);
+        }
+        cJSON_Delete(arr);
+        card = next;
+    }
+    /* Champions' bio cites its median spend; the list names it in words. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "median total spend <code>median.monetary = 4310.5</code>"));
+    /* Without a plan the cards still carry the evidence, not the campaign. */
+    char *bare = render(s, p, NULL, RUN_JSON);
+    CU_ASSERT_PTR_NULL(strstr(bare, "Recommended campaign"));
+    CU_ASSERT_EQUAL(count(bare, "<ul class=\"ev\">"), s->k);
+    free(bare);
+    free(pj);
+    free(html);
+    tribe_campaign_plan_destroy(&plan);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void cards_should_embed_checked_images_as_data_uris(void)
+{
+    static const char PNG_B64[] =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = personas(s);
+    tribe_persona_image img[FIX_K] = {{0}};
+    for (int c = 0; c < FIX_K; c++)
+        img[c].segment = s->seg[c].id;
+    img[0].b64 = strdup(PNG_B64);
+    snprintf(img[0].mime, sizeof img[0].mime, "image/png");
+    img[1].b64 = strdup(PNG_B64); /* a type the report does not embed */
+    snprintf(img[1].mime, sizeof img[1].mime, "image/svg+xml");
+    img[2].b64 = strdup("AAAA\"><script>x</script>"); /* not base64: never reaches the page */
+    snprintf(img[2].mime, sizeof img[2].mime, "image/jpeg");
+    snprintf(img[3].why, sizeof img[3].why, "HTTP 500 after 3 attempts");
+    char *html = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, img, &html), TRIBE_OK);
+    CU_ASSERT_EQUAL(count(html, "<img "), 1);
+    CU_ASSERT_EQUAL(count(html, "src=\""), 1);
+    CU_ASSERT_PTR_NULL(strstr(html, "<script"));
+    char want[512];
+    char *name = escaped(p[0].name);
+    snprintf(want, sizeof want, "<img class=\"pimg\" alt=\"Portrait of %s\" src=\"data:image/png;base64,%s\">", name,
+             PNG_B64);
+    free(name);
+    const char *hit = strstr(html, want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
+    /* In Champions' card: after its persona's name, before the next card. */
+    const char *card0 = strstr(html, "<article class=\"card persona\"");
+    const char *card1 = strstr(card0 + 1, "<article class=\"card persona\"");
+    CU_ASSERT(hit > card0 && hit < card1);
+    free(html);
+    /* No array: no images, as before. */
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, NULL, &html), TRIBE_OK);
+    CU_ASSERT_EQUAL(count(html, "<img "), 0);
+    free(html);
+    for (int c = 0; c < FIX_K; c++)
+        free(img[c].b64);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
 static void report_should_reference_nothing_outside_the_file(void)
 {
     tribe_segments *s = fixture_segments();
@@ -266,6 +405,8 @@ int main(void)
         TRIBE_TEST(csv_should_have_a_header_and_one_row_per_segment),
         TRIBE_TEST(csv_should_quote_commas_quotes_and_line_breaks),
         TRIBE_TEST(report_should_show_every_segment_and_persona),
+        TRIBE_TEST(cards_should_show_the_campaign_and_the_evidence),
+        TRIBE_TEST(cards_should_embed_checked_images_as_data_uris),
         TRIBE_TEST(report_should_reference_nothing_outside_the_file),
         TRIBE_TEST(report_should_escape_text_from_the_data),
         TRIBE_TEST(report_should_render_without_personas_or_run_record),

@@ -39,6 +39,28 @@ static double ref_median(const float *v, int64_t n)
     return r;
 }
 
+/* np.quantile(v[~isnan(v)], p) with the default method="linear", on the
+ * float values widened to double (numpy's _lerp), NaN if none. */
+static double ref_quantile(const float *v, int64_t n, double p)
+{
+    float *w = malloc((size_t)(n > 0 ? n : 1) * sizeof *w);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            w[m++] = v[i];
+    double r = NAN;
+    if (m > 0) {
+        qsort(w, (size_t)m, sizeof *w, cmp_float);
+        double h = (double)(m - 1) * p;
+        int64_t f = (int64_t)floor(h);
+        int64_t c = f + 1 < m ? f + 1 : m - 1;
+        double a = w[f], b = w[c], t = h - (double)f, d = b - a;
+        r = t >= 0.5 ? b - d * (1 - t) : a + d * t;
+    }
+    free(w);
+    return r;
+}
+
 static void order_keys_should_sort_like_floats(void)
 {
     const float v[] = {-INFINITY, -1e30f, -2.5f, -1e-40f, -0.0f, 0.0f, 1e-40f, 1.0f, 3e38f, INFINITY};
@@ -116,6 +138,72 @@ static void medians_should_equal_sorting_with_nan_and_even_counts(void)
     tribe_par_finalize(&par);
 }
 
+static void quantiles_should_equal_sorting_with_nan_ties_and_small_groups(void)
+{
+    tribe_par *par = serial();
+    int G = 5, ncol = 3;
+    const double prob[] = {0.25, 0.75, 0.1, 0.5, 0, 1};
+    const int np = 6;
+    for (int trial = 0; trial < 6; trial++) {
+        /* Small groups for some trials, so counts 1, 2, 3 occur. */
+        int64_t n = trial < 2 ? 5 + 3 * trial : 200 + 37 * trial + (trial % 2);
+        float *x = malloc((size_t)n * ncol * sizeof *x);
+        int32_t *g = malloc((size_t)n * sizeof *g);
+        for (int64_t i = 0; i < n; i++) {
+            g[i] = (int32_t)tribe_rng_below(19, (uint64_t)trial, (uint64_t)i, (uint64_t)G + 1) - 1;
+            for (int c = 0; c < ncol; c++) {
+                double u = tribe_rng_normal(18, (uint64_t)trial, (uint64_t)(i * ncol + c));
+                float v = c == 0 ? (float)(u * 1000) : c == 1 ? (float)floor(u * 3) : (float)exp(u * 5);
+                if (tribe_rng_unif(17, (uint64_t)trial, (uint64_t)(i * ncol + c)) < 0.1)
+                    v = NAN;
+                x[i * ncol + c] = v;
+            }
+        }
+        double q[6 * 6 * 3], med[6 * 3];
+        CU_ASSERT_EQUAL_FATAL(tribe_xstats_quantiles(par, x, n, ncol, ncol, g, G, 1, np, prob, q), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_xstats_medians(par, x, n, ncol, ncol, g, G, 1, med), TRIBE_OK);
+        float *col = malloc((size_t)n * sizeof *col);
+        size_t cells = (size_t)(G + 1) * ncol;
+        for (int grp = 0; grp <= G; grp++)
+            for (int c = 0; c < ncol; c++) {
+                int64_t m = 0;
+                for (int64_t i = 0; i < n; i++)
+                    if (grp == G || g[i] == grp)
+                        col[m++] = x[i * ncol + c];
+                for (int p = 0; p < np; p++) {
+                    double got = q[(size_t)p * cells + (size_t)grp * ncol + c], want = ref_quantile(col, m, prob[p]);
+                    CU_ASSERT((isnan(got) && isnan(want)) || got == want);
+                }
+                /* quartiles bracket the median; p = 0.5 is the median up to rounding */
+                double q1 = q[(size_t)grp * ncol + c], q3 = q[cells + (size_t)grp * ncol + c];
+                double md = med[grp * ncol + c], q50 = q[3 * cells + (size_t)grp * ncol + c];
+                if (!isnan(md)) {
+                    CU_ASSERT(q1 <= md && md <= q3);
+                    CU_ASSERT_DOUBLE_EQUAL(q50, md, 1e-12 * fabs(md));
+                }
+            }
+        free(col);
+        free(x);
+        free(g);
+    }
+    /* hand case: 1 2 3 10 -> q1 = 1.75, q3 = 4.75; one value -> itself; bad p */
+    const float y[] = {NAN, 3, 1, NAN, 2, 10, 7};
+    const int32_t gy[] = {0, 1, 1, 0, 1, 1, 2};
+    const double pq[] = {0.25, 0.75};
+    double qy[2 * 4];
+    CU_ASSERT_EQUAL(tribe_xstats_quantiles(par, y, 7, 1, 1, gy, 3, 1, 2, pq, qy), TRIBE_OK);
+    CU_ASSERT(isnan(qy[0]) && isnan(qy[4]));
+    CU_ASSERT_EQUAL(qy[1], 1.75);
+    CU_ASSERT_EQUAL(qy[5], 4.75);
+    CU_ASSERT_EQUAL(qy[2], 7.0);
+    CU_ASSERT_EQUAL(qy[6], 7.0);
+    CU_ASSERT_EQUAL(qy[3], 2.0);  /* 1 2 3 7 10 */
+    CU_ASSERT_EQUAL(qy[7], 7.0);
+    const double badp[] = {1.5};
+    CU_ASSERT_EQUAL(tribe_xstats_quantiles(par, y, 7, 1, 1, gy, 3, 1, 1, badp, qy), TRIBE_ERR_USAGE);
+    tribe_par_finalize(&par);
+}
+
 static void medians_should_not_depend_on_the_thread_count(void)
 {
     tribe_par *par = serial();
@@ -175,6 +263,11 @@ static void segments_should_profile_each_segment(void)
     CU_ASSERT_EQUAL(s->seg[0].mean[2], 200.0);
     CU_ASSERT_EQUAL(s->seg[1].median[2], 20.0); /* 10, 30 */
     CU_ASSERT_EQUAL(s->overall_median[1], 5.0); /* 1 1 2 8 9 10 */
+    CU_ASSERT_EQUAL(s->overall_q1[1], 1.25);     /* h = 1.25: 1 + 0.25 * (2 - 1) */
+    CU_ASSERT_EQUAL(s->overall_q3[1], 8.75);     /* h = 3.75: 9 - 0.25 * (9 - 8) */
+    CU_ASSERT_EQUAL(s->seg[0].q1[0], 5.5);       /* 5, 7 */
+    CU_ASSERT_EQUAL(s->seg[0].q3[0], 6.5);
+    CU_ASSERT_EQUAL(s->seg[1].q1[2], 15.0);      /* 10, 30 */
     CU_ASSERT_DOUBLE_EQUAL(s->overall_mean[0], (5 + 7 + 90 + 120 + 60) / 5.0, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(s->seg[0].revenue_share, 600.0 / 640.0, 1e-15);
     CU_ASSERT_DOUBLE_EQUAL(s->seg[1].revenue_share, 40.0 / 640.0, 1e-15);
@@ -269,6 +362,7 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(order_keys_should_sort_like_floats),
         TRIBE_TEST(medians_should_equal_sorting_with_nan_and_even_counts),
+        TRIBE_TEST(quantiles_should_equal_sorting_with_nan_ties_and_small_groups),
         TRIBE_TEST(medians_should_not_depend_on_the_thread_count),
         TRIBE_TEST(segments_should_profile_each_segment),
         TRIBE_TEST(names_should_follow_the_rfm_rules),
