@@ -44,31 +44,43 @@ typedef struct {
     int rejects_all;          /* 0: only malformed rows go to the rejects file; 1: also the
                                * transaction rows removed by a cleaning rule (reason = rule) */
     int64_t gz_block;         /* data records per block when ranks share a .gz (0 = 65536) */
+    /* Temporal split (docs/ltv.md): features from kept transaction rows dated
+     * on or before `cutoff` only (snapshot = the day after it; web sessions
+     * after it are ignored too); the target future_spend = the customer's kept
+     * spend dated in (cutoff, cutoff + horizon_days]. NULL or "" = no split. */
+    const char *cutoff;       /* "YYYY-MM-DD", within the kept rows' date range */
+    int64_t horizon_days;     /* > 0 when cutoff is given */
 } tribe_ingest_cfg;
 
 /* Data-quality counts, summed over ranks (identical on every rank).
  * Invariants (asserted by the tests):
  *   rows_read = rows_kept + malformed + missing_customer_id + cancellations
  *               + nonpositive_quantity + nonpositive_price
- *   web_rows = web_rows_kept + web_rows_unmatched + web_malformed
+ *   web_rows = web_rows_kept + web_rows_unmatched + web_malformed + web_rows_after_cutoff
  *   demographics_rows = demographics_rows_kept + demographics_rows_unmatched
  *                       + demographics_duplicate_ids + demographics_malformed */
 typedef struct {
     int64_t rows_read;            /* transaction data records (blank lines are not records) */
-    int64_t rows_kept;
+    int64_t rows_kept;            /* including rows_after_cutoff */
+    int64_t rows_after_cutoff;    /* kept rows dated after the cutoff: target only */
     int64_t malformed;            /* wrong column count, unparseable number/date/id: in rejects */
     int64_t missing_customer_id;
     int64_t cancellations;        /* InvoiceNo starting with 'C' */
     int64_t nonpositive_quantity;
     int64_t nonpositive_price;
     int64_t customers;            /* rows of the output table */
+    int64_t customers_after_cutoff; /* customers with kept rows, none on or before the cutoff */
     int64_t web_rows, web_rows_kept, web_rows_unmatched, web_malformed;
+    int64_t web_rows_after_cutoff; /* sessions after the cutoff, not used */
     int64_t demographics_rows, demographics_rows_kept, demographics_rows_unmatched;
     int64_t demographics_duplicate_ids; /* rows superseded by a later row of the same id */
     int64_t demographics_malformed;
     int64_t first_invoice_day, last_invoice_day; /* over kept rows, days since 1970-01-01 */
     int64_t snapshot_day;         /* days since 1970-01-01 */
     char snapshot[11];            /* the same as YYYY-MM-DD */
+    int64_t cutoff_day;           /* -1: no temporal split */
+    int64_t horizon_days;         /* 0: no temporal split */
+    char cutoff[11];              /* "" without a split */
     int has_web, has_demographics;
 } tribe_ledger;
 
@@ -81,11 +93,26 @@ typedef struct {
  * The rejects file is written (by rank 0) as soon as all sources are parsed,
  * so it is kept when a later step fails.
  * Errors (the same status and message on every rank; *out is NULL):
- *   USAGE  no transactions path, snapshot not a date or before the last invoice day
+ *   USAGE  no transactions path, snapshot not a date or before the last invoice day;
+ *          cutoff not a date or outside the kept rows' date range (names both),
+ *          horizon_days <= 0 with a cutoff, both a snapshot and a cutoff
  *   IO     a source missing or unreadable (message names it), rejects not writable
  *   INPUT  a source empty (no header) or missing a required column (names file
  *          and column); no transaction row kept at all */
 tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger);
+
+/* Collective. tribe_ingest, plus (when target is not NULL) *target: a table
+ * with the same rows, ids and distribution as *out and 5 columns, kept apart
+ * so that no model ever takes the target as a feature:
+ *   future_spend       spend in (cutoff, cutoff + horizon] (NaN without a cutoff)
+ *   bgnbd_x            repeat purchase days = distinct invoice days - 1
+ *   bgnbd_t_x          last - first invoice day (days; on or before the cutoff)
+ *   bgnbd_T            (snapshot - 1) - first invoice day = tenure_days - 1
+ *   repeat_mean_spend  (monetary - spend of the first day) / bgnbd_x (0 when x = 0)
+ * Customers with rows only after the cutoff are in neither table (counted as
+ * customers_after_cutoff). Errors: as tribe_ingest; *target NULL on error. */
+tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,
+                                tribe_table **target, tribe_ledger *ledger);
 
 /* Collective: reads a ready feature table CSV: first column the customer id
  * (any header name), then numeric columns named by the header (an empty cell,

@@ -9,7 +9,8 @@
 
 static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE [--web FILE] [--demographics FILE] -o customers.h5\n"
-    "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n\n"
+    "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
+    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
     "  --transactions FILE   Online Retail columns (required)\n"
@@ -19,19 +20,29 @@ static const char INGEST_USAGE[] =
     "  --rejects FILE        rejected rows with source and line (default: OUTPUT without .h5 + .rejects.csv)\n"
     "  --malformed-only      write only unparseable rows to the rejects file (rule-removed rows are counted)\n"
     "  --snapshot DATE       reference day for recency and tenure (default: day after the last invoice)\n"
-    "  --strict              any unparseable row is an error (exit 3) naming its file and line\n";
+    "  --strict              any unparseable row is an error (exit 3) naming its file and line\n"
+    "  --cutoff DATE         temporal split (docs/ltv.md): features from rows dated on or before DATE only\n"
+    "                        (snapshot = the next day); customers first seen after it are left out\n"
+    "  --horizon DAYS        target window (cutoff, cutoff + DAYS]; required with --cutoff, > 0\n"
+    "  --target FILE         with --cutoff: future_spend and the BG/NBD inputs per customer, same layout as\n"
+    "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n";
 
 static const char IMPORT_USAGE[] =
     "usage: tribe import FEATURES.csv -o customers.h5\n\n"
     "A ready feature table (first column the customer id, then numeric columns; empty = missing) becomes\n"
     "customers.h5, sorted by customer id. Non-numeric cells and duplicate ids are errors (exit 3).\n";
 
-static tribe_status default_rejects(const char *out, char *buf, size_t cap)
+static tribe_status default_beside(const char *out, const char *suffix, char *buf, size_t cap)
 {
     size_t n = strlen(out);
     if (n > 3 && strcmp(out + n - 3, ".h5") == 0)
         n -= 3;
-    return tribe_fmt(buf, cap, "%.*s.rejects.csv", (int)n, out);
+    return tribe_fmt(buf, cap, "%.*s%s", (int)n, out, suffix);
+}
+
+static tribe_status default_rejects(const char *out, char *buf, size_t cap)
+{
+    return default_beside(out, ".rejects.csv", buf, cap);
 }
 
 /* --strict: the first rejected row (the rejects file is sorted) as an error. */
@@ -65,10 +76,10 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     tribe_status st = TRIBE_OK;
     tribe_ingest_cfg cfg = {0};
     tribe_ledger led;
-    tribe_table *t = NULL;
+    tribe_table *t = NULL, *target = NULL;
     char *ledger = NULL, *source = NULL;
-    const char *out = NULL;
-    char rejects[4096] = "";
+    const char *out = NULL, *horizon = NULL;
+    char rejects[4096] = "", target_path[4096] = "";
     int strict = 0;
     static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
                                          {"web", required_argument, 0, 'w'},
@@ -78,6 +89,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"malformed-only", no_argument, 0, 'm'},
                                          {"snapshot", required_argument, 0, 's'},
                                          {"strict", no_argument, 0, 'S'},
+                                         {"cutoff", required_argument, 0, 'c'},
+                                         {"horizon", required_argument, 0, 'H'},
+                                         {"target", required_argument, 0, 'T'},
                                          {0, 0, 0, 0}};
     int c;
     cfg.rejects_all = 1;
@@ -93,6 +107,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'm': cfg.rejects_all = 0; break;
         case 's': cfg.snapshot = optarg; break;
         case 'S': strict = 1; break;
+        case 'c': cfg.cutoff = optarg; break;
+        case 'H': horizon = optarg; break;
+        case 'T': snprintf(target_path, sizeof target_path, "%s", optarg); break;
         default: return tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -102,11 +119,24 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         return tribe_cli_usage("ingest", "--transactions FILE is required");
     if (!out)
         return tribe_cli_usage("ingest", "-o customers.h5 is required");
+    if ((horizon || target_path[0]) && !cfg.cutoff)
+        return tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD");
+    if (cfg.cutoff) {
+        char *end = NULL;
+        if (!horizon)
+            return tribe_cli_usage("ingest", "--cutoff needs --horizon DAYS (the target window)");
+        long long h = strtoll(horizon, &end, 10);
+        if (end == horizon || *end || h <= 0)
+            return tribe_cli_usage("ingest", "--horizon '%s': need a positive number of days", horizon);
+        cfg.horizon_days = h;
+        if (!target_path[0])
+            TRIBE_TRY(default_beside(out, ".target.h5", target_path, sizeof target_path));
+    }
     if (!rejects[0])
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
     cfg.rejects = rejects;
 
-    st = tribe_ingest(par, &cfg, &t, &led);
+    st = tribe_ingest_split(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led);
     if (st != TRIBE_OK)
         goto cleanup;
     if (tribe_par_rank(par) == 0)
@@ -127,13 +157,19 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                  cfg.transactions, cfg.web ? cfg.web : "", cfg.demographics ? cfg.demographics : "");
     }
     TRIBE_TRY(tribe_store_write_customers(par, out, t, ledger, source));
+    if (target)
+        TRIBE_TRY(tribe_store_write_customers(par, target_path, target, ledger, source));
     if (tribe_par_rank(par) == 0)
         printf("ingested %lld customers (%lld of %lld transaction rows kept) into %s; rejects: %s\n",
                (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, out, rejects);
+    if (target && tribe_par_rank(par) == 0)
+        printf("temporal split at %s: target (future_spend over %lld days, BG/NBD inputs) in %s\n", led.cutoff,
+               (long long)led.horizon_days, target_path);
 cleanup:
     free(ledger);
     free(source);
     tribe_table_destroy(&t);
+    tribe_table_destroy(&target);
     return st;
 }
 

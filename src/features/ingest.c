@@ -37,6 +37,8 @@ enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
 typedef struct {
     int64_t id, first, last, n_inv, n_prod, n_day;
     tribe_xsum money;
+    tribe_xsum future;      /* spend in (cutoff, cutoff + horizon] (with a cutoff) */
+    tribe_xsum first_money; /* spend on day `first` (BG/NBD: the first purchase) */
 } tx_cust;
 
 typedef struct {
@@ -64,6 +66,7 @@ typedef struct {
     int64_t id, first, last, src; /* src: the sending rank */
     tribe_xsum money;
     int64_t n_inv, n_prod, n_day, pad; /* the sender's distinct counts */
+    tribe_xsum future, first_money;
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -204,6 +207,10 @@ typedef struct {
     demo_rec *demo;
     int64_t n_demo, cap_demo;
     int rejects_all;
+    /* Temporal split: kept rows dated after `cutoff` (INT64_MAX = none) feed
+     * only the target (when <= horizon_end); day_min/day_max span every kept
+     * row, before or after the cutoff. */
+    int64_t cutoff, horizon_end, day_min, day_max;
     /* Rows of one invoice come together, so most rows repeat the previous
      * row's customer, invoice, day and country: remembering them skips most
      * hash look-ups. Country votes are counted up and added when the
@@ -287,6 +294,8 @@ static tribe_status state_init(state *S)
 {
     tribe_status st = TRIBE_OK;
     memset(S, 0, sizeof *S);
+    S->cutoff = S->horizon_end = S->day_min = INT64_MAX;
+    S->day_max = INT64_MIN;
     TRIBE_TRY(ing_dict_init(&S->country));
     TRIBE_TRY(ing_dict_init(&S->device));
     TRIBE_TRY(ing_dict_init(&S->occupation));
@@ -447,6 +456,10 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     }
 
     S->led.rows_kept++;
+    if (day < S->day_min)
+        S->day_min = day;
+    if (day > S->day_max)
+        S->day_max = day;
     int same_cust = S->last.idx >= 0 && S->last.id == id;
     if (same_cust) {
         idx = S->last.idx;
@@ -459,7 +472,18 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         S->last.day = INT64_MIN;
     }
     tx_cust *cu = &S->tx.c[idx];
+    if (day > S->cutoff) {
+        /* after the cutoff: the target only, never a feature */
+        S->led.rows_after_cutoff++;
+        if (day <= S->horizon_end)
+            cu->future += tribe_xsum_of(amount);
+        return TRIBE_OK;
+    }
     cu->money += tribe_xsum_of(amount);
+    if (day < cu->first)
+        cu->first_money = tribe_xsum_of(amount);
+    else if (day == cu->first)
+        cu->first_money += tribe_xsum_of(amount);
     if (day < cu->first)
         cu->first = day;
     if (day > cu->last)
@@ -522,6 +546,10 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     if (!ing_parse_double(m, nm, &minutes) || !(minutes >= 0 && minutes < AMOUNT_MAX)) {
         why_bad(why, sizeof why, "MinutesOnSite", m, nm, "is not a number >= 0");
         goto malformed;
+    }
+    if (day > S->cutoff) { /* features see nothing after the cutoff */
+        S->led.web_rows_after_cutoff++;
+        return TRIBE_OK;
     }
     /* sessions of one customer usually come together: as in tx_row,
      * remember the customer and count device votes up per run */
@@ -649,7 +677,8 @@ static const size_t ledger_counts[] = {
     offsetof(tribe_ledger, web_rows_kept),      offsetof(tribe_ledger, web_rows_unmatched),
     offsetof(tribe_ledger, web_malformed),      offsetof(tribe_ledger, demographics_rows),
     offsetof(tribe_ledger, demographics_rows_kept), offsetof(tribe_ledger, demographics_rows_unmatched),
-    offsetof(tribe_ledger, demographics_duplicate_ids), offsetof(tribe_ledger, demographics_malformed)};
+    offsetof(tribe_ledger, demographics_duplicate_ids), offsetof(tribe_ledger, demographics_malformed),
+    offsetof(tribe_ledger, rows_after_cutoff),  offsetof(tribe_ledger, web_rows_after_cutoff)};
 #define N_LEDGER_COUNTS (sizeof ledger_counts / sizeof ledger_counts[0])
 
 /* Collective: sums the counts of `l` over ranks, in place. */
@@ -798,6 +827,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             r[i].n_inv = loc->c[i].n_inv;
             r[i].n_prod = loc->c[i].n_prod;
             r[i].n_day = loc->c[i].n_day;
+            r[i].future = loc->c[i].future;
+            r[i].first_money = loc->c[i].first_money;
         }
         TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
         size_t nn = (size_t)(ngot > 0 ? ngot : 1);
@@ -817,6 +848,11 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
             own_idx[i] = idx;
             nsrc[idx]++;
             cu->money += g[i].money;
+            cu->future += g[i].future;
+            if (g[i].first < cu->first)
+                cu->first_money = g[i].first_money;
+            else if (g[i].first == cu->first)
+                cu->first_money += g[i].first_money;
             if (g[i].first < cu->first)
                 cu->first = g[i].first;
             if (g[i].last > cu->last)
@@ -1097,7 +1133,7 @@ static int cmp_cust_id(const void *a, const void *b, void *ctx)
 
 /* Everything after parsing: levels, snapshot, shuffles, features. */
 static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
-                          tribe_table **out)
+                          tribe_table **out, tribe_table **target)
 {
     tribe_status st = TRIBE_OK;
     int has_web = cfg->web != NULL, has_demo = cfg->demographics != NULL;
@@ -1108,8 +1144,8 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     int32_t *cc = NULL, *dc = NULL, *oc = NULL, *sc = NULL;
     int64_t *cbest = NULL;
     ing_map devmap = {0};
-    tribe_table *t = NULL;
-    int64_t n = 0;
+    tribe_table *t = NULL, *tg = NULL;
+    int64_t n = 0, n_rows = 0;
 
     /* the union's local work can fail on one rank: agree after each */
     st = ing_levels_union(par, &S->country, &Lc.levels, &Lc.n, &Lc.remap);
@@ -1121,19 +1157,29 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     st = ing_levels_union(par, &S->subscription, &Ls.levels, &Ls.n, &Ls.remap);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    /* snapshot: the day after the last kept invoice day over all ranks */
+    /* snapshot: the day after the last kept invoice day over all ranks (with
+     * a cutoff: the day after the cutoff, which must lie in the data's range) */
     {
-        int64_t lim[2] = {INT64_MAX, INT64_MIN}; /* -first, last for one max-reduction */
-        for (int64_t i = 0; i < S->tx.n; i++) {
-            if (S->tx.c[i].first < lim[0])
-                lim[0] = S->tx.c[i].first;
-            if (S->tx.c[i].last > lim[1])
-                lim[1] = S->tx.c[i].last;
-        }
-        lim[0] = -lim[0];
+        int64_t lim[2] = {-S->day_min, S->day_max}; /* -first, last for one max-reduction */
         TRIBE_TRY(tribe_par_max_i64(par, lim, 2));
         S->led.first_invoice_day = -lim[0];
         S->led.last_invoice_day = lim[1];
+        if (S->cutoff != INT64_MAX) {
+            char c0[11], c1[11];
+            tribe_format_day(-lim[0], c0);
+            tribe_format_day(lim[1], c1);
+            if (S->cutoff < -lim[0] || S->cutoff > lim[1]) {
+                st = tribe_fail(TRIBE_ERR_USAGE, "cutoff %s is outside the data's date range %s .. %s",
+                                cfg->cutoff, c0, c1);
+                goto cleanup; /* same on every rank */
+            }
+            if (S->horizon_end > lim[1])
+                TRIBE_WARN("ingest: the target window (%s + %lld days) ends after the last invoice day %s: "
+                           "future_spend is censored",
+                           cfg->cutoff, (long long)cfg->horizon_days, c1);
+            snapshot_override = S->cutoff + 1;
+            lim[1] = S->cutoff;
+        }
         S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
         tribe_format_day(S->led.snapshot_day, S->led.snapshot);
         if (S->led.snapshot_day < lim[1]) {
@@ -1209,13 +1255,22 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         }
         if (has_demo)
             names[d++] = "age";
+        /* customers whose every row is after the cutoff are not in the table */
         for (int64_t i = 0; i < n; i++)
-            order[i] = i;
-        qsort_r(order, (size_t)n, sizeof *order, cmp_cust_id, S->tx.c);
-        st = tribe_table_create(n, d, names, &t);
+            if (S->tx.c[i].first != INT64_MAX)
+                order[n_rows++] = i;
+            else
+                S->led.customers_after_cutoff++;
+        qsort_r(order, (size_t)n_rows, sizeof *order, cmp_cust_id, S->tx.c);
+        st = tribe_table_create(n_rows, d, names, &t);
+        if (st == TRIBE_OK && target) {
+            static const char *const tnames[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
+                                                  "repeat_mean_spend"};
+            st = tribe_table_create(n_rows, 5, tnames, &tg);
+        }
         TRIBE_TRY(tribe_par_agree(par, st));
         int64_t snap = S->led.snapshot_day;
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t r = 0; r < n_rows; r++) {
             int64_t k = order[r];
             const tx_cust *cu = &S->tx.c[k];
             float *x = t->x + (size_t)r * (size_t)d;
@@ -1236,14 +1291,28 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
             }
             if (has_demo)
                 x[j++] = best[k].id >= 0 && best[k].age >= 0 ? (float)best[k].age : NAN;
+            if (tg) {
+                /* BG/NBD inputs in days, purchase occasions = distinct invoice
+                 * days: x = repeat days, t_x = last - first, T = (snapshot - 1)
+                 * - first; the mean spend of the repeat days excludes the
+                 * first day's spend (Fader & Hardie). */
+                float *y = tg->x + (size_t)r * 5;
+                double rep_money = tribe_xsum_value(cu->money - cu->first_money);
+                tg->id[r] = cu->id;
+                y[0] = S->cutoff != INT64_MAX ? (float)tribe_xsum_value(cu->future) : NAN;
+                y[1] = (float)(cu->n_day - 1);
+                y[2] = (float)(cu->last - cu->first);
+                y[3] = (float)(snap - 1 - cu->first);
+                y[4] = cu->n_day > 1 ? (float)(rep_money / (double)(cu->n_day - 1)) : 0.0f;
+            }
         }
         /* reorder the code arrays to table order (through cbest as scratch) */
         int32_t *arrs[4] = {cc, dc, oc, sc};
         for (int a = 0; a < 4; a++) {
             int32_t *tmp = (int32_t *)cbest; /* n int64 hold 2n int32 */
-            for (int64_t r = 0; r < n; r++)
+            for (int64_t r = 0; r < n_rows; r++)
                 tmp[r] = arrs[a][order[r]];
-            memcpy(arrs[a], tmp, (size_t)n * sizeof *tmp);
+            memcpy(arrs[a], tmp, (size_t)n_rows * sizeof *tmp);
         }
     }
     TRIBE_TRY(add_cat(par, t, "country", &Lc, cc));
@@ -1253,8 +1322,14 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(add_cat(par, t, "occupation", &Lo, oc));
         TRIBE_TRY(add_cat(par, t, "subscription", &Ls, sc));
     }
-    TRIBE_TRY(tribe_par_exscan_i64(par, n, &t->offset, &t->n_global));
-    S->led.customers = n; /* summed by the caller with the other counts */
+    TRIBE_TRY(tribe_par_exscan_i64(par, n_rows, &t->offset, &t->n_global));
+    S->led.customers = n_rows; /* summed by the caller with the other counts */
+    if (tg) {
+        tg->offset = t->offset;
+        tg->n_global = t->n_global;
+        *target = tg;
+        tg = NULL;
+    }
     *out = t;
     t = NULL;
 cleanup:
@@ -1271,10 +1346,17 @@ cleanup:
     free(cbest);
     ing_map_free(&devmap);
     tribe_table_destroy(&t);
+    tribe_table_destroy(&tg);
     return st;
 }
 
-tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out, tribe_ledger *ledger)
+tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger)
+{
+    return tribe_ingest_split(par, cfg, out, NULL, ledger);
+}
+
+tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out,
+                                tribe_table **target, tribe_ledger *ledger)
 {
     tribe_status st = TRIBE_OK;
     state S;
@@ -1285,7 +1367,10 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     tribe_ingest_cfg norm;
     const tribe_ingest_cfg *cfg = &norm;
     double tm[5] = {0}; /* phase start times, for the debug log */
+    int64_t cutoff = INT64_MAX;
     *out = NULL;
+    if (target)
+        *target = NULL;
     memset(ledger, 0, sizeof *ledger);
     memset(&S, 0, sizeof S);
     /* Config problems are the same on every rank: no agreement needed. */
@@ -1299,6 +1384,17 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
                           cfg->snapshot);
+    if (cfg->cutoff && *cfg->cutoff) {
+        if (!tribe_day_parse(cfg->cutoff, strlen(cfg->cutoff), &cutoff))
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: cutoff '%s' is not a date (expected YYYY-MM-DD)",
+                              cfg->cutoff);
+        if (cfg->horizon_days <= 0)
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: horizon %lld days: need a positive number of days",
+                              (long long)cfg->horizon_days);
+        if (snapshot != INT64_MIN)
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: give a snapshot or a cutoff, not both (the snapshot "
+                                               "of a cutoff is the day after it)");
+    }
     src_names[SRC_TX] = cfg->transactions;
     src_names[SRC_WEB] = cfg->web ? cfg->web : fallback_names[SRC_WEB];
     src_names[SRC_DEMO] = cfg->demographics ? cfg->demographics : fallback_names[SRC_DEMO];
@@ -1306,6 +1402,9 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     st = state_init(&S);
     TRIBE_TRY(tribe_par_agree(par, st));
     S.rejects_all = cfg->rejects_all;
+    S.cutoff = cutoff;
+    S.led.cutoff_day = -1;
+    S.horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;
     S.led.has_web = cfg->web != NULL;
     S.led.has_demographics = cfg->demographics != NULL;
 
@@ -1349,16 +1448,20 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
     parsed = S.led;
     S.led.web_rows_kept = S.led.web_rows_unmatched = 0;
     S.led.demographics_rows_kept = S.led.demographics_rows_unmatched = S.led.demographics_duplicate_ids = 0;
-    st = build(par, cfg, &S, snapshot, out);
+    S.led.cutoff_day = cutoff != INT64_MAX ? cutoff : -1;
+    S.led.horizon_days = cutoff != INT64_MAX ? cfg->horizon_days : 0;
+    if (cutoff != INT64_MAX)
+        tribe_format_day(cutoff, S.led.cutoff);
+    st = build(par, cfg, &S, snapshot, out, target);
     TRIBE_DEBUG("ingest: read transactions %.2f s, web %.2f s, demographics %.2f s, rejects %.2f s, "
                 "merge %.2f s (rank 0)",
                 tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
     {
-        int64_t v[6] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
+        int64_t v[7] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
                         S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,
-                        S.led.demographics_duplicate_ids, S.led.customers};
+                        S.led.demographics_duplicate_ids, S.led.customers, S.led.customers_after_cutoff};
         /* build() ends agreed (or every rank fails the same way), so the sum is safe */
-        tribe_status sst = tribe_par_sum_i64(par, v, 6);
+        tribe_status sst = tribe_par_sum_i64(par, v, 7);
         if (st == TRIBE_OK)
             st = sst;
         parsed.web_rows_kept = v[0];
@@ -1367,6 +1470,10 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
         parsed.demographics_rows_unmatched = v[3];
         parsed.demographics_duplicate_ids = v[4];
         parsed.customers = v[5];
+        parsed.customers_after_cutoff = v[6];
+        parsed.cutoff_day = S.led.cutoff_day;
+        parsed.horizon_days = S.led.horizon_days;
+        memcpy(parsed.cutoff, S.led.cutoff, sizeof parsed.cutoff);
         parsed.first_invoice_day = S.led.first_invoice_day;
         parsed.last_invoice_day = S.led.last_invoice_day;
         parsed.snapshot_day = S.led.snapshot_day;
@@ -1377,8 +1484,11 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *user_cfg, trib
         st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: table has %lld rows but %lld customers were counted",
                         (long long)(*out)->n_global, (long long)parsed.customers);
 cleanup:
-    if (st != TRIBE_OK)
+    if (st != TRIBE_OK) {
         tribe_table_destroy(out);
+        if (target)
+            tribe_table_destroy(target);
+    }
     state_free(&S);
     return st;
 }

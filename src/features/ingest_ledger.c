@@ -10,7 +10,8 @@
     X(nonpositive_quantity) X(nonpositive_price) X(customers) X(web_rows) X(web_rows_kept)         \
     X(web_rows_unmatched) X(web_malformed) X(demographics_rows) X(demographics_rows_kept)          \
     X(demographics_rows_unmatched) X(demographics_duplicate_ids) X(demographics_malformed)         \
-    X(first_invoice_day) X(last_invoice_day) X(snapshot_day)
+    X(first_invoice_day) X(last_invoice_day) X(snapshot_day) X(rows_after_cutoff)                  \
+    X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day) X(horizon_days)
 
 tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
 {
@@ -36,6 +37,7 @@ tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
     EMIT("  \"first_invoice_date\": \"%s\",\n", first);
     EMIT("  \"last_invoice_date\": \"%s\",\n", last);
     EMIT("  \"snapshot\": \"%s\",\n", l->snapshot);
+    EMIT("  \"cutoff\": \"%s\",\n", l->cutoff);
     EMIT("  \"has_web\": %s,\n", l->has_web ? "true" : "false");
     EMIT("  \"has_demographics\": %s\n", l->has_demographics ? "true" : "false");
     EMIT("}\n");
@@ -78,4 +80,9 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
     tribe_format_day(l->last_invoice_day, last);
     fprintf(f, "customers: %lld; invoices from %s to %s; snapshot %s\n", (long long)l->customers, first, last,
             l->snapshot);
+    if (l->cutoff[0])
+        fprintf(f, "temporal split: features up to %s (%lld rows after it, target only), target horizon %lld days; "
+                   "%lld customers only after the cutoff (not in the table); %lld web sessions after it ignored\n",
+                l->cutoff, (long long)l->rows_after_cutoff, (long long)l->horizon_days,
+                (long long)l->customers_after_cutoff, (long long)l->web_rows_after_cutoff);
 }

@@ -83,7 +83,7 @@ static void check_ledger(const char *what, const tribe_ledger *a, const tribe_le
 static void compare_run(const char *what, tribe_ingest_cfg cfg, const char *dir, int k)
 {
     tribe_par *sp = NULL;
-    tribe_table *ts = NULL, *tp = NULL;
+    tribe_table *ts = NULL, *tp = NULL, *gs = NULL, *gp = NULL;
     tribe_ledger ls, lp;
     char rs[1024], rp[1024];
     int rank = tribe_par_rank(par);
@@ -91,15 +91,20 @@ static void compare_run(const char *what, tribe_ingest_cfg cfg, const char *dir,
     snprintf(rp, sizeof rp, "%s/par_%d.csv", dir, k);
     TRIBE_MPI_CHECK(par, tribe_par_serial(&sp) == TRIBE_OK, "serial context");
     cfg.rejects = rs;
-    tribe_status st = tribe_ingest(sp, &cfg, &ts, &ls);
+    tribe_status st = tribe_ingest_split(sp, &cfg, &ts, &gs, &ls);
     TRIBE_MPI_CHECK(par, st == TRIBE_OK, "%s serial: %s", what, tribe_errmsg());
     cfg.rejects = rp;
-    st = tribe_ingest(par, &cfg, &tp, &lp);
+    st = tribe_ingest_split(par, &cfg, &tp, &gp, &lp);
     TRIBE_MPI_CHECK(par, st == TRIBE_OK, "%s: %s", what, tribe_errmsg());
-    if (ts && tp) {
+    if (ts && tp && gs && gp) {
         check_slice(what, tp, ts);
+        check_slice(what, gp, gs); /* the target table: future_spend and the BG/NBD inputs */
         check_ledger(what, &lp, &ls);
+        TRIBE_MPI_CHECK(par, lp.cutoff_day == ls.cutoff_day && strcmp(lp.cutoff, ls.cutoff) == 0, "%s: cutoff",
+                        what);
     }
+    tribe_table_destroy(&gs);
+    tribe_table_destroy(&gp);
     if (rank == 0)
         TRIBE_MPI_CHECK(par, same_file(rs, rp), "%s: rejects file differs from serial", what);
     tribe_table_destroy(&ts);
@@ -142,6 +147,17 @@ int main(int argc, char **argv)
         gz.gz_block = block;
         compare_run(what, gz, dir, 3 + (int)block);
     }
+    /* temporal split: on the main fixture (with web sessions on both sides of
+     * the cutoff) and on the split fixture in gzip blocks of 2 records */
+    tribe_ingest_cfg cut = {.transactions = tx, .web = web, .cutoff = "2011-02-01", .horizon_days = 45};
+    compare_run("cutoff, all sources", cut, dir, 7);
+    char splz[1024];
+    snprintf(splz, sizeof splz, "%s/split.csv.gz", dir);
+    if (rank == 0)
+        ok = gzip_copy(tribe_test_data("ingest/split_transactions.csv"), splz) == 0;
+    TRIBE_MPI_CHECK(par, tribe_par_bcast(par, &ok, sizeof ok, 0) == TRIBE_OK && ok, "gzip copy");
+    tribe_ingest_cfg spz = {.transactions = splz, .cutoff = "2011-03-31", .horizon_days = 30, .gz_block = 2};
+    compare_run("cutoff, gzip blocks of 2", spz, dir, 8);
 
     /* errors: same status and message on every rank */
     {
@@ -185,7 +201,8 @@ int main(int argc, char **argv)
         unlink(txz);
         unlink(webz);
         unlink(demoz);
-        for (int k = 0; k < 7; k++) {
+        unlink(splz);
+        for (int k = 0; k < 9; k++) {
             snprintf(f, sizeof f, "%s/par_%d.csv", dir, k);
             unlink(f);
             for (int r = 0; r < tribe_par_size(par); r++) {

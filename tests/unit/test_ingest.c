@@ -455,6 +455,165 @@ static void import_should_sort_by_id_and_read_nan(void)
     tribe_par_finalize(&par);
 }
 
+/* tests/data/ingest/split_transactions.csv, cutoff 2011-03-31, horizon 30:
+ * customer 1 buys on 01-10 (13.00 on two lines), 02-15 (10), 03-31 (5: on
+ * the cutoff, a feature), then 04-10 (20) and 04-30 (7) in the window, 05-01
+ * (100) after it, and cancels on 04-11 (a cleaning rule, not spend);
+ * customer 2 buys once on 02-01; customer 3 only after the cutoff; customer 4
+ * twice on 01-01 (the data's first day) and once in the window (6). */
+static void cutoff_should_split_features_and_target(void)
+{
+    tribe_par *par = serial();
+    tribe_ingest_cfg cfg = {0};
+    char tx[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/split_transactions.csv"));
+    cfg.transactions = tx;
+    cfg.cutoff = "2011-03-31";
+    cfg.horizon_days = 30;
+    tribe_table *t = NULL, *g = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(t->n_global, 3);
+    CU_ASSERT_EQUAL(g->n_local, 3);
+    CU_ASSERT_EQUAL(row_of(t, 3), -1);
+    CU_ASSERT_EQUAL(l.customers, 3);
+    CU_ASSERT_EQUAL(l.customers_after_cutoff, 1);
+    CU_ASSERT_EQUAL(l.rows_read, 13);
+    CU_ASSERT_EQUAL(l.rows_kept, 12);
+    CU_ASSERT_EQUAL(l.cancellations, 1);
+    CU_ASSERT_EQUAL(l.rows_after_cutoff, 5);
+    CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-04-01");
+    CU_ASSERT_STRING_EQUAL(l.cutoff, "2011-03-31");
+    CU_ASSERT_EQUAL(l.horizon_days, 30);
+    CU_ASSERT_EQUAL(l.last_invoice_day - l.first_invoice_day, 120); /* 2011-01-01 .. 2011-05-01 */
+    /* features see nothing after the cutoff */
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "monetary"), 28.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "frequency"), 3.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "recency_days"), 1.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "tenure_days"), 81.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 4, "frequency"), 2.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 4, "monetary"), 10.0, 1e-5);
+    /* the target table: future_spend, bgnbd_x, bgnbd_t_x, bgnbd_T, repeat_mean_spend */
+    CU_ASSERT_EQUAL(g->d, 5);
+    CU_ASSERT_STRING_EQUAL(g->names[0], "future_spend");
+    CU_ASSERT(memcmp(g->id, t->id, 3 * sizeof *g->id) == 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 27.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "future_spend"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 4, "future_spend"), 6.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "bgnbd_x"), 2.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "bgnbd_t_x"), 80.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "bgnbd_T"), 80.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "repeat_mean_spend"), 7.5, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "bgnbd_x"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "bgnbd_t_x"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "bgnbd_T"), 58.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "repeat_mean_spend"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 4, "bgnbd_x"), 0.0, 0); /* two invoices, one day */
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 4, "bgnbd_T"), 89.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 4, "bgnbd_T"), feat(t, 4, "tenure_days") - 1, 0);
+    char *json = NULL;
+    CU_ASSERT_EQUAL(tribe_ledger_to_json(&l, &json), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"customers_after_cutoff\": 1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"cutoff\": \"2011-03-31\""));
+    free(json);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&g);
+
+    /* a later cutoff moves rows from the target into the features */
+    cfg.cutoff = "2011-04-10";
+    cfg.horizon_days = 21; /* (04-10, 05-01] */
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(t->n_global, 4);
+    CU_ASSERT_EQUAL(l.customers_after_cutoff, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "monetary"), 48.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 107.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 3, "future_spend"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 3, "bgnbd_T"), 5.0, 0);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&g);
+
+    /* without a cutoff: no target values, the BG/NBD inputs still there */
+    cfg.cutoff = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(t->n_global, 4);
+    CU_ASSERT(isnan(feat(g, 1, "future_spend")));
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "bgnbd_x"), 5.0, 0);
+    CU_ASSERT_EQUAL(l.cutoff_day, -1);
+    CU_ASSERT_STRING_EQUAL(l.cutoff, "");
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&g);
+    tribe_par_finalize(&par);
+}
+
+static void bad_cutoff_or_horizon_should_be_usage_errors(void)
+{
+    tribe_par *par = serial();
+    tribe_ingest_cfg cfg = {0};
+    char tx[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/split_transactions.csv"));
+    cfg.transactions = tx;
+    tribe_table *t = NULL, *g = NULL;
+    tribe_ledger l;
+    cfg.cutoff = "2010-12-31";
+    cfg.horizon_days = 30;
+    CU_ASSERT_EQUAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NULL(g);
+    CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "cutoff 2010-12-31 is outside the data's date range 2011-01-01 .. 2011-05-01");
+    cfg.cutoff = "2011-05-02";
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "2011-05-02"));
+    cfg.cutoff = "2011-05-01"; /* the last day: allowed (an empty window) */
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    tribe_table_destroy(&t);
+    cfg.cutoff = "2011-03-31";
+    cfg.horizon_days = 0;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "horizon 0 days"));
+    cfg.horizon_days = -5;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    cfg.horizon_days = 30;
+    cfg.cutoff = "31/03/2011x";
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "not a date"));
+    cfg.cutoff = "2011-03-31";
+    cfg.snapshot = "2011-06-01";
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(t);
+    tribe_par_finalize(&par);
+}
+
+/* web sessions after the cutoff must not leak into the features */
+static void web_sessions_after_the_cutoff_should_be_ignored(void)
+{
+    tribe_par *par = serial();
+    tribe_ingest_cfg cfg = {0};
+    char tx[1024], web[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
+    cfg.transactions = tx;
+    cfg.web = web;
+    tribe_table *t = NULL, *u = NULL;
+    tribe_ledger l, m;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    cfg.cutoff = "2011-02-01";
+    cfg.horizon_days = 45;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &u, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.web_rows_after_cutoff, 0);
+    CU_ASSERT_EQUAL(m.web_rows_after_cutoff, 3); /* 02-02 (2) and 02-03 */
+    CU_ASSERT_EQUAL(m.web_rows, m.web_rows_kept + m.web_rows_unmatched + m.web_malformed + m.web_rows_after_cutoff);
+    double s0 = 0, s1 = 0;
+    int j0 = tribe_table_feature(t, "sessions"), j1 = tribe_table_feature(u, "sessions");
+    for (int64_t i = 0; i < t->n_local; i++)
+        s0 += t->x[i * t->d + j0];
+    for (int64_t i = 0; i < u->n_local; i++)
+        s1 += u->x[i * u->d + j1];
+    CU_ASSERT(s1 < s0);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&u);
+    tribe_par_finalize(&par);
+}
+
 static void allocation_failures_should_fail_cleanly(void)
 {
     tribe_par *par = serial();
@@ -498,6 +657,9 @@ int main(void)
         TRIBE_TEST(numbers_and_keys_should_parse_exactly),
         TRIBE_TEST(import_should_sort_by_id_and_read_nan),
         TRIBE_TEST(allocation_failures_should_fail_cleanly),
+        TRIBE_TEST(cutoff_should_split_features_and_target),
+        TRIBE_TEST(bad_cutoff_or_horizon_should_be_usage_errors),
+        TRIBE_TEST(web_sessions_after_the_cutoff_should_be_ignored),
         {NULL, NULL}};
     return tribe_test_main("ingest", cases);
 }

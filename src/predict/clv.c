@@ -1,0 +1,536 @@
+/* BG/NBD, Gamma-Gamma, CLV baselines and their metrics (tribe/clv.h).
+ *
+ * Each model has a serial kernel (one customer's log-likelihood, its local
+ * exact sum) and a thin collective driver (one allreduce of tribe_xsum per
+ * objective evaluation). The optimiser is Nelder-Mead on log-parameters: it
+ * needs no gradients, and because every objective value is an exact sum it
+ * takes the same path on every rank and rank count.
+ */
+#include "tribe/clv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- counter-RNG variates ---------------------------------------------- */
+
+/* Stream layout: a variate owns 2^20 consecutive streams (2 per rejection
+ * attempt; the last one for the shape < 1 boost). `kind` selects a block of
+ * 2^40 streams so distinct variates of one customer never share a stream. */
+#define CLV_STREAM(kind, j) (((uint64_t)(kind) << 40) + ((uint64_t)(j) << 20))
+
+double tribe_clv_gamma_draw(double shape, uint64_t seed, uint64_t stream, uint64_t counter)
+{
+    double boost = 1.0;
+    if (shape < 1.0) {
+        /* G(shape) = G(shape + 1) * U^(1/shape) */
+        double u = tribe_rng_unif(seed, stream + (1u << 20) - 1, counter);
+        boost = pow(u > 0 ? u : 1e-300, 1.0 / shape);
+        shape += 1.0;
+    }
+    double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (uint64_t k = 0; k < (1u << 19) - 1; k++) {
+        double z = tribe_rng_normal(seed, stream + 2 * k, counter);
+        double v = 1.0 + c * z;
+        if (v <= 0)
+            continue;
+        v = v * v * v;
+        double u = tribe_rng_unif(seed, stream + 2 * k + 1, counter);
+        if (u < 1.0 - 0.0331 * z * z * z * z || log(u) < 0.5 * z * z + d * (1.0 - v + log(v)))
+            return d * v * boost;
+    }
+    return d * boost; /* not reached in practice: acceptance rate > 0.95 */
+}
+
+void tribe_bgnbd_simulate1(const tribe_bgnbd *m, uint64_t seed, int64_t i, double T, double *x, double *tx)
+{
+    uint64_t ctr = (uint64_t)i;
+    double lambda = tribe_clv_gamma_draw(m->r, seed, CLV_STREAM(1, 0), ctr) / m->alpha;
+    double ga = tribe_clv_gamma_draw(m->a, seed, CLV_STREAM(2, 0), ctr);
+    double gb = tribe_clv_gamma_draw(m->b, seed, CLV_STREAM(2, 1), ctr);
+    double p = ga / (ga + gb);
+    double t = 0, last = 0;
+    int64_t n = 0;
+    /* Purchases form a Poisson process of rate lambda; after each REPEAT
+     * purchase the customer drops out with probability p (FHL 2005). */
+    for (uint64_t j = 0; lambda > 0 && j < (1u << 20); j++) {
+        double u = tribe_rng_unif(seed, CLV_STREAM(3, 0) + j, ctr);
+        t += -log1p(-u) / lambda;
+        if (t > T)
+            break;
+        n++;
+        last = t;
+        if (tribe_rng_unif(seed, CLV_STREAM(4, 0) + j, ctr) < p)
+            break;
+    }
+    *x = (double)n;
+    *tx = last;
+}
+
+double tribe_gammagamma_simulate1(const tribe_gammagamma *g, uint64_t seed, int64_t i, int64_t x)
+{
+    uint64_t ctr = (uint64_t)i;
+    double nu = tribe_clv_gamma_draw(g->q, seed, CLV_STREAM(5, 0), ctr) / g->v;
+    /* the sum of x Gamma(p, nu) spends is Gamma(p x, nu) */
+    double total = tribe_clv_gamma_draw(g->p * (double)x, seed, CLV_STREAM(6, 0), ctr) / nu;
+    return total / (double)x;
+}
+
+/* ---- BG/NBD kernels ----------------------------------------------------- */
+
+double tribe_bgnbd_loglik1(const tribe_bgnbd *m, double x, double tx, double T)
+{
+    double r = m->r, al = m->alpha, a = m->a, b = m->b;
+    if (!(r > 0 && al > 0 && a > 0 && b > 0) || !(x >= 0 && tx >= 0 && tx <= T))
+        return NAN;
+    double a1 = lgamma(r + x) - lgamma(r) + r * log(al);
+    double a2 = lgamma(a + b) + lgamma(b + x) - lgamma(b) - lgamma(a + b + x);
+    double a3 = -(r + x) * log(al + T);
+    if (x <= 0)
+        return a1 + a2 + a3;
+    double a4 = log(a) - log(b + x - 1) - (r + x) * log(al + tx);
+    double hi = a3 > a4 ? a3 : a4, lo = a3 > a4 ? a4 : a3;
+    return a1 + a2 + hi + log1p(exp(lo - hi));
+}
+
+/* Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1 by its series; NaN if
+ * it has not converged after 200000 terms. */
+static double hyp2f1(double a, double b, double c, double z)
+{
+    double term = 1.0, sum = 1.0;
+    for (int k = 0; k < 200000; k++) {
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
+        sum += term;
+        if (fabs(term) <= 1e-15 * fabs(sum))
+            return sum;
+    }
+    return NAN;
+}
+
+double tribe_bgnbd_p_alive(const tribe_bgnbd *m, double x, double tx, double T)
+{
+    if (x <= 0)
+        return 1.0;
+    double lr = log(m->a) - log(m->b + x - 1) + (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
+    return 1.0 / (1.0 + exp(lr));
+}
+
+double tribe_bgnbd_expected(const tribe_bgnbd *m, double x, double tx, double T, double horizon)
+{
+    double r = m->r, al = m->alpha, a = m->a, b = m->b, t = horizon;
+    if (a == 1.0 || !(t >= 0))
+        return NAN;
+    double z = t / (al + T + t);
+    double f = hyp2f1(r + x, b + x, a + b + x - 1, z);
+    double num = 1.0 - pow((al + T) / (al + T + t), r + x) * f;
+    double den = 1.0;
+    if (x > 0)
+        den += exp(log(a) - log(b + x - 1) + (r + x) * (log(al + T) - log(al + tx)));
+    return (a + b + x - 1) / (a - 1) * num / den;
+}
+
+/* ---- Gamma-Gamma kernels ------------------------------------------------ */
+
+double tribe_gammagamma_loglik1(const tribe_gammagamma *g, double x, double mbar)
+{
+    double p = g->p, q = g->q, v = g->v;
+    if (!(p > 0 && q > 0 && v > 0) || !(x > 0 && mbar > 0))
+        return NAN;
+    double px = p * x;
+    return lgamma(px + q) - lgamma(px) - lgamma(q) + q * log(v) + (px - 1) * log(mbar) + px * log(x) -
+           (px + q) * log(v + x * mbar);
+}
+
+double tribe_gammagamma_expected(const tribe_gammagamma *g, double x, double mbar)
+{
+    if (!(g->q > 1))
+        return NAN;
+    if (x <= 0)
+        return g->p * g->v / (g->q - 1);
+    return g->p * (g->v + x * mbar) / (g->p * x + g->q - 1);
+}
+
+/* ---- exact sums --------------------------------------------------------- */
+
+/* sums[0] = exact sum of the finite terms, sums[1] = count of non-finite
+ * terms (as xsum units), reduced over ranks. */
+static tribe_status reduce_ll(tribe_par *par, tribe_xsum sums[2], double *out)
+{
+    tribe_status st = tribe_par_sum_xsum(par, sums, 2);
+    if (st != TRIBE_OK)
+        return st;
+    *out = sums[1] != 0 ? -INFINITY : tribe_xsum_value(sums[0]);
+    return TRIBE_OK;
+}
+
+/* |LL| per customer beyond this is treated as non-finite: it keeps the
+ * fixed-point sum far from __int128 overflow. */
+#define CLV_LL_MAX 1e12
+
+static void add_term(tribe_xsum sums[2], double v)
+{
+    if (isfinite(v) && fabs(v) < CLV_LL_MAX)
+        sums[0] += tribe_xsum_of(v);
+    else
+        sums[1] += 1;
+}
+
+tribe_status tribe_bgnbd_loglik(tribe_par *par, const tribe_bgnbd *m, const double *x, const double *tx,
+                                const double *T, int64_t n, double *out)
+{
+    tribe_xsum s[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++)
+        add_term(s, tribe_bgnbd_loglik1(m, x[i], tx[i], T[i]));
+    return reduce_ll(par, s, out);
+}
+
+tribe_status tribe_gammagamma_loglik(tribe_par *par, const tribe_gammagamma *g, const double *x,
+                                     const double *mbar, int64_t n, double *out)
+{
+    tribe_xsum s[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] > 0)
+            add_term(s, tribe_gammagamma_loglik1(g, x[i], mbar[i]));
+    return reduce_ll(par, s, out);
+}
+
+/* ---- Nelder-Mead ---------------------------------------------------------- */
+
+#define NM_MAXD 4
+
+/* f(theta) = -LL(exp(theta)); collective, identical on every rank. */
+typedef tribe_status (*nm_fn)(void *ctx, const double *theta, double *f);
+
+typedef struct {
+    int iterations, converged;
+} nm_result;
+
+static tribe_status nm_eval(nm_fn fn, void *ctx, const double *th, double *f)
+{
+    tribe_status st = fn(ctx, th, f);
+    if (st == TRIBE_OK && !isfinite(*f))
+        *f = INFINITY;
+    return st;
+}
+
+/* Minimises fn from theta (updated in place) with the standard coefficients
+ * (reflection 1, expansion 2, contraction 1/2, shrink 1/2), restarting from
+ * the best vertex until a restart no longer improves (at most 6 starts). */
+static tribe_status nelder_mead(nm_fn fn, void *ctx, int d, double *theta, double *fbest, int max_iter,
+                                double tol, nm_result *res)
+{
+    tribe_status st = TRIBE_OK;
+    double s[NM_MAXD + 1][NM_MAXD], fs[NM_MAXD + 1], c[NM_MAXD], xr[NM_MAXD], xe[NM_MAXD];
+    double prev = INFINITY;
+    res->iterations = 0;
+    res->converged = 0;
+    for (int start = 0; start < 6; start++) {
+        for (int i = 0; i <= d; i++) {
+            memcpy(s[i], theta, (size_t)d * sizeof(double));
+            if (i > 0)
+                s[i][i - 1] += 0.5;
+            TRIBE_TRY(nm_eval(fn, ctx, s[i], &fs[i]));
+        }
+        int conv = 0;
+        for (int it = 0; it < max_iter; it++) {
+            /* order vertices by f (insertion sort; ties keep their order) */
+            for (int i = 1; i <= d; i++)
+                for (int j = i; j > 0 && fs[j] < fs[j - 1]; j--) {
+                    double tf = fs[j];
+                    fs[j] = fs[j - 1];
+                    fs[j - 1] = tf;
+                    for (int k = 0; k < d; k++) {
+                        double tv = s[j][k];
+                        s[j][k] = s[j - 1][k];
+                        s[j - 1][k] = tv;
+                    }
+                }
+            if (isfinite(fs[d]) && fs[d] - fs[0] <= tol * (1.0 + fabs(fs[0]))) {
+                conv = 1;
+                break;
+            }
+            res->iterations++;
+            for (int k = 0; k < d; k++) {
+                c[k] = 0;
+                for (int i = 0; i < d; i++)
+                    c[k] += s[i][k];
+                c[k] /= d;
+            }
+            double fr, fe;
+            for (int k = 0; k < d; k++)
+                xr[k] = c[k] + (c[k] - s[d][k]);
+            TRIBE_TRY(nm_eval(fn, ctx, xr, &fr));
+            if (fr < fs[0]) {
+                for (int k = 0; k < d; k++)
+                    xe[k] = c[k] + 2.0 * (c[k] - s[d][k]);
+                TRIBE_TRY(nm_eval(fn, ctx, xe, &fe));
+                if (fe < fr) {
+                    memcpy(s[d], xe, (size_t)d * sizeof(double));
+                    fs[d] = fe;
+                } else {
+                    memcpy(s[d], xr, (size_t)d * sizeof(double));
+                    fs[d] = fr;
+                }
+                continue;
+            }
+            if (fr < fs[d - 1]) {
+                memcpy(s[d], xr, (size_t)d * sizeof(double));
+                fs[d] = fr;
+                continue;
+            }
+            /* contraction: outside if the reflection beat the worst, else inside */
+            int outside = fr < fs[d];
+            for (int k = 0; k < d; k++)
+                xe[k] = outside ? c[k] + 0.5 * (xr[k] - c[k]) : c[k] + 0.5 * (s[d][k] - c[k]);
+            TRIBE_TRY(nm_eval(fn, ctx, xe, &fe));
+            if (fe < (outside ? fr : fs[d])) {
+                memcpy(s[d], xe, (size_t)d * sizeof(double));
+                fs[d] = fe;
+                continue;
+            }
+            for (int i = 1; i <= d; i++) {
+                for (int k = 0; k < d; k++)
+                    s[i][k] = s[0][k] + 0.5 * (s[i][k] - s[0][k]);
+                TRIBE_TRY(nm_eval(fn, ctx, s[i], &fs[i]));
+            }
+        }
+        int best = 0;
+        for (int i = 1; i <= d; i++)
+            if (fs[i] < fs[best])
+                best = i;
+        memcpy(theta, s[best], (size_t)d * sizeof(double));
+        *fbest = fs[best];
+        res->converged = conv;
+        if (!conv || !(prev - fs[best] > tol * (1.0 + fabs(fs[best]))))
+            break;
+        prev = fs[best];
+    }
+cleanup:
+    return st;
+}
+
+/* ---- drivers ------------------------------------------------------------- */
+
+typedef struct {
+    tribe_par *par;
+    const double *x, *tx, *T, *mbar;
+    int64_t n;
+} clv_ctx;
+
+static tribe_status bgnbd_obj(void *vctx, const double *th, double *f)
+{
+    clv_ctx *c = vctx;
+    tribe_bgnbd m = {exp(th[0]), exp(th[1]), exp(th[2]), exp(th[3])};
+    double ll = 0;
+    tribe_status st = tribe_bgnbd_loglik(c->par, &m, c->x, c->tx, c->T, c->n, &ll);
+    *f = -ll;
+    return st;
+}
+
+static tribe_status gg_obj(void *vctx, const double *th, double *f)
+{
+    clv_ctx *c = vctx;
+    tribe_gammagamma g = {exp(th[0]), exp(th[1]), exp(th[2])};
+    double ll = 0;
+    tribe_status st = tribe_gammagamma_loglik(c->par, &g, c->x, c->mbar, c->n, &ll);
+    *f = -ll;
+    return st;
+}
+
+static void opts_of(const tribe_clv_fit_opts *o, int *max_iter, double *tol)
+{
+    *max_iter = o && o->max_iter > 0 ? o->max_iter : 2000;
+    *tol = o && o->tol > 0 ? o->tol : 1e-10;
+}
+
+tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, const double *T, int64_t n,
+                             const tribe_clv_fit_opts *opts, tribe_bgnbd *out, tribe_clv_fit_info *info)
+{
+    tribe_status st = TRIBE_OK;
+    for (int64_t i = 0; i < n && st == TRIBE_OK; i++)
+        if (!(isfinite(x[i]) && isfinite(tx[i]) && isfinite(T[i]) && x[i] >= 0 && tx[i] >= 0 && tx[i] <= T[i]))
+            st = tribe_fail(TRIBE_ERR_USAGE,
+                            "bgnbd: rank %d row %lld: need 0 <= t_x <= T and x >= 0 (x=%g t_x=%g T=%g)",
+                            tribe_par_rank(par), (long long)i, x[i], tx[i], T[i]);
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        return st;
+    int64_t ng = n;
+    TRIBE_TRY(tribe_par_sum_i64(par, &ng, 1));
+    if (ng == 0)
+        return tribe_fail(TRIBE_ERR_INPUT, "bgnbd: no customer to fit");
+    clv_ctx c = {par, x, tx, T, NULL, n};
+    double th[4] = {0, 0, 0, 0}, f = 0;
+    int max_iter;
+    double tol;
+    opts_of(opts, &max_iter, &tol);
+    nm_result res;
+    TRIBE_TRY(nelder_mead(bgnbd_obj, &c, 4, th, &f, max_iter, tol, &res));
+    out->r = exp(th[0]);
+    out->alpha = exp(th[1]);
+    out->a = exp(th[2]);
+    out->b = exp(th[3]);
+    if (info) {
+        info->loglik = -f;
+        info->iterations = res.iterations;
+        info->converged = res.converged;
+        info->n_used = ng;
+    }
+cleanup:
+    return st;
+}
+
+tribe_status tribe_gammagamma_fit(tribe_par *par, const double *x, const double *mbar, int64_t n,
+                                  const tribe_clv_fit_opts *opts, tribe_gammagamma *out,
+                                  tribe_clv_fit_info *info)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t used = 0;
+    for (int64_t i = 0; i < n && st == TRIBE_OK; i++) {
+        if (!(x[i] > 0))
+            continue;
+        used++;
+        if (!(isfinite(x[i]) && isfinite(mbar[i]) && mbar[i] > 0))
+            st = tribe_fail(TRIBE_ERR_USAGE, "gammagamma: rank %d row %lld: mean spend %g with x=%g is not positive",
+                            tribe_par_rank(par), (long long)i, mbar[i], x[i]);
+    }
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        return st;
+    TRIBE_TRY(tribe_par_sum_i64(par, &used, 1));
+    if (used == 0)
+        return tribe_fail(TRIBE_ERR_INPUT, "gammagamma: no repeat customer (x > 0) to fit");
+    clv_ctx c = {par, x, NULL, NULL, mbar, n};
+    double th[3] = {0, 0, 0}, f = 0;
+    int max_iter;
+    double tol;
+    opts_of(opts, &max_iter, &tol);
+    nm_result res;
+    TRIBE_TRY(nelder_mead(gg_obj, &c, 3, th, &f, max_iter, tol, &res));
+    out->p = exp(th[0]);
+    out->q = exp(th[1]);
+    out->v = exp(th[2]);
+    if (info) {
+        info->loglik = -f;
+        info->iterations = res.iterations;
+        info->converged = res.converged;
+        info->n_used = used;
+    }
+cleanup:
+    return st;
+}
+
+/* ---- CLV and baselines -------------------------------------------------------- */
+
+void tribe_clv_predict(const tribe_bgnbd *m, const tribe_gammagamma *g, const double *x, const double *tx,
+                       const double *T, const double *mbar, int64_t n, double horizon, double annual_rate,
+                       double *out)
+{
+    double disc = annual_rate != 0 ? pow(1.0 + annual_rate, -horizon / 365.0) : 1.0;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        out[i] = tribe_bgnbd_expected(m, x[i], tx[i], T[i], horizon) *
+                 tribe_gammagamma_expected(g, x[i], mbar[i]) * disc;
+}
+
+void tribe_clv_rate_baseline(const double *monetary, const double *tenure, int64_t n, double horizon,
+                             double *out)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = monetary[i] / (tenure[i] > 1 ? tenure[i] : 1.0) * horizon;
+}
+
+/* ---- metrics --------------------------------------------------------------- */
+
+/* A uint64 key with the order of the doubles (no NaN here). */
+static uint64_t order_key(double v)
+{
+    uint64_t u;
+    if (v == 0)
+        v = 0.0; /* -0 and +0 tie */
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : u | (1ULL << 63);
+}
+
+tribe_status tribe_clv_metrics_compute(tribe_par *par, const double *pred, const double *actual, int64_t n,
+                                       int64_t offset, tribe_clv_metrics *out)
+{
+    tribe_status st = TRIBE_OK;
+    for (int64_t i = 0; i < n && st == TRIBE_OK; i++)
+        if (!isfinite(pred[i]) || !isfinite(actual[i]))
+            st = tribe_fail(TRIBE_ERR_INPUT, "clv metrics: row %lld: prediction %g / actual %g is not finite",
+                            (long long)(offset + i), pred[i], actual[i]);
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        return st;
+    int64_t ng = n;
+    TRIBE_TRY(tribe_par_sum_i64(par, &ng, 1));
+    if (ng == 0)
+        return tribe_fail(TRIBE_ERR_INPUT, "clv metrics: no row");
+
+    /* pass 1: sum |e|, e^2, y; pass 2: sum (y - mean)^2 */
+    tribe_xsum s[3] = {0, 0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        double e = pred[i] - actual[i];
+        s[0] += tribe_xsum_of(fabs(e));
+        s[1] += tribe_xsum_of(e * e);
+        s[2] += tribe_xsum_of(actual[i]);
+    }
+    TRIBE_TRY(tribe_par_sum_xsum(par, s, 3));
+    double mean = tribe_xsum_value(s[2]) / (double)ng;
+    tribe_xsum sst = 0;
+    for (int64_t i = 0; i < n; i++)
+        sst += tribe_xsum_of((actual[i] - mean) * (actual[i] - mean));
+    TRIBE_TRY(tribe_par_sum_xsum(par, &sst, 1));
+    out->n = ng;
+    out->mae = tribe_xsum_value(s[0]) / (double)ng;
+    out->rmse = sqrt(tribe_xsum_value(s[1]) / (double)ng);
+    out->r2 = sst != 0 ? 1.0 - tribe_xsum_value(s[1]) / tribe_xsum_value(sst) : NAN;
+
+    /* top decile: the k = ceil(n/10) rows of largest prediction, ties broken
+     * by the lower global index. Threshold key t* = max{t : #(key >= t) >= k}
+     * by bisection over the 64-bit keys, then the index cut among ties. */
+    int64_t k = (ng + 9) / 10;
+    uint64_t lo = 0, hi = UINT64_MAX; /* invariant: count(>= lo) >= k */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2 + 1;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < n; i++)
+            cnt += order_key(pred[i]) >= mid;
+        TRIBE_TRY(tribe_par_sum_i64(par, &cnt, 1));
+        if (cnt >= k)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    uint64_t tkey = lo;
+    int64_t gt = 0;
+    for (int64_t i = 0; i < n; i++)
+        gt += order_key(pred[i]) > tkey;
+    TRIBE_TRY(tribe_par_sum_i64(par, &gt, 1));
+    int64_t need = k - gt; /* >= 1 */
+    int64_t jlo = 0, jhi = ng - 1; /* smallest j with #(key == t*, index <= j) >= need */
+    while (jlo < jhi) {
+        int64_t mid = jlo + (jhi - jlo) / 2;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < n; i++)
+            cnt += order_key(pred[i]) == tkey && offset + i <= mid;
+        TRIBE_TRY(tribe_par_sum_i64(par, &cnt, 1));
+        if (cnt >= need)
+            jhi = mid;
+        else
+            jlo = mid + 1;
+    }
+    tribe_xsum top = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t key = order_key(pred[i]);
+        if (key > tkey || (key == tkey && offset + i <= jlo))
+            top += tribe_xsum_of(actual[i]);
+    }
+    TRIBE_TRY(tribe_par_sum_xsum(par, &top, 1));
+    out->top_decile_lift = s[2] != 0 ? (tribe_xsum_value(top) / tribe_xsum_value(s[2])) /
+                                           ((double)k / (double)ng)
+                                     : NAN;
+cleanup:
+    return st;
+}
