@@ -35,7 +35,7 @@ head -1 "$TMP/c1.csv" | grep -q '^customer_id,recency_days,frequency,monetary' &
   ok "export header starts customer_id,recency_days,frequency,monetary" || fail "export header"
 
 for np in 1 2 4; do
-  write_job "$TMP/job$np.json" "$TMP/c1.h5" "$TMP/out$np" 5 '"run_id": "e2e"'
+  write_job "$TMP/job$np.json" "$TMP/c1.h5" "$TMP/out$np" 5 '"run_id": "e2e", "drivers": {"sample_size": 1500}'
   tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err" || { fail "run on $np ranks"; cat "$TMP/run$np.err"; }
   grep -q "ranks=$np" "$TMP/run$np.err" && ok "run reports ranks=$np" || fail "ranks=$np line"
   tribe_np 1 export "$TMP/out$np/results.h5" --csv "$TMP/seg$np.csv" >/dev/null
