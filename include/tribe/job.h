@@ -59,6 +59,14 @@ typedef struct {
         int64_t sample_size;
     } projection;
     struct {
+        int enabled;          /* default true: segment drivers (docs/gbdt.md) */
+        int n_rounds;         /* boosting rounds (trees per segment); default 30 */
+        int max_leaves;       /* default 15 */
+        double learning_rate; /* default 0.2 */
+        int64_t sample_size;  /* rows explained by TreeSHAP (expected, by global
+                                 row index); 0 = every row; default 10000 */
+    } drivers;
+    struct {
         char *provider;     /* "offline" (default) or "openai" (docs/personas-llm.md) */
         char *base_url;     /* e.g. "https://api.openai.com/v1"; required for "openai" */
         char *model;        /* required for "openai" */

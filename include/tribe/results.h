@@ -45,6 +45,13 @@ typedef struct {
     int n_sweep;
     const double *sweep;         /* [n_sweep][4] */
     const tribe_projection *proj; /* may be NULL */
+    /* segment drivers (docs/gbdt.md); absent when drivers_json is NULL */
+    const char *drivers_json;            /* the softmax GBDT, tribe_gbdt_to_json text */
+    int drivers_d;                       /* features the GBDT saw (raw model columns) */
+    const char *const *drivers_features; /* [drivers_d] */
+    const double *drivers_mean_abs_shap; /* [k][drivers_d]: segment s, class-s output */
+    const double *drivers_gain;          /* [drivers_d]: split gain summed over all trees */
+    int64_t drivers_rows;                /* rows TreeSHAP explained (global) */
 } tribe_results;
 
 tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);

@@ -2,12 +2,14 @@
 #include "cli.h"
 #include "tribe/campaign.h"
 #include "tribe/cluster.h"
+#include "tribe/gbdt.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
 #include "tribe/llm.h"
 #include "tribe/persona.h"
 #include "tribe/report.h"
 #include "tribe/results.h"
+#include "tribe/sbuf.h"
 #include "tribe/transform.h"
 
 #include <dirent.h>
@@ -162,6 +164,158 @@ static tribe_status publish(const char *staging, const char *output)
     return TRIBE_OK;
 }
 
+/* RNG stream of the TreeSHAP row sample (after the GBDT's 201, 202). */
+enum { STREAM_DRIVERS_SAMPLE = 203 };
+
+/* Segment drivers: what the run hands to results.h5 and the report. */
+typedef struct {
+    char *json;        /* the GBDT as JSON */
+    double *mean_abs;  /* [k][m]: mean |SHAP| of the class-s output over segment s's rows */
+    double *gain;      /* [m]: split gain over all trees */
+    int64_t rows;      /* rows TreeSHAP explained, all ranks */
+    char *report_json; /* ", \"drivers\": {...}" for the run record (rank 0), or NULL */
+} drivers;
+
+static void drivers_free(drivers *dr)
+{
+    free(dr->json);
+    free(dr->mean_abs);
+    free(dr->gain);
+    free(dr->report_json);
+    *dr = (drivers){0};
+}
+
+static tribe_status json_str(tribe_sbuf *b, const char *s)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+    for (const char *q = s; *q; q++) {
+        if (*q == '"' || *q == '\\')
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\%c", *q));
+        else if ((unsigned char)*q < 0x20)
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\u%04x", (unsigned)(unsigned char)*q));
+        else
+            TRIBE_TRY(tribe_sbuf_addn(b, q, 1));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+cleanup:
+    return st;
+}
+
+/* The drivers as a fragment of the run record, read by the report's "What
+ * drives each segment" section: features, mean_abs_shap[k][m], gain[m]. */
+static tribe_status drivers_report_json(const drivers *dr, const char *const *names, int k, int m, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"drivers\": {\"features\": ["));
+    for (int j = 0; j < m; j++) {
+        if (j)
+            TRIBE_TRY(tribe_sbuf_add(&b, ", "));
+        TRIBE_TRY(json_str(&b, names[j]));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "], \"mean_abs_shap\": ["));
+    for (int c = 0; c < k; c++) {
+        TRIBE_TRY(tribe_sbuf_add(&b, c ? ", [" : "["));
+        for (int j = 0; j < m; j++)
+            TRIBE_TRY(tribe_sbuf_printf(&b, "%s%.9g", j ? ", " : "", dr->mean_abs[(size_t)c * m + j]));
+        TRIBE_TRY(tribe_sbuf_add(&b, "]"));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "], \"gain\": ["));
+    for (int j = 0; j < m; j++)
+        TRIBE_TRY(tribe_sbuf_printf(&b, "%s%.9g", j ? ", " : "", dr->gain[j]));
+    TRIBE_TRY(tribe_sbuf_printf(&b, "], \"rows\": %lld}", (long long)dr->rows));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+/* Collective. Segment drivers (docs/gbdt.md): a softmax GBDT learns the
+ * segment label from the RAW model columns (NaN stays missing), so SHAP
+ * values are in the units a marketer knows rather than in z-scores; TreeSHAP
+ * on a sample chosen by global row index (job key drivers.sample_size) gives
+ * mean |SHAP| per feature per segment, segment s read off the class-s
+ * output. The model, the sample and the exact sums make every number
+ * independent of the rank and thread counts. */
+static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const tribe_table *t, const int *cols, int m,
+                                const int32_t *label, int k, drivers *dr)
+{
+    tribe_status st = TRIBE_OK;
+    float *x = NULL;
+    double *y = NULL, *phi = NULL, *ma = NULL, *g = NULL;
+    int32_t *ls = NULL;
+    int64_t *cnt = NULL;
+    tribe_gbdt_model *gm = NULL;
+    int64_t n = t->n_local;
+    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)n * (size_t)m + 1) * sizeof *x));
+    TRIBE_TRY(tribe_alloc((void **)&y, ((size_t)n + 1) * sizeof *y));
+    TRIBE_TRY(tribe_alloc((void **)&ls, ((size_t)n + 1) * sizeof *ls));
+    for (int64_t i = 0; i < n; i++) {
+        for (int j = 0; j < m; j++)
+            x[(size_t)i * m + j] = t->x[(size_t)i * t->d + cols[j]];
+        y[i] = label[i];
+    }
+    tribe_gbdt_cfg cfg;
+    tribe_gbdt_cfg_default(&cfg);
+    cfg.objective = TRIBE_GBDT_SOFTMAX;
+    cfg.n_class = k;
+    cfg.n_rounds = job->drivers.n_rounds;
+    cfg.max_leaves = job->drivers.max_leaves;
+    cfg.learning_rate = job->drivers.learning_rate;
+    cfg.seed = job->seed;
+    /* Small inputs (tests, pilots) must still train: at most 20 rows a leaf,
+     * fewer when there are fewer than 80 customers a segment. */
+    cfg.min_samples_leaf = t->n_global / (4 * (int64_t)k);
+    if (cfg.min_samples_leaf > 20)
+        cfg.min_samples_leaf = 20;
+    if (cfg.min_samples_leaf < 1)
+        cfg.min_samples_leaf = 1;
+    TRIBE_TRY(tribe_gbdt_fit(par, x, n, t->offset, t->n_global, m, y, NULL, &cfg, &gm));
+
+    /* The TreeSHAP sample, compacted in place (row i moves to ns <= i). */
+    int64_t want = job->drivers.sample_size;
+    double rate = (want <= 0 || want >= t->n_global) ? 1.0 : (double)want / (double)t->n_global;
+    int64_t ns = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (rate < 1.0 && tribe_rng_unif(job->seed, STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) >= rate)
+            continue;
+        if (ns != i)
+            memmove(x + (size_t)ns * m, x + (size_t)i * m, (size_t)m * sizeof *x);
+        ls[ns++] = label[i];
+    }
+    TRIBE_TRY(tribe_calloc((void **)&phi, (size_t)ns * (size_t)k * ((size_t)m + 1) + 1, sizeof *phi));
+    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_shap(gm, x, ns, phi)));
+    TRIBE_TRY(tribe_calloc((void **)&ma, (size_t)k * (size_t)k * (size_t)m + 1, sizeof *ma));
+    TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)k + 1, sizeof *cnt));
+    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_shap_mean_abs(par, phi, ns, k, m, ls, k, ma, cnt)));
+    TRIBE_TRY(tribe_calloc((void **)&dr->mean_abs, (size_t)k * (size_t)m + 1, sizeof *dr->mean_abs));
+    dr->rows = 0;
+    for (int c = 0; c < k; c++) {
+        dr->rows += cnt[c];
+        memcpy(dr->mean_abs + (size_t)c * m, ma + ((size_t)c * k + c) * m, (size_t)m * sizeof *ma);
+    }
+    /* Global importance: every class's trees, summed in class order. */
+    TRIBE_TRY(tribe_calloc((void **)&g, (size_t)k * (size_t)m + 1, sizeof *g));
+    TRIBE_TRY(tribe_calloc((void **)&dr->gain, (size_t)m + 1, sizeof *dr->gain));
+    tribe_gbdt_importance_gain(gm, g);
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < m; j++)
+            dr->gain[j] += g[(size_t)c * m + j];
+    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &dr->json)));
+    TRIBE_INFO("segment drivers: %d trees, TreeSHAP on %lld rows", gm->n_trees, (long long)dr->rows);
+cleanup:
+    tribe_gbdt_model_destroy(&gm);
+    free(x);
+    free(y);
+    free(phi);
+    free(ma);
+    free(g);
+    free(ls);
+    free(cnt);
+    return st;
+}
+
 static void print_summary(const tribe_job *job, const tribe_segments *s, const tribe_persona *p, int64_t n)
 {
     printf("tribe run %s: %lld customers in %d segments (silhouette %.3f +/- %.3f)\n", job->run_id, (long long)n,
@@ -191,6 +345,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     tribe_persona_image *images = NULL;
     int n_images = 0; /* segments the images array covers, for its destroy */
     char *ijson = NULL;
+    drivers dr = {0};
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -334,6 +489,18 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(par, z, t->n_local, t->offset, t->n_global, m, label,
                                                             job->projection.sample_size, job->seed, &proj)));
     lap(&tm, "projection");
+    if (job->drivers.enabled && best_k >= 2) {
+        TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
+        for (int j = 0; j < m; j++)
+            model_names[j] = t->names[cols[j]];
+        TRIBE_TRY(drivers_fit(par, job, t, cols, m, label, best_k, &dr));
+        if (rank == 0)
+            st = drivers_report_json(&dr, model_names, best_k, m, &dr.report_json);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        lap(&tm, "drivers");
+    } else if (job->drivers.enabled) {
+        TRIBE_INFO("segment drivers skipped: one segment");
+    }
 
     /* Rank 0 writes what the marketer reads. */
     if (rank == 0) {
@@ -366,7 +533,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_par_agree(par, st));
     lap(&tm, "personas");
 
-    TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
+    if (!model_names)
+        TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
     TRIBE_TRY(tribe_calloc((void **)&log32, (size_t)m + 1, sizeof *log32));
     for (int j = 0; j < m; j++) {
         model_names[j] = t->names[cols[j]];
@@ -401,6 +569,12 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.n_sweep = n_sweep;
         r.sweep = sweep;
         r.proj = proj;
+        r.drivers_json = dr.json;
+        r.drivers_d = m;
+        r.drivers_features = model_names;
+        r.drivers_mean_abs_shap = dr.mean_abs;
+        r.drivers_gain = dr.gain;
+        r.drivers_rows = dr.rows;
         TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
         TRIBE_TRY(tribe_results_write(par, path, &r));
     }
@@ -411,17 +585,18 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         tjson = NULL;
         st = timings_json(&tm, &tjson);
         size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
-                     (ijson ? strlen(ijson) : 0);
+                     (ijson ? strlen(ijson) : 0) +
+                     (dr.report_json ? strlen(dr.report_json) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s%s%s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
                      tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
-                     ijson ? ", \"images\": " : "", ijson ? ijson : "");
+                     ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
@@ -449,6 +624,7 @@ cleanup:
     tribe_campaign_plan_destroy(&plan);
     tribe_persona_images_destroy(&images, n_images);
     free(ijson);
+    drivers_free(&dr);
     free(ledger);
     free(tjson);
     free(pjson);

@@ -41,6 +41,12 @@ static const key_spec KEYS[] = {
     {"silhouette.sample_size", K_I64, F(silhouette.sample_size), 0, 0, 1e8},
     {"projection", K_OBJ, 0, 0, 0, 0},
     {"projection.sample_size", K_I64, F(projection.sample_size), 0, 0, 1e6},
+    {"drivers", K_OBJ, 0, 0, 0, 0},
+    {"drivers.enabled", K_BOOL, F(drivers.enabled), 0, 0, 0},
+    {"drivers.n_rounds", K_INT, F(drivers.n_rounds), 0, 1, 10000},
+    {"drivers.max_leaves", K_INT, F(drivers.max_leaves), 0, 2, 4096},
+    {"drivers.learning_rate", K_NUM, F(drivers.learning_rate), 0, 1e-6, 1},
+    {"drivers.sample_size", K_I64, F(drivers.sample_size), 0, 0, 1e12},
     {"persona", K_OBJ, 0, 0, 0, 0},
     {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
     {"persona.base_url", K_STR, F(persona.base_url), 0, 0, 0},
@@ -344,6 +350,11 @@ static void set_defaults(tribe_job *job)
     job->kmeans.tol = 1e-4;
     job->silhouette.sample_size = 2000;
     job->projection.sample_size = 3000;
+    job->drivers.enabled = 1;
+    job->drivers.n_rounds = 30;
+    job->drivers.max_leaves = 15;
+    job->drivers.learning_rate = 0.2;
+    job->drivers.sample_size = 10000;
     job->persona.temperature = 0.7;
     job->persona.timeout_s = 60;
     job->persona.deadline_s = 300;

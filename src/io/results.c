@@ -99,6 +99,20 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
         TRIBE_TRY(tribe_h5_write_small(h, "/model/projection/label", TRIBE_H5_I32, r->proj->m, 1, r->proj->label));
         TRIBE_TRY(tribe_h5_attr_strs(h, "/model/projection", "axis", 2, axes));
     }
+    if (r->drivers_json) {
+        /* The model JSON is a 1-D uint8 dataset, not an attribute: with K
+         * classes x n_rounds trees it easily passes the 64 KiB an HDF5
+         * attribute may hold in the object header. */
+        int64_t len = (int64_t)strlen(r->drivers_json);
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/mean_abs_shap", TRIBE_H5_F64, r->segs->k, r->drivers_d,
+                                       r->drivers_mean_abs_shap));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/drivers/mean_abs_shap", "feature_names", r->drivers_d,
+                                     r->drivers_features));
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/gain", TRIBE_H5_F64, r->drivers_d, 1, r->drivers_gain));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/drivers/gain", "feature_names", r->drivers_d, r->drivers_features));
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/gbdt_json", TRIBE_H5_U8, len, 1, r->drivers_json));
+        TRIBE_TRY(tribe_h5_attr_i64(h, "/model/drivers", "shap_rows", r->drivers_rows));
+    }
 
     TRIBE_TRY(tribe_fmt(run, sizeof run, "/runs/%s", r->run_id));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "job_spec", r->job_spec ? r->job_spec : "{}"));

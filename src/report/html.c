@@ -1033,6 +1033,117 @@ cleanup:
     return st;
 }
 
+/* ---- segment drivers (run_json "drivers") ------------------------------------------------ */
+
+/* One horizontal bar chart: the n features idx[] with values v[idx[i]],
+ * longest bar = vmax. */
+static tribe_status driver_bars(tribe_sbuf *b, const cJSON *feats, const double *v, const int *idx, int n,
+                                double vmax, const char *fill, const char *unit_fmt)
+{
+    tribe_status st = TRIBE_OK;
+    char lab[128], num[64];
+    const double W = 460, left = 170, row = 24, bw = W - left - 70;
+    OUT("<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Feature importance\">\n", W, row * n + 6);
+    for (int i = 0; i < n; i++) {
+        const cJSON *f = cJSON_GetArrayItem(feats, idx[i]);
+        const char *name = cJSON_IsString(f) ? f->valuestring : "?";
+        double w = vmax > 0 ? fmax(bw * v[idx[i]] / vmax, 1.5) : 1.5;
+        double y = 3 + row * i;
+        snprintf(num, sizeof num, unit_fmt, v[idx[i]]);
+        PUT("<g><title>");
+        ESC(name);
+        OUT(": %s</title><text x=\"%.0f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"end\" fill=\"#1f2937\">",
+            num, left - 8, y + 14);
+        ESC(feature_label(name, lab, sizeof lab));
+        OUT("</text><rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"15\" rx=\"3\" fill=\"%s\"/>"
+            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#374151\">%s</text></g>\n",
+            left, y + 2, w, fill, left + w + 6, y + 14, num);
+    }
+    PUT("</svg>\n");
+cleanup:
+    return st;
+}
+
+/* Indices of v[0..d) by descending value, ties to the lower index. */
+static void rank_desc(const double *v, int d, int *idx)
+{
+    for (int j = 0; j < d; j++) {
+        int at = j;
+        while (at > 0 && (v[idx[at - 1]] < v[j] || !isfinite(v[idx[at - 1]])) && isfinite(v[j]))
+            at--;
+        memmove(idx + at + 1, idx + at, (size_t)(j - at) * sizeof *idx);
+        idx[at] = j;
+    }
+}
+
+/* "What drives each segment": per segment the five features with the
+ * largest mean |SHAP| of the segment-membership model, and the global gain.
+ * Reads run->drivers (written by `tribe run`) and then removes it from the
+ * run record, so the run-details section does not repeat it as a table. */
+static tribe_status drivers_section(tribe_sbuf *b, const tribe_segments *s, cJSON *run)
+{
+    tribe_status st = TRIBE_OK;
+    double *v = NULL;
+    int *idx = NULL;
+    char cb[32];
+    cJSON *dr = run ? cJSON_DetachItemFromObjectCaseSensitive(run, "drivers") : NULL;
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(dr, "features");
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(dr, "mean_abs_shap");
+    const cJSON *gain = cJSON_GetObjectItemCaseSensitive(dr, "gain");
+    int d = cJSON_GetArraySize(feats);
+    if (!dr)
+        return TRIBE_OK; /* drivers off (or one segment): no section */
+    PUT("<section id=\"drivers\"><h2>What drives each segment</h2>\n");
+    if (!cJSON_IsArray(feats) || !cJSON_IsArray(ma) || !cJSON_IsArray(gain) || d == 0 ||
+        cJSON_GetArraySize(ma) != s->k || cJSON_GetArraySize(gain) != d) {
+        PUT("<div class=\"card\"><p class=\"note\">The run record's drivers are malformed.</p></div></section>\n");
+        goto cleanup;
+    }
+    PUT("<p class=\"lead\">A gradient-boosted model learned to tell the segments apart from the customers' own "
+        "figures. For each segment, the features that move its customers' scores the most (mean absolute SHAP "
+        "value, in log-odds of belonging to the segment): the longer the bar, the more that feature decides who "
+        "is in the segment.</p>\n<div class=\"grid2\">\n");
+    TRIBE_TRY(tribe_calloc((void **)&v, (size_t)d, sizeof *v));
+    TRIBE_TRY(tribe_calloc((void **)&idx, (size_t)d, sizeof *idx));
+    for (int c = 0; c < s->k; c++) {
+        const cJSON *rowj = cJSON_GetArrayItem(ma, c);
+        for (int j = 0; j < d; j++) {
+            const cJSON *x = cJSON_GetArrayItem(rowj, j);
+            v[j] = cJSON_IsNumber(x) ? x->valuedouble : NAN;
+        }
+        rank_desc(v, d, idx);
+        int n = d < 5 ? d : 5;
+        PUT("<div class=\"card\"><h3 style=\"margin:0 0 8px;font-size:15px\">");
+        ESC(s->seg[c].name);
+        PUT("</h3>\n");
+        TRIBE_TRY(driver_bars(b, feats, v, idx, n, v[idx[0]], color(c, cb), "%.3f"));
+        PUT("</div>\n");
+    }
+    PUT("</div>\n");
+    {
+        double tot = 0;
+        for (int j = 0; j < d; j++) {
+            const cJSON *x = cJSON_GetArrayItem(gain, j);
+            v[j] = cJSON_IsNumber(x) ? x->valuedouble : 0;
+            tot += v[j];
+        }
+        for (int j = 0; j < d; j++)
+            v[j] = tot > 0 ? 100 * v[j] / tot : 0;
+        rank_desc(v, d, idx);
+        PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Overall importance</h3>\n<p class=\"lead\">Each "
+            "feature's share of the model's total split gain: how much it contributes to telling all segments "
+            "apart.</p>\n<div class=\"card\" style=\"max-width:560px\">\n");
+        TRIBE_TRY(driver_bars(b, feats, v, idx, d, v[idx[0]], "#1e3a5f", "%.1f%%"));
+        PUT("</div>\n");
+    }
+    PUT("</section>\n");
+cleanup:
+    cJSON_Delete(dr);
+    free(v);
+    free(idx);
+    return st;
+}
+
 /* ---- data quality ---------------------------------------------------------------------------- */
 
 static tribe_status quality(tribe_sbuf *b, const tribe_segments *s, const cJSON *run)
@@ -1106,6 +1217,7 @@ static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, c
     TRIBE_TRY(kpis(b, s));
     TRIBE_TRY(size_chart(b, s));
     TRIBE_TRY(profile_table(b, s));
+    TRIBE_TRY(drivers_section(b, s, run));
     TRIBE_TRY(scatter(b, s, proj));
     TRIBE_TRY(persona_cards(b, s, p, plan, img));
     TRIBE_TRY(campaign_plan(b, s, plan));

@@ -35,7 +35,7 @@ head -1 "$TMP/c1.csv" | grep -q '^customer_id,recency_days,frequency,monetary' &
   ok "export header starts customer_id,recency_days,frequency,monetary" || fail "export header"
 
 for np in 1 2 4; do
-  write_job "$TMP/job$np.json" "$TMP/c1.h5" "$TMP/out$np" 5 '"run_id": "e2e"'
+  write_job "$TMP/job$np.json" "$TMP/c1.h5" "$TMP/out$np" 5 '"run_id": "e2e", "drivers": {"sample_size": 1500}'
   tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err" || { fail "run on $np ranks"; cat "$TMP/run$np.err"; }
   grep -q "ranks=$np" "$TMP/run$np.err" && ok "run reports ranks=$np" || fail "ranks=$np line"
   tribe_np 1 export "$TMP/out$np/results.h5" --csv "$TMP/seg$np.csv" >/dev/null
@@ -47,6 +47,35 @@ check "labels on 2 ranks equal labels on 1" cmp -s "$TMP/seg1.csv" "$TMP/seg2.cs
 check "labels on 4 ranks equal labels on 1" cmp -s "$TMP/seg1.csv" "$TMP/seg4.csv"
 check "personas identical across rank counts" cmp -s "$TMP/out1/personas.json" "$TMP/out4/personas.json"
 check "segments.csv identical across rank counts" cmp -s "$TMP/out1/segments.csv" "$TMP/out4/segments.csv"
+
+# Segment drivers: the same mean |SHAP|, gain and model bytes on 1, 2 and 4
+# ranks; every segment has something that drives it.
+$PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" "$TMP/out4/results.h5" <<'PY' && ok "segment drivers identical on 1, 2, 4 ranks and > 0 per segment" || fail "segment drivers"
+import sys, h5py, numpy as np
+f = [h5py.File(p, "r") for p in sys.argv[1:]]
+ma = [x["/model/drivers/mean_abs_shap"][:] for x in f]
+gain = [x["/model/drivers/gain"][:] for x in f]
+js = [bytes(x["/model/drivers/gbdt_json"][:]) for x in f]
+k = f[0]["/segments"].attrs["k"]
+names = list(f[0]["/model/drivers/mean_abs_shap"].attrs["feature_names"])
+assert ma[0].shape == (k, len(names)), ma[0].shape
+assert all(np.array_equal(ma[0], m) for m in ma[1:]), "mean_abs_shap differs across rank counts"
+assert all(np.array_equal(gain[0], g) for g in gain[1:]), "gain differs across rank counts"
+assert all(js[0] == j for j in js[1:]), "model JSON differs across rank counts"
+assert (ma[0].sum(axis=1) > 0).all(), ma[0].sum(axis=1)
+assert gain[0].sum() > 0 and (gain[0] >= 0).all()
+import json
+model = json.loads(js[0])
+assert model["objective"] == "softmax" and model["n_groups"] == k and model["n_features"] == len(names), model["objective"]
+assert f[0]["/model/drivers"].attrs["shap_rows"] > 0
+PY
+grep -q 'What drives each segment' "$TMP/out1/report.html" && ok "report has the drivers section" || fail "report drivers section"
+cat >"$TMP/nodrv.json" <<JSON
+{"input": "$TMP/c1.h5", "output": "$TMP/nodrv", "seed": 7, "kmeans": {"k": 5}, "drivers": {"enabled": false}}
+JSON
+tribe_np 1 run "$TMP/nodrv.json" >/dev/null 2>&1 && $PY -c "
+import sys, h5py; sys.exit('/model/drivers' in h5py.File('$TMP/nodrv/results.h5', 'r'))" &&
+  ok "drivers.enabled=false writes no /model/drivers" || fail "drivers.enabled=false"
 head -1 "$TMP/seg1.csv" | grep -q ',segment_id,segment_name$' && ok "export carries segment id and name" || fail "segment columns"
 check "no staging directory left behind" test -z "$(ls -A "$TMP/out1" | grep staging || true)"
 

@@ -81,6 +81,35 @@ static void a_wrong_type_should_be_named(void)
     CU_ASSERT(strstr(tribe_errmsg(), "outside") != NULL);
 }
 
+static void drivers_keys_should_have_defaults_and_bounds(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\"}", &job), TRIBE_OK);
+    CU_ASSERT_EQUAL(job->drivers.enabled, 1);
+    CU_ASSERT_EQUAL(job->drivers.n_rounds, 30);
+    CU_ASSERT_EQUAL(job->drivers.max_leaves, 15);
+    CU_ASSERT_DOUBLE_EQUAL(job->drivers.learning_rate, 0.2, 1e-12);
+    CU_ASSERT_EQUAL(job->drivers.sample_size, 10000);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\", \"drivers\": {\"enabled\": false, "
+                                "\"n_rounds\": 5, \"max_leaves\": 7, \"learning_rate\": 0.5, \"sample_size\": 0}}",
+                                &job),
+                          TRIBE_OK);
+    CU_ASSERT_EQUAL(job->drivers.enabled, 0);
+    CU_ASSERT_EQUAL(job->drivers.n_rounds, 5);
+    CU_ASSERT_EQUAL(job->drivers.max_leaves, 7);
+    CU_ASSERT_DOUBLE_EQUAL(job->drivers.learning_rate, 0.5, 1e-12);
+    CU_ASSERT_EQUAL(job->drivers.sample_size, 0);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"drivers\": {\"max_leaves\": 1}}", &job),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "drivers.max_leaves") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"drivers\": {\"rounds\": 3}}", &job),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "unknown key 'drivers.rounds'") != NULL);
+    CU_ASSERT_PTR_NULL(job);
+}
+
 static void broken_json_should_give_its_line(void)
 {
     tribe_job *job = NULL;
@@ -98,6 +127,7 @@ int main(void)
         TRIBE_TEST(defaults_should_sweep_k_from_3_to_8),
         TRIBE_TEST(an_unknown_key_should_be_named),
         TRIBE_TEST(a_wrong_type_should_be_named),
+        TRIBE_TEST(drivers_keys_should_have_defaults_and_bounds),
         TRIBE_TEST(broken_json_should_give_its_line),
         {NULL, NULL}};
     return tribe_test_main("job", cases);
