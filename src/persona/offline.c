@@ -470,12 +470,15 @@ static tribe_status bio_drivers(tribe_sbuf *b, const writer *w)
         double a = isfinite(g->median[j]) ? g->median[j] : g->mean[j];
         double z = isfinite(s->overall_median[j]) ? s->overall_median[j] : s->overall_mean[j];
         double tol = 0.1 * fabs(z) + 1e-9;
-        /* "a longer time since the last order", not "a higher" one. */
-        int days = tribe_feature_kind(f) == TRIBE_FEAT_DAYS;
+        /* "a longer time since the last order", "a wider range of
+         * products", not "a higher" one. */
+        int span = tribe_feature_kind(f) == TRIBE_FEAT_DAYS || strncmp(lab, "time ", 5) == 0 ||
+                   strncmp(lab, "gap ", 4) == 0;
+        int range = strncmp(lab, "range ", 6) == 0;
         const char *dir = !isfinite(a) || !isfinite(z) ? ""
-                          : a > z + tol              ? (days ? "longer " : "higher ")
-                          : a < z - tol              ? (days ? "shorter " : "lower ")
-                                                     : "";
+                          : a > z + tol ? (span ? "longer " : range ? "wider " : "higher ")
+                          : a < z - tol ? (span ? "shorter " : range ? "narrower " : "lower ")
+                                        : "";
         snprintf(parts[n], sizeof parts[n], "%s%s", dir, lab);
         ptr[n] = parts[n];
         n++;

@@ -111,7 +111,7 @@ __attribute__((unused)) static tribe_segments *fixture_segments(void) { return f
 static const char *const FIX_DRV_NAMES[FIX_DRV_M] = {"monetary",    "frequency",         "recency_days", "sessions",
                                                      "tenure_days", "distinct_products", "avg_order_value"};
 static const double FIX_DRV_SHAP[FIX_K][FIX_DRV_M] = {{0.9, 0.4, 0.4, 0.0, 0.2, 0.3, 0.1},
-                                                      {0.5, 0.7, 0.1, 0.0, 0.0, 0.0, 0.0},
+                                                      {0.5, 0.7, 0.1, 0.0, 0.0, 0.8, 0.0},
                                                       {0.2, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0},
                                                       {0.3, 0.2, 1.1, 0.0, 0.0, 0.0, 0.0},
                                                       {0.1, 0.1, 0.8, 0.0, 0.0, 0.0, 0.05}};

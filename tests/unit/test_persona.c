@@ -189,6 +189,8 @@ static void offline_bio_should_name_the_top_drivers_in_words(void)
                                                 "total spend and shorter time since the last order."));
         /* At Risk: a longer time since the last order, then higher spend. */
         CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "is its longer time since the last order and higher total spend."));
+        /* Loyal Customers: the range of products (52 vs 30) reads "wider". */
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[1].bio, "is its wider range of products bought and higher number of orders."));
         /* New Customers: time as a customer (22 vs 281 days) leads. */
         CU_ASSERT_PTR_NOT_NULL(strstr(p[2].bio, "is its shorter time as a customer and lower total spend."));
         for (int c = 0; c < s->k; c++) {
