@@ -23,6 +23,9 @@ typedef struct {
     int64_t *count;     /* [k+1][n_levels]: per segment, last row = whole base */
 } tribe_segmix;
 
+/* Drivers kept per segment (tribe_segment.driver_*). */
+#define TRIBE_SEG_DRIVERS 5
+
 typedef struct {
     int id;
     char name[64];      /* RFM-style name, unique in the run ("Champions", "At Risk 2", ...) */
@@ -34,6 +37,14 @@ typedef struct {
     double *q1, *q3;    /* [d] raw feature quartiles (exact, NaN-skipping, numpy's
                            'linear' rule: see tribe_xstats_quantiles) */
     double *centroid;   /* [d] centroid in the transformed (model) space */
+    /* Top segment drivers (docs/gbdt.md): the features whose mean |SHAP| of
+     * this segment's class output is largest, by that value descending, ties
+     * by lower feature index; features with zero attribution are left out.
+     * n_drivers = 0 when drivers were not computed (drivers.enabled false,
+     * one segment). */
+    int n_drivers;
+    int driver_feature[TRIBE_SEG_DRIVERS]; /* index into feature_names */
+    double driver_shap[TRIBE_SEG_DRIVERS]; /* mean |SHAP|, log-odds */
 } tribe_segment;
 
 typedef struct {
@@ -60,6 +71,14 @@ typedef struct {
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */
 tribe_status tribe_segments_create(int k, int d, const char *const *feature_names, tribe_segments **out);
+/* Fills every segment's top drivers from mean_abs[k][m] (mean |SHAP| per
+ * segment per model column, names[m] the model columns' names, which must
+ * be features of s): at most TRIBE_SEG_DRIVERS a segment, by mean |SHAP|
+ * descending, ties by lower feature index, non-positive or NaN values left
+ * out. Returns TRIBE_ERR_INTERNAL (s unchanged) when k differs from s->k or
+ * a name is not a feature of s. Not collective. */
+tribe_status tribe_segments_set_drivers(tribe_segments *s, int k, int m, const char *const *names,
+                                        const double *mean_abs);
 /* Index of a feature by name, or -1. */
 int tribe_segments_feature(const tribe_segments *s, const char *name);
 void tribe_segments_destroy(tribe_segments **s);

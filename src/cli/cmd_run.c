@@ -494,6 +494,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         for (int j = 0; j < m; j++)
             model_names[j] = t->names[cols[j]];
         TRIBE_TRY(drivers_fit(par, job, t, cols, m, label, best_k, &dr));
+        /* Every rank holds the same mean |SHAP|: no agree needed. */
+        TRIBE_TRY(tribe_segments_set_drivers(segs, best_k, m, model_names, dr.mean_abs));
         if (rank == 0)
             st = drivers_report_json(&dr, model_names, best_k, m, &dr.report_json);
         TRIBE_TRY(tribe_par_agree(par, st));

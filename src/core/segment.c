@@ -36,6 +36,10 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
         TRIBE_TRY(nan_array(d, &s->seg[c].q1));
         TRIBE_TRY(nan_array(d, &s->seg[c].q3));
         TRIBE_TRY(nan_array(d, &s->seg[c].centroid));
+        for (int r = 0; r < TRIBE_SEG_DRIVERS; r++) {
+            s->seg[c].driver_feature[r] = -1;
+            s->seg[c].driver_shap[r] = NAN;
+        }
     }
     TRIBE_TRY(nan_array(d, &s->overall_mean));
     TRIBE_TRY(nan_array(d, &s->overall_median));
@@ -45,6 +49,58 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
     s = NULL;
 cleanup:
     tribe_segments_destroy(&s);
+    return st;
+}
+
+tribe_status tribe_segments_set_drivers(tribe_segments *s, int k, int m, const char *const *names,
+                                        const double *mean_abs)
+{
+    tribe_status st = TRIBE_OK;
+    int *feat = NULL;
+    if (!s || k != s->k || m < 0 || (m > 0 && (!names || !mean_abs)))
+        return tribe_fail(TRIBE_ERR_INTERNAL, "segment drivers: %d segments given for %d", k, s ? s->k : -1);
+    TRIBE_TRY(tribe_alloc((void **)&feat, (size_t)(m > 0 ? m : 1) * sizeof *feat));
+    for (int j = 0; j < m; j++)
+        if ((feat[j] = tribe_segments_feature(s, names[j])) < 0) {
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "segment drivers: model column %s is not a segment feature", names[j]);
+            goto cleanup;
+        }
+    for (int c = 0; c < k; c++) {
+        tribe_segment *g = &s->seg[c];
+        const double *v = mean_abs + (size_t)c * (size_t)m;
+        int n = 0;
+        /* Insertion into a short sorted list: the order is a decision a
+         * marketer reads, so ties go to the lower feature index, never to
+         * the order of the model columns. */
+        for (int j = 0; j < m; j++) {
+            double x = v[j];
+            int f = feat[j];
+            if (!(x > 0))
+                continue;
+            int pos = n;
+            while (pos > 0 && (g->driver_shap[pos - 1] < x ||
+                               (g->driver_shap[pos - 1] == x && g->driver_feature[pos - 1] > f)))
+                pos--;
+            if (pos >= TRIBE_SEG_DRIVERS)
+                continue;
+            int last = n < TRIBE_SEG_DRIVERS ? n : TRIBE_SEG_DRIVERS - 1;
+            for (int r = last; r > pos; r--) {
+                g->driver_shap[r] = g->driver_shap[r - 1];
+                g->driver_feature[r] = g->driver_feature[r - 1];
+            }
+            g->driver_shap[pos] = x;
+            g->driver_feature[pos] = f;
+            if (n < TRIBE_SEG_DRIVERS)
+                n++;
+        }
+        g->n_drivers = n;
+        for (int r = n; r < TRIBE_SEG_DRIVERS; r++) {
+            g->driver_feature[r] = -1;
+            g->driver_shap[r] = NAN;
+        }
+    }
+cleanup:
+    free(feat);
     return st;
 }
 

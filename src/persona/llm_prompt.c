@@ -83,6 +83,27 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
              add_fig(f, "base_q1", segs->overall_q1[j]) && add_fig(f, "base_q3", segs->overall_q3[j]) &&
              cJSON_AddStringToObject(f, "segment_vs_base", versus(sm, bm));
     }
+    /* The segment drivers, strongest first: names and a direction in words,
+     * so the profile gains no figure the grounding check would need. Absent
+     * when drivers were not computed, so such profiles (and their cache
+     * keys) are unchanged. */
+    cJSON *drv = ok && g->n_drivers > 0 ? cJSON_AddArrayToObject(root, "top_drivers") : NULL;
+    ok = ok && (g->n_drivers <= 0 || drv);
+    for (int r = 0; ok && r < g->n_drivers && r < TRIBE_SEG_DRIVERS; r++) {
+        int j = g->driver_feature[r];
+        if (j < 0 || j >= segs->d)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(drv, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        double sm = isfinite(g->median[j]) ? g->median[j] : g->mean[j];
+        double bm = isfinite(segs->overall_median[j]) ? segs->overall_median[j] : segs->overall_mean[j];
+        ok = cJSON_AddStringToObject(o, "name", segs->feature_names[j]) &&
+             cJSON_AddStringToObject(o, "segment_vs_base", versus(sm, bm));
+    }
     cJSON *mixes = ok ? cJSON_AddArrayToObject(root, "mix") : NULL;
     ok = ok && mixes;
     for (int m = 0; ok && m < segs->n_mix; m++) {

@@ -444,6 +444,54 @@ static tribe_status bio_standout(tribe_sbuf *b, const writer *w)
                              lab, above ? "above" : "below", va, ua, vz, uz);
 }
 
+/* The segment drivers in words: the (at most two) features that most set
+ * the segment apart from the others, with a direction from the medians
+ * (the profile's 10% rule), and no figure, so the grounding check holds. */
+static tribe_status bio_drivers(tribe_sbuf *b, const writer *w)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_segments *s = w->segs;
+    const tribe_segment *g = &s->seg[w->c];
+    char parts[2][160], lab[96];
+    const char *ptr[2];
+    int n = 0;
+    for (int r = 0; r < g->n_drivers && r < TRIBE_SEG_DRIVERS && n < 2; r++) {
+        int j = g->driver_feature[r];
+        if (j < 0 || j >= s->d)
+            continue;
+        const char *f = s->feature_names[j];
+        const clause_def *cd = clause_of(f);
+        if (cd)
+            snprintf(lab, sizeof lab, "%s", cd->label);
+        else if (strcmp(f, "age") == 0)
+            snprintf(lab, sizeof lab, "age");
+        else
+            humanise(lab, sizeof lab, f);
+        double a = isfinite(g->median[j]) ? g->median[j] : g->mean[j];
+        double z = isfinite(s->overall_median[j]) ? s->overall_median[j] : s->overall_mean[j];
+        double tol = 0.1 * fabs(z) + 1e-9;
+        /* "a longer time since the last order", "a wider range of
+         * products", not "a higher" one. */
+        int span = tribe_feature_kind(f) == TRIBE_FEAT_DAYS || strncmp(lab, "time ", 5) == 0 ||
+                   strncmp(lab, "gap ", 4) == 0;
+        int range = strncmp(lab, "range ", 6) == 0;
+        const char *dir = !isfinite(a) || !isfinite(z) ? ""
+                          : a > z + tol ? (span ? "longer " : range ? "wider " : "higher ")
+                          : a < z - tol ? (span ? "shorter " : range ? "narrower " : "lower ")
+                                        : "";
+        snprintf(parts[n], sizeof parts[n], "%s%s", dir, lab);
+        ptr[n] = parts[n];
+        n++;
+    }
+    if (n == 0)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, " What most distinguishes the segment from the others is its "));
+    TRIBE_TRY(add_clauses(b, ptr, n));
+    TRIBE_TRY(tribe_sbuf_add(b, "."));
+cleanup:
+    return st;
+}
+
 static int needs_the(const char *country)
 {
     static const char *const the[] = {"United ", "Netherlands", "Channel Islands", "Czech Republic", "USA", "UK",
@@ -542,6 +590,7 @@ static tribe_status write_bio(const writer *w, char **out)
     }
     TRIBE_TRY(bio_behaviour(&b, w));
     TRIBE_TRY(bio_standout(&b, w));
+    TRIBE_TRY(bio_drivers(&b, w));
     TRIBE_TRY(bio_mixes(&b, w));
     double a = seg_median(w, "age");
     if (isfinite(a)) {

@@ -227,7 +227,7 @@ ids = {r["customer_id"] for r in csv.DictReader(open(sys.argv[2]))}
 tmpl = open(sys.argv[3]).read().split("--- user\n")[1].split("--- reask")[0].rstrip("\n")
 top = {"segment", "customers", "share_of_customers_pct", "share_of_revenue_pct", "customers_in_whole_base",
        "features", "mix"}
-n = 0
+n = n_drv = 0
 for l in open(sys.argv[1]):
     raw = l
     b = json.loads(l)["body"]
@@ -236,7 +236,13 @@ for l in open(sys.argv[1]):
     pre, post = tmpl.split("{{profile}}")
     assert user.startswith(pre) and user.endswith(post), "user message is not the template"
     prof = json.loads(user[len(pre):len(user) - len(post)])
-    assert set(prof) == top, set(prof)
+    assert set(prof) - {"top_drivers"} == top, set(prof)
+    names = [f["name"] for f in prof["features"]]
+    n_drv += "top_drivers" in prof
+    for d in prof.get("top_drivers", []):
+        assert set(d) == {"name", "segment_vs_base"} and d["name"] in names, d
+        assert d["segment_vs_base"] in ("higher", "lower", "similar", "unknown"), d
+    assert len({d["name"] for d in prof.get("top_drivers", [])}) == len(prof.get("top_drivers", [])) <= 5
     assert prof["customers"] >= 50
     for f in prof["features"]:
         assert set(f) == {"name", "unit", "segment_mean", "segment_median", "segment_q1", "segment_q3",
@@ -249,6 +255,7 @@ for l in open(sys.argv[1]):
     assert not (strings & ids), strings & ids
     n += 1
 assert n > 50, n
+assert n_drv > 0, "no profile carried top_drivers"
 PY
 if grep -rlF "$TRIBE_LLM_TEST_KEY" "$TMP" >"$TMP/leaks.txt" 2>/dev/null; then
   fail "the API key was written to: $(tr '\n' ' ' <"$TMP/leaks.txt")"

@@ -101,6 +101,29 @@ __attribute__((unused)) static tribe_segments *fixture_segments_named(const char
 
 __attribute__((unused)) static tribe_segments *fixture_segments(void) { return fixture_segments_named(NULL); }
 
+/* Segment drivers as `tribe run` hands them over: mean |SHAP| per segment
+ * over seven model columns in an order unlike the features'. Champions:
+ * monetary, then a tie recency_days = frequency (lower feature index
+ * first), distinct_products, tenure_days; avg_order_value falls past the
+ * fifth place and sessions (0) is no driver. At Risk: recency_days,
+ * monetary, frequency only. */
+#define FIX_DRV_M 7
+static const char *const FIX_DRV_NAMES[FIX_DRV_M] = {"monetary",    "frequency",         "recency_days", "sessions",
+                                                     "tenure_days", "distinct_products", "avg_order_value"};
+static const double FIX_DRV_SHAP[FIX_K][FIX_DRV_M] = {{0.9, 0.4, 0.4, 0.0, 0.2, 0.3, 0.1},
+                                                      {0.5, 0.7, 0.1, 0.0, 0.0, 0.8, 0.0},
+                                                      {0.2, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0},
+                                                      {0.3, 0.2, 1.1, 0.0, 0.0, 0.0, 0.0},
+                                                      {0.1, 0.1, 0.8, 0.0, 0.0, 0.0, 0.05}};
+
+__attribute__((unused)) static tribe_segments *fixture_segments_with_drivers(void)
+{
+    tribe_segments *s = fixture_segments();
+    if (s && tribe_segments_set_drivers(s, FIX_K, FIX_DRV_M, FIX_DRV_NAMES, &FIX_DRV_SHAP[0][0]) != TRIBE_OK)
+        tribe_segments_destroy(&s);
+    return s;
+}
+
 /* A 2-D projection sample: m points around one centre per segment. */
 __attribute__((unused)) static tribe_projection *fixture_projection(int64_t m)
 {

@@ -120,6 +120,56 @@ static void profile_should_be_the_same_text_each_time(void)
     tribe_segments_destroy(&s);
 }
 
+static void profile_should_list_the_top_drivers_in_order_in_words(void)
+{
+    tribe_segments *plain = fixture_segments(), *s = fixture_segments_with_drivers();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* Champions: monetary, then the tie recency_days / frequency by feature
+     * index, distinct_products (96 vs 30), tenure_days (320 vs 281: more
+     * than 10% above). */
+    static const char *const names[5] = {"monetary", "recency_days", "frequency", "distinct_products", "tenure_days"};
+    static const char *const vs[5] = {"higher", "lower", "higher", "higher", "higher"};
+    cJSON *p = profile_json(s, 0, 50);
+    const cJSON *td = cJSON_GetObjectItem(p, "top_drivers");
+    CU_ASSERT_FATAL(cJSON_IsArray(td));
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(td), 5);
+    for (int r = 0; r < 5 && r < cJSON_GetArraySize(td); r++) {
+        const cJSON *d = cJSON_GetArrayItem(td, r);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(d, "name")->valuestring, names[r]);
+        CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(d, "segment_vs_base")->valuestring, vs[r]);
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(d), 2); /* words only: no figure for the grounding check */
+    }
+    cJSON_Delete(p);
+    /* Hibernating: average order value 200 vs 262.5 is lower; 4 drivers. */
+    p = profile_json(s, 4, 50);
+    td = cJSON_GetObjectItem(p, "top_drivers");
+    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(td), 4);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cJSON_GetArrayItem(td, 3), "name")->valuestring, "avg_order_value");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cJSON_GetArrayItem(td, 3), "segment_vs_base")->valuestring, "lower");
+    cJSON_Delete(p);
+    /* Without drivers the key is absent and the rest of the text is the same. */
+    char *a = NULL, *b = NULL;
+    CU_ASSERT_EQUAL(tribe_llm_profile(plain, 0, 50, &a), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_llm_profile(s, 0, 50, &b), TRIBE_OK);
+    CU_ASSERT_PTR_NULL(strstr(a, "top_drivers"));
+    p = cJSON_Parse(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    cJSON_DeleteItemFromObject(p, "top_drivers");
+    char *c = cJSON_PrintUnformatted(p);
+    CU_ASSERT_STRING_EQUAL(c, a);
+    cJSON_free(c);
+    cJSON_Delete(p);
+    free(a);
+    free(b);
+    /* The shipped prompt tells the model what top_drivers is. */
+    tribe_llm_prompt *pr = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_llm_prompt_load(shipped_prompt(), &pr), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(pr->user, "top_drivers"));
+    tribe_llm_prompt_destroy(&pr);
+    tribe_segments_destroy(&s);
+    tribe_segments_destroy(&plain);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -478,6 +528,7 @@ int main(void)
     static const tribe_test_case cases[] = {TRIBE_TEST(profile_should_hold_the_segments_aggregates),
                                             TRIBE_TEST(profile_should_refuse_a_segment_under_k_min),
                                             TRIBE_TEST(profile_should_be_the_same_text_each_time),
+                                            TRIBE_TEST(profile_should_list_the_top_drivers_in_order_in_words),
                                             TRIBE_TEST(prompt_template_should_load_and_render),
                                             TRIBE_TEST(prompt_template_should_name_what_is_missing),
                                             TRIBE_TEST(persona_reply_should_be_validated_against_the_schema),

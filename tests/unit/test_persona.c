@@ -129,6 +129,84 @@ static void personas_should_state_the_segments_own_figures(void)
     tribe_segments_destroy(&s);
 }
 
+static void segment_drivers_should_be_sorted_with_ties_by_feature_index(void)
+{
+    tribe_segments *s = fixture_segments();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* Before: none, and the arrays say so. */
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_EQUAL(s->seg[c].n_drivers, 0);
+        CU_ASSERT_EQUAL(s->seg[c].driver_feature[0], -1);
+    }
+    CU_ASSERT_EQUAL(tribe_segments_set_drivers(s, FIX_K, FIX_DRV_M, FIX_DRV_NAMES, &FIX_DRV_SHAP[0][0]), TRIBE_OK);
+    /* Champions: monetary (2), recency_days (0) = frequency (1) tied at 0.4,
+     * distinct_products (6), tenure_days (4); avg_order_value is sixth. */
+    static const int want0[5] = {2, 0, 1, 6, 4};
+    static const double shap0[5] = {0.9, 0.4, 0.4, 0.3, 0.2};
+    CU_ASSERT_EQUAL(s->seg[0].n_drivers, 5);
+    for (int r = 0; r < 5; r++) {
+        CU_ASSERT_EQUAL(s->seg[0].driver_feature[r], want0[r]);
+        CU_ASSERT_EQUAL(s->seg[0].driver_shap[r], shap0[r]);
+    }
+    /* At Risk: three non-zero columns, the rest marked empty. */
+    CU_ASSERT_EQUAL(s->seg[3].n_drivers, 3);
+    CU_ASSERT_EQUAL(s->seg[3].driver_feature[0], 0);
+    CU_ASSERT_EQUAL(s->seg[3].driver_feature[1], 2);
+    CU_ASSERT_EQUAL(s->seg[3].driver_feature[2], 1);
+    CU_ASSERT_EQUAL(s->seg[3].driver_feature[3], -1);
+    CU_ASSERT(isnan(s->seg[3].driver_shap[3]));
+    /* Hibernating: monetary = frequency tied at 0.1 -> frequency (1) first. */
+    CU_ASSERT_EQUAL(s->seg[4].n_drivers, 4);
+    CU_ASSERT_EQUAL(s->seg[4].driver_feature[1], 1);
+    CU_ASSERT_EQUAL(s->seg[4].driver_feature[2], 2);
+    CU_ASSERT_EQUAL(s->seg[4].driver_feature[3], 3);
+    /* A wrong k or an unknown column is refused and changes nothing. */
+    CU_ASSERT_EQUAL(tribe_segments_set_drivers(s, FIX_K - 1, FIX_DRV_M, FIX_DRV_NAMES, &FIX_DRV_SHAP[0][0]),
+                    TRIBE_ERR_INTERNAL);
+    static const char *const bad[2] = {"monetary", "no_such_feature"};
+    double zero[FIX_K][2] = {{0}};
+    CU_ASSERT_EQUAL(tribe_segments_set_drivers(s, FIX_K, 2, bad, &zero[0][0]), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no_such_feature"));
+    CU_ASSERT_EQUAL(s->seg[0].n_drivers, 5);
+    /* All-zero attributions: no drivers at all. */
+    double zeros[FIX_K][FIX_DRV_M] = {{0}};
+    CU_ASSERT_EQUAL(tribe_segments_set_drivers(s, FIX_K, FIX_DRV_M, FIX_DRV_NAMES, &zeros[0][0]), TRIBE_OK);
+    for (int c = 0; c < s->k; c++)
+        CU_ASSERT_EQUAL(s->seg[c].n_drivers, 0);
+    tribe_segments_destroy(&s);
+}
+
+static void offline_bio_should_name_the_top_drivers_in_words(void)
+{
+    tribe_segments *plain = fixture_segments(), *s = fixture_segments_with_drivers();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        tribe_persona *p = write_personas(s, seed), *q = write_personas(plain, seed);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+        /* Champions: spend above the base, last order sooner than the base's. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, " What most distinguishes the segment from the others is its higher "
+                                                "total spend and shorter time since the last order."));
+        /* At Risk: a longer time since the last order, then higher spend. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "is its longer time since the last order and higher total spend."));
+        /* Loyal Customers: the range of products (52 vs 30) reads "wider". */
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[1].bio, "is its wider range of products bought and higher number of orders."));
+        /* New Customers: time as a customer (22 vs 281 days) leads. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[2].bio, "is its shorter time as a customer and lower total spend."));
+        for (int c = 0; c < s->k; c++) {
+            CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[c], s), TRIBE_OK);
+            CU_ASSERT_PTR_NULL(strstr(q[c].bio, "most distinguishes"));
+            /* The sentence is added, nothing else changes. */
+            CU_ASSERT_STRING_EQUAL(p[c].name, q[c].name);
+            CU_ASSERT(strlen(p[c].bio) > strlen(q[c].bio));
+        }
+        tribe_personas_destroy(&p, s->k);
+        tribe_personas_destroy(&q, s->k);
+    }
+    tribe_segments_destroy(&s);
+    tribe_segments_destroy(&plain);
+}
+
 static void personas_json_should_parse_back_with_the_documented_keys(void)
 {
     static const char *const keys[] = {"segment_id", "segment_name", "size",          "share",
@@ -365,6 +443,8 @@ int main(void)
         TRIBE_TEST(a_numeric_level_name_should_not_hide_other_numbers),
         TRIBE_TEST(a_segment_with_few_features_should_still_get_a_persona),
         TRIBE_TEST(allocation_failures_should_be_clean),
+        TRIBE_TEST(segment_drivers_should_be_sorted_with_ties_by_feature_index),
+        TRIBE_TEST(offline_bio_should_name_the_top_drivers_in_words),
         {NULL, NULL}};
     return tribe_test_main("persona", cases);
 }
