@@ -45,13 +45,26 @@ for c in range(k):
     assert abs(a["/segments/ltv_total"][c] - v.sum()) <= 1e-6 * (1 + v.sum())
 assert a["/model/ltv/gbdt_json"][:].tobytes().startswith(b"{")
 html = open(sys.argv[3]).read()
-assert 'id="ltv"' in html and "bgnbd_gamma_gamma" not in html or True
+sec = html[html.index('<section id="ltv">'):]
+sec = sec[:sec.index("</section>")]
+for want in ("Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma", "Past spend rate carried forward",
+             "Predicted value per segment"):
+    assert want in sec, want
+assert sec.count("<tr>") == 1 + 3 + 1 + k, sec.count("<tr>")   # two header rows, 3 models, k segments
+import csv
+rows = list(csv.DictReader(open(sys.argv[3].replace("report.html", "campaign_plan.csv"))))
+assert len(rows) == k
+for r in rows:
+    assert r["value_basis"] == "mean predicted LTV", r["value_basis"]
+    c = int(r["segment_id"])
+    assert abs(float(r["order_value"]) - a["/segments/ltv_mean"][c]) <= 0.01 + 1e-6 * a["/segments/ltv_mean"][c]
 PY
 # Without ltv nothing changes: no /segments/ltv.
 write_job "$TMP/plain.json" "$TMP/all.h5" "$TMP/plain" 4
 tribe_np 1 run "$TMP/plain.json" >/dev/null 2>&1 && $PY -c "
 import sys, h5py; f = h5py.File(sys.argv[1], 'r'); assert 'ltv' not in f['/segments'] and 'ltv' not in f['/model']
-" "$TMP/plain/results.h5" && ok "no ltv object: no ltv datasets" || fail "run without ltv"
+ " "$TMP/plain/results.h5" && ! grep -q 'id="ltv"' "$TMP/plain/report.html" &&
+  ok "no ltv object: no ltv datasets, no report section" || fail "run without ltv"
 write_job "$TMP/bad.json" "$TMP/all.h5" "$TMP/bad" 4 '"ltv": {"train": "x.h5", "horizon_days": 90}'
 expect 2 "'ltv' needs 'ltv.train', 'ltv.test'" -- "$TRIBE_BIN" run "$TMP/bad.json"
 write_job "$TMP/bad2.json" "$TMP/all.h5" "$TMP/bad" 4 "${LTV%\}}, \"objective\": \"gamma\"}"
