@@ -69,6 +69,12 @@ const char *tribe_campaign_channel_of_device(const char *device);
  * Errors: NOMEM; INPUT when s->k < 1. */
 tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
                                        tribe_campaign_plan **out);
+/* The same with a predicted lifetime value: ltv_mean[s->k] (may be NULL =
+ * tribe_campaign_plan_build) is each segment's mean predicted spend over the
+ * LTV horizon (/segments/ltv_mean); when finite it is the segment's
+ * order_value (value_basis "mean predicted LTV"). Not collective. */
+tribe_status tribe_campaign_plan_build_ltv(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
+                                           const double *ltv_mean, tribe_campaign_plan **out);
 void tribe_campaign_plan_destroy(tribe_campaign_plan **p);
 /* campaign_plan.csv (RFC 4180, CRLF; columns in docs/campaigns.md). */
 tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, char **out);

@@ -67,6 +67,19 @@ typedef struct {
                                  row index); 0 = every row; default 10000 */
     } drivers;
     struct {
+        /* Lifetime value (docs/ltv.md); off unless "ltv" is given. Paths
+         * resolved against the spec's directory. */
+        char *train;          /* customers.h5 ingested with --cutoff c1; required with ltv */
+        char *train_target;   /* default <train without .h5>.target.h5 */
+        char *test;           /* ingested with cutoff c1 + horizon; required with ltv */
+        char *test_target;    /* default <test without .h5>.target.h5 */
+        double horizon_days;  /* required with ltv: the ingests' --horizon */
+        char *objective;      /* "tweedie" (default), "poisson" or "squared" */
+        int n_rounds;         /* default 200 (early stopping on 20% of rows) */
+        double learning_rate; /* default 0.05 */
+        int max_leaves;       /* default 15 */
+    } ltv;
+    struct {
         char *provider;     /* "offline" (default) or "openai" (docs/personas-llm.md) */
         char *base_url;     /* e.g. "https://api.openai.com/v1"; required for "openai" */
         char *model;        /* required for "openai" */

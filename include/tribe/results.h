@@ -52,6 +52,16 @@ typedef struct {
     const double *drivers_mean_abs_shap; /* [k][drivers_d]: segment s, class-s output */
     const double *drivers_gain;          /* [drivers_d]: split gain summed over all trees */
     int64_t drivers_rows;                /* rows TreeSHAP explained (global) */
+    /* lifetime value (docs/ltv.md); absent when ltv is NULL */
+    const float *ltv;                    /* [n_local]: predicted spend in the next horizon */
+    int ltv_n_models;                    /* rows of ltv_metrics */
+    const char *const *ltv_models;       /* [ltv_n_models] */
+    const double *ltv_metrics;           /* [ltv_n_models][4]: mae, rmse, r2, lift */
+    const char *ltv_json;                /* the final GBDT, tribe_gbdt_to_json text */
+    const double *ltv_seg_mean;          /* [k] */
+    const double *ltv_seg_median;        /* [k] */
+    const double *ltv_seg_total;         /* [k] */
+    double ltv_horizon_days;
 } tribe_results;
 
 tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);

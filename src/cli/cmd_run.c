@@ -1,6 +1,7 @@
 /* tribe run JOB.json: the segmentation job, end to end. */
 #include "cli.h"
 #include "tribe/campaign.h"
+#include "tribe/clv.h"
 #include "tribe/cluster.h"
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
@@ -11,6 +12,7 @@
 #include "tribe/results.h"
 #include "tribe/sbuf.h"
 #include "tribe/transform.h"
+#include "tribe/xstats.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -316,6 +318,280 @@ cleanup:
     return st;
 }
 
+/* RNG stream of the lifetime-value model's validation rows. */
+enum { STREAM_LTV_VALID = 204 };
+
+#define LTV_MODELS 3
+static const char *const LTV_MODEL_NAMES[LTV_MODELS] = {"gbdt", "bgnbd_gamma_gamma", "past_spend_rate"};
+static const char *const LTV_TARGET_COLS[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
+                                               "repeat_mean_spend"};
+
+/* Lifetime value: what the run hands to results.h5, the plan and the report. */
+typedef struct {
+    float *pred;            /* [n_local] of the main input */
+    double metrics[LTV_MODELS * 4];
+    char *json;             /* the final GBDT */
+    double *seg_mean, *seg_median, *seg_total; /* [k] */
+    char *report_json;      /* ", \"ltv\": {...}" (rank 0) */
+} ltv_result;
+
+static void ltv_free(ltv_result *l)
+{
+    free(l->pred);
+    free(l->json);
+    free(l->seg_mean);
+    free(l->seg_median);
+    free(l->seg_total);
+    free(l->report_json);
+    *l = (ltv_result){0};
+}
+
+/* A window of the temporal split: features of customers.h5 (the model
+ * columns, matched by name, raw) and its target table. */
+typedef struct {
+    tribe_table *f, *tg;
+    float *x;      /* [n_local][m] */
+    double *col[5]; /* target columns, LTV_TARGET_COLS order */
+} ltv_window;
+
+static void ltv_window_free(ltv_window *w)
+{
+    tribe_table_destroy(&w->f);
+    tribe_table_destroy(&w->tg);
+    free(w->x);
+    for (int c = 0; c < 5; c++)
+        free(w->col[c]);
+    *w = (ltv_window){0};
+}
+
+static tribe_status ltv_window_read(tribe_par *par, const char *feat, const char *target,
+                                    const char *const *names, int m, ltv_window *w)
+{
+    tribe_status st = TRIBE_OK;
+    char *ledger = NULL;
+    TRIBE_TRY(tribe_store_read_customers(par, feat, &w->f, &ledger));
+    free(ledger);
+    ledger = NULL;
+    TRIBE_TRY(tribe_store_read_customers(par, target, &w->tg, &ledger));
+    int64_t n = w->f->n_local;
+    if (w->tg->n_global != w->f->n_global || w->tg->n_local != n ||
+        (n > 0 && memcmp(w->tg->id, w->f->id, (size_t)n * sizeof *w->f->id) != 0)) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: its customers are not those of %s (ingest both with the same --cutoff)",
+                        target, feat);
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_alloc((void **)&w->x, ((size_t)n * (size_t)m + 1) * sizeof *w->x));
+    for (int j = 0; j < m; j++) {
+        int c = tribe_table_feature(w->f, names[j]);
+        if (c < 0) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s' (a model column of the job)", feat, names[j]);
+            goto cleanup;
+        }
+        for (int64_t i = 0; i < n; i++)
+            w->x[(size_t)i * m + j] = w->f->x[(size_t)i * w->f->d + c];
+    }
+    for (int c = 0; c < 5; c++) {
+        int tc = tribe_table_feature(w->tg, LTV_TARGET_COLS[c]);
+        if (tc < 0) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s' (not a tribe ingest --cutoff target file?)",
+                            target, LTV_TARGET_COLS[c]);
+            goto cleanup;
+        }
+        TRIBE_TRY(tribe_alloc((void **)&w->col[c], ((size_t)n + 1) * sizeof *w->col[c]));
+        for (int64_t i = 0; i < n; i++) {
+            float v = w->tg->x[(size_t)i * w->tg->d + tc];
+            w->col[c][i] = isnan(v) ? 0.0 : (double)v; /* mbar is 0/NaN without repeats: unused then */
+        }
+    }
+cleanup:
+    free(ledger);
+    return st;
+}
+
+/* Collective. The GBDT of future spend on one window; 20% of the rows (by
+ * global row index) are held out for early stopping. */
+static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_window *w, int m,
+                             tribe_gbdt_model **out)
+{
+    tribe_status st = TRIBE_OK;
+    uint8_t *valid = NULL;
+    int64_t n = w->f->n_local;
+    TRIBE_TRY(tribe_alloc((void **)&valid, (size_t)n + 1));
+    for (int64_t i = 0; i < n; i++)
+        valid[i] = tribe_rng_unif(job->seed, STREAM_LTV_VALID, (uint64_t)(w->f->offset + i)) < 0.2;
+    tribe_gbdt_cfg cfg;
+    tribe_gbdt_cfg_default(&cfg);
+    cfg.objective = strcmp(job->ltv.objective, "poisson") == 0   ? TRIBE_GBDT_POISSON
+                    : strcmp(job->ltv.objective, "squared") == 0 ? TRIBE_GBDT_SQUARED
+                                                                 : TRIBE_GBDT_TWEEDIE;
+    cfg.n_rounds = job->ltv.n_rounds;
+    cfg.learning_rate = job->ltv.learning_rate;
+    cfg.max_leaves = job->ltv.max_leaves;
+    cfg.early_stopping_rounds = 20;
+    cfg.seed = job->seed;
+    TRIBE_TRY(tribe_gbdt_fit(par, w->x, n, w->f->offset, w->f->n_global, m, w->col[0], valid, &cfg, out));
+cleanup:
+    free(valid);
+    return st;
+}
+
+/* Collective. Lifetime value (docs/ltv.md): on the honest split (features
+ * as of c1 -> spend in (c1, c1 + h]; evaluated on the test file, features as
+ * of c2 = c1 + h -> spend in (c2, c2 + h]) the GBDT, BG/NBD + Gamma-Gamma
+ * (fitted on the train window's x, t_x, T, mbar; predicting each test
+ * customer from their own) and the past spend rate are scored; then the
+ * GBDT is refit on the test window, the most recent complete one, and
+ * predicts the next horizon for every customer of the job's input. */
+static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_table *t, const int *cols,
+                            const char *const *names, int m, const int32_t *label, int k, ltv_result *lr)
+{
+    tribe_status st = TRIBE_OK;
+    ltv_window tr = {0}, te = {0};
+    tribe_gbdt_model *gm = NULL;
+    double *pred = NULL, *xin = NULL;
+    float *xt = NULL;
+    double h = job->ltv.horizon_days;
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.train, job->ltv.train_target, names, m, &tr)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.test, job->ltv.test_target, names, m, &te)));
+    int64_t n = te.f->n_local;
+    TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)n + 1) * sizeof *pred));
+
+    /* 1. GBDT fitted on the train window, scored on the test window. */
+    TRIBE_TRY(ltv_gbdt(par, job, &tr, m, &gm));
+    tribe_gbdt_predict(gm, te.x, n, pred);
+    for (int64_t i = 0; i < n; i++)
+        pred[i] = fmax(pred[i], 0.0);
+    tribe_clv_metrics met;
+    TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+    double *row = lr->metrics;
+    row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
+    tribe_gbdt_model_destroy(&gm);
+
+    /* 2. BG/NBD + Gamma-Gamma, fitted on the train window. */
+    {
+        tribe_bgnbd bg;
+        tribe_gammagamma gg;
+        tribe_clv_fit_info info;
+        TRIBE_TRY(tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info));
+        TRIBE_TRY(tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info));
+        tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
+        /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
+         * such a customer is predicted 0 and counted in the log. */
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(pred[i])) {
+                pred[i] = 0;
+                bad++;
+            }
+        if (bad)
+            TRIBE_WARN("ltv: BG/NBD gave no finite prediction for %lld local customers (set to 0)", (long long)bad);
+        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+        row = lr->metrics + 4;
+        row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
+    }
+
+    /* 3. The past spend rate carried forward (monetary / tenure_days). */
+    {
+        int cm = tribe_table_feature(te.f, "monetary"), ct = tribe_table_feature(te.f, "tenure_days");
+        if (cm < 0 || ct < 0) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: the past-spend-rate baseline needs 'monetary' and 'tenure_days'",
+                            job->ltv.test);
+            goto cleanup;
+        }
+        TRIBE_TRY(tribe_alloc((void **)&xin, (2 * (size_t)n + 1) * sizeof *xin));
+        for (int64_t i = 0; i < n; i++) {
+            float mo = te.f->x[(size_t)i * te.f->d + cm], tn = te.f->x[(size_t)i * te.f->d + ct];
+            xin[i] = isfinite(mo) ? mo : 0.0;
+            xin[n + i] = isfinite(tn) ? tn : 0.0;
+        }
+        tribe_clv_rate_baseline(xin, xin + n, n, h, pred);
+        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+        row = lr->metrics + 8;
+        row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
+    }
+    for (int i = 0; i < LTV_MODELS; i++)
+        TRIBE_INFO("ltv %-18s MAE %.4g RMSE %.4g R2 %.4f lift %.3f", LTV_MODEL_NAMES[i], lr->metrics[4 * i],
+                   lr->metrics[4 * i + 1], lr->metrics[4 * i + 2], lr->metrics[4 * i + 3]);
+
+    /* 4. Refit on the test window; predict for the job's customers. */
+    TRIBE_TRY(ltv_gbdt(par, job, &te, m, &gm));
+    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &lr->json)));
+    {
+        int64_t nl = t->n_local;
+        TRIBE_TRY(tribe_alloc((void **)&xt, ((size_t)nl * (size_t)m + 1) * sizeof *xt));
+        free(pred);
+        pred = NULL;
+        TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)nl + 1) * sizeof *pred));
+        TRIBE_TRY(tribe_alloc((void **)&lr->pred, ((size_t)nl + 1) * sizeof *lr->pred));
+        for (int64_t i = 0; i < nl; i++)
+            for (int j = 0; j < m; j++)
+                xt[(size_t)i * m + j] = t->x[(size_t)i * t->d + cols[j]];
+        tribe_gbdt_predict(gm, xt, nl, pred);
+        for (int64_t i = 0; i < nl; i++)
+            lr->pred[i] = (float)fmax(pred[i], 0.0); /* squared loss may go below 0 */
+        TRIBE_TRY(tribe_calloc((void **)&lr->seg_mean, (size_t)k + 1, sizeof *lr->seg_mean));
+        TRIBE_TRY(tribe_calloc((void **)&lr->seg_median, (size_t)k + 1, sizeof *lr->seg_median));
+        TRIBE_TRY(tribe_calloc((void **)&lr->seg_total, (size_t)k + 1, sizeof *lr->seg_total));
+        TRIBE_TRY(tribe_par_agree(par, tribe_xstats_means(par, lr->pred, nl, 1, 1, label, k, 0, NULL, lr->seg_total,
+                                                          lr->seg_mean)));
+        TRIBE_TRY(tribe_par_agree(par, tribe_xstats_medians(par, lr->pred, nl, 1, 1, label, k, 0, lr->seg_median)));
+    }
+    TRIBE_INFO("ltv: GBDT refit on %s (%d trees) predicted %g days for %lld customers", job->ltv.test, gm->n_trees,
+               h, (long long)t->n_global);
+cleanup:
+    ltv_window_free(&tr);
+    ltv_window_free(&te);
+    tribe_gbdt_model_destroy(&gm);
+    free(pred);
+    free(xin);
+    free(xt);
+    return st;
+}
+
+static tribe_status json_num(tribe_sbuf *b, double v)
+{
+    return isfinite(v) ? tribe_sbuf_printf(b, "%.9g", v) : tribe_sbuf_add(b, "null");
+}
+
+/* The run record's "ltv" object, read by the report's "Lifetime value"
+ * section: models, metrics[model][mae, rmse, r2, lift], per-segment
+ * mean/median/total predicted value. */
+static tribe_status ltv_report_json(const ltv_result *lr, const tribe_job *job, int k, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    TRIBE_TRY(tribe_sbuf_printf(&b, ", \"ltv\": {\"horizon_days\": %.9g, \"objective\": ", job->ltv.horizon_days));
+    TRIBE_TRY(json_str(&b, job->ltv.objective));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"models\": ["));
+    for (int i = 0; i < LTV_MODELS; i++) {
+        TRIBE_TRY(tribe_sbuf_add(&b, i ? ", " : ""));
+        TRIBE_TRY(json_str(&b, LTV_MODEL_NAMES[i]));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "], \"metrics\": ["));
+    for (int i = 0; i < LTV_MODELS; i++) {
+        TRIBE_TRY(tribe_sbuf_add(&b, i ? ", [" : "["));
+        for (int c = 0; c < 4; c++) {
+            TRIBE_TRY(tribe_sbuf_add(&b, c ? ", " : ""));
+            TRIBE_TRY(json_num(&b, lr->metrics[4 * i + c]));
+        }
+        TRIBE_TRY(tribe_sbuf_add(&b, "]"));
+    }
+    const double *v[3] = {lr->seg_mean, lr->seg_median, lr->seg_total};
+    const char *key[3] = {"segment_mean", "segment_median", "segment_total"};
+    for (int a = 0; a < 3; a++) {
+        TRIBE_TRY(tribe_sbuf_printf(&b, "], \"%s\": [", key[a]));
+        for (int c = 0; c < k; c++) {
+            TRIBE_TRY(tribe_sbuf_add(&b, c ? ", " : ""));
+            TRIBE_TRY(json_num(&b, v[a][c]));
+        }
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "]}"));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
 static void print_summary(const tribe_job *job, const tribe_segments *s, const tribe_persona *p, int64_t n)
 {
     printf("tribe run %s: %lld customers in %d segments (silhouette %.3f +/- %.3f)\n", job->run_id, (long long)n,
@@ -346,6 +622,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     int n_images = 0; /* segments the images array covers, for its destroy */
     char *ijson = NULL;
     drivers dr = {0};
+    ltv_result lv = {0};
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -504,6 +781,18 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         TRIBE_INFO("segment drivers skipped: one segment");
     }
 
+    if (job->ltv.train) {
+        if (!model_names)
+            TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
+        for (int j = 0; j < m; j++)
+            model_names[j] = t->names[cols[j]];
+        TRIBE_TRY(tribe_par_agree(par, ltv_fit(par, job, t, cols, model_names, m, label, best_k, &lv)));
+        if (rank == 0)
+            st = ltv_report_json(&lv, job, best_k, &lv.report_json);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        lap(&tm, "ltv");
+    }
+
     /* Rank 0 writes what the marketer reads. */
     if (rank == 0) {
         st = tribe_persona_create(job, &pp);
@@ -520,7 +809,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         if (st == TRIBE_OK)
             st = tribe_segments_csv(path, segs, personas);
         if (st == TRIBE_OK)
-            st = tribe_campaign_plan_build(segs, job->campaign.rules, job->campaign.n_rules, &plan);
+            st = tribe_campaign_plan_build_ltv(segs, job->campaign.rules, job->campaign.n_rules, lv.seg_mean, &plan);
         if (st == TRIBE_OK)
             st = tribe_fmt(path, sizeof path, "%s/campaign_plan.csv", staging);
         if (st == TRIBE_OK)
@@ -577,6 +866,15 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.drivers_mean_abs_shap = dr.mean_abs;
         r.drivers_gain = dr.gain;
         r.drivers_rows = dr.rows;
+        r.ltv = lv.pred;
+        r.ltv_n_models = LTV_MODELS;
+        r.ltv_models = LTV_MODEL_NAMES;
+        r.ltv_metrics = lv.metrics;
+        r.ltv_json = lv.json;
+        r.ltv_seg_mean = lv.seg_mean;
+        r.ltv_seg_median = lv.seg_median;
+        r.ltv_seg_total = lv.seg_total;
+        r.ltv_horizon_days = job->ltv.horizon_days;
         TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
         TRIBE_TRY(tribe_results_write(par, path, &r));
     }
@@ -588,17 +886,18 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         st = timings_json(&tm, &tjson);
         size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
                      (ijson ? strlen(ijson) : 0) +
-                     (dr.report_json ? strlen(dr.report_json) : 0);
+                     (dr.report_json ? strlen(dr.report_json) : 0) + (lv.report_json ? strlen(lv.report_json) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s%s%s%s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
                      tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
-                     ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "");
+                     ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "",
+                     lv.report_json ? lv.report_json : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
@@ -627,6 +926,7 @@ cleanup:
     tribe_persona_images_destroy(&images, n_images);
     free(ijson);
     drivers_free(&dr);
+    ltv_free(&lv);
     free(ledger);
     free(tjson);
     free(pjson);

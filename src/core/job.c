@@ -47,6 +47,16 @@ static const key_spec KEYS[] = {
     {"drivers.max_leaves", K_INT, F(drivers.max_leaves), 0, 2, 4096},
     {"drivers.learning_rate", K_NUM, F(drivers.learning_rate), 0, 1e-6, 1},
     {"drivers.sample_size", K_I64, F(drivers.sample_size), 0, 0, 1e12},
+    {"ltv", K_OBJ, 0, 0, 0, 0},
+    {"ltv.train", K_PATH, F(ltv.train), 0, 0, 0},
+    {"ltv.train_target", K_PATH, F(ltv.train_target), 0, 0, 0},
+    {"ltv.test", K_PATH, F(ltv.test), 0, 0, 0},
+    {"ltv.test_target", K_PATH, F(ltv.test_target), 0, 0, 0},
+    {"ltv.horizon_days", K_NUM, F(ltv.horizon_days), 0, 1, 36500},
+    {"ltv.objective", K_STR, F(ltv.objective), 0, 0, 0},
+    {"ltv.n_rounds", K_INT, F(ltv.n_rounds), 0, 1, 10000},
+    {"ltv.learning_rate", K_NUM, F(ltv.learning_rate), 0, 1e-6, 1},
+    {"ltv.max_leaves", K_INT, F(ltv.max_leaves), 0, 2, 4096},
     {"persona", K_OBJ, 0, 0, 0, 0},
     {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
     {"persona.base_url", K_STR, F(persona.base_url), 0, 0, 0},
@@ -355,6 +365,9 @@ static void set_defaults(tribe_job *job)
     job->drivers.max_leaves = 15;
     job->drivers.learning_rate = 0.2;
     job->drivers.sample_size = 10000;
+    job->ltv.n_rounds = 200;
+    job->ltv.learning_rate = 0.05;
+    job->ltv.max_leaves = 15;
     job->persona.temperature = 0.7;
     job->persona.timeout_s = 60;
     job->persona.deadline_s = 300;
@@ -410,6 +423,35 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
             job->kmeans.k_min < 2) {
             st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.k_min' and 'kmeans.k_max' need 2 <= k_min <= k_max", file);
             goto cleanup;
+        }
+    }
+    if (job->ltv.train || job->ltv.test || job->ltv.train_target || job->ltv.test_target ||
+        job->ltv.horizon_days > 0 || job->ltv.objective) {
+        if (!job->ltv.train || !job->ltv.test || !(job->ltv.horizon_days > 0)) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'ltv' needs 'ltv.train', 'ltv.test' and 'ltv.horizon_days'", file);
+            goto cleanup;
+        }
+        if (!job->ltv.objective)
+            TRIBE_TRY(tribe_strdup("tweedie", &job->ltv.objective));
+        if (strcmp(job->ltv.objective, "tweedie") && strcmp(job->ltv.objective, "poisson") &&
+            strcmp(job->ltv.objective, "squared")) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'ltv.objective' = '%s' is not one of 'tweedie', 'poisson', 'squared'",
+                            file, job->ltv.objective);
+            goto cleanup;
+        }
+        /* `tribe ingest --cutoff` writes the target beside its output as
+         * <name without .h5>.target.h5. */
+        for (int w = 0; w < 2; w++) {
+            const char *src = w ? job->ltv.test : job->ltv.train;
+            char **dst = w ? &job->ltv.test_target : &job->ltv.train_target;
+            if (*dst)
+                continue;
+            size_t len = strlen(src);
+            if (len > 3 && strcmp(src + len - 3, ".h5") == 0)
+                len -= 3;
+            TRIBE_TRY(tribe_alloc((void **)dst, len + 11));
+            memcpy(*dst, src, len);
+            memcpy(*dst + len, ".target.h5", 11);
         }
     }
     if (!job->persona.provider)
@@ -490,6 +532,11 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->run_id);
     free_strs(j->features.columns, j->features.n_columns);
     free_strs(j->features.log1p, j->features.n_log1p);
+    free(j->ltv.train);
+    free(j->ltv.train_target);
+    free(j->ltv.test);
+    free(j->ltv.test_target);
+    free(j->ltv.objective);
     free(j->persona.provider);
     free(j->persona.base_url);
     free(j->persona.model);

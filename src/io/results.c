@@ -113,6 +113,21 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
         TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/gbdt_json", TRIBE_H5_U8, len, 1, r->drivers_json));
         TRIBE_TRY(tribe_h5_attr_i64(h, "/model/drivers", "shap_rows", r->drivers_rows));
     }
+    if (r->ltv) {
+        static const char *const mcols[] = {"mae", "rmse", "r2", "lift"};
+        int k = r->segs->k;
+        int64_t len = (int64_t)strlen(r->ltv_json);
+        TRIBE_TRY(tribe_h5_write_rows(h, "/segments/ltv", TRIBE_H5_F32, r->n_global, r->offset, r->n_local, 1,
+                                      r->ltv));
+        TRIBE_TRY(tribe_h5_attr_f64(h, "/segments/ltv", "horizon_days", r->ltv_horizon_days));
+        TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_mean", TRIBE_H5_F64, k, 1, r->ltv_seg_mean));
+        TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_median", TRIBE_H5_F64, k, 1, r->ltv_seg_median));
+        TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_total", TRIBE_H5_F64, k, 1, r->ltv_seg_total));
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/metrics", TRIBE_H5_F64, r->ltv_n_models, 4, r->ltv_metrics));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "models", r->ltv_n_models, r->ltv_models));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "columns", 4, mcols));
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_json", TRIBE_H5_U8, len, 1, r->ltv_json));
+    }
 
     TRIBE_TRY(tribe_fmt(run, sizeof run, "/runs/%s", r->run_id));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "job_spec", r->job_spec ? r->job_spec : "{}"));

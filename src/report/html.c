@@ -1144,6 +1144,91 @@ cleanup:
     return st;
 }
 
+/* ---- lifetime value (run_json "ltv") ---------------------------------------------------- */
+
+static double ltv_num(const cJSON *a, int i)
+{
+    const cJSON *x = cJSON_GetArrayItem(a, i);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* "Lifetime value": the three models scored on the later window (MAE, RMSE,
+ * R^2, top-decile lift) and the predicted value per segment. Reads run->ltv
+ * (written by `tribe run` with an ltv object) and removes it from the run
+ * record, as drivers_section does. */
+static tribe_status ltv_section(tribe_sbuf *b, const tribe_segments *s, cJSON *run)
+{
+    static const char *const LABEL[][2] = {{"gbdt", "Gradient-boosted trees (tribe)"},
+                                            {"bgnbd_gamma_gamma", "BG/NBD + Gamma-Gamma"},
+                                            {"past_spend_rate", "Past spend rate carried forward"}};
+    tribe_status st = TRIBE_OK;
+    char cb[32], v1[64], v2[64], v3[64];
+    cJSON *lv = run ? cJSON_DetachItemFromObjectCaseSensitive(run, "ltv") : NULL;
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(lv, "models");
+    const cJSON *met = cJSON_GetObjectItemCaseSensitive(lv, "metrics");
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(lv, "segment_mean");
+    const cJSON *med = cJSON_GetObjectItemCaseSensitive(lv, "segment_median");
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(lv, "segment_total");
+    const cJSON *hz = cJSON_GetObjectItemCaseSensitive(lv, "horizon_days");
+    int nm = cJSON_GetArraySize(models);
+    if (!lv)
+        return TRIBE_OK; /* no ltv object in the job: no section */
+    PUT("<section id=\"ltv\"><h2>Lifetime value</h2>\n");
+    if (!cJSON_IsArray(models) || !cJSON_IsArray(met) || cJSON_GetArraySize(met) != nm || !cJSON_IsArray(mean) ||
+        !cJSON_IsArray(med) || !cJSON_IsArray(tot) || cJSON_GetArraySize(mean) != s->k ||
+        cJSON_GetArraySize(med) != s->k || cJSON_GetArraySize(tot) != s->k || !cJSON_IsNumber(hz)) {
+        PUT("<div class=\"card\"><p class=\"note\">The run record's lifetime value is malformed.</p></div>"
+            "</section>\n");
+        goto cleanup;
+    }
+    OUT("<p class=\"lead\">Predicted spend per customer in the next %.0f days. The models were scored honestly: "
+        "fitted on the customers' history up to one cutoff and the spend that followed, then judged on a later "
+        "window they never saw. Lower MAE and RMSE are better; R&sup2; is the share of the spread in spend "
+        "explained; lift = how much more the top 10%% of predicted customers spent than an average 10%%.</p>\n",
+        hz->valuedouble);
+    PUT("<div class=\"card scroll\"><table><thead><tr><th>Model</th><th>MAE</th><th>RMSE</th><th>R&sup2;</th>"
+        "<th>Top-decile lift</th></tr></thead><tbody>\n");
+    for (int i = 0; i < nm; i++) {
+        const cJSON *mj = cJSON_GetArrayItem(models, i);
+        const cJSON *row = cJSON_GetArrayItem(met, i);
+        const char *name = cJSON_IsString(mj) ? mj->valuestring : "?";
+        for (size_t l = 0; l < sizeof LABEL / sizeof LABEL[0]; l++)
+            if (strcmp(name, LABEL[l][0]) == 0)
+                name = LABEL[l][1];
+        PUT("<tr><td>");
+        ESC(name);
+        double r2 = ltv_num(row, 2), lift = ltv_num(row, 3);
+        OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_money(v1, sizeof v1, ltv_num(row, 0)),
+            tribe_fmt_money(v2, sizeof v2, ltv_num(row, 1)));
+        if (isfinite(r2))
+            OUT("<td class=\"n\">%.3f</td>", r2);
+        else
+            PUT("<td class=\"n\">&ndash;</td>");
+        if (isfinite(lift))
+            OUT("<td class=\"n\">%.2f&times;</td></tr>\n", lift);
+        else
+            PUT("<td class=\"n\">&ndash;</td></tr>\n");
+    }
+    PUT("</tbody></table></div>\n");
+    PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Predicted value per segment</h3>\n"
+        "<div class=\"card scroll\"><table><thead><tr><th>Segment</th><th>Customers</th><th>Mean</th>"
+        "<th>Median</th><th>Total</th></tr></thead><tbody>\n");
+    for (int c = 0; c < s->k; c++) {
+        OUT("<tr><td><span class=\"sw\" style=\"background:%s\"></span>", color(c, cb));
+        ESC(s->seg[c].name);
+        OUT("</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size));
+        OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+            tribe_fmt_money(v1, sizeof v1, ltv_num(mean, c)), tribe_fmt_money(v2, sizeof v2, ltv_num(med, c)),
+            tribe_fmt_money(v3, sizeof v3, ltv_num(tot, c)));
+    }
+    PUT("</tbody></table></div>\n<p class=\"note\">Per-customer predictions are in results.h5 "
+        "(<code>/segments/ltv</code>); the campaign plan values a segment's customers at their mean predicted "
+        "value.</p></section>\n");
+cleanup:
+    cJSON_Delete(lv);
+    return st;
+}
+
 /* ---- data quality ---------------------------------------------------------------------------- */
 
 static tribe_status quality(tribe_sbuf *b, const tribe_segments *s, const cJSON *run)
@@ -1218,6 +1303,7 @@ static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, c
     TRIBE_TRY(size_chart(b, s));
     TRIBE_TRY(profile_table(b, s));
     TRIBE_TRY(drivers_section(b, s, run));
+    TRIBE_TRY(ltv_section(b, s, run));
     TRIBE_TRY(scatter(b, s, proj));
     TRIBE_TRY(persona_cards(b, s, p, plan, img));
     TRIBE_TRY(campaign_plan(b, s, plan));

@@ -122,6 +122,31 @@ static void expected_value_should_be_size_times_rate_times_order_value(void)
     tribe_segments_destroy(&s);
 }
 
+static void predicted_ltv_should_be_the_value_signal_when_given(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_plan *p = NULL, *q = NULL;
+    double ltv[FIX_K];
+    for (int c = 0; c < FIX_K; c++)
+        ltv[c] = 10.0 * (c + 1); /* reverse of the monetary order: priorities must follow it */
+    ltv[1] = NAN;                /* a segment without a finite LTV keeps the order value */
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build_ltv(s, NULL, 0, ltv, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build_ltv(s, NULL, 0, NULL, &q), TRIBE_OK);
+    for (int c = 0; c < FIX_K; c++) {
+        if (c == 1) {
+            CU_ASSERT_STRING_EQUAL(p[c].value_basis, "mean monetary / mean frequency");
+            CU_ASSERT_DOUBLE_EQUAL(p[c].order_value, q[c].order_value, 0);
+            continue;
+        }
+        CU_ASSERT_STRING_EQUAL(p[c].value_basis, "mean predicted LTV");
+        CU_ASSERT_DOUBLE_EQUAL(p[c].order_value, ltv[c], 0);
+        CU_ASSERT_DOUBLE_EQUAL(p[c].expected_value, (double)FIX_SIZE[c] * p[c].response_rate * ltv[c], 1e-9);
+    }
+    tribe_campaign_plan_destroy(&p);
+    tribe_campaign_plan_destroy(&q);
+    tribe_segments_destroy(&s);
+}
+
 static void job_rules_should_override_builtin_fields_and_keep_the_rest(void)
 {
     tribe_job *job = NULL;
@@ -500,6 +525,7 @@ int main(void)
         TRIBE_TEST(plan_should_map_rfm_status_to_the_builtin_campaigns),
         TRIBE_TEST(high_value_lapsed_segments_should_get_the_cant_lose_them_treatment),
         TRIBE_TEST(expected_value_should_be_size_times_rate_times_order_value),
+        TRIBE_TEST(predicted_ltv_should_be_the_value_signal_when_given),
         TRIBE_TEST(job_rules_should_override_builtin_fields_and_keep_the_rest),
         TRIBE_TEST(job_spec_should_reject_bad_campaign_rules_naming_the_key),
         TRIBE_TEST(report_should_show_the_plan_only_when_given_and_escape_it),

@@ -110,6 +110,47 @@ static void drivers_keys_should_have_defaults_and_bounds(void)
     CU_ASSERT_PTR_NULL(job);
 }
 
+static void ltv_keys_should_default_targets_and_be_checked(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\"}", &job), TRIBE_OK);
+    CU_ASSERT_PTR_NULL(job->ltv.train); /* no ltv object: off */
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\", \"ltv\": {\"train\": \"w/c1.h5\", "
+                                "\"test\": \"/d/c2\", \"horizon_days\": 90}}",
+                                &job),
+                          TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(job->ltv.train, "/jobs/w/c1.h5");
+    CU_ASSERT_STRING_EQUAL(job->ltv.train_target, "/jobs/w/c1.target.h5");
+    CU_ASSERT_STRING_EQUAL(job->ltv.test_target, "/d/c2.target.h5");
+    CU_ASSERT_STRING_EQUAL(job->ltv.objective, "tweedie");
+    CU_ASSERT_EQUAL(job->ltv.n_rounds, 200);
+    CU_ASSERT_EQUAL(job->ltv.max_leaves, 15);
+    CU_ASSERT_DOUBLE_EQUAL(job->ltv.learning_rate, 0.05, 1e-12);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a.h5\", \"output\": \"o\", \"ltv\": {\"train\": \"c1.h5\", "
+                                "\"train_target\": \"t1.h5\", \"test\": \"c2.h5\", \"horizon_days\": 30, "
+                                "\"objective\": \"poisson\", \"n_rounds\": 9}}",
+                                &job),
+                          TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(job->ltv.train_target, "/jobs/t1.h5");
+    CU_ASSERT_STRING_EQUAL(job->ltv.objective, "poisson");
+    CU_ASSERT_EQUAL(job->ltv.n_rounds, 9);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"ltv\": {\"test\": \"c2.h5\", \"horizon_days\": 9}}",
+                          &job),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv' needs") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"ltv\": {\"train\": \"a\", \"test\": \"b\", "
+                          "\"horizon_days\": 9, \"objective\": \"gamma\"}}",
+                          &job),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.objective' = 'gamma'") != NULL);
+    CU_ASSERT_EQUAL(parse("{\"input\": \"a\", \"output\": \"o\", \"ltv\": {\"horizon\": 9}}", &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "unknown key 'ltv.horizon'") != NULL);
+    CU_ASSERT_PTR_NULL(job);
+}
+
 static void broken_json_should_give_its_line(void)
 {
     tribe_job *job = NULL;
@@ -128,6 +169,7 @@ int main(void)
         TRIBE_TEST(an_unknown_key_should_be_named),
         TRIBE_TEST(a_wrong_type_should_be_named),
         TRIBE_TEST(drivers_keys_should_have_defaults_and_bounds),
+        TRIBE_TEST(ltv_keys_should_default_targets_and_be_checked),
         TRIBE_TEST(broken_json_should_give_its_line),
         {NULL, NULL}};
     return tribe_test_main("job", cases);

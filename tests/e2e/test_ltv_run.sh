@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tribe run with an "ltv" object: gen -> ingest at two cutoffs one horizon apart (train: features as of
+# c1, spend in (c1, c1+90]; test: as of c2 = c1+90) and once in full -> run on 1 and 2 ranks. Predicted
+# LTV identical across rank counts, finite and >= 0; metrics for the three models; GBDT R2 > 0.
+source "$(dirname "$0")/lib.sh"
+tribe_np 2 gen --customers 6000 --seed 5 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
+  { cat "$TMP/gen.log"; fail "gen"; finish; exit 1; }
+tx="$TMP/raw/transactions.csv"
+tribe_np 2 ingest --transactions "$tx" -o "$TMP/train.h5" --cutoff 2011-06-12 --horizon 90 >"$TMP/i1.out" 2>&1 ||
+  { cat "$TMP/i1.out"; fail "ingest train"; }
+tribe_np 2 ingest --transactions "$tx" -o "$TMP/test.h5" --cutoff 2011-09-10 --horizon 90 >"$TMP/i2.out" 2>&1 ||
+  { cat "$TMP/i2.out"; fail "ingest test"; }
+tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" >"$TMP/i3.out" 2>&1 || { cat "$TMP/i3.out"; fail "ingest"; }
+LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 100}'
+for np in 1 2; do
+  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV"
+  if tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err"; then
+    ok "run with ltv on $np ranks"
+  else
+    fail "run with ltv on $np ranks"; tail -5 "$TMP/run$np.err"
+  fi
+done
+$PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" "$TMP/out1/report.html" <<'PY' && ok "ltv results" || fail "ltv results"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+l1, l2 = a["/segments/ltv"][:], b["/segments/ltv"][:]
+assert l1.dtype == np.float32 and l1.shape[0] == a["/segments/label"].shape[0], l1.shape
+assert (l1 == l2).all(), "ltv differs between 1 and 2 ranks"
+assert np.isfinite(l1).all() and (l1 >= 0).all()
+m = a["/model/ltv/metrics"][:]
+models = [s.decode() if isinstance(s, bytes) else s for s in a["/model/ltv/metrics"].attrs["models"]]
+assert models == ["gbdt", "bgnbd_gamma_gamma", "past_spend_rate"], models
+assert m.shape == (3, 4) and np.isfinite(m).all(), m
+assert (m == b["/model/ltv/metrics"][:]).all()
+print("| model | MAE | RMSE | R2 | top-decile lift |\n|---|---|---|---|---|")
+for n, r in zip(models, m):
+    print("| %s | %.2f | %.2f | %.4f | %.3f |" % (n, *r))
+assert m[0, 2] > 0, "GBDT R2 %g" % m[0, 2]
+lab = a["/segments/label"][:]
+k = a["/segments/ltv_mean"].shape[0]
+for c in range(k):
+    v = l1[lab == c].astype(np.float64)
+    assert abs(a["/segments/ltv_mean"][c] - v.mean()) <= 1e-6 * (1 + abs(v.mean()))
+    assert a["/segments/ltv_median"][c] == np.median(v), (a["/segments/ltv_median"][c], np.median(v))
+    assert abs(a["/segments/ltv_total"][c] - v.sum()) <= 1e-6 * (1 + v.sum())
+assert a["/model/ltv/gbdt_json"][:].tobytes().startswith(b"{")
+html = open(sys.argv[3]).read()
+sec = html[html.index('<section id="ltv">'):]
+sec = sec[:sec.index("</section>")]
+for want in ("Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma", "Past spend rate carried forward",
+             "Predicted value per segment"):
+    assert want in sec, want
+assert sec.count("<tr>") == 1 + 3 + 1 + k, sec.count("<tr>")   # two header rows, 3 models, k segments
+import csv
+rows = list(csv.DictReader(open(sys.argv[3].replace("report.html", "campaign_plan.csv"))))
+assert len(rows) == k
+for r in rows:
+    assert r["value_basis"] == "mean predicted LTV", r["value_basis"]
+    c = int(r["segment_id"])
+    assert abs(float(r["order_value"]) - a["/segments/ltv_mean"][c]) <= 0.01 + 1e-6 * a["/segments/ltv_mean"][c]
+PY
+# Without ltv nothing changes: no /segments/ltv.
+write_job "$TMP/plain.json" "$TMP/all.h5" "$TMP/plain" 4
+tribe_np 1 run "$TMP/plain.json" >/dev/null 2>&1 && $PY -c "
+import sys, h5py; f = h5py.File(sys.argv[1], 'r'); assert 'ltv' not in f['/segments'] and 'ltv' not in f['/model']
+ " "$TMP/plain/results.h5" && ! grep -q 'id="ltv"' "$TMP/plain/report.html" &&
+  ok "no ltv object: no ltv datasets, no report section" || fail "run without ltv"
+write_job "$TMP/bad.json" "$TMP/all.h5" "$TMP/bad" 4 '"ltv": {"train": "x.h5", "horizon_days": 90}'
+expect 2 "'ltv' needs 'ltv.train', 'ltv.test'" -- "$TRIBE_BIN" run "$TMP/bad.json"
+write_job "$TMP/bad2.json" "$TMP/all.h5" "$TMP/bad" 4 "${LTV%\}}, \"objective\": \"gamma\"}"
+expect 2 "'ltv.objective' = 'gamma'" -- "$TRIBE_BIN" run "$TMP/bad2.json"
+finish
