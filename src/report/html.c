@@ -1002,8 +1002,9 @@ static tribe_status campaign_plan(tribe_sbuf *b, const tribe_segments *s, const 
     PUT("<section id=\"campaigns\"><h2>Campaign plan</h2>\n");
     PUT("<p class=\"lead\">The recommended campaign per segment, from its RFM status, value and device mix "
         "(rules in docs/campaigns.md; a job overrides them with <code>campaign.rules</code>). Expected value = "
-        "customers &times; assumed response rate &times; order value (mean monetary / mean frequency): the "
-        "revenue of one wave if that share of the segment orders once more. Response rates are planning "
+        "customers &times; assumed response rate &times; order value (the segment's mean predicted "
+        "lifetime value when the run fitted the LTV model, else mean monetary / mean frequency; see each "
+        "row's basis in campaign_plan.csv): the revenue of one wave if that share of the segment orders once more. Response rates are planning "
         "assumptions, not measurements.</p>\n");
     PUT("<div class=\"card scroll\"><table><thead><tr><th>#</th><th>Segment</th><th>Customers</th><th>Campaign</th>"
         "<th>Channel</th><th>Tone</th><th>Timing</th><th>Response</th><th>Order value</th><th>Expected value</th>"
