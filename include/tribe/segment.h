@@ -45,6 +45,9 @@ typedef struct {
     int n_drivers;
     int driver_feature[TRIBE_SEG_DRIVERS]; /* index into feature_names */
     double driver_shap[TRIBE_SEG_DRIVERS]; /* mean |SHAP|, log-odds */
+    /* Predicted lifetime value over the next ltv_horizon_days (tribe_segments)
+     * when the run fitted the LTV model (docs/ltv.md), else NaN. */
+    double ltv_mean, ltv_median, ltv_total;
 } tribe_segment;
 
 typedef struct {
@@ -60,6 +63,7 @@ typedef struct {
     double silhouette;      /* sampled mean silhouette, NaN if not computed */
     double silhouette_ci;   /* half-width of its 95% interval */
     double inertia;         /* sum of squared distances in model space */
+    double ltv_horizon_days;  /* horizon of the seg[].ltv_* figures, NaN without an LTV model */
 } tribe_segments;
 
 typedef struct {

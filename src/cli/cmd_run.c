@@ -787,6 +787,13 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         for (int j = 0; j < m; j++)
             model_names[j] = t->names[cols[j]];
         TRIBE_TRY(tribe_par_agree(par, ltv_fit(par, job, t, cols, model_names, m, label, best_k, &lv)));
+        /* The profiles behind the personas carry the predicted value too. */
+        segs->ltv_horizon_days = job->ltv.horizon_days;
+        for (int c = 0; c < best_k; c++) {
+            segs->seg[c].ltv_mean = lv.seg_mean[c];
+            segs->seg[c].ltv_median = lv.seg_median[c];
+            segs->seg[c].ltv_total = lv.seg_total[c];
+        }
         if (rank == 0)
             st = ltv_report_json(&lv, job, best_k, &lv.report_json);
         TRIBE_TRY(tribe_par_agree(par, st));

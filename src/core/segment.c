@@ -24,6 +24,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
     s->silhouette = NAN;
     s->silhouette_ci = NAN;
     s->inertia = NAN;
+    s->ltv_horizon_days = NAN;
     TRIBE_TRY(tribe_calloc((void **)&s->feature_names, (size_t)(d > 0 ? d : 1), sizeof *s->feature_names));
     for (int j = 0; j < d; j++)
         TRIBE_TRY(tribe_strdup(feature_names[j], &s->feature_names[j]));
@@ -31,6 +32,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
     for (int c = 0; c < k; c++) {
         s->seg[c].id = c;
         s->seg[c].revenue_share = NAN;
+        s->seg[c].ltv_mean = s->seg[c].ltv_median = s->seg[c].ltv_total = NAN;
         TRIBE_TRY(nan_array(d, &s->seg[c].mean));
         TRIBE_TRY(nan_array(d, &s->seg[c].median));
         TRIBE_TRY(nan_array(d, &s->seg[c].q1));

@@ -95,6 +95,11 @@ tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figu
     TRIBE_TRY(add(out, "share", g->share, 100.0 * g->share, TRIBE_FIG_PCT));
     TRIBE_TRY(add(out, "revenue_share", g->revenue_share, 100.0 * g->revenue_share, TRIBE_FIG_PCT));
     TRIBE_TRY(add_profile(out, segs, c, "", g->median, g->mean, g->q1, g->q3));
+    /* Predicted lifetime value (NaN without an LTV model: add skips it). */
+    TRIBE_TRY(add(out, "ltv.mean", g->ltv_mean, g->ltv_mean, TRIBE_FIG_MONEY));
+    TRIBE_TRY(add(out, "ltv.median", g->ltv_median, g->ltv_median, TRIBE_FIG_MONEY));
+    TRIBE_TRY(add(out, "ltv.total", g->ltv_total, g->ltv_total, TRIBE_FIG_MONEY));
+    TRIBE_TRY(add(out, "ltv.horizon_days", segs->ltv_horizon_days, segs->ltv_horizon_days, TRIBE_FIG_RAW));
     /* The whole base, so a persona can say how its segment compares. */
     TRIBE_TRY(add(out, "base.size", (double)segs->n_total, (double)segs->n_total, TRIBE_FIG_RAW));
     TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean, segs->overall_q1,

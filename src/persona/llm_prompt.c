@@ -83,6 +83,13 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
              add_fig(f, "base_q1", segs->overall_q1[j]) && add_fig(f, "base_q3", segs->overall_q3[j]) &&
              cJSON_AddStringToObject(f, "segment_vs_base", versus(sm, bm));
     }
+    /* Predicted lifetime value, when the run fitted the LTV model; absent
+     * otherwise, so such profiles (and their cache keys) are unchanged. */
+    if (ok && isfinite(g->ltv_mean)) {
+        cJSON *lv = cJSON_AddObjectToObject(root, "predicted_value");
+        ok = lv && add_fig(lv, "horizon_days", segs->ltv_horizon_days) && add_fig(lv, "mean", g->ltv_mean) &&
+             add_fig(lv, "median", g->ltv_median) && add_fig(lv, "total", g->ltv_total);
+    }
     /* The segment drivers, strongest first: names and a direction in words,
      * so the profile gains no figure the grounding check would need. Absent
      * when drivers were not computed, so such profiles (and their cache

@@ -120,6 +120,35 @@ static void profile_should_be_the_same_text_each_time(void)
     tribe_segments_destroy(&s);
 }
 
+static void profile_should_carry_the_predicted_value_when_there_is_one(void)
+{
+    tribe_segments *s = fixture_segments();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    cJSON *p = profile_json(s, 0, 50);
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(p, "predicted_value"));
+    cJSON_Delete(p);
+    s->ltv_horizon_days = 90;
+    s->seg[0].ltv_mean = 412.25;
+    s->seg[0].ltv_median = 301.5;
+    s->seg[0].ltv_total = 123456.75;
+    p = profile_json(s, 0, 50);
+    const cJSON *lv = cJSON_GetObjectItem(p, "predicted_value");
+    CU_ASSERT_FATAL(cJSON_IsObject(lv));
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(lv, "horizon_days")->valuedouble, 90, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(lv, "mean")->valuedouble, 412.25, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(lv, "median")->valuedouble, 301.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(lv, "total")->valuedouble, 123456.75, 1e-9);
+    cJSON_Delete(p);
+    /* ... and a persona may quote it: the grounding check knows the figure. */
+    tribe_persona per = {0};
+    per.segment = 0;
+    per.bio = "Expected to spend about £412 each over the next 90 days.";
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    per.bio = "Expected to spend about £999 each over the next 90 days.";
+    CU_ASSERT_NOT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    tribe_segments_destroy(&s);
+}
+
 static void profile_should_list_the_top_drivers_in_order_in_words(void)
 {
     tribe_segments *plain = fixture_segments(), *s = fixture_segments_with_drivers();
@@ -529,6 +558,7 @@ int main(void)
                                             TRIBE_TEST(profile_should_refuse_a_segment_under_k_min),
                                             TRIBE_TEST(profile_should_be_the_same_text_each_time),
                                             TRIBE_TEST(profile_should_list_the_top_drivers_in_order_in_words),
+                                            TRIBE_TEST(profile_should_carry_the_predicted_value_when_there_is_one),
                                             TRIBE_TEST(prompt_template_should_load_and_render),
                                             TRIBE_TEST(prompt_template_should_name_what_is_missing),
                                             TRIBE_TEST(persona_reply_should_be_validated_against_the_schema),
