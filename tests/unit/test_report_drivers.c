@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "htmlfix.h"
 #include "segfix.h"
 #include "testutil.h"
 #include "tribe/report.h"
@@ -17,34 +18,17 @@ static const char DRIVERS_RUN[] =
     "[7,6,5,4,3,2,1]],"
     "\"gain\":[40,20,10,10,10,5,5],\"rows\":1234}}";
 
-static char *section(const char *html)
-{
-    const char *a = strstr(html, "<section id=\"drivers\">");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    const char *b = strstr(a, "</section>");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    return strndup(a, (size_t)(b - a));
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
-        n++;
-    return n;
-}
-
 static void drivers_should_chart_the_top_five_per_segment_and_the_gain(void)
 {
     tribe_segments *s = fixture_segments();
     char *html = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, DRIVERS_RUN, &html), TRIBE_OK);
-    char *sec = section(html);
+    char *sec = html_section(html, "drivers");
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "What drives each segment"));
     for (int c = 0; c < s->k; c++)
         CU_ASSERT_PTR_NOT_NULL(strstr(sec, s->seg[c].name));
     /* five bars per segment, every feature in the overall chart */
-    CU_ASSERT_EQUAL(count(sec, "<rect "), 5 * s->k + 7);
+    CU_ASSERT_EQUAL(html_count(sec, "<rect "), 5 * s->k + 7);
     /* segment 0's card: <x> first, then Total spend, Days since last order; Orders (rank 6) absent */
     const char *c0 = strstr(sec, s->seg[0].name), *c1 = strstr(sec, s->seg[1].name);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c0);
@@ -85,9 +69,9 @@ static void drivers_section_should_be_absent_without_drivers_and_say_when_malfor
                                                  "\"gain\":[1]}}",
                                                  &html),
                           TRIBE_OK);
-    char *sec = section(html);
+    char *sec = html_section(html, "drivers");
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "malformed"));
-    CU_ASSERT_EQUAL(count(sec, "<rect "), 0);
+    CU_ASSERT_EQUAL(html_count(sec, "<rect "), 0);
     free(sec);
     free(html);
     tribe_segments_destroy(&s);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "htmlfix.h"
 #include "segfix.h"
 #include "testutil.h"
 #include "tribe/report.h"
@@ -16,37 +17,20 @@ static const char LTV_RUN[] =
     "\"segment_mean\":[500,200,100,50,10],\"segment_median\":[400,150,80,40,5],"
     "\"segment_total\":[306000,1,2,3,4]}}";
 
-static char *section(const char *html)
-{
-    const char *a = strstr(html, "<section id=\"ltv\">");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    const char *b = strstr(a, "</section>");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    return strndup(a, (size_t)(b - a));
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
-        n++;
-    return n;
-}
-
 static void ltv_should_table_the_three_models_and_every_segment(void)
 {
     tribe_segments *s = fixture_segments();
     char *html = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, LTV_RUN, &html), TRIBE_OK);
-    char *sec = section(html);
+    char *sec = html_section(html, "ltv");
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "next 90 days"));
     const char *g = strstr(sec, "Gradient-boosted trees (tribe)"), *b = strstr(sec, "BG/NBD + Gamma-Gamma"),
                *r = strstr(sec, "Past spend rate carried forward");
     CU_ASSERT(g && b && r && g < b && b < r);
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.248<"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">3.93&times;<"));
-    CU_ASSERT_EQUAL(count(sec, "&ndash;"), 1); /* the null R2 */
-    CU_ASSERT_EQUAL(count(sec, "<tr>"), 2 + 3 + s->k);
+    CU_ASSERT_EQUAL(html_count(sec, "&ndash;"), 1); /* the null R2 */
+    CU_ASSERT_EQUAL(html_count(sec, "<tr>"), 2 + 3 + s->k);
     for (int c = 0; c < s->k; c++)
         CU_ASSERT_PTR_NOT_NULL(strstr(strstr(sec, "Predicted value per segment"), s->seg[c].name));
     /* not repeated in the run details */
@@ -70,7 +54,7 @@ static void ltv_section_should_be_absent_without_ltv_and_say_when_malformed(void
                                                  "\"segment_median\":[1],\"segment_total\":[1]}}",
                                                  &html),
                           TRIBE_OK);
-    char *sec = section(html);
+    char *sec = html_section(html, "ltv");
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "malformed"));
     free(sec);
     free(html);
