@@ -343,6 +343,30 @@ static void opts_of(const tribe_clv_fit_opts *o, int *max_iter, double *tol)
     *tol = o && o->tol > 0 ? o->tol : 1e-10;
 }
 
+/* Collective. Fits d log-parameters from 0 by Nelder-Mead, writes exp() of
+ * them to params[d] and the fit info (may be NULL). */
+static tribe_status fit_log_params(nm_fn fn, clv_ctx *c, int d, const tribe_clv_fit_opts *opts, int64_t n_used,
+                                   double *params, tribe_clv_fit_info *info)
+{
+    tribe_status st = TRIBE_OK;
+    double th[4] = {0, 0, 0, 0}, f = 0;
+    int max_iter;
+    double tol;
+    nm_result res;
+    opts_of(opts, &max_iter, &tol);
+    TRIBE_TRY(nelder_mead(fn, c, d, th, &f, max_iter, tol, &res));
+    for (int j = 0; j < d; j++)
+        params[j] = exp(th[j]);
+    if (info) {
+        info->loglik = -f;
+        info->iterations = res.iterations;
+        info->converged = res.converged;
+        info->n_used = n_used;
+    }
+cleanup:
+    return st;
+}
+
 tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, const double *T, int64_t n,
                              const tribe_clv_fit_opts *opts, tribe_bgnbd *out, tribe_clv_fit_info *info)
 {
@@ -360,22 +384,12 @@ tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, 
     if (ng == 0)
         return tribe_fail(TRIBE_ERR_INPUT, "bgnbd: no customer to fit");
     clv_ctx c = {par, x, tx, T, NULL, n};
-    double th[4] = {0, 0, 0, 0}, f = 0;
-    int max_iter;
-    double tol;
-    opts_of(opts, &max_iter, &tol);
-    nm_result res;
-    TRIBE_TRY(nelder_mead(bgnbd_obj, &c, 4, th, &f, max_iter, tol, &res));
-    out->r = exp(th[0]);
-    out->alpha = exp(th[1]);
-    out->a = exp(th[2]);
-    out->b = exp(th[3]);
-    if (info) {
-        info->loglik = -f;
-        info->iterations = res.iterations;
-        info->converged = res.converged;
-        info->n_used = ng;
-    }
+    double p[4];
+    TRIBE_TRY(fit_log_params(bgnbd_obj, &c, 4, opts, ng, p, info));
+    out->r = p[0];
+    out->alpha = p[1];
+    out->a = p[2];
+    out->b = p[3];
 cleanup:
     return st;
 }
@@ -401,21 +415,11 @@ tribe_status tribe_gammagamma_fit(tribe_par *par, const double *x, const double 
     if (used == 0)
         return tribe_fail(TRIBE_ERR_INPUT, "gammagamma: no repeat customer (x > 0) to fit");
     clv_ctx c = {par, x, NULL, NULL, mbar, n};
-    double th[3] = {0, 0, 0}, f = 0;
-    int max_iter;
-    double tol;
-    opts_of(opts, &max_iter, &tol);
-    nm_result res;
-    TRIBE_TRY(nelder_mead(gg_obj, &c, 3, th, &f, max_iter, tol, &res));
-    out->p = exp(th[0]);
-    out->q = exp(th[1]);
-    out->v = exp(th[2]);
-    if (info) {
-        info->loglik = -f;
-        info->iterations = res.iterations;
-        info->converged = res.converged;
-        info->n_used = used;
-    }
+    double p[3];
+    TRIBE_TRY(fit_log_params(gg_obj, &c, 3, opts, used, p, info));
+    out->p = p[0];
+    out->q = p[1];
+    out->v = p[2];
 cleanup:
     return st;
 }
