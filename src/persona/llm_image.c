@@ -10,6 +10,7 @@
  * re-encoded as canonical base64, so the report can embed it as a data: URI
  * without trusting the server's text. */
 #include "tribe/llm.h"
+#include "tribe/base64.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -40,59 +41,16 @@ const char *tribe_image_mime(const unsigned char *data, size_t n)
     return NULL;
 }
 
-static int b64_value(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
 tribe_status tribe_image_b64_decode(const char *text, unsigned char **out, size_t *n)
 {
     tribe_status st = TRIBE_OK;
-    size_t len = strlen(text), o = 0, pad = 0;
     unsigned char *buf = NULL;
-    uint32_t acc = 0;
-    int bits = 0;
+    size_t cap = strlen(text) / 4 * 3 + 3;
     *out = NULL;
     *n = 0;
-    TRIBE_TRY(tribe_alloc((void **)&buf, len / 4 * 3 + 3));
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        /* Line breaks and spaces are allowed (MIME-style wrapping). */
-        if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t')
-            continue;
-        if (ch == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_value(ch);
-        if (v < 0 || pad > 0) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "base64: invalid character at offset %zu", i);
-            goto cleanup;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    /* Leftover bits must be padding zeros, and at most two '=' may follow. */
-    if (pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "base64: bad padding");
-        goto cleanup;
-    }
+    TRIBE_TRY(tribe_alloc((void **)&buf, cap));
+    TRIBE_TRY(tribe_base64_decode(text, buf, cap, n));
     *out = buf;
-    *n = o;
     buf = NULL;
 cleanup:
     free(buf);
@@ -101,20 +59,9 @@ cleanup:
 
 static tribe_status b64_encode(const unsigned char *d, size_t n, char **out)
 {
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     tribe_status st = TRIBE_OK;
-    char *s = NULL;
-    TRIBE_TRY(tribe_alloc((void **)&s, (n + 2) / 3 * 4 + 1));
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
-        s[o++] = A[v >> 18 & 63];
-        s[o++] = A[v >> 12 & 63];
-        s[o++] = i + 1 < n ? A[v >> 6 & 63] : '=';
-        s[o++] = i + 2 < n ? A[v & 63] : '=';
-    }
-    s[o] = '\0';
-    *out = s;
+    TRIBE_TRY(tribe_alloc((void **)out, (n + 2) / 3 * 4 + 1));
+    tribe_base64_encode(d, n, *out);
 cleanup:
     return st;
 }
