@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "llm_http.h"
+#include "tribe/http.h"
 
 typedef struct {
     tribe_llm_config cfg; /* strings below are owned copies */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_http.h"
+#include "tribe/http.h"
 
 /* A decoded image larger than this is refused: the report embeds every
  * image, and a page of hundreds of megabytes helps nobody. */
