@@ -388,7 +388,7 @@ static int64_t ledger_int(const char *ledger, const char *key, int64_t dflt)
  * missing column, a future_spend that is NaN/inf (or < 0 unless `signed_ok`),
  * a target made at another cutoff. The first bad customer of the lowest rank
  * is named once the caller agrees. */
-static tribe_status ltv_window_read(tribe_par *par, const char *feat, const char *target,
+static tribe_status ltv_window_read(tribe_par *par, const char *key, const char *feat, const char *target,
                                     const char *const *names, int m, int signed_ok, ltv_window *w)
 {
     tribe_status st = TRIBE_OK;
@@ -398,6 +398,11 @@ static tribe_status ltv_window_read(tribe_par *par, const char *feat, const char
     TRIBE_TRY(tribe_store_read_customers(par, feat, &w->f, &ledger));
     w->cutoff_day = ledger_int(ledger, "cutoff_day", INT64_MIN);
     w->horizon_days = ledger_int(ledger, "horizon_days", 0);
+    /* every rank read the same ledger: no agreement needed before the next read */
+    if (w->cutoff_day == -1)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
+                             "%s: ingested without --cutoff; '%s' needs a file from 'tribe ingest --cutoff DATE --horizon H'",
+                             feat, key));
     free(ledger);
     ledger = NULL;
     TRIBE_TRY(tribe_store_read_customers(par, target, &w->tg, &ledger));
@@ -466,12 +471,8 @@ static tribe_status ltv_windows_check(const tribe_job *job, const ltv_window *tr
 {
     const ltv_window *w[2] = {tr, te};
     for (int k = 0; k < 2; k++) {
-        if (w[k]->cutoff_day == INT64_MIN)
+        if (w[k]->cutoff_day < 0) /* no ledger (checked in ltv_window_read otherwise) */
             continue;
-        if (w[k]->cutoff_day < 0)
-            return tribe_fail(TRIBE_ERR_INPUT, "%s: ingested without --cutoff; 'ltv.%s' needs a file from "
-                                               "'tribe ingest --cutoff DATE --horizon %g'",
-                              w[k]->feat_path, k ? "test" : "train", job->ltv.horizon_days);
         if ((double)w[k]->horizon_days != job->ltv.horizon_days)
             return tribe_fail(TRIBE_ERR_INPUT, "%s: ingested with --horizon %lld, but 'ltv.horizon_days' = %g",
                               w[k]->feat_path, (long long)w[k]->horizon_days, job->ltv.horizon_days);
@@ -487,6 +488,17 @@ static tribe_status ltv_windows_check(const tribe_job *job, const ltv_window *tr
                           te->feat_path, b, tr->feat_path, a, (long long)tr->horizon_days, c);
     }
     return TRIBE_OK;
+}
+
+/* st unchanged, its message prefixed with "ltv: <what> <file>[ + <file2>]: "
+ * so a fit's error says which window's data it is about. */
+static tribe_status ltv_blame(tribe_status st, const char *what, const char *file, const char *file2)
+{
+    if (st == TRIBE_OK)
+        return st;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", tribe_errmsg());
+    return tribe_fail(st, "ltv: %s %s%s%s: %s", what, file, file2 ? " + " : "", file2 ? file2 : "", msg);
 }
 
 /* Collective. The GBDT of future spend on the rows of nw windows stacked in
@@ -520,13 +532,8 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
     cfg.max_leaves = job->ltv.max_leaves;
     cfg.early_stopping_rounds = job->ltv.early_stopping_rounds;
     cfg.seed = job->seed;
-    st = tribe_gbdt_fit_blocks(par, blk, nw < 2 ? nw : 2, m, &cfg, out);
-    if (st != TRIBE_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", tribe_errmsg());
-        st = tribe_fail(st, "ltv: the GBDT on %s%s%s: %s", w[0]->feat_path, nw > 1 ? " + " : "",
-                        nw > 1 ? w[1]->feat_path : "", msg);
-    }
+    st = ltv_blame(tribe_gbdt_fit_blocks(par, blk, nw < 2 ? nw : 2, m, &cfg, out), "the GBDT on", w[0]->feat_path,
+                   nw > 1 ? w[1]->feat_path : NULL);
 cleanup:
     free(valid[0]);
     free(valid[1]);
@@ -551,8 +558,8 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     float *xt = NULL;
     double h = job->ltv.horizon_days;
     int signed_ok = strcmp(job->ltv.objective, "squared") == 0;
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.train, job->ltv.train_target, names, m, signed_ok, &tr)));
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.test, job->ltv.test_target, names, m, signed_ok, &te)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", job->ltv.train, job->ltv.train_target, names, m, signed_ok, &tr)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, &te)));
     TRIBE_TRY(ltv_windows_check(job, &tr, &te));
     const ltv_window *both[2] = {&tr, &te};
     int64_t n = te.f->n_local;
@@ -574,8 +581,10 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         tribe_bgnbd bg;
         tribe_gammagamma gg;
         tribe_clv_fit_info info;
-        TRIBE_TRY(tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info));
-        TRIBE_TRY(tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info));
+        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info);
+        if (st == TRIBE_OK)
+            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info);
+        TRIBE_TRY(ltv_blame(st, "the BG/NBD + Gamma-Gamma baseline on", job->ltv.train_target, NULL));
         tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
         /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
          * such a customer is predicted 0 and counted in the log. */
