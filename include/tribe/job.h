@@ -75,9 +75,12 @@ typedef struct {
         char *test_target;    /* default <test without .h5>.target.h5 */
         double horizon_days;  /* required with ltv: the ingests' --horizon */
         char *objective;      /* "tweedie" (default), "poisson" or "squared" */
-        int n_rounds;         /* default 200 (early stopping on 20% of rows) */
+        int n_rounds;         /* default 200 */
         double learning_rate; /* default 0.05 */
         int max_leaves;       /* default 15 */
+        double valid_fraction;     /* rows held out for early stopping, 0..0.9; default 0.2 */
+        int early_stopping_rounds; /* patience in rounds; 0 = off; default 20; > 0 needs
+                                      valid_fraction > 0 */
     } ltv;
     struct {
         char *provider;     /* "offline" (default) or "openai" (docs/personas-llm.md) */

@@ -57,6 +57,8 @@ static const key_spec KEYS[] = {
     {"ltv.n_rounds", K_INT, F(ltv.n_rounds), 0, 1, 10000},
     {"ltv.learning_rate", K_NUM, F(ltv.learning_rate), 0, 1e-6, 1},
     {"ltv.max_leaves", K_INT, F(ltv.max_leaves), 0, 2, 4096},
+    {"ltv.valid_fraction", K_NUM, F(ltv.valid_fraction), 0, 0, 0.9},
+    {"ltv.early_stopping_rounds", K_INT, F(ltv.early_stopping_rounds), 0, 0, 10000},
     {"persona", K_OBJ, 0, 0, 0, 0},
     {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
     {"persona.base_url", K_STR, F(persona.base_url), 0, 0, 0},
@@ -368,6 +370,8 @@ static void set_defaults(tribe_job *job)
     job->ltv.n_rounds = 200;
     job->ltv.learning_rate = 0.05;
     job->ltv.max_leaves = 15;
+    job->ltv.valid_fraction = 0.2;
+    job->ltv.early_stopping_rounds = 20;
     job->persona.temperature = 0.7;
     job->persona.timeout_s = 60;
     job->persona.deadline_s = 300;
@@ -437,6 +441,13 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
             strcmp(job->ltv.objective, "squared")) {
             st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'ltv.objective' = '%s' is not one of 'tweedie', 'poisson', 'squared'",
                             file, job->ltv.objective);
+            goto cleanup;
+        }
+        if (job->ltv.early_stopping_rounds > 0 && !(job->ltv.valid_fraction > 0)) {
+            st = tribe_fail(TRIBE_ERR_USAGE,
+                            "%s: 'ltv.early_stopping_rounds' = %d needs held-out rows, but 'ltv.valid_fraction' = 0 "
+                            "(set 'ltv.early_stopping_rounds' to 0 to train on every row)",
+                            file, job->ltv.early_stopping_rounds);
             goto cleanup;
         }
         /* `tribe ingest --cutoff` writes the target beside its output as
