@@ -202,8 +202,10 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
  * (docs/clustering.md). Same rules as above: kernels Not collective on plain
  * arrays, drivers Collective and bit-identical on any number of ranks. */
 
-/* RNG streams 120-129 are reserved for this section (none used yet: every
- * result below is computed from all rows, without sampling). */
+/* RNG streams 120-129 are reserved for this section. */
+enum {
+    TRIBE_STREAM_GMM_SAMPLE = 120 /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
+};
 
 /* ---- eigen decomposition through LAPACK (Not collective) ------------------ */
 
@@ -256,6 +258,9 @@ typedef struct {
     int max_iter;      /* EM iterations at most (100) */
     double tol;        /* stop when the mean log-likelihood per row changes by less (1e-3) */
     double reg_covar;  /* added to every variance, the floor (1e-6), as scikit-learn's reg_covar */
+    int64_t sample_size; /* EM iterates on about this many rows drawn by global index (0 = every
+                            row, the default); the final memberships cover every row */
+    uint64_t seed;     /* of that sample */
 } tribe_gmm_cfg;
 
 typedef struct {
@@ -268,6 +273,7 @@ typedef struct {
     double loglik;     /* mean log-likelihood per row under the returned parameters */
     double lower_bound; /* scikit-learn's lower_bound_: the mean log-likelihood of the last EM
                            iteration, under the parameters before its M-step */
+    int64_t rows;      /* rows EM iterated on (all ranks) */
 } tribe_gmm;
 
 /* Defaults above. Not collective. */
@@ -293,17 +299,22 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
  * scikit-learn's diagonal GaussianMixture. */
 void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar, tribe_gmm *g);
 
-/* Collective. Fits a diagonal Gaussian mixture to z[n_local][d] by EM from
- * the K-Means solution: weights from the cluster sizes, means = centroids[k][d],
- * variances = the exact within-cluster variances + reg_covar (label[n_local]
- * in [0, k)). Every iteration reduces the k*(1+2d) sufficient statistics and
- * the log-likelihood exactly (tribe_par_sum_xsum), so the model is
- * bit-identical on any number of ranks. A last E-step with the returned
- * model writes membership[n_local][k] (may be NULL) and g->loglik.
+/* Collective. Fits a diagonal Gaussian mixture to z[n_local][d] (global rows
+ * [offset, offset + n_local) of n_global) by EM from the K-Means solution:
+ * weights from the cluster sizes, means = centroids[k][d], variances = the
+ * exact within-cluster variances about the centroids + reg_covar
+ * (label[n_local] in [0, k); all three over every row). EM then iterates on
+ * every row, or on the cfg->sample_size sample; every iteration reduces the
+ * k*(1+2d) sufficient statistics and the log-likelihood exactly
+ * (tribe_par_sum_xsum), so the model is bit-identical on any number of
+ * ranks. A last E-step over EVERY row with the returned model writes
+ * membership[n_local][k] (may be NULL) and g->loglik.
  * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values,
- * TRIBE_ERR_INPUT for a label outside [0, k), NOMEM, ENV. *out NULL on error. */
-tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t n_global, int d,
-                           const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
+ * TRIBE_ERR_INPUT for a label outside [0, k), TRIBE_ERR_INTERNAL for
+ * (n_local, offset) that do not tile [0, n_global), NOMEM, ENV. *out NULL on
+ * error. */
+tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
+                           int d, const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
                            float *membership, tribe_gmm **out);
 
 /* ---- nested segments: Ward over the centres (src/cluster/ward.c) ----------- */

@@ -113,6 +113,8 @@ typedef struct {
         int max_iter;         /* EM iterations at most; default 100 */
         double tol;           /* on the mean log-likelihood per customer; default 1e-3 */
         double reg_covar;     /* added to every variance; default 1e-6 */
+        int64_t sample_size;  /* EM iterates on about this many customers (by global row
+                                 index); 0 = every one; default 100000. Memberships cover all. */
     } gmm;
     struct {
         int enabled;          /* default true: Ward tree over the segment centres */

@@ -17,11 +17,30 @@
 
 #define LOG_2PI 1.8378770664093454836
 
+/* tribe_xsum_of without the slow double -> __int128 conversion when the
+ * scaled value fits an int64 (always, for standardised data): the same
+ * rounding (half away from zero, then truncation), so bit-identical. */
+static inline tribe_xsum xs_of(double v)
+{
+    double s = v * TRIBE_XSUM_SCALE;
+    s = s < 0 ? s - 0.5 : s + 0.5;
+    if (s > -9.2e18 && s < 9.2e18)
+        return (tribe_xsum)(int64_t)s;
+    return (tribe_xsum)s;
+}
+
+/* Below this, r, r*x and r*x^2 (|x| bounded as in the E-step) all round to 0
+ * in a tribe_xsum (resolution 2^-32, rounding to nearest): skipping them
+ * changes nothing. */
+#define NEGLIGIBLE 0x1p-34
+
 void tribe_gmm_cfg_default(tribe_gmm_cfg *cfg)
 {
     cfg->max_iter = 100;
     cfg->tol = 1e-3;
     cfg->reg_covar = 1e-6;
+    cfg->sample_size = 0;
+    cfg->seed = 0;
 }
 
 tribe_status tribe_gmm_create(int k, int d, tribe_gmm **out)
@@ -95,21 +114,29 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
                 if (l[c] > mx)
                     mx = l[c];
             }
-            double se = 0;
+            double se = 0, big = 1;
             for (int c = 0; c < k; c++)
                 se += exp(l[c] - mx);
             double lse = mx + log(se);
-            my[ns] += tribe_xsum_of(lse);
+            my[ns] += xs_of(lse);
+            for (int j = 0; j < d; j++) {
+                double x2 = (double)x[j] * (double)x[j];
+                if (x2 > big)
+                    big = x2;
+            }
             for (int c = 0; c < k; c++) {
                 double r = exp(l[c] - lse);
                 if (resp)
                     resp[i * k + c] = (float)r;
+                /* |r|, |r x|, |r x^2| <= r * big: all round to 0 below this */
+                if (r * big < NEGLIGIBLE)
+                    continue;
                 tribe_xsum *sc = my + (size_t)c * (1 + 2 * (size_t)d);
-                sc[0] += tribe_xsum_of(r);
+                sc[0] += xs_of(r);
                 for (int j = 0; j < d; j++) {
                     double rx = r * (double)x[j];
-                    sc[1 + j] += tribe_xsum_of(rx);
-                    sc[1 + d + j] += tribe_xsum_of(rx * (double)x[j]);
+                    sc[1 + j] += xs_of(rx);
+                    sc[1 + d + j] += xs_of(rx * (double)x[j]);
                 }
             }
         }
@@ -145,18 +172,22 @@ void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar,
     }
 }
 
-tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t n_global, int d,
-                           const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
+tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
+                           int d, const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
                            float *membership, tribe_gmm **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_gmm *g = NULL;
     tribe_xsum *stats = NULL;
+    float *zs = NULL;
+    const float *ze = z; /* the rows EM iterates on */
+    int64_t ne = n_local, n_em = n_global;
     size_t ns = (size_t)k * (1 + 2 * (size_t)d);
     *out = NULL;
     if (k < 1 || d < 1 || d > 256)
         st = tribe_fail(TRIBE_ERR_USAGE, "gmm: k=%d, d=%d: need k >= 1 and d in 1..256", k, d);
-    else if (cfg->max_iter < 1 || !(cfg->tol >= 0) || !(cfg->reg_covar >= 0) || !isfinite(cfg->reg_covar))
+    else if (cfg->max_iter < 1 || !(cfg->tol >= 0) || !(cfg->reg_covar >= 0) || !isfinite(cfg->reg_covar) ||
+             cfg->sample_size < 0)
         st = tribe_fail(TRIBE_ERR_USAGE, "gmm: max_iter=%d, tol=%g, reg_covar=%g: need max_iter >= 1, tol >= 0, "
                         "reg_covar >= 0", cfg->max_iter, cfg->tol, cfg->reg_covar);
     else if (n_global < 1)
@@ -172,6 +203,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
             break;
         }
     TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "gmm"));
 
     /* Start: the K-Means clusters as hard responsibilities. Exact sums of
      * 1, x and (x - centroid)^2 per cluster; the variance is taken about the
@@ -201,15 +233,38 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
             g->weight[c] = DBL_MIN;
     }
 
+    /* EM on a sample when asked: global row i takes part when
+     * tribe_rng_unif(seed, TRIBE_STREAM_GMM_SAMPLE, i) < sample_size / n_global,
+     * so the sample (kept where it lives, no gather) is the same on any
+     * number of ranks. */
+    if (cfg->sample_size > 0 && cfg->sample_size < n_global) {
+        double p = (double)cfg->sample_size / (double)n_global;
+        st = tribe_alloc((void **)&zs, ((size_t)n_local * (size_t)d + 1) * sizeof *zs);
+        ne = 0;
+        for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
+            if (tribe_rng_unif(cfg->seed, TRIBE_STREAM_GMM_SAMPLE, (uint64_t)(offset + i)) < p)
+                memcpy(zs + ne++ * d, z + i * d, (size_t)d * sizeof *zs);
+        TRIBE_TRY(tribe_par_agree(par, st));
+        n_em = ne;
+        TRIBE_TRY(tribe_par_sum_i64(par, &n_em, 1));
+        ze = zs;
+        if (n_em < 1) { /* a tiny sample_size on a tiny table: use every row */
+            ze = z;
+            ne = n_local;
+            n_em = n_global;
+        }
+    }
+    g->rows = n_em;
+
     double prev = -INFINITY;
     for (int it = 1; it <= cfg->max_iter; it++) {
         tribe_xsum ll = 0;
-        st = tribe_gmm_estep(z, n_local, d, g, stats, &ll, NULL);
+        st = tribe_gmm_estep(ze, ne, d, g, stats, &ll, NULL);
         TRIBE_TRY(tribe_par_agree(par, st));
         stats[ns] = ll;
         TRIBE_TRY(tribe_par_sum_xsum(par, stats, (int64_t)ns + 1));
-        double cur = tribe_xsum_value(stats[ns]) / (double)n_global;
-        tribe_gmm_mstep(stats, n_global, cfg->reg_covar, g);
+        double cur = tribe_xsum_value(stats[ns]) / (double)n_em;
+        tribe_gmm_mstep(stats, n_em, cfg->reg_covar, g);
         g->iterations = it;
         g->lower_bound = cur;
         if (fabs(cur - prev) < cfg->tol) {
@@ -232,5 +287,6 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
 cleanup:
     tribe_gmm_destroy(&g);
     free(stats);
+    free(zs);
     return st;
 }

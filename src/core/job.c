@@ -86,6 +86,7 @@ static const key_spec KEYS[] = {
     {"gmm.max_iter", K_INT, F(gmm.max_iter), 0, 1, 10000},
     {"gmm.tol", K_NUM, F(gmm.tol), 0, 0, 1e9},
     {"gmm.reg_covar", K_NUM, F(gmm.reg_covar), 0, 0, 1e6},
+    {"gmm.sample_size", K_I64, F(gmm.sample_size), 0, 0, 1e12},
     {"ward", K_OBJ, 0, 0, 0, 0},
     {"ward.enabled", K_BOOL, F(ward.enabled), 0, 0, 0},
 };
@@ -392,6 +393,7 @@ static void set_defaults(tribe_job *job)
     job->gmm.max_iter = 100;
     job->gmm.tol = 1e-3;
     job->gmm.reg_covar = 1e-6;
+    job->gmm.sample_size = 100000;
     job->ward.enabled = 1;
 }
 

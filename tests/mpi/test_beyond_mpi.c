@@ -38,7 +38,7 @@ typedef struct {
     float *score;
     float *memb;
     tribe_outliers *out;
-    tribe_gmm *gmm;
+    tribe_gmm *gmm, *gmm_s; /* every row; a sample */
     tribe_ward *ward;
     tribe_projection *proj;
 } result;
@@ -60,7 +60,10 @@ static tribe_status drivers(tribe_par *par, const float *z, int64_t n, int64_t o
     tribe_gmm_cfg cfg;
     tribe_gmm_cfg_default(&cfg);
     cfg.tol = 1e-6;
-    TRIBE_TRY(tribe_gmm_fit(par, z, n, NROWS, D, r->label, K, &MU[0][0], &cfg, r->memb, &r->gmm));
+    TRIBE_TRY(tribe_gmm_fit(par, z, n, off, NROWS, D, r->label, K, &MU[0][0], &cfg, r->memb, &r->gmm));
+    cfg.sample_size = 1500;
+    cfg.seed = 3;
+    TRIBE_TRY(tribe_gmm_fit(par, z, n, off, NROWS, D, r->label, K, &MU[0][0], &cfg, NULL, &r->gmm_s));
     TRIBE_TRY(tribe_ward_fit(par, r->label, n, &MU[0][0], K, D, &r->ward));
     TRIBE_TRY(tribe_projection_fit(par, z, n, off, NROWS, D, r->label, 400, 5, &r->proj));
 cleanup:
@@ -76,6 +79,7 @@ static void result_free(result *r)
     free(r->memb);
     tribe_outliers_destroy(&r->out);
     tribe_gmm_destroy(&r->gmm);
+    tribe_gmm_destroy(&r->gmm_s);
     tribe_ward_destroy(&r->ward);
     tribe_projection_destroy(&r->proj);
 }
@@ -122,6 +126,11 @@ int main(int argc, char **argv)
                         "log-likelihood %.17g vs %.17g, iterations %d vs %d", a.gmm->loglik, b.gmm->loglik,
                         a.gmm->iterations, b.gmm->iterations);
         TRIBE_MPI_CHECK(par, SAME(a.memb, b.memb + lo * K, (size_t)n * K * sizeof(float)), "memberships");
+        TRIBE_MPI_CHECK(par, SAME(a.gmm_s->weight, b.gmm_s->weight, (size_t)K * (1 + 2 * D) * sizeof(double)) &&
+                                 a.gmm_s->loglik == b.gmm_s->loglik && a.gmm_s->rows == b.gmm_s->rows,
+                        "sampled mixture");
+        TRIBE_MPI_CHECK(par, a.gmm_s->rows > 1200 && a.gmm_s->rows < 1800 && a.gmm->rows == NROWS,
+                        "EM rows %lld", (long long)a.gmm_s->rows);
         /* Ward tree */
         TRIBE_MPI_CHECK(par, SAME(a.ward->merges, b.ward->merges, 2 * (K - 1) * sizeof(int32_t)), "ward merges");
         TRIBE_MPI_CHECK(par, SAME(a.ward->heights, b.ward->heights, (K - 1) * sizeof(double)), "ward heights");
@@ -157,7 +166,7 @@ int main(int argc, char **argv)
         tribe_gmm *g = NULL;
         tribe_gmm_cfg cfg;
         tribe_gmm_cfg_default(&cfg);
-        st = tribe_gmm_fit(par, zb, n, NROWS, D, a.label, K, &MU[0][0], &cfg, NULL, &g);
+        st = tribe_gmm_fit(par, zb, n, lo, NROWS, D, a.label, K, &MU[0][0], &cfg, NULL, &g);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && g == NULL, "bad label (gmm): %d %s", st, tribe_errmsg());
     }
     result_free(&a);

@@ -145,9 +145,9 @@ static void gmm_should_not_depend_on_the_thread_count(void)
     CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, n, d, lab, k, cent, &cfg, r1, &a), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, 0, n, d, lab, k, cent, &cfg, r1, &a), TRIBE_OK);
     omp_set_num_threads(3);
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, n, d, lab, k, cent, &cfg, r2, &b), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, 0, n, d, lab, k, cent, &cfg, r2, &b), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(memcmp(a->weight, b->weight, (size_t)k * (1 + 2 * d) * sizeof(double)) == 0);
     CU_ASSERT(memcmp(r1, r2, (size_t)n * k * sizeof(float)) == 0);
@@ -247,7 +247,7 @@ static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
     tribe_gmm_cfg_default(&cfg);
     cfg.tol = 1e-7; /* many iterations, to compare the whole path */
     cfg.max_iter = 100;
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, N, N, Dm, lab, K, cent, &cfg, resp, &g), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, N, 0, N, Dm, lab, K, cent, &cfg, resp, &g), TRIBE_OK);
 
     char base[512], py[600], cmd[1400];
     snprintf(base, sizeof base, "%s/gmm", tribe_test_tmpdir());

@@ -21,6 +21,7 @@ static void beyond_keys_should_default_on(void)
     CU_ASSERT_EQUAL(job->gmm.max_iter, 100);
     CU_ASSERT_EQUAL(job->gmm.tol, 1e-3);
     CU_ASSERT_EQUAL(job->gmm.reg_covar, 1e-6);
+    CU_ASSERT_EQUAL(job->gmm.sample_size, 100000);
     CU_ASSERT_EQUAL(job->ward.enabled, 1);
     tribe_job_destroy(&job);
 }
@@ -30,7 +31,7 @@ static void beyond_keys_should_be_read(void)
     tribe_job *job = NULL;
     CU_ASSERT_EQUAL_FATAL(parse("{\"input\": \"a\", \"output\": \"o\", \"outliers\": {\"enabled\": false, "
                                 "\"method\": \"iqr\", \"threshold\": 1.5}, \"gmm\": {\"enabled\": false, "
-                                "\"max_iter\": 7, \"tol\": 0.5, \"reg_covar\": 0.01}, \"ward\": {\"enabled\": false}}",
+                                "\"max_iter\": 7, \"tol\": 0.5, \"reg_covar\": 0.01, \"sample_size\": 0}, \"ward\": {\"enabled\": false}}",
                                 &job),
                           TRIBE_OK);
     CU_ASSERT_EQUAL(job->outliers.enabled, 0);
@@ -39,6 +40,7 @@ static void beyond_keys_should_be_read(void)
     CU_ASSERT_EQUAL(job->gmm.max_iter, 7);
     CU_ASSERT_EQUAL(job->gmm.tol, 0.5);
     CU_ASSERT_EQUAL(job->gmm.reg_covar, 0.01);
+    CU_ASSERT_EQUAL(job->gmm.sample_size, 0);
     CU_ASSERT_EQUAL(job->ward.enabled, 0);
     tribe_job_destroy(&job);
 }
@@ -58,6 +60,7 @@ static void beyond_keys_should_be_strict(void)
         {"\"gmm\": {\"tol\": -1}", "'gmm.tol' = -1 is outside"},
         {"\"gmm\": {\"reg_covar\": -0.1}", "'gmm.reg_covar' = -0.1 is outside"},
         {"\"gmm\": {\"enabled\": 1}", "'gmm.enabled' must be"},
+        {"\"gmm\": {\"sample_size\": -5}", "'gmm.sample_size' = -5 is outside"},
         {"\"ward\": {\"depth\": 2}", "unknown key 'ward.depth'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
