@@ -98,8 +98,9 @@ static tribe_status outliers_section(tribe_sbuf *b, const tribe_segments *s, cJS
         TRIBE_TRY(seg_cell(b, s, c));
         OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size),
             tribe_fmt_count(v2, sizeof v2, n));
-        if (s->seg[c].size > 0 && isfinite(n))
-            OUT("<td class=\"n\">%.1f%%</td>", 100.0 * n / (double)s->seg[c].size);
+        double pct = s->seg[c].size > 0 ? 100.0 * n / (double)s->seg[c].size : NAN;
+        if (isfinite(pct))
+            OUT("<td class=\"n\">%.*f%%</td>", pct > 0 && pct < 1 ? 2 : 1, pct);
         else
             PUT("<td class=\"n\">&ndash;</td>");
         if (isfinite(f))
@@ -187,7 +188,7 @@ static tribe_status ward_section(tribe_sbuf *b, const tribe_segments *s, cJSON *
 {
     tribe_status st = TRIBE_OK;
     char cb[32];
-    int *ma = NULL, *mb = NULL, *order = NULL;
+    int *ma = NULL, *mb = NULL, *order = NULL, *used = NULL;
     double *x = NULL, *y = NULL; /* per node id: height, row position */
     cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(run, "ward");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(w, "merges");
@@ -203,12 +204,16 @@ static tribe_status ward_section(tribe_sbuf *b, const tribe_segments *s, cJSON *
         TRIBE_TRY(tribe_calloc((void **)&order, (size_t)k, sizeof *order));
         TRIBE_TRY(tribe_calloc((void **)&x, 2 * (size_t)k, sizeof *x));
         TRIBE_TRY(tribe_calloc((void **)&y, 2 * (size_t)k, sizeof *y));
+        TRIBE_TRY(tribe_calloc((void **)&used, 2 * (size_t)k, sizeof *used));
         for (int t = 0; t < k - 1 && ok; t++) {
             const cJSON *p = cJSON_GetArrayItem(merges, t);
             double a = num_at(p, 0), c = num_at(p, 1), h = num_at(heights, t);
-            /* children must exist before their parent: ids below k + t */
-            ok = is_list(p, 2) && a >= 0 && c >= 0 && a < k + t && c < k + t && a != c && isfinite(h) && h >= 0;
+            /* children exist before their parent (ids below k + t) and each
+             * is joined once: then the tree has exactly k leaves */
+            ok = is_list(p, 2) && a >= 0 && c >= 0 && a < k + t && c < k + t && a != c && isfinite(h) && h >= 0 &&
+                 a == floor(a) && c == floor(c) && !used[(int)a] && !used[(int)c];
             if (ok) {
+                used[(int)a] = used[(int)c] = 1;
                 ma[t] = (int)a;
                 mb[t] = (int)c;
                 x[k + t] = h;
@@ -265,6 +270,7 @@ cleanup:
     free(ma);
     free(mb);
     free(order);
+    free(used);
     free(x);
     free(y);
     return st;
