@@ -283,7 +283,7 @@ tribe_status tribe_gmm_create(int k, int d, tribe_gmm **out);
 /* Accepts NULL; sets *g = NULL. */
 void tribe_gmm_destroy(tribe_gmm **g);
 
-/* Not collective. One E-step over z[n][d] with the model g: stats[k][1+2d]
+/* Not collective. One E-step over the finite z[n][d] with the model g: stats[k][1+2d]
  * (zeroed first) receives per component the exact sums of r, r*x_j and
  * r*x_j^2 (j = 0..d-1) where r is the row's responsibility; *loglik the
  * exact sum of the rows' log-likelihoods log sum_c w_c N(x | mu_c, var_c)
@@ -300,7 +300,8 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
 void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar, tribe_gmm *g);
 
 /* Collective. Fits a diagonal Gaussian mixture to z[n_local][d] (global rows
- * [offset, offset + n_local) of n_global) by EM from the K-Means solution:
+ * [offset, offset + n_local) of n_global; finite values, as tribe_kmeans_fit
+ * requires) by EM from the K-Means solution:
  * weights from the cluster sizes, means = centroids[k][d], variances = the
  * exact within-cluster variances about the centroids + reg_covar
  * (label[n_local] in [0, k); all three over every row). EM then iterates on

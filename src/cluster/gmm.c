@@ -188,8 +188,9 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
         st = tribe_fail(TRIBE_ERR_USAGE, "gmm: k=%d, d=%d: need k >= 1 and d in 1..256", k, d);
     else if (cfg->max_iter < 1 || !(cfg->tol >= 0) || !(cfg->reg_covar >= 0) || !isfinite(cfg->reg_covar) ||
              cfg->sample_size < 0)
-        st = tribe_fail(TRIBE_ERR_USAGE, "gmm: max_iter=%d, tol=%g, reg_covar=%g: need max_iter >= 1, tol >= 0, "
-                        "reg_covar >= 0", cfg->max_iter, cfg->tol, cfg->reg_covar);
+        st = tribe_fail(TRIBE_ERR_USAGE, "gmm: max_iter=%d, tol=%g, reg_covar=%g, sample_size=%lld: need "
+                        "max_iter >= 1, tol >= 0, reg_covar >= 0, sample_size >= 0", cfg->max_iter, cfg->tol,
+                        cfg->reg_covar, (long long)cfg->sample_size);
     else if (n_global < 1)
         st = tribe_fail(TRIBE_ERR_INPUT, "gmm: no customers");
     if (st == TRIBE_OK)
@@ -205,9 +206,10 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "gmm"));
 
-    /* Start: the K-Means clusters as hard responsibilities. Exact sums of
-     * 1, x and (x - centroid)^2 per cluster; the variance is taken about the
-     * centroid, which is the cluster mean when K-Means ended on a Lloyd pass. */
+    /* Start: the K-Means clusters as hard responsibilities. Exact counts and
+     * sums of (x - centroid)^2 per cluster: the variance is taken about the
+     * centroid (close to the cluster mean after the Lloyd polish), the
+     * start scikit-learn gets from means_init / precisions_init. */
 #pragma omp parallel for schedule(dynamic, 1) if (n_local * d >= TRIBE_OMP_MIN_WORK)
     for (int j = 0; j < d; j++)
         for (int64_t i = 0; i < n_local; i++) {
@@ -239,7 +241,10 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
      * number of ranks. */
     if (cfg->sample_size > 0 && cfg->sample_size < n_global) {
         double p = (double)cfg->sample_size / (double)n_global;
-        st = tribe_alloc((void **)&zs, ((size_t)n_local * (size_t)d + 1) * sizeof *zs);
+        ne = 0;
+        for (int64_t i = 0; i < n_local; i++)
+            ne += tribe_rng_unif(cfg->seed, TRIBE_STREAM_GMM_SAMPLE, (uint64_t)(offset + i)) < p;
+        st = tribe_alloc((void **)&zs, ((size_t)ne * (size_t)d + 1) * sizeof *zs);
         ne = 0;
         for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
             if (tribe_rng_unif(cfg->seed, TRIBE_STREAM_GMM_SAMPLE, (uint64_t)(offset + i)) < p)
