@@ -53,6 +53,42 @@ if bad or failed:
     print("differ across ranks:", bad, "failed:", failed); sys.exit(1)
 PY
 
+# The run's mixture against scikit-learn's from the same start, on the same
+# transformed matrix (EM on every customer: 3000 < gmm.sample_size).
+if $PY -c 'import sklearn' 2>/dev/null; then
+$PY - "$TMP/out1/results.h5" "$TMP/c.h5" <<'PY' && ok "run's mixture matches scikit-learn GaussianMixture(diag) from the same start" || fail "mixture vs scikit-learn"
+import sys, warnings, h5py, numpy as np
+from sklearn.mixture import GaussianMixture
+warnings.simplefilter("ignore")
+r, c = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+dec = lambda v: [s.decode() if isinstance(s, bytes) else s for s in v]
+names, mcols = dec(c["/customers/features"].attrs["feature_names"]), dec(r["/model"].attrs["feature_names"])
+X = c["/customers/features"][:][:, [names.index(m) for m in mcols]].astype(np.float64)
+mean, std, imp, lg = (r["/model/scaler/" + k][:] for k in ["mean", "std", "impute", "log1p"])
+X = np.where(np.isnan(X), imp, X)
+X = np.where(lg == 1, np.log1p(X), X)
+Z = ((X - mean) / std).astype(np.float32).astype(np.float64)
+lab, cent = r["/segments/label"][:], r["/model/centroids"][:]
+k = cent.shape[0]
+w0 = np.bincount(lab, minlength=k) / len(lab)
+v0 = np.array([((Z[lab == j] - cent[j]) ** 2).mean(0) for j in range(k)]) + 1e-6
+g = GaussianMixture(k, covariance_type="diag", tol=1e-3, max_iter=100, reg_covar=1e-6, weights_init=w0,
+                    means_init=cent, precisions_init=1 / v0).fit(Z)
+a = r["/model/gmm"].attrs
+res = {"iterations": (g.n_iter_, a["iterations"]),
+       "weights": np.abs(g.weights_ - r["/model/gmm/weights"][:]).max(),
+       "means": np.abs(g.means_ - r["/model/gmm/means"][:]).max(),
+       "loglik": abs(g.score(Z) - a["loglik"]),
+       "membership": np.abs(g.predict_proba(Z) - r["/segments/membership"][:]).max()}
+print(res)
+good = g.n_iter_ == a["iterations"] and res["weights"] < 1e-5 and res["means"] < 1e-4 and res["loglik"] < 1e-3 \
+    and res["membership"] < 1e-2
+sys.exit(0 if good else 1)
+PY
+else
+  echo "sklearn not available: mixture cross-check skipped"
+fi
+
 r="$TMP/out1/report.html"
 for id in outliers crispness nested; do
   grep -q "<section id=\"$id\">" "$r" && ok "report has the $id section" || fail "report $id section"
