@@ -1,6 +1,7 @@
 /* tribe/cluster.h: K-Means segmentation of the transformed customer matrix,
- * its quality (silhouette), per-segment statistics, RFM-style segment names
- * and a 2-D projection for plots.
+ * its quality (silhouette), per-segment statistics, RFM-style segment names,
+ * a 2-D projection for plots, and beyond K-Means: outliers, soft membership
+ * (diagonal Gaussian mixture) and the Ward tree of the segments.
  *
  * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
  * [offset, offset + n_local) of n_global):
@@ -13,6 +14,10 @@
  *     segs->silhouette = sil; segs->silhouette_ci = ci; segs->inertia = info.inertia;
  *     tribe_segments_name(segs);
  *     TRIBE_TRY(tribe_projection_fit(par, z, n, off, N, d, label, 2000, seed, &proj));
+ *     // beyond K-Means (dist = Euclidean distance to the own centre):
+ *     TRIBE_TRY(tribe_outliers_fit(par, dist, label, n, k, 3.0, flag, score, &outl));
+ *     TRIBE_TRY(tribe_gmm_fit(par, z, n, off, N, d, label, k, cent, &gcfg, memb, &gmm));
+ *     TRIBE_TRY(tribe_ward_fit(par, label, n, cent, k, d, &tree));
  *
  * Determinism: every function here returns bit-identical results for the
  * same data and seed on any number of ranks and OpenMP threads. Samples and
