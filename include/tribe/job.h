@@ -105,6 +105,23 @@ typedef struct {
         int n_rules;
         tribe_campaign_rule *rules; /* tried in order before the built-in rules */
     } campaign;
+    /* Beyond K-Means (docs/clustering.md): each on unless "enabled": false. */
+    struct {
+        int enabled;          /* default true */
+        char *method;         /* "iqr" (default and only): Q3 + threshold * IQR of the segment's distances */
+        double threshold;     /* IQRs above the third quartile; default 3 */
+    } outliers;
+    struct {
+        int enabled;          /* default true: soft membership by a diagonal Gaussian mixture */
+        int max_iter;         /* EM iterations at most; default 100 */
+        double tol;           /* on the mean log-likelihood per customer; default 1e-3 */
+        double reg_covar;     /* added to every variance; default 1e-6 */
+        int64_t sample_size;  /* EM iterates on about this many customers (by global row
+                                 index); 0 = every one; default 100000. Memberships cover all. */
+    } gmm;
+    struct {
+        int enabled;          /* default true: Ward tree over the segment centres */
+    } ward;
     char *spec_json;    /* the spec as given, for /runs/<id>/job_spec */
 } tribe_job;
 

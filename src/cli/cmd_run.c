@@ -1,5 +1,6 @@
 /* tribe run JOB.json: the segmentation job, end to end. */
 #include "cli.h"
+#include "run_extras.h"
 #include "tribe/campaign.h"
 #include "tribe/clv.h"
 #include "tribe/cluster.h"
@@ -735,6 +736,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     char *ijson = NULL;
     drivers dr = {0};
     ltv_result lv = {0};
+    run_extras ex = {0};
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -878,6 +880,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(par, z, t->n_local, t->offset, t->n_global, m, label,
                                                             job->projection.sample_size, job->seed, &proj)));
     lap(&tm, "projection");
+    TRIBE_TRY(run_extras_fit(par, job, z, t->n_local, t->offset, t->n_global, m, label, dist, best, best_k, &ex));
+    lap(&tm, "beyond");
     if (job->drivers.enabled && best_k >= 2) {
         TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
         for (int j = 0; j < m; j++)
@@ -994,6 +998,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.ltv_seg_median = lv.seg_median;
         r.ltv_seg_total = lv.seg_total;
         r.ltv_horizon_days = job->ltv.horizon_days;
+        run_extras_results(&ex, job, &r);
         TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
         TRIBE_TRY(tribe_results_write(par, path, &r));
     }
@@ -1005,18 +1010,19 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         st = timings_json(&tm, &tjson);
         size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
                      (ijson ? strlen(ijson) : 0) +
-                     (dr.report_json ? strlen(dr.report_json) : 0) + (lv.report_json ? strlen(lv.report_json) : 0);
+                     (dr.report_json ? strlen(dr.report_json) : 0) + (lv.report_json ? strlen(lv.report_json) : 0) +
+                     (ex.report_json ? strlen(ex.report_json) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s%s%s%s%s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s%s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
                      tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
                      ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "",
-                     lv.report_json ? lv.report_json : "");
+                     lv.report_json ? lv.report_json : "", ex.report_json ? ex.report_json : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
@@ -1046,6 +1052,7 @@ cleanup:
     free(ijson);
     drivers_free(&dr);
     ltv_free(&lv);
+    run_extras_free(&ex);
     free(ledger);
     free(tjson);
     free(pjson);
