@@ -9,6 +9,34 @@
 void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centroids, int k,
                            int32_t *label, double *dist2);
 
+/* The plain double loop (the reference of the GEMM pass; tests compare). */
+void tribe_kmeans_assign_naive(const float *z, int64_t n, int d, const double *centroids, int k, int32_t *label,
+                               double *dist2);
+
+/* One fused pass over rows z[n][d] against `nsets` sets of k centres
+ * cent[nsets][k][d] (n_init restarts share it): for each row and set the
+ * nearest centre exactly as the naive loop finds it (kmeans_kernel.c), then
+ * whatever outputs are not NULL. Outputs of set 0 only: label[n], dist2[n],
+ * dist2f[n], mind2[n] (lowered to the nearest distance where smaller). Of
+ * every set (zeroed first): sum[nsets][k][d] exact sums of the rows of each
+ * centre, count[nsets][k], inertia[nsets] exact sums of squared distances.
+ * rechecked counts the (row, set) pairs that needed more than one exact
+ * distance. OpenMP inside (one BLAS thread); results independent of the
+ * thread count. Not collective. Errors: NOMEM (outputs undefined). */
+typedef struct {
+    const double *cent;
+    int nsets, k, d;
+    int32_t *label;
+    double *dist2;
+    float *dist2f;
+    double *mind2;
+    tribe_xsum *sum;
+    int64_t *count;
+    tribe_xsum *inertia;
+    int64_t rechecked;
+} tribe_kmeans_pass_io;
+tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);
+
 /* Index drawn with probability proportional to w[i] >= 0 (serial sum, so the
  * same on every rank), never a zero-weight row; -1 when all weights are 0. */
 int64_t tribe_kmeans_draw(const double *w, int64_t m, uint64_t seed, uint64_t stream, uint64_t counter);

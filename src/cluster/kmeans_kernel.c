@@ -4,7 +4,10 @@
  * thread count. */
 #include "tribe/cluster.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
+#include <stdlib.h>
 
 #include "kmeans_internal.h"
 #include "tribe/xstats.h"
@@ -37,8 +40,220 @@ static inline int nearest(const float *x, int d, const double *centroids, int k,
     return best;
 }
 
-void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centroids, int k,
-                           int32_t *label, double *dist2)
+/* ---- the blocked GEMM pass ------------------------------------------------
+ * Distances come from one SGEMM per block of rows, D'(x, c) = |x|^2 -
+ * 2 x.c + |c|^2, with x.c in float. That is fast but its rounding depends on
+ * how OpenBLAS tiles the block, so D' only NOMINATES: every centre whose D' is
+ * within twice a proven error bound of the smallest D' is re-scored with
+ * dist2_row (double, fixed order: the naive kernel's own arithmetic), and the
+ * lowest re-scored distance wins, ties to the lowest index. The true argmin
+ * is always nominated, so labels and distances are bit-identical to the
+ * naive double loop for any block size, rank or thread count.
+ *
+ * Error bound: x is float already, c is rounded to float (relative 2^-24),
+ * and a float dot product of d terms errs by at most (d + 1) 2^-24 sum|x_j c_j|
+ * <= (d + 1) 2^-24 |x| |c|; D' doubles that. We use 3 (d + 2) 2^-24 |x|
+ * max|c| plus a relative 1e-12 for the double terms: a safety factor of 1.5.
+ *
+ * Sums are exact: each value is rounded to a multiple of 2^-32 exactly as
+ * tribe_xsum_of does, but accumulated in int64 within a block (values below
+ * 2^22 in magnitude, at most KM_BLOCK rows: no overflow) and flushed into the
+ * int128 totals per block, which avoids a slow double -> int128 conversion
+ * per value. Larger values take the int128 path directly. */
+#define KM_BLOCK 256
+#define KM_SMALL 4194304.0 /* 2^22 */
+
+static inline int64_t fix64(double v)
+{
+    double s = v * TRIBE_XSUM_SCALE;
+    return (int64_t)(s < 0 ? s - 0.5 : s + 0.5);
+}
+
+typedef struct {
+    float *g;        /* [KM_BLOCK][kt] dot products */
+    int64_t *s64;    /* [kt][d] block sums */
+    tribe_xsum *sum; /* [kt][d] */
+    int64_t *cnt;    /* [kt] */
+    tribe_xsum *in;  /* [nsets] */
+    int64_t *in64;   /* [nsets] */
+    int32_t *cand;   /* [k] */
+    int64_t recheck; /* rows x sets with more than one nominee */
+} km_thread;
+
+static int km_rows_per_block(int kt)
+{
+    int r = 65536 / (kt > 0 ? kt : 1);
+    return r < 8 ? 8 : r > KM_BLOCK ? KM_BLOCK : r;
+}
+
+tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p)
+{
+    tribe_status st = TRIBE_OK;
+    int d = p->d, k = p->k, ns = p->nsets, kt = p->nsets * p->k;
+    size_t ktd = (size_t)kt * (size_t)d;
+    int nth = omp_get_max_threads();
+    int R = km_rows_per_block(kt);
+    float *cf = NULL;
+    double *cn = NULL, *cmax = NULL;
+    km_thread *th = NULL;
+    int small = (int64_t)n * kt * d < TRIBE_OMP_MIN_WORK;
+    if (small)
+        nth = 1;
+    TRIBE_TRY(tribe_alloc((void **)&cf, ktd * sizeof *cf));
+    TRIBE_TRY(tribe_alloc((void **)&cn, (size_t)kt * sizeof *cn));
+    TRIBE_TRY(tribe_calloc((void **)&cmax, (size_t)ns, sizeof *cmax));
+    TRIBE_TRY(tribe_calloc((void **)&th, (size_t)nth, sizeof *th));
+    for (int t = 0; t < nth; t++) {
+        TRIBE_TRY(tribe_alloc((void **)&th[t].g, (size_t)R * kt * sizeof(float)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].s64, ktd, sizeof(int64_t)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sum, ktd, sizeof(tribe_xsum)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].cnt, (size_t)kt, sizeof(int64_t)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns, sizeof(tribe_xsum)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns, sizeof(int64_t)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].cand, (size_t)k * sizeof(int32_t)));
+    }
+    for (int c = 0; c < kt; c++) {
+        double s2 = 0;
+        for (int j = 0; j < d; j++) {
+            double v = p->cent[(size_t)c * d + j];
+            cf[(size_t)c * d + j] = (float)v;
+            s2 += v * v;
+        }
+        cn[c] = s2;
+        if (sqrt(s2) > cmax[c / k])
+            cmax[c / k] = sqrt(s2);
+    }
+    /* One BLAS thread: the threads here are ours (docs/clustering.md). */
+    openblas_set_num_threads(1);
+    int64_t nblocks = (n + R - 1) / R;
+    const double ebound = 3.0 * (d + 2) * 5.9604644775390625e-08; /* 2^-24 */
+#pragma omp parallel num_threads(nth) if (!small)
+    {
+        km_thread *w = &th[omp_get_thread_num()];
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < nblocks; b++) {
+            int64_t i0 = b * R, rows = n - i0 < R ? n - i0 : R;
+            const float *xb = z + i0 * d;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, kt, d, 1.0f, xb, d, cf, d, 0.0f, w->g,
+                        kt);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *x = xb + r * d;
+                const float *gr = w->g + r * kt;
+                double xn = 0;
+                for (int j = 0; j < d; j++)
+                    xn += (double)x[j] * x[j];
+                double xnrm = sqrt(xn);
+                for (int s = 0; s < ns; s++) {
+                    int c0 = s * k;
+                    double m = INFINITY;
+                    for (int c = 0; c < k; c++) {
+                        double dd = xn - 2.0 * gr[c0 + c] + cn[c0 + c];
+                        if (dd < m)
+                            m = dd;
+                    }
+                    double lim = m + 2.0 * (ebound * xnrm * cmax[s] + 1e-12 * (xn + cmax[s] * cmax[s]) + 1e-300);
+                    int nc = 0;
+                    for (int c = 0; c < k; c++)
+                        if (xn - 2.0 * gr[c0 + c] + cn[c0 + c] <= lim)
+                            w->cand[nc++] = c;
+                    int best = w->cand[0];
+                    double bd = dist2_row(x, p->cent + (size_t)(c0 + best) * d, d);
+                    for (int q = 1; q < nc; q++) {
+                        double t = dist2_row(x, p->cent + (size_t)(c0 + w->cand[q]) * d, d);
+                        if (t < bd) {
+                            bd = t;
+                            best = w->cand[q];
+                        }
+                    }
+                    w->recheck += nc > 1;
+                    if (s == 0) {
+                        if (p->label)
+                            p->label[i0 + r] = best;
+                        if (p->dist2)
+                            p->dist2[i0 + r] = bd;
+                        if (p->dist2f)
+                            p->dist2f[i0 + r] = (float)bd;
+                        if (p->mind2 && bd < p->mind2[i0 + r])
+                            p->mind2[i0 + r] = bd;
+                    }
+                    if (p->count)
+                        w->cnt[c0 + best]++;
+                    if (p->inertia) {
+                        if (bd < KM_SMALL)
+                            w->in64[s] += fix64(bd);
+                        else
+                            w->in[s] += tribe_xsum_of(bd);
+                    }
+                    if (p->sum) {
+                        int64_t *acc = w->s64 + (size_t)(c0 + best) * d;
+                        for (int j = 0; j < d; j++) {
+                            if (fabsf(x[j]) < (float)KM_SMALL)
+                                acc[j] += fix64((double)x[j]);
+                            else
+                                w->sum[(size_t)(c0 + best) * d + j] += tribe_xsum_of((double)x[j]);
+                        }
+                    }
+                }
+            }
+            /* Flush the block's int64 partials (values below 2^22
+             * and at most KM_BLOCK of them fit in int64 too). */
+            for (int s = 0; s < ns; s++) {
+                w->in[s] += w->in64[s];
+                w->in64[s] = 0;
+            }
+            if (p->sum)
+                for (size_t q = 0; q < ktd; q++) {
+                    w->sum[q] += w->s64[q];
+                    w->s64[q] = 0;
+                }
+        }
+    }
+    /* Integer totals: the order of the threads does not matter. */
+    if (p->sum)
+        for (size_t q = 0; q < ktd; q++) {
+            tribe_xsum a = 0;
+            for (int t = 0; t < nth; t++)
+                a += th[t].sum[q];
+            p->sum[q] = a;
+        }
+    if (p->count)
+        for (int c = 0; c < kt; c++) {
+            int64_t a = 0;
+            for (int t = 0; t < nth; t++)
+                a += th[t].cnt[c];
+            p->count[c] = a;
+        }
+    if (p->inertia)
+        for (int s = 0; s < ns; s++) {
+            tribe_xsum a = 0;
+            for (int t = 0; t < nth; t++)
+                a += th[t].in[s];
+            p->inertia[s] = a;
+        }
+    p->rechecked = 0;
+    for (int t = 0; t < nth; t++)
+        p->rechecked += th[t].recheck;
+cleanup:
+    for (int t = 0; th && t < nth; t++) {
+        free(th[t].g);
+        free(th[t].s64);
+        free(th[t].sum);
+        free(th[t].cnt);
+        free(th[t].in);
+        free(th[t].in64);
+        free(th[t].cand);
+    }
+    free(th);
+    free(cf);
+    free(cn);
+    free(cmax);
+    return st;
+}
+
+/* The naive double loop: the reference the GEMM pass reproduces, and the
+ * fallback when its buffers cannot be allocated. */
+static void assign_naive(const float *z, int64_t n, int d, const double *centroids, int k, int32_t *label,
+                         double *dist2, float *dist2f)
 {
 #pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
@@ -46,18 +261,34 @@ void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centr
         label[i] = nearest(z + i * d, d, centroids, k, &bd);
         if (dist2)
             dist2[i] = bd;
+        if (dist2f)
+            dist2f[i] = (float)bd;
+    }
+}
+
+void tribe_kmeans_assign_naive(const float *z, int64_t n, int d, const double *centroids, int k, int32_t *label,
+                               double *dist2)
+{
+    assign_naive(z, n, d, centroids, k, label, dist2, NULL);
+}
+
+void tribe_kmeans_assign_d(const float *z, int64_t n, int d, const double *centroids, int k,
+                           int32_t *label, double *dist2)
+{
+    tribe_kmeans_pass_io p = {.cent = centroids, .nsets = 1, .k = k, .d = d, .label = label, .dist2 = dist2};
+    if (n > 0 && tribe_kmeans_pass(z, n, &p) != TRIBE_OK) {
+        tribe_clear_error();
+        assign_naive(z, n, d, centroids, k, label, dist2, NULL);
     }
 }
 
 void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroids, int k,
                          int32_t *label, float *dist2)
 {
-#pragma omp parallel for schedule(static) if ((int64_t)n * k * d >= TRIBE_OMP_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) {
-        double bd;
-        label[i] = nearest(z + i * d, d, centroids, k, &bd);
-        if (dist2)
-            dist2[i] = (float)bd;
+    tribe_kmeans_pass_io p = {.cent = centroids, .nsets = 1, .k = k, .d = d, .label = label, .dist2f = dist2};
+    if (n > 0 && tribe_kmeans_pass(z, n, &p) != TRIBE_OK) {
+        tribe_clear_error();
+        assign_naive(z, n, d, centroids, k, label, NULL, dist2);
     }
 }
 
