@@ -8,6 +8,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kmeans_internal.h"
 #include "tribe/xstats.h"
@@ -69,6 +70,59 @@ static inline int64_t fix64(double v)
     return (int64_t)(s < 0 ? s - 0.5 : s + 0.5);
 }
 
+/* Largest |value| of a block (NaN counts as large: the slow path then
+ * keeps tribe_xsum_of's behaviour). */
+static float block_max_abs(const float *x, int64_t n)
+{
+    /* On the bit patterns without the sign: integer max vectorises, and a
+     * NaN compares above infinity. */
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float f;
+    memcpy(&f, &m, sizeof f);
+    return isnan(f) ? INFINITY : f;
+}
+
+/* acc[j] += the 2^-32 fixed-point value of x[j], every |x[j]| < 2^22: the
+ * same integer as tribe_xsum_of. */
+static inline void add_fixed(int64_t *restrict acc,
+                                                                                    const float *restrict x, int d)
+{
+    for (int j = 0; j < d; j++) {
+        double s = (double)x[j] * TRIBE_XSUM_SCALE;
+        acc[j] += (int64_t)(s + (s < 0 ? -0.5 : 0.5));
+    }
+}
+
+/* |x|^2 in float, any order: it only scales the error bound, which decides
+ * how many centres are re-checked, never which one wins. */
+static inline float norm2f(const float *restrict x, int d)
+{
+    float s = 0;
+    for (int j = 0; j < d; j++)
+        s += x[j] * x[j];
+    return s;
+}
+
+/* h[c] = |c|^2 - 2 g[c] and its minimum. Only nominates (see above), so a
+ * clone's rounding cannot change a result. */
+static inline double scan_min(const float *restrict g,
+                                                                                   const double *restrict cn, int k,
+                                                                                   double *restrict h)
+{
+    double m = INFINITY;
+    for (int c = 0; c < k; c++) {
+        h[c] = cn[c] - 2.0 * (double)g[c];
+        m = h[c] < m ? h[c] : m;
+    }
+    return m;
+}
+
 typedef struct {
     float *g;        /* [KM_BLOCK][kt] dot products */
     int64_t *s64;    /* [kt][d] block sums */
@@ -77,8 +131,131 @@ typedef struct {
     tribe_xsum *in;  /* [nsets] */
     int64_t *in64;   /* [nsets] */
     int32_t *cand;   /* [k] */
+    double *h;       /* [k] */
+    int32_t *best;   /* [KM_BLOCK][nsets] */
+    double *bd;      /* [KM_BLOCK][nsets] exact distance (NaN until known) */
     int64_t recheck; /* rows x sets with more than one nominee */
 } km_thread;
+
+/* One block of rows: SGEMM, nominate, re-check, outputs, exact sums into
+ * the thread's buffers. Cloned for AVX-512 machines: the file is compiled
+ * with -ffp-contract=off, so dist2_row (the only arithmetic that reaches a
+ * result) is the same sequence of roundings in every clone; the clones
+ * differ only in how fast they nominate. */
+__attribute__((target_clones("arch=x86-64-v4", "default"))) static void
+km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i0, int64_t rows, const double *cn,
+         const double *cmax, const float *cf, double ebound)
+{
+    int d = p->d, k = p->k, ns = p->nsets, kt = ns * k;
+    int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, kt, d, 1.0f, xb, d, cf, d, 0.0f, w->g,
+                kt);
+    /* Phase 1: nominate. h_c = |c|^2 - 2 x.c orders the centres like
+     * D' (|x|^2 is common to all); |x| only scales the bound. A row
+     * with one nominee gets its exact distance in phase 2. */
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = xb + r * d;
+        double xnrm = sqrt(norm2f(x, d));
+        for (int s = 0; s < ns; s++) {
+            int c0 = s * k;
+            double m = scan_min(w->g + r * kt + c0, cn + c0, k, w->h);
+            double lim = m + 2.0 * (ebound * xnrm * cmax[s] + 1e-12 * (xnrm * xnrm + cmax[s] * cmax[s]) +
+                                    1e-300);
+            int nc = 0;
+            for (int c = 0; c < k; c++) {
+                w->cand[nc] = c;
+                nc += w->h[c] <= lim;
+            }
+            int64_t q = r * ns + s;
+            w->best[q] = w->cand[0];
+            w->bd[q] = NAN;
+            if (nc > 1) {
+                int best = w->cand[0];
+                double bd = dist2_row(x, p->cent + (size_t)(c0 + best) * d, d);
+                for (int t = 1; t < nc; t++) {
+                    double v = dist2_row(x, p->cent + (size_t)(c0 + w->cand[t]) * d, d);
+                    if (v < bd) {
+                        bd = v;
+                        best = w->cand[t];
+                    }
+                }
+                w->best[q] = best;
+                w->bd[q] = bd;
+                w->recheck++;
+            }
+        }
+    }
+    /* Phase 2: the exact distance of the single nominees, four rows at a
+     * time: four independent chains the core can overlap, each the same
+     * sequence of roundings as dist2_row. */
+    for (int s = 0; s < ns; s++) {
+        const double *cs = p->cent + (size_t)s * k * d;
+        int64_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int64_t q0 = r * ns + s, q1 = q0 + ns, q2 = q1 + ns, q3 = q2 + ns;
+            const float *x0 = xb + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+            const double *a0 = cs + (size_t)w->best[q0] * d, *a1 = cs + (size_t)w->best[q1] * d;
+            const double *a2 = cs + (size_t)w->best[q2] * d, *a3 = cs + (size_t)w->best[q3] * d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int j = 0; j < d; j++) {
+                double t0 = (double)x0[j] - a0[j], t1 = (double)x1[j] - a1[j];
+                double t2 = (double)x2[j] - a2[j], t3 = (double)x3[j] - a3[j];
+                s0 += t0 * t0;
+                s1 += t1 * t1;
+                s2 += t2 * t2;
+                s3 += t3 * t3;
+            }
+            if (isnan(w->bd[q0])) w->bd[q0] = s0;
+            if (isnan(w->bd[q1])) w->bd[q1] = s1;
+            if (isnan(w->bd[q2])) w->bd[q2] = s2;
+            if (isnan(w->bd[q3])) w->bd[q3] = s3;
+        }
+        for (; r < rows; r++) {
+            int64_t q = r * ns + s;
+            if (isnan(w->bd[q]))
+                w->bd[q] = dist2_row(xb + r * d, cs + (size_t)w->best[q] * d, d);
+        }
+    }
+    /* Phase 3: outputs and exact sums. */
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = xb + r * d;
+        for (int s = 0; s < ns; s++) {
+            int c0 = s * k;
+            int best = w->best[r * ns + s];
+            double bd = w->bd[r * ns + s];
+            if (s == 0) {
+                if (p->label)
+                    p->label[i0 + r] = best;
+                if (p->dist2)
+                    p->dist2[i0 + r] = bd;
+                if (p->dist2f)
+                    p->dist2f[i0 + r] = (float)bd;
+                if (p->mind2 && bd < p->mind2[i0 + r])
+                    p->mind2[i0 + r] = bd;
+            }
+            if (p->count)
+                w->cnt[c0 + best]++;
+            if (p->inertia) {
+                if (bd < KM_SMALL)
+                    w->in64[s] += fix64(bd);
+                else
+                    w->in[s] += tribe_xsum_of(bd);
+            }
+            if (p->sum) {
+                int64_t *acc = w->s64 + (size_t)(c0 + best) * d;
+                if (block_small)
+                    add_fixed(acc, x, d);
+                else
+                    for (int j = 0; j < d; j++) {
+                        if (fabsf(x[j]) < (float)KM_SMALL)
+                            acc[j] += fix64((double)x[j]);
+                        else
+                            w->sum[(size_t)(c0 + best) * d + j] += tribe_xsum_of((double)x[j]);
+                    }
+            }
+        }
+    }
+}
 
 static int km_rows_per_block(int kt)
 {
@@ -111,6 +288,9 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
         TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns, sizeof(tribe_xsum)));
         TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns, sizeof(int64_t)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].cand, (size_t)k * sizeof(int32_t)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].h, (size_t)k * sizeof(double)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].best, (size_t)R * ns * sizeof(int32_t)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].bd, (size_t)R * ns * sizeof(double)));
     }
     for (int c = 0; c < kt; c++) {
         double s2 = 0;
@@ -133,68 +313,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < nblocks; b++) {
             int64_t i0 = b * R, rows = n - i0 < R ? n - i0 : R;
-            const float *xb = z + i0 * d;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, kt, d, 1.0f, xb, d, cf, d, 0.0f, w->g,
-                        kt);
-            for (int64_t r = 0; r < rows; r++) {
-                const float *x = xb + r * d;
-                const float *gr = w->g + r * kt;
-                double xn = 0;
-                for (int j = 0; j < d; j++)
-                    xn += (double)x[j] * x[j];
-                double xnrm = sqrt(xn);
-                for (int s = 0; s < ns; s++) {
-                    int c0 = s * k;
-                    double m = INFINITY;
-                    for (int c = 0; c < k; c++) {
-                        double dd = xn - 2.0 * gr[c0 + c] + cn[c0 + c];
-                        if (dd < m)
-                            m = dd;
-                    }
-                    double lim = m + 2.0 * (ebound * xnrm * cmax[s] + 1e-12 * (xn + cmax[s] * cmax[s]) + 1e-300);
-                    int nc = 0;
-                    for (int c = 0; c < k; c++)
-                        if (xn - 2.0 * gr[c0 + c] + cn[c0 + c] <= lim)
-                            w->cand[nc++] = c;
-                    int best = w->cand[0];
-                    double bd = dist2_row(x, p->cent + (size_t)(c0 + best) * d, d);
-                    for (int q = 1; q < nc; q++) {
-                        double t = dist2_row(x, p->cent + (size_t)(c0 + w->cand[q]) * d, d);
-                        if (t < bd) {
-                            bd = t;
-                            best = w->cand[q];
-                        }
-                    }
-                    w->recheck += nc > 1;
-                    if (s == 0) {
-                        if (p->label)
-                            p->label[i0 + r] = best;
-                        if (p->dist2)
-                            p->dist2[i0 + r] = bd;
-                        if (p->dist2f)
-                            p->dist2f[i0 + r] = (float)bd;
-                        if (p->mind2 && bd < p->mind2[i0 + r])
-                            p->mind2[i0 + r] = bd;
-                    }
-                    if (p->count)
-                        w->cnt[c0 + best]++;
-                    if (p->inertia) {
-                        if (bd < KM_SMALL)
-                            w->in64[s] += fix64(bd);
-                        else
-                            w->in[s] += tribe_xsum_of(bd);
-                    }
-                    if (p->sum) {
-                        int64_t *acc = w->s64 + (size_t)(c0 + best) * d;
-                        for (int j = 0; j < d; j++) {
-                            if (fabsf(x[j]) < (float)KM_SMALL)
-                                acc[j] += fix64((double)x[j]);
-                            else
-                                w->sum[(size_t)(c0 + best) * d + j] += tribe_xsum_of((double)x[j]);
-                        }
-                    }
-                }
-            }
+            km_block(p, w, z + i0 * d, i0, rows, cn, cmax, cf, ebound);
             /* Flush the block's int64 partials (values below 2^22
              * and at most KM_BLOCK of them fit in int64 too). */
             for (int s = 0; s < ns; s++) {
@@ -242,6 +361,9 @@ cleanup:
         free(th[t].in);
         free(th[t].in64);
         free(th[t].cand);
+        free(th[t].h);
+        free(th[t].best);
+        free(th[t].bd);
     }
     free(th);
     free(cf);
