@@ -389,53 +389,83 @@ static int weighted_pp(const double *c, const double *w, int64_t m, int d, int k
     return k;
 }
 
-/* Collective: k-means|| (Bahmani et al. 2012) into x->cent. A first centre
- * drawn uniformly by global index, then par_rounds rounds: with psi the exact
- * total of every row's squared distance to its nearest candidate, global row
- * g joins with probability min(1, l d2 / psi), decided by the counter RNG at
- * (round, g): the candidates do not depend on the rank count. Each round is
- * one pass that lowers d2 against the new candidates only. Then one pass
- * counts the rows nearest each candidate (the weights), and weighted
- * k-means++ + Lloyd on the candidates runs on every rank alike. Returns the
- * distinct centres found in *found. */
-static tribe_status kmeans_parallel(km_ctx *x, int *found)
+/* Per-restart state of the shared Lloyd passes. */
+typedef struct {
+    uint64_t seed, reassign_ctr;
+    int64_t reassigned;
+    int steps, converged, active, found;
+    double last_inertia;
+} km_set;
+
+/* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
+ * x->sets[r] (sets[r].found = distinct centres found). Per restart: a first
+ * centre drawn uniformly by global index, then par_rounds rounds: with psi
+ * the exact total of every row's squared distance to its nearest candidate,
+ * global row g joins with probability min(1, l d2 / psi), decided by the
+ * counter RNG at (round, g): the candidates do not depend on the rank count.
+ * Each round is ONE pass for all restarts that lowers their d2 against their
+ * new candidates (a restart with fewer new candidates is padded with copies,
+ * which change no minimum). A last pass counts the rows nearest each
+ * candidate (the weights; a padded copy counts 0, ties going to the lower
+ * index), then weighted k-means++ and Lloyd on the candidates run on every
+ * rank alike. Memory: n_init doubles per local row. */
+static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    double *C = NULL, *w = NULL, *work = NULL;
+    size_t kd = (size_t)k * d;
+    double *md = NULL, *pad = NULL, *work = NULL, *w = NULL;
+    double **C = NULL;
+    int64_t *mc = NULL, *add = NULL, *cnt = NULL;
+    tribe_xsum *psi = NULL;
     float *mine = NULL;
     void *buf = NULL;
     int32_t *wl = NULL;
-    int64_t mc = 0, cap = 0, nmine = 0;
+    int64_t cap_m = 0;
     uint64_t N = (uint64_t)x->N;
     double l = x->cfg->par_oversample * k;
     size_t tot = 0;
 
-    for (int64_t i = 0; i < x->n; i++)
-        x->dist[i] = INFINITY;
+    TRIBE_TRY(tribe_alloc((void **)&md, (size_t)ns * (size_t)(x->n + 1) * sizeof *md));
+    TRIBE_TRY(tribe_calloc((void **)&C, (size_t)ns, sizeof *C));
+    TRIBE_TRY(tribe_calloc((void **)&mc, (size_t)ns, sizeof *mc));
+    TRIBE_TRY(tribe_calloc((void **)&add, (size_t)ns, sizeof *add));
+    TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
+    for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
+        md[i] = INFINITY;
     for (int round = 0; round <= x->cfg->par_rounds; round++) {
-        /* This round's picks, in global order (rank order of the gather). */
-        nmine = 0;
-        if (round == 0) {
-            int64_t g = (int64_t)tribe_rng_below(x->seed, TRIBE_STREAM_KMEANS_PAR, 0, N);
-            if (g >= x->off && g < x->off + x->n) {
-                TRIBE_TRY(tribe_alloc((void **)&mine, (size_t)d * sizeof *mine));
-                memcpy(mine, x->z + (g - x->off) * d, (size_t)d * sizeof *mine);
-                nmine = 1;
+        if (round > 0) {
+            for (int r = 0; r < ns; r++) {
+                tribe_xsum acc = 0;
+                for (int64_t i = 0; i < x->n; i++)
+                    acc += tribe_xsum_of(md[(size_t)r * x->n + i]);
+                psi[r] = acc;
             }
-        } else {
-            tribe_xsum acc = 0;
-            for (int64_t i = 0; i < x->n; i++)
-                acc += tribe_xsum_of(x->dist[i]);
-            TRIBE_TRY(tribe_par_sum_xsum(x->par, &acc, 1));
-            double psi = tribe_xsum_value(acc);
-            if (!(psi > 0))
-                break; /* every row sits on a candidate */
-            int64_t cap_m = 0;
-            for (int64_t i = 0; i < x->n; i++) {
-                double p = l * x->dist[i] / psi;
-                if (x->dist[i] > 0 &&
-                    tribe_rng_unif(x->seed, TRIBE_STREAM_KMEANS_PAR, (uint64_t)round * N + (uint64_t)(x->off + i)) < p) {
+            TRIBE_TRY(tribe_par_sum_xsum(x->par, psi, ns));
+        }
+        int64_t amax = 0, live = 0;
+        for (int r = 0; r < ns; r++) {
+            /* This round's picks of restart r, in global order (the gather
+             * is in rank order). */
+            int64_t nmine = 0;
+            double P = tribe_xsum_value(psi[r]);
+            const double *m = md + (size_t)r * x->n;
+            if (round == 0) {
+                int64_t g = (int64_t)tribe_rng_below(sets[r].seed, TRIBE_STREAM_KMEANS_PAR, 0, N);
+                if (g >= x->off && g < x->off + x->n) {
+                    if (cap_m < 1) {
+                        cap_m = 64;
+                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
+                    }
+                    memcpy(mine, x->z + (g - x->off) * d, (size_t)d * sizeof *mine);
+                    nmine = 1;
+                }
+            } else if (P > 0) {
+                live++;
+                for (int64_t i = 0; i < x->n; i++) {
+                    if (!(m[i] > 0) || tribe_rng_unif(sets[r].seed, TRIBE_STREAM_KMEANS_PAR,
+                                                      (uint64_t)round * N + (uint64_t)(x->off + i)) >= l * m[i] / P)
+                        continue;
                     if (nmine == cap_m) {
                         cap_m = cap_m ? 2 * cap_m : 64;
                         TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
@@ -444,68 +474,94 @@ static tribe_status kmeans_parallel(km_ctx *x, int *found)
                     nmine++;
                 }
             }
+            free(buf);
+            buf = NULL;
+            TRIBE_TRY(tribe_par_allgatherv(x->par, mine, (size_t)nmine * d * sizeof(float), &buf, &tot, NULL, NULL));
+            add[r] = (int64_t)(tot / ((size_t)d * sizeof(float)));
+            if (add[r] > 0) {
+                TRIBE_TRY(tribe_realloc((void **)&C[r], (size_t)(mc[r] + add[r]) * d * sizeof **C));
+                for (int64_t q = 0; q < add[r] * d; q++)
+                    C[r][mc[r] * d + q] = (double)((float *)buf)[q];
+            }
+            if (add[r] > amax)
+                amax = add[r];
         }
-        free(buf);
-        buf = NULL;
-        TRIBE_TRY(tribe_par_allgatherv(x->par, mine, (size_t)nmine * d * sizeof(float), &buf, &tot, NULL, NULL));
-        free(mine);
-        mine = NULL;
-        int64_t add = (int64_t)(tot / ((size_t)d * sizeof(float)));
-        if (add == 0)
+        if (round > 0 && live == 0)
+            break; /* every row of every restart sits on a candidate */
+        if (amax == 0)
             continue;
-        if (mc + add > cap) {
-            cap = (mc + add) * 2;
-            TRIBE_TRY(tribe_realloc((void **)&C, (size_t)cap * d * sizeof *C));
-        }
-        for (int64_t q = 0; q < add * d; q++)
-            C[mc * d + q] = (double)((float *)buf)[q];
-        /* d2 := min(d2, distance to the nearest NEW candidate). */
-        tribe_kmeans_pass_io p = {.cent = C + mc * d, .nsets = 1, .k = (int)add, .d = d, .mind2 = x->dist};
+        /* d2 := min(d2, distance to the nearest NEW candidate), all
+         * restarts in one pass. */
+        free(pad);
+        pad = NULL;
+        TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * amax * d * sizeof *pad));
+        for (int r = 0; r < ns; r++)
+            for (int64_t q = 0; q < amax; q++) {
+                const double *src = add[r] > 0 ? C[r] + (mc[r] + (q < add[r] ? q : 0)) * d : C[r];
+                memcpy(pad + ((size_t)r * amax + q) * d, src, (size_t)d * sizeof *pad);
+            }
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
-        mc += add;
+        for (int r = 0; r < ns; r++)
+            mc[r] += add[r];
     }
     /* Weights: rows nearest each candidate (exact integer counts). */
-    TRIBE_TRY(tribe_calloc((void **)&w, (size_t)mc, sizeof *w));
-    TRIBE_TRY(tribe_alloc((void **)&work, (size_t)mc * 2 * sizeof *work));
-    TRIBE_TRY(tribe_alloc((void **)&wl, (size_t)mc * sizeof *wl));
+    int64_t kmax = 0;
+    for (int r = 0; r < ns; r++)
+        if (mc[r] > kmax)
+            kmax = mc[r];
+    free(pad);
+    pad = NULL;
+    TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * kmax * d * sizeof *pad));
+    for (int r = 0; r < ns; r++)
+        for (int64_t q = 0; q < kmax; q++)
+            memcpy(pad + ((size_t)r * kmax + q) * d, C[r] + (q < mc[r] ? q : 0) * d, (size_t)d * sizeof *pad);
+    TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)ns * kmax, sizeof *cnt));
     {
-        int64_t *cnt = NULL;
-        TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)mc, sizeof *cnt));
-        tribe_kmeans_pass_io p = {.cent = C, .nsets = 1, .k = (int)mc, .d = d, .count = cnt};
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt};
         st = tribe_kmeans_pass(x->z, x->n, &p);
-        if (tribe_par_agree(x->par, st) == TRIBE_OK)
-            st = tribe_par_sum_i64(x->par, cnt, mc);
-        for (int64_t q = 0; q < mc; q++)
-            w[q] = (double)cnt[q];
-        free(cnt);
-        TRIBE_TRY(st);
+        TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
+        TRIBE_TRY(tribe_par_sum_i64(x->par, cnt, (int64_t)ns * kmax));
     }
-    *found = weighted_pp(C, w, mc, d, k, x->seed, x->cent, work, wl);
+    TRIBE_TRY(tribe_alloc((void **)&w, (size_t)kmax * sizeof *w));
+    TRIBE_TRY(tribe_alloc((void **)&work, (size_t)kmax * 2 * sizeof *work));
+    TRIBE_TRY(tribe_alloc((void **)&wl, (size_t)kmax * sizeof *wl));
+    for (int r = 0; r < ns; r++) {
+        for (int64_t q = 0; q < mc[r]; q++)
+            w[q] = (double)cnt[(size_t)r * kmax + q];
+        sets[r].found = weighted_pp(C[r], w, mc[r], d, k, sets[r].seed, x->sets + (size_t)r * kd, work, wl);
+    }
 cleanup:
+    for (int r = 0; C && r < ns; r++)
+        free(C[r]);
     free(C);
-    free(w);
+    free(md);
+    free(pad);
     free(work);
-    free(wl);
+    free(w);
+    free(mc);
+    free(add);
+    free(cnt);
+    free(psi);
     free(mine);
     free(buf);
+    free(wl);
     return st;
 }
 
-/* Collective: initialise the current set (x->cent, x->seed); *found < k only
- * when the fallback proved fewer than k distinct rows. */
-static tribe_status init_set(km_ctx *x)
+/* Collective: completes the current set (x->cent, x->seed), of which the
+ * first `found` centres are set: k-means++ on the sample first when
+ * found < 0, then farthest-first over the whole table while fewer than k
+ * distinct centres exist, which also proves whether k distinct rows exist. */
+static tribe_status init_set(km_ctx *x, int found)
 {
     tribe_status st = TRIBE_OK;
-    int d = x->d, k = x->k, found = 0;
-    if (x->cfg->init == TRIBE_KMEANS_INIT_PARALLEL)
-        TRIBE_TRY(kmeans_parallel(x, &found));
-    else
+    int d = x->d, k = x->k;
+    if (found < 0)
         found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
-    /* Too few distinct candidates: farthest-first over the whole table,
-     * which also proves whether k distinct rows exist. */
     while (found < k) {
         int ok = 0;
         TRIBE_TRY(farthest_row(x, x->cent, found, x->cent + (size_t)found * d, &ok));
@@ -519,14 +575,6 @@ static tribe_status init_set(km_ctx *x)
 cleanup:
     return st;
 }
-
-/* Per-restart state of the shared Lloyd passes. */
-typedef struct {
-    uint64_t seed, reassign_ctr;
-    int64_t reassigned;
-    int steps, converged, active;
-    double last_inertia;
-} km_set;
 
 static void use_set(km_ctx *x, km_set *s, int r)
 {
@@ -611,16 +659,24 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
                               int64_t n_global, int d, const tribe_kmeans_cfg *cfg,
                               double *centroids, tribe_kmeans_info *info)
 {
+    return tribe_kmeans_fit_restarts(par, z, n_local, offset, n_global, d, cfg, 0, cfg->n_init, centroids, info);
+}
+
+tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                       int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
+                                       double *centroids, tribe_kmeans_info *info)
+{
     tribe_status st = TRIBE_OK;
     km_ctx x;
     memset(&x, 0, sizeof x);
     float *S = NULL;
     double *work = NULL;
     km_set *sets = NULL;
-    int k = cfg->k, ns = cfg->n_init;
+    int k = cfg->k, ns = count;
     int64_t B = cfg->batch_size;
 
     if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
+        first < 0 ||
         cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
         cfg->init != TRIBE_KMEANS_INIT_PARALLEL) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
         cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 || cfg->par_rounds > 100 ||
@@ -679,14 +735,19 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bn, (size_t)k * sizeof *x.bn);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    /* 1. Per restart: its initialisation and (mini-batch) its batches. Those
-     * touch samples and batches only, except k-means|| (its own passes). */
+    /* 1. Initialisation (k-means|| passes shared by all restarts), then per
+     * restart its mini-batch steps, which touch batches only. */
     int small = x.N <= B;
     for (int r = 0; r < ns; r++) {
-        sets[r].seed = tribe_hash2(cfg->seed, (uint64_t)r);
+        sets[r].seed = tribe_hash2(cfg->seed, (uint64_t)(first + r));
         sets[r].active = 1;
+        sets[r].found = -1;
+    }
+    if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL)
+        TRIBE_TRY(kmeans_parallel(&x, sets, ns));
+    for (int r = 0; r < ns; r++) {
         use_set(&x, sets, r);
-        TRIBE_TRY(init_set(&x));
+        TRIBE_TRY(init_set(&x, sets[r].found));
         if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
             TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
         keep_set(&x, sets, r);
@@ -723,7 +784,7 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
         memset(info, 0, sizeof *info);
         info->steps = sets[best].steps;
         info->converged = sets[best].converged;
-        info->best_init = best;
+        info->best_init = first + best;
         info->reassigned = sets[best].reassigned;
         info->inertia = tribe_xsum_value(x.xs[(size_t)k * (d + 1)]);
         info->passes = x.passes;

@@ -230,8 +230,11 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
                     p->dist2[i0 + r] = bd;
                 if (p->dist2f)
                     p->dist2f[i0 + r] = (float)bd;
-                if (p->mind2 && bd < p->mind2[i0 + r])
-                    p->mind2[i0 + r] = bd;
+            }
+            if (p->mind2) {
+                double *m = p->mind2 + (size_t)s * (size_t)p->mind2_ld + (size_t)(i0 + r);
+                if (bd < *m)
+                    *m = bd;
             }
             if (p->count)
                 w->cnt[c0 + best]++;
@@ -273,7 +276,9 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
     float *cf = NULL;
     double *cn = NULL, *cmax = NULL;
     km_thread *th = NULL;
-    int small = (int64_t)n * kt * d < TRIBE_OMP_MIN_WORK;
+    /* Threads only pay off on whole passes, not on a mini-batch. */
+    int small = n < 8192 || (int64_t)n * kt * d < TRIBE_OMP_MIN_WORK;
+    p->mind2_ld = n;
     if (small)
         nth = 1;
     TRIBE_TRY(tribe_alloc((void **)&cf, ktd * sizeof *cf));
