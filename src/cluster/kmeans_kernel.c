@@ -109,31 +109,17 @@ static inline float norm2f(const float *restrict x, int d)
     return s;
 }
 
-/* h[c] = |c|^2 - 2 g[c] and its minimum. Only nominates (see above), so a
- * clone's rounding cannot change a result. */
-static inline double scan_min(const float *restrict g,
-                                                                                   const double *restrict cn, int k,
-                                                                                   double *restrict h)
-{
-    double m = INFINITY;
-    for (int c = 0; c < k; c++) {
-        h[c] = cn[c] - 2.0 * (double)g[c];
-        m = h[c] < m ? h[c] : m;
-    }
-    return m;
-}
-
 typedef struct {
-    float *g;        /* [KM_BLOCK][kt] dot products */
+    float *g;        /* [kt][KM_BLOCK] dot products */
     int64_t *s64;    /* [kt][d] block sums */
     tribe_xsum *sum; /* [kt][d] */
     int64_t *cnt;    /* [kt] */
     tribe_xsum *in;  /* [nsets] */
     int64_t *in64;   /* [nsets] */
-    int32_t *cand;   /* [k] */
-    double *h;       /* [k] */
-    int32_t *best;   /* [KM_BLOCK][nsets] */
-    double *bd;      /* [KM_BLOCK][nsets] exact distance (NaN until known) */
+    int32_t *best;   /* [nsets][KM_BLOCK] */
+    double *bd;      /* [nsets][KM_BLOCK] exact distance of the winner */
+    double *xn, *m1, *m2; /* [KM_BLOCK] |x|, lowest h, second-lowest h then the limit */
+    int32_t *multi;  /* [KM_BLOCK] more than one nominee */
     int64_t recheck; /* rows x sets with more than one nominee */
 } km_thread;
 
@@ -148,72 +134,71 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
 {
     int d = p->d, k = p->k, ns = p->nsets, kt = ns * k;
     int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, kt, d, 1.0f, xb, d, cf, d, 0.0f, w->g,
-                kt);
-    /* Phase 1: nominate. h_c = |c|^2 - 2 x.c orders the centres like
-     * D' (|x|^2 is common to all); |x| only scales the bound. A row
-     * with one nominee gets its exact distance in phase 2. */
-    for (int64_t r = 0; r < rows; r++) {
-        const float *x = xb + r * d;
-        double xnrm = sqrt(norm2f(x, d));
-        for (int s = 0; s < ns; s++) {
-            int c0 = s * k;
-            double m = scan_min(w->g + r * kt + c0, cn + c0, k, w->h);
-            double lim = m + 2.0 * (ebound * xnrm * cmax[s] + 1e-12 * (xnrm * xnrm + cmax[s] * cmax[s]) +
-                                    1e-300);
-            int nc = 0;
-            for (int c = 0; c < k; c++) {
-                w->cand[nc] = c;
-                nc += w->h[c] <= lim;
-            }
-            int64_t q = r * ns + s;
-            w->best[q] = w->cand[0];
-            w->bd[q] = NAN;
-            if (nc > 1) {
-                int best = w->cand[0];
-                double bd = dist2_row(x, p->cent + (size_t)(c0 + best) * d, d);
-                for (int t = 1; t < nc; t++) {
-                    double v = dist2_row(x, p->cent + (size_t)(c0 + w->cand[t]) * d, d);
-                    if (v < bd) {
-                        bd = v;
-                        best = w->cand[t];
-                    }
-                }
-                w->best[q] = best;
-                w->bd[q] = bd;
-                w->recheck++;
-            }
-        }
-    }
-    /* Phase 2: the exact distance of the single nominees, four rows at a
-     * time: four independent chains the core can overlap, each the same
-     * sequence of roundings as dist2_row. */
+    /* g[kt][rows] = centres . rows^T: for a fixed centre the rows are
+     * contiguous, so the scans below run across rows in vector lanes. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kt, (int)rows, d, 1.0f, cf, d, xb, d, 0.0f, w->g,
+                (int)rows);
+    for (int64_t r = 0; r < rows; r++)
+        w->xn[r] = sqrt((double)norm2f(xb + r * d, d));
     for (int s = 0; s < ns; s++) {
-        const double *cs = p->cent + (size_t)s * k * d;
-        int64_t r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            int64_t q0 = r * ns + s, q1 = q0 + ns, q2 = q1 + ns, q3 = q2 + ns;
-            const float *x0 = xb + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-            const double *a0 = cs + (size_t)w->best[q0] * d, *a1 = cs + (size_t)w->best[q1] * d;
-            const double *a2 = cs + (size_t)w->best[q2] * d, *a3 = cs + (size_t)w->best[q3] * d;
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int j = 0; j < d; j++) {
-                double t0 = (double)x0[j] - a0[j], t1 = (double)x1[j] - a1[j];
-                double t2 = (double)x2[j] - a2[j], t3 = (double)x3[j] - a3[j];
-                s0 += t0 * t0;
-                s1 += t1 * t1;
-                s2 += t2 * t2;
-                s3 += t3 * t3;
-            }
-            if (isnan(w->bd[q0])) w->bd[q0] = s0;
-            if (isnan(w->bd[q1])) w->bd[q1] = s1;
-            if (isnan(w->bd[q2])) w->bd[q2] = s2;
-            if (isnan(w->bd[q3])) w->bd[q3] = s3;
+        int c0 = s * k;
+        const double *cs = p->cent + (size_t)c0 * d;
+        int32_t *best = w->best + s * rows;
+        double *bd = w->bd + s * rows;
+        /* Phase 1: nominate. h_c = |c|^2 - 2 x.c orders the centres like D'
+         * (|x|^2 is common to all); |x| only scales the bound. Lowest and
+         * second-lowest h per row; a tie makes them equal. */
+        for (int64_t r = 0; r < rows; r++) {
+            w->m1[r] = INFINITY;
+            w->m2[r] = INFINITY;
+            best[r] = 0;
         }
-        for (; r < rows; r++) {
-            int64_t q = r * ns + s;
-            if (isnan(w->bd[q]))
-                w->bd[q] = dist2_row(xb + r * d, cs + (size_t)w->best[q] * d, d);
+        for (int c = 0; c < k; c++) {
+            const float *gc = w->g + (size_t)(c0 + c) * rows;
+            double cc = cn[c0 + c];
+            for (int64_t r = 0; r < rows; r++) {
+                double v = cc - 2.0 * (double)gc[r];
+                int lt = v < w->m1[r];
+                w->m2[r] = lt ? w->m1[r] : (v < w->m2[r] ? v : w->m2[r]);
+                best[r] = lt ? c : best[r];
+                w->m1[r] = lt ? v : w->m1[r];
+            }
+        }
+        double cm = cmax[s];
+        for (int64_t r = 0; r < rows; r++) {
+            double lim = w->m1[r] + 2.0 * (ebound * w->xn[r] * cm + 1e-12 * (w->xn[r] * w->xn[r] + cm * cm) + 1e-300);
+            w->multi[r] = w->m2[r] <= lim;
+            w->m2[r] = lim;
+        }
+        /* Phase 2: the exact distance to the nominee, the plain loop's
+         * arithmetic (j in order, double, no contraction) in every lane. */
+        for (int64_t r = 0; r < rows; r++)
+            bd[r] = 0;
+        for (int j = 0; j < d; j++)
+            for (int64_t r = 0; r < rows; r++) {
+                double t = (double)xb[r * d + j] - cs[(size_t)best[r] * d + j];
+                bd[r] += t * t;
+            }
+        /* Rows with several nominees: re-score each of them exactly. */
+        for (int64_t r = 0; r < rows; r++) {
+            if (!w->multi[r])
+                continue;
+            const float *x = xb + r * d;
+            int bi = -1;
+            double bv = INFINITY;
+            for (int c = 0; c < k; c++) {
+                double v = cn[c0 + c] - 2.0 * (double)w->g[(size_t)(c0 + c) * rows + r];
+                if (!(v <= w->m2[r]))
+                    continue;
+                double e = dist2_row(x, cs + (size_t)c * d, d);
+                if (bi < 0 || e < bv) {
+                    bv = e;
+                    bi = c;
+                }
+            }
+            best[r] = bi;
+            bd[r] = bv;
+            w->recheck++;
         }
     }
     /* Phase 3: outputs and exact sums. */
@@ -221,8 +206,8 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
         const float *x = xb + r * d;
         for (int s = 0; s < ns; s++) {
             int c0 = s * k;
-            int best = w->best[r * ns + s];
-            double bd = w->bd[r * ns + s];
+            int best = w->best[s * rows + r];
+            double bd = w->bd[s * rows + r];
             if (s == 0) {
                 if (p->label)
                     p->label[i0 + r] = best;
@@ -292,10 +277,12 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
         TRIBE_TRY(tribe_calloc((void **)&th[t].cnt, (size_t)kt, sizeof(int64_t)));
         TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns, sizeof(tribe_xsum)));
         TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns, sizeof(int64_t)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].cand, (size_t)k * sizeof(int32_t)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].h, (size_t)k * sizeof(double)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].best, (size_t)R * ns * sizeof(int32_t)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].bd, (size_t)R * ns * sizeof(double)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].xn, (size_t)R * sizeof(double)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].m1, (size_t)R * sizeof(double)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].m2, (size_t)R * sizeof(double)));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].multi, (size_t)R * sizeof(int32_t)));
     }
     for (int c = 0; c < kt; c++) {
         double s2 = 0;
@@ -365,10 +352,12 @@ cleanup:
         free(th[t].cnt);
         free(th[t].in);
         free(th[t].in64);
-        free(th[t].cand);
-        free(th[t].h);
         free(th[t].best);
         free(th[t].bd);
+        free(th[t].xn);
+        free(th[t].m1);
+        free(th[t].m2);
+        free(th[t].multi);
     }
     free(th);
     free(cf);
