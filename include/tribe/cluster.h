@@ -5,6 +5,7 @@
  * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
  * [offset, offset + n_local) of n_global):
  *     tribe_kmeans_cfg cfg;  tribe_kmeans_cfg_default(&cfg);  cfg.k = 6;  cfg.seed = 42;
+ *     cfg.init = TRIBE_KMEANS_INIT_PARALLEL; cfg.algorithm = TRIBE_KMEANS_LLOYD; cfg.n_init = 3;  // optional
  *     TRIBE_TRY(tribe_kmeans_fit(par, z, n, off, N, d, &cfg, cent, &info));      // cent[k][d]
  *     tribe_kmeans_assign(z, n, d, cent, k, label, dist2);                        // local
  *     TRIBE_TRY(tribe_kmeans_relabel(par, t, mon_col, k, d, cent, label, perm));  // stable ids
@@ -98,8 +99,9 @@ typedef struct {
     int64_t init_sample; /* rows (about) in the k-means++ sample (10000) */
     double tol;          /* stop when the largest squared centre shift of a
                             step, in model units, is below tol for 5 steps in
-                            a row (Lloyd: for one step) (1e-6) */
-    int n_init;          /* independent initialisations; lowest inertia wins (1) */
+                            a row (Lloyd: for one pass) (1e-6) */
+    int n_init;          /* restarts (seeded hash2(seed, r)); every full pass serves
+                            all of them at once; lowest inertia wins (1) */
     int lloyd_passes;    /* full passes polishing the mini-batch result (3) */
     int init;            /* TRIBE_KMEANS_INIT_PP: greedy k-means++ on the init_sample
                             rows (default); TRIBE_KMEANS_INIT_PARALLEL: k-means|| over
