@@ -133,6 +133,7 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
          const double *cmax, const float *cf, double ebound)
 {
     int d = p->d, k = p->k, ns = p->nsets, kt = ns * k;
+    int need_dist = p->dist2 || p->dist2f || p->mind2 || p->inertia;
     int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
     /* g[kt][rows] = centres . rows^T: for a fixed centre the rows are
      * contiguous, so the scans below run across rows in vector lanes. */
@@ -171,10 +172,12 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
             w->m2[r] = lim;
         }
         /* Phase 2: the exact distance to the nominee, the plain loop's
-         * arithmetic (j in order, double, no contraction) in every lane. */
+         * arithmetic (j in order, double, no contraction) in every lane.
+         * Skipped when no output needs a distance: a single nominee is
+         * already proven to be the nearest centre. */
         for (int64_t r = 0; r < rows; r++)
             bd[r] = 0;
-        for (int j = 0; j < d; j++)
+        for (int j = 0; need_dist && j < d; j++)
             for (int64_t r = 0; r < rows; r++) {
                 double t = (double)xb[r * d + j] - cs[(size_t)best[r] * d + j];
                 bd[r] += t * t;

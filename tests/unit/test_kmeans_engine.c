@@ -66,6 +66,10 @@ static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
         CU_ASSERT_EQUAL(lb[10], 0); /* the tie goes to the lower index */
         for (int64_t i = 0; i < n; i++)
             CU_ASSERT(lb[i] != 5); /* a duplicate centre never wins */
+        /* Labels only (no distance computed for single nominees) agree. */
+        memset(lb, 0xff, (size_t)n * sizeof *lb);
+        tribe_kmeans_assign(z, n, d, c, k, lb, NULL);
+        CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
         /* The public float-distance entry point agrees too. */
         float *df = malloc((size_t)n * sizeof *df);
         tribe_kmeans_assign(z, n, d, c, k, lb, df);
