@@ -49,6 +49,7 @@ typedef struct {
     int64_t *cnt;        /* [n_init][k] kernel output */
     tribe_xsum *xs;      /* [n_init][k][d+1] + [n_init] packed for one reduction */
     tribe_xsum *inert;   /* [n_init] kernel output */
+    tribe_xsum *sq;      /* [n_init][k] kernel output: sums of |x|^2 */
     int64_t *gcnt;       /* [n_init][k] global counts after the reduction */
     float *bz;           /* [batch][d] this rank's rows of a mini-batch */
     int32_t *blab;       /* [batch] */
@@ -144,10 +145,11 @@ cleanup:
 }
 
 /* Collective: the exact sums, counts and inertia of `ns` centre sets
- * (x->sums, x->cnt, x->inert, filled by the caller's pass or the batch
- * kernel) reduced in ONE allreduce: global counts into x->gcnt, packed sums
- * in x->xs ([ns][k][d+1], count last), inertia after them. */
-static tribe_status reduce_packed(km_ctx *x, int ns)
+ * (x->sums, x->cnt, x->inert, and with with_sq x->sq, filled by the
+ * caller's pass or the batch kernel) reduced in ONE allreduce: global counts
+ * into x->gcnt, packed sums in x->xs ([ns][k][d+1], count last), inertia
+ * [ns] after them, then (with_sq) the sums of |x|^2 [ns][k]. */
+static tribe_status reduce_packed(km_ctx *x, int ns, int with_sq)
 {
     int d = x->d, k = x->k;
     size_t kt = (size_t)ns * k;
@@ -158,7 +160,9 @@ static tribe_status reduce_packed(km_ctx *x, int ns)
     }
     for (int s = 0; s < ns; s++)
         x->xs[kt * (d + 1) + s] = x->inert[s];
-    tribe_status st = tribe_par_sum_xsum(x->par, x->xs, (int64_t)(kt * (d + 1) + ns));
+    for (size_t c = 0; with_sq && c < kt; c++)
+        x->xs[kt * (d + 1) + ns + c] = x->sq[c];
+    tribe_status st = tribe_par_sum_xsum(x->par, x->xs, (int64_t)(kt * (d + 1) + ns + (with_sq ? kt : 0)));
     for (size_t c = 0; st == TRIBE_OK && c < kt; c++)
         x->gcnt[c] = (int64_t)x->xs[c * (d + 1) + d];
     return st;
@@ -170,20 +174,25 @@ static tribe_status reduce_sums(km_ctx *x, const float *z, int64_t n, const int3
 {
     tribe_kmeans_sums(z, n, x->d, lab, x->k, x->sums, x->cnt);
     x->inert[0] = 0;
-    return reduce_packed(x, 1);
+    return reduce_packed(x, 1, 0);
 }
 
-/* Collective: one fused pass (assign + exact sums + inertia) of every row
- * against the ns sets at cent[ns][k][d], reduced. */
-static tribe_status fused_pass(km_ctx *x, const double *cent, int ns)
+/* Collective: one fused pass (assign + exact sums) of every row against the
+ * ns sets at cent[ns][k][d], reduced. with_inertia: the exact inertia
+ * (a distance per row); otherwise the per-centre sums of |x|^2, from which
+ * lloyd_shared gets the inertia without any distance. */
+static tribe_status fused_pass(km_ctx *x, const double *cent, int ns, int with_inertia)
 {
     tribe_status st = TRIBE_OK;
     tribe_kmeans_pass_io p = {.cent = cent, .nsets = ns, .k = x->k, .d = x->d, .sum = x->sums, .count = x->cnt,
-                              .inertia = x->inert};
+                              .inertia = with_inertia ? x->inert : NULL, .sumsq = with_inertia ? NULL : x->sq};
     st = tribe_kmeans_pass(x->z, x->n, &p);
     TRIBE_TRY(tribe_par_agree(x->par, st));
     x->passes++;
-    TRIBE_TRY(reduce_packed(x, ns));
+    if (!with_inertia)
+        for (int s = 0; s < ns; s++)
+            x->inert[s] = 0;
+    TRIBE_TRY(reduce_packed(x, ns, !with_inertia));
 cleanup:
     return st;
 }
@@ -200,7 +209,7 @@ static tribe_status assign_all(km_ctx *x)
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
-        TRIBE_TRY(reduce_packed(x, 1));
+        TRIBE_TRY(reduce_packed(x, 1, 0));
         int empty = 0;
         for (int c = 0; c < x->k; c++)
             if (x->gcnt[c] == 0) {
@@ -612,7 +621,7 @@ static tribe_status lloyd_shared(km_ctx *x, km_set *s, int ns, int passes, int u
             break;
         for (int a = 0; a < na; a++)
             memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
-        TRIBE_TRY(fused_pass(x, work, na));
+        TRIBE_TRY(fused_pass(x, work, na, 0));
         for (int a = 0; a < na; a++) {
             int r = idx[a];
             use_set(x, s, r);
@@ -625,7 +634,21 @@ static tribe_status lloyd_shared(km_ctx *x, km_set *s, int ns, int passes, int u
             keep_set(x, s, r);
             if (empty)
                 continue;
-            double inertia = tribe_xsum_value(x->xs[(size_t)na * k * (d + 1) + a]);
+            /* Inertia of this pass's assignment, from exact sums: per centre
+             * sum|x|^2 - 2 c.S + n |c|^2 (pre-update c), the same on every
+             * rank; it only drives the stopping rule. */
+            double inertia = 0;
+            for (int c = 0; c < k; c++) {
+                const tribe_xsum *row = x->xs + ((size_t)a * k + c) * (d + 1);
+                const double *cc = x->cent + (size_t)c * d;
+                double cs = 0, c2 = 0;
+                for (int j = 0; j < d; j++) {
+                    cs += cc[j] * tribe_xsum_value(row[j]);
+                    c2 += cc[j] * cc[j];
+                }
+                inertia += tribe_xsum_value(x->xs[(size_t)na * k * (d + 1) + na + (size_t)a * k + c]) - 2 * cs +
+                           (double)x->gcnt[(size_t)a * k + c] * c2;
+            }
             double shift = 0;
             for (int c = 0; c < k; c++) {
                 const tribe_xsum *row = x->xs + ((size_t)a * k + c) * (d + 1);
@@ -728,7 +751,8 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sums, kt * d * sizeof *x.sums);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.cnt, kt * sizeof *x.cnt);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.inert, (size_t)ns * sizeof *x.inert);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.xs, (kt * (d + 1) + (size_t)ns) * sizeof *x.xs);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sq, kt * sizeof *x.sq);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.xs, (kt * (d + 2) + (size_t)ns) * sizeof *x.xs);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.gcnt, kt * sizeof *x.gcnt);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bz, (size_t)B * (size_t)d * sizeof *x.bz);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.blab, (size_t)B * sizeof *x.blab);
@@ -764,7 +788,7 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     int best = -1;
     tribe_xsum best_in = 0;
     if (ns > 1) {
-        TRIBE_TRY(fused_pass(&x, x.sets, ns));
+        TRIBE_TRY(fused_pass(&x, x.sets, ns, 1));
         for (int r = 0; r < ns; r++) {
             tribe_xsum in = x.xs[kt * (d + 1) + r];
             if (best < 0 || in < best_in) {
@@ -801,6 +825,7 @@ cleanup:
     free(x.sums);
     free(x.cnt);
     free(x.inert);
+    free(x.sq);
     free(x.xs);
     free(x.gcnt);
     free(x.bz);

@@ -19,7 +19,9 @@ void tribe_kmeans_assign_naive(const float *z, int64_t n, int d, const double *c
  * whatever outputs are not NULL. Outputs of set 0 only: label[n], dist2[n],
  * dist2f[n]. Of every set: mind2[nsets][n] (lowered to the nearest distance where smaller). Of
  * every set (zeroed first): sum[nsets][k][d] exact sums of the rows of each
- * centre, count[nsets][k], inertia[nsets] exact sums of squared distances.
+ * centre, count[nsets][k], inertia[nsets] exact sums of squared distances,
+ * sumsq[nsets][k] exact sums of |x|^2 (each in double, j in order) of the
+ * rows of each centre (Lloyd's inertia without the distances).
  * rechecked counts the (row, set) pairs that needed more than one exact
  * distance. OpenMP inside (one BLAS thread); results independent of the
  * thread count. Not collective. Errors: NOMEM (outputs undefined). */
@@ -34,6 +36,7 @@ typedef struct {
     tribe_xsum *sum;
     int64_t *count;
     tribe_xsum *inertia;
+    tribe_xsum *sumsq;
     int64_t rechecked;
 } tribe_kmeans_pass_io;
 tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);

@@ -116,6 +116,8 @@ typedef struct {
     int64_t *cnt;    /* [kt] */
     tribe_xsum *in;  /* [nsets] */
     int64_t *in64;   /* [nsets] */
+    tribe_xsum *sq;  /* [kt] sums of |x|^2 */
+    int64_t *sq64;   /* [kt] block partials */
     int32_t *best;   /* [nsets][KM_BLOCK] */
     double *bd;      /* [nsets][KM_BLOCK] exact distance of the winner */
     double *xn, *m1, *m2; /* [KM_BLOCK] |x|, lowest h, second-lowest h then the limit */
@@ -207,6 +209,10 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
     /* Phase 3: outputs and exact sums. */
     for (int64_t r = 0; r < rows; r++) {
         const float *x = xb + r * d;
+        double xx = 0;
+        if (p->sumsq)
+            for (int j = 0; j < d; j++)
+                xx += (double)x[j] * x[j];
         for (int s = 0; s < ns; s++) {
             int c0 = s * k;
             int best = w->best[s * rows + r];
@@ -226,6 +232,12 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
             }
             if (p->count)
                 w->cnt[c0 + best]++;
+            if (p->sumsq) {
+                if (xx < KM_SMALL)
+                    w->sq64[c0 + best] += fix64(xx);
+                else
+                    w->sq[c0 + best] += tribe_xsum_of(xx);
+            }
             if (p->inertia) {
                 if (bd < KM_SMALL)
                     w->in64[s] += fix64(bd);
@@ -280,6 +292,8 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
         TRIBE_TRY(tribe_calloc((void **)&th[t].cnt, (size_t)kt, sizeof(int64_t)));
         TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns, sizeof(tribe_xsum)));
         TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns, sizeof(int64_t)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sq, (size_t)kt, sizeof(tribe_xsum)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sq64, (size_t)kt, sizeof(int64_t)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].best, (size_t)R * ns * sizeof(int32_t)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].bd, (size_t)R * ns * sizeof(double)));
         TRIBE_TRY(tribe_alloc((void **)&th[t].xn, (size_t)R * sizeof(double)));
@@ -315,6 +329,10 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
                 w->in[s] += w->in64[s];
                 w->in64[s] = 0;
             }
+            for (int c = 0; c < kt; c++) {
+                w->sq[c] += w->sq64[c];
+                w->sq64[c] = 0;
+            }
             if (p->sum)
                 for (size_t q = 0; q < ktd; q++) {
                     w->sum[q] += w->s64[q];
@@ -337,6 +355,13 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
                 a += th[t].cnt[c];
             p->count[c] = a;
         }
+    if (p->sumsq)
+        for (int c = 0; c < kt; c++) {
+            tribe_xsum a = 0;
+            for (int t = 0; t < nth; t++)
+                a += th[t].sq[c];
+            p->sumsq[c] = a;
+        }
     if (p->inertia)
         for (int s = 0; s < ns; s++) {
             tribe_xsum a = 0;
@@ -355,6 +380,8 @@ cleanup:
         free(th[t].cnt);
         free(th[t].in);
         free(th[t].in64);
+        free(th[t].sq);
+        free(th[t].sq64);
         free(th[t].best);
         free(th[t].bd);
         free(th[t].xn);
