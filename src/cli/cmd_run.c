@@ -818,6 +818,13 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             kc.max_steps = job->kmeans.max_steps;
             kc.init_sample = job->kmeans.init_sample;
             kc.tol = job->kmeans.tol;
+            kc.n_init = job->kmeans.n_init;
+            kc.lloyd_passes = job->kmeans.lloyd_passes;
+            kc.inertia_tol = job->kmeans.inertia_tol;
+            kc.init = job->kmeans.init && !strcmp(job->kmeans.init, "kmeans||") ? TRIBE_KMEANS_INIT_PARALLEL
+                                                                                : TRIBE_KMEANS_INIT_PP;
+            kc.algorithm = job->kmeans.algorithm && !strcmp(job->kmeans.algorithm, "lloyd") ? TRIBE_KMEANS_LLOYD
+                                                                                            : TRIBE_KMEANS_MINIBATCH;
             TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, z, t->n_local, t->offset, t->n_global, m, &kc,
                                                             centroids, &info)));
             double sil = NAN, ci = NAN;
