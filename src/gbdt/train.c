@@ -314,8 +314,54 @@ static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
 /* Best split of a leaf from its global histogram: features in order, bins in
  * order, missing right before missing left; a candidate replaces the best
  * only when strictly better, so ties go to the first. */
+/* The same scan in int64 arithmetic, for leaves where every partial sum of
+ * the histogram fits: |any sum of the leaf's g or h| <= gmax * N < 2^62.
+ * (double)s / 2^32 of an int64 s is what gbdt_xs_value returns for it, so
+ * every gain, hence the chosen split, has the same bits as the 128-bit scan. */
+static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
+                           const tribe_xsum *hist, leaf_t *L, double parent, int64_t mcw)
+{
+    const double lam = c->lambda;
+    const int64_t G = (int64_t)L->G, H = (int64_t)L->H, N = L->N, msl = c->min_samples_leaf;
+    double best = L->gain;
+    for (int f = 0; f < bins->d; f++) {
+        int ne = bins->n_edges[f];
+        if (ne == 0)
+            continue;
+        const tribe_xsum *hf = hist + 3 * hoff[f];
+        int64_t gm = (int64_t)hf[0], hm = (int64_t)hf[1], nm = (int64_t)hf[2];
+        int64_t gc = 0, hc = 0, nc = 0;
+        for (int b = 1; b <= ne; b++) {
+            gc += (int64_t)hf[3 * b];
+            hc += (int64_t)hf[3 * b + 1];
+            nc += (int64_t)hf[3 * b + 2];
+            for (int ml = 0; ml < 2; ml++) {
+                if (ml == 1 && nm == 0)
+                    break;
+                int64_t GL = gc + (ml ? gm : 0), HL = hc + (ml ? hm : 0), NL = nc + (ml ? nm : 0);
+                int64_t GR = G - GL, HR = H - HL, NR = N - NL;
+                if (NL < msl || NR < msl || HL < mcw || HR < mcw)
+                    continue;
+                double gl = (double)GL / TRIBE_XSUM_SCALE, hl = (double)HL / TRIBE_XSUM_SCALE;
+                double gr = (double)GR / TRIBE_XSUM_SCALE, hr = (double)HR / TRIBE_XSUM_SCALE;
+                double gain = 0.5 * (gl * gl / (hl + lam) + gr * gr / (hr + lam) - parent);
+                if (gain > best && gain > c->min_gain) {
+                    best = gain;
+                    L->gain = gain;
+                    L->feature = f;
+                    L->bin = b;
+                    L->default_left = nm > 0 ? ml : NL >= NR;
+                    L->GL = GL;
+                    L->HL = HL;
+                    L->NL = NL;
+                }
+            }
+        }
+    }
+}
+
 static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
-                       const tribe_xsum *hist, leaf_t *L)
+                       const tribe_xsum *hist, leaf_t *L, uint64_t gmax)
 {
     L->gain = 0;
     L->feature = -1;
@@ -325,6 +371,10 @@ static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, con
         return;
     double parent = score_of(L->G, L->H, c->lambda);
     tribe_xsum mcw = gbdt_xs_of(c->min_child_weight);
+    if ((unsigned __int128)gmax * (uint64_t)(L->N + 1) < ((unsigned __int128)1 << 62) && mcw <= INT64_MAX) {
+        find_split_i64(c, bins, hoff, hist, L, parent, (int64_t)mcw);
+        return;
+    }
     for (int f = 0; f < bins->d; f++) {
         int ne = bins->n_edges[f];
         if (ne == 0)
@@ -373,6 +423,7 @@ typedef struct {
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
     leaf_t *leaves;      /* [max_leaves] */
     int n_leaves;        /* leaves of the last grown tree */
+    uint64_t gmax_global; /* max |g|, h over every rank's rows of the tree */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
@@ -405,12 +456,14 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
 
 
 /* Moves the rows [lo, hi) of buffer `from` to the same range of buffer
- * `to`: those with flag[r] = 1 first, both groups in their order. OpenMP
+ * `to`: those going left first, both groups in their order. With f >= 0 a
+ * row goes left when its code of feature f is <= bb (code 0, missing: when
+ * dl); with f < 0, when flag[r] = 1. OpenMP
  * over static row blocks: each thread counts its block's left rows, then
  * writes its rows at offsets from the block-order prefix sums. The row
  * order does not affect any histogram (integer sums). Returns the left
  * count. */
-static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi)
+static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
 {
     enum { MAXT = 256 };
     int64_t cnt[MAXT + 1];
@@ -424,8 +477,18 @@ static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
         int64_t rlo = lo + m * t / nth, rhi = lo + m * (t + 1) / nth, c = 0;
-        for (int64_t r = rlo; r < rhi; r++)
-            c += gr->flag[r];
+        if (f >= 0) {
+            const uint8_t *pc = src->codes + f;
+            for (int64_t r = rlo; r < rhi; r++) {
+                uint8_t cd = pc[r * d];
+                uint8_t left = (uint8_t)(cd == 0 ? dl : cd <= bb);
+                gr->flag[r] = left;
+                c += left;
+            }
+        } else {
+            for (int64_t r = rlo; r < rhi; r++)
+                c += gr->flag[r];
+        }
         cnt[t] = c;
 #pragma omp barrier
         /* left rows: after the earlier blocks' left rows; right rows: after
@@ -470,7 +533,6 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
     const tribe_gbdt_cfg *c = gr->cfg;
     const tribe_gbdt_bins *bins = gr->bins;
     size_t hl = (size_t)3 * gr->hc.hb;
-    int d = gr->hc.d;
     tribe_gbdt_node *nodes = tree->nodes;
     int n_nodes = 1, n_leaves = 1;
     leaf_t *lv = gr->leaves;
@@ -482,7 +544,7 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
     hist_build(&gr->hc, &gr->rb[root_side], 0, m, slot_hist(gr, 0));
     TRIBE_TRY(tribe_par_sum_xsum(gr->par, slot_hist(gr, 0), (int64_t)hl));
     leaf_totals(gr, &lv[0]);
-    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0]);
+    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0], gr->gmax_global);
 
     while (n_leaves < c->max_leaves) {
         int best = -1;
@@ -493,16 +555,9 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
             break;
         leaf_t P = lv[best];
         int f = P.feature, bb = P.bin, dl = P.default_left;
-        /* direction of each local row, then the rows move to the other buffer */
-        const uint8_t *pc = gr->rb[P.side].codes;
-        int64_t pm = P.end - P.begin;
-#pragma omp parallel for schedule(static) num_threads(gr->hc.nthreads) if (pm >= 32768)
-        for (int64_t r = P.begin; r < P.end; r++) {
-            uint8_t cd = pc[r * d + f];
-            gr->flag[r] = (uint8_t)(cd == 0 ? dl : cd <= bb);
-        }
+        /* the rows move to the other buffer, left ones first */
         int to = P.side == 0 ? 1 : 0;
-        int64_t nl = split_rows(gr, P.side, to, P.begin, P.end);
+        int64_t nl = split_rows(gr, P.side, to, P.begin, P.end, f, bb, dl);
 
         tribe_gbdt_node *pn = &nodes[P.node];
         pn->feature = f;
@@ -543,8 +598,8 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
         for (size_t k = 0; k < hl; k++)
             hp[k] -= hs[k];
         /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A);
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B);
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A, gr->gmax_global);
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B, gr->gmax_global);
         lv[best] = A;
         lv[n_leaves++] = B;
     }
@@ -732,18 +787,23 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     for (round = 0; round < cfg->n_rounds; round++) {
         /* gradients of every output from the scores at the start of the round */
         int overflow = 0;
+        /* Squared error: g = f - y, h = 1 (constant, not stored: see
+         * hist_ctx.hconst) are computed where the training rows are
+         * gathered below; validation rows need none. */
+        if (cfg->objective != TRIBE_GBDT_SQUARED) {
 #pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= 65536)
-        for (int64_t i = 0; i < n; i++) {
-            for (int k = 0; k < ng; k++) {
-                double gv = 0, hv = 0;
-                grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
-                /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
-                if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
-                    overflow = 1;
-                    gv = hv = 0;
+            for (int64_t i = 0; i < n; i++) {
+                for (int k = 0; k < ng; k++) {
+                    double gv = 0, hv = 0;
+                    grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
+                    /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
+                    if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
+                        overflow = 1;
+                        gv = hv = 0;
+                    }
+                    gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
+                    hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
                 }
-                gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
-                hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
             }
         }
         if (overflow)
@@ -754,10 +814,23 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             int t = round * ng + k;
             rowbuf *base = &gr.rb[2];
             int64_t gmax = 0;
-            int sub = cfg->subsample < 1.0;
-#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= 65536)
+            int sub = cfg->subsample < 1.0, sq = cfg->objective == TRIBE_GBDT_SQUARED;
+#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= 65536)
             for (int64_t r = 0; r < n_tr; r++) {
-                int64_t i = base->row[r], gv = gall[i * ng + k], hv = hall[i * ng + k];
+                int64_t i = base->row[r], gv, hv;
+                if (sq) {
+                    double e = score[i] - y[i];
+                    /* |g| < 2^30 keeps the fixed-point values and their sums in range */
+                    if (!(fabs(e) < 1073741824.0)) {
+                        overflow = 1;
+                        e = 0;
+                    }
+                    gv = (int64_t)gbdt_xs_of(e);
+                    hv = gr.hc.hval;
+                } else {
+                    gv = gall[i * ng + k];
+                    hv = hall[i * ng + k];
+                }
                 base->g[r] = gv;
                 base->h[r] = hv;
                 gv = gv < 0 ? -gv : gv;
@@ -767,12 +840,17 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                     gr.flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
                                                 tribe_hash2((uint64_t)(offset + i), (uint64_t)t)) < cfg->subsample;
             }
+            if (overflow)
+                st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
+            TRIBE_TRY(tribe_par_agree(par, st));
             gr.hc.gmax = (uint64_t)gmax;
+            TRIBE_TRY(tribe_par_max_i64(par, &gmax, 1));
+            gr.gmax_global = (uint64_t)gmax;
             /* the bag: all training rows, or the sampled ones moved to buffer 0 */
             int root_side = 2;
             int64_t mrows = n_tr;
             if (sub) {
-                mrows = split_rows(&gr, 2, 0, 0, n_tr);
+                mrows = split_rows(&gr, 2, 0, 0, n_tr, -1, 0, 0);
                 root_side = 0;
             }
             tribe_gbdt_tree *tree = &m->trees[t];
