@@ -24,9 +24,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum { D = 16, STREAM_X = 205, STREAM_NOISE = 206, STREAM_MISS = 207 };
 static const uint64_t SEED = 2024;
+
+/* CPU seconds (user + system, all threads) of this process. */
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
 
 static void gen_row(int64_t i, float *xr, double *y)
 {
@@ -116,10 +126,13 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
     cfg.min_child_weight = 1e-3;
     tribe_gbdt_model *m = NULL;
     tribe_par_barrier(par);
-    double t0 = tribe_now();
+    double t0 = tribe_now(), c0 = cpu_now();
     tribe_status st = tribe_gbdt_fit(par, x, hi - lo, lo, n_train, D, y, NULL, &cfg, &m);
+    int64_t cpu_us = (int64_t)((cpu_now() - c0) * 1e6); /* summed over ranks below */
     tribe_par_barrier(par);
     double t1 = tribe_now();
+    if (st == TRIBE_OK)
+        st = tribe_par_sum_i64(par, &cpu_us, 1);
     free(x);
     free(y);
     if (st != TRIBE_OK) {
@@ -128,7 +141,7 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
     }
     int rc = 0;
     if (rank == 0) {
-        printf("train_s=%.3f\n", t1 - t0);
+        printf("train_s=%.3f\ntrain_cpu_s=%.3f\n", t1 - t0, 1e-6 * (double)cpu_us);
         if (tribe_gbdt_save(m, model_path) != TRIBE_OK) {
             fprintf(stderr, "gbdt_bench: %s\n", tribe_errmsg());
             rc = 3;
@@ -136,9 +149,9 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
         int64_t nt = n_all - n_train;
         if (rc == 0 && read_rows(path, n_train, n_all, &n_all, &xt, &yt) == 0) {
             double *pred = malloc((size_t)nt * sizeof *pred);
-            double a = tribe_now();
+            double a = tribe_now(), ca = cpu_now();
             tribe_gbdt_predict(m, xt, nt, pred);
-            double b = tribe_now();
+            double b = tribe_now(), cb = cpu_now();
             double ym = 0, sse = 0, sst = 0;
             for (int64_t i = 0; i < nt; i++)
                 ym += yt[i];
@@ -147,13 +160,16 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
                 sse += (yt[i] - pred[i]) * (yt[i] - pred[i]);
                 sst += (yt[i] - ym) * (yt[i] - ym);
             }
-            printf("test_rows=%lld\nr2=%.5f\npredict_s=%.3f\n", (long long)nt, 1 - sse / sst, b - a);
+            printf("test_rows=%lld\nr2=%.5f\npredict_s=%.3f\npredict_cpu_s=%.3f\n", (long long)nt, 1 - sse / sst, b - a,
+                   cb - ca);
             if (shap_rows > 0) {
                 int64_t ns = shap_rows < nt ? shap_rows : nt;
                 double *phi = malloc((size_t)ns * (D + 1) * sizeof *phi);
                 a = tribe_now();
+                ca = cpu_now();
                 st = tribe_gbdt_shap(m, xt, ns, phi);
                 b = tribe_now();
+                cb = cpu_now();
                 double maxerr = 0; /* additivity check against the prediction */
                 for (int64_t i = 0; i < ns && st == TRIBE_OK; i++) {
                     double s = 0;
@@ -161,7 +177,8 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
                         s += phi[i * (D + 1) + f];
                     maxerr = fmax(maxerr, fabs(s - pred[i]));
                 }
-                printf("shap_rows=%lld\nshap_s=%.3f\nshap_additivity_maxerr=%.3g\n", (long long)ns, b - a, maxerr);
+                printf("shap_rows=%lld\nshap_s=%.3f\nshap_cpu_s=%.3f\nshap_additivity_maxerr=%.3g\n", (long long)ns, b - a,
+                       cb - ca, maxerr);
                 free(phi);
             }
             free(pred);

@@ -11,6 +11,7 @@ Settings mirror tribe's defaults: 100 trees, 31 leaves, no depth limit,
 a 20-row minimum), base score = mean of y, no early stopping, 2 threads.
 """
 import os
+import resource
 import sys
 import time
 
@@ -24,6 +25,12 @@ def load(path):
     return x, y
 
 
+def cpu():
+    """CPU seconds (user + system, all threads) of this process."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def r2(y, p):
     return 1.0 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2)
 
@@ -34,24 +41,27 @@ def run_xgboost(xtr, ytr, xte, yte, shap_rows):
               "max_bin": 255, "eta": 0.1, "lambda": 1.0, "alpha": 0.0, "gamma": 0.0,
               "min_child_weight": 20, "subsample": 1.0, "base_score": float(ytr.mean()),
               "objective": "reg:squarederror", "nthread": 2, "verbosity": 0}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     dtr = xgb.DMatrix(xtr, label=ytr, nthread=2)  # includes the quantile sketch (binning)
     booster = xgb.train(params, dtr, num_boost_round=100)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), cpu()
     dte = xgb.DMatrix(xte, nthread=2)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), cpu()
     p = booster.predict(dte)
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), cpu()
     print("xgboost train_s=%.3f" % (t1 - t0))
+    print("xgboost train_cpu_s=%.3f" % (c1 - c0))
+    print("xgboost predict_cpu_s=%.3f" % (c3 - c2))
     print("xgboost r2=%.5f" % r2(yte, p))
     print("xgboost predict_s=%.3f" % (t3 - t2))
     if shap_rows > 0:
         ds = xgb.DMatrix(xte[:shap_rows], nthread=2)
-        t4 = time.perf_counter()
+        t4, c4 = time.perf_counter(), cpu()
         phi = booster.predict(ds, pred_contribs=True)
-        t5 = time.perf_counter()
+        t5, c5 = time.perf_counter(), cpu()
         err = np.max(np.abs(phi.sum(axis=1) - p[:shap_rows]))
         print("xgboost shap_s=%.3f" % (t5 - t4))
+        print("xgboost shap_cpu_s=%.3f" % (c5 - c4))
         print("xgboost shap_additivity_maxerr=%.3g" % err)
     sys.stdout.flush()
 
@@ -62,12 +72,14 @@ def run_sklearn(xtr, ytr, xte, yte):
                                           max_leaf_nodes=31, max_depth=None, min_samples_leaf=20,
                                           l2_regularization=1.0, max_bins=255, early_stopping=False,
                                           random_state=0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     model.fit(xtr, ytr)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), cpu()
     p = model.predict(xte)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), cpu()
     print("sklearn train_s=%.3f" % (t1 - t0))
+    print("sklearn train_cpu_s=%.3f" % (c1 - c0))
+    print("sklearn predict_cpu_s=%.3f" % (c2 - c1))
     print("sklearn r2=%.5f" % r2(yte, p))
     print("sklearn predict_s=%.3f" % (t2 - t1))
     sys.stdout.flush()
