@@ -424,6 +424,8 @@ typedef struct {
     leaf_t *leaves;      /* [max_leaves] */
     int n_leaves;        /* leaves of the last grown tree */
     uint64_t gmax_global; /* max |g|, h over every rank's rows of the tree */
+    int64_t n_train;      /* global training rows */
+    int64_t *rbuf;        /* [3 * hb] int64 histogram for the reduction */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
@@ -454,6 +456,36 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
     return nd;
 }
 
+
+/* Sums histogram h over ranks. When gmax_global * (n_train + 1) < 2^62 no
+ * global bin sum can leave int64, so the reduction sends int64 values, and
+ * only (gradient, count) per bin for a constant hessian (H = count * hval):
+ * a third of the 128-bit message. The same integers either way. */
+static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
+{
+    int hb = gr->hc.hb;
+    if (tribe_par_size(gr->par) == 1)
+        return TRIBE_OK;
+    if ((unsigned __int128)gr->gmax_global * (uint64_t)(gr->n_train + 1) >= ((unsigned __int128)1 << 62))
+        return tribe_par_sum_xsum(gr->par, h, (int64_t)3 * hb);
+    int w = gr->hc.hconst ? 2 : 3;
+    int64_t *b = gr->rbuf;
+    for (int k = 0; k < hb; k++) {
+        b[(size_t)w * k] = (int64_t)h[3 * (size_t)k];
+        b[(size_t)w * k + w - 1] = (int64_t)h[3 * (size_t)k + 2];
+        if (w == 3)
+            b[(size_t)w * k + 1] = (int64_t)h[3 * (size_t)k + 1];
+    }
+    tribe_status st = tribe_par_sum_i64(gr->par, b, (int64_t)w * hb);
+    if (st != TRIBE_OK)
+        return st;
+    for (int k = 0; k < hb; k++) {
+        h[3 * (size_t)k] = b[(size_t)w * k];
+        h[3 * (size_t)k + 2] = b[(size_t)w * k + w - 1];
+        h[3 * (size_t)k + 1] = w == 3 ? (tribe_xsum)b[(size_t)w * k + 1] : (tribe_xsum)b[(size_t)w * k + 1] * gr->hc.hval;
+    }
+    return TRIBE_OK;
+}
 
 /* Moves the rows [lo, hi) of buffer `from` to the same range of buffer
  * `to`: those going left first, both groups in their order. With f >= 0 a
@@ -542,7 +574,7 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
     lv[0].slot = 0;
     lv[0].side = root_side;
     hist_build(&gr->hc, &gr->rb[root_side], 0, m, slot_hist(gr, 0));
-    TRIBE_TRY(tribe_par_sum_xsum(gr->par, slot_hist(gr, 0), (int64_t)hl));
+    TRIBE_TRY(reduce_hist(gr, slot_hist(gr, 0)));
     leaf_totals(gr, &lv[0]);
     find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0], gr->gmax_global);
 
@@ -594,7 +626,7 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
         large->slot = P.slot;
         tribe_xsum *hs = slot_hist(gr, small->slot), *hp = slot_hist(gr, P.slot);
         hist_build(&gr->hc, &gr->rb[to], small->begin, small->end, hs);
-        TRIBE_TRY(tribe_par_sum_xsum(gr->par, hs, (int64_t)hl));
+        TRIBE_TRY(reduce_hist(gr, hs));
         for (size_t k = 0; k < hl; k++)
             hp[k] -= hs[k];
         /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
@@ -620,7 +652,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
-    uint8_t *codes = NULL, *inbag = NULL;
+    uint8_t *codes = NULL;
+    int32_t *leafof = NULL; /* [n] leaf node of each bagged row of the last tree, else -1 */
     int *hoff = NULL;
     double *score = NULL;
     int64_t *gall = NULL, *hall = NULL, n_tr = 0;
@@ -674,7 +707,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&codes, (size_t)n * d + 1);
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&inbag, (size_t)n + 1);
+        st = tribe_alloc((void **)&leafof, ((size_t)n + 1) * sizeof *leafof);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
     if (st == TRIBE_OK) {
@@ -708,6 +741,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&gr.flag, (size_t)n_tr + 1);
     if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&gr.rbuf, (size_t)3 * gr.hc.hb * sizeof(int64_t) + 8);
+    if (st == TRIBE_OK)
         st = tribe_alloc((void **)&score, ((size_t)n * ng + 1) * sizeof *score);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&gall, ((size_t)n * ng + 1) * sizeof *gall);
@@ -715,6 +750,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         st = tribe_alloc((void **)&hall, ((size_t)n * ng + 1) * sizeof *hall);
     TRIBE_TRY(tribe_par_agree(par, st));
     tribe_gbdt_bin_codes(bins, x, n, codes);
+    for (int64_t i = 0; i < n; i++)
+        leafof[i] = -1;
     /* the base buffer: every training row, in local order */
     {
         int64_t q = 0;
@@ -726,6 +763,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         }
     }
     gr.par = par;
+    gr.n_train = cnt[0];
     gr.cfg = cfg;
     gr.bins = bins;
     gr.hc.d = d;
@@ -815,30 +853,41 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             rowbuf *base = &gr.rb[2];
             int64_t gmax = 0;
             int sub = cfg->subsample < 1.0, sq = cfg->objective == TRIBE_GBDT_SQUARED;
+            if (sq) {
+                /* branch-free so that it vectorises: |g| < 2^30 keeps the
+                 * fixed-point values and their sums in range (then
+                 * |g 2^32| < 2^62 and the rounding below is gbdt_xs_of's) */
+                const int64_t *restrict brow = base->row;
+                int64_t *restrict bg = base->g;
 #pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= 65536)
-            for (int64_t r = 0; r < n_tr; r++) {
-                int64_t i = base->row[r], gv, hv;
-                if (sq) {
+                for (int64_t r = 0; r < n_tr; r++) {
+                    int64_t i = brow[r];
                     double e = score[i] - y[i];
-                    /* |g| < 2^30 keeps the fixed-point values and their sums in range */
-                    if (!(fabs(e) < 1073741824.0)) {
-                        overflow = 1;
-                        e = 0;
-                    }
-                    gv = (int64_t)gbdt_xs_of(e);
-                    hv = gr.hc.hval;
-                } else {
-                    gv = gall[i * ng + k];
-                    hv = hall[i * ng + k];
+                    int ok = fabs(e) < 1073741824.0;
+                    overflow |= !ok;
+                    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
+                    int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+                    bg[r] = gv;
+                    gv = gv < 0 ? -gv : gv;
+                    gmax = gv > gmax ? gv : gmax;
                 }
-                base->g[r] = gv;
-                base->h[r] = hv;
-                gv = gv < 0 ? -gv : gv;
-                gmax = gv > gmax ? gv : gmax;
-                gmax = hv > gmax ? hv : gmax;
-                if (sub)
+                gmax = gr.hc.hval > gmax ? gr.hc.hval : gmax;
+            } else {
+#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= 65536)
+                for (int64_t r = 0; r < n_tr; r++) {
+                    int64_t i = base->row[r], gv = gall[i * ng + k], hv = hall[i * ng + k];
+                    base->g[r] = gv;
+                    base->h[r] = hv;
+                    gv = gv < 0 ? -gv : gv;
+                    gmax = gv > gmax ? gv : gmax;
+                    gmax = hv > gmax ? hv : gmax;
+                }
+            }
+            if (sub) {
+#pragma omp parallel for schedule(static) if (n_tr >= 65536)
+                for (int64_t r = 0; r < n_tr; r++)
                     gr.flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
-                                                tribe_hash2((uint64_t)(offset + i), (uint64_t)t)) < cfg->subsample;
+                                                tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
             }
             if (overflow)
                 st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
@@ -858,23 +907,26 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
             m->n_trees = t + 1;
             TRIBE_TRY(grow_tree(&gr, root_side, mrows, tree));
-            /* Bagged rows: their leaf is known from the partition; the others
-             * (validation, out of bag) walk the tree on their codes. */
-            memset(inbag, 0, (size_t)n + 1);
+            /* Bagged rows: their leaf (node) is known from the partition and
+             * noted per row; the others (validation, out of bag) walk the
+             * tree on their codes. Then one pass over the rows in order
+             * updates the scores and clears the notes (-1). */
             for (int q = 0; q < gr.n_leaves; q++) {
                 const leaf_t *L = &gr.leaves[q];
                 const int64_t *lrow = gr.rb[L->side].row;
-                double v = tree->nodes[L->node].value;
+                int32_t node = L->node;
 #pragma omp parallel for schedule(static) if (L->end - L->begin >= 65536)
-                for (int64_t r = L->begin; r < L->end; r++) {
-                    score[lrow[r] * ng + k] += v;
-                    inbag[lrow[r]] = 1;
-                }
+                for (int64_t r = L->begin; r < L->end; r++)
+                    leafof[lrow[r]] = node;
             }
 #pragma omp parallel for schedule(static) if (n >= 16384)
-            for (int64_t i = 0; i < n; i++)
-                if (!inbag[i])
-                    score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, codes + i * d)].value;
+            for (int64_t i = 0; i < n; i++) {
+                int32_t node = leafof[i];
+                leafof[i] = -1;
+                if (node < 0)
+                    node = gbdt_leaf_of_codes(tree, codes + i * d);
+                score[i * ng + k] += tree->nodes[node].value;
+            }
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
@@ -933,7 +985,7 @@ cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_gbdt_bins_destroy(&bins);
     free(codes);
-    free(inbag);
+    free(leafof);
     free(hoff);
     free(score);
     free(gall);
@@ -942,6 +994,7 @@ cleanup:
     free(gr.slots);
     free(gr.leaves);
     free(gr.flag);
+    free(gr.rbuf);
     for (int b = 0; b < 3; b++) {
         free(gr.rb[b].codes);
         free(gr.rb[b].row);
