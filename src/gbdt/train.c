@@ -735,7 +735,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             st = tribe_alloc((void **)&gr.rb[b].row, ((size_t)n_tr + 1) * sizeof(int64_t));
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&gr.rb[b].g, ((size_t)n_tr + 1) * sizeof(int64_t));
-        if (st == TRIBE_OK)
+        /* squared error: hessians are constant, never stored */
+        if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
             st = tribe_alloc((void **)&gr.rb[b].h, ((size_t)n_tr + 1) * sizeof(int64_t));
     }
     if (st == TRIBE_OK)
@@ -744,9 +745,10 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         st = tribe_alloc((void **)&gr.rbuf, (size_t)3 * gr.hc.hb * sizeof(int64_t) + 8);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&score, ((size_t)n * ng + 1) * sizeof *score);
-    if (st == TRIBE_OK)
+    /* squared error: gradients are computed where the rows are gathered */
+    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
         st = tribe_alloc((void **)&gall, ((size_t)n * ng + 1) * sizeof *gall);
-    if (st == TRIBE_OK)
+    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
         st = tribe_alloc((void **)&hall, ((size_t)n * ng + 1) * sizeof *hall);
     TRIBE_TRY(tribe_par_agree(par, st));
     tribe_gbdt_bin_codes(bins, x, n, codes);
