@@ -209,7 +209,7 @@ typedef struct {
 typedef struct {
     int d, hb;     /* features, total bins */
     const int *hoff;
-    uint64_t gmax;          /* max |g|, |h| over the tree's local rows */
+    uint64_t gmax;          /* max |g|, h over the local training rows, this output */
     int hconst;             /* every hessian is hval (squared error): not summed */
     int64_t hval;
     int nthreads;
