@@ -32,6 +32,7 @@ OMP_NUM_THREADS=2 /usr/bin/python3 "$root/bench/gbdt_peers.py" "$work/data.bin" 
 load1=$(cut -d' ' -f1 /proc/loadavg)
 
 t=$(get "$work/t12.txt" train_s)
+shap_rows=$(get "$work/t12.txt" shap_rows) # min(100000, test rows)
 x=$(get "$work/peers.txt" "xgboost train_s")
 r_t=$(get "$work/t12.txt" r2)
 r_x=$(get "$work/peers.txt" "xgboost r2")
