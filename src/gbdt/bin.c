@@ -220,15 +220,17 @@ void tribe_gbdt_bin_codes(const tribe_gbdt_bins *b, const float *x, int64_t n, u
                 codes[i * d + f] = 0;
                 continue;
             }
-            /* lower bound: number of edges strictly below v */
-            const float *e = b->edges + b->off[f];
-            int lo = 0, hi = b->n_edges[f];
-            while (lo < hi) {
-                int mid = (lo + hi) / 2;
-                if (e[mid] < v)
-                    lo = mid + 1;
-                else
-                    hi = mid;
+            /* lower bound: number of edges strictly below v (branch-free
+             * halving: the comparison becomes a conditional move) */
+            const float *e = b->edges + b->off[f], *base = e;
+            int len = b->n_edges[f], lo = 0;
+            if (len > 0) {
+                while (len > 1) {
+                    int half = len / 2;
+                    base = base[half] < v ? base + half : base;
+                    len -= half;
+                }
+                lo = (int)(base - e) + (*base < v);
             }
             codes[i * d + f] = (uint8_t)(1 + lo);
         }

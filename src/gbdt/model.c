@@ -7,15 +7,20 @@
 
 void tribe_gbdt_predict_raw(const tribe_gbdt_model *m, const float *x, int64_t n, double *out)
 {
+    enum { BLOCK = 64 }; /* rows per block: each tree's nodes stay in cache for the block */
     int d = m->n_features, ng = m->n_groups;
+    int64_t nb = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static) if (n * (m->n_trees + 1) >= 16384)
-    for (int64_t i = 0; i < n; i++) {
-        double *o = out + i * ng;
-        for (int k = 0; k < ng; k++)
-            o[k] = m->base_score[k];
+    for (int64_t blk = 0; blk < nb; blk++) {
+        int64_t lo = blk * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+        for (int64_t i = lo; i < hi; i++)
+            for (int k = 0; k < ng; k++)
+                out[i * ng + k] = m->base_score[k];
+        /* trees in model order for every row: the same sums as row by row */
         for (int t = 0; t < m->n_trees; t++) {
             const tribe_gbdt_tree *tr = &m->trees[t];
-            o[tr->group] += tr->nodes[gbdt_leaf_of_x(tr, x + i * d)].value;
+            for (int64_t i = lo; i < hi; i++)
+                out[i * ng + tr->group] += tr->nodes[gbdt_leaf_of_x(tr, x + i * d)].value;
         }
     }
 }

@@ -20,29 +20,35 @@ typedef struct {
     double zero, one, w;
 } path_el;
 
-static void extend(path_el *p, int ud, double zero, double one, int feature)
+/* inv[k] = 1 / k: the recursion's divisions by small integers become
+ * multiplications. The one fractions are always 0 or 1 here (products of
+ * indicators), so the divisions by `one` disappear too. */
+static void extend(path_el *p, int ud, double zero, double one, int feature, const double *inv)
 {
     p[ud].feature = feature;
     p[ud].zero = zero;
     p[ud].one = one;
     p[ud].w = ud == 0 ? 1.0 : 0.0;
+    double r = inv[ud + 1];
     for (int i = ud - 1; i >= 0; i--) {
-        p[i + 1].w += one * p[i].w * (i + 1) / (double)(ud + 1);
-        p[i].w = zero * p[i].w * (ud - i) / (double)(ud + 1);
+        p[i + 1].w += one * p[i].w * (double)(i + 1) * r;
+        p[i].w = zero * p[i].w * (double)(ud - i) * r;
     }
 }
 
-static void unwind(path_el *p, int ud, int pi)
+static void unwind(path_el *p, int ud, int pi, const double *inv)
 {
-    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w;
-    for (int i = ud - 1; i >= 0; i--) {
-        if (one != 0) {
+    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w, r = inv[ud + 1];
+    if (one != 0) {
+        for (int i = ud - 1; i >= 0; i--) {
             double tmp = p[i].w;
-            p[i].w = next * (ud + 1) / ((i + 1) * one);
-            next = tmp - p[i].w * zero * (ud - i) / (double)(ud + 1);
-        } else {
-            p[i].w = p[i].w * (ud + 1) / (zero * (ud - i));
+            p[i].w = next * (double)(ud + 1) * inv[i + 1];
+            next = tmp - p[i].w * zero * (double)(ud - i) * r;
         }
+    } else {
+        double iz = (double)(ud + 1) / zero;
+        for (int i = ud - 1; i >= 0; i--)
+            p[i].w = p[i].w * iz * inv[ud - i];
     }
     for (int i = pi; i < ud; i++) {
         p[i].feature = p[i + 1].feature;
@@ -52,32 +58,36 @@ static void unwind(path_el *p, int ud, int pi)
 }
 
 /* Sum of the weights the path would have with element pi unwound. */
-static double unwound_sum(const path_el *p, int ud, int pi)
+static double unwound_sum(const path_el *p, int ud, int pi, const double *inv)
 {
-    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w, total = 0;
-    for (int i = ud - 1; i >= 0; i--) {
-        if (one != 0) {
-            double tmp = next * (ud + 1) / ((i + 1) * one);
+    double one = p[pi].one, zero = p[pi].zero, next = p[ud].w, total = 0, r = inv[ud + 1];
+    if (one != 0) {
+        double zr = zero * r;
+        for (int i = ud - 1; i >= 0; i--) {
+            double tmp = next * (double)(ud + 1) * inv[i + 1];
             total += tmp;
-            next = p[i].w - tmp * zero * ((ud - i) / (double)(ud + 1));
-        } else {
-            total += (p[i].w / zero) / ((ud - i) / (double)(ud + 1));
+            next = p[i].w - tmp * zr * (double)(ud - i);
         }
+    } else {
+        double iz = (double)(ud + 1) / zero;
+        for (int i = ud - 1; i >= 0; i--)
+            total += p[i].w * inv[ud - i];
+        total *= iz;
     }
     return total;
 }
 
 /* `parent` holds ud + 1 elements; this call's path is written after them. */
 static void recurse(const tribe_gbdt_tree *t, const float *xr, double *phi, int node, int ud,
-                    path_el *parent, double pzero, double pone, int pfeature)
+                    path_el *parent, double pzero, double pone, int pfeature, const double *inv)
 {
     path_el *p = parent + ud + 1;
     memcpy(p, parent, (size_t)(ud + 1) * sizeof *p);
-    extend(p, ud, pzero, pone, pfeature);
+    extend(p, ud, pzero, pone, pfeature, inv);
     const tribe_gbdt_node *nd = &t->nodes[node];
     if (nd->feature < 0) {
         for (int i = 1; i <= ud; i++) {
-            double w = unwound_sum(p, ud, i);
+            double w = unwound_sum(p, ud, i, inv);
             phi[p[i].feature] += w * (p[i].one - p[i].zero) * nd->value;
         }
         return;
@@ -85,7 +95,8 @@ static void recurse(const tribe_gbdt_tree *t, const float *xr, double *phi, int 
     float v = xr[nd->feature];
     int go_left = isnan(v) ? nd->default_left : v <= nd->threshold;
     int hot = go_left ? nd->left : nd->right, cold = go_left ? nd->right : nd->left;
-    double hz = t->nodes[hot].cover / nd->cover, cz = t->nodes[cold].cover / nd->cover;
+    double ic = 1.0 / nd->cover;
+    double hz = t->nodes[hot].cover * ic, cz = t->nodes[cold].cover * ic;
     double izero = 1, ione = 1;
     int k;
     for (k = 0; k <= ud; k++)
@@ -94,11 +105,11 @@ static void recurse(const tribe_gbdt_tree *t, const float *xr, double *phi, int 
     if (k <= ud) {
         izero = p[k].zero;
         ione = p[k].one;
-        unwind(p, ud, k);
+        unwind(p, ud, k, inv);
         ud--;
     }
-    recurse(t, xr, phi, hot, ud + 1, p, hz * izero, ione, nd->feature);
-    recurse(t, xr, phi, cold, ud + 1, p, cz * izero, 0, nd->feature);
+    recurse(t, xr, phi, hot, ud + 1, p, hz * izero, ione, nd->feature, inv);
+    recurse(t, xr, phi, cold, ud + 1, p, cz * izero, 0, nd->feature, inv);
 }
 
 static double tree_expected(const tribe_gbdt_tree *t, int node)
@@ -131,7 +142,7 @@ tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t 
 {
     tribe_status st = TRIBE_OK;
     int d = m->n_features, ng = m->n_groups, depth = 0, nth = 1;
-    double *ev = NULL;
+    double *ev = NULL, *inv = NULL;
     path_el *paths = NULL;
     for (int t = 0; t < m->n_trees; t++) {
         int dt = tree_depth(&m->trees[t], 0);
@@ -144,6 +155,9 @@ tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t 
 #endif
     TRIBE_TRY(tribe_calloc((void **)&ev, (size_t)ng, sizeof *ev));
     TRIBE_TRY(tribe_calloc((void **)&paths, plen * (size_t)nth, sizeof *paths));
+    TRIBE_TRY(tribe_calloc((void **)&inv, (size_t)depth + 4, sizeof *inv));
+    for (int k = 1; k < depth + 4; k++)
+        inv[k] = 1.0 / k;
     tribe_gbdt_expected_value(m, ev);
 #pragma omp parallel num_threads(nth) if (n * m->n_trees >= 4096)
     {
@@ -160,12 +174,13 @@ tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t 
                 pr[k * (d + 1) + d] = ev[k];
             for (int t = 0; t < m->n_trees; t++) {
                 const tribe_gbdt_tree *tr = &m->trees[t];
-                recurse(tr, x + i * d, pr + tr->group * (d + 1), 0, 0, buf, 1, 1, -1);
+                recurse(tr, x + i * d, pr + tr->group * (d + 1), 0, 0, buf, 1, 1, -1, inv);
             }
         }
     }
 cleanup:
     free(ev);
+    free(inv);
     free(paths);
     return st;
 }

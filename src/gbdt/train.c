@@ -184,41 +184,61 @@ static double row_loss(const tribe_gbdt_cfg *c, int ng, const double *s, double 
     return 0;
 }
 
-/* ---- histograms -------------------------------------------------------------
+/* ---- row buffers and histograms ---------------------------------------------
+ * The training rows of a tree live in row buffers that hold, per row and in
+ * the same order, its bin codes (d bytes), its local row index and its
+ * fixed-point gradient and hessian. A leaf is a range [begin, end) of one
+ * buffer; splitting it moves its rows into the other buffer (left rows
+ * first), so every histogram build streams contiguous memory ("ordered
+ * gradients"). Buffer 2 is the base: all training rows in local order, whose
+ * codes never change; buffers 0 and 1 alternate down the tree.
+ *
  * A histogram is 3 tribe_xsum per bin (gradient, hessian, row count) over
  * every feature's bins: feature f's bin b is at 3 * (hoff[f] + b), b = 0 is
  * the missing bin. */
 
+typedef int64_t gbdt_v2 __attribute__((vector_size(16)));
+typedef int64_t gbdt_v4 __attribute__((vector_size(32)));
+
+typedef struct {
+    uint8_t *codes; /* [n][d] */
+    int64_t *row;   /* [n] local row index */
+    int64_t *g, *h; /* [n] fixed-point gradient / hessian of the current output */
+} rowbuf;
+
 typedef struct {
     int d, hb;     /* features, total bins */
     const int *hoff;
-    const uint8_t *codes;   /* [n][d] */
-    const int64_t *g, *h;   /* [n] fixed-point gradient / hessian of the current output */
-    uint64_t gmax;          /* max |g|, |h| over the tree's local rows */
+    uint64_t gmax;          /* max |g|, h over the local training rows, this output */
+    int hconst;             /* every hessian is hval (squared error): not summed */
+    int64_t hval;
     int nthreads;
-    int64_t *tbuf;          /* [nthreads][3 * hb] */
+    void *tbuf;             /* [nthreads][hb] cells of 2 or 4 int64 */
 } hist_ctx;
 
-/* Histogram of rows[m] into out[3 * hb]. Threads fill private int64 buffers
- * over static row blocks, then the buffers are added bin by bin, in thread
- * order, into 128-bit sums. The int64 partial sums are exact whenever
- * gmax * m < 2^62 (always, for ordinary gradients and shards under 2^20
- * rows per unit of |g|); otherwise one thread sums straight into 128 bits.
- * Both paths give the same integers, so the result does not depend on the
- * path or the thread count. */
-static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe_xsum *out)
+/* Histogram of rows [lo, hi) of buffer b into out[3 * hb]. Threads fill
+ * private int64 cells over static row blocks, then the cells are added bin
+ * by bin, in thread order, into 128-bit sums. The int64 partial sums are
+ * exact when gmax * (hi - lo) < 2^62: every partial sum of at most m terms
+ * of magnitude <= gmax stays below 2^62 < 2^63 (gmax < 2^62 by the 2^30
+ * gradient cap). Otherwise one thread sums straight into 128 bits. Integer
+ * sums do not depend on the order of the terms, so the result is the same
+ * for any path, thread count or row order. With a constant hessian only
+ * (gradient, count) cells are summed and H = count * hval. */
+static void hist_build(const hist_ctx *hc, const rowbuf *b, int64_t lo, int64_t hi, tribe_xsum *out)
 {
-    int d = hc->d;
-    size_t len = (size_t)3 * hc->hb;
+    int d = hc->d, hb = hc->hb;
+    const int *hoff = hc->hoff;
+    int64_t m = hi - lo;
+    size_t len = (size_t)3 * hb;
     if ((unsigned __int128)hc->gmax * (uint64_t)(m + 1) >= ((unsigned __int128)1 << 62)) {
         memset(out, 0, len * sizeof *out);
-        for (int64_t r = 0; r < m; r++) {
-            int64_t i = rows[r];
-            const uint8_t *cr = hc->codes + i * d;
+        for (int64_t r = lo; r < hi; r++) {
+            const uint8_t *cr = b->codes + r * d;
             for (int f = 0; f < d; f++) {
-                tribe_xsum *e = out + 3 * (hc->hoff[f] + cr[f]);
-                e[0] += hc->g[i];
-                e[1] += hc->h[i];
+                tribe_xsum *e = out + 3 * (hoff[f] + cr[f]);
+                e[0] += b->g[r];
+                e[1] += hc->hconst ? hc->hval : b->h[r];
                 e[2] += 1;
             }
         }
@@ -228,27 +248,45 @@ static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t *buf = hc->tbuf + (size_t)t * len;
-        memset(buf, 0, len * sizeof *buf);
-        int64_t lo = m * t / nth, hi = m * (t + 1) / nth;
-        for (int64_t r = lo; r < hi; r++) {
-            int64_t i = rows[r];
-            const uint8_t *cr = hc->codes + i * d;
-            int64_t gi = hc->g[i], hh = hc->h[i];
-            for (int f = 0; f < d; f++) {
-                int64_t *e = buf + 3 * (hc->hoff[f] + cr[f]);
-                e[0] += gi;
-                e[1] += hh;
-                e[2] += 1;
+        int64_t rlo = lo + m * t / nth, rhi = lo + m * (t + 1) / nth;
+        if (hc->hconst) {
+            gbdt_v2 *buf = (gbdt_v2 *)hc->tbuf + (size_t)t * hb;
+            memset(buf, 0, (size_t)hb * sizeof *buf);
+            for (int64_t r = rlo; r < rhi; r++) {
+                const uint8_t *cr = b->codes + r * d;
+                gbdt_v2 add = {b->g[r], 1};
+                for (int f = 0; f < d; f++)
+                    buf[hoff[f] + cr[f]] += add;
+            }
+        } else {
+            gbdt_v4 *buf = (gbdt_v4 *)hc->tbuf + (size_t)t * hb;
+            memset(buf, 0, (size_t)hb * sizeof *buf);
+            for (int64_t r = rlo; r < rhi; r++) {
+                const uint8_t *cr = b->codes + r * d;
+                gbdt_v4 add = {b->g[r], b->h[r], 1, 0};
+                for (int f = 0; f < d; f++)
+                    buf[hoff[f] + cr[f]] += add;
             }
         }
 #pragma omp barrier
 #pragma omp for schedule(static)
-        for (size_t k = 0; k < len; k++) {
-            tribe_xsum sum = 0;
-            for (int u = 0; u < nth; u++)
-                sum += hc->tbuf[(size_t)u * len + k];
-            out[k] = sum;
+        for (int k = 0; k < hb; k++) {
+            tribe_xsum sg = 0, sh = 0, sn = 0;
+            for (int u = 0; u < nth; u++) {
+                if (hc->hconst) {
+                    const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + (size_t)u * hb + k;
+                    sg += (*c)[0];
+                    sn += (*c)[1];
+                } else {
+                    const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + (size_t)u * hb + k;
+                    sg += (*c)[0];
+                    sh += (*c)[1];
+                    sn += (*c)[2];
+                }
+            }
+            out[3 * (size_t)k] = sg;
+            out[3 * (size_t)k + 1] = hc->hconst ? sn * hc->hval : sh;
+            out[3 * (size_t)k + 2] = sn;
         }
     }
 }
@@ -257,7 +295,7 @@ static void hist_build(const hist_ctx *hc, const int64_t *rows, int64_t m, tribe
 
 typedef struct {
     int64_t begin, end; /* local rows in the partition array */
-    int node, depth, slot;
+    int node, depth, slot, side; /* side: the row buffer holding the rows */
     tribe_xsum G, H;
     int64_t N;
     /* best split (valid when gain > 0) */
@@ -276,8 +314,54 @@ static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
 /* Best split of a leaf from its global histogram: features in order, bins in
  * order, missing right before missing left; a candidate replaces the best
  * only when strictly better, so ties go to the first. */
+/* The same scan in int64 arithmetic, for leaves where every partial sum of
+ * the histogram fits: |any sum of the leaf's g or h| <= gmax * N < 2^62.
+ * (double)s / 2^32 of an int64 s is what gbdt_xs_value returns for it, so
+ * every gain, hence the chosen split, has the same bits as the 128-bit scan. */
+static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
+                           const tribe_xsum *hist, leaf_t *L, double parent, int64_t mcw)
+{
+    const double lam = c->lambda;
+    const int64_t G = (int64_t)L->G, H = (int64_t)L->H, N = L->N, msl = c->min_samples_leaf;
+    double best = L->gain;
+    for (int f = 0; f < bins->d; f++) {
+        int ne = bins->n_edges[f];
+        if (ne == 0)
+            continue;
+        const tribe_xsum *hf = hist + 3 * hoff[f];
+        int64_t gm = (int64_t)hf[0], hm = (int64_t)hf[1], nm = (int64_t)hf[2];
+        int64_t gc = 0, hc = 0, nc = 0;
+        for (int b = 1; b <= ne; b++) {
+            gc += (int64_t)hf[3 * b];
+            hc += (int64_t)hf[3 * b + 1];
+            nc += (int64_t)hf[3 * b + 2];
+            for (int ml = 0; ml < 2; ml++) {
+                if (ml == 1 && nm == 0)
+                    break;
+                int64_t GL = gc + (ml ? gm : 0), HL = hc + (ml ? hm : 0), NL = nc + (ml ? nm : 0);
+                int64_t GR = G - GL, HR = H - HL, NR = N - NL;
+                if (NL < msl || NR < msl || HL < mcw || HR < mcw)
+                    continue;
+                double gl = (double)GL / TRIBE_XSUM_SCALE, hl = (double)HL / TRIBE_XSUM_SCALE;
+                double gr = (double)GR / TRIBE_XSUM_SCALE, hr = (double)HR / TRIBE_XSUM_SCALE;
+                double gain = 0.5 * (gl * gl / (hl + lam) + gr * gr / (hr + lam) - parent);
+                if (gain > best && gain > c->min_gain) {
+                    best = gain;
+                    L->gain = gain;
+                    L->feature = f;
+                    L->bin = b;
+                    L->default_left = nm > 0 ? ml : NL >= NR;
+                    L->GL = GL;
+                    L->HL = HL;
+                    L->NL = NL;
+                }
+            }
+        }
+    }
+}
+
 static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
-                       const tribe_xsum *hist, leaf_t *L)
+                       const tribe_xsum *hist, leaf_t *L, uint64_t gmax)
 {
     L->gain = 0;
     L->feature = -1;
@@ -287,6 +371,10 @@ static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, con
         return;
     double parent = score_of(L->G, L->H, c->lambda);
     tribe_xsum mcw = gbdt_xs_of(c->min_child_weight);
+    if ((unsigned __int128)gmax * (uint64_t)(L->N + 1) < ((unsigned __int128)1 << 62) && mcw <= INT64_MAX) {
+        find_split_i64(c, bins, hoff, hist, L, parent, (int64_t)mcw);
+        return;
+    }
     for (int f = 0; f < bins->d; f++) {
         int ne = bins->n_edges[f];
         if (ne == 0)
@@ -330,13 +418,14 @@ typedef struct {
     const tribe_gbdt_cfg *cfg;
     const tribe_gbdt_bins *bins;
     hist_ctx hc;
-    int64_t *rows, *tmp; /* partition array and scratch, [n] */
+    rowbuf rb[3];        /* 0, 1: alternating leaf buffers; 2: the base */
+    uint8_t *flag;       /* [n] scratch: direction of each row of a split leaf */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
     leaf_t *leaves;      /* [max_leaves] */
-    const uint8_t *ccodes; /* [d][n]: column-major copy for the partition, which
-                            * reads one feature of a leaf's (ascending) rows */
-    int64_t n;
     int n_leaves;        /* leaves of the last grown tree */
+    uint64_t gmax_global; /* max |g|, h over every rank's rows of the tree */
+    int64_t n_train;      /* global training rows */
+    int64_t *rbuf;        /* [3 * hb] int64 histogram for the reduction */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
@@ -367,8 +456,110 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
     return nd;
 }
 
-/* Grows one tree on rows[0..m) (local); nodes[2 * max_leaves - 1] out. */
-static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
+
+/* Sums histogram h over ranks. When gmax_global * (n_train + 1) < 2^62 no
+ * global bin sum can leave int64, so the reduction sends int64 values, and
+ * only (gradient, count) per bin for a constant hessian (H = count * hval):
+ * a third of the 128-bit message. The same integers either way. */
+static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
+{
+    int hb = gr->hc.hb;
+    if (tribe_par_size(gr->par) == 1)
+        return TRIBE_OK;
+    if ((unsigned __int128)gr->gmax_global * (uint64_t)(gr->n_train + 1) >= ((unsigned __int128)1 << 62))
+        return tribe_par_sum_xsum(gr->par, h, (int64_t)3 * hb);
+    int w = gr->hc.hconst ? 2 : 3;
+    int64_t *b = gr->rbuf;
+    for (int k = 0; k < hb; k++) {
+        b[(size_t)w * k] = (int64_t)h[3 * (size_t)k];
+        b[(size_t)w * k + w - 1] = (int64_t)h[3 * (size_t)k + 2];
+        if (w == 3)
+            b[(size_t)w * k + 1] = (int64_t)h[3 * (size_t)k + 1];
+    }
+    tribe_status st = tribe_par_sum_i64(gr->par, b, (int64_t)w * hb);
+    if (st != TRIBE_OK)
+        return st;
+    for (int k = 0; k < hb; k++) {
+        h[3 * (size_t)k] = b[(size_t)w * k];
+        h[3 * (size_t)k + 2] = b[(size_t)w * k + w - 1];
+        h[3 * (size_t)k + 1] = w == 3 ? (tribe_xsum)b[(size_t)w * k + 1] : (tribe_xsum)b[(size_t)w * k + 1] * gr->hc.hval;
+    }
+    return TRIBE_OK;
+}
+
+/* Moves the rows [lo, hi) of buffer `from` to the same range of buffer
+ * `to`: those going left first, both groups in their order. With f >= 0 a
+ * row goes left when its code of feature f is <= bb (code 0, missing: when
+ * dl); with f < 0, when flag[r] = 1. OpenMP
+ * over static row blocks: each thread counts its block's left rows, then
+ * writes its rows at offsets from the block-order prefix sums. The row
+ * order does not affect any histogram (integer sums). Returns the left
+ * count. */
+static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
+{
+    enum { MAXT = 256 };
+    int64_t cnt[MAXT + 1];
+    const rowbuf *src = &gr->rb[from];
+    rowbuf *dst = &gr->rb[to];
+    int d = gr->hc.d, wh = !gr->hc.hconst;
+    int64_t m = hi - lo, nl = 0;
+    int nt = m >= 32768 ? gr->hc.nthreads : 1;
+    nt = nt > MAXT ? MAXT : nt;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t rlo = lo + m * t / nth, rhi = lo + m * (t + 1) / nth, c = 0;
+        if (f >= 0) {
+            const uint8_t *pc = src->codes + f;
+            for (int64_t r = rlo; r < rhi; r++) {
+                uint8_t cd = pc[r * d];
+                uint8_t left = (uint8_t)(cd == 0 ? dl : cd <= bb);
+                gr->flag[r] = left;
+                c += left;
+            }
+        } else {
+            for (int64_t r = rlo; r < rhi; r++)
+                c += gr->flag[r];
+        }
+        cnt[t] = c;
+#pragma omp barrier
+        /* left rows: after the earlier blocks' left rows; right rows: after
+         * all left rows and the earlier blocks' right rows */
+        int64_t wl = lo, wr = lo;
+        for (int u = 0; u < nth; u++)
+            wr += cnt[u];
+        for (int u = 0; u < t; u++) {
+            wl += cnt[u];
+            wr += (m * (u + 1) / nth - m * u / nth) - cnt[u];
+        }
+        /* branch-free: the direction of a row is a coin toss to the CPU */
+        const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
+        const int64_t *restrict srow = src->row, *restrict sg = src->g, *restrict sh = src->h;
+        uint8_t *restrict dc = dst->codes;
+        int64_t *restrict drow = dst->row, *restrict dg = dst->g, *restrict dh = dst->h;
+        for (int64_t r = rlo; r < rhi; r++) {
+            int64_t left = fl[r], q = left ? wl : wr;
+            wl += left;
+            wr += 1 - left;
+            if (d == 16)
+                memcpy(dc + q * 16, sc + r * 16, 16);
+            else
+                memcpy(dc + q * d, sc + r * d, (size_t)d);
+            drow[q] = srow[r];
+            dg[q] = sg[r];
+            if (wh)
+                dh[q] = sh[r];
+        }
+#pragma omp single
+        for (int u = 0; u < nth; u++)
+            nl += cnt[u];
+    }
+    return nl;
+}
+
+/* Grows one tree on the rows [0, m) of buffer `root_side` (local);
+ * nodes[2 * max_leaves - 1] out. */
+static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_tree *tree)
 {
     tribe_status st = TRIBE_OK;
     const tribe_gbdt_cfg *c = gr->cfg;
@@ -381,10 +572,11 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
     lv[0].begin = 0;
     lv[0].end = m;
     lv[0].slot = 0;
-    hist_build(&gr->hc, gr->rows, m, slot_hist(gr, 0));
-    TRIBE_TRY(tribe_par_sum_xsum(gr->par, slot_hist(gr, 0), (int64_t)hl));
+    lv[0].side = root_side;
+    hist_build(&gr->hc, &gr->rb[root_side], 0, m, slot_hist(gr, 0));
+    TRIBE_TRY(reduce_hist(gr, slot_hist(gr, 0)));
     leaf_totals(gr, &lv[0]);
-    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0]);
+    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0], gr->gmax_global);
 
     while (n_leaves < c->max_leaves) {
         int best = -1;
@@ -395,19 +587,9 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
             break;
         leaf_t P = lv[best];
         int f = P.feature, bb = P.bin, dl = P.default_left;
-        /* stable partition of the leaf's local rows */
-        int64_t nl = 0, nr = 0;
-        for (int64_t r = P.begin; r < P.end; r++) {
-            int64_t i = gr->rows[r];
-            uint8_t cd = gr->ccodes[(size_t)f * gr->n + i];
-            int left = cd == 0 ? dl : cd <= bb;
-            /* branch-free: the direction of a row is a coin toss to the CPU */
-            gr->rows[P.begin + nl] = i;
-            gr->tmp[nr] = i;
-            nl += left;
-            nr += !left;
-        }
-        memcpy(gr->rows + P.begin + nl, gr->tmp, (size_t)nr * sizeof *gr->tmp);
+        /* the rows move to the other buffer, left ones first */
+        int to = P.side == 0 ? 1 : 0;
+        int64_t nl = split_rows(gr, P.side, to, P.begin, P.end, f, bb, dl);
 
         tribe_gbdt_node *pn = &nodes[P.node];
         pn->feature = f;
@@ -426,6 +608,7 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
         A.end = P.begin + nl;
         B.begin = A.end;
         B.end = P.end;
+        A.side = B.side = to;
         A.node = n_nodes;
         B.node = n_nodes + 1;
         A.depth = B.depth = P.depth + 1;
@@ -442,13 +625,13 @@ static tribe_status grow_tree(grower *gr, int64_t m, tribe_gbdt_tree *tree)
         small->slot = n_leaves; /* slots 0..n_leaves-1 are in use */
         large->slot = P.slot;
         tribe_xsum *hs = slot_hist(gr, small->slot), *hp = slot_hist(gr, P.slot);
-        hist_build(&gr->hc, gr->rows + small->begin, small->end - small->begin, hs);
-        TRIBE_TRY(tribe_par_sum_xsum(gr->par, hs, (int64_t)hl));
+        hist_build(&gr->hc, &gr->rb[to], small->begin, small->end, hs);
+        TRIBE_TRY(reduce_hist(gr, hs));
         for (size_t k = 0; k < hl; k++)
             hp[k] -= hs[k];
         /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A);
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B);
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A, gr->gmax_global);
+        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B, gr->gmax_global);
         lv[best] = A;
         lv[n_leaves++] = B;
     }
@@ -469,10 +652,11 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
-    uint8_t *codes = NULL, *ccodes = NULL, *inbag = NULL;
+    uint8_t *codes = NULL;
+    int32_t *leafof = NULL; /* [n] leaf node of each bagged row of the last tree, else -1 */
     int *hoff = NULL;
     double *score = NULL;
-    int64_t *g = NULL, *h = NULL, *gall = NULL, *hall = NULL;
+    int64_t *gall = NULL, *hall = NULL, n_tr = 0;
     grower gr;
     memset(&gr, 0, sizeof gr);
     *out = NULL;
@@ -523,9 +707,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&codes, (size_t)n * d + 1);
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&inbag, (size_t)n + 1);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&ccodes, (size_t)n * d + 1);
+        st = tribe_alloc((void **)&leafof, ((size_t)n + 1) * sizeof *leafof);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
     if (st == TRIBE_OK) {
@@ -533,42 +715,64 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             hoff[f + 1] = hoff[f] + bins->n_edges[f] + 2;
         gr.hc.hb = hoff[d];
         gr.hc.nthreads = omp_get_max_threads();
-        st = tribe_calloc((void **)&gr.hc.tbuf, (size_t)gr.hc.nthreads * 3 * gr.hc.hb, sizeof(int64_t));
+        /* cells of up to 4 int64, 64-byte aligned for the vector adds */
+        size_t tb = ((size_t)gr.hc.nthreads * gr.hc.hb * sizeof(gbdt_v4) + 63) / 64 * 64;
+        gr.hc.tbuf = aligned_alloc(64, tb);
+        if (!gr.hc.tbuf)
+            st = tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb);
     }
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&gr.slots, (size_t)ml * 3 * gr.hc.hb, sizeof(tribe_xsum));
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&gr.leaves, (size_t)ml, sizeof *gr.leaves);
+    n_tr = n;
+    if (valid)
+        for (int64_t i = 0; i < n; i++)
+            n_tr -= valid[i] != 0;
+    for (int b = 0; b < 3 && st == TRIBE_OK; b++) {
+        st = tribe_alloc((void **)&gr.rb[b].codes, (size_t)n_tr * d + 16);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&gr.rb[b].row, ((size_t)n_tr + 1) * sizeof(int64_t));
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&gr.rb[b].g, ((size_t)n_tr + 1) * sizeof(int64_t));
+        /* squared error: hessians are constant, never stored */
+        if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
+            st = tribe_alloc((void **)&gr.rb[b].h, ((size_t)n_tr + 1) * sizeof(int64_t));
+    }
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&gr.rows, ((size_t)n + 1) * sizeof(int64_t));
+        st = tribe_alloc((void **)&gr.flag, (size_t)n_tr + 1);
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&gr.tmp, ((size_t)n + 1) * sizeof(int64_t));
+        st = tribe_alloc((void **)&gr.rbuf, (size_t)3 * gr.hc.hb * sizeof(int64_t) + 8);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&score, ((size_t)n * ng + 1) * sizeof *score);
-    if (st == TRIBE_OK)
+    /* squared error: gradients are computed where the rows are gathered */
+    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
         st = tribe_alloc((void **)&gall, ((size_t)n * ng + 1) * sizeof *gall);
-    if (st == TRIBE_OK)
+    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
         st = tribe_alloc((void **)&hall, ((size_t)n * ng + 1) * sizeof *hall);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&g, ((size_t)n + 1) * sizeof *g);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&h, ((size_t)n + 1) * sizeof *h);
     TRIBE_TRY(tribe_par_agree(par, st));
     tribe_gbdt_bin_codes(bins, x, n, codes);
-#pragma omp parallel for schedule(static) if (n * d >= 65536)
-    for (int f = 0; f < d; f++)
-        for (int64_t i = 0; i < n; i++)
-            ccodes[(size_t)f * n + i] = codes[i * d + f];
-    gr.ccodes = ccodes;
-    gr.n = n;
+    for (int64_t i = 0; i < n; i++)
+        leafof[i] = -1;
+    /* the base buffer: every training row, in local order */
+    {
+        int64_t q = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (valid && valid[i])
+                continue;
+            memcpy(gr.rb[2].codes + q * d, codes + i * d, (size_t)d);
+            gr.rb[2].row[q++] = i;
+        }
+    }
     gr.par = par;
+    gr.n_train = cnt[0];
     gr.cfg = cfg;
     gr.bins = bins;
     gr.hc.d = d;
     gr.hc.hoff = hoff;
-    gr.hc.codes = codes;
-    gr.hc.g = g;
-    gr.hc.h = h;
+    /* squared error: every hessian is 1, so H = count * 1 is not summed */
+    gr.hc.hconst = cfg->objective == TRIBE_GBDT_SQUARED;
+    gr.hc.hval = (int64_t)gbdt_xs_of(1.0);
 
     /* Base score from exact sums of the training targets (class counts for
      * softmax). */
@@ -623,18 +827,23 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     for (round = 0; round < cfg->n_rounds; round++) {
         /* gradients of every output from the scores at the start of the round */
         int overflow = 0;
+        /* Squared error: g = f - y, h = 1 (constant, not stored: see
+         * hist_ctx.hconst) are computed where the training rows are
+         * gathered below; validation rows need none. */
+        if (cfg->objective != TRIBE_GBDT_SQUARED) {
 #pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= 65536)
-        for (int64_t i = 0; i < n; i++) {
-            for (int k = 0; k < ng; k++) {
-                double gv = 0, hv = 0;
-                grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
-                /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
-                if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
-                    overflow = 1;
-                    gv = hv = 0;
+            for (int64_t i = 0; i < n; i++) {
+                for (int k = 0; k < ng; k++) {
+                    double gv = 0, hv = 0;
+                    grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
+                    /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
+                    if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
+                        overflow = 1;
+                        gv = hv = 0;
+                    }
+                    gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
+                    hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
                 }
-                gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
-                hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
             }
         }
         if (overflow)
@@ -643,53 +852,108 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
 
         for (int k = 0; k < ng; k++) {
             int t = round * ng + k;
-            int64_t mrows = 0;
-            uint64_t gmax = 0;
-            for (int64_t i = 0; i < n; i++) {
-                inbag[i] = 0;
-                if (valid && valid[i])
-                    continue;
-                if (cfg->subsample < 1.0 &&
-                    tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG, tribe_hash2((uint64_t)(offset + i), (uint64_t)t)) >= cfg->subsample)
-                    continue;
-                inbag[i] = 1;
-                gr.rows[mrows++] = i;
-                g[i] = gall[i * ng + k];
-                h[i] = hall[i * ng + k];
-                uint64_t a = (uint64_t)(g[i] < 0 ? -g[i] : g[i]), b = (uint64_t)h[i];
-                gmax = a > gmax ? a : gmax;
-                gmax = b > gmax ? b : gmax;
+            rowbuf *base = &gr.rb[2];
+            int64_t gmax = 0;
+            int sub = cfg->subsample < 1.0, sq = cfg->objective == TRIBE_GBDT_SQUARED;
+            if (sq) {
+                /* branch-free so that it vectorises: |g| < 2^30 keeps the
+                 * fixed-point values and their sums in range (then
+                 * |g 2^32| < 2^62 and the rounding below is gbdt_xs_of's) */
+                const int64_t *restrict brow = base->row;
+                int64_t *restrict bg = base->g;
+#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= 65536)
+                for (int64_t r = 0; r < n_tr; r++) {
+                    int64_t i = brow[r];
+                    double e = score[i] - y[i];
+                    int ok = fabs(e) < 1073741824.0;
+                    overflow |= !ok;
+                    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
+                    int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+                    bg[r] = gv;
+                    gv = gv < 0 ? -gv : gv;
+                    gmax = gv > gmax ? gv : gmax;
+                }
+                gmax = gr.hc.hval > gmax ? gr.hc.hval : gmax;
+            } else {
+#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= 65536)
+                for (int64_t r = 0; r < n_tr; r++) {
+                    int64_t i = base->row[r], gv = gall[i * ng + k], hv = hall[i * ng + k];
+                    base->g[r] = gv;
+                    base->h[r] = hv;
+                    gv = gv < 0 ? -gv : gv;
+                    gmax = gv > gmax ? gv : gmax;
+                    gmax = hv > gmax ? hv : gmax;
+                }
             }
-            gr.hc.gmax = gmax;
+            if (sub) {
+#pragma omp parallel for schedule(static) if (n_tr >= 65536)
+                for (int64_t r = 0; r < n_tr; r++)
+                    gr.flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
+                                                tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
+            }
+            if (overflow)
+                st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
+            TRIBE_TRY(tribe_par_agree(par, st));
+            gr.hc.gmax = (uint64_t)gmax;
+            TRIBE_TRY(tribe_par_max_i64(par, &gmax, 1));
+            gr.gmax_global = (uint64_t)gmax;
+            /* the bag: all training rows, or the sampled ones moved to buffer 0 */
+            int root_side = 2;
+            int64_t mrows = n_tr;
+            if (sub) {
+                mrows = split_rows(&gr, 2, 0, 0, n_tr, -1, 0, 0);
+                root_side = 0;
+            }
             tribe_gbdt_tree *tree = &m->trees[t];
             tree->group = k;
             TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
             m->n_trees = t + 1;
-            TRIBE_TRY(grow_tree(&gr, mrows, tree));
-            /* Bagged rows: their leaf is known from the partition; the others
-             * (validation, out of bag) walk the tree on their codes. */
+            TRIBE_TRY(grow_tree(&gr, root_side, mrows, tree));
+            /* Bagged rows: their leaf (node) is known from the partition and
+             * noted per row; the others (validation, out of bag) walk the
+             * tree on their codes. Then one pass over the rows in order
+             * updates the scores and clears the notes (-1). */
             for (int q = 0; q < gr.n_leaves; q++) {
                 const leaf_t *L = &gr.leaves[q];
-                double v = tree->nodes[L->node].value;
+                const int64_t *lrow = gr.rb[L->side].row;
+                int32_t node = L->node;
+#pragma omp parallel for schedule(static) if (L->end - L->begin >= 65536)
                 for (int64_t r = L->begin; r < L->end; r++)
-                    score[gr.rows[r] * ng + k] += v;
+                    leafof[lrow[r]] = node;
             }
 #pragma omp parallel for schedule(static) if (n >= 16384)
-            for (int64_t i = 0; i < n; i++)
-                if (!inbag[i])
-                    score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, codes + i * d)].value;
+            for (int64_t i = 0; i < n; i++) {
+                int32_t node = leafof[i];
+                leafof[i] = -1;
+                if (node < 0)
+                    node = gbdt_leaf_of_codes(tree, codes + i * d);
+                score[i * ng + k] += tree->nodes[node].value;
+            }
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
         tribe_xsum ls[2] = {0, 0};
         int nonfinite = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double l = row_loss(cfg, ng, score + i * ng, y[i]);
-            if (!isfinite(l) || fabs(l) > 1e15) {
-                nonfinite = 1;
-                continue;
+        /* per-thread integer partial sums: exact, so any order gives the same */
+#pragma omp parallel if (n >= 65536)
+        {
+            tribe_xsum lt[2] = {0, 0};
+            int bad = 0;
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < n; i++) {
+                double l = row_loss(cfg, ng, score + i * ng, y[i]);
+                if (!isfinite(l) || fabs(l) > 1e15) {
+                    bad = 1;
+                    continue;
+                }
+                lt[valid && valid[i] ? 1 : 0] += gbdt_xs_of(l);
             }
-            ls[valid && valid[i] ? 1 : 0] += gbdt_xs_of(l);
+#pragma omp critical(gbdt_loss)
+            {
+                ls[0] += lt[0];
+                ls[1] += lt[1];
+                nonfinite |= bad;
+            }
         }
         if (nonfinite)
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
@@ -723,18 +987,22 @@ cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_gbdt_bins_destroy(&bins);
     free(codes);
-    free(ccodes);
-    free(inbag);
+    free(leafof);
     free(hoff);
     free(score);
-    free(g);
-    free(h);
     free(gall);
     free(hall);
     free(gr.hc.tbuf);
     free(gr.slots);
     free(gr.leaves);
-    free(gr.rows);
-    free(gr.tmp);
+    free(gr.flag);
+    free(gr.rbuf);
+    for (int b = 0; b < 3; b++) {
+        free(gr.rb[b].codes);
+        free(gr.rb[b].row);
+        free(gr.rb[b].g);
+        free(gr.rb[b].h);
+    }
     return st;
 }
+
