@@ -198,4 +198,70 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
                                   int64_t n_global, int d, const int32_t *label, int64_t sample_size,
                                   uint64_t seed, tribe_projection **out);
 
+/* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
+
+enum {
+    TRIBE_STREAM_KSELECT_SPLIT = 110 /* split-half stability: which half a row joins */
+};
+
+/* Kernel, Not collective: ADDS to per-cluster exact sums of the rows of each
+ * label: sum[k][d] (Σx), sumsq[k] (Σ‖x‖²) and count[k]. Rows with a label
+ * outside [0, k) are skipped. OpenMP inside; result independent of threads. */
+void tribe_quality_moments(const float *z, int64_t n, int d, const int32_t *label, int k, tribe_xsum *sum,
+                           tribe_xsum *sumsq, int64_t *count);
+
+/* Kernel, Not collective: the second pass given the GLOBAL count[k],
+ * mean[k][d] and var[k] (Σ‖y‖²/n_c − ‖μ_c‖²) of every cluster. ADDS per
+ * cluster Σ‖x − μ_c‖ over its rows to spread[k], and to *sil_sum the sum over
+ * rows of the exact squared-Euclidean silhouette (b − a)/max(a, b), where the
+ * mean squared distance to cluster C is ‖x − μ_C‖² + var_C and the own
+ * cluster's is scaled by n_c/(n_c − 1) to leave x out; a row alone in its
+ * cluster adds 0. work[nwork][k + 1] is caller scratch for nwork OpenMP
+ * threads (NULL or nwork <= 1: serial). */
+void tribe_quality_pass2(const float *z, int64_t n, int d, const int32_t *label, int k, const int64_t *count,
+                         const double *mean, const double *var, tribe_xsum *spread, tribe_xsum *sil_sum,
+                         tribe_xsum *work, int nwork);
+
+/* Not collective. Calinski-Harabasz from per-cluster count[k], mean[k][d] and
+ * var[k] (as above): between-cluster over within-cluster dispersion, each
+ * divided by its degrees of freedom (q − 1, n − q; q = non-empty clusters).
+ * NaN when q < 2 or n <= q; 1 when the within dispersion is 0 (sklearn). */
+double tribe_quality_ch(const int64_t *count, const double *mean, const double *var, int k, int d);
+
+/* Not collective. Davies-Bouldin from count[k], mean[k][d] and spread[k] (the
+ * mean Euclidean distance of a cluster's members to its mean): the mean over
+ * non-empty clusters of max over others of (S_a + S_b)/‖μ_a − μ_b‖, with
+ * coincident centres contributing 0 (sklearn). NaN when q < 2. */
+double tribe_quality_db(const int64_t *count, const double *mean, const double *spread, int k, int d);
+
+/* Not collective. Adjusted Rand index from a contingency table[ka][kb] of
+ * counts (Hubert and Arabie); 1 for identical trivial partitions. */
+double tribe_ari_from_table(const int64_t *table, int ka, int kb);
+
+/* Collective. Adjusted Rand index between two labelings of the same local
+ * rows (la in [0, ka), lb in [0, kb)): the contingency table is reduced over
+ * ranks as integer counts. Errors: TRIBE_ERR_USAGE for ka, kb < 1 or a table
+ * over 2^20 cells; TRIBE_ERR_INPUT for a label out of range; NOMEM, ENV.
+ * *ari NaN on error. */
+tribe_status tribe_ari(tribe_par *par, const int32_t *la, int ka, const int32_t *lb, int kb, int64_t n_local,
+                       double *ari);
+
+typedef struct {
+    double ch;            /* Calinski-Harabasz (higher is better) */
+    double db;            /* Davies-Bouldin (lower is better) */
+    double silhouette_sq; /* exact mean silhouette over ALL rows, squared Euclidean distance */
+    int clusters;         /* non-empty clusters */
+} tribe_cluster_quality;
+
+/* Collective. Calinski-Harabasz, Davies-Bouldin and the exact squared-Euclidean
+ * silhouette of the labeling label[n_local] of z[n_local][d], in two passes
+ * (moments, then spreads and silhouettes) with exact reductions: bit-identical
+ * for any rank and thread count. Each is NaN with fewer than 2 non-empty
+ * clusters. Errors: TRIBE_ERR_USAGE for k < 1 or d outside 1..256;
+ * TRIBE_ERR_INTERNAL for blocks that do not tile [0, n_global);
+ * TRIBE_ERR_INPUT for a label outside [0, k); NOMEM, ENV. */
+tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                           int64_t n_global, int d, const int32_t *label, int k,
+                                           tribe_cluster_quality *q);
+
 #endif
