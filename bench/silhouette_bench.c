@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
 #include "silhouette_old.inc"
 
@@ -26,21 +29,23 @@ int main(int argc, char **argv)
         int c = (int)tribe_rng_below(7, 1, (uint64_t)i, (uint64_t)k);
         lab[i] = c;
         for (int j = 0; j < d; j++)
-            z[i * d + j] = (float)(2.0 * ((c * 7 + j * 3) % 5 == 0) + tribe_rng_normal(7, 2, (uint64_t)(i * d + j)));
+            z[i * d + j] = (float)(2.0 * (j % k == c) + tribe_rng_normal(7, 2, (uint64_t)(i * d + j)));
     }
-    double mean = 0, ci = 0, t0 = tribe_now();
+    double mean = 0, ci = 0, t0 = tribe_now(), c0 = cpu();
     if (tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, s, 42, &mean, &ci) != TRIBE_OK)
         return 1;
     double t1 = tribe_now();
-    printf("new  n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s\n", (long long)n, (long long)s, mean, ci, t1 - t0);
+    printf("new  n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s (cpu %.3f s)\n", (long long)n, (long long)s, mean,
+           ci, t1 - t0, cpu() - c0);
     if (old) {
         double om = 0, oc = 0;
         t0 = tribe_now();
+        c0 = cpu();
         if (old_silhouette_sample(par, z, n, 0, n, d, lab, k, s, 42, &om, &oc) != TRIBE_OK)
             return 1;
         t1 = tribe_now();
-        printf("old  n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s\n", (long long)n, (long long)s, om, oc,
-               t1 - t0);
+        printf("old  n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s (cpu %.3f s)\n", (long long)n, (long long)s, om,
+               oc, t1 - t0, cpu() - c0);
     }
     tribe_cluster_quality q;
     t0 = tribe_now();

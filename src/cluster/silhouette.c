@@ -11,8 +11,9 @@
  * 8 distances always belongs to one cluster: no scatter by label. Four
  * sampled rows share every load of a data vector. A distance is
  *     sqrt(sum_j (s_j - x_j)^2)   in float, j = 0..d-1 in order,
- * with separate multiply and add (no FMA), so the AVX2 kernel and the
- * portable one produce the same bits for a pair wherever it lands. It is
+ * each step a fused multiply-add (one rounding: _mm256_fmadd_ps in the
+ * AVX2+FMA kernel, fmaf in the portable one), so both kernels produce the
+ * same bits for a pair wherever it lands. It is
  * then rounded to a fixed point of 2^-20 (an int32 lane; distances of 2048
  * or more, rare in standardised data, go to tribe_xsum_of separately) and
  * summed as integers: neither the rank split, the chunking, nor the thread
@@ -63,7 +64,7 @@ __attribute__((optimize("fp-contract=off"))) static void kern_scalar(const float
                 float acc = 0;
                 for (int j = 0; j < d; j++) {
                     float t = xt[(size_t)j * P + p] - sr[j];
-                    acc = acc + t * t;
+                    acc = fmaf(t, t, acc);
                 }
                 float dist = sqrtf(acc);
                 if (!mask[p])
@@ -86,7 +87,7 @@ __attribute__((target("avx2"))) static int64_t hsum64(__m256i v)
     return t[0] + t[1] + t[2] + t[3];
 }
 
-__attribute__((target("avx2"))) static void kern_avx2(const float *xt, int P, const int32_t *mask, const float *s,
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void kern_avx2(const float *xt, int P, const int32_t *mask, const float *s,
                                                        int d, const sil_run *run, int nrun, int k, sil_out o)
 {
     const __m256 scale = _mm256_set1_ps(SIL_QSCALE), half = _mm256_set1_ps(0.5f), lim = _mm256_set1_ps(SIL_QMAX);
@@ -106,10 +107,10 @@ __attribute__((target("avx2"))) static void kern_avx2(const float *xt, int P, co
                 __m256 t1 = _mm256_sub_ps(v, _mm256_set1_ps(s1[j]));
                 __m256 t2 = _mm256_sub_ps(v, _mm256_set1_ps(s2[j]));
                 __m256 t3 = _mm256_sub_ps(v, _mm256_set1_ps(s3[j]));
-                a[0] = _mm256_add_ps(a[0], _mm256_mul_ps(t0, t0));
-                a[1] = _mm256_add_ps(a[1], _mm256_mul_ps(t1, t1));
-                a[2] = _mm256_add_ps(a[2], _mm256_mul_ps(t2, t2));
-                a[3] = _mm256_add_ps(a[3], _mm256_mul_ps(t3, t3));
+                a[0] = _mm256_fmadd_ps(t0, t0, a[0]);
+                a[1] = _mm256_fmadd_ps(t1, t1, a[1]);
+                a[2] = _mm256_fmadd_ps(t2, t2, a[2]);
+                a[3] = _mm256_fmadd_ps(t3, t3, a[3]);
             }
             __m256i m = _mm256_loadu_si256((const __m256i *)(mask + p));
             for (int r = 0; r < SIL_GROUP; r++) {
@@ -140,7 +141,7 @@ static int use_avx2 = -1; /* -1: not decided yet */
 
 int tribe_silhouette_force_scalar(int on)
 {
-    use_avx2 = on ? 0 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    use_avx2 = on ? 0 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
     return use_avx2;
 }
 #else
