@@ -264,4 +264,74 @@ tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64
                                            int64_t n_global, int d, const int32_t *label, int k,
                                            tribe_cluster_quality *q);
 
+/* Split-half ARI a K needs to compete in tribe_ksweep_recommend. */
+#define TRIBE_KSWEEP_STABLE_ARI 0.8
+
+/* One row of a K sweep (NaN where a measure is undefined or skipped). */
+typedef struct {
+    int k;
+    int steps;            /* K-Means steps of the fit */
+    double inertia;       /* sum of squared distances to the fitted centres */
+    double silhouette;    /* sampled silhouette (Euclidean), tribe_silhouette_sample */
+    double silhouette_ci; /* its 95% half-width */
+    double silhouette_sq; /* exact silhouette over all rows, squared Euclidean */
+    double ch;            /* Calinski-Harabasz */
+    double db;            /* Davies-Bouldin */
+    double stability;     /* split-half ARI (NaN when skipped) */
+} tribe_ksweep_row;
+
+typedef struct {
+    int n;                 /* rows (K values tried, ascending) */
+    tribe_ksweep_row *row; /* [n] */
+    int recommended_k;
+    int elbow_k;           /* 0 with fewer than 3 K values */
+    double stability_ari;  /* the stability of recommended_k's row */
+    char reason[512];      /* one line: "K=6: 4 of 5 criteria agree (...)..." */
+    double fit_seconds, score_seconds; /* K-Means fits; scoring and stability */
+    int k_max, d;
+    double *centroids;     /* [n][k_max][d]: the fit of row i in its first row[i].k rows */
+} tribe_ksweep;
+
+/* Not collective. The elbow of row[n] (ascending K) by the chord rule: with
+ * K and inertia each scaled to [0, 1], the K whose point lies furthest below
+ * the straight line from the first point to the last (the first K when no
+ * point lies below it; row[0].k when n < 3). */
+int tribe_ksweep_elbow(const tribe_ksweep_row *row, int n);
+
+/* Not collective. The recommended K of row[n] (n <= 256) and a one-line
+ * reason (written to reason[cap]). Candidates are the K with split-half
+ * stability >= TRIBE_KSWEEP_STABLE_ARI (NaN counts as stable; every K when
+ * none is stable). Among them five criteria vote: best sampled silhouette,
+ * best exact squared silhouette, highest Calinski-Harabasz, lowest
+ * Davies-Bouldin, and elbow_k (of all rows) when n >= 3 and it is a
+ * candidate; the K with most votes wins, ties to the higher sampled
+ * silhouette, then the smaller K. A single row is "fixed by the job". */
+int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap);
+
+/* Collective. Fits K-Means (base with k replaced) for every K in
+ * [k_lo, k_hi] on z[n_local][d], assigns the rows, and scores each K
+ * (sil_sample rows for the sampled silhouette; 0 skips it) and by its
+ * split-half stability: two disjoint halves of min(n/2, 100000) rows drawn
+ * by the counter RNG (TRIBE_STREAM_KSELECT_SPLIT), a fit on each, every row
+ * assigned with both, the ARI of the two labelings; then picks the elbow and
+ * the recommended K (tribe_ksweep_recommend). label[n_local] and dist2[n_local] are
+ * caller work arrays (their content is undefined on return). Bit-identical
+ * for any rank and thread count. Errors: TRIBE_ERR_USAGE for a bad range or
+ * d; those of tribe_kmeans_fit; NOMEM, ENV. *out (free with
+ * tribe_ksweep_destroy) NULL on error. */
+tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
+                              int d, int k_lo, int k_hi, const tribe_kmeans_cfg *base, int64_t sil_sample,
+                              int32_t *label, float *dist2, tribe_ksweep **out);
+
+/* Not collective. The centroids [k][d] fitted for K = k in s, or NULL. */
+const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k);
+
+/* Not collective. The sweep as a run-record fragment for the report:
+ * ", \"k_sweep\": {recommended_k, elbow_k, stability_ari, reason, columns,
+ * rows}" (NaN as null) in *out (caller frees). Errors: NOMEM. */
+tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out);
+
+/* Not collective. Frees *p (NULL allowed) and sets it to NULL. */
+void tribe_ksweep_destroy(tribe_ksweep **p);
+
 #endif
