@@ -20,7 +20,7 @@
 
 #define TRIBE_RESULTS_FORMAT "tribe-results"
 #define TRIBE_RESULTS_FORMAT_VERSION 1
-#define TRIBE_RESULTS_SWEEP_COLS 7
+#define TRIBE_RESULTS_SWEEP_COLS 8
 
 typedef struct {
     /* the run */
@@ -44,7 +44,7 @@ typedef struct {
     const int32_t *scaler_log1p; /* [m] 1 = log1p applied before standardising */
     /* K selection: one row per K tried, TRIBE_RESULTS_SWEEP_COLS columns: k,
      * inertia, silhouette, silhouette_ci95, silhouette_sq, calinski_harabasz,
-     * davies_bouldin */
+     * davies_bouldin, stability_ari */
     int n_sweep;
     const double *sweep;         /* [n_sweep][TRIBE_RESULTS_SWEEP_COLS] */
     int sweep_recommended_k, sweep_elbow_k; /* elbow 0: fewer than 3 K values */

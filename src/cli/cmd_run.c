@@ -717,6 +717,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             row[4] = kr->silhouette_sq;
             row[5] = kr->ch;
             row[6] = kr->db;
+            row[7] = kr->stability;
         }
         if (rank == 0)
             st = tribe_ksweep_json(ks, &ksjson);

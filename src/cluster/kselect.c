@@ -303,7 +303,8 @@ tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out)
     for (const char *p = s->reason; *p; p++) /* the reason is plain text we wrote: no control characters */
         TRIBE_TRY(tribe_sbuf_printf(&b, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p));
     TRIBE_TRY(tribe_sbuf_add(&b, "\", \"columns\": [\"k\", \"inertia\", \"silhouette\", \"silhouette_ci95\", "
-                                 "\"silhouette_sq\", \"calinski_harabasz\", \"davies_bouldin\"], \"rows\": ["));
+                                 "\"silhouette_sq\", \"calinski_harabasz\", \"davies_bouldin\", \"stability_ari\"], "
+                                 "\"rows\": ["));
     for (int i = 0; i < s->n; i++) {
         const tribe_ksweep_row *r = &s->row[i];
         TRIBE_TRY(tribe_sbuf_printf(&b, "%s[%d", i ? ", " : "", r->k));
@@ -313,6 +314,7 @@ tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out)
         TRIBE_TRY(num(&b, ", ", r->silhouette_sq));
         TRIBE_TRY(num(&b, ", ", r->ch));
         TRIBE_TRY(num(&b, ", ", r->db));
+        TRIBE_TRY(num(&b, ", ", r->stability));
         TRIBE_TRY(tribe_sbuf_add(&b, "]"));
     }
     TRIBE_TRY(tribe_sbuf_add(&b, "]}"));

@@ -90,7 +90,8 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
     TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/log1p", TRIBE_H5_I32, r->m, 1, r->scaler_log1p));
     if (r->n_sweep > 0) {
         static const char *const cols[TRIBE_RESULTS_SWEEP_COLS] = {
-            "k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq", "calinski_harabasz", "davies_bouldin"};
+            "k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq", "calinski_harabasz", "davies_bouldin",
+            "stability_ari"};
         TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, r->n_sweep, TRIBE_RESULTS_SWEEP_COLS,
                                        r->sweep));
         TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", TRIBE_RESULTS_SWEEP_COLS, cols));
