@@ -171,7 +171,14 @@ static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, 
     double *ca = NULL, *cb = NULL;
     *ari = NAN;
     double p = n_global > 2 * half_cap ? (double)half_cap / (double)n_global : 0.5;
-    st = tribe_alloc((void **)&h, ((size_t)n_local + 1) * (size_t)d * sizeof *h);
+    int64_t in[2] = {0, 0};
+    for (int64_t i = 0; i < n_local; i++) {
+        double u = tribe_rng_unif(base->seed, TRIBE_STREAM_KSELECT_SPLIT, (uint64_t)(offset + i));
+        in[0] += u < p;
+        in[1] += u >= p && u < 2 * p;
+    }
+    /* one half at a time in a buffer the size of the larger local half */
+    st = tribe_alloc((void **)&h, ((size_t)(in[0] > in[1] ? in[0] : in[1]) + 1) * (size_t)d * sizeof *h);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&ca, 2 * (size_t)k * (size_t)d * sizeof *ca);
     TRIBE_TRY(tribe_par_agree(par, st));
