@@ -26,6 +26,9 @@
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define SIL_X86 1
@@ -233,25 +236,34 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     st = tribe_calloc((void **)&acc, (size_t)(m > 0 ? m : 1) * (size_t)k, sizeof *acc);
     TRIBE_TRY(tribe_par_agree(par, st));
     /* Sampled rows in groups of SIL_GROUP (the last padded with copies of
-     * its first row, whose sums are dropped). Per chunk, one thread packs it
-     * and the groups are shared out over threads; each group's sums belong
-     * to one thread at a time, so acc needs no atomics. */
+     * its first row, whose sums are dropped). Threads take whole chunks
+     * (dynamically: no barrier per chunk, so a descheduled thread on a
+     * shared node does not stall the others), pack them into their own
+     * buffers and add into their own integer sums, combined at the end:
+     * integer addition, so the order does not matter. */
     {
-        int64_t ng = (m + SIL_GROUP - 1) / SIL_GROUP;
-        int cap = SIL_ROWS + SIL_LANES * k;
-        st = tribe_alloc((void **)&xt, (size_t)cap * (size_t)d * sizeof *xt);
+        int64_t ng = (m + SIL_GROUP - 1) / SIL_GROUP, nchunk = (n_local + SIL_ROWS - 1) / SIL_ROWS;
+        size_t cap = (size_t)SIL_ROWS + (size_t)SIL_LANES * (size_t)k, cells = (size_t)ng * SIL_GROUP * (size_t)k;
+        int nth = 1;
+#ifdef _OPENMP
+        if (ng > 0 && nchunk > 1 && m * n_local * d >= TRIBE_OMP_MIN_WORK)
+            nth = omp_get_max_threads();
+        if (nth > nchunk)
+            nth = (int)nchunk;
+#endif
+        st = tribe_alloc((void **)&xt, (size_t)nth * cap * (size_t)d * sizeof *xt);
         if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&mask, (size_t)cap * sizeof *mask);
+            st = tribe_alloc((void **)&mask, (size_t)nth * cap * sizeof *mask);
         if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&run, (size_t)k * sizeof *run);
+            st = tribe_alloc((void **)&run, (size_t)nth * (size_t)k * sizeof *run);
         if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&pk, (size_t)k * sizeof *pk);
+            st = tribe_alloc((void **)&pk, (size_t)nth * (size_t)k * sizeof *pk);
         if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&SG, (size_t)ng * SIL_GROUP * (size_t)d * sizeof *SG);
+            st = tribe_alloc((void **)&SG, ((size_t)ng * SIL_GROUP + 1) * (size_t)d * sizeof *SG);
         if (st == TRIBE_OK)
-            st = tribe_calloc((void **)&qs, (size_t)ng * SIL_GROUP * (size_t)k, sizeof *qs);
+            st = tribe_calloc((void **)&qs, (size_t)nth * cells + 1, sizeof *qs);
         if (st == TRIBE_OK)
-            st = tribe_calloc((void **)&big, (size_t)ng * SIL_GROUP * (size_t)k, sizeof *big);
+            st = tribe_calloc((void **)&big, (size_t)nth * cells + 1, sizeof *big);
         TRIBE_TRY(tribe_par_agree(par, st));
         if (m > 0) {
             memcpy(SG, S, (size_t)m * (size_t)d * sizeof *SG);
@@ -263,28 +275,43 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
             tribe_silhouette_force_scalar(0);
         int avx2 = use_avx2;
 #endif
-        int P = 0, nrun = 0;
-#pragma omp parallel if (ng > 1 && m * n_local * d >= TRIBE_OMP_MIN_WORK)
-        for (int64_t i0 = 0; i0 < n_local; i0 += SIL_ROWS) {
-            int64_t i1 = i0 + SIL_ROWS < n_local ? i0 + SIL_ROWS : n_local;
-#pragma omp single
-            P = pack_chunk(z, i0, i1, d, label, k, pk, xt, mask, run, &nrun);
-#pragma omp for schedule(static)
-            for (int64_t g = 0; g < ng; g++) {
-                sil_out o = {qs + g * SIL_GROUP * k, big + g * SIL_GROUP * k};
-#ifdef SIL_X86
-                if (avx2)
-                    kern_avx2(xt, P, mask, SG + g * SIL_GROUP * d, d, run, nrun, k, o);
-                else
+#pragma omp parallel num_threads(nth) if (nth > 1)
+        {
+            int t = 0;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
 #endif
-                    kern_scalar(xt, P, mask, SG + g * SIL_GROUP * d, d, run, nrun, k, o);
+            float *mxt = xt + (size_t)t * cap * d;
+            int32_t *mmask = mask + (size_t)t * cap;
+            sil_run *mrun = run + (size_t)t * k;
+            int64_t *mpk = pk + (size_t)t * k, *mqs = qs + (size_t)t * cells;
+            tribe_xsum *mbig = big + (size_t)t * cells;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t ch = 0; ch < nchunk; ch++) {
+                int64_t i0 = ch * SIL_ROWS, i1 = i0 + SIL_ROWS < n_local ? i0 + SIL_ROWS : n_local;
+                int nrun = 0;
+                int P = pack_chunk(z, i0, i1, d, label, k, mpk, mxt, mmask, mrun, &nrun);
+                for (int64_t g = 0; g < ng; g++) {
+                    sil_out o = {mqs + g * SIL_GROUP * k, mbig + g * SIL_GROUP * k};
+#ifdef SIL_X86
+                    if (avx2)
+                        kern_avx2(mxt, P, mmask, SG + g * SIL_GROUP * d, d, mrun, nrun, k, o);
+                    else
+#endif
+                        kern_scalar(mxt, P, mmask, SG + g * SIL_GROUP * d, d, mrun, nrun, k, o);
+                }
             }
         }
-        /* q sums stay below 2^31 * n_local: an int64 holds them for any shard
-         * under 2^32 rows. */
+        /* A thread's q sums stay below 2^31 * n_local: an int64 holds them
+         * for any shard under 2^32 rows. */
         for (int64_t a = 0; a < m; a++)
-            for (int c = 0; c < k; c++)
-                acc[a * k + c] = ((tribe_xsum)qs[a * k + c] << SIL_QSHIFT) + big[a * k + c];
+            for (int c = 0; c < k; c++) {
+                tribe_xsum v = 0;
+                for (int t = 0; t < nth; t++)
+                    v += ((tribe_xsum)qs[(size_t)t * cells + (size_t)(a * k + c)] << SIL_QSHIFT) +
+                         big[(size_t)t * cells + (size_t)(a * k + c)];
+                acc[a * k + c] = v;
+            }
     }
     TRIBE_TRY(tribe_par_sum_xsum(par, acc, m * k));
     if (m == 0)
