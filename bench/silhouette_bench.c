@@ -13,6 +13,7 @@
 static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
 #include "silhouette_old.inc"
+#include "../src/cluster/silhouette_internal.h"
 
 int main(int argc, char **argv)
 {
@@ -21,6 +22,8 @@ int main(int argc, char **argv)
     int old = argc > 3 && strcmp(argv[3], "old") == 0;
     int d = 16, k = 8;
     tribe_par *par = NULL;
+    /* SIL_KERNEL=0|1|2: portable, AVX2+FMA, AVX-512 (default: the best) */
+    int level = tribe_silhouette_kernel(getenv("SIL_KERNEL") ? atoi(getenv("SIL_KERNEL")) : -1);
     if (tribe_par_serial(&par) != TRIBE_OK)
         return 1;
     float *z = malloc((size_t)n * d * sizeof *z);
@@ -35,8 +38,8 @@ int main(int argc, char **argv)
     if (tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, s, 42, &mean, &ci) != TRIBE_OK)
         return 1;
     double t1 = tribe_now();
-    printf("new  n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s (cpu %.3f s)\n", (long long)n, (long long)s, mean,
-           ci, t1 - t0, cpu() - c0);
+    printf("new (kernel %d) n=%lld s=%lld: silhouette %.6f +/- %.6f in %.3f s (cpu %.3f s)\n", level, (long long)n,
+           (long long)s, mean, ci, t1 - t0, cpu() - c0);
     if (old) {
         double om = 0, oc = 0;
         t0 = tribe_now();

@@ -2,7 +2,8 @@
 # Sampled silhouette timings (docs/clustering.md, "Sampled silhouette"):
 #   bench/silhouette_bench.sh [BUILD_DIR] [N]
 # compiles bench/silhouette_bench.c against BUILD_DIR's library, times the
-# new and the old kernel for s = 2000 and s = 20000 on N x 16 rows (one
+# new kernel (the best the CPU has, then the portable and AVX2 ones) and the
+# old one for s = 2000, and the new one for s = 20000, on N x 16 rows (one
 # rank, OMP_NUM_THREADS as set), and scikit-learn's silhouette_score with
 # sample_size=20000 on the same data when python3 has sklearn.
 set -euo pipefail
@@ -15,6 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 cc -O2 -g -fopenmp -I"$root/include" -I"$root/bench" "$root/bench/silhouette_bench.c" -o "$exe" \
   "$build/libtribe_lib.a" $(pkg-config --libs hdf5-openmpi ompi-c openblas libcurl libcjson zlib 2>/dev/null) -lm
 "$exe" "$n" 2000 old
+for level in 0 1; do SIL_KERNEL=$level "$exe" "$n" 2000 | head -1; done
 SIL_DUMP=$tmp/data.bin "$exe" "$n" 20000
 if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
   /usr/bin/python3 - "$tmp/data.bin" "$n" <<'PY'

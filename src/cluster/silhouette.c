@@ -38,7 +38,7 @@
 #include "silhouette_internal.h"
 #include "tribe/xstats.h"
 
-enum { SIL_ROWS = 512, SIL_LANES = 8, SIL_GROUP = 4 };
+enum { SIL_ROWS = 1024, SIL_LANES = 16, SIL_GROUP = 4 };
 #define SIL_QSCALE 1048576.0f /* 2^20 */
 #define SIL_QMAX 2048.0f      /* SIL_QSCALE * SIL_QMAX = 2^31: the int32 limit */
 #define SIL_QSHIFT 12         /* 2^-20 units to the 2^-32 of tribe_xsum */
@@ -100,7 +100,7 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void ker
         __m256i q[SIL_GROUP][2];
         for (int r = 0; r < SIL_GROUP; r++)
             q[r][0] = q[r][1] = _mm256_setzero_si256();
-        for (int p = run[u].p0; p < run[u].p1; p += SIL_LANES) {
+        for (int p = run[u].p0; p < run[u].p1; p += 8) {
             __m256 a[SIL_GROUP] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                                    _mm256_setzero_ps()};
             const float *x = xt + p;
@@ -140,17 +140,69 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void ker
     }
 }
 
-static int use_avx2 = -1; /* -1: not decided yet */
-
-int tribe_silhouette_force_scalar(int on)
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) static void
+kern_avx512(const float *xt, int P, const int32_t *mask, const float *s, int d, const sil_run *run, int nrun, int k,
+            sil_out o)
 {
-    use_avx2 = on ? 0 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    const __m512 scale = _mm512_set1_ps(SIL_QSCALE), half = _mm512_set1_ps(0.5f), lim = _mm512_set1_ps(SIL_QMAX);
+    const float *s0 = s, *s1 = s + d, *s2 = s + 2 * d, *s3 = s + 3 * d;
+    for (int u = 0; u < nrun; u++) {
+        int c = run[u].c;
+        __m512i q[SIL_GROUP][2];
+        for (int r = 0; r < SIL_GROUP; r++)
+            q[r][0] = q[r][1] = _mm512_setzero_si512();
+        for (int p = run[u].p0; p < run[u].p1; p += 16) {
+            __m512 a[SIL_GROUP] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                   _mm512_setzero_ps()};
+            const float *x = xt + p;
+            for (int j = 0; j < d; j++, x += P) {
+                __m512 v = _mm512_loadu_ps(x);
+                __m512 t0 = _mm512_sub_ps(v, _mm512_set1_ps(s0[j]));
+                __m512 t1 = _mm512_sub_ps(v, _mm512_set1_ps(s1[j]));
+                __m512 t2 = _mm512_sub_ps(v, _mm512_set1_ps(s2[j]));
+                __m512 t3 = _mm512_sub_ps(v, _mm512_set1_ps(s3[j]));
+                a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
+                a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
+                a[2] = _mm512_fmadd_ps(t2, t2, a[2]);
+                a[3] = _mm512_fmadd_ps(t3, t3, a[3]);
+            }
+            __m512i m = _mm512_loadu_si512((const void *)(mask + p));
+            __mmask16 valid = _mm512_test_epi32_mask(m, m);
+            for (int r = 0; r < SIL_GROUP; r++) {
+                __m512 dist = _mm512_sqrt_ps(a[r]);
+                __mmask16 over = _mm512_mask_cmp_ps_mask(valid, dist, lim, _CMP_GE_OQ);
+                if (over) {
+                    float dv[16];
+                    _mm512_storeu_ps(dv, dist);
+                    for (int l = 0; l < 16; l++)
+                        if (over >> l & 1)
+                            o.big[r * k + c] += tribe_xsum_of((double)dv[l]);
+                }
+                __m512i qi = _mm512_maskz_cvttps_epi32((__mmask16)(valid & ~over),
+                                                       _mm512_add_ps(_mm512_mul_ps(dist, scale), half));
+                q[r][0] = _mm512_add_epi64(q[r][0], _mm512_cvtepi32_epi64(_mm512_castsi512_si256(qi)));
+                q[r][1] = _mm512_add_epi64(q[r][1], _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(qi, 1)));
+            }
+        }
+        for (int r = 0; r < SIL_GROUP; r++)
+            o.q[r * k + c] += _mm512_reduce_add_epi64(_mm512_add_epi64(q[r][0], q[r][1]));
+    }
+}
+
+static int use_avx2 = -1; /* kernel level (tribe_silhouette_kernel); -1: not decided yet */
+
+int tribe_silhouette_kernel(int level)
+{
+    int best = __builtin_cpu_supports("avx512f")                                    ? 2
+               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1
+                                                                                  : 0;
+    use_avx2 = level < 0 || level > best ? best : level;
     return use_avx2;
 }
 #else
-int tribe_silhouette_force_scalar(int on)
+int tribe_silhouette_kernel(int level)
 {
-    (void)on;
+    (void)level;
     return 0;
 }
 #endif
@@ -272,7 +324,7 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
         }
 #ifdef SIL_X86
         if (use_avx2 < 0)
-            tribe_silhouette_force_scalar(0);
+            tribe_silhouette_kernel(-1);
         int avx2 = use_avx2;
 #endif
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -294,7 +346,9 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
                 for (int64_t g = 0; g < ng; g++) {
                     sil_out o = {mqs + g * SIL_GROUP * k, mbig + g * SIL_GROUP * k};
 #ifdef SIL_X86
-                    if (avx2)
+                    if (avx2 == 2)
+                        kern_avx512(mxt, P, mmask, SG + g * SIL_GROUP * d, d, mrun, nrun, k, o);
+                    else if (avx2 == 1)
                         kern_avx2(mxt, P, mmask, SG + g * SIL_GROUP * d, d, mrun, nrun, k, o);
                     else
 #endif

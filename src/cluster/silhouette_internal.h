@@ -2,9 +2,10 @@
 #ifndef TRIBE_SILHOUETTE_INTERNAL_H
 #define TRIBE_SILHOUETTE_INTERNAL_H
 
-/* 1: use the portable scalar distance kernel even where AVX2 is available
- * (tests assert both kernels give the same bits); 0: pick by CPU. Returns
- * whether the AVX2 kernel is in use after the call. Not thread-safe. */
-int tribe_silhouette_force_scalar(int on);
+/* Chooses the distance kernel: 0 portable, 1 AVX2+FMA, 2 AVX-512F, -1 the
+ * best the CPU has (the default); a level the CPU lacks falls back to the
+ * best it has. Returns the level in use (tests assert every level gives the
+ * same bits). Not thread-safe. */
+int tribe_silhouette_kernel(int level);
 
 #endif

@@ -4,7 +4,7 @@
  * brute force, and scikit-learn when /usr/bin/python3 has it. */
 #include "testutil.h"
 #include "tribe/cluster.h"
-#include "../../src/cluster/silhouette_internal.h" /* tribe_silhouette_force_scalar */
+#include "../../src/cluster/silhouette_internal.h" /* tribe_silhouette_kernel */
 
 #include <math.h>
 #include <omp.h>
@@ -197,8 +197,8 @@ static void quality_should_agree_with_sklearn(void)
 
 static void silhouette_kernels_should_give_the_same_bits(void)
 {
-    /* The AVX2+FMA kernel (where the CPU has it) and the portable one, for
-     * 1 and 3 threads; a far row exercises the >= 2048 path. */
+    /* The portable, AVX2+FMA and AVX-512 kernels (those the CPU has), on 1
+     * and 3 threads; a far row exercises the >= 2048 path. */
     tribe_par *par = serial();
     int64_t n = 3001;
     int d = 7, k = 6;
@@ -207,18 +207,22 @@ static void silhouette_kernels_should_give_the_same_bits(void)
     blobs(n, d, k, 2.5, 3, &z, &lab);
     for (int j = 0; j < d; j++)
         z[11 * d + j] = 5000.0f;
-    double m0 = 0, c0 = 0, m1 = 0, c1 = 0;
-    int avx = tribe_silhouette_force_scalar(0);
-    int th = omp_get_max_threads();
-    omp_set_num_threads(1);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 700, 4, &m0, &c0), TRIBE_OK);
-    tribe_silhouette_force_scalar(1);
-    omp_set_num_threads(3);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 700, 4, &m1, &c1), TRIBE_OK);
-    fprintf(stderr, "(AVX2 kernel %s) ", avx ? "compared" : "not available");
-    CU_ASSERT(memcmp(&m0, &m1, sizeof m0) == 0 && memcmp(&c0, &c1, sizeof c0) == 0);
+    int th = omp_get_max_threads(), best = tribe_silhouette_kernel(-1);
+    double m0 = 0, c0 = 0;
+    for (int level = 0; level <= best; level++) {
+        double m = 0, c = 0;
+        CU_ASSERT_EQUAL(tribe_silhouette_kernel(level), level);
+        omp_set_num_threads(level % 2 ? 3 : 1);
+        CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 700, 4, &m, &c), TRIBE_OK);
+        if (level == 0) {
+            m0 = m;
+            c0 = c;
+        }
+        CU_ASSERT(memcmp(&m0, &m, sizeof m) == 0 && memcmp(&c0, &c, sizeof c) == 0);
+    }
+    fprintf(stderr, "(kernels 0..%d compared) ", best);
     CU_ASSERT(m0 > -1 && m0 < 1 && c0 > 0);
-    tribe_silhouette_force_scalar(0);
+    tribe_silhouette_kernel(-1);
     omp_set_num_threads(th);
     free(z);
     free(lab);
