@@ -316,8 +316,8 @@ int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char
  * assigned with both, the ARI of the two labelings; then picks the elbow and
  * the recommended K (tribe_ksweep_recommend). label[n_local] and dist2[n_local] are
  * caller work arrays (their content is undefined on return). Bit-identical
- * for any rank and thread count. Errors: TRIBE_ERR_USAGE for a bad range or
- * d; those of tribe_kmeans_fit; NOMEM, ENV. *out (free with
+ * for any rank and thread count. Errors: TRIBE_ERR_USAGE for a bad range
+ * (k_lo < 1, k_hi < k_lo, more than 256 K values) or d; those of tribe_kmeans_fit; NOMEM, ENV. *out (free with
  * tribe_ksweep_destroy) NULL on error. */
 tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
                               int d, int k_lo, int k_hi, const tribe_kmeans_cfg *base, int64_t sil_sample,

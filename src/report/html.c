@@ -1280,8 +1280,13 @@ static tribe_status ksweep_plot(tribe_sbuf *b, const cJSON *rows, int col, int c
     OUT("<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#d1d5db\"/>", l, H - bm, W - r, H - bm);
     for (int q = 0; q <= 2; q++) {
         double v = lo + pad + (hi - lo - 2 * pad) * q / 2.0;
-        OUT("<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" fill=\"#6b7280\">%.4g</text>", l - 6,
-            KY(v) + 4, v);
+        char num[48];
+        if (fabs(v) >= 1000) /* Calinski-Harabasz, inertia: whole numbers read better than 1.854e+04 */
+            tribe_fmt_count(num, sizeof num, v);
+        else
+            snprintf(num, sizeof num, "%.4g", v);
+        OUT("<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" fill=\"#6b7280\">%s</text>", l - 6,
+            KY(v) + 4, num);
     }
     for (int i = 0; i < n; i++) {
         double k = ltv_num(cJSON_GetArrayItem(rows, i), 0);
