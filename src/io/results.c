@@ -150,6 +150,10 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette", r->segs->silhouette));
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette_ci95", r->segs->silhouette_ci));
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "inertia", r->segs->inertia));
+    if (r->n_sweep > 0) {
+        TRIBE_TRY(tribe_h5_attr_str(h, run, "k_reason", r->sweep_reason ? r->sweep_reason : ""));
+        TRIBE_TRY(tribe_h5_attr_f64(h, run, "k_stability_ari", r->sweep_stability_ari));
+    }
     TRIBE_TRY(tribe_h5_attr_str(h, run, "ledger", r->ledger_json ? r->ledger_json : "{}"));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "timings", r->timings_json ? r->timings_json : "{}"));
 cleanup:

@@ -47,6 +47,8 @@ assert t.attrs["reason"].startswith(f"K={k}: "), t.attrs["reason"]
 assert 2 <= int(t.attrs["elbow_k"]) <= 9
 row = t[:][t[:, 0] == k][0]
 assert row[7] == t.attrs["stability_ari"] and 0.8 <= row[7] <= 1, row
+run = f["/runs"][list(f["/runs"])[0]].attrs
+assert run["k_reason"] == t.attrs["reason"] and run["k_stability_ari"] == row[7]
 assert ((t[:, 6] > 0) & (t[:, 5] > 0) & (np.abs(t[:, 4]) < 1) & (np.abs(t[:, 2]) < 1)).all()
 assert (np.diff(t[:, 1]) < 0).sum() >= 5  # inertia falls with K (mostly: mini-batch fits)
 PY
