@@ -121,11 +121,11 @@ __attribute__((target("avx2,fma"), optimize("fp-contract=off"))) static void ker
                 __m256 over = _mm256_and_ps(_mm256_cmp_ps(dist, lim, _CMP_GE_OQ), _mm256_castsi256_ps(m));
                 __m256i mr = m;
                 if (_mm256_movemask_ps(over)) {
-                    float dv[SIL_LANES];
-                    int32_t ov[SIL_LANES];
+                    float dv[8];
+                    int32_t ov[8];
                     _mm256_storeu_ps(dv, dist);
                     _mm256_storeu_si256((__m256i *)ov, _mm256_castps_si256(over));
-                    for (int l = 0; l < SIL_LANES; l++)
+                    for (int l = 0; l < 8; l++)
                         if (ov[l])
                             o.big[r * k + c] += tribe_xsum_of((double)dv[l]);
                     mr = _mm256_andnot_si256(_mm256_castps_si256(over), m);

@@ -205,8 +205,11 @@ static void silhouette_kernels_should_give_the_same_bits(void)
     float *z;
     int32_t *lab;
     blobs(n, d, k, 2.5, 3, &z, &lab);
-    for (int j = 0; j < d; j++)
+    for (int j = 0; j < d; j++) {
         z[11 * d + j] = 5000.0f;
+        z[12 * d + j] = -3000.0f;
+        z[2000 * d + j] = 2500.0f;
+    }
     int th = omp_get_max_threads(), best = tribe_silhouette_kernel(-1);
     double m0 = 0, c0 = 0;
     for (int level = 0; level <= best; level++) {
