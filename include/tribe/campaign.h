@@ -5,7 +5,7 @@
  *  - Dispatch: SendGrid v3 mail/send- and Twilio Messages-shaped requests for
  *    one segment's customers, batched, idempotent, signed, logged to an
  *    outbox (JSON lines); skipped customers are counted by reason.
- *  - Small crypto: SHA-256, HMAC-SHA256, base64, Standard Webhooks signatures.
+ *  - Small crypto: SHA-256, HMAC-SHA256, Standard Webhooks signatures (base64: tribe/base64.h).
  *
  * Usage:
  *     tribe_campaign_plan *plan = NULL;
@@ -24,6 +24,7 @@
 #ifndef TRIBE_CAMPAIGN_H
 #define TRIBE_CAMPAIGN_H
 
+#include "tribe/base64.h"
 #include "tribe/core.h"
 #include "tribe/job.h"
 #include "tribe/segment.h"
@@ -95,10 +96,6 @@ void tribe_sha256(const void *data, size_t len, uint8_t out[32]);
 void tribe_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len, uint8_t out[32]);
 /* out: 2n + 1 chars, lower-case hex. */
 void tribe_hex(const uint8_t *in, size_t n, char *out);
-/* out: 4 * ceil(n / 3) + 1 chars, padded; returns the length. */
-size_t tribe_base64_encode(const uint8_t *in, size_t n, char *out);
-/* Decodes (padding optional) into out[cap]; INPUT on a bad character or overflow. */
-tribe_status tribe_base64_decode(const char *in, uint8_t *out, size_t cap, size_t *n);
 
 /* Standard Webhooks: signature "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>".
  * The secret is "whsec_<base64 key>" or, otherwise, the key's own bytes. */

@@ -1,6 +1,7 @@
 /* tribe/cluster.h: K-Means segmentation of the transformed customer matrix,
- * its quality (silhouette), per-segment statistics, RFM-style segment names
- * and a 2-D projection for plots.
+ * its quality (silhouette), per-segment statistics, RFM-style segment names,
+ * a 2-D projection for plots, and beyond K-Means: outliers, soft membership
+ * (diagonal Gaussian mixture) and the Ward tree of the segments.
  *
  * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
  * [offset, offset + n_local) of n_global):
@@ -13,6 +14,10 @@
  *     segs->silhouette = sil; segs->silhouette_ci = ci; segs->inertia = info.inertia;
  *     tribe_segments_name(segs);
  *     TRIBE_TRY(tribe_projection_fit(par, z, n, off, N, d, label, 2000, seed, &proj));
+ *     // beyond K-Means (dist = Euclidean distance to the own centre):
+ *     TRIBE_TRY(tribe_outliers_fit(par, dist, label, n, k, 3.0, flag, score, &outl));
+ *     TRIBE_TRY(tribe_gmm_fit(par, z, n, off, N, d, label, k, cent, &gcfg, memb, &gmm));
+ *     TRIBE_TRY(tribe_ward_fit(par, label, n, cent, k, d, &tree));
  *
  * Determinism: every function here returns bit-identical results for the
  * same data and seed on any number of ranks and OpenMP threads. Samples and
@@ -333,5 +338,157 @@ tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out);
 
 /* Not collective. Frees *p (NULL allowed) and sets it to NULL. */
 void tribe_ksweep_destroy(tribe_ksweep **p);
+
+/* ==== beyond K-Means: outliers, soft membership, nested segments, PCA ====
+ * (docs/clustering.md). Same rules as above: kernels Not collective on plain
+ * arrays, drivers Collective and bit-identical on any number of ranks. */
+
+/* RNG streams 120-129 are reserved for this section. */
+enum {
+    TRIBE_STREAM_GMM_SAMPLE = 120 /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
+};
+
+/* ---- eigen decomposition through LAPACK (Not collective) ------------------ */
+
+/* Eigen decomposition of the symmetric a[n][n] (read only) by LAPACK dsyevd
+ * (the LAPACK inside OpenBLAS): eigenvalues w[n] descending, eigenvectors as
+ * the ROWS of v[n][n], each with its largest-magnitude component positive
+ * (lowest index on ties), as tribe_eig_sym. Deterministic for the same input
+ * on the same build. Errors: TRIBE_ERR_USAGE for n < 1, NOMEM,
+ * TRIBE_ERR_INTERNAL when dsyevd reports a failure (info != 0). */
+tribe_status tribe_eigh(const double *a, int n, double *w, double *v);
+
+/* ---- outliers (src/cluster/outliers.c) ------------------------------------ */
+
+/* Per-segment outlier rule on the distance to the segment centre (Tukey's
+ * far-out fence): customer i of segment c is an outlier when
+ *     score_i = (dist_i - Q3_c) / (Q3_c - Q1_c) > threshold
+ * with Q1_c, Q3_c the exact quartiles of the distances in segment c (numpy's
+ * 'linear' rule). A segment whose distances have no spread (IQR 0) flags
+ * nobody (score 0). Why this rule and not DBSCAN: docs/clustering.md. */
+typedef struct {
+    int k;
+    double threshold;   /* in IQRs above Q3 (job key outliers.threshold, default 3) */
+    double *q1, *q3;    /* [k] distance quartiles per segment (NaN: empty segment) */
+    double *fence;      /* [k] Q3 + threshold * IQR (+inf when IQR is 0 or NaN) */
+    int64_t *count;     /* [k] outliers per segment */
+    int64_t total;      /* all segments */
+} tribe_outliers;
+
+/* Not collective. Flags rows from the fences above: flag[n] (1 = outlier),
+ * score[n] (see the rule; NaN for a label outside [0, k) or a NaN distance,
+ * never flagged), count[k] (zeroed first) receives the flagged rows. */
+void tribe_outliers_flag(const float *dist, const int32_t *label, int64_t n, int k, const double *q1,
+                         const double *q3, double threshold, uint8_t *flag, float *score, int64_t *count);
+
+/* Collective. Exact per-segment quartiles of dist[n_local] (distance to the
+ * own centre, label[n_local] in [0, k)), then tribe_outliers_flag on the
+ * local rows and counts summed over ranks. flag[n_local], score[n_local]
+ * caller-sized; *out (caller frees with tribe_outliers_destroy) holds the
+ * fences and counts, identical on every rank. Errors: TRIBE_ERR_USAGE for
+ * k < 1 or a threshold that is negative or not finite, TRIBE_ERR_INPUT for an
+ * infinite distance, NOMEM, ENV. *out NULL on error. */
+tribe_status tribe_outliers_fit(tribe_par *par, const float *dist, const int32_t *label, int64_t n_local, int k,
+                                double threshold, uint8_t *flag, float *score, tribe_outliers **out);
+/* Accepts NULL; sets *o = NULL. */
+void tribe_outliers_destroy(tribe_outliers **o);
+
+/* ---- soft membership: diagonal Gaussian mixture (src/cluster/gmm.c) -------- */
+
+typedef struct {
+    int max_iter;      /* EM iterations at most (100) */
+    double tol;        /* stop when the mean log-likelihood per row changes by less (1e-3) */
+    double reg_covar;  /* added to every variance, the floor (1e-6), as scikit-learn's reg_covar */
+    int64_t sample_size; /* EM iterates on about this many rows drawn by global index (0 = every
+                            row, the default); the final memberships cover every row */
+    uint64_t seed;     /* of that sample */
+} tribe_gmm_cfg;
+
+typedef struct {
+    int k, d;
+    double *weight;    /* [k] mixing weights, sum 1 */
+    double *mean;      /* [k][d] */
+    double *var;       /* [k][d] diagonal variances (>= reg_covar) */
+    int iterations;    /* EM iterations run */
+    int converged;     /* stopped on tol rather than max_iter */
+    double loglik;     /* mean log-likelihood per row under the returned parameters */
+    double lower_bound; /* scikit-learn's lower_bound_: the mean log-likelihood of the last EM
+                           iteration, under the parameters before its M-step */
+    int64_t rows;      /* rows EM iterated on (all ranks) */
+} tribe_gmm;
+
+/* Defaults above. Not collective. */
+void tribe_gmm_cfg_default(tribe_gmm_cfg *cfg);
+/* A model with zeroed arrays. NOMEM. Not collective. */
+tribe_status tribe_gmm_create(int k, int d, tribe_gmm **out);
+/* Accepts NULL; sets *g = NULL. */
+void tribe_gmm_destroy(tribe_gmm **g);
+
+/* Not collective. One E-step over the finite z[n][d] with the model g: stats[k][1+2d]
+ * (zeroed first) receives per component the exact sums of r, r*x_j and
+ * r*x_j^2 (j = 0..d-1) where r is the row's responsibility; *loglik the
+ * exact sum of the rows' log-likelihoods log sum_c w_c N(x | mu_c, var_c)
+ * (log-sum-exp). resp[n][k], if not NULL, receives the responsibilities as
+ * float. OpenMP over rows with per-thread exact partial sums, so the result
+ * does not depend on the thread count. Errors: NOMEM (per-thread buffers). */
+tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *g, tribe_xsum *stats,
+                             tribe_xsum *loglik, float *resp);
+
+/* Not collective. M-step from reduced stats[k][1+2d] over n_total rows:
+ * weight = (S0 + 10 eps) / n_total, mean = S1 / (S0 + 10 eps),
+ * var = S2 / (S0 + 10 eps) - mean^2 + reg_covar (never below reg_covar), as
+ * scikit-learn's diagonal GaussianMixture. */
+void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar, tribe_gmm *g);
+
+/* Collective. Fits a diagonal Gaussian mixture to z[n_local][d] (global rows
+ * [offset, offset + n_local) of n_global; finite values, as tribe_kmeans_fit
+ * requires) by EM from the K-Means solution:
+ * weights from the cluster sizes, means = centroids[k][d], variances = the
+ * exact within-cluster variances about the centroids + reg_covar
+ * (label[n_local] in [0, k); all three over every row). EM then iterates on
+ * every row, or on the cfg->sample_size sample; every iteration reduces the
+ * k*(1+2d) sufficient statistics and the log-likelihood exactly
+ * (tribe_par_sum_xsum), so the model is bit-identical on any number of
+ * ranks. A last E-step over EVERY row with the returned model writes
+ * membership[n_local][k] (may be NULL) and g->loglik.
+ * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values,
+ * TRIBE_ERR_INPUT for a label outside [0, k), TRIBE_ERR_INTERNAL for
+ * (n_local, offset) that do not tile [0, n_global), NOMEM, ENV. *out NULL on
+ * error. */
+tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
+                           int d, const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
+                           float *membership, tribe_gmm **out);
+
+/* ---- nested segments: Ward over the centres (src/cluster/ward.c) ----------- */
+
+/* The merge tree of k weighted points as scipy.cluster.hierarchy.linkage
+ * returns it: step t merges clusters merges[t][0] < merges[t][1] (ids < k are
+ * the leaves, k + s the cluster made at step s) at height heights[t], giving
+ * a cluster of sizes[t] customers. Z = [merges | heights | sizes] is a scipy
+ * linkage matrix (with sizes = 1 per leaf it equals linkage(method='ward')). */
+typedef struct {
+    int k;
+    int32_t *merges;   /* [k-1][2] */
+    double *heights;   /* [k-1] sqrt(2 * n_a n_b / (n_a + n_b)) * ||c_a - c_b||, non-decreasing */
+    int64_t *sizes;    /* [k-1] customers (the sum of the leaf weights) under the new cluster */
+    int64_t *leaf_size; /* [k] the leaf weights */
+} tribe_ward;
+
+/* Not collective. Ward agglomeration of the k points c[k][d] with weights
+ * w[k] (>= 1): repeatedly merges the pair with the smallest Ward cost
+ * n_a n_b / (n_a + n_b) ||c_a - c_b||^2, distances updated by the
+ * Lance-Williams formula; ties to the pair with the lowest first id, then the
+ * lowest second id (ids as in tribe_ward). O(k^3) time, O(k^2) work memory.
+ * Errors: TRIBE_ERR_USAGE for k < 1 or a weight < 1, NOMEM. *out NULL on error. */
+tribe_status tribe_ward_build(const double *c, const int64_t *w, int k, int d, tribe_ward **out);
+
+/* Collective. Counts the customers of each segment (label[n_local], exact
+ * integer sums) and builds the Ward tree of centroids[k][d] weighted by those
+ * sizes, identical on every rank. Errors: as tribe_ward_build, INPUT for a
+ * label outside [0, k) or an empty segment, ENV. */
+tribe_status tribe_ward_fit(tribe_par *par, const int32_t *label, int64_t n_local, const double *centroids, int k,
+                            int d, tribe_ward **out);
+/* Accepts NULL; sets *w = NULL. */
+void tribe_ward_destroy(tribe_ward **w);
 
 #endif

@@ -160,6 +160,28 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                             int64_t n_global, int d, const double *y, const uint8_t *valid,
                             const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out);
 
+/* Several tables stacked as one training set (e.g. the same customers at two
+ * cutoffs). Block b is a table of n_global rows distributed like any shard:
+ * this rank holds its rows [offset, offset + n) as x[n][d], y[n], valid[n]
+ * (valid may be NULL = no validation row). */
+typedef struct {
+    const float *x;
+    const double *y;
+    const uint8_t *valid;
+    int64_t n, offset, n_global;
+} tribe_gbdt_block;
+
+/* Collective: tribe_gbdt_fit on the rows of n_blk blocks stacked in block
+ * order, i.e. row i of block b has global index (n_global of the blocks
+ * before b) + i. The rows are first moved (one all-to-all) so that each rank
+ * holds a contiguous range of that stacked order, so the model (bin sample,
+ * bagging, ties) is bit-identical to a fit of the concatenated table on one
+ * rank, whatever the rank count. Target errors name the stacked row index.
+ * Errors: those of tribe_gbdt_fit; USAGE for blocks whose shards do not add
+ * up to their n_global; NOMEM, ENV. */
+tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, int n_blk, int d,
+                                   const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out);
+
 /* ---- prediction (kernels, Not collective, OpenMP over rows) ---------------- */
 
 /* out[n][n_groups]: base score + sum of tree values (raw, link scale). */

@@ -75,9 +75,12 @@ typedef struct {
         char *test_target;    /* default <test without .h5>.target.h5 */
         double horizon_days;  /* required with ltv: the ingests' --horizon */
         char *objective;      /* "tweedie" (default), "poisson" or "squared" */
-        int n_rounds;         /* default 200 (early stopping on 20% of rows) */
+        int n_rounds;         /* default 200 */
         double learning_rate; /* default 0.05 */
         int max_leaves;       /* default 15 */
+        double valid_fraction;     /* rows held out for early stopping, 0..0.9; default 0.2 */
+        int early_stopping_rounds; /* patience in rounds; 0 = off; default 20; > 0 needs
+                                      valid_fraction > 0 */
     } ltv;
     struct {
         char *provider;     /* "offline" (default) or "openai" (docs/personas-llm.md) */
@@ -102,6 +105,23 @@ typedef struct {
         int n_rules;
         tribe_campaign_rule *rules; /* tried in order before the built-in rules */
     } campaign;
+    /* Beyond K-Means (docs/clustering.md): each on unless "enabled": false. */
+    struct {
+        int enabled;          /* default true */
+        char *method;         /* "iqr" (default and only): Q3 + threshold * IQR of the segment's distances */
+        double threshold;     /* IQRs above the third quartile; default 3 */
+    } outliers;
+    struct {
+        int enabled;          /* default true: soft membership by a diagonal Gaussian mixture */
+        int max_iter;         /* EM iterations at most; default 100 */
+        double tol;           /* on the mean log-likelihood per customer; default 1e-3 */
+        double reg_covar;     /* added to every variance; default 1e-6 */
+        int64_t sample_size;  /* EM iterates on about this many customers (by global row
+                                 index); 0 = every one; default 100000. Memberships cover all. */
+    } gmm;
+    struct {
+        int enabled;          /* default true: Ward tree over the segment centres */
+    } ward;
     char *spec_json;    /* the spec as given, for /runs/<id>/job_spec */
 } tribe_job;
 

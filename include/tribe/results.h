@@ -68,6 +68,24 @@ typedef struct {
     const double *ltv_seg_median;        /* [k] */
     const double *ltv_seg_total;         /* [k] */
     double ltv_horizon_days;
+    /* beyond K-Means (docs/clustering.md); each part absent when its first
+     * pointer is NULL. m = model columns, k = segments. */
+    const uint8_t *outlier;              /* [n_local]: 1 = outlier */
+    const float *outlier_score;          /* [n_local]: (distance - Q3) / IQR of the segment */
+    const int64_t *outlier_count;        /* [k] */
+    const double *outlier_q1, *outlier_q3, *outlier_fence; /* [k] distance quartiles and fences */
+    const char *outlier_method;
+    double outlier_threshold;
+    const float *membership;             /* [n_local][k]: Gaussian mixture probabilities */
+    const double *gmm_weight;            /* [k] */
+    const double *gmm_mean, *gmm_var;    /* [k][m] */
+    int gmm_iterations, gmm_converged;
+    double gmm_loglik, gmm_lower_bound, gmm_tol, gmm_reg_covar;
+    int64_t gmm_rows;                    /* customers EM iterated on */
+    const int32_t *ward_merges;          /* [k-1][2] */
+    const double *ward_heights;          /* [k-1] */
+    const int64_t *ward_sizes;           /* [k-1] */
+    const int64_t *ward_leaf_size;       /* [k] */
 } tribe_results;
 
 tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);

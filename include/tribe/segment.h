@@ -71,6 +71,13 @@ typedef struct {
     float *xy;          /* [m][2] projection coordinates */
     int32_t *label;     /* [m] segment of each */
     char axis[2][64];   /* axis titles, e.g. "PC1 (41%)" */
+    /* The PCA behind the coordinates (tribe_projection_fit; zero when d is 0):
+     * xy = (x - mean) . components[c] for model-space rows x. */
+    int d;                                /* model features */
+    double mean[256];                     /* [d] */
+    double components[2][256];            /* [2][d] unit axes (PC2 zero when d == 1) */
+    double explained_variance[256];       /* [d] every covariance eigenvalue, descending */
+    double explained_variance_ratio[256]; /* [d] each over their sum (the trace) */
 } tribe_projection;
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */

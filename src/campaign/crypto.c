@@ -1,5 +1,5 @@
-/* SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), base64 (RFC 4648) and
- * Standard Webhooks signatures (tribe/campaign.h).
+/* SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and Standard Webhooks
+ * signatures (tribe/campaign.h).
  *
  * Written here rather than taken from libcrypto: the job needs one hash for
  * idempotency keys and webhook signatures, and a 100-line hash checked
@@ -138,54 +138,6 @@ void tribe_hex(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = D[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t tribe_base64_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = B64[v >> 18 & 63];
-        out[o++] = B64[v >> 12 & 63];
-        out[o++] = i + 1 < n ? B64[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? B64[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64_value(char ch)
-{
-    const char *p = ch ? strchr(B64, ch) : NULL;
-    return p ? (int)(p - B64) : -1;
-}
-
-tribe_status tribe_base64_decode(const char *in, uint8_t *out, size_t cap, size_t *n)
-{
-    size_t len = strlen(in), o = 0;
-    while (len > 0 && in[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return tribe_fail(TRIBE_ERR_INPUT, "base64: '%.40s' has an impossible length", in);
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value(in[i]);
-        if (v < 0)
-            return tribe_fail(TRIBE_ERR_INPUT, "base64: character %zu of '%.40s' is not base64", i + 1, in);
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap)
-                return tribe_fail(TRIBE_ERR_INPUT, "base64: '%.40s' decodes to more than %zu bytes", in, cap);
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *n = o;
-    return TRIBE_OK;
 }
 
 /* The key bytes of a secret: "whsec_<base64>" as Standard Webhooks writes

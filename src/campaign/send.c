@@ -6,6 +6,7 @@
  * JSON is written by hand (json_str escapes): cJSON stays in config, persona
  * and report code. */
 #include "tribe/campaign.h"
+#include "tribe/http.h"
 #include "tribe/sbuf.h"
 
 #include <ctype.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "http.h"
 
 void tribe_send_cfg_defaults(tribe_send_cfg *cfg)
 {
@@ -369,7 +369,7 @@ static tribe_status flush(sender *s)
     tribe_status st = TRIBE_OK;
     const tribe_send_cfg *cfg = s->cfg;
     char key[65], url[2048], sig[TRIBE_WEBHOOK_SIG_MAX];
-    char h_key[128], h_auth[1024], h_wid[128], h_wts[64], h_wsig[128], userpwd[512];
+    char h_key[128], h_wid[128], h_wts[64], h_wsig[128], userpwd[512];
     const char *headers[8];
     if (s->nb == 0)
         return TRIBE_OK;
@@ -392,10 +392,6 @@ static tribe_status flush(sender *s)
     headers[nh++] = s->email ? "Content-Type: application/json" : "Content-Type: application/x-www-form-urlencoded";
     snprintf(h_key, sizeof h_key, "Idempotency-Key: %s", key);
     headers[nh++] = h_key;
-    if (s->email && cfg->api_key) {
-        TRIBE_TRY(tribe_fmt(h_auth, sizeof h_auth, "Authorization: Bearer %s", cfg->api_key));
-        headers[nh++] = h_auth;
-    }
     if (!s->email && cfg->api_key)
         TRIBE_TRY(tribe_fmt(userpwd, sizeof userpwd, "%s:%s", cfg->twilio_sid, cfg->api_key));
     if (cfg->signing_secret) {
@@ -413,9 +409,11 @@ static tribe_status flush(sender *s)
 
     const char *outcome = "failed";
     for (int attempt = 1; attempt <= cfg->max_retries + 1; attempt++) {
-        cm_http_resp resp;
-        tribe_status hs = cm_http_post(url, headers, s->body.p, s->body.len,
-                                       !s->email && cfg->api_key ? userpwd : NULL, cfg->timeout_seconds, &resp);
+        tribe_http_result resp;
+        tribe_http_request rq = {.url = url, .headers = headers, .bearer = s->email ? cfg->api_key : NULL,
+                                 .userpwd = !s->email && cfg->api_key ? userpwd : NULL,
+                                 .body = s->body.p, .len = s->body.len, .timeout_s = cfg->timeout_seconds};
+        tribe_status hs = tribe_http_fetch(&rq, &resp);
         s->stats->attempts++;
         int ok = hs == TRIBE_OK && resp.status >= 200 && resp.status < 300;
         int retryable = hs != TRIBE_OK || resp.status == 429 || resp.status >= 500;
@@ -425,9 +423,12 @@ static tribe_status flush(sender *s)
         if (hs != TRIBE_OK)
             snprintf(reason, sizeof reason, "%s", tribe_errmsg());
         else
-            snprintf(reason, sizeof reason, "%.500s", ok ? "" : resp.body);
+            snprintf(reason, sizeof reason, "%.500s", ok || !resp.body ? "" : resp.body);
+        long code = resp.status;
+        double retry_after = resp.retry_after_s;
+        tribe_http_result_free(&resp);
         for (int64_t i = 0; i < s->nb; i++)
-            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, attempt, status, resp.status, reason));
+            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, attempt, status, code, reason));
         if (last) {
             outcome = status;
             if (!ok)
@@ -439,8 +440,8 @@ static tribe_status flush(sender *s)
          * backoff with a deterministic jitter of up to 25%. */
         double wait = cfg->retry_base_seconds * pow(2.0, attempt - 1) *
                       (1 + 0.25 * tribe_rng_unif(tribe_fnv1a(TRIBE_FNV_INIT, key, 64), 7, (uint64_t)attempt));
-        if (resp.retry_after >= 0)
-            wait = resp.retry_after < 60 ? resp.retry_after : 60;
+        if (retry_after >= 0)
+            wait = retry_after < 60 ? retry_after : 60;
         pause_seconds(wait);
     }
     if (strcmp(outcome, "sent") == 0)

@@ -1,8 +1,10 @@
 /* tribe run JOB.json: the segmentation job, end to end. */
 #include "cli.h"
+#include "run_extras.h"
 #include "tribe/campaign.h"
 #include "tribe/clv.h"
 #include "tribe/cluster.h"
+#include "tribe/date.h"
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
@@ -349,9 +351,12 @@ static void ltv_free(ltv_result *l)
 /* A window of the temporal split: features of customers.h5 (the model
  * columns, matched by name, raw) and its target table. */
 typedef struct {
+    const char *feat_path, *target_path;
     tribe_table *f, *tg;
-    float *x;      /* [n_local][m] */
-    double *col[5]; /* target columns, LTV_TARGET_COLS order */
+    float *x;          /* [n_local][m] */
+    double *col[5];    /* target columns, LTV_TARGET_COLS order */
+    int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
+    int64_t horizon_days;
 } ltv_window;
 
 static void ltv_window_free(ltv_window *w)
@@ -364,21 +369,64 @@ static void ltv_window_free(ltv_window *w)
     *w = (ltv_window){0};
 }
 
-static tribe_status ltv_window_read(tribe_par *par, const char *feat, const char *target,
-                                    const char *const *names, int m, ltv_window *w)
+/* The integer `key` of a ledger JSON (tribe_ledger_to_json's layout), or
+ * `dflt` when there is no ledger or no such key. */
+static int64_t ledger_int(const char *ledger, const char *key, int64_t dflt)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = ledger ? strstr(ledger, pat) : NULL;
+    if (!p)
+        return dflt;
+    p += strlen(pat);
+    char *end = NULL;
+    long long v = strtoll(p, &end, 10);
+    return end == p ? dflt : (int64_t)v;
+}
+
+/* Collective (the reads). Bad input is INPUT (exit 3) naming the file(s)
+ * and, for a row, the customer id: ids that differ between the two files, a
+ * missing column, a future_spend that is NaN/inf (or < 0 unless `signed_ok`),
+ * a target made at another cutoff. The first bad customer of the lowest rank
+ * is named once the caller agrees. */
+static tribe_status ltv_window_read(tribe_par *par, const char *key, const char *feat, const char *target,
+                                    const char *const *names, int m, int signed_ok, ltv_window *w)
 {
     tribe_status st = TRIBE_OK;
     char *ledger = NULL;
+    w->feat_path = feat;
+    w->target_path = target;
     TRIBE_TRY(tribe_store_read_customers(par, feat, &w->f, &ledger));
+    w->cutoff_day = ledger_int(ledger, "cutoff_day", INT64_MIN);
+    w->horizon_days = ledger_int(ledger, "horizon_days", 0);
+    /* every rank read the same ledger: no agreement needed before the next read */
+    if (w->cutoff_day == -1)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
+                             "%s: ingested without --cutoff; '%s' needs a file from 'tribe ingest --cutoff DATE --horizon H'",
+                             feat, key));
     free(ledger);
     ledger = NULL;
     TRIBE_TRY(tribe_store_read_customers(par, target, &w->tg, &ledger));
     int64_t n = w->f->n_local;
-    if (w->tg->n_global != w->f->n_global || w->tg->n_local != n ||
-        (n > 0 && memcmp(w->tg->id, w->f->id, (size_t)n * sizeof *w->f->id) != 0)) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: its customers are not those of %s (ingest both with the same --cutoff)",
-                        target, feat);
-        goto cleanup;
+    if (w->tg->n_global != w->f->n_global)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
+                             "%s: its %lld customers are not the %lld of %s (ingest both with the same --cutoff)",
+                             target, (long long)w->tg->n_global, (long long)w->f->n_global, feat));
+    for (int64_t i = 0; i < n; i++)
+        if (w->tg->id[i] != w->f->id[i])
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
+                                 "%s: its customers are not those of %s: customer %lld where the features have "
+                                 "customer %lld (ingest both with the same --cutoff)",
+                                 target, feat, (long long)w->tg->id[i], (long long)w->f->id[i]));
+    int64_t tcut = ledger_int(ledger, "cutoff_day", INT64_MIN);
+    if (w->cutoff_day != INT64_MIN && tcut != INT64_MIN && tcut != w->cutoff_day) {
+        char a[11] = "none", b[11] = "none";
+        if (w->cutoff_day >= 0)
+            tribe_format_day(w->cutoff_day, a);
+        if (tcut >= 0)
+            tribe_format_day(tcut, b);
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: made at cutoff %s, but %s at cutoff %s (ingest both with the same --cutoff)",
+                             target, b, feat, a));
     }
     TRIBE_TRY(tribe_alloc((void **)&w->x, ((size_t)n * (size_t)m + 1) * sizeof *w->x));
     for (int j = 0; j < m; j++) {
@@ -400,6 +448,13 @@ static tribe_status ltv_window_read(tribe_par *par, const char *feat, const char
         TRIBE_TRY(tribe_alloc((void **)&w->col[c], ((size_t)n + 1) * sizeof *w->col[c]));
         for (int64_t i = 0; i < n; i++) {
             float v = w->tg->x[(size_t)i * w->tg->d + tc];
+            /* future_spend must be a number: NaN is what ingest writes without
+             * a cutoff, and guessing 0 would train on made-up zeros. */
+            if (c == 0 && (!isfinite(v) || (!signed_ok && v < 0)))
+                TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: future_spend of customer %lld is %g%s", target,
+                                     (long long)w->tg->id[i], (double)v,
+                                     isnan(v) ? " (a target file made without --cutoff?)"
+                                              : isfinite(v) ? " (< 0: the objective needs spend >= 0)" : ""));
             w->col[c][i] = isnan(v) ? 0.0 : (double)v; /* mbar is 0/NaN without repeats: unused then */
         }
     }
@@ -408,17 +463,66 @@ cleanup:
     return st;
 }
 
-/* Collective. The GBDT of future spend on one window; 20% of the rows (by
- * global row index) are held out for early stopping. */
-static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_window *w, int m,
+/* The two windows must be what docs/ltv.md asks: made with --cutoff and the
+ * job's horizon, the test window starting no earlier than the train
+ * window's target ends (else the score would use spend the model trained on).
+ * Files without a ledger (not from tribe ingest) are not checked.
+ * Not collective (every rank has the ledgers). */
+static tribe_status ltv_windows_check(const tribe_job *job, const ltv_window *tr, const ltv_window *te)
+{
+    const ltv_window *w[2] = {tr, te};
+    for (int k = 0; k < 2; k++) {
+        if (w[k]->cutoff_day < 0) /* no ledger (checked in ltv_window_read otherwise) */
+            continue;
+        if ((double)w[k]->horizon_days != job->ltv.horizon_days)
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: ingested with --horizon %lld, but 'ltv.horizon_days' = %g",
+                              w[k]->feat_path, (long long)w[k]->horizon_days, job->ltv.horizon_days);
+    }
+    if (tr->cutoff_day >= 0 && te->cutoff_day >= 0 && te->cutoff_day < tr->cutoff_day + tr->horizon_days) {
+        char a[11], b[11], c[11];
+        tribe_format_day(tr->cutoff_day, a);
+        tribe_format_day(te->cutoff_day, b);
+        tribe_format_day(tr->cutoff_day + tr->horizon_days, c);
+        return tribe_fail(TRIBE_ERR_INPUT,
+                          "%s: cutoff %s is before the end of the train window (%s: cutoff %s + %lld days = %s): "
+                          "the test target would overlap the training target",
+                          te->feat_path, b, tr->feat_path, a, (long long)tr->horizon_days, c);
+    }
+    return TRIBE_OK;
+}
+
+/* st unchanged, its message prefixed with "ltv: <what> <file>[ + <file2>]: "
+ * so a fit's error says which window's data it is about. */
+static tribe_status ltv_blame(tribe_status st, const char *what, const char *file, const char *file2)
+{
+    if (st == TRIBE_OK)
+        return st;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", tribe_errmsg());
+    return tribe_fail(st, "ltv: %s %s%s%s: %s", what, file, file2 ? " + " : "", file2 ? file2 : "", msg);
+}
+
+/* Collective. The GBDT of future spend on the rows of nw windows stacked in
+ * order (tribe_gbdt_fit_blocks: window w's row i has global index = rows of
+ * the windows before + i, whatever the rank count). ltv.valid_fraction of
+ * the rows, chosen by that index (stream 204), are held out for early
+ * stopping. An error of the fit is prefixed with the windows' files. */
+static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_window *const *w, int nw, int m,
                              tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
-    uint8_t *valid = NULL;
-    int64_t n = w->f->n_local;
-    TRIBE_TRY(tribe_alloc((void **)&valid, (size_t)n + 1));
-    for (int64_t i = 0; i < n; i++)
-        valid[i] = tribe_rng_unif(job->seed, STREAM_LTV_VALID, (uint64_t)(w->f->offset + i)) < 0.2;
+    uint8_t *valid[2] = {NULL, NULL};
+    tribe_gbdt_block blk[2];
+    int64_t before = 0;
+    for (int k = 0; k < nw && k < 2; k++) {
+        int64_t n = w[k]->f->n_local, off = w[k]->f->offset;
+        TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&valid[k], (size_t)n + 1)));
+        for (int64_t i = 0; i < n; i++)
+            valid[k][i] = tribe_rng_unif(job->seed, STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
+                          job->ltv.valid_fraction;
+        blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->f->n_global};
+        before += w[k]->f->n_global;
+    }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
     cfg.objective = strcmp(job->ltv.objective, "poisson") == 0   ? TRIBE_GBDT_POISSON
@@ -427,11 +531,13 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
     cfg.n_rounds = job->ltv.n_rounds;
     cfg.learning_rate = job->ltv.learning_rate;
     cfg.max_leaves = job->ltv.max_leaves;
-    cfg.early_stopping_rounds = 20;
+    cfg.early_stopping_rounds = job->ltv.early_stopping_rounds;
     cfg.seed = job->seed;
-    TRIBE_TRY(tribe_gbdt_fit(par, w->x, n, w->f->offset, w->f->n_global, m, w->col[0], valid, &cfg, out));
+    st = ltv_blame(tribe_gbdt_fit_blocks(par, blk, nw < 2 ? nw : 2, m, &cfg, out), "the GBDT on", w[0]->feat_path,
+                   nw > 1 ? w[1]->feat_path : NULL);
 cleanup:
-    free(valid);
+    free(valid[0]);
+    free(valid[1]);
     return st;
 }
 
@@ -440,8 +546,9 @@ cleanup:
  * of c2 = c1 + h -> spend in (c2, c2 + h]) the GBDT, BG/NBD + Gamma-Gamma
  * (fitted on the train window's x, t_x, T, mbar; predicting each test
  * customer from their own) and the past spend rate are scored; then the
- * GBDT is refit on the test window, the most recent complete one, and
- * predicts the next horizon for every customer of the job's input. */
+ * GBDT is refit on all labelled history, the rows of both windows stacked
+ * (a customer once per window), and predicts the next horizon for every
+ * customer of the job's input. */
 static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_table *t, const int *cols,
                             const char *const *names, int m, const int32_t *label, int k, ltv_result *lr)
 {
@@ -451,13 +558,16 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     double *pred = NULL, *xin = NULL;
     float *xt = NULL;
     double h = job->ltv.horizon_days;
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.train, job->ltv.train_target, names, m, &tr)));
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, job->ltv.test, job->ltv.test_target, names, m, &te)));
+    int signed_ok = strcmp(job->ltv.objective, "squared") == 0;
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", job->ltv.train, job->ltv.train_target, names, m, signed_ok, &tr)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, &te)));
+    TRIBE_TRY(ltv_windows_check(job, &tr, &te));
+    const ltv_window *both[2] = {&tr, &te};
     int64_t n = te.f->n_local;
     TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)n + 1) * sizeof *pred));
 
     /* 1. GBDT fitted on the train window, scored on the test window. */
-    TRIBE_TRY(ltv_gbdt(par, job, &tr, m, &gm));
+    TRIBE_TRY(ltv_gbdt(par, job, both, 1, m, &gm));
     tribe_gbdt_predict(gm, te.x, n, pred);
     for (int64_t i = 0; i < n; i++)
         pred[i] = fmax(pred[i], 0.0);
@@ -472,8 +582,10 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         tribe_bgnbd bg;
         tribe_gammagamma gg;
         tribe_clv_fit_info info;
-        TRIBE_TRY(tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info));
-        TRIBE_TRY(tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info));
+        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info);
+        if (st == TRIBE_OK)
+            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info);
+        TRIBE_TRY(ltv_blame(st, "the BG/NBD + Gamma-Gamma baseline on", job->ltv.train_target, NULL));
         tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
         /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
          * such a customer is predicted 0 and counted in the log. */
@@ -513,8 +625,9 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         TRIBE_INFO("ltv %-18s MAE %.4g RMSE %.4g R2 %.4f lift %.3f", LTV_MODEL_NAMES[i], lr->metrics[4 * i],
                    lr->metrics[4 * i + 1], lr->metrics[4 * i + 2], lr->metrics[4 * i + 3]);
 
-    /* 4. Refit on the test window; predict for the job's customers. */
-    TRIBE_TRY(ltv_gbdt(par, job, &te, m, &gm));
+    /* 4. Refit on all labelled history (train rows then test rows); predict
+     *    for the job's customers from their features at the input's end. */
+    TRIBE_TRY(ltv_gbdt(par, job, both, 2, m, &gm));
     TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &lr->json)));
     {
         int64_t nl = t->n_local;
@@ -536,8 +649,8 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
                                                           lr->seg_mean)));
         TRIBE_TRY(tribe_par_agree(par, tribe_xstats_medians(par, lr->pred, nl, 1, 1, label, k, 0, lr->seg_median)));
     }
-    TRIBE_INFO("ltv: GBDT refit on %s (%d trees) predicted %g days for %lld customers", job->ltv.test, gm->n_trees,
-               h, (long long)t->n_global);
+    TRIBE_INFO("ltv: GBDT refit on %s + %s (%lld rows, %d trees) predicted %g days for %lld customers", job->ltv.train,
+               job->ltv.test, (long long)(tr.f->n_global + te.f->n_global), gm->n_trees, h, (long long)t->n_global);
 cleanup:
     ltv_window_free(&tr);
     ltv_window_free(&te);
@@ -623,6 +736,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     char *ijson = NULL;
     drivers dr = {0};
     ltv_result lv = {0};
+    run_extras ex = {0};
     char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
@@ -758,6 +872,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(par, z, t->n_local, t->offset, t->n_global, m, label,
                                                             job->projection.sample_size, job->seed, &proj)));
     lap(&tm, "projection");
+    TRIBE_TRY(run_extras_fit(par, job, z, t->n_local, t->offset, t->n_global, m, label, dist, best, best_k, &ex));
+    lap(&tm, "beyond");
     if (job->drivers.enabled && best_k >= 2) {
         TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
         for (int j = 0; j < m; j++)
@@ -878,6 +994,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.ltv_seg_median = lv.seg_median;
         r.ltv_seg_total = lv.seg_total;
         r.ltv_horizon_days = job->ltv.horizon_days;
+        run_extras_results(&ex, job, &r);
         TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
         TRIBE_TRY(tribe_results_write(par, path, &r));
     }
@@ -890,18 +1007,19 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
                      (ijson ? strlen(ijson) : 0) +
                      (dr.report_json ? strlen(dr.report_json) : 0) + (lv.report_json ? strlen(lv.report_json) : 0) +
-                     (ksjson ? strlen(ksjson) : 0);
+                     (ksjson ? strlen(ksjson) : 0) + (ex.report_json ? strlen(ex.report_json) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s%s%s%s%s%s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s%s%s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
                      tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
                      ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "",
-                     lv.report_json ? lv.report_json : "", ksjson ? ksjson : "");
+                     lv.report_json ? lv.report_json : "", ex.report_json ? ex.report_json : "",
+                     ksjson ? ksjson : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
@@ -931,6 +1049,7 @@ cleanup:
     free(ijson);
     drivers_free(&dr);
     ltv_free(&lv);
+    run_extras_free(&ex);
     free(ledger);
     free(tjson);
     free(pjson);

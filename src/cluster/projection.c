@@ -1,13 +1,71 @@
 /* 2-D PCA projection for plots (tribe_projection_fit in tribe/cluster.h):
- * exact covariance over every row, Jacobi eigenvectors on every rank, then
- * the coordinates of a sample drawn by global index. */
+ * exact covariance over every row, eigenvectors from LAPACK's dsyevd (the
+ * LAPACK that ships inside OpenBLAS) on every rank, then the coordinates of
+ * a sample drawn by global index. */
 #include "tribe/cluster.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kmeans_internal.h"
 #include "tribe/xstats.h"
+
+/* LAPACK's Fortran entry point (OpenBLAS exports it; no LAPACKE needed). The
+ * two trailing arguments are the hidden lengths of the character arguments
+ * that gfortran passes by value (size_t since GCC 8), as LAPACKE does. */
+extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+                    double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len,
+                    size_t uplo_len);
+
+tribe_status tribe_eigh(const double *a, int n, double *w, double *v)
+{
+    tribe_status st = TRIBE_OK;
+    double *work = NULL, *wa = NULL;
+    int *iwork = NULL;
+    if (n < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "eigh: n=%d, need n >= 1", n);
+    /* Workspace sizes of dsyevd with jobz = 'V' (LAPACK documentation). */
+    int lwork = 1 + 6 * n + 2 * n * n, liwork = 3 + 5 * n, info = 0;
+    TRIBE_TRY(tribe_alloc((void **)&work, (size_t)lwork * sizeof *work));
+    TRIBE_TRY(tribe_alloc((void **)&iwork, (size_t)liwork * sizeof *iwork));
+    TRIBE_TRY(tribe_alloc((void **)&wa, (size_t)n * sizeof *wa));
+    /* A symmetric row-major matrix is its own column-major self; on return
+     * column j (column-major), i.e. row j of v read row-major, is the
+     * eigenvector of the j-th smallest eigenvalue. */
+    memcpy(v, a, (size_t)n * (size_t)n * sizeof *v);
+    dsyevd_("V", "U", &n, v, &n, wa, work, &lwork, iwork, &liwork, &info, 1, 1);
+    if (info != 0) {
+        st = tribe_fail(TRIBE_ERR_INTERNAL, "eigh: LAPACK dsyevd failed (info=%d) on a %dx%d matrix", info, n, n);
+        goto cleanup;
+    }
+    /* Ascending -> descending: reverse the rows in place. */
+    for (int i = 0; i < n / 2; i++) {
+        int j = n - 1 - i;
+        for (int c = 0; c < n; c++) {
+            double t = v[(size_t)i * n + c];
+            v[(size_t)i * n + c] = v[(size_t)j * n + c];
+            v[(size_t)j * n + c] = t;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        w[i] = wa[n - 1 - i];
+    /* An eigenvector's sign is arbitrary: fix it so plots do not flip. */
+    for (int i = 0; i < n; i++) {
+        int big = 0;
+        for (int j = 1; j < n; j++)
+            if (fabs(v[(size_t)i * n + j]) > fabs(v[(size_t)i * n + big]))
+                big = j;
+        if (v[(size_t)i * n + big] < 0)
+            for (int j = 0; j < n; j++)
+                v[(size_t)i * n + j] = -v[(size_t)i * n + j];
+    }
+cleanup:
+    free(work);
+    free(iwork);
+    free(wa);
+    return st;
+}
 
 tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                   int64_t n_global, int d, const int32_t *label, int64_t sample_size,
@@ -62,7 +120,18 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
             cov[(size_t)j * d + l] = cov[(size_t)l * d + j] = tribe_xsum_value(acc[base + (size_t)(l - j)]) / denom;
         trace += cov[(size_t)j * d + j];
     }
-    tribe_eig_sym(cov, d, w, v);
+    /* Every rank decomposes the same exact matrix with the same code, so
+     * every rank holds the same axes (no broadcast needed). */
+    TRIBE_TRY(tribe_eigh(cov, d, w, v));
+    p->d = d;
+    for (int j = 0; j < d; j++) {
+        p->mean[j] = mu[j];
+        p->components[0][j] = v[j];
+        p->components[1][j] = d > 1 ? v[(size_t)d + j] : 0.0;
+        /* dsyevd may return tiny negative eigenvalues of a singular matrix. */
+        p->explained_variance[j] = w[j] > 0 ? w[j] : 0.0;
+        p->explained_variance_ratio[j] = trace > 0 ? p->explained_variance[j] / trace : 0.0;
+    }
 
     TRIBE_TRY(tribe_sample_rows(par, z, n_local, offset, n_global, d, label, sample_size, seed,
                                 TRIBE_STREAM_PROJECTION, &S, &SL, NULL, &m));

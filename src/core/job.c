@@ -57,6 +57,8 @@ static const key_spec KEYS[] = {
     {"ltv.n_rounds", K_INT, F(ltv.n_rounds), 0, 1, 10000},
     {"ltv.learning_rate", K_NUM, F(ltv.learning_rate), 0, 1e-6, 1},
     {"ltv.max_leaves", K_INT, F(ltv.max_leaves), 0, 2, 4096},
+    {"ltv.valid_fraction", K_NUM, F(ltv.valid_fraction), 0, 0, 0.9},
+    {"ltv.early_stopping_rounds", K_INT, F(ltv.early_stopping_rounds), 0, 0, 10000},
     {"persona", K_OBJ, 0, 0, 0, 0},
     {"persona.provider", K_STR, F(persona.provider), 0, 0, 0},
     {"persona.base_url", K_STR, F(persona.base_url), 0, 0, 0},
@@ -77,6 +79,18 @@ static const key_spec KEYS[] = {
     {"persona.image_size", K_STR, F(persona.image_size), 0, 0, 0},
     {"campaign", K_OBJ, 0, 0, 0, 0},
     {"campaign.rules", K_RULES, F(campaign.rules), F(campaign.n_rules), 0, 0},
+    {"outliers", K_OBJ, 0, 0, 0, 0},
+    {"outliers.enabled", K_BOOL, F(outliers.enabled), 0, 0, 0},
+    {"outliers.method", K_STR, F(outliers.method), 0, 0, 0},
+    {"outliers.threshold", K_NUM, F(outliers.threshold), 0, 0, 1000},
+    {"gmm", K_OBJ, 0, 0, 0, 0},
+    {"gmm.enabled", K_BOOL, F(gmm.enabled), 0, 0, 0},
+    {"gmm.max_iter", K_INT, F(gmm.max_iter), 0, 1, 10000},
+    {"gmm.tol", K_NUM, F(gmm.tol), 0, 0, 1e9},
+    {"gmm.reg_covar", K_NUM, F(gmm.reg_covar), 0, 0, 1e6},
+    {"gmm.sample_size", K_I64, F(gmm.sample_size), 0, 0, 1e12},
+    {"ward", K_OBJ, 0, 0, 0, 0},
+    {"ward.enabled", K_BOOL, F(ward.enabled), 0, 0, 0},
 };
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -368,6 +382,8 @@ static void set_defaults(tribe_job *job)
     job->ltv.n_rounds = 200;
     job->ltv.learning_rate = 0.05;
     job->ltv.max_leaves = 15;
+    job->ltv.valid_fraction = 0.2;
+    job->ltv.early_stopping_rounds = 20;
     job->persona.temperature = 0.7;
     job->persona.timeout_s = 60;
     job->persona.deadline_s = 300;
@@ -375,6 +391,14 @@ static void set_defaults(tribe_job *job)
     job->persona.max_concurrency = 4;
     job->persona.retries = 2;
     job->persona.k_min = 50;
+    job->outliers.enabled = 1;
+    job->outliers.threshold = 3;
+    job->gmm.enabled = 1;
+    job->gmm.max_iter = 100;
+    job->gmm.tol = 1e-3;
+    job->gmm.reg_covar = 1e-6;
+    job->gmm.sample_size = 100000;
+    job->ward.enabled = 1;
 }
 
 tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out)
@@ -439,6 +463,13 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
                             file, job->ltv.objective);
             goto cleanup;
         }
+        if (job->ltv.early_stopping_rounds > 0 && !(job->ltv.valid_fraction > 0)) {
+            st = tribe_fail(TRIBE_ERR_USAGE,
+                            "%s: 'ltv.early_stopping_rounds' = %d needs held-out rows, but 'ltv.valid_fraction' = 0 "
+                            "(set 'ltv.early_stopping_rounds' to 0 to train on every row)",
+                            file, job->ltv.early_stopping_rounds);
+            goto cleanup;
+        }
         /* `tribe ingest --cutoff` writes the target beside its output as
          * <name without .h5>.target.h5. */
         for (int w = 0; w < 2; w++) {
@@ -487,6 +518,13 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
         job->persona.seed = job->seed;
     if (!job->persona.prompt)
         TRIBE_TRY(resolve_path(job->path, "prompts/persona-v1.txt", &job->persona.prompt));
+    if (!job->outliers.method)
+        TRIBE_TRY(tribe_strdup("iqr", &job->outliers.method));
+    if (strcmp(job->outliers.method, "iqr") != 0) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'outliers.method' = '%s' is not available ('iqr')", file,
+                        job->outliers.method);
+        goto cleanup;
+    }
     if (!job->run_id) {
         char id[64];
         time_t now = time(NULL);
@@ -547,6 +585,7 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->persona.image_model);
     free(j->persona.image_size);
     free_rules(j->campaign.rules, j->campaign.n_rules);
+    free(j->outliers.method);
     free(j->spec_json);
     free(j);
     *jp = NULL;

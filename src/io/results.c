@@ -2,6 +2,8 @@
 #include "tribe/results.h"
 #include "tribe/h5.h"
 
+#include "results_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,6 +137,7 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
         TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "columns", 4, mcols));
         TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_json", TRIBE_H5_U8, len, 1, r->ltv_json));
     }
+    TRIBE_TRY(tribe_results_write_beyond(h, r));
 
     TRIBE_TRY(tribe_fmt(run, sizeof run, "/runs/%s", r->run_id));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "job_spec", r->job_spec ? r->job_spec : "{}"));

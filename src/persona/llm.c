@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "llm_http.h"
+#include "llm_sched.h"
 
 typedef struct {
     tribe_llm_config cfg; /* strings below are owned copies */
@@ -25,22 +25,25 @@ typedef struct {
     tribe_persona_provider *offline;
 } llm_state;
 
-enum { S_WAIT = 0, S_FLIGHT, S_DONE, S_FAILED };
-
+/* One segment's request; its schedule (state, retries, reason) is the
+ * llm_task of the same index. */
 typedef struct {
     int c;                /* segment index */
     tribe_persona *out;
-    int state;
     char *profile;
     char key[33];
-    int failures;         /* retryable failures so far */
     int json_object;      /* 1 once the server rejected json_schema */
     int reasked;
     char *prev;           /* the ungrounded reply, for the re-ask */
     char violation[256];
-    double ready_at;
-    char reason[200];     /* the last failure, then why it fell back */
 } seg_job;
+
+/* What the scheduler's callbacks see (llm_sched.ud). */
+typedef struct {
+    llm_state *s;
+    const tribe_segments *segs;
+    seg_job *jobs;
+} batch_ctx;
 
 static void llm_destroy(tribe_persona_provider *self)
 {
@@ -165,89 +168,44 @@ static void cache_store(const llm_state *s, const seg_job *j, const char *conten
 
 /* ---- replies -------------------------------------------------------------- */
 
-/* The error code of an OpenAI-style error body, if it is a plain identifier.
- * Never the message: a 401's message may quote part of the key. */
-static void error_code(const char *body, char *buf, size_t cap)
+static tribe_status body_cb(const llm_sched *sc, int i, char **out)
 {
-    buf[0] = '\0';
-    cJSON *root = cJSON_Parse(body);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const char *keys[2] = {"code", "type"};
-    for (int i = 0; i < 2 && !buf[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, keys[i]);
-        if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
-            continue;
-        int plain = 1;
-        for (const char *p = v->valuestring; *p; p++)
-            plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
-        if (plain)
-            snprintf(buf, cap, "%s", v->valuestring);
-    }
-    cJSON_Delete(root);
+    const batch_ctx *b = sc->ud;
+    return request_body(b->s, &b->jobs[i], out);
 }
 
-/* Retry later, or give up when the budget or the deadline says so. */
-static void retry_or_fail(const llm_state *s, seg_job *j, double retry_after_s, double now, double deadline)
+/* A server without structured outputs: ask again in JSON mode, which costs
+ * no retry. */
+static int on_400_cb(const llm_sched *sc, int i, const char *body)
 {
-    j->failures++;
-    if (j->failures > s->cfg.retries) {
-        char why[200];
-        snprintf(why, sizeof why, "%.160s after %d attempts", j->reason, j->failures);
-        snprintf(j->reason, sizeof j->reason, "%s", why);
-        j->state = S_FAILED;
-        return;
-    }
-    double wait = tribe_llm_backoff_s(s->cfg.backoff_s, j->failures, retry_after_s, s->cfg.seed, j->c);
-    if (now + wait >= deadline) {
-        size_t n = strlen(j->reason);
-        snprintf(j->reason + n, sizeof j->reason - n, "; next retry in %.3g s is past the deadline", wait);
-        j->state = S_FAILED;
-        return;
-    }
-    j->ready_at = now + wait;
-    j->state = S_WAIT;
+    const batch_ctx *b = sc->ud;
+    seg_job *j = &b->jobs[i];
+    if (j->json_object || !(strstr(body, "response_format") || strstr(body, "json_schema")))
+        return 0;
+    TRIBE_INFO("persona %d: the server rejects json_schema; asking in JSON mode", b->segs->seg[j->c].id);
+    j->json_object = 1;
+    return 1;
 }
 
-static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg_job *j, const tribe_http_result *r,
-                             double now, double deadline)
+static tribe_status on_ok_cb(const llm_sched *sc, int i, const char *body, double now)
 {
-    tribe_status st = TRIBE_OK;
-    char *content = NULL, code[64];
-    if (r->status == 0) {
-        snprintf(j->reason, sizeof j->reason, "%s", r->timed_out ? "timeout" : r->error);
-        retry_or_fail(s, j, -1, now, deadline);
-        return TRIBE_OK;
-    }
-    if (r->status != 200) {
-        error_code(r->body, code, sizeof code);
-        snprintf(j->reason, sizeof j->reason, "HTTP %ld%s%s", r->status, code[0] ? " " : "", code);
-        if (r->status == 429 && strcmp(code, "insufficient_quota") != 0)
-            retry_or_fail(s, j, r->retry_after_s, now, deadline);
-        else if (r->status >= 500 || r->status == 408)
-            retry_or_fail(s, j, -1, now, deadline);
-        else if (r->status == 400 && !j->json_object &&
-                 (strstr(r->body, "response_format") || strstr(r->body, "json_schema"))) {
-            /* A server without structured outputs: ask again in JSON mode,
-             * which costs no retry. */
-            TRIBE_INFO("persona %d: the server rejects json_schema; asking in JSON mode", segs->seg[j->c].id);
-            j->json_object = 1;
-            j->ready_at = now;
-            j->state = S_WAIT;
-        } else
-            j->state = S_FAILED; /* 400, 401, 403, 404, insufficient_quota: asking again cannot help */
-        return TRIBE_OK;
-    }
-    st = tribe_llm_reply_content(r->body, &content);
+    const batch_ctx *b = sc->ud;
+    const llm_state *s = b->s;
+    const tribe_segments *segs = b->segs;
+    seg_job *j = &b->jobs[i];
+    llm_task *t = &sc->tasks[i];
+    char *content = NULL;
+    tribe_status st = tribe_llm_reply_content(body, &content);
     if (st != TRIBE_OK) {
         if (st != TRIBE_ERR_INPUT)
             return st;
-        snprintf(j->reason, sizeof j->reason, "%s", tribe_errmsg());
+        snprintf(t->reason, sizeof t->reason, "%s", tribe_errmsg());
         tribe_clear_error();
         /* A refusal or a reply cut at max tokens would come back the same. */
-        if (strncmp(j->reason, "refusal", 7) == 0 || strncmp(j->reason, "finish_reason", 13) == 0)
-            j->state = S_FAILED;
+        if (strncmp(t->reason, "refusal", 7) == 0 || strncmp(t->reason, "finish_reason", 13) == 0)
+            t->state = SCHED_FAILED;
         else
-            retry_or_fail(s, j, -1, now, deadline);
+            llm_sched_retry(sc, t, -1, now);
         return TRIBE_OK;
     }
     tribe_persona *p = j->out;
@@ -261,10 +219,10 @@ static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg
         if (st != TRIBE_OK)
             goto cleanup;
     } else if (st == TRIBE_ERR_INPUT) {
-        snprintf(j->reason, sizeof j->reason, "schema violation: %s", tribe_errmsg() + strlen("persona reply: "));
+        snprintf(t->reason, sizeof t->reason, "schema violation: %s", tribe_errmsg() + strlen("persona reply: "));
         tribe_clear_error();
         tribe_persona_clear(p);
-        retry_or_fail(s, j, -1, now, deadline);
+        llm_sched_retry(sc, t, -1, now);
         st = TRIBE_OK;
         goto cleanup;
     } else
@@ -280,16 +238,16 @@ static tribe_status on_reply(const llm_state *s, const tribe_segments *segs, seg
             free(j->prev);
             j->prev = content;
             content = NULL;
-            j->ready_at = now;
-            j->state = S_WAIT;
+            t->ready_at = now;
+            t->state = SCHED_WAIT;
         } else {
-            snprintf(j->reason, sizeof j->reason, "ungrounded after a re-ask: %.160s", j->violation);
-            j->state = S_FAILED;
+            snprintf(t->reason, sizeof t->reason, "ungrounded after a re-ask: %.160s", j->violation);
+            t->state = SCHED_FAILED;
         }
         goto cleanup;
     }
     cache_store(s, j, content);
-    j->state = S_DONE;
+    t->state = SCHED_DONE;
 cleanup:
     free(content);
     return st;
@@ -297,7 +255,7 @@ cleanup:
 
 /* ---- the batch -------------------------------------------------------------- */
 
-static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *j)
+static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *j, const char *reason)
 {
     tribe_status st = TRIBE_OK;
     char prov[320];
@@ -305,7 +263,7 @@ static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *
     TRIBE_TRY(s->offline->write(s->offline, segs, j->c, j->out));
     free(j->out->provider);
     j->out->provider = NULL;
-    snprintf(prov, sizeof prov, "offline (fallback: %s)", j->reason);
+    snprintf(prov, sizeof prov, "offline (fallback: %s)", reason);
     TRIBE_TRY(tribe_strdup(prov, &j->out->provider));
 cleanup:
     return st;
@@ -315,11 +273,12 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
 {
     tribe_status st = TRIBE_OK;
     seg_job *jobs = NULL;
-    tribe_http *h = NULL;
-    char *body = NULL, url[2048];
+    llm_task *tasks = NULL;
+    char url[2048];
     int sent = 0, cached = 0;
-    double t0 = tribe_now(), deadline = t0 + s->cfg.deadline_s;
+    double t0 = tribe_now();
     TRIBE_TRY(tribe_calloc((void **)&jobs, (size_t)(count > 0 ? count : 1), sizeof *jobs));
+    TRIBE_TRY(tribe_calloc((void **)&tasks, (size_t)(count > 0 ? count : 1), sizeof *tasks));
     /* "…/v1" and "…/v1/" both mean …/v1/chat/completions. */
     TRIBE_TRY(tribe_fmt(url, sizeof url, "%s%schat/completions", s->base_url,
                         s->base_url[strlen(s->base_url) - 1] == '/' ? "" : "/"));
@@ -327,115 +286,37 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
     if (s->api_key_env && (!key || !key[0]))
         TRIBE_WARN("persona: the variable %s named by persona.api_key_env is not set; sending no key", s->api_key_env);
 
-    int pending = 0;
     for (int i = 0; i < count; i++) {
         seg_job *j = &jobs[i];
-        j->c = first + i;
+        llm_task *t = &tasks[i];
+        j->c = t->jitter_key = first + i;
         j->out = &out[i];
         const tribe_segment *g = &segs->seg[j->c];
         if (g->size < s->cfg.k_min) {
-            snprintf(j->reason, sizeof j->reason, "%lld customers, under persona.k_min = %lld", (long long)g->size,
+            snprintf(t->reason, sizeof t->reason, "%lld customers, under persona.k_min = %lld", (long long)g->size,
                      (long long)s->cfg.k_min);
-            j->state = S_FAILED;
+            t->state = SCHED_FAILED;
             continue;
         }
         TRIBE_TRY(tribe_llm_profile(segs, j->c, s->cfg.k_min, &j->profile));
         tribe_llm_cache_key(j->profile, s->prompt->version, s->model, j->key);
         if (cache_load(s, segs, j)) {
-            j->state = S_DONE;
+            t->state = SCHED_DONE;
             cached++;
             continue;
         }
-        j->ready_at = t0;
-        pending++;
+        t->state = SCHED_WAIT;
+        t->ready_at = t0;
     }
-    if (pending) {
-        st = tribe_http_create(&h);
-        if (st == TRIBE_ERR_NOMEM)
-            goto cleanup;
-        if (st != TRIBE_OK) {
-            for (int i = 0; i < count; i++)
-                if (jobs[i].state == S_WAIT) {
-                    snprintf(jobs[i].reason, sizeof jobs[i].reason, "%s", tribe_errmsg());
-                    jobs[i].state = S_FAILED;
-                }
-            tribe_clear_error();
-            st = TRIBE_OK;
-            pending = 0;
-        }
-    }
-    while (pending) {
-        double now = tribe_now();
-        if (now >= deadline) {
-            for (int i = 0; i < count; i++)
-                if (jobs[i].state == S_WAIT || jobs[i].state == S_FLIGHT) {
-                    snprintf(jobs[i].reason, sizeof jobs[i].reason, "persona.deadline_s = %g s passed",
-                             s->cfg.deadline_s);
-                    jobs[i].state = S_FAILED;
-                }
-            break;
-        }
-        double next = deadline;
-        for (int i = 0; i < count && tribe_http_active(h) < s->cfg.max_concurrency; i++) {
-            seg_job *j = &jobs[i];
-            if (j->state != S_WAIT)
-                continue;
-            if (j->ready_at > now) {
-                next = fmin(next, j->ready_at);
-                continue;
-            }
-            TRIBE_TRY(request_body(s, j, &body));
-            /* No request outlives the run's deadline. */
-            st = tribe_http_post(h, i, url, key, body, fmin(s->cfg.timeout_s, deadline - now));
-            free(body);
-            body = NULL;
-            if (st == TRIBE_ERR_NOMEM)
-                goto cleanup;
-            if (st != TRIBE_OK) {
-                snprintf(j->reason, sizeof j->reason, "%s", tribe_errmsg());
-                tribe_clear_error();
-                st = TRIBE_OK;
-                j->state = S_FAILED;
-                pending--;
-                continue;
-            }
-            sent++;
-            j->state = S_FLIGHT;
-        }
-        for (int i = 0; i < count; i++)
-            if (jobs[i].state == S_WAIT)
-                next = fmin(next, fmax(jobs[i].ready_at, now));
-        double wait = tribe_http_active(h) > 0 ? fmin(0.25, deadline - now) : fmax(0, next - now);
-        tribe_http_result r = {0};
-        int got = 0;
-        st = tribe_http_wait(h, wait, &r, &got);
-        if (st == TRIBE_ERR_NOMEM)
-            goto cleanup;
-        if (st != TRIBE_OK) {
-            /* curl itself broke: everything not yet written goes offline. */
-            for (int i = 0; i < count; i++)
-                if (jobs[i].state == S_WAIT || jobs[i].state == S_FLIGHT) {
-                    snprintf(jobs[i].reason, sizeof jobs[i].reason, "%s", tribe_errmsg());
-                    jobs[i].state = S_FAILED;
-                }
-            tribe_clear_error();
-            st = TRIBE_OK;
-            break;
-        }
-        if (got) {
-            seg_job *j = &jobs[r.tag];
-            st = on_reply(s, segs, j, &r, tribe_now(), deadline);
-            tribe_http_result_free(&r);
-            if (st != TRIBE_OK)
-                goto cleanup;
-        }
-        pending = 0;
-        for (int i = 0; i < count; i++)
-            pending += jobs[i].state == S_WAIT || jobs[i].state == S_FLIGHT;
-    }
+    batch_ctx ctx = {s, segs, jobs};
+    llm_sched sc = {.url = url, .key = key, .timeout_s = s->cfg.timeout_s, .deadline = t0 + s->cfg.deadline_s,
+                    .deadline_s = s->cfg.deadline_s, .max_concurrency = s->cfg.max_concurrency,
+                    .retries = s->cfg.retries, .backoff_s = s->cfg.backoff_s, .seed = s->cfg.seed, .ud = &ctx,
+                    .body = body_cb, .on_ok = on_ok_cb, .on_400 = on_400_cb, .tasks = tasks, .n = count};
+    TRIBE_TRY(llm_sched_run(&sc, &sent));
     int n_llm = 0, n_off = 0;
     for (int i = 0; i < count; i++) {
-        if (jobs[i].state == S_DONE) {
+        if (tasks[i].state == SCHED_DONE) {
             n_llm++;
             continue;
         }
@@ -443,19 +324,18 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
         /* A segment under k_min is the privacy rule at work, not a fault. */
         tribe_log(segs->seg[jobs[i].c].size < s->cfg.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
                   "persona of segment %d (%s): offline writer instead of %s: %s", segs->seg[jobs[i].c].id,
-                  segs->seg[jobs[i].c].name, s->model, jobs[i].reason);
-        TRIBE_TRY(fallback(s, segs, &jobs[i]));
+                  segs->seg[jobs[i].c].name, s->model, tasks[i].reason);
+        TRIBE_TRY(fallback(s, segs, &jobs[i], tasks[i].reason));
     }
     TRIBE_INFO("personas: %d from %s (%d cached), %d offline; %d requests in %.2f s", n_llm, s->model, cached, n_off,
                sent, tribe_now() - t0);
 cleanup:
-    tribe_http_destroy(&h);
-    free(body);
     for (int i = 0; jobs && i < count; i++) {
         free(jobs[i].profile);
         free(jobs[i].prev);
     }
     free(jobs);
+    free(tasks);
     return st;
 }
 

@@ -10,25 +10,26 @@
  * re-encoded as canonical base64, so the report can embed it as a data: URI
  * without trusting the server's text. */
 #include "tribe/llm.h"
+#include "tribe/base64.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_http.h"
+#include "llm_sched.h"
 
 /* A decoded image larger than this is refused: the report embeds every
  * image, and a page of hundreds of megabytes helps nobody. */
 #define MAX_IMAGE_BYTES (16u << 20)
 
-enum { I_WAIT = 0, I_FLIGHT, I_DONE, I_FAILED };
-
+/* What the scheduler's callbacks see (llm_sched.ud). */
 typedef struct {
-    int state;
-    int failures;
-    double ready_at;
-} img_job;
+    const tribe_image_config *cfg;
+    const tribe_persona *p;
+    int k;
+    tribe_persona_image *img;
+} img_ctx;
 
 const char *tribe_image_mime(const unsigned char *data, size_t n)
 {
@@ -40,59 +41,16 @@ const char *tribe_image_mime(const unsigned char *data, size_t n)
     return NULL;
 }
 
-static int b64_value(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
 tribe_status tribe_image_b64_decode(const char *text, unsigned char **out, size_t *n)
 {
     tribe_status st = TRIBE_OK;
-    size_t len = strlen(text), o = 0, pad = 0;
     unsigned char *buf = NULL;
-    uint32_t acc = 0;
-    int bits = 0;
+    size_t cap = strlen(text) / 4 * 3 + 3;
     *out = NULL;
     *n = 0;
-    TRIBE_TRY(tribe_alloc((void **)&buf, len / 4 * 3 + 3));
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        /* Line breaks and spaces are allowed (MIME-style wrapping). */
-        if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t')
-            continue;
-        if (ch == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_value(ch);
-        if (v < 0 || pad > 0) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "base64: invalid character at offset %zu", i);
-            goto cleanup;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    /* Leftover bits must be padding zeros, and at most two '=' may follow. */
-    if (pad > 2 || bits >= 6 || (acc & ((1u << bits) - 1)) != 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "base64: bad padding");
-        goto cleanup;
-    }
+    TRIBE_TRY(tribe_alloc((void **)&buf, cap));
+    TRIBE_TRY(tribe_base64_decode(text, buf, cap, n));
     *out = buf;
-    *n = o;
     buf = NULL;
 cleanup:
     free(buf);
@@ -101,20 +59,9 @@ cleanup:
 
 static tribe_status b64_encode(const unsigned char *d, size_t n, char **out)
 {
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     tribe_status st = TRIBE_OK;
-    char *s = NULL;
-    TRIBE_TRY(tribe_alloc((void **)&s, (n + 2) / 3 * 4 + 1));
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
-        s[o++] = A[v >> 18 & 63];
-        s[o++] = A[v >> 12 & 63];
-        s[o++] = i + 1 < n ? A[v >> 6 & 63] : '=';
-        s[o++] = i + 2 < n ? A[v & 63] : '=';
-    }
-    s[o] = '\0';
-    *out = s;
+    TRIBE_TRY(tribe_alloc((void **)out, (n + 2) / 3 * 4 + 1));
+    tribe_base64_encode(d, n, *out);
 cleanup:
     return st;
 }
@@ -182,79 +129,30 @@ cleanup:
     return st;
 }
 
-/* The error code of an OpenAI-style error body when it is a plain
- * identifier; never the message (a 401's message may quote the key). */
-static void error_code(const char *body, char *buf, size_t cap)
+static tribe_status body_cb(const llm_sched *sc, int c, char **out)
 {
-    buf[0] = '\0';
-    cJSON *root = cJSON_Parse(body);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const char *keys[2] = {"code", "type"};
-    for (int i = 0; i < 2 && !buf[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, keys[i]);
-        if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
-            continue;
-        int plain = 1;
-        for (const char *p = v->valuestring; *p; p++)
-            plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
-        if (plain)
-            snprintf(buf, cap, "%s", v->valuestring);
-    }
-    cJSON_Delete(root);
+    const img_ctx *x = sc->ud;
+    const tribe_persona *q = NULL;
+    for (int i = 0; i < x->k && !q; i++)
+        if (x->p[i].segment == x->img[c].segment)
+            q = &x->p[i];
+    return request_body(x->cfg, q->image_prompt, out);
 }
 
-static void retry_or_fail(const tribe_image_config *cfg, img_job *j, tribe_persona_image *img, int c,
-                          double retry_after_s, double now, double deadline)
+static tribe_status on_ok_cb(const llm_sched *sc, int c, const char *body, double now)
 {
-    j->failures++;
-    if (j->failures > cfg->retries) {
-        char why[200];
-        snprintf(why, sizeof why, "%.160s after %d attempts", img->why, j->failures);
-        snprintf(img->why, sizeof img->why, "%s", why);
-        j->state = I_FAILED;
-        return;
-    }
-    double wait = tribe_llm_backoff_s(cfg->backoff_s, j->failures, retry_after_s, cfg->seed, c);
-    if (now + wait >= deadline) {
-        size_t n = strlen(img->why);
-        snprintf(img->why + n, sizeof img->why - n, "; next retry in %.3g s is past the deadline", wait);
-        j->state = I_FAILED;
-        return;
-    }
-    j->ready_at = now + wait;
-    j->state = I_WAIT;
-}
-
-static tribe_status on_reply(const tribe_image_config *cfg, img_job *j, tribe_persona_image *img, int c,
-                             const tribe_http_result *r, double now, double deadline)
-{
-    char code[64];
-    if (r->status == 0) {
-        snprintf(img->why, sizeof img->why, "%s", r->timed_out ? "timeout" : r->error);
-        retry_or_fail(cfg, j, img, c, -1, now, deadline);
-        return TRIBE_OK;
-    }
-    if (r->status != 200) {
-        error_code(r->body, code, sizeof code);
-        snprintf(img->why, sizeof img->why, "HTTP %ld%s%s", r->status, code[0] ? " " : "", code);
-        if (r->status == 429 && strcmp(code, "insufficient_quota") != 0)
-            retry_or_fail(cfg, j, img, c, r->retry_after_s, now, deadline);
-        else if (r->status >= 500 || r->status == 408)
-            retry_or_fail(cfg, j, img, c, -1, now, deadline);
-        else
-            j->state = I_FAILED; /* 400, 401, 403, 404, insufficient_quota: asking again cannot help */
-        return TRIBE_OK;
-    }
-    tribe_status st = tribe_image_reply_parse(r->body, img);
+    const img_ctx *x = sc->ud;
+    llm_task *t = &sc->tasks[c];
+    tribe_status st = tribe_image_reply_parse(body, &x->img[c]);
     if (st == TRIBE_OK) {
-        j->state = I_DONE;
+        t->state = SCHED_DONE;
         return TRIBE_OK;
     }
     if (st != TRIBE_ERR_INPUT)
         return st;
-    snprintf(img->why, sizeof img->why, "%s", tribe_errmsg());
+    snprintf(t->reason, sizeof t->reason, "%s", tribe_errmsg());
     tribe_clear_error();
-    retry_or_fail(cfg, j, img, c, -1, now, deadline);
+    llm_sched_retry(sc, t, -1, now);
     return TRIBE_OK;
 }
 
@@ -273,22 +171,18 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
 {
     tribe_status st = TRIBE_OK;
     tribe_persona_image *img = NULL;
-    img_job *jobs = NULL;
-    tribe_http *h = NULL;
-    char *body = NULL, url[2048];
-    int k = segs->k, pending = 0, sent = 0;
+    llm_task *tasks = NULL;
+    char url[2048];
+    int k = segs->k, sent = 0;
     double t0 = tribe_now();
     *out = NULL;
     if (!cfg || !cfg->base_url || !cfg->base_url[0] || !cfg->model || !cfg->model[0])
         return tribe_fail(TRIBE_ERR_USAGE, "persona images: image_base_url and image_model are required");
-    double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60;
-    double deadline = t0 + (cfg->deadline_s > 0 ? cfg->deadline_s : 300);
-    int cap = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1;
+    double deadline_s = cfg->deadline_s > 0 ? cfg->deadline_s : 300;
     TRIBE_TRY(tribe_calloc((void **)&img, (size_t)(k > 0 ? k : 1), sizeof *img));
-    TRIBE_TRY(tribe_calloc((void **)&jobs, (size_t)(k > 0 ? k : 1), sizeof *jobs));
+    TRIBE_TRY(tribe_calloc((void **)&tasks, (size_t)(k > 0 ? k : 1), sizeof *tasks));
     TRIBE_TRY(tribe_fmt(url, sizeof url, "%s%simages/generations", cfg->base_url,
                         cfg->base_url[strlen(cfg->base_url) - 1] == '/' ? "" : "/"));
-    const char *key = cfg->api_key_env ? getenv(cfg->api_key_env) : NULL;
 
     for (int c = 0; c < k; c++) {
         const tribe_persona *q = NULL;
@@ -296,109 +190,33 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
         for (int i = 0; p && i < k && !q; i++)
             if (p[i].segment == segs->seg[c].id)
                 q = &p[i];
-        jobs[c].state = I_FAILED;
+        tasks[c].jitter_key = c;
+        tasks[c].state = SCHED_FAILED;
         if (segs->seg[c].size < cfg->k_min)
             /* The prompt was written from a small segment's figures: it stays in the job. */
-            snprintf(img[c].why, sizeof img[c].why, "%lld customers, under persona.k_min = %lld",
+            snprintf(tasks[c].reason, sizeof tasks[c].reason, "%lld customers, under persona.k_min = %lld",
                      (long long)segs->seg[c].size, (long long)cfg->k_min);
         else if (!q || !q->image_prompt || !q->image_prompt[0])
-            snprintf(img[c].why, sizeof img[c].why, "no image prompt");
+            snprintf(tasks[c].reason, sizeof tasks[c].reason, "no image prompt");
         else {
-            jobs[c].state = I_WAIT;
-            jobs[c].ready_at = t0;
-            pending++;
+            tasks[c].state = SCHED_WAIT;
+            tasks[c].ready_at = t0;
         }
     }
-    if (pending) {
-        st = tribe_http_create(&h);
-        if (st == TRIBE_ERR_NOMEM)
-            goto cleanup;
-        if (st != TRIBE_OK) {
-            for (int c = 0; c < k; c++)
-                if (jobs[c].state == I_WAIT) {
-                    snprintf(img[c].why, sizeof img[c].why, "%s", tribe_errmsg());
-                    jobs[c].state = I_FAILED;
-                }
-            tribe_clear_error();
-            st = TRIBE_OK;
-            pending = 0;
-        }
-    }
-    while (pending) {
-        double now = tribe_now();
-        if (now >= deadline) {
-            for (int c = 0; c < k; c++)
-                if (jobs[c].state == I_WAIT || jobs[c].state == I_FLIGHT) {
-                    snprintf(img[c].why, sizeof img[c].why, "persona.deadline_s = %g s passed",
-                             cfg->deadline_s > 0 ? cfg->deadline_s : 300);
-                    jobs[c].state = I_FAILED;
-                }
-            break;
-        }
-        double next = deadline;
-        for (int c = 0; c < k && tribe_http_active(h) < cap; c++) {
-            img_job *j = &jobs[c];
-            if (j->state != I_WAIT)
-                continue;
-            if (j->ready_at > now) {
-                next = fmin(next, j->ready_at);
-                continue;
-            }
-            const tribe_persona *q = NULL;
-            for (int i = 0; i < k && !q; i++)
-                if (p[i].segment == img[c].segment)
-                    q = &p[i];
-            TRIBE_TRY(request_body(cfg, q->image_prompt, &body));
-            st = tribe_http_post(h, c, url, key, body, fmin(timeout_s, deadline - now));
-            free(body);
-            body = NULL;
-            if (st == TRIBE_ERR_NOMEM)
-                goto cleanup;
-            if (st != TRIBE_OK) {
-                snprintf(img[c].why, sizeof img[c].why, "%s", tribe_errmsg());
-                tribe_clear_error();
-                st = TRIBE_OK;
-                j->state = I_FAILED;
-                continue;
-            }
-            sent++;
-            j->state = I_FLIGHT;
-        }
-        for (int c = 0; c < k; c++)
-            if (jobs[c].state == I_WAIT)
-                next = fmin(next, fmax(jobs[c].ready_at, now));
-        double wait = tribe_http_active(h) > 0 ? fmin(0.25, deadline - now) : fmax(0, next - now);
-        tribe_http_result r = {0};
-        int got = 0;
-        st = tribe_http_wait(h, wait, &r, &got);
-        if (st == TRIBE_ERR_NOMEM)
-            goto cleanup;
-        if (st != TRIBE_OK) {
-            for (int c = 0; c < k; c++)
-                if (jobs[c].state == I_WAIT || jobs[c].state == I_FLIGHT) {
-                    snprintf(img[c].why, sizeof img[c].why, "%s", tribe_errmsg());
-                    jobs[c].state = I_FAILED;
-                }
-            tribe_clear_error();
-            st = TRIBE_OK;
-            break;
-        }
-        if (got) {
-            st = on_reply(cfg, &jobs[r.tag], &img[r.tag], r.tag, &r, tribe_now(), deadline);
-            tribe_http_result_free(&r);
-            if (st != TRIBE_OK)
-                goto cleanup;
-        }
-        pending = 0;
-        for (int c = 0; c < k; c++)
-            pending += jobs[c].state == I_WAIT || jobs[c].state == I_FLIGHT;
-    }
+    img_ctx ctx = {cfg, p, k, img};
+    llm_sched sc = {.url = url, .key = cfg->api_key_env ? getenv(cfg->api_key_env) : NULL,
+                    .timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60, .deadline = t0 + deadline_s,
+                    .deadline_s = deadline_s, .max_concurrency = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1,
+                    .retries = cfg->retries, .backoff_s = cfg->backoff_s, .seed = cfg->seed, .ud = &ctx,
+                    .body = body_cb, .on_ok = on_ok_cb, .tasks = tasks, .n = k};
+    TRIBE_TRY(llm_sched_run(&sc, &sent));
     int n_img = 0;
     for (int c = 0; c < k; c++) {
-        if (jobs[c].state == I_DONE) {
+        if (tasks[c].state == SCHED_DONE) {
             n_img++;
             continue;
         }
+        snprintf(img[c].why, sizeof img[c].why, "%s", tasks[c].reason);
         tribe_log(segs->seg[c].size < cfg->k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
                   "image of segment %d (%s): none: %s", segs->seg[c].id, segs->seg[c].name, img[c].why);
     }
@@ -407,9 +225,7 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
     *out = img;
     img = NULL;
 cleanup:
-    tribe_http_destroy(&h);
-    free(body);
-    free(jobs);
+    free(tasks);
     tribe_persona_images_destroy(&img, k);
     return st;
 }

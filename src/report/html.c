@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html_extras.h"
 #include "report_internal.h"
 
 #define MAX_POINTS 3000
@@ -1455,6 +1456,7 @@ static tribe_status html_text(const tribe_segments *s, const tribe_persona *p, c
     TRIBE_TRY(drivers_section(b, s, run));
     TRIBE_TRY(ltv_section(b, s, run));
     TRIBE_TRY(ksweep_section(b, run));
+    TRIBE_TRY(report_beyond_sections(b, s, run));
     TRIBE_TRY(scatter(b, s, proj));
     TRIBE_TRY(persona_cards(b, s, p, plan, img));
     TRIBE_TRY(campaign_plan(b, s, plan));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tribe run with an "ltv" object: gen -> ingest at two cutoffs one horizon apart (train: features as of
-# c1, spend in (c1, c1+90]; test: as of c2 = c1+90) and once in full -> run on 1 and 2 ranks. Predicted
-# LTV identical across rank counts, finite and >= 0; metrics for the three models; GBDT R2 > 0.
+# c1, spend in (c1, c1+90]; test: as of c2 = c1+90) and once in full -> run on 1, 2 and 4 ranks. Predicted
+# LTV and the final model (refit on both windows' rows stacked) bit-identical across rank counts, finite
+# and >= 0; metrics for the three models; GBDT R2 > 0.
 source "$(dirname "$0")/lib.sh"
 tribe_np 2 gen --customers 6000 --seed 5 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
   { cat "$TMP/gen.log"; fail "gen"; finish; exit 1; }
@@ -12,7 +13,7 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/test.h5" --cutoff 2011-09-10 --h
   { cat "$TMP/i2.out"; fail "ingest test"; }
 tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" >"$TMP/i3.out" 2>&1 || { cat "$TMP/i3.out"; fail "ingest"; }
 LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 100}'
-for np in 1 2; do
+for np in 1 2 4; do
   write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV"
   if tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err"; then
     ok "run with ltv on $np ranks"
@@ -20,12 +21,25 @@ for np in 1 2; do
     fail "run with ltv on $np ranks"; tail -5 "$TMP/run$np.err"
   fi
 done
-$PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" "$TMP/out1/report.html" <<'PY' && ok "ltv results" || fail "ltv results"
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+$PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" "$TMP/out1/report.html" "$TMP/out4/results.h5" \
+  "$TMP/train.h5" "$TMP/test.h5" <<'PY' && ok "ltv results" || fail "ltv results"
+import json, sys, h5py, numpy as np
+a, b, d = (h5py.File(p, "r") for p in sys.argv[1:3] + sys.argv[4:5])
 l1, l2 = a["/segments/ltv"][:], b["/segments/ltv"][:]
 assert l1.dtype == np.float32 and l1.shape[0] == a["/segments/label"].shape[0], l1.shape
 assert (l1 == l2).all(), "ltv differs between 1 and 2 ranks"
+assert (l1 == d["/segments/ltv"][:]).all(), "ltv differs between 1 and 4 ranks"
+for o in (b, d):
+    assert (o["/model/ltv/gbdt_json"][:] == a["/model/ltv/gbdt_json"][:]).all(), "final model differs"
+    for s in ("ltv_mean", "ltv_median", "ltv_total"):
+        assert (o["/segments/" + s][:] == a["/segments/" + s][:]).all(), s
+# the final model learned from both windows: its trees' root cover = the training (not held-out) rows
+# of train + test, about 80% of both, more than the test window alone has
+n1, n2 = (h5py.File(p, "r")["/customers/id"].shape[0] for p in sys.argv[5:7])
+g = json.loads(a["/model/ltv/gbdt_json"][:].tobytes())
+cover = g["trees"][0]["nodes"][0]["cover"]
+assert n2 < cover and 0.75 * (n1 + n2) < cover < 0.85 * (n1 + n2), (cover, n1, n2)
+print("final model: root cover %d of %d + %d stacked rows" % (cover, n1, n2))
 assert np.isfinite(l1).all() and (l1 >= 0).all()
 m = a["/model/ltv/metrics"][:]
 models = [s.decode() if isinstance(s, bytes) else s for s in a["/model/ltv/metrics"].attrs["models"]]

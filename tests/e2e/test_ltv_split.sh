@@ -25,6 +25,8 @@ assert (t2["features"][:] == f).all() and (c2["features"][:] == c1["features"][:
 PY
 expect 2 "cutoff 2012-01-01 is outside the data's date range 2011-01-01 .. 2011-05-01" -- \
   "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --cutoff 2012-01-01 --horizon 30
+expect 2 "cutoff 2010-12-31 is outside the data's date range 2011-01-01 .. 2011-05-01" -- \
+  "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --cutoff 2010-12-31 --horizon 30
 expect 2 "horizon '-3'" -- "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --cutoff 2011-03-31 --horizon -3
 expect 2 "need --cutoff" -- "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --horizon 30
 finish

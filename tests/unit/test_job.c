@@ -151,6 +151,41 @@ static void ltv_keys_should_default_targets_and_be_checked(void)
     CU_ASSERT_PTR_NULL(job);
 }
 
+#define LTV_JOB(extra) \
+    "{\"input\": \"a\", \"output\": \"o\", \"ltv\": {\"train\": \"a\", \"test\": \"b\", \"horizon_days\": 9" extra "}}"
+
+static void ltv_validation_share_and_patience_should_default_and_be_checked(void)
+{
+    tribe_job *job = NULL;
+    CU_ASSERT_EQUAL_FATAL(parse(LTV_JOB(""), &job), TRIBE_OK);
+    CU_ASSERT_DOUBLE_EQUAL(job->ltv.valid_fraction, 0.2, 1e-15);
+    CU_ASSERT_EQUAL(job->ltv.early_stopping_rounds, 20);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL_FATAL(parse(LTV_JOB(", \"valid_fraction\": 0.35, \"early_stopping_rounds\": 7"), &job), TRIBE_OK);
+    CU_ASSERT_DOUBLE_EQUAL(job->ltv.valid_fraction, 0.35, 1e-15);
+    CU_ASSERT_EQUAL(job->ltv.early_stopping_rounds, 7);
+    tribe_job_destroy(&job);
+    /* no hold-out and no early stopping: every row trains */
+    CU_ASSERT_EQUAL_FATAL(parse(LTV_JOB(", \"valid_fraction\": 0, \"early_stopping_rounds\": 0"), &job), TRIBE_OK);
+    CU_ASSERT_EQUAL(job->ltv.valid_fraction, 0.0);
+    CU_ASSERT_EQUAL(job->ltv.early_stopping_rounds, 0);
+    tribe_job_destroy(&job);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"valid_fraction\": 0"), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.early_stopping_rounds' = 20 needs held-out rows, but 'ltv.valid_fraction' = 0") !=
+              NULL);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"valid_fraction\": 0.95"), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.valid_fraction' = 0.95 is outside [0, 0.9]") != NULL);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"valid_fraction\": -0.1"), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.valid_fraction' = -0.1 is outside") != NULL);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"valid_fraction\": \"20%\""), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.valid_fraction' must be a number") != NULL);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"early_stopping_rounds\": 2.5"), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.early_stopping_rounds'") != NULL);
+    CU_ASSERT_EQUAL(parse(LTV_JOB(", \"early_stopping_rounds\": -1"), &job), TRIBE_ERR_USAGE);
+    CU_ASSERT(strstr(tribe_errmsg(), "'ltv.early_stopping_rounds' = -1 is outside [0, 10000]") != NULL);
+    CU_ASSERT_PTR_NULL(job);
+}
+
 static void broken_json_should_give_its_line(void)
 {
     tribe_job *job = NULL;
@@ -170,6 +205,7 @@ int main(void)
         TRIBE_TEST(a_wrong_type_should_be_named),
         TRIBE_TEST(drivers_keys_should_have_defaults_and_bounds),
         TRIBE_TEST(ltv_keys_should_default_targets_and_be_checked),
+        TRIBE_TEST(ltv_validation_share_and_patience_should_default_and_be_checked),
         TRIBE_TEST(broken_json_should_give_its_line),
         {NULL, NULL}};
     return tribe_test_main("job", cases);

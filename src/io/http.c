@@ -1,10 +1,11 @@
-/* Asynchronous POSTs over curl multi (llm_http.h). The only file of tribe
+/* Asynchronous POSTs over curl multi (tribe/http.h). The only file of tribe
  * that includes <curl/curl.h>. */
-#include "llm_http.h"
+#include "tribe/http.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* A reply larger than this is not a persona; the transfer is cut. */
@@ -147,12 +148,19 @@ int tribe_http_active(const tribe_http *h) { return h ? h->active : 0; }
         }                                                                                \
     } while (0)
 
-tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char *bearer, const char *body,
-                             double timeout_s)
+static tribe_status add_header(req *r, const char *line)
+{
+    struct curl_slist *t = curl_slist_append(r->hdrs, line);
+    if (!t)
+        return tribe_fail(TRIBE_ERR_NOMEM, "libcurl: out of memory for request headers");
+    r->hdrs = t;
+    return TRIBE_OK;
+}
+
+tribe_status tribe_http_start(tribe_http *h, int tag, const tribe_http_request *rq)
 {
     tribe_status st = TRIBE_OK;
     req *r = NULL;
-    struct curl_slist *t;
     TRIBE_TRY(tribe_calloc((void **)&r, 1, sizeof *r));
     r->tag = tag;
     r->retry_after_s = -1;
@@ -160,27 +168,23 @@ tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char
         st = tribe_fail(TRIBE_ERR_ENV, "libcurl: cannot create a handle");
         goto cleanup;
     }
-    if (!(t = curl_slist_append(r->hdrs, "Content-Type: application/json"))) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "libcurl: out of memory");
-        goto cleanup;
-    }
-    r->hdrs = t;
-    if (bearer && bearer[0]) {
-        size_t n = strlen(bearer) + 32;
+    for (const char *const *p = rq->headers; p && *p; p++)
+        TRIBE_TRY(add_header(r, *p));
+    /* "Expect: 100-continue" would add a round trip per large body. */
+    TRIBE_TRY(add_header(r, "Expect:"));
+    if (rq->bearer && rq->bearer[0]) {
+        size_t n = strlen(rq->bearer) + 32;
         TRIBE_TRY(tribe_alloc((void **)&r->auth, n));
-        snprintf(r->auth, n, "Authorization: Bearer %s", bearer);
-        if (!(t = curl_slist_append(r->hdrs, r->auth))) {
-            st = tribe_fail(TRIBE_ERR_NOMEM, "libcurl: out of memory");
-            goto cleanup;
-        }
-        r->hdrs = t;
+        snprintf(r->auth, n, "Authorization: Bearer %s", rq->bearer);
+        TRIBE_TRY(add_header(r, r->auth));
     }
-    long ms = (long)(timeout_s * 1000.0 + 0.5);
+    long ms = (long)(rq->timeout_s * 1000.0 + 0.5);
     if (ms < 1)
         ms = 1;
-    SET(CURLOPT_URL, url);
+    SET(CURLOPT_URL, rq->url);
     SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_COPYPOSTFIELDS, body);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+    SET(CURLOPT_COPYPOSTFIELDS, rq->body);
     SET(CURLOPT_HTTPHEADER, r->hdrs);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, r);
@@ -191,6 +195,8 @@ tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char
     SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts in an MPI process */
     SET(CURLOPT_PRIVATE, (void *)r);
     SET(CURLOPT_USERAGENT, "tribe/" TRIBE_VERSION);
+    if (rq->userpwd)
+        SET(CURLOPT_USERPWD, rq->userpwd);
     if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
         st = tribe_fail(TRIBE_ERR_ENV, "libcurl: cannot start a request");
         goto cleanup;
@@ -202,6 +208,15 @@ tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char
 cleanup:
     req_free(r);
     return st;
+}
+
+tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char *bearer, const char *body,
+                             double timeout_s)
+{
+    static const char *const json[] = {"Content-Type: application/json", NULL};
+    tribe_http_request rq = {.url = url, .headers = json, .bearer = bearer, .body = body,
+                             .len = strlen(body), .timeout_s = timeout_s};
+    return tribe_http_start(h, tag, &rq);
 }
 
 /* Takes one finished transfer off the multi handle, if any. */
@@ -287,4 +302,21 @@ void tribe_http_result_free(tribe_http_result *r)
         return;
     free(r->body);
     r->body = NULL;
+}
+
+tribe_status tribe_http_fetch(const tribe_http_request *rq, tribe_http_result *res)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_http *h = NULL;
+    int got = 0;
+    memset(res, 0, sizeof *res);
+    TRIBE_TRY(tribe_http_create(&h));
+    TRIBE_TRY(tribe_http_start(h, 0, rq));
+    while (!got)
+        TRIBE_TRY(tribe_http_wait(h, 1.0, res, &got));
+    if (res->status == 0)
+        st = tribe_fail(TRIBE_ERR_ENV, "POST %s failed: %s", rq->url, res->error);
+cleanup:
+    tribe_http_destroy(&h);
+    return st;
 }

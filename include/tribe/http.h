@@ -1,6 +1,7 @@
-/* Internal to src/persona: a small asynchronous HTTP client over curl multi,
- * the only place that includes <curl/curl.h>. The LLM provider starts POSTs
- * tagged with an integer and collects them as they finish.
+/* tribe/http.h: tribe's one HTTP client, asynchronous over curl multi; the
+ * only place that includes <curl/curl.h>. The LLM provider starts POSTs
+ * tagged with an integer and collects them as they finish; the campaign
+ * sender makes one blocking request at a time with tribe_http_fetch.
  *
  * Usage:
  *     tribe_http *h = NULL;
@@ -14,10 +15,10 @@
  *     tribe_http_destroy(&h);   // aborts whatever is still in flight
  *
  * Never logs headers: the bearer token exists only in the request's header
- * list and is wiped when the request is freed. Not collective.
+ * list and is wiped when the request is freed. Not collective (rank 0).
  */
-#ifndef TRIBE_PERSONA_LLM_HTTP_H
-#define TRIBE_PERSONA_LLM_HTTP_H
+#ifndef TRIBE_HTTP_H
+#define TRIBE_HTTP_H
 
 #include "tribe/core.h"
 
@@ -34,7 +35,20 @@ typedef struct {
 
 /* Returns ENV when libcurl cannot be initialised, NOMEM. */
 tribe_status tribe_http_create(tribe_http **out);
-/* Starts a POST of a JSON body. Returns ENV/NOMEM when it cannot be started. */
+/* One POST. Every pointer is read during the call only (curl copies). */
+typedef struct {
+    const char *url;
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *bearer;         /* adds "Authorization: Bearer <bearer>", wiped after; may be NULL */
+    const char *userpwd;        /* basic auth "user:password"; may be NULL */
+    const char *body;           /* len bytes */
+    size_t len;
+    double timeout_s;           /* whole transfer; connecting gets at most 10 s of it */
+} tribe_http_request;
+
+/* Starts a POST. Returns ENV/NOMEM when it cannot be started. */
+tribe_status tribe_http_start(tribe_http *h, int tag, const tribe_http_request *rq);
+/* Starts a POST of a JSON body (NUL-terminated) with an optional bearer token. */
 tribe_status tribe_http_post(tribe_http *h, int tag, const char *url, const char *bearer, const char *body,
                              double timeout_s);
 /* Transfers in flight. */
@@ -45,5 +59,10 @@ int tribe_http_active(const tribe_http *h);
 tribe_status tribe_http_wait(tribe_http *h, double wait_s, tribe_http_result *res, int *got);
 void tribe_http_result_free(tribe_http_result *r);
 void tribe_http_destroy(tribe_http **h);
+
+/* One blocking POST: *res is filled in every case (caller frees it). Returns
+ * TRIBE_OK when a response arrived (any status), ENV "POST <url> failed:
+ * <reason>" when none did (refused, timed out), NOMEM. */
+tribe_status tribe_http_fetch(const tribe_http_request *rq, tribe_http_result *res);
 
 #endif

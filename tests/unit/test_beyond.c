@@ -1,0 +1,403 @@
+/* Unit tests for the beyond-K-Means kernels (tribe/cluster.h): LAPACK
+ * eigen decomposition, outlier fences, the diagonal Gaussian mixture and the
+ * Ward tree, on small exact cases, plus cross-checks against scikit-learn's
+ * GaussianMixture and scipy's linkage (skipped when /usr/bin/python3 lacks
+ * them). */
+#include "testutil.h"
+#include "tribe/cluster.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEAR(a, b, tol) CU_ASSERT(fabs((a) - (b)) <= (tol))
+
+static void eigh_should_sort_descending_and_fix_signs(void)
+{
+    double a[4] = {2, 1, 1, 2}, w[2], v[4];
+    CU_ASSERT_EQUAL_FATAL(tribe_eigh(a, 2, w, v), TRIBE_OK);
+    NEAR(w[0], 3, 1e-14);
+    NEAR(w[1], 1, 1e-14);
+    double h = sqrt(0.5);
+    /* |components| tie: the lowest index is made positive */
+    NEAR(v[0], h, 1e-14);
+    NEAR(v[1], h, 1e-14);
+    NEAR(v[2], h, 1e-14);
+    NEAR(v[3], -h, 1e-14);
+    /* input left untouched */
+    CU_ASSERT(a[0] == 2 && a[1] == 1 && a[2] == 1 && a[3] == 2);
+    CU_ASSERT_EQUAL(tribe_eigh(a, 0, w, v), TRIBE_ERR_USAGE);
+}
+
+static void eigh_should_agree_with_the_jacobi_solver(void)
+{
+    enum { N = 7 };
+    double m[N * N], m2[N * N], w1[N], w2[N], v1[N * N], v2[N * N];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j <= i; j++)
+            m[i * N + j] = m[j * N + i] = tribe_rng_normal(5, 1, (uint64_t)(i * N + j)) + (i == j ? 3 * i : 0);
+    memcpy(m2, m, sizeof m);
+    CU_ASSERT_EQUAL_FATAL(tribe_eigh(m, N, w1, v1), TRIBE_OK);
+    tribe_eig_sym(m2, N, w2, v2);
+    for (int i = 0; i < N; i++) {
+        NEAR(w1[i], w2[i], 1e-10 * (1 + fabs(w2[i])));
+        for (int j = 0; j < N; j++)
+            NEAR(v1[i * N + j], v2[i * N + j], 1e-8);
+    }
+}
+
+static void outliers_should_use_the_segment_quartile_fence(void)
+{
+    /* Segment 0: 1..8 and 100: Q1 = 3, Q3 = 7 (numpy linear), IQR 4, fence
+     * 7 + 3*4 = 19: only 100 is out, score (100 - 7) / 4 = 23.25.
+     * Segment 1: three equal distances: no spread, nobody flagged. */
+    float dist[] = {1, 2, 3, 4, 5, 6, 7, 8, 100, 5, 5, 5};
+    int32_t lab[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
+    uint8_t flag[12];
+    float score[12];
+    tribe_par *par = NULL;
+    tribe_outliers *o = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_outliers_fit(par, dist, lab, 12, 2, 3.0, flag, score, &o), TRIBE_OK);
+    CU_ASSERT_EQUAL(o->q1[0], 3.0);
+    CU_ASSERT_EQUAL(o->q3[0], 7.0);
+    CU_ASSERT_EQUAL(o->fence[0], 19.0);
+    CU_ASSERT(isinf(o->fence[1]));
+    CU_ASSERT_EQUAL(o->count[0], 1);
+    CU_ASSERT_EQUAL(o->count[1], 0);
+    CU_ASSERT_EQUAL(o->total, 1);
+    for (int i = 0; i < 12; i++)
+        CU_ASSERT_EQUAL(flag[i], i == 8);
+    CU_ASSERT_EQUAL(score[8], 23.25f);
+    CU_ASSERT_EQUAL(score[0], -1.5f);
+    CU_ASSERT_EQUAL(score[10], 0.0f);
+    tribe_outliers_destroy(&o);
+    tribe_outliers_destroy(&o); /* NULL is fine */
+    /* A threshold of 0.2: 8 (score 0.25) is past the fence 7.8 too. */
+    CU_ASSERT_EQUAL_FATAL(tribe_outliers_fit(par, dist, lab, 12, 2, 0.2, flag, score, &o), TRIBE_OK);
+    CU_ASSERT_EQUAL(o->count[0], 2);
+    CU_ASSERT(flag[7] && flag[8] && !flag[6]);
+    tribe_outliers_destroy(&o);
+    CU_ASSERT_EQUAL(tribe_outliers_fit(par, dist, lab, 12, 2, -1, flag, score, &o), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(o);
+    tribe_par_finalize(&par);
+}
+
+static void gmm_estep_should_split_a_midpoint_evenly(void)
+{
+    /* 1-D, two unit-variance components at 0 and 2 with equal weights: the
+     * row x = 1 has r = 1/2 each and log-likelihood log N(1 | 0, 1). */
+    tribe_gmm *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_create(2, 1, &g), TRIBE_OK);
+    g->weight[0] = g->weight[1] = 0.5;
+    g->mean[0] = 0;
+    g->mean[1] = 2;
+    g->var[0] = g->var[1] = 1;
+    float z[] = {1, 1};
+    float resp[4];
+    tribe_xsum st[6], ll = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_estep(z, 2, 1, g, st, &ll, resp), TRIBE_OK);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(resp[i], 0.5f);
+    NEAR(tribe_xsum_value(ll), 2 * (-0.5 * log(2 * M_PI) - 0.5), 1e-9);
+    CU_ASSERT_EQUAL(tribe_xsum_value(st[0]), 1.0);   /* sum r */
+    CU_ASSERT_EQUAL(tribe_xsum_value(st[1]), 1.0);   /* sum r x */
+    CU_ASSERT_EQUAL(tribe_xsum_value(st[2]), 1.0);   /* sum r x^2 */
+    /* M-step: both components move to x = 1 with variance reg_covar. */
+    tribe_gmm_mstep(st, 2, 1e-6, g);
+    NEAR(g->mean[0], 1, 1e-12);
+    NEAR(g->mean[1], 1, 1e-12);
+    NEAR(g->var[0], 1e-6, 1e-12);
+    NEAR(g->weight[0], 0.5, 1e-12);
+    tribe_gmm_destroy(&g);
+    tribe_gmm_destroy(&g);
+}
+
+/* n rows of d features around 3 planted centres (float). */
+static float *blobs(int64_t n, int d, uint64_t seed, int32_t *truth)
+{
+    static const double mu[3][4] = {{0, 0, 0, 0}, {3, 1, -2, 0.5}, {-1, 4, 1, -1}};
+    float *z = malloc((size_t)n * d * sizeof *z);
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)tribe_rng_below(seed, 1, (uint64_t)i, 3);
+        if (truth)
+            truth[i] = c;
+        for (int j = 0; j < d; j++)
+            z[i * d + j] = (float)(mu[c][j] + (0.5 + 0.3 * c) * tribe_rng_normal(seed, 2, (uint64_t)(i * d + j)));
+    }
+    return z;
+}
+
+static void gmm_should_not_depend_on_the_thread_count(void)
+{
+    const int64_t n = 40000;
+    const int d = 4, k = 3;
+    float *z = blobs(n, d, 11, NULL);
+    int32_t *lab = malloc(n * sizeof *lab);
+    float *r1 = malloc(n * k * sizeof *r1), *r2 = malloc(n * k * sizeof *r2);
+    static const double cent[3 * 4] = {0, 0, 0, 0, 3, 1, -2, 0.5, -1, 4, 1, -1};
+    tribe_kmeans_assign(z, n, d, cent, k, lab, NULL);
+    tribe_par *par = NULL;
+    tribe_gmm *a = NULL, *b = NULL;
+    tribe_gmm_cfg cfg;
+    tribe_gmm_cfg_default(&cfg);
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, 0, n, d, lab, k, cent, &cfg, r1, &a), TRIBE_OK);
+    omp_set_num_threads(3);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, n, 0, n, d, lab, k, cent, &cfg, r2, &b), TRIBE_OK);
+    omp_set_num_threads(nt);
+    CU_ASSERT(memcmp(a->weight, b->weight, (size_t)k * (1 + 2 * d) * sizeof(double)) == 0);
+    CU_ASSERT(memcmp(r1, r2, (size_t)n * k * sizeof(float)) == 0);
+    CU_ASSERT(a->loglik == b->loglik && a->iterations == b->iterations);
+    CU_ASSERT(a->converged && a->iterations > 1);
+    /* memberships are probabilities */
+    for (int64_t i = 0; i < n; i += 97) {
+        double s = r1[i * k] + r1[i * k + 1] + r1[i * k + 2];
+        NEAR(s, 1, 1e-5);
+    }
+    tribe_gmm_destroy(&a);
+    tribe_gmm_destroy(&b);
+    tribe_par_finalize(&par);
+    free(z);
+    free(lab);
+    free(r1);
+    free(r2);
+}
+
+static int have_python(const char *module)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' 2>/dev/null && echo yes", module);
+    FILE *probe = popen(cmd, "r");
+    char ok[8] = "";
+    int yes = probe && fgets(ok, sizeof ok, probe) && strncmp(ok, "yes", 3) == 0;
+    if (probe)
+        pclose(probe);
+    if (!yes)
+        fprintf(stderr, "(%s not available: cross-check skipped) ", module);
+    return yes;
+}
+
+static const char GMM_PY[] =
+    "import sys, warnings, numpy as np\n"
+    "from sklearn.mixture import GaussianMixture\n"
+    "warnings.simplefilter('ignore')\n"
+    "base, k, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+    "w = np.loadtxt(base + '.w', ndmin=1)\n"
+    "m = np.loadtxt(base + '.m', ndmin=2).reshape(k, d)\n"
+    "v = np.loadtxt(base + '.v', ndmin=2).reshape(k, d)\n"
+    "X = np.loadtxt(base + '.x', ndmin=2)\n"
+    "g = GaussianMixture(k, covariance_type='diag', tol=float(sys.argv[4]), max_iter=int(sys.argv[5]),\n"
+    "                    reg_covar=1e-6, weights_init=w, means_init=m, precisions_init=1 / v).fit(X)\n"
+    "print(g.n_iter_, repr(g.lower_bound_), repr(g.score(X)))\n"
+    "for r in (g.weights_, g.means_.ravel(), g.covariances_.ravel(), g.predict_proba(X)[:5].ravel()):\n"
+    "    print(' '.join(repr(float(x)) for x in r))\n";
+
+static void write_vec(const char *base, const char *ext, const double *v, int64_t rows, int cols)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s%s", base, ext);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_FATAL(fp != NULL);
+    for (int64_t i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            fprintf(fp, "%.17g%s", v[i * cols + j], j == cols - 1 ? "\n" : " ");
+    fclose(fp);
+}
+
+static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
+{
+    if (!have_python("sklearn"))
+        return;
+    enum { N = 400, Dm = 3, K = 3 };
+    float *z = blobs(N, Dm, 23, NULL);
+    int32_t lab[N];
+    float resp[N * K];
+    double xd[N * Dm];
+    tribe_par *par = NULL;
+    tribe_gmm *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    /* A K-Means start, as the runner gives it. */
+    double cent[K * Dm];
+    tribe_kmeans_cfg kc;
+    tribe_kmeans_cfg_default(&kc);
+    kc.k = K;
+    kc.seed = 4;
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, N, 0, N, Dm, &kc, cent, NULL), TRIBE_OK);
+    tribe_kmeans_assign(z, N, Dm, cent, K, lab, NULL);
+    /* The start tribe_gmm_fit builds, for scikit-learn's *_init. */
+    double w0[K] = {0}, v0[K * Dm] = {0};
+    for (int i = 0; i < N; i++) {
+        w0[lab[i]] += 1;
+        for (int j = 0; j < Dm; j++) {
+            double e = (double)z[i * Dm + j] - cent[lab[i] * Dm + j];
+            v0[lab[i] * Dm + j] += e * e;
+            xd[i * Dm + j] = z[i * Dm + j];
+        }
+    }
+    for (int c = 0; c < K; c++) {
+        for (int j = 0; j < Dm; j++)
+            v0[c * Dm + j] = v0[c * Dm + j] / w0[c] + 1e-6;
+        w0[c] /= (double)N;
+    }
+    tribe_gmm_cfg cfg;
+    tribe_gmm_cfg_default(&cfg);
+    cfg.tol = 1e-7; /* many iterations, to compare the whole path */
+    cfg.max_iter = 100;
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(par, z, N, 0, N, Dm, lab, K, cent, &cfg, resp, &g), TRIBE_OK);
+
+    char base[512], py[600], cmd[1400];
+    snprintf(base, sizeof base, "%s/gmm", tribe_test_tmpdir());
+    snprintf(py, sizeof py, "%s.py", base);
+    write_vec(base, ".w", w0, 1, K);
+    write_vec(base, ".m", cent, K, Dm);
+    write_vec(base, ".v", v0, K, Dm);
+    write_vec(base, ".x", xd, N, Dm);
+    FILE *fs = fopen(py, "w");
+    CU_ASSERT_FATAL(fs != NULL);
+    fputs(GMM_PY, fs);
+    fclose(fs);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %d %d %.17g %d", py, base, K, Dm, cfg.tol, cfg.max_iter);
+    FILE *pp = popen(cmd, "r");
+    CU_ASSERT_FATAL(pp != NULL);
+    int it = -1, ok = 1;
+    double lb = NAN, score = NAN, v;
+    ok &= fscanf(pp, "%d %lf %lf", &it, &lb, &score) == 3;
+    double *mine[4] = {g->weight, g->mean, g->var, NULL};
+    int len[4] = {K, K * Dm, K * Dm, 5 * K};
+    double worst = 0;
+    for (int r = 0; r < 4 && ok; r++)
+        for (int i = 0; i < len[r] && ok; i++) {
+            ok &= fscanf(pp, "%lf", &v) == 1;
+            double m = r < 3 ? mine[r][i] : (double)resp[i];
+            double tol = r < 3 ? 1e-7 * (1 + fabs(v)) : 1e-6;
+            if (fabs(m - v) > worst)
+                worst = fabs(m - v);
+            CU_ASSERT(fabs(m - v) <= tol);
+        }
+    pclose(pp);
+    CU_ASSERT_FATAL(ok);
+    if (getenv("TRIBE_TEST_VERBOSE"))
+        fprintf(stderr, "sklearn: %d iterations, lower bound %.10g, score %.10g; tribe: %d, %.10g, %.10g; worst "
+                "parameter difference %.3g\n", it, lb, score, g->iterations, g->lower_bound, g->loglik, worst);
+    CU_ASSERT_EQUAL(g->iterations, it);
+    NEAR(g->lower_bound, lb, 1e-9 * (1 + fabs(lb)));
+    NEAR(g->loglik, score, 1e-9 * (1 + fabs(score)));
+    free(z);
+    tribe_gmm_destroy(&g);
+    tribe_par_finalize(&par);
+}
+
+static void ward_should_merge_by_weighted_cost(void)
+{
+    /* 1-D points 0 (3 customers), 1 and 5 (1 each). Squared heights
+     * 2 n_a n_b / (n_a + n_b) d^2: (0,1) 1.5, (0,2) 37.5, (1,2) 16. The first
+     * merge is (0,1) at sqrt(1.5); Lance-Williams then gives
+     * ((1+3) 37.5 + (1+1) 16 - 1 * 1.5) / 5 = 36.1, which is also Ward's
+     * cost of the merged centre 0.25 (4 customers) against 5. */
+    double c[3] = {0, 1, 5};
+    int64_t w[3] = {3, 1, 1};
+    tribe_ward *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 3, 1, &t), TRIBE_OK);
+    CU_ASSERT_EQUAL(t->merges[0], 0);
+    CU_ASSERT_EQUAL(t->merges[1], 1);
+    NEAR(t->heights[0], sqrt(1.5), 1e-15);
+    CU_ASSERT_EQUAL(t->sizes[0], 4);
+    CU_ASSERT_EQUAL(t->merges[2], 2);
+    CU_ASSERT_EQUAL(t->merges[3], 3);
+    NEAR(t->heights[1], sqrt(36.1), 1e-13);
+    CU_ASSERT_EQUAL(t->sizes[1], 5);
+    tribe_ward_destroy(&t);
+    /* Unit weights: heights are scipy's (0-1 at 1, then sqrt(27)). */
+    int64_t one[3] = {1, 1, 1};
+    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, one, 3, 1, &t), TRIBE_OK);
+    NEAR(t->heights[0], 1, 1e-15);
+    NEAR(t->heights[1], sqrt(27), 1e-13);
+    tribe_ward_destroy(&t);
+    CU_ASSERT_EQUAL(tribe_ward_build(c, (int64_t[]){1, 0, 1}, 3, 1, &t), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(t);
+}
+
+static void ward_should_break_ties_by_lowest_ids(void)
+{
+    /* The corners of a unit square: four equal cheapest pairs. (0,1) goes
+     * first (lowest ids), then (2,3), then the two pairs (4,5). */
+    double c[8] = {0, 0, 1, 0, 0, 1, 1, 1};
+    int64_t w[4] = {1, 1, 1, 1};
+    tribe_ward *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 4, 2, &t), TRIBE_OK);
+    int want[6] = {0, 1, 2, 3, 4, 5};
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(t->merges[i], want[i]);
+    NEAR(t->heights[0], 1, 1e-15);
+    NEAR(t->heights[1], 1, 1e-15);
+    NEAR(t->heights[2], sqrt(2), 1e-14); /* sqrt(2 * (2*2/4) * 1^2) */
+    tribe_ward_destroy(&t);
+    /* k = 1: an empty tree. */
+    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 1, 2, &t), TRIBE_OK);
+    CU_ASSERT_EQUAL(t->k, 1);
+    tribe_ward_destroy(&t);
+}
+
+static void ward_should_agree_with_scipy_linkage(void)
+{
+    if (!have_python("scipy.cluster.hierarchy"))
+        return;
+    enum { K = 12, Dm = 3 };
+    double c[K * Dm];
+    int64_t w[K];
+    for (int i = 0; i < K * Dm; i++)
+        c[i] = 3 * tribe_rng_normal(8, 1, (uint64_t)i);
+    for (int i = 0; i < K; i++)
+        w[i] = 1;
+    tribe_ward *t = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, K, Dm, &t), TRIBE_OK);
+    char path[512], cmd[1200];
+    snprintf(path, sizeof path, "%s/centres.csv", tribe_test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_FATAL(fp != NULL);
+    for (int i = 0; i < K; i++)
+        fprintf(fp, "%.17g,%.17g,%.17g\n", c[i * Dm], c[i * Dm + 1], c[i * Dm + 2]);
+    fclose(fp);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import numpy as np; from scipy.cluster.hierarchy import linkage; "
+             "Z = linkage(np.loadtxt('%s', delimiter=','), method='ward'); "
+             "[print(int(a), int(b), repr(h), int(s)) for a, b, h, s in Z]\"",
+             path);
+    FILE *pp = popen(cmd, "r");
+    CU_ASSERT_FATAL(pp != NULL);
+    int rows = 0;
+    for (int s = 0; s < K - 1; s++) {
+        int a, b, sz;
+        double h;
+        if (fscanf(pp, "%d %d %lf %d", &a, &b, &h, &sz) != 4)
+            break;
+        rows++;
+        CU_ASSERT_EQUAL(t->merges[2 * s], a);
+        CU_ASSERT_EQUAL(t->merges[2 * s + 1], b);
+        NEAR(t->heights[s], h, 1e-12 * (1 + h));
+        CU_ASSERT_EQUAL(t->sizes[s], sz);
+    }
+    pclose(pp);
+    CU_ASSERT_EQUAL(rows, K - 1);
+    tribe_ward_destroy(&t);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(eigh_should_sort_descending_and_fix_signs),
+        TRIBE_TEST(eigh_should_agree_with_the_jacobi_solver),
+        TRIBE_TEST(outliers_should_use_the_segment_quartile_fence),
+        TRIBE_TEST(gmm_estep_should_split_a_midpoint_evenly),
+        TRIBE_TEST(gmm_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(gmm_should_agree_with_scikit_learn_from_the_same_start),
+        TRIBE_TEST(ward_should_merge_by_weighted_cost),
+        TRIBE_TEST(ward_should_break_ties_by_lowest_ids),
+        TRIBE_TEST(ward_should_agree_with_scipy_linkage),
+        {NULL, NULL}};
+    return tribe_test_main("beyond", cases);
+}
