@@ -6,6 +6,7 @@
  * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
  * [offset, offset + n_local) of n_global):
  *     tribe_kmeans_cfg cfg;  tribe_kmeans_cfg_default(&cfg);  cfg.k = 6;  cfg.seed = 42;
+ *     cfg.init = TRIBE_KMEANS_INIT_PARALLEL; cfg.algorithm = TRIBE_KMEANS_LLOYD; cfg.n_init = 3;  // optional
  *     TRIBE_TRY(tribe_kmeans_fit(par, z, n, off, N, d, &cfg, cent, &info));      // cent[k][d]
  *     tribe_kmeans_assign(z, n, d, cent, k, label, dist2);                        // local
  *     TRIBE_TRY(tribe_kmeans_relabel(par, t, mon_col, k, d, cent, label, perm));  // stable ids
@@ -50,15 +51,23 @@ enum {
     TRIBE_STREAM_KMEANS_BATCH = 103,  /* mini-batch rows */
     TRIBE_STREAM_KMEANS_REASSIGN = 104, /* new positions of starving centres */
     TRIBE_STREAM_SILHOUETTE = 105,
-    TRIBE_STREAM_PROJECTION = 106
+    TRIBE_STREAM_PROJECTION = 106,
+    TRIBE_STREAM_KMEANS_PAR = 118,    /* k-means|| first centre and oversampling draws */
+    TRIBE_STREAM_KMEANS_PAR_PP = 119  /* weighted k-means++ over the k-means|| candidates */
 };
+
+/* tribe_kmeans_cfg.init and .algorithm */
+enum { TRIBE_KMEANS_INIT_PP = 0, TRIBE_KMEANS_INIT_PARALLEL = 1 };
+enum { TRIBE_KMEANS_MINIBATCH = 0, TRIBE_KMEANS_LLOYD = 1 };
 
 /* ---- kernels (Not collective) -------------------------------------------- */
 
 /* Nearest centre of each row by squared Euclidean distance (computed in
  * double), ties to the lowest centre index. z[n][d], centroids[k][d];
- * label[n] and dist2[n] (dist2 may be NULL). OpenMP over rows; each row's
- * result does not depend on the thread count. */
+ * label[n] and dist2[n] (dist2 may be NULL). Blocked SGEMM nominates, an
+ * exact double re-check decides (docs/clustering.md), so the result equals
+ * the plain double loop's bit for bit. OpenMP over row blocks with one BLAS
+ * thread; each row's result does not depend on the thread count or block. */
 void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroids, int k,
                          int32_t *label, float *dist2);
 
@@ -95,9 +104,22 @@ typedef struct {
     int64_t init_sample; /* rows (about) in the k-means++ sample (10000) */
     double tol;          /* stop when the largest squared centre shift of a
                             step, in model units, is below tol for 5 steps in
-                            a row (Lloyd: for one step) (1e-6) */
-    int n_init;          /* independent initialisations; lowest inertia wins (1) */
+                            a row (Lloyd: for one pass) (1e-6) */
+    int n_init;          /* restarts (seeded hash2(seed, r)); every full pass serves
+                            all of them at once; lowest inertia wins (1) */
     int lloyd_passes;    /* full passes polishing the mini-batch result (3) */
+    int init;            /* TRIBE_KMEANS_INIT_PP: greedy k-means++ on the init_sample
+                            rows (default); TRIBE_KMEANS_INIT_PARALLEL: k-means|| over
+                            all rows (par_rounds passes, oversampling l = par_oversample * k,
+                            then weighted k-means++ and Lloyd on the candidates) */
+    int algorithm;       /* TRIBE_KMEANS_MINIBATCH (default: mini-batch, then lloyd_passes
+                            full passes) or TRIBE_KMEANS_LLOYD (full-batch Lloyd from the
+                            init, up to max_steps fused passes) */
+    int par_rounds;      /* k-means|| rounds (5) */
+    double par_oversample; /* k-means|| l / k (2) */
+    double inertia_tol;  /* Lloyd (either algorithm's full passes) also stops when the
+                            inertia fell by less than this fraction in a pass (1e-4;
+                            0 = only tol) */
 } tribe_kmeans_cfg;
 
 typedef struct {
@@ -106,6 +128,7 @@ typedef struct {
     int best_init;       /* which initialisation won */
     int64_t reassigned;  /* starving or empty centres moved (best init) */
     double inertia;      /* sum of squared distances to the returned centres */
+    int64_t passes;      /* full passes over the data (all n_init restarts share each) */
 } tribe_kmeans_info;
 
 /* Defaults above (k = 8, seed = 0). Not collective. */

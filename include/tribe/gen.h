@@ -58,4 +58,37 @@ void tribe_gen_defaults(tribe_gen_cfg *cfg);
  * Collective. */
 tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *outdir);
 
+/* ---- planted Gaussian blobs (tribe gen --blobs, docs/gen.md) -------------
+ * A numeric benchmark table written straight to customers.h5: `clusters`
+ * overlapping anisotropic Gaussian clusters in `features` dimensions. Row i
+ * (customer id i + 1) is a pure function of (seed, i) drawn with the counter
+ * RNG (streams 115-117), so the files do not depend on the rank or thread
+ * count. The planted labels go to a side file (tribe_blobs_truth_path). */
+typedef struct {
+    int64_t customers; /* rows (>= 1) */
+    int features;      /* 1..256, default 16 */
+    int clusters;      /* 1..256, default 8 */
+    uint64_t seed;     /* default 42 */
+    double spread;     /* standard deviation of the centre coordinates (default 1.0; the
+                          within-cluster standard deviations are 0.6..1.4 per dimension) */
+} tribe_blobs_cfg;
+
+/* Defaults above (customers 1000). Not collective. */
+void tribe_blobs_defaults(tribe_blobs_cfg *cfg);
+
+/* The truth file that goes with a blobs customers.h5: "x/customers.h5" ->
+ * "x/customers.truth.h5" (".truth.h5" appended when the name does not end in
+ * ".h5"). Not collective. TRIBE_ERR_USAGE when it does not fit in cap. */
+tribe_status tribe_blobs_truth_path(const char *path, char *buf, size_t cap);
+
+/* Collective. Writes the table to `path` (customers.h5 layout, features
+ * f01..fNN, no categorical columns, /customers attr `source` = JSON of the
+ * settings) and the truth to tribe_blobs_truth_path(path): /truth/label
+ * int32[n] (planted cluster of each row), /truth/centers float64[K][d],
+ * /truth/scale float64[K][d] (per-dimension standard deviations) and
+ * /truth/share float64[K]. Each rank generates its block of rows
+ * (tribe_par_block) with OpenMP. Errors: USAGE for bad settings, IO naming
+ * the path, NOMEM; agreed over ranks. */
+tribe_status tribe_gen_blobs(tribe_par *par, const tribe_blobs_cfg *cfg, const char *path);
+
 #endif

@@ -51,6 +51,11 @@ typedef struct {
         int max_steps;
         int64_t init_sample;
         double tol;
+        char *init;         /* "kmeans++" (NULL = default) or "kmeans||" */
+        char *algorithm;    /* "minibatch" (NULL = default) or "lloyd" */
+        int n_init;         /* restarts sharing each full pass; default 1 */
+        int lloyd_passes;   /* full passes after mini-batch; default 3 */
+        double inertia_tol; /* Lloyd stops when inertia falls by less than this share; default 1e-4 */
     } kmeans;
     struct {
         int64_t sample_size;

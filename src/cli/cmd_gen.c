@@ -8,7 +8,8 @@
 
 static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
-    "                 [--gzip] [--no-web] [--no-demographics]\n\n"
+    "                 [--gzip] [--no-web] [--no-demographics]\n"
+    "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n\n"
     "Writes synthetic data with planted segments into DIR (docs/gen.md): transactions.csv (Online Retail\n"
     "columns), web_events.csv, demographics.csv, and the truth (truth.csv, truth.json with the exact\n"
     "counts of planted dirt), plus contacts.csv (synthetic e-mail/phone/opt-ins for `tribe campaign`).\n"
@@ -20,7 +21,30 @@ static const char USAGE[] =
     "  --dirt X          scale of the dirt proportions (default 1; 0 = clean data)\n"
     "  --end-date DATE   last invoice day (default 2011-12-09)\n"
     "  --gzip            write .csv.gz sources\n"
-    "  --no-web, --no-demographics   skip that source\n";
+    "  --no-web, --no-demographics   skip that source\n\n"
+    "With --blobs: a numeric benchmark table written straight to FILE.h5 (customers.h5 layout): K overlapping\n"
+    "planted Gaussian clusters in D features (f01..fD); the planted labels go to FILE.truth.h5 (/truth/label).\n"
+    "  --features D      features, 1..256 (default 16)\n"
+    "  --clusters K      planted clusters, 1..256 (default 8)\n"
+    "  --spread S        standard deviation of the centre coordinates (default 1; within-cluster 0.6..1.4)\n";
+
+/* tribe gen --blobs: the options were checked by the caller's loop. */
+static tribe_status run_blobs(tribe_par *par, tribe_blobs_cfg *b, const char *out)
+{
+    tribe_status st = TRIBE_OK;
+    double t0 = tribe_now();
+    TRIBE_TRY(tribe_gen_blobs(par, b, out));
+    if (tribe_par_rank(par) == 0) {
+        char truth[4096];
+        TRIBE_TRY(tribe_blobs_truth_path(out, truth, sizeof truth));
+        printf("generated %lld customers x %d features in %d planted clusters (seed %llu) in %s, truth in %s "
+               "(%.2f s)\n",
+               (long long)b->customers, b->features, b->clusters, (unsigned long long)b->seed, out, truth,
+               tribe_now() - t0);
+    }
+cleanup:
+    return st;
+}
 
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
@@ -28,7 +52,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     const char *out = NULL;
     int64_t v = 0;
     tribe_status st = TRIBE_OK;
-    int have_customers = 0;
+    int have_customers = 0, blobs = 0, gen_only = 0, blobs_only = 0;
+    tribe_blobs_cfg b;
     static const struct option opts[] = {{"customers", required_argument, 0, 'n'},
                                          {"output", required_argument, 0, 'o'},
                                          {"seed", required_argument, 0, 's'},
@@ -38,9 +63,14 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                                          {"gzip", no_argument, 0, 'z'},
                                          {"no-web", no_argument, 0, 'W'},
                                          {"no-demographics", no_argument, 0, 'D'},
+                                         {"blobs", no_argument, 0, 'b'},
+                                         {"features", required_argument, 0, 'F'},
+                                         {"clusters", required_argument, 0, 'K'},
+                                         {"spread", required_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     int c;
     tribe_gen_defaults(&cfg);
+    tribe_blobs_defaults(&b);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -57,18 +87,39 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         case 'k':
             TRIBE_TRY(tribe_cli_int("gen", "--segments", optarg, 1, TRIBE_GEN_MAX_SEGMENTS, &v));
             cfg.segments = (int)v;
+            gen_only = 1;
             break;
         case 'd': {
             char *end = NULL;
             cfg.dirt = strtod(optarg, &end);
             if (!end || *end || !isfinite(cfg.dirt) || cfg.dirt < 0)
                 return tribe_cli_usage("gen", "--dirt expects a number >= 0, got '%s'", optarg);
+            gen_only = 1;
             break;
         }
-        case 'e': cfg.end_date = optarg; break;
-        case 'z': cfg.gzip = 1; break;
-        case 'W': cfg.web = 0; break;
-        case 'D': cfg.demographics = 0; break;
+        case 'e': cfg.end_date = optarg; gen_only = 1; break;
+        case 'z': cfg.gzip = 1; gen_only = 1; break;
+        case 'W': cfg.web = 0; gen_only = 1; break;
+        case 'D': cfg.demographics = 0; gen_only = 1; break;
+        case 'b': blobs = 1; break;
+        case 'F':
+            TRIBE_TRY(tribe_cli_int("gen", "--features", optarg, 1, 256, &v));
+            b.features = (int)v;
+            blobs_only = 1;
+            break;
+        case 'K':
+            TRIBE_TRY(tribe_cli_int("gen", "--clusters", optarg, 1, 256, &v));
+            b.clusters = (int)v;
+            blobs_only = 1;
+            break;
+        case 'p': {
+            char *end = NULL;
+            b.spread = strtod(optarg, &end);
+            if (!end || *end || !isfinite(b.spread) || b.spread < 0)
+                return tribe_cli_usage("gen", "--spread expects a number >= 0, got '%s'", optarg);
+            blobs_only = 1;
+            break;
+        }
         default: return tribe_cli_usage("gen", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -76,8 +127,18 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         return tribe_cli_usage("gen", "unexpected argument '%s'", argv[optind]);
     if (!have_customers)
         return tribe_cli_usage("gen", "--customers N is required");
+    if (blobs && gen_only)
+        return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web and --no-demographics "
+                                      "do not apply to --blobs");
+    if (!blobs && blobs_only)
+        return tribe_cli_usage("gen", "--features, --clusters and --spread need --blobs");
     if (!out)
-        return tribe_cli_usage("gen", "-o DIR is required");
+        return tribe_cli_usage("gen", blobs ? "-o FILE.h5 is required" : "-o DIR is required");
+    if (blobs) {
+        b.customers = cfg.customers;
+        b.seed = cfg.seed;
+        return run_blobs(par, &b, out);
+    }
     TRIBE_TRY(tribe_gen(par, &cfg, out));
     if (tribe_par_rank(par) == 0)
         printf("generated %lld customers (seed %llu, %d planted segments) in %s\n", (long long)cfg.customers,

@@ -810,6 +810,13 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         kc.max_steps = job->kmeans.max_steps;
         kc.init_sample = job->kmeans.init_sample;
         kc.tol = job->kmeans.tol;
+        kc.n_init = job->kmeans.n_init;
+        kc.lloyd_passes = job->kmeans.lloyd_passes;
+        kc.inertia_tol = job->kmeans.inertia_tol;
+        kc.init = job->kmeans.init && !strcmp(job->kmeans.init, "kmeans||") ? TRIBE_KMEANS_INIT_PARALLEL
+                                                                            : TRIBE_KMEANS_INIT_PP;
+        kc.algorithm = job->kmeans.algorithm && !strcmp(job->kmeans.algorithm, "lloyd") ? TRIBE_KMEANS_LLOYD
+                                                                                        : TRIBE_KMEANS_MINIBATCH;
         int64_t s = job->silhouette.sample_size > 0 ? job->silhouette.sample_size : k_lo != k_hi ? 2000 : 0;
         TRIBE_TRY(tribe_alloc((void **)&label, (size_t)(t->n_local + 1) * sizeof *label));
         TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));

@@ -23,6 +23,11 @@ void tribe_kmeans_cfg_default(tribe_kmeans_cfg *cfg)
     cfg->tol = 1e-6;
     cfg->n_init = 1;
     cfg->lloyd_passes = 3;
+    cfg->init = TRIBE_KMEANS_INIT_PP;
+    cfg->algorithm = TRIBE_KMEANS_MINIBATCH;
+    cfg->par_rounds = 5;
+    cfg->par_oversample = 2.0;
+    cfg->inertia_tol = 1e-4;
 }
 
 typedef struct {
@@ -34,20 +39,24 @@ typedef struct {
     uint64_t seed;       /* of the current initialisation */
     const float *S;      /* k-means++ sample [m][d], same on every rank */
     int64_t m;
-    double *cent;        /* [k][d] */
+    double *cent;        /* [k][d]: the current set (points into sets) */
+    double *sets;        /* [n_init][k][d] all restarts */
     double *other;       /* [k][d] work: the centres but one */
     double *sd2;         /* [m] work */
     int32_t *lab;        /* [n] */
     double *dist;        /* [n] */
-    tribe_xsum *sums;    /* [k][d] kernel output */
-    int64_t *cnt;        /* [k] kernel output */
-    tribe_xsum *xs;      /* [k][d+1] packed for one reduction */
-    int64_t *gcnt;       /* [k] global counts after the reduction */
+    tribe_xsum *sums;    /* [n_init][k][d] kernel output */
+    int64_t *cnt;        /* [n_init][k] kernel output */
+    tribe_xsum *xs;      /* [n_init][k][d+1] + [n_init] packed for one reduction */
+    tribe_xsum *inert;   /* [n_init] kernel output */
+    tribe_xsum *sq;      /* [n_init][k] kernel output: sums of |x|^2 */
+    int64_t *gcnt;       /* [n_init][k] global counts after the reduction */
     float *bz;           /* [batch][d] this rank's rows of a mini-batch */
     int32_t *blab;       /* [batch] */
     int64_t *bn;         /* [k] cumulative mini-batch counts */
     uint64_t reassign_ctr;
     int64_t reassigned;
+    int64_t passes;      /* full data passes so far */
 } km_ctx;
 
 /* Collective. The row farthest from its nearest of the kc centres c (lowest
@@ -61,6 +70,7 @@ static tribe_status farthest_row(km_ctx *x, const double *c, int kc, double *row
     double lm = 0;
     int64_t li = -1;
     tribe_kmeans_assign_d(x->z, x->n, x->d, c, kc, x->lab, x->dist);
+    x->passes++;
     for (int64_t i = 0; i < x->n; i++)
         if (x->dist[i] > lm) {
             lm = x->dist[i];
@@ -134,31 +144,72 @@ cleanup:
     return st;
 }
 
+/* Collective: the exact sums, counts and inertia of `ns` centre sets
+ * (x->sums, x->cnt, x->inert, and with with_sq x->sq, filled by the
+ * caller's pass or the batch kernel) reduced in ONE allreduce: global counts
+ * into x->gcnt, packed sums in x->xs ([ns][k][d+1], count last), inertia
+ * [ns] after them, then (with_sq) the sums of |x|^2 [ns][k]. */
+static tribe_status reduce_packed(km_ctx *x, int ns, int with_sq)
+{
+    int d = x->d, k = x->k;
+    size_t kt = (size_t)ns * k;
+    for (size_t c = 0; c < kt; c++) {
+        for (int j = 0; j < d; j++)
+            x->xs[c * (d + 1) + j] = x->sums[c * d + j];
+        x->xs[c * (d + 1) + d] = x->cnt[c]; /* an integer, not scaled */
+    }
+    for (int s = 0; s < ns; s++)
+        x->xs[kt * (d + 1) + s] = x->inert[s];
+    for (size_t c = 0; with_sq && c < kt; c++)
+        x->xs[kt * (d + 1) + ns + c] = x->sq[c];
+    tribe_status st = tribe_par_sum_xsum(x->par, x->xs, (int64_t)(kt * (d + 1) + ns + (with_sq ? kt : 0)));
+    for (size_t c = 0; st == TRIBE_OK && c < kt; c++)
+        x->gcnt[c] = (int64_t)x->xs[c * (d + 1) + d];
+    return st;
+}
+
 /* Collective: sums[k][d] and counts of rows z[n] by label, reduced exactly;
  * leaves the global counts in x->gcnt and the packed sums in x->xs. */
 static tribe_status reduce_sums(km_ctx *x, const float *z, int64_t n, const int32_t *lab)
 {
-    int d = x->d, k = x->k;
-    tribe_kmeans_sums(z, n, d, lab, k, x->sums, x->cnt);
-    for (int c = 0; c < k; c++) {
-        for (int j = 0; j < d; j++)
-            x->xs[(size_t)c * (d + 1) + j] = x->sums[(size_t)c * d + j];
-        x->xs[(size_t)c * (d + 1) + d] = x->cnt[c]; /* an integer, not scaled */
-    }
-    tribe_status st = tribe_par_sum_xsum(x->par, x->xs, (int64_t)k * (d + 1));
-    for (int c = 0; st == TRIBE_OK && c < k; c++)
-        x->gcnt[c] = (int64_t)x->xs[(size_t)c * (d + 1) + d];
+    tribe_kmeans_sums(z, n, x->d, lab, x->k, x->sums, x->cnt);
+    x->inert[0] = 0;
+    return reduce_packed(x, 1, 0);
+}
+
+/* Collective: one fused pass (assign + exact sums) of every row against the
+ * ns sets at cent[ns][k][d], reduced. with_inertia: the exact inertia
+ * (a distance per row); otherwise the per-centre sums of |x|^2, from which
+ * lloyd_shared gets the inertia without any distance. */
+static tribe_status fused_pass(km_ctx *x, const double *cent, int ns, int with_inertia)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_kmeans_pass_io p = {.cent = cent, .nsets = ns, .k = x->k, .d = x->d, .sum = x->sums, .count = x->cnt,
+                              .inertia = with_inertia ? x->inert : NULL, .sumsq = with_inertia ? NULL : x->sq};
+    st = tribe_kmeans_pass(x->z, x->n, &p);
+    TRIBE_TRY(tribe_par_agree(x->par, st));
+    x->passes++;
+    if (!with_inertia)
+        for (int s = 0; s < ns; s++)
+            x->inert[s] = 0;
+    TRIBE_TRY(reduce_packed(x, ns, !with_inertia));
+cleanup:
     return st;
 }
 
-/* Collective: assigns every row and reduces the sums; restarts empty
- * clusters (move_centre) until none is left. */
+/* Collective: assigns every row against x->cent and reduces; restarts empty
+ * clusters (move_centre) until none is left. x->lab / x->dist hold the final
+ * assignment. */
 static tribe_status assign_all(km_ctx *x)
 {
     tribe_status st = TRIBE_OK;
     for (int round = 0;; round++) {
-        tribe_kmeans_assign_d(x->z, x->n, x->d, x->cent, x->k, x->lab, x->dist);
-        TRIBE_TRY(reduce_sums(x, x->z, x->n, x->lab));
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .label = x->lab,
+                                  .dist2 = x->dist, .sum = x->sums, .count = x->cnt, .inertia = x->inert};
+        st = tribe_kmeans_pass(x->z, x->n, &p);
+        TRIBE_TRY(tribe_par_agree(x->par, st));
+        x->passes++;
+        TRIBE_TRY(reduce_packed(x, 1, 0));
         int empty = 0;
         for (int c = 0; c < x->k; c++)
             if (x->gcnt[c] == 0) {
@@ -171,28 +222,6 @@ static tribe_status assign_all(km_ctx *x)
             st = tribe_fail(TRIBE_ERR_INTERNAL, "k-means: clusters keep emptying after %d restarts", round);
             goto cleanup;
         }
-    }
-cleanup:
-    return st;
-}
-
-/* Collective: one Lloyd step (assign, then centres := exact means). */
-static tribe_status lloyd_step(km_ctx *x, double *shift)
-{
-    tribe_status st = TRIBE_OK;
-    int d = x->d;
-    TRIBE_TRY(assign_all(x));
-    *shift = 0;
-    for (int c = 0; c < x->k; c++) {
-        double s2 = 0;
-        for (int j = 0; j < d; j++) {
-            double *cc = x->cent + (size_t)c * d + j;
-            double nv = tribe_xsum_value(x->xs[(size_t)c * (d + 1) + j]) / (double)x->gcnt[c];
-            s2 += (nv - *cc) * (nv - *cc);
-            *cc = nv;
-        }
-        if (s2 > *shift)
-            *shift = s2;
     }
 cleanup:
     return st;
@@ -270,19 +299,278 @@ cleanup:
     return st;
 }
 
-/* Collective: one complete initialisation + fit; inertia as an exact sum. */
-static tribe_status fit_once(km_ctx *x, int *steps, int *converged, tribe_xsum *inertia)
+/* Serial, identical on every rank: greedy k-means++ over m weighted
+ * candidate rows c[m][d] (weights w >= 0), then weighted Lloyd on them until
+ * no candidate changes centre (at most 50 rounds). Returns the distinct
+ * centres found (< k when fewer candidates of positive weight are distinct).
+ * Work arrays: d2[m], lab[m]. */
+static int weighted_pp(const double *c, const double *w, int64_t m, int d, int k, uint64_t seed, double *out,
+                       double *d2, int32_t *lab)
+{
+    uint64_t ctr = 0;
+    int64_t first = -1;
+    for (int64_t i = 0; i < m; i++)
+        d2[i] = w[i];
+    first = tribe_kmeans_draw(d2, m, seed, TRIBE_STREAM_KMEANS_PAR_PP, ctr++);
+    if (first < 0)
+        return 0;
+    memcpy(out, c + first * d, (size_t)d * sizeof *out);
+    for (int64_t i = 0; i < m; i++) {
+        double s = 0;
+        for (int j = 0; j < d; j++)
+            s += (c[i * d + j] - out[j]) * (c[i * d + j] - out[j]);
+        d2[i] = s;
+    }
+    int trials = 2 + (int)floor(log((double)k)), found = 1;
+    double *wd = d2 + m; /* second half of the work array: w * d2 */
+    for (; found < k; found++) {
+        for (int64_t i = 0; i < m; i++)
+            wd[i] = w[i] * d2[i];
+        int64_t best = -1;
+        double best_pot = INFINITY;
+        for (int t = 0; t < trials; t++) {
+            int64_t cand = tribe_kmeans_draw(wd, m, seed, TRIBE_STREAM_KMEANS_PAR_PP, ctr++);
+            if (cand < 0)
+                break;
+            double pot = 0;
+            for (int64_t i = 0; i < m; i++) {
+                double s = 0;
+                for (int j = 0; j < d; j++)
+                    s += (c[i * d + j] - c[cand * d + j]) * (c[i * d + j] - c[cand * d + j]);
+                pot += w[i] * (s < d2[i] ? s : d2[i]);
+            }
+            if (pot < best_pot) {
+                best_pot = pot;
+                best = cand;
+            }
+        }
+        if (best < 0)
+            break; /* every weighted candidate sits on a chosen centre */
+        double *cc = out + (size_t)found * d;
+        memcpy(cc, c + best * d, (size_t)d * sizeof *cc);
+        for (int64_t i = 0; i < m; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++)
+                s += (c[i * d + j] - cc[j]) * (c[i * d + j] - cc[j]);
+            if (s < d2[i])
+                d2[i] = s;
+        }
+    }
+    if (found < k)
+        return found;
+    for (int64_t i = 0; i < m; i++)
+        lab[i] = -1;
+    for (int it = 0; it < 50; it++) {
+        int changed = 0;
+        for (int64_t i = 0; i < m; i++) {
+            int b = 0;
+            double bd = INFINITY;
+            for (int q = 0; q < k; q++) {
+                double s = 0;
+                for (int j = 0; j < d; j++)
+                    s += (c[i * d + j] - out[(size_t)q * d + j]) * (c[i * d + j] - out[(size_t)q * d + j]);
+                if (s < bd) {
+                    bd = s;
+                    b = q;
+                }
+            }
+            changed |= lab[i] != b;
+            lab[i] = b;
+        }
+        if (!changed)
+            break;
+        for (int q = 0; q < k; q++) {
+            double ws = 0;
+            for (int64_t i = 0; i < m; i++)
+                if (lab[i] == q)
+                    ws += w[i];
+            if (!(ws > 0))
+                continue; /* keep a centre that lost its candidates */
+            for (int j = 0; j < d; j++) {
+                double a = 0;
+                for (int64_t i = 0; i < m; i++)
+                    if (lab[i] == q)
+                        a += w[i] * c[i * d + j];
+                out[(size_t)q * d + j] = a / ws;
+            }
+        }
+    }
+    return k;
+}
+
+/* Per-restart state of the shared Lloyd passes. */
+typedef struct {
+    uint64_t seed, reassign_ctr;
+    int64_t reassigned;
+    int steps, converged, active, found;
+    double last_inertia;
+} km_set;
+
+/* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
+ * x->sets[r] (sets[r].found = distinct centres found). Per restart: a first
+ * centre drawn uniformly by global index, then par_rounds rounds: with psi
+ * the exact total of every row's squared distance to its nearest candidate,
+ * global row g joins with probability min(1, l d2 / psi), decided by the
+ * counter RNG at (round, g): the candidates do not depend on the rank count.
+ * Each round is ONE pass for all restarts that lowers their d2 against their
+ * new candidates (a restart with fewer new candidates is padded with copies,
+ * which change no minimum). A last pass counts the rows nearest each
+ * candidate (the weights; a padded copy counts 0, ties going to the lower
+ * index), then weighted k-means++ and Lloyd on the candidates run on every
+ * rank alike. Memory: n_init doubles per local row. */
+static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
 {
     tribe_status st = TRIBE_OK;
-    const tribe_kmeans_cfg *cfg = x->cfg;
     int d = x->d, k = x->k;
-    *steps = 0;
-    *converged = 0;
-    x->reassigned = 0;
-    x->reassign_ctr = 0;
-    int found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
-    /* The sample had fewer than k distinct rows: farthest-first over the
-     * whole table, which also proves whether k distinct rows exist. */
+    size_t kd = (size_t)k * d;
+    double *md = NULL, *pad = NULL, *work = NULL, *w = NULL;
+    double **C = NULL;
+    int64_t *mc = NULL, *add = NULL, *cnt = NULL;
+    tribe_xsum *psi = NULL;
+    float *mine = NULL;
+    void *buf = NULL;
+    int32_t *wl = NULL;
+    int64_t cap_m = 0;
+    uint64_t N = (uint64_t)x->N;
+    double l = x->cfg->par_oversample * k;
+    size_t tot = 0;
+
+    TRIBE_TRY(tribe_alloc((void **)&md, (size_t)ns * (size_t)(x->n + 1) * sizeof *md));
+    TRIBE_TRY(tribe_calloc((void **)&C, (size_t)ns, sizeof *C));
+    TRIBE_TRY(tribe_calloc((void **)&mc, (size_t)ns, sizeof *mc));
+    TRIBE_TRY(tribe_calloc((void **)&add, (size_t)ns, sizeof *add));
+    TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
+    for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
+        md[i] = INFINITY;
+    for (int round = 0; round <= x->cfg->par_rounds; round++) {
+        if (round > 0) {
+            for (int r = 0; r < ns; r++) {
+                tribe_xsum acc = 0;
+                for (int64_t i = 0; i < x->n; i++)
+                    acc += tribe_xsum_of(md[(size_t)r * x->n + i]);
+                psi[r] = acc;
+            }
+            TRIBE_TRY(tribe_par_sum_xsum(x->par, psi, ns));
+        }
+        int64_t amax = 0, live = 0;
+        for (int r = 0; r < ns; r++) {
+            /* This round's picks of restart r, in global order (the gather
+             * is in rank order). */
+            int64_t nmine = 0;
+            double P = tribe_xsum_value(psi[r]);
+            const double *m = md + (size_t)r * x->n;
+            if (round == 0) {
+                int64_t g = (int64_t)tribe_rng_below(sets[r].seed, TRIBE_STREAM_KMEANS_PAR, 0, N);
+                if (g >= x->off && g < x->off + x->n) {
+                    if (cap_m < 1) {
+                        cap_m = 64;
+                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
+                    }
+                    memcpy(mine, x->z + (g - x->off) * d, (size_t)d * sizeof *mine);
+                    nmine = 1;
+                }
+            } else if (P > 0) {
+                live++;
+                for (int64_t i = 0; i < x->n; i++) {
+                    if (!(m[i] > 0) || tribe_rng_unif(sets[r].seed, TRIBE_STREAM_KMEANS_PAR,
+                                                      (uint64_t)round * N + (uint64_t)(x->off + i)) >= l * m[i] / P)
+                        continue;
+                    if (nmine == cap_m) {
+                        cap_m = cap_m ? 2 * cap_m : 64;
+                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
+                    }
+                    memcpy(mine + nmine * d, x->z + i * d, (size_t)d * sizeof *mine);
+                    nmine++;
+                }
+            }
+            free(buf);
+            buf = NULL;
+            TRIBE_TRY(tribe_par_allgatherv(x->par, mine, (size_t)nmine * d * sizeof(float), &buf, &tot, NULL, NULL));
+            add[r] = (int64_t)(tot / ((size_t)d * sizeof(float)));
+            if (add[r] > 0) {
+                TRIBE_TRY(tribe_realloc((void **)&C[r], (size_t)(mc[r] + add[r]) * d * sizeof **C));
+                for (int64_t q = 0; q < add[r] * d; q++)
+                    C[r][mc[r] * d + q] = (double)((float *)buf)[q];
+            }
+            if (add[r] > amax)
+                amax = add[r];
+        }
+        if (round > 0 && live == 0)
+            break; /* every row of every restart sits on a candidate */
+        if (amax == 0)
+            continue;
+        /* d2 := min(d2, distance to the nearest NEW candidate), all
+         * restarts in one pass. */
+        free(pad);
+        pad = NULL;
+        TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * amax * d * sizeof *pad));
+        for (int r = 0; r < ns; r++)
+            for (int64_t q = 0; q < amax; q++) {
+                const double *src = add[r] > 0 ? C[r] + (mc[r] + (q < add[r] ? q : 0)) * d : C[r];
+                memcpy(pad + ((size_t)r * amax + q) * d, src, (size_t)d * sizeof *pad);
+            }
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md};
+        st = tribe_kmeans_pass(x->z, x->n, &p);
+        TRIBE_TRY(tribe_par_agree(x->par, st));
+        x->passes++;
+        for (int r = 0; r < ns; r++)
+            mc[r] += add[r];
+    }
+    /* Weights: rows nearest each candidate (exact integer counts). */
+    int64_t kmax = 0;
+    for (int r = 0; r < ns; r++)
+        if (mc[r] > kmax)
+            kmax = mc[r];
+    free(pad);
+    pad = NULL;
+    TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * kmax * d * sizeof *pad));
+    for (int r = 0; r < ns; r++)
+        for (int64_t q = 0; q < kmax; q++)
+            memcpy(pad + ((size_t)r * kmax + q) * d, C[r] + (q < mc[r] ? q : 0) * d, (size_t)d * sizeof *pad);
+    TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)ns * kmax, sizeof *cnt));
+    {
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt};
+        st = tribe_kmeans_pass(x->z, x->n, &p);
+        TRIBE_TRY(tribe_par_agree(x->par, st));
+        x->passes++;
+        TRIBE_TRY(tribe_par_sum_i64(x->par, cnt, (int64_t)ns * kmax));
+    }
+    TRIBE_TRY(tribe_alloc((void **)&w, (size_t)kmax * sizeof *w));
+    TRIBE_TRY(tribe_alloc((void **)&work, (size_t)kmax * 2 * sizeof *work));
+    TRIBE_TRY(tribe_alloc((void **)&wl, (size_t)kmax * sizeof *wl));
+    for (int r = 0; r < ns; r++) {
+        for (int64_t q = 0; q < mc[r]; q++)
+            w[q] = (double)cnt[(size_t)r * kmax + q];
+        sets[r].found = weighted_pp(C[r], w, mc[r], d, k, sets[r].seed, x->sets + (size_t)r * kd, work, wl);
+    }
+cleanup:
+    for (int r = 0; C && r < ns; r++)
+        free(C[r]);
+    free(C);
+    free(md);
+    free(pad);
+    free(work);
+    free(w);
+    free(mc);
+    free(add);
+    free(cnt);
+    free(psi);
+    free(mine);
+    free(buf);
+    free(wl);
+    return st;
+}
+
+/* Collective: completes the current set (x->cent, x->seed), of which the
+ * first `found` centres are set: k-means++ on the sample first when
+ * found < 0, then farthest-first over the whole table while fewer than k
+ * distinct centres exist, which also proves whether k distinct rows exist. */
+static tribe_status init_set(km_ctx *x, int found)
+{
+    tribe_status st = TRIBE_OK;
+    int d = x->d, k = x->k;
+    if (found < 0)
+        found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
     while (found < k) {
         int ok = 0;
         TRIBE_TRY(farthest_row(x, x->cent, found, x->cent + (size_t)found * d, &ok));
@@ -293,32 +581,99 @@ static tribe_status fit_once(km_ctx *x, int *steps, int *converged, tribe_xsum *
         }
         found++;
     }
-    double shift = 0;
-    if (x->N <= cfg->batch_size) {
-        /* Everything fits in one batch: plain Lloyd is cheaper and exact. */
-        for (int s = 0; s < cfg->max_steps; s++) {
-            TRIBE_TRY(lloyd_step(x, &shift));
-            (*steps)++;
-            if (shift <= cfg->tol) {
-                *converged = 1;
-                break;
+cleanup:
+    return st;
+}
+
+static void use_set(km_ctx *x, km_set *s, int r)
+{
+    x->cent = x->sets + (size_t)r * x->k * x->d;
+    x->seed = s[r].seed;
+    x->reassign_ctr = s[r].reassign_ctr;
+    x->reassigned = s[r].reassigned;
+}
+
+static void keep_set(km_ctx *x, km_set *s, int r)
+{
+    s[r].reassign_ctr = x->reassign_ctr;
+    s[r].reassigned = x->reassigned;
+}
+
+/* Collective: up to `passes` Lloyd iterations for every active restart, all
+ * restarts assigned in the SAME pass over the rows (one GEMM against the
+ * stacked centres, one allreduce of every set's sums). A restart with an
+ * empty cluster moves that centre and is re-assigned in the next pass;
+ * otherwise its centres become the exact means, and it stops when the
+ * largest squared shift is <= tol or (use_rtol) the inertia fell by less
+ * than inertia_tol of itself. */
+static tribe_status lloyd_shared(km_ctx *x, km_set *s, int ns, int passes, int use_rtol, double *work)
+{
+    tribe_status st = TRIBE_OK;
+    int d = x->d, k = x->k;
+    size_t kd = (size_t)k * d;
+    int idx[ns > 0 ? ns : 1];
+    for (int it = 0; it < passes; it++) {
+        int na = 0;
+        for (int r = 0; r < ns; r++)
+            if (s[r].active)
+                idx[na++] = r;
+        if (na == 0)
+            break;
+        for (int a = 0; a < na; a++)
+            memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
+        TRIBE_TRY(fused_pass(x, work, na, 0));
+        for (int a = 0; a < na; a++) {
+            int r = idx[a];
+            use_set(x, s, r);
+            int empty = 0;
+            for (int c = 0; c < k; c++)
+                if (x->gcnt[(size_t)a * k + c] == 0) {
+                    empty = 1;
+                    TRIBE_TRY(move_centre(x, c));
+                }
+            keep_set(x, s, r);
+            if (empty)
+                continue;
+            /* Inertia of this pass's assignment, from exact sums: per centre
+             * sum|x|^2 - 2 c.S + n |c|^2 (pre-update c), the same on every
+             * rank; it only drives the stopping rule. */
+            double inertia = 0;
+            for (int c = 0; c < k; c++) {
+                const tribe_xsum *row = x->xs + ((size_t)a * k + c) * (d + 1);
+                const double *cc = x->cent + (size_t)c * d;
+                double cs = 0, c2 = 0;
+                for (int j = 0; j < d; j++) {
+                    cs += cc[j] * tribe_xsum_value(row[j]);
+                    c2 += cc[j] * cc[j];
+                }
+                inertia += tribe_xsum_value(x->xs[(size_t)na * k * (d + 1) + na + (size_t)a * k + c]) - 2 * cs +
+                           (double)x->gcnt[(size_t)a * k + c] * c2;
+            }
+            double shift = 0;
+            for (int c = 0; c < k; c++) {
+                const tribe_xsum *row = x->xs + ((size_t)a * k + c) * (d + 1);
+                double s2 = 0;
+                for (int j = 0; j < d; j++) {
+                    double *cc = x->cent + (size_t)c * d + j;
+                    double nv = tribe_xsum_value(row[j]) / (double)x->gcnt[(size_t)a * k + c];
+                    s2 += (nv - *cc) * (nv - *cc);
+                    *cc = nv;
+                }
+                if (s2 > shift)
+                    shift = s2;
+            }
+            s[r].steps++;
+            int stop = shift <= x->cfg->tol;
+            if (use_rtol && x->cfg->inertia_tol > 0 && s[r].last_inertia > 0 &&
+                s[r].last_inertia - inertia <= x->cfg->inertia_tol * inertia)
+                stop = 1;
+            s[r].last_inertia = inertia;
+            if (stop) {
+                s[r].converged = 1;
+                s[r].active = 0;
             }
         }
-    } else {
-        TRIBE_TRY(minibatch(x, steps, converged));
-        for (int p = 0; p < cfg->lloyd_passes; p++) {
-            TRIBE_TRY(lloyd_step(x, &shift));
-            if (shift <= cfg->tol)
-                break;
-        }
     }
-    /* Final assignment against the returned centres: no cluster may be empty. */
-    TRIBE_TRY(assign_all(x));
-    tribe_xsum acc = 0;
-    for (int64_t i = 0; i < x->n; i++)
-        acc += tribe_xsum_of(x->dist[i]);
-    TRIBE_TRY(tribe_par_sum_xsum(x->par, &acc, 1));
-    *inertia = acc;
 cleanup:
     return st;
 }
@@ -327,22 +682,36 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
                               int64_t n_global, int d, const tribe_kmeans_cfg *cfg,
                               double *centroids, tribe_kmeans_info *info)
 {
+    return tribe_kmeans_fit_restarts(par, z, n_local, offset, n_global, d, cfg, 0, cfg->n_init, centroids, info);
+}
+
+tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                       int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
+                                       double *centroids, tribe_kmeans_info *info)
+{
     tribe_status st = TRIBE_OK;
     km_ctx x;
     memset(&x, 0, sizeof x);
     float *S = NULL;
-    double *best = NULL;
-    int k = cfg->k;
+    double *work = NULL;
+    km_set *sets = NULL;
+    int k = cfg->k, ns = count;
     int64_t B = cfg->batch_size;
 
-    if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 ||
-        cfg->n_init < 1 || cfg->lloyd_passes < 0 || !(cfg->tol >= 0))
+    if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
+        first < 0 ||
+        cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
+        cfg->init != TRIBE_KMEANS_INIT_PARALLEL) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
+        cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 || cfg->par_rounds > 100 ||
+        !(cfg->par_oversample > 0 && cfg->par_oversample <= 100) || !(cfg->inertia_tol >= 0))
         st = tribe_fail(TRIBE_ERR_USAGE,
                         "kmeans: invalid settings (k=%d, d=%d, batch_size=%lld, max_steps=%d, init_sample=%lld, "
-                        "n_init=%d, lloyd_passes=%d, tol=%g); need k>=1, 1<=d<=256, batch_size>=1, "
-                        "init_sample>=1, n_init>=1 and the rest >= 0",
-                        k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, cfg->n_init,
-                        cfg->lloyd_passes, cfg->tol);
+                        "n_init=%d, lloyd_passes=%d, tol=%g, init=%d, algorithm=%d, par_rounds=%d, "
+                        "par_oversample=%g, inertia_tol=%g); need k>=1, 1<=d<=256, batch_size>=1, "
+                        "init_sample>=1, 1<=n_init<=1000, a known init and algorithm, 1<=par_rounds<=100, "
+                        "0<par_oversample<=100 and the rest >= 0",
+                        k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, ns, cfg->lloyd_passes,
+                        cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample, cfg->inertia_tol);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "kmeans"));
     if (n_global < k)
@@ -366,57 +735,97 @@ tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, i
     x.d = d;
     x.k = k;
     x.cfg = cfg;
+    /* The sample seeds k-means++ and restarts starving or empty centres
+     * (also under k-means||). */
     TRIBE_TRY(tribe_sample_rows(par, z, n_local, offset, n_global, d, NULL, cfg->init_sample, cfg->seed,
                                 TRIBE_STREAM_KMEANS_SAMPLE, &S, NULL, NULL, &x.m));
     x.S = S;
-    size_t kd = (size_t)k * (size_t)d;
-    st = tribe_alloc((void **)&x.cent, kd * sizeof *x.cent);
+    size_t kd = (size_t)k * (size_t)d, kt = (size_t)ns * k;
+    st = tribe_alloc((void **)&x.sets, (size_t)ns * kd * sizeof *x.sets);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&work, (size_t)ns * kd * sizeof *work);
+    if (st == TRIBE_OK) st = tribe_calloc((void **)&sets, (size_t)ns, sizeof *sets);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.other, kd * sizeof *x.other);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&best, kd * sizeof *best);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sd2, (size_t)x.m * sizeof *x.sd2);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.lab, (size_t)n_local * sizeof *x.lab);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.dist, (size_t)n_local * sizeof *x.dist);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sums, kd * sizeof *x.sums);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.cnt, (size_t)k * sizeof *x.cnt);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.xs, (size_t)k * (size_t)(d + 1) * sizeof *x.xs);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.gcnt, (size_t)k * sizeof *x.gcnt);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sums, kt * d * sizeof *x.sums);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.cnt, kt * sizeof *x.cnt);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.inert, (size_t)ns * sizeof *x.inert);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sq, kt * sizeof *x.sq);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.xs, (kt * (d + 2) + (size_t)ns) * sizeof *x.xs);
+    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.gcnt, kt * sizeof *x.gcnt);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bz, (size_t)B * (size_t)d * sizeof *x.bz);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.blab, (size_t)B * sizeof *x.blab);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bn, (size_t)k * sizeof *x.bn);
     TRIBE_TRY(tribe_par_agree(par, st));
 
-    tribe_xsum best_inertia = 0;
-    tribe_kmeans_info bi;
-    memset(&bi, 0, sizeof bi);
-    for (int r = 0; r < cfg->n_init; r++) {
-        int steps = 0, conv = 0;
-        tribe_xsum inertia = 0;
-        x.seed = tribe_hash2(cfg->seed, (uint64_t)r);
-        TRIBE_TRY(fit_once(&x, &steps, &conv, &inertia));
-        /* Exact sums: every rank compares the same integers. */
-        if (r == 0 || inertia < best_inertia) {
-            best_inertia = inertia;
-            memcpy(best, x.cent, kd * sizeof *best);
-            bi.steps = steps;
-            bi.converged = conv;
-            bi.best_init = r;
-            bi.reassigned = x.reassigned;
-            bi.inertia = tribe_xsum_value(inertia);
-        }
+    /* 1. Initialisation (k-means|| passes shared by all restarts), then per
+     * restart its mini-batch steps, which touch batches only. */
+    int small = x.N <= B;
+    for (int r = 0; r < ns; r++) {
+        sets[r].seed = tribe_hash2(cfg->seed, (uint64_t)(first + r));
+        sets[r].active = 1;
+        sets[r].found = -1;
     }
-    memcpy(centroids, best, kd * sizeof *best);
-    if (info)
-        *info = bi;
+    if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL)
+        TRIBE_TRY(kmeans_parallel(&x, sets, ns));
+    for (int r = 0; r < ns; r++) {
+        use_set(&x, sets, r);
+        TRIBE_TRY(init_set(&x, sets[r].found));
+        if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
+            TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
+        keep_set(&x, sets, r);
+    }
+    /* 2. Full passes shared by every restart. When the whole table fits in
+     * one batch, mini-batch is plain Lloyd anyway (tol rule only, as before). */
+    if (cfg->algorithm == TRIBE_KMEANS_LLOYD || small)
+        TRIBE_TRY(lloyd_shared(&x, sets, ns, cfg->max_steps, !small, work));
+    else
+        TRIBE_TRY(lloyd_shared(&x, sets, ns, cfg->lloyd_passes, 1, work));
+
+    /* 3. One shared pass scores every restart against its final centres;
+     * exact inertia, so every rank picks the same one. */
+    int best = -1;
+    tribe_xsum best_in = 0;
+    if (ns > 1) {
+        TRIBE_TRY(fused_pass(&x, x.sets, ns, 1));
+        for (int r = 0; r < ns; r++) {
+            tribe_xsum in = x.xs[kt * (d + 1) + r];
+            if (best < 0 || in < best_in) {
+                best = r;
+                best_in = in;
+            }
+        }
+    } else {
+        best = 0;
+    }
+    /* The winner's final assignment: no cluster may be empty. */
+    use_set(&x, sets, best);
+    TRIBE_TRY(assign_all(&x));
+    keep_set(&x, sets, best);
+    memcpy(centroids, x.cent, kd * sizeof *centroids);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->steps = sets[best].steps;
+        info->converged = sets[best].converged;
+        info->best_init = first + best;
+        info->reassigned = sets[best].reassigned;
+        info->inertia = tribe_xsum_value(x.xs[(size_t)k * (d + 1)]);
+        info->passes = x.passes;
+    }
 cleanup:
     free(S);
-    free(best);
-    free(x.cent);
+    free(work);
+    free(sets);
+    free(x.sets);
     free(x.other);
     free(x.sd2);
     free(x.lab);
     free(x.dist);
     free(x.sums);
     free(x.cnt);
+    free(x.inert);
+    free(x.sq);
     free(x.xs);
     free(x.gcnt);
     free(x.bz);

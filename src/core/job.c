@@ -37,6 +37,11 @@ static const key_spec KEYS[] = {
     {"kmeans.max_steps", K_INT, F(kmeans.max_steps), 0, 1, 1e7},
     {"kmeans.init_sample", K_I64, F(kmeans.init_sample), 0, 1, 1e9},
     {"kmeans.tol", K_NUM, F(kmeans.tol), 0, 0, 1e9},
+    {"kmeans.init", K_STR, F(kmeans.init), 0, 0, 0},
+    {"kmeans.algorithm", K_STR, F(kmeans.algorithm), 0, 0, 0},
+    {"kmeans.n_init", K_INT, F(kmeans.n_init), 0, 1, 1000},
+    {"kmeans.lloyd_passes", K_INT, F(kmeans.lloyd_passes), 0, 0, 1e6},
+    {"kmeans.inertia_tol", K_NUM, F(kmeans.inertia_tol), 0, 0, 1},
     {"silhouette", K_OBJ, 0, 0, 0, 0},
     {"silhouette.sample_size", K_I64, F(silhouette.sample_size), 0, 0, 1e8},
     {"projection", K_OBJ, 0, 0, 0, 0},
@@ -372,6 +377,9 @@ static void set_defaults(tribe_job *job)
     job->kmeans.max_steps = 200;
     job->kmeans.init_sample = 20000;
     job->kmeans.tol = 1e-4;
+    job->kmeans.n_init = 1;
+    job->kmeans.lloyd_passes = 3;
+    job->kmeans.inertia_tol = 1e-4;
     job->silhouette.sample_size = 2000;
     job->projection.sample_size = 3000;
     job->drivers.enabled = 1;
@@ -448,6 +456,16 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
             st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.k_min' and 'kmeans.k_max' need 2 <= k_min <= k_max", file);
             goto cleanup;
         }
+    }
+    if (job->kmeans.init && strcmp(job->kmeans.init, "kmeans++") && strcmp(job->kmeans.init, "kmeans||")) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.init' = '%s' is not one of 'kmeans++', 'kmeans||'", file,
+                        job->kmeans.init);
+        goto cleanup;
+    }
+    if (job->kmeans.algorithm && strcmp(job->kmeans.algorithm, "minibatch") && strcmp(job->kmeans.algorithm, "lloyd")) {
+        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.algorithm' = '%s' is not one of 'minibatch', 'lloyd'", file,
+                        job->kmeans.algorithm);
+        goto cleanup;
     }
     if (job->ltv.train || job->ltv.test || job->ltv.train_target || job->ltv.test_target ||
         job->ltv.horizon_days > 0 || job->ltv.objective) {
@@ -575,6 +593,8 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->ltv.test);
     free(j->ltv.test_target);
     free(j->ltv.objective);
+    free(j->kmeans.init);
+    free(j->kmeans.algorithm);
     free(j->persona.provider);
     free(j->persona.base_url);
     free(j->persona.model);

@@ -192,6 +192,13 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
             i++;
             continue;
         }
+        /* Digits glued to a letter belong to a word, not a figure: a feature
+         * called "f03", a "Q3", a "B2B". */
+        if (i > 0 && (isalpha((unsigned char)text[i - 1]) || text[i - 1] == '_')) {
+            while (i < n && (isalnum((unsigned char)text[i]) || text[i] == '_'))
+                i++;
+            continue;
+        }
         size_t start = i, end;
         int decimals = 0;
         while (i < n && isdigit((unsigned char)text[i]))

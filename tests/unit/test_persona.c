@@ -333,6 +333,9 @@ static void digits_in_a_segment_name_should_not_count_as_figures(void)
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[4], s), TRIBE_OK);
     /* A bare number elsewhere is still checked. */
     CU_ASSERT_EQUAL(check_with(&p[3], s, " Seen 17 times."), TRIBE_ERR_INTERNAL);
+    /* Digits inside a word (a feature called f03, a Q3) are not figures. */
+    CU_ASSERT_EQUAL(check_with(&p[3], s, " Driven by f03 and var_12 in Q3."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[3], s, " Driven by f03, 17 times."), TRIBE_ERR_INTERNAL);
     tribe_personas_destroy(&p, s->k);
     tribe_segments_destroy(&s);
 }

@@ -1,0 +1,250 @@
+/* Unit tests for the K-Means engine: the blocked GEMM pass against the naive
+ * loop, exact fused sums, k-means|| and restarts sharing passes. Serial. */
+#include "testutil.h"
+#include "tribe/cluster.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/cluster/kmeans_internal.h"
+
+static tribe_par *serial(void)
+{
+    tribe_par *par = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    return par;
+}
+
+/* n rows of d features around k planted centres (spread 4, noise 1),
+ * shifted by `shift` (a large shift makes |x|.|c| big next to the
+ * distances: the GEMM bound then nominates many centres). */
+static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
+{
+    float *z = malloc((size_t)n * d * sizeof *z);
+    for (int64_t i = 0; i < n; i++) {
+        int q = (int)(i % k);
+        for (int j = 0; j < d; j++)
+            z[i * d + j] = (float)(shift + 4.0 * tribe_rng_normal(seed, 7, (uint64_t)(q * d + j)) +
+                                   tribe_rng_normal(seed, 8, (uint64_t)(i * d + j)));
+    }
+    return z;
+}
+
+static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
+{
+    const double shifts[] = {0, 1000};
+    for (int t = 0; t < 2; t++) {
+        int64_t n = 3001;
+        int d = 7, k = 13;
+        float *z = blobs(n, d, k, shifts[t], 5);
+        double *c = malloc((size_t)k * d * sizeof *c);
+        for (int q = 0; q < k; q++)
+            for (int j = 0; j < d; j++)
+                c[q * d + j] = z[(q * 37) * d + j] + 0.25;
+        /* Exact ties: centre 5 duplicates centre 2, and row 10 sits exactly
+         * between centres 0 and 1 along one axis. */
+        memcpy(c + 5 * d, c + 2 * d, (size_t)d * sizeof *c);
+        for (int j = 0; j < d; j++) {
+            c[1 * d + j] = c[0 * d + j];
+            z[10 * d + j] = (float)c[j];
+        }
+        c[1 * d] = c[0] + 2.0;
+        z[10 * d] = (float)(c[0] + 1.0);
+        int32_t *la = malloc((size_t)n * sizeof *la), *lb = malloc((size_t)n * sizeof *lb);
+        double *da = malloc((size_t)n * sizeof *da), *db = malloc((size_t)n * sizeof *db);
+        tribe_kmeans_assign_naive(z, n, d, c, k, la, da);
+        int nt = omp_get_max_threads();
+        for (int th = 1; th <= 2; th++) {
+            omp_set_num_threads(th);
+            tribe_kmeans_assign_d(z, n, d, c, k, lb, db);
+            CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
+            CU_ASSERT(memcmp(da, db, (size_t)n * sizeof *da) == 0);
+        }
+        omp_set_num_threads(nt);
+        CU_ASSERT_EQUAL(lb[10], 0); /* the tie goes to the lower index */
+        for (int64_t i = 0; i < n; i++)
+            CU_ASSERT(lb[i] != 5); /* a duplicate centre never wins */
+        /* Labels only (no distance computed for single nominees) agree. */
+        memset(lb, 0xff, (size_t)n * sizeof *lb);
+        tribe_kmeans_assign(z, n, d, c, k, lb, NULL);
+        CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
+        /* The public float-distance entry point agrees too. */
+        float *df = malloc((size_t)n * sizeof *df);
+        tribe_kmeans_assign(z, n, d, c, k, lb, df);
+        CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
+        for (int64_t i = 0; i < n; i++)
+            CU_ASSERT_EQUAL(df[i], (float)da[i]);
+        free(df);
+        free(z);
+        free(c);
+        free(la);
+        free(lb);
+        free(da);
+        free(db);
+    }
+}
+
+static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
+{
+    int64_t n = 2500;
+    int d = 5, k = 4, ns = 3;
+    float *z = blobs(n, d, k, 0, 9);
+    z[17 * d + 2] = 5e7f; /* above 2^22: the int128 path */
+    z[18 * d + 1] = -6e6f;
+    double *c = malloc((size_t)ns * k * d * sizeof *c);
+    for (int s = 0; s < ns; s++)
+        for (int q = 0; q < k; q++)
+            for (int j = 0; j < d; j++)
+                c[(s * k + q) * d + j] = z[((s + 1) * 11 + q * 3) * d + j];
+    tribe_xsum *sum = malloc((size_t)ns * k * d * sizeof *sum), ref[4 * 5], in[3];
+    int64_t cnt[12], rc[4];
+    int32_t *lab = malloc((size_t)n * sizeof *lab);
+    double *dd = malloc((size_t)n * sizeof *dd);
+    int nt = omp_get_max_threads();
+    for (int th = 1; th <= 2; th++) {
+        omp_set_num_threads(th);
+        tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .sum = sum, .count = cnt, .inertia = in};
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &p), TRIBE_OK);
+        for (int s = 0; s < ns; s++) {
+            tribe_kmeans_assign_naive(z, n, d, c + (size_t)s * k * d, k, lab, dd);
+            tribe_kmeans_sums(z, n, d, lab, k, ref, rc);
+            tribe_xsum acc = 0;
+            for (int64_t i = 0; i < n; i++)
+                acc += tribe_xsum_of(dd[i]);
+            CU_ASSERT(memcmp(ref, sum + (size_t)s * k * d, sizeof ref) == 0);
+            CU_ASSERT(memcmp(rc, cnt + s * k, sizeof rc) == 0);
+            CU_ASSERT(acc == in[s]);
+        }
+    }
+    omp_set_num_threads(nt);
+    free(z);
+    free(c);
+    free(sum);
+    free(lab);
+    free(dd);
+}
+
+static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 8000;
+    int d = 6, k = 5;
+    float *z = blobs(n, d, k, 0, 21);
+    tribe_kmeans_cfg cfg;
+    tribe_kmeans_cfg_default(&cfg);
+    cfg.k = k;
+    cfg.seed = 3;
+    cfg.init = TRIBE_KMEANS_INIT_PARALLEL;
+    cfg.algorithm = TRIBE_KMEANS_LLOYD;
+    double cent[5 * 6];
+    tribe_kmeans_info info;
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent, &info), TRIBE_OK);
+    /* Every planted centre has a fitted one within 0.2 (noise 1, 1600 rows
+     * each: the mean's error is ~0.025 per coordinate). */
+    for (int q = 0; q < k; q++) {
+        double best = INFINITY;
+        for (int c = 0; c < k; c++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                double t = cent[c * d + j] - 4.0 * tribe_rng_normal(21, 7, (uint64_t)(q * d + j));
+                s += t * t;
+            }
+            best = fmin(best, s);
+        }
+        CU_ASSERT(sqrt(best) < 0.2);
+    }
+    /* 1 + 5 rounds + weights = 7 passes of init, then Lloyd, then the final. */
+    CU_ASSERT(info.passes >= 8 && info.passes <= 7 + cfg.max_steps + 2);
+    CU_ASSERT(info.converged);
+    CU_ASSERT(info.inertia > 0.8 * n * d && info.inertia < 1.2 * n * d);
+    free(z);
+    tribe_par_finalize(&par);
+}
+
+/* Restarts share every pass; each must come out exactly as if run alone. */
+static void shared_restarts_should_equal_separate_runs(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 3000;
+    int d = 4, k = 6;
+    float *z = blobs(n, d, 4, 0, 33); /* 4 planted, 6 asked: local minima differ by restart */
+    for (int variant = 0; variant < 3; variant++) {
+        tribe_kmeans_cfg cfg;
+        tribe_kmeans_cfg_default(&cfg);
+        cfg.k = k;
+        cfg.seed = 11;
+        cfg.batch_size = 256;
+        cfg.init = variant == 0 ? TRIBE_KMEANS_INIT_PP : TRIBE_KMEANS_INIT_PARALLEL;
+        cfg.algorithm = variant == 2 ? TRIBE_KMEANS_MINIBATCH : TRIBE_KMEANS_LLOYD;
+        cfg.max_steps = variant == 2 ? 60 : 300;
+        double all[6 * 4], one[6 * 4];
+        tribe_kmeans_info ia, io;
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(par, z, n, 0, n, d, &cfg, 0, 3, all, &ia), TRIBE_OK);
+        double lowest = INFINITY;
+        for (int r = 0; r < 3; r++) {
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(par, z, n, 0, n, d, &cfg, r, 1, one, &io), TRIBE_OK);
+            lowest = fmin(lowest, io.inertia);
+            if (r == ia.best_init) {
+                CU_ASSERT(memcmp(all, one, sizeof all) == 0);
+                CU_ASSERT(io.inertia == ia.inertia && io.steps == ia.steps);
+            }
+        }
+        CU_ASSERT(ia.inertia == lowest);
+        /* n_init through the public entry point is the same thing. */
+        cfg.n_init = 3;
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, one, &io), TRIBE_OK);
+        CU_ASSERT(memcmp(all, one, sizeof all) == 0);
+    }
+    free(z);
+    tribe_par_finalize(&par);
+}
+
+static void kmeans_parallel_should_never_return_fewer_clusters_than_asked(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 60;
+    int d = 2;
+    float z[120];
+    for (int64_t i = 0; i < n; i++) { /* three distinct points, very unequal counts */
+        int q = i < 57 ? 0 : (int)(i - 57);
+        z[i * 2] = (float)(q * 3);
+        z[i * 2 + 1] = (float)(q == 2);
+    }
+    tribe_kmeans_cfg cfg;
+    tribe_kmeans_cfg_default(&cfg);
+    cfg.k = 3;
+    cfg.init = TRIBE_KMEANS_INIT_PARALLEL;
+    cfg.algorithm = TRIBE_KMEANS_LLOYD;
+    double cent[8];
+    tribe_kmeans_info info;
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent, &info), TRIBE_OK);
+    int32_t lab[60];
+    int64_t seen[3] = {0, 0, 0};
+    tribe_kmeans_assign(z, n, d, cent, 3, lab, NULL);
+    for (int64_t i = 0; i < n; i++)
+        seen[lab[i]]++;
+    CU_ASSERT(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
+    CU_ASSERT_DOUBLE_EQUAL(info.inertia, 0.0, 0.0);
+    cfg.k = 4;
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent, &info), TRIBE_ERR_INPUT);
+    CU_ASSERT(strstr(tribe_errmsg(), "only 3 distinct") != NULL);
+    /* Bad settings are usage errors. */
+    cfg.k = 2;
+    cfg.init = 7;
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent, &info), TRIBE_ERR_USAGE);
+    tribe_par_finalize(&par);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(gemm_pass_should_equal_the_naive_loop_bit_for_bit),
+        TRIBE_TEST(fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
+        TRIBE_TEST(kmeans_parallel_with_lloyd_should_recover_planted_centres),
+        TRIBE_TEST(shared_restarts_should_equal_separate_runs),
+        TRIBE_TEST(kmeans_parallel_should_never_return_fewer_clusters_than_asked),
+        {NULL, NULL}};
+    return tribe_test_main("kmeans_engine", cases);
+}
