@@ -226,6 +226,142 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
                                   int64_t n_global, int d, const int32_t *label, int64_t sample_size,
                                   uint64_t seed, tribe_projection **out);
 
+/* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
+
+enum {
+    TRIBE_STREAM_KSELECT_SPLIT = 110 /* split-half stability: which half a row joins */
+};
+
+/* Kernel, Not collective: ADDS to per-cluster exact sums of the rows of each
+ * label: sum[k][d] (Σx), sumsq[k] (Σ‖x‖²) and count[k]. Rows with a label
+ * outside [0, k) are skipped. OpenMP inside; result independent of threads. */
+void tribe_quality_moments(const float *z, int64_t n, int d, const int32_t *label, int k, tribe_xsum *sum,
+                           tribe_xsum *sumsq, int64_t *count);
+
+/* Kernel, Not collective: the second pass given the GLOBAL count[k],
+ * mean[k][d] and var[k] (Σ‖y‖²/n_c − ‖μ_c‖²) of every cluster. ADDS per
+ * cluster Σ‖x − μ_c‖ over its rows to spread[k], and to *sil_sum the sum over
+ * rows of the exact squared-Euclidean silhouette (b − a)/max(a, b), where the
+ * mean squared distance to cluster C is ‖x − μ_C‖² + var_C and the own
+ * cluster's is scaled by n_c/(n_c − 1) to leave x out; a row alone in its
+ * cluster adds 0. work[nwork][k + 1] is caller scratch for nwork OpenMP
+ * threads (NULL or nwork <= 1: serial). */
+void tribe_quality_pass2(const float *z, int64_t n, int d, const int32_t *label, int k, const int64_t *count,
+                         const double *mean, const double *var, tribe_xsum *spread, tribe_xsum *sil_sum,
+                         tribe_xsum *work, int nwork);
+
+/* Not collective. Calinski-Harabasz from per-cluster count[k], mean[k][d] and
+ * var[k] (as above): between-cluster over within-cluster dispersion, each
+ * divided by its degrees of freedom (q − 1, n − q; q = non-empty clusters).
+ * NaN when q < 2 or n <= q; 1 when the within dispersion is 0 (sklearn). */
+double tribe_quality_ch(const int64_t *count, const double *mean, const double *var, int k, int d);
+
+/* Not collective. Davies-Bouldin from count[k], mean[k][d] and spread[k] (the
+ * mean Euclidean distance of a cluster's members to its mean): the mean over
+ * non-empty clusters of max over others of (S_a + S_b)/‖μ_a − μ_b‖, with
+ * coincident centres contributing 0 (sklearn). NaN when q < 2. */
+double tribe_quality_db(const int64_t *count, const double *mean, const double *spread, int k, int d);
+
+/* Not collective. Adjusted Rand index from a contingency table[ka][kb] of
+ * counts (Hubert and Arabie); 1 for identical trivial partitions. */
+double tribe_ari_from_table(const int64_t *table, int ka, int kb);
+
+/* Collective. Adjusted Rand index between two labelings of the same local
+ * rows (la in [0, ka), lb in [0, kb)): the contingency table is reduced over
+ * ranks as integer counts. Errors: TRIBE_ERR_USAGE for ka, kb < 1 or a table
+ * over 2^20 cells; TRIBE_ERR_INPUT for a label out of range; NOMEM, ENV.
+ * *ari NaN on error. */
+tribe_status tribe_ari(tribe_par *par, const int32_t *la, int ka, const int32_t *lb, int kb, int64_t n_local,
+                       double *ari);
+
+typedef struct {
+    double ch;            /* Calinski-Harabasz (higher is better) */
+    double db;            /* Davies-Bouldin (lower is better) */
+    double silhouette_sq; /* exact mean silhouette over ALL rows, squared Euclidean distance */
+    int clusters;         /* non-empty clusters */
+} tribe_cluster_quality;
+
+/* Collective. Calinski-Harabasz, Davies-Bouldin and the exact squared-Euclidean
+ * silhouette of the labeling label[n_local] of z[n_local][d], in two passes
+ * (moments, then spreads and silhouettes) with exact reductions: bit-identical
+ * for any rank and thread count. Each is NaN with fewer than 2 non-empty
+ * clusters. Errors: TRIBE_ERR_USAGE for k < 1 or d outside 1..256;
+ * TRIBE_ERR_INTERNAL for blocks that do not tile [0, n_global);
+ * TRIBE_ERR_INPUT for a label outside [0, k); NOMEM, ENV. */
+tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
+                                           int64_t n_global, int d, const int32_t *label, int k,
+                                           tribe_cluster_quality *q);
+
+/* Split-half ARI a K needs to compete in tribe_ksweep_recommend. */
+#define TRIBE_KSWEEP_STABLE_ARI 0.8
+
+/* One row of a K sweep (NaN where a measure is undefined or skipped). */
+typedef struct {
+    int k;
+    int steps;            /* K-Means steps of the fit */
+    double inertia;       /* sum of squared distances to the fitted centres */
+    double silhouette;    /* sampled silhouette (Euclidean), tribe_silhouette_sample */
+    double silhouette_ci; /* its 95% half-width */
+    double silhouette_sq; /* exact silhouette over all rows, squared Euclidean */
+    double ch;            /* Calinski-Harabasz */
+    double db;            /* Davies-Bouldin */
+    double stability;     /* split-half ARI (NaN when skipped) */
+} tribe_ksweep_row;
+
+typedef struct {
+    int n;                 /* rows (K values tried, ascending) */
+    tribe_ksweep_row *row; /* [n] */
+    int recommended_k;
+    int elbow_k;           /* 0 with fewer than 3 K values */
+    double stability_ari;  /* the stability of recommended_k's row */
+    char reason[512];      /* one line: "K=6: 4 of 5 criteria agree (...)..." */
+    double fit_seconds, score_seconds; /* K-Means fits; scoring and stability */
+    int k_max, d;
+    double *centroids;     /* [n][k_max][d]: the fit of row i in its first row[i].k rows */
+} tribe_ksweep;
+
+/* Not collective. The elbow of row[n] (ascending K) by the chord rule: with
+ * K and inertia each scaled to [0, 1], the K whose point lies furthest below
+ * the straight line from the first point to the last (the first K when no
+ * point lies below it; row[0].k when n < 3). */
+int tribe_ksweep_elbow(const tribe_ksweep_row *row, int n);
+
+/* Not collective. The recommended K of row[n] (n <= 256) and a one-line
+ * reason (written to reason[cap]). Candidates are the K with split-half
+ * stability >= TRIBE_KSWEEP_STABLE_ARI (NaN counts as stable; every K when
+ * none is stable). Among them five criteria vote: best sampled silhouette,
+ * best exact squared silhouette, highest Calinski-Harabasz, lowest
+ * Davies-Bouldin, and elbow_k (of all rows) when n >= 3 and it is a
+ * candidate; the K with most votes wins, ties to the higher sampled
+ * silhouette, then the smaller K. A single row is "fixed by the job". */
+int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap);
+
+/* Collective. Fits K-Means (base with k replaced) for every K in
+ * [k_lo, k_hi] on z[n_local][d], assigns the rows, and scores each K
+ * (sil_sample rows for the sampled silhouette; 0 skips it) and by its
+ * split-half stability: two disjoint halves of min(n/2, 100000) rows drawn
+ * by the counter RNG (TRIBE_STREAM_KSELECT_SPLIT), a fit on each, every row
+ * assigned with both, the ARI of the two labelings; then picks the elbow and
+ * the recommended K (tribe_ksweep_recommend). label[n_local] and dist2[n_local] are
+ * caller work arrays (their content is undefined on return). Bit-identical
+ * for any rank and thread count. Errors: TRIBE_ERR_USAGE for a bad range
+ * (k_lo < 1, k_hi < k_lo, more than 256 K values) or d; those of tribe_kmeans_fit; NOMEM, ENV. *out (free with
+ * tribe_ksweep_destroy) NULL on error. */
+tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
+                              int d, int k_lo, int k_hi, const tribe_kmeans_cfg *base, int64_t sil_sample,
+                              int32_t *label, float *dist2, tribe_ksweep **out);
+
+/* Not collective. The centroids [k][d] fitted for K = k in s, or NULL. */
+const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k);
+
+/* Not collective. The sweep as a run-record fragment for the report:
+ * ", \"k_sweep\": {recommended_k, elbow_k, stability_ari, reason, columns,
+ * rows}" (NaN as null) in *out (caller frees). Errors: NOMEM. */
+tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out);
+
+/* Not collective. Frees *p (NULL allowed) and sets it to NULL. */
+void tribe_ksweep_destroy(tribe_ksweep **p);
+
 /* ==== beyond K-Means: outliers, soft membership, nested segments, PCA ====
  * (docs/clustering.md). Same rules as above: kernels Not collective on plain
  * arrays, drivers Collective and bit-identical on any number of ranks. */

@@ -20,6 +20,7 @@
 
 #define TRIBE_RESULTS_FORMAT "tribe-results"
 #define TRIBE_RESULTS_FORMAT_VERSION 1
+#define TRIBE_RESULTS_SWEEP_COLS 8
 
 typedef struct {
     /* the run */
@@ -41,9 +42,14 @@ typedef struct {
     const double *scaler_std;    /* [m] */
     const double *scaler_impute; /* [m] raw value used for missing entries */
     const int32_t *scaler_log1p; /* [m] 1 = log1p applied before standardising */
-    /* K selection: one row per K tried: k, inertia, silhouette, silhouette_ci95 */
+    /* K selection: one row per K tried, TRIBE_RESULTS_SWEEP_COLS columns: k,
+     * inertia, silhouette, silhouette_ci95, silhouette_sq, calinski_harabasz,
+     * davies_bouldin, stability_ari */
     int n_sweep;
-    const double *sweep;         /* [n_sweep][4] */
+    const double *sweep;         /* [n_sweep][TRIBE_RESULTS_SWEEP_COLS] */
+    int sweep_recommended_k, sweep_elbow_k; /* elbow 0: fewer than 3 K values */
+    double sweep_stability_ari;  /* split-half ARI of the recommended K (NaN: skipped) */
+    const char *sweep_reason;    /* one line; may be NULL */
     const tribe_projection *proj; /* may be NULL */
     /* segment drivers (docs/gbdt.md); absent when drivers_json is NULL */
     const char *drivers_json;            /* the softmax GBDT, tribe_gbdt_to_json text */

@@ -28,7 +28,7 @@
 static const char USAGE[] =
     "usage: tribe run JOB.json\n\n"
     "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
-    "mini-batch K-Means (fixed K or a K range chosen by silhouette), segment statistics and names,\n"
+    "mini-batch K-Means (fixed K, or a K range scored and chosen by five criteria), segment statistics and names,\n"
     "personas, and writes results.h5, personas.json, segments.csv, campaign_plan.csv and report.html\n"
     "into the job's output directory (atomically: a failed run leaves earlier results in place).\n";
 
@@ -741,7 +741,9 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
     float *z = NULL, *dist = NULL;
-    double *centroids = NULL, *best = NULL, *sweep = NULL;
+    double *best = NULL, *sweep = NULL;
+    tribe_ksweep *ks = NULL;
+    char *ksjson = NULL;
     const char **model_names = NULL;
     char staging[4096] = "", path[4096], hash[17];
     int m = 0, best_k = 0, n_sweep = 0;
@@ -790,7 +792,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_par_agree(par, tribe_scaler_apply_table(scaler, t, &z)));
     lap(&tm, "transform");
 
-    /* K: fixed, or the sweep's best sampled silhouette (ties: smaller K). */
+    /* K: fixed, or the sweep's recommendation (tribe_ksweep_run). */
     {
         int k_lo = job->kmeans.k ? job->kmeans.k : job->kmeans.k_min;
         int k_hi = job->kmeans.k ? job->kmeans.k : job->kmeans.k_max;
@@ -801,56 +803,46 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         }
         if (k_hi > t->n_global)
             k_hi = (int)t->n_global;
-        TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)(k_hi - k_lo + 1) * 4, sizeof *sweep));
-        TRIBE_TRY(tribe_calloc((void **)&centroids, (size_t)k_hi * (size_t)m, sizeof *centroids));
-        TRIBE_TRY(tribe_calloc((void **)&best, (size_t)k_hi * (size_t)m, sizeof *best));
+        tribe_kmeans_cfg kc;
+        tribe_kmeans_cfg_default(&kc);
+        kc.seed = job->seed;
+        kc.batch_size = job->kmeans.batch_size;
+        kc.max_steps = job->kmeans.max_steps;
+        kc.init_sample = job->kmeans.init_sample;
+        kc.tol = job->kmeans.tol;
+        kc.n_init = job->kmeans.n_init;
+        kc.lloyd_passes = job->kmeans.lloyd_passes;
+        kc.inertia_tol = job->kmeans.inertia_tol;
+        kc.init = job->kmeans.init && !strcmp(job->kmeans.init, "kmeans||") ? TRIBE_KMEANS_INIT_PARALLEL
+                                                                            : TRIBE_KMEANS_INIT_PP;
+        kc.algorithm = job->kmeans.algorithm && !strcmp(job->kmeans.algorithm, "lloyd") ? TRIBE_KMEANS_LLOYD
+                                                                                        : TRIBE_KMEANS_MINIBATCH;
+        int64_t s = job->silhouette.sample_size > 0 ? job->silhouette.sample_size : k_lo != k_hi ? 2000 : 0;
         TRIBE_TRY(tribe_alloc((void **)&label, (size_t)(t->n_local + 1) * sizeof *label));
         TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));
-        double best_sil = -INFINITY;
-        sil_seconds = 0;
-        for (int k = k_lo; k <= k_hi; k++) {
-            tribe_kmeans_cfg kc;
-            tribe_kmeans_info info;
-            tribe_kmeans_cfg_default(&kc);
-            kc.k = k;
-            kc.seed = job->seed;
-            kc.batch_size = job->kmeans.batch_size;
-            kc.max_steps = job->kmeans.max_steps;
-            kc.init_sample = job->kmeans.init_sample;
-            kc.tol = job->kmeans.tol;
-            kc.n_init = job->kmeans.n_init;
-            kc.lloyd_passes = job->kmeans.lloyd_passes;
-            kc.inertia_tol = job->kmeans.inertia_tol;
-            kc.init = job->kmeans.init && !strcmp(job->kmeans.init, "kmeans||") ? TRIBE_KMEANS_INIT_PARALLEL
-                                                                                : TRIBE_KMEANS_INIT_PP;
-            kc.algorithm = job->kmeans.algorithm && !strcmp(job->kmeans.algorithm, "lloyd") ? TRIBE_KMEANS_LLOYD
-                                                                                            : TRIBE_KMEANS_MINIBATCH;
-            TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, z, t->n_local, t->offset, t->n_global, m, &kc,
-                                                            centroids, &info)));
-            double sil = NAN, ci = NAN;
-            double t_sil = tribe_now();
-            if (job->silhouette.sample_size > 0 || k_lo != k_hi) {
-                tribe_kmeans_assign(z, t->n_local, m, centroids, k, label, dist);
-                int64_t s = job->silhouette.sample_size > 0 ? job->silhouette.sample_size : 2000;
-                TRIBE_TRY(tribe_par_agree(par, tribe_silhouette_sample(par, z, t->n_local, t->offset, t->n_global,
-                                                                       m, label, k, s, job->seed, &sil, &ci)));
-            }
-            sil_seconds += tribe_now() - t_sil;
-            double *row = sweep + 4 * n_sweep++;
-            row[0] = k;
-            row[1] = info.inertia;
-            row[2] = sil;
-            row[3] = ci;
-            TRIBE_INFO("K=%d: inertia %.6g, silhouette %.4f +/- %.4f (%d steps)", k, info.inertia, sil, ci,
-                       info.steps);
-            if (k_lo == k_hi || sil > best_sil) {
-                best_sil = sil;
-                best_k = k;
-                memcpy(best, centroids, (size_t)k * (size_t)m * sizeof *best);
-            }
+        TRIBE_TRY(tribe_ksweep_run(par, z, t->n_local, t->offset, t->n_global, m, k_lo, k_hi, &kc, s, label, dist,
+                                   &ks));
+        best_k = ks->recommended_k;
+        sil_seconds = ks->score_seconds;
+        n_sweep = ks->n;
+        TRIBE_TRY(tribe_calloc((void **)&best, (size_t)best_k * (size_t)m, sizeof *best));
+        memcpy(best, tribe_ksweep_centroids(ks, best_k), (size_t)best_k * (size_t)m * sizeof *best);
+        TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)n_sweep * TRIBE_RESULTS_SWEEP_COLS, sizeof *sweep));
+        for (int i = 0; i < n_sweep; i++) {
+            const tribe_ksweep_row *kr = &ks->row[i];
+            double *row = sweep + (size_t)i * TRIBE_RESULTS_SWEEP_COLS;
+            row[0] = kr->k;
+            row[1] = kr->inertia;
+            row[2] = kr->silhouette;
+            row[3] = kr->silhouette_ci;
+            row[4] = kr->silhouette_sq;
+            row[5] = kr->ch;
+            row[6] = kr->db;
+            row[7] = kr->stability;
         }
-        if (k_lo != k_hi)
-            TRIBE_INFO("chose K=%d (highest sampled silhouette %.4f)", best_k, best_sil);
+        if (rank == 0)
+            st = tribe_ksweep_json(ks, &ksjson);
+        TRIBE_TRY(tribe_par_agree(par, st));
     }
     /* Split the K loop's time into fitting and silhouette scoring. */
     tm.mark += sil_seconds;
@@ -877,9 +869,9 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         inertia = tribe_xsum_value(acc);
         segs->inertia = inertia;
         for (int i = 0; i < n_sweep; i++)
-            if ((int)sweep[4 * i] == best_k) {
-                segs->silhouette = sweep[4 * i + 2];
-                segs->silhouette_ci = sweep[4 * i + 3];
+            if (ks->row[i].k == best_k) {
+                segs->silhouette = ks->row[i].silhouette;
+                segs->silhouette_ci = ks->row[i].silhouette_ci;
             }
     }
     lap(&tm, "segments");
@@ -989,6 +981,10 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.scaler_log1p = log32;
         r.n_sweep = n_sweep;
         r.sweep = sweep;
+        r.sweep_recommended_k = ks->recommended_k;
+        r.sweep_elbow_k = ks->elbow_k;
+        r.sweep_stability_ari = ks->stability_ari;
+        r.sweep_reason = ks->reason;
         r.proj = proj;
         r.drivers_json = dr.json;
         r.drivers_d = m;
@@ -1018,18 +1014,19 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         size_t cap = 1024 + strlen(job->run_id) + strlen(job->input) + (ledger ? strlen(ledger) : 2) + strlen(tjson) +
                      (ijson ? strlen(ijson) : 0) +
                      (dr.report_json ? strlen(dr.report_json) : 0) + (lv.report_json ? strlen(lv.report_json) : 0) +
-                     (ex.report_json ? strlen(ex.report_json) : 0);
+                     (ksjson ? strlen(ksjson) : 0) + (ex.report_json ? strlen(ex.report_json) : 0);
         if (st == TRIBE_OK)
             st = tribe_alloc((void **)&run_json, cap);
         if (st == TRIBE_OK) {
             snprintf(run_json, cap,
                      "{\"run_id\": \"%s\", \"seed\": %llu, \"input\": \"%s\", \"input_hash\": \"%s\", "
                      "\"customers\": %lld, \"k\": %d, \"ranks\": %d, \"threads\": %d, \"silhouette\": %.4f, "
-                     "\"ledger\": %s, \"timings\": %s%s%s%s%s%s}",
+                     "\"ledger\": %s, \"timings\": %s%s%s%s%s%s%s}",
                      job->run_id, (unsigned long long)job->seed, job->input, hash, (long long)t->n_global, segs->k,
                      tribe_par_size(par), omp_get_max_threads(), segs->silhouette, ledger ? ledger : "{}", tjson,
                      ijson ? ", \"images\": " : "", ijson ? ijson : "", dr.report_json ? dr.report_json : "",
-                     lv.report_json ? lv.report_json : "", ex.report_json ? ex.report_json : "");
+                     lv.report_json ? lv.report_json : "", ex.report_json ? ex.report_json : "",
+                     ksjson ? ksjson : "");
             st = tribe_fmt(path, sizeof path, "%s/report.html", staging);
         }
         if (st == TRIBE_OK)
@@ -1071,7 +1068,8 @@ cleanup:
     free(log32);
     free(z);
     free(dist);
-    free(centroids);
+    tribe_ksweep_destroy(&ks);
+    free(ksjson);
     free(best);
     free(sweep);
     free(model_names);

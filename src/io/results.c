@@ -91,9 +91,16 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
     TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/impute", TRIBE_H5_F64, r->m, 1, r->scaler_impute));
     TRIBE_TRY(tribe_h5_write_small(h, "/model/scaler/log1p", TRIBE_H5_I32, r->m, 1, r->scaler_log1p));
     if (r->n_sweep > 0) {
-        static const char *const cols[] = {"k", "inertia", "silhouette", "silhouette_ci95"};
-        TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, r->n_sweep, 4, r->sweep));
-        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", 4, cols));
+        static const char *const cols[TRIBE_RESULTS_SWEEP_COLS] = {
+            "k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq", "calinski_harabasz", "davies_bouldin",
+            "stability_ari"};
+        TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, r->n_sweep, TRIBE_RESULTS_SWEEP_COLS,
+                                       r->sweep));
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", TRIBE_RESULTS_SWEEP_COLS, cols));
+        TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "recommended_k", r->sweep_recommended_k));
+        TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "elbow_k", r->sweep_elbow_k));
+        TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_ari", r->sweep_stability_ari));
+        TRIBE_TRY(tribe_h5_attr_str(h, "/model/k_sweep", "reason", r->sweep_reason ? r->sweep_reason : ""));
     }
     if (r->proj && r->proj->m > 0) {
         const char *axes[2] = {r->proj->axis[0], r->proj->axis[1]};
@@ -146,6 +153,10 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette", r->segs->silhouette));
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "silhouette_ci95", r->segs->silhouette_ci));
     TRIBE_TRY(tribe_h5_attr_f64(h, run, "inertia", r->segs->inertia));
+    if (r->n_sweep > 0) {
+        TRIBE_TRY(tribe_h5_attr_str(h, run, "k_reason", r->sweep_reason ? r->sweep_reason : ""));
+        TRIBE_TRY(tribe_h5_attr_f64(h, run, "k_stability_ari", r->sweep_stability_ari));
+    }
     TRIBE_TRY(tribe_h5_attr_str(h, run, "ledger", r->ledger_json ? r->ledger_json : "{}"));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "timings", r->timings_json ? r->timings_json : "{}"));
 cleanup:

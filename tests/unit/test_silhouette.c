@@ -76,7 +76,8 @@ static void silhouette_of_every_row_should_equal_brute_force(void)
         double mean = 0, ci = 0;
         CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, n, 1, &mean, &ci), TRIBE_OK);
         double want = brute_silhouette(z, lab, n, d, k);
-        CU_ASSERT_DOUBLE_EQUAL(mean, want, 1e-9);
+        /* Distances are float sums (about 1e-7 relative), rounded to 2^-20. */
+        CU_ASSERT_DOUBLE_EQUAL(mean, want, 1e-7);
         CU_ASSERT_EQUAL(ci, 0.0);
         CU_ASSERT(mean > -1 && mean < 1);
         free(z);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The K sweep through the CLI (docs/clustering.md, "Choosing K"): generated
+# data with 6 planted segments, K = 2..9 on 1 and 2 ranks; the table, its
+# attributes, the run record and the report's plots; the same bytes on both
+# rank counts; Calinski-Harabasz and Davies-Bouldin of the chosen K against
+# scikit-learn on the model-space rows; and, when the UCI Online Retail file
+# is there, the sweep on real data.
+source "$(dirname "$0")/lib.sh"
+
+tribe_np 2 gen --customers 12000 --seed 42 -o "$TMP/raw" 2>"$TMP/gen.log"
+tribe_np 2 ingest --transactions "$TMP/raw/transactions.csv" --web "$TMP/raw/web_events.csv" \
+  --demographics "$TMP/raw/demographics.csv" --rejects "$TMP/rejects.csv" -o "$TMP/c.h5" >"$TMP/ingest.out" 2>&1 ||
+  { cat "$TMP/ingest.out"; fail "ingest"; finish; }
+
+sweep='"kmeans": {"k_min": 2, "k_max": 9, "batch_size": 2048}, "drivers": {"enabled": false},
+ "features": {"log1p": ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+   "mean_days_between", "distinct_products", "sessions", "pages_per_session", "minutes_on_site"]}'
+for np in 1 2; do
+  cat >"$TMP/job$np.json" <<JSON
+{"input": "$TMP/c.h5", "output": "$TMP/out$np", "seed": 42, "run_id": "ks", $sweep}
+JSON
+  tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err" ||
+    { fail "K sweep run on $np ranks"; tail -5 "$TMP/run$np.err"; }
+done
+grep -q 'chose K=[0-9]*: [0-9] of [0-9] criteria agree' "$TMP/run1.err" && ok "the run log says which K and why" ||
+  fail "chose line"
+grep 'chose' "$TMP/run1.err" | sed 's/.*info: /    /'
+
+$PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" <<'PY' && ok "k_sweep table and attributes identical on 1 and 2 ranks" || fail "k_sweep across ranks"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["/model/k_sweep"] for p in sys.argv[1:])
+assert a.shape == (8, 8), a.shape
+assert list(a.attrs["columns"]) == ["k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq",
+                                    "calinski_harabasz", "davies_bouldin", "stability_ari"]
+assert np.array_equal(a[:], b[:], equal_nan=True)
+for k in ("recommended_k", "elbow_k", "stability_ari", "reason"):
+    assert a.attrs[k] == b.attrs[k], k
+PY
+
+$PY - "$TMP/out1/results.h5" <<'PY' && ok "the recommended K is the run's K, with its reason and stability" || fail "recommendation attrs"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+t = f["/model/k_sweep"]
+k = int(t.attrs["recommended_k"])
+assert k == int(f["/segments"].attrs["k"]), (k, f["/segments"].attrs["k"])
+assert t.attrs["reason"].startswith(f"K={k}: "), t.attrs["reason"]
+assert 2 <= int(t.attrs["elbow_k"]) <= 9
+row = t[:][t[:, 0] == k][0]
+assert row[7] == t.attrs["stability_ari"] and 0.8 <= row[7] <= 1, row
+run = f["/runs"][list(f["/runs"])[0]].attrs
+assert run["k_reason"] == t.attrs["reason"] and run["k_stability_ari"] == row[7]
+assert ((t[:, 6] > 0) & (t[:, 5] > 0) & (np.abs(t[:, 4]) < 1) & (np.abs(t[:, 2]) < 1)).all()
+assert (np.diff(t[:, 1]) < 0).sum() >= 5  # inertia falls with K (mostly: mini-batch fits)
+PY
+
+# CH and DB of the chosen K against sklearn, on rows transformed as the model did.
+$PY - "$TMP/c.h5" "$TMP/out1/results.h5" <<'PY' && ok "CH and DB of the chosen K equal scikit-learn's" || fail "CH/DB vs sklearn"
+import sys, h5py, numpy as np
+try:
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+except ImportError:
+    print("sklearn missing: skipped"); sys.exit(0)
+c, r = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+names = list(c["/customers/features"].attrs["feature_names"])
+x = c["/customers/features"][:]
+cols = list(r["/model"].attrs["feature_names"])
+mu, sd, imp, lg = (r["/model/scaler/" + s][:].ravel() for s in ("mean", "std", "impute", "log1p"))
+z = np.empty((x.shape[0], len(cols)), np.float32)
+for j, n in enumerate(cols):
+    v = x[:, names.index(n)].astype(np.float64)
+    v = np.where(np.isnan(v), imp[j], v)
+    if lg[j]:
+        v = np.log1p(v)
+    z[:, j] = (v - mu[j]) / sd[j]
+lab = r["/segments/label"][:].ravel()
+t = r["/model/k_sweep"]
+row = t[:][t[:, 0] == t.attrs["recommended_k"]][0]
+ch, db = calinski_harabasz_score(z, lab), davies_bouldin_score(z, lab)
+print(f"    tribe CH {row[5]:.8g} DB {row[6]:.8g}; sklearn CH {ch:.8g} DB {db:.8g}")
+assert abs(row[5] - ch) <= 1e-4 * ch and abs(row[6] - db) <= 1e-4, (row, ch, db)
+PY
+
+grep -q '<section id="choosing-k">' "$TMP/out1/report.html" && ok "report has the Choosing K section" || fail "report section"
+check "report draws six plots over K" test "$(grep -o 'by K">' "$TMP/out1/report.html" | wc -l)" -eq 6
+grep -q 'stroke-dasharray="4 3"' "$TMP/out1/report.html" && ok "report marks the chosen K" || fail "chosen K marker"
+check "run record keeps no raw k_sweep object after the report" test "$(grep -c '\[list\]' "$TMP/out1/report.html")" -eq 0
+
+# Real data: the sweep on Online Retail's RFM columns (when the file is there).
+data="${TRIBE_SHARED_DATA:-$TRIBE_SOURCE_DIR/../shared/data}/online-retail.csv.gz"
+if [[ -r "$data" ]]; then
+  tribe_np 2 ingest --transactions "$data" --rejects "$TMP/rr.csv" -o "$TMP/retail.h5" >/dev/null 2>&1
+  cat >"$TMP/retail.json" <<JSON
+{"input": "$TMP/retail.h5", "output": "$TMP/rout", "seed": 7, "drivers": {"enabled": false},
+ "kmeans": {"k_min": 2, "k_max": 8}, "features": {"columns": ["recency_days", "frequency", "monetary"]}}
+JSON
+  tribe_np 2 run "$TMP/retail.json" >/dev/null 2>"$TMP/retail.err" && ok "K sweep on Online Retail" ||
+    { fail "retail sweep"; tail -5 "$TMP/retail.err"; }
+  grep 'chose' "$TMP/retail.err" | sed 's/.*info: /    /'
+else
+  echo "# Online Retail not found: real-data sweep skipped"
+fi
+finish
