@@ -4,7 +4,7 @@
  * no external references, so the file opens offline, from an e-mail
  * attachment or a shared drive, and looks the same everywhere. Every piece
  * of text from the data (segment, level, feature and persona text, run facts)
- * goes through esc(). */
+ * goes through report_esc() (html_util.c). */
 #include "tribe/campaign.h"
 #include "tribe/numfmt.h"
 #include "tribe/report.h"
@@ -24,47 +24,7 @@
 /* Appends to `b`; on failure jumps to the function's cleanup. */
 #define OUT(...) TRIBE_TRY(tribe_sbuf_printf(b, __VA_ARGS__))
 #define PUT(s) TRIBE_TRY(tribe_sbuf_add(b, (s)))
-#define ESC(s) TRIBE_TRY(esc(b, (s)))
-
-static tribe_status esc(tribe_sbuf *b, const char *s)
-{
-    tribe_status st = TRIBE_OK;
-    if (!s)
-        return TRIBE_OK;
-    const char *run = s;
-    for (const char *q = s;; q++) {
-        const char *rep = NULL;
-        switch (*q) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: break;
-        }
-        if (rep || *q == '\0') {
-            TRIBE_TRY(tribe_sbuf_addn(b, run, (size_t)(q - run)));
-            if (!rep)
-                break;
-            TRIBE_TRY(tribe_sbuf_add(b, rep));
-            run = q + 1;
-        }
-    }
-cleanup:
-    return st;
-}
-
-/* Tableau 10: distinguishable, print-safe, familiar to analysts. Beyond ten
- * segments, hues step by the golden angle so neighbours stay apart. */
-static const char *color(int c, char buf[32])
-{
-    static const char *const pal[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
-                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-    if (c >= 0 && c < 10)
-        return pal[c];
-    snprintf(buf, 32, "hsl(%d,55%%,48%%)", (int)fmod(137.508 * c, 360.0));
-    return buf;
-}
+#define ESC(s) TRIBE_TRY(report_esc(b, (s)))
 
 /* "recency_days" -> a label a marketer reads. */
 static const char *feature_label(const char *f, char *buf, size_t cap)
@@ -376,7 +336,7 @@ static tribe_status size_chart(tribe_sbuf *b, const tribe_segments *s)
     OUT("<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Segment sizes\">\n", W, H);
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
-        const char *col = color(c, cb);
+        const char *col = report_color(c, cb);
         double y = top + row * c;
         double sh = isfinite(g->share) ? g->share : 0;
         tribe_fmt_pct(pc, sizeof pc, g->share);
@@ -446,7 +406,7 @@ static tribe_status seg_header_cells(tribe_sbuf *b, const tribe_segments *s)
     tribe_status st = TRIBE_OK;
     char cb[32], cnt[48];
     for (int c = 0; c < s->k; c++) {
-        OUT("<th><span class=\"dot\" style=\"background:%s\"></span>", color(c, cb));
+        OUT("<th><span class=\"dot\" style=\"background:%s\"></span>", report_color(c, cb));
         ESC(s->seg[c].name);
         tribe_fmt_count(cnt, sizeof cnt, (double)s->seg[c].size);
         OUT("<span class=\"cnt\">%s customers</span></th>", cnt);
@@ -498,7 +458,7 @@ static tribe_status mix_table(tribe_sbuf *b, const tribe_segments *s, const trib
     PUT("</tr></thead><tbody>\n");
     for (int c = 0; c <= s->k; c++) {
         if (c < s->k) {
-            OUT("<tr><td class=\"f\"><span class=\"dot\" style=\"background:%s\"></span>", color(c, cb));
+            OUT("<tr><td class=\"f\"><span class=\"dot\" style=\"background:%s\"></span>", report_color(c, cb));
             ESC(s->seg[c].name);
             PUT("</td>");
         } else
@@ -645,7 +605,7 @@ static tribe_status scatter(tribe_sbuf *b, const tribe_segments *s, const tribe_
         int c = proj->label[i];
         if (!isfinite(x) || !isfinite(y) || c < 0 || c >= s->k)
             continue;
-        OUT("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", PX(x), PY(y), color(c, cb));
+        OUT("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", PX(x), PY(y), report_color(c, cb));
         if (t % 8 == 7)
             PUT("\n");
     }
@@ -661,7 +621,7 @@ static tribe_status scatter(tribe_sbuf *b, const tribe_segments *s, const tribe_
 #undef PY
     PUT("<div class=\"legend\">");
     for (int c = 0; c < s->k; c++) {
-        OUT("<span><span class=\"dot\" style=\"background:%s\"></span>", color(c, cb));
+        OUT("<span><span class=\"dot\" style=\"background:%s\"></span>", report_color(c, cb));
         ESC(s->seg[c].name);
         PUT("</span>");
     }
@@ -937,7 +897,7 @@ static tribe_status persona_cards(tribe_sbuf *b, const tribe_segments *s, const 
                 initials[ni++] = (char)toupper((unsigned char)*t);
         tribe_fmt_count(cnt, sizeof cnt, (double)g->size);
         tribe_fmt_pct(pc, sizeof pc, g->share);
-        OUT("<article class=\"card persona\" style=\"--c:%s\"><div class=\"in\">\n", color(c, cb));
+        OUT("<article class=\"card persona\" style=\"--c:%s\"><div class=\"in\">\n", report_color(c, cb));
         OUT("<div class=\"ph\"><div class=\"avatar\">%s</div><div><div class=\"seg\">", initials);
         ESC(g->name);
         OUT(" &middot; %s customers (%s)</div><h3>", cnt, pc);
@@ -1013,7 +973,7 @@ static tribe_status campaign_plan(tribe_sbuf *b, const tribe_segments *s, const 
     for (int c = 0; c < s->k; c++) {
         const tribe_campaign_plan *r = &plan[c];
         OUT("<tr><td class=\"n\">%d</td><td><span class=\"sw\" style=\"background:%s\"></span>", r->priority,
-            color(c, cb));
+            report_color(c, cb));
         ESC(r->segment_name);
         OUT("</td><td class=\"n\">%s</td><td>", tribe_fmt_count(v1, sizeof v1, (double)r->size));
         ESC(r->campaign);
@@ -1118,7 +1078,7 @@ static tribe_status drivers_section(tribe_sbuf *b, const tribe_segments *s, cJSO
         PUT("<div class=\"card\"><h3 style=\"margin:0 0 8px;font-size:15px\">");
         ESC(s->seg[c].name);
         PUT("</h3>\n");
-        TRIBE_TRY(driver_bars(b, feats, v, idx, n, v[idx[0]], color(c, cb), "%.3f"));
+        TRIBE_TRY(driver_bars(b, feats, v, idx, n, v[idx[0]], report_color(c, cb), "%.3f"));
         PUT("</div>\n");
     }
     PUT("</div>\n");
@@ -1216,7 +1176,7 @@ static tribe_status ltv_section(tribe_sbuf *b, const tribe_segments *s, cJSON *r
         "<div class=\"card scroll\"><table><thead><tr><th>Segment</th><th>Customers</th><th>Mean</th>"
         "<th>Median</th><th>Total</th></tr></thead><tbody>\n");
     for (int c = 0; c < s->k; c++) {
-        OUT("<tr><td><span class=\"sw\" style=\"background:%s\"></span>", color(c, cb));
+        OUT("<tr><td><span class=\"sw\" style=\"background:%s\"></span>", report_color(c, cb));
         ESC(s->seg[c].name);
         OUT("</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size));
         OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",

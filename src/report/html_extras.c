@@ -5,6 +5,7 @@
  * (run_extras.c) and detaches it, so the run-details section does not repeat
  * it as a table. */
 #include "html_extras.h"
+#include "report_internal.h"
 
 #include "tribe/numfmt.h"
 
@@ -14,35 +15,7 @@
 
 #define OUT(...) TRIBE_TRY(tribe_sbuf_printf(b, __VA_ARGS__))
 #define PUT(s) TRIBE_TRY(tribe_sbuf_add(b, (s)))
-#define ESC(s) TRIBE_TRY(esc(b, (s)))
-
-static tribe_status esc(tribe_sbuf *b, const char *s)
-{
-    tribe_status st = TRIBE_OK;
-    for (const char *q = s ? s : ""; *q; q++) {
-        switch (*q) {
-        case '&': PUT("&amp;"); break;
-        case '<': PUT("&lt;"); break;
-        case '>': PUT("&gt;"); break;
-        case '"': PUT("&quot;"); break;
-        case '\'': PUT("&#39;"); break;
-        default: TRIBE_TRY(tribe_sbuf_addn(b, q, 1));
-        }
-    }
-cleanup:
-    return st;
-}
-
-/* The same palette as the rest of the report (html.c). */
-static const char *color(int c, char buf[32])
-{
-    static const char *const pal[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
-                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-    if (c >= 0 && c < 10)
-        return pal[c];
-    snprintf(buf, 32, "hsl(%d,55%%,48%%)", (int)fmod(137.508 * c, 360.0));
-    return buf;
-}
+#define ESC(s) TRIBE_TRY(report_esc(b, (s)))
 
 static double num_at(const cJSON *a, int i)
 {
@@ -59,7 +32,7 @@ static tribe_status seg_cell(tribe_sbuf *b, const tribe_segments *s, int c)
 {
     tribe_status st = TRIBE_OK;
     char cb[32];
-    OUT("<td><span class=\"sw\" style=\"background:%s\"></span>", color(c, cb));
+    OUT("<td><span class=\"sw\" style=\"background:%s\"></span>", report_color(c, cb));
     ESC(s->seg[c].name);
     PUT("</td>");
 cleanup:
@@ -159,7 +132,7 @@ static tribe_status crisp_section(tribe_sbuf *b, const tribe_segments *s, cJSON 
             OUT("<td class=\"n\">%.0f%%</td><td><svg viewBox=\"0 0 200 14\" role=\"img\" aria-label=\"%.0f%%\">"
                 "<rect x=\"0\" y=\"2\" width=\"200\" height=\"10\" rx=\"3\" fill=\"#eef0f3\"/>"
                 "<rect x=\"0\" y=\"2\" width=\"%.1f\" height=\"10\" rx=\"3\" fill=\"%s\"/></svg></td>",
-                100 * share, 100 * share, 200 * share, color(c, cb));
+                100 * share, 100 * share, 200 * share, report_color(c, cb));
         else
             PUT("<td class=\"n\">&ndash;</td><td></td>");
         OUT("<td class=\"n\">%.2f</td><td class=\"n\">%.0f%%</td></tr>\n", mm, 100 * ag);
@@ -253,7 +226,7 @@ static tribe_status ward_section(tribe_sbuf *b, const tribe_segments *s, cJSON *
     for (int i = 0; i < k; i++) {
         int c = order[i];
         OUT("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" "
-            "text-anchor=\"end\" fill=\"#1f2937\">", L, y[c], color(c, cb), L - 10, y[c] + 4);
+            "text-anchor=\"end\" fill=\"#1f2937\">", L, y[c], report_color(c, cb), L - 10, y[c] + 4);
         ESC(s->seg[c].name);
         PUT("</text>\n");
     }
