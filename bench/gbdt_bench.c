@@ -26,7 +26,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-enum { D = 16, STREAM_X = 205, STREAM_NOISE = 206, STREAM_MISS = 207 };
+enum { D = 16, STREAM_X = TRIBE_STREAM_BENCH_GBDT_X, STREAM_NOISE = TRIBE_STREAM_BENCH_GBDT_NOISE,
+       STREAM_MISS = TRIBE_STREAM_BENCH_GBDT_MISS };
 static const uint64_t SEED = 2024;
 
 /* CPU seconds (user + system, all threads) of this process. */

@@ -42,19 +42,10 @@
 #include "tribe/core.h"
 #include "tribe/par.h"
 #include "tribe/segment.h"
+#include "tribe/streams.h"
 #include "tribe/table.h"
 
-/* ---- RNG streams (documented so later stages do not reuse them) -------- */
-enum {
-    TRIBE_STREAM_KMEANS_SAMPLE = 101, /* rows of the k-means++ sample */
-    TRIBE_STREAM_KMEANS_PP = 102,     /* k-means++ draws */
-    TRIBE_STREAM_KMEANS_BATCH = 103,  /* mini-batch rows */
-    TRIBE_STREAM_KMEANS_REASSIGN = 104, /* new positions of starving centres */
-    TRIBE_STREAM_SILHOUETTE = 105,
-    TRIBE_STREAM_PROJECTION = 106,
-    TRIBE_STREAM_KMEANS_PAR = 118,    /* k-means|| first centre and oversampling draws */
-    TRIBE_STREAM_KMEANS_PAR_PP = 119  /* weighted k-means++ over the k-means|| candidates */
-};
+/* RNG streams: tribe/streams.h (TRIBE_STREAM_KMEANS_*, SILHOUETTE, ...). */
 
 /* tribe_kmeans_cfg.init and .algorithm */
 enum { TRIBE_KMEANS_INIT_PP = 0, TRIBE_KMEANS_INIT_PARALLEL = 1 };
@@ -228,9 +219,6 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
 
 /* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
 
-enum {
-    TRIBE_STREAM_KSELECT_SPLIT = 110 /* split-half stability: which half a row joins */
-};
 
 /* Kernel, Not collective: ADDS to per-cluster exact sums of the rows of each
  * label: sum[k][d] (Σx), sumsq[k] (Σ‖x‖²) and count[k]. Rows with a label
@@ -366,10 +354,7 @@ void tribe_ksweep_destroy(tribe_ksweep **p);
  * (docs/clustering.md). Same rules as above: kernels Not collective on plain
  * arrays, drivers Collective and bit-identical on any number of ranks. */
 
-/* RNG streams 120-129 are reserved for this section. */
-enum {
-    TRIBE_STREAM_GMM_SAMPLE = 120 /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
-};
+/* RNG streams 120-129 (tribe/streams.h) are this section's. */
 
 /* ---- eigen decomposition through LAPACK (Not collective) ------------------ */
 

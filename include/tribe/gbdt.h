@@ -27,12 +27,9 @@
 
 #include "tribe/core.h"
 #include "tribe/par.h"
+#include "tribe/streams.h"
 
-/* RNG streams (documented so later stages do not reuse them). */
-enum {
-    TRIBE_STREAM_GBDT_BIN = 201, /* rows of the bin-edge sample */
-    TRIBE_STREAM_GBDT_BAG = 202  /* row subsampling, keyed by hash(global row, tree) */
-};
+/* RNG streams: tribe/streams.h (TRIBE_STREAM_GBDT_BIN, _BAG). */
 
 /* Version of the model JSON written by tribe_gbdt_save; loading any other
  * version fails with TRIBE_ERR_INPUT. */

@@ -168,8 +168,6 @@ static tribe_status publish(const char *staging, const char *output)
     return TRIBE_OK;
 }
 
-/* RNG stream of the TreeSHAP row sample (after the GBDT's 201, 202). */
-enum { STREAM_DRIVERS_SAMPLE = 203 };
 
 /* Segment drivers: what the run hands to results.h5 and the report. */
 typedef struct {
@@ -282,7 +280,7 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
     double rate = (want <= 0 || want >= t->n_global) ? 1.0 : (double)want / (double)t->n_global;
     int64_t ns = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (rate < 1.0 && tribe_rng_unif(job->seed, STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) >= rate)
+        if (rate < 1.0 && tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) >= rate)
             continue;
         if (ns != i)
             memmove(x + (size_t)ns * m, x + (size_t)i * m, (size_t)m * sizeof *x);
@@ -320,8 +318,6 @@ cleanup:
     return st;
 }
 
-/* RNG stream of the lifetime-value model's validation rows. */
-enum { STREAM_LTV_VALID = 204 };
 
 #define LTV_MODELS 3
 static const char *const LTV_MODEL_NAMES[LTV_MODELS] = {"gbdt", "bgnbd_gamma_gamma", "past_spend_rate"};
@@ -518,7 +514,7 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
         int64_t n = w[k]->f->n_local, off = w[k]->f->offset;
         TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&valid[k], (size_t)n + 1)));
         for (int64_t i = 0; i < n; i++)
-            valid[k][i] = tribe_rng_unif(job->seed, STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
+            valid[k][i] = tribe_rng_unif(job->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           job->ltv.valid_fraction;
         blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->f->n_global};
         before += w[k]->f->n_global;

@@ -11,11 +11,9 @@
 #include <string.h>
 
 #include "tribe/h5.h"
+#include "tribe/streams.h"
 #include "tribe/table.h"
 
-/* Streams 115-117 (this generator's own range): cluster parameters, the
- * planted label of each row, the row's noise. */
-enum { BLOBS_STREAM_PARAMS = 115, BLOBS_STREAM_LABEL = 116, BLOBS_STREAM_NOISE = 117 };
 
 void tribe_blobs_defaults(tribe_blobs_cfg *cfg)
 {
@@ -47,12 +45,12 @@ static void blobs_params(const tribe_blobs_cfg *cfg, double *c, double *s, doubl
     uint64_t sd = cfg->seed;
     double tot = 0;
     for (int k = 0; k < K; k++) {
-        double sigma = 0.6 + 0.8 * tribe_rng_unif(sd, BLOBS_STREAM_PARAMS, 1u << 20 | (uint64_t)k);
+        double sigma = 0.6 + 0.8 * tribe_rng_unif(sd, TRIBE_STREAM_BLOBS_PARAMS, 1u << 20 | (uint64_t)k);
         double mean_a = 0;
         for (int j = 0; j < d; j++) {
             uint64_t q = (uint64_t)k * (uint64_t)d + (uint64_t)j;
-            c[q] = cfg->spread * tribe_rng_normal(sd, BLOBS_STREAM_PARAMS, q);
-            s[q] = 0.7 + 0.6 * tribe_rng_unif(sd, BLOBS_STREAM_PARAMS, 2u << 20 | q);
+            c[q] = cfg->spread * tribe_rng_normal(sd, TRIBE_STREAM_BLOBS_PARAMS, q);
+            s[q] = 0.7 + 0.6 * tribe_rng_unif(sd, TRIBE_STREAM_BLOBS_PARAMS, 2u << 20 | q);
             mean_a += s[q] / d;
         }
         for (int j = 0; j < d; j++)
@@ -71,7 +69,7 @@ static int32_t blobs_row(const tribe_blobs_cfg *cfg, const double *c, const doub
                          int64_t g, float *x)
 {
     int K = cfg->clusters, d = cfg->features;
-    double u = tribe_rng_unif(cfg->seed, BLOBS_STREAM_LABEL, (uint64_t)g);
+    double u = tribe_rng_unif(cfg->seed, TRIBE_STREAM_BLOBS_LABEL, (uint64_t)g);
     int k = 0;
     while (k < K - 1 && u >= cum[k])
         k++;
@@ -79,8 +77,8 @@ static int32_t blobs_row(const tribe_blobs_cfg *cfg, const double *c, const doub
     int pairs = (d + 1) / 2;
     for (int p = 0; p < pairs; p++) {
         uint64_t q = ((uint64_t)g * (uint64_t)pairs + (uint64_t)p) * 2;
-        double u1 = tribe_rng_unif(cfg->seed, BLOBS_STREAM_NOISE, q);
-        double u2 = tribe_rng_unif(cfg->seed, BLOBS_STREAM_NOISE, q + 1);
+        double u1 = tribe_rng_unif(cfg->seed, TRIBE_STREAM_BLOBS_NOISE, q);
+        double u2 = tribe_rng_unif(cfg->seed, TRIBE_STREAM_BLOBS_NOISE, q + 1);
         if (u1 < 1e-300)
             u1 = 1e-300;
         double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;

@@ -1,5 +1,6 @@
 /* Unit tests for src/core: status, allocation, RNG, exact sums, files. */
 #include "testutil.h"
+#include "tribe/streams.h"
 #include "tribe/table.h"
 
 #include <math.h>
@@ -95,11 +96,24 @@ static void atomic_write_should_replace_whole_files(void)
     CU_ASSERT_EQUAL(tribe_mkdirs("/proc/tribe-cannot"), TRIBE_ERR_IO);
 }
 
+/* Two uses of one stream would draw the same numbers: the registry's
+ * streams must all differ. */
+static void rng_streams_should_be_distinct(void)
+{
+    static const int all[] = {TRIBE_STREAMS_ALL};
+    int n = (int)(sizeof all / sizeof all[0]);
+    CU_ASSERT(n >= 20);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            CU_ASSERT_NOT_EQUAL(all[i], all[j]);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(rng_should_be_a_pure_function_of_its_key),
         TRIBE_TEST(rng_uniforms_should_have_mean_one_half),
+        TRIBE_TEST(rng_streams_should_be_distinct),
         TRIBE_TEST(exact_sums_should_not_depend_on_order),
         TRIBE_TEST(failing_calls_should_keep_their_message),
         TRIBE_TEST(injected_allocation_failure_should_report_nomem),
