@@ -62,6 +62,8 @@ typedef struct {
     const double *ltv_seg_median;        /* [k] */
     const double *ltv_seg_total;         /* [k] */
     double ltv_horizon_days;
+    /* peak memory per rank (JSON, /runs/<id> attr "memory"); may be NULL */
+    const char *memory_json;
 } tribe_results;
 
 tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);
