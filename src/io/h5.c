@@ -249,9 +249,8 @@ static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tri
         herr_t sel = mspace < 0 ? -1
                      : cnt > 0  ? H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL)
                                 : (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0);
-        char *p = (char *)buf + (size_t)lo * row_bytes;
-        if (cnt == 0)
-            p = buf; /* any valid pointer: nothing is moved */
+        static char none[8]; /* an empty selection still wants a buffer */
+        char *p = cnt > 0 ? (char *)buf + (size_t)lo * row_bytes : none;
         herr_t rc = sel < 0 ? -1
                     : write ? H5Dwrite(dset, mem_type(type), mspace, space, h->xfer, p)
                             : H5Dread(dset, mem_type(type), mspace, space, h->xfer, p);
