@@ -8,19 +8,22 @@ $PY -c "import h5py, numpy" 2>/dev/null || { echo "skip: needs /usr/bin/python3 
 GEN="$PY $TRIBE_SOURCE_DIR/tools/gen_features_h5.py"
 
 $GEN 3000 "$TMP/train.h5" --seed 11 2>/dev/null
-write_job "$TMP/job.json" "$TMP/train.h5" "$TMP/out" 5 '"drivers": {"n_rounds": 3}, "silhouette": {"sample_size": 200}'
+write_job "$TMP/job.json" "$TMP/train.h5" "$TMP/out" 5 '"drivers": {"n_rounds": 3, "train_rows": 1000}, "silhouette": {"sample_size": 200}'
 expect 0 "peak RSS per rank" -- tribe_np 2 run "$TMP/job.json"
 M="$TMP/out/results.h5"
 
-# The same run with 64-byte collective transfers (one customer row at a time): identical results.
-write_job "$TMP/job_small.json" "$TMP/train.h5" "$TMP/out_small" 5 '"drivers": {"n_rounds": 3}, "silhouette": {"sample_size": 200}'
+grep -qE "drivers: 15 trees trained on (9[0-9]{2}|1[0-9]{3}) customers" "$TMP/err.txt" && ok "drivers train on a sample (drivers.train_rows)" ||
+  fail "drivers train on a sample: $(grep drivers "$TMP/err.txt")"
+# The same run with 64-byte collective transfers (one customer row at a time) on 3 ranks: identical
+# results, the sampled driver model included.
+write_job "$TMP/job_small.json" "$TMP/train.h5" "$TMP/out_small" 5 '"drivers": {"n_rounds": 3, "train_rows": 1000}, "silhouette": {"sample_size": 200}'
 expect 0 "" -- env TRIBE_IO_CHUNK_BYTES=64 "$MPIEXEC" -n 3 --oversubscribe --bind-to none -x TRIBE_IO_CHUNK_BYTES \
   "$TRIBE_BIN" run "$TMP/job_small.json"
 check "64-byte transfers on 3 ranks give the same labels, distances, centroids and scaler" $PY - "$M" "$TMP/out_small/results.h5" <<'EOF'
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
 for k in ["/segments/id", "/segments/label", "/segments/distance", "/model/centroids", "/model/scaler/mean",
-          "/model/scaler/std", "/segments/median"]:
+          "/model/scaler/std", "/segments/median", "/model/drivers/mean_abs_shap", "/model/drivers/gain"]:
     assert np.array_equal(a[k][:], b[k][:], equal_nan=True), k
 EOF
 check "the run record holds peak RSS per rank" $PY - "$M" <<'EOF'
