@@ -4,7 +4,7 @@
  *  - tribe_h5_*: a thin handle over one HDF5 file opened by every rank
  *    (MPI-IO when the context has a communicator). Per-customer arrays are
  *    written and read as row blocks (rank r's rows [offset, offset+n)) with
- *    collective transfers; small arrays and attributes are passed identically
+ *    collective transfers in pieces of bounded size (tribe_h5_set_io_bytes); small arrays and attributes are passed identically
  *    by every rank.
  *  - tribe_store_*: the customers.h5 format (docs/hdf5-layout.md) on top.
  *
@@ -51,6 +51,19 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
  * a different length than n_global (pass -1 to accept any). */
 tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
                                 int64_t offset, int64_t n_local, int64_t *cols, void **out);
+/* Reads rows [offset, offset + n_local) into caller memory dst (n_local x
+ * cols values). INPUT when the dataset is missing, has another length than
+ * n_global (-1: any) or another width than cols. */
+tribe_status tribe_h5_read_rows_into(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
+                                     int64_t offset, int64_t n_local, int64_t cols, void *dst);
+/* Not collective. Row transfers (tribe_h5_write_rows, tribe_h5_read_rows*)
+ * move at most this many bytes per collective HDF5 call: a shard is moved in
+ * ceil(shard bytes / budget) calls, every rank making the largest shard's
+ * count (empty selections once done), so MPI-IO never stages a whole shard.
+ * Default 64 MiB, or the environment's TRIBE_IO_CHUNK_BYTES when set; tests
+ * set it small. Every rank must use the same value (0 restores the default). */
+void tribe_h5_set_io_bytes(size_t bytes);
+size_t tribe_h5_io_bytes(void);
 /* Length (rows) and width of a dataset; INPUT when missing. */
 tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_t *cols);
 /* Not collective: 1 if the object (group or dataset) exists. */

@@ -70,6 +70,8 @@ typedef struct {
         double learning_rate; /* default 0.2 */
         int64_t sample_size;  /* rows explained by TreeSHAP (expected, by global
                                  row index); 0 = every row; default 10000 */
+        int64_t train_rows;   /* rows the driver GBDT trains on (expected, by
+                                 global row index); 0 = every row; default 1M */
     } drivers;
     struct {
         /* Lifetime value (docs/ltv.md); off unless "ltv" is given. Paths

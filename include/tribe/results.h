@@ -86,6 +86,8 @@ typedef struct {
     const double *ward_heights;          /* [k-1] */
     const int64_t *ward_sizes;           /* [k-1] */
     const int64_t *ward_leaf_size;       /* [k] */
+    /* peak memory per rank (JSON, /runs/<id> attr "memory"); may be NULL */
+    const char *memory_json;
 } tribe_results;
 
 tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_results *r);

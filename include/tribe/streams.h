@@ -36,6 +36,8 @@ enum {
     TRIBE_STREAM_KMEANS_PAR_PP = 119,   /* weighted k-means++ over the k-means|| candidates */
     /* 120-129: beyond K-Means */
     TRIBE_STREAM_GMM_SAMPLE = 120,      /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
+    /* 130-139: bounding memory at scale */
+    TRIBE_STREAM_DRIVERS_TRAIN = 130,   /* the driver model's training rows (drivers.train_rows) */
     /* 201-219: gradient boosting and what uses it */
     TRIBE_STREAM_GBDT_BIN = 201,        /* rows of the bin-edge sample */
     TRIBE_STREAM_GBDT_BAG = 202,        /* row subsampling, keyed by hash(global row, tree) */
@@ -51,7 +53,7 @@ enum {
     TRIBE_STREAM_KMEANS_SAMPLE, TRIBE_STREAM_KMEANS_PP, TRIBE_STREAM_KMEANS_BATCH, TRIBE_STREAM_KMEANS_REASSIGN,  \
         TRIBE_STREAM_SILHOUETTE, TRIBE_STREAM_PROJECTION, TRIBE_STREAM_KSELECT_SPLIT, TRIBE_STREAM_BLOBS_PARAMS,  \
         TRIBE_STREAM_BLOBS_LABEL, TRIBE_STREAM_BLOBS_NOISE, TRIBE_STREAM_KMEANS_PAR, TRIBE_STREAM_KMEANS_PAR_PP,  \
-        TRIBE_STREAM_GMM_SAMPLE, TRIBE_STREAM_GBDT_BIN, TRIBE_STREAM_GBDT_BAG, TRIBE_STREAM_DRIVERS_SAMPLE,       \
+        TRIBE_STREAM_GMM_SAMPLE, TRIBE_STREAM_DRIVERS_TRAIN, TRIBE_STREAM_GBDT_BIN, TRIBE_STREAM_GBDT_BAG, TRIBE_STREAM_DRIVERS_SAMPLE,       \
         TRIBE_STREAM_LTV_VALID, TRIBE_STREAM_BENCH_GBDT_X, TRIBE_STREAM_BENCH_GBDT_NOISE,                         \
         TRIBE_STREAM_BENCH_GBDT_MISS
 

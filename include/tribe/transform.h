@@ -67,6 +67,15 @@ tribe_status tribe_scaler_apply(const tribe_scaler *s, const float *x, int64_t n
  * Errors as tribe_scaler_apply, plus TRIBE_ERR_NOMEM; *z NULL on error. */
 tribe_status tribe_scaler_apply_table(const tribe_scaler *s, const tribe_table *t, float **z);
 
+/* Not collective. A scaler from stored moments (results.h5 /model/scaler,
+ * for `tribe assign`): column j of the model reads table column cols[j];
+ * arrays are copied; impute may be NULL (derived from mean). Errors:
+ * TRIBE_ERR_INPUT for d < 1 or a non-finite mean or std, or std <= 0;
+ * TRIBE_ERR_NOMEM. *out untouched on error. */
+tribe_status tribe_scaler_from_model(int d, const int *cols, const char *const *names, const int *log1p_flags,
+                                     const double *mean, const double *std, const double *impute,
+                                     tribe_scaler **out);
+
 void tribe_scaler_destroy(tribe_scaler **s);
 
 #endif

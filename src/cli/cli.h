@@ -13,11 +13,22 @@ typedef struct {
 } tribe_cli_cmd;
 
 extern const tribe_cli_cmd tribe_cmd_gen, tribe_cmd_ingest, tribe_cmd_import, tribe_cmd_run, tribe_cmd_export,
-    tribe_cmd_campaign, tribe_cmd_explain;
+    tribe_cmd_campaign, tribe_cmd_explain, tribe_cmd_assign;
 
 /* Fails with USAGE naming the subcommand, pointing at --help. */
 tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a non-negative integer option value; USAGE naming the option. */
 tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/* Not collective: this process's peak resident set size so far, in bytes
+ * (getrusage ru_maxrss), 0 when unknown. */
+int64_t tribe_cli_peak_rss(void);
+/* Collective. The run record's "memory" JSON (caller frees *out):
+ * {"peak_rss_bytes_max": M, "peak_rss_bytes": [rank 0, rank 1, ...],
+ *  "peak_rss_bytes_after": {"<stage>": max over ranks of the peak when the
+ *  stage ended, ...}}; rank 0 also logs the per-rank peaks. at_stage[s] is
+ * this rank's tribe_cli_peak_rss() when stage s ended. */
+tribe_status tribe_cli_rss_json(tribe_par *par, int n_stages, const char *const *stage, const int64_t *at_stage,
+                                char **out);
 
 #endif

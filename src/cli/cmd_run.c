@@ -53,13 +53,16 @@ typedef struct {
     stage_time t[12];
     int n;
     double mark;
+    int64_t rss[12]; /* this rank's peak RSS when stage i ended (0: not taken) */
 } timings;
 
 static void lap(timings *tm, const char *name)
 {
     double now = tribe_now();
-    if (tm->n < 12)
+    if (tm->n < 12) {
+        tm->rss[tm->n] = tribe_cli_peak_rss();
         tm->t[tm->n++] = (stage_time){name, now - tm->mark};
+    }
     tm->mark = now;
 }
 
@@ -239,7 +242,11 @@ cleanup:
  * on a sample chosen by global row index (job key drivers.sample_size) gives
  * mean |SHAP| per feature per segment, segment s read off the class-s
  * output. The model, the sample and the exact sums make every number
- * independent of the rank and thread counts. */
+ * independent of the rank and thread counts.
+ * Memory: the GBDT holds ~(2m + 33 + 24k) bytes a training row beside the
+ * m-float copy, so it trains on a sample of drivers.train_rows customers
+ * (by global row index, indexed in the sample by an exclusive scan so the
+ * sample's order and numbering do not depend on the split). */
 static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const tribe_table *t, const int *cols, int m,
                                 const int32_t *label, int k, drivers *dr)
 {
@@ -249,14 +256,20 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
     int32_t *ls = NULL;
     int64_t *cnt = NULL;
     tribe_gbdt_model *gm = NULL;
-    int64_t n = t->n_local;
-    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)n * (size_t)m + 1) * sizeof *x));
-    TRIBE_TRY(tribe_alloc((void **)&y, ((size_t)n + 1) * sizeof *y));
-    TRIBE_TRY(tribe_alloc((void **)&ls, ((size_t)n + 1) * sizeof *ls));
-    for (int64_t i = 0; i < n; i++) {
+    int64_t n = t->n_local, nt = 0, t_off = 0, t_glob = 0;
+    int64_t cap_rows = job->drivers.train_rows;
+    double t_rate = (cap_rows <= 0 || cap_rows >= t->n_global) ? 1.0 : (double)cap_rows / (double)t->n_global;
+    for (int64_t i = 0; i < n; i++)
+        nt += t_rate >= 1.0 || tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_TRAIN, (uint64_t)(t->offset + i)) < t_rate;
+    TRIBE_TRY(tribe_par_exscan_i64(par, nt, &t_off, &t_glob));
+    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)nt * (size_t)m + 1) * sizeof *x));
+    TRIBE_TRY(tribe_alloc((void **)&y, ((size_t)nt + 1) * sizeof *y));
+    for (int64_t i = 0, r = 0; i < n; i++) {
+        if (t_rate < 1.0 && tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_TRAIN, (uint64_t)(t->offset + i)) >= t_rate)
+            continue;
         for (int j = 0; j < m; j++)
-            x[(size_t)i * m + j] = t->x[(size_t)i * t->d + cols[j]];
-        y[i] = label[i];
+            x[(size_t)r * m + j] = t->x[(size_t)i * t->d + cols[j]];
+        y[r++] = label[i];
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
@@ -268,22 +281,31 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
     cfg.seed = job->seed;
     /* Small inputs (tests, pilots) must still train: at most 20 rows a leaf,
      * fewer when there are fewer than 80 customers a segment. */
-    cfg.min_samples_leaf = t->n_global / (4 * (int64_t)k);
+    cfg.min_samples_leaf = t_glob / (4 * (int64_t)k);
     if (cfg.min_samples_leaf > 20)
         cfg.min_samples_leaf = 20;
     if (cfg.min_samples_leaf < 1)
         cfg.min_samples_leaf = 1;
-    TRIBE_TRY(tribe_gbdt_fit(par, x, n, t->offset, t->n_global, m, y, NULL, &cfg, &gm));
+    TRIBE_TRY(tribe_gbdt_fit(par, x, nt, t_off, t_glob, m, y, NULL, &cfg, &gm));
+    free(x);
+    free(y);
+    x = NULL;
+    y = NULL;
 
-    /* The TreeSHAP sample, compacted in place (row i moves to ns <= i). */
+    /* The TreeSHAP sample, from every customer (not only the training ones). */
     int64_t want = job->drivers.sample_size;
     double rate = (want <= 0 || want >= t->n_global) ? 1.0 : (double)want / (double)t->n_global;
     int64_t ns = 0;
+    for (int64_t i = 0; i < n; i++)
+        ns += rate >= 1.0 || tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) < rate;
+    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)ns * (size_t)m + 1) * sizeof *x));
+    TRIBE_TRY(tribe_alloc((void **)&ls, ((size_t)ns + 1) * sizeof *ls));
+    ns = 0;
     for (int64_t i = 0; i < n; i++) {
         if (rate < 1.0 && tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) >= rate)
             continue;
-        if (ns != i)
-            memmove(x + (size_t)ns * m, x + (size_t)i * m, (size_t)m * sizeof *x);
+        for (int j = 0; j < m; j++)
+            x[(size_t)ns * m + j] = t->x[(size_t)i * t->d + cols[j]];
         ls[ns++] = label[i];
     }
     TRIBE_TRY(tribe_calloc((void **)&phi, (size_t)ns * (size_t)k * ((size_t)m + 1) + 1, sizeof *phi));
@@ -305,7 +327,8 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
         for (int j = 0; j < m; j++)
             dr->gain[j] += g[(size_t)c * m + j];
     TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &dr->json)));
-    TRIBE_INFO("segment drivers: %d trees, TreeSHAP on %lld rows", gm->n_trees, (long long)dr->rows);
+    TRIBE_INFO("segment drivers: %d trees trained on %lld customers, TreeSHAP on %lld rows", gm->n_trees,
+               (long long)t_glob, (long long)dr->rows);
 cleanup:
     tribe_gbdt_model_destroy(&gm);
     free(x);
@@ -733,7 +756,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     drivers dr = {0};
     ltv_result lv = {0};
     run_extras ex = {0};
-    char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL;
+    char *ledger = NULL, *tjson = NULL, *pjson = NULL, *run_json = NULL, *mjson = NULL;
     int *cols = NULL, *logf = NULL, *perm = NULL;
     int32_t *label = NULL, *log32 = NULL;
     float *z = NULL, *dist = NULL;
@@ -876,6 +899,9 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                                                             job->projection.sample_size, job->seed, &proj)));
     lap(&tm, "projection");
     TRIBE_TRY(run_extras_fit(par, job, z, t->n_local, t->offset, t->n_global, m, label, dist, best, best_k, &ex));
+    /* Later stages read the raw table: the model-space copy goes. */
+    free(z);
+    z = NULL;
     lap(&tm, "beyond");
     if (job->drivers.enabled && best_k >= 2) {
         TRIBE_TRY(tribe_calloc((void **)&model_names, (size_t)m + 1, sizeof *model_names));
@@ -951,6 +977,12 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     }
     TRIBE_TRY(timings_json(&tm, &tjson));
     {
+        const char *stage[12];
+        for (int i = 0; i < tm.n; i++)
+            stage[i] = tm.t[i].name;
+        TRIBE_TRY(tribe_cli_rss_json(par, tm.n, stage, tm.rss, &mjson));
+    }
+    {
         tribe_results r = {0};
         r.run_id = job->run_id;
         r.input = job->input;
@@ -998,6 +1030,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         r.ltv_seg_total = lv.seg_total;
         r.ltv_horizon_days = job->ltv.horizon_days;
         run_extras_results(&ex, job, &r);
+        r.memory_json = mjson;
         TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", staging));
         TRIBE_TRY(tribe_results_write(par, path, &r));
     }
@@ -1057,6 +1090,7 @@ cleanup:
     free(tjson);
     free(pjson);
     free(run_json);
+    free(mjson);
     free(cols);
     free(logf);
     free(perm);

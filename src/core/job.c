@@ -52,6 +52,7 @@ static const key_spec KEYS[] = {
     {"drivers.max_leaves", K_INT, F(drivers.max_leaves), 0, 2, 4096},
     {"drivers.learning_rate", K_NUM, F(drivers.learning_rate), 0, 1e-6, 1},
     {"drivers.sample_size", K_I64, F(drivers.sample_size), 0, 0, 1e12},
+    {"drivers.train_rows", K_I64, F(drivers.train_rows), 0, 0, 1e12},
     {"ltv", K_OBJ, 0, 0, 0, 0},
     {"ltv.train", K_PATH, F(ltv.train), 0, 0, 0},
     {"ltv.train_target", K_PATH, F(ltv.train_target), 0, 0, 0},
@@ -387,6 +388,7 @@ static void set_defaults(tribe_job *job)
     job->drivers.max_leaves = 15;
     job->drivers.learning_rate = 0.2;
     job->drivers.sample_size = 10000;
+    job->drivers.train_rows = 1000000;
     job->ltv.n_rounds = 200;
     job->ltv.learning_rate = 0.05;
     job->ltv.max_leaves = 15;

@@ -77,6 +77,34 @@ static tribe_status bad_value(const tribe_scaler *s, const float *x, int ldx, co
                       s->names[j] ? s->names[j] : "?", (double)v);
 }
 
+tribe_status tribe_scaler_from_model(int d, const int *cols, const char *const *names, const int *log1p_flags,
+                                     const double *mean, const double *std, const double *impute,
+                                     tribe_scaler **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_scaler *s = NULL;
+    if (d < 1)
+        return tribe_fail(TRIBE_ERR_INPUT, "scaler: the model has no columns");
+    for (int j = 0; j < d; j++)
+        if (!(isfinite(mean[j]) && isfinite(std[j]) && std[j] > 0))
+            return tribe_fail(TRIBE_ERR_INPUT, "scaler: column '%s' has mean %g and std %g (need finite, std > 0)",
+                              names[j], mean[j], std[j]);
+    TRIBE_TRY(scaler_alloc(d, &s));
+    for (int j = 0; j < d; j++) {
+        s->col[j] = cols[j];
+        s->log1p[j] = log1p_flags[j] != 0;
+        s->mean[j] = mean[j];
+        s->std[j] = std[j];
+        s->impute[j] = impute ? impute[j] : (s->log1p[j] ? expm1(mean[j]) : mean[j]);
+        TRIBE_TRY(tribe_strdup(names[j], &s->names[j]));
+    }
+    *out = s;
+    s = NULL;
+cleanup:
+    tribe_scaler_destroy(&s);
+    return st;
+}
+
 static inline double pre(const tribe_scaler *s, int j, float v)
 {
     return s->log1p[j] ? log1p((double)v) : (double)v;

@@ -40,6 +40,25 @@ static size_t type_size(tribe_h5_type t)
     return 4;
 }
 
+/* Bytes one collective row transfer moves at most (tribe_h5_set_io_bytes). */
+#define DEFAULT_IO_BYTES ((size_t)64 << 20)
+static size_t g_io_bytes = 0; /* 0: not set yet, see io_bytes() */
+
+void tribe_h5_set_io_bytes(size_t bytes) { g_io_bytes = bytes; }
+
+size_t tribe_h5_io_bytes(void)
+{
+    if (g_io_bytes == 0) {
+        /* Tests shrink the budget through the environment to exercise many
+         * transfers on small files; every rank sees the same environment. */
+        const char *e = getenv("TRIBE_IO_CHUNK_BYTES");
+        char *end = NULL;
+        long long v = e ? strtoll(e, &end, 10) : 0;
+        g_io_bytes = (e && end != e && *end == '\0' && v > 0) ? (size_t)v : DEFAULT_IO_BYTES;
+    }
+    return g_io_bytes;
+}
+
 static tribe_status h5fail(const tribe_h5 *h, const char *obj, const char *what)
 {
     return tribe_fail(TRIBE_ERR_IO, "%s: HDF5 %s failed for '%s'", h ? h->path : "?", what, obj);
@@ -194,14 +213,70 @@ static hid_t open_obj(tribe_h5 *h, const char *obj)
     return H5Oopen(h->file, obj, H5P_DEFAULT);
 }
 
+/* Moves this rank's rows [offset, offset + n_local) of dset (cols wide)
+ * between the file and buf in pieces of at most tribe_h5_io_bytes(): every
+ * rank makes the same number of collective H5Dread/H5Dwrite calls (the
+ * largest shard's count, agreed by an allreduce), a rank that has run out of
+ * rows taking part with an empty selection. So no rank's MPI-IO layer ever
+ * sees more than one piece, whatever the shard size. */
+static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tribe_h5_type type, int64_t offset,
+                                  int64_t n_local, int64_t cols, int write, void *buf)
+{
+    tribe_status st = TRIBE_OK;
+    hid_t space = H5Dget_space(dset), mspace = -1;
+    int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (nd < 1 || nd > 2)
+        return space >= 0 ? (H5Sclose(space), h5fail(h, name, "dataspace")) : h5fail(h, name, "dataspace");
+    size_t row_bytes = (size_t)(cols > 0 ? cols : 1) * type_size(type);
+    int64_t per = (int64_t)(tribe_h5_io_bytes() / row_bytes);
+    if (per < 1)
+        per = 1;
+    int64_t calls = (n_local > 0 && cols > 0) ? (n_local + per - 1) / per : 0;
+    if (h->parallel) {
+        st = tribe_par_max_i64(h->par, &calls, 1);
+        if (st != TRIBE_OK)
+            goto cleanup;
+    } else if (calls == 0) {
+        calls = 1; /* keep one (empty) call: it still checks the dataset */
+    }
+    for (int64_t c = 0; c < calls; c++) {
+        int64_t lo = c * per, cnt = 0;
+        if (cols > 0 && lo < n_local)
+            cnt = n_local - lo < per ? n_local - lo : per;
+        hsize_t start[2] = {(hsize_t)(offset + lo), 0}, count[2] = {(hsize_t)cnt, (hsize_t)(cols > 0 ? cols : 0)};
+        hsize_t mcount[2] = {(hsize_t)(cnt > 0 ? cnt : 1), (hsize_t)(cols > 0 ? cols : 1)};
+        mspace = H5Screate_simple(nd, mcount, NULL);
+        herr_t sel = mspace < 0 ? -1
+                     : cnt > 0  ? H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL)
+                                : (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0);
+        static char none[8]; /* an empty selection still wants a buffer */
+        char *p = cnt > 0 ? (char *)buf + (size_t)lo * row_bytes : none;
+        herr_t rc = sel < 0 ? -1
+                    : write ? H5Dwrite(dset, mem_type(type), mspace, space, h->xfer, p)
+                            : H5Dread(dset, mem_type(type), mspace, space, h->xfer, p);
+        H5Sclose(mspace);
+        mspace = -1;
+        if (rc < 0) {
+            /* Other ranks may still be inside later collective calls: HDF5
+             * errors here are fatal to the job anyway (MPI-IO aborts or the
+             * caller's agree reports it). */
+            st = h5fail(h, name, write ? "write" : "read");
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (mspace >= 0) H5Sclose(mspace);
+    H5Sclose(space);
+    return st;
+}
+
 tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
                                  int64_t n_local, int64_t cols, const void *data)
 {
     tribe_status st = TRIBE_OK;
-    hid_t space = -1, mspace = -1, dcpl = -1, lcpl = -1, dset = -1;
+    hid_t space = -1, dcpl = -1, lcpl = -1, dset = -1;
     int rank2 = cols > 1 || cols == 0 ? 2 : 1;
     hsize_t dims[2] = {(hsize_t)n_global, (hsize_t)cols};
-    hsize_t start[2] = {(hsize_t)offset, 0}, count[2] = {(hsize_t)n_local, (hsize_t)cols};
     space = H5Screate_simple(rank2, dims, NULL);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     lcpl = lcpl_intermediate();
@@ -229,18 +304,9 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
         st = h5fail(h, name, "dataset creation");
         goto cleanup;
     }
-    mspace = H5Screate_simple(rank2, count, NULL);
-    if (mspace < 0) {
-        st = h5fail(h, name, "memory dataspace");
-        goto cleanup;
-    }
-    herr_t sel = (n_local > 0 && cols > 0) ? H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL)
-                                           : (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0);
-    if (sel < 0 || H5Dwrite(dset, mem_type(type), mspace, space, h->xfer, data) < 0)
-        st = h5fail(h, name, "write");
+    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 1, (void *)data);
 cleanup:
     if (dset >= 0) H5Dclose(dset);
-    if (mspace >= 0) H5Sclose(mspace);
     if (space >= 0) H5Sclose(space);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (lcpl >= 0) H5Pclose(lcpl);
@@ -267,49 +333,54 @@ tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_
     return st;
 }
 
-tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
-                                int64_t n_local, int64_t *cols_out, void **out)
+tribe_status tribe_h5_read_rows_into(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
+                                     int64_t offset, int64_t n_local, int64_t cols, void *dst)
 {
     tribe_status st = TRIBE_OK;
-    hid_t dset = -1, space = -1, mspace = -1;
-    void *buf = NULL;
-    int64_t rows = 0, cols = 0;
-    TRIBE_TRY(tribe_h5_shape(h, name, &rows, &cols));
+    hid_t dset = -1;
+    int64_t rows = 0, c = 0;
+    TRIBE_TRY(tribe_h5_shape(h, name, &rows, &c));
     if (n_global >= 0 && rows != n_global) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld rows, expected %lld", h->path, name, (long long)rows,
                         (long long)n_global);
         goto cleanup;
     }
-    if (offset + n_local > rows) {
+    if (c != cols) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld columns, expected %lld", h->path, name, (long long)c,
+                        (long long)cols);
+        goto cleanup;
+    }
+    if (offset < 0 || n_local < 0 || offset + n_local > rows) {
         st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
         goto cleanup;
     }
-    size_t bytes;
-    TRIBE_TRY(tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes));
-    TRIBE_TRY(tribe_alloc(&buf, bytes));
     dset = H5Dopen2(h->file, name, H5P_DEFAULT);
-    space = dset >= 0 ? H5Dget_space(dset) : -1;
-    int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : 1;
-    hsize_t start[2] = {(hsize_t)offset, 0}, count[2] = {(hsize_t)n_local, (hsize_t)cols};
-    mspace = H5Screate_simple(nd, count, NULL);
-    if (dset < 0 || space < 0 || mspace < 0) {
+    if (dset < 0) {
         st = h5fail(h, name, "open for reading");
         goto cleanup;
     }
-    herr_t sel = (n_local > 0 && cols > 0) ? H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL)
-                                           : (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0);
-    if (sel < 0 || H5Dread(dset, mem_type(type), mspace, space, h->xfer, buf) < 0) {
-        st = h5fail(h, name, "read");
-        goto cleanup;
-    }
+    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 0, dst);
+cleanup:
+    if (dset >= 0) H5Dclose(dset);
+    return st;
+}
+
+tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
+                                int64_t n_local, int64_t *cols_out, void **out)
+{
+    tribe_status st = TRIBE_OK;
+    void *buf = NULL;
+    int64_t rows = 0, cols = 0;
+    size_t bytes;
+    TRIBE_TRY(tribe_h5_shape(h, name, &rows, &cols));
+    TRIBE_TRY(tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes));
+    TRIBE_TRY(tribe_alloc(&buf, bytes));
+    TRIBE_TRY(tribe_h5_read_rows_into(h, name, type, n_global, offset, n_local, cols, buf));
     if (cols_out)
         *cols_out = cols;
     *out = buf;
     buf = NULL;
 cleanup:
-    if (mspace >= 0) H5Sclose(mspace);
-    if (space >= 0) H5Sclose(space);
-    if (dset >= 0) H5Dclose(dset);
     free(buf);
     return st;
 }

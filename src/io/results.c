@@ -159,6 +159,8 @@ tribe_status tribe_results_write(tribe_par *par, const char *path, const tribe_r
     }
     TRIBE_TRY(tribe_h5_attr_str(h, run, "ledger", r->ledger_json ? r->ledger_json : "{}"));
     TRIBE_TRY(tribe_h5_attr_str(h, run, "timings", r->timings_json ? r->timings_json : "{}"));
+    if (r->memory_json)
+        TRIBE_TRY(tribe_h5_attr_str(h, run, "memory", r->memory_json));
 cleanup:
     {
         tribe_status cst = tribe_h5_close(&h);

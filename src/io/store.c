@@ -80,6 +80,47 @@ cleanup:
     return st;
 }
 
+/* Collective. /customers/id must be unique and ascending (the row order every
+ * stage keys on): within the shard, and across shard boundaries through each
+ * rank's first and last id. INPUT naming the first offending id. */
+static tribe_status check_ids(tribe_par *par, const char *path, const int64_t *id, int64_t n, int64_t lo)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t bad = -1; /* global row of the first id not above its predecessor */
+    int64_t ends[3] = {n > 0, n > 0 ? id[0] : 0, n > 0 ? id[n - 1] : 0};
+    int64_t *all = NULL;
+    for (int64_t i = 1; i < n && bad < 0; i++)
+        if (id[i] <= id[i - 1])
+            bad = lo + i;
+    size_t total = 0;
+    TRIBE_TRY(tribe_par_allgatherv(par, ends, sizeof ends, (void **)&all, &total, NULL, NULL));
+    /* The last id of the nearest non-empty rank before this one. */
+    int have = 0;
+    int64_t prev = 0;
+    for (int r = 0; r < tribe_par_rank(par); r++)
+        if (all[3 * r]) {
+            have = 1;
+            prev = all[3 * r + 2];
+        }
+    if (n > 0 && have && id[0] <= prev)
+        bad = lo;
+    /* The lowest bad row over all ranks names the problem everywhere. */
+    int64_t first = bad < 0 ? INT64_MAX : bad;
+    TRIBE_TRY(tribe_par_min_i64(par, &first, 1));
+    /* Only the rank holding that row fails; the agreement spreads its message. */
+    if (bad == first && bad >= 0) {
+        int64_t i = bad - lo;
+        int64_t before = i > 0 ? id[i - 1] : prev;
+        st = tribe_fail(TRIBE_ERR_INPUT,
+                        "%s: /customers/id is not unique and ascending: customer id %lld at row %lld follows %lld "
+                        "(ids must be unique; re-create the file with 'tribe import' or 'tribe ingest')",
+                        path, (long long)id[i], (long long)bad, (long long)before);
+    }
+cleanup:
+    free(all);
+    return tribe_par_agree(par, st);
+}
+
 static void free_names(char **names, int n)
 {
     if (!names)
@@ -127,6 +168,7 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     tribe_par_block(n, tribe_par_size(par), tribe_par_rank(par), &lo, &hi);
     TRIBE_TRY(tribe_h5_read_rows(h, "/customers/id", TRIBE_H5_I64, n, lo, hi - lo, NULL, (void **)&id));
     TRIBE_TRY(tribe_h5_read_rows(h, "/customers/features", TRIBE_H5_F32, n, lo, hi - lo, NULL, (void **)&x));
+    TRIBE_TRY(check_ids(par, path, id, hi - lo, lo));
     TRIBE_TRY(tribe_table_create(0, d, (const char *const *)names, &t));
     free(t->id);
     free(t->x);

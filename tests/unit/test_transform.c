@@ -249,6 +249,50 @@ static void failed_allocations_should_leave_nothing_behind(void)
     tribe_par_finalize(&par);
 }
 
+static void a_scaler_from_stored_moments_should_transform_identically(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 500;
+    tribe_table *t = make_table(n, plain);
+    int cols[] = {0, 1, 2, 3}, logs[] = {0, 1, 1, 0};
+    tribe_scaler *s = NULL, *r = NULL;
+    float *z1 = NULL, *z2 = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_scaler_fit(par, t, cols, 4, logs, &s), TRIBE_OK);
+    /* The stored model reads the columns in another order from another table
+     * layout: column j of the model from table column rcols[j]. */
+    int rcols[] = {3, 2, 1, 0};
+    tribe_table *u = NULL;
+    const char *rnames[] = {"age", "monetary", "frequency", "recency_days"};
+    CU_ASSERT_EQUAL_FATAL(tribe_table_create(n, 4, rnames, &u), TRIBE_OK);
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < 4; j++)
+            u->x[i * 4 + 3 - j] = t->x[i * 4 + j];
+    CU_ASSERT_EQUAL_FATAL(tribe_scaler_from_model(4, rcols, (const char *const *)s->names, s->log1p, s->mean, s->std,
+                                                  s->impute, &r),
+                          TRIBE_OK);
+    z1 = malloc((size_t)n * 4 * sizeof *z1);
+    z2 = malloc((size_t)n * 4 * sizeof *z2);
+    CU_ASSERT_EQUAL(tribe_scaler_apply(s, t->x, n, 4, t->id, z1), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_scaler_apply(r, u->x, n, 4, NULL, z2), TRIBE_OK);
+    CU_ASSERT_EQUAL(memcmp(z1, z2, (size_t)n * 4 * sizeof *z1), 0);
+    /* A std of 0 or a NaN mean is a damaged model. */
+    double bad_std[] = {1, 1, 0, 1}, bad_mean[] = {0, NAN, 0, 0};
+    tribe_scaler *b = NULL;
+    CU_ASSERT_EQUAL(tribe_scaler_from_model(4, rcols, (const char *const *)s->names, s->log1p, s->mean, bad_std, NULL, &b),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'monetary'"));
+    CU_ASSERT_EQUAL(tribe_scaler_from_model(4, rcols, (const char *const *)s->names, s->log1p, bad_mean, s->std, NULL, &b),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(b);
+    free(z1);
+    free(z2);
+    tribe_scaler_destroy(&s);
+    tribe_scaler_destroy(&r);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&u);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -258,6 +302,7 @@ int main(void)
         TRIBE_TEST(scaled_exact_sums_should_handle_extreme_magnitudes),
         TRIBE_TEST(scaler_should_not_depend_on_the_thread_count),
         TRIBE_TEST(failed_allocations_should_leave_nothing_behind),
+        TRIBE_TEST(a_scaler_from_stored_moments_should_transform_identically),
         {NULL, NULL}};
     return tribe_test_main("transform", cases);
 }
