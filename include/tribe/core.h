@@ -116,7 +116,12 @@ typedef __int128 tribe_xsum;
 static inline tribe_xsum tribe_xsum_of(double v)
 {
     double s = v * TRIBE_XSUM_SCALE;
-    return (tribe_xsum)(s < 0 ? s - 0.5 : s + 0.5);
+    s = s < 0 ? s - 0.5 : s + 0.5;
+    /* Both conversions truncate toward zero, so the result is the same; the
+     * 64-bit one is a single instruction, the 128-bit one a library call. */
+    if (s > -9.2e18 && s < 9.2e18)
+        return (tribe_xsum)(int64_t)s;
+    return (tribe_xsum)s;
 }
 static inline double tribe_xsum_value(tribe_xsum s) { return (double)s / TRIBE_XSUM_SCALE; }
 

@@ -96,6 +96,20 @@ static void atomic_write_should_replace_whole_files(void)
     CU_ASSERT_EQUAL(tribe_mkdirs("/proc/tribe-cannot"), TRIBE_ERR_IO);
 }
 
+/* The fast 64-bit path of tribe_xsum_of must round exactly like the
+ * 128-bit conversion, on both sides of the switch-over near 2^63 / 2^32. */
+static void exact_sum_conversion_should_not_depend_on_the_path(void)
+{
+    const double v[] = {0.0, 0.49 / 4294967296.0, 0.5 / 4294967296.0, -0.5 / 4294967296.0, 1.25, -1.25,
+                        12345.678, -98765.4321, 1073741824.0, -1073741824.0, 2147483000.5, -2147483000.5,
+                        2142000000.0, -2142000000.0, 2150000000.0, -2150000000.0, 1e12, -1e12, 3.3e20, -3.3e20};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        double s = v[i] * TRIBE_XSUM_SCALE;
+        tribe_xsum want = (tribe_xsum)(s < 0 ? s - 0.5 : s + 0.5);
+        CU_ASSERT(tribe_xsum_of(v[i]) == want);
+    }
+}
+
 /* Two uses of one stream would draw the same numbers: the registry's
  * streams must all differ. */
 static void rng_streams_should_be_distinct(void)
@@ -115,6 +129,7 @@ int main(void)
         TRIBE_TEST(rng_uniforms_should_have_mean_one_half),
         TRIBE_TEST(rng_streams_should_be_distinct),
         TRIBE_TEST(exact_sums_should_not_depend_on_order),
+        TRIBE_TEST(exact_sum_conversion_should_not_depend_on_the_path),
         TRIBE_TEST(failing_calls_should_keep_their_message),
         TRIBE_TEST(injected_allocation_failure_should_report_nomem),
         TRIBE_TEST(atomic_write_should_replace_whole_files),
