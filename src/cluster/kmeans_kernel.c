@@ -303,9 +303,12 @@ typedef struct {
     float e1;          /* 1.5 (d + 2) 2^-24 */
 } km_tabs;
 
-/* Transposes 16 rows x[l * d + j] (rows l >= nr read as 0) into xt[j][16]. */
-KM_AVX512 static inline __attribute__((always_inline)) void km_transpose(const float *x0, int d, int nr, float *xt)
+/* Transposes 16 rows x[l * d + j] (rows l >= nr read as 0) into xt[j][16].
+ * Returns the largest |x| of the tile as a bit pattern (NaN above inf). */
+KM_AVX512 static inline __attribute__((always_inline)) uint32_t km_transpose(const float *x0, int d, int nr,
+                                                                             float *xt)
 {
+    __m512i mx = _mm512_setzero_si512();
     for (int j0 = 0; j0 < d; j0 += 16) {
         int nc = d - j0 < 16 ? d - j0 : 16;
         __mmask16 cm = (__mmask16)(nc == 16 ? 0xffff : (1u << nc) - 1);
@@ -313,6 +316,9 @@ KM_AVX512 static inline __attribute__((always_inline)) void km_transpose(const f
 #pragma GCC unroll 16
         for (int l = 0; l < 16; l++)
             r[l] = _mm512_maskz_loadu_ps(l < nr ? cm : 0, x0 + (size_t)(l < nr ? l : 0) * d + j0);
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++)
+            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(r[l]), _mm512_set1_epi32(0x7fffffff)));
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -350,6 +356,7 @@ KM_AVX512 static inline __attribute__((always_inline)) void km_transpose(const f
                     _mm512_storeu_ps(o + q * KM_T, t[q]);
         }
     }
+    return (uint32_t)_mm512_reduce_max_epu32(mx);
 }
 
 /* h of centres c .. c+G-1 for the tile; lowest / second-lowest / argmin. */
@@ -374,15 +381,29 @@ KM_AVX512 static inline __attribute__((always_inline)) void km_nom(int G, const 
     }
 }
 
+/* fix64 of 8 doubles, the same roundings: s = v 2^32, then s +- 0.5 with
+ * the sign of s (-0 gets -0.5: the integer is 0 either way), truncated. */
+KM_AVX512 static inline __attribute__((always_inline)) __m512i km_fix8(__m512d v)
+{
+    __m512d s = _mm512_mul_pd(v, _mm512_set1_pd(TRIBE_XSUM_SCALE));
+    __m512d h = _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+        _mm512_castpd_si512(s), _mm512_set1_epi64(INT64_MIN), _mm512_castpd_si512(_mm512_set1_pd(0.5)), 0xEA));
+    return _mm512_cvttpd_epi64(_mm512_add_pd(s, h));
+}
+
 /* acc[j] += fixed point of x[j] (all |x[j]| < 2^22): add_fixed's roundings. */
 KM_AVX512 static inline __attribute__((always_inline)) void km_add_fixed(int64_t *acc, const float *x, int d)
 {
-    const __m512d sc = _mm512_set1_pd(TRIBE_XSUM_SCALE), hp = _mm512_set1_pd(0.5), hn = _mm512_set1_pd(-0.5);
-    for (int j = 0; j < d; j += 8) {
-        __mmask8 m = d - j >= 8 ? 0xff : (__mmask8)((1u << (d - j)) - 1);
-        __m512d s = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + j)), sc);
-        __mmask8 neg = _mm512_cmp_pd_mask(s, _mm512_setzero_pd(), _CMP_LT_OQ);
-        __m512i q = _mm512_cvttpd_epi64(_mm512_add_pd(s, _mm512_mask_blend_pd(neg, hp, hn)));
+    int j = 0;
+    /* Plain loads and stores where possible: a masked load does not take its
+     * data from a pending masked store, and the next row may hit the same
+     * centre. */
+    for (; j + 8 <= d; j += 8)
+        _mm512_storeu_si512(acc + j, _mm512_add_epi64(_mm512_loadu_si512(acc + j),
+                                                      km_fix8(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)))));
+    if (j < d) {
+        __mmask8 m = (__mmask8)((1u << (d - j)) - 1);
+        __m512i q = km_fix8(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + j)));
         _mm512_mask_storeu_epi64(acc + j, m, _mm512_add_epi64(_mm512_maskz_loadu_epi64(m, acc + j), q));
     }
 }
@@ -393,9 +414,14 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
     int64_t ahead = (n - i0) * p->d * 4; /* bytes from xb to the end of the array */
     int d = p->d, k = p->k, ns = p->nsets;
     int need_dist = p->dist2 || p->dist2f || p->mind2 || p->inertia;
-    int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
     float *xt = w->xt, *hb = w->hb;
+    uint32_t small_bits;
+    {
+        float f = (float)KM_SMALL;
+        memcpy(&small_bits, &f, sizeof f);
+    }
     double bdv[KM_T], xxv[KM_T];
+    int64_t xxq[KM_T];
     int32_t blv[KM_T];
     for (int64_t r0 = 0; r0 < rows; r0 += KM_T) {
         int nr = rows - r0 < KM_T ? (int)(rows - r0) : KM_T;
@@ -406,12 +432,19 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
          * (into the next block too, never past the end of the array). */
         for (int64_t q = r0 * d * 4 + KM_PF; q < (r0 + KM_T) * d * 4 + KM_PF && q < ahead; q += 64)
             _mm_prefetch((const char *)xb + q, _MM_HINT_T0);
-        km_transpose(x0, d, nr, xt);
-        __m512 xxf = _mm512_setzero_ps();
-        for (int j = 0; j < d; j++) {
-            __m512 x = _mm512_loadu_ps(xt + j * KM_T);
-            xxf = _mm512_fmadd_ps(x, x, xxf);
+        int tile_small = km_transpose(x0, d, nr, xt) < small_bits; /* every |x| < 2^22 */
+        __m512 xa = _mm512_setzero_ps(), xb2 = _mm512_setzero_ps();
+        int jj = 0;
+        for (; jj + 2 <= d; jj += 2) {
+            __m512 x = _mm512_loadu_ps(xt + jj * KM_T), y = _mm512_loadu_ps(xt + (jj + 1) * KM_T);
+            xa = _mm512_fmadd_ps(x, x, xa);
+            xb2 = _mm512_fmadd_ps(y, y, xb2);
         }
+        if (jj < d) {
+            __m512 x = _mm512_loadu_ps(xt + jj * KM_T);
+            xa = _mm512_fmadd_ps(x, x, xa);
+        }
+        __m512 xxf = _mm512_add_ps(xa, xb2);
         __mmask16 ok = _mm512_cmp_ps_mask(xxf, _mm512_set1_ps(1e30f), _CMP_LT_OQ);
         __m512 xn = _mm512_sqrt_ps(xxf);
         if (p->sumsq) /* sum of (double) x_j^2, j in order, per lane */
@@ -422,6 +455,7 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                     acc = _mm512_add_pd(acc, _mm512_mul_pd(xd, xd));
                 }
                 _mm512_storeu_pd(xxv + 8 * h, acc);
+                _mm512_storeu_si512(xxq + 8 * h, km_fix8(acc)); /* fix64 of each (used below 2^22) */
             }
         for (int s = 0; s < ns; s++) {
             int c0 = s * k;
@@ -533,35 +567,42 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                 _mm512_mask_storeu_pd(m, _mm512_mask_cmp_pd_mask(vlo, dlo, a, _CMP_LT_OQ), dlo);
                 _mm512_mask_storeu_pd(m + 8, _mm512_mask_cmp_pd_mask(vhi, dhi, b, _CMP_LT_OQ), dhi);
             }
-            if (!p->count && !p->sumsq && !p->inertia && !p->sum)
-                continue;
-            for (int l = 0; l < nr; l++) {
-                int c = c0 + blv[l];
-                if (p->count)
-                    w->cnt[c]++;
-                if (p->sumsq) {
-                    if (xxv[l] < KM_SMALL)
-                        w->sq64[c] += fix64(xxv[l]);
-                    else
-                        w->sq[c] += tribe_xsum_of(xxv[l]);
-                }
-                if (p->inertia) {
-                    if (bdv[l] < KM_SMALL)
-                        w->in64[s] += fix64(bdv[l]);
-                    else
+            if (p->inertia) { /* distances below 2^22 in lanes, others one by one */
+                __mmask8 slo = _mm512_mask_cmp_pd_mask(vlo, dlo, _mm512_set1_pd(KM_SMALL), _CMP_LT_OQ);
+                __mmask8 shi = _mm512_mask_cmp_pd_mask(vhi, dhi, _mm512_set1_pd(KM_SMALL), _CMP_LT_OQ);
+                __m512i q = _mm512_add_epi64(_mm512_maskz_mov_epi64(slo, km_fix8(dlo)),
+                                             _mm512_maskz_mov_epi64(shi, km_fix8(dhi)));
+                w->in64[s] += _mm512_reduce_add_epi64(q);
+                unsigned big = ((unsigned)valid & ~((unsigned)slo | (unsigned)shi << 8)) & 0xffffu;
+                for (int l = 0; big; l++, big >>= 1)
+                    if (big & 1)
                         w->in[s] += tribe_xsum_of(bdv[l]);
+            }
+            /* Local pointers: the compiler cannot tell the tables from p. */
+            int64_t *restrict cnt = p->count ? w->cnt + c0 : NULL;
+            int64_t *restrict sq64 = p->sumsq ? w->sq64 + c0 : NULL;
+            int64_t *restrict s64 = p->sum ? w->s64 + (size_t)c0 * d : NULL;
+            for (int l = 0; l < nr && (cnt || sq64 || s64); l++) {
+                int c = blv[l];
+                if (cnt)
+                    cnt[c]++;
+                if (sq64) {
+                    if (xxv[l] < KM_SMALL)
+                        sq64[c] += xxq[l];
+                    else
+                        w->sq[c0 + c] += tribe_xsum_of(xxv[l]);
                 }
-                if (p->sum) {
+                if (s64) {
                     const float *x = x0 + (size_t)l * d;
-                    int64_t *acc = w->s64 + (size_t)c * d;
-                    if (block_small)
+                    int64_t *acc = s64 + (size_t)c * d;
+                    if (tile_small)
                         km_add_fixed(acc, x, d);
                     else
                         for (int j = 0; j < d; j++) {
                             if (fabsf(x[j]) < (float)KM_SMALL)
                                 acc[j] += fix64((double)x[j]);
                             else
-                                w->sum[(size_t)c * d + j] += tribe_xsum_of((double)x[j]);
+                                w->sum[(size_t)(c0 + c) * d + j] += tribe_xsum_of((double)x[j]);
                         }
                 }
             }
