@@ -80,6 +80,7 @@ int main(int argc, char **argv)
     double t_fit = tribe_now() - t0;
     /* One full assignment pass (best of reps: the machine is shared). */
     double t_assign = 1e30, t_fused = 1e30;
+    int64_t rechecked = 0;
     for (int rep = 0; rep < reps; rep++) {
         TRIBE_TRY(tribe_par_barrier(par));
         t0 = tribe_now();
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
             TRIBE_TRY(tribe_par_barrier(par));
             t0 = tribe_now();
             st = tribe_kmeans_pass(t->x, t->n_local, &io);
+            rechecked = io.rechecked;
             TRIBE_TRY(tribe_par_barrier(par));
             double e = tribe_now() - t0;
             if (e < t_fused)
@@ -140,10 +142,10 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_par_max_i64(par, &rss, 1));
     if (rank == 0)
         printf("{\"ranks\": %d, \"threads\": %d, \"n\": %lld, \"d\": %d, \"k\": %d, \"read_s\": %.4f, \"fit_s\": %.4f, "
-               "\"kernel\": %d, \"assign_s\": %.5f, \"fused_s\": %.5f, \"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
+               "\"kernel\": %d, \"assign_s\": %.5f, \"fused_s\": %.5f, \"rechecked\": %lld, \"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
                "\"best_init\": %d, \"reassigned\": %lld, \"peak_rss_mib\": %.1f}\n",
                tribe_par_size(par), omp_get_max_threads(), (long long)t->n_global, d, k, t_read, t_fit, used,
-               t_assign, t_fused, t_naive, info.inertia, info.steps, (long long)info.passes, info.best_init,
+               t_assign, t_fused, (long long)rechecked, t_naive, info.inertia, info.steps, (long long)info.passes, info.best_init,
                (long long)info.reassigned, rss / 1024.0);
 cleanup:
     if (st != TRIBE_OK)

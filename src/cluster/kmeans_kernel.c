@@ -130,7 +130,11 @@ typedef struct {
     float *xt;       /* direct kernel: [d][16] the transposed tile */
     float *hb;       /* direct kernel: [k][16] h of the tile */
     int64_t recheck; /* rows x sets with more than one nominee */
+    char pad[64];    /* threads' structs on distinct cache lines */
 } km_thread;
+/* Every per-thread buffer ends with this many unused bytes, so no two
+ * threads' tables share a cache line (the counts are written every row). */
+#define KM_PAD 64
 
 /* One block of rows: SGEMM, nominate, re-check, outputs, exact sums into
  * the thread's buffers. Cloned for AVX-512 machines: the file is compiled
@@ -614,7 +618,7 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
 /* The kernel of a pass: 1 the direct AVX-512 kernel, 0 the SGEMM. Chosen by
  * measurement (docs/clustering.md): direct whenever the CPU has AVX-512 and
  * nsets * k * d <= KM_DIRECT_MAX. */
-#define KM_DIRECT_MAX 65536
+#define KM_DIRECT_MAX 65536 /* the largest k*d measured (K = 256, d = 256): direct still 1.9x faster */
 static int km_kernel = -1;
 
 static int km_best(void)
@@ -703,24 +707,24 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
 #endif
     for (int t = 0; t < nth; t++) {
         if (direct) {
-            TRIBE_TRY(tribe_alloc((void **)&th[t].xt, (size_t)d * 16 * sizeof(float)));
-            TRIBE_TRY(tribe_alloc((void **)&th[t].hb, (size_t)k * 16 * sizeof(float)));
+            TRIBE_TRY(tribe_alloc((void **)&th[t].xt, (size_t)d * 16 * sizeof(float) + KM_PAD));
+            TRIBE_TRY(tribe_alloc((void **)&th[t].hb, (size_t)k * 16 * sizeof(float) + KM_PAD));
         } else {
-            TRIBE_TRY(tribe_alloc((void **)&th[t].g, (size_t)R * kt * sizeof(float)));
+            TRIBE_TRY(tribe_alloc((void **)&th[t].g, (size_t)R * kt * sizeof(float) + KM_PAD));
         }
-        TRIBE_TRY(tribe_calloc((void **)&th[t].s64, ktd, sizeof(int64_t)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].sum, ktd, sizeof(tribe_xsum)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].cnt, (size_t)kt, sizeof(int64_t)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns, sizeof(tribe_xsum)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns, sizeof(int64_t)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].sq, (size_t)kt, sizeof(tribe_xsum)));
-        TRIBE_TRY(tribe_calloc((void **)&th[t].sq64, (size_t)kt, sizeof(int64_t)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].best, (size_t)R * ns * sizeof(int32_t)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].bd, (size_t)R * ns * sizeof(double)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].xn, (size_t)R * sizeof(double)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].m1, (size_t)R * sizeof(double)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].m2, (size_t)R * sizeof(double)));
-        TRIBE_TRY(tribe_alloc((void **)&th[t].multi, (size_t)R * sizeof(int32_t)));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].s64, ktd * sizeof(int64_t) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sum, ktd * sizeof(tribe_xsum) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].cnt, (size_t)kt * sizeof(int64_t) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].in, (size_t)ns * sizeof(tribe_xsum) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].in64, (size_t)ns * sizeof(int64_t) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sq, (size_t)kt * sizeof(tribe_xsum) + KM_PAD, 1));
+        TRIBE_TRY(tribe_calloc((void **)&th[t].sq64, (size_t)kt * sizeof(int64_t) + KM_PAD, 1));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].best, (size_t)R * ns * sizeof(int32_t) + KM_PAD));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].bd, (size_t)R * ns * sizeof(double) + KM_PAD));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].xn, (size_t)R * sizeof(double) + KM_PAD));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].m1, (size_t)R * sizeof(double) + KM_PAD));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].m2, (size_t)R * sizeof(double) + KM_PAD));
+        TRIBE_TRY(tribe_alloc((void **)&th[t].multi, (size_t)R * sizeof(int32_t) + KM_PAD));
     }
     /* One BLAS thread: the threads here are ours (docs/clustering.md). */
     openblas_set_num_threads(1);
