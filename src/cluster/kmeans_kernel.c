@@ -286,8 +286,8 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
  * whose second-lowest h is within twice that of the lowest re-scores its
  * nominees with dist2_row (scalar, rare); every other lane has one nominee,
  * whose exact distance is computed in double lanes with dist2_row's own
- * operations in its order (centre coordinates picked per lane by a permute
- * for k <= 16, a gather above). Lanes whose |x|^2 is not a finite float
+ * operations in its order (centre coordinates picked per lane by permutes
+ * for k <= 32, a gather above). Lanes whose |x|^2 is not a finite float
  * below 1e30 (NaN, huge values) run the naive loop itself. Sums are the
  * GEMM pass's int64 fixed point, vectorised with the same roundings. */
 #ifdef KM_X86
@@ -301,9 +301,9 @@ enum { KM_T = 16 };
 typedef struct {
     const float *wf;   /* [kt][d] fl(-2 c) */
     const float *cnf;  /* [kt] fl(|c|^2) */
-    const double *ct;  /* [nsets][d][kp] centre coordinates by j (kp 8 or 16) */
+    const double *ct;  /* [nsets][d][kp] centre coordinates by j (kp 8, 16 or 32) */
     const float *cmax; /* [nsets] largest |c| of the set */
-    int kp;            /* 8, 16, or 0: gather from cent */
+    int kp;            /* 8, 16, 32, or 0: gather from cent */
     float e1;          /* 1.5 (d + 2) 2^-24 */
 } km_tabs;
 
@@ -507,6 +507,17 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                         __m512d t = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(xh + j * KM_T)), cj);
                         acc = _mm512_add_pd(acc, _mm512_mul_pd(t, t));
                     }
+                } else if (tb->kp == 32) {
+                    const double *ct = tb->ct + (size_t)s * d * 32;
+                    __mmask8 up = _mm512_test_epi64_mask(idx, _mm512_set1_epi64(16));
+                    for (int j = 0; j < d; j++) {
+                        const double *cj = ct + j * 32;
+                        __m512d lo = _mm512_permutex2var_pd(_mm512_loadu_pd(cj), idx, _mm512_loadu_pd(cj + 8));
+                        __m512d hi = _mm512_permutex2var_pd(_mm512_loadu_pd(cj + 16), idx, _mm512_loadu_pd(cj + 24));
+                        __m512d t = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(xh + j * KM_T)),
+                                                  _mm512_mask_blend_pd(up, lo, hi));
+                        acc = _mm512_add_pd(acc, _mm512_mul_pd(t, t));
+                    }
                 } else {
                     __m512i off = _mm512_mullo_epi64(idx, _mm512_set1_epi64(d));
                     for (int j = 0; j < d; j++) {
@@ -686,7 +697,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
 #ifdef KM_X86
     if (direct) {
         /* The direct kernel's tables (km_tabs). */
-        kp = k <= 8 ? 8 : k <= 16 ? 16 : 0;
+        kp = k <= 8 ? 8 : k <= 16 ? 16 : k <= 32 ? 32 : 0;
         TRIBE_TRY(tribe_alloc((void **)&wf, ktd * sizeof *wf));
         TRIBE_TRY(tribe_alloc((void **)&cnf, (size_t)kt * sizeof *cnf));
         TRIBE_TRY(tribe_alloc((void **)&cmf, (size_t)ns * sizeof *cmf));

@@ -35,15 +35,15 @@ static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
 static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
 {
     /* Both kernels (SGEMM, direct AVX-512 where the CPU has it), and
-     * shapes that reach every path of the direct one: k <= 8 and <= 16
-     * (permutes), k > 16 (gathers), d > 16 (two transposed column chunks),
+     * shapes that reach every path of the direct one: k <= 8, <= 16, <= 32
+     * (permutes), k > 32 (gathers), d > 16 (two transposed column chunks),
      * a partial last tile (n = 3001). */
     const double shifts[] = {0, 1000};
-    const int shapes[][2] = {{7, 13}, {16, 8}, {20, 6}, {3, 40}};
-    for (int t = 0; t < 2 * 4 * 2; t++) {
+    const int shapes[][2] = {{7, 13}, {16, 8}, {20, 6}, {3, 40}, {5, 27}};
+    for (int t = 0; t < 2 * 5 * 2; t++) {
         int64_t n = 3001;
-        int d = shapes[t / 2 % 4][0], k = shapes[t / 2 % 4][1];
-        tribe_kmeans_kernel(t / 8);
+        int d = shapes[t / 2 % 5][0], k = shapes[t / 2 % 5][1];
+        tribe_kmeans_kernel(t / 10);
         float *z = blobs(n, d, k, shifts[t % 2], 5);
         double *c = malloc((size_t)k * d * sizeof *c);
         for (int q = 0; q < k; q++)
