@@ -142,11 +142,12 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_par_max_i64(par, &rss, 1));
     if (rank == 0)
         printf("{\"ranks\": %d, \"threads\": %d, \"n\": %lld, \"d\": %d, \"k\": %d, \"read_s\": %.4f, \"fit_s\": %.4f, "
-               "\"kernel\": %d, \"assign_s\": %.5f, \"fused_s\": %.5f, \"rechecked\": %lld, \"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
+               "\"kernel\": %d, \"assign_s\": %.5f, \"fused_s\": %.5f, \"rechecked\": %lld, "
+               "\"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
                "\"best_init\": %d, \"reassigned\": %lld, \"peak_rss_mib\": %.1f}\n",
                tribe_par_size(par), omp_get_max_threads(), (long long)t->n_global, d, k, t_read, t_fit, used,
-               t_assign, t_fused, (long long)rechecked, t_naive, info.inertia, info.steps, (long long)info.passes, info.best_init,
-               (long long)info.reassigned, rss / 1024.0);
+               t_assign, t_fused, (long long)rechecked, t_naive, info.inertia, info.steps, (long long)info.passes,
+               info.best_init, (long long)info.reassigned, rss / 1024.0);
 cleanup:
     if (st != TRIBE_OK)
         fprintf(stderr, "bench_kmeans: %s\n", tribe_errmsg());
