@@ -744,7 +744,10 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
 #pragma omp parallel num_threads(nth) if (!small)
     {
         km_thread *w = &th[omp_get_thread_num()];
-#pragma omp for schedule(static)
+        /* Dynamic: a thread that loses its core (shared machines) does not
+         * hold up the pass. Which thread takes a block changes no result:
+         * every row is computed alike and the sums are integers. */
+#pragma omp for schedule(dynamic, 8)
         for (int64_t b = 0; b < nblocks; b++) {
             int64_t i0 = b * R, rows = n - i0 < R ? n - i0 : R;
 #ifdef KM_X86
