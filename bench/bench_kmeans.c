@@ -2,7 +2,11 @@
  * on a customers.h5 (raw features, no transform: the same matrix the
  * scikit-learn peer sees), for bench/bench_kmeans.sh.
  *   bench_kmeans FILE.h5 OUT_PREFIX [--k K] [--seed S] [--init pp|par] [--algorithm minibatch|lloyd]
- *                [--n-init R] [--max-steps M]
+ *                [--n-init R] [--max-steps M] [--reps R] [--kernel 0|1|-1]
+ * --reps: timed repetitions of each pass (default 3, best kept); besides the
+ * assignment it times one fused Lloyd pass (assign + exact sums, counts and
+ * sums of |x|^2, no labels out). --kernel: the pass kernel (0 SGEMM, 1 direct
+ * AVX-512, -1 the automatic choice; tribe_kmeans_kernel, also for the fit).
  * Writes OUT_PREFIX.labels (int32[n], native order) and OUT_PREFIX.centroids
  * (float64[k][d]) and prints one JSON line on rank 0. Collective. */
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 
 #include "tribe/cluster.h"
 #include "tribe/h5.h"
+#include "../src/cluster/kmeans_internal.h"
 
 static tribe_status write_at(const char *path, int create, const void *buf, size_t bytes, int64_t off)
 {
@@ -45,6 +50,7 @@ int main(int argc, char **argv)
     tribe_kmeans_cfg cfg;
     tribe_kmeans_cfg_default(&cfg);
     cfg.k = 8;
+    int reps = 3, kernel = -1;
     for (int i = 3; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--k")) cfg.k = atoi(v);
@@ -54,6 +60,8 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--n-init")) cfg.n_init = atoi(v);
         else if (!strcmp(o, "--max-steps")) cfg.max_steps = atoi(v);
         else if (!strcmp(o, "--inertia-tol")) cfg.inertia_tol = atof(v);
+        else if (!strcmp(o, "--reps")) reps = atoi(v) > 0 ? atoi(v) : 1;
+        else if (!strcmp(o, "--kernel")) kernel = atoi(v);
     }
     int rank = tribe_par_rank(par);
     double t0 = tribe_now();
@@ -65,13 +73,15 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_alloc((void **)&lab, (size_t)(t->n_local + 1) * sizeof *lab));
     TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));
     tribe_kmeans_info info;
+    int used = tribe_kmeans_kernel(kernel);
     t0 = tribe_now();
     TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, t->x, t->n_local, t->offset, t->n_global, d, &cfg, cent, &info)));
     TRIBE_TRY(tribe_par_barrier(par));
     double t_fit = tribe_now() - t0;
-    /* One full assignment pass (best of 3: the machine is shared). */
-    double t_assign = 1e30;
-    for (int rep = 0; rep < 3; rep++) {
+    /* One full assignment pass (best of reps: the machine is shared). */
+    double t_assign = 1e30, t_fused = 1e30;
+    int64_t rechecked = 0;
+    for (int rep = 0; rep < reps; rep++) {
         TRIBE_TRY(tribe_par_barrier(par));
         t0 = tribe_now();
         tribe_kmeans_assign(t->x, t->n_local, d, cent, k, lab, dist);
@@ -80,16 +90,38 @@ int main(int argc, char **argv)
         if (e < t_assign)
             t_assign = e;
     }
+    {
+        /* One fused Lloyd pass (what each Lloyd iteration runs). */
+        tribe_xsum *sum = NULL, *sq = NULL;
+        int64_t *cnt = NULL;
+        TRIBE_TRY(tribe_alloc((void **)&sum, (size_t)k * d * sizeof *sum));
+        TRIBE_TRY(tribe_alloc((void **)&sq, (size_t)k * sizeof *sq));
+        TRIBE_TRY(tribe_alloc((void **)&cnt, (size_t)k * sizeof *cnt));
+        for (int rep = 0; rep < reps && st == TRIBE_OK; rep++) {
+            tribe_kmeans_pass_io io = {.cent = cent, .nsets = 1, .k = k, .d = d, .sum = sum, .count = cnt, .sumsq = sq};
+            TRIBE_TRY(tribe_par_barrier(par));
+            t0 = tribe_now();
+            st = tribe_kmeans_pass(t->x, t->n_local, &io);
+            rechecked = io.rechecked;
+            TRIBE_TRY(tribe_par_barrier(par));
+            double e = tribe_now() - t0;
+            if (e < t_fused)
+                t_fused = e;
+        }
+        free(sum);
+        free(sq);
+        free(cnt);
+        TRIBE_TRY(st);
+    }
     double t_naive = tribe_now();
     {
         int32_t *l2 = NULL;
         TRIBE_TRY(tribe_alloc((void **)&l2, (size_t)(t->n_local + 1) * sizeof *l2));
-        extern void tribe_kmeans_assign_naive(const float *, int64_t, int, const double *, int, int32_t *, double *);
         tribe_kmeans_assign_naive(t->x, t->n_local, d, cent, k, l2, NULL);
         int same = memcmp(l2, lab, (size_t)t->n_local * sizeof *l2) == 0;
         free(l2);
         if (!same) {
-            st = tribe_fail(TRIBE_ERR_INTERNAL, "GEMM assignment differs from the naive loop");
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "the assignment pass differs from the naive loop");
             goto cleanup;
         }
     }
@@ -110,11 +142,12 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_par_max_i64(par, &rss, 1));
     if (rank == 0)
         printf("{\"ranks\": %d, \"threads\": %d, \"n\": %lld, \"d\": %d, \"k\": %d, \"read_s\": %.4f, \"fit_s\": %.4f, "
-               "\"assign_s\": %.5f, \"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
+               "\"kernel\": %d, \"assign_s\": %.5f, \"fused_s\": %.5f, \"rechecked\": %lld, "
+               "\"naive_assign_s\": %.5f, \"inertia\": %.17g, \"steps\": %d, \"passes\": %lld, "
                "\"best_init\": %d, \"reassigned\": %lld, \"peak_rss_mib\": %.1f}\n",
-               tribe_par_size(par), omp_get_max_threads(), (long long)t->n_global, d, k, t_read, t_fit, t_assign,
-               t_naive, info.inertia, info.steps, (long long)info.passes, info.best_init,
-               (long long)info.reassigned, rss / 1024.0);
+               tribe_par_size(par), omp_get_max_threads(), (long long)t->n_global, d, k, t_read, t_fit, used,
+               t_assign, t_fused, (long long)rechecked, t_naive, info.inertia, info.steps, (long long)info.passes,
+               info.best_init, (long long)info.reassigned, rss / 1024.0);
 cleanup:
     if (st != TRIBE_OK)
         fprintf(stderr, "bench_kmeans: %s\n", tribe_errmsg());

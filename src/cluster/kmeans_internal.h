@@ -41,6 +41,13 @@ typedef struct {
 } tribe_kmeans_pass_io;
 tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);
 
+/* The kernel tribe_kmeans_pass uses from now on: 0 the SGEMM pass, 1 the
+ * direct AVX-512 pass (if the CPU has AVX-512 F/DQ/BW/VL), -1 (default) the
+ * automatic choice (direct when available and nsets*k*d is small enough).
+ * Returns the kernel in effect for small k*d (1 or 0). Both give the same
+ * bits; for tests and benchmarks. Not collective, not thread-safe. */
+int tribe_kmeans_kernel(int level);
+
 /* Collective. tribe_kmeans_fit running only restarts first .. first+count-1
  * of its n_init (cfg->n_init is ignored): restart r is seeded by
  * hash2(seed, r) either way, so a restart gives the same centres alone as

@@ -34,11 +34,17 @@ static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
 
 static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
 {
+    /* Both kernels (SGEMM, direct AVX-512 where the CPU has it), and
+     * shapes that reach every path of the direct one: k <= 8, <= 16, <= 32
+     * (permutes), k > 32 (gathers), d > 16 (two transposed column chunks),
+     * a partial last tile (n = 3001). */
     const double shifts[] = {0, 1000};
-    for (int t = 0; t < 2; t++) {
+    const int shapes[][2] = {{7, 13}, {16, 8}, {20, 6}, {3, 40}, {5, 27}};
+    for (int t = 0; t < 2 * 5 * 2; t++) {
         int64_t n = 3001;
-        int d = 7, k = 13;
-        float *z = blobs(n, d, k, shifts[t], 5);
+        int d = shapes[t / 2 % 5][0], k = shapes[t / 2 % 5][1];
+        tribe_kmeans_kernel(t / 10);
+        float *z = blobs(n, d, k, shifts[t % 2], 5);
         double *c = malloc((size_t)k * d * sizeof *c);
         for (int q = 0; q < k; q++)
             for (int j = 0; j < d; j++)
@@ -84,6 +90,7 @@ static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
         free(da);
         free(db);
     }
+    tribe_kmeans_kernel(-1);
 }
 
 static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
@@ -103,21 +110,40 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
     int32_t *lab = malloc((size_t)n * sizeof *lab);
     double *dd = malloc((size_t)n * sizeof *dd);
     int nt = omp_get_max_threads();
-    for (int th = 1; th <= 2; th++) {
-        omp_set_num_threads(th);
-        tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .sum = sum, .count = cnt, .inertia = in};
+    tribe_xsum sq[12], rsq[4];
+    double *md = malloc((size_t)ns * n * sizeof *md);
+    for (int v = 0; v < 4; v++) { /* 1 and 2 threads, SGEMM and direct kernel */
+        omp_set_num_threads(1 + v % 2);
+        tribe_kmeans_kernel(v / 2);
+        for (int64_t q = 0; q < ns * n; q++)
+            md[q] = q % 3 ? INFINITY : 30.0;
+        tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .sum = sum, .count = cnt, .inertia = in,
+                                  .sumsq = sq, .mind2 = md};
         CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &p), TRIBE_OK);
         for (int s = 0; s < ns; s++) {
             tribe_kmeans_assign_naive(z, n, d, c + (size_t)s * k * d, k, lab, dd);
             tribe_kmeans_sums(z, n, d, lab, k, ref, rc);
             tribe_xsum acc = 0;
-            for (int64_t i = 0; i < n; i++)
+            memset(rsq, 0, sizeof rsq);
+            int md_ok = 1;
+            for (int64_t i = 0; i < n; i++) {
                 acc += tribe_xsum_of(dd[i]);
+                double xx = 0;
+                for (int j = 0; j < d; j++)
+                    xx += (double)z[i * d + j] * z[i * d + j];
+                rsq[lab[i]] += tribe_xsum_of(xx);
+                double m = (s * n + i) % 3 ? INFINITY : 30.0;
+                md_ok &= md[s * n + i] == (dd[i] < m ? dd[i] : m);
+            }
             CU_ASSERT(memcmp(ref, sum + (size_t)s * k * d, sizeof ref) == 0);
             CU_ASSERT(memcmp(rc, cnt + s * k, sizeof rc) == 0);
             CU_ASSERT(acc == in[s]);
+            CU_ASSERT(memcmp(rsq, sq + s * k, sizeof rsq) == 0);
+            CU_ASSERT(md_ok);
         }
     }
+    tribe_kmeans_kernel(-1);
+    free(md);
     omp_set_num_threads(nt);
     free(z);
     free(c);
