@@ -58,7 +58,7 @@ mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 load = os.getloadavg()[0]
 cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/Model name: *//p'"], capture_output=True, text=True).stdout.strip()
 print(f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, load average {load:.1f} at the end "
-      f"(shared with other jobs: times are noisy); {n} customers x 16 features, K = 8, n_init = {n_init} "
+      f"{'(other jobs share the cores: times are noisy)' if load > os.cpu_count() else '(the benchmark alone on the machine)'}; {n} customers x 16 features, K = 8, n_init = {n_init} "
       f"for tribe and scikit-learn {p['sklearn']}, 2 threads each; data made by `tribe gen --blobs` "
       f"(2 ranks) in {t_gen:.1f} s.")
 print()
