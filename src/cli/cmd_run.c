@@ -28,8 +28,10 @@
 static const char USAGE[] =
     "usage: tribe run JOB.json\n\n"
     "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
-    "mini-batch K-Means (fixed K, or a K range scored and chosen by five criteria), segment statistics and names,\n"
-    "personas, and writes results.h5, personas.json, segments.csv, campaign_plan.csv and report.html\n"
+    "K-Means (fixed K, or a K range scored by silhouettes, Calinski-Harabasz, Davies-Bouldin, the elbow\n"
+    "and split-half stability), segment statistics and names, outliers, soft membership, the Ward tree,\n"
+    "the PCA map, segment drivers, lifetime value (with an ltv object), personas and the campaign plan,\n"
+    "and writes results.h5, personas.json, segments.csv, campaign_plan.csv and report.html\n"
     "into the job's output directory (atomically: a failed run leaves earlier results in place).\n";
 
 /* Columns transformed by log1p when the spec does not say: counts, money
