@@ -430,6 +430,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     float *mine = NULL;
     void *buf = NULL;
     int32_t *wl = NULL;
+    unsigned char *sel = NULL; /* [n] this round's picks */
     int64_t cap_m = 0;
     uint64_t N = (uint64_t)x->N;
     double l = x->cfg->par_oversample * k;
@@ -440,14 +441,25 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     TRIBE_TRY(tribe_calloc((void **)&mc, (size_t)ns, sizeof *mc));
     TRIBE_TRY(tribe_calloc((void **)&add, (size_t)ns, sizeof *add));
     TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
+    TRIBE_TRY(tribe_alloc((void **)&sel, (size_t)x->n + 1));
+#pragma omp parallel for schedule(static) if (x->n >= 65536)
     for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
         md[i] = INFINITY;
     for (int round = 0; round <= x->cfg->par_rounds; round++) {
         if (round > 0) {
             for (int r = 0; r < ns; r++) {
+                /* Integer sum: the same whatever the threads. */
                 tribe_xsum acc = 0;
-                for (int64_t i = 0; i < x->n; i++)
-                    acc += tribe_xsum_of(md[(size_t)r * x->n + i]);
+                const double *m = md + (size_t)r * x->n;
+#pragma omp parallel if (x->n >= 65536)
+                {
+                    tribe_xsum a = 0;
+#pragma omp for schedule(static) nowait
+                    for (int64_t i = 0; i < x->n; i++)
+                        a += tribe_xsum_of(m[i]);
+#pragma omp critical(km_psi)
+                    acc += a;
+                }
                 psi[r] = acc;
             }
             TRIBE_TRY(tribe_par_sum_xsum(x->par, psi, ns));
@@ -471,17 +483,23 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 }
             } else if (P > 0) {
                 live++;
+                /* The draws in parallel (each a function of the global
+                 * index), then the picks copied in row order. */
+                uint64_t key = tribe_hash2(sets[r].seed, TRIBE_STREAM_KMEANS_PAR);
+                uint64_t base = (uint64_t)round * N + (uint64_t)x->off;
+                int64_t npick = 0;
+#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= 65536)
                 for (int64_t i = 0; i < x->n; i++) {
-                    if (!(m[i] > 0) || tribe_rng_unif(sets[r].seed, TRIBE_STREAM_KMEANS_PAR,
-                                                      (uint64_t)round * N + (uint64_t)(x->off + i)) >= l * m[i] / P)
-                        continue;
-                    if (nmine == cap_m) {
-                        cap_m = cap_m ? 2 * cap_m : 64;
-                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
-                    }
-                    memcpy(mine + nmine * d, x->z + i * d, (size_t)d * sizeof *mine);
-                    nmine++;
+                    sel[i] = (unsigned char)(m[i] > 0 && !(tribe_km_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
+                    npick += sel[i];
                 }
+                if (npick > cap_m) {
+                    cap_m = npick;
+                    TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
+                }
+                for (int64_t i = 0; i < x->n && nmine < npick; i++)
+                    if (sel[i])
+                        memcpy(mine + nmine++ * d, x->z + i * d, (size_t)d * sizeof *mine);
             }
             free(buf);
             buf = NULL;
@@ -558,6 +576,7 @@ cleanup:
     free(mine);
     free(buf);
     free(wl);
+    free(sel);
     return st;
 }
 
@@ -717,11 +736,16 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
-        int64_t bad = -1;
-        for (int64_t i = 0; i < n_local * d && bad < 0; i++)
-            if (!isfinite(z[i]))
+        /* The first value whose exponent bits are all ones (inf, NaN). */
+        int64_t bad = INT64_MAX, nv = n_local * d;
+#pragma omp parallel for schedule(static) reduction(min : bad) if (nv >= 1 << 20)
+        for (int64_t i = 0; i < nv; i++) {
+            uint32_t u;
+            memcpy(&u, z + i, sizeof u);
+            if ((u & 0x7f800000u) == 0x7f800000u && i < bad)
                 bad = i;
-        if (bad >= 0)
+        }
+        if (bad != INT64_MAX)
             st = tribe_fail(TRIBE_ERR_INPUT, "kmeans: model value of row %lld, column %d is not finite",
                             (long long)(offset + bad / d), (int)(bad % d));
     }
