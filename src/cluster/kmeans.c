@@ -414,10 +414,10 @@ typedef struct {
  * counter RNG at (round, g): the candidates do not depend on the rank count.
  * Each round is ONE pass for all restarts that lowers their d2 against their
  * new candidates (a restart with fewer new candidates is padded with copies,
- * which change no minimum). A last pass counts the rows nearest each
- * candidate (the weights; a padded copy counts 0, ties going to the lower
+ * which the pass skips: kset). A last pass counts the rows nearest each
+ * candidate (the weights; padding again skipped, ties going to the lower
  * index), then weighted k-means++ and Lloyd on the candidates run on every
- * rank alike. Memory: n_init doubles per local row. */
+ * rank alike. Memory: n_init doubles and one byte per local row. */
 static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
 {
     tribe_status st = TRIBE_OK;
@@ -431,6 +431,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     void *buf = NULL;
     int32_t *wl = NULL;
     unsigned char *sel = NULL; /* [n] this round's picks */
+    int *kset = NULL;          /* [ns] live candidates of a padded pass */
     int64_t cap_m = 0;
     uint64_t N = (uint64_t)x->N;
     double l = x->cfg->par_oversample * k;
@@ -441,6 +442,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     TRIBE_TRY(tribe_calloc((void **)&mc, (size_t)ns, sizeof *mc));
     TRIBE_TRY(tribe_calloc((void **)&add, (size_t)ns, sizeof *add));
     TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
+    TRIBE_TRY(tribe_calloc((void **)&kset, (size_t)ns, sizeof *kset));
     TRIBE_TRY(tribe_alloc((void **)&sel, (size_t)x->n + 1));
 #pragma omp parallel for schedule(static) if (x->n >= 65536)
     for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
@@ -527,7 +529,9 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 const double *src = add[r] > 0 ? C[r] + (mc[r] + (q < add[r] ? q : 0)) * d : C[r];
                 memcpy(pad + ((size_t)r * amax + q) * d, src, (size_t)d * sizeof *pad);
             }
-        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md};
+        for (int r = 0; r < ns; r++)
+            kset[r] = add[r] > 0 ? (int)add[r] : 1; /* the padding is never read */
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md, .kset = kset};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
@@ -546,8 +550,10 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         for (int64_t q = 0; q < kmax; q++)
             memcpy(pad + ((size_t)r * kmax + q) * d, C[r] + (q < mc[r] ? q : 0) * d, (size_t)d * sizeof *pad);
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)ns * kmax, sizeof *cnt));
+    for (int r = 0; r < ns; r++)
+        kset[r] = mc[r] > 0 ? (int)mc[r] : 1;
     {
-        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt};
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt, .kset = kset};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
@@ -577,6 +583,7 @@ cleanup:
     free(buf);
     free(wl);
     free(sel);
+    free(kset);
     return st;
 }
 
@@ -736,16 +743,20 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
-        /* The first value whose exponent bits are all ones (inf, NaN). */
-        int64_t bad = INT64_MAX, nv = n_local * d;
-#pragma omp parallel for schedule(static) reduction(min : bad) if (nv >= 1 << 20)
+        /* Any value whose exponent bits are all ones (inf, NaN)? A
+         * vectorised scan; the first one is looked up only if so. */
+        int64_t bad = -1, nv = n_local * d;
+        uint32_t any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if (nv >= 1 << 20)
         for (int64_t i = 0; i < nv; i++) {
             uint32_t u;
             memcpy(&u, z + i, sizeof u);
-            if ((u & 0x7f800000u) == 0x7f800000u && i < bad)
-                bad = i;
+            any |= (u & 0x7f800000u) == 0x7f800000u;
         }
-        if (bad != INT64_MAX)
+        for (int64_t i = 0; any && i < nv && bad < 0; i++)
+            if (!isfinite(z[i]))
+                bad = i;
+        if (bad >= 0)
             st = tribe_fail(TRIBE_ERR_INPUT, "kmeans: model value of row %lld, column %d is not finite",
                             (long long)(offset + bad / d), (int)(bad % d));
     }

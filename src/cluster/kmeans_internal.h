@@ -22,6 +22,9 @@ void tribe_kmeans_assign_naive(const float *z, int64_t n, int d, const double *c
  * centre, count[nsets][k], inertia[nsets] exact sums of squared distances,
  * sumsq[nsets][k] exact sums of |x|^2 (each in double, j in order) of the
  * rows of each centre (Lloyd's inertia without the distances).
+ * kset (NULL: k for every set): set s uses only its first kset[s] centres,
+ * 1 <= kset[s] <= k; the rest are padding the pass never reads (no ties
+ * with copies, so no re-checks).
  * rechecked counts the (row, set) pairs that needed more than one exact
  * distance. OpenMP inside (one BLAS thread); results independent of the
  * thread count. Not collective. Errors: NOMEM (outputs undefined). */
@@ -38,6 +41,7 @@ typedef struct {
     tribe_xsum *inertia;
     tribe_xsum *sumsq;
     int64_t rechecked;
+    const int *kset;
 } tribe_kmeans_pass_io;
 tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);
 
