@@ -403,7 +403,7 @@ typedef struct {
     uint64_t seed, reassign_ctr;
     int64_t reassigned;
     int steps, converged, active, found;
-    double last_inertia;
+    double last_inertia, sample_inertia;
 } km_set;
 
 /* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
@@ -587,16 +587,58 @@ cleanup:
     return st;
 }
 
+/* Not collective (the sample is the same on every rank, and the pass's
+ * sums are exact): Lloyd on the k-means++ sample from x->cent until the
+ * sample inertia falls by no more than inertia_tol of itself, the largest
+ * squared shift is <= tol, or max_steps passes; a centre without sample rows
+ * stays. Errors: NOMEM. */
+static tribe_status sample_lloyd(km_ctx *x, double *final)
+{
+    tribe_status st = TRIBE_OK;
+    int d = x->d, k = x->k;
+    double last = 0;
+    for (int it = 0; it < x->cfg->max_steps; it++) {
+        tribe_xsum in = 0;
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
+                                  .inertia = &in};
+        TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
+        double inertia = tribe_xsum_value(in), shift = 0;
+        *final = inertia;
+        for (int c = 0; c < k; c++) {
+            if (x->cnt[c] == 0)
+                continue;
+            double s2 = 0;
+            for (int j = 0; j < d; j++) {
+                double *cc = x->cent + (size_t)c * d + j;
+                double nv = tribe_xsum_value(x->sums[(size_t)c * d + j]) / (double)x->cnt[c];
+                s2 += (nv - *cc) * (nv - *cc);
+                *cc = nv;
+            }
+            if (s2 > shift)
+                shift = s2;
+        }
+        if (shift <= x->cfg->tol || (it > 0 && last - inertia <= x->cfg->inertia_tol * inertia))
+            break;
+        last = inertia;
+    }
+cleanup:
+    return st;
+}
+
 /* Collective: completes the current set (x->cent, x->seed), of which the
  * first `found` centres are set: k-means++ on the sample first when
  * found < 0, then farthest-first over the whole table while fewer than k
  * distinct centres exist, which also proves whether k distinct rows exist. */
-static tribe_status init_set(km_ctx *x, int found)
+static tribe_status init_set(km_ctx *x, int found, double *sample_inertia)
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    if (found < 0)
+    *sample_inertia = INFINITY; /* no sample Lloyd ran */
+    if (found < 0) {
         found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
+        if (found == k && x->cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD)
+            TRIBE_TRY(tribe_par_agree(x->par, sample_lloyd(x, sample_inertia)));
+    }
     while (found < k) {
         int ok = 0;
         TRIBE_TRY(farthest_row(x, x->cent, found, x->cent + (size_t)found * d, &ok));
@@ -727,7 +769,7 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
         first < 0 ||
         cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
-        cfg->init != TRIBE_KMEANS_INIT_PARALLEL) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
+        cfg->init != TRIBE_KMEANS_INIT_PARALLEL && cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
         cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 || cfg->par_rounds > 100 ||
         !(cfg->par_oversample > 0 && cfg->par_oversample <= 100) || !(cfg->inertia_tol >= 0))
         st = tribe_fail(TRIBE_ERR_USAGE,
@@ -806,10 +848,21 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
         TRIBE_TRY(kmeans_parallel(&x, sets, ns));
     for (int r = 0; r < ns; r++) {
         use_set(&x, sets, r);
-        TRIBE_TRY(init_set(&x, sets[r].found));
+        TRIBE_TRY(init_set(&x, sets[r].found, &sets[r].sample_inertia));
         if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
             TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
         keep_set(&x, sets, r);
+    }
+    /* With kmeans++-lloyd only the restart of lowest sample inertia (lowest
+     * index on ties; the same on every rank) goes on to the full passes. */
+    int best = -1;
+    if (cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD) {
+        best = 0;
+        for (int r = 1; r < ns; r++)
+            if (sets[r].sample_inertia < sets[best].sample_inertia)
+                best = r;
+        for (int r = 0; r < ns; r++)
+            sets[r].active = r == best;
     }
     /* 2. Full passes shared by every restart. When the whole table fits in
      * one batch, mini-batch is plain Lloyd anyway (tol rule only, as before). */
@@ -820,9 +873,10 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
 
     /* 3. One shared pass scores every restart against its final centres;
      * exact inertia, so every rank picks the same one. */
-    int best = -1;
     tribe_xsum best_in = 0;
-    if (ns > 1) {
+    if (best >= 0) {
+        /* kmeans++-lloyd: chosen on the sample */
+    } else if (ns > 1) {
         TRIBE_TRY(fused_pass(&x, x.sets, ns, 1));
         for (int r = 0; r < ns; r++) {
             tribe_xsum in = x.xs[kt * (d + 1) + r];

@@ -196,6 +196,47 @@ static void padded_pass_should_equal_the_unpadded_sets(void)
     free(m1);
 }
 
+static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 8000;
+    int d = 6, k = 5;
+    float *z = blobs(n, d, k, 0, 21);
+    tribe_kmeans_cfg cfg;
+    tribe_kmeans_cfg_default(&cfg);
+    cfg.k = k;
+    cfg.seed = 3;
+    cfg.n_init = 3;
+    cfg.init_sample = 2000;
+    cfg.init = TRIBE_KMEANS_INIT_PP_LLOYD;
+    cfg.algorithm = TRIBE_KMEANS_LLOYD;
+    double cent[2][5 * 6];
+    tribe_kmeans_info info[2];
+    int nt = omp_get_max_threads();
+    for (int v = 0; v < 2; v++) {
+        omp_set_num_threads(1 + v);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent[v], &info[v]), TRIBE_OK);
+    }
+    omp_set_num_threads(nt);
+    CU_ASSERT(memcmp(cent[0], cent[1], sizeof cent[0]) == 0);
+    CU_ASSERT(info[0].inertia == info[1].inertia && info[0].best_init == info[1].best_init);
+    for (int q = 0; q < k; q++) {
+        double best = INFINITY;
+        for (int c = 0; c < k; c++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                double t = cent[0][c * d + j] - 4.0 * tribe_rng_normal(21, 7, (uint64_t)(q * d + j));
+                s += t * t;
+            }
+            if (s < best)
+                best = s;
+        }
+        CU_ASSERT(sqrt(best) < 0.2);
+    }
+    free(z);
+    tribe_par_finalize(&par);
+}
+
 static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
 {
     tribe_par *par = serial();
@@ -314,6 +355,7 @@ int main(void)
         TRIBE_TEST(fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
         TRIBE_TEST(padded_pass_should_equal_the_unpadded_sets),
         TRIBE_TEST(kmeans_parallel_with_lloyd_should_recover_planted_centres),
+        TRIBE_TEST(sample_lloyd_init_should_recover_planted_centres_on_any_thread_count),
         TRIBE_TEST(shared_restarts_should_equal_separate_runs),
         TRIBE_TEST(kmeans_parallel_should_never_return_fewer_clusters_than_asked),
         {NULL, NULL}};
