@@ -168,13 +168,26 @@ static tribe_status reduce_packed(km_ctx *x, int ns, int with_sq)
     return st;
 }
 
-/* Collective: sums[k][d] and counts of rows z[n] by label, reduced exactly;
- * leaves the global counts in x->gcnt and the packed sums in x->xs. */
-static tribe_status reduce_sums(km_ctx *x, const float *z, int64_t n, const int32_t *lab)
+/* Collective: assigns the rows z[n] to x->cent (labels into lab) and sums
+ * them by centre in the same pass (the exact integers tribe_kmeans_sums
+ * gives), reduced; leaves the global counts in x->gcnt and the packed sums
+ * in x->xs. */
+static tribe_status assign_reduce_sums(km_ctx *x, const float *z, int64_t n, int32_t *lab)
 {
-    tribe_kmeans_sums(z, n, x->d, lab, x->k, x->sums, x->cnt);
+    tribe_status st = TRIBE_OK;
+    if (n > 0) {
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .label = lab, .sum = x->sums,
+                                  .count = x->cnt};
+        st = tribe_kmeans_pass(z, n, &p);
+    } else {
+        memset(x->sums, 0, (size_t)x->k * x->d * sizeof *x->sums);
+        memset(x->cnt, 0, (size_t)x->k * sizeof *x->cnt);
+    }
+    TRIBE_TRY(tribe_par_agree(x->par, st));
     x->inert[0] = 0;
-    return reduce_packed(x, 1, 0);
+    TRIBE_TRY(reduce_packed(x, 1, 0));
+cleanup:
+    return st;
 }
 
 /* Collective: one fused pass (assign + exact sums) of every row against the
@@ -249,8 +262,7 @@ static tribe_status minibatch(km_ctx *x, int *steps, int *converged)
             if (g >= x->off && g < x->off + x->n)
                 memcpy(x->bz + nb++ * d, x->z + (g - x->off) * d, (size_t)d * sizeof(float));
         }
-        tribe_kmeans_assign_d(x->bz, nb, d, x->cent, k, x->blab, NULL);
-        TRIBE_TRY(reduce_sums(x, x->bz, nb, x->blab));
+        TRIBE_TRY(assign_reduce_sums(x, x->bz, nb, x->blab));
         double shift = 0;
         for (int c = 0; c < k; c++) {
             int64_t b = x->gcnt[c];
