@@ -55,11 +55,12 @@ int main(int argc, char **argv)
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--k")) cfg.k = atoi(v);
         else if (!strcmp(o, "--seed")) cfg.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(o, "--init")) cfg.init = !strcmp(v, "par") ? TRIBE_KMEANS_INIT_PARALLEL : TRIBE_KMEANS_INIT_PP;
+        else if (!strcmp(o, "--init")) cfg.init = !strcmp(v, "par") ? TRIBE_KMEANS_INIT_PARALLEL : !strcmp(v, "ppl") ? TRIBE_KMEANS_INIT_PP_LLOYD : TRIBE_KMEANS_INIT_PP;
         else if (!strcmp(o, "--algorithm")) cfg.algorithm = !strcmp(v, "lloyd") ? TRIBE_KMEANS_LLOYD : TRIBE_KMEANS_MINIBATCH;
         else if (!strcmp(o, "--n-init")) cfg.n_init = atoi(v);
         else if (!strcmp(o, "--max-steps")) cfg.max_steps = atoi(v);
         else if (!strcmp(o, "--inertia-tol")) cfg.inertia_tol = atof(v);
+        else if (!strcmp(o, "--init-sample")) cfg.init_sample = atoll(v);
         else if (!strcmp(o, "--reps")) reps = atoi(v) > 0 ? atoi(v) : 1;
         else if (!strcmp(o, "--kernel")) kernel = atoi(v);
     }

@@ -48,7 +48,7 @@
 /* RNG streams: tribe/streams.h (TRIBE_STREAM_KMEANS_*, SILHOUETTE, ...). */
 
 /* tribe_kmeans_cfg.init and .algorithm */
-enum { TRIBE_KMEANS_INIT_PP = 0, TRIBE_KMEANS_INIT_PARALLEL = 1 };
+enum { TRIBE_KMEANS_INIT_PP = 0, TRIBE_KMEANS_INIT_PARALLEL = 1, TRIBE_KMEANS_INIT_PP_LLOYD = 2 };
 enum { TRIBE_KMEANS_MINIBATCH = 0, TRIBE_KMEANS_LLOYD = 1 };
 
 /* ---- kernels (Not collective) -------------------------------------------- */
@@ -102,7 +102,10 @@ typedef struct {
     int init;            /* TRIBE_KMEANS_INIT_PP: greedy k-means++ on the init_sample
                             rows (default); TRIBE_KMEANS_INIT_PARALLEL: k-means|| over
                             all rows (par_rounds passes, oversampling l = par_oversample * k,
-                            then weighted k-means++ and Lloyd on the candidates) */
+                            then weighted k-means++ and Lloyd on the candidates);
+                            TRIBE_KMEANS_INIT_PP_LLOYD: per restart k-means++ then Lloyd
+                            on the init_sample rows, and only the restart of lowest
+                            sample inertia goes on to the full passes (no scoring pass) */
     int algorithm;       /* TRIBE_KMEANS_MINIBATCH (default: mini-batch, then lloyd_passes
                             full passes) or TRIBE_KMEANS_LLOYD (full-batch Lloyd from the
                             init, up to max_steps fused passes) */

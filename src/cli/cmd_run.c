@@ -836,6 +836,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         kc.inertia_tol = job->kmeans.inertia_tol;
         kc.init = job->kmeans.init && !strcmp(job->kmeans.init, "kmeans||") ? TRIBE_KMEANS_INIT_PARALLEL
                                                                             : TRIBE_KMEANS_INIT_PP;
+        if (job->kmeans.init && !strcmp(job->kmeans.init, "kmeans++-lloyd"))
+            kc.init = TRIBE_KMEANS_INIT_PP_LLOYD;
         kc.algorithm = job->kmeans.algorithm && !strcmp(job->kmeans.algorithm, "lloyd") ? TRIBE_KMEANS_LLOYD
                                                                                         : TRIBE_KMEANS_MINIBATCH;
         int64_t s = job->silhouette.sample_size > 0 ? job->silhouette.sample_size : k_lo != k_hi ? 2000 : 0;

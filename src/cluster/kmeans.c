@@ -168,13 +168,26 @@ static tribe_status reduce_packed(km_ctx *x, int ns, int with_sq)
     return st;
 }
 
-/* Collective: sums[k][d] and counts of rows z[n] by label, reduced exactly;
- * leaves the global counts in x->gcnt and the packed sums in x->xs. */
-static tribe_status reduce_sums(km_ctx *x, const float *z, int64_t n, const int32_t *lab)
+/* Collective: assigns the rows z[n] to x->cent (labels into lab) and sums
+ * them by centre in the same pass (the exact integers tribe_kmeans_sums
+ * gives), reduced; leaves the global counts in x->gcnt and the packed sums
+ * in x->xs. */
+static tribe_status assign_reduce_sums(km_ctx *x, const float *z, int64_t n, int32_t *lab)
 {
-    tribe_kmeans_sums(z, n, x->d, lab, x->k, x->sums, x->cnt);
+    tribe_status st = TRIBE_OK;
+    if (n > 0) {
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .label = lab, .sum = x->sums,
+                                  .count = x->cnt};
+        st = tribe_kmeans_pass(z, n, &p);
+    } else {
+        memset(x->sums, 0, (size_t)x->k * x->d * sizeof *x->sums);
+        memset(x->cnt, 0, (size_t)x->k * sizeof *x->cnt);
+    }
+    TRIBE_TRY(tribe_par_agree(x->par, st));
     x->inert[0] = 0;
-    return reduce_packed(x, 1, 0);
+    TRIBE_TRY(reduce_packed(x, 1, 0));
+cleanup:
+    return st;
 }
 
 /* Collective: one fused pass (assign + exact sums) of every row against the
@@ -249,8 +262,7 @@ static tribe_status minibatch(km_ctx *x, int *steps, int *converged)
             if (g >= x->off && g < x->off + x->n)
                 memcpy(x->bz + nb++ * d, x->z + (g - x->off) * d, (size_t)d * sizeof(float));
         }
-        tribe_kmeans_assign_d(x->bz, nb, d, x->cent, k, x->blab, NULL);
-        TRIBE_TRY(reduce_sums(x, x->bz, nb, x->blab));
+        TRIBE_TRY(assign_reduce_sums(x, x->bz, nb, x->blab));
         double shift = 0;
         for (int c = 0; c < k; c++) {
             int64_t b = x->gcnt[c];
@@ -403,7 +415,7 @@ typedef struct {
     uint64_t seed, reassign_ctr;
     int64_t reassigned;
     int steps, converged, active, found;
-    double last_inertia;
+    double last_inertia, sample_inertia;
 } km_set;
 
 /* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
@@ -414,10 +426,10 @@ typedef struct {
  * counter RNG at (round, g): the candidates do not depend on the rank count.
  * Each round is ONE pass for all restarts that lowers their d2 against their
  * new candidates (a restart with fewer new candidates is padded with copies,
- * which change no minimum). A last pass counts the rows nearest each
- * candidate (the weights; a padded copy counts 0, ties going to the lower
+ * which the pass skips: kset). A last pass counts the rows nearest each
+ * candidate (the weights; padding again skipped, ties going to the lower
  * index), then weighted k-means++ and Lloyd on the candidates run on every
- * rank alike. Memory: n_init doubles per local row. */
+ * rank alike. Memory: n_init doubles and one byte per local row. */
 static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
 {
     tribe_status st = TRIBE_OK;
@@ -430,6 +442,8 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     float *mine = NULL;
     void *buf = NULL;
     int32_t *wl = NULL;
+    unsigned char *sel = NULL; /* [n] this round's picks */
+    int *kset = NULL;          /* [ns] live candidates of a padded pass */
     int64_t cap_m = 0;
     uint64_t N = (uint64_t)x->N;
     double l = x->cfg->par_oversample * k;
@@ -440,14 +454,26 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     TRIBE_TRY(tribe_calloc((void **)&mc, (size_t)ns, sizeof *mc));
     TRIBE_TRY(tribe_calloc((void **)&add, (size_t)ns, sizeof *add));
     TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
+    TRIBE_TRY(tribe_calloc((void **)&kset, (size_t)ns, sizeof *kset));
+    TRIBE_TRY(tribe_alloc((void **)&sel, (size_t)x->n + 1));
+#pragma omp parallel for schedule(static) if (x->n >= 65536)
     for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
         md[i] = INFINITY;
     for (int round = 0; round <= x->cfg->par_rounds; round++) {
         if (round > 0) {
             for (int r = 0; r < ns; r++) {
+                /* Integer sum: the same whatever the threads. */
                 tribe_xsum acc = 0;
-                for (int64_t i = 0; i < x->n; i++)
-                    acc += tribe_xsum_of(md[(size_t)r * x->n + i]);
+                const double *m = md + (size_t)r * x->n;
+#pragma omp parallel if (x->n >= 65536)
+                {
+                    tribe_xsum a = 0;
+#pragma omp for schedule(static) nowait
+                    for (int64_t i = 0; i < x->n; i++)
+                        a += tribe_xsum_of(m[i]);
+#pragma omp critical(km_psi)
+                    acc += a;
+                }
                 psi[r] = acc;
             }
             TRIBE_TRY(tribe_par_sum_xsum(x->par, psi, ns));
@@ -471,17 +497,23 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 }
             } else if (P > 0) {
                 live++;
+                /* The draws in parallel (each a function of the global
+                 * index), then the picks copied in row order. */
+                uint64_t key = tribe_hash2(sets[r].seed, TRIBE_STREAM_KMEANS_PAR);
+                uint64_t base = (uint64_t)round * N + (uint64_t)x->off;
+                int64_t npick = 0;
+#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= 65536)
                 for (int64_t i = 0; i < x->n; i++) {
-                    if (!(m[i] > 0) || tribe_rng_unif(sets[r].seed, TRIBE_STREAM_KMEANS_PAR,
-                                                      (uint64_t)round * N + (uint64_t)(x->off + i)) >= l * m[i] / P)
-                        continue;
-                    if (nmine == cap_m) {
-                        cap_m = cap_m ? 2 * cap_m : 64;
-                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
-                    }
-                    memcpy(mine + nmine * d, x->z + i * d, (size_t)d * sizeof *mine);
-                    nmine++;
+                    sel[i] = (unsigned char)(m[i] > 0 && !(tribe_km_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
+                    npick += sel[i];
                 }
+                if (npick > cap_m) {
+                    cap_m = npick;
+                    TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
+                }
+                for (int64_t i = 0; i < x->n && nmine < npick; i++)
+                    if (sel[i])
+                        memcpy(mine + nmine++ * d, x->z + i * d, (size_t)d * sizeof *mine);
             }
             free(buf);
             buf = NULL;
@@ -509,7 +541,9 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 const double *src = add[r] > 0 ? C[r] + (mc[r] + (q < add[r] ? q : 0)) * d : C[r];
                 memcpy(pad + ((size_t)r * amax + q) * d, src, (size_t)d * sizeof *pad);
             }
-        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md};
+        for (int r = 0; r < ns; r++)
+            kset[r] = add[r] > 0 ? (int)add[r] : 1; /* the padding is never read */
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md, .kset = kset};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
@@ -528,8 +562,10 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         for (int64_t q = 0; q < kmax; q++)
             memcpy(pad + ((size_t)r * kmax + q) * d, C[r] + (q < mc[r] ? q : 0) * d, (size_t)d * sizeof *pad);
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)ns * kmax, sizeof *cnt));
+    for (int r = 0; r < ns; r++)
+        kset[r] = mc[r] > 0 ? (int)mc[r] : 1;
     {
-        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt};
+        tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt, .kset = kset};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
@@ -558,6 +594,46 @@ cleanup:
     free(mine);
     free(buf);
     free(wl);
+    free(sel);
+    free(kset);
+    return st;
+}
+
+/* Not collective (the sample is the same on every rank, and the pass's
+ * sums are exact): Lloyd on the k-means++ sample from x->cent until the
+ * sample inertia falls by no more than inertia_tol of itself, the largest
+ * squared shift is <= tol, or max_steps passes; a centre without sample rows
+ * stays. Errors: NOMEM. */
+static tribe_status sample_lloyd(km_ctx *x, double *final)
+{
+    tribe_status st = TRIBE_OK;
+    int d = x->d, k = x->k;
+    double last = 0;
+    for (int it = 0; it < x->cfg->max_steps; it++) {
+        tribe_xsum in = 0;
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
+                                  .inertia = &in};
+        TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
+        double inertia = tribe_xsum_value(in), shift = 0;
+        *final = inertia;
+        for (int c = 0; c < k; c++) {
+            if (x->cnt[c] == 0)
+                continue;
+            double s2 = 0;
+            for (int j = 0; j < d; j++) {
+                double *cc = x->cent + (size_t)c * d + j;
+                double nv = tribe_xsum_value(x->sums[(size_t)c * d + j]) / (double)x->cnt[c];
+                s2 += (nv - *cc) * (nv - *cc);
+                *cc = nv;
+            }
+            if (s2 > shift)
+                shift = s2;
+        }
+        if (shift <= x->cfg->tol || (it > 0 && last - inertia <= x->cfg->inertia_tol * inertia))
+            break;
+        last = inertia;
+    }
+cleanup:
     return st;
 }
 
@@ -565,12 +641,16 @@ cleanup:
  * first `found` centres are set: k-means++ on the sample first when
  * found < 0, then farthest-first over the whole table while fewer than k
  * distinct centres exist, which also proves whether k distinct rows exist. */
-static tribe_status init_set(km_ctx *x, int found)
+static tribe_status init_set(km_ctx *x, int found, double *sample_inertia)
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    if (found < 0)
+    *sample_inertia = INFINITY; /* no sample Lloyd ran */
+    if (found < 0) {
         found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
+        if (found == k && x->cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD)
+            TRIBE_TRY(tribe_par_agree(x->par, sample_lloyd(x, sample_inertia)));
+    }
     while (found < k) {
         int ok = 0;
         TRIBE_TRY(farthest_row(x, x->cent, found, x->cent + (size_t)found * d, &ok));
@@ -701,7 +781,7 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
         first < 0 ||
         cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
-        cfg->init != TRIBE_KMEANS_INIT_PARALLEL) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
+        cfg->init != TRIBE_KMEANS_INIT_PARALLEL && cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
         cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 || cfg->par_rounds > 100 ||
         !(cfg->par_oversample > 0 && cfg->par_oversample <= 100) || !(cfg->inertia_tol >= 0))
         st = tribe_fail(TRIBE_ERR_USAGE,
@@ -717,8 +797,17 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
-        int64_t bad = -1;
-        for (int64_t i = 0; i < n_local * d && bad < 0; i++)
+        /* Any value whose exponent bits are all ones (inf, NaN)? A
+         * vectorised scan; the first one is looked up only if so. */
+        int64_t bad = -1, nv = n_local * d;
+        uint32_t any = 0;
+#pragma omp parallel for schedule(static) reduction(| : any) if (nv >= 1 << 20)
+        for (int64_t i = 0; i < nv; i++) {
+            uint32_t u;
+            memcpy(&u, z + i, sizeof u);
+            any |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        for (int64_t i = 0; any && i < nv && bad < 0; i++)
             if (!isfinite(z[i]))
                 bad = i;
         if (bad >= 0)
@@ -771,10 +860,21 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
         TRIBE_TRY(kmeans_parallel(&x, sets, ns));
     for (int r = 0; r < ns; r++) {
         use_set(&x, sets, r);
-        TRIBE_TRY(init_set(&x, sets[r].found));
+        TRIBE_TRY(init_set(&x, sets[r].found, &sets[r].sample_inertia));
         if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
             TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
         keep_set(&x, sets, r);
+    }
+    /* With kmeans++-lloyd only the restart of lowest sample inertia (lowest
+     * index on ties; the same on every rank) goes on to the full passes. */
+    int best = -1;
+    if (cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD) {
+        best = 0;
+        for (int r = 1; r < ns; r++)
+            if (sets[r].sample_inertia < sets[best].sample_inertia)
+                best = r;
+        for (int r = 0; r < ns; r++)
+            sets[r].active = r == best;
     }
     /* 2. Full passes shared by every restart. When the whole table fits in
      * one batch, mini-batch is plain Lloyd anyway (tol rule only, as before). */
@@ -785,9 +885,10 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
 
     /* 3. One shared pass scores every restart against its final centres;
      * exact inertia, so every rank picks the same one. */
-    int best = -1;
     tribe_xsum best_in = 0;
-    if (ns > 1) {
+    if (best >= 0) {
+        /* kmeans++-lloyd: chosen on the sample */
+    } else if (ns > 1) {
         TRIBE_TRY(fused_pass(&x, x.sets, ns, 1));
         for (int r = 0; r < ns; r++) {
             tribe_xsum in = x.xs[kt * (d + 1) + r];

@@ -22,6 +22,9 @@ void tribe_kmeans_assign_naive(const float *z, int64_t n, int d, const double *c
  * centre, count[nsets][k], inertia[nsets] exact sums of squared distances,
  * sumsq[nsets][k] exact sums of |x|^2 (each in double, j in order) of the
  * rows of each centre (Lloyd's inertia without the distances).
+ * kset (NULL: k for every set): set s uses only its first kset[s] centres,
+ * 1 <= kset[s] <= k; the rest are padding the pass never reads (no ties
+ * with copies, so no re-checks).
  * rechecked counts the (row, set) pairs that needed more than one exact
  * distance. OpenMP inside (one BLAS thread); results independent of the
  * thread count. Not collective. Errors: NOMEM (outputs undefined). */
@@ -38,6 +41,7 @@ typedef struct {
     tribe_xsum *inertia;
     tribe_xsum *sumsq;
     int64_t rechecked;
+    const int *kset;
 } tribe_kmeans_pass_io;
 tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);
 
@@ -55,6 +59,21 @@ int tribe_kmeans_kernel(int level);
 tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                        int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
                                        double *centroids, tribe_kmeans_info *info);
+
+/* tribe_rng_unif(seed, stream, counter) with key = tribe_hash2(seed, stream)
+ * computed once by the caller: the same bits, for loops over every row
+ * (k-means|| draws, row samples). Not collective. */
+static inline uint64_t tribe_km_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static inline double tribe_km_unif_keyed(uint64_t key, uint64_t counter)
+{
+    return (double)(tribe_km_mix64(key ^ tribe_km_mix64(counter ^ 0xd1b54a32d192ed03ULL)) >> 11) * 0x1.0p-53;
+}
 
 /* Index drawn with probability proportional to w[i] >= 0 (serial sum, so the
  * same on every rank), never a zero-weight row; -1 when all weights are 0. */

@@ -155,7 +155,7 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
     for (int64_t r = 0; r < rows; r++)
         w->xn[r] = sqrt((double)norm2f(xb + r * d, d));
     for (int s = 0; s < ns; s++) {
-        int c0 = s * k;
+        int c0 = s * k, ks = p->kset ? p->kset[s] : k;
         const double *cs = p->cent + (size_t)c0 * d;
         int32_t *best = w->best + s * rows;
         double *bd = w->bd + s * rows;
@@ -167,7 +167,7 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
             w->m2[r] = INFINITY;
             best[r] = 0;
         }
-        for (int c = 0; c < k; c++) {
+        for (int c = 0; c < ks; c++) {
             const float *gc = w->g + (size_t)(c0 + c) * rows;
             double cc = cn[c0 + c];
             for (int64_t r = 0; r < rows; r++) {
@@ -202,7 +202,7 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
             const float *x = xb + r * d;
             int bi = -1;
             double bv = INFINITY;
-            for (int c = 0; c < k; c++) {
+            for (int c = 0; c < ks; c++) {
                 double v = cn[c0 + c] - 2.0 * (double)w->g[(size_t)(c0 + c) * rows + r];
                 if (!(v <= w->m2[r]))
                     continue;
@@ -462,13 +462,13 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                 _mm512_storeu_si512(xxq + 8 * h, km_fix8(acc)); /* fix64 of each (used below 2^22) */
             }
         for (int s = 0; s < ns; s++) {
-            int c0 = s * k;
+            int c0 = s * k, ks = p->kset ? p->kset[s] : k;
             const double *cs = p->cent + (size_t)c0 * d;
             const float *wf = tb->wf + (size_t)c0 * d, *cnf = tb->cnf + c0;
             __m512 m1 = _mm512_set1_ps(INFINITY), m2 = m1;
             __m512i bi = _mm512_setzero_si512();
-            for (int c = 0; c < k; c += 8) {
-                switch (k - c < 8 ? k - c : 8) {
+            for (int c = 0; c < ks; c += 8) {
+                switch (ks - c < 8 ? ks - c : 8) {
                 case 1: km_nom(1, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
                 case 2: km_nom(2, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
                 case 3: km_nom(3, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
@@ -537,7 +537,7 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                     const float *x = x0 + (size_t)l * d;
                     int bsel = -1;
                     double bv = INFINITY;
-                    for (int c = 0; (ok >> l & 1) && c < k; c++) {
+                    for (int c = 0; (ok >> l & 1) && c < ks; c++) {
                         if (!(hb[c * KM_T + l] <= limv[l]))
                             continue;
                         double v = dist2_row(x, cs + (size_t)c * d, d);
@@ -547,7 +547,7 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                         }
                     }
                     if (bsel < 0) /* not a finite row: the naive loop itself */
-                        bsel = nearest(x, d, cs, k, &bv);
+                        bsel = nearest(x, d, cs, ks, &bv);
                     blv[l] = bsel;
                     bdv[l] = bv;
                     w->recheck++;

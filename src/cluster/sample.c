@@ -31,6 +31,7 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
     float *lr = NULL;
     int32_t *ll = NULL;
     int64_t *lg = NULL;
+    unsigned char *sel = NULL;
     void *gr = NULL, *gl = NULL, *gg = NULL;
     size_t tot = 0, totl = 0, totg = 0;
     int64_t nl = 0;
@@ -38,9 +39,15 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
      * the sample is a property of i alone, not of the rank holding it. */
     int all = size >= n_global;
     double p = all ? 1.0 : (double)size / (double)n_global;
-    for (int64_t i = 0; i < n_local; i++)
-        if (all || tribe_rng_unif(seed, stream, (uint64_t)(offset + i)) < p)
-            nl++;
+    uint64_t key = tribe_hash2(seed, stream);
+    st = tribe_alloc((void **)&sel, (size_t)n_local + 1);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    /* The draws in parallel (each is a function of the global index). */
+#pragma omp parallel for schedule(static) reduction(+ : nl) if (n_local >= 65536)
+    for (int64_t i = 0; i < n_local; i++) {
+        sel[i] = (unsigned char)(all || tribe_km_unif_keyed(key, (uint64_t)(offset + i)) < p);
+        nl += sel[i];
+    }
     st = tribe_alloc((void **)&lr, (size_t)nl * (size_t)d * sizeof *lr);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&ll, (size_t)nl * sizeof *ll);
@@ -48,7 +55,7 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
         st = tribe_alloc((void **)&lg, (size_t)nl * sizeof *lg);
     TRIBE_TRY(tribe_par_agree(par, st));
     for (int64_t i = 0, j = 0; i < n_local; i++)
-        if (all || tribe_rng_unif(seed, stream, (uint64_t)(offset + i)) < p) {
+        if (sel[i]) {
             memcpy(lr + j * d, z + i * d, (size_t)d * sizeof *lr);
             ll[j] = label ? label[i] : -1;
             lg[j] = offset + i;
@@ -72,6 +79,7 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
         gg = NULL;
     }
 cleanup:
+    free(sel);
     free(lr);
     free(ll);
     free(lg);

@@ -459,8 +459,10 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
             goto cleanup;
         }
     }
-    if (job->kmeans.init && strcmp(job->kmeans.init, "kmeans++") && strcmp(job->kmeans.init, "kmeans||")) {
-        st = tribe_fail(TRIBE_ERR_USAGE, "%s: 'kmeans.init' = '%s' is not one of 'kmeans++', 'kmeans||'", file,
+    if (job->kmeans.init && strcmp(job->kmeans.init, "kmeans++") && strcmp(job->kmeans.init, "kmeans||") &&
+        strcmp(job->kmeans.init, "kmeans++-lloyd")) {
+        st = tribe_fail(TRIBE_ERR_USAGE,
+                        "%s: 'kmeans.init' = '%s' is not one of 'kmeans++', 'kmeans||', 'kmeans++-lloyd'", file,
                         job->kmeans.init);
         goto cleanup;
     }

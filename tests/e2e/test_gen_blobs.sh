@@ -40,6 +40,18 @@ assert (a["/segments/label"][:] == b["/segments/label"][:]).all()
 assert (a["/model/centroids"][:] == b["/model/centroids"][:]).all()
 assert len(np.unique(a["/segments/label"][:])) == 4
 PY
+for np in 1 2; do
+  write_job "$TMP/jobl$np.json" "$TMP/c.h5" "$TMP/outl$np" 4 '"run_id": "enginel", "drivers": {"enabled": false}'
+  sed -i 's/"kmeans": {"k": 4}/"kmeans": {"k": 4, "init": "kmeans++-lloyd", "algorithm": "lloyd", "n_init": 4}/' "$TMP/jobl$np.json"
+  tribe_np $np run "$TMP/jobl$np.json" >"$TMP/runl$np.out" 2>"$TMP/runl$np.err" || { fail "run kmeans++-lloyd on $np ranks"; tail -5 "$TMP/runl$np.err"; }
+done
+$PY - "$TMP/outl1/results.h5" "$TMP/outl2/results.h5" <<'PY' && ok "run with kmeans++-lloyd + lloyd + n_init 4: same labels and centroids on 1 and 2 ranks" || fail "run with kmeans++-lloyd"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert (a["/segments/label"][:] == b["/segments/label"][:]).all()
+assert (a["/model/centroids"][:] == b["/model/centroids"][:]).all()
+assert len(np.unique(a["/segments/label"][:])) == 4
+PY
 write_job "$TMP/bad.json" "$TMP/c.h5" "$TMP/outbad" 4
 sed -i 's/"kmeans": {"k": 4}/"kmeans": {"k": 4, "init": "random"}/' "$TMP/bad.json"
 expect 2 "kmeans.init' = 'random' is not one of" -- "$TRIBE_BIN" run "$TMP/bad.json"

@@ -83,8 +83,9 @@ int main(int argc, char **argv)
         int init, alg, n_init;
     } variants[] = {{TRIBE_KMEANS_INIT_PARALLEL, TRIBE_KMEANS_LLOYD, 3},
                     {TRIBE_KMEANS_INIT_PARALLEL, TRIBE_KMEANS_MINIBATCH, 2},
-                    {TRIBE_KMEANS_INIT_PP, TRIBE_KMEANS_LLOYD, 2}};
-    for (int v = 0; t && full && v < 3; v++) {
+                    {TRIBE_KMEANS_INIT_PP, TRIBE_KMEANS_LLOYD, 2},
+                    {TRIBE_KMEANS_INIT_PP_LLOYD, TRIBE_KMEANS_LLOYD, 3}};
+    for (int v = 0; t && full && v < 4; v++) {
         tribe_kmeans_cfg cfg;
         tribe_kmeans_cfg_default(&cfg);
         cfg.k = K;

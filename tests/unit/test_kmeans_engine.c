@@ -152,6 +152,91 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
     free(dd);
 }
 
+static void padded_pass_should_equal_the_unpadded_sets(void)
+{
+    /* Sets of 3, 1 and 6 live centres padded to k = 6 with copies of their
+     * first one (as k-means|| pads): with kset the pass gives each set's
+     * mind2 and counts exactly as a pass over its live centres alone. */
+    int64_t n = 3001;
+    int d = 5, k = 6, ns = 3, live[3] = {3, 1, 6};
+    float *z = blobs(n, d, 4, 0, 31);
+    double *c = malloc((size_t)ns * k * d * sizeof *c);
+    for (int s = 0; s < ns; s++)
+        for (int q = 0; q < k; q++)
+            for (int j = 0; j < d; j++)
+                c[(s * k + q) * d + j] = z[((s + 1) * 13 + (q < live[s] ? q : 0) * 7) * d + j];
+    double *md = malloc((size_t)ns * n * sizeof *md), *m1 = malloc((size_t)n * sizeof *m1);
+    int64_t cnt[18], c1[6];
+    int nt = omp_get_max_threads();
+    for (int v = 0; v < 4; v++) { /* 1 and 2 threads, SGEMM and direct kernel */
+        omp_set_num_threads(1 + v % 2);
+        tribe_kmeans_kernel(v / 2);
+        for (int64_t q = 0; q < ns * n; q++)
+            md[q] = q % 5 ? INFINITY : 20.0;
+        tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .count = cnt, .mind2 = md, .kset = live};
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &p), TRIBE_OK);
+        CU_ASSERT_EQUAL(p.rechecked, 0); /* the copies make no ties */
+        for (int s = 0; s < ns; s++) {
+            for (int64_t i = 0; i < n; i++)
+                m1[i] = (s * n + i) % 5 ? INFINITY : 20.0;
+            tribe_kmeans_pass_io q = {.cent = c + (size_t)s * k * d, .nsets = 1, .k = live[s], .d = d, .count = c1,
+                                      .mind2 = m1};
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &q), TRIBE_OK);
+            CU_ASSERT(memcmp(m1, md + (size_t)s * n, (size_t)n * sizeof *m1) == 0);
+            CU_ASSERT(memcmp(c1, cnt + s * k, (size_t)live[s] * sizeof *c1) == 0);
+            for (int q2 = live[s]; q2 < k; q2++)
+                CU_ASSERT_EQUAL(cnt[s * k + q2], 0);
+        }
+    }
+    tribe_kmeans_kernel(-1);
+    omp_set_num_threads(nt);
+    free(z);
+    free(c);
+    free(md);
+    free(m1);
+}
+
+static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count(void)
+{
+    tribe_par *par = serial();
+    int64_t n = 8000;
+    int d = 6, k = 5;
+    float *z = blobs(n, d, k, 0, 21);
+    tribe_kmeans_cfg cfg;
+    tribe_kmeans_cfg_default(&cfg);
+    cfg.k = k;
+    cfg.seed = 3;
+    cfg.n_init = 3;
+    cfg.init_sample = 2000;
+    cfg.init = TRIBE_KMEANS_INIT_PP_LLOYD;
+    cfg.algorithm = TRIBE_KMEANS_LLOYD;
+    double cent[2][5 * 6];
+    tribe_kmeans_info info[2];
+    int nt = omp_get_max_threads();
+    for (int v = 0; v < 2; v++) {
+        omp_set_num_threads(1 + v);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(par, z, n, 0, n, d, &cfg, cent[v], &info[v]), TRIBE_OK);
+    }
+    omp_set_num_threads(nt);
+    CU_ASSERT(memcmp(cent[0], cent[1], sizeof cent[0]) == 0);
+    CU_ASSERT(info[0].inertia == info[1].inertia && info[0].best_init == info[1].best_init);
+    for (int q = 0; q < k; q++) {
+        double best = INFINITY;
+        for (int c = 0; c < k; c++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                double t = cent[0][c * d + j] - 4.0 * tribe_rng_normal(21, 7, (uint64_t)(q * d + j));
+                s += t * t;
+            }
+            if (s < best)
+                best = s;
+        }
+        CU_ASSERT(sqrt(best) < 0.2);
+    }
+    free(z);
+    tribe_par_finalize(&par);
+}
+
 static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
 {
     tribe_par *par = serial();
@@ -268,7 +353,9 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(gemm_pass_should_equal_the_naive_loop_bit_for_bit),
         TRIBE_TEST(fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
+        TRIBE_TEST(padded_pass_should_equal_the_unpadded_sets),
         TRIBE_TEST(kmeans_parallel_with_lloyd_should_recover_planted_centres),
+        TRIBE_TEST(sample_lloyd_init_should_recover_planted_centres_on_any_thread_count),
         TRIBE_TEST(shared_restarts_should_equal_separate_runs),
         TRIBE_TEST(kmeans_parallel_should_never_return_fewer_clusters_than_asked),
         {NULL, NULL}};
