@@ -123,7 +123,13 @@ static inline tribe_xsum tribe_xsum_of(double v)
         return (tribe_xsum)(int64_t)s;
     return (tribe_xsum)s;
 }
-static inline double tribe_xsum_value(tribe_xsum s) { return (double)s / TRIBE_XSUM_SCALE; }
+static inline double tribe_xsum_value(tribe_xsum s)
+{
+    /* Both conversions round the same integer to the nearest double. */
+    if (s >= INT64_MIN && s <= INT64_MAX)
+        return (double)(int64_t)s / TRIBE_XSUM_SCALE;
+    return (double)s / TRIBE_XSUM_SCALE;
+}
 
 /* ---- time -------------------------------------------------------------- */
 double tribe_now(void); /* monotonic seconds */

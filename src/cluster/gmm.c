@@ -17,18 +17,6 @@
 
 #define LOG_2PI 1.8378770664093454836
 
-/* tribe_xsum_of without the slow double -> __int128 conversion when the
- * scaled value fits an int64 (always, for standardised data): the same
- * rounding (half away from zero, then truncation), so bit-identical. */
-static inline tribe_xsum xs_of(double v)
-{
-    double s = v * TRIBE_XSUM_SCALE;
-    s = s < 0 ? s - 0.5 : s + 0.5;
-    if (s > -9.2e18 && s < 9.2e18)
-        return (tribe_xsum)(int64_t)s;
-    return (tribe_xsum)s;
-}
-
 /* Below this, r, r*x and r*x^2 (|x| bounded as in the E-step) all round to 0
  * in a tribe_xsum (resolution 2^-32, rounding to nearest): skipping them
  * changes nothing. */
@@ -118,7 +106,7 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
             for (int c = 0; c < k; c++)
                 se += exp(l[c] - mx);
             double lse = mx + log(se);
-            my[ns] += xs_of(lse);
+            my[ns] += tribe_xsum_of(lse);
             for (int j = 0; j < d; j++) {
                 double x2 = (double)x[j] * (double)x[j];
                 if (x2 > big)
@@ -132,11 +120,11 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
                 if (r * big < NEGLIGIBLE)
                     continue;
                 tribe_xsum *sc = my + (size_t)c * (1 + 2 * (size_t)d);
-                sc[0] += xs_of(r);
+                sc[0] += tribe_xsum_of(r);
                 for (int j = 0; j < d; j++) {
                     double rx = r * (double)x[j];
-                    sc[1 + j] += xs_of(rx);
-                    sc[1 + d + j] += xs_of(rx * (double)x[j]);
+                    sc[1 + j] += tribe_xsum_of(rx);
+                    sc[1 + d + j] += tribe_xsum_of(rx * (double)x[j]);
                 }
             }
         }

@@ -32,23 +32,4 @@ static inline int gbdt_leaf_of_codes(const tribe_gbdt_tree *t, const uint8_t *cr
     return k;
 }
 
-/* tribe_xsum_of / tribe_xsum_value with the 64-bit conversions when the
- * value fits: the same integer or double (both truncate, resp. round, the
- * same exact value), without the slow 128-bit library calls. */
-static inline tribe_xsum gbdt_xs_of(double v)
-{
-    double s = v * TRIBE_XSUM_SCALE;
-    double r = s < 0 ? s - 0.5 : s + 0.5;
-    if (r > -9.0e18 && r < 9.0e18)
-        return (tribe_xsum)(int64_t)r;
-    return (tribe_xsum)r;
-}
-
-static inline double gbdt_xs_value(tribe_xsum s)
-{
-    if (s >= INT64_MIN && s <= INT64_MAX)
-        return (double)(int64_t)s / TRIBE_XSUM_SCALE;
-    return (double)s / TRIBE_XSUM_SCALE;
-}
-
 #endif

@@ -307,7 +307,7 @@ typedef struct {
 
 static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
 {
-    double g = gbdt_xs_value(G), h = gbdt_xs_value(H);
+    double g = tribe_xsum_value(G), h = tribe_xsum_value(H);
     return g * g / (h + lambda);
 }
 
@@ -316,7 +316,7 @@ static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
  * only when strictly better, so ties go to the first. */
 /* The same scan in int64 arithmetic, for leaves where every partial sum of
  * the histogram fits: |any sum of the leaf's g or h| <= gmax * N < 2^62.
- * (double)s / 2^32 of an int64 s is what gbdt_xs_value returns for it, so
+ * (double)s / 2^32 of an int64 s is what tribe_xsum_value returns for it, so
  * every gain, hence the chosen split, has the same bits as the 128-bit scan. */
 static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
                            const tribe_xsum *hist, leaf_t *L, double parent, int64_t mcw)
@@ -370,7 +370,7 @@ static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, con
     if (L->N < 2 * c->min_samples_leaf)
         return;
     double parent = score_of(L->G, L->H, c->lambda);
-    tribe_xsum mcw = gbdt_xs_of(c->min_child_weight);
+    tribe_xsum mcw = tribe_xsum_of(c->min_child_weight);
     if ((unsigned __int128)gmax * (uint64_t)(L->N + 1) < ((unsigned __int128)1 << 62) && mcw <= INT64_MAX) {
         find_split_i64(c, bins, hoff, hist, L, parent, (int64_t)mcw);
         return;
@@ -449,9 +449,9 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
     memset(&nd, 0, sizeof nd);
     nd.feature = -1;
     nd.left = nd.right = -1;
-    double den = gbdt_xs_value(L->H) + c->lambda;
+    double den = tribe_xsum_value(L->H) + c->lambda;
     /* an empty bag with lambda = 0 would give 0/0 */
-    nd.value = den > 0 ? -gbdt_xs_value(L->G) / den * c->learning_rate : 0.0;
+    nd.value = den > 0 ? -tribe_xsum_value(L->G) / den * c->learning_rate : 0.0;
     nd.cover = (double)L->N;
     return nd;
 }
@@ -772,7 +772,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
     gr.hc.hoff = hoff;
     /* squared error: every hessian is 1, so H = count * 1 is not summed */
     gr.hc.hconst = cfg->objective == TRIBE_GBDT_SQUARED;
-    gr.hc.hval = (int64_t)gbdt_xs_of(1.0);
+    gr.hc.hval = (int64_t)tribe_xsum_of(1.0);
 
     /* Base score from exact sums of the training targets (class counts for
      * softmax). */
@@ -783,7 +783,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         for (int64_t i = 0; i < n; i++) {
             if (valid && valid[i])
                 continue;
-            s[0] += gbdt_xs_of(y[i]);
+            s[0] += tribe_xsum_of(y[i]);
             if (ng > 1)
                 cc[(int)y[i]]++;
         }
@@ -794,7 +794,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             free(cc);
             goto cleanup;
         }
-        double mean = gbdt_xs_value(s[0]) / (double)cnt[0];
+        double mean = tribe_xsum_value(s[0]) / (double)cnt[0];
         switch (cfg->objective) {
         case TRIBE_GBDT_SQUARED:
             m->base_score[0] = mean;
@@ -841,8 +841,8 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                         overflow = 1;
                         gv = hv = 0;
                     }
-                    gall[i * ng + k] = (int64_t)gbdt_xs_of(gv);
-                    hall[i * ng + k] = (int64_t)gbdt_xs_of(hv);
+                    gall[i * ng + k] = (int64_t)tribe_xsum_of(gv);
+                    hall[i * ng + k] = (int64_t)tribe_xsum_of(hv);
                 }
             }
         }
@@ -858,7 +858,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             if (sq) {
                 /* branch-free so that it vectorises: |g| < 2^30 keeps the
                  * fixed-point values and their sums in range (then
-                 * |g 2^32| < 2^62 and the rounding below is gbdt_xs_of's) */
+                 * |g 2^32| < 2^62 and the rounding below is tribe_xsum_of's) */
                 const int64_t *restrict brow = base->row;
                 int64_t *restrict bg = base->g;
 #pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= 65536)
@@ -946,7 +946,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                     bad = 1;
                     continue;
                 }
-                lt[valid && valid[i] ? 1 : 0] += gbdt_xs_of(l);
+                lt[valid && valid[i] ? 1 : 0] += tribe_xsum_of(l);
             }
 #pragma omp critical(gbdt_loss)
             {
@@ -959,10 +959,10 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
         TRIBE_TRY(tribe_par_agree(par, st));
         TRIBE_TRY(tribe_par_sum_xsum(par, ls, 2));
-        m->train_loss[round] = gbdt_xs_value(ls[0]) / (double)cnt[0];
+        m->train_loss[round] = tribe_xsum_value(ls[0]) / (double)cnt[0];
         m->n_hist = round + 1;
         if (cnt[1] > 0) {
-            double vl = gbdt_xs_value(ls[1]) / (double)cnt[1];
+            double vl = tribe_xsum_value(ls[1]) / (double)cnt[1];
             m->valid_loss[round] = vl;
             if (vl < best_loss) {
                 best_loss = vl;

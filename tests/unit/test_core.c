@@ -107,7 +107,11 @@ static void exact_sum_conversion_should_not_depend_on_the_path(void)
         double s = v[i] * TRIBE_XSUM_SCALE;
         tribe_xsum want = (tribe_xsum)(s < 0 ? s - 0.5 : s + 0.5);
         CU_ASSERT(tribe_xsum_of(v[i]) == want);
+        CU_ASSERT(tribe_xsum_value(want) == (double)want / TRIBE_XSUM_SCALE);
     }
+    tribe_xsum big = (tribe_xsum)INT64_MAX + 12345;
+    CU_ASSERT(tribe_xsum_value(big) == (double)big / TRIBE_XSUM_SCALE);
+    CU_ASSERT(tribe_xsum_value(-big) == (double)-big / TRIBE_XSUM_SCALE);
 }
 
 /* Two uses of one stream would draw the same numbers: the registry's
