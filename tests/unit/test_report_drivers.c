@@ -23,6 +23,11 @@ static void drivers_should_chart_the_top_five_per_segment_and_the_gain(void)
     tribe_segments *s = fixture_segments();
     char *html = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, DRIVERS_RUN, &html), TRIBE_OK);
+    /* The navigation bar links the sections present, in page order. */
+    const char *nav_drivers = strstr(html, "<a href=\"#drivers\">"), *nav_glance = strstr(html, "<a href=\"#glance\">");
+    CU_ASSERT_PTR_NOT_NULL(nav_drivers);
+    CU_ASSERT(nav_glance && nav_drivers && nav_glance < nav_drivers);
+    CU_ASSERT_PTR_NULL(strstr(html, "<a href=\"#ltv\">"));
     char *sec = html_section(html, "drivers");
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "What drives each segment"));
     for (int c = 0; c < s->k; c++)
