@@ -212,6 +212,8 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
                     bi = c;
                 }
             }
+            if (bi < 0) /* no nominee survived (a NaN row): the plain loop decides */
+                bi = nearest(x, d, cs, ks, &bv);
             best[r] = bi;
             bd[r] = bv;
             w->recheck++;
