@@ -74,6 +74,8 @@ tribe_status tribe_realloc(void **p, size_t bytes);
 tribe_status tribe_mul_size(size_t a, size_t b, size_t *out);
 /* strdup that reports NOMEM. */
 tribe_status tribe_strdup(const char *s, char **out);
+/* Frees the n strings of s and s itself; accepts NULL. */
+void tribe_free_strs(char **s, int n);
 /* Test hook: when > 0, the n-th following allocation through tribe_alloc /
  * tribe_calloc / tribe_realloc fails (SQLite-style fault injection). */
 void tribe_alloc_fail_after(long n);

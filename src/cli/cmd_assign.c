@@ -38,19 +38,10 @@ typedef struct {
     int *log1p;      /* [m] */
 } model;
 
-static void free_strs(char **v, int n)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 static void model_free(model *md)
 {
-    free_strs(md->names, md->m);
-    free_strs(md->segments, md->k);
+    tribe_free_strs(md->names, md->m);
+    tribe_free_strs(md->segments, md->k);
     free(md->mean);
     free(md->std);
     free(md->impute);

@@ -24,15 +24,6 @@ typedef struct {
     int32_t label;
 } found_row;
 
-static void free_strs(char **s, int n)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 /* Reads the drivers model and names from a results file (every rank). */
 static tribe_status read_results(tribe_par *par, const char *path, char **input, char **json, char ***feat,
                                  int *d, char ***seg_names, int *k)
@@ -236,8 +227,8 @@ cleanup:
     tribe_table_destroy(&t);
     free(input);
     free(json);
-    free_strs(feat, d);
-    free_strs(seg_names, k);
+    tribe_free_strs(feat, d);
+    tribe_free_strs(seg_names, k);
     free(col);
     free(x);
     return tribe_par_agree(par, st);

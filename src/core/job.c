@@ -101,15 +101,6 @@ static const key_spec KEYS[] = {
 #undef F
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
-static void free_strs(char **s, int n)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 static const key_spec *find_key(const char *path)
 {
     for (size_t i = 0; i < NKEYS; i++)
@@ -306,7 +297,7 @@ static tribe_status set_value(tribe_job *job, const key_spec *ks, const char *pa
         int n = cJSON_GetArraySize(v);
         char ***dst = (char ***)base;
         int *count = (int *)((char *)job + ks->count_off);
-        free_strs(*dst, *count); /* a key given twice: the last one wins */
+        tribe_free_strs(*dst, *count); /* a key given twice: the last one wins */
         *dst = NULL;
         tribe_status st = tribe_calloc((void **)dst, (size_t)(n ? n : 1), sizeof **dst);
         if (st != TRIBE_OK)
@@ -590,8 +581,8 @@ void tribe_job_destroy(tribe_job **jp)
     free(j->input);
     free(j->output);
     free(j->run_id);
-    free_strs(j->features.columns, j->features.n_columns);
-    free_strs(j->features.log1p, j->features.n_log1p);
+    tribe_free_strs(j->features.columns, j->features.n_columns);
+    tribe_free_strs(j->features.log1p, j->features.n_log1p);
     free(j->ltv.train);
     free(j->ltv.train_target);
     free(j->ltv.test);

@@ -69,3 +69,12 @@ tribe_status tribe_strdup(const char *s, char **out)
     *out = p;
     return TRIBE_OK;
 }
+
+void tribe_free_strs(char **s, int n)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}

@@ -4,15 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void free_strings(char **s, int n)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 static tribe_status copy_strings(const char *const *src, int n, char ***out)
 {
     tribe_status st = TRIBE_OK;
@@ -23,7 +14,7 @@ static tribe_status copy_strings(const char *const *src, int n, char ***out)
     *out = dst;
     dst = NULL;
 cleanup:
-    free_strings(dst, n);
+    tribe_free_strs(dst, n);
     return st;
 }
 
@@ -90,12 +81,12 @@ void tribe_table_destroy(tribe_table **tp)
     if (!tp || !*tp)
         return;
     tribe_table *t = *tp;
-    free_strings(t->names, t->d);
+    tribe_free_strs(t->names, t->d);
     free(t->id);
     free(t->x);
     for (int j = 0; j < t->n_cat; j++) {
         free(t->cat[j].name);
-        free_strings(t->cat[j].levels, t->cat[j].n_levels);
+        tribe_free_strs(t->cat[j].levels, t->cat[j].n_levels);
         free(t->cat[j].code);
     }
     free(t->cat);
