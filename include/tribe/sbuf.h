@@ -41,6 +41,10 @@ tribe_status tribe_sbuf_add(tribe_sbuf *b, const char *s);
 /* Appends printf output of any length. Errors: NOMEM (buffer untouched),
  * INTERNAL when the format cannot be rendered. */
 tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s (NULL = "") as a JSON string literal: " and \ get a backslash,
+ * a newline becomes \n, other control bytes \u00XX; UTF-8 passes through.
+ * Errors: NOMEM. */
+tribe_status tribe_sbuf_json_str(tribe_sbuf *b, const char *s);
 /* Hands the NUL-terminated text to the caller (never NULL: "" for an empty
  * buffer) and resets the buffer to empty. Errors: NOMEM only when an empty
  * buffer cannot allocate "" (the buffer is then unchanged). */

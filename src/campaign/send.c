@@ -57,25 +57,6 @@ void tribe_campaign_batch_key(const char *run_id, int segment, const char *campa
 
 /* ---- small text helpers ---------------------------------------------------------------- */
 
-static tribe_status json_str(tribe_sbuf *b, const char *s)
-{
-    tribe_status st = TRIBE_OK;
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            TRIBE_TRY(tribe_sbuf_printf(b, "\\%c", *p));
-        else if (*p == '\n')
-            TRIBE_TRY(tribe_sbuf_add(b, "\\n"));
-        else if (*p < 0x20)
-            TRIBE_TRY(tribe_sbuf_printf(b, "\\u%04x", *p));
-        else
-            TRIBE_TRY(tribe_sbuf_addn(b, (const char *)p, 1));
-    }
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-cleanup:
-    return st;
-}
-
 static tribe_status form_str(tribe_sbuf *b, const char *s)
 {
     tribe_status st = TRIBE_OK;
@@ -269,23 +250,23 @@ static tribe_status outbox_line(sender *s, const tribe_contact *k, int64_t id, c
     const char *to = k ? (s->email ? k->email : k->phone) : NULL;
     b->len = 0;
     TRIBE_TRY(tribe_sbuf_printf(b, "{\"ts\": %lld, \"run_id\": ", (long long)s->now));
-    TRIBE_TRY(json_str(b, s->cfg->run_id));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->cfg->run_id));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": %d, \"campaign\": ", s->cfg->segment));
-    TRIBE_TRY(json_str(b, s->cfg->campaign));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->cfg->campaign));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"channel\": \"%s\", \"customer\": %lld, \"to\": ", s->cfg->channel,
                                 (long long)id));
     if (to)
-        TRIBE_TRY(json_str(b, to));
+        TRIBE_TRY(tribe_sbuf_json_str(b, to));
     else
         TRIBE_TRY(tribe_sbuf_add(b, "null"));
     TRIBE_TRY(tribe_sbuf_add(b, ", \"request\": "));
     if (request)
-        TRIBE_TRY(json_str(b, request));
+        TRIBE_TRY(tribe_sbuf_json_str(b, request));
     else
         TRIBE_TRY(tribe_sbuf_add(b, "null"));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"attempt\": %d, \"status\": \"%s\", \"http\": %ld, \"reason\": ", attempt,
                                 status, http));
-    TRIBE_TRY(json_str(b, reason ? reason : ""));
+    TRIBE_TRY(tribe_sbuf_json_str(b, reason ? reason : ""));
     TRIBE_TRY(tribe_sbuf_add(b, "}\n"));
     if (fwrite(b->p, 1, b->len, s->outbox) != b->len) {
         st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot append to the outbox", s->cfg->outbox);
@@ -310,25 +291,25 @@ static tribe_status email_body(sender *s)
     for (int64_t i = 0; i < s->nb; i++) {
         const tribe_contact *k = s->batch[i];
         TRIBE_TRY(tribe_sbuf_add(b, i ? ", {\"to\": [{\"email\": " : "{\"to\": [{\"email\": "));
-        TRIBE_TRY(json_str(b, k->email));
+        TRIBE_TRY(tribe_sbuf_json_str(b, k->email));
         TRIBE_TRY(tribe_sbuf_add(b, "}], \"substitutions\": {\"{{first_name}}\": "));
-        TRIBE_TRY(json_str(b, first_name_of(k)));
+        TRIBE_TRY(tribe_sbuf_json_str(b, first_name_of(k)));
         TRIBE_TRY(tribe_sbuf_printf(b, ", \"{{customer_id}}\": \"%lld\"}, \"custom_args\": {\"customer_id\": \"%lld\", "
                                        "\"run_id\": ",
                                     (long long)k->id, (long long)k->id));
-        TRIBE_TRY(json_str(b, cfg->run_id));
+        TRIBE_TRY(tribe_sbuf_json_str(b, cfg->run_id));
         TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": \"%s\", \"campaign\": ", seg));
-        TRIBE_TRY(json_str(b, cfg->campaign));
+        TRIBE_TRY(tribe_sbuf_json_str(b, cfg->campaign));
         TRIBE_TRY(tribe_sbuf_add(b, "}}"));
     }
     TRIBE_TRY(tribe_sbuf_add(b, "], \"from\": {\"email\": "));
-    TRIBE_TRY(json_str(b, cfg->from_email));
+    TRIBE_TRY(tribe_sbuf_json_str(b, cfg->from_email));
     TRIBE_TRY(tribe_sbuf_add(b, ", \"name\": "));
-    TRIBE_TRY(json_str(b, cfg->from_name));
+    TRIBE_TRY(tribe_sbuf_json_str(b, cfg->from_name));
     TRIBE_TRY(tribe_sbuf_add(b, "}, \"subject\": "));
-    TRIBE_TRY(json_str(b, cfg->subject));
+    TRIBE_TRY(tribe_sbuf_json_str(b, cfg->subject));
     TRIBE_TRY(tribe_sbuf_add(b, ", \"content\": [{\"type\": \"text/plain\", \"value\": "));
-    TRIBE_TRY(json_str(b, cfg->body));
+    TRIBE_TRY(tribe_sbuf_json_str(b, cfg->body));
     TRIBE_TRY(tribe_sbuf_add(b, "}], \"categories\": [\"tribe\"], \"mail_settings\": {\"sandbox_mode\": {\"enable\": "));
     TRIBE_TRY(tribe_sbuf_add(b, cfg->live ? "false" : "true"));
     TRIBE_TRY(tribe_sbuf_add(b, "}}}"));

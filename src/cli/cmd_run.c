@@ -192,23 +192,6 @@ static void drivers_free(drivers *dr)
     *dr = (drivers){0};
 }
 
-static tribe_status json_str(tribe_sbuf *b, const char *s)
-{
-    tribe_status st = TRIBE_OK;
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-    for (const char *q = s; *q; q++) {
-        if (*q == '"' || *q == '\\')
-            TRIBE_TRY(tribe_sbuf_printf(b, "\\%c", *q));
-        else if ((unsigned char)*q < 0x20)
-            TRIBE_TRY(tribe_sbuf_printf(b, "\\u%04x", (unsigned)(unsigned char)*q));
-        else
-            TRIBE_TRY(tribe_sbuf_addn(b, q, 1));
-    }
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-cleanup:
-    return st;
-}
-
 /* The drivers as a fragment of the run record, read by the report's "What
  * drives each segment" section: features, mean_abs_shap[k][m], gain[m]. */
 static tribe_status drivers_report_json(const drivers *dr, const char *const *names, int k, int m, char **out)
@@ -219,7 +202,7 @@ static tribe_status drivers_report_json(const drivers *dr, const char *const *na
     for (int j = 0; j < m; j++) {
         if (j)
             TRIBE_TRY(tribe_sbuf_add(&b, ", "));
-        TRIBE_TRY(json_str(&b, names[j]));
+        TRIBE_TRY(tribe_sbuf_json_str(&b, names[j]));
     }
     TRIBE_TRY(tribe_sbuf_add(&b, "], \"mean_abs_shap\": ["));
     for (int c = 0; c < k; c++) {
@@ -695,11 +678,11 @@ static tribe_status ltv_report_json(const ltv_result *lr, const tribe_job *job, 
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
     TRIBE_TRY(tribe_sbuf_printf(&b, ", \"ltv\": {\"horizon_days\": %.9g, \"objective\": ", job->ltv.horizon_days));
-    TRIBE_TRY(json_str(&b, job->ltv.objective));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, job->ltv.objective));
     TRIBE_TRY(tribe_sbuf_add(&b, ", \"models\": ["));
     for (int i = 0; i < LTV_MODELS; i++) {
         TRIBE_TRY(tribe_sbuf_add(&b, i ? ", " : ""));
-        TRIBE_TRY(json_str(&b, LTV_MODEL_NAMES[i]));
+        TRIBE_TRY(tribe_sbuf_json_str(&b, LTV_MODEL_NAMES[i]));
     }
     TRIBE_TRY(tribe_sbuf_add(&b, "], \"metrics\": ["));
     for (int i = 0; i < LTV_MODELS; i++) {

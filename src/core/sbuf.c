@@ -78,3 +78,22 @@ void tribe_sbuf_free(tribe_sbuf *b)
     b->p = NULL;
     b->len = b->cap = 0;
 }
+
+tribe_status tribe_sbuf_json_str(tribe_sbuf *b, const char *s)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\%c", *p));
+        else if (*p == '\n')
+            TRIBE_TRY(tribe_sbuf_add(b, "\\n"));
+        else if (*p < 0x20)
+            TRIBE_TRY(tribe_sbuf_printf(b, "\\u%04x", *p));
+        else
+            TRIBE_TRY(tribe_sbuf_addn(b, (const char *)p, 1));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "\""));
+cleanup:
+    return st;
+}

@@ -174,6 +174,15 @@ static void failed_allocations_should_leave_the_buffer_as_it_was(void)
     CU_ASSERT_PTR_NULL(e.p);
 }
 
+static void json_strings_should_be_escaped(void)
+{
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_json_str(&b, "a\"b\\c\nd\te \xc2\xa3"), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_sbuf_json_str(&b, NULL), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(b.p, "\"a\\\"b\\\\c\\nd\\u0009e \xc2\xa3\"\"\"");
+    tribe_sbuf_free(&b);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -183,6 +192,7 @@ int main(void)
         TRIBE_TEST(printf_should_render_strings_longer_than_the_capacity),
         TRIBE_TEST(reserved_room_should_take_direct_writes_and_take_should_terminate_them),
         TRIBE_TEST(impossible_sizes_should_fail_with_nomem_and_leave_the_buffer),
+        TRIBE_TEST(json_strings_should_be_escaped),
         TRIBE_TEST(failed_allocations_should_leave_the_buffer_as_it_was),
         {NULL, NULL}};
     return tribe_test_main("sbuf", cases);
