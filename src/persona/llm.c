@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_text.h"
 #include "llm_sched.h"
 
 typedef struct {
@@ -76,7 +77,7 @@ static int add_msg(cJSON *msgs, const char *role, const char *content)
 static tribe_status request_body(const llm_state *s, const seg_job *j, char **out)
 {
     tribe_status st = TRIBE_OK;
-    char *user = NULL, *reask = NULL, *sys = NULL, *text = NULL;
+    char *user = NULL, *reask = NULL, *sys = NULL;
     cJSON *root = cJSON_CreateObject(), *msgs = NULL, *rf = NULL, *js = NULL;
     TRIBE_TRY(tribe_llm_render(s->prompt->user, "profile", j->profile, &user));
     if (j->json_object) {
@@ -108,13 +109,8 @@ static tribe_status request_body(const llm_state *s, const seg_job *j, char **ou
         if (!ok)
             cJSON_Delete(schema);
     }
-    if (!ok || !(text = cJSON_PrintUnformatted(root))) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "LLM request: out of memory");
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_strdup(text, out));
+    st = persona_json_text(root, ok, 0, "LLM request", out);
 cleanup:
-    cJSON_free(text);
     cJSON_Delete(root);
     free(user);
     free(reask);

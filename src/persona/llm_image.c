@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "llm_sched.h"
 
 /* A decoded image larger than this is refused: the report embeds every
@@ -111,20 +112,12 @@ cleanup:
 
 static tribe_status request_body(const tribe_image_config *cfg, const char *prompt, char **out)
 {
-    tribe_status st = TRIBE_OK;
-    char *text = NULL;
     cJSON *root = cJSON_CreateObject();
     int ok = root && cJSON_AddStringToObject(root, "model", cfg->model) &&
              cJSON_AddStringToObject(root, "prompt", prompt) &&
              cJSON_AddStringToObject(root, "size", cfg->size ? cfg->size : "1024x1024") &&
              cJSON_AddStringToObject(root, "response_format", "b64_json") && cJSON_AddNumberToObject(root, "n", 1);
-    if (!ok || !(text = cJSON_PrintUnformatted(root))) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "image request: out of memory");
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_strdup(text, out));
-cleanup:
-    cJSON_free(text);
+    tribe_status st = persona_json_text(root, ok, 0, "image request", out);
     cJSON_Delete(root);
     return st;
 }
@@ -254,8 +247,7 @@ tribe_status tribe_persona_images_from_job(const tribe_job *job, const tribe_seg
 
 tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tribe_segments *segs, char **out)
 {
-    tribe_status st = TRIBE_OK;
-    char *text = NULL, line[256];
+    char line[256];
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
     for (int c = 0; ok && c < segs->k; c++) {
@@ -265,13 +257,7 @@ tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tri
             snprintf(line, sizeof line, "no image: %s", img[c].why);
         ok = cJSON_AddStringToObject(root, segs->seg[c].name, line) != NULL;
     }
-    if (!ok || !(text = cJSON_PrintUnformatted(root))) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "persona images: out of memory");
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_strdup(text, out));
-cleanup:
-    cJSON_free(text);
+    tribe_status st = persona_json_text(root, ok, 0, "persona images", out);
     cJSON_Delete(root);
     return st;
 }

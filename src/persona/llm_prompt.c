@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
+
 /* Two decimals: what a marketer reads, and what the grounding check accepts
  * when the model copies the figure with up to two decimals. */
 static double r2(double v) { return round(v * 100.0) / 100.0; }
@@ -45,8 +47,6 @@ static int64_t mix_row_total(const tribe_segmix *m, int r)
 
 tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min, char **out)
 {
-    tribe_status st = TRIBE_OK;
-    char *text = NULL;
     cJSON *root = NULL;
     if (!segs || c < 0 || c >= segs->k)
         return tribe_fail(TRIBE_ERR_INTERNAL, "tribe_llm_profile: no segment %d", c);
@@ -144,13 +144,7 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
                  add_fig(e, "base_pct", 100.0 * (double)n_base / (double)st_base);
         }
     }
-    if (!ok || !(text = cJSON_PrintUnformatted(root))) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "segment profile: out of memory");
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_strdup(text, out));
-cleanup:
-    cJSON_free(text);
+    tribe_status st = persona_json_text(root, ok, 0, "segment profile", out);
     cJSON_Delete(root);
     return st;
 }

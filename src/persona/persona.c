@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ground.h"
+#include "json_text.h"
 
 void tribe_persona_provider_destroy(tribe_persona_provider **pp)
 {
@@ -185,7 +186,6 @@ cleanup:
 tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_segments *segs, char **out)
 {
     tribe_status st = TRIBE_OK;
-    char *text = NULL;
     cJSON *root = cJSON_CreateArray();
     if (!root)
         return tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
@@ -202,15 +202,8 @@ tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_s
         }
         TRIBE_TRY(persona_json(&p[c], segs, o));
     }
-    text = cJSON_Print(root);
-    if (!text) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
-        goto cleanup;
-    }
-    /* Hand over memory from tribe's allocator, not cJSON's hooks. */
-    TRIBE_TRY(tribe_strdup(text, out));
+    st = persona_json_text(root, 1, 1, "personas.json", out);
 cleanup:
-    cJSON_free(text);
     cJSON_Delete(root);
     return st;
 }
