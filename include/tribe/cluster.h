@@ -74,7 +74,9 @@ void tribe_kmeans_sums(const float *z, int64_t n, int d, const int32_t *label, i
  * squared distance to the nearest chosen centre. Never picks a row at
  * distance 0 from a chosen centre, so centres are distinct. Writes
  * centroids[k][d] and returns how many distinct centres it found (< k when
- * the sample has fewer than k distinct rows; the rest are left untouched).
+ * the sample has fewer than k distinct rows; the rest are left untouched),
+ * or -1 when out of memory for its work copy of the sample (about
+ * m * (4 d + 16) bytes, malloc'd: it may run on several threads at once).
  * d2 is a caller work array [m]. */
 int tribe_kmeanspp(const float *s, int64_t m, int d, int k, uint64_t seed, uint64_t stream,
                    double *centroids, double *d2);
@@ -155,9 +157,19 @@ tribe_status tribe_kmeans_relabel(tribe_par *par, const tribe_table *t, int col,
 
 /* ---- sampling (Collective) ------------------------------------------------ */
 
-/* Draws about `size` rows: global row i is taken when
- * tribe_rng_unif(seed, stream, i) < size / n_global (every row when
- * size >= n_global), so the sample does not depend on the rank count.
+/* The global rows of this rank's block [offset, offset + n_local) that are
+ * in the sample of about `size` rows which tribe_sample_rows draws for
+ * (seed, stream): ascending, into *pos[*count] (caller frees; never NULL on
+ * success). Each global row is in it with probability size / n_global,
+ * independently of the others and of the rank count; O(size) work, no
+ * communication but the error agreement. Errors: NOMEM. */
+tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global, int64_t size,
+                                uint64_t seed, uint64_t stream, int64_t **pos, int64_t *count);
+
+/* Draws about `size` rows: each global row independently with probability
+ * size / n_global (every row when size >= n_global), drawn as geometric gaps
+ * keyed by (seed, stream) and the gap's index, so the sample does not depend
+ * on the rank count and costs O(size), not a draw per row.
  * Gathers them to every rank in global order: rows[m][d] (caller frees),
  * labels[m] if label is not NULL (else *lab may be NULL), gidx[m] if asked
  * (may be NULL). Errors: NOMEM, ENV. */

@@ -223,20 +223,17 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
             g->weight[c] = DBL_MIN;
     }
 
-    /* EM on a sample when asked: global row i takes part when
-     * tribe_rng_unif(seed, TRIBE_STREAM_GMM_SAMPLE, i) < sample_size / n_global,
-     * so the sample (kept where it lives, no gather) is the same on any
-     * number of ranks. */
+    /* EM on a sample when asked: this rank's rows of the
+     * tribe_sample_local sample (kept where they live, no gather), the same
+     * rows on any number of ranks. */
     if (cfg->sample_size > 0 && cfg->sample_size < n_global) {
-        double p = (double)cfg->sample_size / (double)n_global;
-        ne = 0;
-        for (int64_t i = 0; i < n_local; i++)
-            ne += tribe_rng_unif(cfg->seed, TRIBE_STREAM_GMM_SAMPLE, (uint64_t)(offset + i)) < p;
+        int64_t *pos = NULL;
+        TRIBE_TRY(tribe_sample_local(par, n_local, offset, n_global, cfg->sample_size, cfg->seed,
+                                     TRIBE_STREAM_GMM_SAMPLE, &pos, &ne));
         st = tribe_alloc((void **)&zs, ((size_t)ne * (size_t)d + 1) * sizeof *zs);
-        ne = 0;
-        for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
-            if (tribe_rng_unif(cfg->seed, TRIBE_STREAM_GMM_SAMPLE, (uint64_t)(offset + i)) < p)
-                memcpy(zs + ne++ * d, z + i * d, (size_t)d * sizeof *zs);
+        for (int64_t j = 0; st == TRIBE_OK && j < ne; j++)
+            memcpy(zs + j * d, z + (pos[j] - offset) * d, (size_t)d * sizeof *zs);
+        free(pos);
         TRIBE_TRY(tribe_par_agree(par, st));
         n_em = ne;
         TRIBE_TRY(tribe_par_sum_i64(par, &n_em, 1));

@@ -2,6 +2,7 @@
  * (tribe_sample_rows in tribe/cluster.h). */
 #include "tribe/cluster.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,53 @@ tribe_status tribe_cluster_check_rows(tribe_par *par, int64_t n_local, int64_t o
     return tribe_par_agree(par, st);
 }
 
+/* The sample is drawn as geometric gaps: the j-th sampled row is the
+ * (j-1)-th plus 1 + floor(ln(1 - u_j) / ln(1 - p)), u_j the counter RNG at
+ * j, which gives every row probability p independently, as one uniform draw
+ * per row would, in O(sample) work: each rank walks the gaps from row 0 to
+ * the end of its own block, so the sample is a property of the global rows,
+ * not of the rank count. */
+tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global,
+                                     int64_t size, uint64_t seed, uint64_t stream, int64_t **pos, int64_t *count)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *p = NULL, cap = 0, nl = 0, end = offset + n_local;
+    if (size >= n_global) { /* every row */
+        st = tribe_alloc((void **)&p, ((size_t)n_local + 1) * sizeof *p);
+        for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
+            p[nl++] = offset + i;
+    } else {
+        double lq = log1p(-(double)size / (double)n_global); /* < 0; -0 when size is 0: no row */
+        uint64_t key = tribe_hash2(seed, stream);
+        int64_t g = -1;
+        for (uint64_t j = 0; st == TRIBE_OK; j++) {
+            double gap = floor(log1p(-tribe_km_unif_keyed(key, j)) / lq);
+            if (!(gap < (double)(end - 1 - g))) /* the next sampled row is past the block */
+                break;
+            g += 1 + (int64_t)gap;
+            if (g < offset) /* another rank's row: walked, not kept */
+                continue;
+            if (nl == cap) {
+                cap = cap ? 2 * cap : 1024;
+                st = tribe_realloc((void **)&p, (size_t)cap * sizeof *p);
+                if (st != TRIBE_OK)
+                    break;
+            }
+            p[nl++] = g;
+        }
+    }
+    if (st == TRIBE_OK && !p)
+        st = tribe_alloc((void **)&p, sizeof *p); /* an empty block still gets a list */
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK) {
+        free(p);
+        return st;
+    }
+    *pos = p;
+    *count = nl;
+    return TRIBE_OK;
+}
+
 tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
                                int64_t n_global, int d, const int32_t *label, int64_t size,
                                uint64_t seed, uint64_t stream, float **rows, int32_t **lab,
@@ -31,36 +79,19 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
     float *lr = NULL;
     int32_t *ll = NULL;
     int64_t *lg = NULL;
-    unsigned char *sel = NULL;
     void *gr = NULL, *gl = NULL, *gg = NULL;
     size_t tot = 0, totl = 0, totg = 0;
     int64_t nl = 0;
-    /* Bernoulli selection keyed by the global index: whether row i is in
-     * the sample is a property of i alone, not of the rank holding it. */
-    int all = size >= n_global;
-    double p = all ? 1.0 : (double)size / (double)n_global;
-    uint64_t key = tribe_hash2(seed, stream);
-    st = tribe_alloc((void **)&sel, (size_t)n_local + 1);
+    TRIBE_TRY(tribe_sample_local(par, n_local, offset, n_global, size, seed, stream, &lg, &nl));
+    st = tribe_alloc((void **)&lr, ((size_t)nl * (size_t)d + 1) * sizeof *lr);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&ll, ((size_t)nl + 1) * sizeof *ll);
     TRIBE_TRY(tribe_par_agree(par, st));
-    /* The draws in parallel (each is a function of the global index). */
-#pragma omp parallel for schedule(static) reduction(+ : nl) if (n_local >= 65536)
-    for (int64_t i = 0; i < n_local; i++) {
-        sel[i] = (unsigned char)(all || tribe_km_unif_keyed(key, (uint64_t)(offset + i)) < p);
-        nl += sel[i];
+    for (int64_t j = 0; j < nl; j++) {
+        int64_t i = lg[j] - offset;
+        memcpy(lr + j * d, z + i * d, (size_t)d * sizeof *lr);
+        ll[j] = label ? label[i] : -1;
     }
-    st = tribe_alloc((void **)&lr, (size_t)nl * (size_t)d * sizeof *lr);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&ll, (size_t)nl * sizeof *ll);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&lg, (size_t)nl * sizeof *lg);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    for (int64_t i = 0, j = 0; i < n_local; i++)
-        if (sel[i]) {
-            memcpy(lr + j * d, z + i * d, (size_t)d * sizeof *lr);
-            ll[j] = label ? label[i] : -1;
-            lg[j] = offset + i;
-            j++;
-        }
     /* Ranks own ascending blocks, so rank order is global order. */
     TRIBE_TRY(tribe_par_allgatherv(par, lr, (size_t)nl * (size_t)d * sizeof *lr, &gr, &tot, NULL, NULL));
     if (lab)
@@ -79,7 +110,6 @@ tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, 
         gg = NULL;
     }
 cleanup:
-    free(sel);
     free(lr);
     free(ll);
     free(lg);

@@ -185,6 +185,45 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The sample walked as gaps: this rank's part of it is exactly the
+     * whole table's sample cut to its block (a 1 000 001-row table, so the
+     * walk crosses every block boundary), about `size` rows in all, spread
+     * evenly over the table. */
+    {
+        const int64_t N = 1000001, want_size = 20000;
+        int64_t bl, bh, *mine = NULL, *all = NULL, nm = 0, na = 0;
+        tribe_par_block(N, size, rank, &bl, &bh);
+        tribe_status s1 = tribe_sample_local(par, bh - bl, bl, N, want_size, 9, 3, &mine, &nm);
+        tribe_status s2 = tribe_sample_local(par, N, 0, N, want_size, 9, 3, &all, &na);
+        TRIBE_MPI_CHECK(par, s1 == TRIBE_OK && s2 == TRIBE_OK, "tribe_sample_local: %s", tribe_errmsg());
+        int64_t first = 0, half = 0;
+        while (first < na && all[first] < bl)
+            first++;
+        int64_t in_block = 0;
+        while (first + in_block < na && all[first + in_block] < bh)
+            in_block++;
+        TRIBE_MPI_CHECK(par, nm == in_block && SAME(mine, all + first, (size_t)nm * sizeof *mine),
+                        "rank %d: %lld sampled rows in its block, %lld in the whole table's sample", rank,
+                        (long long)nm, (long long)in_block);
+        for (int64_t j = 0; j < na; j++) {
+            TRIBE_MPI_CHECK(par, all[j] >= 0 && all[j] < N && (j == 0 || all[j] > all[j - 1]), "row %lld",
+                            (long long)all[j]);
+            half += all[j] < N / 2;
+        }
+        /* 5 standard deviations of a binomial(N, p) count and of the split. */
+        double p = (double)want_size / (double)N, sd = sqrt((double)N * p * (1 - p));
+        TRIBE_MPI_CHECK(par, fabs((double)na - (double)want_size) < 5 * sd, "sample of %lld rows", (long long)na);
+        TRIBE_MPI_CHECK(par, fabs((double)half - na / 2.0) < 5 * sqrt(na / 4.0), "%lld of %lld in the first half",
+                        (long long)half, (long long)na);
+        int64_t *every = NULL, ne = 0;
+        TRIBE_MPI_CHECK(par, tribe_sample_local(par, bh - bl, bl, N, N, 9, 3, &every, &ne) == TRIBE_OK &&
+                                 ne == bh - bl && (ne == 0 || (every[0] == bl && every[ne - 1] == bh - 1)),
+                        "size >= n takes every row");
+        free(every);
+        free(mine);
+        free(all);
+    }
+
     /* Errors agree across ranks: K above the customers, and an infinite
      * value on the last rank, named by its customer id. */
     tribe_kmeans_cfg cfg;
