@@ -43,8 +43,8 @@ typedef struct {
     double *sets;        /* [n_init][k][d] all restarts */
     double *other;       /* [k][d] work: the centres but one */
     double *sd2;         /* [m] work */
-    int32_t *lab;        /* [n] */
-    double *dist;        /* [n] */
+    int32_t *lab;        /* [n] work of farthest_row, allocated there */
+    double *dist;        /* [n] idem */
     tribe_xsum *sums;    /* [n_init][k][d] kernel output */
     int64_t *cnt;        /* [n_init][k] kernel output */
     tribe_xsum *xs;      /* [n_init][k][d+1] + [n_init] packed for one reduction */
@@ -69,6 +69,12 @@ static tribe_status farthest_row(km_ctx *x, const double *c, int kc, double *row
     size_t tot = 0;
     double lm = 0;
     int64_t li = -1;
+    if (!x->lab) { /* allocated on first use: this fallback is rare */
+        st = tribe_alloc((void **)&x->lab, ((size_t)x->n + 1) * sizeof *x->lab);
+        if (st == TRIBE_OK)
+            st = tribe_alloc((void **)&x->dist, ((size_t)x->n + 1) * sizeof *x->dist);
+    }
+    TRIBE_TRY(tribe_par_agree(x->par, st));
     tribe_kmeans_assign_d(x->z, x->n, x->d, c, kc, x->lab, x->dist);
     x->passes++;
     for (int64_t i = 0; i < x->n; i++)
@@ -210,15 +216,17 @@ cleanup:
     return st;
 }
 
-/* Collective: assigns every row against x->cent and reduces; restarts empty
- * clusters (move_centre) until none is left. x->lab / x->dist hold the final
- * assignment. */
+/* Collective: assigns every row against x->cent for the counts and the
+ * exact inertia (no labels, distances or sums are kept: nothing reads
+ * them), reduced into x->gcnt and x->xs; restarts empty clusters
+ * (move_centre) until none is left. */
 static tribe_status assign_all(km_ctx *x)
 {
     tribe_status st = TRIBE_OK;
+    memset(x->sums, 0, (size_t)x->k * x->d * sizeof *x->sums);
     for (int round = 0;; round++) {
-        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .label = x->lab,
-                                  .dist2 = x->dist, .sum = x->sums, .count = x->cnt, .inertia = x->inert};
+        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .count = x->cnt,
+                                  .inertia = x->inert};
         st = tribe_kmeans_pass(x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
@@ -600,57 +608,97 @@ cleanup:
 }
 
 /* Not collective (the sample is the same on every rank, and the pass's
- * sums are exact): Lloyd on the k-means++ sample from x->cent until the
- * sample inertia falls by no more than inertia_tol of itself, the largest
- * squared shift is <= tol, or max_steps passes; a centre without sample rows
- * stays. Errors: NOMEM. */
-static tribe_status sample_lloyd(km_ctx *x, double *final)
+ * sums are exact): Lloyd on the k-means++ sample for every restart that
+ * found k centres, all of them assigned in the same pass over the sample;
+ * a restart stops when its sample inertia falls by no more than
+ * inertia_tol of itself, its largest squared shift is <= tol, or after
+ * max_steps passes (each restart exactly as if it ran alone); a centre
+ * without sample rows stays. Leaves each restart's last sample inertia in
+ * sample_inertia. `work` holds [ns][k][d]. Errors: NOMEM. */
+static tribe_status sample_lloyd(km_ctx *x, km_set *s, int ns, double *work)
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    double last = 0;
+    size_t kd = (size_t)k * d;
+    int idx[ns], done[ns];
+    double last[ns];
+    for (int r = 0; r < ns; r++) {
+        done[r] = s[r].found != k;
+        last[r] = 0;
+    }
     for (int it = 0; it < x->cfg->max_steps; it++) {
-        tribe_xsum in = 0;
-        tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
-                                  .inertia = &in};
-        TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
-        double inertia = tribe_xsum_value(in), shift = 0;
-        *final = inertia;
-        for (int c = 0; c < k; c++) {
-            if (x->cnt[c] == 0)
-                continue;
-            double s2 = 0;
-            for (int j = 0; j < d; j++) {
-                double *cc = x->cent + (size_t)c * d + j;
-                double nv = tribe_xsum_value(x->sums[(size_t)c * d + j]) / (double)x->cnt[c];
-                s2 += (nv - *cc) * (nv - *cc);
-                *cc = nv;
-            }
-            if (s2 > shift)
-                shift = s2;
-        }
-        if (shift <= x->cfg->tol || (it > 0 && last - inertia <= x->cfg->inertia_tol * inertia))
+        int na = 0;
+        for (int r = 0; r < ns; r++)
+            if (!done[r])
+                idx[na++] = r;
+        if (na == 0)
             break;
-        last = inertia;
+        for (int a = 0; a < na; a++)
+            memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
+        tribe_kmeans_pass_io p = {.cent = work, .nsets = na, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
+                                  .inertia = x->inert};
+        TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
+        for (int a = 0; a < na; a++) {
+            int r = idx[a];
+            double inertia = tribe_xsum_value(x->inert[a]), shift = 0;
+            s[r].sample_inertia = inertia;
+            for (int c = 0; c < k; c++) {
+                int64_t cnt = x->cnt[(size_t)a * k + c];
+                if (cnt == 0)
+                    continue;
+                double s2 = 0;
+                for (int j = 0; j < d; j++) {
+                    double *cc = x->sets + (size_t)r * kd + (size_t)c * d + j;
+                    double nv = tribe_xsum_value(x->sums[(size_t)a * kd + (size_t)c * d + j]) / (double)cnt;
+                    s2 += (nv - *cc) * (nv - *cc);
+                    *cc = nv;
+                }
+                if (s2 > shift)
+                    shift = s2;
+            }
+            if (shift <= x->cfg->tol || (it > 0 && last[r] - inertia <= x->cfg->inertia_tol * inertia))
+                done[r] = 1;
+            last[r] = inertia;
+        }
     }
 cleanup:
     return st;
 }
 
-/* Collective: completes the current set (x->cent, x->seed), of which the
- * first `found` centres are set: k-means++ on the sample first when
- * found < 0, then farthest-first over the whole table while fewer than k
- * distinct centres exist, which also proves whether k distinct rows exist. */
-static tribe_status init_set(km_ctx *x, int found, double *sample_inertia)
+/* Collective (the sample is the same on every rank): k-means++ on the
+ * sample for every restart (found centres into s[r].found), the restarts
+ * spread over threads, each one serial and so the same on any thread
+ * count; under kmeans++-lloyd then Lloyd on the sample (sample_lloyd). */
+static tribe_status seed_restarts(km_ctx *x, km_set *s, int ns, double *work)
+{
+    tribe_status st = TRIBE_OK;
+    size_t kd = (size_t)x->k * x->d;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic) reduction(| : failed) if (ns > 1)
+    for (int r = 0; r < ns; r++) {
+        double *d2 = malloc((size_t)x->m * sizeof *d2);
+        s[r].found = d2 ? tribe_kmeanspp(x->S, x->m, x->d, x->k, s[r].seed, TRIBE_STREAM_KMEANS_PP,
+                                         x->sets + (size_t)r * kd, d2)
+                        : -1;
+        free(d2);
+        failed |= s[r].found < 0;
+        s[r].sample_inertia = INFINITY; /* no sample Lloyd ran */
+    }
+    if (failed)
+        st = tribe_fail(TRIBE_ERR_NOMEM, "k-means++: out of memory for a %lld-row sample", (long long)x->m);
+    if (st == TRIBE_OK && x->cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD)
+        st = sample_lloyd(x, s, ns, work);
+    return tribe_par_agree(x->par, st);
+}
+
+/* Collective: completes the current set (x->cent), of which the first
+ * `found` centres are set, by farthest-first over the whole table while
+ * fewer than k distinct centres exist, which also proves whether k distinct
+ * rows exist. */
+static tribe_status init_set(km_ctx *x, int found)
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    *sample_inertia = INFINITY; /* no sample Lloyd ran */
-    if (found < 0) {
-        found = tribe_kmeanspp(x->S, x->m, d, k, x->seed, TRIBE_STREAM_KMEANS_PP, x->cent, x->sd2);
-        if (found == k && x->cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD)
-            TRIBE_TRY(tribe_par_agree(x->par, sample_lloyd(x, sample_inertia)));
-    }
     while (found < k) {
         int ok = 0;
         TRIBE_TRY(farthest_row(x, x->cent, found, x->cent + (size_t)found * d, &ok));
@@ -797,19 +845,7 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
-        /* Any value whose exponent bits are all ones (inf, NaN)? A
-         * vectorised scan; the first one is looked up only if so. */
-        int64_t bad = -1, nv = n_local * d;
-        uint32_t any = 0;
-#pragma omp parallel for schedule(static) reduction(| : any) if (nv >= 1 << 20)
-        for (int64_t i = 0; i < nv; i++) {
-            uint32_t u;
-            memcpy(&u, z + i, sizeof u);
-            any |= (u & 0x7f800000u) == 0x7f800000u;
-        }
-        for (int64_t i = 0; any && i < nv && bad < 0; i++)
-            if (!isfinite(z[i]))
-                bad = i;
+        int64_t bad = tribe_km_first_nonfinite(z, n_local * d);
         if (bad >= 0)
             st = tribe_fail(TRIBE_ERR_INPUT, "kmeans: model value of row %lld, column %d is not finite",
                             (long long)(offset + bad / d), (int)(bad % d));
@@ -835,8 +871,6 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (st == TRIBE_OK) st = tribe_calloc((void **)&sets, (size_t)ns, sizeof *sets);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.other, kd * sizeof *x.other);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sd2, (size_t)x.m * sizeof *x.sd2);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.lab, (size_t)n_local * sizeof *x.lab);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.dist, (size_t)n_local * sizeof *x.dist);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sums, kt * d * sizeof *x.sums);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.cnt, kt * sizeof *x.cnt);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.inert, (size_t)ns * sizeof *x.inert);
@@ -858,9 +892,11 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     }
     if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL)
         TRIBE_TRY(kmeans_parallel(&x, sets, ns));
+    else
+        TRIBE_TRY(seed_restarts(&x, sets, ns, work));
     for (int r = 0; r < ns; r++) {
         use_set(&x, sets, r);
-        TRIBE_TRY(init_set(&x, sets[r].found, &sets[r].sample_inertia));
+        TRIBE_TRY(init_set(&x, sets[r].found));
         if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
             TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
         keep_set(&x, sets, r);

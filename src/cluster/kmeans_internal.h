@@ -75,6 +75,11 @@ static inline double tribe_km_unif_keyed(uint64_t key, uint64_t counter)
     return (double)(tribe_km_mix64(key ^ tribe_km_mix64(counter ^ 0xd1b54a32d192ed03ULL)) >> 11) * 0x1.0p-53;
 }
 
+/* Not collective. Index of the first non-finite value of z[nv] (inf or
+ * NaN), -1 when all are finite: one vectorised, threaded scan of the
+ * exponent bits at memory speed, the position looked up only if needed. */
+int64_t tribe_km_first_nonfinite(const float *z, int64_t nv);
+
 /* Index drawn with probability proportional to w[i] >= 0 (serial sum, so the
  * same on every rank), never a zero-weight row; -1 when all weights are 0. */
 int64_t tribe_kmeans_draw(const double *w, int64_t m, uint64_t seed, uint64_t stream, uint64_t counter);
