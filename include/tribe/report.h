@@ -4,7 +4,7 @@
  * Formats and contents are documented in docs/outputs.md.
  *
  * Usage (rank 0, after the personas are written):
- *     TRIBE_TRY(tribe_segments_csv("out/segments.csv", segs, personas));
+ *     TRIBE_TRY(tribe_segments_csv("out/segments.csv", segs, personas, NULL));
  *     TRIBE_TRY(tribe_report_html("out/report.html", segs, personas, proj, run_json));
  *
  * Ownership: nothing here keeps or frees the caller's data; the *_text
@@ -20,16 +20,20 @@
 #include "tribe/persona.h"
 #include "tribe/segment.h"
 
-/* segments.csv as text: header segment_id,name,size,share,revenue_share, then
+/* segments.csv as text: header segment_id,name,size,share,revenue_share,
+ * then outliers when `outliers` (customers flagged per segment, [s->k] in
+ * segment order) is not NULL, then
  * mean_<feature>,median_<feature> for each feature in order, then
  * persona_name,tagline (empty when p is NULL). RFC 4180: CRLF line ends,
  * fields with a comma, quote or line break are quoted with doubled quotes.
  * Numbers print with up to 10 significant digits; NaN is an empty field.
  * p, if not NULL, is an array of s->k personas (matched by segment id).
  * Errors: NOMEM; INTERNAL when a persona refers to no segment. */
-tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out);
+tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, const int64_t *outliers,
+                                     char **out);
 /* Writes segments.csv atomically (tmp file + rename). Errors: as above, IO naming the path. */
-tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p);
+tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                const int64_t *outliers);
 
 /* report.html as text. p (array of s->k), proj and run_json may each be NULL;
  * the sections they feed then say so. run_json is a JSON object (run_id,

@@ -938,7 +938,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         if (st == TRIBE_OK)
             st = tribe_fmt(path, sizeof path, "%s/segments.csv", staging);
         if (st == TRIBE_OK)
-            st = tribe_segments_csv(path, segs, personas);
+            st = tribe_segments_csv(path, segs, personas, ex.out ? ex.out->count : NULL);
         if (st == TRIBE_OK)
             st = tribe_campaign_plan_build_ltv(segs, job->campaign.rules, job->campaign.n_rules, lv.seg_mean, &plan);
         if (st == TRIBE_OK)

@@ -29,12 +29,14 @@ static tribe_status number(tribe_sbuf *b, double v)
     return isfinite(v) ? tribe_sbuf_printf(b, ",%.10g", v) : tribe_sbuf_add(b, ",");
 }
 
-tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out)
+tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, const int64_t *outliers,
+                                     char **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
     char name[160];
-    TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,name,size,share,revenue_share"));
+    TRIBE_TRY(tribe_sbuf_add(&b, outliers ? "segment_id,name,size,share,revenue_share,outliers"
+                                          : "segment_id,name,size,share,revenue_share"));
     for (int j = 0; j < s->d; j++) {
         snprintf(name, sizeof name, "mean_%s", s->feature_names[j]);
         TRIBE_TRY(tribe_sbuf_add(&b, ","));
@@ -56,6 +58,8 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)g->size));
         TRIBE_TRY(number(&b, g->share));
         TRIBE_TRY(number(&b, g->revenue_share));
+        if (outliers)
+            TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)outliers[c]));
         for (int j = 0; j < s->d; j++) {
             TRIBE_TRY(number(&b, g->mean[j]));
             TRIBE_TRY(number(&b, g->median[j]));
@@ -72,11 +76,12 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p)
+tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p,
+                                const int64_t *outliers)
 {
     tribe_status st = TRIBE_OK;
     char *text = NULL;
-    TRIBE_TRY(tribe_segments_csv_text(s, p, &text));
+    TRIBE_TRY(tribe_segments_csv_text(s, p, outliers, &text));
     TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
 cleanup:
     free(text);

@@ -42,6 +42,10 @@ checks = {
     "explained ratios sum to 1": abs(a["/model/projection/explained_variance_ratio"][:].sum() - 1) < 1e-9,
     "run attributes": "gmm_loglik" in a["/runs/b"].attrs and "outliers" in a["/runs/b"].attrs,
 }
+import csv, os
+with open(os.path.join(os.path.dirname(sys.argv[1]), "segments.csv"), newline="") as fh:
+    rows = list(csv.DictReader(fh))
+checks["segments.csv outliers column = /segments/outlier_count"] = [int(r["outliers"]) for r in rows] == [int(x) for x in cnt]
 try:
     from scipy.cluster.hierarchy import is_valid_linkage
     Z = np.column_stack([a["/model/ward/merges"][:], a["/model/ward/heights"][:], a["/model/ward/sizes"][:]]).astype(float)
@@ -106,4 +110,6 @@ f = h5py.File(sys.argv[1], "r")
 sys.exit(1 if any(p in f for p in ["/segments/outlier", "/segments/membership", "/model/gmm", "/model/ward"]) else 0)
 PY
 ! grep -q '<section id="nested">' "$TMP/off/report.html" && ok "no dendrogram when ward is off" || fail "dendrogram off"
+! head -1 "$TMP/off/segments.csv" | grep -q outliers && ok "no outliers column in segments.csv when outliers are off" ||
+  fail "segments.csv outliers column when off"
 finish

@@ -81,7 +81,7 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     const char *dir = tribe_test_tmpdir();
     char path[512], *text = NULL;
     snprintf(path, sizeof path, "%s/segments.csv", dir);
-    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv(path, s, p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv(path, s, p, NULL), TRIBE_OK);
     CU_ASSERT_EQUAL_FATAL(tribe_read_file(path, &text, NULL), TRIBE_OK);
     char *fields[MAX_REC][MAX_FIELD];
     int nf[MAX_REC];
@@ -116,6 +116,29 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     tribe_segments_destroy(&s);
 }
 
+static void csv_should_carry_the_outlier_counts_when_given(void)
+{
+    tribe_segments *s = fixture_segments();
+    int64_t out[FIX_K];
+    for (int c = 0; c < s->k; c++)
+        out[c] = 7 * c + 1;
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, out, &text), TRIBE_OK);
+    char *fields[MAX_REC][MAX_FIELD];
+    int nf[MAX_REC];
+    CU_ASSERT_EQUAL_FATAL(parse_csv(text, fields, nf), s->k + 1);
+    CU_ASSERT_EQUAL(nf[0], 6 + 2 * s->d + 2);
+    CU_ASSERT_STRING_EQUAL(fields[0][5], "outliers");
+    CU_ASSERT_STRING_EQUAL(fields[0][6], "mean_recency_days");
+    for (int c = 0; c < s->k; c++) {
+        CU_ASSERT_EQUAL(nf[c + 1], nf[0]);
+        CU_ASSERT_EQUAL(atoll(fields[c + 1][5]), out[c]);
+        CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][7]), s->seg[c].median[0], 1e-9);
+    }
+    free(text);
+    tribe_segments_destroy(&s);
+}
+
 static void csv_should_quote_commas_quotes_and_line_breaks(void)
 {
     const char *names[FIX_K] = {"Champions, \"VIP\"", "Loyal\nCustomers", "New Customers", "At Risk",
@@ -123,7 +146,7 @@ static void csv_should_quote_commas_quotes_and_line_breaks(void)
     tribe_segments *s = fixture_segments_named(names);
     s->seg[2].revenue_share = NAN;
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, &text), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, NULL, &text), TRIBE_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "0,\"Champions, \"\"VIP\"\"\",612,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "1,\"Loyal\nCustomers\",880,"));
     char *fields[MAX_REC][MAX_FIELD];
@@ -404,6 +427,7 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(csv_should_have_a_header_and_one_row_per_segment),
         TRIBE_TEST(csv_should_quote_commas_quotes_and_line_breaks),
+        TRIBE_TEST(csv_should_carry_the_outlier_counts_when_given),
         TRIBE_TEST(report_should_show_every_segment_and_persona),
         TRIBE_TEST(cards_should_show_the_campaign_and_the_evidence),
         TRIBE_TEST(cards_should_embed_checked_images_as_data_uris),
