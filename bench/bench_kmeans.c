@@ -2,11 +2,12 @@
  * on a customers.h5 (raw features, no transform: the same matrix the
  * scikit-learn peer sees), for bench/bench_kmeans.sh.
  *   bench_kmeans FILE.h5 OUT_PREFIX [--k K] [--seed S] [--init pp|par] [--algorithm minibatch|lloyd]
- *                [--n-init R] [--max-steps M] [--reps R] [--kernel 0|1|-1]
+ *                [--n-init R] [--max-steps M] [--reps R] [--kernel 0|1|2|-1]
  * --reps: timed repetitions of each pass (default 3, best kept); besides the
  * assignment it times one fused Lloyd pass (assign + exact sums, counts and
  * sums of |x|^2, no labels out). --kernel: the pass kernel (0 SGEMM, 1 direct
- * AVX-512, -1 the automatic choice; tribe_kmeans_kernel, also for the fit).
+ * AVX-512, 2 direct AVX2, -1 the automatic choice; tribe_kmeans_kernel, also
+ * for the fit).
  * Writes OUT_PREFIX.labels (int32[n], native order) and OUT_PREFIX.centroids
  * (float64[k][d]) and prints one JSON line on rank 0. Collective. */
 #include <fcntl.h>

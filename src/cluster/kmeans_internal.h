@@ -46,10 +46,12 @@ typedef struct {
 tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *p);
 
 /* The kernel tribe_kmeans_pass uses from now on: 0 the SGEMM pass, 1 the
- * direct AVX-512 pass (if the CPU has AVX-512 F/DQ/BW/VL), -1 (default) the
- * automatic choice (direct when available and nsets*k*d is small enough).
- * Returns the kernel in effect for small k*d (1 or 0). Both give the same
- * bits; for tests and benchmarks. Not collective, not thread-safe. */
+ * direct AVX-512 pass (if the CPU has AVX-512 F/DQ/BW/VL), 2 the direct
+ * AVX2 pass (if it has AVX2 and FMA), -1 (default, or a kernel the CPU
+ * lacks) the automatic choice: the best direct kernel the CPU has when
+ * nsets*k*d is small enough, else the SGEMM. Returns the kernel in effect
+ * for small k*d. All give the same bits; for tests and benchmarks. Not
+ * collective, not thread-safe. */
 int tribe_kmeans_kernel(int level);
 
 /* Collective. tribe_kmeans_fit running only restarts first .. first+count-1

@@ -142,12 +142,11 @@ typedef struct {
  * result) is the same sequence of roundings in every clone; the clones
  * differ only in how fast they nominate. */
 __attribute__((target_clones("arch=x86-64-v4", "default"))) static void
-km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i0, int64_t rows, const double *cn,
+km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t rows, const double *cn,
          const double *cmax, const float *cf, double ebound)
 {
     int d = p->d, k = p->k, ns = p->nsets, kt = ns * k;
     int need_dist = p->dist2 || p->dist2f || p->mind2 || p->inertia;
-    int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
     /* g[kt][rows] = centres . rows^T: for a fixed centre the rows are
      * contiguous, so the scans below run across rows in vector lanes. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kt, (int)rows, d, 1.0f, cf, d, xb, d, 0.0f, w->g,
@@ -219,7 +218,16 @@ km_block(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i
             w->recheck++;
         }
     }
-    /* Phase 3: outputs and exact sums. */
+}
+
+/* Phase 3 of a block, after either nominator: the outputs and exact sums
+ * from the winners w->best / w->bd ([nsets][rows]) into the thread's
+ * buffers. */
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) static void
+km_emit(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i0, int64_t rows)
+{
+    int d = p->d, k = p->k, ns = p->nsets;
+    int block_small = p->sum && block_max_abs(xb, rows * d) < (float)KM_SMALL;
     for (int64_t r = 0; r < rows; r++) {
         const float *x = xb + r * d;
         double xx = 0;
@@ -628,27 +636,160 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
 }
 #endif
 
-/* The kernel of a pass: 1 the direct AVX-512 kernel, 0 the SGEMM. Chosen by
- * measurement (docs/clustering.md): direct whenever the CPU has AVX-512 and
- * nsets * k * d <= KM_DIRECT_MAX. */
+#ifdef KM_X86
+/* ---- the direct AVX2 nominator ------------------------------------------
+ * For CPUs with AVX2 and FMA but not AVX-512: the direct kernel's method on
+ * tiles of 8 rows (one row per float lane of a ymm register), filling the
+ * winners w->best / w->bd for km_emit. h_c = fl(|c|^2) + sum_j x_j fl(-2 c_j)
+ * accumulated with FMAs, centres four at a time; the same error bound
+ * decides which lanes re-score their nominees with dist2_row; the
+ * nominee's exact distance is dist2_row's arithmetic in double lanes
+ * (centre coordinates gathered). Labels and distances are therefore the
+ * plain loop's, bit for bit, as with the other kernels. */
+#define KM_AVX2 __attribute__((target("avx2,fma")))
+enum { KM_T8 = 8 };
+
+KM_AVX2 static inline __attribute__((always_inline)) void km_nom8(int G, const float *xt, int d, const float *wf,
+                                                                  const float *cnf, int c, float *hb, __m256 *m1,
+                                                                  __m256 *m2, __m256i *bi)
+{
+    __m256 a[4];
+    for (int g = 0; g < G; g++)
+        a[g] = _mm256_set1_ps(cnf[c + g]);
+    for (int j = 0; j < d; j++) {
+        __m256 x = _mm256_loadu_ps(xt + j * KM_T8);
+        for (int g = 0; g < G; g++)
+            a[g] = _mm256_fmadd_ps(x, _mm256_set1_ps(wf[(size_t)(c + g) * d + j]), a[g]);
+    }
+    for (int g = 0; g < G; g++) {
+        _mm256_storeu_ps(hb + (size_t)(c + g) * KM_T8, a[g]);
+        __m256 lt = _mm256_cmp_ps(a[g], *m1, _CMP_LT_OQ);
+        *m2 = _mm256_min_ps(*m2, _mm256_max_ps(*m1, a[g]));
+        *m1 = _mm256_min_ps(*m1, a[g]);
+        *bi = _mm256_castps_si256(
+            _mm256_blendv_ps(_mm256_castsi256_ps(*bi), _mm256_castsi256_ps(_mm256_set1_epi32(c + g)), lt));
+    }
+}
+
+KM_AVX2 static void km_nominate8(const tribe_kmeans_pass_io *p, km_thread *w, const km_tabs *tb, const float *xb,
+                                 int64_t rows)
+{
+    int d = p->d, k = p->k, ns = p->nsets;
+    int need_dist = p->dist2 || p->dist2f || p->mind2 || p->inertia;
+    float *xt = w->xt, *hb = w->hb;
+    for (int64_t r0 = 0; r0 < rows; r0 += KM_T8) {
+        int nr = rows - r0 < KM_T8 ? (int)(rows - r0) : KM_T8;
+        const float *x0 = xb + r0 * d;
+        for (int j = 0; j < d; j++)
+            for (int l = 0; l < KM_T8; l++)
+                xt[j * KM_T8 + l] = l < nr ? x0[(size_t)l * d + j] : 0.0f;
+        __m256 xxf = _mm256_setzero_ps();
+        for (int j = 0; j < d; j++) {
+            __m256 x = _mm256_loadu_ps(xt + j * KM_T8);
+            xxf = _mm256_fmadd_ps(x, x, xxf);
+        }
+        int32_t okv[KM_T8];
+        _mm256_storeu_si256((__m256i *)okv, _mm256_castps_si256(_mm256_cmp_ps(xxf, _mm256_set1_ps(1e30f), _CMP_LT_OQ)));
+        __m256 xn = _mm256_sqrt_ps(xxf);
+        for (int s = 0; s < ns; s++) {
+            int c0 = s * k, ks = p->kset ? p->kset[s] : k;
+            const double *cs = p->cent + (size_t)c0 * d;
+            const float *wf = tb->wf + (size_t)c0 * d, *cnf = tb->cnf + c0;
+            __m256 m1 = _mm256_set1_ps(INFINITY), m2 = m1;
+            __m256i bi = _mm256_setzero_si256();
+            for (int c = 0; c < ks; c += 4) {
+                switch (ks - c < 4 ? ks - c : 4) {
+                case 1: km_nom8(1, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
+                case 2: km_nom8(2, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
+                case 3: km_nom8(3, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
+                default: km_nom8(4, xt, d, wf, cnf, c, hb, &m1, &m2, &bi); break;
+                }
+            }
+            float cm = tb->cmax[s];
+            __m256 e = _mm256_fmadd_ps(_mm256_set1_ps(2 * tb->e1 * cm), xn,
+                                       _mm256_set1_ps(tb->e1 * cm * cm + 1e-12f * cm * cm + 1e-30f));
+            e = _mm256_fmadd_ps(_mm256_set1_ps(1e-12f), xxf, e);
+            __m256 lim = _mm256_add_ps(m1, _mm256_add_ps(e, e));
+            float limv[KM_T8];
+            int32_t slowv[KM_T8];
+            _mm256_storeu_si256((__m256i *)slowv, _mm256_castps_si256(_mm256_cmp_ps(m2, lim, _CMP_LE_OQ)));
+            _mm256_storeu_ps(limv, lim);
+            int32_t *best = w->best + (size_t)s * rows + r0;
+            double *bd = w->bd + (size_t)s * rows + r0;
+            int32_t blv[KM_T8];
+            _mm256_storeu_si256((__m256i *)blv, bi);
+            /* The nominee's exact distance: dist2_row in double lanes. */
+            for (int h = 0; need_dist && h < 2; h++) {
+                __m128i idx = _mm_mullo_epi32(_mm_loadu_si128((const __m128i *)(blv + 4 * h)), _mm_set1_epi32(d));
+                __m256d acc = _mm256_setzero_pd();
+                for (int j = 0; j < d; j++) {
+                    __m256d t = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(xt + j * KM_T8 + 4 * h)),
+                                              _mm256_i32gather_pd(cs + j, idx, 8));
+                    acc = _mm256_add_pd(acc, _mm256_mul_pd(t, t));
+                }
+                double av[4];
+                _mm256_storeu_pd(av, acc);
+                for (int l = 0; l < 4 && 4 * h + l < nr; l++)
+                    bd[4 * h + l] = av[l];
+            }
+            for (int l = 0; l < nr; l++) {
+                best[l] = blv[l];
+                if (!need_dist)
+                    bd[l] = 0;
+                int ok = okv[l] != 0;
+                if (ok && slowv[l] == 0)
+                    continue;
+                /* Several nominees (or not a finite row): re-score. */
+                const float *x = x0 + (size_t)l * d;
+                int bsel = -1;
+                double bv = INFINITY;
+                for (int c = 0; ok && c < ks; c++) {
+                    if (!(hb[c * KM_T8 + l] <= limv[l]))
+                        continue;
+                    double v = dist2_row(x, cs + (size_t)c * d, d);
+                    if (bsel < 0 || v < bv) {
+                        bv = v;
+                        bsel = c;
+                    }
+                }
+                if (bsel < 0) /* not a finite row: the naive loop itself */
+                    bsel = nearest(x, d, cs, ks, &bv);
+                best[l] = bsel;
+                bd[l] = bv;
+                w->recheck++;
+            }
+        }
+    }
+}
+#endif
+
+/* The kernel of a pass: 1 the direct AVX-512 kernel, 2 the direct AVX2
+ * nominator, 0 the SGEMM. Chosen by measurement (docs/clustering.md): the
+ * direct kernel the CPU has whenever nsets * k * d <= KM_DIRECT_MAX. */
 #define KM_DIRECT_MAX 65536 /* the largest k*d measured (K = 256, d = 256): direct still 1.9x faster */
 static int km_kernel = -1;
 
-static int km_best(void)
+static int km_avail(int level)
 {
 #ifdef KM_X86
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-    return 0;
+    if (level == 1)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    if (level == 2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+    return level == 0;
+}
+
+static int km_best(void)
+{
+    return km_avail(1) ? 1 : km_avail(2) ? 2 : 0;
 }
 
 int tribe_kmeans_kernel(int level)
 {
-    int best = km_best();
-    km_kernel = level < 0 || level > best ? -1 : level;
-    return km_kernel < 0 ? best : km_kernel;
+    km_kernel = level >= 0 && level <= 2 && km_avail(level) ? level : -1;
+    return km_kernel < 0 ? km_best() : km_kernel;
 }
 
 static int km_rows_per_block(int kt)
@@ -667,7 +808,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
     float *cf = NULL;
     double *cn = NULL, *cmax = NULL;
     km_thread *th = NULL;
-    int direct = km_best() && (km_kernel == 1 || (km_kernel < 0 && (size_t)kt * d <= KM_DIRECT_MAX));
+    int kern = km_kernel >= 0 ? km_kernel : (size_t)kt * d <= KM_DIRECT_MAX ? km_best() : 0;
 #ifdef KM_X86
     float *wf = NULL, *cnf = NULL, *cmf = NULL;
     double *ct = NULL;
@@ -694,11 +835,11 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
         if (sqrt(s2) > cmax[c / k])
             cmax[c / k] = sqrt(s2);
         if (!(s2 < 1e30)) /* NaN, infinite or huge centres: h could overflow */
-            direct = 0;
+            kern = 0;
     }
 #ifdef KM_X86
-    if (direct) {
-        /* The direct kernel's tables (km_tabs). */
+    if (kern) {
+        /* The direct kernels' tables (km_tabs). */
         kp = k <= 8 ? 8 : k <= 16 ? 16 : k <= 32 ? 32 : 0;
         TRIBE_TRY(tribe_alloc((void **)&wf, ktd * sizeof *wf));
         TRIBE_TRY(tribe_alloc((void **)&cnf, (size_t)kt * sizeof *cnf));
@@ -719,7 +860,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
     }
 #endif
     for (int t = 0; t < nth; t++) {
-        if (direct) {
+        if (kern) {
             TRIBE_TRY(tribe_alloc((void **)&th[t].xt, (size_t)d * 16 * sizeof(float) + KM_PAD));
             TRIBE_TRY(tribe_alloc((void **)&th[t].hb, (size_t)k * 16 * sizeof(float) + KM_PAD));
         } else {
@@ -753,11 +894,17 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
         for (int64_t b = 0; b < nblocks; b++) {
             int64_t i0 = b * R, rows = n - i0 < R ? n - i0 : R;
 #ifdef KM_X86
-            if (direct)
+            if (kern == 1) {
                 km_block_direct(p, w, &tabs, z + i0 * d, i0, rows, n);
-            else
+            } else if (kern == 2) {
+                km_nominate8(p, w, &tabs, z + i0 * d, rows);
+                km_emit(p, w, z + i0 * d, i0, rows);
+            } else
 #endif
-                km_block(p, w, z + i0 * d, i0, rows, cn, cmax, cf, ebound);
+            {
+                km_block(p, w, z + i0 * d, rows, cn, cmax, cf, ebound);
+                km_emit(p, w, z + i0 * d, i0, rows);
+            }
             /* Flush the block's int64 partials (values below 2^22
              * and at most KM_BLOCK of them fit in int64 too). */
             for (int s = 0; s < ns; s++) {

@@ -34,13 +34,14 @@ static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
 
 static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
 {
-    /* Both kernels (SGEMM, direct AVX-512 where the CPU has it), and
+    /* Every kernel (SGEMM, direct AVX-512 and direct AVX2 where the CPU
+     * has them; an absent one runs the automatic choice), and
      * shapes that reach every path of the direct one: k <= 8, <= 16, <= 32
      * (permutes), k > 32 (gathers), d > 16 (two transposed column chunks),
      * a partial last tile (n = 3001). */
     const double shifts[] = {0, 1000};
     const int shapes[][2] = {{7, 13}, {16, 8}, {20, 6}, {3, 40}, {5, 27}};
-    for (int t = 0; t < 2 * 5 * 2; t++) {
+    for (int t = 0; t < 3 * 5 * 2; t++) {
         int64_t n = 3001;
         int d = shapes[t / 2 % 5][0], k = shapes[t / 2 % 5][1];
         tribe_kmeans_kernel(t / 10);
@@ -114,7 +115,7 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
     int nt = omp_get_max_threads();
     tribe_xsum sq[12], rsq[4];
     double *md = malloc((size_t)ns * n * sizeof *md);
-    for (int v = 0; v < 4; v++) { /* 1 and 2 threads, SGEMM and direct kernel */
+    for (int v = 0; v < 6; v++) { /* 1 and 2 threads, SGEMM, direct AVX-512 and AVX2 kernels */
         omp_set_num_threads(1 + v % 2);
         tribe_kmeans_kernel(v / 2);
         for (int64_t q = 0; q < ns * n; q++)
@@ -170,7 +171,7 @@ static void padded_pass_should_equal_the_unpadded_sets(void)
     double *md = malloc((size_t)ns * n * sizeof *md), *m1 = malloc((size_t)n * sizeof *m1);
     int64_t cnt[18], c1[6];
     int nt = omp_get_max_threads();
-    for (int v = 0; v < 4; v++) { /* 1 and 2 threads, SGEMM and direct kernel */
+    for (int v = 0; v < 6; v++) { /* 1 and 2 threads, SGEMM, direct AVX-512 and AVX2 kernels */
         omp_set_num_threads(1 + v % 2);
         tribe_kmeans_kernel(v / 2);
         for (int64_t q = 0; q < ns * n; q++)
