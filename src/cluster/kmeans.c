@@ -607,6 +607,21 @@ cleanup:
     return st;
 }
 
+/* The restarts still running (done[r] == 0, or s[r].active when done is
+ * NULL) into idx[], their centre sets packed into work[na][k][d] for one
+ * shared pass; returns na. */
+static int pack_sets(const km_ctx *x, const km_set *s, const int *done, int ns, int *idx, double *work)
+{
+    size_t kd = (size_t)x->k * x->d;
+    int na = 0;
+    for (int r = 0; r < ns; r++)
+        if (done ? !done[r] : s[r].active)
+            idx[na++] = r;
+    for (int a = 0; a < na; a++)
+        memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
+    return na;
+}
+
 /* Not collective (the sample is the same on every rank, and the pass's
  * sums are exact): Lloyd on the k-means++ sample for every restart that
  * found k centres, all of them assigned in the same pass over the sample;
@@ -627,14 +642,9 @@ static tribe_status sample_lloyd(km_ctx *x, km_set *s, int ns, double *work)
         last[r] = 0;
     }
     for (int it = 0; it < x->cfg->max_steps; it++) {
-        int na = 0;
-        for (int r = 0; r < ns; r++)
-            if (!done[r])
-                idx[na++] = r;
+        int na = pack_sets(x, s, done, ns, idx, work);
         if (na == 0)
             break;
-        for (int a = 0; a < na; a++)
-            memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
         tribe_kmeans_pass_io p = {.cent = work, .nsets = na, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
                                   .inertia = x->inert};
         TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
@@ -738,17 +748,11 @@ static tribe_status lloyd_shared(km_ctx *x, km_set *s, int ns, int passes, int u
 {
     tribe_status st = TRIBE_OK;
     int d = x->d, k = x->k;
-    size_t kd = (size_t)k * d;
     int idx[ns > 0 ? ns : 1];
     for (int it = 0; it < passes; it++) {
-        int na = 0;
-        for (int r = 0; r < ns; r++)
-            if (s[r].active)
-                idx[na++] = r;
+        int na = pack_sets(x, s, NULL, ns, idx, work);
         if (na == 0)
             break;
-        for (int a = 0; a < na; a++)
-            memcpy(work + a * kd, x->sets + (size_t)idx[a] * kd, kd * sizeof *work);
         TRIBE_TRY(fused_pass(x, work, na, 0));
         for (int a = 0; a < na; a++) {
             int r = idx[a];

@@ -301,6 +301,27 @@ km_emit(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb, int64_t i0
  * below 1e30 (NaN, huge values) run the naive loop itself. Sums are the
  * GEMM pass's int64 fixed point, vectorised with the same roundings. */
 #ifdef KM_X86
+/* A direct kernel's lane with several nominees, or not a finite row: the
+ * nearest of the centres whose h (hb[c * stride]) is within lim, each
+ * re-scored with dist2_row; the naive loop itself when none qualifies or
+ * the row is not finite (ok = 0). Distance into *bv. */
+static int km_recheck(const float *x, int d, const double *cs, int ks, const float *hb, int stride, float lim,
+                      int ok, double *bv)
+{
+    int bsel = -1;
+    *bv = INFINITY;
+    for (int c = 0; ok && c < ks; c++) {
+        if (!(hb[c * stride] <= lim))
+            continue;
+        double v = dist2_row(x, cs + (size_t)c * d, d);
+        if (bsel < 0 || v < *bv) {
+            *bv = v;
+            bsel = c;
+        }
+    }
+    return bsel >= 0 ? bsel : nearest(x, d, cs, ks, bv);
+}
+
 #define KM_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 enum { KM_T = 16 };
 #ifndef KM_PF
@@ -544,22 +565,7 @@ KM_AVX512 static void km_block_direct(const tribe_kmeans_pass_io *p, km_thread *
                 for (int l = 0; l < nr; l++) {
                     if (!(slow >> l & 1))
                         continue;
-                    const float *x = x0 + (size_t)l * d;
-                    int bsel = -1;
-                    double bv = INFINITY;
-                    for (int c = 0; (ok >> l & 1) && c < ks; c++) {
-                        if (!(hb[c * KM_T + l] <= limv[l]))
-                            continue;
-                        double v = dist2_row(x, cs + (size_t)c * d, d);
-                        if (bsel < 0 || v < bv) {
-                            bv = v;
-                            bsel = c;
-                        }
-                    }
-                    if (bsel < 0) /* not a finite row: the naive loop itself */
-                        bsel = nearest(x, d, cs, ks, &bv);
-                    blv[l] = bsel;
-                    bdv[l] = bv;
+                    blv[l] = km_recheck(x0 + (size_t)l * d, d, cs, ks, hb + l, KM_T, limv[l], ok >> l & 1, &bdv[l]);
                     w->recheck++;
                 }
             }
@@ -739,23 +745,7 @@ KM_AVX2 static void km_nominate8(const tribe_kmeans_pass_io *p, km_thread *w, co
                 int ok = okv[l] != 0;
                 if (ok && slowv[l] == 0)
                     continue;
-                /* Several nominees (or not a finite row): re-score. */
-                const float *x = x0 + (size_t)l * d;
-                int bsel = -1;
-                double bv = INFINITY;
-                for (int c = 0; ok && c < ks; c++) {
-                    if (!(hb[c * KM_T8 + l] <= limv[l]))
-                        continue;
-                    double v = dist2_row(x, cs + (size_t)c * d, d);
-                    if (bsel < 0 || v < bv) {
-                        bv = v;
-                        bsel = c;
-                    }
-                }
-                if (bsel < 0) /* not a finite row: the naive loop itself */
-                    bsel = nearest(x, d, cs, ks, &bv);
-                best[l] = bsel;
-                bd[l] = bv;
+                best[l] = km_recheck(x0 + (size_t)l * d, d, cs, ks, hb + l, KM_T8, limv[l], ok, &bd[l]);
                 w->recheck++;
             }
         }
