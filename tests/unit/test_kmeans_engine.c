@@ -223,6 +223,14 @@ static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count
     omp_set_num_threads(nt);
     CU_ASSERT(memcmp(cent[0], cent[1], sizeof cent[0]) == 0);
     CU_ASSERT(info[0].inertia == info[1].inertia && info[0].best_init == info[1].best_init);
+    /* The restarts share the passes over the sample, but each runs as if
+     * alone: the winner, fitted by itself, gives the same centres. */
+    double alone[5 * 6];
+    tribe_kmeans_info ai;
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(par, z, n, 0, n, d, &cfg, info[0].best_init, 1, alone, &ai),
+                          TRIBE_OK);
+    CU_ASSERT(memcmp(alone, cent[0], sizeof alone) == 0);
+    CU_ASSERT(ai.inertia == info[0].inertia && ai.best_init == info[0].best_init);
     for (int q = 0; q < k; q++) {
         double best = INFINITY;
         for (int c = 0; c < k; c++) {
