@@ -356,20 +356,21 @@ static void ltv_free(ltv_result *l)
  * columns, matched by name, raw) and its target table. */
 typedef struct {
     const char *feat_path, *target_path;
-    tribe_table *f, *tg;
+    int64_t n_local, offset, n_global; /* this rank's block of the window's customers */
     float *x;          /* [n_local][m] */
     double *col[5];    /* target columns, LTV_TARGET_COLS order */
+    double *rate[2];   /* monetary, tenure_days (NaN as 0) for the past-spend-rate baseline, or NULL */
     int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
     int64_t horizon_days;
 } ltv_window;
 
 static void ltv_window_free(ltv_window *w)
 {
-    tribe_table_destroy(&w->f);
-    tribe_table_destroy(&w->tg);
     free(w->x);
     for (int c = 0; c < 5; c++)
         free(w->col[c]);
+    free(w->rate[0]);
+    free(w->rate[1]);
     *w = (ltv_window){0};
 }
 
@@ -398,9 +399,10 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
 {
     tribe_status st = TRIBE_OK;
     char *ledger = NULL;
+    tribe_table *f = NULL, *tg = NULL; /* read whole, kept only as the arrays LTV reads */
     w->feat_path = feat;
     w->target_path = target;
-    TRIBE_TRY(tribe_store_read_customers(par, feat, &w->f, &ledger));
+    TRIBE_TRY(tribe_store_read_customers(par, feat, &f, &ledger));
     w->cutoff_day = ledger_int(ledger, "cutoff_day", INT64_MIN);
     w->horizon_days = ledger_int(ledger, "horizon_days", 0);
     /* every rank read the same ledger: no agreement needed before the next read */
@@ -410,18 +412,21 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
                              feat, key));
     free(ledger);
     ledger = NULL;
-    TRIBE_TRY(tribe_store_read_customers(par, target, &w->tg, &ledger));
-    int64_t n = w->f->n_local;
-    if (w->tg->n_global != w->f->n_global)
+    TRIBE_TRY(tribe_store_read_customers(par, target, &tg, &ledger));
+    int64_t n = f->n_local;
+    w->n_local = n;
+    w->offset = f->offset;
+    w->n_global = f->n_global;
+    if (tg->n_global != f->n_global)
         TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
                              "%s: its %lld customers are not the %lld of %s (ingest both with the same --cutoff)",
-                             target, (long long)w->tg->n_global, (long long)w->f->n_global, feat));
+                             target, (long long)tg->n_global, (long long)f->n_global, feat));
     for (int64_t i = 0; i < n; i++)
-        if (w->tg->id[i] != w->f->id[i])
+        if (tg->id[i] != f->id[i])
             TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
                                  "%s: its customers are not those of %s: customer %lld where the features have "
                                  "customer %lld (ingest both with the same --cutoff)",
-                                 target, feat, (long long)w->tg->id[i], (long long)w->f->id[i]));
+                                 target, feat, (long long)tg->id[i], (long long)f->id[i]));
     int64_t tcut = ledger_int(ledger, "cutoff_day", INT64_MIN);
     if (w->cutoff_day != INT64_MIN && tcut != INT64_MIN && tcut != w->cutoff_day) {
         char a[11] = "none", b[11] = "none";
@@ -434,16 +439,16 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
     }
     TRIBE_TRY(tribe_alloc((void **)&w->x, ((size_t)n * (size_t)m + 1) * sizeof *w->x));
     for (int j = 0; j < m; j++) {
-        int c = tribe_table_feature(w->f, names[j]);
+        int c = tribe_table_feature(f, names[j]);
         if (c < 0) {
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s' (a model column of the job)", feat, names[j]);
             goto cleanup;
         }
         for (int64_t i = 0; i < n; i++)
-            w->x[(size_t)i * m + j] = w->f->x[(size_t)i * w->f->d + c];
+            w->x[(size_t)i * m + j] = f->x[(size_t)i * f->d + c];
     }
     for (int c = 0; c < 5; c++) {
-        int tc = tribe_table_feature(w->tg, LTV_TARGET_COLS[c]);
+        int tc = tribe_table_feature(tg, LTV_TARGET_COLS[c]);
         if (tc < 0) {
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s' (not a tribe ingest --cutoff target file?)",
                             target, LTV_TARGET_COLS[c]);
@@ -451,19 +456,31 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
         }
         TRIBE_TRY(tribe_alloc((void **)&w->col[c], ((size_t)n + 1) * sizeof *w->col[c]));
         for (int64_t i = 0; i < n; i++) {
-            float v = w->tg->x[(size_t)i * w->tg->d + tc];
+            float v = tg->x[(size_t)i * tg->d + tc];
             /* future_spend must be a number: NaN is what ingest writes without
              * a cutoff, and guessing 0 would train on made-up zeros. */
             if (c == 0 && (!isfinite(v) || (!signed_ok && v < 0)))
                 TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: future_spend of customer %lld is %g%s", target,
-                                     (long long)w->tg->id[i], (double)v,
+                                     (long long)tg->id[i], (double)v,
                                      isnan(v) ? " (a target file made without --cutoff?)"
                                               : isfinite(v) ? " (< 0: the objective needs spend >= 0)" : ""));
             w->col[c][i] = isnan(v) ? 0.0 : (double)v; /* mbar is 0/NaN without repeats: unused then */
         }
     }
+    {
+        int cm = tribe_table_feature(f, "monetary"), ct = tribe_table_feature(f, "tenure_days");
+        for (int r = 0; r < 2 && cm >= 0 && ct >= 0; r++) {
+            TRIBE_TRY(tribe_alloc((void **)&w->rate[r], ((size_t)n + 1) * sizeof *w->rate[r]));
+            for (int64_t i = 0; i < n; i++) {
+                float v = f->x[(size_t)i * f->d + (r ? ct : cm)];
+                w->rate[r][i] = isfinite(v) ? v : 0.0;
+            }
+        }
+    }
 cleanup:
     free(ledger);
+    tribe_table_destroy(&f);
+    tribe_table_destroy(&tg);
     return st;
 }
 
@@ -519,13 +536,13 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
     tribe_gbdt_block blk[2];
     int64_t before = 0;
     for (int k = 0; k < nw && k < 2; k++) {
-        int64_t n = w[k]->f->n_local, off = w[k]->f->offset;
+        int64_t n = w[k]->n_local, off = w[k]->offset;
         TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&valid[k], (size_t)n + 1)));
         for (int64_t i = 0; i < n; i++)
             valid[k][i] = tribe_rng_unif(job->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           job->ltv.valid_fraction;
-        blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->f->n_global};
-        before += w[k]->f->n_global;
+        blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->n_global};
+        before += w[k]->n_global;
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
@@ -559,7 +576,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     tribe_status st = TRIBE_OK;
     ltv_window tr = {0}, te = {0};
     tribe_gbdt_model *gm = NULL;
-    double *pred = NULL, *xin = NULL;
+    double *pred = NULL;
     float *xt = NULL;
     double h = job->ltv.horizon_days;
     int signed_ok = strcmp(job->ltv.objective, "squared") == 0;
@@ -567,7 +584,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, &te)));
     TRIBE_TRY(ltv_windows_check(job, &tr, &te));
     const ltv_window *both[2] = {&tr, &te};
-    int64_t n = te.f->n_local;
+    int64_t n = te.n_local;
     TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)n + 1) * sizeof *pred));
 
     /* 1. GBDT fitted on the train window, scored on the test window. */
@@ -576,7 +593,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     for (int64_t i = 0; i < n; i++)
         pred[i] = fmax(pred[i], 0.0);
     tribe_clv_metrics met;
-    TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+    TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
     double *row = lr->metrics;
     row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     tribe_gbdt_model_destroy(&gm);
@@ -586,9 +603,9 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         tribe_bgnbd bg;
         tribe_gammagamma gg;
         tribe_clv_fit_info info;
-        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.f->n_local, NULL, &bg, &info);
+        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.n_local, NULL, &bg, &info);
         if (st == TRIBE_OK)
-            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.f->n_local, NULL, &gg, &info);
+            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.n_local, NULL, &gg, &info);
         TRIBE_TRY(ltv_blame(st, "the BG/NBD + Gamma-Gamma baseline on", job->ltv.train_target, NULL));
         tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
         /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
@@ -601,27 +618,20 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
             }
         if (bad)
             TRIBE_WARN("ltv: BG/NBD gave no finite prediction for %lld local customers (set to 0)", (long long)bad);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
         row = lr->metrics + 4;
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }
 
     /* 3. The past spend rate carried forward (monetary / tenure_days). */
     {
-        int cm = tribe_table_feature(te.f, "monetary"), ct = tribe_table_feature(te.f, "tenure_days");
-        if (cm < 0 || ct < 0) {
+        if (!te.rate[0]) {
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: the past-spend-rate baseline needs 'monetary' and 'tenure_days'",
                             job->ltv.test);
             goto cleanup;
         }
-        TRIBE_TRY(tribe_alloc((void **)&xin, (2 * (size_t)n + 1) * sizeof *xin));
-        for (int64_t i = 0; i < n; i++) {
-            float mo = te.f->x[(size_t)i * te.f->d + cm], tn = te.f->x[(size_t)i * te.f->d + ct];
-            xin[i] = isfinite(mo) ? mo : 0.0;
-            xin[n + i] = isfinite(tn) ? tn : 0.0;
-        }
-        tribe_clv_rate_baseline(xin, xin + n, n, h, pred);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.f->offset, &met));
+        tribe_clv_rate_baseline(te.rate[0], te.rate[1], n, h, pred);
+        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
         row = lr->metrics + 8;
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }
@@ -634,18 +644,23 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     TRIBE_TRY(ltv_gbdt(par, job, both, 2, m, &gm));
     TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &lr->json)));
     {
+        /* In blocks: the model columns of LTV_BLOCK customers at a time. */
+        enum { LTV_BLOCK = 65536 };
         int64_t nl = t->n_local;
-        TRIBE_TRY(tribe_alloc((void **)&xt, ((size_t)nl * (size_t)m + 1) * sizeof *xt));
+        TRIBE_TRY(tribe_alloc((void **)&xt, (size_t)LTV_BLOCK * (size_t)m * sizeof *xt));
         free(pred);
         pred = NULL;
-        TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)nl + 1) * sizeof *pred));
+        TRIBE_TRY(tribe_alloc((void **)&pred, (size_t)LTV_BLOCK * sizeof *pred));
         TRIBE_TRY(tribe_alloc((void **)&lr->pred, ((size_t)nl + 1) * sizeof *lr->pred));
-        for (int64_t i = 0; i < nl; i++)
-            for (int j = 0; j < m; j++)
-                xt[(size_t)i * m + j] = t->x[(size_t)i * t->d + cols[j]];
-        tribe_gbdt_predict(gm, xt, nl, pred);
-        for (int64_t i = 0; i < nl; i++)
-            lr->pred[i] = (float)fmax(pred[i], 0.0); /* squared loss may go below 0 */
+        for (int64_t i0 = 0; i0 < nl; i0 += LTV_BLOCK) {
+            int64_t nb = nl - i0 < LTV_BLOCK ? nl - i0 : LTV_BLOCK;
+            for (int64_t i = 0; i < nb; i++)
+                for (int j = 0; j < m; j++)
+                    xt[(size_t)i * m + j] = t->x[(size_t)(i0 + i) * t->d + cols[j]];
+            tribe_gbdt_predict(gm, xt, nb, pred);
+            for (int64_t i = 0; i < nb; i++)
+                lr->pred[i0 + i] = (float)fmax(pred[i], 0.0); /* squared loss may go below 0 */
+        }
         TRIBE_TRY(tribe_calloc((void **)&lr->seg_mean, (size_t)k + 1, sizeof *lr->seg_mean));
         TRIBE_TRY(tribe_calloc((void **)&lr->seg_median, (size_t)k + 1, sizeof *lr->seg_median));
         TRIBE_TRY(tribe_calloc((void **)&lr->seg_total, (size_t)k + 1, sizeof *lr->seg_total));
@@ -654,13 +669,12 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         TRIBE_TRY(tribe_par_agree(par, tribe_xstats_medians(par, lr->pred, nl, 1, 1, label, k, 0, lr->seg_median)));
     }
     TRIBE_INFO("ltv: GBDT refit on %s + %s (%lld rows, %d trees) predicted %g days for %lld customers", job->ltv.train,
-               job->ltv.test, (long long)(tr.f->n_global + te.f->n_global), gm->n_trees, h, (long long)t->n_global);
+               job->ltv.test, (long long)(tr.n_global + te.n_global), gm->n_trees, h, (long long)t->n_global);
 cleanup:
     ltv_window_free(&tr);
     ltv_window_free(&te);
     tribe_gbdt_model_destroy(&gm);
     free(pred);
-    free(xin);
     free(xt);
     return st;
 }

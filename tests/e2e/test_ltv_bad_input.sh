@@ -49,6 +49,12 @@ for w in ("tr", "te"):
     f[:, names.index("frequency")] = np.nan          # all missing
     f[:, names.index("distinct_products")] = 3.0     # constant
     c["features"][:] = f
+# A test window without tenure_days (renamed): the past-spend-rate baseline cannot run.
+c = copy("te.h5", "te_norate.h5")
+shutil.copy(f"{d}/te.target.h5", f"{d}/te_norate.target.h5")
+a = c["features"].attrs["feature_names"]
+c["features"].attrs["feature_names"] = np.array([b"tenure_renamed" if n in (b"tenure_days", "tenure_days") else n
+                                                 for n in a], dtype=a.dtype)
 PY
 ltv() { # ltv NAME TRAIN TEST [extra ltv members]: a job file
   write_job "$TMP/$1.json" "$TMP/all.h5" "$TMP/out_$1" 3 \
@@ -78,6 +84,10 @@ expect 3 "te60.h5: ingested with --horizon 60, but 'ltv.horizon_days' = 90" -- "
 ltv overlap tr.h5 early.h5
 expect 3 "early.h5: cutoff 2011-07-12 is before the end of the train window \(.*tr.h5: cutoff 2011-06-12 \+ 90 days = 2011-09-10\)" -- \
   "$TRIBE_BIN" run "$TMP/overlap.json"
+write_job "$TMP/norate.json" "$TMP/all.h5" "$TMP/out_norate" 3 \
+  '"features": {"columns": ["recency_days", "frequency", "distinct_products"]},
+   "ltv": {"train": "'$TMP/tr.h5'", "test": "'$TMP/te_norate.h5'", "horizon_days": 90}'
+expect 3 "te_norate.h5: the past-spend-rate baseline needs 'monetary' and 'tenure_days'" -- run2 "$TMP/norate.json"
 # A train window of customers of one day: with half held out, fewer training rows than the GBDT's
 # min_samples_leaf (20); with the default 20% held out the GBDT fits, but no customer is a repeat buyer
 # and Gamma-Gamma has nothing to fit.
