@@ -1,5 +1,6 @@
 /* Prediction and the model JSON (tribe/gbdt.h, docs/gbdt.md). */
 #include "gbdt_internal.h"
+#include "tribe/json_text.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -133,11 +134,7 @@ tribe_status tribe_gbdt_to_json(const tribe_gbdt_model *m, char **out)
             JCHECK(add_real(nj, "cover", nd->cover));
         }
     }
-    char *text = cJSON_PrintUnformatted(root);
-    JCHECK(text);
-    /* hand out memory from the library allocator, freeable with free() */
-    st = tribe_strdup(text, out);
-    cJSON_free(text);
+    st = tribe_json_text(root, 1, 0, "gbdt: the model JSON", out);
 cleanup:
     cJSON_Delete(root);
     return st;

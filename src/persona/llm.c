@@ -9,6 +9,7 @@
  * every wait is bounded by the deadline, and curl itself failing only sends
  * every segment to the offline writer. */
 #include "tribe/llm.h"
+#include "tribe/json_text.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json_text.h"
 #include "llm_sched.h"
 
 typedef struct {
@@ -109,7 +109,7 @@ static tribe_status request_body(const llm_state *s, const seg_job *j, char **ou
         if (!ok)
             cJSON_Delete(schema);
     }
-    st = persona_json_text(root, ok, 0, "LLM request", out);
+    st = tribe_json_text(root, ok, 0, "LLM request", out);
 cleanup:
     cJSON_Delete(root);
     free(user);

@@ -11,13 +11,13 @@
  * without trusting the server's text. */
 #include "tribe/llm.h"
 #include "tribe/base64.h"
+#include "tribe/json_text.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_text.h"
 #include "llm_sched.h"
 
 /* A decoded image larger than this is refused: the report embeds every
@@ -117,7 +117,7 @@ static tribe_status request_body(const tribe_image_config *cfg, const char *prom
              cJSON_AddStringToObject(root, "prompt", prompt) &&
              cJSON_AddStringToObject(root, "size", cfg->size ? cfg->size : "1024x1024") &&
              cJSON_AddStringToObject(root, "response_format", "b64_json") && cJSON_AddNumberToObject(root, "n", 1);
-    tribe_status st = persona_json_text(root, ok, 0, "image request", out);
+    tribe_status st = tribe_json_text(root, ok, 0, "image request", out);
     cJSON_Delete(root);
     return st;
 }
@@ -257,7 +257,7 @@ tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tri
             snprintf(line, sizeof line, "no image: %s", img[c].why);
         ok = cJSON_AddStringToObject(root, segs->seg[c].name, line) != NULL;
     }
-    tribe_status st = persona_json_text(root, ok, 0, "persona images", out);
+    tribe_status st = tribe_json_text(root, ok, 0, "persona images", out);
     cJSON_Delete(root);
     return st;
 }

@@ -5,6 +5,7 @@
  * holds no per-customer data, and refuses segments under k_min customers, so
  * nothing a prompt carries can single out a customer. */
 #include "tribe/llm.h"
+#include "tribe/json_text.h"
 #include "tribe/numfmt.h"
 
 #include <cjson/cJSON.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_text.h"
 
 /* Two decimals: what a marketer reads, and what the grounding check accepts
  * when the model copies the figure with up to two decimals. */
@@ -144,7 +144,7 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
                  add_fig(e, "base_pct", 100.0 * (double)n_base / (double)st_base);
         }
     }
-    tribe_status st = persona_json_text(root, ok, 0, "segment profile", out);
+    tribe_status st = tribe_json_text(root, ok, 0, "segment profile", out);
     cJSON_Delete(root);
     return st;
 }

@@ -4,6 +4,7 @@
  * A provider's destroy hook releases its `state`; tribe_persona_provider_destroy
  * then frees the provider struct itself. */
 #include "tribe/persona.h"
+#include "tribe/json_text.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #include "ground.h"
-#include "json_text.h"
 
 void tribe_persona_provider_destroy(tribe_persona_provider **pp)
 {
@@ -202,7 +202,7 @@ tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_s
         }
         TRIBE_TRY(persona_json(&p[c], segs, o));
     }
-    st = persona_json_text(root, 1, 1, "personas.json", out);
+    st = tribe_json_text(root, 1, 1, "personas.json", out);
 cleanup:
     cJSON_Delete(root);
     return st;
