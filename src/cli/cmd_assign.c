@@ -6,7 +6,6 @@
 #include "tribe/ingest.h"
 #include "tribe/transform.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,20 +257,10 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     int32_t *label = NULL;
     float *dist = NULL, *z = NULL;
     const char *out = NULL, *mpath = NULL, *in = NULL;
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if (c == 'o')
-            out = optarg;
-        else
-            return tribe_cli_usage("assign", "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-    if (optind != argc - 2)
-        return tribe_cli_usage("assign", "expects MODEL.h5 and CUSTOMERS.h5|CUSTOMERS.csv");
-    mpath = argv[optind];
-    in = argv[optind + 1];
+    int first = 0;
+    TRIBE_TRY(tribe_cli_output_opt("assign", argc, argv, 2, "MODEL.h5 and CUSTOMERS.h5|CUSTOMERS.csv", &out, &first));
+    mpath = argv[first];
+    in = argv[first + 1];
     if (out && !ends_with(out, ".csv") && !ends_with(out, ".h5"))
         return tribe_cli_usage("assign", "-o must end in .csv or .h5, got '%s'", out);
 

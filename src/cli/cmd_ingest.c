@@ -179,19 +179,9 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
     tribe_table *t = NULL;
     char *source = NULL;
     const char *out = NULL, *in = NULL;
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if (c == 'o')
-            out = optarg;
-        else
-            return tribe_cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-    if (optind != argc - 1)
-        return tribe_cli_usage("import", "expects exactly one FEATURES.csv");
-    in = argv[optind];
+    int first = 0;
+    TRIBE_TRY(tribe_cli_output_opt("import", argc, argv, 1, "exactly one FEATURES.csv", &out, &first));
+    in = argv[first];
     if (!out)
         return tribe_cli_usage("import", "-o customers.h5 is required");
     TRIBE_TRY(tribe_import_csv(par, in, &t));
