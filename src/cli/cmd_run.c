@@ -221,6 +221,36 @@ cleanup:
     return st;
 }
 
+/* Not collective. The rows of this rank's block in a driver sample of about
+ * `want` customers (every row when want <= 0 or >= n_global): global row g
+ * is in it when tribe_rng_unif(seed, stream, g) < want / n_global, so the
+ * sample does not depend on the rank count. Their local indices into
+ * *rows[*count] and their model columns into *x[*count][m] (caller frees
+ * both). Errors: NOMEM. */
+static tribe_status sample_model_rows(const tribe_table *t, const int *cols, int m, uint64_t seed, uint64_t stream,
+                                      int64_t want, float **x, int64_t **rows, int64_t *count)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t n = t->n_local, c = 0, cap = 0;
+    double rate = (want <= 0 || want >= t->n_global) ? 1.0 : (double)want / (double)t->n_global;
+    for (int64_t i = 0; i < n; i++) {
+        if (rate < 1.0 && tribe_rng_unif(seed, stream, (uint64_t)(t->offset + i)) >= rate)
+            continue;
+        if (c == cap) { /* grows with the sample, not with the block */
+            cap = cap ? 2 * cap : 4096;
+            TRIBE_TRY(tribe_realloc((void **)rows, (size_t)cap * sizeof **rows));
+        }
+        (*rows)[c++] = i;
+    }
+    TRIBE_TRY(tribe_alloc((void **)x, ((size_t)c * (size_t)m + 1) * sizeof **x));
+    for (int64_t r = 0; r < c; r++)
+        for (int j = 0; j < m; j++)
+            (*x)[(size_t)r * m + j] = t->x[(size_t)(*rows)[r] * t->d + cols[j]];
+    *count = c;
+cleanup:
+    return st;
+}
+
 /* Collective. Segment drivers (docs/gbdt.md): a softmax GBDT learns the
  * segment label from the RAW model columns (NaN stays missing), so SHAP
  * values are in the units a marketer knows rather than in z-scores; TreeSHAP
@@ -241,21 +271,13 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
     int32_t *ls = NULL;
     int64_t *cnt = NULL;
     tribe_gbdt_model *gm = NULL;
-    int64_t n = t->n_local, nt = 0, t_off = 0, t_glob = 0;
-    int64_t cap_rows = job->drivers.train_rows;
-    double t_rate = (cap_rows <= 0 || cap_rows >= t->n_global) ? 1.0 : (double)cap_rows / (double)t->n_global;
-    for (int64_t i = 0; i < n; i++)
-        nt += t_rate >= 1.0 || tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_TRAIN, (uint64_t)(t->offset + i)) < t_rate;
+    int64_t *rows = NULL, nt = 0, t_off = 0, t_glob = 0;
+    TRIBE_TRY(sample_model_rows(t, cols, m, job->seed, TRIBE_STREAM_DRIVERS_TRAIN, job->drivers.train_rows, &x, &rows,
+                                &nt));
     TRIBE_TRY(tribe_par_exscan_i64(par, nt, &t_off, &t_glob));
-    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)nt * (size_t)m + 1) * sizeof *x));
     TRIBE_TRY(tribe_alloc((void **)&y, ((size_t)nt + 1) * sizeof *y));
-    for (int64_t i = 0, r = 0; i < n; i++) {
-        if (t_rate < 1.0 && tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_TRAIN, (uint64_t)(t->offset + i)) >= t_rate)
-            continue;
-        for (int j = 0; j < m; j++)
-            x[(size_t)r * m + j] = t->x[(size_t)i * t->d + cols[j]];
-        y[r++] = label[i];
-    }
+    for (int64_t r = 0; r < nt; r++)
+        y[r] = label[rows[r]];
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
     cfg.objective = TRIBE_GBDT_SOFTMAX;
@@ -274,25 +296,18 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
     TRIBE_TRY(tribe_gbdt_fit(par, x, nt, t_off, t_glob, m, y, NULL, &cfg, &gm));
     free(x);
     free(y);
+    free(rows);
     x = NULL;
     y = NULL;
+    rows = NULL;
 
     /* The TreeSHAP sample, from every customer (not only the training ones). */
-    int64_t want = job->drivers.sample_size;
-    double rate = (want <= 0 || want >= t->n_global) ? 1.0 : (double)want / (double)t->n_global;
     int64_t ns = 0;
-    for (int64_t i = 0; i < n; i++)
-        ns += rate >= 1.0 || tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) < rate;
-    TRIBE_TRY(tribe_alloc((void **)&x, ((size_t)ns * (size_t)m + 1) * sizeof *x));
+    TRIBE_TRY(sample_model_rows(t, cols, m, job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, job->drivers.sample_size, &x,
+                                &rows, &ns));
     TRIBE_TRY(tribe_alloc((void **)&ls, ((size_t)ns + 1) * sizeof *ls));
-    ns = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (rate < 1.0 && tribe_rng_unif(job->seed, TRIBE_STREAM_DRIVERS_SAMPLE, (uint64_t)(t->offset + i)) >= rate)
-            continue;
-        for (int j = 0; j < m; j++)
-            x[(size_t)ns * m + j] = t->x[(size_t)i * t->d + cols[j]];
-        ls[ns++] = label[i];
-    }
+    for (int64_t r = 0; r < ns; r++)
+        ls[r] = label[rows[r]];
     TRIBE_TRY(tribe_calloc((void **)&phi, (size_t)ns * (size_t)k * ((size_t)m + 1) + 1, sizeof *phi));
     TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_shap(gm, x, ns, phi)));
     TRIBE_TRY(tribe_calloc((void **)&ma, (size_t)k * (size_t)k * (size_t)m + 1, sizeof *ma));
@@ -323,6 +338,7 @@ cleanup:
     free(g);
     free(ls);
     free(cnt);
+    free(rows);
     return st;
 }
 
