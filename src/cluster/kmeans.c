@@ -607,6 +607,28 @@ cleanup:
     return st;
 }
 
+/* Not collective. Centres cent[k][d] become the exact means sum[c][j] /
+ * cnt[c] (sum rows `ld` apart); a centre without rows stays. Returns the
+ * largest squared move. */
+static double move_to_means(double *cent, const tribe_xsum *sum, int ld, const int64_t *cnt, int k, int d)
+{
+    double shift = 0;
+    for (int c = 0; c < k; c++) {
+        if (cnt[c] == 0)
+            continue;
+        double s2 = 0;
+        for (int j = 0; j < d; j++) {
+            double *cc = cent + (size_t)c * d + j;
+            double nv = tribe_xsum_value(sum[(size_t)c * ld + j]) / (double)cnt[c];
+            s2 += (nv - *cc) * (nv - *cc);
+            *cc = nv;
+        }
+        if (s2 > shift)
+            shift = s2;
+    }
+    return shift;
+}
+
 /* The restarts still running (done[r] == 0, or s[r].active when done is
  * NULL) into idx[], their centre sets packed into work[na][k][d] for one
  * shared pass; returns na. */
@@ -650,22 +672,10 @@ static tribe_status sample_lloyd(km_ctx *x, km_set *s, int ns, double *work)
         TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
         for (int a = 0; a < na; a++) {
             int r = idx[a];
-            double inertia = tribe_xsum_value(x->inert[a]), shift = 0;
+            double inertia = tribe_xsum_value(x->inert[a]);
+            double shift = move_to_means(x->sets + (size_t)r * kd, x->sums + (size_t)a * kd, d, x->cnt + (size_t)a * k,
+                                         k, d);
             s[r].sample_inertia = inertia;
-            for (int c = 0; c < k; c++) {
-                int64_t cnt = x->cnt[(size_t)a * k + c];
-                if (cnt == 0)
-                    continue;
-                double s2 = 0;
-                for (int j = 0; j < d; j++) {
-                    double *cc = x->sets + (size_t)r * kd + (size_t)c * d + j;
-                    double nv = tribe_xsum_value(x->sums[(size_t)a * kd + (size_t)c * d + j]) / (double)cnt;
-                    s2 += (nv - *cc) * (nv - *cc);
-                    *cc = nv;
-                }
-                if (s2 > shift)
-                    shift = s2;
-            }
             if (shift <= x->cfg->tol || (it > 0 && last[r] - inertia <= x->cfg->inertia_tol * inertia))
                 done[r] = 1;
             last[r] = inertia;
@@ -781,19 +791,7 @@ static tribe_status lloyd_shared(km_ctx *x, km_set *s, int ns, int passes, int u
                 inertia += tribe_xsum_value(x->xs[(size_t)na * k * (d + 1) + na + (size_t)a * k + c]) - 2 * cs +
                            (double)x->gcnt[(size_t)a * k + c] * c2;
             }
-            double shift = 0;
-            for (int c = 0; c < k; c++) {
-                const tribe_xsum *row = x->xs + ((size_t)a * k + c) * (d + 1);
-                double s2 = 0;
-                for (int j = 0; j < d; j++) {
-                    double *cc = x->cent + (size_t)c * d + j;
-                    double nv = tribe_xsum_value(row[j]) / (double)x->gcnt[(size_t)a * k + c];
-                    s2 += (nv - *cc) * (nv - *cc);
-                    *cc = nv;
-                }
-                if (s2 > shift)
-                    shift = s2;
-            }
+            double shift = move_to_means(x->cent, x->xs + (size_t)a * k * (d + 1), d + 1, x->gcnt + (size_t)a * k, k, d);
             s[r].steps++;
             int stop = shift <= x->cfg->tol;
             if (use_rtol && x->cfg->inertia_tol > 0 && s[r].last_inertia > 0 &&
