@@ -375,7 +375,7 @@ typedef struct {
     int64_t n_local, offset, n_global; /* this rank's block of the window's customers */
     float *x;          /* [n_local][m] */
     double *col[5];    /* target columns, LTV_TARGET_COLS order */
-    double *rate[2];   /* monetary, tenure_days (NaN as 0) for the past-spend-rate baseline, or NULL */
+    double *rate[2];   /* test window: monetary, tenure_days (NaN as 0) for the spend-rate baseline, or NULL */
     int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
     int64_t horizon_days;
 } ltv_window;
@@ -409,9 +409,10 @@ static int64_t ledger_int(const char *ledger, const char *key, int64_t dflt)
  * and, for a row, the customer id: ids that differ between the two files, a
  * missing column, a future_spend that is NaN/inf (or < 0 unless `signed_ok`),
  * a target made at another cutoff. The first bad customer of the lowest rank
- * is named once the caller agrees. */
+ * is named once the caller agrees. With `rate`, also the spend-rate
+ * baseline's columns (w->rate, left NULL when the features lack them). */
 static tribe_status ltv_window_read(tribe_par *par, const char *key, const char *feat, const char *target,
-                                    const char *const *names, int m, int signed_ok, ltv_window *w)
+                                    const char *const *names, int m, int signed_ok, int rate, ltv_window *w)
 {
     tribe_status st = TRIBE_OK;
     char *ledger = NULL;
@@ -485,7 +486,7 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
     }
     {
         int cm = tribe_table_feature(f, "monetary"), ct = tribe_table_feature(f, "tenure_days");
-        for (int r = 0; r < 2 && cm >= 0 && ct >= 0; r++) {
+        for (int r = 0; r < 2 && rate && cm >= 0 && ct >= 0; r++) {
             TRIBE_TRY(tribe_alloc((void **)&w->rate[r], ((size_t)n + 1) * sizeof *w->rate[r]));
             for (int64_t i = 0; i < n; i++) {
                 float v = f->x[(size_t)i * f->d + (r ? ct : cm)];
@@ -596,8 +597,8 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     float *xt = NULL;
     double h = job->ltv.horizon_days;
     int signed_ok = strcmp(job->ltv.objective, "squared") == 0;
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", job->ltv.train, job->ltv.train_target, names, m, signed_ok, &tr)));
-    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, &te)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", job->ltv.train, job->ltv.train_target, names, m, signed_ok, 0, &tr)));
+    TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, 1, &te)));
     TRIBE_TRY(ltv_windows_check(job, &tr, &te));
     const ltv_window *both[2] = {&tr, &te};
     int64_t n = te.n_local;
