@@ -714,7 +714,7 @@ KM_AVX2 static inline __attribute__((always_inline)) void km_transpose8(const fl
     }
 }
 
-KM_AVX2 static void km_nominate8(const tribe_kmeans_pass_io *p, km_thread *w, const km_tabs *tb, const float *xb,
+KM_AVX2 static void km_nominate_avx2(const tribe_kmeans_pass_io *p, km_thread *w, const km_tabs *tb, const float *xb,
                                  int64_t rows, int64_t ahead)
 {
     int d = p->d, k = p->k, ns = p->nsets;
@@ -891,7 +891,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
 #ifdef KM_X86
     if (kern) {
         /* The direct kernels' tables (km_tabs). */
-        kp = k <= 8 ? 8 : k <= 16 ? 16 : k <= 32 ? 32 : 0;
+        kp = k <= 8 ? 8 : kern == 2 ? 0 : k <= 16 ? 16 : k <= 32 ? 32 : 0; /* the AVX2 kernel permutes only for k <= 8 */
         TRIBE_TRY(tribe_alloc((void **)&wf, ktd * sizeof *wf));
         TRIBE_TRY(tribe_alloc((void **)&cnf, (size_t)kt * sizeof *cnf));
         TRIBE_TRY(tribe_alloc((void **)&cmf, (size_t)ns * sizeof *cmf));
@@ -948,7 +948,7 @@ tribe_status tribe_kmeans_pass(const float *z, int64_t n, tribe_kmeans_pass_io *
             if (kern == 1) {
                 km_block_direct(p, w, &tabs, z + i0 * d, i0, rows, n);
             } else if (kern == 2) {
-                km_nominate8(p, w, &tabs, z + i0 * d, rows, (n - i0) * d * 4);
+                km_nominate_avx2(p, w, &tabs, z + i0 * d, rows, (n - i0) * d * 4);
                 km_emit(p, w, z + i0 * d, i0, rows);
             } else
 #endif
