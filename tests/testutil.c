@@ -1,10 +1,40 @@
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 int tribe_mpitest_failures;
+
+double tribe_test_silhouette(const float *z, const int32_t *lab, int64_t n, int d, int k, int squared)
+{
+    double total = 0;
+    int64_t *cnt = calloc((size_t)k, sizeof *cnt);
+    double *sum = malloc((size_t)k * sizeof *sum);
+    for (int64_t i = 0; i < n; i++)
+        cnt[lab[i]]++;
+    for (int64_t i = 0; i < n; i++) {
+        for (int c = 0; c < k; c++)
+            sum[c] = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0;
+            for (int l = 0; l < d; l++)
+                s += ((double)z[i * d + l] - z[j * d + l]) * ((double)z[i * d + l] - z[j * d + l]);
+            sum[lab[j]] += squared ? s : sqrt(s);
+        }
+        if (cnt[lab[i]] == 1)
+            continue;
+        double a = sum[lab[i]] / (double)(cnt[lab[i]] - 1), b = INFINITY;
+        for (int c = 0; c < k; c++)
+            if (c != lab[i] && cnt[c] > 0 && sum[c] / (double)cnt[c] < b)
+                b = sum[c] / (double)cnt[c];
+        total += (b - a) / fmax(a, b);
+    }
+    free(cnt);
+    free(sum);
+    return total / (double)n;
+}
 
 int tribe_test_main(const char *suite_name, const tribe_test_case *cases)
 {

@@ -38,6 +38,12 @@ const char *tribe_test_data(const char *name);
 /* Path of ../shared/data/<name> if it exists, else NULL (caller skips). */
 const char *tribe_test_shared_data(const char *name);
 
+/* Brute-force mean silhouette of n rows z[n][d] with labels in [0, k), in
+ * double over every pair (Euclidean, or squared Euclidean with `squared`); a
+ * row alone in its cluster scores 0. The reference the exact kernels are
+ * tested against. */
+double tribe_test_silhouette(const float *z, const int32_t *lab, int64_t n, int d, int k, int squared);
+
 tribe_par *tribe_mpitest_init(int *argc, char ***argv);
 extern int tribe_mpitest_failures;
 #define TRIBE_MPI_CHECK(par, cond, ...)                                                        \
