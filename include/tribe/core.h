@@ -25,6 +25,17 @@
 
 #define TRIBE_VERSION "0.1.0"
 
+/* The most numeric features a model may use (model columns of a job, columns
+ * of a generated or imported table): every fixed-size per-feature array and
+ * every "d in 1..N" check uses this one limit. */
+#define TRIBE_MAX_FEATURES 256
+
+/* Work (element operations) below which a kernel runs its loop on one
+ * thread: waking a team for a few thousand operations costs more than it
+ * saves, and idle spinning threads steal cores from other ranks when a node
+ * is oversubscribed. Results never depend on it (see the determinism notes). */
+#define TRIBE_OMP_MIN_WORK 65536
+
 /* Status of every fallible call. The CLI maps classes to exit codes
  * (docs/cli.md): usage 2, bad input data 3, environment 4, internal 5. */
 typedef enum {

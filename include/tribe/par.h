@@ -73,6 +73,35 @@ tribe_status tribe_par_alltoallv(tribe_par *par, const void *send, const size_t 
                                  const size_t *sdispls, void **out, size_t *total,
                                  size_t *recvcounts, size_t *rdispls);
 
+/* ---- rows distributed over ranks -------------------------------------------
+ * The customers' layout: this rank holds global rows [offset, offset + n_local)
+ * of n_global, the ranks' blocks tiling [0, n_global) in rank order. Created
+ * (and checked) once, collectively; every collective kernel then takes it by
+ * pointer instead of loose integers. The RNG keys rows by global index, so a
+ * wrong offset would silently change every sample: hence the one check. */
+typedef struct {
+    tribe_par *par;
+    int64_t n_local, offset, n_global;
+} tribe_rows;
+
+/* Collective. out describes this rank's block [offset, offset + n_local) of
+ * n_global after checking (one exclusive scan) that the ranks' blocks tile
+ * [0, n_global) in rank order. Errors: TRIBE_ERR_INTERNAL naming the rank and
+ * the inconsistent numbers (on every rank), ENV. */
+tribe_status tribe_rows_init(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global, tribe_rows *out);
+/* Collective. The layout of n_local rows on each rank, stacked in rank order
+ * (offset and n_global by an exclusive scan). Errors: INTERNAL for
+ * n_local < 0, ENV. */
+tribe_status tribe_rows_stack(tribe_par *par, int64_t n_local, tribe_rows *out);
+
+/* A dense row-major matrix on distributed rows: x[rows->n_local][d] (leading
+ * dimension d). A view: it owns nothing. */
+typedef struct {
+    const tribe_rows *rows;
+    const float *x;
+    int d;
+} tribe_dmat;
+
 /* The underlying communicator, as an opaque pointer to an MPI_Comm (NULL for
  * a serial context). Only src/io uses it, to open parallel HDF5 files. */
 void *tribe_par_comm(tribe_par *par);

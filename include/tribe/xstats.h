@@ -27,12 +27,6 @@
 #include "tribe/core.h"
 #include "tribe/par.h"
 
-/* Work (element operations) below which a kernel runs its loop on one
- * thread: waking a team for a few thousand operations costs more than it
- * saves, and idle spinning threads steal cores from other ranks when a node
- * is oversubscribed. Results never depend on it (see the determinism notes). */
-#define TRIBE_OMP_MIN_WORK 65536
-
 /* Not collective. The power of two 2^e (as a double) such that up to n terms
  * of magnitude <= maxabs, each multiplied by it, sum without overflow in a
  * tribe_xsum and with the finest resolution. maxabs <= 0 or n <= 0 gives 1. */

@@ -411,3 +411,34 @@ cleanup:
     free(req);
     return st;
 }
+
+tribe_status tribe_rows_init(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global, tribe_rows *out)
+{
+    int64_t before = 0, total = 0;
+    tribe_status st = tribe_par_exscan_i64(par, n_local, &before, &total);
+    if (st != TRIBE_OK)
+        return st;
+    if (before != offset || total != n_global || n_local < 0)
+        st = tribe_fail(TRIBE_ERR_INTERNAL,
+                        "rows: rank %d holds rows [%lld, +%lld) of %lld, but the ranks' blocks give offset %lld of %lld",
+                        tribe_par_rank(par), (long long)offset, (long long)n_local, (long long)n_global,
+                        (long long)before, (long long)total);
+    st = tribe_par_agree(par, st);
+    if (st == TRIBE_OK)
+        *out = (tribe_rows){par, n_local, offset, n_global};
+    return st;
+}
+
+tribe_status tribe_rows_stack(tribe_par *par, int64_t n_local, tribe_rows *out)
+{
+    int64_t before = 0, total = 0;
+    tribe_status st = n_local < 0 ? tribe_fail(TRIBE_ERR_INTERNAL, "rows: rank %d holds %lld rows",
+                                                tribe_par_rank(par), (long long)n_local)
+                                  : TRIBE_OK;
+    st = tribe_par_agree(par, st);
+    if (st == TRIBE_OK)
+        st = tribe_par_exscan_i64(par, n_local, &before, &total);
+    if (st == TRIBE_OK)
+        *out = (tribe_rows){par, n_local, before, total};
+    return st;
+}
