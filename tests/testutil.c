@@ -1,11 +1,19 @@
 #include "testutil.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int tribe_mpitest_failures;
+
+/* This process's folder under TRIBE_TEST_TMP ("" until the first temporary
+ * folder is asked for) and how many folders were made in it. */
+static char tmp_root[512];
+static int tmp_count;
 
 double tribe_test_silhouette(const float *z, const int32_t *lab, int64_t n, int d, int k, int squared)
 {
@@ -58,12 +66,56 @@ int tribe_test_main(const char *suite_name, const tribe_test_case *cases)
     return (failed == 0 && run > 0) ? 0 : 1;
 }
 
+tribe_par *tribe_test_serial(void)
+{
+    tribe_par *par = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    return par;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* atexit: removes this process's temporary folders unless TRIBE_TEST_KEEP_TMP. */
+static void remove_tmp_root(void)
+{
+    const char *keep = getenv("TRIBE_TEST_KEEP_TMP");
+    if (keep && *keep && strcmp(keep, "0") != 0)
+        fprintf(stderr, "temporary folders kept in %s\n", tmp_root);
+    else if (nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp_root);
+}
+
+/* Makes a fresh folder <tmp_root>/<n> into buf (tmp_root made on first use);
+ * -1 with errno on failure. */
+static int make_tmpdir(char *buf, size_t cap)
+{
+    if (!tmp_root[0]) {
+        if (mkdir(TRIBE_TEST_TMP, 0755) != 0 && errno != EEXIST)
+            return -1;
+        snprintf(tmp_root, sizeof tmp_root, "%s/run-XXXXXX", TRIBE_TEST_TMP);
+        if (!mkdtemp(tmp_root)) {
+            tmp_root[0] = 0;
+            return -1;
+        }
+        atexit(remove_tmp_root);
+    }
+    int len = snprintf(buf, cap, "%s/%d", tmp_root, ++tmp_count);
+    if (len < 0 || (size_t)len >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkdir(buf, 0700);
+}
+
 const char *tribe_test_tmpdir(void)
 {
-    static char buf[256];
-    snprintf(buf, sizeof buf, "/tmp/tribe-test-XXXXXX");
-    if (!mkdtemp(buf)) {
-        perror("mkdtemp");
+    static char buf[600];
+    if (make_tmpdir(buf, sizeof buf) != 0) {
+        perror("temporary folder under " TRIBE_TEST_TMP);
         abort();
     }
     return buf;
@@ -76,11 +128,18 @@ const char *tribe_test_data(const char *name)
     return buf;
 }
 
+/* Where shared data sets are looked for: $TRIBE_SHARED_DATA, else the
+ * folder configured at build time. */
+static const char *shared_dir(void)
+{
+    const char *dir = getenv("TRIBE_SHARED_DATA");
+    return dir && *dir ? dir : TRIBE_SHARED_DATA;
+}
+
 const char *tribe_test_shared_data(const char *name)
 {
     static char buf[1024];
-    const char *dir = getenv("TRIBE_SHARED_DATA");
-    snprintf(buf, sizeof buf, "%s/%s", dir && *dir ? dir : TRIBE_SHARED_DATA, name);
+    snprintf(buf, sizeof buf, "%s/%s", shared_dir(), name);
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
@@ -105,4 +164,20 @@ int tribe_mpitest_finish(tribe_par **par)
         printf("%s on %d rank(s): %lld failed check(s)\n", fails ? "FAIL" : "PASS", size, (long long)fails);
     tribe_par_finalize(par);
     return fails ? 1 : 0;
+}
+
+const char *tribe_mpitest_tmpdir(tribe_par *par)
+{
+    static char buf[600];
+    int rank = tribe_par_rank(par);
+    buf[0] = 0;
+    if (rank == 0 && make_tmpdir(buf, sizeof buf) != 0) {
+        perror("temporary folder under " TRIBE_TEST_TMP);
+        buf[0] = 0;
+    }
+    if (tribe_par_bcast(par, buf, sizeof buf, 0) != TRIBE_OK || !buf[0]) {
+        fprintf(stderr, "rank %d: no temporary folder\n", rank);
+        abort();
+    }
+    return buf;
 }

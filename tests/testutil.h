@@ -1,7 +1,13 @@
-/* Shared helpers for tribe's tests.
+/* Shared helpers for tribe's tests: the one serial-context fixture, the one
+ * temporary-folder helper, fixture paths and the MPI check macros.
  *
  * CUnit suites (tests/unit/test_<module>.c):
- *     static void kmeans_should_recover_planted_centroids(void) { CU_ASSERT(...); }
+ *     static void kmeans_should_recover_planted_centroids(void)
+ *     {
+ *         tribe_par *par = tribe_test_serial();     // fresh per case; the case frees it
+ *         CU_ASSERT(...);
+ *         tribe_par_finalize(&par);
+ *     }
  *     int main(void) {
  *         static const tribe_test_case cases[] = {
  *             TRIBE_TEST(kmeans_should_recover_planted_centroids), {NULL, NULL}};
@@ -10,8 +16,16 @@
  *
  * MPI tests (tests/mpi/test_<name>.c) run under mpiexec -n 1, 2, 4:
  *     tribe_par *par = tribe_mpitest_init(&argc, &argv);
+ *     const char *dir = tribe_mpitest_tmpdir(par);  // one folder, the same on every rank
  *     TRIBE_MPI_CHECK(par, cond, "what went wrong %d", x);
  *     return tribe_mpitest_finish(&par);   // agrees on failures, exit code
+ *
+ * Temporary folders live under the build tree (<build>/tests/tmp, a folder
+ * per test process; on a cluster that is usually shared by the nodes, unlike
+ * /tmp) and are removed, with their contents, when the process exits
+ * normally (main returns, exit, a skip). A crash or abort leaves them
+ * under <build>/tests/tmp, not in /tmp; TRIBE_TEST_KEEP_TMP=1 keeps them.
+ * Tests need not delete what they write there.
  */
 #ifndef TRIBE_TESTUTIL_H
 #define TRIBE_TESTUTIL_H
@@ -31,7 +45,14 @@ typedef struct {
 /* Runs the cases as one CUnit suite; returns 0 when all pass, 1 otherwise. */
 int tribe_test_main(const char *suite, const tribe_test_case *cases);
 
-/* A fresh temporary directory (static buffer, valid until the next call). */
+/* A fresh serial context (rank 0 of 1, collectives are local no-ops) for one
+ * case, which frees it with tribe_par_finalize. Call inside a case: if it
+ * cannot be made, the case fails there (CUnit fatal assertion). */
+tribe_par *tribe_test_serial(void);
+
+/* A fresh, empty temporary folder under <build>/tests/tmp, removed with its
+ * contents at exit (see the top of this file). Static buffer, valid until the
+ * next call; aborts if the folder cannot be made. */
 const char *tribe_test_tmpdir(void);
 /* Path of a fixture in tests/data (static buffer). */
 const char *tribe_test_data(const char *name);
@@ -44,6 +65,7 @@ const char *tribe_test_shared_data(const char *name);
  * tested against. */
 double tribe_test_silhouette(const float *z, const int32_t *lab, int64_t n, int d, int k, int squared);
 
+/* Initialises MPI and warnings-only logging; exits 1 if MPI cannot start. */
 tribe_par *tribe_mpitest_init(int *argc, char ***argv);
 extern int tribe_mpitest_failures;
 #define TRIBE_MPI_CHECK(par, cond, ...)                                                        \
@@ -56,8 +78,12 @@ extern int tribe_mpitest_failures;
             tribe_mpitest_failures++;                                                          \
         }                                                                                      \
     } while (0)
-/* Agrees on failures across ranks, prints one summary line on rank 0,
- * finalises MPI and returns the exit code (0 = all ranks passed). */
+/* Collective. Agrees on failures across ranks, prints one summary line on
+ * rank 0, finalises MPI and returns the exit code (0 = all ranks passed). */
 int tribe_mpitest_finish(tribe_par **par);
+/* Collective. One fresh temporary folder for all ranks: made by rank 0 (as
+ * tribe_test_tmpdir, removed by rank 0 at exit), its path broadcast. Static
+ * buffer, valid until the next call; aborts on every rank if it cannot be made. */
+const char *tribe_mpitest_tmpdir(tribe_par *par);
 
 #endif

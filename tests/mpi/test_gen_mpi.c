@@ -4,19 +4,12 @@
 #include "testutil.h"
 #include "tribe/gen.h"
 
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int same_file(const char *d1, const char *d2, const char *name)
 {
-    char p1[512], p2[512];
+    char p1[1024], p2[1024];
     snprintf(p1, sizeof p1, "%s/%s", d1, name);
     snprintf(p2, sizeof p2, "%s/%s", d2, name);
     char *a = NULL, *b = NULL;
@@ -33,12 +26,9 @@ static int same_file(const char *d1, const char *d2, const char *name)
 static void compare_with_serial(tribe_par *par, const tribe_gen_cfg *cfg, const char *const *names, int nnames)
 {
     const int rank = tribe_par_rank(par);
-    char *dirs[2] = {NULL, NULL};
-    for (int k = 0; k < 2; k++) {
-        if (rank == 0)
-            tribe_strdup(tribe_test_tmpdir(), &dirs[k]);
-        TRIBE_MPI_CHECK(par, tribe_par_bcast_str(par, &dirs[k], 0) == TRIBE_OK, "bcast dir");
-    }
+    char dirs[2][600];
+    for (int k = 0; k < 2; k++)
+        snprintf(dirs[k], sizeof dirs[k], "%s", tribe_mpitest_tmpdir(par));
     tribe_status st = tribe_gen(par, cfg, dirs[0]);
     TRIBE_MPI_CHECK(par, st == TRIBE_OK, "parallel gen: %s", tribe_errmsg());
     if (rank == 0) {
@@ -50,11 +40,7 @@ static void compare_with_serial(tribe_par *par, const tribe_gen_cfg *cfg, const 
         for (int k = 0; k < nnames; k++)
             TRIBE_MPI_CHECK(par, same_file(dirs[0], dirs[1], names[k]),
                             "%s differs between %d rank(s) and 1", names[k], tribe_par_size(par));
-        for (int k = 0; k < 2; k++)
-            nftw(dirs[k], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
-    free(dirs[0]);
-    free(dirs[1]);
 }
 
 int main(int argc, char **argv)
@@ -85,7 +71,7 @@ int main(int argc, char **argv)
 
     /* errors are the same on every rank, with the message of the rank that saw them */
     cfg.customers = 0;
-    tribe_status st = tribe_gen(par, &cfg, "/tmp");
+    tribe_status st = tribe_gen(par, &cfg, tribe_mpitest_tmpdir(par));
     TRIBE_MPI_CHECK(par, st == TRIBE_ERR_USAGE, "customers 0 gave %d", st);
     cfg.customers = 10;
     st = tribe_gen(par, &cfg, "/proc/version/sub");

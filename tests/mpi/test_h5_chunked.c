@@ -36,10 +36,7 @@ int main(int argc, char **argv)
         for (int j = 0; j < D; j++)
             x[i * D + j] = xval(lo + i, j);
     }
-    char dir[256] = "";
-    if (rank == 0)
-        snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
-    tribe_par_bcast(par, dir, sizeof dir, 0);
+    const char *dir = tribe_mpitest_tmpdir(par);
     char path[512];
     snprintf(path, sizeof path, "%s/chunked.h5", dir);
 

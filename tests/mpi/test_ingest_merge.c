@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static tribe_par *par;
 
@@ -103,12 +102,9 @@ int main(int argc, char **argv)
 {
     par = tribe_mpitest_init(&argc, &argv);
     int rank = tribe_par_rank(par);
-    char *dir = NULL;
+    const char *dir = tribe_mpitest_tmpdir(par);
     char tx[1024], web[1024], rej[1024];
     static planted pl[N_SPREAD];
-    if (rank == 0)
-        tribe_strdup(tribe_test_tmpdir(), &dir);
-    TRIBE_MPI_CHECK(par, tribe_par_bcast_str(par, &dir, 0) == TRIBE_OK && dir, "broadcast tmpdir");
     snprintf(tx, sizeof tx, "%s/tx.csv", dir);
     snprintf(web, sizeof web, "%s/web.csv", dir);
     snprintf(rej, sizeof rej, "%s/rejects_%d.csv", dir, rank);
@@ -157,16 +153,5 @@ int main(int argc, char **argv)
     tribe_table_destroy(&ts);
     tribe_table_destroy(&tp);
     tribe_par_finalize(&sp);
-
-    tribe_par_barrier(par);
-    unlink(rej);
-    tribe_par_barrier(par);
-    if (rank == 0) {
-        unlink(tx);
-        unlink(web);
-        if (rmdir(dir) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-    free(dir);
     return tribe_mpitest_finish(&par);
 }

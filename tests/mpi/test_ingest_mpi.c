@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 static tribe_par *par;
@@ -116,14 +115,11 @@ int main(int argc, char **argv)
 {
     par = tribe_mpitest_init(&argc, &argv);
     int rank = tribe_par_rank(par);
-    char *dir = NULL;
     char tx[1024], web[1024], demo[1024], txz[1024], webz[1024], demoz[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
     snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
     snprintf(demo, sizeof demo, "%s", tribe_test_data("ingest/demographics.csv"));
-    if (rank == 0)
-        tribe_strdup(tribe_test_tmpdir(), &dir);
-    TRIBE_MPI_CHECK(par, tribe_par_bcast_str(par, &dir, 0) == TRIBE_OK && dir, "broadcast tmpdir");
+    const char *dir = tribe_mpitest_tmpdir(par);
     snprintf(txz, sizeof txz, "%s/tx.csv.gz", dir);
     snprintf(webz, sizeof webz, "%s/web.csv.gz", dir);
     snprintf(demoz, sizeof demoz, "%s/demo.csv.gz", dir);
@@ -195,24 +191,5 @@ int main(int argc, char **argv)
         tribe_par_finalize(&sp);
     }
 
-    tribe_par_barrier(par);
-    if (rank == 0) { /* every file this test made, then the folder */
-        char f[1200];
-        unlink(txz);
-        unlink(webz);
-        unlink(demoz);
-        unlink(splz);
-        for (int k = 0; k < 9; k++) {
-            snprintf(f, sizeof f, "%s/par_%d.csv", dir, k);
-            unlink(f);
-            for (int r = 0; r < tribe_par_size(par); r++) {
-                snprintf(f, sizeof f, "%s/serial_%d_%d.csv", dir, r, k);
-                unlink(f);
-            }
-        }
-        if (rmdir(dir) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-    free(dir);
     return tribe_mpitest_finish(&par);
 }

@@ -20,17 +20,16 @@
 int main(int argc, char **argv)
 {
     tribe_par *par = tribe_mpitest_init(&argc, &argv);
-    int rank = tribe_par_rank(par), size = tribe_par_size(par);
+    int rank = tribe_par_rank(par);
     tribe_par *one = NULL;
     tribe_par_serial(&one);
 
     /* The generator: written by all ranks, read back block-wise, compared
      * with rank 0's serial generation of the same settings. */
-    int64_t pid = (int64_t)getpid();
-    tribe_par_bcast(par, &pid, sizeof pid, 0);
-    char path[256], spath[256], truth[300];
-    snprintf(path, sizeof path, "/tmp/tribe-test-blobs-%lld-%d.h5", (long long)pid, size);
-    snprintf(spath, sizeof spath, "/tmp/tribe-test-blobs-%lld-%d-serial.h5", (long long)pid, size);
+    const char *dir = tribe_mpitest_tmpdir(par);
+    char path[700], spath[700], truth[800];
+    snprintf(path, sizeof path, "%s/blobs.h5", dir);
+    snprintf(spath, sizeof spath, "%s/blobs-serial.h5", dir);
     tribe_blobs_cfg bc;
     tribe_blobs_defaults(&bc);
     bc.customers = NROWS;

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -32,10 +31,7 @@ int main(int argc, char **argv)
             t->x[i * 3 + j] = (float)(g * 10 + j);
         dev->code[i] = (int32_t)(g % 4) - 1;
     }
-    char dir[256] = "";
-    if (rank == 0)
-        snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
-    tribe_par_bcast(par, dir, sizeof dir, 0);
+    const char *dir = tribe_mpitest_tmpdir(par);
     char path[512];
     snprintf(path, sizeof path, "%s/customers.h5", dir);
     tribe_status st = tribe_store_write_customers(par, path, t, "{\"rows_read\":5}", NULL);

@@ -95,8 +95,7 @@ static void bgnbd_fit_should_recover_simulated_parameters(void)
         T[i] = 39.0 + 39.0 * tribe_rng_unif(3, 99, (uint64_t)i);
         tribe_bgnbd_simulate1(&truth, 3, i, T[i], &x[i], &tx[i]);
     }
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     tribe_bgnbd m = {0};
     tribe_clv_fit_info info = {0};
     CU_ASSERT_EQUAL(tribe_bgnbd_fit(par, x, tx, T, n, NULL, &m, &info), TRIBE_OK);
@@ -134,8 +133,7 @@ static void gammagamma_fit_should_recover_simulated_parameters(void)
         x[i] = (double)(i % 7); /* 1/7 non-repeat customers, skipped by the fit */
         mb[i] = x[i] > 0 ? tribe_gammagamma_simulate1(&truth, 8, i, (int64_t)x[i]) : 0;
     }
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     tribe_gammagamma g = {0};
     tribe_clv_fit_info info = {0};
     CU_ASSERT_EQUAL(tribe_gammagamma_fit(par, x, mb, n, NULL, &g, &info), TRIBE_OK);
@@ -157,8 +155,7 @@ static void gammagamma_fit_should_recover_simulated_parameters(void)
 
 static void bgnbd_fit_should_reject_bad_rows(void)
 {
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     double x[2] = {1, 2}, tx[2] = {3, 9}, T[2] = {5, 8};
     tribe_bgnbd m = {0};
     CU_ASSERT_EQUAL(tribe_bgnbd_fit(par, x, tx, T, 2, NULL, &m, NULL), TRIBE_ERR_USAGE);
@@ -193,8 +190,7 @@ static void metrics_should_match_a_hand_computed_case(void)
         act[i] = i < 18 ? 1 : 11; /* total 40; top 2 hold 22 */
     }
     pred[5] = 19; /* ties with row 19: row 5 wins (lower index), row 18 drops out */
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     tribe_clv_metrics m;
     CU_ASSERT_EQUAL(tribe_clv_metrics_compute(par, pred, act, 20, 0, &m), TRIBE_OK);
     CU_ASSERT_EQUAL(m.n, 20);

@@ -2,7 +2,6 @@
 #include "testutil.h"
 #include "tribe/csv.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,24 +10,6 @@
 /* A small file with every quoting feature: CRLF and LF line ends, a quoted
  * comma, doubled quotes, a newline inside quotes (and a CRLF inside quotes),
  * an empty field, a trailing comma, a blank line, no final newline. */
-
-/* Removes a folder this test made with tribe_test_tmpdir and its files. */
-static void remove_tmpdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static const char SAMPLE[] =
     "id,text,n\r\n"
@@ -127,7 +108,6 @@ static void quoted_fields_should_be_unquoted_with_their_lines(void)
     tribe_csv_close(&c);
     CU_ASSERT_PTR_NULL(c);
     tribe_csv_close(&c);
-    remove_tmpdir(dir);
 }
 
 static void malformed_records_should_be_flagged_not_fatal(void)
@@ -145,7 +125,6 @@ static void malformed_records_should_be_flagged_not_fatal(void)
     CU_ASSERT(!r[2].bad && r[2].nf == 2 && r[2].line == 4);
     CU_ASSERT(r[3].bad && r[3].line == 5); /* open quote runs to the end of the file */
     CU_ASSERT_STRING_EQUAL(r[3].raw, "4,\"never closed\nmore\n");
-    remove_tmpdir(dir);
 }
 
 static void overlong_records_should_be_malformed_and_skipped(void)
@@ -162,7 +141,6 @@ static void overlong_records_should_be_malformed_and_skipped(void)
     CU_ASSERT(!r[0].bad && r[0].line == 2);
     CU_ASSERT(r[1].bad && r[1].line == 3 && strlen(r[1].raw) == 12);
     CU_ASSERT(!r[2].bad && r[2].line == 5 && strcmp(r[2].f1, "ok") == 0);
-    remove_tmpdir(dir);
 }
 
 static void gzip_files_should_read_like_plain_ones(void)
@@ -187,7 +165,6 @@ static void gzip_files_should_read_like_plain_ones(void)
     tribe_csv_opts o = {.begin = 5, .end = -1};
     CU_ASSERT_EQUAL(tribe_csv_open(gz, &o, &c), TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NULL(c);
-    remove_tmpdir(dir);
 }
 
 /* Opens [b, e) of path with the prefix counts a job would compute. */
@@ -237,7 +214,6 @@ static void byte_ranges_should_yield_each_record_once_at_any_split(void)
     snprintf(path, sizeof path, "%s/m.csv", dir);
     write_file(path, text, strlen(text));
     check_all_splits(path, strlen(text), 14);
-    remove_tmpdir(dir);
 }
 
 static void strides_should_share_records_exactly_once(void)
@@ -273,7 +249,6 @@ static void strides_should_share_records_exactly_once(void)
             for (int k = 0; k < ns; k++)
                 CU_ASSERT_EQUAL(seen[k], 1);
         }
-    remove_tmpdir(dir);
 }
 
 /* Larger file (several read buffers): random record lengths, quoted fields
@@ -357,7 +332,6 @@ static void long_files_should_split_like_short_ones(void)
         CU_ASSERT_EQUAL(n, n0);
         CU_ASSERT_EQUAL(lines, lines0);
     }
-    remove_tmpdir(dir);
 }
 
 static void bad_files_should_fail_with_the_right_class(void)
@@ -383,7 +357,6 @@ static void bad_files_should_fail_with_the_right_class(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "'zz'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "h.csv"));
     tribe_csv_close(&c);
-    remove_tmpdir(dir);
 }
 
 int main(void)

@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 /* x[n][d] uniform in [0, 1) keyed by (row, feature). */
 static float *uniform_x(int64_t n, int d, uint64_t seed)
 {
@@ -91,7 +84,7 @@ static void bins_should_cut_at_quantiles_and_skip_constant_and_missing_features(
 
 static void bins_fit_should_sample_by_global_row_and_skip_flagged_rows(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 1000;
     float *x = uniform_x(n, 2, 3);
     uint8_t *skip = calloc((size_t)n, 1);
@@ -119,7 +112,7 @@ static void bins_fit_should_sample_by_global_row_and_skip_flagged_rows(void)
 
 static void a_single_split_should_recover_a_step_function_exactly(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 400;
     float *x = uniform_x(n, 2, 5);
     double *y = malloc(n * sizeof *y), *p = malloc(n * sizeof *p);
@@ -164,7 +157,7 @@ static void a_single_split_should_recover_a_step_function_exactly(void)
  * are still exact. */
 static void huge_targets_should_still_split_exactly(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 400;
     float *x = uniform_x(n, 1, 43);
     double *y = malloc(n * sizeof *y), *p = malloc(n * sizeof *p);
@@ -205,7 +198,7 @@ static double r2(const double *y, const double *p, int64_t n)
 
 static void squared_error_boosting_should_fit_a_smooth_function(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 4000;
     const int d = 4;
     float *x = uniform_x(n, d, 7);
@@ -248,7 +241,7 @@ static void squared_error_boosting_should_fit_a_smooth_function(void)
 /* Counts (Poisson), zero-inflated spend (Tweedie), clicks (logistic). */
 static void poisson_tweedie_and_logistic_losses_should_decrease(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 3000;
     const int d = 3;
     float *x = uniform_x(n, d, 11);
@@ -290,7 +283,7 @@ static void poisson_tweedie_and_logistic_losses_should_decrease(void)
 
 static void softmax_should_separate_three_classes(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 1500;
     float *x = uniform_x(n, 2, 13);
     double *y = malloc(n * sizeof *y), *p = malloc(3 * n * sizeof *p);
@@ -325,7 +318,7 @@ static void softmax_should_separate_three_classes(void)
 
 static void missing_values_should_learn_their_own_direction(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 600;
     float *x = uniform_x(n, 1, 17);
     double *y = malloc(n * sizeof *y), p[3];
@@ -355,7 +348,7 @@ static void missing_values_should_learn_their_own_direction(void)
 
 static void constant_and_all_missing_features_should_never_be_split(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 500;
     const int d = 3;
     float *x = uniform_x(n, d, 19);
@@ -386,7 +379,7 @@ static void constant_and_all_missing_features_should_never_be_split(void)
 
 static void early_stopping_should_keep_the_best_round(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 2000;
     float *x = uniform_x(n, 2, 23);
     double *y = malloc(n * sizeof *y);
@@ -421,7 +414,7 @@ static void early_stopping_should_keep_the_best_round(void)
 
 static void save_and_load_should_round_trip_predictions_bit_for_bit(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 1000;
     const int d = 3;
     float *x = uniform_x(n, d, 29);
@@ -492,7 +485,7 @@ static void a_model_of_another_version_should_fail_naming_both_versions(void)
 
 static void bad_targets_and_tiny_data_should_fail_clearly(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 50;
     float *x = uniform_x(n, 2, 31);
     double *y = calloc(n, sizeof *y);
@@ -534,7 +527,7 @@ static void the_model_should_not_depend_on_the_thread_count(void)
     /* 80,000 rows: large enough for the threaded paths (histogram blocks,
      * row moves between buffers); squared error (constant hessian, not
      * summed) and Poisson (summed hessians) */
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 80000;
     const int d = 4;
     float *x = uniform_x(n, d, 37);

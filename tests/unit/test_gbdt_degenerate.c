@@ -9,19 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 /* Every feature constant or all-missing: nothing can be split; the fit
  * succeeds with single-leaf trees and predicts the training mean, with or
  * without early stopping, for every objective that takes y >= 0. */
 static void no_splittable_feature_should_give_a_constant_model(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 300;
     const int d = 3;
     float *x = malloc((size_t)n * d * sizeof *x);
@@ -77,7 +70,7 @@ static void no_splittable_feature_should_give_a_constant_model(void)
  * fit (nothing can be split: each child would be smaller). */
 static void rows_at_the_min_samples_leaf_boundary(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 12;
     float x[12];
     double y[12];
@@ -115,7 +108,7 @@ static void rows_at_the_min_samples_leaf_boundary(void)
  * empty block is allowed; bad shapes are usage errors. */
 static void stacked_blocks_should_equal_the_concatenation(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     enum { N = 400, D = 2 };
     float x[N * D];
     double y[N];

@@ -53,8 +53,7 @@ static void a_depth_one_tree_should_agree_with_xgboost_hist(void)
     fclose(fp);
     fclose(fs);
 
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
     cfg.n_rounds = 1;

@@ -6,23 +6,14 @@
 
 #include "../../src/io/gen_internal.h" /* gen_set_omp_min: a test hook */
 
-#include <ftw.h>
 #include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 /* ---- helpers ------------------------------------------------------------- */
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-static void rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char path[512];
@@ -361,7 +352,6 @@ static void gen_should_write_every_file_with_its_header(void)
         free(text);
     }
     CU_ASSERT_FALSE(file_exists(dir, "transactions.csv.part"));
-    rm_tree(dir);
 }
 
 static void gen_counts_should_equal_what_truth_json_promises(void)
@@ -453,7 +443,6 @@ static void gen_counts_should_equal_what_truth_json_promises(void)
     free(con);
     reread_free(&r);
     free(json);
-    rm_tree(dir);
 }
 
 static void planted_segments_should_have_their_shares_and_shapes(void)
@@ -510,7 +499,6 @@ static void planted_segments_should_have_their_shares_and_shapes(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"web_events\": null"));
     reread_free(&r);
     free(json);
-    rm_tree(dir);
 }
 
 static void same_seed_should_give_same_bytes_and_other_seeds_other_bytes(void)
@@ -533,9 +521,6 @@ static void same_seed_should_give_same_bytes_and_other_seeds_other_bytes(void)
         CU_ASSERT(same_file(d1, d2, names[k]));
         CU_ASSERT_FALSE(same_file(d1, d3, names[k]));
     }
-    rm_tree(d1);
-    rm_tree(d2);
-    rm_tree(d3);
 }
 
 static void clean_data_should_have_no_dirt_and_respect_end_date(void)
@@ -568,7 +553,6 @@ static void clean_data_should_have_no_dirt_and_respect_end_date(void)
     CU_ASSERT_PTR_NULL(strstr(demo, ",,")); /* no empty Age when clean */
     free(demo);
     reread_free(&r);
-    rm_tree(dir);
 }
 
 static void gzip_output_should_hold_the_same_bytes(void)
@@ -604,8 +588,6 @@ static void gzip_output_should_hold_the_same_bytes(void)
     CU_ASSERT_EQUAL_FATAL(run_gen(&cfg, d2), TRIBE_OK);
     CU_ASSERT_FALSE(file_exists(d2, "transactions.csv.gz"));
     CU_ASSERT(same_file(d1, d2, "transactions.csv"));
-    rm_tree(d1);
-    rm_tree(d2);
 }
 
 static void thread_count_should_not_change_the_bytes(void)
@@ -637,8 +619,6 @@ static void thread_count_should_not_change_the_bytes(void)
             CU_ASSERT(same_file(d1, d2, name));
         }
     }
-    rm_tree(d1);
-    rm_tree(d2);
 }
 
 static void bad_arguments_should_fail_with_usage_or_io(void)
@@ -674,7 +654,6 @@ static void bad_arguments_should_fail_with_usage_or_io(void)
     CU_ASSERT_EQUAL(run_gen(&cfg, ""), TRIBE_ERR_USAGE);
     /* nothing generated into the folder by the failed calls */
     CU_ASSERT_FALSE(file_exists(dir, "transactions.csv"));
-    rm_tree(dir);
 }
 
 static void a_single_customer_should_still_make_a_data_set(void)
@@ -693,7 +672,6 @@ static void a_single_customer_should_still_make_a_data_set(void)
     CU_ASSERT_EQUAL(r.seg[0], 0);
     CU_ASSERT(r.id[0] == 12346 || r.id[0] == 12347);
     reread_free(&r);
-    rm_tree(dir);
 }
 
 static void failed_allocations_should_fail_cleanly(void)
@@ -703,8 +681,7 @@ static void failed_allocations_should_fail_cleanly(void)
     tribe_gen_cfg cfg;
     tribe_gen_defaults(&cfg);
     cfg.customers = 300;
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    tribe_par *par = tribe_test_serial();
     int succeeded = 0;
     for (long k = 1; k < 400 && !succeeded; k++) {
         tribe_alloc_fail_after(k);
@@ -724,7 +701,6 @@ static void failed_allocations_should_fail_cleanly(void)
     CU_ASSERT_EQUAL(r.customers, 300);
     reread_free(&r);
     tribe_par_finalize(&par);
-    rm_tree(dir);
 }
 
 int main(void)

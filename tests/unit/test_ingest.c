@@ -7,36 +7,10 @@
 #include "../../src/features/ingest_internal.h"
 
 #include <math.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-
-/* Removes a folder this test made with tribe_test_tmpdir and its files. */
-static void remove_tmpdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
 
 static int64_t row_of(const tribe_table *t, int64_t id)
 {
@@ -73,7 +47,7 @@ static int64_t rejected_sum(const tribe_ledger *l)
 
 static void transactions_should_give_exact_features_and_ledger(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_ingest_cfg cfg = {0};
     char tx[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
@@ -146,7 +120,7 @@ static void transactions_should_give_exact_features_and_ledger(void)
 
 static void web_and_demographics_should_join_on_customer_id(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     char tx[1024], web[1024], demo[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
     snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));
@@ -231,7 +205,7 @@ static int read_rejects(const char *path, int64_t *lines, char reasons[][128], c
 
 static void rejects_file_should_list_malformed_rows_by_line(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const char *dir = tribe_test_tmpdir();
     char tx[1024], web[1024], rej[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
@@ -270,12 +244,11 @@ static void rejects_file_should_list_malformed_rows_by_line(void)
     CU_ASSERT_STRING_EQUAL(reasons[n - 1], "missing CustomerID");
     tribe_table_destroy(&t);
     tribe_par_finalize(&par);
-    remove_tmpdir(dir);
 }
 
 static void no_kept_row_should_fail_but_keep_the_rejects(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const char *dir = tribe_test_tmpdir();
     char rej[1024];
     snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
@@ -292,12 +265,11 @@ static void no_kept_row_should_fail_but_keep_the_rejects(void)
     CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 4), 1);
     CU_ASSERT_EQUAL(lines[0], 3);
     tribe_par_finalize(&par);
-    remove_tmpdir(dir);
 }
 
 static void bad_sources_should_fail_naming_file_and_column(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = NULL;
     tribe_ledger l;
     char tx[1024];
@@ -342,7 +314,7 @@ static void bad_sources_should_fail_naming_file_and_column(void)
 
 static void ledger_should_render_as_json_and_text(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_ingest_cfg cfg = {.transactions = tribe_test_data("ingest/transactions.csv")};
     tribe_table *t = NULL;
     tribe_ledger l;
@@ -427,7 +399,7 @@ static void numbers_and_keys_should_parse_exactly(void)
 
 static void import_should_sort_by_id_and_read_nan(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_import_csv(par, tribe_test_data("ingest/features.csv"), &t), TRIBE_OK);
     CU_ASSERT_EQUAL_FATAL(t->n_local, 3);
@@ -463,7 +435,7 @@ static void import_should_sort_by_id_and_read_nan(void)
  * twice on 01-01 (the data's first day) and once in the window (6). */
 static void cutoff_should_split_features_and_target(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_ingest_cfg cfg = {0};
     char tx[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/split_transactions.csv"));
@@ -547,7 +519,7 @@ static void cutoff_should_split_features_and_target(void)
 
 static void bad_cutoff_or_horizon_should_be_usage_errors(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_ingest_cfg cfg = {0};
     char tx[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/split_transactions.csv"));
@@ -586,7 +558,7 @@ static void bad_cutoff_or_horizon_should_be_usage_errors(void)
 /* web sessions after the cutoff must not leak into the features */
 static void web_sessions_after_the_cutoff_should_be_ignored(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_ingest_cfg cfg = {0};
     char tx[1024], web[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
@@ -616,7 +588,7 @@ static void web_sessions_after_the_cutoff_should_be_ignored(void)
 
 static void allocation_failures_should_fail_cleanly(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     char tx[1024], web[1024], demo[1024];
     snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
     snprintf(web, sizeof web, "%s", tribe_test_data("ingest/web_events.csv"));

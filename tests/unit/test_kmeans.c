@@ -21,13 +21,6 @@ static float *planted(int64_t n, int d, int nc, double noise, uint64_t seed, dou
     return z;
 }
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 static void assign_should_pick_the_nearest_centre_and_break_ties_low(void)
 {
     const float z[] = {0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 2};
@@ -102,7 +95,7 @@ static double match_centres(const double *want, const double *got, int k, int d,
 
 static void fit_should_recover_planted_centroids(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int d = 4, k = 5;
     double cent[20], got[20];
     /* Mini-batch path (n > batch_size) and the small-data Lloyd path. */
@@ -136,7 +129,7 @@ static void fit_should_recover_planted_centroids(void)
 
 static void fit_should_reject_k_above_the_number_of_customers(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     float z[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     double c[16];
     tribe_kmeans_cfg cfg;
@@ -155,7 +148,7 @@ static void fit_should_reject_k_above_the_number_of_customers(void)
 
 static void fit_should_reject_k_above_the_number_of_distinct_rows(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     float z[20];
     for (int i = 0; i < 10; i++) {
         z[2 * i] = (float)(i % 3);
@@ -174,7 +167,7 @@ static void fit_should_reject_k_above_the_number_of_distinct_rows(void)
 
 static void fit_should_not_leave_empty_clusters_when_k_equals_distinct_points(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int d = 2, k = 6;
     /* 6 distinct points, very unequal multiplicities; a small init sample so
      * seeding sees only a few of them (exercises the farthest-row fallback
@@ -225,7 +218,7 @@ static void kmeanspp_should_count_distinct_centres(void)
 
 static void relabel_should_order_by_descending_mean_then_size(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const char *names[] = {"monetary", "frequency"};
     tribe_table *t = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_table_create(8, 2, names, &t), TRIBE_OK);
@@ -268,7 +261,7 @@ static void relabel_should_order_by_descending_mean_then_size(void)
 
 static void fit_should_not_depend_on_the_thread_count(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int d = 5, k = 6;
     int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK for every kernel */
     double cent[30], a[30], b[30];

@@ -10,13 +10,6 @@
 
 #include "../../src/cluster/kmeans_internal.h"
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 /* n rows of d features around k planted centres (spread 4, noise 1),
  * shifted by `shift` (a large shift makes |x|.|c| big next to the
  * distances: the GEMM bound then nominates many centres). */
@@ -201,7 +194,7 @@ static void padded_pass_should_equal_the_unpadded_sets(void)
 
 static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 8000;
     int d = 6, k = 5;
     float *z = blobs(n, d, k, 0, 21);
@@ -250,7 +243,7 @@ static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count
 
 static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 8000;
     int d = 6, k = 5;
     float *z = blobs(n, d, k, 0, 21);
@@ -288,7 +281,7 @@ static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
 /* Restarts share every pass; each must come out exactly as if run alone. */
 static void shared_restarts_should_equal_separate_runs(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 3000;
     int d = 4, k = 6;
     float *z = blobs(n, d, 4, 0, 33); /* 4 planted, 6 asked: local minima differ by restart */
@@ -325,7 +318,7 @@ static void shared_restarts_should_equal_separate_runs(void)
 
 static void kmeans_parallel_should_never_return_fewer_clusters_than_asked(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 60;
     int d = 2;
     float z[120];

@@ -13,13 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 /* k overlapping blobs (cluster c shifted by `sep` along axis c % d), labels
  * the planted ones. */
 static void blobs(int64_t n, int d, int k, double sep, uint64_t seed, float **z, int32_t **lab)
@@ -42,7 +35,7 @@ static void quality_of_two_points_per_cluster_should_match_hand_values(void)
      * DB = 0.2. Squared silhouette of x=0: a = 4, b = (100 + 144)/2 = 122,
      * s = 118/122; by symmetry every row has the same s = 1 - 4/122
      * (x=2: a = 4, b = (64 + 100)/2 = 82 -> 78/82). */
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     float z[4] = {0, 2, 10, 12};
     int32_t lab[4] = {0, 0, 1, 1};
     tribe_cluster_quality q;
@@ -64,7 +57,7 @@ static void quality_of_two_points_per_cluster_should_match_hand_values(void)
 
 static void ari_should_match_known_values(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     double ari = 0;
     int32_t a[4] = {0, 0, 1, 1}, b[4] = {1, 1, 0, 0}, c[4] = {0, 0, 1, 2}, e[4] = {0, 1, 0, 1};
     CU_ASSERT_EQUAL(tribe_ari(par, a, 2, b, 2, 4, &ari), TRIBE_OK);
@@ -82,7 +75,7 @@ static void ari_should_match_known_values(void)
 
 static void exact_squared_silhouette_should_equal_brute_force(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 500;
     int d = 3, k = 4;
     float *z;
@@ -125,7 +118,7 @@ static void quality_should_agree_with_sklearn(void)
         fprintf(stderr, "(sklearn not available: cross-check skipped) ");
         return;
     }
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 400;
     int d = 4, k = 5;
     float *z;
@@ -172,7 +165,7 @@ static void silhouette_kernels_should_give_the_same_bits(void)
 {
     /* The portable, AVX2+FMA and AVX-512 kernels (those the CPU has), on 1
      * and 3 threads; a far row exercises the >= 2048 path. */
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 3001;
     int d = 7, k = 6;
     float *z;
@@ -243,7 +236,7 @@ static void sweep_should_recommend_the_planted_k(void)
 {
     /* Five well separated blobs in 3-D: every criterion and the stability
      * check agree on K=5. */
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 4000;
     int d = 3;
     float *z;

@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -78,7 +71,7 @@ static void order_keys_should_sort_like_floats(void)
 
 static void medians_should_equal_sorting_with_nan_and_even_counts(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int G = 5, ncol = 3;
     for (int trial = 0; trial < 6; trial++) {
         int64_t n = 200 + 37 * trial + (trial % 2); /* odd and even totals */
@@ -140,7 +133,7 @@ static void medians_should_equal_sorting_with_nan_and_even_counts(void)
 
 static void quantiles_should_equal_sorting_with_nan_ties_and_small_groups(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int G = 5, ncol = 3;
     const double prob[] = {0.25, 0.75, 0.1, 0.5, 0, 1};
     const int np = 6;
@@ -206,7 +199,7 @@ static void quantiles_should_equal_sorting_with_nan_ties_and_small_groups(void)
 
 static void medians_should_not_depend_on_the_thread_count(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 20001; /* above TRIBE_OMP_MIN_WORK */
     float *x = malloc((size_t)n * 4 * sizeof *x);
     int32_t *g = malloc((size_t)n * sizeof *g);
@@ -237,7 +230,7 @@ static const char *FEATS[] = {"recency_days", "frequency", "monetary"};
 
 static void segments_should_profile_each_segment(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_table_create(6, 3, FEATS, &t), TRIBE_OK);
     t->n_global = 6;

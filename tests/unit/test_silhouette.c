@@ -9,13 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 /* Overlapping blobs so silhouettes spread over [-1, 1]; a singleton cluster
  * k-1 when `singleton` (row 0). */
 static void make_data(int64_t n, int d, int k, int singleton, float **z, int32_t **lab)
@@ -37,7 +30,7 @@ static void make_data(int64_t n, int d, int k, int singleton, float **z, int32_t
 
 static void silhouette_of_every_row_should_equal_brute_force(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 400;
     int d = 3, k = 4;
     for (int singleton = 0; singleton < 2; singleton++) {
@@ -64,7 +57,7 @@ static void silhouette_should_agree_with_sklearn(void)
         fprintf(stderr, "(sklearn not available: cross-check skipped) ");
         return;
     }
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 300;
     int d = 4, k = 5;
     float *z;
@@ -103,7 +96,7 @@ static void silhouette_should_agree_with_sklearn(void)
 
 static void sampled_silhouette_should_bracket_the_exact_one(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 3000;
     int d = 3, k = 3;
     float *z;
@@ -132,7 +125,7 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
 
 static void silhouette_and_projection_should_not_depend_on_the_thread_count(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK */
     int d = 4, k = 3;
     float *z;
@@ -160,7 +153,7 @@ static void silhouette_and_projection_should_not_depend_on_the_thread_count(void
 
 static void projection_should_find_the_dominant_direction(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 1000;
     int d = 3;
     float *z = malloc((size_t)n * d * sizeof *z);

@@ -35,16 +35,9 @@ static float plain(int64_t i, int j)
     }
 }
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 static void scaler_should_standardise_with_population_moments(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 1001;
     tribe_table *t = make_table(n, plain);
     int cols[] = {0, 1, 2, 3}, logs[] = {0, 1, 1, 0};
@@ -115,7 +108,7 @@ static float constant_and_missing(int64_t i, int j)
 
 static void zero_variance_and_empty_columns_should_map_to_zero(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = make_table(50, constant_and_missing);
     int cols[] = {0, 1, 2};
     tribe_scaler *s = NULL;
@@ -139,7 +132,7 @@ static void zero_variance_and_empty_columns_should_map_to_zero(void)
 
 static void bad_values_should_name_the_customer_and_feature(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = make_table(20, plain);
     int cols[] = {0, 1, 2}, logs[] = {0, 1, 0};
     tribe_scaler *s = NULL;
@@ -178,7 +171,7 @@ static float huge(int64_t i, int j)
 
 static void scaled_exact_sums_should_handle_extreme_magnitudes(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = make_table(1000, huge);
     int cols[] = {0, 1};
     tribe_scaler *s = NULL;
@@ -203,7 +196,7 @@ static void scaled_exact_sums_should_handle_extreme_magnitudes(void)
 
 static void scaler_should_not_depend_on_the_thread_count(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK */
     tribe_table *t = make_table(n, plain);
     int cols[] = {0, 1, 2, 3}, logs[] = {1, 0, 1, 0};
@@ -230,7 +223,7 @@ static void scaler_should_not_depend_on_the_thread_count(void)
 
 static void failed_allocations_should_leave_nothing_behind(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     tribe_table *t = make_table(30, plain);
     int cols[] = {0, 2};
     for (long k = 1; k < 40; k++) {
@@ -251,7 +244,7 @@ static void failed_allocations_should_leave_nothing_behind(void)
 
 static void a_scaler_from_stored_moments_should_transform_identically(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     int64_t n = 500;
     tribe_table *t = make_table(n, plain);
     int cols[] = {0, 1, 2, 3}, logs[] = {0, 1, 1, 0};

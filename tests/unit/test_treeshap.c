@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tribe_par *serial(void)
-{
-    tribe_par *par = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    return par;
-}
-
 static float *data(int64_t n, int d, uint64_t seed, double *y, int objective)
 {
     float *x = malloc((size_t)n * d * sizeof *x);
@@ -104,7 +97,7 @@ static void check_additivity(const tribe_gbdt_model *m, const float *x, int64_t 
 
 static void contributions_should_sum_to_the_raw_prediction(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 2000;
     const int d = 6;
     double *y = malloc(n * sizeof *y);
@@ -131,7 +124,7 @@ static void contributions_should_sum_to_the_raw_prediction(void)
 
 static void contributions_should_equal_brute_force_shapley_values_on_small_trees(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     const int64_t n = 300;
     const int d = 4;
     double *y = malloc(n * sizeof *y);
@@ -201,7 +194,7 @@ static void a_single_split_should_give_the_textbook_values(void)
 
 static void mean_abs_shap_should_average_per_segment(void)
 {
-    tribe_par *par = serial();
+    tribe_par *par = tribe_test_serial();
     /* 3 rows, 1 group, d = 2: phi rows (a, b, ev) */
     const double phi[] = {1, -2, 9, -3, 4, 9, 5, 5, 9};
     const int32_t seg[] = {1, 1, -1};
