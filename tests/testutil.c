@@ -10,6 +10,11 @@
 
 int tribe_mpitest_failures;
 
+/* Cases skipped by tribe_test_skip, and their reasons for the final summary. */
+static unsigned skipped_cases;
+static CU_pTest last_skipped;
+static char skip_notes[4096];
+
 /* This process's folder under TRIBE_TEST_TMP ("" until the first temporary
  * folder is asked for) and how many folders were made in it. */
 static char tmp_root[512];
@@ -63,7 +68,39 @@ int tribe_test_main(const char *suite_name, const tribe_test_case *cases)
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     unsigned run = CU_get_number_of_tests_run();
     CU_cleanup_registry();
-    return (failed == 0 && run > 0) ? 0 : 1;
+    if (failed > 0 || run == 0)
+        return 1;
+    if (skipped_cases > 0) {
+        printf("SKIP: %u of %u case(s) skipped:\n%s", skipped_cases, run, skip_notes);
+        return TRIBE_TEST_SKIP;
+    }
+    return 0;
+}
+
+void tribe_test_skip(const char *why)
+{
+    CU_pTest t = CU_is_test_running() ? CU_get_current_test() : NULL;
+    if (!t) {
+        printf("SKIP: %s\n", why);
+        exit(TRIBE_TEST_SKIP);
+    }
+    printf("SKIPPED (%s) ", why);
+    if (t != last_skipped)
+        skipped_cases++;
+    last_skipped = t;
+    size_t used = strlen(skip_notes);
+    snprintf(skip_notes + used, sizeof skip_notes - used, "  %s: %s\n", t->pName, why);
+}
+
+int tribe_test_need_python(const char *modules)
+{
+    char cmd[512], why[512];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' 2>/dev/null", modules);
+    if (access("/usr/bin/python3", X_OK) == 0 && system(cmd) == 0)
+        return 1;
+    snprintf(why, sizeof why, "/usr/bin/python3 cannot import %s", modules);
+    tribe_test_skip(why);
+    return 0;
 }
 
 tribe_par *tribe_test_serial(void)
@@ -154,16 +191,43 @@ tribe_par *tribe_mpitest_init(int *argc, char ***argv)
     return par;
 }
 
-int tribe_mpitest_finish(tribe_par **par)
+/* Agrees on failures, prints one line on rank 0, finalises MPI; returns the
+ * exit code: 1 when a check failed on any rank, else TRIBE_TEST_SKIP when
+ * `skip` gives a reason, else 0. */
+static int mpitest_end(tribe_par **par, const char *skip)
 {
     int64_t fails = tribe_mpitest_failures;
     if (tribe_par_sum_i64(*par, &fails, 1) != TRIBE_OK)
         fails = 1;
     int size = tribe_par_size(*par);
-    if (tribe_par_rank(*par) == 0)
-        printf("%s on %d rank(s): %lld failed check(s)\n", fails ? "FAIL" : "PASS", size, (long long)fails);
+    if (tribe_par_rank(*par) == 0) {
+        if (skip && !fails)
+            printf("SKIP on %d rank(s): %s\n", size, skip);
+        else
+            printf("%s on %d rank(s): %lld failed check(s)\n", fails ? "FAIL" : "PASS", size, (long long)fails);
+        fflush(stdout);
+    }
     tribe_par_finalize(par);
-    return fails ? 1 : 0;
+    return fails ? 1 : skip ? TRIBE_TEST_SKIP : 0;
+}
+
+int tribe_mpitest_finish(tribe_par **par) { return mpitest_end(par, NULL); }
+
+void tribe_mpitest_skip(tribe_par **par, const char *why) { exit(mpitest_end(par, why)); }
+
+const char *tribe_mpitest_shared_data(tribe_par **par, const char *name)
+{
+    const char *path = tribe_test_shared_data(name);
+    int64_t missing = path == NULL;
+    if (tribe_par_max_i64(*par, &missing, 1) != TRIBE_OK)
+        missing = 1;
+    if (missing) {
+        char why[1200];
+        snprintf(why, sizeof why, "%s not readable in %s on every rank (set TRIBE_SHARED_DATA, or configure with "
+                 "-DTRIBE_SHARED_DATA=<folder>)", name, shared_dir());
+        tribe_mpitest_skip(par, why);
+    }
+    return path;
 }
 
 const char *tribe_mpitest_tmpdir(tribe_par *par)

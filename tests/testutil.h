@@ -1,5 +1,5 @@
 /* Shared helpers for tribe's tests: the one serial-context fixture, the one
- * temporary-folder helper, fixture paths and the MPI check macros.
+ * temporary-folder helper, fixture paths, skips, and the MPI check macros.
  *
  * CUnit suites (tests/unit/test_<module>.c):
  *     static void kmeans_should_recover_planted_centroids(void)
@@ -19,6 +19,16 @@
  *     const char *dir = tribe_mpitest_tmpdir(par);  // one folder, the same on every rank
  *     TRIBE_MPI_CHECK(par, cond, "what went wrong %d", x);
  *     return tribe_mpitest_finish(&par);   // agrees on failures, exit code
+ *
+ * Skipping. A test that cannot run here (a data set, a Python peer missing)
+ * exits TRIBE_TEST_SKIP (77) with the reason printed; every unit, MPI and e2e
+ * test has SKIP_RETURN_CODE 77 in tests/CMakeLists.txt, so ctest reports it
+ * as "Skipped", never as passed. mpiexec passes the code on (Open MPI returns
+ * the first non-zero exit code; every rank exits 77). A failure always wins
+ * over a skip. Unit suites: tribe_test_skip(why) from main skips the suite;
+ * inside a case it skips that case (the case then returns), the other cases
+ * still run, and the suite exits 77 if none failed. MPI tests: every rank
+ * calls tribe_mpitest_skip (or tribe_mpitest_shared_data, which agrees first).
  *
  * Temporary folders live under the build tree (<build>/tests/tmp, a folder
  * per test process; on a cluster that is usually shared by the nodes, unlike
@@ -42,8 +52,24 @@ typedef struct {
 
 #define TRIBE_TEST(fn) {#fn, fn}
 
-/* Runs the cases as one CUnit suite; returns 0 when all pass, 1 otherwise. */
+/* Exit code of a skipped test (SKIP_RETURN_CODE in tests/CMakeLists.txt). */
+#define TRIBE_TEST_SKIP 77
+
+/* Runs the cases as one CUnit suite; returns 0 when all pass, 1 when one
+ * failed (or none ran), TRIBE_TEST_SKIP when none failed and some case was
+ * skipped (the reasons are printed again at the end). */
 int tribe_test_main(const char *suite, const tribe_test_case *cases);
+
+/* From main (before tribe_test_main): prints "SKIP: <why>" and exits
+ * TRIBE_TEST_SKIP. Inside a running case: marks the case skipped with the
+ * reason and returns; the case returns without asserting more. */
+void tribe_test_skip(const char *why);
+
+/* 1 when /usr/bin/python3 can import `modules` (as written after "import",
+ * e.g. "sklearn" or "numpy, xgboost"); otherwise skips the running case
+ * (tribe_test_skip) and returns 0:
+ *     if (!tribe_test_need_python("sklearn")) return; */
+int tribe_test_need_python(const char *modules);
 
 /* A fresh serial context (rank 0 of 1, collectives are local no-ops) for one
  * case, which frees it with tribe_par_finalize. Call inside a case: if it
@@ -81,6 +107,15 @@ extern int tribe_mpitest_failures;
 /* Collective. Agrees on failures across ranks, prints one summary line on
  * rank 0, finalises MPI and returns the exit code (0 = all ranks passed). */
 int tribe_mpitest_finish(tribe_par **par);
+/* Collective: every rank calls it. Ends the test as skipped: rank 0 prints
+ * "SKIP on <n> rank(s): <why>", MPI is finalised and every rank exits
+ * TRIBE_TEST_SKIP; but if a check already failed on some rank, it ends as
+ * tribe_mpitest_finish does (exit 1): a skip never hides a failure. */
+_Noreturn void tribe_mpitest_skip(tribe_par **par, const char *why);
+/* Collective. The path of a shared data set (tribe_test_shared_data) when
+ * every rank can read it; otherwise skips the test on every rank
+ * (tribe_mpitest_skip), naming the file and TRIBE_SHARED_DATA. */
+const char *tribe_mpitest_shared_data(tribe_par **par, const char *name);
 /* Collective. One fresh temporary folder for all ranks: made by rank 0 (as
  * tribe_test_tmpdir, removed by rank 0 at exit), its path broadcast. Static
  * buffer, valid until the next call; aborts on every rank if it cannot be made. */

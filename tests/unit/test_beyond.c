@@ -167,20 +167,6 @@ static void gmm_should_not_depend_on_the_thread_count(void)
     free(r2);
 }
 
-static int have_python(const char *module)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' 2>/dev/null && echo yes", module);
-    FILE *probe = popen(cmd, "r");
-    char ok[8] = "";
-    int yes = probe && fgets(ok, sizeof ok, probe) && strncmp(ok, "yes", 3) == 0;
-    if (probe)
-        pclose(probe);
-    if (!yes)
-        fprintf(stderr, "(%s not available: cross-check skipped) ", module);
-    return yes;
-}
-
 static const char GMM_PY[] =
     "import sys, warnings, numpy as np\n"
     "from sklearn.mixture import GaussianMixture\n"
@@ -210,7 +196,7 @@ static void write_vec(const char *base, const char *ext, const double *v, int64_
 
 static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
 {
-    if (!have_python("sklearn"))
+    if (!tribe_test_need_python("sklearn"))
         return;
     enum { N = 400, Dm = 3, K = 3 };
     float *z = blobs(N, Dm, 23, NULL);
@@ -344,7 +330,7 @@ static void ward_should_break_ties_by_lowest_ids(void)
 
 static void ward_should_agree_with_scipy_linkage(void)
 {
-    if (!have_python("scipy.cluster.hierarchy"))
+    if (!tribe_test_need_python("scipy.cluster.hierarchy"))
         return;
     enum { K = 12, Dm = 3 };
     double c[K * Dm];

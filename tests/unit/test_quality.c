@@ -113,11 +113,8 @@ static int sklearn_values(const char *csv, const char *expr, double *v, int nv)
 
 static void quality_should_agree_with_sklearn(void)
 {
-    if (access("/usr/bin/python3", X_OK) != 0 ||
-        system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) {
-        fprintf(stderr, "(sklearn not available: cross-check skipped) ");
+    if (!tribe_test_need_python("sklearn"))
         return;
-    }
     tribe_par *par = tribe_test_serial();
     int64_t n = 400;
     int d = 4, k = 5;
