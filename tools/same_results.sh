@@ -91,39 +91,7 @@ np_run() { # np_run RANKS BINARY args...
   "$MPIEXEC" -n "$n" --oversubscribe --bind-to none "$@"
 }
 
-# ---- builds -------------------------------------------------------------------------------------------
-say "building base $base_rev (${base_sha:0:10}) in a temporary worktree -> $W/base-build"
-git -C "$root" worktree add --detach "$W/base-src" "$base_sha" >"$W/worktree.log" 2>&1 ||
-  { cat "$W/worktree.log" >&2; die 3 "git worktree add $base_rev failed"; }
-[[ -x $W/base-src/tools/build.sh ]] || die 3 "$base_rev has no tools/build.sh"
-"$W/base-src/tools/build.sh" "$W/base-build" -DTRIBE_TESTS=OFF ${cmake_args[@]+"${cmake_args[@]}"} ||
-  die 3 "building $base_rev failed (logs: $W/base-build.cmake.log, $W/base-build.build.log)"
-git -C "$root" show "$base_sha:docs/job-spec.md" >"$W/job-spec.base.md" 2>/dev/null ||
-  die 4 "$base_rev has no docs/job-spec.md to check the job keys against"
-git -C "$root" worktree remove --force "$W/base-src" >/dev/null 2>&1 || true
-say "building this checkout ($root) -> $new_build"
-"$root/tools/build.sh" "$new_build" ${cmake_args[@]+"${cmake_args[@]}"} ||
-  die 3 "building this checkout failed (logs: $new_build.cmake.log, $new_build.build.log)"
-[[ -x $OLD && -x $NEW ]] || die 3 "a build produced no tribe binary"
-
-# ---- inputs, once, with this checkout's build -----------------------------------------------------------
 D=$W/data
-mkdir -p "$D"
-say "inputs: $customers demo customers (seed 42), LTV windows, a $blob_rows-row blobs table -> $D"
-gen_step() { # gen_step LOGNAME args...: one input step on 2 ranks with the new binary
-  local log=$D/$1.log
-  shift
-  np_run 2 "$NEW" "$@" >"$log" 2>&1 || { tail -5 "$log" >&2; die 3 "input step failed: tribe $* (log: $log)"; }
-}
-gen_step gen gen --customers "$customers" --seed 42 -o "$D/raw"
-sources=(--transactions "$D/raw/transactions.csv" --web "$D/raw/web_events.csv" --demographics "$D/raw/demographics.csv")
-gen_step ingest ingest "${sources[@]}" --rejects "$D/rejects.csv" -o "$D/customers.h5"
-# The two LTV windows, one horizon apart, the later one ending at gen's last invoice day (2011-12-09):
-# <name>.h5 (features as of the cutoff) and <name>.target.h5 (spend in the horizon); docs/ltv.md.
-gen_step ltv_train ingest "${sources[@]}" -o "$D/ltv_train.h5" --cutoff 2011-06-12 --horizon 90
-gen_step ltv_test ingest "${sources[@]}" -o "$D/ltv_test.h5" --cutoff 2011-09-10 --horizon 90
-gen_step blobs gen --blobs --customers "$blob_rows" --features 8 --clusters 5 --seed 3 -o "$D/blobs.h5"
-
 # ---- job specs: every stage on; only keys documented in docs/job-spec.md of both versions ----------------
 J=$W/jobs
 mkdir -p "$J"
@@ -214,15 +182,17 @@ def leaf_keys(v, path=""):
 
 def cmd_keys(base_doc, new_doc, base_name, specs):
     old, new = doc_keys(base_doc), doc_keys(new_doc)
-    bad = []
+    used = {}
     for spec in specs:
         for k in leaf_keys(json.load(open(spec))):
-            where = [n for n, s in ((base_name, old), ("this checkout", new)) if k not in s]
-            if where:
-                bad.append("job key '%s' (%s) is not in docs/job-spec.md of %s" %
-                           (k, os.path.basename(spec), " nor ".join(where)))
-    for b in sorted(set(bad)):
-        print("same_results: " + b, file=sys.stderr)
+            used.setdefault(k, []).append(os.path.basename(spec)[:-5])
+    bad = []
+    for k, jobs in sorted(used.items()):
+        where = [n for n, s in ((base_name, old), ("this checkout", new)) if k not in s]
+        if where:
+            bad.append("job key '%s' (jobs %s) is not in docs/job-spec.md of %s" %
+                       (k, ", ".join(jobs), " nor ".join(where)))
+            print("same_results: " + bad[-1], file=sys.stderr)
     if bad:
         print("same_results: a key renamed or removed by the change? Use a key both versions know, or list "
               "the rename as an intended difference and adapt the jobs in tools/same_results.sh",
@@ -248,9 +218,12 @@ class Allow:
 def norm(v):
     """An attribute value or dataset content as (kind, dtype, shape, comparable)."""
     a = np.asarray(v)
-    if a.dtype.kind == "O" or a.dtype.kind == "U" or a.dtype.kind == "S":
-        flat = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in a.ravel().tolist()]
-        return "str", str(a.dtype) if a.dtype.kind != "O" else "str", a.shape, flat
+    if a.dtype.kind in "OUS":
+        items = a.ravel().tolist()
+        # h5py gives bytes for ASCII strings, str for UTF-8 ones: a change of the stored string type
+        kind = "bytes" if items and isinstance(items[0], bytes) else "text"
+        flat = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in items]
+        return "str", "%s strings (%s)" % (kind, a.dtype), a.shape, flat
     return "num", a.dtype.str, a.shape, a
 
 def show(x):
@@ -258,6 +231,13 @@ def show(x):
         return "nan"
     r = repr(x)
     return r if len(r) <= 60 else r[:57] + "..."
+
+def around(x, y):
+    """Two differing strings cut to a window around their first difference."""
+    i = next((j for j, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+    lo = max(0, i - 25)
+    cut = lambda t: ("..." if lo else "") + t[lo:i + 35] + ("..." if len(t) > i + 35 else "")
+    return repr(cut(x)), repr(cut(y))
 
 def first_diffs(a, b, name):
     """Bit-level comparison of two same-dtype, same-shape arrays: (count, [(index, old, new)])."""
@@ -275,11 +255,11 @@ def first_diffs(a, b, name):
         at = tuple(int(j) for j in np.unravel_index(i, a.shape)) if a.ndim > 1 else int(i)
         x, y = a.reshape(-1)[i].item(), b.reshape(-1)[i].item()
         if a.dtype == np.uint8 and name.endswith("_json"):   # JSON text stored as bytes: show the context
-            lo = max(0, int(i) - 30)
-            x = bytes(a[lo:int(i) + 30]).decode("utf-8", "replace")
-            y = bytes(b[lo:int(i) + 30]).decode("utf-8", "replace")
+            x, y = around(bytes(a).decode("utf-8", "replace"), bytes(b).decode("utf-8", "replace"))
         elif show(x) == show(y) and ua is not None:   # -0.0 vs 0.0 prints apart; NaN payloads do not
             x, y = "bits %#x" % ua[i], "bits %#x" % ub[i]
+        else:
+            x, y = show(x), show(y)
         out.append((at, x, y))
     return len(idx), out
 
@@ -296,12 +276,13 @@ def diff_values(va, vb, name):
         if not bad:
             return None
         i = bad[0]
-        return "%d of %d strings differ; first at [%d]: old %s, new %s" % (len(bad), len(xa), i, show(xa[i]), show(xb[i]))
+        x, y = around(str(xa[i]), str(xb[i]))
+        return "%d of %d strings differ; first at [%d]: old %s, new %s" % (len(bad), len(xa), i, x, y)
     n, first = first_diffs(xa, xb, name)
     if n == 0:
         return None
     return "%d of %d values differ; first %s" % (n, xa.size, "; ".join(
-        "at %s: old %s, new %s" % (at, show(x), show(y)) for at, x, y in first))
+        "at %s: old %s, new %s" % (at, x, y) for at, x, y in first))
 
 def walk(f, top):
     """name -> h5py object for the group top and everything under it."""
@@ -399,9 +380,11 @@ def compare_file(pa, pb, name, allow, cell):
     la, lb = a.split(b"\n"), b.split(b"\n")
     bad = [i for i in range(max(len(la), len(lb))) if i >= len(la) or i >= len(lb) or la[i] != lb[i]]
     i = bad[0]
-    cut = lambda l, i: show(l[i].decode("utf-8", "replace")) if i < len(l) else "(no line)"
-    d = "%d of %d lines differ; first line %d: old %s, new %s" % (len(bad), max(len(la), len(lb)), i + 1,
-                                                                  cut(la, i), cut(lb, i))
+    if i < len(la) and i < len(lb):
+        x, y = around(la[i].decode("utf-8", "replace"), lb[i].decode("utf-8", "replace"))
+    else:
+        x, y = ("(no line)", "(line)") if i >= len(la) else ("(line)", "(no line)")
+    d = "%d of %d lines differ; first line %d: old %s, new %s" % (len(bad), max(len(la), len(lb)), i + 1, x, y)
     cell.record("%s: %s" % (name, d), allow(name, "diff"))
 
 MAX_DIFF_LINES = 12   # per job; the count in the table is complete
@@ -442,7 +425,7 @@ def cmd_compare(allow_specs, rows):
         listed.setdefault(key, []).append(label)
         failed |= any(c.fails for c in cells.values())
 
-    w = max(len(t[0]) for t in table)
+    w = max([len("job")] + [len(t[0]) for t in table])
     cw = [max(len(c), max(len(cells[c].text()) for _, cells in table)) for c in COLUMNS]
     line = lambda first, rest: "| " + first.ljust(w) + " | " + " | ".join(r.ljust(n) for r, n in zip(rest, cw)) + " |"
     print(line("job", COLUMNS))
@@ -480,7 +463,38 @@ if __name__ == "__main__":
     sys.exit(cmd_compare(allow_specs, rows))
 PY
 
+git -C "$root" show "$base_sha:docs/job-spec.md" >"$W/job-spec.base.md" 2>/dev/null ||
+  die 4 "$base_rev has no docs/job-spec.md to check the job keys against"
 "$PY" "$W/same_results.py" keys "$W/job-spec.base.md" "$root/docs/job-spec.md" "$base_rev" "$J"/*.json || exit 4
+
+# ---- builds -------------------------------------------------------------------------------------------
+say "building base $base_rev (${base_sha:0:10}) in a temporary worktree -> $W/base-build"
+git -C "$root" worktree add --detach "$W/base-src" "$base_sha" >"$W/worktree.log" 2>&1 ||
+  { cat "$W/worktree.log" >&2; die 3 "git worktree add $base_rev failed"; }
+[[ -x $W/base-src/tools/build.sh ]] || die 3 "$base_rev has no tools/build.sh"
+"$W/base-src/tools/build.sh" "$W/base-build" -DTRIBE_TESTS=OFF ${cmake_args[@]+"${cmake_args[@]}"} ||
+  die 3 "building $base_rev failed (logs: $W/base-build.cmake.log, $W/base-build.build.log)"
+git -C "$root" worktree remove --force "$W/base-src" >/dev/null 2>&1 || true
+say "building this checkout ($root) -> $new_build"
+"$root/tools/build.sh" "$new_build" ${cmake_args[@]+"${cmake_args[@]}"} ||
+  die 3 "building this checkout failed (logs: $new_build.cmake.log, $new_build.build.log)"
+[[ -x $OLD && -x $NEW ]] || die 3 "a build produced no tribe binary"
+# ---- inputs, once, with this checkout's build -----------------------------------------------------------
+mkdir -p "$D"
+say "inputs: $customers demo customers (seed 42), LTV windows, a $blob_rows-row blobs table -> $D"
+gen_step() { # gen_step LOGNAME args...: one input step on 2 ranks with the new binary
+  local log=$D/$1.log
+  shift
+  np_run 2 "$NEW" "$@" >"$log" 2>&1 || { sed '/^-----/,$d' "$log" | tail -5 >&2; die 3 "input step failed: tribe $*"; }
+}
+gen_step gen gen --customers "$customers" --seed 42 -o "$D/raw"
+sources=(--transactions "$D/raw/transactions.csv" --web "$D/raw/web_events.csv" --demographics "$D/raw/demographics.csv")
+gen_step ingest ingest "${sources[@]}" --rejects "$D/rejects.csv" -o "$D/customers.h5"
+# The two LTV windows, one horizon apart, the later one ending at gen's last invoice day (2011-12-09):
+# <name>.h5 (features as of the cutoff) and <name>.target.h5 (spend in the horizon); docs/ltv.md.
+gen_step ltv_train ingest "${sources[@]}" -o "$D/ltv_train.h5" --cutoff 2011-06-12 --horizon 90
+gen_step ltv_test ingest "${sources[@]}" -o "$D/ltv_test.h5" --cutoff 2011-09-10 --horizon 90
+gen_step blobs gen --blobs --customers "$blob_rows" --features 8 --clusters 5 --seed 3 -o "$D/blobs.h5"
 
 # ---- runs -----------------------------------------------------------------------------------------------
 run_job() { # run_job SIDE BINARY RANKS THREADS JOB
@@ -491,12 +505,12 @@ run_job() { # run_job SIDE BINARY RANKS THREADS JOB
   local t0=$SECONDS rc=0
   OMP_NUM_THREADS=$t np_run "$n" "$bin" run "$spec" >"$out.log" 2>&1 || rc=$?
   if [[ $rc -ne 0 ]]; then
-    tail -5 "$out.log" >&2
+    sed '/^-----/,$d' "$out.log" | tail -5 >&2   # tribe's message, not mpiexec's banner
     if grep -q "unknown key" "$out.log"; then
       die 4 "the $side build rejects a key of $job.json ($(grep -o "unknown key '[^']*'" "$out.log" | head -1)):" \
-        "renamed by the change? (log: $out.log)"
+        "renamed by the change?"
     fi
-    die 5 "$side run of $job failed with exit code $rc (log: $out.log)"
+    die 5 "$side run of $job failed with exit code $rc${keep:+ (log: $out.log)}"
   fi
   say "  $side $job on $n rank(s) x $t thread(s): $((SECONDS - t0)) s"
 }
