@@ -11,7 +11,7 @@
 #   --blobs N             rows of the tribe gen --blobs table (default 30000)
 #   --build DIR           build this checkout into DIR (default: build/ of this checkout)
 #   --keep DIR            work in DIR (must be empty or absent) and keep it: inputs, job specs, outputs, logs
-#   --allow-missing NAME  an intended difference: NAME may be absent from either results (not a failure);
+#   --allow-missing NAME  an intended difference: NAME may be missing from the new results (not a failure);
 #                         repeatable. NAME: a dataset or group (/segments/ltv), an attribute
 #                         (/model/k_sweep@stability_ari), a run-record figure (/runs@inertia) or an output
 #                         file (personas.json); shell patterns allowed (/model/foo/*)
@@ -34,7 +34,7 @@ cmake_args=()
 PY=/usr/bin/python3
 MPIEXEC=${MPIEXEC:-mpiexec}
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 die() { # die CODE message
   local code=$1
   shift
