@@ -114,6 +114,32 @@ uint64_t tribe_rng_below(uint64_t seed, uint64_t stream, uint64_t counter, uint6
 double tribe_rng_normal(uint64_t seed, uint64_t stream, uint64_t counter);
 /* Mixes two 64-bit values into one (for deriving sub-streams). */
 uint64_t tribe_hash2(uint64_t a, uint64_t b);
+
+/* The generator's one mixer (SplitMix64's finaliser, src/core/rng.c), inline
+ * so that loops drawing a value per row stay cheap. */
+static inline uint64_t tribe_rng_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+/* The key of (seed, stream), computed once for a loop over many counters. */
+static inline uint64_t tribe_rng_key(uint64_t seed, uint64_t stream)
+{
+    return tribe_rng_mix64(tribe_rng_mix64(seed) ^ (stream + 0x632be59bd9b4e019ULL));
+}
+/* tribe_rng_u64 / tribe_rng_unif of a precomputed key = tribe_rng_key(seed,
+ * stream): the same bits as tribe_rng_u64(seed, stream, counter) and
+ * tribe_rng_unif(seed, stream, counter). */
+static inline uint64_t tribe_rng_u64_keyed(uint64_t key, uint64_t counter)
+{
+    return tribe_rng_mix64(key ^ tribe_rng_mix64(counter ^ 0xd1b54a32d192ed03ULL));
+}
+static inline double tribe_rng_unif_keyed(uint64_t key, uint64_t counter)
+{
+    return (double)(tribe_rng_u64_keyed(key, counter) >> 11) * 0x1.0p-53;
+}
 /* FNV-1a 64 of bytes, continuing from h (start with TRIBE_FNV_INIT). */
 #define TRIBE_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t tribe_fnv1a(uint64_t h, const void *data, size_t len);

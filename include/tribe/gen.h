@@ -66,7 +66,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
  * count. The planted labels go to a side file (tribe_blobs_truth_path). */
 typedef struct {
     int64_t customers; /* rows (>= 1) */
-    int features;      /* 1..256, default 16 */
+    int features;      /* 1..TRIBE_MAX_FEATURES, default 16 */
     int clusters;      /* 1..256, default 8 */
     uint64_t seed;     /* default 42 */
     double spread;     /* standard deviation of the centre coordinates (default 1.0; the

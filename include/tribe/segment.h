@@ -74,10 +74,10 @@ typedef struct {
     /* The PCA behind the coordinates (tribe_projection_fit; zero when d is 0):
      * xy = (x - mean) . components[c] for model-space rows x. */
     int d;                                /* model features */
-    double mean[256];                     /* [d] */
-    double components[2][256];            /* [2][d] unit axes (PC2 zero when d == 1) */
-    double explained_variance[256];       /* [d] every covariance eigenvalue, descending */
-    double explained_variance_ratio[256]; /* [d] each over their sum (the trace) */
+    double mean[TRIBE_MAX_FEATURES];                     /* [d] */
+    double components[2][TRIBE_MAX_FEATURES];            /* [2][d] unit axes (PC2 zero when d == 1) */
+    double explained_variance[TRIBE_MAX_FEATURES];       /* [d] every covariance eigenvalue, descending */
+    double explained_variance_ratio[TRIBE_MAX_FEATURES]; /* [d] each over their sum (the trace) */
 } tribe_projection;
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */

@@ -6,6 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* A macro's value as a string literal (the feature limit in the usage text). */
+#define GEN_STR_(x) #x
+#define GEN_STR(x) GEN_STR_(x)
+
 static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
     "                 [--gzip] [--no-web] [--no-demographics]\n"
@@ -24,7 +28,7 @@ static const char USAGE[] =
     "  --no-web, --no-demographics   skip that source\n\n"
     "With --blobs: a numeric benchmark table written straight to FILE.h5 (customers.h5 layout): K overlapping\n"
     "planted Gaussian clusters in D features (f01..fD); the planted labels go to FILE.truth.h5 (/truth/label).\n"
-    "  --features D      features, 1..256 (default 16)\n"
+    "  --features D      features, 1.." GEN_STR(TRIBE_MAX_FEATURES) " (default 16)\n"
     "  --clusters K      planted clusters, 1..256 (default 8)\n"
     "  --spread S        standard deviation of the centre coordinates (default 1; within-cluster 0.6..1.4)\n";
 
@@ -103,7 +107,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         case 'D': cfg.demographics = 0; gen_only = 1; break;
         case 'b': blobs = 1; break;
         case 'F':
-            TRIBE_TRY(tribe_cli_int("gen", "--features", optarg, 1, 256, &v));
+            TRIBE_TRY(tribe_cli_int("gen", "--features", optarg, 1, TRIBE_MAX_FEATURES, &v));
             b.features = (int)v;
             blobs_only = 1;
             break;

@@ -3,7 +3,7 @@
  * rank; what crosses the network per iteration is k*(1+2d)+1 exact sums, so
  * the model is bit-identical on any number of ranks and threads. The update
  * rules are scikit-learn's GaussianMixture(covariance_type='diag'), so the two
- * can be compared from the same start (tests/unit/test_beyond.c). */
+ * can be compared from the same start (tests/unit/test_gmm.c). */
 #include "tribe/cluster.h"
 
 #include <float.h>
@@ -172,8 +172,9 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
     int64_t ne = n_local, n_em = n_global;
     size_t ns = (size_t)k * (1 + 2 * (size_t)d);
     *out = NULL;
-    if (k < 1 || d < 1 || d > 256)
-        st = tribe_fail(TRIBE_ERR_USAGE, "gmm: k=%d, d=%d: need k >= 1 and d in 1..256", k, d);
+    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES)
+        st = tribe_fail(TRIBE_ERR_USAGE, "gmm: k=%d, d=%d: need k >= 1 and d in 1..%d", k, d,
+                        TRIBE_MAX_FEATURES);
     else if (cfg->max_iter < 1 || !(cfg->tol >= 0) || !(cfg->reg_covar >= 0) || !isfinite(cfg->reg_covar) ||
              cfg->sample_size < 0)
         st = tribe_fail(TRIBE_ERR_USAGE, "gmm: max_iter=%d, tol=%g, reg_covar=%g, sample_size=%lld: need "

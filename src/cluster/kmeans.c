@@ -89,7 +89,7 @@ static tribe_status farthest_row(km_ctx *x, const double *c, int kc, double *row
     *found = v > 0;
     if (!*found)
         goto cleanup;
-    double mine[256];
+    double mine[TRIBE_MAX_FEATURES];
     int own = g >= x->off && g < x->off + x->n;
     for (int j = 0; own && j < x->d; j++)
         mine[j] = (double)x->z[(g - x->off) * x->d + j];
@@ -464,7 +464,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     TRIBE_TRY(tribe_calloc((void **)&psi, (size_t)ns, sizeof *psi));
     TRIBE_TRY(tribe_calloc((void **)&kset, (size_t)ns, sizeof *kset));
     TRIBE_TRY(tribe_alloc((void **)&sel, (size_t)x->n + 1));
-#pragma omp parallel for schedule(static) if (x->n >= 65536)
+#pragma omp parallel for schedule(static) if (x->n >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < (int64_t)ns * x->n; i++)
         md[i] = INFINITY;
     for (int round = 0; round <= x->cfg->par_rounds; round++) {
@@ -473,7 +473,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 /* Integer sum: the same whatever the threads. */
                 tribe_xsum acc = 0;
                 const double *m = md + (size_t)r * x->n;
-#pragma omp parallel if (x->n >= 65536)
+#pragma omp parallel if (x->n >= TRIBE_OMP_MIN_WORK)
                 {
                     tribe_xsum a = 0;
 #pragma omp for schedule(static) nowait
@@ -507,12 +507,12 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
                 live++;
                 /* The draws in parallel (each a function of the global
                  * index), then the picks copied in row order. */
-                uint64_t key = tribe_hash2(sets[r].seed, TRIBE_STREAM_KMEANS_PAR);
+                uint64_t key = tribe_rng_key(sets[r].seed, TRIBE_STREAM_KMEANS_PAR);
                 uint64_t base = (uint64_t)round * N + (uint64_t)x->off;
                 int64_t npick = 0;
-#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= 65536)
+#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= TRIBE_OMP_MIN_WORK)
                 for (int64_t i = 0; i < x->n; i++) {
-                    sel[i] = (unsigned char)(m[i] > 0 && !(tribe_km_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
+                    sel[i] = (unsigned char)(m[i] > 0 && !(tribe_rng_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
                     npick += sel[i];
                 }
                 if (npick > cap_m) {
@@ -828,7 +828,7 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     int k = cfg->k, ns = count;
     int64_t B = cfg->batch_size;
 
-    if (k < 1 || d < 1 || d > 256 || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
+    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
         first < 0 ||
         cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
         cfg->init != TRIBE_KMEANS_INIT_PARALLEL && cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
@@ -837,11 +837,12 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
         st = tribe_fail(TRIBE_ERR_USAGE,
                         "kmeans: invalid settings (k=%d, d=%d, batch_size=%lld, max_steps=%d, init_sample=%lld, "
                         "n_init=%d, lloyd_passes=%d, tol=%g, init=%d, algorithm=%d, par_rounds=%d, "
-                        "par_oversample=%g, inertia_tol=%g); need k>=1, 1<=d<=256, batch_size>=1, "
+                        "par_oversample=%g, inertia_tol=%g); need k>=1, 1<=d<=%d, batch_size>=1, "
                         "init_sample>=1, 1<=n_init<=1000, a known init and algorithm, 1<=par_rounds<=100, "
                         "0<par_oversample<=100 and the rest >= 0",
                         k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, ns, cfg->lloyd_passes,
-                        cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample, cfg->inertia_tol);
+                        cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample, cfg->inertia_tol,
+                        TRIBE_MAX_FEATURES);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "kmeans"));
     if (n_global < k)

@@ -62,21 +62,6 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
                                        int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
                                        double *centroids, tribe_kmeans_info *info);
 
-/* tribe_rng_unif(seed, stream, counter) with key = tribe_hash2(seed, stream)
- * computed once by the caller: the same bits, for loops over every row
- * (k-means|| draws, row samples). Not collective. */
-static inline uint64_t tribe_km_mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static inline double tribe_km_unif_keyed(uint64_t key, uint64_t counter)
-{
-    return (double)(tribe_km_mix64(key ^ tribe_km_mix64(counter ^ 0xd1b54a32d192ed03ULL)) >> 11) * 0x1.0p-53;
-}
-
 /* Not collective. Index of the first non-finite value of z[nv] (inf or
  * NaN), -1 when all are finite: one vectorised, threaded scan of the
  * exponent bits at memory speed, the position looked up only if needed. */

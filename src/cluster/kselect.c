@@ -226,7 +226,7 @@ tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, i
     tribe_ksweep *s = NULL;
     int32_t *lb = NULL;
     *out = NULL;
-    if (k_lo < 1 || k_hi < k_lo || k_hi - k_lo >= 256 || d < 1 || d > 256)
+    if (k_lo < 1 || k_hi < k_lo || k_hi - k_lo >= 256 || d < 1 || d > TRIBE_MAX_FEATURES)
         st = tribe_fail(TRIBE_ERR_USAGE, "K sweep: K range %d..%d, d=%d", k_lo, k_hi, d);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&s, 1, sizeof *s);

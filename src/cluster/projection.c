@@ -80,8 +80,8 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
     int64_t m = 0;
     size_t np = (size_t)d * (size_t)(d + 1) / 2;
     *out = NULL;
-    if (d < 1 || d > 256)
-        st = tribe_fail(TRIBE_ERR_USAGE, "projection: d=%d, need 1..256 features", d);
+    if (d < 1 || d > TRIBE_MAX_FEATURES)
+        st = tribe_fail(TRIBE_ERR_USAGE, "projection: d=%d, need 1..%d features", d, TRIBE_MAX_FEATURES);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "projection"));
     st = tribe_calloc((void **)&acc, np + (size_t)d, sizeof *acc);

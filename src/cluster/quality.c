@@ -242,7 +242,7 @@ tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64
     double *mean = NULL, *var = NULL, *sp = NULL;
     q->ch = q->db = q->silhouette_sq = NAN;
     q->clusters = 0;
-    if (k < 1 || d < 1 || d > 256)
+    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES)
         st = tribe_fail(TRIBE_ERR_USAGE, "cluster quality: k=%d, d=%d", k, d);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "cluster quality"));

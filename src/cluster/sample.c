@@ -40,10 +40,10 @@ tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset,
             p[nl++] = offset + i;
     } else {
         double lq = log1p(-(double)size / (double)n_global); /* < 0; -0 when size is 0: no row */
-        uint64_t key = tribe_hash2(seed, stream);
+        uint64_t key = tribe_rng_key(seed, stream);
         int64_t g = -1;
         for (uint64_t j = 0; st == TRIBE_OK; j++) {
-            double gap = floor(log1p(-tribe_km_unif_keyed(key, j)) / lq);
+            double gap = floor(log1p(-tribe_rng_unif_keyed(key, j)) / lq);
             if (!(gap < (double)(end - 1 - g))) /* the next sampled row is past the block */
                 break;
             g += 1 + (int64_t)gap;

@@ -1,29 +1,22 @@
 /* Counter-based random numbers: a keyed mix of (seed, stream, counter).
- * The mixer is SplitMix64's finaliser applied in a chain; it passes the usual
+ * The mixer (tribe_rng_mix64, tribe/core.h) is SplitMix64's finaliser applied in a chain; it passes the usual
  * statistical batteries for this use (sampling, initialisation, synthetic
  * data) and is cheap enough to call per row. */
 #include "tribe/core.h"
 
 #include <math.h>
 
-static inline uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t tribe_hash2(uint64_t a, uint64_t b) { return mix64(mix64(a) ^ (b + 0x632be59bd9b4e019ULL)); }
+/* The mixer and the keyed forms are inline in tribe/core.h. */
+uint64_t tribe_hash2(uint64_t a, uint64_t b) { return tribe_rng_key(a, b); }
 
 uint64_t tribe_rng_u64(uint64_t seed, uint64_t stream, uint64_t counter)
 {
-    return mix64(tribe_hash2(seed, stream) ^ mix64(counter ^ 0xd1b54a32d192ed03ULL));
+    return tribe_rng_u64_keyed(tribe_rng_key(seed, stream), counter);
 }
 
 double tribe_rng_unif(uint64_t seed, uint64_t stream, uint64_t counter)
 {
-    return (double)(tribe_rng_u64(seed, stream, counter) >> 11) * 0x1.0p-53;
+    return tribe_rng_unif_keyed(tribe_rng_key(seed, stream), counter);
 }
 
 uint64_t tribe_rng_below(uint64_t seed, uint64_t stream, uint64_t counter, uint64_t n)

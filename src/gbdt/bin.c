@@ -212,7 +212,7 @@ cleanup:
 void tribe_gbdt_bin_codes(const tribe_gbdt_bins *b, const float *x, int64_t n, uint8_t *codes)
 {
     int d = b->d;
-#pragma omp parallel for schedule(static) if (n * d >= 65536)
+#pragma omp parallel for schedule(static) if (n * d >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
         for (int f = 0; f < d; f++) {
             float v = x[i * d + f];

@@ -30,7 +30,7 @@ void tribe_gbdt_predict(const tribe_gbdt_model *m, const float *x, int64_t n, do
 {
     int ng = m->n_groups;
     tribe_gbdt_predict_raw(m, x, n, out);
-#pragma omp parallel for schedule(static) if (n >= 65536)
+#pragma omp parallel for schedule(static) if (n >= TRIBE_OMP_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
         double *o = out + i * ng;
         switch (m->objective) {

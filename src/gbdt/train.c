@@ -244,7 +244,7 @@ static void hist_build(const hist_ctx *hc, const rowbuf *b, int64_t lo, int64_t 
         }
         return;
     }
-    int nt = m * d >= 65536 ? hc->nthreads : 1;
+    int nt = m * d >= TRIBE_OMP_MIN_WORK ? hc->nthreads : 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
@@ -831,7 +831,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
          * hist_ctx.hconst) are computed where the training rows are
          * gathered below; validation rows need none. */
         if (cfg->objective != TRIBE_GBDT_SQUARED) {
-#pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= 65536)
+#pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= TRIBE_OMP_MIN_WORK)
             for (int64_t i = 0; i < n; i++) {
                 for (int k = 0; k < ng; k++) {
                     double gv = 0, hv = 0;
@@ -861,7 +861,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                  * |g 2^32| < 2^62 and the rounding below is tribe_xsum_of's) */
                 const int64_t *restrict brow = base->row;
                 int64_t *restrict bg = base->g;
-#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= 65536)
+#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= TRIBE_OMP_MIN_WORK)
                 for (int64_t r = 0; r < n_tr; r++) {
                     int64_t i = brow[r];
                     double e = score[i] - y[i];
@@ -875,7 +875,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                 }
                 gmax = gr.hc.hval > gmax ? gr.hc.hval : gmax;
             } else {
-#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= 65536)
+#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= TRIBE_OMP_MIN_WORK)
                 for (int64_t r = 0; r < n_tr; r++) {
                     int64_t i = base->row[r], gv = gall[i * ng + k], hv = hall[i * ng + k];
                     base->g[r] = gv;
@@ -886,7 +886,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                 }
             }
             if (sub) {
-#pragma omp parallel for schedule(static) if (n_tr >= 65536)
+#pragma omp parallel for schedule(static) if (n_tr >= TRIBE_OMP_MIN_WORK)
                 for (int64_t r = 0; r < n_tr; r++)
                     gr.flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
                                                 tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
@@ -917,7 +917,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
                 const leaf_t *L = &gr.leaves[q];
                 const int64_t *lrow = gr.rb[L->side].row;
                 int32_t node = L->node;
-#pragma omp parallel for schedule(static) if (L->end - L->begin >= 65536)
+#pragma omp parallel for schedule(static) if (L->end - L->begin >= TRIBE_OMP_MIN_WORK)
                 for (int64_t r = L->begin; r < L->end; r++)
                     leafof[lrow[r]] = node;
             }
@@ -935,7 +935,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         tribe_xsum ls[2] = {0, 0};
         int nonfinite = 0;
         /* per-thread integer partial sums: exact, so any order gives the same */
-#pragma omp parallel if (n >= 65536)
+#pragma omp parallel if (n >= TRIBE_OMP_MIN_WORK)
         {
             tribe_xsum lt[2] = {0, 0};
             int bad = 0;

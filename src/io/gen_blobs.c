@@ -102,11 +102,11 @@ tribe_status tribe_gen_blobs(tribe_par *par, const tribe_blobs_cfg *cfg, const c
     int K = cfg->clusters, d = cfg->features;
     int64_t lo = 0, hi = 0;
 
-    if (cfg->customers < 1 || d < 1 || d > 256 || K < 1 || K > 256 || !(cfg->spread >= 0) || !isfinite(cfg->spread))
+    if (cfg->customers < 1 || d < 1 || d > TRIBE_MAX_FEATURES || K < 1 || K > 256 || !(cfg->spread >= 0) || !isfinite(cfg->spread))
         st = tribe_fail(TRIBE_ERR_USAGE,
-                        "gen --blobs: need customers >= 1, 1 <= features <= 256, 1 <= clusters <= 256 and a "
+                        "gen --blobs: need customers >= 1, 1 <= features <= %d, 1 <= clusters <= 256 and a "
                         "finite spread >= 0 (got %lld, %d, %d, %g)",
-                        (long long)cfg->customers, d, K, cfg->spread);
+                        TRIBE_MAX_FEATURES, (long long)cfg->customers, d, K, cfg->spread);
     if (st == TRIBE_OK)
         st = tribe_blobs_truth_path(path, truth, sizeof truth);
     TRIBE_TRY(tribe_par_agree(par, st));

@@ -52,7 +52,7 @@ tribe_status tribe_results_write_beyond(tribe_h5 *h, const tribe_results *r)
     }
     if (r->proj && r->proj->d > 0 && r->proj->m > 0) {
         const tribe_projection *p = r->proj;
-        double comp[2 * 256];
+        double comp[2 * TRIBE_MAX_FEATURES];
         for (int c = 0; c < 2; c++)
             for (int j = 0; j < p->d; j++)
                 comp[c * p->d + j] = p->components[c][j];
