@@ -28,7 +28,7 @@
  * decomposition, naming) run identically on every rank. See docs/clustering.md.
  *
  * Structure: kernels (tribe_kmeans_assign, tribe_kmeans_sums,
- * tribe_kmeanspp, tribe_eig_sym) are Not collective and work on plain arrays
+ * tribe_kmeanspp, tribe_eigh) are Not collective and work on plain arrays
  * with OpenMP inside; drivers are Collective and only add sampling and
  * reductions around them.
  *
@@ -80,12 +80,6 @@ void tribe_kmeans_sums(const float *z, int64_t n, int d, const int32_t *label, i
  * d2 is a caller work array [m]. */
 int tribe_kmeanspp(const float *s, int64_t m, int d, int k, uint64_t seed, uint64_t stream,
                    double *centroids, double *d2);
-
-/* Eigen decomposition of a symmetric matrix a[n][n] (overwritten) by cyclic
- * Jacobi: eigenvalues w[n] in descending order, eigenvectors as the ROWS of
- * v[n][n], each with its largest-magnitude component positive (lowest index
- * on ties). Deterministic; meant for n <= 64. */
-void tribe_eig_sym(double *a, int n, double *w, double *v);
 
 /* ---- K-Means (Collective) ------------------------------------------------ */
 typedef struct {
@@ -223,7 +217,7 @@ void tribe_segments_name(tribe_segments *s);
 /* ---- projection (Collective) -------------------------------------------------- */
 
 /* 2-D PCA of z[n_local][d]: covariance reduced exactly over all rows, its top
- * two eigenvectors (tribe_eig_sym), and the coordinates of about sample_size
+ * two eigenvectors (tribe_eigh), and the coordinates of about sample_size
  * rows drawn by global index, on every rank, in global order, with their
  * labels (label may be NULL: labels -1). Axis titles "PC1 (41% of variance)".
  * d == 1: PC2 is 0. Errors: TRIBE_ERR_USAGE for d < 1 or d > 256, NOMEM, ENV.
@@ -376,7 +370,7 @@ void tribe_ksweep_destroy(tribe_ksweep **p);
 /* Eigen decomposition of the symmetric a[n][n] (read only) by LAPACK dsyevd
  * (the LAPACK inside OpenBLAS): eigenvalues w[n] descending, eigenvectors as
  * the ROWS of v[n][n], each with its largest-magnitude component positive
- * (lowest index on ties), as tribe_eig_sym. Deterministic for the same input
+ * (lowest index on ties). Deterministic for the same input
  * on the same build. Errors: TRIBE_ERR_USAGE for n < 1, NOMEM,
  * TRIBE_ERR_INTERNAL when dsyevd reports a failure (info != 0). */
 tribe_status tribe_eigh(const double *a, int n, double *w, double *v);

@@ -284,37 +284,6 @@ static void fit_should_not_depend_on_the_thread_count(void)
     tribe_par_finalize(&par);
 }
 
-static void eig_should_diagonalise_symmetric_matrices(void)
-{
-    double a[4] = {2, 1, 1, 2}, w[2], v[4];
-    tribe_eig_sym(a, 2, w, v);
-    CU_ASSERT_DOUBLE_EQUAL(w[0], 3, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(w[1], 1, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(v[0], M_SQRT1_2, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(v[1], M_SQRT1_2, 1e-12);
-    /* equal magnitudes: the lower index is made positive */
-    CU_ASSERT_DOUBLE_EQUAL(v[2], M_SQRT1_2, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(v[3], -M_SQRT1_2, 1e-12);
-
-    int n = 7;
-    double m[49], orig[49], ww[7], vv[49];
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++)
-            m[i * n + j] = m[j * n + i] = tribe_rng_normal(2, 3, (uint64_t)(i * n + j));
-    memcpy(orig, m, sizeof m);
-    tribe_eig_sym(m, n, ww, vv);
-    for (int e = 0; e < n; e++) {
-        if (e > 0)
-            CU_ASSERT(ww[e - 1] >= ww[e]);
-        for (int i = 0; i < n; i++) {
-            double av = 0;
-            for (int j = 0; j < n; j++)
-                av += orig[i * n + j] * vv[e * n + j];
-            CU_ASSERT_DOUBLE_EQUAL(av, ww[e] * vv[e * n + i], 1e-9);
-        }
-    }
-}
-
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -327,7 +296,6 @@ int main(void)
         TRIBE_TEST(kmeanspp_should_count_distinct_centres),
         TRIBE_TEST(relabel_should_order_by_descending_mean_then_size),
         TRIBE_TEST(fit_should_not_depend_on_the_thread_count),
-        TRIBE_TEST(eig_should_diagonalise_symmetric_matrices),
         {NULL, NULL}};
     return tribe_test_main("kmeans", cases);
 }

@@ -1,8 +1,6 @@
-/* Unit tests for the beyond-K-Means kernels (tribe/cluster.h): LAPACK
- * eigen decomposition, outlier fences, the diagonal Gaussian mixture and the
- * Ward tree, on small exact cases, plus cross-checks against scikit-learn's
- * GaussianMixture and scipy's linkage (skipped when /usr/bin/python3 lacks
- * them). */
+/* Unit tests for the diagonal Gaussian mixture (tribe_gmm_*, tribe/cluster.h):
+ * a small exact E/M step, thread independence, and a cross-check against
+ * scikit-learn's GaussianMixture (skipped when /usr/bin/python3 lacks it). */
 #include "testutil.h"
 #include "tribe/cluster.h"
 
@@ -12,77 +10,6 @@
 #include <string.h>
 
 #define NEAR(a, b, tol) CU_ASSERT(fabs((a) - (b)) <= (tol))
-
-static void eigh_should_sort_descending_and_fix_signs(void)
-{
-    double a[4] = {2, 1, 1, 2}, w[2], v[4];
-    CU_ASSERT_EQUAL_FATAL(tribe_eigh(a, 2, w, v), TRIBE_OK);
-    NEAR(w[0], 3, 1e-14);
-    NEAR(w[1], 1, 1e-14);
-    double h = sqrt(0.5);
-    /* |components| tie: the lowest index is made positive */
-    NEAR(v[0], h, 1e-14);
-    NEAR(v[1], h, 1e-14);
-    NEAR(v[2], h, 1e-14);
-    NEAR(v[3], -h, 1e-14);
-    /* input left untouched */
-    CU_ASSERT(a[0] == 2 && a[1] == 1 && a[2] == 1 && a[3] == 2);
-    CU_ASSERT_EQUAL(tribe_eigh(a, 0, w, v), TRIBE_ERR_USAGE);
-}
-
-static void eigh_should_agree_with_the_jacobi_solver(void)
-{
-    enum { N = 7 };
-    double m[N * N], m2[N * N], w1[N], w2[N], v1[N * N], v2[N * N];
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j <= i; j++)
-            m[i * N + j] = m[j * N + i] = tribe_rng_normal(5, 1, (uint64_t)(i * N + j)) + (i == j ? 3 * i : 0);
-    memcpy(m2, m, sizeof m);
-    CU_ASSERT_EQUAL_FATAL(tribe_eigh(m, N, w1, v1), TRIBE_OK);
-    tribe_eig_sym(m2, N, w2, v2);
-    for (int i = 0; i < N; i++) {
-        NEAR(w1[i], w2[i], 1e-10 * (1 + fabs(w2[i])));
-        for (int j = 0; j < N; j++)
-            NEAR(v1[i * N + j], v2[i * N + j], 1e-8);
-    }
-}
-
-static void outliers_should_use_the_segment_quartile_fence(void)
-{
-    /* Segment 0: 1..8 and 100: Q1 = 3, Q3 = 7 (numpy linear), IQR 4, fence
-     * 7 + 3*4 = 19: only 100 is out, score (100 - 7) / 4 = 23.25.
-     * Segment 1: three equal distances: no spread, nobody flagged. */
-    float dist[] = {1, 2, 3, 4, 5, 6, 7, 8, 100, 5, 5, 5};
-    int32_t lab[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
-    uint8_t flag[12];
-    float score[12];
-    tribe_par *par = NULL;
-    tribe_outliers *o = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_outliers_fit(par, dist, lab, 12, 2, 3.0, flag, score, &o), TRIBE_OK);
-    CU_ASSERT_EQUAL(o->q1[0], 3.0);
-    CU_ASSERT_EQUAL(o->q3[0], 7.0);
-    CU_ASSERT_EQUAL(o->fence[0], 19.0);
-    CU_ASSERT(isinf(o->fence[1]));
-    CU_ASSERT_EQUAL(o->count[0], 1);
-    CU_ASSERT_EQUAL(o->count[1], 0);
-    CU_ASSERT_EQUAL(o->total, 1);
-    for (int i = 0; i < 12; i++)
-        CU_ASSERT_EQUAL(flag[i], i == 8);
-    CU_ASSERT_EQUAL(score[8], 23.25f);
-    CU_ASSERT_EQUAL(score[0], -1.5f);
-    CU_ASSERT_EQUAL(score[10], 0.0f);
-    tribe_outliers_destroy(&o);
-    tribe_outliers_destroy(&o); /* NULL is fine */
-    /* A threshold of 0.2: 8 (score 0.25) is past the fence 7.8 too. */
-    CU_ASSERT_EQUAL_FATAL(tribe_outliers_fit(par, dist, lab, 12, 2, 0.2, flag, score, &o), TRIBE_OK);
-    CU_ASSERT_EQUAL(o->count[0], 2);
-    CU_ASSERT(flag[7] && flag[8] && !flag[6]);
-    tribe_outliers_destroy(&o);
-    CU_ASSERT_EQUAL(tribe_outliers_fit(par, dist, lab, 12, 2, -1, flag, score, &o), TRIBE_ERR_USAGE);
-    CU_ASSERT_PTR_NULL(o);
-    tribe_par_finalize(&par);
-}
 
 static void gmm_estep_should_split_a_midpoint_evenly(void)
 {
@@ -277,113 +204,12 @@ static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
     tribe_par_finalize(&par);
 }
 
-static void ward_should_merge_by_weighted_cost(void)
-{
-    /* 1-D points 0 (3 customers), 1 and 5 (1 each). Squared heights
-     * 2 n_a n_b / (n_a + n_b) d^2: (0,1) 1.5, (0,2) 37.5, (1,2) 16. The first
-     * merge is (0,1) at sqrt(1.5); Lance-Williams then gives
-     * ((1+3) 37.5 + (1+1) 16 - 1 * 1.5) / 5 = 36.1, which is also Ward's
-     * cost of the merged centre 0.25 (4 customers) against 5. */
-    double c[3] = {0, 1, 5};
-    int64_t w[3] = {3, 1, 1};
-    tribe_ward *t = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 3, 1, &t), TRIBE_OK);
-    CU_ASSERT_EQUAL(t->merges[0], 0);
-    CU_ASSERT_EQUAL(t->merges[1], 1);
-    NEAR(t->heights[0], sqrt(1.5), 1e-15);
-    CU_ASSERT_EQUAL(t->sizes[0], 4);
-    CU_ASSERT_EQUAL(t->merges[2], 2);
-    CU_ASSERT_EQUAL(t->merges[3], 3);
-    NEAR(t->heights[1], sqrt(36.1), 1e-13);
-    CU_ASSERT_EQUAL(t->sizes[1], 5);
-    tribe_ward_destroy(&t);
-    /* Unit weights: heights are scipy's (0-1 at 1, then sqrt(27)). */
-    int64_t one[3] = {1, 1, 1};
-    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, one, 3, 1, &t), TRIBE_OK);
-    NEAR(t->heights[0], 1, 1e-15);
-    NEAR(t->heights[1], sqrt(27), 1e-13);
-    tribe_ward_destroy(&t);
-    CU_ASSERT_EQUAL(tribe_ward_build(c, (int64_t[]){1, 0, 1}, 3, 1, &t), TRIBE_ERR_USAGE);
-    CU_ASSERT_PTR_NULL(t);
-}
-
-static void ward_should_break_ties_by_lowest_ids(void)
-{
-    /* The corners of a unit square: four equal cheapest pairs. (0,1) goes
-     * first (lowest ids), then (2,3), then the two pairs (4,5). */
-    double c[8] = {0, 0, 1, 0, 0, 1, 1, 1};
-    int64_t w[4] = {1, 1, 1, 1};
-    tribe_ward *t = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 4, 2, &t), TRIBE_OK);
-    int want[6] = {0, 1, 2, 3, 4, 5};
-    for (int i = 0; i < 6; i++)
-        CU_ASSERT_EQUAL(t->merges[i], want[i]);
-    NEAR(t->heights[0], 1, 1e-15);
-    NEAR(t->heights[1], 1, 1e-15);
-    NEAR(t->heights[2], sqrt(2), 1e-14); /* sqrt(2 * (2*2/4) * 1^2) */
-    tribe_ward_destroy(&t);
-    /* k = 1: an empty tree. */
-    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, 1, 2, &t), TRIBE_OK);
-    CU_ASSERT_EQUAL(t->k, 1);
-    tribe_ward_destroy(&t);
-}
-
-static void ward_should_agree_with_scipy_linkage(void)
-{
-    if (!tribe_test_need_python("scipy.cluster.hierarchy"))
-        return;
-    enum { K = 12, Dm = 3 };
-    double c[K * Dm];
-    int64_t w[K];
-    for (int i = 0; i < K * Dm; i++)
-        c[i] = 3 * tribe_rng_normal(8, 1, (uint64_t)i);
-    for (int i = 0; i < K; i++)
-        w[i] = 1;
-    tribe_ward *t = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_ward_build(c, w, K, Dm, &t), TRIBE_OK);
-    char path[512], cmd[1200];
-    snprintf(path, sizeof path, "%s/centres.csv", tribe_test_tmpdir());
-    FILE *fp = fopen(path, "w");
-    CU_ASSERT_FATAL(fp != NULL);
-    for (int i = 0; i < K; i++)
-        fprintf(fp, "%.17g,%.17g,%.17g\n", c[i * Dm], c[i * Dm + 1], c[i * Dm + 2]);
-    fclose(fp);
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 -c \"import numpy as np; from scipy.cluster.hierarchy import linkage; "
-             "Z = linkage(np.loadtxt('%s', delimiter=','), method='ward'); "
-             "[print(int(a), int(b), repr(h), int(s)) for a, b, h, s in Z]\"",
-             path);
-    FILE *pp = popen(cmd, "r");
-    CU_ASSERT_FATAL(pp != NULL);
-    int rows = 0;
-    for (int s = 0; s < K - 1; s++) {
-        int a, b, sz;
-        double h;
-        if (fscanf(pp, "%d %d %lf %d", &a, &b, &h, &sz) != 4)
-            break;
-        rows++;
-        CU_ASSERT_EQUAL(t->merges[2 * s], a);
-        CU_ASSERT_EQUAL(t->merges[2 * s + 1], b);
-        NEAR(t->heights[s], h, 1e-12 * (1 + h));
-        CU_ASSERT_EQUAL(t->sizes[s], sz);
-    }
-    pclose(pp);
-    CU_ASSERT_EQUAL(rows, K - 1);
-    tribe_ward_destroy(&t);
-}
-
 int main(void)
 {
     static const tribe_test_case cases[] = {
-        TRIBE_TEST(eigh_should_sort_descending_and_fix_signs),
-        TRIBE_TEST(eigh_should_agree_with_the_jacobi_solver),
-        TRIBE_TEST(outliers_should_use_the_segment_quartile_fence),
         TRIBE_TEST(gmm_estep_should_split_a_midpoint_evenly),
         TRIBE_TEST(gmm_should_not_depend_on_the_thread_count),
         TRIBE_TEST(gmm_should_agree_with_scikit_learn_from_the_same_start),
-        TRIBE_TEST(ward_should_merge_by_weighted_cost),
-        TRIBE_TEST(ward_should_break_ties_by_lowest_ids),
-        TRIBE_TEST(ward_should_agree_with_scipy_linkage),
         {NULL, NULL}};
-    return tribe_test_main("beyond", cases);
+    return tribe_test_main("gmm", cases);
 }
