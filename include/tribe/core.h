@@ -1,5 +1,6 @@
 /* tribe/core.h: status codes, error messages, logging, counter-based RNG,
- * exact (split-independent) sums, timers and small memory helpers.
+ * exact (split-independent) sums, the SIMD level, timers and small memory
+ * helpers.
  *
  * Usage:
  *     tribe_status st = TRIBE_OK;
@@ -143,6 +144,22 @@ static inline double tribe_rng_unif_keyed(uint64_t key, uint64_t counter)
 /* FNV-1a 64 of bytes, continuing from h (start with TRIBE_FNV_INIT). */
 #define TRIBE_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t tribe_fnv1a(uint64_t h, const void *data, size_t len);
+
+/* ---- SIMD level ---------------------------------------------------------
+ * Which hand-written x86 SIMD kernels may run. Every kernel gives the same
+ * bits at every level (docs/clustering.md); the levels differ in speed only.
+ * TRIBE_SIMD_AVX2 means AVX2 + FMA; TRIBE_SIMD_AVX512 means AVX-512 F, DQ,
+ * BW and VL (with AVX2 + FMA). */
+enum { TRIBE_SIMD_PORTABLE = 0, TRIBE_SIMD_AVX2 = 1, TRIBE_SIMD_AVX512 = 2 };
+/* The highest level this CPU has (TRIBE_SIMD_PORTABLE off x86, or in a
+ * build configured with -DTRIBE_PORTABLE=ON). */
+int tribe_simd_cpu_level(void);
+/* The highest level kernels may use: the CPU's, capped by the environment
+ * variable TRIBE_SIMD = portable | avx2 | avx512 | auto (unset or auto: the
+ * CPU's; anything else is ignored with a warning). Read once, on the first
+ * call; thread-safe. TRIBE_SIMD=portable runs the whole library on its
+ * portable paths, as on an ARM machine. */
+int tribe_simd_level(void);
 
 /* ---- exact sums ---------------------------------------------------------
  * Fixed-point accumulators: a double is rounded to a multiple of 2^-32 and
