@@ -6,8 +6,9 @@
  * --reps: timed repetitions of each pass (default 3, best kept); besides the
  * assignment it times one fused Lloyd pass (assign + exact sums, counts and
  * sums of |x|^2, no labels out). --kernel: the pass kernel (0 SGEMM, 1 direct
- * AVX-512, 2 direct AVX2, -1 the automatic choice; tribe_kmeans_kernel, also
- * for the fit).
+ * AVX-512, 2 direct AVX2, -1 the automatic choice; tribe_kmeans_cfg.kernel,
+ * for the fit and the timed passes; "kernel" in the output is the one that
+ * ran). The timed passes reuse one workspace, as the fit's passes do.
  * Writes OUT_PREFIX.labels (int32[n], native order) and OUT_PREFIX.centroids
  * (float64[k][d]) and prints one JSON line on rank 0. Collective. */
 #include <fcntl.h>
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
     char path[4096];
     if (tribe_par_init(&argc, &argv, &par) != TRIBE_OK)
         return 4;
+    tribe_blas_init();
+    tribe_kmeans_ws *ws = NULL;
     if (argc < 3) {
         fprintf(stderr, "usage: bench_kmeans FILE.h5 OUT_PREFIX [options]\n");
         tribe_par_finalize(&par);
@@ -51,7 +54,7 @@ int main(int argc, char **argv)
     tribe_kmeans_cfg cfg;
     tribe_kmeans_cfg_default(&cfg);
     cfg.k = 8;
-    int reps = 3, kernel = -1;
+    int reps = 3;
     for (int i = 3; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--k")) cfg.k = atoi(v);
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--inertia-tol")) cfg.inertia_tol = atof(v);
         else if (!strcmp(o, "--init-sample")) cfg.init_sample = atoll(v);
         else if (!strcmp(o, "--reps")) reps = atoi(v) > 0 ? atoi(v) : 1;
-        else if (!strcmp(o, "--kernel")) kernel = atoi(v);
+        else if (!strcmp(o, "--kernel")) cfg.kernel = atoi(v);
     }
     int rank = tribe_par_rank(par);
     double t0 = tribe_now();
@@ -75,23 +78,29 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_alloc((void **)&lab, (size_t)(t->n_local + 1) * sizeof *lab));
     TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));
     tribe_kmeans_info info;
-    int used = tribe_kmeans_kernel(kernel);
     t0 = tribe_now();
     TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, t->x, t->n_local, t->offset, t->n_global, d, &cfg, cent, &info)));
     TRIBE_TRY(tribe_par_barrier(par));
     double t_fit = tribe_now() - t0;
-    /* One full assignment pass (best of reps: the machine is shared). */
+    /* One full assignment pass (tribe_kmeans_assign's outputs; best of reps:
+     * the machine is shared). */
     double t_assign = 1e30, t_fused = 1e30;
     int64_t rechecked = 0;
-    for (int rep = 0; rep < reps; rep++) {
+    int used = -1;
+    tribe_kmeans_ws_spec spec = {.nsets = 1, .k = k, .d = d, .threads = omp_get_max_threads(), .kernel = cfg.kernel};
+    TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_ws_create(&spec, &ws)));
+    for (int rep = 0; rep < reps && st == TRIBE_OK; rep++) {
+        tribe_kmeans_pass_io io = {.cent = cent, .nsets = 1, .k = k, .d = d, .label = lab, .dist2f = dist};
         TRIBE_TRY(tribe_par_barrier(par));
         t0 = tribe_now();
-        tribe_kmeans_assign(t->x, t->n_local, d, cent, k, lab, dist);
+        st = tribe_kmeans_pass(ws, t->x, t->n_local, &io);
+        used = io.kernel;
         TRIBE_TRY(tribe_par_barrier(par));
         double e = tribe_now() - t0;
         if (e < t_assign)
             t_assign = e;
     }
+    TRIBE_TRY(st);
     {
         /* One fused Lloyd pass (what each Lloyd iteration runs). */
         tribe_xsum *sum = NULL, *sq = NULL;
@@ -103,7 +112,7 @@ int main(int argc, char **argv)
             tribe_kmeans_pass_io io = {.cent = cent, .nsets = 1, .k = k, .d = d, .sum = sum, .count = cnt, .sumsq = sq};
             TRIBE_TRY(tribe_par_barrier(par));
             t0 = tribe_now();
-            st = tribe_kmeans_pass(t->x, t->n_local, &io);
+            st = tribe_kmeans_pass(ws, t->x, t->n_local, &io);
             rechecked = io.rechecked;
             TRIBE_TRY(tribe_par_barrier(par));
             double e = tribe_now() - t0;
@@ -153,6 +162,7 @@ int main(int argc, char **argv)
 cleanup:
     if (st != TRIBE_OK)
         fprintf(stderr, "bench_kmeans: %s\n", tribe_errmsg());
+    tribe_kmeans_ws_destroy(&ws);
     free(cent);
     free(lab);
     free(dist);

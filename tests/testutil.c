@@ -1,4 +1,5 @@
 #include "testutil.h"
+#include "tribe/cluster.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -51,6 +52,7 @@ double tribe_test_silhouette(const float *z, const int32_t *lab, int64_t n, int 
 
 int tribe_test_main(const char *suite_name, const tribe_test_case *cases)
 {
+    tribe_blas_init(); /* BLAS on one thread, once, as the CLI does */
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
@@ -183,6 +185,7 @@ const char *tribe_test_shared_data(const char *name)
 tribe_par *tribe_mpitest_init(int *argc, char ***argv)
 {
     tribe_par *par = NULL;
+    tribe_blas_init();
     if (tribe_par_init(argc, argv, &par) != TRIBE_OK) {
         fprintf(stderr, "MPI init failed: %s\n", tribe_errmsg());
         exit(1);

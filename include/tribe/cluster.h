@@ -51,14 +51,38 @@
 enum { TRIBE_KMEANS_INIT_PP = 0, TRIBE_KMEANS_INIT_PARALLEL = 1, TRIBE_KMEANS_INIT_PP_LLOYD = 2 };
 enum { TRIBE_KMEANS_MINIBATCH = 0, TRIBE_KMEANS_LLOYD = 1 };
 
+/* The assignment pass's kernels (tribe_kmeans_cfg.kernel; docs/clustering.md).
+ * All give the same bits; they differ in speed. AUTO: the best direct kernel
+ * allowed (tribe_simd_level) when nsets*k*d is small enough, else the SGEMM. */
+enum {
+    TRIBE_KMEANS_KERNEL_AUTO = -1,
+    TRIBE_KMEANS_KERNEL_GEMM = 0,   /* SGEMM nominates, exact re-check (portable) */
+    TRIBE_KMEANS_KERNEL_AVX512 = 1, /* direct AVX-512 (F, DQ, BW, VL) */
+    TRIBE_KMEANS_KERNEL_AVX2 = 2    /* direct AVX2 + FMA nominator */
+};
+
+/* Not collective. 1 when the kernel can run here: the SGEMM always, a
+ * direct kernel when the CPU has its instructions and TRIBE_SIMD allows them
+ * (tribe_simd_level in tribe/core.h). */
+int tribe_kmeans_kernel_available(int kernel);
+
+/* Not collective. Sets the BLAS library (OpenBLAS) to one thread: the
+ * kernels' threads are OpenMP's, and a threaded BLAS called from each of
+ * them would oversubscribe the cores. Process-wide: call once at start-up,
+ * before any kernel runs (the CLI's main, the test fixtures, the benchmark
+ * programs). Results do not depend on it, only speed. */
+void tribe_blas_init(void);
+
 /* ---- kernels (Not collective) -------------------------------------------- */
 
 /* Nearest centre of each row by squared Euclidean distance (computed in
  * double), ties to the lowest centre index. z[n][d], centroids[k][d];
- * label[n] and dist2[n] (dist2 may be NULL). Blocked SGEMM nominates, an
+ * label[n] and dist2[n] (dist2 may be NULL). A fast kernel nominates, an
  * exact double re-check decides (docs/clustering.md), so the result equals
- * the plain double loop's bit for bit. OpenMP over row blocks with one BLAS
- * thread; each row's result does not depend on the thread count or block. */
+ * the plain double loop's bit for bit. OpenMP over row blocks (the automatic
+ * kernel, omp_get_max_threads() threads, a workspace allocated per call: a
+ * one-off pass; the fit's passes share one); each row's result does not
+ * depend on the thread count, block or kernel. */
 void tribe_kmeans_assign(const float *z, int64_t n, int d, const double *centroids, int k,
                          int32_t *label, float *dist2);
 
@@ -110,6 +134,8 @@ typedef struct {
     double inertia_tol;  /* Lloyd (either algorithm's full passes) also stops when the
                             inertia fell by less than this fraction in a pass (1e-4;
                             0 = only tol) */
+    int kernel;          /* TRIBE_KMEANS_KERNEL_* of every pass (AUTO); the same bits
+                            whichever runs */
 } tribe_kmeans_cfg;
 
 typedef struct {
@@ -441,15 +467,26 @@ tribe_status tribe_gmm_create(int k, int d, tribe_gmm **out);
 /* Accepts NULL; sets *g = NULL. */
 void tribe_gmm_destroy(tribe_gmm **g);
 
+/* The E-step's buffers for k components in d features and a team of
+ * `threads` (per thread k (1 + 2d) + 1 exact sums): created once per fit,
+ * so EM iterations allocate nothing. Not collective. Create: INTERNAL for
+ * k, d or threads < 1, NOMEM; *out NULL on error. Destroy accepts NULL and
+ * sets *ws = NULL. */
+typedef struct tribe_gmm_ws tribe_gmm_ws;
+tribe_status tribe_gmm_ws_create(int k, int d, int threads, tribe_gmm_ws **out);
+void tribe_gmm_ws_destroy(tribe_gmm_ws **ws);
+
 /* Not collective. One E-step over the finite z[n][d] with the model g: stats[k][1+2d]
  * (zeroed first) receives per component the exact sums of r, r*x_j and
  * r*x_j^2 (j = 0..d-1) where r is the row's responsibility; *loglik the
  * exact sum of the rows' log-likelihoods log sum_c w_c N(x | mu_c, var_c)
  * (log-sum-exp). resp[n][k], if not NULL, receives the responsibilities as
- * float. OpenMP over rows with per-thread exact partial sums, so the result
- * does not depend on the thread count. Errors: NOMEM (per-thread buffers). */
-tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *g, tribe_xsum *stats,
-                             tribe_xsum *loglik, float *resp);
+ * float. OpenMP over rows (the workspace's team; one thread below
+ * TRIBE_OMP_MIN_WORK operations) with per-thread exact partial sums, so the
+ * result does not depend on the thread count. Allocates nothing. Errors:
+ * INTERNAL when ws was made for another k or d. */
+tribe_status tribe_gmm_estep(tribe_gmm_ws *ws, const float *z, int64_t n, int d, const tribe_gmm *g,
+                             tribe_xsum *stats, tribe_xsum *loglik, float *resp);
 
 /* Not collective. M-step from reduced stats[k][1+2d] over n_total rows:
  * weight = (S0 + 10 eps) / n_total, mean = S1 / (S0 + 10 eps),

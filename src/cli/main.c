@@ -1,6 +1,7 @@
 /* tribe: git-style subcommands. The only place that ends the process;
  * every status maps to a documented exit code (docs/cli.md). */
 #include "cli.h"
+#include "tribe/cluster.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -105,6 +106,11 @@ int main(int argc, char **argv)
     else if (lvl && strcmp(lvl, "warn") == 0)
         level = TRIBE_LOG_WARN;
     tribe_log_setup(tribe_par_rank(par), level, 0);
+    /* Process-wide settings, once: BLAS on one thread (the kernels' threads
+     * are OpenMP's), and the SIMD level read from TRIBE_SIMD now, so a bad
+     * value is reported at start-up. */
+    tribe_blas_init();
+    (void)tribe_simd_level();
 
     /* getopt_long sees "tribe-<cmd> [options]". */
     st = cmd->run(par, argc - 1, argv + 1);

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "kmeans_internal.h"
-#include "tribe/xstats.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -58,19 +57,55 @@ void tribe_gmm_destroy(tribe_gmm **g)
     *g = NULL;
 }
 
-tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *g, tribe_xsum *stats,
-                             tribe_xsum *loglik, float *resp)
+struct tribe_gmm_ws {
+    int k, d, threads;
+    tribe_xsum *part; /* [threads][k (1 + 2d) + 1] per-thread exact sums */
+    double *cst;      /* [k] constants, then prec [k][d], then lp [threads][k] */
+};
+
+tribe_status tribe_gmm_ws_create(int k, int d, int threads, tribe_gmm_ws **out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_gmm_ws *ws = NULL;
+    size_t ns = (size_t)k * (1 + 2 * (size_t)d);
+    *out = NULL;
+    if (k < 1 || d < 1 || threads < 1)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "gmm workspace: k=%d, d=%d, threads=%d", k, d, threads);
+    TRIBE_TRY(tribe_calloc((void **)&ws, 1, sizeof *ws));
+    ws->k = k;
+    ws->d = d;
+    ws->threads = threads;
+    TRIBE_TRY(tribe_alloc((void **)&ws->part, (size_t)threads * (ns + 1) * sizeof *ws->part));
+    TRIBE_TRY(tribe_alloc((void **)&ws->cst, ((size_t)k * (1 + (size_t)d) + (size_t)threads * k) * sizeof *ws->cst));
+    *out = ws;
+    ws = NULL;
+cleanup:
+    tribe_gmm_ws_destroy(&ws);
+    return st;
+}
+
+void tribe_gmm_ws_destroy(tribe_gmm_ws **ws)
+{
+    if (!ws || !*ws)
+        return;
+    free((*ws)->part);
+    free((*ws)->cst);
+    free(*ws);
+    *ws = NULL;
+}
+
+tribe_status tribe_gmm_estep(tribe_gmm_ws *ws, const float *z, int64_t n, int d, const tribe_gmm *g,
+                             tribe_xsum *stats, tribe_xsum *loglik, float *resp)
+{
     int k = g->k;
     size_t ns = (size_t)k * (1 + 2 * (size_t)d);
-    int nthr = n * k * d >= TRIBE_OMP_MIN_WORK ? omp_get_max_threads() : 1;
-    tribe_xsum *part = NULL;
-    double *cst = NULL, *prec = NULL, *lp = NULL;
-    TRIBE_TRY(tribe_calloc((void **)&part, (size_t)nthr * (ns + 1), sizeof *part));
-    TRIBE_TRY(tribe_alloc((void **)&cst, ((size_t)k * (1 + (size_t)d) + (size_t)nthr * k) * sizeof *cst));
-    prec = cst + k;
-    lp = prec + (size_t)k * d;
+    if (k != ws->k || d != ws->d || d != g->d)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "gmm E-step: k=%d, d=%d on a workspace for k=%d, d=%d", k, d, ws->k,
+                          ws->d);
+    int nthr = n * k * d >= TRIBE_OMP_MIN_WORK ? ws->threads : 1;
+    tribe_xsum *part = ws->part;
+    double *cst = ws->cst, *prec = cst + k, *lp = prec + (size_t)k * d;
+    memset(part, 0, (size_t)nthr * (ns + 1) * sizeof *part);
     /* log w_c - 0.5 (d log 2pi + sum_j log var_cj), and 1/var. */
     for (int c = 0; c < k; c++) {
         double s = (double)d * LOG_2PI;
@@ -137,10 +172,7 @@ tribe_status tribe_gmm_estep(const float *z, int64_t n, int d, const tribe_gmm *
             stats[a] += my[a];
         *loglik += my[ns];
     }
-cleanup:
-    free(part);
-    free(cst);
-    return st;
+    return TRIBE_OK;
 }
 
 void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar, tribe_gmm *g)
@@ -166,6 +198,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
 {
     tribe_status st = TRIBE_OK;
     tribe_gmm *g = NULL;
+    tribe_gmm_ws *ws = NULL;
     tribe_xsum *stats = NULL;
     float *zs = NULL;
     const float *ze = z; /* the rows EM iterates on */
@@ -186,6 +219,8 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
         st = tribe_gmm_create(k, d, &g);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&stats, ns + 1, sizeof *stats);
+    if (st == TRIBE_OK) /* every E-step's buffers, once */
+        st = tribe_gmm_ws_create(k, d, omp_get_max_threads(), &ws);
     for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
         if (label[i] < 0 || label[i] >= k) {
             st = tribe_fail(TRIBE_ERR_INPUT, "gmm: local row %lld has label %d, outside [0, %d)", (long long)i,
@@ -250,7 +285,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
     double prev = -INFINITY;
     for (int it = 1; it <= cfg->max_iter; it++) {
         tribe_xsum ll = 0;
-        st = tribe_gmm_estep(ze, ne, d, g, stats, &ll, NULL);
+        st = tribe_gmm_estep(ws, ze, ne, d, g, stats, &ll, NULL);
         TRIBE_TRY(tribe_par_agree(par, st));
         stats[ns] = ll;
         TRIBE_TRY(tribe_par_sum_xsum(par, stats, (int64_t)ns + 1));
@@ -268,7 +303,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
      * parameters: one more E-step. */
     {
         tribe_xsum ll = 0;
-        st = tribe_gmm_estep(z, n_local, d, g, stats, &ll, membership);
+        st = tribe_gmm_estep(ws, z, n_local, d, g, stats, &ll, membership);
         TRIBE_TRY(tribe_par_agree(par, st));
         TRIBE_TRY(tribe_par_sum_xsum(par, &ll, 1));
         g->loglik = tribe_xsum_value(ll) / (double)n_global;
@@ -277,6 +312,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
     g = NULL;
 cleanup:
     tribe_gmm_destroy(&g);
+    tribe_gmm_ws_destroy(&ws);
     free(stats);
     free(zs);
     return st;

@@ -6,6 +6,7 @@
 #include "tribe/cluster.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ void tribe_kmeans_cfg_default(tribe_kmeans_cfg *cfg)
     cfg->par_rounds = 5;
     cfg->par_oversample = 2.0;
     cfg->inertia_tol = 1e-4;
+    cfg->kernel = TRIBE_KMEANS_KERNEL_AUTO;
 }
 
 typedef struct {
@@ -36,6 +38,7 @@ typedef struct {
     int64_t n, off, N;
     int d, k;
     const tribe_kmeans_cfg *cfg;
+    tribe_kmeans_ws *ws; /* every pass of the fit (sized for n_init sets of k) */
     uint64_t seed;       /* of the current initialisation */
     const float *S;      /* k-means++ sample [m][d], same on every rank */
     int64_t m;
@@ -75,7 +78,13 @@ static tribe_status farthest_row(km_ctx *x, const double *c, int kc, double *row
             st = tribe_alloc((void **)&x->dist, ((size_t)x->n + 1) * sizeof *x->dist);
     }
     TRIBE_TRY(tribe_par_agree(x->par, st));
-    tribe_kmeans_assign_d(x->z, x->n, x->d, c, kc, x->lab, x->dist);
+    if (x->n > 0 && kc > 0) {
+        tribe_kmeans_pass_io p = {.cent = c, .nsets = 1, .k = kc, .d = x->d, .label = x->lab, .dist2 = x->dist};
+        st = tribe_kmeans_pass(x->ws, x->z, x->n, &p);
+    }
+    for (int64_t i = 0; kc == 0 && i < x->n; i++) /* no centre yet (an empty sample): the first row */
+        x->dist[i] = INFINITY;
+    TRIBE_TRY(tribe_par_agree(x->par, st));
     x->passes++;
     for (int64_t i = 0; i < x->n; i++)
         if (x->dist[i] > lm) {
@@ -184,7 +193,7 @@ static tribe_status assign_reduce_sums(km_ctx *x, const float *z, int64_t n, int
     if (n > 0) {
         tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .label = lab, .sum = x->sums,
                                   .count = x->cnt};
-        st = tribe_kmeans_pass(z, n, &p);
+        st = tribe_kmeans_pass(x->ws, z, n, &p);
     } else {
         memset(x->sums, 0, (size_t)x->k * x->d * sizeof *x->sums);
         memset(x->cnt, 0, (size_t)x->k * sizeof *x->cnt);
@@ -205,7 +214,7 @@ static tribe_status fused_pass(km_ctx *x, const double *cent, int ns, int with_i
     tribe_status st = TRIBE_OK;
     tribe_kmeans_pass_io p = {.cent = cent, .nsets = ns, .k = x->k, .d = x->d, .sum = x->sums, .count = x->cnt,
                               .inertia = with_inertia ? x->inert : NULL, .sumsq = with_inertia ? NULL : x->sq};
-    st = tribe_kmeans_pass(x->z, x->n, &p);
+    st = tribe_kmeans_pass(x->ws, x->z, x->n, &p);
     TRIBE_TRY(tribe_par_agree(x->par, st));
     x->passes++;
     if (!with_inertia)
@@ -227,7 +236,7 @@ static tribe_status assign_all(km_ctx *x)
     for (int round = 0;; round++) {
         tribe_kmeans_pass_io p = {.cent = x->cent, .nsets = 1, .k = x->k, .d = x->d, .count = x->cnt,
                                   .inertia = x->inert};
-        st = tribe_kmeans_pass(x->z, x->n, &p);
+        st = tribe_kmeans_pass(x->ws, x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
         TRIBE_TRY(reduce_packed(x, 1, 0));
@@ -426,6 +435,20 @@ typedef struct {
     double last_inertia, sample_inertia;
 } km_set;
 
+/* Not collective. Grows *buf to hold at least n items of `size` bytes (at
+ * least doubling), keeping *cap in items; no allocation when it already
+ * does. */
+static tribe_status grow(double **buf, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return TRIBE_OK;
+    size_t c = n > 2 * *cap ? n : 2 * *cap;
+    tribe_status st = tribe_realloc((void **)buf, c * size);
+    if (st == TRIBE_OK)
+        *cap = c;
+    return st;
+}
+
 /* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
  * x->sets[r] (sets[r].found = distinct centres found). Per restart: a first
  * centre drawn uniformly by global index, then par_rounds rounds: with psi
@@ -453,6 +476,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     unsigned char *sel = NULL; /* [n] this round's picks */
     int *kset = NULL;          /* [ns] live candidates of a padded pass */
     int64_t cap_m = 0;
+    size_t pad_cap = 0;
     uint64_t N = (uint64_t)x->N;
     double l = x->cfg->par_oversample * k;
     size_t tot = 0;
@@ -540,10 +564,11 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         if (amax == 0)
             continue;
         /* d2 := min(d2, distance to the nearest NEW candidate), all
-         * restarts in one pass. */
-        free(pad);
-        pad = NULL;
-        TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * amax * d * sizeof *pad));
+         * restarts in one pass. The buffers only grow. */
+        st = grow(&pad, &pad_cap, (size_t)ns * amax * d, sizeof *pad);
+        if (st == TRIBE_OK)
+            st = tribe_kmeans_ws_reserve(x->ws, ns, (int)amax);
+        TRIBE_TRY(tribe_par_agree(x->par, st));
         for (int r = 0; r < ns; r++)
             for (int64_t q = 0; q < amax; q++) {
                 const double *src = add[r] > 0 ? C[r] + (mc[r] + (q < add[r] ? q : 0)) * d : C[r];
@@ -552,7 +577,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         for (int r = 0; r < ns; r++)
             kset[r] = add[r] > 0 ? (int)add[r] : 1; /* the padding is never read */
         tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)amax, .d = d, .mind2 = md, .kset = kset};
-        st = tribe_kmeans_pass(x->z, x->n, &p);
+        st = tribe_kmeans_pass(x->ws, x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
         for (int r = 0; r < ns; r++)
@@ -563,9 +588,10 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     for (int r = 0; r < ns; r++)
         if (mc[r] > kmax)
             kmax = mc[r];
-    free(pad);
-    pad = NULL;
-    TRIBE_TRY(tribe_alloc((void **)&pad, (size_t)ns * kmax * d * sizeof *pad));
+    st = grow(&pad, &pad_cap, (size_t)ns * kmax * d, sizeof *pad);
+    if (st == TRIBE_OK)
+        st = tribe_kmeans_ws_reserve(x->ws, ns, (int)kmax);
+    TRIBE_TRY(tribe_par_agree(x->par, st));
     for (int r = 0; r < ns; r++)
         for (int64_t q = 0; q < kmax; q++)
             memcpy(pad + ((size_t)r * kmax + q) * d, C[r] + (q < mc[r] ? q : 0) * d, (size_t)d * sizeof *pad);
@@ -574,7 +600,7 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         kset[r] = mc[r] > 0 ? (int)mc[r] : 1;
     {
         tribe_kmeans_pass_io p = {.cent = pad, .nsets = ns, .k = (int)kmax, .d = d, .count = cnt, .kset = kset};
-        st = tribe_kmeans_pass(x->z, x->n, &p);
+        st = tribe_kmeans_pass(x->ws, x->z, x->n, &p);
         TRIBE_TRY(tribe_par_agree(x->par, st));
         x->passes++;
         TRIBE_TRY(tribe_par_sum_i64(x->par, cnt, (int64_t)ns * kmax));
@@ -669,7 +695,7 @@ static tribe_status sample_lloyd(km_ctx *x, km_set *s, int ns, double *work)
             break;
         tribe_kmeans_pass_io p = {.cent = work, .nsets = na, .k = k, .d = d, .sum = x->sums, .count = x->cnt,
                                   .inertia = x->inert};
-        TRIBE_TRY(tribe_kmeans_pass(x->S, x->m, &p));
+        TRIBE_TRY(tribe_kmeans_pass(x->ws, x->S, x->m, &p));
         for (int a = 0; a < na; a++) {
             int r = idx[a];
             double inertia = tribe_xsum_value(x->inert[a]);
@@ -883,6 +909,12 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bz, (size_t)B * (size_t)d * sizeof *x.bz);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.blab, (size_t)B * sizeof *x.blab);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bn, (size_t)k * sizeof *x.bn);
+    if (st == TRIBE_OK) {
+        /* One workspace for every pass of the fit (k-means|| grows it). */
+        tribe_kmeans_ws_spec spec = {.nsets = ns, .k = k, .d = d, .threads = omp_get_max_threads(),
+                                     .kernel = cfg->kernel};
+        st = tribe_kmeans_ws_create(&spec, &x.ws);
+    }
     TRIBE_TRY(tribe_par_agree(par, st));
 
     /* 1. Initialisation (k-means|| passes shared by all restarts), then per
@@ -971,6 +1003,7 @@ cleanup:
     free(x.bz);
     free(x.blab);
     free(x.bn);
+    tribe_kmeans_ws_destroy(&x.ws);
     return st;
 }
 

@@ -122,3 +122,8 @@ tribe_km_block_gemm(const tribe_kmeans_pass_io *p, km_thread *w, const float *xb
         }
     }
 }
+
+void tribe_blas_init(void)
+{
+    openblas_set_num_threads(1);
+}

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "kmeans_internal.h"
-#include "tribe/xstats.h"
 
 /* LAPACK's Fortran entry point (OpenBLAS exports it; no LAPACKE needed). The
  * two trailing arguments are the hidden lengths of the character arguments

@@ -24,7 +24,11 @@ static void gmm_estep_should_split_a_midpoint_evenly(void)
     float z[] = {1, 1};
     float resp[4];
     tribe_xsum st[6], ll = 0;
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_estep(z, 2, 1, g, st, &ll, resp), TRIBE_OK);
+    tribe_gmm_ws *ws = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_ws_create(2, 1, 1, &ws), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_estep(ws, z, 2, 1, g, st, &ll, resp), TRIBE_OK);
+    tribe_gmm_ws_destroy(&ws);
+    tribe_gmm_ws_destroy(&ws); /* NULL is fine */
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL(resp[i], 0.5f);
     NEAR(tribe_xsum_value(ll), 2 * (-0.5 * log(2 * M_PI) - 0.5), 1e-9);

@@ -1,5 +1,7 @@
-/* Unit tests for the K-Means engine: the blocked GEMM pass against the naive
- * loop, exact fused sums, k-means|| and restarts sharing passes. Serial. */
+/* Unit tests for the K-Means engine: every pass kernel (asked for by name,
+ * checked to be the one that ran, skipped where the CPU lacks it) against
+ * the naive loop, exact fused sums, the workspace, k-means|| and restarts
+ * sharing passes. Serial. */
 #include "testutil.h"
 #include "tribe/cluster.h"
 
@@ -25,19 +27,43 @@ static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
     return z;
 }
 
-static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
+static const char *const KERNEL_NAME[] = {"SGEMM", "AVX-512", "AVX2"};
+
+/* 1 when this CPU (or TRIBE_SIMD) lacks the kernel: the case then passes
+ * with a printed note instead of testing another kernel. */
+static int kernel_missing(int kernel)
 {
-    /* Every kernel (SGEMM, direct AVX-512 and direct AVX2 where the CPU
-     * has them; an absent one runs the automatic choice), and
-     * shapes that reach every path of the direct one: k <= 8, <= 16, <= 32
-     * (permutes), k > 32 (gathers), d > 16 (two transposed column chunks),
-     * a partial last tile (n = 3001). */
+    if (tribe_kmeans_kernel_available(kernel))
+        return 0;
+    fprintf(stderr, "(skipped: CPU lacks %s, or TRIBE_SIMD disables it) ", KERNEL_NAME[kernel]);
+    CU_PASS("kernel not available here");
+    return 1;
+}
+
+/* A workspace for passes of up to nsets sets of k centres that runs
+ * `kernel` (asserted). */
+static tribe_kmeans_ws *workspace(int kernel, int nsets, int k, int d, int threads)
+{
+    tribe_kmeans_ws *ws = NULL;
+    tribe_kmeans_ws_spec spec = {.nsets = nsets, .k = k, .d = d, .threads = threads, .kernel = kernel};
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_ws_create(&spec, &ws), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_ws_kernel(ws), kernel);
+    return ws;
+}
+
+/* Shapes that reach every path of the direct kernels: k <= 8, <= 16, <= 32
+ * (permutes), k > 32 (gathers), d > 16 (two transposed column chunks), a
+ * partial last tile (n = 3001); a large shift makes |x|.|c| big next to the
+ * distances (the bounds then nominate many centres). */
+static void kernel_should_equal_the_naive_loop_bit_for_bit(int kernel)
+{
+    if (kernel_missing(kernel))
+        return;
     const double shifts[] = {0, 1000};
     const int shapes[][2] = {{7, 13}, {16, 8}, {20, 6}, {3, 40}, {5, 27}};
-    for (int t = 0; t < 3 * 5 * 2; t++) {
+    for (int t = 0; t < 5 * 2; t++) {
         int64_t n = 3001;
-        int d = shapes[t / 2 % 5][0], k = shapes[t / 2 % 5][1];
-        tribe_kmeans_kernel(t / 10);
+        int d = shapes[t / 2][0], k = shapes[t / 2][1];
         float *z = blobs(n, d, k, shifts[t % 2], 5);
         double *c = malloc((size_t)k * d * sizeof *c);
         for (int q = 0; q < k; q++)
@@ -56,24 +82,32 @@ static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
         z[20 * d] = NAN;
         int32_t *la = malloc((size_t)n * sizeof *la), *lb = malloc((size_t)n * sizeof *lb);
         double *da = malloc((size_t)n * sizeof *da), *db = malloc((size_t)n * sizeof *db);
+        float *df = malloc((size_t)n * sizeof *df);
         tribe_kmeans_assign_naive(z, n, d, c, k, la, da);
-        int nt = omp_get_max_threads();
         for (int th = 1; th <= 2; th++) {
-            omp_set_num_threads(th);
-            tribe_kmeans_assign_d(z, n, d, c, k, lb, db);
+            tribe_kmeans_ws *ws = workspace(kernel, 1, k, d, th);
+            tribe_kmeans_pass_io p = {.cent = c, .nsets = 1, .k = k, .d = d, .label = lb, .dist2 = db};
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+            CU_ASSERT_EQUAL(p.kernel, kernel);
             CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
             CU_ASSERT(memcmp(da, db, (size_t)n * sizeof *da) == 0);
+            CU_ASSERT_EQUAL(lb[10], 0); /* the tie goes to the lower index */
+            for (int64_t i = 0; i < n; i++)
+                CU_ASSERT(lb[i] != 5); /* a duplicate centre never wins */
+            /* Labels only (no distance computed for single nominees) agree. */
+            memset(lb, 0xff, (size_t)n * sizeof *lb);
+            p = (tribe_kmeans_pass_io){.cent = c, .nsets = 1, .k = k, .d = d, .label = lb};
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+            CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
+            /* Float distances (tribe_kmeans_assign's outputs) agree too. */
+            p = (tribe_kmeans_pass_io){.cent = c, .nsets = 1, .k = k, .d = d, .label = lb, .dist2f = df};
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+            CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
+            for (int64_t i = 0; i < n; i++)
+                CU_ASSERT(df[i] == (float)da[i] || (isnan(df[i]) && isnan(da[i])));
+            tribe_kmeans_ws_destroy(&ws);
         }
-        omp_set_num_threads(nt);
-        CU_ASSERT_EQUAL(lb[10], 0); /* the tie goes to the lower index */
-        for (int64_t i = 0; i < n; i++)
-            CU_ASSERT(lb[i] != 5); /* a duplicate centre never wins */
-        /* Labels only (no distance computed for single nominees) agree. */
-        memset(lb, 0xff, (size_t)n * sizeof *lb);
-        tribe_kmeans_assign(z, n, d, c, k, lb, NULL);
-        CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
-        /* The public float-distance entry point agrees too. */
-        float *df = malloc((size_t)n * sizeof *df);
+        /* The public entry point (automatic kernel, a workspace of its own). */
         tribe_kmeans_assign(z, n, d, c, k, lb, df);
         CU_ASSERT(memcmp(la, lb, (size_t)n * sizeof *la) == 0);
         for (int64_t i = 0; i < n; i++)
@@ -86,11 +120,25 @@ static void gemm_pass_should_equal_the_naive_loop_bit_for_bit(void)
         free(da);
         free(db);
     }
-    tribe_kmeans_kernel(-1);
 }
 
-static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
+static void sgemm_kernel_should_equal_the_naive_loop_bit_for_bit(void)
 {
+    kernel_should_equal_the_naive_loop_bit_for_bit(TRIBE_KMEANS_KERNEL_GEMM);
+}
+static void avx512_kernel_should_equal_the_naive_loop_bit_for_bit(void)
+{
+    kernel_should_equal_the_naive_loop_bit_for_bit(TRIBE_KMEANS_KERNEL_AVX512);
+}
+static void avx2_kernel_should_equal_the_naive_loop_bit_for_bit(void)
+{
+    kernel_should_equal_the_naive_loop_bit_for_bit(TRIBE_KMEANS_KERNEL_AVX2);
+}
+
+static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(int kernel)
+{
+    if (kernel_missing(kernel))
+        return;
     int64_t n = 2500;
     int d = 5, k = 4, ns = 3;
     float *z = blobs(n, d, k, 0, 9);
@@ -105,17 +153,17 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
     int64_t cnt[12], rc[4];
     int32_t *lab = malloc((size_t)n * sizeof *lab);
     double *dd = malloc((size_t)n * sizeof *dd);
-    int nt = omp_get_max_threads();
     tribe_xsum sq[12], rsq[4];
     double *md = malloc((size_t)ns * n * sizeof *md);
-    for (int v = 0; v < 6; v++) { /* 1 and 2 threads, SGEMM, direct AVX-512 and AVX2 kernels */
-        omp_set_num_threads(1 + v % 2);
-        tribe_kmeans_kernel(v / 2);
+    for (int th = 1; th <= 2; th++) {
+        tribe_kmeans_ws *ws = workspace(kernel, ns, k, d, th);
         for (int64_t q = 0; q < ns * n; q++)
             md[q] = q % 3 ? INFINITY : 30.0;
         tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .sum = sum, .count = cnt, .inertia = in,
                                   .sumsq = sq, .mind2 = md};
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &p), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+        CU_ASSERT_EQUAL(p.kernel, kernel);
+        tribe_kmeans_ws_destroy(&ws);
         for (int s = 0; s < ns; s++) {
             tribe_kmeans_assign_naive(z, n, d, c + (size_t)s * k * d, k, lab, dd);
             tribe_kmeans_sums(z, n, d, lab, k, ref, rc);
@@ -138,9 +186,7 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
             CU_ASSERT(md_ok);
         }
     }
-    tribe_kmeans_kernel(-1);
     free(md);
-    omp_set_num_threads(nt);
     free(z);
     free(c);
     free(sum);
@@ -148,8 +194,23 @@ static void fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
     free(dd);
 }
 
-static void padded_pass_should_equal_the_unpadded_sets(void)
+static void sgemm_fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
 {
+    fused_pass_should_give_exact_sums_counts_and_inertia_per_set(TRIBE_KMEANS_KERNEL_GEMM);
+}
+static void avx512_fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
+{
+    fused_pass_should_give_exact_sums_counts_and_inertia_per_set(TRIBE_KMEANS_KERNEL_AVX512);
+}
+static void avx2_fused_pass_should_give_exact_sums_counts_and_inertia_per_set(void)
+{
+    fused_pass_should_give_exact_sums_counts_and_inertia_per_set(TRIBE_KMEANS_KERNEL_AVX2);
+}
+
+static void padded_pass_should_equal_the_unpadded_sets(int kernel)
+{
+    if (kernel_missing(kernel))
+        return;
     /* Sets of 3, 1 and 6 live centres padded to k = 6 with copies of their
      * first one (as k-means|| pads): with kset the pass gives each set's
      * mind2 and counts exactly as a pass over its live centres alone. */
@@ -163,33 +224,82 @@ static void padded_pass_should_equal_the_unpadded_sets(void)
                 c[(s * k + q) * d + j] = z[((s + 1) * 13 + (q < live[s] ? q : 0) * 7) * d + j];
     double *md = malloc((size_t)ns * n * sizeof *md), *m1 = malloc((size_t)n * sizeof *m1);
     int64_t cnt[18], c1[6];
-    int nt = omp_get_max_threads();
-    for (int v = 0; v < 6; v++) { /* 1 and 2 threads, SGEMM, direct AVX-512 and AVX2 kernels */
-        omp_set_num_threads(1 + v % 2);
-        tribe_kmeans_kernel(v / 2);
+    for (int th = 1; th <= 2; th++) {
+        tribe_kmeans_ws *ws = workspace(kernel, ns, k, d, th);
         for (int64_t q = 0; q < ns * n; q++)
             md[q] = q % 5 ? INFINITY : 20.0;
         tribe_kmeans_pass_io p = {.cent = c, .nsets = ns, .k = k, .d = d, .count = cnt, .mind2 = md, .kset = live};
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &p), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+        CU_ASSERT_EQUAL(p.kernel, kernel);
         CU_ASSERT_EQUAL(p.rechecked, 0); /* the copies make no ties */
         for (int s = 0; s < ns; s++) {
             for (int64_t i = 0; i < n; i++)
                 m1[i] = (s * n + i) % 5 ? INFINITY : 20.0;
             tribe_kmeans_pass_io q = {.cent = c + (size_t)s * k * d, .nsets = 1, .k = live[s], .d = d, .count = c1,
                                       .mind2 = m1};
-            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(z, n, &q), TRIBE_OK);
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_pass(ws, z, n, &q), TRIBE_OK);
             CU_ASSERT(memcmp(m1, md + (size_t)s * n, (size_t)n * sizeof *m1) == 0);
             CU_ASSERT(memcmp(c1, cnt + s * k, (size_t)live[s] * sizeof *c1) == 0);
             for (int q2 = live[s]; q2 < k; q2++)
                 CU_ASSERT_EQUAL(cnt[s * k + q2], 0);
         }
+        tribe_kmeans_ws_destroy(&ws);
     }
-    tribe_kmeans_kernel(-1);
-    omp_set_num_threads(nt);
     free(z);
     free(c);
     free(md);
     free(m1);
+}
+
+static void sgemm_padded_pass_should_equal_the_unpadded_sets(void)
+{
+    padded_pass_should_equal_the_unpadded_sets(TRIBE_KMEANS_KERNEL_GEMM);
+}
+static void avx512_padded_pass_should_equal_the_unpadded_sets(void)
+{
+    padded_pass_should_equal_the_unpadded_sets(TRIBE_KMEANS_KERNEL_AVX512);
+}
+static void avx2_padded_pass_should_equal_the_unpadded_sets(void)
+{
+    padded_pass_should_equal_the_unpadded_sets(TRIBE_KMEANS_KERNEL_AVX2);
+}
+
+/* The workspace is sized once: a pass larger than it is refused, a reserve
+ * grows it, and an unavailable kernel is replaced by the automatic choice. */
+static void workspace_should_refuse_passes_larger_than_it_and_grow_on_reserve(void)
+{
+    int64_t n = 500;
+    int d = 3;
+    float *z = blobs(n, d, 4, 0, 3);
+    double c[2 * 9 * 3];
+    for (int q = 0; q < 2 * 9 * 3; q++)
+        c[q] = z[q];
+    int64_t cnt[18];
+    tribe_kmeans_ws *ws = NULL;
+    tribe_kmeans_ws_spec spec = {.nsets = 1, .k = 4, .d = d, .threads = 2, .kernel = TRIBE_KMEANS_KERNEL_AUTO};
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_ws_create(&spec, &ws), TRIBE_OK);
+    CU_ASSERT(tribe_kmeans_kernel_available(tribe_kmeans_ws_kernel(ws)));
+    tribe_kmeans_pass_io p = {.cent = c, .nsets = 2, .k = 9, .d = d, .count = cnt};
+    CU_ASSERT_EQUAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_ws_reserve(ws, 2, 9), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_OK);
+    int64_t total = 0;
+    for (int q = 0; q < 9; q++)
+        total += cnt[q];
+    CU_ASSERT_EQUAL(total, n);
+    p.d = 4; /* another width than the workspace's */
+    CU_ASSERT_EQUAL(tribe_kmeans_pass(ws, z, n, &p), TRIBE_ERR_INTERNAL);
+    tribe_kmeans_ws_destroy(&ws);
+    tribe_kmeans_ws_destroy(&ws); /* NULL is fine */
+    for (int kernel = TRIBE_KMEANS_KERNEL_AVX512; kernel <= TRIBE_KMEANS_KERNEL_AVX2; kernel++) {
+        if (tribe_kmeans_kernel_available(kernel))
+            continue;
+        spec.kernel = kernel;
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_ws_create(&spec, &ws), TRIBE_OK);
+        CU_ASSERT(tribe_kmeans_ws_kernel(ws) != kernel);
+        tribe_kmeans_ws_destroy(&ws);
+    }
+    free(z);
 }
 
 static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count(void)
@@ -355,9 +465,16 @@ static void kmeans_parallel_should_never_return_fewer_clusters_than_asked(void)
 int main(void)
 {
     static const tribe_test_case cases[] = {
-        TRIBE_TEST(gemm_pass_should_equal_the_naive_loop_bit_for_bit),
-        TRIBE_TEST(fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
-        TRIBE_TEST(padded_pass_should_equal_the_unpadded_sets),
+        TRIBE_TEST(sgemm_kernel_should_equal_the_naive_loop_bit_for_bit),
+        TRIBE_TEST(avx512_kernel_should_equal_the_naive_loop_bit_for_bit),
+        TRIBE_TEST(avx2_kernel_should_equal_the_naive_loop_bit_for_bit),
+        TRIBE_TEST(sgemm_fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
+        TRIBE_TEST(avx512_fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
+        TRIBE_TEST(avx2_fused_pass_should_give_exact_sums_counts_and_inertia_per_set),
+        TRIBE_TEST(sgemm_padded_pass_should_equal_the_unpadded_sets),
+        TRIBE_TEST(avx512_padded_pass_should_equal_the_unpadded_sets),
+        TRIBE_TEST(avx2_padded_pass_should_equal_the_unpadded_sets),
+        TRIBE_TEST(workspace_should_refuse_passes_larger_than_it_and_grow_on_reserve),
         TRIBE_TEST(kmeans_parallel_with_lloyd_should_recover_planted_centres),
         TRIBE_TEST(sample_lloyd_init_should_recover_planted_centres_on_any_thread_count),
         TRIBE_TEST(shared_restarts_should_equal_separate_runs),
