@@ -79,7 +79,9 @@ int main(int argc, char **argv)
     TRIBE_TRY(tribe_alloc((void **)&dist, (size_t)(t->n_local + 1) * sizeof *dist));
     tribe_kmeans_info info;
     t0 = tribe_now();
-    TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, t->x, t->n_local, t->offset, t->n_global, d, &cfg, cent, &info)));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &rows));
+    TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(&(tribe_dmat){&rows, t->x, d}, &cfg, cent, &info)));
     TRIBE_TRY(tribe_par_barrier(par));
     double t_fit = tribe_now() - t0;
     /* One full assignment pass (tribe_kmeans_assign's outputs; best of reps:

@@ -4,20 +4,22 @@
  * (diagonal Gaussian mixture) and the Ward tree of the segments.
  *
  * Usage (one rank's shard: z[n_local][d] from tribe/transform.h, rows
- * [offset, offset + n_local) of n_global):
+ * [offset, offset + n_local) of n_global, described once by a tribe_rows):
+ *     tribe_rows rows;  TRIBE_TRY(tribe_rows_init(par, n, off, N, &rows));   // checked once, here
+ *     tribe_dmat zm = {&rows, z, d};                                          // the matrix on those rows
  *     tribe_kmeans_cfg cfg;  tribe_kmeans_cfg_default(&cfg);  cfg.k = 6;  cfg.seed = 42;
  *     cfg.init = TRIBE_KMEANS_INIT_PARALLEL; cfg.algorithm = TRIBE_KMEANS_LLOYD; cfg.n_init = 3;  // optional
- *     TRIBE_TRY(tribe_kmeans_fit(par, z, n, off, N, d, &cfg, cent, &info));      // cent[k][d]
+ *     TRIBE_TRY(tribe_kmeans_fit(&zm, &cfg, cent, &info));                         // cent[k][d]
  *     tribe_kmeans_assign(z, n, d, cent, k, label, dist2);                        // local
  *     TRIBE_TRY(tribe_kmeans_relabel(par, t, mon_col, k, d, cent, label, perm));  // stable ids
  *     TRIBE_TRY(tribe_silhouette_sample(par, z, n, off, N, d, label, k, 5000, seed, &sil, &ci));
  *     TRIBE_TRY(tribe_segments_build(par, t, label, k, cent, cols, d, mon_col, &segs));
  *     segs->silhouette = sil; segs->silhouette_ci = ci; segs->inertia = info.inertia;
  *     tribe_segments_name(segs);
- *     TRIBE_TRY(tribe_projection_fit(par, z, n, off, N, d, label, 2000, seed, &proj));
+ *     TRIBE_TRY(tribe_projection_fit(&zm, label, 2000, seed, &proj));
  *     // beyond K-Means (dist = Euclidean distance to the own centre):
  *     TRIBE_TRY(tribe_outliers_fit(par, dist, label, n, k, 3.0, flag, score, &outl));
- *     TRIBE_TRY(tribe_gmm_fit(par, z, n, off, N, d, label, k, cent, &gcfg, memb, &gmm));
+ *     TRIBE_TRY(tribe_gmm_fit(&zm, label, k, cent, &gcfg, memb, &gmm));
  *     TRIBE_TRY(tribe_ward_fit(par, label, n, cent, k, d, &tree));
  *
  * Determinism: every function here returns bit-identical results for the
@@ -150,20 +152,21 @@ typedef struct {
 /* Defaults above (k = 8, seed = 0). Not collective. */
 void tribe_kmeans_cfg_default(tribe_kmeans_cfg *cfg);
 
-/* Collective. Fits k centres to the rows z[n_local][d] (global rows
- * [offset, offset + n_local) of n_global), writing centroids[k][d] and info
- * (may be NULL). Every cluster is non-empty for the returned centres
- * (assigning the rows with tribe_kmeans_assign gives k non-empty clusters).
- * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values;
- * TRIBE_ERR_INTERNAL when the ranks' (n_local, offset) do not tile
- * [0, n_global) in rank order; TRIBE_ERR_INPUT
+/* Collective (over z->rows->par). Fits k centres to the rows of z (this
+ * rank's z->x[n_local][d], global rows [offset, offset + n_local) of
+ * n_global, tiling checked when the rows were made), writing
+ * centroids[k][d] and info (may be NULL). Every cluster is non-empty for
+ * the returned centres (assigning the rows with tribe_kmeans_assign gives k
+ * non-empty clusters). One pass workspace serves every pass of the fit
+ * (cfg->kernel, omp_get_max_threads() threads).
+ * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..TRIBE_MAX_FEATURES or bad
+ * cfg values; TRIBE_ERR_INPUT
  * "K=8 but only 5 customers" when k > n_global, or "... only 5 distinct
  * customer rows" when the model space has fewer than k distinct points, or a
  * non-finite z value; TRIBE_ERR_NOMEM, TRIBE_ERR_ENV. centroids untouched on
  * error. */
-tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                              int64_t n_global, int d, const tribe_kmeans_cfg *cfg,
-                              double *centroids, tribe_kmeans_info *info);
+tribe_status tribe_kmeans_fit(const tribe_dmat *z, const tribe_kmeans_cfg *cfg, double *centroids,
+                              tribe_kmeans_info *info);
 
 /* Collective. Renumbers clusters so ids are stable for the same data and
  * seed: by descending mean of raw column `col` of t (NaN-skipping, exact;
@@ -177,26 +180,24 @@ tribe_status tribe_kmeans_relabel(tribe_par *par, const tribe_table *t, int col,
 
 /* ---- sampling (Collective) ------------------------------------------------ */
 
-/* The global rows of this rank's block [offset, offset + n_local) that are
- * in the sample of about `size` rows which tribe_sample_rows draws for
- * (seed, stream): ascending, into *pos[*count] (caller frees; never NULL on
- * success). Each global row is in it with probability size / n_global,
+/* The global rows of this rank's block [offset, offset + n_local) of rows
+ * that are in the sample of about `size` rows which tribe_sample_rows draws
+ * for (seed, stream): ascending, into *pos[*count] (caller frees; never NULL
+ * on success). Each global row is in it with probability size / n_global,
  * independently of the others and of the rank count; O(size) work, no
  * communication but the error agreement. Errors: NOMEM. */
-tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global, int64_t size,
-                                uint64_t seed, uint64_t stream, int64_t **pos, int64_t *count);
+tribe_status tribe_sample_local(const tribe_rows *rows, int64_t size, uint64_t seed, uint64_t stream, int64_t **pos,
+                                int64_t *count);
 
-/* Draws about `size` rows: each global row independently with probability
- * size / n_global (every row when size >= n_global), drawn as geometric gaps
- * keyed by (seed, stream) and the gap's index, so the sample does not depend
- * on the rank count and costs O(size), not a draw per row.
+/* Draws about `size` rows of z: each global row independently with
+ * probability size / n_global (every row when size >= n_global), drawn as
+ * geometric gaps keyed by (seed, stream) and the gap's index, so the sample
+ * does not depend on the rank count and costs O(size), not a draw per row.
  * Gathers them to every rank in global order: rows[m][d] (caller frees),
- * labels[m] if label is not NULL (else *lab may be NULL), gidx[m] if asked
- * (may be NULL). Errors: NOMEM, ENV. */
-tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                               int64_t n_global, int d, const int32_t *label, int64_t size,
-                               uint64_t seed, uint64_t stream, float **rows, int32_t **lab,
-                               int64_t **gidx, int64_t *m);
+ * labels[m] from label[n_local] if label is not NULL (else *lab may be
+ * NULL), gidx[m] if asked (may be NULL). Errors: NOMEM, ENV. */
+tribe_status tribe_sample_rows(const tribe_dmat *z, const int32_t *label, int64_t size, uint64_t seed,
+                               uint64_t stream, float **rows, int32_t **lab, int64_t **gidx, int64_t *m);
 
 /* ---- quality (Collective) -------------------------------------------------- */
 
@@ -246,11 +247,10 @@ void tribe_segments_name(tribe_segments *s);
  * two eigenvectors (tribe_eigh), and the coordinates of about sample_size
  * rows drawn by global index, on every rank, in global order, with their
  * labels (label may be NULL: labels -1). Axis titles "PC1 (41% of variance)".
- * d == 1: PC2 is 0. Errors: TRIBE_ERR_USAGE for d < 1 or d > 256, NOMEM, ENV.
- * *out NULL on error. */
-tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                  int64_t n_global, int d, const int32_t *label, int64_t sample_size,
-                                  uint64_t seed, tribe_projection **out);
+ * d == 1: PC2 is 0. Errors: TRIBE_ERR_USAGE for d < 1 or d > TRIBE_MAX_FEATURES,
+ * NOMEM, ENV. *out NULL on error. */
+tribe_status tribe_projection_fit(const tribe_dmat *z, const int32_t *label, int64_t sample_size, uint64_t seed,
+                                  tribe_projection **out);
 
 /* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
 
@@ -494,9 +494,9 @@ tribe_status tribe_gmm_estep(tribe_gmm_ws *ws, const float *z, int64_t n, int d,
  * scikit-learn's diagonal GaussianMixture. */
 void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar, tribe_gmm *g);
 
-/* Collective. Fits a diagonal Gaussian mixture to z[n_local][d] (global rows
- * [offset, offset + n_local) of n_global; finite values, as tribe_kmeans_fit
- * requires) by EM from the K-Means solution:
+/* Collective. Fits a diagonal Gaussian mixture to the rows of z (this rank's
+ * z->x[n_local][d]; finite values, as tribe_kmeans_fit requires) by EM from
+ * the K-Means solution:
  * weights from the cluster sizes, means = centroids[k][d], variances = the
  * exact within-cluster variances about the centroids + reg_covar
  * (label[n_local] in [0, k); all three over every row). EM then iterates on
@@ -505,13 +505,12 @@ void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar,
  * (tribe_par_sum_xsum), so the model is bit-identical on any number of
  * ranks. A last E-step over EVERY row with the returned model writes
  * membership[n_local][k] (may be NULL) and g->loglik.
- * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..256 or bad cfg values,
- * TRIBE_ERR_INPUT for a label outside [0, k), TRIBE_ERR_INTERNAL for
- * (n_local, offset) that do not tile [0, n_global), NOMEM, ENV. *out NULL on
- * error. */
-tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
-                           int d, const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
-                           float *membership, tribe_gmm **out);
+ * The E-step's buffers are made once (tribe_gmm_ws, omp_get_max_threads()).
+ * Errors: TRIBE_ERR_USAGE for k < 1, d outside 1..TRIBE_MAX_FEATURES or bad
+ * cfg values, TRIBE_ERR_INPUT for a label outside [0, k), NOMEM, ENV. *out
+ * NULL on error. */
+tribe_status tribe_gmm_fit(const tribe_dmat *z, const int32_t *label, int k, const double *centroids,
+                           const tribe_gmm_cfg *cfg, float *membership, tribe_gmm **out);
 
 /* ---- nested segments: Ward over the centres (src/cluster/ward.c) ----------- */
 

@@ -912,9 +912,12 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
             }
     }
     lap(&tm, "segments");
-    if (job->projection.sample_size > 0)
-        TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(par, z, t->n_local, t->offset, t->n_global, m, label,
+    if (job->projection.sample_size > 0) {
+        tribe_rows rows;
+        TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &rows));
+        TRIBE_TRY(tribe_par_agree(par, tribe_projection_fit(&(tribe_dmat){&rows, z, m}, label,
                                                             job->projection.sample_size, job->seed, &proj)));
+    }
     lap(&tm, "projection");
     TRIBE_TRY(run_extras_fit(par, job, z, t->n_local, t->offset, t->n_global, m, label, dist, best, best_k, &ex));
     /* Later stages read the raw table: the model-space copy goes. */

@@ -154,7 +154,9 @@ tribe_status run_extras_fit(tribe_par *par, const tribe_job *job, const float *z
         cfg.seed = job->seed;
         st = tribe_alloc((void **)&x->membership, ((size_t)n_local * (size_t)k + 1) * sizeof *x->membership);
         TRIBE_TRY(tribe_par_agree(par, st));
-        TRIBE_TRY(tribe_gmm_fit(par, z, n_local, offset, n_global, m, label, k, centroids, &cfg, x->membership, &x->gmm));
+        tribe_rows rows;
+        TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
+        TRIBE_TRY(tribe_gmm_fit(&(tribe_dmat){&rows, z, m}, label, k, centroids, &cfg, x->membership, &x->gmm));
         TRIBE_TRY(crispness(par, x->membership, label, n_local, k, cnt, cnt + k, mean_max, cnt + 2 * k));
         TRIBE_INFO("gmm: %d EM iterations (%s) on %lld customers, mean log-likelihood %.6g", x->gmm->iterations,
                    x->gmm->converged ? "converged" : "max_iter reached", (long long)x->gmm->rows, x->gmm->loglik);

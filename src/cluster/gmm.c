@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmeans_internal.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -192,11 +191,14 @@ void tribe_gmm_mstep(const tribe_xsum *stats, int64_t n_total, double reg_covar,
     }
 }
 
-tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
-                           int d, const int32_t *label, int k, const double *centroids, const tribe_gmm_cfg *cfg,
-                           float *membership, tribe_gmm **out)
+tribe_status tribe_gmm_fit(const tribe_dmat *zm, const int32_t *label, int k, const double *centroids,
+                           const tribe_gmm_cfg *cfg, float *membership, tribe_gmm **out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = zm->rows->par;
+    const float *z = zm->x;
+    int64_t n_local = zm->rows->n_local, offset = zm->rows->offset, n_global = zm->rows->n_global;
+    int d = zm->d;
     tribe_gmm *g = NULL;
     tribe_gmm_ws *ws = NULL;
     tribe_xsum *stats = NULL;
@@ -228,7 +230,6 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
             break;
         }
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "gmm"));
 
     /* Start: the K-Means clusters as hard responsibilities. Exact counts and
      * sums of (x - centroid)^2 per cluster: the variance is taken about the
@@ -264,8 +265,7 @@ tribe_status tribe_gmm_fit(tribe_par *par, const float *z, int64_t n_local, int6
      * rows on any number of ranks. */
     if (cfg->sample_size > 0 && cfg->sample_size < n_global) {
         int64_t *pos = NULL;
-        TRIBE_TRY(tribe_sample_local(par, n_local, offset, n_global, cfg->sample_size, cfg->seed,
-                                     TRIBE_STREAM_GMM_SAMPLE, &pos, &ne));
+        TRIBE_TRY(tribe_sample_local(zm->rows, cfg->sample_size, cfg->seed, TRIBE_STREAM_GMM_SAMPLE, &pos, &ne));
         st = tribe_alloc((void **)&zs, ((size_t)ne * (size_t)d + 1) * sizeof *zs);
         for (int64_t j = 0; st == TRIBE_OK && j < ne; j++)
             memcpy(zs + j * d, z + (pos[j] - offset) * d, (size_t)d * sizeof *zs);

@@ -834,18 +834,20 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_kmeans_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                              int64_t n_global, int d, const tribe_kmeans_cfg *cfg,
-                              double *centroids, tribe_kmeans_info *info)
+tribe_status tribe_kmeans_fit(const tribe_dmat *zm, const tribe_kmeans_cfg *cfg, double *centroids,
+                              tribe_kmeans_info *info)
 {
-    return tribe_kmeans_fit_restarts(par, z, n_local, offset, n_global, d, cfg, 0, cfg->n_init, centroids, info);
+    return tribe_kmeans_fit_restarts(zm, cfg, 0, cfg->n_init, centroids, info);
 }
 
-tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                       int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
+tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_cfg *cfg, int first, int count,
                                        double *centroids, tribe_kmeans_info *info)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = zm->rows->par;
+    const float *z = zm->x;
+    int64_t n_local = zm->rows->n_local, offset = zm->rows->offset, n_global = zm->rows->n_global;
+    int d = zm->d;
     km_ctx x;
     memset(&x, 0, sizeof x);
     float *S = NULL;
@@ -870,7 +872,6 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
                         cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample, cfg->inertia_tol,
                         TRIBE_MAX_FEATURES);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "kmeans"));
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
@@ -891,8 +892,8 @@ tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n
     x.cfg = cfg;
     /* The sample seeds k-means++ and restarts starving or empty centres
      * (also under k-means||). */
-    TRIBE_TRY(tribe_sample_rows(par, z, n_local, offset, n_global, d, NULL, cfg->init_sample, cfg->seed,
-                                TRIBE_STREAM_KMEANS_SAMPLE, &S, NULL, NULL, &x.m));
+    TRIBE_TRY(tribe_sample_rows(zm, NULL, cfg->init_sample, cfg->seed, TRIBE_STREAM_KMEANS_SAMPLE, &S, NULL, NULL,
+                                &x.m));
     x.S = S;
     size_t kd = (size_t)k * (size_t)d, kt = (size_t)ns * k;
     st = tribe_alloc((void **)&x.sets, (size_t)ns * kd * sizeof *x.sets);

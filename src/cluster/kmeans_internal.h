@@ -85,8 +85,7 @@ tribe_status tribe_kmeans_pass(tribe_kmeans_ws *ws, const float *z, int64_t n, t
  * of its n_init (cfg->n_init is ignored): restart r is seeded by
  * hash2(seed, r) either way, so a restart gives the same centres alone as
  * among others (tests check that the shared passes change nothing). */
-tribe_status tribe_kmeans_fit_restarts(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                       int64_t n_global, int d, const tribe_kmeans_cfg *cfg, int first, int count,
+tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *z, const tribe_kmeans_cfg *cfg, int first, int count,
                                        double *centroids, tribe_kmeans_info *info);
 
 /* Not collective. Index of the first non-finite value of z[nv] (inf or
@@ -97,12 +96,5 @@ int64_t tribe_km_first_nonfinite(const float *z, int64_t nv);
 /* Index drawn with probability proportional to w[i] >= 0 (serial sum, so the
  * same on every rank), never a zero-weight row; -1 when all weights are 0. */
 int64_t tribe_kmeans_draw(const double *w, int64_t m, uint64_t seed, uint64_t stream, uint64_t counter);
-
-/* Collective. Checks that the ranks' (n_local, offset) blocks tile
- * [0, n_global) in rank order: the RNG keys rows by global index, so a wrong
- * offset would silently change every sample. TRIBE_ERR_INTERNAL naming what
- * is inconsistent, on every rank. */
-tribe_status tribe_cluster_check_rows(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global,
-                                      const char *who);
 
 #endif

@@ -184,15 +184,16 @@ static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, 
     TRIBE_TRY(tribe_par_agree(par, st));
     cb = ca + (size_t)k * d;
     for (int half = 0; half < 2; half++) {
-        int64_t m = 0, before = 0, total = 0;
+        int64_t m = 0;
         for (int64_t i = 0; i < n_local; i++) {
             double u = tribe_rng_unif(base->seed, TRIBE_STREAM_KSELECT_SPLIT, (uint64_t)(offset + i));
             if (half == 0 ? u < p : (u >= p && u < 2 * p))
                 memcpy(h + (m++) * d, z + i * d, (size_t)d * sizeof *h);
         }
-        TRIBE_TRY(tribe_par_exscan_i64(par, m, &before, &total));
-        if (total < k) {
-            TRIBE_INFO("stability of K=%d skipped: a half holds only %lld rows", k, (long long)total);
+        tribe_rows hr;
+        TRIBE_TRY(tribe_rows_stack(par, m, &hr));
+        if (hr.n_global < k) {
+            TRIBE_INFO("stability of K=%d skipped: a half holds only %lld rows", k, (long long)hr.n_global);
             goto cleanup;
         }
         tribe_kmeans_cfg cfg = *base;
@@ -200,7 +201,7 @@ static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, 
         /* A half's fit draws its own samples from its own rows: a distinct
          * seed keeps them from echoing the full fit's draws. */
         cfg.seed = base->seed + 1 + (uint64_t)half;
-        st = tribe_kmeans_fit(par, h, m, before, total, d, &cfg, half == 0 ? ca : cb, NULL);
+        st = tribe_kmeans_fit(&(tribe_dmat){&hr, h, d}, &cfg, half == 0 ? ca : cb, NULL);
         if (st == TRIBE_ERR_INPUT) {
             /* e.g. fewer distinct rows than K in a half: no stability, not an error */
             TRIBE_INFO("stability of K=%d skipped: %s", k, tribe_errmsg());
@@ -242,6 +243,9 @@ tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, i
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&lb, ((size_t)n_local + 1) * sizeof *lb);
     TRIBE_TRY(tribe_par_agree(par, st));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
+    const tribe_dmat zm = {&rows, z, d};
     for (int i = 0; i < s->n; i++) {
         tribe_ksweep_row *r = &s->row[i];
         double *cent = s->centroids + (size_t)i * k_hi * d;
@@ -249,7 +253,7 @@ tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, i
         tribe_kmeans_info info;
         cfg.k = r->k = k_lo + i;
         double t0 = tribe_now();
-        TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(par, z, n_local, offset, n_global, d, &cfg, cent, &info)));
+        TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(&zm, &cfg, cent, &info)));
         r->inertia = info.inertia;
         r->steps = info.steps;
         double t1 = tribe_now();

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmeans_internal.h"
 
 /* LAPACK's Fortran entry point (OpenBLAS exports it; no LAPACKE needed). The
  * two trailing arguments are the hidden lengths of the character arguments
@@ -66,11 +65,14 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                  int64_t n_global, int d, const int32_t *label, int64_t sample_size,
-                                  uint64_t seed, tribe_projection **out)
+tribe_status tribe_projection_fit(const tribe_dmat *zm, const int32_t *label, int64_t sample_size, uint64_t seed,
+                                  tribe_projection **out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = zm->rows->par;
+    const float *z = zm->x;
+    int64_t n_local = zm->rows->n_local, n_global = zm->rows->n_global;
+    int d = zm->d;
     tribe_projection *p = NULL;
     tribe_xsum *acc = NULL;
     double *mu = NULL, *cov = NULL, *w = NULL, *v = NULL;
@@ -82,7 +84,6 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
     if (d < 1 || d > TRIBE_MAX_FEATURES)
         st = tribe_fail(TRIBE_ERR_USAGE, "projection: d=%d, need 1..%d features", d, TRIBE_MAX_FEATURES);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "projection"));
     st = tribe_calloc((void **)&acc, np + (size_t)d, sizeof *acc);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&mu, (size_t)d * sizeof *mu);
     if (st == TRIBE_OK) st = tribe_alloc((void **)&cov, (size_t)d * (size_t)d * sizeof *cov);
@@ -132,8 +133,7 @@ tribe_status tribe_projection_fit(tribe_par *par, const float *z, int64_t n_loca
         p->explained_variance_ratio[j] = trace > 0 ? p->explained_variance[j] / trace : 0.0;
     }
 
-    TRIBE_TRY(tribe_sample_rows(par, z, n_local, offset, n_global, d, label, sample_size, seed,
-                                TRIBE_STREAM_PROJECTION, &S, &SL, NULL, &m));
+    TRIBE_TRY(tribe_sample_rows(zm, label, sample_size, seed, TRIBE_STREAM_PROJECTION, &S, &SL, NULL, &m));
     st = tribe_alloc((void **)&p->xy, (size_t)m * 2 * sizeof *p->xy);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&p->label, (size_t)m * sizeof *p->label);

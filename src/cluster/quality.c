@@ -245,7 +245,8 @@ tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64
     if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES)
         st = tribe_fail(TRIBE_ERR_USAGE, "cluster quality: k=%d, d=%d", k, d);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "cluster quality"));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
     for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
         if (label[i] < 0 || label[i] >= k)
             st = tribe_fail(TRIBE_ERR_INPUT, "cluster quality: row %lld has label %d, outside [0, %d)",

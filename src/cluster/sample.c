@@ -8,31 +8,17 @@
 
 #include "kmeans_internal.h"
 
-tribe_status tribe_cluster_check_rows(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global,
-                                      const char *who)
-{
-    int64_t before = 0, total = 0;
-    tribe_status st = tribe_par_exscan_i64(par, n_local, &before, &total);
-    if (st != TRIBE_OK)
-        return st;
-    if (before != offset || total != n_global || n_local < 0)
-        st = tribe_fail(TRIBE_ERR_INTERNAL,
-                        "%s: rank %d holds rows [%lld, +%lld) of %lld, but the ranks' blocks give offset %lld of %lld",
-                        who, tribe_par_rank(par), (long long)offset, (long long)n_local, (long long)n_global,
-                        (long long)before, (long long)total);
-    return tribe_par_agree(par, st);
-}
-
 /* The sample is drawn as geometric gaps: the j-th sampled row is the
  * (j-1)-th plus 1 + floor(ln(1 - u_j) / ln(1 - p)), u_j the counter RNG at
  * j, which gives every row probability p independently, as one uniform draw
  * per row would, in O(sample) work: each rank walks the gaps from row 0 to
  * the end of its own block, so the sample is a property of the global rows,
  * not of the rank count. */
-tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset, int64_t n_global,
-                                     int64_t size, uint64_t seed, uint64_t stream, int64_t **pos, int64_t *count)
+tribe_status tribe_sample_local(const tribe_rows *rows, int64_t size, uint64_t seed, uint64_t stream, int64_t **pos,
+                                int64_t *count)
 {
     tribe_status st = TRIBE_OK;
+    int64_t n_local = rows->n_local, offset = rows->offset, n_global = rows->n_global;
     int64_t *p = NULL, cap = 0, nl = 0, end = offset + n_local;
     if (size >= n_global) { /* every row */
         st = tribe_alloc((void **)&p, ((size_t)n_local + 1) * sizeof *p);
@@ -60,7 +46,7 @@ tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset,
     }
     if (st == TRIBE_OK && !p)
         st = tribe_alloc((void **)&p, sizeof *p); /* an empty block still gets a list */
-    st = tribe_par_agree(par, st);
+    st = tribe_par_agree(rows->par, st);
     if (st != TRIBE_OK) {
         free(p);
         return st;
@@ -70,19 +56,21 @@ tribe_status tribe_sample_local(tribe_par *par, int64_t n_local, int64_t offset,
     return TRIBE_OK;
 }
 
-tribe_status tribe_sample_rows(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                               int64_t n_global, int d, const int32_t *label, int64_t size,
-                               uint64_t seed, uint64_t stream, float **rows, int32_t **lab,
-                               int64_t **gidx, int64_t *m)
+tribe_status tribe_sample_rows(const tribe_dmat *zm, const int32_t *label, int64_t size, uint64_t seed,
+                               uint64_t stream, float **rows, int32_t **lab, int64_t **gidx, int64_t *m)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = zm->rows->par;
+    const float *z = zm->x;
+    int64_t offset = zm->rows->offset;
+    int d = zm->d;
     float *lr = NULL;
     int32_t *ll = NULL;
     int64_t *lg = NULL;
     void *gr = NULL, *gl = NULL, *gg = NULL;
     size_t tot = 0, totl = 0, totg = 0;
     int64_t nl = 0;
-    TRIBE_TRY(tribe_sample_local(par, n_local, offset, n_global, size, seed, stream, &lg, &nl));
+    TRIBE_TRY(tribe_sample_local(zm->rows, size, seed, stream, &lg, &nl));
     st = tribe_alloc((void **)&lr, ((size_t)nl * (size_t)d + 1) * sizeof *lr);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&ll, ((size_t)nl + 1) * sizeof *ll);

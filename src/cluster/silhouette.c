@@ -266,7 +266,8 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     if (k < 1 || d < 1)
         st = tribe_fail(TRIBE_ERR_USAGE, "silhouette: k=%d, d=%d", k, d);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_cluster_check_rows(par, n_local, offset, n_global, "silhouette"));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
     for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
         if (label[i] < 0 || label[i] >= k)
             st = tribe_fail(TRIBE_ERR_INPUT, "silhouette: row %lld has label %d, outside [0, %d)",
@@ -283,8 +284,8 @@ tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_l
     if (nonempty < 2)
         goto cleanup; /* undefined with one cluster: NaN, as documented */
 
-    TRIBE_TRY(tribe_sample_rows(par, z, n_local, offset, n_global, d, label, sample_size, seed,
-                                TRIBE_STREAM_SILHOUETTE, &S, &SL, NULL, &m));
+    TRIBE_TRY(tribe_sample_rows(&(tribe_dmat){&rows, z, d}, label, sample_size, seed, TRIBE_STREAM_SILHOUETTE, &S,
+                                &SL, NULL, &m));
     st = tribe_calloc((void **)&acc, (size_t)(m > 0 ? m : 1) * (size_t)k, sizeof *acc);
     TRIBE_TRY(tribe_par_agree(par, st));
     /* Sampled rows in groups of SIL_GROUP (the last padded with copies of

@@ -53,6 +53,9 @@ static tribe_status drivers(tribe_par *par, const float *z, int64_t n, int64_t o
     r->memb = malloc((size_t)(n + 1) * K * sizeof *r->memb);
     if (!r->label || !r->dist || !r->flag || !r->score || !r->memb)
         return TRIBE_ERR_NOMEM;
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, n, off, NROWS, &rows));
+    const tribe_dmat zm = {&rows, z, D};
     tribe_kmeans_assign(z, n, D, &MU[0][0], K, r->label, r->dist);
     for (int64_t i = 0; i < n; i++)
         r->dist[i] = sqrtf(r->dist[i]);
@@ -60,12 +63,12 @@ static tribe_status drivers(tribe_par *par, const float *z, int64_t n, int64_t o
     tribe_gmm_cfg cfg;
     tribe_gmm_cfg_default(&cfg);
     cfg.tol = 1e-6;
-    TRIBE_TRY(tribe_gmm_fit(par, z, n, off, NROWS, D, r->label, K, &MU[0][0], &cfg, r->memb, &r->gmm));
+    TRIBE_TRY(tribe_gmm_fit(&zm, r->label, K, &MU[0][0], &cfg, r->memb, &r->gmm));
     cfg.sample_size = 1500;
     cfg.seed = 3;
-    TRIBE_TRY(tribe_gmm_fit(par, z, n, off, NROWS, D, r->label, K, &MU[0][0], &cfg, NULL, &r->gmm_s));
+    TRIBE_TRY(tribe_gmm_fit(&zm, r->label, K, &MU[0][0], &cfg, NULL, &r->gmm_s));
     TRIBE_TRY(tribe_ward_fit(par, r->label, n, &MU[0][0], K, D, &r->ward));
-    TRIBE_TRY(tribe_projection_fit(par, z, n, off, NROWS, D, r->label, 400, 5, &r->proj));
+    TRIBE_TRY(tribe_projection_fit(&zm, r->label, 400, 5, &r->proj));
 cleanup:
     return st;
 }
@@ -166,7 +169,10 @@ int main(int argc, char **argv)
         tribe_gmm *g = NULL;
         tribe_gmm_cfg cfg;
         tribe_gmm_cfg_default(&cfg);
-        st = tribe_gmm_fit(par, zb, n, lo, NROWS, D, a.label, K, &MU[0][0], &cfg, NULL, &g);
+        tribe_rows rows;
+        st = tribe_rows_init(par, n, lo, NROWS, &rows);
+        if (st == TRIBE_OK)
+            st = tribe_gmm_fit(&(tribe_dmat){&rows, zb, D}, a.label, K, &MU[0][0], &cfg, NULL, &g);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && g == NULL, "bad label (gmm): %d %s", st, tribe_errmsg());
     }
     result_free(&a);

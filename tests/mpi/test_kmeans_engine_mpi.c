@@ -96,9 +96,12 @@ int main(int argc, char **argv)
         cfg.n_init = variants[v].n_init;
         double a[K * D], b[K * D];
         tribe_kmeans_info ia, ib;
-        st = tribe_kmeans_fit(par, t->x, t->n_local, t->offset, NROWS, D, &cfg, a, &ia);
+        tribe_rows rows, all = {one, NROWS, 0, NROWS};
+        st = tribe_rows_init(par, t->n_local, t->offset, NROWS, &rows);
+        if (st == TRIBE_OK)
+            st = tribe_kmeans_fit(&(tribe_dmat){&rows, t->x, D}, &cfg, a, &ia);
         TRIBE_MPI_CHECK(par, st == TRIBE_OK, "variant %d: %s", v, tribe_errmsg());
-        tribe_status s1 = tribe_kmeans_fit(one, full->x, NROWS, 0, NROWS, D, &cfg, b, &ib);
+        tribe_status s1 = tribe_kmeans_fit(&(tribe_dmat){&all, full->x, D}, &cfg, b, &ib);
         TRIBE_MPI_CHECK(par, s1 == TRIBE_OK, "variant %d serial: %s", v, tribe_errmsg());
         TRIBE_MPI_CHECK(par, memcmp(a, b, sizeof a) == 0, "variant %d: centroids differ", v);
         TRIBE_MPI_CHECK(par, ia.inertia == ib.inertia && ia.steps == ib.steps && ia.best_init == ib.best_init &&

@@ -77,7 +77,10 @@ static tribe_status pipeline(tribe_par *par, const tribe_table *t, result *r)
     cfg.batch_size = 512;
     cfg.init_sample = 2000;
     cfg.n_init = 2;
-    TRIBE_TRY(tribe_kmeans_fit(par, r->z, t->n_local, t->offset, t->n_global, D, &cfg, r->cent, &r->info));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &rows));
+    const tribe_dmat zm = {&rows, r->z, D};
+    TRIBE_TRY(tribe_kmeans_fit(&zm, &cfg, r->cent, &r->info));
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)t->n_local * sizeof *r->label));
     tribe_kmeans_assign(r->z, t->n_local, D, r->cent, K, r->label, NULL);
     TRIBE_TRY(tribe_kmeans_relabel(par, t, 2, K, D, r->cent, r->label, r->perm));
@@ -88,8 +91,7 @@ static tribe_status pipeline(tribe_par *par, const tribe_table *t, result *r)
     r->segs->silhouette_ci = r->ci;
     r->segs->inertia = r->info.inertia;
     tribe_segments_name(r->segs);
-    TRIBE_TRY(tribe_projection_fit(par, r->z, t->n_local, t->offset, t->n_global, D, r->label, 500, 9,
-                                   &r->proj));
+    TRIBE_TRY(tribe_projection_fit(&zm, r->label, 500, 9, &r->proj));
 cleanup:
     return st;
 }
@@ -193,8 +195,9 @@ int main(int argc, char **argv)
         const int64_t N = 1000001, want_size = 20000;
         int64_t bl, bh, *mine = NULL, *all = NULL, nm = 0, na = 0;
         tribe_par_block(N, size, rank, &bl, &bh);
-        tribe_status s1 = tribe_sample_local(par, bh - bl, bl, N, want_size, 9, 3, &mine, &nm);
-        tribe_status s2 = tribe_sample_local(par, N, 0, N, want_size, 9, 3, &all, &na);
+        tribe_rows block = {par, bh - bl, bl, N}, whole = {par, N, 0, N}; /* whole: each rank walks every row */
+        tribe_status s1 = tribe_sample_local(&block, want_size, 9, 3, &mine, &nm);
+        tribe_status s2 = tribe_sample_local(&whole, want_size, 9, 3, &all, &na);
         TRIBE_MPI_CHECK(par, s1 == TRIBE_OK && s2 == TRIBE_OK, "tribe_sample_local: %s", tribe_errmsg());
         int64_t first = 0, half = 0;
         while (first < na && all[first] < bl)
@@ -216,7 +219,7 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, fabs((double)half - na / 2.0) < 5 * sqrt(na / 4.0), "%lld of %lld in the first half",
                         (long long)half, (long long)na);
         int64_t *every = NULL, ne = 0;
-        TRIBE_MPI_CHECK(par, tribe_sample_local(par, bh - bl, bl, N, N, 9, 3, &every, &ne) == TRIBE_OK &&
+        TRIBE_MPI_CHECK(par, tribe_sample_local(&block, N, 9, 3, &every, &ne) == TRIBE_OK &&
                                  ne == bh - bl && (ne == 0 || (every[0] == bl && every[ne - 1] == bh - 1)),
                         "size >= n takes every row");
         free(every);
@@ -231,7 +234,7 @@ int main(int argc, char **argv)
     cfg.k = NROWS + 1;
     double dummy[D];
     if (dist.z) {
-        st = tribe_kmeans_fit(par, dist.z, hi - lo, lo, NROWS, D, &cfg, dummy, NULL);
+        st = tribe_kmeans_fit(&(tribe_dmat){&(tribe_rows){par, hi - lo, lo, NROWS}, dist.z, D}, &cfg, dummy, NULL);
         char want[64];
         snprintf(want, sizeof want, "K=%d but only %d customers", NROWS + 1, NROWS);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strcmp(tribe_errmsg(), want) == 0, "K > n: %s", tribe_errmsg());
