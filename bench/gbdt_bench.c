@@ -128,7 +128,8 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
     tribe_gbdt_model *m = NULL;
     tribe_par_barrier(par);
     double t0 = tribe_now(), c0 = cpu_now();
-    tribe_status st = tribe_gbdt_fit(par, x, hi - lo, lo, n_train, D, y, NULL, &cfg, &m);
+    tribe_rows rows = {par, hi - lo, lo, n_train}; /* tribe_par_block's partition: tiled by construction */
+    tribe_status st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, D}, y, NULL, &cfg, &m);
     int64_t cpu_us = (int64_t)((cpu_now() - c0) * 1e6); /* summed over ranks below */
     tribe_par_barrier(par);
     double t1 = tribe_now();

@@ -5,14 +5,16 @@
  * CLV = expected purchases x expected spend, the "past spend rate carried
  * forward" baseline, and the metrics (MAE, RMSE, R^2, top-decile lift).
  *
- * Usage (every rank holds its rows; n = local row count):
+ * Usage (every rank holds its rows, described by a tribe_rows checked once:
+ * n = rows.n_local):
+ *     tribe_rows rows;  st = tribe_rows_init(par, n, offset, n_global, &rows);
  *     tribe_bgnbd m; tribe_clv_fit_info info;
- *     st = tribe_bgnbd_fit(par, x, tx, T, n, NULL, &m, &info);        // collective
+ *     st = tribe_bgnbd_fit(&rows, x, tx, T, NULL, &m, &info);          // collective
  *     tribe_gammagamma g;
- *     st = tribe_gammagamma_fit(par, x, mbar, n, NULL, &g, &info);     // collective
+ *     st = tribe_gammagamma_fit(&rows, x, mbar, NULL, &g, &info);       // collective
  *     tribe_clv_predict(&m, &g, x, tx, T, mbar, n, horizon, 0.0, pred); // not collective
  *     tribe_clv_metrics met;
- *     st = tribe_clv_metrics_compute(par, pred, actual, n, offset, &met); // collective
+ *     st = tribe_clv_metrics_compute(&rows, pred, actual, &met);        // collective
  *
  * Units: x = number of REPEAT purchases (purchase occasions after the first
  * one; with tribe's ingest features: frequency - 1, see docs/ltv.md), t_x =
@@ -78,14 +80,14 @@ double tribe_bgnbd_loglik1(const tribe_bgnbd *m, double x, double tx, double T);
 /* Collective. Sum of loglik1 over all ranks' rows, as an exact sum (the same
  * bits on any rank count). *out = -INFINITY if any term is not finite.
  * Errors: INTERNAL (MPI). */
-tribe_status tribe_bgnbd_loglik(tribe_par *par, const tribe_bgnbd *m, const double *x, const double *tx,
-                                const double *T, int64_t n, double *out);
+tribe_status tribe_bgnbd_loglik(const tribe_rows *rows, const tribe_bgnbd *m, const double *x, const double *tx,
+                                const double *T, double *out);
 
 /* Collective. Maximum-likelihood fit over (r, alpha, a, b). opts may be NULL.
  * Errors (agreed): USAGE a row with x < 0, t_x < 0, t_x > T or non-finite
  * (names the local row and rank); INPUT no customer at all. *out untouched
  * on error. */
-tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, const double *T, int64_t n,
+tribe_status tribe_bgnbd_fit(const tribe_rows *rows, const double *x, const double *tx, const double *T,
                              const tribe_clv_fit_opts *opts, tribe_bgnbd *out, tribe_clv_fit_info *info);
 
 /* Not collective. E[purchases in (T, T + horizon] | x, t_x, T] (FHL eq. 10).
@@ -102,15 +104,14 @@ double tribe_bgnbd_p_alive(const tribe_bgnbd *m, double x, double tx, double T);
 double tribe_gammagamma_loglik1(const tribe_gammagamma *g, double x, double mbar);
 
 /* Collective. Exact sum over all rows with x > 0 (others are skipped). */
-tribe_status tribe_gammagamma_loglik(tribe_par *par, const tribe_gammagamma *g, const double *x,
-                                     const double *mbar, int64_t n, double *out);
+tribe_status tribe_gammagamma_loglik(const tribe_rows *rows, const tribe_gammagamma *g, const double *x,
+                                     const double *mbar, double *out);
 
 /* Collective. ML fit over (p, q, v) on the rows with x > 0. Errors (agreed):
  * USAGE a row with x > 0 and mbar <= 0 or non-finite; INPUT no repeat
  * customer. */
-tribe_status tribe_gammagamma_fit(tribe_par *par, const double *x, const double *mbar, int64_t n,
-                                  const tribe_clv_fit_opts *opts, tribe_gammagamma *out,
-                                  tribe_clv_fit_info *info);
+tribe_status tribe_gammagamma_fit(const tribe_rows *rows, const double *x, const double *mbar,
+                                  const tribe_clv_fit_opts *opts, tribe_gammagamma *out, tribe_clv_fit_info *info);
 
 /* Not collective. E[spend per transaction | x, mbar] =
  * (p (v + x mbar)) / (p x + q - 1); the population mean p v / (q - 1) when
@@ -131,12 +132,13 @@ void tribe_clv_predict(const tribe_bgnbd *m, const tribe_gammagamma *g, const do
 void tribe_clv_rate_baseline(const double *monetary, const double *tenure, int64_t n, double horizon,
                              double *out);
 
-/* Collective. Metrics of pred against actual over all ranks' rows; offset =
- * global index of this rank's first row (tie-break for the top decile). Every
- * sum is exact, so the result does not depend on the rank count.
- * Errors (agreed): INPUT no row at all or a non-finite value (names it). */
-tribe_status tribe_clv_metrics_compute(tribe_par *par, const double *pred, const double *actual, int64_t n,
-                                       int64_t offset, tribe_clv_metrics *out);
+/* Collective. Metrics of pred[n_local] against actual[n_local] over all
+ * ranks' rows; the global row index (rows->offset + i) breaks ties for the
+ * top decile. Every sum is exact, so the result does not depend on the rank
+ * count. Errors (agreed): INPUT no row at all or a non-finite value (names
+ * it by global row). */
+tribe_status tribe_clv_metrics_compute(const tribe_rows *rows, const double *pred, const double *actual,
+                                       tribe_clv_metrics *out);
 
 /* ---- Simulation (for tests and benchmarks; not collective) ------------- */
 

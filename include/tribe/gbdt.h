@@ -2,11 +2,13 @@
  * ranks, with exact path-dependent TreeSHAP.
  *
  * Usage (one rank's shard: x[n][d] row-major floats, NaN = missing, rows
- * [offset, offset + n) of n_global; y[n]; valid[n] flags validation rows):
+ * [offset, offset + n) of n_global, a tribe_rows checked once when made;
+ * y[n]; valid[n] flags validation rows):
+ *     tribe_rows rows;  TRIBE_TRY(tribe_rows_init(par, n, offset, n_global, &rows));
  *     tribe_gbdt_cfg cfg;  tribe_gbdt_cfg_default(&cfg);
  *     cfg.objective = TRIBE_GBDT_TWEEDIE;  cfg.n_rounds = 100;  cfg.seed = 42;
  *     tribe_gbdt_model *m = NULL;
- *     TRIBE_TRY(tribe_gbdt_fit(par, x, n, offset, n_global, d, y, valid, &cfg, &m));  // collective
+ *     TRIBE_TRY(tribe_gbdt_fit(&(tribe_dmat){&rows, x, d}, y, valid, &cfg, &m));  // collective
  *     tribe_gbdt_predict(m, x, n, pred);                        // pred[n][m->n_groups], local
  *     tribe_gbdt_shap(m, x, n, phi);                            // phi[n][n_groups][d + 1], local
  *     TRIBE_TRY(tribe_gbdt_save(m, "model.json"));  tribe_gbdt_model_destroy(&m);
@@ -131,53 +133,53 @@ void tribe_gbdt_bins_destroy(tribe_gbdt_bins **b); /* accepts NULL */
 tribe_status tribe_gbdt_bins_from_sample(float *values, const int64_t *off, int d, int max_bins,
                                          tribe_gbdt_bins **out);
 
-/* Collective: edges from the rows of the shard with (skip == NULL ||
- * !skip[i]), sampled by global row index (TRIBE_STREAM_GBDT_BIN) with rate
- * min(1, sample / n_candidates_global), gathered over ranks: identical on
- * every rank and for any rank count. Errors: NOMEM, USAGE, ENV. */
-tribe_status tribe_gbdt_bins_fit(tribe_par *par, const float *x, int64_t n, int64_t offset, int d,
-                                 const uint8_t *skip, int max_bins, int64_t sample, uint64_t seed,
-                                 tribe_gbdt_bins **out);
+/* Collective: edges from the rows i of x (this rank's x->x[n_local][d])
+ * with (skip == NULL || !skip[i]), sampled by global row index
+ * (TRIBE_STREAM_GBDT_BIN) with rate min(1, sample / n_candidates_global),
+ * gathered over ranks: identical on every rank and for any rank count.
+ * Errors: NOMEM, USAGE, ENV. */
+tribe_status tribe_gbdt_bins_fit(const tribe_dmat *x, const uint8_t *skip, int max_bins, int64_t sample,
+                                 uint64_t seed, tribe_gbdt_bins **out);
 
 /* Kernel: codes[n][d] of x[n][d]. OpenMP over rows. Not collective. */
 void tribe_gbdt_bin_codes(const tribe_gbdt_bins *b, const float *x, int64_t n, uint8_t *codes);
 
 /* ---- training --------------------------------------------------------------- */
 
-/* Collective: boosts a model on the shard x[n][d], y[n] (rows [offset,
- * offset + n) of n_global). valid[n] (may be NULL) marks validation rows:
- * they take no part in bins or trees and give the early-stopping loss.
- * The model is identical on every rank. Errors (agreed over ranks):
+/* Collective: boosts a model on the rows of x (this rank's x->x[n][d],
+ * global rows [offset, offset + n) of n_global) and y[n]. valid[n] (may be
+ * NULL) marks validation rows: they take no part in bins or trees and give
+ * the early-stopping loss. The model is identical on every rank. Errors
+ * (agreed over ranks):
  *   USAGE  bad cfg (names the field), early stopping without validation rows,
  *          shard sizes that do not add up to n_global;
  *   INPUT  NaN/inf target or one outside the objective's domain (names the
  *          global row index), fewer training rows than min_samples_leaf;
  *   NOMEM, ENV. */
-tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t offset,
-                            int64_t n_global, int d, const double *y, const uint8_t *valid,
-                            const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out);
+tribe_status tribe_gbdt_fit(const tribe_dmat *x, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg,
+                            tribe_gbdt_model **out);
 
 /* Several tables stacked as one training set (e.g. the same customers at two
- * cutoffs). Block b is a table of n_global rows distributed like any shard:
- * this rank holds its rows [offset, offset + n) as x[n][d], y[n], valid[n]
- * (valid may be NULL = no validation row). */
+ * cutoffs). Block b is a table distributed like any shard: x on its rows
+ * (this rank's x.x[n][d]), y[n], valid[n] (valid may be NULL = no
+ * validation row). Every block has the same d and communicator. */
 typedef struct {
-    const float *x;
+    tribe_dmat x;
     const double *y;
     const uint8_t *valid;
-    int64_t n, offset, n_global;
 } tribe_gbdt_block;
 
-/* Collective: tribe_gbdt_fit on the rows of n_blk blocks stacked in block
- * order, i.e. row i of block b has global index (n_global of the blocks
- * before b) + i. The rows are first moved (one all-to-all) so that each rank
- * holds a contiguous range of that stacked order, so the model (bin sample,
- * bagging, ties) is bit-identical to a fit of the concatenated table on one
- * rank, whatever the rank count. Target errors name the stacked row index.
- * Errors: those of tribe_gbdt_fit; USAGE for blocks whose shards do not add
- * up to their n_global; NOMEM, ENV. */
-tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, int n_blk, int d,
-                                   const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out);
+/* Collective (over blk[0].x.rows->par): tribe_gbdt_fit on the rows of n_blk
+ * blocks stacked in block order, i.e. row i of block b has global index
+ * (n_global of the blocks before b) + i. The rows are first moved (one
+ * all-to-all) so that each rank holds a contiguous range of that stacked
+ * order, so the model (bin sample, bagging, ties) is bit-identical to a fit
+ * of the concatenated table on one rank, whatever the rank count. Target
+ * errors name the stacked row index. Errors: those of tribe_gbdt_fit; USAGE
+ * for no block, blocks of different widths, or blocks whose shards do not
+ * add up to their n_global; NOMEM, ENV. */
+tribe_status tribe_gbdt_fit_blocks(const tribe_gbdt_block *blk, int n_blk, const tribe_gbdt_cfg *cfg,
+                                   tribe_gbdt_model **out);
 
 /* ---- prediction (kernels, Not collective, OpenMP over rows) ---------------- */
 

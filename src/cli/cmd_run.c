@@ -293,7 +293,9 @@ static tribe_status drivers_fit(tribe_par *par, const tribe_job *job, const trib
         cfg.min_samples_leaf = 20;
     if (cfg.min_samples_leaf < 1)
         cfg.min_samples_leaf = 1;
-    TRIBE_TRY(tribe_gbdt_fit(par, x, nt, t_off, t_glob, m, y, NULL, &cfg, &gm));
+    tribe_rows trows;
+    TRIBE_TRY(tribe_rows_init(par, nt, t_off, t_glob, &trows));
+    TRIBE_TRY(tribe_gbdt_fit(&(tribe_dmat){&trows, x, m}, y, NULL, &cfg, &gm));
     free(x);
     free(y);
     free(rows);
@@ -551,6 +553,7 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
     tribe_status st = TRIBE_OK;
     uint8_t *valid[2] = {NULL, NULL};
     tribe_gbdt_block blk[2];
+    tribe_rows wrows[2];
     int64_t before = 0;
     for (int k = 0; k < nw && k < 2; k++) {
         int64_t n = w[k]->n_local, off = w[k]->offset;
@@ -558,7 +561,8 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
         for (int64_t i = 0; i < n; i++)
             valid[k][i] = tribe_rng_unif(job->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           job->ltv.valid_fraction;
-        blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->n_global};
+        TRIBE_TRY(tribe_rows_init(par, n, off, w[k]->n_global, &wrows[k]));
+        blk[k] = (tribe_gbdt_block){{&wrows[k], w[k]->x, m}, w[k]->col[0], valid[k]};
         before += w[k]->n_global;
     }
     tribe_gbdt_cfg cfg;
@@ -571,7 +575,7 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_job *job, const ltv_win
     cfg.max_leaves = job->ltv.max_leaves;
     cfg.early_stopping_rounds = job->ltv.early_stopping_rounds;
     cfg.seed = job->seed;
-    st = ltv_blame(tribe_gbdt_fit_blocks(par, blk, nw < 2 ? nw : 2, m, &cfg, out), "the GBDT on", w[0]->feat_path,
+    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw < 2 ? nw : 2, &cfg, out), "the GBDT on", w[0]->feat_path,
                    nw > 1 ? w[1]->feat_path : NULL);
 cleanup:
     free(valid[0]);
@@ -600,6 +604,9 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", job->ltv.train, job->ltv.train_target, names, m, signed_ok, 0, &tr)));
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", job->ltv.test, job->ltv.test_target, names, m, signed_ok, 1, &te)));
     TRIBE_TRY(ltv_windows_check(job, &tr, &te));
+    tribe_rows tr_rows, te_rows;
+    TRIBE_TRY(tribe_rows_init(par, tr.n_local, tr.offset, tr.n_global, &tr_rows));
+    TRIBE_TRY(tribe_rows_init(par, te.n_local, te.offset, te.n_global, &te_rows));
     const ltv_window *both[2] = {&tr, &te};
     int64_t n = te.n_local;
     TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)n + 1) * sizeof *pred));
@@ -610,7 +617,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
     for (int64_t i = 0; i < n; i++)
         pred[i] = fmax(pred[i], 0.0);
     tribe_clv_metrics met;
-    TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+    TRIBE_TRY(tribe_clv_metrics_compute(&te_rows, pred, te.col[0], &met));
     double *row = lr->metrics;
     row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     tribe_gbdt_model_destroy(&gm);
@@ -620,9 +627,9 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
         tribe_bgnbd bg;
         tribe_gammagamma gg;
         tribe_clv_fit_info info;
-        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.n_local, NULL, &bg, &info);
+        st = tribe_bgnbd_fit(&tr_rows, tr.col[1], tr.col[2], tr.col[3], NULL, &bg, &info);
         if (st == TRIBE_OK)
-            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.n_local, NULL, &gg, &info);
+            st = tribe_gammagamma_fit(&tr_rows, tr.col[1], tr.col[4], NULL, &gg, &info);
         TRIBE_TRY(ltv_blame(st, "the BG/NBD + Gamma-Gamma baseline on", job->ltv.train_target, NULL));
         tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
         /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
@@ -635,7 +642,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
             }
         if (bad)
             TRIBE_WARN("ltv: BG/NBD gave no finite prediction for %lld local customers (set to 0)", (long long)bad);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+        TRIBE_TRY(tribe_clv_metrics_compute(&te_rows, pred, te.col[0], &met));
         row = lr->metrics + 4;
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }
@@ -648,7 +655,7 @@ static tribe_status ltv_fit(tribe_par *par, const tribe_job *job, const tribe_ta
             goto cleanup;
         }
         tribe_clv_rate_baseline(te.rate[0], te.rate[1], n, h, pred);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+        TRIBE_TRY(tribe_clv_metrics_compute(&te_rows, pred, te.col[0], &met));
         row = lr->metrics + 8;
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }

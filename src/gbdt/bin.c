@@ -116,11 +116,14 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_gbdt_bins_fit(tribe_par *par, const float *x, int64_t n, int64_t offset, int d,
-                                 const uint8_t *skip, int max_bins, int64_t sample, uint64_t seed,
-                                 tribe_gbdt_bins **out)
+tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int max_bins, int64_t sample,
+                                 uint64_t seed, tribe_gbdt_bins **out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = xm->rows->par;
+    const float *x = xm->x;
+    int64_t n = xm->rows->n_local, offset = xm->rows->offset;
+    int d = xm->d;
     int size = tribe_par_size(par);
     int64_t cand = 0, *cnt = NULL, *goff = NULL, *allcnt = NULL, *foff = NULL;
     float *mine = NULL, *all = NULL, *merged = NULL;

@@ -15,10 +15,20 @@
 /* One row on the wire: stacked index, target, flag (padded to 8), x[d]. */
 #define REC_HEAD (sizeof(int64_t) + sizeof(double) + 8)
 
-tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, int n_blk, int d,
-                                   const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out)
+tribe_status tribe_gbdt_fit_blocks(const tribe_gbdt_block *blk, int n_blk, const tribe_gbdt_cfg *cfg,
+                                   tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
+    *out = NULL;
+    /* The same arguments on every rank: no agreement needed to refuse them. */
+    if (n_blk < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt: no block to stack");
+    tribe_par *par = blk[0].x.rows->par;
+    int d = blk[0].x.d;
+    for (int b = 1; b < n_blk; b++)
+        if (blk[b].x.d != d || blk[b].x.rows->par != par)
+            return tribe_fail(TRIBE_ERR_USAGE, "gbdt: block %d has %d features, block 0 %d (or another communicator)",
+                              b, blk[b].x.d, d);
     int size = tribe_par_size(par), rank = tribe_par_rank(par);
     size_t rec = REC_HEAD + (size_t)(d > 0 ? d : 0) * sizeof(float);
     int64_t *cnt = NULL, *start = NULL, *bound = NULL;
@@ -27,21 +37,20 @@ tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, 
     float *x = NULL;
     double *y = NULL;
     uint8_t *valid = NULL;
-    *out = NULL;
-    if (n_blk < 1 || d < 1)
+    if (d < 1)
         TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt: %d blocks of %d features to stack", n_blk, d));
 
     /* Every block's shards must add up; block starts in the stacked order. */
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)n_blk, sizeof *cnt));
     TRIBE_TRY(tribe_calloc((void **)&start, (size_t)n_blk + 1, sizeof *start));
     for (int b = 0; b < n_blk; b++)
-        cnt[b] = blk[b].n;
+        cnt[b] = blk[b].x.rows->n_local;
     TRIBE_TRY(tribe_par_sum_i64(par, cnt, n_blk));
     for (int b = 0; b < n_blk; b++) {
-        if (cnt[b] != blk[b].n_global)
+        if (cnt[b] != blk[b].x.rows->n_global)
             TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt: block %d: the ranks hold %lld rows in all, but n_global = %lld",
-                                 b, (long long)cnt[b], (long long)blk[b].n_global));
-        start[b + 1] = start[b] + blk[b].n_global;
+                                 b, (long long)cnt[b], (long long)blk[b].x.rows->n_global));
+        start[b + 1] = start[b] + blk[b].x.rows->n_global;
     }
     int64_t N = start[n_blk], lo, hi;
     tribe_par_block(N, size, rank, &lo, &hi);
@@ -52,7 +61,7 @@ tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, 
      * one cursor over the partition bounds groups them. */
     int64_t nl = 0;
     for (int b = 0; b < n_blk; b++)
-        nl += blk[b].n;
+        nl += blk[b].x.rows->n_local;
     st = tribe_calloc((void **)&bound, (size_t)size + 1, sizeof *bound);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&sc, 4 * (size_t)size, sizeof *sc);
@@ -68,8 +77,8 @@ tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, 
         int dest = 0;
         char *p = send;
         for (int b = 0; b < n_blk; b++)
-            for (int64_t i = 0; i < blk[b].n; i++) {
-                int64_t g = start[b] + blk[b].offset + i;
+            for (int64_t i = 0; i < blk[b].x.rows->n_local; i++) {
+                int64_t g = start[b] + blk[b].x.rows->offset + i;
                 double yv = blk[b].y[i];
                 uint8_t flag[8] = {blk[b].valid && blk[b].valid[i] ? 1 : 0};
                 while (g >= bound[dest + 1])
@@ -78,7 +87,7 @@ tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, 
                 memcpy(p, &g, sizeof g);
                 memcpy(p + sizeof g, &yv, sizeof yv);
                 memcpy(p + sizeof g + sizeof yv, flag, sizeof flag);
-                memcpy(p + REC_HEAD, blk[b].x + (size_t)i * d, (size_t)d * sizeof(float));
+                memcpy(p + REC_HEAD, blk[b].x.x + (size_t)i * d, (size_t)d * sizeof(float));
                 p += rec;
             }
         for (int r = 1; r < size; r++)
@@ -117,7 +126,9 @@ tribe_status tribe_gbdt_fit_blocks(tribe_par *par, const tribe_gbdt_block *blk, 
     TRIBE_TRY(tribe_par_agree(par, st));
     free(recv);
     recv = NULL;
-    TRIBE_TRY(tribe_gbdt_fit(par, x, m, lo, N, d, y, valid, cfg, out));
+    /* The block partition of the stacked order: tiled by construction. */
+    tribe_rows stacked = {par, m, lo, N};
+    TRIBE_TRY(tribe_gbdt_fit(&(tribe_dmat){&stacked, x, d}, y, valid, cfg, out));
 cleanup:
     free(cnt);
     free(start);

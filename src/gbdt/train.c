@@ -645,11 +645,14 @@ cleanup:
 
 /* ---- driver ------------------------------------------------------------------ */
 
-tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t offset,
-                            int64_t n_global, int d, const double *y, const uint8_t *valid,
-                            const tribe_gbdt_cfg *cfg, tribe_gbdt_model **out)
+tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg,
+                            tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = xm->rows->par;
+    const float *x = xm->x;
+    int64_t n = xm->rows->n_local, offset = xm->rows->offset, n_global = xm->rows->n_global;
+    int d = xm->d;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
     uint8_t *codes = NULL;
@@ -686,7 +689,7 @@ tribe_status tribe_gbdt_fit(tribe_par *par, const float *x, int64_t n, int64_t o
         TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt.early_stopping_rounds = %d but no row is flagged for validation",
                              cfg->early_stopping_rounds));
 
-    TRIBE_TRY(tribe_gbdt_bins_fit(par, x, n, offset, d, valid, cfg->max_bins, cfg->bin_sample, cfg->seed, &bins));
+    TRIBE_TRY(tribe_gbdt_bins_fit(xm, valid, cfg->max_bins, cfg->bin_sample, cfg->seed, &bins));
 
     /* Local allocations; agreed before the next collective. */
     st = tribe_calloc((void **)&m, 1, sizeof *m);

@@ -175,23 +175,23 @@ static void add_term(tribe_xsum sums[2], double v)
         sums[1] += 1;
 }
 
-tribe_status tribe_bgnbd_loglik(tribe_par *par, const tribe_bgnbd *m, const double *x, const double *tx,
-                                const double *T, int64_t n, double *out)
+tribe_status tribe_bgnbd_loglik(const tribe_rows *rows, const tribe_bgnbd *m, const double *x, const double *tx,
+                                const double *T, double *out)
 {
     tribe_xsum s[2] = {0, 0};
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < rows->n_local; i++)
         add_term(s, tribe_bgnbd_loglik1(m, x[i], tx[i], T[i]));
-    return reduce_ll(par, s, out);
+    return reduce_ll(rows->par, s, out);
 }
 
-tribe_status tribe_gammagamma_loglik(tribe_par *par, const tribe_gammagamma *g, const double *x,
-                                     const double *mbar, int64_t n, double *out)
+tribe_status tribe_gammagamma_loglik(const tribe_rows *rows, const tribe_gammagamma *g, const double *x,
+                                     const double *mbar, double *out)
 {
     tribe_xsum s[2] = {0, 0};
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < rows->n_local; i++)
         if (x[i] > 0)
             add_term(s, tribe_gammagamma_loglik1(g, x[i], mbar[i]));
-    return reduce_ll(par, s, out);
+    return reduce_ll(rows->par, s, out);
 }
 
 /* ---- Nelder-Mead ---------------------------------------------------------- */
@@ -312,9 +312,8 @@ cleanup:
 /* ---- drivers ------------------------------------------------------------- */
 
 typedef struct {
-    tribe_par *par;
+    const tribe_rows *rows;
     const double *x, *tx, *T, *mbar;
-    int64_t n;
 } clv_ctx;
 
 static tribe_status bgnbd_obj(void *vctx, const double *th, double *f)
@@ -322,7 +321,7 @@ static tribe_status bgnbd_obj(void *vctx, const double *th, double *f)
     clv_ctx *c = vctx;
     tribe_bgnbd m = {exp(th[0]), exp(th[1]), exp(th[2]), exp(th[3])};
     double ll = 0;
-    tribe_status st = tribe_bgnbd_loglik(c->par, &m, c->x, c->tx, c->T, c->n, &ll);
+    tribe_status st = tribe_bgnbd_loglik(c->rows, &m, c->x, c->tx, c->T, &ll);
     *f = -ll;
     return st;
 }
@@ -332,7 +331,7 @@ static tribe_status gg_obj(void *vctx, const double *th, double *f)
     clv_ctx *c = vctx;
     tribe_gammagamma g = {exp(th[0]), exp(th[1]), exp(th[2])};
     double ll = 0;
-    tribe_status st = tribe_gammagamma_loglik(c->par, &g, c->x, c->mbar, c->n, &ll);
+    tribe_status st = tribe_gammagamma_loglik(c->rows, &g, c->x, c->mbar, &ll);
     *f = -ll;
     return st;
 }
@@ -367,10 +366,12 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, const double *T, int64_t n,
+tribe_status tribe_bgnbd_fit(const tribe_rows *rows, const double *x, const double *tx, const double *T,
                              const tribe_clv_fit_opts *opts, tribe_bgnbd *out, tribe_clv_fit_info *info)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = rows->par;
+    int64_t n = rows->n_local;
     for (int64_t i = 0; i < n && st == TRIBE_OK; i++)
         if (!(isfinite(x[i]) && isfinite(tx[i]) && isfinite(T[i]) && x[i] >= 0 && tx[i] >= 0 && tx[i] <= T[i]))
             st = tribe_fail(TRIBE_ERR_USAGE,
@@ -379,11 +380,10 @@ tribe_status tribe_bgnbd_fit(tribe_par *par, const double *x, const double *tx, 
     st = tribe_par_agree(par, st);
     if (st != TRIBE_OK)
         return st;
-    int64_t ng = n;
-    TRIBE_TRY(tribe_par_sum_i64(par, &ng, 1));
+    int64_t ng = rows->n_global;
     if (ng == 0)
         return tribe_fail(TRIBE_ERR_INPUT, "bgnbd: no customer to fit");
-    clv_ctx c = {par, x, tx, T, NULL, n};
+    clv_ctx c = {rows, x, tx, T, NULL};
     double p[4];
     TRIBE_TRY(fit_log_params(bgnbd_obj, &c, 4, opts, ng, p, info));
     out->r = p[0];
@@ -394,11 +394,12 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_gammagamma_fit(tribe_par *par, const double *x, const double *mbar, int64_t n,
-                                  const tribe_clv_fit_opts *opts, tribe_gammagamma *out,
-                                  tribe_clv_fit_info *info)
+tribe_status tribe_gammagamma_fit(const tribe_rows *rows, const double *x, const double *mbar,
+                                  const tribe_clv_fit_opts *opts, tribe_gammagamma *out, tribe_clv_fit_info *info)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = rows->par;
+    int64_t n = rows->n_local;
     int64_t used = 0;
     for (int64_t i = 0; i < n && st == TRIBE_OK; i++) {
         if (!(x[i] > 0))
@@ -414,7 +415,7 @@ tribe_status tribe_gammagamma_fit(tribe_par *par, const double *x, const double 
     TRIBE_TRY(tribe_par_sum_i64(par, &used, 1));
     if (used == 0)
         return tribe_fail(TRIBE_ERR_INPUT, "gammagamma: no repeat customer (x > 0) to fit");
-    clv_ctx c = {par, x, NULL, NULL, mbar, n};
+    clv_ctx c = {rows, x, NULL, NULL, mbar};
     double p[3];
     TRIBE_TRY(fit_log_params(gg_obj, &c, 3, opts, used, p, info));
     out->p = p[0];
@@ -456,10 +457,12 @@ static uint64_t order_key(double v)
     return (u >> 63) ? ~u : u | (1ULL << 63);
 }
 
-tribe_status tribe_clv_metrics_compute(tribe_par *par, const double *pred, const double *actual, int64_t n,
-                                       int64_t offset, tribe_clv_metrics *out)
+tribe_status tribe_clv_metrics_compute(const tribe_rows *rows, const double *pred, const double *actual,
+                                       tribe_clv_metrics *out)
 {
     tribe_status st = TRIBE_OK;
+    tribe_par *par = rows->par;
+    int64_t n = rows->n_local, offset = rows->offset;
     for (int64_t i = 0; i < n && st == TRIBE_OK; i++)
         if (!isfinite(pred[i]) || !isfinite(actual[i]))
             st = tribe_fail(TRIBE_ERR_INPUT, "clv metrics: row %lld: prediction %g / actual %g is not finite",
@@ -467,8 +470,7 @@ tribe_status tribe_clv_metrics_compute(tribe_par *par, const double *pred, const
     st = tribe_par_agree(par, st);
     if (st != TRIBE_OK)
         return st;
-    int64_t ng = n;
-    TRIBE_TRY(tribe_par_sum_i64(par, &ng, 1));
+    int64_t ng = rows->n_global;
     if (ng == 0)
         return tribe_fail(TRIBE_ERR_INPUT, "clv metrics: no row");
 

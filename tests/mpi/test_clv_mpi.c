@@ -38,18 +38,20 @@ int main(int argc, char **argv)
     tribe_bgnbd m1 = {0}, mp = {0};
     tribe_gammagamma g1 = {0}, gp = {0};
     tribe_clv_fit_info i1 = {0}, ip = {0};
-    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(ser, x, tx, T, N, NULL, &m1, &i1) == TRIBE_OK, "%s", tribe_errmsg());
-    TRIBE_MPI_CHECK(par, tribe_gammagamma_fit(ser, x, mb, N, NULL, &g1, NULL) == TRIBE_OK, "%s", tribe_errmsg());
+    tribe_rows all = {ser, N, 0, N}, rows = {0};
+    TRIBE_MPI_CHECK(par, tribe_rows_init(par, n, lo, N, &rows) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(&all, x, tx, T, NULL, &m1, &i1) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_gammagamma_fit(&all, x, mb, NULL, &g1, NULL) == TRIBE_OK, "%s", tribe_errmsg());
     tribe_clv_predict(&m1, &g1, x, tx, T, mb, N, 26.0, 0.0, pred);
     for (int64_t i = 0; i < N; i++)
         act[i] = 50.0 * tribe_rng_unif(7, 2, (uint64_t)i) * (x[i] + 1);
     tribe_clv_metrics k1, kp;
-    TRIBE_MPI_CHECK(par, tribe_clv_metrics_compute(ser, pred, act, N, 0, &k1) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_clv_metrics_compute(&all, pred, act, &k1) == TRIBE_OK, "%s", tribe_errmsg());
 
     /* distributed: this rank's block only */
     simulate(lo, hi, x, tx, T, mb);
-    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(par, x, tx, T, n, NULL, &mp, &ip) == TRIBE_OK, "%s", tribe_errmsg());
-    TRIBE_MPI_CHECK(par, tribe_gammagamma_fit(par, x, mb, n, NULL, &gp, NULL) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(&rows, x, tx, T, NULL, &mp, &ip) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_gammagamma_fit(&rows, x, mb, NULL, &gp, NULL) == TRIBE_OK, "%s", tribe_errmsg());
     TRIBE_MPI_CHECK(par, memcmp(&m1, &mp, sizeof m1) == 0, "bgnbd r %.17g vs %.17g, a %.17g vs %.17g", m1.r, mp.r,
                     m1.a, mp.a);
     TRIBE_MPI_CHECK(par, memcmp(&g1, &gp, sizeof g1) == 0, "gammagamma p %.17g vs %.17g", g1.p, gp.p);
@@ -58,7 +60,7 @@ int main(int argc, char **argv)
     tribe_clv_predict(&mp, &gp, x, tx, T, mb, n, 26.0, 0.0, pred);
     for (int64_t i = lo; i < hi; i++)
         act[i - lo] = 50.0 * tribe_rng_unif(7, 2, (uint64_t)i) * (x[i - lo] + 1);
-    TRIBE_MPI_CHECK(par, tribe_clv_metrics_compute(par, pred, act, n, lo, &kp) == TRIBE_OK, "%s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_clv_metrics_compute(&rows, pred, act, &kp) == TRIBE_OK, "%s", tribe_errmsg());
     TRIBE_MPI_CHECK(par, memcmp(&k1, &kp, sizeof k1) == 0, "metrics lift %.17g vs %.17g r2 %.17g vs %.17g",
                     k1.top_decile_lift, kp.top_decile_lift, k1.r2, kp.r2);
     TRIBE_MPI_CHECK(par, k1.top_decile_lift > 1.0, "lift %g", k1.top_decile_lift);
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
     /* one rank's bad row becomes everyone's USAGE error */
     if (rank == size - 1 && n > 0)
         tx[0] = T[0] + 1;
-    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(par, x, tx, T, n, NULL, &mp, NULL) == TRIBE_ERR_USAGE, "bad row agreed");
+    TRIBE_MPI_CHECK(par, tribe_bgnbd_fit(&rows, x, tx, T, NULL, &mp, NULL) == TRIBE_ERR_USAGE, "bad row agreed");
 
     tribe_par_finalize(&ser);
     free(x);

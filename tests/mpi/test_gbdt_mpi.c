@@ -44,7 +44,10 @@ static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const t
     }
     tribe_gbdt_model *model = NULL;
     char *json = NULL;
-    tribe_status st = tribe_gbdt_fit(par, x, m, lo, n, D, y, valid, cfg, &model);
+    tribe_rows rows;
+    tribe_status st = tribe_rows_init(par, m, lo, n, &rows);
+    if (st == TRIBE_OK)
+        st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, D}, y, valid, cfg, &model);
     if (st == TRIBE_OK)
         st = tribe_gbdt_to_json(model, &json);
     if (st != TRIBE_OK)
@@ -131,7 +134,8 @@ int main(int argc, char **argv)
         tribe_gbdt_model *m = NULL;
         int64_t l2, h2;
         tribe_par_block(4 * (int64_t)size, size, rank, &l2, &h2);
-        tribe_status st = tribe_gbdt_fit(par, x, 4, l2, 4 * (int64_t)size, D, y, NULL, &cfg, &m);
+        tribe_rows rows = {par, 4, l2, 4 * (int64_t)size}; /* tribe_par_block's partition */
+        tribe_status st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, D}, y, NULL, &cfg, &m);
         char want[64];
         snprintf(want, sizeof want, "row %d ", 4 * (size - 1) + 2);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), want), "status %d '%s'", st, tribe_errmsg());
