@@ -40,7 +40,7 @@ typedef struct {
     const tribe_kmeans_cfg *cfg;
     tribe_kmeans_ws *ws; /* every pass of the fit (sized for n_init sets of k) */
     uint64_t seed;       /* of the current initialisation */
-    const float *S;      /* k-means++ sample [m][d], same on every rank */
+    float *S;            /* k-means++ sample [m][d], same on every rank (owned) */
     int64_t m;
     double *cent;        /* [k][d]: the current set (points into sets) */
     double *sets;        /* [n_init][k][d] all restarts */
@@ -449,6 +449,68 @@ static tribe_status grow(double **buf, size_t *cap, size_t n, size_t size)
     return st;
 }
 
+/* Not collective. The exact (integer) sum of m[n]: the same whatever the
+ * threads. */
+static tribe_xsum sum_exact(const double *m, int64_t n)
+{
+    tribe_xsum acc = 0;
+#pragma omp parallel if (n >= TRIBE_OMP_MIN_WORK)
+    {
+        tribe_xsum a = 0;
+#pragma omp for schedule(static) nowait
+        for (int64_t i = 0; i < n; i++)
+            a += tribe_xsum_of(m[i]);
+#pragma omp critical(km_psi)
+        acc += a;
+    }
+    return acc;
+}
+
+/* Not collective. This rank's k-means|| picks for one restart (seed) in
+ * `round`, in row order, into (*mine)[*nmine][d] (grown, never shrunk, with
+ * *cap rows): round 0 the first centre, a uniform draw by global index;
+ * later rounds each row with probability min(1, l m[i] / P), m[n] the
+ * squared distances to the nearest candidate, P their global total (no row
+ * when P is 0). sel[n] is work. Errors: NOMEM. */
+static tribe_status pick_local(const km_ctx *x, uint64_t seed, int round, const double *m, double P,
+                               unsigned char *sel, float **mine, int64_t *cap, int64_t *nmine)
+{
+    tribe_status st = TRIBE_OK;
+    int d = x->d;
+    uint64_t N = (uint64_t)x->N;
+    double l = x->cfg->par_oversample * x->k;
+    int64_t npick = 0, first = -1;
+    *nmine = 0;
+    if (round == 0) {
+        int64_t g = (int64_t)tribe_rng_below(seed, TRIBE_STREAM_KMEANS_PAR, 0, N);
+        if (g >= x->off && g < x->off + x->n) {
+            first = g - x->off;
+            npick = 1;
+        }
+    } else if (P > 0) {
+        /* The draws in parallel (each a function of the global index). */
+        uint64_t key = tribe_rng_key(seed, TRIBE_STREAM_KMEANS_PAR);
+        uint64_t base = (uint64_t)round * N + (uint64_t)x->off;
+#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= TRIBE_OMP_MIN_WORK)
+        for (int64_t i = 0; i < x->n; i++) {
+            sel[i] = (unsigned char)(m[i] > 0 && !(tribe_rng_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
+            npick += sel[i];
+        }
+    }
+    if (npick > *cap) {
+        int64_t c = npick > 2 * *cap ? npick : 2 * *cap;
+        TRIBE_TRY(tribe_realloc((void **)mine, (size_t)c * d * sizeof **mine));
+        *cap = c;
+    }
+    if (first >= 0)
+        memcpy(*mine + (*nmine)++ * d, x->z + first * d, (size_t)d * sizeof **mine);
+    for (int64_t i = 0; first < 0 && i < x->n && *nmine < npick; i++)
+        if (sel[i])
+            memcpy(*mine + (*nmine)++ * d, x->z + i * d, (size_t)d * sizeof **mine);
+cleanup:
+    return st;
+}
+
 /* Collective: k-means|| (Bahmani et al. 2012) for every restart at once, into
  * x->sets[r] (sets[r].found = distinct centres found). Per restart: a first
  * centre drawn uniformly by global index, then par_rounds rounds: with psi
@@ -477,8 +539,6 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
     int *kset = NULL;          /* [ns] live candidates of a padded pass */
     int64_t cap_m = 0;
     size_t pad_cap = 0;
-    uint64_t N = (uint64_t)x->N;
-    double l = x->cfg->par_oversample * k;
     size_t tot = 0;
 
     TRIBE_TRY(tribe_alloc((void **)&md, (size_t)ns * (size_t)(x->n + 1) * sizeof *md));
@@ -493,21 +553,8 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
         md[i] = INFINITY;
     for (int round = 0; round <= x->cfg->par_rounds; round++) {
         if (round > 0) {
-            for (int r = 0; r < ns; r++) {
-                /* Integer sum: the same whatever the threads. */
-                tribe_xsum acc = 0;
-                const double *m = md + (size_t)r * x->n;
-#pragma omp parallel if (x->n >= TRIBE_OMP_MIN_WORK)
-                {
-                    tribe_xsum a = 0;
-#pragma omp for schedule(static) nowait
-                    for (int64_t i = 0; i < x->n; i++)
-                        a += tribe_xsum_of(m[i]);
-#pragma omp critical(km_psi)
-                    acc += a;
-                }
-                psi[r] = acc;
-            }
+            for (int r = 0; r < ns; r++)
+                psi[r] = sum_exact(md + (size_t)r * x->n, x->n);
             TRIBE_TRY(tribe_par_sum_xsum(x->par, psi, ns));
         }
         int64_t amax = 0, live = 0;
@@ -516,37 +563,9 @@ static tribe_status kmeans_parallel(km_ctx *x, km_set *sets, int ns)
              * is in rank order). */
             int64_t nmine = 0;
             double P = tribe_xsum_value(psi[r]);
-            const double *m = md + (size_t)r * x->n;
-            if (round == 0) {
-                int64_t g = (int64_t)tribe_rng_below(sets[r].seed, TRIBE_STREAM_KMEANS_PAR, 0, N);
-                if (g >= x->off && g < x->off + x->n) {
-                    if (cap_m < 1) {
-                        cap_m = 64;
-                        TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
-                    }
-                    memcpy(mine, x->z + (g - x->off) * d, (size_t)d * sizeof *mine);
-                    nmine = 1;
-                }
-            } else if (P > 0) {
-                live++;
-                /* The draws in parallel (each a function of the global
-                 * index), then the picks copied in row order. */
-                uint64_t key = tribe_rng_key(sets[r].seed, TRIBE_STREAM_KMEANS_PAR);
-                uint64_t base = (uint64_t)round * N + (uint64_t)x->off;
-                int64_t npick = 0;
-#pragma omp parallel for schedule(static) reduction(+ : npick) if (x->n >= TRIBE_OMP_MIN_WORK)
-                for (int64_t i = 0; i < x->n; i++) {
-                    sel[i] = (unsigned char)(m[i] > 0 && !(tribe_rng_unif_keyed(key, base + (uint64_t)i) >= l * m[i] / P));
-                    npick += sel[i];
-                }
-                if (npick > cap_m) {
-                    cap_m = npick;
-                    TRIBE_TRY(tribe_realloc((void **)&mine, (size_t)cap_m * d * sizeof *mine));
-                }
-                for (int64_t i = 0; i < x->n && nmine < npick; i++)
-                    if (sel[i])
-                        memcpy(mine + nmine++ * d, x->z + i * d, (size_t)d * sizeof *mine);
-            }
+            live += round > 0 && P > 0;
+            st = pick_local(x, sets[r].seed, round, md + (size_t)r * x->n, P, sel, &mine, &cap_m, &nmine);
+            TRIBE_TRY(tribe_par_agree(x->par, st));
             free(buf);
             buf = NULL;
             TRIBE_TRY(tribe_par_allgatherv(x->par, mine, (size_t)nmine * d * sizeof(float), &buf, &tot, NULL, NULL));
@@ -840,87 +859,132 @@ tribe_status tribe_kmeans_fit(const tribe_dmat *zm, const tribe_kmeans_cfg *cfg,
     return tribe_kmeans_fit_restarts(zm, cfg, 0, cfg->n_init, centroids, info);
 }
 
+/* Not collective. The settings the fit accepts (USAGE naming them all). */
+static tribe_status check_cfg(const tribe_kmeans_cfg *cfg, int d, int ns, int first)
+{
+    int k = cfg->k;
+    int64_t B = cfg->batch_size;
+    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 ||
+        ns > 1000 || first < 0 || cfg->lloyd_passes < 0 || !(cfg->tol >= 0) ||
+        (cfg->init != TRIBE_KMEANS_INIT_PP && cfg->init != TRIBE_KMEANS_INIT_PARALLEL &&
+         cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) ||
+        (cfg->algorithm != TRIBE_KMEANS_MINIBATCH && cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 ||
+        cfg->par_rounds > 100 || !(cfg->par_oversample > 0 && cfg->par_oversample <= 100) ||
+        !(cfg->inertia_tol >= 0))
+        return tribe_fail(TRIBE_ERR_USAGE,
+                          "kmeans: invalid settings (k=%d, d=%d, batch_size=%lld, max_steps=%d, init_sample=%lld, "
+                          "n_init=%d, lloyd_passes=%d, tol=%g, init=%d, algorithm=%d, par_rounds=%d, "
+                          "par_oversample=%g, inertia_tol=%g); need k>=1, 1<=d<=%d, batch_size>=1, "
+                          "init_sample>=1, 1<=n_init<=1000, a known init and algorithm, 1<=par_rounds<=100, "
+                          "0<par_oversample<=100 and the rest >= 0",
+                          k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, ns, cfg->lloyd_passes,
+                          cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample,
+                          cfg->inertia_tol, TRIBE_MAX_FEATURES);
+    return TRIBE_OK;
+}
+
+/* Not collective. The fit's buffers for ns restarts (x->m, k, d and cfg set),
+ * work[ns][k][d], sets[ns] and the pass workspace, all sized once: no step
+ * of the fit allocates. Errors: NOMEM (ctx_free frees what was made). */
+static tribe_status ctx_alloc(km_ctx *x, int ns, double **work, km_set **sets)
+{
+    tribe_status st = TRIBE_OK;
+    int k = x->k, d = x->d;
+    int64_t B = x->cfg->batch_size;
+    size_t kd = (size_t)k * (size_t)d, kt = (size_t)ns * k;
+    TRIBE_TRY(tribe_alloc((void **)&x->sets, (size_t)ns * kd * sizeof *x->sets));
+    TRIBE_TRY(tribe_alloc((void **)work, (size_t)ns * kd * sizeof **work));
+    TRIBE_TRY(tribe_calloc((void **)sets, (size_t)ns, sizeof **sets));
+    TRIBE_TRY(tribe_alloc((void **)&x->other, kd * sizeof *x->other));
+    TRIBE_TRY(tribe_alloc((void **)&x->sd2, (size_t)x->m * sizeof *x->sd2));
+    TRIBE_TRY(tribe_alloc((void **)&x->sums, kt * d * sizeof *x->sums));
+    TRIBE_TRY(tribe_alloc((void **)&x->cnt, kt * sizeof *x->cnt));
+    TRIBE_TRY(tribe_alloc((void **)&x->inert, (size_t)ns * sizeof *x->inert));
+    TRIBE_TRY(tribe_alloc((void **)&x->sq, kt * sizeof *x->sq));
+    TRIBE_TRY(tribe_alloc((void **)&x->xs, (kt * (d + 2) + (size_t)ns) * sizeof *x->xs));
+    TRIBE_TRY(tribe_alloc((void **)&x->gcnt, kt * sizeof *x->gcnt));
+    TRIBE_TRY(tribe_alloc((void **)&x->bz, (size_t)B * (size_t)d * sizeof *x->bz));
+    TRIBE_TRY(tribe_alloc((void **)&x->blab, (size_t)B * sizeof *x->blab));
+    TRIBE_TRY(tribe_alloc((void **)&x->bn, (size_t)k * sizeof *x->bn));
+    /* One workspace for every pass of the fit (k-means|| grows it). */
+    tribe_kmeans_ws_spec spec = {.nsets = ns, .k = k, .d = d, .threads = omp_get_max_threads(),
+                                 .kernel = x->cfg->kernel};
+    TRIBE_TRY(tribe_kmeans_ws_create(&spec, &x->ws));
+cleanup:
+    return st;
+}
+
+static void ctx_free(km_ctx *x)
+{
+    free(x->S);
+    free(x->sets);
+    free(x->other);
+    free(x->sd2);
+    free(x->lab);
+    free(x->dist);
+    free(x->sums);
+    free(x->cnt);
+    free(x->inert);
+    free(x->sq);
+    free(x->xs);
+    free(x->gcnt);
+    free(x->bz);
+    free(x->blab);
+    free(x->bn);
+    tribe_kmeans_ws_destroy(&x->ws);
+}
+
+/* Collective: the restart that goes on to the final assignment: `best`
+ * when kmeans++-lloyd chose it on the sample, else the one of lowest exact
+ * inertia over one shared pass (lowest index on ties; every rank alike). */
+static tribe_status choose_restart(km_ctx *x, int ns, int *best)
+{
+    tribe_status st = TRIBE_OK;
+    if (*best >= 0)
+        return TRIBE_OK;
+    *best = 0;
+    if (ns > 1) {
+        TRIBE_TRY(fused_pass(x, x->sets, ns, 1));
+        size_t at = (size_t)ns * x->k * (x->d + 1);
+        for (int r = 1; r < ns; r++)
+            if (x->xs[at + r] < x->xs[at + *best])
+                *best = r;
+    }
+cleanup:
+    return st;
+}
+
 tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_cfg *cfg, int first, int count,
                                        double *centroids, tribe_kmeans_info *info)
 {
     tribe_status st = TRIBE_OK;
     tribe_par *par = zm->rows->par;
-    const float *z = zm->x;
-    int64_t n_local = zm->rows->n_local, offset = zm->rows->offset, n_global = zm->rows->n_global;
-    int d = zm->d;
-    km_ctx x;
-    memset(&x, 0, sizeof x);
-    float *S = NULL;
+    int64_t n_global = zm->rows->n_global;
+    int d = zm->d, k = cfg->k, ns = count;
+    km_ctx x = {.par = par, .z = zm->x, .n = zm->rows->n_local, .off = zm->rows->offset, .N = n_global, .d = d,
+                .k = k, .cfg = cfg};
     double *work = NULL;
     km_set *sets = NULL;
-    int k = cfg->k, ns = count;
-    int64_t B = cfg->batch_size;
 
-    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 || ns > 1000 ||
-        first < 0 ||
-        cfg->lloyd_passes < 0 || !(cfg->tol >= 0) || (cfg->init != TRIBE_KMEANS_INIT_PP &&
-        cfg->init != TRIBE_KMEANS_INIT_PARALLEL && cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) || (cfg->algorithm != TRIBE_KMEANS_MINIBATCH &&
-        cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 || cfg->par_rounds > 100 ||
-        !(cfg->par_oversample > 0 && cfg->par_oversample <= 100) || !(cfg->inertia_tol >= 0))
-        st = tribe_fail(TRIBE_ERR_USAGE,
-                        "kmeans: invalid settings (k=%d, d=%d, batch_size=%lld, max_steps=%d, init_sample=%lld, "
-                        "n_init=%d, lloyd_passes=%d, tol=%g, init=%d, algorithm=%d, par_rounds=%d, "
-                        "par_oversample=%g, inertia_tol=%g); need k>=1, 1<=d<=%d, batch_size>=1, "
-                        "init_sample>=1, 1<=n_init<=1000, a known init and algorithm, 1<=par_rounds<=100, "
-                        "0<par_oversample<=100 and the rest >= 0",
-                        k, d, (long long)B, cfg->max_steps, (long long)cfg->init_sample, ns, cfg->lloyd_passes,
-                        cfg->tol, cfg->init, cfg->algorithm, cfg->par_rounds, cfg->par_oversample, cfg->inertia_tol,
-                        TRIBE_MAX_FEATURES);
-    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_agree(par, check_cfg(cfg, d, ns, first)));
     if (n_global < k)
         st = tribe_fail(TRIBE_ERR_INPUT, "K=%d but only %lld customers", k, (long long)n_global);
     if (st == TRIBE_OK) {
-        int64_t bad = tribe_km_first_nonfinite(z, n_local * d);
+        int64_t bad = tribe_km_first_nonfinite(x.z, x.n * d);
         if (bad >= 0)
             st = tribe_fail(TRIBE_ERR_INPUT, "kmeans: model value of row %lld, column %d is not finite",
-                            (long long)(offset + bad / d), (int)(bad % d));
+                            (long long)(x.off + bad / d), (int)(bad % d));
     }
     TRIBE_TRY(tribe_par_agree(par, st));
-
-    x.par = par;
-    x.z = z;
-    x.n = n_local;
-    x.off = offset;
-    x.N = n_global;
-    x.d = d;
-    x.k = k;
-    x.cfg = cfg;
     /* The sample seeds k-means++ and restarts starving or empty centres
      * (also under k-means||). */
-    TRIBE_TRY(tribe_sample_rows(zm, NULL, cfg->init_sample, cfg->seed, TRIBE_STREAM_KMEANS_SAMPLE, &S, NULL, NULL,
+    TRIBE_TRY(tribe_sample_rows(zm, NULL, cfg->init_sample, cfg->seed, TRIBE_STREAM_KMEANS_SAMPLE, &x.S, NULL, NULL,
                                 &x.m));
-    x.S = S;
-    size_t kd = (size_t)k * (size_t)d, kt = (size_t)ns * k;
-    st = tribe_alloc((void **)&x.sets, (size_t)ns * kd * sizeof *x.sets);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&work, (size_t)ns * kd * sizeof *work);
-    if (st == TRIBE_OK) st = tribe_calloc((void **)&sets, (size_t)ns, sizeof *sets);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.other, kd * sizeof *x.other);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sd2, (size_t)x.m * sizeof *x.sd2);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sums, kt * d * sizeof *x.sums);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.cnt, kt * sizeof *x.cnt);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.inert, (size_t)ns * sizeof *x.inert);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.sq, kt * sizeof *x.sq);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.xs, (kt * (d + 2) + (size_t)ns) * sizeof *x.xs);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.gcnt, kt * sizeof *x.gcnt);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bz, (size_t)B * (size_t)d * sizeof *x.bz);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.blab, (size_t)B * sizeof *x.blab);
-    if (st == TRIBE_OK) st = tribe_alloc((void **)&x.bn, (size_t)k * sizeof *x.bn);
-    if (st == TRIBE_OK) {
-        /* One workspace for every pass of the fit (k-means|| grows it). */
-        tribe_kmeans_ws_spec spec = {.nsets = ns, .k = k, .d = d, .threads = omp_get_max_threads(),
-                                     .kernel = cfg->kernel};
-        st = tribe_kmeans_ws_create(&spec, &x.ws);
-    }
-    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_agree(par, ctx_alloc(&x, ns, &work, &sets)));
 
     /* 1. Initialisation (k-means|| passes shared by all restarts), then per
      * restart its mini-batch steps, which touch batches only. */
-    int small = x.N <= B;
+    int small = x.N <= cfg->batch_size;
     for (int r = 0; r < ns; r++) {
         sets[r].seed = tribe_hash2(cfg->seed, (uint64_t)(first + r));
         sets[r].active = 1;
@@ -955,28 +1019,13 @@ tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_
     else
         TRIBE_TRY(lloyd_shared(&x, sets, ns, cfg->lloyd_passes, 1, work));
 
-    /* 3. One shared pass scores every restart against its final centres;
-     * exact inertia, so every rank picks the same one. */
-    tribe_xsum best_in = 0;
-    if (best >= 0) {
-        /* kmeans++-lloyd: chosen on the sample */
-    } else if (ns > 1) {
-        TRIBE_TRY(fused_pass(&x, x.sets, ns, 1));
-        for (int r = 0; r < ns; r++) {
-            tribe_xsum in = x.xs[kt * (d + 1) + r];
-            if (best < 0 || in < best_in) {
-                best = r;
-                best_in = in;
-            }
-        }
-    } else {
-        best = 0;
-    }
-    /* The winner's final assignment: no cluster may be empty. */
+    /* 3. The winner (scored on one shared pass unless already chosen), and
+     * its final assignment: no cluster may be empty. */
+    TRIBE_TRY(choose_restart(&x, ns, &best));
     use_set(&x, sets, best);
     TRIBE_TRY(assign_all(&x));
     keep_set(&x, sets, best);
-    memcpy(centroids, x.cent, kd * sizeof *centroids);
+    memcpy(centroids, x.cent, (size_t)k * d * sizeof *centroids);
     if (info) {
         memset(info, 0, sizeof *info);
         info->steps = sets[best].steps;
@@ -987,24 +1036,9 @@ tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_
         info->passes = x.passes;
     }
 cleanup:
-    free(S);
     free(work);
     free(sets);
-    free(x.sets);
-    free(x.other);
-    free(x.sd2);
-    free(x.lab);
-    free(x.dist);
-    free(x.sums);
-    free(x.cnt);
-    free(x.inert);
-    free(x.sq);
-    free(x.xs);
-    free(x.gcnt);
-    free(x.bz);
-    free(x.blab);
-    free(x.bn);
-    tribe_kmeans_ws_destroy(&x.ws);
+    ctx_free(&x);
     return st;
 }
 
