@@ -645,22 +645,289 @@ cleanup:
 
 /* ---- driver ------------------------------------------------------------------ */
 
+/* The driver's per-row state, sized once per fit. */
+typedef struct {
+    uint8_t *codes;     /* [n][d] bin codes of every local row */
+    int32_t *leafof;    /* [n] leaf node of each bagged row of the last tree, else -1 */
+    int *hoff;          /* [d + 1] first bin of each feature */
+    double *score;      /* [n][ng] raw scores */
+    int64_t *gall, *hall; /* [n][ng] fixed-point gradients / hessians (not for squared error) */
+    int64_t n_tr;       /* local training rows */
+} fit_state;
+
+static void fit_free(fit_state *fs, grower *gr)
+{
+    free(fs->codes);
+    free(fs->leafof);
+    free(fs->hoff);
+    free(fs->score);
+    free(fs->gall);
+    free(fs->hall);
+    free(gr->hc.tbuf);
+    free(gr->slots);
+    free(gr->leaves);
+    free(gr->flag);
+    free(gr->rbuf);
+    for (int b = 0; b < 3; b++) {
+        free(gr->rb[b].codes);
+        free(gr->rb[b].row);
+        free(gr->rb[b].g);
+        free(gr->rb[b].h);
+    }
+}
+
+/* Not collective. The model's arrays (ng outputs, has_valid: validation
+ * losses) and every buffer of the rounds for n local rows of d features,
+ * valid[n] (may be NULL) marking validation rows. Errors: NOMEM (the
+ * caller agrees, then frees with fit_free). */
+static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *bins, int64_t n, int d,
+                              const uint8_t *valid, int ng, int has_valid, tribe_gbdt_model **mp, fit_state *fs,
+                              grower *gr)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_gbdt_model *m = NULL;
+    int ml = cfg->max_leaves, sq = cfg->objective == TRIBE_GBDT_SQUARED;
+    TRIBE_TRY(tribe_calloc((void **)mp, 1, sizeof **mp));
+    m = *mp;
+    m->objective = cfg->objective;
+    m->tweedie_power = cfg->objective == TRIBE_GBDT_TWEEDIE ? cfg->tweedie_power : 0;
+    m->n_features = d;
+    m->n_groups = ng;
+    TRIBE_TRY(tribe_calloc((void **)&m->base_score, (size_t)ng, sizeof *m->base_score));
+    TRIBE_TRY(tribe_calloc((void **)&m->trees, (size_t)cfg->n_rounds * ng, sizeof *m->trees));
+    TRIBE_TRY(tribe_calloc((void **)&m->train_loss, (size_t)cfg->n_rounds, sizeof(double)));
+    if (has_valid)
+        TRIBE_TRY(tribe_calloc((void **)&m->valid_loss, (size_t)cfg->n_rounds, sizeof(double)));
+    TRIBE_TRY(tribe_alloc((void **)&fs->codes, (size_t)n * d + 1));
+    TRIBE_TRY(tribe_alloc((void **)&fs->leafof, ((size_t)n + 1) * sizeof *fs->leafof));
+    TRIBE_TRY(tribe_calloc((void **)&fs->hoff, (size_t)d + 1, sizeof *fs->hoff));
+    for (int f = 0; f < d; f++)
+        fs->hoff[f + 1] = fs->hoff[f] + bins->n_edges[f] + 2;
+    gr->hc.hb = fs->hoff[d];
+    gr->hc.nthreads = omp_get_max_threads();
+    /* cells of up to 4 int64, 64-byte aligned for the vector adds */
+    size_t tb = ((size_t)gr->hc.nthreads * gr->hc.hb * sizeof(gbdt_v4) + 63) / 64 * 64;
+    gr->hc.tbuf = aligned_alloc(64, tb);
+    if (!gr->hc.tbuf)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb));
+    TRIBE_TRY(tribe_calloc((void **)&gr->slots, (size_t)ml * 3 * gr->hc.hb, sizeof(tribe_xsum)));
+    TRIBE_TRY(tribe_calloc((void **)&gr->leaves, (size_t)ml, sizeof *gr->leaves));
+    fs->n_tr = n;
+    if (valid)
+        for (int64_t i = 0; i < n; i++)
+            fs->n_tr -= valid[i] != 0;
+    for (int b = 0; b < 3; b++) {
+        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].codes, (size_t)fs->n_tr * d + 16));
+        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].row, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
+        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].g, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
+        /* squared error: hessians are constant, never stored */
+        if (!sq)
+            TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].h, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
+    }
+    TRIBE_TRY(tribe_alloc((void **)&gr->flag, (size_t)fs->n_tr + 1));
+    TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)3 * gr->hc.hb * sizeof(int64_t) + 8));
+    TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
+    /* squared error: gradients are computed where the rows are gathered */
+    if (!sq) {
+        TRIBE_TRY(tribe_alloc((void **)&fs->gall, ((size_t)n * ng + 1) * sizeof *fs->gall));
+        TRIBE_TRY(tribe_alloc((void **)&fs->hall, ((size_t)n * ng + 1) * sizeof *fs->hall));
+    }
+cleanup:
+    return st;
+}
+
+/* Collective. The base score from exact sums of the training targets (class
+ * counts for softmax) over n_train training rows in all. */
+static tribe_status fit_base_score(tribe_par *par, const tribe_gbdt_cfg *cfg, const double *y, const uint8_t *valid,
+                                   int64_t n, int64_t n_train, tribe_gbdt_model *m)
+{
+    tribe_status st = TRIBE_OK;
+    int ng = m->n_groups;
+    tribe_xsum s[1] = {0};
+    int64_t *cc = NULL;
+    TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&cc, (size_t)ng, sizeof *cc)));
+    for (int64_t i = 0; i < n; i++) {
+        if (valid && valid[i])
+            continue;
+        s[0] += tribe_xsum_of(y[i]);
+        if (ng > 1)
+            cc[(int)y[i]]++;
+    }
+    TRIBE_TRY(tribe_par_sum_xsum(par, s, 1));
+    if (ng > 1)
+        TRIBE_TRY(tribe_par_sum_i64(par, cc, ng));
+    double mean = tribe_xsum_value(s[0]) / (double)n_train;
+    switch (cfg->objective) {
+    case TRIBE_GBDT_SQUARED:
+        m->base_score[0] = mean;
+        break;
+    case TRIBE_GBDT_POISSON:
+    case TRIBE_GBDT_TWEEDIE:
+        m->base_score[0] = log(mean > 1e-12 ? mean : 1e-12);
+        break;
+    case TRIBE_GBDT_LOGISTIC: {
+        double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
+        m->base_score[0] = log(p / (1 - p));
+        break;
+    }
+    case TRIBE_GBDT_SOFTMAX:
+        for (int k = 0; k < ng; k++) {
+            double p = (double)cc[k] / (double)n_train;
+            m->base_score[k] = log(p > 1e-6 ? p : 1e-6);
+        }
+        break;
+    }
+cleanup:
+    free(cc);
+    return st;
+}
+
+/* Not collective. Gradients and hessians of every output of every row from
+ * the scores at the start of a round (not for squared error: see
+ * hist_ctx.hconst). Returns 1 when one overflowed (|g|, h >= 2^30; set to 0). */
+static int all_gradients(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const double *score, const double *y,
+                         int64_t *gall, int64_t *hall)
+{
+    int overflow = 0;
+#pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= TRIBE_OMP_MIN_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        for (int k = 0; k < ng; k++) {
+            double gv = 0, hv = 0;
+            grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
+            /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
+            if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
+                overflow = 1;
+                gv = hv = 0;
+            }
+            gall[i * ng + k] = (int64_t)tribe_xsum_of(gv);
+            hall[i * ng + k] = (int64_t)tribe_xsum_of(hv);
+        }
+    }
+    return overflow;
+}
+
+/* Not collective. Output k's gradients (and hessians) of the training rows
+ * into the base buffer, and with subsampling the bag flags of tree t.
+ * Returns the local max |g|, h; *overflow |= 1 when a squared-error
+ * gradient overflowed. */
+static int64_t group_gradients(grower *gr, const fit_state *fs, int ng, int k, int t, int64_t offset,
+                               const double *y, int *overflow)
+{
+    const tribe_gbdt_cfg *cfg = gr->cfg;
+    rowbuf *base = &gr->rb[2];
+    int64_t gmax = 0, n_tr = fs->n_tr;
+    const double *score = fs->score;
+    if (cfg->objective == TRIBE_GBDT_SQUARED) {
+        /* branch-free so that it vectorises: |g| < 2^30 keeps the
+         * fixed-point values and their sums in range (then
+         * |g 2^32| < 2^62 and the rounding below is tribe_xsum_of's) */
+        const int64_t *restrict brow = base->row;
+        int64_t *restrict bg = base->g;
+        int ovf = 0;
+#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : ovf) if (n_tr >= TRIBE_OMP_MIN_WORK)
+        for (int64_t r = 0; r < n_tr; r++) {
+            int64_t i = brow[r];
+            double e = score[i] - y[i];
+            int ok = fabs(e) < 1073741824.0;
+            ovf |= !ok;
+            double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
+            int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+            bg[r] = gv;
+            gv = gv < 0 ? -gv : gv;
+            gmax = gv > gmax ? gv : gmax;
+        }
+        *overflow |= ovf;
+        gmax = gr->hc.hval > gmax ? gr->hc.hval : gmax;
+    } else {
+#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= TRIBE_OMP_MIN_WORK)
+        for (int64_t r = 0; r < n_tr; r++) {
+            int64_t i = base->row[r], gv = fs->gall[i * ng + k], hv = fs->hall[i * ng + k];
+            base->g[r] = gv;
+            base->h[r] = hv;
+            gv = gv < 0 ? -gv : gv;
+            gmax = gv > gmax ? gv : gmax;
+            gmax = hv > gmax ? hv : gmax;
+        }
+    }
+    if (cfg->subsample < 1.0) {
+#pragma omp parallel for schedule(static) if (n_tr >= TRIBE_OMP_MIN_WORK)
+        for (int64_t r = 0; r < n_tr; r++)
+            gr->flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
+                                         tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
+    }
+    return gmax;
+}
+
+/* Not collective. Adds tree (output k) to the scores of the n local rows.
+ * Bagged rows: their leaf (node) is known from the partition and noted per
+ * row; the others (validation, out of bag) walk the tree on their codes.
+ * Then one pass over the rows in order updates the scores and clears the
+ * notes (-1). */
+static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state *fs, int64_t n, int d, int ng,
+                       int k)
+{
+    int32_t *leafof = fs->leafof;
+    for (int q = 0; q < gr->n_leaves; q++) {
+        const leaf_t *L = &gr->leaves[q];
+        const int64_t *lrow = gr->rb[L->side].row;
+        int32_t node = L->node;
+#pragma omp parallel for schedule(static) if (L->end - L->begin >= TRIBE_OMP_MIN_WORK)
+        for (int64_t r = L->begin; r < L->end; r++)
+            leafof[lrow[r]] = node;
+    }
+#pragma omp parallel for schedule(static) if (n >= 16384)
+    for (int64_t i = 0; i < n; i++) {
+        int32_t node = leafof[i];
+        leafof[i] = -1;
+        if (node < 0)
+            node = gbdt_leaf_of_codes(tree, fs->codes + i * d);
+        fs->score[i * ng + k] += tree->nodes[node].value;
+    }
+}
+
+/* Not collective. Exact sums of the per-row losses over training (ls[0])
+ * and validation (ls[1]) rows; per-thread integer partial sums, so any
+ * order gives the same. Returns 1 when a loss is not finite or above 1e15. */
+static int round_losses(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const double *score, const double *y,
+                        const uint8_t *valid, tribe_xsum ls[2])
+{
+    int nonfinite = 0;
+    ls[0] = ls[1] = 0;
+#pragma omp parallel if (n >= TRIBE_OMP_MIN_WORK)
+    {
+        tribe_xsum lt[2] = {0, 0};
+        int bad = 0;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            double l = row_loss(cfg, ng, score + i * ng, y[i]);
+            if (!isfinite(l) || fabs(l) > 1e15) {
+                bad = 1;
+                continue;
+            }
+            lt[valid && valid[i] ? 1 : 0] += tribe_xsum_of(l);
+        }
+#pragma omp critical(gbdt_loss)
+        {
+            ls[0] += lt[0];
+            ls[1] += lt[1];
+            nonfinite |= bad;
+        }
+    }
+    return nonfinite;
+}
+
 tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg,
                             tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_par *par = xm->rows->par;
-    const float *x = xm->x;
     int64_t n = xm->rows->n_local, offset = xm->rows->offset, n_global = xm->rows->n_global;
     int d = xm->d;
     tribe_gbdt_model *m = NULL;
     tribe_gbdt_bins *bins = NULL;
-    uint8_t *codes = NULL;
-    int32_t *leafof = NULL; /* [n] leaf node of each bagged row of the last tree, else -1 */
-    int *hoff = NULL;
-    double *score = NULL;
-    int64_t *gall = NULL, *hall = NULL, n_tr = 0;
+    fit_state fs;
     grower gr;
+    memset(&fs, 0, sizeof fs);
     memset(&gr, 0, sizeof gr);
     *out = NULL;
 
@@ -690,80 +957,18 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
                              cfg->early_stopping_rounds));
 
     TRIBE_TRY(tribe_gbdt_bins_fit(xm, valid, cfg->max_bins, cfg->bin_sample, cfg->seed, &bins));
-
     /* Local allocations; agreed before the next collective. */
-    st = tribe_calloc((void **)&m, 1, sizeof *m);
-    if (st == TRIBE_OK) {
-        m->objective = cfg->objective;
-        m->tweedie_power = cfg->objective == TRIBE_GBDT_TWEEDIE ? cfg->tweedie_power : 0;
-        m->n_features = d;
-        m->n_groups = ng;
-        st = tribe_calloc((void **)&m->base_score, (size_t)ng, sizeof *m->base_score);
-    }
-    int ml = cfg->max_leaves;
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&m->trees, (size_t)cfg->n_rounds * ng, sizeof *m->trees);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&m->train_loss, (size_t)cfg->n_rounds, sizeof(double));
-    if (st == TRIBE_OK && cnt[1] > 0)
-        st = tribe_calloc((void **)&m->valid_loss, (size_t)cfg->n_rounds, sizeof(double));
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&codes, (size_t)n * d + 1);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&leafof, ((size_t)n + 1) * sizeof *leafof);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&hoff, (size_t)d + 1, sizeof *hoff);
-    if (st == TRIBE_OK) {
-        for (int f = 0; f < d; f++)
-            hoff[f + 1] = hoff[f] + bins->n_edges[f] + 2;
-        gr.hc.hb = hoff[d];
-        gr.hc.nthreads = omp_get_max_threads();
-        /* cells of up to 4 int64, 64-byte aligned for the vector adds */
-        size_t tb = ((size_t)gr.hc.nthreads * gr.hc.hb * sizeof(gbdt_v4) + 63) / 64 * 64;
-        gr.hc.tbuf = aligned_alloc(64, tb);
-        if (!gr.hc.tbuf)
-            st = tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb);
-    }
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&gr.slots, (size_t)ml * 3 * gr.hc.hb, sizeof(tribe_xsum));
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&gr.leaves, (size_t)ml, sizeof *gr.leaves);
-    n_tr = n;
-    if (valid)
-        for (int64_t i = 0; i < n; i++)
-            n_tr -= valid[i] != 0;
-    for (int b = 0; b < 3 && st == TRIBE_OK; b++) {
-        st = tribe_alloc((void **)&gr.rb[b].codes, (size_t)n_tr * d + 16);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&gr.rb[b].row, ((size_t)n_tr + 1) * sizeof(int64_t));
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&gr.rb[b].g, ((size_t)n_tr + 1) * sizeof(int64_t));
-        /* squared error: hessians are constant, never stored */
-        if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
-            st = tribe_alloc((void **)&gr.rb[b].h, ((size_t)n_tr + 1) * sizeof(int64_t));
-    }
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&gr.flag, (size_t)n_tr + 1);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&gr.rbuf, (size_t)3 * gr.hc.hb * sizeof(int64_t) + 8);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&score, ((size_t)n * ng + 1) * sizeof *score);
-    /* squared error: gradients are computed where the rows are gathered */
-    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
-        st = tribe_alloc((void **)&gall, ((size_t)n * ng + 1) * sizeof *gall);
-    if (st == TRIBE_OK && cfg->objective != TRIBE_GBDT_SQUARED)
-        st = tribe_alloc((void **)&hall, ((size_t)n * ng + 1) * sizeof *hall);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    tribe_gbdt_bin_codes(bins, x, n, codes);
+    TRIBE_TRY(tribe_par_agree(par, fit_alloc(cfg, bins, n, d, valid, ng, cnt[1] > 0, &m, &fs, &gr)));
+    tribe_gbdt_bin_codes(bins, xm->x, n, fs.codes);
     for (int64_t i = 0; i < n; i++)
-        leafof[i] = -1;
+        fs.leafof[i] = -1;
     /* the base buffer: every training row, in local order */
     {
         int64_t q = 0;
         for (int64_t i = 0; i < n; i++) {
             if (valid && valid[i])
                 continue;
-            memcpy(gr.rb[2].codes + q * d, codes + i * d, (size_t)d);
+            memcpy(gr.rb[2].codes + q * d, fs.codes + i * d, (size_t)d);
             gr.rb[2].row[q++] = i;
         }
     }
@@ -772,128 +977,29 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
     gr.cfg = cfg;
     gr.bins = bins;
     gr.hc.d = d;
-    gr.hc.hoff = hoff;
+    gr.hc.hoff = fs.hoff;
     /* squared error: every hessian is 1, so H = count * 1 is not summed */
     gr.hc.hconst = cfg->objective == TRIBE_GBDT_SQUARED;
     gr.hc.hval = (int64_t)tribe_xsum_of(1.0);
 
-    /* Base score from exact sums of the training targets (class counts for
-     * softmax). */
-    {
-        tribe_xsum s[1] = {0};
-        int64_t *cc = NULL;
-        TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&cc, (size_t)ng, sizeof *cc)));
-        for (int64_t i = 0; i < n; i++) {
-            if (valid && valid[i])
-                continue;
-            s[0] += tribe_xsum_of(y[i]);
-            if (ng > 1)
-                cc[(int)y[i]]++;
-        }
-        st = tribe_par_sum_xsum(par, s, 1);
-        if (st == TRIBE_OK && ng > 1)
-            st = tribe_par_sum_i64(par, cc, ng);
-        if (st != TRIBE_OK) {
-            free(cc);
-            goto cleanup;
-        }
-        double mean = tribe_xsum_value(s[0]) / (double)cnt[0];
-        switch (cfg->objective) {
-        case TRIBE_GBDT_SQUARED:
-            m->base_score[0] = mean;
-            break;
-        case TRIBE_GBDT_POISSON:
-        case TRIBE_GBDT_TWEEDIE:
-            m->base_score[0] = log(mean > 1e-12 ? mean : 1e-12);
-            break;
-        case TRIBE_GBDT_LOGISTIC: {
-            double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
-            m->base_score[0] = log(p / (1 - p));
-            break;
-        }
-        case TRIBE_GBDT_SOFTMAX:
-            for (int k = 0; k < ng; k++) {
-                double p = (double)cc[k] / (double)cnt[0];
-                m->base_score[k] = log(p > 1e-6 ? p : 1e-6);
-            }
-            break;
-        }
-        free(cc);
-    }
+    TRIBE_TRY(fit_base_score(par, cfg, y, valid, n, cnt[0], m));
     for (int64_t i = 0; i < n; i++)
         for (int k = 0; k < ng; k++)
-            score[i * ng + k] = m->base_score[k];
+            fs.score[i * ng + k] = m->base_score[k];
 
     double best_loss = INFINITY;
-    int best_round = -1;
+    int best_round = -1, ml = cfg->max_leaves;
     int round;
     for (round = 0; round < cfg->n_rounds; round++) {
         /* gradients of every output from the scores at the start of the round */
-        int overflow = 0;
-        /* Squared error: g = f - y, h = 1 (constant, not stored: see
-         * hist_ctx.hconst) are computed where the training rows are
-         * gathered below; validation rows need none. */
-        if (cfg->objective != TRIBE_GBDT_SQUARED) {
-#pragma omp parallel for schedule(static) reduction(| : overflow) if (n * ng >= TRIBE_OMP_MIN_WORK)
-            for (int64_t i = 0; i < n; i++) {
-                for (int k = 0; k < ng; k++) {
-                    double gv = 0, hv = 0;
-                    grad_hess(cfg, ng, score + i * ng, y[i], k, &gv, &hv);
-                    /* |g|, h < 2^30 keep the fixed-point values and their sums in range */
-                    if (!(fabs(gv) < 1073741824.0) || !(hv < 1073741824.0)) {
-                        overflow = 1;
-                        gv = hv = 0;
-                    }
-                    gall[i * ng + k] = (int64_t)tribe_xsum_of(gv);
-                    hall[i * ng + k] = (int64_t)tribe_xsum_of(hv);
-                }
-            }
-        }
+        int overflow = cfg->objective != TRIBE_GBDT_SQUARED && all_gradients(cfg, ng, n, fs.score, y, fs.gall, fs.hall);
         if (overflow)
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
         TRIBE_TRY(tribe_par_agree(par, st));
 
         for (int k = 0; k < ng; k++) {
             int t = round * ng + k;
-            rowbuf *base = &gr.rb[2];
-            int64_t gmax = 0;
-            int sub = cfg->subsample < 1.0, sq = cfg->objective == TRIBE_GBDT_SQUARED;
-            if (sq) {
-                /* branch-free so that it vectorises: |g| < 2^30 keeps the
-                 * fixed-point values and their sums in range (then
-                 * |g 2^32| < 2^62 and the rounding below is tribe_xsum_of's) */
-                const int64_t *restrict brow = base->row;
-                int64_t *restrict bg = base->g;
-#pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : overflow) if (n_tr >= TRIBE_OMP_MIN_WORK)
-                for (int64_t r = 0; r < n_tr; r++) {
-                    int64_t i = brow[r];
-                    double e = score[i] - y[i];
-                    int ok = fabs(e) < 1073741824.0;
-                    overflow |= !ok;
-                    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
-                    int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
-                    bg[r] = gv;
-                    gv = gv < 0 ? -gv : gv;
-                    gmax = gv > gmax ? gv : gmax;
-                }
-                gmax = gr.hc.hval > gmax ? gr.hc.hval : gmax;
-            } else {
-#pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= TRIBE_OMP_MIN_WORK)
-                for (int64_t r = 0; r < n_tr; r++) {
-                    int64_t i = base->row[r], gv = gall[i * ng + k], hv = hall[i * ng + k];
-                    base->g[r] = gv;
-                    base->h[r] = hv;
-                    gv = gv < 0 ? -gv : gv;
-                    gmax = gv > gmax ? gv : gmax;
-                    gmax = hv > gmax ? hv : gmax;
-                }
-            }
-            if (sub) {
-#pragma omp parallel for schedule(static) if (n_tr >= TRIBE_OMP_MIN_WORK)
-                for (int64_t r = 0; r < n_tr; r++)
-                    gr.flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
-                                                tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
-            }
+            int64_t gmax = group_gradients(&gr, &fs, ng, k, t, offset, y, &overflow);
             if (overflow)
                 st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
             TRIBE_TRY(tribe_par_agree(par, st));
@@ -902,9 +1008,9 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
             gr.gmax_global = (uint64_t)gmax;
             /* the bag: all training rows, or the sampled ones moved to buffer 0 */
             int root_side = 2;
-            int64_t mrows = n_tr;
-            if (sub) {
-                mrows = split_rows(&gr, 2, 0, 0, n_tr, -1, 0, 0);
+            int64_t mrows = fs.n_tr;
+            if (cfg->subsample < 1.0) {
+                mrows = split_rows(&gr, 2, 0, 0, fs.n_tr, -1, 0, 0);
                 root_side = 0;
             }
             tribe_gbdt_tree *tree = &m->trees[t];
@@ -912,53 +1018,12 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
             TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
             m->n_trees = t + 1;
             TRIBE_TRY(grow_tree(&gr, root_side, mrows, tree));
-            /* Bagged rows: their leaf (node) is known from the partition and
-             * noted per row; the others (validation, out of bag) walk the
-             * tree on their codes. Then one pass over the rows in order
-             * updates the scores and clears the notes (-1). */
-            for (int q = 0; q < gr.n_leaves; q++) {
-                const leaf_t *L = &gr.leaves[q];
-                const int64_t *lrow = gr.rb[L->side].row;
-                int32_t node = L->node;
-#pragma omp parallel for schedule(static) if (L->end - L->begin >= TRIBE_OMP_MIN_WORK)
-                for (int64_t r = L->begin; r < L->end; r++)
-                    leafof[lrow[r]] = node;
-            }
-#pragma omp parallel for schedule(static) if (n >= 16384)
-            for (int64_t i = 0; i < n; i++) {
-                int32_t node = leafof[i];
-                leafof[i] = -1;
-                if (node < 0)
-                    node = gbdt_leaf_of_codes(tree, codes + i * d);
-                score[i * ng + k] += tree->nodes[node].value;
-            }
+            apply_tree(&gr, tree, &fs, n, d, ng, k);
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
-        tribe_xsum ls[2] = {0, 0};
-        int nonfinite = 0;
-        /* per-thread integer partial sums: exact, so any order gives the same */
-#pragma omp parallel if (n >= TRIBE_OMP_MIN_WORK)
-        {
-            tribe_xsum lt[2] = {0, 0};
-            int bad = 0;
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < n; i++) {
-                double l = row_loss(cfg, ng, score + i * ng, y[i]);
-                if (!isfinite(l) || fabs(l) > 1e15) {
-                    bad = 1;
-                    continue;
-                }
-                lt[valid && valid[i] ? 1 : 0] += tribe_xsum_of(l);
-            }
-#pragma omp critical(gbdt_loss)
-            {
-                ls[0] += lt[0];
-                ls[1] += lt[1];
-                nonfinite |= bad;
-            }
-        }
-        if (nonfinite)
+        tribe_xsum ls[2];
+        if (round_losses(cfg, ng, n, fs.score, y, valid, ls))
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
         TRIBE_TRY(tribe_par_agree(par, st));
         TRIBE_TRY(tribe_par_sum_xsum(par, ls, 2));
@@ -989,23 +1054,7 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
 cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_gbdt_bins_destroy(&bins);
-    free(codes);
-    free(leafof);
-    free(hoff);
-    free(score);
-    free(gall);
-    free(hall);
-    free(gr.hc.tbuf);
-    free(gr.slots);
-    free(gr.leaves);
-    free(gr.flag);
-    free(gr.rbuf);
-    for (int b = 0; b < 3; b++) {
-        free(gr.rb[b].codes);
-        free(gr.rb[b].row);
-        free(gr.rb[b].g);
-        free(gr.rb[b].h);
-    }
+    fit_free(&fs, &gr);
     return st;
 }
 
