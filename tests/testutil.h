@@ -76,6 +76,13 @@ int tribe_test_need_python(const char *modules);
  * cannot be made, the case fails there (CUnit fatal assertion). */
 tribe_par *tribe_test_serial(void);
 
+/* The layout of n rows all held by the serial context par (trivially tiled,
+ * so not checked), and the matrix z[n][d] on them: compound literals, valid
+ * in the enclosing block, for the drivers that take a tribe_rows or a
+ * tribe_dmat (tribe/par.h):  tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), ...). */
+#define TRIBE_TEST_ROWS(par, n) (&(tribe_rows){(par), (n), 0, (n)})
+#define TRIBE_TEST_DMAT(par, z, n, d) (&(tribe_dmat){TRIBE_TEST_ROWS(par, n), (z), (d)})
+
 /* A fresh, empty temporary folder under <build>/tests/tmp, removed with its
  * contents at exit (see the top of this file). Static buffer, valid until the
  * next call; aborts if the folder cannot be made. */

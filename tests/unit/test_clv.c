@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The n rows of a serial context (trivially tiled: no check needed). */
-#define SERIAL_ROWS(par, n) (&(tribe_rows){(par), (n), 0, (n)})
-
 static const tribe_bgnbd cdnow = {0.243, 4.414, 0.793, 2.426};
 static const tribe_gammagamma cdnow_gg = {6.25, 3.74, 15.44};
 
@@ -101,7 +98,7 @@ static void bgnbd_fit_should_recover_simulated_parameters(void)
     tribe_par *par = tribe_test_serial();
     tribe_bgnbd m = {0};
     tribe_clv_fit_info info = {0};
-    CU_ASSERT_EQUAL(tribe_bgnbd_fit(SERIAL_ROWS(par, n), x, tx, T, NULL, &m, &info), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_bgnbd_fit(TRIBE_TEST_ROWS(par, n), x, tx, T, NULL, &m, &info), TRIBE_OK);
     CU_ASSERT(info.converged);
     CU_ASSERT_EQUAL(info.n_used, n);
     CU_ASSERT(fabs(m.r / truth.r - 1) < 0.15);
@@ -110,14 +107,14 @@ static void bgnbd_fit_should_recover_simulated_parameters(void)
     CU_ASSERT(fabs(m.b / truth.b - 1) < 0.15);
     /* the optimum beats the truth and its neighbours */
     double ll_truth = 0, ll_fit = 0;
-    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(SERIAL_ROWS(par, n), &truth, x, tx, T, &ll_truth), TRIBE_OK);
-    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(SERIAL_ROWS(par, n), &m, x, tx, T, &ll_fit), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &truth, x, tx, T, &ll_truth), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &m, x, tx, T, &ll_fit), TRIBE_OK);
     CU_ASSERT(ll_fit >= ll_truth);
     CU_ASSERT_DOUBLE_EQUAL(ll_fit, info.loglik, 1e-9);
     tribe_bgnbd nb = m;
     nb.r *= 1.01;
     double ll_nb = 0;
-    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(SERIAL_ROWS(par, n), &nb, x, tx, T, &ll_nb), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &nb, x, tx, T, &ll_nb), TRIBE_OK);
     CU_ASSERT(ll_nb < ll_fit);
     fprintf(stderr, "\n  bgnbd fit r=%.4f alpha=%.4f a=%.4f b=%.4f (%d iterations)\n", m.r, m.alpha, m.a, m.b,
             info.iterations);
@@ -139,7 +136,7 @@ static void gammagamma_fit_should_recover_simulated_parameters(void)
     tribe_par *par = tribe_test_serial();
     tribe_gammagamma g = {0};
     tribe_clv_fit_info info = {0};
-    CU_ASSERT_EQUAL(tribe_gammagamma_fit(SERIAL_ROWS(par, n), x, mb, NULL, &g, &info), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_gammagamma_fit(TRIBE_TEST_ROWS(par, n), x, mb, NULL, &g, &info), TRIBE_OK);
     CU_ASSERT(info.converged);
     CU_ASSERT_EQUAL(info.n_used, n - (n + 6) / 7);
     CU_ASSERT(fabs(g.p / truth.p - 1) < 0.15);
@@ -149,7 +146,7 @@ static void gammagamma_fit_should_recover_simulated_parameters(void)
     /* bad input: a repeat customer with zero spend */
     mb[1] = 0;
     tribe_gammagamma keep = g;
-    CU_ASSERT_EQUAL(tribe_gammagamma_fit(SERIAL_ROWS(par, n), x, mb, NULL, &g, &info), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_gammagamma_fit(TRIBE_TEST_ROWS(par, n), x, mb, NULL, &g, &info), TRIBE_ERR_USAGE);
     CU_ASSERT(g.p == keep.p);
     tribe_par_finalize(&par);
     free(x);
@@ -161,9 +158,9 @@ static void bgnbd_fit_should_reject_bad_rows(void)
     tribe_par *par = tribe_test_serial();
     double x[2] = {1, 2}, tx[2] = {3, 9}, T[2] = {5, 8};
     tribe_bgnbd m = {0};
-    CU_ASSERT_EQUAL(tribe_bgnbd_fit(SERIAL_ROWS(par, 2), x, tx, T, NULL, &m, NULL), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_bgnbd_fit(TRIBE_TEST_ROWS(par, 2), x, tx, T, NULL, &m, NULL), TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "row 1"));
-    CU_ASSERT_EQUAL(tribe_bgnbd_fit(SERIAL_ROWS(par, 0), x, tx, T, NULL, &m, NULL), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_bgnbd_fit(TRIBE_TEST_ROWS(par, 0), x, tx, T, NULL, &m, NULL), TRIBE_ERR_INPUT);
     tribe_par_finalize(&par);
 }
 
@@ -195,7 +192,7 @@ static void metrics_should_match_a_hand_computed_case(void)
     pred[5] = 19; /* ties with row 19: row 5 wins (lower index), row 18 drops out */
     tribe_par *par = tribe_test_serial();
     tribe_clv_metrics m;
-    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(SERIAL_ROWS(par, 20), pred, act, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(TRIBE_TEST_ROWS(par, 20), pred, act, &m), TRIBE_OK);
     CU_ASSERT_EQUAL(m.n, 20);
     /* top 2 = rows 5 (act 1) and 19 (act 11): 12/40 / 0.1 = 3 */
     CU_ASSERT_DOUBLE_EQUAL(m.top_decile_lift, 3.0, 1e-9);
@@ -209,12 +206,12 @@ static void metrics_should_match_a_hand_computed_case(void)
     CU_ASSERT_DOUBLE_EQUAL(m.rmse, sqrt(sse / 20), 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(m.r2, 1 - sse / sst, 1e-9);
     /* a perfect prediction */
-    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(SERIAL_ROWS(par, 20), act, act, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(TRIBE_TEST_ROWS(par, 20), act, act, &m), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(m.r2, 1.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(m.mae, 0.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(m.top_decile_lift, (22.0 / 40) / 0.1, 1e-9);
     pred[3] = NAN;
-    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(SERIAL_ROWS(par, 20), pred, act, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_clv_metrics_compute(TRIBE_TEST_ROWS(par, 20), pred, act, &m), TRIBE_ERR_INPUT);
     tribe_par_finalize(&par);
 }
 

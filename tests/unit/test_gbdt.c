@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 /* x[n][d] uniform in [0, 1) keyed by (row, feature). */
 static float *uniform_x(int64_t n, int d, uint64_t seed)
 {
@@ -24,7 +21,7 @@ static tribe_gbdt_model *fit(tribe_par *par, const float *x, int64_t n, int d, c
                              const uint8_t *valid, const tribe_gbdt_cfg *cfg)
 {
     tribe_gbdt_model *m = NULL;
-    tribe_status st = tribe_gbdt_fit(SERIAL_DMAT(par, x, n, d), y, valid, cfg, &m);
+    tribe_status st = tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, valid, cfg, &m);
     if (st != TRIBE_OK)
         fprintf(stderr, "fit: %s\n", tribe_errmsg());
     CU_ASSERT_EQUAL(st, TRIBE_OK);
@@ -98,7 +95,7 @@ static void bins_fit_should_sample_by_global_row_and_skip_flagged_rows(void)
     }
     x[950 * 2] = 100; /* skipped rows never shape the edges */
     tribe_gbdt_bins *b = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_bins_fit(SERIAL_DMAT(par, x, n, 2), skip, 16, 300, 9, &b), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_bins_fit(TRIBE_TEST_DMAT(par, x, n, 2), skip, 16, 300, 9, &b), TRIBE_OK);
     CU_ASSERT_EQUAL(b->n_edges[0], 15);
     CU_ASSERT_EQUAL(b->n_edges[1], 15);
     for (int f = 0; f < 2; f++)
@@ -407,7 +404,7 @@ static void early_stopping_should_keep_the_best_round(void)
         CU_ASSERT(m->valid_loss[r] >= m->valid_loss[m->best_round]);
     tribe_gbdt_model_destroy(&m);
     /* early stopping without validation rows is a usage error */
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NULL(m);
     free(x);
     free(y);
@@ -503,23 +500,23 @@ static void bad_targets_and_tiny_data_should_fail_clearly(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "row 1017"));
     y[17] = -1;
     cfg.objective = TRIBE_GBDT_POISSON;
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "row 17"));
     y[17] = 0;
     cfg.min_samples_leaf = 51;
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "min_samples_leaf"));
     /* 50 rows, min_samples_leaf 30: no split fits; a constant model */
     cfg.min_samples_leaf = 30;
     cfg.objective = TRIBE_GBDT_SQUARED;
     y[3] = 5;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_OK);
     for (int t = 0; t < m->n_trees; t++)
         CU_ASSERT_EQUAL(m->trees[t].n_nodes, 1);
     tribe_gbdt_model_destroy(&m);
     cfg.tweedie_power = 2.5;
     cfg.objective = TRIBE_GBDT_TWEEDIE;
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 2), y, NULL, &cfg, &m), TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "tweedie_power"));
     free(x);
     free(y);

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 /* Every feature constant or all-missing: nothing can be split; the fit
  * succeeds with single-leaf trees and predicts the training mean, with or
  * without early stopping, for every objective that takes y >= 0. */
@@ -44,7 +41,7 @@ static void no_splittable_feature_should_give_a_constant_model(void)
         cfg.n_rounds = 30;
         cfg.early_stopping_rounds = 3;
         tribe_gbdt_model *m = NULL;
-        tribe_status st = tribe_gbdt_fit(SERIAL_DMAT(par, x, n, d), y, valid, &cfg, &m);
+        tribe_status st = tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, valid, &cfg, &m);
         CU_ASSERT_EQUAL_FATAL(st, TRIBE_OK);
         CU_ASSERT(m->n_trees >= 1);
         for (int t = 0; t < m->n_trees; t++)
@@ -88,21 +85,21 @@ static void rows_at_the_min_samples_leaf_boundary(void)
     cfg.n_rounds = 3;
     cfg.min_samples_leaf = 11;
     tribe_gbdt_model *m = NULL;
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 1), y, valid, &cfg, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 1), y, valid, &cfg, &m), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "10 training rows, fewer than min_samples_leaf = 11"));
     CU_ASSERT_PTR_NULL(m);
     cfg.min_samples_leaf = 10;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, 1), y, valid, &cfg, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, 1), y, valid, &cfg, &m), TRIBE_OK);
     for (int t = 0; t < m->n_trees; t++)
         CU_ASSERT_EQUAL(m->trees[t].n_nodes, 1);
     tribe_gbdt_model_destroy(&m);
     /* one training row, min_samples_leaf 1: a constant model too */
     cfg.min_samples_leaf = 1;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, 1, 1), y, NULL, &cfg, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, 1, 1), y, NULL, &cfg, &m), TRIBE_OK);
     CU_ASSERT_EQUAL(m->trees[0].n_nodes, 1);
     tribe_gbdt_model_destroy(&m);
     /* no row at all */
-    CU_ASSERT_EQUAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, 0, 1), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, 0, 1), y, NULL, &cfg, &m), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "0 training rows"));
     tribe_par_finalize(&par);
 }
@@ -130,7 +127,7 @@ static void stacked_blocks_should_equal_the_concatenation(void)
     cfg.early_stopping_rounds = 2;
     tribe_gbdt_model *a = NULL, *b = NULL;
     char *ja = NULL, *jb = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, N, D), y, v, &cfg, &a), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, N, D), y, v, &cfg, &a), TRIBE_OK);
     tribe_rows rows[3] = {{par, 150, 0, 150}, {par, 0, 0, 0}, {par, N - 150, 0, N - 150}};
     tribe_gbdt_block blk[3] = {
         {{&rows[0], x, D}, y, v},

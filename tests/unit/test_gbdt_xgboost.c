@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 static const char *PY =
     "import sys, json, numpy as np, xgboost as xgb\n"
     "a = np.loadtxt(sys.argv[1], delimiter=',')\n"
@@ -59,7 +56,7 @@ static void a_depth_one_tree_should_agree_with_xgboost_hist(void)
     cfg.min_samples_leaf = 1;
     cfg.min_child_weight = 0;
     tribe_gbdt_model *m = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
     const tribe_gbdt_node *nd = m->trees[0].nodes;
     CU_ASSERT_FATAL(m->trees[0].n_nodes == 3);
 

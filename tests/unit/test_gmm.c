@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 #define NEAR(a, b, tol) CU_ASSERT(fabs((a) - (b)) <= (tol))
 
 static void gmm_estep_should_split_a_midpoint_evenly(void)
@@ -79,9 +76,9 @@ static void gmm_should_not_depend_on_the_thread_count(void)
     CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(SERIAL_DMAT(par, z, n, d), lab, k, cent, &cfg, r1, &a), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, k, cent, &cfg, r1, &a), TRIBE_OK);
     omp_set_num_threads(3);
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(SERIAL_DMAT(par, z, n, d), lab, k, cent, &cfg, r2, &b), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, k, cent, &cfg, r2, &b), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(memcmp(a->weight, b->weight, (size_t)k * (1 + 2 * d) * sizeof(double)) == 0);
     CU_ASSERT(memcmp(r1, r2, (size_t)n * k * sizeof(float)) == 0);
@@ -146,7 +143,7 @@ static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
     tribe_kmeans_cfg_default(&kc);
     kc.k = K;
     kc.seed = 4;
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, N, Dm), &kc, cent, NULL), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, N, Dm), &kc, cent, NULL), TRIBE_OK);
     tribe_kmeans_assign(z, N, Dm, cent, K, lab, NULL);
     /* The start tribe_gmm_fit builds, for scikit-learn's *_init. */
     double w0[K] = {0}, v0[K * Dm] = {0};
@@ -167,7 +164,7 @@ static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
     tribe_gmm_cfg_default(&cfg);
     cfg.tol = 1e-7; /* many iterations, to compare the whole path */
     cfg.max_iter = 100;
-    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(SERIAL_DMAT(par, z, N, Dm), lab, K, cent, &cfg, resp, &g), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_fit(TRIBE_TEST_DMAT(par, z, N, Dm), lab, K, cent, &cfg, resp, &g), TRIBE_OK);
 
     char base[512], py[600], cmd[1400];
     snprintf(base, sizeof base, "%s/gmm", tribe_test_tmpdir());

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 /* n rows around `nc` planted centres c_q = 10 * (q-th corner pattern), noise
  * sd `noise`, row i in cluster i % nc. Returns the planted centres too. */
 static float *planted(int64_t n, int d, int nc, double noise, uint64_t seed, double *centres)
@@ -111,7 +108,7 @@ static void fit_should_recover_planted_centroids(void)
         cfg.k = k;
         cfg.seed = 7;
         tribe_kmeans_info info;
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, got, &info), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, got, &info), TRIBE_OK);
         int bij = 0;
         double worst = match_centres(cent, got, k, d, &bij);
         CU_ASSERT(bij);
@@ -138,10 +135,10 @@ static void fit_should_reject_k_above_the_number_of_customers(void)
     tribe_kmeans_cfg cfg;
     tribe_kmeans_cfg_default(&cfg);
     cfg.k = 8;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, 5, 2), &cfg, c, NULL), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, 5, 2), &cfg, c, NULL), TRIBE_ERR_INPUT);
     CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "K=8 but only 5 customers");
     cfg.k = 0;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, 5, 2), &cfg, c, NULL), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, 5, 2), &cfg, c, NULL), TRIBE_ERR_USAGE);
     /* rows that do not tile [0, n_global) are a caller bug, caught once,
      * where the fit's rows are made */
     tribe_rows rows;
@@ -165,10 +162,10 @@ static void fit_should_reject_k_above_the_number_of_distinct_rows(void)
     tribe_kmeans_cfg cfg;
     tribe_kmeans_cfg_default(&cfg);
     cfg.k = 4;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, 10, 2), &cfg, c, NULL), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, 10, 2), &cfg, c, NULL), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "only 3 distinct"));
     cfg.k = 3;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, 10, 2), &cfg, c, NULL), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, 10, 2), &cfg, c, NULL), TRIBE_OK);
     tribe_par_finalize(&par);
 }
 
@@ -194,7 +191,7 @@ static void fit_should_not_leave_empty_clusters_when_k_equals_distinct_points(vo
         cfg.k = k;
         cfg.seed = 5;
         cfg.init_sample = 3;
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, c, NULL), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, c, NULL), TRIBE_OK);
         int32_t *lab = malloc((size_t)n * sizeof *lab);
         float *d2 = malloc((size_t)n * sizeof *d2);
         tribe_kmeans_assign(z, n, d, c, k, lab, d2);
@@ -281,9 +278,9 @@ static void fit_should_not_depend_on_the_thread_count(void)
     tribe_kmeans_info ia, ib;
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, a, &ia), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, a, &ia), TRIBE_OK);
     omp_set_num_threads(2);
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, b, &ib), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, b, &ib), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(memcmp(a, b, sizeof a) == 0);
     CU_ASSERT(ia.inertia == ib.inertia && ia.steps == ib.steps && ia.best_init == ib.best_init);

@@ -12,9 +12,6 @@
 
 #include "../../src/cluster/kmeans_internal.h"
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 /* n rows of d features around k planted centres (spread 4, noise 1),
  * shifted by `shift` (a large shift makes |x|.|c| big next to the
  * distances: the GEMM bound then nominates many centres). */
@@ -32,14 +29,15 @@ static float *blobs(int64_t n, int d, int k, double shift, uint64_t seed)
 
 static const char *const KERNEL_NAME[] = {"SGEMM", "AVX-512", "AVX2"};
 
-/* 1 when this CPU (or TRIBE_SIMD) lacks the kernel: the case then passes
- * with a printed note instead of testing another kernel. */
+/* 1 when this CPU (or TRIBE_SIMD) lacks the kernel: the case is then
+ * skipped (tribe_test_skip) instead of testing another kernel. */
 static int kernel_missing(int kernel)
 {
+    static char why[96];
     if (tribe_kmeans_kernel_available(kernel))
         return 0;
-    fprintf(stderr, "(skipped: CPU lacks %s, or TRIBE_SIMD disables it) ", KERNEL_NAME[kernel]);
-    CU_PASS("kernel not available here");
+    snprintf(why, sizeof why, "CPU lacks the %s kernel, or TRIBE_SIMD disables it", KERNEL_NAME[kernel]);
+    tribe_test_skip(why);
     return 1;
 }
 
@@ -324,7 +322,7 @@ static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count
     int nt = omp_get_max_threads();
     for (int v = 0; v < 2; v++) {
         omp_set_num_threads(1 + v);
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, cent[v], &info[v]), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, cent[v], &info[v]), TRIBE_OK);
     }
     omp_set_num_threads(nt);
     CU_ASSERT(memcmp(cent[0], cent[1], sizeof cent[0]) == 0);
@@ -333,7 +331,7 @@ static void sample_lloyd_init_should_recover_planted_centres_on_any_thread_count
      * alone: the winner, fitted by itself, gives the same centres. */
     double alone[5 * 6];
     tribe_kmeans_info ai;
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(SERIAL_DMAT(par, z, n, d), &cfg, info[0].best_init, 1, alone, &ai),
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(TRIBE_TEST_DMAT(par, z, n, d), &cfg, info[0].best_init, 1, alone, &ai),
                           TRIBE_OK);
     CU_ASSERT(memcmp(alone, cent[0], sizeof alone) == 0);
     CU_ASSERT(ai.inertia == info[0].inertia && ai.best_init == info[0].best_init);
@@ -368,7 +366,7 @@ static void kmeans_parallel_with_lloyd_should_recover_planted_centres(void)
     cfg.algorithm = TRIBE_KMEANS_LLOYD;
     double cent[5 * 6];
     tribe_kmeans_info info;
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_OK);
     /* Every planted centre has a fitted one within 0.2 (noise 1, 1600 rows
      * each: the mean's error is ~0.025 per coordinate). */
     for (int q = 0; q < k; q++) {
@@ -409,10 +407,10 @@ static void shared_restarts_should_equal_separate_runs(void)
         cfg.max_steps = variant == 2 ? 60 : 300;
         double all[6 * 4], one[6 * 4];
         tribe_kmeans_info ia, io;
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(SERIAL_DMAT(par, z, n, d), &cfg, 0, 3, all, &ia), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(TRIBE_TEST_DMAT(par, z, n, d), &cfg, 0, 3, all, &ia), TRIBE_OK);
         double lowest = INFINITY;
         for (int r = 0; r < 3; r++) {
-            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(SERIAL_DMAT(par, z, n, d), &cfg, r, 1, one, &io), TRIBE_OK);
+            CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit_restarts(TRIBE_TEST_DMAT(par, z, n, d), &cfg, r, 1, one, &io), TRIBE_OK);
             lowest = fmin(lowest, io.inertia);
             if (r == ia.best_init) {
                 CU_ASSERT(memcmp(all, one, sizeof all) == 0);
@@ -422,7 +420,7 @@ static void shared_restarts_should_equal_separate_runs(void)
         CU_ASSERT(ia.inertia == lowest);
         /* n_init through the public entry point is the same thing. */
         cfg.n_init = 3;
-        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, one, &io), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, one, &io), TRIBE_OK);
         CU_ASSERT(memcmp(all, one, sizeof all) == 0);
     }
     free(z);
@@ -447,7 +445,7 @@ static void kmeans_parallel_should_never_return_fewer_clusters_than_asked(void)
     cfg.algorithm = TRIBE_KMEANS_LLOYD;
     double cent[8];
     tribe_kmeans_info info;
-    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_OK);
     int32_t lab[60];
     int64_t seen[3] = {0, 0, 0};
     tribe_kmeans_assign(z, n, d, cent, 3, lab, NULL);
@@ -456,12 +454,12 @@ static void kmeans_parallel_should_never_return_fewer_clusters_than_asked(void)
     CU_ASSERT(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
     CU_ASSERT_DOUBLE_EQUAL(info.inertia, 0.0, 0.0);
     cfg.k = 4;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_ERR_INPUT);
     CU_ASSERT(strstr(tribe_errmsg(), "only 3 distinct") != NULL);
     /* Bad settings are usage errors. */
     cfg.k = 2;
     cfg.init = 7;
-    CU_ASSERT_EQUAL(tribe_kmeans_fit(SERIAL_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_kmeans_fit(TRIBE_TEST_DMAT(par, z, n, d), &cfg, cent, &info), TRIBE_ERR_USAGE);
     tribe_par_finalize(&par);
 }
 

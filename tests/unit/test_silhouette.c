@@ -9,9 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 /* Overlapping blobs so silhouettes spread over [-1, 1]; a singleton cluster
  * k-1 when `singleton` (row 0). */
 static void make_data(int64_t n, int d, int k, int singleton, float **z, int32_t **lab)
@@ -137,10 +134,10 @@ static void silhouette_and_projection_should_not_depend_on_the_thread_count(void
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
     CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m1, &c1), TRIBE_OK);
-    CU_ASSERT_EQUAL(tribe_projection_fit(SERIAL_DMAT(par, z, n, d), lab, 300, 3, &p1), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, 300, 3, &p1), TRIBE_OK);
     omp_set_num_threads(2);
     CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m2, &c2), TRIBE_OK);
-    CU_ASSERT_EQUAL(tribe_projection_fit(SERIAL_DMAT(par, z, n, d), lab, 300, 3, &p2), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, 300, 3, &p2), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(m1 == m2 && c1 == c2);
     CU_ASSERT_FATAL(p1 && p2 && p1->m == p2->m);
@@ -166,7 +163,7 @@ static void projection_should_find_the_dominant_direction(void)
         z[i * d + 2] = (float)tribe_rng_normal(1, 3, (uint64_t)i);
     }
     tribe_projection *p = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_projection_fit(SERIAL_DMAT(par, z, n, d), NULL, n, 1, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, d), NULL, n, 1, &p), TRIBE_OK);
     CU_ASSERT_EQUAL(p->m, n); /* sample_size >= n: every row, in order */
     int pc = 0, share = -1;
     CU_ASSERT_EQUAL(sscanf(p->axis[0], "PC%d (%d%% of variance)", &pc, &share), 2);
@@ -180,7 +177,7 @@ static void projection_should_find_the_dominant_direction(void)
     CU_ASSERT_DOUBLE_EQUAL(p->xy[10], (z[5 * d] + z[5 * d + 1]) * M_SQRT1_2 - mx, 1e-2);
     tribe_projection_destroy(&p);
     /* one feature: PC2 is 0 */
-    CU_ASSERT_EQUAL_FATAL(tribe_projection_fit(SERIAL_DMAT(par, z, n, 1), NULL, 10, 1, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, 1), NULL, 10, 1, &p), TRIBE_OK);
     CU_ASSERT_STRING_EQUAL(p->axis[0], "PC1 (100% of variance)");
     CU_ASSERT_STRING_EQUAL(p->axis[1], "PC2 (0% of variance)");
     for (int64_t a = 0; a < p->m; a++)

@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows z[n][d] of a serial context (trivially tiled: no check needed). */
-#define SERIAL_DMAT(par, z, n, d) (&(tribe_dmat){&(tribe_rows){(par), (n), 0, (n)}, (z), (d)})
-
 static float *data(int64_t n, int d, uint64_t seed, double *y, int objective)
 {
     float *x = malloc((size_t)n * d * sizeof *x);
@@ -116,7 +113,7 @@ static void contributions_should_sum_to_the_raw_prediction(void)
         cfg.min_samples_leaf = 5;
         cfg.subsample = 0.8;
         tribe_gbdt_model *m = NULL;
-        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
         check_additivity(m, x, n);
         tribe_gbdt_model_destroy(&m);
         free(x);
@@ -144,7 +141,7 @@ static void contributions_should_equal_brute_force_shapley_values_on_small_trees
         cfg.min_samples_leaf = 3;
         cfg.learning_rate = 0.5;
         tribe_gbdt_model *m = NULL;
-        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(SERIAL_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
         int ng = m->n_groups, reused = 0;
         /* the trees should exercise a feature split twice on one path */
         for (int t = 0; t < m->n_trees; t++)
