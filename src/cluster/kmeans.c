@@ -1,5 +1,5 @@
 /* Distributed mini-batch K-Means (tribe_kmeans_fit in tribe/cluster.h): a
- * thin driver around the kernels in kmeans_kernel.c. What crosses the
+ * thin driver around the kernels of kmeans_pass.c. What crosses the
  * network per step is k*(d+1) exact sums; everything else (the k-means++
  * sample, the centres, the per-centre counts) is replicated and updated by the
  * same code on every rank, so every rank holds bit-identical centres. */
