@@ -110,7 +110,7 @@ print(f"- ARI against the planted truth: tribe kmeans++-lloyd {ari.get('t12.labe
       f"MiniBatchKMeans {mini['ari']:.4f} (over several data sets: the last table).")
 bytes_pass = n * (16 * 4 + 4 + 4)  # read the rows, write label + distance
 bw = bytes_pass / main["assign_s"] / 1e9
-print(f"- one full assignment pass (tribe_kmeans_assign, labels + distances, 1 x 2): {main['assign_s']*1e3:.1f} ms "
+print(f"- one full assignment pass (tribe_kmeans_assign's labels + distances on a reused workspace, 1 x 2): {main['assign_s']*1e3:.1f} ms "
       f"= {bw:.2f} GB/s moved vs STREAM triad {triad:.2f} GB/s (2 threads) = **{100*bw/triad:.0f} %**; "
       f"the plain double loop it replaces: {main['naive_assign_s']*1e3:.1f} ms.")
 print()
