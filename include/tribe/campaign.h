@@ -9,7 +9,7 @@
  *
  * Usage:
  *     tribe_campaign_plan *plan = NULL;
- *     TRIBE_TRY(tribe_campaign_plan_build(segs, job->campaign.rules, job->campaign.n_rules, &plan));
+ *     TRIBE_TRY(tribe_campaign_plan_build(segs, rules, n_rules, &plan));
  *     TRIBE_TRY(tribe_campaign_plan_csv("out/campaign_plan.csv", plan, segs->k));
  *     tribe_campaign_plan_destroy(&plan);
  *
@@ -26,10 +26,31 @@
 
 #include "tribe/base64.h"
 #include "tribe/core.h"
-#include "tribe/job.h"
+#include "tribe/spec.h"
 #include "tribe/segment.h"
 
 /* ---- the plan ---------------------------------------------------------- */
+
+/* One campaign rule of the job spec's "campaign.rules" array
+ * (docs/campaigns.md). Fields left out are NULL / NaN and take the matching
+ * built-in rule's value. */
+typedef struct {
+    char *segment_match;  /* segment name family ("At Risk"), prefix match, case-insensitive; "*" = any */
+    char *campaign;       /* e.g. "reactivation offer" */
+    char *channel;        /* "email", "sms", "push" or "auto" (from the device mix) */
+    char *tone;
+    char *timing;
+    double response_rate; /* in [0, 1]; NaN = the built-in rule's */
+} tribe_campaign_rule;
+
+/* Reads "rules" of the spec object c (the job's "campaign"; tribe/spec.h)
+ * into *rules[*n] (none: *rules NULL, *n 0). Strict: an unknown field, a
+ * wrong type, a missing segment_match, a channel outside email, sms, push,
+ * auto or a rate outside [0, 1] is USAGE naming "campaign.rules[i].field".
+ * Not collective. */
+tribe_status tribe_campaign_rules_read(tribe_spec *c, tribe_campaign_rule **rules, int *n);
+/* Frees the n rules and the array; accepts NULL. */
+void tribe_campaign_rules_free(tribe_campaign_rule *rules, int n);
 
 typedef struct {
     int segment;              /* segment id */
@@ -70,12 +91,10 @@ const char *tribe_campaign_channel_of_device(const char *device);
  * Errors: NOMEM; INPUT when s->k < 1. */
 tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
                                        tribe_campaign_plan **out);
-/* The same with a predicted lifetime value: ltv_mean[s->k] (may be NULL =
- * tribe_campaign_plan_build) is each segment's mean predicted spend over the
- * LTV horizon (/segments/ltv_mean); when finite it is the segment's
- * order_value (value_basis "mean predicted LTV"). Not collective. */
-tribe_status tribe_campaign_plan_build_ltv(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
-                                           const double *ltv_mean, tribe_campaign_plan **out);
+/* The order value of every segment is its mean predicted lifetime value when
+ * the run fitted the LTV model (seg.ltv_mean finite; value_basis "mean
+ * predicted LTV"), else mean monetary / mean frequency, else the mean
+ * average order value. */
 void tribe_campaign_plan_destroy(tribe_campaign_plan **p);
 /* campaign_plan.csv (RFC 4180, CRLF; columns in docs/campaigns.md). */
 tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, char **out);

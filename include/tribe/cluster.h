@@ -544,4 +544,27 @@ tribe_status tribe_ward_fit(tribe_par *par, const int32_t *label, int64_t n_loca
 /* Accepts NULL; sets *w = NULL. */
 void tribe_ward_destroy(tribe_ward **w);
 
+/* ---- how crisp the segments are (src/cluster/crispness.c) ------------------ */
+
+/* Membership above this counts as a sure member of a segment. */
+#define TRIBE_CRISP_THRESHOLD 0.9
+
+typedef struct {
+    int k;
+    double threshold;  /* TRIBE_CRISP_THRESHOLD */
+    int64_t *size;     /* [k] customers of each segment (the K-Means label) */
+    int64_t *crisp;    /* [k] of them whose highest membership is above threshold */
+    int64_t *agree;    /* [k] of them whose most likely mixture component is their segment */
+    double *mean_max;  /* [k] their mean highest membership (NaN for an empty segment) */
+} tribe_gmm_crispness;
+
+/* Collective. Summarises memberships memb[n_local][k] against the segments
+ * label[n_local] in [0, k) with exact integer and fixed-point sums, identical
+ * on every rank. Errors: NOMEM, ENV. *out (free with
+ * tribe_gmm_crispness_destroy) NULL on error. */
+tribe_status tribe_gmm_crispness_compute(tribe_par *par, const float *memb, const int32_t *label, int64_t n_local,
+                                         int k, tribe_gmm_crispness **out);
+/* Accepts NULL; sets *c = NULL. */
+void tribe_gmm_crispness_destroy(tribe_gmm_crispness **c);
+
 #endif

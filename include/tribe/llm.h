@@ -4,8 +4,9 @@
  * the faults and fallbacks, the privacy rule and the cache.
  *
  * Usage (rank 0 only):
+ *     tribe_llm_config cfg = {.base_url = ..., .model = ..., .prompt_path = ..., .req = {...}};
  *     tribe_persona_provider *pp = NULL;
- *     st = tribe_persona_create(job, &pp);      // "offline" or "openai", from the job spec
+ *     st = tribe_persona_llm_create(&cfg, &pp);
  *     st = tribe_personas_write(pp, segs, &p);  // never fails because of the server
  *     tribe_persona_provider_destroy(&pp);
  *
@@ -27,32 +28,36 @@
 #define TRIBE_LLM_H
 
 #include "tribe/core.h"
-#include "tribe/job.h"
 #include "tribe/persona.h"
 #include "tribe/segment.h"
+
+/* How the requests to a server behave (the job's persona.* request keys),
+ * shared by the chat and the image endpoints. */
+typedef struct {
+    const char *api_key_env; /* NULL = no Authorization header */
+    double timeout_s;        /* per request */
+    double deadline_s;       /* all requests of one write_all / fetch */
+    double backoff_s;        /* first retry delay when no Retry-After is given */
+    uint64_t seed;           /* sent to the chat server; also keys the backoff jitter */
+    int max_concurrency;     /* requests in flight at once, >= 1 */
+    int retries;             /* retries after the first attempt, >= 0 */
+    int64_t k_min;           /* segments smaller than this never reach the server */
+} tribe_llm_requests;
 
 typedef struct {
     const char *base_url;    /* "http://127.0.0.1:8000/v1": POST {base_url}/chat/completions */
     const char *model;
-    const char *api_key_env; /* NULL = no Authorization header */
     const char *cache_dir;   /* NULL = no cache */
     const char *prompt_path; /* template file (format in docs/personas-llm.md) */
     double temperature;
-    double timeout_s;        /* per request */
-    double deadline_s;       /* all requests of one write_all */
-    double backoff_s;        /* first retry delay when no Retry-After is given */
-    uint64_t seed;           /* sent to the server; also keys the backoff jitter */
-    int max_concurrency;     /* requests in flight at once, >= 1 */
-    int retries;             /* retries after the first attempt, >= 0 */
-    int64_t k_min;           /* segments smaller than this never reach the server */
+    tribe_llm_requests req;
 } tribe_llm_config;
 
-/* The provider the job spec asks for (persona.provider). Returns USAGE for an
- * unknown provider, IO when the prompt template cannot be read, INPUT when it
- * is malformed, NOMEM. The API key's absence is not an error here: requests
- * then go without it and the server decides. Not collective. */
-tribe_status tribe_persona_create(const tribe_job *job, tribe_persona_provider **out);
-/* The LLM provider itself (copies everything it keeps from cfg). Same errors. */
+/* The LLM provider (copies everything it keeps from cfg). Returns USAGE when
+ * cfg lacks base_url, model or prompt_path, IO when the prompt template cannot
+ * be read, INPUT when it is malformed, NOMEM. The API key's absence is not an
+ * error here: requests then go without it and the server decides. Not
+ * collective. */
 tribe_status tribe_persona_llm_create(const tribe_llm_config *cfg, tribe_persona_provider **out);
 
 /* ---- pieces, public for tests and tools ---------------------------------- */
@@ -107,8 +112,8 @@ void tribe_llm_cache_key(const char *profile, const char *prompt_version, const 
 /* ---- persona images (optional) --------------------------------------------
  *
  * Usage (rank 0, after the personas):
- *     tribe_persona_image *img = NULL;           // array of segs->k, or NULL
- *     st = tribe_persona_images_from_job(job, segs, personas, &img);
+ *     tribe_persona_image *img = NULL;           // array of segs->k
+ *     st = tribe_persona_images_fetch(&icfg, segs, personas, &img);
  *     ... tribe_report_html_full(..., img) ...
  *     tribe_persona_images_destroy(&img, segs->k);
  *
@@ -123,11 +128,7 @@ typedef struct {
     const char *base_url;    /* POST {base_url}/images/generations */
     const char *model;
     const char *size;        /* e.g. "1024x1024"; NULL = "1024x1024" */
-    const char *api_key_env; /* NULL = no Authorization header */
-    double timeout_s, deadline_s, backoff_s;
-    uint64_t seed;           /* keys the backoff jitter */
-    int max_concurrency, retries;
-    int64_t k_min;
+    tribe_llm_requests req;
 } tribe_image_config;
 
 typedef struct {
@@ -143,16 +144,10 @@ typedef struct {
  * never an error because of the server. Not collective. */
 tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tribe_segments *segs,
                                         const tribe_persona *p, tribe_persona_image **out);
-/* As above from the job spec (persona.image_base_url, image_model,
- * image_size and the persona.* request settings); *out = NULL and TRIBE_OK
- * when no images endpoint is configured. */
-tribe_status tribe_persona_images_from_job(const tribe_job *job, const tribe_segments *segs, const tribe_persona *p,
-                                           tribe_persona_image **out);
 void tribe_persona_images_destroy(tribe_persona_image **img, int k);
-/* What became of each segment's image, as a JSON object for the run record:
- * {"<segment name>": "image/png, 68 bytes" or "no image: <why>", ...}.
- * Returns NOMEM only. */
-tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tribe_segments *segs, char **out);
+/* What became of one segment's image, for the run record: "image/png, 68
+ * bytes" or "no image: <why>", into buf. */
+const char *tribe_persona_image_summary(const tribe_persona_image *im, char *buf, size_t cap);
 
 /* "image/png" or "image/jpeg" from the magic bytes, NULL for anything else. */
 const char *tribe_image_mime(const unsigned char *data, size_t n);

@@ -64,6 +64,21 @@ tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segmen
 /* personas.json text (caller frees); schema in docs/outputs.md. */
 tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_segments *segs,
                                     char **out);
+/* One figure a persona's text states (personas.json "evidence"): the number
+ * as written, the text field it is in, and the segment figure it rests on
+ * (figure "" and value NaN when none matches). */
+typedef struct {
+    char written[64];   /* e.g. "£1,234", "12.5%" */
+    char field[48];     /* e.g. "bio", "goals[1]" */
+    char figure[160];   /* figure id: "median.monetary", "base.share", "mix.device.app", ... */
+    double value;       /* the figure as stored (shares as fractions) */
+} tribe_evidence;
+
+/* The persona's evidence in text order, each figure once (numbers of its age
+ * band are their own evidence and left out): *out[*n], caller frees.
+ * Errors: INTERNAL for a persona of no segment of segs, NOMEM. */
+tribe_status tribe_persona_evidence(const tribe_persona *p, const tribe_segments *segs, tribe_evidence **out,
+                                    int *n);
 /* Checks that every number written in the persona's text is a figure of the
  * segment (within rounding). Returns TRIBE_OK or INTERNAL naming the number. */
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs);

@@ -3,69 +3,98 @@
  * page: no scripts, fonts, images or styles from outside; inline CSS and SVG).
  * Formats and contents are documented in docs/outputs.md.
  *
- * Usage (rank 0, after the personas are written):
- *     TRIBE_TRY(tribe_segments_csv("out/segments.csv", segs, personas, NULL));
- *     TRIBE_TRY(tribe_report_html("out/report.html", segs, personas, proj, run_json));
+ * The page is built from sections. Each stage of the pipeline (tribe/stage.h)
+ * appends its own sections to a buffer, by calling the section writers below
+ * on its own structs (or, for a new stage, with the building blocks at the
+ * end); tribe_report_html wraps them in the page: header with the run facts,
+ * navigation (one link per section), the run details and footer.
  *
- * Ownership: nothing here keeps or frees the caller's data; the *_text
- * variants hand back a string the caller frees.
- * Not collective: rank 0 only.
+ * A section is `<section id="ID" data-nav="Label">` ... `</section>`: the id
+ * is its anchor, data-nav its label in the navigation bar.
+ *
+ * Ownership: nothing here keeps or frees the caller's data; *out strings are
+ * the caller's. Not collective: rank 0 only.
  */
 #ifndef TRIBE_REPORT_H
 #define TRIBE_REPORT_H
 
 #include "tribe/campaign.h"
+#include "tribe/cluster.h"
 #include "tribe/core.h"
+#include "tribe/drivers.h"
 #include "tribe/llm.h"
+#include "tribe/ltv.h"
 #include "tribe/persona.h"
+#include "tribe/record.h"
+#include "tribe/sbuf.h"
 #include "tribe/segment.h"
 
+/* ---- segments.csv --------------------------------------------------------- */
+
 /* segments.csv as text: header segment_id,name,size,share,revenue_share,
- * then outliers when `outliers` (customers flagged per segment, [s->k] in
- * segment order) is not NULL, then
- * mean_<feature>,median_<feature> for each feature in order, then
+ * then outliers when any segment has an outlier count (seg.outliers >= 0),
+ * then mean_<feature>,median_<feature> for each feature in order, then
  * persona_name,tagline (empty when p is NULL). RFC 4180: CRLF line ends,
  * fields with a comma, quote or line break are quoted with doubled quotes.
  * Numbers print with up to 10 significant digits; NaN is an empty field.
  * p, if not NULL, is an array of s->k personas (matched by segment id).
  * Errors: NOMEM; INTERNAL when a persona refers to no segment. */
-tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, const int64_t *outliers,
-                                     char **out);
+tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out);
 /* Writes segments.csv atomically (tmp file + rename). Errors: as above, IO naming the path. */
-tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p,
-                                const int64_t *outliers);
+tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p);
 
-/* report.html as text. p (array of s->k), proj and run_json may each be NULL;
- * the sections they feed then say so. run_json is a JSON object (run_id,
- * seed, input, k, ..., "ledger": {...}, "timings": {...}): scalar fields
- * become the run facts in the header, ledger and timings (and any other
- * object) become tables. The scatter shows at most 3,000 points of proj
- * (an even stride through the sample, so the picture is deterministic).
- * Errors: INPUT when run_json is not a JSON object; NOMEM. */
-tribe_status tribe_report_html_text(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
-                                    const char *run_json, char **out);
-/* Writes report.html atomically. Errors: as above, IO naming the path. */
-tribe_status tribe_report_html(const char *path, const tribe_segments *s, const tribe_persona *p,
-                               const tribe_projection *proj, const char *run_json);
+/* ---- the page ------------------------------------------------------------- */
 
-/* As the two above, plus a "Campaign plan" section (after the personas) when
- * plan (array of s->k, tribe/campaign.h) is not NULL. */
-tribe_status tribe_report_html_campaign_text(const tribe_segments *s, const tribe_persona *p,
-                                             const tribe_projection *proj, const char *run_json,
-                                             const tribe_campaign_plan *plan, char **out);
-tribe_status tribe_report_html_campaign(const char *path, const tribe_segments *s, const tribe_persona *p,
-                                        const tribe_projection *proj, const char *run_json,
-                                        const tribe_campaign_plan *plan);
+typedef struct {
+    const tribe_segments *segs; /* the headline figures (customers, segments); may be NULL */
+    const tribe_rec *record;    /* run facts (its scalars) in the header; "ledger", "timings" and
+                                   "memory" in the run details; may be NULL */
+    const char *sections;       /* the sections, in page order */
+} tribe_report_page;
 
-/* As the campaign variants, plus each persona card's image when img (array
- * of s->k, tribe/llm.h, matched by segment id) is not NULL and the entry
- * holds a PNG or JPEG: embedded as a data: URI, so the page stays
- * self-contained. Entries without an image leave the card without one. */
-tribe_status tribe_report_html_full_text(const tribe_segments *s, const tribe_persona *p,
-                                         const tribe_projection *proj, const char *run_json,
-                                         const tribe_campaign_plan *plan, const tribe_persona_image *img, char **out);
-tribe_status tribe_report_html_full(const char *path, const tribe_segments *s, const tribe_persona *p,
-                                    const tribe_projection *proj, const char *run_json,
-                                    const tribe_campaign_plan *plan, const tribe_persona_image *img);
+/* report.html as text. Errors: NOMEM. */
+tribe_status tribe_report_html(const tribe_report_page *page, char **out);
+
+/* ---- the sections of tribe's stages (each appends whole <section>s) ------- */
+
+/* Key figures, "Segments at a glance" and "What makes each segment different". */
+tribe_status tribe_report_segments(tribe_sbuf *b, const tribe_segments *s);
+/* "Choosing the number of segments" for a sweep of 2 or more K (nothing for one). */
+tribe_status tribe_report_ksweep(tribe_sbuf *b, const tribe_ksweep *ks);
+/* "Unusual customers". */
+tribe_status tribe_report_outliers(tribe_sbuf *b, const tribe_segments *s, const tribe_outliers *o);
+/* "How crisp are the segments": g the mixture, c the memberships' summary. */
+tribe_status tribe_report_crispness(tribe_sbuf *b, const tribe_segments *s, const tribe_gmm *g,
+                                    const tribe_gmm_crispness *c);
+/* "How the segments nest": the Ward tree as a dendrogram. */
+tribe_status tribe_report_nesting(tribe_sbuf *b, const tribe_segments *s, const tribe_ward *w);
+/* "Segment map": at most 3,000 points of the projection sample (an even
+ * stride, so the picture is deterministic). */
+tribe_status tribe_report_map(tribe_sbuf *b, const tribe_segments *s, const tribe_projection *p);
+/* "What drives each segment": features[dr->m] the model columns' names. */
+tribe_status tribe_report_drivers(tribe_sbuf *b, const tribe_segments *s, const tribe_drivers *dr,
+                                  const char *const *features);
+/* "Lifetime value". */
+tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv);
+/* "Personas": one card per segment (p[s->k], or a note when p is NULL), with
+ * the segment's campaign (plan[s->k], may be NULL) and image (img[s->k], may
+ * be NULL: PNG or JPEG entries embedded as data: URIs). */
+tribe_status tribe_report_personas(tribe_sbuf *b, const tribe_segments *s, const tribe_persona *p,
+                                   const tribe_campaign_plan *plan, const tribe_persona_image *img);
+/* "Campaign plan" (plan[s->k]). */
+tribe_status tribe_report_campaign(tribe_sbuf *b, const tribe_segments *s, const tribe_campaign_plan *plan);
+
+/* ---- building blocks for a section ---------------------------------------- */
+
+/* Appends s with &, <, >, " and ' escaped for HTML text and attribute values
+ * (NULL appends nothing). NOMEM. */
+tribe_status tribe_html_esc(tribe_sbuf *b, const char *s);
+/* The colour of segment c as CSS (buf is used beyond the palette). */
+const char *tribe_html_color(int c, char buf[32]);
+/* A feature's label for a marketer ("recency_days" -> "Days since last order"). */
+const char *tribe_html_feature_label(const char *f, char *buf, size_t cap);
+/* Opens a section: <section id="id" data-nav="nav"><h2>title</h2> (title
+ * escaped). Close it with tribe_sbuf_add(b, "</section>\n"). NOMEM. */
+tribe_status tribe_html_section(tribe_sbuf *b, const char *id, const char *nav, const char *title);
 
 #endif

@@ -48,6 +48,9 @@ typedef struct {
     /* Predicted lifetime value over the next ltv_horizon_days (tribe_segments)
      * when the run fitted the LTV model (docs/ltv.md), else NaN. */
     double ltv_mean, ltv_median, ltv_total;
+    /* Customers the outliers stage flagged in the segment, -1 when it did
+     * not run (docs/clustering.md). */
+    int64_t outliers;
 } tribe_segment;
 
 typedef struct {

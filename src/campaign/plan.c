@@ -86,11 +86,11 @@ static double mean_of(const tribe_segments *s, int c, const char *f)
     return j < 0 ? NAN : s->seg[c].mean[j];
 }
 
-static double order_value(const tribe_segments *s, int c, const double *ltv_mean, char *basis, size_t cap)
+static double order_value(const tribe_segments *s, int c, char *basis, size_t cap)
 {
-    if (ltv_mean && isfinite(ltv_mean[c])) {
+    if (isfinite(s->seg[c].ltv_mean)) {
         snprintf(basis, cap, "mean predicted LTV");
-        return ltv_mean[c];
+        return s->seg[c].ltv_mean;
     }
     double m = mean_of(s, c, "monetary"), f = mean_of(s, c, "frequency"), a = mean_of(s, c, "avg_order_value");
     if (isfinite(m) && isfinite(f) && f > 0) {
@@ -166,12 +166,6 @@ static int cmp_ev(const void *a, const void *b)
 tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
                                        tribe_campaign_plan **out)
 {
-    return tribe_campaign_plan_build_ltv(s, rules, n_rules, NULL, out);
-}
-
-tribe_status tribe_campaign_plan_build_ltv(const tribe_segments *s, const tribe_campaign_rule *rules, int n_rules,
-                                           const double *ltv_mean, tribe_campaign_plan **out)
-{
     tribe_status st = TRIBE_OK;
     tribe_campaign_plan *p = NULL, **order = NULL;
     if (!s || s->k < 1)
@@ -219,7 +213,7 @@ tribe_status tribe_campaign_plan_build_ltv(const tribe_segments *s, const tribe_
         else
             snprintf(r->channel_basis, sizeof r->channel_basis, "rule");
         snprintf(r->channel, sizeof r->channel, "%s", ch);
-        r->order_value = order_value(s, c, ltv_mean, r->value_basis, sizeof r->value_basis);
+        r->order_value = order_value(s, c, r->value_basis, sizeof r->value_basis);
         int jm = tribe_segments_feature(s, "monetary");
         r->mean_monetary = jm < 0 ? NAN : g->mean[jm];
         r->median_monetary = jm < 0 ? NAN : g->median[jm];

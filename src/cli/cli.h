@@ -27,15 +27,4 @@ tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int6
 tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int npos, const char *operands,
                                   const char **out, int *first);
 
-/* Not collective: this process's peak resident set size so far, in bytes
- * (getrusage ru_maxrss), 0 when unknown. */
-int64_t tribe_cli_peak_rss(void);
-/* Collective. The run record's "memory" JSON (caller frees *out):
- * {"peak_rss_bytes_max": M, "peak_rss_bytes": [rank 0, rank 1, ...],
- *  "peak_rss_bytes_after": {"<stage>": max over ranks of the peak when the
- *  stage ended, ...}}; rank 0 also logs the per-rank peaks. at_stage[s] is
- * this rank's tribe_cli_peak_rss() when stage s ended. */
-tribe_status tribe_cli_rss_json(tribe_par *par, int n_stages, const char *const *stage, const int64_t *at_stage,
-                                char **out);
-
 #endif

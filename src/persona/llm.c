@@ -91,7 +91,7 @@ static tribe_status request_body(const llm_state *s, const seg_job *j, char **ou
     }
     int ok = root && cJSON_AddStringToObject(root, "model", s->model) &&
              cJSON_AddNumberToObject(root, "temperature", s->cfg.temperature) &&
-             cJSON_AddNumberToObject(root, "seed", (double)s->cfg.seed) &&
+             cJSON_AddNumberToObject(root, "seed", (double)s->cfg.req.seed) &&
              (msgs = cJSON_AddArrayToObject(root, "messages")) != NULL &&
              add_msg(msgs, "system", sys ? sys : s->prompt->system) && add_msg(msgs, "user", user);
     if (ok && j->reasked && j->prev) {
@@ -288,13 +288,13 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
         j->c = t->jitter_key = first + i;
         j->out = &out[i];
         const tribe_segment *g = &segs->seg[j->c];
-        if (g->size < s->cfg.k_min) {
+        if (g->size < s->cfg.req.k_min) {
             snprintf(t->reason, sizeof t->reason, "%lld customers, under persona.k_min = %lld", (long long)g->size,
-                     (long long)s->cfg.k_min);
+                     (long long)s->cfg.req.k_min);
             t->state = SCHED_FAILED;
             continue;
         }
-        TRIBE_TRY(tribe_llm_profile(segs, j->c, s->cfg.k_min, &j->profile));
+        TRIBE_TRY(tribe_llm_profile(segs, j->c, s->cfg.req.k_min, &j->profile));
         tribe_llm_cache_key(j->profile, s->prompt->version, s->model, j->key);
         if (cache_load(s, segs, j)) {
             t->state = SCHED_DONE;
@@ -305,9 +305,9 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
         t->ready_at = t0;
     }
     batch_ctx ctx = {s, segs, jobs};
-    llm_sched sc = {.url = url, .key = key, .timeout_s = s->cfg.timeout_s, .deadline = t0 + s->cfg.deadline_s,
-                    .deadline_s = s->cfg.deadline_s, .max_concurrency = s->cfg.max_concurrency,
-                    .retries = s->cfg.retries, .backoff_s = s->cfg.backoff_s, .seed = s->cfg.seed, .ud = &ctx,
+    llm_sched sc = {.url = url, .key = key, .timeout_s = s->cfg.req.timeout_s, .deadline = t0 + s->cfg.req.deadline_s,
+                    .deadline_s = s->cfg.req.deadline_s, .max_concurrency = s->cfg.req.max_concurrency,
+                    .retries = s->cfg.req.retries, .backoff_s = s->cfg.req.backoff_s, .seed = s->cfg.req.seed, .ud = &ctx,
                     .body = body_cb, .on_ok = on_ok_cb, .on_400 = on_400_cb, .tasks = tasks, .n = count};
     TRIBE_TRY(llm_sched_run(&sc, &sent));
     int n_llm = 0, n_off = 0;
@@ -318,7 +318,7 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
         }
         n_off++;
         /* A segment under k_min is the privacy rule at work, not a fault. */
-        tribe_log(segs->seg[jobs[i].c].size < s->cfg.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
+        tribe_log(segs->seg[jobs[i].c].size < s->cfg.req.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
                   "persona of segment %d (%s): offline writer instead of %s: %s", segs->seg[jobs[i].c].id,
                   segs->seg[jobs[i].c].name, s->model, tasks[i].reason);
         TRIBE_TRY(fallback(s, segs, &jobs[i], tasks[i].reason));
@@ -366,52 +366,27 @@ tribe_status tribe_persona_llm_create(const tribe_llm_config *cfg, tribe_persona
     s->cfg = *cfg;
     TRIBE_TRY(tribe_strdup(cfg->base_url, &s->base_url));
     TRIBE_TRY(tribe_strdup(cfg->model, &s->model));
-    TRIBE_TRY(dup_opt(cfg->api_key_env, &s->api_key_env));
+    TRIBE_TRY(dup_opt(cfg->req.api_key_env, &s->api_key_env));
     TRIBE_TRY(dup_opt(cfg->cache_dir, &s->cache_dir));
     TRIBE_TRY(tribe_strdup(cfg->prompt_path, &s->prompt_path));
     s->cfg.base_url = s->base_url;
     s->cfg.model = s->model;
-    s->cfg.api_key_env = s->api_key_env;
+    s->cfg.req.api_key_env = s->api_key_env;
     s->cfg.cache_dir = s->cache_dir;
     s->cfg.prompt_path = s->prompt_path;
-    if (s->cfg.max_concurrency < 1)
-        s->cfg.max_concurrency = 1;
-    if (s->cfg.retries < 0)
-        s->cfg.retries = 0;
-    if (!(s->cfg.timeout_s > 0))
-        s->cfg.timeout_s = 60;
-    if (!(s->cfg.deadline_s > 0))
-        s->cfg.deadline_s = 300;
+    if (s->cfg.req.max_concurrency < 1)
+        s->cfg.req.max_concurrency = 1;
+    if (s->cfg.req.retries < 0)
+        s->cfg.req.retries = 0;
+    if (!(s->cfg.req.timeout_s > 0))
+        s->cfg.req.timeout_s = 60;
+    if (!(s->cfg.req.deadline_s > 0))
+        s->cfg.req.deadline_s = 300;
     TRIBE_TRY(tribe_llm_prompt_load(cfg->prompt_path, &s->prompt));
-    TRIBE_TRY(tribe_persona_offline_create(cfg->seed, &s->offline));
+    TRIBE_TRY(tribe_persona_offline_create(cfg->req.seed, &s->offline));
     *out = pp;
     pp = NULL;
 cleanup:
     tribe_persona_provider_destroy(&pp);
     return st;
-}
-
-tribe_status tribe_persona_create(const tribe_job *job, tribe_persona_provider **out)
-{
-    if (!job->persona.provider || strcmp(job->persona.provider, "offline") == 0)
-        return tribe_persona_offline_create(job->seed, out);
-    if (strcmp(job->persona.provider, "openai") != 0)
-        return tribe_fail(TRIBE_ERR_USAGE, "%s: 'persona.provider' = '%s' is not available ('offline' or 'openai')",
-                          job->path ? job->path : "job spec", job->persona.provider);
-    tribe_llm_config cfg = {
-        .base_url = job->persona.base_url,
-        .model = job->persona.model,
-        .api_key_env = job->persona.api_key_env,
-        .cache_dir = job->persona.cache_dir,
-        .prompt_path = job->persona.prompt,
-        .temperature = job->persona.temperature,
-        .timeout_s = job->persona.timeout_s,
-        .deadline_s = job->persona.deadline_s,
-        .backoff_s = job->persona.backoff_s,
-        .seed = job->persona.seed,
-        .max_concurrency = job->persona.max_concurrency,
-        .retries = job->persona.retries,
-        .k_min = job->persona.k_min,
-    };
-    return tribe_persona_llm_create(&cfg, out);
 }

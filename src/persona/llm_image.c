@@ -171,7 +171,7 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
     *out = NULL;
     if (!cfg || !cfg->base_url || !cfg->base_url[0] || !cfg->model || !cfg->model[0])
         return tribe_fail(TRIBE_ERR_USAGE, "persona images: image_base_url and image_model are required");
-    double deadline_s = cfg->deadline_s > 0 ? cfg->deadline_s : 300;
+    double deadline_s = cfg->req.deadline_s > 0 ? cfg->req.deadline_s : 300;
     TRIBE_TRY(tribe_calloc((void **)&img, (size_t)(k > 0 ? k : 1), sizeof *img));
     TRIBE_TRY(tribe_calloc((void **)&tasks, (size_t)(k > 0 ? k : 1), sizeof *tasks));
     TRIBE_TRY(tribe_fmt(url, sizeof url, "%s%simages/generations", cfg->base_url,
@@ -185,10 +185,10 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
                 q = &p[i];
         tasks[c].jitter_key = c;
         tasks[c].state = SCHED_FAILED;
-        if (segs->seg[c].size < cfg->k_min)
+        if (segs->seg[c].size < cfg->req.k_min)
             /* The prompt was written from a small segment's figures: it stays in the job. */
             snprintf(tasks[c].reason, sizeof tasks[c].reason, "%lld customers, under persona.k_min = %lld",
-                     (long long)segs->seg[c].size, (long long)cfg->k_min);
+                     (long long)segs->seg[c].size, (long long)cfg->req.k_min);
         else if (!q || !q->image_prompt || !q->image_prompt[0])
             snprintf(tasks[c].reason, sizeof tasks[c].reason, "no image prompt");
         else {
@@ -197,10 +197,10 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
         }
     }
     img_ctx ctx = {cfg, p, k, img};
-    llm_sched sc = {.url = url, .key = cfg->api_key_env ? getenv(cfg->api_key_env) : NULL,
-                    .timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60, .deadline = t0 + deadline_s,
-                    .deadline_s = deadline_s, .max_concurrency = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1,
-                    .retries = cfg->retries, .backoff_s = cfg->backoff_s, .seed = cfg->seed, .ud = &ctx,
+    llm_sched sc = {.url = url, .key = cfg->req.api_key_env ? getenv(cfg->req.api_key_env) : NULL,
+                    .timeout_s = cfg->req.timeout_s > 0 ? cfg->req.timeout_s : 60, .deadline = t0 + deadline_s,
+                    .deadline_s = deadline_s, .max_concurrency = cfg->req.max_concurrency > 0 ? cfg->req.max_concurrency : 1,
+                    .retries = cfg->req.retries, .backoff_s = cfg->req.backoff_s, .seed = cfg->req.seed, .ud = &ctx,
                     .body = body_cb, .on_ok = on_ok_cb, .tasks = tasks, .n = k};
     TRIBE_TRY(llm_sched_run(&sc, &sent));
     int n_img = 0;
@@ -210,7 +210,7 @@ tribe_status tribe_persona_images_fetch(const tribe_image_config *cfg, const tri
             continue;
         }
         snprintf(img[c].why, sizeof img[c].why, "%s", tasks[c].reason);
-        tribe_log(segs->seg[c].size < cfg->k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
+        tribe_log(segs->seg[c].size < cfg->req.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
                   "image of segment %d (%s): none: %s", segs->seg[c].id, segs->seg[c].name, img[c].why);
     }
     TRIBE_INFO("persona images: %d of %d from %s; %d requests in %.2f s", n_img, k, cfg->model, sent,
@@ -223,41 +223,11 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_persona_images_from_job(const tribe_job *job, const tribe_segments *segs, const tribe_persona *p,
-                                           tribe_persona_image **out)
+const char *tribe_persona_image_summary(const tribe_persona_image *im, char *buf, size_t cap)
 {
-    *out = NULL;
-    if (!job->persona.image_base_url)
-        return TRIBE_OK;
-    tribe_image_config cfg = {
-        .base_url = job->persona.image_base_url,
-        .model = job->persona.image_model,
-        .size = job->persona.image_size,
-        .api_key_env = job->persona.api_key_env,
-        .timeout_s = job->persona.timeout_s,
-        .deadline_s = job->persona.deadline_s,
-        .backoff_s = job->persona.backoff_s,
-        .seed = job->persona.seed,
-        .max_concurrency = job->persona.max_concurrency,
-        .retries = job->persona.retries,
-        .k_min = job->persona.k_min,
-    };
-    return tribe_persona_images_fetch(&cfg, segs, p, out);
-}
-
-tribe_status tribe_persona_images_json(const tribe_persona_image *img, const tribe_segments *segs, char **out)
-{
-    char line[256];
-    cJSON *root = cJSON_CreateObject();
-    int ok = root != NULL;
-    for (int c = 0; ok && c < segs->k; c++) {
-        if (img[c].b64)
-            snprintf(line, sizeof line, "%s, %zu bytes", img[c].mime, img[c].bytes);
-        else
-            snprintf(line, sizeof line, "no image: %s", img[c].why);
-        ok = cJSON_AddStringToObject(root, segs->seg[c].name, line) != NULL;
-    }
-    tribe_status st = tribe_json_text(root, ok, 0, "persona images", out);
-    cJSON_Delete(root);
-    return st;
+    if (im->b64)
+        snprintf(buf, cap, "%s, %zu bytes", im->mime, im->bytes);
+    else
+        snprintf(buf, cap, "no image: %s", im->why);
+    return buf;
 }

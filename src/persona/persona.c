@@ -89,9 +89,9 @@ cleanup:
 
 typedef struct {
     const tribe_figures *figs;
-    cJSON *evidence;
+    tribe_evidence *ev;
+    int n, cap;
     char *seen; /* [figs->n] */
-    int nomem;
 } evidence_ctx;
 
 static tribe_status cite(void *ctx, const char *field, const char *written, int fig)
@@ -101,23 +101,46 @@ static tribe_status cite(void *ctx, const char *field, const char *written, int 
         return TRIBE_OK; /* a number of the age band, which is its own evidence */
     if (fig >= 0 && ec->seen[fig])
         return TRIBE_OK;
-    cJSON *e = cJSON_CreateObject();
-    if (!e || !cJSON_AddItemToArray(ec->evidence, e)) {
-        cJSON_Delete(e);
-        return tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
+    if (ec->n == ec->cap) {
+        int cap = ec->cap ? 2 * ec->cap : 8;
+        tribe_status st = tribe_realloc((void **)&ec->ev, (size_t)cap * sizeof *ec->ev);
+        if (st != TRIBE_OK)
+            return st;
+        ec->cap = cap;
     }
-    int ok;
+    tribe_evidence *e = &ec->ev[ec->n++];
+    snprintf(e->written, sizeof e->written, "%s", written);
+    snprintf(e->field, sizeof e->field, "%s", field);
+    e->figure[0] = '\0';
+    e->value = NAN;
     if (fig >= 0) {
         ec->seen[fig] = 1;
-        const tribe_figure *g = &ec->figs->f[fig];
-        ok = cJSON_AddStringToObject(e, "figure", g->id) && cJSON_AddNumberToObject(e, "value", g->value);
-    } else {
-        /* Not grounded: listed so a reader sees it (tribe_personas_write
-         * never lets this happen for its own output). */
-        ok = cJSON_AddNullToObject(e, "figure") && cJSON_AddNullToObject(e, "value");
+        snprintf(e->figure, sizeof e->figure, "%s", ec->figs->f[fig].id);
+        e->value = ec->figs->f[fig].value;
     }
-    ok = ok && cJSON_AddStringToObject(e, "written", written) && cJSON_AddStringToObject(e, "field", field);
-    return ok ? TRIBE_OK : tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
+    return TRIBE_OK;
+}
+
+tribe_status tribe_persona_evidence(const tribe_persona *p, const tribe_segments *segs, tribe_evidence **out, int *n)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_figures figs = {0};
+    evidence_ctx ec = {0};
+    int c = tribe_segments_index(segs, p->segment);
+    if (c < 0)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona of unknown segment %d", p->segment);
+    TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
+    ec.figs = &figs;
+    TRIBE_TRY(tribe_calloc((void **)&ec.seen, (size_t)(figs.n > 0 ? figs.n : 1), 1));
+    TRIBE_TRY(tribe_persona_scan(p, segs, &figs, cite, &ec));
+    *out = ec.ev;
+    *n = ec.n;
+    ec.ev = NULL;
+cleanup:
+    free(ec.ev);
+    free(ec.seen);
+    tribe_figures_free(&figs);
+    return st;
 }
 
 static int add_str(cJSON *o, const char *key, const char *v)
@@ -148,8 +171,8 @@ static int add_list(cJSON *o, const char *key, char *const *v, int n)
 static tribe_status persona_json(const tribe_persona *p, const tribe_segments *segs, cJSON *o)
 {
     tribe_status st = TRIBE_OK;
-    tribe_figures figs = {0};
-    evidence_ctx ec = {0};
+    tribe_evidence *ev = NULL;
+    int n_ev = 0;
     int c = tribe_segments_index(segs, p->segment);
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "personas.json: persona of unknown segment %d", p->segment);
@@ -164,22 +187,31 @@ static tribe_status persona_json(const tribe_persona *p, const tribe_segments *s
              add_list(o, "channels", p->channels, p->n_channels) && add_str(o, "quote", p->quote) &&
              add_str(o, "email_subject", p->email_subject) && add_str(o, "email_body", p->email_body) &&
              add_str(o, "tagline", p->tagline) && add_str(o, "image_prompt", p->image_prompt);
-    if (!ok) {
+    cJSON *arr = ok ? cJSON_AddArrayToObject(o, "evidence") : NULL;
+    if (!arr) {
         st = tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
         goto cleanup;
     }
-    ec.evidence = cJSON_AddArrayToObject(o, "evidence");
-    if (!ec.evidence) {
-        st = tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
-        goto cleanup;
+    TRIBE_TRY(tribe_persona_evidence(p, segs, &ev, &n_ev));
+    for (int i = 0; i < n_ev; i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(arr, e)) {
+            cJSON_Delete(e);
+            st = tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
+            goto cleanup;
+        }
+        /* Not grounded: listed with null so a reader sees it
+         * (tribe_personas_write never lets this happen for its own output). */
+        ok = (ev[i].figure[0] ? add_str(e, "figure", ev[i].figure) && cJSON_AddNumberToObject(e, "value", ev[i].value)
+                              : cJSON_AddNullToObject(e, "figure") && cJSON_AddNullToObject(e, "value")) &&
+             add_str(e, "written", ev[i].written) && add_str(e, "field", ev[i].field);
+        if (!ok) {
+            st = tribe_fail(TRIBE_ERR_NOMEM, "personas.json: out of memory");
+            goto cleanup;
+        }
     }
-    TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
-    ec.figs = &figs;
-    TRIBE_TRY(tribe_calloc((void **)&ec.seen, (size_t)(figs.n > 0 ? figs.n : 1), 1));
-    TRIBE_TRY(tribe_persona_scan(p, segs, &figs, cite, &ec));
 cleanup:
-    free(ec.seen);
-    tribe_figures_free(&figs);
+    free(ev);
     return st;
 }
 

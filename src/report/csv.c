@@ -1,7 +1,4 @@
 /* segments.csv: one row per segment (tribe/report.h, docs/outputs.md). */
-#include "tribe/report.h"
-#include "tribe/sbuf.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +26,14 @@ static tribe_status number(tribe_sbuf *b, double v)
     return isfinite(v) ? tribe_sbuf_printf(b, ",%.10g", v) : tribe_sbuf_add(b, ",");
 }
 
-tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, const int64_t *outliers,
-                                     char **out)
+tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_persona *p, char **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
     char name[160];
+    int outliers = 0;
+    for (int c = 0; c < s->k; c++)
+        outliers |= s->seg[c].outliers >= 0;
     TRIBE_TRY(tribe_sbuf_add(&b, outliers ? "segment_id,name,size,share,revenue_share,outliers"
                                           : "segment_id,name,size,share,revenue_share"));
     for (int j = 0; j < s->d; j++) {
@@ -48,7 +47,8 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
     TRIBE_TRY(tribe_sbuf_add(&b, ",persona_name,tagline\r\n"));
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
-        const tribe_persona *pc = report_persona_of(p, s->k, c, g->id);
+        int pi = REPORT_ENTRY(p, s->k, c, g->id);
+        const tribe_persona *pc = pi >= 0 ? &p[pi] : NULL;
         if (p && !pc) {
             st = tribe_fail(TRIBE_ERR_INTERNAL, "segments.csv: no persona for segment %d (%s)", g->id, g->name);
             goto cleanup;
@@ -59,7 +59,7 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         TRIBE_TRY(number(&b, g->share));
         TRIBE_TRY(number(&b, g->revenue_share));
         if (outliers)
-            TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)outliers[c]));
+            TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)g->outliers));
         for (int j = 0; j < s->d; j++) {
             TRIBE_TRY(number(&b, g->mean[j]));
             TRIBE_TRY(number(&b, g->median[j]));
@@ -76,12 +76,11 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p,
-                                const int64_t *outliers)
+tribe_status tribe_segments_csv(const char *path, const tribe_segments *s, const tribe_persona *p)
 {
     tribe_status st = TRIBE_OK;
     char *text = NULL;
-    TRIBE_TRY(tribe_segments_csv_text(s, p, outliers, &text));
+    TRIBE_TRY(tribe_segments_csv_text(s, p, &text));
     TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
 cleanup:
     free(text);

@@ -1,32 +1,29 @@
 /* Internal to src/report (not a public header): helpers shared by the
- * segments.csv writer (csv.c) and the HTML report (html.c, html_extras.c).
- * Not collective. */
+ * segments.csv writer and the HTML sections. Not collective. */
 #ifndef TRIBE_REPORT_INTERNAL_H
 #define TRIBE_REPORT_INTERNAL_H
 
-#include "tribe/persona.h"
-#include "tribe/sbuf.h"
+#include "tribe/report.h"
 
-/* Appends s to b with &, <, >, " and ' escaped for HTML text and attribute
- * values (NULL appends nothing). Returns NOMEM only. */
-tribe_status report_esc(tribe_sbuf *b, const char *s);
+#include <stddef.h>
 
-/* The colour of segment c as CSS (buf is used beyond the palette). */
-const char *report_color(int c, char buf[32]);
+/* Appends to `b`; on failure jumps to the function's cleanup. */
+#define OUT(...) TRIBE_TRY(tribe_sbuf_printf(b, __VA_ARGS__))
+#define PUT(s) TRIBE_TRY(tribe_sbuf_add(b, (s)))
+#define ESC(s) TRIBE_TRY(tribe_html_esc(b, (s)))
 
-/* The persona of segment `id` among the k personas p (NULL when p is NULL or
- * none matches). Personas usually come in segment order, so p[c] (c = the
- * segment's index) is tried first and the scan only runs when they do not. */
-static inline const tribe_persona *report_persona_of(const tribe_persona *p, int k, int c, int id)
-{
-    if (!p)
-        return NULL;
-    if (p[c].segment == id)
-        return &p[c];
-    for (int i = 0; i < k; i++)
-        if (p[i].segment == id)
-            return &p[i];
-    return NULL;
-}
+/* "ltv.seg_mean" -> "Ltv seg mean": a key as a label. */
+void report_pretty_key(const char *k, char *buf, size_t cap);
+
+/* The swatch and name of segment c as a table cell. NOMEM. */
+tribe_status report_seg_cell(tribe_sbuf *b, const tribe_segments *s, int c);
+
+/* Index of the entry of segment `id` among the k entries of an array
+ * (personas, plan rows, images: `size` bytes each, the int segment id at
+ * byte offset `off`), or -1 (also when arr is NULL). Entries usually come in
+ * segment order, so index c is tried first. REPORT_ENTRY takes the array. */
+int report_entry_of(const void *arr, size_t size, size_t off, int k, int c, int id);
+#define REPORT_ENTRY(arr, k, c, id)                                                                              \
+    report_entry_of((arr), sizeof *(arr), offsetof(__typeof__(*(arr)), segment), (k), (c), (id))
 
 #endif

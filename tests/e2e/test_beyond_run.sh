@@ -95,9 +95,9 @@ fi
 
 r="$TMP/out1/report.html"
 for id in outliers crispness nested; do
-  grep -q "<section id=\"$id\">" "$r" && ok "report has the $id section" || fail "report $id section"
+  grep -q "<section id=\"$id\"" "$r" && ok "report has the $id section" || fail "report $id section"
 done
-sections() { sed -n '/<section id="outliers">/,/<section id="map">/p' "$1"; }
+sections() { sed -n '/<section id="outliers"/,/<section id="map"/p' "$1"; }
 check "report's new sections identical on 1 and 4 ranks" cmp -s <(sections "$TMP/out1/report.html") <(sections "$TMP/out4/report.html")
 
 # Switched off: no datasets, no sections.
@@ -109,7 +109,7 @@ import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 sys.exit(1 if any(p in f for p in ["/segments/outlier", "/segments/membership", "/model/gmm", "/model/ward"]) else 0)
 PY
-! grep -q '<section id="nested">' "$TMP/off/report.html" && ok "no dendrogram when ward is off" || fail "dendrogram off"
+! grep -q '<section id="nested"' "$TMP/off/report.html" && ok "no dendrogram when ward is off" || fail "dendrogram off"
 ! head -1 "$TMP/off/segments.csv" | grep -q outliers && ok "no outliers column in segments.csv when outliers are off" ||
   fail "segments.csv outliers column when off"
 finish

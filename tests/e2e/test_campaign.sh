@@ -26,7 +26,7 @@ write_job "$TMP/job.json" c.h5 out 3 '"run_id": "camp1", "campaign": {"rules": [
 tribe_np 2 run "$TMP/job.json" >"$TMP/setup.log" 2>&1 || setup_failed run
 OUT=$TMP/out
 check "run wrote campaign_plan.csv with one row per segment" test "$(wc -l <"$OUT/campaign_plan.csv")" -eq 4
-check "report has the campaign plan section" grep -q '<section id="campaigns"><h2>Campaign plan' "$OUT/report.html"
+check "report has the campaign plan section" grep -q '<section id="campaigns" data-nav="Campaigns"><h2>Campaign plan' "$OUT/report.html"
 
 $PY - "$TMP/raw/contacts.csv" "$TMP/raw/truth.json" <<'PY' && ok "contacts.csv counts match truth.json" || fail "contacts.csv counts match truth.json"
 import csv, json, sys

@@ -80,7 +80,7 @@ print(f"    tribe CH {row[5]:.8g} DB {row[6]:.8g}; sklearn CH {ch:.8g} DB {db:.8
 assert abs(row[5] - ch) <= 1e-4 * ch and abs(row[6] - db) <= 1e-4, (row, ch, db)
 PY
 
-grep -q '<section id="choosing-k">' "$TMP/out1/report.html" && ok "report has the Choosing K section" || fail "report section"
+grep -q '<section id="choosing-k"' "$TMP/out1/report.html" && ok "report has the Choosing K section" || fail "report section"
 check "report draws six plots over K" test "$(grep -o 'by K">' "$TMP/out1/report.html" | wc -l)" -eq 6
 grep -q 'stroke-dasharray="4 3"' "$TMP/out1/report.html" && ok "report marks the chosen K" || fail "chosen K marker"
 check "run record keeps no raw k_sweep object after the report" test "$(grep -c '\[list\]' "$TMP/out1/report.html")" -eq 0

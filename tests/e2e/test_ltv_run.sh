@@ -59,7 +59,7 @@ for c in range(k):
     assert abs(a["/segments/ltv_total"][c] - v.sum()) <= 1e-6 * (1 + v.sum())
 assert a["/model/ltv/gbdt_json"][:].tobytes().startswith(b"{")
 html = open(sys.argv[3]).read()
-sec = html[html.index('<section id="ltv">'):]
+sec = html[html.index('<section id="ltv"'):]
 sec = sec[:sec.index("</section>")]
 for want in ("Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma", "Past spend rate carried forward",
              "Predicted value per segment"):

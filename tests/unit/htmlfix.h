@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The text of <section id="ID"> ... up to its </section> (caller frees);
+#include "tribe/report.h"
+
+/* The text of <section id="ID" ...> ... up to its </section> (caller frees);
  * fails the test when the section is missing. */
-static char *html_section(const char *html, const char *id)
+__attribute__((unused)) static char *html_section(const char *html, const char *id)
 {
     char open[96];
-    snprintf(open, sizeof open, "<section id=\"%s\">", id);
+    snprintf(open, sizeof open, "<section id=\"%s\"", id);
     const char *a = strstr(html, open);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     const char *b = strstr(a, "</section>");
@@ -20,12 +22,27 @@ static char *html_section(const char *html, const char *id)
 }
 
 /* Occurrences of needle in hay (overlapping ones counted). */
-static int html_count(const char *hay, const char *needle)
+__attribute__((unused)) static int html_count(const char *hay, const char *needle)
 {
     int n = 0;
     for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
         n++;
     return n;
+}
+
+/* The whole page around sections (caller frees): run id "r1", timings. */
+__attribute__((unused)) static char *page_html(const tribe_segments *s, const char *sections)
+{
+    tribe_rec *rec = NULL, *t = NULL;
+    char *html = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_rec_create(&rec), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_rec_str(rec, "run_id", "r1"), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_rec_obj(rec, "timings", &t), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_rec_num(t, "kmeans", 1.5), TRIBE_OK);
+    tribe_report_page page = {s, rec, sections};
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html(&page, &html), TRIBE_OK);
+    tribe_rec_destroy(&rec);
+    return html;
 }
 
 #endif

@@ -4,7 +4,7 @@
  * (batching, skips by reason, frequency cap, outbox lines). */
 #include "testutil.h"
 #include "tribe/campaign.h"
-#include "tribe/job.h"
+#include "htmlfix.h"
 #include "tribe/report.h"
 
 #include <math.h>
@@ -127,11 +127,13 @@ static void predicted_ltv_should_be_the_value_signal_when_given(void)
     tribe_segments *s = fixture_segments();
     tribe_campaign_plan *p = NULL, *q = NULL;
     double ltv[FIX_K];
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &q), TRIBE_OK); /* no LTV model */
     for (int c = 0; c < FIX_K; c++)
         ltv[c] = 10.0 * (c + 1); /* reverse of the monetary order: priorities must follow it */
     ltv[1] = NAN;                /* a segment without a finite LTV keeps the order value */
-    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build_ltv(s, NULL, 0, ltv, &p), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build_ltv(s, NULL, 0, NULL, &q), TRIBE_OK);
+    for (int c = 0; c < FIX_K; c++)
+        s->seg[c].ltv_mean = ltv[c];
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
     for (int c = 0; c < FIX_K; c++) {
         if (c == 1) {
             CU_ASSERT_STRING_EQUAL(p[c].value_basis, "mean monetary / mean frequency");
@@ -147,18 +149,39 @@ static void predicted_ltv_should_be_the_value_signal_when_given(void)
     tribe_segments_destroy(&s);
 }
 
+/* The rules of a spec's "campaign" object, read strictly (caller frees). */
+static tribe_status read_rules(const char *text, tribe_campaign_rule **rules, int *n)
+{
+    tribe_spec *spec = NULL, *c = NULL;
+    tribe_status st = tribe_spec_parse("/j/job.json", text, &spec);
+    if (st == TRIBE_OK)
+        st = tribe_spec_object(spec, "campaign", &c);
+    if (st == TRIBE_OK)
+        st = tribe_campaign_rules_read(c, rules, n);
+    if (st == TRIBE_OK)
+        st = tribe_spec_finish(spec);
+    if (st != TRIBE_OK) {
+        tribe_campaign_rules_free(*rules, *n);
+        *rules = NULL;
+        *n = 0;
+    }
+    tribe_spec_destroy(&spec);
+    return st;
+}
+
 static void job_rules_should_override_builtin_fields_and_keep_the_rest(void)
 {
-    tribe_job *job = NULL;
-    const char *text = "{\"input\": \"a.h5\", \"output\": \"o\", \"campaign\": {\"rules\": ["
+    tribe_campaign_rule *rules = NULL;
+    int n_rules = 0;
+    const char *text = "{\"campaign\": {\"rules\": ["
                        "{\"segment_match\": \"at risk\", \"channel\": \"sms\", \"response_rate\": 0.1},"
                        "{\"segment_match\": \"*\", \"campaign\": \"catch-all\", \"channel\": \"auto\"}]}}";
-    CU_ASSERT_EQUAL_FATAL(tribe_job_parse("/j/job.json", text, &job), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(job->campaign.n_rules, 2);
-    CU_ASSERT(isnan(job->campaign.rules[1].response_rate));
+    CU_ASSERT_EQUAL_FATAL(read_rules(text, &rules, &n_rules), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(n_rules, 2);
+    CU_ASSERT(isnan(rules[1].response_rate));
     tribe_segments *s = fixture_segments();
     tribe_campaign_plan *p = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, job->campaign.rules, job->campaign.n_rules, &p), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, rules, n_rules, &p), TRIBE_OK);
     CU_ASSERT_STRING_EQUAL(p[3].rule, "campaign.rules[0]");
     CU_ASSERT_STRING_EQUAL(p[3].channel, "sms");
     CU_ASSERT_STRING_EQUAL(p[3].campaign, "reactivation offer"); /* left out: the built-in's */
@@ -182,12 +205,13 @@ static void job_rules_should_override_builtin_fields_and_keep_the_rest(void)
     free(csv);
     tribe_campaign_plan_destroy(&p);
     tribe_segments_destroy(&s);
-    tribe_job_destroy(&job);
+    tribe_campaign_rules_free(rules, n_rules);
 }
 
 static void job_spec_should_reject_bad_campaign_rules_naming_the_key(void)
 {
-    tribe_job *job = NULL;
+    tribe_campaign_rule *rules = NULL;
+    int n = 0;
     static const struct {
         const char *rules, *needle;
     } bad[] = {
@@ -201,15 +225,13 @@ static void job_spec_should_reject_bad_campaign_rules_naming_the_key(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char text[512];
-        snprintf(text, sizeof text, "{\"input\": \"a.h5\", \"output\": \"o\", \"campaign\": {\"rules\": %s}}",
-                 bad[i].rules);
-        CU_ASSERT_EQUAL(tribe_job_parse("/j/job.json", text, &job), TRIBE_ERR_USAGE);
-        CU_ASSERT_PTR_NULL(job);
+        snprintf(text, sizeof text, "{\"campaign\": {\"rules\": %s}}", bad[i].rules);
+        CU_ASSERT_EQUAL(read_rules(text, &rules, &n), TRIBE_ERR_USAGE);
+        CU_ASSERT_PTR_NULL(rules);
         CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), bad[i].needle));
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "/j/job.json"));
     }
-    CU_ASSERT_EQUAL(tribe_job_parse("/j/job.json", "{\"input\": \"a\", \"output\": \"o\", \"campaign\": {\"x\": 1}}",
-                                    &job),
-                    TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(read_rules("{\"campaign\": {\"x\": 1}}", &rules, &n), TRIBE_ERR_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "campaign.x"));
 }
 
@@ -220,11 +242,14 @@ static void report_should_show_the_plan_only_when_given_and_escape_it(void)
     tribe_campaign_rule rules[2] = {r, r};
     rules[0].segment_match = "Hibernating";
     tribe_campaign_plan *p = NULL;
-    char *with = NULL, *without = NULL;
+    tribe_sbuf b = {0};
     CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, rules, 2, &p), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_report_html_campaign_text(s, NULL, NULL, NULL, p, &with), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_report_html_text(s, NULL, NULL, NULL, &without), TRIBE_OK);
-    CU_ASSERT_PTR_NOT_NULL(strstr(with, "<section id=\"campaigns\"><h2>Campaign plan</h2>"));
+    CU_ASSERT_EQUAL_FATAL(tribe_report_personas(&b, s, NULL, p, NULL), TRIBE_OK);
+    char *without = page_html(s, b.p);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_campaign(&b, s, p), TRIBE_OK);
+    char *with = page_html(s, b.p);
+    tribe_sbuf_free(&b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(with, "<section id=\"campaigns\" data-nav=\"Campaigns\"><h2>Campaign plan</h2>"));
     CU_ASSERT_PTR_NULL(strstr(without, "id=\"campaigns\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(with, "&lt;b&gt;sunset&lt;/b&gt; &amp; co"));
     CU_ASSERT_PTR_NULL(strstr(with, "<b>sunset"));

@@ -11,6 +11,7 @@
 #include "tribe/report.h"
 
 #include <cjson/cJSON.h>
+#include "tribe/record.h"
 #include <stdio.h>
 
 static const char RUN_JSON[] =
@@ -81,7 +82,7 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     const char *dir = tribe_test_tmpdir();
     char path[512], *text = NULL;
     snprintf(path, sizeof path, "%s/segments.csv", dir);
-    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv(path, s, p, NULL), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv(path, s, p), TRIBE_OK);
     CU_ASSERT_EQUAL_FATAL(tribe_read_file(path, &text, NULL), TRIBE_OK);
     char *fields[MAX_REC][MAX_FIELD];
     int nf[MAX_REC];
@@ -116,14 +117,14 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     tribe_segments_destroy(&s);
 }
 
-static void csv_should_carry_the_outlier_counts_when_given(void)
+static void csv_should_carry_the_outlier_counts_when_the_stage_ran(void)
 {
     tribe_segments *s = fixture_segments();
     int64_t out[FIX_K];
     for (int c = 0; c < s->k; c++)
-        out[c] = 7 * c + 1;
+        s->seg[c].outliers = out[c] = 7 * c + 1;
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, out, &text), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, &text), TRIBE_OK);
     char *fields[MAX_REC][MAX_FIELD];
     int nf[MAX_REC];
     CU_ASSERT_EQUAL_FATAL(parse_csv(text, fields, nf), s->k + 1);
@@ -146,7 +147,7 @@ static void csv_should_quote_commas_quotes_and_line_breaks(void)
     tribe_segments *s = fixture_segments_named(names);
     s->seg[2].revenue_share = NAN;
     char *text = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, NULL, &text), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_csv_text(s, NULL, &text), TRIBE_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "0,\"Champions, \"\"VIP\"\"\",612,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "1,\"Loyal\nCustomers\",880,"));
     char *fields[MAX_REC][MAX_FIELD];
@@ -161,18 +162,32 @@ static void csv_should_quote_commas_quotes_and_line_breaks(void)
     tribe_segments_destroy(&s);
 }
 
+/* report.html as the segments, map, personas and campaign stages write it:
+ * proj, p, plan, img and run (JSON text) may be NULL. Caller frees. */
+static char *render_full(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
+                         const char *run, const tribe_campaign_plan *plan, const tribe_persona_image *img)
+{
+    tribe_sbuf b = {0};
+    tribe_rec *rec = NULL;
+    char *text = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_report_segments(&b, s), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_map(&b, s, proj), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_report_personas(&b, s, p, plan, img), TRIBE_OK);
+    if (plan)
+        CU_ASSERT_EQUAL_FATAL(tribe_report_campaign(&b, s, plan), TRIBE_OK);
+    if (run)
+        CU_ASSERT_EQUAL_FATAL(tribe_rec_parse(run, &rec), TRIBE_OK);
+    tribe_report_page page = {s, rec, b.p};
+    CU_ASSERT_EQUAL_FATAL(tribe_report_html(&page, &text), TRIBE_OK);
+    tribe_rec_destroy(&rec);
+    tribe_sbuf_free(&b);
+    return text;
+}
+
 static char *render(const tribe_segments *s, const tribe_persona *p, const tribe_projection *proj,
                     const char *run)
 {
-    const char *dir = tribe_test_tmpdir();
-    char path[512], *text = NULL;
-    snprintf(path, sizeof path, "%s/report.html", dir);
-    tribe_status st = tribe_report_html(path, s, p, proj, run);
-    if (st != TRIBE_OK)
-        fprintf(stderr, "report: %s\n", tribe_errmsg());
-    CU_ASSERT_EQUAL_FATAL(st, TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_read_file(path, &text, NULL), TRIBE_OK);
-    return text;
+    return render_full(s, p, proj, run, NULL, NULL);
 }
 
 static int count(const char *hay, const char *needle)
@@ -244,8 +259,7 @@ static void cards_should_show_the_campaign_and_the_evidence(void)
     tribe_persona *p = personas(s);
     tribe_campaign_plan *plan = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &plan), TRIBE_OK);
-    char *html = NULL, *pj = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_report_html_campaign_text(s, p, NULL, RUN_JSON, plan, &html), TRIBE_OK);
+    char *pj = NULL, *html = render_full(s, p, NULL, RUN_JSON, plan, NULL);
     CU_ASSERT_EQUAL_FATAL(tribe_personas_to_json(p, s->k, s, &pj), TRIBE_OK);
     const char *card = strstr(html, "<article class=\"card persona\"");
     for (int c = 0; c < s->k; c++) {
@@ -321,8 +335,7 @@ static void cards_should_embed_checked_images_as_data_uris(void)
     img[2].b64 = strdup("AAAA\"><script>x</script>"); /* not base64: never reaches the page */
     snprintf(img[2].mime, sizeof img[2].mime, "image/jpeg");
     snprintf(img[3].why, sizeof img[3].why, "HTTP 500 after 3 attempts");
-    char *html = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, img, &html), TRIBE_OK);
+    char *html = render_full(s, p, NULL, RUN_JSON, NULL, img);
     CU_ASSERT_EQUAL(count(html, "<img "), 1);
     CU_ASSERT_EQUAL(count(html, "src=\""), 1);
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
@@ -337,9 +350,11 @@ static void cards_should_embed_checked_images_as_data_uris(void)
     const char *card0 = strstr(html, "<article class=\"card persona\"");
     const char *card1 = strstr(card0 + 1, "<article class=\"card persona\"");
     CU_ASSERT(hit > card0 && hit < card1);
+    /* The card of a failed image says why. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Portrait: no image: HTTP 500 after 3 attempts"));
     free(html);
     /* No array: no images, as before. */
-    CU_ASSERT_EQUAL_FATAL(tribe_report_html_full_text(s, p, NULL, RUN_JSON, NULL, NULL, &html), TRIBE_OK);
+    html = render(s, p, NULL, RUN_JSON);
     CU_ASSERT_EQUAL(count(html, "<img "), 0);
     free(html);
     for (int c = 0; c < FIX_K; c++)
@@ -408,18 +423,14 @@ static void report_should_render_without_personas_or_run_record(void)
     tribe_segments_destroy(&s);
 }
 
-static void report_should_reject_a_run_record_that_is_not_an_object(void)
+static void a_run_record_should_be_a_json_object(void)
 {
-    tribe_segments *s = fixture_segments();
-    char *text = NULL;
-    CU_ASSERT_EQUAL(tribe_report_html_text(s, NULL, NULL, "{\"run_id\": ", &text), TRIBE_ERR_INPUT);
-    CU_ASSERT_PTR_NULL(text);
-    CU_ASSERT_EQUAL(tribe_report_html_text(s, NULL, NULL, "[1,2]", &text), TRIBE_ERR_INPUT);
+    tribe_rec *rec = NULL;
+    CU_ASSERT_EQUAL(tribe_rec_parse("{\"run_id\": ", &rec), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(rec);
+    CU_ASSERT_EQUAL(tribe_rec_parse("[1,2]", &rec), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "not an object"));
-    /* An unwritable path is an IO error naming it. */
-    CU_ASSERT_EQUAL(tribe_report_html("/nonexistent-dir/report.html", s, NULL, NULL, NULL), TRIBE_ERR_IO);
-    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "/nonexistent-dir/report.html"));
-    tribe_segments_destroy(&s);
+    CU_ASSERT_PTR_NULL(rec);
 }
 
 int main(void)
@@ -427,14 +438,14 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(csv_should_have_a_header_and_one_row_per_segment),
         TRIBE_TEST(csv_should_quote_commas_quotes_and_line_breaks),
-        TRIBE_TEST(csv_should_carry_the_outlier_counts_when_given),
+        TRIBE_TEST(csv_should_carry_the_outlier_counts_when_the_stage_ran),
         TRIBE_TEST(report_should_show_every_segment_and_persona),
         TRIBE_TEST(cards_should_show_the_campaign_and_the_evidence),
         TRIBE_TEST(cards_should_embed_checked_images_as_data_uris),
         TRIBE_TEST(report_should_reference_nothing_outside_the_file),
         TRIBE_TEST(report_should_escape_text_from_the_data),
         TRIBE_TEST(report_should_render_without_personas_or_run_record),
-        TRIBE_TEST(report_should_reject_a_run_record_that_is_not_an_object),
+        TRIBE_TEST(a_run_record_should_be_a_json_object),
         {NULL, NULL}};
     return tribe_test_main("report", cases);
 }

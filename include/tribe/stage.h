@@ -1,0 +1,123 @@
+/* tribe/stage.h: `tribe run` as a pipeline of stages (docs/architecture.md,
+ * "How to add a stage").
+ *
+ * A stage is one tribe_stage_def: a name and a few operations. The pipeline
+ * reads the customers, then for every registered stage in order:
+ *     configure  (all stages, before any work: its keys of the job spec)
+ *     run        (enabled stages, collective, timed, peak memory taken)
+ * and once every stage has run:
+ *     write      (collective: its objects of results.h5)
+ *     record     (rank 0: its object of the run record, run.json)
+ *     report     (rank 0: its sections of report.html, placed by report_order)
+ *     files      (rank 0: its own output files in the staging directory)
+ * and publishes every output atomically into the job's output directory.
+ * Every operation but configure and run may be NULL.
+ *
+ * Usage (the CLI):
+ *     tribe_pipeline *pl = NULL;
+ *     TRIBE_TRY(tribe_pipeline_create(par, "job.json", NULL, 0, &pl));  // default stages
+ *     TRIBE_TRY(tribe_pipeline_run(pl));
+ *     const tribe_run *r = tribe_pipeline_context(pl);
+ *     tribe_pipeline_destroy(&pl);
+ *
+ * Ownership: the pipeline owns the run context and everything its fields point
+ * to (freed by tribe_pipeline_destroy); a stage owns its state (freed by its
+ * destroy, the state block itself by the pipeline).
+ */
+#ifndef TRIBE_STAGE_H
+#define TRIBE_STAGE_H
+
+#include "tribe/campaign.h"
+#include "tribe/core.h"
+#include "tribe/h5.h"
+#include "tribe/job.h"
+#include "tribe/par.h"
+#include "tribe/persona.h"
+#include "tribe/record.h"
+#include "tribe/sbuf.h"
+#include "tribe/segment.h"
+#include "tribe/spec.h"
+#include "tribe/table.h"
+
+/* What the stages share. Fields are filled by the stage named beside them and
+ * read by later ones; a field a disabled stage would fill keeps its zero. */
+typedef struct {
+    /* the pipeline, before the first stage */
+    tribe_par *par;
+    const tribe_job *job;
+    tribe_table *t;          /* the customers: raw features and ids, this rank's rows */
+    tribe_rows rows;         /* their layout over ranks (checked once) */
+    char *ledger;            /* ingest's data-quality ledger (JSON text), NULL without one */
+    char input_hash[17];     /* split-independent hash of the input rows */
+    char run_group[320];     /* "/runs/<run_id>" in results.h5 */
+    /* transform */
+    int m;                   /* model columns */
+    int *model_col;          /* [m] column of t->x of each */
+    const char **model_name; /* [m] their names (t's strings) */
+    float *z;                /* [n_local][m] the model space; freed after the last stage with uses_z */
+    /* kmeans */
+    int k;                   /* segments */
+    double *centroids;       /* [k][m] in the model space, ids by descending mean monetary */
+    int32_t *label;          /* [n_local] segment of each customer */
+    float *distance;         /* [n_local] Euclidean distance to its segment's centre */
+    double inertia;          /* sum of squared distances, model space */
+    double silhouette, silhouette_ci; /* sampled silhouette of the chosen K (NaN: not computed) */
+    /* segments */
+    tribe_segments *segs;    /* profiles, names; drivers, ltv and outliers stages add their figures */
+    /* personas, campaign */
+    tribe_persona *personas; /* [k] */
+    tribe_campaign_plan *plan; /* [k] */
+} tribe_run;
+
+typedef struct {
+    const char *name;        /* job-spec section, run-record object, timing and memory label */
+    size_t state_size;       /* bytes of the stage's state (zeroed before configure) */
+    int uses_z;              /* 1 when run reads r->z (the pipeline frees z after the last one) */
+    int report_order;        /* place of its report sections (lower first) */
+    const char *const *outputs; /* files that files() writes, NULL-terminated (NULL: none) */
+    /* Not collective. Reads the stage's own keys of spec (tribe/spec.h) into
+     * state, checks them and sets *enabled (1 on entry). Errors: USAGE naming
+     * the key. */
+    tribe_status (*configure)(void *state, tribe_spec *spec, const tribe_job *job, int *enabled);
+    /* Collective. The stage's work on r; ranks agree on errors. */
+    tribe_status (*run)(void *state, tribe_run *r);
+    /* Collective. Its objects of results.h5 (docs/hdf5-layout.md). */
+    tribe_status (*write)(void *state, const tribe_run *r, tribe_h5 *h);
+    /* Rank 0. Fills obj, the run record's object named after the stage. */
+    tribe_status (*record)(void *state, const tribe_run *r, tribe_rec *obj);
+    /* Rank 0. Appends its report sections (tribe/report.h) to b. */
+    tribe_status (*report)(void *state, const tribe_run *r, tribe_sbuf *b);
+    /* Rank 0. Writes its outputs into dir (the staging directory). */
+    tribe_status (*files)(void *state, const tribe_run *r, const char *dir);
+    /* Frees what state owns (not the state block); may be NULL. */
+    void (*destroy)(void *state);
+} tribe_stage_def;
+
+/* The stages of `tribe run`, in order (src/stages/registry.c). Not collective. */
+const tribe_stage_def *const *tribe_stages_default(int *n);
+/* The default stage named `name`, or NULL. */
+const tribe_stage_def *tribe_stage_find(const char *name);
+
+typedef struct tribe_pipeline tribe_pipeline;
+
+/* Not collective. Loads the job and configures every stage (stages[n], or the
+ * default list when stages is NULL), then rejects keys no stage read. No data
+ * is touched: every spec error comes before any work. USAGE, IO, NOMEM. */
+tribe_status tribe_pipeline_create(tribe_par *par, const char *job_path, const tribe_stage_def *const *stages,
+                                   int n, tribe_pipeline **out);
+/* As create, from spec text (path may be NULL). */
+tribe_status tribe_pipeline_create_text(tribe_par *par, const char *path, const char *text,
+                                        const tribe_stage_def *const *stages, int n, tribe_pipeline **out);
+/* Collective. The whole run: read, stages, results.h5, run.json, report.html,
+ * the stages' files, then publish. A failed run leaves earlier results in
+ * place. */
+tribe_status tribe_pipeline_run(tribe_pipeline *pl);
+/* Not collective. The context (valid until destroy). */
+const tribe_run *tribe_pipeline_context(const tribe_pipeline *pl);
+/* Not collective. 1 when the stage of that name is enabled by the job (after
+ * create) / ran in this pipeline (after run). */
+int tribe_pipeline_enabled(const tribe_pipeline *pl, const char *name);
+int tribe_pipeline_ran(const tribe_pipeline *pl, const char *name);
+void tribe_pipeline_destroy(tribe_pipeline **pl);
+
+#endif

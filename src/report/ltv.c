@@ -1,0 +1,57 @@
+/* report.html: lifetime value (models scored on the test window, value per segment). */
+#include "report_internal.h"
+
+#include "tribe/numfmt.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* "Lifetime value": the models scored on the later window (MAE, RMSE, R^2,
+ * top-decile lift) and the predicted value per segment. */
+tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv)
+{
+    static const char *const LABEL[TRIBE_LTV_MODELS] = {"Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma",
+                                                        "Past spend rate carried forward"};
+    tribe_status st = TRIBE_OK;
+    char cb[32], v1[64], v2[64], v3[64];
+    TRIBE_TRY(tribe_html_section(b, "ltv", "Lifetime value", "Lifetime value"));
+    OUT("<p class=\"lead\">Predicted spend per customer in the next %.0f days. The models were scored honestly: "
+        "fitted on the customers' history up to one cutoff and the spend that followed, then judged on a later "
+        "window they never saw. Lower MAE and RMSE are better; R&sup2; is the share of the spread in spend "
+        "explained; lift = how much more the top 10%% of predicted customers spent than an average 10%%.</p>\n",
+        lv->horizon_days);
+    PUT("<div class=\"card scroll\"><table><thead><tr><th>Model</th><th>MAE</th><th>RMSE</th><th>R&sup2;</th>"
+        "<th>Top-decile lift</th></tr></thead><tbody>\n");
+    for (int i = 0; i < TRIBE_LTV_MODELS; i++) {
+        const double *row = lv->metrics[i];
+        PUT("<tr><td>");
+        ESC(LABEL[i]);
+        OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_money(v1, sizeof v1, row[0]),
+            tribe_fmt_money(v2, sizeof v2, row[1]));
+        if (isfinite(row[2]))
+            OUT("<td class=\"n\">%.3f</td>", row[2]);
+        else
+            PUT("<td class=\"n\">&ndash;</td>");
+        if (isfinite(row[3]))
+            OUT("<td class=\"n\">%.2f&times;</td></tr>\n", row[3]);
+        else
+            PUT("<td class=\"n\">&ndash;</td></tr>\n");
+    }
+    PUT("</tbody></table></div>\n");
+    PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Predicted value per segment</h3>\n"
+        "<div class=\"card scroll\"><table><thead><tr><th>Segment</th><th>Customers</th><th>Mean</th>"
+        "<th>Median</th><th>Total</th></tr></thead><tbody>\n");
+    for (int c = 0; c < s->k && c < lv->k; c++) {
+        OUT("<tr><td><span class=\"sw\" style=\"background:%s\"></span>", tribe_html_color(c, cb));
+        ESC(s->seg[c].name);
+        OUT("</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size));
+        OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+            tribe_fmt_money(v1, sizeof v1, lv->seg_mean[c]), tribe_fmt_money(v2, sizeof v2, lv->seg_median[c]),
+            tribe_fmt_money(v3, sizeof v3, lv->seg_total[c]));
+    }
+    PUT("</tbody></table></div>\n<p class=\"note\">Per-customer predictions are in results.h5 "
+        "(<code>/segments/ltv</code>); the campaign plan values a segment's customers at their mean predicted "
+        "value.</p></section>\n");
+cleanup:
+    return st;
+}

@@ -1,0 +1,302 @@
+/* report.html: key figures, "Segments at a glance" and the profiles. */
+#include "report_internal.h"
+
+#include "tribe/numfmt.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tribe_status kpis(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    char v1[48], v2[48], v3[48];
+    PUT("<div class=\"kpis\">\n");
+    tribe_fmt_count(v1, sizeof v1, (double)s->n_total);
+    OUT("<div class=\"card kpi\"><div class=\"l\">Customers</div><div class=\"v\">%s</div>"
+        "<div class=\"n\">in %d segment%s</div></div>\n", v1, s->k, s->k == 1 ? "" : "s");
+    /* The segment that earns most per head: revenue share over size share. */
+    int top = -1;
+    for (int c = 0; c < s->k; c++)
+        if (isfinite(s->seg[c].revenue_share) && s->seg[c].share > 0 &&
+            (top < 0 || s->seg[c].revenue_share > s->seg[top].revenue_share))
+            top = c;
+    if (top >= 0) {
+        tribe_fmt_pct(v1, sizeof v1, s->seg[top].revenue_share);
+        tribe_fmt_pct(v2, sizeof v2, s->seg[top].share);
+        PUT("<div class=\"card kpi\"><div class=\"l\">Top revenue segment</div><div class=\"v\">");
+        ESC(s->seg[top].name);
+        OUT("</div><div class=\"n\">%s of revenue from %s of customers</div></div>\n", v1, v2);
+    }
+    int mon = tribe_segments_feature(s, "monetary");
+    if (mon >= 0 && isfinite(s->overall_median[mon])) {
+        tribe_fmt_money(v1, sizeof v1, s->overall_median[mon]);
+        tribe_fmt_money(v2, sizeof v2, s->overall_mean[mon]);
+        OUT("<div class=\"card kpi\"><div class=\"l\">Median customer spend</div><div class=\"v\">%s</div>"
+            "<div class=\"n\">mean %s</div></div>\n", v1, v2);
+    }
+    int rec = tribe_segments_feature(s, "recency_days");
+    if (rec >= 0 && isfinite(s->overall_median[rec])) {
+        tribe_fmt_feature(v1, sizeof v1, "recency_days", s->overall_median[rec]);
+        OUT("<div class=\"card kpi\"><div class=\"l\">Median days since last order</div><div class=\"v\">%s</div>"
+            "<div class=\"n\">across all customers</div></div>\n", v1);
+    }
+    if (isfinite(s->silhouette)) {
+        snprintf(v1, sizeof v1, "%.2f", s->silhouette);
+        if (isfinite(s->silhouette_ci))
+            snprintf(v3, sizeof v3, " &plusmn; %.2f", s->silhouette_ci);
+        else
+            v3[0] = '\0';
+        const char *q = s->silhouette >= 0.5 ? "clearly separated" : s->silhouette >= 0.25 ? "reasonably separated"
+                                                                                           : "overlapping";
+        OUT("<div class=\"card kpi\"><div class=\"l\">Segment separation</div><div class=\"v\">%s%s</div>"
+            "<div class=\"n\">silhouette (&minus;1 to 1): %s</div></div>\n", v1, v3, q);
+    }
+    PUT("</div>\n");
+cleanup:
+    return st;
+}
+
+/* ---- segment size chart ------------------------------------------------------------- */
+
+static tribe_status size_chart(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    char cb[32], pc[32], cnt[48], rv[32];
+    int has_rev = 0;
+    double mx = 0;
+    for (int c = 0; c < s->k; c++) {
+        if (isfinite(s->seg[c].share) && s->seg[c].share > mx)
+            mx = s->seg[c].share;
+        if (isfinite(s->seg[c].revenue_share)) {
+            has_rev = 1;
+            if (s->seg[c].revenue_share > mx)
+                mx = s->seg[c].revenue_share;
+        }
+    }
+    if (mx <= 0)
+        mx = 1;
+    const double W = 1080, left = 230, right = 150, row = has_rev ? 50 : 34, top = 8;
+    const double bw = W - left - right;
+    double H = top + row * s->k + 8;
+    TRIBE_TRY(tribe_html_section(b, "glance", "At a glance", "Segments at a glance"));
+    PUT("<p class=\"lead\">How many customers each segment holds");
+    if (has_rev)
+        PUT(", and how much of the revenue they bring in. A segment whose revenue bar is longer than its customer bar "
+            "earns more than its share");
+    PUT(".</p>\n<div class=\"card\">\n");
+    OUT("<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Segment sizes\">\n", W, H);
+    for (int c = 0; c < s->k; c++) {
+        const tribe_segment *g = &s->seg[c];
+        const char *col = tribe_html_color(c, cb);
+        double y = top + row * c;
+        double sh = isfinite(g->share) ? g->share : 0;
+        tribe_fmt_pct(pc, sizeof pc, g->share);
+        tribe_fmt_count(cnt, sizeof cnt, (double)g->size);
+        OUT("<g><title>");
+        ESC(g->name);
+        OUT(": %s customers (%s)", cnt, pc);
+        if (isfinite(g->revenue_share)) {
+            tribe_fmt_pct(rv, sizeof rv, g->revenue_share);
+            OUT(", %s of revenue", rv);
+        }
+        PUT("</title>\n");
+        OUT("<circle cx=\"8\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>", y + 15, col);
+        OUT("<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"600\" fill=\"#1f2937\">", y + 20);
+        ESC(g->name);
+        PUT("</text>\n");
+        OUT("<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" rx=\"3\" fill=\"%s\"/>", left, y + 6,
+            fmax(bw * sh / mx, 1.5), col);
+        OUT("<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#374151\">%s &middot; %s</text>\n",
+            left + fmax(bw * sh / mx, 1.5) + 8, y + 19, pc, cnt);
+        if (has_rev && isfinite(g->revenue_share)) {
+            double rw = fmax(bw * g->revenue_share / mx, 1.5);
+            OUT("<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" rx=\"2\" fill=\"%s\" fill-opacity=\".38\"/>",
+                left, y + 26, rw, col);
+            OUT("<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#6b7280\">%s of revenue</text>\n", left + rw + 8,
+                y + 36, rv);
+        }
+        PUT("</g>\n");
+    }
+    PUT("</svg>\n");
+    if (has_rev)
+        PUT("<div class=\"legend\"><span><span class=\"sw\" style=\"background:#6b7280\"></span>Share of customers"
+            "</span><span><span class=\"sw\" style=\"background:#6b7280;opacity:.38\"></span>Share of revenue</span>"
+            "</div>\n");
+    PUT("</div></section>\n");
+cleanup:
+    return st;
+}
+
+/* ---- profile table ------------------------------------------------------------------ */
+
+/* Highlight class of a segment figure against the base (median, else mean). */
+static const char *stand_out(double seg_med, double base_med, double seg_mean, double base_mean, double *ratio)
+{
+    double a = seg_med, z = base_med;
+    if (!(isfinite(a) && isfinite(z) && z > 0 && a >= 0)) {
+        a = seg_mean;
+        z = base_mean;
+    }
+    *ratio = NAN;
+    if (!(isfinite(a) && isfinite(z) && z > 0 && a >= 0))
+        return "";
+    *ratio = a / z;
+    if (*ratio >= 2.0)
+        return "hi2";
+    if (*ratio >= 1.33)
+        return "hi1";
+    if (*ratio <= 0.5)
+        return "lo2";
+    if (*ratio <= 0.75)
+        return "lo1";
+    return "";
+}
+
+static tribe_status seg_header_cells(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    char cb[32], cnt[48];
+    for (int c = 0; c < s->k; c++) {
+        OUT("<th><span class=\"dot\" style=\"background:%s\"></span>", tribe_html_color(c, cb));
+        ESC(s->seg[c].name);
+        tribe_fmt_count(cnt, sizeof cnt, (double)s->seg[c].size);
+        OUT("<span class=\"cnt\">%s customers</span></th>", cnt);
+    }
+    tribe_fmt_count(cnt, sizeof cnt, (double)s->n_total);
+    OUT("<th>All customers<span class=\"cnt\">%s customers</span></th>", cnt);
+cleanup:
+    return st;
+}
+
+static double level_share(const tribe_segmix *mx, int row, int l)
+{
+    int64_t tot = 0;
+    for (int q = 0; q < mx->n_levels; q++)
+        tot += mx->count[(size_t)row * (size_t)mx->n_levels + (size_t)q];
+    return tot > 0 ? (double)mx->count[(size_t)row * (size_t)mx->n_levels + (size_t)l] / (double)tot : NAN;
+}
+
+/* One categorical mix: a row per segment (and the base), a column per level,
+ * the largest levels of the base first, at most MAX_LEVELS of them. */
+#define MAX_LEVELS 6
+static tribe_status mix_table(tribe_sbuf *b, const tribe_segments *s, const tribe_segmix *mx)
+{
+    tribe_status st = TRIBE_OK;
+    char lab[128], pc[32], cb[32];
+    int order[MAX_LEVELS], n = 0;
+    /* Selection of the largest levels, ties to the first listed. */
+    for (int l = 0; l < mx->n_levels; l++) {
+        int64_t cl = mx->count[(size_t)s->k * (size_t)mx->n_levels + (size_t)l];
+        int pos = n;
+        while (pos > 0 && cl > mx->count[(size_t)s->k * (size_t)mx->n_levels + (size_t)order[pos - 1]])
+            pos--;
+        if (pos >= MAX_LEVELS)
+            continue;
+        if (n < MAX_LEVELS)
+            n++;
+        memmove(order + pos + 1, order + pos, (size_t)(n - 1 - pos) * sizeof *order);
+        order[pos] = l;
+    }
+    PUT("<div class=\"card mix scroll\"><h3>");
+    report_pretty_key(mx->name, lab, sizeof lab);
+    ESC(lab);
+    PUT("</h3><table><thead><tr><th>Segment</th>");
+    for (int i = 0; i < n; i++) {
+        PUT("<th>");
+        ESC(mx->levels[order[i]]);
+        PUT("</th>");
+    }
+    PUT("</tr></thead><tbody>\n");
+    for (int c = 0; c <= s->k; c++) {
+        if (c < s->k) {
+            OUT("<tr><td class=\"f\"><span class=\"dot\" style=\"background:%s\"></span>", tribe_html_color(c, cb));
+            ESC(s->seg[c].name);
+            PUT("</td>");
+        } else
+            PUT("<tr><td class=\"f base\">All customers</td>");
+        for (int i = 0; i < n; i++) {
+            double sh = level_share(mx, c, order[i]), base = level_share(mx, s->k, order[i]);
+            const char *cls = "";
+            if (c == s->k)
+                cls = "base";
+            else if (isfinite(sh) && isfinite(base) && sh - base >= 0.10)
+                cls = sh - base >= 0.25 ? "hi2" : "hi1";
+            else if (isfinite(sh) && isfinite(base) && base - sh >= 0.10)
+                cls = base - sh >= 0.25 ? "lo2" : "lo1";
+            OUT("<td class=\"%s\">%s</td>", cls, tribe_fmt_pct(pc, sizeof pc, sh));
+        }
+        PUT("</tr>\n");
+    }
+    if (mx->n_levels > n)
+        OUT("<tr><td colspan=\"%d\" class=\"note\">%d smaller %s not shown</td></tr>\n", n + 1,
+            mx->n_levels - n, mx->n_levels - n == 1 ? "category" : "categories");
+    PUT("</tbody></table></div>\n");
+cleanup:
+    return st;
+}
+
+static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    char lab[128], med[64], mean[64];
+    TRIBE_TRY(tribe_html_section(b, "profiles", "Profiles", "What makes each segment different"));
+    PUT("<p class=\"lead\">The typical (median) customer of each segment, with the mean below it. "
+        "Shading marks what stands out against all customers: <span class=\"sw\" style=\"background:#99f6e4\">"
+        "</span>well above (&ge;1.33&times; the median, darker from 2&times;), <span class=\"sw\" "
+        "style=\"background:#fde68a\"></span>well below (&le;0.75&times;, darker from 0.5&times;).</p>\n");
+    PUT("<div class=\"card scroll\"><table><thead><tr><th>Feature</th>");
+    TRIBE_TRY(seg_header_cells(b, s));
+    PUT("</tr></thead><tbody>\n");
+    if (s->d == 0)
+        OUT("<tr><td colspan=\"%d\" class=\"note\">No numeric features in this run.</td></tr>\n", s->k + 2);
+    for (int j = 0; j < s->d; j++) {
+        const char *f = s->feature_names[j];
+        PUT("<tr><td class=\"f\">");
+        ESC(tribe_html_feature_label(f, lab, sizeof lab));
+        PUT("</td>");
+        for (int c = 0; c < s->k; c++) {
+            double r;
+            const char *cls = stand_out(s->seg[c].median[j], s->overall_median[j], s->seg[c].mean[j],
+                                        s->overall_mean[j], &r);
+            tribe_fmt_feature(med, sizeof med, f, s->seg[c].median[j]);
+            tribe_fmt_feature(mean, sizeof mean, f, s->seg[c].mean[j]);
+            OUT("<td class=\"%s\"", cls);
+            if (isfinite(r))
+                OUT(" title=\"%.2f&times; all customers\"", r);
+            OUT(">%s", med);
+            if (cls[0])
+                OUT("<span class=\"ar\">%s</span>", cls[0] == 'h' ? "&#9650;" : "&#9660;");
+            OUT("<span class=\"m\">mean %s</span></td>", mean);
+        }
+        tribe_fmt_feature(med, sizeof med, f, s->overall_median[j]);
+        tribe_fmt_feature(mean, sizeof mean, f, s->overall_mean[j]);
+        OUT("<td class=\"base\">%s<span class=\"m\">mean %s</span></td></tr>\n", med, mean);
+    }
+    PUT("</tbody></table></div>\n");
+
+    /* Categorical mixes: the share of each level per segment. */
+    if (s->n_mix > 0) {
+        PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Who they are</h3>\n<p class=\"lead\">Share of each "
+            "segment in every category; shading marks shares at least 10 points above or below all customers "
+            "(darker from 25 points).</p>\n<div class=\"grid2\">\n");
+        for (int m = 0; m < s->n_mix; m++)
+            TRIBE_TRY(mix_table(b, s, &s->mix[m]));
+        PUT("</div>\n");
+    }
+    PUT("</section>\n");
+cleanup:
+    return st;
+}
+
+
+tribe_status tribe_report_segments(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(kpis(b, s));
+    TRIBE_TRY(size_chart(b, s));
+    TRIBE_TRY(profile_table(b, s));
+cleanup:
+    return st;
+}

@@ -1,0 +1,112 @@
+/* Stage "drivers": what tells the segments apart, a softmax GBDT on the raw
+ * model columns explained by TreeSHAP (tribe/drivers.h, docs/gbdt.md). Writes
+ * /model/drivers (read by `tribe explain`); adds every segment's top drivers
+ * to r->segs for the personas. Needs two segments or more. */
+#include "tribe/drivers.h"
+#include "tribe/report.h"
+#include "tribe/stage.h"
+
+#include <string.h>
+
+typedef struct {
+    tribe_drivers_cfg cfg; /* the job's drivers.* keys, same names */
+    tribe_drivers *dr;     /* NULL with one segment */
+} drivers_stage;
+
+static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
+{
+    drivers_stage *s = state;
+    tribe_spec *d = NULL;
+    tribe_status st = TRIBE_OK;
+    tribe_drivers_cfg_default(&s->cfg);
+    s->cfg.seed = job->seed;
+    TRIBE_TRY(tribe_spec_object(spec, "drivers", &d));
+    TRIBE_TRY(tribe_spec_bool(d, "enabled", enabled));
+    TRIBE_TRY(tribe_spec_int(d, "n_rounds", 1, 10000, &s->cfg.n_rounds));
+    TRIBE_TRY(tribe_spec_int(d, "max_leaves", 2, 4096, &s->cfg.max_leaves));
+    TRIBE_TRY(tribe_spec_num(d, "learning_rate", 1e-6, 1, &s->cfg.learning_rate));
+    TRIBE_TRY(tribe_spec_i64(d, "sample_size", 0, 1e12, &s->cfg.sample_size));
+    TRIBE_TRY(tribe_spec_i64(d, "train_rows", 0, 1e12, &s->cfg.train_rows));
+cleanup:
+    return st;
+}
+
+static tribe_status run(void *state, tribe_run *r)
+{
+    drivers_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    if (r->k < 2) {
+        TRIBE_INFO("segment drivers skipped: one segment");
+        return TRIBE_OK;
+    }
+    TRIBE_TRY(tribe_drivers_fit(r->par, r->t, r->model_col, r->m, r->label, r->k, &s->cfg, &s->dr));
+    /* Every rank holds the same mean |SHAP|: no agreement needed. */
+    TRIBE_TRY(tribe_segments_set_drivers(r->segs, r->k, r->m, r->model_name, s->dr->mean_abs));
+cleanup:
+    return st;
+}
+
+static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
+{
+    drivers_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_drivers *dr = s->dr;
+    if (!dr)
+        return TRIBE_OK;
+    /* The model JSON is a 1-D uint8 dataset, not an attribute: with K classes
+     * x n_rounds trees it easily passes the 64 KiB an HDF5 attribute may hold
+     * in the object header. */
+    int64_t len = (int64_t)strlen(dr->model_json);
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/mean_abs_shap", TRIBE_H5_F64, r->k, r->m, dr->mean_abs));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/drivers/mean_abs_shap", "feature_names", r->m, r->model_name));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/gain", TRIBE_H5_F64, r->m, 1, dr->gain));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/drivers/gain", "feature_names", r->m, r->model_name));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/drivers/gbdt_json", TRIBE_H5_U8, len, 1, dr->model_json));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/model/drivers", "shap_rows", dr->rows));
+cleanup:
+    return st;
+}
+
+static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
+{
+    drivers_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_drivers *dr = s->dr;
+    tribe_rec *ma = NULL;
+    if (!dr)
+        return tribe_rec_str(obj, "skipped", "one segment");
+    TRIBE_TRY(tribe_rec_strs(obj, "features", r->model_name, r->m));
+    TRIBE_TRY(tribe_rec_arr(obj, "mean_abs_shap", &ma));
+    for (int c = 0; c < r->k; c++)
+        TRIBE_TRY(tribe_rec_nums(ma, NULL, dr->mean_abs + (size_t)c * r->m, r->m));
+    TRIBE_TRY(tribe_rec_nums(obj, "gain", dr->gain, r->m));
+    TRIBE_TRY(tribe_rec_int(obj, "rows", dr->rows));
+    TRIBE_TRY(tribe_rec_int(obj, "train_rows", dr->train_rows));
+    TRIBE_TRY(tribe_rec_int(obj, "trees", dr->n_trees));
+cleanup:
+    return st;
+}
+
+static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
+{
+    drivers_stage *s = state;
+    return s->dr ? tribe_report_drivers(b, r->segs, s->dr, r->model_name) : TRIBE_OK;
+}
+
+static void destroy(void *state)
+{
+    drivers_stage *s = state;
+    tribe_drivers_destroy(&s->dr);
+}
+
+const tribe_stage_def tribe_stage_drivers = {
+    .name = "drivers",
+    .state_size = sizeof(drivers_stage),
+    .report_order = 20,
+    .configure = configure,
+    .run = run,
+    .write = write,
+    .record = record,
+    .report = report,
+    .destroy = destroy,
+};

@@ -1,0 +1,219 @@
+/* Stage "kmeans" (job keys "kmeans" and "silhouette"): K-Means with K fixed
+ * or chosen by a sweep (tribe/cluster.h, docs/clustering.md), the final
+ * assignment, and segment ids by descending mean monetary. Fills r->k,
+ * r->centroids, r->label, r->distance, r->inertia, r->silhouette(_ci). */
+#include "tribe/cluster.h"
+#include "tribe/report.h"
+#include "tribe/stage.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const INITS[] = {"kmeans++", "kmeans||", "kmeans++-lloyd"}; /* TRIBE_KMEANS_INIT_* order */
+static const char *const ALGORITHMS[] = {"minibatch", "lloyd"};                 /* TRIBE_KMEANS_* order */
+static const char *const SWEEP_COLS[] = {"k",           "inertia",        "silhouette",        "silhouette_ci95",
+                                         "silhouette_sq", "calinski_harabasz", "davies_bouldin", "stability_ari"};
+#define N_SWEEP_COLS 8
+
+/* Row i of the sweep as the SWEEP_COLS columns. */
+static void sweep_row(const tribe_ksweep *ks, int i, double v[N_SWEEP_COLS])
+{
+    const tribe_ksweep_row *kr = &ks->row[i];
+    double row[N_SWEEP_COLS] = {kr->k, kr->inertia, kr->silhouette, kr->silhouette_ci, kr->silhouette_sq,
+                                kr->ch, kr->db,     kr->stability};
+    memcpy(v, row, sizeof row);
+}
+
+typedef struct {
+    tribe_kmeans_cfg cfg; /* the job's kmeans.* keys, same names */
+    int k_lo, k_hi;       /* K, or the swept range */
+    int64_t silhouette_sample; /* silhouette.sample_size; 0 = skip (2000 still choose K in a sweep) */
+    tribe_ksweep *ks;
+} kmeans_stage;
+
+static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
+{
+    kmeans_stage *s = state;
+    tribe_kmeans_cfg *c = &s->cfg;
+    tribe_spec *km = NULL, *sil = NULL;
+    tribe_status st = TRIBE_OK;
+    int k = 0, range[2] = {0, 0};
+    tribe_kmeans_cfg_default(c);
+    c->seed = job->seed;
+    c->batch_size = 2048;
+    c->max_steps = 200;
+    c->init_sample = 20000;
+    c->tol = 1e-4;
+    s->silhouette_sample = 2000;
+    TRIBE_TRY(tribe_spec_object(spec, "kmeans", &km));
+    if (!tribe_spec_has(km, "k") && !tribe_spec_has(km, "k_min") && !tribe_spec_has(km, "k_max"))
+        range[0] = 3, range[1] = 8; /* the default: a sweep */
+    if (tribe_spec_is_array(km, "k")) /* "k": [3, 8] is shorthand for k_min = 3, k_max = 8 */
+        TRIBE_TRY(tribe_spec_ints(km, "k", 1, 1000, 2, range));
+    else
+        TRIBE_TRY(tribe_spec_int(km, "k", 1, 1000, &k));
+    TRIBE_TRY(tribe_spec_int(km, "k_min", 1, 1000, &range[0]));
+    TRIBE_TRY(tribe_spec_int(km, "k_max", 1, 1000, &range[1]));
+    TRIBE_TRY(tribe_spec_i64(km, "batch_size", 1, 1e9, &c->batch_size));
+    TRIBE_TRY(tribe_spec_int(km, "max_steps", 1, 1e7, &c->max_steps));
+    TRIBE_TRY(tribe_spec_i64(km, "init_sample", 1, 1e9, &c->init_sample));
+    TRIBE_TRY(tribe_spec_num(km, "tol", 0, 1e9, &c->tol));
+    TRIBE_TRY(tribe_spec_choice(km, "init", INITS, 3, &c->init));
+    TRIBE_TRY(tribe_spec_choice(km, "algorithm", ALGORITHMS, 2, &c->algorithm));
+    TRIBE_TRY(tribe_spec_int(km, "n_init", 1, 1000, &c->n_init));
+    TRIBE_TRY(tribe_spec_int(km, "lloyd_passes", 0, 1e6, &c->lloyd_passes));
+    TRIBE_TRY(tribe_spec_num(km, "inertia_tol", 0, 1, &c->inertia_tol));
+    TRIBE_TRY(tribe_spec_object(spec, "silhouette", &sil));
+    TRIBE_TRY(tribe_spec_i64(sil, "sample_size", 0, 1e8, &s->silhouette_sample));
+    TRIBE_TRY(tribe_spec_check(km));
+    if (k && (range[0] || range[1]))
+        TRIBE_TRY(tribe_spec_fail(km, "give either 'kmeans.k' or 'kmeans.k_min'/'kmeans.k_max', not both"));
+    if (!k && (!range[0] || !range[1] || range[0] > range[1] || range[0] < 2))
+        TRIBE_TRY(tribe_spec_fail(km, "'kmeans.k_min' and 'kmeans.k_max' need 2 <= k_min <= k_max"));
+    s->k_lo = k ? k : range[0];
+    s->k_hi = k ? k : range[1];
+cleanup:
+    return st;
+}
+
+/* Collective. The K of the sweep's recommendation, its centroids into
+ * r->centroids, the labels and squared distances left in r->label and
+ * r->distance. */
+static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_table *t = r->t;
+    int k_hi = s->k_hi;
+    if (s->k_lo > t->n_global)
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: K=%d but %s holds only %lld customers", r->job->path, s->k_lo,
+                          r->job->input, (long long)t->n_global);
+    if (k_hi > t->n_global)
+        k_hi = (int)t->n_global;
+    int64_t sil = s->silhouette_sample > 0 ? s->silhouette_sample : s->k_lo != k_hi ? 2000 : 0;
+    TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(t->n_local + 1) * sizeof *r->label));
+    TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));
+    TRIBE_TRY(tribe_ksweep_run(r->par, r->z, t->n_local, t->offset, t->n_global, r->m, s->k_lo, k_hi, &s->cfg, sil,
+                               r->label, r->distance, &s->ks));
+    r->k = s->ks->recommended_k;
+    TRIBE_TRY(tribe_calloc((void **)&r->centroids, (size_t)r->k * (size_t)r->m, sizeof *r->centroids));
+    memcpy(r->centroids, tribe_ksweep_centroids(s->ks, r->k), (size_t)r->k * (size_t)r->m * sizeof *r->centroids);
+    for (int i = 0; i < s->ks->n; i++)
+        if (s->ks->row[i].k == r->k) {
+            r->silhouette = s->ks->row[i].silhouette;
+            r->silhouette_ci = s->ks->row[i].silhouette_ci;
+        }
+cleanup:
+    return st;
+}
+
+static tribe_status run(void *state, tribe_run *r)
+{
+    kmeans_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    int *perm = NULL;
+    const tribe_table *t = r->t;
+    TRIBE_TRY(tribe_par_agree(r->par, choose_k(s, r)));
+    /* Final assignment with the chosen centroids; ids by descending monetary. */
+    tribe_kmeans_assign(r->z, t->n_local, r->m, r->centroids, r->k, r->label, r->distance);
+    TRIBE_TRY(tribe_par_agree(r->par, tribe_alloc((void **)&perm, (size_t)r->k * sizeof *perm)));
+    TRIBE_TRY(tribe_par_agree(r->par, tribe_kmeans_relabel(r->par, t, tribe_table_feature(t, "monetary"), r->k, r->m,
+                                                           r->centroids, r->label, perm)));
+    tribe_xsum acc = 0;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        acc += tribe_xsum_of((double)r->distance[i]);
+        r->distance[i] = sqrtf(r->distance[i]);
+    }
+    TRIBE_TRY(tribe_par_sum_xsum(r->par, &acc, 1));
+    r->inertia = tribe_xsum_value(acc);
+cleanup:
+    free(perm);
+    return st;
+}
+
+static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
+{
+    kmeans_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_ksweep *ks = s->ks;
+    const tribe_rows *rw = &r->rows;
+    double *sweep = NULL;
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/label", TRIBE_H5_I32, rw->n_global, rw->offset, rw->n_local, 1,
+                                  r->label));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, rw->n_global, rw->offset, rw->n_local, 1,
+                                  r->distance));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/centroids", TRIBE_H5_F64, r->k, r->m, r->centroids));
+    if (ks->n <= 0)
+        goto cleanup;
+    TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)ks->n * N_SWEEP_COLS, sizeof *sweep));
+    for (int i = 0; i < ks->n; i++)
+        sweep_row(ks, i, sweep + (size_t)i * N_SWEEP_COLS);
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, ks->n, N_SWEEP_COLS, sweep));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", N_SWEEP_COLS, SWEEP_COLS));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "recommended_k", ks->recommended_k));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "elbow_k", ks->elbow_k));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_ari", ks->stability_ari));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/model/k_sweep", "reason", ks->reason));
+    TRIBE_TRY(tribe_h5_attr_str(h, r->run_group, "k_reason", ks->reason));
+    TRIBE_TRY(tribe_h5_attr_f64(h, r->run_group, "k_stability_ari", ks->stability_ari));
+cleanup:
+    free(sweep);
+    return st;
+}
+
+static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
+{
+    kmeans_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_ksweep *ks = s->ks;
+    tribe_rec *sw = NULL, *rows = NULL, *row = NULL;
+    TRIBE_TRY(tribe_rec_int(obj, "k", r->k));
+    TRIBE_TRY(tribe_rec_str(obj, "algorithm", ALGORITHMS[s->cfg.algorithm]));
+    TRIBE_TRY(tribe_rec_str(obj, "init", INITS[s->cfg.init]));
+    TRIBE_TRY(tribe_rec_num(obj, "inertia", r->inertia));
+    TRIBE_TRY(tribe_rec_num(obj, "silhouette", r->silhouette));
+    TRIBE_TRY(tribe_rec_num(obj, "silhouette_ci95", r->silhouette_ci));
+    TRIBE_TRY(tribe_rec_num(obj, "fit_seconds", ks->fit_seconds));
+    TRIBE_TRY(tribe_rec_num(obj, "score_seconds", ks->score_seconds));
+    TRIBE_TRY(tribe_rec_obj(obj, "k_sweep", &sw));
+    TRIBE_TRY(tribe_rec_int(sw, "recommended_k", ks->recommended_k));
+    TRIBE_TRY(tribe_rec_int(sw, "elbow_k", ks->elbow_k));
+    TRIBE_TRY(tribe_rec_num(sw, "stability_ari", ks->stability_ari));
+    TRIBE_TRY(tribe_rec_str(sw, "reason", ks->reason));
+    TRIBE_TRY(tribe_rec_strs(sw, "columns", SWEEP_COLS, N_SWEEP_COLS));
+    TRIBE_TRY(tribe_rec_arr(sw, "rows", &rows));
+    for (int i = 0; i < ks->n; i++) {
+        double v[N_SWEEP_COLS];
+        sweep_row(ks, i, v);
+        TRIBE_TRY(tribe_rec_arr(rows, NULL, &row));
+        for (int c = 0; c < N_SWEEP_COLS; c++)
+            TRIBE_TRY(tribe_rec_num(row, NULL, v[c]));
+    }
+cleanup:
+    return st;
+}
+
+static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
+{
+    kmeans_stage *s = state;
+    return tribe_report_ksweep(b, s->ks);
+}
+
+static void destroy(void *state)
+{
+    kmeans_stage *s = state;
+    tribe_ksweep_destroy(&s->ks);
+}
+
+const tribe_stage_def tribe_stage_kmeans = {
+    .name = "kmeans",
+    .state_size = sizeof(kmeans_stage),
+    .uses_z = 1,
+    .report_order = 40,
+    .configure = configure,
+    .run = run,
+    .write = write,
+    .record = record,
+    .report = report,
+    .destroy = destroy,
+};

@@ -1,0 +1,163 @@
+/* Stage "ltv": lifetime value on the temporal split (tribe/ltv.h,
+ * docs/ltv.md): off unless the job has an "ltv" object. Writes /segments/ltv*
+ * and /model/ltv; adds the per-segment value to r->segs for the personas and
+ * the campaign plan. */
+#include "tribe/ltv.h"
+#include "tribe/report.h"
+#include "tribe/stage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tribe_ltv_cfg cfg; /* the job's ltv.* keys, same names; its paths point at the strings below */
+    char *train, *train_target, *test, *test_target;
+    tribe_ltv *lv;
+} ltv_stage;
+
+/* `tribe ingest --cutoff` writes the target beside its output as
+ * <name without .h5>.target.h5. */
+static tribe_status default_target(const char *src, char **dst)
+{
+    size_t len = strlen(src);
+    if (*dst)
+        return TRIBE_OK;
+    if (len > 3 && strcmp(src + len - 3, ".h5") == 0)
+        len -= 3;
+    tribe_status st = tribe_alloc((void **)dst, len + 11);
+    if (st == TRIBE_OK) {
+        memcpy(*dst, src, len);
+        memcpy(*dst + len, ".target.h5", 11);
+    }
+    return st;
+}
+
+static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
+{
+    ltv_stage *s = state;
+    tribe_ltv_cfg *c = &s->cfg;
+    tribe_spec *l = NULL;
+    tribe_status st = TRIBE_OK;
+    tribe_ltv_cfg_default(c);
+    c->seed = job->seed;
+    *enabled = tribe_spec_has(spec, "ltv");
+    TRIBE_TRY(tribe_spec_object(spec, "ltv", &l));
+    TRIBE_TRY(tribe_spec_path(l, "train", &s->train));
+    TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
+    TRIBE_TRY(tribe_spec_path(l, "test", &s->test));
+    TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
+    TRIBE_TRY(tribe_spec_num(l, "horizon_days", 1, 36500, &c->horizon_days));
+    TRIBE_TRY(tribe_spec_choice(l, "objective", TRIBE_LTV_OBJECTIVES, 3, &c->objective));
+    TRIBE_TRY(tribe_spec_int(l, "n_rounds", 1, 10000, &c->n_rounds));
+    TRIBE_TRY(tribe_spec_num(l, "learning_rate", 1e-6, 1, &c->learning_rate));
+    TRIBE_TRY(tribe_spec_int(l, "max_leaves", 2, 4096, &c->max_leaves));
+    TRIBE_TRY(tribe_spec_num(l, "valid_fraction", 0, 0.9, &c->valid_fraction));
+    TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
+    TRIBE_TRY(tribe_spec_check(l));
+    if (!*enabled)
+        goto cleanup;
+    if (!s->train || !s->test || !(c->horizon_days > 0))
+        TRIBE_TRY(tribe_spec_fail(l, "'ltv' needs 'ltv.train', 'ltv.test' and 'ltv.horizon_days'"));
+    if (c->early_stopping_rounds > 0 && !(c->valid_fraction > 0))
+        TRIBE_TRY(tribe_spec_fail(l,
+                                  "'ltv.early_stopping_rounds' = %d needs held-out rows, but 'ltv.valid_fraction' = 0 "
+                                  "(set 'ltv.early_stopping_rounds' to 0 to train on every row)",
+                                  c->early_stopping_rounds));
+    TRIBE_TRY(default_target(s->train, &s->train_target));
+    TRIBE_TRY(default_target(s->test, &s->test_target));
+    TRIBE_TRY(tribe_spec_note_str(l, "train_target", s->train_target));
+    TRIBE_TRY(tribe_spec_note_str(l, "test_target", s->test_target));
+    c->train = s->train;
+    c->train_target = s->train_target;
+    c->test = s->test;
+    c->test_target = s->test_target;
+cleanup:
+    return st;
+}
+
+static tribe_status run(void *state, tribe_run *r)
+{
+    ltv_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_par_agree(r->par, tribe_ltv_fit(r->par, &s->cfg, r->t, r->model_col, r->model_name, r->m,
+                                                    r->label, r->k, &s->lv)));
+    /* The profiles behind the personas and the plan carry the predicted value. */
+    r->segs->ltv_horizon_days = s->cfg.horizon_days;
+    for (int c = 0; c < r->k; c++) {
+        r->segs->seg[c].ltv_mean = s->lv->seg_mean[c];
+        r->segs->seg[c].ltv_median = s->lv->seg_median[c];
+        r->segs->seg[c].ltv_total = s->lv->seg_total[c];
+    }
+cleanup:
+    return st;
+}
+
+static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
+{
+    static const char *const MCOLS[] = {"mae", "rmse", "r2", "lift"};
+    ltv_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_ltv *lv = s->lv;
+    const tribe_rows *rw = &r->rows;
+    int k = r->k;
+    int64_t len = (int64_t)strlen(lv->model_json);
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/ltv", TRIBE_H5_F32, rw->n_global, rw->offset, rw->n_local, 1,
+                                  lv->pred));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/segments/ltv", "horizon_days", lv->horizon_days));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_mean", TRIBE_H5_F64, k, 1, lv->seg_mean));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_median", TRIBE_H5_F64, k, 1, lv->seg_median));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_total", TRIBE_H5_F64, k, 1, lv->seg_total));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/metrics", TRIBE_H5_F64, TRIBE_LTV_MODELS, 4, lv->metrics));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "models", TRIBE_LTV_MODELS, TRIBE_LTV_MODEL_NAMES));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "columns", 4, MCOLS));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_json", TRIBE_H5_U8, len, 1, lv->model_json));
+cleanup:
+    return st;
+}
+
+static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
+{
+    ltv_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    const tribe_ltv *lv = s->lv;
+    tribe_rec *met = NULL;
+    TRIBE_TRY(tribe_rec_num(obj, "horizon_days", lv->horizon_days));
+    TRIBE_TRY(tribe_rec_str(obj, "objective", TRIBE_LTV_OBJECTIVES[lv->objective]));
+    TRIBE_TRY(tribe_rec_strs(obj, "models", TRIBE_LTV_MODEL_NAMES, TRIBE_LTV_MODELS));
+    TRIBE_TRY(tribe_rec_arr(obj, "metrics", &met));
+    for (int i = 0; i < TRIBE_LTV_MODELS; i++)
+        TRIBE_TRY(tribe_rec_nums(met, NULL, lv->metrics[i], 4));
+    TRIBE_TRY(tribe_rec_nums(obj, "segment_mean", lv->seg_mean, r->k));
+    TRIBE_TRY(tribe_rec_nums(obj, "segment_median", lv->seg_median, r->k));
+    TRIBE_TRY(tribe_rec_nums(obj, "segment_total", lv->seg_total, r->k));
+cleanup:
+    return st;
+}
+
+static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
+{
+    ltv_stage *s = state;
+    return tribe_report_ltv(b, r->segs, s->lv);
+}
+
+static void destroy(void *state)
+{
+    ltv_stage *s = state;
+    free(s->train);
+    free(s->train_target);
+    free(s->test);
+    free(s->test_target);
+    tribe_ltv_destroy(&s->lv);
+}
+
+const tribe_stage_def tribe_stage_ltv = {
+    .name = "ltv",
+    .state_size = sizeof(ltv_stage),
+    .report_order = 30,
+    .configure = configure,
+    .run = run,
+    .write = write,
+    .record = record,
+    .report = report,
+    .destroy = destroy,
+};

@@ -1,0 +1,40 @@
+/* Internal to src/stages: the pipeline object shared by pipeline.c (the
+ * loop) and outputs.c (results.h5, run.json, report.html, publishing). */
+#ifndef TRIBE_PIPELINE_INTERNAL_H
+#define TRIBE_PIPELINE_INTERNAL_H
+
+#include "tribe/stage.h"
+
+/* Timed steps: "read", one per stage that ran, "results", "outputs". */
+#define PIPELINE_MAX_STEPS 64
+
+struct tribe_pipeline {
+    tribe_job *job;
+    int n;
+    const tribe_stage_def **def; /* [n] */
+    void **state;                /* [n] */
+    int *enabled, *ran;          /* [n] */
+    tribe_run run;
+    char staging[4096];          /* "" until made; removed unless published */
+    int n_steps;
+    const char *step[PIPELINE_MAX_STEPS];
+    double seconds[PIPELINE_MAX_STEPS];
+    int64_t rss[PIPELINE_MAX_STEPS]; /* this rank's peak RSS when the step ended */
+    double mark;
+    tribe_rec *memory;           /* the record's "memory" object, every rank (NULL until taken) */
+};
+
+/* Not collective: ends the current step (seconds since the last mark). */
+void pipeline_lap(tribe_pipeline *pl, const char *name);
+/* Collective. The staging directory <output>/.staging-<run_id>, emptied. */
+tribe_status pipeline_staging(tribe_pipeline *pl);
+/* Collective. results.h5 in the staging directory: the run's own objects and
+ * every stage's write. */
+tribe_status pipeline_write_results(tribe_pipeline *pl);
+/* Rank 0. run.json, report.html and every stage's files, then the move into
+ * the output directory. */
+tribe_status pipeline_outputs(tribe_pipeline *pl);
+/* Rank 0: removes the staging directory and what it holds. */
+void pipeline_unstage(tribe_pipeline *pl);
+
+#endif
