@@ -351,7 +351,7 @@ int main(void)
         TRIBE_TEST(broken_json_should_give_its_line),
         TRIBE_TEST(a_key_given_twice_should_take_the_last_value),
         {NULL, NULL}};
-    if (tribe_par_serial(&par) != TRIBE_OK)
+    if (tribe_par_serial(&par) != TRIBE_OK) /* one context for every case: the cases share it */
         return 1;
     int rc = tribe_test_main("job_spec", cases);
     tribe_par_finalize(&par);

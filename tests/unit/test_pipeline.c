@@ -318,7 +318,7 @@ int main(void)
         TRIBE_TEST(a_stage_keys_should_be_strict_and_switch_it_off),
         TRIBE_TEST(the_run_record_should_be_json_for_one_segment_no_silhouette_and_quoted_paths),
         {NULL, NULL}};
-    if (tribe_par_serial(&par) != TRIBE_OK)
+    if (tribe_par_serial(&par) != TRIBE_OK) /* one context for every case: the cases share it */
         return 1;
     int rc = tribe_test_main("pipeline", cases);
     tribe_par_finalize(&par);
