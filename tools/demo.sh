@@ -32,6 +32,7 @@ Results are in $out/results:
   segments.csv    one row per segment
   campaign_plan.csv  the recommended campaign per segment
   results.h5      labels, distances, model and run record (docs/hdf5-layout.md)
+  run.json        the run record: settings, timings, every stage's figures (docs/outputs.md)
   customers.csv   one row per customer with its segment
 Data-quality rejects: $out/rejects.csv
 MSG

@@ -51,6 +51,14 @@ tribe_status tribe_rec_parse(const char *text, tribe_rec **out);
 /* The tree as JSON text (indented when pretty), caller frees. NOMEM. */
 tribe_status tribe_rec_print(const tribe_rec *r, int pretty, char **out);
 
+/* For modules that build their own cJSON trees (the GBDT model files, the
+ * persona requests, personas.json): root, a `const cJSON *` (the type stays
+ * out of public headers), printed (indented when pretty) into *out, allocated
+ * by tribe (the caller frees it with free). ok = 0 says building root already
+ * ran out of memory. root stays the caller's. Errors: NOMEM "<what>: out of
+ * memory". */
+tribe_status tribe_json_text(const void *root, int ok, int pretty, const char *what, char **out);
+
 /* ---- reading (for the report's run facts) ------------------------------- */
 /* The member key of object o, or NULL. */
 const tribe_rec *tribe_rec_get(const tribe_rec *o, const char *key);

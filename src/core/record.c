@@ -2,7 +2,8 @@
  * that no public header carries the cJSON type. A tribe_rec pointer is a
  * cJSON node. */
 #include "tribe/record.h"
-#include "tribe/json_text.h"
+
+#include <cjson/cJSON.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -135,6 +136,15 @@ tribe_status tribe_rec_parse(const char *text, tribe_rec **out)
     }
     *out = (tribe_rec *)o;
     return TRIBE_OK;
+}
+
+tribe_status tribe_json_text(const void *root, int ok, int pretty, const char *what, char **out)
+{
+    const cJSON *r = root;
+    char *text = ok && r ? (pretty ? cJSON_Print(r) : cJSON_PrintUnformatted(r)) : NULL;
+    tribe_status st = text ? tribe_strdup(text, out) : tribe_fail(TRIBE_ERR_NOMEM, "%s: out of memory", what);
+    cJSON_free(text);
+    return st;
 }
 
 tribe_status tribe_rec_print(const tribe_rec *r, int pretty, char **out)

@@ -1,6 +1,6 @@
 /* Prediction and the model JSON (tribe/gbdt.h, docs/gbdt.md). */
 #include "gbdt_internal.h"
-#include "tribe/json_text.h"
+#include "tribe/record.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

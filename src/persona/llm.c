@@ -9,7 +9,7 @@
  * every wait is bounded by the deadline, and curl itself failing only sends
  * every segment to the offline writer. */
 #include "tribe/llm.h"
-#include "tribe/json_text.h"
+#include "tribe/record.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

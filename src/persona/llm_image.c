@@ -11,7 +11,7 @@
  * without trusting the server's text. */
 #include "tribe/llm.h"
 #include "tribe/base64.h"
-#include "tribe/json_text.h"
+#include "tribe/record.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -5,7 +5,7 @@
  * holds no per-customer data, and refuses segments under k_min customers, so
  * nothing a prompt carries can single out a customer. */
 #include "tribe/llm.h"
-#include "tribe/json_text.h"
+#include "tribe/record.h"
 #include "tribe/numfmt.h"
 
 #include <cjson/cJSON.h>

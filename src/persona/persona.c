@@ -4,7 +4,7 @@
  * A provider's destroy hook releases its `state`; tribe_persona_provider_destroy
  * then frees the provider struct itself. */
 #include "tribe/persona.h"
-#include "tribe/json_text.h"
+#include "tribe/record.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

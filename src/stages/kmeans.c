@@ -154,6 +154,8 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "elbow_k", ks->elbow_k));
     TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_ari", ks->stability_ari));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/k_sweep", "reason", ks->reason));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "fit_seconds", ks->fit_seconds));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "score_seconds", ks->score_seconds));
     TRIBE_TRY(tribe_h5_attr_str(h, r->run_group, "k_reason", ks->reason));
     TRIBE_TRY(tribe_h5_attr_f64(h, r->run_group, "k_stability_ari", ks->stability_ari));
 cleanup:
