@@ -311,12 +311,46 @@ static void the_run_record_should_be_json_for_one_segment_no_silhouette_and_quot
     }
 }
 
+/* features.standardize false: the columns are centred, not scaled (std 1),
+ * so the model keeps each feature's own units. */
+static void standardize_false_should_keep_the_units(void)
+{
+    const char *dir = tribe_test_tmpdir();
+    char text[2048];
+    double *sd[2] = {NULL, NULL};
+    for (int v = 0; v < 2; v++) {
+        char out[1024], h5path[1200];
+        tribe_pipeline *pl = NULL;
+        tribe_h5 *h = NULL;
+        int64_t nr = 0, nc = 0;
+        snprintf(out, sizeof out, "%s/std%d", dir, v);
+        snprintf(text, sizeof text,
+                 "{\"input\": \"%s\", \"output\": \"%s\", \"kmeans\": {\"k\": 3}, \"drivers\": {\"enabled\": false}, "
+                 "\"features\": {\"standardize\": %s}}",
+                 blobs(dir), out, v ? "false" : "true");
+        CU_ASSERT_EQUAL_FATAL(run_job(text, NULL, 0, &pl), TRIBE_OK);
+        snprintf(h5path, sizeof h5path, "%s/results.h5", out);
+        CU_ASSERT_EQUAL_FATAL(tribe_h5_open(par, h5path, &h), TRIBE_OK);
+        CU_ASSERT_EQUAL(tribe_h5_read_small(h, "/model/scaler/std", TRIBE_H5_F64, &nr, &nc, (void **)&sd[v]), TRIBE_OK);
+        CU_ASSERT_EQUAL(nr, 4);
+        tribe_h5_close(&h);
+        tribe_pipeline_destroy(&pl);
+    }
+    for (int j = 0; j < 4 && sd[0] && sd[1]; j++) {
+        CU_ASSERT(sd[0][j] != 1.0); /* blobs' columns are not unit-variance */
+        CU_ASSERT_EQUAL(sd[1][j], 1.0);
+    }
+    free(sd[0]);
+    free(sd[1]);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(a_stage_added_to_the_list_should_take_part_in_every_step),
         TRIBE_TEST(a_stage_keys_should_be_strict_and_switch_it_off),
         TRIBE_TEST(the_run_record_should_be_json_for_one_segment_no_silhouette_and_quoted_paths),
+        TRIBE_TEST(standardize_false_should_keep_the_units),
         {NULL, NULL}};
     if (tribe_par_serial(&par) != TRIBE_OK) /* one context for every case: the cases share it */
         return 1;
