@@ -84,7 +84,7 @@ static tribe_status memory(tribe_pipeline *pl)
     tribe_rec *m = NULL, *after = NULL;
     TRIBE_TRY(tribe_calloc((void **)&all, (size_t)size, sizeof *all));
     TRIBE_TRY(tribe_calloc((void **)&smax, (size_t)n + 1, sizeof *smax));
-    all[tribe_par_rank(par)] = pl->rss[n > 0 ? n - 1 : 0];
+    all[tribe_par_rank(par)] = pipeline_peak_rss();
     TRIBE_TRY(tribe_par_sum_i64(par, all, size)); /* one slot per rank, zero elsewhere: the sum is the gather */
     memcpy(smax, pl->rss, (size_t)n * sizeof *smax);
     TRIBE_TRY(tribe_par_max_i64(par, smax, n));

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-static int64_t peak_rss(void)
+int64_t pipeline_peak_rss(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
@@ -22,7 +22,7 @@ void pipeline_lap(tribe_pipeline *pl, const char *name)
     if (pl->n_steps < PIPELINE_MAX_STEPS) {
         pl->step[pl->n_steps] = name;
         pl->seconds[pl->n_steps] = now - pl->mark;
-        pl->rss[pl->n_steps++] = peak_rss();
+        pl->rss[pl->n_steps++] = pipeline_peak_rss();
     }
     pl->mark = now;
 }

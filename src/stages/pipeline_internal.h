@@ -24,6 +24,9 @@ struct tribe_pipeline {
     tribe_rec *memory;           /* the record's "memory" object, every rank (NULL until taken) */
 };
 
+/* Not collective: this process's peak resident set size so far, in bytes
+ * (getrusage), 0 when unknown. */
+int64_t pipeline_peak_rss(void);
 /* Not collective: ends the current step (seconds since the last mark). */
 void pipeline_lap(tribe_pipeline *pl, const char *name);
 /* Collective. The staging directory <output>/.staging-<run_id>, emptied. */
