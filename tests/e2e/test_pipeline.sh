@@ -79,6 +79,29 @@ import sys, h5py; sys.exit('/model/drivers' in h5py.File('$TMP/nodrv/results.h5'
 head -1 "$TMP/seg1.csv" | grep -q ',segment_id,segment_name$' && ok "export carries segment id and name" || fail "segment columns"
 check "no staging directory left behind" test -z "$(ls -A "$TMP/out1" | grep staging || true)"
 
+# Edge values the spec allows end in a valid run record (once: exit 3 "run record is not valid JSON"
+# after all the work): one segment, no silhouette sample, a quote and a backslash in the output path.
+odd="$TMP/we\"ird \\ dir"
+for edge in '"kmeans": {"k": 1}' '"kmeans": {"k": 3}, "silhouette": {"sample_size": 0}'; do
+  cat >"$TMP/edge.json" <<JSON
+{"input": "$TMP/c1.h5", "output": $($PY -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$odd"), $edge}
+JSON
+  if tribe_np 2 run "$TMP/edge.json" >"$TMP/edge.out" 2>&1; then
+    $PY - "$odd/run.json" "$odd/report.html" <<'PY' && ok "run with $edge: valid run.json, null silhouette" || fail "run.json with $edge"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["silhouette"] is None, r["silhouette"]
+assert r["kmeans"]["silhouette"] is None
+assert r["k"] in (1, 3) and r["settings"]["output"].endswith('we"ird \\ dir'), r["settings"]["output"]
+if r["k"] == 1:
+    assert r["drivers"] == {"skipped": "one segment"} and r["ward"] == {}, (r["drivers"], r["ward"])
+assert '<section id="glance"' in open(sys.argv[2]).read()
+PY
+  else
+    fail "run with $edge"; tail -3 "$TMP/edge.out"
+  fi
+done
+
 # Segments recovered from the planted truth: adjusted Rand index well above chance.
 $PY - "$TMP/raw/truth.csv" "$TMP/seg1.csv" <<'PY' && ok "planted segments recovered (ARI)" || fail "planted segments recovered (ARI)"
 import csv, sys
