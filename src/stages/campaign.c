@@ -73,14 +73,5 @@ static void destroy(void *state)
 static const char *const OUTPUTS[] = {"campaign_plan.csv", NULL};
 
 const tribe_stage_def tribe_stage_campaign = {
-    .name = "campaign",
-    .state_size = sizeof(campaign_stage),
-    .report_order = 100,
-    .outputs = OUTPUTS,
-    .configure = configure,
-    .run = run,
-    .record = record,
-    .report = report,
-    .files = files,
-    .destroy = destroy,
-};
+    .name = "campaign", .state_size = sizeof(campaign_stage), .report_order = 100, .outputs = OUTPUTS,
+    .configure = configure, .run = run, .record = record, .report = report, .files = files, .destroy = destroy};

@@ -100,13 +100,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_drivers = {
-    .name = "drivers",
-    .state_size = sizeof(drivers_stage),
-    .report_order = 20,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "drivers", .state_size = sizeof(drivers_stage), .report_order = 20, .configure = configure, .run = run,
+    .write = write, .record = record, .report = report, .destroy = destroy};

@@ -113,14 +113,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_gmm = {
-    .name = "gmm",
-    .state_size = sizeof(gmm_stage),
-    .uses_z = 1,
-    .report_order = 60,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "gmm", .state_size = sizeof(gmm_stage), .uses_z = 1, .report_order = 60, .configure = configure,
+    .run = run, .write = write, .record = record, .report = report, .destroy = destroy};

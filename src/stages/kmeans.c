@@ -208,14 +208,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_kmeans = {
-    .name = "kmeans",
-    .state_size = sizeof(kmeans_stage),
-    .uses_z = 1,
-    .report_order = 40,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "kmeans", .state_size = sizeof(kmeans_stage), .uses_z = 1, .report_order = 40, .configure = configure,
+    .run = run, .write = write, .record = record, .report = report, .destroy = destroy};

@@ -151,13 +151,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_ltv = {
-    .name = "ltv",
-    .state_size = sizeof(ltv_stage),
-    .report_order = 30,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "ltv", .state_size = sizeof(ltv_stage), .report_order = 30, .configure = configure, .run = run,
+    .write = write, .record = record, .report = report, .destroy = destroy};

@@ -99,13 +99,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_outliers = {
-    .name = "outliers",
-    .state_size = sizeof(outliers_stage),
-    .report_order = 50,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "outliers", .state_size = sizeof(outliers_stage), .report_order = 50, .configure = configure,
+    .run = run, .write = write, .record = record, .report = report, .destroy = destroy};

@@ -160,14 +160,5 @@ static void destroy(void *state)
 static const char *const OUTPUTS[] = {"personas.json", NULL};
 
 const tribe_stage_def tribe_stage_personas = {
-    .name = "personas",
-    .state_size = sizeof(personas_stage),
-    .report_order = 90,
-    .outputs = OUTPUTS,
-    .configure = configure,
-    .run = run,
-    .record = record,
-    .report = report,
-    .files = files,
-    .destroy = destroy,
-};
+    .name = "personas", .state_size = sizeof(personas_stage), .report_order = 90, .outputs = OUTPUTS,
+    .configure = configure, .run = run, .record = record, .report = report, .files = files, .destroy = destroy};

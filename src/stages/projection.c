@@ -82,14 +82,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_projection = {
-    .name = "projection",
-    .state_size = sizeof(projection_stage),
-    .uses_z = 1,
-    .report_order = 80,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "projection", .state_size = sizeof(projection_stage), .uses_z = 1, .report_order = 80,
+    .configure = configure, .run = run, .write = write, .record = record, .report = report, .destroy = destroy};

@@ -120,14 +120,5 @@ static tribe_status files(void *state, const tribe_run *r, const char *dir)
 static const char *const OUTPUTS[] = {"segments.csv", NULL};
 
 const tribe_stage_def tribe_stage_segments = {
-    .name = "segments",
-    .state_size = sizeof(segments_stage),
-    .report_order = 10,
-    .outputs = OUTPUTS,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .files = files,
-};
+    .name = "segments", .state_size = sizeof(segments_stage), .report_order = 10, .outputs = OUTPUTS,
+    .configure = configure, .run = run, .write = write, .record = record, .report = report, .files = files};

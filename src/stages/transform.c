@@ -146,11 +146,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_transform = {
-    .name = "transform",
-    .state_size = sizeof(transform_stage),
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .destroy = destroy,
-};
+    .name = "transform", .state_size = sizeof(transform_stage), .configure = configure, .run = run, .write = write,
+    .record = record, .destroy = destroy};

@@ -77,13 +77,5 @@ static void destroy(void *state)
 }
 
 const tribe_stage_def tribe_stage_ward = {
-    .name = "ward",
-    .state_size = sizeof(ward_stage),
-    .report_order = 70,
-    .configure = configure,
-    .run = run,
-    .write = write,
-    .record = record,
-    .report = report,
-    .destroy = destroy,
-};
+    .name = "ward", .state_size = sizeof(ward_stage), .report_order = 70, .configure = configure, .run = run,
+    .write = write, .record = record, .report = report, .destroy = destroy};
