@@ -243,6 +243,21 @@ void tribe_segments_name(tribe_segments *s);
 
 /* ---- projection (Collective) -------------------------------------------------- */
 
+/* A 2-D projection sample for plots. */
+typedef struct {
+    int64_t m;          /* sampled customers */
+    float *xy;          /* [m][2] projection coordinates */
+    int32_t *label;     /* [m] segment of each */
+    char axis[2][64];   /* axis titles, e.g. "PC1 (41%)" */
+    /* The PCA behind the coordinates (tribe_projection_fit; zero when d is 0):
+     * xy = (x - mean) . components[c] for model-space rows x. */
+    int d;                                /* model features */
+    double mean[TRIBE_MAX_FEATURES];                     /* [d] */
+    double components[2][TRIBE_MAX_FEATURES];            /* [2][d] unit axes (PC2 zero when d == 1) */
+    double explained_variance[TRIBE_MAX_FEATURES];       /* [d] every covariance eigenvalue, descending */
+    double explained_variance_ratio[TRIBE_MAX_FEATURES]; /* [d] each over their sum (the trace) */
+} tribe_projection;
+
 /* 2-D PCA of z[n_local][d]: covariance reduced exactly over all rows, its top
  * two eigenvectors (tribe_eigh), and the coordinates of about sample_size
  * rows drawn by global index, on every rank, in global order, with their
@@ -251,6 +266,8 @@ void tribe_segments_name(tribe_segments *s);
  * NOMEM, ENV. *out NULL on error. */
 tribe_status tribe_projection_fit(const tribe_dmat *z, const int32_t *label, int64_t sample_size, uint64_t seed,
                                   tribe_projection **out);
+/* Accepts NULL; sets *p = NULL. */
+void tribe_projection_destroy(tribe_projection **p);
 
 /* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
 

@@ -1,6 +1,6 @@
 /* tribe/segment.h: what the clustering stage hands to rank 0's writers
- * (personas, report, CSV): per-segment profiles in raw (business) units, plus
- * a small 2-D projection sample for plots.
+ * (personas, report, CSV): per-segment profiles in raw (business) units, with
+ * the figures later stages add (drivers, predicted value, outlier counts).
  *
  * Shapes: k segments, d numeric features, feature_names[d] shared by all.
  * Segment ids are 0..k-1, ordered by descending mean monetary value, so the
@@ -69,20 +69,6 @@ typedef struct {
     double ltv_horizon_days;  /* horizon of the seg[].ltv_* figures, NaN without an LTV model */
 } tribe_segments;
 
-typedef struct {
-    int64_t m;          /* sampled customers */
-    float *xy;          /* [m][2] projection coordinates */
-    int32_t *label;     /* [m] segment of each */
-    char axis[2][64];   /* axis titles, e.g. "PC1 (41%)" */
-    /* The PCA behind the coordinates (tribe_projection_fit; zero when d is 0):
-     * xy = (x - mean) . components[c] for model-space rows x. */
-    int d;                                /* model features */
-    double mean[TRIBE_MAX_FEATURES];                     /* [d] */
-    double components[2][TRIBE_MAX_FEATURES];            /* [2][d] unit axes (PC2 zero when d == 1) */
-    double explained_variance[TRIBE_MAX_FEATURES];       /* [d] every covariance eigenvalue, descending */
-    double explained_variance_ratio[TRIBE_MAX_FEATURES]; /* [d] each over their sum (the trace) */
-} tribe_projection;
-
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */
 tribe_status tribe_segments_create(int k, int d, const char *const *feature_names, tribe_segments **out);
 /* Fills every segment's top drivers from mean_abs[k][m] (mean |SHAP| per
@@ -96,6 +82,5 @@ tribe_status tribe_segments_set_drivers(tribe_segments *s, int k, int m, const c
 /* Index of a feature by name, or -1. */
 int tribe_segments_feature(const tribe_segments *s, const char *name);
 void tribe_segments_destroy(tribe_segments **s);
-void tribe_projection_destroy(tribe_projection **p);
 
 #endif

@@ -69,6 +69,12 @@ typedef struct {
     tribe_campaign_plan *plan; /* [k] */
 } tribe_run;
 
+/* The model space of r as a matrix on the customers' rows (a view). */
+static inline tribe_dmat tribe_run_z(const tribe_run *r)
+{
+    return (tribe_dmat){&r->rows, r->z, r->m};
+}
+
 typedef struct {
     const char *name;        /* job-spec section, run-record object, timing and memory label */
     size_t state_size;       /* bytes of the stage's state (zeroed before configure) */

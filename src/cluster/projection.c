@@ -166,3 +166,13 @@ cleanup:
     free(SL);
     return st;
 }
+
+void tribe_projection_destroy(tribe_projection **pp)
+{
+    if (!pp || !*pp)
+        return;
+    free((*pp)->xy);
+    free((*pp)->label);
+    free(*pp);
+    *pp = NULL;
+}

@@ -148,13 +148,3 @@ void tribe_segments_destroy(tribe_segments **sp)
     free(s);
     *sp = NULL;
 }
-
-void tribe_projection_destroy(tribe_projection **pp)
-{
-    if (!pp || !*pp)
-        return;
-    free((*pp)->xy);
-    free((*pp)->label);
-    free(*pp);
-    *pp = NULL;
-}

@@ -68,13 +68,15 @@ tribe_status tribe_drivers_fit(tribe_par *par, const tribe_table *t, const int *
     int32_t *ls = NULL;
     int64_t *cnt = NULL;
     tribe_gbdt_model *gm = NULL;
-    int64_t *rows = NULL, nt = 0, t_off = 0, t_glob = 0;
+    int64_t *rows = NULL, nt = 0, t_glob = 0;
+    tribe_rows trows;
     *out = NULL;
     TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&dr, 1, sizeof *dr)));
     dr->k = k;
     dr->m = m;
     TRIBE_TRY(sample_model_rows(t, cols, m, dc->seed, TRIBE_STREAM_DRIVERS_TRAIN, dc->train_rows, &x, &rows, &nt));
-    TRIBE_TRY(tribe_par_exscan_i64(par, nt, &t_off, &t_glob));
+    TRIBE_TRY(tribe_rows_stack(par, nt, &trows));
+    t_glob = trows.n_global;
     TRIBE_TRY(tribe_alloc((void **)&y, ((size_t)nt + 1) * sizeof *y));
     for (int64_t r = 0; r < nt; r++)
         y[r] = label[rows[r]];
@@ -91,7 +93,7 @@ tribe_status tribe_drivers_fit(tribe_par *par, const tribe_table *t, const int *
         cfg.min_samples_leaf = 20;
     if (cfg.min_samples_leaf < 1)
         cfg.min_samples_leaf = 1;
-    TRIBE_TRY(tribe_gbdt_fit(par, x, nt, t_off, t_glob, m, y, NULL, &cfg, &gm));
+    TRIBE_TRY(tribe_gbdt_fit(&(tribe_dmat){&trows, x, m}, y, NULL, &cfg, &gm));
     free(x);
     free(y);
     free(rows);

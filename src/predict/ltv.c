@@ -41,8 +41,8 @@ void tribe_ltv_destroy(tribe_ltv **lp)
  * columns, matched by name, raw) and its target table. */
 typedef struct {
     const char *feat_path, *target_path;
-    int64_t n_local, offset, n_global; /* this rank's block of the window's customers */
-    float *x;          /* [n_local][m] */
+    tribe_rows rows;   /* the window's customers over ranks */
+    float *x;          /* [rows.n_local][m] */
     double *col[5];    /* target columns, LTV_TARGET_COLS order */
     double *rate[2];   /* test window: monetary, tenure_days (NaN as 0) for the spend-rate baseline, or NULL */
     int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
@@ -100,9 +100,7 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
     ledger = NULL;
     TRIBE_TRY(tribe_store_read_customers(par, target, &tg, &ledger));
     int64_t n = f->n_local;
-    w->n_local = n;
-    w->offset = f->offset;
-    w->n_global = f->n_global;
+    TRIBE_TRY(tribe_rows_init(par, n, f->offset, f->n_global, &w->rows));
     if (tg->n_global != f->n_global)
         TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
                              "%s: its %lld customers are not the %lld of %s (ingest both with the same --cutoff)",
@@ -222,13 +220,13 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
     tribe_gbdt_block blk[2];
     int64_t before = 0;
     for (int k = 0; k < nw && k < 2; k++) {
-        int64_t n = w[k]->n_local, off = w[k]->offset;
+        int64_t n = w[k]->rows.n_local, off = w[k]->rows.offset;
         TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&valid[k], (size_t)n + 1)));
         for (int64_t i = 0; i < n; i++)
             valid[k][i] = tribe_rng_unif(lc->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           lc->valid_fraction;
-        blk[k] = (tribe_gbdt_block){w[k]->x, w[k]->col[0], valid[k], n, off, w[k]->n_global};
-        before += w[k]->n_global;
+        blk[k] = (tribe_gbdt_block){{&w[k]->rows, w[k]->x, m}, w[k]->col[0], valid[k]};
+        before += w[k]->rows.n_global;
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
@@ -240,7 +238,7 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
     cfg.max_leaves = lc->max_leaves;
     cfg.early_stopping_rounds = lc->early_stopping_rounds;
     cfg.seed = lc->seed;
-    st = ltv_blame(tribe_gbdt_fit_blocks(par, blk, nw < 2 ? nw : 2, m, &cfg, out), "the GBDT on", w[0]->feat_path,
+    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw < 2 ? nw : 2, &cfg, out), "the GBDT on", w[0]->feat_path,
                    nw > 1 ? w[1]->feat_path : NULL);
 cleanup:
     free(valid[0]);
@@ -278,7 +276,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
                                                    signed_ok, 1, &te)));
     TRIBE_TRY(ltv_windows_check(cfg, &tr, &te));
     const ltv_window *both[2] = {&tr, &te};
-    int64_t n = te.n_local;
+    int64_t n = te.rows.n_local;
     TRIBE_TRY(tribe_alloc((void **)&pred, ((size_t)n + 1) * sizeof *pred));
 
     /* 1. GBDT fitted on the train window, scored on the test window. */
@@ -287,7 +285,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     for (int64_t i = 0; i < n; i++)
         pred[i] = fmax(pred[i], 0.0);
     tribe_clv_metrics met;
-    TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+    TRIBE_TRY(tribe_clv_metrics_compute(&te.rows, pred, te.col[0], &met));
     double *row = lr->metrics[0];
     row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     tribe_gbdt_model_destroy(&gm);
@@ -297,9 +295,9 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
         tribe_bgnbd bg;
         tribe_gammagamma gg;
         tribe_clv_fit_info info;
-        st = tribe_bgnbd_fit(par, tr.col[1], tr.col[2], tr.col[3], tr.n_local, NULL, &bg, &info);
+        st = tribe_bgnbd_fit(&tr.rows, tr.col[1], tr.col[2], tr.col[3], NULL, &bg, &info);
         if (st == TRIBE_OK)
-            st = tribe_gammagamma_fit(par, tr.col[1], tr.col[4], tr.n_local, NULL, &gg, &info);
+            st = tribe_gammagamma_fit(&tr.rows, tr.col[1], tr.col[4], NULL, &gg, &info);
         TRIBE_TRY(ltv_blame(st, "the BG/NBD + Gamma-Gamma baseline on", cfg->train_target, NULL));
         tribe_clv_predict(&bg, &gg, te.col[1], te.col[2], te.col[3], te.col[4], n, h, 0.0, pred);
         /* NaN (a == 1, a diverging series, q <= 1) would poison the metrics:
@@ -312,7 +310,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
             }
         if (bad)
             TRIBE_WARN("ltv: BG/NBD gave no finite prediction for %lld local customers (set to 0)", (long long)bad);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+        TRIBE_TRY(tribe_clv_metrics_compute(&te.rows, pred, te.col[0], &met));
         row = lr->metrics[1];
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }
@@ -325,7 +323,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
             goto cleanup;
         }
         tribe_clv_rate_baseline(te.rate[0], te.rate[1], n, h, pred);
-        TRIBE_TRY(tribe_clv_metrics_compute(par, pred, te.col[0], n, te.offset, &met));
+        TRIBE_TRY(tribe_clv_metrics_compute(&te.rows, pred, te.col[0], &met));
         row = lr->metrics[2];
         row[0] = met.mae, row[1] = met.rmse, row[2] = met.r2, row[3] = met.top_decile_lift;
     }
@@ -364,7 +362,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     }
     lr->n_trees = gm->n_trees;
     TRIBE_INFO("ltv: GBDT refit on %s + %s (%lld rows, %d trees) predicted %g days for %lld customers", cfg->train,
-               cfg->test, (long long)(tr.n_global + te.n_global), gm->n_trees, h, (long long)t->n_global);
+               cfg->test, (long long)(tr.rows.n_global + te.rows.n_global), gm->n_trees, h, (long long)t->n_global);
     *out = lr;
     lr = NULL;
 cleanup:

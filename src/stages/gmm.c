@@ -41,8 +41,8 @@ static tribe_status run(void *state, tribe_run *r)
     int k = r->k;
     TRIBE_TRY(tribe_par_agree(r->par, tribe_alloc((void **)&s->membership,
                                                   ((size_t)n * (size_t)k + 1) * sizeof *s->membership)));
-    TRIBE_TRY(tribe_gmm_fit(r->par, r->z, n, r->rows.offset, r->rows.n_global, r->m, r->label, k, r->centroids,
-                            &s->cfg, s->membership, &s->gmm));
+    tribe_dmat z = tribe_run_z(r);
+    TRIBE_TRY(tribe_gmm_fit(&z, r->label, k, r->centroids, &s->cfg, s->membership, &s->gmm));
     TRIBE_TRY(tribe_gmm_crispness_compute(r->par, s->membership, r->label, n, k, &s->crisp));
     TRIBE_INFO("gmm: %d EM iterations (%s) on %lld customers, mean log-likelihood %.6g", s->gmm->iterations,
                s->gmm->converged ? "converged" : "max_iter reached", (long long)s->gmm->rows, s->gmm->loglik);

@@ -26,9 +26,8 @@ cleanup:
 static tribe_status run(void *state, tribe_run *r)
 {
     projection_stage *s = state;
-    return tribe_par_agree(r->par, tribe_projection_fit(r->par, r->z, r->rows.n_local, r->rows.offset,
-                                                        r->rows.n_global, r->m, r->label, s->sample_size,
-                                                        r->job->seed, &s->proj));
+    tribe_dmat z = tribe_run_z(r);
+    return tribe_par_agree(r->par, tribe_projection_fit(&z, r->label, s->sample_size, r->job->seed, &s->proj));
 }
 
 static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)

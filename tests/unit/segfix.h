@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tribe/cluster.h"
 #include "tribe/segment.h"
 
 #define FIX_D 11
