@@ -269,63 +269,53 @@ tribe_status tribe_spec_object(tribe_spec *s, const char *key, tribe_spec **out)
     return new_handle(s->root, v, tribe_spec_key(s, key, k, sizeof k), out);
 }
 
-/* A number within [lo, hi] (whole when `whole`): *d. *found = 0 when absent. */
-static tribe_status number(tribe_spec *s, const char *key, double lo, double hi, int whole, double *d, int *found)
+/* The number under key within [lo, hi] (whole when `whole`), or dflt when the
+ * key is absent, into *d, recorded in the settings. */
+static tribe_status number(tribe_spec *s, const char *key, double lo, double hi, int whole, double dflt, double *d)
 {
     const cJSON *v = NULL;
     char k[320];
     tribe_status st = lookup(s, key, &v);
-    *found = 0;
+    *d = dflt;
     if (st != TRIBE_OK || !v)
-        return st;
+        return st == TRIBE_OK ? tribe_spec_note_num(s, key, dflt) : st;
     if (!cJSON_IsNumber(v) || (whole && v->valuedouble != floor(v->valuedouble)))
         return wrong(s, key, whole ? "an integer" : "a number");
     if (!(v->valuedouble >= lo && v->valuedouble <= hi))
         return tribe_spec_fail(s, "'%s' = %g is outside [%g, %g]", tribe_spec_key(s, key, k, sizeof k),
                                v->valuedouble, lo, hi);
     *d = v->valuedouble;
-    *found = 1;
-    return TRIBE_OK;
+    return tribe_spec_note_num(s, key, *d);
 }
 
+/* Defaults and bounds of the integer readers are well inside 2^53: exact as doubles. */
 tribe_status tribe_spec_int(tribe_spec *s, const char *key, double lo, double hi, int *v)
 {
     double d = 0;
-    int found = 0;
-    tribe_status st = number(s, key, lo, hi, 1, &d, &found);
-    if (found)
-        *v = (int)d;
-    return st == TRIBE_OK ? tribe_spec_note_num(s, key, *v) : st;
+    tribe_status st = number(s, key, lo, hi, 1, *v, &d);
+    *v = st == TRIBE_OK ? (int)d : *v;
+    return st;
 }
 
 tribe_status tribe_spec_i64(tribe_spec *s, const char *key, double lo, double hi, int64_t *v)
 {
     double d = 0;
-    int found = 0;
-    tribe_status st = number(s, key, lo, hi, 1, &d, &found);
-    if (found)
-        *v = (int64_t)d;
-    return st == TRIBE_OK ? tribe_spec_note_num(s, key, (double)*v) : st;
+    tribe_status st = number(s, key, lo, hi, 1, (double)*v, &d);
+    *v = st == TRIBE_OK ? (int64_t)d : *v;
+    return st;
 }
 
 tribe_status tribe_spec_u64(tribe_spec *s, const char *key, double lo, double hi, uint64_t *v)
 {
     double d = 0;
-    int found = 0;
-    tribe_status st = number(s, key, lo, hi, 1, &d, &found);
-    if (found)
-        *v = (uint64_t)d;
-    return st == TRIBE_OK ? tribe_spec_note_num(s, key, (double)*v) : st;
+    tribe_status st = number(s, key, lo, hi, 1, (double)*v, &d);
+    *v = st == TRIBE_OK ? (uint64_t)d : *v;
+    return st;
 }
 
 tribe_status tribe_spec_num(tribe_spec *s, const char *key, double lo, double hi, double *v)
 {
-    double d = 0;
-    int found = 0;
-    tribe_status st = number(s, key, lo, hi, 0, &d, &found);
-    if (found)
-        *v = d;
-    return st == TRIBE_OK ? tribe_spec_note_num(s, key, *v) : st;
+    return number(s, key, lo, hi, 0, *v, v);
 }
 
 tribe_status tribe_spec_bool(tribe_spec *s, const char *key, int *v)
