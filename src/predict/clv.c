@@ -78,19 +78,44 @@ double tribe_gammagamma_simulate1(const tribe_gammagamma *g, uint64_t seed, int6
 
 /* ---- BG/NBD kernels ----------------------------------------------------- */
 
-double tribe_bgnbd_loglik1(const tribe_bgnbd *m, double x, double tx, double T)
+/* The parts of a customer's BG/NBD log-likelihood that depend on x alone
+ * (and the model): computed once per distinct x by tribe_bgnbd_loglik. */
+typedef struct {
+    double a12; /* ln Γ(r+x) - ln Γ(r) + r ln α  +  ln B(a, b+x) - ln B(a, b) */
+    double c4;  /* ln a - ln(b + x - 1) */
+} bgnbd_xpart;
+
+static bgnbd_xpart bgnbd_x(const tribe_bgnbd *m, double x)
 {
     double r = m->r, al = m->alpha, a = m->a, b = m->b;
-    if (!(r > 0 && al > 0 && a > 0 && b > 0) || !(x >= 0 && tx >= 0 && tx <= T))
-        return NAN;
     double a1 = lgamma(r + x) - lgamma(r) + r * log(al);
     double a2 = lgamma(a + b) + lgamma(b + x) - lgamma(b) - lgamma(a + b + x);
+    return (bgnbd_xpart){a1 + a2, log(a) - log(b + x - 1)};
+}
+
+/* The log-likelihood from the x parts (valid parameters and data). */
+static double bgnbd_ll(const tribe_bgnbd *m, const bgnbd_xpart *xp, double x, double tx, double T)
+{
+    double r = m->r, al = m->alpha;
     double a3 = -(r + x) * log(al + T);
     if (x <= 0)
-        return a1 + a2 + a3;
-    double a4 = log(a) - log(b + x - 1) - (r + x) * log(al + tx);
+        return xp->a12 + a3;
+    double a4 = xp->c4 - (r + x) * log(al + tx);
     double hi = a3 > a4 ? a3 : a4, lo = a3 > a4 ? a4 : a3;
-    return a1 + a2 + hi + log1p(exp(lo - hi));
+    return xp->a12 + hi + log1p(exp(lo - hi));
+}
+
+static int bgnbd_valid(const tribe_bgnbd *m)
+{
+    return m->r > 0 && m->alpha > 0 && m->a > 0 && m->b > 0;
+}
+
+double tribe_bgnbd_loglik1(const tribe_bgnbd *m, double x, double tx, double T)
+{
+    if (!bgnbd_valid(m) || !(x >= 0 && tx >= 0 && tx <= T))
+        return NAN;
+    bgnbd_xpart xp = bgnbd_x(m, x);
+    return bgnbd_ll(m, &xp, x, tx, T);
 }
 
 /* Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1 by its series; NaN if
@@ -131,14 +156,36 @@ double tribe_bgnbd_expected(const tribe_bgnbd *m, double x, double tx, double T,
 
 /* ---- Gamma-Gamma kernels ------------------------------------------------ */
 
+/* The parts of a customer's Gamma-Gamma log-likelihood that depend on x
+ * alone (and the model), in the order the sum adds them. */
+typedef struct {
+    double head; /* ln Γ(px+q) - ln Γ(px) - ln Γ(q) + q ln v */
+    double xlx;  /* px ln x */
+} gg_xpart;
+
+static gg_xpart gg_x(const tribe_gammagamma *g, double x)
+{
+    double p = g->p, q = g->q, v = g->v, px = p * x;
+    return (gg_xpart){lgamma(px + q) - lgamma(px) - lgamma(q) + q * log(v), px * log(x)};
+}
+
+static double gg_ll(const tribe_gammagamma *g, const gg_xpart *xp, double x, double mbar)
+{
+    double px = g->p * x;
+    return xp->head + (px - 1) * log(mbar) + xp->xlx - (px + g->q) * log(g->v + x * mbar);
+}
+
+static int gg_valid(const tribe_gammagamma *g)
+{
+    return g->p > 0 && g->q > 0 && g->v > 0;
+}
+
 double tribe_gammagamma_loglik1(const tribe_gammagamma *g, double x, double mbar)
 {
-    double p = g->p, q = g->q, v = g->v;
-    if (!(p > 0 && q > 0 && v > 0) || !(x > 0 && mbar > 0))
+    if (!gg_valid(g) || !(x > 0 && mbar > 0))
         return NAN;
-    double px = p * x;
-    return lgamma(px + q) - lgamma(px) - lgamma(q) + q * log(v) + (px - 1) * log(mbar) + px * log(x) -
-           (px + q) * log(v + x * mbar);
+    gg_xpart xp = gg_x(g, x);
+    return gg_ll(g, &xp, x, mbar);
 }
 
 double tribe_gammagamma_expected(const tribe_gammagamma *g, double x, double mbar)
@@ -175,12 +222,41 @@ static void add_term(tribe_xsum sums[2], double v)
         sums[1] += 1;
 }
 
+/* Repeat-purchase counts are small integers: the parts of a row's
+ * log-likelihood that depend on x alone are computed once per distinct x
+ * below XCACHE (the same expressions, so the same bits as the per-row
+ * functions) and per row above it. A fixed table on the stack: the fits
+ * call these once per Nelder-Mead step. */
+#define XCACHE 512
+
+static int cacheable(double x)
+{
+    return x >= 0 && x < XCACHE && x == floor(x);
+}
+
 tribe_status tribe_bgnbd_loglik(const tribe_rows *rows, const tribe_bgnbd *m, const double *x, const double *tx,
                                 const double *T, double *out)
 {
     tribe_xsum s[2] = {0, 0};
-    for (int64_t i = 0; i < rows->n_local; i++)
-        add_term(s, tribe_bgnbd_loglik1(m, x[i], tx[i], T[i]));
+    bgnbd_xpart cache[XCACHE];
+    unsigned char have[XCACHE] = {0};
+    int valid = bgnbd_valid(m);
+    for (int64_t i = 0; i < rows->n_local; i++) {
+        if (!valid || !(x[i] >= 0 && tx[i] >= 0 && tx[i] <= T[i])) {
+            add_term(s, NAN);
+            continue;
+        }
+        bgnbd_xpart own, *xp = &own;
+        if (cacheable(x[i])) {
+            int c = (int)x[i];
+            if (!have[c])
+                cache[c] = bgnbd_x(m, x[i]), have[c] = 1;
+            xp = &cache[c];
+        } else {
+            own = bgnbd_x(m, x[i]);
+        }
+        add_term(s, bgnbd_ll(m, xp, x[i], tx[i], T[i]));
+    }
     return reduce_ll(rows->par, s, out);
 }
 
@@ -188,9 +264,27 @@ tribe_status tribe_gammagamma_loglik(const tribe_rows *rows, const tribe_gammaga
                                      const double *mbar, double *out)
 {
     tribe_xsum s[2] = {0, 0};
-    for (int64_t i = 0; i < rows->n_local; i++)
-        if (x[i] > 0)
-            add_term(s, tribe_gammagamma_loglik1(g, x[i], mbar[i]));
+    gg_xpart cache[XCACHE];
+    unsigned char have[XCACHE] = {0};
+    int valid = gg_valid(g);
+    for (int64_t i = 0; i < rows->n_local; i++) {
+        if (!(x[i] > 0))
+            continue;
+        if (!valid || !(mbar[i] > 0)) {
+            add_term(s, NAN);
+            continue;
+        }
+        gg_xpart own, *xp = &own;
+        if (cacheable(x[i])) {
+            int c = (int)x[i];
+            if (!have[c])
+                cache[c] = gg_x(g, x[i]), have[c] = 1;
+            xp = &cache[c];
+        } else {
+            own = gg_x(g, x[i]);
+        }
+        add_term(s, gg_ll(g, xp, x[i], mbar[i]));
+    }
     return reduce_ll(rows->par, s, out);
 }
 
