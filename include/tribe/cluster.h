@@ -12,7 +12,7 @@
  *     TRIBE_TRY(tribe_kmeans_fit(&zm, &cfg, cent, &info));                         // cent[k][d]
  *     tribe_kmeans_assign(z, n, d, cent, k, label, dist2);                        // local
  *     TRIBE_TRY(tribe_kmeans_relabel(par, t, mon_col, k, d, cent, label, perm));  // stable ids
- *     TRIBE_TRY(tribe_silhouette_sample(par, z, n, off, N, d, label, k, 5000, seed, &sil, &ci));
+ *     TRIBE_TRY(tribe_silhouette_sample(&zm, label, k, 5000, seed, &sil, &ci));    // zm: tribe_dmat of z
  *     TRIBE_TRY(tribe_segments_build(par, t, label, k, cent, cols, d, mon_col, &segs));
  *     segs->silhouette = sil; segs->silhouette_ci = ci; segs->inertia = info.inertia;
  *     tribe_segments_name(segs);
@@ -206,14 +206,14 @@ tribe_status tribe_sample_rows(const tribe_dmat *z, const int32_t *label, int64_
  * silhouette against EVERY row of the table, s = (b - a) / max(a, b) with a
  * the mean distance to the other members of its cluster and b the lowest mean
  * distance to another non-empty cluster; a row alone in its cluster has
- * s = 0 (sklearn's convention). *mean is the sample mean, *ci95 the half-width
- * of its 95% normal interval with the finite-population correction (0 when
- * every row is sampled). Fewer than 2 non-empty clusters: *mean = *ci95 = NaN
- * and TRIBE_OK. Errors: TRIBE_ERR_INPUT for a label outside [0, k), NOMEM,
- * ENV. */
-tribe_status tribe_silhouette_sample(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                     int64_t n_global, int d, const int32_t *label, int k,
-                                     int64_t sample_size, uint64_t seed, double *mean, double *ci95);
+ * s = 0 (sklearn's convention). label[z->rows->n_local] in [0, k). *mean is
+ * the sample mean, *ci95 the half-width of its 95% normal interval with the
+ * finite-population correction (0 when every row is sampled). Fewer than 2
+ * non-empty clusters: *mean = *ci95 = NaN and TRIBE_OK. Errors:
+ * TRIBE_ERR_USAGE for k < 1 or d outside 1..TRIBE_MAX_FEATURES;
+ * TRIBE_ERR_INPUT for a label outside [0, k); NOMEM, ENV. */
+tribe_status tribe_silhouette_sample(const tribe_dmat *z, const int32_t *label, int k, int64_t sample_size,
+                                     uint64_t seed, double *mean, double *ci95);
 
 /* ---- segment profiles (Collective) ----------------------------------------- */
 
@@ -272,24 +272,6 @@ void tribe_projection_destroy(tribe_projection **p);
 /* ---- cluster quality and K selection (src/cluster/quality.c, kselect.c) ---- */
 
 
-/* Kernel, Not collective: ADDS to per-cluster exact sums of the rows of each
- * label: sum[k][d] (Σx), sumsq[k] (Σ‖x‖²) and count[k]. Rows with a label
- * outside [0, k) are skipped. OpenMP inside; result independent of threads. */
-void tribe_quality_moments(const float *z, int64_t n, int d, const int32_t *label, int k, tribe_xsum *sum,
-                           tribe_xsum *sumsq, int64_t *count);
-
-/* Kernel, Not collective: the second pass given the GLOBAL count[k],
- * mean[k][d] and var[k] (Σ‖y‖²/n_c − ‖μ_c‖²) of every cluster. ADDS per
- * cluster Σ‖x − μ_c‖ over its rows to spread[k], and to *sil_sum the sum over
- * rows of the exact squared-Euclidean silhouette (b − a)/max(a, b), where the
- * mean squared distance to cluster C is ‖x − μ_C‖² + var_C and the own
- * cluster's is scaled by n_c/(n_c − 1) to leave x out; a row alone in its
- * cluster adds 0. work[nwork][k + 1] is caller scratch for nwork OpenMP
- * threads (NULL or nwork <= 1: serial). */
-void tribe_quality_pass2(const float *z, int64_t n, int d, const int32_t *label, int k, const int64_t *count,
-                         const double *mean, const double *var, tribe_xsum *spread, tribe_xsum *sil_sum,
-                         tribe_xsum *work, int nwork);
-
 /* Not collective. Calinski-Harabasz from per-cluster count[k], mean[k][d] and
  * var[k] (as above): between-cluster over within-cluster dispersion, each
  * divided by its degrees of freedom (q − 1, n − q; q = non-empty clusters).
@@ -322,18 +304,19 @@ typedef struct {
 } tribe_cluster_quality;
 
 /* Collective. Calinski-Harabasz, Davies-Bouldin and the exact squared-Euclidean
- * silhouette of the labeling label[n_local] of z[n_local][d], in two passes
- * (moments, then spreads and silhouettes) with exact reductions: bit-identical
- * for any rank and thread count. Each is NaN with fewer than 2 non-empty
- * clusters. Errors: TRIBE_ERR_USAGE for k < 1 or d outside 1..256;
- * TRIBE_ERR_INTERNAL for blocks that do not tile [0, n_global);
- * TRIBE_ERR_INPUT for a label outside [0, k); NOMEM, ENV. */
-tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                           int64_t n_global, int d, const int32_t *label, int k,
+ * silhouette of the labeling label[z->rows->n_local] (in [0, k)), in two
+ * passes (moments, then spreads and silhouettes) with exact reductions:
+ * bit-identical for any rank and thread count. Each is NaN with fewer than 2
+ * non-empty clusters. Errors: TRIBE_ERR_USAGE for k < 1 or d outside
+ * 1..TRIBE_MAX_FEATURES; TRIBE_ERR_INPUT for a label outside [0, k); NOMEM,
+ * ENV. */
+tribe_status tribe_cluster_quality_compute(const tribe_dmat *z, const int32_t *label, int k,
                                            tribe_cluster_quality *q);
 
 /* Split-half ARI a K needs to compete in tribe_ksweep_recommend. */
 #define TRIBE_KSWEEP_STABLE_ARI 0.8
+/* Most K values of one sweep. */
+#define TRIBE_KSWEEP_MAX 256
 
 /* One row of a K sweep (NaN where a measure is undefined or skipped). */
 typedef struct {
@@ -366,7 +349,7 @@ typedef struct {
  * point lies below it; row[0].k when n < 3). */
 int tribe_ksweep_elbow(const tribe_ksweep_row *row, int n);
 
-/* Not collective. The recommended K of row[n] (n <= 256) and a one-line
+/* Not collective. The recommended K of row[n] (n <= TRIBE_KSWEEP_MAX) and a one-line
  * reason (written to reason[cap]). Candidates are the K with split-half
  * stability >= TRIBE_KSWEEP_STABLE_ARI (NaN counts as stable; every K when
  * none is stable). Among them five criteria vote: best sampled silhouette,
@@ -376,20 +359,30 @@ int tribe_ksweep_elbow(const tribe_ksweep_row *row, int n);
  * silhouette, then the smaller K. A single row is "fixed by the job". */
 int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap);
 
-/* Collective. Fits K-Means (base with k replaced) for every K in
- * [k_lo, k_hi] on z[n_local][d], assigns the rows, and scores each K
- * (sil_sample rows for the sampled silhouette; 0 skips it) and by its
+/* What a sweep tries and measures. */
+typedef struct {
+    int k_lo, k_hi;          /* the K range; k_lo == k_hi: a fixed K */
+    tribe_kmeans_cfg kmeans; /* every fit's settings (k replaced); its seed also draws the samples */
+    int64_t sil_sample;      /* rows of the sampled silhouette; 0 skips it (NaN) */
+    int stability;           /* 1: the split-half stability of every K; 0: skipped (NaN) */
+} tribe_ksweep_cfg;
+
+/* Collective. Fits K-Means (cfg->kmeans with k replaced) for every K in
+ * [k_lo, k_hi] on z, assigns the rows, and scores each K (cfg->sil_sample
+ * rows for the sampled silhouette) and, when cfg->stability, by its
  * split-half stability: two disjoint halves of min(n/2, 100000) rows drawn
  * by the counter RNG (TRIBE_STREAM_KSELECT_SPLIT), a fit on each, every row
  * assigned with both, the ARI of the two labelings; then picks the elbow and
- * the recommended K (tribe_ksweep_recommend). label[n_local] and dist2[n_local] are
- * caller work arrays (their content is undefined on return). Bit-identical
- * for any rank and thread count. Errors: TRIBE_ERR_USAGE for a bad range
- * (k_lo < 1, k_hi < k_lo, more than 256 K values) or d; those of tribe_kmeans_fit; NOMEM, ENV. *out (free with
- * tribe_ksweep_destroy) NULL on error. */
-tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
-                              int d, int k_lo, int k_hi, const tribe_kmeans_cfg *base, int64_t sil_sample,
-                              int32_t *label, float *dist2, tribe_ksweep **out);
+ * the recommended K (tribe_ksweep_recommend). Up to TRIBE_LABELINGS_MAX (8)
+ * K values are fitted before they are scored together: their labels take 2
+ * bytes a row per K (none for a single K). label[z->rows->n_local] is a
+ * caller work array (its content is undefined on return). Bit-identical for
+ * any rank and thread count, and to scoring each K alone. Errors:
+ * TRIBE_ERR_USAGE for a bad range (k_lo < 1, k_hi < k_lo, more than
+ * TRIBE_KSWEEP_MAX K values, k_hi > 65535 in a range) or d; those of
+ * tribe_kmeans_fit; NOMEM, ENV. *out (free with tribe_ksweep_destroy) NULL
+ * on error. */
+tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, int32_t *label, tribe_ksweep **out);
 
 /* Not collective. The centroids [k][d] fitted for K = k in s, or NULL. */
 const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k);

@@ -1,9 +1,13 @@
 /* K selection (tribe_ksweep_run in tribe/cluster.h): one K-Means fit per K
  * of a range, each scored by inertia, the sampled silhouette with its
  * interval, the exact squared-Euclidean silhouette, Calinski-Harabasz and
- * Davies-Bouldin; an elbow by the chord rule; a recommended K by the rule of
- * tribe_ksweep_recommend; and the split-half stability (ARI) of that K.
- * Rules and their reasons are in docs/clustering.md ("Choosing K"). */
+ * Davies-Bouldin; when asked, the split-half stability (ARI) of every K; an
+ * elbow by the chord rule; and a recommended K by the rule of
+ * tribe_ksweep_recommend. The K values are fitted in batches of
+ * TRIBE_LABELINGS_MAX and each batch is scored in shared passes
+ * (tribe_silhouette_multi, tribe_quality_multi): the same values as scoring
+ * each K alone, with the distance work of one. Rules and their reasons are
+ * in docs/clustering.md ("Choosing K"). */
 #include "tribe/cluster.h"
 
 #include <math.h>
@@ -12,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmeans_internal.h"
+#include "silhouette_internal.h"
 #include "tribe/sbuf.h"
+#include "tribe/streams.h"
 
 void tribe_ksweep_destroy(tribe_ksweep **p)
 {
@@ -73,8 +78,8 @@ static int arg_best(const tribe_ksweep_row *row, int n, const int *cand, size_t 
 
 int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap)
 {
-    int cand[256] = {0};
-    if (n < 1 || n > 256) {
+    int cand[TRIBE_KSWEEP_MAX] = {0};
+    if (n < 1 || n > TRIBE_KSWEEP_MAX) {
         snprintf(reason, cap, "no K tried");
         return 0;
     }
@@ -157,43 +162,78 @@ int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char
     return k;
 }
 
-/* The split-half stability of K: rows fall in half A (u < p), half B
+/* The split-half stability: rows fall in half A (u < p), half B
  * (p <= u < 2p) or neither by the counter RNG on their global index; K-Means
  * is refitted on each half (as a table of its own, rows in global order),
  * every row is assigned with both sets of centres, and the ARI of the two
- * labelings over ALL rows is returned. */
-static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
-                               int d, int k, const tribe_kmeans_cfg *base, int64_t half_cap, int32_t *la,
-                               int32_t *lb, double *ari)
+ * labelings over ALL rows is the stability of K. The halves are drawn once
+ * per sweep and serve every K. */
+typedef struct {
+    float *h[2];             /* [rows[half].n_local][d] this rank's rows of each half, in global order */
+    tribe_rows rows[2];      /* each half as a table of its own */
+    int64_t m[2];
+    int32_t *lb;             /* [n_local] the second labeling */
+} ksweep_halves;
+
+static void halves_free(ksweep_halves *hv)
+{
+    free(hv->h[0]);
+    free(hv->h[1]);
+    free(hv->lb);
+    memset(hv, 0, sizeof *hv);
+}
+
+static tribe_status halves_draw(const tribe_dmat *z, uint64_t seed, int64_t half_cap, ksweep_halves *hv)
 {
     tribe_status st = TRIBE_OK;
-    float *h = NULL;
-    double *ca = NULL, *cb = NULL;
-    *ari = NAN;
-    double p = n_global > 2 * half_cap ? (double)half_cap / (double)n_global : 0.5;
-    int64_t in[2] = {0, 0};
-    for (int64_t i = 0; i < n_local; i++) {
-        double u = tribe_rng_unif(base->seed, TRIBE_STREAM_KSELECT_SPLIT, (uint64_t)(offset + i));
-        in[0] += u < p;
-        in[1] += u >= p && u < 2 * p;
+    const tribe_rows *rows = z->rows;
+    int64_t n = rows->n_local;
+    int d = z->d;
+    int8_t *in = NULL;
+    memset(hv, 0, sizeof *hv);
+    double p = rows->n_global > 2 * half_cap ? (double)half_cap / (double)rows->n_global : 0.5;
+    st = tribe_alloc((void **)&in, (size_t)n + 1);
+    TRIBE_TRY(tribe_par_agree(rows->par, st));
+    uint64_t key = tribe_rng_key(seed, TRIBE_STREAM_KSELECT_SPLIT); /* tribe_rng_unif's bits, keyed once */
+    for (int64_t i = 0; i < n; i++) {
+        double u = tribe_rng_unif_keyed(key, (uint64_t)(rows->offset + i));
+        in[i] = u < p ? 0 : u < 2 * p ? 1 : -1;
+        if (in[i] >= 0)
+            hv->m[in[i]]++;
     }
-    /* one half at a time in a buffer the size of the larger local half */
-    st = tribe_alloc((void **)&h, ((size_t)(in[0] > in[1] ? in[0] : in[1]) + 1) * (size_t)d * sizeof *h);
+    for (int half = 0; st == TRIBE_OK && half < 2; half++)
+        st = tribe_alloc((void **)&hv->h[half], ((size_t)hv->m[half] + 1) * (size_t)d * sizeof *hv->h[half]);
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&ca, 2 * (size_t)k * (size_t)d * sizeof *ca);
+        st = tribe_alloc((void **)&hv->lb, ((size_t)n + 1) * sizeof *hv->lb);
+    TRIBE_TRY(tribe_par_agree(rows->par, st));
+    int64_t at[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++)
+        if (in[i] >= 0)
+            memcpy(hv->h[in[i]] + (at[in[i]]++) * d, z->x + i * d, (size_t)d * sizeof(float));
+    for (int half = 0; half < 2; half++)
+        TRIBE_TRY(tribe_rows_stack(rows->par, hv->m[half], &hv->rows[half]));
+cleanup:
+    free(in);
+    if (st != TRIBE_OK)
+        halves_free(hv);
+    return st;
+}
+
+/* The split-half ARI of K into *ari (NaN when a half cannot be fitted);
+ * la is scratch [n_local]. */
+static tribe_status split_half(const tribe_dmat *z, const ksweep_halves *hv, int k, const tribe_kmeans_cfg *base,
+                               int32_t *la, double *ari)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_par *par = z->rows->par;
+    double *ca = NULL;
+    int d = z->d;
+    *ari = NAN;
+    st = tribe_alloc((void **)&ca, 2 * (size_t)k * (size_t)d * sizeof *ca);
     TRIBE_TRY(tribe_par_agree(par, st));
-    cb = ca + (size_t)k * d;
     for (int half = 0; half < 2; half++) {
-        int64_t m = 0;
-        for (int64_t i = 0; i < n_local; i++) {
-            double u = tribe_rng_unif(base->seed, TRIBE_STREAM_KSELECT_SPLIT, (uint64_t)(offset + i));
-            if (half == 0 ? u < p : (u >= p && u < 2 * p))
-                memcpy(h + (m++) * d, z + i * d, (size_t)d * sizeof *h);
-        }
-        tribe_rows hr;
-        TRIBE_TRY(tribe_rows_stack(par, m, &hr));
-        if (hr.n_global < k) {
-            TRIBE_INFO("stability of K=%d skipped: a half holds only %lld rows", k, (long long)hr.n_global);
+        if (hv->rows[half].n_global < k) {
+            TRIBE_INFO("stability of K=%d skipped: a half holds only %lld rows", k, (long long)hv->rows[half].n_global);
             goto cleanup;
         }
         tribe_kmeans_cfg cfg = *base;
@@ -201,7 +241,7 @@ static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, 
         /* A half's fit draws its own samples from its own rows: a distinct
          * seed keeps them from echoing the full fit's draws. */
         cfg.seed = base->seed + 1 + (uint64_t)half;
-        st = tribe_kmeans_fit(&(tribe_dmat){&hr, h, d}, &cfg, half == 0 ? ca : cb, NULL);
+        st = tribe_kmeans_fit(&(tribe_dmat){&hv->rows[half], hv->h[half], d}, &cfg, ca + (size_t)half * k * d, NULL);
         if (st == TRIBE_ERR_INPUT) {
             /* e.g. fewer distinct rows than K in a half: no stability, not an error */
             TRIBE_INFO("stability of K=%d skipped: %s", k, tribe_errmsg());
@@ -210,24 +250,91 @@ static tribe_status split_half(tribe_par *par, const float *z, int64_t n_local, 
         }
         TRIBE_TRY(tribe_par_agree(par, st));
     }
-    tribe_kmeans_assign(z, n_local, d, ca, k, la, NULL);
-    tribe_kmeans_assign(z, n_local, d, cb, k, lb, NULL);
-    TRIBE_TRY(tribe_ari(par, la, k, lb, k, n_local, ari));
+    tribe_kmeans_assign(z->x, z->rows->n_local, d, ca, k, la, NULL);
+    tribe_kmeans_assign(z->x, z->rows->n_local, d, ca + (size_t)k * d, k, hv->lb, NULL);
+    TRIBE_TRY(tribe_ari(par, la, k, hv->lb, k, z->rows->n_local, ari));
 cleanup:
-    free(h);
     free(ca);
     return st;
 }
 
-tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, int64_t offset, int64_t n_global,
-                              int d, int k_lo, int k_hi, const tribe_kmeans_cfg *base, int64_t sil_sample,
-                              int32_t *label, float *dist2, tribe_ksweep **out)
+/* Rows [i0, i0 + nb) of the sweep: fits each K, keeping its labels (the
+ * caller's label[] for a single K, else lab16[nb][n_local]) in ls. */
+static tribe_status fit_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, tribe_ksweep *s, int i0, int nb,
+                              int32_t *label, uint16_t *lab16, tribe_labelings *ls)
 {
     tribe_status st = TRIBE_OK;
+    const tribe_rows *rows = z->rows;
+    int d = z->d;
+    memset(ls, 0, sizeof *ls);
+    ls->n = nb;
+    ls->n_local = rows->n_local;
+    if (nb == 1)
+        ls->lab32 = label;
+    else
+        ls->lab16 = lab16;
+    for (int b = 0; b < nb; b++) {
+        tribe_ksweep_row *r = &s->row[i0 + b];
+        double *cent = s->centroids + (size_t)(i0 + b) * s->k_max * d;
+        tribe_kmeans_cfg kc = cfg->kmeans;
+        tribe_kmeans_info info;
+        kc.k = r->k;
+        TRIBE_TRY(tribe_par_agree(rows->par, tribe_kmeans_fit(z, &kc, cent, &info)));
+        r->inertia = info.inertia;
+        r->steps = info.steps;
+        tribe_kmeans_assign(z->x, rows->n_local, d, cent, r->k, label, NULL);
+        if (nb > 1)
+            for (int64_t i = 0; i < rows->n_local; i++)
+                lab16[(size_t)b * rows->n_local + i] = (uint16_t)label[i];
+        ls->k[b] = r->k;
+        ls->coff[b + 1] = ls->coff[b] + r->k;
+    }
+cleanup:
+    return st;
+}
+
+/* Scores the batch's labelings ls (rows i0..): sampled silhouette, CH, DB,
+ * squared silhouette, and the stability when asked. */
+static tribe_status score_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, const tribe_labelings *ls,
+                                const ksweep_halves *hv, int32_t *label, tribe_ksweep_row *row)
+{
+    tribe_status st = TRIBE_OK;
+    double mean[TRIBE_LABELINGS_MAX], ci[TRIBE_LABELINGS_MAX];
+    tribe_cluster_quality q[TRIBE_LABELINGS_MAX];
+    for (int b = 0; b < ls->n; b++)
+        mean[b] = ci[b] = NAN;
+    if (cfg->sil_sample > 0)
+        TRIBE_TRY(tribe_silhouette_multi(z, ls, cfg->sil_sample, cfg->kmeans.seed, mean, ci));
+    TRIBE_TRY(tribe_quality_multi(z, ls, q));
+    for (int b = 0; b < ls->n; b++) {
+        tribe_ksweep_row *r = &row[b];
+        r->silhouette = mean[b];
+        r->silhouette_ci = ci[b];
+        r->silhouette_sq = q[b].silhouette_sq;
+        r->ch = q[b].ch;
+        r->db = q[b].db;
+        r->stability = NAN;
+        if (cfg->stability)
+            TRIBE_TRY(split_half(z, hv, r->k, &cfg->kmeans, label, &r->stability));
+        TRIBE_INFO("K=%d: inertia %.6g, silhouette %.4f +/- %.4f, squared %.4f, CH %.6g, DB %.4f, ARI %.4f (%d steps)",
+                   r->k, r->inertia, r->silhouette, r->silhouette_ci, r->silhouette_sq, r->ch, r->db, r->stability,
+                   r->steps);
+    }
+cleanup:
+    return st;
+}
+
+tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, int32_t *label, tribe_ksweep **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_par *par = z->rows->par;
     tribe_ksweep *s = NULL;
-    int32_t *lb = NULL;
+    uint16_t *lab16 = NULL;
+    ksweep_halves hv = {0};
+    int k_lo = cfg->k_lo, k_hi = cfg->k_hi, d = z->d;
     *out = NULL;
-    if (k_lo < 1 || k_hi < k_lo || k_hi - k_lo >= 256 || d < 1 || d > TRIBE_MAX_FEATURES)
+    if (k_lo < 1 || k_hi < k_lo || k_hi - k_lo >= TRIBE_KSWEEP_MAX || (k_hi > k_lo && k_hi > UINT16_MAX) || d < 1 ||
+        d > TRIBE_MAX_FEATURES)
         st = tribe_fail(TRIBE_ERR_USAGE, "K sweep: K range %d..%d, d=%d", k_lo, k_hi, d);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&s, 1, sizeof *s);
@@ -240,40 +347,24 @@ tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, i
     }
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&s->centroids, (size_t)s->n * (size_t)k_hi * (size_t)d, sizeof *s->centroids);
-    if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&lb, ((size_t)n_local + 1) * sizeof *lb);
+    /* Labels of a batch of K: 2 bytes a row per K (a single K keeps label[]). */
+    int nb = s && s->n < TRIBE_LABELINGS_MAX ? s->n : TRIBE_LABELINGS_MAX;
+    if (st == TRIBE_OK && nb > 1)
+        st = tribe_alloc((void **)&lab16, (size_t)nb * ((size_t)z->rows->n_local + 1) * sizeof *lab16);
     TRIBE_TRY(tribe_par_agree(par, st));
-    tribe_rows rows;
-    TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
-    const tribe_dmat zm = {&rows, z, d};
-    for (int i = 0; i < s->n; i++) {
-        tribe_ksweep_row *r = &s->row[i];
-        double *cent = s->centroids + (size_t)i * k_hi * d;
-        tribe_kmeans_cfg cfg = *base;
-        tribe_kmeans_info info;
-        cfg.k = r->k = k_lo + i;
+    if (cfg->stability)
+        TRIBE_TRY(halves_draw(z, cfg->kmeans.seed, 100000, &hv));
+    for (int i = 0; i < s->n; i++)
+        s->row[i].k = k_lo + i;
+    for (int i0 = 0; i0 < s->n; i0 += nb) {
+        int m = s->n - i0 < nb ? s->n - i0 : nb;
+        tribe_labelings ls;
         double t0 = tribe_now();
-        TRIBE_TRY(tribe_par_agree(par, tribe_kmeans_fit(&zm, &cfg, cent, &info)));
-        r->inertia = info.inertia;
-        r->steps = info.steps;
+        TRIBE_TRY(fit_batch(z, cfg, s, i0, m, label, lab16, &ls));
         double t1 = tribe_now();
-        tribe_kmeans_assign(z, n_local, d, cent, r->k, label, dist2);
-        r->silhouette = r->silhouette_ci = NAN;
-        if (sil_sample > 0)
-            TRIBE_TRY(tribe_par_agree(par, tribe_silhouette_sample(par, z, n_local, offset, n_global, d, label, r->k,
-                                                                   sil_sample, base->seed, &r->silhouette,
-                                                                   &r->silhouette_ci)));
-        tribe_cluster_quality q;
-        TRIBE_TRY(tribe_cluster_quality_compute(par, z, n_local, offset, n_global, d, label, r->k, &q));
-        r->silhouette_sq = q.silhouette_sq;
-        r->ch = q.ch;
-        r->db = q.db;
-        TRIBE_TRY(split_half(par, z, n_local, offset, n_global, d, r->k, base, 100000, label, lb, &r->stability));
+        TRIBE_TRY(score_batch(z, cfg, &ls, &hv, label, s->row + i0));
         s->fit_seconds += t1 - t0;
         s->score_seconds += tribe_now() - t1;
-        TRIBE_INFO("K=%d: inertia %.6g, silhouette %.4f +/- %.4f, squared %.4f, CH %.6g, DB %.4f, ARI %.4f (%d steps)",
-                   r->k, r->inertia, r->silhouette, r->silhouette_ci, r->silhouette_sq, r->ch, r->db, r->stability,
-                   r->steps);
     }
     s->elbow_k = s->n >= 3 ? tribe_ksweep_elbow(s->row, s->n) : 0;
     s->recommended_k = tribe_ksweep_recommend(s->row, s->n, s->elbow_k, s->reason, sizeof s->reason);
@@ -285,7 +376,8 @@ tribe_status tribe_ksweep_run(tribe_par *par, const float *z, int64_t n_local, i
     s = NULL;
 cleanup:
     tribe_ksweep_destroy(&s);
-    free(lb);
+    halves_free(&hv);
+    free(lab16);
     return st;
 }
 

@@ -1,15 +1,21 @@
 /* Cluster quality from per-cluster sufficient statistics (tribe/cluster.h,
  * "cluster quality"): Calinski-Harabasz, Davies-Bouldin, the exact
  * squared-Euclidean silhouette over every row, and the adjusted Rand index
- * between two labelings.
+ * between two labelings; for several labelings of the same rows at once
+ * (a K sweep's), tribe_quality_multi in silhouette_internal.h.
  *
- * Two passes over the shard. Pass 1 reduces per cluster the count, Σx and
- * Σ‖x‖² exactly (integer counts, tribe_xsum), which fixes every centroid
- * and within-cluster variance on every rank. Pass 2 needs the centroids:
- * per cluster Σ‖x − μ‖ (Davies-Bouldin's spread) and Σ over rows of the
- * squared-Euclidean silhouette, both exact sums. Everything after the
- * reductions is serial arithmetic on identical values, so the results do
- * not depend on the rank or thread count. */
+ * Two passes over the shard, each serving every labeling. Pass 1 reduces
+ * per cluster the count, Σx and Σ‖x‖² exactly (integer counts, tribe_xsum),
+ * which fixes every centroid and within-cluster variance on every rank; each
+ * row is added once into its tuple (its clusters under all labelings, see
+ * tribe_tuples_build) and the tuples into their clusters. Pass 2 needs the
+ * centroids: per cluster Σ‖x − μ‖ (Davies-Bouldin's spread) and Σ over rows
+ * of the squared-Euclidean silhouette, both exact sums; its distances are
+ * computed for blocks of Q_LANES rows at once (the compiler vectorises them
+ * across rows; each row's sum still runs over j in order, in double, without
+ * contraction: the bits of the plain loop). Everything after the reductions
+ * is serial arithmetic on identical values, so the results do not depend on
+ * the rank or thread count. */
 #include "tribe/cluster.h"
 
 #include <math.h>
@@ -19,95 +25,195 @@
 #include <omp.h>
 #endif
 
-#include "kmeans_internal.h"
-#include "tribe/xstats.h"
+#include "silhouette_internal.h"
 
-void tribe_quality_moments(const float *z, int64_t n, int d, const int32_t *label, int k, tribe_xsum *sum,
-                           tribe_xsum *sumsq, int64_t *count)
+enum { Q_ROWS = 8192, Q_LANES = 8, Q_TUPLES = 2048 };
+
+/* The distance kernels are built for the baseline ISA and, on x86-64, for
+ * x86-64-v3 and v4, chosen at load time: the same C, the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define Q_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define Q_CLONES
+#endif
+
+static int64_t q_chunks(int64_t n) { return (n + Q_ROWS - 1) / Q_ROWS; }
+
+static int q_threads(int64_t n, int64_t work)
 {
-    /* Columns of sum[] and the sumsq/count vectors are owned by one thread
-     * each: no shared cells, and integer sums do not care about order. */
-#pragma omp parallel for schedule(static) if (n * d >= TRIBE_OMP_MIN_WORK)
-    for (int j = 0; j <= d; j++) {
-        for (int64_t i = 0; i < n; i++) {
-            int c = label[i];
-            if (c < 0 || c >= k)
-                continue;
-            const float *x = z + i * d;
-            if (j < d) {
-                sum[(size_t)c * d + j] += tribe_xsum_of((double)x[j]);
-            } else {
-                double q = 0;
-                for (int l = 0; l < d; l++)
-                    q += (double)x[l] * (double)x[l];
-                sumsq[c] += tribe_xsum_of(q);
-                count[c]++;
+    int nth = 1;
+#ifdef _OPENMP
+    if (work >= TRIBE_OMP_MIN_WORK)
+        nth = omp_get_max_threads();
+#endif
+    (void)work;
+    return nth < q_chunks(n) ? nth : (int)(q_chunks(n) > 0 ? q_chunks(n) : 1);
+}
+
+static int q_thread(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Pass 1 on rows [i0, i1): Σx and Σ‖x‖² of each tuple in ts[ntup][d + 1]
+ * (zeroed here), then ADDED to mom[cell][d + 1] with the counts to count[cell]. */
+static void moments_chunk(const tribe_dmat *z, const tribe_labelings *ls, int64_t i0, int64_t i1,
+                          tribe_tuples *t, tribe_xsum *ts, tribe_xsum *mom, int64_t *count)
+{
+    int d = z->d;
+    size_t w = (size_t)d + 1;
+    for (int l0 = 0, l1, nt; l0 < ls->n; l0 = l1) {
+        l1 = tribe_tuples_build(t, ls, i0, i1, l0, 0, &nt);
+        memset(ts, 0, (size_t)nt * w * sizeof *ts);
+        for (int64_t i = i0; i < i1; i++) {
+            const float *x = z->x + (size_t)i * (size_t)d;
+            tribe_xsum *s = ts + (size_t)t->rid[i - i0] * w;
+            double q = 0;
+            for (int j = 0; j < d; j++) {
+                s[j] += tribe_xsum_of((double)x[j]);
+                q += (double)x[j] * (double)x[j];
+            }
+            s[d] += tribe_xsum_of(q);
+        }
+        for (int u = 0; u < nt; u++)
+            for (int l = 0; l < l1 - l0; l++) {
+                int c = t->cell[(size_t)u * TRIBE_LABELINGS_MAX + l];
+                for (size_t j = 0; j < w; j++)
+                    mom[(size_t)c * w + j] += ts[(size_t)u * w + j];
+                count[c] += t->count[u];
+            }
+    }
+}
+
+/* Pass 1 on the shard, per thread, then summed over threads into
+ * mom[cells][d + 1] and count[cells] (zeroed by the caller). */
+static tribe_status moments(const tribe_dmat *z, const tribe_labelings *ls, tribe_xsum *mom, int64_t *count)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t n = z->rows->n_local;
+    size_t w = (size_t)z->d + 1, cells = (size_t)ls->coff[ls->n];
+    int nth = q_threads(n, n * (int64_t)w);
+    tribe_tuples *tup = NULL;
+    tribe_xsum *ts = NULL, *tm = NULL;
+    int64_t *tc = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&tup, (size_t)nth, sizeof *tup));
+    for (int t = 0; t < nth; t++)
+        TRIBE_TRY(tribe_tuples_init(&tup[t], Q_ROWS, Q_TUPLES, ls));
+    TRIBE_TRY(tribe_alloc((void **)&ts, (size_t)nth * (size_t)tup[0].cap * w * sizeof *ts));
+    TRIBE_TRY(tribe_calloc((void **)&tm, (size_t)nth * cells * w, sizeof *tm));
+    TRIBE_TRY(tribe_calloc((void **)&tc, (size_t)nth * cells, sizeof *tc));
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (int64_t ch = 0; ch < q_chunks(n); ch++) {
+        int t = q_thread();
+        int64_t i0 = ch * Q_ROWS, i1 = i0 + Q_ROWS < n ? i0 + Q_ROWS : n;
+        moments_chunk(z, ls, i0, i1, &tup[t], ts + (size_t)t * (size_t)tup[0].cap * w, tm + (size_t)t * cells * w,
+                      tc + (size_t)t * cells);
+    }
+    for (int t = 0; t < nth; t++) {
+        for (size_t c = 0; c < cells * w; c++)
+            mom[c] += tm[(size_t)t * cells * w + c];
+        for (size_t c = 0; c < cells; c++)
+            count[c] += tc[(size_t)t * cells + c];
+    }
+cleanup:
+    for (int t = 0; tup && t < nth; t++)
+        tribe_tuples_free(&tup[t]);
+    free(tup);
+    free(ts);
+    free(tm);
+    free(tc);
+    return st;
+}
+
+/* Pass 2 on rows [i0, i1) for every labeling, given the GLOBAL count,
+ * mean[cell][d] and var[cell] (Σ‖y‖²/n_c − ‖μ_c‖²): ADDS per cell Σ‖x − μ_c‖
+ * over its rows to spread[cells] and, per labeling, the sum over rows of the
+ * squared-Euclidean silhouette (b − a)/max(a, b) to sil[l], where the mean
+ * squared distance to cluster C is ‖x − μ_C‖² + var_C (the form of
+ * ‖x‖² − 2x·μ_C + Σ‖y‖²/n_C that does not cancel large norms) and the own
+ * cluster's is scaled by n_c/(n_c − 1) to leave x out; a row alone in its
+ * cluster adds 0. */
+Q_CLONES static void pass2_chunk(const tribe_dmat *z, const tribe_labelings *ls, int64_t i0, int64_t i1,
+                                 const int64_t *count, const double *mean, const double *var, tribe_xsum *spread,
+                                 tribe_xsum *sil)
+{
+    int d = z->d;
+    double xb[TRIBE_MAX_FEATURES][Q_LANES];
+    for (int64_t i = i0; i < i1; i += Q_LANES) {
+        int nl = (int)(i1 - i < Q_LANES ? i1 - i : Q_LANES);
+        for (int j = 0; j < d; j++)
+            for (int r = 0; r < Q_LANES; r++)
+                xb[j][r] = r < nl ? (double)z->x[(size_t)(i + r) * (size_t)d + (size_t)j] : 0.0;
+        for (int l = 0; l < ls->n; l++) {
+            const int64_t *cnt = count + ls->coff[l];
+            const double *mu = mean + (size_t)ls->coff[l] * (size_t)d, *vr = var + ls->coff[l];
+            int own[Q_LANES];
+            double e2[Q_LANES], b[Q_LANES];
+            for (int r = 0; r < Q_LANES; r++) {
+                own[r] = r < nl ? tribe_labelings_at(ls, l, i + r) : 0;
+                e2[r] = 0;
+                b[r] = INFINITY;
+            }
+            for (int c = 0; c < ls->k[l]; c++) {
+                if (cnt[c] < 1)
+                    continue;
+                const double *restrict m = mu + (size_t)c * (size_t)d;
+                double s[Q_LANES] = {0};
+                for (int j = 0; j < d; j++)
+                    for (int r = 0; r < Q_LANES; r++) {
+                        double t = xb[j][r] - m[j];
+                        s[r] += t * t;
+                    }
+                for (int r = 0; r < Q_LANES; r++) {
+                    double v = s[r] + vr[c];
+                    e2[r] = own[r] == c ? s[r] : e2[r];
+                    b[r] = own[r] != c && v < b[r] ? v : b[r];
+                }
+            }
+            for (int r = 0; r < nl; r++) {
+                int c = own[r];
+                spread[ls->coff[l] + c] += tribe_xsum_of(sqrt(e2[r]));
+                if (cnt[c] < 2 || !isfinite(b[r]))
+                    continue; /* alone in its cluster, or no other cluster: s = 0 */
+                double a = (e2[r] + vr[c]) * (double)cnt[c] / (double)(cnt[c] - 1);
+                double mx = a > b[r] ? a : b[r];
+                if (mx > 0)
+                    sil[l] += tribe_xsum_of((b[r] - a) / mx);
             }
         }
     }
 }
 
-static double dist2(const float *x, const double *mu, int d)
+/* Pass 2 on the shard, per thread, then summed over threads into
+ * spread[cells] and sil[n] (zeroed by the caller). */
+static tribe_status pass2(const tribe_dmat *z, const tribe_labelings *ls, const int64_t *count, const double *mean,
+                          const double *var, tribe_xsum *spread, tribe_xsum *sil)
 {
-    double s = 0;
-    for (int l = 0; l < d; l++) {
-        double t = (double)x[l] - mu[l];
-        s += t * t;
+    tribe_status st = TRIBE_OK;
+    int64_t n = z->rows->n_local;
+    size_t w = (size_t)ls->coff[ls->n] + (size_t)ls->n;
+    int nth = q_threads(n, n * (int64_t)ls->coff[ls->n] * z->d);
+    tribe_xsum *acc = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&acc, (size_t)nth * w, sizeof *acc));
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (int64_t ch = 0; ch < q_chunks(n); ch++) {
+        tribe_xsum *a = acc + (size_t)q_thread() * w;
+        int64_t i0 = ch * Q_ROWS, i1 = i0 + Q_ROWS < n ? i0 + Q_ROWS : n;
+        pass2_chunk(z, ls, i0, i1, count, mean, var, a, a + ls->coff[ls->n]);
     }
-    return s;
-}
-
-void tribe_quality_pass2(const float *z, int64_t n, int d, const int32_t *label, int k, const int64_t *count,
-                         const double *mean, const double *var, tribe_xsum *spread, tribe_xsum *sil_sum,
-                         tribe_xsum *work, int nwork)
-{
-    /* Thread t adds into work[t][k + 1] (or, serially, straight into the
-     * outputs); integer partial sums combine in any order. */
-    int par = work && nwork > 1 && n * k * d >= TRIBE_OMP_MIN_WORK;
-    if (par)
-        memset(work, 0, (size_t)nwork * ((size_t)k + 1) * sizeof *work);
-#pragma omp parallel num_threads(nwork) if (par)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        tribe_xsum *sp = par ? work + (size_t)t * ((size_t)k + 1) : spread;
-        tribe_xsum *ss = par ? sp + k : sil_sum;
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            int own = label[i];
-            if (own < 0 || own >= k || count[own] < 1)
-                continue;
-            const float *x = z + i * d;
-            /* Mean squared distance from x to the members of cluster c:
-             * ‖x − μ_c‖² + var_c (var_c = Σ‖y‖²/n_c − ‖μ_c‖²), the form of
-             * ‖x‖² − 2x·μ_c + Σ‖y‖²/n_c that does not cancel large norms. */
-            double e2 = dist2(x, mean + (size_t)own * d, d);
-            sp[own] += tribe_xsum_of(sqrt(e2));
-            if (count[own] < 2)
-                continue; /* alone in its cluster: s = 0 */
-            /* The own-cluster mean includes x at distance 0: rescale to the
-             * mean over the n_c - 1 others. */
-            double a = (e2 + var[own]) * (double)count[own] / (double)(count[own] - 1), b = INFINITY;
-            for (int c = 0; c < k; c++)
-                if (c != own && count[c] > 0) {
-                    double v = dist2(x, mean + (size_t)c * d, d) + var[c];
-                    if (v < b)
-                        b = v;
-                }
-            if (!isfinite(b))
-                continue;
-            double mx = a > b ? a : b;
-            if (mx > 0)
-                *ss += tribe_xsum_of((b - a) / mx);
-        }
+    for (int t = 0; t < nth; t++) {
+        for (int c = 0; c < ls->coff[ls->n]; c++)
+            spread[c] += acc[(size_t)t * w + (size_t)c];
+        for (int l = 0; l < ls->n; l++)
+            sil[l] += acc[(size_t)t * w + (size_t)ls->coff[ls->n] + (size_t)l];
     }
-    for (int t = 0; par && t < nwork; t++) {
-        for (int c = 0; c < k; c++)
-            spread[c] += work[(size_t)t * ((size_t)k + 1) + c];
-        *sil_sum += work[(size_t)t * ((size_t)k + 1) + k];
-    }
+cleanup:
+    free(acc);
+    return st;
 }
 
 double tribe_quality_ch(const int64_t *count, const double *mean, const double *var, int k, int d)
@@ -228,75 +334,71 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_cluster_quality_compute(tribe_par *par, const float *z, int64_t n_local, int64_t offset,
-                                           int64_t n_global, int d, const int32_t *label, int k,
-                                           tribe_cluster_quality *q)
+tribe_status tribe_quality_multi(const tribe_dmat *z, const tribe_labelings *ls, tribe_cluster_quality *q)
 {
     tribe_status st = TRIBE_OK;
-    tribe_xsum *sum = NULL, *sumsq = NULL, *spread = NULL, *work = NULL;
-    int nwork = 1;
-#ifdef _OPENMP
-    nwork = omp_get_max_threads();
-#endif
+    tribe_par *par = z->rows->par;
+    int d = z->d, L = ls->n;
+    tribe_xsum *mom = NULL, *red = NULL;
     int64_t *count = NULL;
     double *mean = NULL, *var = NULL, *sp = NULL;
-    q->ch = q->db = q->silhouette_sq = NAN;
-    q->clusters = 0;
-    if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES)
-        st = tribe_fail(TRIBE_ERR_USAGE, "cluster quality: k=%d, d=%d", k, d);
+    for (int l = 0; l < L && l < TRIBE_LABELINGS_MAX; l++) {
+        q[l].ch = q[l].db = q[l].silhouette_sq = NAN;
+        q[l].clusters = 0;
+    }
+    TRIBE_TRY(tribe_labelings_check(z, ls, "cluster quality"));
+    size_t cells = (size_t)ls->coff[L], w = (size_t)d + 1;
+    st = tribe_calloc((void **)&mom, cells * w, sizeof *mom);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&red, cells + (size_t)L, sizeof *red);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&count, cells, sizeof *count);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&mean, cells * ((size_t)d + 2), sizeof *mean);
     TRIBE_TRY(tribe_par_agree(par, st));
-    tribe_rows rows;
-    TRIBE_TRY(tribe_rows_init(par, n_local, offset, n_global, &rows));
-    for (int64_t i = 0; st == TRIBE_OK && i < n_local; i++)
-        if (label[i] < 0 || label[i] >= k)
-            st = tribe_fail(TRIBE_ERR_INPUT, "cluster quality: row %lld has label %d, outside [0, %d)",
-                            (long long)(offset + i), (int)label[i], k);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&sum, (size_t)k * ((size_t)d + 3), sizeof *sum);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&count, (size_t)k, sizeof *count);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&mean, (size_t)k * ((size_t)d + 2), sizeof *mean);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&work, (size_t)nwork * ((size_t)k + 1), sizeof *work);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    sumsq = sum + (size_t)k * d;
-    spread = sumsq + k;
-    var = mean + (size_t)k * d;
-    sp = var + k;
+    var = mean + cells * (size_t)d;
+    sp = var + cells;
 
-    tribe_quality_moments(z, n_local, d, label, k, sum, sumsq, count);
-    TRIBE_TRY(tribe_par_sum_xsum(par, sum, (int64_t)k * (d + 1)));
-    TRIBE_TRY(tribe_par_sum_i64(par, count, k));
-    for (int c = 0; c < k; c++) {
+    TRIBE_TRY(tribe_par_agree(par, moments(z, ls, mom, count)));
+    TRIBE_TRY(tribe_par_sum_xsum(par, mom, (int64_t)(cells * w)));
+    TRIBE_TRY(tribe_par_sum_i64(par, count, (int64_t)cells));
+    for (size_t c = 0; c < cells; c++) {
         if (count[c] < 1)
             continue;
-        q->clusters++;
         double m2 = 0;
-        for (int l = 0; l < d; l++) {
-            double v = tribe_xsum_value(sum[(size_t)c * d + l]) / (double)count[c];
-            mean[(size_t)c * d + l] = v;
+        for (int j = 0; j < d; j++) {
+            double v = tribe_xsum_value(mom[c * w + (size_t)j]) / (double)count[c];
+            mean[c * (size_t)d + (size_t)j] = v;
             m2 += v * v;
         }
-        double v = tribe_xsum_value(sumsq[c]) / (double)count[c] - m2;
+        double v = tribe_xsum_value(mom[c * w + (size_t)d]) / (double)count[c] - m2;
         var[c] = v > 0 ? v : 0;
     }
-    q->ch = tribe_quality_ch(count, mean, var, k, d);
-
-    tribe_xsum sil = 0;
-    memset(spread, 0, (size_t)(k + 1) * sizeof *spread);
-    tribe_quality_pass2(z, n_local, d, label, k, count, mean, var, spread, &sil, work, nwork);
-    spread[k] = sil;
-    TRIBE_TRY(tribe_par_sum_xsum(par, spread, k + 1));
-    for (int c = 0; c < k; c++)
-        sp[c] = count[c] > 0 ? tribe_xsum_value(spread[c]) / (double)count[c] : 0;
-    q->db = tribe_quality_db(count, mean, sp, k, d);
-    if (q->clusters >= 2 && n_global > 0)
-        q->silhouette_sq = tribe_xsum_value(spread[k]) / (double)n_global;
+    TRIBE_TRY(tribe_par_agree(par, pass2(z, ls, count, mean, var, red, red + cells)));
+    TRIBE_TRY(tribe_par_sum_xsum(par, red, (int64_t)(cells + (size_t)L)));
+    for (size_t c = 0; c < cells; c++)
+        sp[c] = count[c] > 0 ? tribe_xsum_value(red[c]) / (double)count[c] : 0;
+    for (int l = 0; l < L; l++) {
+        int o = ls->coff[l], k = ls->k[l];
+        for (int c = 0; c < k; c++)
+            q[l].clusters += count[o + c] > 0;
+        q[l].ch = tribe_quality_ch(count + o, mean + (size_t)o * (size_t)d, var + o, k, d);
+        q[l].db = tribe_quality_db(count + o, mean + (size_t)o * (size_t)d, sp + o, k, d);
+        if (q[l].clusters >= 2 && z->rows->n_global > 0)
+            q[l].silhouette_sq = tribe_xsum_value(red[cells + (size_t)l]) / (double)z->rows->n_global;
+    }
 cleanup:
-    free(sum);
+    free(mom);
+    free(red);
     free(count);
     free(mean);
-    free(work);
     return st;
+}
+
+tribe_status tribe_cluster_quality_compute(const tribe_dmat *z, const int32_t *label, int k,
+                                           tribe_cluster_quality *q)
+{
+    tribe_labelings ls;
+    tribe_labelings_one(&ls, label, k, z->rows->n_local);
+    return tribe_quality_multi(z, &ls, q);
 }

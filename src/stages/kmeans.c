@@ -93,8 +93,11 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     int64_t sil = s->silhouette_sample > 0 ? s->silhouette_sample : s->k_lo != k_hi ? 2000 : 0;
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(t->n_local + 1) * sizeof *r->label));
     TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));
-    TRIBE_TRY(tribe_ksweep_run(r->par, r->z, t->n_local, t->offset, t->n_global, r->m, s->k_lo, k_hi, &s->cfg, sil,
-                               r->label, r->distance, &s->ks));
+    /* Split-half stability only decides between K: a fixed K skips it. */
+    tribe_ksweep_cfg sc = {.k_lo = s->k_lo, .k_hi = k_hi, .kmeans = s->cfg, .sil_sample = sil,
+                           .stability = s->k_lo != k_hi};
+    const tribe_dmat zm = tribe_run_z(r);
+    TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
     r->k = s->ks->recommended_k;
     TRIBE_TRY(tribe_calloc((void **)&r->centroids, (size_t)r->k * (size_t)r->m, sizeof *r->centroids));
     memcpy(r->centroids, tribe_ksweep_centroids(s->ks, r->k), (size_t)r->k * (size_t)r->m * sizeof *r->centroids);

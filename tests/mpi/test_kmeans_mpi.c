@@ -84,8 +84,7 @@ static tribe_status pipeline(tribe_par *par, const tribe_table *t, result *r)
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)t->n_local * sizeof *r->label));
     tribe_kmeans_assign(r->z, t->n_local, D, r->cent, K, r->label, NULL);
     TRIBE_TRY(tribe_kmeans_relabel(par, t, 2, K, D, r->cent, r->label, r->perm));
-    TRIBE_TRY(tribe_silhouette_sample(par, r->z, t->n_local, t->offset, t->n_global, D, r->label, K, 300,
-                                      9, &r->sil, &r->ci));
+    TRIBE_TRY(tribe_silhouette_sample(&zm, r->label, K, 300, 9, &r->sil, &r->ci));
     TRIBE_TRY(tribe_segments_build(par, t, r->label, K, r->cent, cols, D, 2, &r->segs));
     r->segs->silhouette = r->sil;
     r->segs->silhouette_ci = r->ci;
@@ -240,10 +239,9 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strcmp(tribe_errmsg(), want) == 0, "K > n: %s", tribe_errmsg());
     }
     /* A rank that claims the wrong offset is caught on every rank. */
-    if (dist.z && dist.label) {
-        double sm, sc;
-        st = tribe_silhouette_sample(par, dist.z, hi - lo, rank == size - 1 ? lo + 1 : lo, NROWS, D, dist.label, K,
-                                     10, 1, &sm, &sc);
+    {
+        tribe_rows bad_rows;
+        st = tribe_rows_init(par, hi - lo, rank == size - 1 ? lo + 1 : lo, NROWS, &bad_rows);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INTERNAL, "wrong offset: %d %s", st, tribe_errmsg());
     }
     if (rank == size - 1 && shard && shard->n_local > 2)

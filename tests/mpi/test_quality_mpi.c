@@ -34,18 +34,21 @@ typedef struct {
 } result;
 
 static tribe_status measure(tribe_par *par, const float *z, const int32_t *lab, const int32_t *other, int64_t n,
-                            int64_t off, int32_t *work, float *dist, result *r)
+                            int64_t off, int32_t *work, result *r)
 {
     tribe_status st = TRIBE_OK;
-    TRIBE_TRY(tribe_cluster_quality_compute(par, z, n, off, NROWS, D, lab, K, &r->q));
+    tribe_rows rows;
+    TRIBE_TRY(tribe_rows_init(par, n, off, NROWS, &rows));
+    tribe_dmat zm = {&rows, z, D};
+    TRIBE_TRY(tribe_cluster_quality_compute(&zm, lab, K, &r->q));
     TRIBE_TRY(tribe_ari(par, lab, K, other, 3, n, &r->ari));
-    TRIBE_TRY(tribe_silhouette_sample(par, z, n, off, NROWS, D, lab, K, 800, 17, &r->sil, &r->ci));
-    tribe_kmeans_cfg cfg;
-    tribe_kmeans_cfg_default(&cfg);
-    cfg.seed = 99;
-    cfg.batch_size = 512;
-    cfg.init_sample = 2000;
-    TRIBE_TRY(tribe_ksweep_run(par, z, n, off, NROWS, D, 2, 6, &cfg, 400, work, dist, &r->ks));
+    TRIBE_TRY(tribe_silhouette_sample(&zm, lab, K, 800, 17, &r->sil, &r->ci));
+    tribe_ksweep_cfg cfg = {.k_lo = 2, .k_hi = 6, .sil_sample = 400, .stability = 1};
+    tribe_kmeans_cfg_default(&cfg.kmeans);
+    cfg.kmeans.seed = 99;
+    cfg.kmeans.batch_size = 512;
+    cfg.kmeans.init_sample = 2000;
+    TRIBE_TRY(tribe_ksweep_run(&zm, &cfg, work, &r->ks));
 cleanup:
     return st;
 }
@@ -60,22 +63,21 @@ int main(int argc, char **argv)
     tribe_par_block(NROWS, size, rank, &lo, &hi);
     int64_t n = hi - lo;
     float *z = malloc(((size_t)n + 1) * D * sizeof *z), *fz = malloc((size_t)NROWS * D * sizeof *fz);
-    float *dist = malloc((size_t)NROWS * sizeof *dist);
     int32_t *lab = malloc(((size_t)n + 1) * sizeof *lab), *oth = malloc(((size_t)n + 1) * sizeof *oth);
     int32_t *flab = malloc((size_t)NROWS * sizeof *flab), *foth = malloc((size_t)NROWS * sizeof *foth);
     int32_t *work = malloc((size_t)NROWS * sizeof *work);
-    TRIBE_MPI_CHECK(par, z && fz && dist && lab && oth && flab && foth && work, "allocations");
+    TRIBE_MPI_CHECK(par, z && fz && lab && oth && flab && foth && work, "allocations");
     make_rows(lo, hi, z, lab, oth);
     make_rows(0, NROWS, fz, flab, foth);
 
     result a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    tribe_status st = measure(par, z, lab, oth, n, lo, work, dist, &a);
+    tribe_status st = measure(par, z, lab, oth, n, lo, work, &a);
     TRIBE_MPI_CHECK(par, st == TRIBE_OK, "distributed: %s", tribe_errmsg());
     tribe_par *one = NULL;
     tribe_par_serial(&one);
-    tribe_status st1 = measure(one, fz, flab, foth, NROWS, 0, work, dist, &b);
+    tribe_status st1 = measure(one, fz, flab, foth, NROWS, 0, work, &b);
     TRIBE_MPI_CHECK(par, st1 == TRIBE_OK, "serial: %s", tribe_errmsg());
     if (st == TRIBE_OK && st1 == TRIBE_OK) {
         TRIBE_MPI_CHECK(par, SAME(a.q.ch, b.q.ch), "CH %.17g vs %.17g", a.q.ch, b.q.ch);
@@ -106,7 +108,6 @@ int main(int argc, char **argv)
     tribe_par_finalize(&one);
     free(z);
     free(fz);
-    free(dist);
     free(lab);
     free(oth);
     free(flab);

@@ -13,6 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* z[n][d] held whole by one rank, as a matrix on rows (filled here). */
+static tribe_dmat one_rank(tribe_par *par, tribe_rows *rows, const float *z, int64_t n, int d)
+{
+    CU_ASSERT_EQUAL(tribe_rows_init(par, n, 0, n, rows), TRIBE_OK);
+    return (tribe_dmat){rows, z, d};
+}
+
 /* k overlapping blobs (cluster c shifted by `sep` along axis c % d), labels
  * the planted ones. */
 static void blobs(int64_t n, int d, int k, double sep, uint64_t seed, float **z, int32_t **lab)
@@ -39,19 +46,21 @@ static void quality_of_two_points_per_cluster_should_match_hand_values(void)
     float z[4] = {0, 2, 10, 12};
     int32_t lab[4] = {0, 0, 1, 1};
     tribe_cluster_quality q;
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(par, z, 4, 0, 4, 1, lab, 2, &q), TRIBE_OK);
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, 4, 1);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, 2, &q), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(q.ch, 50.0, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(q.db, 0.2, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(q.silhouette_sq, (118.0 / 122 + 78.0 / 82) / 2, 1e-9);
     CU_ASSERT_EQUAL(q.clusters, 2);
     /* one non-empty cluster of 2: all undefined */
     int32_t one[4] = {1, 1, 1, 1};
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(par, z, 4, 0, 4, 1, one, 3, &q), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, one, 3, &q), TRIBE_OK);
     CU_ASSERT(isnan(q.ch) && isnan(q.db) && isnan(q.silhouette_sq));
     CU_ASSERT_EQUAL(q.clusters, 1);
     /* a label out of range is an input error */
     int32_t bad[4] = {0, 0, 2, 1};
-    CU_ASSERT_EQUAL(tribe_cluster_quality_compute(par, z, 4, 0, 4, 1, bad, 2, &q), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_cluster_quality_compute(&zm, bad, 2, &q), TRIBE_ERR_INPUT);
     tribe_par_finalize(&par);
 }
 
@@ -83,7 +92,9 @@ static void exact_squared_silhouette_should_equal_brute_force(void)
     blobs(n, d, k, 2.0, 5, &z, &lab);
     lab[7] = 3; /* uneven sizes */
     tribe_cluster_quality q;
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(par, z, n, 0, n, d, lab, k, &q), TRIBE_OK);
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, k, &q), TRIBE_OK);
     double want = tribe_test_silhouette(z, lab, n, d, k, 1);
     CU_ASSERT_DOUBLE_EQUAL(q.silhouette_sq, want, 1e-9);
     CU_ASSERT(q.silhouette_sq > -1 && q.silhouette_sq < 1);
@@ -144,9 +155,11 @@ static void quality_should_agree_with_sklearn(void)
     CU_ASSERT_EQUAL_FATAL(got, 5);
     tribe_cluster_quality q;
     double ari = 0, sil = 0, ci = 0;
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(par, z, n, 0, n, d, lab, k, &q), TRIBE_OK);
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, k, &q), TRIBE_OK);
     CU_ASSERT_EQUAL_FATAL(tribe_ari(par, lab, k, other, 4, n, &ari), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, n, 1, &sil, &ci), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(&zm, lab, k, n, 1, &sil, &ci), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(q.ch, v[0], 1e-9 * v[0]);
     CU_ASSERT_DOUBLE_EQUAL(q.db, v[1], 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(ari, v[2], 1e-12);
@@ -175,23 +188,84 @@ static void silhouette_kernels_should_give_the_same_bits(void)
     }
     int th = omp_get_max_threads(), best = tribe_silhouette_kernel(-1);
     double m0 = 0, c0 = 0;
-    for (int level = 0; level <= best; level++) {
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    /* Levels above best are ones the CPU lacks: skipped (and named). */
+    for (int level = TRIBE_SIL_PORTABLE_BASE; level <= best; level++) {
         double m = 0, c = 0;
         CU_ASSERT_EQUAL(tribe_silhouette_kernel(level), level);
         omp_set_num_threads(level % 2 ? 3 : 1);
-        CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 700, 4, &m, &c), TRIBE_OK);
-        if (level == 0) {
+        CU_ASSERT_EQUAL(tribe_silhouette_sample(&zm, lab, k, 700, 4, &m, &c), TRIBE_OK);
+        if (level == TRIBE_SIL_PORTABLE_BASE) {
             m0 = m;
             c0 = c;
         }
         CU_ASSERT(memcmp(&m0, &m, sizeof m) == 0 && memcmp(&c0, &c, sizeof c) == 0);
     }
-    fprintf(stderr, "(kernels 0..%d compared) ", best);
+    fprintf(stderr, "(kernels 0..%d compared%s) ", best, best < TRIBE_SIL_AVX512 ? "; the CPU lacks the others" : "");
     CU_ASSERT(m0 > -1 && m0 < 1 && c0 > 0);
     tribe_silhouette_kernel(-1);
     omp_set_num_threads(th);
     free(z);
     free(lab);
+    tribe_par_finalize(&par);
+}
+
+static void several_labelings_scored_together_should_equal_each_alone(void)
+{
+    /* Eight labelings of the same rows, as a K sweep scores them: nested
+     * ones (few joint clusters, one shared pass) and random ones with many
+     * clusters (too many joint clusters: the passes split), with far rows on
+     * the >= 2048 path, on 1 and 3 threads; every value must be the bits of
+     * scoring that labeling alone. */
+    tribe_par *par = tribe_test_serial();
+    int64_t n = 20000;
+    int d = 5, L = TRIBE_LABELINGS_MAX;
+    float *z;
+    int32_t *lab, *one = malloc((size_t)n * sizeof *one);
+    uint16_t *lab16 = malloc((size_t)L * n * sizeof *lab16);
+    blobs(n, d, 6, 3.0, 11, &z, &lab);
+    for (int j = 0; j < d; j++) {
+        z[5 * d + j] = 4000.0f;
+        z[9000 * d + j] = -2600.0f;
+    }
+    tribe_labelings ls = {.n = L, .n_local = n, .lab16 = lab16};
+    for (int l = 0; l < L; l++) {
+        ls.k[l] = l < 4 ? 6 << (l / 2) : 40 + l;
+        ls.coff[l + 1] = ls.coff[l] + ls.k[l];
+        for (int64_t i = 0; i < n; i++)
+            lab16[(size_t)l * n + i] =
+                (uint16_t)(l < 4 ? lab[i] + 6 * (int)((i >> l) % (uint64_t)(1 << (l / 2)))
+                                 : (int)tribe_rng_below(12, (uint64_t)l, (uint64_t)i, (uint64_t)ls.k[l]));
+    }
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    int th = omp_get_max_threads();
+    for (int nt = 1; nt <= 3; nt += 2) {
+        omp_set_num_threads(nt);
+        double mean[TRIBE_LABELINGS_MAX], ci[TRIBE_LABELINGS_MAX];
+        tribe_cluster_quality q[TRIBE_LABELINGS_MAX];
+        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_multi(&zm, &ls, 900, 8, mean, ci), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_quality_multi(&zm, &ls, q), TRIBE_OK);
+        for (int l = 0; l < L; l++) {
+            for (int64_t i = 0; i < n; i++)
+                one[i] = lab16[(size_t)l * n + i];
+            double m1, c1;
+            tribe_cluster_quality q1;
+            CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(&zm, one, ls.k[l], 900, 8, &m1, &c1), TRIBE_OK);
+            CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, one, ls.k[l], &q1), TRIBE_OK);
+            CU_ASSERT(memcmp(&m1, &mean[l], sizeof m1) == 0 && memcmp(&c1, &ci[l], sizeof c1) == 0);
+            CU_ASSERT(memcmp(&q1.ch, &q[l].ch, sizeof q1.ch) == 0 && memcmp(&q1.db, &q[l].db, sizeof q1.db) == 0);
+            CU_ASSERT(memcmp(&q1.silhouette_sq, &q[l].silhouette_sq, sizeof q1.silhouette_sq) == 0);
+            CU_ASSERT_EQUAL(q1.clusters, q[l].clusters);
+            CU_ASSERT(isfinite(mean[l]) && isfinite(q[l].ch) && q[l].clusters == ls.k[l]);
+        }
+    }
+    omp_set_num_threads(th);
+    free(z);
+    free(lab);
+    free(one);
+    free(lab16);
     tribe_par_finalize(&par);
 }
 
@@ -238,13 +312,14 @@ static void sweep_should_recommend_the_planted_k(void)
     int d = 3;
     float *z;
     int32_t *lab, *work = malloc((size_t)n * sizeof *work);
-    float *dist = malloc((size_t)n * sizeof *dist);
     blobs(n, d, 5, 8.0, 21, &z, &lab);
-    tribe_kmeans_cfg cfg;
-    tribe_kmeans_cfg_default(&cfg);
-    cfg.seed = 5;
+    tribe_ksweep_cfg cfg = {.k_lo = 2, .k_hi = 8, .sil_sample = 500, .stability = 1};
+    tribe_kmeans_cfg_default(&cfg.kmeans);
+    cfg.kmeans.seed = 5;
     tribe_ksweep *ks = NULL;
-    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(par, z, n, 0, n, d, 2, 8, &cfg, 500, work, dist, &ks), TRIBE_OK);
+    tribe_rows rows;
+    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &ks), TRIBE_OK);
     CU_ASSERT_EQUAL(ks->n, 7);
     CU_ASSERT_EQUAL(ks->recommended_k, 5);
     CU_ASSERT(ks->stability_ari > 0.99);
@@ -258,12 +333,29 @@ static void sweep_should_recommend_the_planted_k(void)
     CU_ASSERT_EQUAL(tribe_ksweep_json(ks, &js), TRIBE_OK);
     CU_ASSERT_PTR_NOT_NULL(js && strstr(js, "\"recommended_k\": 5"));
     free(js);
+    /* Without stability, over more K than one batch scores together: the
+     * same values for the same K, the stability NaN (and then stable). */
+    tribe_ksweep *k2 = NULL;
+    cfg.k_hi = 11;
+    cfg.stability = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &k2), TRIBE_OK);
+    CU_ASSERT_EQUAL(k2->n, 10);
+    for (int i = 0; i < k2->n; i++) {
+        CU_ASSERT(isnan(k2->row[i].stability));
+        if (i < ks->n) {
+            tribe_ksweep_row a = ks->row[i], b = k2->row[i];
+            a.stability = b.stability = 0;
+            CU_ASSERT(memcmp(&a, &b, sizeof a) == 0);
+        }
+    }
+    CU_ASSERT(isnan(k2->stability_ari));
+    CU_ASSERT(k2->recommended_k >= 2 && k2->recommended_k <= 11);
+    tribe_ksweep_destroy(&k2);
     tribe_ksweep_destroy(&ks);
     tribe_ksweep_destroy(&ks); /* NULL: no-op */
     free(z);
     free(lab);
     free(work);
-    free(dist);
     tribe_par_finalize(&par);
 }
 
@@ -275,6 +367,7 @@ int main(void)
         TRIBE_TEST(exact_squared_silhouette_should_equal_brute_force),
         TRIBE_TEST(quality_should_agree_with_sklearn),
         TRIBE_TEST(silhouette_kernels_should_give_the_same_bits),
+        TRIBE_TEST(several_labelings_scored_together_should_equal_each_alone),
         TRIBE_TEST(elbow_and_recommendation_should_follow_the_documented_rules),
         TRIBE_TEST(sweep_should_recommend_the_planted_k),
         {NULL, NULL}};

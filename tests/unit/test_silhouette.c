@@ -38,7 +38,7 @@ static void silhouette_of_every_row_should_equal_brute_force(void)
         int32_t *lab;
         make_data(n, d, k, singleton, &z, &lab);
         double mean = 0, ci = 0;
-        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, n, 1, &mean, &ci), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &mean, &ci), TRIBE_OK);
         double want = tribe_test_silhouette(z, lab, n, d, k, 0);
         /* Distances are float sums (about 1e-7 relative), rounded to 2^-20. */
         CU_ASSERT_DOUBLE_EQUAL(mean, want, 1e-7);
@@ -85,7 +85,7 @@ static void silhouette_should_agree_with_sklearn(void)
     unlink(path);
     rmdir(dir);
     double mean = 0, ci = 0;
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, n, 1, &mean, &ci), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &mean, &ci), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(mean, want, 1e-6);
     free(z);
     free(lab);
@@ -101,10 +101,10 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
     int32_t *lab;
     make_data(n, d, k, 0, &z, &lab);
     double exact = 0, ci0 = 0, mean = 0, ci = 0;
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, n, 1, &exact, &ci0), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &exact, &ci0), TRIBE_OK);
     int inside = 0;
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 300, seed, &mean, &ci), TRIBE_OK);
+        CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 300, seed, &mean, &ci), TRIBE_OK);
         CU_ASSERT(ci > 0 && ci < 0.1);
         inside += fabs(mean - exact) <= ci;
     }
@@ -112,10 +112,10 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
     /* one non-empty cluster: undefined */
     for (int64_t i = 0; i < n; i++)
         lab[i] = 1;
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 100, 1, &mean, &ci), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 100, 1, &mean, &ci), TRIBE_OK);
     CU_ASSERT(isnan(mean) && isnan(ci));
     lab[3] = 7;
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 100, 1, &mean, &ci), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 100, 1, &mean, &ci), TRIBE_ERR_INPUT);
     free(z);
     free(lab);
     tribe_par_finalize(&par);
@@ -133,10 +133,10 @@ static void silhouette_and_projection_should_not_depend_on_the_thread_count(void
     tribe_projection *p1 = NULL, *p2 = NULL;
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m1, &c1), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 200, 3, &m1, &c1), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, 300, 3, &p1), TRIBE_OK);
     omp_set_num_threads(2);
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(par, z, n, 0, n, d, lab, k, 200, 3, &m2, &c2), TRIBE_OK);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 200, 3, &m2, &c2), TRIBE_OK);
     CU_ASSERT_EQUAL(tribe_projection_fit(TRIBE_TEST_DMAT(par, z, n, d), lab, 300, 3, &p2), TRIBE_OK);
     omp_set_num_threads(nt);
     CU_ASSERT(m1 == m2 && c1 == c2);
