@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Sampled silhouette timings (docs/clustering.md, "Sampled silhouette"):
+# Sampled silhouette timings (docs/benchmarks.md, "Sampled silhouette: the distance kernel"):
 #   bench/silhouette_bench.sh [BUILD_DIR] [N]
-# compiles bench/silhouette_bench.c against BUILD_DIR's library, times the
-# new kernel (the best the CPU has, then the portable and AVX2 ones) and the
-# old one for s = 2000, and the new one for s = 20000, on N x 16 rows (one
-# rank, OMP_NUM_THREADS as set), and scikit-learn's silhouette_score with
-# sample_size=20000 on the same data when python3 has sklearn.
+# compiles bench/silhouette_bench.c against BUILD_DIR's library and times, for
+# s = 2000 on N x 16 rows (one rank, OMP_NUM_THREADS as set), each distance
+# kernel the CPU has: the portable C compiled for the CPU (what an ARM build
+# runs: the compiler vectorises it), the AVX2 and the AVX-512 intrinsics;
+# with SIL_BASELINE=1 also the portable C for the baseline x86-64 ISA (no
+# FMA: fmaf is a library call, slow). Then the best kernel for s = 20000, and
+# scikit-learn's silhouette_score with sample_size=20000 on the same data
+# when python3 has sklearn.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -13,10 +16,11 @@ n=${2:-1000000}
 exe=$build/silhouette_bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cc -O2 -g -fopenmp -I"$root/include" -I"$root/bench" "$root/bench/silhouette_bench.c" -o "$exe" \
+cc -O2 -g -fopenmp -I"$root/include" "$root/bench/silhouette_bench.c" -o "$exe" \
   "$build/libtribe_lib.a" $(pkg-config --libs hdf5-openmpi ompi-c openblas libcurl libcjson zlib 2>/dev/null) -lm
-"$exe" "$n" 2000 old
-for level in 0 1; do SIL_KERNEL=$level "$exe" "$n" 2000 | head -1; done
+levels="1 2 3"
+[ "${SIL_BASELINE:-0}" = 1 ] && levels="0 $levels"
+for level in $levels; do SIL_KERNEL=$level "$exe" "$n" 2000 | head -1; done
 SIL_DUMP=$tmp/data.bin "$exe" "$n" 20000
 if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
   /usr/bin/python3 - "$tmp/data.bin" "$n" <<'PY'

@@ -25,7 +25,9 @@ static void print_sweep(const tribe_ksweep *ks, double seconds)
     }
     printf("recommended %d elbow %d stability %.17g: %s\n", ks->recommended_k, ks->elbow_k, ks->stability_ari,
            ks->reason);
-    printf("seconds: fits %.3f scoring %.3f sweep %.3f\n", ks->fit_seconds, ks->score_seconds, seconds);
+    printf("seconds: fits %.3f scoring %.3f (silhouette %.3f, quality %.3f, stability %.3f) sweep %.3f\n",
+           ks->fit_seconds, ks->score_seconds, ks->silhouette_seconds, ks->quality_seconds, ks->stability_seconds,
+           seconds);
 }
 
 int main(int argc, char **argv)

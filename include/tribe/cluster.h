@@ -339,6 +339,7 @@ typedef struct {
     double stability_ari;  /* the stability of recommended_k's row */
     char reason[512];      /* one line: "K=6: 4 of 5 criteria agree (...)..." */
     double fit_seconds, score_seconds; /* K-Means fits; scoring and stability */
+    double silhouette_seconds, quality_seconds, stability_seconds; /* the parts of score_seconds */
     int k_max, d;
     double *centroids;     /* [n][k_max][d]: the fit of row i in its first row[i].k rows */
 } tribe_ksweep;

@@ -293,29 +293,37 @@ cleanup:
     return st;
 }
 
-/* Scores the batch's labelings ls (rows i0..): sampled silhouette, CH, DB,
- * squared silhouette, and the stability when asked. */
+/* Scores the batch's labelings ls (rows i0.. of s): sampled silhouette, CH,
+ * DB, squared silhouette, and the stability when asked; adds the seconds of
+ * each to s. */
 static tribe_status score_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, const tribe_labelings *ls,
-                                const ksweep_halves *hv, int32_t *label, tribe_ksweep_row *row)
+                                const ksweep_halves *hv, int32_t *label, tribe_ksweep *s, int i0)
 {
     tribe_status st = TRIBE_OK;
     double mean[TRIBE_LABELINGS_MAX], ci[TRIBE_LABELINGS_MAX];
     tribe_cluster_quality q[TRIBE_LABELINGS_MAX];
     for (int b = 0; b < ls->n; b++)
         mean[b] = ci[b] = NAN;
+    double t0 = tribe_now();
     if (cfg->sil_sample > 0)
         TRIBE_TRY(tribe_silhouette_multi(z, ls, cfg->sil_sample, cfg->kmeans.seed, mean, ci));
+    double t1 = tribe_now();
     TRIBE_TRY(tribe_quality_multi(z, ls, q));
+    double t2 = tribe_now();
+    s->silhouette_seconds += t1 - t0;
+    s->quality_seconds += t2 - t1;
     for (int b = 0; b < ls->n; b++) {
-        tribe_ksweep_row *r = &row[b];
+        tribe_ksweep_row *r = &s->row[i0 + b];
         r->silhouette = mean[b];
         r->silhouette_ci = ci[b];
         r->silhouette_sq = q[b].silhouette_sq;
         r->ch = q[b].ch;
         r->db = q[b].db;
         r->stability = NAN;
+        t2 = tribe_now();
         if (cfg->stability)
             TRIBE_TRY(split_half(z, hv, r->k, &cfg->kmeans, label, &r->stability));
+        s->stability_seconds += tribe_now() - t2;
         TRIBE_INFO("K=%d: inertia %.6g, silhouette %.4f +/- %.4f, squared %.4f, CH %.6g, DB %.4f, ARI %.4f (%d steps)",
                    r->k, r->inertia, r->silhouette, r->silhouette_ci, r->silhouette_sq, r->ch, r->db, r->stability,
                    r->steps);
@@ -352,8 +360,11 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
     if (st == TRIBE_OK && nb > 1)
         st = tribe_alloc((void **)&lab16, (size_t)nb * ((size_t)z->rows->n_local + 1) * sizeof *lab16);
     TRIBE_TRY(tribe_par_agree(par, st));
-    if (cfg->stability)
+    if (cfg->stability) {
+        double t0 = tribe_now();
         TRIBE_TRY(halves_draw(z, cfg->kmeans.seed, 100000, &hv));
+        s->stability_seconds = s->score_seconds = tribe_now() - t0;
+    }
     for (int i = 0; i < s->n; i++)
         s->row[i].k = k_lo + i;
     for (int i0 = 0; i0 < s->n; i0 += nb) {
@@ -362,7 +373,7 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
         double t0 = tribe_now();
         TRIBE_TRY(fit_batch(z, cfg, s, i0, m, label, lab16, &ls));
         double t1 = tribe_now();
-        TRIBE_TRY(score_batch(z, cfg, &ls, &hv, label, s->row + i0));
+        TRIBE_TRY(score_batch(z, cfg, &ls, &hv, label, s, i0));
         s->fit_seconds += t1 - t0;
         s->score_seconds += tribe_now() - t1;
     }

@@ -358,6 +358,7 @@ void tribe_tuples_free(tribe_tuples *t)
     free(t->nrid);
     free(t->hkey);
     free(t->hval);
+    free(t->map);
     free(t->cell);
     free(t->ncell);
     free(t->count);
@@ -380,6 +381,8 @@ tribe_status tribe_tuples_init(tribe_tuples *t, int64_t rows, int cap, const tri
     TRIBE_TRY(tribe_alloc((void **)&t->nrid, nr * sizeof *t->nrid));
     TRIBE_TRY(tribe_alloc((void **)&t->hkey, (size_t)t->hcap * sizeof *t->hkey));
     TRIBE_TRY(tribe_alloc((void **)&t->hval, (size_t)t->hcap * sizeof *t->hval));
+    TRIBE_TRY(tribe_alloc((void **)&t->map, (size_t)cap * sizeof *t->map));
+    memset(t->map, 0xff, (size_t)cap * sizeof *t->map);
     TRIBE_TRY(tribe_alloc((void **)&t->cell, nc * sizeof *t->cell));
     TRIBE_TRY(tribe_alloc((void **)&t->ncell, nc * sizeof *t->ncell));
     TRIBE_TRY(tribe_alloc((void **)&t->count, (size_t)cap * sizeof *t->count));
@@ -413,17 +416,19 @@ int tribe_tuples_build(tribe_tuples *t, const tribe_labelings *ls, int64_t i0, i
 {
     int64_t n = i1 - i0;
     int nt = 0;
-    memset(t->hkey, 0xff, (size_t)t->hcap * sizeof *t->hkey);
-    for (int64_t i = 0; i < n; i++) { /* t->cap >= every k: never full */
-        int c = tribe_labelings_at(ls, l0, i0 + i), old = nt;
-        int32_t id = tuple_id(t, (uint64_t)c, &nt);
-        if (nt > old) {
+    for (int64_t i = 0; i < n; i++) { /* the first labeling's clusters: t->cap >= every k */
+        int c = tribe_labelings_at(ls, l0, i0 + i);
+        int32_t id = t->map[c];
+        if (id < 0) {
+            id = t->map[c] = nt++;
             t->cell[(size_t)id * TRIBE_LABELINGS_MAX] = ls->coff[l0] + c;
             t->count[id] = 0;
         }
         t->rid[i] = id;
         t->count[id]++;
     }
+    for (int u = 0; u < nt; u++)
+        t->map[t->cell[(size_t)u * TRIBE_LABELINGS_MAX] - ls->coff[l0]] = -1;
     int l = l0 + 1;
     for (; l < ls->n; l++) {
         int nn = 0, ok = 1, w = l - l0;

@@ -50,6 +50,7 @@ typedef struct {
     int32_t *nrid;   /* [rows] scratch */
     uint64_t *hkey;  /* [hcap] */
     int32_t *hval;   /* [hcap] */
+    int32_t *map;    /* [cap] the first labeling's cluster -> tuple (-1 between chunks) */
     int32_t *cell;   /* [cap][TRIBE_LABELINGS_MAX] the cells (coff[l] + label) of each tuple */
     int32_t *ncell;  /* [cap][TRIBE_LABELINGS_MAX] scratch */
     int64_t *count;  /* [cap] rows of each tuple */
