@@ -122,19 +122,28 @@ static inline __attribute__((always_inline)) void sil_pdist(const float *restric
 }
 
 /* Adds the fixed-point distances of the kept lanes below SIL_QMAX to q[];
- * returns whether a kept lane is at or above it. */
+ * returns whether a kept lane is at or above it. Written for the
+ * vectoriser: the first loop stays a loop (unrolled, its select would become
+ * branches) and is if-converted, the conversion done for every lane on a
+ * value that is in range for every lane; the sums in a second loop. */
 static inline __attribute__((always_inline)) int sil_pquant(const float *restrict dist,
                                                             const int32_t *restrict mask,
                                                             int64_t *restrict q)
 {
-    int over = 0;
+    int32_t over[SIL_PLANES], qi[SIL_PLANES];
+#pragma GCC unroll 1
     for (int l = 0; l < SIL_PLANES; l++) {
         int keep = mask[l] != 0, small = dist[l] < SIL_QMAX;
-        over |= keep & !small;
-        float f = keep & small ? dist[l] * SIL_QSCALE + 0.5f : 0.0f;
-        q[l] += (int32_t)f;
+        float v = dist[l] * SIL_QSCALE + 0.5f;
+        over[l] = keep & !small;
+        qi[l] = (int32_t)(keep & small ? v : 0.0f);
     }
-    return over;
+    int any = 0;
+    for (int l = 0; l < SIL_PLANES; l++) {
+        q[l] += qi[l];
+        any |= over[l];
+    }
+    return any;
 }
 
 #define SIL_PORTABLE_BODY                                                                                   \
@@ -165,11 +174,11 @@ static inline __attribute__((always_inline)) int sil_pquant(const float *restric
     const float *restrict xt, int P, const int32_t *restrict mask, const float *restrict s, int d,          \
         const sil_run *restrict run, int nrun, const sil_out *o
 
-__attribute__((optimize("fp-contract=off", "no-math-errno"))) static void kern_portable(SIL_KERNEL_ARGS)
+__attribute__((optimize("fp-contract=off", "no-math-errno", "no-trapping-math"))) static void kern_portable(SIL_KERNEL_ARGS)
     SIL_PORTABLE_BODY
 
 #ifdef SIL_X86
-__attribute__((target("avx2,fma"), optimize("fp-contract=off", "no-math-errno"))) static void
+__attribute__((target("avx2,fma"), optimize("fp-contract=off", "no-math-errno", "no-trapping-math"))) static void
 kern_portable_v3(SIL_KERNEL_ARGS) SIL_PORTABLE_BODY
 #endif
 
