@@ -15,8 +15,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
-static void print_sweep(const tribe_ksweep *ks, double seconds)
+static void print_sweep(const tribe_ksweep *ks, double seconds, double cpu)
 {
     for (int i = 0; i < ks->n; i++) {
         const tribe_ksweep_row *r = &ks->row[i];
@@ -25,9 +26,9 @@ static void print_sweep(const tribe_ksweep *ks, double seconds)
     }
     printf("recommended %d elbow %d stability %.17g: %s\n", ks->recommended_k, ks->elbow_k, ks->stability_ari,
            ks->reason);
-    printf("seconds: fits %.3f scoring %.3f (silhouette %.3f, quality %.3f, stability %.3f) sweep %.3f\n",
+    printf("seconds: fits %.3f scoring %.3f (silhouette %.3f, quality %.3f, stability %.3f) sweep %.3f (cpu %.3f)\n",
            ks->fit_seconds, ks->score_seconds, ks->silhouette_seconds, ks->quality_seconds, ks->stability_seconds,
-           seconds);
+           seconds, cpu);
 }
 
 int main(int argc, char **argv)
@@ -67,10 +68,10 @@ int main(int argc, char **argv)
     tribe_rows rows;
     TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &rows));
     tribe_dmat zm = {&rows, z, t->d};
-    double t0 = tribe_now();
+    double t0 = tribe_now(), c0 = (double)clock() / CLOCKS_PER_SEC;
     TRIBE_TRY(tribe_ksweep_run(&zm, &cfg, label, &ks));
     if (tribe_par_rank(par) == 0)
-        print_sweep(ks, tribe_now() - t0);
+        print_sweep(ks, tribe_now() - t0, (double)clock() / CLOCKS_PER_SEC - c0);
 cleanup:
     if (st != TRIBE_OK)
         fprintf(stderr, "silhouette_sweep: %s\n", tribe_errmsg());

@@ -351,6 +351,16 @@ static void sweep_should_recommend_the_planted_k(void)
     CU_ASSERT(isnan(k2->stability_ari));
     CU_ASSERT(k2->recommended_k >= 2 && k2->recommended_k <= 11);
     tribe_ksweep_destroy(&k2);
+    /* A fixed K (the caller's labels, scored alone): the row it has in the sweep. */
+    cfg.k_lo = cfg.k_hi = 5;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &k2), TRIBE_OK);
+    CU_ASSERT_EQUAL(k2->n, 1);
+    CU_ASSERT_EQUAL(k2->recommended_k, 5);
+    tribe_ksweep_row a = ks->row[3], b = k2->row[0];
+    CU_ASSERT(a.k == 5 && isnan(b.stability));
+    a.stability = b.stability = 0;
+    CU_ASSERT(memcmp(&a, &b, sizeof a) == 0);
+    tribe_ksweep_destroy(&k2);
     tribe_ksweep_destroy(&ks);
     tribe_ksweep_destroy(&ks); /* NULL: no-op */
     free(z);
