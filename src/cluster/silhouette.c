@@ -174,8 +174,8 @@ static inline __attribute__((always_inline)) int sil_pquant(const float *restric
     const float *restrict xt, int P, const int32_t *restrict mask, const float *restrict s, int d,          \
         const sil_run *restrict run, int nrun, const sil_out *o
 
-__attribute__((optimize("fp-contract=off", "no-math-errno", "no-trapping-math"))) static void kern_portable(SIL_KERNEL_ARGS)
-    SIL_PORTABLE_BODY
+__attribute__((optimize("fp-contract=off", "no-math-errno", "no-trapping-math"))) static void
+kern_portable(SIL_KERNEL_ARGS) SIL_PORTABLE_BODY
 
 #ifdef SIL_X86
 __attribute__((target("avx2,fma"), optimize("fp-contract=off", "no-math-errno", "no-trapping-math"))) static void

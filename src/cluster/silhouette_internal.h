@@ -91,6 +91,9 @@ enum {
 
 /* Chooses the distance kernel (a TRIBE_SIL_* level; -1: the best the CPU
  * has, the default); a level the CPU lacks falls back to the best it has.
+ * The intrinsics kernels obey TRIBE_SIMD (tribe_simd_level: `portable`
+ * leaves the portable C, built for x86-64-v3 when the CPU has it) and are
+ * absent from a -DTRIBE_PORTABLE=ON build.
  * Returns the level in use (tests assert every level gives the same bits).
  * Not thread-safe. */
 int tribe_silhouette_kernel(int level);
