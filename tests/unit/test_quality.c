@@ -13,13 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* z[n][d] held whole by one rank, as a matrix on rows (filled here). */
-static tribe_dmat one_rank(tribe_par *par, tribe_rows *rows, const float *z, int64_t n, int d)
-{
-    CU_ASSERT_EQUAL(tribe_rows_init(par, n, 0, n, rows), TRIBE_OK);
-    return (tribe_dmat){rows, z, d};
-}
-
 /* k overlapping blobs (cluster c shifted by `sep` along axis c % d), labels
  * the planted ones. */
 static void blobs(int64_t n, int d, int k, double sep, uint64_t seed, float **z, int32_t **lab)
@@ -46,21 +39,20 @@ static void quality_of_two_points_per_cluster_should_match_hand_values(void)
     float z[4] = {0, 2, 10, 12};
     int32_t lab[4] = {0, 0, 1, 1};
     tribe_cluster_quality q;
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, 4, 1);
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, 2, &q), TRIBE_OK);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, 4, 1);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(zm, lab, 2, &q), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(q.ch, 50.0, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(q.db, 0.2, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(q.silhouette_sq, (118.0 / 122 + 78.0 / 82) / 2, 1e-9);
     CU_ASSERT_EQUAL(q.clusters, 2);
     /* one non-empty cluster of 2: all undefined */
     int32_t one[4] = {1, 1, 1, 1};
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, one, 3, &q), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(zm, one, 3, &q), TRIBE_OK);
     CU_ASSERT(isnan(q.ch) && isnan(q.db) && isnan(q.silhouette_sq));
     CU_ASSERT_EQUAL(q.clusters, 1);
     /* a label out of range is an input error */
     int32_t bad[4] = {0, 0, 2, 1};
-    CU_ASSERT_EQUAL(tribe_cluster_quality_compute(&zm, bad, 2, &q), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_cluster_quality_compute(zm, bad, 2, &q), TRIBE_ERR_INPUT);
     tribe_par_finalize(&par);
 }
 
@@ -92,9 +84,8 @@ static void exact_squared_silhouette_should_equal_brute_force(void)
     blobs(n, d, k, 2.0, 5, &z, &lab);
     lab[7] = 3; /* uneven sizes */
     tribe_cluster_quality q;
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, n, d);
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, k, &q), TRIBE_OK);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(zm, lab, k, &q), TRIBE_OK);
     double want = tribe_test_silhouette(z, lab, n, d, k, 1);
     CU_ASSERT_DOUBLE_EQUAL(q.silhouette_sq, want, 1e-9);
     CU_ASSERT(q.silhouette_sq > -1 && q.silhouette_sq < 1);
@@ -155,11 +146,10 @@ static void quality_should_agree_with_sklearn(void)
     CU_ASSERT_EQUAL_FATAL(got, 5);
     tribe_cluster_quality q;
     double ari = 0, sil = 0, ci = 0;
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, n, d);
-    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, lab, k, &q), TRIBE_OK);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(zm, lab, k, &q), TRIBE_OK);
     CU_ASSERT_EQUAL_FATAL(tribe_ari(par, lab, k, other, 4, n, &ari), TRIBE_OK);
-    CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(&zm, lab, k, n, 1, &sil, &ci), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(zm, lab, k, n, 1, &sil, &ci), TRIBE_OK);
     CU_ASSERT_DOUBLE_EQUAL(q.ch, v[0], 1e-9 * v[0]);
     CU_ASSERT_DOUBLE_EQUAL(q.db, v[1], 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(ari, v[2], 1e-12);
@@ -188,14 +178,13 @@ static void silhouette_kernels_should_give_the_same_bits(void)
     }
     int th = omp_get_max_threads(), best = tribe_silhouette_kernel(-1);
     double m0 = 0, c0 = 0;
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
     /* Levels above best are ones the CPU lacks: skipped (and named). */
     for (int level = TRIBE_SIL_PORTABLE_BASE; level <= best; level++) {
         double m = 0, c = 0;
         CU_ASSERT_EQUAL(tribe_silhouette_kernel(level), level);
         omp_set_num_threads(level % 2 ? 3 : 1);
-        CU_ASSERT_EQUAL(tribe_silhouette_sample(&zm, lab, k, 700, 4, &m, &c), TRIBE_OK);
+        CU_ASSERT_EQUAL(tribe_silhouette_sample(zm, lab, k, 700, 4, &m, &c), TRIBE_OK);
         if (level == TRIBE_SIL_PORTABLE_BASE) {
             m0 = m;
             c0 = c;
@@ -239,22 +228,21 @@ static void several_labelings_scored_together_should_equal_each_alone(void)
                 (uint16_t)(l < 4 ? lab[i] + 6 * (int)((i >> l) % (uint64_t)(1 << (l / 2)))
                                  : (int)tribe_rng_below(12, (uint64_t)l, (uint64_t)i, (uint64_t)ls.k[l]));
     }
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, n, d);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
     int th = omp_get_max_threads();
     for (int nt = 1; nt <= 3; nt += 2) {
         omp_set_num_threads(nt);
         double mean[TRIBE_LABELINGS_MAX], ci[TRIBE_LABELINGS_MAX];
         tribe_cluster_quality q[TRIBE_LABELINGS_MAX];
-        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_multi(&zm, &ls, 900, 8, mean, ci), TRIBE_OK);
-        CU_ASSERT_EQUAL_FATAL(tribe_quality_multi(&zm, &ls, q), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_multi(zm, &ls, 900, 8, mean, ci), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_quality_multi(zm, &ls, q), TRIBE_OK);
         for (int l = 0; l < L; l++) {
             for (int64_t i = 0; i < n; i++)
                 one[i] = lab16[(size_t)l * n + i];
             double m1, c1;
             tribe_cluster_quality q1;
-            CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(&zm, one, ls.k[l], 900, 8, &m1, &c1), TRIBE_OK);
-            CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(&zm, one, ls.k[l], &q1), TRIBE_OK);
+            CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(zm, one, ls.k[l], 900, 8, &m1, &c1), TRIBE_OK);
+            CU_ASSERT_EQUAL_FATAL(tribe_cluster_quality_compute(zm, one, ls.k[l], &q1), TRIBE_OK);
             CU_ASSERT(memcmp(&m1, &mean[l], sizeof m1) == 0 && memcmp(&c1, &ci[l], sizeof c1) == 0);
             CU_ASSERT(memcmp(&q1.ch, &q[l].ch, sizeof q1.ch) == 0 && memcmp(&q1.db, &q[l].db, sizeof q1.db) == 0);
             CU_ASSERT(memcmp(&q1.silhouette_sq, &q[l].silhouette_sq, sizeof q1.silhouette_sq) == 0);
@@ -318,9 +306,8 @@ static void sweep_should_recommend_the_planted_k(void)
     tribe_kmeans_cfg_default(&cfg.kmeans);
     cfg.kmeans.seed = 5;
     tribe_ksweep *ks = NULL;
-    tribe_rows rows;
-    tribe_dmat zm = one_rank(par, &rows, z, n, d);
-    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &ks), TRIBE_OK);
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
     CU_ASSERT_EQUAL(ks->n, 7);
     CU_ASSERT_EQUAL(ks->recommended_k, 5);
     CU_ASSERT(ks->stability_ari > 0.99);
@@ -339,7 +326,7 @@ static void sweep_should_recommend_the_planted_k(void)
     tribe_ksweep *k2 = NULL;
     cfg.k_hi = 11;
     cfg.stability = 0;
-    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &k2), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &k2), TRIBE_OK);
     CU_ASSERT_EQUAL(k2->n, 10);
     for (int i = 0; i < k2->n; i++) {
         CU_ASSERT(isnan(k2->row[i].stability));
@@ -354,7 +341,7 @@ static void sweep_should_recommend_the_planted_k(void)
     tribe_ksweep_destroy(&k2);
     /* A fixed K (the caller's labels, scored alone): the row it has in the sweep. */
     cfg.k_lo = cfg.k_hi = 5;
-    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(&zm, &cfg, work, &k2), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &k2), TRIBE_OK);
     CU_ASSERT_EQUAL(k2->n, 1);
     CU_ASSERT_EQUAL(k2->recommended_k, 5);
     tribe_ksweep_row a = ks->row[3], b = k2->row[0];

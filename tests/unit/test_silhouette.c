@@ -38,7 +38,8 @@ static void silhouette_of_every_row_should_equal_brute_force(void)
         int32_t *lab;
         make_data(n, d, k, singleton, &z, &lab);
         double mean = 0, ci = 0;
-        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &mean, &ci), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &mean, &ci),
+                              TRIBE_OK);
         double want = tribe_test_silhouette(z, lab, n, d, k, 0);
         /* Distances are float sums (about 1e-7 relative), rounded to 2^-20. */
         CU_ASSERT_DOUBLE_EQUAL(mean, want, 1e-7);
@@ -104,7 +105,8 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
     CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, n, 1, &exact, &ci0), TRIBE_OK);
     int inside = 0;
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 300, seed, &mean, &ci), TRIBE_OK);
+        CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 300, seed, &mean, &ci),
+                        TRIBE_OK);
         CU_ASSERT(ci > 0 && ci < 0.1);
         inside += fabs(mean - exact) <= ci;
     }
@@ -115,7 +117,8 @@ static void sampled_silhouette_should_bracket_the_exact_one(void)
     CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 100, 1, &mean, &ci), TRIBE_OK);
     CU_ASSERT(isnan(mean) && isnan(ci));
     lab[3] = 7;
-    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 100, 1, &mean, &ci), TRIBE_ERR_INPUT);
+    CU_ASSERT_EQUAL(tribe_silhouette_sample(TRIBE_TEST_DMAT(par, z, n, d), lab, k, 100, 1, &mean, &ci),
+                    TRIBE_ERR_INPUT);
     free(z);
     free(lab);
     tribe_par_finalize(&par);
