@@ -1,11 +1,14 @@
 /* tribe/xstats.h: exact, split-independent statistics over row-distributed
- * float data: grouped counts, sums, means and medians that come out
- * bit-identical whatever the number of ranks or threads.
+ * float data: grouped counts, sums, means, medians and quantiles that come
+ * out bit-identical whatever the number of ranks or threads.
  *
  * Usage:
  *     // per segment (group) and whole base (with_total = 1): [(k+1)][d]
  *     st = tribe_xstats_means(par, t->x, t->n_local, t->d, t->d, label, k, 1, count, sum, mean);
  *     st = tribe_xstats_medians(par, t->x, t->n_local, t->d, t->d, label, k, 1, median);
+ *     // all of them in one call that shares the passes over x:
+ *     tribe_xstats_out o = {.sum = sum, .mean = mean, .median = median, .nprob = 2, .prob = p, .quantile = q};
+ *     st = tribe_xstats_describe(par, t->x, t->n_local, t->d, t->d, label, k, 1, &o);
  *
  * Why scaled exact sums: tribe_xsum is a fixed-point accumulator with a fixed
  * resolution of 2^-32 and a range of 2^94. Raw business values (a monetary
@@ -51,6 +54,39 @@ static inline float tribe_f32_unkey(uint32_t k)
     return v;
 }
 
+/* Not collective. An exact accumulator of tribe_xsum_of(v) terms without
+ * a 128-bit conversion per term: a term of 2^63 or more in fixed-point
+ * units (the scaled sums of this header put most terms there) is an
+ * integer in double, split at 2^62 into two exact int64 conversions (the
+ * low part s - h 2^62 is exact: Sterbenz), high parts summed in int64.
+ * tribe_xacc_value gives exactly the sum of tribe_xsum_of(v) over the
+ * terms. The high parts fit while the terms' magnitudes sum below 2^124 in
+ * fixed-point units, as tribe_xsum_scale guarantees for n terms. */
+typedef struct {
+    int64_t hi;    /* multiples of 2^62 */
+    tribe_xsum lo;
+} tribe_xacc;
+
+static inline void tribe_xacc_add(tribe_xacc *a, double v)
+{
+    double s = v * TRIBE_XSUM_SCALE;
+    s = s < 0 ? s - 0.5 : s + 0.5;
+    if (s > -9.2e18 && s < 9.2e18) {
+        a->lo += (int64_t)s;
+    } else if (s > -0x1p125 && s < 0x1p125) {
+        int64_t h = (int64_t)(s * 0x1p-62);
+        a->hi += h;
+        a->lo += (int64_t)(s - (double)h * 0x1p62);
+    } else {
+        a->lo += (tribe_xsum)s;
+    }
+}
+
+static inline tribe_xsum tribe_xacc_value(tribe_xacc a)
+{
+    return (tribe_xsum)((unsigned __int128)(tribe_xsum)a.hi << 62) + a.lo;
+}
+
 /* Collective. Grouped NaN-skipping statistics of the columns [0, ncol) of the
  * row-major matrix x[n][ldx] (this rank's rows). group[i] in [0, G) says which
  * group row i belongs to (rows with other values are skipped); group may be
@@ -69,9 +105,10 @@ tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int l
  * as tribe_xstats_means; median[g][c] is NaN when the group has no value.
  * With an even count the median is the mean of the two middle values
  * (computed in double), as numpy and pandas define it. Found by radix
- * selection over the order-preserving 32-bit keys: 4 passes, each one
- * 256-bucket histogram per (group, column, middle) summed over ranks as
- * integers, so the answer is exact and identical on any number of ranks.
+ * selection over the order-preserving 32-bit keys: 4 passes over the rows,
+ * each building 256-bucket histograms (per group and column in the first,
+ * then per distinct prefix still sought) summed over ranks as integers, so
+ * the answer is exact and identical on any number of ranks.
  * Errors as tribe_xstats_means. */
 tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
                                   const int32_t *group, int G, int with_total, double *median);
@@ -88,5 +125,27 @@ tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int
 tribe_status tribe_xstats_quantiles(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
                                     const int32_t *group, int G, int with_total, int nprob,
                                     const double *prob, double *quantile);
+
+/* What tribe_xstats_describe computes; every pointer may be NULL (not
+ * computed). Shapes as in tribe_xstats_means, medians and quantiles; nprob
+ * may be 0. */
+typedef struct {
+    int64_t *count;       /* [G + with_total][ncol] */
+    double *sum;          /* [G + with_total][ncol] */
+    double *mean;         /* [G + with_total][ncol] */
+    double *median;       /* [G + with_total][ncol] */
+    int nprob;
+    const double *prob;   /* [nprob] in [0, 1] */
+    double *quantile;     /* [nprob][G + with_total][ncol] */
+} tribe_xstats_out;
+
+/* Collective. Counts, sums, means, medians and quantiles of the same cells
+ * (the three functions above give exactly the same numbers) in one call:
+ * one screening pass, then the sums and the first histogram of the
+ * selection share a pass, and the medians and quantiles share the
+ * selection's passes. Errors as tribe_xstats_quantiles (a bad probability or
+ * nprob < 0 is TRIBE_ERR_USAGE). */
+tribe_status tribe_xstats_describe(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                   const int32_t *group, int G, int with_total, const tribe_xstats_out *out);
 
 #endif

@@ -1,9 +1,22 @@
 /* Exact grouped statistics (tribe/xstats.h). Every reduction that feeds a
  * result is over integers (counts, histograms, fixed-point sums) or is a
- * max/min, so the answers do not depend on how rows are split. */
-#include "tribe/xstats.h"
+ * max/min, so the answers do not depend on how rows are split.
+ *
+ * The work is done in passes over the rows in storage order, every column
+ * of a row at once (the matrix is row-major: a pass per column would read
+ * it ncol times); the rows are cut into nth blocks, each with its own
+ * counters, summed afterwards (integers: the order cannot matter):
+ *   A. screen: the smallest and largest order key of each column (finds
+ *      infinities, gives the exact sums' scale) and, when medians or
+ *      quantiles are asked, a histogram of the keys' binades;
+ *   B. counts, exact sums and the selection's fine histograms;
+ *   then the selection's refining passes (xselect.c).
+ * The whole base (with_total) is never accumulated on its own: it is the
+ * sum of the groups' integers, plus a slot for rows of no group. */
+#include "xstats_internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 double tribe_xsum_scale(double maxabs, int64_t n)
@@ -23,212 +36,297 @@ double tribe_xsum_scale(double maxabs, int64_t n)
     return ldexp(1.0, e);
 }
 
-/* Screens for infinities (the fixed-point conversion of inf is undefined)
- * and agrees, so a bad value on one rank stops every rank cleanly. */
-static tribe_status screen_finite(tribe_par *par, const float *x, int64_t n, int ldx, int ncol)
+/* Fine buckets over all (group slot, column) pairs, about: they are summed
+ * over ranks, so they stay near half a megabyte. */
+#define XS_FINE_TOTAL (1 << 16)
+
+/* The screen's histogram of raw float bits: bins 0..511 are the top 9 bits
+ * (sign and exponent) of nonzero numbers, then NaN and zero (either sign). */
+#define XS_RAW_NAN 512
+#define XS_RAW_ZERO 513
+#define XS_RAW_BINS 514
+
+/* Workspace of one call. */
+typedef struct {
+    int64_t *raw;       /* [nth][ncol][XS_RAW_BINS] pass A */
+    int64_t *bh;        /* [ncol][XS_BINADES] the keys' binade histograms (for fine buckets) */
+    double *scale;      /* [ncol] the exact sums' scale */
+    int64_t *cnt;       /* [nth][G+1][ncol] */
+    tribe_xacc *xs;     /* [nth][G+1][ncol] */
+    tribe_xsum *sum;    /* [G+1][ncol] the exact sums over blocks and ranks */
+    int64_t *ccnt;      /* [G + with_total][ncol] the cells' counts */
+    int f;              /* fine buckets a column, about */
+    xs_fine_hist fh;
+} xs_work;
+
+static void work_free(xs_work *w)
 {
-    int64_t bad = INT64_MAX;
-#pragma omp parallel for reduction(min : bad) schedule(static) if (n * ncol >= TRIBE_OMP_MIN_WORK)
-    for (int64_t i = 0; i < n; i++)
-        for (int c = 0; c < ncol; c++)
-            if (isinf(x[i * ldx + c]) && i * ncol + c < bad)
-                bad = i * ncol + c;
-    tribe_status st = TRIBE_OK;
-    if (bad != INT64_MAX)
-        st = tribe_fail(TRIBE_ERR_INPUT, "rank %d, local row %lld, column %d: value is infinite",
-                        tribe_par_rank(par), (long long)(bad / ncol), (int)(bad % ncol));
-    return tribe_par_agree(par, st);
+    free(w->raw);
+    free(w->bh);
+    free(w->scale);
+    free(w->cnt);
+    free(w->xs);
+    free(w->sum);
+    free(w->ccnt);
+    free(w->fh.cm);
+    free(w->fh.fb);
+    free(w->fh.fcnt);
 }
 
-static inline int row_group(const int32_t *group, int G, int64_t i)
-{
-    int g = group ? group[i] : 0;
-    return (g >= 0 && g < G) ? g : -1;
-}
-
-tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
-                                const int32_t *group, int G, int with_total, int64_t *count,
-                                double *sum, double *mean)
+/* What does not depend on the data. */
+static tribe_status work_alloc(xs_work *w, const xs_shape *s, int do_sum, int do_sel)
 {
     tribe_status st = TRIBE_OK;
-    int GT = G + (with_total ? 1 : 0);
-    size_t cells = (size_t)GT * (size_t)ncol;
-    double *maxabs = NULL, *scale = NULL;
-    int64_t *cnt = NULL;
-    tribe_xsum *xs = NULL;
-    TRIBE_TRY(screen_finite(par, x, n, ldx, ncol));
-    TRIBE_TRY(tribe_calloc((void **)&maxabs, (size_t)ncol + 1, sizeof *maxabs));
-    TRIBE_TRY(tribe_calloc((void **)&scale, (size_t)ncol + 1, sizeof *scale));
-    TRIBE_TRY(tribe_calloc((void **)&cnt, cells, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&xs, cells, sizeof *xs));
-
-    /* One thread per column: each owns its cells, so nothing is shared. */
-#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
-    for (int c = 0; c < ncol; c++) {
-        double m = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double v = fabs((double)x[i * ldx + c]);
-            if (v > m)
-                m = v; /* NaN compares false: skipped */
-        }
-        maxabs[c] = m;
+    size_t ncol = (size_t)s->ncol, slots = (size_t)(s->G + 1) * ncol, nth = (size_t)s->nth;
+    w->f = 4096;
+    while (w->f > 64 && slots * (size_t)w->f > XS_FINE_TOTAL)
+        w->f /= 2;
+    TRIBE_TRY(tribe_calloc((void **)&w->raw, nth * ncol * XS_RAW_BINS, sizeof *w->raw));
+    TRIBE_TRY(tribe_calloc((void **)&w->scale, ncol, sizeof *w->scale));
+    TRIBE_TRY(tribe_calloc((void **)&w->cnt, nth * slots, sizeof *w->cnt));
+    if (do_sum) {
+        TRIBE_TRY(tribe_calloc((void **)&w->xs, nth * slots, sizeof *w->xs));
+        TRIBE_TRY(tribe_calloc((void **)&w->sum, slots, sizeof *w->sum));
     }
-    int64_t ntot = n;
-    TRIBE_TRY(tribe_par_max_f64(par, maxabs, ncol));
-    TRIBE_TRY(tribe_par_sum_i64(par, &ntot, 1));
-    for (int c = 0; c < ncol; c++)
-        scale[c] = tribe_xsum_scale(maxabs[c], ntot);
+    if (do_sel) {
+        TRIBE_TRY(tribe_calloc((void **)&w->bh, ncol * XS_BINADES, sizeof *w->bh));
+        TRIBE_TRY(tribe_calloc((void **)&w->fh.cm, ncol, sizeof *w->fh.cm));
+        TRIBE_TRY(tribe_calloc((void **)&w->ccnt, (size_t)(s->G + s->with_total) * ncol, sizeof *w->ccnt));
+    }
+cleanup:
+    return st;
+}
 
-#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
-    for (int c = 0; c < ncol; c++) {
-        for (int64_t i = 0; i < n; i++) {
-            float v = x[i * ldx + c];
+/* ---- pass A: screen ------------------------------------------------------ */
+
+/* raw[c][bin] += the values of column c over rows [i0, i1). */
+static void screen_rows(const xs_shape *s, int64_t i0, int64_t i1, int64_t *restrict raw)
+{
+    int ncol = s->ncol, ldx = s->ldx;
+    const float *restrict x = s->x;
+    for (int64_t i = i0; i < i1; i++)
+        for (int c = 0; c < ncol; c++) {
+            uint32_t u;
+            memcpy(&u, x + i * ldx + c, sizeof u);
+            uint32_t a = u & 0x7fffffffu, b = u >> 23;
+            b = a == 0 ? XS_RAW_ZERO : b;
+            b = a > 0x7f800000u ? XS_RAW_NAN : b;
+            raw[(size_t)c * XS_RAW_BINS + b]++;
+        }
+}
+
+/* The largest |x| of column c on this rank (the rare exact look when the
+ * largest binade is the subnormal one). */
+static double local_maxabs(const xs_shape *s, int c)
+{
+    double m = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        double v = fabs((double)s->x[i * s->ldx + c]);
+        m = v > m ? v : m; /* NaN compares false */
+    }
+    return m;
+}
+
+/* The sums' scale from the column's reduced raw histogram: tribe_xsum_scale
+ * reads only the binary exponent of max |x|, which a normal binade fixes. */
+static tribe_status sum_scales(tribe_par *par, const xs_shape *s, const int64_t *raw, int64_t ntot, double *scale)
+{
+    tribe_status st = TRIBE_OK;
+    for (int c = 0; c < s->ncol; c++) {
+        const int64_t *h = raw + (size_t)c * XS_RAW_BINS;
+        int e = -1;
+        for (int b = 0; b < 512; b++)
+            if (h[b] > 0 && (b & 255) > e)
+                e = b & 255;
+        if (e > 0) {
+            scale[c] = tribe_xsum_scale(ldexp(1.0, e - 127), ntot); /* max |x| in [2^(e-127), 2^(e-126)) */
+        } else if (e == 0) { /* subnormal: every rank looks (the ranks see the same histogram) */
+            double m = local_maxabs(s, c);
+            TRIBE_TRY(tribe_par_max_f64(par, &m, 1));
+            scale[c] = tribe_xsum_scale(m, ntot);
+        } else {
+            scale[c] = tribe_xsum_scale(0, ntot);
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* The screen: every column's raw histogram over all ranks, which gives the
+ * sums' scale and the keys' binade histogram; an infinity fails naming the
+ * first one in row order, and the ranks agree on it (with st, a failure
+ * before). Collective. */
+static tribe_status screen(tribe_par *par, const xs_shape *s, xs_work *w, int do_sum, tribe_status st)
+{
+    int ncol = s->ncol, nth = s->nth;
+    size_t nr = (size_t)ncol * XS_RAW_BINS;
+    if (st == TRIBE_OK) {
+#pragma omp parallel num_threads(nth)
+        for (int t = omp_get_thread_num(); t < nth; t += omp_get_num_threads()) {
+            int64_t lo, hi;
+            tribe_par_block(s->n, nth, t, &lo, &hi);
+            memset(w->raw + t * nr, 0, nr * sizeof *w->raw);
+            screen_rows(s, lo, hi, w->raw + t * nr);
+        }
+        for (int t = 1; t < nth; t++)
+            for (size_t j = 0; j < nr; j++)
+                w->raw[j] += w->raw[t * nr + j];
+        int inf = 0;
+        for (int c = 0; c < ncol; c++) /* bins 255 and 511: exponent 255, not NaN */
+            inf |= w->raw[(size_t)c * XS_RAW_BINS + 255] + w->raw[(size_t)c * XS_RAW_BINS + 511] > 0;
+        for (int64_t i = 0; inf && i < s->n; i++)
+            for (int c = 0; c < ncol; c++)
+                if (isinf(s->x[i * s->ldx + c])) {
+                    st = tribe_fail(TRIBE_ERR_INPUT, "rank %d, local row %lld, column %d: value is infinite",
+                                    tribe_par_rank(par), (long long)i, c);
+                    inf = 0;
+                    break;
+                }
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    if (!do_sum && !w->bh)
+        goto cleanup;
+    TRIBE_TRY(tribe_par_sum_i64(par, w->raw, (int64_t)nr));
+    if (do_sum) {
+        int64_t ntot = s->n;
+        TRIBE_TRY(tribe_par_sum_i64(par, &ntot, 1));
+        TRIBE_TRY(sum_scales(par, s, w->raw, ntot, w->scale));
+    }
+    for (int c = 0; w->bh && c < ncol; c++) {
+        /* key binade of raw bin b: 256 + b for positives, 511 - b for
+         * negatives; zero's key is 0x80000000 */
+        const int64_t *h = w->raw + (size_t)c * XS_RAW_BINS;
+        int64_t *k = w->bh + (size_t)c * XS_BINADES;
+        for (int b = 0; b < 256; b++) {
+            k[256 + b] = h[b];
+            k[255 - b] = h[256 + b];
+        }
+        k[256] += h[XS_RAW_ZERO];
+    }
+cleanup:
+    return st;
+}
+
+/* ---- pass B: counts, sums, fine histograms ---------------------------------- */
+
+/* Block t's counters: cnt[G+1][ncol] (without fine histograms: with them
+ * the counts are the buckets'), xs[G+1][ncol], fb[G+1][nbt]. */
+typedef struct {
+    int64_t *cnt;
+    tribe_xacc *xs;
+    xs_fbin *fb;
+} xs_acc;
+
+/* Rows [i0, i1) into a. The flags are constants at each call, so the
+ * compiler drops what a call does not ask for. */
+static inline __attribute__((always_inline)) void count_rows(const xs_shape *s, const xs_work *w, int64_t i0,
+                                                                int64_t i1, const xs_acc *a, int do_sum, int do_sel)
+{
+    int ncol = s->ncol, nbt = w->fh.nbt, ldx = s->ldx;
+    const float *restrict x = s->x;
+    const double *restrict scale = w->scale;
+    const xs_colmap *restrict cm = w->fh.cm;
+    for (int64_t i = i0; i < i1; i++) {
+        int g = xs_row_slot(s, i);
+        if (g < 0)
+            continue;
+        const float *r = x + i * ldx;
+        int64_t *restrict cr = a->cnt + (size_t)g * ncol;
+        tribe_xacc *restrict sr = do_sum ? a->xs + (size_t)g * ncol : NULL;
+        xs_fbin *restrict fr = do_sel ? a->fb + (size_t)g * nbt : NULL;
+        for (int c = 0; c < ncol; c++) {
+            float v = r[c];
             if (isnan(v))
                 continue;
-            tribe_xsum t = tribe_xsum_of((double)v * scale[c]);
-            int g = row_group(group, G, i);
-            if (g >= 0) {
-                cnt[(size_t)g * ncol + c]++;
-                xs[(size_t)g * ncol + c] += t;
-            }
-            if (with_total) {
-                cnt[(size_t)G * ncol + c]++;
-                xs[(size_t)G * ncol + c] += t;
+            if (!do_sel)
+                cr[c]++;
+            if (do_sum)
+                tribe_xacc_add(&sr[c], (double)v * scale[c]);
+            if (do_sel) {
+                uint32_t k = xs_key(v);
+                xs_fbin *b = fr + xs_fine(&cm[c], k);
+                b->n++;
+                b->lo = k < b->lo ? k : b->lo;
+                b->hi = k > b->hi ? k : b->hi;
             }
         }
     }
-    TRIBE_TRY(tribe_par_sum_i64(par, cnt, (int64_t)cells));
-    TRIBE_TRY(tribe_par_sum_xsum(par, xs, (int64_t)cells));
-    for (size_t q = 0; q < cells; q++) {
-        double s = tribe_xsum_value(xs[q]) / scale[q % (size_t)ncol];
-        if (count)
-            count[q] = cnt[q];
-        if (sum)
-            sum[q] = s;
-        if (mean)
-            mean[q] = cnt[q] > 0 ? s / (double)cnt[q] : NAN;
-    }
-cleanup:
-    free(maxabs);
-    free(scale);
-    free(cnt);
-    free(xs);
-    return st;
 }
 
-/* Exact order statistics by radix selection over the order-preserving
- * 32-bit keys. For each cell (group, column) and each probability p it finds
- * the values of 0-based ranks floor((m-1)p) and ceil((m-1)p) among the cell's
- * m non-NaN values: 4 passes, each one 256-bucket histogram per query summed
- * over ranks as integers, so the answer is exact and identical on any number
- * of ranks. Outputs are [cells][nprob]; count[cells] gets m. */
-static tribe_status select_ranks(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
-                                 const int32_t *group, int G, int with_total, int nprob, const double *prob,
-                                 int64_t *count, double *lo_out, double *hi_out)
+static void count_pass(const xs_shape *s, const xs_work *w, int64_t i0, int64_t i1, const xs_acc *a)
+{
+    if (a->xs && a->fb)
+        count_rows(s, w, i0, i1, a, 1, 1);
+    else if (a->xs)
+        count_rows(s, w, i0, i1, a, 1, 0);
+    else if (a->fb)
+        count_rows(s, w, i0, i1, a, 0, 1);
+    else
+        count_rows(s, w, i0, i1, a, 0, 0);
+}
+
+/* A block's counts from its fine histograms: a column's buckets sum to it. */
+static void counts_of_fine(const xs_shape *s, const xs_fine_hist *fh, const xs_fbin *fb, int64_t *cnt)
+{
+    for (int g = 0; g <= s->G; g++)
+        for (int c = 0; c < s->ncol; c++) {
+            const xs_fbin *b = fb + (size_t)g * fh->nbt + fh->cm[c].off;
+            int64_t v = 0;
+            for (int j = 0; j < fh->cm[c].nb; j++)
+                v += b[j].n;
+            cnt[(size_t)g * s->ncol + c] = v;
+        }
+}
+
+/* Pass B on the blocks, counters summed over blocks and ranks (the blocks'
+ * fine histograms are kept: the selection sizes its candidate lists with
+ * them). Collective. */
+static tribe_status run_count(tribe_par *par, const xs_shape *s, xs_work *w)
 {
     tribe_status st = TRIBE_OK;
-    int GT = G + (with_total ? 1 : 0);
-    /* One query per (group, column, probability, side): side 0 is the lower
-     * order statistic, 1 the upper (equal when (m-1)p is an integer). */
-    int W = 2 * nprob;
-    size_t nq = (size_t)GT * (size_t)ncol * (size_t)W;
-    int64_t *hist = NULL, *rem = NULL, *cnt = NULL;
-    uint32_t *prefix = NULL;
-    TRIBE_TRY(screen_finite(par, x, n, ldx, ncol));
-    TRIBE_TRY(tribe_calloc((void **)&hist, nq * 256, sizeof *hist));
-    TRIBE_TRY(tribe_calloc((void **)&rem, nq, sizeof *rem));
-    TRIBE_TRY(tribe_calloc((void **)&cnt, nq, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&prefix, nq, sizeof *prefix));
-
-    for (int pass = 0; pass < 4; pass++) {
-        int shift = 24 - 8 * pass;
-        uint32_t mask = pass == 0 ? 0u : (0xffffffffu << (32 - 8 * pass));
-        for (size_t b = 0; b < nq * 256; b++)
-            hist[b] = 0;
-#pragma omp parallel for schedule(dynamic, 1) if (n * ncol >= TRIBE_OMP_MIN_WORK)
-        for (int c = 0; c < ncol; c++) {
-            for (int64_t i = 0; i < n; i++) {
-                float v = x[i * ldx + c];
-                if (isnan(v))
-                    continue;
-                uint32_t key = tribe_f32_key(v);
-                unsigned bucket = (key >> shift) & 255u;
-                int gs[2] = {row_group(group, G, i), with_total ? G : -1};
-                for (int a = 0; a < 2; a++) {
-                    if (gs[a] < 0)
-                        continue;
-                    size_t q = ((size_t)gs[a] * ncol + c) * W;
-                    for (int w = 0; w < W; w++)
-                        if ((key & mask) == prefix[q + w])
-                            hist[(q + w) * 256 + bucket]++;
-                }
+    int nth = s->nth;
+    size_t slots = (size_t)(s->G + 1) * (size_t)s->ncol, nf = w->fh.fb ? (size_t)(s->G + 1) * w->fh.nbt : 0;
+#pragma omp parallel num_threads(nth)
+    for (int t = omp_get_thread_num(); t < nth; t += omp_get_num_threads()) {
+        int64_t lo, hi;
+        tribe_par_block(s->n, nth, t, &lo, &hi);
+        xs_acc a = {w->cnt + t * slots, w->xs ? w->xs + t * slots : NULL, w->fh.fb ? w->fh.fb + t * nf : NULL};
+        memset(a.cnt, 0, slots * sizeof *a.cnt);
+        if (a.xs)
+            memset(a.xs, 0, slots * sizeof *a.xs);
+        for (size_t j = 0; j < nf; j++)
+            a.fb[j] = (xs_fbin){0, ~0u, 0};
+        count_pass(s, w, lo, hi, &a);
+        if (a.fb)
+            counts_of_fine(s, &w->fh, a.fb, a.cnt);
+    }
+    for (int t = 1; t < nth; t++)
+        for (size_t j = 0; j < slots; j++) {
+            w->cnt[j] += w->cnt[t * slots + j];
+            if (w->xs) {
+                w->xs[j].hi += w->xs[t * slots + j].hi;
+                w->xs[j].lo += w->xs[t * slots + j].lo;
             }
         }
-        TRIBE_TRY(tribe_par_sum_i64(par, hist, (int64_t)(nq * 256)));
-        for (size_t q = 0; q < nq; q++) {
-            const int64_t *h = hist + q * 256;
-            if (pass == 0) {
-                /* The first pass sees every value: its total is the count,
-                 * which fixes the ranks sought. */
-                int64_t tot = 0;
-                for (int b = 0; b < 256; b++)
-                    tot += h[b];
-                cnt[q] = tot;
-                if (tot > 0) {
-                    double vi = (double)(tot - 1) * prob[(q % (size_t)W) / 2];
-                    rem[q] = (q % 2 == 0) ? (int64_t)floor(vi) : (int64_t)ceil(vi);
-                    if (rem[q] > tot - 1)
-                        rem[q] = tot - 1;
-                    if (rem[q] < 0)
-                        rem[q] = 0;
-                }
-            }
-            if (cnt[q] == 0)
-                continue;
-            int64_t cum = 0;
-            int b = 0;
-            while (b < 255 && cum + h[b] <= rem[q])
-                cum += h[b++];
-            rem[q] -= cum;
-            prefix[q] |= (uint32_t)b << shift;
-        }
+    for (size_t j = 0; j < nf; j++) {
+        int64_t v = 0;
+        for (int t = 0; t < nth; t++)
+            v += w->fh.fb[t * nf + j].n;
+        w->fh.fcnt[j] = v;
     }
-    for (size_t cell = 0; cell < nq / (size_t)W; cell++) {
-        count[cell] = cnt[cell * W];
-        for (int p = 0; p < nprob; p++) {
-            size_t q = cell * W + 2 * (size_t)p;
-            lo_out[cell * nprob + p] = (double)tribe_f32_unkey(prefix[q]);
-            hi_out[cell * nprob + p] = (double)tribe_f32_unkey(prefix[q + 1]);
-        }
+    TRIBE_TRY(tribe_par_sum_i64(par, w->cnt, (int64_t)slots));
+    if (w->xs) {
+        for (size_t j = 0; j < slots; j++)
+            w->sum[j] = tribe_xacc_value(w->xs[j]);
+        TRIBE_TRY(tribe_par_sum_xsum(par, w->sum, (int64_t)slots));
     }
+    if (nf)
+        TRIBE_TRY(tribe_par_sum_i64(par, w->fh.fcnt, (int64_t)nf));
 cleanup:
-    free(hist);
-    free(rem);
-    free(cnt);
-    free(prefix);
     return st;
 }
 
-tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
-                                  const int32_t *group, int G, int with_total, double *median)
-{
-    tribe_status st = TRIBE_OK;
-    size_t cells = (size_t)(G + (with_total ? 1 : 0)) * (size_t)ncol;
-    const double half = 0.5;
-    int64_t *cnt = NULL;
-    double *lo = NULL, *hi = NULL;
-    TRIBE_TRY(tribe_calloc((void **)&cnt, cells, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&lo, cells, sizeof *lo));
-    TRIBE_TRY(tribe_calloc((void **)&hi, cells, sizeof *hi));
-    TRIBE_TRY(select_ranks(par, x, n, ldx, ncol, group, G, with_total, 1, &half, cnt, lo, hi));
-    for (size_t cell = 0; cell < cells; cell++)
-        median[cell] = cnt[cell] == 0 ? NAN : lo[cell] == hi[cell] ? lo[cell] : 0.5 * (lo[cell] + hi[cell]);
-cleanup:
-    free(cnt);
-    free(lo);
-    free(hi);
-    return st;
-}
+/* ---- the driver ----------------------------------------------------------- */
 
 /* numpy's _lerp: a + (b-a)t, or b - (b-a)(1-t) from t = 0.5 on, so the
  * result matches np.quantile(method='linear') bit for bit on the same doubles. */
@@ -238,37 +336,132 @@ static double lerp(double a, double b, double t)
     return t >= 0.5 ? b - d * (1 - t) : a + d * t;
 }
 
+/* Cell q's count and exact sum: its group slot's, or for the whole base
+ * the sum of every slot's. */
+static int64_t cell_total(const xs_shape *s, const xs_work *w, size_t q, tribe_xsum *sum)
+{
+    int ncol = s->ncol;
+    int64_t m = 0;
+    tribe_xsum x = 0;
+    int g0 = q < (size_t)s->G * ncol ? (int)(q / (size_t)ncol) : 0, g1 = q < (size_t)s->G * ncol ? g0 : s->G;
+    for (int g = g0; g <= g1; g++) {
+        m += w->cnt[(size_t)g * ncol + q % (size_t)ncol];
+        x += w->sum ? w->sum[(size_t)g * ncol + q % (size_t)ncol] : 0;
+    }
+    *sum = x;
+    return m;
+}
+
+/* The outputs from the reduced counters and the selected values. */
+static void finish(const xs_shape *s, const xs_work *w, const xs_plan *pl, const tribe_xstats_out *o)
+{
+    int ncol = s->ncol, GT = s->G + s->with_total;
+    size_t cells = (size_t)GT * (size_t)ncol;
+    for (size_t q = 0; q < cells; q++) {
+        tribe_xsum x;
+        int64_t m = cell_total(s, w, q, &x);
+        double sm = w->sum ? tribe_xsum_value(x) / w->scale[q % (size_t)ncol] : 0;
+        if (o->count)
+            o->count[q] = m;
+        if (o->sum)
+            o->sum[q] = sm;
+        if (o->mean)
+            o->mean[q] = m > 0 ? sm / (double)m : NAN;
+        if (o->median) {
+            double lo = m ? (double)xs_plan_value(pl, (int)q, 0, 0) : 0;
+            double hi = m ? (double)xs_plan_value(pl, (int)q, 0, 1) : 0;
+            o->median[q] = m == 0 ? NAN : lo == hi ? lo : 0.5 * (lo + hi);
+        }
+        for (int p = 0; p < o->nprob; p++) {
+            double *out = &o->quantile[(size_t)p * cells + q];
+            int j = p + (o->median ? 1 : 0);
+            if (m == 0) {
+                *out = NAN;
+                continue;
+            }
+            double a = (double)xs_plan_value(pl, (int)q, j, 0), b = (double)xs_plan_value(pl, (int)q, j, 1);
+            double vi = (double)(m - 1) * o->prob[p];
+            *out = a == b ? a : lerp(a, b, vi - floor(vi));
+        }
+    }
+}
+
+tribe_status tribe_xstats_describe(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                   const int32_t *group, int G, int with_total, const tribe_xstats_out *o)
+{
+    tribe_status st = TRIBE_OK;
+    xs_shape s = {x, n, ldx, ncol, group, G, with_total ? 1 : 0, 1};
+    xs_work w = {0};
+    xs_plan pl = {0};
+    double *prob = NULL;
+    int do_sum = o->sum || o->mean, nq = o->nprob + (o->median ? 1 : 0);
+    if (o->nprob < 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "quantiles: %d probabilities", o->nprob);
+    for (int p = 0; p < o->nprob; p++)
+        if (!(o->prob[p] >= 0 && o->prob[p] <= 1))
+            return tribe_fail(TRIBE_ERR_USAGE, "quantiles: probability %d is %g, outside [0, 1]", p, o->prob[p]);
+    if (ncol < 1)
+        return TRIBE_OK; /* nothing to describe (every rank knows) */
+    if (n * ncol >= TRIBE_OMP_MIN_WORK)
+        s.nth = omp_get_max_threads() < XS_MAX_THREADS ? omp_get_max_threads() : XS_MAX_THREADS;
+    size_t ncell = (size_t)(G + s.with_total) * (size_t)ncol;
+    st = work_alloc(&w, &s, do_sum, nq > 0);
+    if (st == TRIBE_OK && nq > 0)
+        st = tribe_calloc((void **)&prob, (size_t)nq, sizeof *prob);
+    if (st == TRIBE_OK && nq > 0) {
+        if (o->median)
+            prob[0] = 0.5;
+        for (int p = 0; p < o->nprob; p++)
+            prob[p + (o->median ? 1 : 0)] = o->prob[p];
+        /* a column's buckets: at most f, plus one a binade */
+        st = xs_plan_alloc(&pl, (int)ncell, nq, prob, s.nth, (int64_t)ncol * (w.f + XS_BINADES));
+    }
+    TRIBE_TRY(screen(par, &s, &w, do_sum, st));
+    if (nq > 0) {
+        xs_fine_maps(w.bh, ncol, w.f, &w.fh);
+        size_t nf = (size_t)(G + 1) * (size_t)w.fh.nbt;
+        st = tribe_calloc((void **)&w.fh.fb, (size_t)s.nth * nf, sizeof *w.fh.fb);
+        if (st == TRIBE_OK)
+            st = tribe_calloc((void **)&w.fh.fcnt, nf, sizeof *w.fh.fcnt);
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
+    TRIBE_TRY(run_count(par, &s, &w));
+    if (nq > 0) {
+        for (size_t q = 0; q < ncell; q++) {
+            tribe_xsum unused;
+            w.ccnt[q] = cell_total(&s, &w, q, &unused);
+        }
+        TRIBE_TRY(xs_select(par, &s, &w.fh, w.ccnt, &pl));
+    }
+    finish(&s, &w, &pl, o);
+cleanup:
+    work_free(&w);
+    xs_plan_free(&pl);
+    free(prob);
+    return st;
+}
+
+tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                const int32_t *group, int G, int with_total, int64_t *count,
+                                double *sum, double *mean)
+{
+    tribe_xstats_out o = {.count = count, .sum = sum, .mean = mean};
+    return tribe_xstats_describe(par, x, n, ldx, ncol, group, G, with_total, &o);
+}
+
+tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
+                                  const int32_t *group, int G, int with_total, double *median)
+{
+    tribe_xstats_out o = {.median = median};
+    return tribe_xstats_describe(par, x, n, ldx, ncol, group, G, with_total, &o);
+}
+
 tribe_status tribe_xstats_quantiles(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
                                     const int32_t *group, int G, int with_total, int nprob,
                                     const double *prob, double *quantile)
 {
-    tribe_status st = TRIBE_OK;
-    size_t cells = (size_t)(G + (with_total ? 1 : 0)) * (size_t)ncol;
-    int64_t *cnt = NULL;
-    double *lo = NULL, *hi = NULL;
     if (nprob < 1)
         return tribe_fail(TRIBE_ERR_USAGE, "quantiles: %d probabilities", nprob);
-    for (int p = 0; p < nprob; p++)
-        if (!(prob[p] >= 0 && prob[p] <= 1))
-            return tribe_fail(TRIBE_ERR_USAGE, "quantiles: probability %d is %g, outside [0, 1]", p, prob[p]);
-    TRIBE_TRY(tribe_calloc((void **)&cnt, cells, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&lo, cells * (size_t)nprob, sizeof *lo));
-    TRIBE_TRY(tribe_calloc((void **)&hi, cells * (size_t)nprob, sizeof *hi));
-    TRIBE_TRY(select_ranks(par, x, n, ldx, ncol, group, G, with_total, nprob, prob, cnt, lo, hi));
-    for (int p = 0; p < nprob; p++)
-        for (size_t cell = 0; cell < cells; cell++) {
-            double *out = &quantile[(size_t)p * cells + cell];
-            if (cnt[cell] == 0) {
-                *out = NAN;
-                continue;
-            }
-            double vi = (double)(cnt[cell] - 1) * prob[p];
-            double a = lo[cell * nprob + p], b = hi[cell * nprob + p];
-            *out = a == b ? a : lerp(a, b, vi - floor(vi));
-        }
-cleanup:
-    free(cnt);
-    free(lo);
-    free(hi);
-    return st;
+    tribe_xstats_out o = {.nprob = nprob, .prob = prob, .quantile = quantile};
+    return tribe_xstats_describe(par, x, n, ldx, ncol, group, G, with_total, &o);
 }

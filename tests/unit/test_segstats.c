@@ -226,6 +226,180 @@ static void medians_should_not_depend_on_the_thread_count(void)
     tribe_par_finalize(&par);
 }
 
+/* Column c of a mixed test matrix: shapes the selection treats differently
+ * (spread values, many ties, zeros beside subnormals, a wide range,
+ * negatives, a constant, nothing but NaN, subnormals at most), about 5%
+ * NaN elsewhere. */
+static float mixed_value(int c, int64_t i, uint64_t seed)
+{
+    double u = tribe_rng_normal(seed, (uint64_t)c, (uint64_t)i), w = tribe_rng_unif(seed + 1, (uint64_t)c, (uint64_t)i);
+    if (c != 5 && c != 6 && c != 7 && w < 0.05)
+        return NAN;
+    switch (c) {
+    case 0: return (float)(u * 1000);                              /* spread, both signs */
+    case 1: return (float)floor(fabs(u) * 3);                      /* small integers: ties */
+    case 2: return w < 0.75 ? 0.0f : w < 0.8 ? 1e-41f * (float)(1 + i % 7) : (float)exp(u * 4); /* zeros, subnormals */
+    case 3: return (float)exp(u * 12);                             /* many binades */
+    case 4: return w < 0.5 ? -0.0f : (float)(-exp(u));             /* negative zero and negatives */
+    case 5: return 42.5f;                                          /* constant */
+    case 6: return NAN;                                            /* no value */
+    default: return w < 0.3 ? 0.0f : 1e-44f * (float)(i % 9) * (u < 0 ? -1 : 1); /* subnormal at most */
+    }
+}
+
+/* The documented exact sum (tribe/xstats.h): every term scaled by
+ * tribe_xsum_scale(max |x|, n) and rounded with tribe_xsum_of. */
+static double ref_exact_sum(const float *col, int64_t m, double maxabs, int64_t n)
+{
+    double sc = tribe_xsum_scale(maxabs, n);
+    tribe_xsum acc = 0;
+    for (int64_t i = 0; i < m; i++)
+        if (!isnan(col[i]))
+            acc += tribe_xsum_of((double)col[i] * sc);
+    return tribe_xsum_value(acc) / sc;
+}
+
+/* describe against sorting and the exact-sum definition, and against the
+ * three separate calls; groups with out-of-range labels, with and without
+ * the whole base. */
+static void check_describe(int64_t n, int G, int with_total, uint64_t seed)
+{
+    tribe_par *par = tribe_test_serial();
+    const int ncol = 8, np = 3;
+    const double prob[] = {0.25, 0.75, 0.9};
+    int GT = G + with_total;
+    size_t cells = (size_t)GT * ncol;
+    float *x = malloc((size_t)n * ncol * sizeof *x), *col = malloc((size_t)n * sizeof *col);
+    int32_t *g = malloc((size_t)n * sizeof *g);
+    int64_t *cnt = malloc(cells * sizeof *cnt), *cnt1 = malloc(cells * sizeof *cnt1);
+    double *sum = malloc(cells * sizeof *sum), *mean = malloc(cells * sizeof *mean), *med = malloc(cells * sizeof *med);
+    double *q = malloc(np * cells * sizeof *q), *sum1 = malloc(cells * sizeof *sum1);
+    double *mean1 = malloc(cells * sizeof *mean1), *med1 = malloc(cells * sizeof *med1), *q1 = malloc(np * cells * sizeof *q1);
+    for (int64_t i = 0; i < n; i++) {
+        g[i] = (int32_t)tribe_rng_below(seed, 99, (uint64_t)i, (uint64_t)G + 2) - 1; /* -1 and G: no group */
+        for (int c = 0; c < ncol; c++)
+            x[i * ncol + c] = mixed_value(c, i, seed);
+    }
+    tribe_xstats_out o = {cnt, sum, mean, med, np, prob, q};
+    CU_ASSERT_EQUAL_FATAL(tribe_xstats_describe(par, x, n, ncol, ncol, g, G, with_total, &o), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_xstats_means(par, x, n, ncol, ncol, g, G, with_total, cnt1, sum1, mean1), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_xstats_medians(par, x, n, ncol, ncol, g, G, with_total, med1), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_xstats_quantiles(par, x, n, ncol, ncol, g, G, with_total, np, prob, q1), TRIBE_OK);
+    CU_ASSERT(memcmp(cnt, cnt1, cells * sizeof *cnt) == 0);
+    CU_ASSERT(memcmp(sum, sum1, cells * sizeof *sum) == 0);
+    CU_ASSERT(memcmp(mean, mean1, cells * sizeof *mean) == 0);
+    CU_ASSERT(memcmp(med, med1, cells * sizeof *med) == 0);
+    CU_ASSERT(memcmp(q, q1, np * cells * sizeof *q) == 0);
+    for (int c = 0; c < ncol; c++) {
+        double maxabs = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (fabs((double)x[i * ncol + c]) > maxabs)
+                maxabs = fabs((double)x[i * ncol + c]);
+        for (int grp = 0; grp < GT; grp++) {
+            int64_t m = 0, nn = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (grp == G || g[i] == grp) {
+                    col[m++] = x[i * ncol + c];
+                    nn += !isnan(x[i * ncol + c]);
+                }
+            size_t cell = (size_t)grp * ncol + c;
+            double want = ref_median(col, m), s = ref_exact_sum(col, m, maxabs, n);
+            CU_ASSERT_EQUAL(cnt[cell], nn);
+            CU_ASSERT((isnan(med[cell]) && isnan(want)) || med[cell] == want);
+            CU_ASSERT(memcmp(&sum[cell], &s, sizeof s) == 0);
+            CU_ASSERT(nn == 0 ? isnan(mean[cell]) : mean[cell] == s / (double)nn);
+            for (int p = 0; p < np; p++) {
+                double wq = ref_quantile(col, m, prob[p]), got = q[(size_t)p * cells + cell];
+                CU_ASSERT((isnan(got) && isnan(wq)) || got == wq);
+            }
+        }
+    }
+    free(x);
+    free(col);
+    free(g);
+    free(cnt);
+    free(cnt1);
+    free(sum);
+    free(mean);
+    free(med);
+    free(q);
+    free(sum1);
+    free(mean1);
+    free(med1);
+    free(q1);
+    tribe_par_finalize(&par);
+}
+
+static void describe_should_equal_sorting_and_the_separate_calls(void)
+{
+    check_describe(1500, 4, 1, 3);   /* small: every value a candidate of the refining passes */
+    check_describe(1500, 3, 0, 4);   /* without the whole base */
+    check_describe(60000, 5, 1, 5);  /* large: ties too many to copy, the refining passes read the rows */
+    check_describe(7, 3, 1, 6);      /* tiny groups, some empty */
+}
+
+static void describe_should_not_depend_on_the_thread_count(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const int ncol = 8, G = 4;
+    const int64_t n = 30011; /* above TRIBE_OMP_MIN_WORK, not a multiple of any thread count */
+    const double prob[] = {0.1, 0.5};
+    float *x = malloc((size_t)n * ncol * sizeof *x);
+    int32_t *g = malloc((size_t)n * sizeof *g);
+    for (int64_t i = 0; i < n; i++) {
+        g[i] = (int32_t)(i % (G + 1)); /* G: no group */
+        for (int c = 0; c < ncol; c++)
+            x[i * ncol + c] = mixed_value(c, i, 11);
+    }
+    enum { CELLS = (4 + 1) * 8 };
+    double out[4][5 * CELLS];
+    int64_t cnt[4][CELLS];
+    int nt = omp_get_max_threads();
+    for (int r = 0; r < 4; r++) {
+        omp_set_num_threads(r + 1);
+        tribe_xstats_out o = {cnt[r], out[r], out[r] + CELLS, out[r] + 2 * CELLS, 2, prob, out[r] + 3 * CELLS};
+        CU_ASSERT_EQUAL(tribe_xstats_describe(par, x, n, ncol, ncol, g, G, 1, &o), TRIBE_OK);
+    }
+    omp_set_num_threads(nt);
+    for (int r = 1; r < 4; r++) {
+        CU_ASSERT(memcmp(out[0], out[r], sizeof out[0]) == 0);
+        CU_ASSERT(memcmp(cnt[0], cnt[r], sizeof cnt[0]) == 0);
+    }
+    x[3 * ncol + 2] = -INFINITY;
+    x[5 * ncol + 1] = INFINITY;
+    tribe_xstats_out o = {.median = out[0]};
+    CU_ASSERT_EQUAL(tribe_xstats_describe(par, x, n, ncol, ncol, g, G, 1, &o), TRIBE_ERR_INPUT);
+    CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "rank 0, local row 3, column 2: value is infinite");
+    free(x);
+    free(g);
+    tribe_par_finalize(&par);
+}
+
+/* tribe_xacc against a tribe_xsum_of per term, at every magnitude the scaled
+ * sums produce: below and across 2^63 fixed-point units, up to the 2^124 a
+ * whole sum may reach, both signs, halves that round away from zero. */
+static void exact_accumulator_should_equal_a_fixed_point_sum_per_term(void)
+{
+    for (int trial = 0; trial < 8; trial++) {
+        int64_t n = 1 + 300 * trial;
+        int top = 118 - 9 * trial; /* largest term below 2^(top + 1) units: n terms fit 2^124 */
+        tribe_xacc a = {0, 0};
+        tribe_xsum want = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double u = tribe_rng_unif(21, (uint64_t)trial, (uint64_t)i);
+            int e = (int)(tribe_rng_below(22, (uint64_t)trial, (uint64_t)i, (uint64_t)top + 40)) - 40;
+            double v = ldexp(u, e) / TRIBE_XSUM_SCALE * (i % 3 == 0 ? -1 : 1);
+            if (i % 17 == 0)
+                v = (0.5 + (double)(i % 5)) / TRIBE_XSUM_SCALE * (i % 2 ? -1 : 1); /* exact halves */
+            if (i % 19 == 0)
+                v = ldexp(1.0, 63 + (int)(i % 4)) / TRIBE_XSUM_SCALE * (i % 2 ? -1 : 1); /* 2^63.. */
+            tribe_xacc_add(&a, v);
+            want += tribe_xsum_of(v);
+        }
+        CU_ASSERT(tribe_xacc_value(a) == want);
+    }
+}
+
 static const char *FEATS[] = {"recency_days", "frequency", "monetary"};
 
 static void segments_should_profile_each_segment(void)
@@ -357,6 +531,9 @@ int main(void)
         TRIBE_TEST(medians_should_equal_sorting_with_nan_and_even_counts),
         TRIBE_TEST(quantiles_should_equal_sorting_with_nan_ties_and_small_groups),
         TRIBE_TEST(medians_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(describe_should_equal_sorting_and_the_separate_calls),
+        TRIBE_TEST(describe_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(exact_accumulator_should_equal_a_fixed_point_sum_per_term),
         TRIBE_TEST(segments_should_profile_each_segment),
         TRIBE_TEST(names_should_follow_the_rfm_rules),
         TRIBE_TEST(names_should_be_unique_even_for_identical_segments),
