@@ -6,8 +6,35 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tribe/xstats.h"
+
+/* The first bad label or infinite value in row order, with the message of
+ * the first; looked for only when a pass that does not stop (and so runs
+ * at memory speed) saw one. */
+static tribe_status check_rows(const tribe_table *t, const int32_t *label, int k)
+{
+    int64_t n = t->n_local, nd = t->n_local * t->d;
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        bad |= (uint32_t)label[i] >= (uint32_t)k;
+    for (int64_t q = 0; q < nd; q++) {
+        uint32_t u;
+        memcpy(&u, t->x + q, sizeof u);
+        bad |= (u & 0x7fffffffu) == 0x7f800000u;
+    }
+    for (int64_t i = 0; bad && i < n; i++) {
+        if (label[i] < 0 || label[i] >= k)
+            return tribe_fail(TRIBE_ERR_INPUT, "segments: customer %lld has segment %d, outside [0, %d)",
+                              (long long)t->id[i], (int)label[i], k);
+        for (int j = 0; j < t->d; j++)
+            if (isinf(t->x[i * t->d + j]))
+                return tribe_fail(TRIBE_ERR_INPUT, "customer %lld, feature '%s': value is infinite",
+                                  (long long)t->id[i], t->names[j]);
+    }
+    return TRIBE_OK;
+}
 
 static tribe_status check_inputs(const tribe_table *t, const int32_t *label, int k,
                                  const int *model_cols, int d_model, int monetary_col)
@@ -22,16 +49,7 @@ static tribe_status check_inputs(const tribe_table *t, const int32_t *label, int
     for (int c = 0; model_cols && c < d_model; c++)
         if (model_cols[c] < 0 || model_cols[c] >= t->d)
             return tribe_fail(TRIBE_ERR_USAGE, "segments: model column %d out of range", model_cols[c]);
-    for (int64_t i = 0; i < t->n_local; i++) {
-        if (label[i] < 0 || label[i] >= k)
-            return tribe_fail(TRIBE_ERR_INPUT, "segments: customer %lld has segment %d, outside [0, %d)",
-                              (long long)t->id[i], (int)label[i], k);
-        for (int j = 0; j < t->d; j++)
-            if (isinf(t->x[i * t->d + j]))
-                return tribe_fail(TRIBE_ERR_INPUT, "customer %lld, feature '%s': value is infinite",
-                                  (long long)t->id[i], t->names[j]);
-    }
-    return TRIBE_OK;
+    return check_rows(t, label, k);
 }
 
 static tribe_status add_mixes(tribe_segments *s, const tribe_table *t, const int32_t *label, int k)
@@ -100,9 +118,9 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     for (int m = 0; m < s->n_mix; m++)
         TRIBE_TRY(tribe_par_sum_i64(par, s->mix[m].count, (int64_t)(k + 1) * s->mix[m].n_levels));
     if (d > 0) {
-        TRIBE_TRY(tribe_xstats_means(par, t->x, t->n_local, d, d, label, k, 1, NULL, sum, mean));
-        TRIBE_TRY(tribe_xstats_medians(par, t->x, t->n_local, d, d, label, k, 1, med));
-        TRIBE_TRY(tribe_xstats_quantiles(par, t->x, t->n_local, d, d, label, k, 1, 2, QUARTILES, quart));
+        /* one call: the means, medians and quartiles share the passes */
+        tribe_xstats_out o = {.sum = sum, .mean = mean, .median = med, .nprob = 2, .prob = QUARTILES, .quantile = quart};
+        TRIBE_TRY(tribe_xstats_describe(par, t->x, t->n_local, d, d, label, k, 1, &o));
     }
 
     /* The total of the sizes, not the shard's n_global: it is what was reduced. */
