@@ -2,7 +2,9 @@
 #include "tribe/transform.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tribe/xstats.h"
 
@@ -105,103 +107,242 @@ cleanup:
     return st;
 }
 
-static inline double pre(const tribe_scaler *s, int j, float v)
+/* log1p of the small non-negative integers, looked up: the count and day
+ * columns are mostly integers, and the table holds log1p's own doubles, so
+ * a lookup gives the bits a call gives. */
+#define LOG1P_TAB 2048
+#define LOG1P_TAB_BITS 0x45000000u /* 2048.0f: floats below it with the sign clear */
+
+static void log1p_tab_fill(double *tab)
 {
-    return s->log1p[j] ? log1p((double)v) : (double)v;
+    for (int i = 0; i < LOG1P_TAB; i++)
+        tab[i] = log1p((double)i);
 }
 
-tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *cols, int ncols,
-                              const int *log1p_flags, tribe_scaler **out)
+/* v of raw value x in a column with log1p flag lg (x not NaN). */
+static inline double pre(const double *restrict tab, int lg, float x)
+{
+    if (!lg)
+        return (double)x;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if (u < LOG1P_TAB_BITS) {
+        int i = (int)x;
+        if ((float)i == x)
+            return tab[i];
+    }
+    return log1p((double)x);
+}
+
+/* Per-block counters of a fit's passes, [nth][d] each. */
+typedef struct {
+    int nth;
+    float *lo, *hi;   /* pass 1: smallest and largest raw value */
+    tribe_xacc *acc;  /* passes 2 and 3: exact sums */
+    int64_t *cnt;     /* pass 2: values */
+    double *vmax;     /* pass 2: largest |v| */
+} fit_work;
+
+static void fit_work_free(fit_work *w)
+{
+    free(w->lo);
+    free(w->hi);
+    free(w->acc);
+    free(w->cnt);
+    free(w->vmax);
+}
+
+static tribe_status fit_work_alloc(fit_work *w, int64_t n, int d)
 {
     tribe_status st = TRIBE_OK;
-    tribe_scaler *s = NULL;
-    double *maxabs = NULL;
-    int64_t *cnt = NULL;
-    tribe_xsum *xs = NULL;
-    int64_t n = t->n_local, ntot = t->n_local;
-    int d = ncols;
+    size_t m;
+    w->nth = n * d >= TRIBE_OMP_MIN_WORK ? omp_get_max_threads() : 1;
+    m = (size_t)w->nth * (size_t)d;
+    TRIBE_TRY(tribe_calloc((void **)&w->lo, m, sizeof *w->lo));
+    TRIBE_TRY(tribe_calloc((void **)&w->hi, m, sizeof *w->hi));
+    TRIBE_TRY(tribe_calloc((void **)&w->acc, m, sizeof *w->acc));
+    TRIBE_TRY(tribe_calloc((void **)&w->cnt, m + 1, sizeof *w->cnt));
+    TRIBE_TRY(tribe_calloc((void **)&w->vmax, m, sizeof *w->vmax));
+cleanup:
+    return st;
+}
 
-    if (ncols < 1)
-        st = tribe_fail(TRIBE_ERR_USAGE, "scaler: no feature columns given");
-    for (int j = 0; st == TRIBE_OK && j < ncols; j++)
-        if (cols[j] < 0 || cols[j] >= t->d)
-            st = tribe_fail(TRIBE_ERR_USAGE, "scaler: feature column %d out of range (table has %d)",
-                            cols[j], t->d);
-    if (st == TRIBE_OK)
-        st = scaler_alloc(d, &s);
-    for (int j = 0; st == TRIBE_OK && j < d; j++) {
-        s->col[j] = cols[j];
-        s->log1p[j] = log1p_flags ? (log1p_flags[j] != 0) : 0;
-        st = tribe_strdup(t->names[cols[j]], &s->names[j]);
-    }
-    if (st == TRIBE_OK) {
-        int64_t bad = first_bad(t->x, n, t->d, d, s->col, s->log1p);
-        if (bad >= 0)
-            st = bad_value(s, t->x, t->d, t->id, bad);
-    }
-    TRIBE_TRY(tribe_par_agree(par, st));
-    /* The scale of the exact sums must be the same on every rank: count the
-     * rows rather than trust each shard's n_global. */
-    TRIBE_TRY(tribe_par_sum_i64(par, &ntot, 1));
-
-    TRIBE_TRY(tribe_calloc((void **)&maxabs, (size_t)d, sizeof *maxabs));
-    TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)d, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&xs, (size_t)d, sizeof *xs));
-
-    /* Pass 1: global max |v| and count give the sum's scale (xstats.h), then
-     * the exact sum gives the mean. One thread per column. */
-#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
+/* Pass 1 over rows [i0, i1): each column's smallest and largest raw value
+ * (NaN compares false: skipped). */
+static void range_rows(const float *restrict x, int64_t i0, int64_t i1, int ldx, int d, const int *restrict col,
+                       float *restrict lo, float *restrict hi)
+{
     for (int j = 0; j < d; j++) {
-        double m = 0;
-        for (int64_t i = 0; i < n; i++) {
-            float v = t->x[i * t->d + s->col[j]];
-            if (isnan(v))
-                continue;
-            double a = fabs(pre(s, j, v));
-            if (a > m)
-                m = a;
-        }
-        maxabs[j] = m;
+        lo[j] = INFINITY;
+        hi[j] = -INFINITY;
     }
-    TRIBE_TRY(tribe_par_max_f64(par, maxabs, d));
-#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
+    for (int64_t i = i0; i < i1; i++)
+        for (int j = 0; j < d; j++) {
+            float v = x[i * ldx + col[j]];
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+        }
+}
+
+/* Pass 2 over rows [i0, i1): exact scaled sums of v, counts and the
+ * largest |v| per column. */
+static void sum_rows(const tribe_scaler *s, const double *tab, const float *restrict x, int64_t i0, int64_t i1,
+                     int ldx, const double *restrict sc, tribe_xacc *restrict acc, int64_t *restrict cnt,
+                     double *restrict vmax)
+{
+    int d = s->d;
+    const int *restrict col = s->col, *restrict lg = s->log1p;
     for (int j = 0; j < d; j++) {
-        double sc = tribe_xsum_scale(maxabs[j], ntot);
-        tribe_xsum acc = 0;
-        int64_t c = 0;
-        for (int64_t i = 0; i < n; i++) {
-            float v = t->x[i * t->d + s->col[j]];
-            if (isnan(v))
-                continue;
-            acc += tribe_xsum_of(pre(s, j, v) * sc);
-            c++;
-        }
-        xs[j] = acc;
-        cnt[j] = c;
+        acc[j] = (tribe_xacc){0, 0};
+        cnt[j] = 0;
+        vmax[j] = 0;
     }
-    TRIBE_TRY(tribe_par_sum_xsum(par, xs, d));
-    TRIBE_TRY(tribe_par_sum_i64(par, cnt, d));
+    for (int64_t i = i0; i < i1; i++)
+        for (int j = 0; j < d; j++) {
+            float x0 = x[i * ldx + col[j]];
+            if (isnan(x0))
+                continue;
+            double v = pre(tab, lg[j], x0);
+            tribe_xacc_add(&acc[j], v * sc[j]);
+            cnt[j]++;
+            vmax[j] = fabs(v) > vmax[j] ? fabs(v) : vmax[j];
+        }
+}
+
+/* Pass 3 over rows [i0, i1): exact scaled sums of squared deviations. */
+static void dev_rows(const tribe_scaler *s, const double *tab, const float *restrict x, int64_t i0, int64_t i1,
+                     int ldx, const double *restrict sc, tribe_xacc *restrict acc)
+{
+    int d = s->d;
+    const int *restrict col = s->col, *restrict lg = s->log1p;
+    const double *restrict mean = s->mean;
     for (int j = 0; j < d; j++)
-        s->mean[j] = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(maxabs[j], ntot) / (double)cnt[j] : 0.0;
+        acc[j] = (tribe_xacc){0, 0};
+    for (int64_t i = i0; i < i1; i++)
+        for (int j = 0; j < d; j++) {
+            float x0 = x[i * ldx + col[j]];
+            if (isnan(x0))
+                continue;
+            double dv = pre(tab, lg[j], x0) - mean[j];
+            tribe_xacc_add(&acc[j], dv * dv * sc[j]);
+        }
+}
 
-    /* Pass 2: squared deviations from the (now global) mean. Two passes
-     * rather than E[v^2] - E[v]^2, which cancels badly for large means. */
-#pragma omp parallel for schedule(dynamic, 1) if (n * d >= TRIBE_OMP_MIN_WORK)
+/* The blocks' exact sums of column j, combined (integers: any order). */
+static tribe_xsum acc_total(const fit_work *w, int d, int j)
+{
+    tribe_xsum v = 0;
+    for (int t = 0; t < w->nth; t++)
+        v += tribe_xacc_value(w->acc[(size_t)t * d + j]);
+    return v;
+}
+
+/* Pass 1 and the screen: the first bad value (infinite, or <= -1 under
+ * log1p) is only looked for when a column's range shows one. maxabs[j] =
+ * this rank's largest |v|, from the range's ends: log1p is increasing (on
+ * every float above -1 widened to double, checked exhaustively for glibc's;
+ * pass 2 checks it again on the data). */
+static tribe_status fit_range(const tribe_scaler *s, const tribe_table *t, const double *tab, fit_work *w,
+                              double *maxabs)
+{
+    int d = s->d, nth = w->nth;
+    int64_t n = t->n_local;
+#pragma omp parallel num_threads(nth)
+    for (int b = omp_get_thread_num(); b < nth; b += omp_get_num_threads()) {
+        int64_t lo, hi;
+        tribe_par_block(n, nth, b, &lo, &hi);
+        range_rows(t->x, lo, hi, t->d, d, s->col, w->lo + (size_t)b * d, w->hi + (size_t)b * d);
+    }
+    int bad = 0;
+    for (int j = 0; j < d; j++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int b = 0; b < nth; b++) {
+            lo = w->lo[(size_t)b * d + j] < lo ? w->lo[(size_t)b * d + j] : lo;
+            hi = w->hi[(size_t)b * d + j] > hi ? w->hi[(size_t)b * d + j] : hi;
+        }
+        maxabs[j] = 0;
+        if (lo > hi) /* no value */
+            continue;
+        bad |= isinf(lo) || isinf(hi) || (s->log1p[j] && lo <= -1.0f);
+        double a = fabs(pre(tab, s->log1p[j], lo)), c = fabs(pre(tab, s->log1p[j], hi));
+        maxabs[j] = a > c ? a : c;
+    }
+    if (bad) {
+        int64_t where = first_bad(t->x, n, t->d, d, s->col, s->log1p);
+        return bad_value(s, t->x, t->d, t->id, where);
+    }
+    return TRIBE_OK;
+}
+
+/* Pass 2 on the blocks: the exact sums (reduced), counts (reduced into
+ * cnt) and whether a |v| passed maxabs (then *again: the shortcut of
+ * fit_range did not hold, maxabs becomes the exact maximum and the pass must
+ * run again). Collective. */
+static tribe_status fit_sums(tribe_par *par, const tribe_scaler *s, const tribe_table *t, const double *tab,
+                             fit_work *w, double *maxabs, int64_t ntot, tribe_xsum *xs, int64_t *cnt, int *again)
+{
+    tribe_status st = TRIBE_OK;
+    int d = s->d, nth = w->nth;
+    double sc[TRIBE_MAX_FEATURES];
+    for (int j = 0; j < d; j++)
+        sc[j] = tribe_xsum_scale(maxabs[j], ntot);
+#pragma omp parallel num_threads(nth)
+    for (int b = omp_get_thread_num(); b < nth; b += omp_get_num_threads()) {
+        int64_t lo, hi;
+        tribe_par_block(t->n_local, nth, b, &lo, &hi);
+        sum_rows(s, tab, t->x, lo, hi, t->d, sc, w->acc + (size_t)b * d, w->cnt + (size_t)b * d,
+                 w->vmax + (size_t)b * d);
+    }
+    int64_t over = 0;
+    for (int j = 0; j < d; j++) {
+        xs[j] = acc_total(w, d, j);
+        cnt[j] = 0;
+        for (int b = 0; b < nth; b++) {
+            cnt[j] += w->cnt[(size_t)b * d + j];
+            if (w->vmax[(size_t)b * d + j] > maxabs[j]) {
+                over = 1;
+                maxabs[j] = w->vmax[(size_t)b * d + j];
+            }
+        }
+    }
+    cnt[d] = over; /* reduced with the counts: any rank over, every rank again */
+    TRIBE_TRY(tribe_par_sum_xsum(par, xs, d));
+    TRIBE_TRY(tribe_par_sum_i64(par, cnt, (int64_t)d + 1));
+    *again = cnt[d] > 0;
+    if (*again)
+        TRIBE_TRY(tribe_par_max_f64(par, maxabs, d));
+cleanup:
+    return st;
+}
+
+/* Pass 3 on the blocks: the exact sums of squared deviations (reduced).
+ * Collective. */
+static tribe_status fit_devs(tribe_par *par, const tribe_scaler *s, const tribe_table *t, const double *tab,
+                             fit_work *w, const double *maxabs, int64_t ntot, tribe_xsum *xs)
+{
+    int d = s->d, nth = w->nth;
+    double sc[TRIBE_MAX_FEATURES];
     for (int j = 0; j < d; j++) {
         double bound = maxabs[j] + fabs(s->mean[j]);
-        double sc = tribe_xsum_scale(bound * bound, ntot);
-        tribe_xsum acc = 0;
-        for (int64_t i = 0; i < n; i++) {
-            float v = t->x[i * t->d + s->col[j]];
-            if (isnan(v))
-                continue;
-            double dv = pre(s, j, v) - s->mean[j];
-            acc += tribe_xsum_of(dv * dv * sc);
-        }
-        xs[j] = acc;
+        sc[j] = tribe_xsum_scale(bound * bound, ntot);
     }
-    TRIBE_TRY(tribe_par_sum_xsum(par, xs, d));
-    for (int j = 0; j < d; j++) {
+#pragma omp parallel num_threads(nth)
+    for (int b = omp_get_thread_num(); b < nth; b += omp_get_num_threads()) {
+        int64_t lo, hi;
+        tribe_par_block(t->n_local, nth, b, &lo, &hi);
+        dev_rows(s, tab, t->x, lo, hi, t->d, sc, w->acc + (size_t)b * d);
+    }
+    for (int j = 0; j < d; j++)
+        xs[j] = acc_total(w, d, j);
+    return tribe_par_sum_xsum(par, xs, d);
+}
+
+/* The scaler's std and impute from the reduced sums of squared deviations;
+ * warns (rank 0) about columns without values or variance. */
+static void fit_finish(tribe_par *par, tribe_scaler *s, const double *maxabs, int64_t ntot, const tribe_xsum *xs,
+                       const int64_t *cnt)
+{
+    for (int j = 0; j < s->d; j++) {
         double bound = maxabs[j] + fabs(s->mean[j]);
         double var = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(bound * bound, ntot) / (double)cnt[j] : 0.0;
         double sd = sqrt(var);
@@ -220,29 +361,99 @@ tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *c
         s->std[j] = sd;
         s->impute[j] = s->log1p[j] ? expm1(s->mean[j]) : s->mean[j];
     }
+}
+
+tribe_status tribe_scaler_fit(tribe_par *par, const tribe_table *t, const int *cols, int ncols,
+                              const int *log1p_flags, tribe_scaler **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_scaler *s = NULL;
+    fit_work w = {0};
+    double maxabs[TRIBE_MAX_FEATURES], tab[LOG1P_TAB];
+    int64_t cnt[TRIBE_MAX_FEATURES + 1];
+    tribe_xsum xs[TRIBE_MAX_FEATURES];
+    int64_t ntot = t->n_local;
+    int d = ncols, again = 0;
+
+    if (ncols < 1)
+        st = tribe_fail(TRIBE_ERR_USAGE, "scaler: no feature columns given");
+    else if (ncols > TRIBE_MAX_FEATURES)
+        st = tribe_fail(TRIBE_ERR_USAGE, "scaler: %d feature columns, more than %d", ncols, TRIBE_MAX_FEATURES);
+    for (int j = 0; st == TRIBE_OK && j < ncols; j++)
+        if (cols[j] < 0 || cols[j] >= t->d)
+            st = tribe_fail(TRIBE_ERR_USAGE, "scaler: feature column %d out of range (table has %d)",
+                            cols[j], t->d);
+    if (st == TRIBE_OK)
+        st = scaler_alloc(d, &s);
+    for (int j = 0; st == TRIBE_OK && j < d; j++) {
+        s->col[j] = cols[j];
+        s->log1p[j] = log1p_flags ? (log1p_flags[j] != 0) : 0;
+        st = tribe_strdup(t->names[cols[j]], &s->names[j]);
+    }
+    if (st == TRIBE_OK)
+        st = fit_work_alloc(&w, t->n_local, d);
+    if (st == TRIBE_OK) {
+        log1p_tab_fill(tab);
+        st = fit_range(s, t, tab, &w, maxabs);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    /* The scale of the exact sums must be the same on every rank: count the
+     * rows rather than trust each shard's n_global. */
+    TRIBE_TRY(tribe_par_sum_i64(par, &ntot, 1));
+    TRIBE_TRY(tribe_par_max_f64(par, maxabs, d));
+
+    /* Pass 2: the exact sum gives the mean (again, exactly, should the
+     * range's maximum |v| not be the data's). */
+    do
+        TRIBE_TRY(fit_sums(par, s, t, tab, &w, maxabs, ntot, xs, cnt, &again));
+    while (again);
+    for (int j = 0; j < d; j++)
+        s->mean[j] = cnt[j] > 0 ? tribe_xsum_value(xs[j]) / tribe_xsum_scale(maxabs[j], ntot) / (double)cnt[j] : 0.0;
+
+    /* Pass 3: squared deviations from the (now global) mean. Two passes
+     * rather than E[v^2] - E[v]^2, which cancels badly for large means. */
+    TRIBE_TRY(fit_devs(par, s, t, tab, &w, maxabs, ntot, xs));
+    fit_finish(par, s, maxabs, ntot, xs, cnt);
     *out = s;
     s = NULL;
 cleanup:
     tribe_scaler_destroy(&s);
-    free(maxabs);
-    free(cnt);
-    free(xs);
+    fit_work_free(&w);
     return st;
+}
+
+/* z for rows [i0, i1); returns whether a value cannot be transformed (the
+ * caller finds the first). */
+static int apply_rows(const tribe_scaler *s, const double *tab, const float *restrict x, int64_t i0, int64_t i1,
+                      int ldx, float *restrict z)
+{
+    int d = s->d, bad = 0;
+    const int *restrict col = s->col, *restrict lg = s->log1p;
+    const double *restrict mean = s->mean, *restrict sd = s->std;
+    for (int64_t i = i0; i < i1; i++)
+        for (int j = 0; j < d; j++) {
+            float v = x[i * ldx + col[j]];
+            bad |= isinf(v) || (lg[j] && v <= -1.0f);
+            z[i * d + j] = isnan(v) ? 0.0f : (float)((pre(tab, lg[j], v) - mean[j]) / sd[j]);
+        }
+    return bad;
 }
 
 tribe_status tribe_scaler_apply(const tribe_scaler *s, const float *x, int64_t n, int ldx,
                                 const int64_t *id, float *z)
 {
-    int d = s->d;
-    int64_t bad = first_bad(x, n, ldx, d, s->col, s->log1p);
-    if (bad >= 0)
-        return bad_value(s, x, ldx, id, bad);
-#pragma omp parallel for schedule(static) if (n * d >= TRIBE_OMP_MIN_WORK)
-    for (int64_t i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            float v = x[i * ldx + s->col[j]];
-            z[i * d + j] = isnan(v) ? 0.0f : (float)((pre(s, j, v) - s->mean[j]) / s->std[j]);
-        }
+    int d = s->d, bad = 0;
+    int nth = n * d >= TRIBE_OMP_MIN_WORK ? omp_get_max_threads() : 1;
+    double tab[LOG1P_TAB];
+    log1p_tab_fill(tab);
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(| : bad)
+    for (int b = 0; b < nth; b++) {
+        int64_t lo, hi;
+        tribe_par_block(n, nth, b, &lo, &hi);
+        bad |= apply_rows(s, tab, x, lo, hi, ldx, z);
+    }
+    if (bad)
+        return bad_value(s, x, ldx, id, first_bad(x, n, ldx, d, s->col, s->log1p));
     return TRIBE_OK;
 }
 

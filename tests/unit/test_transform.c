@@ -221,6 +221,87 @@ static void scaler_should_not_depend_on_the_thread_count(void)
     tribe_par_finalize(&par);
 }
 
+static float mixed(int64_t i, int j)
+{
+    double u = tribe_rng_unif(5, (uint64_t)j, (uint64_t)i);
+    switch (j) {
+    case 0: return (float)(i % 3001);                                     /* integers past the log1p table */
+    case 1: return i % 11 == 0 ? -0.5f : i % 13 == 0 ? -0.0f : (float)(u * 100); /* fractions, -0 */
+    case 2: return (float)(i % 57);                                       /* integers, no log1p */
+    default: return u < 0.3 ? NAN : (float)(i % 7) + 0.25f * (float)(i % 4); /* NaN, small values */
+    }
+}
+
+/* The transform as documented in tribe/transform.h, one column at a time:
+ * v = log1p(x) or x; mean = exact sum of v (scaled by max |v| and n) / count;
+ * std = sqrt(exact sum of (v - mean)^2 (scaled by (max |v| + |mean|)^2) /
+ * count); z = (v - mean) / std. */
+static void reference_column(const tribe_table *t, int j, int lg, double *mean, double *sd)
+{
+    double maxabs = 0;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        float x = t->x[i * t->d + j];
+        if (!isnan(x) && fabs(lg ? log1p((double)x) : (double)x) > maxabs)
+            maxabs = fabs(lg ? log1p((double)x) : (double)x);
+    }
+    double sc = tribe_xsum_scale(maxabs, t->n_local);
+    tribe_xsum acc = 0;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        float x = t->x[i * t->d + j];
+        if (!isnan(x)) {
+            acc += tribe_xsum_of((lg ? log1p((double)x) : (double)x) * sc);
+            cnt++;
+        }
+    }
+    *mean = tribe_xsum_value(acc) / sc / (double)cnt;
+    double bound = maxabs + fabs(*mean), sc2 = tribe_xsum_scale(bound * bound, t->n_local);
+    acc = 0;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        float x = t->x[i * t->d + j];
+        if (!isnan(x)) {
+            double dv = (lg ? log1p((double)x) : (double)x) - *mean;
+            acc += tribe_xsum_of(dv * dv * sc2);
+        }
+    }
+    *sd = sqrt(tribe_xsum_value(acc) / sc2 / (double)cnt);
+}
+
+static void scaler_should_equal_the_documented_transform_bit_for_bit(void)
+{
+    tribe_par *par = tribe_test_serial();
+    int64_t n = 20000; /* above TRIBE_OMP_MIN_WORK */
+    tribe_table *t = make_table(n, mixed);
+    int cols[] = {0, 1, 2, 3}, logs[] = {1, 1, 0, 1};
+    float *z = NULL;
+    int nt = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        tribe_scaler *s = NULL;
+        omp_set_num_threads(threads);
+        CU_ASSERT_EQUAL_FATAL(tribe_scaler_fit(par, t, cols, 4, logs, &s), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_scaler_apply_table(s, t, &z), TRIBE_OK);
+        for (int j = 0; j < 4; j++) {
+            double mean, sd;
+            reference_column(t, j, logs[j], &mean, &sd);
+            CU_ASSERT(memcmp(&s->mean[j], &mean, sizeof mean) == 0);
+            CU_ASSERT(memcmp(&s->std[j], &sd, sizeof sd) == 0);
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < n; i++) {
+                float x = t->x[i * 4 + j];
+                float want = isnan(x) ? 0.0f : (float)(((logs[j] ? log1p((double)x) : (double)x) - mean) / sd);
+                wrong += memcmp(&z[i * 4 + j], &want, sizeof want) != 0;
+            }
+            CU_ASSERT_EQUAL(wrong, 0);
+        }
+        free(z);
+        z = NULL;
+        tribe_scaler_destroy(&s);
+    }
+    omp_set_num_threads(nt);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
 static void failed_allocations_should_leave_nothing_behind(void)
 {
     tribe_par *par = tribe_test_serial();
@@ -294,6 +375,7 @@ int main(void)
         TRIBE_TEST(bad_values_should_name_the_customer_and_feature),
         TRIBE_TEST(scaled_exact_sums_should_handle_extreme_magnitudes),
         TRIBE_TEST(scaler_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(scaler_should_equal_the_documented_transform_bit_for_bit),
         TRIBE_TEST(failed_allocations_should_leave_nothing_behind),
         TRIBE_TEST(a_scaler_from_stored_moments_should_transform_identically),
         {NULL, NULL}};
