@@ -25,6 +25,7 @@
 #ifndef TRIBE_XSTATS_H
 #define TRIBE_XSTATS_H
 
+#include <math.h>
 #include <string.h>
 
 #include "tribe/core.h"
@@ -70,10 +71,11 @@ typedef struct {
 static inline void tribe_xacc_add(tribe_xacc *a, double v)
 {
     double s = v * TRIBE_XSUM_SCALE;
-    s = s < 0 ? s - 0.5 : s + 0.5;
-    if (s > -9.2e18 && s < 9.2e18) {
+    s += copysign(0.5, s); /* tribe_xsum_of's s < 0 ? s - 0.5 : s + 0.5 (-0 too: both truncate to 0) */
+    double m = fabs(s);
+    if (m < 9.2e18) {
         a->lo += (int64_t)s;
-    } else if (s > -0x1p125 && s < 0x1p125) {
+    } else if (m < 0x1p125) {
         int64_t h = (int64_t)(s * 0x1p-62);
         a->hi += h;
         a->lo += (int64_t)(s - (double)h * 0x1p62);

@@ -167,6 +167,10 @@ cleanup:
     return st;
 }
 
+/* Rows a pass reads a column at a time: the block stays in L1 while every
+ * column's loop keeps its accumulators in registers. */
+#define TF_BLOCK 256
+
 /* Pass 1 over rows [i0, i1): each column's smallest and largest raw value
  * (NaN compares false: skipped). */
 static void range_rows(const float *restrict x, int64_t i0, int64_t i1, int ldx, int d, const int *restrict col,
@@ -176,12 +180,20 @@ static void range_rows(const float *restrict x, int64_t i0, int64_t i1, int ldx,
         lo[j] = INFINITY;
         hi[j] = -INFINITY;
     }
-    for (int64_t i = i0; i < i1; i++)
+    for (int64_t b0 = i0; b0 < i1; b0 += TF_BLOCK) {
+        int64_t b1 = i1 - b0 < TF_BLOCK ? i1 : b0 + TF_BLOCK;
         for (int j = 0; j < d; j++) {
-            float v = x[i * ldx + col[j]];
-            lo[j] = v < lo[j] ? v : lo[j];
-            hi[j] = v > hi[j] ? v : hi[j];
+            const float *restrict xc = x + col[j];
+            float l = lo[j], h = hi[j];
+            for (int64_t i = b0; i < b1; i++) {
+                float v = xc[i * ldx];
+                l = v < l ? v : l;
+                h = v > h ? v : h;
+            }
+            lo[j] = l;
+            hi[j] = h;
         }
+    }
 }
 
 /* Pass 2 over rows [i0, i1): exact scaled sums of v, counts and the
@@ -191,22 +203,33 @@ static void sum_rows(const tribe_scaler *s, const double *tab, const float *rest
                      double *restrict vmax)
 {
     int d = s->d;
-    const int *restrict col = s->col, *restrict lg = s->log1p;
     for (int j = 0; j < d; j++) {
         acc[j] = (tribe_xacc){0, 0};
         cnt[j] = 0;
         vmax[j] = 0;
     }
-    for (int64_t i = i0; i < i1; i++)
+    for (int64_t b0 = i0; b0 < i1; b0 += TF_BLOCK) {
+        int64_t b1 = i1 - b0 < TF_BLOCK ? i1 : b0 + TF_BLOCK;
         for (int j = 0; j < d; j++) {
-            float x0 = x[i * ldx + col[j]];
-            if (isnan(x0))
-                continue;
-            double v = pre(tab, lg[j], x0);
-            tribe_xacc_add(&acc[j], v * sc[j]);
-            cnt[j]++;
-            vmax[j] = fabs(v) > vmax[j] ? fabs(v) : vmax[j];
+            const float *restrict xc = x + s->col[j];
+            tribe_xacc a = acc[j];
+            int64_t c = cnt[j];
+            double m = vmax[j], scj = sc[j];
+            int lg = s->log1p[j];
+            for (int64_t i = b0; i < b1; i++) {
+                float x0 = xc[i * ldx];
+                if (isnan(x0))
+                    continue;
+                double v = pre(tab, lg, x0);
+                tribe_xacc_add(&a, v * scj);
+                c++;
+                m = fabs(v) > m ? fabs(v) : m;
+            }
+            acc[j] = a;
+            cnt[j] = c;
+            vmax[j] = m;
         }
+    }
 }
 
 /* Pass 3 over rows [i0, i1): exact scaled sums of squared deviations. */
@@ -214,18 +237,25 @@ static void dev_rows(const tribe_scaler *s, const double *tab, const float *rest
                      int ldx, const double *restrict sc, tribe_xacc *restrict acc)
 {
     int d = s->d;
-    const int *restrict col = s->col, *restrict lg = s->log1p;
-    const double *restrict mean = s->mean;
     for (int j = 0; j < d; j++)
         acc[j] = (tribe_xacc){0, 0};
-    for (int64_t i = i0; i < i1; i++)
+    for (int64_t b0 = i0; b0 < i1; b0 += TF_BLOCK) {
+        int64_t b1 = i1 - b0 < TF_BLOCK ? i1 : b0 + TF_BLOCK;
         for (int j = 0; j < d; j++) {
-            float x0 = x[i * ldx + col[j]];
-            if (isnan(x0))
-                continue;
-            double dv = pre(tab, lg[j], x0) - mean[j];
-            tribe_xacc_add(&acc[j], dv * dv * sc[j]);
+            const float *restrict xc = x + s->col[j];
+            tribe_xacc a = acc[j];
+            double mean = s->mean[j], scj = sc[j];
+            int lg = s->log1p[j];
+            for (int64_t i = b0; i < b1; i++) {
+                float x0 = xc[i * ldx];
+                if (isnan(x0))
+                    continue;
+                double dv = pre(tab, lg, x0) - mean;
+                tribe_xacc_add(&a, dv * dv * scj);
+            }
+            acc[j] = a;
         }
+    }
 }
 
 /* The blocks' exact sums of column j, combined (integers: any order). */
@@ -428,14 +458,20 @@ static int apply_rows(const tribe_scaler *s, const double *tab, const float *res
                       int ldx, float *restrict z)
 {
     int d = s->d, bad = 0;
-    const int *restrict col = s->col, *restrict lg = s->log1p;
-    const double *restrict mean = s->mean, *restrict sd = s->std;
-    for (int64_t i = i0; i < i1; i++)
+    for (int64_t b0 = i0; b0 < i1; b0 += TF_BLOCK) {
+        int64_t b1 = i1 - b0 < TF_BLOCK ? i1 : b0 + TF_BLOCK;
         for (int j = 0; j < d; j++) {
-            float v = x[i * ldx + col[j]];
-            bad |= isinf(v) || (lg[j] && v <= -1.0f);
-            z[i * d + j] = isnan(v) ? 0.0f : (float)((pre(tab, lg[j], v) - mean[j]) / sd[j]);
+            const float *restrict xc = x + s->col[j];
+            float *restrict zc = z + j;
+            double mean = s->mean[j], sd = s->std[j];
+            int lg = s->log1p[j];
+            for (int64_t i = b0; i < b1; i++) {
+                float v = xc[i * ldx];
+                bad |= isinf(v) || (lg && v <= -1.0f);
+                zc[i * d] = isnan(v) ? 0.0f : (float)((pre(tab, lg, v) - mean) / sd);
+            }
         }
+    }
     return bad;
 }
 

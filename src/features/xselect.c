@@ -274,24 +274,28 @@ typedef struct {
 static int64_t refine_rows(const xs_shape *s, const xs_fine_hist *fh, const xs_plan *pl, int64_t i0, int64_t i1,
                            int64_t *h, xs_cand *cand)
 {
-    int ncol = s->ncol, G = s->G;
+    int ncol = s->ncol, G = s->G, ldx = s->ldx, slot[XS_BLOCK];
     int64_t nc = 0;
-    for (int64_t i = i0; i < i1; i++) {
-        int g = xs_row_slot(s, i);
-        if (g < 0)
-            continue;
-        const float *r = s->x + i * s->ldx;
+    for (int64_t b0 = i0; b0 < i1; b0 += XS_BLOCK) {
+        int64_t b1 = i1 - b0 < XS_BLOCK ? i1 : b0 + XS_BLOCK;
+        for (int64_t i = b0; i < b1; i++)
+            slot[i - b0] = xs_row_slot(s, i);
         for (int c = 0; c < ncol; c++) {
-            uint32_t key = xs_key(r[c]);
-            if (key == ~0u)
-                continue;
-            uint32_t f = xs_fine(&fh->cm[c], key);
-            if (!((pl->bm[f >> 6] >> (f & 63)) & 1))
-                continue;
-            if (g < G && count_key(pl, g * ncol + c, key, h) && cand)
-                cand[nc++] = (xs_cand){key, g * ncol + c};
-            if (s->with_total && count_key(pl, G * ncol + c, key, h) && cand)
-                cand[nc++] = (xs_cand){key, G * ncol + c};
+            const float *restrict xc = s->x + c;
+            const xs_colmap *cm = &fh->cm[c];
+            for (int64_t i = b0; i < b1; i++) {
+                int g = slot[i - b0];
+                uint32_t key = xs_key(xc[i * ldx]);
+                if (g < 0 || key == ~0u)
+                    continue;
+                uint32_t f = xs_fine(cm, key);
+                if (!((pl->bm[f >> 6] >> (f & 63)) & 1))
+                    continue;
+                if (g < G && count_key(pl, g * ncol + c, key, h) && cand)
+                    cand[nc++] = (xs_cand){key, g * ncol + c};
+                if (s->with_total && count_key(pl, G * ncol + c, key, h) && cand)
+                    cand[nc++] = (xs_cand){key, G * ncol + c};
+            }
         }
     }
     return nc;

@@ -99,20 +99,26 @@ cleanup:
 
 /* ---- pass A: screen ------------------------------------------------------ */
 
-/* raw[c][bin] += the values of column c over rows [i0, i1). */
+/* raw[c][bin] += the values of column c over rows [i0, i1), a block of
+ * rows one column at a time (the column's bins stay in L1). */
 static void screen_rows(const xs_shape *s, int64_t i0, int64_t i1, int64_t *restrict raw)
 {
     int ncol = s->ncol, ldx = s->ldx;
-    const float *restrict x = s->x;
-    for (int64_t i = i0; i < i1; i++)
+    for (int64_t b0 = i0; b0 < i1; b0 += XS_BLOCK) {
+        int64_t b1 = i1 - b0 < XS_BLOCK ? i1 : b0 + XS_BLOCK;
         for (int c = 0; c < ncol; c++) {
-            uint32_t u;
-            memcpy(&u, x + i * ldx + c, sizeof u);
-            uint32_t a = u & 0x7fffffffu, b = u >> 23;
-            b = a == 0 ? XS_RAW_ZERO : b;
-            b = a > 0x7f800000u ? XS_RAW_NAN : b;
-            raw[(size_t)c * XS_RAW_BINS + b]++;
+            const float *restrict xc = s->x + c;
+            int64_t *restrict h = raw + (size_t)c * XS_RAW_BINS;
+            for (int64_t i = b0; i < b1; i++) {
+                uint32_t u;
+                memcpy(&u, xc + i * ldx, sizeof u);
+                uint32_t a = u & 0x7fffffffu, b = u >> 23;
+                b = a == 0 ? XS_RAW_ZERO : b;
+                b = a > 0x7f800000u ? XS_RAW_NAN : b;
+                h[b]++;
+            }
         }
+    }
 }
 
 /* The largest |x| of column c on this rank (the rare exact look when the
@@ -217,37 +223,43 @@ typedef struct {
     xs_fbin *fb;
 } xs_acc;
 
-/* Rows [i0, i1) into a. The flags are constants at each call, so the
- * compiler drops what a call does not ask for. */
+/* The group slots of rows [b0, b1) (-1: skipped). */
+static void block_slots(const xs_shape *s, int64_t b0, int64_t b1, int *slot)
+{
+    for (int64_t i = b0; i < b1; i++)
+        slot[i - b0] = xs_row_slot(s, i);
+}
+
+/* Rows [i0, i1) into a, a block of rows one column at a time. The flags are
+ * constants at each call, so the compiler drops what a call does not ask
+ * for. */
 static inline __attribute__((always_inline)) void count_rows(const xs_shape *s, const xs_work *w, int64_t i0,
                                                                 int64_t i1, const xs_acc *a, int do_sum, int do_sel)
 {
-    int ncol = s->ncol, nbt = w->fh.nbt, ldx = s->ldx;
-    const float *restrict x = s->x;
-    const double *restrict scale = w->scale;
-    const xs_colmap *restrict cm = w->fh.cm;
-    for (int64_t i = i0; i < i1; i++) {
-        int g = xs_row_slot(s, i);
-        if (g < 0)
-            continue;
-        const float *r = x + i * ldx;
-        int64_t *restrict cr = a->cnt + (size_t)g * ncol;
-        tribe_xacc *restrict sr = do_sum ? a->xs + (size_t)g * ncol : NULL;
-        xs_fbin *restrict fr = do_sel ? a->fb + (size_t)g * nbt : NULL;
+    int ncol = s->ncol, nbt = w->fh.nbt, ldx = s->ldx, slot[XS_BLOCK];
+    for (int64_t b0 = i0; b0 < i1; b0 += XS_BLOCK) {
+        int64_t b1 = i1 - b0 < XS_BLOCK ? i1 : b0 + XS_BLOCK;
+        block_slots(s, b0, b1, slot);
         for (int c = 0; c < ncol; c++) {
-            float v = r[c];
-            if (isnan(v))
-                continue;
-            if (!do_sel)
-                cr[c]++;
-            if (do_sum)
-                tribe_xacc_add(&sr[c], (double)v * scale[c]);
-            if (do_sel) {
-                uint32_t k = xs_key(v);
-                xs_fbin *b = fr + xs_fine(&cm[c], k);
-                b->n++;
-                b->lo = k < b->lo ? k : b->lo;
-                b->hi = k > b->hi ? k : b->hi;
+            const float *restrict xc = s->x + c;
+            const xs_colmap *restrict cm = do_sel ? &w->fh.cm[c] : NULL;
+            double sc = do_sum ? w->scale[c] : 0;
+            for (int64_t i = b0; i < b1; i++) {
+                int g = slot[i - b0];
+                float v = xc[i * ldx];
+                if (g < 0 || isnan(v))
+                    continue;
+                if (!do_sel)
+                    a->cnt[(size_t)g * ncol + c]++;
+                if (do_sum)
+                    tribe_xacc_add(&a->xs[(size_t)g * ncol + c], (double)v * sc);
+                if (do_sel) {
+                    uint32_t k = xs_key(v);
+                    xs_fbin *f = a->fb + (size_t)g * nbt + xs_fine(cm, k);
+                    f->n++;
+                    f->lo = k < f->lo ? k : f->lo;
+                    f->hi = k > f->hi ? k : f->hi;
+                }
             }
         }
     }

@@ -20,6 +20,7 @@ typedef struct {
               * with its own counters, whichever thread runs it */
 } xs_shape;
 #define XS_MAX_THREADS 256
+#define XS_BLOCK 256 /* rows a pass reads a column at a time (the block stays in L1) */
 
 static inline int xs_row_slot(const xs_shape *s, int64_t i)
 {
