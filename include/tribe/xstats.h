@@ -107,10 +107,13 @@ tribe_status tribe_xstats_means(tribe_par *par, const float *x, int64_t n, int l
  * as tribe_xstats_means; median[g][c] is NaN when the group has no value.
  * With an even count the median is the mean of the two middle values
  * (computed in double), as numpy and pandas define it. Found by radix
- * selection over the order-preserving 32-bit keys: 4 passes over the rows,
- * each building 256-bucket histograms (per group and column in the first,
- * then per distinct prefix still sought) summed over ranks as integers, so
- * the answer is exact and identical on any number of ranks.
+ * selection over the order-preserving 32-bit keys, every histogram summed
+ * over ranks as integers, so the answer is exact and identical on any
+ * number of ranks and threads: a first histogram per group and column over
+ * buckets of about equal mass (from a histogram of the keys' binades), a
+ * bucket holding one distinct key settling its order statistics at once,
+ * then 8 more key bits a pass for the others, reading only the values in
+ * their buckets (docs/clustering.md, "Segment profiles").
  * Errors as tribe_xstats_means. */
 tribe_status tribe_xstats_medians(tribe_par *par, const float *x, int64_t n, int ldx, int ncol,
                                   const int32_t *group, int G, int with_total, double *median);
