@@ -363,8 +363,9 @@ tribe_status xs_select(tribe_par *par, const xs_shape *s, const xs_fine_hist *fh
      * without memory the passes read the rows. */
     for (int t = 0; t < nth; t++)
         coff[t + 1] = coff[t] + thread_candidates(s, fh, pl, t);
-    if (coff[nth] > 0 && coff[nth] <= s->n * (int64_t)s->ncol / 8 + 4096)
-        cand = malloc((size_t)coff[nth] * sizeof *cand);
+    if (coff[nth] > 0 && coff[nth] <= s->n * (int64_t)s->ncol / 8 + 4096 &&
+        tribe_alloc((void **)&cand, (size_t)coff[nth] * sizeof *cand) != TRIBE_OK)
+        cand = NULL; /* no lists: the passes read the rows, the same counts */
     for (int pass = 0;; pass++) {
         int S = plan_slots(fh, pl);
         size_t hn = (size_t)S << XS_DIGIT;
