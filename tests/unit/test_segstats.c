@@ -375,6 +375,42 @@ static void describe_should_not_depend_on_the_thread_count(void)
     tribe_par_finalize(&par);
 }
 
+static void describe_should_fail_cleanly_without_memory(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const int ncol = 8, G = 3;
+    const int64_t n = 900;
+    const double prob[] = {0.25, 0.75};
+    float *x = malloc((size_t)n * ncol * sizeof *x);
+    int32_t *g = malloc((size_t)n * sizeof *g);
+    for (int64_t i = 0; i < n; i++) {
+        g[i] = (int32_t)(i % G);
+        for (int c = 0; c < ncol; c++)
+            x[i * ncol + c] = mixed_value(c, i, 31);
+    }
+    double want[5 * (3 + 1) * 8], got[5 * (3 + 1) * 8];
+    enum { CELLS = (3 + 1) * 8 };
+    tribe_xstats_out o = {NULL, want, want + CELLS, want + 2 * CELLS, 2, prob, want + 3 * CELLS};
+    CU_ASSERT_EQUAL_FATAL(tribe_xstats_describe(par, x, n, ncol, ncol, g, G, 1, &o), TRIBE_OK);
+    int ok = 0;
+    for (long k = 1; k < 60 && !ok; k++) {
+        tribe_xstats_out p = {NULL, got, got + CELLS, got + 2 * CELLS, 2, prob, got + 3 * CELLS};
+        tribe_alloc_fail_after(k);
+        tribe_status st = tribe_xstats_describe(par, x, n, ncol, ncol, g, G, 1, &p);
+        tribe_alloc_fail_after(0);
+        /* every allocation but the candidate lists' is needed; those only
+         * change which rows the passes read */
+        CU_ASSERT(st == TRIBE_OK || st == TRIBE_ERR_NOMEM);
+        if (st == TRIBE_OK)
+            CU_ASSERT(memcmp(got, want, sizeof got) == 0);
+        ok = st == TRIBE_OK && k > 1;
+    }
+    CU_ASSERT(ok);
+    free(x);
+    free(g);
+    tribe_par_finalize(&par);
+}
+
 /* tribe_xacc against a tribe_xsum_of per term, at every magnitude the scaled
  * sums produce: below and across 2^63 fixed-point units, up to the 2^124 a
  * whole sum may reach, both signs, halves that round away from zero. */
@@ -533,6 +569,7 @@ int main(void)
         TRIBE_TEST(medians_should_not_depend_on_the_thread_count),
         TRIBE_TEST(describe_should_equal_sorting_and_the_separate_calls),
         TRIBE_TEST(describe_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(describe_should_fail_cleanly_without_memory),
         TRIBE_TEST(exact_accumulator_should_equal_a_fixed_point_sum_per_term),
         TRIBE_TEST(segments_should_profile_each_segment),
         TRIBE_TEST(names_should_follow_the_rfm_rules),
