@@ -65,7 +65,7 @@ done
 mpi_s=1e9
 for r in 1 2 3; do
   t0=$(now)
-  mpi "$build/tribe" gen --customers 2 --seed 1 -o "$work/tiny" >/dev/null
+  mpi "$build/tribe" gen --customers 2 --seed 1 -o "$work/tiny" >/dev/null 2>&1
   e=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
   mpi_s=$(awk -v e="$e" -v b="$mpi_s" 'BEGIN{print (e < b) ? e : b}')
 done
