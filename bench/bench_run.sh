@@ -69,12 +69,15 @@ for r in 1 2 3; do
   e=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
   mpi_s=$(awk -v e="$e" -v b="$mpi_s" 'BEGIN{print (e < b) ? e : b}')
 done
-# The single-pass stages alone, 2 ranks x 1 thread (best of 5 each), and the memory bandwidth.
+# The single-pass stages alone (best of 5 each): 2 ranks x 1 thread (wall), and 1 rank x 1 thread (CPU
+# seconds: steady on a shared machine), against the memory bandwidth of 2 threads and of 1.
 passes=$(mpi "$build/bench_passes" "$data" --k $k --reps 5 | tail -1)
+passes1=$(OMP_NUM_THREADS=1 "$build/bench_passes" "$data" --k $k --reps 5 | tail -1)
 triad=$(OMP_NUM_THREADS=2 "$build/stream_triad")
+triad1=$(OMP_NUM_THREADS=1 "$build/stream_triad")
 
 OMP_NUM_THREADS=2 "$py" - "$data" "$k" "$best" "$(cat "$work/timings.json")" "$mpi_s" "$passes" "$triad" "$sil" \
-  "$runs" <<'PY' | tee "$root/bench/results/run.md"
+  "$runs" "$passes1" "$triad1" <<'PY' | tee "$root/bench/results/run.md"
 import json, os, subprocess, sys, time, warnings
 import h5py, numpy as np
 from sklearn.cluster import KMeans
@@ -82,6 +85,7 @@ import sklearn
 data, k, wall = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 tm, mpi_s, ps = json.loads(sys.argv[4]), float(sys.argv[5]), json.loads(sys.argv[6])
 triad, sil, runs = float(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+ps1, triad1 = json.loads(sys.argv[10]), float(sys.argv[11])
 warnings.simplefilter("ignore")
 with h5py.File(data) as f:
     X = f["customers/features"][:]
@@ -121,16 +125,18 @@ print(f"| &nbsp;&nbsp;of which MPI start-up and shutdown alone (a 2-customer `tr
 print(f"| **scikit-learn** `KMeans(n_clusters={k})` fit, default n_init (10), best of 3 | **{sk10:.2f}** |")
 print(f"| scikit-learn `KMeans(n_clusters={k}, n_init=1)` fit, best of 3 | {sk1:.2f} |")
 print(f"\nsilhouette.sample_size {sil}" + (" (0 = skip fails in this build's run record; 2 is the smallest that works)" if sil else " (skipped)") + ".\n")
-print(f"Single-pass stages alone (`bench_passes`, 2 ranks x 1 thread, best of 5; the table is {mb:.1f} MB; "
-      f"STREAM triad {triad:.1f} GB/s on 2 threads):\n")
-print("| stage | passes over the table | seconds | GB/s | share of the triad |\n|---|---|---|---|---|")
-rows = [("transform: scaler fit", "scaler_fit_s", 3), ("transform: apply (reads the table, writes z)", "scaler_apply_s", 2),
-        ("segment statistics (`tribe_segments_build`)", "segments_build_s", 4),
-        ("means alone (`tribe_xstats_means`)", "xstats_means_s", 2),
-        ("medians alone", "xstats_medians_s", 3), ("quartiles alone", "xstats_quartiles_s", 3)]
+print(f"Single-pass stages alone (`bench_passes`, best of 5; the table is {mb:.1f} MB; STREAM triad "
+      f"{triad:.1f} GB/s on 2 threads, {triad1:.1f} GB/s on 1). GB/s = the table's bytes times the passes over "
+      f"it, over the 1-rank CPU seconds:\n")
+print("| stage | passes over the table | 2 ranks x 1 thread, wall s | 1 rank x 1 thread, CPU s | GB/s | share of the 1-thread triad |")
+print("|---|---|---|---|---|---|")
+rows = [("transform: scaler fit", "scaler_fit", 3), ("transform: apply (reads the table, writes z)", "scaler_apply", 2),
+        ("segment statistics (`tribe_segments_build`)", "segments_build", 4),
+        ("means alone (`tribe_xstats_means`)", "xstats_means", 2),
+        ("medians alone", "xstats_medians", 3), ("quartiles alone", "xstats_quartiles", 3)]
 for label, key, passes in rows:
-    t = ps[key]
-    gbs = passes * mb / 1e3 / t
-    print(f"| {label} | {passes} | {t:.4f} | {gbs:.1f} | {100 * gbs / triad:.0f}% |")
-print(f"\nresults hash {ps['hash']} (bench_passes: scaler, z, segment statistics)")
+    t1 = ps1[key + "_cpu_s"]
+    gbs = passes * mb / 1e3 / t1
+    print(f"| {label} | {passes} | {ps[key + '_s']:.4f} | {t1:.4f} | {gbs:.2f} | {100 * gbs / triad1:.0f}% |")
+print(f"\nresults hash {ps['hash']} / {ps1['hash']} on 2 / 1 ranks (bench_passes: scaler, z, segment statistics)")
 PY
