@@ -2,13 +2,14 @@
  * result is over integers (counts, histograms, fixed-point sums) or is a
  * max/min, so the answers do not depend on how rows are split.
  *
- * The work is done in passes over the rows in storage order, every column
- * of a row at once (the matrix is row-major: a pass per column would read
- * it ncol times); the rows are cut into nth blocks, each with its own
+ * The work is done in few passes over the rows, each reading every column
+ * (a block of XS_BLOCK rows one column at a time: the block stays in L1, a
+ * column's counters stay hot; a pass per column would read the row-major
+ * matrix ncol times). The rows are cut into nth blocks, each with its own
  * counters, summed afterwards (integers: the order cannot matter):
- *   A. screen: the smallest and largest order key of each column (finds
- *      infinities, gives the exact sums' scale) and, when medians or
- *      quantiles are asked, a histogram of the keys' binades;
+ *   A. screen: a histogram of each column's raw sign-and-exponent bits,
+ *      which finds infinities and gives the exact sums' scale and the
+ *      binade histogram the fine buckets are cut from;
  *   B. counts, exact sums and the selection's fine histograms;
  *   then the selection's refining passes (xselect.c).
  * The whole base (with_total) is never accumulated on its own: it is the
