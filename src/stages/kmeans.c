@@ -29,6 +29,7 @@ typedef struct {
     tribe_kmeans_cfg cfg; /* the job's kmeans.* keys, same names */
     int k_lo, k_hi;       /* K, or the swept range */
     int64_t silhouette_sample; /* silhouette.sample_size; 0 = skip (2000 still choose K in a sweep) */
+    int stability;        /* kmeans.stability: split-half stability of every K; default: with a K range */
     tribe_ksweep *ks;
 } kmeans_stage;
 
@@ -55,6 +56,8 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
         TRIBE_TRY(tribe_spec_int(km, "k", 1, 1000, &k));
     TRIBE_TRY(tribe_spec_int(km, "k_min", 1, 1000, &range[0]));
     TRIBE_TRY(tribe_spec_int(km, "k_max", 1, 1000, &range[1]));
+    s->stability = k == 0; /* it serves to choose K: a fixed K pays for it only when asked */
+    TRIBE_TRY(tribe_spec_bool(km, "stability", &s->stability));
     TRIBE_TRY(tribe_spec_i64(km, "batch_size", 1, 1e9, &c->batch_size));
     TRIBE_TRY(tribe_spec_int(km, "max_steps", 1, 1e7, &c->max_steps));
     TRIBE_TRY(tribe_spec_i64(km, "init_sample", 1, 1e9, &c->init_sample));
@@ -93,9 +96,8 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     int64_t sil = s->silhouette_sample > 0 ? s->silhouette_sample : s->k_lo != k_hi ? 2000 : 0;
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(t->n_local + 1) * sizeof *r->label));
     TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));
-    /* Split-half stability only decides between K: a fixed K skips it. */
     tribe_ksweep_cfg sc = {.k_lo = s->k_lo, .k_hi = k_hi, .kmeans = s->cfg, .sil_sample = sil,
-                           .stability = s->k_lo != k_hi};
+                           .stability = s->stability};
     const tribe_dmat zm = tribe_run_z(r);
     TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
     r->k = s->ks->recommended_k;

@@ -77,6 +77,7 @@ static void a_full_spec_should_set_every_stage(void)
     CU_ASSERT_EQUAL(num(s, "kmeans.batch_size"), 512);
     CU_ASSERT_DOUBLE_EQUAL(num(s, "kmeans.tol"), 0.001, 1e-15);
     CU_ASSERT_STRING_EQUAL(str(s, "kmeans.init"), "kmeans||");
+    CU_ASSERT(!flag(s, "kmeans.stability")); /* a fixed K only when asked */
     CU_ASSERT_EQUAL(num(s, "silhouette.sample_size"), 100);
     CU_ASSERT_STRING_EQUAL(str(s, "persona.provider"), "offline");
     CU_ASSERT_EQUAL(num(s, "persona.seed"), 7); /* the job's seed unless given */
@@ -113,6 +114,7 @@ static void defaults_should_sweep_k_from_3_to_8_and_turn_every_stage_on(void)
     CU_ASSERT_EQUAL(num(s, "kmeans.k"), 0);
     CU_ASSERT_EQUAL(num(s, "kmeans.k_min"), 3);
     CU_ASSERT_EQUAL(num(s, "kmeans.k_max"), 8);
+    CU_ASSERT(flag(s, "kmeans.stability")); /* it chooses K */
     CU_ASSERT_EQUAL(num(s, "kmeans.batch_size"), 2048);
     CU_ASSERT_EQUAL(num(s, "kmeans.init_sample"), 20000);
     CU_ASSERT_EQUAL(num(s, "drivers.n_rounds"), 30);

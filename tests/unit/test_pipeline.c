@@ -344,6 +344,31 @@ static void standardize_false_should_keep_the_units(void)
     free(sd[1]);
 }
 
+/* A fixed K skips split-half stability unless kmeans.stability asks. */
+static void a_fixed_k_should_score_stability_only_when_asked(void)
+{
+    const char *dir = tribe_test_tmpdir();
+    for (int ask = 0; ask < 2; ask++) {
+        char out[1024], text[2048];
+        tribe_pipeline *pl = NULL;
+        snprintf(out, sizeof out, "%s/stab%d", dir, ask);
+        snprintf(text, sizeof text,
+                 "{\"input\": \"%s\", \"output\": \"%s\", \"kmeans\": {\"k\": 3%s}, \"drivers\": {\"enabled\": false}}",
+                 blobs(dir), out, ask ? ", \"stability\": true" : "");
+        CU_ASSERT_EQUAL_FATAL(run_job(text, NULL, 0, &pl), TRIBE_OK);
+        tribe_rec *rec = run_record(out);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+        const tribe_rec *ari = tribe_rec_get(tribe_rec_get(tribe_rec_get(rec, "kmeans"), "k_sweep"), "stability_ari");
+        if (ask) {
+            CU_ASSERT(tribe_rec_number(ari) > 0 && tribe_rec_number(ari) <= 1);
+        } else {
+            CU_ASSERT_EQUAL(tribe_rec_type(ari), TRIBE_REC_NULL);
+        }
+        tribe_rec_destroy(&rec);
+        tribe_pipeline_destroy(&pl);
+    }
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -351,6 +376,7 @@ int main(void)
         TRIBE_TEST(a_stage_keys_should_be_strict_and_switch_it_off),
         TRIBE_TEST(the_run_record_should_be_json_for_one_segment_no_silhouette_and_quoted_paths),
         TRIBE_TEST(standardize_false_should_keep_the_units),
+        TRIBE_TEST(a_fixed_k_should_score_stability_only_when_asked),
         {NULL, NULL}};
     if (tribe_par_serial(&par) != TRIBE_OK) /* one context for every case: the cases share it */
         return 1;
