@@ -127,7 +127,10 @@ static tribe_status write_run_group(tribe_pipeline *pl, tribe_h5 *h, const char 
     char *tj = NULL, *mj = NULL;
     TRIBE_TRY(tribe_rec_create(&t));
     TRIBE_TRY(timings(pl, t));
-    TRIBE_TRY(printed(tribe_rec_get(t, "timings"), &tj));
+    TRIBE_TRY(tribe_par_agree(r->par, printed(tribe_rec_get(t, "timings"), &tj)));
+    /* Every rank must write the same attribute value: each measured its own
+     * steps, rank 0's timings are the run's (its log says the same). */
+    TRIBE_TRY(tribe_par_bcast_str(r->par, &tj, 0));
     TRIBE_TRY(printed(pl->memory, &mj));
     TRIBE_TRY(tribe_h5_attr_str(h, g, "job_spec", pl->job->spec_json ? pl->job->spec_json : "{}"));
     TRIBE_TRY(tribe_h5_attr_i64(h, g, "seed", (int64_t)pl->job->seed));

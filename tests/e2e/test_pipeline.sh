@@ -44,6 +44,16 @@ for f in results.h5 personas.json segments.csv report.html; do
   check "run wrote $f" test -s "$TMP/out1/$f"
 done
 check "labels on 2 ranks equal labels on 1" cmp -s "$TMP/seg1.csv" "$TMP/seg2.csv"
+# Attributes every rank writes hold one value (rank 0's timings): valid JSON on 4 ranks, the run record's.
+$PY - "$TMP/out4/results.h5" "$TMP/out4/run.json" <<'PY' && ok "run attributes are whole JSON on 4 ranks" || fail "run attributes on 4 ranks"
+import json, sys, h5py
+run = h5py.File(sys.argv[1], "r")["/runs/e2e"].attrs
+t, m = json.loads(run["timings"]), json.loads(run["memory"])
+rec = json.load(open(sys.argv[2]))
+assert set(t) >= {"read", "transform", "kmeans", "segments", "personas", "total"}, t
+assert all(t[k] == rec["timings"][k] for k in t if k != "total"), (t, rec["timings"])
+assert len(m["peak_rss_bytes"]) == 4 and m == rec["memory"], m
+PY
 check "labels on 4 ranks equal labels on 1" cmp -s "$TMP/seg1.csv" "$TMP/seg4.csv"
 check "personas identical across rank counts" cmp -s "$TMP/out1/personas.json" "$TMP/out4/personas.json"
 check "segments.csv identical across rank counts" cmp -s "$TMP/out1/segments.csv" "$TMP/out4/segments.csv"
