@@ -262,245 +262,356 @@ cleanup:
 }
 
 /* ---- the driver ---------------------------------------------------------- */
-tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *outdir)
+
+/* One tribe_gen run: the plan (which files, their names, paths and header
+ * bytes), the per-thread workers, and where the next chunk of each file goes. */
+typedef struct {
+    gen_model *m;
+    gen_worker *w;            /* [nthreads] */
+    int nthreads, parts_made; /* parts_made: rank 0 created a .part file */
+    int64_t n, chunk, nchunks;
+    int64_t *inv0;            /* [chunk + 1]: first invoice number of each customer of a chunk */
+    int64_t *gathered;        /* [size * (GEN_NFILES + 1)]: one gather's values, rank order */
+    tribe_sbuf cat, gz;       /* a chunk's bytes before and after compression */
+    int fd[GEN_NFILES];
+    int enabled[GEN_NFILES];
+    char name[GEN_NFILES][64], final[GEN_NFILES][GEN_PATH_MAX], part[GEN_NFILES][GEN_PATH_MAX];
+    tribe_sbuf hdr[GEN_NFILES];  /* the header line, gzipped when the file is */
+    int64_t offset[GEN_NFILES];  /* where the next round's chunks start */
+    int64_t invoice_next;        /* the next round's first invoice number */
+} gen_run;
+
+/* Local set-up, identical on every rank: the model, the workers and buffers,
+ * the file names, paths and header bytes. Not collective (the caller agrees).
+ * Errors: USAGE (no outdir), NOMEM, IO (a path too long) or the model's own;
+ * g is always safe to pass to gen_run_free afterwards. */
+static tribe_status gen_plan(const tribe_gen_cfg *cfg, const char *outdir, int size, gen_run *g)
+{
+    tribe_status st = TRIBE_OK;
+    memset(g, 0, sizeof *g);
+    for (int f = 0; f < GEN_NFILES; f++) {
+        g->fd[f] = -1;
+        g->enabled[f] = f == GEN_TX || f == GEN_TRUTH || f == GEN_CONTACTS;
+    }
+    g->nthreads = omp_get_max_threads();
+    g->invoice_next = GEN_INVOICE_BASE;
+    g->n = cfg->customers;
+    g->chunk = chunk_customers(g->n < 1 ? 1 : g->n);
+    g->nchunks = (g->n + g->chunk - 1) / g->chunk;
+    if (!outdir || !*outdir)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gen: no output directory given"));
+    TRIBE_TRY(tribe_calloc((void **)&g->m, 1, sizeof *g->m));
+    TRIBE_TRY(gen_model_init(g->m, cfg));
+    TRIBE_TRY(tribe_calloc((void **)&g->w, (size_t)g->nthreads, sizeof *g->w));
+    TRIBE_TRY(tribe_calloc((void **)&g->inv0, (size_t)g->chunk + 1, sizeof *g->inv0));
+    TRIBE_TRY(tribe_calloc((void **)&g->gathered, (size_t)size * (GEN_NFILES + 1), sizeof *g->gathered));
+    g->enabled[GEN_WEB] = g->m->web;
+    g->enabled[GEN_DEMO] = g->m->demo;
+    for (int f = 0; f < GEN_NFILES; f++) {
+        const int z = cfg->gzip && f != GEN_TRUTH && f != GEN_CONTACTS;
+        const size_t hl = strlen(file_header[f]);
+        snprintf(g->name[f], sizeof g->name[f], "%s%s", file_base[f], z ? ".gz" : "");
+        TRIBE_TRY(tribe_fmt(g->final[f], sizeof g->final[f], "%s/%s", outdir, g->name[f]));
+        TRIBE_TRY(tribe_fmt(g->part[f], sizeof g->part[f], "%s/%s.part", outdir, g->name[f]));
+        if (z)
+            TRIBE_TRY(gz_member(file_header[f], hl, &g->hdr[f]));
+        else
+            TRIBE_TRY(tribe_sbuf_addn(&g->hdr[f], file_header[f], hl));
+        g->offset[f] = (int64_t)g->hdr[f].len;
+    }
+    for (int k = 0; k < g->nthreads; k++)
+        g->w[k].last_day = INT64_MIN;
+cleanup:
+    return st;
+}
+
+/* Rank 0 only: makes the folder and the .part files with their headers.
+ * Stale files this run would not rewrite (a disabled source, the other
+ * compression) are removed so a reader never mixes two runs. Not collective.
+ * Errors: IO naming the path (g->parts_made says whether a .part exists). */
+static tribe_status gen_make_parts(gen_run *g, const char *outdir)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_mkdirs(outdir));
+    for (int f = 0; f < GEN_NFILES; f++) {
+        char stale[GEN_PATH_MAX];
+        for (int z = 0; z < 2; z++) {
+            TRIBE_TRY(tribe_fmt(stale, sizeof stale, "%s/%s%s", outdir, file_base[f], z ? ".gz" : ""));
+            if ((strcmp(stale, g->final[f]) != 0 || !g->enabled[f]) && unlink(stale) != 0 && errno != ENOENT)
+                TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot remove a stale file", stale));
+        }
+        if (!g->enabled[f])
+            continue;
+        int h = open(g->part[f], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (h < 0)
+            TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create", g->part[f]));
+        g->parts_made = 1;
+        st = pwrite_all(h, g->hdr[f].p, g->hdr[f].len, 0, g->part[f]);
+        if (close(h) != 0 && st == TRIBE_OK)
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: close failed", g->part[f]);
+        TRIBE_TRY(st);
+    }
+cleanup:
+    return st;
+}
+
+/* Every rank opens the .part files rank 0 made. Not collective.
+ * Errors: IO naming the path (files opened so far stay in g->fd). */
+static tribe_status gen_open_parts(gen_run *g)
+{
+    tribe_status st = TRIBE_OK;
+    for (int f = 0; f < GEN_NFILES; f++)
+        if (g->enabled[f] && (g->fd[f] = open(g->part[f], O_WRONLY)) < 0)
+            TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open for writing", g->part[f]));
+cleanup:
+    return st;
+}
+
+/* Collective: the invoice numbers of this rank's chunk (customers lo .. lo +
+ * nc): counts them, gathers every chunk's count (mine[0]) and fills
+ * g->inv0[0 .. nc] with each customer's first number; advances
+ * g->invoice_next past the whole round. Errors: those of the gather. */
+static tribe_status chunk_invoices(tribe_par *par, gen_run *g, int64_t lo, int64_t nc, int64_t *mine)
 {
     tribe_status st = TRIBE_OK;
     const int rank = tribe_par_rank(par), size = tribe_par_size(par);
-    gen_model *m = NULL;
-    gen_worker *w = NULL;
-    int64_t *inv0 = NULL, *gathered = NULL;
-    tribe_sbuf cat = {0}, gz = {0};
-    int fd[GEN_NFILES] = {-1, -1, -1, -1, -1};
-    int enabled[GEN_NFILES] = {1, 0, 0, 1, 1};
-    char name[GEN_NFILES][64], final[GEN_NFILES][GEN_PATH_MAX], part[GEN_NFILES][GEN_PATH_MAX];
-    tribe_sbuf hdr[GEN_NFILES] = {{0}};
-    int64_t cnt[GC_N] = {0}, last_day = INT64_MIN, invoice_next = GEN_INVOICE_BASE;
-    int nthreads = omp_get_max_threads(), parts_made = 0;
-    double t0 = tribe_now();
-
-    /* Local set-up, identical on every rank, then one agreement. */
-    if (!outdir || !*outdir)
-        st = tribe_fail(TRIBE_ERR_USAGE, "gen: no output directory given");
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&m, 1, sizeof *m);
-    if (st == TRIBE_OK)
-        st = gen_model_init(m, cfg);
-    const int64_t n = cfg->customers, chunk = chunk_customers(n < 1 ? 1 : n);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&w, (size_t)nthreads, sizeof *w);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&inv0, (size_t)chunk + 1, sizeof *inv0);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&gathered, (size_t)size * (GEN_NFILES + 1), sizeof *gathered);
-    if (st == TRIBE_OK) {
-        enabled[GEN_WEB] = m->web;
-        enabled[GEN_DEMO] = m->demo;
-    }
-    for (int f = 0; f < GEN_NFILES && st == TRIBE_OK; f++) {
-        const int z = cfg->gzip && f != GEN_TRUTH && f != GEN_CONTACTS;
-        snprintf(name[f], sizeof name[f], "%s%s", file_base[f], z ? ".gz" : "");
-        st = tribe_fmt(final[f], sizeof final[f], "%s/%s", outdir, name[f]);
-        if (st == TRIBE_OK)
-            st = tribe_fmt(part[f], sizeof part[f], "%s/%s.part", outdir, name[f]);
-        size_t hl = strlen(file_header[f]);
-        if (st == TRIBE_OK && z)
-            st = gz_member(file_header[f], hl, &hdr[f]);
-        else if (st == TRIBE_OK)
-            st = tribe_sbuf_addn(&hdr[f], file_header[f], hl);
-    }
-    TRIBE_TRY(tribe_par_agree(par, st));
-
-    /* Rank 0 makes the folder and the .part files with their headers; the
-     * others open them once they exist. Stale files this run would not
-     * rewrite (a disabled source, the other compression) are removed so a
-     * reader never mixes two runs. */
-    if (rank == 0) {
-        st = tribe_mkdirs(outdir);
-        for (int f = 0; f < GEN_NFILES && st == TRIBE_OK; f++) {
-            char stale[GEN_PATH_MAX];
-            for (int z = 0; z < 2 && st == TRIBE_OK; z++) {
-                st = tribe_fmt(stale, sizeof stale, "%s/%s%s", outdir, file_base[f], z ? ".gz" : "");
-                if (st == TRIBE_OK && (strcmp(stale, final[f]) != 0 || !enabled[f]) && unlink(stale) != 0 &&
-                    errno != ENOENT)
-                    st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot remove a stale file", stale);
-            }
-            if (st != TRIBE_OK || !enabled[f])
-                continue;
-            int h = open(part[f], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (h < 0) {
-                st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create", part[f]);
-                break;
-            }
-            parts_made = 1;
-            st = pwrite_all(h, hdr[f].p, hdr[f].len, 0, part[f]);
-            if (close(h) != 0 && st == TRIBE_OK)
-                st = tribe_fail_errno(TRIBE_ERR_IO, "%s: close failed", part[f]);
-        }
-    }
-    TRIBE_TRY(tribe_par_agree(par, st));
-    for (int f = 0; f < GEN_NFILES && st == TRIBE_OK; f++)
-        if (enabled[f] && (fd[f] = open(part[f], O_WRONLY)) < 0)
-            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open for writing", part[f]);
-    TRIBE_TRY(tribe_par_agree(par, st));
-
-    for (int k = 0; k < nthreads; k++)
-        w[k].last_day = INT64_MIN;
-    int64_t offset[GEN_NFILES];
-    for (int f = 0; f < GEN_NFILES; f++)
-        offset[f] = (int64_t)hdr[f].len;
-    const int64_t nchunks = (n + chunk - 1) / chunk, rounds = (nchunks + size - 1) / size;
-
-    /* lst: this rank's own failure (allocation, write). It is carried to the
-     * next agreement, so collectives in the round still line up; st only
-     * takes the results of collective calls. */
-    tribe_status lst = TRIBE_OK;
-    for (int64_t t = 0; t < rounds; t++) {
-        TRIBE_TRY(tribe_par_agree(par, lst));
-        const int64_t c = t * size + rank;
-        const int64_t lo = c < nchunks ? c * chunk : 0, hi = c < nchunks ? (lo + chunk < n ? lo + chunk : n) : 0;
-        const int64_t nc = hi - lo;
-
-        /* 1. invoice numbers this chunk needs, then its first number */
+    int64_t *inv0 = g->inv0;
 #pragma omp parallel for schedule(static) if (nc >= gen_omp_min)
-        for (int64_t k = 0; k < nc; k++)
-            inv0[k + 1] = gen_invoice_count(m, lo + k);
-        int64_t mine[GEN_NFILES + 1] = {0};
-        for (int64_t k = 0; k < nc; k++)
-            mine[0] += inv0[k + 1];
-        TRIBE_TRY(gather_i64(par, mine, 1, gathered));
-        inv0[0] = invoice_next;
-        for (int r = 0; r < size; r++) {
-            if (r < rank)
-                inv0[0] += gathered[r];
-            invoice_next += gathered[r];
-        }
-        for (int64_t k = 0; k < nc; k++)
-            inv0[k + 1] += inv0[k];
+    for (int64_t k = 0; k < nc; k++)
+        inv0[k + 1] = gen_invoice_count(g->m, lo + k);
+    for (int64_t k = 0; k < nc; k++)
+        mine[0] += inv0[k + 1];
+    TRIBE_TRY(gather_i64(par, mine, 1, g->gathered));
+    inv0[0] = g->invoice_next;
+    for (int r = 0; r < size; r++) {
+        if (r < rank)
+            inv0[0] += g->gathered[r];
+        g->invoice_next += g->gathered[r];
+    }
+    for (int64_t k = 0; k < nc; k++)
+        inv0[k + 1] += inv0[k];
+cleanup:
+    return st;
+}
 
-        /* 2. generate: thread k takes a contiguous sub-range */
-        for (int k = 0; k < nthreads; k++)
-            for (int f = 0; f < GEN_NFILES; f++)
-                w[k].out[f].len = 0;
-#pragma omp parallel num_threads(nthreads) if (nc >= gen_omp_min)
-        {
-            const int k = omp_get_thread_num(), nt = omp_get_num_threads();
-            const int64_t a = nc * k / nt, b = nc * (k + 1) / nt;
-            gen_worker *wk = &w[k];
-            for (int64_t j = a; j < b && wk->st == TRIBE_OK; j++) {
-                wk->st = gen_customer(m, lo + j, inv0[j], wk->out, wk->cnt, &wk->last_day);
-                if (wk->st != TRIBE_OK)
-                    snprintf(wk->msg, sizeof wk->msg, "%s", tribe_errmsg());
-            }
-        }
-        for (int k = 0; k < nthreads && lst == TRIBE_OK; k++)
-            if (w[k].st != TRIBE_OK) {
-                lst = w[k].st;
-                tribe_set_errmsg(w[k].msg);
-            }
-
-        /* 3. sizes -> offsets (a failed rank contributes nothing and stops next round) */
-        for (int f = 0; f < GEN_NFILES; f++) {
-            if (!enabled[f] || lst != TRIBE_OK)
-                continue;
-            size_t bytes = 0;
-            for (int k = 0; k < nthreads; k++)
-                bytes += w[k].out[f].len;
-            if (f != GEN_TRUTH && f != GEN_CONTACTS && cfg->gzip && bytes > 0) {
-                /* one member per chunk, compressed from the contiguous chunk
-                 * bytes so the member does not depend on the thread split */
-                cat.len = 0;
-                if ((lst = tribe_sbuf_reserve(&cat, bytes)) != TRIBE_OK)
-                    break;
-                for (int k = 0; k < nthreads; k++) {
-                    if (w[k].out[f].len == 0) /* an idle thread may have no buffer yet */
-                        continue;
-                    memcpy(cat.p + cat.len, w[k].out[f].p, w[k].out[f].len);
-                    cat.len += w[k].out[f].len;
-                }
-                if ((lst = gz_member(cat.p, cat.len, &gz)) != TRIBE_OK)
-                    break;
-                /* the member takes thread 0's slot; the old buffer becomes gz's */
-                tribe_sbuf tmp = w[0].out[f];
-                w[0].out[f] = gz;
-                gz = tmp;
-                for (int k = 1; k < nthreads; k++)
-                    w[k].out[f].len = 0;
-                bytes = w[0].out[f].len;
-            }
-            mine[1 + f] = (int64_t)bytes;
-        }
-        if (lst != TRIBE_OK)
-            for (int f = 0; f < GEN_NFILES; f++)
-                mine[1 + f] = 0;
-        TRIBE_TRY(gather_i64(par, mine, GEN_NFILES + 1, gathered));
-        for (int f = 0; f < GEN_NFILES; f++) {
-            int64_t at = offset[f];
-            for (int r = 0; r < size; r++) {
-                const int64_t bytes = gathered[r * (GEN_NFILES + 1) + 1 + f];
-                if (r < rank)
-                    at += bytes;
-                offset[f] += bytes;
-            }
-            /* 4. write this rank's part: the threads' buffers in order */
-            for (int k = 0; k < nthreads && lst == TRIBE_OK && enabled[f]; k++) {
-                lst = pwrite_all(fd[f], w[k].out[f].p, w[k].out[f].len, at, part[f]);
-                at += (int64_t)w[k].out[f].len;
-            }
+/* Generates customers lo .. lo + nc into the workers' buffers: thread k takes
+ * a contiguous sub-range. Not collective. Errors: the first failed thread's
+ * status, its message made this thread's. */
+static tribe_status chunk_generate(gen_run *g, int64_t lo, int64_t nc)
+{
+    for (int k = 0; k < g->nthreads; k++)
+        for (int f = 0; f < GEN_NFILES; f++)
+            g->w[k].out[f].len = 0;
+#pragma omp parallel num_threads(g->nthreads) if (nc >= gen_omp_min)
+    {
+        const int k = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t a = nc * k / nt, b = nc * (k + 1) / nt;
+        gen_worker *wk = &g->w[k];
+        for (int64_t j = a; j < b && wk->st == TRIBE_OK; j++) {
+            wk->st = gen_customer(g->m, lo + j, g->inv0[j], wk->out, wk->cnt, &wk->last_day);
+            if (wk->st != TRIBE_OK)
+                snprintf(wk->msg, sizeof wk->msg, "%s", tribe_errmsg());
         }
     }
-    TRIBE_TRY(tribe_par_agree(par, lst));
+    for (int k = 0; k < g->nthreads; k++)
+        if (g->w[k].st != TRIBE_OK) {
+            tribe_set_errmsg(g->w[k].msg);
+            return g->w[k].st;
+        }
+    return TRIBE_OK;
+}
 
+/* The byte count of each enabled file's part of the chunk, into mine[1 + f];
+ * with gzip the chunk becomes one member, compressed from the contiguous
+ * chunk bytes so it does not depend on the thread split, and moved into
+ * thread 0's buffer. Not collective. Errors: NOMEM or zlib's (mine is then
+ * partly filled: the caller zeroes it). */
+static tribe_status chunk_pack(const tribe_gen_cfg *cfg, gen_run *g, int64_t *mine)
+{
+    tribe_status st = TRIBE_OK;
+    gen_worker *w = g->w;
     for (int f = 0; f < GEN_NFILES; f++) {
-        if (fd[f] >= 0 && close(fd[f]) != 0 && st == TRIBE_OK)
-            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: close failed", part[f]);
-        fd[f] = -1;
+        if (!g->enabled[f])
+            continue;
+        size_t bytes = 0;
+        for (int k = 0; k < g->nthreads; k++)
+            bytes += w[k].out[f].len;
+        if (f != GEN_TRUTH && f != GEN_CONTACTS && cfg->gzip && bytes > 0) {
+            g->cat.len = 0;
+            TRIBE_TRY(tribe_sbuf_reserve(&g->cat, bytes));
+            for (int k = 0; k < g->nthreads; k++) {
+                if (w[k].out[f].len == 0) /* an idle thread may have no buffer yet */
+                    continue;
+                memcpy(g->cat.p + g->cat.len, w[k].out[f].p, w[k].out[f].len);
+                g->cat.len += w[k].out[f].len;
+            }
+            TRIBE_TRY(gz_member(g->cat.p, g->cat.len, &g->gz));
+            /* the member takes thread 0's slot; the old buffer becomes gz's */
+            tribe_sbuf tmp = w[0].out[f];
+            w[0].out[f] = g->gz;
+            g->gz = tmp;
+            for (int k = 1; k < g->nthreads; k++)
+                w[k].out[f].len = 0;
+            bytes = w[0].out[f].len;
+        }
+        mine[1 + f] = (int64_t)bytes;
     }
-    for (int k = 0; k < nthreads; k++) {
+cleanup:
+    return st;
+}
+
+/* Collective: gathers every chunk's byte counts (mine[1 ..]), then pwrites
+ * this rank's part of each file at its offset (the threads' buffers in
+ * order) unless *lst already holds a failure, and moves g->offset past the
+ * round. Returns the gather's status; a write failure goes to *lst. */
+static tribe_status chunk_write(tribe_par *par, gen_run *g, const int64_t *mine, tribe_status *lst)
+{
+    tribe_status st = TRIBE_OK;
+    const int rank = tribe_par_rank(par), size = tribe_par_size(par);
+    TRIBE_TRY(gather_i64(par, mine, GEN_NFILES + 1, g->gathered));
+    for (int f = 0; f < GEN_NFILES; f++) {
+        int64_t at = g->offset[f];
+        for (int r = 0; r < size; r++) {
+            const int64_t bytes = g->gathered[r * (GEN_NFILES + 1) + 1 + f];
+            if (r < rank)
+                at += bytes;
+            g->offset[f] += bytes;
+        }
+        for (int k = 0; k < g->nthreads && *lst == TRIBE_OK && g->enabled[f]; k++) {
+            *lst = pwrite_all(g->fd[f], g->w[k].out[f].p, g->w[k].out[f].len, at, g->part[f]);
+            at += (int64_t)g->w[k].out[f].len;
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* Collective: round t, in which this rank generates and writes chunk
+ * t * size + rank (nothing past the last chunk). *lst is this rank's own
+ * failure (generation, compression, write): it is carried to the caller's
+ * next agreement, so the collectives of the round still line up (a failed
+ * rank contributes no bytes). Returns the status of the collective calls. */
+static tribe_status gen_round(tribe_par *par, const tribe_gen_cfg *cfg, gen_run *g, int64_t t,
+                              tribe_status *lst)
+{
+    tribe_status st = TRIBE_OK;
+    const int64_t c = t * tribe_par_size(par) + tribe_par_rank(par);
+    const int64_t lo = c < g->nchunks ? c * g->chunk : 0;
+    const int64_t hi = c < g->nchunks ? (lo + g->chunk < g->n ? lo + g->chunk : g->n) : 0;
+    int64_t mine[GEN_NFILES + 1] = {0};
+    TRIBE_TRY(chunk_invoices(par, g, lo, hi - lo, mine));
+    *lst = chunk_generate(g, lo, hi - lo);
+    if (*lst == TRIBE_OK)
+        *lst = chunk_pack(cfg, g, mine);
+    if (*lst != TRIBE_OK)
+        for (int f = 0; f < GEN_NFILES; f++)
+            mine[1 + f] = 0;
+    TRIBE_TRY(chunk_write(par, g, mine, lst));
+cleanup:
+    return st;
+}
+
+/* Collective: closes this rank's files and reduces the workers' counters
+ * over threads and ranks into cnt[GC_N] and *last_day. Errors: IO (a close
+ * failed on some rank), agreed; or those of the reductions. */
+static tribe_status gen_close_and_count(tribe_par *par, gen_run *g, int64_t *cnt, int64_t *last_day)
+{
+    tribe_status st = TRIBE_OK;
+    for (int f = 0; f < GEN_NFILES; f++) {
+        if (g->fd[f] >= 0 && close(g->fd[f]) != 0 && st == TRIBE_OK)
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: close failed", g->part[f]);
+        g->fd[f] = -1;
+    }
+    for (int k = 0; k < g->nthreads; k++) {
         for (int j = 0; j < GC_N; j++)
-            cnt[j] += w[k].cnt[j];
-        if (w[k].last_day > last_day)
-            last_day = w[k].last_day;
+            cnt[j] += g->w[k].cnt[j];
+        if (g->w[k].last_day > *last_day)
+            *last_day = g->w[k].last_day;
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_par_sum_i64(par, cnt, GC_N));
-    TRIBE_TRY(tribe_par_max_i64(par, &last_day, 1));
+    TRIBE_TRY(tribe_par_max_i64(par, last_day, 1));
+cleanup:
+    return st;
+}
+
+/* Rank 0 only: renames the .part files into place and writes truth.json.
+ * Not collective. Errors: IO naming the file, or NOMEM. */
+static tribe_status gen_publish(const tribe_gen_cfg *cfg, const char *outdir, const gen_run *g,
+                                const int64_t *cnt, int64_t last_day)
+{
+    tribe_status st = TRIBE_OK;
+    const char *names[GEN_NFILES];
+    for (int f = 0; f < GEN_NFILES; f++) {
+        names[f] = g->name[f];
+        if (g->enabled[f] && rename(g->part[f], g->final[f]) != 0)
+            TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot rename into place", g->final[f]));
+    }
+    TRIBE_TRY(write_truth_json(g->m, cfg, outdir, names, g->enabled, cnt, last_day,
+                               g->invoice_next - GEN_INVOICE_BASE));
+cleanup:
+    return st;
+}
+
+/* Closes what is still open and frees g. After a failure rank 0 removes the
+ * .part files it made (the others have closed them by now or failed). */
+static void gen_run_free(gen_run *g, tribe_status st, int rank)
+{
+    for (int f = 0; f < GEN_NFILES; f++)
+        if (g->fd[f] >= 0)
+            close(g->fd[f]);
+    if (st != TRIBE_OK && rank == 0 && g->parts_made)
+        for (int f = 0; f < GEN_NFILES; f++)
+            if (g->enabled[f])
+                unlink(g->part[f]);
+    if (g->w)
+        for (int k = 0; k < g->nthreads; k++)
+            for (int f = 0; f < GEN_NFILES; f++)
+                tribe_sbuf_free(&g->w[k].out[f]);
+    for (int f = 0; f < GEN_NFILES; f++)
+        tribe_sbuf_free(&g->hdr[f]);
+    free(g->w);
+    free(g->inv0);
+    free(g->gathered);
+    tribe_sbuf_free(&g->cat);
+    tribe_sbuf_free(&g->gz);
+    free(g->m);
+}
+
+tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *outdir)
+{
+    tribe_status st = TRIBE_OK, lst = TRIBE_OK;
+    const int rank = tribe_par_rank(par), size = tribe_par_size(par);
+    gen_run g;
+    int64_t cnt[GC_N] = {0}, last_day = INT64_MIN;
+    double t0 = tribe_now();
+
+    st = gen_plan(cfg, outdir, size, &g);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    /* rank 0 makes the .part files; the others open them once they exist */
+    if (rank == 0)
+        st = gen_make_parts(&g, outdir);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = gen_open_parts(&g);
+    TRIBE_TRY(tribe_par_agree(par, st));
+
+    const int64_t rounds = (g.nchunks + size - 1) / size;
+    for (int64_t t = 0; t < rounds; t++) {
+        TRIBE_TRY(tribe_par_agree(par, lst));
+        TRIBE_TRY(gen_round(par, cfg, &g, t, &lst));
+    }
+    TRIBE_TRY(tribe_par_agree(par, lst));
+    TRIBE_TRY(gen_close_and_count(par, &g, cnt, &last_day));
 
     if (rank == 0) {
-        for (int f = 0; f < GEN_NFILES && st == TRIBE_OK; f++)
-            if (enabled[f] && rename(part[f], final[f]) != 0)
-                st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot rename into place", final[f]);
-        if (st == TRIBE_OK) {
-            const char *names[GEN_NFILES] = {name[0], name[1], name[2], name[3], name[4]};
-            st = write_truth_json(m, cfg, outdir, names, enabled, cnt, last_day,
-                                  invoice_next - GEN_INVOICE_BASE);
-        }
+        st = gen_publish(cfg, outdir, &g, cnt, last_day);
         if (st == TRIBE_OK)
             TRIBE_INFO("gen: %lld customers, %lld transaction rows, %lld web rows in %.2f s on %d rank(s) -> %s",
-                       (long long)n, (long long)cnt[GC_TX_ROWS], (long long)cnt[GC_WEB_ROWS],
+                       (long long)g.n, (long long)cnt[GC_TX_ROWS], (long long)cnt[GC_WEB_ROWS],
                        tribe_now() - t0, size, outdir);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
-
 cleanup:
-    for (int f = 0; f < GEN_NFILES; f++)
-        if (fd[f] >= 0)
-            close(fd[f]);
-    /* A failed run leaves no .part behind (rank 0 made them; the others have closed by now or failed). */
-    if (st != TRIBE_OK && rank == 0 && parts_made)
-        for (int f = 0; f < GEN_NFILES; f++)
-            if (enabled[f])
-                unlink(part[f]);
-    if (w)
-        for (int k = 0; k < nthreads; k++)
-            for (int f = 0; f < GEN_NFILES; f++)
-                tribe_sbuf_free(&w[k].out[f]);
-    for (int f = 0; f < GEN_NFILES; f++)
-        tribe_sbuf_free(&hdr[f]);
-    free(w);
-    free(inv0);
-    free(gathered);
-    tribe_sbuf_free(&cat);
-    tribe_sbuf_free(&gz);
-    free(m);
+    gen_run_free(&g, st, rank);
     return st;
 }
