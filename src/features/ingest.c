@@ -774,6 +774,208 @@ cleanup:
     return st;
 }
 
+/* The owner side of shuffle_tx while it runs (sizes in brackets). */
+typedef struct {
+    tx_agg own;            /* the owned customers, merged from what arrives */
+    void *buf;             /* the send buffer, reused by each exchange */
+    int64_t *fill;         /* [local customers]: a counting sort's cursors */
+    int64_t *nsrc;         /* [owned customers]: how many ranks sent each */
+    int64_t *own_idx;      /* [customer records received]: owned index of each */
+    unsigned char *shared; /* [local customers]: 1 = the customer has several senders */
+} tx_merge;
+
+static void tx_merge_free(tx_merge *x)
+{
+    tx_agg_free(&x->own);
+    free(x->buf);
+    free(x->fill);
+    free(x->nsrc);
+    free(x->own_idx);
+    free(x->shared);
+    memset(x, 0, sizeof *x);
+}
+
+/* One rank owns everything: the local aggregate is already merged; only the
+ * country votes need their global codes. The multi-rank path is checked
+ * against this one by the MPI tests. Not collective. Errors: NOMEM (the
+ * ingest then fails; loc->ctry holds the votes remapped so far). */
+static tribe_status tx_remap_votes(tx_agg *loc, const levels *ctry)
+{
+    tribe_status st = TRIBE_OK;
+    ing_map votes;
+    TRIBE_TRY(ing_map_init_seed(&votes, loc->ctry.n, ING_SEED_OWNER));
+    for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
+        if (loc->ctry.t[i].a != ING_EMPTY)
+            st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b], loc->ctry.t[i].v);
+    ing_map_free(&loc->ctry);
+    loc->ctry = votes;
+cleanup:
+    return st;
+}
+
+/* Collective: each local customer's first/last day, money and local
+ * distinct counts travel to its owner (x->buf holds loc->n tx_rec), which
+ * merges them into x->own; x->nsrc counts the senders, and a customer with
+ * one sender keeps that sender's distinct counts as final. Then each sender
+ * learns which of its customers have several (x->shared). Errors: NOMEM,
+ * INTERNAL; agreed on all ranks. */
+static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int64_t *spl, tx_merge *x)
+{
+    tribe_status st = TRIBE_OK;
+    void *got = NULL;
+    int64_t ngot = 0;
+    tx_rec *r = x->buf;
+    tx_agg *own = &x->own;
+    for (int64_t i = 0; i < loc->n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].id = loc->c[i].id;
+        r[i].first = loc->c[i].first;
+        r[i].last = loc->c[i].last;
+        r[i].src = tribe_par_rank(par);
+        r[i].money = loc->c[i].money;
+        r[i].n_inv = loc->c[i].n_inv;
+        r[i].n_prod = loc->c[i].n_prod;
+        r[i].n_day = loc->c[i].n_day;
+        r[i].future = loc->c[i].future;
+        r[i].first_money = loc->c[i].first_money;
+    }
+    TRIBE_TRY(ing_shuffle(par, spl, x->buf, loc->n, sizeof(tx_rec), &got, &ngot));
+    size_t nn = (size_t)(ngot > 0 ? ngot : 1);
+    st = tribe_calloc((void **)&x->nsrc, nn, sizeof *x->nsrc);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&x->own_idx, nn * sizeof *x->own_idx);
+    ing_map_free(&own->cust);
+    if (st == TRIBE_OK)
+        st = ing_map_init(&own->cust, (size_t)ngot);
+    const tx_rec *g = got;
+    for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+        int64_t idx = 0;
+        st = tx_agg_cust(own, g[i].id, &idx);
+        if (st != TRIBE_OK)
+            break;
+        tx_cust *cu = &own->c[idx];
+        x->own_idx[i] = idx;
+        x->nsrc[idx]++;
+        cu->money += g[i].money;
+        cu->future += g[i].future;
+        if (g[i].first < cu->first)
+            cu->first_money = g[i].first_money;
+        else if (g[i].first == cu->first)
+            cu->first_money += g[i].first_money;
+        if (g[i].first < cu->first)
+            cu->first = g[i].first;
+        if (g[i].last > cu->last)
+            cu->last = g[i].last;
+    }
+    for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++)
+        if (x->nsrc[x->own_idx[i]] == 1) {
+            tx_cust *cu = &own->c[x->own_idx[i]];
+            cu->n_inv = g[i].n_inv;
+            cu->n_prod = g[i].n_prod;
+            cu->n_day = g[i].n_day;
+        }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(reply_shared(par, loc, g, ngot, x->own_idx, x->nsrc, &x->shared));
+cleanup:
+    free(got);
+    return st;
+}
+
+/* Collective: set `which` (0 invoices, 1 products, 2 days) of the customers
+ * with several senders travels to their owners, which unite it and count
+ * its distinct keys into x->own. The local set is freed on the way (no
+ * longer needed: lowers the peak memory), and so is the owner's once
+ * counted. Errors: NOMEM, INTERNAL; agreed on all ranks. */
+static tribe_status tx_send_keys(tribe_par *par, tx_agg *loc, const int64_t *spl, tx_merge *x, int which)
+{
+    tribe_status st = TRIBE_OK;
+    void *got = NULL;
+    int64_t n = 0, ngot = 0;
+    ing_set *m = which == 0 ? &loc->inv : which == 1 ? &loc->prod : &loc->day;
+    /* grouped by customer (a counting sort on the local index, whose counts
+     * are the local distinct counts): the owner then looks each customer up
+     * once per sender */
+    for (int64_t i = 0; i < loc->n; i++) {
+        x->fill[i] = n;
+        n += x->shared[i] ? *set_count(&loc->c[i], which) : 0;
+    }
+    free(x->buf);
+    x->buf = NULL;
+    st = tribe_alloc(&x->buf, (size_t)(n > 0 ? n : 1) * sizeof(key_rec));
+    TRIBE_TRY(tribe_par_agree(par, st));
+    key_rec *r = x->buf;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->t[i].a != ING_EMPTY && x->shared[m->t[i].a]) {
+            key_rec *e = &r[x->fill[m->t[i].a]++];
+            e->id = loc->c[m->t[i].a].id;
+            e->key = m->t[i].b;
+        }
+    ing_set_free(m);
+    TRIBE_TRY(ing_shuffle(par, spl, x->buf, n, sizeof(key_rec), &got, &ngot));
+    ing_set *om = which == 0 ? &x->own.inv : which == 1 ? &x->own.prod : &x->own.day;
+    ing_set_free(om);
+    st = ing_set_init_seed(om, (size_t)ngot, ING_SEED_OWNER);
+    const key_rec *g = got;
+    int64_t last_id = -1, idx = -1;
+    for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+        if (g[i].id != last_id) {
+            int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0);
+            if (!v || x->nsrc[*v] < 2) {
+                st = tribe_fail(TRIBE_ERR_INTERNAL, "keys of customer %lld reached rank %d unasked",
+                                (long long)g[i].id, tribe_par_rank(par));
+                break;
+            }
+            last_id = g[i].id;
+            idx = *v;
+        }
+        st = set_add(om, idx, g[i].key, set_count(&x->own.c[idx], which));
+    }
+    ing_set_free(om); /* only the counts are used from here on */
+    free(got);
+    got = NULL;
+    TRIBE_TRY(tribe_par_agree(par, st));
+cleanup:
+    free(got);
+    return st;
+}
+
+/* Collective: the country votes travel to the owners with their global
+ * codes (ctry->remap) and are added into x->own.ctry. Errors: NOMEM,
+ * INTERNAL; agreed on all ranks. */
+static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const int64_t *spl, const levels *ctry,
+                                  tx_merge *x)
+{
+    tribe_status st = TRIBE_OK;
+    void *got = NULL;
+    int64_t n = 0, ngot = 0;
+    const ing_map *m = &loc->ctry;
+    free(x->buf);
+    x->buf = NULL;
+    st = tribe_alloc(&x->buf, (m->n > 0 ? m->n : 1) * sizeof(cnt_rec));
+    TRIBE_TRY(tribe_par_agree(par, st));
+    cnt_rec *r = x->buf;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->t[i].a != ING_EMPTY) {
+            r[n].id = loc->c[m->t[i].a].id;
+            r[n].code = ctry->remap[m->t[i].b];
+            r[n].count = m->t[i].v;
+            n++;
+        }
+    TRIBE_TRY(ing_shuffle(par, spl, x->buf, n, sizeof(cnt_rec), &got, &ngot));
+    ing_map_free(&x->own.ctry);
+    st = ing_map_init_seed(&x->own.ctry, (size_t)ngot, ING_SEED_OWNER);
+    const cnt_rec *g = got;
+    for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
+        int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0);
+        st = v ? count_add(&x->own.ctry, *v, g[i].code, g[i].count)
+               : tribe_fail(TRIBE_ERR_INTERNAL, "country of unknown customer %lld", (long long)g[i].id);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+cleanup:
+    free(got);
+    return st;
+}
+
 /* Collective: moves the local transaction partials to their owners; on return
  * S->tx holds the owned customers, fully merged.
  *
@@ -781,182 +983,31 @@ cleanup:
  * file is grouped by customer) has one sender: its local distinct counts are
  * final and travel with its totals. Only for customers with several senders
  * (the owner says which) do the set elements travel, to be united in the
- * owner's (customer, key) sets. */
+ * owner's (customer, key) sets. Errors: NOMEM, INTERNAL; agreed on all
+ * ranks (S->tx is then partly freed: the ingest fails). */
 static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
 {
     tribe_status st = TRIBE_OK;
-    tx_agg own;
-    void *buf = NULL, *got = NULL;
-    int64_t *nsrc = NULL, *fill = NULL, *own_idx = NULL;
-    unsigned char *shared = NULL;
-    int64_t n = 0, ngot = 0;
     tx_agg *loc = &S->tx;
-    memset(&own, 0, sizeof own);
-    if (tribe_par_size(par) == 1) {
-        /* One rank owns everything: the local aggregate is already merged;
-         * only the country votes need their global codes. The multi-rank
-         * path below is checked against this one by the MPI tests. */
-        ing_map votes;
-        TRIBE_TRY(ing_map_init_seed(&votes, loc->ctry.n, ING_SEED_OWNER));
-        for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
-            if (loc->ctry.t[i].a != ING_EMPTY)
-                st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b],
-                               loc->ctry.t[i].v);
-        ing_map_free(&loc->ctry);
-        loc->ctry = votes;
-        return st;
-    }
-    st = tx_agg_init(&own);
+    tx_merge x;
+    memset(&x, 0, sizeof x);
+    if (tribe_par_size(par) == 1)
+        return tx_remap_votes(loc, ctry);
+    st = tx_agg_init(&x.own);
     if (st == TRIBE_OK)
-        st = tribe_alloc(&buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
+        st = tribe_alloc(&x.buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&fill, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof *fill);
+        st = tribe_alloc((void **)&x.fill, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof *x.fill);
     TRIBE_TRY(tribe_par_agree(par, st));
-
-    /* customers: first/last day, money and the local distinct counts;
-     * nsrc[idx] counts the senders */
-    {
-        tx_rec *r = buf;
-        for (int64_t i = 0; i < loc->n; i++) {
-            memset(&r[i], 0, sizeof r[i]);
-            r[i].id = loc->c[i].id;
-            r[i].first = loc->c[i].first;
-            r[i].last = loc->c[i].last;
-            r[i].src = tribe_par_rank(par);
-            r[i].money = loc->c[i].money;
-            r[i].n_inv = loc->c[i].n_inv;
-            r[i].n_prod = loc->c[i].n_prod;
-            r[i].n_day = loc->c[i].n_day;
-            r[i].future = loc->c[i].future;
-            r[i].first_money = loc->c[i].first_money;
-        }
-        TRIBE_TRY(ing_shuffle(par, spl, buf, loc->n, sizeof(tx_rec), &got, &ngot));
-        size_t nn = (size_t)(ngot > 0 ? ngot : 1);
-        st = tribe_calloc((void **)&nsrc, nn, sizeof *nsrc);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&own_idx, nn * sizeof *own_idx);
-        ing_map_free(&own.cust);
-        if (st == TRIBE_OK)
-            st = ing_map_init(&own.cust, (size_t)ngot);
-        const tx_rec *g = got;
-        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            int64_t idx = 0;
-            st = tx_agg_cust(&own, g[i].id, &idx);
-            if (st != TRIBE_OK)
-                break;
-            tx_cust *cu = &own.c[idx];
-            own_idx[i] = idx;
-            nsrc[idx]++;
-            cu->money += g[i].money;
-            cu->future += g[i].future;
-            if (g[i].first < cu->first)
-                cu->first_money = g[i].first_money;
-            else if (g[i].first == cu->first)
-                cu->first_money += g[i].first_money;
-            if (g[i].first < cu->first)
-                cu->first = g[i].first;
-            if (g[i].last > cu->last)
-                cu->last = g[i].last;
-        }
-        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++)
-            if (nsrc[own_idx[i]] == 1) {
-                tx_cust *cu = &own.c[own_idx[i]];
-                cu->n_inv = g[i].n_inv;
-                cu->n_prod = g[i].n_prod;
-                cu->n_day = g[i].n_day;
-            }
-        TRIBE_TRY(tribe_par_agree(par, st));
-        TRIBE_TRY(reply_shared(par, loc, g, ngot, own_idx, nsrc, &shared));
-        free(got);
-        got = NULL;
-    }
-
-    /* the three sets (invoices, products, days) of the shared customers */
-    for (int which = 0; which < 3; which++) {
-        ing_set *m = which == 0 ? &loc->inv : which == 1 ? &loc->prod : &loc->day;
-        /* grouped by customer (a counting sort on the local index, whose
-         * counts are the local distinct counts): the owner then looks each
-         * customer up once per sender */
-        n = 0;
-        for (int64_t i = 0; i < loc->n; i++) {
-            fill[i] = n;
-            n += shared[i] ? *set_count(&loc->c[i], which) : 0;
-        }
-        free(buf);
-        buf = NULL;
-        st = tribe_alloc(&buf, (size_t)(n > 0 ? n : 1) * sizeof(key_rec));
-        TRIBE_TRY(tribe_par_agree(par, st));
-        key_rec *r = buf;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->t[i].a != ING_EMPTY && shared[m->t[i].a]) {
-                key_rec *e = &r[fill[m->t[i].a]++];
-                e->id = loc->c[m->t[i].a].id;
-                e->key = m->t[i].b;
-            }
-        ing_set_free(m); /* no longer needed: lowers the peak memory */
-        TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(key_rec), &got, &ngot));
-        ing_set *om = which == 0 ? &own.inv : which == 1 ? &own.prod : &own.day;
-        ing_set_free(om);
-        st = ing_set_init_seed(om, (size_t)ngot, ING_SEED_OWNER);
-        const key_rec *g = got;
-        int64_t last_id = -1, idx = -1;
-        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            if (g[i].id != last_id) {
-                int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
-                if (!v || nsrc[*v] < 2) {
-                    st = tribe_fail(TRIBE_ERR_INTERNAL, "keys of customer %lld reached rank %d unasked",
-                                    (long long)g[i].id, tribe_par_rank(par));
-                    break;
-                }
-                last_id = g[i].id;
-                idx = *v;
-            }
-            st = set_add(om, idx, g[i].key, set_count(&own.c[idx], which));
-        }
-        ing_set_free(om); /* only the counts are used from here on */
-        free(got);
-        got = NULL;
-        TRIBE_TRY(tribe_par_agree(par, st));
-    }
-
-    /* country votes, with global codes */
-    {
-        ing_map *m = &loc->ctry;
-        free(buf);
-        buf = NULL;
-        st = tribe_alloc(&buf, (m->n > 0 ? m->n : 1) * sizeof(cnt_rec));
-        TRIBE_TRY(tribe_par_agree(par, st));
-        cnt_rec *r = buf;
-        n = 0;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->t[i].a != ING_EMPTY) {
-                r[n].id = loc->c[m->t[i].a].id;
-                r[n].code = ctry->remap[m->t[i].b];
-                r[n].count = m->t[i].v;
-                n++;
-            }
-        TRIBE_TRY(ing_shuffle(par, spl, buf, n, sizeof(cnt_rec), &got, &ngot));
-        ing_map_free(&own.ctry);
-        st = ing_map_init_seed(&own.ctry, (size_t)ngot, ING_SEED_OWNER);
-        const cnt_rec *g = got;
-        for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-            int64_t *v = ing_map_find(&own.cust, (uint64_t)g[i].id, 0);
-            st = v ? count_add(&own.ctry, *v, g[i].code, g[i].count)
-                   : tribe_fail(TRIBE_ERR_INTERNAL, "country of unknown customer %lld", (long long)g[i].id);
-        }
-        TRIBE_TRY(tribe_par_agree(par, st));
-    }
+    TRIBE_TRY(tx_send_totals(par, loc, spl, &x));
+    for (int which = 0; which < 3; which++)
+        TRIBE_TRY(tx_send_keys(par, loc, spl, &x, which));
+    TRIBE_TRY(tx_send_votes(par, loc, spl, ctry, &x));
     tx_agg_free(loc);
-    *loc = own;
-    memset(&own, 0, sizeof own);
+    *loc = x.own;
+    memset(&x.own, 0, sizeof x.own);
 cleanup:
-    tx_agg_free(&own);
-    free(buf);
-    free(got);
-    free(nsrc);
-    free(own_idx);
-    free(fill);
-    free(shared);
+    tx_merge_free(&x);
     return st;
 }
 
@@ -1131,199 +1182,288 @@ static int cmp_cust_id(const void *a, const void *b, void *ctx)
     return (x > y) - (x < y);
 }
 
-/* Everything after parsing: levels, snapshot, shuffles, features. */
-static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
-                          tribe_table **out, tribe_table **target)
+/* What build() gathers per owned customer (an index into S->tx.c, n of them)
+ * before the table is written; every pointer is owned (build_ctx_free). */
+typedef struct {
+    levels ctry, dev, occ, sub; /* global level lists, the same on every rank */
+    int64_t *spl;               /* [size - 1] owner splitters (ing_splitters) */
+    int64_t n, n_rows;          /* owned customers; those that get a table row */
+    web_tot *wt;                /* [n] web totals */
+    ing_map devmap;             /* (index, device level) -> sessions */
+    demo_rec *best;             /* [n] the demographics row that wins (id -1: none) */
+    int32_t *cc, *dc, *oc, *sc; /* [n] level of country, device, occupation, subscription (-1
+                                 * missing); one allocation at cc; table order after build_tables */
+    int64_t *cbest;             /* [n] scratch: a mode's best counts, then build_tables' reordering */
+    int64_t *order;             /* [n] the customer index of each table row, by id */
+} build_ctx;
+
+static void build_ctx_free(build_ctx *b)
+{
+    levels_free(&b->ctry);
+    levels_free(&b->dev);
+    levels_free(&b->occ);
+    levels_free(&b->sub);
+    free(b->spl);
+    free(b->wt);
+    ing_map_free(&b->devmap);
+    free(b->best);
+    free(b->cc);
+    free(b->cbest);
+    free(b->order);
+    memset(b, 0, sizeof *b);
+}
+
+/* Collective: the four categorical level unions (country, device,
+ * occupation, subscription). Errors: NOMEM; the union's local work can fail
+ * on one rank, so each is agreed. */
+static tribe_status build_levels(tribe_par *par, const state *S, build_ctx *b)
 {
     tribe_status st = TRIBE_OK;
-    int has_web = cfg->web != NULL, has_demo = cfg->demographics != NULL;
-    levels Lc = {0}, Ld = {0}, Lo = {0}, Ls = {0};
-    int64_t *spl = NULL, *ids = NULL, *order = NULL;
-    web_tot *wt = NULL;
-    demo_rec *best = NULL;
-    int32_t *cc = NULL, *dc = NULL, *oc = NULL, *sc = NULL;
-    int64_t *cbest = NULL;
-    ing_map devmap = {0};
-    tribe_table *t = NULL, *tg = NULL;
-    int64_t n = 0, n_rows = 0;
+    st = ing_levels_union(par, &S->country, &b->ctry.levels, &b->ctry.n, &b->ctry.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->device, &b->dev.levels, &b->dev.n, &b->dev.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->occupation, &b->occ.levels, &b->occ.n, &b->occ.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->subscription, &b->sub.levels, &b->sub.n, &b->sub.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+cleanup:
+    return st;
+}
 
-    /* the union's local work can fail on one rank: agree after each */
-    st = ing_levels_union(par, &S->country, &Lc.levels, &Lc.n, &Lc.remap);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    st = ing_levels_union(par, &S->device, &Ld.levels, &Ld.n, &Ld.remap);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    st = ing_levels_union(par, &S->occupation, &Lo.levels, &Lo.n, &Lo.remap);
-    TRIBE_TRY(tribe_par_agree(par, st));
-    st = ing_levels_union(par, &S->subscription, &Ls.levels, &Ls.n, &Ls.remap);
-    TRIBE_TRY(tribe_par_agree(par, st));
-
-    /* snapshot: the day after the last kept invoice day over all ranks (with
-     * a cutoff: the day after the cutoff, which must lie in the data's range) */
-    {
-        int64_t lim[2] = {-S->day_min, S->day_max}; /* -first, last for one max-reduction */
-        TRIBE_TRY(tribe_par_max_i64(par, lim, 2));
-        S->led.first_invoice_day = -lim[0];
-        S->led.last_invoice_day = lim[1];
-        if (S->cutoff != INT64_MAX) {
-            char c0[11], c1[11];
-            tribe_format_day(-lim[0], c0);
-            tribe_format_day(lim[1], c1);
-            if (S->cutoff < -lim[0] || S->cutoff > lim[1]) {
-                st = tribe_fail(TRIBE_ERR_USAGE, "cutoff %s is outside the data's date range %s .. %s",
-                                cfg->cutoff, c0, c1);
-                goto cleanup; /* same on every rank */
-            }
-            if (S->horizon_end > lim[1])
-                TRIBE_WARN("ingest: the target window (%s + %lld days) ends after the last invoice day %s: "
-                           "future_spend is censored",
-                           cfg->cutoff, (long long)cfg->horizon_days, c1);
-            snapshot_override = S->cutoff + 1;
-            lim[1] = S->cutoff;
-        }
-        S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
-        tribe_format_day(S->led.snapshot_day, S->led.snapshot);
-        if (S->led.snapshot_day < lim[1]) {
-            char last[11];
-            tribe_format_day(lim[1], last);
-            st = tribe_fail(TRIBE_ERR_USAGE, "snapshot %s is before the last kept invoice day %s",
-                            S->led.snapshot, last);
-            goto cleanup; /* same on every rank: no agreement needed */
-        }
+/* Collective (one max-reduction): the first and last kept invoice days over
+ * all ranks and the snapshot into S->led: the day after the last kept
+ * invoice day, or snapshot_override (INT64_MIN: none); with a cutoff, the
+ * day after the cutoff, which must lie in the data's range. Errors: USAGE
+ * (cutoff out of range, snapshot before the last kept day), computed from
+ * reduced values and so the same on every rank: no agreement needed. */
+static tribe_status build_snapshot(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
+                                   int64_t snapshot_override)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t lim[2] = {-S->day_min, S->day_max}; /* -first, last for one max-reduction */
+    TRIBE_TRY(tribe_par_max_i64(par, lim, 2));
+    S->led.first_invoice_day = -lim[0];
+    S->led.last_invoice_day = lim[1];
+    if (S->cutoff != INT64_MAX) {
+        char c0[11], c1[11];
+        tribe_format_day(-lim[0], c0);
+        tribe_format_day(lim[1], c1);
+        if (S->cutoff < -lim[0] || S->cutoff > lim[1])
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "cutoff %s is outside the data's date range %s .. %s",
+                                 cfg->cutoff, c0, c1));
+        if (S->horizon_end > lim[1])
+            TRIBE_WARN("ingest: the target window (%s + %lld days) ends after the last invoice day %s: "
+                       "future_spend is censored",
+                       cfg->cutoff, (long long)cfg->horizon_days, c1);
+        snapshot_override = S->cutoff + 1;
+        lim[1] = S->cutoff;
     }
+    S->led.snapshot_day = snapshot_override != INT64_MIN ? snapshot_override : lim[1] + 1;
+    tribe_format_day(S->led.snapshot_day, S->led.snapshot);
+    if (S->led.snapshot_day < lim[1]) {
+        char last[11];
+        tribe_format_day(lim[1], last);
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "snapshot %s is before the last kept invoice day %s",
+                             S->led.snapshot, last));
+    }
+cleanup:
+    return st;
+}
 
+/* Collective: the owner splitters (b->spl) over the ids of every rank's
+ * local customers. Errors: NOMEM, agreed on all ranks. */
+static tribe_status build_owners(tribe_par *par, const state *S, build_ctx *b)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *ids = NULL;
     st = tribe_alloc((void **)&ids, (size_t)(S->tx.n > 0 ? S->tx.n : 1) * sizeof *ids);
     TRIBE_TRY(tribe_par_agree(par, st));
     for (int64_t i = 0; i < S->tx.n; i++)
         ids[i] = S->tx.c[i].id;
-    TRIBE_TRY(ing_splitters(par, ids, S->tx.n, &spl));
+    TRIBE_TRY(ing_splitters(par, ids, S->tx.n, &b->spl));
+cleanup:
     free(ids);
-    ids = NULL;
+    return st;
+}
 
-    TRIBE_TRY(shuffle_tx(par, S, spl, &Lc));
-    n = S->tx.n;
-    {
-        size_t nn = (size_t)(n > 0 ? n : 1);
-        st = tribe_calloc((void **)&wt, nn, sizeof *wt);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&best, nn * sizeof *best);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&order, nn * sizeof *order);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&cc, 4 * nn * sizeof *cc);
-        if (st == TRIBE_OK)
-            st = tribe_alloc((void **)&cbest, nn * sizeof *cbest);
-        if (st == TRIBE_OK)
-            st = ing_map_init_seed(&devmap, 1024, ING_SEED_OWNER);
-        TRIBE_TRY(tribe_par_agree(par, st));
-        dc = cc + nn;
-        oc = dc + nn;
-        sc = oc + nn;
-        for (int64_t i = 0; i < n; i++) {
-            best[i].id = -1;
-            cc[i] = dc[i] = oc[i] = sc[i] = -1;
-        }
+/* Collective: the per-owned-customer arrays of b, for the S->tx.n owned
+ * customers, with nothing attached yet (no demographics row, every level
+ * missing). Errors: NOMEM, agreed on all ranks. */
+static tribe_status build_alloc(tribe_par *par, const state *S, build_ctx *b)
+{
+    tribe_status st = TRIBE_OK;
+    const int64_t n = b->n = S->tx.n;
+    size_t nn = (size_t)(n > 0 ? n : 1);
+    st = tribe_calloc((void **)&b->wt, nn, sizeof *b->wt);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->best, nn * sizeof *b->best);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->order, nn * sizeof *b->order);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->cc, 4 * nn * sizeof *b->cc);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->cbest, nn * sizeof *b->cbest);
+    if (st == TRIBE_OK)
+        st = ing_map_init_seed(&b->devmap, 1024, ING_SEED_OWNER);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    b->dc = b->cc + nn;
+    b->oc = b->dc + nn;
+    b->sc = b->oc + nn;
+    for (int64_t i = 0; i < n; i++) {
+        b->best[i].id = -1;
+        b->cc[i] = b->dc[i] = b->oc[i] = b->sc[i] = -1;
     }
-    if (has_web)
-        TRIBE_TRY(shuffle_web(par, S, spl, &Ld, wt, &devmap));
+cleanup:
+    return st;
+}
+
+/* The level codes of each owned customer: the most frequent country and
+ * device, then the demographics row's country (overriding), occupation and
+ * subscription. Not collective; cannot fail. */
+static void build_codes(const state *S, build_ctx *b)
+{
+    for (int64_t i = 0; i < b->n; i++)
+        b->cbest[i] = 0;
+    modes(&S->tx.ctry, b->cc, b->cbest);
+    for (int64_t i = 0; i < b->n; i++)
+        b->cbest[i] = 0;
+    modes(&b->devmap, b->dc, b->cbest);
+    for (int64_t i = 0; i < b->n; i++)
+        if (b->best[i].id >= 0) {
+            if (b->best[i].ctry >= 0)
+                b->cc[i] = (int32_t)b->best[i].ctry;
+            b->oc[i] = (int32_t)b->best[i].occ;
+            b->sc[i] = (int32_t)b->best[i].sub;
+        }
+}
+
+/* The numeric features of owned customer k into x (the table's columns in
+ * order: RFM and behaviour, then web, then age). Not collective. */
+static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_t snap, int has_web,
+                        int has_demo, float *x)
+{
+    double money = tribe_xsum_value(cu->money);
+    x[0] = (float)(snap - cu->last);
+    x[1] = (float)cu->n_inv;
+    x[2] = (float)money;
+    x[3] = (float)(money / (double)cu->n_inv);
+    x[4] = (float)(snap - cu->first);
+    x[5] = cu->n_day > 1 ? (float)((double)(cu->last - cu->first) / (double)(cu->n_day - 1)) : 0.0f;
+    x[6] = (float)cu->n_prod;
+    int j = 7;
+    if (has_web) {
+        x[j++] = (float)b->wt[k].sessions;
+        x[j++] = b->wt[k].sessions ? (float)((double)b->wt[k].pages / (double)b->wt[k].sessions) : 0.0f;
+        x[j++] = (float)tribe_xsum_value(b->wt[k].minutes);
+    }
     if (has_demo)
-        TRIBE_TRY(shuffle_demo(par, S, spl, &Lc, &Lo, &Ls, best));
+        x[j++] = b->best[k].id >= 0 && b->best[k].age >= 0 ? (float)b->best[k].age : NAN;
+}
 
-    /* categorical modes, then the demographics' country override */
-    for (int64_t i = 0; i < n; i++)
-        cbest[i] = 0;
-    modes(&S->tx.ctry, cc, cbest);
-    for (int64_t i = 0; i < n; i++)
-        cbest[i] = 0;
-    modes(&devmap, dc, cbest);
-    for (int64_t i = 0; i < n; i++)
-        if (best[i].id >= 0) {
-            if (best[i].ctry >= 0)
-                cc[i] = (int32_t)best[i].ctry;
-            oc[i] = (int32_t)best[i].occ;
-            sc[i] = (int32_t)best[i].sub;
-        }
+/* The target row of a customer into y[5]: future spend (NaN without a
+ * cutoff) and the BG/NBD inputs in days, purchase occasions = distinct
+ * invoice days: x = repeat days, t_x = last - first, T = (snapshot - 1) -
+ * first; the mean spend of the repeat days excludes the first day's spend
+ * (Fader & Hardie). Not collective. */
+static void target_row(const tx_cust *cu, int64_t snap, int64_t cutoff, float *y)
+{
+    double rep_money = tribe_xsum_value(cu->money - cu->first_money);
+    y[0] = cutoff != INT64_MAX ? (float)tribe_xsum_value(cu->future) : NAN;
+    y[1] = (float)(cu->n_day - 1);
+    y[2] = (float)(cu->last - cu->first);
+    y[3] = (float)(snap - 1 - cu->first);
+    y[4] = cu->n_day > 1 ? (float)(rep_money / (double)(cu->n_day - 1)) : 0.0f;
+}
 
-    /* the table, rows sorted by id */
-    {
-        const char *names[11] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                                 "mean_days_between", "distinct_products"};
-        int d = 7;
-        if (has_web) {
-            names[d++] = "sessions";
-            names[d++] = "pages_per_session";
-            names[d++] = "minutes_on_site";
-        }
-        if (has_demo)
-            names[d++] = "age";
-        /* customers whose every row is after the cutoff are not in the table */
-        for (int64_t i = 0; i < n; i++)
-            if (S->tx.c[i].first != INT64_MAX)
-                order[n_rows++] = i;
-            else
-                S->led.customers_after_cutoff++;
-        qsort_r(order, (size_t)n_rows, sizeof *order, cmp_cust_id, S->tx.c);
-        st = tribe_table_create(n_rows, d, names, &t);
-        if (st == TRIBE_OK && target) {
-            static const char *const tnames[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
-                                                  "repeat_mean_spend"};
-            st = tribe_table_create(n_rows, 5, tnames, &tg);
-        }
-        TRIBE_TRY(tribe_par_agree(par, st));
-        int64_t snap = S->led.snapshot_day;
-        for (int64_t r = 0; r < n_rows; r++) {
-            int64_t k = order[r];
-            const tx_cust *cu = &S->tx.c[k];
-            float *x = t->x + (size_t)r * (size_t)d;
-            double money = tribe_xsum_value(cu->money);
-            t->id[r] = cu->id;
-            x[0] = (float)(snap - cu->last);
-            x[1] = (float)cu->n_inv;
-            x[2] = (float)money;
-            x[3] = (float)(money / (double)cu->n_inv);
-            x[4] = (float)(snap - cu->first);
-            x[5] = cu->n_day > 1 ? (float)((double)(cu->last - cu->first) / (double)(cu->n_day - 1)) : 0.0f;
-            x[6] = (float)cu->n_prod;
-            int j = 7;
-            if (has_web) {
-                x[j++] = (float)wt[k].sessions;
-                x[j++] = wt[k].sessions ? (float)((double)wt[k].pages / (double)wt[k].sessions) : 0.0f;
-                x[j++] = (float)tribe_xsum_value(wt[k].minutes);
-            }
-            if (has_demo)
-                x[j++] = best[k].id >= 0 && best[k].age >= 0 ? (float)best[k].age : NAN;
-            if (tg) {
-                /* BG/NBD inputs in days, purchase occasions = distinct invoice
-                 * days: x = repeat days, t_x = last - first, T = (snapshot - 1)
-                 * - first; the mean spend of the repeat days excludes the
-                 * first day's spend (Fader & Hardie). */
-                float *y = tg->x + (size_t)r * 5;
-                double rep_money = tribe_xsum_value(cu->money - cu->first_money);
-                tg->id[r] = cu->id;
-                y[0] = S->cutoff != INT64_MAX ? (float)tribe_xsum_value(cu->future) : NAN;
-                y[1] = (float)(cu->n_day - 1);
-                y[2] = (float)(cu->last - cu->first);
-                y[3] = (float)(snap - 1 - cu->first);
-                y[4] = cu->n_day > 1 ? (float)(rep_money / (double)(cu->n_day - 1)) : 0.0f;
-            }
-        }
-        /* reorder the code arrays to table order (through cbest as scratch) */
-        int32_t *arrs[4] = {cc, dc, oc, sc};
-        for (int a = 0; a < 4; a++) {
-            int32_t *tmp = (int32_t *)cbest; /* n int64 hold 2n int32 */
-            for (int64_t r = 0; r < n_rows; r++)
-                tmp[r] = arrs[a][order[r]];
-            memcpy(arrs[a], tmp, (size_t)n_rows * sizeof *tmp);
+/* Collective: the feature table *t (and, when tg is not NULL, the target
+ * table *tg), one row per owned customer with a kept row on or before the
+ * cutoff, sorted by id (b->order, b->n_rows); the others are counted in
+ * S->led.customers_after_cutoff. b's level codes are put in table order.
+ * Errors: NOMEM, agreed on all ranks (*t, *tg may then hold a table for the
+ * caller to destroy). */
+static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, state *S, build_ctx *b,
+                                 tribe_table **t, tribe_table **tg)
+{
+    tribe_status st = TRIBE_OK;
+    const char *names[11] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+                             "mean_days_between", "distinct_products"};
+    int d = 7;
+    if (has_web) {
+        names[d++] = "sessions";
+        names[d++] = "pages_per_session";
+        names[d++] = "minutes_on_site";
+    }
+    if (has_demo)
+        names[d++] = "age";
+    /* customers whose every row is after the cutoff are not in the table */
+    for (int64_t i = 0; i < b->n; i++)
+        if (S->tx.c[i].first != INT64_MAX)
+            b->order[b->n_rows++] = i;
+        else
+            S->led.customers_after_cutoff++;
+    qsort_r(b->order, (size_t)b->n_rows, sizeof *b->order, cmp_cust_id, S->tx.c);
+    st = tribe_table_create(b->n_rows, d, names, t);
+    if (st == TRIBE_OK && tg) {
+        static const char *const tnames[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
+                                              "repeat_mean_spend"};
+        st = tribe_table_create(b->n_rows, 5, tnames, tg);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    const int64_t snap = S->led.snapshot_day;
+    for (int64_t r = 0; r < b->n_rows; r++) {
+        const tx_cust *cu = &S->tx.c[b->order[r]];
+        (*t)->id[r] = cu->id;
+        feature_row(b, cu, b->order[r], snap, has_web, has_demo, (*t)->x + (size_t)r * (size_t)d);
+        if (tg) {
+            (*tg)->id[r] = cu->id;
+            target_row(cu, snap, S->cutoff, (*tg)->x + (size_t)r * 5);
         }
     }
-    TRIBE_TRY(add_cat(par, t, "country", &Lc, cc));
+    /* reorder the code arrays to table order (through cbest as scratch) */
+    int32_t *arrs[4] = {b->cc, b->dc, b->oc, b->sc};
+    for (int a = 0; a < 4; a++) {
+        int32_t *tmp = (int32_t *)b->cbest; /* n int64 hold 2n int32 */
+        for (int64_t r = 0; r < b->n_rows; r++)
+            tmp[r] = arrs[a][b->order[r]];
+        memcpy(arrs[a], tmp, (size_t)b->n_rows * sizeof *tmp);
+    }
+cleanup:
+    return st;
+}
+
+/* Everything after parsing: levels, snapshot, shuffles, features.
+ * Collective. Errors: USAGE (cutoff or snapshot against the data's dates),
+ * NOMEM, INTERNAL; every rank fails the same way. */
+static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
+                          tribe_table **out, tribe_table **target)
+{
+    tribe_status st = TRIBE_OK;
+    const int has_web = cfg->web != NULL, has_demo = cfg->demographics != NULL;
+    build_ctx b;
+    tribe_table *t = NULL, *tg = NULL;
+    memset(&b, 0, sizeof b);
+
+    TRIBE_TRY(build_levels(par, S, &b));
+    TRIBE_TRY(build_snapshot(par, cfg, S, snapshot_override));
+    TRIBE_TRY(build_owners(par, S, &b));
+    TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry));
+    TRIBE_TRY(build_alloc(par, S, &b));
     if (has_web)
-        TRIBE_TRY(add_cat(par, t, "device", &Ld, dc));
+        TRIBE_TRY(shuffle_web(par, S, b.spl, &b.dev, b.wt, &b.devmap));
+    if (has_demo)
+        TRIBE_TRY(shuffle_demo(par, S, b.spl, &b.ctry, &b.occ, &b.sub, b.best));
+    build_codes(S, &b);
+    TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
+    TRIBE_TRY(add_cat(par, t, "country", &b.ctry, b.cc));
+    if (has_web)
+        TRIBE_TRY(add_cat(par, t, "device", &b.dev, b.dc));
     if (has_demo) {
-        TRIBE_TRY(add_cat(par, t, "occupation", &Lo, oc));
-        TRIBE_TRY(add_cat(par, t, "subscription", &Ls, sc));
+        TRIBE_TRY(add_cat(par, t, "occupation", &b.occ, b.oc));
+        TRIBE_TRY(add_cat(par, t, "subscription", &b.sub, b.sc));
     }
-    TRIBE_TRY(tribe_par_exscan_i64(par, n_rows, &t->offset, &t->n_global));
-    S->led.customers = n_rows; /* summed by the caller with the other counts */
+    TRIBE_TRY(tribe_par_exscan_i64(par, b.n_rows, &t->offset, &t->n_global));
+    S->led.customers = b.n_rows; /* summed by the caller with the other counts */
     if (tg) {
         tg->offset = t->offset;
         tg->n_global = t->n_global;
@@ -1333,18 +1473,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     *out = t;
     t = NULL;
 cleanup:
-    levels_free(&Lc);
-    levels_free(&Ld);
-    levels_free(&Lo);
-    levels_free(&Ls);
-    free(spl);
-    free(ids);
-    free(order);
-    free(wt);
-    free(best);
-    free(cc);
-    free(cbest);
-    ing_map_free(&devmap);
+    build_ctx_free(&b);
     tribe_table_destroy(&t);
     tribe_table_destroy(&tg);
     return st;
