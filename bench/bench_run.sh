@@ -83,14 +83,7 @@ import h5py, numpy as np
 from sklearn.cluster import KMeans
 import sklearn
 data, k, wall = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-def timings(s):
-    # Each rank writes its own timings into the one collective attribute; when their printed
-    # lengths differ, the stored string can lose its closing brace.
-    try:
-        return json.loads(s)
-    except ValueError:
-        return json.loads(s.rstrip() + "}")
-tm, mpi_s, ps = timings(sys.argv[4]), float(sys.argv[5]), json.loads(sys.argv[6])
+tm, mpi_s, ps = json.loads(sys.argv[4]), float(sys.argv[5]), json.loads(sys.argv[6])
 triad, sil, runs = float(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
 ps1, triad1 = json.loads(sys.argv[10]), float(sys.argv[11])
 warnings.simplefilter("ignore")
