@@ -388,11 +388,6 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
 /* Not collective. The centroids [k][d] fitted for K = k in s, or NULL. */
 const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k);
 
-/* Not collective. The sweep as a run-record fragment for the report:
- * ", \"k_sweep\": {recommended_k, elbow_k, stability_ari, reason, columns,
- * rows}" (NaN as null) in *out (caller frees). Errors: NOMEM. */
-tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out);
-
 /* Not collective. Frees *p (NULL allowed) and sets it to NULL. */
 void tribe_ksweep_destroy(tribe_ksweep **p);
 

@@ -114,7 +114,7 @@ void tribe_llm_cache_key(const char *profile, const char *prompt_version, const 
  * Usage (rank 0, after the personas):
  *     tribe_persona_image *img = NULL;           // array of segs->k
  *     st = tribe_persona_images_fetch(&icfg, segs, personas, &img);
- *     ... tribe_report_html_full(..., img) ...
+ *     ... tribe_report_personas(b, segs, personas, plan, img) ...
  *     tribe_persona_images_destroy(&img, segs->k);
  *
  * One POST {base_url}/images/generations per segment with {model, prompt

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "silhouette_internal.h"
-#include "tribe/sbuf.h"
 #include "tribe/streams.h"
 
 void tribe_ksweep_destroy(tribe_ksweep **p)
@@ -398,42 +397,4 @@ const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k)
         if (s->row[i].k == k)
             return s->centroids + (size_t)i * s->k_max * s->d;
     return NULL;
-}
-
-static tribe_status num(tribe_sbuf *b, const char *sep, double v)
-{
-    return isfinite(v) ? tribe_sbuf_printf(b, "%s%.9g", sep, v) : tribe_sbuf_printf(b, "%snull", sep);
-}
-
-tribe_status tribe_ksweep_json(const tribe_ksweep *s, char **out)
-{
-    tribe_status st = TRIBE_OK;
-    tribe_sbuf b = {0};
-    *out = NULL;
-    TRIBE_TRY(tribe_sbuf_printf(&b, ", \"k_sweep\": {\"recommended_k\": %d, \"elbow_k\": %d, \"stability_ari\": ",
-                                s->recommended_k, s->elbow_k));
-    TRIBE_TRY(num(&b, "", s->stability_ari));
-    TRIBE_TRY(tribe_sbuf_add(&b, ", \"reason\": \""));
-    for (const char *p = s->reason; *p; p++) /* the reason is plain text we wrote: no control characters */
-        TRIBE_TRY(tribe_sbuf_printf(&b, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p));
-    TRIBE_TRY(tribe_sbuf_add(&b, "\", \"columns\": [\"k\", \"inertia\", \"silhouette\", \"silhouette_ci95\", "
-                                 "\"silhouette_sq\", \"calinski_harabasz\", \"davies_bouldin\", \"stability_ari\"], "
-                                 "\"rows\": ["));
-    for (int i = 0; i < s->n; i++) {
-        const tribe_ksweep_row *r = &s->row[i];
-        TRIBE_TRY(tribe_sbuf_printf(&b, "%s[%d", i ? ", " : "", r->k));
-        TRIBE_TRY(num(&b, ", ", r->inertia));
-        TRIBE_TRY(num(&b, ", ", r->silhouette));
-        TRIBE_TRY(num(&b, ", ", r->silhouette_ci));
-        TRIBE_TRY(num(&b, ", ", r->silhouette_sq));
-        TRIBE_TRY(num(&b, ", ", r->ch));
-        TRIBE_TRY(num(&b, ", ", r->db));
-        TRIBE_TRY(num(&b, ", ", r->stability));
-        TRIBE_TRY(tribe_sbuf_add(&b, "]"));
-    }
-    TRIBE_TRY(tribe_sbuf_add(&b, "]}"));
-    TRIBE_TRY(tribe_sbuf_take(&b, out));
-cleanup:
-    tribe_sbuf_free(&b);
-    return st;
 }
