@@ -385,6 +385,12 @@ typedef struct {
  * on error. */
 tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, int32_t *label, tribe_ksweep **out);
 
+/* The sweep as a table (results.h5 /model/k_sweep, the run record, the
+ * report): its columns in order, and row r's values under them. */
+#define TRIBE_KSWEEP_COLS 8
+extern const char *const TRIBE_KSWEEP_COLUMNS[TRIBE_KSWEEP_COLS]; /* k, inertia, silhouette, ..., stability_ari */
+void tribe_ksweep_row_values(const tribe_ksweep_row *r, double v[TRIBE_KSWEEP_COLS]);
+
 /* Not collective. The centroids [k][d] fitted for K = k in s, or NULL. */
 const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k);
 

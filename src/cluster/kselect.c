@@ -391,6 +391,17 @@ cleanup:
     return st;
 }
 
+const char *const TRIBE_KSWEEP_COLUMNS[TRIBE_KSWEEP_COLS] = {
+    "k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq", "calinski_harabasz", "davies_bouldin",
+    "stability_ari"};
+
+void tribe_ksweep_row_values(const tribe_ksweep_row *r, double v[TRIBE_KSWEEP_COLS])
+{
+    const double row[TRIBE_KSWEEP_COLS] = {r->k,  r->inertia, r->silhouette, r->silhouette_ci, r->silhouette_sq,
+                                           r->ch, r->db,      r->stability};
+    memcpy(v, row, sizeof row);
+}
+
 const double *tribe_ksweep_centroids(const tribe_ksweep *s, int k)
 {
     for (int i = 0; s && i < s->n; i++)

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns of the sweep table the plots read: k, inertia, silhouette and its
- * 95% half-width, squared silhouette, Calinski-Harabasz, Davies-Bouldin,
- * stability. */
-enum { COLS = 8 };
+/* The plots read the sweep as its table (TRIBE_KSWEEP_COLUMNS): k, inertia,
+ * silhouette and its 95% half-width, squared silhouette, Calinski-Harabasz,
+ * Davies-Bouldin, stability. */
+enum { COLS = TRIBE_KSWEEP_COLS };
 
 static double cell(const double *tab, int i, int col)
 {
@@ -126,11 +126,8 @@ tribe_status tribe_report_ksweep(tribe_sbuf *b, const tribe_ksweep *ks)
         return TRIBE_OK; /* a fixed K: nothing to compare */
     TRIBE_TRY(tribe_alloc((void **)&tab, (size_t)n * COLS * sizeof *tab));
     for (int i = 0; i < n; i++) {
-        const tribe_ksweep_row *r = &ks->row[i];
-        double row[COLS] = {r->k, r->inertia, r->silhouette, r->silhouette_ci, r->silhouette_sq, r->ch, r->db,
-                            r->stability};
-        memcpy(tab + (size_t)i * COLS, row, sizeof row);
-        stable |= isfinite(r->stability);
+        tribe_ksweep_row_values(&ks->row[i], tab + (size_t)i * COLS);
+        stable |= isfinite(ks->row[i].stability);
     }
     TRIBE_TRY(tribe_html_section(b, "choosing-k", "Choosing K", "Choosing the number of segments"));
     OUT("<p class=\"lead\">Every K in the range was fitted and scored. Recommended: <strong>K=%d</strong>", rec);

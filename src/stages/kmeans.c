@@ -12,18 +12,6 @@
 
 static const char *const INITS[] = {"kmeans++", "kmeans||", "kmeans++-lloyd"}; /* TRIBE_KMEANS_INIT_* order */
 static const char *const ALGORITHMS[] = {"minibatch", "lloyd"};                 /* TRIBE_KMEANS_* order */
-static const char *const SWEEP_COLS[] = {"k",           "inertia",        "silhouette",        "silhouette_ci95",
-                                         "silhouette_sq", "calinski_harabasz", "davies_bouldin", "stability_ari"};
-#define N_SWEEP_COLS 8
-
-/* Row i of the sweep as the SWEEP_COLS columns. */
-static void sweep_row(const tribe_ksweep *ks, int i, double v[N_SWEEP_COLS])
-{
-    const tribe_ksweep_row *kr = &ks->row[i];
-    double row[N_SWEEP_COLS] = {kr->k, kr->inertia, kr->silhouette, kr->silhouette_ci, kr->silhouette_sq,
-                                kr->ch, kr->db,     kr->stability};
-    memcpy(v, row, sizeof row);
-}
 
 typedef struct {
     tribe_kmeans_cfg cfg; /* the job's kmeans.* keys, same names */
@@ -150,11 +138,11 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_write_small(h, "/model/centroids", TRIBE_H5_F64, r->k, r->m, r->centroids));
     if (ks->n <= 0)
         goto cleanup;
-    TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)ks->n * N_SWEEP_COLS, sizeof *sweep));
+    TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)ks->n * TRIBE_KSWEEP_COLS, sizeof *sweep));
     for (int i = 0; i < ks->n; i++)
-        sweep_row(ks, i, sweep + (size_t)i * N_SWEEP_COLS);
-    TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, ks->n, N_SWEEP_COLS, sweep));
-    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", N_SWEEP_COLS, SWEEP_COLS));
+        tribe_ksweep_row_values(&ks->row[i], sweep + (size_t)i * TRIBE_KSWEEP_COLS);
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/k_sweep", TRIBE_H5_F64, ks->n, TRIBE_KSWEEP_COLS, sweep));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/k_sweep", "columns", TRIBE_KSWEEP_COLS, TRIBE_KSWEEP_COLUMNS));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "recommended_k", ks->recommended_k));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "elbow_k", ks->elbow_k));
     TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_ari", ks->stability_ari));
@@ -187,13 +175,13 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_int(sw, "elbow_k", ks->elbow_k));
     TRIBE_TRY(tribe_rec_num(sw, "stability_ari", ks->stability_ari));
     TRIBE_TRY(tribe_rec_str(sw, "reason", ks->reason));
-    TRIBE_TRY(tribe_rec_strs(sw, "columns", SWEEP_COLS, N_SWEEP_COLS));
+    TRIBE_TRY(tribe_rec_strs(sw, "columns", TRIBE_KSWEEP_COLUMNS, TRIBE_KSWEEP_COLS));
     TRIBE_TRY(tribe_rec_arr(sw, "rows", &rows));
     for (int i = 0; i < ks->n; i++) {
-        double v[N_SWEEP_COLS];
-        sweep_row(ks, i, v);
+        double v[TRIBE_KSWEEP_COLS];
+        tribe_ksweep_row_values(&ks->row[i], v);
         TRIBE_TRY(tribe_rec_arr(rows, NULL, &row));
-        for (int c = 0; c < N_SWEEP_COLS; c++)
+        for (int c = 0; c < TRIBE_KSWEEP_COLS; c++)
             TRIBE_TRY(tribe_rec_num(row, NULL, v[c]));
     }
 cleanup:
