@@ -7,6 +7,9 @@
  *     cfg.web = "web_events.csv";                      // optional (NULL)
  *     cfg.demographics = NULL;                         // optional
  *     cfg.rejects = "out/rejects.csv";                 // optional (NULL: not written)
+ *     // or several files per source, read as one:
+ *     //   const char *tx[] = {"2011-01.csv.gz", "2011-02.csv"};
+ *     //   cfg.transactions_files = tx; cfg.n_transactions_files = 2;
  *     tribe_table *t = NULL;
  *     tribe_ledger led;
  *     st = tribe_ingest(par, &cfg, &t, &led);          // collective
@@ -39,6 +42,15 @@ typedef struct {
     const char *transactions; /* required: Online Retail layout, plain or .gz */
     const char *web;          /* optional web_events.csv (NULL or "" = none) */
     const char *demographics; /* optional demographics.csv (NULL or "" = none) */
+    /* Several files per source, read together as one source: the same result
+     * as one file holding their data rows in this order (docs/ingest.md).
+     * n > 0 replaces the single path above (which is then ignored). */
+    const char *const *transactions_files;
+    int n_transactions_files;
+    const char *const *web_files;
+    int n_web_files;
+    const char *const *demographics_files;
+    int n_demographics_files;
     const char *rejects;      /* rejects CSV to write (NULL = do not write) */
     const char *snapshot;     /* "YYYY-MM-DD" (NULL or "" = day after the last kept invoice day) */
     int rejects_all;          /* 0: only malformed rows go to the rejects file; 1: also the

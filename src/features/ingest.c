@@ -207,6 +207,8 @@ typedef struct {
     demo_rec *demo;
     int64_t n_demo, cap_demo;
     int rejects_all;
+    int src;            /* source index (all sources' files) of the file being read */
+    int64_t file_key;   /* (index of the file within its source) << 40: orders demographics rows */
     /* Temporal split: kept rows dated after `cutoff` (INT64_MAX = none) feed
      * only the target (when <= horizon_end); day_min/day_max span every kept
      * row, before or after the cutoff. */
@@ -334,11 +336,11 @@ static void why_bad(char *buf, size_t cap, const char *col, const char *v, size_
     snprintf(buf, cap, "%s '%.*s'%s %s", col, (int)(n > 40 ? 40 : n), v, n > 40 ? "..." : "", what);
 }
 
-static tribe_status reject(state *S, int src, const tribe_csv *c, const char *why)
+static tribe_status reject(state *S, const tribe_csv *c, const char *why)
 {
     size_t rawlen = 0;
     const char *raw = tribe_csv_raw(c, &rawlen);
-    return ing_rejects_add(&S->rej, src, tribe_csv_line(c), why, raw, rawlen);
+    return ing_rejects_add(&S->rej, S->src, tribe_csv_line(c), why, raw, rawlen);
 }
 
 /* Record-level problems shared by all sources: a quoting error or a wrong
@@ -451,7 +453,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     }
     if (rule) {
         if (S->rejects_all)
-            TRIBE_TRY(reject(S, SRC_TX, c, rule));
+            TRIBE_TRY(reject(S, c, rule));
         return TRIBE_OK;
     }
 
@@ -505,7 +507,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     return TRIBE_OK;
 malformed:
     S->led.malformed++;
-    return reject(S, SRC_TX, c, why);
+    return reject(S, c, why);
 cleanup:
     return st;
 }
@@ -570,7 +572,7 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     return TRIBE_OK;
 malformed:
     S->led.web_malformed++;
-    return reject(S, SRC_WEB, c, why);
+    return reject(S, c, why);
 cleanup:
     return st;
 }
@@ -610,7 +612,7 @@ static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int c
         why_bad(why, sizeof why, "Age", a, na, "is not an age in years");
         goto malformed;
     }
-    r.line = tribe_csv_line(c);
+    r.line = S->file_key | tribe_csv_line(c); /* a later file's row wins, as in one file */
     TRIBE_TRY(cat_cell(&S->country, c, ctry_col, &r.ctry));
     TRIBE_TRY(cat_cell(&S->occupation, c, col[DEMO_OCC], &r.occ));
     TRIBE_TRY(cat_cell(&S->subscription, c, col[DEMO_SUB], &r.sub));
@@ -623,45 +625,87 @@ static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int c
     return TRIBE_OK;
 malformed:
     S->led.demographics_malformed++;
-    return reject(S, SRC_DEMO, c, why);
+    return reject(S, c, why);
 cleanup:
     return st;
 }
 
-/* Reads this rank's share of one source. Collective (open and final agreement). */
-static tribe_status read_source(tribe_par *par, state *S, int src, const char *path, int64_t gz_block)
+/* Looks up the columns of source `kind` in c's header. */
+static tribe_status source_columns(const tribe_csv *c, int kind, int *col, int *ctry_col)
+{
+    *ctry_col = -1;
+    if (kind == SRC_TX)
+        return tribe_csv_require(c, tx_cols, TX_NCOL, col);
+    if (kind == SRC_WEB)
+        return tribe_csv_require(c, web_cols, WEB_NCOL, col);
+    *ctry_col = tribe_csv_column(c, "Country"); /* optional: overrides when present */
+    return tribe_csv_require(c, demo_cols, DEMO_NREQ, col);
+}
+
+/* Reads the records of c (a file or this rank's share of it) as source `kind`.
+ * Not collective. */
+static tribe_status read_rows(state *S, tribe_csv *c, int kind)
 {
     tribe_status st = TRIBE_OK;
-    tribe_csv *c = NULL;
     int col[8] = {0};
     int ctry_col = -1, has = 0;
-    TRIBE_TRY(tribe_csv_open_shared(par, path, gz_block, &c));
-    if (src == SRC_TX)
-        st = tribe_csv_require(c, tx_cols, TX_NCOL, col);
-    else if (src == SRC_WEB)
-        st = tribe_csv_require(c, web_cols, WEB_NCOL, col);
-    else {
-        st = tribe_csv_require(c, demo_cols, DEMO_NREQ, col);
-        ctry_col = tribe_csv_column(c, "Country"); /* optional: overrides when present */
-    }
+    TRIBE_TRY(source_columns(c, kind, col, &ctry_col));
     S->last.idx = -1;
     S->last.votes = 0;
     S->last.nctry = 0;
     S->last.ndate = 0;
-    S->last.vote_map = src == SRC_WEB ? &S->web.dev : &S->tx.ctry;
-    while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
-        if (src == SRC_TX)
+    S->last.vote_map = kind == SRC_WEB ? &S->web.dev : &S->tx.ctry;
+    while ((st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
+        if (kind == SRC_TX)
             st = tx_row(S, c, col);
-        else if (src == SRC_WEB)
+        else if (kind == SRC_WEB)
             st = web_row(S, c, col);
         else
             st = demo_row(S, c, col, ctry_col);
+        if (st != TRIBE_OK)
+            break;
     }
     if (st == TRIBE_OK)
         st = flush_votes(S);
     for (int w = 0; w < 3 && st == TRIBE_OK; w++)
         st = flush_keys(S, w);
-    st = tribe_par_agree(par, st);
+cleanup:
+    return st;
+}
+
+static void select_file(state *S, const ing_files *f, int i, int stream)
+{
+    S->src = f->first + i;
+    S->file_key = (int64_t)i << 40;
+    S->rej.stream = stream;
+}
+
+/* Reads the files of one source: first those this rank reads alone, then
+ * each shared file (all ranks, one share each). Collective. */
+static tribe_status read_source(tribe_par *par, state *S, int kind, const ing_files *f, int64_t gz_block)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_csv *c = NULL;
+    int me = tribe_par_rank(par);
+    for (int i = 0; i < f->n && st == TRIBE_OK; i++) {
+        if (f->owner[i] != me)
+            continue;
+        select_file(S, f, i, ING_REJ_SOLO);
+        st = tribe_csv_open(f->path[i], NULL, &c);
+        if (st == TRIBE_OK)
+            st = read_rows(S, c, kind);
+        tribe_csv_close(&c);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int i = 0; i < f->n; i++) {
+        if (f->owner[i] >= 0)
+            continue;
+        select_file(S, f, i, ING_REJ_SHARED);
+        TRIBE_TRY(tribe_csv_open_shared(par, f->path[i], gz_block, &c));
+        st = read_rows(S, c, kind);
+        tribe_csv_close(&c);
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
 cleanup:
     tribe_csv_close(&c);
     return st;
@@ -1484,32 +1528,114 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_tab
     return tribe_ingest_split(par, cfg, out, NULL, ledger);
 }
 
+/* The files of every source: the lists, or the single paths. */
+typedef struct {
+    ing_files f[3];          /* SRC_TX, SRC_WEB, SRC_DEMO */
+    const char **names;      /* every file, sources in that order: the rejects' source column */
+    const char *one[3];      /* a single path seen as a list of one */
+} sources;
+
+static const char *const *const source_cols[3] = {tx_cols, web_cols, demo_cols};
+static const int source_ncols[3] = {TX_NCOL, WEB_NCOL, DEMO_NREQ};
+static const char *const source_kind[3] = {"transactions", "web", "demographics"};
+
+/* Not collective (the same on every rank). Errors: USAGE for no transactions
+ * file or an empty path in a list; NOMEM. */
+static tribe_status sources_init(const tribe_ingest_cfg *cfg, sources *src)
+{
+    tribe_status st = TRIBE_OK;
+    const char *const *list[3] = {cfg->transactions_files, cfg->web_files, cfg->demographics_files};
+    const int nlist[3] = {cfg->n_transactions_files, cfg->n_web_files, cfg->n_demographics_files};
+    src->one[SRC_TX] = cfg->transactions;
+    src->one[SRC_WEB] = cfg->web;
+    src->one[SRC_DEMO] = cfg->demographics;
+    int total = 0;
+    for (int k = 0; k < 3; k++) {
+        ing_files *f = &src->f[k];
+        f->first = total;
+        if (nlist[k] > 0) {
+            f->path = list[k];
+            f->n = nlist[k];
+        } else if (src->one[k] && *src->one[k]) { /* an empty path means "no such source" */
+            f->path = &src->one[k];
+            f->n = 1;
+        }
+        for (int i = 0; i < f->n; i++)
+            if (!f->path[i] || !*f->path[i])
+                return tribe_fail(TRIBE_ERR_USAGE, "ingest: %s file %d of %d has an empty path", source_kind[k],
+                                  i + 1, f->n);
+        total += f->n;
+    }
+    if (src->f[SRC_TX].n == 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
+    TRIBE_TRY(tribe_calloc((void **)&src->names, (size_t)total, sizeof *src->names));
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < src->f[k].n; i++)
+            src->names[src->f[k].first + i] = src->f[k].path[i];
+cleanup:
+    return st;
+}
+
+static void sources_free(sources *src)
+{
+    for (int k = 0; k < 3; k++)
+        ing_files_free(&src->f[k]);
+    free(src->names);
+    src->names = NULL;
+}
+
+/* Collective: reads every source (tm[k + 1]: when source k was done) and
+ * writes the rejects file, also after a failed source (with what was read
+ * so far: the rejects explain the data, whatever happens next). */
+static tribe_status read_sources(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, sources *src, double *tm)
+{
+    tribe_status st = TRIBE_OK;
+    for (int k = 0; k < 3; k++) {
+        if (st == TRIBE_OK && src->f[k].n > 0) {
+            st = ing_files_plan(par, &src->f[k], source_cols[k], source_ncols[k]);
+            if (st == TRIBE_OK)
+                st = read_source(par, S, k, &src->f[k], cfg->gz_block);
+        }
+        tm[k + 1] = tribe_now();
+    }
+    /* st is agreed here */
+    tribe_status wst = ing_rejects_write(par, &S->rej);
+    return st != TRIBE_OK ? st : wst;
+}
+
+/* The transactions files for a message: "a.csv" or "a.csv (and 11 more files)". */
+static void tx_label(const sources *src, char *buf, size_t cap)
+{
+    const ing_files *f = &src->f[SRC_TX];
+    if (f->n == 1)
+        snprintf(buf, cap, "%s", f->path[0]);
+    else
+        snprintf(buf, cap, "%s (and %d more files)", f->path[0], f->n - 1);
+}
+
 tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out,
                                 tribe_table **target, tribe_ledger *ledger)
 {
     tribe_status st = TRIBE_OK;
     state S;
+    sources src;
     int64_t snapshot = INT64_MIN;
     tribe_ledger parsed;
-    static const char *const fallback_names[3] = {"transactions", "web", "demographics"};
-    const char *src_names[3];
     tribe_ingest_cfg norm;
     const tribe_ingest_cfg *cfg = &norm;
     double tm[5] = {0}; /* phase start times, for the debug log */
     int64_t cutoff = INT64_MAX;
+    char label[4200];
     *out = NULL;
     if (target)
         *target = NULL;
     memset(ledger, 0, sizeof *ledger);
     memset(&S, 0, sizeof S);
+    memset(&src, 0, sizeof src);
     /* Config problems are the same on every rank: no agreement needed. */
-    if (!user_cfg || !user_cfg->transactions || !*user_cfg->transactions)
+    if (!user_cfg)
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
-    norm = *user_cfg; /* an empty path means "no such source" */
-    if (norm.web && !*norm.web)
-        norm.web = NULL;
-    if (norm.demographics && !*norm.demographics)
-        norm.demographics = NULL;
+    norm = *user_cfg;
     if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
                           cfg->snapshot);
@@ -1524,9 +1650,14 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
             return tribe_fail(TRIBE_ERR_USAGE, "ingest: give a snapshot or a cutoff, not both (the snapshot "
                                                "of a cutoff is the day after it)");
     }
-    src_names[SRC_TX] = cfg->transactions;
-    src_names[SRC_WEB] = cfg->web ? cfg->web : fallback_names[SRC_WEB];
-    src_names[SRC_DEMO] = cfg->demographics ? cfg->demographics : fallback_names[SRC_DEMO];
+    st = sources_init(cfg, &src);
+    if (st != TRIBE_OK)
+        goto cleanup; /* the same on every rank */
+    /* build() and the messages below see the first file of each source */
+    norm.transactions = src.f[SRC_TX].path[0];
+    norm.web = src.f[SRC_WEB].n > 0 ? src.f[SRC_WEB].path[0] : NULL;
+    norm.demographics = src.f[SRC_DEMO].n > 0 ? src.f[SRC_DEMO].path[0] : NULL;
+    tx_label(&src, label, sizeof label);
 
     st = state_init(&S);
     TRIBE_TRY(tribe_par_agree(par, st));
@@ -1537,22 +1668,9 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     S.led.has_web = cfg->web != NULL;
     S.led.has_demographics = cfg->demographics != NULL;
 
+    TRIBE_TRY(ing_rejects_open(par, &S.rej, cfg->rejects, src.names));
     tm[0] = tribe_now();
-    st = read_source(par, &S, SRC_TX, cfg->transactions, cfg->gz_block);
-    tm[1] = tribe_now();
-    if (st == TRIBE_OK && cfg->web)
-        st = read_source(par, &S, SRC_WEB, cfg->web, cfg->gz_block);
-    tm[2] = tribe_now();
-    if (st == TRIBE_OK && cfg->demographics)
-        st = read_source(par, &S, SRC_DEMO, cfg->demographics, cfg->gz_block);
-    tm[3] = tribe_now();
-    /* st is agreed here. Write what was rejected so far even if a source
-     * failed: the rejects explain the data, whatever happens next. */
-    if (cfg->rejects && *cfg->rejects) {
-        tribe_status wst = ing_rejects_write(par, &S.rej, src_names, cfg->rejects);
-        if (st == TRIBE_OK)
-            st = wst;
-    }
+    st = read_sources(par, cfg, &S, &src, tm);
     ing_rejects_free(&S.rej);
     tm[4] = tribe_now();
     {
@@ -1567,7 +1685,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
         st = tribe_fail(TRIBE_ERR_INPUT,
                         "%s: no transaction row was kept (%lld read: %lld malformed, %lld without CustomerID, "
                         "%lld cancellations, %lld with Quantity <= 0, %lld with UnitPrice <= 0)",
-                        cfg->transactions, (long long)S.led.rows_read, (long long)S.led.malformed,
+                        label, (long long)S.led.rows_read, (long long)S.led.malformed,
                         (long long)S.led.missing_customer_id, (long long)S.led.cancellations,
                         (long long)S.led.nonpositive_quantity, (long long)S.led.nonpositive_price);
         goto cleanup;
@@ -1619,5 +1737,6 @@ cleanup:
             tribe_table_destroy(target);
     }
     state_free(&S);
+    sources_free(&src);
     return st;
 }

@@ -8,7 +8,8 @@
  *  - splitters / shuffle: sample-sort ownership of customer ids and the
  *    all-to-all that moves fixed-size records to their owner rank
  *  - level union: the same sorted level list on every rank
- *  - rejects: per-rank buffer of rejected rows and the collective writer
+ *  - several files per source: which rank reads which file
+ *  - rejects: per-rank streams of rejected rows and the collective merge
  */
 #ifndef TRIBE_INGEST_INTERNAL_H
 #define TRIBE_INGEST_INTERNAL_H
@@ -16,6 +17,8 @@
 #include "tribe/core.h"
 #include "tribe/date.h"
 #include "tribe/par.h"
+
+#include <stdio.h>
 
 /* ---- values (Not collective; return 1 when parsed, 0 when not) ----------- */
 
@@ -121,26 +124,73 @@ tribe_status ing_shuffle(tribe_par *par, const int64_t *spl, const void *recs, i
 tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels, int *n_levels,
                               int64_t **remap);
 
-/* ---- rejects -------------------------------------------------------------- */
+/* ---- several files per source ------------------------------------------ */
 
 typedef struct {
-    char *data;       /* serialized entries */
-    size_t len, cap;
-    int64_t n;
+    const char *const *path; /* borrowed */
+    int n;
+    int first;               /* source index of path[0] among all sources' files */
+    int *owner;              /* [n] the rank reading file i alone, or -1: shared by all ranks */
+} ing_files;
+
+/* Collective: decides how ranks read the n files of one source. With two or
+ * more files, rank 0 first opens each in order and checks that its header has
+ * the nreq columns `req` (every file's header is checked before any row is
+ * read, so the error is the first bad file's whatever the rank count). gzip
+ * files cannot be split, so with two or more of them and more than one rank
+ * each is read whole by one rank: largest (compressed size) first, to the
+ * rank with the fewest bytes so far (ties: lower file index, lower rank).
+ * Every other file is shared by all ranks (tribe_csv_open_shared).
+ * Errors: IO (a file missing or unreadable), INPUT (empty, a required column
+ * missing), naming the file; NOMEM. Agreed; f->owner is NULL on error. */
+tribe_status ing_files_plan(tribe_par *par, ing_files *f, const char *const *req, int nreq);
+void ing_files_free(ing_files *f);
+
+/* ---- rejects -------------------------------------------------------------- */
+
+/* The rejects file is streamed: each rank appends the rows it rejects, already
+ * formatted as CSV, to part files of its own beside the rejects path, and at
+ * the end rank 0 merges the parts by (source, line) into the file. No rank
+ * holds rejected rows in memory, so memory does not grow with their number.
+ * Every stream must receive its rows in ascending (source, line) order: a
+ * rank reads the files it shares with all ranks in order, and the files it
+ * reads alone in order, so it keeps one stream for each (ING_REJ_SHARED,
+ * ING_REJ_SOLO). Part files are created on the first row (none when a stream
+ * stays empty) and removed by ing_rejects_write / ing_rejects_free; their
+ * names are `<path>.tmp.<pid of rank 0>.<rank>.<stream>`, so the directory
+ * must be one all ranks see (as for customers.h5). */
+enum { ING_REJ_SHARED = 0, ING_REJ_SOLO = 1, ING_REJ_STREAMS = 2 };
+
+typedef struct {
+    char *base;                     /* "<path>.tmp.<pid>" (NULL: rejects are not written) */
+    char *path;                     /* the rejects file */
+    const char *const *src_names;   /* source index -> name (borrowed) */
+    FILE *part[ING_REJ_STREAMS];
+    int64_t n[ING_REJ_STREAMS];     /* rows written to each stream */
+    int stream;                     /* where ing_rejects_add writes */
+    int rank;
+    char *row;                      /* the row being formatted */
+    size_t row_cap;
 } ing_rejects;
 
 /* Longest raw text written per rejected row. */
 #define ING_REJECT_RAW_MAX 4096
 
-/* Records a rejected row of source `src` (an index into the writer's source
- * names) at `line`. Errors: NOMEM. Not collective. */
+/* Collective: prepares the streams of `path` (NULL or "": nothing is written;
+ * ing_rejects_add then does nothing). src_names is borrowed until
+ * ing_rejects_free. Errors: NOMEM, agreed. */
+tribe_status ing_rejects_open(tribe_par *par, ing_rejects *r, const char *path, const char *const *src_names);
+/* Appends a rejected row of source `src` (an index into src_names) at `line`
+ * to stream r->stream. Not collective. Errors: IO naming the part file, NOMEM. */
 tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
                              size_t rawlen);
-/* Collective: gathers every rank's rejected rows to rank 0, which writes them
- * to `path` as CSV `source,line,reason,raw`, sorted by source then line
- * (source = src_names[src]). Errors: IO naming the path, agreed on all ranks. */
-tribe_status ing_rejects_write(tribe_par *par, const ing_rejects *r, const char *const *src_names,
-                               const char *path);
+/* Collective: closes every rank's streams; rank 0 merges them into the CSV
+ * `source,line,reason,raw` sorted by source then line, written to a temporary
+ * name and renamed to the path; the parts are removed. Nothing happens
+ * without a path. Errors: IO naming the file, agreed on all ranks. */
+tribe_status ing_rejects_write(tribe_par *par, ing_rejects *r);
+/* Closes and removes this rank's part files (if any), frees. Accepts a
+ * zeroed struct. Not collective. */
 void ing_rejects_free(ing_rejects *r);
 
 #endif

@@ -1,5 +1,8 @@
-/* The rejects file: every rank buffers its rejected rows; rank 0 gathers,
- * sorts by (source, line) and writes one CSV `source,line,reason,raw`. */
+/* The rejects file, streamed: every rank appends its rejected rows, already
+ * formatted as CSV, to part files of its own (one per stream, each stream in
+ * ascending (source, line) order); rank 0 merges the parts by (source, line)
+ * into one CSV `source,line,reason,raw`. Memory stays a few buffers per
+ * stream whatever the number of rejected rows (docs/ingest.md). */
 #include "ingest_internal.h"
 
 #include <errno.h>
@@ -7,161 +10,313 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Entry layout: int32 src, int64 line, uint32 reason_len, uint32 raw_len,
- * reason bytes, raw bytes (unaligned; read with memcpy). */
-#define HDR (4 + 8 + 4 + 4)
+/* Part record: int32 src, int64 line, uint32 len, then len bytes of the CSV
+ * row with its '\n' (unaligned; read with memcpy). */
+#define HDR (4 + 8 + 4)
+#define PART_BUF ((size_t)1 << 16) /* stdio buffer of each part file */
 
-tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
-                             size_t rawlen)
+static tribe_status part_name(const ing_rejects *r, int rank, int stream, char *buf, size_t cap)
+{
+    return tribe_fmt(buf, cap, "%s.%d.%d", r->base, rank, stream);
+}
+
+tribe_status ing_rejects_open(tribe_par *par, ing_rejects *r, const char *path, const char *const *src_names)
 {
     tribe_status st = TRIBE_OK;
-    uint32_t rl = (uint32_t)strlen(reason);
-    uint32_t wl = (uint32_t)(rawlen < ING_REJECT_RAW_MAX ? rawlen : ING_REJECT_RAW_MAX);
-    int32_t s32 = src;
-    size_t need = HDR + rl + wl;
-    if (r->len + need > r->cap) {
-        size_t ncap = r->cap ? 2 * r->cap : 65536;
-        while (ncap < r->len + need)
-            ncap *= 2;
-        TRIBE_TRY(tribe_realloc((void **)&r->data, ncap));
-        r->cap = ncap;
+    int64_t pid = (int64_t)getpid();
+    memset(r, 0, sizeof *r);
+    r->src_names = src_names;
+    r->rank = tribe_par_rank(par);
+    if (!path || !*path)
+        return TRIBE_OK; /* the same on every rank: no agreement needed */
+    /* one name for the job's temporaries, whichever rank makes them */
+    st = tribe_par_bcast(par, &pid, sizeof pid, 0);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&r->base, strlen(path) + 32);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&r->path, strlen(path) + 1);
+    if (st == TRIBE_OK) {
+        snprintf(r->base, strlen(path) + 32, "%s.tmp.%lld", path, (long long)pid);
+        memcpy(r->path, path, strlen(path) + 1);
     }
-    char *p = r->data + r->len;
-    memcpy(p, &s32, 4);
-    memcpy(p + 4, &line, 8);
-    memcpy(p + 12, &rl, 4);
-    memcpy(p + 16, &wl, 4);
-    memcpy(p + HDR, reason, rl);
-    memcpy(p + HDR + rl, raw, wl);
-    r->len += need;
-    r->n++;
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        ing_rejects_free(r);
+    return st;
+}
+
+static tribe_status row_add(ing_rejects *r, size_t *len, const char *s, size_t n)
+{
+    tribe_status st = TRIBE_OK;
+    if (*len + n > r->row_cap) {
+        size_t ncap = r->row_cap ? 2 * r->row_cap : 4096;
+        while (ncap < *len + n)
+            ncap *= 2;
+        TRIBE_TRY(tribe_realloc((void **)&r->row, ncap));
+        r->row_cap = ncap;
+    }
+    memcpy(r->row + *len, s, n);
+    *len += n;
 cleanup:
     return st;
 }
 
-void ing_rejects_free(ing_rejects *r)
+/* Appends one CSV field, quoted (with doubled quotes) when it holds a comma,
+ * quote, CR or LF. Text goes in runs between quotes, not byte by byte. */
+static tribe_status row_field(ing_rejects *r, size_t *len, const char *s, size_t n)
 {
-    free(r->data);
-    memset(r, 0, sizeof *r);
-}
-
-typedef struct {
-    int32_t src;
-    int64_t line;
-    const char *reason, *raw;
-    uint32_t rl, wl;
-} entry;
-
-static int cmp_entry(const void *a, const void *b)
-{
-    const entry *x = a, *y = b;
-    if (x->src != y->src)
-        return (x->src > y->src) - (x->src < y->src);
-    return (x->line > y->line) - (x->line < y->line);
-}
-
-/* Writes one CSV field, quoted when it holds a comma, quote, CR or LF. Text
- * goes out in runs between quotes (not byte by byte): the raw rows of a big
- * file's rejects are tens of megabytes, nearly all of them quoted. */
-static int put_field(FILE *f, const char *s, size_t n)
-{
+    tribe_status st = TRIBE_OK;
     int quote = 0;
     for (size_t i = 0; i < n && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!quote)
-        return fwrite(s, 1, n, f) == n ? 0 : -1;
-    if (fputc('"', f) == EOF)
-        return -1;
+        return row_add(r, len, s, n);
+    TRIBE_TRY(row_add(r, len, "\"", 1));
     const char *end = s + n;
     while (s < end) {
         const char *q = memchr(s, '"', (size_t)(end - s));
         size_t run = q ? (size_t)(q - s) + 1 : (size_t)(end - s); /* through the quote */
-        if (fwrite(s, 1, run, f) != run)
-            return -1;
-        if (q && fputc('"', f) == EOF) /* doubled */
-            return -1;
+        TRIBE_TRY(row_add(r, len, s, run));
+        if (q)
+            TRIBE_TRY(row_add(r, len, "\"", 1)); /* doubled */
         s += run;
     }
-    return fputc('"', f) == EOF ? -1 : 0;
+    TRIBE_TRY(row_add(r, len, "\"", 1));
+cleanup:
+    return st;
 }
 
-static tribe_status write_file(const char *path, entry *e, size_t n, const char *const *src_names)
+tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
+                             size_t rawlen)
+{
+    static const char room[HDR] = {0};
+    tribe_status st = TRIBE_OK;
+    char num[32];
+    size_t len = 0;
+    if (!r->base)
+        return TRIBE_OK;
+    const char *sn = r->src_names[src];
+    int nl = snprintf(num, sizeof num, ",%lld,", (long long)line);
+    TRIBE_TRY(row_add(r, &len, room, HDR)); /* the record header, filled below */
+    TRIBE_TRY(row_field(r, &len, sn, strlen(sn)));
+    TRIBE_TRY(row_add(r, &len, num, (size_t)nl));
+    TRIBE_TRY(row_field(r, &len, reason, strlen(reason)));
+    TRIBE_TRY(row_add(r, &len, ",", 1));
+    TRIBE_TRY(row_field(r, &len, raw, rawlen < ING_REJECT_RAW_MAX ? rawlen : ING_REJECT_RAW_MAX));
+    TRIBE_TRY(row_add(r, &len, "\n", 1));
+    int32_t s32 = src;
+    uint32_t body = (uint32_t)(len - HDR);
+    memcpy(r->row, &s32, 4);
+    memcpy(r->row + 4, &line, 8);
+    memcpy(r->row + 12, &body, 4);
+    FILE **f = &r->part[r->stream];
+    if (!*f) {
+        char name[4200];
+        TRIBE_TRY(part_name(r, r->rank, r->stream, name, sizeof name));
+        *f = fopen(name, "wb");
+        if (!*f)
+            return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create a part of the rejects file", name);
+        setvbuf(*f, NULL, _IOFBF, PART_BUF);
+    }
+    if (fwrite(r->row, 1, len, *f) != len)
+        return tribe_fail_errno(TRIBE_ERR_IO, "%s.%d.%d: cannot write a part of the rejects file", r->base,
+                                r->rank, r->stream);
+    r->n[r->stream]++;
+cleanup:
+    return st;
+}
+
+/* Closes this rank's parts; keeps them on disk. Not collective. */
+static tribe_status close_parts(ing_rejects *r)
 {
     tribe_status st = TRIBE_OK;
-    char tmp[4096];
-    FILE *f = NULL;
-    TRIBE_TRY(tribe_fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()));
-    f = fopen(tmp, "w");
-    if (!f)
-        return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create the rejects file", tmp);
-    setvbuf(f, NULL, _IOFBF, (size_t)1 << 20);
-    int bad = fputs("source,line,reason,raw\n", f) == EOF;
-    for (size_t i = 0; i < n && !bad; i++) {
-        const char *sn = src_names[e[i].src];
-        bad |= put_field(f, sn, strlen(sn)) != 0;
-        bad |= fprintf(f, ",%lld,", (long long)e[i].line) < 0;
-        bad |= put_field(f, e[i].reason, e[i].rl) != 0;
-        bad |= fputc(',', f) == EOF;
-        bad |= put_field(f, e[i].raw, e[i].wl) != 0;
-        bad |= fputc('\n', f) == EOF;
+    for (int s = 0; s < ING_REJ_STREAMS; s++) {
+        if (r->part[s] && fclose(r->part[s]) != 0 && st == TRIBE_OK) {
+            char name[4200];
+            if (part_name(r, r->rank, s, name, sizeof name) == TRIBE_OK)
+                st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write a part of the rejects file", name);
+            else
+                st = TRIBE_ERR_IO;
+        }
+        r->part[s] = NULL;
     }
-    if (bad) {
-        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", tmp);
+    return st;
+}
+
+static void remove_parts(ing_rejects *r)
+{
+    char name[4200];
+    for (int s = 0; s < ING_REJ_STREAMS; s++)
+        if (part_name(r, r->rank, s, name, sizeof name) == TRIBE_OK)
+            unlink(name); /* also an empty part left by a failed write; ENOENT when none */
+}
+
+void ing_rejects_free(ing_rejects *r)
+{
+    if (r->base) {
+        close_parts(r);
+        remove_parts(r);
+    }
+    free(r->base);
+    free(r->path);
+    free(r->row);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- the merge on rank 0 ------------------------------------------------------ */
+
+typedef struct {
+    FILE *f;
+    char name[4200];
+    int64_t left;  /* records not yet read */
+    int32_t src;   /* the head record */
+    int64_t line;
+    uint32_t len;
+    char *buf;
+    size_t cap;
+} stream_in;
+
+static int before(const stream_in *a, const stream_in *b)
+{
+    return a->src != b->src ? a->src < b->src : a->line < b->line;
+}
+
+/* Reads the next record of s into its head. *more = 0 when s is exhausted. */
+static tribe_status next_rec(stream_in *s, int *more)
+{
+    tribe_status st = TRIBE_OK;
+    unsigned char h[HDR];
+    *more = s->left > 0;
+    if (!*more)
+        return TRIBE_OK;
+    if (fread(h, 1, HDR, s->f) != HDR)
+        return tribe_fail(TRIBE_ERR_IO, "%s: part of the rejects file cut short", s->name);
+    memcpy(&s->src, h, 4);
+    memcpy(&s->line, h + 4, 8);
+    memcpy(&s->len, h + 12, 4);
+    if (s->len > s->cap) {
+        TRIBE_TRY(tribe_realloc((void **)&s->buf, s->len));
+        s->cap = s->len;
+    }
+    if (fread(s->buf, 1, s->len, s->f) != s->len)
+        return tribe_fail(TRIBE_ERR_IO, "%s: part of the rejects file cut short", s->name);
+    s->left--;
+cleanup:
+    return st;
+}
+
+static void sift_down(stream_in **h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, m = i;
+        if (l < n && before(h[l], h[m]))
+            m = l;
+        if (l + 1 < n && before(h[l + 1], h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        stream_in *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Merges the parts (counts[2 * rank + stream] records each) into f through
+ * a binary heap of stream heads. Not collective (rank 0). */
+static tribe_status merge_parts(ing_rejects *r, const int64_t *counts, int size, FILE *f)
+{
+    tribe_status st = TRIBE_OK;
+    int k = 0, n = 0, more = 0;
+    stream_in *in = NULL, **heap = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&in, (size_t)size * ING_REJ_STREAMS, sizeof *in));
+    TRIBE_TRY(tribe_calloc((void **)&heap, (size_t)size * ING_REJ_STREAMS, sizeof *heap));
+    for (int q = 0; q < size * ING_REJ_STREAMS; q++) {
+        if (counts[q] == 0)
+            continue;
+        stream_in *s = &in[k++];
+        TRIBE_TRY(part_name(r, q / ING_REJ_STREAMS, q % ING_REJ_STREAMS, s->name, sizeof s->name));
+        s->left = counts[q];
+        s->f = fopen(s->name, "rb");
+        if (!s->f) {
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot read a part of the rejects file (is the rejects "
+                                                "directory shared by all ranks?)", s->name);
+            goto cleanup;
+        }
+        setvbuf(s->f, NULL, _IOFBF, PART_BUF);
+        TRIBE_TRY(next_rec(s, &more));
+        heap[n++] = s;
+    }
+    for (int i = n / 2 - 1; i >= 0; i--)
+        sift_down(heap, n, i);
+    while (n > 0) {
+        stream_in *s = heap[0];
+        if (fwrite(s->buf, 1, s->len, f) != s->len) {
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", r->base);
+            goto cleanup;
+        }
+        TRIBE_TRY(next_rec(s, &more));
+        if (!more)
+            heap[0] = heap[--n];
+        sift_down(heap, n, 0);
+    }
+cleanup:
+    for (int i = 0; i < k; i++) {
+        if (in[i].f)
+            fclose(in[i].f);
+        free(in[i].buf);
+    }
+    free(in);
+    free(heap);
+    return st;
+}
+
+/* Rank 0: the merged file under the temporary name, then renamed. */
+static tribe_status write_file(ing_rejects *r, const int64_t *counts, int size)
+{
+    tribe_status st = TRIBE_OK;
+    FILE *f = fopen(r->base, "w");
+    if (!f)
+        return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create the rejects file", r->base);
+    setvbuf(f, NULL, _IOFBF, (size_t)1 << 20);
+    if (fputs("source,line,reason,raw\n", f) == EOF) {
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", r->base);
         goto cleanup;
     }
+    TRIBE_TRY(merge_parts(r, counts, size, f));
     if (fclose(f) != 0) {
         f = NULL;
-        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", tmp);
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", r->base);
         goto cleanup;
     }
     f = NULL;
-    if (rename(tmp, path) != 0) {
-        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the rejects file into place", path);
+    if (rename(r->base, r->path) != 0) {
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the rejects file into place", r->path);
         goto cleanup;
     }
 cleanup:
     if (f)
         fclose(f);
     if (st != TRIBE_OK)
-        unlink(tmp);
+        unlink(r->base);
     return st;
 }
 
-tribe_status ing_rejects_write(tribe_par *par, const ing_rejects *r, const char *const *src_names,
-                               const char *path)
+tribe_status ing_rejects_write(tribe_par *par, ing_rejects *r)
 {
     tribe_status st = TRIBE_OK;
-    char *all = NULL;
-    entry *e = NULL;
+    int64_t *counts = NULL;
     size_t total = 0;
-    TRIBE_TRY(tribe_par_gatherv(par, r->data ? r->data : "", r->len, 0, (void **)&all, &total, NULL, NULL));
-    if (tribe_par_rank(par) == 0) {
-        size_t n = 0, cap = 1024;
-        st = tribe_alloc((void **)&e, cap * sizeof *e);
-        for (size_t off = 0; st == TRIBE_OK && off < total; n++) {
-            if (n == cap) {
-                cap *= 2;
-                st = tribe_realloc((void **)&e, cap * sizeof *e);
-                if (st != TRIBE_OK)
-                    break;
-            }
-            entry *x = &e[n];
-            memcpy(&x->src, all + off, 4);
-            memcpy(&x->line, all + off + 4, 8);
-            memcpy(&x->rl, all + off + 12, 4);
-            memcpy(&x->wl, all + off + 16, 4);
-            x->reason = all + off + HDR;
-            x->raw = x->reason + x->rl;
-            off += HDR + x->rl + x->wl;
-        }
-        if (st == TRIBE_OK) {
-            qsort(e, n, sizeof *e, cmp_entry);
-            st = write_file(path, e, n, src_names);
-        }
-    }
+    if (!r->base)
+        return TRIBE_OK;
+    st = tribe_par_agree(par, close_parts(r));
+    if (st == TRIBE_OK)
+        st = tribe_par_gatherv(par, r->n, sizeof r->n, 0, (void **)&counts, &total, NULL, NULL);
+    if (st == TRIBE_OK && r->rank == 0)
+        st = write_file(r, counts, tribe_par_size(par));
     st = tribe_par_agree(par, st);
-cleanup:
-    free(all);
-    free(e);
+    remove_parts(r);
+    r->n[0] = r->n[1] = 0;
+    free(counts);
     return st;
 }
