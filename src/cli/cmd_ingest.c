@@ -2,17 +2,21 @@
 #include "cli.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
+#include "tribe/sbuf.h"
 
 #include <getopt.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char INGEST_USAGE[] =
-    "usage: tribe ingest --transactions FILE [--web FILE] [--demographics FILE] -o customers.h5\n"
+    "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
     "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
+    "Each source option may be repeated and may be a quoted glob pattern ('exports/2011-*.csv.gz', expanded\n"
+    "by tribe, sorted): the files of one source are read as one (monthly exports), plain or .gz mixed.\n"
     "  --transactions FILE   Online Retail columns (required)\n"
     "  --web FILE            web/app sessions: CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n"
     "  --demographics FILE   CustomerID,Age,Country,Occupation,Subscription\n"
@@ -43,6 +47,86 @@ static tribe_status default_beside(const char *out, const char *suffix, char *bu
 static tribe_status default_rejects(const char *out, char *buf, size_t cap)
 {
     return default_beside(out, ".rejects.csv", buf, cap);
+}
+
+/* The files given to one source option, in order, glob patterns expanded. */
+typedef struct {
+    char **path;
+    int n, cap;
+} path_list;
+
+static void path_list_free(path_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->path[i]);
+    free(l->path);
+    memset(l, 0, sizeof *l);
+}
+
+static tribe_status path_list_push(path_list *l, const char *opt, const char *p)
+{
+    tribe_status st = TRIBE_OK;
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->path[i], p) == 0)
+            return tribe_cli_usage("ingest", "--%s: '%s' is given twice (its rows would count twice)", opt, p);
+    if (l->n == l->cap) {
+        int ncap = l->cap ? 2 * l->cap : 8;
+        TRIBE_TRY(tribe_realloc((void **)&l->path, (size_t)ncap * sizeof *l->path));
+        l->cap = ncap;
+    }
+    TRIBE_TRY(tribe_alloc((void **)&l->path[l->n], strlen(p) + 1));
+    memcpy(l->path[l->n++], p, strlen(p) + 1);
+cleanup:
+    return st;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Adds the value of --opt: a path, or a glob(3) pattern (any of * ? [) whose
+ * matches are added sorted by byte value. A pattern matching nothing is a
+ * usage error naming it. */
+static tribe_status path_list_add(path_list *l, const char *opt, const char *arg)
+{
+    tribe_status st = TRIBE_OK;
+    glob_t g;
+    int rc;
+    if (!strpbrk(arg, "*?["))
+        return path_list_push(l, opt, arg);
+    memset(&g, 0, sizeof g);
+    rc = glob(arg, GLOB_NOSORT, NULL, &g);
+    if (rc == GLOB_NOMATCH)
+        st = tribe_cli_usage("ingest", "--%s '%s': no file matches the pattern", opt, arg);
+    else if (rc != 0)
+        st = tribe_fail(rc == GLOB_NOSPACE ? TRIBE_ERR_NOMEM : TRIBE_ERR_IO, "--%s '%s': cannot expand the pattern",
+                        opt, arg);
+    else
+        qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, cmp_str);
+    for (size_t i = 0; st == TRIBE_OK && i < g.gl_pathc; i++)
+        st = path_list_push(l, opt, g.gl_pathv[i]);
+    globfree(&g);
+    return st;
+}
+
+/* The /customers `source` attribute: every input file of each source. */
+static tribe_status source_json(const path_list *src, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    static const char *const key[3] = {"transactions", "web", "demographics"};
+    tribe_sbuf b = {0};
+    for (int k = 0; k < 3; k++) {
+        TRIBE_TRY(tribe_sbuf_printf(&b, "%s\"%s\": [", k ? ", " : "{", key[k]));
+        for (int i = 0; i < src[k].n; i++) {
+            if (i)
+                TRIBE_TRY(tribe_sbuf_add(&b, ", "));
+            TRIBE_TRY(tribe_sbuf_json_str(&b, src[k].path[i]));
+        }
+        TRIBE_TRY(tribe_sbuf_add(&b, "]"));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "}"));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
 }
 
 /* --strict: the first rejected row (the rejects file is sorted) as an error. */
@@ -79,6 +163,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     tribe_table *t = NULL, *target = NULL;
     char *ledger = NULL, *source = NULL;
     const char *out = NULL, *horizon = NULL;
+    path_list src[3]; /* transactions, web, demographics */
     char rejects[4096] = "", target_path[4096] = "";
     int strict = 0;
     static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
@@ -94,14 +179,15 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"target", required_argument, 0, 'T'},
                                          {0, 0, 0, 0}};
     int c;
+    memset(src, 0, sizeof src);
     cfg.rejects_all = 1;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
-        case 't': cfg.transactions = optarg; break;
-        case 'w': cfg.web = optarg; break;
-        case 'd': cfg.demographics = optarg; break;
+        case 't': TRIBE_TRY(path_list_add(&src[0], "transactions", optarg)); break;
+        case 'w': TRIBE_TRY(path_list_add(&src[1], "web", optarg)); break;
+        case 'd': TRIBE_TRY(path_list_add(&src[2], "demographics", optarg)); break;
         case 'o': out = optarg; break;
         case 'r': snprintf(rejects, sizeof rejects, "%s", optarg); break;
         case 'm': cfg.rejects_all = 0; break;
@@ -110,24 +196,32 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'c': cfg.cutoff = optarg; break;
         case 'H': horizon = optarg; break;
         case 'T': snprintf(target_path, sizeof target_path, "%s", optarg); break;
-        default: return tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
+            goto cleanup;
         }
     }
     if (optind != argc)
-        return tribe_cli_usage("ingest", "unexpected argument '%s'", argv[optind]);
-    if (!cfg.transactions)
-        return tribe_cli_usage("ingest", "--transactions FILE is required");
+        TRIBE_TRY(tribe_cli_usage("ingest", "unexpected argument '%s'", argv[optind]));
+    if (src[0].n == 0)
+        TRIBE_TRY(tribe_cli_usage("ingest", "--transactions FILE is required"));
     if (!out)
-        return tribe_cli_usage("ingest", "-o customers.h5 is required");
+        TRIBE_TRY(tribe_cli_usage("ingest", "-o customers.h5 is required"));
+    cfg.transactions_files = (const char *const *)src[0].path;
+    cfg.n_transactions_files = src[0].n;
+    cfg.web_files = (const char *const *)src[1].path;
+    cfg.n_web_files = src[1].n;
+    cfg.demographics_files = (const char *const *)src[2].path;
+    cfg.n_demographics_files = src[2].n;
     if ((horizon || target_path[0]) && !cfg.cutoff)
-        return tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD");
+        TRIBE_TRY(tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD"));
     if (cfg.cutoff) {
         char *end = NULL;
         if (!horizon)
-            return tribe_cli_usage("ingest", "--cutoff needs --horizon DAYS (the target window)");
+            TRIBE_TRY(tribe_cli_usage("ingest", "--cutoff needs --horizon DAYS (the target window)"));
         long long h = strtoll(horizon, &end, 10);
         if (end == horizon || *end || h <= 0)
-            return tribe_cli_usage("ingest", "--horizon '%s': need a positive number of days", horizon);
+            TRIBE_TRY(tribe_cli_usage("ingest", "--horizon '%s': need a positive number of days", horizon));
         cfg.horizon_days = h;
         if (!target_path[0])
             TRIBE_TRY(default_beside(out, ".target.h5", target_path, sizeof target_path));
@@ -149,13 +243,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_par_agree(par, st));
     }
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
-    {
-        size_t cap = 256 + strlen(cfg.transactions) + (cfg.web ? strlen(cfg.web) : 0) +
-                     (cfg.demographics ? strlen(cfg.demographics) : 0);
-        TRIBE_TRY(tribe_alloc((void **)&source, cap));
-        snprintf(source, cap, "{\"transactions\": \"%s\", \"web\": \"%s\", \"demographics\": \"%s\"}",
-                 cfg.transactions, cfg.web ? cfg.web : "", cfg.demographics ? cfg.demographics : "");
-    }
+    TRIBE_TRY(source_json(src, &source));
     TRIBE_TRY(tribe_store_write_customers(par, out, t, ledger, source));
     if (target)
         TRIBE_TRY(tribe_store_write_customers(par, target_path, target, ledger, source));
@@ -168,6 +256,8 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
 cleanup:
     free(ledger);
     free(source);
+    for (int k = 0; k < 3; k++)
+        path_list_free(&src[k]);
     tribe_table_destroy(&t);
     tribe_table_destroy(&target);
     return st;
