@@ -155,6 +155,23 @@ int main(int argc, char **argv)
     tribe_ingest_cfg spz = {.transactions = splz, .cutoff = "2011-03-31", .horizon_days = 30, .gz_block = 2};
     compare_run("cutoff, gzip blocks of 2", spz, dir, 8);
 
+    /* several files per source, plain and gzip mixed: two or more gzip files
+     * are each read whole by one rank, plain files (and a lone gzip file)
+     * are shared; a file given twice counts twice (the library allows it) */
+    {
+        const char *txs[] = {tx, splz, txz, tx};
+        const char *webs[] = {webz, web};
+        const char *demos[] = {demoz, demo};
+        tribe_ingest_cfg many = {.transactions_files = txs, .n_transactions_files = 4, .web_files = webs,
+                                 .n_web_files = 2, .demographics_files = demos, .n_demographics_files = 2,
+                                 .rejects_all = 1};
+        compare_run("several files per source", many, dir, 9);
+        many.n_web_files = many.n_demographics_files = 0;
+        many.n_transactions_files = 2;
+        many.transactions_files = (const char *[]){splz, txz};
+        compare_run("two gzip files", many, dir, 10);
+    }
+
     /* errors: same status and message on every rank */
     {
         tribe_table *t = NULL;

@@ -616,6 +616,76 @@ static void allocation_failures_should_fail_cleanly(void)
     tribe_par_finalize(&par);
 }
 
+/* Several files per source read as one: a demographics row of a later file
+ * wins over an earlier file's (even at a lower line, as if concatenated), and
+ * rejected rows name their own file and line, sorted by file then line. */
+static void several_files_should_read_as_one_source(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const char *dir = tribe_test_tmpdir();
+    char tx[1024], d1[1024], d2[1024], rej[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/transactions.csv"));
+    snprintf(d1, sizeof d1, "%s/demo-1.csv", dir);
+    snprintf(d2, sizeof d2, "%s/demo-2.csv", dir);
+    snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
+    FILE *f = fopen(d1, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("CustomerID,Age,Occupation,Subscription\n200,30,,\n300,x,,\n100,40,pilot,basic\n", f);
+    fclose(f);
+    f = fopen(d2, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("Subscription,CustomerID,Age,Occupation\nnone,100,61,nurse\n,200,bad,\n", f);
+    fclose(f);
+    const char *txs[] = {tx, tx};
+    const char *demos[] = {d1, d2};
+    tribe_ingest_cfg one = {.transactions = tx};
+    tribe_ingest_cfg cfg = {.transactions_files = txs, .n_transactions_files = 2, .demographics_files = demos,
+                            .n_demographics_files = 2, .rejects = rej};
+    tribe_table *t = NULL, *t1 = NULL;
+    tribe_ledger l, l1;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &one, &t1, &l1), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    /* the same file twice: every row counted twice, distinct counts unchanged */
+    CU_ASSERT_EQUAL(l.rows_read, 2 * l1.rows_read);
+    CU_ASSERT_EQUAL(l.malformed, 2 * l1.malformed);
+    CU_ASSERT_EQUAL(feat(t, 100, "monetary"), 2 * feat(t1, 100, "monetary"));
+    CU_ASSERT_EQUAL(feat(t, 100, "frequency"), feat(t1, 100, "frequency"));
+    /* id 100: line 4 of the first file, line 2 of the second: the second wins */
+    CU_ASSERT_EQUAL(feat(t, 100, "age"), 61);
+    CU_ASSERT_STRING_EQUAL(level(t, 100, "occupation"), "nurse");
+    CU_ASSERT_EQUAL(feat(t, 200, "age"), 30); /* its second-file row is malformed */
+    CU_ASSERT_EQUAL(l.demographics_rows, 5);
+    CU_ASSERT_EQUAL(l.demographics_malformed, 2);
+    CU_ASSERT_EQUAL(l.demographics_duplicate_ids, 1);
+    int64_t lines[32];
+    char reasons[32][128], sources[32][64];
+    int n = read_rejects(rej, lines, reasons, sources, 32);
+    CU_ASSERT_EQUAL_FATAL(n, 2 * (int)l1.malformed + 2);
+    int m = (int)l1.malformed; /* the file's rows, then the same rows of its second listing */
+    for (int i = 0; i < 2 * m; i++)
+        CU_ASSERT_STRING_EQUAL(sources[i], tx);
+    for (int i = 0; i < m; i++)
+        CU_ASSERT_EQUAL(lines[i], lines[i + m]);
+    CU_ASSERT_STRING_EQUAL(sources[n - 2], d1);
+    CU_ASSERT_STRING_EQUAL(sources[n - 1], d2);
+    CU_ASSERT_EQUAL(lines[n - 2], 3);
+    CU_ASSERT_EQUAL(lines[n - 1], 3);
+    /* a bad header in any file is an error naming that file */
+    f = fopen(d2, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("CustomerID,Age,Occupation\n100,61,nurse\n", f);
+    fclose(f);
+    tribe_table_destroy(&t);
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "demo-2.csv: missing required column 'Subscription'"));
+    const char *empty[] = {tx, ""};
+    cfg.transactions_files = empty;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_USAGE);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&t1);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -632,6 +702,7 @@ int main(void)
         TRIBE_TEST(cutoff_should_split_features_and_target),
         TRIBE_TEST(bad_cutoff_or_horizon_should_be_usage_errors),
         TRIBE_TEST(web_sessions_after_the_cutoff_should_be_ignored),
+        TRIBE_TEST(several_files_should_read_as_one_source),
         {NULL, NULL}};
     return tribe_test_main("ingest", cases);
 }
