@@ -102,15 +102,19 @@ typedef struct {
  * in ascending id order) and computes the features.
  * *out gets this rank's shard (offset, n_global set); *ledger is filled on
  * every rank, also on most errors (counts gathered so far).
- * The rejects file is written (by rank 0) as soon as all sources are parsed,
- * so it is kept when a later step fails.
+ * Several files per source (cfg.*_files) are read as one source: the same
+ * result as one file holding their rows in the order given.
+ * The rejects file is written as soon as all sources are parsed, so it is
+ * kept when a later step fails: each rank streams its rejected rows to part
+ * files beside it, which rank 0 merges (no rank holds the rows in memory;
+ * the rejects directory must be visible to all ranks).
  * Errors (the same status and message on every rank; *out is NULL):
- *   USAGE  no transactions path, snapshot not a date or before the last invoice day;
+ *   USAGE  no transactions path (or an empty one in a list), snapshot not a date or before the last invoice day;
  *          cutoff not a date or outside the kept rows' date range (names both),
  *          horizon_days <= 0 with a cutoff, both a snapshot and a cutoff
  *   IO     a source missing or unreadable (message names it), rejects not writable
- *   INPUT  a source empty (no header) or missing a required column (names file
- *          and column); no transaction row kept at all */
+ *   INPUT  a source file empty (no header) or missing a required column (names
+ *          file and column); no transaction row kept at all */
 tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger);
 
 /* Collective. tribe_ingest, plus (when target is not NULL) *target: a table

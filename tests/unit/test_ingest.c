@@ -184,7 +184,7 @@ static void web_and_demographics_should_join_on_customer_id(void)
 }
 
 /* Reads the rejects CSV back: returns rows, fills lines[] and reasons. */
-static int read_rejects(const char *path, int64_t *lines, char reasons[][128], char sources[][64], int max)
+static int read_rejects(const char *path, int64_t *lines, char reasons[][128], char sources[][256], int max)
 {
     tribe_csv *c = NULL;
     int n = 0, has = 0;
@@ -196,7 +196,7 @@ static int read_rejects(const char *path, int64_t *lines, char reasons[][128], c
         CU_ASSERT_EQUAL(tribe_csv_nfields(c), 4);
         lines[n] = atoll(tribe_csv_field(c, 1, NULL));
         snprintf(reasons[n], 128, "%s", tribe_csv_field(c, 2, NULL));
-        snprintf(sources[n], 64, "%s", tribe_csv_field(c, 0, NULL));
+        snprintf(sources[n], 256, "%s", tribe_csv_field(c, 0, NULL));
         n++;
     }
     tribe_csv_close(&c);
@@ -216,7 +216,7 @@ static void rejects_file_should_list_malformed_rows_by_line(void)
     tribe_ledger l;
     CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
     int64_t lines[16];
-    char reasons[16][128], sources[16][64];
+    char reasons[16][128], sources[16][256];
     int n = read_rejects(rej, lines, reasons, sources, 16);
     CU_ASSERT_EQUAL_FATAL(n, 7); /* 4 transactions + 3 web */
     const int64_t want[] = {19, 20, 21, 22, 8, 9, 10};
@@ -261,7 +261,7 @@ static void no_kept_row_should_fail_but_keep_the_rejects(void)
     CU_ASSERT_EQUAL(l.rows_read, 3);
     CU_ASSERT_EQUAL(l.rows_read, l.rows_kept + rejected_sum(&l));
     int64_t lines[4];
-    char reasons[4][128], sources[4][64];
+    char reasons[4][128], sources[4][256];
     CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 4), 1);
     CU_ASSERT_EQUAL(lines[0], 3);
     tribe_par_finalize(&par);
@@ -658,7 +658,7 @@ static void several_files_should_read_as_one_source(void)
     CU_ASSERT_EQUAL(l.demographics_malformed, 2);
     CU_ASSERT_EQUAL(l.demographics_duplicate_ids, 1);
     int64_t lines[32];
-    char reasons[32][128], sources[32][64];
+    char reasons[32][128], sources[32][256];
     int n = read_rejects(rej, lines, reasons, sources, 32);
     CU_ASSERT_EQUAL_FATAL(n, 2 * (int)l1.malformed + 2);
     int m = (int)l1.malformed; /* the file's rows, then the same rows of its second listing */
