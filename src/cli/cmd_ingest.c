@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
@@ -84,7 +85,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 /* Adds the value of --opt: a path, or a glob(3) pattern (any of * ? [) whose
  * matches are added sorted by byte value. A pattern matching nothing is a
- * usage error naming it. */
+ * usage error naming it, unless a file has exactly that name. */
 static tribe_status path_list_add(path_list *l, const char *opt, const char *arg)
 {
     tribe_status st = TRIBE_OK;
@@ -94,7 +95,9 @@ static tribe_status path_list_add(path_list *l, const char *opt, const char *arg
         return path_list_push(l, opt, arg);
     memset(&g, 0, sizeof g);
     rc = glob(arg, GLOB_NOSORT, NULL, &g);
-    if (rc == GLOB_NOMATCH)
+    if (rc == GLOB_NOMATCH && access(arg, F_OK) == 0)
+        st = path_list_push(l, opt, arg); /* a name that merely contains * ? [ */
+    else if (rc == GLOB_NOMATCH)
         st = tribe_cli_usage("ingest", "--%s '%s': no file matches the pattern", opt, arg);
     else if (rc != 0)
         st = tribe_fail(rc == GLOB_NOSPACE ? TRIBE_ERR_NOMEM : TRIBE_ERR_IO, "--%s '%s': cannot expand the pattern",

@@ -114,6 +114,8 @@ expect 2 "tx-1999-\*.: no file matches the pattern" -- tribe_np 1 ingest --trans
   --transactions "$P/tx-1999-*" -o "$TMP/x.h5"
 expect 2 "given twice" -- tribe_np 1 ingest --transactions "$P/tx-2011-*" --transactions "$P/tx-2011-3.csv" \
   -o "$TMP/x.h5"
+cp "$P/tx-2011-1.csv" "$TMP/odd[1].csv"
+expect 0 "" -- tribe_np 1 ingest --transactions "$TMP/odd[1].csv" -o "$TMP/odd.h5"
 sed '1s/Country/Land/' "$P/tx-2011-3.csv" >"$P/bad-3.csv"
 expect 3 "bad-3.csv: missing required column 'Country'" -- tribe_np 2 ingest --transactions "$P/tx-2011-1.csv" \
   --transactions "$P/tx-2011-2.csv.gz" --transactions "$P/bad-3.csv" --transactions "$P/tx-2011-4.csv.gz" \
