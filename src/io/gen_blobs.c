@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_internal.h"
 #include "tribe/h5.h"
 #include "tribe/streams.h"
 #include "tribe/table.h"
@@ -62,9 +63,24 @@ static void blobs_params(const tribe_blobs_cfg *cfg, double *c, double *s, doubl
         share[k] /= tot;
 }
 
-/* Row g: label from the cumulative shares, then Box-Muller pairs (both the
- * cosine and the sine branch are used: half the hashing of
- * tribe_rng_normal). */
+void gen_gauss_row(uint64_t seed, int stream, int64_t g, const double *c, const double *s, int d, float *x)
+{
+    int pairs = (d + 1) / 2;
+    for (int p = 0; p < pairs; p++) {
+        uint64_t q = ((uint64_t)g * (uint64_t)pairs + (uint64_t)p) * 2;
+        double u1 = tribe_rng_unif(seed, stream, q);
+        double u2 = tribe_rng_unif(seed, stream, q + 1);
+        if (u1 < 1e-300)
+            u1 = 1e-300;
+        double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+        int j = 2 * p;
+        x[j] = (float)(c[j] + s[j] * r * cos(a));
+        if (j + 1 < d)
+            x[j + 1] = (float)(c[j + 1] + s[j + 1] * r * sin(a));
+    }
+}
+
+/* Row g: label from the cumulative shares, then its Gaussian draw. */
 static int32_t blobs_row(const tribe_blobs_cfg *cfg, const double *c, const double *s, const double *cum,
                          int64_t g, float *x)
 {
@@ -73,20 +89,7 @@ static int32_t blobs_row(const tribe_blobs_cfg *cfg, const double *c, const doub
     int k = 0;
     while (k < K - 1 && u >= cum[k])
         k++;
-    const double *ck = c + (size_t)k * d, *sk = s + (size_t)k * d;
-    int pairs = (d + 1) / 2;
-    for (int p = 0; p < pairs; p++) {
-        uint64_t q = ((uint64_t)g * (uint64_t)pairs + (uint64_t)p) * 2;
-        double u1 = tribe_rng_unif(cfg->seed, TRIBE_STREAM_BLOBS_NOISE, q);
-        double u2 = tribe_rng_unif(cfg->seed, TRIBE_STREAM_BLOBS_NOISE, q + 1);
-        if (u1 < 1e-300)
-            u1 = 1e-300;
-        double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
-        int j = 2 * p;
-        x[j] = (float)(ck[j] + sk[j] * r * cos(a));
-        if (j + 1 < d)
-            x[j + 1] = (float)(ck[j + 1] + sk[j + 1] * r * sin(a));
-    }
+    gen_gauss_row(cfg->seed, TRIBE_STREAM_BLOBS_NOISE, g, c + (size_t)k * d, s + (size_t)k * d, d, x);
     return (int32_t)k;
 }
 
