@@ -91,4 +91,25 @@ tribe_status tribe_blobs_truth_path(const char *path, char *buf, size_t cap);
  * the path, NOMEM; agreed over ranks. */
 tribe_status tribe_gen_blobs(tribe_par *par, const tribe_blobs_cfg *cfg, const char *path);
 
+/* ---- two planted periods (tribe gen --blobs --periods 2, docs/gen.md) -----
+ * The resegmentation scenario: two customers files of well-separated planted
+ * Gaussian segments where period 2 follows from period 1 by known MONIC
+ * transitions (survivors, one split, one merge, one disappearance, one
+ * emergence), ~5% migration between survivors, ~5% churn and new customers.
+ * Written into dir: period1.h5, period2.h5 (customers.h5 layout, features
+ * "monetary", f02..fNN), period1.truth.h5, period2.truth.h5 (per-customer
+ * planted segment) and truth.json (true K, transitions, the exact migration
+ * matrix). Planted segment numbers of a period are ordered by descending
+ * centre monetary, as tribe orders its segment ids. Uses cfg's customers
+ * (period-1 customers, >= 1), features (>= 2), clusters (period-1 segments,
+ * 6..TRIBE_PERIODS_MAX_K; the CLI's default TRIBE_PERIODS_DEFAULT_K) and
+ * seed; spread is fixed by the scenario and ignored. Everything about a
+ * customer is a pure function of (seed, its index), so the files are the same
+ * for any rank or thread count.
+ * Errors: USAGE for bad settings, IO naming the path, NOMEM; agreed over
+ * ranks. Collective. */
+#define TRIBE_PERIODS_MAX_K 32
+#define TRIBE_PERIODS_DEFAULT_K 7
+tribe_status tribe_gen_periods(tribe_par *par, const tribe_blobs_cfg *cfg, const char *dir);
+
 #endif

@@ -29,6 +29,10 @@ enum {
     TRIBE_STREAM_SILHOUETTE = 105,      /* the sampled silhouette's rows */
     TRIBE_STREAM_PROJECTION = 106,      /* rows of the PCA scatter sample */
     TRIBE_STREAM_KSELECT_SPLIT = 110,   /* split-half stability: which half a row joins */
+    TRIBE_STREAM_PERIODS_PARAMS = 111,  /* tribe gen --blobs --periods 2: centres, scales */
+    TRIBE_STREAM_PERIODS_FATE = 112,    /* tribe gen --periods 2: segment, churn, migration, id of a customer */
+    TRIBE_STREAM_PERIODS_NOISE1 = 113,  /* tribe gen --periods 2: a customer's period-1 noise */
+    TRIBE_STREAM_PERIODS_NOISE2 = 114,  /* tribe gen --periods 2: a customer's period-2 noise */
     TRIBE_STREAM_BLOBS_PARAMS = 115,    /* tribe gen --blobs: cluster parameters */
     TRIBE_STREAM_BLOBS_LABEL = 116,     /* tribe gen --blobs: planted label of a row */
     TRIBE_STREAM_BLOBS_NOISE = 117,     /* tribe gen --blobs: a row's noise */
@@ -55,6 +59,7 @@ enum {
         TRIBE_STREAM_BLOBS_LABEL, TRIBE_STREAM_BLOBS_NOISE, TRIBE_STREAM_KMEANS_PAR, TRIBE_STREAM_KMEANS_PAR_PP,  \
         TRIBE_STREAM_GMM_SAMPLE, TRIBE_STREAM_DRIVERS_TRAIN, TRIBE_STREAM_GBDT_BIN, TRIBE_STREAM_GBDT_BAG, TRIBE_STREAM_DRIVERS_SAMPLE,       \
         TRIBE_STREAM_LTV_VALID, TRIBE_STREAM_BENCH_GBDT_X, TRIBE_STREAM_BENCH_GBDT_NOISE,                         \
-        TRIBE_STREAM_BENCH_GBDT_MISS
+        TRIBE_STREAM_BENCH_GBDT_MISS, TRIBE_STREAM_PERIODS_PARAMS, TRIBE_STREAM_PERIODS_FATE,                     \
+        TRIBE_STREAM_PERIODS_NOISE1, TRIBE_STREAM_PERIODS_NOISE2
 
 #endif

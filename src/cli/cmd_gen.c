@@ -13,7 +13,8 @@
 static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
     "                 [--gzip] [--no-web] [--no-demographics]\n"
-    "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n\n"
+    "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n"
+    "       tribe gen --blobs --periods 2 --customers N -o DIR [--features D] [--clusters K] [--seed S]\n\n"
     "Writes synthetic data with planted segments into DIR (docs/gen.md): transactions.csv (Online Retail\n"
     "columns), web_events.csv, demographics.csv, and the truth (truth.csv, truth.json with the exact\n"
     "counts of planted dirt), plus contacts.csv (synthetic e-mail/phone/opt-ins for `tribe campaign`).\n"
@@ -30,7 +31,13 @@ static const char USAGE[] =
     "planted Gaussian clusters in D features (f01..fD); the planted labels go to FILE.truth.h5 (/truth/label).\n"
     "  --features D      features, 1.." GEN_STR(TRIBE_MAX_FEATURES) " (default 16)\n"
     "  --clusters K      planted clusters, 1..256 (default 8)\n"
-    "  --spread S        standard deviation of the centre coordinates (default 1; within-cluster 0.6..1.4)\n";
+    "  --spread S        standard deviation of the centre coordinates (default 1; within-cluster 0.6..1.4)\n\n"
+    "With --blobs --periods 2: the resegmentation scenario (docs/gen.md) in DIR: period1.h5 and period2.h5\n"
+    "(features monetary, f02..fD) with K well-separated planted segments (default 7; 6..32); period 2 has\n"
+    "survivors, one split, one merge, one disappearance, one emerged segment, ~5%% migration between\n"
+    "survivors, ~5%% churn and N/5 new customers. Truth: period1.truth.h5, period2.truth.h5 (per customer)\n"
+    "and truth.json (true K, transitions, the exact migration matrix).\n"
+    "  --periods P       1 (default: one FILE.h5) or 2 (-o DIR)\n";
 
 /* tribe gen --blobs: the options were checked by the caller's loop. */
 static tribe_status run_blobs(tribe_par *par, tribe_blobs_cfg *b, const char *out)
@@ -50,13 +57,28 @@ cleanup:
     return st;
 }
 
+/* tribe gen --blobs --periods 2. */
+static tribe_status run_periods(tribe_par *par, tribe_blobs_cfg *b, const char *out)
+{
+    tribe_status st = TRIBE_OK;
+    double t0 = tribe_now();
+    TRIBE_TRY(tribe_gen_periods(par, b, out));
+    if (tribe_par_rank(par) == 0)
+        printf("generated two periods from %lld customers x %d features, %d planted segments (seed %llu) in %s: "
+               "period1.h5, period2.h5, truth.json (%.2f s)\n",
+               (long long)b->customers, b->features, b->clusters, (unsigned long long)b->seed, out,
+               tribe_now() - t0);
+cleanup:
+    return st;
+}
+
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
     tribe_gen_cfg cfg;
     const char *out = NULL;
     int64_t v = 0;
     tribe_status st = TRIBE_OK;
-    int have_customers = 0, blobs = 0, gen_only = 0, blobs_only = 0;
+    int have_customers = 0, blobs = 0, gen_only = 0, blobs_only = 0, periods = 1, have_clusters = 0, spread = 0;
     tribe_blobs_cfg b;
     static const struct option opts[] = {{"customers", required_argument, 0, 'n'},
                                          {"output", required_argument, 0, 'o'},
@@ -71,6 +93,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                                          {"features", required_argument, 0, 'F'},
                                          {"clusters", required_argument, 0, 'K'},
                                          {"spread", required_argument, 0, 'p'},
+                                         {"periods", required_argument, 0, 'P'},
                                          {0, 0, 0, 0}};
     int c;
     tribe_gen_defaults(&cfg);
@@ -114,16 +137,21 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         case 'K':
             TRIBE_TRY(tribe_cli_int("gen", "--clusters", optarg, 1, 256, &v));
             b.clusters = (int)v;
-            blobs_only = 1;
+            blobs_only = have_clusters = 1;
             break;
         case 'p': {
             char *end = NULL;
             b.spread = strtod(optarg, &end);
             if (!end || *end || !isfinite(b.spread) || b.spread < 0)
                 return tribe_cli_usage("gen", "--spread expects a number >= 0, got '%s'", optarg);
-            blobs_only = 1;
+            blobs_only = spread = 1;
             break;
         }
+        case 'P':
+            TRIBE_TRY(tribe_cli_int("gen", "--periods", optarg, 1, 2, &v));
+            periods = (int)v;
+            blobs_only = 1;
+            break;
         default: return tribe_cli_usage("gen", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -135,13 +163,19 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web and --no-demographics "
                                       "do not apply to --blobs");
     if (!blobs && blobs_only)
-        return tribe_cli_usage("gen", "--features, --clusters and --spread need --blobs");
+        return tribe_cli_usage("gen", "--features, --clusters, --spread and --periods need --blobs");
+    if (periods == 2 && spread)
+        return tribe_cli_usage("gen", "--spread does not apply to --periods 2 (the separation is fixed)");
     if (!out)
-        return tribe_cli_usage("gen", blobs ? "-o FILE.h5 is required" : "-o DIR is required");
+        return tribe_cli_usage("gen", blobs && periods == 1 ? "-o FILE.h5 is required" : "-o DIR is required");
     if (blobs) {
         b.customers = cfg.customers;
         b.seed = cfg.seed;
-        return run_blobs(par, &b, out);
+        if (periods == 1)
+            return run_blobs(par, &b, out);
+        if (!have_clusters)
+            b.clusters = TRIBE_PERIODS_DEFAULT_K;
+        return run_periods(par, &b, out);
     }
     TRIBE_TRY(tribe_gen(par, &cfg, out));
     if (tribe_par_rank(par) == 0)
