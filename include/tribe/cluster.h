@@ -313,7 +313,9 @@ typedef struct {
 tribe_status tribe_cluster_quality_compute(const tribe_dmat *z, const int32_t *label, int k,
                                            tribe_cluster_quality *q);
 
-/* Split-half ARI a K needs to compete in tribe_ksweep_recommend. */
+/* Split-half ARI a K needs to compete in tribe_ksweep_recommend (the
+ * default of tribe_ksweep_cfg.stability_min and of the job key
+ * kmeans.stability_min). */
 #define TRIBE_KSWEEP_STABLE_ARI 0.8
 /* Most K values of one sweep. */
 #define TRIBE_KSWEEP_MAX 256
@@ -337,6 +339,10 @@ typedef struct {
     int recommended_k;
     int elbow_k;           /* 0 with fewer than 3 K values */
     double stability_ari;  /* the stability of recommended_k's row */
+    double stability_min;  /* the split-half ARI a K needed to compete */
+    int k_stable;          /* 1: recommended_k's stability >= stability_min; -1: below it (no K of the
+                              sweep was stable: the choice is not reliable); 0: not measured */
+    char stability_note[512]; /* when k_stable is -1: what that means, in plain words; else "" */
     char reason[512];      /* one line: "K=6: 4 of 5 criteria agree (...)..." */
     double fit_seconds, score_seconds; /* K-Means fits; scoring and stability */
     double silhouette_seconds, quality_seconds, stability_seconds; /* the parts of score_seconds */
@@ -352,12 +358,15 @@ int tribe_ksweep_elbow(const tribe_ksweep_row *row, int n);
 
 /* Not collective. The recommended K of row[n] (n <= TRIBE_KSWEEP_MAX) and a one-line
  * reason (written to reason[cap]). Candidates are the K with split-half
- * stability >= TRIBE_KSWEEP_STABLE_ARI (NaN counts as stable; every K when
- * none is stable). Among them five criteria vote: best sampled silhouette,
+ * stability >= stability_min (NaN counts as stable; every K when none is
+ * stable). Among them five criteria vote: best sampled silhouette,
  * best exact squared silhouette, highest Calinski-Harabasz, lowest
  * Davies-Bouldin, and elbow_k (of all rows) when n >= 3 and it is a
  * candidate; the K with most votes wins, ties to the higher sampled
  * silhouette, then the smaller K. A single row is "fixed by the job". */
+int tribe_ksweep_recommend_at(const tribe_ksweep_row *row, int n, int elbow_k, double stability_min, char *reason,
+                              size_t cap);
+/* The same with stability_min = TRIBE_KSWEEP_STABLE_ARI. */
 int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap);
 
 /* What a sweep tries and measures. */
@@ -366,6 +375,8 @@ typedef struct {
     tribe_kmeans_cfg kmeans; /* every fit's settings (k replaced); its seed also draws the samples */
     int64_t sil_sample;      /* rows of the sampled silhouette; 0 skips it (NaN) */
     int stability;           /* 1: the split-half stability of every K; 0: skipped (NaN) */
+    double stability_min;    /* the ARI a K needs to compete and to count as reliable, in (0, 1];
+                                0 = TRIBE_KSWEEP_STABLE_ARI */
 } tribe_ksweep_cfg;
 
 /* Collective. Fits K-Means (cfg->kmeans with k replaced) for every K in
@@ -374,7 +385,9 @@ typedef struct {
  * split-half stability: two disjoint halves of min(n/2, 100000) rows drawn
  * by the counter RNG (TRIBE_STREAM_KSELECT_SPLIT), a fit on each, every row
  * assigned with both, the ARI of the two labelings; then picks the elbow and
- * the recommended K (tribe_ksweep_recommend). Up to TRIBE_LABELINGS_MAX (8)
+ * the recommended K (tribe_ksweep_recommend_at with cfg->stability_min); when
+ * its stability was measured and is below stability_min (no K was stable),
+ * sets k_stable = -1 and stability_note and logs a warning. Up to TRIBE_LABELINGS_MAX (8)
  * K values are fitted before they are scored together: their labels take 2
  * bytes a row per K (none for a single K). label[z->rows->n_local] is a
  * caller work array (its content is undefined on return). Bit-identical for

@@ -77,6 +77,12 @@ static int arg_best(const tribe_ksweep_row *row, int n, const int *cand, size_t 
 
 int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap)
 {
+    return tribe_ksweep_recommend_at(row, n, elbow_k, TRIBE_KSWEEP_STABLE_ARI, reason, cap);
+}
+
+int tribe_ksweep_recommend_at(const tribe_ksweep_row *row, int n, int elbow_k, double stability_min, char *reason,
+                              size_t cap)
+{
     int cand[TRIBE_KSWEEP_MAX] = {0};
     if (n < 1 || n > TRIBE_KSWEEP_MAX) {
         snprintf(reason, cap, "no K tried");
@@ -92,7 +98,7 @@ int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char
      * half fits disagree. Without any stable K, every K competes. */
     int nstable = 0;
     for (int i = 0; i < n; i++) {
-        cand[i] = !(row[i].stability < TRIBE_KSWEEP_STABLE_ARI); /* NaN (skipped) counts as stable */
+        cand[i] = !(row[i].stability < stability_min); /* NaN (skipped) counts as stable */
         nstable += cand[i];
     }
     if (nstable == 0)
@@ -152,8 +158,7 @@ int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char
         if (vote[v] >= 0 && vote[v] != best)
             len += snprintf(reason + len, cap - (size_t)len, "; %s prefers K=%d", what[v], kv[v]);
     if (nstable > 0 && nstable < n && len >= 0 && (size_t)len < cap) {
-        len += snprintf(reason + len, cap - (size_t)len, "; unstable (split-half ARI < %.2g):",
-                        TRIBE_KSWEEP_STABLE_ARI);
+        len += snprintf(reason + len, cap - (size_t)len, "; unstable (split-half ARI < %.2g):", stability_min);
         for (int i = 0; i < n && len >= 0 && (size_t)len < cap; i++)
             if (!cand[i])
                 len += snprintf(reason + len, cap - (size_t)len, " K=%d (%.2f)", row[i].k, row[i].stability);
@@ -331,6 +336,35 @@ cleanup:
     return st;
 }
 
+/* Not collective. Whether the recommended K holds (k_stable) and, when it
+ * does not, a note a marketer can read: the recommendation is the best of
+ * unstable choices, with the most stable K tried and what to change. */
+static void judge_stability(tribe_ksweep *s)
+{
+    s->stability_note[0] = '\0';
+    s->k_stable = isnan(s->stability_ari) ? 0 : s->stability_ari >= s->stability_min ? 1 : -1;
+    if (s->k_stable >= 0)
+        return;
+    int most = 0;
+    for (int i = 1; i < s->n; i++)
+        if (s->row[i].stability > s->row[most].stability || isnan(s->row[most].stability))
+            most = i;
+    if (s->n == 1)
+        snprintf(s->stability_note, sizeof s->stability_note,
+                 "K=%d is not reliable: refitted on two halves of the customers, the two segmentations agree only "
+                 "%.2f (%.2f needed, 1 = identically), so the segments may come out differently in another run. "
+                 "Try more restarts (kmeans.n_init), another K or other features.",
+                 s->recommended_k, s->stability_ari, s->stability_min);
+    else
+        snprintf(s->stability_note, sizeof s->stability_note,
+                 "No number of segments from %d to %d is reliable: refitted on two halves of the customers, the two "
+                 "segmentations agree at best %.2f (K=%d; %.2f needed, 1 = identically). K=%d (agreement %.2f) is "
+                 "only the best of unreliable choices: its segments may come out differently in another run. Try "
+                 "more restarts (kmeans.n_init), other features or another K range.",
+                 s->row[0].k, s->row[s->n - 1].k, s->row[most].stability, s->row[most].k, s->stability_min,
+                 s->recommended_k, s->stability_ari);
+}
+
 tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, int32_t *label, tribe_ksweep **out)
 {
     tribe_status st = TRIBE_OK;
@@ -377,11 +411,16 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
         s->score_seconds += tribe_now() - t1;
     }
     s->elbow_k = s->n >= 3 ? tribe_ksweep_elbow(s->row, s->n) : 0;
-    s->recommended_k = tribe_ksweep_recommend(s->row, s->n, s->elbow_k, s->reason, sizeof s->reason);
+    s->stability_min = cfg->stability_min > 0 ? cfg->stability_min : TRIBE_KSWEEP_STABLE_ARI;
+    s->recommended_k =
+        tribe_ksweep_recommend_at(s->row, s->n, s->elbow_k, s->stability_min, s->reason, sizeof s->reason);
     for (int i = 0; i < s->n; i++)
         if (s->row[i].k == s->recommended_k)
             s->stability_ari = s->row[i].stability;
     TRIBE_INFO("chose %s", s->reason);
+    judge_stability(s);
+    if (s->k_stable < 0)
+        TRIBE_WARN("%s", s->stability_note);
     *out = s;
     s = NULL;
 cleanup:

@@ -115,22 +115,46 @@ cleanup:
     return st;
 }
 
+/* The warning when the chosen K does not hold (ks->k_stable < 0): the
+ * sweep's plain-words note, on the amber of the page's "low" cells. */
+static tribe_status ksweep_warning(tribe_sbuf *b, const tribe_ksweep *ks)
+{
+    tribe_status st = TRIBE_OK;
+    PUT("<p class=\"kwarn\" role=\"alert\" style=\"background:var(--lo-bg);border-left:4px solid var(--lo);"
+        "padding:8px 12px;border-radius:6px;max-width:820px\"><strong>Not reliable.</strong> ");
+    ESC(ks->stability_note);
+    PUT("</p>\n");
+cleanup:
+    return st;
+}
+
 /* "Choosing the number of segments": one plot per criterion of the K sweep
- * with the recommended K marked, and the reason. */
+ * with the recommended K marked, and the reason; first, when no K held
+ * (k_stable < 0), a warning that the choice is not reliable. A fixed K gets
+ * the section only for that warning. */
 tribe_status tribe_report_ksweep(tribe_sbuf *b, const tribe_ksweep *ks)
 {
     tribe_status st = TRIBE_OK;
     double *tab = NULL;
-    int n = ks->n, rec = ks->recommended_k, stable = 0;
-    if (n < 2)
+    int n = ks->n, rec = ks->recommended_k, stable = 0, unreliable = ks->k_stable < 0;
+    double smin = ks->stability_min > 0 ? ks->stability_min : TRIBE_KSWEEP_STABLE_ARI;
+    char hint[96];
+    if (n < 2 && !unreliable)
         return TRIBE_OK; /* a fixed K: nothing to compare */
+    TRIBE_TRY(tribe_html_section(b, "choosing-k", "Choosing K", "Choosing the number of segments"));
+    if (unreliable)
+        TRIBE_TRY(ksweep_warning(b, ks));
+    if (n < 2) {
+        PUT("</section>\n");
+        goto cleanup;
+    }
     TRIBE_TRY(tribe_alloc((void **)&tab, (size_t)n * COLS * sizeof *tab));
     for (int i = 0; i < n; i++) {
         tribe_ksweep_row_values(&ks->row[i], tab + (size_t)i * COLS);
         stable |= isfinite(ks->row[i].stability);
     }
-    TRIBE_TRY(tribe_html_section(b, "choosing-k", "Choosing K", "Choosing the number of segments"));
-    OUT("<p class=\"lead\">Every K in the range was fitted and scored. Recommended: <strong>K=%d</strong>", rec);
+    OUT("<p class=\"lead\">Every K in the range was fitted and scored. %s: <strong>K=%d</strong>",
+        unreliable ? "Best of unreliable choices" : "Recommended", rec);
     if (isfinite(ks->stability_ari))
         OUT(" (split-half agreement %.2f: refitted on two disjoint halves of the customers, the two "
             "segmentations agree this well, 1 = identically)", ks->stability_ari);
@@ -148,9 +172,9 @@ tribe_status tribe_report_ksweep(tribe_sbuf *b, const tribe_ksweep *ks)
     TRIBE_TRY(ksweep_plot(b, tab, n, 4, -1, "Silhouette, squared distance (all)", "Higher is better", rec, 0, NULL));
     TRIBE_TRY(ksweep_plot(b, tab, n, 5, -1, "Calinski-Harabasz", "Higher is better", rec, 0, NULL));
     TRIBE_TRY(ksweep_plot(b, tab, n, 6, -1, "Davies-Bouldin", "Lower is better", rec, 0, NULL));
+    snprintf(hint, sizeof hint, "Higher is more reproducible; below %.2g a K may not win", smin);
     if (stable)
-        TRIBE_TRY(ksweep_plot(b, tab, n, 7, -1, "Split-half stability (ARI)",
-                              "Higher is more reproducible; below 0.8 a K may not win", rec, 0, NULL));
+        TRIBE_TRY(ksweep_plot(b, tab, n, 7, -1, "Split-half stability (ARI)", hint, rec, 0, NULL));
     PUT("</div></section>\n");
 cleanup:
     free(tab);

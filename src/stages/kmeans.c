@@ -18,6 +18,7 @@ typedef struct {
     int k_lo, k_hi;       /* K, or the swept range */
     int64_t silhouette_sample; /* silhouette.sample_size; 0 = skip (2000 still choose K in a sweep) */
     int stability;        /* kmeans.stability: split-half stability of every K; default: with a K range */
+    double stability_min; /* kmeans.stability_min: the split-half ARI a K needs to compete and to count as reliable */
     tribe_ksweep *ks;
 } kmeans_stage;
 
@@ -34,6 +35,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     c->max_steps = 200;
     c->init_sample = 20000;
     c->tol = 1e-4;
+    s->stability_min = TRIBE_KSWEEP_STABLE_ARI;
     s->silhouette_sample = 2000;
     TRIBE_TRY(tribe_spec_object(spec, "kmeans", &km));
     if (!tribe_spec_has(km, "k") && !tribe_spec_has(km, "k_min") && !tribe_spec_has(km, "k_max"))
@@ -46,6 +48,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(km, "k_max", 1, 1000, &range[1]));
     s->stability = k == 0; /* it serves to choose K: a fixed K pays for it only when asked */
     TRIBE_TRY(tribe_spec_bool(km, "stability", &s->stability));
+    TRIBE_TRY(tribe_spec_num(km, "stability_min", 0.01, 1, &s->stability_min));
     TRIBE_TRY(tribe_spec_i64(km, "batch_size", 1, 1e9, &c->batch_size));
     TRIBE_TRY(tribe_spec_int(km, "max_steps", 1, 1e7, &c->max_steps));
     TRIBE_TRY(tribe_spec_i64(km, "init_sample", 1, 1e9, &c->init_sample));
@@ -85,7 +88,7 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(t->n_local + 1) * sizeof *r->label));
     TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));
     tribe_ksweep_cfg sc = {.k_lo = s->k_lo, .k_hi = k_hi, .kmeans = s->cfg, .sil_sample = sil,
-                           .stability = s->stability};
+                           .stability = s->stability, .stability_min = s->stability_min};
     const tribe_dmat zm = tribe_run_z(r);
     TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
     r->k = s->ks->recommended_k;
@@ -146,6 +149,9 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "recommended_k", ks->recommended_k));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "elbow_k", ks->elbow_k));
     TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_ari", ks->stability_ari));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "stability_min", ks->stability_min));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/model/k_sweep", "k_stable", ks->k_stable));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/model/k_sweep", "stability_note", ks->stability_note));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/k_sweep", "reason", ks->reason));
     TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "fit_seconds", ks->fit_seconds));
     TRIBE_TRY(tribe_h5_attr_f64(h, "/model/k_sweep", "score_seconds", ks->score_seconds));
@@ -170,10 +176,18 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_num(obj, "silhouette_ci95", r->silhouette_ci));
     TRIBE_TRY(tribe_rec_num(obj, "fit_seconds", ks->fit_seconds));
     TRIBE_TRY(tribe_rec_num(obj, "score_seconds", ks->score_seconds));
+    /* Whether the K holds: true, false (no K was stable; k_warning says so
+     * in words) or null (its stability was not measured). */
+    if (ks->k_stable)
+        TRIBE_TRY(tribe_rec_bool(obj, "k_reliable", ks->k_stable > 0));
+    else
+        TRIBE_TRY(tribe_rec_str(obj, "k_reliable", NULL));
+    TRIBE_TRY(tribe_rec_str(obj, "k_warning", ks->k_stable < 0 ? ks->stability_note : NULL));
     TRIBE_TRY(tribe_rec_obj(obj, "k_sweep", &sw));
     TRIBE_TRY(tribe_rec_int(sw, "recommended_k", ks->recommended_k));
     TRIBE_TRY(tribe_rec_int(sw, "elbow_k", ks->elbow_k));
     TRIBE_TRY(tribe_rec_num(sw, "stability_ari", ks->stability_ari));
+    TRIBE_TRY(tribe_rec_num(sw, "stability_min", ks->stability_min));
     TRIBE_TRY(tribe_rec_str(sw, "reason", ks->reason));
     TRIBE_TRY(tribe_rec_strs(sw, "columns", TRIBE_KSWEEP_COLUMNS, TRIBE_KSWEEP_COLS));
     TRIBE_TRY(tribe_rec_arr(sw, "rows", &rows));
