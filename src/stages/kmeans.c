@@ -35,6 +35,14 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     c->max_steps = 200;
     c->init_sample = 20000;
     c->tol = 1e-4;
+    /* k-means++ then Lloyd on the init_sample rows for each of 10 restarts,
+     * the best on the sample going on to full Lloyd passes: on planted data
+     * the restarts cost little beside the passes, and fewer of them (or
+     * mini-batch from one k-means++ draw) land in a merged-and-split
+     * partition (docs/clustering.md, "Defaults"; bench/bench_kdefaults.sh). */
+    c->init = TRIBE_KMEANS_INIT_PP_LLOYD;
+    c->algorithm = TRIBE_KMEANS_LLOYD;
+    c->n_init = 10;
     s->stability_min = TRIBE_KSWEEP_STABLE_ARI;
     s->silhouette_sample = 2000;
     TRIBE_TRY(tribe_spec_object(spec, "kmeans", &km));
