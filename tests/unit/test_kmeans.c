@@ -288,6 +288,73 @@ static void fit_should_not_depend_on_the_thread_count(void)
     tribe_par_finalize(&par);
 }
 
+/* Rows for tribe_ksweep_recommend_at: K=2 best on every criterion but the
+ * least stable, K=3 the most stable. */
+static void ksweep_should_let_only_k_at_the_stability_threshold_compete(void)
+{
+    tribe_ksweep_row r[3] = {
+        {.k = 2, .inertia = 100, .silhouette = 0.5, .silhouette_sq = 0.6, .ch = 900, .db = 0.8, .stability = 0.60},
+        {.k = 3, .inertia = 70, .silhouette = 0.4, .silhouette_sq = 0.5, .ch = 800, .db = 1.0, .stability = 0.75},
+        {.k = 4, .inertia = 60, .silhouette = 0.3, .silhouette_sq = 0.4, .ch = 700, .db = 1.2, .stability = 0.70}};
+    char why[512];
+    /* none reaches 0.8: every K competes, and the reason names none as unstable */
+    CU_ASSERT_EQUAL(tribe_ksweep_recommend_at(r, 3, 3, 0.8, why, sizeof why), 2);
+    CU_ASSERT_PTR_NULL(strstr(why, "unstable"));
+    CU_ASSERT_EQUAL(tribe_ksweep_recommend(r, 3, 3, why, sizeof why), 2);
+    /* at 0.72 only K=3 may win; the others are named with their ARI */
+    CU_ASSERT_EQUAL(tribe_ksweep_recommend_at(r, 3, 3, 0.72, why, sizeof why), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "unstable (split-half ARI < 0.72): K=2 (0.60) K=4 (0.70)"));
+}
+
+/* One round Gaussian cloud: any partition of it into 3 or 4 is one of many
+ * rotations, so no K reproduces on the two halves. */
+static void ksweep_should_say_when_no_k_holds(void)
+{
+    tribe_par *par = tribe_test_serial();
+    int64_t n = 6000;
+    int d = 2;
+    double c[2];
+    float *z = planted(n, d, 1, 1.0, 23, c);
+    int32_t *work = malloc((size_t)n * sizeof *work);
+    tribe_ksweep_cfg cfg = {.k_lo = 3, .k_hi = 4, .sil_sample = 300, .stability = 1};
+    tribe_kmeans_cfg_default(&cfg.kmeans);
+    cfg.kmeans.seed = 9;
+    tribe_ksweep *ks = NULL;
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT_EQUAL(ks->stability_min, TRIBE_KSWEEP_STABLE_ARI); /* 0 in the cfg: the default */
+    CU_ASSERT(ks->stability_ari < 0.8);
+    CU_ASSERT_EQUAL(ks->k_stable, -1);
+    char want[64];
+    snprintf(want, sizeof want, "K=%d (agreement %.2f) is only the best of unreliable", ks->recommended_k,
+             ks->stability_ari);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ks->stability_note, "No number of segments from 3 to 4 is reliable"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ks->stability_note, want));
+    double ari = ks->stability_ari;
+    int k = ks->recommended_k;
+    tribe_ksweep_destroy(&ks);
+    /* the same sweep under a threshold it passes: reliable, no note */
+    cfg.stability_min = ari / 2;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT(ks->k_stable == 1 && ks->stability_note[0] == '\0' && ks->stability_min == ari / 2);
+    tribe_ksweep_destroy(&ks);
+    /* a fixed K asked for its stability says it in its own words; without stability: not measured */
+    cfg.stability_min = 0;
+    cfg.k_lo = cfg.k_hi = k;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT_EQUAL(ks->k_stable, -1);
+    snprintf(want, sizeof want, "K=%d is not reliable", k);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ks->stability_note, want));
+    tribe_ksweep_destroy(&ks);
+    cfg.stability = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT(ks->k_stable == 0 && ks->stability_note[0] == '\0');
+    tribe_ksweep_destroy(&ks);
+    free(work);
+    free(z);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -300,6 +367,8 @@ int main(void)
         TRIBE_TEST(kmeanspp_should_count_distinct_centres),
         TRIBE_TEST(relabel_should_order_by_descending_mean_then_size),
         TRIBE_TEST(fit_should_not_depend_on_the_thread_count),
+        TRIBE_TEST(ksweep_should_let_only_k_at_the_stability_threshold_compete),
+        TRIBE_TEST(ksweep_should_say_when_no_k_holds),
         {NULL, NULL}};
     return tribe_test_main("kmeans", cases);
 }

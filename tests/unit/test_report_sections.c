@@ -134,6 +134,9 @@ static void ksweep_should_plot_every_criterion_and_mark_the_choice(void)
     CU_ASSERT_EQUAL(html_count(sec, ">elbow</text>"), 1);
     CU_ASSERT_EQUAL(html_count(sec, "<circle"), 4 * 6 - 1 + 1); /* the NaN point skipped; the elbow ring */
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<title>K=4: 0.4</title>"));
+    CU_ASSERT_PTR_NULL(strstr(sec, "Not reliable"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Recommended: <strong>K=4</strong>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "below 0.8 a K may not win")); /* stability_min 0: the default */
     free(sec);
     free(html);
     /* without stability (a fixed-K job asked for none): five plots */
@@ -144,10 +147,37 @@ static void ksweep_should_plot_every_criterion_and_mark_the_choice(void)
     sec = html_section(html, "choosing-k");
     CU_ASSERT_EQUAL(html_count(sec, "<svg"), 5);
     CU_ASSERT_PTR_NULL(strstr(sec, "split-half"));
+    CU_ASSERT_PTR_NULL(strstr(sec, "Not reliable"));
     free(sec);
     free(html);
-    /* one K: nothing to compare, no section */
+    /* no K held: the note first, in words, and the K not called recommended */
+    for (int i = 0; i < 4; i++)
+        rows[i].stability = 0.5;
+    ks.stability_ari = 0.5;
+    ks.stability_min = 0.7;
+    ks.k_stable = -1;
+    snprintf(ks.stability_note, sizeof ks.stability_note, "No number of segments from 2 to 5 is reliable <y>");
+    html = page_of(s, write_ksweep, &ks);
+    sec = html_section(html, "choosing-k");
+    const char *warn = strstr(sec, "<strong>Not reliable.</strong> No number of segments from 2 to 5 is reliable &lt;y&gt;");
+    CU_ASSERT_PTR_NOT_NULL(warn);
+    CU_ASSERT(warn && warn < strstr(sec, "<svg"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Best of unreliable choices: <strong>K=4</strong>"));
+    CU_ASSERT_PTR_NULL(strstr(sec, "Recommended"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "below 0.7 a K may not win"));
+    CU_ASSERT_EQUAL(html_count(sec, "<svg"), 6);
+    free(sec);
+    free(html);
+    /* one K that does not hold: the section only for the note */
     ks.n = 1;
+    html = page_of(s, write_ksweep, &ks);
+    sec = html_section(html, "choosing-k");
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<strong>Not reliable.</strong>"));
+    CU_ASSERT_EQUAL(html_count(sec, "<svg"), 0);
+    free(sec);
+    free(html);
+    /* one K, reliable or not measured: nothing to compare, no section */
+    ks.k_stable = 0;
     html = page_of(s, write_ksweep, &ks);
     CU_ASSERT_PTR_NULL(strstr(html, "id=\"choosing-k\""));
     free(html);
