@@ -49,6 +49,7 @@ row = t[:][t[:, 0] == k][0]
 assert row[7] == t.attrs["stability_ari"] and 0.8 <= row[7] <= 1, row
 run = f["/runs"][list(f["/runs"])[0]].attrs
 assert run["k_reason"] == t.attrs["reason"] and run["k_stability_ari"] == row[7]
+assert t.attrs["stability_min"] == 0.8 and t.attrs["k_stable"] == 1 and t.attrs["stability_note"] == ""
 assert ((t[:, 6] > 0) & (t[:, 5] > 0) & (np.abs(t[:, 4]) < 1) & (np.abs(t[:, 2]) < 1)).all()
 assert (np.diff(t[:, 1]) < 0).sum() >= 5  # inertia falls with K (mostly: mini-batch fits)
 PY
@@ -96,6 +97,38 @@ JSON
   tribe_np 2 run "$TMP/retail.json" >/dev/null 2>"$TMP/retail.err" && ok "K sweep on Online Retail" ||
     { fail "retail sweep"; tail -5 "$TMP/retail.err"; }
   grep 'chose' "$TMP/retail.err" | sed 's/.*info: /    /'
+  # The shipped job holds; with the mini-batch settings it shipped with before, no K does, and every output
+  # says so (the log as a warning, the run record, results.h5, the report).
+  for v in shipped before; do
+    $PY - "$TRIBE_SOURCE_DIR/jobs/online-retail.json" "$TMP/retail.h5" "$TMP/or-$v" $v >"$TMP/or-$v.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j.update(input=sys.argv[2], output=sys.argv[3], drivers={"enabled": False})
+if sys.argv[4] == "before":
+    j["kmeans"].update(init="kmeans++", algorithm="minibatch", n_init=1)
+print(json.dumps(j))
+PY
+    tribe_np 2 run "$TMP/or-$v.json" >/dev/null 2>"$TMP/or-$v.err" || { fail "jobs/online-retail.json ($v)"; tail -5 "$TMP/or-$v.err"; }
+  done
+  $PY - "$TMP/or-shipped" "$TMP/or-before" <<'PY' && ok "jobs/online-retail.json's K holds; the old settings' K is flagged unreliable everywhere" || fail "K reliability on Online Retail"
+import json, sys, h5py
+for d, reliable in ((sys.argv[1], True), (sys.argv[2], False)):
+    km = json.load(open(d + "/run.json"))["kmeans"]
+    t = h5py.File(d + "/results.h5", "r")["/model/k_sweep"].attrs
+    html = open(d + "/report.html").read()
+    print(f"    K={km['k']}: split-half ARI {km['k_sweep']['stability_ari']:.2f}, reliable {km['k_reliable']}")
+    assert km["k_reliable"] is reliable and t["k_stable"] == (1 if reliable else -1), (d, km["k_reliable"])
+    assert (km["k_sweep"]["stability_ari"] >= 0.8) == reliable
+    if reliable:
+        assert km["k_warning"] is None and t["stability_note"] == "" and "Not reliable" not in html
+    else:
+        assert km["k_warning"] == t["stability_note"] and "is reliable" in km["k_warning"], km["k_warning"]
+        assert "<strong>Not reliable.</strong> No number of segments from 3 to 8" in html
+        assert f"Best of unreliable choices: <strong>K={km['k']}</strong>" in html
+PY
+  grep -q 'warn: No number of segments from 3 to 8 is reliable' "$TMP/or-before.err" &&
+    ok "the log warns when no K holds" || fail "no warning in the log"
+  check "no such warning for the shipped job" test "$(grep -c 'warn: No number' "$TMP/or-shipped.err")" -eq 0
 else
   echo "# Online Retail not found: real-data sweep skipped"
 fi
