@@ -39,7 +39,8 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
      * the best on the sample going on to full Lloyd passes: on planted data
      * the restarts cost little beside the passes, and fewer of them (or
      * mini-batch from one k-means++ draw) land in a merged-and-split
-     * partition (docs/clustering.md, "Defaults"; bench/bench_kdefaults.sh). */
+     * partition (docs/clustering.md, "The job's defaults";
+     * bench/bench_kdefaults.sh). */
     c->init = TRIBE_KMEANS_INIT_PP_LLOYD;
     c->algorithm = TRIBE_KMEANS_LLOYD;
     c->n_init = 10;
