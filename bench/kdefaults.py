@@ -35,7 +35,8 @@ def run(tribe, work, data, seed, kmeans, name):
     path = os.path.join(work, name + ".json")
     with open(path, "w") as f:
         json.dump(job, f)
-    subprocess.run([tribe, "run", path], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(os.path.join(work, name + ".err"), "w") as err:  # the run's log (steps per K)
+        subprocess.run([tribe, "run", path], check=True, stdout=subprocess.DEVNULL, stderr=err)
     with open(os.path.join(out, "run.json")) as f:
         rec = json.load(f)
     return rec, os.path.join(out, "results.h5")
@@ -83,7 +84,7 @@ def timing(tribe, work, data, reps):
     secs = {"before": [], "new default": []}
     for _ in range(reps):
         for name, km in (("before", BEFORE), ("new default", {})):
-            rec, _ = run(tribe, work, data, 42, dict(km, k=[3, 10]), "t")
+            rec, _ = run(tribe, work, data, 42, dict(km, k=[3, 10]), "t-" + name.split()[0])
             k = rec["kmeans"]
             secs[name].append((rec["timings"]["kmeans"], k["fit_seconds"], k["score_seconds"], k["k"],
                                k["k_sweep"]["stability_ari"]))
