@@ -33,7 +33,7 @@ assert a.shape == (8, 8), a.shape
 assert list(a.attrs["columns"]) == ["k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq",
                                     "calinski_harabasz", "davies_bouldin", "stability_ari"]
 assert np.array_equal(a[:], b[:], equal_nan=True)
-for k in ("recommended_k", "elbow_k", "stability_ari", "reason"):
+for k in ("recommended_k", "elbow_k", "stability_ari", "reason", "stability_min", "k_stable", "stability_note"):
     assert a.attrs[k] == b.attrs[k], k
 PY
 
