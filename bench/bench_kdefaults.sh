@@ -2,7 +2,9 @@
 # The K-Means defaults table of docs/clustering.md ("Defaults"): on planted data (7 well-separated
 # Gaussian clusters, 200,000 customers, 16 features, tribe gen --blobs --spread 2), the inertia the job
 # reaches with the settings it used before, with kmeans++-lloyd and n_init 5, with today's defaults, and
-# scikit-learn's KMeans(n_init=5), as ratios to the best known optimum (bench/kdefaults.py).
+# scikit-learn's KMeans(n_init=5), as ratios to the best known optimum (bench/kdefaults.py); then the same
+# on the second period of the planted resegmentation scenario (tribe gen --blobs --periods 2, 200,000
+# customers, 7 segments), the data the figures came from.
 #   bench/bench_kdefaults.sh [CUSTOMERS_FOR_TIMING]      (default 0: no timing)
 # Environment: SEEDS (data sets tuned on, default "1 2 3 4 5 6"), HELDOUT (a data set never tuned on,
 # default 2027, reported in its own table), REPEATS (job seeds / random states per data set, default 4),
@@ -27,18 +29,26 @@ py=/usr/bin/python3
 for s in $seeds $heldout; do
   [[ -s "$work/b$s.h5" ]] || "$build/tribe" gen --blobs --customers 200000 --clusters 7 --spread 2 --seed "$s" \
     -o "$work/b$s.h5" >/dev/null
+  [[ -s "$work/p$s/period2.h5" ]] || "$build/tribe" gen --blobs --periods 2 --customers 200000 --seed "$s" \
+    -o "$work/p$s" >/dev/null
 done
+files() { local pre=$1; shift; for s in "$@"; do echo "$s:$work/$pre$s"; done; }
 res="$root/bench/results/kdefaults.md"
 {
   echo "Machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OMP_NUM_THREADS=$OMP_NUM_THREADS, 1 rank"
   echo
   echo "Worst inertia over $repeats job seeds (random states) / best known, (runs at the best known):"
   echo
-  "$py" "$root/bench/kdefaults.py" quality "$build/tribe" "$work" "$repeats" $seeds
+  "$py" "$root/bench/kdefaults.py" quality "$build/tribe" "$work" "$repeats" $(files b $seeds | sed 's/$/.h5/')
   echo
   echo "Held out (never tuned on):"
   echo
-  "$py" "$root/bench/kdefaults.py" quality "$build/tribe" "$work" "$repeats" "$heldout" | tail -1
+  "$py" "$root/bench/kdefaults.py" quality "$build/tribe" "$work" "$repeats" "$heldout:$work/b$heldout.h5" | tail -1
+  echo
+  echo "Two-period scenario, period 2 (features.log1p [] as jobs/continuity-period2.json; K = 7):"
+  echo
+  "$py" "$root/bench/kdefaults.py" quality "$build/tribe" "$work" "$repeats" --no-log1p \
+    $(files p $seeds $heldout | sed 's|$|/period2.h5|')
   if ((ntime > 0)); then
     [[ -s "$work/t$ntime.h5" ]] || "$build/tribe" gen --blobs --customers "$ntime" --seed 1 -o "$work/t$ntime.h5" >/dev/null
     echo
