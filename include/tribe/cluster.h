@@ -138,6 +138,9 @@ typedef struct {
                             0 = only tol) */
     int kernel;          /* TRIBE_KMEANS_KERNEL_* of every pass (AUTO); the same bits
                             whichever runs */
+    const double *start; /* warm start (NULL: none): the fit starts from these centres [k][d]
+                            (one restart, no initialisation, no mini-batch) and runs full
+                            Lloyd passes (up to max_steps, tol and inertia_tol) */
 } tribe_kmeans_cfg;
 
 typedef struct {
@@ -324,6 +327,7 @@ tribe_status tribe_cluster_quality_compute(const tribe_dmat *z, const int32_t *l
 typedef struct {
     int k;
     int steps;            /* K-Means steps of the fit */
+    int64_t passes;       /* full passes over the data of the fit */
     double inertia;       /* sum of squared distances to the fitted centres */
     double silhouette;    /* sampled silhouette (Euclidean), tribe_silhouette_sample */
     double silhouette_ci; /* its 95% half-width */

@@ -20,6 +20,7 @@
 
 #include "tribe/campaign.h"
 #include "tribe/cluster.h"
+#include "tribe/continuity.h"
 #include "tribe/core.h"
 #include "tribe/drivers.h"
 #include "tribe/llm.h"
@@ -58,6 +59,9 @@ tribe_status tribe_report_html(const tribe_report_page *page, char **out);
 /* ---- the sections of tribe's stages (each appends whole <section>s) ------- */
 
 /* Key figures, "Segments at a glance" and "What makes each segment different". */
+/* The executive summary ("In brief") and, with a previous run (c not NULL),
+ * "What changed since the last run". */
+tribe_status tribe_report_changes(tribe_sbuf *b, const tribe_segments *s, const tribe_changes *c);
 tribe_status tribe_report_segments(tribe_sbuf *b, const tribe_segments *s);
 /* "Choosing the number of segments" for a sweep of 2 or more K (nothing for one). */
 tribe_status tribe_report_ksweep(tribe_sbuf *b, const tribe_ksweep *ks);

@@ -28,6 +28,7 @@
 #define TRIBE_STAGE_H
 
 #include "tribe/campaign.h"
+#include "tribe/continuity.h"
 #include "tribe/core.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
@@ -38,6 +39,7 @@
 #include "tribe/segment.h"
 #include "tribe/spec.h"
 #include "tribe/table.h"
+#include "tribe/transform.h"
 
 /* What the stages share. Fields are filled by the stage named beside them and
  * read by later ones; a field a disabled stage would fill keeps its zero. */
@@ -50,11 +52,16 @@ typedef struct {
     char *ledger;            /* ingest's data-quality ledger (JSON text), NULL without one */
     char input_hash[17];     /* split-independent hash of the input rows */
     char run_group[320];     /* "/runs/<run_id>" in results.h5 */
+    /* previous (job keys "previous" and "continuity"; docs/resegmentation.md) */
+    const tribe_prev *prev;  /* the run this one follows, NULL without one */
+    int rerun;               /* TRIBE_RERUN_*: how the kmeans stage fits ("auto" already resolved) */
+    const double *prev_psi;  /* [prev->m] PSI of each previous model column (NaN: no reference) */
     /* transform */
     int m;                   /* model columns */
     int *model_col;          /* [m] column of t->x of each */
     const char **model_name; /* [m] their names (t's strings) */
     float *z;                /* [n_local][m] the model space; freed after the last stage with uses_z */
+    const tribe_scaler *scaler; /* the model space's transform (the stage's) */
     /* kmeans */
     int k;                   /* segments */
     double *centroids;       /* [k][m] in the model space, ids by descending mean monetary */
@@ -62,12 +69,17 @@ typedef struct {
     float *distance;         /* [n_local] Euclidean distance to its segment's centre */
     double inertia;          /* sum of squared distances, model space */
     double silhouette, silhouette_ci; /* sampled silhouette of the chosen K (NaN: not computed) */
+    int *from_prev;          /* [k] score-only rerun: the previous run's segment of each centre (else NULL) */
+    int64_t passes;          /* full passes over the data of the final fit (0: not counted) */
     /* segments */
     tribe_segments *segs;    /* profiles, names; drivers, ltv and outliers stages add their figures */
     /* personas, campaign */
     tribe_persona *personas; /* [k] */
     tribe_campaign_plan *plan; /* [k] */
 } tribe_run;
+
+/* How a run with a previous one fits its segments (continuity.mode). */
+enum { TRIBE_RERUN_REFIT = 0, TRIBE_RERUN_WARM, TRIBE_RERUN_SCORE, TRIBE_RERUN_AUTO };
 
 /* The model space of r as a matrix on the customers' rows (a view). */
 static inline tribe_dmat tribe_run_z(const tribe_run *r)

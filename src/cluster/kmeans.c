@@ -865,7 +865,7 @@ static tribe_status check_cfg(const tribe_kmeans_cfg *cfg, int d, int ns, int fi
     int k = cfg->k;
     int64_t B = cfg->batch_size;
     if (k < 1 || d < 1 || d > TRIBE_MAX_FEATURES || B < 1 || cfg->max_steps < 0 || cfg->init_sample < 1 || ns < 1 ||
-        ns > 1000 || first < 0 || cfg->lloyd_passes < 0 || !(cfg->tol >= 0) ||
+        ns > 1000 || first < 0 || (cfg->start && ns != 1) || cfg->lloyd_passes < 0 || !(cfg->tol >= 0) ||
         (cfg->init != TRIBE_KMEANS_INIT_PP && cfg->init != TRIBE_KMEANS_INIT_PARALLEL &&
          cfg->init != TRIBE_KMEANS_INIT_PP_LLOYD) ||
         (cfg->algorithm != TRIBE_KMEANS_MINIBATCH && cfg->algorithm != TRIBE_KMEANS_LLOYD) || cfg->par_rounds < 1 ||
@@ -990,21 +990,26 @@ tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_
         sets[r].active = 1;
         sets[r].found = -1;
     }
-    if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL)
+    if (cfg->start) { /* warm start: the given centres, then full passes only */
+        memcpy(x.sets, cfg->start, (size_t)k * d * sizeof *x.sets);
+        sets[0].found = k;
+        sets[0].sample_inertia = INFINITY;
+    } else if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL) {
         TRIBE_TRY(kmeans_parallel(&x, sets, ns));
-    else
+    } else {
         TRIBE_TRY(seed_restarts(&x, sets, ns, work));
+    }
     for (int r = 0; r < ns; r++) {
         use_set(&x, sets, r);
         TRIBE_TRY(init_set(&x, sets[r].found));
-        if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small)
+        if (cfg->algorithm == TRIBE_KMEANS_MINIBATCH && !small && !cfg->start)
             TRIBE_TRY(minibatch(&x, &sets[r].steps, &sets[r].converged));
         keep_set(&x, sets, r);
     }
     /* With kmeans++-lloyd only the restart of lowest sample inertia (lowest
      * index on ties; the same on every rank) goes on to the full passes. */
     int best = -1;
-    if (cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD) {
+    if (cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD && !cfg->start) {
         best = 0;
         for (int r = 1; r < ns; r++)
             if (sets[r].sample_inertia < sets[best].sample_inertia)
@@ -1014,7 +1019,7 @@ tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_
     }
     /* 2. Full passes shared by every restart. When the whole table fits in
      * one batch, mini-batch is plain Lloyd anyway (tol rule only, as before). */
-    if (cfg->algorithm == TRIBE_KMEANS_LLOYD || small)
+    if (cfg->algorithm == TRIBE_KMEANS_LLOYD || small || cfg->start)
         TRIBE_TRY(lloyd_shared(&x, sets, ns, cfg->max_steps, !small, work));
     else
         TRIBE_TRY(lloyd_shared(&x, sets, ns, cfg->lloyd_passes, 1, work));

@@ -286,6 +286,7 @@ static tribe_status fit_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
         TRIBE_TRY(tribe_par_agree(rows->par, tribe_kmeans_fit(z, &kc, cent, &info)));
         r->inertia = info.inertia;
         r->steps = info.steps;
+        r->passes = info.passes;
         tribe_kmeans_assign(z->x, rows->n_local, d, cent, r->k, label, NULL);
         if (nb > 1)
             for (int64_t i = 0; i < rows->n_local; i++)

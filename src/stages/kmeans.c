@@ -19,6 +19,7 @@ typedef struct {
     int64_t silhouette_sample; /* silhouette.sample_size; 0 = skip (2000 still choose K in a sweep) */
     int stability;        /* kmeans.stability: split-half stability of every K; default: with a K range */
     double stability_min; /* kmeans.stability_min: the split-half ARI a K needs to compete and to count as reliable */
+    int stability_asked;  /* the job set kmeans.stability */
     tribe_ksweep *ks;
 } kmeans_stage;
 
@@ -56,6 +57,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(km, "k_min", 1, 1000, &range[0]));
     TRIBE_TRY(tribe_spec_int(km, "k_max", 1, 1000, &range[1]));
     s->stability = k == 0; /* it serves to choose K: a fixed K pays for it only when asked */
+    s->stability_asked = tribe_spec_has(km, "stability");
     TRIBE_TRY(tribe_spec_bool(km, "stability", &s->stability));
     TRIBE_TRY(tribe_spec_num(km, "stability_min", 0.01, 1, &s->stability_min));
     TRIBE_TRY(tribe_spec_i64(km, "batch_size", 1, 1e9, &c->batch_size));
@@ -107,8 +109,64 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
         if (s->ks->row[i].k == r->k) {
             r->silhouette = s->ks->row[i].silhouette;
             r->silhouette_ci = s->ks->row[i].silhouette_ci;
+            r->passes = s->ks->row[i].passes;
         }
 cleanup:
+    return st;
+}
+
+/* Not collective. A refit that follows a previous run must sweep the same K
+ * range (or fix the same K) as it did. */
+static tribe_status same_k_range(const kmeans_stage *s, const tribe_run *r)
+{
+    const tribe_prev *p = r->prev;
+    if (p->k_lo == s->k_lo && p->k_hi == s->k_hi)
+        return TRIBE_OK;
+    return tribe_fail(TRIBE_ERR_INPUT,
+                      "%s: this job's K (%d..%d) is not the previous run's (%d..%d, %s); a rerun that fits anew "
+                      "must choose K as before (or set continuity.mode \"warm\" or \"score\" to keep K=%d)",
+                      r->job->path ? r->job->path : "job spec", s->k_lo, s->k_hi, p->k_lo, p->k_hi, p->path, p->k);
+}
+
+/* Collective. Rerun modes that keep the previous K: "score" assigns with the
+ * previous centres as they are (the transform stage used the previous model
+ * space); "warm" moves them into this run's model space (the same columns and
+ * log1p: an affine map per column) and polishes them with full Lloyd passes. */
+static tribe_status follow_previous(kmeans_stage *s, tribe_run *r)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_prev *p = r->prev;
+    double *start = NULL;
+    int k = p->k, m = r->m;
+    TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(r->rows.n_local + 1) * sizeof *r->label));
+    TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(r->rows.n_local + 1) * sizeof *r->distance));
+    TRIBE_TRY(tribe_calloc((void **)&r->centroids, (size_t)k * (size_t)m, sizeof *r->centroids));
+    r->k = k;
+    if (r->rerun == TRIBE_RERUN_SCORE) {
+        memcpy(r->centroids, p->centroids, (size_t)k * m * sizeof *r->centroids);
+        TRIBE_TRY(tribe_calloc((void **)&r->from_prev, (size_t)k, sizeof *r->from_prev));
+        for (int c = 0; c < k; c++)
+            r->from_prev[c] = c;
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_alloc((void **)&start, (size_t)k * m * sizeof *start));
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < m; j++)
+            start[(size_t)c * m + j] = (p->centroids[(size_t)c * m + j] * p->std[j] + p->mean[j] - r->scaler->mean[j]) /
+                                       r->scaler->std[j];
+    tribe_ksweep_cfg sc = {.k_lo = k, .k_hi = k, .kmeans = s->cfg, .sil_sample = s->silhouette_sample,
+                           .stability = s->stability && s->stability_asked, .stability_min = s->stability_min};
+    sc.kmeans.start = start;
+    sc.kmeans.n_init = 1;
+    sc.kmeans.algorithm = TRIBE_KMEANS_LLOYD;
+    const tribe_dmat zm = tribe_run_z(r);
+    TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
+    memcpy(r->centroids, tribe_ksweep_centroids(s->ks, k), (size_t)k * m * sizeof *r->centroids);
+    r->silhouette = s->ks->row[0].silhouette;
+    r->silhouette_ci = s->ks->row[0].silhouette_ci;
+    r->passes = s->ks->row[0].passes;
+cleanup:
+    free(start);
     return st;
 }
 
@@ -118,12 +176,21 @@ static tribe_status run(void *state, tribe_run *r)
     tribe_status st = TRIBE_OK;
     int *perm = NULL;
     const tribe_table *t = r->t;
-    TRIBE_TRY(tribe_par_agree(r->par, choose_k(s, r)));
+    if (r->prev && r->rerun != TRIBE_RERUN_REFIT) {
+        TRIBE_TRY(tribe_par_agree(r->par, follow_previous(s, r)));
+    } else {
+        if (r->prev)
+            TRIBE_TRY(tribe_par_agree(r->par, same_k_range(s, r)));
+        TRIBE_TRY(tribe_par_agree(r->par, choose_k(s, r)));
+    }
     /* Final assignment with the chosen centroids; ids by descending monetary. */
     tribe_kmeans_assign(r->z, t->n_local, r->m, r->centroids, r->k, r->label, r->distance);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_alloc((void **)&perm, (size_t)r->k * sizeof *perm)));
     TRIBE_TRY(tribe_par_agree(r->par, tribe_kmeans_relabel(r->par, t, tribe_table_feature(t, "monetary"), r->k, r->m,
                                                            r->centroids, r->label, perm)));
+    if (r->from_prev) /* perm[old] = new: the previous segment of each new position */
+        for (int c = 0; c < r->k; c++)
+            r->from_prev[perm[c]] = c;
     tribe_xsum acc = 0;
     for (int64_t i = 0; i < t->n_local; i++) {
         acc += tribe_xsum_of((double)r->distance[i]);
@@ -148,7 +215,12 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, rw->n_global, rw->offset, rw->n_local, 1,
                                   r->distance));
     TRIBE_TRY(tribe_h5_write_small(h, "/model/centroids", TRIBE_H5_F64, r->k, r->m, r->centroids));
-    if (ks->n <= 0)
+    /* The K range the job chose from: a rerun that keeps K keeps the previous run's. */
+    int64_t range[2] = {s->k_lo, s->k_hi};
+    if (r->prev && r->rerun != TRIBE_RERUN_REFIT)
+        range[0] = r->prev->k_lo, range[1] = r->prev->k_hi;
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/k_range", TRIBE_H5_I64, 2, 1, range));
+    if (!ks || ks->n <= 0)
         goto cleanup;
     TRIBE_TRY(tribe_calloc((void **)&sweep, (size_t)ks->n * TRIBE_KSWEEP_COLS, sizeof *sweep));
     for (int i = 0; i < ks->n; i++)
@@ -183,6 +255,9 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_num(obj, "inertia", r->inertia));
     TRIBE_TRY(tribe_rec_num(obj, "silhouette", r->silhouette));
     TRIBE_TRY(tribe_rec_num(obj, "silhouette_ci95", r->silhouette_ci));
+    TRIBE_TRY(tribe_rec_int(obj, "passes", r->passes));
+    if (!ks)
+        goto cleanup; /* score-only rerun: the previous centres, no fit */
     TRIBE_TRY(tribe_rec_num(obj, "fit_seconds", ks->fit_seconds));
     TRIBE_TRY(tribe_rec_num(obj, "score_seconds", ks->score_seconds));
     /* Whether the K holds: true, false (no K was stable; k_warning says so
@@ -214,7 +289,7 @@ cleanup:
 static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
 {
     kmeans_stage *s = state;
-    return tribe_report_ksweep(b, s->ks);
+    return s->ks ? tribe_report_ksweep(b, s->ks) : TRIBE_OK;
 }
 
 static void destroy(void *state)

@@ -185,6 +185,7 @@ void tribe_pipeline_destroy(tribe_pipeline **pp)
     free(r->model_name);
     free(r->z);
     free(r->centroids);
+    free(r->from_prev);
     free(r->label);
     free(r->distance);
     free(r->ledger);

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #define TRIBE_STAGE_LIST                                                                                         \
+    X(previous)                                                                                                  \
     X(transform)                                                                                                 \
     X(kmeans)                                                                                                    \
     X(segments)                                                                                                  \
+    X(continuity)                                                                                                \
     X(outliers)                                                                                                  \
     X(gmm)                                                                                                       \
     X(ward)                                                                                                      \

@@ -90,14 +90,66 @@ cleanup:
     return st;
 }
 
+/* Not collective. A run that follows a previous one and fits anew must fit
+ * in the same model space: the same columns, in order, with the same log1p
+ * (docs/resegmentation.md, "What must match"). */
+static tribe_status same_as_prev(const transform_stage *s, const tribe_run *r)
+{
+    const tribe_prev *p = r->prev;
+    int same = p->m == r->m;
+    for (int j = 0; same && j < r->m; j++)
+        same = strcmp(p->names[j], r->model_name[j]) == 0 && !p->log1p[j] == !s->logf[j];
+    if (same)
+        return TRIBE_OK;
+    char mine[1024] = "", theirs[1024] = "";
+    size_t a = 0, b = 0;
+    for (int j = 0; j < r->m && a < sizeof mine; j++)
+        a += (size_t)snprintf(mine + a, sizeof mine - a, "%s%s%s", j ? "," : "", s->logf[j] ? "log1p:" : "",
+                              r->model_name[j]);
+    for (int j = 0; j < p->m && b < sizeof theirs; j++)
+        b += (size_t)snprintf(theirs + b, sizeof theirs - b, "%s%s%s", j ? "," : "", p->log1p[j] ? "log1p:" : "",
+                              p->names[j]);
+    return tribe_fail(TRIBE_ERR_INPUT,
+                      "%s: this job's model columns [%s] are not those of the previous run %s [%s]; a rerun that "
+                      "fits anew must use the same columns and transforms (or set continuity.mode \"score\")",
+                      s->spec_file, mine, p->path, theirs);
+}
+
+/* Not collective. Score-only rerun: the previous run's columns and scaler. */
+static tribe_status previous_space(transform_stage *s, tribe_run *r)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_prev *p = r->prev;
+    r->m = p->m;
+    TRIBE_TRY(tribe_calloc((void **)&r->model_col, (size_t)p->m + 1, sizeof *r->model_col));
+    TRIBE_TRY(tribe_calloc((void **)&r->model_name, (size_t)p->m + 1, sizeof *r->model_name));
+    TRIBE_TRY(tribe_calloc((void **)&s->logf, (size_t)p->m + 1, sizeof *s->logf));
+    for (int j = 0; j < p->m; j++) {
+        r->model_col[j] = tribe_table_feature(r->t, p->names[j]); /* checked by the previous stage */
+        r->model_name[j] = r->t->names[r->model_col[j]];
+        s->logf[j] = p->log1p[j];
+    }
+    TRIBE_TRY(tribe_scaler_from_model(p->m, r->model_col, (const char *const *)p->names, p->log1p, p->mean, p->std,
+                                      p->impute, &s->scaler));
+cleanup:
+    return st;
+}
+
 static tribe_status run(void *state, tribe_run *r)
 {
     transform_stage *s = state;
     tribe_status st = TRIBE_OK;
-    TRIBE_TRY(tribe_par_agree(r->par, pick_columns(s, r)));
-    TRIBE_TRY(tribe_par_agree(r->par, tribe_scaler_fit(r->par, r->t, r->model_col, r->m, s->logf, &s->scaler)));
-    for (int j = 0; j < r->m && !s->standardize; j++)
-        s->scaler->std[j] = 1.0; /* centring alone moves no distance */
+    if (r->prev && r->rerun == TRIBE_RERUN_SCORE) {
+        TRIBE_TRY(tribe_par_agree(r->par, previous_space(s, r)));
+    } else {
+        TRIBE_TRY(tribe_par_agree(r->par, pick_columns(s, r)));
+        if (r->prev)
+            TRIBE_TRY(tribe_par_agree(r->par, same_as_prev(s, r)));
+        TRIBE_TRY(tribe_par_agree(r->par, tribe_scaler_fit(r->par, r->t, r->model_col, r->m, s->logf, &s->scaler)));
+        for (int j = 0; j < r->m && !s->standardize; j++)
+            s->scaler->std[j] = 1.0; /* centring alone moves no distance */
+    }
+    r->scaler = s->scaler;
     TRIBE_TRY(tribe_par_agree(r->par, tribe_scaler_apply_table(s->scaler, r->t, &r->z)));
 cleanup:
     return st;
