@@ -27,11 +27,12 @@ static void print_summary(const tribe_run *r)
         char rev[16] = "       -"; /* no monetary column: no revenue share */
         if (isfinite(s->seg[c].revenue_share))
             snprintf(rev, sizeof rev, "%7.1f%%", 100 * s->seg[c].revenue_share);
-        printf("  %-3d %-22s %10lld %6.1f%% %s  %s\n", c, s->seg[c].name, (long long)s->seg[c].size,
+        printf("  %-3d %-22s %10lld %6.1f%% %s  %s\n", s->seg[c].id, s->seg[c].name, (long long)s->seg[c].size,
                100 * s->seg[c].share, rev, p ? p[c].name : "");
     }
-    printf("results: %s/{results.h5,run.json,personas.json,segments.csv,campaign_plan.csv,report.html}\n",
-           r->job->output);
+    printf("results: %s/{results.h5,run.json,personas.json,segments.csv,migration.csv,campaign_plan.csv,report.html}"
+           " (kept in %s/runs/%s)\n",
+           r->job->output, r->job->output, r->job->run_id);
 }
 
 static tribe_status run(tribe_par *par, int argc, char **argv)

@@ -21,17 +21,27 @@ static int is_dir(const char *p)
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* The file's real path (the run directory behind a `latest` link). */
+static tribe_status real(const char *path, char **out)
+{
+    char *r = realpath(path, NULL);
+    if (!r)
+        return tribe_fail_errno(TRIBE_ERR_IO, "previous run '%s'", path);
+    *out = r;
+    return TRIBE_OK;
+}
+
 tribe_status tribe_prev_resolve(const char *path, char **out)
 {
     char buf[4096 + 64];
     if (is_file(path))
-        return tribe_strdup(path, out);
+        return real(path, out);
     if (!is_dir(path))
         return tribe_fail(TRIBE_ERR_INPUT, "previous run '%s': no such file or directory", path);
     static const char *const TRY[] = {"latest/results.h5", "results.h5"};
     for (size_t i = 0; i < sizeof TRY / sizeof *TRY; i++)
         if (snprintf(buf, sizeof buf, "%s/%s", path, TRY[i]) < (int)sizeof buf && is_file(buf))
-            return tribe_strdup(buf, out);
+            return real(buf, out);
     return tribe_fail(TRIBE_ERR_INPUT,
                       "previous run '%s': a directory without results.h5 or latest/results.h5 (name a results.h5, "
                       "a run directory or an output directory of tribe run)",

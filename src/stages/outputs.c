@@ -6,6 +6,7 @@
 #include "tribe/report.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -34,6 +35,21 @@ void pipeline_unstage(tribe_pipeline *pl)
     pl->staging[0] = '\0';
 }
 
+/* Rank 0. A run id names one run of the output directory's history for
+ * good: a finished run is never overwritten. */
+static tribe_status in_history(const tribe_pipeline *pl)
+{
+    char dir[4096 + 320];
+    struct stat sb;
+    tribe_status st = tribe_fmt(dir, sizeof dir, "%s/runs/%s", pl->job->output, pl->job->run_id);
+    if (st == TRIBE_OK && stat(dir, &sb) == 0)
+        st = tribe_fail(TRIBE_ERR_USAGE,
+                        "%s: run id '%s' is already in the history of %s (%s); a finished run is never "
+                        "overwritten: give the job another run_id (or leave it out for a fresh one)",
+                        pl->job->path ? pl->job->path : "job spec", pl->job->run_id, pl->job->output, dir);
+    return st;
+}
+
 tribe_status pipeline_staging(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
@@ -47,6 +63,8 @@ tribe_status pipeline_staging(tribe_pipeline *pl)
             pipeline_unstage(pl); /* a killed run's leftovers of the same id */
             st = tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id);
         }
+        if (st == TRIBE_OK)
+            st = in_history(pl);
         if (st == TRIBE_OK)
             st = tribe_mkdirs(pl->staging);
         if (st != TRIBE_OK)
@@ -160,12 +178,12 @@ tribe_status pipeline_write_results(tribe_pipeline *pl)
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
     tribe_h5 *h = NULL;
-    char path[4096 + 32], created[32];
+    char path[4096 + 32], *created = pl->created;
     time_t now = time(NULL);
     struct tm tmv;
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+    strftime(created, sizeof pl->created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
     /* Every rank must write identical attribute values: rank 0's clock wins. */
-    TRIBE_TRY(tribe_par_bcast(r->par, created, sizeof created, 0));
+    TRIBE_TRY(tribe_par_bcast(r->par, created, sizeof pl->created, 0));
     TRIBE_TRY(memory(pl));
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/results.h5", pl->staging));
     st = tribe_par_agree(r->par, tribe_h5_create(r->par, path, &h));
@@ -199,6 +217,7 @@ static tribe_status record(tribe_pipeline *pl, tribe_rec **out)
     tribe_rec *rec = NULL, *o = NULL;
     TRIBE_TRY(tribe_rec_create(&rec));
     TRIBE_TRY(tribe_rec_str(rec, "run_id", pl->job->run_id));
+    TRIBE_TRY(tribe_rec_str(rec, "created", pl->created));
     TRIBE_TRY(tribe_rec_int(rec, "seed", (int64_t)pl->job->seed));
     TRIBE_TRY(tribe_rec_str(rec, "input", pl->job->input));
     TRIBE_TRY(tribe_rec_str(rec, "input_hash", r->input_hash));
@@ -263,30 +282,67 @@ cleanup:
     return st;
 }
 
-/* Rank 0. Moves one staged file into the output directory (atomic rename). */
-static tribe_status publish_one(const tribe_pipeline *pl, const char *name)
+/* Rank 0. <output>/<name> becomes the run's file: a hard link (a copy where
+ * the file system has none) under a temporary name, renamed into place. */
+static tribe_status publish_one(const tribe_pipeline *pl, const char *run_dir, const char *name)
 {
-    char from[4096 + 256], to[4096 + 256];
-    tribe_status st = tribe_fmt(from, sizeof from, "%s/%s", pl->staging, name);
+    char from[4096 + 512], tmp[4096 + 512], to[4096 + 256];
+    tribe_status st = tribe_fmt(from, sizeof from, "%s/%s", run_dir, name);
     if (st == TRIBE_OK)
         st = tribe_fmt(to, sizeof to, "%s/%s", pl->job->output, name);
-    if (st == TRIBE_OK && rename(from, to) != 0)
+    if (st == TRIBE_OK)
+        st = tribe_fmt(tmp, sizeof tmp, "%s/.%s.tmp.%ld", pl->job->output, name, (long)getpid());
+    if (st != TRIBE_OK)
+        return st;
+    unlink(tmp);
+    if (link(from, tmp) != 0) {
+        char *data = NULL;
+        size_t len = 0;
+        st = tribe_read_file(from, &data, &len);
+        if (st == TRIBE_OK)
+            st = tribe_write_file_atomic(tmp, data, len);
+        free(data);
+        if (st != TRIBE_OK)
+            return st;
+    }
+    if (rename(tmp, to) != 0) {
         st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move into place", to);
+        unlink(tmp);
+    }
     return st;
 }
 
-/* Rank 0. Every staged output into place: the stages' files, then the report
- * and the record, results.h5 last so it always describes complete siblings. */
+/* Rank 0. The staging directory becomes <output>/runs/<run_id> (one
+ * rename), <output>/latest points at it (a symlink swapped atomically), and
+ * the top-level files become the latest run's: the stages' files, then the
+ * report and the record, results.h5 last so it always describes complete
+ * siblings. */
 static tribe_status publish(tribe_pipeline *pl)
 {
     static const char *const OWN[] = {"report.html", "run.json", "results.h5"};
     tribe_status st = TRIBE_OK;
+    char runs[4096 + 16], run_dir[4096 + 320], rel[320 + 8], tmp[4096 + 64], latest[4096 + 16];
+    TRIBE_TRY(tribe_fmt(runs, sizeof runs, "%s/runs", pl->job->output));
+    TRIBE_TRY(tribe_fmt(run_dir, sizeof run_dir, "%s/%s", runs, pl->job->run_id));
+    TRIBE_TRY(tribe_fmt(rel, sizeof rel, "runs/%s", pl->job->run_id));
+    TRIBE_TRY(tribe_fmt(tmp, sizeof tmp, "%s/.latest.tmp.%ld", pl->job->output, (long)getpid()));
+    TRIBE_TRY(tribe_fmt(latest, sizeof latest, "%s/latest", pl->job->output));
+    TRIBE_TRY(tribe_mkdirs(runs));
+    TRIBE_TRY(in_history(pl)); /* another run of the same id may have finished meanwhile */
+    if (rename(pl->staging, run_dir) != 0)
+        TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the finished run into place", run_dir));
+    pl->staging[0] = '\0';
+    unlink(tmp);
+    if (symlink(rel, tmp) != 0 || rename(tmp, latest) != 0) {
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot point at %s", latest, rel);
+        unlink(tmp);
+        goto cleanup;
+    }
     for (int i = 0; i < pl->n; i++)
         for (const char *const *f = pl->def[i]->outputs; pl->ran[i] && f && *f; f++)
-            TRIBE_TRY(publish_one(pl, *f));
+            TRIBE_TRY(publish_one(pl, run_dir, *f));
     for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
-        TRIBE_TRY(publish_one(pl, OWN[i]));
-    pipeline_unstage(pl);
+        TRIBE_TRY(publish_one(pl, run_dir, OWN[i]));
 cleanup:
     return st;
 }

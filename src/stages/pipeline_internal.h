@@ -16,6 +16,7 @@ struct tribe_pipeline {
     int *enabled, *ran;          /* [n] */
     tribe_run run;
     char staging[4096];          /* "" until made; removed unless published */
+    char created[32];            /* UTC time the results were written (rank 0's clock) */
     int n_steps;
     const char *step[PIPELINE_MAX_STEPS];
     double seconds[PIPELINE_MAX_STEPS];

@@ -19,6 +19,8 @@ typedef struct {
     double *psi;       /* [prev->m] PSI of each previous model column, NaN when unknown */
     double psi_max;
     char reason[512];  /* why this mode (auto: the drift that decided) */
+    int first;         /* "previous" is the job's own output directory, still without a run */
+    const char *output;
 } previous_stage;
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
@@ -32,6 +34,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_choice(c, "mode", MODES, 4, &s->mode));
     TRIBE_TRY(tribe_spec_num(c, "psi_refit", 0, 100, &s->psi_refit));
     *enabled = s->path != NULL;
+    s->output = job->output;
 cleanup:
     return st;
 }
@@ -125,6 +128,15 @@ static tribe_status run(void *state, tribe_run *r)
 {
     previous_stage *s = state;
     tribe_status st = TRIBE_OK;
+    char *found = NULL;
+    if (strcmp(s->path, s->output) == 0 && tribe_prev_resolve(s->path, &found) != TRIBE_OK) {
+        tribe_clear_error(); /* the first run of a periodic job: its history starts here */
+        s->first = 1;
+        snprintf(s->reason, sizeof s->reason, "the first run of this history: %s holds no run yet", s->path);
+        TRIBE_INFO("previous: %s", s->reason);
+        goto cleanup;
+    }
+    free(found);
     TRIBE_TRY(tribe_prev_read(r->par, s->path, &s->prev));
     TRIBE_TRY(tribe_par_agree(r->par, check_columns(s, r)));
     TRIBE_TRY(tribe_par_agree(r->par, drift(s, r)));
@@ -142,6 +154,11 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     previous_stage *s = state;
     tribe_status st = TRIBE_OK;
     tribe_rec *psi = NULL;
+    if (s->first) {
+        TRIBE_TRY(tribe_rec_bool(obj, "first", 1));
+        TRIBE_TRY(tribe_rec_str(obj, "reason", s->reason));
+        goto cleanup;
+    }
     TRIBE_TRY(tribe_rec_str(obj, "path", s->prev->path));
     TRIBE_TRY(tribe_rec_str(obj, "run_id", s->prev->run_id));
     TRIBE_TRY(tribe_rec_str(obj, "created", s->prev->created));
@@ -162,6 +179,8 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
 {
     previous_stage *s = state;
     tribe_status st = TRIBE_OK;
+    if (s->first)
+        return TRIBE_OK;
     TRIBE_TRY(tribe_h5_attr_str(h, "/continuity", "previous", s->prev->path));
     TRIBE_TRY(tribe_h5_attr_str(h, "/continuity", "previous_run_id", s->prev->run_id));
     TRIBE_TRY(tribe_h5_attr_str(h, "/continuity", "mode", MODES[s->mode]));
