@@ -162,6 +162,7 @@ typedef struct {
     tribe_match match;
     int n_warn;
     char (*warn)[256];        /* [n_warn] drift and change warnings */
+    int *keep_persona;        /* [kn] 1: a survivor whose centre moved at most continuity.persona_shift */
 } tribe_changes;
 
 /* Not collective. Appends a warning. NOMEM. */

@@ -61,6 +61,17 @@ void tribe_persona_provider_destroy(tribe_persona_provider **pp);
 /* Writes one persona per segment (array of segs->k, caller destroys). */
 tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segments *segs,
                                   tribe_persona **out);
+/* As tribe_personas_write, but segment c keeps a copy of keep[c] when
+ * keep[c].name is set (a persona of an earlier run, docs/resegmentation.md)
+ * and every figure it states still holds; the provider writes the others
+ * (one by one). keep may be NULL. */
+tribe_status tribe_personas_write_keep(tribe_persona_provider *pp, const tribe_segments *segs,
+                                       const tribe_persona *keep, tribe_persona **out);
+/* personas.json text read back into *out[*n] (caller destroys). INPUT for
+ * anything that is not personas.json's schema. */
+tribe_status tribe_personas_from_json(const char *text, tribe_persona **out, int *n);
+/* Deep copy (dst zeroed first; cleared again on failure). NOMEM. */
+tribe_status tribe_persona_copy(const tribe_persona *src, tribe_persona *dst);
 /* personas.json text (caller frees); schema in docs/outputs.md. */
 tribe_status tribe_personas_to_json(const tribe_persona *p, int k, const tribe_segments *segs,
                                     char **out);

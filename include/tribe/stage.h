@@ -71,6 +71,8 @@ typedef struct {
     double silhouette, silhouette_ci; /* sampled silhouette of the chosen K (NaN: not computed) */
     int *from_prev;          /* [k] score-only rerun: the previous run's segment of each centre (else NULL) */
     int64_t passes;          /* full passes over the data of the final fit (0: not counted) */
+    /* continuity */
+    const tribe_changes *changes; /* what changed since the previous run, NULL without one */
     /* segments */
     tribe_segments *segs;    /* profiles, names; drivers, ltv and outliers stages add their figures */
     /* personas, campaign */

@@ -25,6 +25,7 @@ void tribe_changes_free(tribe_changes *c)
     free(c->revenue);
     free(c->cdist);
     free(c->warn);
+    free(c->keep_persona);
     tribe_match_free(&c->match);
     memset(c, 0, sizeof *c);
 }

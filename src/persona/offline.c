@@ -728,10 +728,13 @@ static tribe_status offline_write(tribe_persona_provider *self, const tribe_segm
     /* Genders alternate through the segments (from a random start) for a
      * balanced cast; segments of one gender then have ids of one parity, so
      * c / 2 walks that gender's names without repeats. */
-    w.female = (int)((tribe_rng_below(os->seed, STREAM_PERSONA, (uint64_t)SLOT_GENDER << 32, 2) + (uint64_t)c) % 2);
+    /* The name follows the segment's persistent id, so a segment that keeps
+     * its id across runs keeps its persona's name. */
+    int id = segs->seg[c].id;
+    w.female = (int)((tribe_rng_below(os->seed, STREAM_PERSONA, (uint64_t)SLOT_GENDER << 32, 2) + (uint64_t)id) % 2);
     size_t nf = w.female ? sizeof FIRST_F / sizeof *FIRST_F : sizeof FIRST_M / sizeof *FIRST_M;
-    w.first = (w.female ? FIRST_F : FIRST_M)[name_index(os->seed, SLOT_FIRST, SLOT_FIRST_STRIDE, c / 2, nf)];
-    w.last = LAST[name_index(os->seed, SLOT_LAST, SLOT_LAST_STRIDE, c, sizeof LAST / sizeof *LAST)];
+    w.first = (w.female ? FIRST_F : FIRST_M)[name_index(os->seed, SLOT_FIRST, SLOT_FIRST_STRIDE, id / 2, nf)];
+    w.last = LAST[name_index(os->seed, SLOT_LAST, SLOT_LAST_STRIDE, id, sizeof LAST / sizeof *LAST)];
 
     const family_copy *fc = &COPY[w.fam];
     char name[128];

@@ -18,7 +18,7 @@ enum { NE = TRIBE_DRIFT_BINS - 1, NS = TRIBE_DRIFT_BINS + 1, BLOCK = 4096 };
 
 typedef struct {
     tribe_match_cfg mc;
-    double psi_warn, shift_warn, size_warn;
+    double psi_warn, shift_warn, size_warn, persona_shift;
     double *edges, *ref;      /* [m][NE], [m][NS]: this run's drift reference */
     int64_t *ids;             /* [k] persistent ids of this run's segments */
     int64_t next_id;
@@ -34,6 +34,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     s->psi_warn = 0.25;
     s->shift_warn = 0.5;
     s->size_warn = 0.5;
+    s->persona_shift = 0.25;
     TRIBE_TRY(tribe_spec_object(spec, "continuity", &c));
     TRIBE_TRY(tribe_spec_num(c, "survive", 0.5, 1, &s->mc.survive));
     TRIBE_TRY(tribe_spec_num(c, "split", 0.01, 1, &s->mc.split));
@@ -42,6 +43,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_num(c, "psi_warn", 0, 100, &s->psi_warn));
     TRIBE_TRY(tribe_spec_num(c, "shift_warn", 0, 1e6, &s->shift_warn));
     TRIBE_TRY(tribe_spec_num(c, "size_warn", 0, 1e6, &s->size_warn));
+    TRIBE_TRY(tribe_spec_num(c, "persona_shift", 0, 1e6, &s->persona_shift));
     if (s->mc.split > s->mc.survive)
         TRIBE_TRY(tribe_spec_fail(c, "'continuity.split' (%g) must not exceed 'continuity.survive' (%g)", s->mc.split,
                                   s->mc.survive));
@@ -246,8 +248,13 @@ static tribe_status follow(continuity_stage *s, tribe_run *r)
         s->ids[j] = c->match.id[j];
     s->next_id = c->match.next_id;
     names(c, r->segs);
-    for (int j = 0; j < c->kn; j++)
+    TRIBE_TRY(tribe_par_agree(r->par, tribe_calloc((void **)&c->keep_persona, (size_t)c->kn, sizeof *c->keep_persona)));
+    for (int j = 0; j < c->kn; j++) {
+        int h = c->match.heir[j];
         r->segs->seg[j].id = (int)c->match.id[j];
+        c->keep_persona[j] = h >= 0 && c->cdist[(size_t)h * c->kn + j] <= s->persona_shift;
+    }
+    r->changes = c;
     TRIBE_TRY(tribe_par_agree(r->par, warnings(s, c, r->segs)));
     if (tribe_par_rank(r->par) == 0) {
         log_transitions(c, r->segs);

@@ -18,6 +18,7 @@ typedef struct {
     tribe_image_config img; /* used when img.base_url is set */
     char *base_url, *model, *api_key_env, *cache_dir, *prompt, *image_base_url, *image_model, *image_size;
     tribe_persona_image *images; /* [k] or NULL */
+    int n_kept, n_reused;        /* previous personas eligible for reuse, and reused as they were */
     int n_images;
 } personas_stage;
 
@@ -81,22 +82,60 @@ cleanup:
     return st;
 }
 
+/* Rank 0. The personas a rerun keeps: a survivor's persona of the previous
+ * run (its personas.json) when its centre barely moved (the continuity
+ * stage's keep_persona); keep[k] entries without a name are written anew.
+ * A previous run without personas.json keeps none. */
+static tribe_status kept(personas_stage *s, const tribe_run *r, tribe_persona **keep)
+{
+    tribe_status st = TRIBE_OK;
+    char path[4096 + 32], *text = NULL;
+    tribe_persona *old = NULL;
+    int n = 0;
+    const tribe_changes *c = r->changes;
+    if (!c || !c->keep_persona)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/personas.json", r->prev->dir));
+    if (tribe_read_file(path, &text, NULL) != TRIBE_OK) {
+        tribe_clear_error();
+        TRIBE_INFO("personas: %s is not there; every persona is written anew", path);
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_personas_from_json(text, &old, &n));
+    TRIBE_TRY(tribe_calloc((void **)keep, (size_t)r->k, sizeof **keep));
+    for (int j = 0; j < r->k; j++)
+        for (int i = 0; i < n && c->keep_persona[j]; i++)
+            if (old[i].segment == r->segs->seg[j].id && !(*keep)[j].name) {
+                TRIBE_TRY(tribe_persona_copy(&old[i], &(*keep)[j]));
+                s->n_kept++;
+            }
+cleanup:
+    free(text);
+    tribe_personas_destroy(&old, n);
+    return st;
+}
+
 /* Rank 0: the personas (never failing because of a server) and images. */
 static tribe_status write_personas(personas_stage *s, tribe_run *r)
 {
     tribe_status st = TRIBE_OK;
     tribe_persona_provider *pp = NULL;
+    tribe_persona *keep = NULL;
     if (s->provider == OPENAI)
         TRIBE_TRY(tribe_persona_llm_create(&s->llm, &pp));
     else
         TRIBE_TRY(tribe_persona_offline_create(r->job->seed, &pp));
-    TRIBE_TRY(tribe_personas_write(pp, r->segs, &r->personas));
+    TRIBE_TRY(kept(s, r, &keep));
+    TRIBE_TRY(tribe_personas_write_keep(pp, r->segs, keep, &r->personas));
+    for (int c = 0; keep && c < r->k; c++)
+        s->n_reused += keep[c].name && r->personas[c].name && strcmp(keep[c].bio, r->personas[c].bio) == 0;
     /* Optional images: a failure leaves a card without one, never the run. */
     if (s->img.base_url) {
         s->n_images = r->segs->k;
         TRIBE_TRY(tribe_persona_images_fetch(&s->img, r->segs, r->personas, &s->images));
     }
 cleanup:
+    tribe_personas_destroy(&keep, r->k);
     tribe_persona_provider_destroy(&pp);
     return st;
 }
@@ -114,6 +153,8 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     tribe_rec *im = NULL;
     char line[256];
     TRIBE_TRY(tribe_rec_str(obj, "provider", PROVIDERS[s->provider]));
+    if (r->changes)
+        TRIBE_TRY(tribe_rec_int(obj, "reused", s->n_reused));
     if (s->provider == OPENAI)
         TRIBE_TRY(tribe_rec_str(obj, "model", s->model));
     if (!s->images)
