@@ -7,7 +7,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_TH
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 PY=/usr/bin/python3
 TMP=$(mktemp -d /tmp/tribe-e2e-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap '[[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 FAILS=0
 PASSES=0
 
