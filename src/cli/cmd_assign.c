@@ -4,6 +4,8 @@
 #include "tribe/cluster.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
+#include "tribe/sbuf.h"
+#include "tribe/stage.h"
 #include "tribe/transform.h"
 
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char USAGE[] =
@@ -22,7 +25,11 @@ static const char USAGE[] =
     "tribe ingest / tribe import) or a features CSV in tribe import's format (customer id first).\n"
     "Output rows are in ascending customer id: customer_id,segment,segment_name,distance (CSV; default\n"
     "standard output), or /segments/{id,label,distance} in an HDF5 file when OUT ends in .h5.\n"
-    "  -o, --output FILE   where the labels go (.csv or .h5)\n";
+    "With -o DIR/ (a directory: a trailing slash, or one that exists) it is a whole score-only run\n"
+    "instead: tribe run with previous = MODEL and continuity.mode \"score\" (docs/resegmentation.md),\n"
+    "writing DIR/results.h5 with the segment statistics, personas.json, segments.csv, migration.csv,\n"
+    "report.html and the rest of a run's outputs, every stage at its default settings.\n"
+    "  -o, --output FILE   where the labels go (.csv or .h5), or DIR/ for the full outputs\n";
 
 #define TRIBE_LABELS_FORMAT "tribe-labels"
 
@@ -247,6 +254,47 @@ cleanup:
     return tribe_par_agree(par, st);
 }
 
+/* -o names a directory: a trailing slash, or one that exists. */
+static int is_dir_arg(const char *out)
+{
+    struct stat sb;
+    size_t n = strlen(out);
+    return (n > 0 && out[n - 1] == '/') || (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode));
+}
+
+/* Collective. The score-only run of the whole pipeline into dir. */
+static tribe_status assign_run(tribe_par *par, const char *mpath, const char *in, const char *dir)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_pipeline *pl = NULL;
+    tribe_sbuf b = {0};
+    char *mfile = realpath(mpath, NULL), *input = realpath(in, NULL);
+    if (!mfile || !input) {
+        st = tribe_fail_errno(TRIBE_ERR_INPUT, "%s", !mfile ? mpath : in);
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "{\"input\": "));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, input));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"output\": "));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, dir));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"previous\": "));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, mfile));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"continuity\": {\"mode\": \"score\"}}"));
+    TRIBE_TRY(tribe_par_agree(par, tribe_pipeline_create_text(par, NULL, b.p, NULL, 0, &pl)));
+    TRIBE_TRY(tribe_pipeline_run(pl));
+    if (tribe_par_rank(par) == 0) {
+        const tribe_run *r = tribe_pipeline_context(pl);
+        printf("assigned %lld customers to %d segments with %s: %s (run %s)\n", (long long)r->rows.n_global, r->k,
+               mfile, dir, r->job->run_id);
+    }
+cleanup:
+    tribe_pipeline_destroy(&pl);
+    tribe_sbuf_free(&b);
+    free(mfile);
+    free(input);
+    return st;
+}
+
 static tribe_status assign(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
@@ -261,6 +309,8 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_cli_output_opt("assign", argc, argv, 2, "MODEL.h5 and CUSTOMERS.h5|CUSTOMERS.csv", &out, &first));
     mpath = argv[first];
     in = argv[first + 1];
+    if (out && is_dir_arg(out))
+        return assign_run(par, mpath, in, out);
     if (out && !ends_with(out, ".csv") && !ends_with(out, ".h5"))
         return tribe_cli_usage("assign", "-o must end in .csv or .h5, got '%s'", out);
 

@@ -56,6 +56,20 @@ done
 check "auto on unchanged data scores with the previous model, and says why" \
   grep -q "auto: scored with the previous model, because no feature drifted" "$TMP/u-auto.err"
 
+# ---- tribe assign with the full outputs --------------------------------------
+tribe_np 2 assign "$H/runs/m1/results.h5" "$TMP/c2.h5" -o "$TMP/asg/" >/dev/null 2>"$TMP/asg.err" || { fail "assign -o DIR/"; cat "$TMP/asg.err"; }
+tribe_np 2 assign "$H/runs/m1/results.h5" "$TMP/c2.h5" -o "$TMP/asg.h5" >/dev/null 2>&1
+$PY - "$TMP/asg/results.h5" "$TMP/asg.h5" "$H/results.h5" <<'PY' && ok "assign -o DIR/: a whole score-only run, its labels those of assign -o x.h5" || fail "assign -o DIR/"
+import sys, h5py, numpy as np
+run, lab, prev = (h5py.File(p) for p in sys.argv[1:])
+ids = run["/segments/segment_id"][:].ravel()
+assert (run["/segments/id"][:] == lab["/segments/id"][:]).all()
+# the run's positions are ordered by monetary; its persistent ids are the model's segments
+assert (ids[run["/segments/label"][:]] == prev["/segments/segment_id"][:].ravel()[lab["/segments/label"][:]]).all()
+assert "/segments/mean" in run and "/segments/q1" in run
+PY
+check "assign -o DIR/ wrote the report and personas" test -s "$TMP/asg/report.html" -a -s "$TMP/asg/personas.json"
+
 # ---- changed data: warm start against a refit (K = 4, Lloyd to convergence) ---
 KM='"kmeans": {"k": 4, "algorithm": "lloyd", "tol": 0, "inertia_tol": 0, "max_steps": 1000}'
 for mode in refit warm; do
