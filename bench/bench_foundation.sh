@@ -31,6 +31,7 @@ for np in 1 2; do
 done
 for cfg in "1 1" "1 2" "2 1"; do
   set -- $cfg
+  rm -rf "$work/out" # a run id is never reused in one output directory's history
   t=$(OMP_NUM_THREADS=$2 secs mpi $1 "$tribe" run "$work/job.json")
   rows+=("| run (K=6) | $1 x $2 | $t | $(awk -v a="$n" -v b="$t" 'BEGIN{printf "%.0f", a/b}') customers/s |")
   stages+=("| $1 x $2 | $(/usr/bin/python3 -c "import h5py,json; print(', '.join('%s %.2f' % kv for kv in json.loads(h5py.File('$work/out/results.h5')['/runs/bench'].attrs['timings']).items()))" 2>/dev/null || echo n/a) |")

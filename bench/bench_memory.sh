@@ -21,6 +21,7 @@ cat >"$work/job.json" <<JSON
 {"input": "$in", "output": "$work/out", "seed": 7, "kmeans": {"k": 8}, "run_id": "mem"${extra:+, $extra}}
 JSON
 t0=$(date +%s.%N)
+rm -rf "$work/out" # a run id is never reused in one output directory's history
 mpiexec -n "$np" --oversubscribe --bind-to none /usr/bin/time -f "time: rank maxrss_kb=%M" "$tribe" run "$work/job.json" \
   >"$work/run.out" 2>"$work/run.err"
 t1=$(date +%s.%N)

@@ -26,7 +26,8 @@ typedef struct {
     char *path;      /* the spec file (NULL for text without a file) */
     char *input;     /* customers.h5 (resolved) */
     char *output;    /* output directory (resolved) */
-    char *run_id;    /* default: UTC timestamp + seed */
+    char *run_id;    /* default: UTC timestamp + seed (then -2, -3, ... when the history holds it) */
+    int run_id_default; /* 1 when the spec gave none */
     uint64_t seed;   /* default 42 */
     char *spec_json; /* the spec as given, for /runs/<id>/job_spec */
     tribe_spec *spec; /* the parsed spec: the stages read their keys from it */

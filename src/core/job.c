@@ -40,6 +40,7 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
         strftime(id, sizeof id, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tmv));
         snprintf(full, sizeof full, "%s-s%llu", id, (unsigned long long)job->seed);
         TRIBE_TRY(tribe_strdup(full, &job->run_id));
+        job->run_id_default = 1;
     }
     if (!valid_run_id(job->run_id))
         TRIBE_TRY(tribe_spec_fail(job->spec, "'run_id' may hold only letters, digits, '-', '_' and '.'"));

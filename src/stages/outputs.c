@@ -50,6 +50,36 @@ static tribe_status in_history(const tribe_pipeline *pl)
     return st;
 }
 
+/* Rank 0. A default run id (time and seed) that the history already holds,
+ * e.g. two runs started in the same second, gets the first free suffix
+ * -2, -3, ...; an id the job gave is never changed. */
+static tribe_status fresh_run_id(tribe_pipeline *pl)
+{
+    char dir[4096 + 320], id[320];
+    struct stat sb;
+    tribe_status st = TRIBE_OK;
+    if (!pl->job->run_id_default)
+        return TRIBE_OK;
+    snprintf(id, sizeof id, "%s", pl->job->run_id);
+    for (int n = 2; st == TRIBE_OK && n < 1000; n++) {
+        st = tribe_fmt(dir, sizeof dir, "%s/runs/%s", pl->job->output, id);
+        if (st != TRIBE_OK || stat(dir, &sb) != 0)
+            break;
+        st = tribe_fmt(id, sizeof id, "%s-%d", pl->job->run_id, n);
+    }
+    if (st == TRIBE_OK && strcmp(id, pl->job->run_id) != 0) {
+        char *copy = NULL;
+        st = tribe_strdup(id, &copy);
+        if (st == TRIBE_OK) {
+            TRIBE_INFO("run id %s is in the history of %s already: this run is %s", pl->job->run_id, pl->job->output,
+                       copy);
+            free(pl->job->run_id);
+            pl->job->run_id = copy;
+        }
+    }
+    return st;
+}
+
 tribe_status pipeline_staging(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
@@ -57,6 +87,8 @@ tribe_status pipeline_staging(tribe_pipeline *pl)
     /* The output directory must be writable before any work is done. */
     if (tribe_par_rank(par) == 0) {
         st = tribe_mkdirs(pl->job->output);
+        if (st == TRIBE_OK)
+            st = fresh_run_id(pl);
         if (st == TRIBE_OK)
             st = tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id);
         if (st == TRIBE_OK) {
@@ -72,6 +104,7 @@ tribe_status pipeline_staging(tribe_pipeline *pl)
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_par_bcast(par, pl->staging, sizeof pl->staging, 0));
+    TRIBE_TRY(tribe_par_bcast_str(par, &pl->job->run_id, 0));
 cleanup:
     return st;
 }

@@ -36,7 +36,7 @@ stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true
 llm_job() {
   local name=$1 extra=${2:-}
   cat >"$TMP/job-$name.json" <<JSON
-{"input": "$TMP/c.h5", "output": "$TMP/out-$name", "seed": 7, "run_id": "llm", "kmeans": {"k": $K},
+{"input": "$TMP/c.h5", "output": "$TMP/out-$name", "seed": 7, "kmeans": {"k": $K},
  "persona": {"provider": "openai", "base_url": "http://127.0.0.1:$PORT/v1", "model": "test-model",
              "api_key_env": "TRIBE_LLM_TEST_KEY", "prompt": "$PROMPT", "timeout_s": 2, "deadline_s": 20,
              "backoff_s": 0.05, "retries": 2, "max_concurrency": 3${extra:+, $extra}}}
