@@ -33,6 +33,7 @@ typedef struct {
     const tribe_match_cfg *cfg;
     int64_t *cont, *contn; /* [ko] continuing customers of each old, [kn] of each new */
     int *strong;           /* [ko] the new segment an old one goes to (-1: none) */
+    int *split;            /* [ko] 1: the old segment split (two or more parts made mostly of it) */
 } matcher;
 
 static int64_t ov(const matcher *x, int i, int j)
@@ -43,6 +44,20 @@ static int64_t ov(const matcher *x, int i, int j)
 static double share_of(const matcher *x, int i, int j)
 {
     return x->cont[i] > 0 ? (double)ov(x, i, j) / (double)x->cont[i] : 0;
+}
+
+/* Share of new j's continuing customers that come from old i. */
+static double back_of(const matcher *x, int i, int j)
+{
+    return x->contn[j] > 0 ? (double)ov(x, i, j) / (double)x->contn[j] : 0;
+}
+
+/* A part of old i's split: it holds at least `split` of i's continuing
+ * customers and i's customers are at least `survive` of its own. */
+static int part_of(const matcher *x, int i, int j)
+{
+    return x->cont[i] >= x->cfg->min_overlap && share_of(x, i, j) >= x->cfg->split &&
+           back_of(x, i, j) >= x->cfg->survive;
 }
 
 static double cdist(const matcher *x, int i, int j)
@@ -69,13 +84,25 @@ static int nearest_old(const matcher *x, int j)
     return best;
 }
 
-/* Step 1: each old segment's strong successor, by customers or, with too few
- * continuing customers, by mutual nearest centres. */
+/* Step 1: splits (two or more parts made mostly of the old segment, together
+ * `survive` of it), then each other old segment's strong successor, by
+ * customers or, with too few continuing customers, by mutual nearest
+ * centres. */
 static void strong_edges(matcher *x)
 {
     const tribe_match_in *in = x->in;
     for (int i = 0; i < in->ko; i++) {
         x->strong[i] = -1;
+        int parts = 0;
+        double sum = 0;
+        for (int j = 0; j < in->kn; j++)
+            if (part_of(x, i, j)) {
+                parts++;
+                sum += share_of(x, i, j);
+            }
+        x->split[i] = parts >= 2 && sum >= x->cfg->survive;
+        if (x->split[i])
+            continue;
         if (x->cont[i] >= x->cfg->min_overlap) {
             int best = 0;
             for (int j = 1; j < in->kn; j++)
@@ -141,17 +168,11 @@ static void transitions(matcher *x, tribe_match *m, const int *kind, int *claime
             claimed[j] = 1;
             continue;
         }
-        double sum = 0;
-        int parts = 0;
-        for (int j = 0; j < in->kn && x->cont[i] >= x->cfg->min_overlap; j++)
-            if (share_of(x, i, j) >= x->cfg->split) {
-                sum += share_of(x, i, j);
-                parts++;
-            }
-        if (parts >= 2 && sum >= x->cfg->survive) {
-            tribe_transition *t = add(m, TRIBE_TR_SPLIT, i, sum);
+        if (x->split[i]) {
+            tribe_transition *t = add(m, TRIBE_TR_SPLIT, i, 0);
             for (int j = 0; j < in->kn; j++)
-                if (share_of(x, i, j) >= x->cfg->split) {
+                if (part_of(x, i, j)) {
+                    t->share += share_of(x, i, j);
                     add_to(t, j);
                     claimed[j] = 1;
                 }
@@ -187,6 +208,7 @@ tribe_status tribe_match_segments(const tribe_match_in *in, const tribe_match_cf
     TRIBE_TRY(tribe_calloc((void **)&x.cont, (size_t)ko + 1, sizeof *x.cont));
     TRIBE_TRY(tribe_calloc((void **)&x.contn, (size_t)kn + 1, sizeof *x.contn));
     TRIBE_TRY(tribe_calloc((void **)&x.strong, (size_t)ko + 1, sizeof *x.strong));
+    TRIBE_TRY(tribe_calloc((void **)&x.split, (size_t)ko + 1, sizeof *x.split));
     TRIBE_TRY(tribe_calloc((void **)&kind, (size_t)ko + 1, sizeof *kind));
     TRIBE_TRY(tribe_calloc((void **)&claimed, (size_t)kn + 1, sizeof *claimed));
     TRIBE_TRY(tribe_calloc((void **)&m.tr, (size_t)(ko + kn) + 1, sizeof *m.tr));
@@ -211,6 +233,7 @@ cleanup:
     free(x.cont);
     free(x.contn);
     free(x.strong);
+    free(x.split);
     free(kind);
     free(claimed);
     tribe_match_free(&m);

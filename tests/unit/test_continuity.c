@@ -102,6 +102,37 @@ static void match_should_report_split_absorption_disappearance_and_emergence(voi
 #undef OV
 }
 
+static void match_should_tell_an_uneven_split_from_leakage(void)
+{
+    /* Old 0 goes 55/45 to new 0 and new 1, both made only of it: split,
+     * although one part holds more than half. Old 1 keeps 75 % in new 2 and
+     * loses 25 % to new 3, which is mostly old 2's: old 1 survived (the 25 %
+     * migrated), old 2 survived as new 3. */
+    enum { KO = 3, KN = 4, W = KN + 1 };
+    int64_t ov[(KO + 1) * W] = {0};
+    ov[0 * W + 0] = 55, ov[0 * W + 1] = 45;
+    ov[1 * W + 2] = 75, ov[1 * W + 3] = 25;
+    ov[2 * W + 3] = 100;
+    int64_t ids[KO] = {0, 1, 2};
+    tribe_match_in in = {.ko = KO, .kn = KN, .overlap = ov, .old_id = ids, .next_id = KO};
+    tribe_match_cfg cfg;
+    tribe_match m;
+    tribe_match_cfg_default(&cfg);
+    CU_ASSERT_EQUAL_FATAL(tribe_match_segments(&in, &cfg, &m), TRIBE_OK);
+    const tribe_transition *t = of_old(&m, 0, 0);
+    CU_ASSERT_EQUAL(t->type, TRIBE_TR_SPLIT);
+    CU_ASSERT_EQUAL(t->n_to, 2);
+    NEAR(t->share, 1.0, 1e-15);
+    CU_ASSERT_EQUAL(of_old(&m, 1, 0)->type, TRIBE_TR_SURVIVED);
+    CU_ASSERT_EQUAL(of_old(&m, 1, 0)->to[0], 2);
+    CU_ASSERT_EQUAL(of_old(&m, 2, 0)->type, TRIBE_TR_SURVIVED);
+    CU_ASSERT_EQUAL(of_old(&m, 2, 0)->to[0], 3);
+    CU_ASSERT_EQUAL(m.n, KO);
+    CU_ASSERT_EQUAL(m.id[0], 3); /* split parts: new ids */
+    CU_ASSERT_EQUAL(m.id[1], 4);
+    tribe_match_free(&m);
+}
+
 static void match_should_give_an_even_merge_a_new_id(void)
 {
     /* Old 0 and old 1 (60 and 40) merge with old 2's 60 into new 0; none
@@ -237,6 +268,7 @@ int main(void)
 {
     static const tribe_test_case cases[] = {TRIBE_TEST(match_should_keep_every_segment_of_an_unchanged_run),
                                             TRIBE_TEST(match_should_report_split_absorption_disappearance_and_emergence),
+                                            TRIBE_TEST(match_should_tell_an_uneven_split_from_leakage),
                                             TRIBE_TEST(match_should_give_an_even_merge_a_new_id),
                                             TRIBE_TEST(match_should_fall_back_on_mutual_nearest_centres),
                                             TRIBE_TEST(match_should_refuse_bad_settings),
