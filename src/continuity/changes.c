@@ -87,7 +87,7 @@ void tribe_changes_describe(const tribe_changes *c, const tribe_segments *segs, 
         for (int i = 0; i <= c->ko; i++)
             all += ov(c, i, j);
         if (all > 0)
-            put(buf, cap, &at, " (%.0f%% of it new customers)", 100.0 * (double)fresh / (double)all);
+            put(buf, cap, &at, " (%.0f%% of its customers new to the base)", 100.0 * (double)fresh / (double)all);
     } else if (t->type == TRIBE_TR_DISAPPEARED) {
         int64_t gone = ov(c, t->from, c->kn), all = gone;
         for (int j = 0; j < c->kn; j++)

@@ -46,6 +46,39 @@ cleanup:
     return st;
 }
 
+/* One line on drift: how many columns shifted significantly, the worst three. */
+static tribe_status drift_line(tribe_sbuf *b, const tribe_changes *c)
+{
+    tribe_status st = TRIBE_OK;
+    char label[96];
+    int n = 0, top[3] = {-1, -1, -1};
+    for (int j = 0; c->psi && j < c->prev->m; j++) {
+        if (!(c->psi[j] > 0.25))
+            continue;
+        n++;
+        for (int t = 0; t < 3; t++)
+            if (top[t] < 0 || c->psi[j] > c->psi[top[t]]) {
+                for (int u = 2; u > t; u--)
+                    top[u] = top[u - 1];
+                top[t] = j;
+                break;
+            }
+    }
+    if (!n)
+        goto cleanup;
+    OUT("<li class=\"warn\">%d feature%s shifted significantly since the last run (population stability index "
+        "over 0.25), most: ",
+        n, n == 1 ? "" : "s");
+    for (int t = 0; t < 3 && top[t] >= 0; t++) {
+        PUT(t ? ", " : "");
+        ESC(tribe_html_feature_label(c->prev->names[top[t]], label, sizeof label));
+        OUT(" (%.2f)", c->psi[top[t]]);
+    }
+    PUT(".</li>\n");
+cleanup:
+    return st;
+}
+
 /* The few changes to read first: customers in and out, every transition
  * that is not a plain survival, the biggest size changes, drift. */
 static tribe_status change_summary(tribe_sbuf *b, const tribe_segments *s, const tribe_changes *c)
@@ -72,13 +105,15 @@ static tribe_status change_summary(tribe_sbuf *b, const tribe_segments *s, const
     }
     if (plain)
         OUT("<li>Every one of the %d previous segments survived with its id and name.</li>\n", c->ko);
-    for (int w = 0; w < c->n_warn && w < 4; w++) {
-        PUT("<li class=\"warn\">");
-        ESC(c->warn[w]);
-        PUT(".</li>\n");
-    }
-    if (c->n_warn > 4)
-        OUT("<li>%d more warnings below.</li>\n", c->n_warn - 4);
+    int shown = 0;
+    for (int w = 0; w < c->n_warn && shown < 3; w++)
+        if (strncmp(c->warn[w], "segment ", 8) == 0) { /* segment changes first, drift in one line */
+            PUT("<li class=\"warn\">");
+            ESC(c->warn[w]);
+            PUT(".</li>\n");
+            shown++;
+        }
+    TRIBE_TRY(drift_line(b, c));
 cleanup:
     return st;
 }

@@ -161,13 +161,28 @@ cleanup:
     return st;
 }
 
-/* Not collective. Survivors keep their previous name; any other name taken
- * by one gets a number. */
+/* 1 for the naming rules' fallback "Segment <n>" (no RFM columns, or
+ * beyond the named prototypes), which numbers by position. */
+static int numbered_name(const char *name)
+{
+    const char *p = name + 8;
+    if (strncmp(name, "Segment ", 8) != 0 || !*p)
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p == '\0' || *p == ' ';
+}
+
+/* Not collective. Survivors keep their previous name; a numbered new segment
+ * is numbered by its persistent id; any other name taken by a survivor gets a
+ * number. */
 static void names(tribe_changes *c, tribe_segments *segs)
 {
     for (int j = 0; j < c->kn; j++)
         if (c->match.heir[j] >= 0)
             snprintf(segs->seg[j].name, sizeof segs->seg[j].name, "%s", c->prev->seg_names[c->match.heir[j]]);
+        else if (numbered_name(segs->seg[j].name))
+            snprintf(segs->seg[j].name, sizeof segs->seg[j].name, "Segment %lld", (long long)c->match.id[j] + 1);
     for (int j = 0; j < c->kn; j++) {
         if (c->match.heir[j] >= 0)
             continue;
@@ -189,12 +204,6 @@ static tribe_status warnings(continuity_stage *s, tribe_changes *c, const tribe_
     tribe_status st = TRIBE_OK;
     const tribe_prev *p = c->prev;
     char line[256];
-    for (int j = 0; j < p->m; j++)
-        if (c->psi && c->psi[j] > s->psi_warn) {
-            snprintf(line, sizeof line, "'%s' drifted: population stability index %.2f > %.2f", p->names[j],
-                     c->psi[j], s->psi_warn);
-            TRIBE_TRY(tribe_changes_warn(c, line));
-        }
     for (int j = 0; j < c->kn; j++) {
         int h = c->match.heir[j];
         if (h < 0)
@@ -213,6 +222,12 @@ static tribe_status warnings(continuity_stage *s, tribe_changes *c, const tribe_
             TRIBE_TRY(tribe_changes_warn(c, line));
         }
     }
+    for (int j = 0; j < p->m; j++)
+        if (c->psi && c->psi[j] > s->psi_warn) {
+            snprintf(line, sizeof line, "'%s' drifted: population stability index %.2f > %.2f", p->names[j],
+                     c->psi[j], s->psi_warn);
+            TRIBE_TRY(tribe_changes_warn(c, line));
+        }
 cleanup:
     return st;
 }
