@@ -2,6 +2,7 @@
  * labels customers with a trained model (results.h5 of `tribe run`). */
 #include "cli.h"
 #include "tribe/cluster.h"
+#include "tribe/continuity.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
 #include "tribe/sbuf.h"
@@ -36,103 +37,6 @@ static const char USAGE[] =
 /* Rows transformed at a time: bounds the model-space buffer. */
 enum { BLOCK_ROWS = 65536 };
 
-typedef struct {
-    int m, k;
-    char **names;    /* [m] model columns */
-    char **segments; /* [k] segment names */
-    double *mean, *std, *impute, *centroids; /* [m], [m], [m], [k][m] */
-    int *log1p;      /* [m] */
-} model;
-
-static void model_free(model *md)
-{
-    tribe_free_strs(md->names, md->m);
-    tribe_free_strs(md->segments, md->k);
-    free(md->mean);
-    free(md->std);
-    free(md->impute);
-    free(md->centroids);
-    free(md->log1p);
-    *md = (model){0};
-}
-
-/* Reads one float64 vector of length m from the model, INPUT when its shape is off. */
-static tribe_status read_vec(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t want_rows,
-                             int64_t want_cols, void **out)
-{
-    int64_t rows = 0, cols = 0;
-    tribe_status st = tribe_h5_shape(h, name, &rows, &cols);
-    if (st != TRIBE_OK)
-        return st;
-    if (rows != want_rows || cols != want_cols)
-        return tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' is %lldx%lld, expected %lldx%lld (a damaged results file?)",
-                          tribe_h5_path(h), name, (long long)rows, (long long)cols, (long long)want_rows,
-                          (long long)want_cols);
-    return tribe_h5_read_rows(h, name, type, rows, 0, rows, NULL, out);
-}
-
-/* Collective. The model of a results.h5 (docs/hdf5-layout.md). */
-static tribe_status model_read(tribe_par *par, const char *path, model *md)
-{
-    tribe_status st = TRIBE_OK;
-    tribe_h5 *h = NULL;
-    char *format = NULL;
-    int32_t *lg = NULL;
-    int nseg = 0;
-    int64_t k = 0, cols = 0;
-    st = tribe_par_agree(par, tribe_h5_open(par, path, &h));
-    if (st != TRIBE_OK)
-        goto cleanup;
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK ||
-        strcmp(format, "tribe-results") != 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT,
-                        "%s: not a tribe results file (no tribe_format='tribe-results' attribute); "
-                        "pass the results.h5 of a 'tribe run'",
-                        path);
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_h5_read_attr_strs(h, "/model", "feature_names", &md->m, &md->names));
-    if (md->m < 1) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: the model has no columns", path);
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_h5_shape(h, "/model/centroids", &k, &cols));
-    if (k < 1 || cols != md->m) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: /model/centroids is %lldx%lld but the model has %d columns", path,
-                        (long long)k, (long long)cols, md->m);
-        goto cleanup;
-    }
-    TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", &nseg, &md->segments));
-    md->k = (int)k;
-    if (nseg != md->k) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: %d segment names for %d centroids", path, nseg, md->k);
-        md->k = nseg; /* what model_free must free */
-        goto cleanup;
-    }
-    TRIBE_TRY(read_vec(h, "/model/centroids", TRIBE_H5_F64, k, md->m, (void **)&md->centroids));
-    TRIBE_TRY(read_vec(h, "/model/scaler/mean", TRIBE_H5_F64, md->m, 1, (void **)&md->mean));
-    TRIBE_TRY(read_vec(h, "/model/scaler/std", TRIBE_H5_F64, md->m, 1, (void **)&md->std));
-    TRIBE_TRY(read_vec(h, "/model/scaler/impute", TRIBE_H5_F64, md->m, 1, (void **)&md->impute));
-    TRIBE_TRY(read_vec(h, "/model/scaler/log1p", TRIBE_H5_I32, md->m, 1, (void **)&lg));
-    TRIBE_TRY(tribe_calloc((void **)&md->log1p, (size_t)md->m, sizeof *md->log1p));
-    for (int j = 0; j < md->m; j++)
-        md->log1p[j] = lg[j] != 0;
-    for (int64_t i = 0; i < k * md->m; i++)
-        if (!isfinite(md->centroids[i])) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: /model/centroids holds a non-finite value", path);
-            goto cleanup;
-        }
-cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
-    free(format);
-    free(lg);
-    return tribe_par_agree(par, st);
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -149,7 +53,7 @@ typedef struct {
 /* Collective. CSV rows in global order: rank 0 writes, the others send
  * their rows in blocks (one gatherv per block, only the sender contributing),
  * so no rank ever holds more than a block of another's rows. */
-static tribe_status write_csv(tribe_par *par, const char *out, const model *md, const tribe_table *t,
+static tribe_status write_csv(tribe_par *par, const char *out, const tribe_prev *md, const tribe_table *t,
                               const int32_t *label, const float *dist)
 {
     tribe_status st = TRIBE_OK, wst = TRIBE_OK;
@@ -184,7 +88,7 @@ static tribe_status write_csv(tribe_par *par, const char *out, const model *md, 
             TRIBE_TRY(tribe_par_gatherv(par, send, rank == r ? (size_t)n * sizeof *send : 0, 0, (void **)&got,
                                         &total, NULL, NULL));
             for (size_t i = 0; rank == 0 && wst == TRIBE_OK && i < total / sizeof *got; i++)
-                if (fprintf(f, "%lld,%d,%s,%.9g\n", (long long)got[i].id, got[i].label, md->segments[got[i].label],
+                if (fprintf(f, "%lld,%d,%s,%.9g\n", (long long)got[i].id, got[i].label, md->seg_names[got[i].label],
                             (double)got[i].dist) < 0)
                     wst = tribe_fail_errno(TRIBE_ERR_IO, "%s: write failed", out ? out : "standard output");
             free(got);
@@ -217,7 +121,7 @@ cleanup:
 
 /* Collective. The labels as an HDF5 file: /segments/{id,label,distance},
  * segment names on /segments, written atomically. */
-static tribe_status write_h5(tribe_par *par, const char *out, const char *model_path, const model *md,
+static tribe_status write_h5(tribe_par *par, const char *out, const char *model_path, const tribe_prev *md,
                              const tribe_table *t, const int32_t *label, const float *dist)
 {
     tribe_status st = TRIBE_OK;
@@ -236,7 +140,7 @@ static tribe_status write_h5(tribe_par *par, const char *out, const char *model_
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, 1, t->id));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/label", TRIBE_H5_I32, t->n_global, t->offset, t->n_local, 1, label));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, 1, dist));
-    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", md->k, (const char *const *)md->segments));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", md->k, (const char *const *)md->seg_names));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/segments", "k", md->k));
 cleanup:
     {
@@ -298,7 +202,7 @@ cleanup:
 static tribe_status assign(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
-    model md = {0};
+    tribe_prev *md = NULL;
     tribe_table *t = NULL;
     tribe_scaler *sc = NULL;
     int *cols = NULL;
@@ -314,45 +218,45 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     if (out && !ends_with(out, ".csv") && !ends_with(out, ".h5"))
         return tribe_cli_usage("assign", "-o must end in .csv or .h5, got '%s'", out);
 
-    TRIBE_TRY(model_read(par, mpath, &md));
+    TRIBE_TRY(tribe_prev_read(par, mpath, &md));
     if (ends_with(in, ".h5"))
         TRIBE_TRY(tribe_store_read_customers(par, in, &t, NULL));
     else
         TRIBE_TRY(tribe_par_agree(par, tribe_import_csv(par, in, &t)));
 
     /* Columns by name; the first missing one (model order) is the error. */
-    TRIBE_TRY(tribe_calloc((void **)&cols, (size_t)md.m, sizeof *cols));
-    for (int j = 0; j < md.m; j++) {
-        cols[j] = tribe_table_feature(t, md.names[j]);
+    TRIBE_TRY(tribe_calloc((void **)&cols, (size_t)md->m, sizeof *cols));
+    for (int j = 0; j < md->m; j++) {
+        cols[j] = tribe_table_feature(t, md->names[j]);
         if (cols[j] < 0) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s', which the model %s uses", in, md.names[j],
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s', which the model %s uses", in, md->names[j],
                             mpath);
             goto cleanup;
         }
     }
-    TRIBE_TRY(tribe_scaler_from_model(md.m, cols, (const char *const *)md.names, md.log1p, md.mean, md.std,
-                                      md.impute, &sc));
+    TRIBE_TRY(tribe_scaler_from_model(md->m, cols, (const char *const *)md->names, md->log1p, md->mean, md->std,
+                                      md->impute, &sc));
     TRIBE_TRY(tribe_alloc((void **)&label, ((size_t)t->n_local + 1) * sizeof *label));
     TRIBE_TRY(tribe_alloc((void **)&dist, ((size_t)t->n_local + 1) * sizeof *dist));
-    TRIBE_TRY(tribe_alloc((void **)&z, (size_t)BLOCK_ROWS * (size_t)md.m * sizeof *z));
+    TRIBE_TRY(tribe_alloc((void **)&z, (size_t)BLOCK_ROWS * (size_t)md->m * sizeof *z));
     for (int64_t lo = 0; lo < t->n_local && st == TRIBE_OK; lo += BLOCK_ROWS) {
         int64_t n = t->n_local - lo < BLOCK_ROWS ? t->n_local - lo : BLOCK_ROWS;
         st = tribe_scaler_apply(sc, t->x + (size_t)lo * (size_t)t->d, n, t->d, t->id + lo, z);
         if (st == TRIBE_OK)
-            tribe_kmeans_assign(z, n, md.m, md.centroids, md.k, label + lo, dist + lo);
+            tribe_kmeans_assign(z, n, md->m, md->centroids, md->k, label + lo, dist + lo);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     for (int64_t i = 0; i < t->n_local; i++)
         dist[i] = sqrtf(dist[i]);
 
     if (out && ends_with(out, ".h5"))
-        TRIBE_TRY(write_h5(par, out, mpath, &md, t, label, dist));
+        TRIBE_TRY(write_h5(par, out, mpath, md, t, label, dist));
     else
-        TRIBE_TRY(write_csv(par, out, &md, t, label, dist));
+        TRIBE_TRY(write_csv(par, out, md, t, label, dist));
     if (tribe_par_rank(par) == 0 && out)
-        printf("assigned %lld customers to %d segments: %s\n", (long long)t->n_global, md.k, out);
+        printf("assigned %lld customers to %d segments: %s\n", (long long)t->n_global, md->k, out);
 cleanup:
-    model_free(&md);
+    tribe_prev_destroy(&md);
     tribe_table_destroy(&t);
     tribe_scaler_destroy(&sc);
     free(cols);

@@ -27,12 +27,9 @@ tribe_status tribe_drift_shares(const tribe_rows *rows, const float *x, int ldx,
     tribe_status st = TRIBE_OK;
     int64_t *cnt = NULL;
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)m * NS + 1, sizeof *cnt));
-    for (int j = 0; j < m; j++) {
-        const double *e = edges + (size_t)j * NE;
-        int64_t *c = cnt + (size_t)j * NS;
-        for (int64_t i = 0; i < rows->n_local; i++)
-            c[bin_of(x[i * ldx + cols[j]], e)]++;
-    }
+    for (int64_t i = 0; i < rows->n_local; i++) /* one pass over the rows */
+        for (int j = 0; j < m; j++)
+            cnt[(size_t)j * NS + (size_t)bin_of(x[i * ldx + cols[j]], edges + (size_t)j * NE)]++;
     TRIBE_TRY(tribe_par_sum_i64(rows->par, cnt, (int64_t)m * NS));
     for (size_t i = 0; i < (size_t)m * NS; i++)
         share[i] = rows->n_global > 0 ? (double)cnt[i] / (double)rows->n_global : NAN;
@@ -45,11 +42,24 @@ tribe_status tribe_drift_ref(const tribe_rows *rows, const float *x, int ldx, co
                              double *share)
 {
     tribe_status st = TRIBE_OK;
-    double prob[NE], q[NE];
+    double prob[NE], q[NE], *all = NULL;
     for (int b = 0; b < NE; b++)
         prob[b] = (b + 1.0) / TRIBE_DRIFT_BINS;
+    /* Model columns that are one run of the table's columns (the usual case:
+     * all of them) take one call for all; otherwise one call each. */
+    int run = 1;
+    for (int j = 1; j < m; j++)
+        run &= cols[j] == cols[0] + j;
+    if (run)
+        TRIBE_TRY(tribe_alloc((void **)&all, (size_t)NE * m * sizeof *all));
+    if (run)
+        TRIBE_TRY(tribe_xstats_quantiles(rows->par, x + cols[0], rows->n_local, ldx, m, NULL, 1, 0, NE, prob, all));
     for (int j = 0; j < m; j++) {
-        TRIBE_TRY(tribe_xstats_quantiles(rows->par, x + cols[j], rows->n_local, ldx, 1, NULL, 1, 0, NE, prob, q));
+        if (run)
+            for (int b = 0; b < NE; b++)
+                q[b] = all[(size_t)b * m + j]; /* shape [nprob][1][m] */
+        else
+            TRIBE_TRY(tribe_xstats_quantiles(rows->par, x + cols[j], rows->n_local, ldx, 1, NULL, 1, 0, NE, prob, q));
         double *e = edges + (size_t)j * NE;
         int n = 0;
         for (int b = 0; b < NE; b++) /* repeats removed: a tie spans one bin */
@@ -60,6 +70,7 @@ tribe_status tribe_drift_ref(const tribe_rows *rows, const float *x, int ldx, co
     }
     TRIBE_TRY(tribe_drift_shares(rows, x, ldx, cols, m, edges, share));
 cleanup:
+    free(all);
     return st;
 }
 

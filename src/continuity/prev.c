@@ -37,7 +37,7 @@ tribe_status tribe_prev_resolve(const char *path, char **out)
     if (is_file(path))
         return real(path, out);
     if (!is_dir(path))
-        return tribe_fail(TRIBE_ERR_INPUT, "previous run '%s': no such file or directory", path);
+        return tribe_fail(TRIBE_ERR_IO, "previous run '%s': no such file or directory", path);
     static const char *const TRY[] = {"latest/results.h5", "results.h5"};
     for (size_t i = 0; i < sizeof TRY / sizeof *TRY; i++)
         if (snprintf(buf, sizeof buf, "%s/%s", path, TRY[i]) < (int)sizeof buf && is_file(buf))

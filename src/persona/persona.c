@@ -64,25 +64,7 @@ void tribe_personas_destroy(tribe_persona **pp, int k)
 
 tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segments *segs, tribe_persona **out)
 {
-    tribe_status st = TRIBE_OK;
-    tribe_persona *p = NULL;
-    if (!pp || !pp->write || !segs)
-        return tribe_fail(TRIBE_ERR_INTERNAL, "tribe_personas_write: no provider or no segments");
-    TRIBE_TRY(tribe_calloc((void **)&p, (size_t)(segs->k > 0 ? segs->k : 1), sizeof *p));
-    if (pp->write_all)
-        TRIBE_TRY(pp->write_all(pp, segs, p));
-    for (int c = 0; c < segs->k; c++) {
-        if (!pp->write_all)
-            TRIBE_TRY(pp->write(pp, segs, c, &p[c]));
-        /* Whatever wrote it, a persona that states a figure the data does
-         * not hold never reaches a marketer. */
-        TRIBE_TRY(tribe_persona_check_grounded(&p[c], segs));
-    }
-    *out = p;
-    p = NULL;
-cleanup:
-    tribe_personas_destroy(&p, segs->k);
-    return st;
+    return tribe_personas_write_keep(pp, segs, NULL, out);
 }
 
 /* ---- personas.json ---------------------------------------------------------- */

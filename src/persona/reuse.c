@@ -118,13 +118,23 @@ tribe_status tribe_personas_write_keep(tribe_persona_provider *pp, const tribe_s
     tribe_status st = TRIBE_OK;
     tribe_persona *p = NULL;
     int kept = 0;
+    if (!pp || !pp->write || !segs)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "tribe_personas_write: no provider or no segments");
     for (int c = 0; keep && c < segs->k; c++)
         kept += keep[c].name != NULL;
-    if (!kept)
-        return tribe_personas_write(pp, segs, out);
-    TRIBE_TRY(tribe_calloc((void **)&p, (size_t)segs->k, sizeof *p));
+    TRIBE_TRY(tribe_calloc((void **)&p, (size_t)(segs->k > 0 ? segs->k : 1), sizeof *p));
+    /* A batching provider writes everything at once unless some are kept
+     * (those it must not be asked for). */
+    if (!kept && pp->write_all)
+        TRIBE_TRY(pp->write_all(pp, segs, p));
     for (int c = 0; c < segs->k; c++) {
-        if (keep[c].name) {
+        if (!kept && pp->write_all) {
+            /* Whatever wrote it, a persona that states a figure the data
+             * does not hold never reaches a marketer. */
+            TRIBE_TRY(tribe_persona_check_grounded(&p[c], segs));
+            continue;
+        }
+        if (keep && keep[c].name) {
             TRIBE_TRY(tribe_persona_copy(&keep[c], &p[c]));
             p[c].segment = segs->seg[c].id;
             if (tribe_persona_check_grounded(&p[c], segs) == TRIBE_OK)

@@ -121,7 +121,7 @@ expect 3 "no run history here" -- tribe_np 1 history "$TMP"
 
 # ---- bad previous runs: refused, nothing written --------------------------------
 job "$TMP/b1.json" "$TMP/c2.h5" "$TMP/b1" b "\"previous\": \"$TMP/nope/results.h5\""
-expect 3 "previous run '.*nope/results.h5': no such file" -- tribe_np 2 run "$TMP/b1.json"
+expect 4 "previous run '.*nope/results.h5': no such file" -- tribe_np 2 run "$TMP/b1.json"
 check "a refused run writes nothing" test ! -e "$TMP/b1/runs"
 head -c 4096 /dev/urandom >"$TMP/junk.h5"
 job "$TMP/b2.json" "$TMP/c2.h5" "$TMP/b2" b "\"previous\": \"$TMP/junk.h5\""

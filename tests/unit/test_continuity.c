@@ -231,6 +231,13 @@ static void drift_reference_should_bin_by_deciles(void)
     NEAR(s2[0], 0.60, 1e-15);
     NEAR(s2[1], 0.35, 1e-15);
     NEAR(s2[TRIBE_DRIFT_BINS], 0.05, 1e-15);
+    /* Columns that are not one run of the table's take one call each: the same bins. */
+    int swapped[2] = {1, 0};
+    double e_sw[2 * (TRIBE_DRIFT_BINS - 1)], s_sw[2 * (TRIBE_DRIFT_BINS + 1)];
+    CU_ASSERT_EQUAL_FATAL(tribe_drift_ref(&rows, x, 2, swapped, 2, e_sw, s_sw), TRIBE_OK);
+    CU_ASSERT(memcmp(s_sw, s2, (TRIBE_DRIFT_BINS + 1) * sizeof *s_sw) == 0);
+    CU_ASSERT(memcmp(s_sw + TRIBE_DRIFT_BINS + 1, share, (TRIBE_DRIFT_BINS + 1) * sizeof *s_sw) == 0);
+    CU_ASSERT(memcmp(e_sw + TRIBE_DRIFT_BINS - 1, edges, (TRIBE_DRIFT_BINS - 1) * sizeof *e_sw) == 0);
     tribe_par_finalize(&par);
 }
 
