@@ -139,8 +139,10 @@ typedef struct {
     int kernel;          /* TRIBE_KMEANS_KERNEL_* of every pass (AUTO); the same bits
                             whichever runs */
     const double *start; /* warm start (NULL: none): the fit starts from these centres [k][d]
-                            (one restart, no initialisation, no mini-batch) and runs full
-                            Lloyd passes (up to max_steps, tol and inertia_tol) */
+                            (one restart, no initialisation, no mini-batch; under
+                            kmeans++-lloyd they are first moved by Lloyd on the init_sample
+                            rows) and runs full Lloyd passes (up to max_steps, tol and
+                            inertia_tol) */
 } tribe_kmeans_cfg;
 
 typedef struct {

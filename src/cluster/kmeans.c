@@ -990,10 +990,12 @@ tribe_status tribe_kmeans_fit_restarts(const tribe_dmat *zm, const tribe_kmeans_
         sets[r].active = 1;
         sets[r].found = -1;
     }
-    if (cfg->start) { /* warm start: the given centres, then full passes only */
+    if (cfg->start) { /* warm start: the given centres (under kmeans++-lloyd first polished on the sample) */
         memcpy(x.sets, cfg->start, (size_t)k * d * sizeof *x.sets);
         sets[0].found = k;
         sets[0].sample_inertia = INFINITY;
+        if (cfg->init == TRIBE_KMEANS_INIT_PP_LLOYD)
+            TRIBE_TRY(tribe_par_agree(par, sample_lloyd(&x, sets, 1, work)));
     } else if (cfg->init == TRIBE_KMEANS_INIT_PARALLEL) {
         TRIBE_TRY(kmeans_parallel(&x, sets, ns));
     } else {

@@ -256,6 +256,10 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_num(obj, "silhouette", r->silhouette));
     TRIBE_TRY(tribe_rec_num(obj, "silhouette_ci95", r->silhouette_ci));
     TRIBE_TRY(tribe_rec_int(obj, "passes", r->passes));
+    int64_t all = 0; /* every K's fit: what choosing K again costs */
+    for (int i = 0; ks && i < ks->n; i++)
+        all += ks->row[i].passes;
+    TRIBE_TRY(tribe_rec_int(obj, "fit_passes_total", all));
     if (!ks)
         goto cleanup; /* score-only rerun: the previous centres, no fit */
     TRIBE_TRY(tribe_rec_num(obj, "fit_seconds", ks->fit_seconds));
