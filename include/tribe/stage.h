@@ -13,6 +13,15 @@
  * and publishes every output atomically into the job's output directory.
  * Every operation but configure and run may be NULL.
  *
+ * Checkpoints (docs/cli.md, "Interrupted runs"): after a stage with a save
+ * operation has run, the pipeline saves it into the staging directory; a
+ * later run of the same job spec with the same binary restores it with load
+ * instead of running it. Stages without save/load simply rerun on resume
+ * (every stage is deterministic), so a resumed run's outputs are those of an
+ * uninterrupted one, bit for bit. A stop test (a signal handler's flag) is
+ * asked at every stage boundary: the ranks agree on it, and the run stops
+ * there with its checkpoints kept (tribe_pipeline_stopped).
+ *
  * Usage (the CLI):
  *     tribe_pipeline *pl = NULL;
  *     TRIBE_TRY(tribe_pipeline_create(par, "job.json", NULL, 0, &pl));  // default stages
@@ -111,6 +120,13 @@ typedef struct {
     tribe_status (*files)(void *state, const tribe_run *r, const char *dir);
     /* Frees what state owns (not the state block); may be NULL. */
     void (*destroy)(void *state);
+    /* Collective, optional (give both or neither). save: after run, what run
+     * computed (its state, the fields of r it fills) into h, a checkpoint
+     * file of its own. load: instead of run on a resumed job, from the file
+     * save wrote, on the same earlier stages' results (any rank count);
+     * afterwards state and r must be exactly what run would have left. */
+    tribe_status (*save)(void *state, const tribe_run *r, tribe_h5 *h);
+    tribe_status (*load)(void *state, tribe_run *r, tribe_h5 *h);
 } tribe_stage_def;
 
 /* The stages of `tribe run`, in order (src/stages/registry.c). Not collective. */
@@ -130,8 +146,22 @@ tribe_status tribe_pipeline_create_text(tribe_par *par, const char *path, const 
                                         const tribe_stage_def *const *stages, int n, tribe_pipeline **out);
 /* Collective. The whole run: read, stages, results.h5, run.json, report.html,
  * the stages' files, then publish. A failed run leaves earlier results in
- * place. */
+ * place. Before any work, rank 0 cleans staging directories and temporary
+ * files left in the output directory by killed runs, and adopts the
+ * checkpoint of an interrupted run of the same spec and binary (its run id
+ * too); a checkpoint of another spec or binary is refused (USAGE, naming
+ * both) when resume was asked, else removed as stale. Returns TRIBE_OK
+ * also when the run stopped on the stop flag (tribe_pipeline_stopped). */
 tribe_status tribe_pipeline_run(tribe_pipeline *pl);
+/* Not collective, before run. stop (NULL: never) is asked on every rank at
+ * each stage boundary, typically whether a signal handler set its flag; the
+ * run stops when it says 1 on any rank. resume = 1 asks for the interrupted
+ * run's checkpoint (see tribe_pipeline_run). */
+void tribe_pipeline_set_stop(tribe_pipeline *pl, int (*stop)(void));
+void tribe_pipeline_set_resume(tribe_pipeline *pl, int resume);
+/* Not collective. 1 when run stopped at a stage boundary on the stop flag,
+ * its checkpoints kept in the staging directory for a resume. */
+int tribe_pipeline_stopped(const tribe_pipeline *pl);
 /* Not collective. The context (valid until destroy). */
 const tribe_run *tribe_pipeline_context(const tribe_pipeline *pl);
 /* Not collective. 1 when the stage of that name is enabled by the job (after

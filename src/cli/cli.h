@@ -5,6 +5,11 @@
 #include "tribe/core.h"
 #include "tribe/par.h"
 
+/* Exit code of a run that stopped on SIGUSR1 or SIGTERM at a stage boundary
+ * with its checkpoint kept: rerun the same job to resume (docs/cli.md). 75 is
+ * sysexits' EX_TEMPFAIL, "try again later". */
+#define TRIBE_EXIT_STOPPED 75
+
 typedef struct {
     const char *name;
     const char *summary;
@@ -26,5 +31,14 @@ tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int6
  * operand count; `operands` describes them ("exactly one FEATURES.csv"). */
 tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int npos, const char *operands,
                                   const char **out, int *first);
+
+/* Not collective. Installs handlers for SIGUSR1 and SIGTERM that only set a
+ * flag (async-signal-safe; a second signal of either kind ends the process
+ * as usual) and returns the test of that flag, for tribe_pipeline_set_stop. */
+typedef int (*tribe_cli_stop_test)(void);
+tribe_cli_stop_test tribe_cli_catch_stop(void);
+/* Set by a command that stopped early on that flag with its work kept: the
+ * process then exits with TRIBE_EXIT_STOPPED instead of 0. */
+extern int tribe_cli_stopped;
 
 #endif

@@ -6,15 +6,20 @@
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char USAGE[] =
-    "usage: tribe run JOB.json\n\n"
+    "usage: tribe run [--resume] JOB.json\n\n"
     "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
     "K-Means (fixed K, or a K range scored by silhouettes, Calinski-Harabasz, Davies-Bouldin, the elbow\n"
     "and split-half stability), segment statistics and names, outliers, soft membership, the Ward tree,\n"
     "the PCA map, segment drivers, lifetime value (with an ltv object), personas and the campaign plan,\n"
     "and writes results.h5, run.json, personas.json, segments.csv, campaign_plan.csv and report.html\n"
-    "into the job's output directory (atomically: a failed run leaves earlier results in place).\n";
+    "into the job's output directory (atomically: a failed run leaves earlier results in place).\n\n"
+    "SIGUSR1 or SIGTERM stops the run at the next stage boundary with its checkpoint kept (exit 75);\n"
+    "running the same job again with the same binary resumes it, with the same results as an\n"
+    "uninterrupted run. --resume also refuses (exit 2) a checkpoint of another job spec or binary,\n"
+    "which a plain run removes as stale. See docs/cli.md, \"Interrupted runs\".\n";
 
 static void print_summary(const tribe_run *r)
 {
@@ -39,15 +44,19 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
     tribe_pipeline *pl = NULL;
-    if (argc != 2)
-        return tribe_cli_usage("run", "expects exactly one JOB.json");
-    TRIBE_TRY(tribe_par_agree(par, tribe_pipeline_create(par, argv[1], NULL, 0, &pl)));
+    int resume = argc == 3 && strcmp(argv[1], "--resume") == 0;
+    if (argc != 2 + resume || argv[argc - 1][0] == '-')
+        return tribe_cli_usage("run", "expects [--resume] and exactly one JOB.json");
+    TRIBE_TRY(tribe_par_agree(par, tribe_pipeline_create(par, argv[argc - 1], NULL, 0, &pl)));
+    tribe_pipeline_set_resume(pl, resume);
+    tribe_pipeline_set_stop(pl, tribe_cli_catch_stop());
     const tribe_run *r = tribe_pipeline_context(pl);
     if (tribe_par_rank(par) == 0)
         fprintf(stderr, "tribe run: ranks=%d threads=%d job=%s run_id=%s\n", tribe_par_size(par),
                 omp_get_max_threads(), r->job->path, r->job->run_id);
     TRIBE_TRY(tribe_pipeline_run(pl));
-    if (tribe_par_rank(par) == 0)
+    tribe_cli_stopped = tribe_pipeline_stopped(pl);
+    if (tribe_par_rank(par) == 0 && !tribe_cli_stopped)
         print_summary(r);
 cleanup:
     tribe_pipeline_destroy(&pl);

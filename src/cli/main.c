@@ -5,9 +5,35 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+int tribe_cli_stopped;
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static int stop_requested(void)
+{
+    return stop_signal != 0;
+}
+
+tribe_cli_stop_test tribe_cli_catch_stop(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* the second signal is not caught */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return stop_requested;
+}
 
 static const tribe_cli_cmd *const COMMANDS[] = {&tribe_cmd_gen, &tribe_cmd_ingest, &tribe_cmd_import, &tribe_cmd_run,
                                                 &tribe_cmd_export, &tribe_cmd_campaign, &tribe_cmd_explain,
@@ -66,7 +92,8 @@ static void print_help(void)
     printf("\noptions:\n  -h, --help     this help ('tribe <command> --help' for a command)\n"
            "  -V, --version  print the version\n\n"
            "exit codes: 0 ok, 2 usage or job spec, 3 bad input data, 4 environment (files, HDF5, MPI),\n"
-           "            5 internal error. Documentation: docs/cli.md\n");
+           "            5 internal error, 75 run stopped on a signal (checkpoint kept: rerun to resume).\n"
+           "            Documentation: docs/cli.md\n");
 }
 
 int main(int argc, char **argv)
@@ -120,5 +147,5 @@ int main(int argc, char **argv)
     if (st != TRIBE_OK && tribe_par_rank(par) == 0)
         fprintf(stderr, "tribe %s: error (%s): %s\n", cmd->name, tribe_status_name(st), tribe_errmsg());
     tribe_par_finalize(&par);
-    return tribe_status_exit_code(st);
+    return st == TRIBE_OK && tribe_cli_stopped ? TRIBE_EXIT_STOPPED : tribe_status_exit_code(st);
 }

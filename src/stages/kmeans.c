@@ -101,7 +101,8 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     tribe_ksweep_cfg sc = {.k_lo = s->k_lo, .k_hi = k_hi, .kmeans = s->cfg, .sil_sample = sil,
                            .stability = s->stability, .stability_min = s->stability_min};
     const tribe_dmat zm = tribe_run_z(r);
-    TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
+    if (!s->ks) /* else restored from a checkpoint (load) */
+        TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
     r->k = s->ks->recommended_k;
     TRIBE_TRY(tribe_calloc((void **)&r->centroids, (size_t)r->k * (size_t)r->m, sizeof *r->centroids));
     memcpy(r->centroids, tribe_ksweep_centroids(s->ks, r->k), (size_t)r->k * (size_t)r->m * sizeof *r->centroids);
@@ -302,6 +303,52 @@ static void destroy(void *state)
     tribe_ksweep_destroy(&s->ks);
 }
 
+/* The checkpoint is the sweep: its rows, figures and every K's centroids
+ * (the expensive part). load puts it back and runs the rest of run (the
+ * final assignment, ids, inertia) on the same centroids: the same code on
+ * the same numbers, so labels and distances are those of the first run. */
+static tribe_status save(void *state, const tribe_run *r, tribe_h5 *h)
+{
+    const kmeans_stage *s = state;
+    const tribe_ksweep *ks = s->ks;
+    tribe_status st = TRIBE_OK;
+    (void)r;
+    TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/sweep", TRIBE_H5_U8, 1, (int64_t)sizeof *ks, ks));
+    TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/rows", TRIBE_H5_U8, ks->n, (int64_t)sizeof *ks->row, ks->row));
+    TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/centroids", TRIBE_H5_F64, ks->n, (int64_t)ks->k_max * ks->d,
+                                   ks->centroids));
+cleanup:
+    return st;
+}
+
+static tribe_status load(void *state, tribe_run *r, tribe_h5 *h)
+{
+    kmeans_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    tribe_ksweep *ks = NULL;
+    tribe_ksweep_row *row = NULL;
+    double *cen = NULL;
+    int64_t n = 0, w = 0, n2 = 0, w2 = 0, n3 = 0, w3 = 0;
+    TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/sweep", TRIBE_H5_U8, &n, &w, (void **)&ks));
+    TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/rows", TRIBE_H5_U8, &n2, &w2, (void **)&row));
+    TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/centroids", TRIBE_H5_F64, &n3, &w3, (void **)&cen));
+    if (n != 1 || w != (int64_t)sizeof *ks || n2 != ks->n || w2 != (int64_t)sizeof *row || n3 != ks->n ||
+        w3 != (int64_t)ks->k_max * ks->d)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: the K sweep saved does not fit this binary", tribe_h5_path(h)));
+    ks->row = row;
+    ks->centroids = cen;
+    row = NULL;
+    cen = NULL;
+    s->ks = ks;
+    ks = NULL;
+    TRIBE_TRY(run(state, r));
+cleanup:
+    free(ks);
+    free(row);
+    free(cen);
+    return st;
+}
+
 const tribe_stage_def tribe_stage_kmeans = {
     .name = "kmeans", .state_size = sizeof(kmeans_stage), .uses_z = 1, .report_order = 40, .configure = configure,
-    .run = run, .write = write, .record = record, .report = report, .destroy = destroy};
+    .run = run, .write = write, .record = record, .report = report, .destroy = destroy, .save = save, .load = load};

@@ -1,7 +1,7 @@
 /* What a run leaves behind: results.h5 (the run's own objects, then every
  * stage's), the run record (run.json), report.html and the stages' files,
  * staged in <output>/.staging-<run_id> and moved into place at the end. */
-#include "pipeline_internal.h"
+#include "checkpoint.h"
 
 #include "tribe/report.h"
 
@@ -11,6 +11,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,17 +22,7 @@ void pipeline_unstage(tribe_pipeline *pl)
 {
     if (!pl->staging[0])
         return;
-    DIR *d = opendir(pl->staging);
-    if (d) {
-        struct dirent *e;
-        char path[4096 + 256];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                snprintf(path, sizeof path, "%s/%s", pl->staging, e->d_name) < (int)sizeof path)
-                unlink(path);
-        closedir(d);
-    }
-    rmdir(pl->staging);
+    checkpoint_rmdir(pl->staging);
     pl->staging[0] = '\0';
 }
 
@@ -50,9 +41,9 @@ static tribe_status in_history(const tribe_pipeline *pl)
     return st;
 }
 
-/* Rank 0. A default run id (time and seed) that the history already holds,
- * e.g. two runs started in the same second, gets the first free suffix
- * -2, -3, ...; an id the job gave is never changed. */
+/* Rank 0. A default run id (time and seed) that the history or a live run
+ * holds already, e.g. two runs started in the same second, gets the first
+ * free suffix -2, -3, ...; an id the job gave is never changed. */
 static tribe_status fresh_run_id(tribe_pipeline *pl)
 {
     char dir[4096 + 320], id[320];
@@ -62,8 +53,11 @@ static tribe_status fresh_run_id(tribe_pipeline *pl)
         return TRIBE_OK;
     snprintf(id, sizeof id, "%s", pl->job->run_id);
     for (int n = 2; st == TRIBE_OK && n < 1000; n++) {
+        char staging[4096 + 320];
         st = tribe_fmt(dir, sizeof dir, "%s/runs/%s", pl->job->output, id);
-        if (st != TRIBE_OK || stat(dir, &sb) != 0)
+        if (st == TRIBE_OK)
+            st = tribe_fmt(staging, sizeof staging, "%s/.staging-%s", pl->job->output, id);
+        if (st != TRIBE_OK || (stat(dir, &sb) != 0 && stat(staging, &sb) != 0))
             break;
         st = tribe_fmt(id, sizeof id, "%s-%d", pl->job->run_id, n);
     }
@@ -77,6 +71,28 @@ static tribe_status fresh_run_id(tribe_pipeline *pl)
             pl->job->run_id = copy;
         }
     }
+/* Rank 0. The output directory, cleaned of killed runs' leftovers, and the
+ * staging directory: an interrupted run's (checkpoint.h) or a new one. */
+static tribe_status make_staging(tribe_pipeline *pl)
+{
+    tribe_status st = TRIBE_OK;
+    struct stat sb;
+    TRIBE_TRY(tribe_mkdirs(pl->job->output));
+    TRIBE_TRY(checkpoint_scan(pl));
+    if (!pl->staging[0]) {
+        TRIBE_TRY(fresh_run_id(pl));
+        TRIBE_TRY(in_history(pl));
+        TRIBE_TRY(tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id));
+        if (stat(pl->staging, &sb) == 0) { /* the scan left it: its owner is alive */
+            st = tribe_fail(TRIBE_ERR_IO, "%s: run id %s is being run by another live tribe run (its lock file says "
+                                          "which)", pl->staging, pl->job->run_id);
+            pl->staging[0] = '\0';
+            goto cleanup;
+        }
+        TRIBE_TRY(tribe_mkdirs(pl->staging));
+    }
+    TRIBE_TRY(checkpoint_claim(pl));
+cleanup:
     return st;
 }
 
@@ -86,25 +102,14 @@ tribe_status pipeline_staging(tribe_pipeline *pl)
     tribe_par *par = pl->run.par;
     /* The output directory must be writable before any work is done. */
     if (tribe_par_rank(par) == 0) {
-        st = tribe_mkdirs(pl->job->output);
-        if (st == TRIBE_OK)
-            st = fresh_run_id(pl);
-        if (st == TRIBE_OK)
-            st = tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id);
-        if (st == TRIBE_OK) {
-            pipeline_unstage(pl); /* a killed run's leftovers of the same id */
-            st = tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id);
-        }
-        if (st == TRIBE_OK)
-            st = in_history(pl);
-        if (st == TRIBE_OK)
-            st = tribe_mkdirs(pl->staging);
+        st = make_staging(pl);
         if (st != TRIBE_OK)
-            pl->staging[0] = '\0';
+            pipeline_unstage(pl);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_par_bcast(par, pl->staging, sizeof pl->staging, 0));
-    TRIBE_TRY(tribe_par_bcast_str(par, &pl->job->run_id, 0));
+    TRIBE_TRY(tribe_par_bcast_str(par, &pl->job->run_id, 0)); /* a resumed run's id */
+    TRIBE_TRY(tribe_par_bcast(par, pl->resumed_input, sizeof pl->resumed_input, 0));
 cleanup:
     return st;
 }
@@ -362,9 +367,11 @@ static tribe_status publish(tribe_pipeline *pl)
     TRIBE_TRY(tribe_fmt(latest, sizeof latest, "%s/latest", pl->job->output));
     TRIBE_TRY(tribe_mkdirs(runs));
     TRIBE_TRY(in_history(pl)); /* another run of the same id may have finished meanwhile */
+    checkpoint_drop(pl->staging); /* the checkpoints are no results */
     if (rename(pl->staging, run_dir) != 0)
         TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the finished run into place", run_dir));
     pl->staging[0] = '\0';
+    checkpoint_unlock(run_dir); /* only now: a staging directory without its lock looks like a killed run's */
     unlink(tmp);
     if (symlink(rel, tmp) != 0 || rename(tmp, latest) != 0) {
         st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot point at %s", latest, rel);

@@ -1,5 +1,5 @@
 /* `tribe run` as a loop over registered stages (tribe/stage.h). */
-#include "pipeline_internal.h"
+#include "checkpoint.h"
 
 #include "tribe/h5.h"
 
@@ -59,6 +59,7 @@ tribe_status tribe_pipeline_create_text(tribe_par *par, const char *path, const 
     TRIBE_TRY(tribe_calloc((void **)&pl->state, (size_t)n + 1, sizeof *pl->state));
     TRIBE_TRY(tribe_calloc((void **)&pl->enabled, (size_t)n + 1, sizeof *pl->enabled));
     TRIBE_TRY(tribe_calloc((void **)&pl->ran, (size_t)n + 1, sizeof *pl->ran));
+    TRIBE_TRY(tribe_calloc((void **)&pl->saved, (size_t)n + 1, sizeof *pl->saved));
     for (int i = 0; i < n; i++)
         pl->def[i] = stages[i];
     TRIBE_TRY(configure(pl));
@@ -111,25 +112,48 @@ static int last_z_user(const tribe_pipeline *pl)
     return last;
 }
 
+/* Collective. Stage i: restored from its checkpoint, or run (and saved when
+ * it can be). */
+static tribe_status run_stage(tribe_pipeline *pl, int i)
+{
+    tribe_status st = TRIBE_OK;
+    if (pl->saved[i])
+        return checkpoint_load(pl, i);
+    TRIBE_TRY(tribe_par_agree(pl->run.par, pl->def[i]->run(pl->state[i], &pl->run)));
+    if (pl->def[i]->save && pl->def[i]->load)
+        TRIBE_TRY(checkpoint_save(pl, i));
+cleanup:
+    return st;
+}
+
 tribe_status tribe_pipeline_run(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
-    int rank = tribe_par_rank(r->par), z_last = last_z_user(pl);
+    int rank = tribe_par_rank(r->par), z_last = last_z_user(pl), stop = 0;
     pl->mark = tribe_now();
     TRIBE_TRY(pipeline_staging(pl));
     TRIBE_TRY(read_input(pl));
+    TRIBE_TRY(checkpoint_check_input(pl));
     pipeline_lap(pl, "read");
     for (int i = 0; i < pl->n; i++) {
         if (!pl->enabled[i])
             continue;
-        TRIBE_TRY(tribe_par_agree(r->par, pl->def[i]->run(pl->state[i], r)));
+        TRIBE_TRY(run_stage(pl, i));
         pl->ran[i] = 1;
         if (i >= z_last) { /* later stages read the raw table only */
             free(r->z);
             r->z = NULL;
         }
         pipeline_lap(pl, pl->def[i]->name);
+        TRIBE_TRY(checkpoint_boundary(pl, &stop));
+        if (stop) {
+            pl->stopped = 1;
+            if (rank == 0)
+                TRIBE_WARN("stopped on a signal after stage %s; the checkpoint in %s resumes the run", pl->def[i]->name,
+                           pl->staging);
+            goto cleanup;
+        }
     }
     TRIBE_TRY(pipeline_write_results(pl));
     pipeline_lap(pl, "results");
@@ -140,6 +164,21 @@ cleanup:
     if (st != TRIBE_OK && rank == 0)
         pipeline_unstage(pl);
     return st;
+}
+
+void tribe_pipeline_set_stop(tribe_pipeline *pl, int (*stop)(void))
+{
+    pl->stop = stop;
+}
+
+void tribe_pipeline_set_resume(tribe_pipeline *pl, int resume)
+{
+    pl->resume = resume;
+}
+
+int tribe_pipeline_stopped(const tribe_pipeline *pl)
+{
+    return pl->stopped;
 }
 
 const tribe_run *tribe_pipeline_context(const tribe_pipeline *pl)
@@ -195,6 +234,7 @@ void tribe_pipeline_destroy(tribe_pipeline **pp)
     free(pl->state);
     free(pl->enabled);
     free(pl->ran);
+    free(pl->saved);
     tribe_job_destroy(&pl->job);
     free(pl);
     *pp = NULL;

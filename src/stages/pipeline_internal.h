@@ -23,6 +23,14 @@ struct tribe_pipeline {
     int64_t rss[PIPELINE_MAX_STEPS]; /* this rank's peak RSS when the step ended */
     double mark;
     tribe_rec *memory;           /* the record's "memory" object, every rank (NULL until taken) */
+    /* checkpoints (checkpoint.h) */
+    int (*stop)(void);           /* asked at stage boundaries (NULL: never stop) */
+    int resume;                  /* --resume: a foreign checkpoint is an error, not stale */
+    int stopped;                 /* the run stopped on *stop, checkpoints kept */
+    int *saved;                  /* [n] 1: the staging directory holds stage i's checkpoint */
+    char spec_hash[17];          /* of the job spec text */
+    char binary[96];             /* version and a hash of the executable */
+    char resumed_input[17];      /* input hash the adopted checkpoint was made from ("" : none) */
 };
 
 /* Not collective: this process's peak resident set size so far, in bytes
