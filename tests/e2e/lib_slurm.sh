@@ -38,6 +38,10 @@
 #                               SLURM_SBATCH_OPTS; the wait is bounded by
 #                               SLURM_WAIT_TIMEOUT seconds (default 300), which
 #                               also becomes the job's --time unless given.
+#   slurm_wait JOBID [TIMEOUT]
+#                            -> the same wait and exit code for a job submitted
+#                               otherwise (an array task is <id>_<i>); sets
+#                               SLURM_JOB_STATE and SLURM_JOB_OUT.
 #   slurm_down               -> idempotent; cancels jobs, stops daemons, removes
 #                               the run directory (kept when SLURM_KEEP=1).
 #
@@ -248,7 +252,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket.2
+# cred_expire (default 120 s) is also how long a requeued job waits before it
+# may start again (tests requeue jobs).
+AuthInfo=socket=$dir/munge/munge.socket.2,cred_expire=10
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.daemon.pid
@@ -427,8 +433,7 @@ _slurm_print_output() {
 }
 
 slurm_submit_and_wait() {
-  local opts=("${SLURM_SBATCH_OPTS[@]}") args=() a have_time=0 out id rec state code sig
-  local deadline timeout=$SLURM_WAIT_TIMEOUT t0 rc
+  local opts=("${SLURM_SBATCH_OPTS[@]}") args=() a have_time=0 out id timeout=$SLURM_WAIT_TIMEOUT rc
   SLURM_JOB_ID='' SLURM_JOB_STATE='' SLURM_JOB_OUT=''
   [[ -n $SLURM_RUN_DIR ]] || { _slurm_log "slurm_submit_and_wait: cluster is not up"; return 1; }
   # SBATCH_OPTS -- SCRIPT ARGS, or just SCRIPT ARGS.
@@ -454,10 +459,17 @@ slurm_submit_and_wait() {
     return 1
   fi
   SLURM_JOB_ID=$id
+  slurm_wait "$id" "$timeout"
+}
+
+slurm_wait() {
+  local id=$1 timeout=${2:-$SLURM_WAIT_TIMEOUT} rec state code sig deadline t0 rc a
+  SLURM_JOB_STATE='' SLURM_JOB_OUT=''
   t0=$SECONDS
   deadline=$((SECONDS + timeout))
   # sbatch --wait is not used: it polls at 2, 10, 42 s and returns 0 for a job
-  # cancelled before it ran. The job record tells the real state.
+  # cancelled before it ran. The job record tells the real state; a requeued
+  # job passes through REQUEUED and PENDING, which are not final.
   while :; do
     rec=$(timeout 10 scontrol -o show job "$id" 2>/dev/null) || rec=
     state=$(_slurm_job_field "$rec" JobState)
