@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# End-to-end: interrupted runs (docs/cli.md, "Interrupted runs"), without
+# Slurm. A run stopped by SIGUSR1 at a stage boundary exits 75 and keeps its
+# checkpoint; --resume refuses a checkpoint of another job spec or binary,
+# naming both; a rerun resumes it (another rank count too) to the outputs of
+# an uninterrupted run; a run killed outright (SIGKILL, as a time limit does
+# after its grace period) resumes the same way; killed runs' staging
+# directories and temporary files are cleaned, a live run's are not.
+source "$(dirname "$0")/lib.sh"
+
+cd "$TMP"
+"$TRIBE_BIN" gen --customers 20000 --seed 7 -o raw >/dev/null 2>&1
+"$TRIBE_BIN" ingest --transactions raw/transactions.csv --web raw/web_events.csv \
+  --demographics raw/demographics.csv -o customers.h5 >/dev/null 2>&1
+# The same spec but for its output directory; the driver model after K-Means
+# takes seconds, time for a signal to land before the last boundary.
+spec() { echo "{\"input\": \"customers.h5\", \"output\": \"$2\", \"run_id\": \"r1\", \"seed\": ${3:-7}}" >"$1"; }
+spec ref.json ref
+spec job.json out
+spec other.json out 8
+
+# Datasets of two results.h5 bit for bit (attributes such as timings and the
+# spec text may differ).
+same_results() {
+  local a=$1 b=$2
+  for f in personas.json segments.csv campaign_plan.csv; do
+    cmp -s "$a/$f" "$b/$f" || { echo "    $f differs"; return 1; }
+  done
+  h5diff "$a/results.h5" "$b/results.h5" >"$TMP/h5diff.txt" 2>&1 || true
+  ! grep -vE '^attribute: |differences found$|^$' "$TMP/h5diff.txt" | grep -q .
+}
+
+# start_and_wait_kmeans N SPEC: a run in the background ($run_pid) until its
+# K-Means checkpoint exists.
+start_and_wait_kmeans() {
+  "$MPIEXEC" -n "$1" --oversubscribe --bind-to none "$TRIBE_BIN" run "$2" >"$TMP/run.log" 2>&1 &
+  run_pid=$!
+  for ((i = 0; i < 600; i++)); do
+    [[ -e out/.staging-r1/checkpoint-kmeans.h5 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+tribe_np 2 run ref.json >/dev/null 2>&1
+check "an uninterrupted run on 2 ranks" test -s ref/results.h5
+
+# Stopped by SIGUSR1 (mpiexec passes it to every rank).
+start_and_wait_kmeans 2 job.json
+kill -USR1 "$run_pid"
+rc=0
+wait "$run_pid" || rc=$?
+check "SIGUSR1 stops the run with exit 75 (got $rc)" test "$rc" -eq 75
+check "the stop is logged at a stage boundary" grep -q 'stopped on a signal after stage' "$TMP/run.log"
+check "the staging directory keeps the checkpoint" test -s out/.staging-r1/checkpoint-kmeans.h5
+check "nothing was published" test ! -e out/results.h5
+
+# --resume with another spec, then another binary: refused, naming both.
+expect 2 "checkpoint of job spec [0-9a-f]{16}.*this is job spec [0-9a-f]{16}" -- tribe_np 2 run --resume other.json
+check "a refused resume keeps the checkpoint" test -s out/.staging-r1/checkpoint-kmeans.h5
+cp out/.staging-r1/checkpoint "$TMP/identity"
+sed -i 's/^binary .*/binary tribe 0.0.1 (executable 0123456789abcdef)/' out/.staging-r1/checkpoint
+expect 2 "made by tribe 0.0.1 \(executable 0123456789abcdef\).*run by tribe [^ ]+ \(executable [0-9a-f]{16}\)" -- \
+  tribe_np 2 run --resume job.json
+cp "$TMP/identity" out/.staging-r1/checkpoint
+expect 2 "expects \[--resume\]" -- "$TRIBE_BIN" run --resume
+
+# The rerun resumes (on 1 rank: the checkpoint does not depend on the split).
+expect 0 "stage kmeans restored from" -- tribe_np 1 run job.json
+check "the resumed run equals the uninterrupted one" same_results ref out
+check "the resumed run removed its staging directory" test ! -e out/.staging-r1
+
+# Killed outright once K-Means is saved, then rerun: the dead owner's
+# checkpoint is adopted.
+rm -rf out
+start_and_wait_kmeans 2 job.json
+kill -KILL "$(awk '$1 == "pid" {print $2}' out/.staging-r1/lock)"
+wait "$run_pid" || true
+expect 0 "resuming run r1 from the checkpoint" -- tribe_np 2 run job.json
+check "a run resumed after SIGKILL equals the uninterrupted one" same_results ref out
+
+# Leftovers: a killed run's staging directory (its checkpoint of another
+# spec is stale without --resume) and temporary file are removed; a live
+# run's staging directory is left alone and never read as results.
+true &
+dead=$!
+wait "$dead"
+mkdir -p out/.staging-old out/.staging-live
+printf 'pid %s\nhost %s\nstart 1\nslurm_job -\nrestart 0\n' "$dead" "$(hostname)" >out/.staging-old/lock
+printf 'tribe-checkpoint 1\nspec_hash 0000000000000000\nbinary x\nrun_id old\ninput_hash -\n' \
+  >out/.staging-old/checkpoint
+: >out/.staging-old/results.h5
+: >"out/segments.csv.tmp.$dead"
+start=$(awk '{print $22}' /proc/$$/stat)
+printf 'pid %s\nhost %s\nstart %s\nslurm_job -\nrestart 0\n' "$$" "$(hostname)" "$start" >out/.staging-live/lock
+spec quick.json out
+sed -i 's/}$/, "run_id": "r2", "drivers": {"enabled": false}, "kmeans": {"k": 3}}/; s/"run_id": "r1", //' quick.json
+expect 0 "removing .*staging-old, left by a killed run" -- tribe_np 2 run quick.json
+check "the killed run's staging directory is gone" test ! -e out/.staging-old
+check "the killed writer's temporary file is gone" test ! -e "out/segments.csv.tmp.$dead"
+check "a live run's staging directory is kept" test -e out/.staging-live/lock
+check "the run published its own results" grep -qE '"run_id":[[:space:]]*"r2"' out/run.json
+
+finish
