@@ -168,6 +168,9 @@ const tribe_run *tribe_pipeline_context(const tribe_pipeline *pl);
  * create) / ran in this pipeline (after run). */
 int tribe_pipeline_enabled(const tribe_pipeline *pl, const char *name);
 int tribe_pipeline_ran(const tribe_pipeline *pl, const char *name);
+/* Not collective, after run: 1 when that stage was loaded from a checkpoint
+ * instead of run (it also counts as ran). */
+int tribe_pipeline_restored(const tribe_pipeline *pl, const char *name);
 void tribe_pipeline_destroy(tribe_pipeline **pl);
 
 #endif

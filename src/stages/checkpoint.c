@@ -106,8 +106,9 @@ static int owner_alive(const char *dir, char *who, size_t cap)
     if (strcmp(job, "-") != 0 && strcmp(job, env_or("SLURM_JOB_ID", "-")) == 0 &&
         strcmp(restart, env_or("SLURM_RESTART_COUNT", "0")) != 0)
         alive = 0; /* this very Slurm job, before it was requeued */
-    else if (strcmp(host, me) == 0)
-        alive = proc_start(strtol(pid, NULL, 10)) == strtoull(start, NULL, 10);
+    else if (strcmp(host, me) == 0) /* this process: an earlier pipeline of it, which has returned */
+        alive = strtol(pid, NULL, 10) != (long)getpid() &&
+                proc_start(strtol(pid, NULL, 10)) == strtoull(start, NULL, 10);
     else
         alive = tribe_fmt(path, sizeof path, "%s/lock", dir) == TRIBE_OK && stat(path, &sb) == 0 &&
                 time(NULL) - sb.st_mtime < CHECKPOINT_STALE_SECONDS;

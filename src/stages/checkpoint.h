@@ -11,7 +11,8 @@
  *                      saved stage; rewritten atomically
  *   checkpoint-NAME.h5 one per saved stage (the stage's save operation)
  * A staging directory is a killed run's when its owner is gone: same host and
- * no process with that pid and start time; or the same Slurm job id at
+ * no live process with that pid and start time (or this process: a pipeline
+ * of it that has returned); or the same Slurm job id at
  * another restart count (a requeued job); or another host and a lock not
  * touched for CHECKPOINT_STALE_SECONDS. It is never read as results.
  */

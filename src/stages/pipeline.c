@@ -60,6 +60,7 @@ tribe_status tribe_pipeline_create_text(tribe_par *par, const char *path, const 
     TRIBE_TRY(tribe_calloc((void **)&pl->enabled, (size_t)n + 1, sizeof *pl->enabled));
     TRIBE_TRY(tribe_calloc((void **)&pl->ran, (size_t)n + 1, sizeof *pl->ran));
     TRIBE_TRY(tribe_calloc((void **)&pl->saved, (size_t)n + 1, sizeof *pl->saved));
+    TRIBE_TRY(tribe_calloc((void **)&pl->restored, (size_t)n + 1, sizeof *pl->restored));
     for (int i = 0; i < n; i++)
         pl->def[i] = stages[i];
     TRIBE_TRY(configure(pl));
@@ -117,8 +118,10 @@ static int last_z_user(const tribe_pipeline *pl)
 static tribe_status run_stage(tribe_pipeline *pl, int i)
 {
     tribe_status st = TRIBE_OK;
-    if (pl->saved[i])
+    if (pl->saved[i]) {
+        pl->restored[i] = 1;
         return checkpoint_load(pl, i);
+    }
     TRIBE_TRY(tribe_par_agree(pl->run.par, pl->def[i]->run(pl->state[i], &pl->run)));
     if (pl->def[i]->save && pl->def[i]->load)
         TRIBE_TRY(checkpoint_save(pl, i));
@@ -204,6 +207,11 @@ int tribe_pipeline_ran(const tribe_pipeline *pl, const char *name)
     return flag_of(pl, pl->ran, name);
 }
 
+int tribe_pipeline_restored(const tribe_pipeline *pl, const char *name)
+{
+    return flag_of(pl, pl->restored, name);
+}
+
 void tribe_pipeline_destroy(tribe_pipeline **pp)
 {
     if (!pp || !*pp)
@@ -235,6 +243,7 @@ void tribe_pipeline_destroy(tribe_pipeline **pp)
     free(pl->enabled);
     free(pl->ran);
     free(pl->saved);
+    free(pl->restored);
     tribe_job_destroy(&pl->job);
     free(pl);
     *pp = NULL;

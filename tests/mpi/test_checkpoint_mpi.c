@@ -1,0 +1,98 @@
+/* A run stopped at a stage boundary (the stop test of tribe/stage.h) keeps
+ * its K-Means checkpoint; run again, it loads K-Means instead of running it
+ * and ends with the K, centroids, labels, distances and inertia of an
+ * uninterrupted run, bit for bit, on 1, 2 and 4 ranks. */
+#include "testutil.h"
+#include "tribe/gen.h"
+#include "tribe/stage.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int boundaries;
+
+/* Boundaries come after transform (1), then kmeans (2). */
+static int stop_after_kmeans(void)
+{
+    return ++boundaries >= 2;
+}
+
+static tribe_status create(tribe_par *par, const char *text, tribe_pipeline **pl)
+{
+    tribe_status st = tribe_pipeline_create_text(par, NULL, text, NULL, 0, pl);
+    if (st != TRIBE_OK)
+        fprintf(stderr, "create: %s\n", tribe_errmsg());
+    return st;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[1200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    tribe_par *par = tribe_mpitest_init(&argc, &argv);
+    const char *dir = tribe_mpitest_tmpdir(par);
+    char input[600], text[2400], ref_out[700], out[700];
+    tribe_blobs_cfg cfg;
+    tribe_blobs_defaults(&cfg);
+    cfg.customers = 3000;
+    cfg.features = 4;
+    cfg.clusters = 4;
+    cfg.seed = 5;
+    snprintf(input, sizeof input, "%s/blobs.h5", dir);
+    TRIBE_MPI_CHECK(par, tribe_gen_blobs(par, &cfg, input) == TRIBE_OK, "blobs: %s", tribe_errmsg());
+    snprintf(ref_out, sizeof ref_out, "%s/ref", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *fmt = "{\"input\": \"%s\", \"output\": \"%s\", \"run_id\": \"r1\", \"seed\": 3, "
+                      "\"kmeans\": {\"k_min\": 2, \"k_max\": 5}, \"drivers\": {\"enabled\": false}}";
+
+    /* The uninterrupted run. */
+    tribe_pipeline *ref = NULL, *a = NULL, *b = NULL;
+    snprintf(text, sizeof text, fmt, input, ref_out);
+    TRIBE_MPI_CHECK(par, create(par, text, &ref) == TRIBE_OK, "create ref");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(ref) == TRIBE_OK, "ref: %s", tribe_errmsg());
+
+    /* Stopped after K-Means: nothing published, the checkpoint kept. */
+    snprintf(text, sizeof text, fmt, input, out);
+    TRIBE_MPI_CHECK(par, create(par, text, &a) == TRIBE_OK, "create a");
+    tribe_pipeline_set_stop(a, stop_after_kmeans);
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(a) == TRIBE_OK, "stopped run: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_pipeline_stopped(a), "the run did not stop");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_ran(a, "kmeans") && !tribe_pipeline_ran(a, "segments"),
+                    "stopped after the wrong stage");
+    TRIBE_MPI_CHECK(par, !exists(out, "results.h5"), "a stopped run published results");
+    TRIBE_MPI_CHECK(par, exists(out, ".staging-r1/checkpoint-kmeans.h5") && exists(out, ".staging-r1/checkpoint"),
+                    "no checkpoint in %s/.staging-r1", out);
+    tribe_pipeline_destroy(&a);
+
+    /* Resumed: K-Means loaded, the rest run, the same numbers. */
+    TRIBE_MPI_CHECK(par, create(par, text, &b) == TRIBE_OK, "create b");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(b) == TRIBE_OK, "resumed run: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, !tribe_pipeline_stopped(b), "the resumed run stopped");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_restored(b, "kmeans") && !tribe_pipeline_restored(b, "transform") &&
+                         tribe_pipeline_ran(b, "segments"),
+                    "kmeans was not restored from its checkpoint");
+    TRIBE_MPI_CHECK(par, exists(out, "results.h5") && !exists(out, ".staging-r1"), "the resumed run did not publish");
+    const tribe_run *r0 = tribe_pipeline_context(ref), *r1 = tribe_pipeline_context(b);
+    TRIBE_MPI_CHECK(par, r0->k == r1->k && r0->m == r1->m, "K %d vs %d", r0->k, r1->k);
+    if (r0->k == r1->k && r0->m == r1->m) {
+        size_t n = (size_t)r0->rows.n_local;
+        TRIBE_MPI_CHECK(par, memcmp(r0->centroids, r1->centroids, (size_t)r0->k * (size_t)r0->m * sizeof(double)) == 0,
+                        "centroids differ");
+        TRIBE_MPI_CHECK(par, memcmp(r0->label, r1->label, n * sizeof *r0->label) == 0, "labels differ");
+        TRIBE_MPI_CHECK(par, memcmp(r0->distance, r1->distance, n * sizeof *r0->distance) == 0, "distances differ");
+        TRIBE_MPI_CHECK(par, memcmp(&r0->inertia, &r1->inertia, sizeof r0->inertia) == 0, "inertia %.17g vs %.17g",
+                        r0->inertia, r1->inertia);
+        TRIBE_MPI_CHECK(par, r0->segs && r1->segs && r0->segs->seg[0].size == r1->segs->seg[0].size,
+                        "segment sizes differ");
+    }
+    tribe_pipeline_destroy(&b);
+    tribe_pipeline_destroy(&ref);
+    return tribe_mpitest_finish(&par);
+}
