@@ -42,6 +42,11 @@
 #                            -> the same wait and exit code for a job submitted
 #                               otherwise (an array task is <id>_<i>); sets
 #                               SLURM_JOB_STATE and SLURM_JOB_OUT.
+#   slurm_test_dir NAME      -> a fresh 0755 directory for the test's data in
+#                               SLURM_TEST_DIR (/tmp/tribe-e2e-NAME.XXXXXX),
+#                               removed at exit unless the test failed or
+#                               SLURM_KEEP=1; call it before slurm_up, whose
+#                               teardown runs first.
 #   slurm_down               -> idempotent; cancels jobs, stops daemons, removes
 #                               the run directory (kept when SLURM_KEEP=1).
 #
@@ -55,6 +60,8 @@ SLURM_JOB_ID=
 SLURM_JOB_STATE=
 SLURM_JOB_OUT=
 SLURM_WAIT_TIMEOUT=${SLURM_WAIT_TIMEOUT:-300}
+SLURM_TEST_DIR=
+SLURM_TEST_NAME=
 _SLURM_PREV_EXIT_TRAP=
 
 _slurm_log() { echo "lib_slurm: $*" >&2; }
@@ -347,6 +354,22 @@ _slurm_install_traps() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+}
+
+slurm_test_dir() {
+  SLURM_TEST_NAME=$1
+  SLURM_TEST_DIR=$(mktemp -d "/tmp/tribe-e2e-$1.XXXXXX") || return 1
+  chmod 0755 "$SLURM_TEST_DIR"   # jobs read and write it; munge-style 0755, see slurm_up
+  trap _slurm_test_dir_cleanup EXIT
+}
+
+_slurm_test_dir_cleanup() {
+  local rc=$?
+  if [[ ($rc -ne 0 && $rc -ne 77) || ${SLURM_KEEP:-0} == 1 ]]; then
+    echo "$SLURM_TEST_NAME: keeping $SLURM_TEST_DIR" >&2
+  else
+    rm -rf "$SLURM_TEST_DIR"
+  fi
 }
 
 slurm_up() {

@@ -22,17 +22,8 @@ done
 # shellcheck source=lib_slurm.sh
 source "$TRIBE_SOURCE_DIR/tests/e2e/lib_slurm.sh"
 
-tmp=$(mktemp -d /tmp/tribe-e2e-slurm.XXXXXX)
-chmod 0755 "$tmp"
-cleanup() {
-  local rc=$?
-  if [[ ($rc -ne 0 && $rc -ne 77) || ${SLURM_KEEP:-0} == 1 ]]; then
-    echo "test_slurm: keeping $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT   # lib_slurm chains its teardown in front of this
+slurm_test_dir test_slurm || { echo "FAIL: mktemp" >&2; exit 1; }
+tmp=$SLURM_TEST_DIR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -8,8 +8,9 @@
 #      outputs equal array task 0's uninterrupted run of the same spec
 #      (results.h5 datasets bit for bit, personas.json, segments.csv);
 #   3. slurm/tribe-periodic.sbatch for two periods chained with
-#      --dependency=afterok (ingest the period's CSVs, run, publish), and a
-#      period published already is not run again.
+#      --dependency=afterok (ingest the period's CSVs, the second exported in
+#      two parts, run, publish), and a period published already is not run
+#      again.
 #
 # Needs root, slurm-wlm and munge (skipped, exit 77, otherwise). Environment
 # (set by CTest): TRIBE_BIN, TRIBE_SOURCE_DIR. SLURM_KEEP=1 keeps the
@@ -30,17 +31,8 @@ done
 # shellcheck source=lib_slurm.sh
 source "$TRIBE_SOURCE_DIR/tests/e2e/lib_slurm.sh"
 
-tmp=$(mktemp -d /tmp/tribe-e2e-slurm-requeue.XXXXXX)
-chmod 0755 "$tmp"
-cleanup() {
-  local rc=$?
-  if [[ ($rc -ne 0 && $rc -ne 77) || ${SLURM_KEEP:-0} == 1 ]]; then
-    echo "test_slurm_requeue: keeping $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT   # lib_slurm chains its teardown in front of this
+slurm_test_dir test_slurm_requeue || { echo "FAIL: mktemp" >&2; exit 1; }
+tmp=$SLURM_TEST_DIR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 t_start=$SECONDS
@@ -122,6 +114,13 @@ for p in 1 2; do
     >/dev/null 2>&1 || fail "tribe gen for period $p"
   rm -f "$base/incoming/2026-1$p"/truth.*
 done
+# The second period exported in two parts, read together.
+in2=$base/incoming/2026-12
+head -1 "$in2/transactions.csv" >"$in2/transactions-2.csv"
+n=$(wc -l <"$in2/transactions.csv")
+tail -n +$((n / 2 + 1)) "$in2/transactions.csv" >>"$in2/transactions-2.csv"
+head -n $((n / 2)) "$in2/transactions.csv" >"$in2/transactions-1.csv"
+rm "$in2/transactions.csv"
 echo '{"seed": 7, "kmeans": {"k": 4}, "drivers": {"enabled": false}}' >"$base/job.json"
 p1=$(sbatch --parsable "${SLURM_SBATCH_OPTS[@]}" --time=10 \
   "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2026-11) || fail "sbatch period 1"
@@ -137,6 +136,8 @@ for p in 2026-11 2026-12; do
 done
 grep -qE '"run_id":[[:space:]]*"2026-12"' "$base/results/run.json" "$base/results/latest/run.json" 2>/dev/null ||
   fail "the latest published run is not 2026-12"
+grep -q 'step ingest: .*transactions-1.csv --transactions .*transactions-2.csv' tribe-periodic-*.out ||
+  fail "the two parts of period 2026-12 were not ingested together"
 grep -q '"previous"' "$base/periods/2026-11/job.json" && fail "period 2026-11 names a previous run, there was none"
 if strings "$TRIBE_BIN" | grep -qx previous; then
   grep -q "\"previous\": \"$base/results\"" "$base/periods/2026-12/job.json" ||
