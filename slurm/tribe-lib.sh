@@ -15,9 +15,12 @@
 #                        the next start resumes; any other non-zero RC ends
 #                        the script with it
 #
+#   tribe_env         -> OMP_NUM_THREADS from --cpus-per-task, OPENBLAS_NUM_THREADS=1,
+#                        and SIGUSR1/SIGTERM between steps remembered (the
+#                        next step does not start)
+#
 # Settings (environment): TRIBE_BIN, TRIBE_SRUN_MPI (srun's --mpi plugin,
-# default pmix; "none" leaves it to the site's MpiDefault), OMP_NUM_THREADS
-# (set from --cpus-per-task by tribe_env). Exit codes follow docs/cli.md: 2
+# default pmix; "none" leaves it to the site's MpiDefault). Exit codes follow docs/cli.md: 2
 # usage, 3 bad data, 4 environment, 5 internal, 75 stopped (docs/slurm.md).
 
 TRIBE_EXIT_STOPPED=75
@@ -28,9 +31,17 @@ tribe_log() { echo "$TRIBE_ME: $*" >&2; }
 
 # One OpenMP thread per CPU Slurm gave each task, and no hidden second level
 # of threads inside OpenBLAS competing with them.
+# Also: a signal between steps is remembered (bash would otherwise die of
+# SIGUSR1), and the next step does not start.
 tribe_env() {
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
   export OPENBLAS_NUM_THREADS=1
+  trap _tribe_between_steps USR1 TERM
+}
+
+_tribe_between_steps() {
+  TRIBE_SIGNALLED=1
+  tribe_log "signal between steps: no further step starts"
 }
 
 tribe_find() {
@@ -68,6 +79,10 @@ tribe_step() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   shift
   [ "$mpi" = none ] || opts+=("--mpi=$mpi")
+  if [ "$TRIBE_SIGNALLED" = 1 ]; then
+    tribe_log "step $name: not started, the job was signalled"
+    return "$TRIBE_EXIT_STOPPED"
+  fi
   tribe_log "step $name: $*"
   marker=$(mktemp "${TMPDIR:-/tmp}/tribe-launch.${SLURM_JOB_ID:-0}.XXXXXX") || exit 4
   rm -f "$marker"
@@ -85,7 +100,7 @@ tribe_step() {
     rc=0
     wait "$child" || rc=$?
   done
-  trap - USR1 TERM
+  trap _tribe_between_steps USR1 TERM
   if [ $rc -eq 0 ] && [ ! -e "$marker" ]; then
     tribe_log "step $name: srun exited 0 but rank 0 never started (step launch failed)"
     rc=1

@@ -96,6 +96,13 @@ grep -q 'ranks=2' "$SLURM_JOB_OUT" || { cat "$SLURM_JOB_OUT" >&2; fail "the pipe
 cmp -s "$tmp/out/segments.csv" "$tmp/pipe/out/segments.csv" ||
   fail "segments.csv differs between the direct run and the pipeline (same seed and data)"
 
+# No binary is an environment error (docs/cli.md), not a usage error.
+rc=0
+TRIBE_BIN=$tmp/no/tribe slurm_submit_and_wait "$TRIBE_SOURCE_DIR/slurm/tribe.sbatch" "$tmp/job.json" \
+  2>/dev/null || rc=$?
+[[ $rc -eq 4 ]] || fail "a missing tribe binary ended the job with exit code $rc, not 4"
+grep -q 'no tribe binary' "$SLURM_JOB_OUT" || fail "the job log does not say the binary is missing"
+
 cd /
 slurm_down || fail "teardown left processes behind"
 echo "PASS: tribe.sbatch and tribe-pipeline.sbatch ran on 2 ranks under Slurm (cluster up in ${SLURM_UP_SECONDS}s)"
