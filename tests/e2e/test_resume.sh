@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 cd "$TMP"
-"$TRIBE_BIN" gen --customers 20000 --seed 7 -o raw >/dev/null 2>&1
+"$TRIBE_BIN" gen --customers 12000 --seed 7 -o raw >/dev/null 2>&1
 "$TRIBE_BIN" ingest --transactions raw/transactions.csv --web raw/web_events.csv \
   --demographics raw/demographics.csv -o customers.h5 >/dev/null 2>&1
 # The same spec but for its output directory; the driver model after K-Means
