@@ -6,6 +6,7 @@
 #include "tribe/report.h"
 #include "tribe/stage.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -99,6 +100,59 @@ static void destroy(void *state)
     tribe_drivers_destroy(&s->dr);
 }
 
+/* The checkpoint is the fitted model and its figures (/drivers/model: k, m,
+ * rows, train_rows, n_trees; mean_abs, gain, the model JSON); with one
+ * segment, nothing (k = 0). load gives the segments the same drivers as run. */
+static tribe_status save(void *state, const tribe_run *r, tribe_h5 *h)
+{
+    const drivers_stage *s = state;
+    const tribe_drivers *dr = s->dr;
+    tribe_status st = TRIBE_OK;
+    int64_t head[5] = {0, 0, 0, 0, 0};
+    (void)r;
+    if (dr) {
+        head[0] = dr->k, head[1] = dr->m, head[2] = dr->rows, head[3] = dr->train_rows, head[4] = dr->n_trees;
+        TRIBE_TRY(tribe_h5_write_small(h, "/drivers/mean_abs", TRIBE_H5_F64, dr->k, dr->m, dr->mean_abs));
+        TRIBE_TRY(tribe_h5_write_small(h, "/drivers/gain", TRIBE_H5_F64, dr->m, 1, dr->gain));
+        TRIBE_TRY(tribe_h5_write_small(h, "/drivers/json", TRIBE_H5_U8, (int64_t)strlen(dr->model_json) + 1, 1,
+                                       dr->model_json));
+    }
+    TRIBE_TRY(tribe_h5_write_small(h, "/drivers/model", TRIBE_H5_I64, 1, 5, head));
+cleanup:
+    return st;
+}
+
+static tribe_status load(void *state, tribe_run *r, tribe_h5 *h)
+{
+    drivers_stage *s = state;
+    tribe_status st = TRIBE_OK;
+    tribe_drivers *dr = NULL;
+    int64_t *head = NULL, n = 0, w = 0, n2 = 0, w2 = 0, n3 = 0, w3 = 0, n4 = 0, w4 = 0;
+    TRIBE_TRY(tribe_h5_read_small(h, "/drivers/model", TRIBE_H5_I64, &n, &w, (void **)&head));
+    if (n != 1 || w != 5)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: /drivers/model is not 1 x 5", tribe_h5_path(h)));
+    if (head[0] == 0) { /* one segment: run fitted nothing */
+        TRIBE_INFO("segment drivers skipped: one segment");
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_calloc((void **)&dr, 1, sizeof *dr));
+    dr->k = (int)head[0], dr->m = (int)head[1], dr->rows = head[2], dr->train_rows = head[3];
+    dr->n_trees = (int)head[4];
+    TRIBE_TRY(tribe_h5_read_small(h, "/drivers/mean_abs", TRIBE_H5_F64, &n2, &w2, (void **)&dr->mean_abs));
+    TRIBE_TRY(tribe_h5_read_small(h, "/drivers/gain", TRIBE_H5_F64, &n3, &w3, (void **)&dr->gain));
+    TRIBE_TRY(tribe_h5_read_small(h, "/drivers/json", TRIBE_H5_U8, &n4, &w4, (void **)&dr->model_json));
+    if (dr->k != r->k || dr->m != r->m || n2 != r->k || w2 != r->m || n3 != r->m || n4 < 1 ||
+        dr->model_json[n4 - 1] != '\0')
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: the driver model saved does not fit this run", tribe_h5_path(h)));
+    TRIBE_TRY(tribe_segments_set_drivers(r->segs, r->k, r->m, r->model_name, dr->mean_abs));
+    s->dr = dr;
+    dr = NULL;
+cleanup:
+    tribe_drivers_destroy(&dr);
+    free(head);
+    return st;
+}
+
 const tribe_stage_def tribe_stage_drivers = {
     .name = "drivers", .state_size = sizeof(drivers_stage), .report_order = 20, .configure = configure, .run = run,
-    .write = write, .record = record, .report = report, .destroy = destroy};
+    .write = write, .record = record, .report = report, .destroy = destroy, .save = save, .load = load};

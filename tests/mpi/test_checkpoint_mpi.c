@@ -1,21 +1,41 @@
 /* A run stopped at a stage boundary (the stop test of tribe/stage.h) keeps
- * its K-Means checkpoint; run again, it loads K-Means instead of running it
- * and ends with the K, centroids, labels, distances and inertia of an
- * uninterrupted run, bit for bit, on 1, 2 and 4 ranks. */
+ * its checkpoints; run again, it loads K-Means (and the driver model) instead
+ * of running them and ends with the K, centroids, labels, distances, inertia
+ * and driver model of an uninterrupted run, bit for bit, on 1, 2 and 4
+ * ranks. */
 #include "testutil.h"
 #include "tribe/gen.h"
+#include "tribe/h5.h"
 #include "tribe/stage.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static int boundaries;
+static tribe_pipeline *watched;
+static const char *stop_after;
 
-/* Boundaries come after transform (1), then kmeans (2). */
-static int stop_after_kmeans(void)
+/* Asked at every stage boundary: stop once that stage has run. */
+static int stop_test(void)
 {
-    return ++boundaries >= 2;
+    return tribe_pipeline_ran(watched, stop_after);
+}
+
+/* Dataset `name` (of `type`, `size` bytes a value) of dir/results.h5 as
+ * bytes, *len of them (caller frees). */
+static unsigned char *dataset(tribe_par *par, const char *dir, const char *name, tribe_h5_type type, size_t size,
+                              int64_t *len)
+{
+    char path[1200];
+    tribe_h5 *h = NULL;
+    void *data = NULL;
+    int64_t rows = 0, cols = 0;
+    snprintf(path, sizeof path, "%s/results.h5", dir);
+    *len = 0;
+    if (tribe_h5_open(par, path, &h) == TRIBE_OK && tribe_h5_read_small(h, name, type, &rows, &cols, &data) == TRIBE_OK)
+        *len = rows * cols * (int64_t)size;
+    tribe_h5_close(&h);
+    return data;
 }
 
 static tribe_status create(tribe_par *par, const char *text, tribe_pipeline **pl)
@@ -50,7 +70,7 @@ int main(int argc, char **argv)
     snprintf(ref_out, sizeof ref_out, "%s/ref", dir);
     snprintf(out, sizeof out, "%s/out", dir);
     const char *fmt = "{\"input\": \"%s\", \"output\": \"%s\", \"run_id\": \"r1\", \"seed\": 3, "
-                      "\"kmeans\": {\"k_min\": 2, \"k_max\": 5}, \"drivers\": {\"enabled\": false}}";
+                      "\"kmeans\": {\"k_min\": 2, \"k_max\": 5}, \"drivers\": {\"n_rounds\": 3}}";
 
     /* The uninterrupted run. */
     tribe_pipeline *ref = NULL, *a = NULL, *b = NULL;
@@ -61,7 +81,9 @@ int main(int argc, char **argv)
     /* Stopped after K-Means: nothing published, the checkpoint kept. */
     snprintf(text, sizeof text, fmt, input, out);
     TRIBE_MPI_CHECK(par, create(par, text, &a) == TRIBE_OK, "create a");
-    tribe_pipeline_set_stop(a, stop_after_kmeans);
+    watched = a;
+    stop_after = "kmeans";
+    tribe_pipeline_set_stop(a, stop_test);
     TRIBE_MPI_CHECK(par, tribe_pipeline_run(a) == TRIBE_OK, "stopped run: %s", tribe_errmsg());
     TRIBE_MPI_CHECK(par, tribe_pipeline_stopped(a), "the run did not stop");
     TRIBE_MPI_CHECK(par, tribe_pipeline_ran(a, "kmeans") && !tribe_pipeline_ran(a, "segments"),
@@ -93,6 +115,37 @@ int main(int argc, char **argv)
                         "segment sizes differ");
     }
     tribe_pipeline_destroy(&b);
+
+    /* Stopped after the driver model, then resumed: K-Means and the model
+     * loaded, the same model and SHAP figures published. */
+    char out2[800];
+    snprintf(out2, sizeof out2, "%s/out2", dir);
+    snprintf(text, sizeof text, fmt, input, out2);
+    TRIBE_MPI_CHECK(par, create(par, text, &a) == TRIBE_OK, "create a2");
+    watched = a;
+    stop_after = "drivers";
+    tribe_pipeline_set_stop(a, stop_test);
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(a) == TRIBE_OK && tribe_pipeline_stopped(a), "stop after drivers: %s",
+                    tribe_errmsg());
+    TRIBE_MPI_CHECK(par, !tribe_pipeline_ran(a, "personas"), "did not stop after drivers");
+    tribe_pipeline_destroy(&a);
+    TRIBE_MPI_CHECK(par, create(par, text, &b) == TRIBE_OK, "create b2");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(b) == TRIBE_OK, "resumed run 2: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_pipeline_restored(b, "kmeans") && tribe_pipeline_restored(b, "drivers"),
+                    "kmeans and drivers were not both restored");
+    tribe_pipeline_destroy(&b);
+    int64_t n0 = 0, n1 = 0;
+    unsigned char *j0 = dataset(par, ref_out, "/model/drivers/gbdt_json", TRIBE_H5_U8, 1, &n0);
+    unsigned char *j1 = dataset(par, out2, "/model/drivers/gbdt_json", TRIBE_H5_U8, 1, &n1);
+    TRIBE_MPI_CHECK(par, j0 && j1 && n0 > 0 && n0 == n1 && memcmp(j0, j1, (size_t)n0) == 0,
+                    "the driver model differs (%lld vs %lld bytes)", (long long)n0, (long long)n1);
+    free(j0);
+    free(j1);
+    j0 = dataset(par, ref_out, "/model/drivers/mean_abs_shap", TRIBE_H5_F64, sizeof(double), &n0);
+    j1 = dataset(par, out2, "/model/drivers/mean_abs_shap", TRIBE_H5_F64, sizeof(double), &n1);
+    TRIBE_MPI_CHECK(par, j0 && j1 && n0 > 0 && n0 == n1 && memcmp(j0, j1, (size_t)n0) == 0, "mean |SHAP| differs");
+    free(j0);
+    free(j1);
     tribe_pipeline_destroy(&ref);
     return tribe_mpitest_finish(&par);
 }
