@@ -42,6 +42,10 @@
 #                            -> the same wait and exit code for a job submitted
 #                               otherwise (an array task is <id>_<i>); sets
 #                               SLURM_JOB_STATE and SLURM_JOB_OUT.
+#   slurm_skip_unless_ready [COMMAND...]
+#                            -> exits 77 (skipped, saying why) unless root and
+#                               the Slurm and munge commands (and COMMANDs) are
+#                               there
 #   slurm_test_dir NAME      -> a fresh 0755 directory for the test's data in
 #                               SLURM_TEST_DIR (/tmp/tribe-e2e-NAME.XXXXXX),
 #                               removed at exit unless the test failed or
@@ -354,6 +358,20 @@ _slurm_install_traps() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   trap 'exit 129' HUP
+}
+
+slurm_skip_unless_ready() {
+  local cmd
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "SKIP: not root (the throw-away Slurm cluster runs slurmd and munged as root)"
+    exit 77
+  fi
+  for cmd in slurmctld slurmd munged mungekey sbatch srun scontrol scancel sinfo "$@"; do
+    if ! command -v "$cmd" >/dev/null; then
+      echo "SKIP: $cmd not installed (apt-get install -y slurm-wlm munge hdf5-tools, or tools/setup.sh --test)"
+      exit 77
+    fi
+  done
 }
 
 slurm_test_dir() {

@@ -8,19 +8,14 @@
 # the test's data directory for a post-mortem.
 set -euo pipefail
 
-skip() { echo "SKIP: $*"; exit 77; }
-
 : "${TRIBE_BIN:?TRIBE_BIN must name the tribe binary}"
 : "${TRIBE_SOURCE_DIR:?TRIBE_SOURCE_DIR must name the source tree}"
-
-[[ $(id -u) -eq 0 ]] || skip "not root (the throw-away Slurm cluster runs slurmd and munged as root)"
-for cmd in slurmctld slurmd munged mungekey sbatch srun scontrol sinfo; do
-  command -v "$cmd" >/dev/null ||
-    skip "$cmd not installed (apt-get install -y slurm-wlm munge, or tools/setup.sh --test)"
-done
+skip() { echo "SKIP: $*"; exit 77; }
 
 # shellcheck source=lib_slurm.sh
 source "$TRIBE_SOURCE_DIR/tests/e2e/lib_slurm.sh"
+# shellcheck disable=SC2119  # no commands beyond Slurm's and munge's
+slurm_skip_unless_ready
 
 slurm_test_dir test_slurm || { echo "FAIL: mktemp" >&2; exit 1; }
 tmp=$SLURM_TEST_DIR

@@ -17,19 +17,12 @@
 # cluster's and the test's directories.
 set -euo pipefail
 
-skip() { echo "SKIP: $*"; exit 77; }
-
 : "${TRIBE_BIN:?TRIBE_BIN must name the tribe binary}"
 : "${TRIBE_SOURCE_DIR:?TRIBE_SOURCE_DIR must name the source tree}"
 
-[[ $(id -u) -eq 0 ]] || skip "not root (the throw-away Slurm cluster runs slurmd and munged as root)"
-for cmd in slurmctld slurmd munged mungekey sbatch srun scontrol scancel sinfo h5diff; do
-  command -v "$cmd" >/dev/null ||
-    skip "$cmd not installed (apt-get install -y slurm-wlm munge hdf5-tools, or tools/setup.sh --test)"
-done
-
 # shellcheck source=lib_slurm.sh
 source "$TRIBE_SOURCE_DIR/tests/e2e/lib_slurm.sh"
+slurm_skip_unless_ready h5diff
 
 slurm_test_dir test_slurm_requeue || { echo "FAIL: mktemp" >&2; exit 1; }
 tmp=$SLURM_TEST_DIR
