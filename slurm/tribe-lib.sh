@@ -20,7 +20,8 @@
 #                        next step does not start)
 #
 # Settings (environment): TRIBE_BIN, TRIBE_SRUN_MPI (srun's --mpi plugin,
-# default pmix; "none" leaves it to the site's MpiDefault). Exit codes follow docs/cli.md: 2
+# default pmix; "none" leaves it to the site's MpiDefault), TRIBE_MAX_RESTARTS
+# (requeues of one job, default 10). Exit codes follow docs/cli.md: 2
 # usage, 3 bad data, 4 environment, 5 internal, 75 stopped (docs/slurm.md).
 
 TRIBE_EXIT_STOPPED=75
@@ -116,6 +117,13 @@ tribe_stopped_or_exit() {
   local rc=$1
   [ "$rc" -eq 0 ] && return 0
   if { [ "$rc" -eq "$TRIBE_EXIT_STOPPED" ] || [ "$TRIBE_SIGNALLED" = 1 ]; } && [ -n "${SLURM_JOB_ID:-}" ]; then
+    # A signal that always comes too early (a --signal margin longer than the
+    # time limit) would requeue the job for ever.
+    if [ "${SLURM_RESTART_COUNT:-0}" -ge "${TRIBE_MAX_RESTARTS:-10}" ]; then
+      tribe_log "stopped (exit $rc) after ${SLURM_RESTART_COUNT} restarts (TRIBE_MAX_RESTARTS):" \
+        "not requeued; check --time and --signal, then submit it again to resume"
+      exit "$rc"
+    fi
     if scontrol requeue "$SLURM_JOB_ID"; then
       tribe_log "stopped (exit $rc); job $SLURM_JOB_ID requeued (restart $((${SLURM_RESTART_COUNT:-0} + 1))):" \
         "it resumes from the checkpoint"
