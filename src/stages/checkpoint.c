@@ -263,6 +263,7 @@ static tribe_status adopt(tribe_pipeline *pl, const char *dir)
         pl->saved[i] = pl->def[i]->load && strstr(ck, line) != NULL;
     }
     TRIBE_TRY(tribe_strdup(id, &id_copy));
+    TRIBE_TRY(tribe_fmt(pl->own_run_id, sizeof pl->own_run_id, "%s", pl->job->run_id));
     TRIBE_TRY(tribe_fmt(pl->staging, sizeof pl->staging, "%s", dir));
     free(pl->job->run_id);
     pl->job->run_id = id_copy;
@@ -319,6 +320,22 @@ cleanup:
     return st;
 }
 
+tribe_status checkpoint_new_staging(tribe_pipeline *pl)
+{
+    tribe_status st = TRIBE_OK;
+    struct stat sb;
+    TRIBE_TRY(tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id));
+    if (stat(pl->staging, &sb) == 0) { /* the scan left it: its owner is alive */
+        st = tribe_fail(TRIBE_ERR_IO, "%s: run id %s is being run by another live tribe run (its lock file says "
+                                      "which)", pl->staging, pl->job->run_id);
+        pl->staging[0] = '\0';
+        goto cleanup;
+    }
+    TRIBE_TRY(tribe_mkdirs(pl->staging));
+cleanup:
+    return st;
+}
+
 tribe_status checkpoint_claim(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
@@ -335,27 +352,49 @@ cleanup:
     return st;
 }
 
+/* Rank 0. The adopted checkpoint is of other input: it goes, and the run
+ * starts afresh under its own run id in a staging directory of its own. */
+static tribe_status disown(tribe_pipeline *pl)
+{
+    tribe_status st = TRIBE_OK;
+    char *id = NULL;
+    TRIBE_WARN("the checkpoint in %s was made from other input (hash %s, now %s): removed, run %s starts afresh",
+               pl->staging, pl->resumed_input, pl->run.input_hash, pl->own_run_id);
+    checkpoint_rmdir(pl->staging);
+    memset(pl->saved, 0, (size_t)pl->n * sizeof *pl->saved);
+    pl->resumed_input[0] = '\0';
+    TRIBE_TRY(tribe_strdup(pl->own_run_id, &id));
+    free(pl->job->run_id);
+    pl->job->run_id = id;
+    TRIBE_TRY(checkpoint_new_staging(pl));
+    TRIBE_TRY(checkpoint_claim(pl));
+cleanup:
+    return st;
+}
+
 tribe_status checkpoint_check_input(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
     if (tribe_par_rank(r->par) == 0) {
         if (pl->resumed_input[0] && strcmp(pl->resumed_input, r->input_hash) != 0) {
-            if (pl->resume)
+            if (pl->resume) {
                 st = tribe_fail(TRIBE_ERR_INPUT,
                                 "cannot resume: the checkpoint in %s was made from input hashing to %s; %s now "
                                 "hashes to %s (remove that directory to start over)",
                                 pl->staging, pl->resumed_input, pl->job->input, r->input_hash);
-            else
-                TRIBE_WARN("the checkpoint in %s was made from other input (hash %s, now %s): not used", pl->staging,
-                           pl->resumed_input, r->input_hash);
-            memset(pl->saved, 0, (size_t)pl->n * sizeof *pl->saved);
+                pl->staging[0] = '\0'; /* refused, not removed */
+            } else
+                st = disown(pl);
         }
         if (st == TRIBE_OK)
             st = write_identity(pl, r->input_hash);
     }
     TRIBE_TRY(tribe_par_agree(r->par, st));
     TRIBE_TRY(tribe_par_bcast(r->par, pl->saved, (size_t)pl->n * sizeof *pl->saved, 0));
+    TRIBE_TRY(tribe_par_bcast(r->par, pl->staging, sizeof pl->staging, 0));
+    TRIBE_TRY(tribe_par_bcast_str(r->par, &pl->job->run_id, 0));
+    TRIBE_TRY(tribe_fmt(r->run_group, sizeof r->run_group, "/runs/%s", pl->job->run_id));
 cleanup:
     return st;
 }

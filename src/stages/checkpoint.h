@@ -33,12 +33,16 @@
  * binaries' checkpoints, fails with USAGE naming both and removes nothing.
  * IO, NOMEM. */
 tribe_status checkpoint_scan(tribe_pipeline *pl);
+/* Rank 0. A new staging directory <output>/.staging-<run_id> in pl->staging;
+ * IO when one exists (the scan left it: its owner is alive). */
+tribe_status checkpoint_new_staging(tribe_pipeline *pl);
 /* Rank 0. Writes the lock of the (new or adopted) staging directory and its
  * checkpoint identity file. IO. */
 tribe_status checkpoint_claim(tribe_pipeline *pl);
 /* Collective. After the input is read: an adopted checkpoint made from other
- * input is refused (INPUT, naming both hashes) with pl->resume, else
- * dropped; then every rank learns pl->saved. */
+ * input is refused (INPUT, naming both hashes) with pl->resume, else removed,
+ * and the run goes on afresh under its own run id (r->run_group follows);
+ * then every rank learns pl->saved. */
 tribe_status checkpoint_check_input(tribe_pipeline *pl);
 /* Collective. Stage i's save into checkpoint-NAME.h5 (written under a
  * temporary name, renamed when closed) and the identity file updated. */

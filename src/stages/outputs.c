@@ -11,7 +11,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,20 +75,12 @@ static tribe_status fresh_run_id(tribe_pipeline *pl)
 static tribe_status make_staging(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
-    struct stat sb;
     TRIBE_TRY(tribe_mkdirs(pl->job->output));
     TRIBE_TRY(checkpoint_scan(pl));
     if (!pl->staging[0]) {
         TRIBE_TRY(fresh_run_id(pl));
         TRIBE_TRY(in_history(pl));
-        TRIBE_TRY(tribe_fmt(pl->staging, sizeof pl->staging, "%s/.staging-%s", pl->job->output, pl->job->run_id));
-        if (stat(pl->staging, &sb) == 0) { /* the scan left it: its owner is alive */
-            st = tribe_fail(TRIBE_ERR_IO, "%s: run id %s is being run by another live tribe run (its lock file says "
-                                          "which)", pl->staging, pl->job->run_id);
-            pl->staging[0] = '\0';
-            goto cleanup;
-        }
-        TRIBE_TRY(tribe_mkdirs(pl->staging));
+        TRIBE_TRY(checkpoint_new_staging(pl));
     }
     TRIBE_TRY(checkpoint_claim(pl));
 cleanup:

@@ -32,6 +32,7 @@ struct tribe_pipeline {
     char spec_hash[17];          /* of the job spec text */
     char binary[96];             /* version and a hash of the executable */
     char resumed_input[17];      /* input hash the adopted checkpoint was made from ("" : none) */
+    char own_run_id[320];        /* the job's run id, before a checkpoint's was adopted */
 };
 
 /* Not collective: this process's peak resident set size so far, in bytes

@@ -30,13 +30,13 @@ same_results() {
   ! grep -vE '^attribute: |differences found$|^$' "$TMP/h5diff.txt" | grep -q .
 }
 
-# start_and_wait_kmeans N SPEC: a run in the background ($run_pid) until its
-# K-Means checkpoint exists.
+# start_and_wait_kmeans N SPEC [OUTPUT]: a run in the background ($run_pid)
+# until its K-Means checkpoint exists in OUTPUT (default out).
 start_and_wait_kmeans() {
   "$MPIEXEC" -n "$1" --oversubscribe --bind-to none "$TRIBE_BIN" run "$2" >"$TMP/run.log" 2>&1 &
   run_pid=$!
   for ((i = 0; i < 600; i++)); do
-    [[ -e out/.staging-r1/checkpoint-kmeans.h5 ]] && return 0
+    compgen -G "${3:-out}/.staging-*/checkpoint-kmeans.h5" >/dev/null && return 0
     sleep 0.1
   done
   return 1
@@ -100,5 +100,25 @@ check "the killed run's staging directory is gone" test ! -e out/.staging-old
 check "the killed writer's temporary file is gone" test ! -e "out/segments.csv.tmp.$dead"
 check "a live run's staging directory is kept" test -e out/.staging-live/lock
 check "the run published its own results" grep -qE '"run_id":[[:space:]]*"r2"' out/run.json
+
+# A checkpoint of other input (the same spec, customers.h5 made again from
+# other data): --resume refuses it (exit 3, both hashes); a plain run removes
+# it and runs afresh under its own run id (the spec gives none).
+cp customers.h5 c2.h5
+echo '{"input": "c2.h5", "output": "out3", "seed": 7}' >c2.json
+start_and_wait_kmeans 2 c2.json out3
+kill -USR1 "$run_pid"
+wait "$run_pid" || true
+old_stage=$(compgen -G 'out3/.staging-*')
+"$TRIBE_BIN" ingest --transactions raw/transactions.csv --snapshot 2012-01-31 -o c2.h5 >/dev/null 2>&1
+expect 3 "cannot resume: the checkpoint in .* was made from input hashing to [0-9a-f]{16}.* now hashes to" -- \
+  tribe_np 2 run --resume c2.json
+check "a refused resume keeps the other input's checkpoint" test -s "$old_stage/checkpoint-kmeans.h5"
+sleep 1   # a new default run id (UTC time to the second)
+expect 0 "made from other input .*removed, run .* starts afresh" -- tribe_np 2 run c2.json
+check "the other input's checkpoint is gone" test ! -e "$old_stage"
+new_id=$(grep -oE '"run_id":[[:space:]]*"[^"]*"' out3/run.json | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+check "the fresh run published under its own run id ($new_id)" \
+  test -s out3/results.h5 -a -n "$new_id" -a ".staging-$new_id" != "${old_stage##*/}"
 
 finish
