@@ -132,7 +132,13 @@ grep -qE '"run_id":[[:space:]]*"2026-12"' "$base/results/run.json" "$base/result
 grep -q 'step ingest: .*transactions-1.csv --transactions .*transactions-2.csv' tribe-periodic-*.out ||
   fail "the two parts of period 2026-12 were not ingested together"
 grep -q '"previous"' "$base/periods/2026-11/job.json" && fail "period 2026-11 names a previous run, there was none"
-if strings "$TRIBE_BIN" | grep -qx previous; then
+# Whether this build reads "previous" (continuity) decides what period 2 does.
+echo '{"input": "none.h5", "output": "none", "previous": "none"}' >"$tmp/probe.json"
+probe=$("$TRIBE_BIN" run "$tmp/probe.json" 2>&1 || true)
+if [[ $probe == *"unknown key 'previous'"* ]]; then
+  grep -q '"previous"' "$base/periods/2026-12/job.json" && fail "period 2026-12 names previous, which tribe rejects"
+  grep -q "does not read the job key 'previous'" tribe-periodic-*.out || fail "the log does not say previous is unread"
+else
   grep -q "\"previous\": \"$base/results\"" "$base/periods/2026-12/job.json" ||
     fail "period 2026-12 does not start from the previous run"
 fi
