@@ -161,7 +161,8 @@ static tribe_status follow_previous(kmeans_stage *s, tribe_run *r)
     sc.kmeans.n_init = 1;
     sc.kmeans.algorithm = TRIBE_KMEANS_LLOYD;
     const tribe_dmat zm = tribe_run_z(r);
-    TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
+    if (!s->ks) /* else restored from a checkpoint (load) */
+        TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
     memcpy(r->centroids, tribe_ksweep_centroids(s->ks, k), (size_t)k * m * sizeof *r->centroids);
     r->silhouette = s->ks->row[0].silhouette;
     r->silhouette_ci = s->ks->row[0].silhouette_ci;
@@ -313,6 +314,10 @@ static tribe_status save(void *state, const tribe_run *r, tribe_h5 *h)
     const tribe_ksweep *ks = s->ks;
     tribe_status st = TRIBE_OK;
     (void)r;
+    if (!ks) { /* a score-only rerun fits nothing: its run is one assignment */
+        int32_t none = 1;
+        return tribe_h5_write_small(h, "/kmeans/no_sweep", TRIBE_H5_I32, 1, 1, &none);
+    }
     TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/sweep", TRIBE_H5_U8, 1, (int64_t)sizeof *ks, ks));
     TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/rows", TRIBE_H5_U8, ks->n, (int64_t)sizeof *ks->row, ks->row));
     TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/centroids", TRIBE_H5_F64, ks->n, (int64_t)ks->k_max * ks->d,
@@ -329,6 +334,8 @@ static tribe_status load(void *state, tribe_run *r, tribe_h5 *h)
     tribe_ksweep_row *row = NULL;
     double *cen = NULL;
     int64_t n = 0, w = 0, n2 = 0, w2 = 0, n3 = 0, w3 = 0;
+    if (tribe_h5_exists(h, "/kmeans/no_sweep"))
+        return run(state, r);
     TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/sweep", TRIBE_H5_U8, &n, &w, (void **)&ks));
     TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/rows", TRIBE_H5_U8, &n2, &w2, (void **)&row));
     TRIBE_TRY(tribe_h5_read_small(h, "/kmeans/centroids", TRIBE_H5_F64, &n3, &w3, (void **)&cen));

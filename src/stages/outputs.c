@@ -70,6 +70,9 @@ static tribe_status fresh_run_id(tribe_pipeline *pl)
             pl->job->run_id = copy;
         }
     }
+    return st;
+}
+
 /* Rank 0. The output directory, cleaned of killed runs' leftovers, and the
  * staging directory: an interrupted run's (checkpoint.h) or a new one. */
 static tribe_status make_staging(tribe_pipeline *pl)
