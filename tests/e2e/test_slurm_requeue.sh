@@ -131,17 +131,16 @@ grep -qE '"run_id":[[:space:]]*"2026-12"' "$base/results/run.json" "$base/result
   fail "the latest published run is not 2026-12"
 grep -q 'step ingest: .*transactions-1.csv --transactions .*transactions-2.csv' tribe-periodic-*.out ||
   fail "the two parts of period 2026-12 were not ingested together"
-grep -q '"previous"' "$base/periods/2026-11/job.json" && fail "period 2026-11 names a previous run, there was none"
-# Whether this build reads "previous" (continuity) decides what period 2 does.
-echo '{"input": "none.h5", "output": "none", "previous": "none"}' >"$tmp/probe.json"
-probe=$("$TRIBE_BIN" run "$tmp/probe.json" 2>&1 || true)
-if [[ $probe == *"unknown key 'previous'"* ]]; then
-  grep -q '"previous"' "$base/periods/2026-12/job.json" && fail "period 2026-12 names previous, which tribe rejects"
-  grep -q "does not read the job key 'previous'" tribe-periodic-*.out || fail "the log does not say previous is unread"
-else
-  grep -q "\"previous\": \"$base/results\"" "$base/periods/2026-12/job.json" ||
-    fail "period 2026-12 does not start from the previous run"
-fi
+grep -q "\"previous\": \"$base/results\"" "$base/periods/2026-12/job.json" ||
+  fail "period 2026-12 does not follow the previous run"
+/usr/bin/python3 - "$base/results/run.json" <<'PY' || fail "period 2026-12's run record does not follow 2026-11"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["previous"]["run_id"] == "2026-11", r["previous"]
+assert "changes" in r["continuity"] and r["continuity"]["changes"]["transitions"]
+PY
+/usr/bin/python3 -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["previous"].get("first"))' \
+  "$base/results/runs/2026-11/run.json" || fail "period 2026-11 is not the first of its history"
 rc=0
 SLURM_SBATCH_OPTS+=(--time=10)
 slurm_submit_and_wait "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2026-12 || rc=$?
