@@ -33,6 +33,9 @@
 
 /* Reference bins per feature for drift: deciles of the run's raw values. */
 #define TRIBE_DRIFT_BINS 10
+/* Above twice this many customers the bin edges come from a sample of about
+ * this many (drawn by global row: the same for any rank count). */
+#define TRIBE_DRIFT_SAMPLE 200000
 /* The share a PSI term floors an empty bin at (both sides). */
 #define TRIBE_PSI_FLOOR 1e-4
 
@@ -85,7 +88,8 @@ tribe_status tribe_prev_labels(const tribe_rows *rows, const int64_t *id, const 
 /* ---- drift ---------------------------------------------------------------- */
 /* Collective. Reference bins of columns cols[m] of x (this rank's rows,
  * leading dimension ldx): edges[m][B-1] are the exact deciles of the
- * non-missing values with repeats removed (NaN-padded), share[m][B+1] the
+ * non-missing values (above 2 TRIBE_DRIFT_SAMPLE customers: of a sample of
+ * about TRIBE_DRIFT_SAMPLE of them) with repeats removed (NaN-padded), share[m][B+1] the
  * share of all customers in each bin (v <= e1, e1 < v <= e2, ..., > e_last)
  * and, last, the missing ones. */
 tribe_status tribe_drift_ref(const tribe_rows *rows, const float *x, int ldx, const int *cols, int m, double *edges,

@@ -40,6 +40,7 @@ enum {
     TRIBE_STREAM_KMEANS_PAR_PP = 119,   /* weighted k-means++ over the k-means|| candidates */
     /* 120-129: beyond K-Means */
     TRIBE_STREAM_GMM_SAMPLE = 120,      /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
+    TRIBE_STREAM_DRIFT_SAMPLE = 121,    /* rows whose deciles are the drift reference's bin edges */
     /* 130-139: bounding memory at scale */
     TRIBE_STREAM_DRIVERS_TRAIN = 130,   /* the driver model's training rows (drivers.train_rows) */
     /* 201-219: gradient boosting and what uses it */
@@ -60,6 +61,6 @@ enum {
         TRIBE_STREAM_GMM_SAMPLE, TRIBE_STREAM_DRIVERS_TRAIN, TRIBE_STREAM_GBDT_BIN, TRIBE_STREAM_GBDT_BAG, TRIBE_STREAM_DRIVERS_SAMPLE,       \
         TRIBE_STREAM_LTV_VALID, TRIBE_STREAM_BENCH_GBDT_X, TRIBE_STREAM_BENCH_GBDT_NOISE,                         \
         TRIBE_STREAM_BENCH_GBDT_MISS, TRIBE_STREAM_PERIODS_PARAMS, TRIBE_STREAM_PERIODS_FATE,                     \
-        TRIBE_STREAM_PERIODS_NOISE1, TRIBE_STREAM_PERIODS_NOISE2
+        TRIBE_STREAM_PERIODS_NOISE1, TRIBE_STREAM_PERIODS_NOISE2, TRIBE_STREAM_DRIFT_SAMPLE
 
 #endif

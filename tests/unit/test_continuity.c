@@ -241,6 +241,33 @@ static void drift_reference_should_bin_by_deciles(void)
     tribe_par_finalize(&par);
 }
 
+static void drift_reference_should_sample_a_large_base(void)
+{
+    /* Above 2 TRIBE_DRIFT_SAMPLE customers the edges are a sample's deciles:
+     * near the exact ones, and the shares are still counted over everyone. */
+    tribe_par *par = tribe_test_serial();
+    int64_t n = 2 * TRIBE_DRIFT_SAMPLE + 1000;
+    float *x = malloc((size_t)n * sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)((i * 7919) % 1000); /* 0..999, evenly */
+    tribe_rows rows;
+    CU_ASSERT_EQUAL_FATAL(tribe_rows_init(par, n, 0, n, &rows), TRIBE_OK);
+    int col = 0;
+    double edges[TRIBE_DRIFT_BINS - 1], share[TRIBE_DRIFT_BINS + 1], sum = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_drift_ref(&rows, x, 1, &col, 1, edges, share), TRIBE_OK);
+    for (int b = 0; b < TRIBE_DRIFT_BINS - 1; b++)
+        CU_ASSERT(fabs(edges[b] - (100.0 * (b + 1) - 0.5)) <= 10);
+    for (int b = 0; b < TRIBE_DRIFT_BINS; b++) {
+        CU_ASSERT(fabs(share[b] - 0.1) <= 0.01);
+        sum += share[b];
+    }
+    NEAR(sum, 1, 1e-12);
+    NEAR(share[TRIBE_DRIFT_BINS], 0, 0);
+    free(x);
+    tribe_par_finalize(&par);
+}
+
 static void personas_should_read_back_from_personas_json(void)
 {
     tribe_segments *segs = NULL;
@@ -281,6 +308,7 @@ int main(void)
                                             TRIBE_TEST(match_should_refuse_bad_settings),
                                             TRIBE_TEST(psi_should_match_the_formula),
                                             TRIBE_TEST(drift_reference_should_bin_by_deciles),
+                                            TRIBE_TEST(drift_reference_should_sample_a_large_base),
                                             TRIBE_TEST(personas_should_read_back_from_personas_json),
                                             {NULL, NULL}};
     return tribe_test_main("continuity", cases);
