@@ -17,9 +17,11 @@ static int bin_of(float v, const double *e)
 {
     if (isnan(v))
         return NS - 1;
+    /* Branch-free: the edges ascend and a NaN pad compares false. */
     int b = 0;
-    while (b < NE && !isnan(e[b]) && (double)v > e[b])
-        b++;
+    double dv = v;
+    for (int k = 0; k < NE; k++)
+        b += dv > e[k];
     return b;
 }
 
