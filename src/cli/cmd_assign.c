@@ -25,7 +25,8 @@ static const char USAGE[] =
     "run's moments) and each customer gets the nearest centroid. CUSTOMERS is a customers.h5 (from\n"
     "tribe ingest / tribe import) or a features CSV in tribe import's format (customer id first).\n"
     "Output rows are in ascending customer id: customer_id,segment,segment_name,distance (CSV; default\n"
-    "standard output), or /segments/{id,label,distance} in an HDF5 file when OUT ends in .h5.\n"
+    "standard output; segment is the model's segment id as its report shows it), or\n"
+    "/segments/{id,label,distance} in an HDF5 file when OUT ends in .h5.\n"
     "With -o DIR/ (a directory: a trailing slash, or one that exists) it is a whole score-only run\n"
     "instead: tribe run with previous = MODEL and continuity.mode \"score\" (docs/resegmentation.md),\n"
     "writing DIR/results.h5 with the segment statistics, personas.json, segments.csv, migration.csv,\n"
@@ -88,8 +89,8 @@ static tribe_status write_csv(tribe_par *par, const char *out, const tribe_prev 
             TRIBE_TRY(tribe_par_gatherv(par, send, rank == r ? (size_t)n * sizeof *send : 0, 0, (void **)&got,
                                         &total, NULL, NULL));
             for (size_t i = 0; rank == 0 && wst == TRIBE_OK && i < total / sizeof *got; i++)
-                if (fprintf(f, "%lld,%d,%s,%.9g\n", (long long)got[i].id, got[i].label, md->seg_names[got[i].label],
-                            (double)got[i].dist) < 0)
+                if (fprintf(f, "%lld,%lld,%s,%.9g\n", (long long)got[i].id, (long long)md->seg_id[got[i].label],
+                            md->seg_names[got[i].label], (double)got[i].dist) < 0)
                     wst = tribe_fail_errno(TRIBE_ERR_IO, "%s: write failed", out ? out : "standard output");
             free(got);
             got = NULL;
@@ -142,6 +143,7 @@ static tribe_status write_h5(tribe_par *par, const char *out, const char *model_
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, 1, dist));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", md->k, (const char *const *)md->seg_names));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/segments", "k", md->k));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/segment_id", TRIBE_H5_I64, md->k, 1, md->seg_id));
 cleanup:
     {
         tribe_status cst = tribe_h5_close(&h);

@@ -117,7 +117,7 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
     char path[4096], *fmt = NULL;
-    int64_t *all = NULL, rows = 0, width = 0;
+    int64_t *all = NULL, rows = 0, width = 0, *seg_id = NULL;
     int32_t *label = NULL;
     int rank0 = tribe_par_rank(par) == 0;
     *n = 0;
@@ -140,13 +140,29 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
         TRIBE_TRY(tribe_h5_shape(h, "/segments/size", &ks, &width));
         *k = (int)ks;
     }
+    /* --segment is the segment's id as the report, segments.csv and the plan
+     * show it: its persistent id (docs/resegmentation.md), whose position in
+     * /segments/label /segments/segment_id gives (a run without them: the
+     * position itself). */
+    if (tribe_h5_exists(h, "/segments/segment_id"))
+        TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, *k, 0, *k, NULL, (void **)&seg_id));
     if (rank0) {
-        if (seg < 0 || seg >= *k) {
-            st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run has segments 0..%d", seg, *k - 1);
+        int pos = -1;
+        char known[512] = "";
+        size_t at = 0;
+        for (int c = 0; c < *k; c++) {
+            int64_t id = seg_id ? seg_id[c] : c;
+            if (id == seg)
+                pos = c;
+            if (at < sizeof known)
+                at += (size_t)snprintf(known + at, sizeof known - at, "%s%lld", c ? ", " : "", (long long)id);
+        }
+        if (pos < 0) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run's segments are %s", seg, known);
             goto cleanup;
         }
         for (int64_t i = 0; i < rows; i++)
-            if (label[i] == seg)
+            if (label[i] == pos)
                 all[(*n)++] = all[i];
         *ids = all;
         all = NULL;
@@ -160,6 +176,7 @@ cleanup:
     free(fmt);
     free(all);
     free(label);
+    free(seg_id);
     return tribe_par_agree(par, st);
 }
 

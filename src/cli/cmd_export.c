@@ -23,6 +23,7 @@ typedef struct {
     const int32_t *label;   /* may be NULL */
     char **seg_names;
     int n_seg;
+    int64_t *seg_id;        /* [n_seg] persistent segment id of each label (NULL: the label itself) */
 } export_rows;
 
 /* Quotes a field when it holds a comma, quote or line break (RFC 4180). */
@@ -70,7 +71,8 @@ static size_t format_row(const export_rows *e, int64_t i, char *buf, size_t cap)
     }
     if (e->label) {
         int32_t s = e->label[i];
-        n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, ",%d,", s);
+        long long id = e->seg_id && s >= 0 && s < e->n_seg ? (long long)e->seg_id[s] : (long long)s;
+        n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, ",%lld,", id);
         if (s >= 0 && s < e->n_seg)
             n += put_field(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, e->seg_names[s]);
     }
@@ -166,7 +168,7 @@ cleanup:
 }
 
 static tribe_status read_segments(tribe_par *par, const char *path, const tribe_table *t, int32_t **label,
-                                  char ***names, int *n_names, char **input)
+                                  char ***names, int *n_names, int64_t **seg_id, char **input)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
@@ -194,6 +196,9 @@ static tribe_status read_segments(tribe_par *par, const char *path, const tribe_
         TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, t->n_global, t->offset, t->n_local, NULL,
                                      (void **)label));
         TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", n_names, names));
+        if (tribe_h5_exists(h, "/segments/segment_id")) /* a run's persistent ids (docs/resegmentation.md) */
+            TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, *n_names, 0, *n_names, NULL,
+                                         (void **)seg_id));
     }
 cleanup:
     tribe_h5_close(&h);
@@ -242,7 +247,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     if (strcmp(fmt_attr, "tribe-results") == 0) {
         results = file;
         if (!customers) {
-            TRIBE_TRY(read_segments(par, results, NULL, NULL, NULL, NULL, &input));
+            TRIBE_TRY(read_segments(par, results, NULL, NULL, NULL, NULL, NULL, &input));
             customers = input;
         }
     } else {
@@ -251,7 +256,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_store_read_customers(par, customers, &t, NULL));
     e.t = t;
     if (results)
-        TRIBE_TRY(read_segments(par, results, t, (int32_t **)&e.label, &e.seg_names, &e.n_seg, NULL));
+        TRIBE_TRY(read_segments(par, results, t, (int32_t **)&e.label, &e.seg_names, &e.n_seg, &e.seg_id, NULL));
     TRIBE_TRY(write_csv(par, &e, csv));
     if (tribe_par_rank(par) == 0)
         printf("exported %lld customers to %s\n", (long long)t->n_global, csv);
@@ -259,6 +264,7 @@ cleanup:
     free(input);
     free(fmt_attr);
     free((void *)e.label);
+    free(e.seg_id);
     if (e.seg_names) {
         for (int i = 0; i < e.n_seg; i++)
             free(e.seg_names[i]);

@@ -106,6 +106,16 @@ assert (m[:-1].sum(axis=1) == prev["/segments/size"][:].ravel()).all(), "old row
 assert (m[:, :-1].sum(axis=0) == f["/segments/size"][:].ravel()).all(), "new columns"
 PY
 
+# ---- the ids a user types are the persistent ones ---------------------------------
+tribe_np 1 export "$TMP/h1/results.h5" --csv "$TMP/h1.csv" >/dev/null 2>&1
+$PY - "$TMP/h1.csv" "$TMP/h1/run.json" <<'PY' && ok "export's segment_id column holds the persistent ids" || fail "export segment ids"
+import csv, json, sys
+ids = {str(s["id"]) for s in json.load(open(sys.argv[2]))["segments"]["segments"]}
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert {r["segment_id"] for r in rows} == ids, ({r["segment_id"] for r in rows}, ids)
+PY
+expect 2 "the run's segments are" -- tribe_np 1 campaign send --results "$TMP/h1" --segment 999 --contacts "$TMP/raw2/contacts.csv" --channel email
+
 # ---- history and diff -----------------------------------------------------------
 tribe_np 1 history "$TMP/h1" >"$TMP/history.txt" 2>&1
 check "history lists both runs, the latest starred" grep -qE '^\* m2 ' "$TMP/history.txt"
