@@ -375,6 +375,24 @@ int tribe_ksweep_recommend_at(const tribe_ksweep_row *row, int n, int elbow_k, d
 /* The same with stability_min = TRIBE_KSWEEP_STABLE_ARI. */
 int tribe_ksweep_recommend(const tribe_ksweep_row *row, int n, int elbow_k, char *reason, size_t cap);
 
+/* Optional checkpoint hook of a sweep (tribe_ksweep_cfg.hook; all NULL:
+ * none). The library knows nothing of what the caller does with it.
+ *   saved(ctx, k, centroids, row): before fitting K, 1 when the caller holds
+ *     K's fit (a saved one), copied into centroids [k][d] and row's fit fields
+ *     (steps, passes, inertia); the sweep then uses it instead of fitting: a
+ *     fit is deterministic per K, so the results are those of a refit. Not
+ *     collective; must answer the same on every rank.
+ *   fitted(ctx, k, centroids, row, stop): after each K fitted (not after a
+ *     saved one), with its centroids [k][d] and row (k, steps, passes,
+ *     inertia filled; the scores not yet); *stop = 1 ends the sweep there.
+ *     Collective: every rank calls it at the same points; it must set the
+ *     same *stop on every rank (an agreement) and agree on its errors. */
+typedef struct {
+    void *ctx;
+    tribe_status (*fitted)(void *ctx, int k, const double *centroids, const tribe_ksweep_row *row, int *stop);
+    int (*saved)(void *ctx, int k, double *centroids, tribe_ksweep_row *row);
+} tribe_ksweep_hook;
+
 /* What a sweep tries and measures. */
 typedef struct {
     int k_lo, k_hi;          /* the K range; k_lo == k_hi: a fixed K */
@@ -383,6 +401,7 @@ typedef struct {
     int stability;           /* 1: the split-half stability of every K; 0: skipped (NaN) */
     double stability_min;    /* the ARI a K needs to compete and to count as reliable, in (0, 1];
                                 0 = TRIBE_KSWEEP_STABLE_ARI */
+    tribe_ksweep_hook hook;  /* optional: fits saved and restored by the caller */
 } tribe_ksweep_cfg;
 
 /* Collective. Fits K-Means (cfg->kmeans with k replaced) for every K in
@@ -400,8 +419,9 @@ typedef struct {
  * any rank and thread count, and to scoring each K alone. Errors:
  * TRIBE_ERR_USAGE for a bad range (k_lo < 1, k_hi < k_lo, more than
  * TRIBE_KSWEEP_MAX K values, k_hi > 65535 in a range) or d; those of
- * tribe_kmeans_fit; NOMEM, ENV. *out (free with tribe_ksweep_destroy) NULL
- * on error. */
+ * tribe_kmeans_fit, cfg->hook.fitted's; NOMEM, ENV. *out (free with
+ * tribe_ksweep_destroy) NULL on error, and also when cfg->hook.fitted asked
+ * to stop (TRIBE_OK: the sweep ended after that K's fit, unscored). */
 tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, int32_t *label, tribe_ksweep **out);
 
 /* The sweep as a table (results.h5 /model/k_sweep, the run record, the

@@ -20,7 +20,10 @@
  * (every stage is deterministic), so a resumed run's outputs are those of an
  * uninterrupted one, bit for bit. A stop test (a signal handler's flag) is
  * asked at every stage boundary: the ranks agree on it, and the run stops
- * there with its checkpoints kept (tribe_pipeline_stopped).
+ * there with its checkpoints kept (tribe_pipeline_stopped). A long stage may
+ * also ask it inside its run (tribe_run_stop_point) and, to stop there, save
+ * its progress so far as a partial checkpoint (tribe_run_save_partial) that
+ * its run reads back on resume (tribe_run_open_partial).
  *
  * Usage (the CLI):
  *     tribe_pipeline *pl = NULL;
@@ -54,6 +57,7 @@
  * read by later ones; a field a disabled stage would fill keeps its zero. */
 typedef struct {
     /* the pipeline, before the first stage */
+    struct tribe_pipeline *pipeline; /* for tribe_run_stop_point and the partial checkpoints (NULL: none) */
     tribe_par *par;
     const tribe_job *job;
     tribe_table *t;          /* the customers: raw features and ids, this rank's rows */
@@ -159,8 +163,26 @@ tribe_status tribe_pipeline_run(tribe_pipeline *pl);
  * run's checkpoint (see tribe_pipeline_run). */
 void tribe_pipeline_set_stop(tribe_pipeline *pl, int (*stop)(void));
 void tribe_pipeline_set_resume(tribe_pipeline *pl, int resume);
-/* Not collective. 1 when run stopped at a stage boundary on the stop flag,
- * its checkpoints kept in the staging directory for a resume. */
+/* Collective, inside a stage's run, at points every rank reaches the same
+ * number of times: *stop = 1 when the run is to stop here (the stop test, or
+ * raise, on any rank: one small allreduce; raise serves test hooks). The
+ * stage then saves its progress with tribe_run_save_partial and returns
+ * TRIBE_OK from run at once. *stop = 0 outside a pipeline. */
+tribe_status tribe_run_stop_point(tribe_run *r, int raise, int *stop);
+/* Collective. save(ctx, h) writes the running stage's progress into h, its
+ * partial checkpoint checkpoint-NAME.partial.h5 in the staging directory
+ * (written under a temporary name, renamed when closed, and listed in the
+ * checkpoint identity); the pipeline then stops after this stage's run as at
+ * a stage boundary. The partial checkpoint is dropped once the stage
+ * completes. Outside a pipeline: nothing is saved and the run does not stop. */
+tribe_status tribe_run_save_partial(tribe_run *r, tribe_status (*save)(void *ctx, tribe_h5 *h), void *ctx);
+/* Collective. The running stage's partial checkpoint of a resumed run,
+ * opened for reading (*h NULL when there is none); close it with
+ * tribe_h5_close. */
+tribe_status tribe_run_open_partial(tribe_run *r, tribe_h5 **h);
+/* Not collective. 1 when run stopped on the stop flag (at a stage boundary,
+ * or inside a stage with its partial checkpoint), its checkpoints kept in the
+ * staging directory for a resume. */
 int tribe_pipeline_stopped(const tribe_pipeline *pl);
 /* Not collective. The context (valid until destroy). */
 const tribe_run *tribe_pipeline_context(const tribe_pipeline *pl);

@@ -262,10 +262,39 @@ cleanup:
     return st;
 }
 
+/* Row r of the sweep: K's fit into cent, or the caller's saved one
+ * (cfg->hook.saved); after a new fit, cfg->hook.fitted may set *stop. */
+static tribe_status fit_one(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, tribe_ksweep_row *r, double *cent,
+                            int *stop)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_ksweep_hook *hk = &cfg->hook;
+    tribe_kmeans_cfg kc = cfg->kmeans;
+    tribe_kmeans_info info;
+    tribe_ksweep_row held = {.k = r->k};
+    if (hk->saved && hk->saved(hk->ctx, r->k, cent, &held)) {
+        r->steps = held.steps;
+        r->passes = held.passes;
+        r->inertia = held.inertia;
+        TRIBE_INFO("K=%d: fit restored from a checkpoint", r->k);
+        return TRIBE_OK;
+    }
+    kc.k = r->k;
+    TRIBE_TRY(tribe_par_agree(z->rows->par, tribe_kmeans_fit(z, &kc, cent, &info)));
+    r->inertia = info.inertia;
+    r->steps = info.steps;
+    r->passes = info.passes;
+    if (hk->fitted)
+        TRIBE_TRY(tribe_par_agree(z->rows->par, hk->fitted(hk->ctx, r->k, cent, r, stop)));
+cleanup:
+    return st;
+}
+
 /* Rows [i0, i0 + nb) of the sweep: fits each K, keeping its labels (the
- * caller's label[] for a single K, else lab16[nb][n_local]) in ls. */
+ * caller's label[] for a single K, else lab16[nb][n_local]) in ls; returns
+ * early with *stop set when the hook asks. */
 static tribe_status fit_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, tribe_ksweep *s, int i0, int nb,
-                              int32_t *label, uint16_t *lab16, tribe_labelings *ls)
+                              int32_t *label, uint16_t *lab16, tribe_labelings *ls, int *stop)
 {
     tribe_status st = TRIBE_OK;
     const tribe_rows *rows = z->rows;
@@ -280,13 +309,9 @@ static tribe_status fit_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
     for (int b = 0; b < nb; b++) {
         tribe_ksweep_row *r = &s->row[i0 + b];
         double *cent = s->centroids + (size_t)(i0 + b) * s->k_max * d;
-        tribe_kmeans_cfg kc = cfg->kmeans;
-        tribe_kmeans_info info;
-        kc.k = r->k;
-        TRIBE_TRY(tribe_par_agree(rows->par, tribe_kmeans_fit(z, &kc, cent, &info)));
-        r->inertia = info.inertia;
-        r->steps = info.steps;
-        r->passes = info.passes;
+        TRIBE_TRY(fit_one(z, cfg, r, cent, stop));
+        if (*stop)
+            goto cleanup;
         tribe_kmeans_assign(z->x, rows->n_local, d, cent, r->k, label, NULL);
         if (nb > 1)
             for (int64_t i = 0; i < rows->n_local; i++)
@@ -373,7 +398,7 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
     tribe_ksweep *s = NULL;
     uint16_t *lab16 = NULL;
     ksweep_halves hv = {0};
-    int k_lo = cfg->k_lo, k_hi = cfg->k_hi, d = z->d;
+    int k_lo = cfg->k_lo, k_hi = cfg->k_hi, d = z->d, stop = 0;
     *out = NULL;
     if (k_lo < 1 || k_hi < k_lo || k_hi - k_lo >= TRIBE_KSWEEP_MAX || (k_hi > k_lo && k_hi > UINT16_MAX) || d < 1 ||
         d > TRIBE_MAX_FEATURES)
@@ -405,7 +430,9 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
         int m = s->n - i0 < nb ? s->n - i0 : nb;
         tribe_labelings ls;
         double t0 = tribe_now();
-        TRIBE_TRY(fit_batch(z, cfg, s, i0, m, label, lab16, &ls));
+        TRIBE_TRY(fit_batch(z, cfg, s, i0, m, label, lab16, &ls, &stop));
+        if (stop)
+            goto cleanup; /* *out stays NULL: the caller saved what was fitted */
         double t1 = tribe_now();
         TRIBE_TRY(score_batch(z, cfg, &ls, &hv, label, s, i0));
         s->fit_seconds += t1 - t0;

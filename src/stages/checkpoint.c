@@ -261,6 +261,8 @@ static tribe_status adopt(tribe_pipeline *pl, const char *dir)
         char line[128];
         snprintf(line, sizeof line, "\nstage %s\n", pl->def[i]->name);
         pl->saved[i] = pl->def[i]->load && strstr(ck, line) != NULL;
+        snprintf(line, sizeof line, "\npartial %s\n", pl->def[i]->name);
+        pl->partial[i] = strstr(ck, line) != NULL;
     }
     TRIBE_TRY(tribe_strdup(id, &id_copy));
     TRIBE_TRY(tribe_fmt(pl->own_run_id, sizeof pl->own_run_id, "%s", pl->job->run_id));
@@ -310,9 +312,12 @@ static tribe_status write_identity(const tribe_pipeline *pl, const char *input_h
     ckpt_path path;
     TRIBE_TRY(tribe_sbuf_printf(&b, "%s\nspec_hash %s\nbinary %s\nrun_id %s\ninput_hash %s\n", CHECKPOINT_FORMAT,
                                 pl->spec_hash, pl->binary, pl->job->run_id, input_hash));
-    for (int i = 0; i < pl->n; i++)
+    for (int i = 0; i < pl->n; i++) {
         if (pl->saved[i])
             TRIBE_TRY(tribe_sbuf_printf(&b, "stage %s\n", pl->def[i]->name));
+        if (pl->partial[i])
+            TRIBE_TRY(tribe_sbuf_printf(&b, "partial %s\n", pl->def[i]->name));
+    }
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/checkpoint", pl->staging));
     TRIBE_TRY(tribe_write_file_atomic(path, b.p, b.len));
 cleanup:
@@ -362,6 +367,7 @@ static tribe_status disown(tribe_pipeline *pl)
                pl->staging, pl->resumed_input, pl->run.input_hash, pl->own_run_id);
     checkpoint_rmdir(pl->staging);
     memset(pl->saved, 0, (size_t)pl->n * sizeof *pl->saved);
+    memset(pl->partial, 0, (size_t)pl->n * sizeof *pl->partial);
     pl->resumed_input[0] = '\0';
     TRIBE_TRY(tribe_strdup(pl->own_run_id, &id));
     free(pl->job->run_id);
@@ -392,6 +398,7 @@ tribe_status checkpoint_check_input(tribe_pipeline *pl)
     }
     TRIBE_TRY(tribe_par_agree(r->par, st));
     TRIBE_TRY(tribe_par_bcast(r->par, pl->saved, (size_t)pl->n * sizeof *pl->saved, 0));
+    TRIBE_TRY(tribe_par_bcast(r->par, pl->partial, (size_t)pl->n * sizeof *pl->partial, 0));
     TRIBE_TRY(tribe_par_bcast(r->par, pl->staging, sizeof pl->staging, 0));
     TRIBE_TRY(tribe_par_bcast_str(r->par, &pl->job->run_id, 0));
     TRIBE_TRY(tribe_fmt(r->run_group, sizeof r->run_group, "/runs/%s", pl->job->run_id));
@@ -399,21 +406,26 @@ cleanup:
     return st;
 }
 
-static tribe_status stage_file(const tribe_pipeline *pl, int i, const char *suffix, char *out, size_t cap)
+/* <staging>/checkpoint-NAME<kind>.h5 (kind "" or ".partial"). */
+static tribe_status stage_file(const tribe_pipeline *pl, int i, const char *kind, char *out, size_t cap)
 {
-    return tribe_fmt(out, cap, "%s/checkpoint-%s.h5%s", pl->staging, pl->def[i]->name, suffix);
+    return tribe_fmt(out, cap, "%s/checkpoint-%s%s.h5", pl->staging, pl->def[i]->name, kind);
 }
 
-tribe_status checkpoint_save(tribe_pipeline *pl, int i)
+/* Collective. save(ctx, h) into stage i's checkpoint file of that kind,
+ * written as <file>.part and renamed when closed; then rank 0 sets *flag
+ * and rewrites the identity file. */
+static tribe_status write_checkpoint(tribe_pipeline *pl, int i, const char *kind,
+                                     tribe_status (*save)(void *ctx, tribe_h5 *h), void *ctx, int *flag)
 {
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
     tribe_h5 *h = NULL;
     ckpt_path part, path;
-    TRIBE_TRY(stage_file(pl, i, ".part", part, sizeof part));
-    TRIBE_TRY(stage_file(pl, i, "", path, sizeof path));
+    TRIBE_TRY(stage_file(pl, i, kind, path, sizeof path));
+    TRIBE_TRY(tribe_fmt(part, sizeof part, "%s.part", path));
     TRIBE_TRY(tribe_par_agree(r->par, tribe_h5_create(r->par, part, &h)));
-    st = tribe_par_agree(r->par, pl->def[i]->save(pl->state[i], r, h));
+    st = tribe_par_agree(r->par, save(ctx, h));
     {
         tribe_status cst = tribe_h5_close(&h);
         st = st == TRIBE_OK ? cst : st;
@@ -422,7 +434,7 @@ tribe_status checkpoint_save(tribe_pipeline *pl, int i)
     if (tribe_par_rank(r->par) == 0) {
         if (rename(part, path) != 0)
             st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move into place", path);
-        pl->saved[i] = st == TRIBE_OK;
+        *flag = st == TRIBE_OK;
         if (st == TRIBE_OK)
             st = write_identity(pl, r->input_hash);
     }
@@ -430,6 +442,63 @@ tribe_status checkpoint_save(tribe_pipeline *pl, int i)
 cleanup:
     tribe_h5_close(&h);
     return st;
+}
+
+typedef struct {
+    tribe_pipeline *pl;
+    int i;
+} stage_ref;
+
+static tribe_status save_stage(void *ctx, tribe_h5 *h)
+{
+    const stage_ref *s = ctx;
+    return s->pl->def[s->i]->save(s->pl->state[s->i], &s->pl->run, h);
+}
+
+tribe_status checkpoint_save(tribe_pipeline *pl, int i)
+{
+    stage_ref ref = {pl, i};
+    return write_checkpoint(pl, i, "", save_stage, &ref, &pl->saved[i]);
+}
+
+tribe_status tribe_run_save_partial(tribe_run *r, tribe_status (*save)(void *ctx, tribe_h5 *h), void *ctx)
+{
+    tribe_pipeline *pl = r->pipeline;
+    if (!pl)
+        return TRIBE_OK;
+    tribe_status st = write_checkpoint(pl, pl->current, ".partial", save, ctx, &pl->partial[pl->current]);
+    pl->stopped_inside = st == TRIBE_OK;
+    return st;
+}
+
+tribe_status tribe_run_open_partial(tribe_run *r, tribe_h5 **h)
+{
+    tribe_pipeline *pl = r->pipeline;
+    ckpt_path path;
+    *h = NULL;
+    if (!pl || !pl->partial[pl->current])
+        return TRIBE_OK;
+    tribe_status st = stage_file(pl, pl->current, ".partial", path, sizeof path);
+    if (st == TRIBE_OK)
+        st = tribe_h5_open(r->par, path, h);
+    if (st == TRIBE_OK)
+        TRIBE_INFO("stage %s resumes from %s", pl->def[pl->current]->name, path);
+    return tribe_par_agree(r->par, st);
+}
+
+tribe_status checkpoint_drop_partial(tribe_pipeline *pl, int i)
+{
+    tribe_status st = TRIBE_OK;
+    ckpt_path path;
+    pl->partial[i] = 0;
+    if (tribe_par_rank(pl->run.par) == 0) {
+        st = stage_file(pl, i, ".partial", path, sizeof path);
+        if (st == TRIBE_OK)
+            unlink(path);
+        if (st == TRIBE_OK)
+            st = write_identity(pl, pl->run.input_hash);
+    }
+    return tribe_par_agree(pl->run.par, st);
 }
 
 tribe_status checkpoint_load(tribe_pipeline *pl, int i)
@@ -450,16 +519,29 @@ cleanup:
     return tribe_par_agree(r->par, st);
 }
 
-tribe_status checkpoint_boundary(tribe_pipeline *pl, int *stop)
+/* Collective: the stop flag of any rank, or raise; rank 0 touches the lock
+ * (the heartbeat other hosts judge it by). */
+static tribe_status stop_agree(tribe_pipeline *pl, int raise, int *stop)
 {
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
-    int64_t flag = pl->stop && pl->stop();
+    int64_t flag = raise || (pl->stop && pl->stop());
     ckpt_path path;
     if (tribe_par_rank(r->par) == 0 && tribe_fmt(path, sizeof path, "%s/lock", pl->staging) == TRIBE_OK)
-        utimensat(AT_FDCWD, path, NULL, 0); /* the heartbeat other hosts judge the lock by */
+        utimensat(AT_FDCWD, path, NULL, 0);
     TRIBE_TRY(tribe_par_max_i64(r->par, &flag, 1));
     *stop = flag != 0;
 cleanup:
     return st;
+}
+
+tribe_status checkpoint_boundary(tribe_pipeline *pl, int *stop)
+{
+    return stop_agree(pl, 0, stop);
+}
+
+tribe_status tribe_run_stop_point(tribe_run *r, int raise, int *stop)
+{
+    *stop = 0;
+    return r->pipeline ? stop_agree(r->pipeline, raise, stop) : TRIBE_OK;
 }

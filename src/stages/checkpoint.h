@@ -6,10 +6,14 @@
  * being written:
  *   lock               the owner: pid, host, process start time, Slurm job id
  *                      and restart count; touched at every stage boundary
+ *                      and stop point
  *   checkpoint         identity of the run (format line, spec_hash, binary,
- *                      run_id, input_hash) and one "stage NAME" line per
- *                      saved stage; rewritten atomically
+ *                      run_id, input_hash), one "stage NAME" line per
+ *                      saved stage and one "partial NAME" line per partial
+ *                      checkpoint; rewritten atomically
  *   checkpoint-NAME.h5 one per saved stage (the stage's save operation)
+ *   checkpoint-NAME.partial.h5  a stage stopped inside its run: its progress
+ *                      (tribe_run_save_partial), dropped once it completes
  * A staging directory is a killed run's when its owner is gone: same host and
  * no live process with that pid and start time (or this process: a pipeline
  * of it that has returned); or the same Slurm job id at
@@ -28,7 +32,7 @@
  * output directory (which exists): removes killed runs' staging directories
  * and top-level *.tmp.<pid> files, except the newest killed run whose
  * checkpoint has this spec hash and binary, which is adopted: pl->staging is
- * set to it, job->run_id becomes its run id, pl->saved and
+ * set to it, job->run_id becomes its run id, pl->saved, pl->partial and
  * pl->resumed_input are filled. With pl->resume and only other specs' or
  * binaries' checkpoints, fails with USAGE naming both and removes nothing.
  * IO, NOMEM. */
@@ -42,7 +46,7 @@ tribe_status checkpoint_claim(tribe_pipeline *pl);
 /* Collective. After the input is read: an adopted checkpoint made from other
  * input is refused (INPUT, naming both hashes) with pl->resume, else removed,
  * and the run goes on afresh under its own run id (r->run_group follows);
- * then every rank learns pl->saved. */
+ * then every rank learns pl->saved and pl->partial. */
 tribe_status checkpoint_check_input(tribe_pipeline *pl);
 /* Collective. Stage i's save into checkpoint-NAME.h5 (written under a
  * temporary name, renamed when closed) and the identity file updated. */
@@ -52,6 +56,9 @@ tribe_status checkpoint_load(tribe_pipeline *pl, int i);
 /* Collective. A stage boundary: rank 0 touches the lock, the ranks agree on
  * the stop flag (one allreduce); *stop = 1 when they are to stop here. */
 tribe_status checkpoint_boundary(tribe_pipeline *pl, int *stop);
+/* Collective. Stage i completed: rank 0 removes its partial checkpoint and
+ * updates the identity file. */
+tribe_status checkpoint_drop_partial(tribe_pipeline *pl, int i);
 /* Rank 0. Removes the checkpoint identity file and the stages' checkpoints
  * of a finished run's staging directory (best effort); the lock stays. */
 void checkpoint_drop(const char *dir);

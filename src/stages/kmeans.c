@@ -13,6 +13,18 @@
 static const char *const INITS[] = {"kmeans++", "kmeans||", "kmeans++-lloyd"}; /* TRIBE_KMEANS_INIT_* order */
 static const char *const ALGORITHMS[] = {"minibatch", "lloyd"};                 /* TRIBE_KMEANS_* order */
 
+/* The K values fitted so far by the stage's sweep, with those read from a
+ * partial checkpoint: what a stop inside the sweep saves, and what the sweep
+ * of a resumed run reuses (docs/cli.md, "Interrupted runs"). */
+typedef struct {
+    tribe_run *r;
+    int n, cap, width;     /* fits held, room, doubles per fit (k_hi * m) */
+    tribe_ksweep_row *row; /* [cap] k and the fit fields */
+    double *cen;           /* [cap][width] each fit's centroids in its first k * m */
+    int stop_after_k;      /* TRIBE_TEST_STOP_AFTER_K (a test hook): stop after that K's fit */
+    int stopped;           /* the sweep stopped: run returns at once */
+} sweep_fits;
+
 typedef struct {
     tribe_kmeans_cfg cfg; /* the job's kmeans.* keys, same names */
     int k_lo, k_hi;       /* K, or the swept range */
@@ -21,7 +33,120 @@ typedef struct {
     double stability_min; /* kmeans.stability_min: the split-half ARI a K needs to compete and to count as reliable */
     int stability_asked;  /* the job set kmeans.stability */
     tribe_ksweep *ks;
+    sweep_fits fits;
 } kmeans_stage;
+
+static void fits_free(sweep_fits *f)
+{
+    free(f->row);
+    free(f->cen);
+    f->row = NULL;
+    f->cen = NULL;
+    f->n = f->cap = 0;
+}
+
+/* Not collective (the hook's saved): K's fit when held. */
+static int fits_saved(void *ctx, int k, double *centroids, tribe_ksweep_row *row)
+{
+    const sweep_fits *f = ctx;
+    for (int i = 0; i < f->n; i++)
+        if (f->row[i].k == k) {
+            *row = f->row[i];
+            memcpy(centroids, f->cen + (size_t)i * f->width, (size_t)k * (size_t)f->r->m * sizeof *centroids);
+            return 1;
+        }
+    return 0;
+}
+
+static tribe_status fits_write(void *ctx, tribe_h5 *h)
+{
+    const sweep_fits *f = ctx;
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/partial/rows", TRIBE_H5_U8, f->n, (int64_t)sizeof *f->row, f->row));
+    TRIBE_TRY(tribe_h5_write_small(h, "/kmeans/partial/centroids", TRIBE_H5_F64, f->n, f->width, f->cen));
+cleanup:
+    return st;
+}
+
+/* Collective (the hook's fitted): K's fit is kept; when the run is to stop
+ * (or the test hook says so), every fit held goes into the stage's partial
+ * checkpoint and the sweep ends. */
+static tribe_status fits_fitted(void *ctx, int k, const double *centroids, const tribe_ksweep_row *row, int *stop)
+{
+    sweep_fits *f = ctx;
+    tribe_status st = TRIBE_OK;
+    if (f->n < f->cap) { /* always: one fit per K of the range */
+        f->row[f->n] = *row;
+        memcpy(f->cen + (size_t)f->n * f->width, centroids, (size_t)k * (size_t)f->r->m * sizeof *centroids);
+        f->n++;
+    }
+    TRIBE_TRY(tribe_run_stop_point(f->r, k == f->stop_after_k, stop));
+    if (*stop) {
+        TRIBE_TRY(tribe_run_save_partial(f->r, fits_write, f));
+        f->stopped = 1;
+        TRIBE_INFO("K sweep stopped after the fit of K=%d (%d K values fitted kept)", k, f->n);
+    }
+cleanup:
+    return st;
+}
+
+/* Collective. Room for the fits of n K values of width doubles, and those of
+ * the stage's partial checkpoint when the run resumes one. */
+static tribe_status fits_start(sweep_fits *f, tribe_run *r, int n, int width)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    tribe_ksweep_row *row = NULL;
+    double *cen = NULL;
+    int64_t n1 = 0, w1 = 0, n2 = 0, w2 = 0;
+    const char *e = getenv("TRIBE_TEST_STOP_AFTER_K");
+    fits_free(f);
+    f->r = r;
+    f->width = width;
+    f->stop_after_k = e ? atoi(e) : 0;
+    st = tribe_calloc((void **)&f->row, (size_t)n, sizeof *f->row);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&f->cen, (size_t)n * (size_t)width, sizeof *f->cen);
+    TRIBE_TRY(tribe_par_agree(r->par, st));
+    f->cap = n;
+    TRIBE_TRY(tribe_run_open_partial(r, &h));
+    if (!h)
+        goto cleanup;
+    st = tribe_h5_read_small(h, "/kmeans/partial/rows", TRIBE_H5_U8, &n1, &w1, (void **)&row);
+    if (st == TRIBE_OK)
+        st = tribe_h5_read_small(h, "/kmeans/partial/centroids", TRIBE_H5_F64, &n2, &w2, (void **)&cen);
+    if (st == TRIBE_OK && (n1 < 1 || n1 > n || w1 != (int64_t)sizeof *row || n2 != n1 || w2 != width))
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: the K sweep's partial checkpoint does not fit this run",
+                        tribe_h5_path(h));
+    TRIBE_TRY(tribe_par_agree(r->par, st));
+    memcpy(f->row, row, (size_t)n1 * sizeof *row);
+    memcpy(f->cen, cen, (size_t)n1 * (size_t)width * sizeof *cen);
+    f->n = (int)n1;
+cleanup:
+    {
+        tribe_status cst = tribe_h5_close(&h);
+        st = st == TRIBE_OK ? cst : st;
+    }
+    free(row);
+    free(cen);
+    return tribe_par_agree(r->par, st);
+}
+
+/* Collective. tribe_ksweep_run with the stage's checkpoint hook: fits held
+ * in a partial checkpoint are reused, and a stop asked after a K's fit saves
+ * those made; s->ks stays NULL then (s->fits.stopped). */
+static tribe_status sweep(kmeans_stage *s, tribe_run *r, tribe_ksweep_cfg *sc)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_dmat zm = tribe_run_z(r);
+    TRIBE_TRY(fits_start(&s->fits, r, sc->k_hi - sc->k_lo + 1, sc->k_hi * r->m));
+    sc->hook = (tribe_ksweep_hook){.ctx = &s->fits, .fitted = fits_fitted, .saved = fits_saved};
+    TRIBE_TRY(tribe_ksweep_run(&zm, sc, r->label, &s->ks));
+cleanup:
+    if (!s->fits.stopped)
+        fits_free(&s->fits);
+    return st;
+}
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
@@ -100,9 +225,10 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));
     tribe_ksweep_cfg sc = {.k_lo = s->k_lo, .k_hi = k_hi, .kmeans = s->cfg, .sil_sample = sil,
                            .stability = s->stability, .stability_min = s->stability_min};
-    const tribe_dmat zm = tribe_run_z(r);
     if (!s->ks) /* else restored from a checkpoint (load) */
-        TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
+        TRIBE_TRY(sweep(s, r, &sc));
+    if (s->fits.stopped)
+        goto cleanup;
     r->k = s->ks->recommended_k;
     TRIBE_TRY(tribe_calloc((void **)&r->centroids, (size_t)r->k * (size_t)r->m, sizeof *r->centroids));
     memcpy(r->centroids, tribe_ksweep_centroids(s->ks, r->k), (size_t)r->k * (size_t)r->m * sizeof *r->centroids);
@@ -160,9 +286,10 @@ static tribe_status follow_previous(kmeans_stage *s, tribe_run *r)
     sc.kmeans.start = start;
     sc.kmeans.n_init = 1;
     sc.kmeans.algorithm = TRIBE_KMEANS_LLOYD;
-    const tribe_dmat zm = tribe_run_z(r);
     if (!s->ks) /* else restored from a checkpoint (load) */
-        TRIBE_TRY(tribe_ksweep_run(&zm, &sc, r->label, &s->ks));
+        TRIBE_TRY(sweep(s, r, &sc));
+    if (s->fits.stopped)
+        goto cleanup;
     memcpy(r->centroids, tribe_ksweep_centroids(s->ks, k), (size_t)k * m * sizeof *r->centroids);
     r->silhouette = s->ks->row[0].silhouette;
     r->silhouette_ci = s->ks->row[0].silhouette_ci;
@@ -185,6 +312,8 @@ static tribe_status run(void *state, tribe_run *r)
             TRIBE_TRY(tribe_par_agree(r->par, same_k_range(s, r)));
         TRIBE_TRY(tribe_par_agree(r->par, choose_k(s, r)));
     }
+    if (s->fits.stopped)
+        goto cleanup; /* inside the sweep, its partial checkpoint saved */
     /* Final assignment with the chosen centroids; ids by descending monetary. */
     tribe_kmeans_assign(r->z, t->n_local, r->m, r->centroids, r->k, r->label, r->distance);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_alloc((void **)&perm, (size_t)r->k * sizeof *perm)));
@@ -302,6 +431,7 @@ static void destroy(void *state)
 {
     kmeans_stage *s = state;
     tribe_ksweep_destroy(&s->ks);
+    fits_free(&s->fits);
 }
 
 /* The checkpoint is the sweep: its rows, figures and every K's centroids

@@ -61,6 +61,8 @@ tribe_status tribe_pipeline_create_text(tribe_par *par, const char *path, const 
     TRIBE_TRY(tribe_calloc((void **)&pl->ran, (size_t)n + 1, sizeof *pl->ran));
     TRIBE_TRY(tribe_calloc((void **)&pl->saved, (size_t)n + 1, sizeof *pl->saved));
     TRIBE_TRY(tribe_calloc((void **)&pl->restored, (size_t)n + 1, sizeof *pl->restored));
+    TRIBE_TRY(tribe_calloc((void **)&pl->partial, (size_t)n + 1, sizeof *pl->partial));
+    pl->run.pipeline = pl;
     for (int i = 0; i < n; i++)
         pl->def[i] = stages[i];
     TRIBE_TRY(configure(pl));
@@ -122,7 +124,12 @@ static tribe_status run_stage(tribe_pipeline *pl, int i)
         pl->restored[i] = 1;
         return checkpoint_load(pl, i);
     }
+    pl->current = i;
     TRIBE_TRY(tribe_par_agree(pl->run.par, pl->def[i]->run(pl->state[i], &pl->run)));
+    if (pl->stopped_inside)
+        goto cleanup; /* its partial checkpoint holds what it did */
+    if (pl->partial[i])
+        TRIBE_TRY(checkpoint_drop_partial(pl, i));
     if (pl->def[i]->save && pl->def[i]->load)
         TRIBE_TRY(checkpoint_save(pl, i));
 cleanup:
@@ -143,6 +150,13 @@ tribe_status tribe_pipeline_run(tribe_pipeline *pl)
         if (!pl->enabled[i])
             continue;
         TRIBE_TRY(run_stage(pl, i));
+        if (pl->stopped_inside) {
+            pl->stopped = 1;
+            if (rank == 0)
+                TRIBE_WARN("stopped on a signal inside stage %s; its partial checkpoint and the checkpoints in %s "
+                           "resume the run", pl->def[i]->name, pl->staging);
+            goto cleanup;
+        }
         pl->ran[i] = 1;
         if (i >= z_last) { /* later stages read the raw table only */
             free(r->z);
@@ -244,6 +258,7 @@ void tribe_pipeline_destroy(tribe_pipeline **pp)
     free(pl->ran);
     free(pl->saved);
     free(pl->restored);
+    free(pl->partial);
     tribe_job_destroy(&pl->job);
     free(pl);
     *pp = NULL;

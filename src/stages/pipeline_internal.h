@@ -29,6 +29,9 @@ struct tribe_pipeline {
     int stopped;                 /* the run stopped on *stop, checkpoints kept */
     int *saved;                  /* [n] 1: the staging directory holds stage i's checkpoint */
     int *restored;               /* [n] 1: stage i was loaded from it instead of run */
+    int *partial;                /* [n] 1: the staging directory holds stage i's partial checkpoint */
+    int current;                 /* the stage whose run is under way */
+    int stopped_inside;          /* that stage saved a partial checkpoint to stop */
     char spec_hash[17];          /* of the job spec text */
     char binary[96];             /* version and a hash of the executable */
     char resumed_input[17];      /* input hash the adopted checkpoint was made from ("" : none) */

@@ -47,6 +47,19 @@ finish() {
   [[ $FAILS -eq 0 ]]
 }
 
+# same_outputs A B: two runs' output directories hold the same outputs:
+# personas.json, segments.csv, campaign_plan.csv byte for byte and the
+# datasets of results.h5 bit for bit (attributes such as timings and the spec
+# text may differ).
+same_outputs() {
+  local a=$1 b=$2 f
+  for f in personas.json segments.csv campaign_plan.csv; do
+    cmp -s "$a/$f" "$b/$f" || { echo "    $f differs"; return 1; }
+  done
+  h5diff "$a/results.h5" "$b/results.h5" >"$TMP/h5diff.txt" 2>&1 || true
+  ! grep -vE '^attribute: |differences found$|^$' "$TMP/h5diff.txt" | grep -q .
+}
+
 write_job() { # write_job FILE INPUT OUTPUT K [extra json members]
   local extra=${5:-}
   cat >"$1" <<JSON

@@ -2,7 +2,8 @@
  * its checkpoints; run again, it loads K-Means (and the driver model) instead
  * of running them and ends with the K, centroids, labels, distances, inertia
  * and driver model of an uninterrupted run, bit for bit, on 1, 2 and 4
- * ranks. */
+ * ranks. A run stopped inside the K sweep keeps the K values fitted in a
+ * partial checkpoint and, resumed, ends the same. */
 #include "testutil.h"
 #include "tribe/gen.h"
 #include "tribe/h5.h"
@@ -19,6 +20,37 @@ static const char *stop_after;
 static int stop_test(void)
 {
     return tribe_pipeline_ran(watched, stop_after);
+}
+
+static int asks;
+
+/* Asked at stage boundaries and at the K sweep's stop points: stop at the
+ * third ask once transform has run (its boundary, K=2's fit, K=3's fit),
+ * inside the kmeans stage. */
+static int stop_in_sweep(void)
+{
+    if (!tribe_pipeline_ran(watched, "transform") || tribe_pipeline_ran(watched, "kmeans"))
+        return 0;
+    return ++asks == 3;
+}
+
+/* The K, centroids, labels, distances, inertia and segment sizes of two runs
+ * agree bit for bit. */
+static void check_same_run(tribe_par *par, const tribe_run *r0, const tribe_run *r1, const char *what)
+{
+    TRIBE_MPI_CHECK(par, r0->k == r1->k && r0->m == r1->m, "%s: K %d vs %d", what, r0->k, r1->k);
+    if (r0->k != r1->k || r0->m != r1->m)
+        return;
+    size_t n = (size_t)r0->rows.n_local;
+    TRIBE_MPI_CHECK(par, memcmp(r0->centroids, r1->centroids, (size_t)r0->k * (size_t)r0->m * sizeof(double)) == 0,
+                    "%s: centroids differ", what);
+    TRIBE_MPI_CHECK(par, memcmp(r0->label, r1->label, n * sizeof *r0->label) == 0, "%s: labels differ", what);
+    TRIBE_MPI_CHECK(par, memcmp(r0->distance, r1->distance, n * sizeof *r0->distance) == 0, "%s: distances differ",
+                    what);
+    TRIBE_MPI_CHECK(par, memcmp(&r0->inertia, &r1->inertia, sizeof r0->inertia) == 0, "%s: inertia %.17g vs %.17g",
+                    what, r0->inertia, r1->inertia);
+    TRIBE_MPI_CHECK(par, r0->segs && r1->segs && r0->segs->seg[0].size == r1->segs->seg[0].size,
+                    "%s: segment sizes differ", what);
 }
 
 /* Dataset `name` (of `type`, `size` bytes a value) of dir/results.h5 as
@@ -101,19 +133,7 @@ int main(int argc, char **argv)
                          tribe_pipeline_ran(b, "segments"),
                     "kmeans was not restored from its checkpoint");
     TRIBE_MPI_CHECK(par, exists(out, "results.h5") && !exists(out, ".staging-r1"), "the resumed run did not publish");
-    const tribe_run *r0 = tribe_pipeline_context(ref), *r1 = tribe_pipeline_context(b);
-    TRIBE_MPI_CHECK(par, r0->k == r1->k && r0->m == r1->m, "K %d vs %d", r0->k, r1->k);
-    if (r0->k == r1->k && r0->m == r1->m) {
-        size_t n = (size_t)r0->rows.n_local;
-        TRIBE_MPI_CHECK(par, memcmp(r0->centroids, r1->centroids, (size_t)r0->k * (size_t)r0->m * sizeof(double)) == 0,
-                        "centroids differ");
-        TRIBE_MPI_CHECK(par, memcmp(r0->label, r1->label, n * sizeof *r0->label) == 0, "labels differ");
-        TRIBE_MPI_CHECK(par, memcmp(r0->distance, r1->distance, n * sizeof *r0->distance) == 0, "distances differ");
-        TRIBE_MPI_CHECK(par, memcmp(&r0->inertia, &r1->inertia, sizeof r0->inertia) == 0, "inertia %.17g vs %.17g",
-                        r0->inertia, r1->inertia);
-        TRIBE_MPI_CHECK(par, r0->segs && r1->segs && r0->segs->seg[0].size == r1->segs->seg[0].size,
-                        "segment sizes differ");
-    }
+    check_same_run(par, tribe_pipeline_context(ref), tribe_pipeline_context(b), "resumed after kmeans");
     tribe_pipeline_destroy(&b);
 
     /* Stopped after the driver model, then resumed: K-Means and the model
@@ -146,6 +166,36 @@ int main(int argc, char **argv)
     TRIBE_MPI_CHECK(par, j0 && j1 && n0 > 0 && n0 == n1 && memcmp(j0, j1, (size_t)n0) == 0, "mean |SHAP| differs");
     free(j0);
     free(j1);
+
+    /* Stopped inside the K sweep after K=3's fit: a partial checkpoint, no
+     * stage checkpoint; resumed, K=2 and 3 reused, the same numbers. */
+    char out3[800];
+    snprintf(out3, sizeof out3, "%s/out3", dir);
+    snprintf(text, sizeof text, fmt, input, out3);
+    TRIBE_MPI_CHECK(par, create(par, text, &a) == TRIBE_OK, "create a3");
+    watched = a;
+    tribe_pipeline_set_stop(a, stop_in_sweep);
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(a) == TRIBE_OK && tribe_pipeline_stopped(a), "stop in the sweep: %s",
+                    tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_pipeline_ran(a, "transform") && !tribe_pipeline_ran(a, "kmeans"),
+                    "did not stop inside kmeans");
+    TRIBE_MPI_CHECK(par, exists(out3, ".staging-r1/checkpoint-kmeans.partial.h5") &&
+                         !exists(out3, ".staging-r1/checkpoint-kmeans.h5"),
+                    "no partial kmeans checkpoint alone in %s/.staging-r1", out3);
+    tribe_pipeline_destroy(&a);
+    TRIBE_MPI_CHECK(par, create(par, text, &b) == TRIBE_OK, "create b3");
+    TRIBE_MPI_CHECK(par, tribe_pipeline_run(b) == TRIBE_OK && !tribe_pipeline_stopped(b), "resumed run 3: %s",
+                    tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_pipeline_ran(b, "kmeans") && !tribe_pipeline_restored(b, "kmeans"),
+                    "kmeans did not run from its partial checkpoint");
+    TRIBE_MPI_CHECK(par, exists(out3, "results.h5") && !exists(out3, ".staging-r1"), "resumed run 3 did not publish");
+    check_same_run(par, tribe_pipeline_context(ref), tribe_pipeline_context(b), "resumed inside the sweep");
+    j0 = dataset(par, ref_out, "/model/k_sweep", TRIBE_H5_F64, sizeof(double), &n0);
+    j1 = dataset(par, out3, "/model/k_sweep", TRIBE_H5_F64, sizeof(double), &n1);
+    TRIBE_MPI_CHECK(par, j0 && j1 && n0 > 0 && n0 == n1 && memcmp(j0, j1, (size_t)n0) == 0, "the K sweep differs");
+    free(j0);
+    free(j1);
+    tribe_pipeline_destroy(&b);
     tribe_pipeline_destroy(&ref);
     return tribe_mpitest_finish(&par);
 }

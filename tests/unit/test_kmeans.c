@@ -355,6 +355,73 @@ static void ksweep_should_say_when_no_k_holds(void)
     tribe_par_finalize(&par);
 }
 
+/* A checkpoint hook that keeps every fit and asks to stop after stop_k's. */
+typedef struct {
+    int stop_k, n, fitted_calls;
+    tribe_ksweep_row row[8];
+    double cen[8][6 * 2];
+} held_fits;
+
+static tribe_status hold_fit(void *ctx, int k, const double *centroids, const tribe_ksweep_row *row, int *stop)
+{
+    held_fits *h = ctx;
+    h->fitted_calls++;
+    h->row[h->n] = *row;
+    memcpy(h->cen[h->n++], centroids, (size_t)k * 2 * sizeof *centroids);
+    *stop = k == h->stop_k;
+    return TRIBE_OK;
+}
+
+static int give_fit(void *ctx, int k, double *centroids, tribe_ksweep_row *row)
+{
+    const held_fits *h = ctx;
+    for (int i = 0; i < h->n; i++)
+        if (h->row[i].k == k) {
+            *row = h->row[i];
+            memcpy(centroids, h->cen[i], (size_t)k * 2 * sizeof *centroids);
+            return 1;
+        }
+    return 0;
+}
+
+/* Stopped by its hook after K=4's fit, the sweep returns no result; run
+ * again with the fits of K=2..4 given back, it fits only K=5 and 6 and ends
+ * with the rows and centroids of an uninterrupted sweep, bit for bit. */
+static void ksweep_should_resume_from_the_fits_its_hook_kept(void)
+{
+    tribe_par *par = tribe_test_serial();
+    int64_t n = 3000;
+    int d = 2;
+    double c[8];
+    float *z = planted(n, d, 4, 0.5, 31, c);
+    int32_t *work = malloc((size_t)n * sizeof *work);
+    tribe_ksweep_cfg cfg = {.k_lo = 2, .k_hi = 6, .sil_sample = 300, .stability = 1};
+    tribe_kmeans_cfg_default(&cfg.kmeans);
+    cfg.kmeans.seed = 4;
+    tribe_ksweep *ref = NULL, *ks = NULL;
+    const tribe_dmat *zm = TRIBE_TEST_DMAT(par, z, n, d);
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ref), TRIBE_OK);
+    held_fits h = {.stop_k = 4};
+    cfg.hook = (tribe_ksweep_hook){.ctx = &h, .fitted = hold_fit, .saved = give_fit};
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT_PTR_NULL(ks);
+    CU_ASSERT_EQUAL(h.n, 3);
+    h.stop_k = 0;
+    h.fitted_calls = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_ksweep_run(zm, &cfg, work, &ks), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ks);
+    CU_ASSERT_EQUAL(h.fitted_calls, 2); /* K=5 and 6 only */
+    CU_ASSERT_EQUAL(ks->n, ref->n);
+    CU_ASSERT_EQUAL(ks->recommended_k, ref->recommended_k);
+    CU_ASSERT_EQUAL(memcmp(ks->row, ref->row, (size_t)ref->n * sizeof *ref->row), 0);
+    CU_ASSERT_EQUAL(memcmp(ks->centroids, ref->centroids, (size_t)ref->n * ref->k_max * d * sizeof *ref->centroids), 0);
+    tribe_ksweep_destroy(&ks);
+    tribe_ksweep_destroy(&ref);
+    free(work);
+    free(z);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -369,6 +436,7 @@ int main(void)
         TRIBE_TEST(fit_should_not_depend_on_the_thread_count),
         TRIBE_TEST(ksweep_should_let_only_k_at_the_stability_threshold_compete),
         TRIBE_TEST(ksweep_should_say_when_no_k_holds),
+        TRIBE_TEST(ksweep_should_resume_from_the_fits_its_hook_kept),
         {NULL, NULL}};
     return tribe_test_main("kmeans", cases);
 }
