@@ -16,10 +16,11 @@ static const char USAGE[] =
     "the PCA map, segment drivers, lifetime value (with an ltv object), personas and the campaign plan,\n"
     "and writes results.h5, run.json, personas.json, segments.csv, campaign_plan.csv and report.html\n"
     "into the job's output directory (atomically: a failed run leaves earlier results in place).\n\n"
-    "SIGUSR1 or SIGTERM stops the run at the next stage boundary with its checkpoint kept (exit 75);\n"
-    "running the same job again with the same binary resumes it, with the same results as an\n"
-    "uninterrupted run. --resume also refuses (exit 2) a checkpoint of another job spec or binary,\n"
-    "which a plain run removes as stale. See docs/cli.md, \"Interrupted runs\".\n";
+    "SIGUSR1 or SIGTERM stops the run at the next stage boundary (or after a K's fit in the K sweep)\n"
+    "with its checkpoint kept (exit 75); running the same job again with the same binary resumes it,\n"
+    "with the same results as an uninterrupted run. --resume also refuses (exit 2) a checkpoint of\n"
+    "another job spec or binary, which a plain run removes as stale. See docs/cli.md, \"Interrupted\n"
+    "runs\".\n";
 
 static void print_summary(const tribe_run *r)
 {
