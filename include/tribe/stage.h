@@ -165,10 +165,10 @@ void tribe_pipeline_set_stop(tribe_pipeline *pl, int (*stop)(void));
 void tribe_pipeline_set_resume(tribe_pipeline *pl, int resume);
 /* Collective, inside a stage's run, at points every rank reaches the same
  * number of times: *stop = 1 when the run is to stop here (the stop test, or
- * raise, on any rank: one small allreduce; raise serves test hooks). The
+ * force, on any rank: one small allreduce; force serves test hooks). The
  * stage then saves its progress with tribe_run_save_partial and returns
  * TRIBE_OK from run at once. *stop = 0 outside a pipeline. */
-tribe_status tribe_run_stop_point(tribe_run *r, int raise, int *stop);
+tribe_status tribe_run_stop_point(tribe_run *r, int force, int *stop);
 /* Collective. save(ctx, h) writes the running stage's progress into h, its
  * partial checkpoint checkpoint-NAME.partial.h5 in the staging directory
  * (written under a temporary name, renamed when closed, and listed in the

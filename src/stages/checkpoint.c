@@ -414,7 +414,7 @@ static tribe_status stage_file(const tribe_pipeline *pl, int i, const char *kind
 
 /* Collective. save(ctx, h) into stage i's checkpoint file of that kind,
  * written as <file>.part and renamed when closed; then rank 0 sets *flag
- * and rewrites the identity file. */
+ * and rewrites the identity file, and every rank sets *flag. */
 static tribe_status write_checkpoint(tribe_pipeline *pl, int i, const char *kind,
                                      tribe_status (*save)(void *ctx, tribe_h5 *h), void *ctx, int *flag)
 {
@@ -439,6 +439,7 @@ static tribe_status write_checkpoint(tribe_pipeline *pl, int i, const char *kind
             st = write_identity(pl, r->input_hash);
     }
     TRIBE_TRY(tribe_par_agree(r->par, st));
+    *flag = 1; /* on every rank */
 cleanup:
     tribe_h5_close(&h);
     return st;
@@ -519,13 +520,13 @@ cleanup:
     return tribe_par_agree(r->par, st);
 }
 
-/* Collective: the stop flag of any rank, or raise; rank 0 touches the lock
+/* Collective: the stop flag of any rank, or force; rank 0 touches the lock
  * (the heartbeat other hosts judge it by). */
-static tribe_status stop_agree(tribe_pipeline *pl, int raise, int *stop)
+static tribe_status stop_agree(tribe_pipeline *pl, int force, int *stop)
 {
     tribe_status st = TRIBE_OK;
     tribe_run *r = &pl->run;
-    int64_t flag = raise || (pl->stop && pl->stop());
+    int64_t flag = force || (pl->stop && pl->stop());
     ckpt_path path;
     if (tribe_par_rank(r->par) == 0 && tribe_fmt(path, sizeof path, "%s/lock", pl->staging) == TRIBE_OK)
         utimensat(AT_FDCWD, path, NULL, 0);
@@ -540,8 +541,8 @@ tribe_status checkpoint_boundary(tribe_pipeline *pl, int *stop)
     return stop_agree(pl, 0, stop);
 }
 
-tribe_status tribe_run_stop_point(tribe_run *r, int raise, int *stop)
+tribe_status tribe_run_stop_point(tribe_run *r, int force, int *stop)
 {
     *stop = 0;
-    return r->pipeline ? stop_agree(r->pipeline, raise, stop) : TRIBE_OK;
+    return r->pipeline ? stop_agree(r->pipeline, force, stop) : TRIBE_OK;
 }
