@@ -34,5 +34,8 @@ Results are in $out/results:
   results.h5      labels, distances, model and run record (docs/hdf5-layout.md)
   run.json        the run record: settings, timings, every stage's figures (docs/outputs.md)
   customers.csv   one row per customer with its segment
+  migration.csv   who moved between segments since the previous run (only a header here: the demo
+                  job names no "previous"; docs/resegmentation.md shows a monthly history)
+  runs/, latest   every run kept under its run id (tribe history $out/results)
 Data-quality rejects: $out/rejects.csv
 MSG
