@@ -26,7 +26,7 @@ typedef struct {
 
 /* Reads the drivers model and names from a results file (every rank). */
 static tribe_status read_results(tribe_par *par, const char *path, char **input, char **json, char ***feat,
-                                 int *d, char ***seg_names, int *k)
+                                 int *d, char ***seg_names, int *k, int64_t **seg_id)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
@@ -52,6 +52,12 @@ static tribe_status read_results(tribe_par *par, const char *path, char **input,
     (*json)[rows] = '\0';
     TRIBE_TRY(tribe_h5_read_attr_strs(h, "/model/drivers/mean_abs_shap", "feature_names", d, feat));
     TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", k, seg_names));
+    /* the ids the report shows (persistent across reruns, docs/resegmentation.md); else the positions */
+    TRIBE_TRY(tribe_calloc((void **)seg_id, (size_t)*k + 1, sizeof **seg_id));
+    for (int c = 0; c < *k; c++)
+        (*seg_id)[c] = c;
+    if (tribe_h5_exists(h, "/segments/segment_id"))
+        TRIBE_TRY(tribe_h5_read_rows_into(h, "/segments/segment_id", TRIBE_H5_I64, *k, 0, *k, 1, *seg_id));
 cleanup:
     tribe_h5_close(&h);
     free(format);
@@ -107,7 +113,8 @@ cleanup:
 
 /* Rank 0: the explanation of one row x[d]. */
 static tribe_status print_explanation(const tribe_gbdt_model *m, const float *x, char *const *feat, int d,
-                                      char *const *seg_names, int k, int64_t id, int32_t seg, int top)
+                                      char *const *seg_names, const int64_t *seg_id, int k, int64_t id, int32_t seg,
+                                      int top)
 {
     tribe_status st = TRIBE_OK;
     int g = m->n_groups;
@@ -121,14 +128,15 @@ static tribe_status print_explanation(const tribe_gbdt_model *m, const float *x,
     TRIBE_TRY(tribe_gbdt_shap(m, x, 1, phi));
     tribe_gbdt_predict(m, x, 1, prob);
     tribe_gbdt_predict_raw(m, x, 1, raw);
-    printf("customer %lld: segment %d %s\n", (long long)id, seg, seg < k ? seg_names[seg] : "?");
+    printf("customer %lld: segment %lld %s\n", (long long)id, (long long)seg_id[seg], seg_names[seg]);
     printf("segment probabilities (model):\n");
     for (int c = 0; c < g; c++)
-        printf("  %-3d %-24s p=%.6f raw=%+.6f%s\n", c, c < k ? seg_names[c] : "?", prob[c], raw[c],
-               c == seg ? "  <- its segment" : "");
+        printf("  %-3lld %-24s p=%.6f raw=%+.6f%s\n", c < k ? (long long)seg_id[c] : (long long)c,
+               c < k ? seg_names[c] : "?", prob[c], raw[c], c == seg ? "  <- its segment" : "");
     const double *ps = phi + (size_t)seg * ((size_t)d + 1);
     int n = tribe_gbdt_top_contrib(ps, d, top, idx, val);
-    printf("top %d contributions to the raw score for segment %d (expected value %+.6f):\n", n, seg, ps[d]);
+    printf("top %d contributions to the raw score for segment %lld (expected value %+.6f):\n", n,
+           (long long)seg_id[seg], ps[d]);
     printf("  %-24s %14s %14s\n", "feature", "value", "contribution");
     for (int i = 0; i < n; i++) {
         char v[32];
@@ -154,6 +162,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     int64_t id = 0, top = 5;
     char *input = NULL, *json = NULL;
     char **feat = NULL, **seg_names = NULL;
+    int64_t *seg_id = NULL;
     int d = 0, k = 0, owner = -1;
     int *col = NULL;
     float *x = NULL;
@@ -184,7 +193,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         return tribe_cli_usage("explain", "--customer ID is required");
     TRIBE_TRY(tribe_cli_int("explain", "--customer", id_arg, INT64_MIN, INT64_MAX, &id));
 
-    TRIBE_TRY(read_results(par, results, &input, &json, &feat, &d, &seg_names, &k));
+    TRIBE_TRY(read_results(par, results, &input, &json, &feat, &d, &seg_names, &k, &seg_id));
     st = tribe_par_agree(par, tribe_gbdt_from_json(json, &m));
     if (st != TRIBE_OK)
         goto cleanup;
@@ -221,7 +230,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         goto cleanup;
     }
     if (tribe_par_rank(par) == 0)
-        st = print_explanation(m, x, feat, d, seg_names, k, id, fr.label, (int)top);
+        st = print_explanation(m, x, feat, d, seg_names, seg_id, k, id, fr.label, (int)top);
 cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_table_destroy(&t);
@@ -229,6 +238,7 @@ cleanup:
     free(json);
     tribe_free_strs(feat, d);
     tribe_free_strs(seg_names, k);
+    free(seg_id);
     free(col);
     free(x);
     return tribe_par_agree(par, st);

@@ -116,6 +116,16 @@ assert {r["segment_id"] for r in rows} == ids, ({r["segment_id"] for r in rows},
 PY
 expect 2 "the run's segments are" -- tribe_np 1 campaign send --results "$TMP/h1" --segment 999 --contacts "$TMP/raw2/contacts.csv" --channel email
 
+cp -a "$H" "$TMP/hx"
+job "$TMP/x.json" "$TMP/c2.h5" "$TMP/hx" x "\"previous\": \"$TMP/hx\""
+sed -i 's/"drivers": {"enabled": false}/"drivers": {"n_rounds": 5}/' "$TMP/x.json"
+tribe_np 2 run "$TMP/x.json" >/dev/null 2>&1 || fail "run with drivers following month 1"
+tribe_np 1 export "$TMP/hx/results.h5" --csv "$TMP/hx.csv" >/dev/null 2>&1
+CUST=$(sed -n 2p "$TMP/hx.csv" | cut -d, -f1)
+WANT=$($PY -c "import csv,sys; print(next(r['segment_id'] for r in csv.DictReader(open(sys.argv[1])) if r['customer_id'] == sys.argv[2]))" "$TMP/hx.csv" "$CUST")
+tribe_np 1 explain "$TMP/hx/results.h5" --customer "$CUST" >"$TMP/explain.txt" 2>&1 || fail "explain"
+check "explain names the customer's persistent segment id ($WANT), as export does" grep -q "^customer $CUST: segment $WANT " "$TMP/explain.txt"
+
 # ---- history and diff -----------------------------------------------------------
 tribe_np 1 history "$TMP/h1" >"$TMP/history.txt" 2>&1
 check "history lists both runs, the latest starred" grep -qE '^\* m2 ' "$TMP/history.txt"
