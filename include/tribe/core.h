@@ -20,6 +20,7 @@
 #ifndef TRIBE_CORE_H
 #define TRIBE_CORE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -172,7 +173,10 @@ typedef __int128 tribe_xsum;
 static inline tribe_xsum tribe_xsum_of(double v)
 {
     double s = v * TRIBE_XSUM_SCALE;
-    s = s < 0 ? s - 0.5 : s + 0.5;
+    /* Round half away from zero, branch-free (a sign branch mispredicts on
+     * centred data): s < 0 ? s - 0.5 : s + 0.5, and -0 gives -0.5, which
+     * truncates to 0 as +0.5 does. */
+    s += copysign(0.5, s);
     /* Both conversions truncate toward zero, so the result is the same; the
      * 64-bit one is a single instruction, the 128-bit one a library call. */
     if (s > -9.2e18 && s < 9.2e18)
