@@ -39,6 +39,10 @@ tribe_status tribe_h5_create(tribe_par *par, const char *path, tribe_h5 **out);
 /* Opens an existing file read-only. Not-HDF5 files fail with INPUT. */
 tribe_status tribe_h5_open(tribe_par *par, const char *path, tribe_h5 **out);
 tribe_status tribe_h5_close(tribe_h5 **h);
+/* Closes *h (NULL allowed) at the end of a function that got st so far:
+ * returns st, or the close's error when st is TRIBE_OK (the first error
+ * wins). */
+tribe_status tribe_h5_close_after(tribe_h5 **h, tribe_status st);
 const char *tribe_h5_path(const tribe_h5 *h); /* Not collective */
 
 /* A 1-D or 2-D per-customer dataset of n_global rows x cols, chunked by

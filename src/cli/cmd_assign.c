@@ -145,11 +145,7 @@ static tribe_status write_h5(tribe_par *par, const char *out, const char *model_
     TRIBE_TRY(tribe_h5_attr_i64(h, "/segments", "k", md->k));
     TRIBE_TRY(tribe_h5_write_small(h, "/segments/segment_id", TRIBE_H5_I64, md->k, 1, md->seg_id));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     st = tribe_par_agree(par, st);
     if (tribe_par_rank(par) == 0) {
         if (st == TRIBE_OK && rename(tmp, out) != 0)

@@ -168,11 +168,7 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
         all = NULL;
     }
 cleanup:
-    if (h) {
-        tribe_status cs = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cs;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(fmt);
     free(all);
     free(label);

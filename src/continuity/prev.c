@@ -225,11 +225,7 @@ tribe_status tribe_prev_read(tribe_par *par, const char *path, tribe_prev **out)
         st = read_identity(h, p);
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(format);
     free(copy);
     st = tribe_par_agree(par, st);
@@ -351,11 +347,7 @@ tribe_status tribe_prev_labels(const tribe_rows *rows, const int64_t *id, const 
     TRIBE_TRY(tribe_par_agree(par, merge_rows(p, pid, plab, end - start, id, rows->n_local, prev_label, gone)));
     TRIBE_TRY(tribe_par_sum_i64(par, gone, p->k));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(pid);
     free(plab);
     return tribe_par_agree(par, st);

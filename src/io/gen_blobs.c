@@ -163,11 +163,7 @@ tribe_status tribe_gen_blobs(tribe_par *par, const tribe_blobs_cfg *cfg, const c
     TRIBE_TRY(tribe_h5_write_small(h, "/truth/scale", TRIBE_H5_F64, K, d, s));
     TRIBE_TRY(tribe_h5_write_small(h, "/truth/share", TRIBE_H5_F64, K, 1, share));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     for (int j = 0; names && j < d; j++)
         free(names[j]);
     free(names);

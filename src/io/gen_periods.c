@@ -339,11 +339,7 @@ static tribe_status per_write_truth(tribe_par *par, const per_model *m, int peri
     TRIBE_TRY(tribe_h5_write_small(h, "/truth/centers", TRIBE_H5_F64, k, d, c));
     TRIBE_TRY(tribe_h5_write_small(h, "/truth/scale", TRIBE_H5_F64, k, d, s));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(c);
     free(s);
     return st;

@@ -166,6 +166,12 @@ tribe_status tribe_h5_close(tribe_h5 **hp)
     return st;
 }
 
+tribe_status tribe_h5_close_after(tribe_h5 **h, tribe_status st)
+{
+    tribe_status cst = tribe_h5_close(h);
+    return st == TRIBE_OK ? cst : st;
+}
+
 const char *tribe_h5_path(const tribe_h5 *h) { return h->path; }
 
 int tribe_h5_exists(tribe_h5 *h, const char *name)

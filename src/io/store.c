@@ -70,11 +70,7 @@ tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const
     if (source_json)
         TRIBE_TRY(tribe_h5_attr_str(h, "/customers", "source", source_json));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     if (tmp[0])
         st = publish(par, st, tmp, path);
     return st;
@@ -209,11 +205,7 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     *out = t;
     t = NULL;
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(format);
     free_names(names, d);
     free_names(cats, ncat);

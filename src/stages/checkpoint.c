@@ -426,10 +426,7 @@ static tribe_status write_checkpoint(tribe_pipeline *pl, int i, const char *kind
     TRIBE_TRY(tribe_fmt(part, sizeof part, "%s.part", path));
     TRIBE_TRY(tribe_par_agree(r->par, tribe_h5_create(r->par, part, &h)));
     st = tribe_par_agree(r->par, save(ctx, h));
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        st = st == TRIBE_OK ? cst : st;
-    }
+    st = tribe_h5_close_after(&h, st);
     TRIBE_TRY(tribe_par_agree(r->par, st));
     if (tribe_par_rank(r->par) == 0) {
         if (rename(part, path) != 0)
@@ -513,10 +510,7 @@ tribe_status checkpoint_load(tribe_pipeline *pl, int i)
     TRIBE_TRY(tribe_par_agree(r->par, pl->def[i]->load(pl->state[i], r, h)));
     TRIBE_INFO("stage %s restored from %s", pl->def[i]->name, path);
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        st = st == TRIBE_OK ? cst : st;
-    }
+    st = tribe_h5_close_after(&h, st);
     return tribe_par_agree(r->par, st);
 }
 

@@ -123,10 +123,7 @@ static tribe_status fits_start(sweep_fits *f, tribe_run *r, int n, int width)
     memcpy(f->cen, cen, (size_t)n1 * (size_t)width * sizeof *cen);
     f->n = (int)n1;
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        st = st == TRIBE_OK ? cst : st;
-    }
+    st = tribe_h5_close_after(&h, st);
     free(row);
     free(cen);
     return tribe_par_agree(r->par, st);

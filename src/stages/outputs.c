@@ -233,11 +233,7 @@ tribe_status pipeline_write_results(tribe_pipeline *pl)
             TRIBE_TRY(pl->def[i]->write(pl->state[i], r, h));
     TRIBE_TRY(write_run_group(pl, h, created));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     return tribe_par_agree(r->par, st);
 }
 
