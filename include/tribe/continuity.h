@@ -169,6 +169,15 @@ typedef struct {
     int *keep_persona;        /* [kn] 1: a survivor whose centre moved at most continuity.persona_shift */
 } tribe_changes;
 
+/* Collective. c->overlap and c->revenue (c->ko and c->kn set): the
+ * customers of this rank's rows (prev_label: their previous segment, -1 =
+ * new; label: their segment now) counted and summed over ranks, with
+ * gone[c->ko] (totals) in the last column. Revenue is column `money` of
+ * x[n][ldx] summed exactly (NaN everywhere when x is NULL or money < 0; 0
+ * for gone customers otherwise). NOMEM, ENV. */
+tribe_status tribe_changes_migration(tribe_par *par, tribe_changes *c, const int32_t *prev_label,
+                                     const int32_t *label, int64_t n, const float *x, int ldx, int money,
+                                     const int64_t *gone);
 /* Not collective. Appends a warning. NOMEM. */
 tribe_status tribe_changes_warn(tribe_changes *c, const char *line);
 /* Not collective. One transition in words, e.g. "#2 Champions survived as

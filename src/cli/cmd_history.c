@@ -196,11 +196,7 @@ static tribe_status read_side(tribe_par *par, const tribe_prev *b, diff_side *s)
                             (long long)(lo + i), s->label[i], b->k - 1);
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
-    {
-        tribe_status cst = tribe_h5_close(&h);
-        if (st == TRIBE_OK)
-            st = cst;
-    }
+    st = tribe_h5_close_after(&h, st);
     return tribe_par_agree(par, st);
 }
 
@@ -314,19 +310,11 @@ static tribe_status diff(tribe_par *par, int argc, char **argv)
     st = tribe_calloc((void **)&pl, (size_t)side.rows.n_local + 1, sizeof *pl);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&gone, (size_t)a->k, sizeof *gone);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&c.overlap, (size_t)(a->k + 1) * (b->k + 1), sizeof *c.overlap);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&c.revenue, (size_t)(a->k + 1) * (b->k + 1), sizeof *c.revenue);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_prev_labels(&side.rows, side.id, a, pl, gone));
-    for (int64_t i = 0; i < side.rows.n_local; i++)
-        c.overlap[(size_t)(pl[i] >= 0 ? pl[i] : a->k) * (b->k + 1) + side.label[i]]++;
-    TRIBE_TRY(tribe_par_sum_i64(par, c.overlap, (int64_t)(a->k + 1) * (b->k + 1)));
-    for (int i = 0; i < a->k; i++)
-        c.overlap[(size_t)i * (b->k + 1) + b->k] = gone[i];
-    for (size_t i = 0; i < (size_t)(a->k + 1) * (b->k + 1); i++)
-        c.revenue[i] = NAN; /* results files hold no per-customer spend */
+    /* results files hold no per-customer spend: no revenue */
+    TRIBE_TRY(tribe_par_agree(par, tribe_changes_migration(par, &c, pl, side.label, side.rows.n_local, NULL, 0, -1,
+                                                            gone)));
     TRIBE_TRY(tribe_par_agree(par, centre_distances(a, b, &c.cdist)));
     tribe_match_cfg mc;
     tribe_match_cfg_default(&mc);

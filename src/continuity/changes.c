@@ -30,6 +30,38 @@ void tribe_changes_free(tribe_changes *c)
     memset(c, 0, sizeof *c);
 }
 
+tribe_status tribe_changes_migration(tribe_par *par, tribe_changes *c, const int32_t *prev_label,
+                                     const int32_t *label, int64_t n, const float *x, int ldx, int money,
+                                     const int64_t *gone)
+{
+    tribe_status st = TRIBE_OK;
+    int ko = c->ko, kn = c->kn, mon = x ? money : -1;
+    size_t cells = (size_t)(ko + 1) * (kn + 1);
+    tribe_xsum *rev = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&c->overlap, cells, sizeof *c->overlap));
+    TRIBE_TRY(tribe_calloc((void **)&c->revenue, cells, sizeof *c->revenue));
+    TRIBE_TRY(tribe_calloc((void **)&rev, cells, sizeof *rev));
+    for (int64_t i = 0; i < n; i++) {
+        size_t at = (size_t)(prev_label[i] >= 0 ? prev_label[i] : ko) * (kn + 1) + (size_t)label[i];
+        c->overlap[at]++;
+        float v = mon >= 0 ? x[i * ldx + mon] : NAN;
+        if (isfinite(v))
+            rev[at] += tribe_xsum_of(v);
+    }
+    TRIBE_TRY(tribe_par_sum_i64(par, c->overlap, (int64_t)cells));
+    if (mon >= 0)
+        TRIBE_TRY(tribe_par_sum_xsum(par, rev, (int64_t)cells));
+    for (size_t i = 0; i < cells; i++)
+        c->revenue[i] = mon >= 0 ? tribe_xsum_value(rev[i]) : NAN;
+    for (int i = 0; i < ko; i++) { /* gone customers bring no revenue to this run */
+        c->overlap[(size_t)i * (kn + 1) + kn] = gone[i];
+        c->revenue[(size_t)i * (kn + 1) + kn] = mon >= 0 ? 0 : NAN;
+    }
+cleanup:
+    free(rev);
+    return st;
+}
+
 static int64_t ov(const tribe_changes *c, int i, int j)
 {
     return c->overlap[(size_t)i * (c->kn + 1) + j];

@@ -53,37 +53,6 @@ cleanup:
     return st;
 }
 
-/* Collective. Migration counts and revenue: from each previous segment (row
- * ko: new to the base) to each new one (column kn: gone from the base). */
-static tribe_status migration(tribe_changes *c, const tribe_run *r, const int32_t *pl, const int64_t *gone)
-{
-    tribe_status st = TRIBE_OK;
-    int ko = c->ko, kn = c->kn, mon = tribe_table_feature(r->t, "monetary");
-    size_t cells = (size_t)(ko + 1) * (kn + 1);
-    tribe_xsum *rev = NULL;
-    TRIBE_TRY(tribe_calloc((void **)&c->overlap, cells, sizeof *c->overlap));
-    TRIBE_TRY(tribe_calloc((void **)&c->revenue, cells, sizeof *c->revenue));
-    TRIBE_TRY(tribe_calloc((void **)&rev, cells, sizeof *rev));
-    for (int64_t i = 0; i < r->rows.n_local; i++) {
-        size_t at = (size_t)(pl[i] >= 0 ? pl[i] : ko) * (kn + 1) + (size_t)r->label[i];
-        c->overlap[at]++;
-        float v = mon >= 0 ? r->t->x[i * r->t->d + mon] : NAN;
-        if (isfinite(v))
-            rev[at] += tribe_xsum_of(v);
-    }
-    TRIBE_TRY(tribe_par_sum_i64(r->par, c->overlap, (int64_t)cells));
-    TRIBE_TRY(tribe_par_sum_xsum(r->par, rev, (int64_t)cells));
-    for (size_t i = 0; i < cells; i++)
-        c->revenue[i] = mon >= 0 ? tribe_xsum_value(rev[i]) : NAN;
-    for (int i = 0; i < ko; i++) { /* gone customers bring no revenue to this run */
-        c->overlap[(size_t)i * (kn + 1) + kn] = gone[i];
-        c->revenue[(size_t)i * (kn + 1) + kn] = mon >= 0 ? 0 : NAN;
-    }
-cleanup:
-    free(rev);
-    return st;
-}
-
 /* Collective. Distances of the new segments' centres, measured in the
  * previous model space (the new customers transformed with the previous
  * scaler and averaged per segment, exactly), to the previous centres:
@@ -256,7 +225,9 @@ static tribe_status follow(continuity_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_calloc((void **)&pl, (size_t)r->rows.n_local + 1, sizeof *pl));
     TRIBE_TRY(tribe_calloc((void **)&gone, (size_t)c->ko, sizeof *gone));
     TRIBE_TRY(tribe_prev_labels(&r->rows, r->t->id, r->prev, pl, gone));
-    TRIBE_TRY(tribe_par_agree(r->par, migration(c, r, pl, gone)));
+    TRIBE_TRY(tribe_par_agree(r->par, tribe_changes_migration(r->par, c, pl, r->label, r->rows.n_local, r->t->x,
+                                                              r->t->d, tribe_table_feature(r->t, "monetary"),
+                                                              gone)));
     TRIBE_TRY(tribe_par_agree(r->par, centre_distances(c, r)));
     TRIBE_TRY(tribe_par_agree(r->par, match(s, c, r)));
     for (int j = 0; j < c->kn; j++)
