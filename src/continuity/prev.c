@@ -236,10 +236,11 @@ cleanup:
     return st;
 }
 
-/* Collective. This rank's id range (lo, hi] over the whole id line: rank r
- * takes the ids after the last id of the ranks before it up to its own last
- * id (the last rank up to the end). Empty ranks take an empty range. */
-static tribe_status id_range(const tribe_rows *rows, const int64_t *id, int64_t *lo, int64_t *hi, int *last_rank)
+/* Collective. The upper end hi of this rank's id range over the whole id
+ * line: rank r takes the ids after the ranks before it (their largest hi) up
+ * to its own last id (the last rank up to the end); an empty rank's range is
+ * empty (hi = the ranks before it's). */
+static tribe_status id_upper(const tribe_rows *rows, const int64_t *id, int64_t *hi)
 {
     tribe_status st = TRIBE_OK;
     tribe_par *par = rows->par;
@@ -255,18 +256,17 @@ static tribe_status id_range(const tribe_rows *rows, const int64_t *id, int64_t 
     int64_t before = INT64_MIN;
     for (int r = 0; r < rank; r++)
         before = last[r] > before ? last[r] : before;
-    *lo = before;
     *hi = rank == size - 1 ? INT64_MAX : (last[rank] > before ? last[rank] : before);
-    *last_rank = rank == size - 1;
 cleanup:
     free(last);
     return st;
 }
 
-/* Collective. The previous rows [*start, *end) whose ids fall in (lo, hi]:
- * the previous ids are read in blocks over the ranks, each counts how many of
- * its block lie at or below every rank's hi, and a sum gives the bounds. */
-static tribe_status prev_bounds(tribe_par *par, tribe_h5 *h, int64_t n_prev, int64_t lo, int64_t hi, int64_t *start,
+/* Collective. The previous rows [*start, *end) whose ids fall in this rank's
+ * range (the rank before's hi, hi]: the previous ids are read in blocks over
+ * the ranks, each counts how many of its block lie at or below every rank's
+ * hi, and a sum gives the bounds. */
+static tribe_status prev_bounds(tribe_par *par, tribe_h5 *h, int64_t n_prev, int64_t hi, int64_t *start,
                                 int64_t *end)
 {
     tribe_status st = TRIBE_OK;
@@ -300,7 +300,6 @@ static tribe_status prev_bounds(tribe_par *par, tribe_h5 *h, int64_t n_prev, int
     TRIBE_TRY(tribe_par_sum_i64(par, below + 1, size));
     *start = rank == 0 ? 0 : below[rank];
     *end = below[rank + 1];
-    (void)lo;
 cleanup:
     free(his);
     free(below);
@@ -334,14 +333,13 @@ tribe_status tribe_prev_labels(const tribe_rows *rows, const int64_t *id, const 
     tribe_status st = TRIBE_OK;
     tribe_par *par = rows->par;
     tribe_h5 *h = NULL;
-    int64_t lo = 0, hi = 0, start = 0, end = 0;
+    int64_t hi = 0, start = 0, end = 0;
     int64_t *pid = NULL;
     int32_t *plab = NULL;
-    int last = 0;
     memset(gone, 0, (size_t)p->k * sizeof *gone);
-    TRIBE_TRY(id_range(rows, id, &lo, &hi, &last));
+    TRIBE_TRY(id_upper(rows, id, &hi));
     TRIBE_TRY(tribe_par_agree(par, tribe_h5_open(par, p->path, &h)));
-    TRIBE_TRY(prev_bounds(par, h, p->n, lo, hi, &start, &end));
+    TRIBE_TRY(prev_bounds(par, h, p->n, hi, &start, &end));
     TRIBE_TRY(tribe_h5_read_rows(h, "/segments/id", TRIBE_H5_I64, p->n, start, end - start, NULL, (void **)&pid));
     TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, p->n, start, end - start, NULL, (void **)&plab));
     TRIBE_TRY(tribe_par_agree(par, merge_rows(p, pid, plab, end - start, id, rows->n_local, prev_label, gone)));
