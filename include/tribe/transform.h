@@ -76,6 +76,13 @@ tribe_status tribe_scaler_from_model(int d, const int *cols, const char *const *
                                      const double *mean, const double *std, const double *impute,
                                      tribe_scaler **out);
 
+/* Not collective. k points of one standardisation (mean_from, std_from) in
+ * another's (mean_to, std_to), both of the same m columns and log1p: per
+ * column out = (in * std_from + mean_from - mean_to) / std_to, exact for
+ * means of points (the map is affine). in and out are [k][m]. */
+void tribe_scaler_remap(int m, const double *mean_from, const double *std_from, const double *mean_to,
+                        const double *std_to, int k, const double *in, double *out);
+
 void tribe_scaler_destroy(tribe_scaler **s);
 
 #endif

@@ -6,6 +6,7 @@
 #include "tribe/numfmt.h"
 #include "tribe/record.h"
 #include "tribe/segment.h"
+#include "tribe/transform.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -200,24 +201,29 @@ cleanup:
     return tribe_par_agree(par, st);
 }
 
-/* Not collective. B's centres in A's model space (NaN when the spaces
- * differ in columns or log1p): per column an affine map. */
+/* Not collective. Distances of B's centres, mapped into A's model space, to
+ * A's centres (NaN when the spaces differ in columns or log1p). */
 static tribe_status centre_distances(const tribe_prev *a, const tribe_prev *b, double **out)
 {
+    double *mapped = NULL;
     tribe_status st = tribe_calloc((void **)out, (size_t)a->k * b->k + 1, sizeof **out);
     int same = st == TRIBE_OK && a->m == b->m;
     for (int j = 0; same && j < a->m; j++)
         same = strcmp(a->names[j], b->names[j]) == 0 && a->log1p[j] == b->log1p[j];
+    if (same)
+        st = tribe_alloc((void **)&mapped, (size_t)b->k * b->m * sizeof *mapped);
+    if (st == TRIBE_OK && same)
+        tribe_scaler_remap(b->m, b->mean, b->std, a->mean, a->std, b->k, b->centroids, mapped);
     for (int i = 0; st == TRIBE_OK && i < a->k; i++)
         for (int l = 0; l < b->k; l++) {
             double d2 = 0;
             for (int j = 0; same && j < a->m; j++) {
-                double v = b->centroids[(size_t)l * b->m + j] * b->std[j] + b->mean[j];
-                double dv = (v - a->mean[j]) / a->std[j] - a->centroids[(size_t)i * a->m + j];
+                double dv = mapped[(size_t)l * b->m + j] - a->centroids[(size_t)i * a->m + j];
                 d2 += dv * dv;
             }
             (*out)[(size_t)i * b->k + l] = same ? sqrt(d2) : NAN;
         }
+    free(mapped);
     return st;
 }
 

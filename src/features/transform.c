@@ -8,6 +8,14 @@
 
 #include "tribe/xstats.h"
 
+void tribe_scaler_remap(int m, const double *mean_from, const double *std_from, const double *mean_to,
+                        const double *std_to, int k, const double *in, double *out)
+{
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < m; j++)
+            out[(size_t)c * m + j] = (in[(size_t)c * m + j] * std_from[j] + mean_from[j] - mean_to[j]) / std_to[j];
+}
+
 void tribe_scaler_destroy(tribe_scaler **sp)
 {
     if (!sp || !*sp)

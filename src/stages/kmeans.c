@@ -274,10 +274,7 @@ static tribe_status follow_previous(kmeans_stage *s, tribe_run *r)
         goto cleanup;
     }
     TRIBE_TRY(tribe_alloc((void **)&start, (size_t)k * m * sizeof *start));
-    for (int c = 0; c < k; c++)
-        for (int j = 0; j < m; j++)
-            start[(size_t)c * m + j] = (p->centroids[(size_t)c * m + j] * p->std[j] + p->mean[j] - r->scaler->mean[j]) /
-                                       r->scaler->std[j];
+    tribe_scaler_remap(m, p->mean, p->std, r->scaler->mean, r->scaler->std, k, p->centroids, start);
     tribe_ksweep_cfg sc = {.k_lo = k, .k_hi = k, .kmeans = s->cfg, .sil_sample = s->silhouette_sample,
                            .stability = s->stability && s->stability_asked, .stability_min = s->stability_min};
     sc.kmeans.start = start;
