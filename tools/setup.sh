@@ -7,7 +7,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-      libopenblas-dev libcurl4-openssl-dev libcjson-dev libcunit1-dev zlib1g-dev)
+      libopenblas-dev libcurl4-openssl-dev libcjson-dev libcunit1-dev zlib1g-dev
+      libmicrohttpd-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(slurm-wlm munge python3 python3-sklearn python3-h5py python3-xgboost valgrind)
 fi
