@@ -19,7 +19,10 @@
  *
  * Ownership: a plan array is owned by the caller (plan_destroy frees it);
  * tribe_contacts owns its strings; send borrows everything.
- * Not collective: rank 0 only (plans, HTTP).
+ * Not collective: rank 0 only (plans, HTTP). Nothing here keeps mutable
+ * state between calls, so `tribe serve` calls it from several threads at
+ * once (each with its own cfg, stats and outputs; two sends appending to one
+ * outbox at once are the caller's to serialise).
  */
 #ifndef TRIBE_CAMPAIGN_H
 #define TRIBE_CAMPAIGN_H
@@ -148,6 +151,36 @@ tribe_status tribe_contacts_read(const char *path, tribe_contacts **out);
 const tribe_contact *tribe_contacts_find(const tribe_contacts *cs, int64_t id);
 void tribe_contacts_destroy(tribe_contacts **cs);
 
+/* ---- the message of a run's segment ------------------------------------- */
+
+/* What a segment's campaign says, with the merge fields {{first_name}} and
+ * {{customer_id}} still in: the persona's e-mail subject, its body (after a
+ * "Hi {{first_name}}," greeting unless it greets by itself) and an SMS made
+ * of its tagline ("Hi {{first_name}}, <tagline> Reply STOP to opt out."). */
+typedef struct {
+    char *subject, *body, *sms;
+} tribe_campaign_message;
+
+/* The message of the segment whose persistent id (docs/resegmentation.md;
+ * personas.json's segment_id) is segment_id, from run_dir/personas.json.
+ * IO when the file cannot be read; INPUT when it is not an array of
+ * personas, has no persona of that segment or lacks its e-mail or tagline;
+ * NOMEM. On error *m is left empty. Not collective; no shared state. */
+tribe_status tribe_campaign_message_read(const char *run_dir, int64_t segment_id, tribe_campaign_message *m);
+/* Frees the strings and zeroes *m; accepts NULL. */
+void tribe_campaign_message_clear(tribe_campaign_message *m);
+/* The campaign name of that segment's row of run_dir/campaign_plan.csv
+ * into out (truncated to cap). IO, INPUT (no row for the segment, a missing
+ * column). Not collective; no shared state. */
+tribe_status tribe_campaign_plan_name(const char *run_dir, int64_t segment_id, char *out, size_t cap);
+/* The subject and body customer c receives on channel "email" or "sms",
+ * merge fields filled exactly as tribe_campaign_send fills them (first name
+ * or "there", the customer id): e-mail: *subject and *body; SMS: *subject
+ * NULL and *body the SMS text (m->sms, else m->body). Caller frees both.
+ * USAGE for another channel or a NULL message or contact; NOMEM. */
+tribe_status tribe_campaign_render(const tribe_campaign_message *m, const char *channel, const tribe_contact *c,
+                                   char **subject, char **body);
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 #define TRIBE_SEND_MAX_BATCH 1000
@@ -173,6 +206,12 @@ typedef struct {
     double timeout_seconds;
     int64_t now;                  /* unix seconds (tests fix it); 0 = time(NULL) */
     const char *suppress_path;    /* file of e-mails/phones, one a line; NULL = none */
+    /* Called by tribe_campaign_send after each request (a batch of e-mails,
+     * one SMS) with the customers decided so far of `total`, and once at the
+     * end with done == total; NULL = none. It runs on the sending thread and
+     * must not call back into the send. */
+    void (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
 } tribe_send_cfg;
 
 typedef struct {
@@ -191,6 +230,17 @@ void tribe_send_cfg_defaults(tribe_send_cfg *cfg);
  * when requests still fail after the retries (stats and outbox say which). */
 tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
                                  const tribe_contacts *contacts, tribe_send_stats *stats);
+/* What tribe_campaign_send would do with the same arguments, without
+ * sending or writing anything: stats as the send fills them for a dry run
+ * (customers, no_contact, opted_out, suppressed, capped by the outbox
+ * history, and the customers it would send to in dry_run, whatever the
+ * endpoint; requests = the requests they need), sent, failed, attempts and
+ * outbox_lines 0. The send and the count share the one function that
+ * decides a customer's fate. Errors: those of the send before it sends
+ * (USAGE for a bad cfg; IO for the suppression file or the outbox history).
+ * progress is not called. */
+tribe_status tribe_campaign_count(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
+                                  const tribe_contacts *contacts, tribe_send_stats *stats);
 /* Idempotency key of a batch: hex SHA-256 of "run|segment|campaign|channel|id,id,...". */
 void tribe_campaign_batch_key(const char *run_id, int segment, const char *campaign, const char *channel,
                               const int64_t *ids, int64_t n, char out[65]);

@@ -30,6 +30,7 @@
 #include "tribe/core.h"
 #include "tribe/persona.h"
 #include "tribe/segment.h"
+#include "tribe/spec.h"
 
 /* How the requests to a server behave (the job's persona.* request keys),
  * shared by the chat and the image endpoints. */
@@ -70,6 +71,14 @@ tribe_status tribe_persona_llm_create(const tribe_llm_config *cfg, tribe_persona
  * when the segment has fewer than k_min customers (it must not leave the
  * job), NOMEM. */
 tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min, char **out);
+
+/* A refine's "Marketer's guidance" block (tribe_persona_refine): the inputs
+ * given (already cleaned: one line each), then the channel codes, between
+ * "=== Marketer's guidance ... ===" and "=== End of marketer's guidance ==="
+ * lines. The provider appends it to the profile, so it lands where
+ * {{profile}} is and the cache key hashes it. *out NULL when no input is
+ * given (the request is then a run's). NOMEM. */
+tribe_status tribe_llm_guidance(const tribe_persona_inputs *in, char **out);
 
 /* A prompt template: "version: <v>" on the first line, then sections opened
  * by "--- system", "--- user" and "--- reask" lines. In user, "{{profile}}"
@@ -158,5 +167,44 @@ tribe_status tribe_image_b64_decode(const char *text, unsigned char **out, size_
  * decoded, checked to be PNG or JPEG and at most 16 MiB, re-encoded. Returns
  * INPUT naming what is wrong (img untouched), NOMEM. */
 tribe_status tribe_image_reply_parse(const char *body, tribe_persona_image *img);
+
+/* ---- the job's "persona" section ------------------------------------------ */
+
+enum { TRIBE_PERSONA_OFFLINE = 0, TRIBE_PERSONA_OPENAI = 1 };
+/* "offline", "openai": the values of persona.provider, by the enum above. */
+extern const char *const TRIBE_PERSONA_PROVIDER_NAMES[2];
+
+/* The job's "persona" section (docs/job-spec.md) with its defaults. llm and
+ * img point at the owned strings below; img.base_url NULL = no images. */
+typedef struct {
+    int provider;           /* TRIBE_PERSONA_OFFLINE or TRIBE_PERSONA_OPENAI */
+    tribe_llm_config llm;   /* llm.req.seed defaults to the job's seed */
+    tribe_image_config img;
+    char *base_url, *model, *api_key_env, *cache_dir, *prompt, *image_base_url, *image_model, *image_size;
+} tribe_persona_settings;
+
+/* Reads root's "persona" object into *s (zeroed first; cleared again on
+ * error): strict as every stage's keys (USAGE naming "persona.<key>";
+ * relative paths beside the spec file). seed: the job's seed. Not
+ * collective. */
+tribe_status tribe_persona_settings_read(tribe_spec *root, uint64_t seed, tribe_persona_settings *s);
+/* Frees the strings and zeroes *s; accepts NULL. */
+void tribe_persona_settings_clear(tribe_persona_settings *s);
+/* The provider the settings name: the LLM provider (errors of
+ * tribe_persona_llm_create) or the offline writer keyed by seed. */
+tribe_status tribe_persona_provider_create(const tribe_persona_settings *s, uint64_t seed,
+                                           tribe_persona_provider **out);
+/* The provider a finished run used, rebuilt from its job spec text (the
+ * /runs/<run_id> attribute job_spec of results.h5) and seed (attribute seed),
+ * the way `tribe run` builds it. spec_path anchors relative paths in the
+ * spec (persona.prompt, persona.cache_dir and the default prompt
+ * prompts/persona-v1.txt, beside the spec) as the spec file did; NULL
+ * leaves them relative to the current directory. Errors: USAGE for a spec
+ * that is not JSON or a bad persona section (other sections are not read),
+ * those of tribe_persona_llm_create (IO for a prompt template that cannot be
+ * read), NOMEM. Not collective. The provider keeps no state that writing
+ * changes: one provider serves several threads at once. */
+tribe_status tribe_persona_provider_from_job(const char *job_json, const char *spec_path, uint64_t seed,
+                                             tribe_persona_provider **out);
 
 #endif

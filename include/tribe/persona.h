@@ -41,6 +41,27 @@ typedef struct {
     char *provider;         /* "offline", the model that wrote it, or "offline (fallback: <why>)" */
 } tribe_persona;
 
+/* What a marketer asks of a refined persona (docs/personas-llm.md,
+ * "Refining a persona"). Each text is at most TRIBE_PERSONA_INPUT_MAX
+ * characters (UTF-8); NULL or "" = not given. channels are codes of
+ * TRIBE_PERSONA_CHANNELS (at most TRIBE_PERSONA_MAX_CHANNELS, no repeats),
+ * most preferred first. */
+typedef struct {
+    const char *tone;           /* e.g. "warm and playful" */
+    const char *brand_guidance; /* e.g. "never say cheap; we are 'Acme', not 'ACME'" */
+    const char *emphasis;       /* what to stress, e.g. "order frequency" */
+    int n_channels;
+    const char *const *channels; /* [n_channels] */
+} tribe_persona_inputs;
+
+#define TRIBE_PERSONA_INPUT_MAX 500
+#define TRIBE_PERSONA_MAX_CHANNELS 6
+/* The channel codes a refine accepts ("direct mail" also spells
+ * direct_mail; case does not matter), and the names a persona lists them by. */
+#define TRIBE_PERSONA_N_CHANNELS 7
+extern const char *const TRIBE_PERSONA_CHANNELS[TRIBE_PERSONA_N_CHANNELS];
+extern const char *const TRIBE_PERSONA_CHANNEL_NAMES[TRIBE_PERSONA_N_CHANNELS];
+
 typedef struct tribe_persona_provider tribe_persona_provider;
 struct tribe_persona_provider {
     const char *name;
@@ -53,6 +74,11 @@ struct tribe_persona_provider {
      * into out[] (zeroed by caller) at once, for providers that batch their
      * work, e.g. concurrent LLM requests (tribe/llm.h). */
     tribe_status (*write_all)(tribe_persona_provider *self, const tribe_segments *segs, tribe_persona *out);
+    /* Optional (NULL = write, inputs ignored): as write, following the
+     * marketer's inputs (already checked and cleaned by
+     * tribe_persona_refine). */
+    tribe_status (*refine)(tribe_persona_provider *self, const tribe_segments *segs, int s,
+                           const tribe_persona_inputs *in, tribe_persona *out);
 };
 
 tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider **out);
@@ -67,6 +93,24 @@ tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segmen
  * (one by one). keep may be NULL. */
 tribe_status tribe_personas_write_keep(tribe_persona_provider *pp, const tribe_segments *segs,
                                        const tribe_persona *keep, tribe_persona **out);
+/* Writes segment index c's persona again into *out (zeroed by the caller;
+ * destroy it with tribe_persona_clear either way), following the marketer's
+ * inputs, through the provider `tribe run` used, under its rules: the LLM
+ * provider sends the profile and the inputs as a "Marketer's guidance" block
+ * (cache key per profile and inputs, segments under k_min never sent,
+ * schema, grounding and re-ask as in a run, the offline writer when the
+ * server fails); the offline writer takes the tone, the emphasis (one more
+ * sentence of the segment's figures) and the channels. Channels given
+ * replace the persona's list, in the given order. Every text input has its
+ * control characters removed (tab and line breaks become spaces) before use.
+ * The result passes tribe_persona_check_grounded.
+ * Errors: USAGE naming the input at fault ("persona inputs: tone is 612
+ * characters, more than 500", "channels[2] 'fax' is not one of ..."), before
+ * anything is sent; INTERNAL for c outside the segments; NOMEM. Never an
+ * error because of the server. Not collective; the provider keeps no state
+ * a refine changes, so one provider serves several threads at once. */
+tribe_status tribe_persona_refine(tribe_persona_provider *pp, const tribe_segments *segs, int c,
+                                  const tribe_persona_inputs *in, tribe_persona *out);
 /* personas.json text read back into *out[*n] (caller destroys). INPUT for
  * anything that is not personas.json's schema. */
 tribe_status tribe_personas_from_json(const char *text, tribe_persona **out, int *n);

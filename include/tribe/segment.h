@@ -83,4 +83,20 @@ tribe_status tribe_segments_set_drivers(tribe_segments *s, int k, int m, const c
 int tribe_segments_feature(const tribe_segments *s, const char *name);
 void tribe_segments_destroy(tribe_segments **s);
 
+/* segments.json (docs/outputs.md): the whole of s as JSON text (caller
+ * frees): counts, names, every figure, the drivers (by feature name), the
+ * predicted value, outlier counts, the whole base, the categorical mixes
+ * (k + 1 rows of counts) and the run's silhouette, interval and inertia.
+ * Doubles are printed with %.17g, so tribe_segments_from_json gives back the
+ * same bits; non-finite numbers are written as null (read back as NaN).
+ * Errors: NOMEM, INTERNAL for s NULL. Not collective; no shared state (safe
+ * from any thread on distinct outputs). */
+tribe_status tribe_segments_to_json(const tribe_segments *s, char **out);
+/* segments.json text read back into a new *out (caller destroys): equal to
+ * what was written field by field. Integers are exact up to 2^53. INPUT
+ * naming the member at fault ("segments.json: segments[2].median is not an
+ * array of d numbers") for anything that is not that schema; NOMEM. *out is
+ * untouched on error. Not collective; no shared state. */
+tribe_status tribe_segments_from_json(const char *text, tribe_segments **out);
+
 #endif

@@ -134,8 +134,9 @@ static tribe_status load_suppression(const char *path, addr_set *out)
     tribe_status st = TRIBE_OK;
     char *text = NULL;
     int64_t cap = 0;
+    char *save = NULL;
     TRIBE_TRY(tribe_read_file(path, &text, NULL));
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         normalize(line);
         if (!*line || line[0] == '#')
             continue;
@@ -193,8 +194,9 @@ static tribe_status load_history(const char *path, int64_t now, int64_t window, 
     if (!probe)
         return errno == ENOENT ? TRIBE_OK : tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot read the outbox", path);
     fclose(probe);
+    char *save = NULL;
     TRIBE_TRY(tribe_read_file(path, &text, NULL));
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         int64_t ts = 0, id = 0;
         if (!strstr(line, "\"status\": \"sent\"") || !line_i64(line, "\"ts\": ", &ts) ||
             !line_i64(line, "\"customer\": ", &id) || ts < now - window || ts > now)
@@ -226,6 +228,106 @@ static int64_t history_count(const int64_t *ids, int64_t n, int64_t id)
     while (lo + c < n && ids[lo + c] == id)
         c++;
     return c;
+}
+
+/* ---- a customer's fate ------------------------------------------------------------------ */
+
+/* What becomes of one customer: sent (or dry run), or skipped for a reason.
+ * tribe_campaign_send and tribe_campaign_count both ask gate_decide, so a
+ * count is what the send then does. */
+typedef enum { FATE_SEND = 0, FATE_NO_CONTACT, FATE_OPTED_OUT, FATE_SUPPRESSED, FATE_CAPPED } fate;
+static const char *const FATE_REASON[] = {"", "no_contact", "opted_out", "suppressed", "capped"};
+
+typedef struct {
+    const tribe_send_cfg *cfg;
+    int email;     /* the channel is e-mail (else SMS) */
+    int64_t now;   /* the send's clock: cap window and outbox lines */
+    int bs;        /* recipients per request */
+    addr_set sup;  /* suppressed addresses, normalised and sorted */
+    int64_t *hist; /* ids with a "sent" line in the cap window, sorted */
+    int64_t nhist;
+} gate;
+
+static void gate_close(gate *g)
+{
+    addr_set_free(&g->sup);
+    free(g->hist);
+    g->hist = NULL;
+    g->nhist = 0;
+}
+
+/* Checks cfg and loads what the decisions need (suppression list, the
+ * outbox history when capped). USAGE for a bad cfg, IO. */
+static tribe_status gate_open(const tribe_send_cfg *cfg, gate *g)
+{
+    tribe_status st = TRIBE_OK;
+    memset(g, 0, sizeof *g);
+    if (!cfg->channel || (strcmp(cfg->channel, "email") && strcmp(cfg->channel, "sms")))
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: channel '%s' is not email or sms",
+                          cfg->channel ? cfg->channel : "");
+    if (!cfg->outbox || !cfg->run_id || !cfg->campaign || !*cfg->campaign)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: outbox, run id and campaign are required");
+    if (cfg->batch_size < 1 || cfg->batch_size > TRIBE_SEND_MAX_BATCH)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: batch size %d is outside [1, %d]", cfg->batch_size,
+                          TRIBE_SEND_MAX_BATCH);
+    if (cfg->max_retries < 0 || cfg->max_per_customer < 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: negative retries or cap");
+    g->cfg = cfg;
+    g->email = strcmp(cfg->channel, "email") == 0;
+    g->now = cfg->now ? cfg->now : (int64_t)time(NULL);
+    g->bs = g->email ? cfg->batch_size : 1; /* Twilio takes one message per request */
+    if (cfg->suppress_path)
+        TRIBE_TRY(load_suppression(cfg->suppress_path, &g->sup));
+    if (cfg->max_per_customer > 0)
+        TRIBE_TRY(load_history(cfg->outbox, g->now, cfg->window_seconds, &g->hist, &g->nhist));
+cleanup:
+    if (st != TRIBE_OK)
+        gate_close(g);
+    return st;
+}
+
+/* The one place a customer's fate is decided (k NULL: no contact row). */
+static fate gate_decide(const gate *g, const tribe_contact *k, int64_t id)
+{
+    const char *addr = k ? (g->email ? k->email : k->phone) : NULL;
+    if (!addr)
+        return FATE_NO_CONTACT;
+    if (!(g->email ? k->email_optin : k->sms_optin))
+        return FATE_OPTED_OUT;
+    if (suppressed(&g->sup, addr))
+        return FATE_SUPPRESSED;
+    if (g->cfg->max_per_customer > 0 && history_count(g->hist, g->nhist, id) >= g->cfg->max_per_customer)
+        return FATE_CAPPED;
+    return FATE_SEND;
+}
+
+static int64_t *skip_counter(tribe_send_stats *st, fate f)
+{
+    return f == FATE_NO_CONTACT ? &st->no_contact
+           : f == FATE_OPTED_OUT ? &st->opted_out
+           : f == FATE_SUPPRESSED ? &st->suppressed
+                                  : &st->capped;
+}
+
+tribe_status tribe_campaign_count(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
+                                  const tribe_contacts *contacts, tribe_send_stats *stats)
+{
+    gate g;
+    memset(stats, 0, sizeof *stats);
+    tribe_status st = gate_open(cfg, &g);
+    if (st != TRIBE_OK)
+        return st;
+    stats->customers = n;
+    for (int64_t i = 0; i < n; i++) {
+        fate f = gate_decide(&g, tribe_contacts_find(contacts, ids[i]), ids[i]);
+        if (f == FATE_SEND)
+            stats->dry_run++;
+        else
+            (*skip_counter(stats, f))++;
+    }
+    stats->requests = (stats->dry_run + g.bs - 1) / g.bs;
+    gate_close(&g);
+    return TRIBE_OK;
 }
 
 /* ---- the send ---------------------------------------------------------------------------- */
@@ -336,6 +438,37 @@ cleanup:
     return st;
 }
 
+/* The e-mail goes out with SendGrid substitutions of the same two fields
+ * (email_body above), the SMS substituted here (sms_body): a preview runs
+ * the SMS path's substitute on both, with the same values. */
+tribe_status tribe_campaign_render(const tribe_campaign_message *m, const char *channel, const tribe_contact *c,
+                                   char **subject, char **body)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf sb = {0}, bb = {0};
+    int email = channel && strcmp(channel, "email") == 0;
+    *subject = *body = NULL;
+    if (!m || !c || (!email && (!channel || strcmp(channel, "sms") != 0)))
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign render: a message, a contact and channel email or sms are "
+                                           "required (channel '%s')",
+                          channel ? channel : "");
+    if (email) {
+        TRIBE_TRY(substitute(&sb, m->subject, first_name_of(c), c->id));
+        TRIBE_TRY(tribe_sbuf_take(&sb, subject));
+        TRIBE_TRY(substitute(&bb, m->body, first_name_of(c), c->id));
+    } else
+        TRIBE_TRY(substitute(&bb, m->sms ? m->sms : m->body, first_name_of(c), c->id));
+    TRIBE_TRY(tribe_sbuf_take(&bb, body));
+cleanup:
+    if (st != TRIBE_OK) {
+        free(*subject);
+        *subject = NULL;
+    }
+    tribe_sbuf_free(&sb);
+    tribe_sbuf_free(&bb);
+    return st;
+}
+
 static void pause_seconds(double sec)
 {
     if (sec <= 0)
@@ -434,35 +567,26 @@ cleanup:
     return st;
 }
 
+static void progress(const tribe_send_cfg *cfg, int64_t done, int64_t total)
+{
+    if (cfg->progress)
+        cfg->progress(cfg->progress_ctx, done, total);
+}
+
 tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
                                  const tribe_contacts *contacts, tribe_send_stats *stats)
 {
     tribe_status st = TRIBE_OK;
     sender s = {0};
-    addr_set sup = {0};
-    int64_t *hist = NULL, nhist = 0;
+    gate g;
     memset(stats, 0, sizeof *stats);
+    TRIBE_TRY(gate_open(cfg, &g));
     s.cfg = cfg;
     s.stats = stats;
-    if (!cfg->channel || (strcmp(cfg->channel, "email") && strcmp(cfg->channel, "sms")))
-        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: channel '%s' is not email or sms",
-                          cfg->channel ? cfg->channel : "");
-    if (!cfg->outbox || !cfg->run_id || !cfg->campaign || !*cfg->campaign)
-        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: outbox, run id and campaign are required");
-    if (cfg->batch_size < 1 || cfg->batch_size > TRIBE_SEND_MAX_BATCH)
-        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: batch size %d is outside [1, %d]", cfg->batch_size,
-                          TRIBE_SEND_MAX_BATCH);
-    if (cfg->max_retries < 0 || cfg->max_per_customer < 0)
-        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: negative retries or cap");
-    s.email = strcmp(cfg->channel, "email") == 0;
-    s.now = cfg->now ? cfg->now : (int64_t)time(NULL);
-    int bs = s.email ? cfg->batch_size : 1; /* Twilio takes one message per request */
-    TRIBE_TRY(tribe_calloc((void **)&s.batch, (size_t)bs, sizeof *s.batch));
-    TRIBE_TRY(tribe_calloc((void **)&s.batch_ids, (size_t)bs, sizeof *s.batch_ids));
-    if (cfg->suppress_path)
-        TRIBE_TRY(load_suppression(cfg->suppress_path, &sup));
-    if (cfg->max_per_customer > 0)
-        TRIBE_TRY(load_history(cfg->outbox, s.now, cfg->window_seconds, &hist, &nhist));
+    s.email = g.email;
+    s.now = g.now;
+    TRIBE_TRY(tribe_calloc((void **)&s.batch, (size_t)g.bs, sizeof *s.batch));
+    TRIBE_TRY(tribe_calloc((void **)&s.batch_ids, (size_t)g.bs, sizeof *s.batch_ids));
     s.outbox = fopen(cfg->outbox, "a");
     if (!s.outbox) {
         st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open the outbox for appending", cfg->outbox);
@@ -471,33 +595,21 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
     stats->customers = n;
     for (int64_t i = 0; i < n; i++) {
         const tribe_contact *k = tribe_contacts_find(contacts, ids[i]);
-        const char *addr = k ? (s.email ? k->email : k->phone) : NULL;
-        const char *skip = NULL;
-        int64_t *counter = NULL;
-        if (!addr) {
-            skip = "no_contact";
-            counter = &stats->no_contact;
-        } else if (!(s.email ? k->email_optin : k->sms_optin)) {
-            skip = "opted_out";
-            counter = &stats->opted_out;
-        } else if (suppressed(&sup, addr)) {
-            skip = "suppressed";
-            counter = &stats->suppressed;
-        } else if (cfg->max_per_customer > 0 && history_count(hist, nhist, ids[i]) >= cfg->max_per_customer) {
-            skip = "capped";
-            counter = &stats->capped;
-        }
-        if (skip) {
-            (*counter)++;
-            TRIBE_TRY(outbox_line(&s, k, ids[i], NULL, 0, "skipped", 0, skip));
+        fate f = gate_decide(&g, k, ids[i]);
+        if (f != FATE_SEND) {
+            (*skip_counter(stats, f))++;
+            TRIBE_TRY(outbox_line(&s, k, ids[i], NULL, 0, "skipped", 0, FATE_REASON[f]));
             continue;
         }
         s.batch[s.nb] = k;
         s.batch_ids[s.nb++] = ids[i];
-        if (s.nb == bs)
+        if (s.nb == g.bs) {
             TRIBE_TRY(flush(&s));
+            progress(cfg, i + 1, n);
+        }
     }
     TRIBE_TRY(flush(&s));
+    progress(cfg, n, n);
     if (stats->failed > 0)
         st = tribe_fail(TRIBE_ERR_ENV, "campaign send: %lld customer(s) not delivered after %d retries (see %s)",
                         (long long)stats->failed, cfg->max_retries, cfg->outbox);
@@ -508,7 +620,6 @@ cleanup:
     tribe_sbuf_free(&s.body);
     free(s.batch);
     free(s.batch_ids);
-    free(hist);
-    addr_set_free(&sup);
+    gate_close(&g);
     return st;
 }

@@ -4,10 +4,8 @@
  * agreement, so the command works under mpiexec with any number of ranks. */
 #include "cli.h"
 #include "tribe/campaign.h"
-#include "tribe/csv.h"
 #include "tribe/h5.h"
 
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,80 +32,6 @@ static const char USAGE[] =
     "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n\n"
     "verify-webhook: checks a Standard Webhooks signature (HMAC-SHA256 over id.timestamp.body, body\n"
     "from --body or stdin). Exit 0 when valid, 3 when not.\n";
-
-/* The campaign named for segment `seg` in DIR/campaign_plan.csv. */
-static tribe_status plan_campaign(const char *dir, int seg, char *out, size_t cap)
-{
-    tribe_status st = TRIBE_OK;
-    tribe_csv *c = NULL;
-    char path[4096];
-    int col[2], has = 0, found = 0;
-    static const char *const want[] = {"segment_id", "campaign"};
-    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/campaign_plan.csv", dir));
-    TRIBE_TRY(tribe_csv_open(path, NULL, &c));
-    TRIBE_TRY(tribe_csv_require(c, want, 2, col));
-    while (!found && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has)
-        if (!tribe_csv_error(c) && atoi(tribe_csv_field(c, col[0], NULL)) == seg) {
-            snprintf(out, cap, "%s", tribe_csv_field(c, col[1], NULL));
-            found = 1;
-        }
-    TRIBE_TRY(st);
-    if (!found)
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: no row for segment %d", path, seg);
-cleanup:
-    tribe_csv_close(&c);
-    return st;
-}
-
-typedef struct {
-    char *subject, *body, *sms;
-} message;
-
-/* The segment's persona e-mail and tagline from DIR/personas.json. */
-static tribe_status read_message(const char *dir, int seg, message *m)
-{
-    tribe_status st = TRIBE_OK;
-    char path[4096], *text = NULL;
-    cJSON *root = NULL;
-    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/personas.json", dir));
-    TRIBE_TRY(tribe_read_file(path, &text, NULL));
-    root = cJSON_Parse(text);
-    if (!cJSON_IsArray(root)) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a JSON array of personas", path);
-        goto cleanup;
-    }
-    const cJSON *p;
-    cJSON_ArrayForEach(p, root)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "segment_id");
-        if (!cJSON_IsNumber(id) || id->valueint != seg)
-            continue;
-        const cJSON *subj = cJSON_GetObjectItemCaseSensitive(p, "email_subject");
-        const cJSON *body = cJSON_GetObjectItemCaseSensitive(p, "email_body");
-        const cJSON *tag = cJSON_GetObjectItemCaseSensitive(p, "tagline");
-        if (!cJSON_IsString(subj) || !cJSON_IsString(body) || !cJSON_IsString(tag)) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: persona of segment %d lacks email_subject, email_body or tagline",
-                            path, seg);
-            goto cleanup;
-        }
-        /* A greeting with the per-customer substitution, unless the text
-         * already personalises itself. */
-        size_t n = strlen(body->valuestring) + 64;
-        TRIBE_TRY(tribe_strdup(subj->valuestring, &m->subject));
-        TRIBE_TRY(tribe_alloc((void **)&m->body, n));
-        snprintf(m->body, n, "%s%s", strstr(body->valuestring, "{{first_name}}") ? "" : "Hi {{first_name}},\n\n",
-                 body->valuestring);
-        n = strlen(tag->valuestring) + 64;
-        TRIBE_TRY(tribe_alloc((void **)&m->sms, n));
-        snprintf(m->sms, n, "Hi {{first_name}}, %s Reply STOP to opt out.", tag->valuestring);
-        goto cleanup;
-    }
-    st = tribe_fail(TRIBE_ERR_INPUT, "%s: no persona for segment %d", path, seg);
-cleanup:
-    cJSON_Delete(root);
-    free(text);
-    return st;
-}
 
 /* Collective: every rank opens results.h5; rank 0 gets the run id and the
  * ids of the segment's customers (the others read no rows). */
@@ -193,7 +117,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
     char outbox[4096] = "", plan_name[128] = "", *run_id = NULL;
     int64_t seg = -1, v = 0, *ids = NULL, n = 0;
     int k = 0;
-    message msg = {0};
+    tribe_campaign_message msg = {0};
     tribe_contacts *contacts = NULL;
     tribe_send_cfg cfg;
     tribe_send_stats stats;
@@ -275,11 +199,11 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(segment_ids(par, dir, (int)seg, &run_id, &ids, &n, &k));
     if (tribe_par_rank(par) == 0) {
         if (!campaign) {
-            st = plan_campaign(dir, (int)seg, plan_name, sizeof plan_name);
+            st = tribe_campaign_plan_name(dir, seg, plan_name, sizeof plan_name);
             campaign = plan_name;
         }
         if (st == TRIBE_OK)
-            st = read_message(dir, (int)seg, &msg);
+            st = tribe_campaign_message_read(dir, seg, &msg);
         if (st == TRIBE_OK)
             st = tribe_contacts_read(contacts_path, &contacts);
         if (st == TRIBE_OK) {
@@ -310,9 +234,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
 cleanup:
     free(run_id);
     free(ids);
-    free(msg.subject);
-    free(msg.body);
-    free(msg.sms);
+    tribe_campaign_message_clear(&msg);
     tribe_contacts_destroy(&contacts);
     return st;
 }

@@ -251,12 +251,16 @@ cleanup:
 
 /* ---- the batch -------------------------------------------------------------- */
 
-static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *j, const char *reason)
+static tribe_status fallback(llm_state *s, const tribe_segments *segs, seg_job *j, const tribe_persona_inputs *in,
+                             const char *reason)
 {
     tribe_status st = TRIBE_OK;
     char prov[320];
     tribe_persona_clear(j->out);
-    TRIBE_TRY(s->offline->write(s->offline, segs, j->c, j->out));
+    if (in)
+        TRIBE_TRY(s->offline->refine(s->offline, segs, j->c, in, j->out));
+    else
+        TRIBE_TRY(s->offline->write(s->offline, segs, j->c, j->out));
     free(j->out->provider);
     j->out->provider = NULL;
     snprintf(prov, sizeof prov, "offline (fallback: %s)", reason);
@@ -265,14 +269,19 @@ cleanup:
     return st;
 }
 
-static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int first, int count, tribe_persona *out)
+/* Segment indices first..first+count-1 into out[0..count-1]; in: a
+ * refine's inputs (one segment), NULL for a run's personas. */
+static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int first, int count,
+                              const tribe_persona_inputs *in, tribe_persona *out)
 {
     tribe_status st = TRIBE_OK;
     seg_job *jobs = NULL;
     llm_task *tasks = NULL;
     char url[2048];
+    char *guidance = NULL;
     int sent = 0, cached = 0;
     double t0 = tribe_now();
+    TRIBE_TRY(tribe_llm_guidance(in, &guidance));
     TRIBE_TRY(tribe_calloc((void **)&jobs, (size_t)(count > 0 ? count : 1), sizeof *jobs));
     TRIBE_TRY(tribe_calloc((void **)&tasks, (size_t)(count > 0 ? count : 1), sizeof *tasks));
     /* "…/v1" and "…/v1/" both mean …/v1/chat/completions. */
@@ -295,6 +304,16 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
             continue;
         }
         TRIBE_TRY(tribe_llm_profile(segs, j->c, s->cfg.req.k_min, &j->profile));
+        if (guidance) {
+            /* After the profile, inside {{profile}}: the cache key, which
+             * hashes this text, is one per profile and inputs. */
+            size_t n = strlen(j->profile) + strlen(guidance) + 3;
+            char *both = NULL;
+            TRIBE_TRY(tribe_alloc((void **)&both, n));
+            snprintf(both, n, "%s\n\n%s", j->profile, guidance);
+            free(j->profile);
+            j->profile = both;
+        }
         tribe_llm_cache_key(j->profile, s->prompt->version, s->model, j->key);
         if (cache_load(s, segs, j)) {
             t->state = SCHED_DONE;
@@ -321,7 +340,7 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
         tribe_log(segs->seg[jobs[i].c].size < s->cfg.req.k_min ? TRIBE_LOG_INFO : TRIBE_LOG_WARN,
                   "persona of segment %d (%s): offline writer instead of %s: %s", segs->seg[jobs[i].c].id,
                   segs->seg[jobs[i].c].name, s->model, tasks[i].reason);
-        TRIBE_TRY(fallback(s, segs, &jobs[i], tasks[i].reason));
+        TRIBE_TRY(fallback(s, segs, &jobs[i], in, tasks[i].reason));
     }
     TRIBE_INFO("personas: %d from %s (%d cached), %d offline; %d requests in %.2f s", n_llm, s->model, cached, n_off,
                sent, tribe_now() - t0);
@@ -332,19 +351,28 @@ cleanup:
     }
     free(jobs);
     free(tasks);
+    free(guidance);
     return st;
 }
 
 static tribe_status llm_write_all(tribe_persona_provider *self, const tribe_segments *segs, tribe_persona *out)
 {
-    return run_batch(self->state, segs, 0, segs->k, out);
+    return run_batch(self->state, segs, 0, segs->k, NULL, out);
 }
 
 static tribe_status llm_write(tribe_persona_provider *self, const tribe_segments *segs, int c, tribe_persona *out)
 {
     if (c < 0 || c >= segs->k)
         return tribe_fail(TRIBE_ERR_INTERNAL, "LLM persona: no segment %d", c);
-    return run_batch(self->state, segs, c, 1, out);
+    return run_batch(self->state, segs, c, 1, NULL, out);
+}
+
+static tribe_status llm_refine(tribe_persona_provider *self, const tribe_segments *segs, int c,
+                               const tribe_persona_inputs *in, tribe_persona *out)
+{
+    if (c < 0 || c >= segs->k)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "LLM persona: no segment %d", c);
+    return run_batch(self->state, segs, c, 1, in, out);
 }
 
 static tribe_status dup_opt(const char *s, char **out) { return s ? tribe_strdup(s, out) : TRIBE_OK; }
@@ -362,6 +390,7 @@ tribe_status tribe_persona_llm_create(const tribe_llm_config *cfg, tribe_persona
     pp->name = "openai";
     pp->write = llm_write;
     pp->write_all = llm_write_all;
+    pp->refine = llm_refine;
     pp->destroy = llm_destroy;
     s->cfg = *cfg;
     TRIBE_TRY(tribe_strdup(cfg->base_url, &s->base_url));

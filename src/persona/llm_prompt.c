@@ -7,6 +7,7 @@
 #include "tribe/llm.h"
 #include "tribe/record.h"
 #include "tribe/numfmt.h"
+#include "tribe/sbuf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -146,6 +147,42 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
     }
     tribe_status st = tribe_json_text(root, ok, 0, "segment profile", out);
     cJSON_Delete(root);
+    return st;
+}
+
+/* ---- a refine's guidance ---------------------------------------------------- */
+
+tribe_status tribe_llm_guidance(const tribe_persona_inputs *in, char **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    static const char *const LABEL[3] = {"Tone", "Brand guidance", "Emphasis"};
+    *out = NULL;
+    if (!in)
+        return TRIBE_OK;
+    const char *text[3] = {in->tone, in->brand_guidance, in->emphasis};
+    int any = in->n_channels > 0;
+    for (int i = 0; i < 3; i++)
+        any |= text[i] && text[i][0];
+    if (!any)
+        return TRIBE_OK;
+    /* The marketer's words are style, not facts: the grounding check still
+     * holds every number of the reply to the profile's figures. */
+    TRIBE_TRY(tribe_sbuf_add(&b, "=== Marketer's guidance (how to write, not facts about the segment; every number "
+                                 "you write must still be a figure of the profile above) ===\n"));
+    for (int i = 0; i < 3; i++)
+        if (text[i] && text[i][0])
+            TRIBE_TRY(tribe_sbuf_printf(&b, "%s: %s\n", LABEL[i], text[i]));
+    if (in->n_channels > 0) {
+        TRIBE_TRY(tribe_sbuf_add(&b, "Channels, most preferred first:"));
+        for (int i = 0; i < in->n_channels; i++)
+            TRIBE_TRY(tribe_sbuf_printf(&b, "%s %s", i ? "," : "", in->channels[i]));
+        TRIBE_TRY(tribe_sbuf_add(&b, "\n"));
+    }
+    TRIBE_TRY(tribe_sbuf_add(&b, "=== End of marketer's guidance ==="));
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
     return st;
 }
 

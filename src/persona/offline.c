@@ -39,6 +39,9 @@ typedef struct {
     uint64_t seed;
     int female;
     const char *first, *last;
+    const tribe_persona_inputs *in; /* a refine's inputs (checked, cleaned), NULL for a run's write */
+    int tone_shift;                 /* rotates the e-mail and tagline variants: 0 without a tone */
+    const tone_def *tone;           /* the tone's own wording, NULL for a tone we have none for */
 } writer;
 
 static uint64_t draw(const writer *w, int slot, uint64_t n)
@@ -49,10 +52,13 @@ static uint64_t draw(const writer *w, int slot, uint64_t n)
 
 /* Variant of a family's copy: a random start, rotated by the segment's rank
  * in its family, so two "At Risk" segments never get the same variant while
- * there are variants left. */
+ * there are variants left. A refine's tone rotates the e-mail and tagline
+ * wording further (tone_shift), so a tone always changes them. */
 static int variant(const writer *w, int slot, int n)
 {
-    return (int)((draw(w, slot, (uint64_t)n) + (uint64_t)w->rank) % (uint64_t)n);
+    int toned = slot == SLOT_SUBJ || slot == SLOT_BODY || slot == SLOT_TAG;
+    uint64_t shift = toned && w->tone_shift && n > 1 ? 1 + (uint64_t)w->tone_shift % (uint64_t)(n - 1) : 0;
+    return (int)((draw(w, slot, (uint64_t)n) + (uint64_t)w->rank + shift) % (uint64_t)n);
 }
 
 static uint64_t draw_seg(const writer *w, int slot, uint64_t n)
@@ -399,6 +405,28 @@ cleanup:
     return st;
 }
 
+/* A feature's label and its segment and base medians as written, with
+ * their units ("time since the last order", "142", " days", "51", " days"). */
+typedef struct {
+    char lab[96], va[64], vz[64];
+    const char *ua, *uz;
+} figure_pair;
+
+static void pair_of(const writer *w, int j, figure_pair *fp)
+{
+    const tribe_segments *s = w->segs;
+    const char *f = s->feature_names[j];
+    const clause_def *cd = clause_of(f);
+    if (cd)
+        snprintf(fp->lab, sizeof fp->lab, "%s", cd->label);
+    else
+        humanise(fp->lab, sizeof fp->lab, f);
+    tribe_fmt_feature(fp->va, sizeof fp->va, f, s->seg[w->c].median[j]);
+    tribe_fmt_feature(fp->vz, sizeof fp->vz, f, s->overall_median[j]);
+    fp->ua = !cd ? "" : strcmp(fp->va, "1") == 0 ? cd->unit_one : cd->unit;
+    fp->uz = !cd ? "" : strcmp(fp->vz, "1") == 0 ? cd->unit_one : cd->unit;
+}
+
 /* The feature whose median differs most from the base's (at least 1.5x
  * either way), said with both figures; recency, frequency and monetary
  * first, as they are what a marketer plans around. */
@@ -425,23 +453,81 @@ static tribe_status bio_standout(tribe_sbuf *b, const writer *w)
     }
     if (best < 0)
         return TRIBE_OK;
-    const char *f = s->feature_names[best];
-    const clause_def *cd = clause_of(f);
-    char lab[96], va[64], vz[64];
-    if (cd)
-        snprintf(lab, sizeof lab, "%s", cd->label);
-    else
-        humanise(lab, sizeof lab, f);
-    tribe_fmt_feature(va, sizeof va, f, s->seg[w->c].median[best]);
-    tribe_fmt_feature(vz, sizeof vz, f, s->overall_median[best]);
-    const char *ua = !cd ? "" : strcmp(va, "1") == 0 ? cd->unit_one : cd->unit;
-    const char *uz = !cd ? "" : strcmp(vz, "1") == 0 ? cd->unit_one : cd->unit;
+    figure_pair fp;
+    pair_of(w, best, &fp);
     int above = s->seg[w->c].median[best] > s->overall_median[best];
     if (draw_seg(w, SLOT_BIO, 2) == 0)
         return tribe_sbuf_printf(b, " What sets the segment apart is its %s: %s%s against %s%s across all customers.",
-                                 lab, va, ua, vz, uz);
+                                 fp.lab, fp.va, fp.ua, fp.vz, fp.uz);
     return tribe_sbuf_printf(b, " Its %s is well %s the norm, at %s%s compared with %s%s for the customer base as a whole.",
-                             lab, above ? "above" : "below", va, ua, vz, uz);
+                             fp.lab, above ? "above" : "below", fp.va, fp.ua, fp.vz, fp.uz);
+}
+
+/* Words a marketer may use for a feature in a refine's emphasis, tried in
+ * this order (the first found wins); feature names themselves ("monetary",
+ * "avg order value") are tried after them. */
+static const struct {
+    const char *word, *feature;
+} EMPHASIS_WORDS[] = {
+    {"spend", "monetary"},         {"revenue", "monetary"},           {"money", "monetary"},
+    {"basket", "avg_order_value"}, {"order value", "avg_order_value"}, {"aov", "avg_order_value"},
+    {"last order", "recency_days"}, {"recen", "recency_days"},        {"lapse", "recency_days"},
+    {"frequen", "frequency"},      {"often", "frequency"},            {"order", "frequency"},
+    {"purchase", "frequency"},
+    {"tenure", "tenure_days"},     {"loyal", "tenure_days"},          {"product", "distinct_products"},
+    {"range", "distinct_products"}, {"variety", "distinct_products"}, {"visit", "sessions"},
+    {"session", "sessions"},       {"brows", "sessions"},             {"page", "pages_per_session"},
+    {"time on site", "minutes_on_site"}, {"minutes", "minutes_on_site"}, {"age", "age"},
+    {"value", "monetary"},
+};
+
+/* The feature a refine's emphasis points at (a word of EMPHASIS_WORDS or a
+ * feature's name in it), else the segment's strongest driver, else the
+ * first feature with a median; -1 when the segment has no median at all. */
+static int emphasis_feature(const writer *w)
+{
+    const tribe_segments *s = w->segs;
+    char lower[TRIBE_PERSONA_INPUT_MAX * 4 + 1], name[96];
+    size_t i = 0;
+    for (const char *p = w->in->emphasis; *p && i + 1 < sizeof lower; p++)
+        lower[i++] = (char)tolower((unsigned char)*p);
+    lower[i] = '\0';
+    for (size_t e = 0; e < sizeof EMPHASIS_WORDS / sizeof *EMPHASIS_WORDS; e++) {
+        int j = tribe_segments_feature(s, EMPHASIS_WORDS[e].feature);
+        if (j >= 0 && isfinite(s->seg[w->c].median[j]) && name_has(lower, EMPHASIS_WORDS[e].word))
+            return j;
+    }
+    for (int j = 0; j < s->d; j++) {
+        humanise(name, sizeof name, s->feature_names[j]);
+        if (isfinite(s->seg[w->c].median[j]) && (name_has(lower, s->feature_names[j]) || name_has(lower, name)))
+            return j;
+    }
+    const tribe_segment *g = &s->seg[w->c];
+    if (g->n_drivers > 0 && g->driver_feature[0] >= 0 && isfinite(g->median[g->driver_feature[0]]))
+        return g->driver_feature[0];
+    for (int j = 0; j < s->d; j++)
+        if (isfinite(g->median[j]))
+            return j;
+    return -1;
+}
+
+/* A refine's emphasis: one sentence of the emphasised feature's figures
+ * (the segment's median and the base's), so it stays grounded. */
+static tribe_status bio_emphasis(tribe_sbuf *b, const writer *w)
+{
+    if (!w->in || !w->in->emphasis || !w->in->emphasis[0])
+        return TRIBE_OK;
+    int j = emphasis_feature(w);
+    if (j < 0)
+        return TRIBE_OK;
+    figure_pair fp;
+    pair_of(w, j, &fp);
+    if (!isfinite(w->segs->overall_median[j]))
+        return tribe_sbuf_printf(b, " Above all, keep in mind the %s: %s%s for the typical customer here.", fp.lab, fp.va,
+                                 fp.ua);
+    return tribe_sbuf_printf(b, " Above all, keep in mind the %s: %s%s for the typical customer here, against %s%s across "
+                                "the whole base.",
+                             fp.lab, fp.va, fp.ua, fp.vz, fp.uz);
 }
 
 /* The segment drivers in words: the (at most two) features that most set
@@ -590,6 +676,7 @@ static tribe_status write_bio(const writer *w, char **out)
     }
     TRIBE_TRY(bio_behaviour(&b, w));
     TRIBE_TRY(bio_standout(&b, w));
+    TRIBE_TRY(bio_emphasis(&b, w));
     TRIBE_TRY(bio_drivers(&b, w));
     TRIBE_TRY(bio_mixes(&b, w));
     double a = seg_median(w, "age");
@@ -713,14 +800,57 @@ cleanup:
     return st;
 }
 
-static tribe_status offline_write(tribe_persona_provider *self, const tribe_segments *segs, int c,
-                                  tribe_persona *p)
+/* The tone's own wording: the first TONES entry one of whose words the
+ * tone names, else NULL; *shift a hash of the whole tone (0 without one). */
+static const tone_def *tone_of(const char *tone, int *shift)
+{
+    char lower[TRIBE_PERSONA_INPUT_MAX * 4 + 1];
+    size_t i = 0;
+    *shift = 0;
+    if (!tone || !tone[0])
+        return NULL;
+    for (const char *p = tone; *p && i + 1 < sizeof lower; p++)
+        lower[i++] = (char)tolower((unsigned char)*p);
+    lower[i] = '\0';
+    *shift = (int)(tribe_fnv1a(TRIBE_FNV_INIT, lower, i) % 1000003u) + 1;
+    for (int t = 0; t < N_TONES; t++)
+        for (int k = 0; k < 4 && TONES[t].words[k]; k++)
+            if (name_has(lower, TONES[t].words[k]))
+                return &TONES[t];
+    return NULL;
+}
+
+/* The e-mail body, with the tone's sign-off when a refine names one: in
+ * place of the template's own ("With thanks,\nThe team"), else after it. */
+static tribe_status email_body(const writer *w, const char *tpl, char **out)
 {
     tribe_status st = TRIBE_OK;
-    const offline_state *os = self->state;
+    tribe_sbuf b = {0};
+    TRIBE_TRY(expand(&b, w, tpl));
+    if (w->tone) {
+        char *last = NULL;
+        for (char *q = strstr(b.p, "\n\n"); q; q = strstr(q + 1, "\n\n"))
+            last = q;
+        if (last && strstr(last, "The team")) {
+            b.len = (size_t)(last - b.p);
+            b.p[b.len] = '\0';
+        }
+        TRIBE_TRY(tribe_sbuf_printf(&b, "\n\n%s", w->tone->sign_off));
+    }
+    TRIBE_TRY(tribe_sbuf_take(&b, out));
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
+static tribe_status compose(const offline_state *os, const tribe_segments *segs, int c,
+                            const tribe_persona_inputs *in, tribe_persona *p)
+{
+    tribe_status st = TRIBE_OK;
     if (c < 0 || c >= segs->k)
         return tribe_fail(TRIBE_ERR_INTERNAL, "offline persona: segment index %d outside 0..%d", c, segs->k - 1);
-    writer w = {.segs = segs, .c = c, .seed = os->seed};
+    writer w = {.segs = segs, .c = c, .seed = os->seed, .in = in};
+    w.tone = tone_of(in ? in->tone : NULL, &w.tone_shift);
     w.fam = family_of(segs, c, os->seed);
     for (int e = 0; e < c; e++)
         if (family_of(segs, e, os->seed) == w.fam)
@@ -750,12 +880,24 @@ static tribe_status offline_write(tribe_persona_provider *self, const tribe_segm
     TRIBE_TRY(channels(&w, p));
     TRIBE_TRY(expand_dup(&w, fc->quotes[variant(&w, SLOT_QUOTE, N_QUOTE)], &p->quote));
     TRIBE_TRY(expand_dup(&w, fc->subjects[variant(&w, SLOT_SUBJ, N_SUBJ)], &p->email_subject));
-    TRIBE_TRY(expand_dup(&w, fc->bodies[variant(&w, SLOT_BODY, N_BODY)], &p->email_body));
+    TRIBE_TRY(email_body(&w, fc->bodies[variant(&w, SLOT_BODY, N_BODY)], &p->email_body));
     TRIBE_TRY(expand_dup(&w, fc->taglines[variant(&w, SLOT_TAG, N_TAG)], &p->tagline));
     TRIBE_TRY(image_prompt(&w, p, &p->image_prompt));
     TRIBE_TRY(tribe_strdup("offline", &p->provider));
 cleanup:
     return st;
+}
+
+static tribe_status offline_write(tribe_persona_provider *self, const tribe_segments *segs, int c,
+                                  tribe_persona *p)
+{
+    return compose(self->state, segs, c, NULL, p);
+}
+
+static tribe_status offline_refine(tribe_persona_provider *self, const tribe_segments *segs, int c,
+                                   const tribe_persona_inputs *in, tribe_persona *p)
+{
+    return compose(self->state, segs, c, in, p);
 }
 
 static void offline_destroy(tribe_persona_provider *self) { free(self->state); }
@@ -770,6 +912,7 @@ tribe_status tribe_persona_offline_create(uint64_t seed, tribe_persona_provider 
     os->seed = seed;
     pp->name = "offline";
     pp->write = offline_write;
+    pp->refine = offline_refine;
     pp->destroy = offline_destroy;
     pp->state = os;
     os = NULL;

@@ -338,4 +338,23 @@ static const char *const OCC_TIER[3][6] = {
      "Architect", "Finance manager"}};
 static const char *const OCC_RETIRED[] = {"Retired teacher", "Retired engineer", "Retired nurse"};
 
+/* Tones a refine may ask for (tribe_persona_inputs.tone): the words that
+ * name one (matched at the start of a word, case ignored) and the sign-off
+ * the e-mail then ends with. A tone named by none of them still changes
+ * the e-mail and tagline variants. */
+typedef struct {
+    const char *words[4];
+    const char *sign_off;
+} tone_def;
+
+static const tone_def TONES[] = {
+    {{"formal", "professional", "serious", NULL}, "Kind regards,\nThe customer team"},
+    {{"friendly", "warm", "casual", "relaxed"}, "Speak soon,\nThe team"},
+    {{"playful", "fun", "cheeky", "witty"}, "Go on, treat yourself. You've earned it!"},
+    {{"urgent", "direct", "bold", NULL}, "Don't wait too long: offers like this never stay around for ever."},
+    {{"premium", "luxur", "exclusive", "elegant"}, "With our compliments,\nThe team"},
+    {{"caring", "reassur", "empath", "gentle"}, "We're here whenever you need us. Take care."},
+};
+#define N_TONES (int)(sizeof TONES / sizeof *TONES)
+
 #endif

@@ -342,12 +342,12 @@ static tribe_status publish_one(const tribe_pipeline *pl, const char *run_dir, c
 
 /* Rank 0. The staging directory becomes <output>/runs/<run_id> (one
  * rename), <output>/latest points at it (a symlink swapped atomically), and
- * the top-level files become the latest run's: the stages' files, then the
- * report and the record, results.h5 last so it always describes complete
- * siblings. */
+ * the top-level files become the latest run's: the stages' files, then
+ * segments.json (when the run has segments), the report and the record,
+ * results.h5 last so it always describes complete siblings. */
 static tribe_status publish(tribe_pipeline *pl)
 {
-    static const char *const OWN[] = {"report.html", "run.json", "results.h5"};
+    static const char *const OWN[] = {"segments.json", "report.html", "run.json", "results.h5"};
     tribe_status st = TRIBE_OK;
     char runs[4096 + 16], run_dir[4096 + 320], rel[320 + 8], tmp[4096 + 64], latest[4096 + 16];
     TRIBE_TRY(tribe_fmt(runs, sizeof runs, "%s/runs", pl->job->output));
@@ -371,9 +371,24 @@ static tribe_status publish(tribe_pipeline *pl)
     for (int i = 0; i < pl->n; i++)
         for (const char *const *f = pl->def[i]->outputs; pl->ran[i] && f && *f; f++)
             TRIBE_TRY(publish_one(pl, run_dir, *f));
-    for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
+    for (size_t i = pl->run.segs ? 0 : 1; i < sizeof OWN / sizeof *OWN; i++)
         TRIBE_TRY(publish_one(pl, run_dir, OWN[i]));
 cleanup:
+    return st;
+}
+
+/* Rank 0. segments.json: the segments as every stage left them (drivers,
+ * predicted value, outlier counts included), so a reader of the run (tribe
+ * serve) rebuilds a persona's grounding input without results.h5. */
+static tribe_status segments_json(const tribe_pipeline *pl)
+{
+    tribe_status st = TRIBE_OK;
+    char path[4096 + 32], *json = NULL;
+    TRIBE_TRY(tribe_segments_to_json(pl->run.segs, &json));
+    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/segments.json", pl->staging));
+    TRIBE_TRY(tribe_write_file_atomic(path, json, strlen(json)));
+cleanup:
+    free(json);
     return st;
 }
 
@@ -386,6 +401,8 @@ tribe_status pipeline_outputs(tribe_pipeline *pl)
         if (pl->ran[i] && pl->def[i]->files)
             TRIBE_TRY(pl->def[i]->files(pl->state[i], &pl->run, pl->staging));
     pipeline_lap(pl, "outputs");
+    if (pl->run.segs)
+        TRIBE_TRY(segments_json(pl));
     TRIBE_TRY(record(pl, &rec));
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/report.html", pl->staging));
     TRIBE_TRY(report(pl, rec, path));

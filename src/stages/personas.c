@@ -9,77 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const PROVIDERS[] = {"offline", "openai"};
-enum { OFFLINE = 0, OPENAI = 1 };
-
 typedef struct {
-    int provider;
-    tribe_llm_config llm;   /* its strings point at the owned copies below */
-    tribe_image_config img; /* used when img.base_url is set */
-    char *base_url, *model, *api_key_env, *cache_dir, *prompt, *image_base_url, *image_model, *image_size;
+    tribe_persona_settings set;  /* the "persona" section (tribe/llm.h) */
     tribe_persona_image *images; /* [k] or NULL */
     int n_kept, n_reused;        /* previous personas eligible for reuse, and reused as they were */
     int n_images;
 } personas_stage;
 
-static int http_url(const char *u)
-{
-    return !u || strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
-}
-
-/* The persona.* request settings, shared by the chat and image endpoints. */
-static tribe_status requests(tribe_spec *p, personas_stage *s, tribe_llm_requests *q)
-{
-    tribe_status st = TRIBE_OK;
-    TRIBE_TRY(tribe_spec_str(p, "api_key_env", &s->api_key_env));
-    TRIBE_TRY(tribe_spec_num(p, "timeout_s", 0.001, 3600, &q->timeout_s));
-    TRIBE_TRY(tribe_spec_num(p, "deadline_s", 0.001, 86400, &q->deadline_s));
-    TRIBE_TRY(tribe_spec_num(p, "backoff_s", 0, 600, &q->backoff_s));
-    TRIBE_TRY(tribe_spec_u64(p, "seed", 0, 9007199254740991.0, &q->seed));
-    TRIBE_TRY(tribe_spec_int(p, "max_concurrency", 1, 256, &q->max_concurrency));
-    TRIBE_TRY(tribe_spec_int(p, "retries", 0, 20, &q->retries));
-    TRIBE_TRY(tribe_spec_i64(p, "k_min", 1, 1e12, &q->k_min));
-    q->api_key_env = s->api_key_env;
-cleanup:
-    return st;
-}
-
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
     personas_stage *s = state;
-    tribe_spec *p = NULL;
-    tribe_status st = TRIBE_OK;
-    tribe_llm_requests q = {.timeout_s = 60, .deadline_s = 300, .backoff_s = 1, .seed = job->seed,
-                            .max_concurrency = 4, .retries = 2, .k_min = 50};
-    s->llm.temperature = 0.7;
-    TRIBE_TRY(tribe_spec_object(spec, "persona", &p));
-    TRIBE_TRY(tribe_spec_choice(p, "provider", PROVIDERS, 2, &s->provider));
-    TRIBE_TRY(tribe_spec_str(p, "base_url", &s->base_url));
-    TRIBE_TRY(tribe_spec_str(p, "model", &s->model));
-    TRIBE_TRY(tribe_spec_num(p, "temperature", 0, 2, &s->llm.temperature));
-    TRIBE_TRY(requests(p, s, &q));
-    TRIBE_TRY(tribe_spec_path(p, "cache_dir", &s->cache_dir));
-    TRIBE_TRY(tribe_spec_resolve(p, "prompts/persona-v1.txt", &s->prompt)); /* beside the spec */
-    TRIBE_TRY(tribe_spec_path(p, "prompt", &s->prompt));
-    TRIBE_TRY(tribe_spec_str(p, "image_base_url", &s->image_base_url));
-    TRIBE_TRY(tribe_spec_str(p, "image_model", &s->image_model));
-    TRIBE_TRY(tribe_strdup("1024x1024", &s->image_size));
-    TRIBE_TRY(tribe_spec_str(p, "image_size", &s->image_size));
-    TRIBE_TRY(tribe_spec_check(p));
-    if (s->provider == OPENAI && (!s->base_url || !s->model))
-        TRIBE_TRY(tribe_spec_fail(p, "'persona.provider' = 'openai' needs 'persona.base_url' and 'persona.model'"));
-    if (!http_url(s->base_url))
-        TRIBE_TRY(tribe_spec_fail(p, "'persona.base_url' must start with http:// or https://"));
-    if (!http_url(s->image_base_url))
-        TRIBE_TRY(tribe_spec_fail(p, "'persona.image_base_url' must start with http:// or https://"));
-    if (s->image_base_url && !s->image_model)
-        TRIBE_TRY(tribe_spec_fail(p, "'persona.image_base_url' needs 'persona.image_model'"));
-    s->llm = (tribe_llm_config){.base_url = s->base_url, .model = s->model, .cache_dir = s->cache_dir,
-                                .prompt_path = s->prompt, .temperature = s->llm.temperature, .req = q};
-    s->img = (tribe_image_config){.base_url = s->image_base_url, .model = s->image_model,
-                                  .size = s->image_size, .req = q};
-cleanup:
-    return st;
+    (void)enabled;
+    return tribe_persona_settings_read(spec, job->seed, &s->set);
 }
 
 /* Rank 0. The personas a rerun keeps: a survivor's persona of the previous
@@ -121,18 +62,15 @@ static tribe_status write_personas(personas_stage *s, tribe_run *r)
     tribe_status st = TRIBE_OK;
     tribe_persona_provider *pp = NULL;
     tribe_persona *keep = NULL;
-    if (s->provider == OPENAI)
-        TRIBE_TRY(tribe_persona_llm_create(&s->llm, &pp));
-    else
-        TRIBE_TRY(tribe_persona_offline_create(r->job->seed, &pp));
+    TRIBE_TRY(tribe_persona_provider_create(&s->set, r->job->seed, &pp));
     TRIBE_TRY(kept(s, r, &keep));
     TRIBE_TRY(tribe_personas_write_keep(pp, r->segs, keep, &r->personas));
     for (int c = 0; keep && c < r->k; c++)
         s->n_reused += keep[c].name && r->personas[c].name && strcmp(keep[c].bio, r->personas[c].bio) == 0;
     /* Optional images: a failure leaves a card without one, never the run. */
-    if (s->img.base_url) {
+    if (s->set.img.base_url) {
         s->n_images = r->segs->k;
-        TRIBE_TRY(tribe_persona_images_fetch(&s->img, r->segs, r->personas, &s->images));
+        TRIBE_TRY(tribe_persona_images_fetch(&s->set.img, r->segs, r->personas, &s->images));
     }
 cleanup:
     tribe_personas_destroy(&keep, r->k);
@@ -152,11 +90,11 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     tribe_status st = TRIBE_OK;
     tribe_rec *im = NULL;
     char line[256];
-    TRIBE_TRY(tribe_rec_str(obj, "provider", PROVIDERS[s->provider]));
+    TRIBE_TRY(tribe_rec_str(obj, "provider", TRIBE_PERSONA_PROVIDER_NAMES[s->set.provider]));
     if (r->changes)
         TRIBE_TRY(tribe_rec_int(obj, "reused", s->n_reused));
-    if (s->provider == OPENAI)
-        TRIBE_TRY(tribe_rec_str(obj, "model", s->model));
+    if (s->set.provider == TRIBE_PERSONA_OPENAI)
+        TRIBE_TRY(tribe_rec_str(obj, "model", s->set.model));
     if (!s->images)
         goto cleanup;
     TRIBE_TRY(tribe_rec_obj(obj, "images", &im));
@@ -187,14 +125,7 @@ cleanup:
 static void destroy(void *state)
 {
     personas_stage *s = state;
-    free(s->base_url);
-    free(s->model);
-    free(s->api_key_env);
-    free(s->cache_dir);
-    free(s->prompt);
-    free(s->image_base_url);
-    free(s->image_model);
-    free(s->image_size);
+    tribe_persona_settings_clear(&s->set);
     tribe_persona_images_destroy(&s->images, s->n_images);
 }
 

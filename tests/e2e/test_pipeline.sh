@@ -40,9 +40,11 @@ for np in 1 2 4; do
   grep -q "ranks=$np" "$TMP/run$np.err" && ok "run reports ranks=$np" || fail "ranks=$np line"
   tribe_np 1 export "$TMP/out$np/results.h5" --csv "$TMP/seg$np.csv" >/dev/null
 done
-for f in results.h5 personas.json segments.csv report.html; do
+for f in results.h5 personas.json segments.csv segments.json report.html; do
   check "run wrote $f" test -s "$TMP/out1/$f"
 done
+check "segments.json published in the run directory too" cmp -s "$TMP/out1/segments.json" "$TMP/out1/runs/e2e/segments.json"
+check "segments.json identical across rank counts" cmp -s "$TMP/out1/segments.json" "$TMP/out4/segments.json"
 check "labels on 2 ranks equal labels on 1" cmp -s "$TMP/seg1.csv" "$TMP/seg2.csv"
 # Attributes every rank writes hold one value (rank 0's timings): valid JSON on 4 ranks, the run record's.
 $PY - "$TMP/out4/results.h5" "$TMP/out4/run.json" <<'PY' && ok "run attributes are whole JSON on 4 ranks" || fail "run attributes on 4 ranks"

@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "tribe/campaign.h"
 #include "htmlfix.h"
+#include "tribe/persona.h"
 #include "tribe/report.h"
 
 #include <math.h>
@@ -543,6 +544,202 @@ static void dry_run_should_batch_count_every_skip_and_cap_from_history(void)
     tribe_contacts_destroy(&cs);
 }
 
+
+/* A run directory as `tribe run` leaves it for the campaign: personas.json
+ * and campaign_plan.csv written by the real writers, for the fixture's
+ * segments under persistent ids 10, 13, 16, 19, 22. */
+static tribe_segments *write_run_dir(const char *dir, tribe_persona **personas)
+{
+    char path[512], *json = NULL;
+    tribe_segments *s = fixture_segments();
+    tribe_persona_provider *pp = NULL;
+    tribe_campaign_plan *plan = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (int c = 0; c < s->k; c++)
+        s->seg[c].id = 10 + 3 * c;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_offline_create(7, &pp), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_personas_write(pp, s, personas), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_personas_to_json(*personas, s->k, s, &json), TRIBE_OK);
+    snprintf(path, sizeof path, "%s/personas.json", dir);
+    write_text(path, json);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &plan), TRIBE_OK);
+    snprintf(path, sizeof path, "%s/campaign_plan.csv", dir);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_csv(path, plan, s->k), TRIBE_OK);
+    tribe_campaign_plan_destroy(&plan);
+    tribe_persona_provider_destroy(&pp);
+    free(json);
+    return s;
+}
+
+static void message_and_plan_name_should_be_read_by_persistent_segment_id(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/run-msg", tribe_test_tmpdir());
+    CU_ASSERT_EQUAL_FATAL(tribe_mkdirs(dir), TRIBE_OK);
+    tribe_persona *p = NULL;
+    tribe_segments *s = write_run_dir(dir, &p);
+    tribe_campaign_message m;
+    char name[128];
+    /* segment at position 3 has id 19 */
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_message_read(dir, 19, &m), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(m.subject, p[3].email_subject);
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.body, p[3].email_body));
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.body, "{{first_name}}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.sms, p[3].tagline));
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.sms, "Reply STOP to opt out."));
+    tribe_campaign_message_clear(&m);
+    CU_ASSERT_PTR_NULL(m.subject);
+    tribe_campaign_plan *plan = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &plan), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_name(dir, 19, name, sizeof name), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(name, plan[3].campaign);
+    tribe_campaign_plan_destroy(&plan);
+    /* a position is not an id */
+    CU_ASSERT_EQUAL(tribe_campaign_message_read(dir, 3, &m), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no persona for segment 3"));
+    CU_ASSERT_PTR_NULL(m.body);
+    CU_ASSERT_EQUAL(tribe_campaign_plan_name(dir, 3, name, sizeof name), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no row for segment 3"));
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/nothing-here", dir);
+    CU_ASSERT_EQUAL(tribe_campaign_message_read(missing, 19, &m), TRIBE_ERR_IO);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+/* The preview fills the merge fields as the send does: the SMS the mock
+ * Twilio receives (form-encoded Body) and the e-mail SendGrid builds from
+ * its substitutions. */
+static void render_should_fill_merge_fields_as_the_send_does(void)
+{
+    tribe_campaign_message m = {"Hello {{first_name}}", "Hi {{first_name}},\n\nYour id is {{customer_id}}.",
+                                "Hi {{first_name}}, 20% off. Reply STOP"};
+    tribe_contact ann = {.id = 42, .email = "ann@example.com", .phone = "+447700900001", .first_name = "Ann"};
+    tribe_contact anon = {.id = 7, .email = "x@example.com"};
+    char *subj = NULL, *body = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_render(&m, "email", &ann, &subj, &body), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(subj, "Hello Ann");
+    CU_ASSERT_STRING_EQUAL(body, "Hi Ann,\n\nYour id is 42.");
+    free(subj);
+    free(body);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_render(&m, "sms", &anon, &subj, &body), TRIBE_OK);
+    CU_ASSERT_PTR_NULL(subj);
+    CU_ASSERT_STRING_EQUAL(body, "Hi there, 20% off. Reply STOP");
+    free(body);
+    m.sms = NULL; /* no SMS text: the body, as the send */
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_render(&m, "sms", &anon, &subj, &body), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(body, "Hi there,\n\nYour id is 7.");
+    free(body);
+    CU_ASSERT_EQUAL(tribe_campaign_render(&m, "fax", &ann, &subj, &body), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_campaign_render(&m, "email", NULL, &subj, &body), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NULL(subj);
+    CU_ASSERT_PTR_NULL(body);
+}
+
+typedef struct {
+    int64_t calls, last_done, last_total, backwards;
+} progress_log;
+
+static void on_progress(void *ctx, int64_t done, int64_t total)
+{
+    progress_log *p = ctx;
+    p->backwards += done < p->last_done;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+}
+
+/* Count, then a dry-run send of the same customers: the same numbers in
+ * every bucket (one decision function), for e-mail and SMS, with a
+ * suppression list and a cap from the outbox history; the count writes
+ * nothing; the send reports progress per request, ending at total. */
+static void count_should_equal_what_a_dry_run_send_then_records(void)
+{
+    char dir[256], cpath[300], spath[300], obox[300];
+    snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
+    snprintf(cpath, sizeof cpath, "%s/contacts-count.csv", dir);
+    snprintf(spath, sizeof spath, "%s/suppress-count.txt", dir);
+    snprintf(obox, sizeof obox, "%s/outbox-count.jsonl", dir);
+    enum { N = 1500 };
+    static int64_t ids[N];
+    FILE *f = fopen(cpath, "w"), *g = fopen(spath, "w"), *h = fopen(obox, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f && g && h);
+    fputs("CustomerID,Email,Phone,EmailOptIn,SmsOptIn,FirstName\n", f);
+    for (int i = 0; i < N; i++) {
+        ids[i] = 5000 + i;
+        if (i % 40 == 1)
+            continue;
+        fprintf(f, "%d,%s,%s,%d,%d,P%d\n", 5000 + i, i % 9 == 2 ? "" : "c@example.com", i % 7 == 3 ? "" : "+4477009",
+                i % 11 != 4, i % 13 != 5, i);
+        if (i % 17 == 6)
+            fprintf(g, "c%d@example.com\n+4477%d\n", i, i);
+        if (i % 23 == 8) /* sent three days ago: capped */
+            fprintf(h, "{\"ts\": 1699740800, \"customer\": %d, \"status\": \"sent\"}\n", 5000 + i);
+    }
+    fclose(f);
+    fclose(g);
+    fclose(h);
+    /* distinct addresses so the suppression list bites on some */
+    tribe_contacts *cs = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_contacts_read(cpath, &cs), TRIBE_OK);
+    for (int64_t i = 0; i < cs->n; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "c%lld@example.com", (long long)(cs->c[i].id - 5000));
+        if (cs->c[i].email) {
+            free(cs->c[i].email);
+            cs->c[i].email = strdup(buf);
+        }
+        snprintf(buf, sizeof buf, "+4477%lld", (long long)(cs->c[i].id - 5000));
+        if (cs->c[i].phone) {
+            free(cs->c[i].phone);
+            cs->c[i].phone = strdup(buf);
+        }
+    }
+    static const char *const channels[] = {"email", "sms"};
+    for (int ch = 0; ch < 2; ch++) {
+        tribe_send_cfg cfg;
+        tribe_send_cfg_defaults(&cfg);
+        cfg.run_id = "r9";
+        cfg.segment = 3;
+        cfg.campaign = "count-test";
+        cfg.channel = channels[ch];
+        cfg.outbox = obox;
+        cfg.subject = "s";
+        cfg.body = "b";
+        cfg.suppress_path = spath;
+        cfg.batch_size = 100;
+        cfg.max_per_customer = 1;
+        cfg.now = 1700000000;
+        progress_log pl = {0};
+        cfg.progress = on_progress;
+        cfg.progress_ctx = &pl;
+        tribe_send_stats c, s;
+        int64_t lines = count_lines(obox, NULL);
+        CU_ASSERT_EQUAL_FATAL(tribe_campaign_count(&cfg, ids, N, cs, &c), TRIBE_OK);
+        CU_ASSERT_EQUAL(count_lines(obox, NULL), lines); /* nothing written */
+        CU_ASSERT_EQUAL(pl.calls, 0);
+        CU_ASSERT_EQUAL_FATAL(tribe_campaign_send(&cfg, ids, N, cs, &s), TRIBE_OK);
+        CU_ASSERT_EQUAL(c.customers, s.customers);
+        CU_ASSERT_EQUAL(c.no_contact, s.no_contact);
+        CU_ASSERT_EQUAL(c.opted_out, s.opted_out);
+        CU_ASSERT_EQUAL(c.suppressed, s.suppressed);
+        CU_ASSERT_EQUAL(c.capped, s.capped);
+        CU_ASSERT_EQUAL(c.dry_run, s.dry_run);
+        CU_ASSERT_EQUAL(c.requests, s.requests);
+        CU_ASSERT_EQUAL(c.sent + c.failed + c.attempts + c.outbox_lines, 0);
+        /* every bucket is in use, so the equality says something */
+        CU_ASSERT(c.no_contact > 0 && c.opted_out > 0 && c.suppressed > 0 && c.capped > 0 && c.dry_run > 0);
+        CU_ASSERT_EQUAL(c.no_contact + c.opted_out + c.suppressed + c.capped + c.dry_run, N);
+        /* after each full request in the loop, then once at the end */
+        CU_ASSERT_EQUAL(pl.calls, s.dry_run / (ch == 0 ? cfg.batch_size : 1) + 1);
+        CU_ASSERT(pl.calls > 2);
+        CU_ASSERT_EQUAL(pl.last_done, N);
+        CU_ASSERT_EQUAL(pl.last_total, N);
+        CU_ASSERT_EQUAL(pl.backwards, 0);
+    }
+    tribe_contacts_destroy(&cs);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -561,6 +758,9 @@ int main(void)
         TRIBE_TEST(batch_key_should_depend_on_every_part_and_nothing_else),
         TRIBE_TEST(contacts_should_be_read_sorted_and_checked),
         TRIBE_TEST(dry_run_should_batch_count_every_skip_and_cap_from_history),
+        TRIBE_TEST(message_and_plan_name_should_be_read_by_persistent_segment_id),
+        TRIBE_TEST(render_should_fill_merge_fields_as_the_send_does),
+        TRIBE_TEST(count_should_equal_what_a_dry_run_send_then_records),
         {NULL, NULL}};
     return tribe_test_main("campaign", cases);
 }
