@@ -167,6 +167,11 @@ typedef struct {
  * personas, has no persona of that segment or lacks its e-mail or tagline;
  * NOMEM. On error *m is left empty. Not collective; no shared state. */
 tribe_status tribe_campaign_message_read(const char *run_dir, int64_t segment_id, tribe_campaign_message *m);
+/* The message of one persona given as JSON object text (a saved persona
+ * version, docs/dashboard.md); `what` names it in errors. As
+ * tribe_campaign_message_read otherwise. */
+tribe_status tribe_campaign_message_parse(const char *persona_json, const char *what, int64_t segment_id,
+                                          tribe_campaign_message *m);
 /* Frees the strings and zeroes *m; accepts NULL. */
 void tribe_campaign_message_clear(tribe_campaign_message *m);
 /* The campaign name of that segment's row of run_dir/campaign_plan.csv

@@ -72,6 +72,19 @@ cleanup:
     return st;
 }
 
+tribe_status tribe_campaign_message_parse(const char *persona_json, const char *what, int64_t segment_id,
+                                          tribe_campaign_message *m)
+{
+    cJSON *p = cJSON_Parse(persona_json);
+    memset(m, 0, sizeof *m);
+    tribe_status st = cJSON_IsObject(p) ? message_of(p, what, segment_id, m)
+                                        : tribe_fail(TRIBE_ERR_INPUT, "%s: not a persona object", what);
+    if (st != TRIBE_OK)
+        tribe_campaign_message_clear(m);
+    cJSON_Delete(p);
+    return st;
+}
+
 tribe_status tribe_campaign_message_read(const char *run_dir, int64_t segment_id, tribe_campaign_message *m)
 {
     tribe_status st = TRIBE_OK;

@@ -1,7 +1,7 @@
 /* The read side of API v1 (docs/api.md): customers, segments, runs. Every
  * answer comes from the snapshot the request acquired, so a reload in the
  * middle of a request never mixes two runs. */
-#include "serve_internal.h"
+#include "writes.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -185,6 +185,24 @@ static void segment_customers(const tribe_req *q, tribe_snap *s, int c, tribe_re
     tribe_reply_sbuf(r, 200, &b);
 }
 
+/* The segment's document, with its newest saved persona version of this
+ * run in place of the run's persona when there is one. */
+static void segment_doc(const tribe_req *q, tribe_snap *s, int c, tribe_reply *r)
+{
+    int version = 0;
+    char *p = tribe_writes_persona(q->srv->writes, s, s->seg_id[c], &version);
+    cJSON *doc = version > 0 ? cJSON_Parse(s->segment_json[c]) : NULL;
+    char *text = NULL;
+    if (doc) {
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "persona", cJSON_Parse(p));
+        text = cJSON_PrintUnformatted(doc);
+    }
+    tribe_reply_json(r, 200, text ? text : s->segment_json[c], -1);
+    free(text);
+    free(p);
+    cJSON_Delete(doc);
+}
+
 /* /v1/segments/{id}[/customers]: *rest is what follows the id. */
 static void segments(const tribe_req *q, tribe_snap *s, const char *p, tribe_reply *r)
 {
@@ -199,7 +217,7 @@ static void segments(const tribe_req *q, tribe_snap *s, const char *p, tribe_rep
         return;
     }
     if (!slash)
-        tribe_reply_json(r, 200, s->segment_json[c], -1);
+        segment_doc(q, s, c, r);
     else if (strcmp(slash, "/customers") == 0)
         segment_customers(q, s, c, r);
     else

@@ -104,7 +104,7 @@ typedef struct {
 } tribe_req;
 
 /* What a handler answers. */
-typedef struct {
+typedef struct tribe_reply_s {
     int status;
     const char *ctype;     /* static string */
     char *body;            /* malloc'd, owned */
@@ -112,6 +112,12 @@ typedef struct {
     char cookie[256];      /* Set-Cookie value, "" = none */
     int retry_after;       /* seconds, 0 = no header */
     int route;             /* TRIBE_ROUTE_* for the metrics */
+    /* A slow answer (an LLM call, a send): set defer instead of a body and
+     * the server suspends the connection, runs defer(defer_arg, reply) on a
+     * worker thread (which owns and frees defer_arg) and answers with what it
+     * wrote, so no request thread ever waits on the network. */
+    void (*defer)(void *arg, struct tribe_reply_s *out);
+    void *defer_arg;
 } tribe_reply;
 
 /* A JSON reply: copies text[len] (len < 0: strlen). */

@@ -12,12 +12,19 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Per-connection request state (MHD's con_cls). */
 typedef struct {
     double t0;
     tribe_sbuf body;
     int too_large;
+    atomic_int state;       /* 0 answering, 1 deferred (suspended), 2 deferred answer ready */
+    tribe_reply pending;    /* the deferred answer */
+    tribe_server *srv;
+    struct MHD_Connection *conn;
+    void (*defer)(void *, tribe_reply *);
+    void *arg;
 } req_ctx;
 
 void tribe_reply_json(tribe_reply *r, int status, const char *text, long len)
@@ -272,6 +279,55 @@ static enum MHD_Result queue(struct MHD_Connection *c, tribe_server *srv, req_ct
     return ret;
 }
 
+static void *deferred(void *p)
+{
+    req_ctx *x = p;
+    tribe_server *srv = x->srv;
+    x->pending.status = 500;
+    x->defer(x->arg, &x->pending);
+    if (!x->pending.body)
+        tribe_reply_problem(&x->pending, 500, "internal", "", "no answer");
+    atomic_store(&x->state, 2);
+    MHD_resume_connection(x->conn);
+    atomic_fetch_sub(&srv->workers, 1);
+    return NULL;
+}
+
+/* Suspends the connection and answers r on a worker thread. */
+static enum MHD_Result defer(tribe_server *srv, struct MHD_Connection *c, req_ctx *x, tribe_reply *r)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    if (atomic_fetch_add(&srv->workers, 1) >= TRIBE_SERVE_MAX_WORKERS) {
+        atomic_fetch_sub(&srv->workers, 1);
+        r->defer(r->defer_arg, NULL); /* frees the argument only */
+        r->defer = NULL;
+        r->retry_after = 5;
+        tribe_reply_problem(r, 429, "rate-limited", "", "%d slow requests (persona, campaign) already running",
+                            TRIBE_SERVE_MAX_WORKERS);
+        return queue(c, srv, x, r);
+    }
+    x->srv = srv;
+    x->conn = c;
+    x->defer = r->defer;
+    x->arg = r->defer_arg;
+    x->pending.route = r->route;
+    atomic_store(&x->state, 1);
+    MHD_suspend_connection(c);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, deferred, x) != 0) {
+        x->defer = NULL;
+        r->defer(r->defer_arg, NULL);
+        tribe_reply_problem(&x->pending, 503, "not-ready", "", "cannot start a worker thread");
+        atomic_store(&x->state, 2);
+        atomic_fetch_sub(&srv->workers, 1);
+        MHD_resume_connection(c);
+    }
+    pthread_attr_destroy(&attr);
+    return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -287,6 +343,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (has_body)
             return MHD_YES; /* the body follows */
     }
+    if (atomic_load(&x->state) == 2) { /* a deferred answer is ready */
+        enum MHD_Result ret = queue(c, srv, x, &x->pending);
+        free(x->pending.body);
+        x->pending.body = NULL;
+        return ret;
+    }
+    if (atomic_load(&x->state) == 1)
+        return MHD_YES;
     if (*upload_size) {
         if (x->too_large || x->body.len + *upload_size > (size_t)srv->cfg.max_body ||
             tribe_sbuf_addn(&x->body, upload, *upload_size) != TRIBE_OK)
@@ -305,6 +369,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         tribe_reply_problem(&r, 405, "method-not-allowed", url, "%s is not used by this API", method);
     else if (!open_route(srv, &q, &r))
         dispatch(srv, c, &q, &r);
+    if (r.defer)
+        return defer(srv, c, x, &r);
     if (!r.body)
         tribe_reply_problem(&r, 500, "internal", url, "no answer");
     enum MHD_Result ret = queue(c, srv, x, &r);
@@ -317,6 +383,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     req_ctx *x = *con_cls;
     if (x) {
         tribe_sbuf_free(&x->body);
+        free(x->pending.body);
         free(x);
         *con_cls = NULL;
     }
@@ -330,7 +397,8 @@ tribe_status tribe_server_start(tribe_server *srv)
     sa.sin_port = htons((uint16_t)srv->cfg.port);
     if (inet_pton(AF_INET, srv->cfg.listen, &sa.sin_addr) != 1)
         return tribe_fail(TRIBE_ERR_USAGE, "--listen '%s' is not an IPv4 address", srv->cfg.listen);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (srv->tls_cert)
         flags |= MHD_USE_TLS;
     srv->daemon = srv->tls_cert
@@ -353,6 +421,10 @@ tribe_status tribe_server_start(tribe_server *srv)
 
 void tribe_server_stop(tribe_server *srv)
 {
+    for (int i = 0; i < 600 && atomic_load(&srv->workers) > 0; i++) { /* slow requests finish (60 s at most) */
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;

@@ -7,6 +7,9 @@
 
 #include <pthread.h>
 
+/* Deferred (slow) requests running at once; more get 429. */
+#define TRIBE_SERVE_MAX_WORKERS 16
+
 struct MHD_Daemon;
 typedef struct tribe_writes tribe_writes;
 
@@ -20,6 +23,7 @@ struct tribe_server {
     tribe_auth *auth;
     tribe_metrics *metrics;
     tribe_writes *writes;         /* drafts, campaign jobs, audit log (write.c) */
+    atomic_int workers;           /* deferred requests running */
 };
 
 tribe_status tribe_server_start(tribe_server *srv);
