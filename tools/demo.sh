@@ -24,6 +24,11 @@ echo "== ingesting" >&2
 echo "== running jobs/demo.json on $ranks ranks" >&2
 "${mpirun[@]}" "$tribe" run "$root/jobs/demo.json"
 "${mpirun[@]}" "$tribe" export "$out/results/results.h5" --csv "$out/results/customers.csv" >/dev/null
+# Tokens for `tribe serve` (docs/api.md): made once, kept private.
+if [[ ! -s "$out/tokens.txt" ]]; then
+  (umask 077; printf 'read %s\nwrite %s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+    "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$out/tokens.txt")
+fi
 cat <<MSG
 
 Results are in $out/results:
@@ -38,4 +43,8 @@ Results are in $out/results:
                   job names no "previous"; docs/resegmentation.md shows a monthly history)
   runs/, latest   every run kept under its run id (tribe history $out/results)
 Data-quality rejects: $out/rejects.csv
+
+The look-up API and the dashboard over these results (sign in with the write token of
+$out/tokens.txt at http://127.0.0.1:8080/):
+  build/tribe serve out/demo/results --tokens out/demo/tokens.txt --contacts out/demo/raw/contacts.csv
 MSG
