@@ -175,4 +175,23 @@ expect(wt not in raw and rt not in raw and all(a["who"].startswith("token:") for
 sys.exit(1 if bad else 0)
 PY
 
+# HTTPS through libmicrohttpd's GnuTLS, with a throw-away self-signed certificate.
+if command -v openssl >/dev/null && command -v curl >/dev/null; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 1 \
+    -subj "/CN=127.0.0.1" >/dev/null 2>&1
+  "$TRIBE_BIN" serve "$TMP/out" --tokens "$TMP/tokens" --port 0 --ready-file "$TMP/ready-tls" \
+    --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" --audit "$TMP/audit-tls.jsonl" >"$TMP/tls.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 200); do [[ -s "$TMP/ready-tls" ]] && break; sleep 0.05; done
+  TURL=$(cat "$TMP/ready-tls")
+  check "HTTPS: the ready file names an https URL" grep -q '^https://' "$TMP/ready-tls"
+  check "HTTPS: a look-up over TLS (certificate checked against the test's own)" \
+    curl -sf --cacert "$TMP/cert.pem" -H "Authorization: Bearer $RT" "$TURL/v1/segments" -o "$TMP/tls.json"
+  check "HTTPS: plain HTTP to the TLS port gets no answer" bash -c "! curl -sf http://${TURL#https://}/healthz"
+  check "HTTPS: a session cookie is Secure" bash -c "curl -s --cacert '$TMP/cert.pem' -D - -o /dev/null \
+    -H 'Content-Type: application/json' -d '{\"token\": \"$WT\"}' '$TURL/v1/session' | grep -qi 'set-cookie:.*; Secure'"
+else
+  echo "skip - HTTPS check: openssl or curl is not installed"
+fi
+
 finish
