@@ -73,11 +73,9 @@ static tribe_status batch_body(tribe_snap *s, const cJSON *ids, tribe_sbuf *b)
             TRIBE_TRY(tribe_sbuf_printf(b, "\"%.17g\"", v->valuedouble));
         first = 0;
     }
-    TRIBE_TRY(tribe_sbuf_add(b, "],\"run\":{\"id\":"));
-    TRIBE_TRY(tribe_sbuf_json_str(b, s->run_id));
-    TRIBE_TRY(tribe_sbuf_add(b, ",\"created\":"));
-    TRIBE_TRY(tribe_sbuf_json_str(b, s->created));
-    TRIBE_TRY(tribe_sbuf_add(b, "}}"));
+    TRIBE_TRY(tribe_sbuf_add(b, "]"));
+    TRIBE_TRY(tribe_snap_run_ref(s, b));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
     return st;
 }

@@ -657,11 +657,20 @@ tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, tribe_sb
         TRIBE_TRY(add_drivers(s, row, b));
     else
         TRIBE_TRY(tribe_sbuf_add(b, ",\"drivers\":null"));
+    TRIBE_TRY(tribe_snap_run_ref(s, b));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
+cleanup:
+    return st;
+}
+
+tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b)
+{
+    tribe_status st = TRIBE_OK;
     TRIBE_TRY(tribe_sbuf_add(b, ",\"run\":{\"id\":"));
     TRIBE_TRY(tribe_sbuf_json_str(b, s->run_id));
     TRIBE_TRY(tribe_sbuf_add(b, ",\"created\":"));
     TRIBE_TRY(tribe_sbuf_json_str(b, s->created));
-    TRIBE_TRY(tribe_sbuf_add(b, "}}"));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
     return st;
 }

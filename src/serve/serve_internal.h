@@ -74,6 +74,8 @@ int tribe_snap_segment(const tribe_snap *s, int64_t sid);
 /* Renders the documents of a loaded snapshot (snapshot.c calls it). */
 tribe_status tribe_snap_render(tribe_snap *s, const char *run_json, const char *personas_json,
                                const char *plan_csv, void *h5);
+/* Appends ,"run":{"id":...,"created":...} to b. */
+tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b);
 /* Appends customer `row`'s JSON object (docs/api.md) to b. */
 tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, tribe_sbuf *b);
 
