@@ -346,9 +346,12 @@ int tribe_serve_parse_id(const char *s, size_t len, int64_t *out)
         return -1;
     memcpy(buf, s, len);
     buf[len] = '\0';
+    const char *digits = buf[0] == '-' ? buf + 1 : buf;
+    if (*digits < '0' || *digits > '9') /* no sign but '-', no space, no hex */
+        return -1;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
-    if (errno || end == buf || (buf[0] == '+'))
+    if (errno || end == buf)
         return -1;
     if (*end == '.') { /* the float form: "17850.0", "17850.000" */
         for (end++; *end == '0'; end++)
