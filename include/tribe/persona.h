@@ -9,6 +9,12 @@
  *     tribe_personas_write(pp, segs, &p);
  *     tribe_personas_to_json(p, segs->k, segs, &json);   // personas.json text
  *     tribe_personas_destroy(&p, segs->k);
+ *
+ *     // one segment again, with a marketer's inputs (tribe serve):
+ *     tribe_persona_inputs in = {.tone = "warm", .emphasis = "order frequency"};
+ *     tribe_persona one = {0};
+ *     st = tribe_persona_refine(pp, segs, c, &in, &one);   // USAGE names a bad input
+ *     tribe_persona_clear(&one);
  *     tribe_persona_provider_destroy(&pp);
  *
  * Ownership: every string in a tribe_persona is owned by it.

@@ -4,6 +4,7 @@
  * (tribe_persona_provider_from_job). */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,56 @@ static void refine_should_reject_bad_inputs_naming_the_field(void)
     CU_ASSERT_EQUAL(tribe_persona_refine(pp, s, 1, &ok, &p), TRIBE_OK);
     tribe_persona_clear(&p);
     CU_ASSERT_EQUAL(tribe_persona_refine(pp, s, s->k, &ok, &p), TRIBE_ERR_INTERNAL);
+    tribe_persona_provider_destroy(&pp);
+    tribe_segments_destroy(&s);
+}
+
+typedef struct {
+    tribe_persona_provider *pp;
+    const tribe_segments *s;
+    int c;
+    tribe_status st;
+    char *json;
+} refine_job;
+
+static void *refine_thread(void *arg)
+{
+    refine_job *j = arg;
+    static const char *const ch[] = {"web", "email"};
+    tribe_persona_inputs in = {.tone = "playful", .emphasis = "visits", .n_channels = 2, .channels = ch};
+    tribe_persona p = {0};
+    for (int rep = 0; rep < 20 && j->st == TRIBE_OK; rep++) {
+        j->st = tribe_persona_refine(j->pp, j->s, j->c, &in, &p);
+        if (j->st == TRIBE_OK && !j->json)
+            j->json = as_json(&p, j->s);
+        tribe_persona_clear(&p);
+    }
+    return NULL;
+}
+
+/* One provider, refines on several threads at once (as tribe serve does):
+ * each gives what a lone refine gives. */
+static void one_provider_should_serve_refines_on_several_threads(void)
+{
+    tribe_segments *s = fixture_segments_with_drivers();
+    tribe_persona_provider *pp = offline(5);
+    refine_job jobs[2 * FIX_K];
+    pthread_t th[2 * FIX_K];
+    for (int i = 0; i < 2 * FIX_K; i++) {
+        jobs[i] = (refine_job){.pp = pp, .s = s, .c = i % FIX_K};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, refine_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 2 * FIX_K; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2 * FIX_K; i++) {
+        refine_job alone = {.pp = pp, .s = s, .c = i % FIX_K};
+        refine_thread(&alone);
+        CU_ASSERT_EQUAL(jobs[i].st, TRIBE_OK);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(jobs[i].json);
+        CU_ASSERT_STRING_EQUAL(jobs[i].json, alone.json);
+        free(jobs[i].json);
+        free(alone.json);
+    }
     tribe_persona_provider_destroy(&pp);
     tribe_segments_destroy(&s);
 }
@@ -382,6 +433,7 @@ int main(void)
         TRIBE_TEST(offline_refine_should_follow_the_inputs_deterministically),
         TRIBE_TEST(offline_emphasis_should_default_to_the_top_driver),
         TRIBE_TEST(refine_should_reject_bad_inputs_naming_the_field),
+        TRIBE_TEST(one_provider_should_serve_refines_on_several_threads),
         TRIBE_TEST(llm_refine_should_send_the_guidance_and_keep_the_run_rules),
         TRIBE_TEST(provider_from_job_should_build_what_the_run_built),
         {NULL, NULL}};
