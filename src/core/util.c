@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,12 @@ cleanup:
 
 tribe_status tribe_write_file_atomic(const char *path, const char *data, size_t len)
 {
+    /* One temporary name per call, so threads writing the same path (a
+     * server's persona cache) never share one; ".tmp.<pid>" stays last for
+     * the clean-up of killed processes' leftovers. */
+    static atomic_ulong seq;
     char tmp[4096];
-    tribe_status st = tribe_fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    tribe_status st = tribe_fmt(tmp, sizeof tmp, "%s.%lu.tmp.%ld", path, atomic_fetch_add(&seq, 1), (long)getpid());
     if (st != TRIBE_OK)
         return st;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);

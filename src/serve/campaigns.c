@@ -222,7 +222,9 @@ static void *send_thread(void *arg)
     if (rc == TRIBE_OK) {
         cfg.progress = on_progress;
         cfg.progress_ctx = j;
+        pthread_mutex_lock(&sj->w->send_lock); /* sends of other segments wait (state running, done 0) */
         rc = tribe_campaign_send(&cfg, ids, n, sj->w->contacts, &st);
+        pthread_mutex_unlock(&sj->w->send_lock);
     }
     j->stats = st;
     if (rc != TRIBE_OK)

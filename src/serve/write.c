@@ -518,6 +518,7 @@ tribe_status tribe_writes_create(tribe_server *srv, tribe_writes **out)
     w->srv = srv;
     w->audit_fd = -1;
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->send_lock, NULL);
     int is_dir = stat(cfg->dir, &sb) == 0 && S_ISDIR(sb.st_mode);
     TRIBE_TRY(tribe_strdup(cfg->dir, &copy));
     const char *root = is_dir ? cfg->dir : dirname(copy);
@@ -565,6 +566,7 @@ void tribe_writes_destroy(tribe_writes **wp)
     free(w->versions_dir);
     free(w->outbox);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->send_lock);
     free(w);
     *wp = NULL;
 }

@@ -48,6 +48,7 @@ struct tribe_writes {
     tribe_cjob *jobs[TRIBE_SERVE_JOBS];
     int n_jobs;
     atomic_int sending;      /* campaign threads running */
+    pthread_mutex_t send_lock; /* one send at a time: they append to one outbox */
 };
 
 /* Appends one line to the audit log: time, who, action, run, segment and the
