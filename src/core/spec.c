@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct spec_root spec_root;
 
@@ -398,11 +399,16 @@ tribe_status tribe_spec_resolve(const tribe_spec *s, const char *value, char **o
     tribe_status st = tribe_strdup(file, &copy);
     if (st != TRIBE_OK)
         return st;
+    /* Absolute: the run record keeps these paths, and readers of a finished
+     * run (tribe serve, a rerun from elsewhere) work in other directories. */
     const char *dir = dirname(copy);
-    size_t n = strlen(dir) + strlen(value) + 2;
+    char cwd[4096] = "";
+    if (dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    size_t n = strlen(cwd) + strlen(dir) + strlen(value) + 3;
     st = tribe_alloc((void **)out, n);
     if (st == TRIBE_OK) {
-        snprintf(*out, n, "%s/%s", dir, value);
+        snprintf(*out, n, "%s%s%s/%s", cwd, cwd[0] ? "/" : "", dir, value);
         normalize_path(*out);
     }
     free(copy);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static tribe_par *par;
 
@@ -89,20 +90,25 @@ static void a_full_spec_should_set_every_stage(void)
 static void relative_paths_should_resolve_against_the_spec(void)
 {
     tribe_job *job = NULL;
+    char here[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(here, sizeof here));
     CU_ASSERT_EQUAL_FATAL(tribe_job_parse("/jobs/demo.json", JOB(""), &job), TRIBE_OK);
     CU_ASSERT_STRING_EQUAL(job->input, "/jobs/a.h5");
     tribe_job_destroy(&job);
+    /* A relative spec path: the paths become absolute (the run record keeps them). */
+    CU_ASSERT_EQUAL_FATAL(chdir("/tmp"), 0);
     CU_ASSERT_EQUAL_FATAL(tribe_job_parse("jobs/x.json", "{\"input\": \"../out/./a.h5\", \"output\": \"o\"}", &job),
                           TRIBE_OK);
-    CU_ASSERT_STRING_EQUAL(job->input, "out/a.h5");
-    CU_ASSERT_STRING_EQUAL(job->output, "jobs/o");
+    CU_ASSERT_STRING_EQUAL(job->input, "/tmp/out/a.h5");
+    CU_ASSERT_STRING_EQUAL(job->output, "/tmp/jobs/o");
     tribe_job_destroy(&job);
     CU_ASSERT_EQUAL_FATAL(tribe_job_parse("../jobs/x.json", "{\"input\": \"../../a.h5\", \"output\": \"/t/../o\"}", &job),
                           TRIBE_OK);
-    CU_ASSERT_STRING_EQUAL(job->input, "../../a.h5");
-    CU_ASSERT_STRING_EQUAL(job->output, "/t/../o");
+    CU_ASSERT_STRING_EQUAL(job->input, "/a.h5"); /* /tmp/../jobs/../../a.h5: no climbing above the root */
+    CU_ASSERT_STRING_EQUAL(job->output, "/t/../o"); /* an absolute value is kept as written */
     tribe_job_destroy(&job);
     CU_ASSERT_PTR_NULL(job);
+    CU_ASSERT_EQUAL(chdir(here), 0);
 }
 
 static void defaults_should_sweep_k_from_3_to_8_and_turn_every_stage_on(void)
