@@ -46,6 +46,7 @@ function watch(page, name) {
   const expected = (url, status) => {
     const path = new URL(url).pathname;
     return (status === 401 && !page.signedIn && path === "/v1/session") ||
+           ((status === 400 || status === 404) && page.lookingUpUnknown && path.startsWith("/v1/customers/")) ||
            (status === 404 && SKIP.has("refine") && path.endsWith("/persona/versions"));
   };
   page.on("console", (m) => {
@@ -146,6 +147,17 @@ async function customer(page, segs) {
   check("customer: the card names the customer's segment", lead.includes(c.segment.name), lead);
   if (c.membership) check("customer: one membership bar per segment listed", (await page.locator(".customer .hbars").first().locator(".row").count()) === c.membership.length);
   await shot(page, "customer-laptop");
+  // an id that is also markup: the API's refusal is shown as text, nothing runs
+  const hostile = `9${Date.now()}<img src=x onerror="window.__pwned=1">`;
+  page.lookingUpUnknown = true;
+  await page.fill("#cust-id", hostile);
+  await page.press("#cust-id", "Enter");
+  const err = page.locator(".view-customer .error");
+  await err.waitFor();
+  page.lookingUpUnknown = false;
+  const said = await err.textContent();
+  const pwned = await page.evaluate(() => window.__pwned === 1 || document.querySelector(".view-customer img") !== null);
+  check("customer: a bad id is reported, and markup in it stays text", said.includes("<img") && !pwned, said);
 }
 
 async function refine(page, segs) {

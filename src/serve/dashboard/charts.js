@@ -122,14 +122,16 @@
     }
     g.append(s("line", { class: "axisline", x1: L, x2: W - R, y1: H - B, y2: H - B }),
       s("text", { class: "tick", x: L, y: H - 4, text: fmt.num(hist.edges[0]) }),
+      // the middle edge too: bins of log-transformed features are not evenly spaced in the units shown
+      s("text", { class: "tick", x: L + (n / 2) * bw, y: H - 4, "text-anchor": "middle", text: fmt.num(hist.edges[Math.floor(n / 2)]) }),
       s("text", { class: "tick", x: W - R, y: H - 4, "text-anchor": "end", text: fmt.num(hist.edges[n]) }));
     return g;
   }
 
   // Quartile strips on one axis: rows [{label, q1, median, q3, colour}]; the box spans q1..q3,
-  // the tick is the median.
-  function quartiles(rows, name) {
-    const W = 240, rowH = 16, L = 4, R = 4;
+  // the tick is the median. W: the drawing's width in units of its 16-unit rows (default 240).
+  function quartiles(rows, name, W = 240) {
+    const rowH = 16, L = 4, R = 4;
     const lo = Math.min(...rows.map((r) => r.q1)), hi = Math.max(...rows.map((r) => r.q3));
     const pad = (hi - lo) * 0.05 || 1;
     const x = scale(lo - pad, hi + pad, L, W - R);

@@ -136,22 +136,31 @@
     return box;
   }
 
-  const CHANNELS = ["E-mail", "SMS", "Web", "Mobile e-mail", "Direct mail", "Social media"];
+  // the refine API's channel keys (docs/personas-llm.md) and the names personas use for them
+  const CHANNELS = [["email", "E-mail"], ["sms", "SMS"], ["push", "Push notifications"], ["social", "Social media"],
+                    ["direct_mail", "Direct mail"], ["web", "Web"], ["app", "In-app messages"]];
+  const MAX_CHANNELS = 6;
   // the refine form; on an answer shows current and proposed side by side with Save
   function refineForm(id, persona, area) {
-    const have = new Set(persona.channels || []);
-    const all = [...new Set([...CHANNELS, ...have])];
+    const have = new Set((persona.channels || []).map((c) => String(c).toLowerCase()));
+    const checks = CHANNELS.map(([key, name]) => h("label", null,
+      h("input", { type: "checkbox", name: "channels", value: key, checked: have.has(name.toLowerCase()) || have.has(key) }), " ", name));
     const f = h("form", { class: "refine", "aria-label": "Refine the persona" },
       h("div", { class: "field" }, h("label", { for: "r-tone", text: "Tone" }),
-        h("input", { id: "r-tone", name: "tone", list: "tones", placeholder: "e.g. warm, playful", maxlength: 200 }),
-        h("datalist", { id: "tones" }, ["warm", "playful", "premium", "plain-spoken", "urgent", "reassuring"].map((t) => h("option", { value: t })))),
+        h("input", { id: "r-tone", name: "tone", list: "tones", placeholder: "e.g. warm, playful", maxlength: 500 }),
+        h("datalist", { id: "tones" }, ["friendly", "formal", "playful", "premium", "urgent", "reassuring"].map((t) => h("option", { value: t })))),
       h("div", { class: "field" }, h("label", { for: "r-brand", text: "Brand guidance" }),
-        h("textarea", { id: "r-brand", name: "brand_guidance", rows: 3, maxlength: 2000, placeholder: "What the brand always / never says" })),
+        h("textarea", { id: "r-brand", name: "brand_guidance", rows: 3, maxlength: 500, placeholder: "What the brand always / never says" })),
       h("div", { class: "field" }, h("label", { for: "r-emph", text: "Emphasis" }),
-        h("input", { id: "r-emph", name: "emphasis", maxlength: 500, placeholder: "e.g. free delivery, loyalty points" })),
-      h("fieldset", { class: "checks" }, h("legend", { text: "Channels" }),
-        all.map((c, i) => h("label", null, h("input", { type: "checkbox", name: "channels", value: c, id: `r-ch-${i}`, checked: have.has(c) }), " ", c))),
+        h("input", { id: "r-emph", name: "emphasis", maxlength: 500, placeholder: "e.g. order value, visits, tenure" })),
+      h("fieldset", { class: "checks" }, h("legend", { text: `Channels (up to ${MAX_CHANNELS})` }), checks),
       h("button", { type: "submit", text: "Refine with the model" }));
+    f.addEventListener("change", (ev) => {
+      if (ev.target.name === "channels" && f.querySelectorAll("input[name=channels]:checked").length > MAX_CHANNELS) {
+        ev.target.checked = false;
+        tribe.say(`A persona has at most ${MAX_CHANNELS} channels.`, "info");
+      }
+    });
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const btn = f.querySelector("button");
@@ -341,8 +350,8 @@
         h("td", { text: `${fmt.num(fa.median)} (${fmt.num(fa.q1)}–${fmt.num(fa.q3)})` }),
         h("td", { text: `${fmt.num(fb.median)} (${fmt.num(fb.q1)}–${fmt.num(fb.q3)})` }),
         h("td", { class: "strip" }, charts.quartiles([{ label: ga.name, q1: fa.q1, median: fa.median, q3: fa.q3, colour: colour(a) },
-          { label: gb.name, q1: fb.q1, median: fb.median, q3: fb.q3, colour: colour(b) }], name)),
-        h("td", { class: "says", text: says }));
+          { label: gb.name, q1: fb.q1, median: fb.median, q3: fb.q3, colour: colour(b) }], name, 480)),
+        h("td", { class: "says" }, big ? h("span", { class: "badge diff-" + big, text: big === "big" ? "different" : "a little" }) : null, " ", says));
     });
     add(box, h("h1", { text: "Compare two segments" }),
       h("div", { class: "pickers" }, tribe.segmentSelect("cmp-a", "First segment", String(a), (v) => nav(v, b)),
