@@ -139,9 +139,20 @@ async function customer(page, segs) {
   const g = segs.segments[segs.segments.length - 1];
   const cid = (await api(`/v1/segments/${g.id}/customers?limit=1`)).json.customers[0].customer_id;
   const c = (await api(`/v1/customers/${cid}`)).json;
-  await page.click('#nav a[data-view="customer"]');
-  await page.fill("#cust-id", cid);
-  await page.press("#cust-id", "Enter");
+  // by keyboard only: from the top of the page, Tab past the skip link and three views to
+  // "Customer", Enter, Tab into the id box, type, Enter
+  await page.goto(BASE + "/");
+  await page.locator(".segbars .seg-bar").first().waitFor();
+  for (let i = 0; i < 5; i++) await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement.textContent);
+  check("keyboard: the fifth Tab stop is the Customer view", focused === "Customer", focused);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/#\/customer$/);
+  await page.locator("#cust-id").waitFor();
+  await page.keyboard.press("Tab");
+  check("keyboard: the first Tab stop of the view is the id box", await page.evaluate(() => document.activeElement.id === "cust-id"));
+  await page.keyboard.type(cid);
+  await page.keyboard.press("Enter");
   await page.locator(`.customer[data-customer="${cid}"]`).waitFor();
   const lead = await text(page, ".customer .lead");
   check("customer: the card names the customer's segment", lead.includes(c.segment.name), lead);
