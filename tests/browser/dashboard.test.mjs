@@ -202,7 +202,7 @@ async function campaign(page, segs) {
   check("campaign: preview shows messages for a few real customers", n >= 1 && n <= 3, `${n}`);
   const body = await text(page, ".message pre.body");
   check("campaign: merge fields filled in the preview", !body.includes("{{"), body.slice(0, 120));
-  await page.click("text=Send (sandbox)");
+  await page.click("text=Send (sandbox)"); // the e2e script gives the server a mail endpoint
   const res = page.locator(".result[data-state]");
   await res.waitFor({ timeout: 60000 });
   check("campaign: the send finished", (await res.getAttribute("data-state")) === "done", await res.textContent());

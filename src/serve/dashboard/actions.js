@@ -124,17 +124,22 @@
     fill(out, h("p", { class: "muted", text: "Rendering messages…" }));
     const r = await api("POST", "/v1/campaigns:preview", { segment_id: segId, channel, customers: 3 });
     const area = h("div", { class: "sendarea" });
-    const sandbox = h("button", { type: "button", class: "primary", text: "Send (sandbox)" });
+    // the server sends to its --mail-endpoint in sandbox mode, or without one makes a dry run
+    const mode = r.mode || "sandbox";
+    const sandbox = h("button", { type: "button", class: "primary", text: `Send (${mode})` });
     sandbox.addEventListener("click", () => send({ segment_id: segId, channel, live: false }, area, [sandbox]));
     const counts = r.counts || {};
     fill(out,
       h("h2", { text: `Preview: ${segLabel(segId)} by ${channel === "sms" ? "SMS" : "e-mail"}` }),
+      r.campaign ? h("p", { class: "muted", text: `Campaign: ${r.campaign}` }) : null,
       h("div", { class: "messages" }, (r.messages || []).map((m) => messageCard(m, channel))),
       (r.messages || []).length ? null : h("p", { class: "muted", text: "No customer of this segment can be reached on this channel." }),
       h("h3", { text: `Who gets it: ${fmt.int(counts.would_send)} of ${fmt.int(counts.customers)} customers` }),
       countsChart(counts, "After the opt-outs, the suppression list and the frequency cap."),
       h("div", { class: "actions" }, sandbox,
-        h("span", { class: "muted small", text: " The sandbox runs the real send with the provider's sandbox mode: nothing reaches anyone." })),
+        h("span", { class: "muted small", text: mode === "sandbox"
+          ? " The sandbox runs the real send with the provider's sandbox mode: nothing reaches anyone."
+          : " The server has no mail endpoint: the send is only written to its outbox." })),
       r.live_allowed ? liveBox(segId, channel, area, sandbox) : null,
       area);
   }
