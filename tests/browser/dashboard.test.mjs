@@ -45,7 +45,7 @@ function watch(page, name) {
   // a server without the persona versions yet answers 404 to the page's list (skipped by name)
   const expected = (url, status) => {
     const path = new URL(url).pathname;
-    return (status === 401 && !page.signedIn && path === "/v1/session") ||
+    return ((status === 401 || status === 429) && !page.signedIn && path === "/v1/session") ||
            ((status === 400 || status === 404) && page.lookingUpUnknown && path.startsWith("/v1/customers/")) ||
            (status === 404 && SKIP.has("refine") && path.endsWith("/persona/versions"));
   };
@@ -67,13 +67,22 @@ function watch(page, name) {
   };
 }
 
+// Signs in through the form. The server throttles sign-ins after a refused one ("Too many
+// requests ... retry in 1 s", shown on the form): then waits and tries again, as a person would.
 async function signIn(page, token) {
   await page.goto(BASE + "/");
   await page.locator("#signin").waitFor({ state: "visible" });
-  page.signedIn = true; // from here on a 401 is a failure
-  await page.fill("#token", token);
-  await page.click("#signin button[type=submit]");
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.fill("#token", token);
+    await page.click("#signin button[type=submit]");
+    await page.locator("#nav:visible, #signin-error:not(:empty)").first().waitFor();
+    if (await page.locator("#nav").isVisible()) break;
+    const said = await text(page, "#signin-error");
+    if (!/too many/i.test(said)) throw new Error(`sign-in refused: ${said}`);
+    await page.waitForTimeout(1100);
+  }
   await page.locator("#nav").waitFor({ state: "visible" });
+  page.signedIn = true; // from here on a 401 or 429 is a failure
 }
 
 const shot = (page, name) => page.screenshot({ path: join(opt.shots, `${name}.png`), fullPage: true });
@@ -246,9 +255,10 @@ async function readRole() {
   await ctx.close();
 }
 
+let page = null;
 try {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await ctx.newPage();
+  page = await ctx.newPage();
   const done = watch(page, "laptop");
   // a wrong token is refused with a message, then the right one signs in
   await page.goto(BASE + "/");
@@ -272,7 +282,10 @@ try {
   if (opt.read) await readRole();
   await ctx.close();
 } catch (e) {
-  fail("the browser test ran to its end", e.stack || String(e));
+  // what the page said last, and how it looked, to see why
+  const said = page ? await page.locator("#status").textContent().catch(() => "") : "";
+  if (page) await shot(page, "failure").catch(() => {});
+  fail("the browser test ran to its end", `${e.stack || e}${said ? `\n# the page's status line: ${said}` : ""}`);
 } finally {
   await browser.close();
 }
