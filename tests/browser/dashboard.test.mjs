@@ -218,7 +218,30 @@ async function campaign(page, segs) {
   const sent = await res.locator('li[data-key="sent"] strong').textContent().catch(() => null);
   check("campaign: the per-reason summary is shown", sent !== null, "no 'sent' count");
   await shot(page, "campaign-laptop");
+  if (!SKIP.has("live")) await liveSend(page, g);
   return sent === null ? null : Number(sent.replace(/,/g, ""));
+}
+
+// A live send (the server runs with --allow-live): the button stays disabled until the box is
+// ticked and the segment's name typed exactly; then the send runs as live (API).
+async function liveSend(page, g) {
+  const go = page.locator("fieldset.live button");
+  check("live send: offered when the server allows it", (await go.count()) === 1);
+  check("live send: disabled before confirming", await go.isDisabled());
+  await page.check("#live-ok");
+  await page.fill("#live-confirm", g.name.toUpperCase() === g.name ? g.name.toLowerCase() : g.name.toUpperCase());
+  check("live send: disabled with a wrongly typed name", await go.isDisabled());
+  await page.fill("#live-confirm", g.name);
+  check("live send: enabled once ticked and the name typed", await go.isEnabled());
+  await go.click();
+  // the status line says so when the server accepted it, and the sandbox's result is gone by then
+  await page.locator("#status", { hasText: "started (live)" }).waitFor({ timeout: 15000 });
+  const res = page.locator(".result[data-state]");
+  await res.waitFor({ timeout: 60000 });
+  const said = await text(page, "#status");
+  const id = /Campaign (\S+) started \(live\)/.exec(said);
+  const c = id ? (await api(`/v1/campaigns/${id[1]}`)).json : {};
+  check("live send: the server ran it as a live send", c.live === true && c.state === "done", `${said} ${JSON.stringify(c).slice(0, 200)}`);
 }
 
 async function phone(state) {
