@@ -79,8 +79,22 @@ const tribe = (window.tribe = { views: {}, charts: {}, state: {} });
     }
   }
   // api(method, path, body): the parsed JSON answer; a problem+json answer becomes an ApiError
-  // with its title and detail. POSTs carry the session's CSRF token.
+  // with its title and detail. POSTs carry the session's CSRF token. A 429 (the server's rate
+  // limits, docs/api.md) with a short Retry-After is waited out and the request made again, a
+  // few times: a refused request did nothing, so even a write is safe to repeat.
   async function api(method, path, body) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request(method, path, body);
+      } catch (e) {
+        if (!(e.status === 429 && e.retryAfter <= 5 && attempt < 3)) throw e;
+        say(`The server is busy: trying again in ${e.retryAfter} s…`, "info");
+        await new Promise((r) => setTimeout(r, e.retryAfter * 1000));
+        say("");
+      }
+    }
+  }
+  async function request(method, path, body) {
     const opt = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (body !== undefined) {
       opt.headers["Content-Type"] = "application/json";
@@ -103,7 +117,9 @@ const tribe = (window.tribe = { views: {}, charts: {}, state: {} });
     if (!res.ok) {
       const p = json || {};
       if (res.status === 401 && path !== "/v1/session") showSignIn("Your session ended: sign in again.");
-      throw new ApiError(res.status, p.title || `HTTP ${res.status}`, p.detail || (json ? "" : text.slice(0, 200)));
+      const e = new ApiError(res.status, p.title || `HTTP ${res.status}`, p.detail || (json ? "" : text.slice(0, 200)));
+      e.retryAfter = Number(res.headers.get("Retry-After")) || 1;
+      throw e;
     }
     return json;
   }
