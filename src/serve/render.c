@@ -541,6 +541,12 @@ cleanup:
 
 /* ---- the customer ------------------------------------------------------- */
 
+/* A float as JSON: null when not finite. */
+static tribe_status add_num(tribe_sbuf *b, const char *fmt, double v)
+{
+    return isfinite(v) ? tribe_sbuf_printf(b, fmt, v) : tribe_sbuf_add(b, "null");
+}
+
 static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
@@ -557,18 +563,14 @@ static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
     for (int t = 0; t < top; t++) {
         TRIBE_TRY(tribe_sbuf_add(b, t ? ",{\"feature\":" : "{\"feature\":"));
         TRIBE_TRY(tribe_sbuf_json_str(b, s->feat[s->drv_col[idx[t]]]));
-        TRIBE_TRY(tribe_sbuf_printf(b, ",\"value\":%.9g,\"shap\":%.6g}", (double)xr[idx[t]], val[t]));
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"value\":")); /* a missing value (NaN) is null, not "nan" */
+        TRIBE_TRY(add_num(b, "%.9g", (double)xr[idx[t]]));
+        TRIBE_TRY(tribe_sbuf_printf(b, ",\"shap\":%.6g}", val[t]));
     }
     TRIBE_TRY(tribe_sbuf_add(b, "]"));
 cleanup:
     free(phi);
     return st;
-}
-
-/* A float as JSON: null when not finite. */
-static tribe_status add_num(tribe_sbuf *b, const char *fmt, double v)
-{
-    return isfinite(v) ? tribe_sbuf_printf(b, fmt, v) : tribe_sbuf_add(b, "null");
 }
 
 /* The memberships above 0.01, largest first (ties: lower position), at most 8. */
