@@ -31,9 +31,18 @@ typedef struct {
     double *edges;           /* [d][BINS + 1] */
 } render_src;
 
+/* A number that reads back to the same double: cJSON prints 15 digits
+ * whenever they read back within one ulp, so a median of results.h5 would
+ * come out an ulp off; the shortest of 15..17 digits that round-trips. */
 static cJSON *num(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    char buf[32];
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    for (int prec = 15; prec <= 17; prec++)
+        if (snprintf(buf, sizeof buf, "%.*g", prec, v) > 0 && strtod(buf, NULL) == v)
+            break;
+    return cJSON_CreateRaw(buf);
 }
 
 static cJSON *id_str(int64_t v)
