@@ -176,3 +176,108 @@ def main(fn):
     c = Checks()
     fn(c, sys.argv[1:])
     sys.exit(0)
+
+
+# ---- command line: python3 -m serve_client COMMAND URL TOKEN ... -------------------------------
+
+def metric(api, name):
+    """The value of one sample line of /metrics (None when absent)."""
+    for l in api.get("/metrics").body.decode().splitlines():
+        if l.startswith(name + " "):
+            return float(l.split(" ")[-1])
+    return None
+
+
+def current(api):
+    r = api.get("/v1/runs/current")
+    return r.json()["run"]["id"] if r.status == 200 else None
+
+
+def wait_for(pred, seconds):
+    import time
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return pred()
+
+
+def load(api_url, token, out_dir, stop_file, ids, threads=4):
+    """Look-ups of random ids at `threads` keep-alive connections until
+    stop_file exists; then every answer is checked against the results.h5 of
+    the run it names (out_dir/runs/<id>). Prints ok/FAIL lines."""
+    import os, random, re, threading, time
+    got, errors, lock = [], [], threading.Lock()
+
+    def worker(seed):
+        api, rng, mine = Api(api_url, token, keep=True, timeout=10), random.Random(seed), []
+        while not os.path.exists(stop_file):
+            cid = rng.choice(ids)
+            try:
+                r = api.get("/v1/customers/%d" % cid)
+                mine.append((cid, r.status, r.body))
+            except Exception as e:  # a failed request
+                with lock:
+                    errors.append("%d: %r" % (cid, e))
+        with lock:
+            got.extend(mine)
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    took = time.monotonic() - t0
+    c, runs, seen, bad = Checks(), {}, {}, []
+    for cid, status, body in got:
+        if status == 200:
+            d = json.loads(body)
+            rid = d["run"]["id"]
+        elif status == 404:
+            d = json.loads(body)
+            m = re.search(r"is not in run (\S+)$", d.get("detail", ""))
+            rid = m.group(1) if m and d.get("type") == PROBLEM + "not-found" else None
+        else:
+            bad.append("%d: %d %r" % (cid, status, body[:200]))
+            continue
+        if rid not in runs:
+            path = os.path.join(out_dir, "runs", str(rid), "results.h5")
+            runs[rid] = Run(path) if rid and os.path.exists(path) else None
+        r = runs[rid]
+        seen[rid] = seen.get(rid, 0) + 1
+        if r is None:
+            bad.append("%d: names run %r, which is not in the history" % (cid, rid))
+        elif status == 404 and cid in r.row:
+            bad.append("%d: 404 from run %s, which has it" % (cid, rid))
+        elif status == 200 and (cid not in r.row or
+                                (d["segment"]["id"], d["segment"]["name"]) != r.segment_of(cid)):
+            bad.append("%d: segment %r in run %s, whose results.h5 says %r" % (cid, d["segment"], rid,
+                                                                                r.segment_of(cid) if cid in r.row else None))
+    print("# %d look-ups in %.1f s at %d connections; answers by run: %s" % (len(got), took, threads, seen))
+    with c.case("under load, no request failed (%d look-ups, %d errors)" % (len(got), len(errors))):
+        assert not errors, errors[:5]
+    with c.case("under load, every answer is a 200 or a 404 of the run it names, consistent with that run's results.h5"):
+        assert not bad, (len(bad), bad[:5])
+    return seen
+
+
+if __name__ == "__main__":
+    cmd, url, token = sys.argv[1:4]
+    api = Api(url, token)
+    if cmd == "current":
+        print(current(api))
+    elif cmd == "wait":  # wait URL TOKEN RUN_ID SECONDS
+        sys.exit(0 if wait_for(lambda: current(api) == sys.argv[4], float(sys.argv[5])) else 1)
+    elif cmd == "metric":  # metric URL TOKEN SAMPLE
+        print(metric(api, sys.argv[4]))
+    elif cmd == "wait-metric":  # wait-metric URL TOKEN SAMPLE VALUE SECONDS
+        sys.exit(0 if wait_for(lambda: metric(api, sys.argv[4]) == float(sys.argv[5]), float(sys.argv[6])) else 1)
+    elif cmd == "load":  # load URL TOKEN OUT_DIR STOP_FILE MIN_RUNS IDS_FILE
+        ids = [int(x) for x in open(sys.argv[7]).read().split()]
+        seen = load(url, token, sys.argv[4], sys.argv[5], ids)
+        n = len([k for k in seen if k])
+        print(("ok - " if n >= int(sys.argv[6]) else "FAIL - ") + "the load saw answers from %d runs (>= %s)" % (n, sys.argv[6]))
+    else:
+        sys.exit("unknown command " + cmd)
