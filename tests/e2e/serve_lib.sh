@@ -2,6 +2,12 @@
 # a small history directory, servers on loopback that the EXIT trap always
 # stops, and the Python checks of serve_client.py.
 SERVE_PIDS=()
+# TRIBE_SERVE_BIN: another tribe for the servers only (e.g. the ASan build's; tribe gen, ingest
+# and run stay $TRIBE_BIN, whose Open MPI plugins LeakSanitizer cannot name)
+SERVE_BIN=${TRIBE_SERVE_BIN:-$TRIBE_BIN}
+# LeakSanitizer reports do not change exit codes here: serve_stop reads them and fails on leaks
+# it can name (Open MPI's unloaded plugins show as "<unknown module>" and cannot be suppressed).
+export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}exitcode=0
 RD=read-token-0123456789abcdef
 WR=write-token-0123456789abcdef
 printf '# test tokens\nread %s\nwrite %s\n' "$RD" "$WR" >"$TMP/tokens"
@@ -22,7 +28,7 @@ serve_start() {
   local name=$1 dir=$2
   shift 2
   rm -f "$TMP/$name.ready"
-  "$TRIBE_BIN" serve "$dir" --tokens "$TMP/tokens" --port 0 --ready-file "$TMP/$name.ready" "$@" \
+  "$SERVE_BIN" serve "$dir" --tokens "$TMP/tokens" --port 0 --ready-file "$TMP/$name.ready" "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.log" &
   local pid=$!
   SERVE_PIDS+=("$pid")
@@ -47,12 +53,19 @@ serve_stop() {
   local pid=${!pidv}
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" || rc=$?
-  if [[ $rc -eq 0 ]] && ! grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP/$name.log"; then
-    ok "server $name stops on SIGTERM with exit 0"
+  if [[ $rc -eq 0 ]] && ! grep -qE "ERROR: AddressSanitizer|runtime error:" "$TMP/$name.log" && ! named_leaks "$TMP/$name.log"; then
+    ok "server $name stops on SIGTERM with exit 0$(grep -q 'ERROR: LeakSanitizer' "$TMP/$name.log" && echo ' (leaks only in unnamed MPI plugins)')"
   else
     fail "server $name stopped with exit $rc"
     grep -A12 -E "Sanitizer|runtime error" "$TMP/$name.log" | head -40 | sed 's/^/    /'
   fi
+}
+
+# named_leaks LOG: a LeakSanitizer report in LOG has a leak allocated through tribe's code,
+# libmicrohttpd, HDF5 or cJSON (the rest is Open MPI's plugins, through libc at most).
+named_leaks() {
+  awk -v src="$TRIBE_SOURCE_DIR/" '/^(Direct|Indirect) leak/{f=1} /^$/{f=0}
+    f && (/#[0-9]+ 0x[0-9a-f]+ in (tribe_|MHD_|H5|cJSON_)/ || index($0, src))' "$1" | grep -q .
 }
 
 # pycheck DESCRIPTION [args...] <<'PY': runs a Python check script that prints

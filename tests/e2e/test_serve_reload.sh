@@ -122,21 +122,21 @@ rm -rf "$O/runs/bad" "$O/runs/empty"
 sleep 1.5
 
 # ---- a missing or damaged run at start -----------------------------------------------------------
-expect 4 "'$TMP/nope': no such file or directory" -- "$TRIBE_BIN" serve "$TMP/nope" --tokens "$TMP/tokens" --port 0
-expect 3 "raw_c1.*without results.h5" -- "$TRIBE_BIN" serve "$TMP/raw_c1" --tokens "$TMP/tokens" --port 0
+expect 4 "'$TMP/nope': no such file or directory" -- "$SERVE_BIN" serve "$TMP/nope" --tokens "$TMP/tokens" --port 0
+expect 3 "raw_c1.*without results.h5" -- "$SERVE_BIN" serve "$TMP/raw_c1" --tokens "$TMP/tokens" --port 0
 mkdir -p "$TMP/damaged"
 head -c 20000 "$O/runs/r2/results.h5" >"$TMP/damaged/results.h5"
 rc=0
-"$TRIBE_BIN" serve "$TMP/damaged" --tokens "$TMP/tokens" --port 0 --ready-file "$TMP/damaged.ready" 2>"$TMP/damaged.err" || rc=$?
+"$SERVE_BIN" serve "$TMP/damaged" --tokens "$TMP/tokens" --port 0 --ready-file "$TMP/damaged.ready" 2>"$TMP/damaged.err" || rc=$?
 check "a truncated results.h5 at start exits 3 or 4 ($rc) naming it, never listening" \
   test \( $rc -eq 3 -o $rc -eq 4 \) -a ! -e "$TMP/damaged.ready"
 check "the message names the damaged file" grep -q "damaged/results.h5" "$TMP/damaged.err"
 echo "not hdf5" >"$TMP/damaged/results.h5"
-expect 3 "damaged/results.h5: not an HDF5 file" -- "$TRIBE_BIN" serve "$TMP/damaged" --tokens "$TMP/tokens" --port 0
+expect 3 "damaged/results.h5: not an HDF5 file" -- "$SERVE_BIN" serve "$TMP/damaged" --tokens "$TMP/tokens" --port 0
 mkdir -p "$TMP/hollow/runs/r9"
 ln -s runs/r9 "$TMP/hollow/latest"
 cp "$O/runs/r2/results.h5" "$TMP/hollow/results.h5"
-expect 3 "latest" -- "$TRIBE_BIN" serve "$TMP/hollow" --tokens "$TMP/tokens" --port 0
+expect 3 "latest" -- "$SERVE_BIN" serve "$TMP/hollow" --tokens "$TMP/tokens" --port 0
 
 # ---- reloads under load --------------------------------------------------------------------------
 $PY - "$TMP/c1.h5" "$TMP/c2.h5" >"$TMP/ids.txt" <<'PY'
