@@ -379,7 +379,7 @@ int tribe_serve_parse_id(const char *s, size_t len, int64_t *out)
     long long v = strtoll(buf, &end, 10);
     if (errno || end == buf)
         return -1;
-    if (*end == '.') { /* the float form: "17850.0", "17850.000" */
+    if (*end == '.' && end[1] == '0') { /* the float form: "17850.0", "17850.000" */
         for (end++; *end == '0'; end++)
             ;
     }

@@ -121,7 +121,8 @@ def run(c, argv):
         unknown = int(r.ids.max()) + 1
         problem(api.get("/v1/customers/%d" % unknown), 404, "not-found")
         problem(api.get("/v1/customers/0"), 404, "not-found")
-        for bad in ["abc", "12.5", "1e3", "0x10", "%20", "", "12a", "--1", "1.0.0"]:
+        for bad in ["abc", "12.5", "1e3", "0x10", "%20", "", "12a", "--1", "1.0.0", "%20" + str(cid), "%20+" + str(cid),
+                    "+" + str(cid), "%09" + str(cid), str(cid) + ".", str(cid) + "%20", "-%20" + str(cid)]:
             problem(api.get("/v1/customers/" + bad), 400, "bad-request")
     with c.case("ids that overflow int64 are 400, the largest int64 an unknown id (404)"):
         for bad in ["9223372036854775808", "-9223372036854775809", "99999999999999999999999999", "1" * 40]:
