@@ -31,9 +31,18 @@ typedef struct {
     double *edges;           /* [d][BINS + 1] */
 } render_src;
 
+/* A number that reads back to the same double: cJSON prints 15 digits
+ * whenever they read back within one ulp, so a median of results.h5 would
+ * come out an ulp off; the shortest of 15..17 digits that round-trips. */
 static cJSON *num(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    char buf[32];
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    for (int prec = 15; prec <= 17; prec++)
+        if (snprintf(buf, sizeof buf, "%.*g", prec, v) > 0 && strtod(buf, NULL) == v)
+            break;
+    return cJSON_CreateRaw(buf);
 }
 
 static cJSON *id_str(int64_t v)
@@ -541,6 +550,12 @@ cleanup:
 
 /* ---- the customer ------------------------------------------------------- */
 
+/* A float as JSON: null when not finite. */
+static tribe_status add_num(tribe_sbuf *b, const char *fmt, double v)
+{
+    return isfinite(v) ? tribe_sbuf_printf(b, fmt, v) : tribe_sbuf_add(b, "null");
+}
+
 static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
@@ -557,18 +572,14 @@ static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
     for (int t = 0; t < top; t++) {
         TRIBE_TRY(tribe_sbuf_add(b, t ? ",{\"feature\":" : "{\"feature\":"));
         TRIBE_TRY(tribe_sbuf_json_str(b, s->feat[s->drv_col[idx[t]]]));
-        TRIBE_TRY(tribe_sbuf_printf(b, ",\"value\":%.9g,\"shap\":%.6g}", (double)xr[idx[t]], val[t]));
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"value\":")); /* a missing value (NaN) is null, not "nan" */
+        TRIBE_TRY(add_num(b, "%.9g", (double)xr[idx[t]]));
+        TRIBE_TRY(tribe_sbuf_printf(b, ",\"shap\":%.6g}", val[t]));
     }
     TRIBE_TRY(tribe_sbuf_add(b, "]"));
 cleanup:
     free(phi);
     return st;
-}
-
-/* A float as JSON: null when not finite. */
-static tribe_status add_num(tribe_sbuf *b, const char *fmt, double v)
-{
-    return isfinite(v) ? tribe_sbuf_printf(b, fmt, v) : tribe_sbuf_add(b, "null");
 }
 
 /* The memberships above 0.01, largest first (ties: lower position), at most 8. */

@@ -180,10 +180,11 @@ static int run_key(const char *dir, char *key, size_t cap)
 {
     char *path = NULL;
     struct stat sb;
-    if (tribe_prev_resolve(dir, &path) != TRIBE_OK || stat(path, &sb) != 0) {
-        tribe_clear_error();
+    if (tribe_snap_resolve(dir, &path) != TRIBE_OK || stat(path, &sb) != 0) {
+        if (path)
+            tribe_fail_errno(TRIBE_ERR_IO, "%s", path);
         free(path);
-        return -1;
+        return -1; /* the error says why */
     }
     snprintf(key, cap, "%s|%llu|%lld.%09ld", path, (unsigned long long)sb.st_ino, (long long)sb.st_mtim.tv_sec,
              sb.st_mtim.tv_nsec);
@@ -218,9 +219,14 @@ static void check(tribe_par *par, tribe_server *srv, int forced, char *served, c
 {
     char key[4096 + 128];
     tribe_snap *s = NULL;
-    if (run_key(srv->cfg.dir, key, sizeof key) != 0) {
-        if (forced)
-            TRIBE_WARN("serve: reload: %s names no run now; still serving the loaded one", srv->cfg.dir);
+    if (run_key(srv->cfg.dir, key, sizeof key) != 0) { /* names no loadable run: a failed reload, logged once */
+        snprintf(key, sizeof key, "error: %s", tribe_errmsg());
+        tribe_clear_error();
+        if (forced || strcmp(key, failed) != 0) {
+            tribe_metrics_reload(srv->metrics, 0, 0);
+            TRIBE_WARN("serve: reload failed, still serving the previous run: %s", key + 7);
+            snprintf(failed, cap, "%s", key);
+        }
         return;
     }
     if (!forced && (strcmp(key, served) == 0 || strcmp(key, failed) == 0))
@@ -303,8 +309,10 @@ static tribe_status setup(tribe_par *par, tribe_server *srv, char *served)
     }
     TRIBE_TRY(tribe_auth_create(srv->cfg.tokens_path, srv->cfg.rate, srv->cfg.burst, srv->cfg.write_rate, &srv->auth));
     TRIBE_TRY(tribe_metrics_create(&srv->metrics));
-    if (run_key(srv->cfg.dir, served, 4096 + 128) != 0)
+    if (run_key(srv->cfg.dir, served, 4096 + 128) != 0) {
         served[0] = '\0';
+        tribe_clear_error(); /* load says why */
+    }
     TRIBE_TRY(load(par, srv, &s));
     swap_in(srv, s);
     TRIBE_INFO("serve: loaded run %s (%lld customers, %d segments) in %.2f s", s->run_id, (long long)s->n, s->k,

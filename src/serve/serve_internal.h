@@ -60,6 +60,11 @@ typedef struct tribe_snap {
     double load_seconds;
 } tribe_snap;
 
+/* The results.h5 that `target` names: a results.h5, a run directory, or an
+ * output directory (its `latest` run when it has that pointer, and only then
+ * its top-level results.h5). IO when target does not exist; INPUT naming it
+ * when it names no results.h5. *out is malloc'd (a real path). */
+tribe_status tribe_snap_resolve(const char *target, char **out);
 /* Loads the run that `target` names (a run directory or a results.h5).
  * Collective over a one-rank par; main thread only. INPUT / IO naming the
  * file for anything missing or inconsistent. *out has one reference. */

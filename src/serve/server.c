@@ -219,6 +219,14 @@ static void dispatch(tribe_server *srv, struct MHD_Connection *c, tribe_req *q, 
         }
         return;
     }
+    /* limited before the credential is checked: 401s count too, so tokens
+     * cannot be guessed at the full speed of the server */
+    int wait = tribe_auth_limit(srv->auth, client_key(c), write);
+    if (wait) {
+        r->retry_after = wait;
+        tribe_reply_problem(r, 429, "rate-limited", q->url, "over the rate limit; retry in %d s", wait);
+        return;
+    }
     q->role = authenticate(srv, c, q, &why);
     if (q->role < 0) {
         tribe_reply_problem(r, 403, "forbidden", q->url,
@@ -228,12 +236,6 @@ static void dispatch(tribe_server *srv, struct MHD_Connection *c, tribe_req *q, 
     }
     if (q->role == TRIBE_ROLE_NONE) {
         tribe_reply_problem(r, 401, "unauthorized", q->url, "%s", why);
-        return;
-    }
-    int wait = tribe_auth_limit(srv->auth, client_key(c), write);
-    if (wait) {
-        r->retry_after = wait;
-        tribe_reply_problem(r, 429, "rate-limited", q->url, "over the rate limit; retry in %d s", wait);
         return;
     }
     if (strcmp(q->url, "/metrics") == 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Reads a per-customer dataset of n rows and `cols` columns when present
  * (*out stays NULL when absent and optional). */
@@ -256,6 +257,31 @@ cleanup:
     return st;
 }
 
+tribe_status tribe_snap_resolve(const char *target, char **out)
+{
+    char p[4096 + 32], to[4096];
+    struct stat sb;
+    if (stat(target, &sb) != 0)
+        return errno == ENOENT ? tribe_fail(TRIBE_ERR_IO, "'%s': no such file or directory", target)
+                               : tribe_fail_errno(TRIBE_ERR_IO, "'%s'", target);
+    if (S_ISDIR(sb.st_mode)) {
+        tribe_status st = tribe_fmt(p, sizeof p, "%s/latest", target);
+        int latest = st == TRIBE_OK && lstat(p, &sb) == 0;
+        ssize_t len = latest ? readlink(p, to, sizeof to - 1) : -1;
+        to[len > 0 ? len : 0] = '\0';
+        if (st == TRIBE_OK)
+            st = tribe_fmt(p, sizeof p, latest ? "%s/latest/results.h5" : "%s/results.h5", target);
+        if (st != TRIBE_OK)
+            return st;
+        if (stat(p, &sb) != 0 || !S_ISREG(sb.st_mode))
+            return latest ? tribe_fail(TRIBE_ERR_INPUT, "'%s/latest' points at '%s', which holds no results.h5", target, to)
+                          : tribe_fail(TRIBE_ERR_INPUT, "'%s': a directory without results.h5 or latest/results.h5 (name "
+                                       "a results.h5, a run directory or an output directory of tribe run)", target);
+        target = p;
+    }
+    return tribe_prev_resolve(target, out);
+}
+
 tribe_status tribe_snap_load(tribe_par *par, const char *target, tribe_snap **out)
 {
     tribe_status st = TRIBE_OK;
@@ -265,7 +291,7 @@ tribe_status tribe_snap_load(tribe_par *par, const char *target, tribe_snap **ou
     TRIBE_TRY(tribe_calloc((void **)&s, 1, sizeof *s));
     atomic_init(&s->refs, 1);
     s->ltv_horizon = NAN;
-    TRIBE_TRY(tribe_prev_resolve(target, &s->results));
+    TRIBE_TRY(tribe_snap_resolve(target, &s->results));
     TRIBE_TRY(tribe_strdup(s->results, &copy));
     TRIBE_TRY(tribe_strdup(dirname(copy), &s->dir));
     TRIBE_TRY(load(par, s));
@@ -353,7 +379,7 @@ int tribe_serve_parse_id(const char *s, size_t len, int64_t *out)
     long long v = strtoll(buf, &end, 10);
     if (errno || end == buf)
         return -1;
-    if (*end == '.') { /* the float form: "17850.0", "17850.000" */
+    if (*end == '.' && end[1] == '0') { /* the float form: "17850.0", "17850.000" */
         for (end++; *end == '0'; end++)
             ;
     }
