@@ -4,6 +4,7 @@
 #include "writes.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +133,11 @@ static tribe_status page_body(const tribe_snap *s, int c, int64_t pos, int64_t l
     for (int64_t i = pos; i < stop; i++) {
         uint32_t row = s->seg_rows[i];
         TRIBE_TRY(tribe_sbuf_printf(b, "%s{\"customer_id\":\"%lld\",\"p\":", i > pos ? "," : "", (long long)s->id[row]));
-        TRIBE_TRY(s->memb ? tribe_sbuf_printf(b, "%.4g", (double)s->memb[(size_t)row * s->k + c]) : tribe_sbuf_add(b, "null"));
+        TRIBE_TRY(tribe_snap_num(b, "%.4g", s->memb ? s->memb[(size_t)row * s->k + c] : NAN));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"outlier\":"));
         TRIBE_TRY(tribe_sbuf_add(b, !s->outlier ? "null" : s->outlier[row] ? "true" : "false"));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":"));
-        TRIBE_TRY(s->ltv ? tribe_sbuf_printf(b, "%.2f", (double)s->ltv[row]) : tribe_sbuf_add(b, "null"));
+        TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv ? s->ltv[row] : NAN));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
     }
     if (stop < end)

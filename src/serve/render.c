@@ -550,8 +550,7 @@ cleanup:
 
 /* ---- the customer ------------------------------------------------------- */
 
-/* A float as JSON: null when not finite. */
-static tribe_status add_num(tribe_sbuf *b, const char *fmt, double v)
+tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v)
 {
     return isfinite(v) ? tribe_sbuf_printf(b, fmt, v) : tribe_sbuf_add(b, "null");
 }
@@ -573,7 +572,7 @@ static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
         TRIBE_TRY(tribe_sbuf_add(b, t ? ",{\"feature\":" : "{\"feature\":"));
         TRIBE_TRY(tribe_sbuf_json_str(b, s->feat[s->drv_col[idx[t]]]));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"value\":")); /* a missing value (NaN) is null, not "nan" */
-        TRIBE_TRY(add_num(b, "%.9g", (double)xr[idx[t]]));
+        TRIBE_TRY(tribe_snap_num(b, "%.9g", (double)xr[idx[t]]));
         TRIBE_TRY(tribe_sbuf_printf(b, ",\"shap\":%.6g}", val[t]));
     }
     TRIBE_TRY(tribe_sbuf_add(b, "]"));
@@ -615,7 +614,7 @@ static tribe_status add_features(const tribe_snap *s, int64_t row, tribe_sbuf *b
             TRIBE_TRY(tribe_sbuf_add(b, ","));
         TRIBE_TRY(tribe_sbuf_json_str(b, s->feat[f]));
         TRIBE_TRY(tribe_sbuf_add(b, ":"));
-        TRIBE_TRY(add_num(b, "%.9g", s->x[(size_t)row * s->d + f]));
+        TRIBE_TRY(tribe_snap_num(b, "%.9g", s->x[(size_t)row * s->d + f]));
     }
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
@@ -642,19 +641,19 @@ tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, tribe_sb
     else
         TRIBE_TRY(tribe_sbuf_add(b, ",\"membership\":null"));
     TRIBE_TRY(tribe_sbuf_add(b, ",\"distance\":"));
-    TRIBE_TRY(add_num(b, "%.6g", s->dist[row]));
+    TRIBE_TRY(tribe_snap_num(b, "%.6g", s->dist[row]));
     if (s->outlier) {
         TRIBE_TRY(tribe_sbuf_printf(b, ",\"outlier\":{\"flag\":%s,\"score\":", s->outlier[row] ? "true" : "false"));
-        TRIBE_TRY(add_num(b, "%.4g", s->oscore ? s->oscore[row] : NAN));
+        TRIBE_TRY(tribe_snap_num(b, "%.4g", s->oscore ? s->oscore[row] : NAN));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
     } else {
         TRIBE_TRY(tribe_sbuf_add(b, ",\"outlier\":null"));
     }
     if (s->ltv) {
         TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":{\"amount\":"));
-        TRIBE_TRY(add_num(b, "%.2f", s->ltv[row]));
+        TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv[row]));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"horizon_days\":"));
-        TRIBE_TRY(add_num(b, "%.0f", s->ltv_horizon));
+        TRIBE_TRY(tribe_snap_num(b, "%.0f", s->ltv_horizon));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
     } else {
         TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":null"));

@@ -91,12 +91,18 @@ static cJSON *run_entry(const char *path, const tribe_snap *s)
     return o;
 }
 
+static const char *text_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Newest first; runs of the same second by run id, descending. */
 static int by_created_desc(const void *a, const void *b)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a, "created");
-    const cJSON *y = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)b, "created");
-    const char *p = cJSON_IsString(x) ? x->valuestring : "", *q = cJSON_IsString(y) ? y->valuestring : "";
-    return strcmp(q, p);
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    int c = strcmp(text_of(y, "created"), text_of(x, "created"));
+    return c ? c : strcmp(text_of(y, "id"), text_of(x, "id"));
 }
 
 /* The runs of the output directory `root` (its runs/<id>/run.json), newest

@@ -79,6 +79,8 @@ int tribe_snap_segment(const tribe_snap *s, int64_t sid);
 /* Renders the documents of a loaded snapshot (snapshot.c calls it). */
 tribe_status tribe_snap_render(tribe_snap *s, const char *run_json, const char *personas_json,
                                const char *plan_csv, void *h5);
+/* Appends v printed with fmt, or null when it is not finite. */
+tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v);
 /* Appends ,"run":{"id":...,"created":...} to b. */
 tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b);
 /* Appends customer `row`'s JSON object (docs/api.md) to b. */

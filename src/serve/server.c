@@ -209,7 +209,8 @@ static void dispatch(tribe_server *srv, struct MHD_Connection *c, tribe_req *q, 
                 strcmp(q->url, "/v1/customers:batch") != 0;
     if (strcmp(q->url, "/v1/session") == 0) {
         r->route = TRIBE_ROUTE_SESSION;
-        int wait = tribe_auth_limit(srv->auth, client_key(c), 1);
+        /* a sign-in (POST) spends the write budget, the page's check of its cookie (GET) a read */
+        int wait = tribe_auth_limit(srv->auth, client_key(c), strcmp(q->method, "POST") == 0);
         if (wait) {
             r->retry_after = wait;
             tribe_reply_problem(r, 429, "rate-limited", q->url, "too many sign-in attempts; retry in %d s", wait);

@@ -225,6 +225,14 @@ static tribe_status read_identity(tribe_h5 *h, tribe_snap *s)
         hsh = (hsh ^ (uint8_t)*p) * 1099511628211ull;
     for (const char *p = s->created; *p; p++)
         hsh = (hsh ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = s->run_id; *p; p++) /* and the file itself: a rewrite in place is another run */
+        hsh = (hsh ^ (uint8_t)*p) * 1099511628211ull;
+    struct stat sb;
+    if (stat(s->results, &sb) == 0) {
+        uint64_t f[3] = {(uint64_t)sb.st_ino, (uint64_t)sb.st_mtim.tv_sec, (uint64_t)sb.st_mtim.tv_nsec};
+        for (int i = 0; i < 3; i++)
+            hsh = (hsh ^ f[i]) * 1099511628211ull;
+    }
     snprintf(s->gen, sizeof s->gen, "%016llx", (unsigned long long)hsh);
 cleanup:
     return st;
