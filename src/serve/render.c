@@ -558,15 +558,14 @@ tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v)
 static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
-    const tribe_gbdt_model *m = s->drivers;
+    const tribe_gbdt_model *m = s->drv_seg[s->label[row]]; /* the customer's own segment's trees */
     int d = m->n_features, idx[3];
-    double val[3], *phi = NULL;
+    double val[3], phi[TRIBE_MAX_FEATURES + 1];
     float xr[TRIBE_MAX_FEATURES];
     for (int j = 0; j < d && j < TRIBE_MAX_FEATURES; j++)
         xr[j] = s->x[(size_t)row * s->d + s->drv_col[j]];
-    TRIBE_TRY(tribe_alloc((void **)&phi, (size_t)m->n_groups * (d + 1) * sizeof *phi));
     TRIBE_TRY(tribe_gbdt_shap(m, xr, 1, phi));
-    int top = tribe_gbdt_top_contrib(phi + (size_t)s->label[row] * (d + 1), d, 3, idx, val);
+    int top = tribe_gbdt_top_contrib(phi, d, 3, idx, val);
     TRIBE_TRY(tribe_sbuf_add(b, ",\"drivers\":["));
     for (int t = 0; t < top; t++) {
         TRIBE_TRY(tribe_sbuf_add(b, t ? ",{\"feature\":" : "{\"feature\":"));
@@ -577,7 +576,6 @@ static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
     }
     TRIBE_TRY(tribe_sbuf_add(b, "]"));
 cleanup:
-    free(phi);
     return st;
 }
 

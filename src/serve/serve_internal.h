@@ -50,6 +50,7 @@ typedef struct tribe_snap {
     char **feat;
     float *x;                 /* [n][d] */
     tribe_gbdt_model *drivers; /* or NULL */
+    tribe_gbdt_model **drv_seg; /* [k] or NULL: the drivers model's trees of one segment (render.c) */
     int *drv_col;             /* driver model feature j -> column of x */
     /* documents rendered at load */
     char *segments_json;      /* GET /v1/segments */

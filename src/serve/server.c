@@ -336,15 +336,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
     tribe_server *srv = cls;
     req_ctx *x = *con_cls;
-    int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
     if (!x) {
         x = calloc(1, sizeof *x);
         if (!x)
             return MHD_NO;
         x->t0 = tribe_now();
         *con_cls = x;
-        if (has_body)
-            return MHD_YES; /* the body follows */
+        /* The answer comes on a later call (after the body, if any): one
+         * queued on the first call, before libmicrohttpd has read the whole
+         * request, makes it close the connection after the reply (no
+         * keep-alive, a new TCP connection for every request). */
+        return MHD_YES;
     }
     if (atomic_load(&x->state) == 2) { /* a deferred answer is ready */
         enum MHD_Result ret = queue(c, srv, x, &x->pending);
