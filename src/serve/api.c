@@ -11,11 +11,40 @@
 
 #define BATCH_MAX 1000
 
+/* ?fields=segment,persona,... (docs/api.md): the bits of the fields named;
+ * all without the parameter. 0 and a problem in r for an unknown name. */
+static unsigned query_fields(const tribe_req *q, tribe_reply *r)
+{
+    const char *v = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "fields");
+    unsigned bits = 0;
+    if (!v)
+        return TRIBE_CF_ALL;
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        int f = len ? tribe_customer_field(p, len) : -1;
+        if (f < 0) {
+            tribe_reply_problem(r, 400, "bad-request", q->url, "fields: '%.*s' is not one of segment, persona, "
+                                "membership, distance, outlier, predicted_value, churn_risk, features, drivers, run",
+                                (int)(len > 40 ? 40 : len), p);
+            return 0;
+        }
+        bits |= 1u << f;
+        p += len + (p[len] == ',');
+    }
+    if (!bits)
+        tribe_reply_problem(r, 400, "bad-request", q->url, "fields is empty: name at least one field, or leave "
+                            "the parameter out for all");
+    return bits;
+}
+
 static void customer(const tribe_req *q, tribe_snap *s, const char *id_text, tribe_reply *r)
 {
     tribe_sbuf b = {0};
     int64_t id = 0, row = -1;
+    unsigned fields = query_fields(q, r);
     r->route = TRIBE_ROUTE_CUSTOMER;
+    if (!fields)
+        return;
     if (tribe_serve_parse_id(id_text, strlen(id_text), &id) != 0) {
         tribe_reply_problem(r, 400, "bad-request", q->url, "'%.40s' is not a customer id (an integer, e.g. 17850)",
                             id_text);
@@ -25,7 +54,7 @@ static void customer(const tribe_req *q, tribe_snap *s, const char *id_text, tri
         tribe_reply_problem(r, 404, "not-found", q->url, "customer %lld is not in run %s", (long long)id, s->run_id);
         return;
     }
-    if (tribe_snap_customer_json(s, row, &b) != TRIBE_OK) {
+    if (tribe_snap_customer_json(s, row, fields, &b) != TRIBE_OK) {
         tribe_sbuf_free(&b);
         tribe_reply_problem(r, 500, "internal", q->url, "%s", tribe_errmsg());
         return;
@@ -45,7 +74,7 @@ static int batch_id(const cJSON *v, int64_t *id)
     return tribe_serve_parse_id(buf, strlen(buf), id);
 }
 
-static tribe_status batch_body(tribe_snap *s, const cJSON *ids, tribe_sbuf *b)
+static tribe_status batch_body(tribe_snap *s, const cJSON *ids, unsigned fields, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
     const cJSON *v;
@@ -56,7 +85,7 @@ static tribe_status batch_body(tribe_snap *s, const cJSON *ids, tribe_sbuf *b)
         int64_t id = 0, row = -1;
         if (batch_id(v, &id) == 0 && (row = tribe_snap_find(s, id)) >= 0) {
             TRIBE_TRY(tribe_sbuf_add(b, first ? "" : ","));
-            TRIBE_TRY(tribe_snap_customer_json(s, row, b));
+            TRIBE_TRY(tribe_snap_customer_json(s, row, fields, b));
             first = 0;
         }
     }
@@ -98,14 +127,29 @@ static void batch(const tribe_req *q, tribe_snap *s, tribe_reply *r)
     }
     cJSON_ArrayForEach(v, ids)
     {
-        int64_t id = 0;
         if (!cJSON_IsString(v) && !cJSON_IsNumber(v)) {
             tribe_reply_problem(r, 400, "bad-request", q->url, "ids[] must be strings or integers");
             goto done;
         }
-        (void)id;
     }
-    if (batch_body(s, ids, &b) != TRIBE_OK)
+    unsigned fields = TRIBE_CF_ALL;
+    const cJSON *fl = cJSON_GetObjectItemCaseSensitive(root, "fields");
+    if (fl) {
+        fields = 0;
+        if (!cJSON_IsArray(fl))
+            fields = 1u << 31;
+        cJSON_ArrayForEach(v, fl)
+        {
+            int f = cJSON_IsString(v) ? tribe_customer_field(v->valuestring, strlen(v->valuestring)) : -1;
+            fields |= f < 0 ? 1u << 31 : 1u << f;
+        }
+        if (fields & (1u << 31)) {
+            tribe_reply_problem(r, 400, "bad-request", q->url, "fields must be an array of segment, persona, "
+                                "membership, distance, outlier, predicted_value, churn_risk, features, drivers, run");
+            goto done;
+        }
+    }
+    if (batch_body(s, ids, fields, &b) != TRIBE_OK)
         tribe_reply_problem(r, 500, "internal", q->url, "%s", tribe_errmsg());
     else
         tribe_reply_sbuf(r, 200, &b);

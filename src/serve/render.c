@@ -619,53 +619,89 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, tribe_sbuf *b)
+const char *const TRIBE_CUSTOMER_FIELDS[TRIBE_CF_COUNT] = {"segment", "persona", "membership", "distance",
+                                                            "outlier", "predicted_value", "churn_risk", "features",
+                                                            "drivers", "run"};
+
+int tribe_customer_field(const char *name, size_t len)
+{
+    for (int i = 0; i < TRIBE_CF_COUNT; i++)
+        if (strlen(TRIBE_CUSTOMER_FIELDS[i]) == len && strncmp(TRIBE_CUSTOMER_FIELDS[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+static tribe_status add_persona(const tribe_snap *s, int c, tribe_sbuf *b)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"persona\":"));
+    if (!s->persona_name[c])
+        return tribe_sbuf_add(b, "null");
+    TRIBE_TRY(tribe_sbuf_add(b, "{\"name\":"));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->persona_name[c]));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
+cleanup:
+    return st;
+}
+
+static tribe_status add_outlier(const tribe_snap *s, int64_t row, tribe_sbuf *b)
+{
+    tribe_status st = TRIBE_OK;
+    if (!s->outlier)
+        return tribe_sbuf_add(b, ",\"outlier\":null");
+    TRIBE_TRY(tribe_sbuf_printf(b, ",\"outlier\":{\"flag\":%s,\"score\":", s->outlier[row] ? "true" : "false"));
+    TRIBE_TRY(tribe_snap_num(b, "%.4g", s->oscore ? s->oscore[row] : NAN));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
+cleanup:
+    return st;
+}
+
+static tribe_status add_value(const tribe_snap *s, int64_t row, tribe_sbuf *b)
+{
+    tribe_status st = TRIBE_OK;
+    if (!s->ltv)
+        return tribe_sbuf_add(b, ",\"predicted_value\":null");
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":{\"amount\":"));
+    TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv[row]));
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"horizon_days\":"));
+    TRIBE_TRY(tribe_snap_num(b, "%.0f", s->ltv_horizon));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
+cleanup:
+    return st;
+}
+
+tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned fields, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
     int c = s->label[row];
-    TRIBE_TRY(tribe_sbuf_printf(b, "{\"customer_id\":\"%lld\",\"segment\":{\"id\":\"%lld\",\"name\":", (long long)s->id[row],
-                                (long long)s->seg_id[c]));
-    TRIBE_TRY(tribe_sbuf_json_str(b, s->seg_name[c]));
-    TRIBE_TRY(tribe_sbuf_add(b, "},\"persona\":"));
-    if (s->persona_name[c]) {
-        TRIBE_TRY(tribe_sbuf_add(b, "{\"name\":"));
-        TRIBE_TRY(tribe_sbuf_json_str(b, s->persona_name[c]));
+#define HAS(f) (fields & (1u << (f)))
+    TRIBE_TRY(tribe_sbuf_printf(b, "{\"customer_id\":\"%lld\"", (long long)s->id[row]));
+    if (HAS(TRIBE_CF_SEGMENT)) {
+        TRIBE_TRY(tribe_sbuf_printf(b, ",\"segment\":{\"id\":\"%lld\",\"name\":", (long long)s->seg_id[c]));
+        TRIBE_TRY(tribe_sbuf_json_str(b, s->seg_name[c]));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
-    } else {
-        TRIBE_TRY(tribe_sbuf_add(b, "null"));
     }
-    if (s->memb)
-        TRIBE_TRY(add_membership(s, row, b));
-    else
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"membership\":null"));
-    TRIBE_TRY(tribe_sbuf_add(b, ",\"distance\":"));
-    TRIBE_TRY(tribe_snap_num(b, "%.6g", s->dist[row]));
-    if (s->outlier) {
-        TRIBE_TRY(tribe_sbuf_printf(b, ",\"outlier\":{\"flag\":%s,\"score\":", s->outlier[row] ? "true" : "false"));
-        TRIBE_TRY(tribe_snap_num(b, "%.4g", s->oscore ? s->oscore[row] : NAN));
-        TRIBE_TRY(tribe_sbuf_add(b, "}"));
-    } else {
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"outlier\":null"));
+    if (HAS(TRIBE_CF_PERSONA))
+        TRIBE_TRY(add_persona(s, c, b));
+    if (HAS(TRIBE_CF_MEMBERSHIP))
+        TRIBE_TRY(s->memb ? add_membership(s, row, b) : tribe_sbuf_add(b, ",\"membership\":null"));
+    if (HAS(TRIBE_CF_DISTANCE)) {
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"distance\":"));
+        TRIBE_TRY(tribe_snap_num(b, "%.6g", s->dist[row]));
     }
-    if (s->ltv) {
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":{\"amount\":"));
-        TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv[row]));
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"horizon_days\":"));
-        TRIBE_TRY(tribe_snap_num(b, "%.0f", s->ltv_horizon));
-        TRIBE_TRY(tribe_sbuf_add(b, "}"));
-    } else {
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":null"));
-    }
-    TRIBE_TRY(tribe_sbuf_add(b, ",\"churn_risk\":null"));
-    if (s->d)
-        TRIBE_TRY(add_features(s, row, b));
-    else
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"features\":null"));
-    if (s->drivers)
-        TRIBE_TRY(add_drivers(s, row, b));
-    else
-        TRIBE_TRY(tribe_sbuf_add(b, ",\"drivers\":null"));
-    TRIBE_TRY(tribe_snap_run_ref(s, b));
+    if (HAS(TRIBE_CF_OUTLIER))
+        TRIBE_TRY(add_outlier(s, row, b));
+    if (HAS(TRIBE_CF_VALUE))
+        TRIBE_TRY(add_value(s, row, b));
+    if (HAS(TRIBE_CF_CHURN))
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"churn_risk\":null"));
+    if (HAS(TRIBE_CF_FEATURES))
+        TRIBE_TRY(s->d ? add_features(s, row, b) : tribe_sbuf_add(b, ",\"features\":null"));
+    if (HAS(TRIBE_CF_DRIVERS))
+        TRIBE_TRY(s->drivers ? add_drivers(s, row, b) : tribe_sbuf_add(b, ",\"drivers\":null"));
+    if (HAS(TRIBE_CF_RUN))
+        TRIBE_TRY(tribe_snap_run_ref(s, b));
+#undef HAS
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
     return st;

@@ -84,8 +84,18 @@ tribe_status tribe_snap_render(tribe_snap *s, const char *run_json, const char *
 tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v);
 /* Appends ,"run":{"id":...,"created":...} to b. */
 tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b);
-/* Appends customer `row`'s JSON object (docs/api.md) to b. */
-tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, tribe_sbuf *b);
+/* The optional parts of a customer object (docs/api.md "fields"), as bits. */
+enum {
+    TRIBE_CF_SEGMENT, TRIBE_CF_PERSONA, TRIBE_CF_MEMBERSHIP, TRIBE_CF_DISTANCE, TRIBE_CF_OUTLIER, TRIBE_CF_VALUE,
+    TRIBE_CF_CHURN, TRIBE_CF_FEATURES, TRIBE_CF_DRIVERS, TRIBE_CF_RUN, TRIBE_CF_COUNT
+};
+#define TRIBE_CF_ALL ((1u << TRIBE_CF_COUNT) - 1)
+extern const char *const TRIBE_CUSTOMER_FIELDS[TRIBE_CF_COUNT];
+/* Index of a field name (name[0..len)), or -1. */
+int tribe_customer_field(const char *name, size_t len);
+/* Appends customer `row`'s JSON object (docs/api.md) to b: customer_id and
+ * the fields whose bits are set. */
+tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned fields, tribe_sbuf *b);
 
 /* Parses a customer id as written in a path or batch: an integer or its
  * float form "17850.0". 0 on success. */

@@ -154,6 +154,20 @@ def run(c, argv):
         assert [x["customer_id"] for x in d["customers"]] == [str(i) for i in ids[:1000]] and d["not_found"] == []
         for x in d["customers"][::97]:
             assert (x["segment"]["id"], x["segment"]["name"]) == r.segment_of(int(x["customer_id"]))
+    with c.case("fields: a sparse customer object, the same values as the full one"):
+        full = api.json("/v1/customers/%d" % ids[7])
+        for fl in (["segment"], ["segment", "predicted_value"], ["drivers", "run"], ["features", "membership", "outlier"]):
+            got = api.json("/v1/customers/%d?fields=%s" % (ids[7], ",".join(fl)))
+            assert got == {k: full[k] for k in ["customer_id"] + fl}, (fl, got)
+        d = api.post("/v1/customers:batch", {"ids": [str(i) for i in ids[:50]], "fields": ["segment"]}).json()
+        assert all(set(x) == {"customer_id", "segment"} for x in d["customers"]) and len(d["customers"]) == 50
+        for x in d["customers"][::7]:
+            assert (x["segment"]["id"], x["segment"]["name"]) == r.segment_of(int(x["customer_id"]))
+    with c.case("fields: an unknown name, an empty name or a non-array is 400 bad-request"):
+        for q in ("segment,bogus", "", "segment,,run"):
+            problem(api.get("/v1/customers/%d?fields=%s" % (ids[7], q)), 400, "bad-request")
+        for fl in ("segment", ["bogus"], [1]):
+            problem(api.post("/v1/customers:batch", {"ids": [str(ids[0])], "fields": fl}), 400, "bad-request")
     with c.case("a batch of 1001 ids is 413 too-large"):
         problem(api.post("/v1/customers:batch", {"ids": [str(i) for i in ids[:1001]]}), 413, "too-large")
     with c.case("an empty batch gives empty lists"):
