@@ -210,6 +210,19 @@ tribe_status tribe_gbdt_load(const char *path, tribe_gbdt_model **out);
  * rows. Errors: NOMEM. Not collective. */
 tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t n, double *phi);
 
+/* TreeSHAP of one row at a time, fast: tables built once per model hold, for
+ * every leaf and every pattern of decisions along its path, what the
+ * recursion adds there, so a row costs a walk of each tree and a few
+ * additions per leaf. tribe_gbdt_shap_row gives phi[n_groups][d + 1]
+ * bit-identical to tribe_gbdt_shap for that row. Trees deeper than 10 keep
+ * the recursion; a table costs 2^depth x depth entries a leaf. The table
+ * borrows m (keep m alive); it is read-only after the build, so threads may
+ * share it. Not collective. Errors: NOMEM. */
+typedef struct tribe_gbdt_shap_table tribe_gbdt_shap_table;
+tribe_status tribe_gbdt_shap_table_build(const tribe_gbdt_model *m, tribe_gbdt_shap_table **out);
+void tribe_gbdt_shap_table_destroy(tribe_gbdt_shap_table **t); /* accepts NULL */
+tribe_status tribe_gbdt_shap_row(const tribe_gbdt_shap_table *t, const float *x, double *phi);
+
 /* Expected raw value per group (the last column of tribe_gbdt_shap):
  * ev[n_groups]. Not collective. */
 void tribe_gbdt_expected_value(const tribe_gbdt_model *m, double *ev);

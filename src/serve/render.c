@@ -564,7 +564,7 @@ static tribe_status add_drivers(const tribe_snap *s, int64_t row, tribe_sbuf *b)
     float xr[TRIBE_MAX_FEATURES];
     for (int j = 0; j < d && j < TRIBE_MAX_FEATURES; j++)
         xr[j] = s->x[(size_t)row * s->d + s->drv_col[j]];
-    TRIBE_TRY(tribe_gbdt_shap(m, xr, 1, phi));
+    TRIBE_TRY(tribe_gbdt_shap_row(s->drv_tab[s->label[row]], xr, phi)); /* = tribe_gbdt_shap, bit for bit */
     int top = tribe_gbdt_top_contrib(phi, d, 3, idx, val);
     TRIBE_TRY(tribe_sbuf_add(b, ",\"drivers\":["));
     for (int t = 0; t < top; t++) {

@@ -51,6 +51,7 @@ typedef struct tribe_snap {
     float *x;                 /* [n][d] */
     tribe_gbdt_model *drivers; /* or NULL */
     tribe_gbdt_model **drv_seg; /* [k] or NULL: the drivers model's trees of one segment (render.c) */
+    tribe_gbdt_shap_table **drv_tab; /* [k] or NULL: their TreeSHAP tables */
     int *drv_col;             /* driver model feature j -> column of x */
     /* documents rendered at load */
     char *segments_json;      /* GET /v1/segments */

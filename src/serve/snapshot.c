@@ -150,6 +150,10 @@ static tribe_status split_drivers(tribe_snap *s)
             g->n_trees++;
         }
     }
+    /* TreeSHAP tables: a look-up walks each tree once (tribe_gbdt_shap_row, bit-identical) */
+    TRIBE_TRY(tribe_calloc((void **)&s->drv_tab, (size_t)s->k, sizeof *s->drv_tab));
+    for (int c = 0; c < s->k; c++)
+        TRIBE_TRY(tribe_gbdt_shap_table_build(s->drv_seg[c], &s->drv_tab[c]));
 cleanup:
     return st;
 }
@@ -382,6 +386,9 @@ void tribe_snap_release(tribe_snap *s)
     free(s->seg_rows);
     tribe_free_strs(s->feat, s->d);
     free(s->x);
+    for (int c = 0; s->drv_tab && c < s->k; c++)
+        tribe_gbdt_shap_table_destroy(&s->drv_tab[c]);
+    free(s->drv_tab);
     for (int c = 0; s->drv_seg && c < s->k; c++)
         tribe_gbdt_model_destroy(&s->drv_seg[c]);
     free(s->drv_seg);

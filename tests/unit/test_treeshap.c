@@ -238,10 +238,78 @@ static void gain_importance_should_sum_split_gains_per_feature(void)
     CU_ASSERT(gain[0] == 0 && gain[1] == 3.5 && gain[2] == 0);
 }
 
+static int depth_of(const tribe_gbdt_tree *t, int node)
+{
+    const tribe_gbdt_node *nd = &t->nodes[node];
+    if (nd->feature < 0)
+        return 0;
+    int a = depth_of(t, nd->left), b = depth_of(t, nd->right);
+    return 1 + (a > b ? a : b);
+}
+
+/* The tables give every row's contributions bit for bit as the recursion:
+ * softmax and regression models, missing values, shallow trees (tables) and a
+ * deep one (depth over 10: the recursion inside the row function). */
+static void table_rows_should_equal_the_recursion_bit_for_bit(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const int64_t n = 3000;
+    const int d = 6;
+    static const struct {
+        int objective, leaves, depth, rounds;
+    } cases[] = {{TRIBE_GBDT_SOFTMAX, 15, 0, 12}, {TRIBE_GBDT_SQUARED, 8, 3, 10}, {TRIBE_GBDT_SQUARED, 64, 0, 4},
+                 {TRIBE_GBDT_SQUARED, 2, 0, 3}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        double *y = malloc(n * sizeof *y);
+        float *x = data(n, d, 40 + c, y, cases[c].objective);
+        for (int64_t i = 0; c == 2 && i < n; i++) /* a spike at 0: leaf-wise growth chains down into it */
+            y[i] = isnan(x[i * d]) ? 0 : 1.0 / (x[i * d] + 1e-3);
+        tribe_gbdt_cfg cfg;
+        tribe_gbdt_cfg_default(&cfg);
+        cfg.objective = cases[c].objective;
+        cfg.n_class = 3;
+        cfg.n_rounds = cases[c].rounds;
+        cfg.max_leaves = cases[c].leaves;
+        cfg.max_depth = cases[c].depth;
+        cfg.min_samples_leaf = 2;
+        tribe_gbdt_model *m = NULL;
+        tribe_gbdt_shap_table *tb = NULL;
+        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, NULL, &cfg, &m), TRIBE_OK);
+        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_shap_table_build(m, &tb), TRIBE_OK);
+        int deepest = 0;
+        for (int t = 0; t < m->n_trees; t++)
+            deepest = depth_of(&m->trees[t], 0) > deepest ? depth_of(&m->trees[t], 0) : deepest;
+        if (c == 2)
+            CU_ASSERT(deepest > 10); /* the recursion's fallback is exercised */
+        if (c == 0)
+            CU_ASSERT(deepest >= 4 && deepest <= 10); /* tables */
+        size_t w = (size_t)m->n_groups * (d + 1);
+        double *ref = malloc(w * n * sizeof *ref), *row = malloc(w * sizeof *row);
+        CU_ASSERT_EQUAL_FATAL(tribe_gbdt_shap(m, x, n, ref), TRIBE_OK);
+        int64_t differ = 0;
+        for (int64_t i = 0; i < n; i++) {
+            CU_ASSERT_EQUAL(tribe_gbdt_shap_row(tb, x + i * d, row), TRIBE_OK);
+            differ += memcmp(row, ref + i * w, w * sizeof *row) != 0;
+        }
+        CU_ASSERT_EQUAL(differ, 0);
+        if (differ)
+            fprintf(stderr, "case %zu: %lld of %lld rows differ\n", c, (long long)differ, (long long)n);
+        tribe_gbdt_shap_table_destroy(&tb);
+        CU_ASSERT_PTR_NULL(tb);
+        tribe_gbdt_model_destroy(&m);
+        free(ref);
+        free(row);
+        free(x);
+        free(y);
+    }
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(contributions_should_sum_to_the_raw_prediction),
+        TRIBE_TEST(table_rows_should_equal_the_recursion_bit_for_bit),
         TRIBE_TEST(contributions_should_equal_brute_force_shapley_values_on_small_trees),
         TRIBE_TEST(a_single_split_should_give_the_textbook_values),
         TRIBE_TEST(mean_abs_shap_should_average_per_segment),
