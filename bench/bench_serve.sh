@@ -6,17 +6,19 @@
 #    directory: run "a", then run "b" following it (previous = the directory), as a monthly rerun does.
 #    `latest` is pointed back at run a, so run b is the "new run" the reload phase publishes.
 # 2. tribe serve on it (--rate-limit 0, --threads 2): load seconds (/metrics) and resident memory.
-# 3. wrk: GET /v1/customers/{id} with keep-alive at 1, 4 and 32 connections, ids drawn at random from
-#    the run's ids (bench/serve_wrk.lua); the same wrk settings against nginx serving a static
-#    200-byte file on loopback, in the same run (the anchor: the HTTP ceiling of this machine).
-#    Server-side p99 from the /metrics histogram (bucket differences around each wrk run).
-# 4. POST /v1/customers:batch with 1,000 random ids a request (bench/serve_wrk.lua).
-# 5. Hot reload under load: wrk at 32 connections while `latest` is swapped between the two runs
-#    (ln -sfn + mv -T: atomic) and SIGHUP is sent; reloads from /metrics, failed requests from wrk.
-# 6. The GET and the batch again on a copy of run a without the driver model ("drivers": null): what the
-#    per-customer TreeSHAP costs.
-# Any non-2xx answer or socket error fails the bench (exit 6). Prints a markdown table and writes it to
-# bench/results/serve-<date>.md.
+# 3. wrk: GET /v1/customers/{id} with keep-alive, ids drawn at random from the run's ids
+#    (bench/serve_wrk.lua), in three forms (docs/api.md, "Fields"): the whole object (no fields: the
+#    per-customer TreeSHAP drivers included) and the website's form (?fields= all but drivers and
+#    features) at 1, 4 and 32 connections, ?fields=segment at 4 and 32; the same wrk settings against
+#    nginx serving a static 200-byte file on loopback, in the same run (the anchor: the HTTP ceiling of
+#    this machine). Server-side p99 from the /metrics histogram (bucket differences around each wrk run),
+#    the server's CPU per request from /proc.
+# 4. POST /v1/customers:batch with 1,000 random ids a request, whole objects and "fields": ["segment"],
+#    at 2 and 8 connections: look-ups a second.
+# 5. Hot reload under load: wrk at 32 connections (whole objects) while `latest` is swapped between the
+#    two runs (ln -sfn + mv -T: atomic) and SIGHUP is sent; reloads from /metrics, failed requests from wrk.
+# Any non-2xx answer or socket error fails the bench (exit 6). Prints markdown tables and writes them to
+# bench/results/serve-<date>.md (RESULT: another file).
 # Environment: TRIBE_BENCH_DIR (scratch, default /tmp/tribe-bench-serve), TRIBE_BUILD (a build directory
 # to use as it is instead of building $root/build), DURATION (seconds per wrk run, default 15),
 # RELOAD_SECONDS (default 40: a 10M-customer run takes ~10 s to load beside the served one).
@@ -100,9 +102,12 @@ rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$spid/status")
 load_s=$(metric tribe_run_load_seconds)
 
 # The ids: the run's own (/segments/id); wrk draws from their range when contiguous, else from a sample.
-"$py" - "$out/latest/results.h5" "$work/ids.lua" <<'PY'
+# ids-1000.txt: 1,000 of them for the batch's response size.
+"$py" - "$out/latest/results.h5" "$work/ids.lua" "$work/ids-1000.txt" <<'PY'
 import sys, h5py, numpy as np
 ids = h5py.File(sys.argv[1], "r")["/segments/id"][...]
+with open(sys.argv[3], "w") as f:
+    f.write(",".join(str(int(v)) for v in np.random.default_rng(2).choice(ids, size=min(len(ids), 1000), replace=False)))
 with open(sys.argv[2], "w") as f:
     if ids[-1] - ids[0] + 1 == len(ids):
         f.write("id_lo, id_hi, id_list = %d, %d, nil\n" % (ids[0], ids[-1]))
@@ -116,7 +121,7 @@ PY
 # (a request unanswered after 10 s counts as one: wrk's timeout, 2 s by default, is below a batch's p99 under load).
 run_wrk() {
   local th=$(( $2 < 2 ? 1 : 2 ))
-  SERVE_IDS="$work/ids.lua" SERVE_TOKEN="$tok" SERVE_BATCH="${batch:-0}" wrk -t"$th" -c"$2" -d"${5:-$dur}s" --timeout 10s --latency \
+  SERVE_IDS="$work/ids.lua" SERVE_TOKEN="$tok" SERVE_BATCH="${batch:-0}" SERVE_FIELDS="${fields:-}" wrk -t"$th" -c"$2" -d"${5:-$dur}s" --timeout 10s --latency \
     ${4:+-s "$4"} "$3" >"$work/wrk-$1.txt" 2>&1 || { cat "$work/wrk-$1.txt" >&2; die "wrk $1 failed"; }
   if grep -qE 'Non-2xx|Socket errors' "$work/wrk-$1.txt"; then
     cat "$work/wrk-$1.txt" >&2
@@ -163,28 +168,41 @@ CONF
 pids+=("$!")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ngport/static.txt" >/dev/null && break; sleep 0.1; done
 [ "$(curl -sf "http://127.0.0.1:$ngport/static.txt" | wc -c)" = 200 ] || die "nginx did not serve the file"
-curl -sf -H "Authorization: Bearer $tok" "$url/v1/customers/$(grep -o '[0-9]\+' "$work/ids.lua" | head -1)" \
-  >"$work/customer.json" || die "GET /v1/customers/{id} failed"
-get_bytes=$(wc -c <"$work/customer.json")
-
+# the forms of a look-up: NAME and its fields (empty: the whole object)
+lean=segment,persona,membership,distance,outlier,predicted_value,churn_risk,run
+form_fields() { case $1 in get) echo "" ;; lean) echo "$lean" ;; seg) echo segment ;; esac; }
+id1=$(grep -o '[0-9]\+' "$work/ids.lua" | head -1)
+for f in get lean seg; do
+  q=$(form_fields "$f")
+  curl -sf -H "Authorization: Bearer $tok" "$url/v1/customers/$id1${q:+?fields=$q}" >"$work/customer-$f.json" ||
+    die "GET /v1/customers/{id} ($f) failed"
+done
+# measure NAME CONNS FORM [BATCH]: a wrk run against tribe with its server-side p99 ($work/sp99-NAME) and
+# CPU per request ($work/cpu-NAME)
+measure() {
+  hist "$work/h0"
+  local cpu0
+  cpu0=$(cpu)
+  fields=$(form_fields "$3") batch=${4:-0} run_wrk "$1" "$2" "$url" "$root/bench/serve_wrk.lua"
+  cpu_per_req "$1" "$cpu0" >"$work/cpu-$1"
+  hist "$work/h1"
+  server_p99 "$work/h0" "$work/h1" >"$work/sp99-$1"
+}
 for c in 1 4 32; do
   run_wrk "nginx-$c" "$c" "http://127.0.0.1:$ngport/static.txt"
-  hist "$work/h0"
-  cpu0=$(cpu)
-  run_wrk "get-$c" "$c" "$url" "$root/bench/serve_wrk.lua"
-  cpu_per_req "get-$c" "$cpu0" >"$work/cpu-$c"
-  hist "$work/h1"
-  server_p99 "$work/h0" "$work/h1" >"$work/sp99-$c"
+  for f in get lean seg; do
+    [ "$f" = seg ] && [ "$c" = 1 ] && continue
+    measure "$f-$c" "$c" "$f"
+  done
 done
 
 # ---- 4. the batch look-up --------------------------------------------------------------------------------
-for c in 2 8; do
-  hist "$work/h0"
-  cpu0=$(cpu)
-  batch=1000 run_wrk "batch-$c" "$c" "$url" "$root/bench/serve_wrk.lua"
-  cpu_per_req "batch-$c" "$cpu0" >"$work/cpu-batch-$c"
-  hist "$work/h1"
-  server_p99 "$work/h0" "$work/h1" >"$work/sp99-batch-$c"
+for f in get seg; do
+  q=$(form_fields "$f")
+  printf '{"ids":[%s]%s}' "$(cat "$work/ids-1000.txt")" "${q:+,\"fields\":[\"${q//,/\",\"}\"]}" >"$work/batch-$f.body"
+  curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' --data-binary "@$work/batch-$f.body" \
+    "$url/v1/customers:batch" >"$work/batch-$f.json" || die "POST /v1/customers:batch ($f) failed"
+  for c in 2 8; do measure "batch-$f-$c" "$c" "$f" 1000; done
 done
 
 # ---- 5. hot reload under load ------------------------------------------------------------------------------
@@ -217,27 +235,6 @@ flip a
 kill "$spid"
 wait "$spid" || die "tribe serve did not stop cleanly"
 
-# ---- 6. the same look-ups without the per-customer drivers -----------------------------------------------
-# A copy of run a's directory whose results.h5 lacks the driver model (/model/drivers/gbdt_json): the
-# customers are served with "drivers": null, everything else alike. Measures what TreeSHAP costs.
-nod="$work/nodrivers-$n"
-if [ ! -s "$nod/results.h5" ]; then
-  rm -rf "$nod" && cp -r "$out/runs/a" "$nod.tmp"
-  "$py" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); del f['/model/drivers/gbdt_json']" "$nod.tmp/results.h5"
-  mv "$nod.tmp" "$nod"
-fi
-start_serve "$nod" nodrivers
-for c in 4 32; do
-  hist "$work/h0"
-  cpu0=$(cpu)
-  run_wrk "nod-get-$c" "$c" "$url" "$root/bench/serve_wrk.lua"
-  cpu_per_req "nod-get-$c" "$cpu0" >"$work/cpu-nod-$c"
-  hist "$work/h1"
-  server_p99 "$work/h0" "$work/h1" >"$work/sp99-nod-$c"
-done
-cpu0=$(cpu)
-batch=1000 run_wrk "nod-batch-2" 2 "$url" "$root/bench/serve_wrk.lua"
-cpu_per_req "nod-batch-2" "$cpu0" >"$work/cpu-nod-batch-2"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
 trap - EXIT
@@ -247,41 +244,43 @@ ver_nginx=$(/usr/sbin/nginx -v 2>&1 | sed 's/.*nginx\///')
 ver_wrk=$(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo "?")
 ver_mhd=$(dpkg-query -W -f='${Version}' libmicrohttpd12 2>/dev/null || echo "?")
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-res="$root/bench/results/serve-$(date -u +%Y-%m-%d).md"
+res=${RESULT:-$root/bench/results/serve-$(date -u +%Y-%m-%d).md}
+form_name() { case $1 in get) echo "whole object (drivers incl.)" ;; lean) echo "?fields= all but drivers, features" ;; seg) echo "?fields=segment" ;; esac; }
 {
   echo "$n customers x 16 features, K = 8 (outliers, mixture memberships, segment drivers on); $(nproc) cores ($cpu);"
   echo "tribe $(git -C "$root" rev-parse --short HEAD), nginx $ver_nginx, wrk $ver_wrk, libmicrohttpd $ver_mhd; load average $load0 before, $load1 after."
   echo "wrk -d ${dur}s --latency, -t1 at 1 connection, -t2 above; tribe serve --threads 2 --rate-limit 0; nginx 2 workers."
   echo
-  echo "| | tribe | nginx (static 200 B) | ratio | target |"
-  echo "|---|---|---|---|---|"
-  for c in 1 4 32; do
-    tr=$(rps "get-$c") nr=$(rps "nginx-$c") tp=$(p99 "get-$c") np_=$(p99 "nginx-$c")
-    awk -v c="$c" -v tr="$tr" -v nr="$nr" 'BEGIN{printf "| GET /v1/customers/{id}, %d conn: requests/s | %.0f | %.0f | %.2f | >= 0.5 |\n", c, tr, nr, tr / nr}'
-    awk -v c="$c" -v tp="$tp" -v np="$np_" -v t5="$(pct "get-$c" 50%)" -v n5="$(pct "nginx-$c" 50%)" 'BEGIN{
-      printf "| GET, %d conn: p50 / p99 (client, wrk) | %.0f / %.0f us | %.0f / %.0f us | p99: %.2f | p99 <= 1.5 |\n", c, t5, tp, n5, np, tp / np}'
-    echo "| GET, $c conn: p99 server-side (/metrics bucket) | <= $(cat "$work/sp99-$c") us | | | <= 100 us |"
-    echo "| GET, $c conn: server CPU per request (user + system) | $(cat "$work/cpu-$c") us | | | |"
+  echo "| GET /v1/customers/{id} | conn | tribe requests/s | nginx requests/s | ratio (>= 0.5) | tribe p50 / p99 (wrk) | nginx p50 / p99 | p99 ratio (<= 1.5) | server-side p99 (<= 100 us) | server CPU a request | bytes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  for f in get lean seg; do
+    for c in 1 4 32; do
+      [ -s "$work/wrk-$f-$c.txt" ] || continue
+      awk -v form="$(form_name "$f")" -v c="$c" -v tr="$(rps "$f-$c")" -v nr="$(rps "nginx-$c")" \
+        -v t5="$(pct "$f-$c" 50%)" -v tp="$(p99 "$f-$c")" -v n5="$(pct "nginx-$c" 50%)" -v np="$(p99 "nginx-$c")" \
+        -v sp="$(cat "$work/sp99-$f-$c")" -v cpu="$(cat "$work/cpu-$f-$c")" -v by="$(wc -c <"$work/customer-$f.json")" 'BEGIN{
+        printf "| %s | %d | %.0f | %.0f | %.2f | %.0f / %.0f us | %.0f / %.0f us | %.2f | <= %s us | %.0f us | %d |\n",
+          form, c, tr, nr, tr / nr, t5, tp, n5, np, tp / np, sp, cpu, by}'
+    done
   done
-  for c in 2 8; do
-    br=$(rps "batch-$c")
-    awk -v c="$c" -v br="$br" -v bp="$(p99 "batch-$c")" -v sp="$(cat "$work/sp99-batch-$c")" -v cpu="$(cat "$work/cpu-batch-$c")" 'BEGIN{
-      printf "| POST /v1/customers:batch (1,000 ids), %d conn: look-ups/s | %.0f (%.1f requests/s; p99 %.1f ms, server-side <= %g ms; %.1f us CPU a look-up) | | | >= 1,000,000 |\n",
-      c, br * 1000, br, bp / 1000, sp / 1000, cpu / 1000}'
+  echo
+  echo "| POST /v1/customers:batch, 1,000 random ids | conn | look-ups/s (>= 1,000,000) | requests/s | p99 (wrk) | server-side p99 | server CPU a look-up | bytes a look-up |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for f in get seg; do
+    for c in 2 8; do
+      awk -v form="$(form_name "$f")" -v c="$c" -v br="$(rps "batch-$f-$c")" -v bp="$(p99 "batch-$f-$c")" \
+        -v sp="$(cat "$work/sp99-batch-$f-$c")" -v cpu="$(cat "$work/cpu-batch-$f-$c")" -v by="$(wc -c <"$work/batch-$f.json")" 'BEGIN{
+        printf "| %s | %d | %.0f | %.1f | %.1f ms | <= %g ms | %.2f us | %.0f |\n", form, c, br * 1000, br, bp / 1000, sp / 1000, cpu / 1000, by / 1000}'
+    done
   done
-  for c in 4 32; do
-    awk -v c="$c" -v tr="$(rps "nod-get-$c")" -v nr="$(rps "nginx-$c")" -v tp="$(p99 "nod-get-$c")" -v cpu="$(cat "$work/cpu-nod-$c")" \
-      -v sp="$(cat "$work/sp99-nod-$c")" 'BEGIN{
-      printf "| without drivers: GET, %d conn: requests/s (p99 client; server-side; server CPU a request) | %.0f (%.0f us; <= %g us; %.0f us) | %.0f | %.2f | >= 0.5 |\n", c, tr, tp, sp, cpu, nr, tr / nr}'
-  done
-  awk -v br="$(rps nod-batch-2)" -v cpu="$(cat "$work/cpu-nod-batch-2")" 'BEGIN{
-    printf "| without drivers: batch (1,000 ids), 2 conn: look-ups/s | %.0f (%.1f us CPU a look-up) | | | >= 1,000,000 |\n", br * 1000, cpu / 1000}'
-  echo "| hot reload under load (32 conn, ${reload_s} s): reloads done / failed requests | $reloads ($swaps swaps of \`latest\` and SIGHUPs, $rfailed failed loads) / 0 of $(awk '/requests in/ {print $1}' "$work/wrk-reload.txt") | | | 0 failed |"
+  echo
+  echo "| | tribe | target |"
+  echo "|---|---|---|"
+  echo "| hot reload under load (whole objects, 32 conn, ${reload_s} s): reloads done / failed requests | $reloads ($swaps swaps of \`latest\` and SIGHUPs, $rfailed failed loads) / 0 of $(awk '/requests in/ {print $1}' "$work/wrk-reload.txt") | 0 failed |"
   awk -v s="$load_s" -v n="$n" -v kb="$rss_kb" -v kb2="$rss_after_kb" -v hwm="$hwm_kb" 'BEGIN{
-    printf "| load time of the run | %.2f s | | | |\n", s
-    printf "| resident memory after load (VmRSS) / per customer | %.0f MiB / %.0f bytes | | | |\n", kb / 1024, kb * 1024 / n
-    printf "| resident memory after the reloads / peak (VmHWM: two runs held during a swap) | %.0f MiB / %.0f MiB | | | |\n", kb2 / 1024, hwm / 1024}'
-  echo "| GET response size | $get_bytes bytes | 200 bytes | | |"
+    printf "| load time of the run | %.2f s | |\n", s
+    printf "| resident memory after load (VmRSS) / per customer | %.0f MiB / %.0f bytes | |\n", kb / 1024, kb * 1024 / n
+    printf "| resident memory after the reloads / peak (VmHWM: two runs held during a swap) | %.0f MiB / %.0f MiB | |\n", kb2 / 1024, hwm / 1024}'
   echo
   echo "tribe run of the data (2 ranks x 1 thread, fixed K = 8, defaults otherwise, $(cat "$work/run.date")): run a $(cat "$work/run-a.seconds") s, run b (rerun with previous) $(cat "$work/run-b.seconds") s wall. Served at the end: run $served_run."
 } | tee "$res"

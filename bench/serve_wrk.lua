@@ -4,10 +4,18 @@
 --   SERVE_BATCH  0 (default): GET /v1/customers/{id}, a new random id each request;
 --                N > 0: POST /v1/customers:batch with N random ids (64 bodies made once per thread,
 --                taken in turn, so wrk spends its time sending rather than building JSON)
+--   SERVE_FIELDS empty (default): the whole customer object; else a comma-separated list of fields
+--                (docs/api.md, "Fields"): ?fields=... on the GET, "fields": [...] in the batch body
 dofile(os.getenv("SERVE_IDS"))
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("SERVE_TOKEN")
 local batch = tonumber(os.getenv("SERVE_BATCH") or "0")
+local fields = os.getenv("SERVE_FIELDS") or ""
 local bodies, turn = {}, 0
+local query, batch_fields = "", ""
+if fields ~= "" then
+  query = "?fields=" .. fields
+  batch_fields = ',"fields":["' .. fields:gsub(",", '","') .. '"]'
+end
 
 local threads = 0
 function setup(thread)
@@ -31,7 +39,7 @@ function init(args)
       for i = 1, batch do
         t[i] = string.format("%d", draw())
       end
-      bodies[b] = '{"ids":[' .. table.concat(t, ",") .. ']}'
+      bodies[b] = '{"ids":[' .. table.concat(t, ",") .. ']' .. batch_fields .. '}'
     end
   end
 end
@@ -41,5 +49,5 @@ function request()
     turn = turn % #bodies + 1
     return wrk.format("POST", "/v1/customers:batch", nil, bodies[turn])
   end
-  return wrk.format("GET", string.format("/v1/customers/%d", draw()))
+  return wrk.format("GET", string.format("/v1/customers/%d", draw()) .. query)
 end
