@@ -62,28 +62,30 @@ static void customer(const tribe_req *q, tribe_snap *s, const char *id_text, tri
     tribe_reply_sbuf(r, 200, &b);
 }
 
-/* An id of a batch: a string or a number (integral). */
+/* An id of a batch: a string or a number (integral, in int64_t's range: what its decimal form would parse to). */
 static int batch_id(const cJSON *v, int64_t *id)
 {
-    char buf[32];
     if (cJSON_IsString(v))
         return tribe_serve_parse_id(v->valuestring, strlen(v->valuestring), id);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
+    double x = v->valuedouble;
+    if (!cJSON_IsNumber(v) || !(x >= -0x1p63 && x < 0x1p63) || x != floor(x))
         return -1;
-    snprintf(buf, sizeof buf, "%.0f", v->valuedouble);
-    return tribe_serve_parse_id(buf, strlen(buf), id);
+    *id = (int64_t)x;
+    return 0;
 }
 
-static tribe_status batch_body(tribe_snap *s, const cJSON *ids, unsigned fields, tribe_sbuf *b)
+/* rows[]: each id's row, -1 when not found (looked up once: a look-up is most of a lean batch's time) */
+static tribe_status batch_body(tribe_snap *s, const cJSON *ids, unsigned fields, int64_t *rows, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
     const cJSON *v;
-    int first = 1;
+    int first = 1, i = 0;
     TRIBE_TRY(tribe_sbuf_add(b, "{\"customers\":["));
     cJSON_ArrayForEach(v, ids)
     {
-        int64_t id = 0, row = -1;
-        if (batch_id(v, &id) == 0 && (row = tribe_snap_find(s, id)) >= 0) {
+        int64_t id = 0, row = batch_id(v, &id) == 0 ? tribe_snap_find(s, id) : -1;
+        rows[i++] = row;
+        if (row >= 0) {
             TRIBE_TRY(tribe_sbuf_add(b, first ? "" : ","));
             TRIBE_TRY(tribe_snap_customer_json(s, row, fields, b));
             first = 0;
@@ -91,10 +93,10 @@ static tribe_status batch_body(tribe_snap *s, const cJSON *ids, unsigned fields,
     }
     TRIBE_TRY(tribe_sbuf_add(b, "],\"not_found\":["));
     first = 1;
+    i = 0;
     cJSON_ArrayForEach(v, ids)
     {
-        int64_t id = 0;
-        if (batch_id(v, &id) == 0 && tribe_snap_find(s, id) >= 0)
+        if (rows[i++] >= 0)
             continue;
         TRIBE_TRY(tribe_sbuf_add(b, first ? "" : ","));
         if (cJSON_IsString(v))
@@ -113,6 +115,7 @@ cleanup:
 static void batch(const tribe_req *q, tribe_snap *s, tribe_reply *r)
 {
     tribe_sbuf b = {0};
+    int64_t rows[BATCH_MAX];
     cJSON *root = cJSON_ParseWithLength(q->body ? q->body : "", q->body_len);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "ids"), *v;
     r->route = TRIBE_ROUTE_BATCH;
@@ -149,7 +152,7 @@ static void batch(const tribe_req *q, tribe_snap *s, tribe_reply *r)
             goto done;
         }
     }
-    if (batch_body(s, ids, fields, &b) != TRIBE_OK)
+    if (batch_body(s, ids, fields, rows, &b) != TRIBE_OK)
         tribe_reply_problem(r, 500, "internal", q->url, "%s", tribe_errmsg());
     else
         tribe_reply_sbuf(r, 200, &b);

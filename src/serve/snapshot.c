@@ -404,13 +404,36 @@ void tribe_snap_release(tribe_snap *s)
 
 int64_t tribe_snap_find(const tribe_snap *s, int64_t id)
 {
-    int64_t lo = 0, hi = s->n;
+    /* Interpolation search (ids strictly increasing, checked at load): one or two probes on evenly
+     * spread ids, where a bisection of 10M ids makes about ten cache misses, half a batch look-up's
+     * time; a bisection step after any interpolation step that did not halve the range, so skewed ids
+     * take at most about twice a bisection's probes. */
+    int64_t lo = 0, hi = s->n; /* the first row with an id >= id is in [lo, hi] */
+    int bisect = 0;
     while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
+        int64_t mid, width = hi - lo;
+        if (bisect) {
+            mid = lo + width / 2;
+        } else {
+            if (id <= s->id[lo]) {
+                hi = lo;
+                break;
+            }
+            if (id > s->id[hi - 1]) {
+                lo = hi;
+                break;
+            }
+            double a = (double)s->id[lo], z = (double)s->id[hi - 1];
+            mid = lo + (int64_t)(((double)id - a) / (z - a) * (double)(width - 1));
+            mid = mid < lo ? lo : mid >= hi ? hi - 1 : mid;
+        }
+        if (s->id[mid] == id)
+            return mid;
         if (s->id[mid] < id)
             lo = mid + 1;
         else
             hi = mid;
+        bisect = !bisect && 2 * (hi - lo) > width;
     }
     return lo < s->n && s->id[lo] == id ? lo : -1;
 }
