@@ -670,14 +670,34 @@ cleanup:
     return st;
 }
 
+/* prefix then "v": an id as a JSON string, as "%lld" writes it, without printf (a lean batch spent a
+ * quarter of its time in printf's parsing of the format for the two ids of each customer) */
+static tribe_status add_id(tribe_sbuf *b, const char *prefix, int64_t v)
+{
+    char buf[32], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    *--p = '"';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = '"';
+    tribe_status st = tribe_sbuf_add(b, prefix);
+    return st != TRIBE_OK ? st : tribe_sbuf_add(b, p);
+}
+
 tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned fields, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
     int c = s->label[row];
 #define HAS(f) (fields & (1u << (f)))
-    TRIBE_TRY(tribe_sbuf_printf(b, "{\"customer_id\":\"%lld\"", (long long)s->id[row]));
+    TRIBE_TRY(add_id(b, "{\"customer_id\":", s->id[row]));
     if (HAS(TRIBE_CF_SEGMENT)) {
-        TRIBE_TRY(tribe_sbuf_printf(b, ",\"segment\":{\"id\":\"%lld\",\"name\":", (long long)s->seg_id[c]));
+        TRIBE_TRY(add_id(b, ",\"segment\":{\"id\":", s->seg_id[c]));
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"name\":"));
         TRIBE_TRY(tribe_sbuf_json_str(b, s->seg_name[c]));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
     }
