@@ -268,7 +268,7 @@ form_name() { case $1 in get) echo "whole object (drivers incl.)" ;; lean) echo 
   echo "|---|---|---|---|---|---|---|---|"
   for f in get seg; do
     for c in 2 8; do
-      awk -v form="$(form_name "$f")" -v c="$c" -v br="$(rps "batch-$f-$c")" -v bp="$(p99 "batch-$f-$c")" \
+      awk -v form="$([ "$f" = seg ] && echo '"fields": ["segment"]' || form_name "$f")" -v c="$c" -v br="$(rps "batch-$f-$c")" -v bp="$(p99 "batch-$f-$c")" \
         -v sp="$(cat "$work/sp99-batch-$f-$c")" -v cpu="$(cat "$work/cpu-batch-$f-$c")" -v by="$(wc -c <"$work/batch-$f.json")" 'BEGIN{
         printf "| %s | %d | %.0f | %.1f | %.1f ms | <= %g ms | %.2f us | %.0f |\n", form, c, br * 1000, br, bp / 1000, sp / 1000, cpu / 1000, by / 1000}'
     done
