@@ -22,6 +22,10 @@
 #include "tribe/core.h"
 #include "tribe/spec.h"
 
+/* The longest run id: it names a directory and an HDF5 group, and paths
+ * built from it must stay well inside the file system's and MPI-IO's limits. */
+#define TRIBE_RUN_ID_MAX 128
+
 typedef struct {
     char *path;      /* the spec file (NULL for text without a file) */
     char *input;     /* customers.h5 (resolved) */

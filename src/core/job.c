@@ -5,9 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-/* A run id names files and HDF5 groups: letters, digits, '-', '_', '.'. */
+/* A run id names files and HDF5 groups: letters, digits, '-', '_', '.', at
+ * most TRIBE_RUN_ID_MAX characters, and not "." or ".." (which name
+ * directories). */
 static int valid_run_id(const char *id)
 {
+    if (strlen(id) > TRIBE_RUN_ID_MAX || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return 0;
     for (const char *p = id; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
               *p == '_' || *p == '.'))
@@ -43,7 +47,8 @@ tribe_status tribe_job_parse(const char *path, const char *text, tribe_job **out
         job->run_id_default = 1;
     }
     if (!valid_run_id(job->run_id))
-        TRIBE_TRY(tribe_spec_fail(job->spec, "'run_id' may hold only letters, digits, '-', '_' and '.'"));
+        TRIBE_TRY(tribe_spec_fail(job->spec, "'run_id' may hold only letters, digits, '-', '_' and '.', at most %d of "
+                                  "them, and is not '.' or '..'", TRIBE_RUN_ID_MAX));
     *out = job;
     job = NULL;
 cleanup:

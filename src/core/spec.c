@@ -358,12 +358,22 @@ tribe_status tribe_spec_str(tribe_spec *s, const char *key, char **v)
     return st == TRIBE_OK ? tribe_spec_note_str(s, key, *v) : st;
 }
 
+/* The longest path (bytes) and the most segments a path of a job may have:
+ * longer ones are refused when the spec is read (exit 2), never cut. */
+#define SPEC_PATH_MAX 4095
+#define SPEC_PATH_SEGMENTS 512
+
 /* Lexically removes "." and "dir/.." segments from an absolute or relative
- * path, in place, so messages and records show the path a person would. */
-static void normalize_path(char *p)
+ * path, in place, so messages and records show the path a person would.
+ * -1 (p unchanged) when it has more than SPEC_PATH_SEGMENTS segments. */
+static int normalize_path(char *p)
 {
-    int abs = p[0] == '/';
-    char *seg[512];
+    int abs = p[0] == '/', segs = 0;
+    for (const char *c = p; *c; c++)
+        segs += *c != '/' && (c == p || c[-1] == '/');
+    if (segs > SPEC_PATH_SEGMENTS)
+        return -1;
+    char *seg[SPEC_PATH_SEGMENTS];
     int n = 0, up = 0;
     char *save = NULL;
     for (char *tok = strtok_r(p, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
@@ -377,22 +387,30 @@ static void normalize_path(char *p)
             continue;
         if (strcmp(tok, "..") == 0)
             up++;
-        if (n < 512)
-            seg[n++] = tok;
+        seg[n++] = tok;
     }
-    char buf[4096];
+    char buf[SPEC_PATH_MAX + 1];
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i < n && len < sizeof buf; i++)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", (i || abs) ? "/" : "", seg[i]);
+    if (len >= sizeof buf)
+        return -1; /* would be cut */
     if (n == 0)
         snprintf(buf, sizeof buf, "%s", abs ? "/" : ".");
     strcpy(p, buf); /* never longer than the input */
+    return 0;
 }
 
 tribe_status tribe_spec_resolve(const tribe_spec *s, const char *value, char **out)
 {
     const char *file = s->root->file;
+    size_t vlen = strlen(value), segs = 0;
+    for (const char *c = value; *c; c++)
+        segs += *c != '/' && (c == value || c[-1] == '/');
+    if (vlen > SPEC_PATH_MAX || segs > SPEC_PATH_SEGMENTS)
+        return tribe_spec_fail(s, "the path '%.60s...' has %zu bytes and %zu segments (at most %d and %d)", value,
+                               vlen, segs, SPEC_PATH_MAX, SPEC_PATH_SEGMENTS);
     if (value[0] == '/' || !file)
         return tribe_strdup(value, out);
     char *copy = NULL;
@@ -409,7 +427,12 @@ tribe_status tribe_spec_resolve(const tribe_spec *s, const char *value, char **o
     st = tribe_alloc((void **)out, n);
     if (st == TRIBE_OK) {
         snprintf(*out, n, "%s%s%s/%s", cwd, cwd[0] ? "/" : "", dir, value);
-        normalize_path(*out);
+        if (normalize_path(*out) != 0 || strlen(*out) > SPEC_PATH_MAX) {
+            st = tribe_spec_fail(s, "the path '%.60s...' resolves to more than %d bytes or %d segments", value,
+                                 SPEC_PATH_MAX, SPEC_PATH_SEGMENTS);
+            free(*out);
+            *out = NULL;
+        }
     }
     free(copy);
     return st;

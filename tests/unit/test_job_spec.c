@@ -111,6 +111,47 @@ static void relative_paths_should_resolve_against_the_spec(void)
     CU_ASSERT_EQUAL(chdir(here), 0);
 }
 
+/* Run ids and paths that would fail late (or be cut) are refused when the
+ * spec is read, naming the key. */
+static void bad_run_ids_and_overlong_paths_should_fail_at_parse_time(void)
+{
+    tribe_job *job = NULL;
+    char text[16384], id[200];
+    static const char *const bad_ids[] = {".", "..", "a/b", "a b", ""};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        snprintf(text, sizeof text, "{\"input\": \"/a.h5\", \"output\": \"/o\", \"run_id\": \"%s\"}", bad_ids[i]);
+        CU_ASSERT_EQUAL(tribe_job_parse("/j.json", text, &job), TRIBE_ERR_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "run_id"));
+        CU_ASSERT_PTR_NULL(job);
+    }
+    memset(id, 'r', TRIBE_RUN_ID_MAX + 1);
+    id[TRIBE_RUN_ID_MAX + 1] = '\0';
+    snprintf(text, sizeof text, "{\"input\": \"/a.h5\", \"output\": \"/o\", \"run_id\": \"%s\"}", id);
+    CU_ASSERT_EQUAL(tribe_job_parse("/j.json", text, &job), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "at most 128"));
+    id[TRIBE_RUN_ID_MAX] = '\0'; /* 128 characters: fine */
+    snprintf(text, sizeof text, "{\"input\": \"/a.h5\", \"output\": \"/o\", \"run_id\": \"%s\"}", id);
+    CU_ASSERT_EQUAL_FATAL(tribe_job_parse("/j.json", text, &job), TRIBE_OK);
+    tribe_job_destroy(&job);
+    /* 600 segments, relative and absolute; 5000 bytes */
+    char path[8192] = "";
+    for (int i = 0; i < 600; i++)
+        strcat(path, i ? "/d" : "d");
+    for (int a = 0; a < 2; a++) {
+        snprintf(text, sizeof text, "{\"input\": \"/a.h5\", \"output\": \"%s%s\"}", a ? "/" : "", path);
+        CU_ASSERT_EQUAL(tribe_job_parse("/j.json", text, &job), TRIBE_ERR_USAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "segments"));
+        CU_ASSERT_PTR_NULL(job);
+    }
+    memset(path, 'x', 5000);
+    path[0] = '/';
+    path[5000] = '\0';
+    snprintf(text, sizeof text, "{\"input\": \"%s\", \"output\": \"/o\"}", path);
+    CU_ASSERT_EQUAL(tribe_job_parse("/j.json", text, &job), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "bytes"));
+    CU_ASSERT_PTR_NULL(job);
+}
+
 static void defaults_should_sweep_k_from_3_to_8_and_turn_every_stage_on(void)
 {
     tribe_pipeline *pl = NULL;
@@ -349,6 +390,7 @@ int main(void)
     static const tribe_test_case cases[] = {
         TRIBE_TEST(a_full_spec_should_set_every_stage),
         TRIBE_TEST(relative_paths_should_resolve_against_the_spec),
+        TRIBE_TEST(bad_run_ids_and_overlong_paths_should_fail_at_parse_time),
         TRIBE_TEST(defaults_should_sweep_k_from_3_to_8_and_turn_every_stage_on),
         TRIBE_TEST(stages_should_be_switched_off_by_their_keys),
         TRIBE_TEST(ltv_keys_should_default_targets),
