@@ -195,10 +195,13 @@ tribe_status tribe_webhook_sign(const char *secret, const char *msg_id, int64_t 
 tribe_status tribe_webhook_verify(const char *secret, const char *msg_id, const char *timestamp, const char *body,
                                   size_t len, const char *signature_header, int64_t now, int64_t tolerance)
 {
-    char *end = NULL;
-    long long ts = strtoll(timestamp ? timestamp : "", &end, 10);
-    if (!timestamp || !*timestamp || *end)
-        return tribe_fail(TRIBE_ERR_INPUT, "webhook: timestamp '%s' is not an integer", timestamp ? timestamp : "");
+    /* The timestamp exactly as signed: decimal digits, no sign, space or
+     * leading zero ("+TS", "000TS", " TS" must not verify with TS's signature). */
+    const char *t = timestamp ? timestamp : "";
+    size_t tl = strspn(t, "0123456789");
+    if (!*t || t[tl] || tl > 18 || (t[0] == '0' && tl > 1))
+        return tribe_fail(TRIBE_ERR_INPUT, "webhook: timestamp '%.40s' is not unix seconds written plainly", t);
+    long long ts = strtoll(t, NULL, 10);
     if (tolerance > 0 && (ts < now - tolerance || ts > now + tolerance))
         return tribe_fail(TRIBE_ERR_INPUT, "webhook: timestamp %lld is more than %lld s from now", ts,
                           (long long)tolerance);

@@ -31,7 +31,8 @@ static const char USAGE[] =
     "  --signing-secret-env VAR sign request bodies (Standard Webhooks) with the secret in $VAR\n"
     "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n\n"
     "verify-webhook: checks a Standard Webhooks signature (HMAC-SHA256 over id.timestamp.body, body\n"
-    "from --body or stdin). Exit 0 when valid, 3 when not.\n";
+    "from --body or stdin; timestamps more than --tolerance seconds from now refused, default 300, 0 = no\n"
+    "check). Exit 0 when valid, 3 when not (a missing signature included).\n";
 
 /* Collective: every rank opens results.h5; rank 0 gets the run id and the
  * ids of the segment's customers (the others read no rows). */
@@ -243,7 +244,7 @@ static tribe_status cmd_verify(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
     const char *secret_env = NULL, *id = NULL, *ts = NULL, *sig = NULL, *body_path = NULL;
-    int64_t tolerance = 0;
+    int64_t tolerance = 300; /* Standard Webhooks' replay window */
     char *body = NULL;
     size_t len = 0;
     static const struct option opts[] = {{"secret-env", required_argument, 0, 's'}, {"id", required_argument, 0, 'i'},
@@ -264,8 +265,10 @@ static tribe_status cmd_verify(tribe_par *par, int argc, char **argv)
         else if (c == 'o') TRIBE_TRY(tribe_cli_int("campaign", "--tolerance", optarg, 0, 86400 * 365, &tolerance));
         else return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
     }
-    if (!secret_env || !id || !ts || !sig)
+    if (!secret_env || !id || !ts)
         return tribe_cli_usage("campaign", "verify-webhook needs --secret-env, --id, --timestamp and --signature");
+    if (!sig || !*sig) /* a request without a signature fails verification, it is not a usage error */
+        return tribe_par_agree(par, tribe_fail(TRIBE_ERR_INPUT, "webhook: message %s carries no signature", id));
     const char *secret = env_or_null(secret_env, "--secret-env", &st);
     if (st != TRIBE_OK)
         return st;

@@ -162,17 +162,28 @@ check "dry run writes one outbox line per customer" test "$(wc -l <"$TMP/dry.jso
   "$(grep -oE 'customers [0-9]+' "$TMP/dry.out" | grep -oE '[0-9]+')"
 check "dry run sends nothing" grep -q "sent 0," "$TMP/dry.out"
 
-# 6. verify-webhook: a valid signature passes, a tampered body fails with exit 3.
+# 6. verify-webhook: a valid signature passes; a tampered body, an old timestamp (replay window 300 s
+# by default), a timestamp not written plainly and a missing signature fail with exit 3.
 printf '{"event": "delivered", "customer": 12346}' >"$TMP/hook.json"
-SIG=$($PY -c "
-import base64, hashlib, hmac
+sign() { # sign TS: the Standard Webhooks signature of hook.json at timestamp TS
+  $PY -c "
+import base64, hashlib, hmac, sys
 k = base64.b64decode('$SECRET'[6:]); b = open('$TMP/hook.json', 'rb').read()
-print('v1,' + base64.b64encode(hmac.new(k, b'evt_1.1700000000.' + b, hashlib.sha256).digest()).decode())")
-expect 0 "" -- "$TRIBE_BIN" campaign verify-webhook --secret-env TRIBE_TEST_SECRET --id evt_1 --timestamp 1700000000 \
-  --signature "$SIG" --body "$TMP/hook.json"
+print('v1,' + base64.b64encode(hmac.new(k, b'evt_1.' + sys.argv[1].encode() + b'.' + b, hashlib.sha256).digest()).decode())" "$1"
+}
+NOW=$(date +%s)
+verify() { "$TRIBE_BIN" campaign verify-webhook --secret-env TRIBE_TEST_SECRET --id evt_1 "$@"; }
+expect 0 "" -- verify --timestamp "$NOW" --signature "$(sign "$NOW")" --body "$TMP/hook.json"
 printf '{"event": "bounced", "customer": 12346}' >"$TMP/hook2.json"
-expect 3 "no signature" -- "$TRIBE_BIN" campaign verify-webhook --secret-env TRIBE_TEST_SECRET --id evt_1 \
-  --timestamp 1700000000 --signature "$SIG" --body "$TMP/hook2.json"
+expect 3 "no signature" -- verify --timestamp "$NOW" --signature "$(sign "$NOW")" --body "$TMP/hook2.json"
+OLD=$((NOW - 3600))
+expect 3 "more than 300 s from now" -- verify --timestamp "$OLD" --signature "$(sign "$OLD")" --body "$TMP/hook.json"
+expect 0 "" -- verify --timestamp "$OLD" --signature "$(sign "$OLD")" --body "$TMP/hook.json" --tolerance 0
+for ts in "+$NOW" "000$NOW" " $NOW"; do
+  expect 3 "not unix seconds written plainly" -- verify --timestamp "$ts" --signature "$(sign "$NOW")" --body "$TMP/hook.json"
+done
+expect 3 "carries no signature" -- verify --timestamp "$NOW" --body "$TMP/hook.json"
+expect 3 "carries no signature" -- verify --timestamp "$NOW" --signature "" --body "$TMP/hook.json"
 expect 2 "channel" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel fax
 expect 2 "the run's segments are 0, 1, 2" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 9 --contacts "$TMP/raw/contacts.csv" --channel email
 

@@ -357,6 +357,10 @@ static void webhook_signature_should_match_the_standard_webhooks_vector(void)
     CU_ASSERT_EQUAL(tribe_webhook_verify("whsec_AAAA", id, "1614265330", body, strlen(body), sig, 0, 0),
                     TRIBE_ERR_INPUT);
     CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, "16x", body, strlen(body), sig, 0, 0), TRIBE_ERR_INPUT);
+    /* the timestamp exactly as signed: no sign, space or leading zeros */
+    static const char *const forms[] = {"+1614265330", "01614265330", " 1614265330", "1614265330 ", "", "-1"};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++)
+        CU_ASSERT_EQUAL(tribe_webhook_verify(secret, id, forms[i], body, strlen(body), sig, 0, 0), TRIBE_ERR_INPUT);
     /* a plain (non-whsec_) secret is used as its own bytes */
     CU_ASSERT_EQUAL_FATAL(tribe_webhook_sign("s3cret", "m1", 5, "b", 1, sig), TRIBE_OK);
     uint8_t mac[32];
