@@ -199,6 +199,11 @@ double tribe_now(void); /* monotonic seconds */
 tribe_status tribe_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 tribe_status tribe_read_file(const char *path, char **out, size_t *len);
+/* Removes control characters from s in place: C0 (ESC, BEL, CR, ...), DEL
+ * and C1 (U+0080..U+009F); tab and newline become a space unless
+ * keep_newlines. For text from outside (an LLM reply, a file name) before it
+ * reaches a terminal, a log line or an output file. */
+void tribe_strip_controls(char *s, int keep_newlines);
 /* Writes `len` bytes to path atomically (tmp file in the same folder + rename). */
 tribe_status tribe_write_file_atomic(const char *path, const char *data, size_t len);
 /* mkdir -p; fails with IO naming the path when it cannot be created or is not writable. */

@@ -28,6 +28,7 @@ void tribe_log(tribe_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    tribe_strip_controls(msg, 0); /* one log line, whatever a persona name or an LLM's refusal holds */
     time_t now = time(NULL);
     struct tm tmv;
     char ts[32];

@@ -16,6 +16,7 @@ static void vrecord(const char *fmt, va_list ap, const char *suffix)
     }
     if (suffix && (size_t)n < sizeof errmsg)
         snprintf(errmsg + n, sizeof errmsg - (size_t)n, ": %s", suffix);
+    tribe_strip_controls(errmsg, 0); /* a message is one line: nothing in it may move a terminal or forge a line */
 }
 
 tribe_status tribe_fail(tribe_status st, const char *fmt, ...)
@@ -42,6 +43,7 @@ const char *tribe_errmsg(void) { return errmsg; }
 void tribe_set_errmsg(const char *msg)
 {
     snprintf(errmsg, sizeof errmsg, "%s", msg ? msg : "");
+    tribe_strip_controls(errmsg, 0);
 }
 
 void tribe_clear_error(void) { errmsg[0] = '\0'; }

@@ -121,3 +121,22 @@ tribe_status tribe_mkdirs(const char *path)
         return tribe_fail_errno(TRIBE_ERR_IO, "%s: directory is not writable", buf);
     return TRIBE_OK;
 }
+
+void tribe_strip_controls(char *s, int keep_newlines)
+{
+    char *o = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0) { /* C1 controls (U+0080..U+009F: CSI is U+009B) */
+            p += 2;
+            continue;
+        }
+        if ((*p == '\n' || *p == '\t') && keep_newlines)
+            *o++ = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            *o++ = ' ';
+        else if (*p >= 0x20 && *p != 0x7F)
+            *o++ = (char)*p;
+        p++;
+    }
+    *o = '\0';
+}

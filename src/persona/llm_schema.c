@@ -48,7 +48,17 @@ static tribe_status get_str(const cJSON *o, const char *key, const char *label, 
         return tribe_fail(TRIBE_ERR_INPUT, "persona reply: '%s' is missing", label);
     if (!cJSON_IsString(v) || !v->valuestring[0])
         return tribe_fail(TRIBE_ERR_INPUT, "persona reply: '%s' is not a non-empty string", label);
-    return tribe_strdup(v->valuestring, dst);
+    tribe_status st = tribe_strdup(v->valuestring, dst);
+    if (st != TRIBE_OK)
+        return st;
+    /* the reply is untrusted: no control character reaches a terminal, log or file */
+    tribe_strip_controls(*dst, strcmp(label, "email.body") == 0);
+    if (!(*dst)[strspn(*dst, " \n\t")]) {
+        free(*dst);
+        *dst = NULL;
+        return tribe_fail(TRIBE_ERR_INPUT, "persona reply: '%s' holds only control characters or spaces", label);
+    }
+    return TRIBE_OK;
 }
 
 static tribe_status get_list(const cJSON *o, const char *key, char ***dst, int *n)
@@ -68,6 +78,7 @@ static tribe_status get_list(const cJSON *o, const char *key, char ***dst, int *
         if (!cJSON_IsString(e) || !e->valuestring[0])
             return tribe_fail(TRIBE_ERR_INPUT, "persona reply: '%s[%d]' is not a non-empty string", key, *n);
         TRIBE_TRY(tribe_strdup(e->valuestring, &(*dst)[*n]));
+        tribe_strip_controls((*dst)[*n], 0);
         (*n)++;
     }
 cleanup:

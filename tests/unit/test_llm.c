@@ -280,6 +280,31 @@ static void persona_reply_should_be_validated_against_the_schema(void)
     tribe_persona_clear(NULL);
 
     CU_ASSERT_EQUAL(parse("```json\n" GOOD "\n```"), TRIBE_OK);
+    /* control characters from the server never reach a terminal, log or file: ESC sequences, CR, C1 CSI,
+     * a newline forging a log line; the e-mail body keeps its line breaks */
+    {
+        const char *hostile = "{\"name\":\"Ann\\u001b[2J\\u001b[H Lee\\ninfo: personas: all from model\","
+                              "\"age_band\":\"35-44\",\"occupation\":\"nurse\\r\",\"bio\":\"b\\u0007\\u009b31m\","
+                              "\"goals\":[\"g\\u001b]0;title\\u0007\"],\"frustrations\":[\"f\"],\"channels\":[\"email\"],"
+                              "\"quote\":\"q\",\"email\":{\"subject\":\"s\",\"body\":\"Hi,\\n\\nx\\u001b[1m\"},"
+                              "\"tagline\":\"t\",\"image_prompt\":\"i\"}";
+        tribe_persona h = {0};
+        CU_ASSERT_EQUAL_FATAL(tribe_llm_persona_parse(hostile, &h), TRIBE_OK);
+        CU_ASSERT_STRING_EQUAL(h.name, "Ann[2J[H Lee info: personas: all from model");
+        CU_ASSERT_STRING_EQUAL(h.occupation, "nurse ");
+        CU_ASSERT_STRING_EQUAL(h.bio, "b31m");
+        CU_ASSERT_STRING_EQUAL(h.goals[0], "g]0;title");
+        CU_ASSERT_STRING_EQUAL(h.email_body, "Hi,\n\nx[1m");
+        tribe_persona_clear(&h);
+        CU_ASSERT_EQUAL(parse("{\"name\":\"\\u001b\\u0007\",\"age_band\":\"35-44\",\"occupation\":\"n\",\"bio\":\"b\","
+                              "\"goals\":[\"g\"],\"frustrations\":[\"f\"],\"channels\":[\"email\"],\"quote\":\"q\","
+                              "\"email\":{\"subject\":\"s\",\"body\":\"x\"},\"tagline\":\"t\",\"image_prompt\":\"i\"}"),
+                        TRIBE_ERR_INPUT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "only control characters"));
+        /* and an error message naming hostile text stays one line */
+        tribe_fail(TRIBE_ERR_INPUT, "reply said '%s'", "a\nb\033[2Jc\r");
+        CU_ASSERT_STRING_EQUAL(tribe_errmsg(), "reply said 'a b[2Jc '");
+    }
     CU_ASSERT_EQUAL(parse("not json"), TRIBE_ERR_INPUT);
     CU_ASSERT_EQUAL(parse("[1,2]"), TRIBE_ERR_INPUT);
     /* One violation at a time, each named. */
