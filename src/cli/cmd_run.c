@@ -36,7 +36,7 @@ static void print_summary(const tribe_run *r)
         printf("  %-3d %-22s %10lld %6.1f%% %s  %s\n", s->seg[c].id, s->seg[c].name, (long long)s->seg[c].size,
                100 * s->seg[c].share, rev, p ? p[c].name : "");
     }
-    printf("results: %s/{results.h5,run.json,personas.json,segments.csv,migration.csv,campaign_plan.csv,report.html}"
+    printf("results: %s/{results.h5,run.json,personas.json,segments.csv,segments.json,migration.csv,campaign_plan.csv,report.html}"
            " (kept in %s/runs/%s)\n",
            r->job->output, r->job->output, r->job->run_id);
 }

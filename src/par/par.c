@@ -50,6 +50,12 @@ tribe_status tribe_par_init(int *argc, char ***argv, tribe_par **out)
     TRIBE_TRY(tribe_calloc((void **)&par, 1, sizeof *par));
     MPI_Initialized(&inited);
     if (!inited) {
+        /* Open MPI's "lockedfile" shared-file-pointer component aborts the
+         * process ("buffer overflow detected") in MPI_File_open when the file's
+         * path passes about 256 characters; tribe never uses shared file
+         * pointers, so the component is left out unless the user chose the
+         * components (OMPI_MCA_sharedfp set). */
+        setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
         int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
         if (rc != MPI_SUCCESS) {
             st = mpi_fail(rc, "initialisation");

@@ -58,4 +58,17 @@ fi
 expect 4 "out.*(not a directory|cannot create|not writable)" -- "$TRIBE_BIN" run "$TMP/ro.json"
 # The same with MPI: one message, same code on every rank.
 expect 3 "K=1000" -- tribe_np 2 run "$TMP/bigk.json"
+# Paths past 256 characters (Open MPI's lockedfile shared-file-pointer component aborted in
+# MPI_File_open on them): generating, ingesting and a run on 2 ranks work.
+LONG="$TMP/$(printf 'd%.0s' {1..120})/$(printf 'e%.0s' {1..120})/$(printf 'f%.0s' {1..40})"
+mkdir -p "$LONG"
+expect 0 "" -- tribe_np 2 gen --blobs --customers 800 --seed 3 -o "$LONG/c.h5"
+write_job "$LONG/job.json" "$LONG/c.h5" "$LONG/out" 3
+expect 0 "" -- tribe_np 2 run "$LONG/job.json"
+check "a run under a ${#LONG}-character directory is published" test -s "$LONG/out/latest/results.h5"
+# Run ids and paths that would fail late are refused when the spec is read.
+for id in . .. "$(printf 'r%.0s' {1..129})"; do
+  printf '{"input": "%s", "output": "%s", "run_id": "%s"}' "$TMP/ok.h5" "$TMP/out" "$id" >"$TMP/badid.json"
+  expect 2 "run_id" -- "$TRIBE_BIN" run "$TMP/badid.json"
+done
 finish
