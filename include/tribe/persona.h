@@ -140,8 +140,13 @@ typedef struct {
  * Errors: INTERNAL for a persona of no segment of segs, NOMEM. */
 tribe_status tribe_persona_evidence(const tribe_persona *p, const tribe_segments *segs, tribe_evidence **out,
                                     int *n);
-/* Checks that every number written in the persona's text is a figure of the
- * segment (within rounding). Returns TRIBE_OK or INTERNAL naming the number. */
+/* The age bands a persona may have (docs/outputs.md). */
+#define TRIBE_N_AGE_BANDS 6
+extern const char *const TRIBE_AGE_BANDS[TRIBE_N_AGE_BANDS];
+/* Checks that the age band is one of TRIBE_AGE_BANDS and every number written
+ * in the persona's text is a figure of the segment (within rounding); a
+ * number of the age band counts only as an age (in the band, or written
+ * "aged 45", "45 years old"). Returns TRIBE_OK or INTERNAL naming the number. */
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs);
 void tribe_personas_destroy(tribe_persona **p, int k);
 /* Frees the strings of one persona in place and zeroes it (accepts NULL). */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int tribe_segments_index(const tribe_segments *segs, int id)
 {
@@ -115,6 +116,7 @@ typedef struct {
     int n_protect;
     long age[4];
     int n_age;
+    const char *band;            /* the persona's age band text */
     const tribe_figures *figs;
     tribe_cite_fn fn;
     void *ctx;
@@ -173,6 +175,28 @@ static size_t protected_at(const scan_ctx *sc, const char *text, size_t i)
             continue;
         return len;
     }
+    return 0;
+}
+
+/* 1 when the number text[start, end) is written as an age: inside the age band as written, after "aged" or
+ * "age", or before "years old", "-year-old", "years of age". */
+static int as_age(const char *text, size_t start, size_t end, const char *band)
+{
+    size_t bl = band ? strlen(band) : 0; /* inside the band as written: "a 35-44 year old" */
+    for (const char *o = bl ? strstr(text, band) : NULL; o; o = strstr(o + 1, band))
+        if ((size_t)(o - text) <= start && end <= (size_t)(o - text) + bl)
+            return 1;
+    static const char *const AFTER[] = {" years old", " year old", "-year-old", " years of age", "-years-old"};
+    /* "aged 45", "Aged 35 to 44", "age 50": the word "age"/"aged" at most 12 characters before */
+    for (size_t k = 4; k <= 16 && k <= start; k++) {
+        const char *w = text + start - k;
+        if ((strncasecmp(w, "aged ", 5) == 0 || strncasecmp(w, "age ", 4) == 0) &&
+            (w == text || !isalpha((unsigned char)w[-1])))
+            return 1;
+    }
+    for (size_t i = 0; i < sizeof AFTER / sizeof *AFTER; i++)
+        if (strncmp(text + end, AFTER[i], strlen(AFTER[i])) == 0)
+            return 1;
     return 0;
 }
 
@@ -252,7 +276,10 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
             fig = match(sc->figs, v, decimals, TRIBE_FIG_MONEY, 0);
         else {
             fig = -2;
-            for (int a = 0; a < sc->n_age && decimals == 0; a++)
+            /* a number of the age band is its own evidence only as an age: in
+             * the band itself, or written as one ("aged 45", "45 years old") */
+            for (int a = 0; a < sc->n_age && decimals == 0 && (strcmp(field, "age_band") == 0 ||
+                                                                  as_age(text, lead, end, sc->band)); a++)
                 if ((double)sc->age[a] == v)
                     fig = -1;
             if (fig == -2)
@@ -264,6 +291,8 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
 cleanup:
     return st;
 }
+
+const char *const TRIBE_AGE_BANDS[TRIBE_N_AGE_BANDS] = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
 
 tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *segs, const tribe_figures *figs,
                                 tribe_cite_fn fn, void *ctx)
@@ -278,7 +307,7 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
     for (int m = 0; m < segs->n_mix; m++)
         cap += segs->mix[m].n_levels + 1;
     TRIBE_TRY(tribe_calloc((void **)&protect, (size_t)cap, sizeof *protect));
-    scan_ctx sc = {.protect = protect, .figs = figs, .fn = fn, .ctx = ctx};
+    scan_ctx sc = {.protect = protect, .band = p->age_band, .figs = figs, .fn = fn, .ctx = ctx};
     /* Longest first would matter only for nested names; names are short. */
     if (has_digit(segs->seg[c].name))
         protect[sc.n_protect++] = segs->seg[c].name;
@@ -350,6 +379,13 @@ tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_se
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
                           p->segment, segs->k);
+    int band = 0;
+    for (int b = 0; b < TRIBE_N_AGE_BANDS && p->age_band; b++)
+        band |= strcmp(p->age_band, TRIBE_AGE_BANDS[b]) == 0;
+    if (p->age_band && !band)
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona '%s' of segment %d: age_band '%.20s' is not one of 18-24, "
+                          "25-34, 35-44, 45-54, 55-64, 65+", p->name ? p->name : "?", p->segment,
+                          p->age_band ? p->age_band : "");
     TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
     check_ctx cc = {p};
     TRIBE_TRY(tribe_persona_scan(p, segs, &figs, check_one, &cc));

@@ -314,6 +314,18 @@ static void grounding_should_accept_figures_within_their_printed_rounding(void)
     /* Age band numbers are fine; other ages are not. */
     CU_ASSERT_EQUAL(check_with(&p[0], s, " Aged 35 to 44."), TRIBE_OK);
     CU_ASSERT_EQUAL(check_with(&p[0], s, " Aged 39."), TRIBE_ERR_INTERNAL);
+    /* ... but only as ages: the band's numbers anywhere else are invented figures (the age band here is
+     * 35-44), and a band outside the documented six is refused */
+    CU_ASSERT_STRING_EQUAL(p[0].age_band, "35-44");
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Aged 44, she spends 44 pounds a week."),
+                    TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "bio states '44'")); /* the pounds, not the age */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " She is 44 years old; a 35-44 year-old shopper."), TRIBE_OK);
+    char *band = p[0].age_band;
+    p[0].age_band = "4321-987654";
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " They spend 987654 a week."), TRIBE_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "is not one of 18-24"));
+    p[0].age_band = band;
     /* Level shares of a categorical mix: 49.0% of Champions use the app. */
     CU_ASSERT_EQUAL(check_with(&p[0], s, " App users: 49.0 percent."), TRIBE_OK);
     /* A negative number is not the positive figure. */
