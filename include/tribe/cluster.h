@@ -604,7 +604,7 @@ typedef struct {
     int k;
     double threshold;  /* TRIBE_CRISP_THRESHOLD */
     int64_t *size;     /* [k] customers of each segment (the K-Means label) */
-    int64_t *crisp;    /* [k] of them whose highest membership is above threshold */
+    int64_t *crisp;    /* [k] of them whose membership of their own segment is above threshold */
     int64_t *agree;    /* [k] of them whose most likely mixture component is their segment */
     double *mean_max;  /* [k] their mean highest membership (NaN for an empty segment) */
 } tribe_gmm_crispness;

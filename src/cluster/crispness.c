@@ -42,7 +42,7 @@ tribe_status tribe_gmm_crispness_compute(tribe_par *par, const float *memb, cons
                 best = j;
         int s = label[i];
         c->size[s]++;
-        c->crisp[s] += p[best] > TRIBE_CRISP_THRESHOLD;
+        c->crisp[s] += p[s] > TRIBE_CRISP_THRESHOLD; /* sure of its own segment */
         c->agree[s] += best == s;
         acc[s] += tribe_xsum_of((double)p[best]);
     }

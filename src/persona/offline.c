@@ -880,8 +880,13 @@ static tribe_status compose(const offline_state *os, const tribe_segments *segs,
     TRIBE_TRY(channels(&w, p));
     TRIBE_TRY(expand_dup(&w, fc->quotes[variant(&w, SLOT_QUOTE, N_QUOTE)], &p->quote));
     TRIBE_TRY(expand_dup(&w, fc->subjects[variant(&w, SLOT_SUBJ, N_SUBJ)], &p->email_subject));
-    TRIBE_TRY(email_body(&w, fc->bodies[variant(&w, SLOT_BODY, N_BODY)], &p->email_body));
-    TRIBE_TRY(expand_dup(&w, fc->taglines[variant(&w, SLOT_TAG, N_TAG)], &p->tagline));
+    /* Wording by the segment's order profile: no "recent orders" when most ordered once. */
+    double orders = seg_median(&w, "frequency");
+    int once = isfinite(orders) && orders < 2;
+    const char *const *bodies = once && fc->bodies_one[0] ? fc->bodies_one : fc->bodies;
+    const char *const *tags = once && fc->taglines_one[0] ? fc->taglines_one : fc->taglines;
+    TRIBE_TRY(email_body(&w, bodies[variant(&w, SLOT_BODY, N_BODY)], &p->email_body));
+    TRIBE_TRY(expand_dup(&w, tags[variant(&w, SLOT_TAG, N_TAG)], &p->tagline));
     TRIBE_TRY(image_prompt(&w, p, &p->image_prompt));
     TRIBE_TRY(tribe_strdup("offline", &p->provider));
 cleanup:

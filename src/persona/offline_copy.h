@@ -42,6 +42,11 @@ typedef struct {
     const char *subjects[N_SUBJ];
     const char *bodies[N_BODY];
     const char *taglines[N_TAG];
+    /* When most of the segment has ordered once (median orders below 2):
+     * wording that claims no repeat orders; NULL: bodies and taglines as
+     * above, which claim none either. */
+    const char *bodies_one[N_BODY];
+    const char *taglines_one[N_TAG];
     const char *scenes[N_SCENE];
     const char *channels[N_EXTRA]; /* channels every segment of the family gets; NULL ends */
     int age_band;                  /* index into offline.c's bands when no age column exists */
@@ -78,6 +83,15 @@ static const family_copy COPY[FAM_N] = {
                    "need us.\n\nNo codes and no small print: it is already on your account.\n\n[See my VIP benefits]"
                    "\n\nWith thanks,\nThe team"},
         .taglines = {"First in line, always.", "For the customers who know us best.", "You're the reason we do this."},
+        .bodies_one = {"Hi {fn},\n\nYou are one of the customers who make what we do possible, so you get to see our "
+                       "new collection before it goes on general sale.\n\nYour early-access window is open now. Browse "
+                       "the new arrivals, save your favourites and check out with priority dispatch, on us.\n\n"
+                       "[Shop early access]\n\nThank you for choosing us.\nThe team",
+                       "Hi {fn},\n\nWe wanted to say thank you properly. As one of our most valued customers you now "
+                       "have VIP status: early access to new ranges, priority dispatch and a dedicated service line "
+                       "whenever you need us.\n\nNo codes and no small print: it is already on your account.\n\n"
+                       "[See my VIP benefits]\n\nWith thanks,\nThe team"},
+        .taglines_one = {"First in line, always.", "One order, first-class treatment.", "You're the reason we do this."},
         .scenes = {"unboxing a premium parcel at a sunlit kitchen table, smiling",
                    "browsing a curated new collection on a tablet in a stylish living room"},
         .channels = {"E-mail", "Direct mail", NULL},
@@ -110,6 +124,14 @@ static const family_copy COPY[FAM_N] = {
                    "prices on the products you reorder most, plus free delivery on your next order.\n\n[See my member "
                    "prices]\n\nThanks for being part of the family,\nThe team"},
         .taglines = {"Loyalty, rewarded.", "The more you shop, the more we give back.", "Your favourites, made easier."},
+        .bodies_one = {"Hi {fn},\n\nThank you for shopping with us. To say thanks, we've added bonus loyalty "
+                       "points to your account, ready to use on your next order.\n\nWe've also picked a few new "
+                       "products we think you'll love, based on what you bought.\n\n[Use my rewards]\n\nSee you "
+                       "soon,\nThe team",
+                       "Hi {fn},\n\nWe'd love to see you again. From today you'll get member-only prices on our best "
+                       "sellers, plus free delivery on your next order.\n\n[See my member prices]\n\nThanks for "
+                       "choosing us,\nThe team"},
+        .taglines_one = {"Your next favourite is waiting.", "Shop again, get more back.", "One order in. Plenty more to love."},
         .scenes = {"restocking favourite products at home on a relaxed weekend morning",
                    "checking a loyalty app on a phone in a neighbourhood cafe"},
         .channels = {"E-mail", "Loyalty programme", NULL},
@@ -143,6 +165,12 @@ static const family_copy COPY[FAM_N] = {
                    "free]\n\nSee you soon,\nThe team"},
         .taglines = {"Made for what you love next.", "Good start. Even better next time.",
                      "Picked for you, not for everyone."},
+        .bodies_one = {"Hi {fn},\n\nThanks for your first order. Based on what you bought, we've put together a "
+                       "short edit of products we think you'll like just as much.\n\nAnd because we'd love to see you "
+                       "again soon, your second order ships free.\n\n[See my picks]\n\nHappy shopping,\nThe team",
+                       "Hi {fn},\n\nYou've made a great start with us, so we'd like to make your next order even "
+                       "better: join our rewards club today and you'll earn points from your very next purchase.\n\n"
+                       "[Join for free]\n\nSee you soon,\nThe team"},
         .scenes = {"browsing personalised product recommendations on a laptop at home",
                    "trying out a new purchase in a bright modern apartment"},
         .channels = {"E-mail", "Paid social", NULL},
@@ -244,6 +272,16 @@ static const family_copy COPY[FAM_N] = {
                    "welcome you back, your next order comes with a thank-you discount and free express delivery."
                    "\n\n[Come back and save]\n\nWarm regards,\nThe team"},
         .taglines = {"We'd love you back.", "Your favourites never left.", "Welcome back. We saved your place."},
+        .bodies_one = {"Hi {fn},\n\nWe've missed you. You made a great first order with us, and we'd love the chance "
+                       "to earn your business again.\n\nSo here's an exclusive reactivation offer, reserved for you "
+                       "and valid on anything in store for the next few weeks. There's plenty that's new.\n\n[Redeem "
+                       "my offer]\n\nIf anything went wrong last time, just reply and tell us. We'll put it right.\n"
+                       "The team",
+                       "Hi {fn},\n\nIt's been a while since your order, and we wanted to reach out personally. We've "
+                       "made delivery faster and added new ranges.\n\nTo welcome you back, your next order comes "
+                       "with a thank-you discount and free express delivery.\n\n[Come back and save]\n\nWarm "
+                       "regards,\nThe team"},
+        .taglines_one = {"We'd love you back.", "Come back to something new.", "Welcome back. We saved your place."},
         .scenes = {"finding a favourite brand's parcel on the doorstep, pleasantly surprised",
                    "reading a personal note from a brand at a kitchen table with a coffee"},
         .channels = {"E-mail", "SMS", "Retargeting ads"},

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ground.h"
 
@@ -71,16 +72,178 @@ tribe_status tribe_personas_write(tribe_persona_provider *pp, const tribe_segmen
 
 typedef struct {
     const tribe_figures *figs;
+    const tribe_persona *p;
     tribe_evidence *ev;
     int n, cap;
-    char *seen; /* [figs->n] */
+    char *seen;      /* [figs->n] */
+    char field[32];  /* the field being scanned and how far into it the last number was found */
+    size_t pos;
 } evidence_ctx;
+
+/* The text of a field as tribe_persona_scan names it ("bio", "goals[1]"). */
+static const char *field_text(const tribe_persona *p, const char *field)
+{
+    static const char *const LISTS[] = {"goals[", "frustrations[", "channels["};
+    char *const *lists[] = {p->goals, p->frustrations, p->channels};
+    const int counts[] = {p->n_goals, p->n_frustrations, p->n_channels};
+    for (int l = 0; l < 3; l++)
+        if (strncmp(field, LISTS[l], strlen(LISTS[l])) == 0) {
+            int i = atoi(field + strlen(LISTS[l]));
+            return i >= 0 && i < counts[l] ? lists[l][i] : NULL;
+        }
+    const struct { const char *name; const char *text; } ONE[] = {
+        {"name", p->name}, {"age_band", p->age_band}, {"occupation", p->occupation}, {"bio", p->bio},
+        {"quote", p->quote}, {"email_subject", p->email_subject}, {"email_body", p->email_body},
+        {"tagline", p->tagline}, {"image_prompt", p->image_prompt}};
+    for (size_t i = 0; i < sizeof ONE / sizeof *ONE; i++)
+        if (strcmp(field, ONE[i].name) == 0)
+            return ONE[i].text;
+    return NULL;
+}
+
+static int has_word(const char *s, size_t n, const char *w)
+{
+    size_t m = strlen(w);
+    for (size_t i = 0; i + m <= n; i++)
+        if (strncasecmp(s + i, w, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* The feature a figure id names ("base.median.frequency" -> "frequency"),
+ * and its statistic in *stat ("median", "mean", "q1", "q3"; "" for size,
+ * shares and mixes). */
+static const char *fig_feature(const char *id, char stat[8])
+{
+    static const char *const STATS[] = {"median.", "mean.", "q1.", "q3."};
+    if (strncmp(id, "base.", 5) == 0)
+        id += 5;
+    stat[0] = '\0';
+    for (size_t i = 0; i < sizeof STATS / sizeof *STATS; i++)
+        if (strncmp(id, STATS[i], strlen(STATS[i])) == 0) {
+            snprintf(stat, 8, "%.*s", (int)strlen(STATS[i]) - 1, STATS[i]);
+            return id + strlen(STATS[i]);
+        }
+    return id;
+}
+
+/* How well figure g fits the words around the number: the unit after it
+ * ("orders", "days", "per order", "products", "customers"), the statistic the
+ * sentence names (mean, quartile, else a median or a plain count), and
+ * whether the words up to the next number speak of the whole base. */
+static int fit(const tribe_figure *g, const char *before, size_t nb, const char *after, size_t na, int base_words,
+               int mean_words, int quart_words)
+{
+    char stat[8];
+    const char *f = fig_feature(g->id, stat);
+    int score = 0;
+    while (na > 0 && (*after == ' ' || *after == '%'))
+        after++, na--;
+    if (na >= 9 && strncasecmp(after, "per order", 9) == 0)
+        score += strstr(f, "order_value") ? 16 : 0;
+    else if (na >= 5 && strncasecmp(after, "order", 5) == 0)
+        score += strcmp(f, "frequency") == 0 ? 8 : 0;
+    else if (na >= 3 && strncasecmp(after, "day", 3) == 0) {
+        int every = nb >= 6 && strncasecmp(before + nb - 6, "every ", 6) == 0;
+        score += strstr(f, "days") ? (every == (strstr(f, "between") != NULL) ? 16 : 8) : 0;
+    } else if (na >= 7 && strncasecmp(after, "product", 7) == 0)
+        score += strstr(f, "product") ? 8 : 0;
+    else if (na >= 8 && strncasecmp(after, "customer", 8) == 0)
+        score += strcmp(f, "size") == 0 ? 8 : 0;
+    if (quart_words)
+        score += stat[0] == 'q' ? 4 : 0;
+    else if (mean_words)
+        score += strcmp(stat, "mean") == 0 ? 4 : 0;
+    else
+        score += stat[0] == '\0' || strcmp(stat, "median") == 0 ? 4 : 0;
+    score += (strncmp(g->id, "base.", 5) == 0) == (base_words != 0) ? 2 : 0;
+    return score;
+}
+
+/* The figure a number names. The grounding scan gives the first figure the
+ * number rounds to, so "2 orders" in "3 orders compared with 2 orders for
+ * the customer base as a whole" could cite a mean of 1.55 or the segment's
+ * first quartile; the evidence cites, among the figures the number rounds
+ * to, the one the surrounding words name (fit), then the nearest. */
+static int named_figure(evidence_ctx *ec, const char *field, const char *written, int fig)
+{
+    const char *text = field_text(ec->p, field);
+    if (strcmp(ec->field, field) != 0) {
+        snprintf(ec->field, sizeof ec->field, "%s", field);
+        ec->pos = 0;
+    }
+    const char *at = text && ec->pos <= strlen(text) ? strstr(text + ec->pos, written) : NULL;
+    if (!at)
+        return fig;
+    size_t wl = strlen(written);
+    ec->pos = (size_t)(at - text) + wl;
+    /* the number's value and printed decimals, from the ASCII digits as written */
+    char num[64];
+    size_t o = 0;
+    int decimals = -1;
+    for (const char *q = written; *q && o + 1 < sizeof num; q++) {
+        if (*q == '.' && o > 0)
+            decimals = 0, num[o++] = '.';
+        else if (*q >= '0' && *q <= '9') {
+            num[o++] = *q;
+            decimals += decimals >= 0;
+        } else if (*q == '-' && o == 0)
+            num[o++] = '-';
+        else if (*q != ',' && (unsigned char)*q > 0x7f && o > 0)
+            return fig; /* digits this parser does not read */
+    }
+    num[o] = '\0';
+    if (o == 0)
+        return fig;
+    double v = strtod(num, NULL), tol = 0.5 * pow(10.0, -(decimals < 0 ? 0 : decimals)) * (1.0 + 1e-9) +
+                                          1e-9 * fabs(v);
+    /* the sentence around the number; the words after it up to the next number */
+    const char *s0 = at, *end = at + wl;
+    while (s0 > text && !((s0[-1] == '.' || s0[-1] == '!' || s0[-1] == '?' || s0[-1] == '\n') &&
+                          (s0[0] == ' ' || s0[0] == '\n')))
+        s0--;
+    const char *s1 = end, *next = NULL;
+    while (*s1 && !((*s1 == '.' || *s1 == '!' || *s1 == '?' || *s1 == '\n') && (s1[1] == ' ' || !s1[1] || s1[1] == '\n'))) {
+        if (!next && *s1 >= '0' && *s1 <= '9')
+            next = s1;
+        s1++;
+    }
+    if (!next)
+        next = s1;
+    size_t span = (size_t)(next - end);
+    int base_words = has_word(end, span, "customer base") || has_word(end, span, "across all customers") ||
+                     has_word(end, span, "as a whole") || has_word(end, span, "whole base") ||
+                     has_word(end, span, "across the base") || has_word(end, span, "typical customer overall");
+    size_t sn = (size_t)(s1 - s0);
+    int mean_words = has_word(s0, sn, "mean ") || has_word(s0, sn, "on average");
+    int quart_words = has_word(s0, sn, "quartile") || has_word(s0, sn, "quarter");
+    const tribe_figure *want = &ec->figs->f[fig];
+    int pct = strchr(written, '%') || strncmp(end, " percent", 8) == 0 || strncmp(end, " per cent", 9) == 0;
+    int bare = !pct && (written[0] == '-' || (written[0] >= '0' && written[0] <= '9'));
+    int best = fig, best_score = -1;
+    double best_d = INFINITY;
+    for (int i = 0; i < ec->figs->n; i++) {
+        const tribe_figure *g = &ec->figs->f[i];
+        double d = fabs(g->shown - v);
+        if (d > tol || (!bare && g->kind != want->kind))
+            continue;
+        int sc = fit(g, text, (size_t)(at - text), end, strlen(end), base_words, mean_words, quart_words);
+        if (sc > best_score || (sc == best_score && d < best_d)) {
+            best = i;
+            best_score = sc;
+            best_d = d;
+        }
+    }
+    return best;
+}
 
 static tribe_status cite(void *ctx, const char *field, const char *written, int fig)
 {
     evidence_ctx *ec = ctx;
     if (fig == -1)
         return TRIBE_OK; /* a number of the age band, which is its own evidence */
+    if (fig >= 0)
+        fig = named_figure(ec, field, written, fig);
     if (fig >= 0 && ec->seen[fig])
         return TRIBE_OK;
     if (ec->n == ec->cap) {
@@ -113,6 +276,7 @@ tribe_status tribe_persona_evidence(const tribe_persona *p, const tribe_segments
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona of unknown segment %d", p->segment);
     TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
     ec.figs = &figs;
+    ec.p = p;
     TRIBE_TRY(tribe_calloc((void **)&ec.seen, (size_t)(figs.n > 0 ? figs.n : 1), 1));
     TRIBE_TRY(tribe_persona_scan(p, segs, &figs, cite, &ec));
     *out = ec.ev;

@@ -20,7 +20,7 @@ tribe_status tribe_report_crispness(tribe_sbuf *b, const tribe_segments *s, cons
         all += (double)cr->size[c], sure += (double)cr->crisp[c];
     OUT("<p class=\"lead\">A soft version of the segments (a Gaussian mixture started from them, %d rounds of "
         "refinement) gives every customer a probability of belonging to each segment. Overall, %.0f%% of "
-        "customers belong to one segment with more than %.0f%% probability; a low share means the segment "
+        "customers belong to their own segment with more than %.0f%% probability; a low share means the segment "
         "shades into its neighbours, so its borderline customers may respond like the next segment.</p>\n",
         g->iterations, all > 0 ? 100 * sure / all : 0.0, 100 * cr->threshold);
     PUT("<div class=\"card scroll\"><table><thead><tr><th>Segment</th><th>Customers</th>");
@@ -42,7 +42,8 @@ tribe_status tribe_report_crispness(tribe_sbuf *b, const tribe_segments *s, cons
             PUT("<td class=\"n\">&ndash;</td><td></td>");
         OUT("<td class=\"n\">%.2f</td><td class=\"n\">%.0f%%</td></tr>\n", mm, 100 * ag);
     }
-    PUT("</tbody></table></div>\n<p class=\"note\">&ldquo;Most likely here&rdquo;: customers whose most probable "
+    PUT("</tbody></table></div>\n<p class=\"note\">&ldquo;Sure members&rdquo;: customers whose probability of "
+        "their own segment is above the threshold. &ldquo;Most likely here&rdquo;: customers whose most probable "
         "mixture component is their own segment. Probabilities per customer are in results.h5 "
         "(<code>/segments/membership</code>), the mixture in <code>/model/gmm</code>.</p></section>\n");
 cleanup:

@@ -69,6 +69,17 @@ const char *tribe_html_feature_label(const char *f, char *buf, size_t cap)
     return buf;
 }
 
+const char *report_silhouette_band(double sil)
+{
+    if (sil > 0.70)
+        return "strong structure (above 0.70)";
+    if (sil > 0.50)
+        return "reasonable structure (0.51 to 0.70)";
+    if (sil > 0.25)
+        return "weak structure, could be artificial (0.26 to 0.50)";
+    return "no substantial structure (0.25 or below)";
+}
+
 void report_pretty_key(const char *k, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s", k);

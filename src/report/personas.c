@@ -7,6 +7,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* The mark of a demographic field the data does not hold. */
+#define ILLUS " <span class=\"illus\" title=\"Not in the data: invented for the story\">illustrative</span>"
 
 /* ---- persona cards ----------------------------------------------------------------------- */
 
@@ -214,6 +218,15 @@ tribe_status tribe_report_personas(tribe_sbuf *b, const tribe_segments *s, const
         PUT("<div class=\"card\"><p class=\"note\">No personas were written in this run.</p></div></section>\n");
         return TRIBE_OK;
     }
+    /* Demographics the data does not hold are invented for the story: say so on every card. */
+    int age_known = tribe_segments_feature(s, "age") >= 0, occ_known = 0;
+    for (int m = 0; m < s->n_mix; m++)
+        occ_known |= strcasecmp(s->mix[m].name, "occupation") == 0;
+    if (!age_known || !occ_known)
+        OUT("<p class=\"note\">The data has no %s column: the %s on the cards %s illustrative, not measured.</p>\n",
+            !age_known && !occ_known ? "age or occupation" : !age_known ? "age" : "occupation",
+            !age_known && !occ_known ? "age bands and occupations" : !age_known ? "age bands" : "occupations",
+            "are");
     PUT("<div class=\"personas\">\n");
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
@@ -236,8 +249,12 @@ tribe_status tribe_report_personas(tribe_sbuf *b, const tribe_segments *s, const
         ESC(q->name);
         PUT("</h3><div class=\"meta\">");
         ESC(q->age_band);
+        if (!age_known)
+            PUT(ILLUS);
         PUT(" &middot; ");
         ESC(q->occupation);
+        if (!occ_known)
+            PUT(ILLUS);
         PUT("</div></div></div>\n");
         TRIBE_TRY(card_image(b, ii >= 0 ? &img[ii] : NULL, q->name));
         TRIBE_TRY(persona_stats(b, s, c));

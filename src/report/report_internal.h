@@ -15,6 +15,11 @@
 /* "ltv.seg_mean" -> "Ltv seg mean": a key as a label. */
 void report_pretty_key(const char *k, char *buf, size_t cap);
 
+/* A silhouette in words, Kaufman & Rousseeuw's bands: "strong structure"
+ * (> 0.70), "reasonable structure" (0.51-0.70), "weak structure, could be
+ * artificial" (0.26-0.50), "no substantial structure" (<= 0.25). */
+const char *report_silhouette_band(double silhouette);
+
 /* The swatch and name of segment c as a table cell. NOMEM. */
 tribe_status report_seg_cell(tribe_sbuf *b, const tribe_segments *s, int c);
 

@@ -44,14 +44,14 @@ static tribe_status kpis(tribe_sbuf *b, const tribe_segments *s)
     }
     if (isfinite(s->silhouette)) {
         snprintf(v1, sizeof v1, "%.2f", s->silhouette);
-        if (isfinite(s->silhouette_ci))
+        /* The interval only when it says something: measured, and not 0.00 at the shown precision. */
+        if (isfinite(s->silhouette_ci) && s->silhouette_ci >= 0.005)
             snprintf(v3, sizeof v3, " &plusmn; %.2f", s->silhouette_ci);
         else
             v3[0] = '\0';
-        const char *q = s->silhouette >= 0.5 ? "clearly separated" : s->silhouette >= 0.25 ? "reasonably separated"
-                                                                                           : "overlapping";
         OUT("<div class=\"card kpi\"><div class=\"l\">Segment separation</div><div class=\"v\">%s%s</div>"
-            "<div class=\"n\">silhouette (&minus;1 to 1): %s</div></div>\n", v1, v3, q);
+            "<div class=\"n\">silhouette (&minus;1 to 1): %s in Kaufman &amp; Rousseeuw's bands</div></div>\n", v1, v3,
+            report_silhouette_band(s->silhouette));
     }
     PUT("</div>\n");
 cleanup:
@@ -59,6 +59,18 @@ cleanup:
 }
 
 /* ---- segment size chart ------------------------------------------------------------- */
+
+/* HTML bars rather than an SVG: the text stays text at any width (a scaled
+ * SVG's labels shrink to nothing on a phone). A bar's length is its share
+ * against the largest share shown, up to 70% of the track so its label fits
+ * beside it. */
+static tribe_status bar(tribe_sbuf *b, const char *cls, double frac, const char *col)
+{
+    tribe_status st = TRIBE_OK;
+    OUT("<div class=\"bar%s\"><i style=\"width:%.1f%%;background:%s\"></i><span>", cls, fmax(70 * frac, 0.3), col);
+cleanup:
+    return st;
+}
 
 static tribe_status size_chart(tribe_sbuf *b, const tribe_segments *s)
 {
@@ -77,49 +89,37 @@ static tribe_status size_chart(tribe_sbuf *b, const tribe_segments *s)
     }
     if (mx <= 0)
         mx = 1;
-    const double W = 1080, left = 230, right = 150, row = has_rev ? 50 : 34, top = 8;
-    const double bw = W - left - right;
-    double H = top + row * s->k + 8;
     TRIBE_TRY(tribe_html_section(b, "glance", "At a glance", "Segments at a glance"));
     PUT("<p class=\"lead\">How many customers each segment holds");
     if (has_rev)
         PUT(", and how much of the revenue they bring in. A segment whose revenue bar is longer than its customer bar "
             "earns more than its share");
-    PUT(".</p>\n<div class=\"card\">\n");
-    OUT("<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"Segment sizes\">\n", W, H);
+    PUT(".</p>\n<div class=\"card\"><div class=\"bars\" role=\"img\" aria-label=\"Segment sizes\">\n");
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
         const char *col = tribe_html_color(c, cb);
-        double y = top + row * c;
         double sh = isfinite(g->share) ? g->share : 0;
         tribe_fmt_pct(pc, sizeof pc, g->share);
         tribe_fmt_count(cnt, sizeof cnt, (double)g->size);
-        OUT("<g><title>");
+        PUT("<div class=\"brow\" title=\"");
         ESC(g->name);
         OUT(": %s customers (%s)", cnt, pc);
         if (isfinite(g->revenue_share)) {
             tribe_fmt_pct(rv, sizeof rv, g->revenue_share);
             OUT(", %s of revenue", rv);
         }
-        PUT("</title>\n");
-        OUT("<circle cx=\"8\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>", y + 15, col);
-        OUT("<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"600\" fill=\"#1f2937\">", y + 20);
+        OUT("\"><div class=\"bn\"><span class=\"dot\" style=\"background:%s\"></span>", col);
         ESC(g->name);
-        PUT("</text>\n");
-        OUT("<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" rx=\"3\" fill=\"%s\"/>", left, y + 6,
-            fmax(bw * sh / mx, 1.5), col);
-        OUT("<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#374151\">%s &middot; %s</text>\n",
-            left + fmax(bw * sh / mx, 1.5) + 8, y + 19, pc, cnt);
+        PUT("</div><div class=\"bt\">");
+        TRIBE_TRY(bar(b, "", sh / mx, col));
+        OUT("%s &middot; %s customers</span></div>", pc, cnt);
         if (has_rev && isfinite(g->revenue_share)) {
-            double rw = fmax(bw * g->revenue_share / mx, 1.5);
-            OUT("<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" rx=\"2\" fill=\"%s\" fill-opacity=\".38\"/>",
-                left, y + 26, rw, col);
-            OUT("<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#6b7280\">%s of revenue</text>\n", left + rw + 8,
-                y + 36, rv);
+            TRIBE_TRY(bar(b, " rev", g->revenue_share / mx, col));
+            OUT("%s of revenue</span></div>", rv);
         }
-        PUT("</g>\n");
+        PUT("</div></div>\n");
     }
-    PUT("</svg>\n");
+    PUT("</div>\n");
     if (has_rev)
         PUT("<div class=\"legend\"><span><span class=\"sw\" style=\"background:#6b7280\"></span>Share of customers"
             "</span><span><span class=\"sw\" style=\"background:#6b7280;opacity:.38\"></span>Share of revenue</span>"
@@ -131,9 +131,24 @@ cleanup:
 
 /* ---- profile table ------------------------------------------------------------------ */
 
-/* Highlight class of a segment figure against the base (median, else mean). */
-static const char *stand_out(double seg_med, double base_med, double seg_mean, double base_mean, double *ratio)
+/* Features where less is better: fewer days since the last order or
+ * between orders. Their shading is inverted (the arrow still says above or
+ * below). */
+static int lower_is_better(const char *f)
 {
+    return strcmp(f, "recency_days") == 0 || strcmp(f, "mean_days_between") == 0;
+}
+
+/* Features defined only for customers with two or more orders. */
+static int needs_two_orders(const char *f) { return strcmp(f, "mean_days_between") == 0; }
+
+/* Highlight class of a segment figure against the base (median, else mean):
+ * "hi" (teal) where it stands out for the better, "lo" (amber) for the
+ * worse; *ratio the segment over the base, NaN when not comparable. */
+static const char *stand_out(double seg_med, double base_med, double seg_mean, double base_mean, int lower_better,
+                             double *ratio)
+{
+    static const char *const CLS[2][4] = {{"hi2", "hi1", "lo2", "lo1"}, {"lo2", "lo1", "hi2", "hi1"}};
     double a = seg_med, z = base_med;
     if (!(isfinite(a) && isfinite(z) && z > 0 && a >= 0)) {
         a = seg_mean;
@@ -143,15 +158,28 @@ static const char *stand_out(double seg_med, double base_med, double seg_mean, d
     if (!(isfinite(a) && isfinite(z) && z > 0 && a >= 0))
         return "";
     *ratio = a / z;
+    const char *const *cls = CLS[lower_better != 0];
     if (*ratio >= 2.0)
-        return "hi2";
+        return cls[0];
     if (*ratio >= 1.33)
-        return "hi1";
+        return cls[1];
     if (*ratio <= 0.5)
-        return "lo2";
+        return cls[2];
     if (*ratio <= 0.75)
-        return "lo1";
+        return cls[3];
     return "";
+}
+
+/* 1 when the median customer of row c (s->k: all customers) has placed
+ * fewer than two orders: a figure needing two orders is then undefined for
+ * most of them (the stored 0 would read as "buys very often"). */
+static int mostly_one_order(const tribe_segments *s, int c)
+{
+    int f = tribe_segments_feature(s, "frequency");
+    if (f < 0)
+        return 0;
+    double med = c < s->k ? s->seg[c].median[f] : s->overall_median[f];
+    return isfinite(med) && med < 2;
 }
 
 static tribe_status seg_header_cells(tribe_sbuf *b, const tribe_segments *s)
@@ -243,9 +271,11 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
     char lab[128], med[64], mean[64];
     TRIBE_TRY(tribe_html_section(b, "profiles", "Profiles", "What makes each segment different"));
     PUT("<p class=\"lead\">The typical (median) customer of each segment, with the mean below it. "
-        "Shading marks what stands out against all customers: <span class=\"sw\" style=\"background:#99f6e4\">"
-        "</span>well above (&ge;1.33&times; the median, darker from 2&times;), <span class=\"sw\" "
-        "style=\"background:#fde68a\"></span>well below (&le;0.75&times;, darker from 0.5&times;).</p>\n");
+        "Arrows mark what stands out against all customers: &#9650; well above (&ge;1.33&times; the median), "
+        "&#9660; well below (&le;0.75&times;); the shading says whether that is good news: <span class=\"sw\" "
+        "style=\"background:#99f6e4\"></span>better, <span class=\"sw\" style=\"background:#fde68a\"></span>worse "
+        "(darker from 2&times; or 0.5&times;). Fewer days since the last order or between orders is better. Days "
+        "between orders needs two orders: where the median customer has only one, it shows n/a.</p>\n");
     PUT("<div class=\"card scroll\"><table><thead><tr><th>Feature</th>");
     TRIBE_TRY(seg_header_cells(b, s));
     PUT("</tr></thead><tbody>\n");
@@ -256,10 +286,17 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
         PUT("<tr><td class=\"f\">");
         ESC(tribe_html_feature_label(f, lab, sizeof lab));
         PUT("</td>");
+        int base_na = needs_two_orders(f) && mostly_one_order(s, s->k);
         for (int c = 0; c < s->k; c++) {
+            if (needs_two_orders(f) && mostly_one_order(s, c)) {
+                PUT("<td class=\"na\">n/a<span class=\"m\">one order</span></td>");
+                continue;
+            }
             double r;
-            const char *cls = stand_out(s->seg[c].median[j], s->overall_median[j], s->seg[c].mean[j],
-                                        s->overall_mean[j], &r);
+            const char *cls = base_na ? "" : stand_out(s->seg[c].median[j], s->overall_median[j], s->seg[c].mean[j],
+                                                       s->overall_mean[j], lower_is_better(f), &r);
+            if (base_na)
+                r = NAN;
             tribe_fmt_feature(med, sizeof med, f, s->seg[c].median[j]);
             tribe_fmt_feature(mean, sizeof mean, f, s->seg[c].mean[j]);
             OUT("<td class=\"%s\"", cls);
@@ -267,8 +304,12 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
                 OUT(" title=\"%.2f&times; all customers\"", r);
             OUT(">%s", med);
             if (cls[0])
-                OUT("<span class=\"ar\">%s</span>", cls[0] == 'h' ? "&#9650;" : "&#9660;");
+                OUT("<span class=\"ar\">%s</span>", r > 1 ? "&#9650;" : "&#9660;");
             OUT("<span class=\"m\">mean %s</span></td>", mean);
+        }
+        if (base_na) {
+            PUT("<td class=\"base na\">n/a<span class=\"m\">one order</span></td></tr>\n");
+            continue;
         }
         tribe_fmt_feature(med, sizeof med, f, s->overall_median[j]);
         tribe_fmt_feature(mean, sizeof mean, f, s->overall_mean[j]);

@@ -208,12 +208,33 @@ static void gmm_should_agree_with_scikit_learn_from_the_same_start(void)
     tribe_par_finalize(&par);
 }
 
+/* Sure members are customers sure of their own segment: a customer of
+ * segment 0 who is 95% sure of component 1 is not one (it counted before,
+ * as "sure of some component"). */
+static void crispness_should_count_members_sure_of_their_own_segment(void)
+{
+    const float memb[4 * 2] = {0.95f, 0.05f, 0.05f, 0.95f, 0.60f, 0.40f, 0.02f, 0.98f};
+    const int32_t label[4] = {0, 0, 0, 1};
+    tribe_par *par = NULL;
+    tribe_gmm_crispness *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_par_serial(&par), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_gmm_crispness_compute(par, memb, label, 4, 2, &c), TRIBE_OK);
+    CU_ASSERT_EQUAL(c->size[0], 3);
+    CU_ASSERT_EQUAL(c->crisp[0], 1); /* only the first: the second is sure of segment 1 */
+    CU_ASSERT_EQUAL(c->agree[0], 2);
+    CU_ASSERT_EQUAL(c->crisp[1], 1);
+    CU_ASSERT_DOUBLE_EQUAL(c->mean_max[0], (0.95 + 0.95 + 0.60) / 3, 1e-6);
+    tribe_gmm_crispness_destroy(&c);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(gmm_estep_should_split_a_midpoint_evenly),
         TRIBE_TEST(gmm_should_not_depend_on_the_thread_count),
         TRIBE_TEST(gmm_should_agree_with_scikit_learn_from_the_same_start),
+        TRIBE_TEST(crispness_should_count_members_sure_of_their_own_segment),
         {NULL, NULL}};
     return tribe_test_main("gmm", cases);
 }

@@ -445,6 +445,66 @@ static void allocation_failures_should_be_clean(void)
     tribe_segments_destroy(&s);
 }
 
+/* An evidence item cites the figure its words name: in "2 orders for the
+ * customer base as a whole" the 2 is the base's median (2), not New
+ * Customers' mean of 1.58 that also rounds to 2, which the first match gave. */
+static void evidence_should_cite_the_figure_its_words_name(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char *old = p[2].bio;
+    p[2].bio = "The typical customer has placed 1 order, against 2 orders for the customer base as a whole. "
+               "They last ordered 18 days ago.";
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[2], s), TRIBE_OK);
+    tribe_evidence *ev = NULL;
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_persona_evidence(&p[2], s, &ev, &n), TRIBE_OK);
+    const char *want[][2] = {{"1", "median.frequency"}, {"2", "base.median.frequency"}, {"18", "median.recency_days"}};
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(ev[i].field, "bio") == 0)
+            for (size_t w = 0; w < sizeof want / sizeof *want; w++)
+                if (strcmp(ev[i].written, want[w][0]) == 0) {
+                    CU_ASSERT_STRING_EQUAL(ev[i].figure, want[w][1]);
+                    found++;
+                }
+    CU_ASSERT_EQUAL(found, 3);
+    free(ev);
+    p[2].bio = old;
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+/* A segment where most ordered once gets no "recent orders" or "regulars"
+ * wording in its e-mail or tagline, whatever the seed picks; with several
+ * orders the same segments do get it (so the check can fail). */
+static void one_order_segments_should_get_first_order_wording(void)
+{
+    static const char *const names[FIX_K] = {"Potential Loyalists", "Loyal Customers", "Champions", "At Risk",
+                                             "Promising"};
+    static const char *const REPEAT[] = {"recent orders", "time after time", "again and again", "one of our regulars",
+                                         "products you used to love"};
+    int repeat_claims[2] = {0, 0};
+    for (int many = 0; many < 2; many++) {
+        tribe_segments *s = fixture_segments_named(names);
+        for (int c = 0; c < s->k; c++)
+            s->seg[c].median[1] = many ? 6 : 1; /* frequency */
+        for (uint64_t seed = 1; seed <= 12; seed++) {
+            tribe_persona *p = write_personas(s, seed);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+            for (int c = 0; c < s->k; c++)
+                for (size_t w = 0; w < sizeof REPEAT / sizeof *REPEAT; w++)
+                    repeat_claims[many] += strstr(p[c].email_body, REPEAT[w]) != NULL ||
+                                           strstr(p[c].tagline, REPEAT[w]) != NULL;
+            tribe_personas_destroy(&p, s->k);
+        }
+        tribe_segments_destroy(&s);
+    }
+    CU_ASSERT_EQUAL(repeat_claims[0], 0);
+    CU_ASSERT(repeat_claims[1] > 0);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -460,6 +520,8 @@ int main(void)
         TRIBE_TEST(allocation_failures_should_be_clean),
         TRIBE_TEST(segment_drivers_should_be_sorted_with_ties_by_feature_index),
         TRIBE_TEST(offline_bio_should_name_the_top_drivers_in_words),
+        TRIBE_TEST(evidence_should_cite_the_figure_its_words_name),
+        TRIBE_TEST(one_order_segments_should_get_first_order_wording),
         {NULL, NULL}};
     return tribe_test_main("persona", cases);
 }
