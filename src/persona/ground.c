@@ -427,6 +427,14 @@ static tribe_status check_one(void *ctx, const char *field, const char *written,
                       cc->p->segment_name ? cc->p->segment_name : "?", field, written);
 }
 
+int tribe_age_band_ok(const char *band)
+{
+    int ok = !band;
+    for (int b = 0; b < TRIBE_N_AGE_BANDS && band; b++)
+        ok |= strcmp(band, TRIBE_AGE_BANDS[b]) == 0;
+    return ok;
+}
+
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs)
 {
     tribe_status st = TRIBE_OK;
@@ -435,13 +443,10 @@ tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_se
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
                           p->segment, segs->k);
-    int band = 0;
-    for (int b = 0; b < TRIBE_N_AGE_BANDS && p->age_band; b++)
-        band |= strcmp(p->age_band, TRIBE_AGE_BANDS[b]) == 0;
-    if (p->age_band && !band)
-        return tribe_fail(TRIBE_ERR_INTERNAL, "persona '%s' of segment %d: age_band '%.20s' is not one of 18-24, "
+    if (!tribe_age_band_ok(p->age_band))
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona '%s' of segment %d (%s): age_band '%.20s' is not one of 18-24, "
                           "25-34, 35-44, 45-54, 55-64, 65+", p->name ? p->name : "?", p->segment,
-                          p->age_band ? p->age_band : "");
+                          p->segment_name ? p->segment_name : "?", p->age_band);
     TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
     check_ctx cc = {p};
     TRIBE_TRY(tribe_persona_scan(p, segs, &figs, check_one, &cc));

@@ -45,6 +45,9 @@ int tribe_segments_index(const tribe_segments *segs, int id);
 tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figures *out);
 void tribe_figures_free(tribe_figures *f);
 
+/* 1 when band is one of TRIBE_AGE_BANDS (NULL is no band: 1). */
+int tribe_age_band_ok(const char *band);
+
 /* Called for every number found, in text order. `written` is the number as
  * printed (with its currency sign or percent sign); fig is the index of the
  * first matching figure, -1 for an age-band number, -2 when nothing matches.
