@@ -24,6 +24,9 @@ Modes (--mode):
   schema         200 whose content misses 'email' and has goals as a string
   invent         a persona stating a number that is not in the profile, always
   invent-once    invents on the first ask, grounded when re-asked
+  invent-wide    invents in digits a scanner of ASCII digits misses: fullwidth
+                 "９８７６５４" and glued "GBP4321", always
+  badband        age_band "4321-987654" (not one of the six bands), always
   reject-schema  400 mentioning response_format for json_schema; ok for json_object
   length         finish_reason "length"
   refusal        message.refusal set
@@ -75,7 +78,7 @@ def num(v):
     return str(v)
 
 
-def persona(p, invent=False):
+def persona(p, invent=False, wide=False, band="35-44"):
     seg = p.get("segment", "Segment")
     n = p.get("customers", 0)
     share = p.get("share_of_customers_pct")
@@ -88,9 +91,11 @@ def persona(p, invent=False):
     bio += "."
     if invent:
         bio += " Spends 7777777.77 every week."
+    if wide:
+        bio += " Spends \uff19\uff18\uff17\uff16\uff15\uff14 a week, GBP4321 a year."
     return {
         "name": "Alex Morgan",
-        "age_band": "35-44",
+        "age_band": band,
         "occupation": "office manager",
         "bio": bio,
         "goals": ["Get good value", "Save time"],
@@ -209,7 +214,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "refusal":
             return self.send(200, completion(None, refusal="I can't help with that."))
         invent = mode == "invent" or (mode == "invent-once" and not reask)
-        return self.send(200, completion(json.dumps(persona(prof, invent))))
+        band = "4321-987654" if mode == "badband" else "35-44"
+        return self.send(200, completion(json.dumps(persona(prof, invent, mode == "invent-wide", band))))
 
 
 def main():

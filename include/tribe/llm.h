@@ -19,7 +19,8 @@
  * Every reply is validated against the persona schema and checked for
  * grounding (tribe_persona_check_grounded); a segment whose requests fail is
  * written by the offline writer, and its persona's provider says why, e.g.
- * "offline (fallback: HTTP 500 after 3 attempts)".
+ * "offline (fallback: HTTP 500 after 3 attempts)". The run counts those by
+ * kind, and persona.require_llm makes them an error (tribe_personas_fallbacks).
  *
  * Ownership: strings returned through char ** are the caller's to free().
  * Not collective: rank 0 only; nothing here calls MPI.
@@ -168,6 +169,41 @@ tribe_status tribe_image_b64_decode(const char *text, unsigned char **out, size_
  * INPUT naming what is wrong (img untouched), NOMEM. */
 tribe_status tribe_image_reply_parse(const char *body, tribe_persona_image *img);
 
+/* ---- fallbacks -------------------------------------------------------------
+ *
+ * A persona the LLM provider could not get from the server is the offline
+ * writer's, with provider "offline (fallback: <reason>)". Its kind, for the
+ * run's summary (run.json "personas.fallbacks") and persona.require_llm: */
+enum {
+    TRIBE_FALLBACK_K_MIN = 0,  /* "under k_min": the privacy rule, never sent */
+    TRIBE_FALLBACK_HTTP,       /* "http error": 4xx/5xx (after its retries) */
+    TRIBE_FALLBACK_TIMEOUT,    /* "timeout" */
+    TRIBE_FALLBACK_DEADLINE,   /* "deadline": persona.deadline_s passed */
+    TRIBE_FALLBACK_CONNECTION, /* "connection error": refused, reset, unresolvable, ... */
+    TRIBE_FALLBACK_REFUSED,    /* "refused": a refusal or content_filter */
+    TRIBE_FALLBACK_CUT,        /* "cut short": finish_reason length */
+    TRIBE_FALLBACK_REPLY,      /* "invalid reply": not a chat completion */
+    TRIBE_FALLBACK_JSON,       /* "invalid JSON": the content is not a JSON object */
+    TRIBE_FALLBACK_SCHEMA,     /* "schema violation" */
+    TRIBE_FALLBACK_UNGROUNDED, /* "ungrounded figure": still after the re-ask */
+    TRIBE_FALLBACK_BAND,       /* "band invalid": age_band not one of the six, after the re-ask */
+    TRIBE_N_FALLBACK_KINDS
+};
+/* The kinds' names, by the enum above. */
+extern const char *const TRIBE_FALLBACK_KINDS[TRIBE_N_FALLBACK_KINDS];
+/* The kind of p's fallback (an enum value above), or -1 when p is not a
+ * fallback (the model's persona, or the offline provider's own). */
+int tribe_persona_fallback_kind(const tribe_persona *p);
+/* Counts the fallbacks of p[0..k-1] by kind into counts. With strict
+ * (persona.require_llm), returns ENV naming every segment that fell back
+ * for another reason than k_min, and why ("persona.require_llm: 2 of 5
+ * personas fell back to the offline writer: segment 1 (Loyal Customers):
+ * HTTP 500 server_error after 3 attempts; ..."); else TRIBE_OK. */
+tribe_status tribe_personas_fallbacks(const tribe_persona *p, int k, int strict, int counts[TRIBE_N_FALLBACK_KINDS]);
+/* "2 http error, 1 timeout" (the non-zero counts in kind order; "" for
+ * none) into buf; returns buf. */
+const char *tribe_fallback_counts_text(const int counts[TRIBE_N_FALLBACK_KINDS], char *buf, size_t cap);
+
 /* ---- the job's "persona" section ------------------------------------------ */
 
 enum { TRIBE_PERSONA_OFFLINE = 0, TRIBE_PERSONA_OPENAI = 1 };
@@ -178,6 +214,7 @@ extern const char *const TRIBE_PERSONA_PROVIDER_NAMES[2];
  * img point at the owned strings below; img.base_url NULL = no images. */
 typedef struct {
     int provider;           /* TRIBE_PERSONA_OFFLINE or TRIBE_PERSONA_OPENAI */
+    int require_llm;        /* 1: a fallback other than k_min fails the run (ENV) */
     tribe_llm_config llm;   /* llm.req.seed defaults to the job's seed */
     tribe_image_config img;
     char *base_url, *model, *api_key_env, *cache_dir, *prompt, *image_base_url, *image_model, *image_size;

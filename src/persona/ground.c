@@ -1,6 +1,7 @@
 /* Grounding: every number a persona states must be one of its segment's
  * figures (ground.h). Written for any provider, so an LLM's text is held to
  * the same rule as the offline writer's. */
+#include "digits.h"
 #include "ground.h"
 #include "tribe/numfmt.h"
 
@@ -124,14 +125,17 @@ typedef struct {
 
 static int has_digit(const char *s)
 {
-    for (; *s; s++)
-        if (isdigit((unsigned char)*s))
+    size_t n = strlen(s), len;
+    for (size_t i = 0; i < n; i += len)
+        if (tribe_digit_at(s, n, i, &len) >= 0)
             return 1;
     return 0;
 }
 
 static int match(const tribe_figures *figs, double v, int decimals, tribe_fig_kind want, int bare)
 {
+    if (!isfinite(v))
+        return -2; /* a number too long to read is no figure */
     /* Half a unit of the last printed digit, plus slack for binary rounding. */
     double tol = 0.5 * pow(10.0, -decimals) * (1.0 + 1e-9) + 1e-9 * fabs(v);
     for (int i = 0; i < figs->n; i++) {
@@ -160,14 +164,19 @@ static size_t currency_len_before(const char *text, size_t pos)
 static int is_num_char(const char *t, size_t i) { return isalnum((unsigned char)t[i]) || t[i] == '.' || t[i] == ','; }
 
 /* Length of a protected name written at text[i] as a whole token, else 0.
- * The boundaries keep a level called "1" from swallowing the 1 of "1,294". */
+ * The boundaries keep a level called "1" from swallowing the 1 of "1,294".
+ * An underscore of the name also matches a space: the offline writer shows
+ * a feature "var_12" as "var 12". */
 static size_t protected_at(const scan_ctx *sc, const char *text, size_t i)
 {
     if (i > 0 && is_num_char(text, i - 1))
         return 0;
     for (int q = 0; q < sc->n_protect; q++) {
-        size_t len = strlen(sc->protect[q]);
-        if (!len || strncmp(text + i, sc->protect[q], len) != 0)
+        const char *name = sc->protect[q];
+        size_t len = 0;
+        while (name[len] && (text[i + len] == name[len] || (name[len] == '_' && text[i + len] == ' ')))
+            len++;
+        if (!len || name[len])
             continue;
         const char *after = text + i + len;
         if (isalnum((unsigned char)after[0]) ||
@@ -200,53 +209,96 @@ static int as_age(const char *text, size_t start, size_t end, const char *band)
     return 0;
 }
 
+/* A number read from the text: its value in ASCII digits (num), where it
+ * ends and how many decimals it has. */
+typedef struct {
+    char num[128]; /* "1234.5"; a longer number is not a figure (value NaN) */
+    size_t o;
+    int over, decimals;
+} number;
+
+static void put(number *nb, char c)
+{
+    if (nb->o + 1 < sizeof nb->num)
+        nb->num[nb->o++] = c;
+    else
+        nb->over = 1;
+}
+
+/* Reads the digit run at text[i] (a digit of any script, digits.h), its
+ * thousands groups (a comma followed by exactly three digits) and its
+ * decimals; returns the end. */
+static size_t read_number(const char *text, size_t n, size_t i, number *nb)
+{
+    size_t len;
+    int d;
+    while ((d = tribe_digit_at(text, n, i, &len)) >= 0) {
+        put(nb, (char)('0' + d));
+        i += len;
+    }
+    while (i < n && text[i] == ',') {
+        char g[3];
+        size_t j = i + 1;
+        int k = 0;
+        for (; k < 3 && (d = tribe_digit_at(text, n, j, &len)) >= 0; k++, j += len)
+            g[k] = (char)('0' + d);
+        if (k < 3 || tribe_digit_at(text, n, j, &len) >= 0)
+            break;
+        for (k = 0; k < 3; k++)
+            put(nb, g[k]);
+        i = j;
+    }
+    if (i + 1 < n && text[i] == '.' && tribe_digit_at(text, n, i + 1, &len) >= 0) {
+        put(nb, '.');
+        i++;
+        while ((d = tribe_digit_at(text, n, i, &len)) >= 0) {
+            put(nb, (char)('0' + d));
+            i += len;
+            nb->decimals++;
+        }
+    }
+    nb->num[nb->o] = '\0';
+    return i;
+}
+
+/* text[from, to) into buf, cut at a character boundary when it does not fit. */
+static void copy_written(char *buf, size_t cap, const char *text, size_t from, size_t to)
+{
+    size_t len = to - from;
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)text[from + len] & 0xc0) == 0x80)
+            len--;
+    }
+    memcpy(buf, text + from, len);
+    buf[len] = '\0';
+}
+
+/* Every run of decimal digits is a figure, whatever script its digits are
+ * and whatever stands before it: "GBP987654", "x4321", "９８７６５４" and
+ * "٤٣٢١" are numbers as much as "987654" and "4321". Only a protected name
+ * (protected_at) keeps its digits. */
 static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
 {
     tribe_status st = TRIBE_OK;
     if (!text)
         return TRIBE_OK;
-    size_t i = 0, n = strlen(text);
+    size_t i = 0, n = strlen(text), len;
     while (i < n) {
         size_t skip = protected_at(sc, text, i);
         if (skip) {
             i += skip;
             continue;
         }
-        if (!isdigit((unsigned char)text[i])) {
-            i++;
+        if (tribe_digit_at(text, n, i, &len) < 0) {
+            i += len;
             continue;
         }
-        /* Digits glued to a letter belong to a word, not a figure: a feature
-         * called "f03", a "Q3", a "B2B". */
-        if (i > 0 && (isalpha((unsigned char)text[i - 1]) || text[i - 1] == '_')) {
-            while (i < n && (isalnum((unsigned char)text[i]) || text[i] == '_'))
-                i++;
-            continue;
-        }
-        size_t start = i, end;
-        int decimals = 0;
-        while (i < n && isdigit((unsigned char)text[i]))
-            i++;
-        /* Thousands groups: a comma followed by exactly three digits. */
-        while (i + 3 < n && text[i] == ',' && isdigit((unsigned char)text[i + 1]) &&
-               isdigit((unsigned char)text[i + 2]) && isdigit((unsigned char)text[i + 3]) &&
-               !isdigit((unsigned char)text[i + 4]))
-            i += 4;
-        if (i + 1 < n && text[i] == '.' && isdigit((unsigned char)text[i + 1])) {
-            i++;
-            while (i < n && isdigit((unsigned char)text[i])) {
-                i++;
-                decimals++;
-            }
-        }
-        end = i;
-        char num[64];
-        size_t o = 0;
-        for (size_t j = start; j < end && o + 1 < sizeof num; j++)
-            if (text[j] != ',')
-                num[o++] = text[j];
-        num[o] = '\0';
-        double v = strtod(num, NULL);
+        number nb = {.o = 0};
+        size_t start = i, end = read_number(text, n, i, &nb);
+        i = end;
+        double v = nb.over ? NAN : strtod(nb.num, NULL);
+        int decimals = nb.decimals;
         /* The written token: optional sign, optional currency sign, digits,
          * optional percent sign. A minus counts only when it is not a range
          * dash ("35-44"). */
@@ -268,7 +320,7 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
         if (neg)
             v = -v;
         char written[64];
-        snprintf(written, sizeof written, "%.*s", (int)(end - lead), text + lead);
+        copy_written(written, sizeof written, text, lead, end);
         int fig;
         if (pct)
             fig = match(sc->figs, v, decimals, TRIBE_FIG_PCT, 0);
@@ -303,7 +355,7 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
                           p->segment, segs->k);
-    int cap = 2;
+    int cap = 2 + segs->d;
     for (int m = 0; m < segs->n_mix; m++)
         cap += segs->mix[m].n_levels + 1;
     TRIBE_TRY(tribe_calloc((void **)&protect, (size_t)cap, sizeof *protect));
@@ -313,6 +365,10 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
         protect[sc.n_protect++] = segs->seg[c].name;
     if (p->segment_name && has_digit(p->segment_name) && strcmp(p->segment_name, segs->seg[c].name) != 0)
         protect[sc.n_protect++] = p->segment_name;
+    /* Feature names are the data's own names too ("f03", "var_12"). */
+    for (int j = 0; j < segs->d; j++)
+        if (has_digit(segs->feature_names[j]))
+            protect[sc.n_protect++] = segs->feature_names[j];
     for (int m = 0; m < segs->n_mix; m++) {
         if (has_digit(segs->mix[m].name))
             protect[sc.n_protect++] = segs->mix[m].name;
@@ -371,6 +427,14 @@ static tribe_status check_one(void *ctx, const char *field, const char *written,
                       cc->p->segment_name ? cc->p->segment_name : "?", field, written);
 }
 
+int tribe_age_band_ok(const char *band)
+{
+    int ok = !band;
+    for (int b = 0; b < TRIBE_N_AGE_BANDS && band; b++)
+        ok |= strcmp(band, TRIBE_AGE_BANDS[b]) == 0;
+    return ok;
+}
+
 tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_segments *segs)
 {
     tribe_status st = TRIBE_OK;
@@ -379,13 +443,10 @@ tribe_status tribe_persona_check_grounded(const tribe_persona *p, const tribe_se
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
                           p->segment, segs->k);
-    int band = 0;
-    for (int b = 0; b < TRIBE_N_AGE_BANDS && p->age_band; b++)
-        band |= strcmp(p->age_band, TRIBE_AGE_BANDS[b]) == 0;
-    if (p->age_band && !band)
-        return tribe_fail(TRIBE_ERR_INTERNAL, "persona '%s' of segment %d: age_band '%.20s' is not one of 18-24, "
+    if (!tribe_age_band_ok(p->age_band))
+        return tribe_fail(TRIBE_ERR_INTERNAL, "persona '%s' of segment %d (%s): age_band '%.20s' is not one of 18-24, "
                           "25-34, 35-44, 45-54, 55-64, 65+", p->name ? p->name : "?", p->segment,
-                          p->age_band ? p->age_band : "");
+                          p->segment_name ? p->segment_name : "?", p->age_band);
     TRIBE_TRY(tribe_figures_collect(segs, c, &figs));
     check_ctx cc = {p};
     TRIBE_TRY(tribe_persona_scan(p, segs, &figs, check_one, &cc));

@@ -9,8 +9,12 @@
  *   - "£1,234" must be a money feature's mean or median (segment or base);
  *   - a bare number may be any figure (counts, means, medians, shares x 100);
  *   - or, bare and whole, a number of the persona's age band ("35-44").
- * Digits inside the segment's name ("At Risk 2") or a categorical level name
- * are part of that name, not figures, and are skipped.
+ * A number is any run of decimal digits of any script (Unicode category Nd:
+ * "９８７６５４" is 987654), wherever it stands: "GBP987654" and "x4321" are
+ * numbers too. Digits inside the segment's name ("At Risk 2"), a feature's
+ * name ("f03") or a categorical level name, written as a whole token, are
+ * part of that name, not figures, and are skipped. Numbers in words
+ * ("forty-five") are not read: a documented limit (docs/personas-llm.md).
  *
  * Not collective.
  */
@@ -40,6 +44,9 @@ int tribe_segments_index(const tribe_segments *segs, int id);
 /* Collects the finite figures of segment index c. */
 tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figures *out);
 void tribe_figures_free(tribe_figures *f);
+
+/* 1 when band is one of TRIBE_AGE_BANDS (NULL is no band: 1). */
+int tribe_age_band_ok(const char *band);
 
 /* Called for every number found, in text order. `written` is the number as
  * printed (with its currency sign or percent sign); fig is the index of the

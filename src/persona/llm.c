@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ground.h"
 #include "llm_sched.h"
 
 typedef struct {
@@ -125,8 +126,11 @@ static tribe_status cache_path(const llm_state *s, const seg_job *j, char *buf, 
     return tribe_fmt(buf, cap, "%s/%s.json", s->cache_dir, j->key);
 }
 
-/* A cached reply is held to the same checks as a fresh one: a hand-edited
- * or stale entry is ignored, not trusted. */
+/* A cached reply is held to today's checks, as a fresh one: an entry that
+ * fails them (hand-edited, poisoned, or written under older rules) is not
+ * served. Returns 1 when served, 0 when there is no entry, -1 when the entry
+ * failed (warned, the segment is asked again and the entry replaced by the
+ * next accepted reply). */
 static int cache_load(const llm_state *s, const tribe_segments *segs, seg_job *j)
 {
     char path[4096], *text = NULL;
@@ -143,10 +147,13 @@ static int cache_load(const llm_state *s, const tribe_segments *segs, seg_job *j
          tribe_strdup(s->model, &p->provider) == TRIBE_OK && tribe_persona_check_grounded(p, segs) == TRIBE_OK;
     free(text);
     if (!ok) {
+        TRIBE_WARN("persona of segment %d (%s): cache entry %s.json fails today's checks (%s); not served, asking "
+                   "the server", segs->seg[j->c].id, segs->seg[j->c].name, j->key, tribe_errmsg());
         tribe_clear_error();
         tribe_persona_clear(p);
+        return -1;
     }
-    return ok;
+    return 1;
 }
 
 static void cache_store(const llm_state *s, const seg_job *j, const char *content)
@@ -225,6 +232,7 @@ static tribe_status on_ok_cb(const llm_sched *sc, int i, const char *body, doubl
         goto cleanup;
     if (tribe_persona_check_grounded(p, segs) != TRIBE_OK) {
         /* The message names the field and the number; the model gets it back once. */
+        int band = !tribe_age_band_ok(p->age_band);
         const char *msg = tribe_errmsg(), *colon = strstr(msg, "): ");
         snprintf(j->violation, sizeof j->violation, "%s", colon ? colon + 3 : msg);
         tribe_clear_error();
@@ -237,7 +245,9 @@ static tribe_status on_ok_cb(const llm_sched *sc, int i, const char *body, doubl
             t->ready_at = now;
             t->state = SCHED_WAIT;
         } else {
-            snprintf(t->reason, sizeof t->reason, "ungrounded after a re-ask: %.160s", j->violation);
+            /* Reasons start with words of tribe's own: tribe_persona_fallback_kind reads them. */
+            snprintf(t->reason, sizeof t->reason, "%s after a re-ask: %.150s", band ? "age band" : "ungrounded",
+                     j->violation);
             t->state = SCHED_FAILED;
         }
         goto cleanup;
@@ -279,7 +289,7 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
     llm_task *tasks = NULL;
     char url[2048];
     char *guidance = NULL;
-    int sent = 0, cached = 0;
+    int sent = 0, cached = 0, rejected = 0;
     double t0 = tribe_now();
     TRIBE_TRY(tribe_llm_guidance(in, &guidance));
     TRIBE_TRY(tribe_calloc((void **)&jobs, (size_t)(count > 0 ? count : 1), sizeof *jobs));
@@ -315,11 +325,13 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
             j->profile = both;
         }
         tribe_llm_cache_key(j->profile, s->prompt->version, s->model, j->key);
-        if (cache_load(s, segs, j)) {
+        int hit = cache_load(s, segs, j);
+        if (hit > 0) {
             t->state = SCHED_DONE;
             cached++;
             continue;
         }
+        rejected += hit < 0;
         t->state = SCHED_WAIT;
         t->ready_at = t0;
     }
@@ -342,8 +354,11 @@ static tribe_status run_batch(llm_state *s, const tribe_segments *segs, int firs
                   segs->seg[jobs[i].c].name, s->model, tasks[i].reason);
         TRIBE_TRY(fallback(s, segs, &jobs[i], in, tasks[i].reason));
     }
-    TRIBE_INFO("personas: %d from %s (%d cached), %d offline; %d requests in %.2f s", n_llm, s->model, cached, n_off,
-               sent, tribe_now() - t0);
+    char refused[64] = "";
+    if (rejected)
+        snprintf(refused, sizeof refused, ", %d cache entr%s refused", rejected, rejected == 1 ? "y" : "ies");
+    TRIBE_INFO("personas: %d from %s (%d cached%s), %d offline; %d requests in %.2f s", n_llm, s->model, cached,
+               refused, n_off, sent, tribe_now() - t0);
 cleanup:
     for (int i = 0; jobs && i < count; i++) {
         free(jobs[i].profile);

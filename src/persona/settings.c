@@ -53,9 +53,12 @@ tribe_status tribe_persona_settings_read(tribe_spec *root, uint64_t seed, tribe_
     TRIBE_TRY(tribe_spec_str(p, "image_model", &s->image_model));
     TRIBE_TRY(tribe_strdup("1024x1024", &s->image_size));
     TRIBE_TRY(tribe_spec_str(p, "image_size", &s->image_size));
+    TRIBE_TRY(tribe_spec_bool(p, "require_llm", &s->require_llm));
     TRIBE_TRY(tribe_spec_check(p));
     if (s->provider == TRIBE_PERSONA_OPENAI && (!s->base_url || !s->model))
         TRIBE_TRY(tribe_spec_fail(p, "'persona.provider' = 'openai' needs 'persona.base_url' and 'persona.model'"));
+    if (s->require_llm && s->provider != TRIBE_PERSONA_OPENAI)
+        TRIBE_TRY(tribe_spec_fail(p, "'persona.require_llm' needs 'persona.provider' = 'openai'"));
     if (!http_url(s->base_url))
         TRIBE_TRY(tribe_spec_fail(p, "'persona.base_url' must start with http:// or https://"));
     if (!http_url(s->image_base_url))

@@ -14,6 +14,7 @@ typedef struct {
     tribe_persona_image *images; /* [k] or NULL */
     int n_kept, n_reused;        /* previous personas eligible for reuse, and reused as they were */
     int n_images;
+    int fallbacks[TRIBE_N_FALLBACK_KINDS]; /* by kind (tribe/llm.h) */
 } personas_stage;
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
@@ -56,7 +57,8 @@ cleanup:
     return st;
 }
 
-/* Rank 0: the personas (never failing because of a server) and images. */
+/* Rank 0: the personas (failing because of a server only under
+ * persona.require_llm: ENV naming the fallbacks) and images. */
 static tribe_status write_personas(personas_stage *s, tribe_run *r)
 {
     tribe_status st = TRIBE_OK;
@@ -67,6 +69,18 @@ static tribe_status write_personas(personas_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_personas_write_keep(pp, r->segs, keep, &r->personas));
     for (int c = 0; keep && c < r->k; c++)
         s->n_reused += keep[c].name && r->personas[c].name && strcmp(keep[c].bio, r->personas[c].bio) == 0;
+    /* The LLM's fallbacks by kind; under persona.require_llm one is an error (ENV) naming them all. */
+    if (s->set.provider == TRIBE_PERSONA_OPENAI) {
+        char by[512];
+        st = tribe_personas_fallbacks(r->personas, r->k, s->set.require_llm, s->fallbacks);
+        int n = 0;
+        for (int i = 0; i < TRIBE_N_FALLBACK_KINDS; i++)
+            n += s->fallbacks[i];
+        if (n)
+            TRIBE_INFO("personas: %d of %d from the offline writer: %s", n, r->k,
+                       tribe_fallback_counts_text(s->fallbacks, by, sizeof by));
+        TRIBE_TRY(st);
+    }
     /* Optional images: a failure leaves a card without one, never the run. */
     if (s->set.img.base_url) {
         s->n_images = r->segs->k;
@@ -93,8 +107,15 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_str(obj, "provider", TRIBE_PERSONA_PROVIDER_NAMES[s->set.provider]));
     if (r->changes)
         TRIBE_TRY(tribe_rec_int(obj, "reused", s->n_reused));
-    if (s->set.provider == TRIBE_PERSONA_OPENAI)
+    if (s->set.provider == TRIBE_PERSONA_OPENAI) {
+        tribe_rec *fb = NULL;
         TRIBE_TRY(tribe_rec_str(obj, "model", s->set.model));
+        TRIBE_TRY(tribe_rec_bool(obj, "require_llm", s->set.require_llm));
+        TRIBE_TRY(tribe_rec_obj(obj, "fallbacks", &fb));
+        for (int i = 0; i < TRIBE_N_FALLBACK_KINDS; i++)
+            if (s->fallbacks[i])
+                TRIBE_TRY(tribe_rec_int(fb, TRIBE_FALLBACK_KINDS[i], s->fallbacks[i]));
+    }
     if (!s->images)
         goto cleanup;
     TRIBE_TRY(tribe_rec_obj(obj, "images", &im));

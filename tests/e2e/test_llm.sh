@@ -3,7 +3,9 @@
 # server mode per fault: every run completes with exit 0, personas.json says
 # which segments came from the model and why the others fell back, what was
 # sent holds aggregates only, the API key is never written, and a rerun over
-# unchanged segments is served from the cache.
+# unchanged segments is served from the cache. run.json counts the fallbacks by kind; with
+# persona.require_llm a fallback fails the run (exit 4) naming the segments and reasons; a cache
+# entry that fails today's grounding rules is not served.
 source "$(dirname "$0")/lib.sh"
 
 SERVER="$TRIBE_SOURCE_DIR/tools/llm_server.py"
@@ -108,6 +110,34 @@ for x in big:
 lines = [json.loads(l) for l in open(sys.argv[2])][5:]
 assert {r["segment"] for r in lines} == {x["segment_name"] for x in big}, [r["segment"] for r in lines]
 PY
+
+# --- a poisoned cache is held to today's grounding rules --------------------------------
+# Two entries of the first run now state figures in digits an ASCII scanner misses; the rerun
+# must not serve them: it warns, asks the server for those two segments, and replaces the entries.
+n_before=$(wc -l <"$TMP/req-ok.jsonl")
+$PY - "$TMP/cache" <<'PY'
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))
+assert len(files) == 5, files
+for f, extra, ascii_only in ((files[0], " They spend \uff19\uff18\uff17\uff16\uff15\uff14 a week.", False),
+                             (files[1], " Order x4321, \u0664\u0663\u0662\u0661 items.", True)):
+    c = json.load(open(f))
+    c["bio"] += extra
+    open(f, "w", encoding="utf-8").write(json.dumps(c, ensure_ascii=ascii_only))
+PY
+run_mode ok
+expect_personas ok ok '^test-model$' $((n_before + 2))
+grep -c "cache entry [0-9a-f]*\.json fails today's checks" "$TMP/run-ok.err" | grep -qx 2 &&
+  ok "poisoned cache: both entries refused with a warning" || fail "poisoned cache: warnings"
+grep -q "(3 cached, 2 cache entries refused)" "$TMP/run-ok.err" && ok "poisoned cache: summary counts them" ||
+  fail "poisoned cache: summary line"
+$PY - "$TMP/out-ok/personas.json" "$TMP/cache" <<'PY' && ok "poisoned cache: nothing poisoned served or kept" || fail "poisoned cache: served"
+import glob, sys
+for path in [sys.argv[1]] + glob.glob(sys.argv[2] + "/*.json"):
+    t = open(path, encoding="utf-8").read()
+    for bad in ("\uff19\uff18", "\\uff19", "x4321", "\u0664\u0663", "\\u0664"):
+        assert bad not in t, (path, bad)
+PY
 stop_server
 
 # --- faults ---------------------------------------------------------------------
@@ -167,6 +197,57 @@ import json, sys
 for x in json.load(open(sys.argv[1])):
     assert x["provider"].startswith("offline (fallback: ") and "after 2 attempts" in x["provider"], x["provider"]
 PY
+
+# --- fallbacks counted by kind in run.json and the log -----------------------------------------
+fault invent-wide '^offline \(fallback: ungrounded after a re-ask: bio states .\uff19\uff18\uff17' $((2 * K)) ''
+fault badband '^offline \(fallback: age band after a re-ask: age_band .4321-987654. is not one of' $((2 * K)) ''
+$PY - "$TMP" $K <<'PY' && ok "run.json: personas.fallbacks counts every run's fallbacks by kind" || fail "run.json fallbacks"
+import json, sys
+tmp, k = sys.argv[1], int(sys.argv[2])
+want = {"ok": {}, "500": {"http error": k}, "401": {"http error": k}, "quota": {"http error": k},
+        "malformed": {"invalid JSON": k}, "badjson": {"invalid reply": k}, "schema": {"schema violation": k},
+        "length": {"cut short": k}, "refusal": {"refused": k}, "invent": {"ungrounded figure": k},
+        "invent-wide": {"ungrounded figure": k}, "badband": {"band invalid": k}, "down": {"connection error": k},
+        "invent-once": {}, "429": {}}
+for name, fb in want.items():
+    per = json.load(open(f"{tmp}/out-{name}/run.json"))["personas"]
+    assert per["fallbacks"] == fb and per["require_llm"] is False, (name, per)
+kmin = json.load(open(f"{tmp}/out-kmin/run.json"))["personas"]["fallbacks"]
+small = sum(p["size"] < 300 for p in json.load(open(f"{tmp}/out-kmin/personas.json")))
+assert kmin == {"under k_min": small}, kmin
+PY
+grep -q "info: personas: $K of $K from the offline writer: $K http error" "$TMP/run-500.err" &&
+  ok "log: the fallbacks by kind" || fail "log: fallbacks by kind"
+
+# --- persona.require_llm: a fallback fails the run, naming segments and reasons ---------------
+start_server 500
+llm_job strict500 '"retries": 0, "k_min": 300, "require_llm": true'
+rc=0
+tribe_np 1 run "$TMP/job-strict500.json" >"$TMP/run-strict500.out" 2>"$TMP/run-strict500.err" || rc=$?
+check "require_llm: a run with fallbacks exits 4 (environment)" test "$rc" -eq 4
+$PY - "$TMP/run-strict500.err" "$TMP/req-500.jsonl" "$TMP/out-strict500" <<'PY' && ok "require_llm: the error names each sent segment and its reason, not the k_min ones; nothing published" || fail "require_llm: message"
+import json, os, re, sys
+err = open(sys.argv[1]).read()
+sent = sorted({json.loads(l)["segment"] for l in open(sys.argv[2])})
+m = re.search(r"error \(environment\): persona.require_llm: (\d) of 5 personas fell back to the offline writer: (.*)", err)
+assert m, err[-600:]
+assert int(m.group(1)) == len(sent) and 0 < len(sent) < 5, (m.group(1), sent)
+named = re.findall(r"segment \d+ \(([^)]*)\): HTTP 500 server_error after 1 attempts", m.group(2))
+assert sorted(named) == sent, (named, sent)
+assert "k_min" not in m.group(2)
+assert not os.path.exists(sys.argv[3] + "/run.json") and not os.path.exists(sys.argv[3] + "/personas.json")
+PY
+stop_server
+start_server ok
+llm_job strictok '"k_min": 300, "require_llm": true'
+run_mode strictok
+$PY - "$TMP/out-strictok" <<'PY' && ok "require_llm: segments under k_min do not fail a strict run; counted" || fail "require_llm: k_min"
+import json, sys
+per = json.load(open(sys.argv[1] + "/run.json"))["personas"]
+small = sum(p["size"] < 300 for p in json.load(open(sys.argv[1] + "/personas.json")))
+assert per["require_llm"] is True and per["fallbacks"] == {"under k_min": small} and small > 0, per
+PY
+stop_server
 
 # --- persona images (persona.image_base_url) ---------------------------------------------
 # image_run NAME IMAGE_MODE: the chat server answers well, the images endpoint by IMAGE_MODE;

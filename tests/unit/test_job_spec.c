@@ -265,13 +265,15 @@ static void persona_keys_should_be_read_and_checked(void)
     CU_ASSERT_EQUAL(num(s, "persona.retries"), 0);
     CU_ASSERT_STRING_EQUAL(str(s, "persona.prompt"), "/jobs/prompts/persona-v1.txt");
     CU_ASSERT_STRING_EQUAL(str(s, "persona.image_size"), "1024x1024");
+    CU_ASSERT_FALSE(flag(s, "persona.require_llm")); /* graceful unless asked */
     tribe_rec_destroy(&s);
     tribe_pipeline_destroy(&pl);
     CU_ASSERT_EQUAL_FATAL(configure(JOB(", \"persona\": {\"provider\": \"openai\", \"base_url\": "
                                         "\"http://127.0.0.1:8080/v1\", \"model\": \"m\", \"temperature\": 0.2, "
                                         "\"seed\": 3, \"timeout_s\": 5, \"deadline_s\": 30, \"backoff_s\": 0.1, "
                                         "\"api_key_env\": \"OPENAI_API_KEY\", \"max_concurrency\": 2, "
-                                        "\"k_min\": 100, \"cache_dir\": \"cache\", \"prompt\": \"p/v2.txt\"}"),
+                                        "\"k_min\": 100, \"cache_dir\": \"cache\", \"prompt\": \"p/v2.txt\", "
+                                        "\"require_llm\": true}"),
                                     &pl),
                           TRIBE_OK);
     s = settings(pl);
@@ -283,6 +285,7 @@ static void persona_keys_should_be_read_and_checked(void)
     CU_ASSERT_STRING_EQUAL(str(s, "persona.prompt"), "/jobs/p/v2.txt");
     CU_ASSERT_STRING_EQUAL(str(s, "persona.api_key_env"), "OPENAI_API_KEY");
     CU_ASSERT_STRING_EQUAL(str(s, "persona.image_base_url"), "(null)"); /* images: off by default */
+    CU_ASSERT_TRUE(flag(s, "persona.require_llm"));
     tribe_rec_destroy(&s);
     tribe_pipeline_destroy(&pl);
     expect_usage(JOB(", \"persona\": {\"provider\": \"claude\"}"), "'persona.provider' = 'claude' is not one of");
@@ -296,6 +299,8 @@ static void persona_keys_should_be_read_and_checked(void)
     expect_usage(JOB(", \"persona\": {\"base_url\": \"ftp://x\"}"), "'persona.base_url' must start with http");
     expect_usage(JOB(", \"persona\": {\"image_base_url\": \"http://x\"}"), "needs 'persona.image_model'");
     expect_usage(JOB(", \"persona\": {\"max_concurrency\": 0}"), "'persona.max_concurrency' = 0 is outside [1, 256]");
+    expect_usage(JOB(", \"persona\": {\"require_llm\": \"yes\"}"), "'persona.require_llm' must be true or false");
+    expect_usage(JOB(", \"persona\": {\"require_llm\": true}"), "'persona.require_llm' needs 'persona.provider' = 'openai'");
 }
 
 static void an_unknown_key_should_be_named(void)

@@ -483,6 +483,44 @@ static void images_should_never_fail_the_run(void)
 
 /* Nothing listens on port 1: every segment falls back, quickly, and says why;
  * the small one says k_min. */
+static void fallbacks_should_be_told_apart_by_their_reason(void)
+{
+    /* The reasons the provider writes (docs/personas-llm.md), and what they count as. */
+    static const struct {
+        const char *provider;
+        int kind;
+    } CASES[] = {
+        {"test-model", -1},
+        {"offline", -1},
+        {"offline (fallback: 12 customers, under persona.k_min = 50)", TRIBE_FALLBACK_K_MIN},
+        {"offline (fallback: HTTP 500 server_error after 3 attempts)", TRIBE_FALLBACK_HTTP},
+        {"offline (fallback: HTTP 401 invalid_api_key)", TRIBE_FALLBACK_HTTP},
+        {"offline (fallback: timeout after 2 attempts)", TRIBE_FALLBACK_TIMEOUT},
+        {"offline (fallback: timeout; next retry in 1.5 s is past the deadline)", TRIBE_FALLBACK_TIMEOUT},
+        {"offline (fallback: persona.deadline_s = 0.5 s passed)", TRIBE_FALLBACK_DEADLINE},
+        {"offline (fallback: Couldn't connect to server after 2 attempts)", TRIBE_FALLBACK_CONNECTION},
+        {"offline (fallback: refusal: I cannot HTTP 500 help)", TRIBE_FALLBACK_REFUSED},
+        {"offline (fallback: refusal: finish_reason content_filter)", TRIBE_FALLBACK_REFUSED},
+        {"offline (fallback: finish_reason length (reply cut short))", TRIBE_FALLBACK_CUT},
+        {"offline (fallback: reply is not a chat completion (no choices[0].message) after 3 attempts)",
+         TRIBE_FALLBACK_REPLY},
+        {"offline (fallback: schema violation: the message content is not a JSON object after 3 attempts)",
+         TRIBE_FALLBACK_JSON},
+        {"offline (fallback: schema violation: 'goals' is missing after 3 attempts)", TRIBE_FALLBACK_SCHEMA},
+        {"offline (fallback: ungrounded after a re-ask: bio states '7777777.77', which is not a figure)",
+         TRIBE_FALLBACK_UNGROUNDED},
+        {"offline (fallback: age band after a re-ask: age_band '4321-987654' is not one of 18-24)", TRIBE_FALLBACK_BAND},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
+        tribe_persona p = {.provider = (char *)CASES[i].provider};
+        if (tribe_persona_fallback_kind(&p) != CASES[i].kind)
+            fprintf(stderr, "%s: kind %d, not %d\n", CASES[i].provider, tribe_persona_fallback_kind(&p), CASES[i].kind);
+        CU_ASSERT_EQUAL(tribe_persona_fallback_kind(&p), CASES[i].kind);
+    }
+    tribe_persona none = {0};
+    CU_ASSERT_EQUAL(tribe_persona_fallback_kind(&none), -1);
+}
+
 static void provider_should_fall_back_when_no_server_answers(void)
 {
     tribe_segments *s = fixture_segments();
@@ -501,6 +539,28 @@ static void provider_should_fall_back_when_no_server_answers(void)
         const char *want = s->seg[c].size < 600 ? "k_min" : "after 2 attempts";
         CU_ASSERT_PTR_NOT_NULL(strstr(p[c].provider, want));
     }
+    /* Counted by kind: the small segments by the privacy rule, the others by the refused connection;
+     * under persona.require_llm only the latter fail the run, each named with its reason. */
+    int counts[TRIBE_N_FALLBACK_KINDS], n_small = 0;
+    for (int c = 0; c < s->k; c++) {
+        n_small += s->seg[c].size < 600;
+        CU_ASSERT_EQUAL(tribe_persona_fallback_kind(&p[c]),
+                        s->seg[c].size < 600 ? TRIBE_FALLBACK_K_MIN : TRIBE_FALLBACK_CONNECTION);
+    }
+    CU_ASSERT(n_small > 0 && n_small < s->k);
+    CU_ASSERT_EQUAL(tribe_personas_fallbacks(p, s->k, 0, counts), TRIBE_OK);
+    CU_ASSERT_EQUAL(counts[TRIBE_FALLBACK_K_MIN], n_small);
+    CU_ASSERT_EQUAL(counts[TRIBE_FALLBACK_CONNECTION], s->k - n_small);
+    char buf[256], want[256];
+    snprintf(want, sizeof want, "%d under k_min, %d connection error", n_small, s->k - n_small);
+    CU_ASSERT_STRING_EQUAL(tribe_fallback_counts_text(counts, buf, sizeof buf), want);
+    CU_ASSERT_EQUAL(tribe_personas_fallbacks(p, s->k, 1, counts), TRIBE_ERR_ENV);
+    snprintf(want, sizeof want, "persona.require_llm: %d of %d personas fell back to the offline writer: segment 0 "
+             "(Champions): ", s->k - n_small, s->k);
+    CU_ASSERT_EQUAL(strncmp(tribe_errmsg(), want, strlen(want)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "after 2 attempts; segment "));
+    CU_ASSERT_PTR_NULL(strstr(tribe_errmsg(), "k_min"));
+    CU_ASSERT_PTR_NULL(strstr(tribe_errmsg(), "attempts)")); /* the reasons, not the provider strings */
     tribe_personas_destroy(&p, s->k);
     /* The per-segment hook behaves the same. */
     tribe_persona one = {0};
@@ -530,6 +590,7 @@ int main(void)
                                             TRIBE_TEST(reply_content_should_reject_refusals_and_cut_replies),
                                             TRIBE_TEST(backoff_should_honour_retry_after_else_grow_with_jitter),
                                             TRIBE_TEST(cache_key_should_change_with_each_part),
+                                            TRIBE_TEST(fallbacks_should_be_told_apart_by_their_reason),
                                             TRIBE_TEST(provider_should_fall_back_when_no_server_answers),
                                             TRIBE_TEST(images_should_be_png_or_jpeg_in_valid_base64),
                                             TRIBE_TEST(images_should_never_fail_the_run),

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/persona/digits.h" /* internal to src/persona */
 #include "segfix.h"
 #include "testutil.h"
 #include "tribe/persona.h"
@@ -345,10 +346,133 @@ static void digits_in_a_segment_name_should_not_count_as_figures(void)
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[4], s), TRIBE_OK);
     /* A bare number elsewhere is still checked. */
     CU_ASSERT_EQUAL(check_with(&p[3], s, " Seen 17 times."), TRIBE_ERR_INTERNAL);
-    /* Digits inside a word (a feature called f03, a Q3) are not figures. */
-    CU_ASSERT_EQUAL(check_with(&p[3], s, " Driven by f03 and var_12 in Q3."), TRIBE_OK);
-    CU_ASSERT_EQUAL(check_with(&p[3], s, " Driven by f03, 17 times."), TRIBE_ERR_INTERNAL);
+    /* Digits glued to a word are figures too (digits_glued_to_letters_should_be_figures). */
+    CU_ASSERT_EQUAL(check_with(&p[3], s, " Driven by Q17."), TRIBE_ERR_INTERNAL);
     tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+/* check_with(p, s, extra) must be INTERNAL naming `named` in its message. */
+static void refused_naming(tribe_persona *p, const tribe_segments *s, const char *extra, const char *named)
+{
+    CU_ASSERT_EQUAL(check_with(p, s, extra), TRIBE_ERR_INTERNAL);
+    if (!strstr(tribe_errmsg(), named))
+        fprintf(stderr, "'%s': message '%s' does not name '%s'\n", extra, tribe_errmsg(), named);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), named));
+}
+
+static void digits_of_any_script_should_be_read_as_numbers(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    /* Champions has 612 customers; 987654 and 4321 are no figure of theirs. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " They spend 987654 a week."), TRIBE_ERR_INTERNAL);
+    refused_naming(&p[0], s, " They spend \xef\xbc\x99\xef\xbc\x98\xef\xbc\x97\xef\xbc\x96\xef\xbc\x95\xef\xbc\x94 a week.",
+                   "\xef\xbc\x99\xef\xbc\x98\xef\xbc\x97\xef\xbc\x96\xef\xbc\x95\xef\xbc\x94"); /* fullwidth */
+    refused_naming(&p[0], s, " \xd9\xa4\xd9\xa3\xd9\xa2\xd9\xa1 orders.", "\xd9\xa4\xd9\xa3\xd9\xa2\xd9\xa1"); /* Arabic-Indic */
+    refused_naming(&p[0], s, " \xdb\xb4\xdb\xb3\xdb\xb2\xdb\xb1 orders.", "\xdb\xb4"); /* Extended Arabic-Indic */
+    refused_naming(&p[0], s, " \xe0\xa5\xaa\xe0\xa5\xa9\xe0\xa5\xa8\xe0\xa5\xa7 orders.", "\xe0\xa5\xaa"); /* Devanagari */
+    refused_naming(&p[0], s, " \xe0\xb9\x94\xe0\xb9\x93\xe0\xb9\x92\xe0\xb9\x91 orders.", "\xe0\xb9\x94"); /* Thai */
+    refused_naming(&p[0], s, " \xf0\x9d\x9f\x9c\xf0\x9d\x9f\x9b\xf0\x9d\x9f\x9a\xf0\x9d\x9f\x99 orders.",
+                   "\xf0\x9d\x9f\x9c"); /* mathematical double-struck */
+    /* A run mixing scripts is one number: 9, Arabic-Indic 8, 7654. */
+    refused_naming(&p[0], s, " 9\xd9\xa8" "7654 a week.", "9\xd9\xa8" "7654");
+    /* Their value is what the digits say: 612 in any script is the segment's size; Champions' mean
+     * spend is 5216.075 (fullwidth digits with ASCII separators). */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xef\xbc\x96\xef\xbc\x91\xef\xbc\x92 of them."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xd9\xa6\xd9\xa1\xd9\xa2 of them."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xe0\xa5\xac\xe0\xa5\xa7\xe0\xa5\xa8 of them."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " 6\xd9\xa1" "2 of them."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Mean spend \xc2\xa3\xef\xbc\x95,\xef\xbc\x92\xef\xbc\x91\xef\xbc\x96."
+                                          "\xef\xbc\x90\xef\xbc\x98."), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Mean spend \xc2\xa3\xef\xbc\x95,\xef\xbc\x92\xef\xbc\x91\xef\xbc\x96."
+                                          "\xef\xbc\x92."), TRIBE_ERR_INTERNAL);
+    /* The table's edges: the last digit of a run, and the character after it. */
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x39), 9);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x3a), -1);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x0ff19), 9);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x0ff1a), -1);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x0065f), -1);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x1d7ff), 9);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x1fbf9), 9);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x1fbfa), -1);
+    CU_ASSERT_EQUAL(tribe_nd_digit(0x00b2), -1); /* superscript two is No, not Nd */
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void digits_glued_to_letters_should_be_figures(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    refused_naming(&p[0], s, " Worth GBP987654 a year.", "'987654'");
+    refused_naming(&p[0], s, " Order x4321.", "'4321'");
+    refused_naming(&p[0], s, " Code var_4321.", "'4321'");
+    refused_naming(&p[0], s, " Worth GBP\xef\xbc\x99\xef\xbc\x98\xef\xbc\x97.", "\xef\xbc\x99\xef\xbc\x98\xef\xbc\x97");
+    /* Read as numbers, a real figure still passes: x612 is the segment's size. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Order x612."), TRIBE_OK);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void invalid_utf8_should_neither_crash_nor_hide_digits(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_persona *p = write_personas(s, 42);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    /* A stray byte, a lead byte cut short, a fullwidth digit cut short, an overlong '9': the digits after
+     * them are still read. */
+    refused_naming(&p[0], s, " \xff" "987654", "987654");
+    refused_naming(&p[0], s, " \xe2" "987654", "987654");
+    refused_naming(&p[0], s, " \xef\xbc" "4321", "4321");
+    refused_naming(&p[0], s, " \xc0\xb9" "4321", "4321");
+    refused_naming(&p[0], s, " \xed\xa0\x80" "4321", "4321"); /* a UTF-16 surrogate */
+    refused_naming(&p[0], s, " \x80\x80\x80" "4321 \xf4\x90\x80\x80", "4321");
+    /* An overlong or cut form is no digit, and the text may end anywhere in a sequence. */
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xc0\xb9\xc0\xb9"), TRIBE_OK);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " \xef\xbc"), TRIBE_OK);
+    refused_naming(&p[0], s, " \xef\xbc\x99\xef\xbc\x98\xef\xbc\x97\xef\xbc", "\xef\xbc\x99\xef\xbc\x98\xef\xbc\x97'");
+    uint32_t cp;
+    CU_ASSERT_EQUAL(tribe_utf8_next("\xef\xbc\x99", 3, 0, &cp), 3);
+    CU_ASSERT_EQUAL(cp, 0xff19);
+    CU_ASSERT_EQUAL(tribe_utf8_next("\xef\xbc\x99", 2, 0, &cp), 1); /* n cuts the sequence */
+    CU_ASSERT_EQUAL(cp, TRIBE_UTF8_INVALID);
+    CU_ASSERT_EQUAL(tribe_utf8_next("\xf4\x8f\xbf\xbf", 4, 0, &cp), 4);
+    CU_ASSERT_EQUAL(cp, 0x10ffff);
+    CU_ASSERT_EQUAL(tribe_utf8_next("\xe0\x80\xb9", 3, 0, &cp), 1); /* overlong */
+    CU_ASSERT_EQUAL(cp, TRIBE_UTF8_INVALID);
+    /* A number longer than any figure is refused, not read as a smaller one. */
+    char longnum[400] = " ";
+    memset(longnum + 1, '0', 300);
+    snprintf(longnum + 301, sizeof longnum - 301, "612");
+    CU_ASSERT_EQUAL(check_with(&p[0], s, longnum), TRIBE_ERR_INTERNAL);
+    tribe_personas_destroy(&p, s->k);
+    tribe_segments_destroy(&s);
+}
+
+static void a_features_own_name_should_keep_its_digits(void)
+{
+    const char *feats[] = {"f03", "var_12"};
+    tribe_segments *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_create(2, 2, feats, &s), TRIBE_OK);
+    s->n_total = 100;
+    for (int c = 0; c < 2; c++) {
+        snprintf(s->seg[c].name, sizeof s->seg[c].name, "Cluster %d", c);
+        s->seg[c].size = 50;
+        s->seg[c].share = 0.5;
+        for (int j = 0; j < 2; j++)
+            s->seg[c].median[j] = s->seg[c].mean[j] = 0.25 + c;
+    }
+    for (int j = 0; j < 2; j++)
+        s->overall_median[j] = s->overall_mean[j] = 0.75;
+    tribe_persona *p = write_personas(s, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(check_with(&p[0], s, " Driven by f03 and var_12 (var 12)."), TRIBE_OK);
+    refused_naming(&p[0], s, " Driven by f04.", "'04'");
+    refused_naming(&p[0], s, " Driven by var_13.", "'13'");
+    tribe_personas_destroy(&p, 2);
     tribe_segments_destroy(&s);
 }
 
@@ -516,6 +640,10 @@ int main(void)
         TRIBE_TEST(grounding_should_accept_figures_within_their_printed_rounding),
         TRIBE_TEST(digits_in_a_segment_name_should_not_count_as_figures),
         TRIBE_TEST(a_numeric_level_name_should_not_hide_other_numbers),
+        TRIBE_TEST(digits_of_any_script_should_be_read_as_numbers),
+        TRIBE_TEST(digits_glued_to_letters_should_be_figures),
+        TRIBE_TEST(invalid_utf8_should_neither_crash_nor_hide_digits),
+        TRIBE_TEST(a_features_own_name_should_keep_its_digits),
         TRIBE_TEST(a_segment_with_few_features_should_still_get_a_persona),
         TRIBE_TEST(allocation_failures_should_be_clean),
         TRIBE_TEST(segment_drivers_should_be_sorted_with_ties_by_feature_index),
