@@ -63,6 +63,10 @@ size_t tribe_csv_cell(char *dst, size_t cap, const char *s, size_t n);
 /* Appends the cell for the NUL-terminated s (NULL = empty cell).
  * Errors: NOMEM (buffer untouched). */
 tribe_status tribe_sbuf_csv_cell(tribe_sbuf *b, const char *s);
+/* The text of a cell tribe wrote, as read back by an RFC 4180 reader: v
+ * without the '\'' the formula rule added (v + 1 when v is one or more '\''
+ * then '=', '+', '-', '@', tab or CR), else v itself. Never fails. */
+const char *tribe_csv_cell_text(const char *v);
 /* Hands the NUL-terminated text to the caller (never NULL: "" for an empty
  * buffer) and resets the buffer to empty. Errors: NOMEM only when an empty
  * buffer cannot allocate "" (the buffer is then unchanged). */

@@ -162,6 +162,14 @@ size_t tribe_csv_cell(char *dst, size_t cap, const char *s, size_t n)
     return len;
 }
 
+const char *tribe_csv_cell_text(const char *v)
+{
+    size_t k = 0;
+    while (v[k] == '\'')
+        k++;
+    return k > 0 && formula_start(v[k]) ? v + 1 : v;
+}
+
 tribe_status tribe_sbuf_csv_cell(tribe_sbuf *b, const char *s)
 {
     tribe_status st = TRIBE_OK;

@@ -279,6 +279,31 @@ static void csv_cells_should_measure_like_snprintf_and_pass_nuls(void)
     tribe_sbuf_free(&b);
 }
 
+static void csv_cell_text_should_undo_exactly_what_the_formula_rule_added(void)
+{
+    static const char *const texts[] = {"=1+1", "'=1", "''-12", "'-12", "-12", "'tis", "'", "", "@x", "\t", "a,b",
+                                        "+cmd|' /C calc'!A0", "'\r"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char *c = cell(texts[i]);
+        /* undo RFC 4180 quoting the way a reader does, then the rule */
+        char plain[64] = "";
+        size_t n = 0, len = strlen(c);
+        if (len && c[0] == '"') {
+            for (size_t j = 1; j + 1 < len; j++) {
+                plain[n++] = c[j];
+                if (c[j] == '"')
+                    j++;
+            }
+        } else {
+            memcpy(plain, c, len);
+            n = len;
+        }
+        plain[n] = '\0';
+        CU_ASSERT_STRING_EQUAL(tribe_csv_cell_text(plain), texts[i]);
+        free(c);
+    }
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -295,6 +320,7 @@ int main(void)
         TRIBE_TEST(csv_cells_already_starting_with_quote_marks_should_stay_reversible),
         TRIBE_TEST(csv_cells_should_follow_rfc_4180_and_keep_utf8),
         TRIBE_TEST(csv_cells_should_measure_like_snprintf_and_pass_nuls),
+        TRIBE_TEST(csv_cell_text_should_undo_exactly_what_the_formula_rule_added),
         {NULL, NULL}};
     return tribe_test_main("sbuf", cases);
 }
