@@ -4,8 +4,8 @@
 #include "tribe/cluster.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -110,7 +110,7 @@ static void print_more(const char *cmd)
 {
     char dir[PATH_MAX];
     if (!*doc_dir(dir, sizeof dir))
-        printf("\nMore: man tribe; and cli.md in tribe's documentation (share/doc/tribe under the installation\n"
+        printf("\nMore: man tribe, and cli.md in tribe's documentation (share/doc/tribe under the installation\n"
                "prefix, docs/ in the sources), beside the other docs/*.md files.\n");
     else if (cmd)
         printf("\nMore: man tribe; the 'tribe %s' section of %s/cli.md\n(the docs/*.md files named above are in %s).\n",
