@@ -45,6 +45,28 @@ tribe_status tribe_sbuf_printf(tribe_sbuf *b, const char *fmt, ...) __attribute_
  * a newline becomes \n, other control bytes \u00XX; UTF-8 passes through.
  * Errors: NOMEM. */
 tribe_status tribe_sbuf_json_str(tribe_sbuf *b, const char *s);
+/* CSV text cells (docs/outputs.md, "CSV files"): every CSV tribe writes puts
+ * its text cells (ids as text, names, messages, raw input) through these; the
+ * numbers tribe formats itself are written as they are.
+ *  - A cell that a spreadsheet would run as a formula (first byte '=', '+',
+ *    '-', '@', tab or carriage return: the OWASP rule) gets a leading '\''
+ *    and is quoted. So does a cell whose leading '\''s are followed by one of
+ *    those bytes, so that a reader removing one leading '\'' before them gets
+ *    the text back exactly. A cell that is wholly a decimal number ("-12",
+ *    "+3.5", "-1e-3") is left alone: a spreadsheet reads it as a number.
+ *  - RFC 4180: a cell holding a comma, '"', CR or LF is quoted, '"' doubled.
+ * s holds n bytes (NULs and any UTF-8 pass through unchanged). */
+/* Formats the cell into dst like snprintf: writes at most cap bytes, adding a
+ * NUL when there is room, and returns the length of the whole cell (without
+ * NUL). dst may be NULL when cap is 0 (to measure). Never fails. */
+size_t tribe_csv_cell(char *dst, size_t cap, const char *s, size_t n);
+/* Appends the cell for the NUL-terminated s (NULL = empty cell).
+ * Errors: NOMEM (buffer untouched). */
+tribe_status tribe_sbuf_csv_cell(tribe_sbuf *b, const char *s);
+/* The text of a cell tribe wrote, as read back by an RFC 4180 reader: v
+ * without the '\'' the formula rule added (v + 1 when v is one or more '\''
+ * then '=', '+', '-', '@', tab or CR), else v itself. Never fails. */
+const char *tribe_csv_cell_text(const char *v);
 /* Hands the NUL-terminated text to the caller (never NULL: "" for an empty
  * buffer) and resets the buffer to empty. Errors: NOMEM only when an empty
  * buffer cannot allocate "" (the buffer is then unchanged). */

@@ -4,6 +4,7 @@
  * the same way. */
 #include "tribe/campaign.h"
 #include "tribe/csv.h"
+#include "tribe/sbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,7 +27,7 @@ tribe_status tribe_campaign_plan_name(const char *run_dir, int64_t segment_id, c
         errno = 0;
         long long v = strtoll(id, &end, 10);
         if (!tribe_csv_error(c) && end != id && *end == '\0' && errno == 0 && v == segment_id) {
-            snprintf(out, cap, "%s", tribe_csv_field(c, col[1], NULL));
+            snprintf(out, cap, "%s", tribe_csv_cell_text(tribe_csv_field(c, col[1], NULL)));
             found = 1;
         }
     }

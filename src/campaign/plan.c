@@ -240,28 +240,28 @@ void tribe_campaign_plan_destroy(tribe_campaign_plan **p)
     *p = NULL;
 }
 
+/* A text cell (tribe_csv_cell: quoting and the formula rule), then the separator. */
 static tribe_status csv_field(tribe_sbuf *b, const char *v, int last)
 {
     tribe_status st = TRIBE_OK;
-    if (strpbrk(v, ",\"\r\n")) {
-        TRIBE_TRY(tribe_sbuf_add(b, "\""));
-        for (const char *q = v; *q; q++)
-            TRIBE_TRY(*q == '"' ? tribe_sbuf_add(b, "\"\"") : tribe_sbuf_addn(b, q, 1));
-        TRIBE_TRY(tribe_sbuf_add(b, "\""));
-    } else {
-        TRIBE_TRY(tribe_sbuf_add(b, v));
-    }
+    TRIBE_TRY(tribe_sbuf_csv_cell(b, v));
     TRIBE_TRY(tribe_sbuf_add(b, last ? "\r\n" : ","));
 cleanup:
     return st;
 }
 
+/* A number tribe formats: written as it is (a negative one keeps its sign). */
 static tribe_status csv_num(tribe_sbuf *b, double v, int last)
 {
     char buf[64] = "";
     if (isfinite(v))
         snprintf(buf, sizeof buf, "%.10g", v);
-    return csv_field(b, buf, last);
+    return tribe_sbuf_printf(b, "%s%s", buf, last ? "\r\n" : ",");
+}
+
+static tribe_status csv_int(tribe_sbuf *b, long long v)
+{
+    return tribe_sbuf_printf(b, "%lld,", v);
 }
 
 tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, char **out)
@@ -273,13 +273,10 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
                                  "value_index,value_tier,expected_value,priority,rule\r\n"));
     for (int c = 0; c < k; c++) {
         const tribe_campaign_plan *r = &p[c];
-        char n[32];
-        snprintf(n, sizeof n, "%d", r->segment);
-        TRIBE_TRY(csv_field(&b, n, 0));
+        TRIBE_TRY(csv_int(&b, r->segment));
         TRIBE_TRY(csv_field(&b, r->segment_name, 0));
         TRIBE_TRY(csv_field(&b, r->status, 0));
-        snprintf(n, sizeof n, "%lld", (long long)r->size);
-        TRIBE_TRY(csv_field(&b, n, 0));
+        TRIBE_TRY(csv_int(&b, (long long)r->size));
         TRIBE_TRY(csv_field(&b, r->campaign, 0));
         TRIBE_TRY(csv_field(&b, r->channel, 0));
         TRIBE_TRY(csv_field(&b, r->channel_basis, 0));
@@ -294,8 +291,7 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
         TRIBE_TRY(csv_num(&b, r->value_index, 0));
         TRIBE_TRY(csv_field(&b, r->value_tier, 0));
         TRIBE_TRY(csv_num(&b, r->expected_value, 0));
-        snprintf(n, sizeof n, "%d", r->priority);
-        TRIBE_TRY(csv_field(&b, n, 0));
+        TRIBE_TRY(csv_int(&b, r->priority));
         TRIBE_TRY(csv_field(&b, r->rule, 1));
     }
     TRIBE_TRY(tribe_sbuf_take(&b, out));

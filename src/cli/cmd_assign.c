@@ -51,6 +51,21 @@ typedef struct {
     float dist;
 } out_row;
 
+/* The segment names as CSV text cells (tribe_csv_cell), [k] strings. */
+static tribe_status name_cells(const tribe_prev *md, char ***out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_sbuf b = {0};
+    TRIBE_TRY(tribe_calloc((void **)out, (size_t)md->k, sizeof **out));
+    for (int c = 0; c < md->k; c++) {
+        TRIBE_TRY(tribe_sbuf_csv_cell(&b, md->seg_names[c]));
+        TRIBE_TRY(tribe_sbuf_take(&b, &(*out)[c]));
+    }
+cleanup:
+    tribe_sbuf_free(&b);
+    return st;
+}
+
 /* Collective. CSV rows in global order: rank 0 writes, the others send
  * their rows in blocks (one gatherv per block, only the sender contributing),
  * so no rank ever holds more than a block of another's rows. */
@@ -63,13 +78,15 @@ static tribe_status write_csv(tribe_par *par, const char *out, const tribe_prev 
     char tmp[4096] = "";
     int64_t *counts = NULL;
     out_row *send = NULL, *got = NULL;
+    char **cells = NULL;
     size_t total = 0;
     if (rank == 0) {
-        if (out) {
+        wst = name_cells(md, &cells);
+        if (wst == TRIBE_OK && out) {
             wst = tribe_fmt(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
             if (wst == TRIBE_OK && !(f = fopen(tmp, "w")))
                 wst = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create", out);
-        } else {
+        } else if (wst == TRIBE_OK) {
             f = stdout;
         }
         if (f && fputs("customer_id,segment,segment_name,distance\n", f) < 0)
@@ -90,7 +107,7 @@ static tribe_status write_csv(tribe_par *par, const char *out, const tribe_prev 
                                         &total, NULL, NULL));
             for (size_t i = 0; rank == 0 && wst == TRIBE_OK && i < total / sizeof *got; i++)
                 if (fprintf(f, "%lld,%lld,%s,%.9g\n", (long long)got[i].id, (long long)md->seg_id[got[i].label],
-                            md->seg_names[got[i].label], (double)got[i].dist) < 0)
+                            cells[got[i].label], (double)got[i].dist) < 0)
                     wst = tribe_fail_errno(TRIBE_ERR_IO, "%s: write failed", out ? out : "standard output");
             free(got);
             got = NULL;
@@ -114,6 +131,9 @@ cleanup:
         fclose(f);
     if (rank == 0 && tmp[0] && st != TRIBE_OK)
         unlink(tmp);
+    for (int c = 0; cells && c < md->k; c++)
+        free(cells[c]);
+    free(cells);
     free(counts);
     free(send);
     free(got);

@@ -1,6 +1,7 @@
 /* tribe export: one CSV row per customer (id, features, categories, segment). */
 #include "cli.h"
 #include "tribe/h5.h"
+#include "tribe/sbuf.h"
 #include "tribe/table.h"
 
 #include <errno.h>
@@ -26,27 +27,10 @@ typedef struct {
     int64_t *seg_id;        /* [n_seg] persistent segment id of each label (NULL: the label itself) */
 } export_rows;
 
-/* Quotes a field when it holds a comma, quote or line break (RFC 4180). */
+/* A text cell (tribe_csv_cell: RFC 4180 quoting and the formula rule). */
 static size_t put_field(char *dst, size_t cap, const char *s)
 {
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    size_t n = 0;
-    if (!quote)
-        return (size_t)snprintf(dst, cap, "%s", s);
-    if (n < cap) dst[n] = '"';
-    n++;
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') {
-            if (n < cap) dst[n] = '"';
-            n++;
-        }
-        if (n < cap) dst[n] = *p;
-        n++;
-    }
-    if (n < cap) dst[n] = '"';
-    n++;
-    if (n < cap) dst[n] = '\0';
-    return n;
+    return tribe_csv_cell(dst, cap, s, strlen(s));
 }
 
 /* Formats row i into buf (cap bytes); returns the length it needs. */

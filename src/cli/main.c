@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int tribe_cli_stopped;
 static volatile sig_atomic_t stop_signal;
@@ -81,6 +83,42 @@ tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int np
     return TRIBE_OK;
 }
 
+/* The directory holding cli.md, absolute: <prefix>/share/doc/tribe beside an
+ * installed binary (<prefix>/bin/tribe), else the docs/ of the source tree the
+ * binary was built from; "" when neither is there. */
+static const char *doc_dir(char *buf, size_t cap)
+{
+    char exe[PATH_MAX], guess[2][PATH_MAX + 32], *slash;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if ((slash = strrchr(exe, '/')))
+        *slash = '\0';
+    snprintf(guess[0], sizeof guess[0], "%s/../share/doc/tribe", exe);
+    snprintf(guess[1], sizeof guess[1], "%s/docs", TRIBE_SOURCE_DIR);
+    buf[0] = '\0';
+    for (int i = 0; i < 2 && !buf[0]; i++) {
+        char real[PATH_MAX], page[PATH_MAX + 16];
+        if (realpath(guess[i], real) && snprintf(page, sizeof page, "%s/cli.md", real) > 0 && access(page, R_OK) == 0)
+            snprintf(buf, cap, "%s", real);
+    }
+    return buf;
+}
+
+/* Where to read more, after a --help: the manual page and the reference by an
+ * absolute path (a relative docs/ path means nothing outside the sources). */
+static void print_more(const char *cmd)
+{
+    char dir[PATH_MAX];
+    if (!*doc_dir(dir, sizeof dir))
+        printf("\nMore: man tribe, and cli.md in tribe's documentation (share/doc/tribe under the installation\n"
+               "prefix, docs/ in the sources), beside the other docs/*.md files.\n");
+    else if (cmd)
+        printf("\nMore: man tribe; the 'tribe %s' section of %s/cli.md\n(the docs/*.md files named above are in %s).\n",
+               cmd, dir, dir);
+    else
+        printf("\nMore: man tribe; every command and option: %s/cli.md.\n", dir);
+}
+
 static void print_help(void)
 {
     printf("tribe %s: customer segmentation, explanation and personas on MPI clusters\n\n"
@@ -89,11 +127,11 @@ static void print_help(void)
            TRIBE_VERSION);
     for (size_t i = 0; i < NCMD; i++)
         printf("  %-8s %s\n", COMMANDS[i]->name, COMMANDS[i]->summary);
-    printf("\noptions:\n  -h, --help     this help ('tribe <command> --help' for a command)\n"
+    printf("\noptions:\n  -h, --help     this help ('tribe <command> --help' for a command's options)\n"
            "  -V, --version  print the version\n\n"
            "exit codes: 0 ok, 2 usage or job spec, 3 bad input data, 4 environment (files, HDF5, MPI),\n"
-           "            5 internal error, 75 run stopped on a signal (checkpoint kept: rerun to resume).\n"
-           "            Documentation: docs/cli.md\n");
+           "            5 internal error, 75 run stopped on a signal (checkpoint kept: rerun to resume).\n");
+    print_more(NULL);
 }
 
 int main(int argc, char **argv)
@@ -117,6 +155,7 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(cmd->usage, stdout);
+            print_more(cmd->name);
             return 0;
         }
 

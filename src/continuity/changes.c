@@ -246,17 +246,6 @@ cleanup:
     return st;
 }
 
-/* One CSV field, quoted when it needs to be. */
-static tribe_status field(tribe_sbuf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n"))
-        return tribe_sbuf_add(b, s);
-    tribe_status st = tribe_sbuf_add(b, "\"");
-    for (const char *p = s; st == TRIBE_OK && *p; p++)
-        st = *p == '"' ? tribe_sbuf_add(b, "\"\"") : tribe_sbuf_addn(b, p, 1);
-    return st == TRIBE_OK ? tribe_sbuf_add(b, "\"") : st;
-}
-
 tribe_status tribe_changes_csv(const char *path, const tribe_changes *c, const tribe_segments *segs)
 {
     tribe_status st = TRIBE_OK;
@@ -268,13 +257,13 @@ tribe_status tribe_changes_csv(const char *path, const tribe_changes *c, const t
                 continue;
             if (i < c->ko) {
                 TRIBE_TRY(tribe_sbuf_printf(&b, "%lld,", (long long)c->prev->seg_id[i]));
-                TRIBE_TRY(field(&b, c->prev->seg_names[i]));
+                TRIBE_TRY(tribe_sbuf_csv_cell(&b, c->prev->seg_names[i]));
             } else {
                 TRIBE_TRY(tribe_sbuf_add(&b, ",(new to the base)"));
             }
             if (j < c->kn) {
                 TRIBE_TRY(tribe_sbuf_printf(&b, ",%d,", segs->seg[j].id));
-                TRIBE_TRY(field(&b, segs->seg[j].name));
+                TRIBE_TRY(tribe_sbuf_csv_cell(&b, segs->seg[j].name));
             } else {
                 TRIBE_TRY(tribe_sbuf_add(&b, ",,(gone from the base)"));
             }

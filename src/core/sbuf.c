@@ -97,3 +97,85 @@ tribe_status tribe_sbuf_json_str(tribe_sbuf *b, const char *s)
 cleanup:
     return st;
 }
+
+/* [+-]? digits [. digits] [e [+-] digits], at least one digit before the
+ * exponent: what a spreadsheet reads as a plain number. */
+static int plain_number(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            e++;
+        if (!e)
+            return 0;
+    }
+    return i == n;
+}
+
+static int formula_start(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+size_t tribe_csv_cell(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0, len = 0;
+    while (k < n && s[k] == '\'')
+        k++;
+    int guard = k < n && formula_start(s[k]) && !(k == 0 && plain_number(s, n));
+    int quote = guard;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+#define PUT(c)                                                                                                       \
+    do {                                                                                                             \
+        if (len < cap)                                                                                               \
+            dst[len] = (c);                                                                                          \
+        len++;                                                                                                       \
+    } while (0)
+    if (quote)
+        PUT('"');
+    if (guard)
+        PUT('\'');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' && quote)
+            PUT('"');
+        PUT(s[i]);
+    }
+    if (quote)
+        PUT('"');
+#undef PUT
+    if (len < cap)
+        dst[len] = '\0';
+    return len;
+}
+
+const char *tribe_csv_cell_text(const char *v)
+{
+    size_t k = 0;
+    while (v[k] == '\'')
+        k++;
+    return k > 0 && formula_start(v[k]) ? v + 1 : v;
+}
+
+tribe_status tribe_sbuf_csv_cell(tribe_sbuf *b, const char *s)
+{
+    tribe_status st = TRIBE_OK;
+    size_t n = s ? strlen(s) : 0, need = tribe_csv_cell(NULL, 0, s ? s : "", n);
+    TRIBE_TRY(tribe_sbuf_reserve(b, need));
+    b->len += tribe_csv_cell(b->p + b->len, b->cap - b->len, s ? s : "", n);
+cleanup:
+    return st;
+}

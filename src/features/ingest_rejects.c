@@ -4,6 +4,7 @@
  * into one CSV `source,line,reason,raw`. Memory stays a few buffers per
  * stream whatever the number of rejected rows (docs/ingest.md). */
 #include "ingest_internal.h"
+#include "tribe/sbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,44 +46,39 @@ tribe_status ing_rejects_open(tribe_par *par, ing_rejects *r, const char *path, 
     return st;
 }
 
-static tribe_status row_add(ing_rejects *r, size_t *len, const char *s, size_t n)
+/* Grows the row buffer to hold at least `need` bytes. */
+static tribe_status row_room(ing_rejects *r, size_t need)
 {
     tribe_status st = TRIBE_OK;
-    if (*len + n > r->row_cap) {
+    if (need > r->row_cap) {
         size_t ncap = r->row_cap ? 2 * r->row_cap : 4096;
-        while (ncap < *len + n)
+        while (ncap < need)
             ncap *= 2;
         TRIBE_TRY(tribe_realloc((void **)&r->row, ncap));
         r->row_cap = ncap;
     }
-    memcpy(r->row + *len, s, n);
-    *len += n;
 cleanup:
     return st;
 }
 
-/* Appends one CSV field, quoted (with doubled quotes) when it holds a comma,
- * quote, CR or LF. Text goes in runs between quotes, not byte by byte. */
+static tribe_status row_add(ing_rejects *r, size_t *len, const char *s, size_t n)
+{
+    tribe_status st = row_room(r, *len + n);
+    if (st == TRIBE_OK) {
+        memcpy(r->row + *len, s, n);
+        *len += n;
+    }
+    return st;
+}
+
+/* Appends one text cell (tribe_csv_cell: RFC 4180 quoting and the formula
+ * rule; the raw record starts with the sender's first cell). */
 static tribe_status row_field(ing_rejects *r, size_t *len, const char *s, size_t n)
 {
-    tribe_status st = TRIBE_OK;
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote)
-        return row_add(r, len, s, n);
-    TRIBE_TRY(row_add(r, len, "\"", 1));
-    const char *end = s + n;
-    while (s < end) {
-        const char *q = memchr(s, '"', (size_t)(end - s));
-        size_t run = q ? (size_t)(q - s) + 1 : (size_t)(end - s); /* through the quote */
-        TRIBE_TRY(row_add(r, len, s, run));
-        if (q)
-            TRIBE_TRY(row_add(r, len, "\"", 1)); /* doubled */
-        s += run;
-    }
-    TRIBE_TRY(row_add(r, len, "\"", 1));
-cleanup:
+    size_t need = tribe_csv_cell(NULL, 0, s, n);
+    tribe_status st = row_room(r, *len + need);
+    if (st == TRIBE_OK)
+        *len += tribe_csv_cell(r->row + *len, r->row_cap - *len, s, n);
     return st;
 }
 

@@ -5,20 +5,10 @@
 
 #include "report_internal.h"
 
-/* RFC 4180: quote a field that holds a comma, quote or line break. */
+/* Text cells: quoting and the formula rule of tribe_csv_cell (docs/outputs.md). */
 static tribe_status field(tribe_sbuf *b, const char *v)
 {
-    tribe_status st = TRIBE_OK;
-    if (!v)
-        return TRIBE_OK;
-    if (!strpbrk(v, ",\"\r\n"))
-        return tribe_sbuf_add(b, v);
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-    for (const char *q = v; *q; q++)
-        TRIBE_TRY(*q == '"' ? tribe_sbuf_add(b, "\"\"") : tribe_sbuf_addn(b, q, 1));
-    TRIBE_TRY(tribe_sbuf_add(b, "\""));
-cleanup:
-    return st;
+    return v ? tribe_sbuf_csv_cell(b, v) : TRIBE_OK;
 }
 
 static tribe_status number(tribe_sbuf *b, double v)

@@ -7,6 +7,7 @@
 #include "tribe/csv.h"
 #include "tribe/h5.h"
 #include "tribe/record.h"
+#include "tribe/sbuf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -232,7 +233,7 @@ static tribe_status read_plan(const tribe_snap *s, render_src *r)
         cJSON *row = cJSON_CreateObject();
         int seg = -1;
         for (int i = 0; i < tribe_csv_ncolumns(c); i++) {
-            const char *name = tribe_csv_column_name(c, i), *v = tribe_csv_field(c, i, NULL);
+            const char *name = tribe_csv_column_name(c, i), *v = tribe_csv_cell_text(tribe_csv_field(c, i, NULL));
             char *end = NULL;
             double x = strtod(v, &end);
             if (strcmp(name, "segment_id") == 0)

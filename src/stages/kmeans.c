@@ -215,8 +215,12 @@ static tribe_status choose_k(kmeans_stage *s, tribe_run *r)
     if (s->k_lo > t->n_global)
         return tribe_fail(TRIBE_ERR_INPUT, "%s: K=%d but %s holds only %lld customers", r->job->path, s->k_lo,
                           r->job->input, (long long)t->n_global);
-    if (k_hi > t->n_global)
+    if (k_hi > t->n_global) {
+        TRIBE_INFO("kmeans: K range %d..%d cut to %d..%lld: %s holds only %lld customers, and K cannot exceed the "
+                   "number of customers", s->k_lo, k_hi, s->k_lo, (long long)t->n_global, r->job->input,
+                   (long long)t->n_global);
         k_hi = (int)t->n_global;
+    }
     int64_t sil = s->silhouette_sample > 0 ? s->silhouette_sample : s->k_lo != k_hi ? 2000 : 0;
     TRIBE_TRY(tribe_alloc((void **)&r->label, (size_t)(t->n_local + 1) * sizeof *r->label));
     TRIBE_TRY(tribe_alloc((void **)&r->distance, (size_t)(t->n_local + 1) * sizeof *r->distance));

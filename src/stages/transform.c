@@ -4,6 +4,7 @@
 #include "tribe/stage.h"
 #include "tribe/transform.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,23 @@ cleanup:
     return st;
 }
 
+/* "a, b, c": the n names, cut with "... (N in all)" when they do not fit in
+ * cap bytes, for an error that says what the spec could have named. */
+static const char *name_list(const char *const *names, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t need = strlen(names[i]) + (i ? 2 : 0);
+        if (len + need + 32 >= cap) {
+            snprintf(buf + len, cap - len, "%s... (%d in all)", i ? ", " : "", n);
+            break;
+        }
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    return buf;
+}
+
 /* Which table columns the model uses (r->model_col), and which of them get
  * log1p (s->logf). */
 static tribe_status pick_columns(transform_stage *s, tribe_run *r)
@@ -61,11 +79,13 @@ static tribe_status pick_columns(transform_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_calloc((void **)&r->model_col, (size_t)m + 1, sizeof *r->model_col));
     TRIBE_TRY(tribe_calloc((void **)&r->model_name, (size_t)m + 1, sizeof *r->model_name));
     TRIBE_TRY(tribe_calloc((void **)&s->logf, (size_t)m + 1, sizeof *s->logf));
+    char names[1024];
     for (int j = 0; j < m; j++) {
         int c = s->n_columns == 0 ? j : tribe_table_feature(t, s->columns[j]);
         if (c < 0)
-            return tribe_fail(TRIBE_ERR_INPUT, "%s: features.columns names '%s', which %s does not have",
-                              s->spec_file, s->columns[j], r->job->input);
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: features.columns names '%s', which %s does not have; its "
+                              "numeric features are: %s", s->spec_file, s->columns[j], r->job->input,
+                              name_list((const char *const *)t->names, t->d, names, sizeof names));
         for (int i = 0; i < j; i++)
             if (r->model_col[i] == c)
                 return tribe_fail(TRIBE_ERR_USAGE, "%s: features.columns names '%s' twice", s->spec_file,
@@ -82,8 +102,9 @@ static tribe_status pick_columns(transform_stage *s, tribe_run *r)
             if (strcmp(r->model_name[j], s->log1p[i]) == 0)
                 s->logf[j] = found = 1;
         if (!found)
-            return tribe_fail(TRIBE_ERR_INPUT, "%s: features.log1p names '%s', which is not a model column",
-                              s->spec_file, s->log1p[i]);
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: features.log1p names '%s', which is not a model column; "
+                              "the model columns are: %s", s->spec_file, s->log1p[i],
+                              name_list(r->model_name, m, names, sizeof names));
     }
     r->m = m;
 cleanup:

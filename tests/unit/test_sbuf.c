@@ -183,6 +183,127 @@ static void json_strings_should_be_escaped(void)
     tribe_sbuf_free(&b);
 }
 
+/* The cell for s as tribe_sbuf_csv_cell writes it (test-owned copy). */
+static char *cell(const char *s)
+{
+    tribe_sbuf b = {0};
+    char *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_sbuf_csv_cell(&b, s), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_sbuf_take(&b, &out), TRIBE_OK);
+    return out;
+}
+
+#define CELL_IS(in, want)                                                                                            \
+    do {                                                                                                             \
+        char *got_ = cell(in);                                                                                       \
+        CU_ASSERT_STRING_EQUAL(got_, want);                                                                          \
+        free(got_);                                                                                                  \
+    } while (0)
+
+static void csv_cells_starting_like_a_formula_should_get_a_quote_mark_and_be_quoted(void)
+{
+    CELL_IS("=1+1", "\"'=1+1\"");
+    CELL_IS("+cmd|' /C calc'!A0", "\"'+cmd|' /C calc'!A0\"");
+    CELL_IS("-2+3", "\"'-2+3\"");
+    CELL_IS("@SUM(A1)", "\"'@SUM(A1)\"");
+    CELL_IS("\tx", "\"'\tx\"");
+    CELL_IS("\r=1", "\"'\r=1\"");
+    CELL_IS("-", "\"'-\"");
+    CELL_IS("=HYPERLINK(\"http://x\",\"a,b\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"a,b\"\")\"");
+    /* a trigger anywhere but first is harmless */
+    CELL_IS("a=1+1", "a=1+1");
+    CELL_IS(" =1", " =1");
+}
+
+static void csv_cells_that_are_plain_numbers_should_stay_as_they_are(void)
+{
+    CELL_IS("-12", "-12");
+    CELL_IS("-3.5", "-3.5");
+    CELL_IS("+7", "+7");
+    CELL_IS("-1e-3", "-1e-3");
+    CELL_IS("-.5", "-.5");
+    CELL_IS("12", "12");
+    /* not wholly a number: neutralised */
+    CELL_IS("-12 ", "\"'-12 \"");
+    CELL_IS("-1e", "\"'-1e\"");
+    CELL_IS("-e5", "\"'-e5\"");
+    CELL_IS("-0x1F", "\"'-0x1F\"");
+    CELL_IS("+-1", "\"'+-1\"");
+}
+
+static void csv_cells_already_starting_with_quote_marks_should_stay_reversible(void)
+{
+    /* a reader removes one leading ' when quote marks then a trigger begin the cell */
+    CELL_IS("'=1", "\"''=1\"");
+    CELL_IS("''-12", "\"'''-12\"");
+    CELL_IS("'-12", "\"''-12\"");
+    /* quote marks followed by anything else: as they are */
+    CELL_IS("'tis", "'tis");
+    CELL_IS("'", "'");
+}
+
+static void csv_cells_should_follow_rfc_4180_and_keep_utf8(void)
+{
+    CELL_IS("", "");
+    CELL_IS(NULL, "");
+    CELL_IS("plain", "plain");
+    CELL_IS("a,b", "\"a,b\"");
+    CELL_IS("say \"hi\"", "\"say \"\"hi\"\"\"");
+    CELL_IS("two\nlines", "\"two\nlines\"");
+    CELL_IS("cr\rin", "\"cr\rin\"");
+    CELL_IS("caf\xc3\xa9 \xc2\xa3" "5", "caf\xc3\xa9 \xc2\xa3" "5");
+    CELL_IS("\xef\xbc\x9d" "1+1", "\xef\xbc\x9d" "1+1"); /* a full-width '=' is no formula */
+}
+
+static void csv_cells_should_measure_like_snprintf_and_pass_nuls(void)
+{
+    const char raw[] = {'=', 'a', '\0', 'b'};
+    char out[16];
+    memset(out, 'x', sizeof out);
+    CU_ASSERT_EQUAL(tribe_csv_cell(NULL, 0, raw, sizeof raw), 7);
+    CU_ASSERT_EQUAL(tribe_csv_cell(out, 3, raw, sizeof raw), 7); /* cut to 3 bytes, no NUL */
+    CU_ASSERT(memcmp(out, "\"'=x", 4) == 0);
+    CU_ASSERT_EQUAL(tribe_csv_cell(out, sizeof out, raw, sizeof raw), 7);
+    CU_ASSERT(memcmp(out, "\"'=a\0b\"\0", 8) == 0);
+    /* out of memory: the buffer stays as it was */
+    char big[400];
+    memset(big, '=', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL(tribe_sbuf_add(&b, "x,"), TRIBE_OK);
+    tribe_alloc_fail_after(1);
+    CU_ASSERT_EQUAL(tribe_sbuf_csv_cell(&b, big), TRIBE_ERR_NOMEM);
+    tribe_alloc_fail_after(0);
+    CU_ASSERT_EQUAL(b.len, 2);
+    CU_ASSERT_STRING_EQUAL(b.p, "x,");
+    tribe_sbuf_free(&b);
+}
+
+static void csv_cell_text_should_undo_exactly_what_the_formula_rule_added(void)
+{
+    static const char *const texts[] = {"=1+1", "'=1", "''-12", "'-12", "-12", "'tis", "'", "", "@x", "\t", "a,b",
+                                        "+cmd|' /C calc'!A0", "'\r"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char *c = cell(texts[i]);
+        /* undo RFC 4180 quoting the way a reader does, then the rule */
+        char plain[64] = "";
+        size_t n = 0, len = strlen(c);
+        if (len && c[0] == '"') {
+            for (size_t j = 1; j + 1 < len; j++) {
+                plain[n++] = c[j];
+                if (c[j] == '"')
+                    j++;
+            }
+        } else {
+            memcpy(plain, c, len);
+            n = len;
+        }
+        plain[n] = '\0';
+        CU_ASSERT_STRING_EQUAL(tribe_csv_cell_text(plain), texts[i]);
+        free(c);
+    }
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -194,6 +315,12 @@ int main(void)
         TRIBE_TEST(impossible_sizes_should_fail_with_nomem_and_leave_the_buffer),
         TRIBE_TEST(json_strings_should_be_escaped),
         TRIBE_TEST(failed_allocations_should_leave_the_buffer_as_it_was),
+        TRIBE_TEST(csv_cells_starting_like_a_formula_should_get_a_quote_mark_and_be_quoted),
+        TRIBE_TEST(csv_cells_that_are_plain_numbers_should_stay_as_they_are),
+        TRIBE_TEST(csv_cells_already_starting_with_quote_marks_should_stay_reversible),
+        TRIBE_TEST(csv_cells_should_follow_rfc_4180_and_keep_utf8),
+        TRIBE_TEST(csv_cells_should_measure_like_snprintf_and_pass_nuls),
+        TRIBE_TEST(csv_cell_text_should_undo_exactly_what_the_formula_rule_added),
         {NULL, NULL}};
     return tribe_test_main("sbuf", cases);
 }
