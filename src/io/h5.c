@@ -201,7 +201,6 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
             st = tribe_fail(TRIBE_ERR_IO, "%s: cannot create HDF5 file (is the directory writable?)", path);
             goto cleanup;
         }
-        h->writable = 1;
     } else {
         FILE *f = fopen(path, "rb");
         if (!f) {
@@ -226,6 +225,7 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
         st = tribe_fail(TRIBE_ERR_IO, "%s: cannot set up collective transfers", path);
         goto cleanup;
     }
+    h->writable = create;
     *out = h;
     h = NULL;
 cleanup:
