@@ -16,7 +16,12 @@
  *     TRIBE_TRY(tribe_h5_close(&h));
  *
  * Ownership: a handle owns its HDF5 ids; tribe_h5_close accepts NULL, sets the
- * pointer to NULL and reports a close failure. Arrays read are allocated for
+ * pointer to NULL and reports a close failure.
+ * Writing: every write function ends agreed, returning the same status on
+ * every rank; disk for the file is reserved before HDF5 writes, so a full disk
+ * is an IO error on every rank, never a hang. After a failed write the file
+ * is emptied when closed: the caller deletes it (write under a temporary
+ * name or in a staging directory). Arrays read are allocated for
  * the caller, who frees them.
  * Every function is Collective over the handle's ranks (each rank passes the
  * same names, shapes and attribute values) unless it says Not collective.

@@ -1650,9 +1650,8 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
             return tribe_fail(TRIBE_ERR_USAGE, "ingest: give a snapshot or a cutoff, not both (the snapshot "
                                                "of a cutoff is the day after it)");
     }
-    st = sources_init(cfg, &src);
-    if (st != TRIBE_OK)
-        goto cleanup; /* the same on every rank */
+    /* Its usage errors are the same on every rank, an allocation failure not. */
+    TRIBE_TRY(tribe_par_agree(par, sources_init(cfg, &src)));
     /* build() and the messages below see the first file of each source */
     norm.transactions = src.f[SRC_TX].path[0];
     norm.web = src.f[SRC_WEB].n > 0 ? src.f[SRC_WEB].path[0] : NULL;

@@ -3,16 +3,26 @@
  * that name the file and object. */
 #include "tribe/h5.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 struct tribe_h5 {
     tribe_par *par;
     hid_t file;
     hid_t xfer;     /* dataset transfer list: collective MPI-IO when parallel */
     int parallel;
+    int writable;   /* created by tribe_h5_create */
+    int failed;     /* a write failed on some rank (agreed): the file is to be discarded */
+    int no_reserve; /* the file system has no fallocate: written unreserved */
+    uint64_t planned;  /* bytes the writes so far need, metadata allowance included (reserve) */
+    uint64_t reserved; /* rank 0: bytes of disk reserved for the file */
     char *path;
 };
 
@@ -59,9 +69,94 @@ size_t tribe_h5_io_bytes(void)
     return g_io_bytes;
 }
 
+/* " (the disk is full)" when the file being written sits on a file system
+ * with under 64 KiB left: HDF5 and MPI-IO report a full disk only as a
+ * failed write. */
+static const char *full_hint(const tribe_h5 *h)
+{
+    struct statvfs v;
+    if (!h || !h->writable || statvfs(h->path, &v) != 0)
+        return "";
+    return (uint64_t)v.f_bavail * v.f_frsize < ((uint64_t)64 << 10) ? " (the disk is full)" : "";
+}
+
 static tribe_status h5fail(const tribe_h5 *h, const char *obj, const char *what)
 {
-    return tribe_fail(TRIBE_ERR_IO, "%s: HDF5 %s failed for '%s'", h ? h->path : "?", what, obj);
+    return tribe_fail(TRIBE_ERR_IO, "%s: HDF5 %s failed for '%s'%s", h ? h->path : "?", what, obj, full_hint(h));
+}
+
+/* Collective, on every writing path: the ranks agree on st before anything
+ * else collective happens, so a write that failed on one rank only (an MPI-IO
+ * aggregator meeting a full disk) ends every rank's writing at the same point
+ * with the same error, instead of one rank closing the file while another is
+ * in the next transfer. An agreed error marks the file failed (see
+ * finish_writes). */
+static tribe_status agree(tribe_h5 *h, tribe_status st)
+{
+    st = tribe_par_agree(h->par, st);
+    if (st != TRIBE_OK)
+        h->failed = 1;
+    return st;
+}
+
+/* Disk reserved past what the file's writes so far add up to, and the
+ * metadata allowed for each write (object header, chunk index, heaps): both
+ * well above what HDF5 allocates for tribe's objects. */
+#define RESERVE_MARGIN ((uint64_t)64 << 10)
+#define RESERVE_PER_OBJECT ((uint64_t)4 << 10)
+
+/* Collective, before HDF5 writes anything: rank 0 reserves disk blocks for
+ * the file (fallocate keeping the file's size) up to the sum of every write's
+ * bytes so far, this one's (`bytes`) included, with their metadata and a
+ * margin, then the ranks agree, with the caller's status prior. HDF5 1.10's
+ * parallel error paths are not collective: a write failing on one rank (the
+ * MPI-IO aggregator that meets the full disk) skips barriers and syncs the
+ * other ranks then wait in forever, inside H5Dcreate, H5Dwrite or H5Fflush,
+ * and Open MPI's collective writes may even drop the error. So a full disk
+ * has to show before HDF5 writes: here, in one checked call on one rank.
+ * The HDF5 writes that follow land in reserved blocks. A file system without
+ * fallocate is written unreserved (a full disk there is at the mercy of
+ * HDF5). (H5Fget_eoa and H5Fget_filesize fail on MPI-IO files in HDF5 1.10,
+ * hence the running sum.) */
+static tribe_status reserve(tribe_h5 *h, tribe_status prior, uint64_t bytes)
+{
+    tribe_status st = prior;
+    h->planned += bytes + RESERVE_PER_OBJECT;
+    if (st == TRIBE_OK && h->writable && !h->no_reserve && tribe_par_rank(h->par) == 0 &&
+        h->planned + RESERVE_MARGIN > h->reserved) {
+        uint64_t want = h->planned + RESERVE_MARGIN;
+        int fd = open(h->path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open to reserve disk space", h->path);
+        else if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)h->reserved, (off_t)(want - h->reserved)) == 0)
+            h->reserved = want;
+        else if (errno == EOPNOTSUPP || errno == ENOSYS)
+            h->no_reserve = 1;
+        else
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot reserve %.1f MB of disk for the file", h->path,
+                                  (double)want / 1e6);
+        if (fd >= 0 && close(fd) != 0 && st == TRIBE_OK)
+            st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot reserve disk space", h->path);
+    }
+    return agree(h, st);
+}
+
+/* Rank 0, after a successful close: returns the reservation past the file's
+ * end to the file system (a truncation to its own size frees blocks
+ * preallocated past the end on ext4, XFS and tmpfs). */
+static tribe_status unreserve(tribe_h5 *h)
+{
+    tribe_status st = TRIBE_OK;
+    struct stat sb;
+    if (h->reserved == 0)
+        return TRIBE_OK;
+    int fd = open(h->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0 || ftruncate(fd, sb.st_size) != 0)
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot release the disk space reserved", h->path);
+    if (fd >= 0 && close(fd) != 0 && st == TRIBE_OK)
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot release the disk space reserved", h->path);
+    h->reserved = 0;
+    return st;
 }
 
 static hid_t make_fapl(tribe_par *par, int *parallel)
@@ -130,6 +225,7 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
         st = tribe_fail(TRIBE_ERR_IO, "%s: cannot set up collective transfers", path);
         goto cleanup;
     }
+    h->writable = create;
     *out = h;
     h = NULL;
 cleanup:
@@ -150,6 +246,37 @@ tribe_status tribe_h5_open(tribe_par *par, const char *path, tribe_h5 **out)
     return open_common(par, path, 0, out);
 }
 
+/* Collective. Everything written is flushed and the ranks agree on the
+ * outcome before H5Fclose, whose own flush then has nothing left to fail on:
+ * HDF5 1.10 frees a file whose close failed but keeps its id, and closes it a
+ * second time in MPI_Finalize (a crash), and a close failing on one rank only
+ * leaves the others in its collectives. A failed file is deleted by its
+ * caller (a temporary or staging file), so rank 0 empties it first: its
+ * blocks return to a full disk, and the close's last metadata writes find
+ * room. The ranks agree again before anyone closes, so no close writes into
+ * the file before it is emptied. Returns the flush's error (the first agreed
+ * error is the caller's). */
+static tribe_status finish_writes(tribe_h5 *h)
+{
+    tribe_status st = TRIBE_OK;
+    if (!h->failed) {
+        st = reserve(h, TRIBE_OK, 0);
+        if (st == TRIBE_OK && H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+            st = tribe_fail(TRIBE_ERR_IO, "%s: writing the HDF5 file failed%s", h->path, full_hint(h));
+        if (!h->failed)
+            st = agree(h, st);
+    }
+    if (h->failed) {
+        tribe_status tst = TRIBE_OK;
+        if (tribe_par_rank(h->par) == 0 && truncate(h->path, 0) != 0)
+            tst = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot empty the failed file", h->path);
+        tst = tribe_par_agree(h->par, tst);
+        if (st == TRIBE_OK)
+            st = tst;
+    }
+    return st;
+}
+
 tribe_status tribe_h5_close(tribe_h5 **hp)
 {
     if (!hp || !*hp)
@@ -158,8 +285,14 @@ tribe_status tribe_h5_close(tribe_h5 **hp)
     tribe_status st = TRIBE_OK;
     if (h->xfer >= 0)
         H5Pclose(h->xfer);
-    if (h->file >= 0 && H5Fclose(h->file) < 0)
-        st = tribe_fail(TRIBE_ERR_IO, "%s: closing the HDF5 file failed (disk full?)", h->path);
+    if (h->file >= 0 && h->writable)
+        st = finish_writes(h);
+    if (h->file >= 0 && H5Fclose(h->file) < 0 && st == TRIBE_OK)
+        st = tribe_fail(TRIBE_ERR_IO, "%s: closing the HDF5 file failed%s", h->path, full_hint(h));
+    if (h->file >= 0 && h->writable && !h->failed && st == TRIBE_OK)
+        st = unreserve(h);
+    if (h->file >= 0 && h->writable)
+        st = tribe_par_agree(h->par, st);
     free(h->path);
     free(h);
     *hp = NULL;
@@ -224,15 +357,22 @@ static hid_t open_obj(tribe_h5 *h, const char *obj)
  * rank makes the same number of collective H5Dread/H5Dwrite calls (the
  * largest shard's count, agreed by an allreduce), a rank that has run out of
  * rows taking part with an empty selection. So no rank's MPI-IO layer ever
- * sees more than one piece, whatever the shard size. */
+ * sees more than one piece, whatever the shard size.
+ * Every rank calls it, also one whose set-up failed (prior, the caller's
+ * status, not OK; dset may then be -1): the ranks agree on the set-up first
+ * and on every piece, so every rank returns the same status at the same
+ * point. */
 static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tribe_h5_type type, int64_t offset,
-                                  int64_t n_local, int64_t cols, int write, void *buf)
+                                  int64_t n_local, int64_t cols, int write, void *buf, tribe_status prior)
 {
-    tribe_status st = TRIBE_OK;
-    hid_t space = H5Dget_space(dset), mspace = -1;
+    tribe_status st = prior;
+    hid_t space = st == TRIBE_OK ? H5Dget_space(dset) : -1, mspace = -1;
     int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    if (nd < 1 || nd > 2)
-        return space >= 0 ? (H5Sclose(space), h5fail(h, name, "dataspace")) : h5fail(h, name, "dataspace");
+    if (st == TRIBE_OK && (nd < 1 || nd > 2))
+        st = h5fail(h, name, "dataspace");
+    st = agree(h, st);
+    if (st != TRIBE_OK)
+        goto cleanup;
     size_t row_bytes = (size_t)(cols > 0 ? cols : 1) * type_size(type);
     int64_t per = (int64_t)(tribe_h5_io_bytes() / row_bytes);
     if (per < 1)
@@ -262,17 +402,15 @@ static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tri
                             : H5Dread(dset, mem_type(type), mspace, space, h->xfer, p);
         H5Sclose(mspace);
         mspace = -1;
-        if (rc < 0) {
-            /* Other ranks may still be inside later collective calls: HDF5
-             * errors here are fatal to the job anyway (MPI-IO aborts or the
-             * caller's agree reports it). */
-            st = h5fail(h, name, write ? "write" : "read");
+        /* Agreed after every piece: an MPI-IO error (a full disk) may reach
+         * only the rank that aggregates the write. */
+        st = agree(h, rc < 0 ? h5fail(h, name, write ? "write" : "read") : TRIBE_OK);
+        if (st != TRIBE_OK)
             goto cleanup;
-        }
     }
 cleanup:
     if (mspace >= 0) H5Sclose(mspace);
-    H5Sclose(space);
+    if (space >= 0) H5Sclose(space);
     return st;
 }
 
@@ -286,32 +424,35 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
     space = H5Screate_simple(rank2, dims, NULL);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     lcpl = lcpl_intermediate();
-    if (space < 0 || dcpl < 0 || lcpl < 0) {
+    if (space < 0 || dcpl < 0 || lcpl < 0)
         st = h5fail(h, name, "dataspace set-up");
-        goto cleanup;
-    }
-    if (n_global > 0) {
+    if (st == TRIBE_OK && n_global > 0 && cols > 0) {
         /* Chunks of about 1 MiB of rows: big enough for fast I/O, small
          * enough that a rank's read touches few chunks it does not own. */
-        hsize_t row_bytes = (hsize_t)(cols > 0 ? cols : 1) * type_size(type);
+        hsize_t row_bytes = (hsize_t)cols * type_size(type);
         hsize_t crow = (1u << 20) / row_bytes;
         if (crow < 1)
             crow = 1;
         if (crow > (hsize_t)n_global)
             crow = (hsize_t)n_global;
-        hsize_t chunk[2] = {crow, (hsize_t)(cols > 0 ? cols : 1)};
-        if (cols > 0 && H5Pset_chunk(dcpl, rank2, chunk) < 0) {
+        hsize_t chunk[2] = {crow, (hsize_t)cols};
+        if (H5Pset_chunk(dcpl, rank2, chunk) < 0)
             st = h5fail(h, name, "chunking");
-            goto cleanup;
-        }
     }
-    dset = H5Dcreate2(h->file, name, mem_type(type), space, lcpl, dcpl, H5P_DEFAULT);
-    if (dset < 0) {
+    /* Every row is written by its rank, so fill values would only be
+     * written to be overwritten; in parallel HDF5 allocates chunks when the
+     * dataset is created and writes them there, and a write failing inside
+     * H5Dcreate on one rank leaves the others in its barrier. */
+    if (st == TRIBE_OK && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
+        st = h5fail(h, name, "fill time");
+    }
+    /* The whole dataset's chunks, allocated when it is created, plus their
+     * index entries. */
+    uint64_t rows = (uint64_t)(n_global > 0 ? n_global : 0), row_bytes = (uint64_t)(cols > 0 ? cols : 0) * type_size(type);
+    st = reserve(h, st, rows * row_bytes + (row_bytes ? rows * row_bytes / ((uint64_t)1 << 20) + 1 : 0) * 64);
+    if (st == TRIBE_OK && (dset = H5Dcreate2(h->file, name, mem_type(type), space, lcpl, dcpl, H5P_DEFAULT)) < 0)
         st = h5fail(h, name, "dataset creation");
-        goto cleanup;
-    }
-    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 1, (void *)data);
-cleanup:
+    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 1, (void *)data, st);
     if (dset >= 0) H5Dclose(dset);
     if (space >= 0) H5Sclose(space);
     if (dcpl >= 0) H5Pclose(dcpl);
@@ -339,54 +480,55 @@ tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_
     return st;
 }
 
+/* Collective, also on a rank whose caller failed already (prior not OK): see
+ * transfer_rows. */
+static tribe_status read_into(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
+                              int64_t n_local, int64_t cols, void *dst, tribe_status prior)
+{
+    tribe_status st = prior;
+    hid_t dset = -1;
+    int64_t rows = 0, c = 0;
+    if (st == TRIBE_OK)
+        st = tribe_h5_shape(h, name, &rows, &c);
+    if (st == TRIBE_OK && n_global >= 0 && rows != n_global)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld rows, expected %lld", h->path, name, (long long)rows,
+                        (long long)n_global);
+    else if (st == TRIBE_OK && c != cols)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld columns, expected %lld", h->path, name, (long long)c,
+                        (long long)cols);
+    else if (st == TRIBE_OK && (offset < 0 || n_local < 0 || offset + n_local > rows))
+        st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
+    if (st == TRIBE_OK && (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0)
+        st = h5fail(h, name, "open for reading");
+    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 0, dst, st);
+    if (dset >= 0) H5Dclose(dset);
+    return st;
+}
+
 tribe_status tribe_h5_read_rows_into(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
                                      int64_t offset, int64_t n_local, int64_t cols, void *dst)
 {
-    tribe_status st = TRIBE_OK;
-    hid_t dset = -1;
-    int64_t rows = 0, c = 0;
-    TRIBE_TRY(tribe_h5_shape(h, name, &rows, &c));
-    if (n_global >= 0 && rows != n_global) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld rows, expected %lld", h->path, name, (long long)rows,
-                        (long long)n_global);
-        goto cleanup;
-    }
-    if (c != cols) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld columns, expected %lld", h->path, name, (long long)c,
-                        (long long)cols);
-        goto cleanup;
-    }
-    if (offset < 0 || n_local < 0 || offset + n_local > rows) {
-        st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
-        goto cleanup;
-    }
-    dset = H5Dopen2(h->file, name, H5P_DEFAULT);
-    if (dset < 0) {
-        st = h5fail(h, name, "open for reading");
-        goto cleanup;
-    }
-    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 0, dst);
-cleanup:
-    if (dset >= 0) H5Dclose(dset);
-    return st;
+    return read_into(h, name, type, n_global, offset, n_local, cols, dst, TRIBE_OK);
 }
 
 tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
                                 int64_t n_local, int64_t *cols_out, void **out)
 {
-    tribe_status st = TRIBE_OK;
     void *buf = NULL;
     int64_t rows = 0, cols = 0;
-    size_t bytes;
-    TRIBE_TRY(tribe_h5_shape(h, name, &rows, &cols));
-    TRIBE_TRY(tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes));
-    TRIBE_TRY(tribe_alloc(&buf, bytes));
-    TRIBE_TRY(tribe_h5_read_rows_into(h, name, type, n_global, offset, n_local, cols, buf));
-    if (cols_out)
-        *cols_out = cols;
-    *out = buf;
-    buf = NULL;
-cleanup:
+    size_t bytes = 0;
+    tribe_status st = tribe_h5_shape(h, name, &rows, &cols);
+    if (st == TRIBE_OK)
+        st = tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes);
+    if (st == TRIBE_OK)
+        st = tribe_alloc(&buf, bytes);
+    st = read_into(h, name, type, n_global, offset, n_local, cols, buf, st);
+    if (st == TRIBE_OK) {
+        if (cols_out)
+            *cols_out = cols;
+        *out = buf;
+        buf = NULL;
+    }
     free(buf);
     return st;
 }
@@ -410,25 +552,24 @@ tribe_status tribe_h5_read_small(tribe_h5 *h, const char *name, tribe_h5_type ty
 
 /* ---- attributes ----------------------------------------------------------- */
 
-static tribe_status write_attr(tribe_h5 *h, const char *obj, const char *name, hid_t ftype, hid_t space,
-                               const void *data)
+/* Collective, also where the caller's set-up failed (prior not OK): disk
+ * for about `bytes` of attribute is reserved, the attribute written, and the
+ * ranks agree. */
+static tribe_status write_attr(tribe_h5 *h, tribe_status prior, const char *obj, const char *name, hid_t ftype,
+                               hid_t space, const void *data, size_t bytes)
 {
-    tribe_status st = TRIBE_OK;
-    hid_t o = open_obj(h, obj);
-    hid_t a = -1;
-    if (o < 0)
-        return h5fail(h, obj, "opening the object for an attribute");
-    if (H5Aexists(o, name) > 0 && H5Adelete(o, name) < 0) {
+    tribe_status st = reserve(h, prior, bytes);
+    hid_t o = -1, a = -1;
+    if (st == TRIBE_OK && (o = open_obj(h, obj)) < 0)
+        st = h5fail(h, obj, "opening the object for an attribute");
+    if (st == TRIBE_OK && H5Aexists(o, name) > 0 && H5Adelete(o, name) < 0)
         st = h5fail(h, name, "attribute replacement");
-        goto cleanup;
-    }
-    a = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, ftype, data) < 0)
+    if (st == TRIBE_OK &&
+        ((a = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(a, ftype, data) < 0))
         st = h5fail(h, name, "attribute write");
-cleanup:
     if (a >= 0) H5Aclose(a);
-    H5Oclose(o);
-    return st;
+    if (o >= 0) H5Oclose(o);
+    return agree(h, st);
 }
 
 static hid_t vlen_str_type(void)
@@ -446,9 +587,11 @@ tribe_status tribe_h5_attr_strs(tribe_h5 *h, const char *obj, const char *name, 
     hid_t t = vlen_str_type();
     hsize_t dim = (hsize_t)n;
     hid_t space = n > 0 ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_NULL);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++)
+        bytes += (values[i] ? strlen(values[i]) : 0) + 16;
     tribe_status st = (t < 0 || space < 0) ? h5fail(h, name, "string type") : TRIBE_OK;
-    if (st == TRIBE_OK)
-        st = write_attr(h, obj, name, t, space, values);
+    st = write_attr(h, st, obj, name, t, space, values, bytes);
     if (space >= 0) H5Sclose(space);
     if (t >= 0) H5Tclose(t);
     return st;
@@ -459,31 +602,30 @@ tribe_status tribe_h5_attr_str(tribe_h5 *h, const char *obj, const char *name, c
     hid_t t = vlen_str_type();
     hid_t space = H5Screate(H5S_SCALAR);
     tribe_status st = (t < 0 || space < 0) ? h5fail(h, name, "string type") : TRIBE_OK;
-    if (st == TRIBE_OK)
-        st = write_attr(h, obj, name, t, space, &value);
+    st = write_attr(h, st, obj, name, t, space, &value, strlen(value) + 16);
     if (space >= 0) H5Sclose(space);
     if (t >= 0) H5Tclose(t);
     return st;
 }
 
-tribe_status tribe_h5_attr_i64(tribe_h5 *h, const char *obj, const char *name, int64_t value)
+/* A scalar attribute of a native numeric type. */
+static tribe_status attr_scalar(tribe_h5 *h, const char *obj, const char *name, hid_t type, const void *value)
 {
     hid_t space = H5Screate(H5S_SCALAR);
-    if (space < 0)
-        return h5fail(h, name, "dataspace");
-    tribe_status st = write_attr(h, obj, name, H5T_NATIVE_INT64, space, &value);
-    H5Sclose(space);
+    tribe_status st = write_attr(h, space < 0 ? h5fail(h, name, "dataspace") : TRIBE_OK, obj, name, type, space,
+                                 value, 8);
+    if (space >= 0) H5Sclose(space);
     return st;
+}
+
+tribe_status tribe_h5_attr_i64(tribe_h5 *h, const char *obj, const char *name, int64_t value)
+{
+    return attr_scalar(h, obj, name, H5T_NATIVE_INT64, &value);
 }
 
 tribe_status tribe_h5_attr_f64(tribe_h5 *h, const char *obj, const char *name, double value)
 {
-    hid_t space = H5Screate(H5S_SCALAR);
-    if (space < 0)
-        return h5fail(h, name, "dataspace");
-    tribe_status st = write_attr(h, obj, name, H5T_NATIVE_DOUBLE, space, &value);
-    H5Sclose(space);
-    return st;
+    return attr_scalar(h, obj, name, H5T_NATIVE_DOUBLE, &value);
 }
 
 tribe_status tribe_h5_read_attr_strs(tribe_h5 *h, const char *obj, const char *name, int *n_out, char ***out)

@@ -238,11 +238,11 @@ tribe_status tribe_par_bcast_str(tribe_par *par, char **s, int root)
     if (par->rank != root) {
         free(*s);
         *s = NULL;
-        if (len >= 0) {
-            TRIBE_TRY(tribe_alloc((void **)s, (size_t)len + 1));
+        if (len >= 0 && (st = tribe_alloc((void **)s, (size_t)len + 1)) == TRIBE_OK)
             (*s)[len] = '\0';
-        }
     }
+    /* A rank whose allocation failed must not skip the broadcast alone. */
+    TRIBE_TRY(tribe_par_agree(par, st));
     if (len > 0)
         TRIBE_TRY(tribe_par_bcast(par, *s, (size_t)len, root));
 cleanup:
@@ -276,7 +276,10 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
         *total = bytes;
         return TRIBE_OK;
     }
-    TRIBE_TRY(tribe_alloc((void **)&all, (size_t)par->size * sizeof *all));
+    int *ic = NULL, *id = NULL;
+    /* Local allocations are agreed on before the collective that follows
+     * them: a rank that failed one must not leave the others waiting. */
+    TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&all, (size_t)par->size * sizeof *all)));
     TRIBE_TRY(exchange_counts(par, bytes, all));
     for (int r = 0; r < par->size; r++) {
         if (counts) counts[r] = (size_t)all[r];
@@ -285,10 +288,11 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
     }
     int receives = everyone || par->rank == root;
     if (receives)
-        TRIBE_TRY(tribe_alloc((void **)&buf, sum));
+        st = tribe_alloc((void **)&buf, sum);
+    if (st == TRIBE_OK && sum < (size_t)INT32_MAX)
+        st = tribe_alloc((void **)&ic, 2 * (size_t)par->size * sizeof *ic);
+    TRIBE_TRY(tribe_par_agree(par, st));
     if (sum < (size_t)INT32_MAX) {
-        int *ic = NULL, *id = NULL;
-        TRIBE_TRY(tribe_alloc((void **)&ic, 2 * (size_t)par->size * sizeof *ic));
         id = ic + par->size;
         size_t acc = 0;
         for (int r = 0; r < par->size; r++) {
@@ -298,7 +302,6 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
         }
         int rc = everyone ? MPI_Allgatherv(send, (int)bytes, MPI_BYTE, buf, ic, id, MPI_BYTE, par->comm)
                           : MPI_Gatherv(send, (int)bytes, MPI_BYTE, buf, ic, id, MPI_BYTE, root, par->comm);
-        free(ic);
         if (rc != MPI_SUCCESS) {
             st = mpi_fail(rc, "gather");
             goto cleanup;
@@ -333,6 +336,7 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
     buf = NULL;
 cleanup:
     free(all);
+    free(ic);
     free(buf);
     return st;
 }
@@ -368,7 +372,7 @@ tribe_status tribe_par_alltoallv(tribe_par *par, const void *send, const size_t 
         *total = sendcounts[0];
         return TRIBE_OK;
     }
-    TRIBE_TRY(tribe_alloc((void **)&sc, 2 * (size_t)p * sizeof *sc));
+    TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&sc, 2 * (size_t)p * sizeof *sc)));
     rc64 = sc + p;
     for (int r = 0; r < p; r++)
         sc[r] = (int64_t)sendcounts[r];
@@ -387,8 +391,11 @@ tribe_status tribe_par_alltoallv(tribe_par *par, const void *send, const size_t 
         sum += (size_t)rc64[r];
         nmsg += ((size_t)rc64[r] + CHUNK - 1) / CHUNK + ((size_t)sc[r] + CHUNK - 1) / CHUNK;
     }
-    TRIBE_TRY(tribe_alloc((void **)&buf, sum));
-    TRIBE_TRY(tribe_alloc((void **)&req, (nmsg ? nmsg : 1) * sizeof *req));
+    st = tribe_alloc((void **)&buf, sum);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&req, (nmsg ? nmsg : 1) * sizeof *req);
+    /* The point-to-point exchange pairs every rank with every other. */
+    TRIBE_TRY(tribe_par_agree(par, st));
     /* Non-blocking point-to-point in chunks below 2^31 bytes. */
     size_t m = 0;
     int rcode = MPI_SUCCESS;
