@@ -145,7 +145,7 @@ static tribe_status progress_setup(const tribe_cli_cmd *cmd, int rank, int *argc
     double interval = iv && *iv ? strtod(iv, &end) : 1.0;
     if (end && (end == iv || *end || !(interval >= 0)))
         return tribe_cli_usage(cmd->name, "TRIBE_PROGRESS_INTERVAL='%s': need a number of seconds >= 0", iv);
-    tribe_progress_setup(want && rank == 0, interval, NULL, NULL);
+    tribe_progress_setup(want && takes && rank == 0, interval, NULL, NULL); /* serve, explain, ...: never */
     return TRIBE_OK;
 }
 
