@@ -116,7 +116,8 @@ void tribe_log(tribe_log_level level, const char *fmt, ...) __attribute__((forma
  * trees built, or rank 0's own share, said in the unit). A step costs a
  * branch when off and a clock read when on, and allocates nothing: call it
  * per tree, K or block of rows, not per row. One loop at a time, from the
- * thread that began it, outside OpenMP regions. */
+ * thread that began it, outside OpenMP regions: a loop begun inside another
+ * (a statistics pass inside a fit) is silent, the outer one reports. */
 /* on: print at all; interval: the seconds between lines, also the shortest
  * loop that gets a last line (< 0: 1 s; 0: every step and every loop, for
  * tests); out: NULL for stderr; clock: monotonic seconds, NULL for tribe_now
@@ -127,7 +128,8 @@ int tribe_progress_on(void);
  * drops any loop under way without a last line. */
 void tribe_progress_stage(const char *stage);
 /* A loop of `total` units (`unit` names one, e.g. "tree"; both strings
- * borrowed); total <= 0 when unknown: the lines then give the count only. */
+ * borrowed); total <= 0 when unknown: the lines then give the count only.
+ * Inside a loop under way, the new loop's steps and end are ignored. */
 void tribe_progress_begin(const char *what, const char *unit, int64_t total);
 /* `done` units finished; prints when a second has passed since the last line. */
 void tribe_progress_step(int64_t done);

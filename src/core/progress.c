@@ -16,6 +16,7 @@ static struct {
     int64_t total, done;
     double t0, last;
     int active;
+    int depth;                /* loops begun inside the active one: the outermost reports */
 } P;
 
 void tribe_progress_setup(int on, double interval, FILE *out, double (*clock)(void))
@@ -99,12 +100,17 @@ void tribe_progress_stage(const char *stage)
 {
     P.stage = stage;
     P.active = 0;
+    P.depth = 0;
 }
 
 void tribe_progress_begin(const char *what, const char *unit, int64_t total)
 {
     if (!P.on)
         return;
+    if (P.active) {
+        P.depth++;
+        return;
+    }
     P.what = what;
     P.unit = unit;
     P.total = total;
@@ -115,7 +121,7 @@ void tribe_progress_begin(const char *what, const char *unit, int64_t total)
 
 void tribe_progress_step(int64_t done)
 {
-    if (!P.active)
+    if (!P.active || P.depth > 0)
         return;
     P.done = done;
     double t = now();
@@ -129,6 +135,10 @@ void tribe_progress_end(void)
 {
     if (!P.active)
         return;
+    if (P.depth > 0) {
+        P.depth--;
+        return;
+    }
     P.active = 0;
     double t = now();
     if (t - P.t0 >= P.interval)

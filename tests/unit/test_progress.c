@@ -144,6 +144,35 @@ static void progress_off_should_print_nothing_and_a_new_stage_should_drop_the_lo
     tribe_progress_setup(0, 1.0, NULL, NULL);
 }
 
+static void a_loop_inside_another_should_leave_the_reporting_to_the_outer_one(void)
+{
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fake_now = 0;
+    tribe_progress_setup(1, 1.0, f, fake_clock);
+    tribe_progress_stage("kmeans");
+    tribe_progress_begin("K sweep", "K", 4);
+    for (int k = 1; k <= 4; k++) {
+        tribe_progress_begin("statistics", "passes", 0); /* silent: inside the sweep */
+        for (int p = 1; p <= 3; p++) {
+            fake_now += 0.5;
+            tribe_progress_step(p);
+        }
+        tribe_progress_end();
+        tribe_progress_step(k);
+    }
+    tribe_progress_end();
+    char *s = lines_of(f);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_PTR_NULL(strstr(s, "statistics"));
+    CU_ASSERT_EQUAL(count_lines(s), 5); /* after each K (1.5 s apart), then the 100% line */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "progress: kmeans: K sweep 25% (K 1/4) 1.5 s elapsed, ~4 s left\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "progress: kmeans: K sweep 100% (K 4/4) in 6.0 s\n"));
+    free(s);
+    fclose(f);
+    tribe_progress_setup(0, 1.0, NULL, NULL);
+}
+
 static void control_characters_in_a_name_should_not_reach_the_terminal(void)
 {
     FILE *f = tmpfile();
@@ -173,6 +202,7 @@ int main(void)
         TRIBE_TEST(steps_should_print_at_most_once_a_second_and_end_at_100),
         TRIBE_TEST(a_loop_under_a_second_should_print_nothing),
         TRIBE_TEST(progress_off_should_print_nothing_and_a_new_stage_should_drop_the_loop),
+        TRIBE_TEST(a_loop_inside_another_should_leave_the_reporting_to_the_outer_one),
         TRIBE_TEST(control_characters_in_a_name_should_not_reach_the_terminal),
         {NULL, NULL}};
     return tribe_test_main("progress", cases);
