@@ -45,15 +45,17 @@ for l in lines:
     m = pat.match(l)
     assert m, l
     keys.append(m.group(1) + ": " + m.group(2))
-for want in ("kmeans: K sweep", "gmm: EM", "drivers: training", "drivers: TreeSHAP", "ltv: training",
-             "ltv: BG/NBD fit", "ltv: Gamma-Gamma fit"):
+for want in ("kmeans: K sweep", "segments: statistics", "gmm: EM", "drivers: training", "drivers: TreeSHAP",
+             "ltv: training", "ltv: BG/NBD fit", "ltv: Gamma-Gamma fit"):
     assert want in keys, (want, sorted(set(keys)))
-# each run of lines of one loop ends at 100% (ltv trains several models one after another)
+# each run of lines of one loop ends at 100% (ltv trains several models, and takes two statistics, one
+# after another: a 100% line may also stand inside a run)
 for i, l in enumerate(lines):
     if i + 1 == len(lines) or keys[i + 1] != keys[i]:
         assert " 100% (" in l, l
     else:
-        assert re.search(r" \d{1,2}% \(.* \d+/\d+\) .* elapsed", l) or re.search(r" \(\d+ [^)]*\) .* elapsed", l), l
+        assert (" 100% (" in l or re.search(r" \d{1,2}% \(.* \d+/\d+\) .* elapsed", l) or
+                re.search(r" \(\d+ [^)]*\) .* elapsed", l)), l
 # one 100% line per loop: rank 1 prints none (the drivers fit once, the K sweep once)
 for k in ("kmeans: K sweep", "drivers: training", "drivers: TreeSHAP", "gmm: EM"):
     n = sum(1 for kk, l in zip(keys, lines) if kk == k and " 100% (" in l)
