@@ -161,7 +161,7 @@ tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t 
     tribe_gbdt_expected_value(m, ev);
     /* Rows in blocks, for the progress lines between them: every row's values
      * are its own, whichever block or thread computes them. */
-    int64_t blk = n / 64 > 1024 ? n / 64 : 1024;
+    int64_t blk = n / 64 > 256 ? n / 64 : 256; /* about 64 blocks */
     tribe_progress_begin("TreeSHAP", "rows of rank 0", n);
     for (int64_t b0 = 0; b0 < n; b0 += blk) {
         int64_t b1 = n - b0 > blk ? b0 + blk : n;
