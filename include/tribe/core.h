@@ -103,6 +103,44 @@ void tribe_log(tribe_log_level level, const char *fmt, ...) __attribute__((forma
 #define TRIBE_WARN(...) tribe_log(TRIBE_LOG_WARN, __VA_ARGS__)
 #define TRIBE_DEBUG(...) tribe_log(TRIBE_LOG_DEBUG, __VA_ARGS__)
 
+/* ---- progress of long loops (stderr) -------------------------------------
+ * A long loop (trees, K values, EM iterations, blocks of rows) says how far
+ * it is, at most about once a second, and once more at 100% when it took a
+ * second or more:
+ *   progress: drivers: training 45% (tree 90/200) 12.3 s elapsed, ~15 s left
+ *   progress: drivers: training 100% (tree 200/200) in 27.0 s
+ * Off until tribe_progress_setup turns it on (the CLI: on rank 0 only, when
+ * stderr is a terminal or --progress / TRIBE_PROGRESS=1 asks). Not
+ * collective, and never changes a result or the order of collectives:
+ * callers pass counts they already hold (the same on every rank, such as
+ * trees built, or rank 0's own share, said in the unit). A step costs a
+ * branch when off and a clock read when on, and allocates nothing: call it
+ * per tree, K or block of rows, not per row. One loop at a time, from the
+ * thread that began it, outside OpenMP regions: a loop begun inside another
+ * (a statistics pass inside a fit) is silent, the outer one reports. */
+/* on: print at all; interval: the seconds between lines, also the shortest
+ * loop that gets a last line (< 0: 1 s; 0: every step and every loop, for
+ * tests); out: NULL for stderr; clock: monotonic seconds, NULL for tribe_now
+ * (a test injects its own). Resets any loop under way. */
+void tribe_progress_setup(int on, double interval, FILE *out, double (*clock)(void));
+int tribe_progress_on(void);
+/* The prefix of the lines that follow (a stage name, borrowed; NULL: none);
+ * drops any loop under way without a last line. */
+void tribe_progress_stage(const char *stage);
+/* A loop of `total` units (`unit` names one, e.g. "tree"; both strings
+ * borrowed); total <= 0 when unknown: the lines then give the count only.
+ * Inside a loop under way, the new loop's steps and end are ignored. */
+void tribe_progress_begin(const char *what, const char *unit, int64_t total);
+/* `done` units finished; prints when a second has passed since the last line. */
+void tribe_progress_step(int64_t done);
+/* The loop finished (not called on failure): the 100% line when it took a
+ * second or more ("stopped early" when done < total, as for EM converging). */
+void tribe_progress_end(void);
+/* One line (no newline) into buf: the formatter behind the above, exposed
+ * for tests. last: the 100% line. Returns what snprintf would. */
+int tribe_progress_format(char *buf, size_t cap, const char *stage, const char *what, const char *unit, int64_t done,
+                          int64_t total, double elapsed, int last);
+
 /* ---- counter-based random numbers --------------------------------------
  * A pure function of (seed, stream, counter): the value for global row i at
  * step t is the same whichever rank or thread asks for it. Streams separate

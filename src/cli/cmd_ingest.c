@@ -13,7 +13,7 @@
 static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
-    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]]\n\n"
+    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
     "Each source option may be repeated and may be a quoted glob pattern ('exports/2011-*.csv.gz', expanded\n"
@@ -30,7 +30,9 @@ static const char INGEST_USAGE[] =
     "                        (snapshot = the next day); customers first seen after it are left out\n"
     "  --horizon DAYS        target window (cutoff, cutoff + DAYS]; required with --cutoff, > 0\n"
     "  --target FILE         with --cutoff: future_spend and the BG/NBD inputs per customer, same layout as\n"
-    "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n";
+    "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n"
+    "  --progress            rows read so far on stderr, once a second, also when stderr is not a terminal\n"
+    "                        (TRIBE_PROGRESS=1 does the same); --no-progress: never (default: on a terminal)\n";
 
 static const char IMPORT_USAGE[] =
     "usage: tribe import FEATURES.csv -o customers.h5\n\n"
@@ -233,6 +235,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
     cfg.rejects = rejects;
 
+    tribe_progress_stage("ingest");
     st = tribe_ingest_split(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led);
     if (st != TRIBE_OK)
         goto cleanup;

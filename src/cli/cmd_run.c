@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char USAGE[] =
-    "usage: tribe run [--resume] JOB.json\n\n"
+    "usage: tribe run [--resume] [--progress | --no-progress] JOB.json\n\n"
     "Runs the segmentation job described by JOB.json (docs/job-spec.md) on all ranks: transforms,\n"
     "K-Means (fixed K, or a K range scored by silhouettes, Calinski-Harabasz, Davies-Bouldin, the elbow\n"
     "and split-half stability), segment statistics and names, outliers, soft membership, the Ward tree,\n"
@@ -21,7 +21,9 @@ static const char USAGE[] =
     "with its checkpoint kept (exit 75); running the same job again with the same binary resumes it,\n"
     "with the same results as an uninterrupted run. --resume also refuses (exit 2) a checkpoint of\n"
     "another job spec or binary, which a plain run removes as stale. See docs/cli.md, \"Interrupted\n"
-    "runs\".\n";
+    "runs\".\n\n"
+    "--progress prints the long stages' progress to stderr (stage, share done, elapsed, time left) at most\n"
+    "once a second even when stderr is not a terminal (as TRIBE_PROGRESS=1 does); --no-progress never.\n";
 
 static void print_summary(const tribe_run *r)
 {

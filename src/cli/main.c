@@ -119,6 +119,36 @@ static void print_more(const char *cmd)
         printf("\nMore: man tribe; every command and option: %s/cli.md.\n", dir);
 }
 
+/* --progress / --no-progress (run and ingest; taken out of argv here, the
+ * last one wins) or else TRIBE_PROGRESS=1 / 0; without either, progress lines
+ * go to a terminal only. Rank 0 alone prints them (tribe/core.h, "progress").
+ * TRIBE_PROGRESS_INTERVAL (seconds, default 1; a test hook) spaces them. */
+static tribe_status progress_setup(const tribe_cli_cmd *cmd, int rank, int *argc, char **argv)
+{
+    const char *env = getenv("TRIBE_PROGRESS"), *iv = getenv("TRIBE_PROGRESS_INTERVAL");
+    int want = isatty(STDERR_FILENO), takes = strcmp(cmd->name, "run") == 0 || strcmp(cmd->name, "ingest") == 0;
+    if (env && *env)
+        want = strcmp(env, "0") != 0;
+    int n = 1;
+    for (int i = 1; i < *argc; i++) {
+        int on = strcmp(argv[i], "--progress") == 0, off = strcmp(argv[i], "--no-progress") == 0;
+        if ((on || off) && !takes)
+            return tribe_cli_usage(cmd->name, "%s applies to run and ingest only", argv[i]);
+        if (on || off)
+            want = on;
+        else
+            argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    *argc = n;
+    char *end = NULL;
+    double interval = iv && *iv ? strtod(iv, &end) : 1.0;
+    if (end && (end == iv || *end || !(interval >= 0)))
+        return tribe_cli_usage(cmd->name, "TRIBE_PROGRESS_INTERVAL='%s': need a number of seconds >= 0", iv);
+    tribe_progress_setup(want && takes && rank == 0, interval, NULL, NULL); /* serve, explain, ...: never */
+    return TRIBE_OK;
+}
+
 static void print_help(void)
 {
     printf("tribe %s: customer segmentation, explanation and personas on MPI clusters\n\n"
@@ -172,6 +202,7 @@ int main(int argc, char **argv)
     else if (lvl && strcmp(lvl, "warn") == 0)
         level = TRIBE_LOG_WARN;
     tribe_log_setup(tribe_par_rank(par), level, 0);
+    st = progress_setup(cmd, tribe_par_rank(par), &argc, argv);
     /* Process-wide settings, once: BLAS on one thread (the kernels' threads
      * are OpenMP's), and the SIMD level read from TRIBE_SIMD now, so a bad
      * value is reported at start-up. */
@@ -179,7 +210,8 @@ int main(int argc, char **argv)
     (void)tribe_simd_level();
 
     /* getopt_long sees "tribe-<cmd> [options]". */
-    st = cmd->run(par, argc - 1, argv + 1);
+    if (st == TRIBE_OK)
+        st = cmd->run(par, argc - 1, argv + 1);
     /* Commands agree on their status; agree once more so that no rank exits
      * with a different code than the others. */
     st = tribe_par_agree(par, st);

@@ -283,6 +283,7 @@ tribe_status tribe_gmm_fit(const tribe_dmat *zm, const int32_t *label, int k, co
     g->rows = n_em;
 
     double prev = -INFINITY;
+    tribe_progress_begin("EM", "iteration", cfg->max_iter);
     for (int it = 1; it <= cfg->max_iter; it++) {
         tribe_xsum ll = 0;
         st = tribe_gmm_estep(ws, ze, ne, d, g, stats, &ll, NULL);
@@ -293,6 +294,7 @@ tribe_status tribe_gmm_fit(const tribe_dmat *zm, const int32_t *label, int k, co
         tribe_gmm_mstep(stats, n_em, cfg->reg_covar, g);
         g->iterations = it;
         g->lower_bound = cur;
+        tribe_progress_step(it);
         if (fabs(cur - prev) < cfg->tol) {
             g->converged = 1;
             break;
@@ -308,6 +310,7 @@ tribe_status tribe_gmm_fit(const tribe_dmat *zm, const int32_t *label, int k, co
         TRIBE_TRY(tribe_par_sum_xsum(par, &ll, 1));
         g->loglik = tribe_xsum_value(ll) / (double)n_global;
     }
+    tribe_progress_end();
     *out = g;
     g = NULL;
 cleanup:

@@ -318,6 +318,7 @@ static tribe_status fit_batch(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
                 lab16[(size_t)b * rows->n_local + i] = (uint16_t)label[i];
         ls->k[b] = r->k;
         ls->coff[b + 1] = ls->coff[b] + r->k;
+        tribe_progress_step(2 * (int64_t)i0 + b + 1); /* units: a fit and a scoring per K */
     }
 cleanup:
     return st;
@@ -426,6 +427,7 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
     }
     for (int i = 0; i < s->n; i++)
         s->row[i].k = k_lo + i;
+    tribe_progress_begin("K sweep", "K fits+scores", 2 * (int64_t)s->n);
     for (int i0 = 0; i0 < s->n; i0 += nb) {
         int m = s->n - i0 < nb ? s->n - i0 : nb;
         tribe_labelings ls;
@@ -437,7 +439,9 @@ tribe_status tribe_ksweep_run(const tribe_dmat *z, const tribe_ksweep_cfg *cfg, 
         TRIBE_TRY(score_batch(z, cfg, &ls, &hv, label, s, i0));
         s->fit_seconds += t1 - t0;
         s->score_seconds += tribe_now() - t1;
+        tribe_progress_step(2 * (int64_t)(i0 + m));
     }
+    tribe_progress_end();
     s->elbow_k = s->n >= 3 ? tribe_ksweep_elbow(s->row, s->n) : 0;
     s->stability_min = cfg->stability_min > 0 ? cfg->stability_min : TRIBE_KSWEEP_STABLE_ARI;
     s->recommended_k =

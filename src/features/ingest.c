@@ -649,6 +649,7 @@ static tribe_status read_rows(state *S, tribe_csv *c, int kind)
     tribe_status st = TRIBE_OK;
     int col[8] = {0};
     int ctry_col = -1, has = 0;
+    int64_t nrec = 0;
     TRIBE_TRY(source_columns(c, kind, col, &ctry_col));
     S->last.idx = -1;
     S->last.votes = 0;
@@ -664,6 +665,8 @@ static tribe_status read_rows(state *S, tribe_csv *c, int kind)
             st = demo_row(S, c, col, ctry_col);
         if (st != TRIBE_OK)
             break;
+        if ((++nrec & 0xffff) == 0) /* every 65,536 records: a branch, then a clock read */
+            tribe_progress_step(S->led.rows_read + S->led.web_rows + S->led.demographics_rows);
     }
     if (st == TRIBE_OK)
         st = flush_votes(S);
@@ -1590,6 +1593,7 @@ static void sources_free(sources *src)
 static tribe_status read_sources(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, sources *src, double *tm)
 {
     tribe_status st = TRIBE_OK;
+    tribe_progress_begin("reading", "rows read by rank 0", 0);
     for (int k = 0; k < 3; k++) {
         if (st == TRIBE_OK && src->f[k].n > 0) {
             st = ing_files_plan(par, &src->f[k], source_cols[k], source_ncols[k]);
@@ -1597,6 +1601,10 @@ static tribe_status read_sources(tribe_par *par, const tribe_ingest_cfg *cfg, st
                 st = read_source(par, S, k, &src->f[k], cfg->gz_block);
         }
         tm[k + 1] = tribe_now();
+    }
+    if (st == TRIBE_OK) {
+        tribe_progress_step(S->led.rows_read + S->led.web_rows + S->led.demographics_rows);
+        tribe_progress_end();
     }
     /* st is agreed here */
     tribe_status wst = ing_rejects_write(par, &S->rej);

@@ -391,6 +391,7 @@ tribe_status xs_select(tribe_par *par, const xs_shape *s, const xs_fine_hist *fh
                 pl->hist[j] += pl->hist[(size_t)t * stride + j];
         TRIBE_TRY(tribe_par_sum_i64(par, pl->hist, (int64_t)hn));
         advance(pl);
+        tribe_progress_step(3 + pass); /* after xstats.c's passes A and B */
     }
 cleanup:
     free(cand);

@@ -429,7 +429,9 @@ tribe_status tribe_xstats_describe(tribe_par *par, const float *x, int64_t n, in
         /* a column's buckets: at most f, plus one a binade */
         st = xs_plan_alloc(&pl, (int)ncell, nq, prob, s.nth, (int64_t)ncol * (w.f + XS_BINADES));
     }
+    tribe_progress_begin("statistics", "passes over the rows", 0); /* the selection's passes: as many as it needs */
     TRIBE_TRY(screen(par, &s, &w, do_sum, st));
+    tribe_progress_step(1);
     if (nq > 0) {
         xs_fine_maps(w.bh, ncol, w.f, &w.fh);
         size_t nf = (size_t)(G + 1) * (size_t)w.fh.nbt;
@@ -439,6 +441,7 @@ tribe_status tribe_xstats_describe(tribe_par *par, const float *x, int64_t n, in
         TRIBE_TRY(tribe_par_agree(par, st));
     }
     TRIBE_TRY(run_count(par, &s, &w));
+    tribe_progress_step(2);
     if (nq > 0) {
         for (size_t q = 0; q < ncell; q++) {
             tribe_xsum unused;
@@ -447,6 +450,7 @@ tribe_status tribe_xstats_describe(tribe_par *par, const float *x, int64_t n, in
         TRIBE_TRY(xs_select(par, &s, &w.fh, w.ccnt, &pl));
     }
     finish(&s, &w, &pl, o);
+    tribe_progress_end();
 cleanup:
     work_free(&w);
     xs_plan_free(&pl);

@@ -159,25 +159,34 @@ tribe_status tribe_gbdt_shap(const tribe_gbdt_model *m, const float *x, int64_t 
     for (int k = 1; k < depth + 4; k++)
         inv[k] = 1.0 / k;
     tribe_gbdt_expected_value(m, ev);
+    /* Rows in blocks, for the progress lines between them: every row's values
+     * are its own, whichever block or thread computes them. */
+    int64_t blk = n / 64 > 256 ? n / 64 : 256; /* about 64 blocks */
+    tribe_progress_begin("TreeSHAP", "rows of rank 0", n);
+    for (int64_t b0 = 0; b0 < n; b0 += blk) {
+        int64_t b1 = n - b0 > blk ? b0 + blk : n;
 #pragma omp parallel num_threads(nth) if (n * m->n_trees >= 4096)
-    {
-        int tid = 0;
+        {
+            int tid = 0;
 #ifdef _OPENMP
-        tid = omp_get_thread_num();
+            tid = omp_get_thread_num();
 #endif
-        path_el *buf = paths + plen * (size_t)tid;
+            path_el *buf = paths + plen * (size_t)tid;
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            double *pr = phi + (size_t)i * ng * (d + 1);
-            memset(pr, 0, (size_t)ng * (d + 1) * sizeof *pr);
-            for (int k = 0; k < ng; k++)
-                pr[k * (d + 1) + d] = ev[k];
-            for (int t = 0; t < m->n_trees; t++) {
-                const tribe_gbdt_tree *tr = &m->trees[t];
-                recurse(tr, x + i * d, pr + tr->group * (d + 1), 0, 0, buf, 1, 1, -1, inv);
+            for (int64_t i = b0; i < b1; i++) {
+                double *pr = phi + (size_t)i * ng * (d + 1);
+                memset(pr, 0, (size_t)ng * (d + 1) * sizeof *pr);
+                for (int k = 0; k < ng; k++)
+                    pr[k * (d + 1) + d] = ev[k];
+                for (int t = 0; t < m->n_trees; t++) {
+                    const tribe_gbdt_tree *tr = &m->trees[t];
+                    recurse(tr, x + i * d, pr + tr->group * (d + 1), 0, 0, buf, 1, 1, -1, inv);
+                }
             }
         }
+        tribe_progress_step(b1);
     }
+    tribe_progress_end();
 cleanup:
     free(ev);
     free(inv);

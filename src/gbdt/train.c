@@ -990,6 +990,7 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
     double best_loss = INFINITY;
     int best_round = -1, ml = cfg->max_leaves;
     int round;
+    tribe_progress_begin("training", "tree", (int64_t)cfg->n_rounds * ng);
     for (round = 0; round < cfg->n_rounds; round++) {
         /* gradients of every output from the scores at the start of the round */
         int overflow = cfg->objective != TRIBE_GBDT_SQUARED && all_gradients(cfg, ng, n, fs.score, y, fs.gall, fs.hall);
@@ -1019,6 +1020,7 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
             m->n_trees = t + 1;
             TRIBE_TRY(grow_tree(&gr, root_side, mrows, tree));
             apply_tree(&gr, tree, &fs, n, d, ng, k);
+            tribe_progress_step(m->n_trees);
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
@@ -1049,6 +1051,7 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
     }
     m->n_trees = kept * ng;
     m->best_round = kept - 1;
+    tribe_progress_end();
     *out = m;
     m = NULL;
 cleanup:

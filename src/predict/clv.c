@@ -344,6 +344,7 @@ static tribe_status nelder_mead(nm_fn fn, void *ctx, int d, double *theta, doubl
                 break;
             }
             res->iterations++;
+            tribe_progress_step(res->iterations);
             for (int k = 0; k < d; k++) {
                 c[k] = 0;
                 for (int i = 0; i < d; i++)
@@ -437,9 +438,10 @@ static void opts_of(const tribe_clv_fit_opts *o, int *max_iter, double *tol)
 }
 
 /* Collective. Fits d log-parameters from 0 by Nelder-Mead, writes exp() of
- * them to params[d] and the fit info (may be NULL). */
-static tribe_status fit_log_params(nm_fn fn, clv_ctx *c, int d, const tribe_clv_fit_opts *opts, int64_t n_used,
-                                   double *params, tribe_clv_fit_info *info)
+ * them to params[d] and the fit info (may be NULL); `what` names the model in
+ * the progress lines. */
+static tribe_status fit_log_params(const char *what, nm_fn fn, clv_ctx *c, int d, const tribe_clv_fit_opts *opts,
+                                   int64_t n_used, double *params, tribe_clv_fit_info *info)
 {
     tribe_status st = TRIBE_OK;
     double th[4] = {0, 0, 0, 0}, f = 0;
@@ -447,7 +449,9 @@ static tribe_status fit_log_params(nm_fn fn, clv_ctx *c, int d, const tribe_clv_
     double tol;
     nm_result res;
     opts_of(opts, &max_iter, &tol);
+    tribe_progress_begin(what, "Nelder-Mead iterations", 0); /* restarts make the total unknown */
     TRIBE_TRY(nelder_mead(fn, c, d, th, &f, max_iter, tol, &res));
+    tribe_progress_end();
     for (int j = 0; j < d; j++)
         params[j] = exp(th[j]);
     if (info) {
@@ -479,7 +483,7 @@ tribe_status tribe_bgnbd_fit(const tribe_rows *rows, const double *x, const doub
         return tribe_fail(TRIBE_ERR_INPUT, "bgnbd: no customer to fit");
     clv_ctx c = {rows, x, tx, T, NULL};
     double p[4];
-    TRIBE_TRY(fit_log_params(bgnbd_obj, &c, 4, opts, ng, p, info));
+    TRIBE_TRY(fit_log_params("BG/NBD fit", bgnbd_obj, &c, 4, opts, ng, p, info));
     out->r = p[0];
     out->alpha = p[1];
     out->a = p[2];
@@ -511,7 +515,7 @@ tribe_status tribe_gammagamma_fit(const tribe_rows *rows, const double *x, const
         return tribe_fail(TRIBE_ERR_INPUT, "gammagamma: no repeat customer (x > 0) to fit");
     clv_ctx c = {rows, x, NULL, NULL, mbar};
     double p[3];
-    TRIBE_TRY(fit_log_params(gg_obj, &c, 3, opts, used, p, info));
+    TRIBE_TRY(fit_log_params("Gamma-Gamma fit", gg_obj, &c, 3, opts, used, p, info));
     out->p = p[0];
     out->q = p[1];
     out->v = p[2];

@@ -26,6 +26,7 @@ cleanup:
 static tribe_status run(void *state, tribe_run *r)
 {
     campaign_stage *s = state;
+    TRIBE_DEBUG("campaign: plan for %d segments from %d rules", r->k, s->n_rules);
     tribe_status st = tribe_par_rank(r->par) == 0 ? tribe_campaign_plan_build(r->segs, s->rules, s->n_rules, &r->plan)
                                                   : TRIBE_OK;
     return tribe_par_agree(r->par, st);

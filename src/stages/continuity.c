@@ -258,6 +258,8 @@ static tribe_status run(void *state, tribe_run *r)
     continuity_stage *s = state;
     tribe_status st = TRIBE_OK;
     size_t m = (size_t)r->m;
+    TRIBE_DEBUG("continuity: %s, drift warnings at PSI %g, shift %g, size %g", r->prev ? "against the previous run" :
+                "first run (drift reference only)", s->psi_warn, s->shift_warn, s->size_warn);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_calloc((void **)&s->edges, m * NE + 1, sizeof *s->edges)));
     TRIBE_TRY(tribe_par_agree(r->par, tribe_calloc((void **)&s->ref, m * NS + 1, sizeof *s->ref)));
     TRIBE_TRY(tribe_par_agree(r->par, tribe_calloc((void **)&s->ids, (size_t)r->k, sizeof *s->ids)));

@@ -40,6 +40,9 @@ static tribe_status run(void *state, tribe_run *r)
         TRIBE_INFO("segment drivers skipped: one segment");
         return TRIBE_OK;
     }
+    TRIBE_DEBUG("drivers: %d rounds x %d classes, max_leaves %d, learning_rate %g, train_rows %lld, TreeSHAP sample %lld",
+                s->cfg.n_rounds, r->k, s->cfg.max_leaves, s->cfg.learning_rate, (long long)s->cfg.train_rows,
+                (long long)s->cfg.sample_size);
     TRIBE_TRY(tribe_drivers_fit(r->par, r->t, r->model_col, r->m, r->label, r->k, &s->cfg, &s->dr));
     /* Every rank holds the same mean |SHAP|: no agreement needed. */
     TRIBE_TRY(tribe_segments_set_drivers(r->segs, r->k, r->m, r->model_name, s->dr->mean_abs));

@@ -39,6 +39,8 @@ static tribe_status run(void *state, tribe_run *r)
     tribe_status st = TRIBE_OK;
     int64_t n = r->rows.n_local;
     int k = r->k;
+    TRIBE_DEBUG("gmm: %d components, max_iter %d, tol %g, reg_covar %g, EM sample %lld", k, s->cfg.max_iter,
+                s->cfg.tol, s->cfg.reg_covar, (long long)s->cfg.sample_size);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_alloc((void **)&s->membership,
                                                   ((size_t)n * (size_t)k + 1) * sizeof *s->membership)));
     tribe_dmat z = tribe_run_z(r);

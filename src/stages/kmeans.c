@@ -303,6 +303,10 @@ static tribe_status run(void *state, tribe_run *r)
     tribe_status st = TRIBE_OK;
     int *perm = NULL;
     const tribe_table *t = r->t;
+    TRIBE_DEBUG("kmeans: K %d..%d, %s with %s init, batch %lld, max_steps %d, n_init %d, silhouette sample %lld, "
+                "stability %d", s->k_lo, s->k_hi, ALGORITHMS[s->cfg.algorithm], INITS[s->cfg.init],
+                (long long)s->cfg.batch_size, s->cfg.max_steps, s->cfg.n_init, (long long)s->silhouette_sample,
+                s->stability);
     if (r->prev && r->rerun != TRIBE_RERUN_REFIT) {
         TRIBE_TRY(tribe_par_agree(r->par, follow_previous(s, r)));
     } else {

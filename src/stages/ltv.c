@@ -79,6 +79,10 @@ static tribe_status run(void *state, tribe_run *r)
 {
     ltv_stage *s = state;
     tribe_status st = TRIBE_OK;
+    TRIBE_DEBUG("ltv: train %s, test %s, horizon %g days, objective %s, %d rounds, learning_rate %g, max_leaves %d, "
+                "early stopping %d", s->cfg.train, s->cfg.test, s->cfg.horizon_days,
+                TRIBE_LTV_OBJECTIVES[s->cfg.objective], s->cfg.n_rounds, s->cfg.learning_rate, s->cfg.max_leaves,
+                s->cfg.early_stopping_rounds);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_ltv_fit(r->par, &s->cfg, r->t, r->model_col, r->model_name, r->m,
                                                     r->label, r->k, &s->lv)));
     /* The profiles behind the personas and the plan carry the predicted value. */

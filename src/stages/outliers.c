@@ -37,6 +37,7 @@ static tribe_status run(void *state, tribe_run *r)
     outliers_stage *s = state;
     tribe_status st = TRIBE_OK;
     int64_t n = r->rows.n_local;
+    TRIBE_DEBUG("outliers: method %s, threshold %g IQRs past Q3", METHODS[s->method], s->threshold);
     st = tribe_alloc((void **)&s->flag, (size_t)n + 1);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&s->score, ((size_t)n + 1) * sizeof *s->score);

@@ -94,6 +94,8 @@ cleanup:
 
 static tribe_status run(void *state, tribe_run *r)
 {
+    TRIBE_DEBUG("personas: %d segments, provider %s",
+                r->k, TRIBE_PERSONA_PROVIDER_NAMES[((personas_stage *)state)->set.provider]);
     tribe_status st = tribe_par_rank(r->par) == 0 ? write_personas(state, r) : TRIBE_OK;
     return tribe_par_agree(r->par, st);
 }

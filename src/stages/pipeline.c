@@ -120,12 +120,22 @@ static int last_z_user(const tribe_pipeline *pl)
 static tribe_status run_stage(tribe_pipeline *pl, int i)
 {
     tribe_status st = TRIBE_OK;
+    const tribe_run *r = &pl->run;
+    double t0 = tribe_now();
     if (pl->saved[i]) {
         pl->restored[i] = 1;
+        TRIBE_DEBUG("stage %s: restored from its checkpoint", pl->def[i]->name);
         return checkpoint_load(pl, i);
     }
     pl->current = i;
-    TRIBE_TRY(tribe_par_agree(pl->run.par, pl->def[i]->run(pl->state[i], &pl->run)));
+    TRIBE_DEBUG("stage %s: start on %lld customers (%lld on rank 0) x %d model columns, K=%d", pl->def[i]->name,
+                (long long)r->rows.n_global, (long long)r->rows.n_local, r->m, r->k);
+    tribe_progress_stage(pl->def[i]->name);
+    st = pl->def[i]->run(pl->state[i], &pl->run);
+    tribe_progress_stage(NULL);
+    TRIBE_TRY(tribe_par_agree(pl->run.par, st));
+    TRIBE_DEBUG("stage %s: done in %.3f s (peak RSS %lld MiB on rank 0)", pl->def[i]->name, tribe_now() - t0,
+                (long long)(pipeline_peak_rss() >> 20));
     if (pl->stopped_inside)
         goto cleanup; /* its partial checkpoint holds what it did */
     if (pl->partial[i])

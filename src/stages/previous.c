@@ -129,6 +129,7 @@ static tribe_status run(void *state, tribe_run *r)
     previous_stage *s = state;
     tribe_status st = TRIBE_OK;
     char *found = NULL;
+    TRIBE_DEBUG("previous: %s, continuity mode %d, refit past PSI %g", s->path, s->mode, s->psi_refit);
     if (strcmp(s->path, s->output) == 0 && tribe_prev_resolve(s->path, &found) != TRIBE_OK) {
         tribe_clear_error(); /* the first run of a periodic job: its history starts here */
         s->first = 1;

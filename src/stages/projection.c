@@ -26,6 +26,7 @@ cleanup:
 static tribe_status run(void *state, tribe_run *r)
 {
     projection_stage *s = state;
+    TRIBE_DEBUG("projection: PCA map of %lld sampled customers (0 = off)", (long long)s->sample_size);
     tribe_dmat z = tribe_run_z(r);
     return tribe_par_agree(r->par, tribe_projection_fit(&z, r->label, s->sample_size, r->job->seed, &s->proj));
 }

@@ -23,6 +23,7 @@ static tribe_status run(void *state, tribe_run *r)
 {
     tribe_status st = TRIBE_OK;
     int mon = tribe_table_feature(r->t, "monetary");
+    TRIBE_DEBUG("segments: statistics of %d segments over %d model columns (monetary column %d)", r->k, r->m, mon);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_segments_build(r->par, r->t, r->label, r->k, r->centroids, r->model_col,
                                                            r->m, mon, &r->segs)));
     tribe_segments_name(r->segs);

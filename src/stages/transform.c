@@ -171,6 +171,8 @@ static tribe_status run(void *state, tribe_run *r)
             s->scaler->std[j] = 1.0; /* centring alone moves no distance */
     }
     r->scaler = s->scaler;
+    TRIBE_DEBUG("transform: %d model columns (%s first), standardize %d, rerun mode %d", r->m,
+                r->m > 0 ? r->model_name[0] : "none", s->standardize, r->prev ? (int)r->rerun : -1);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_scaler_apply_table(s->scaler, r->t, &r->z)));
 cleanup:
     return st;

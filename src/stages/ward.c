@@ -22,6 +22,7 @@ cleanup:
 static tribe_status run(void *state, tribe_run *r)
 {
     ward_stage *s = state;
+    TRIBE_DEBUG("ward: merge tree of %d segment centroids in %d model columns", r->k, r->m);
     if (r->k < 2)
         return TRIBE_OK; /* one segment: nothing to nest */
     return tribe_ward_fit(r->par, r->label, r->rows.n_local, r->centroids, r->k, r->m, &s->ward);
