@@ -93,8 +93,8 @@ static int owner_alive(const char *dir, char *who, size_t cap)
     struct stat sb;
     int alive = 0;
     snprintf(who, cap, "an unknown run");
-    if (!lock)
-        return 0; /* killed before it wrote its lock (it does so first) */
+    if (!lock) /* killed before it wrote its lock (it does so first), or a run that has just made it */
+        return stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime < 60;
     field(lock, "pid", pid, sizeof pid);
     field(lock, "host", host, sizeof host);
     field(lock, "start", start, sizeof start);
@@ -336,7 +336,16 @@ tribe_status checkpoint_new_staging(tribe_pipeline *pl)
         pl->staging[0] = '\0';
         goto cleanup;
     }
-    TRIBE_TRY(tribe_mkdirs(pl->staging));
+    TRIBE_TRY(tribe_mkdirs(pl->job->output));
+    /* Created exclusively: of two runs of one run id starting at once, the
+     * second finds the directory here and stops, instead of both writing
+     * (and later cleaning) one staging directory. */
+    if (mkdir(pl->staging, 0755) != 0) {
+        st = errno == EEXIST ? tribe_fail(TRIBE_ERR_IO, "%s: run id %s is being run by another tribe run that "
+                                                        "started at the same moment", pl->staging, pl->job->run_id)
+                             : tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create", pl->staging);
+        pl->staging[0] = '\0';
+    }
 cleanup:
     return st;
 }

@@ -110,4 +110,16 @@ new_id=$(grep -oE '"run_id":[[:space:]]*"[^"]*"' out3/run.json | head -1 | sed '
 check "the fresh run published under its own run id ($new_id)" \
   test -s out3/results.h5 -a -n "$new_id" -a ".staging-$new_id" != "${old_stage##*/}"
 
+# Two runs of one run id started at the same moment into one output directory: one publishes, the
+# other stops with a clear message; neither removes the other's staging directory.
+spec race.json race
+for i in 1 2; do "$TRIBE_BIN" run race.json >"race$i.log" 2>&1 & pids[$i]=$!; done
+rcs=""
+for i in 1 2; do rc=0; wait "${pids[$i]}" || rc=$?; rcs="$rcs $rc"; done
+ok_runs=$(for r in $rcs; do [[ $r -eq 0 ]] && echo x; done | wc -l)
+check "two runs of one run id at once: exactly one publishes (exit codes:$rcs)" test "$ok_runs" -eq 1
+check "the other names the clash" grep -qE "being run by another tribe run|already in the output directory|is being run by another live" race1.log race2.log
+check "the published run is whole" test -s race/latest/results.h5 -a -s race/latest/report.html
+check "no staging directory is left" test -z "$(ls -A race | grep staging || true)"
+
 finish
