@@ -20,15 +20,21 @@ spec job.json out
 spec other.json out 8
 
 # start_and_wait_kmeans N SPEC [OUTPUT]: a run in the background ($run_pid)
-# until its K-Means checkpoint exists in OUTPUT (default out).
+# until its K-Means checkpoint exists in OUTPUT (default out). A run that ends
+# first, or none in 10 minutes (a loaded machine), fails the test aloud: a bare
+# "return 1" ended the script under set -e without a word.
 start_and_wait_kmeans() {
   "$MPIEXEC" -n "$1" --oversubscribe --bind-to none "$TRIBE_BIN" run "$2" >"$TMP/run.log" 2>&1 &
   run_pid=$!
-  for ((i = 0; i < 600; i++)); do
+  for ((i = 0; i < 6000; i++)); do
     compgen -G "${3:-out}/.staging-*/checkpoint-kmeans.h5" >/dev/null && return 0
+    kill -0 "$run_pid" 2>/dev/null || break
     sleep 0.1
   done
-  return 1
+  fail "run $2 on $1 ranks saved no K-Means checkpoint in ${3:-out}"
+  sed 's/^/    /' "$TMP/run.log" | tail -5
+  finish
+  exit 1
 }
 
 tribe_np 2 run ref.json >/dev/null 2>&1
@@ -137,7 +143,10 @@ check "no staging directory is left" test -z "$(ls -A race | grep staging || tru
 race_held() {
   "$TRIBE_BIN" run "$1" >"$TMP/held.log" 2>&1 &
   local first=$! i
-  for ((i = 0; i < 600; i++)); do compgen -G "$2/.staging-*" >/dev/null && break; sleep 0.05; done
+  for ((i = 0; i < 60000; i++)); do
+    compgen -G "$2/.staging-*" >/dev/null || ! kill -0 "$first" 2>/dev/null && break
+    sleep 0.01
+  done
   kill -STOP "$first"
   second_rc=0
   "$TRIBE_BIN" run "$1" >"$TMP/second.log" 2>&1 || second_rc=$?
