@@ -79,10 +79,13 @@ tribe_status tribe_lock_append(tribe_lock *lk, const char *text);
 /* Touches the lock file (the heartbeat other hosts judge its owner by). */
 void tribe_lock_touch(tribe_lock *lk);
 /* Renames from[i] to to[i] in order, after appending the list to the lock
- * file (flushed: from then on the set is committed, and a kill before the
- * last rename is completed by tribe_commit_recover). The files are the
- * lock's owner's. IO naming the file that could not be renamed. */
-tribe_status tribe_commit_renames(tribe_lock *lk, int n, const char *const *from, const char *const *to);
+ * file (flushed: from then on the set is committed, *committed = 1, and a
+ * kill before the last rename is completed by tribe_commit_recover). The
+ * files are the lock's owner's. IO naming the file that could not be
+ * renamed; after the flush the lock file then stays at release, list
+ * included, for the next writer to complete. */
+tribe_status tribe_commit_renames(tribe_lock *lk, int n, const char *const *from, const char *const *to,
+                                  int *committed);
 /* Completes the renames of a committed set that a dead owner's record lists
  * (record as tribe_lock_take's prev_record gives it; NULL: nothing), with a
  * warning; an uncommitted set is left to tribe_tmp_clean. Returns the dead

@@ -197,9 +197,11 @@ cleanup:
     return st;
 }
 
-/* Rank 0, at the end. Done: the files were moved into place. Else the rejects
- * of what was read go into place alone (they explain the failure; a killed
- * ingest moves nothing) and the other temporaries go. Then the lock. */
+/* Rank 0, at the end. Done: the files were moved into place, or their renames
+ * committed (a failed one is left to the next ingest, with the temporaries).
+ * Else the rejects of what was read go into place alone (they explain the
+ * failure; a killed ingest moves nothing) and the other temporaries go. Then
+ * the lock. */
 static void ingest_end(tribe_par *par, int done, const char *const *final, char (*tmp)[4096 + 32], tribe_lock **lk)
 {
     if (tribe_par_rank(par) != 0 || !*lk)
@@ -324,7 +326,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                 from[n] = tmp[i];
                 to[n++] = final[i];
             }
-        st = tribe_commit_renames(lk, n, from, to);
+        st = tribe_commit_renames(lk, n, from, to, &done);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     done = 1;

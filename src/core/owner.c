@@ -294,9 +294,11 @@ static tribe_status abs_path(const char *p, char *out, size_t cap)
     return tribe_fmt(out, cap, "%s/%s", cwd, p);
 }
 
-tribe_status tribe_commit_renames(tribe_lock *lk, int n, const char *const *from, const char *const *to)
+tribe_status tribe_commit_renames(tribe_lock *lk, int n, const char *const *from, const char *const *to,
+                                  int *committed)
 {
     tribe_status st = TRIBE_OK;
+    *committed = 0;
     tribe_sbuf b = {0};
     char a[4096], c[4096];
     TRIBE_TRY(tribe_sbuf_add(&b, "commit\n"));
@@ -309,9 +311,12 @@ tribe_status tribe_commit_renames(tribe_lock *lk, int n, const char *const *from
     }
     TRIBE_TRY(tribe_sbuf_add(&b, "end\n"));
     TRIBE_TRY(tribe_lock_append(lk, b.p));
+    *committed = 1;
     for (int i = 0; i < n; i++)
-        if (rename(from[i], to[i]) != 0)
+        if (rename(from[i], to[i]) != 0) {
+            lk->unlink_at_release = 0; /* the list stays: the next writer completes the set */
             TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot move the finished file into place", to[i]));
+        }
 cleanup:
     tribe_sbuf_free(&b);
     return st;

@@ -177,9 +177,11 @@ static void a_committed_set_cut_by_a_kill_should_be_completed_and_an_uncommitted
     }
     tribe_lock *lk = NULL;
     CU_ASSERT_EQUAL_FATAL(tribe_lock_take(lock, "c.h5", "tribe ingest", 1, NULL, &lk), TRIBE_OK);
+    int committed = 0;
     CU_ASSERT_EQUAL(tribe_commit_renames(lk, 2, (const char *const[]){from[0], from[1]},
-                                         (const char *const[]){to[0], to[1]}),
+                                         (const char *const[]){to[0], to[1]}, &committed),
                     TRIBE_OK);
+    CU_ASSERT_EQUAL(committed, 1);
     CU_ASSERT_EQUAL(tribe_read_file(lock, &prev, NULL), TRIBE_OK);
     tribe_lock_release(&lk);
     CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0); /* a lock beside a file goes */
