@@ -147,10 +147,10 @@ race_held() {
     compgen -G "$2/.staging-*" >/dev/null || ! kill -0 "$first" 2>/dev/null && break
     sleep 0.01
   done
-  kill -STOP "$first"
+  kill -STOP "$first" 2>/dev/null || true # (ended already: the checks below say so)
   second_rc=0
   "$TRIBE_BIN" run "$1" >"$TMP/second.log" 2>&1 || second_rc=$?
-  kill -CONT "$first"
+  kill -CONT "$first" 2>/dev/null || true
   held_rc=0
   wait "$first" || held_rc=$?
 }
