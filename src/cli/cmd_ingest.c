@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
+#include "tribe/owner.h"
 #include "tribe/sbuf.h"
 
 #include <getopt.h>
@@ -134,10 +135,11 @@ cleanup:
     return st;
 }
 
-/* --strict: the first rejected row (the rejects file is sorted) as an error. */
-static tribe_status strict_error(const char *rejects)
+/* --strict: the first rejected row (the rejects file `path`, sorted, to be
+ * moved to `rejects`) as an error. */
+static tribe_status strict_error(const char *path, const char *rejects)
 {
-    FILE *f = fopen(rejects, "r");
+    FILE *f = fopen(path, "r");
     char line[1024] = "";
     if (f) {
         if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f))
@@ -160,6 +162,60 @@ static tribe_status strict_error(const char *rejects)
                       rejects);
 }
 
+/* The files an ingest writes: rejects, target (or none), customers.h5, in
+ * the order they are moved into place (the main file last). */
+enum { F_REJECTS, F_TARGET, F_OUT, N_FILES };
+
+/* Collective. Rank 0 locks final[F_OUT] + ".lock" until the files are in
+ * place (a second ingest into the same file meanwhile stops with IO naming
+ * this one); a killed ingest's committed set is completed, and killed
+ * writers' temporaries of the files are removed. tmp[i] = final[i] +
+ * ".tmp.<rank 0's pid>" on every rank (rank 0's pid: one name for all). */
+static tribe_status ingest_begin(tribe_par *par, const char *const *final, char (*tmp)[4096 + 32], tribe_lock **lk)
+{
+    tribe_status st = TRIBE_OK;
+    char *prev = NULL, path[4096 + 16];
+    int64_t pid = (int64_t)getpid();
+    if (tribe_par_rank(par) == 0) {
+        st = tribe_fmt(path, sizeof path, "%s.lock", final[F_OUT]);
+        if (st == TRIBE_OK)
+            st = tribe_lock_take(path, final[F_OUT], "tribe ingest", 1, &prev, lk);
+        if (st == TRIBE_OK) {
+            long gone = tribe_commit_recover(prev);
+            for (int i = 0; i < N_FILES; i++)
+                if (final[i])
+                    tribe_tmp_clean(final[i], gone);
+        }
+    }
+    free(prev);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_par_bcast(par, &pid, sizeof pid, 0));
+    for (int i = 0; i < N_FILES; i++)
+        if (final[i])
+            TRIBE_TRY(tribe_fmt(tmp[i], sizeof tmp[i], "%s.tmp.%lld", final[i], (long long)pid));
+cleanup:
+    return st;
+}
+
+/* Rank 0, at the end. Done: the files were moved into place, or their renames
+ * committed (a failed one is left to the next ingest, with the temporaries).
+ * Else the rejects of what was read go into place alone (they explain the
+ * failure; a killed ingest moves nothing) and the other temporaries go. Then
+ * the lock. */
+static void ingest_end(tribe_par *par, int done, const char *const *final, char (*tmp)[4096 + 32], tribe_lock **lk)
+{
+    if (tribe_par_rank(par) != 0 || !*lk)
+        return;
+    for (int i = 0; !done && i < N_FILES; i++) {
+        if (!final[i] || !tmp[i][0])
+            continue;
+        if (i == F_REJECTS && access(tmp[i], F_OK) == 0 && rename(tmp[i], final[i]) == 0)
+            continue;
+        unlink(tmp[i]);
+    }
+    tribe_lock_release(lk);
+}
+
 static tribe_status ingest(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
@@ -169,8 +225,10 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     char *ledger = NULL, *source = NULL;
     const char *out = NULL, *horizon = NULL;
     path_list src[3]; /* transactions, web, demographics */
-    char rejects[4096] = "", target_path[4096] = "";
-    int strict = 0;
+    char rejects[4096] = "", target_path[4096] = "", tmp[N_FILES][4096 + 32] = {""};
+    const char *final[N_FILES] = {NULL, NULL, NULL};
+    tribe_lock *lk = NULL;
+    int strict = 0, done = 0;
     static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
                                          {"web", required_argument, 0, 'w'},
                                          {"demographics", required_argument, 0, 'd'},
@@ -233,7 +291,14 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     }
     if (!rejects[0])
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
-    cfg.rejects = rejects;
+    final[F_REJECTS] = rejects;
+    final[F_TARGET] = cfg.cutoff ? target_path : NULL;
+    final[F_OUT] = out;
+    TRIBE_TRY(ingest_begin(par, final, tmp, &lk));
+    /* Every file is written under its temporary name and all are moved into
+     * place together at the end (tribe_commit_renames): a kill at any point
+     * leaves the previous set or, once committed, the new one. */
+    cfg.rejects = tmp[F_REJECTS];
 
     tribe_progress_stage("ingest");
     st = tribe_ingest_split(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led);
@@ -243,16 +308,28 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         tribe_ledger_print(&led, stderr);
     if (strict && led.malformed + led.web_malformed + led.demographics_malformed > 0) {
         if (tribe_par_rank(par) == 0)
-            st = strict_error(rejects);
+            st = strict_error(tmp[F_REJECTS], rejects);
         else
             st = TRIBE_ERR_INPUT;
         TRIBE_TRY(tribe_par_agree(par, st));
     }
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
     TRIBE_TRY(source_json(src, &source));
-    TRIBE_TRY(tribe_store_write_customers(par, out, t, ledger, source));
+    TRIBE_TRY(tribe_store_write_customers(par, tmp[F_OUT], t, ledger, source));
     if (target)
-        TRIBE_TRY(tribe_store_write_customers(par, target_path, target, ledger, source));
+        TRIBE_TRY(tribe_store_write_customers(par, tmp[F_TARGET], target, ledger, source));
+    if (tribe_par_rank(par) == 0) {
+        const char *from[N_FILES], *to[N_FILES];
+        int n = 0;
+        for (int i = 0; i < N_FILES; i++)
+            if (final[i] && (i != F_REJECTS || access(tmp[i], F_OK) == 0)) {
+                from[n] = tmp[i];
+                to[n++] = final[i];
+            }
+        st = tribe_commit_renames(lk, n, from, to, &done);
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    done = 1;
     if (tribe_par_rank(par) == 0)
         printf("ingested %lld customers (%lld of %lld transaction rows kept) into %s; rejects: %s\n",
                (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, out, rejects);
@@ -260,6 +337,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         printf("temporal split at %s: target (future_spend over %lld days, BG/NBD inputs) in %s\n", led.cutoff,
                (long long)led.horizon_days, target_path);
 cleanup:
+    ingest_end(par, done, final, tmp, &lk);
     free(ledger);
     free(source);
     for (int k = 0; k < 3; k++)

@@ -3,10 +3,11 @@
  * decisions through agreements and broadcasts. */
 #include "checkpoint.h"
 
+#include "tribe/owner.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,47 +20,6 @@
 
 typedef char ckpt_path[4096 + 256];
 
-/* Start time of a process in clock ticks since boot (field 22 of
- * /proc/<pid>/stat), 0 when there is no such live process. Tells a live owner
- * from a recycled pid. */
-static unsigned long long proc_start(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long start = 0;
-    if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-        return 0; /* a zombie has finished: only its parent has yet to hear of it */
-    for (int field = 2; *p; p++)
-        if (*p == ' ' && ++field == 22) {
-            start = strtoull(p + 1, NULL, 10);
-            break;
-        }
-    return start;
-}
-
-/* The value of "key value" line `key` in text into out[cap] ("" if none). */
-static void field(const char *text, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-    out[0] = '\0';
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
-            const char *v = p + kl + 1, *e = strchr(v, '\n');
-            size_t n = e ? (size_t)(e - v) : strlen(v);
-            n = n < cap - 1 ? n : cap - 1;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return;
-        }
-}
-
 /* The file dir/name as text (NULL when missing or unreadable). */
 static char *read_text(const char *dir, const char *name)
 {
@@ -70,48 +30,22 @@ static char *read_text(const char *dir, const char *name)
     return text;
 }
 
-static void hostname(char *out, size_t cap)
-{
-    if (gethostname(out, cap) != 0)
-        snprintf(out, cap, "unknown");
-    out[cap - 1] = '\0';
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
-/* 1 when the staging directory's owner may still be running; its "pid@host"
- * into who. */
+/* 1 when the staging directory's owner may still be running; "pid P on host
+ * H" into who. Under the output directory's lock (outputs.c) no live run
+ * other than this one makes staging directories; this judgement is what
+ * remains on a file system without locks, and for staging directories of
+ * runs from before the lock. */
 static int owner_alive(const char *dir, char *who, size_t cap)
 {
     char *lock = read_text(dir, "lock");
-    char pid[32], host[256], start[32], job[32], restart[32], me[256];
     ckpt_path path;
     struct stat sb;
-    int alive = 0;
     snprintf(who, cap, "an unknown run");
-    if (!lock)
-        return 0; /* killed before it wrote its lock (it does so first) */
-    field(lock, "pid", pid, sizeof pid);
-    field(lock, "host", host, sizeof host);
-    field(lock, "start", start, sizeof start);
-    field(lock, "slurm_job", job, sizeof job);
-    field(lock, "restart", restart, sizeof restart);
+    if (!lock) /* killed before it wrote its lock (it does so first), or a run that has just made it */
+        return stat(dir, &sb) == 0 && time(NULL) - sb.st_mtime < CHECKPOINT_FRESH_SECONDS;
+    time_t touched = tribe_fmt(path, sizeof path, "%s/lock", dir) == TRIBE_OK && stat(path, &sb) == 0 ? sb.st_mtime : 0;
+    int alive = tribe_owner_alive(lock, touched, who, cap);
     free(lock);
-    snprintf(who, cap, "pid %s on %s", pid, host);
-    hostname(me, sizeof me);
-    if (strcmp(job, "-") != 0 && strcmp(job, env_or("SLURM_JOB_ID", "-")) == 0 &&
-        strcmp(restart, env_or("SLURM_RESTART_COUNT", "0")) != 0)
-        alive = 0; /* this very Slurm job, before it was requeued */
-    else if (strcmp(host, me) == 0) /* this process: an earlier pipeline of it, which has returned */
-        alive = strtol(pid, NULL, 10) != (long)getpid() &&
-                proc_start(strtol(pid, NULL, 10)) == strtoull(start, NULL, 10);
-    else
-        alive = tribe_fmt(path, sizeof path, "%s/lock", dir) == TRIBE_OK && stat(path, &sb) == 0 &&
-                time(NULL) - sb.st_mtime < CHECKPOINT_STALE_SECONDS;
     return alive;
 }
 
@@ -182,21 +116,21 @@ static void scan_find(tribe_pipeline *pl, DIR *d, scan_result *sr)
 {
     struct dirent *e;
     ckpt_path dir;
-    char who[512], hash[32], bin[128], me[256];
-    hostname(me, sizeof me);
+    char who[512], hash[32], bin[128], me[256 + 16];
+    tribe_owner_host(me, sizeof me);
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, STAGING_PREFIX, strlen(STAGING_PREFIX)) != 0 ||
             tribe_fmt(dir, sizeof dir, "%s/%s", pl->job->output, e->d_name) != TRIBE_OK)
             continue;
         if (owner_alive(dir, who, sizeof who)) {
-            sr->other_host_alive |= strstr(who, me) == NULL;
+            sr->other_host_alive |= strstr(who, me) == NULL; /* who ends "on host H" */
             continue;
         }
         char *ck = read_text(dir, "checkpoint");
         if (!ck)
             continue;
-        field(ck, "spec_hash", hash, sizeof hash);
-        field(ck, "binary", bin, sizeof bin);
+        tribe_owner_field(ck, "spec_hash", hash, sizeof hash);
+        tribe_owner_field(ck, "binary", bin, sizeof bin);
         free(ck);
         if (strcmp(hash, pl->spec_hash) == 0 && strcmp(bin, pl->binary) == 0) {
             ckpt_path f;
@@ -213,17 +147,14 @@ static void scan_find(tribe_pipeline *pl, DIR *d, scan_result *sr)
     }
 }
 
-/* 1 for "<anything>.tmp.<pid>" whose pid is not a live process here. */
-static int stale_tmp(const char *name)
+/* 1 for a top-level temporary file whose writer is provably gone: no live
+ * process with its pid here, and either the previous holder of the output
+ * directory's lock (which this run now holds) or untouched for
+ * TRIBE_TMP_STALE_SECONDS while no live run of another host shares the
+ * directory (a pid alone says nothing about another host's writers). */
+static int stale_tmp(const tribe_pipeline *pl, const scan_result *sr, const char *path, const char *name)
 {
-    const char *t = strstr(name, ".tmp.");
-    if (!t || !t[5])
-        return 0;
-    char *end = NULL;
-    long pid = strtol(t + 5, &end, 10);
-    if (*end || pid <= 0)
-        return 0;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    return tribe_tmp_stale(path, name, pl->prev_owner_pid, !sr->other_host_alive);
 }
 
 /* Pass two: killed runs' staging directories (but the adopted one) and
@@ -241,7 +172,7 @@ static void scan_clean(tribe_pipeline *pl, DIR *d, const scan_result *sr)
                 continue;
             TRIBE_WARN("removing %s, left by a killed run (%s)", path, who);
             checkpoint_rmdir(path);
-        } else if (!sr->other_host_alive && stale_tmp(e->d_name)) {
+        } else if (stale_tmp(pl, sr, path, e->d_name)) {
             TRIBE_WARN("removing %s, a killed writer's temporary file", path);
             unlink(path);
         }
@@ -255,8 +186,8 @@ static tribe_status adopt(tribe_pipeline *pl, const char *dir)
     char *ck = read_text(dir, "checkpoint"), id[256], *id_copy = NULL;
     if (!ck)
         return tribe_fail(TRIBE_ERR_IO, "%s/checkpoint: cannot read", dir);
-    field(ck, "run_id", id, sizeof id);
-    field(ck, "input_hash", pl->resumed_input, sizeof pl->resumed_input);
+    tribe_owner_field(ck, "run_id", id, sizeof id);
+    tribe_owner_field(ck, "input_hash", pl->resumed_input, sizeof pl->resumed_input);
     for (int i = 0; i < pl->n; i++) {
         char line[128];
         snprintf(line, sizeof line, "\nstage %s\n", pl->def[i]->name);
@@ -336,7 +267,16 @@ tribe_status checkpoint_new_staging(tribe_pipeline *pl)
         pl->staging[0] = '\0';
         goto cleanup;
     }
-    TRIBE_TRY(tribe_mkdirs(pl->staging));
+    TRIBE_TRY(tribe_mkdirs(pl->job->output));
+    /* Created exclusively: of two runs of one run id starting at once, the
+     * second finds the directory here and stops, instead of both writing
+     * (and later cleaning) one staging directory. */
+    if (mkdir(pl->staging, 0755) != 0) {
+        st = errno == EEXIST ? tribe_fail(TRIBE_ERR_IO, "%s: run id %s is being run by another tribe run that "
+                                                        "started at the same moment", pl->staging, pl->job->run_id)
+                             : tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create", pl->staging);
+        pl->staging[0] = '\0';
+    }
 cleanup:
     return st;
 }
@@ -344,12 +284,10 @@ cleanup:
 tribe_status checkpoint_claim(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
-    char host[256], text[1024];
+    char text[1024], what[400];
     ckpt_path path;
-    hostname(host, sizeof host);
-    long pid = (long)getpid();
-    TRIBE_TRY(tribe_fmt(text, sizeof text, "pid %ld\nhost %s\nstart %llu\nslurm_job %s\nrestart %s\n", pid, host,
-                        proc_start(pid), env_or("SLURM_JOB_ID", "-"), env_or("SLURM_RESTART_COUNT", "0")));
+    TRIBE_TRY(tribe_fmt(what, sizeof what, "run %s", pl->job->run_id));
+    TRIBE_TRY(tribe_owner_record(what, text, sizeof text));
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/lock", pl->staging));
     TRIBE_TRY(tribe_write_file_atomic(path, text, strlen(text)));
     TRIBE_TRY(write_identity(pl, pl->resumed_input));
@@ -522,8 +460,10 @@ static tribe_status stop_agree(tribe_pipeline *pl, int force, int *stop)
     tribe_run *r = &pl->run;
     int64_t flag = force || (pl->stop && pl->stop());
     ckpt_path path;
-    if (tribe_par_rank(r->par) == 0 && tribe_fmt(path, sizeof path, "%s/lock", pl->staging) == TRIBE_OK)
+    if (tribe_par_rank(r->par) == 0 && tribe_fmt(path, sizeof path, "%s/lock", pl->staging) == TRIBE_OK) {
         utimensat(AT_FDCWD, path, NULL, 0);
+        tribe_lock_touch(pl->dir_lock);
+    }
     TRIBE_TRY(tribe_par_max_i64(r->par, &flag, 1));
     *stop = flag != 0;
 cleanup:

@@ -18,19 +18,24 @@
  * no live process with that pid and start time (or this process: a pipeline
  * of it that has returned); or the same Slurm job id at
  * another restart count (a requeued job); or another host and a lock not
- * touched for CHECKPOINT_STALE_SECONDS. It is never read as results.
+ * touched for TRIBE_OWNER_STALE_SECONDS (tribe/owner.h). It is never read as
+ * results. All of this happens under the output directory's lock
+ * (<output>/.lock, outputs.c), so no other live run makes or removes staging
+ * directories meanwhile.
  */
 #ifndef TRIBE_CHECKPOINT_H
 #define TRIBE_CHECKPOINT_H
 
 #include "pipeline_internal.h"
 
-/* A lock from another host counts as a killed run's once untouched this long. */
-#define CHECKPOINT_STALE_SECONDS (24 * 3600)
+/* A staging directory without its lock file counts as a run's that has just
+ * made it (it writes the lock next) for this long, then as a killed run's. */
+#define CHECKPOINT_FRESH_SECONDS 60
 
 /* Rank 0, not collective. Fills pl->spec_hash and pl->binary, then scans the
- * output directory (which exists): removes killed runs' staging directories
- * and top-level *.tmp.<pid> files, except the newest killed run whose
+ * output directory (which exists and whose lock this run holds): removes
+ * killed runs' staging directories and top-level *.tmp.<pid> files whose
+ * writer is provably gone (stale_tmp), except the newest killed run whose
  * checkpoint has this spec hash and binary, which is adopted: pl->staging is
  * set to it, job->run_id becomes its run id, pl->saved, pl->partial and
  * pl->resumed_input are filled. With pl->resume and only other specs' or

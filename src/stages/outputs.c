@@ -73,12 +73,38 @@ static tribe_status fresh_run_id(tribe_pipeline *pl)
     return st;
 }
 
-/* Rank 0. The output directory, cleaned of killed runs' leftovers, and the
- * staging directory: an interrupted run's (checkpoint.h) or a new one. */
+void pipeline_unlock(tribe_pipeline *pl)
+{
+    tribe_lock_release(&pl->dir_lock);
+}
+
+/* Rank 0. <output>/.lock, held until the run ends (published, failed or
+ * stopped): a second run into the directory meanwhile, of any run id, stops
+ * with IO naming this one; the file stays (removing a lock file lets a
+ * waiter lock a file nobody else sees). Its previous holder is gone. */
+static tribe_status lock_output(tribe_pipeline *pl)
+{
+    tribe_status st = TRIBE_OK;
+    char path[4096 + 16], subject[4096 + 32], what[400], pid[32], *prev = NULL;
+    TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/.lock", pl->job->output));
+    TRIBE_TRY(tribe_fmt(subject, sizeof subject, "output directory %s", pl->job->output));
+    TRIBE_TRY(tribe_fmt(what, sizeof what, "run %s", pl->job->run_id));
+    TRIBE_TRY(tribe_lock_take(path, subject, what, 0, &prev, &pl->dir_lock));
+    tribe_owner_field(prev ? prev : "", "pid", pid, sizeof pid);
+    pl->prev_owner_pid = strtol(pid, NULL, 10);
+cleanup:
+    free(prev);
+    return st;
+}
+
+/* Rank 0. The output directory, locked and cleaned of killed runs'
+ * leftovers, and the staging directory: an interrupted run's (checkpoint.h)
+ * or a new one. */
 static tribe_status make_staging(tribe_pipeline *pl)
 {
     tribe_status st = TRIBE_OK;
     TRIBE_TRY(tribe_mkdirs(pl->job->output));
+    TRIBE_TRY(lock_output(pl));
     TRIBE_TRY(checkpoint_scan(pl));
     if (!pl->staging[0]) {
         TRIBE_TRY(fresh_run_id(pl));

@@ -190,6 +190,7 @@ tribe_status tribe_pipeline_run(tribe_pipeline *pl)
 cleanup:
     if (st != TRIBE_OK && rank == 0)
         pipeline_unstage(pl);
+    pipeline_unlock(pl); /* last: the staging directory is published, kept for a resume or gone */
     return st;
 }
 
@@ -262,6 +263,7 @@ void tribe_pipeline_destroy(tribe_pipeline **pp)
     free(r->ledger);
     tribe_table_destroy(&r->t);
     tribe_rec_destroy(&pl->memory);
+    pipeline_unlock(pl);
     free(pl->def);
     free(pl->state);
     free(pl->enabled);

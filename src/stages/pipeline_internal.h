@@ -3,6 +3,7 @@
 #ifndef TRIBE_PIPELINE_INTERNAL_H
 #define TRIBE_PIPELINE_INTERNAL_H
 
+#include "tribe/owner.h"
 #include "tribe/stage.h"
 
 /* Timed steps: "read", one per stage that ran, "results", "outputs". */
@@ -36,6 +37,8 @@ struct tribe_pipeline {
     char binary[96];             /* version and a hash of the executable */
     char resumed_input[17];      /* input hash the adopted checkpoint was made from ("" : none) */
     char own_run_id[320];        /* the job's run id, before a checkpoint's was adopted */
+    tribe_lock *dir_lock;        /* rank 0: <output>/.lock, held from the scan to the end of the run */
+    long prev_owner_pid;         /* the lock's previous holder (gone), 0 none: its temporaries are stale */
 };
 
 /* Not collective: this process's peak resident set size so far, in bytes
@@ -53,5 +56,7 @@ tribe_status pipeline_write_results(tribe_pipeline *pl);
 tribe_status pipeline_outputs(tribe_pipeline *pl);
 /* Rank 0: removes the staging directory and what it holds. */
 void pipeline_unstage(tribe_pipeline *pl);
+/* Rank 0: releases the output directory's lock (none held: nothing). */
+void pipeline_unlock(tribe_pipeline *pl);
 
 #endif
