@@ -40,42 +40,23 @@ cmake --build "$dir" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >"$dir.build.
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-run_one() { # TARGET: one harness for $secs seconds; its exit status
-  local t=$1 out=$dir/fuzz
+source "$root/tools/par.sh"
+run_one() { # TARGET: one harness for $secs seconds; says how it went on stderr
+  local t=$1 out=$dir/fuzz rc=0
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
   "$dir/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" \
-    "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1
-}
-
-declare -A pid_of=()
-failed=()
-finish() { # waits for one finished harness, records a failure
-  local done_pid rc=0 t
-  wait -n -p done_pid || rc=$?
-  for t in "${!pid_of[@]}"; do
-    if [[ ${pid_of[$t]} == "$done_pid" ]]; then
-      unset "pid_of[$t]"
-      local execs
-      execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz/$t.log")
-      if [[ $rc -eq 0 ]]; then
-        echo "fuzz $t: ok (${execs:-?} runs in ${secs} s)" >&2
-      else
-        echo "fuzz $t: FAILED (exit $rc); end of $dir/fuzz/$t.log:" >&2
-        tail -60 "$dir/fuzz/$t.log" >&2
-        failed+=("$t")
-      fi
-    fi
-  done
+    "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1 || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    echo "fuzz $t: ok ($(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log") runs in $secs s)" >&2
+  else
+    echo "fuzz $t: FAILED (exit $rc); end of $out/$t.log:" >&2
+    tail -60 "$out/$t.log" >&2
+  fi
+  return $rc
 }
 for t in "${targets[@]}"; do
   [[ -x $dir/tests/fuzz/fuzz_$t ]] || { echo "fuzz: no harness fuzz_$t" >&2; exit 2; }
-  while [[ ${#pid_of[@]} -ge $jobs ]]; do finish; done
-  run_one "$t" &
-  pid_of[$t]=$!
 done
-while [[ ${#pid_of[@]} -gt 0 ]]; do finish; done
-if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "fuzz: ${failed[*]} failed; inputs in $dir/fuzz/crashes/" >&2
-  exit 1
-fi
+par_each "$jobs" run_one "${targets[@]}" ||
+  { echo "fuzz: ${PAR_FAILED[*]} failed; inputs in $dir/fuzz/crashes/" >&2; exit 1; }
