@@ -7,7 +7,8 @@
 #     -b  build directory (default build-fuzz)
 #     TARGET  harness names without fuzz_ (default: every tests/fuzz/fuzz_*.c)
 # Each harness starts from its seed corpus tests/fuzz/corpus/<target> (read,
-# never written) and keeps what it finds in BUILD_DIR/fuzz/corpus/<target>.
+# never written), with tests/fuzz/<target>.dict as its dictionary when there
+# is one, and keeps what it finds in BUILD_DIR/fuzz/corpus/<target>.
 # A crash, leak, UB report, timeout or broken property is saved as
 # BUILD_DIR/fuzz/crashes/<target>/crash-* (or leak-*, timeout-*, oom-*), the
 # log as BUILD_DIR/fuzz/<target>.log; the script then prints the log's end
@@ -42,10 +43,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 source "$root/tools/par.sh"
 run_one() { # TARGET: one harness for $secs seconds; says how it went on stderr
-  local t=$1 out=$dir/fuzz rc=0
+  local t=$1 out=$dir/fuzz rc=0 dict=()
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
+  [[ ! -f $root/tests/fuzz/$t.dict ]] || dict=(-dict="$root/tests/fuzz/$t.dict")
   "$dir/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-    -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" \
+    -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" "${dict[@]}" \
     "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1 || rc=$?
   if [[ $rc -eq 0 ]]; then
     echo "fuzz $t: ok ($(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log") runs in $secs s)" >&2
