@@ -263,6 +263,7 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
 {
     tribe_status st = TRIBE_OK;
     int64_t *all = NULL;
+    int *ic = NULL, *id = NULL; /* before the first TRIBE_TRY: cleanup frees ic */
     char *buf = NULL;
     size_t sum = 0;
     int everyone = root < 0;
@@ -276,7 +277,6 @@ static tribe_status gather_impl(tribe_par *par, const void *send, size_t bytes, 
         *total = bytes;
         return TRIBE_OK;
     }
-    int *ic = NULL, *id = NULL;
     /* Local allocations are agreed on before the collective that follows
      * them: a rank that failed one must not leave the others waiting. */
     TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&all, (size_t)par->size * sizeof *all)));

@@ -80,6 +80,26 @@ static void injected_allocation_failure_should_report_nomem(void)
     tribe_table_destroy(&t); /* NULL is fine */
 }
 
+/* Found by the clang build (tools/fuzz.sh): the serial path's failed
+ * allocation jumped to a cleanup that freed a pointer not yet initialised. */
+static void serial_gather_should_fail_cleanly_when_its_buffer_cannot_be_had(void)
+{
+    tribe_par *par = tribe_test_serial();
+    int v = 7;
+    void *out = NULL;
+    size_t total = 99;
+    tribe_alloc_fail_after(1);
+    tribe_status st = tribe_par_allgatherv(par, &v, sizeof v, &out, &total, NULL, NULL);
+    tribe_alloc_fail_after(0);
+    CU_ASSERT_EQUAL(st, TRIBE_ERR_NOMEM);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_EQUAL_FATAL(tribe_par_allgatherv(par, &v, sizeof v, &out, &total, NULL, NULL), TRIBE_OK);
+    CU_ASSERT_EQUAL(total, sizeof v);
+    CU_ASSERT_EQUAL(*(int *)out, 7);
+    free(out);
+    tribe_par_finalize(&par);
+}
+
 static void atomic_write_should_replace_whole_files(void)
 {
     char path[512];
@@ -136,6 +156,7 @@ int main(void)
         TRIBE_TEST(exact_sum_conversion_should_not_depend_on_the_path),
         TRIBE_TEST(failing_calls_should_keep_their_message),
         TRIBE_TEST(injected_allocation_failure_should_report_nomem),
+        TRIBE_TEST(serial_gather_should_fail_cleanly_when_its_buffer_cannot_be_had),
         TRIBE_TEST(atomic_write_should_replace_whole_files),
         {NULL, NULL}};
     return tribe_test_main("core", cases);
