@@ -456,28 +456,9 @@ def cmd_compare(allow_specs, rows):
                         "identical apart from %d allowed differences" % allowed if allowed else "identical"))
     return 1 if failed else 0
 
-def cmd_vlen(paths):
-    """Rewrites every string attribute of the files as a variable-length string, which a tribe from
-    before issue 15 requires (it writes and reads no fixed-length ones)."""
-    import h5py, numpy as np
-    for path in paths:
-        with h5py.File(path, "r+") as f:
-            objs = [f]
-            f.visititems(lambda name, o: objs.append(o))
-            for o in objs:
-                for k in list(o.attrs):
-                    v = o.attrs[k]
-                    if isinstance(v, bytes):
-                        o.attrs[k] = v.decode()
-                    elif isinstance(v, np.ndarray) and v.dtype.kind == "S":
-                        o.attrs.create(k, [s.decode() for s in v], dtype=h5py.string_dtype("utf-8"))
-    return 0
-
 if __name__ == "__main__":
     if sys.argv[1] == "keys":
         sys.exit(cmd_keys(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]))
-    if sys.argv[1] == "vlen":
-        sys.exit(cmd_vlen(sys.argv[2:]))
     allow_specs, rows = [], []
     for a in sys.argv[2:]:
         (allow_specs if a.startswith(("missing=", "diff=")) else rows).append(a)
@@ -522,7 +503,7 @@ D_OLD=$D
 if ! git -C "$root" show "$base_sha:src/io/h5.c" 2>/dev/null | grep -q fixed_str_type; then
   D_OLD=$D.old
   cp -r "$D" "$D_OLD"
-  "$PY" "$W/same_results.py" vlen "$D_OLD"/*.h5 || die 3 "rewriting the inputs for $base_rev failed"
+  "$PY" "$root/tools/h5_vlen_strings.py" "$D_OLD"/*.h5 || die 3 "rewriting the inputs for $base_rev failed"
 fi
 
 # ---- runs -----------------------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from h5_vlen_strings import to_vlen  # noqa: E402  (as an older tribe wrote strings)
+
 
 def flip(src, dst, off, value=None):
     b = bytearray(open(src, "rb").read())
@@ -27,24 +30,6 @@ def find(path, needle):
     i = b.find(needle)
     assert i >= 0 and b.find(needle, i + 1) < 0, (path, needle, i)
     return i
-
-
-def text(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def to_vlen(path):
-    """Every string attribute rewritten as a variable-length UTF-8 string (global heap)."""
-    with h5py.File(path, "r+") as f:
-        objs = [f]
-        f.visititems(lambda name, o: objs.append(o))
-        for o in objs:
-            for k in list(o.attrs):
-                v = o.attrs[k]
-                if isinstance(v, bytes):
-                    o.attrs[k] = v.decode()
-                elif isinstance(v, np.ndarray) and v.dtype.kind == "S":
-                    o.attrs.create(k, [text(s) for s in v], dtype=h5py.string_dtype("utf-8"))
 
 
 def heap_objects(path):
