@@ -203,6 +203,7 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
     h->file = -1;
     h->xfer = -1;
     h->par = par;
+    h->file_bytes = INT64_MAX; /* a file being written has no size to check against */
     TRIBE_TRY(tribe_strdup(path, &h->path));
     fapl = make_fapl(par, create, &h->parallel);
     if (fapl < 0) {

@@ -120,9 +120,9 @@ for d, reliable in ((sys.argv[1], True), (sys.argv[2], False)):
     assert km["k_reliable"] is reliable and t["k_stable"] == (1 if reliable else -1), (d, km["k_reliable"])
     assert (km["k_sweep"]["stability_ari"] >= 0.8) == reliable
     if reliable:
-        assert km["k_warning"] is None and t["stability_note"] == "" and "Not reliable" not in html
+        assert km["k_warning"] is None and t["stability_note"] == b"" and "Not reliable" not in html
     else:
-        assert km["k_warning"] == t["stability_note"] and "is reliable" in km["k_warning"], km["k_warning"]
+        assert km["k_warning"] == t["stability_note"].decode() and "is reliable" in km["k_warning"], km["k_warning"]
         assert "<strong>Not reliable.</strong> No number of segments from 3 to 8" in html
         assert f"Best of unreliable choices: <strong>K={km['k']}</strong>" in html
 PY
