@@ -35,14 +35,15 @@ def main():
     block = 1 << 20
     chunk = max(1, min(a.n, (1 << 20) // (4 * D)))
     with h5py.File(a.out, "w") as f:
-        f.attrs["tribe_format"] = "tribe-customers"
+        # Fixed-length strings: tribe refuses variable-length ones (docs/hdf5-layout.md).
+        f.attrs["tribe_format"] = np.bytes_(b"tribe-customers")
         f.attrs["tribe_format_version"] = np.int64(1)
-        f.attrs["tribe_version"] = "gen_features_h5.py"
+        f.attrs["tribe_version"] = np.bytes_(b"gen_features_h5.py")
         g = f.create_group("customers")
         ids = g.create_dataset("id", shape=(a.n,), dtype="<i8", chunks=(max(1, min(a.n, 131072)),))
         x = g.create_dataset("features", shape=(a.n, D), dtype="<f4", chunks=(chunk, D))
-        x.attrs.create("feature_names", NAMES, dtype=h5py.string_dtype())
-        g.attrs.create("categorical", [], dtype=h5py.string_dtype())
+        x.attrs["feature_names"] = np.array([s.encode() for s in NAMES])
+        g.attrs.create("categorical", np.array([], dtype="S1"))
         g.attrs["n"] = np.int64(a.n)
         for lo in range(0, a.n, block):
             hi = min(a.n, lo + block)

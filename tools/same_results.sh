@@ -220,10 +220,10 @@ def norm(v):
     a = np.asarray(v)
     if a.dtype.kind in "OUS":
         items = a.ravel().tolist()
-        # h5py gives bytes for ASCII strings, str for UTF-8 ones: a change of the stored string type
-        kind = "bytes" if items and isinstance(items[0], bytes) else "text"
+        # Strings compare by content: h5py gives str for variable-length strings (tribe before issue 15)
+        # and bytes for the fixed-length ones tribe writes since (docs/hdf5-layout.md).
         flat = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in items]
-        return "str", "%s strings (%s)" % (kind, a.dtype), a.shape, flat
+        return "str", "strings", a.shape, flat
     return "num", a.dtype.str, a.shape, a
 
 def show(x):
@@ -497,6 +497,14 @@ gen_step ingest ingest "${sources[@]}" --rejects "$D/rejects.csv" -o "$D/custome
 gen_step ltv_train ingest "${sources[@]}" -o "$D/ltv_train.h5" --cutoff 2011-06-12 --horizon 90
 gen_step ltv_test ingest "${sources[@]}" -o "$D/ltv_test.h5" --cutoff 2011-09-10 --horizon 90
 gen_step blobs gen --blobs --customers "$blob_rows" --features 8 --clusters 5 --seed 3 -o "$D/blobs.h5"
+# A base from before issue 15 reads only variable-length string attributes, which this checkout no longer
+# writes: the old side gets a copy of the inputs with them rewritten (the data are the same bytes).
+D_OLD=$D
+if ! git -C "$root" show "$base_sha:src/io/h5.c" 2>/dev/null | grep -q fixed_str_type; then
+  D_OLD=$D.old
+  cp -r "$D" "$D_OLD"
+  "$PY" "$root/tools/h5_vlen_strings.py" "$D_OLD"/*.h5 || die 3 "rewriting the inputs for $base_rev failed"
+fi
 
 # ---- runs -----------------------------------------------------------------------------------------------
 run_job() { # run_job SIDE BINARY RANKS THREADS JOB
@@ -504,6 +512,7 @@ run_job() { # run_job SIDE BINARY RANKS THREADS JOB
   local out=$W/out/$side/$job spec=$W/out/$side/$job.json
   mkdir -p "$W/out/$side"
   sed "s|@OUT@|$out|" "$J/$job.json" >"$spec"
+  [[ $side != old ]] || sed -i "s|\"$D/|\"$D_OLD/|g" "$spec"
   local t0=$SECONDS rc=0
   OMP_NUM_THREADS=$t np_run "$n" "$bin" run "$spec" >"$out.log" 2>&1 || rc=$?
   if [[ $rc -ne 0 ]]; then

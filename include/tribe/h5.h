@@ -56,8 +56,12 @@ const char *tribe_h5_path(const tribe_h5 *h); /* Not collective */
 tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
                                  int64_t offset, int64_t n_local, int64_t cols, const void *data);
 /* Reads rows [offset, offset + n_local) into a new array (*out, caller frees).
- * *cols receives the width (1 for 1-D). Fails with INPUT when missing or of
- * a different length than n_global (pass -1 to accept any). */
+ * *cols receives the width (1 for 1-D). Fails with INPUT when missing, of
+ * a different length than n_global (pass -1 to accept any), stored as another
+ * type than `type` (class, size and sign must match: nothing is converted) or
+ * when an unfiltered dataset stores fewer bytes than its dimensions claim
+ * (checked before anything is allocated). The same checks for the readers
+ * below. */
 tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global,
                                 int64_t offset, int64_t n_local, int64_t *cols, void **out);
 /* Reads rows [offset, offset + n_local) into caller memory dst (n_local x
@@ -90,10 +94,22 @@ tribe_status tribe_h5_attr_str(tribe_h5 *h, const char *obj, const char *name, c
 tribe_status tribe_h5_attr_strs(tribe_h5 *h, const char *obj, const char *name, int n, const char *const *values);
 tribe_status tribe_h5_attr_i64(tribe_h5 *h, const char *obj, const char *name, int64_t value);
 tribe_status tribe_h5_attr_f64(tribe_h5 *h, const char *obj, const char *name, double value);
+/* String attributes are written as fixed-length UTF-8 (NUL-padded), never as
+ * variable-length strings: these would go through HDF5's global heap, which
+ * has no checksum and crashes or hangs HDF5 1.10 when damaged. Files are
+ * created in the 1.10 format, whose metadata HDF5 checksums on read.
+ * Reads check the stored type first: a variable-length string attribute
+ * (an older tribe's file, h5py's default) is refused with INPUT naming the
+ * file and attribute, and so is a damaged or oversized one. */
 /* Reads a string attribute (caller frees); INPUT naming it when missing. */
 tribe_status tribe_h5_read_attr_str(tribe_h5 *h, const char *obj, const char *name, char **out);
+/* The same for an optional attribute: OK with *out NULL when obj or the
+ * attribute is missing; INPUT when it is there but unreadable. */
+tribe_status tribe_h5_read_attr_str_opt(tribe_h5 *h, const char *obj, const char *name, char **out);
 /* Reads a string-array attribute (caller frees each and the array). */
 tribe_status tribe_h5_read_attr_strs(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out);
+/* The same for an optional one: OK with *n 0 and *out NULL when missing. */
+tribe_status tribe_h5_read_attr_strs_opt(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out);
 /* Names of the members of a group, sorted (caller frees). */
 tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out);
 

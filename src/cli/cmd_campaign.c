@@ -50,7 +50,8 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
     if (st == TRIBE_OK)
         st = tribe_h5_open(par, path, &h);
     TRIBE_TRY(tribe_par_agree(par, st));
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &fmt) != TRIBE_OK || strcmp(fmt, "tribe-results") != 0)
+    st = tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &fmt);
+    if (st == TRIBE_OK && (!fmt || strcmp(fmt, "tribe-results") != 0))
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file", path);
     if (st == TRIBE_OK)
         st = tribe_h5_read_attr_str(h, "/", "run_id", run_id);

@@ -36,7 +36,8 @@ static tribe_status read_results(tribe_par *par, const char *path, char **input,
     st = tribe_par_agree(par, tribe_h5_open(par, path, &h));
     if (st != TRIBE_OK)
         goto cleanup;
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK || strcmp(format, "tribe-results") != 0) {
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &format));
+    if (!format || strcmp(format, "tribe-results") != 0) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file", path);
         goto cleanup;
     }

@@ -161,7 +161,8 @@ static tribe_status read_segments(tribe_par *par, const char *path, const tribe_
     st = tribe_par_agree(par, tribe_h5_open(par, path, &h));
     if (st != TRIBE_OK)
         goto cleanup;
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK || strcmp(format, "tribe-results") != 0) {
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &format));
+    if (!format || strcmp(format, "tribe-results") != 0) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file", path);
         goto cleanup;
     }
@@ -223,7 +224,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         st = tribe_par_agree(par, tribe_h5_open(par, file, &h));
         if (st != TRIBE_OK)
             goto cleanup;
-        if (tribe_h5_read_attr_str(h, "/", "tribe_format", &fmt_attr) != TRIBE_OK)
+        st = tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &fmt_attr);
+        if (st == TRIBE_OK && !fmt_attr)
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe file (no tribe_format attribute)", file);
         tribe_h5_close(&h);
         TRIBE_TRY(tribe_par_agree(par, st));

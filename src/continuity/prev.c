@@ -102,11 +102,12 @@ static tribe_status read_identity(tribe_h5 *h, tribe_prev *p)
     int64_t rows = 0, cols = 0, *range = NULL;
     char group[320];
     TRIBE_TRY(tribe_h5_read_attr_str(h, "/", "run_id", &p->run_id));
-    if (tribe_fmt(group, sizeof group, "/runs/%s", p->run_id) != TRIBE_OK || !tribe_h5_exists(h, group) ||
-        tribe_h5_read_attr_str(h, group, "created", &p->created) != TRIBE_OK) {
+    if (tribe_fmt(group, sizeof group, "/runs/%s", p->run_id) != TRIBE_OK)
         tribe_clear_error();
+    else
+        TRIBE_TRY(tribe_h5_read_attr_str_opt(h, group, "created", &p->created));
+    if (!p->created)
         TRIBE_TRY(tribe_strdup("", &p->created));
-    }
     TRIBE_TRY(tribe_h5_shape(h, "/segments/id", &p->n, &cols));
     p->k_lo = p->k_hi = p->k;
     if (tribe_h5_exists(h, "/model/k_range")) {
@@ -212,7 +213,8 @@ tribe_status tribe_prev_read(tribe_par *par, const char *path, tribe_prev **out)
         st = tribe_strdup(dirname(copy), &p->dir);
     TRIBE_TRY(tribe_par_agree(par, st));
     TRIBE_TRY(tribe_par_agree(par, tribe_h5_open(par, p->path, &h)));
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK || strcmp(format, "tribe-results") != 0)
+    st = tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &format);
+    if (st == TRIBE_OK && (!format || strcmp(format, "tribe-results") != 0))
         st = tribe_fail(TRIBE_ERR_INPUT,
                         "%s: not a tribe results file (no tribe_format='tribe-results' attribute); name the "
                         "results.h5 of a 'tribe run'",

@@ -23,8 +23,14 @@ struct tribe_h5 {
     int no_reserve; /* the file system has no fallocate: written unreserved */
     uint64_t planned;  /* bytes the writes so far need, metadata allowance included (reserve) */
     uint64_t reserved; /* rank 0: bytes of disk reserved for the file */
+    int64_t file_bytes; /* size on disk of a file opened for reading */
     char *path;
 };
+
+/* Largest string attribute tribe reads (all strings of it together): far
+ * above any name list or JSON tribe writes, far below what a corrupted size
+ * field can claim. */
+#define MAX_ATTR_BYTES ((size_t)64 << 20)
 
 static hid_t mem_type(tribe_h5_type t)
 {
@@ -159,7 +165,7 @@ static tribe_status unreserve(tribe_h5 *h)
     return st;
 }
 
-static hid_t make_fapl(tribe_par *par, int *parallel)
+static hid_t make_fapl(tribe_par *par, int create, int *parallel)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0)
@@ -176,6 +182,14 @@ static hid_t make_fapl(tribe_par *par, int *parallel)
         H5Pclose(fapl);
         return -1;
     }
+    /* The 1.10 file format: every metadata block (superblock, object headers
+     * with their attributes, chunk indexes) carries a checksum HDF5 verifies
+     * on read, so a damaged byte there is a clean read error, not a crash or
+     * silently different strings. Only affects files tribe creates. */
+    if (create && H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
     return fapl;
 }
 
@@ -189,8 +203,9 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
     h->file = -1;
     h->xfer = -1;
     h->par = par;
+    h->file_bytes = INT64_MAX; /* a file being written has no size to check against */
     TRIBE_TRY(tribe_strdup(path, &h->path));
-    fapl = make_fapl(par, &h->parallel);
+    fapl = make_fapl(par, create, &h->parallel);
     if (fapl < 0) {
         st = tribe_fail(TRIBE_ERR_IO, "%s: cannot set up parallel HDF5 access", path);
         goto cleanup;
@@ -203,10 +218,12 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
         }
     } else {
         FILE *f = fopen(path, "rb");
+        struct stat sb;
         if (!f) {
             st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open", path);
             goto cleanup;
         }
+        h->file_bytes = fstat(fileno(f), &sb) == 0 ? (int64_t)sb.st_size : INT64_MAX;
         fclose(f);
         /* HDF5 1.10 (Debian 12): H5Fis_hdf5 reads only the superblock signature. */
         htri_t is = H5Fis_hdf5(path);
@@ -214,9 +231,11 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: not an HDF5 file", path);
             goto cleanup;
         }
+        /* The file could be read (fopen above): a failure here is its
+         * content (a damaged superblock, a truncated file). */
         h->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
         if (h->file < 0) {
-            st = tribe_fail(TRIBE_ERR_IO, "%s: cannot open HDF5 file", path);
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open HDF5 file (damaged or truncated?)", path);
             goto cleanup;
         }
     }
@@ -307,7 +326,9 @@ tribe_status tribe_h5_close_after(tribe_h5 **h, tribe_status st)
 
 const char *tribe_h5_path(const tribe_h5 *h) { return h->path; }
 
-int tribe_h5_exists(tribe_h5 *h, const char *name)
+/* 1 when the object exists, 0 when not, -1 when a group on the way cannot
+ * be read (a damaged file). */
+static int link_state(tribe_h5 *h, const char *name)
 {
     /* Walk the path: H5Lexists requires every intermediate link to exist. */
     char buf[1024];
@@ -319,14 +340,17 @@ int tribe_h5_exists(tribe_h5 *h, const char *name)
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (H5Lexists(h->file, buf, H5P_DEFAULT) <= 0)
-                return 0;
+            htri_t e = H5Lexists(h->file, buf, H5P_DEFAULT);
+            if (e <= 0)
+                return e < 0 ? -1 : 0;
             if (c == '\0')
                 return 1;
             *p = c;
         }
     }
 }
+
+int tribe_h5_exists(tribe_h5 *h, const char *name) { return link_state(h, name) > 0; }
 
 static hid_t lcpl_intermediate(void)
 {
@@ -403,8 +427,11 @@ static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tri
         H5Sclose(mspace);
         mspace = -1;
         /* Agreed after every piece: an MPI-IO error (a full disk) may reach
-         * only the rank that aggregates the write. */
-        st = agree(h, rc < 0 ? h5fail(h, name, write ? "write" : "read") : TRIBE_OK);
+         * only the rank that aggregates the write. A failed read is the
+         * input's content (the file could be opened): a damaged file. */
+        st = agree(h, rc >= 0 ? TRIBE_OK
+                      : write ? h5fail(h, name, "write")
+                              : tribe_fail(TRIBE_ERR_INPUT, "%s: cannot read '%s' (damaged file?)", h->path, name));
         if (st != TRIBE_OK)
             goto cleanup;
     }
@@ -462,11 +489,13 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
 
 tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_t *cols)
 {
-    if (!tribe_h5_exists(h, name))
-        return tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is missing", h->path, name);
+    int state = link_state(h, name);
+    if (state <= 0)
+        return tribe_fail(TRIBE_ERR_INPUT, state < 0 ? "%s: cannot read the groups above '%s' (damaged file?)"
+                                                     : "%s: dataset '%s' is missing", h->path, name);
     hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
     if (dset < 0)
-        return tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' is not a dataset", h->path, name);
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' is not a dataset (or the file is damaged)", h->path, name);
     hid_t space = H5Dget_space(dset);
     int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     hsize_t dims[2] = {0, 1};
@@ -477,6 +506,64 @@ tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_
     *cols = nd == 2 ? (int64_t)dims[1] : 1;
     if (space >= 0) H5Sclose(space);
     H5Dclose(dset);
+    return st;
+}
+
+static const char *type_name(tribe_h5_type t)
+{
+    switch (t) {
+    case TRIBE_H5_I32: return "int32";
+    case TRIBE_H5_I64: return "int64";
+    case TRIBE_H5_F32: return "float32";
+    case TRIBE_H5_F64: return "float64";
+    case TRIBE_H5_U8: return "uint8";
+    }
+    return "?";
+}
+
+/* Before a dataset of rows x cols is read as `type`: its stored type must be
+ * that type (no float read as an integer, no int64 narrowed, no string read
+ * as a number), and unless a filter compresses it, the storage it occupies
+ * must hold every value its dimensions claim and lie within the file, so a
+ * damaged dimension cannot make tribe allocate what is not there. */
+static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols)
+{
+    tribe_status st = TRIBE_OK;
+    hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
+    hid_t ft = dset >= 0 ? H5Dget_type(dset) : -1, dcpl = dset >= 0 ? H5Dget_create_plist(dset) : -1;
+    size_t bytes = 0;
+    if (ft < 0 || dcpl < 0) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open dataset '%s' (damaged file?)", h->path, name);
+        goto cleanup;
+    }
+    H5T_class_t cls = H5Tget_class(ft);
+    int is_float = type == TRIBE_H5_F32 || type == TRIBE_H5_F64;
+    H5T_sign_t sign = cls == H5T_INTEGER ? H5Tget_sign(ft) : H5T_SGN_ERROR;
+    if (cls != (is_float ? H5T_FLOAT : H5T_INTEGER) || H5Tget_size(ft) != type_size(type) ||
+        (!is_float && sign != (type == TRIBE_H5_U8 ? H5T_SGN_NONE : H5T_SGN_2))) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not stored as %s", h->path, name, type_name(type));
+        goto cleanup;
+    }
+    if (rows < 0 || cols < 0 || tribe_mul_size((size_t)rows, (size_t)cols, &bytes) != TRIBE_OK ||
+        tribe_mul_size(bytes, type_size(type), &bytes) != TRIBE_OK) {
+        tribe_clear_error();
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %llu x %llu values (damaged file?)", h->path, name,
+                        (unsigned long long)rows, (unsigned long long)cols);
+        goto cleanup;
+    }
+    if (H5Pget_nfilters(dcpl) == 0) {
+        hsize_t stored = H5Dget_storage_size(dset);
+        if (stored < (hsize_t)bytes || (int64_t)stored > h->file_bytes) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %lld x %lld values but stores %llu bytes of "
+                            "the %zu they need (damaged or incomplete file?)", h->path, name, (long long)rows,
+                            (long long)cols, (unsigned long long)stored, bytes);
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (ft >= 0) H5Tclose(ft);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (dset >= 0) H5Dclose(dset);
     return st;
 }
 
@@ -498,6 +585,8 @@ static tribe_status read_into(tribe_h5 *h, const char *name, tribe_h5_type type,
                         (long long)cols);
     else if (st == TRIBE_OK && (offset < 0 || n_local < 0 || offset + n_local > rows))
         st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
+    if (st == TRIBE_OK) /* the same metadata on every rank: the same verdict */
+        st = check_stored(h, name, type, rows, c);
     if (st == TRIBE_OK && (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0)
         st = h5fail(h, name, "open for reading");
     st = transfer_rows(h, name, dset, type, offset, n_local, cols, 0, dst, st);
@@ -518,6 +607,8 @@ tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type typ
     int64_t rows = 0, cols = 0;
     size_t bytes = 0;
     tribe_status st = tribe_h5_shape(h, name, &rows, &cols);
+    if (st == TRIBE_OK) /* before allocating what the dimensions claim */
+        st = check_stored(h, name, type, rows, cols);
     if (st == TRIBE_OK)
         st = tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes);
     if (st == TRIBE_OK)
@@ -572,40 +663,61 @@ static tribe_status write_attr(tribe_h5 *h, tribe_status prior, const char *obj,
     return agree(h, st);
 }
 
-static hid_t vlen_str_type(void)
+/* A fixed-length, NUL-padded UTF-8 string type of len bytes (at least 1).
+ * Fixed-length values live in the attribute itself, inside the object header
+ * that the 1.10 format checksums; variable-length ones would live in a global
+ * heap, which has no checksum and which HDF5 1.10 follows without bounds
+ * checks (a damaged heap object size crashes or hangs the reader). */
+static hid_t fixed_str_type(size_t len)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    if (t >= 0 && (H5Tset_size(t, len ? len : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
         H5Tclose(t);
         return -1;
     }
     return t;
 }
 
-tribe_status tribe_h5_attr_strs(tribe_h5 *h, const char *obj, const char *name, int n, const char *const *values)
+/* n strings as one fixed-length string attribute: an array, or a scalar when
+ * scalar is set (n is then 1). */
+static tribe_status write_strs(tribe_h5 *h, const char *obj, const char *name, int n, const char *const *values,
+                               int scalar)
 {
-    hid_t t = vlen_str_type();
+    tribe_status st = TRIBE_OK;
+    size_t len = 1, bytes = 0;
+    char *buf = NULL;
+    hid_t t = -1, space = -1;
     hsize_t dim = (hsize_t)n;
-    hid_t space = n > 0 ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_NULL);
-    size_t bytes = 0;
-    for (int i = 0; i < n; i++)
-        bytes += (values[i] ? strlen(values[i]) : 0) + 16;
-    tribe_status st = (t < 0 || space < 0) ? h5fail(h, name, "string type") : TRIBE_OK;
-    st = write_attr(h, st, obj, name, t, space, values, bytes);
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(values[i]);
+        len = l > len ? l : len;
+    }
+    /* A local failure still joins the collective write_attr (it agrees). */
+    st = tribe_mul_size((size_t)(n > 0 ? n : 1), len, &bytes);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&buf, bytes, 1);
+    for (int i = 0; st == TRIBE_OK && i < n; i++)
+        memcpy(buf + (size_t)i * len, values[i], strlen(values[i]));
+    t = fixed_str_type(len);
+    space = scalar ? H5Screate(H5S_SCALAR) : n > 0 ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_NULL);
+    if (st == TRIBE_OK && (t < 0 || space < 0))
+        st = h5fail(h, name, "string type");
+    st = write_attr(h, st, obj, name, t, space, buf, bytes + 16);
     if (space >= 0) H5Sclose(space);
     if (t >= 0) H5Tclose(t);
+    free(buf);
     return st;
+}
+
+tribe_status tribe_h5_attr_strs(tribe_h5 *h, const char *obj, const char *name, int n, const char *const *values)
+{
+    return write_strs(h, obj, name, n, values, 0);
 }
 
 tribe_status tribe_h5_attr_str(tribe_h5 *h, const char *obj, const char *name, const char *value)
 {
-    hid_t t = vlen_str_type();
-    hid_t space = H5Screate(H5S_SCALAR);
-    tribe_status st = (t < 0 || space < 0) ? h5fail(h, name, "string type") : TRIBE_OK;
-    st = write_attr(h, st, obj, name, t, space, &value, strlen(value) + 16);
-    if (space >= 0) H5Sclose(space);
-    if (t >= 0) H5Tclose(t);
-    return st;
+    return write_strs(h, obj, name, 1, &value, 1);
 }
 
 /* A scalar attribute of a native numeric type. */
@@ -628,44 +740,96 @@ tribe_status tribe_h5_attr_f64(tribe_h5 *h, const char *obj, const char *name, d
     return attr_scalar(h, obj, name, H5T_NATIVE_DOUBLE, &value);
 }
 
+/* 1 when obj has the attribute, 0 when obj or the attribute is missing, -1
+ * when obj exists but its header cannot be read (a damaged file). */
+static int attr_state(tribe_h5 *h, const char *obj, const char *name)
+{
+    int state = link_state(h, obj);
+    if (state <= 0)
+        return state;
+    hid_t o = H5Oopen(h->file, obj, H5P_DEFAULT);
+    if (o < 0)
+        return -1;
+    htri_t e = H5Aexists(o, name);
+    H5Oclose(o);
+    return e < 0 ? -1 : e > 0;
+}
+
+/* Checks the stored type and extent of a string attribute before anything
+ * is read: fixed-length only (see fixed_str_type), a scalar, a 1-D array or
+ * empty, at most MAX_ATTR_BYTES. *n and *len: strings and bytes per string. */
+static tribe_status check_str_attr(tribe_h5 *h, const char *obj, const char *name, hid_t ftype, hid_t space,
+                                   int *n, size_t *len)
+{
+    H5S_class_t sc = H5Sget_simple_extent_type(space);
+    hssize_t np = H5Sget_simple_extent_npoints(space);
+    if (H5Tget_class(ftype) != H5T_STRING)
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' is not a string", h->path, name, obj);
+    if (H5Tis_variable_str(ftype) != 0)
+        return tribe_fail(TRIBE_ERR_INPUT,
+                          "%s: attribute '%s' of '%s' is a variable-length string, which tribe does not read "
+                          "(HDF5 cannot read a damaged one safely); the file was written by an older tribe or "
+                          "another program: re-create it with 'tribe ingest' or 'tribe run', or store fixed-length "
+                          "strings (docs/hdf5-layout.md)",
+                          h->path, name, obj);
+    *len = H5Tget_size(ftype);
+    if (sc == H5S_NULL)
+        np = 0;
+    else if (np < 0 || (sc == H5S_SIMPLE && H5Sget_simple_extent_ndims(space) != 1) ||
+             (sc != H5S_SIMPLE && sc != H5S_SCALAR))
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' is not a string or a list of strings",
+                          h->path, name, obj);
+    if (*len == 0 || (uint64_t)np > MAX_ATTR_BYTES / *len)
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' claims %lld strings of %zu bytes "
+                          "(damaged file?)", h->path, name, obj, (long long)np, *len);
+    *n = (int)np;
+    return TRIBE_OK;
+}
+
 tribe_status tribe_h5_read_attr_strs(tribe_h5 *h, const char *obj, const char *name, int *n_out, char ***out)
 {
     tribe_status st = TRIBE_OK;
     hid_t o = -1, a = -1, space = -1, ftype = -1, t = -1;
-    char **raw = NULL, **res = NULL;
+    char *raw = NULL, **res = NULL;
     int n = 0;
-    if (!tribe_h5_exists(h, obj) || (o = H5Oopen(h->file, obj, H5P_DEFAULT)) < 0 || H5Aexists(o, name) <= 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' is missing", h->path, name, obj);
+    size_t len = 0;
+    int state = attr_state(h, obj, name);
+    if (state <= 0) {
+        st = state < 0 ? tribe_fail(TRIBE_ERR_INPUT, "%s: cannot read the header of '%s' (damaged file?)", h->path, obj)
+                       : tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' is missing", h->path, name, obj);
         goto cleanup;
     }
-    a = H5Aopen(o, name, H5P_DEFAULT);
+    o = H5Oopen(h->file, obj, H5P_DEFAULT);
+    a = o >= 0 ? H5Aopen(o, name, H5P_DEFAULT) : -1;
     space = a >= 0 ? H5Aget_space(a) : -1;
     ftype = a >= 0 ? H5Aget_type(a) : -1;
-    t = vlen_str_type();
-    if (a < 0 || space < 0 || ftype < 0 || t < 0) {
-        st = h5fail(h, name, "attribute open");
+    if (a < 0 || space < 0 || ftype < 0) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open attribute '%s' of '%s' (damaged file?)", h->path, name, obj);
         goto cleanup;
     }
-    if (H5Tget_class(ftype) != H5T_STRING || !H5Tis_variable_str(ftype)) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: attribute '%s' of '%s' is not a string", h->path, name, obj);
-        goto cleanup;
-    }
-    hssize_t np = H5Sget_simple_extent_npoints(space);
-    n = np > 0 ? (int)np : 0;
-    TRIBE_TRY(tribe_calloc((void **)&raw, (size_t)(n ? n : 1), sizeof *raw));
+    TRIBE_TRY(check_str_attr(h, obj, name, ftype, space, &n, &len));
+    TRIBE_TRY(tribe_calloc((void **)&raw, (size_t)(n ? n : 1) * len + 1, 1));
     TRIBE_TRY(tribe_calloc((void **)&res, (size_t)(n ? n : 1), sizeof *res));
-    if (n > 0 && H5Aread(a, t, raw) < 0) {
-        st = h5fail(h, name, "attribute read");
+    /* The file's own type as memory type: bytes are copied, never converted. */
+    t = H5Tcopy(ftype);
+    if (t < 0 || (n > 0 && H5Aread(a, t, raw) < 0)) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot read attribute '%s' of '%s' (damaged file?)", h->path, name, obj);
         goto cleanup;
     }
-    for (int i = 0; i < n; i++)
-        TRIBE_TRY(tribe_strdup(raw[i] ? raw[i] : "", &res[i]));
+    for (int i = 0; i < n; i++) {
+        const char *v = raw + (size_t)i * len;
+        size_t l = strnlen(v, len);
+        if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
+            while (l > 0 && v[l - 1] == ' ')
+                l--;
+        TRIBE_TRY(tribe_alloc((void **)&res[i], l + 1));
+        memcpy(res[i], v, l);
+        res[i][l] = '\0';
+    }
     *n_out = n;
     *out = res;
     res = NULL;
 cleanup:
-    if (raw && n > 0 && space >= 0 && t >= 0)
-        H5Dvlen_reclaim(t, space, H5P_DEFAULT, raw);
     free(raw);
     if (res) {
         for (int i = 0; i < n; i++)
@@ -678,6 +842,19 @@ cleanup:
     if (a >= 0) H5Aclose(a);
     if (o >= 0) H5Oclose(o);
     return st;
+}
+
+tribe_status tribe_h5_read_attr_strs_opt(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out)
+{
+    *n = 0;
+    *out = NULL;
+    return attr_state(h, obj, name) != 0 ? tribe_h5_read_attr_strs(h, obj, name, n, out) : TRIBE_OK;
+}
+
+tribe_status tribe_h5_read_attr_str_opt(tribe_h5 *h, const char *obj, const char *name, char **out)
+{
+    *out = NULL;
+    return attr_state(h, obj, name) != 0 ? tribe_h5_read_attr_str(h, obj, name, out) : TRIBE_OK;
 }
 
 tribe_status tribe_h5_read_attr_str(tribe_h5 *h, const char *obj, const char *name, char **out)

@@ -146,8 +146,8 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     st = tribe_par_agree(par, st);
     if (st != TRIBE_OK)
         goto cleanup;
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK ||
-        strcmp(format, TRIBE_CUSTOMERS_FORMAT) != 0) {
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &format));
+    if (!format || strcmp(format, TRIBE_CUSTOMERS_FORMAT) != 0) {
         st = tribe_fail(TRIBE_ERR_INPUT,
                         "%s: not a tribe customers file (no tribe_format='%s' attribute); "
                         "create one with 'tribe ingest' or 'tribe import'",
@@ -175,10 +175,7 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     t->n_global = n;
     t->offset = lo;
     t->n_local = hi - lo;
-    if (tribe_h5_read_attr_strs(h, "/customers", "categorical", &ncat, &cats) != TRIBE_OK) {
-        ncat = 0;
-        cats = NULL;
-    }
+    TRIBE_TRY(tribe_h5_read_attr_strs_opt(h, "/customers", "categorical", &ncat, &cats));
     for (int c = 0; c < ncat; c++) {
         tribe_catcol *col = NULL;
         TRIBE_TRY(tribe_fmt(dname, sizeof dname, "/customers/%s", cats[c]));
@@ -197,11 +194,8 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
         free_names(levels, nlev);
         levels = NULL;
     }
-    if (ledger_json && tribe_h5_exists(h, "/customers")) {
-        char *l = NULL;
-        if (tribe_h5_read_attr_str(h, "/customers", "ledger", &l) == TRIBE_OK)
-            *ledger_json = l;
-    }
+    if (ledger_json)
+        TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/customers", "ledger", ledger_json));
     *out = t;
     t = NULL;
 cleanup:

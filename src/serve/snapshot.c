@@ -170,7 +170,8 @@ static tribe_status read_features(tribe_par *par, tribe_h5 *h, tribe_snap *s)
     int nn = 0;
     int64_t rows = 0, cols = 0;
     struct stat sb;
-    if (tribe_h5_read_attr_str(h, "/", "input", &input) != TRIBE_OK || stat(input, &sb) != 0) {
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "input", &input));
+    if (!input || stat(input, &sb) != 0) {
         TRIBE_WARN("serve: %s: the run's input %s is gone: customers are served without features and drivers",
                    s->results, input ? input : "(not recorded)");
         tribe_clear_error();
@@ -261,8 +262,9 @@ static tribe_status read_identity(tribe_h5 *h, tribe_snap *s)
     char group[4096];
     TRIBE_TRY(tribe_h5_read_attr_str(h, "/", "run_id", &s->run_id));
     TRIBE_TRY(tribe_fmt(group, sizeof group, "/runs/%s", s->run_id));
-    if (!tribe_h5_exists(h, group) || tribe_h5_read_attr_str(h, group, "created", &s->created) != TRIBE_OK ||
-        tribe_h5_read_attr_str(h, group, "job_spec", &s->job_spec) != TRIBE_OK)
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, group, "created", &s->created));
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, group, "job_spec", &s->job_spec));
+    if (!s->created || !s->job_spec)
         return tribe_fail(TRIBE_ERR_INPUT, "%s: no run record %s with created and job_spec", s->results, group);
     uint64_t hsh = 1469598103934665603ull;
     for (const char *p = s->dir; *p; p++)
@@ -288,7 +290,8 @@ static tribe_status load(tribe_par *par, tribe_snap *s)
     tribe_h5 *h = NULL;
     char *format = NULL, *run_json = NULL, *personas = NULL, *plan = NULL;
     TRIBE_TRY(tribe_h5_open(par, s->results, &h));
-    if (tribe_h5_read_attr_str(h, "/", "tribe_format", &format) != TRIBE_OK || strcmp(format, "tribe-results") != 0) {
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "tribe_format", &format));
+    if (!format || strcmp(format, "tribe-results") != 0) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file (no tribe_format='tribe-results')", s->results);
         goto cleanup;
     }

@@ -102,12 +102,12 @@ def main():
     root = tree.root
     r = h5py.File(results, "r")
     c = h5py.File(customers, "r")
-    names = [str(x) for x in r["/segments"].attrs["names"]]
+    names = [x.decode() if isinstance(x, bytes) else str(x) for x in r["/segments"].attrs["names"]]
     k = len(names)
     label = r["/segments/label"][:]
     memb = r["/segments/membership"][:] if "membership" in r["/segments"] else None
-    feats = [str(x) for x in c["/customers/features"].attrs["feature_names"]]
-    model_feats = [str(x) for x in r["/model"].attrs["feature_names"]]
+    feats = [x.decode() if isinstance(x, bytes) else str(x) for x in c["/customers/features"].attrs["feature_names"]]
+    model_feats = [x.decode() if isinstance(x, bytes) else str(x) for x in r["/model"].attrs["feature_names"]]
     med, overall_med = r["/segments/median"][:], r["/segments/overall_median"][:]
     run = r["/runs"][r.attrs["run_id"]].attrs
     fi = feats.index("frequency")
@@ -252,7 +252,7 @@ def figure(fid, s, r, c, feats, label):
     m = re.match(r"mix\.([^.]+)\.(.+)$", key)
     if m and m.group(1) in c["/customers"]:
         codes = c["/customers/" + m.group(1)][:]
-        levels = [str(x) for x in c["/customers/" + m.group(1)].attrs["levels"]]
+        levels = [x.decode() if isinstance(x, bytes) else str(x) for x in c["/customers/" + m.group(1)].attrs["levels"]]
         if m.group(2) not in levels:
             return None
         rows = codes if base else codes[label == s]

@@ -53,7 +53,7 @@ assert np.array_equal(ids, r["/segments/id"][:]) and np.array_equal(lab, r["/seg
 assert np.array_equal(dist, r["/segments/distance"][:])
 assert all(x[2] == names[int(x[1])] for x in rows[1:])
 h = h5py.File(sys.argv[3])
-assert h.attrs["tribe_format"] == "tribe-labels"
+assert h.attrs["tribe_format"] == b"tribe-labels"
 for k in ["id", "label", "distance"]:
     assert np.array_equal(h["/segments/" + k][:], r["/segments/" + k][:]), k
 EOF
@@ -112,7 +112,7 @@ with h5py.File(sys.argv[2], "w") as o:
     for k, v in f.attrs.items(): o.attrs[k] = v
     o["/customers/id"] = f["/customers/id"][:]
     o["/customers/features"] = f["/customers/features"][:][:, keep]
-    o["/customers/features"].attrs.create("feature_names", [names[j] for j in keep], dtype=h5py.string_dtype())
+    o["/customers/features"].attrs["feature_names"] = np.array([names[j].encode() for j in keep])
 EOF
 expect 3 "nomon.h5: has no column 'monetary'" -- tribe_np 2 assign "$M" "$TMP/nomon.h5" -o "$TMP/x.csv"
 expect 3 "train.h5: not a tribe results file" -- tribe_np 2 assign "$TMP/train.h5" "$TMP/train.h5" -o "$TMP/x.csv"

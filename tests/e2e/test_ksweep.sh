@@ -30,7 +30,7 @@ $PY - "$TMP/out1/results.h5" "$TMP/out2/results.h5" <<'PY' && ok "k_sweep table 
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r")["/model/k_sweep"] for p in sys.argv[1:])
 assert a.shape == (8, 8), a.shape
-assert list(a.attrs["columns"]) == ["k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq",
+assert [s.decode() for s in a.attrs["columns"]] == ["k", "inertia", "silhouette", "silhouette_ci95", "silhouette_sq",
                                     "calinski_harabasz", "davies_bouldin", "stability_ari"]
 assert np.array_equal(a[:], b[:], equal_nan=True)
 for k in ("recommended_k", "elbow_k", "stability_ari", "reason", "stability_min", "k_stable", "stability_note"):
@@ -43,13 +43,13 @@ f = h5py.File(sys.argv[1], "r")
 t = f["/model/k_sweep"]
 k = int(t.attrs["recommended_k"])
 assert k == int(f["/segments"].attrs["k"]), (k, f["/segments"].attrs["k"])
-assert t.attrs["reason"].startswith(f"K={k}: "), t.attrs["reason"]
+assert t.attrs["reason"].decode().startswith(f"K={k}: "), t.attrs["reason"]
 assert 2 <= int(t.attrs["elbow_k"]) <= 9
 row = t[:][t[:, 0] == k][0]
 assert row[7] == t.attrs["stability_ari"] and 0.8 <= row[7] <= 1, row
 run = f["/runs"][list(f["/runs"])[0]].attrs
 assert run["k_reason"] == t.attrs["reason"] and run["k_stability_ari"] == row[7]
-assert t.attrs["stability_min"] == 0.8 and t.attrs["k_stable"] == 1 and t.attrs["stability_note"] == ""
+assert t.attrs["stability_min"] == 0.8 and t.attrs["k_stable"] == 1 and t.attrs["stability_note"] == b""
 assert ((t[:, 6] > 0) & (t[:, 5] > 0) & (np.abs(t[:, 4]) < 1) & (np.abs(t[:, 2]) < 1)).all()
 assert (np.diff(t[:, 1]) < 0).sum() >= 5  # inertia falls with K (mostly: mini-batch fits)
 PY
@@ -120,9 +120,9 @@ for d, reliable in ((sys.argv[1], True), (sys.argv[2], False)):
     assert km["k_reliable"] is reliable and t["k_stable"] == (1 if reliable else -1), (d, km["k_reliable"])
     assert (km["k_sweep"]["stability_ari"] >= 0.8) == reliable
     if reliable:
-        assert km["k_warning"] is None and t["stability_note"] == "" and "Not reliable" not in html
+        assert km["k_warning"] is None and t["stability_note"] == b"" and "Not reliable" not in html
     else:
-        assert km["k_warning"] == t["stability_note"] and "is reliable" in km["k_warning"], km["k_warning"]
+        assert km["k_warning"] == t["stability_note"].decode() and "is reliable" in km["k_warning"], km["k_warning"]
         assert "<strong>Not reliable.</strong> No number of segments from 3 to 8" in html
         assert f"Best of unreliable choices: <strong>K={km['k']}</strong>" in html
 PY

@@ -40,7 +40,7 @@ for name, v in (("nan", np.nan), ("neg", -5.0)):
 c = copy("tr.target.h5", "cut.target.h5")
 l = json.loads(c.attrs["ledger"])
 l["cutoff_day"] -= 7
-c.attrs["ledger"] = json.dumps(l)
+c.attrs["ledger"] = np.bytes_(json.dumps(l).encode())
 for w in ("tr", "te"):
     c = copy(w + ".h5", w + "_deg.h5")
     shutil.copy(f"{d}/{w}.target.h5", f"{d}/{w}_deg.target.h5")

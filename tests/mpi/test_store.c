@@ -78,6 +78,46 @@ int main(int argc, char **argv)
     tribe_h5_close(&h);
     st = tribe_store_read_customers(par, bad, &r, NULL);
     TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), "not a tribe"), "foreign h5: %s", tribe_errmsg());
+    /* Strings are fixed-length attributes of any size (a JSON beyond the 64 KiB object header
+     * message limit included) and read back exactly; an empty list and an empty string too. */
+    static char big[100001];
+    memset(big, 'x', sizeof big - 1);
+    big[3] = 'y';
+    const char *list[] = {"a", "", "longer one"};
+    TRIBE_MPI_CHECK(par, tribe_h5_create(par, bad, &h) == TRIBE_OK, "create strings");
+    TRIBE_MPI_CHECK(par, tribe_h5_attr_str(h, "/", "big", big) == TRIBE_OK, "big attr: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_h5_attr_strs(h, "/g", "list", 3, list) == TRIBE_OK, "list: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_h5_attr_strs(h, "/g", "none", 0, list) == TRIBE_OK, "empty: %s", tribe_errmsg());
+    TRIBE_MPI_CHECK(par, tribe_h5_attr_str(h, "/g", "blank", "") == TRIBE_OK, "blank: %s", tribe_errmsg());
+    int32_t codes[4] = {1, 2, 3, 4};
+    TRIBE_MPI_CHECK(par, tribe_h5_write_small(h, "/g/codes", TRIBE_H5_I32, 4, 1, codes) == TRIBE_OK, "codes");
+    TRIBE_MPI_CHECK(par, tribe_h5_close(&h) == TRIBE_OK, "close strings");
+    TRIBE_MPI_CHECK(par, tribe_h5_open(par, bad, &h) == TRIBE_OK, "open strings");
+    char *s1 = NULL, *s2 = NULL, *s3 = NULL, **l = NULL;
+    int nl = -1, n0 = -1;
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_str(h, "/", "big", &s1) == TRIBE_OK && strcmp(s1, big) == 0, "big back");
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_strs(h, "/g", "list", &nl, &l) == TRIBE_OK && nl == 3 &&
+                    strcmp(l[0], "a") == 0 && strcmp(l[1], "") == 0 && strcmp(l[2], "longer one") == 0, "list back");
+    tribe_free_strs(l, nl);
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_strs(h, "/g", "none", &n0, &l) == TRIBE_OK && n0 == 0, "empty back");
+    tribe_free_strs(l, n0);
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_str(h, "/g", "blank", &s2) == TRIBE_OK && strcmp(s2, "") == 0, "blank");
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_str_opt(h, "/g", "absent", &s3) == TRIBE_OK && !s3, "optional absent");
+    TRIBE_MPI_CHECK(par, tribe_h5_read_attr_str_opt(h, "/nope", "absent", &s3) == TRIBE_OK && !s3, "no object");
+    /* A dataset read as another type is refused, never converted. */
+    void *vals = NULL;
+    int64_t rows = 0, cols = 0;
+    st = tribe_h5_read_small(h, "/g/codes", TRIBE_H5_I64, &rows, &cols, &vals);
+    TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), "'/g/codes' is not stored as int64"),
+                    "int32 read as int64: %d %s", st, tribe_errmsg());
+    st = tribe_h5_read_small(h, "/g/codes", TRIBE_H5_F32, &rows, &cols, &vals);
+    TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), "not stored as float32"), "as float");
+    st = tribe_h5_read_small(h, "/g/codes", TRIBE_H5_I32, &rows, &cols, &vals);
+    TRIBE_MPI_CHECK(par, st == TRIBE_OK && rows == 4 && ((int32_t *)vals)[3] == 4, "as int32: %s", tribe_errmsg());
+    free(vals);
+    free(s1);
+    free(s2);
+    tribe_h5_close(&h);
     /* An unwritable destination fails cleanly and leaves nothing behind. */
     st = tribe_store_write_customers(par, "/proc/nope/customers.h5", t, NULL, NULL);
     TRIBE_MPI_CHECK(par, st == TRIBE_ERR_IO, "unwritable: %d %s", st, tribe_errmsg());
