@@ -122,6 +122,11 @@ tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out);
  * `ledger_json` and `source_json` may be NULL. */
 tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
                                          const char *ledger_json, const char *source_json);
+/* The same, written at `path` itself (no temporary of its own): for a
+ * caller that writes under a temporary name and commits it with other files
+ * (tribe ingest). A failed write leaves a damaged file at `path`. */
+tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, const tribe_table *t,
+                                            const char *ledger_json, const char *source_json);
 /* Reads customers.h5 with rows block-distributed over ranks
  * (tribe_par_block). *ledger_json (may be NULL to skip) gets the stored
  * ledger or NULL. A file that is not tribe's fails with INPUT saying so. */

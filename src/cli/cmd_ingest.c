@@ -315,9 +315,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     }
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
     TRIBE_TRY(source_json(src, &source));
-    TRIBE_TRY(tribe_store_write_customers(par, tmp[F_OUT], t, ledger, source));
+    TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_OUT], t, ledger, source));
     if (target)
-        TRIBE_TRY(tribe_store_write_customers(par, tmp[F_TARGET], target, ledger, source));
+        TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_TARGET], target, ledger, source));
     if (tribe_par_rank(par) == 0) {
         const char *from[N_FILES], *to[N_FILES];
         int n = 0;

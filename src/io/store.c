@@ -30,15 +30,13 @@ static tribe_status publish(tribe_par *par, tribe_status st, const char *tmp, co
     return tribe_par_agree(par, st);
 }
 
-tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
-                                         const char *ledger_json, const char *source_json)
+tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, const tribe_table *t,
+                                            const char *ledger_json, const char *source_json)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
-    char tmp[4096] = "";
     char dname[512];
-    TRIBE_TRY(tmp_name(par, path, tmp, sizeof tmp));
-    st = tribe_h5_create(par, tmp, &h);
+    st = tribe_h5_create(par, path, &h);
     st = tribe_par_agree(par, st);
     if (st != TRIBE_OK)
         goto cleanup;
@@ -70,10 +68,17 @@ tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const
     if (source_json)
         TRIBE_TRY(tribe_h5_attr_str(h, "/customers", "source", source_json));
 cleanup:
-    st = tribe_h5_close_after(&h, st);
-    if (tmp[0])
-        st = publish(par, st, tmp, path);
-    return st;
+    return tribe_h5_close_after(&h, st);
+}
+
+tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
+                                         const char *ledger_json, const char *source_json)
+{
+    char tmp[4096] = "";
+    tribe_status st = tmp_name(par, path, tmp, sizeof tmp);
+    if (st != TRIBE_OK)
+        return st;
+    return publish(par, tribe_store_write_customers_at(par, tmp, t, ledger_json, source_json), tmp, path);
 }
 
 /* Collective. /customers/id must be unique and ascending (the row order every

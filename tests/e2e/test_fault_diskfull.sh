@@ -21,8 +21,8 @@ tribe_np 1 "${ingest_args[@]}" >/dev/null 2>"$TMP/good.err" || { fail "first ing
 write_job "$TMP/good.json" "$MNT/c.h5" "$MNT/out" 4 '"run_id": "good"'
 tribe_np 1 run "$TMP/good.json" >/dev/null 2>"$TMP/good.err" || { fail "first run"; cat "$TMP/good.err"; }
 
-snapshot() { # every file's hash and every link's target, the filler aside
-  (cd "$MNT" && find . -path ./filler -prune -o -type f -print | sort | xargs sha256sum &&
+snapshot() { # every file's hash and every link's target, the filler and the lock files' owner records aside
+  (cd "$MNT" && find . \( -path ./filler -o -name .lock \) -prune -o -type f -print | sort | xargs sha256sum &&
     find . -type l -printf '%p -> %l\n' | sort)
 }
 snapshot >"$TMP/before.sha"
@@ -37,8 +37,9 @@ fill_to() {
 
 # after_failure WHAT: previous results unchanged, no temporary file or staging directory left.
 after_failure() {
-  snapshot | cmp -s - "$TMP/before.sha" && ok "$1: previous results byte-identical" ||
-    fail "$1: previous results changed"
+  snapshot >"$TMP/after.sha"
+  cmp -s "$TMP/after.sha" "$TMP/before.sha" && ok "$1: previous results byte-identical" ||
+    { fail "$1: previous results changed"; diff "$TMP/before.sha" "$TMP/after.sha" | sed 's/^/    /'; }
   local left
   left=$(find "$MNT" \( -name '*.tmp.*' -o -name '.staging-*' -o -name '*.part' \) -print)
   [[ -z $left ]] && ok "$1: nothing half-written left" || fail "$1: left behind: $left"

@@ -82,7 +82,7 @@ one_set() {
 # A 2-rank ingest of that data into c.h5: rank 1 killed while the sources are read (the lock
 # exists), then after reading while customers.h5 is written (its own temporary exists; the rejects
 # file is complete then, and was moved into place already before the fix).
-for moment in 'c.h5.lock' 'c.h5.tmp.*.tmp.*'; do
+for moment in 'c.h5.lock' 'c.h5.tmp.*'; do
   "$MPIEXEC" -n 2 --oversubscribe --bind-to none "$TRIBE_BIN" ingest "${ingest_args[@]}" --snapshot 2012-01-31 \
     -o c.h5 >"$TMP/kill.log" 2>&1 &
   job=$!
