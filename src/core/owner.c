@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct tribe_lock {
@@ -133,10 +134,29 @@ static tribe_status refuse(const char *subject, const char *record)
     tribe_owner_field(record ? record : "", "what", what, sizeof what);
     tribe_owner_alive(record ? record : "", 0, who, sizeof who);
     if (!record || !what[0])
-        return tribe_fail(TRIBE_ERR_IO, "%s is in use by another tribe process (it is writing its record now)",
+        return tribe_fail(TRIBE_ERR_IO, "%s is in use by another tribe process (its owner record is not written yet)",
                           subject);
     return tribe_fail(TRIBE_ERR_IO, "%s is in use by %s (%s); wait for it to end or give another output", subject,
                       what, who);
+}
+
+/* The record of the process holding the lock on fd. The holder writes it
+ * just after taking the lock: until then the file is empty or still names
+ * the previous holder, so it is read again for up to two seconds until it
+ * names a live process. */
+static char *read_holder(int fd)
+{
+    char *text = NULL, who[512];
+    struct stat sb;
+    for (int i = 0; i < 100; i++) {
+        free(text);
+        text = read_fd(fd);
+        if (text && fstat(fd, &sb) == 0 && tribe_owner_alive(text, sb.st_mtime, who, sizeof who))
+            return text;
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
+    free(text); /* never a live holder's: name none rather than a finished one */
+    return NULL;
 }
 
 static tribe_status write_record(int fd, const char *path, const char *rec)
@@ -161,7 +181,7 @@ static tribe_status lock_once(const char *path, const char *subject, const char 
         return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create the lock file", path);
     if (fcntl(fd, F_SETLK, &fl) != 0) {
         if (errno == EACCES || errno == EAGAIN) {
-            old = read_fd(fd);
+            old = read_holder(fd);
             TRIBE_TRY(refuse(subject, old));
         }
         if (errno != ENOLCK && errno != EOPNOTSUPP && errno != ENOSYS)
