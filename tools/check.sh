@@ -44,7 +44,7 @@ valgrind_one() { # NAME: one unit test under valgrind; its output and log kept b
   esac
   return $rc
 }
-# test_quality first: about 160 s under valgrind, started last it would run alone at the end
+# test_quality first: the longest under valgrind (about 80 s); started last it would run alone at the end
 units=$(cd "$root/build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
         awk '$0 == "test_quality" { print; next } { rest[n++] = $0 } END { for (i = 0; i < n; i++) print rest[i] }')
 # shellcheck disable=SC2086 # one test name a word
