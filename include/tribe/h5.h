@@ -113,6 +113,11 @@ tribe_status tribe_h5_read_attr_strs_opt(tribe_h5 *h, const char *obj, const cha
 /* Names of the members of a group, sorted (caller frees). */
 tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out);
 
+/* Collective. `<path>.tmp.<rank 0's pid>` in buf on every rank: the one
+ * temporary name all ranks write a file under before it is moved into place
+ * (the temporary-file rules of tribe/owner.h read that pid). */
+tribe_status tribe_tmp_name(tribe_par *par, const char *path, char *buf, size_t cap);
+
 /* ---- customers.h5 --------------------------------------------------------- */
 #define TRIBE_CUSTOMERS_FORMAT "tribe-customers"
 #define TRIBE_CUSTOMERS_FORMAT_VERSION 1

@@ -148,9 +148,7 @@ static tribe_status write_h5(tribe_par *par, const char *out, const char *model_
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
     char tmp[4096];
-    int64_t pid = (int64_t)getpid();
-    TRIBE_TRY(tribe_par_bcast(par, &pid, sizeof pid, 0));
-    TRIBE_TRY(tribe_fmt(tmp, sizeof tmp, "%s.tmp.%lld", out, (long long)pid));
+    TRIBE_TRY(tribe_tmp_name(par, out, tmp, sizeof tmp));
     st = tribe_par_agree(par, tribe_h5_create(par, tmp, &h));
     if (st != TRIBE_OK)
         goto cleanup;

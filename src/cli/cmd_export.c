@@ -101,14 +101,13 @@ static tribe_status write_csv(tribe_par *par, const export_rows *e, const char *
     char tmp[4096] = "";
     int fd = -1;
     const size_t BUF = 1 << 20;
-    int64_t mine = 0, before = 0, total = 0, pid = (int64_t)getpid();
+    int64_t mine = 0, before = 0, total = 0;
     TRIBE_TRY(header(e, &hdr));
     TRIBE_TRY(tribe_alloc((void **)&buf, BUF));
     for (int64_t i = 0; i < e->t->n_local; i++)
         mine += (int64_t)format_row(e, i, buf, BUF);
     TRIBE_TRY(tribe_par_exscan_i64(par, mine, &before, &total));
-    TRIBE_TRY(tribe_par_bcast(par, &pid, sizeof pid, 0));
-    TRIBE_TRY(tribe_fmt(tmp, sizeof tmp, "%s.tmp.%lld", path, (long long)pid));
+    TRIBE_TRY(tribe_tmp_name(par, path, tmp, sizeof tmp));
     int64_t base = (int64_t)strlen(hdr);
     if (tribe_par_rank(par) == 0) {
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);

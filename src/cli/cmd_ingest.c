@@ -175,7 +175,6 @@ static tribe_status ingest_begin(tribe_par *par, const char *const *final, char 
 {
     tribe_status st = TRIBE_OK;
     char *prev = NULL, path[4096 + 16];
-    int64_t pid = (int64_t)getpid();
     if (tribe_par_rank(par) == 0) {
         st = tribe_fmt(path, sizeof path, "%s.lock", final[F_OUT]);
         if (st == TRIBE_OK)
@@ -189,10 +188,9 @@ static tribe_status ingest_begin(tribe_par *par, const char *const *final, char 
     }
     free(prev);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_par_bcast(par, &pid, sizeof pid, 0));
     for (int i = 0; i < N_FILES; i++)
         if (final[i])
-            TRIBE_TRY(tribe_fmt(tmp[i], sizeof tmp[i], "%s.tmp.%lld", final[i], (long long)pid));
+            TRIBE_TRY(tribe_tmp_name(par, final[i], tmp[i], sizeof tmp[i]));
 cleanup:
     return st;
 }

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static tribe_status tmp_name(tribe_par *par, const char *path, char *buf, size_t cap)
+tribe_status tribe_tmp_name(tribe_par *par, const char *path, char *buf, size_t cap)
 {
-    /* Every rank must use the same temporary name: rank 0's pid decides. */
     int64_t pid = (int64_t)getpid();
     tribe_status st = tribe_par_bcast(par, &pid, sizeof pid, 0);
     if (st != TRIBE_OK)
@@ -75,7 +74,7 @@ tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const
                                          const char *ledger_json, const char *source_json)
 {
     char tmp[4096] = "";
-    tribe_status st = tmp_name(par, path, tmp, sizeof tmp);
+    tribe_status st = tribe_tmp_name(par, path, tmp, sizeof tmp);
     if (st != TRIBE_OK)
         return st;
     return publish(par, tribe_store_write_customers_at(par, tmp, t, ledger_json, source_json), tmp, path);
