@@ -1,7 +1,7 @@
 /* tribe/gen.h: the synthetic data generator behind `tribe gen`.
  *
  * Writes an Online-Retail-like customer base with planted segments, in the raw
- * source formats of docs/formats.md, plus the ground truth:
+ * source formats of docs/ingest.md, plus the ground truth:
  *     outdir/transactions.csv  web_events.csv  demographics.csv   (".csv.gz" with cfg.gzip)
  *     outdir/truth.csv   customer_id,segment for every generated customer
  *     outdir/truth.json  segment parameters, exact dirt counts, expected kept rows
@@ -42,7 +42,16 @@ typedef struct {
     const char *end_date; /* last invoice day "YYYY-MM-DD" (default "2011-12-09"); the data
                            * spans the 730 days ending there */
     int gzip;             /* write the three sources gzip-compressed (default 0) */
+    int layout;           /* TRIBE_GEN_RETAIL (default) or TRIBE_GEN_FINANCIAL */
 } tribe_gen_cfg;
+
+/* Source layouts tribe gen writes (docs/gen.md): the Online Retail export
+ * (transactions.csv, web_events.csv, demographics.csv), or the card-payment
+ * export of the financial brief (transactions_data.csv: `$` amounts, chip /
+ * swipe / online use, merchant category codes, refunds as negative amounts;
+ * users_data.csv: age, yearly income, total debt, credit score; no web file).
+ * The same customers, segments and purchase days either way. */
+enum { TRIBE_GEN_RETAIL = 0, TRIBE_GEN_FINANCIAL = 1 };
 
 /* Fills cfg with the defaults above (customers 1000, seed 42). Not collective. */
 void tribe_gen_defaults(tribe_gen_cfg *cfg);

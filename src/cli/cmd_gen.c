@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A macro's value as a string literal (the feature limit in the usage text). */
 #define GEN_STR_(x) #x
@@ -12,7 +13,7 @@
 
 static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
-    "                 [--gzip] [--no-web] [--no-demographics]\n"
+    "                 [--gzip] [--no-web] [--no-demographics] [--layout retail|financial]\n"
     "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n"
     "       tribe gen --blobs --periods 2 --customers N -o DIR [--features D] [--clusters K] [--seed S]\n\n"
     "Writes synthetic data with planted segments into DIR (docs/gen.md): transactions.csv (Online Retail\n"
@@ -26,7 +27,11 @@ static const char USAGE[] =
     "  --dirt X          scale of the dirt proportions (default 1; 0 = clean data)\n"
     "  --end-date DATE   last invoice day (default 2011-12-09)\n"
     "  --gzip            write .csv.gz sources\n"
-    "  --no-web, --no-demographics   skip that source\n\n"
+    "  --no-web, --no-demographics   skip that source\n"
+    "  --layout L        retail (default: the Online Retail files above) or financial: the card-payment\n"
+    "                    export of the financial brief, transactions_data.csv ($ amounts, chip/swipe/online,\n"
+    "                    merchant category codes, refunds) and users_data.csv (income, debt, credit score),\n"
+    "                    no web file; the same customers and segments\n\n"
     "With --blobs: a numeric benchmark table written straight to FILE.h5 (customers.h5 layout): K overlapping\n"
     "planted Gaussian clusters in D features (f01..fD); the planted labels go to FILE.truth.h5 (/truth/label).\n"
     "  --features D      features, 1.." GEN_STR(TRIBE_MAX_FEATURES) " (default 16)\n"
@@ -94,6 +99,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                                          {"clusters", required_argument, 0, 'K'},
                                          {"spread", required_argument, 0, 'p'},
                                          {"periods", required_argument, 0, 'P'},
+                                         {"layout", required_argument, 0, 'L'},
                                          {0, 0, 0, 0}};
     int c;
     tribe_gen_defaults(&cfg);
@@ -128,6 +134,15 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         case 'z': cfg.gzip = 1; gen_only = 1; break;
         case 'W': cfg.web = 0; gen_only = 1; break;
         case 'D': cfg.demographics = 0; gen_only = 1; break;
+        case 'L':
+            if (strcmp(optarg, "retail") == 0)
+                cfg.layout = TRIBE_GEN_RETAIL;
+            else if (strcmp(optarg, "financial") == 0)
+                cfg.layout = TRIBE_GEN_FINANCIAL;
+            else
+                return tribe_cli_usage("gen", "--layout expects retail or financial, got '%s'", optarg);
+            gen_only = 1;
+            break;
         case 'b': blobs = 1; break;
         case 'F':
             TRIBE_TRY(tribe_cli_int("gen", "--features", optarg, 1, TRIBE_MAX_FEATURES, &v));
@@ -160,8 +175,10 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     if (!have_customers)
         return tribe_cli_usage("gen", "--customers N is required");
     if (blobs && gen_only)
-        return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web and --no-demographics "
-                                      "do not apply to --blobs");
+        return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web, --no-demographics and "
+                                      "--layout do not apply to --blobs");
+    if (cfg.layout == TRIBE_GEN_FINANCIAL && !cfg.web)
+        return tribe_cli_usage("gen", "--no-web does not apply to --layout financial (it writes no web file)");
     if (!blobs && blobs_only)
         return tribe_cli_usage("gen", "--features, --clusters, --spread and --periods need --blobs");
     if (periods == 2 && spread)
@@ -179,8 +196,9 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     }
     TRIBE_TRY(tribe_gen(par, &cfg, out));
     if (tribe_par_rank(par) == 0)
-        printf("generated %lld customers (seed %llu, %d planted segments) in %s\n", (long long)cfg.customers,
-               (unsigned long long)cfg.seed, cfg.segments, out);
+        printf("generated %lld customers (seed %llu, %d planted segments, %s layout) in %s\n",
+               (long long)cfg.customers, (unsigned long long)cfg.seed, cfg.segments,
+               cfg.layout == TRIBE_GEN_FINANCIAL ? "financial" : "retail", out);
 cleanup:
     return st;
 }

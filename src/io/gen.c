@@ -36,14 +36,19 @@
 static int64_t gen_omp_min = 1024;
 void gen_set_omp_min(int64_t n) { gen_omp_min = n < 1 ? 1 : n; }
 
-static const char *const file_base[GEN_NFILES] = {"transactions.csv", "web_events.csv",
-                                                  "demographics.csv", "truth.csv", "contacts.csv"};
-static const char *const file_header[GEN_NFILES] = {
-    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
-    "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n",
-    "CustomerID,Age,Country,Occupation,Subscription\n",
-    "customer_id,segment\n",
-    "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"};
+/* File names and header lines by layout (TRIBE_GEN_RETAIL, TRIBE_GEN_FINANCIAL). */
+static const char *const file_base[2][GEN_NFILES] = {
+    {"transactions.csv", "web_events.csv", "demographics.csv", "truth.csv", "contacts.csv"},
+    {"transactions_data.csv", "web_events.csv", "users_data.csv", "truth.csv", "contacts.csv"}};
+static const char *const file_header[2][GEN_NFILES] = {
+    {"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
+     "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n", "CustomerID,Age,Country,Occupation,Subscription\n",
+     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"},
+    {"id,date,client_id,card_id,amount,use_chip,merchant_id,merchant_city,merchant_state,zip,mcc,errors\n",
+     "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n",
+     "id,current_age,retirement_age,birth_year,birth_month,gender,address,latitude,longitude,per_capita_income,"
+     "yearly_income,total_debt,credit_score,num_credit_cards\n",
+     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"}};
 
 void tribe_gen_defaults(tribe_gen_cfg *cfg)
 {
@@ -55,6 +60,7 @@ void tribe_gen_defaults(tribe_gen_cfg *cfg)
     cfg->dirt = 1.0;
     cfg->end_date = "2011-12-09";
     cfg->gzip = 0;
+    cfg->layout = TRIBE_GEN_RETAIL;
 }
 
 /* Customers per chunk: small data still spreads over many chunks (so tests
@@ -169,6 +175,10 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
                       TRIBE_VERSION, (unsigned long long)cfg->seed, (long long)cfg->customers,
                       (long long)cfg->customers, m->date[0], GEN_WINDOW, cfg->dirt,
                       cfg->gzip ? "true" : "false"));
+    TRIBE_TRY(tribe_sbuf_printf(&b, "  \"layout\": \"%s\",\n",
+                                m->layout == TRIBE_GEN_FINANCIAL ? "financial" : "retail"));
+    if (m->layout == TRIBE_GEN_FINANCIAL)
+        TRIBE_TRY(gen_fin_truth(m, c, &b));
     TRIBE_TRY(tribe_sbuf_printf(&b, "  \"files\": {"));
     static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics", "truth", "contacts"};
     for (int f = 0; f < GEN_NFILES; f++) {
@@ -285,7 +295,7 @@ typedef struct {
  * the file names, paths and header bytes. Not collective (the caller agrees).
  * Errors: USAGE (no outdir), NOMEM, IO (a path too long) or the model's own;
  * g is always safe to pass to gen_run_free afterwards. */
-static tribe_status gen_plan(const tribe_gen_cfg *cfg, const char *outdir, int size, gen_run *g)
+static tribe_status gen_setup(const tribe_gen_cfg *cfg, const char *outdir, int size, gen_run *g)
 {
     tribe_status st = TRIBE_OK;
     memset(g, 0, sizeof *g);
@@ -309,14 +319,15 @@ static tribe_status gen_plan(const tribe_gen_cfg *cfg, const char *outdir, int s
     g->enabled[GEN_DEMO] = g->m->demo;
     for (int f = 0; f < GEN_NFILES; f++) {
         const int z = cfg->gzip && f != GEN_TRUTH && f != GEN_CONTACTS;
-        const size_t hl = strlen(file_header[f]);
-        snprintf(g->name[f], sizeof g->name[f], "%s%s", file_base[f], z ? ".gz" : "");
+        const char *header = file_header[g->m->layout][f];
+        const size_t hl = strlen(header);
+        snprintf(g->name[f], sizeof g->name[f], "%s%s", file_base[g->m->layout][f], z ? ".gz" : "");
         TRIBE_TRY(tribe_fmt(g->final[f], sizeof g->final[f], "%s/%s", outdir, g->name[f]));
         TRIBE_TRY(tribe_fmt(g->part[f], sizeof g->part[f], "%s/%s.part", outdir, g->name[f]));
         if (z)
-            TRIBE_TRY(gz_member(file_header[f], hl, &g->hdr[f]));
+            TRIBE_TRY(gz_member(header, hl, &g->hdr[f]));
         else
-            TRIBE_TRY(tribe_sbuf_addn(&g->hdr[f], file_header[f], hl));
+            TRIBE_TRY(tribe_sbuf_addn(&g->hdr[f], header, hl));
         g->offset[f] = (int64_t)g->hdr[f].len;
     }
     for (int k = 0; k < g->nthreads; k++)
@@ -327,7 +338,8 @@ cleanup:
 
 /* Rank 0 only: makes the folder and the .part files with their headers.
  * Stale files this run would not rewrite (a disabled source, the other
- * compression) are removed so a reader never mixes two runs. Not collective.
+ * compression, the other layout) are removed so a reader never mixes two
+ * runs. Not collective.
  * Errors: IO naming the path (g->parts_made says whether a .part exists). */
 static tribe_status gen_make_parts(gen_run *g, const char *outdir)
 {
@@ -335,8 +347,8 @@ static tribe_status gen_make_parts(gen_run *g, const char *outdir)
     TRIBE_TRY(tribe_mkdirs(outdir));
     for (int f = 0; f < GEN_NFILES; f++) {
         char stale[GEN_PATH_MAX];
-        for (int z = 0; z < 2; z++) {
-            TRIBE_TRY(tribe_fmt(stale, sizeof stale, "%s/%s%s", outdir, file_base[f], z ? ".gz" : ""));
+        for (int z = 0; z < 4; z++) {
+            TRIBE_TRY(tribe_fmt(stale, sizeof stale, "%s/%s%s", outdir, file_base[z / 2][f], z % 2 ? ".gz" : ""));
             if ((strcmp(stale, g->final[f]) != 0 || !g->enabled[f]) && unlink(stale) != 0 && errno != ENOENT)
                 TRIBE_TRY(tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot remove a stale file", stale));
         }
@@ -586,7 +598,7 @@ tribe_status tribe_gen(tribe_par *par, const tribe_gen_cfg *cfg, const char *out
     int64_t cnt[GC_N] = {0}, last_day = INT64_MIN;
     double t0 = tribe_now();
 
-    st = gen_plan(cfg, outdir, size, &g);
+    st = gen_setup(cfg, outdir, size, &g);
     TRIBE_TRY(tribe_par_agree(par, st));
     /* rank 0 makes the .part files; the others open them once they exist */
     if (rank == 0)

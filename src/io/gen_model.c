@@ -135,87 +135,6 @@ static const double invoice_hour_w[14] = {2, 6, 10, 13, 15, 15, 13, 10, 7, 4, 2,
 static const double web_hour_w[24] = {2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7,
                                       8, 7, 7, 7, 7, 8, 10, 12, 13, 12, 8, 4};
 
-/* ---- random draws -------------------------------------------------------- */
-typedef struct {
-    uint64_t key, stream, n;
-    double spare; /* Box-Muller makes normals in pairs; the second waits here */
-    int has_spare;
-} grng;
-
-enum { ST_PLAN = 1, ST_LINES = 2, ST_WEB = 3, ST_DEMO = 4, ST_CONTACT = 5 };
-
-static inline grng grng_make(const gen_model *m, int64_t i, uint64_t stream)
-{
-    grng r = {tribe_hash2(m->seed, (uint64_t)i), stream, 0, 0.0, 0};
-    return r;
-}
-static inline double g_unif(grng *r)
-{
-    return (double)(tribe_rng_u64(r->key, r->stream, r->n++) >> 11) * 0x1.0p-53;
-}
-static inline int g_below(grng *r, int n)
-{
-    return (int)(((unsigned __int128)tribe_rng_u64(r->key, r->stream, r->n++) * (uint64_t)n) >> 64);
-}
-static inline int g_bern(grng *r, double p) { return g_unif(r) < p; }
-static double g_normal(grng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    double u1 = g_unif(r), u2 = g_unif(r);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    double rad = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
-    r->spare = rad * sin(a);
-    r->has_spare = 1;
-    return rad * cos(a);
-}
-/* Poisson by inversion; lam is capped so the loop stays short. */
-static int g_poisson(grng *r, double lam)
-{
-    if (lam <= 0)
-        return 0;
-    if (lam > 250)
-        lam = 250;
-    double u = g_unif(r), p = exp(-lam), f = p;
-    int k = 0;
-    while (u > f && k < 1000) {
-        k++;
-        p *= lam / k;
-        f += p;
-    }
-    return k;
-}
-/* Index drawn with the given (unnormalised) weights. */
-static int g_pick(grng *r, const double *w, int n)
-{
-    double tot = 0;
-    for (int k = 0; k < n; k++)
-        tot += w[k];
-    double u = g_unif(r) * tot;
-    for (int k = 0; k < n - 1; k++) {
-        if (u < w[k])
-            return k;
-        u -= w[k];
-    }
-    return n - 1;
-}
-static int g_pick_cdf(grng *r, const double *cdf, int n)
-{
-    double u = g_unif(r);
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (u < cdf[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* ---- end_date ------------------------------------------------------------
  * Stricter than tribe_parse_day on purpose: end_date is a job option, so it
@@ -277,6 +196,11 @@ tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg)
     m->nseg = cfg->segments;
     m->web = cfg->web != 0;
     m->demo = cfg->demographics != 0;
+    if (cfg->layout != TRIBE_GEN_RETAIL && cfg->layout != TRIBE_GEN_FINANCIAL)
+        return tribe_fail(TRIBE_ERR_USAGE, "gen: unknown layout %d", cfg->layout);
+    m->layout = cfg->layout;
+    if (m->layout == TRIBE_GEN_FINANCIAL)
+        m->web = 0; /* the card-payment export has no web file */
 
     double tot = 0, acc = 0;
     for (int s = 0; s < m->nseg; s++)
@@ -323,19 +247,8 @@ int64_t gen_customer_id(const gen_model *m, int64_t i)
     return 12346 + 3 * i + (int64_t)(tribe_rng_u64(m->seed, 0x1d, (uint64_t)i) & 1);
 }
 
-/* ---- the plan: who the customer is and which invoices it has ------------- */
-typedef struct {
-    int seg, country; /* country: -1 = United Kingdom, else foreign_names[] */
-    int recency, tenure;         /* days before end_day of the last / first purchase */
-    int n_inv;
-    double qscale;
-    short day[GEN_MAX_INVOICES]; /* days before end_day, non-increasing (dates ascend) */
-    unsigned char cancel[GEN_MAX_INVOICES];
-    int guest, adjust, malformed;
-    int n_numbers;               /* invoice numbers used */
-} gen_plan;
 
-static void plan_customer(const gen_model *m, int64_t i, gen_plan *pl)
+void gen_plan_customer(const gen_model *m, int64_t i, gen_plan *pl)
 {
     grng r = grng_make(m, i, ST_PLAN);
     double u = g_unif(&r);
@@ -396,63 +309,10 @@ static void plan_customer(const gen_model *m, int64_t i, gen_plan *pl)
 int64_t gen_invoice_count(const gen_model *m, int64_t i)
 {
     gen_plan pl;
-    plan_customer(m, i, &pl);
+    gen_plan_customer(m, i, &pl);
     return pl.n_numbers;
 }
 
-/* ---- row formatting (no snprintf in the hot path) ------------------------ */
-static inline void put(tribe_sbuf *b, const char *s, size_t n)
-{
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-static inline void putc1(tribe_sbuf *b, char c) { b->p[b->len++] = c; }
-static inline void puts0(tribe_sbuf *b, const char *s) { put(b, s, strlen(s)); }
-static void put_i64(tribe_sbuf *b, int64_t v)
-{
-    char tmp[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        putc1(b, '-');
-    while (n)
-        putc1(b, tmp[--n]);
-}
-/* Fixed point with `dec` decimals: 1234 cents -> "12.34". */
-static void put_fixed(tribe_sbuf *b, int64_t v, int dec)
-{
-    int64_t scale = dec == 2 ? 100 : 10;
-    if (v < 0) {
-        putc1(b, '-');
-        v = -v;
-    }
-    put_i64(b, v / scale);
-    putc1(b, '.');
-    int64_t f = v % scale;
-    if (dec == 2)
-        putc1(b, (char)('0' + f / 10));
-    putc1(b, (char)('0' + f % 10));
-}
-static inline void put2(tribe_sbuf *b, int v)
-{
-    putc1(b, (char)('0' + v / 10));
-    putc1(b, (char)('0' + v % 10));
-}
-/* "YYYY-MM-DD HH:MM:SS" of day d (days before end) at minute-of-day mod. */
-static void put_datetime(tribe_sbuf *b, const gen_model *m, int d, int mod, int sec)
-{
-    put(b, m->date[d], 10);
-    putc1(b, ' ');
-    put2(b, mod / 60);
-    putc1(b, ':');
-    put2(b, mod % 60);
-    putc1(b, ':');
-    put2(b, sec);
-}
 static void put_country(tribe_sbuf *b, int country)
 {
     puts0(b, country < 0 ? "United Kingdom" : foreign_names[country]);
@@ -845,32 +705,45 @@ static void emit_contact(const gen_model *m, int64_t i, int64_t id, tribe_sbuf *
     cnt[GC_CONTACT_SMS_OPTOUT] += has_phone && !sms_in;
 }
 
+/* The Online Retail layout's rows of customer i: transactions, web sessions
+ * and demographics. */
+static tribe_status retail_customer(const gen_model *m, int64_t i, const gen_plan *pl, int64_t id,
+                                    int64_t inv0, tribe_sbuf out[GEN_NFILES], int64_t *cnt, int64_t *last_day)
+{
+    tribe_status st = TRIBE_OK;
+    /* Worst cases: per invoice 4 lines twice, postage, 2 dirty lines and
+     * 2 cancelled lines; plus guest (3), adjustment and malformed rows. */
+    TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TX], (size_t)(14 * pl->n_inv + 6) * TX_ROW_MAX));
+    int nsess = 0;
+    grng wr = grng_make(m, i, ST_WEB);
+    if (m->web) {
+        nsess = web_session_count(&gen_segdefs[pl->seg], &wr);
+        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_WEB], (size_t)(nsess + 4) * WEB_ROW_MAX));
+    }
+    if (m->demo)
+        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_DEMO], 5 * DEMO_ROW_MAX));
+    emit_transactions(m, i, pl, id, inv0, &out[GEN_TX], cnt, last_day);
+    if (m->web)
+        emit_web(m, &wr, pl, id, &out[GEN_WEB], cnt, nsess);
+    if (m->demo)
+        emit_demographics(m, i, pl, id, &out[GEN_DEMO], cnt);
+cleanup:
+    return st;
+}
+
 tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbuf out[GEN_NFILES],
                           int64_t *cnt, int64_t *last_day)
 {
     tribe_status st = TRIBE_OK;
     gen_plan pl;
-    plan_customer(m, i, &pl);
+    gen_plan_customer(m, i, &pl);
     int64_t id = gen_customer_id(m, i);
-    /* Worst cases: per invoice 4 lines twice, postage, 2 dirty lines and
-     * 2 cancelled lines; plus guest (3), adjustment and malformed rows. */
-    TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TX], (size_t)(14 * pl.n_inv + 6) * TX_ROW_MAX));
     TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_TRUTH], 64));
     TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_CONTACTS], 128));
-    int nsess = 0;
-    grng wr = grng_make(m, i, ST_WEB);
-    if (m->web) {
-        nsess = web_session_count(&gen_segdefs[pl.seg], &wr);
-        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_WEB], (size_t)(nsess + 4) * WEB_ROW_MAX));
-    }
-    if (m->demo)
-        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_DEMO], 5 * DEMO_ROW_MAX));
-
-    emit_transactions(m, i, &pl, id, inv0, &out[GEN_TX], cnt, last_day);
-    if (m->web)
-        emit_web(m, &wr, &pl, id, &out[GEN_WEB], cnt, nsess);
-    if (m->demo)
-        emit_demographics(m, i, &pl, id, &out[GEN_DEMO], cnt);
+    if (m->layout == TRIBE_GEN_FINANCIAL)
+        TRIBE_TRY(gen_fin_customer(m, i, &pl, id, inv0, out, cnt, last_day));
+    else
+        TRIBE_TRY(retail_customer(m, i, &pl, id, inv0, out, cnt, last_day));
     put_i64(&out[GEN_TRUTH], id);
     putc1(&out[GEN_TRUTH], ',');
     put_i64(&out[GEN_TRUTH], pl.seg);

@@ -64,6 +64,13 @@ int main(int argc, char **argv)
     cfg.segments = 8;
     compare_with_serial(par, &cfg, gz, 5);
 
+    /* the financial layout (gzip: the members are cut at the same chunk boundaries) */
+    static const char *fin[] = {"transactions_data.csv.gz", "users_data.csv.gz", "truth.csv", "truth.json",
+                                "contacts.csv"};
+    cfg.layout = TRIBE_GEN_FINANCIAL;
+    compare_with_serial(par, &cfg, fin, 5);
+    cfg.layout = TRIBE_GEN_RETAIL;
+
     /* fewer customers than ranks: most ranks generate nothing */
     cfg.customers = 3;
     cfg.gzip = 0;

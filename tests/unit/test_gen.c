@@ -7,6 +7,7 @@
 #include "../../src/io/gen_internal.h" /* gen_set_omp_min: a test hook */
 
 #include <omp.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static int file_exists(const char *dir, const char *name)
 }
 
 /* One RFC 4180 record from *p (advanced past its line end) into f[][cap]. */
-#define MAXF 12
+#define MAXF 16
 #define FCAP 128
 static int split_record(const char **p, char f[MAXF][FCAP])
 {
@@ -703,6 +704,96 @@ static void failed_allocations_should_fail_cleanly(void)
     tribe_par_finalize(&par);
 }
 
+
+/* The financial layout: the brief's columns, amounts as the export writes
+ * them, every row accounted for in truth.json, the planted per-segment
+ * channel mix and credit scores realised; the retail files of an earlier run
+ * in the same folder are removed. */
+static void financial_layout_should_write_the_briefs_files_and_plant_its_segments(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
+    tribe_gen_cfg cfg;
+    tribe_gen_defaults(&cfg);
+    cfg.customers = 3000;
+    cfg.seed = 5;
+    CU_ASSERT_EQUAL_FATAL(run_gen(&cfg, dir), TRIBE_OK);
+    CU_ASSERT(file_exists(dir, "transactions.csv"));
+    cfg.layout = TRIBE_GEN_FINANCIAL;
+    CU_ASSERT_EQUAL_FATAL(run_gen(&cfg, dir), TRIBE_OK);
+    CU_ASSERT_FALSE(file_exists(dir, "transactions.csv"));
+    CU_ASSERT_FALSE(file_exists(dir, "web_events.csv"));
+    CU_ASSERT_FALSE(file_exists(dir, "demographics.csv"));
+    size_t len = 0;
+    char *json = slurp(dir, "truth.json", &len), *tx = slurp(dir, "transactions_data.csv", &len);
+    char *users = slurp(dir, "users_data.csv", &len), *truth = slurp(dir, "truth.csv", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tx);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(users);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(truth);
+    CU_ASSERT(strstr(json, "\"layout\": \"financial\"") != NULL);
+    /* planted segment by customer id (ids ascend: 12346 + 3 i + 0/1) */
+    static int seg_of[3 * 3000 + 10];
+    char f[MAXF][FCAP];
+    const char *p = truth;
+    split_record(&p, f);
+    while (*p && split_record(&p, f) == 2)
+        seg_of[atoll(f[0]) - 12346] = atoi(f[1]);
+    const char *hdr = "id,date,client_id,card_id,amount,use_chip,merchant_id,merchant_city,merchant_state,zip,mcc,errors\n";
+    CU_ASSERT_FATAL(strncmp(tx, hdr, strlen(hdr)) == 0);
+    int64_t rows = 0, bad = 0, pos = 0, neg = 0, buys = 0, refunds = 0;
+    int64_t seg_buys[TRIBE_GEN_MAX_SEGMENTS] = {0}, seg_online[TRIBE_GEN_MAX_SEGMENTS] = {0};
+    p = tx + strlen(hdr);
+    while (*p) {
+        CU_ASSERT_EQUAL_FATAL(split_record(&p, f), 12);
+        rows++;
+        int64_t d = 0, c = 0;
+        int neg_sign = f[4][1] == '-';
+        if (f[4][0] != '$' || sscanf(f[4] + 1 + neg_sign, "%" SCNd64 ".%2" SCNd64, &d, &c) != 2 ||
+            strlen(f[4]) != strlen(f[4] + 1 + neg_sign) + 1 + (size_t)neg_sign ||
+            strspn(f[4] + 1 + neg_sign, "0123456789.") != strlen(f[4] + 1 + neg_sign)) {
+            bad++;
+            continue;
+        }
+        int64_t cents = d * 100 + c;
+        int s = seg_of[atoll(f[2]) - 12346];
+        if (neg_sign) {
+            neg += cents, refunds++;
+        } else {
+            pos += cents, buys++;
+            seg_buys[s]++;
+            seg_online[s] += strcmp(f[5], "Online Transaction") == 0;
+            CU_ASSERT(strcmp(f[5], "Online Transaction") == 0 ? strcmp(f[7], "ONLINE") == 0 && !f[9][0]
+                                                               : strcmp(f[7], "ONLINE") != 0 && f[9][0]);
+        }
+    }
+    CU_ASSERT_EQUAL(rows, (int64_t)json_num(json, "transaction_rows"));
+    CU_ASSERT_EQUAL(bad, (int64_t)json_num(json, "malformed"));
+    CU_ASSERT_EQUAL(buys, (int64_t)json_num(json, "purchases"));
+    CU_ASSERT_EQUAL(pos, (int64_t)json_num(json, "purchase_cents"));
+    CU_ASSERT_EQUAL(refunds, (int64_t)json_num(json, "refunds"));
+    CU_ASSERT_EQUAL(neg, (int64_t)json_num(json, "refund_cents"));
+    CU_ASSERT(refunds > 0);
+    /* online share of Champions (planted 0.35) and Hibernating (0.10) */
+    CU_ASSERT(fabs((double)seg_online[0] / (double)seg_buys[0] - 0.35) < 0.04);
+    CU_ASSERT(fabs((double)seg_online[5] / (double)seg_buys[5] - 0.10) < 0.04);
+    /* users: one row per customer, credit scores by segment as planted (760 vs 615, sd 45) */
+    p = users;
+    CU_ASSERT_EQUAL_FATAL(split_record(&p, f), 14);
+    CU_ASSERT_STRING_EQUAL(f[12], "credit_score");
+    double score[TRIBE_GEN_MAX_SEGMENTS] = {0}, n[TRIBE_GEN_MAX_SEGMENTS] = {0};
+    int64_t nusers = 0;
+    while (*p) {
+        CU_ASSERT_EQUAL_FATAL(split_record(&p, f), 14);
+        int s = seg_of[atoll(f[0]) - 12346];
+        CU_ASSERT(f[10][0] == '$' && f[11][0] == '$');
+        score[s] += atof(f[12]), n[s]++, nusers++;
+    }
+    CU_ASSERT_EQUAL(nusers, 3000);
+    CU_ASSERT(fabs(score[0] / n[0] - 760) < 12 && fabs(score[5] / n[5] - 615) < 12);
+    free(json), free(tx), free(users), free(truth);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -716,6 +807,7 @@ int main(void)
         TRIBE_TEST(bad_arguments_should_fail_with_usage_or_io),
         TRIBE_TEST(a_single_customer_should_still_make_a_data_set),
         TRIBE_TEST(failed_allocations_should_fail_cleanly),
+        TRIBE_TEST(financial_layout_should_write_the_briefs_files_and_plant_its_segments),
         {NULL, NULL}};
     return tribe_test_main("gen", cases);
 }
