@@ -31,6 +31,10 @@ typedef struct {
     float *x;           /* features [n_local][d], row-major; NaN = missing */
     int n_cat;
     tribe_catcol *cat;  /* categorical columns [n_cat] */
+    /* The model's columns when a job names none (docs/job-spec.md,
+     * features.columns): 0 = every numeric feature. Names of features of t. */
+    int n_model_default;
+    char **model_default;
 } tribe_table;
 
 /* Allocates an empty table with d named features and room for n_local rows
@@ -39,6 +43,16 @@ tribe_status tribe_table_create(int64_t n_local, int d, const char *const *names
 /* Adds a categorical column (copies name and levels; codes zeroed to -1). */
 tribe_status tribe_table_add_cat(tribe_table *t, const char *name, int n_levels,
                                  const char *const *levels, tribe_catcol **out);
+/* Sets t's default model columns to ingest's behaviour features that t has
+ * (recency_days, frequency, monetary, avg_order_value, tenure_days,
+ * mean_days_between, distinct_products, sessions, pages_per_session,
+ * minutes_on_site, age): the other features ingest makes (returns,
+ * seasonality, categories, channels, financial status, text) are carried
+ * but model only when a job names them. Errors: NOMEM. */
+tribe_status tribe_table_set_model_default(tribe_table *t);
+/* Replaces t's default model columns by names[0..n) (copied; n = 0: every
+ * feature). Errors: INPUT when a name is not a feature of t; NOMEM. */
+tribe_status tribe_table_set_model_default_names(tribe_table *t, int n, const char *const *names);
 /* Index of a feature by name, or -1. */
 int tribe_table_feature(const tribe_table *t, const char *name);
 /* Index of a categorical column by name, or -1. */

@@ -60,6 +60,42 @@ cleanup:
     return st;
 }
 
+tribe_status tribe_table_set_model_default_names(tribe_table *t, int n, const char *const *names)
+{
+    tribe_status st = TRIBE_OK;
+    char **copy = NULL;
+    for (int i = 0; i < n; i++)
+        if (tribe_table_feature(t, names[i]) < 0)
+            return tribe_fail(TRIBE_ERR_INPUT, "default model column '%s' is not a feature of the table", names[i]);
+    if (n > 0) {
+        TRIBE_TRY(tribe_calloc((void **)&copy, (size_t)n, sizeof *copy));
+        for (int i = 0; i < n; i++)
+            TRIBE_TRY(tribe_strdup(names[i], &copy[i]));
+    }
+    tribe_free_strs(t->model_default, t->n_model_default);
+    t->model_default = copy;
+    t->n_model_default = n;
+    copy = NULL;
+cleanup:
+    tribe_free_strs(copy, n);
+    return st;
+}
+
+tribe_status tribe_table_set_model_default(tribe_table *t)
+{
+    static const char *const core[] = {"recency_days",      "frequency",         "monetary",
+                                       "avg_order_value",   "tenure_days",       "mean_days_between",
+                                       "distinct_products", "sessions",          "pages_per_session",
+                                       "minutes_on_site",   "age"};
+    const char *have[sizeof core / sizeof core[0]];
+    int n = 0;
+    for (int j = 0; j < t->d; j++) /* in the table's order */
+        for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
+            if (strcmp(t->names[j], core[i]) == 0)
+                have[n++] = core[i];
+    return tribe_table_set_model_default_names(t, n, have);
+}
+
 int tribe_table_feature(const tribe_table *t, const char *name)
 {
     for (int j = 0; j < t->d; j++)
@@ -82,6 +118,7 @@ void tribe_table_destroy(tribe_table **tp)
         return;
     tribe_table *t = *tp;
     tribe_free_strs(t->names, t->d);
+    tribe_free_strs(t->model_default, t->n_model_default);
     free(t->id);
     free(t->x);
     for (int j = 0; j < t->n_cat; j++) {

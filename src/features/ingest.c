@@ -1509,6 +1509,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(add_cat(par, t, "occupation", &b.occ, b.oc));
         TRIBE_TRY(add_cat(par, t, "subscription", &b.sub, b.sc));
     }
+    TRIBE_TRY(tribe_table_set_model_default(t));
     TRIBE_TRY(tribe_par_exscan_i64(par, b.n_rows, &t->offset, &t->n_global));
     S->led.customers = b.n_rows; /* summed by the caller with the other counts */
     if (tg) {

@@ -46,6 +46,9 @@ tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, co
     TRIBE_TRY(tribe_h5_write_rows(h, "/customers/features", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, t->d,
                                   t->x));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/customers/features", "feature_names", t->d, (const char *const *)t->names));
+    if (t->n_model_default > 0)
+        TRIBE_TRY(tribe_h5_attr_strs(h, "/customers/features", "model_default", t->n_model_default,
+                                     (const char *const *)t->model_default));
     {
         const char **cats = NULL;
         TRIBE_TRY(tribe_calloc((void **)&cats, (size_t)(t->n_cat + 1), sizeof *cats));
@@ -136,8 +139,8 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     tribe_h5 *h = NULL;
     tribe_table *t = NULL;
     char *format = NULL;
-    char **names = NULL, **cats = NULL, **levels = NULL;
-    int d = 0, ncat = 0, nlev = 0;
+    char **names = NULL, **cats = NULL, **levels = NULL, **md = NULL;
+    int d = 0, ncat = 0, nlev = 0, nmd = 0;
     int64_t n = 0, cols = 0, lo = 0, hi = 0;
     int64_t *id = NULL;
     float *x = NULL;
@@ -179,6 +182,12 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     t->n_global = n;
     t->offset = lo;
     t->n_local = hi - lo;
+    TRIBE_TRY(tribe_h5_read_attr_strs_opt(h, "/customers/features", "model_default", &nmd, &md));
+    st = tribe_table_set_model_default_names(t, nmd, (const char *const *)md);
+    if (st != TRIBE_OK) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: /customers/features model_default: %s", path, tribe_errmsg());
+        goto cleanup;
+    }
     TRIBE_TRY(tribe_h5_read_attr_strs_opt(h, "/customers", "categorical", &ncat, &cats));
     for (int c = 0; c < ncat; c++) {
         tribe_catcol *col = NULL;
@@ -207,6 +216,7 @@ cleanup:
     free(format);
     free_names(names, d);
     free_names(cats, ncat);
+    free_names(md, nmd);
     free_names(levels, nlev);
     free(id);
     free(x);

@@ -18,7 +18,7 @@ static const char *const DEFAULT_LOG1P[] = {"recency_days",      "frequency",   
 
 typedef struct {
     const char *spec_file;
-    int n_columns;   /* 0 = every numeric feature of the input */
+    int n_columns;   /* 0 = the input's default model columns (tribe_table_set_model_default), or all */
     char **columns;
     int n_log1p;     /* -1 = DEFAULT_LOG1P */
     char **log1p;
@@ -72,7 +72,9 @@ static tribe_status pick_columns(transform_stage *s, tribe_run *r)
 {
     tribe_status st = TRIBE_OK;
     const tribe_table *t = r->t;
-    int m = s->n_columns > 0 ? s->n_columns : t->d;
+    /* no columns named: the input's default model columns, or every feature */
+    char *const *want = s->n_columns > 0 ? s->columns : t->n_model_default > 0 ? t->model_default : NULL;
+    int m = s->n_columns > 0 ? s->n_columns : t->n_model_default > 0 ? t->n_model_default : t->d;
     if (m > TRIBE_MAX_FEATURES)
         return tribe_fail(TRIBE_ERR_INPUT, "%s: %d model columns; at most %d (name them in 'features.columns')",
                           r->job->input, m, TRIBE_MAX_FEATURES);
@@ -81,15 +83,15 @@ static tribe_status pick_columns(transform_stage *s, tribe_run *r)
     TRIBE_TRY(tribe_calloc((void **)&s->logf, (size_t)m + 1, sizeof *s->logf));
     char names[1024];
     for (int j = 0; j < m; j++) {
-        int c = s->n_columns == 0 ? j : tribe_table_feature(t, s->columns[j]);
+        int c = want ? tribe_table_feature(t, want[j]) : j;
         if (c < 0)
             return tribe_fail(TRIBE_ERR_INPUT, "%s: features.columns names '%s', which %s does not have; its "
-                              "numeric features are: %s", s->spec_file, s->columns[j], r->job->input,
+                              "numeric features are: %s", s->spec_file, want[j], r->job->input,
                               name_list((const char *const *)t->names, t->d, names, sizeof names));
         for (int i = 0; i < j; i++)
             if (r->model_col[i] == c)
                 return tribe_fail(TRIBE_ERR_USAGE, "%s: features.columns names '%s' twice", s->spec_file,
-                                  s->columns[j]);
+                                  want[j]);
         r->model_col[j] = c;
         r->model_name[j] = t->names[c];
     }

@@ -12,7 +12,7 @@ int main(int argc, char **argv)
     tribe_par *par = tribe_mpitest_init(&argc, &argv);
     int rank = tribe_par_rank(par), size = tribe_par_size(par);
     const int64_t n = 1003;
-    const char *names[] = {"recency_days", "frequency", "monetary"};
+    const char *names[] = {"recency_days", "return_rate", "monetary"};
     const char *levels[] = {"app", "desktop", "mobile"};
     int64_t lo, hi;
     /* An uneven split (not the block split the reader uses) on purpose. */
@@ -31,6 +31,10 @@ int main(int argc, char **argv)
             t->x[i * 3 + j] = (float)(g * 10 + j);
         dev->code[i] = (int32_t)(g % 4) - 1;
     }
+    /* ingest's default model columns: its behaviour features, not the others */
+    TRIBE_MPI_CHECK(par, tribe_table_set_model_default(t) == TRIBE_OK, "model default");
+    TRIBE_MPI_CHECK(par, t->n_model_default == 2 && strcmp(t->model_default[0], "recency_days") == 0 &&
+                    strcmp(t->model_default[1], "monetary") == 0, "model default: %d columns", t->n_model_default);
     const char *dir = tribe_mpitest_tmpdir(par);
     char path[512];
     snprintf(path, sizeof path, "%s/customers.h5", dir);
@@ -48,6 +52,8 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, ledger && strcmp(ledger, "{\"rows_read\":5}") == 0, "ledger");
         TRIBE_MPI_CHECK(par, strcmp(r->names[2], "monetary") == 0, "names");
         TRIBE_MPI_CHECK(par, strcmp(r->cat[0].levels[1], "desktop") == 0, "levels");
+        TRIBE_MPI_CHECK(par, r->n_model_default == 2 && strcmp(r->model_default[1], "monetary") == 0,
+                        "model default read back: %d columns", r->n_model_default);
         for (int64_t i = 0; i < r->n_local; i++) {
             int64_t g = r->offset + i;
             TRIBE_MPI_CHECK(par, r->id[i] == 1000 + 3 * g, "id of row %lld", (long long)g);
