@@ -30,6 +30,7 @@
 #include "tribe/base64.h"
 #include "tribe/core.h"
 #include "tribe/spec.h"
+#include "tribe/sbuf.h"
 #include "tribe/segment.h"
 
 /* ---- the plan ---------------------------------------------------------- */
@@ -150,6 +151,71 @@ typedef struct {
 tribe_status tribe_contacts_read(const char *path, tribe_contacts **out);
 const tribe_contact *tribe_contacts_find(const tribe_contacts *cs, int64_t id);
 void tribe_contacts_destroy(tribe_contacts **cs);
+
+/* ---- suppression --------------------------------------------------------- */
+
+/* A suppression list: addresses nobody may send to or upload (docs/campaigns.md). */
+typedef struct tribe_suppression tribe_suppression;
+/* Reads a suppression file: one e-mail or phone number a line, '#' lines and
+ * blank lines skipped. Each entry is kept trimmed and lower-cased and, where
+ * it parses, also as its canonical e-mail (tribe_audience_email, Google's
+ * rule: dots of a Gmail local part removed) and its E.164 phone
+ * (tribe_audience_phone with calling_code for national numbers; NULL: those
+ * stay as written), so "J.Doe@Gmail.com" also suppresses "jdoe@gmail.com"
+ * and "+44 7700 900123" also "+447700900123". IO, NOMEM. Not collective. */
+tribe_status tribe_suppression_read(const char *path, const char *calling_code, tribe_suppression **out);
+/* 1 when addr, trimmed and lower-cased or in its canonical e-mail or E.164
+ * form, is on the list; 0 otherwise (a NULL list or addr included). */
+int tribe_suppression_has(const tribe_suppression *s, const char *addr);
+/* Frees the list and sets *s NULL; accepts NULL. */
+void tribe_suppression_destroy(tribe_suppression **s);
+
+/* ---- audiences for ad platforms ------------------------------------------ */
+
+/* The upload files of Google Ads Customer Match and Meta custom audiences:
+ * one row per customer, e-mail and phone normalised as the platform says,
+ * then SHA-256 in lower-case hex (docs/campaigns.md, "Audiences"). */
+typedef enum { TRIBE_AUDIENCE_GOOGLE = 0, TRIBE_AUDIENCE_META = 1 } tribe_audience_platform;
+#define TRIBE_AUDIENCE_ADDR_MAX 256 /* a normalised address fits in this, NUL included */
+
+/* Normalises an e-mail into out[TRIBE_AUDIENCE_ADDR_MAX]: surrounding ASCII
+ * white space removed, ASCII letters lower-cased, and for Google the dots of
+ * the local part of a gmail.com or googlemail.com address removed. Returns 1,
+ * or 0 (out "") when the address is not usable: not exactly one '@', an empty
+ * local part, a domain without a dot or with an empty label, white space,
+ * control bytes or one of ",;:<>()[]\"" inside, or longer than 254 bytes. */
+int tribe_audience_email(tribe_audience_platform p, const char *raw, char *out);
+/* Normalises a phone number to E.164 into out[TRIBE_AUDIENCE_ADDR_MAX]:
+ * spaces, '-', '.', '/', '(' and ')' dropped; a leading '+' or "00" starts the
+ * country code (a "(0)" after it, "+44 (0)20 ...", is dropped); a national number (neither) takes calling_code ("44") after
+ * one leading trunk '0' is dropped, and is unusable without calling_code.
+ * Usable: 8 to 15 digits in all, the first not 0, nothing else (letters, an
+ * extension, a second '+'). Google: "+<digits>"; Meta: "<digits>" (Meta's
+ * rule: symbols and leading zeros removed, the country code kept). Returns 1,
+ * or 0 (out ""). */
+int tribe_audience_phone(tribe_audience_platform p, const char *raw, const char *calling_code, char *out);
+/* out = lower-case hex SHA-256 of the NUL-terminated s. */
+void tribe_audience_hash(const char *s, char out[65]);
+
+typedef struct {
+    /* every customer is in exactly one of these */
+    int64_t customers, exported, no_contact, opted_out, suppressed, invalid;
+    int64_t emails, phones;                 /* identifiers written */
+    int64_t invalid_emails, invalid_phones; /* opted-in, unsuppressed addresses that do not normalise */
+} tribe_audience_stats;
+
+/* The upload CSV of customers ids[n] for platform p (header Email,Phone for
+ * Google, email,phone for Meta; CRLF) appended to out. Per customer, in this
+ * order: no contacts row or no address -> no_contact; an address on the
+ * suppression list (sup, may be NULL) -> suppressed, with every other address
+ * of the customer; then the e-mail is used only with EmailOptIn and the phone
+ * only with SmsOptIn, each when it normalises; a customer with at least one
+ * address used -> exported (one row, an empty cell for the other), else
+ * invalid when an opted-in address did not normalise, else opted_out.
+ * Nothing but hashes is written. NOMEM. Not collective. */
+tribe_status tribe_audience_csv(tribe_audience_platform p, const int64_t *ids, int64_t n,
+                                const tribe_contacts *contacts, const tribe_suppression *sup,
+                                const char *calling_code, tribe_sbuf *out, tribe_audience_stats *stats);
 
 /* ---- the message of a run's segment ------------------------------------- */
 

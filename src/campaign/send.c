@@ -93,76 +93,10 @@ cleanup:
     return st;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
-}
-
-/* Addresses compare trimmed and lower-cased (e-mail is case-insensitive in
- * practice; phone numbers have no case). */
-static void normalize(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    size_t i = 0;
-    while (s[i] && isspace((unsigned char)s[i]))
-        i++;
-    memmove(s, s + i, n - i + 1);
-    for (char *p = s; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-}
-
-typedef struct {
-    char **addr;
-    int64_t n;
-} addr_set;
-
-static void addr_set_free(addr_set *a)
-{
-    for (int64_t i = 0; i < a->n; i++)
-        free(a->addr[i]);
-    free(a->addr);
-    a->addr = NULL;
-    a->n = 0;
-}
-
-static tribe_status load_suppression(const char *path, addr_set *out)
-{
-    tribe_status st = TRIBE_OK;
-    char *text = NULL;
-    int64_t cap = 0;
-    char *save = NULL;
-    TRIBE_TRY(tribe_read_file(path, &text, NULL));
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        normalize(line);
-        if (!*line || line[0] == '#')
-            continue;
-        if (out->n == cap) {
-            cap = cap ? 2 * cap : 256;
-            TRIBE_TRY(tribe_realloc((void **)&out->addr, (size_t)cap * sizeof *out->addr));
-        }
-        TRIBE_TRY(tribe_strdup(line, &out->addr[out->n]));
-        out->n++;
-    }
-    if (out->n > 0)
-        qsort(out->addr, (size_t)out->n, sizeof *out->addr, cmp_str);
-cleanup:
-    free(text);
-    return st;
-}
-
-static int suppressed(const addr_set *a, const char *addr)
-{
-    if (!a->n || !addr)
-        return 0;
-    char buf[320];
-    snprintf(buf, sizeof buf, "%s", addr);
-    normalize(buf);
-    const char *key = buf;
-    return bsearch(&key, a->addr, (size_t)a->n, sizeof *a->addr, cmp_str) != NULL;
 }
 
 /* The number after "key": in one outbox line (lines are written by
@@ -243,14 +177,14 @@ typedef struct {
     int email;     /* the channel is e-mail (else SMS) */
     int64_t now;   /* the send's clock: cap window and outbox lines */
     int bs;        /* recipients per request */
-    addr_set sup;  /* suppressed addresses, normalised and sorted */
+    tribe_suppression *sup; /* the suppression list, NULL: none */
     int64_t *hist; /* ids with a "sent" line in the cap window, sorted */
     int64_t nhist;
 } gate;
 
 static void gate_close(gate *g)
 {
-    addr_set_free(&g->sup);
+    tribe_suppression_destroy(&g->sup);
     free(g->hist);
     g->hist = NULL;
     g->nhist = 0;
@@ -277,7 +211,7 @@ static tribe_status gate_open(const tribe_send_cfg *cfg, gate *g)
     g->now = cfg->now ? cfg->now : (int64_t)time(NULL);
     g->bs = g->email ? cfg->batch_size : 1; /* Twilio takes one message per request */
     if (cfg->suppress_path)
-        TRIBE_TRY(load_suppression(cfg->suppress_path, &g->sup));
+        TRIBE_TRY(tribe_suppression_read(cfg->suppress_path, NULL, &g->sup));
     if (cfg->max_per_customer > 0)
         TRIBE_TRY(load_history(cfg->outbox, g->now, cfg->window_seconds, &g->hist, &g->nhist));
 cleanup:
@@ -294,7 +228,7 @@ static fate gate_decide(const gate *g, const tribe_contact *k, int64_t id)
         return FATE_NO_CONTACT;
     if (!(g->email ? k->email_optin : k->sms_optin))
         return FATE_OPTED_OUT;
-    if (suppressed(&g->sup, addr))
+    if (tribe_suppression_has(g->sup, addr))
         return FATE_SUPPRESSED;
     if (g->cfg->max_per_customer > 0 && history_count(g->hist, g->nhist, id) >= g->cfg->max_per_customer)
         return FATE_CAPPED;
