@@ -32,6 +32,27 @@ tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int6
 tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int npos, const char *operands,
                                   const char **out, int *first);
 
+/* A run's segments as results.h5 holds them (docs/hdf5-layout.md). */
+typedef struct {
+    char *run_id;
+    int64_t n;       /* customers read: all on rank 0, 0 on the other ranks */
+    int64_t *id;     /* [n] /segments/id */
+    int32_t *label;  /* [n] /segments/label */
+    int k;
+    int64_t *seg_id; /* [k] persistent id of each label (the label itself in a run without them) */
+    char **names;    /* [k] segment names */
+} tribe_cli_run_segments;
+/* Collective: reads DIR/results.h5 into *r (zeroed on error). INPUT when it
+ * is not a results file, IO. */
+tribe_status tribe_cli_run_segments_read(tribe_par *par, const char *dir, tribe_cli_run_segments *r);
+void tribe_cli_run_segments_free(tribe_cli_run_segments *r);
+/* The label whose persistent id is seg, or -1; known gets the run's ids
+ * ("0, 1, 4") for the message. */
+int tribe_cli_run_segments_pos(const tribe_cli_run_segments *r, int64_t seg, char *known, size_t cap);
+
+/* tribe campaign audience (cmd_audience.c). Collective. */
+tribe_status tribe_cli_campaign_audience(tribe_par *par, int argc, char **argv);
+
 /* Not collective. Installs handlers for SIGUSR1 and SIGTERM that only set a
  * flag (async-signal-safe; a second signal of either kind ends the process
  * as usual) and returns the test of that flag, for tribe_pipeline_set_stop. */

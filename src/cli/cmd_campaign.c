@@ -19,7 +19,9 @@ static const char USAGE[] =
     "                           [--from-phone E164] [--twilio-sid SID] [--signing-secret-env VAR]\n"
     "                           [--api-key-env VAR]\n"
     "       tribe campaign verify-webhook --secret-env VAR --id ID --timestamp TS --signature SIG\n"
-    "                           [--body FILE] [--tolerance S]\n\n"
+    "                           [--body FILE] [--tolerance S]\n"
+    "       tribe campaign audience --results DIR --contacts contacts.csv --platform google|meta|all\n"
+    "                           (--segment ID ... | --all) --out OUTDIR [--suppress FILE] [--country-code CC]\n\n"
     "send: sends segment ID of the run in DIR (results.h5, personas.json, campaign_plan.csv) to its\n"
     "customers: SendGrid v3 /v3/mail/send batches of at most 1,000 (e-mail) or Twilio Messages requests\n"
     "(SMS) to --endpoint. Without --endpoint and --live it is a dry run (outbox only); without --live\n"
@@ -32,20 +34,23 @@ static const char USAGE[] =
     "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n\n"
     "verify-webhook: checks a Standard Webhooks signature (HMAC-SHA256 over id.timestamp.body, body\n"
     "from --body or stdin; timestamps more than --tolerance seconds from now refused, default 300, 0 = no\n"
-    "check). Exit 0 when valid, 3 when not (a missing signature included).\n";
+    "check). Exit 0 when valid, 3 when not (a missing signature included).\n\n"
+    "audience: per segment and platform, an upload file for Google Ads Customer Match (Email,Phone) or\n"
+    "Meta custom audiences (email,phone): e-mails and phones normalised as the platform documents, then\n"
+    "SHA-256 (hex). An e-mail is used with EmailOptIn, a phone with SmsOptIn; a customer with an address\n"
+    "on --suppress is left out; addresses that do not normalise are counted, never written. Files:\n"
+    "OUTDIR/<platform>_segment_<id>_<name>.csv and OUTDIR/audience_summary.csv (the counts).\n"
+    "  --country-code CC        calling code for national phone numbers (44: 07700 900123 -> +447700900123);\n"
+    "                           without it only numbers written with + or 00 are usable\n";
 
-/* Collective: every rank opens results.h5; rank 0 gets the run id and the
- * ids of the segment's customers (the others read no rows). */
-static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char **run_id, int64_t **ids, int64_t *n,
-                                int *k)
+tribe_status tribe_cli_run_segments_read(tribe_par *par, const char *dir, tribe_cli_run_segments *r)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
     char path[4096], *fmt = NULL;
-    int64_t *all = NULL, rows = 0, width = 0, *seg_id = NULL;
-    int32_t *label = NULL;
+    int64_t rows = 0, width = 0, ks = 0;
     int rank0 = tribe_par_rank(par) == 0;
-    *n = 0;
+    memset(r, 0, sizeof *r);
     st = tribe_fmt(path, sizeof path, "%s/results.h5", dir);
     if (st == TRIBE_OK)
         st = tribe_h5_open(par, path, &h);
@@ -54,51 +59,103 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
     if (st == TRIBE_OK && (!fmt || strcmp(fmt, "tribe-results") != 0))
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: not a tribe results file", path);
     if (st == TRIBE_OK)
-        st = tribe_h5_read_attr_str(h, "/", "run_id", run_id);
+        st = tribe_h5_read_attr_str(h, "/", "run_id", &r->run_id);
     if (st == TRIBE_OK)
         st = tribe_h5_shape(h, "/segments/id", &rows, &width);
     TRIBE_TRY(tribe_par_agree(par, st));
-    TRIBE_TRY(tribe_h5_read_rows(h, "/segments/id", TRIBE_H5_I64, rows, 0, rank0 ? rows : 0, NULL, (void **)&all));
+    TRIBE_TRY(tribe_h5_read_rows(h, "/segments/id", TRIBE_H5_I64, rows, 0, rank0 ? rows : 0, NULL, (void **)&r->id));
     TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, rows, 0, rank0 ? rows : 0, NULL,
-                                 (void **)&label));
-    {
-        int64_t ks = 0;
-        TRIBE_TRY(tribe_h5_shape(h, "/segments/size", &ks, &width));
-        *k = (int)ks;
+                                 (void **)&r->label));
+    r->n = rank0 ? rows : 0;
+    TRIBE_TRY(tribe_h5_shape(h, "/segments/size", &ks, &width));
+    r->k = (int)ks;
+    if (tribe_h5_exists(h, "/segments/segment_id")) {
+        TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, r->k, 0, r->k, NULL,
+                                     (void **)&r->seg_id));
+    } else {
+        TRIBE_TRY(tribe_calloc((void **)&r->seg_id, (size_t)(r->k > 0 ? r->k : 1), sizeof *r->seg_id));
+        for (int c = 0; c < r->k; c++)
+            r->seg_id[c] = c;
     }
-    /* --segment is the segment's id as the report, segments.csv and the plan
-     * show it: its persistent id (docs/resegmentation.md), whose position in
-     * /segments/label /segments/segment_id gives (a run without them: the
-     * position itself). */
-    if (tribe_h5_exists(h, "/segments/segment_id"))
-        TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, *k, 0, *k, NULL, (void **)&seg_id));
-    if (rank0) {
-        int pos = -1;
-        char known[512] = "";
-        size_t at = 0;
-        for (int c = 0; c < *k; c++) {
-            int64_t id = seg_id ? seg_id[c] : c;
-            if (id == seg)
-                pos = c;
-            if (at < sizeof known)
-                at += (size_t)snprintf(known + at, sizeof known - at, "%s%lld", c ? ", " : "", (long long)id);
+    {
+        int nn = 0;
+        TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", &nn, &r->names));
+        if (nn != r->k) {
+            for (int c = 0; c < nn; c++)
+                free(r->names[c]);
+            free(r->names);
+            r->names = NULL;
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: %d segment names for %d segments", path, nn, r->k);
         }
-        if (pos < 0) {
-            st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run's segments are %s", seg, known);
-            goto cleanup;
-        }
-        for (int64_t i = 0; i < rows; i++)
-            if (label[i] == pos)
-                all[(*n)++] = all[i];
-        *ids = all;
-        all = NULL;
     }
 cleanup:
     st = tribe_h5_close_after(&h, st);
     free(fmt);
-    free(all);
-    free(label);
-    free(seg_id);
+    st = tribe_par_agree(par, st);
+    if (st != TRIBE_OK)
+        tribe_cli_run_segments_free(r);
+    return st;
+}
+
+void tribe_cli_run_segments_free(tribe_cli_run_segments *r)
+{
+    if (!r)
+        return;
+    free(r->run_id);
+    free(r->id);
+    free(r->label);
+    free(r->seg_id);
+    for (int c = 0; r->names && c < r->k; c++)
+        free(r->names[c]);
+    free(r->names);
+    memset(r, 0, sizeof *r);
+}
+
+int tribe_cli_run_segments_pos(const tribe_cli_run_segments *r, int64_t seg, char *known, size_t cap)
+{
+    int pos = -1;
+    size_t at = 0;
+    known[0] = '\0';
+    for (int c = 0; c < r->k; c++) {
+        if (r->seg_id[c] == seg)
+            pos = c;
+        if (at < cap)
+            at += (size_t)snprintf(known + at, cap - at, "%s%lld", c ? ", " : "", (long long)r->seg_id[c]);
+    }
+    return pos;
+}
+
+/* Collective: every rank opens results.h5; rank 0 gets the run id and the
+ * ids of the segment's customers (the others read no rows).
+ * --segment is the segment's id as the report, segments.csv and the plan
+ * show it: its persistent id (docs/resegmentation.md), whose position in
+ * /segments/label /segments/segment_id gives (a run without them: the
+ * position itself). */
+static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char **run_id, int64_t **ids, int64_t *n,
+                                int *k)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_cli_run_segments r;
+    char known[512];
+    *n = 0;
+    TRIBE_TRY(tribe_cli_run_segments_read(par, dir, &r));
+    *k = r.k;
+    if (tribe_par_rank(par) == 0) {
+        int pos = tribe_cli_run_segments_pos(&r, seg, known, sizeof known);
+        if (pos < 0) {
+            st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run's segments are %s", seg, known);
+            goto cleanup;
+        }
+        for (int64_t i = 0; i < r.n; i++)
+            if (r.label[i] == pos)
+                r.id[(*n)++] = r.id[i];
+        *ids = r.id;
+        r.id = NULL;
+    }
+    *run_id = r.run_id;
+    r.run_id = NULL;
+cleanup:
+    tribe_cli_run_segments_free(&r);
     return tribe_par_agree(par, st);
 }
 
@@ -288,13 +345,17 @@ cleanup:
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
     if (argc < 2)
-        return tribe_cli_usage("campaign", "expects a subcommand: send or verify-webhook");
+        return tribe_cli_usage("campaign", "expects a subcommand: send, verify-webhook or audience");
     if (strcmp(argv[1], "send") == 0)
         return cmd_send(par, argc - 1, argv + 1);
     if (strcmp(argv[1], "verify-webhook") == 0)
         return cmd_verify(par, argc - 1, argv + 1);
-    return tribe_cli_usage("campaign", "unknown subcommand '%s' (send or verify-webhook)", argv[1]);
+    if (strcmp(argv[1], "audience") == 0)
+        return tribe_cli_campaign_audience(par, argc - 1, argv + 1);
+    return tribe_cli_usage("campaign", "unknown subcommand '%s' (send, verify-webhook or audience)", argv[1]);
 }
 
-const tribe_cli_cmd tribe_cmd_campaign = {"campaign", "send a segment's campaign (e-mail/SMS) or verify a webhook",
+const tribe_cli_cmd tribe_cmd_campaign = {"campaign",
+                                          "send a segment's campaign (e-mail/SMS), verify a webhook, or write "
+                                          "ad-platform audiences",
                                           USAGE, run};
