@@ -110,6 +110,9 @@ tribe_status tribe_h5_read_attr_str_opt(tribe_h5 *h, const char *obj, const char
 tribe_status tribe_h5_read_attr_strs(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out);
 /* The same for an optional one: OK with *n 0 and *out NULL when missing. */
 tribe_status tribe_h5_read_attr_strs_opt(tribe_h5 *h, const char *obj, const char *name, int *n, char ***out);
+/* A scalar float64 attribute into *v; OK with *v NaN when obj or the
+ * attribute is missing; INPUT when it is there but of another type or shape. */
+tribe_status tribe_h5_read_attr_f64_opt(tribe_h5 *h, const char *obj, const char *name, double *v);
 /* Names of the members of a group, sorted (caller frees). */
 tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out);
 

@@ -25,6 +25,13 @@ typedef struct {
     char **seg_names;
     int n_seg;
     int64_t *seg_id;        /* [n_seg] persistent segment id of each label (NULL: the label itself) */
+    /* the run's other per-customer outputs, this rank's rows; NULL when the run has none */
+    float *distance;        /* /segments/distance */
+    uint8_t *outlier;       /* /segments/outlier */
+    float *outlier_score;   /* /segments/outlier_score */
+    float *ltv;             /* /segments/ltv */
+    double ltv_horizon;     /* its horizon_days attribute, NaN when absent */
+    float *memb;            /* /segments/membership [n_local][n_seg] */
 } export_rows;
 
 /* A text cell (tribe_csv_cell: RFC 4180 quoting and the formula rule). */
@@ -33,36 +40,88 @@ static size_t put_field(char *dst, size_t cap, const char *s)
     return tribe_csv_cell(dst, cap, s, strlen(s));
 }
 
+/* The customer id of row i as a cell: the one place export prints an id. */
+static size_t put_id(char *dst, size_t cap, const tribe_table *t, int64_t i)
+{
+    return (size_t)snprintf(dst, cap, "%lld", (long long)t->id[i]);
+}
+
+/* The currency of money columns, for their names: the one place export asks
+ * for it. Online Retail's, until customers.h5 says which (docs/outputs.md). */
+static const char *money_unit(const tribe_table *t)
+{
+    (void)t;
+    return "gbp";
+}
+
+/* ",v" with v as %.9g (a float32 read back exactly), "," for NaN. */
+static size_t put_num(char *dst, size_t cap, double v)
+{
+    return isnan(v) ? (size_t)snprintf(dst, cap, ",") : (size_t)snprintf(dst, cap, ",%.9g", v);
+}
+
+#define AT(n) ((n) < cap ? buf + (n) : NULL), ((n) < cap ? cap - (n) : 0)
+
+/* The segment cell pair "id,name" of label s (",," outside 0..n_seg-1). */
+static size_t put_segment(const export_rows *e, int32_t s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int known = s >= 0 && s < e->n_seg;
+    long long id = e->seg_id && known ? (long long)e->seg_id[s] : (long long)s;
+    n += (size_t)snprintf(AT(n), ",%lld,", id);
+    if (known)
+        n += put_field(AT(n), e->seg_names[s]);
+    return n;
+}
+
+/* The run's outputs after segment_name (columns in header()). */
+static size_t put_outputs(const export_rows *e, int64_t i, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (e->distance)
+        n += put_num(AT(n), (double)e->distance[i]);
+    if (e->outlier) {
+        n += (size_t)snprintf(AT(n), ",%d", (int)e->outlier[i]);
+        n += put_num(AT(n), e->outlier_score ? (double)e->outlier_score[i] : NAN);
+    }
+    if (e->ltv)
+        n += put_num(AT(n), (double)e->ltv[i]);
+    if (e->memb) {
+        const float *p = e->memb + (size_t)i * (size_t)e->n_seg;
+        int top = 0;
+        for (int c = 1; c < e->n_seg; c++) /* the first of equal probabilities */
+            if (p[c] > p[top])
+                top = c;
+        n += put_segment(e, top, AT(n));
+        n += put_num(AT(n), (double)p[top]);
+        for (int c = 0; c < e->n_seg; c++)
+            n += put_num(AT(n), (double)p[c]);
+    }
+    return n;
+}
+
 /* Formats row i into buf (cap bytes); returns the length it needs. */
 static size_t format_row(const export_rows *e, int64_t i, char *buf, size_t cap)
 {
     const tribe_table *t = e->t;
-    size_t n = (size_t)snprintf(buf, cap, "%lld", (long long)t->id[i]);
-    for (int j = 0; j < t->d; j++) {
-        float v = t->x[i * t->d + j];
-        char *dst = n < cap ? buf + n : NULL;
-        size_t room = n < cap ? cap - n : 0;
-        if (isnan(v))
-            n += (size_t)snprintf(dst, room, ",");
-        else
-            n += (size_t)snprintf(dst, room, ",%.9g", (double)v);
-    }
+    size_t n = put_id(buf, cap, t, i);
+    for (int j = 0; j < t->d; j++)
+        n += put_num(AT(n), (double)t->x[i * t->d + j]);
     for (int c = 0; c < t->n_cat; c++) {
         int32_t code = t->cat[c].code[i];
-        n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, ",");
+        n += (size_t)snprintf(AT(n), ",");
         if (code >= 0)
-            n += put_field(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, t->cat[c].levels[code]);
+            n += put_field(AT(n), t->cat[c].levels[code]);
     }
     if (e->label) {
-        int32_t s = e->label[i];
-        long long id = e->seg_id && s >= 0 && s < e->n_seg ? (long long)e->seg_id[s] : (long long)s;
-        n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, ",%lld,", id);
-        if (s >= 0 && s < e->n_seg)
-            n += put_field(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, e->seg_names[s]);
+        n += put_segment(e, e->label[i], AT(n));
+        n += put_outputs(e, i, AT(n));
     }
-    n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "\n");
+    n += (size_t)snprintf(AT(n), "\n");
     return n;
 }
+
+#undef AT
 
 static tribe_status header(const export_rows *e, char **out)
 {
@@ -73,6 +132,7 @@ static tribe_status header(const export_rows *e, char **out)
         cap += 3 * strlen(t->names[j]) + 3;
     for (int c = 0; c < t->n_cat; c++)
         cap += 3 * strlen(t->cat[c].name) + 3;
+    cap += 256 + 48 * (size_t)e->n_seg; /* the run's outputs */
     char *h = NULL;
     TRIBE_TRY(tribe_alloc((void **)&h, cap));
     n += (size_t)snprintf(h, cap, "customer_id");
@@ -86,6 +146,21 @@ static tribe_status header(const export_rows *e, char **out)
     }
     if (e->label)
         n += (size_t)snprintf(h + n, cap - n, ",segment_id,segment_name");
+    if (e->label && e->distance)
+        n += (size_t)snprintf(h + n, cap - n, ",distance");
+    if (e->label && e->outlier)
+        n += (size_t)snprintf(h + n, cap - n, ",outlier,outlier_score_iqr");
+    if (e->label && e->ltv) {
+        n += (size_t)snprintf(h + n, cap - n, ",predicted_value_%s", money_unit(t));
+        if (isfinite(e->ltv_horizon))
+            n += (size_t)snprintf(h + n, cap - n, "_%.0fd", e->ltv_horizon);
+    }
+    if (e->label && e->memb) {
+        n += (size_t)snprintf(h + n, cap - n, ",top_segment_id,top_segment_name,top_membership_probability");
+        for (int c = 0; c < e->n_seg; c++)
+            n += (size_t)snprintf(h + n, cap - n, ",membership_segment_%lld",
+                                  e->seg_id ? (long long)e->seg_id[c] : (long long)c);
+    }
     snprintf(h + n, cap - n, "\n");
     *out = h;
 cleanup:
@@ -150,8 +225,27 @@ cleanup:
     return tribe_par_agree(par, st);
 }
 
-static tribe_status read_segments(tribe_par *par, const char *path, const tribe_table *t, int32_t **label,
-                                  char ***names, int *n_names, int64_t **seg_id, char **input)
+/* Reads this rank's rows of an optional per-customer dataset of width cols
+ * (*out stays NULL when the run has none). */
+static tribe_status read_opt(tribe_h5 *h, const char *name, tribe_h5_type type, const tribe_table *t, int64_t cols,
+                             void **out)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t width = 0;
+    if (!tribe_h5_exists(h, name))
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_h5_read_rows(h, name, type, t->n_global, t->offset, t->n_local, &width, out));
+    if (width != cols)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s has %lld columns, the run has %lld segments", name, (long long)width,
+                        (long long)cols);
+cleanup:
+    return st;
+}
+
+/* Collective. With e: its segments and the run's per-customer outputs for
+ * e->t's rows (the rows must be the same customers); with input: the run's
+ * input attribute. */
+static tribe_status read_segments(tribe_par *par, const char *path, export_rows *e, char **input)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
@@ -167,7 +261,8 @@ static tribe_status read_segments(tribe_par *par, const char *path, const tribe_
     }
     if (input)
         TRIBE_TRY(tribe_h5_read_attr_str(h, "/", "input", input));
-    if (t) {
+    if (e) {
+        const tribe_table *t = e->t;
         TRIBE_TRY(tribe_h5_read_rows(h, "/segments/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, NULL,
                                      (void **)&ids));
         for (int64_t i = 0; i < t->n_local; i++)
@@ -178,17 +273,42 @@ static tribe_status read_segments(tribe_par *par, const char *path, const tribe_
                 goto cleanup;
             }
         TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, t->n_global, t->offset, t->n_local, NULL,
-                                     (void **)label));
-        TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", n_names, names));
+                                     (void **)&e->label));
+        TRIBE_TRY(tribe_h5_read_attr_strs(h, "/segments", "names", &e->n_seg, &e->seg_names));
         if (tribe_h5_exists(h, "/segments/segment_id")) /* a run's persistent ids (docs/resegmentation.md) */
-            TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, *n_names, 0, *n_names, NULL,
-                                         (void **)seg_id));
+            TRIBE_TRY(tribe_h5_read_rows(h, "/segments/segment_id", TRIBE_H5_I64, e->n_seg, 0, e->n_seg, NULL,
+                                         (void **)&e->seg_id));
+        TRIBE_TRY(read_opt(h, "/segments/distance", TRIBE_H5_F32, t, 1, (void **)&e->distance));
+        TRIBE_TRY(read_opt(h, "/segments/outlier", TRIBE_H5_U8, t, 1, (void **)&e->outlier));
+        TRIBE_TRY(read_opt(h, "/segments/outlier_score", TRIBE_H5_F32, t, 1, (void **)&e->outlier_score));
+        TRIBE_TRY(read_opt(h, "/segments/ltv", TRIBE_H5_F32, t, 1, (void **)&e->ltv));
+        if (e->ltv)
+            TRIBE_TRY(tribe_h5_read_attr_f64_opt(h, "/segments/ltv", "horizon_days", &e->ltv_horizon));
+        if (e->n_seg > 0)
+            TRIBE_TRY(read_opt(h, "/segments/membership", TRIBE_H5_F32, t, e->n_seg, (void **)&e->memb));
     }
 cleanup:
     tribe_h5_close(&h);
     free(format);
     free(ids);
     return tribe_par_agree(par, st);
+}
+
+static void export_rows_free(export_rows *e)
+{
+    free((void *)e->label);
+    free(e->seg_id);
+    free(e->distance);
+    free(e->outlier);
+    free(e->outlier_score);
+    free(e->ltv);
+    free(e->memb);
+    if (e->seg_names) {
+        for (int i = 0; i < e->n_seg; i++)
+            free(e->seg_names[i]);
+        free(e->seg_names);
+    }
+    memset(e, 0, sizeof *e);
 }
 
 static tribe_status run(tribe_par *par, int argc, char **argv)
@@ -198,6 +318,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     char *input = NULL, *fmt_attr = NULL;
     tribe_table *t = NULL;
     export_rows e = {0};
+    e.ltv_horizon = NAN;
     static const struct option opts[] = {{"csv", required_argument, 0, 'c'},
                                          {"results", required_argument, 0, 'r'},
                                          {"customers", required_argument, 0, 'u'},
@@ -232,7 +353,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     if (strcmp(fmt_attr, "tribe-results") == 0) {
         results = file;
         if (!customers) {
-            TRIBE_TRY(read_segments(par, results, NULL, NULL, NULL, NULL, NULL, &input));
+            TRIBE_TRY(read_segments(par, results, NULL, &input));
             customers = input;
         }
     } else {
@@ -241,20 +362,14 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_store_read_customers(par, customers, &t, NULL));
     e.t = t;
     if (results)
-        TRIBE_TRY(read_segments(par, results, t, (int32_t **)&e.label, &e.seg_names, &e.n_seg, &e.seg_id, NULL));
+        TRIBE_TRY(read_segments(par, results, &e, NULL));
     TRIBE_TRY(write_csv(par, &e, csv));
     if (tribe_par_rank(par) == 0)
         printf("exported %lld customers to %s\n", (long long)t->n_global, csv);
 cleanup:
     free(input);
     free(fmt_attr);
-    free((void *)e.label);
-    free(e.seg_id);
-    if (e.seg_names) {
-        for (int i = 0; i < e.n_seg; i++)
-            free(e.seg_names[i]);
-        free(e.seg_names);
-    }
+    export_rows_free(&e);
     tribe_table_destroy(&t);
     return st;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,6 +754,36 @@ static int attr_state(tribe_h5 *h, const char *obj, const char *name)
     htri_t e = H5Aexists(o, name);
     H5Oclose(o);
     return e < 0 ? -1 : e > 0;
+}
+
+tribe_status tribe_h5_read_attr_f64_opt(tribe_h5 *h, const char *obj, const char *name, double *v)
+{
+    tribe_status st = TRIBE_OK;
+    hid_t o = -1, a = -1, type = -1, space = -1;
+    *v = NAN;
+    int state = attr_state(h, obj, name);
+    if (state == 0)
+        return TRIBE_OK;
+    if (state < 0)
+        return h5fail(h, obj, "object header read");
+    if ((o = H5Oopen(h->file, obj, H5P_DEFAULT)) < 0 || (a = H5Aopen(o, name, H5P_DEFAULT)) < 0 ||
+        (type = H5Aget_type(a)) < 0 || (space = H5Aget_space(a)) < 0) {
+        st = h5fail(h, name, "attribute open");
+        goto cleanup;
+    }
+    /* a scalar 8-byte float, nothing converted */
+    if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 8 || H5Sget_simple_extent_type(space) != H5S_SCALAR) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: attribute %s of %s is not a scalar float64", h->path, name, obj);
+        goto cleanup;
+    }
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
+        st = h5fail(h, name, "attribute read");
+cleanup:
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    if (a >= 0) H5Aclose(a);
+    if (o >= 0) H5Oclose(o);
+    return st;
 }
 
 /* Checks the stored type and extent of a string attribute before anything
