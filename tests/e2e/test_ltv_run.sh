@@ -73,6 +73,16 @@ for r in rows:
     c = int(r["segment_id"])
     assert abs(float(r["order_value"]) - a["/segments/ltv_mean"][c]) <= 0.01 + 1e-6 * a["/segments/ltv_mean"][c]
 PY
+# tribe export carries the predicted value, named with its currency and horizon, equal to /segments/ltv.
+tribe_np 2 export "$TMP/out2/results.h5" --csv "$TMP/export.csv" >"$TMP/export.out" 2>&1 &&
+  $PY - "$TMP/out2/results.h5" "$TMP/export.csv" <<'PY' && ok "export's predicted value equals /segments/ltv" ||
+import csv, h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], "r")
+rows = list(csv.DictReader(open(sys.argv[2], newline="")))
+got = np.array([r["predicted_value_gbp_90d"] for r in rows], dtype=np.float32)
+assert (got == f["/segments/ltv"][:]).all() and got.sum() > 0
+PY
+  fail "export's predicted value equals /segments/ltv"
 # Without ltv nothing changes: no /segments/ltv.
 write_job "$TMP/plain.json" "$TMP/all.h5" "$TMP/plain" 4
 tribe_np 1 run "$TMP/plain.json" >/dev/null 2>&1 && $PY -c "
