@@ -187,8 +187,9 @@ typedef enum { TRIBE_AUDIENCE_GOOGLE = 0, TRIBE_AUDIENCE_META = 1 } tribe_audien
 int tribe_audience_email(tribe_audience_platform p, const char *raw, char *out);
 /* Normalises a phone number to E.164 into out[TRIBE_AUDIENCE_ADDR_MAX]:
  * spaces, '-', '.', '/', '(' and ')' dropped; a leading '+' or "00" starts the
- * country code (a "(0)" after it, "+44 (0)20 ...", is dropped); a national number (neither) takes calling_code ("44") after
- * one leading trunk '0' is dropped, and is unusable without calling_code.
+ * country code (a "(0)" after it, "+44 (0)20 ...", is dropped); a national
+ * number (neither) takes calling_code ("44") after one leading trunk '0' is
+ * dropped, and is unusable without calling_code.
  * Usable: 8 to 15 digits in all, the first not 0, nothing else (letters, an
  * extension, a second '+'). Google: "+<digits>"; Meta: "<digits>" (Meta's
  * rule: symbols and leading zeros removed, the country code kept). Returns 1,

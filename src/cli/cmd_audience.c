@@ -79,8 +79,8 @@ static tribe_status parse(int argc, char **argv, audience_opts *o)
             o->calling_code = optarg;
             if (strlen(optarg) < 1 || strlen(optarg) > 3 || optarg[0] == '0' ||
                 strspn(optarg, "0123456789") != strlen(optarg))
-                return tribe_cli_usage("campaign", "--country-code '%s' is not a calling code (1 to 3 digits: 44, 1, 353)",
-                                       optarg);
+                return tribe_cli_usage("campaign",
+                                       "--country-code '%s' is not a calling code (1 to 3 digits: 44, 1, 353)", optarg);
             break;
         default: return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
         }

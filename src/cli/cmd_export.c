@@ -377,4 +377,5 @@ cleanup:
     return st;
 }
 
-const tribe_cli_cmd tribe_cmd_export = {"export", "write one CSV row per customer (features and segment)", USAGE, run};
+const tribe_cli_cmd tribe_cmd_export = {"export", "write one CSV row per customer (features, segment, the run's outputs)",
+                                        USAGE, run};
