@@ -143,6 +143,40 @@ expect 2 "google, meta or all" -- tribe_np 1 campaign audience --results "$OUT" 
 expect 4 "nothere.txt" -- tribe_np 2 "${A[@]}" --all --suppress "$TMP/nothere.txt" --out "$TMP/bad"
 check "a refused audience writes no file" test ! -e "$TMP/bad/audience_summary.csv"
 
+# Hostile segment names (a results.h5 rewritten with h5py): file names keep letters and digits only and stay
+# in OUTDIR; the summary's and the export's name cells get the formula rule (docs/outputs.md, "CSV files").
+mkdir -p "$TMP/hostile"
+cp "$OUT/results.h5" "$TMP/hostile/"
+$PY - "$TMP/hostile/results.h5" <<'PY'
+import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], "r+")
+names = ['=HYPERLINK("http://x")', "../../evil", "@SUM(A1)"]
+del f["/segments"].attrs["names"]
+f["/segments"].attrs.create("names", np.array([n.encode() for n in names], dtype="S32"),
+                            dtype=h5py.string_dtype("utf-8", 32))
+PY
+tribe_np 1 campaign audience --results "$TMP/hostile" --contacts "$TMP/contacts.csv" --platform meta --all \
+  --out "$TMP/hostile/aud" >"$TMP/setup.log" 2>&1 || setup_failed "audience with hostile names"
+tribe_np 1 export "$TMP/hostile/results.h5" --csv "$TMP/hostile/e.csv" >"$TMP/setup.log" 2>&1 ||
+  setup_failed "export with hostile names"
+check "hostile segment names: safe file names, neutralised cells" $PY - "$TMP/hostile" <<'PY'
+import csv, os, re, sys
+d = sys.argv[1]
+files = sorted(os.listdir(os.path.join(d, "aud")))
+assert files == ["audience_summary.csv", "meta_custom_audience_segment_0_hyperlink-http-x.csv",
+                 "meta_custom_audience_segment_1_evil.csv", "meta_custom_audience_segment_2_sum-a1.csv"], files
+assert not os.path.exists(os.path.join(d, "..", "evil")) and not os.path.exists(os.path.join(d, "evil"))
+s = list(csv.DictReader(open(os.path.join(d, "aud", "audience_summary.csv"), newline="")))
+assert [r["segment_name"] for r in s] == ["'=HYPERLINK(\"http://x\")", "../../evil", "'@SUM(A1)"], s
+number = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
+for p in (os.path.join(d, "aud", "audience_summary.csv"), os.path.join(d, "e.csv")):
+    bad = [c for row in csv.reader(open(p, newline="")) for c in row
+           if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not number.match(c)]
+    assert not bad, (p, bad[:3])
+e = list(csv.DictReader(open(os.path.join(d, "e.csv"), newline="")))
+assert {r["top_segment_name"] for r in e} <= {"'=HYPERLINK(\"http://x\")", "../../evil", "'@SUM(A1)"}
+PY
+
 # The export carries every per-customer output of the run, after the old columns.
 tribe_np 1 export "$OUT/results.h5" --csv "$TMP/e1.csv" >"$TMP/setup.log" 2>&1 || setup_failed "export on 1 rank"
 tribe_np 2 export "$OUT/results.h5" --csv "$TMP/e2.csv" >"$TMP/setup.log" 2>&1 || setup_failed "export on 2 ranks"
