@@ -43,6 +43,8 @@ typedef enum { TRIBE_H5_I32, TRIBE_H5_I64, TRIBE_H5_F32, TRIBE_H5_F64, TRIBE_H5_
 tribe_status tribe_h5_create(tribe_par *par, const char *path, tribe_h5 **out);
 /* Opens an existing file read-only. Not-HDF5 files fail with INPUT. */
 tribe_status tribe_h5_open(tribe_par *par, const char *path, tribe_h5 **out);
+/* Opens an existing file for adding objects and attributes (as open). */
+tribe_status tribe_h5_open_rw(tribe_par *par, const char *path, tribe_h5 **out);
 tribe_status tribe_h5_close(tribe_h5 **h);
 /* Closes *h (NULL allowed) at the end of a function that got st so far:
  * returns st, or the close's error when st is TRIBE_OK (the first error

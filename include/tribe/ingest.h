@@ -94,6 +94,12 @@ typedef struct {
     int64_t horizon_days;         /* 0: no temporal split */
     char cutoff[11];              /* "" without a split */
     int has_web, has_demographics;
+    /* text source (tribe_ingest_text): text_rows = text_rows_kept + text_rows_unmatched
+     * + text_malformed + text_rows_after_cutoff */
+    int64_t text_rows, text_rows_kept, text_rows_unmatched, text_malformed, text_rows_after_cutoff;
+    int64_t text_customers;       /* customers with at least one kept text */
+    int64_t text_vocabulary;      /* terms of the topic model */
+    int has_text;
 } tribe_ledger;
 
 /* Collective. Reads the sources (each rank its share: byte ranges of plain
@@ -149,5 +155,43 @@ void tribe_ledger_print(const tribe_ledger *ledger, FILE *f);
 /* tribe_parse_day (the day number of "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]"
  * or "M/D/YYYY[ H:MM]", as ingest reads dates) lives in tribe/date.h,
  * included here so callers of ingest keep getting it. */
+
+/* ---- text source (docs/ingest.md, "Text source") ---------------------------- */
+
+typedef struct {
+    const char *const *files;  /* CSV files (plain or .gz) read as one source, in order */
+    int n_files;
+    int topics;                /* K topics (0: sentiment only, no topic model) */
+    uint64_t seed;             /* seeds the topic model */
+    int64_t gz_block;          /* as tribe_ingest_cfg.gz_block */
+    const char *rejects;       /* the rejects file tribe_ingest wrote (NULL: none): malformed
+                                * text rows are appended to it */
+} tribe_text_cfg;
+
+/* The topic model's labels, for customers.h5 and the report. */
+typedef struct {
+    int k;
+    char **terms;              /* [k] the topic's top terms, space-separated, best first */
+    int64_t *docs;             /* [k] documents of the topic */
+} tribe_text_topics;
+
+/* Top terms stored per topic. */
+#define TRIBE_TEXT_TOP_TERMS 10
+
+/* Collective. Reads the text source (each rank its share of each file),
+ * scores each document's sentiment, fits the TF-IDF topic model over every
+ * rank's documents and appends to *t (a tribe_ingest table, modified in
+ * place) the columns text_docs, sentiment, negative_share, topic_1 ..
+ * topic_K of each customer (NaN for those without text, except text_docs =
+ * 0). Texts dated after ledger->cutoff_day (a temporal split) are not used.
+ * Fills the ledger's text_* counts (summed, identical on every rank) and
+ * *topics (caller frees: tribe_text_topics_free). The result does not
+ * depend on the rank count.
+ * Errors (agreed; *t unchanged on error): USAGE no file, topics < 0;
+ * IO a file missing or the rejects not writable; INPUT a file without
+ * a header or a required column (names file and column); NOMEM. */
+tribe_status tribe_ingest_text(tribe_par *par, const tribe_text_cfg *cfg, tribe_table *t, tribe_ledger *ledger,
+                               tribe_text_topics *topics);
+void tribe_text_topics_free(tribe_text_topics *topics);
 
 #endif

@@ -4,6 +4,7 @@
 #include "tribe/ingest.h"
 #include "tribe/owner.h"
 #include "tribe/sbuf.h"
+#include "tribe/text.h"
 
 #include <getopt.h>
 #include <glob.h>
@@ -14,7 +15,8 @@
 static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
-    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n\n"
+    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n"
+    "                    [--text FILE... [--text-topics K] [--text-seed N]]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
     "Each source option may be repeated and may be a quoted glob pattern ('exports/2011-*.csv.gz', expanded\n"
@@ -22,6 +24,10 @@ static const char INGEST_USAGE[] =
     "  --transactions FILE   Online Retail columns (required)\n"
     "  --web FILE            web/app sessions: CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n"
     "  --demographics FILE   CustomerID,Age,Country,Occupation,Subscription\n"
+    "  --text FILE           reviews, tickets, survey answers: CustomerID,Date,Text; adds per customer\n"
+    "                        text_docs, sentiment, negative_share, topic_1..topic_K (docs/ingest.md)\n"
+    "  --text-topics K       topics of the text topic model, 0..100 (default 8; 0: sentiment only)\n"
+    "  --text-seed N         seed of the topic model (default 1)\n"
     "  -o, --output FILE     customers.h5 to write (replaced atomically)\n"
     "  --rejects FILE        rejected rows with source and line (default: OUTPUT without .h5 + .rejects.csv)\n"
     "  --malformed-only      write only unparseable rows to the rejects file (rule-removed rows are counted)\n"
@@ -113,13 +119,17 @@ static tribe_status path_list_add(path_list *l, const char *opt, const char *arg
     return st;
 }
 
+enum { SRC_TEXT = 3, N_SOURCES = 4 }; /* after transactions, web, demographics */
+
 /* The /customers `source` attribute: every input file of each source. */
 static tribe_status source_json(const path_list *src, char **out)
 {
     tribe_status st = TRIBE_OK;
-    static const char *const key[3] = {"transactions", "web", "demographics"};
+    static const char *const key[N_SOURCES] = {"transactions", "web", "demographics", "text"};
     tribe_sbuf b = {0};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < N_SOURCES; k++) {
+        if (k == SRC_TEXT && src[k].n == 0)
+            continue; /* the key only with a text source, as before text existed */
         TRIBE_TRY(tribe_sbuf_printf(&b, "%s\"%s\": [", k ? ", " : "{", key[k]));
         for (int i = 0; i < src[k].n; i++) {
             if (i)
@@ -214,6 +224,30 @@ static void ingest_end(tribe_par *par, int done, const char *const *final, char 
     tribe_lock_release(lk);
 }
 
+/* A whole number in [lo, hi] for option `opt`. */
+static tribe_status text_number(const char *opt, const char *arg, int64_t lo, int64_t hi, int64_t *v)
+{
+    char *end = NULL;
+    long long x = strtoll(arg, &end, 10);
+    if (end == arg || *end || x < lo || x > hi)
+        return tribe_cli_usage("ingest", "%s '%s': need a whole number from %lld to %lld", opt, arg, (long long)lo,
+                               (long long)hi);
+    *v = x;
+    return TRIBE_OK;
+}
+
+/* Collective: the topic model's top terms as the /customers attribute
+ * text_topics of the customers.h5 at `path` (one string per topic). */
+static tribe_status store_topics(tribe_par *par, const char *path, const tribe_text_topics *topics)
+{
+    tribe_h5 *h = NULL;
+    tribe_status st = tribe_h5_open_rw(par, path, &h);
+    st = tribe_par_agree(par, st);
+    if (st == TRIBE_OK)
+        st = tribe_h5_attr_strs(h, "/customers", "text_topics", topics->k, (const char *const *)topics->terms);
+    return tribe_h5_close_after(&h, st);
+}
+
 static tribe_status ingest(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
@@ -222,11 +256,14 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     tribe_table *t = NULL, *target = NULL;
     char *ledger = NULL, *source = NULL;
     const char *out = NULL, *horizon = NULL;
-    path_list src[3]; /* transactions, web, demographics */
+    path_list src[N_SOURCES]; /* transactions, web, demographics, text */
+    tribe_text_cfg text = {0};
+    tribe_text_topics topics = {0};
     char rejects[4096] = "", target_path[4096] = "", tmp[N_FILES][4096 + 32] = {""};
     const char *final[N_FILES] = {NULL, NULL, NULL};
     tribe_lock *lk = NULL;
     int strict = 0, done = 0;
+    int64_t v = 0;
     static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
                                          {"web", required_argument, 0, 'w'},
                                          {"demographics", required_argument, 0, 'd'},
@@ -238,10 +275,15 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"cutoff", required_argument, 0, 'c'},
                                          {"horizon", required_argument, 0, 'H'},
                                          {"target", required_argument, 0, 'T'},
+                                         {"text", required_argument, 0, 'x'},
+                                         {"text-topics", required_argument, 0, 'K'},
+                                         {"text-seed", required_argument, 0, 'E'},
                                          {0, 0, 0, 0}};
     int c;
     memset(src, 0, sizeof src);
     cfg.rejects_all = 1;
+    text.topics = 8;
+    text.seed = 1;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -257,6 +299,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'c': cfg.cutoff = optarg; break;
         case 'H': horizon = optarg; break;
         case 'T': snprintf(target_path, sizeof target_path, "%s", optarg); break;
+        case 'x': TRIBE_TRY(path_list_add(&src[SRC_TEXT], "text", optarg)); break;
+        case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); text.topics = (int)v; break;
+        case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); text.seed = (uint64_t)v; break;
         default:
             st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
             goto cleanup;
@@ -302,9 +347,16 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     st = tribe_ingest_split(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led);
     if (st != TRIBE_OK)
         goto cleanup;
+    if (src[SRC_TEXT].n > 0) {
+        text.files = (const char *const *)src[SRC_TEXT].path;
+        text.n_files = src[SRC_TEXT].n;
+        text.gz_block = cfg.gz_block;
+        text.rejects = tmp[F_REJECTS];
+        TRIBE_TRY(tribe_ingest_text(par, &text, t, &led, &topics));
+    }
     if (tribe_par_rank(par) == 0)
         tribe_ledger_print(&led, stderr);
-    if (strict && led.malformed + led.web_malformed + led.demographics_malformed > 0) {
+    if (strict && led.malformed + led.web_malformed + led.demographics_malformed + led.text_malformed > 0) {
         if (tribe_par_rank(par) == 0)
             st = strict_error(tmp[F_REJECTS], rejects);
         else
@@ -314,6 +366,8 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
     TRIBE_TRY(source_json(src, &source));
     TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_OUT], t, ledger, source));
+    if (topics.k > 0)
+        TRIBE_TRY(store_topics(par, tmp[F_OUT], &topics));
     if (target)
         TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_TARGET], target, ledger, source));
     if (tribe_par_rank(par) == 0) {
@@ -338,8 +392,9 @@ cleanup:
     ingest_end(par, done, final, tmp, &lk);
     free(ledger);
     free(source);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < N_SOURCES; k++)
         path_list_free(&src[k]);
+    tribe_text_topics_free(&topics);
     tribe_table_destroy(&t);
     tribe_table_destroy(&target);
     return st;

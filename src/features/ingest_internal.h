@@ -171,6 +171,8 @@ typedef struct {
     int rank;
     char *row;                      /* the row being formatted */
     size_t row_cap;
+    int append;                     /* 1: ing_rejects_write appends the rows to an existing path
+                                     * (a later source: the text rows after tribe_ingest's) */
 } ing_rejects;
 
 /* Longest raw text written per rejected row. */

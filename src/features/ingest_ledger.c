@@ -11,7 +11,9 @@
     X(web_rows_unmatched) X(web_malformed) X(demographics_rows) X(demographics_rows_kept)          \
     X(demographics_rows_unmatched) X(demographics_duplicate_ids) X(demographics_malformed)         \
     X(first_invoice_day) X(last_invoice_day) X(snapshot_day) X(rows_after_cutoff)                  \
-    X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day) X(horizon_days)
+    X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day) X(horizon_days) X(text_rows)       \
+    X(text_rows_kept) X(text_rows_unmatched) X(text_malformed) X(text_rows_after_cutoff)          \
+    X(text_customers) X(text_vocabulary)
 
 tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
 {
@@ -39,7 +41,8 @@ tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
     EMIT("  \"snapshot\": \"%s\",\n", l->snapshot);
     EMIT("  \"cutoff\": \"%s\",\n", l->cutoff);
     EMIT("  \"has_web\": %s,\n", l->has_web ? "true" : "false");
-    EMIT("  \"has_demographics\": %s\n", l->has_demographics ? "true" : "false");
+    EMIT("  \"has_demographics\": %s,\n", l->has_demographics ? "true" : "false");
+    EMIT("  \"has_text\": %s\n", l->has_text ? "true" : "false");
     EMIT("}\n");
 #undef X
 #undef EMIT
@@ -75,6 +78,12 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
                 (long long)l->demographics_rows, (long long)l->demographics_rows_kept,
                 (long long)l->demographics_rows_unmatched, (long long)l->demographics_duplicate_ids,
                 (long long)l->demographics_malformed);
+    if (l->has_text)
+        fprintf(f, "text: %lld rows, %lld kept (%lld customers), %lld without a customer, %lld malformed, "
+                   "%lld after the cutoff; %lld topic terms\n",
+                (long long)l->text_rows, (long long)l->text_rows_kept, (long long)l->text_customers,
+                (long long)l->text_rows_unmatched, (long long)l->text_malformed,
+                (long long)l->text_rows_after_cutoff, (long long)l->text_vocabulary);
     char first[11], last[11];
     tribe_format_day(l->first_invoice_day, first);
     tribe_format_day(l->last_invoice_day, last);

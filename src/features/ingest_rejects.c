@@ -267,10 +267,30 @@ cleanup:
     return st;
 }
 
+/* Rank 0, appending: the merged rows at the end of the file, no header
+ * (a file that does not exist yet gets one). */
+static tribe_status append_file(ing_rejects *r, const int64_t *counts, int size)
+{
+    tribe_status st = TRIBE_OK;
+    int fresh = access(r->path, F_OK) != 0;
+    FILE *f = fopen(r->path, "a");
+    if (!f)
+        return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot append to the rejects file", r->path);
+    if (fresh && fputs("source,line,reason,raw\n", f) == EOF)
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", r->path);
+    if (st == TRIBE_OK)
+        st = merge_parts(r, counts, size, f);
+    if (fclose(f) != 0 && st == TRIBE_OK)
+        st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot write the rejects file", r->path);
+    return st;
+}
+
 /* Rank 0: the merged file under the temporary name, then renamed. */
 static tribe_status write_file(ing_rejects *r, const int64_t *counts, int size)
 {
     tribe_status st = TRIBE_OK;
+    if (r->append)
+        return append_file(r, counts, size);
     FILE *f = fopen(r->base, "w");
     if (!f)
         return tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot create the rejects file", r->base);

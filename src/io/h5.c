@@ -194,6 +194,7 @@ static hid_t make_fapl(tribe_par *par, int create, int *parallel)
     return fapl;
 }
 
+/* create: 1 creates (truncates), 0 opens read-only, 2 opens read-write. */
 static tribe_status open_common(tribe_par *par, const char *path, int create, tribe_h5 **out)
 {
     tribe_status st = TRIBE_OK;
@@ -206,12 +207,12 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
     h->par = par;
     h->file_bytes = INT64_MAX; /* a file being written has no size to check against */
     TRIBE_TRY(tribe_strdup(path, &h->path));
-    fapl = make_fapl(par, create, &h->parallel);
+    fapl = make_fapl(par, create == 1, &h->parallel);
     if (fapl < 0) {
         st = tribe_fail(TRIBE_ERR_IO, "%s: cannot set up parallel HDF5 access", path);
         goto cleanup;
     }
-    if (create) {
+    if (create == 1) {
         h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         if (h->file < 0) {
             st = tribe_fail(TRIBE_ERR_IO, "%s: cannot create HDF5 file (is the directory writable?)", path);
@@ -234,7 +235,7 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
         }
         /* The file could be read (fopen above): a failure here is its
          * content (a damaged superblock, a truncated file). */
-        h->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+        h->file = H5Fopen(path, create == 2 ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
         if (h->file < 0) {
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open HDF5 file (damaged or truncated?)", path);
             goto cleanup;
@@ -245,7 +246,7 @@ static tribe_status open_common(tribe_par *par, const char *path, int create, tr
         st = tribe_fail(TRIBE_ERR_IO, "%s: cannot set up collective transfers", path);
         goto cleanup;
     }
-    h->writable = create;
+    h->writable = create != 0;
     *out = h;
     h = NULL;
 cleanup:
@@ -259,6 +260,11 @@ cleanup:
 tribe_status tribe_h5_create(tribe_par *par, const char *path, tribe_h5 **out)
 {
     return open_common(par, path, 1, out);
+}
+
+tribe_status tribe_h5_open_rw(tribe_par *par, const char *path, tribe_h5 **out)
+{
+    return open_common(par, path, 2, out);
 }
 
 tribe_status tribe_h5_open(tribe_par *par, const char *path, tribe_h5 **out)
