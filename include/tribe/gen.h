@@ -38,6 +38,7 @@ typedef struct {
                            * `segments` archetypes of docs/gen.md, shares renormalised */
     int web;              /* write web_events.csv (default 1) */
     int demographics;     /* write demographics.csv (default 1) */
+    int reviews;          /* write reviews.csv, the text source (default 1) */
     double dirt;          /* scale of every dirt probability (default 1.0; 0 = clean data) */
     const char *end_date; /* last invoice day "YYYY-MM-DD" (default "2011-12-09"); the data
                            * spans the 730 days ending there */

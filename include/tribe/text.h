@@ -12,7 +12,7 @@
  *
  *     tribe_topic_docs D = {...};                       // this rank's documents (CSR)
  *     tribe_topic_model m = {0};
- *     tribe_topics_fit(par, &D, V, K, seed, iters, &m, label);   // collective
+ *     tribe_topics_fit(par, &D, V, K, seed, iters, restarts, &m);   // collective
  *     tribe_topic_model_free(&m);
  *
  * Ownership: the caller owns what a function allocates (destroy / free
@@ -75,12 +75,20 @@ void tribe_lexicon_destroy(tribe_lexicon **lx);
 #define TRIBE_TEXT_ALPHA 15.0     /* compound = s / sqrt(s^2 + alpha) */
 #define TRIBE_TEXT_NEGATIVE (-0.05) /* a document is negative when compound <= this */
 
+/* 1 when tok is one of the negation, booster or dampener words the rules
+ * use ("not", "very", "slightly", ...), else 0. */
+int tribe_text_is_modifier(const char *tok);
+
 /* The compound sentiment of a text in [-1, 1] (0 without sentiment words):
  * the sum over tokens of their valence, each moved by 0.293 away from (a
  * booster: "very") or towards (a dampener: "slightly") zero when the token
  * before it is one, and multiplied by -0.74 when a negation ("not", "never",
  * "dont", ...) is among the 3 tokens before it; then s / sqrt(s^2 + 15). */
 double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n);
+
+/* 1 when `name` is a feature tribe_ingest_text adds (text_docs, sentiment,
+ * negative_share, topic_<n>): left out of the default model columns. */
+int tribe_text_feature(const char *name);
 
 /* ---- TF-IDF and topics -------------------------------------------------------- */
 
@@ -118,12 +126,15 @@ typedef struct {
  * an exponential race, so the seeds are the same whatever the rank count;
  * then at most `iters` steps of: each document to the centroid of highest
  * cosine (ties: lowest topic), each centroid = the normalised exact
- * (fixed-point) sum of its documents, until no label changes. The model is
- * identical on every rank and for every rank count. Fewer non-empty distinct
- * documents than k: the topics past them stay empty.
- * Errors (agreed; *m freed): USAGE k < 1 or v < 1; NOMEM. */
+ * (fixed-point) sum of its documents, until no label changes. Run
+ * `restarts` times (restart 0 from `seed`, restart r from
+ * tribe_hash2(seed, r)); the run with the highest exact sum of cosines is
+ * kept (ties: the earlier). The model is identical on every rank and for
+ * every rank count. Fewer non-empty distinct documents than k: the topics
+ * past them stay empty.
+ * Errors (agreed; *m freed): USAGE k < 1, restarts < 1 or v < 1; NOMEM. */
 tribe_status tribe_topics_fit(tribe_par *par, const tribe_topic_docs *docs, int v, int k, uint64_t seed, int iters,
-                              tribe_topic_model *m);
+                              int restarts, tribe_topic_model *m);
 /* The `top` vocabulary indices of topic t by descending centroid weight
  * (ties: lower index), only those with weight > 0; returns how many. */
 int tribe_topic_top_terms(const tribe_topic_model *m, int t, int top, int32_t *out);

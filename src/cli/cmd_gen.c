@@ -13,12 +13,13 @@
 
 static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
-    "                 [--gzip] [--no-web] [--no-demographics] [--layout retail|financial]\n"
+    "                 [--gzip] [--no-web] [--no-demographics] [--no-reviews] [--layout retail|financial]\n"
     "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n"
     "       tribe gen --blobs --periods 2 --customers N -o DIR [--features D] [--clusters K] [--seed S]\n\n"
     "Writes synthetic data with planted segments into DIR (docs/gen.md): transactions.csv (Online Retail\n"
     "columns), web_events.csv, demographics.csv, and the truth (truth.csv, truth.json with the exact\n"
-    "counts of planted dirt), plus contacts.csv (synthetic e-mail/phone/opt-ins for `tribe campaign`).\n"
+    "counts of planted dirt), plus contacts.csv (synthetic e-mail/phone/opt-ins for `tribe campaign`) and\n"
+    "reviews.csv (review texts with planted topics and sentiment per segment, for `ingest --text`).\n"
     "The bytes depend only on the options, never on the number of ranks.\n"
     "  --customers N     customers to generate (required)\n"
     "  -o, --output DIR  output directory (created)\n"
@@ -27,7 +28,7 @@ static const char USAGE[] =
     "  --dirt X          scale of the dirt proportions (default 1; 0 = clean data)\n"
     "  --end-date DATE   last invoice day (default 2011-12-09)\n"
     "  --gzip            write .csv.gz sources\n"
-    "  --no-web, --no-demographics   skip that source\n"
+    "  --no-web, --no-demographics, --no-reviews   skip that source\n"
     "  --layout L        retail (default: the Online Retail files above) or financial: the card-payment\n"
     "                    export of the financial brief, transactions_data.csv ($ amounts, chip/swipe/online,\n"
     "                    merchant category codes, refunds) and users_data.csv (income, debt, credit score),\n"
@@ -94,6 +95,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                                          {"gzip", no_argument, 0, 'z'},
                                          {"no-web", no_argument, 0, 'W'},
                                          {"no-demographics", no_argument, 0, 'D'},
+                                         {"no-reviews", no_argument, 0, 'R'},
                                          {"blobs", no_argument, 0, 'b'},
                                          {"features", required_argument, 0, 'F'},
                                          {"clusters", required_argument, 0, 'K'},
@@ -134,6 +136,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
         case 'z': cfg.gzip = 1; gen_only = 1; break;
         case 'W': cfg.web = 0; gen_only = 1; break;
         case 'D': cfg.demographics = 0; gen_only = 1; break;
+        case 'R': cfg.reviews = 0; gen_only = 1; break;
         case 'L':
             if (strcmp(optarg, "retail") == 0)
                 cfg.layout = TRIBE_GEN_RETAIL;
@@ -175,8 +178,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     if (!have_customers)
         return tribe_cli_usage("gen", "--customers N is required");
     if (blobs && gen_only)
-        return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web, --no-demographics and "
-                                      "--layout do not apply to --blobs");
+        return tribe_cli_usage("gen", "--segments, --dirt, --end-date, --gzip, --no-web, --no-demographics, "
+                                      "--no-reviews and --layout do not apply to --blobs");
     if (cfg.layout == TRIBE_GEN_FINANCIAL && !cfg.web)
         return tribe_cli_usage("gen", "--no-web does not apply to --layout financial (it writes no web file)");
     if (!blobs && blobs_only)

@@ -34,6 +34,7 @@ static const char *const text_cols[TEXT_NCOL] = {"CustomerID", "Date", "Text"};
 #define TEXT_MAX_DF_SHARE 0.5
 #define TEXT_MAX_TERMS 5000
 #define TEXT_ITERS 50
+#define TEXT_RESTARTS 5
 #define TEXT_LEN_MAX (1 << 20) /* bytes of one text; longer is malformed */
 
 /* English stop words (a short common list), sorted for bsearch: left out of
@@ -67,10 +68,13 @@ static int is_stop(const char *tok)
     return 0;
 }
 
-/* A topic term: not a stop word, two bytes or more, not all digits. */
-static int topic_term(const char *tok, size_t len)
+/* A topic term: two bytes or more, not a stop word, not a sentiment word
+ * (in the lexicon, or a negation, booster or dampener: topics say what
+ * customers write about, the sentiment how they feel), not all digits. */
+static int topic_term(const tribe_lexicon *lx, const char *tok, size_t len)
 {
-    if (len < 2 || is_stop(tok))
+    double v;
+    if (len < 2 || is_stop(tok) || tribe_text_is_modifier(tok) || tribe_lexicon_find(lx, tok, len, &v))
         return 0;
     for (size_t i = 0; i < len; i++)
         if (tok[i] < '0' || tok[i] > '9')
@@ -154,7 +158,7 @@ static tribe_status add_doc(text_state *T, int64_t id, uint64_t key, const char 
     int64_t nt = 0;
     tribe_text_iter it = tribe_text_iter_of(s, n);
     while (tribe_text_next(&it)) {
-        if (!topic_term(it.tok, it.len))
+        if (!topic_term(T->lx, it.tok, it.len))
             continue;
         if (nt == T->tok_cap) {
             int64_t c = T->tok_cap ? 2 * T->tok_cap : 256;
@@ -431,7 +435,7 @@ static tribe_status fit_topics(tribe_par *par, const tribe_text_cfg *cfg, const 
     topics->k = k;
     if (V->v > 0) {
         tribe_topic_docs docs = {T->D.n, R.ptr, R.term, R.w, T->D.key};
-        TRIBE_TRY(tribe_topics_fit(par, &docs, V->v, k, cfg->seed, TEXT_ITERS, &m));
+        TRIBE_TRY(tribe_topics_fit(par, &docs, V->v, k, cfg->seed, TEXT_ITERS, TEXT_RESTARTS, &m));
         memcpy(label, m.label, (size_t)T->D.n * sizeof *label);
     }
     for (int t = 0; t < k && st == TRIBE_OK; t++) {

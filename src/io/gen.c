@@ -38,17 +38,17 @@ void gen_set_omp_min(int64_t n) { gen_omp_min = n < 1 ? 1 : n; }
 
 /* File names and header lines by layout (TRIBE_GEN_RETAIL, TRIBE_GEN_FINANCIAL). */
 static const char *const file_base[2][GEN_NFILES] = {
-    {"transactions.csv", "web_events.csv", "demographics.csv", "truth.csv", "contacts.csv"},
-    {"transactions_data.csv", "web_events.csv", "users_data.csv", "truth.csv", "contacts.csv"}};
+    {"transactions.csv", "web_events.csv", "demographics.csv", "truth.csv", "contacts.csv", "reviews.csv"},
+    {"transactions_data.csv", "web_events.csv", "users_data.csv", "truth.csv", "contacts.csv", "reviews.csv"}};
 static const char *const file_header[2][GEN_NFILES] = {
     {"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
      "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n", "CustomerID,Age,Country,Occupation,Subscription\n",
-     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"},
+     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n", "CustomerID,Date,Text\n"},
     {"id,date,client_id,card_id,amount,use_chip,merchant_id,merchant_city,merchant_state,zip,mcc,errors\n",
      "CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n",
      "id,current_age,retirement_age,birth_year,birth_month,gender,address,latitude,longitude,per_capita_income,"
      "yearly_income,total_debt,credit_score,num_credit_cards\n",
-     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n"}};
+     "customer_id,segment\n", "CustomerID,Email,Phone,EmailOptIn,SmsOptIn\n", "CustomerID,Date,Text\n"}};
 
 void tribe_gen_defaults(tribe_gen_cfg *cfg)
 {
@@ -57,6 +57,7 @@ void tribe_gen_defaults(tribe_gen_cfg *cfg)
     cfg->segments = 6;
     cfg->web = 1;
     cfg->demographics = 1;
+    cfg->reviews = 1;
     cfg->dirt = 1.0;
     cfg->end_date = "2011-12-09";
     cfg->gzip = 0;
@@ -155,6 +156,29 @@ static const char *money(int64_t cents, char *buf, size_t cap)
     return buf;
 }
 
+/* truth.json's "reviews" member (the last): the counts written and each
+ * segment's planted topic and positive share, with what was drawn. */
+static tribe_status reviews_json(const gen_model *m, const int64_t *c, tribe_sbuf *b)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_printf(b,
+                      "  \"reviews\": {\"review_rows\": %lld, \"malformed\": %lld, \"text_rows_unmatched\": %lld,\n"
+                      "    \"segments\": [",
+                      (long long)c[GC_REVIEW_ROWS], (long long)c[GC_REVIEW_MALFORMED],
+                      (long long)c[GC_REVIEW_UNMATCHED]));
+    for (int s = 0; s < m->nseg; s++) {
+        const int64_t *sc = c + GC_SEG_BASE + s * GC_SEG_STRIDE;
+        TRIBE_TRY(tribe_sbuf_printf(b,
+                          "%s\n      {\"id\": %d, \"topic\": \"%s\", \"positive_share\": %.4g, \"reviews\": %lld, "
+                          "\"positive_reviews\": %lld}",
+                          s ? "," : "", s, gen_topic_names[s % GEN_NTOPIC], gen_review_positive(m, s),
+                          (long long)sc[GS_REVIEWS], (long long)sc[GS_REVIEWS_POSITIVE]));
+    }
+    TRIBE_TRY(tribe_sbuf_printf(b, "]}\n}\n"));
+cleanup:
+    return st;
+}
+
 static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cfg, const char *outdir,
                                      const char *const *names, const int *enabled,
                                      const int64_t *c, int64_t last_day, int64_t invoice_numbers)
@@ -180,7 +204,8 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
     if (m->layout == TRIBE_GEN_FINANCIAL)
         TRIBE_TRY(gen_fin_truth(m, c, &b));
     TRIBE_TRY(tribe_sbuf_printf(&b, "  \"files\": {"));
-    static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics", "truth", "contacts"};
+    static const char *const keys[GEN_NFILES] = {"transactions", "web_events", "demographics",
+                                                 "truth",        "contacts",   "reviews"};
     for (int f = 0; f < GEN_NFILES; f++) {
         if (enabled[f])
             TRIBE_TRY(tribe_sbuf_printf(&b, "\"%s\": \"%s\"", keys[f], names[f]));
@@ -260,10 +285,11 @@ static tribe_status write_truth_json(const gen_model *m, const tribe_gen_cfg *cf
     TRIBE_TRY(tribe_sbuf_printf(&b,
                       "  \"contacts\": {\"contact_rows\": %lld, \"contacts_without_email\": %lld, "
                       "\"contacts_without_phone\": %lld, \"contacts_email_opted_out\": %lld, "
-                      "\"contacts_sms_opted_out\": %lld}\n}\n",
+                      "\"contacts_sms_opted_out\": %lld},\n",
                       (long long)c[GC_CONTACT_ROWS], (long long)c[GC_CONTACT_NO_EMAIL],
                       (long long)c[GC_CONTACT_NO_PHONE], (long long)c[GC_CONTACT_EMAIL_OPTOUT],
                       (long long)c[GC_CONTACT_SMS_OPTOUT]));
+    TRIBE_TRY(reviews_json(m, c, &b));
     TRIBE_TRY(tribe_fmt(path, sizeof path, "%s/truth.json", outdir));
     TRIBE_TRY(tribe_write_file_atomic(path, b.p, b.len));
 cleanup:
@@ -317,6 +343,7 @@ static tribe_status gen_setup(const tribe_gen_cfg *cfg, const char *outdir, int 
     TRIBE_TRY(tribe_calloc((void **)&g->gathered, (size_t)size * (GEN_NFILES + 1), sizeof *g->gathered));
     g->enabled[GEN_WEB] = g->m->web;
     g->enabled[GEN_DEMO] = g->m->demo;
+    g->enabled[GEN_REVIEWS] = g->m->reviews;
     for (int f = 0; f < GEN_NFILES; f++) {
         const int z = cfg->gzip && f != GEN_TRUTH && f != GEN_CONTACTS;
         const char *header = file_header[g->m->layout][f];

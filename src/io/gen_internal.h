@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Output files, in the order the driver handles them. */
-enum { GEN_TX, GEN_WEB, GEN_DEMO, GEN_TRUTH, GEN_CONTACTS, GEN_NFILES };
+enum { GEN_TX, GEN_WEB, GEN_DEMO, GEN_TRUTH, GEN_CONTACTS, GEN_REVIEWS, GEN_NFILES };
 
 /* Days covered by the data: invoice and session days are end_day - [0, GEN_WINDOW). */
 #define GEN_WINDOW 730
@@ -78,6 +78,7 @@ enum {
     GC_CONTACT_ROWS, GC_CONTACT_NO_EMAIL, GC_CONTACT_NO_PHONE, GC_CONTACT_EMAIL_OPTOUT, GC_CONTACT_SMS_OPTOUT,
     /* financial layout (gen_fin.c): purchases are GC_KEPT_ROWS / GC_KEPT_CENTS */
     GC_FIN_REFUNDS, GC_FIN_REFUND_CENTS, GC_FIN_ONLINE, GC_FIN_CHIP, GC_FIN_SWIPE,
+    GC_REVIEW_ROWS, GC_REVIEW_MALFORMED, GC_REVIEW_UNMATCHED, /* reviews.csv */
     GC_SEG_BASE
 };
 /* Per segment s: GC_SEG_BASE + s * GC_SEG_STRIDE + one of these. */
@@ -85,7 +86,9 @@ enum { GS_COUNT, GS_RECENCY, GS_FREQUENCY, GS_CENTS, GS_SESSIONS,
        /* financial layout: purchases, online and chip purchases, refunded cents, and per customer
         * yearly income and total debt (dollars) and credit score */
        GS_FIN_PURCHASES, GS_FIN_ONLINE, GS_FIN_CHIP, GS_FIN_REFUND_CENTS, GS_FIN_INCOME, GS_FIN_DEBT,
-       GS_FIN_SCORE, GC_SEG_STRIDE };
+       GS_FIN_SCORE,
+       GS_REVIEWS, GS_REVIEWS_POSITIVE, /* reviews.csv: reviews, positive ones */
+       GC_SEG_STRIDE };
 #define GC_N (GC_SEG_BASE + GC_SEG_STRIDE * TRIBE_GEN_MAX_SEGMENTS)
 
 /* Everything derived from the configuration, read-only while generating
@@ -94,7 +97,7 @@ typedef struct {
     uint64_t seed;
     int nseg;
     double seg_cdf[TRIBE_GEN_MAX_SEGMENTS];
-    int web, demo;
+    int web, demo, reviews;
     int layout;                 /* TRIBE_GEN_RETAIL or TRIBE_GEN_FINANCIAL */
     gen_dirt p;                 /* scaled dirt probabilities */
     int64_t end_day;            /* days since 1970-01-01 of the last invoice day */
@@ -136,7 +139,7 @@ typedef struct {
     int has_spare;
 } grng;
 
-enum { ST_PLAN = 1, ST_LINES = 2, ST_WEB = 3, ST_DEMO = 4, ST_CONTACT = 5 };
+enum { ST_PLAN = 1, ST_LINES = 2, ST_WEB = 3, ST_DEMO = 4, ST_CONTACT = 5, ST_REVIEW = 6 };
 
 static inline grng grng_make(const gen_model *m, int64_t i, uint64_t stream)
 {
@@ -280,7 +283,14 @@ static inline void put_datetime(tribe_sbuf *b, const gen_model *m, int d, int mo
     put2(b, sec);
 }
 
-/* Appends customer i's rows to out[GEN_TX..GEN_CONTACTS] (web/demographics only
+/* reviews.csv (docs/gen.md): the planted topics (segment s writes about
+ * topic s % GEN_NTOPIC) and each segment's planted share of positive
+ * reviews, 0.9 falling evenly to 0.2 over the segments. */
+#define GEN_NTOPIC 4
+extern const char *const gen_topic_names[GEN_NTOPIC];
+double gen_review_positive(const gen_model *m, int seg);
+
+/* Appends customer i's rows to out[GEN_TX..GEN_REVIEWS] (web/demographics only
  * when enabled), numbering its invoices from inv0, and adds to cnt[GC_N]
  * and *last_day (max over kept invoice days, as days since 1970).
  * NOMEM when a buffer cannot grow (buffers keep what they had). */

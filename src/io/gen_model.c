@@ -196,6 +196,7 @@ tribe_status gen_model_init(gen_model *m, const tribe_gen_cfg *cfg)
     m->nseg = cfg->segments;
     m->web = cfg->web != 0;
     m->demo = cfg->demographics != 0;
+    m->reviews = cfg->reviews != 0;
     if (cfg->layout != TRIBE_GEN_RETAIL && cfg->layout != TRIBE_GEN_FINANCIAL)
         return tribe_fail(TRIBE_ERR_USAGE, "gen: unknown layout %d", cfg->layout);
     m->layout = cfg->layout;
@@ -731,6 +732,79 @@ cleanup:
     return st;
 }
 
+const char *const gen_topic_names[GEN_NTOPIC] = {"delivery", "price", "quality", "website"};
+static const char *const topic_words[GEN_NTOPIC][6] = {
+    {"delivery", "courier", "parcel", "arrived", "shipping", "tracking"},
+    {"price", "discount", "offer", "voucher", "money", "sale"},
+    {"fabric", "stitching", "quality", "material", "size", "cotton"},
+    {"website", "checkout", "login", "app", "payment", "password"}};
+static const char *const review_open[4] = {"The", "About the", "My", "Honestly, the"};
+static const char *const review_pos[5] = {"was great", "love it", "excellent", "very happy", "really good"};
+static const char *const review_neg[5] = {"was terrible", "very disappointed", "awful", "not good at all",
+                                          "really bad"};
+#define REVIEW_ROW_MAX 192
+
+double gen_review_positive(const gen_model *m, int seg)
+{
+    return m->nseg > 1 ? 0.9 - 0.7 * seg / (m->nseg - 1) : 0.9;
+}
+
+/* One review: "<id>,<date>,"<opener> w1 w2 w3 w4 <sentiment>."" with four
+ * distinct words of the topic (none of them a lexicon word). */
+static void put_review(tribe_sbuf *b, const gen_model *m, grng *r, int64_t id, int topic, int positive)
+{
+    int w[6] = {0, 1, 2, 3, 4, 5};
+    for (int k = 0; k < 4; k++) { /* a partial Fisher-Yates shuffle */
+        int j = k + g_below(r, 6 - k), t = w[k];
+        w[k] = w[j];
+        w[j] = t;
+    }
+    put_i64(b, id);
+    putc1(b, ',');
+    puts0(b, m->date[g_below(r, GEN_WINDOW)]);
+    puts0(b, ",\"");
+    puts0(b, review_open[g_below(r, 4)]);
+    for (int k = 0; k < 4; k++) {
+        putc1(b, ' ');
+        puts0(b, topic_words[topic][w[k]]);
+    }
+    putc1(b, ' ');
+    puts0(b, positive ? review_pos[g_below(r, 5)] : review_neg[g_below(r, 5)]);
+    puts0(b, ".\"\n");
+}
+
+/* reviews.csv rows of customer i (its own stream, so no other file
+ * changed): none (35%) or 1..3 reviews, 85% about the segment's topic (else
+ * any), positive with the segment's planted chance; dirt at the web events'
+ * rates: a review of a never-buying id and a row whose date does not parse. */
+static void emit_reviews(const gen_model *m, int64_t i, const gen_plan *pl, int64_t id, tribe_sbuf *b, int64_t *cnt)
+{
+    grng r = grng_make(m, i, ST_REVIEW);
+    int n = g_bern(&r, 0.35) ? 0 : 1 + g_below(&r, 3);
+    double ppos = gen_review_positive(m, pl->seg);
+    int64_t *sc = cnt + GC_SEG_BASE + pl->seg * GC_SEG_STRIDE;
+    for (int k = 0; k < n; k++) {
+        int topic = g_bern(&r, 0.85) ? pl->seg % GEN_NTOPIC : g_below(&r, GEN_NTOPIC);
+        int pos = g_bern(&r, ppos);
+        put_review(b, m, &r, id, topic, pos);
+        sc[GS_REVIEWS]++;
+        sc[GS_REVIEWS_POSITIVE] += pos;
+    }
+    int64_t rows = n;
+    if (g_bern(&r, m->p.web_unmatched)) {
+        put_review(b, m, &r, id + 2 - (id - 12346) % 3, g_below(&r, GEN_NTOPIC), 1);
+        rows++;
+        cnt[GC_REVIEW_UNMATCHED]++;
+    }
+    if (g_bern(&r, m->p.web_malformed)) {
+        put_i64(b, id);
+        puts0(b, ",yesterday,\"The parcel was fine.\"\n");
+        rows++;
+        cnt[GC_REVIEW_MALFORMED]++;
+    }
+    cnt[GC_REVIEW_ROWS] += rows;
+}
+
 tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbuf out[GEN_NFILES],
                           int64_t *cnt, int64_t *last_day)
 {
@@ -749,6 +823,10 @@ tribe_status gen_customer(const gen_model *m, int64_t i, int64_t inv0, tribe_sbu
     put_i64(&out[GEN_TRUTH], pl.seg);
     putc1(&out[GEN_TRUTH], '\n');
     emit_contact(m, i, id, &out[GEN_CONTACTS], cnt);
+    if (m->reviews) {
+        TRIBE_TRY(tribe_sbuf_reserve(&out[GEN_REVIEWS], 5 * REVIEW_ROW_MAX));
+        emit_reviews(m, i, &pl, id, &out[GEN_REVIEWS], cnt);
+    }
 cleanup:
     return st;
 }

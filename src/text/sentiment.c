@@ -77,6 +77,11 @@ static int in_list(const char *const *list, size_t n, const char *tok)
 }
 #define IN(list, tok) in_list(list, sizeof list / sizeof list[0], tok)
 
+int tribe_text_is_modifier(const char *tok)
+{
+    return IN(NEGATE, tok) || IN(BOOST_UP, tok) || IN(BOOST_DOWN, tok);
+}
+
 double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n)
 {
     /* the three tokens before the current one: negations and the booster */
@@ -101,4 +106,16 @@ double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n)
         return 0;
     double c = sum / sqrt(sum * sum + TRIBE_TEXT_ALPHA);
     return c < -1 ? -1 : c > 1 ? 1 : c;
+}
+
+int tribe_text_feature(const char *name)
+{
+    if (strcmp(name, "text_docs") == 0 || strcmp(name, "sentiment") == 0 || strcmp(name, "negative_share") == 0)
+        return 1;
+    if (strncmp(name, "topic_", 6) != 0 || !name[6])
+        return 0;
+    for (const char *p = name + 6; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
 }

@@ -98,26 +98,37 @@ cleanup:
 }
 
 /* Each document to the seeded centroid of highest cosine (ties: lower
- * topic); returns how many labels changed. Not collective. */
-static int64_t assign(const tribe_topic_docs *d, const tribe_topic_model *m, int nseed)
+ * topic); returns how many labels changed, *fit gets the exact sum of the
+ * documents' cosines to their centroid. Not collective. */
+static int64_t assign(const tribe_topic_docs *d, const tribe_topic_model *m, int nseed, tribe_xsum *fit)
 {
     int64_t changed = 0;
-#pragma omp parallel for schedule(static) reduction(+ : changed)
-    for (int64_t i = 0; i < d->n; i++) {
-        int32_t lab = -1;
-        if (d->ptr[i + 1] > d->ptr[i]) {
+    tribe_xsum total = 0;
+#pragma omp parallel
+    {
+        tribe_xsum part = 0; /* integer sums: any combining order gives the same total */
+#pragma omp for schedule(static) reduction(+ : changed)
+        for (int64_t i = 0; i < d->n; i++) {
+            int32_t lab = -1;
             double best = -INFINITY;
-            for (int t = 0; t < nseed; t++) {
-                double s = dot_row(d, i, m->centroid + (size_t)t * (size_t)m->v);
-                if (s > best) {
-                    best = s;
-                    lab = t;
+            if (d->ptr[i + 1] > d->ptr[i]) {
+                for (int t = 0; t < nseed; t++) {
+                    double s = dot_row(d, i, m->centroid + (size_t)t * (size_t)m->v);
+                    if (s > best) {
+                        best = s;
+                        lab = t;
+                    }
                 }
             }
+            if (lab >= 0)
+                part += tribe_xsum_of(best);
+            changed += lab != m->label[i];
+            m->label[i] = lab;
         }
-        changed += lab != m->label[i];
-        m->label[i] = lab;
+#pragma omp critical
+        total += part;
     }
+    *fit = total;
     return changed;
 }
 
@@ -155,42 +166,78 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_topics_fit(tribe_par *par, const tribe_topic_docs *d, int v, int k, uint64_t seed, int iters,
-                              tribe_topic_model *m)
+static tribe_status model_alloc(tribe_topic_model *m, int64_t n, int k, int v)
 {
     tribe_status st = TRIBE_OK;
-    double *dist = NULL;
-    tribe_xsum *sum = NULL;
-    int nseed = 0;
     memset(m, 0, sizeof *m);
-    if (k < 1 || v < 1)
-        return tribe_fail(TRIBE_ERR_USAGE, "topics: need k >= 1 and a vocabulary (k = %d, %d terms)", k, v);
     m->k = k;
     m->v = v;
-    st = tribe_calloc((void **)&m->centroid, (size_t)k * (size_t)v, sizeof *m->centroid);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&m->size, (size_t)k, sizeof *m->size);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&m->label, (size_t)(d->n > 0 ? d->n : 1), sizeof *m->label);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&dist, (size_t)(d->n > 0 ? d->n : 1), sizeof *dist);
-    if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&sum, (size_t)k * (size_t)v, sizeof *sum);
-    TRIBE_TRY(tribe_par_agree(par, st));
+    TRIBE_TRY(tribe_calloc((void **)&m->centroid, (size_t)k * (size_t)v, sizeof *m->centroid));
+    TRIBE_TRY(tribe_calloc((void **)&m->size, (size_t)k, sizeof *m->size));
+    TRIBE_TRY(tribe_calloc((void **)&m->label, (size_t)(n > 0 ? n : 1), sizeof *m->label));
+cleanup:
+    return st;
+}
+
+/* Collective: one run from the seeds of `seed`; *fit = the exact sum of the
+ * documents' cosines to their centroid (the objective, higher is better). */
+static tribe_status fit_once(tribe_par *par, const tribe_topic_docs *d, tribe_topic_model *m, uint64_t seed,
+                             int iters, double *dist, tribe_xsum *sum, tribe_xsum *fit)
+{
+    tribe_status st = TRIBE_OK;
+    int nseed = 0;
+    memset(m->centroid, 0, (size_t)m->k * (size_t)m->v * sizeof *m->centroid);
     for (int64_t i = 0; i < d->n; i++)
         m->label[i] = -1;
     TRIBE_TRY(seed_topics(par, d, m, seed, dist, &nseed));
     for (m->iterations = 0; m->iterations < iters;) {
-        int64_t changed = assign(d, m, nseed);
+        int64_t changed = assign(d, m, nseed, fit);
         m->iterations++;
         TRIBE_TRY(tribe_par_sum_i64(par, &changed, 1));
         TRIBE_TRY(update(par, d, m, sum));
         if (changed == 0)
             break;
     }
+    TRIBE_TRY(tribe_par_sum_xsum(par, fit, 1));
+cleanup:
+    return st;
+}
+
+tribe_status tribe_topics_fit(tribe_par *par, const tribe_topic_docs *d, int v, int k, uint64_t seed, int iters,
+                              int restarts, tribe_topic_model *m)
+{
+    tribe_status st = TRIBE_OK;
+    double *dist = NULL;
+    tribe_xsum *sum = NULL, best = 0;
+    tribe_topic_model run;
+    memset(m, 0, sizeof *m);
+    memset(&run, 0, sizeof run);
+    if (k < 1 || v < 1 || restarts < 1)
+        return tribe_fail(TRIBE_ERR_USAGE, "topics: need k >= 1, restarts >= 1 and a vocabulary (k = %d, %d "
+                                           "restarts, %d terms)", k, restarts, v);
+    st = model_alloc(m, d->n, k, v);
+    if (st == TRIBE_OK)
+        st = model_alloc(&run, d->n, k, v);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&dist, (size_t)(d->n > 0 ? d->n : 1), sizeof *dist);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&sum, (size_t)k * (size_t)v, sizeof *sum);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int r = 0; r < restarts; r++) {
+        tribe_xsum fit = 0;
+        /* restart 0 draws from `seed` itself; the others from derived seeds */
+        TRIBE_TRY(fit_once(par, d, &run, r == 0 ? seed : tribe_hash2(seed, (uint64_t)r), iters, dist, sum, &fit));
+        if (r == 0 || fit > best) { /* the same integer on every rank: the same choice */
+            tribe_topic_model t = *m;
+            *m = run;
+            run = t;
+            best = fit;
+        }
+    }
 cleanup:
     free(dist);
     free(sum);
+    tribe_topic_model_free(&run);
     if (st != TRIBE_OK)
         tribe_topic_model_free(m);
     return st;
