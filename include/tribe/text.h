@@ -86,10 +86,6 @@ int tribe_text_is_modifier(const char *tok);
  * "dont", ...) is among the 3 tokens before it; then s / sqrt(s^2 + 15). */
 double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n);
 
-/* 1 when `name` is a feature tribe_ingest_text adds (text_docs, sentiment,
- * negative_share, topic_<n>): left out of the default model columns. */
-int tribe_text_feature(const char *name);
-
 /* ---- TF-IDF and topics -------------------------------------------------------- */
 
 /* This rank's documents as sparse rows (CSR): document i has the terms

@@ -107,15 +107,3 @@ double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n)
     double c = sum / sqrt(sum * sum + TRIBE_TEXT_ALPHA);
     return c < -1 ? -1 : c > 1 ? 1 : c;
 }
-
-int tribe_text_feature(const char *name)
-{
-    if (strcmp(name, "text_docs") == 0 || strcmp(name, "sentiment") == 0 || strcmp(name, "negative_share") == 0)
-        return 1;
-    if (strncmp(name, "topic_", 6) != 0 || !name[6])
-        return 0;
-    for (const char *p = name + 6; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    return 1;
-}
