@@ -78,6 +78,13 @@ tribe_status tribe_report_map(tribe_sbuf *b, const tribe_segments *s, const trib
 /* "What drives each segment": features[dr->m] the model columns' names. */
 tribe_status tribe_report_drivers(tribe_sbuf *b, const tribe_segments *s, const tribe_drivers *dr,
                                   const char *const *features);
+/* "What customers write about": the topics' top terms (topics[n_topics],
+ * space-separated; n_topics may be 0) and, per segment of at least k_min
+ * customers, its mean sentiment, negative share and two largest topics
+ * (from the segment means of the features sentiment, negative_share,
+ * topic_<n>). */
+tribe_status tribe_report_text(tribe_sbuf *b, const tribe_segments *s, int n_topics, const char *const *topics,
+                               int64_t k_min);
 /* "Lifetime value". */
 tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv);
 /* "Personas": one card per segment (p[s->k], or a note when p is NULL), with

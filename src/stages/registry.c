@@ -17,6 +17,7 @@
     X(projection)                                                                                                \
     X(drivers)                                                                                                   \
     X(ltv)                                                                                                       \
+    X(text)                                                                                                      \
     X(personas)                                                                                                  \
     X(campaign)
 

@@ -90,21 +90,44 @@ expect 2 "--text-topics '101'" -- tribe_np 1 ingest --transactions "$G/transacti
   --text "$G/reviews.csv" --text-topics 101 -o "$TMP/bad.h5"
 check "no customers.h5 after the failures" test ! -e "$TMP/bad.h5"
 
-# a run: text signals are not default model columns, but are in the segment profiles
-write_job "$TMP/job.json" "$TMP/c1.h5" "$TMP/out" 4
+# a run: text signals are not default model columns, but are in the segment profiles; the topics
+# reach results.h5, run.json and the report, whose text section leaves out segments under k_min
+write_job "$TMP/job.json" "$TMP/c1.h5" "$TMP/out" 4 '"persona": {"k_min": 800}'
 expect 0 "" -- tribe_np 2 run "$TMP/job.json"
-check "model columns without text, profiles with it" $PY - "$TMP/out" <<'PY'
-import csv, sys
+check "model columns without text; profiles, results, run.json and report with it" \
+  $PY - "$TMP/out" "$TMP/c1.h5" <<'PY'
+import csv, html, json, re, sys
 import h5py
-out = sys.argv[1]
+out, cust = sys.argv[1:]
+with h5py.File(cust, "r") as f:
+    topics = [t.decode() for t in f["/customers"].attrs["text_topics"]]
 with h5py.File(f"{out}/results.h5", "r") as f:
     cols = [c.decode() for c in f["/model"].attrs["feature_names"]]
+    stored = [t.decode() for t in f["/model/text"].attrs["topics"]]
 hdr = next(csv.reader(open(f"{out}/segments.csv")))
 bad = [c for c in cols if c in ("sentiment", "text_docs") or c.startswith("topic_")]
 if "monetary" not in cols:
     bad.append(f"model columns {cols}")
 if not any("sentiment" in h for h in hdr):
     bad.append(f"segments.csv header {hdr}")
+run = json.load(open(f"{out}/run.json"))
+if stored != topics or run["text"]["topics"] != topics:
+    bad.append(f"topics {stored} / {run['text']} vs {topics}")
+page = open(f"{out}/report.html").read()
+m = re.search(r'<section id="text".*?</section>', page, re.S)
+segs = run["segments"]["segments"]
+small = [g["name"] for g in segs if g["size"] < 800]
+if not m:
+    bad.append("no text section")
+else:
+    sec = html.unescape(m.group(0))
+    for g in segs:
+        if (g["name"] in sec) == (g["size"] < 800):
+            bad.append(f"segment {g['name']} ({g['size']}) shown: {g['name'] in sec}")
+    if not small or f"{len(small)} segment" not in sec:
+        bad.append(f"k_min note for {small}")
+    if not all(t in sec for t in topics):
+        bad.append("topic terms missing")
 print(bad)
 sys.exit(1 if bad else 0)
 PY
