@@ -79,6 +79,12 @@ void tribe_lexicon_destroy(tribe_lexicon **lx);
  * use ("not", "very", "slightly", ...), else 0. */
 int tribe_text_is_modifier(const char *tok);
 
+/* 1 when tok (len bytes, NUL-terminated, as tribe_text_next yields it) is a
+ * topic term: two bytes or more, not one of 112 English stop words, not a
+ * sentiment word (in lx, or a negation, booster or dampener: topics say what
+ * customers write about, the sentiment how they feel), not all digits. */
+int tribe_text_topic_term(const tribe_lexicon *lx, const char *tok, size_t len);
+
 /* The compound sentiment of a text in [-1, 1] (0 without sentiment words):
  * the sum over tokens of their valence, each moved by 0.293 away from (a
  * booster: "very") or towards (a dampener: "slightly") zero when the token

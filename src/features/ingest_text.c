@@ -37,51 +37,6 @@ static const char *const text_cols[TEXT_NCOL] = {"CustomerID", "Date", "Text"};
 #define TEXT_RESTARTS 5
 #define TEXT_LEN_MAX (1 << 20) /* bytes of one text; longer is malformed */
 
-/* English stop words (a short common list), sorted for bsearch: left out of
- * the topic vocabulary, not of the sentiment. */
-static const char *const STOP[] = {
-    "a",      "about", "after", "again", "all",   "also",  "am",    "an",    "and",   "any",   "are",
-    "as",     "at",    "be",    "been",  "before", "being", "both",  "but",   "by",    "can",   "could",
-    "did",    "do",    "does",  "doing", "down",  "during", "each", "even",  "for",   "from",  "further",
-    "get",    "got",   "had",   "has",   "have",  "having", "he",   "her",   "here",  "hers",  "him",
-    "his",    "how",   "i",     "if",    "im",    "in",    "into",  "is",    "it",    "its",   "ive",
-    "just",   "me",    "my",    "myself", "of",   "off",   "on",    "once",  "one",   "only",  "or",
-    "other",  "our",   "ours",  "out",   "over",  "own",   "same",  "she",   "should", "some", "such",
-    "than",   "that",  "the",   "their", "them",  "then",  "there", "these", "they",  "this",  "those",
-    "through", "to",   "too",   "under", "until", "up",    "us",    "was",   "we",    "were",  "what",
-    "when",   "where", "which", "while", "who",   "whom",  "why",   "will",  "with",  "would", "you",
-    "your",   "yours"};
-
-static int is_stop(const char *tok)
-{
-    size_t lo = 0, hi = sizeof STOP / sizeof STOP[0];
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(STOP[mid], tok);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-/* A topic term: two bytes or more, not a stop word, not a sentiment word
- * (in the lexicon, or a negation, booster or dampener: topics say what
- * customers write about, the sentiment how they feel), not all digits. */
-static int topic_term(const tribe_lexicon *lx, const char *tok, size_t len)
-{
-    double v;
-    if (len < 2 || is_stop(tok) || tribe_text_is_modifier(tok) || tribe_lexicon_find(lx, tok, len, &v))
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (tok[i] < '0' || tok[i] > '9')
-            return 1;
-    return 0;
-}
-
 /* ---- parse ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -158,7 +113,7 @@ static tribe_status add_doc(text_state *T, int64_t id, uint64_t key, const char 
     int64_t nt = 0;
     tribe_text_iter it = tribe_text_iter_of(s, n);
     while (tribe_text_next(&it)) {
-        if (!topic_term(T->lx, it.tok, it.len))
+        if (!tribe_text_topic_term(T->lx, it.tok, it.len))
             continue;
         if (nt == T->tok_cap) {
             int64_t c = T->tok_cap ? 2 * T->tok_cap : 256;

@@ -82,6 +82,32 @@ int tribe_text_is_modifier(const char *tok)
     return IN(NEGATE, tok) || IN(BOOST_UP, tok) || IN(BOOST_DOWN, tok);
 }
 
+/* English stop words (a short common list), sorted for bsearch: left out of
+ * the topic vocabulary, not of the sentiment. */
+static const char *const STOP[] = {
+    "a",      "about", "after", "again", "all",   "also",  "am",    "an",    "and",   "any",   "are",
+    "as",     "at",    "be",    "been",  "before", "being", "both",  "but",   "by",    "can",   "could",
+    "did",    "do",    "does",  "doing", "down",  "during", "each", "even",  "for",   "from",  "further",
+    "get",    "got",   "had",   "has",   "have",  "having", "he",   "her",   "here",  "hers",  "him",
+    "his",    "how",   "i",     "if",    "im",    "in",    "into",  "is",    "it",    "its",   "ive",
+    "just",   "me",    "my",    "myself", "of",   "off",   "on",    "once",  "one",   "only",  "or",
+    "other",  "our",   "ours",  "out",   "over",  "own",   "same",  "she",   "should", "some", "such",
+    "than",   "that",  "the",   "their", "them",  "then",  "there", "these", "they",  "this",  "those",
+    "through", "to",   "too",   "under", "until", "up",    "us",    "was",   "we",    "were",  "what",
+    "when",   "where", "which", "while", "who",   "whom",  "why",   "will",  "with",  "would", "you",
+    "your",   "yours"};
+
+int tribe_text_topic_term(const tribe_lexicon *lx, const char *tok, size_t len)
+{
+    double v;
+    if (len < 2 || IN(STOP, tok) || tribe_text_is_modifier(tok) || tribe_lexicon_find(lx, tok, len, &v))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (tok[i] < '0' || tok[i] > '9')
+            return 1;
+    return 0;
+}
+
 double tribe_text_sentiment(const tribe_lexicon *lx, const char *s, size_t n)
 {
     /* the three tokens before the current one: negations and the booster */

@@ -93,6 +93,24 @@ static void sentiment_should_follow_the_documented_rules(void)
     tribe_lexicon_destroy(&lx);
 }
 
+static void topic_terms_should_leave_out_stop_sentiment_and_number_words(void)
+{
+    tribe_lexicon *lx = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_lexicon_builtin(&lx), TRIBE_OK);
+#define T(tok) tribe_text_topic_term(lx, tok, strlen(tok))
+    CU_ASSERT_TRUE(T("parcel"));
+    CU_ASSERT_TRUE(T("2nd"));
+    CU_ASSERT_FALSE(T("the"));   /* stop word */
+    CU_ASSERT_FALSE(T("yours")); /* the last stop word */
+    CU_ASSERT_FALSE(T("very"));  /* booster */
+    CU_ASSERT_FALSE(T("dont"));  /* negation */
+    CU_ASSERT_FALSE(T("good"));  /* in the lexicon */
+    CU_ASSERT_FALSE(T("2011"));  /* a number */
+    CU_ASSERT_FALSE(T("x"));     /* one byte */
+#undef T
+    tribe_lexicon_destroy(&lx);
+}
+
 static void tfidf_rows_should_be_unit_vectors_of_count_times_idf(void)
 {
     CU_ASSERT_EQUAL(tribe_text_idf(3, 1), log(4.0 / 2.0) + 1.0);
@@ -171,6 +189,7 @@ int main(void)
         TRIBE_TEST(a_lexicon_should_keep_the_later_of_two_lines_and_refuse_a_bad_one),
         TRIBE_TEST(the_builtin_lexicon_should_be_vaders),
         TRIBE_TEST(sentiment_should_follow_the_documented_rules),
+        TRIBE_TEST(topic_terms_should_leave_out_stop_sentiment_and_number_words),
         TRIBE_TEST(tfidf_rows_should_be_unit_vectors_of_count_times_idf),
         TRIBE_TEST(spherical_kmeans_should_split_a_tiny_corpus_by_its_terms),
         {NULL, NULL}};
