@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on generated data, from a fresh clone:
 #   installs missing Debian packages, builds, generates ~100k customers
-#   (transactions, web sessions, demographics), ingests them and runs the
+#   (transactions, web sessions, demographics, reviews), ingests them and runs the
 #   segmentation job on 2 MPI ranks. Prints where the results went.
 #   tools/demo.sh [CUSTOMERS] [RANKS]
 set -euo pipefail
@@ -20,7 +20,8 @@ echo "== generating $customers customers" >&2
 "${mpirun[@]}" "$tribe" gen --customers "$customers" --seed 42 -o "$out/raw"
 echo "== ingesting" >&2
 "${mpirun[@]}" "$tribe" ingest --transactions "$out/raw/transactions.csv" --web "$out/raw/web_events.csv" \
-  --demographics "$out/raw/demographics.csv" --rejects "$out/rejects.csv" -o "$out/customers.h5"
+  --demographics "$out/raw/demographics.csv" --text "$out/raw/reviews.csv" --rejects "$out/rejects.csv" \
+  -o "$out/customers.h5"
 echo "== running jobs/demo.json on $ranks ranks" >&2
 "${mpirun[@]}" "$tribe" run "$root/jobs/demo.json"
 "${mpirun[@]}" "$tribe" export "$out/results/results.h5" --csv "$out/results/customers.csv" >/dev/null
