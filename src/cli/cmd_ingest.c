@@ -4,7 +4,6 @@
 #include "tribe/ingest.h"
 #include "tribe/owner.h"
 #include "tribe/sbuf.h"
-#include "tribe/text.h"
 
 #include <getopt.h>
 #include <glob.h>
