@@ -3,8 +3,9 @@
 # tmp dir, a unix socket there, no TCP listener): row counts and values equal results.h5's, hostile
 # segment names and persona texts (tab, newline, CR, quotes, backslashes, \N, non-ASCII) arrive as
 # written, publishing again leaves the same database, a second run moves the current views and keeps
-# the history, --no-current backfills, and a row the server rejects mid-COPY, a newer table layout and
-# a server that refuses connections leave the database as it was (exit 3 / 4).
+# the history, --no-current backfills, and a row the server rejects mid-COPY, a connection killed
+# mid-COPY, a segment name that is not UTF-8, a newer table layout and a server that refuses
+# connections leave the database as it was (exit 3 / 4).
 source "$(dirname "$0")/lib.sh"
 
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -153,6 +154,19 @@ sql "ALTER TABLE tribe.customers ADD CONSTRAINT reject_one CHECK (customer_id <>
 expect 3 "PostgreSQL, copying the customers: .*reject_one.*SQLSTATE 23514" -- "$TRIBE_BIN" publish "$R1" --db "$DB" --batch-rows 250
 check "a row rejected mid-COPY leaves every table as it was" test "$(state)" = "$S2"
 sql "ALTER TABLE tribe.customers DROP CONSTRAINT reject_one"
+# The connection killed mid-COPY: a trigger ends its own server process at that customer.
+sql "CREATE FUNCTION public.kill_me() RETURNS trigger LANGUAGE plpgsql AS
+  \$\$BEGIN IF NEW.customer_id = '$BAD' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END\$\$;
+  CREATE TRIGGER kill_me BEFORE INSERT ON tribe.customers FOR EACH ROW EXECUTE FUNCTION public.kill_me()"
+expect 4 "PostgreSQL, copying the customers: .*terminat" -- "$TRIBE_BIN" publish "$R1" --db "$DB" --batch-rows 250
+cp "$TMP/err.txt" "$TMP/killed.txt"
+sql "DROP TRIGGER kill_me ON tribe.customers; DROP FUNCTION public.kill_me()"
+check "a connection killed mid-COPY leaves every table as it was" test "$(state)" = "$S2"
+# A segment name that is not UTF-8: the server rejects it (exit 3).
+mkdir "$TMP/bad" && cp "$R1"/{results.h5,run.json,personas.json} "$TMP/bad/"
+$PY -c "import h5py, numpy; f = h5py.File('$TMP/bad/results.h5', 'r+'); n = list(f['/segments'].attrs['names'])
+del f['/segments'].attrs['names']; f['/segments'].attrs['names'] = numpy.array([b'bad \xff byte'] + n[1:])"
+expect 3 "PostgreSQL, copying the segments: invalid byte sequence .*SQLSTATE 22021" -- "$TRIBE_BIN" publish "$TMP/bad" --db "$DB"
 sql "UPDATE tribe.schema_version SET version = 99"
 expect 4 "layout version 99, newer than this tribe's 1" -- "$TRIBE_BIN" publish "$R1" --db "$DB"
 sql "UPDATE tribe.schema_version SET version = 1"
