@@ -8,7 +8,6 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void pub_run_free(pub_run *r)
 {
@@ -122,29 +121,17 @@ cleanup:
     return st;
 }
 
-/* A file beside results.h5 read whole into *out; NULL when it is absent. */
-static tribe_status read_side(const pub_run *r, const char *name, char **out)
-{
-    char path[4096 + 64];
-    struct stat sb;
-    tribe_status st = tribe_fmt(path, sizeof path, "%s/%s", r->dir, name);
-    *out = NULL;
-    if (st != TRIBE_OK || stat(path, &sb) != 0)
-        return st;
-    return tribe_read_file(path, out, NULL);
-}
-
 /* run.json (its settings and facts) and personas.json, when beside it. */
 static tribe_status read_sides(pub_run *r)
 {
     tribe_status st = TRIBE_OK;
     char *personas = NULL;
-    TRIBE_TRY(read_side(r, "run.json", &r->run_json));
+    TRIBE_TRY(tribe_read_file_opt(r->dir, "run.json", &r->run_json));
     if (r->run_json && tribe_rec_parse(r->run_json, &r->rec) != TRIBE_OK) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s/run.json: not a JSON object (%s)", r->dir, tribe_errmsg());
         goto cleanup;
     }
-    TRIBE_TRY(read_side(r, "personas.json", &personas));
+    TRIBE_TRY(tribe_read_file_opt(r->dir, "personas.json", &personas));
     if (personas && tribe_personas_from_json(personas, &r->personas, &r->n_personas) != TRIBE_OK) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s/%s", r->dir, tribe_errmsg());
         goto cleanup;
