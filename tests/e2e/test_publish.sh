@@ -19,6 +19,10 @@ PGD=$TMP/pg
 SOCK=$PGD/sock
 PORT=$((20000 + $$ % 20000))
 as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+  echo "SKIP: running as root and there is no 'postgres' user to run the server as (the 'postgresql' package makes it)"
+  exit 77
+fi
 chmod 711 "$TMP"
 mkdir -p "$SOCK"
 [[ $(id -u) -ne 0 ]] || chown -R postgres "$PGD"
