@@ -175,7 +175,9 @@ sql "UPDATE tribe.schema_version SET version = 99"
 expect 4 "layout version 99, newer than this tribe's 1" -- "$TRIBE_BIN" publish "$R1" --db "$DB"
 sql "UPDATE tribe.schema_version SET version = 1"
 check "a newer table layout is refused with nothing changed" test "$(state)" = "$S2"
-expect 4 "PostgreSQL, connecting: .*127.0.0.1.*refused" -- "$TRIBE_BIN" publish "$R1" --db "host=127.0.0.1 port=1 dbname=x connect_timeout=5"
+expect 4 "PostgreSQL, connecting: .*127.0.0.1.*refused" -- \
+  "$TRIBE_BIN" publish "$R1" --db "host=127.0.0.1 port=1 dbname=x password=Sekr1t-pw connect_timeout=5"
+check "the connection string's password is never printed" bash -c "! grep -q Sekr1t-pw '$TMP/err.txt' '$TMP/out.txt'"
 expect 2 "--schema schema 'Bad-Name'" -- "$TRIBE_BIN" publish "$R1" --db "$DB" --schema Bad-Name
 expect 4 "no such file or directory" -- "$TRIBE_BIN" publish "$TMP/nowhere" --db "$DB"
 check "after the failures the database is as the last publish left it" test "$(state)" = "$S2"
