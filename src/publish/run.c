@@ -146,7 +146,14 @@ tribe_status pub_run_open(const char *path, pub_run *r)
     tribe_status st = TRIBE_OK;
     char *format = NULL, *copy = NULL, group[4096];
     memset(r, 0, sizeof *r);
-    TRIBE_TRY(tribe_prev_resolve(path, &r->results));
+    if ((st = tribe_prev_resolve(path, &r->results)) != TRIBE_OK) {
+        /* its messages speak of a "previous run": here it is the run to publish */
+        char m[1024];
+        snprintf(m, sizeof m, "%s", tribe_errmsg());
+        if (strncmp(m, "previous run ", 13) == 0)
+            tribe_set_errmsg(m + 9);
+        goto cleanup;
+    }
     TRIBE_TRY(tribe_strdup(r->results, &copy));
     TRIBE_TRY(tribe_strdup(dirname(copy), &r->dir));
     TRIBE_TRY(tribe_par_serial(&r->serial));
