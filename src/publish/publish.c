@@ -22,7 +22,7 @@ static const char DDL_V1[] =
     "INSERT INTO \"%1$s\".schema_version VALUES (1, '" TRIBE_VERSION "');\n"
     "CREATE TABLE \"%1$s\".runs (run_id text PRIMARY KEY, created timestamptz, input text, input_hash text,\n"
     "  customers bigint NOT NULL, k integer NOT NULL, seed bigint, silhouette double precision,\n"
-    "  tribe_version text, job_spec jsonb, settings jsonb, record jsonb);\n"
+    "  ltv_horizon_days integer, tribe_version text, job_spec jsonb, settings jsonb, record jsonb);\n"
     "CREATE TABLE \"%1$s\".segments (run_id text NOT NULL REFERENCES \"%1$s\".runs ON DELETE CASCADE,\n"
     "  segment_id bigint NOT NULL, label integer NOT NULL, name text NOT NULL, size bigint NOT NULL,\n"
     "  share double precision, revenue_share double precision, outliers bigint, ltv_mean double precision,\n"
@@ -170,6 +170,8 @@ static tribe_status copy_run(tribe_pg *pg, const pub_run *r, const char *schema,
     TRIBE_TRY(isfinite(seed) ? tribe_sbuf_printf(b, "\t%.0f", seed) : tribe_sbuf_add(b, "\t\\N"));
     double sil = tribe_rec_number(tribe_rec_get(r->rec, "silhouette"));
     TRIBE_TRY(add_f64(b, &sil, 0));
+    double horizon = tribe_rec_number(tribe_rec_get(tribe_rec_get(r->rec, "ltv"), "horizon_days"));
+    TRIBE_TRY(isfinite(horizon) ? tribe_sbuf_printf(b, "\t%.0f", horizon) : tribe_sbuf_add(b, "\t\\N"));
     TRIBE_TRY(add_text(b, r->tribe_version));
     TRIBE_TRY(add_text(b, r->job_spec));
     if (set)
