@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it checks dpkg status and exits
 # without touching apt. Runs apt as root directly, otherwise through sudo.
 #   tools/setup.sh            build + run dependencies
-#   tools/setup.sh --test     also what the test suite needs (Slurm, munge, Python peers, valgrind,
+#   tools/setup.sh --test     also what the test suite needs (Slurm, munge, PostgreSQL, Python peers, valgrind,
 #                             clang with libFuzzer and OpenMP for tests/fuzz, and for the
 #                             dashboard's browser test Chromium, Node.js and, once, `npm ci` in
 #                             tests/browser: playwright-core, from the npm registry)
@@ -11,10 +11,11 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev libcurl4-openssl-dev libcjson-dev libcunit1-dev zlib1g-dev
-      libmicrohttpd-dev)
+      libmicrohttpd-dev libpq-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(slurm-wlm munge python3 python3-sklearn python3-h5py python3-xgboost valgrind chromium
-        clang libclang-rt-14-dev libomp-dev) # the libFuzzer harnesses (libclang_rt.fuzzer, clang's OpenMP)
+        clang libclang-rt-14-dev libomp-dev # the libFuzzer harnesses (libclang_rt.fuzzer, clang's OpenMP)
+        postgresql) # the server test_publish.sh starts for tribe publish (initdb, pg_ctl, psql)
   # node and npm may come from elsewhere (nodesource's nodejs bundles npm): Debian's only if absent
   command -v node >/dev/null || pkgs+=(nodejs)
   command -v npm >/dev/null || pkgs+=(npm)

@@ -237,6 +237,10 @@ double tribe_now(void); /* monotonic seconds */
 tribe_status tribe_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 tribe_status tribe_read_file(const char *path, char **out, size_t *len);
+/* The file `name` of directory `dir` read whole as above, or *out NULL (and
+ * TRIBE_OK) when it does not exist: an optional file beside another (run.json
+ * and personas.json beside results.h5). */
+tribe_status tribe_read_file_opt(const char *dir, const char *name, char **out);
 /* Removes control characters from s in place: C0 (ESC, BEL, CR, ...), DEL
  * and C1 (U+0080..U+009F); tab and newline become a space unless
  * keep_newlines. For text from outside (an LLM reply, a file name) before it

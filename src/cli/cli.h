@@ -18,7 +18,8 @@ typedef struct {
 } tribe_cli_cmd;
 
 extern const tribe_cli_cmd tribe_cmd_gen, tribe_cmd_ingest, tribe_cmd_import, tribe_cmd_run, tribe_cmd_export,
-    tribe_cmd_campaign, tribe_cmd_explain, tribe_cmd_assign, tribe_cmd_history, tribe_cmd_diff, tribe_cmd_serve;
+    tribe_cmd_campaign, tribe_cmd_explain, tribe_cmd_assign, tribe_cmd_history, tribe_cmd_diff, tribe_cmd_serve,
+    tribe_cmd_publish;
 
 /* Fails with USAGE naming the subcommand, pointing at --help. */
 tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -39,7 +39,8 @@ tribe_cli_stop_test tribe_cli_catch_stop(void)
 
 static const tribe_cli_cmd *const COMMANDS[] = {&tribe_cmd_gen, &tribe_cmd_ingest, &tribe_cmd_import, &tribe_cmd_run,
                                                 &tribe_cmd_export, &tribe_cmd_campaign, &tribe_cmd_explain,
-                                                &tribe_cmd_assign, &tribe_cmd_history, &tribe_cmd_diff, &tribe_cmd_serve};
+                                                &tribe_cmd_assign, &tribe_cmd_history, &tribe_cmd_diff, &tribe_cmd_serve,
+                                                &tribe_cmd_publish};
 #define NCMD (sizeof COMMANDS / sizeof COMMANDS[0])
 
 tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...)

@@ -63,6 +63,17 @@ cleanup:
     return st;
 }
 
+tribe_status tribe_read_file_opt(const char *dir, const char *name, char **out)
+{
+    char path[4096 + 256];
+    struct stat sb;
+    tribe_status st = tribe_fmt(path, sizeof path, "%s/%s", dir, name);
+    *out = NULL;
+    if (st != TRIBE_OK || stat(path, &sb) != 0)
+        return st;
+    return tribe_read_file(path, out, NULL);
+}
+
 tribe_status tribe_write_file_atomic(const char *path, const char *data, size_t len)
 {
     /* One temporary name per call, so threads writing the same path (a

@@ -227,12 +227,7 @@ cleanup:
 /* A text file of the run directory, or NULL when it does not exist. */
 static tribe_status read_side(const tribe_snap *s, const char *name, char **out)
 {
-    char path[4096 + 64];
-    struct stat sb;
-    tribe_status st = tribe_fmt(path, sizeof path, "%s/%s", s->dir, name);
-    if (st != TRIBE_OK || stat(path, &sb) != 0)
-        return st;
-    return tribe_read_file(path, out, NULL);
+    return tribe_read_file_opt(s->dir, name, out);
 }
 
 /* Persona names by segment from personas.json. */
