@@ -30,7 +30,8 @@ def run(c, argv):
     url, tok, res, export, personas, tmp = argv
     api, r = Api(url, tok), Run(res)
     rows = {int(x["customer_id"]): x for x in csv.DictReader(open(export))}
-    feats = [k for k in next(iter(rows.values())) if k not in ("customer_id", "segment_id", "segment_name")]
+    head = list(next(iter(rows.values())))
+    feats = head[1:head.index("segment_id")]  # the customer's columns; the run's outputs follow segment_name
     def number(v):
         try:
             return v == "" or float(v) == float(v) or True
