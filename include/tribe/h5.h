@@ -137,8 +137,16 @@ tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const
  * (tribe ingest). A failed write leaves a damaged file at `path`. */
 tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, const tribe_table *t,
                                             const char *ledger_json, const char *source_json);
+/* The data's currency as the root attributes `currency` (ISO 4217 code) and
+ * `currency_symbol` of an open file (customers.h5, results.h5). */
+tribe_status tribe_store_write_currency(tribe_h5 *h, const tribe_currency *cur);
+/* Reads them: tribe_currency_default() when the file has no `currency`
+ * attribute (written before it existed), the code's table symbol when it has
+ * no `currency_symbol`. INPUT naming the file when they are not a currency. */
+tribe_status tribe_store_read_currency(tribe_h5 *h, tribe_currency *out);
+
 /* Reads customers.h5 with rows block-distributed over ranks
- * (tribe_par_block). *ledger_json (may be NULL to skip) gets the stored
+ * (tribe_par_block). t->currency is the file's (tribe_store_read_currency). *ledger_json (may be NULL to skip) gets the stored
  * ledger or NULL. A file that is not tribe's fails with INPUT saying so. */
 tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_table **out, char **ledger_json);
 

@@ -100,6 +100,8 @@ typedef struct {
     int64_t text_customers;       /* customers with at least one kept text */
     int64_t text_vocabulary;      /* terms of the topic model */
     int has_text;
+    char currency[4];             /* ISO 4217 code of the money columns (default "GBP", tribe/currency.h) */
+    char currency_symbol[8];      /* UTF-8 (default "£"); customers.h5 stores both (docs/hdf5-layout.md) */
 } tribe_ledger;
 
 /* Collective. Reads the sources (each rank its share: byte ranges of plain

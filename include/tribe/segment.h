@@ -15,6 +15,7 @@
 #define TRIBE_SEGMENT_H
 
 #include "tribe/core.h"
+#include "tribe/currency.h"
 
 typedef struct {
     char *name;         /* categorical column, e.g. "device" */
@@ -67,6 +68,7 @@ typedef struct {
     double silhouette_ci;   /* half-width of its 95% interval */
     double inertia;         /* sum of squared distances in model space */
     double ltv_horizon_days;  /* horizon of the seg[].ltv_* figures, NaN without an LTV model */
+    tribe_currency currency;  /* of the money figures (the table's; the default when created) */
 } tribe_segments;
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */

@@ -13,6 +13,7 @@
 #define TRIBE_TABLE_H
 
 #include "tribe/core.h"
+#include "tribe/currency.h"
 
 typedef struct {
     char *name;      /* column name, e.g. "country" */
@@ -35,10 +36,12 @@ typedef struct {
      * features.columns): 0 = every numeric feature. Names of features of t. */
     int n_model_default;
     char **model_default;
+    tribe_currency currency; /* of the money features (tribe_currency_default() when created) */
 } tribe_table;
 
 /* Allocates an empty table with d named features and room for n_local rows
- * (ids and x zeroed, no categorical columns). Copies the names. */
+ * (ids and x zeroed, no categorical columns, the default currency). Copies
+ * the names. */
 tribe_status tribe_table_create(int64_t n_local, int d, const char *const *names, tribe_table **out);
 /* Adds a categorical column (copies name and levels; codes zeroed to -1). */
 tribe_status tribe_table_add_cat(tribe_table *t, const char *name, int n_levels,

@@ -41,9 +41,13 @@ static const char INGEST_USAGE[] =
     "                        (TRIBE_PROGRESS=1 does the same); --no-progress: never (default: on a terminal)\n";
 
 static const char IMPORT_USAGE[] =
-    "usage: tribe import FEATURES.csv -o customers.h5\n\n"
+    "usage: tribe import FEATURES.csv -o customers.h5 [--currency CODE]\n\n"
     "A ready feature table (first column the customer id, then numeric columns; empty = missing) becomes\n"
-    "customers.h5, sorted by customer id. Non-numeric cells and duplicate ids are errors (exit 3).\n";
+    "customers.h5, sorted by customer id. Non-numeric cells and duplicate ids are errors (exit 3).\n"
+    "  -o, --output FILE   customers.h5 to write (replaced atomically)\n"
+    "  --currency CODE     ISO 4217 code of the money columns (default GBP): every output of a run names it\n"
+    "                      and prints its symbol from a built-in table (USD $, JPY with no decimals, ...;\n"
+    "                      a code it does not list is its own symbol; docs/outputs.md)\n";
 
 static tribe_status default_beside(const char *out, const char *suffix, char *buf, size_t cap)
 {
@@ -364,6 +368,10 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     }
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
     TRIBE_TRY(source_json(src, &source));
+    /* The data's currency (the ledger's) names the money in customers.h5. */
+    TRIBE_TRY(tribe_currency_from_attrs(out, led.currency, led.currency_symbol, &t->currency));
+    if (target)
+        target->currency = t->currency;
     TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_OUT], t, ledger, source));
     if (topics.k > 0)
         TRIBE_TRY(store_topics(par, tmp[F_OUT], &topics));
@@ -404,18 +412,37 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
     tribe_status st = TRIBE_OK;
     tribe_table *t = NULL;
     char *source = NULL;
-    const char *out = NULL, *in = NULL;
-    int first = 0;
-    TRIBE_TRY(tribe_cli_output_opt("import", argc, argv, 1, "exactly one FEATURES.csv", &out, &first));
-    in = argv[first];
+    const char *out = NULL, *in = NULL, *code = NULL;
+    tribe_currency cur = tribe_currency_default();
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"currency", required_argument, 0, 'c'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else if (c == 'c')
+            code = optarg;
+        else
+            return tribe_cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (optind != argc - 1)
+        return tribe_cli_usage("import", "expects exactly one FEATURES.csv");
+    in = argv[optind];
     if (!out)
         return tribe_cli_usage("import", "-o customers.h5 is required");
+    if (code && tribe_currency_from_code(code, &cur) != TRIBE_OK)
+        return tribe_cli_usage("import", "--currency '%s' is not an ISO 4217 code (three letters: GBP, USD, EUR, JPY, ...)",
+                               code);
     TRIBE_TRY(tribe_import_csv(par, in, &t));
+    t->currency = cur;
     TRIBE_TRY(tribe_alloc((void **)&source, strlen(in) + 32));
     snprintf(source, strlen(in) + 32, "{\"import\": \"%s\"}", in);
     TRIBE_TRY(tribe_store_write_customers(par, out, t, NULL, source));
     if (tribe_par_rank(par) == 0)
-        printf("imported %lld customers x %d features into %s\n", (long long)t->n_global, t->d, out);
+        printf("imported %lld customers x %d features into %s (currency %s)\n", (long long)t->n_global, t->d, out,
+               t->currency.code);
 cleanup:
     free(source);
     tribe_table_destroy(&t);

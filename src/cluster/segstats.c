@@ -99,6 +99,8 @@ tribe_status tribe_segments_build(tribe_par *par, const tribe_table *t, const in
     if (st == TRIBE_OK)
         st = tribe_segments_create(k, d, (const char *const *)t->names, &s);
     if (st == TRIBE_OK)
+        s->currency = t->currency;
+    if (st == TRIBE_OK)
         st = tribe_calloc((void **)&size, (size_t)k, sizeof *size);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&sum, cells, sizeof *sum);

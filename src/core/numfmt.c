@@ -1,7 +1,9 @@
 /* Number formatting shared by personas and the report (tribe/numfmt.h). */
 #include "tribe/numfmt.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,18 +55,40 @@ static char *fixed(char *buf, size_t cap, double v, int decimals)
 
 char *tribe_fmt_count(char *buf, size_t cap, double v) { return fixed(buf, cap, v, 0); }
 
-char *tribe_fmt_money(char *buf, size_t cap, double v)
+/* Symbol then number, the sign first; a space after a symbol ending in a
+ * letter, so "CHF 1,234" does not read as one word. */
+static char *money(char *buf, size_t cap, const tribe_currency *cur, double v, int decimals)
 {
     char num[64];
+    tribe_currency def = tribe_currency_default();
+    if (!cur)
+        cur = &def;
     if (!isfinite(v)) {
         snprintf(buf, cap, "n/a");
         return buf;
     }
-    fixed(num, sizeof num, v, 0);
-    if (num[0] == '-')
-        snprintf(buf, cap, "-%s%s", TRIBE_CURRENCY, num + 1);
+    fixed(num, sizeof num, v, decimals);
+    size_t ns = strlen(cur->symbol);
+    int letter = ns > 0 && isalpha((unsigned char)cur->symbol[ns - 1]);
+    int neg = num[0] == '-';
+    snprintf(buf, cap, "%s%s%s%s", neg ? "-" : "", cur->symbol, letter ? " " : "", num + neg);
+    return buf;
+}
+
+char *tribe_fmt_money(char *buf, size_t cap, const tribe_currency *cur, double v) { return money(buf, cap, cur, v, 0); }
+
+char *tribe_fmt_money_exact(char *buf, size_t cap, const tribe_currency *cur, double v)
+{
+    return money(buf, cap, cur, v, cur ? cur->decimals : tribe_currency_default().decimals);
+}
+
+char *tribe_fmt_amount(char *buf, size_t cap, const tribe_currency *cur, double v)
+{
+    int decimals = cur ? cur->decimals : tribe_currency_default().decimals;
+    if (!isfinite(v))
+        snprintf(buf, cap, "n/a");
     else
-        snprintf(buf, cap, "%s%s", TRIBE_CURRENCY, num);
+        snprintf(buf, cap, "%.*f", decimals, v);
     return buf;
 }
 
@@ -80,11 +104,11 @@ char *tribe_fmt_pct(char *buf, size_t cap, double fraction)
     return buf;
 }
 
-char *tribe_fmt_feature(char *buf, size_t cap, const char *feature, double v)
+char *tribe_fmt_feature(char *buf, size_t cap, const tribe_currency *cur, const char *feature, double v)
 {
     switch (tribe_feature_kind(feature)) {
     case TRIBE_FEAT_MONEY:
-        return tribe_fmt_money(buf, cap, v);
+        return tribe_fmt_money(buf, cap, cur, v);
     case TRIBE_FEAT_DAYS:
         return fixed(buf, cap, v, 0);
     default:

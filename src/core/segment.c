@@ -25,6 +25,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
     s->silhouette_ci = NAN;
     s->inertia = NAN;
     s->ltv_horizon_days = NAN;
+    s->currency = tribe_currency_default();
     TRIBE_TRY(tribe_calloc((void **)&s->feature_names, (size_t)(d > 0 ? d : 1), sizeof *s->feature_names));
     for (int j = 0; j < d; j++)
         TRIBE_TRY(tribe_strdup(feature_names[j], &s->feature_names[j]));

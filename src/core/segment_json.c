@@ -130,6 +130,11 @@ tribe_status tribe_segments_to_json(const tribe_segments *s, char **out)
     TRIBE_TRY(put_key_num(&b, "inertia", s->inertia));
     TRIBE_TRY(tribe_sbuf_add(&b, ", "));
     TRIBE_TRY(put_key_num(&b, "ltv_horizon_days", s->ltv_horizon_days));
+    TRIBE_TRY(tribe_sbuf_add(&b, ",\n \"currency\": {\"code\": "));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, s->currency.code));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", \"symbol\": "));
+    TRIBE_TRY(tribe_sbuf_json_str(&b, s->currency.symbol));
+    TRIBE_TRY(tribe_sbuf_printf(&b, ", \"decimals\": %d}", s->currency.decimals));
     TRIBE_TRY(tribe_sbuf_add(&b, ",\n \"overall\": {"));
     TRIBE_TRY(put_nums(&b, "mean", s->overall_mean, s->d));
     TRIBE_TRY(tribe_sbuf_add(&b, ",\n  "));
@@ -328,6 +333,18 @@ cleanup:
     return st;
 }
 
+/* The optional currency object (absent in an older file: the default). */
+static tribe_status get_currency(const cJSON *root, tribe_currency *cur)
+{
+    const cJSON *o = member(root, "currency");
+    if (!o)
+        return TRIBE_OK;
+    const cJSON *code = member(o, "code"), *sym = member(o, "symbol");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(code) || !cJSON_IsString(sym))
+        return bad("currency", "is not an object with a code and a symbol");
+    return tribe_currency_from_attrs("segments.json", code->valuestring, sym->valuestring, cur);
+}
+
 /* The header: format, k, d, the feature names; creates *out. */
 static tribe_status get_head(const cJSON *root, tribe_segments **out)
 {
@@ -360,6 +377,7 @@ tribe_status tribe_segments_from_json(const char *text, tribe_segments **out)
     TRIBE_TRY(get_num(root, "silhouette_ci", "", &s->silhouette_ci));
     TRIBE_TRY(get_num(root, "inertia", "", &s->inertia));
     TRIBE_TRY(get_num(root, "ltv_horizon_days", "", &s->ltv_horizon_days));
+    TRIBE_TRY(get_currency(root, &s->currency));
     const cJSON *ov = member(root, "overall"), *segs = member(root, "segments"), *mixes = member(root, "mixes"), *o;
     if (!cJSON_IsObject(ov) || !cJSON_IsArray(segs) || cJSON_GetArraySize(segs) != s->k || !cJSON_IsArray(mixes)) {
         st = bad("overall, segments or mixes", "is missing or of the wrong shape");

@@ -29,6 +29,7 @@ tribe_status tribe_table_create(int64_t n_local, int d, const char *const *names
     t->n_local = n_local;
     t->n_global = n_local;
     t->d = d;
+    t->currency = tribe_currency_default();
     TRIBE_TRY(copy_strings(names, d, &t->names));
     TRIBE_TRY(tribe_calloc((void **)&t->id, (size_t)n_local, sizeof *t->id));
     TRIBE_TRY(tribe_mul_size((size_t)n_local, (size_t)d, &nx));

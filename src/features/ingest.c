@@ -1675,6 +1675,11 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     S.horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;
     S.led.has_web = cfg->web != NULL;
     S.led.has_demographics = cfg->demographics != NULL;
+    {
+        tribe_currency cur = tribe_currency_default(); /* until the mapping or the data says otherwise */
+        memcpy(S.led.currency, cur.code, sizeof S.led.currency);
+        memcpy(S.led.currency_symbol, cur.symbol, sizeof S.led.currency_symbol);
+    }
 
     TRIBE_TRY(ing_rejects_open(par, &S.rej, cfg->rejects, src.names));
     tm[0] = tribe_now();

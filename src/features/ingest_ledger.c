@@ -40,6 +40,11 @@ tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
     EMIT("  \"last_invoice_date\": \"%s\",\n", last);
     EMIT("  \"snapshot\": \"%s\",\n", l->snapshot);
     EMIT("  \"cutoff\": \"%s\",\n", l->cutoff);
+    EMIT("  \"currency\": \"%.3s\",\n", l->currency);
+    EMIT("  \"currency_symbol\": \"");
+    for (const char *c = l->currency_symbol; c < l->currency_symbol + sizeof l->currency_symbol && *c; c++)
+        EMIT(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    EMIT("\",\n");
     EMIT("  \"has_web\": %s,\n", l->has_web ? "true" : "false");
     EMIT("  \"has_demographics\": %s,\n", l->has_demographics ? "true" : "false");
     EMIT("  \"has_text\": %s\n", l->has_text ? "true" : "false");

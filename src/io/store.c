@@ -42,6 +42,7 @@ tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, co
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_format", TRIBE_CUSTOMERS_FORMAT));
     TRIBE_TRY(tribe_h5_attr_i64(h, "/", "tribe_format_version", TRIBE_CUSTOMERS_FORMAT_VERSION));
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
+    TRIBE_TRY(tribe_store_write_currency(h, &t->currency));
     TRIBE_TRY(tribe_h5_write_rows(h, "/customers/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, 1, t->id));
     TRIBE_TRY(tribe_h5_write_rows(h, "/customers/features", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, t->d,
                                   t->x));
@@ -71,6 +72,30 @@ tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, co
         TRIBE_TRY(tribe_h5_attr_str(h, "/customers", "source", source_json));
 cleanup:
     return tribe_h5_close_after(&h, st);
+}
+
+tribe_status tribe_store_write_currency(tribe_h5 *h, const tribe_currency *cur)
+{
+    tribe_status st = tribe_h5_attr_str(h, "/", "currency", cur->code);
+    if (st == TRIBE_OK)
+        st = tribe_h5_attr_str(h, "/", "currency_symbol", cur->symbol);
+    return st;
+}
+
+tribe_status tribe_store_read_currency(tribe_h5 *h, tribe_currency *out)
+{
+    tribe_status st = TRIBE_OK;
+    char *code = NULL, *sym = NULL;
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "currency", &code));
+    TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/", "currency_symbol", &sym));
+    if (code)
+        TRIBE_TRY(tribe_currency_from_attrs(tribe_h5_path(h), code, sym, out));
+    else
+        *out = tribe_currency_default();
+cleanup:
+    free(code);
+    free(sym);
+    return st;
 }
 
 tribe_status tribe_store_write_customers(tribe_par *par, const char *path, const tribe_table *t,
@@ -173,6 +198,7 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     TRIBE_TRY(tribe_h5_read_rows(h, "/customers/features", TRIBE_H5_F32, n, lo, hi - lo, NULL, (void **)&x));
     TRIBE_TRY(check_ids(par, path, id, hi - lo, lo));
     TRIBE_TRY(tribe_table_create(0, d, (const char *const *)names, &t));
+    TRIBE_TRY(tribe_store_read_currency(h, &t->currency));
     free(t->id);
     free(t->x);
     t->id = id;

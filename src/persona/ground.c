@@ -119,6 +119,7 @@ typedef struct {
     int n_age;
     const char *band;            /* the persona's age band text */
     const tribe_figures *figs;
+    const tribe_currency *cur;   /* the run's: its symbol marks money */
     tribe_cite_fn fn;
     void *ctx;
 } scan_ctx;
@@ -148,16 +149,30 @@ static int match(const tribe_figures *figs, double v, int decimals, tribe_fig_ki
     return -2;
 }
 
-/* Bytes of a currency sign ending just before pos: $, £ or € (UTF-8), else 0. */
-static size_t currency_len_before(const char *text, size_t pos)
+/* Bytes of `sign` if text ends with it just before pos, else 0. */
+static size_t sign_before(const char *text, size_t pos, const char *sign)
 {
-    const unsigned char *t = (const unsigned char *)text;
-    if (pos >= 1 && t[pos - 1] == '$')
-        return 1;
-    if (pos >= 2 && t[pos - 2] == 0xc2 && t[pos - 1] == 0xa3)
-        return 2;
-    if (pos >= 3 && t[pos - 3] == 0xe2 && t[pos - 2] == 0x82 && t[pos - 1] == 0xac)
-        return 3;
+    size_t n = strlen(sign);
+    return n > 0 && pos >= n && memcmp(text + pos - n, sign, n) == 0 ? n : 0;
+}
+
+/* Bytes of a currency sign ending just before pos, else 0: the run's symbol
+ * ("$", "CHF"), or it or its code and a space ("CHF 1,234", "USD 1,234", as
+ * tribe_fmt_money writes letter symbols), or $, £, € or ¥ (UTF-8). */
+static size_t currency_len_before(const scan_ctx *sc, const char *text, size_t pos)
+{
+    static const char *const SIGNS[] = {"$", "\xc2\xa3", "\xe2\x82\xac", "\xc2\xa5"};
+    size_t n;
+    if (sc->cur) {
+        if ((n = sign_before(text, pos, sc->cur->symbol)) > 0)
+            return n;
+        if (pos >= 1 && text[pos - 1] == ' ' &&
+            ((n = sign_before(text, pos - 1, sc->cur->symbol)) > 0 || (n = sign_before(text, pos - 1, sc->cur->code)) > 0))
+            return n + 1;
+    }
+    for (size_t i = 0; i < sizeof SIGNS / sizeof *SIGNS; i++)
+        if ((n = sign_before(text, pos, SIGNS[i])) > 0)
+            return n;
     return 0;
 }
 
@@ -303,7 +318,7 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
          * optional percent sign. A minus counts only when it is not a range
          * dash ("35-44"). */
         size_t lead = start;
-        size_t cur = currency_len_before(text, lead);
+        size_t cur = currency_len_before(sc, text, lead);
         int money = cur > 0, neg = 0;
         lead -= cur;
         if (lead >= 1 && text[lead - 1] == '-' && (lead == 1 || !isalnum((unsigned char)text[lead - 2]))) {
@@ -359,7 +374,7 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
     for (int m = 0; m < segs->n_mix; m++)
         cap += segs->mix[m].n_levels + 1;
     TRIBE_TRY(tribe_calloc((void **)&protect, (size_t)cap, sizeof *protect));
-    scan_ctx sc = {.protect = protect, .band = p->age_band, .figs = figs, .fn = fn, .ctx = ctx};
+    scan_ctx sc = {.protect = protect, .band = p->age_band, .figs = figs, .cur = &segs->currency, .fn = fn, .ctx = ctx};
     /* Longest first would matter only for nested names; names are short. */
     if (has_digit(segs->seg[c].name))
         protect[sc.n_protect++] = segs->seg[c].name;

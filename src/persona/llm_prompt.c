@@ -63,6 +63,11 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
     ok = ok && add_fig(root, "share_of_customers_pct", 100.0 * g->share);
     ok = ok && add_fig(root, "share_of_revenue_pct", 100.0 * g->revenue_share);
     ok = ok && cJSON_AddNumberToObject(root, "customers_in_whole_base", (double)segs->n_total);
+    /* The unit of the "money" features: the data's currency, so a persona
+     * writes "$1,234" for dollars (the grounding check reads its symbol). */
+    cJSON *cur = ok ? cJSON_AddObjectToObject(root, "currency") : NULL;
+    ok = ok && cur && cJSON_AddStringToObject(cur, "code", segs->currency.code) &&
+         cJSON_AddStringToObject(cur, "symbol", segs->currency.symbol);
     cJSON *feats = ok ? cJSON_AddArrayToObject(root, "features") : NULL;
     ok = ok && feats;
     for (int j = 0; ok && j < segs->d; j++) {

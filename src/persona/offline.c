@@ -366,7 +366,7 @@ static tribe_status bio_behaviour(tribe_sbuf *b, const writer *w)
         double v = seg_median(w, CLAUSES[i].feature);
         if (!isfinite(v) || (CLAUSES[i].skip_zero && v < 0.5))
             continue;
-        tribe_fmt_feature(num, sizeof num, CLAUSES[i].feature, v);
+        tribe_fmt_feature(num, sizeof num, &s->currency, CLAUSES[i].feature, v);
         snprintf(parts[n], sizeof parts[n], "%s%s%s", CLAUSES[i].before, num,
                  strcmp(num, "1") == 0 ? CLAUSES[i].after_one : CLAUSES[i].after);
         n++;
@@ -377,7 +377,7 @@ static tribe_status bio_behaviour(tribe_sbuf *b, const writer *w)
         if (clause_of(f) || strcmp(f, "age") == 0 || !isfinite(v))
             continue;
         humanise(lab, sizeof lab, f);
-        tribe_fmt_feature(num, sizeof num, f, v);
+        tribe_fmt_feature(num, sizeof num, &s->currency, f, v);
         snprintf(parts[n], sizeof parts[n], "has a median %s of %s", lab, num);
         n++;
     }
@@ -421,8 +421,8 @@ static void pair_of(const writer *w, int j, figure_pair *fp)
         snprintf(fp->lab, sizeof fp->lab, "%s", cd->label);
     else
         humanise(fp->lab, sizeof fp->lab, f);
-    tribe_fmt_feature(fp->va, sizeof fp->va, f, s->seg[w->c].median[j]);
-    tribe_fmt_feature(fp->vz, sizeof fp->vz, f, s->overall_median[j]);
+    tribe_fmt_feature(fp->va, sizeof fp->va, &s->currency, f, s->seg[w->c].median[j]);
+    tribe_fmt_feature(fp->vz, sizeof fp->vz, &s->currency, f, s->overall_median[j]);
     fp->ua = !cd ? "" : strcmp(fp->va, "1") == 0 ? cd->unit_one : cd->unit;
     fp->uz = !cd ? "" : strcmp(fp->vz, "1") == 0 ? cd->unit_one : cd->unit;
 }
@@ -681,7 +681,7 @@ static tribe_status write_bio(const writer *w, char **out)
     TRIBE_TRY(bio_mixes(&b, w));
     double a = seg_median(w, "age");
     if (isfinite(a)) {
-        tribe_fmt_feature(age, sizeof age, "age", a);
+        tribe_fmt_feature(age, sizeof age, &w->segs->currency, "age", a);
         TRIBE_TRY(tribe_sbuf_printf(&b, " The median customer here is %s years old.", age));
     }
     TRIBE_TRY(tribe_sbuf_take(&b, out));

@@ -44,8 +44,8 @@ tribe_status tribe_report_campaign(tribe_sbuf *b, const tribe_segments *s, const
         PUT("</td><td>");
         ESC(r->timing);
         OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-            tribe_fmt_pct(v1, sizeof v1, r->response_rate), tribe_fmt_money(v2, sizeof v2, r->order_value),
-            tribe_fmt_money(v3, sizeof v3, r->expected_value));
+            tribe_fmt_pct(v1, sizeof v1, r->response_rate), tribe_fmt_money(v2, sizeof v2, &s->currency, r->order_value),
+            tribe_fmt_money(v3, sizeof v3, &s->currency, r->expected_value));
     }
     PUT("</tbody></table></div>\n<p class=\"note\"># = priority by expected value. The same rows are in "
         "campaign_plan.csv; <code>tribe campaign send</code> dispatches one segment's campaign.</p></section>\n");

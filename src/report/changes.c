@@ -177,7 +177,7 @@ static tribe_status matrix(tribe_sbuf *b, const tribe_segments *s, const tribe_c
                 0.05 + 0.85 * share, share > 0.5 ? "#fff" : "inherit", 100 * share,
                 tribe_fmt_count(v, sizeof v, (double)n));
             if (j < c->kn && isfinite(rev) && n > 0)
-                OUT("<br><small>%s</small>", tribe_fmt_money(r, sizeof r, rev));
+                OUT("<br><small>%s</small>", tribe_fmt_money(r, sizeof r, &s->currency, rev));
             PUT("</td>");
         }
         PUT("</tr>\n");

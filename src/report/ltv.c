@@ -26,8 +26,8 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
         const double *row = lv->metrics[i];
         PUT("<tr><td>");
         ESC(LABEL[i]);
-        OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_money(v1, sizeof v1, row[0]),
-            tribe_fmt_money(v2, sizeof v2, row[1]));
+        OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_money(v1, sizeof v1, &s->currency, row[0]),
+            tribe_fmt_money(v2, sizeof v2, &s->currency, row[1]));
         if (isfinite(row[2]))
             OUT("<td class=\"n\">%.3f</td>", row[2]);
         else
@@ -46,8 +46,8 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
         ESC(s->seg[c].name);
         OUT("</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size));
         OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-            tribe_fmt_money(v1, sizeof v1, lv->seg_mean[c]), tribe_fmt_money(v2, sizeof v2, lv->seg_median[c]),
-            tribe_fmt_money(v3, sizeof v3, lv->seg_total[c]));
+            tribe_fmt_money(v1, sizeof v1, &s->currency, lv->seg_mean[c]), tribe_fmt_money(v2, sizeof v2, &s->currency, lv->seg_median[c]),
+            tribe_fmt_money(v3, sizeof v3, &s->currency, lv->seg_total[c]));
     }
     PUT("</tbody></table></div>\n<p class=\"note\">Per-customer predictions are in results.h5 "
         "(<code>/segments/ltv</code>); the campaign plan values a segment's customers at their mean predicted "

@@ -44,7 +44,7 @@ static tribe_status persona_stats(tribe_sbuf *b, const tribe_segments *s, int c)
             continue;
         if (!any++)
             PUT("<div class=\"stats\">");
-        OUT("<div><b>%s%s</b><span>%s</span></div>", tribe_fmt_feature(v, sizeof v, feats[i][0], s->seg[c].median[j]),
+        OUT("<div><b>%s%s</b><span>%s</span></div>", tribe_fmt_feature(v, sizeof v, &s->currency, feats[i][0], s->seg[c].median[j]),
             feats[i][1], feats[i][2]);
     }
     if (isfinite(s->seg[c].revenue_share)) {
@@ -154,7 +154,7 @@ cleanup:
 }
 
 /* The segment's row of the campaign plan, in a card. */
-static tribe_status card_campaign(tribe_sbuf *b, const tribe_campaign_plan *r)
+static tribe_status card_campaign(tribe_sbuf *b, const tribe_segments *s, const tribe_campaign_plan *r)
 {
     tribe_status st = TRIBE_OK;
     char v[64];
@@ -171,10 +171,10 @@ static tribe_status card_campaign(tribe_sbuf *b, const tribe_campaign_plan *r)
     ESC(r->tone);
     PUT("</dd><dt>Timing</dt><dd>");
     ESC(r->timing);
-    OUT("</dd><dt>Expected value</dt><dd>%s", tribe_fmt_money(v, sizeof v, r->expected_value));
+    OUT("</dd><dt>Expected value</dt><dd>%s", tribe_fmt_money(v, sizeof v, &s->currency, r->expected_value));
     OUT(" <span class=\"m\">(%s response &times; ", tribe_fmt_pct(v, sizeof v, r->response_rate));
-    OUT("%s order value; priority %d)</span></dd></dl></div>\n", tribe_fmt_money(v, sizeof v, r->order_value),
-        r->priority);
+    OUT("%s order value; priority %d)</span></dd></dl></div>\n",
+        tribe_fmt_money(v, sizeof v, &s->currency, r->order_value), r->priority);
 cleanup:
     return st;
 }
@@ -280,7 +280,7 @@ tribe_status tribe_report_personas(tribe_sbuf *b, const tribe_segments *s, const
         ESC(q->email_body);
         PUT("</div></div>\n");
         if (ri >= 0)
-            TRIBE_TRY(card_campaign(b, &plan[ri]));
+            TRIBE_TRY(card_campaign(b, s, &plan[ri]));
         TRIBE_TRY(evidence_list(b, q, s));
         if (q->image_prompt && q->image_prompt[0]) {
             PUT("<details><summary>Image brief</summary><p>");

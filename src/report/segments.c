@@ -31,14 +31,14 @@ static tribe_status kpis(tribe_sbuf *b, const tribe_segments *s)
     }
     int mon = tribe_segments_feature(s, "monetary");
     if (mon >= 0 && isfinite(s->overall_median[mon])) {
-        tribe_fmt_money(v1, sizeof v1, s->overall_median[mon]);
-        tribe_fmt_money(v2, sizeof v2, s->overall_mean[mon]);
+        tribe_fmt_money(v1, sizeof v1, &s->currency, s->overall_median[mon]);
+        tribe_fmt_money(v2, sizeof v2, &s->currency, s->overall_mean[mon]);
         OUT("<div class=\"card kpi\"><div class=\"l\">Median customer spend</div><div class=\"v\">%s</div>"
             "<div class=\"n\">mean %s</div></div>\n", v1, v2);
     }
     int rec = tribe_segments_feature(s, "recency_days");
     if (rec >= 0 && isfinite(s->overall_median[rec])) {
-        tribe_fmt_feature(v1, sizeof v1, "recency_days", s->overall_median[rec]);
+        tribe_fmt_feature(v1, sizeof v1, &s->currency, "recency_days", s->overall_median[rec]);
         OUT("<div class=\"card kpi\"><div class=\"l\">Median days since last order</div><div class=\"v\">%s</div>"
             "<div class=\"n\">across all customers</div></div>\n", v1);
     }
@@ -297,8 +297,8 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
                                                        s->overall_mean[j], lower_is_better(f), &r);
             if (base_na)
                 r = NAN;
-            tribe_fmt_feature(med, sizeof med, f, s->seg[c].median[j]);
-            tribe_fmt_feature(mean, sizeof mean, f, s->seg[c].mean[j]);
+            tribe_fmt_feature(med, sizeof med, &s->currency, f, s->seg[c].median[j]);
+            tribe_fmt_feature(mean, sizeof mean, &s->currency, f, s->seg[c].mean[j]);
             OUT("<td class=\"%s\"", cls);
             if (isfinite(r))
                 OUT(" title=\"%.2f&times; all customers\"", r);
@@ -311,8 +311,8 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
             PUT("<td class=\"base na\">n/a<span class=\"m\">one order</span></td></tr>\n");
             continue;
         }
-        tribe_fmt_feature(med, sizeof med, f, s->overall_median[j]);
-        tribe_fmt_feature(mean, sizeof mean, f, s->overall_mean[j]);
+        tribe_fmt_feature(med, sizeof med, &s->currency, f, s->overall_median[j]);
+        tribe_fmt_feature(mean, sizeof mean, &s->currency, f, s->overall_mean[j]);
         OUT("<td class=\"base\">%s<span class=\"m\">mean %s</span></td></tr>\n", med, mean);
     }
     PUT("</tbody></table></div>\n");

@@ -176,7 +176,9 @@ static tribe_status page_body(const tribe_snap *s, int c, int64_t pos, int64_t l
 {
     tribe_status st = TRIBE_OK;
     int64_t end = s->seg_start[c + 1], stop = pos + limit < end ? pos + limit : end;
-    TRIBE_TRY(tribe_sbuf_printf(b, "{\"segment_id\":\"%lld\",\"customers\":[", (long long)s->seg_id[c]));
+    TRIBE_TRY(tribe_sbuf_printf(b, "{\"segment_id\":\"%lld\",\"currency\":", (long long)s->seg_id[c]));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->currency.code));
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"customers\":["));
     for (int64_t i = pos; i < stop; i++) {
         uint32_t row = s->seg_rows[i];
         TRIBE_TRY(tribe_sbuf_printf(b, "%s{\"customer_id\":\"%lld\",\"p\":", i > pos ? "," : "", (long long)s->id[row]));
@@ -184,7 +186,7 @@ static tribe_status page_body(const tribe_snap *s, int c, int64_t pos, int64_t l
         TRIBE_TRY(tribe_sbuf_add(b, ",\"outlier\":"));
         TRIBE_TRY(tribe_sbuf_add(b, !s->outlier ? "null" : s->outlier[row] ? "true" : "false"));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":"));
-        TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv ? s->ltv[row] : NAN));
+        TRIBE_TRY(tribe_snap_num(b, tribe_snap_money_fmt(s), s->ltv ? s->ltv[row] : NAN));
         TRIBE_TRY(tribe_sbuf_add(b, "}"));
     }
     if (stop < end)

@@ -53,11 +53,22 @@ static cJSON *id_str(int64_t v)
     return cJSON_CreateString(buf);
 }
 
+/* The currency every money value of the documents is in. */
+static cJSON *currency_obj(const tribe_snap *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "code", s->currency.code);
+    cJSON_AddStringToObject(o, "symbol", s->currency.symbol);
+    cJSON_AddNumberToObject(o, "decimals", s->currency.decimals);
+    return o;
+}
+
 static cJSON *run_ref(const tribe_snap *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", s->run_id);
     cJSON_AddStringToObject(o, "created", s->created);
+    cJSON_AddStringToObject(o, "currency", s->currency.code);
     return o;
 }
 
@@ -448,6 +459,7 @@ static tribe_status current_doc(const tribe_snap *s, const render_src *r, cJSON 
     cJSON_AddNumberToObject(run, "customers", (double)s->n);
     cJSON_AddNumberToObject(run, "k", s->k);
     cJSON_AddItemToObject(o, "run", run);
+    cJSON_AddItemToObject(o, "currency", currency_obj(s));
     const cJSON *sweep = path_get(r->run, "kmeans", "k_sweep");
     static const char *const KC[] = {"reason", "recommended_k", "elbow_k", "stability_ari", "columns", "rows"};
     for (size_t i = 0; i < sizeof KC / sizeof *KC; i++) {
@@ -491,6 +503,7 @@ static tribe_status render_all(tribe_snap *s, render_src *r)
     cJSON *list = cJSON_CreateObject(), *arr = NULL;
     cJSON_AddItemToObject(list, "run", run_ref(s));
     cJSON_AddNumberToObject(list, "k", s->k);
+    cJSON_AddItemToObject(list, "currency", currency_obj(s));
     arr = cJSON_AddArrayToObject(list, "segments");
     for (int c = 0; c < s->k; c++)
         cJSON_AddItemToArray(arr, segment_entry(s, r, c));
@@ -550,6 +563,11 @@ cleanup:
 }
 
 /* ---- the customer ------------------------------------------------------- */
+
+const char *tribe_snap_money_fmt(const tribe_snap *s)
+{
+    return s->currency.decimals == 0 ? "%.0f" : s->currency.decimals == 3 ? "%.3f" : "%.2f";
+}
 
 tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v)
 {
@@ -663,7 +681,9 @@ static tribe_status add_value(const tribe_snap *s, int64_t row, tribe_sbuf *b)
     if (!s->ltv)
         return tribe_sbuf_add(b, ",\"predicted_value\":null");
     TRIBE_TRY(tribe_sbuf_add(b, ",\"predicted_value\":{\"amount\":"));
-    TRIBE_TRY(tribe_snap_num(b, "%.2f", s->ltv[row]));
+    TRIBE_TRY(tribe_snap_num(b, tribe_snap_money_fmt(s), s->ltv[row]));
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"currency\":"));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->currency.code));
     TRIBE_TRY(tribe_sbuf_add(b, ",\"horizon_days\":"));
     TRIBE_TRY(tribe_snap_num(b, "%.0f", s->ltv_horizon));
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
@@ -735,6 +755,8 @@ tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b)
     TRIBE_TRY(tribe_sbuf_json_str(b, s->run_id));
     TRIBE_TRY(tribe_sbuf_add(b, ",\"created\":"));
     TRIBE_TRY(tribe_sbuf_json_str(b, s->created));
+    TRIBE_TRY(tribe_sbuf_add(b, ",\"currency\":"));
+    TRIBE_TRY(tribe_sbuf_json_str(b, s->currency.code));
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
     return st;

@@ -9,6 +9,7 @@
 #define TRIBE_SERVE_INTERNAL_H
 
 #include "tribe/core.h"
+#include "tribe/currency.h"
 #include "tribe/gbdt.h"
 #include "tribe/par.h"
 #include "tribe/sbuf.h"
@@ -27,6 +28,7 @@ typedef struct tribe_snap {
     char *dir;                /* the run directory (realpath) */
     char *results;            /* its results.h5 */
     char *run_id, *created;
+    tribe_currency currency;  /* of the money values (results.h5's; GBP for an older file) */
     char gen[17];             /* fingerprint of the run, for page cursors */
     int64_t n;
     int k;
@@ -83,6 +85,9 @@ tribe_status tribe_snap_render(tribe_snap *s, const char *run_json, const char *
                                const char *plan_csv, void *h5);
 /* Appends v printed with fmt, or null when it is not finite. */
 tribe_status tribe_snap_num(tribe_sbuf *b, const char *fmt, double v);
+/* The printf format of a money value in the run's currency: its minor
+ * digits ("%.2f"; "%.0f" for JPY). */
+const char *tribe_snap_money_fmt(const tribe_snap *s);
 /* Appends ,"run":{"id":...,"created":...} to b. */
 tribe_status tribe_snap_run_ref(const tribe_snap *s, tribe_sbuf *b);
 /* The optional parts of a customer object (docs/api.md "fields"), as bits. */

@@ -259,6 +259,7 @@ static tribe_status read_identity(tribe_h5 *h, tribe_snap *s)
     TRIBE_TRY(tribe_fmt(group, sizeof group, "/runs/%s", s->run_id));
     TRIBE_TRY(tribe_h5_read_attr_str_opt(h, group, "created", &s->created));
     TRIBE_TRY(tribe_h5_read_attr_str_opt(h, group, "job_spec", &s->job_spec));
+    TRIBE_TRY(tribe_store_read_currency(h, &s->currency));
     if (!s->created || !s->job_spec)
         return tribe_fail(TRIBE_ERR_INPUT, "%s: no run record %s with created and job_spec", s->results, group);
     uint64_t hsh = 1469598103934665603ull;

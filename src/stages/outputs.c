@@ -252,6 +252,7 @@ tribe_status pipeline_write_results(tribe_pipeline *pl)
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "input", pl->job->input));
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "run_id", pl->job->run_id));
+    TRIBE_TRY(tribe_store_write_currency(h, &r->t->currency));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/id", TRIBE_H5_I64, r->rows.n_global, r->rows.offset, r->rows.n_local,
                                   1, r->t->id));
     for (int i = 0; i < pl->n; i++)
@@ -280,6 +281,10 @@ static tribe_status record(tribe_pipeline *pl, tribe_rec **out)
     TRIBE_TRY(tribe_rec_int(rec, "ranks", tribe_par_size(r->par)));
     TRIBE_TRY(tribe_rec_int(rec, "threads", omp_get_max_threads()));
     TRIBE_TRY(tribe_rec_num(rec, "silhouette", r->silhouette));
+    TRIBE_TRY(tribe_rec_obj(rec, "currency", &o));
+    TRIBE_TRY(tribe_rec_str(o, "code", r->t->currency.code));
+    TRIBE_TRY(tribe_rec_str(o, "symbol", r->t->currency.symbol));
+    TRIBE_TRY(tribe_rec_int(o, "decimals", r->t->currency.decimals));
     if (r->ledger)
         TRIBE_TRY(tribe_rec_json(rec, "ledger", r->ledger));
     else

@@ -168,6 +168,10 @@ tribe_status tribe_pipeline_run(tribe_pipeline *pl)
             goto cleanup;
         }
         pl->ran[i] = 1;
+        /* The input's currency, also over profiles restored from a
+         * checkpoint (the input hash covers the numbers, not their unit). */
+        if (r->segs)
+            r->segs->currency = r->t->currency;
         if (i >= z_last) { /* later stages read the raw table only */
             free(r->z);
             r->z = NULL;

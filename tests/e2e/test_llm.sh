@@ -307,7 +307,7 @@ import csv, json, re, sys
 ids = {r["customer_id"] for r in csv.DictReader(open(sys.argv[2]))}
 tmpl = open(sys.argv[3]).read().split("--- user\n")[1].split("--- reask")[0].rstrip("\n")
 top = {"segment", "customers", "share_of_customers_pct", "share_of_revenue_pct", "customers_in_whole_base",
-       "features", "mix"}
+       "currency", "features", "mix"}
 n = n_drv = 0
 for l in open(sys.argv[1]):
     raw = l

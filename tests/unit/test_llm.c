@@ -43,6 +43,9 @@ static void profile_should_hold_the_segments_aggregates(void)
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(p, "segment")->valuestring, "Champions");
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(p, "customers")->valuedouble, 612);
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(p, "customers_in_whole_base")->valuedouble, (double)s->n_total);
+    const cJSON *cur = cJSON_GetObjectItem(p, "currency");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cur, "code")->valuestring, "GBP");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cur, "symbol")->valuestring, "\xc2\xa3");
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(p, "share_of_customers_pct")->valuedouble,
                            round(10000.0 * 612 / (double)s->n_total) / 100.0, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(p, "share_of_revenue_pct")->valuedouble, 61.25, 1e-9);
@@ -80,7 +83,7 @@ static void profile_should_hold_the_segments_aggregates(void)
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(uk, "segment_pct")->valuedouble, round(10000.0 * 520 / 612) / 100, 1e-9);
     /* Exactly the documented keys, nothing per customer. */
     const char *top[] = {"segment", "customers", "share_of_customers_pct", "share_of_revenue_pct",
-                         "customers_in_whole_base", "features", "mix"};
+                         "customers_in_whole_base", "currency", "features", "mix"};
     int n = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, p)
@@ -91,7 +94,7 @@ static void profile_should_hold_the_segments_aggregates(void)
         CU_ASSERT(known);
         n++;
     }
-    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT_EQUAL(n, 8);
     cJSON_Delete(p);
     tribe_segments_destroy(&s);
 }

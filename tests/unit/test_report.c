@@ -275,7 +275,7 @@ static void cards_should_show_the_campaign_and_the_evidence(void)
         CU_ASSERT(card_has(card, len, plan[c].tone));
         CU_ASSERT(card_has(card, len, plan[c].timing));
         char ev[64];
-        CU_ASSERT(card_has(card, len, tribe_fmt_money(ev, sizeof ev, plan[c].expected_value)));
+        CU_ASSERT(card_has(card, len, tribe_fmt_money(ev, sizeof ev, NULL, plan[c].expected_value)));
         for (int o = 0; o < s->k; o++)
             if (o != c && strcmp(plan[o].campaign, plan[c].campaign) != 0)
                 CU_ASSERT(!card_has(card, len, plan[o].campaign));
