@@ -75,6 +75,7 @@ typedef struct {
     double expected_value;    /* size * response_rate * order_value */
     int priority;             /* 1 = highest expected value */
     char rule[48];            /* "campaign.rules[2]", "built-in: At Risk" or "built-in: At Risk (high value)" */
+    char currency[4];         /* ISO 4217 code of order_value, mean/median_monetary, expected_value */
 } tribe_campaign_plan;
 
 /* 1 when `match` selects a segment named `name`: "*" matches every name;

@@ -177,6 +177,7 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
         tribe_campaign_plan *r = &p[c];
         r->segment = g->id;
         snprintf(r->segment_name, sizeof r->segment_name, "%s", g->name);
+        memcpy(r->currency, s->currency.code, sizeof r->currency);
         family_of(g->name, r->status, sizeof r->status);
         r->size = g->size;
         const builtin_rule *b = &BUILTIN[NBUILTIN - 1];
@@ -270,7 +271,7 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
     tribe_sbuf b = {0};
     TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,segment_name,rfm_status,size,campaign,channel,channel_basis,tone,timing,"
                                  "response_rate,order_value,value_basis,mean_monetary,median_monetary,revenue_share,"
-                                 "value_index,value_tier,expected_value,priority,rule\r\n"));
+                                 "value_index,value_tier,expected_value,priority,rule,currency\r\n"));
     for (int c = 0; c < k; c++) {
         const tribe_campaign_plan *r = &p[c];
         TRIBE_TRY(csv_int(&b, r->segment));
@@ -292,7 +293,8 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
         TRIBE_TRY(csv_field(&b, r->value_tier, 0));
         TRIBE_TRY(csv_num(&b, r->expected_value, 0));
         TRIBE_TRY(csv_int(&b, r->priority));
-        TRIBE_TRY(csv_field(&b, r->rule, 1));
+        TRIBE_TRY(csv_field(&b, r->rule, 0));
+        TRIBE_TRY(csv_field(&b, r->currency, 1));
     }
     TRIBE_TRY(tribe_sbuf_take(&b, out));
 cleanup:

@@ -250,7 +250,7 @@ tribe_status tribe_changes_csv(const char *path, const tribe_changes *c, const t
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
-    TRIBE_TRY(tribe_sbuf_add(&b, "from_segment_id,from_segment,to_segment_id,to_segment,customers,revenue\n"));
+    TRIBE_TRY(tribe_sbuf_add(&b, "from_segment_id,from_segment,to_segment_id,to_segment,customers,revenue,currency\n"));
     for (int i = 0; c->prev && i <= c->ko; i++)
         for (int j = 0; j <= c->kn; j++) {
             if (ov(c, i, j) == 0)
@@ -269,9 +269,9 @@ tribe_status tribe_changes_csv(const char *path, const tribe_changes *c, const t
             }
             double rev = c->revenue[(size_t)i * (c->kn + 1) + j];
             TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld,", (long long)ov(c, i, j)));
-            if (!isnan(rev))
-                TRIBE_TRY(tribe_sbuf_printf(&b, "%.2f", rev));
-            TRIBE_TRY(tribe_sbuf_add(&b, "\n"));
+            if (!isnan(rev)) /* in the currency's minor digits: 2 for GBP, 0 for JPY */
+                TRIBE_TRY(tribe_sbuf_printf(&b, "%.*f", segs->currency.decimals, rev));
+            TRIBE_TRY(tribe_sbuf_printf(&b, ",%s\n", segs->currency.code));
         }
     TRIBE_TRY(tribe_write_file_atomic(path, b.p, b.len));
 cleanup:

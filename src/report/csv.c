@@ -34,7 +34,7 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         TRIBE_TRY(tribe_sbuf_add(&b, ","));
         TRIBE_TRY(field(&b, name));
     }
-    TRIBE_TRY(tribe_sbuf_add(&b, ",persona_name,tagline\r\n"));
+    TRIBE_TRY(tribe_sbuf_add(&b, ",persona_name,tagline,currency\r\n"));
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
         int pi = REPORT_ENTRY(p, s->k, c, g->id);
@@ -58,6 +58,8 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         TRIBE_TRY(field(&b, pc ? pc->name : NULL));
         TRIBE_TRY(tribe_sbuf_add(&b, ","));
         TRIBE_TRY(field(&b, pc ? pc->tagline : NULL));
+        TRIBE_TRY(tribe_sbuf_add(&b, ","));
+        TRIBE_TRY(field(&b, s->currency.code)); /* the unit of the money columns */
         TRIBE_TRY(tribe_sbuf_add(&b, "\r\n"));
     }
     TRIBE_TRY(tribe_sbuf_take(&b, out));

@@ -294,7 +294,9 @@ static tribe_status header(tribe_sbuf *b, const tribe_segments *s, const tribe_r
     PUT("<h1>Who our customers are, and how to reach them</h1>\n<p class=\"sub\">");
     if (s) {
         tribe_fmt_count(n, sizeof n, (double)s->n_total);
-        OUT("%s customers in %d segments", n, s->k);
+        OUT("%s customers in %d segments &middot; money in %s (", n, s->k, s->currency.code);
+        ESC(s->currency.symbol);
+        PUT(")");
     }
     const char *input = tribe_rec_string(tribe_rec_get(run, "input"));
     if (input) {
@@ -431,8 +433,11 @@ tribe_status tribe_report_html(const tribe_report_page *page, char **out)
         PUT(" &middot; run ");
         ESC(rid);
     }
-    PUT(" &middot; money in whole pounds, shares in percent of customers; figures are medians unless marked "
-        "as means.</div></footer>\n</body></html>\n");
+    tribe_currency cur = page->segs ? page->segs->currency : tribe_currency_default();
+    OUT(" &middot; money in whole %s (", cur.code);
+    ESC(cur.symbol);
+    PUT("), shares in percent of customers; figures are medians unless marked as means.</div></footer>\n"
+        "</body></html>\n");
     TRIBE_TRY(tribe_sbuf_take(b, out));
 cleanup:
     tribe_sbuf_free(b);

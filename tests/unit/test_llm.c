@@ -152,6 +152,33 @@ static void profile_should_carry_the_predicted_value_when_there_is_one(void)
     tribe_segments_destroy(&s);
 }
 
+static void profile_should_name_the_currency_whose_symbol_marks_money(void)
+{
+    tribe_segments *s = fixture_segments();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(tribe_currency_from_code("CHF", &s->currency), TRIBE_OK);
+    s->ltv_horizon_days = 90;
+    s->seg[0].ltv_mean = 412.25;
+    cJSON *p = profile_json(s, 0, 50);
+    const cJSON *cur = cJSON_GetObjectItem(p, "currency");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cur, "code")->valuestring, "CHF");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(cur, "symbol")->valuestring, "CHF");
+    cJSON_Delete(p);
+    tribe_persona per = {0};
+    per.segment = 0;
+    /* "CHF 412" is money and a money figure; "CHF 90" is money, and 90 is
+     * only the horizon in days (a bare "90" is grounded, as money it is not) */
+    per.bio = "Expected to spend about CHF 412 each over the next 90 days.";
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    per.bio = "Expected to spend about CHF 90 each.";
+    CU_ASSERT_NOT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    per.bio = "Expected to spend about CHF90 each.";
+    CU_ASSERT_NOT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    per.bio = "Expected to spend about 90 each.";
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    tribe_segments_destroy(&s);
+}
+
 static void profile_should_list_the_top_drivers_in_order_in_words(void)
 {
     tribe_segments *plain = fixture_segments(), *s = fixture_segments_with_drivers();
@@ -584,7 +611,8 @@ int main(void)
     static const tribe_test_case cases[] = {TRIBE_TEST(profile_should_hold_the_segments_aggregates),
                                             TRIBE_TEST(profile_should_refuse_a_segment_under_k_min),
                                             TRIBE_TEST(profile_should_be_the_same_text_each_time),
-                                            TRIBE_TEST(profile_should_list_the_top_drivers_in_order_in_words),
+                                            TRIBE_TEST(profile_should_name_the_currency_whose_symbol_marks_money),
+        TRIBE_TEST(profile_should_list_the_top_drivers_in_order_in_words),
                                             TRIBE_TEST(profile_should_carry_the_predicted_value_when_there_is_one),
                                             TRIBE_TEST(prompt_template_should_load_and_render),
                                             TRIBE_TEST(prompt_template_should_name_what_is_missing),

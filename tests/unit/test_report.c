@@ -88,7 +88,7 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     int nf[MAX_REC];
     int nrec = parse_csv(text, fields, nf);
     CU_ASSERT_EQUAL(nrec, s->k + 1);
-    int want = 5 + 2 * s->d + 2;
+    int want = 5 + 2 * s->d + 3;
     for (int r = 0; r < nrec; r++)
         CU_ASSERT_EQUAL(nf[r], want);
     CU_ASSERT_STRING_EQUAL(fields[0][0], "segment_id");
@@ -96,8 +96,9 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
     CU_ASSERT_STRING_EQUAL(fields[0][4], "revenue_share");
     CU_ASSERT_STRING_EQUAL(fields[0][5], "mean_recency_days");
     CU_ASSERT_STRING_EQUAL(fields[0][6], "median_recency_days");
-    CU_ASSERT_STRING_EQUAL(fields[0][want - 2], "persona_name");
-    CU_ASSERT_STRING_EQUAL(fields[0][want - 1], "tagline");
+    CU_ASSERT_STRING_EQUAL(fields[0][want - 3], "persona_name");
+    CU_ASSERT_STRING_EQUAL(fields[0][want - 2], "tagline");
+    CU_ASSERT_STRING_EQUAL(fields[0][want - 1], "currency"); /* of the money columns */
     for (int c = 0; c < s->k; c++) {
         CU_ASSERT_EQUAL(atoi(fields[c + 1][0]), s->seg[c].id);
         CU_ASSERT_STRING_EQUAL(fields[c + 1][1], s->seg[c].name);
@@ -105,8 +106,9 @@ static void csv_should_have_a_header_and_one_row_per_segment(void)
         CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][3]), s->seg[c].share, 1e-9);
         CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][6]), s->seg[c].median[0], 1e-9);
         CU_ASSERT_DOUBLE_EQUAL(atof(fields[c + 1][8]), s->seg[c].median[1], 1e-9);
-        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 2], p[c].name);
-        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 1], p[c].tagline);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 3], p[c].name);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 2], p[c].tagline);
+        CU_ASSERT_STRING_EQUAL(fields[c + 1][want - 1], "GBP");
     }
     /* No temporary file is left behind. */
     char tmp[600];
@@ -128,7 +130,7 @@ static void csv_should_carry_the_outlier_counts_when_the_stage_ran(void)
     char *fields[MAX_REC][MAX_FIELD];
     int nf[MAX_REC];
     CU_ASSERT_EQUAL_FATAL(parse_csv(text, fields, nf), s->k + 1);
-    CU_ASSERT_EQUAL(nf[0], 6 + 2 * s->d + 2);
+    CU_ASSERT_EQUAL(nf[0], 6 + 2 * s->d + 3);
     CU_ASSERT_STRING_EQUAL(fields[0][5], "outliers");
     CU_ASSERT_STRING_EQUAL(fields[0][6], "mean_recency_days");
     for (int c = 0; c < s->k; c++) {
@@ -156,8 +158,8 @@ static void csv_should_quote_commas_quotes_and_line_breaks(void)
     CU_ASSERT_STRING_EQUAL(fields[1][1], "Champions, \"VIP\"");
     CU_ASSERT_STRING_EQUAL(fields[2][1], "Loyal\nCustomers");
     CU_ASSERT_STRING_EQUAL(fields[3][4], "");               /* NaN revenue share: empty */
-    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 2], "");       /* no personas: empty columns */
-    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 1], "");
+    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 3], "");       /* no personas: empty columns */
+    CU_ASSERT_STRING_EQUAL(fields[1][nf[1] - 2], "");
     free(text);
     tribe_segments_destroy(&s);
 }

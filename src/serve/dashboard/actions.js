@@ -21,7 +21,7 @@
       h("p", { class: "lead" }, swatch(seg.id), " ", h("a", { href: `#/segment/${encodeURIComponent(seg.id)}`, text: `${seg.name || segLabel(seg.id)}` }),
         c.persona && c.persona.name ? h("span", { class: "muted", text: ` · persona ${c.persona.name}` }) : null),
       h("div", { class: "tiles" },
-        tile("Predicted value", pv && pv.amount !== null && pv.amount !== undefined ? fmt.num(pv.amount) : "not modelled",
+        tile("Predicted value", pv && pv.amount !== null && pv.amount !== undefined ? fmt.money(pv.amount) : "not modelled",
           pv && pv.horizon_days ? `over the next ${fmt.int(pv.horizon_days)} days` : null),
         tile("Churn risk", c.churn_risk === null || c.churn_risk === undefined ? "not modelled" : fmt.pct(c.churn_risk)),
         tile("Outlier", out.flag ? "yes" : "no", out.flag ? "unusual for its segment" : "typical of its segment")),

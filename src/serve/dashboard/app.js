@@ -53,6 +53,12 @@ const tribe = (window.tribe = { views: {}, charts: {}, state: {} });
       if (a >= 1 || a === 0) return nf2.format(x);
       return x.toPrecision(2);
     },
+    // money in whole units of the run's currency (the API's "currency"), as the report writes it: "$1,234", "CHF 1,234"
+    money: (x) => {
+      if (missing(x)) return "–";
+      const sym = (tribe.state.currency && tribe.state.currency.symbol) || "";
+      return (Math.round(x) < 0 ? "-" : "") + sym + (/[A-Za-z]$/.test(sym) ? " " : "") + nf0.format(Math.abs(x));
+    },
     date: (iso) => {
       if (!iso) return "–";
       const d = new Date(iso);
@@ -195,6 +201,7 @@ const tribe = (window.tribe = { views: {}, charts: {}, state: {} });
     const [cur, segs] = await Promise.all([api("GET", "/v1/runs/current"), api("GET", "/v1/segments")]);
     tribe.state.current = cur;
     tribe.state.segments = segs.segments;
+    tribe.state.currency = segs.currency || cur.currency || null;
     tribe.state.k = segs.k;
     tribe.state.cache = {};
     const run = cur.run || segs.run || {};

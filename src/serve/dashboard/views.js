@@ -238,7 +238,7 @@
     if (!plan) return null;
     const rows = [["Campaign", plan.campaign], ["Channel", plan.channel], ["Why this channel", plan.channel_basis],
       ["Tone", plan.tone], ["Timing", plan.timing], ["Expected response", fmt.pct(plan.response_rate)],
-      ["Order value", fmt.num(plan.order_value)], ["Expected value", fmt.int(plan.expected_value)],
+      ["Order value", fmt.money(plan.order_value)], ["Expected value", fmt.money(plan.expected_value)],
       ["Priority", plan.priority], ["Value tier", plan.value_tier]].filter((r) => r[1] !== undefined && r[1] !== null);
     return card("Campaign plan", "plan", h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       h("a", { class: "button", href: `#/campaign/${encodeURIComponent(id)}`, text: "Preview and send this campaign" }));
@@ -316,7 +316,7 @@
       g.persona && g.persona.tagline ? h("p", { class: "lead", text: g.persona.tagline }) : null,
       h("div", { class: "tiles" }, tile("Customers", fmt.int(g.size), fmt.pct(g.share) + " of all"),
         tile("Revenue", fmt.pct(g.revenue_share), "of all revenue"),
-        tile("Predicted value", ltv === null || ltv === undefined ? "not modelled" : fmt.num(ltv), ltv === null || ltv === undefined ? "no LTV model in this run" : "mean per customer"),
+        tile("Predicted value", ltv === null || ltv === undefined ? "not modelled" : fmt.money(ltv), ltv === null || ltv === undefined ? "no LTV model in this run" : "mean per customer"),
         tile("Outliers", fmt.int(g.outliers), g.size ? fmt.pct((g.outliers || 0) / g.size) + " of the segment" : null),
         tile("Since the last run", transitionText(g.transition))),
       h("div", { class: "grid" }, personaSection(id, d), planCard(id, d.plan), driversCard(d.drivers), profileCard(id, d.profile), customersCard(id)));
