@@ -16,6 +16,15 @@ check "import names the currency" grep -q "currency USD" "$TMP/out.txt"
 expect 0 "" -- "$TRIBE_BIN" import "$TMP/f.csv" -o "$TMP/gbp.h5"
 expect 2 "--currency 'US\\$' is not an ISO 4217 code" -- "$TRIBE_BIN" import "$TMP/f.csv" -o "$TMP/x.h5" --currency 'US$'
 check "a refused import writes nothing" test ! -e "$TMP/x.h5"
+# tribe ingest stores the ledger's currency: the Online Retail layout's pounds.
+expect 0 "" -- "$TRIBE_BIN" ingest --transactions "$TRIBE_SOURCE_DIR/tests/data/ingest/transactions.csv" -o "$TMP/ing.h5"
+$PY - "$TMP/ing.h5" <<'PY' && ok "ingest: customers.h5 and its ledger say GBP/£" || fail "ingest stores the currency"
+import json, sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert f.attrs["currency"] == b"GBP" and f.attrs["currency_symbol"].decode() == "\u00a3", dict(f.attrs)
+    led = json.loads(f["/customers"].attrs["ledger"])
+    assert led["currency"] == "GBP" and led["currency_symbol"] == "\u00a3", led
+PY
 # An older tribe's customers.h5: no currency attributes at all.
 cp "$TMP/gbp.h5" "$TMP/old.h5"
 $PY - "$TMP/usd.h5" "$TMP/old.h5" <<'PY' && ok "customers.h5 stores currency=USD, currency_symbol=\$ (fixed-length); old.h5 has neither" || fail "customers.h5 currency attributes"

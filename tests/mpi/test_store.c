@@ -124,6 +124,41 @@ int main(int argc, char **argv)
     free(s1);
     free(s2);
     tribe_h5_close(&h);
+    /* The table's currency is stored and read back on every rank. */
+    TRIBE_MPI_CHECK(par, tribe_currency_from_code("JPY", &t->currency) == TRIBE_OK, "JPY");
+    st = tribe_store_write_customers(par, path, t, NULL, NULL);
+    TRIBE_MPI_CHECK(par, st == TRIBE_OK, "write JPY: %s", tribe_errmsg());
+    st = tribe_store_read_customers(par, path, &r, NULL);
+    TRIBE_MPI_CHECK(par, st == TRIBE_OK && strcmp(r->currency.code, "JPY") == 0 &&
+                    strcmp(r->currency.symbol, "\xc2\xa5") == 0 && r->currency.decimals == 0,
+                    "currency back: %d %s", st, tribe_errmsg());
+    tribe_table_destroy(&r);
+    /* A file as an older tribe wrote it (no currency attributes) is in pounds;
+     * a currency attribute that is not an ISO 4217 code is refused naming the file. */
+    char old[512];
+    snprintf(old, sizeof old, "%s/old.h5", dir);
+    for (int v = 0; v < 2; v++) {
+        TRIBE_MPI_CHECK(par, tribe_h5_create(par, old, &h) == TRIBE_OK, "create old");
+        st = tribe_h5_attr_str(h, "/", "tribe_format", TRIBE_CUSTOMERS_FORMAT);
+        if (st == TRIBE_OK)
+            st = tribe_h5_write_rows(h, "/customers/id", TRIBE_H5_I64, n, lo, hi - lo, 1, t->id);
+        if (st == TRIBE_OK)
+            st = tribe_h5_write_rows(h, "/customers/features", TRIBE_H5_F32, n, lo, hi - lo, 3, t->x);
+        if (st == TRIBE_OK)
+            st = tribe_h5_attr_strs(h, "/customers/features", "feature_names", 3, names);
+        if (st == TRIBE_OK && v == 1)
+            st = tribe_h5_attr_str(h, "/", "currency", "usd");
+        TRIBE_MPI_CHECK(par, tribe_h5_close_after(&h, st) == TRIBE_OK, "write old: %s", tribe_errmsg());
+        st = tribe_store_read_customers(par, old, &r, NULL);
+        if (v == 0)
+            TRIBE_MPI_CHECK(par, st == TRIBE_OK && strcmp(r->currency.code, "GBP") == 0 &&
+                            strcmp(r->currency.symbol, "\xc2\xa3") == 0 && r->currency.decimals == 2,
+                            "no attribute = GBP: %d %s", st, tribe_errmsg());
+        else
+            TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), "old.h5") &&
+                            strstr(tribe_errmsg(), "'usd'"), "bad currency: %d %s", st, tribe_errmsg());
+        tribe_table_destroy(&r);
+    }
     /* An unwritable destination fails cleanly and leaves nothing behind. */
     st = tribe_store_write_customers(par, "/proc/nope/customers.h5", t, NULL, NULL);
     TRIBE_MPI_CHECK(par, st == TRIBE_ERR_IO, "unwritable: %d %s", st, tribe_errmsg());

@@ -326,6 +326,10 @@ static void ledger_should_render_as_json_and_text(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"snapshot\": \"2011-03-02\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"last_invoice_date\": \"2011-03-01\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"has_web\": false"));
+    /* the Online Retail layout's currency, the default until the data names one */
+    CU_ASSERT_STRING_EQUAL(l.currency, "GBP");
+    CU_ASSERT_STRING_EQUAL(l.currency_symbol, "\xc2\xa3");
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"currency\": \"GBP\",\n  \"currency_symbol\": \"\xc2\xa3\","));
     CU_ASSERT_EQUAL(json[0], '{');
     CU_ASSERT_EQUAL(json[strlen(json) - 2], '}');
     free(json);
