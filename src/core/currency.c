@@ -84,10 +84,10 @@ tribe_status tribe_currency_from_attrs(const char *where, const char *code, cons
     tribe_currency c = lookup(code);
     if (symbol && *symbol) {
         size_t n = strlen(symbol);
+        int control = 0;
         for (size_t i = 0; i < n; i++)
-            if ((unsigned char)symbol[i] < 0x20 || symbol[i] == 0x7f)
-                n = sizeof c.symbol;
-        if (n >= sizeof c.symbol)
+            control |= (unsigned char)symbol[i] < 0x20 || symbol[i] == 0x7f;
+        if (control || n >= sizeof c.symbol)
             return tribe_fail(TRIBE_ERR_INPUT,
                               "%s: currency_symbol is longer than %d bytes or holds a control character", where,
                               (int)sizeof c.symbol - 1);
