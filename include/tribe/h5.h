@@ -146,7 +146,8 @@ tribe_status tribe_store_write_currency(tribe_h5 *h, const tribe_currency *cur);
 tribe_status tribe_store_read_currency(tribe_h5 *h, tribe_currency *out);
 
 /* Reads customers.h5 with rows block-distributed over ranks
- * (tribe_par_block). t->currency is the file's (tribe_store_read_currency). *ledger_json (may be NULL to skip) gets the stored
+ * (tribe_par_block); (*out)->currency is the file's (tribe_store_read_currency).
+ * *ledger_json (may be NULL to skip) gets the stored
  * ledger or NULL. A file that is not tribe's fails with INPUT saying so. */
 tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_table **out, char **ledger_json);
 

@@ -433,7 +433,7 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
     if (!out)
         return tribe_cli_usage("import", "-o customers.h5 is required");
     if (code && tribe_currency_from_code(code, &cur) != TRIBE_OK)
-        return tribe_cli_usage("import", "--currency '%s' is not an ISO 4217 code (three letters: GBP, USD, EUR, JPY, ...)",
+        return tribe_cli_usage("import", "--currency '%s' is not an ISO 4217 code (three letters: GBP, USD, JPY, ...)",
                                code);
     TRIBE_TRY(tribe_import_csv(par, in, &t));
     t->currency = cur;
