@@ -158,11 +158,14 @@ static size_t sign_before(const char *text, size_t pos, const char *sign)
 
 /* Bytes of a currency sign ending just before pos, else 0: the run's symbol
  * ("$", "CHF"), or it or its code and a space ("CHF 1,234", "USD 1,234", as
- * tribe_fmt_money writes letter symbols), or $, £, € or ¥ (UTF-8). */
-static size_t currency_len_before(const scan_ctx *sc, const char *text, size_t pos)
+ * tribe_fmt_money writes letter symbols), or $, £, € or ¥ (UTF-8). *foreign
+ * is 1 for one of these four that the run's symbol does not end with ("£"
+ * in a dollar run): money, but not in the data's currency. */
+static size_t currency_len_before(const scan_ctx *sc, const char *text, size_t pos, int *foreign)
 {
     static const char *const SIGNS[] = {"$", "\xc2\xa3", "\xe2\x82\xac", "\xc2\xa5"};
     size_t n;
+    *foreign = 0;
     if (sc->cur) {
         if ((n = sign_before(text, pos, sc->cur->symbol)) > 0)
             return n;
@@ -171,8 +174,10 @@ static size_t currency_len_before(const scan_ctx *sc, const char *text, size_t p
             return n + 1;
     }
     for (size_t i = 0; i < sizeof SIGNS / sizeof *SIGNS; i++)
-        if ((n = sign_before(text, pos, SIGNS[i])) > 0)
+        if ((n = sign_before(text, pos, SIGNS[i])) > 0) {
+            *foreign = sc->cur && !sign_before(sc->cur->symbol, strlen(sc->cur->symbol), SIGNS[i]);
             return n;
+        }
     return 0;
 }
 
@@ -318,7 +323,8 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
          * optional percent sign. A minus counts only when it is not a range
          * dash ("35-44"). */
         size_t lead = start;
-        size_t cur = currency_len_before(sc, text, lead);
+        int foreign = 0;
+        size_t cur = currency_len_before(sc, text, lead, &foreign);
         int money = cur > 0, neg = 0;
         lead -= cur;
         if (lead >= 1 && text[lead - 1] == '-' && (lead == 1 || !isalnum((unsigned char)text[lead - 2]))) {
@@ -339,8 +345,8 @@ static tribe_status scan_text(scan_ctx *sc, const char *field, const char *text)
         int fig;
         if (pct)
             fig = match(sc->figs, v, decimals, TRIBE_FIG_PCT, 0);
-        else if (money)
-            fig = match(sc->figs, v, decimals, TRIBE_FIG_MONEY, 0);
+        else if (money) /* money in another currency than the data's is no figure of it */
+            fig = foreign ? -2 : match(sc->figs, v, decimals, TRIBE_FIG_MONEY, 0);
         else {
             fig = -2;
             /* a number of the age band is its own evidence only as an age: in

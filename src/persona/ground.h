@@ -7,7 +7,8 @@
  *   - "12.3%" (or "12.3 percent") must be a share: size share, revenue
  *     share, or the share of a categorical level (segment or whole base);
  *   - "£1,234" (the run's currency symbol, or $, £, €, ¥) must be a money
- *     feature's mean or median (segment or base);
+ *     feature's mean or median (segment or base); $, £, €, ¥ other than the
+ *     run's symbol ("£" in a dollar run) match nothing;
  *   - a bare number may be any figure (counts, means, medians, shares x 100);
  *   - or, bare and whole, a number of the persona's age band ("35-44").
  * A number is any run of decimal digits of any script (Unicode category Nd:

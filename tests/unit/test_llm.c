@@ -176,6 +176,12 @@ static void profile_should_name_the_currency_whose_symbol_marks_money(void)
     CU_ASSERT_NOT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
     per.bio = "Expected to spend about 90 each.";
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    /* another currency's sign is not the data's money, even on a money figure */
+    per.bio = "Expected to spend about \xc2\xa3" "412 each.";
+    CU_ASSERT_NOT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
+    CU_ASSERT_EQUAL_FATAL(tribe_currency_from_code("CAD", &s->currency), TRIBE_OK);
+    per.bio = "Expected to spend about $412 (CA$412) each."; /* "$" ends the run's "CA$" */
+    CU_ASSERT_EQUAL(tribe_persona_check_grounded(&per, s), TRIBE_OK);
     tribe_segments_destroy(&s);
 }
 
