@@ -5,6 +5,7 @@
 #include "tribe/sbuf.h"
 #include "tribe/table.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -49,12 +50,14 @@ static size_t put_id(char *dst, size_t cap, const tribe_table *t, int64_t i)
     return (size_t)snprintf(dst, cap, "%lld", (long long)t->id[i]);
 }
 
-/* The currency of money columns, for their names: the one place export asks
- * for it. Online Retail's, until customers.h5 says which (docs/outputs.md). */
-static const char *money_unit(const tribe_table *t)
+/* The currency of money columns, for their names: the ISO 4217 code of the
+ * customers file's currency in lower case ("gbp"; docs/outputs.md). */
+static const char *money_unit(const tribe_table *t, char buf[4])
 {
-    (void)t;
-    return "gbp";
+    for (int k = 0; k < 4; k++)
+        buf[k] = (char)tolower((unsigned char)t->currency.code[k]);
+    buf[3] = '\0';
+    return buf;
 }
 
 /* ",v" with v as %.9g (a float32 read back exactly), "," for NaN. */
@@ -154,7 +157,8 @@ static tribe_status header(const export_rows *e, char **out)
     if (e->label && e->outlier)
         n += (size_t)snprintf(h + n, cap - n, ",outlier,outlier_score_iqr");
     if (e->label && e->ltv) {
-        n += (size_t)snprintf(h + n, cap - n, ",predicted_value_%s", money_unit(t));
+        char unit[4];
+        n += (size_t)snprintf(h + n, cap - n, ",predicted_value_%s", money_unit(t, unit));
         if (isfinite(e->ltv_horizon))
             n += (size_t)snprintf(h + n, cap - n, "_%.0fd", e->ltv_horizon);
     }
