@@ -143,7 +143,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_tab
  *   bgnbd_t_x          last - first purchase day (days; on or before the cutoff)
  *   bgnbd_T            (snapshot - 1) - first purchase day = tenure_days - 1
  *   repeat_mean_spend  (gross_monetary - purchases of the first day) / bgnbd_x
- *                      x monetary / gross_monetary (0 when x = 0)
+ *                      (0 when x = 0)
  * Customers with rows only after the cutoff are in neither table (counted as
  * customers_after_cutoff). Errors: as tribe_ingest; *target NULL on error. */
 tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,

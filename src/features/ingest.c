@@ -1496,14 +1496,12 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
  * cutoff; net of the window's returns, 0 when they exceed its purchases)
  * and the BG/NBD inputs in days, purchase occasions = distinct purchase
  * days: x = repeat days, t_x = last - first, T = (snapshot - 1) - first;
- * the mean spend of the repeat days excludes the first day's purchases
- * (Fader & Hardie) and is net of the customer's return share (monetary /
- * gross_monetary, in (0, 1] for a table customer), so it stays > 0 and is
- * in the unit of the net target. Not collective. */
+ * the mean spend of the repeat days is that of their purchases (returns
+ * are not purchase occasions) without the first day's (Fader & Hardie).
+ * Not collective. */
 static void target_row(const tx_cust *cu, int64_t snap, int64_t cutoff, float *y)
 {
-    double kept = tribe_xsum_value(cu->money - cu->ret) / tribe_xsum_value(cu->money);
-    double rep_money = tribe_xsum_value(cu->money - cu->first_money) * kept;
+    double rep_money = tribe_xsum_value(cu->money - cu->first_money);
     y[0] = cutoff == INT64_MAX ? NAN : cu->future > 0 ? (float)tribe_xsum_value(cu->future) : 0.0f;
     y[1] = (float)(cu->n_day - 1);
     y[2] = (float)(cu->last - cu->first);

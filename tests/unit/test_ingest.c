@@ -761,8 +761,8 @@ static void returns_should_be_netted_and_nonpositive_customers_left_out(void)
     CU_ASSERT_EQUAL(feat(t, 40, "recency_days"), 50); /* 01-20 */
     CU_ASSERT_EQUAL(feat(t, 50, "monetary"), 35.0);
     CU_ASSERT_EQUAL(feat(t, 70, "return_rate"), 0);
-    /* repeat_mean_spend of 10: (32.50 - 30.00) / 1, times the kept share 27.5 / 32.5 */
-    CU_ASSERT_EQUAL(feat(g, 10, "repeat_mean_spend"), (float)(2.5 * (27.5 / 32.5)));
+    /* repeat_mean_spend of 10: purchases of the repeat day, (32.50 - 30.00) / 1 */
+    CU_ASSERT_EQUAL(feat(g, 10, "repeat_mean_spend"), 2.5f);
     tribe_table_destroy(&t);
     tribe_table_destroy(&g);
     int64_t lines[8];
