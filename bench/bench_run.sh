@@ -93,10 +93,14 @@ warnings.simplefilter("ignore")
 with h5py.File(data) as f:
     X = f["customers/features"][:]
     names = [s.decode() if isinstance(s, bytes) else s for s in f["customers/features"].attrs["feature_names"]]
-# The job's default model (docs/job-spec.md): every numeric feature, log1p on these, then z-scores with
-# the population moments, a missing value imputed as 0.
+    md = f["customers/features"].attrs.get("model_default")
+# The job's default model (docs/job-spec.md): the input's default model columns (every numeric feature
+# when it names none), log1p on these, then z-scores with the population moments, a missing value as 0.
 LOG1P = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "mean_days_between",
          "distinct_products", "sessions", "pages_per_session", "minutes_on_site"}
+if md is not None:
+    keep = [names.index(s.decode() if isinstance(s, bytes) else s) for s in md]
+    X, names = X[:, keep], [names[j] for j in keep]
 V = X.astype(np.float64)
 for j, nm in enumerate(names):
     if nm in LOG1P:

@@ -19,9 +19,12 @@
  *     tribe_table_destroy(&t);
  *
  * Output table: numeric features, in this order: recency_days, frequency,
- * monetary, avg_order_value, tenure_days, mean_days_between,
- * distinct_products; then, with web events: sessions, pages_per_session,
- * minutes_on_site; then, with demographics: age (NaN when missing).
+ * monetary (net of returns), avg_order_value, tenure_days,
+ * mean_days_between, distinct_products, gross_monetary, return_count,
+ * return_value, return_rate; then, with web events: sessions,
+ * pages_per_session, minutes_on_site; then, with demographics: age (NaN
+ * when missing). Customers whose net spend is <= 0 are left out (counted
+ * in the ledger, listed in the rejects file).
  * Categorical columns: country; device (web); occupation, subscription
  * (demographics). Levels are the values some customer has, sorted by strcmp,
  * identical on every rank. Every feature is computed from exact integer or
@@ -66,22 +69,29 @@ typedef struct {
 
 /* Data-quality counts, summed over ranks (identical on every rank).
  * Invariants (asserted by the tests):
- *   rows_read = rows_kept + malformed + missing_customer_id + cancellations
+ *   rows_read = rows_kept + returns + malformed + missing_customer_id
  *               + nonpositive_quantity + nonpositive_price
+ *   cancellations <= returns;  rows_after_cutoff <= rows_kept + returns
+ *   customers + customers_after_cutoff + customers_net_nonpositive
+ *       = distinct customers of the kept purchase and return rows
  *   web_rows = web_rows_kept + web_rows_unmatched + web_malformed + web_rows_after_cutoff
  *   demographics_rows = demographics_rows_kept + demographics_rows_unmatched
  *                       + demographics_duplicate_ids + demographics_malformed */
 typedef struct {
     int64_t rows_read;            /* transaction data records (blank lines are not records) */
-    int64_t rows_kept;            /* including rows_after_cutoff */
-    int64_t rows_after_cutoff;    /* kept rows dated after the cutoff: target only */
+    int64_t rows_kept;            /* purchase rows kept, including those after the cutoff */
+    int64_t returns;              /* return rows (InvoiceNo starting with 'C' or Quantity < 0;
+                                   * UnitPrice > 0), netted against the customer's spend */
+    int64_t rows_after_cutoff;    /* kept purchase and return rows dated after the cutoff: target only */
     int64_t malformed;            /* wrong column count, unparseable number/date/id: in rejects */
     int64_t missing_customer_id;
-    int64_t cancellations;        /* InvoiceNo starting with 'C' */
-    int64_t nonpositive_quantity;
-    int64_t nonpositive_price;
+    int64_t cancellations;        /* the returns whose InvoiceNo starts with 'C' (a part of returns) */
+    int64_t nonpositive_quantity; /* Quantity = 0 (a negative Quantity is a return) */
+    int64_t nonpositive_price;    /* UnitPrice <= 0, on a purchase or a return */
     int64_t customers;            /* rows of the output table */
     int64_t customers_after_cutoff; /* customers with kept rows, none on or before the cutoff */
+    int64_t customers_net_nonpositive; /* left out: net spend (purchases - returns) <= 0 on or before the
+                                        * cutoff; one rejects row each (source "customers") */
     int64_t web_rows, web_rows_kept, web_rows_unmatched, web_malformed;
     int64_t web_rows_after_cutoff; /* sessions after the cutoff, not used */
     int64_t demographics_rows, demographics_rows_kept, demographics_rows_unmatched;
@@ -122,17 +132,20 @@ typedef struct {
  *          horizon_days <= 0 with a cutoff, both a snapshot and a cutoff
  *   IO     a source missing or unreadable (message names it), rejects not writable
  *   INPUT  a source file empty (no header) or missing a required column (names
- *          file and column); no transaction row kept at all */
+ *          file and column); no purchase row kept at all; no customer with a net
+ *          spend > 0 */
 tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger);
 
 /* Collective. tribe_ingest, plus (when target is not NULL) *target: a table
  * with the same rows, ids and distribution as *out and 5 columns, kept apart
  * so that no model ever takes the target as a feature:
- *   future_spend       spend in (cutoff, cutoff + horizon] (NaN without a cutoff)
- *   bgnbd_x            repeat purchase days = distinct invoice days - 1
- *   bgnbd_t_x          last - first invoice day (days; on or before the cutoff)
- *   bgnbd_T            (snapshot - 1) - first invoice day = tenure_days - 1
- *   repeat_mean_spend  (monetary - spend of the first day) / bgnbd_x (0 when x = 0)
+ *   future_spend       net spend in (cutoff, cutoff + horizon], 0 when the window's
+ *                      returns exceed its purchases (NaN without a cutoff)
+ *   bgnbd_x            repeat purchase days = distinct purchase days - 1
+ *   bgnbd_t_x          last - first purchase day (days; on or before the cutoff)
+ *   bgnbd_T            (snapshot - 1) - first purchase day = tenure_days - 1
+ *   repeat_mean_spend  (gross_monetary - purchases of the first day) / bgnbd_x
+ *                      (0 when x = 0)
  * Customers with rows only after the cutoff are in neither table (counted as
  * customers_after_cutoff). Errors: as tribe_ingest; *target NULL on error. */
 tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,

@@ -34,11 +34,16 @@ enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
 
 /* ---- per-customer aggregates ----------------------------------------------- */
 
+/* Purchases (kept rows that are not returns) give first/last, the distinct
+ * sets and `money`; returns (tx_is_return) only n_ret and ret. Both are
+ * those dated on or before the cutoff; after it only `future` moves. */
 typedef struct {
     int64_t id, first, last, n_inv, n_prod, n_day;
-    tribe_xsum money;
-    tribe_xsum future;      /* spend in (cutoff, cutoff + horizon] (with a cutoff) */
-    tribe_xsum first_money; /* spend on day `first` (BG/NBD: the first purchase) */
+    int64_t n_ret;          /* return rows */
+    tribe_xsum money;       /* gross spend: sum of purchase rows' Quantity x UnitPrice */
+    tribe_xsum ret;         /* money returned: sum of return rows' |Quantity x UnitPrice| */
+    tribe_xsum future;      /* net spend in (cutoff, cutoff + horizon] (with a cutoff) */
+    tribe_xsum first_money; /* purchases on day `first` (BG/NBD: the first purchase) */
 } tx_cust;
 
 typedef struct {
@@ -65,8 +70,9 @@ typedef struct {
 typedef struct {
     int64_t id, first, last, src; /* src: the sending rank */
     tribe_xsum money;
-    int64_t n_inv, n_prod, n_day, pad; /* the sender's distinct counts */
-    tribe_xsum future, first_money;
+    int64_t n_inv, n_prod, n_day; /* the sender's distinct counts */
+    int64_t n_ret;
+    tribe_xsum future, first_money, ret;
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -208,6 +214,7 @@ typedef struct {
     int64_t n_demo, cap_demo;
     int rejects_all;
     int src;            /* source index (all sources' files) of the file being read */
+    int cust_src;       /* the rejects' source index of the customers left out (net spend <= 0) */
     int64_t file_key;   /* (index of the file within its source) << 40: orders demographics rows */
     /* Temporal split: kept rows dated after `cutoff` (INT64_MAX = none) feed
      * only the target (when <= horizon_end); day_min/day_max span every kept
@@ -381,6 +388,60 @@ enum { TX_INV, TX_STOCK, TX_QTY, TX_DATE, TX_PRICE, TX_CUST, TX_COUNTRY, TX_NCOL
 static const char *const tx_cols[TX_NCOL] = {"InvoiceNo", "StockCode",  "Quantity", "InvoiceDate",
                                              "UnitPrice", "CustomerID", "Country"};
 
+/* What tx_is_return finds a row to be. */
+enum { TX_PURCHASE = 0, TX_RET_CANCEL, TX_RET_NEGATIVE };
+
+/* The order id prefix of a cancellation (Online Retail: C536379). */
+static const char TX_CANCEL_PREFIX[] = "C";
+
+/* Whether a row is a return (docs/ingest.md, "Returns"): its order id starts
+ * with the cancel prefix (TX_RET_CANCEL), or its Quantity is negative
+ * (TX_RET_NEGATIVE); else TX_PURCHASE. The one place that says what a
+ * return is. */
+static int tx_is_return(const char *inv, size_t ninv, int64_t qty)
+{
+    const size_t np = sizeof TX_CANCEL_PREFIX - 1;
+    if (ninv >= np && memcmp(inv, TX_CANCEL_PREFIX, np) == 0)
+        return TX_RET_CANCEL;
+    return qty < 0 ? TX_RET_NEGATIVE : TX_PURCHASE;
+}
+
+/* The dense index of customer id in S->tx, through the remembered last
+ * customer (rows of one customer come together). */
+static tribe_status tx_slot(state *S, int64_t id, int64_t *idx)
+{
+    tribe_status st = TRIBE_OK;
+    if (S->last.idx >= 0 && S->last.id == id) {
+        *idx = S->last.idx;
+        return TRIBE_OK;
+    }
+    S->last.idx = -1;
+    TRIBE_TRY(tx_agg_cust(&S->tx, id, idx));
+    S->last.id = id;
+    S->last.idx = *idx;
+    S->last.inv = UINT64_MAX;
+    S->last.day = INT64_MIN;
+cleanup:
+    return st;
+}
+
+/* A return row of customer cu: its money (|Quantity x UnitPrice|) is
+ * taken off the customer's spend (on or before the cutoff) or off the
+ * target window's spend (after it); it counts for nothing else (no invoice,
+ * product, day or country). */
+static void tx_return(state *S, tx_cust *cu, int64_t day, double amount)
+{
+    tribe_xsum v = tribe_xsum_of(fabs(amount));
+    if (day > S->cutoff) {
+        S->led.rows_after_cutoff++;
+        if (day <= S->horizon_end)
+            cu->future -= v;
+        return;
+    }
+    cu->ret += v;
+    cu->n_ret++;
+}
+
 /* Classifies one transaction record; kept rows go into the aggregate. */
 static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -438,12 +499,18 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         goto malformed;
 
     const char *rule = NULL;
+    int ret = TX_PURCHASE;
     if (!has_id) {
         S->led.missing_customer_id++;
         rule = "missing CustomerID";
-    } else if (inv[0] == 'C') {
-        S->led.cancellations++;
-        rule = "cancellation";
+    } else if ((ret = tx_is_return(inv, ninv, qty)) != TX_PURCHASE) {
+        if (price <= 0) { /* a return at no price returns no money */
+            S->led.nonpositive_price++;
+            rule = "UnitPrice <= 0";
+        } else {
+            S->led.returns++;
+            S->led.cancellations += ret == TX_RET_CANCEL;
+        }
     } else if (qty <= 0) {
         S->led.nonpositive_quantity++;
         rule = "Quantity <= 0";
@@ -457,23 +524,17 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         return TRIBE_OK;
     }
 
-    S->led.rows_kept++;
     if (day < S->day_min)
         S->day_min = day;
     if (day > S->day_max)
         S->day_max = day;
-    int same_cust = S->last.idx >= 0 && S->last.id == id;
-    if (same_cust) {
-        idx = S->last.idx;
-    } else {
-        S->last.idx = -1;
-        TRIBE_TRY(tx_agg_cust(&S->tx, id, &idx));
-        S->last.id = id;
-        S->last.idx = idx;
-        S->last.inv = UINT64_MAX;
-        S->last.day = INT64_MIN;
-    }
+    TRIBE_TRY(tx_slot(S, id, &idx));
     tx_cust *cu = &S->tx.c[idx];
+    if (ret != TX_PURCHASE) {
+        tx_return(S, cu, day, amount);
+        return TRIBE_OK;
+    }
+    S->led.rows_kept++;
     if (day > S->cutoff) {
         /* after the cutoff: the target only, never a feature */
         S->led.rows_after_cutoff++;
@@ -725,7 +786,8 @@ static const size_t ledger_counts[] = {
     offsetof(tribe_ledger, web_malformed),      offsetof(tribe_ledger, demographics_rows),
     offsetof(tribe_ledger, demographics_rows_kept), offsetof(tribe_ledger, demographics_rows_unmatched),
     offsetof(tribe_ledger, demographics_duplicate_ids), offsetof(tribe_ledger, demographics_malformed),
-    offsetof(tribe_ledger, rows_after_cutoff),  offsetof(tribe_ledger, web_rows_after_cutoff)};
+    offsetof(tribe_ledger, rows_after_cutoff),  offsetof(tribe_ledger, web_rows_after_cutoff),
+    offsetof(tribe_ledger, returns)};
 #define N_LEDGER_COUNTS (sizeof ledger_counts / sizeof ledger_counts[0])
 
 /* Collective: sums the counts of `l` over ranks, in place. */
@@ -885,6 +947,8 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         r[i].n_day = loc->c[i].n_day;
         r[i].future = loc->c[i].future;
         r[i].first_money = loc->c[i].first_money;
+        r[i].n_ret = loc->c[i].n_ret;
+        r[i].ret = loc->c[i].ret;
     }
     TRIBE_TRY(ing_shuffle(par, spl, x->buf, loc->n, sizeof(tx_rec), &got, &ngot));
     size_t nn = (size_t)(ngot > 0 ? ngot : 1);
@@ -905,6 +969,8 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         x->nsrc[idx]++;
         cu->money += g[i].money;
         cu->future += g[i].future;
+        cu->ret += g[i].ret;
+        cu->n_ret += g[i].n_ret;
         if (g[i].first < cu->first)
             cu->first_money = g[i].first_money;
         else if (g[i].first == cu->first)
@@ -1242,6 +1308,8 @@ typedef struct {
                                  * missing); one allocation at cc; table order after build_tables */
     int64_t *cbest;             /* [n] scratch: a mode's best counts, then build_tables' reordering */
     int64_t *order;             /* [n] the customer index of each table row, by id */
+    int64_t *drop;              /* [n] customers left out for net spend <= 0, by id (n_drop) */
+    int64_t n_drop;
 } build_ctx;
 
 static void build_ctx_free(build_ctx *b)
@@ -1257,6 +1325,7 @@ static void build_ctx_free(build_ctx *b)
     free(b->cc);
     free(b->cbest);
     free(b->order);
+    free(b->drop);
     memset(b, 0, sizeof *b);
 }
 
@@ -1348,6 +1417,8 @@ static tribe_status build_alloc(tribe_par *par, const state *S, build_ctx *b)
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&b->order, nn * sizeof *b->order);
     if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->drop, nn * sizeof *b->drop);
+    if (st == TRIBE_OK)
         st = tribe_alloc((void **)&b->cc, 4 * nn * sizeof *b->cc);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&b->cbest, nn * sizeof *b->cbest);
@@ -1385,20 +1456,33 @@ static void build_codes(const state *S, build_ctx *b)
         }
 }
 
+/* The transaction features, in table order (docs/ingest.md, "Features"). */
+static const char *const TX_FEATURES[] = {"recency_days",      "frequency",      "monetary",     "avg_order_value",
+                                          "tenure_days",       "mean_days_between", "distinct_products",
+                                          "gross_monetary",    "return_count",   "return_value", "return_rate"};
+#define N_TX_FEATURES ((int)(sizeof TX_FEATURES / sizeof TX_FEATURES[0]))
+
 /* The numeric features of owned customer k into x (the table's columns in
- * order: RFM and behaviour, then web, then age). Not collective. */
+ * order: RFM and behaviour, returns, then web, then age). Only customers
+ * with a purchase and a net spend > 0 get here (frequency >= 1, gross >
+ * returned). Not collective. */
 static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_t snap, int has_web,
                         int has_demo, float *x)
 {
-    double money = tribe_xsum_value(cu->money);
+    double net = tribe_xsum_value(cu->money - cu->ret), gross = tribe_xsum_value(cu->money);
+    double ret = tribe_xsum_value(cu->ret);
     x[0] = (float)(snap - cu->last);
     x[1] = (float)cu->n_inv;
-    x[2] = (float)money;
-    x[3] = (float)(money / (double)cu->n_inv);
+    x[2] = (float)net;
+    x[3] = (float)(net / (double)cu->n_inv);
     x[4] = (float)(snap - cu->first);
     x[5] = cu->n_day > 1 ? (float)((double)(cu->last - cu->first) / (double)(cu->n_day - 1)) : 0.0f;
     x[6] = (float)cu->n_prod;
-    int j = 7;
+    x[7] = (float)gross;
+    x[8] = (float)cu->n_ret;
+    x[9] = (float)ret;
+    x[10] = (float)(ret / gross);
+    int j = N_TX_FEATURES;
     if (has_web) {
         x[j++] = (float)b->wt[k].sessions;
         x[j++] = b->wt[k].sessions ? (float)((double)b->wt[k].pages / (double)b->wt[k].sessions) : 0.0f;
@@ -1409,14 +1493,16 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
 }
 
 /* The target row of a customer into y[5]: future spend (NaN without a
- * cutoff) and the BG/NBD inputs in days, purchase occasions = distinct
- * invoice days: x = repeat days, t_x = last - first, T = (snapshot - 1) -
- * first; the mean spend of the repeat days excludes the first day's spend
- * (Fader & Hardie). Not collective. */
+ * cutoff; net of the window's returns, 0 when they exceed its purchases)
+ * and the BG/NBD inputs in days, purchase occasions = distinct purchase
+ * days: x = repeat days, t_x = last - first, T = (snapshot - 1) - first;
+ * the mean spend of the repeat days is that of their purchases (returns
+ * are not purchase occasions) without the first day's (Fader & Hardie).
+ * Not collective. */
 static void target_row(const tx_cust *cu, int64_t snap, int64_t cutoff, float *y)
 {
     double rep_money = tribe_xsum_value(cu->money - cu->first_money);
-    y[0] = cutoff != INT64_MAX ? (float)tribe_xsum_value(cu->future) : NAN;
+    y[0] = cutoff == INT64_MAX ? NAN : cu->future > 0 ? (float)tribe_xsum_value(cu->future) : 0.0f;
     y[1] = (float)(cu->n_day - 1);
     y[2] = (float)(cu->last - cu->first);
     y[3] = (float)(snap - 1 - cu->first);
@@ -1433,9 +1519,9 @@ static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, stat
                                  tribe_table **t, tribe_table **tg)
 {
     tribe_status st = TRIBE_OK;
-    const char *names[11] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                             "mean_days_between", "distinct_products"};
-    int d = 7;
+    const char *names[N_TX_FEATURES + 4];
+    int d = N_TX_FEATURES;
+    memcpy(names, TX_FEATURES, sizeof TX_FEATURES);
     if (has_web) {
         names[d++] = "sessions";
         names[d++] = "pages_per_session";
@@ -1443,13 +1529,24 @@ static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, stat
     }
     if (has_demo)
         names[d++] = "age";
-    /* customers whose every row is after the cutoff are not in the table */
+    /* customers whose every row is after the cutoff are not in the table,
+     * nor those whose net spend is <= 0 (returns-only customers included) */
     for (int64_t i = 0; i < b->n; i++)
-        if (S->tx.c[i].first != INT64_MAX)
+        if (S->tx.c[i].first != INT64_MAX || S->tx.c[i].n_ret > 0)
             b->order[b->n_rows++] = i;
         else
             S->led.customers_after_cutoff++;
     qsort_r(b->order, (size_t)b->n_rows, sizeof *b->order, cmp_cust_id, S->tx.c);
+    int64_t kept = 0;
+    for (int64_t r = 0; r < b->n_rows; r++) {
+        const tx_cust *cu = &S->tx.c[b->order[r]];
+        if (cu->money - cu->ret > 0)
+            b->order[kept++] = b->order[r];
+        else
+            b->drop[b->n_drop++] = b->order[r];
+    }
+    b->n_rows = kept;
+    S->led.customers_net_nonpositive += b->n_drop;
     st = tribe_table_create(b->n_rows, d, names, t);
     if (st == TRIBE_OK && tg) {
         static const char *const tnames[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
@@ -1479,6 +1576,32 @@ cleanup:
     return st;
 }
 
+/* A customer id as the rejects file prints it. */
+static void fmt_id(int64_t id, char *buf, size_t cap) { snprintf(buf, cap, "%lld", (long long)id); }
+
+/* Collective: the customers left out for a net spend <= 0 (b->drop, by id
+ * on each rank, ranks in id order) as rows of the rejects file, source
+ * "customers", the id as line and raw text, appended after the rows of the
+ * sources. Errors: IO, NOMEM; agreed on all ranks. */
+static tribe_status reject_customers(tribe_par *par, state *S, const build_ctx *b)
+{
+    tribe_status st = TRIBE_OK;
+    char why[160], id[32];
+    S->rej.stream = ING_REJ_SHARED;
+    for (int64_t i = 0; i < b->n_drop && st == TRIBE_OK; i++) {
+        const tx_cust *cu = &S->tx.c[b->drop[i]];
+        snprintf(why, sizeof why, "net spend <= 0: gross %.2f, returned %.2f", tribe_xsum_value(cu->money),
+                 tribe_xsum_value(cu->ret));
+        fmt_id(cu->id, id, sizeof id);
+        st = ing_rejects_add(&S->rej, S->cust_src, cu->id, why, id, strlen(id));
+    }
+    TRIBE_TRY(tribe_par_agree(par, st));
+    S->rej.append = 1; /* after the sources' rows, written by read_sources */
+    TRIBE_TRY(ing_rejects_write(par, &S->rej));
+cleanup:
+    return st;
+}
+
 /* Everything after parsing: levels, snapshot, shuffles, features.
  * Collective. Errors: USAGE (cutoff or snapshot against the data's dates),
  * NOMEM, INTERNAL; every rank fails the same way. */
@@ -1502,6 +1625,8 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(shuffle_demo(par, S, b.spl, &b.ctry, &b.occ, &b.sub, b.best));
     build_codes(S, &b);
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
+    if (S->rejects_all)
+        TRIBE_TRY(reject_customers(par, S, &b));
     TRIBE_TRY(add_cat(par, t, "country", &b.ctry, b.cc));
     if (has_web)
         TRIBE_TRY(add_cat(par, t, "device", &b.dev, b.dc));
@@ -1535,7 +1660,7 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_tab
 /* The files of every source: the lists, or the single paths. */
 typedef struct {
     ing_files f[3];          /* SRC_TX, SRC_WEB, SRC_DEMO */
-    const char **names;      /* every file, sources in that order: the rejects' source column */
+    const char **names;      /* every file, sources in that order, then "customers": the rejects' source column */
     const char *one[3];      /* a single path seen as a list of one */
 } sources;
 
@@ -1572,10 +1697,11 @@ static tribe_status sources_init(const tribe_ingest_cfg *cfg, sources *src)
     }
     if (src->f[SRC_TX].n == 0)
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
-    TRIBE_TRY(tribe_calloc((void **)&src->names, (size_t)total, sizeof *src->names));
+    TRIBE_TRY(tribe_calloc((void **)&src->names, (size_t)total + 1, sizeof *src->names));
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < src->f[k].n; i++)
             src->names[src->f[k].first + i] = src->f[k].path[i];
+    src->names[total] = "customers"; /* the customers left out (net spend <= 0), after every file */
 cleanup:
     return st;
 }
@@ -1670,6 +1796,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     st = state_init(&S);
     TRIBE_TRY(tribe_par_agree(par, st));
     S.rejects_all = cfg->rejects_all;
+    S.cust_src = src.f[SRC_DEMO].first + src.f[SRC_DEMO].n;
     S.cutoff = cutoff;
     S.led.cutoff_day = -1;
     S.horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;
@@ -1684,7 +1811,6 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     TRIBE_TRY(ing_rejects_open(par, &S.rej, cfg->rejects, src.names));
     tm[0] = tribe_now();
     st = read_sources(par, cfg, &S, &src, tm);
-    ing_rejects_free(&S.rej);
     tm[4] = tribe_now();
     {
         tribe_status sst = ledger_sum(par, &S.led);
@@ -1696,10 +1822,10 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
         goto cleanup;
     if (S.led.rows_kept == 0) {
         st = tribe_fail(TRIBE_ERR_INPUT,
-                        "%s: no transaction row was kept (%lld read: %lld malformed, %lld without CustomerID, "
-                        "%lld cancellations, %lld with Quantity <= 0, %lld with UnitPrice <= 0)",
+                        "%s: no purchase row was kept (%lld read: %lld malformed, %lld without CustomerID, "
+                        "%lld returns, %lld with Quantity = 0, %lld with UnitPrice <= 0)",
                         label, (long long)S.led.rows_read, (long long)S.led.malformed,
-                        (long long)S.led.missing_customer_id, (long long)S.led.cancellations,
+                        (long long)S.led.missing_customer_id, (long long)S.led.returns,
                         (long long)S.led.nonpositive_quantity, (long long)S.led.nonpositive_price);
         goto cleanup;
     }
@@ -1717,11 +1843,12 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
                 "merge %.2f s (rank 0)",
                 tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
     {
-        int64_t v[7] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
+        int64_t v[8] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
                         S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,
-                        S.led.demographics_duplicate_ids, S.led.customers, S.led.customers_after_cutoff};
+                        S.led.demographics_duplicate_ids, S.led.customers, S.led.customers_after_cutoff,
+                        S.led.customers_net_nonpositive};
         /* build() ends agreed (or every rank fails the same way), so the sum is safe */
-        tribe_status sst = tribe_par_sum_i64(par, v, 7);
+        tribe_status sst = tribe_par_sum_i64(par, v, 8);
         if (st == TRIBE_OK)
             st = sst;
         parsed.web_rows_kept = v[0];
@@ -1731,6 +1858,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
         parsed.demographics_duplicate_ids = v[4];
         parsed.customers = v[5];
         parsed.customers_after_cutoff = v[6];
+        parsed.customers_net_nonpositive = v[7];
         parsed.cutoff_day = S.led.cutoff_day;
         parsed.horizon_days = S.led.horizon_days;
         memcpy(parsed.cutoff, S.led.cutoff, sizeof parsed.cutoff);
@@ -1740,6 +1868,10 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
         memcpy(parsed.snapshot, S.led.snapshot, sizeof parsed.snapshot);
     }
     *ledger = parsed;
+    if (st == TRIBE_OK && parsed.customers == 0)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: no customer has a net spend > 0 (%lld left out for net spend <= 0, "
+                        "%lld with rows only after the cutoff)", label, (long long)parsed.customers_net_nonpositive,
+                        (long long)parsed.customers_after_cutoff);
     if (st == TRIBE_OK && (*out)->n_global != parsed.customers)
         st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: table has %lld rows but %lld customers were counted",
                         (long long)(*out)->n_global, (long long)parsed.customers);

@@ -6,14 +6,14 @@
 
 /* Every integer count, in output order. */
 #define LEDGER_COUNTS(X)                                                                           \
-    X(rows_read) X(rows_kept) X(malformed) X(missing_customer_id) X(cancellations)                 \
-    X(nonpositive_quantity) X(nonpositive_price) X(customers) X(web_rows) X(web_rows_kept)         \
-    X(web_rows_unmatched) X(web_malformed) X(demographics_rows) X(demographics_rows_kept)          \
-    X(demographics_rows_unmatched) X(demographics_duplicate_ids) X(demographics_malformed)         \
-    X(first_invoice_day) X(last_invoice_day) X(snapshot_day) X(rows_after_cutoff)                  \
-    X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day) X(horizon_days) X(text_rows)       \
-    X(text_rows_kept) X(text_rows_unmatched) X(text_malformed) X(text_rows_after_cutoff)          \
-    X(text_customers) X(text_vocabulary)
+    X(rows_read) X(rows_kept) X(returns) X(malformed) X(missing_customer_id) X(cancellations)      \
+    X(nonpositive_quantity) X(nonpositive_price) X(customers) X(customers_net_nonpositive)         \
+    X(web_rows) X(web_rows_kept) X(web_rows_unmatched) X(web_malformed) X(demographics_rows)       \
+    X(demographics_rows_kept) X(demographics_rows_unmatched) X(demographics_duplicate_ids)         \
+    X(demographics_malformed) X(first_invoice_day) X(last_invoice_day) X(snapshot_day)             \
+    X(rows_after_cutoff) X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day)          \
+    X(horizon_days) X(text_rows) X(text_rows_kept) X(text_rows_unmatched) X(text_malformed)        \
+    X(text_rows_after_cutoff) X(text_customers) X(text_vocabulary)
 
 tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
 {
@@ -68,9 +68,9 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
             pct(l->malformed, l->rows_read));
     fprintf(f, "  missing CustomerID        %10lld  %5.1f%%\n", (long long)l->missing_customer_id,
             pct(l->missing_customer_id, l->rows_read));
-    fprintf(f, "  cancellations             %10lld  %5.1f%%\n", (long long)l->cancellations,
-            pct(l->cancellations, l->rows_read));
-    fprintf(f, "  Quantity <= 0             %10lld  %5.1f%%\n", (long long)l->nonpositive_quantity,
+    fprintf(f, "  returns (netted)          %10lld  %5.1f%%  (%lld cancellations)\n", (long long)l->returns,
+            pct(l->returns, l->rows_read), (long long)l->cancellations);
+    fprintf(f, "  Quantity = 0              %10lld  %5.1f%%\n", (long long)l->nonpositive_quantity,
             pct(l->nonpositive_quantity, l->rows_read));
     fprintf(f, "  UnitPrice <= 0            %10lld  %5.1f%%\n", (long long)l->nonpositive_price,
             pct(l->nonpositive_price, l->rows_read));
@@ -94,6 +94,9 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
     tribe_format_day(l->last_invoice_day, last);
     fprintf(f, "customers: %lld; invoices from %s to %s; snapshot %s\n", (long long)l->customers, first, last,
             l->snapshot);
+    if (l->customers_net_nonpositive > 0)
+        fprintf(f, "  %lld customers left out: net spend <= 0 (rejects file, source 'customers')\n",
+                (long long)l->customers_net_nonpositive);
     if (l->cutoff[0])
         fprintf(f, "temporal split: features up to %s (%lld rows after it, target only), target horizon %lld days; "
                    "%lld customers only after the cutoff (not in the table); %lld web sessions after it ignored\n",

@@ -56,7 +56,9 @@ const char *tribe_html_feature_label(const char *f, char *buf, size_t cap)
         {"tenure_days", "Days since first order"}, {"mean_days_between", "Days between orders"},
         {"distinct_products", "Different products"}, {"sessions", "Site visits"},
         {"pages_per_session", "Pages per visit"},  {"minutes_on_site", "Minutes on site"},
-        {"age", "Age"}};
+        {"age", "Age"},                            {"gross_monetary", "Spend before returns"},
+        {"return_count", "Lines returned"},        {"return_value", "Money returned"},
+        {"return_rate", "Share of spend returned"}};
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(f, known[i][0]) == 0)
             return known[i][1];

@@ -13,7 +13,8 @@
 static const char *const DEFAULT_LOG1P[] = {"recency_days",      "frequency",         "monetary",
                                             "avg_order_value",   "tenure_days",       "mean_days_between",
                                             "distinct_products", "sessions",          "pages_per_session",
-                                            "minutes_on_site"};
+                                            "minutes_on_site",   "gross_monetary",    "return_count",
+                                            "return_value"};
 #define N_DEFAULT_LOG1P (sizeof DEFAULT_LOG1P / sizeof DEFAULT_LOG1P[0])
 
 typedef struct {

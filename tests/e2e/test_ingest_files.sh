@@ -68,6 +68,9 @@ with open(rej, newline="") as f:
     r = csv.reader(f)
     w.writerow(next(r))
     for row in r:
+        if row[0] == "customers":  # a customer left out at net spend <= 0: no file, no line
+            w.writerow(row)
+            continue
         plist = parts[src_of[row[0].rsplit("/", 1)[1]]]
         line = int(row[1])
         first, name = max((p for p in plist if p[0] and p[0] <= line), key=lambda p: p[0])

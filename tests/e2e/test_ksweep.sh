@@ -97,15 +97,17 @@ JSON
   tribe_np 2 run "$TMP/retail.json" >/dev/null 2>"$TMP/retail.err" && ok "K sweep on Online Retail" ||
     { fail "retail sweep"; tail -5 "$TMP/retail.err"; }
   grep 'chose' "$TMP/retail.err" | sed 's/.*info: /    /'
-  # The shipped job holds; with the mini-batch settings it shipped with before, no K does, and every output
-  # says so (the log as a warning, the run record, results.h5, the report).
+  # The shipped job holds; with the mini-batch settings it shipped with before, no K from 4 to 8 does, and
+  # every output says so (the log as a warning, the run record, results.h5, the report). (On gross spend
+  # no K from 3 held either; on net spend K = 3 holds at 0.96 even with those settings, K = 4..8 at
+  # 0.45-0.60.)
   for v in shipped before; do
     $PY - "$TRIBE_SOURCE_DIR/jobs/online-retail.json" "$TMP/retail.h5" "$TMP/or-$v" $v >"$TMP/or-$v.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 j.update(input=sys.argv[2], output=sys.argv[3], drivers={"enabled": False})
 if sys.argv[4] == "before":
-    j["kmeans"].update(init="kmeans++", algorithm="minibatch", n_init=1)
+    j["kmeans"].update(init="kmeans++", algorithm="minibatch", n_init=1, k_min=4)
 print(json.dumps(j))
 PY
     tribe_np 2 run "$TMP/or-$v.json" >/dev/null 2>"$TMP/or-$v.err" || { fail "jobs/online-retail.json ($v)"; tail -5 "$TMP/or-$v.err"; }
@@ -123,10 +125,10 @@ for d, reliable in ((sys.argv[1], True), (sys.argv[2], False)):
         assert km["k_warning"] is None and t["stability_note"] == b"" and "Not reliable" not in html
     else:
         assert km["k_warning"] == t["stability_note"].decode() and "is reliable" in km["k_warning"], km["k_warning"]
-        assert "<strong>Not reliable.</strong> No number of segments from 3 to 8" in html
+        assert "<strong>Not reliable.</strong> No number of segments from 4 to 8" in html
         assert f"Best of unreliable choices: <strong>K={km['k']}</strong>" in html
 PY
-  grep -q 'warn: No number of segments from 3 to 8 is reliable' "$TMP/or-before.err" &&
+  grep -q 'warn: No number of segments from 4 to 8 is reliable' "$TMP/or-before.err" &&
     ok "the log warns when no K holds" || fail "no warning in the log"
   check "no such warning for the shipped job" test "$(grep -c 'warn: No number' "$TMP/or-shipped.err")" -eq 0
 else

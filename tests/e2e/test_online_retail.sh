@@ -10,17 +10,26 @@ fi
 tribe_np 2 ingest --transactions "$data" --rejects "$TMP/rejects.csv" -o "$TMP/retail.h5" >"$TMP/ingest.out" 2>&1 ||
   { cat "$TMP/ingest.out"; fail "ingest"; finish; }
 tribe_np 1 export "$TMP/retail.h5" --csv "$TMP/retail.csv" >/dev/null
-check "4,338 customers" test "$(($(wc -l <"$TMP/retail.csv") - 1))" -eq 4338
+check "4,317 customers at net spend > 0" test "$(($(wc -l <"$TMP/retail.csv") - 1))" -eq 4317
 grep -q '^12347,3,7,4310\(\.0*\)\?,' "$TMP/retail.csv" && ok "12347: recency 3, frequency 7, monetary 4310.00" || { fail "12347 row"; grep '^12347,' "$TMP/retail.csv"; }
-grep -q '^12346,326,1,77183.6[0-9]*,' "$TMP/retail.csv" && ok "12346: recency 326, frequency 1, monetary 77183.60" || { fail "12346 row"; grep '^12346,' "$TMP/retail.csv"; }
-$PY - "$TMP/retail.h5" <<'PY' && ok "ledger: 541,909 read = 397,884 kept + rejected by rule" || fail "ledger totals"
+grep -q '^16446,1,2,2.9[0-9]*,.*,168472.5,1,168469.5[0-9]*,' "$TMP/retail.csv" &&
+  ok "16446: monetary 2.90 net of 168,469.60 returned (gross 168,472.50)" || { fail "16446 row"; grep '^16446,' "$TMP/retail.csv"; }
+grep -q '^customers,12346,"net spend <= 0: gross 77183.60, returned 77183.60",12346$' "$TMP/rejects.csv" &&
+  ok "12346 (77,183.60 bought, all returned) left out, named in the rejects file" || fail "12346 in the rejects file"
+$PY - "$TMP/retail.h5" <<'PY' && ok "ledger: 541,909 read = 397,884 kept + 8,905 returns + rejected by rule" || fail "ledger totals"
 import json, sys, h5py
 l = json.loads(h5py.File(sys.argv[1], "r")["/customers"].attrs["ledger"])
-rules = ["malformed", "missing_customer_id", "cancellations", "nonpositive_quantity", "nonpositive_price"]
-print({k: l[k] for k in ["rows_read", "rows_kept"] + rules})
-assert l["rows_read"] == 541909 and l["rows_kept"] == 397884
+rules = ["returns", "malformed", "missing_customer_id", "nonpositive_quantity", "nonpositive_price"]
+print({k: l[k] for k in ["rows_read", "rows_kept", "cancellations", "customers", "customers_net_nonpositive"] + rules})
+assert l["rows_read"] == 541909 and l["rows_kept"] == 397884 and l["returns"] == l["cancellations"] == 8905
 assert l["rows_read"] == l["rows_kept"] + sum(l[k] for k in rules)
+assert l["customers"] == 4317 and l["customers_net_nonpositive"] == 54
 PY
+# Net RFM of every customer against an independent computation from the CSV (stdlib, exact decimals).
+$PY "$(dirname "$0")/online_retail_net.py" "$data" "$TMP/retail.h5" "$TMP/rejects.csv" >"$TMP/net.out" 2>&1 &&
+  ok "net monetary, frequency, recency and the return columns of all 4,317 customers equal an independent computation" ||
+  fail "independent net RFM"
+cat "$TMP/net.out"
 write_job "$TMP/job.json" "$TMP/retail.h5" "$TMP/out" 5 '"features": {"columns": ["recency_days", "frequency", "monetary"]}'
 tribe_np 2 run "$TMP/job.json" >"$TMP/run.out" 2>"$TMP/run.err" && ok "segmentation run on 2 ranks" || { fail "run"; cat "$TMP/run.err"; }
 check "report written" test -s "$TMP/out/report.html"

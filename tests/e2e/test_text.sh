@@ -62,9 +62,14 @@ if not all(a > b for a, b in zip(means, means[1:])):
 if np.isnan(x[docs == 0, col["sentiment"]]).sum() != (docs == 0).sum():
     bad.append("customers without text should have sentiment NaN")
 r = truth["reviews"]
+# the reviews of customers left out at net spend <= 0 (the rejects' "customers" rows) are unmatched too
+left = {int(q["line"]) for q in csv.DictReader(open(rejects)) if q["source"] == "customers"}
+malformed = {int(q["line"]) for q in csv.DictReader(open(rejects)) if q["source"].endswith("reviews.csv")}
+rd = csv.DictReader(open(f"{gdir}/reviews.csv", newline=""))
+extra = sum(1 for q in rd if rd.line_num not in malformed and int(q["CustomerID"]) in left)
 if (led["text_rows"], led["text_malformed"], led["text_rows_unmatched"]) != \
-        (r["review_rows"], r["malformed"], r["text_rows_unmatched"]):
-    bad.append(f"ledger {led} vs truth {r}")
+        (r["review_rows"], r["malformed"], r["text_rows_unmatched"] + extra):
+    bad.append(f"ledger {led} vs truth {r} and {extra} reviews of customers at net spend <= 0")
 if led["text_rows"] != led["text_rows_kept"] + led["text_rows_unmatched"] + led["text_malformed"] \
         + led["text_rows_after_cutoff"] or led["text_rows_kept"] != int(docs.sum()):
     bad.append(f"ledger invariant {led}")

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, memcmp(&ls, &lp, offsetof(tribe_ledger, snapshot)) == 0, "ledger differs");
         TRIBE_MPI_CHECK(par, ls.rows_kept == ls.rows_read && ls.web_rows_kept == ls.web_rows, "all rows kept");
         check_slice(tp, ts);
-        /* features 1, 5, 6: frequency, mean days between, distinct products */
+        /* features 1, 5, 6 (frequency, mean days between, distinct products) and the sessions */
         for (int64_t i = 0; i < ts->n_local; i++) {
             int64_t c = ts->id[i] - SPREAD_ID;
             if (c < 0 || c >= N_SPREAD)
@@ -137,8 +137,9 @@ int main(int argc, char **argv)
                             (long long)ts->id[i], (double)x[1], pl[c].n_inv);
             TRIBE_MPI_CHECK(par, x[6] == (float)pl[c].n_prod, "customer %lld: %g products, planted %d",
                             (long long)ts->id[i], (double)x[6], pl[c].n_prod);
-            TRIBE_MPI_CHECK(par, x[7] == (float)SPREAD_ROWS, "customer %lld: %g sessions", (long long)ts->id[i],
-                            (double)x[7]);
+            const int js = tribe_table_feature(ts, "sessions");
+            TRIBE_MPI_CHECK(par, js >= 0 && x[js] == (float)SPREAD_ROWS, "customer %lld: sessions",
+                            (long long)ts->id[i]);
             int lo = 6, hi = -1;
             for (int d = 0; d < 6; d++)
                 if (pl[c].day[d]) {

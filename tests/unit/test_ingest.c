@@ -40,9 +40,20 @@ static const char *level(const tribe_table *t, int64_t id, const char *col)
     return k < 0 ? "" : t->cat[c].levels[k];
 }
 
+/* A customer's money columns: net monetary, gross, return rows, money returned, rate. */
+static void check_money(const tribe_table *t, int64_t id, double net, double gross, int n_ret, double ret)
+{
+    CU_ASSERT_EQUAL(feat(t, id, "monetary"), (float)net);
+    CU_ASSERT_EQUAL(feat(t, id, "gross_monetary"), (float)gross);
+    CU_ASSERT_EQUAL(feat(t, id, "return_count"), n_ret);
+    CU_ASSERT_EQUAL(feat(t, id, "return_value"), (float)ret);
+    CU_ASSERT_EQUAL(feat(t, id, "return_rate"), (float)(ret / gross));
+}
+
+/* Every row that is not a kept purchase: rows_read = rows_kept + this. */
 static int64_t rejected_sum(const tribe_ledger *l)
 {
-    return l->malformed + l->missing_customer_id + l->cancellations + l->nonpositive_quantity + l->nonpositive_price;
+    return l->returns + l->malformed + l->missing_customer_id + l->nonpositive_quantity + l->nonpositive_price;
 }
 
 static void transactions_should_give_exact_features_and_ledger(void)
@@ -60,30 +71,36 @@ static void transactions_should_give_exact_features_and_ledger(void)
     CU_ASSERT_EQUAL(l.rows_kept, 11);
     CU_ASSERT_EQUAL(l.malformed, 4);
     CU_ASSERT_EQUAL(l.missing_customer_id, 2);
+    CU_ASSERT_EQUAL(l.returns, 2); /* C500004 and 500032 (Quantity -2) */
     CU_ASSERT_EQUAL(l.cancellations, 1);
-    CU_ASSERT_EQUAL(l.nonpositive_quantity, 2);
+    CU_ASSERT_EQUAL(l.nonpositive_quantity, 1);
     CU_ASSERT_EQUAL(l.nonpositive_price, 2);
     CU_ASSERT_EQUAL(l.rows_read, l.rows_kept + rejected_sum(&l));
     CU_ASSERT_EQUAL(l.customers, 4);
+    CU_ASSERT_EQUAL(l.customers_net_nonpositive, 0);
     CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-03-02");
 
     CU_ASSERT_EQUAL_FATAL(t->n_local, 4);
     CU_ASSERT_EQUAL(t->n_global, 4);
     CU_ASSERT_EQUAL(t->offset, 0);
-    CU_ASSERT_EQUAL_FATAL(t->d, 7);
-    const char *names[] = {"recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                           "mean_days_between", "distinct_products"};
-    for (int j = 0; j < 7; j++)
+    CU_ASSERT_EQUAL_FATAL(t->d, 11);
+    const char *names[] = {"recency_days",      "frequency",      "monetary",     "avg_order_value",
+                           "tenure_days",       "mean_days_between", "distinct_products",
+                           "gross_monetary",    "return_count",   "return_value", "return_rate"};
+    for (int j = 0; j < 11; j++)
         CU_ASSERT_STRING_EQUAL(t->names[j], names[j]);
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL(t->id[i], 100 * (i + 1));
 
     /* 100: invoices 500001 (3.00 + 10.00, Jan 10), 500002 (6.00) and 500003
-     * (0.50) both on Jan 20; products A1 B2 C3 */
+     * (0.50) both on Jan 20; products A1 B2 C3; returns C500004 (1.50, Jan
+     * 21) and 500032 (Quantity -2: 3.00, Jan 22), which move neither the
+     * last day nor the invoice count */
     CU_ASSERT_EQUAL(feat(t, 100, "recency_days"), 41);
     CU_ASSERT_EQUAL(feat(t, 100, "frequency"), 3);
-    CU_ASSERT_EQUAL(feat(t, 100, "monetary"), 19.5);
-    CU_ASSERT_EQUAL(feat(t, 100, "avg_order_value"), 6.5);
+    CU_ASSERT_EQUAL(feat(t, 100, "avg_order_value"), 5.0);
+    check_money(t, 100, 15.0, 19.5, 2, 4.5);
+    check_money(t, 200, 12.0, 12.0, 0, 0.0);
     CU_ASSERT_EQUAL(feat(t, 100, "tenure_days"), 51);
     CU_ASSERT_EQUAL(feat(t, 100, "mean_days_between"), 10);
     CU_ASSERT_EQUAL(feat(t, 100, "distinct_products"), 3);
@@ -142,11 +159,11 @@ static void web_and_demographics_should_join_on_customer_id(void)
     CU_ASSERT_EQUAL(l.demographics_rows, l.demographics_rows_kept + l.demographics_rows_unmatched +
                                              l.demographics_duplicate_ids + l.demographics_malformed);
 
-    CU_ASSERT_EQUAL_FATAL(t->d, 11);
-    CU_ASSERT_STRING_EQUAL(t->names[7], "sessions");
-    CU_ASSERT_STRING_EQUAL(t->names[8], "pages_per_session");
-    CU_ASSERT_STRING_EQUAL(t->names[9], "minutes_on_site");
-    CU_ASSERT_STRING_EQUAL(t->names[10], "age");
+    CU_ASSERT_EQUAL_FATAL(t->d, 15);
+    CU_ASSERT_STRING_EQUAL(t->names[11], "sessions");
+    CU_ASSERT_STRING_EQUAL(t->names[12], "pages_per_session");
+    CU_ASSERT_STRING_EQUAL(t->names[13], "minutes_on_site");
+    CU_ASSERT_STRING_EQUAL(t->names[14], "age");
     CU_ASSERT_EQUAL(feat(t, 100, "sessions"), 3);
     CU_ASSERT_EQUAL(feat(t, 100, "pages_per_session"), 5);
     CU_ASSERT_EQUAL(feat(t, 100, "minutes_on_site"), 20);
@@ -237,9 +254,9 @@ static void rejects_file_should_list_malformed_rows_by_line(void)
     cfg.rejects_all = 1;
     CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
     n = read_rejects(rej, lines, reasons, sources, 16);
-    CU_ASSERT_EQUAL(n, l.rows_read - l.rows_kept);
-    CU_ASSERT_EQUAL(lines[0], 6);
-    CU_ASSERT_STRING_EQUAL(reasons[0], "cancellation");
+    CU_ASSERT_EQUAL(n, l.rows_read - l.rows_kept - l.returns); /* returns are netted, not rejected */
+    CU_ASSERT_EQUAL(lines[0], 11);
+    CU_ASSERT_STRING_EQUAL(reasons[0], "UnitPrice <= 0");
     CU_ASSERT_EQUAL(lines[n - 1], 23); /* missing id wins over the 'C' prefix */
     CU_ASSERT_STRING_EQUAL(reasons[n - 1], "missing CustomerID");
     tribe_table_destroy(&t);
@@ -257,8 +274,9 @@ static void no_kept_row_should_fail_but_keep_the_rejects(void)
     tribe_ledger l;
     CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NULL(t);
-    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no transaction row was kept"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no purchase row was kept"));
     CU_ASSERT_EQUAL(l.rows_read, 3);
+    CU_ASSERT_EQUAL(l.returns, 1); /* C1: a return, but no purchase */
     CU_ASSERT_EQUAL(l.rows_read, l.rows_kept + rejected_sum(&l));
     int64_t lines[4];
     char reasons[4][128], sources[4][256];
@@ -434,7 +452,7 @@ static void import_should_sort_by_id_and_read_nan(void)
 /* tests/data/ingest/split_transactions.csv, cutoff 2011-03-31, horizon 30:
  * customer 1 buys on 01-10 (13.00 on two lines), 02-15 (10), 03-31 (5: on
  * the cutoff, a feature), then 04-10 (20) and 04-30 (7) in the window, 05-01
- * (100) after it, and cancels on 04-11 (a cleaning rule, not spend);
+ * (100) after it, and returns 10.00 on 04-11 (in the window: netted there);
  * customer 2 buys once on 02-01; customer 3 only after the cutoff; customer 4
  * twice on 01-01 (the data's first day) and once in the window (6). */
 static void cutoff_should_split_features_and_target(void)
@@ -456,8 +474,9 @@ static void cutoff_should_split_features_and_target(void)
     CU_ASSERT_EQUAL(l.customers_after_cutoff, 1);
     CU_ASSERT_EQUAL(l.rows_read, 13);
     CU_ASSERT_EQUAL(l.rows_kept, 12);
+    CU_ASSERT_EQUAL(l.returns, 1);
     CU_ASSERT_EQUAL(l.cancellations, 1);
-    CU_ASSERT_EQUAL(l.rows_after_cutoff, 5);
+    CU_ASSERT_EQUAL(l.rows_after_cutoff, 6); /* 5 purchases and the return */
     CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-04-01");
     CU_ASSERT_STRING_EQUAL(l.cutoff, "2011-03-31");
     CU_ASSERT_EQUAL(l.horizon_days, 30);
@@ -473,7 +492,7 @@ static void cutoff_should_split_features_and_target(void)
     CU_ASSERT_EQUAL(g->d, 5);
     CU_ASSERT_STRING_EQUAL(g->names[0], "future_spend");
     CU_ASSERT(memcmp(g->id, t->id, 3 * sizeof *g->id) == 0);
-    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 27.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 17.0, 1e-5); /* 20 + 7 - 10 */
     CU_ASSERT_DOUBLE_EQUAL(feat(g, 2, "future_spend"), 0.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(feat(g, 4, "future_spend"), 6.0, 1e-5);
     CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "bgnbd_x"), 2.0, 0);
@@ -502,7 +521,7 @@ static void cutoff_should_split_features_and_target(void)
     CU_ASSERT_EQUAL(t->n_global, 4);
     CU_ASSERT_EQUAL(l.customers_after_cutoff, 0);
     CU_ASSERT_DOUBLE_EQUAL(feat(t, 1, "monetary"), 48.0, 1e-5);
-    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 107.0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(feat(g, 1, "future_spend"), 97.0, 1e-5); /* 7 + 100 - 10 */
     CU_ASSERT_DOUBLE_EQUAL(feat(g, 3, "future_spend"), 0.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(feat(g, 3, "bgnbd_T"), 5.0, 0);
     tribe_table_destroy(&t);
@@ -690,6 +709,124 @@ static void several_files_should_read_as_one_source(void)
     tribe_par_finalize(&par);
 }
 
+/* The ledger's row and customer identities (include/tribe/ingest.h). */
+static void check_ledger_sums(const tribe_ledger *l, int64_t distinct_customers)
+{
+    CU_ASSERT_EQUAL(l->rows_read, l->rows_kept + rejected_sum(l));
+    CU_ASSERT(l->cancellations <= l->returns);
+    CU_ASSERT(l->rows_after_cutoff <= l->rows_kept + l->returns);
+    CU_ASSERT_EQUAL(l->customers + l->customers_after_cutoff + l->customers_net_nonpositive, distinct_customers);
+}
+
+/* tests/data/ingest/returns.csv (rows not grouped by customer):
+ *  10 buys 30.00 on 01-05 and 2.50 on 02-01, returns 2 mugs (5.00) on 01-06:
+ *     part of an order;
+ *  20 returns 2.50 and never bought: left out;
+ *  30 buys a 40.00 lamp and returns it: fully refunded, left out;
+ *  40 buys 15.00 on 01-20, returns 5.00 on 02-10 as a Quantity -1 line of an
+ *     ordinary invoice (no 'C'), and a 'C' line at UnitPrice 0 (no money:
+ *     the price rule);
+ *  50 buys 25.00 on 02-01, returns 10.00 on 02-20 and buys 20.00 on 03-01;
+ *  60 buys 10.00 on 02-05 and returns all of it on 03-05;
+ *  70 buys 2.50 on 03-10, the last day. */
+static void returns_should_be_netted_and_nonpositive_customers_left_out(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const char *dir = tribe_test_tmpdir();
+    char tx[1024], rej[1024];
+    snprintf(tx, sizeof tx, "%s", tribe_test_data("ingest/returns.csv"));
+    snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
+    tribe_ingest_cfg cfg = {.transactions = tx, .rejects = rej, .rejects_all = 1};
+    tribe_table *t = NULL, *g = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.rows_read, 16);
+    CU_ASSERT_EQUAL(l.rows_kept, 9);
+    CU_ASSERT_EQUAL(l.returns, 6);
+    CU_ASSERT_EQUAL(l.cancellations, 5);
+    CU_ASSERT_EQUAL(l.nonpositive_price, 1);
+    CU_ASSERT_EQUAL(l.customers, 4);
+    CU_ASSERT_EQUAL(l.customers_net_nonpositive, 3); /* 20, 30, 60 */
+    check_ledger_sums(&l, 7);
+    CU_ASSERT_STRING_EQUAL(l.snapshot, "2011-03-11");
+    CU_ASSERT_EQUAL_FATAL(t->n_global, 4);
+    const int64_t ids[] = {10, 40, 50, 70};
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(t->id[i], ids[i]);
+    /* 10: a partial return; frequency and days from the purchases only */
+    check_money(t, 10, 27.5, 32.5, 1, 5.0);
+    CU_ASSERT_EQUAL(feat(t, 10, "frequency"), 2);
+    CU_ASSERT_EQUAL(feat(t, 10, "avg_order_value"), 13.75);
+    CU_ASSERT_EQUAL(feat(t, 10, "recency_days"), 38); /* 02-01 */
+    CU_ASSERT_EQUAL(feat(t, 10, "distinct_products"), 3);
+    /* 40: the return dated after the last purchase moves no day */
+    check_money(t, 40, 10.0, 15.0, 1, 5.0);
+    CU_ASSERT_EQUAL(feat(t, 40, "recency_days"), 50); /* 01-20 */
+    check_money(t, 50, 35.0, 45.0, 1, 10.0);
+    check_money(t, 70, 2.5, 2.5, 0, 0.0);
+    /* repeat_mean_spend of 10: purchases of the repeat day, (32.50 - 30.00) / 1 */
+    CU_ASSERT_EQUAL(feat(g, 10, "repeat_mean_spend"), 2.5f);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&g);
+    int64_t lines[8];
+    char reasons[8][128], sources[8][256];
+    CU_ASSERT_EQUAL_FATAL(read_rejects(rej, lines, reasons, sources, 8), 4);
+    CU_ASSERT_EQUAL(lines[0], 13);
+    CU_ASSERT_STRING_EQUAL(reasons[0], "UnitPrice <= 0");
+    const int64_t left[] = {20, 30, 60};
+    const char *why[] = {"net spend <= 0: gross 0.00, returned 2.50", "net spend <= 0: gross 40.00, returned 40.00",
+                         "net spend <= 0: gross 10.00, returned 10.00"};
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(sources[1 + i], "customers");
+        CU_ASSERT_EQUAL(lines[1 + i], left[i]);
+        CU_ASSERT_STRING_EQUAL(reasons[1 + i], why[i]);
+    }
+    char *json = NULL;
+    CU_ASSERT_EQUAL(tribe_ledger_to_json(&l, &json), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(json && strstr(json, "\"returns\": 6,"));
+    CU_ASSERT_PTR_NOT_NULL(json && strstr(json, "\"customers_net_nonpositive\": 3,"));
+    free(json);
+
+    /* cutoff 02-15, horizon 30: returns after the cutoff are the target's */
+    cfg.cutoff = "2011-02-15";
+    cfg.horizon_days = 30;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest_split(par, &cfg, &t, &g, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.customers, 4); /* 10, 40, 50, 60 */
+    CU_ASSERT_EQUAL(l.customers_net_nonpositive, 2); /* 20, 30 */
+    CU_ASSERT_EQUAL(l.customers_after_cutoff, 1);    /* 70 */
+    CU_ASSERT_EQUAL(l.rows_after_cutoff, 4);
+    check_ledger_sums(&l, 7);
+    check_money(t, 50, 25.0, 25.0, 0, 0.0); /* its return is after the cutoff */
+    CU_ASSERT_EQUAL(feat(g, 50, "future_spend"), 10.0); /* 20.00 bought - 10.00 returned in the window */
+    check_money(t, 60, 10.0, 10.0, 0, 0.0);
+    CU_ASSERT_EQUAL(feat(g, 60, "future_spend"), 0.0); /* returned more than bought in the window */
+    CU_ASSERT_EQUAL(feat(g, 10, "future_spend"), 0.0);
+    tribe_table_destroy(&t);
+    tribe_table_destroy(&g);
+    CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 8), 3);
+
+    /* every customer at net <= 0: an input error, the rejects kept */
+    FILE *f = fopen(rej, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+    char only[1024];
+    snprintf(only, sizeof only, "%s/refunded.csv", dir);
+    f = fopen(only, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+          "1,A,X,2,2011-01-01,3.00,5,UK\nC2,A,X,-2,2011-01-02,3.00,5,UK\n",
+          f);
+    fclose(f);
+    tribe_ingest_cfg all = {.transactions = only, .rejects = rej, .rejects_all = 1};
+    CU_ASSERT_EQUAL(tribe_ingest(par, &all, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no customer has a net spend > 0"));
+    CU_ASSERT_EQUAL(l.customers_net_nonpositive, 1);
+    CU_ASSERT_EQUAL(read_rejects(rej, lines, reasons, sources, 8), 1);
+    CU_ASSERT_EQUAL(lines[0], 5);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -707,6 +844,7 @@ int main(void)
         TRIBE_TEST(bad_cutoff_or_horizon_should_be_usage_errors),
         TRIBE_TEST(web_sessions_after_the_cutoff_should_be_ignored),
         TRIBE_TEST(several_files_should_read_as_one_source),
+        TRIBE_TEST(returns_should_be_netted_and_nonpositive_customers_left_out),
         {NULL, NULL}};
     return tribe_test_main("ingest", cases);
 }
