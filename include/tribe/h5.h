@@ -84,6 +84,19 @@ tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_
 /* Not collective: 1 if the object (group or dataset) exists. */
 int tribe_h5_exists(tribe_h5 *h, const char *name);
 
+/* A 1-D per-customer dataset of fixed-length, NUL-padded UTF-8 strings of
+ * `width` bytes (the same on every rank): this rank's rows are data[n_local
+ * * width]. Variable-length strings are never written (see the attributes). */
+tribe_status tribe_h5_write_str_rows(tribe_h5 *h, const char *name, int64_t n_global, int64_t offset,
+                                     int64_t n_local, int width, const char *data);
+/* Reads rows [offset, offset + n_local) of such a dataset into a new array
+ * (*out, caller frees) of n_local strings of *width bytes each, as stored
+ * (a string as long as the width has no NUL). INPUT when missing, of
+ * another length than n_global (-1: any), not fixed-length strings (names
+ * the dataset), wider than 4096 bytes or storing fewer bytes than it claims. */
+tribe_status tribe_h5_read_str_rows(tribe_h5 *h, const char *name, int64_t n_global, int64_t offset,
+                                    int64_t n_local, int *width, char **out);
+
 /* A small dataset (same content on every rank; rank 0's data is written). */
 tribe_status tribe_h5_write_small(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols,
                                   const void *data);
@@ -150,6 +163,13 @@ tribe_status tribe_store_read_currency(tribe_h5 *h, tribe_currency *out);
  * *ledger_json (may be NULL to skip) gets the stored
  * ledger or NULL. A file that is not tribe's fails with INPUT saying so. */
 tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_table **out, char **ledger_json);
+
+/* Not collective. The string ids of rows [lo, lo + n) read from dataset
+ * dname of path (text: n strings of width bytes): each must end with a NUL
+ * within its width, be a valid id (tribe_id_check) and have the row's id as
+ * its key. INPUT naming the file, dataset, row and problem. */
+tribe_status tribe_store_check_id_text(const char *path, const char *dname, const char *text, int width,
+                                       const int64_t *id, int64_t n, int64_t lo);
 
 /* Split-independent content hash of a table shard set: the same rows give the
  * same hash whatever the rank count. 16 hex digits into hex[17]. */

@@ -65,6 +65,10 @@ typedef struct {
      * spend dated in (cutoff, cutoff + horizon_days]. NULL or "" = no split. */
     const char *cutoff;       /* "YYYY-MM-DD", within the kept rows' date range */
     int64_t horizon_days;     /* > 0 when cutoff is given */
+    /* Customer ids (tribe/id.h): 0 = integers (ids must be non-negative
+     * integers, "17850.0" accepted); 1 = strings of up to TRIBE_ID_MAX bytes
+     * of UTF-8, kept as given in the table's id_text. */
+    int string_ids;
 } tribe_ingest_cfg;
 
 /* Data-quality counts, summed over ranks (identical on every rank).

@@ -37,6 +37,11 @@ typedef struct {
     int n_model_default;
     char **model_default;
     tribe_currency currency; /* of the money features (tribe_currency_default() when created) */
+    /* String ids (tribe/id.h): row i's text at id_text + i * id_width,
+     * NUL-padded (id_width - 1 bytes at most); id[i] is its key. NULL (and
+     * id_width 0) with integer ids. id_width is the same on every rank. */
+    char *id_text;
+    int id_width;
 } tribe_table;
 
 /* Allocates an empty table with d named features and room for n_local rows
@@ -56,6 +61,17 @@ tribe_status tribe_table_set_model_default(tribe_table *t);
 /* Replaces t's default model columns by names[0..n) (copied; n = 0: every
  * feature). Errors: INPUT when a name is not a feature of t; NOMEM. */
 tribe_status tribe_table_set_model_default_names(tribe_table *t, int n, const char *const *names);
+/* Row i's text (string ids), or NULL (integer ids). */
+static inline const char *tribe_table_id_text(const tribe_table *t, int64_t i)
+{
+    return t->id_text ? t->id_text + (size_t)i * (size_t)t->id_width : NULL;
+}
+/* Row i's printed id (tribe_id_format) in buf (TRIBE_ID_BUF bytes). */
+const char *tribe_table_id(const tribe_table *t, int64_t i, char *buf);
+/* Local row of the customer a user names (tribe_id_lookup_keys against
+ * t->id, then the text when the table has texts), or -1 when not on this
+ * rank. */
+int64_t tribe_table_find_id(const tribe_table *t, const char *name);
 /* Index of a feature by name, or -1. */
 int tribe_table_feature(const tribe_table *t, const char *name);
 /* Index of a categorical column by name, or -1. */

@@ -4,6 +4,7 @@
 #include "tribe/cluster.h"
 #include "tribe/continuity.h"
 #include "tribe/h5.h"
+#include "tribe/id.h"
 #include "tribe/ingest.h"
 #include "tribe/sbuf.h"
 #include "tribe/stage.h"
@@ -49,6 +50,7 @@ typedef struct {
     int64_t id;
     int32_t label;
     float dist;
+    char text[TRIBE_ID_BUF]; /* the id's text, "" with integer ids */
 } out_row;
 
 /* The segment names as CSV text cells (tribe_csv_cell), [k] strings. */
@@ -101,14 +103,21 @@ static tribe_status write_csv(tribe_par *par, const char *out, const tribe_prev 
         for (int64_t lo = 0; lo < counts[r]; lo += BLOCK_ROWS) {
             int64_t n = counts[r] - lo < BLOCK_ROWS ? counts[r] - lo : BLOCK_ROWS;
             if (rank == r)
-                for (int64_t i = 0; i < n; i++)
-                    send[i] = (out_row){t->id[lo + i], label[lo + i], dist[lo + i]};
+                for (int64_t i = 0; i < n; i++) {
+                    send[i] = (out_row){t->id[lo + i], label[lo + i], dist[lo + i], ""};
+                    if (t->id_text)
+                        snprintf(send[i].text, sizeof send[i].text, "%s", tribe_table_id_text(t, lo + i));
+                }
             TRIBE_TRY(tribe_par_gatherv(par, send, rank == r ? (size_t)n * sizeof *send : 0, 0, (void **)&got,
                                         &total, NULL, NULL));
-            for (size_t i = 0; rank == 0 && wst == TRIBE_OK && i < total / sizeof *got; i++)
-                if (fprintf(f, "%lld,%lld,%s,%.9g\n", (long long)got[i].id, (long long)md->seg_id[got[i].label],
+            for (size_t i = 0; rank == 0 && wst == TRIBE_OK && i < total / sizeof *got; i++) {
+                char idb[TRIBE_ID_BUF], cell[3 * TRIBE_ID_BUF];
+                tribe_id_format(t->id_text ? got[i].text : NULL, got[i].id, idb);
+                tribe_csv_cell(cell, sizeof cell, idb, strlen(idb));
+                if (fprintf(f, "%s,%lld,%s,%.9g\n", cell, (long long)md->seg_id[got[i].label],
                             cells[got[i].label], (double)got[i].dist) < 0)
                     wst = tribe_fail_errno(TRIBE_ERR_IO, "%s: write failed", out ? out : "standard output");
+            }
             free(got);
             got = NULL;
         }
@@ -157,6 +166,9 @@ static tribe_status write_h5(tribe_par *par, const char *out, const char *model_
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "model", model_path));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, 1, t->id));
+    if (t->id_text)
+        TRIBE_TRY(tribe_h5_write_str_rows(h, "/segments/id_text", t->n_global, t->offset, t->n_local, t->id_width,
+                                          t->id_text));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/label", TRIBE_H5_I32, t->n_global, t->offset, t->n_local, 1, label));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/distance", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, 1, dist));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/segments", "names", md->k, (const char *const *)md->seg_names));

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
+#include "tribe/id.h"
 #include "tribe/table.h"
 
 #include <getopt.h>
@@ -68,22 +69,14 @@ cleanup:
 
 /* Collective: finds the customer in this rank's shard, checks that the
  * results' row holds the same id, and hands row and label to every rank. */
-static tribe_status find_customer(tribe_par *par, const char *path, const tribe_table *t, int64_t id,
+static tribe_status find_customer(tribe_par *par, const char *path, const tribe_table *t, const char *name,
                                   found_row *out, int *owner)
 {
     tribe_status st = TRIBE_OK;
     tribe_h5 *h = NULL;
     int64_t *ids = NULL;
     int32_t *label = NULL;
-    int64_t lo = 0, hi = t->n_local; /* ids ascend: binary search */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (t->id[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    int64_t i = lo < t->n_local && t->id[lo] == id ? lo : -1;
+    int64_t i = tribe_table_find_id(t, name), id = i >= 0 ? t->id[i] : 0;
     st = tribe_par_agree(par, tribe_h5_open(par, path, &h));
     if (st != TRIBE_OK)
         goto cleanup;
@@ -114,7 +107,7 @@ cleanup:
 
 /* Rank 0: the explanation of one row x[d]. */
 static tribe_status print_explanation(const tribe_gbdt_model *m, const float *x, char *const *feat, int d,
-                                      char *const *seg_names, const int64_t *seg_id, int k, int64_t id, int32_t seg,
+                                      char *const *seg_names, const int64_t *seg_id, int k, const char *id, int32_t seg,
                                       int top)
 {
     tribe_status st = TRIBE_OK;
@@ -129,7 +122,7 @@ static tribe_status print_explanation(const tribe_gbdt_model *m, const float *x,
     TRIBE_TRY(tribe_gbdt_shap(m, x, 1, phi));
     tribe_gbdt_predict(m, x, 1, prob);
     tribe_gbdt_predict_raw(m, x, 1, raw);
-    printf("customer %lld: segment %lld %s\n", (long long)id, (long long)seg_id[seg], seg_names[seg]);
+    printf("customer %s: segment %lld %s\n", id, (long long)seg_id[seg], seg_names[seg]);
     printf("segment probabilities (model):\n");
     for (int c = 0; c < g; c++)
         printf("  %-3lld %-24s p=%.6f raw=%+.6f%s\n", c < k ? (long long)seg_id[c] : (long long)c,
@@ -160,7 +153,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
     const char *results = NULL, *customers = NULL, *id_arg = NULL;
-    int64_t id = 0, top = 5;
+    int64_t top = 5;
+    char idb[TRIBE_ID_BUF] = "";
     char *input = NULL, *json = NULL;
     char **feat = NULL, **seg_names = NULL;
     int64_t *seg_id = NULL;
@@ -192,7 +186,8 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     results = argv[optind];
     if (!id_arg)
         return tribe_cli_usage("explain", "--customer ID is required");
-    TRIBE_TRY(tribe_cli_int("explain", "--customer", id_arg, INT64_MIN, INT64_MAX, &id));
+    if (tribe_id_lookup_keys(id_arg, 1, (int64_t[2]){0, 0}) == 0)
+        return tribe_cli_usage("explain", "--customer '%s' is not a customer id", id_arg);
 
     TRIBE_TRY(read_results(par, results, &input, &json, &feat, &d, &seg_names, &k, &seg_id));
     st = tribe_par_agree(par, tribe_gbdt_from_json(json, &m));
@@ -213,25 +208,28 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
                             customers, feat[j], results);
             goto cleanup;
         }
-    TRIBE_TRY(find_customer(par, results, t, id, &fr, &owner));
+    TRIBE_TRY(find_customer(par, results, t, id_arg, &fr, &owner));
     if (owner < 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "customer %lld is not in %s (%lld customers)", (long long)id, customers,
+        st = tribe_fail(TRIBE_ERR_INPUT, "customer %s is not in %s (%lld customers)", id_arg, customers,
                         (long long)t->n_global);
         goto cleanup;
     }
     /* The owner sends the customer's model columns to everyone. */
     TRIBE_TRY(tribe_calloc((void **)&x, (size_t)d + 1, sizeof *x));
-    if (tribe_par_rank(par) == owner)
+    if (tribe_par_rank(par) == owner) {
         for (int j = 0; j < d; j++)
             x[j] = t->x[(size_t)(fr.row - t->offset) * t->d + col[j]];
+        tribe_table_id(t, fr.row - t->offset, idb);
+    }
     TRIBE_TRY(tribe_par_bcast(par, x, (size_t)d * sizeof *x, owner));
+    TRIBE_TRY(tribe_par_bcast(par, idb, sizeof idb, owner));
     if (fr.label < 0 || fr.label >= k) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: customer %lld has segment %d, outside 0..%d", results, (long long)id,
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: customer %s has segment %d, outside 0..%d", results, idb,
                         fr.label, k - 1);
         goto cleanup;
     }
     if (tribe_par_rank(par) == 0)
-        st = print_explanation(m, x, feat, d, seg_names, seg_id, k, id, fr.label, (int)top);
+        st = print_explanation(m, x, feat, d, seg_names, seg_id, k, idb, fr.label, (int)top);
 cleanup:
     tribe_gbdt_model_destroy(&m);
     tribe_table_destroy(&t);

@@ -2,6 +2,7 @@
  * and the run's other per-customer outputs; docs/outputs.md). */
 #include "cli.h"
 #include "tribe/h5.h"
+#include "tribe/id.h"
 #include "tribe/sbuf.h"
 #include "tribe/table.h"
 
@@ -44,10 +45,12 @@ static size_t put_field(char *dst, size_t cap, const char *s)
     return tribe_csv_cell(dst, cap, s, strlen(s));
 }
 
-/* The customer id of row i as a cell: the one place export prints an id. */
+/* The customer id of row i as a cell: the one place export prints an id
+ * (the text with string ids, tribe/id.h; a text cell under the CSV rules). */
 static size_t put_id(char *dst, size_t cap, const tribe_table *t, int64_t i)
 {
-    return (size_t)snprintf(dst, cap, "%lld", (long long)t->id[i]);
+    char idb[TRIBE_ID_BUF];
+    return put_field(dst, cap, tribe_table_id(t, i, idb));
 }
 
 /* The currency of money columns, for their names: the ISO 4217 code of the

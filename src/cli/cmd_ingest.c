@@ -15,7 +15,7 @@ static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
     "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n"
-    "                    [--text FILE... [--text-topics K] [--text-seed N]]\n\n"
+    "                    [--text FILE... [--text-topics K] [--text-seed N]] [--id-type integer|string]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
     "Each source option may be repeated and may be a quoted glob pattern ('exports/2011-*.csv.gz', expanded\n"
@@ -37,6 +37,8 @@ static const char INGEST_USAGE[] =
     "  --horizon DAYS        target window (cutoff, cutoff + DAYS]; required with --cutoff, > 0\n"
     "  --target FILE         with --cutoff: future_spend and the BG/NBD inputs per customer, same layout as\n"
     "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n"
+    "  --id-type TYPE        customer ids: integer (default; 17850 or 17850.0) or string (C-00123, UUIDs:\n"
+    "                        UTF-8, up to 64 bytes, kept as given in customers.h5 and every output)\n"
     "  --progress            rows read so far on stderr, once a second, also when stderr is not a terminal\n"
     "                        (TRIBE_PROGRESS=1 does the same); --no-progress: never (default: on a terminal)\n";
 
@@ -281,6 +283,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"text", required_argument, 0, 'x'},
                                          {"text-topics", required_argument, 0, 'K'},
                                          {"text-seed", required_argument, 0, 'E'},
+                                         {"id-type", required_argument, 0, 'I'},
                                          {0, 0, 0, 0}};
     int c;
     memset(src, 0, sizeof src);
@@ -305,6 +308,11 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'x': TRIBE_TRY(path_list_add(&src[SRC_TEXT], "text", optarg)); break;
         case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); text.topics = (int)v; break;
         case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); text.seed = (uint64_t)v; break;
+        case 'I':
+            if (strcmp(optarg, "integer") != 0 && strcmp(optarg, "string") != 0)
+                TRIBE_TRY(tribe_cli_usage("ingest", "--id-type is integer or string, not '%s'", optarg));
+            cfg.string_ids = strcmp(optarg, "string") == 0;
+            break;
         default:
             st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
             goto cleanup;

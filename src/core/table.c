@@ -1,5 +1,6 @@
 /* The in-memory customer shard (tribe/table.h). */
 #include "tribe/table.h"
+#include "tribe/id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,47 @@ tribe_status tribe_table_set_model_default(tribe_table *t)
     return tribe_table_set_model_default_names(t, n, have);
 }
 
+const char *tribe_table_id(const tribe_table *t, int64_t i, char *buf)
+{
+    return tribe_id_format(tribe_table_id_text(t, i), t->id[i], buf);
+}
+
+/* Row of key in the ascending ids, or -1. */
+static int64_t find_key(const int64_t *id, int64_t n, int64_t key)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (id[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && id[lo] == key ? lo : -1;
+}
+
+int64_t tribe_table_find_id(const tribe_table *t, const char *name)
+{
+    int64_t keys[2];
+    int nk = tribe_id_lookup_keys(name, t->id_text != NULL, keys);
+    size_t n = strlen(name);
+    while (n > 0 && (*name == ' ' || *name == '\t')) {
+        name++;
+        n--;
+    }
+    while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+        n--;
+    for (int k = 0; k < nk; k++) {
+        int64_t i = find_key(t->id, t->n_local, keys[k]);
+        /* with texts, the first key's row must hold the text itself (a hashed
+         * key may be another text's); the second is a number's exact key */
+        const char *txt = i >= 0 ? tribe_table_id_text(t, i) : NULL;
+        if (i >= 0 && (k > 0 || !txt || (strlen(txt) == n && memcmp(txt, name, n) == 0)))
+            return i;
+    }
+    return -1;
+}
+
 int tribe_table_feature(const tribe_table *t, const char *name)
 {
     for (int j = 0; j < t->d; j++)
@@ -128,6 +170,7 @@ void tribe_table_destroy(tribe_table **tp)
         free(t->cat[j].code);
     }
     free(t->cat);
+    free(t->id_text);
     free(t);
     *tp = NULL;
 }

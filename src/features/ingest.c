@@ -17,6 +17,7 @@
  */
 #include "ingest_internal.h"
 #include "tribe/csv.h"
+#include "tribe/id.h"
 #include "tribe/ingest.h"
 
 #include <math.h>
@@ -213,6 +214,8 @@ typedef struct {
     demo_rec *demo;
     int64_t n_demo, cap_demo;
     int rejects_all;
+    int string_ids;     /* cfg->string_ids: ids are texts, noted in `ids` */
+    ing_ids ids;
     int src;            /* source index (all sources' files) of the file being read */
     int cust_src;       /* the rejects' source index of the customers left out (net spend <= 0) */
     int64_t file_key;   /* (index of the file within its source) << 40: orders demographics rows */
@@ -311,6 +314,7 @@ static tribe_status state_init(state *S)
     TRIBE_TRY(ing_dict_init(&S->subscription));
     TRIBE_TRY(tx_agg_init(&S->tx));
     TRIBE_TRY(web_agg_init(&S->web));
+    TRIBE_TRY(ing_ids_init(&S->ids));
 cleanup:
     return st;
 }
@@ -324,6 +328,7 @@ static void state_free(state *S)
     ing_dict_free(&S->subscription);
     tx_agg_free(&S->tx);
     web_agg_free(&S->web);
+    ing_ids_free(&S->ids);
     free(S->demo);
 }
 
@@ -366,22 +371,19 @@ static int bad_record(const tribe_csv *c, char *why, size_t cap)
     return 0;
 }
 
-/* A customer id cell: 1 = parsed, 0 = empty, -1 = malformed (why filled). */
-static int parse_id(const tribe_csv *c, int col, int64_t *id, char *why, size_t cap)
+/* A customer id cell (tribe_id_parse): *has 1 = parsed, 0 = empty, -1 =
+ * malformed (why filled). A string id's text is noted in S->ids. Errors:
+ * INPUT when another text has the same key (naming both and the row),
+ * NOMEM. */
+static tribe_status parse_id(state *S, const tribe_csv *c, int col, int64_t *id, int *has, char *why, size_t cap)
 {
     size_t n;
     const char *s = cell(c, col, &n);
-    if (n == 0)
-        return 0;
-    if (!ing_parse_int(s, n, id)) {
-        why_bad(why, cap, "CustomerID", s, n, "is not an integer id");
-        return -1;
-    }
-    if (*id < 0) {
-        why_bad(why, cap, "CustomerID", s, n, "is negative");
-        return -1;
-    }
-    return 1;
+    *has = tribe_id_parse(s, n, S->string_ids, id, why, cap);
+    if (*has <= 0 || !S->string_ids)
+        return TRIBE_OK;
+    return ing_ids_note(&S->ids, *id, s, n, S->rej.src_names ? S->rej.src_names[S->src] : NULL,
+                        tribe_csv_line(c));
 }
 
 enum { TX_INV, TX_STOCK, TX_QTY, TX_DATE, TX_PRICE, TX_CUST, TX_COUNTRY, TX_NCOL };
@@ -494,7 +496,8 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         snprintf(why, sizeof why, "Quantity x UnitPrice is out of range");
         goto malformed;
     }
-    int has_id = parse_id(c, col[TX_CUST], &id, why, sizeof why);
+    int has_id = 0;
+    TRIBE_TRY(parse_id(S, c, col[TX_CUST], &id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
 
@@ -587,7 +590,8 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     S->led.web_rows++;
     if (bad_record(c, why, sizeof why))
         goto malformed;
-    int has_id = parse_id(c, col[WEB_CUST], &id, why, sizeof why);
+    int has_id = 0;
+    TRIBE_TRY(parse_id(S, c, col[WEB_CUST], &id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
     if (!has_id) {
@@ -660,7 +664,8 @@ static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int c
     S->led.demographics_rows++;
     if (bad_record(c, why, sizeof why))
         goto malformed;
-    int has_id = parse_id(c, col[DEMO_CUST], &r.id, why, sizeof why);
+    int has_id = 0;
+    TRIBE_TRY(parse_id(S, c, col[DEMO_CUST], &r.id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
     if (!has_id) {
@@ -1576,8 +1581,12 @@ cleanup:
     return st;
 }
 
-/* A customer id as the rejects file prints it. */
-static void fmt_id(int64_t id, char *buf, size_t cap) { snprintf(buf, cap, "%lld", (long long)id); }
+/* A customer id as the rejects file prints it: the number, or with string
+ * ids the text (the owner's S->ids holds it after ing_ids_shuffle). */
+static void fmt_id(const state *S, int64_t id, char buf[TRIBE_ID_BUF])
+{
+    tribe_id_format(S->string_ids ? ing_ids_text(&S->ids, id) : NULL, id, buf);
+}
 
 /* Collective: the customers left out for a net spend <= 0 (b->drop, by id
  * on each rank, ranks in id order) as rows of the rejects file, source
@@ -1586,13 +1595,13 @@ static void fmt_id(int64_t id, char *buf, size_t cap) { snprintf(buf, cap, "%lld
 static tribe_status reject_customers(tribe_par *par, state *S, const build_ctx *b)
 {
     tribe_status st = TRIBE_OK;
-    char why[160], id[32];
+    char why[160], id[TRIBE_ID_BUF];
     S->rej.stream = ING_REJ_SHARED;
     for (int64_t i = 0; i < b->n_drop && st == TRIBE_OK; i++) {
         const tx_cust *cu = &S->tx.c[b->drop[i]];
         snprintf(why, sizeof why, "net spend <= 0: gross %.2f, returned %.2f", tribe_xsum_value(cu->money),
                  tribe_xsum_value(cu->ret));
-        fmt_id(cu->id, id, sizeof id);
+        fmt_id(S, cu->id, id);
         st = ing_rejects_add(&S->rej, S->cust_src, cu->id, why, id, strlen(id));
     }
     TRIBE_TRY(tribe_par_agree(par, st));
@@ -1617,6 +1626,8 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     TRIBE_TRY(build_levels(par, S, &b));
     TRIBE_TRY(build_snapshot(par, cfg, S, snapshot_override));
     TRIBE_TRY(build_owners(par, S, &b));
+    if (S->string_ids)
+        TRIBE_TRY(ing_ids_shuffle(par, &S->ids, b.spl));
     TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry));
     TRIBE_TRY(build_alloc(par, S, &b));
     if (has_web)
@@ -1627,6 +1638,11 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
     if (S->rejects_all)
         TRIBE_TRY(reject_customers(par, S, &b));
+    if (S->string_ids) {
+        TRIBE_TRY(ing_ids_fill(par, &S->ids, t));
+        if (tg)
+            TRIBE_TRY(ing_ids_fill(par, &S->ids, tg));
+    }
     TRIBE_TRY(add_cat(par, t, "country", &b.ctry, b.cc));
     if (has_web)
         TRIBE_TRY(add_cat(par, t, "device", &b.dev, b.dc));
@@ -1797,6 +1813,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     TRIBE_TRY(tribe_par_agree(par, st));
     S.rejects_all = cfg->rejects_all;
     S.cust_src = src.f[SRC_DEMO].first + src.f[SRC_DEMO].n;
+    S.string_ids = cfg->string_ids;
     S.cutoff = cutoff;
     S.led.cutoff_day = -1;
     S.horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;

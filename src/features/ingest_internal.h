@@ -17,6 +17,7 @@
 #include "tribe/core.h"
 #include "tribe/date.h"
 #include "tribe/par.h"
+#include "tribe/table.h"
 
 #include <stdio.h>
 
@@ -123,6 +124,35 @@ tribe_status ing_shuffle(tribe_par *par, const int64_t *spl, const void *recs, i
  * *remap (caller frees) maps each local id to its global level. */
 tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels, int *n_levels,
                               int64_t **remap);
+
+/* ---- string customer ids (ingest_ids.c) ------------------------------------ */
+
+/* The text of each key (tribe/id.h) a rank has seen. */
+typedef struct {
+    ing_map idx;              /* (key, 0) -> offset of its text in text */
+    char *text;               /* NUL-terminated texts back to back */
+    size_t len, cap;
+    int64_t last_key, last_off; /* the last noted key (last_off -1: none) */
+} ing_ids;
+
+tribe_status ing_ids_init(ing_ids *m);
+/* Accepts a zeroed struct. */
+void ing_ids_free(ing_ids *m);
+/* Not collective: notes that `key` is the key of text s[0, n), read at
+ * file:line (file NULL: no place). Errors: INPUT when another text has that
+ * key (naming both, and the place), NOMEM. */
+tribe_status ing_ids_note(ing_ids *m, int64_t key, const char *s, size_t n, const char *file, int64_t line);
+/* Not collective: the text of key, or NULL. */
+const char *ing_ids_text(const ing_ids *m, int64_t key);
+/* Collective: every (key, text) travels to the owner of its key (spl, as
+ * ing_shuffle), which checks the texts it receives for collisions; *m then
+ * holds the texts of the keys this rank owns. Errors: INPUT (a collision),
+ * NOMEM; agreed. */
+tribe_status ing_ids_shuffle(tribe_par *par, ing_ids *m, const int64_t *spl);
+/* Collective: t->id_text and t->id_width (the longest text over all ranks
+ * + 1) from m, which holds every row's key. Errors: INTERNAL (a row without
+ * text), NOMEM; agreed. */
+tribe_status ing_ids_fill(tribe_par *par, const ing_ids *m, tribe_table *t);
 
 /* ---- several files per source ------------------------------------------ */
 

@@ -393,8 +393,9 @@ static hid_t open_obj(tribe_h5 *h, const char *obj)
  * status, not OK; dset may then be -1): the ranks agree on the set-up first
  * and on every piece, so every rank returns the same status at the same
  * point. */
-static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tribe_h5_type type, int64_t offset,
-                                  int64_t n_local, int64_t cols, int write, void *buf, tribe_status prior)
+static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, hid_t mtype, size_t esize,
+                                  int64_t offset, int64_t n_local, int64_t cols, int write, void *buf,
+                                  tribe_status prior)
 {
     tribe_status st = prior;
     hid_t space = st == TRIBE_OK ? H5Dget_space(dset) : -1, mspace = -1;
@@ -404,7 +405,7 @@ static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tri
     st = agree(h, st);
     if (st != TRIBE_OK)
         goto cleanup;
-    size_t row_bytes = (size_t)(cols > 0 ? cols : 1) * type_size(type);
+    size_t row_bytes = (size_t)(cols > 0 ? cols : 1) * esize;
     int64_t per = (int64_t)(tribe_h5_io_bytes() / row_bytes);
     if (per < 1)
         per = 1;
@@ -429,8 +430,8 @@ static tribe_status transfer_rows(tribe_h5 *h, const char *name, hid_t dset, tri
         static char none[8]; /* an empty selection still wants a buffer */
         char *p = cnt > 0 ? (char *)buf + (size_t)lo * row_bytes : none;
         herr_t rc = sel < 0 ? -1
-                    : write ? H5Dwrite(dset, mem_type(type), mspace, space, h->xfer, p)
-                            : H5Dread(dset, mem_type(type), mspace, space, h->xfer, p);
+                    : write ? H5Dwrite(dset, mtype, mspace, space, h->xfer, p)
+                            : H5Dread(dset, mtype, mspace, space, h->xfer, p);
         H5Sclose(mspace);
         mspace = -1;
         /* Agreed after every piece: an MPI-IO error (a full disk) may reach
@@ -448,8 +449,10 @@ cleanup:
     return st;
 }
 
-tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
-                                 int64_t n_local, int64_t cols, const void *data)
+/* tribe_h5_write_rows for values of HDF5 type mtype (esize bytes each),
+ * stored as that type. */
+static tribe_status write_rows_typed(tribe_h5 *h, const char *name, hid_t mtype, size_t esize, int64_t n_global,
+                                     int64_t offset, int64_t n_local, int64_t cols, const void *data)
 {
     tribe_status st = TRIBE_OK;
     hid_t space = -1, dcpl = -1, lcpl = -1, dset = -1;
@@ -463,7 +466,7 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
     if (st == TRIBE_OK && n_global > 0 && cols > 0) {
         /* Chunks of about 1 MiB of rows: big enough for fast I/O, small
          * enough that a rank's read touches few chunks it does not own. */
-        hsize_t row_bytes = (hsize_t)cols * type_size(type);
+        hsize_t row_bytes = (hsize_t)cols * esize;
         hsize_t crow = (1u << 20) / row_bytes;
         if (crow < 1)
             crow = 1;
@@ -482,16 +485,22 @@ tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type ty
     }
     /* The whole dataset's chunks, allocated when it is created, plus their
      * index entries. */
-    uint64_t rows = (uint64_t)(n_global > 0 ? n_global : 0), row_bytes = (uint64_t)(cols > 0 ? cols : 0) * type_size(type);
+    uint64_t rows = (uint64_t)(n_global > 0 ? n_global : 0), row_bytes = (uint64_t)(cols > 0 ? cols : 0) * esize;
     st = reserve(h, st, rows * row_bytes + (row_bytes ? rows * row_bytes / ((uint64_t)1 << 20) + 1 : 0) * 64);
-    if (st == TRIBE_OK && (dset = H5Dcreate2(h->file, name, mem_type(type), space, lcpl, dcpl, H5P_DEFAULT)) < 0)
+    if (st == TRIBE_OK && (dset = H5Dcreate2(h->file, name, mtype, space, lcpl, dcpl, H5P_DEFAULT)) < 0)
         st = h5fail(h, name, "dataset creation");
-    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 1, (void *)data, st);
+    st = transfer_rows(h, name, dset, mtype, esize, offset, n_local, cols, 1, (void *)data, st);
     if (dset >= 0) H5Dclose(dset);
     if (space >= 0) H5Sclose(space);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (lcpl >= 0) H5Pclose(lcpl);
     return st;
+}
+
+tribe_status tribe_h5_write_rows(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t n_global, int64_t offset,
+                                 int64_t n_local, int64_t cols, const void *data)
+{
+    return write_rows_typed(h, name, mem_type(type), type_size(type), n_global, offset, n_local, cols, data);
 }
 
 tribe_status tribe_h5_shape(tribe_h5 *h, const char *name, int64_t *rows, int64_t *cols)
@@ -596,7 +605,7 @@ static tribe_status read_into(tribe_h5 *h, const char *name, tribe_h5_type type,
         st = check_stored(h, name, type, rows, c);
     if (st == TRIBE_OK && (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0)
         st = h5fail(h, name, "open for reading");
-    st = transfer_rows(h, name, dset, type, offset, n_local, cols, 0, dst, st);
+    st = transfer_rows(h, name, dset, mem_type(type), type_size(type), offset, n_local, cols, 0, dst, st);
     if (dset >= 0) H5Dclose(dset);
     return st;
 }
@@ -958,4 +967,87 @@ tribe_status tribe_h5_list(tribe_h5 *h, const char *group, int *n, char ***out)
     *n = acc.n;
     *out = acc.names;
     return TRIBE_OK;
+}
+
+/* ---- fixed-length string rows ------------------------------------------- */
+
+tribe_status tribe_h5_write_str_rows(tribe_h5 *h, const char *name, int64_t n_global, int64_t offset,
+                                     int64_t n_local, int width, const char *data)
+{
+    hid_t t = width > 0 ? fixed_str_type((size_t)width) : -1;
+    tribe_status st = agree(h, t < 0 ? h5fail(h, name, "string type") : TRIBE_OK);
+    if (st == TRIBE_OK)
+        st = write_rows_typed(h, name, t, (size_t)width, n_global, offset, n_local, 1, data);
+    if (t >= 0) H5Tclose(t);
+    return st;
+}
+
+/* Largest string width tribe reads from a dataset (a damaged type claims more). */
+#define MAX_STR_WIDTH 4096
+
+/* The stored type of a string row dataset: fixed-length (variable-length
+ * strings are refused, as for attributes), 1-D, at most MAX_STR_WIDTH bytes
+ * a string, storing every byte its dimensions claim. *width: bytes a string. */
+static tribe_status check_str_rows(tribe_h5 *h, const char *name, int64_t rows, int64_t cols, int *width)
+{
+    tribe_status st = TRIBE_OK;
+    hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
+    hid_t ft = dset >= 0 ? H5Dget_type(dset) : -1, dcpl = dset >= 0 ? H5Dget_create_plist(dset) : -1;
+    if (ft < 0 || dcpl < 0) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open dataset '%s' (damaged file?)", h->path, name);
+        goto cleanup;
+    }
+    size_t w = H5Tget_size(ft);
+    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w < 1 || w > MAX_STR_WIDTH || cols != 1) {
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not a 1-D array of fixed-length strings of at most %d "
+                        "bytes (variable-length strings are not read: docs/hdf5-layout.md)", h->path, name,
+                        MAX_STR_WIDTH);
+        goto cleanup;
+    }
+    if (H5Pget_nfilters(dcpl) == 0) {
+        hsize_t stored = H5Dget_storage_size(dset);
+        if (stored < (hsize_t)rows * w || (int64_t)stored > h->file_bytes) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %lld strings of %zu bytes but stores %llu bytes "
+                            "(damaged or incomplete file?)", h->path, name, (long long)rows, w,
+                            (unsigned long long)stored);
+            goto cleanup;
+        }
+    }
+    *width = (int)w;
+cleanup:
+    if (ft >= 0) H5Tclose(ft);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (dset >= 0) H5Dclose(dset);
+    return st;
+}
+
+tribe_status tribe_h5_read_str_rows(tribe_h5 *h, const char *name, int64_t n_global, int64_t offset,
+                                    int64_t n_local, int *width, char **out)
+{
+    int64_t rows = 0, cols = 0;
+    int w = 0;
+    hid_t dset = -1, t = -1;
+    char *buf = NULL;
+    tribe_status st = tribe_h5_shape(h, name, &rows, &cols);
+    if (st == TRIBE_OK && n_global >= 0 && rows != n_global)
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: '%s' has %lld rows, expected %lld", h->path, name, (long long)rows,
+                        (long long)n_global);
+    else if (st == TRIBE_OK && (offset < 0 || n_local < 0 || offset + n_local > rows))
+        st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
+    if (st == TRIBE_OK) /* the same metadata on every rank: the same verdict */
+        st = check_str_rows(h, name, rows, cols, &w);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&buf, (size_t)(n_local > 0 ? n_local : 1) * (size_t)w);
+    if (st == TRIBE_OK && ((t = fixed_str_type((size_t)w)) < 0 || (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0))
+        st = h5fail(h, name, "open for reading");
+    st = transfer_rows(h, name, dset, t, (size_t)w, offset, n_local, 1, 0, buf, st);
+    if (dset >= 0) H5Dclose(dset);
+    if (t >= 0) H5Tclose(t);
+    if (st == TRIBE_OK) {
+        *width = w;
+        *out = buf;
+        buf = NULL;
+    }
+    free(buf);
+    return st;
 }

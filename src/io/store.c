@@ -1,5 +1,6 @@
 /* customers.h5: the customer table on disk (docs/hdf5-layout.md). */
 #include "tribe/h5.h"
+#include "tribe/id.h"
 
 #include <errno.h>
 #include <math.h>
@@ -44,6 +45,9 @@ tribe_status tribe_store_write_customers_at(tribe_par *par, const char *path, co
     TRIBE_TRY(tribe_h5_attr_str(h, "/", "tribe_version", TRIBE_VERSION));
     TRIBE_TRY(tribe_store_write_currency(h, &t->currency));
     TRIBE_TRY(tribe_h5_write_rows(h, "/customers/id", TRIBE_H5_I64, t->n_global, t->offset, t->n_local, 1, t->id));
+    if (t->id_text)
+        TRIBE_TRY(tribe_h5_write_str_rows(h, "/customers/id_text", t->n_global, t->offset, t->n_local, t->id_width,
+                                          t->id_text));
     TRIBE_TRY(tribe_h5_write_rows(h, "/customers/features", TRIBE_H5_F32, t->n_global, t->offset, t->n_local, t->d,
                                   t->x));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/customers/features", "feature_names", t->d, (const char *const *)t->names));
@@ -149,6 +153,26 @@ cleanup:
     return tribe_par_agree(par, st);
 }
 
+tribe_status tribe_store_check_id_text(const char *path, const char *dname, const char *text, int width,
+                                       const int64_t *id, int64_t n, int64_t lo)
+{
+    char why[160];
+    for (int64_t i = 0; i < n; i++) {
+        const char *s = text + (size_t)i * (size_t)width;
+        size_t len = strnlen(s, (size_t)width);
+        if (len == (size_t)width)
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: %s of row %lld fills its %d bytes: tribe stores each id with a "
+                              "NUL after it (docs/hdf5-layout.md)", path, dname, (long long)(lo + i), width);
+        if (!tribe_id_check(s, len, why, sizeof why))
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: %s of row %lld: %s", path, dname, (long long)(lo + i), why);
+        if (tribe_id_key(s, len) != id[i])
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: %s of row %lld is '%s', whose key is not the row's id %lld "
+                              "(the file was changed after tribe wrote it)", path, dname, (long long)(lo + i), s,
+                              (long long)id[i]);
+    }
+    return TRIBE_OK;
+}
+
 static void free_names(char **names, int n)
 {
     if (!names)
@@ -199,6 +223,11 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     TRIBE_TRY(check_ids(par, path, id, hi - lo, lo));
     TRIBE_TRY(tribe_table_create(0, d, (const char *const *)names, &t));
     TRIBE_TRY(tribe_store_read_currency(h, &t->currency));
+    if (tribe_h5_exists(h, "/customers/id_text")) { /* string ids (tribe/id.h) */
+        TRIBE_TRY(tribe_h5_read_str_rows(h, "/customers/id_text", n, lo, hi - lo, &t->id_width, &t->id_text));
+        st = tribe_store_check_id_text(path, "/customers/id_text", t->id_text, t->id_width, id, hi - lo, lo);
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
     free(t->id);
     free(t->x);
     t->id = id;

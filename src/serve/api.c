@@ -40,18 +40,18 @@ static unsigned query_fields(const tribe_req *q, tribe_reply *r)
 static void customer(const tribe_req *q, tribe_snap *s, const char *id_text, tribe_reply *r)
 {
     tribe_sbuf b = {0};
-    int64_t id = 0, row = -1;
+    int64_t row = -1;
     unsigned fields = query_fields(q, r);
     r->route = TRIBE_ROUTE_CUSTOMER;
     if (!fields)
         return;
-    if (tribe_serve_parse_id(id_text, strlen(id_text), &id) != 0) {
-        tribe_reply_problem(r, 400, "bad-request", q->url, "'%.40s' is not a customer id (an integer, e.g. 17850)",
-                            id_text);
+    if ((row = tribe_snap_find_name(s, id_text)) == -2) {
+        tribe_reply_problem(r, 400, "bad-request", q->url, s->id_text ? "'%.40s' is not a customer id" :
+                            "'%.40s' is not a customer id (an integer, e.g. 17850)", id_text);
         return;
     }
-    if ((row = tribe_snap_find(s, id)) < 0) {
-        tribe_reply_problem(r, 404, "not-found", q->url, "customer %lld is not in run %s", (long long)id, s->run_id);
+    if (row < 0) {
+        tribe_reply_problem(r, 404, "not-found", q->url, "customer %.64s is not in run %s", id_text, s->run_id);
         return;
     }
     if (tribe_snap_customer_json(s, row, fields, &b) != TRIBE_OK) {
@@ -83,7 +83,9 @@ static tribe_status batch_body(tribe_snap *s, const cJSON *ids, unsigned fields,
     TRIBE_TRY(tribe_sbuf_add(b, "{\"customers\":["));
     cJSON_ArrayForEach(v, ids)
     {
-        int64_t id = 0, row = batch_id(v, &id) == 0 ? tribe_snap_find(s, id) : -1;
+        int64_t id = 0, row = cJSON_IsString(v) ? tribe_snap_find_name(s, v->valuestring)
+                              : batch_id(v, &id) == 0 ? tribe_snap_find(s, id) : -1;
+        row = row < 0 ? -1 : row;
         rows[i++] = row;
         if (row >= 0) {
             TRIBE_TRY(tribe_sbuf_add(b, first ? "" : ","));
@@ -181,7 +183,8 @@ static tribe_status page_body(const tribe_snap *s, int c, int64_t pos, int64_t l
     TRIBE_TRY(tribe_sbuf_add(b, ",\"customers\":["));
     for (int64_t i = pos; i < stop; i++) {
         uint32_t row = s->seg_rows[i];
-        TRIBE_TRY(tribe_sbuf_printf(b, "%s{\"customer_id\":\"%lld\",\"p\":", i > pos ? "," : "", (long long)s->id[row]));
+        TRIBE_TRY(tribe_snap_add_customer_id(s, b, i > pos ? ",{\"customer_id\":" : "{\"customer_id\":", row));
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"p\":"));
         TRIBE_TRY(tribe_snap_num(b, "%.4g", s->memb ? s->memb[(size_t)row * s->k + c] : NAN));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"outlier\":"));
         TRIBE_TRY(tribe_sbuf_add(b, !s->outlier ? "null" : s->outlier[row] ? "true" : "false"));

@@ -710,12 +710,20 @@ static tribe_status add_id(tribe_sbuf *b, const char *prefix, int64_t v)
     return st != TRIBE_OK ? st : tribe_sbuf_add(b, p);
 }
 
+tribe_status tribe_snap_add_customer_id(const tribe_snap *s, tribe_sbuf *b, const char *prefix, int64_t row)
+{
+    if (!s->id_text)
+        return add_id(b, prefix, s->id[row]);
+    tribe_status st = tribe_sbuf_add(b, prefix);
+    return st != TRIBE_OK ? st : tribe_sbuf_json_str(b, s->id_text + (size_t)row * (size_t)s->id_width);
+}
+
 tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned fields, tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
     int c = s->label[row];
 #define HAS(f) (fields & (1u << (f)))
-    TRIBE_TRY(add_id(b, "{\"customer_id\":", s->id[row]));
+    TRIBE_TRY(tribe_snap_add_customer_id(s, b, "{\"customer_id\":", row));
     if (HAS(TRIBE_CF_SEGMENT)) {
         TRIBE_TRY(add_id(b, ",\"segment\":{\"id\":", s->seg_id[c]));
         TRIBE_TRY(tribe_sbuf_add(b, ",\"name\":"));

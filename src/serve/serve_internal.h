@@ -34,6 +34,8 @@ typedef struct tribe_snap {
     int k;
     /* per customer, by row (ids ascending) */
     int64_t *id;
+    char *id_text;            /* string ids (tribe/id.h): [n][id_width], or NULL */
+    int id_width;
     int16_t *label;
     float *dist;
     float *memb;              /* [n][k] or NULL */
@@ -106,6 +108,13 @@ tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned
 /* Parses a customer id as written in a path or batch: an integer or its
  * float form "17850.0". 0 on success. */
 int tribe_serve_parse_id(const char *s, size_t len, int64_t *out);
+/* Row of the customer a client names (a path segment, decoded, or a batch
+ * string): with integer ids tribe_serve_parse_id then tribe_snap_find; with
+ * string ids the text (tribe_table_find_id's rules). -1 not found, -2 not
+ * an id. */
+int64_t tribe_snap_find_name(const tribe_snap *s, const char *name);
+/* Appends prefix, then customer `row`'s id as a JSON string. */
+tribe_status tribe_snap_add_customer_id(const tribe_snap *s, tribe_sbuf *b, const char *prefix, int64_t row);
 
 /* ---- the server ---------------------------------------------------------- */
 

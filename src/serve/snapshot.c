@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
+#include "tribe/id.h"
+
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,6 +106,10 @@ static tribe_status read_customers(tribe_h5 *h, tribe_snap *s)
         if (s->id[i] <= s->id[i - 1])
             return tribe_fail(TRIBE_ERR_INPUT, "%s: /segments/id is not strictly ascending at row %lld (%lld after %lld)",
                               s->results, (long long)i, (long long)s->id[i], (long long)s->id[i - 1]);
+    if (tribe_h5_exists(h, "/segments/id_text")) { /* string ids (tribe/id.h) */
+        TRIBE_TRY(tribe_h5_read_str_rows(h, "/segments/id_text", s->n, 0, s->n, &s->id_width, &s->id_text));
+        TRIBE_TRY(tribe_store_check_id_text(s->results, "/segments/id_text", s->id_text, s->id_width, s->id, s->n, 0));
+    }
     TRIBE_TRY(read_segments(h, s));
     TRIBE_TRY(read_col(h, "/segments/distance", TRIBE_H5_F32, s->n, 1, 0, (void **)&s->dist));
     TRIBE_TRY(read_col(h, "/segments/membership", TRIBE_H5_F32, s->n, s->k, 1, (void **)&s->memb));
@@ -372,6 +378,7 @@ void tribe_snap_release(tribe_snap *s)
     free(s->run_id);
     free(s->created);
     free(s->id);
+    free(s->id_text);
     free(s->label);
     free(s->dist);
     free(s->memb);
@@ -467,4 +474,22 @@ int tribe_serve_parse_id(const char *s, size_t len, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int64_t tribe_snap_find_name(const tribe_snap *s, const char *name)
+{
+    int64_t id = 0, keys[2];
+    if (!s->id_text)
+        return tribe_serve_parse_id(name, strlen(name), &id) != 0 ? -2 : tribe_snap_find(s, id);
+    int nk = tribe_id_lookup_keys(name, 1, keys);
+    size_t n = strlen(name);
+    for (int k = 0; k < nk; k++) {
+        int64_t row = tribe_snap_find(s, keys[k]);
+        /* the first key's row must hold the text itself (a hashed key may be
+         * another text's); the second is the exact key of a number */
+        const char *txt = row >= 0 ? s->id_text + (size_t)row * (size_t)s->id_width : NULL;
+        if (row >= 0 && (k > 0 || (strlen(txt) == n && memcmp(txt, name, n) == 0)))
+            return row;
+    }
+    return nk ? -1 : -2;
 }

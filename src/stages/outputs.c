@@ -255,6 +255,9 @@ tribe_status pipeline_write_results(tribe_pipeline *pl)
     TRIBE_TRY(tribe_store_write_currency(h, &r->t->currency));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/id", TRIBE_H5_I64, r->rows.n_global, r->rows.offset, r->rows.n_local,
                                   1, r->t->id));
+    if (r->t->id_text) /* string ids (tribe/id.h) */
+        TRIBE_TRY(tribe_h5_write_str_rows(h, "/segments/id_text", r->rows.n_global, r->rows.offset,
+                                          r->rows.n_local, r->t->id_width, r->t->id_text));
     for (int i = 0; i < pl->n; i++)
         if (pl->ran[i] && pl->def[i]->write)
             TRIBE_TRY(pl->def[i]->write(pl->state[i], r, h));
