@@ -25,6 +25,9 @@ tribe_np 1 explain "$R" --customer "$ID" --top 3 >"$TMP/e3.txt" 2>"$TMP/e3.err" 
 check "--top 3 prints 3 contributions" test "$(contribs "$TMP/e3.txt" | wc -l)" -eq 3
 grep -q "^customer $ID: segment $LABEL " "$TMP/e3.txt" && ok "explain names the customer's segment from results.h5" ||
   { fail "segment line"; head -2 "$TMP/e3.txt"; }
+"$TRIBE_BIN" explain "$R" --customer "$ID.0" --top 1 >"$TMP/efloat.txt" 2>&1 &&
+  grep -q "^customer $ID: segment $LABEL " "$TMP/efloat.txt" && ok "explain accepts the float form $ID.0" ||
+  { fail "explain --customer $ID.0"; head -2 "$TMP/efloat.txt"; }
 check "one probability line per segment" test "$(grep -c '^  [0-9] .* p=' "$TMP/e3.txt")" -eq 4
 
 tribe_np 1 explain "$R" --customer "$ID" --top 1000 >"$TMP/eall.txt" 2>&1 || fail "explain --top 1000"

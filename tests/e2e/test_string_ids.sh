@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# String customer ids (docs/ingest.md): tribe gen's data with its ids rewritten as texts (C-00123,
+# UUIDs, non-ASCII, some left as numbers) over transactions + web + demographics. ingest --id-type
+# string on 1, 2 and 4 ranks gives identical customers.h5, whose features equal the integer ingest's
+# customer by customer; a run; export, assign, explain and serve print the texts and find customers
+# by them (a number also as 17850.0); too long ids are rejected rows, a key collision (forced with
+# the test hook TRIBE_TEST_ID_HASH_BITS) is refused naming both ids, on 1 and 2 ranks.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/serve_lib.sh"
+
+setup_failed() { fail "$1 failed"; tail -5 "$TMP/setup.log"; finish; exit 1; }
+tribe_np 2 gen --customers 600 --seed 11 -o "$TMP/raw" >"$TMP/setup.log" 2>&1 || setup_failed gen
+mkdir -p "$TMP/s"
+# The text of integer id i: four kinds, and the map as JSON for the checks below.
+$PY - "$TMP/raw" "$TMP/s" <<'PY' || setup_failed "id rewrite"
+import csv, json, re, sys, uuid
+src, dst = sys.argv[1:]
+def text(i):
+    i = int(float(i))
+    return [f"C-{i:05d}", str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))), f"Zoë {i}", str(i)][i % 4]
+seen = {}
+for name in ("transactions.csv", "web_events.csv", "demographics.csv"):
+    with open(f"{src}/{name}", newline="") as f, open(f"{dst}/{name}", "w", newline="") as g:
+        r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
+        head = next(r)
+        w.writerow(head)
+        c = head.index("CustomerID")
+        for row in r:  # gen's planted bad rows (bad ids, missing fields) stay as they are
+            if len(row) > c and re.fullmatch(r"\s*\d+(\.0*)?\s*", row[c]):
+                seen[str(int(float(row[c])))] = row[c] = text(row[c])
+            w.writerow(row)
+json.dump(seen, open(f"{dst}/map.json", "w"))
+PY
+S=$TMP/s
+ingest() { # ingest NP OUT [options]
+  local np=$1 out=$2
+  shift 2
+  tribe_np "$np" ingest --transactions "$S/transactions.csv" --web "$S/web_events.csv" \
+    --demographics "$S/demographics.csv" -o "$out" "$@"
+}
+for np in 1 2 4; do
+  ingest "$np" "$TMP/c$np.h5" --id-type string >"$TMP/ingest$np.log" 2>&1 || { fail "ingest --id-type string on $np ranks"; tail -5 "$TMP/ingest$np.log"; }
+done
+"$TRIBE_BIN" ingest --transactions "$TMP/raw/transactions.csv" --web "$TMP/raw/web_events.csv" \
+  --demographics "$TMP/raw/demographics.csv" -o "$TMP/int.h5" >"$TMP/setup.log" 2>&1 || setup_failed "integer ingest"
+for np in 2 4; do
+  h5diff "$TMP/c1.h5" "$TMP/c$np.h5" >"$TMP/h5diff$np.txt" 2>&1 || true
+  if grep -vE '^attribute: |differences found$|^$' "$TMP/h5diff$np.txt" | grep -q .; then
+    fail "customers.h5 on $np ranks differs from 1 rank"; head -5 "$TMP/h5diff$np.txt"
+  else ok "customers.h5 with string ids: 1 and $np ranks identical (ids, texts, features)"; fi
+done
+$PY - "$TMP/c1.h5" "$TMP/int.h5" "$S/map.json" <<'PY' && ok "every customer keeps its text and the integer ingest's features" || fail "texts or features"
+import h5py, json, sys
+import numpy as np
+s, i, m = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), json.load(open(sys.argv[3]))
+texts = [t.decode() for t in s["/customers/id_text"][:]]
+assert s["/customers/id_text"].dtype.kind == "S", s["/customers/id_text"].dtype  # fixed-length
+want = [m[str(k)] for k in i["/customers/id"][:]]
+assert sorted(texts) == sorted(want), "texts differ"
+kinds = sum(t.startswith("C-") for t in texts), sum(t.count("-") == 4 for t in texts), sum(t.startswith("Zoë") for t in texts)
+assert min(kinds) > 50, kinds
+fs, fi = s["/customers/features"][:], i["/customers/features"][:]
+pos = {t: r for r, t in enumerate(texts)}
+for r, t in enumerate(want):
+    assert np.array_equal(fs[pos[t]], fi[r], equal_nan=True), (t, fs[pos[t]], fi[r])
+ids = s["/customers/id"][:]
+assert (np.diff(ids) > 0).all() and (ids >= 0).all()
+PY
+
+write_job "$TMP/job.json" c2.h5 out 3 '"run_id": "s1", "drivers": {"n_rounds": 5, "sample_size": 0}'
+tribe_np 2 run "$TMP/job.json" >"$TMP/run.log" 2>&1 || { fail "run"; tail -5 "$TMP/run.log"; finish; exit 1; }
+R=$TMP/out/results.h5
+tribe_np 2 export "$R" --csv "$TMP/export.csv" >/dev/null 2>"$TMP/export.log" || fail "export"
+tribe_np 2 assign "$R" "$TMP/c4.h5" -o "$TMP/assign.csv" >/dev/null 2>"$TMP/assign.log" || fail "assign"
+$PY - "$R" "$TMP/export.csv" "$TMP/assign.csv" <<'PY' && ok "results.h5, export and assign carry the texts" || fail "texts in outputs"
+import csv, h5py, sys
+r = h5py.File(sys.argv[1], "r")
+texts = [t.decode() for t in r["/segments/id_text"][:]]
+for path in sys.argv[2:]:
+    got = [row["customer_id"] for row in csv.DictReader(open(path, encoding="utf-8"))]
+    assert got == texts, (path, got[:3], texts[:3])
+PY
+
+id_of() { $PY -c "import h5py, sys; print(h5py.File(sys.argv[1])['/segments/id_text'][$1].decode())" "$R"; }
+UUID=$($PY -c "import h5py, sys; print([t.decode() for t in h5py.File(sys.argv[1])['/segments/id_text'][:] if t.count(b'-') == 4][0])" "$R")
+CID=$($PY -c "import h5py, sys; print([t.decode() for t in h5py.File(sys.argv[1])['/segments/id_text'][:] if t.startswith(b'C-')][0])" "$R")
+NUM=$($PY -c "import h5py, sys; print([t.decode() for t in h5py.File(sys.argv[1])['/segments/id_text'][:] if t.isdigit()][0])" "$R")
+for who in "$UUID" "$CID" "$NUM.0"; do
+  "$TRIBE_BIN" explain "$R" --customer "$who" --top 2 >"$TMP/explain.txt" 2>&1 || fail "explain --customer $who"
+  grep -q "^customer ${who%.0}: segment " "$TMP/explain.txt" && ok "explain --customer $who names it" ||
+    { fail "explain $who"; head -3 "$TMP/explain.txt"; }
+done
+expect 3 "customer C-99999 is not in" -- "$TRIBE_BIN" explain "$R" --customer C-99999
+
+serve_start ids "$TMP/out" --watch 0 || { finish; exit 1; }
+$PY - "$SERVE_URL_ids" "$RD" "$UUID" "$CID" "$NUM" <<'PY' && ok "serve finds customers by text (URL-encoded too) and prints texts" || fail "serve with string ids"
+import json, sys, urllib.parse
+from serve_client import Api
+url, tok, uuid_, cid, num = sys.argv[1:]
+api = Api(url, tok)
+def get(path):
+    r = api.req("GET", path)
+    return r.status, r.json()
+for name in (uuid_, cid):
+    st, b = get("/v1/customers/" + urllib.parse.quote(name, safe=""))
+    assert st == 200 and b["customer_id"] == name, (st, b)
+st, b = get("/v1/customers/" + num + ".0")
+assert st == 200 and b["customer_id"] == num, (st, b)
+st, b = get("/v1/customers/C-99999")
+assert st == 404, st
+st, b = get("/v1/segments")
+seg = b["segments"][0]["id"]
+st, b = get(f"/v1/segments/{seg}/customers?limit=5")
+assert st == 200 and all(not c["customer_id"].isdigit() or len(c["customer_id"]) < 19 for c in b["customers"]), b
+r = api.req("POST", "/v1/customers:batch", {"ids": [cid, "nobody"]})
+st, b = r.status, r.json()
+assert st == 200 and [c["customer_id"] for c in b["customers"]] == [cid] and b["not_found"] == ["nobody"], b
+PY
+serve_stop ids
+
+# Bad ids: too long (a rejected row; --strict names the limit), and a forced key collision.
+$PY - "$S/transactions.csv" "$TMP/long.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8", newline="")))
+rows[1][rows[0].index("CustomerID")] = "L" * 65
+csv.writer(open(sys.argv[2], "w", encoding="utf-8", newline=""), lineterminator="\n").writerows(rows)
+PY
+"$TRIBE_BIN" ingest --transactions "$TMP/long.csv" -o "$TMP/long.h5" --id-type string --rejects "$TMP/long.rej" >/dev/null 2>&1 &&
+  grep -q "is longer than 64 bytes" "$TMP/long.rej" && ok "a 65-byte id is a rejected row naming the limit" || fail "long id"
+expect 3 "longer than 64 bytes" -- "$TRIBE_BIN" ingest --transactions "$TMP/long.csv" -o "$TMP/long.h5" --id-type string --strict
+for np in 1 2; do
+  TRIBE_TEST_ID_HASH_BITS=1 expect 3 "customer ids '.*' and '.*' have the same key" -- \
+    tribe_np "$np" ingest --transactions "$S/transactions.csv" -o "$TMP/coll.h5" --id-type string
+done
+check "no customers.h5 after a collision" test ! -e "$TMP/coll.h5"
+expect 2 "--id-type is integer or string" -- "$TRIBE_BIN" ingest --transactions "$S/transactions.csv" -o "$TMP/x.h5" --id-type uuid
+finish
