@@ -3,6 +3,7 @@
  * counts. Everything reduced is an integer or an exact sum, so the profile is
  * identical on every rank and for every rank count. */
 #include "tribe/cluster.h"
+#include "tribe/id.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,13 +26,14 @@ static tribe_status check_rows(const tribe_table *t, const int32_t *label, int k
         bad |= (u & 0x7fffffffu) == 0x7f800000u;
     }
     for (int64_t i = 0; bad && i < n; i++) {
+        char idb[TRIBE_ID_BUF];
         if (label[i] < 0 || label[i] >= k)
-            return tribe_fail(TRIBE_ERR_INPUT, "segments: customer %lld has segment %d, outside [0, %d)",
-                              (long long)t->id[i], (int)label[i], k);
+            return tribe_fail(TRIBE_ERR_INPUT, "segments: customer %s has segment %d, outside [0, %d)",
+                              tribe_table_id(t, i, idb), (int)label[i], k);
         for (int j = 0; j < t->d; j++)
             if (isinf(t->x[i * t->d + j]))
-                return tribe_fail(TRIBE_ERR_INPUT, "customer %lld, feature '%s': value is infinite",
-                                  (long long)t->id[i], t->names[j]);
+                return tribe_fail(TRIBE_ERR_INPUT, "customer %s, feature '%s': value is infinite",
+                                  tribe_table_id(t, i, idb), t->names[j]);
     }
     return TRIBE_OK;
 }

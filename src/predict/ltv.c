@@ -4,6 +4,7 @@
 #include "tribe/date.h"
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
+#include "tribe/id.h"
 #include "tribe/streams.h"
 #include "tribe/xstats.h"
 
@@ -106,11 +107,13 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
                              "%s: its %lld customers are not the %lld of %s (ingest both with the same --cutoff)",
                              target, (long long)tg->n_global, (long long)f->n_global, feat));
     for (int64_t i = 0; i < n; i++)
-        if (tg->id[i] != f->id[i])
+        if (tg->id[i] != f->id[i]) {
+            char a[TRIBE_ID_BUF], b[TRIBE_ID_BUF];
             TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT,
-                                 "%s: its customers are not those of %s: customer %lld where the features have "
-                                 "customer %lld (ingest both with the same --cutoff)",
-                                 target, feat, (long long)tg->id[i], (long long)f->id[i]));
+                                 "%s: its customers are not those of %s: customer %s where the features have "
+                                 "customer %s (ingest both with the same --cutoff)",
+                                 target, feat, tribe_table_id(tg, i, a), tribe_table_id(f, i, b)));
+        }
     int64_t tcut = ledger_int(ledger, "cutoff_day", INT64_MIN);
     if (w->cutoff_day != INT64_MIN && tcut != INT64_MIN && tcut != w->cutoff_day) {
         char a[11] = "none", b[11] = "none";
@@ -140,12 +143,13 @@ static tribe_status ltv_window_read(tribe_par *par, const char *key, const char 
         }
         TRIBE_TRY(tribe_alloc((void **)&w->col[c], ((size_t)n + 1) * sizeof *w->col[c]));
         for (int64_t i = 0; i < n; i++) {
+            char idb[TRIBE_ID_BUF];
             float v = tg->x[(size_t)i * tg->d + tc];
             /* future_spend must be a number: NaN is what ingest writes without
              * a cutoff, and guessing 0 would train on made-up zeros. */
             if (c == 0 && (!isfinite(v) || (!signed_ok && v < 0)))
-                TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: future_spend of customer %lld is %g%s", target,
-                                     (long long)tg->id[i], (double)v,
+                TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: future_spend of customer %s is %g%s", target,
+                                     tribe_table_id(tg, i, idb), (double)v,
                                      isnan(v) ? " (a target file made without --cutoff?)"
                                               : isfinite(v) ? " (< 0: the objective needs spend >= 0)" : ""));
             w->col[c][i] = isnan(v) ? 0.0 : (double)v; /* mbar is 0/NaN without repeats: unused then */
