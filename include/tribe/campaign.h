@@ -135,7 +135,8 @@ tribe_status tribe_webhook_verify(const char *secret, const char *msg_id, const 
 /* ---- contacts ---------------------------------------------------------- */
 
 typedef struct {
-    int64_t id;
+    int64_t id;        /* the customer's id: the number, or a string id's key (tribe/id.h) */
+    char *id_text;     /* the CustomerID as written when it is not a number (a string id), else NULL */
     char *email;       /* NULL when the customer has none */
     char *phone;       /* E.164, NULL when none */
     char *first_name;  /* optional FirstName column, NULL otherwise */
@@ -148,6 +149,7 @@ typedef struct {
 } tribe_contacts;
 
 /* Reads contacts.csv (CustomerID,Email,Phone,EmailOptIn,SmsOptIn[,FirstName]).
+ * A CustomerID is a number (also "17850.0") or a string id (tribe/id.h).
  * INPUT naming file and line on a bad id, opt-in flag or duplicate id. */
 tribe_status tribe_contacts_read(const char *path, tribe_contacts **out);
 const tribe_contact *tribe_contacts_find(const tribe_contacts *cs, int64_t id);
@@ -285,6 +287,10 @@ typedef struct {
      * must not call back into the send. */
     void (*progress)(void *ctx, int64_t done, int64_t total);
     void *progress_ctx;
+    /* String ids (tribe/id.h): the text of ids[i] at id_text + i * id_width,
+     * written to each outbox line as "customer_id"; NULL with integer ids. */
+    const char *id_text;
+    int id_width;
 } tribe_send_cfg;
 
 typedef struct {

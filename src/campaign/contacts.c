@@ -3,8 +3,8 @@
  * results.h5 or any prompt. */
 #include "tribe/campaign.h"
 #include "tribe/csv.h"
+#include "tribe/id.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,17 +62,28 @@ tribe_status tribe_contacts_read(const char *path, tribe_contacts **out)
         }
         tribe_contact *k = &cs->c[cs->n];
         memset(k, 0, sizeof *k);
-        const char *idtext = tribe_csv_field(c, col[0], NULL);
-        char *end = NULL;
-        errno = 0;
-        long long id = strtoll(idtext, &end, 10);
-        if (errno || !*idtext || *end) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: CustomerID '%s' is not an integer", path, (long long)line,
-                            idtext);
+        size_t idlen = 0;
+        const char *idtext = tribe_csv_field(c, col[0], &idlen);
+        char why[160];
+        /* a number (the integer ids' form), else a string id */
+        int is_text = tribe_id_parse(idtext, idlen, 0, &k->id, NULL, 0) != 1;
+        if (is_text && tribe_id_parse(idtext, idlen, 1, &k->id, why, sizeof why) != 1) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: %s", path, (long long)line,
+                            idlen ? why : "CustomerID is empty");
             goto cleanup;
         }
-        k->id = id;
         cs->n++; /* counted now so cleanup frees what follows */
+        if (is_text) {
+            const char *s = idtext;
+            while (*s == ' ' || *s == '\t')
+                s++;
+            size_t n = strlen(s);
+            while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                n--;
+            TRIBE_TRY(tribe_alloc((void **)&k->id_text, n + 1));
+            memcpy(k->id_text, s, n);
+            k->id_text[n] = '\0';
+        }
         TRIBE_TRY(dup_or_null(tribe_csv_field(c, col[1], NULL), &k->email));
         TRIBE_TRY(dup_or_null(tribe_csv_field(c, col[2], NULL), &k->phone));
         if (cf >= 0)
@@ -85,7 +96,9 @@ tribe_status tribe_contacts_read(const char *path, tribe_contacts **out)
         qsort(cs->c, (size_t)cs->n, sizeof *cs->c, cmp_contact);
     for (int64_t i = 1; i < cs->n; i++)
         if (cs->c[i].id == cs->c[i - 1].id) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: CustomerID %lld appears twice", path, (long long)cs->c[i].id);
+            char idb[TRIBE_ID_BUF];
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: CustomerID %s appears twice", path,
+                            tribe_id_format(cs->c[i].id_text, cs->c[i].id, idb));
             goto cleanup;
         }
     *out = cs;
@@ -115,6 +128,7 @@ void tribe_contacts_destroy(tribe_contacts **csp)
         return;
     tribe_contacts *cs = *csp;
     for (int64_t i = 0; i < cs->n; i++) {
+        free(cs->c[i].id_text);
         free(cs->c[i].email);
         free(cs->c[i].phone);
         free(cs->c[i].first_name);

@@ -6,6 +6,7 @@
  * JSON is written by hand (json_str escapes): cJSON stays in config, persona
  * and report code. */
 #include "tribe/campaign.h"
+#include "tribe/id.h"
 #include "tribe/http.h"
 #include "tribe/sbuf.h"
 
@@ -74,15 +75,17 @@ cleanup:
 
 /* text with {{first_name}} and {{customer_id}} replaced (SMS: Twilio has no
  * substitutions, so they are applied here). */
-static tribe_status substitute(tribe_sbuf *b, const char *text, const char *first, int64_t id)
+static tribe_status substitute(tribe_sbuf *b, const char *text, const char *first, const tribe_contact *k)
 {
+    char id[TRIBE_ID_BUF];
+    tribe_id_format(k->id_text, k->id, id);
     tribe_status st = TRIBE_OK;
     for (const char *p = text ? text : ""; *p;) {
         if (strncmp(p, "{{first_name}}", 14) == 0) {
             TRIBE_TRY(tribe_sbuf_add(b, first));
             p += 14;
         } else if (strncmp(p, "{{customer_id}}", 15) == 0) {
-            TRIBE_TRY(tribe_sbuf_printf(b, "%lld", (long long)id));
+            TRIBE_TRY(tribe_sbuf_add(b, id));
             p += 15;
         } else {
             TRIBE_TRY(tribe_sbuf_addn(b, p, 1));
@@ -275,11 +278,13 @@ typedef struct {
     int email;
     const tribe_contact **batch; /* [cfg->batch_size] */
     int64_t *batch_ids;
+    const char **batch_text; /* [cfg->batch_size] each one's id text (cfg->id_text) or NULL */
     int64_t nb;
 } sender;
 
-static tribe_status outbox_line(sender *s, const tribe_contact *k, int64_t id, const char *request, int attempt,
-                                const char *status, long http, const char *reason)
+/* One outbox line about customer id (its text id_text with string ids, else NULL). */
+static tribe_status outbox_line(sender *s, const tribe_contact *k, int64_t id, const char *id_text,
+                                const char *request, int attempt, const char *status, long http, const char *reason)
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf *b = &s->line;
@@ -289,8 +294,13 @@ static tribe_status outbox_line(sender *s, const tribe_contact *k, int64_t id, c
     TRIBE_TRY(tribe_sbuf_json_str(b, s->cfg->run_id));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": %d, \"campaign\": ", s->cfg->segment));
     TRIBE_TRY(tribe_sbuf_json_str(b, s->cfg->campaign));
-    TRIBE_TRY(tribe_sbuf_printf(b, ", \"channel\": \"%s\", \"customer\": %lld, \"to\": ", s->cfg->channel,
-                                (long long)id));
+    TRIBE_TRY(tribe_sbuf_printf(b, ", \"channel\": \"%s\", \"customer\": %lld, ", s->cfg->channel, (long long)id));
+    if (id_text) { /* "customer" stays the key: the frequency cap reads it back */
+        TRIBE_TRY(tribe_sbuf_add(b, "\"customer_id\": "));
+        TRIBE_TRY(tribe_sbuf_json_str(b, id_text));
+        TRIBE_TRY(tribe_sbuf_add(b, ", "));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "\"to\": "));
     if (to)
         TRIBE_TRY(tribe_sbuf_json_str(b, to));
     else
@@ -330,9 +340,13 @@ static tribe_status email_body(sender *s)
         TRIBE_TRY(tribe_sbuf_json_str(b, k->email));
         TRIBE_TRY(tribe_sbuf_add(b, "}], \"substitutions\": {\"{{first_name}}\": "));
         TRIBE_TRY(tribe_sbuf_json_str(b, first_name_of(k)));
-        TRIBE_TRY(tribe_sbuf_printf(b, ", \"{{customer_id}}\": \"%lld\"}, \"custom_args\": {\"customer_id\": \"%lld\", "
-                                       "\"run_id\": ",
-                                    (long long)k->id, (long long)k->id));
+        char idb[TRIBE_ID_BUF];
+        tribe_id_format(k->id_text, k->id, idb);
+        TRIBE_TRY(tribe_sbuf_add(b, ", \"{{customer_id}}\": "));
+        TRIBE_TRY(tribe_sbuf_json_str(b, idb));
+        TRIBE_TRY(tribe_sbuf_add(b, "}, \"custom_args\": {\"customer_id\": "));
+        TRIBE_TRY(tribe_sbuf_json_str(b, idb));
+        TRIBE_TRY(tribe_sbuf_add(b, ", \"run_id\": "));
         TRIBE_TRY(tribe_sbuf_json_str(b, cfg->run_id));
         TRIBE_TRY(tribe_sbuf_printf(b, ", \"segment\": \"%s\", \"campaign\": ", seg));
         TRIBE_TRY(tribe_sbuf_json_str(b, cfg->campaign));
@@ -360,7 +374,7 @@ static tribe_status sms_body(sender *s)
     tribe_sbuf text = {0};
     tribe_sbuf *b = &s->body;
     b->len = 0;
-    TRIBE_TRY(substitute(&text, s->cfg->sms_body ? s->cfg->sms_body : s->cfg->body, first_name_of(k), k->id));
+    TRIBE_TRY(substitute(&text, s->cfg->sms_body ? s->cfg->sms_body : s->cfg->body, first_name_of(k), k));
     TRIBE_TRY(tribe_sbuf_add(b, "To="));
     TRIBE_TRY(form_str(b, k->phone));
     TRIBE_TRY(tribe_sbuf_add(b, "&From="));
@@ -387,11 +401,11 @@ tribe_status tribe_campaign_render(const tribe_campaign_message *m, const char *
                                            "required (channel '%s')",
                           channel ? channel : "");
     if (email) {
-        TRIBE_TRY(substitute(&sb, m->subject, first_name_of(c), c->id));
+        TRIBE_TRY(substitute(&sb, m->subject, first_name_of(c), c));
         TRIBE_TRY(tribe_sbuf_take(&sb, subject));
-        TRIBE_TRY(substitute(&bb, m->body, first_name_of(c), c->id));
+        TRIBE_TRY(substitute(&bb, m->body, first_name_of(c), c));
     } else
-        TRIBE_TRY(substitute(&bb, m->sms ? m->sms : m->body, first_name_of(c), c->id));
+        TRIBE_TRY(substitute(&bb, m->sms ? m->sms : m->body, first_name_of(c), c));
     TRIBE_TRY(tribe_sbuf_take(&bb, body));
 cleanup:
     if (st != TRIBE_OK) {
@@ -426,7 +440,8 @@ static tribe_status flush(sender *s)
     s->stats->requests++;
     if (!cfg->endpoint && !cfg->live) {
         for (int64_t i = 0; i < s->nb; i++)
-            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, 0, "dry_run", 0, "no endpoint"));
+            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, s->batch_text[i], key, 0, "dry_run", 0,
+                                  "no endpoint"));
         s->stats->dry_run += s->nb;
         s->nb = 0;
         return TRIBE_OK;
@@ -476,7 +491,8 @@ static tribe_status flush(sender *s)
         double retry_after = resp.retry_after_s;
         tribe_http_result_free(&resp);
         for (int64_t i = 0; i < s->nb; i++)
-            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, key, attempt, status, code, reason));
+            TRIBE_TRY(outbox_line(s, s->batch[i], s->batch[i]->id, s->batch_text[i], key, attempt, status, code,
+                                  reason));
         if (last) {
             outcome = status;
             if (!ok)
@@ -507,6 +523,11 @@ static void progress(const tribe_send_cfg *cfg, int64_t done, int64_t total)
         cfg->progress(cfg->progress_ctx, done, total);
 }
 
+static const char *id_text_at(const tribe_send_cfg *cfg, int64_t i)
+{
+    return cfg->id_text ? cfg->id_text + (size_t)i * (size_t)cfg->id_width : NULL;
+}
+
 tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
                                  const tribe_contacts *contacts, tribe_send_stats *stats)
 {
@@ -521,6 +542,7 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
     s.now = g.now;
     TRIBE_TRY(tribe_calloc((void **)&s.batch, (size_t)g.bs, sizeof *s.batch));
     TRIBE_TRY(tribe_calloc((void **)&s.batch_ids, (size_t)g.bs, sizeof *s.batch_ids));
+    TRIBE_TRY(tribe_calloc((void **)&s.batch_text, (size_t)g.bs, sizeof *s.batch_text));
     s.outbox = fopen(cfg->outbox, "a");
     if (!s.outbox) {
         st = tribe_fail_errno(TRIBE_ERR_IO, "%s: cannot open the outbox for appending", cfg->outbox);
@@ -532,10 +554,11 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
         fate f = gate_decide(&g, k, ids[i]);
         if (f != FATE_SEND) {
             (*skip_counter(stats, f))++;
-            TRIBE_TRY(outbox_line(&s, k, ids[i], NULL, 0, "skipped", 0, FATE_REASON[f]));
+            TRIBE_TRY(outbox_line(&s, k, ids[i], id_text_at(cfg, i), NULL, 0, "skipped", 0, FATE_REASON[f]));
             continue;
         }
         s.batch[s.nb] = k;
+        s.batch_text[s.nb] = id_text_at(cfg, i);
         s.batch_ids[s.nb++] = ids[i];
         if (s.nb == g.bs) {
             TRIBE_TRY(flush(&s));
@@ -554,6 +577,7 @@ cleanup:
     tribe_sbuf_free(&s.body);
     free(s.batch);
     free(s.batch_ids);
+    free(s.batch_text);
     gate_close(&g);
     return st;
 }

@@ -38,6 +38,8 @@ typedef struct {
     char *run_id;
     int64_t n;       /* customers read: all on rank 0, 0 on the other ranks */
     int64_t *id;     /* [n] /segments/id */
+    char *id_text;   /* [n][id_width] /segments/id_text with string ids (tribe/id.h), else NULL */
+    int id_width;
     int32_t *label;  /* [n] /segments/label */
     int k;
     int64_t *seg_id; /* [k] persistent id of each label (the label itself in a run without them) */

@@ -67,6 +67,11 @@ tribe_status tribe_cli_run_segments_read(tribe_par *par, const char *dir, tribe_
     TRIBE_TRY(tribe_h5_read_rows(h, "/segments/label", TRIBE_H5_I32, rows, 0, rank0 ? rows : 0, NULL,
                                  (void **)&r->label));
     r->n = rank0 ? rows : 0;
+    if (tribe_h5_exists(h, "/segments/id_text")) { /* string ids (tribe/id.h) */
+        TRIBE_TRY(tribe_h5_read_str_rows(h, "/segments/id_text", rows, 0, r->n, &r->id_width, &r->id_text));
+        st = tribe_store_check_id_text(path, "/segments/id_text", r->id_text, r->id_width, r->id, r->n, 0);
+        TRIBE_TRY(tribe_par_agree(par, st));
+    }
     TRIBE_TRY(tribe_h5_shape(h, "/segments/size", &ks, &width));
     r->k = (int)ks;
     if (tribe_h5_exists(h, "/segments/segment_id")) {
@@ -103,6 +108,7 @@ void tribe_cli_run_segments_free(tribe_cli_run_segments *r)
         return;
     free(r->run_id);
     free(r->id);
+    free(r->id_text);
     free(r->label);
     free(r->seg_id);
     for (int c = 0; r->names && c < r->k; c++)
@@ -126,13 +132,14 @@ int tribe_cli_run_segments_pos(const tribe_cli_run_segments *r, int64_t seg, cha
 }
 
 /* Collective: every rank opens results.h5; rank 0 gets the run id and the
- * ids of the segment's customers (the others read no rows).
+ * ids of the segment's customers (the others read no rows), and with string
+ * ids their texts (*texts, *text_width bytes each; else NULL).
  * --segment is the segment's id as the report, segments.csv and the plan
  * show it: its persistent id (docs/resegmentation.md), whose position in
  * /segments/label /segments/segment_id gives (a run without them: the
  * position itself). */
 static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char **run_id, int64_t **ids, int64_t *n,
-                                int *k)
+                                int *k, char **texts, int *text_width)
 {
     tribe_status st = TRIBE_OK;
     tribe_cli_run_segments r;
@@ -146,11 +153,18 @@ static tribe_status segment_ids(tribe_par *par, const char *dir, int seg, char *
             st = tribe_fail(TRIBE_ERR_USAGE, "--segment %d: the run's segments are %s", seg, known);
             goto cleanup;
         }
+        const size_t w = (size_t)r.id_width;
         for (int64_t i = 0; i < r.n; i++)
-            if (r.label[i] == pos)
+            if (r.label[i] == pos) {
+                if (r.id_text)
+                    memmove(r.id_text + (size_t)*n * w, r.id_text + (size_t)i * w, w);
                 r.id[(*n)++] = r.id[i];
+            }
         *ids = r.id;
         r.id = NULL;
+        *texts = r.id_text;
+        *text_width = r.id_width;
+        r.id_text = NULL;
     }
     *run_id = r.run_id;
     r.run_id = NULL;
@@ -173,7 +187,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
     const char *dir = NULL, *contacts_path = NULL, *secret_env = NULL, *key_env = NULL, *campaign = NULL;
-    char outbox[4096] = "", plan_name[128] = "", *run_id = NULL;
+    char outbox[4096] = "", plan_name[128] = "", *run_id = NULL, *id_text = NULL;
     int64_t seg = -1, v = 0, *ids = NULL, n = 0;
     int k = 0;
     tribe_campaign_message msg = {0};
@@ -255,7 +269,8 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
     if (!outbox[0])
         TRIBE_TRY(tribe_fmt(outbox, sizeof outbox, "%s/outbox.jsonl", dir));
 
-    TRIBE_TRY(segment_ids(par, dir, (int)seg, &run_id, &ids, &n, &k));
+    TRIBE_TRY(segment_ids(par, dir, (int)seg, &run_id, &ids, &n, &k, &id_text, &cfg.id_width));
+    cfg.id_text = id_text;
     if (tribe_par_rank(par) == 0) {
         if (!campaign) {
             st = tribe_campaign_plan_name(dir, seg, plan_name, sizeof plan_name);
@@ -293,6 +308,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
 cleanup:
     free(run_id);
     free(ids);
+    free(id_text);
     tribe_campaign_message_clear(&msg);
     tribe_contacts_destroy(&contacts);
     return st;

@@ -6,6 +6,7 @@
  * unless the server allows live sends and the request confirms with the
  * segment's name. */
 #include "writes.h"
+#include "tribe/id.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -109,6 +110,18 @@ static int64_t *segment_ids(const tribe_snap *s, int c, int64_t *n)
     return ids;
 }
 
+/* Their texts with string ids (NULL otherwise, or when out of memory: the
+ * outbox then names customers by key only). */
+static char *segment_texts(const tribe_snap *s, int c)
+{
+    int64_t n = s->seg_start[c + 1] - s->seg_start[c];
+    char *t = s->id_text ? malloc((size_t)(n + 1) * (size_t)s->id_width) : NULL;
+    for (int64_t i = 0; t && i < n; i++)
+        memcpy(t + (size_t)i * (size_t)s->id_width,
+               s->id_text + (size_t)s->seg_rows[s->seg_start[c] + i] * (size_t)s->id_width, (size_t)s->id_width);
+    return t;
+}
+
 static cJSON *counts(const tribe_send_stats *st, int done)
 {
     cJSON *o = cJSON_CreateObject();
@@ -136,14 +149,14 @@ static void previews(tribe_writes *w, const camp_req *cr, const tribe_campaign_m
     int sms = strcmp(cr->channel, "sms") == 0;
     for (int64_t i = 0; i < n && shown < cr->n; i++) {
         const tribe_contact *c = tribe_contacts_find(w->contacts, ids[i]);
-        char *subject = NULL, *body = NULL, id[24];
+        char *subject = NULL, *body = NULL, id[TRIBE_ID_BUF];
         if (!c || !(sms ? c->phone && c->sms_optin : c->email && c->email_optin) ||
             tribe_campaign_render(m, cr->channel, c, &subject, &body) != TRIBE_OK) {
             tribe_clear_error();
             continue;
         }
         cJSON *o = cJSON_CreateObject();
-        snprintf(id, sizeof id, "%lld", (long long)ids[i]);
+        tribe_id_format(c->id_text, c->id, id);
         cJSON_AddStringToObject(o, "customer_id", id);
         cJSON_AddStringToObject(o, "to", sms ? c->phone : c->email);
         if (subject)
@@ -215,6 +228,7 @@ static void *send_thread(void *arg)
     tribe_send_stats st;
     char campaign[128], detail[512];
     int64_t n = 0, *ids = segment_ids(sj->s, sj->cr.c, &n);
+    char *texts = segment_texts(sj->s, sj->cr.c);
     tribe_status rc = ids ? send_cfg(sj->w, sj->s, &sj->cr, campaign, sizeof campaign, &m, &cfg)
                           : tribe_fail(TRIBE_ERR_NOMEM, "out of memory");
     memset(&st, 0, sizeof st);
@@ -222,6 +236,8 @@ static void *send_thread(void *arg)
     if (rc == TRIBE_OK) {
         cfg.progress = on_progress;
         cfg.progress_ctx = j;
+        cfg.id_text = texts;
+        cfg.id_width = sj->s->id_width;
         pthread_mutex_lock(&sj->w->send_lock); /* sends of other segments wait (state running, done 0) */
         rc = tribe_campaign_send(&cfg, ids, n, sj->w->contacts, &st);
         pthread_mutex_unlock(&sj->w->send_lock);
@@ -238,6 +254,7 @@ static void *send_thread(void *arg)
     tribe_audit(sj->w, j->who, "campaign.finished", sj->s->run_id, j->segment_id, detail);
     tribe_campaign_message_clear(&m);
     free(ids);
+    free(texts);
     tribe_snap_release(sj->s);
     atomic_fetch_sub(&sj->w->sending, 1);
     free(sj);

@@ -19,7 +19,7 @@ def text(i):
     i = int(float(i))
     return [f"C-{i:05d}", str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))), f"Zoë {i}", str(i)][i % 4]
 seen = {}
-for name in ("transactions.csv", "web_events.csv", "demographics.csv"):
+for name in ("transactions.csv", "web_events.csv", "demographics.csv", "contacts.csv"):
     with open(f"{src}/{name}", newline="") as f, open(f"{dst}/{name}", "w", newline="") as g:
         r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
         head = next(r)
@@ -91,6 +91,20 @@ for who in "$UUID" "$CID" "$NUM.0"; do
     { fail "explain $who"; head -3 "$TMP/explain.txt"; }
 done
 expect 3 "customer C-99999 is not in" -- "$TRIBE_BIN" explain "$R" --customer C-99999
+
+# campaign send (a dry run): contacts.csv with the same texts; the outbox names every customer by text
+SEG=$($PY -c "import h5py, numpy as np; print(int(np.argmax(h5py.File('$R', 'r')['/segments/size'][:])))")
+"$TRIBE_BIN" campaign send --results "$TMP/out" --segment "$SEG" --contacts "$S/contacts.csv" --channel email \
+  --outbox "$TMP/outbox.jsonl" >"$TMP/send.log" 2>&1 || fail "campaign send"
+$PY - "$R" "$SEG" "$TMP/outbox.jsonl" <<'PY' && ok "the campaign outbox names customers by text, contacts matched by text" || fail "outbox texts"
+import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+lab = f["/segments/label"][:] == int(sys.argv[2])
+want = sorted(t.decode() for t in f["/segments/id_text"][:][lab])
+out = [json.loads(l) for l in open(sys.argv[3])]
+assert sorted(o["customer_id"] for o in out) == want, (len(out), len(want))
+assert sum(o["status"] == "dry_run" for o in out) > len(want) // 3, [o["status"] for o in out][:10]
+PY
 
 serve_start ids "$TMP/out" --watch 0 || { finish; exit 1; }
 $PY - "$SERVE_URL_ids" "$RD" "$UUID" "$CID" "$NUM" <<'PY' && ok "serve finds customers by text (URL-encoded too) and prints texts" || fail "serve with string ids"
