@@ -164,6 +164,10 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tri
  * non-numeric cell (names file, line and column), a duplicate id (names the
  * id and both lines). */
 tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **out);
+/* The same with string ids when string_ids is 1 (tribe/id.h): the first
+ * column is a string id (a malformed one is INPUT naming line and reason),
+ * kept in the table's id_text; two ids with one key are INPUT naming both. */
+tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_ids, tribe_table **out);
 
 /* The ledger as one JSON object (keys = field names; snapshot as a string).
  * *out is a heap string the caller frees. Not collective. Errors: NOMEM. */

@@ -43,13 +43,23 @@ static const char INGEST_USAGE[] =
     "                        (TRIBE_PROGRESS=1 does the same); --no-progress: never (default: on a terminal)\n";
 
 static const char IMPORT_USAGE[] =
-    "usage: tribe import FEATURES.csv -o customers.h5 [--currency CODE]\n\n"
+    "usage: tribe import FEATURES.csv -o customers.h5 [--currency CODE] [--id-type integer|string]\n\n"
     "A ready feature table (first column the customer id, then numeric columns; empty = missing) becomes\n"
     "customers.h5, sorted by customer id. Non-numeric cells and duplicate ids are errors (exit 3).\n"
     "  -o, --output FILE   customers.h5 to write (replaced atomically)\n"
     "  --currency CODE     ISO 4217 code of the money columns (default GBP): every output of a run names it\n"
     "                      and prints its symbol from a built-in table (USD $, JPY with no decimals, ...;\n"
-    "                      a code it does not list is its own symbol; docs/outputs.md)\n";
+    "                      a code it does not list is its own symbol; docs/outputs.md)\n"
+    "  --id-type TYPE      customer ids: integer (default) or string (kept as given, as for tribe ingest)\n";
+
+/* --id-type VALUE of command cmd into *string_ids. USAGE when neither. */
+static tribe_status id_type_arg(const char *cmd, const char *v, int *string_ids)
+{
+    if (strcmp(v, "integer") != 0 && strcmp(v, "string") != 0)
+        return tribe_cli_usage(cmd, "--id-type is integer or string, not '%s'", v);
+    *string_ids = strcmp(v, "string") == 0;
+    return TRIBE_OK;
+}
 
 static tribe_status default_beside(const char *out, const char *suffix, char *buf, size_t cap)
 {
@@ -308,11 +318,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'x': TRIBE_TRY(path_list_add(&src[SRC_TEXT], "text", optarg)); break;
         case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); text.topics = (int)v; break;
         case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); text.seed = (uint64_t)v; break;
-        case 'I':
-            if (strcmp(optarg, "integer") != 0 && strcmp(optarg, "string") != 0)
-                TRIBE_TRY(tribe_cli_usage("ingest", "--id-type is integer or string, not '%s'", optarg));
-            cfg.string_ids = strcmp(optarg, "string") == 0;
-            break;
+        case 'I': TRIBE_TRY(id_type_arg("ingest", optarg, &cfg.string_ids)); break;
         default:
             st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
             goto cleanup;
@@ -422,9 +428,10 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
     char *source = NULL;
     const char *out = NULL, *in = NULL, *code = NULL;
     tribe_currency cur = tribe_currency_default();
+    int string_ids = 0, c;
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                         {"currency", required_argument, 0, 'c'}, {0, 0, 0, 0}};
-    int c;
+                                         {"currency", required_argument, 0, 'c'},
+                                         {"id-type", required_argument, 0, 'I'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -432,6 +439,8 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
             out = optarg;
         else if (c == 'c')
             code = optarg;
+        else if (c == 'I')
+            TRIBE_TRY(id_type_arg("import", optarg, &string_ids));
         else
             return tribe_cli_usage("import", "unknown or incomplete option '%s'", argv[optind - 1]);
     }
@@ -443,7 +452,7 @@ static tribe_status import(tribe_par *par, int argc, char **argv)
     if (code && tribe_currency_from_code(code, &cur) != TRIBE_OK)
         return tribe_cli_usage("import", "--currency '%s' is not an ISO 4217 code (three letters: GBP, USD, JPY, ...)",
                                code);
-    TRIBE_TRY(tribe_import_csv(par, in, &t));
+    TRIBE_TRY(tribe_import_csv_ids(par, in, string_ids, &t));
     t->currency = cur;
     TRIBE_TRY(tribe_alloc((void **)&source, strlen(in) + 32));
     snprintf(source, strlen(in) + 32, "{\"import\": \"%s\"}", in);

@@ -2,18 +2,25 @@
  * distributed like tribe_ingest's output (tribe/ingest.h). */
 #include "ingest_internal.h"
 #include "tribe/csv.h"
+#include "tribe/id.h"
 #include "tribe/ingest.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Row record for the shuffle: id, source line, d floats (padded to 8 bytes). */
+/* Row record for the shuffle: id, source line, with string ids the id's
+ * text (ID_TEXT bytes, NUL-padded), then d floats (padded to 8 bytes). */
 typedef struct {
     int64_t id, line;
 } row_head;
 
-static size_t row_size(int d) { return sizeof(row_head) + (((size_t)d * sizeof(float) + 7) / 8) * 8; }
+#define ID_TEXT (TRIBE_ID_MAX + 8)
+
+static size_t row_size(int d, int string_ids)
+{
+    return sizeof(row_head) + (string_ids ? ID_TEXT : 0) + (((size_t)d * sizeof(float) + 7) / 8) * 8;
+}
 
 static int is_nan_text(const char *s, size_t n)
 {
@@ -22,7 +29,7 @@ static int is_nan_text(const char *s, size_t n)
 }
 
 /* Parses this rank's share into rows[] (grown as needed). Not collective. */
-static tribe_status read_rows(tribe_csv *c, int d, size_t rsize, char **rows, int64_t *n)
+static tribe_status read_rows(tribe_csv *c, int d, int string_ids, size_t rsize, char **rows, int64_t *n)
 {
     tribe_status st = TRIBE_OK;
     int has = 0;
@@ -45,12 +52,20 @@ static tribe_status read_rows(tribe_csv *c, int d, size_t rsize, char **rows, in
         size_t len;
         const char *s = tribe_csv_field(c, 0, &len);
         ing_trim(&s, &len);
-        if (!ing_parse_int(s, len, &h.id))
+        char why[160];
+        if (string_ids && tribe_id_parse(s, len, 1, &h.id, why, sizeof why) != 1)
+            return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': %s", path, line, tribe_csv_column_name(c, 0),
+                              len ? why : "customer id is empty");
+        if (!string_ids && !ing_parse_int(s, len, &h.id))
             return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': customer id '%.40s' is not an integer", path,
                               line, tribe_csv_column_name(c, 0), s);
         h.line = (int64_t)line;
         memcpy(r, &h, sizeof h);
-        float *x = (float *)(r + sizeof h);
+        if (string_ids) {
+            memset(r + sizeof h, 0, ID_TEXT);
+            memcpy(r + sizeof h, s, len);
+        }
+        float *x = (float *)(r + sizeof h + (string_ids ? ID_TEXT : 0));
         for (int j = 0; j < d; j++) {
             double v = NAN;
             s = tribe_csv_field(c, j + 1, &len);
@@ -81,7 +96,34 @@ static int cmp_row(const void *a, const void *b)
     return (x.line > y.line) - (x.line < y.line);
 }
 
+/* Collective: with string ids, the texts of the n_local sorted rows into
+ * t->id_text (width: the longest over all ranks + 1). Errors: NOMEM, agreed. */
+static tribe_status import_texts(tribe_par *par, const char *got, size_t rsize, tribe_table *t)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t width = 1;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        int64_t len = (int64_t)strnlen(got + (size_t)i * rsize + sizeof(row_head), ID_TEXT);
+        width = len + 1 > width ? len + 1 : width;
+    }
+    TRIBE_TRY(tribe_par_max_i64(par, &width, 1));
+    st = tribe_calloc((void **)&t->id_text, (size_t)(t->n_local > 0 ? t->n_local : 1), (size_t)width);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    t->id_width = (int)width;
+    for (int64_t i = 0; i < t->n_local; i++) {
+        const char *s = got + (size_t)i * rsize + sizeof(row_head);
+        memcpy(t->id_text + (size_t)i * (size_t)width, s, strnlen(s, ID_TEXT));
+    }
+cleanup:
+    return st;
+}
+
 tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **out)
+{
+    return tribe_import_csv_ids(par, path, 0, out);
+}
+
+tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_ids, tribe_table **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_csv *c = NULL;
@@ -96,8 +138,8 @@ tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **ou
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: expected a customer id column and at least one feature column", path);
         goto cleanup;
     }
-    size_t rsize = row_size(d);
-    st = read_rows(c, d, rsize, &rows, &n);
+    size_t rsize = row_size(d, string_ids);
+    st = read_rows(c, d, string_ids, rsize, &rows, &n);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&ids, (size_t)(n > 0 ? n : 1) * sizeof *ids);
     TRIBE_TRY(tribe_par_agree(par, st));
@@ -113,7 +155,15 @@ tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **ou
         row_head a, b;
         memcpy(&a, got + (size_t)(i - 1) * rsize, sizeof a);
         memcpy(&b, got + (size_t)i * rsize, sizeof b);
-        if (a.id == b.id)
+        const char *ta = got + (size_t)(i - 1) * rsize + sizeof a, *tb = got + (size_t)i * rsize + sizeof b;
+        if (a.id == b.id && string_ids && strncmp(ta, tb, ID_TEXT) != 0)
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: customer ids '%s' (line %lld) and '%s' (line %lld) have the same key "
+                            "%lld (a hash collision of string ids): rename one of them", path, ta, (long long)a.line,
+                            tb, (long long)b.line, (long long)a.id);
+        else if (a.id == b.id && string_ids)
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: customer id %s appears twice (lines %lld and %lld)", path, ta,
+                            (long long)a.line, (long long)b.line);
+        else if (a.id == b.id)
             st = tribe_fail(TRIBE_ERR_INPUT, "%s: customer id %lld appears twice (lines %lld and %lld)", path,
                             (long long)a.id, (long long)a.line, (long long)b.line);
     }
@@ -129,8 +179,11 @@ tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **ou
         row_head h;
         memcpy(&h, got + (size_t)i * rsize, sizeof h);
         t->id[i] = h.id;
-        memcpy(t->x + (size_t)i * (size_t)d, got + (size_t)i * rsize + sizeof h, (size_t)d * sizeof(float));
+        memcpy(t->x + (size_t)i * (size_t)d, got + (size_t)i * rsize + sizeof h + (string_ids ? ID_TEXT : 0),
+               (size_t)d * sizeof(float));
     }
+    if (string_ids)
+        TRIBE_TRY(import_texts(par, got, rsize, t));
     TRIBE_TRY(tribe_par_exscan_i64(par, ngot, &t->offset, &t->n_global));
     *out = t;
     t = NULL;

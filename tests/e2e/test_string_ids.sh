@@ -147,5 +147,17 @@ for np in 1 2; do
     tribe_np "$np" ingest --transactions "$S/transactions.csv" -o "$TMP/coll.h5" --id-type string
 done
 check "no customers.h5 after a collision" test ! -e "$TMP/coll.h5"
+# tribe import --id-type string: the first column kept as text
+printf 'id,a,b\nC-00002,1,2\n"Zo\xc3\xab, 7",3,\n0b5e4a8e-3f0c-4c41-9d35-8a1c1f4f2b01,5,6\n17850.0,7,8\n' >"$TMP/feat.csv"
+tribe_np 2 import "$TMP/feat.csv" -o "$TMP/feat.h5" --id-type string >/dev/null 2>"$TMP/import.log" || fail "import --id-type string"
+$PY - "$TMP/feat.h5" <<'PY' && ok "import --id-type string keeps the texts" || fail "import texts"
+import h5py, sys
+f = h5py.File(sys.argv[1], "r")
+got = sorted(t.decode() for t in f["/customers/id_text"][:])
+assert got == sorted(["C-00002", "Zoë, 7", "0b5e4a8e-3f0c-4c41-9d35-8a1c1f4f2b01", "17850.0"]), got
+PY
+printf 'id,a\n0b5e4a8e-0001,1\n0b5e4a8e-0002,2\n0b5e4a8e-0003,3\n' >"$TMP/coll.csv"
+TRIBE_TEST_ID_HASH_BITS=1 expect 3 "customer ids '.*' \(line [0-9]+\) and '.*' \(line [0-9]+\) have the same key" -- \
+  "$TRIBE_BIN" import "$TMP/coll.csv" -o "$TMP/coll.h5" --id-type string
 expect 2 "--id-type is integer or string" -- "$TRIBE_BIN" ingest --transactions "$S/transactions.csv" -o "$TMP/x.h5" --id-type uuid
 finish
