@@ -537,17 +537,38 @@ static const char *type_name(tribe_h5_type t)
     return "?";
 }
 
+/* Unless a filter compresses dataset dset (creation properties dcpl), the
+ * storage it occupies must hold the rows x cols values of esize bytes its
+ * dimensions claim and lie within the file, so a damaged dimension cannot
+ * make tribe allocate what is not there. INPUT naming it otherwise. */
+static tribe_status check_storage(tribe_h5 *h, const char *name, hid_t dset, hid_t dcpl, int64_t rows, int64_t cols,
+                                  size_t esize)
+{
+    size_t bytes = 0;
+    if (rows < 0 || cols < 0 || tribe_mul_size((size_t)rows, (size_t)cols, &bytes) != TRIBE_OK ||
+        tribe_mul_size(bytes, esize, &bytes) != TRIBE_OK) {
+        tribe_clear_error();
+        return tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %llu x %llu values (damaged file?)", h->path, name,
+                          (unsigned long long)rows, (unsigned long long)cols);
+    }
+    if (H5Pget_nfilters(dcpl) == 0) {
+        hsize_t stored = H5Dget_storage_size(dset);
+        if (stored < (hsize_t)bytes || (int64_t)stored > h->file_bytes)
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %lld x %lld values but stores %llu bytes of "
+                              "the %zu they need (damaged or incomplete file?)", h->path, name, (long long)rows,
+                              (long long)cols, (unsigned long long)stored, bytes);
+    }
+    return TRIBE_OK;
+}
+
 /* Before a dataset of rows x cols is read as `type`: its stored type must be
  * that type (no float read as an integer, no int64 narrowed, no string read
- * as a number), and unless a filter compresses it, the storage it occupies
- * must hold every value its dimensions claim and lie within the file, so a
- * damaged dimension cannot make tribe allocate what is not there. */
+ * as a number), and its storage must hold what it claims (check_storage). */
 static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols)
 {
     tribe_status st = TRIBE_OK;
     hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
     hid_t ft = dset >= 0 ? H5Dget_type(dset) : -1, dcpl = dset >= 0 ? H5Dget_create_plist(dset) : -1;
-    size_t bytes = 0;
     if (ft < 0 || dcpl < 0) {
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open dataset '%s' (damaged file?)", h->path, name);
         goto cleanup;
@@ -560,22 +581,7 @@ static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type ty
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not stored as %s", h->path, name, type_name(type));
         goto cleanup;
     }
-    if (rows < 0 || cols < 0 || tribe_mul_size((size_t)rows, (size_t)cols, &bytes) != TRIBE_OK ||
-        tribe_mul_size(bytes, type_size(type), &bytes) != TRIBE_OK) {
-        tribe_clear_error();
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %llu x %llu values (damaged file?)", h->path, name,
-                        (unsigned long long)rows, (unsigned long long)cols);
-        goto cleanup;
-    }
-    if (H5Pget_nfilters(dcpl) == 0) {
-        hsize_t stored = H5Dget_storage_size(dset);
-        if (stored < (hsize_t)bytes || (int64_t)stored > h->file_bytes) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %lld x %lld values but stores %llu bytes of "
-                            "the %zu they need (damaged or incomplete file?)", h->path, name, (long long)rows,
-                            (long long)cols, (unsigned long long)stored, bytes);
-            goto cleanup;
-        }
-    }
+    st = check_storage(h, name, dset, dcpl, rows, cols, type_size(type));
 cleanup:
     if (ft >= 0) H5Tclose(ft);
     if (dcpl >= 0) H5Pclose(dcpl);
@@ -1004,15 +1010,8 @@ static tribe_status check_str_rows(tribe_h5 *h, const char *name, int64_t rows, 
                         MAX_STR_WIDTH);
         goto cleanup;
     }
-    if (H5Pget_nfilters(dcpl) == 0) {
-        hsize_t stored = H5Dget_storage_size(dset);
-        if (stored < (hsize_t)rows * w || (int64_t)stored > h->file_bytes) {
-            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' claims %lld strings of %zu bytes but stores %llu bytes "
-                            "(damaged or incomplete file?)", h->path, name, (long long)rows, w,
-                            (unsigned long long)stored);
-            goto cleanup;
-        }
-    }
+    if ((st = check_storage(h, name, dset, dcpl, rows, 1, w)) != TRIBE_OK)
+        goto cleanup;
     *width = (int)w;
 cleanup:
     if (ft >= 0) H5Tclose(ft);

@@ -62,11 +62,10 @@ static void customer(const tribe_req *q, tribe_snap *s, const char *id_text, tri
     tribe_reply_sbuf(r, 200, &b);
 }
 
-/* An id of a batch: a string or a number (integral, in int64_t's range: what its decimal form would parse to). */
+/* A number id of a batch (integral, in int64_t's range: what its decimal form would parse to); strings
+ * go through tribe_snap_find_name. */
 static int batch_id(const cJSON *v, int64_t *id)
 {
-    if (cJSON_IsString(v))
-        return tribe_serve_parse_id(v->valuestring, strlen(v->valuestring), id);
     double x = v->valuedouble;
     if (!cJSON_IsNumber(v) || !(x >= -0x1p63 && x < 0x1p63) || x != floor(x))
         return -1;
