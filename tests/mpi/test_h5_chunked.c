@@ -86,23 +86,26 @@ int main(int argc, char **argv)
                 bad |= memcmp(&rx[i * D + j], &(float){xval(blo + i, j)}, sizeof(float)) != 0;
         }
         TRIBE_MPI_CHECK(par, !bad, "values differ with budget %zu", budgets[b]);
-        char *rt = NULL, want[W];
-        int w = 0;
-        TRIBE_MPI_CHECK(par, tribe_h5_read_str_rows(h, "/t/text", N, blo, bhi - blo, &w, &rt) == TRIBE_OK && w == W,
-                        "read text with budget %zu: %s", budgets[b], tribe_errmsg());
-        for (int64_t i = 0; rt && i < bhi - blo; i++) {
-            sval(blo + i, want);
-            bad |= memcmp(rt + i * W, want, W) != 0;
+        /* strings: with 5 rows a call (many calls, unequal counts) and in one call (cheap under ASan) */
+        if (budgets[b] == 64 || budgets[b] == (size_t)1 << 26) {
+            char *rt = NULL, want[W];
+            int w = 0;
+            TRIBE_MPI_CHECK(par, tribe_h5_read_str_rows(h, "/t/text", N, blo, bhi - blo, &w, &rt) == TRIBE_OK && w == W,
+                            "read text with budget %zu: %s", budgets[b], tribe_errmsg());
+            for (int64_t i = 0; rt && i < bhi - blo; i++) {
+                sval(blo + i, want);
+                bad |= memcmp(rt + i * W, want, W) != 0;
+            }
+            TRIBE_MPI_CHECK(par, !bad, "strings differ with budget %zu", budgets[b]);
+            free(rt);
+            /* numbers are not strings, and strings not numbers */
+            TRIBE_MPI_CHECK(par, tribe_h5_read_str_rows(h, "/t/id", N, blo, bhi - blo, &w, &rt) == TRIBE_ERR_INPUT &&
+                                     strstr(tribe_errmsg(), "fixed-length strings"),
+                            "int64 read as strings: %s", tribe_errmsg());
+            TRIBE_MPI_CHECK(par, tribe_h5_read_rows_into(h, "/t/text", TRIBE_H5_I64, N, blo, bhi - blo, 1, rid) ==
+                                     TRIBE_ERR_INPUT,
+                            "strings read as int64: %s", tribe_errmsg());
         }
-        TRIBE_MPI_CHECK(par, !bad, "strings differ with budget %zu", budgets[b]);
-        free(rt);
-        /* numbers are not strings, and strings not numbers */
-        TRIBE_MPI_CHECK(par, tribe_h5_read_str_rows(h, "/t/id", N, blo, bhi - blo, &w, &rt) == TRIBE_ERR_INPUT &&
-                                 strstr(tribe_errmsg(), "fixed-length strings"),
-                        "int64 read as strings: %s", tribe_errmsg());
-        TRIBE_MPI_CHECK(par, tribe_h5_read_rows_into(h, "/t/text", TRIBE_H5_I64, N, blo, bhi - blo, 1, rid) ==
-                                 TRIBE_ERR_INPUT,
-                        "strings read as int64: %s", tribe_errmsg());
         /* A width other than asked is an input error on every rank. */
         tribe_status st = tribe_h5_read_rows_into(h, "/t/x", TRIBE_H5_F32, N, blo, bhi - blo, D + 1, rx);
         TRIBE_MPI_CHECK(par, st == TRIBE_ERR_INPUT && strstr(tribe_errmsg(), "columns"), "width check: %s",
