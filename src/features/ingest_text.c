@@ -16,6 +16,7 @@
  */
 #include "ingest_internal.h"
 #include "tribe/csv.h"
+#include "tribe/id.h"
 #include "tribe/ingest.h"
 #include "tribe/text.h"
 
@@ -56,6 +57,7 @@ typedef struct {
     text_docs D;
     ing_rejects rej;
     int64_t cutoff;      /* INT64_MAX: none */
+    int string_ids;      /* the table has string ids (tribe/id.h): ids are read as texts */
     int src;             /* file index */
     int64_t rows, malformed, after_cutoff;
     int64_t *tok;        /* one document's term ids */
@@ -143,12 +145,14 @@ cleanup:
 
 /* A customer id cell, parsed as the other sources do: 1 = parsed, 0 =
  * empty or malformed (why filled). */
-static int text_id(const char *s, size_t n, int64_t *id, char *why, size_t cap)
+static int text_id(const char *s, size_t n, int string_ids, int64_t *id, char *why, size_t cap)
 {
     if (n == 0) {
         snprintf(why, cap, "%s is empty", text_cols[TEXT_CUST]);
         return 0;
     }
+    if (string_ids) /* the key of the text, as for the table's ids */
+        return tribe_id_parse(s, n, 1, id, why, cap) == 1;
     if (!ing_parse_int(s, n, id) || *id < 0) {
         snprintf(why, cap, "%s '%.*s'%s is not an integer id >= 0", text_cols[TEXT_CUST], (int)(n > 40 ? 40 : n), s,
                  n > 40 ? "..." : "");
@@ -181,7 +185,7 @@ static tribe_status text_row(text_state *T, const tribe_csv *c, const int *col)
         goto malformed;
     }
     const char *s = text_cell(c, col[TEXT_CUST], &ni);
-    if (!text_id(s, ni, &id, why, sizeof why))
+    if (!text_id(s, ni, T->string_ids, &id, why, sizeof why))
         goto malformed;
     const char *d = text_cell(c, col[TEXT_DATE], &nd);
     if (!tribe_day_parse(d, nd, &day)) {
@@ -661,6 +665,7 @@ tribe_status tribe_ingest_text(tribe_par *par, const tribe_text_cfg *cfg, tribe_
         if (!cfg->files[i] || !*cfg->files[i])
             return tribe_fail(TRIBE_ERR_USAGE, "ingest: text file %d of %d has an empty path", i + 1, cfg->n_files);
     ledger->has_text = 1;
+    T.string_ids = t->id_text != NULL;
     TRIBE_TRY(parse_text(par, cfg, &T, ledger));
     TRIBE_TRY(build_vocab(par, &T, &V));
     ledger->text_vocabulary = V.v;

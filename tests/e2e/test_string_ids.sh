@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # String customer ids (docs/ingest.md): tribe gen's data with its ids rewritten as texts (C-00123,
-# UUIDs, non-ASCII, some left as numbers) over transactions + web + demographics. ingest --id-type
+# UUIDs, non-ASCII, some left as numbers) over transactions + web + demographics + reviews (--text). ingest --id-type
 # string on 1, 2 and 4 ranks gives identical customers.h5, whose features equal the integer ingest's
 # customer by customer; a run; export, assign, explain and serve print the texts and find customers
 # by them (a number also as 17850.0); too long ids are rejected rows, a key collision (forced with
@@ -19,7 +19,7 @@ def text(i):
     i = int(float(i))
     return [f"C-{i:05d}", str(uuid.uuid5(uuid.NAMESPACE_OID, str(i))), f"Zoë {i}", str(i)][i % 4]
 seen = {}
-for name in ("transactions.csv", "web_events.csv", "demographics.csv", "contacts.csv"):
+for name in ("transactions.csv", "web_events.csv", "demographics.csv", "contacts.csv", "reviews.csv"):
     with open(f"{src}/{name}", newline="") as f, open(f"{dst}/{name}", "w", newline="") as g:
         r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
         head = next(r)
@@ -36,13 +36,13 @@ ingest() { # ingest NP OUT [options]
   local np=$1 out=$2
   shift 2
   tribe_np "$np" ingest --transactions "$S/transactions.csv" --web "$S/web_events.csv" \
-    --demographics "$S/demographics.csv" -o "$out" "$@"
+    --demographics "$S/demographics.csv" --text "$S/reviews.csv" --text-topics 2 -o "$out" "$@"
 }
 for np in 1 2 4; do
   ingest "$np" "$TMP/c$np.h5" --id-type string >"$TMP/ingest$np.log" 2>&1 || { fail "ingest --id-type string on $np ranks"; tail -5 "$TMP/ingest$np.log"; }
 done
 "$TRIBE_BIN" ingest --transactions "$TMP/raw/transactions.csv" --web "$TMP/raw/web_events.csv" \
-  --demographics "$TMP/raw/demographics.csv" -o "$TMP/int.h5" >"$TMP/setup.log" 2>&1 || setup_failed "integer ingest"
+  --demographics "$TMP/raw/demographics.csv" --text "$TMP/raw/reviews.csv" --text-topics 2 -o "$TMP/int.h5" >"$TMP/setup.log" 2>&1 || setup_failed "integer ingest"
 for np in 2 4; do
   h5diff "$TMP/c1.h5" "$TMP/c$np.h5" >"$TMP/h5diff$np.txt" 2>&1 || true
   if grep -vE '^attribute: |differences found$|^$' "$TMP/h5diff$np.txt" | grep -q .; then
