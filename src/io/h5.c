@@ -1037,7 +1037,9 @@ tribe_status tribe_h5_read_str_rows(tribe_h5 *h, const char *name, int64_t n_glo
         st = check_str_rows(h, name, rows, cols, &w);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&buf, (size_t)(n_local > 0 ? n_local : 1) * (size_t)w);
-    if (st == TRIBE_OK && ((t = fixed_str_type((size_t)w)) < 0 || (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0))
+    /* read as stored (ASCII or UTF-8, NUL- or space-padded): HDF5 converts
+     * between neither character sets (a space-padded id then fails its check) */
+    if (st == TRIBE_OK && ((dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0 || (t = H5Dget_type(dset)) < 0))
         st = h5fail(h, name, "open for reading");
     st = transfer_rows(h, name, dset, t, (size_t)w, offset, n_local, 1, 0, buf, st);
     if (dset >= 0) H5Dclose(dset);

@@ -7,6 +7,7 @@
  * Any failure rolls back: the database is left as it was. */
 #include "pg.h"
 #include "publish_internal.h"
+#include "tribe/id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,11 @@ tribe_status tribe_publish_check_schema(const char *s)
                            "not starting with a digit", s ? s : "");
 }
 
-/* The text a customer id is published as (customers.customer_id): one
- * place, so that string ids (issue 13) change it alone. */
-static void customer_id_text(int64_t id, char *buf, size_t cap)
+/* The text customer row i is published as (customers.customer_id): the
+ * string id as given, or the number (tribe_id_format). */
+static const char *customer_id_text(const pub_slice *s, int64_t i, char buf[TRIBE_ID_BUF])
 {
-    snprintf(buf, cap, "%lld", (long long)id);
+    return tribe_id_format(s->id_text ? s->id_text + (size_t)i * (size_t)s->id_width : NULL, s->id[i], buf);
 }
 
 /* A statement with the schema put in (every %1$s). */
@@ -245,10 +246,9 @@ static tribe_status customer_row(const pub_run *r, const pub_slice *s, int64_t i
                                  tribe_sbuf *b)
 {
     tribe_status st = TRIBE_OK;
-    char id[32];
-    customer_id_text(s->id[i], id, sizeof id);
+    char id[TRIBE_ID_BUF];
     TRIBE_TRY(tribe_sbuf_add(b, run_id_field));
-    TRIBE_TRY(add_text(b, id));
+    TRIBE_TRY(add_text(b, customer_id_text(s, i, id)));
     TRIBE_TRY(tribe_sbuf_printf(b, "\t%lld\t", (long long)r->seg_id[s->label[i]]));
     TRIBE_TRY(tribe_sbuf_copy_f32(b, s->dist[i]));
     TRIBE_TRY(tribe_sbuf_add(b, !s->outlier ? "\t\\N\t" : s->outlier[i] ? "\tt\t" : "\tf\t"));

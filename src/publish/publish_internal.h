@@ -27,12 +27,15 @@ typedef struct {
     char **feat;           /* [d] */
     double *stat[4];       /* mean, median, q1, q3: [k][d] each, NULL when absent */
     int has_outlier, has_oscore, has_memb, has_ltv; /* per-customer datasets present */
+    int has_id_text;       /* /segments/id_text: string ids (tribe/id.h) */
 } pub_run;
 
 /* A slice of per-customer outputs (rows x 1, membership rows x k); the
  * optional arrays are NULL when the run lacks them. */
 typedef struct {
     int64_t *id;
+    char *id_text;  /* rows x id_width with string ids, else NULL */
+    int id_width;
     int32_t *label;
     float *dist, *oscore, *memb, *ltv;
     uint8_t *outlier;

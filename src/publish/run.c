@@ -114,6 +114,7 @@ static tribe_status read_shapes(pub_run *r)
     TRIBE_TRY(check_rows(r, "/segments/label", 1, NULL));
     TRIBE_TRY(check_rows(r, "/segments/distance", 1, NULL));
     TRIBE_TRY(check_rows(r, "/segments/outlier", 1, &r->has_outlier));
+    r->has_id_text = tribe_h5_exists(r->h, "/segments/id_text");
     TRIBE_TRY(check_rows(r, "/segments/outlier_score", 1, &r->has_oscore));
     TRIBE_TRY(check_rows(r, "/segments/membership", r->k, &r->has_memb));
     TRIBE_TRY(check_rows(r, "/segments/ltv", 1, &r->has_ltv));
@@ -208,6 +209,7 @@ cleanup:
 void pub_slice_free(pub_slice *s)
 {
     free(s->id);
+    free(s->id_text);
     free(s->label);
     free(s->dist);
     free(s->outlier);
@@ -223,6 +225,13 @@ tribe_status pub_slice_read(pub_run *r, int64_t off, int64_t rows, pub_slice *s)
     tribe_h5 *h = r->h;
     int64_t n = r->n;
     TRIBE_TRY(tribe_h5_read_rows_into(h, "/segments/id", TRIBE_H5_I64, n, off, rows, 1, s->id));
+    if (r->has_id_text) { /* string ids: the texts, checked against their keys */
+        free(s->id_text);
+        s->id_text = NULL;
+        TRIBE_TRY(tribe_h5_read_str_rows(h, "/segments/id_text", n, off, rows, &s->id_width, &s->id_text));
+        TRIBE_TRY(tribe_store_check_id_text(r->results, "/segments/id_text", s->id_text, s->id_width, s->id, rows,
+                                            off));
+    }
     TRIBE_TRY(tribe_h5_read_rows_into(h, "/segments/label", TRIBE_H5_I32, n, off, rows, 1, s->label));
     TRIBE_TRY(tribe_h5_read_rows_into(h, "/segments/distance", TRIBE_H5_F32, n, off, rows, 1, s->dist));
     if (s->outlier)

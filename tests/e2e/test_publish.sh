@@ -217,4 +217,21 @@ check "after the failures the database is as the last publish left it" test "$(s
 expect 0 "" -- "$TRIBE_BIN" publish "$TMP/out" --db "$DB" --schema tribe_b
 check "--schema tribe_b holds its own tables" test "$(sql "SELECT count(*) FROM tribe_b.current_customers")" -eq "$N2"
 
+# String customer ids (docs/ingest.md): a copy of r1 whose customers are C-00000, C-00001, ... (keys as
+# tribe_id_key makes them for texts of up to 7 bytes) publishes the texts as customer_id.
+cp -r "$R1" "$TMP/sid"
+$PY - "$TMP/sid/results.h5" <<'PY' || fail "string-id copy of r1"
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "r+") as f:
+    n = f["/segments/id"].shape[0]
+    texts = [b"C-%05d" % i for i in range(n)]
+    keys = [(1 << 61) | (7 << 56) | int.from_bytes(t, "big") for t in texts]
+    f["/segments/id"][:] = np.array(keys, dtype=np.int64)
+    f.create_dataset("/segments/id_text", data=np.array(texts, dtype="S8"))
+PY
+expect 0 "" -- "$TRIBE_BIN" publish "$TMP/sid" --db "$DB" --schema tribe_s
+check "string ids are published as given" \
+  test "$(sql "SELECT string_agg(customer_id, ',' ORDER BY customer_id) FROM (SELECT customer_id FROM tribe_s.customers
+        ORDER BY customer_id LIMIT 3) x")" = "C-00000,C-00001,C-00002"
+
 finish
