@@ -561,10 +561,17 @@ static tribe_status check_storage(tribe_h5 *h, const char *name, hid_t dset, hid
     return TRIBE_OK;
 }
 
+/* Largest string width tribe reads from a dataset (a damaged type claims more). */
+#define MAX_STR_WIDTH 4096
+
 /* Before a dataset of rows x cols is read as `type`: its stored type must be
  * that type (no float read as an integer, no int64 narrowed, no string read
- * as a number), and its storage must hold what it claims (check_storage). */
-static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols)
+ * as a number), and its storage must hold what it claims (check_storage).
+ * With str_width (string rows, `type` unused): fixed-length strings of at
+ * most MAX_STR_WIDTH bytes (variable-length ones are refused, as for
+ * attributes), 1-D; *str_width gets the bytes a string. */
+static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type type, int64_t rows, int64_t cols,
+                                 int *str_width)
 {
     tribe_status st = TRIBE_OK;
     hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
@@ -574,14 +581,25 @@ static tribe_status check_stored(tribe_h5 *h, const char *name, tribe_h5_type ty
         goto cleanup;
     }
     H5T_class_t cls = H5Tget_class(ft);
-    int is_float = type == TRIBE_H5_F32 || type == TRIBE_H5_F64;
-    H5T_sign_t sign = cls == H5T_INTEGER ? H5Tget_sign(ft) : H5T_SGN_ERROR;
-    if (cls != (is_float ? H5T_FLOAT : H5T_INTEGER) || H5Tget_size(ft) != type_size(type) ||
-        (!is_float && sign != (type == TRIBE_H5_U8 ? H5T_SGN_NONE : H5T_SGN_2))) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not stored as %s", h->path, name, type_name(type));
-        goto cleanup;
+    size_t w = H5Tget_size(ft);
+    if (str_width) {
+        if (cls != H5T_STRING || H5Tis_variable_str(ft) != 0 || w < 1 || w > MAX_STR_WIDTH || cols != 1) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not a 1-D array of fixed-length strings of at most "
+                            "%d bytes (variable-length strings are not read: docs/hdf5-layout.md)", h->path, name,
+                            MAX_STR_WIDTH);
+            goto cleanup;
+        }
+        *str_width = (int)w;
+    } else {
+        int is_float = type == TRIBE_H5_F32 || type == TRIBE_H5_F64;
+        H5T_sign_t sign = cls == H5T_INTEGER ? H5Tget_sign(ft) : H5T_SGN_ERROR;
+        if (cls != (is_float ? H5T_FLOAT : H5T_INTEGER) || w != type_size(type) ||
+            (!is_float && sign != (type == TRIBE_H5_U8 ? H5T_SGN_NONE : H5T_SGN_2))) {
+            st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not stored as %s", h->path, name, type_name(type));
+            goto cleanup;
+        }
     }
-    st = check_storage(h, name, dset, dcpl, rows, cols, type_size(type));
+    st = check_storage(h, name, dset, dcpl, rows, cols, w);
 cleanup:
     if (ft >= 0) H5Tclose(ft);
     if (dcpl >= 0) H5Pclose(dcpl);
@@ -608,7 +626,7 @@ static tribe_status read_into(tribe_h5 *h, const char *name, tribe_h5_type type,
     else if (st == TRIBE_OK && (offset < 0 || n_local < 0 || offset + n_local > rows))
         st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
     if (st == TRIBE_OK) /* the same metadata on every rank: the same verdict */
-        st = check_stored(h, name, type, rows, c);
+        st = check_stored(h, name, type, rows, c, NULL);
     if (st == TRIBE_OK && (dset = H5Dopen2(h->file, name, H5P_DEFAULT)) < 0)
         st = h5fail(h, name, "open for reading");
     st = transfer_rows(h, name, dset, mem_type(type), type_size(type), offset, n_local, cols, 0, dst, st);
@@ -630,7 +648,7 @@ tribe_status tribe_h5_read_rows(tribe_h5 *h, const char *name, tribe_h5_type typ
     size_t bytes = 0;
     tribe_status st = tribe_h5_shape(h, name, &rows, &cols);
     if (st == TRIBE_OK) /* before allocating what the dimensions claim */
-        st = check_stored(h, name, type, rows, cols);
+        st = check_stored(h, name, type, rows, cols, NULL);
     if (st == TRIBE_OK)
         st = tribe_mul_size((size_t)n_local * (size_t)cols, type_size(type), &bytes);
     if (st == TRIBE_OK)
@@ -988,38 +1006,6 @@ tribe_status tribe_h5_write_str_rows(tribe_h5 *h, const char *name, int64_t n_gl
     return st;
 }
 
-/* Largest string width tribe reads from a dataset (a damaged type claims more). */
-#define MAX_STR_WIDTH 4096
-
-/* The stored type of a string row dataset: fixed-length (variable-length
- * strings are refused, as for attributes), 1-D, at most MAX_STR_WIDTH bytes
- * a string, storing every byte its dimensions claim. *width: bytes a string. */
-static tribe_status check_str_rows(tribe_h5 *h, const char *name, int64_t rows, int64_t cols, int *width)
-{
-    tribe_status st = TRIBE_OK;
-    hid_t dset = H5Dopen2(h->file, name, H5P_DEFAULT);
-    hid_t ft = dset >= 0 ? H5Dget_type(dset) : -1, dcpl = dset >= 0 ? H5Dget_create_plist(dset) : -1;
-    if (ft < 0 || dcpl < 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: cannot open dataset '%s' (damaged file?)", h->path, name);
-        goto cleanup;
-    }
-    size_t w = H5Tget_size(ft);
-    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w < 1 || w > MAX_STR_WIDTH || cols != 1) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: dataset '%s' is not a 1-D array of fixed-length strings of at most %d "
-                        "bytes (variable-length strings are not read: docs/hdf5-layout.md)", h->path, name,
-                        MAX_STR_WIDTH);
-        goto cleanup;
-    }
-    if ((st = check_storage(h, name, dset, dcpl, rows, 1, w)) != TRIBE_OK)
-        goto cleanup;
-    *width = (int)w;
-cleanup:
-    if (ft >= 0) H5Tclose(ft);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (dset >= 0) H5Dclose(dset);
-    return st;
-}
-
 tribe_status tribe_h5_read_str_rows(tribe_h5 *h, const char *name, int64_t n_global, int64_t offset,
                                     int64_t n_local, int *width, char **out)
 {
@@ -1034,7 +1020,7 @@ tribe_status tribe_h5_read_str_rows(tribe_h5 *h, const char *name, int64_t n_glo
     else if (st == TRIBE_OK && (offset < 0 || n_local < 0 || offset + n_local > rows))
         st = tribe_fail(TRIBE_ERR_INTERNAL, "%s: reading rows past the end of '%s'", h->path, name);
     if (st == TRIBE_OK) /* the same metadata on every rank: the same verdict */
-        st = check_str_rows(h, name, rows, cols, &w);
+        st = check_stored(h, name, TRIBE_H5_U8, rows, cols, &w);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&buf, (size_t)(n_local > 0 ? n_local : 1) * (size_t)w);
     /* read as stored (ASCII or UTF-8, NUL- or space-padded): HDF5 converts
