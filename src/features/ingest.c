@@ -35,6 +35,10 @@ enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
 
 /* ---- per-customer aggregates ----------------------------------------------- */
 
+/* Spend by calendar quarter (Q1..Q4) and on Saturdays and Sundays: the
+ * seasonality features spend_q1..spend_q4 and weekend_share. */
+enum { TX_Q1 = 0, TX_WEEKEND = 4, TX_SEASONS = 5 };
+
 /* Purchases (kept rows that are not returns) give first/last, the distinct
  * sets and `money`; returns (tx_is_return) only n_ret and ret. Both are
  * those dated on or before the cutoff; after it only `future` moves. */
@@ -45,6 +49,7 @@ typedef struct {
     tribe_xsum ret;         /* money returned: sum of return rows' |Quantity x UnitPrice| */
     tribe_xsum future;      /* net spend in (cutoff, cutoff + horizon] (with a cutoff) */
     tribe_xsum first_money; /* purchases on day `first` (BG/NBD: the first purchase) */
+    tribe_xsum season[TX_SEASONS]; /* purchases by calendar quarter (0: Jan-Mar), then on weekends */
 } tx_cust;
 
 typedef struct {
@@ -74,6 +79,7 @@ typedef struct {
     int64_t n_inv, n_prod, n_day; /* the sender's distinct counts */
     int64_t n_ret;
     tribe_xsum future, first_money, ret;
+    tribe_xsum season[TX_SEASONS];
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -444,6 +450,22 @@ static void tx_return(state *S, tx_cust *cu, int64_t day, double amount)
     cu->n_ret++;
 }
 
+/* Adds a purchase to its calendar quarter and, on a Saturday or Sunday, to
+ * the weekend (day numbers count from Thursday 1970-01-01). */
+static void tx_season(tx_cust *cu, int64_t day, double amount)
+{
+    /* the month of day (H. Hinnant's civil_from_days) */
+    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int month = (int)(mp < 10 ? mp + 3 : mp - 9); /* 1..12 */
+    int weekday = (int)(((day + 4) % 7 + 7) % 7); /* 0 = Sunday .. 6 = Saturday */
+    tribe_xsum v = tribe_xsum_of(amount);
+    cu->season[TX_Q1 + (month - 1) / 3] += v;
+    if (weekday == 0 || weekday == 6)
+        cu->season[TX_WEEKEND] += v;
+}
+
 /* Classifies one transaction record; kept rows go into the aggregate. */
 static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -546,6 +568,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         return TRIBE_OK;
     }
     cu->money += tribe_xsum_of(amount);
+    tx_season(cu, day, amount);
     if (day < cu->first)
         cu->first_money = tribe_xsum_of(amount);
     else if (day == cu->first)
@@ -954,6 +977,7 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         r[i].first_money = loc->c[i].first_money;
         r[i].n_ret = loc->c[i].n_ret;
         r[i].ret = loc->c[i].ret;
+        memcpy(r[i].season, loc->c[i].season, sizeof r[i].season);
     }
     TRIBE_TRY(ing_shuffle(par, spl, x->buf, loc->n, sizeof(tx_rec), &got, &ngot));
     size_t nn = (size_t)(ngot > 0 ? ngot : 1);
@@ -976,6 +1000,8 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         cu->future += g[i].future;
         cu->ret += g[i].ret;
         cu->n_ret += g[i].n_ret;
+        for (int q = 0; q < TX_SEASONS; q++)
+            cu->season[q] += g[i].season[q];
         if (g[i].first < cu->first)
             cu->first_money = g[i].first_money;
         else if (g[i].first == cu->first)
@@ -1464,7 +1490,9 @@ static void build_codes(const state *S, build_ctx *b)
 /* The transaction features, in table order (docs/ingest.md, "Features"). */
 static const char *const TX_FEATURES[] = {"recency_days",      "frequency",      "monetary",     "avg_order_value",
                                           "tenure_days",       "mean_days_between", "distinct_products",
-                                          "gross_monetary",    "return_count",   "return_value", "return_rate"};
+                                          "gross_monetary",    "return_count",   "return_value", "return_rate",
+                                          "spend_q1",          "spend_q2",       "spend_q3",     "spend_q4",
+                                          "weekend_share"};
 #define N_TX_FEATURES ((int)(sizeof TX_FEATURES / sizeof TX_FEATURES[0]))
 
 /* The numeric features of owned customer k into x (the table's columns in
@@ -1487,6 +1515,8 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
     x[8] = (float)cu->n_ret;
     x[9] = (float)ret;
     x[10] = (float)(ret / gross);
+    for (int q = 0; q < TX_SEASONS; q++) /* shares of gross spend (purchases only) */
+        x[11 + q] = (float)(tribe_xsum_value(cu->season[q]) / gross);
     int j = N_TX_FEATURES;
     if (has_web) {
         x[j++] = (float)b->wt[k].sessions;

@@ -18,6 +18,7 @@ import numpy as np
 
 src, h5, rejects = sys.argv[1:4]
 gross, ret, nret, inv, days, prods = {}, {}, {}, {}, {}, {}
+season = {}  # customer -> [Q1, Q2, Q3, Q4, weekend] purchase money
 last_day = None
 with gzip.open(src, "rb") as raw:
     rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
@@ -32,13 +33,19 @@ with gzip.open(src, "rb") as raw:
         is_ret = r[ci].startswith("C") or q < 0
         if p <= 0 or (q == 0 and not is_ret):
             continue
-        day = datetime.date.fromisoformat(r[cd][:10]).toordinal()
+        date = datetime.datetime.strptime(r[cd].split()[0], "%m/%d/%Y").date() if "/" in r[cd] \
+            else datetime.date.fromisoformat(r[cd][:10])
+        day = date.toordinal()
         last_day = day if last_day is None else max(last_day, day)
         if is_ret:
             ret[c] = ret.get(c, 0) + abs(q * p)
             nret[c] = nret.get(c, 0) + 1
             continue
         gross[c] = gross.get(c, 0) + q * p
+        sc = season.setdefault(c, [Decimal(0)] * 5)
+        sc[(date.month - 1) // 3] += q * p
+        if date.weekday() >= 5:  # Saturday, Sunday
+            sc[4] += q * p
         inv.setdefault(c, set()).add(r[ci])
         prods.setdefault(c, set()).add(r[cs])
         days.setdefault(c, set()).add(day)
@@ -73,6 +80,8 @@ for i, c in enumerate(keep):
             "recency_days": snap - max(days[c]), "tenure_days": snap - min(days[c]),
             "distinct_products": len(prods[c]),
             "avg_order_value": np.float32(float(net[c]) / len(inv[c]))}
+    for k, name in enumerate(("spend_q1", "spend_q2", "spend_q3", "spend_q4", "weekend_share")):
+        want[name] = np.float32(float(season[c][k]) / float(g))
     for k, v in want.items():
         if not same(x[i, j[k]], v):
             bad.append((c, k, float(x[i, j[k]]), float(v)))
@@ -98,4 +107,4 @@ for c in (12346, 16446):
     if c in gross:
         print("%d: gross %.2f (rank %d of %d by gross), returned %.2f, net %.2f%s"
               % (c, gross[c], order.index(c) + 1, len(order), ret.get(c, 0), net[c], "" if c in keep else ", left out"))
-print("checked %d customers x %d features against the table" % (len(keep), 10))
+print("checked %d customers x %d features against the table" % (len(keep), len(want)))
