@@ -75,7 +75,10 @@ def main():
         return dst
 
     with h5py.File(cust, "r") as f:
-        feat0 = f["/customers/features"].attrs["feature_names"][0]
+        # a feature name stored once (those of the default model columns are also in model_default)
+        raw = open(cust, "rb").read()
+        names = [v.encode() if isinstance(v, str) else bytes(v) for v in f["/customers/features"].attrs["feature_names"]]
+        feat0 = next(v for v in names if raw.count(v) == 1)
         n, d = f["/customers/features"].shape
     with h5py.File(res, "r") as f:
         seg0 = f["/segments"].attrs["names"][0]

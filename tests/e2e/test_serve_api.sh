@@ -18,7 +18,8 @@ for row in 0 7 500 -1; do
 done
 
 serve_start api "$TMP/out" --max-body 65536 --watch 0 --write-rate-limit 0 || { finish; exit 1; }
-check "the log names the loaded run" grep -q "serve: loaded run r1 (2000 customers, 4 segments)" "$TMP/api.log"
+N=$($PY -c "import h5py, sys; print(len(h5py.File(sys.argv[1])['/segments/id']))" "$R")
+check "the log names the loaded run" grep -q "serve: loaded run r1 ($N customers, 4 segments)" "$TMP/api.log"
 
 # ---- customers ---------------------------------------------------------------------------------
 pycheck "customers" "$SERVE_URL_api" "$RD" "$R" "$TMP/export.csv" "$TMP/out/personas.json" "$TMP" <<'PY'
