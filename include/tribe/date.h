@@ -32,6 +32,18 @@ void tribe_format_day(int64_t day, char buf[11]);
  * parser of ingest; tribe_parse_day is the reporting variant. */
 int tribe_day_parse(const char *s, size_t n, int64_t *day);
 
+/* Date formats of a source column (docs/mapping.md): auto = tribe_day_parse;
+ * iso = YYYY-MM-DD; mdy = M/D/YYYY; dmy = D/M/YYYY (also D.M.YYYY, D-M-YYYY);
+ * each optionally followed by a time as above; epoch = whole seconds since
+ * 1970-01-01 UTC, epoch_ms = milliseconds (the UTC day, floored). */
+enum { TRIBE_DATE_AUTO, TRIBE_DATE_ISO, TRIBE_DATE_MDY, TRIBE_DATE_DMY, TRIBE_DATE_EPOCH, TRIBE_DATE_EPOCH_MS,
+       TRIBE_DATE_NFORMATS };
+/* tribe_day_parse in the format fmt (TRIBE_DATE_*): 1 and *day when s[0, n)
+ * parses, 0 (*day untouched) when not or fmt is unknown. */
+int tribe_day_parse_as(const char *s, size_t n, int fmt, int64_t *day);
+/* "auto", "iso", "mdy", "dmy", "epoch", "epoch_ms" ("?" for another value). */
+const char *tribe_date_format_name(int fmt);
+
 /* tribe_day_parse of a NUL-terminated text. Errors: INPUT naming the text
  * ("'<text>' is not a date (expected YYYY-MM-DD)"); *day is then untouched. */
 tribe_status tribe_parse_day(const char *text, int64_t *day);

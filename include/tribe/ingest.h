@@ -38,6 +38,7 @@
 
 #include "tribe/core.h"
 #include "tribe/date.h"
+#include "tribe/mapping.h"
 #include "tribe/par.h"
 #include "tribe/table.h"
 
@@ -69,11 +70,14 @@ typedef struct {
      * integers, "17850.0" accepted); 1 = strings of up to TRIBE_ID_MAX bytes
      * of UTF-8, kept as given in the table's id_text. */
     int string_ids;
+    /* Which column is which, date formats, money (docs/mapping.md); NULL =
+     * the built-in Online Retail layout (tribe_mapping_default). Borrowed. */
+    const tribe_mapping *mapping;
 } tribe_ingest_cfg;
 
 /* Data-quality counts, summed over ranks (identical on every rank).
  * Invariants (asserted by the tests):
- *   rows_read = rows_kept + returns + malformed + missing_customer_id
+ *   rows_read = rows_kept + returns + malformed + implausible_date + missing_customer_id
  *               + nonpositive_quantity + nonpositive_price
  *   cancellations <= returns;  rows_after_cutoff <= rows_kept + returns
  *   customers + customers_after_cutoff + customers_net_nonpositive
@@ -88,8 +92,10 @@ typedef struct {
                                    * UnitPrice > 0), netted against the customer's spend */
     int64_t rows_after_cutoff;    /* kept purchase and return rows dated after the cutoff: target only */
     int64_t malformed;            /* wrong column count, unparseable number/date/id: in rejects */
+    int64_t implausible_date;     /* dated before 1900-01-01 or after the day after the run's day (UTC) */
     int64_t missing_customer_id;
-    int64_t cancellations;        /* the returns whose InvoiceNo starts with 'C' (a part of returns) */
+    int64_t cancellations;        /* the returns whose order id starts with the cancel prefix ('C') or
+                                   * whose return flag is set (a part of returns; docs/mapping.md) */
     int64_t nonpositive_quantity; /* Quantity = 0 (a negative Quantity is a return) */
     int64_t nonpositive_price;    /* UnitPrice <= 0, on a purchase or a return */
     int64_t customers;            /* rows of the output table */
@@ -135,9 +141,11 @@ typedef struct {
  *          cutoff not a date or outside the kept rows' date range (names both),
  *          horizon_days <= 0 with a cutoff, both a snapshot and a cutoff
  *   IO     a source missing or unreadable (message names it), rejects not writable
- *   INPUT  a source file empty (no header) or missing a required column (names
- *          file and column); no purchase row kept at all; no customer with a net
- *          spend > 0 */
+ *   INPUT  a source file empty (no header) or missing a mapped column (names
+ *          file, column and mapping key), a mapped column name twice in a
+ *          header; amounts in two currencies (names a row of each, file:line);
+ *          a truncated or damaged gzip; no purchase row kept at all; no
+ *          customer with a net spend > 0 */
 tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out, tribe_ledger *ledger);
 
 /* Collective. tribe_ingest, plus (when target is not NULL) *target: a table
@@ -160,7 +168,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tri
  * "nan" or "NaN" = NaN). The result is sorted by id and distributed like
  * tribe_ingest's (contiguous id ranges). No categorical columns.
  * Errors (agreed; *out NULL): IO missing file; INPUT empty file, a header
- * with no feature column, a row with the wrong number of fields, a
+ * with no feature column, two columns of one name, no data row, a row with the wrong number of fields, a
  * non-numeric cell (names file, line and column), a duplicate id (names the
  * id and both lines). */
 tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **out);

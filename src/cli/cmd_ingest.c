@@ -15,12 +15,13 @@ static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
     "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n"
-    "                    [--text FILE... [--text-topics K] [--text-seed N]] [--id-type integer|string]\n\n"
+    "                    [--text FILE... [--text-topics K] [--text-seed N]] [--id-type integer|string]\n"
+    "                    [--mapping MAPPING.json]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
     "customer (RFM and behaviour features) and writes customers.h5 (docs/ingest.md).\n"
     "Each source option may be repeated and may be a quoted glob pattern ('exports/2011-*.csv.gz', expanded\n"
     "by tribe, sorted): the files of one source are read as one (monthly exports), plain or .gz mixed.\n"
-    "  --transactions FILE   Online Retail columns (required)\n"
+    "  --transactions FILE   Online Retail columns, or those of --mapping (required)\n"
     "  --web FILE            web/app sessions: CustomerID,SessionStart,PagesViewed,MinutesOnSite,Device\n"
     "  --demographics FILE   CustomerID,Age,Country,Occupation,Subscription\n"
     "  --text FILE           reviews, tickets, survey answers: CustomerID,Date,Text; adds per customer\n"
@@ -39,6 +40,8 @@ static const char INGEST_USAGE[] =
     "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n"
     "  --id-type TYPE        customer ids: integer (default; 17850 or 17850.0) or string (C-00123, UUIDs:\n"
     "                        UTF-8, up to 64 bytes, kept as given in customers.h5 and every output)\n"
+    "  --mapping FILE        which column is which, date format, money as written, constants (docs/mapping.md;\n"
+    "                        default: the Online Retail layout, jobs/mappings/online-retail.json)\n"
     "  --progress            rows read so far on stderr, once a second, also when stderr is not a terminal\n"
     "                        (TRIBE_PROGRESS=1 does the same); --no-progress: never (default: on a terminal)\n";
 
@@ -136,8 +139,9 @@ static tribe_status path_list_add(path_list *l, const char *opt, const char *arg
 
 enum { SRC_TEXT = 3, N_SOURCES = 4 }; /* after transactions, web, demographics */
 
-/* The /customers `source` attribute: every input file of each source. */
-static tribe_status source_json(const path_list *src, char **out)
+/* The /customers `source` attribute: every input file of each source (and
+ * the mapping file, when one was given). */
+static tribe_status source_json(const path_list *src, const char *mapping, char **out)
 {
     tribe_status st = TRIBE_OK;
     static const char *const key[N_SOURCES] = {"transactions", "web", "demographics", "text"};
@@ -152,6 +156,10 @@ static tribe_status source_json(const path_list *src, char **out)
             TRIBE_TRY(tribe_sbuf_json_str(&b, src[k].path[i]));
         }
         TRIBE_TRY(tribe_sbuf_add(&b, "]"));
+    }
+    if (mapping) {
+        TRIBE_TRY(tribe_sbuf_add(&b, ", \"mapping\": "));
+        TRIBE_TRY(tribe_sbuf_json_str(&b, mapping));
     }
     TRIBE_TRY(tribe_sbuf_add(&b, "}"));
     TRIBE_TRY(tribe_sbuf_take(&b, out));
@@ -270,7 +278,8 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     tribe_ledger led;
     tribe_table *t = NULL, *target = NULL;
     char *ledger = NULL, *source = NULL;
-    const char *out = NULL, *horizon = NULL;
+    const char *out = NULL, *horizon = NULL, *mapping = NULL, *id_type = NULL;
+    tribe_mapping *map = NULL;
     path_list src[N_SOURCES]; /* transactions, web, demographics, text */
     tribe_text_cfg text = {0};
     tribe_text_topics topics = {0};
@@ -294,6 +303,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"text-topics", required_argument, 0, 'K'},
                                          {"text-seed", required_argument, 0, 'E'},
                                          {"id-type", required_argument, 0, 'I'},
+                                         {"mapping", required_argument, 0, 'M'},
                                          {0, 0, 0, 0}};
     int c;
     memset(src, 0, sizeof src);
@@ -318,7 +328,8 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         case 'x': TRIBE_TRY(path_list_add(&src[SRC_TEXT], "text", optarg)); break;
         case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); text.topics = (int)v; break;
         case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); text.seed = (uint64_t)v; break;
-        case 'I': TRIBE_TRY(id_type_arg("ingest", optarg, &cfg.string_ids)); break;
+        case 'I': TRIBE_TRY(id_type_arg("ingest", optarg, &cfg.string_ids)); id_type = optarg; break;
+        case 'M': mapping = optarg; break;
         default:
             st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
             goto cleanup;
@@ -348,6 +359,15 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         cfg.horizon_days = h;
         if (!target_path[0])
             TRIBE_TRY(default_beside(out, ".target.h5", target_path, sizeof target_path));
+    }
+    if (mapping) { /* every rank reads the same file: the same outcome, but agree anyway */
+        TRIBE_TRY(tribe_par_agree(par, tribe_mapping_load(mapping, &map)));
+        cfg.mapping = map;
+        /* the mapping's customer_id.type, unless --id-type says the same or nothing */
+        if (id_type && cfg.string_ids != map->id_string)
+            TRIBE_TRY(tribe_cli_usage("ingest", "--id-type %s, but %s says customer_id.type \"%s\"", id_type, mapping,
+                                      map->id_string ? "string" : "integer"));
+        cfg.string_ids = map->id_string;
     }
     if (!rejects[0])
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
@@ -381,7 +401,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_par_agree(par, st));
     }
     TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
-    TRIBE_TRY(source_json(src, &source));
+    TRIBE_TRY(source_json(src, mapping, &source));
     /* The data's currency (the ledger's) names the money in customers.h5. */
     TRIBE_TRY(tribe_currency_from_attrs(out, led.currency, led.currency_symbol, &t->currency));
     if (target)
@@ -416,6 +436,7 @@ cleanup:
     for (int k = 0; k < N_SOURCES; k++)
         path_list_free(&src[k]);
     tribe_text_topics_free(&topics);
+    tribe_mapping_destroy(&map);
     tribe_table_destroy(&t);
     tribe_table_destroy(&target);
     return st;

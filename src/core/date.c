@@ -71,7 +71,83 @@ static int digits(const char *s, size_t n, size_t *i, int min, int max, int *out
     return 1;
 }
 
-int tribe_day_parse(const char *s, size_t n, int64_t *day)
+/* The optional time of day after a date at s[i]: ' ' or 'T', then
+ * H:MM[:SS[.fraction]]; validated, then ignored (features use days). */
+static int time_of_day(const char *s, size_t n, size_t i)
+{
+    int hh = 0, mm = 0, ss = 0;
+    if (i == n)
+        return 1;
+    if (s[i] != ' ' && s[i] != 'T')
+        return 0;
+    i++;
+    if (!digits(s, n, &i, 1, 2, &hh) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, 2, &mm))
+        return 0;
+    if (i < n) {
+        if (s[i++] != ':' || !digits(s, n, &i, 2, 2, &ss))
+            return 0;
+        if (i < n && s[i] == '.') { /* fractional seconds */
+            i++;
+            int frac;
+            if (!digits(s, n, &i, 1, 9, &frac))
+                return 0;
+        }
+    }
+    return i == n && hh <= 23 && mm <= 59 && ss <= 60;
+}
+
+/* A calendar date in one field order: YYYY-MM-DD (ISO), M/D/YYYY (MDY) or
+ * D/M/YYYY (DMY; '/', '.' or '-' between the fields, the same twice). */
+static int calendar(const char *s, size_t n, int fmt, int64_t *day)
+{
+    size_t i = 0;
+    int y = 0, m = 0, d = 0;
+    if (fmt == TRIBE_DATE_ISO) {
+        if (!digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 1, 2, &m) || i >= n ||
+            s[i++] != '-' || !digits(s, n, &i, 1, 2, &d))
+            return 0;
+    } else {
+        int a = 0, b = 0;
+        char sep = 0;
+        if (!digits(s, n, &i, 1, 2, &a) || i >= n)
+            return 0;
+        sep = s[i++];
+        if ((sep != '/' && (fmt == TRIBE_DATE_MDY || (sep != '.' && sep != '-'))) ||
+            !digits(s, n, &i, 1, 2, &b) || i >= n || s[i++] != sep || !digits(s, n, &i, 4, 4, &y))
+            return 0;
+        m = fmt == TRIBE_DATE_MDY ? a : b;
+        d = fmt == TRIBE_DATE_MDY ? b : a;
+    }
+    if (!time_of_day(s, n, i) || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return 0;
+    *day = tribe_days_from_civil(y, m, d);
+    return 1;
+}
+
+/* Whole seconds (or milliseconds) since 1970-01-01T00:00:00Z, optionally
+ * negative; the day is the floor, so -1 s is 1969-12-31. At most 15 digits
+ * (past year 30,000 in seconds): a longer number is not a date. */
+static int epoch(const char *s, size_t n, int64_t unit, int64_t *day)
+{
+    size_t i = 0;
+    int neg = 0;
+    int64_t v = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (i == n || n - i > 15)
+        return 0;
+    for (; i < n; i++) {
+        if (!is_digit(s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    v = neg ? -v : v;
+    int64_t per_day = 86400 * unit;
+    *day = v >= 0 ? v / per_day : -((-v + per_day - 1) / per_day);
+    return 1;
+}
+
+int tribe_day_parse_as(const char *s, size_t n, int fmt, int64_t *day)
 {
     while (n > 0 && (*s == ' ' || *s == '\t')) {
         s++;
@@ -79,40 +155,24 @@ int tribe_day_parse(const char *s, size_t n, int64_t *day)
     }
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    size_t i = 0;
-    int y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0;
-    if (n >= 5 && s[4] == '-') { /* YYYY-MM-DD */
-        if (!digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' || !digits(s, n, &i, 1, 2, &m) ||
-            i >= n || s[i++] != '-' || !digits(s, n, &i, 1, 2, &d))
-            return 0;
-    } else { /* M/D/YYYY (UCI original) */
-        if (!digits(s, n, &i, 1, 2, &m) || i >= n || s[i++] != '/' || !digits(s, n, &i, 1, 2, &d) ||
-            i >= n || s[i++] != '/' || !digits(s, n, &i, 4, 4, &y))
-            return 0;
+    switch (fmt) {
+    case TRIBE_DATE_AUTO: /* ISO when the fifth byte is '-', else the UCI original's M/D/YYYY */
+        return calendar(s, n, n >= 5 && s[4] == '-' ? TRIBE_DATE_ISO : TRIBE_DATE_MDY, day);
+    case TRIBE_DATE_ISO:
+    case TRIBE_DATE_MDY:
+    case TRIBE_DATE_DMY: return calendar(s, n, fmt, day);
+    case TRIBE_DATE_EPOCH: return epoch(s, n, 1, day);
+    case TRIBE_DATE_EPOCH_MS: return epoch(s, n, 1000, day);
+    default: return 0;
     }
-    if (i < n) { /* time of day: validated, then ignored (features use days) */
-        if (s[i] != ' ' && s[i] != 'T')
-            return 0;
-        i++;
-        if (!digits(s, n, &i, 1, 2, &hh) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, 2, &mm))
-            return 0;
-        if (i < n) {
-            if (s[i++] != ':' || !digits(s, n, &i, 2, 2, &ss))
-                return 0;
-            if (i < n && s[i] == '.') { /* fractional seconds */
-                i++;
-                int frac;
-                if (!digits(s, n, &i, 1, 9, &frac))
-                    return 0;
-            }
-        }
-        if (i != n)
-            return 0;
-    }
-    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 60)
-        return 0;
-    *day = tribe_days_from_civil(y, m, d);
-    return 1;
+}
+
+int tribe_day_parse(const char *s, size_t n, int64_t *day) { return tribe_day_parse_as(s, n, TRIBE_DATE_AUTO, day); }
+
+const char *tribe_date_format_name(int fmt)
+{
+    static const char *const names[TRIBE_DATE_NFORMATS] = {"auto", "iso", "mdy", "dmy", "epoch", "epoch_ms"};
+    return fmt >= 0 && fmt < TRIBE_DATE_NFORMATS ? names[fmt] : "?";
 }
 
 tribe_status tribe_parse_day(const char *text, int64_t *day)

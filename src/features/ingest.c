@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
 
@@ -222,6 +224,9 @@ typedef struct {
     int rejects_all;
     int string_ids;     /* cfg->string_ids: ids are texts, noted in `ids` */
     ing_ids ids;
+    const tribe_mapping *map; /* which column is which (never NULL) */
+    int64_t day_lo, day_hi;   /* plausible dates: [1900-01-01, the run's day + 1] */
+    ing_currency cur;         /* the currencies the amounts name */
     int src;            /* source index (all sources' files) of the file being read */
     int cust_src;       /* the rejects' source index of the customers left out (net spend <= 0) */
     int64_t file_key;   /* (index of the file within its source) << 40: orders demographics rows */
@@ -392,25 +397,75 @@ static tribe_status parse_id(state *S, const tribe_csv *c, int col, int64_t *id,
                         tribe_csv_line(c));
 }
 
-enum { TX_INV, TX_STOCK, TX_QTY, TX_DATE, TX_PRICE, TX_CUST, TX_COUNTRY, TX_NCOL };
-static const char *const tx_cols[TX_NCOL] = {"InvoiceNo", "StockCode",  "Quantity", "InvoiceDate",
-                                             "UnitPrice", "CustomerID", "Country"};
+/* The cell of a mapped role, or the mapping's constant ("" when neither). */
+static const char *role_cell(const tribe_map_source *m, const tribe_csv *c, const int *col, int role, size_t *n)
+{
+    if (col[role] >= 0)
+        return cell(c, col[role], n);
+    const char *k = m->constant[role] ? m->constant[role] : "";
+    *n = strlen(k);
+    return k;
+}
+
+/* The header name of a role, for messages. */
+static const char *role_label(const tribe_map_source *m, int src, int role)
+{
+    return m->column[role] ? m->column[role] : tribe_mapping_role_name(src, role);
+}
+
+/* A unit price or amount cell: a plain decimal, or money as written
+ * (tribe/mapping.h), whose currency is noted unless it is the mapping's.
+ * Returns 1 when parsed. */
+static int money_cell(state *S, const tribe_csv *c, const char *p, size_t np, double *v)
+{
+    const tribe_map_source *m = &S->map->src[SRC_TX];
+    char code[4], sym[8];
+    if (m->decimal == '.' && ing_parse_double(p, np, v))
+        return 1;
+    if (!tribe_money_parse(p, np, m->decimal, v, code, sym))
+        return 0;
+    if (code[0] && !(m->currency[0] && (strcmp(code, m->currency) == 0 ||
+                                        (sym[0] && tribe_money_symbol_fits(sym, m->currency)))))
+        ing_currency_note(&S->cur, code, sym, S->src, tribe_csv_line(c));
+    return 1;
+}
+
+/* "is not a date", naming the mapping's format when it is not auto. */
+static void date_what(int fmt, char *buf, size_t cap)
+{
+    if (fmt == TRIBE_DATE_AUTO)
+        snprintf(buf, cap, "is not a date");
+    else
+        snprintf(buf, cap, "is not a date in the format %s", tribe_date_format_name(fmt));
+}
+
+/* "<Column> '<value>' is dated before 1900-01-01 or after <day_hi>". */
+static void why_date_range(const state *S, char *buf, size_t cap, const char *col, const char *v, size_t n)
+{
+    char hi[11];
+    tribe_format_day(S->day_hi, hi);
+    char what[64];
+    snprintf(what, sizeof what, "is outside 1900-01-01 .. %s", hi);
+    why_bad(buf, cap, col, v, n, what);
+}
 
 /* What tx_is_return finds a row to be. */
 enum { TX_PURCHASE = 0, TX_RET_CANCEL, TX_RET_NEGATIVE };
 
-/* The order id prefix of a cancellation (Online Retail: C536379). */
-static const char TX_CANCEL_PREFIX[] = "C";
-
 /* Whether a row is a return (docs/ingest.md, "Returns"): its order id starts
- * with the cancel prefix (TX_RET_CANCEL), or its Quantity is negative
- * (TX_RET_NEGATIVE); else TX_PURCHASE. The one place that says what a
- * return is. */
-static int tx_is_return(const char *inv, size_t ninv, int64_t qty)
+ * with the mapping's cancel prefix ('C' in Online Retail: C536379) or its
+ * return flag cell is one of the mapping's return_values (TX_RET_CANCEL), or
+ * its Quantity is negative (TX_RET_NEGATIVE; by amount: the amount is);
+ * else TX_PURCHASE. The one place that says what a return is. */
+static int tx_is_return(const tribe_map_source *m, const char *inv, size_t ninv, const char *rf, size_t nrf,
+                        int64_t qty)
 {
-    const size_t np = sizeof TX_CANCEL_PREFIX - 1;
-    if (ninv >= np && memcmp(inv, TX_CANCEL_PREFIX, np) == 0)
+    size_t np = strlen(m->cancel_prefix);
+    if (np > 0 && ninv >= np && memcmp(inv, m->cancel_prefix, np) == 0)
         return TX_RET_CANCEL;
+    for (int i = 0; nrf > 0 && i < m->n_return_values; i++)
+        if (strlen(m->return_values[i]) == nrf && strncasecmp(m->return_values[i], rf, nrf) == 0)
+            return TX_RET_CANCEL;
     return qty < 0 ? TX_RET_NEGATIVE : TX_PURCHASE;
 }
 
@@ -471,34 +526,42 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
     tribe_status st = TRIBE_OK;
     char why[160];
-    size_t ninv, nstock, nq, nd, np, nc;
-    int64_t qty = 0, day = 0, id = 0, idx = 0;
+    size_t ninv, nstock, nq, nd, np, nc, nrf, ncur;
+    int64_t qty = 1, day = 0, id = 0, idx = 0;
     double price = 0;
+    const tribe_map_source *m = &S->map->src[SRC_TX];
+    const int by_amount = col[TRIBE_TX_AMOUNT] >= 0;
     S->led.rows_read++;
     if (bad_record(c, why, sizeof why))
         goto malformed;
-    const char *inv = cell(c, col[TX_INV], &ninv);
-    const char *stock = cell(c, col[TX_STOCK], &nstock);
-    const char *q = cell(c, col[TX_QTY], &nq);
-    const char *d = cell(c, col[TX_DATE], &nd);
-    const char *p = cell(c, col[TX_PRICE], &np);
-    const char *ctry = cell(c, col[TX_COUNTRY], &nc);
-    if (ninv == 0) {
-        snprintf(why, sizeof why, "InvoiceNo is empty");
+    const char *inv = role_cell(m, c, col, TRIBE_TX_ORDER_ID, &ninv);
+    const char *stock = role_cell(m, c, col, TRIBE_TX_PRODUCT, &nstock);
+    const char *q = role_cell(m, c, col, TRIBE_TX_QUANTITY, &nq);
+    const char *d = cell(c, col[TRIBE_TX_DATE], &nd);
+    const char *p = cell(c, col[by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE], &np);
+    const char *ctry = role_cell(m, c, col, TRIBE_TX_COUNTRY, &nc);
+    const char *rf = role_cell(m, c, col, TRIBE_TX_RETURN_FLAG, &nrf);
+    const char *cur = role_cell(m, c, col, TRIBE_TX_CURRENCY, &ncur);
+    if (ninv == 0 && col[TRIBE_TX_ORDER_ID] >= 0) {
+        snprintf(why, sizeof why, "%s is empty", m->column[TRIBE_TX_ORDER_ID]);
         goto malformed;
     }
-    if (nstock == 0) {
-        snprintf(why, sizeof why, "StockCode is empty");
+    if (nstock == 0 && col[TRIBE_TX_PRODUCT] >= 0) {
+        snprintf(why, sizeof why, "%s is empty", m->column[TRIBE_TX_PRODUCT]);
         goto malformed;
     }
-    if (!ing_parse_int(q, nq, &qty)) {
-        why_bad(why, sizeof why, "Quantity", q, nq, "is not an integer");
+    if (nq > 0 && !ing_parse_int(q, nq, &qty)) {
+        why_bad(why, sizeof why, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
+        goto malformed;
+    }
+    if (nq == 0 && (!by_amount || col[TRIBE_TX_QUANTITY] >= 0)) {
+        why_bad(why, sizeof why, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
         goto malformed;
     }
     /* rows of one invoice repeat its date text: parse it once */
     if (nd > 0 && nd == S->last.ndate && memcmp(d, S->last.date, nd) == 0) {
         day = S->last.date_day;
-    } else if (tribe_day_parse(d, nd, &day)) {
+    } else if (tribe_day_parse_as(d, nd, m->date_format, &day)) {
         S->last.ndate = 0;
         if (nd <= sizeof S->last.date) {
             memcpy(S->last.date, d, nd);
@@ -506,29 +569,53 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
             S->last.date_day = day;
         }
     } else {
-        why_bad(why, sizeof why, "InvoiceDate", d, nd, "is not a date");
+        char what[48];
+        date_what(m->date_format, what, sizeof what);
+        why_bad(why, sizeof why, m->column[TRIBE_TX_DATE], d, nd, what);
         goto malformed;
     }
-    if (!ing_parse_double(p, np, &price)) {
-        why_bad(why, sizeof why, "UnitPrice", p, np, "is not a number");
+    if (!money_cell(S, c, p, np, &price)) {
+        why_bad(why, sizeof why, m->column[by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE], p, np,
+                "is not a number");
         goto malformed;
     }
-    double amount = (double)qty * price;
+    if (col[TRIBE_TX_CURRENCY] >= 0) {
+        char code[4] = "";
+        if (ncur == 3)
+            memcpy(code, cur, 3);
+        if (!(ncur == 3 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' && code[2] >= 'A' &&
+              code[2] <= 'Z')) {
+            why_bad(why, sizeof why, m->column[TRIBE_TX_CURRENCY], cur, ncur, "is not an ISO 4217 code");
+            goto malformed;
+        }
+        ing_currency_note(&S->cur, code, "", S->src, tribe_csv_line(c));
+    }
+    /* an amount is the line's total: a negative one is a negative line (a
+     * refund), as a negative Quantity is */
+    if (by_amount && price < 0) {
+        price = -price;
+        qty = -qty;
+    }
+    double amount = by_amount ? (qty < 0 ? -price : price) : (double)qty * price;
     if (!(fabs(amount) < AMOUNT_MAX)) {
         snprintf(why, sizeof why, "Quantity x UnitPrice is out of range");
         goto malformed;
     }
     int has_id = 0;
-    TRIBE_TRY(parse_id(S, c, col[TX_CUST], &id, &has_id, why, sizeof why));
+    TRIBE_TRY(parse_id(S, c, col[TRIBE_TX_CUSTOMER_ID], &id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
 
     const char *rule = NULL;
     int ret = TX_PURCHASE;
-    if (!has_id) {
+    if (day < S->day_lo || day > S->day_hi) {
+        S->led.implausible_date++;
+        why_date_range(S, why, sizeof why, m->column[TRIBE_TX_DATE], d, nd);
+        rule = why;
+    } else if (!has_id) {
         S->led.missing_customer_id++;
         rule = "missing CustomerID";
-    } else if ((ret = tx_is_return(inv, ninv, qty)) != TX_PURCHASE) {
+    } else if ((ret = tx_is_return(m, inv, ninv, rf, nrf, qty)) != TX_PURCHASE) {
         if (price <= 0) { /* a return at no price returns no money */
             S->led.nonpositive_price++;
             rule = "UnitPrice <= 0";
@@ -577,7 +664,9 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         cu->first = day;
     if (day > cu->last)
         cu->last = day;
-    uint64_t ikey = ing_key(inv, ninv);
+    /* without an order id column every row is an order of its own */
+    uint64_t ikey = col[TRIBE_TX_ORDER_ID] >= 0 ? ing_key(inv, ninv)
+                                                : (4ULL << 60) | (uint64_t)S->file_key | (uint64_t)tribe_csv_line(c);
     if (ikey != S->last.inv) {
         S->last.inv = UINT64_MAX;
         TRIBE_TRY(add_key(S, 0, idx, ikey));
@@ -599,9 +688,6 @@ cleanup:
     return st;
 }
 
-enum { WEB_CUST, WEB_START, WEB_PAGES, WEB_MIN, WEB_DEVICE, WEB_NCOL };
-static const char *const web_cols[WEB_NCOL] = {"CustomerID", "SessionStart", "PagesViewed", "MinutesOnSite",
-                                               "Device"};
 
 static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -610,31 +696,38 @@ static tribe_status web_row(state *S, const tribe_csv *c, const int *col)
     size_t nd, np, nm, ndev;
     int64_t id = 0, day = 0, pages = 0, idx = 0;
     double minutes = 0;
+    const tribe_map_source *ms = &S->map->src[SRC_WEB];
     S->led.web_rows++;
     if (bad_record(c, why, sizeof why))
         goto malformed;
     int has_id = 0;
-    TRIBE_TRY(parse_id(S, c, col[WEB_CUST], &id, &has_id, why, sizeof why));
+    TRIBE_TRY(parse_id(S, c, col[TRIBE_WEB_CUSTOMER_ID], &id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
     if (!has_id) {
-        snprintf(why, sizeof why, "CustomerID is empty");
+        snprintf(why, sizeof why, "%s is empty", ms->column[TRIBE_WEB_CUSTOMER_ID]);
         goto malformed;
     }
-    const char *d = cell(c, col[WEB_START], &nd);
-    const char *p = cell(c, col[WEB_PAGES], &np);
-    const char *m = cell(c, col[WEB_MIN], &nm);
-    const char *dev = cell(c, col[WEB_DEVICE], &ndev);
-    if (!tribe_day_parse(d, nd, &day)) {
-        why_bad(why, sizeof why, "SessionStart", d, nd, "is not a date");
+    const char *d = cell(c, col[TRIBE_WEB_DATE], &nd);
+    const char *p = role_cell(ms, c, col, TRIBE_WEB_PAGES, &np);
+    const char *m = role_cell(ms, c, col, TRIBE_WEB_MINUTES, &nm);
+    const char *dev = role_cell(ms, c, col, TRIBE_WEB_DEVICE, &ndev);
+    if (!tribe_day_parse_as(d, nd, ms->date_format, &day)) {
+        char what[48];
+        date_what(ms->date_format, what, sizeof what);
+        why_bad(why, sizeof why, ms->column[TRIBE_WEB_DATE], d, nd, what);
+        goto malformed;
+    }
+    if (day < S->day_lo || day > S->day_hi) {
+        why_date_range(S, why, sizeof why, ms->column[TRIBE_WEB_DATE], d, nd);
         goto malformed;
     }
     if (!ing_parse_int(p, np, &pages) || pages < 0 || pages > PAGES_MAX) {
-        why_bad(why, sizeof why, "PagesViewed", p, np, "is not a count >= 0");
+        why_bad(why, sizeof why, role_label(ms, SRC_WEB, TRIBE_WEB_PAGES), p, np, "is not a count >= 0");
         goto malformed;
     }
     if (!ing_parse_double(m, nm, &minutes) || !(minutes >= 0 && minutes < AMOUNT_MAX)) {
-        why_bad(why, sizeof why, "MinutesOnSite", m, nm, "is not a number >= 0");
+        why_bad(why, sizeof why, role_label(ms, SRC_WEB, TRIBE_WEB_MINUTES), m, nm, "is not a number >= 0");
         goto malformed;
     }
     if (day > S->cutoff) { /* features see nothing after the cutoff */
@@ -665,19 +758,17 @@ cleanup:
     return st;
 }
 
-enum { DEMO_CUST, DEMO_AGE, DEMO_OCC, DEMO_SUB, DEMO_NREQ };
-static const char *const demo_cols[DEMO_NREQ] = {"CustomerID", "Age", "Occupation", "Subscription"};
-
-/* Id of an optional categorical cell, -1 when empty. */
-static tribe_status cat_cell(ing_dict *d, const tribe_csv *c, int col, int64_t *code)
+/* Id of an optional categorical cell (or the mapping's constant), -1 when empty. */
+static tribe_status cat_cell(const state *S, ing_dict *d, const tribe_csv *c, const int *col, int role,
+                             int64_t *code)
 {
     size_t n = 0;
-    const char *s = col >= 0 ? cell(c, col, &n) : "";
+    const char *s = role_cell(&S->map->src[SRC_DEMO], c, col, role, &n);
     *code = -1;
     return n > 0 ? ing_dict_id(d, s, n, code) : TRIBE_OK;
 }
 
-static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int ctry_col)
+static tribe_status demo_row(state *S, const tribe_csv *c, const int *col)
 {
     tribe_status st = TRIBE_OK;
     char why[160];
@@ -687,24 +778,25 @@ static tribe_status demo_row(state *S, const tribe_csv *c, const int *col, int c
     S->led.demographics_rows++;
     if (bad_record(c, why, sizeof why))
         goto malformed;
+    const tribe_map_source *ms = &S->map->src[SRC_DEMO];
     int has_id = 0;
-    TRIBE_TRY(parse_id(S, c, col[DEMO_CUST], &r.id, &has_id, why, sizeof why));
+    TRIBE_TRY(parse_id(S, c, col[TRIBE_DEMO_CUSTOMER_ID], &r.id, &has_id, why, sizeof why));
     if (has_id < 0)
         goto malformed;
     if (!has_id) {
-        snprintf(why, sizeof why, "CustomerID is empty");
+        snprintf(why, sizeof why, "%s is empty", ms->column[TRIBE_DEMO_CUSTOMER_ID]);
         goto malformed;
     }
-    const char *a = cell(c, col[DEMO_AGE], &na);
+    const char *a = role_cell(ms, c, col, TRIBE_DEMO_AGE, &na);
     r.age = -1;
     if (na > 0 && (!ing_parse_int(a, na, &r.age) || r.age < 0 || r.age > AGE_MAX)) {
-        why_bad(why, sizeof why, "Age", a, na, "is not an age in years");
+        why_bad(why, sizeof why, role_label(ms, SRC_DEMO, TRIBE_DEMO_AGE), a, na, "is not an age in years");
         goto malformed;
     }
     r.line = S->file_key | tribe_csv_line(c); /* a later file's row wins, as in one file */
-    TRIBE_TRY(cat_cell(&S->country, c, ctry_col, &r.ctry));
-    TRIBE_TRY(cat_cell(&S->occupation, c, col[DEMO_OCC], &r.occ));
-    TRIBE_TRY(cat_cell(&S->subscription, c, col[DEMO_SUB], &r.sub));
+    TRIBE_TRY(cat_cell(S, &S->country, c, col, TRIBE_DEMO_COUNTRY, &r.ctry));
+    TRIBE_TRY(cat_cell(S, &S->occupation, c, col, TRIBE_DEMO_OCCUPATION, &r.occ));
+    TRIBE_TRY(cat_cell(S, &S->subscription, c, col, TRIBE_DEMO_SUBSCRIPTION, &r.sub));
     if (S->n_demo == S->cap_demo) {
         int64_t ncap = S->cap_demo ? 2 * S->cap_demo : 1024;
         TRIBE_TRY(tribe_realloc((void **)&S->demo, (size_t)ncap * sizeof *S->demo));
@@ -719,16 +811,45 @@ cleanup:
     return st;
 }
 
-/* Looks up the columns of source `kind` in c's header. */
-static tribe_status source_columns(const tribe_csv *c, int kind, int *col, int *ctry_col)
+/* Looks up the mapped columns of source `kind` in c's header: col[role] =
+ * the column index, or -1 for a role the mapping leaves out (or an optional
+ * one the file lacks). Errors: INPUT naming the file, the column and the
+ * mapping key: a column missing, or two columns of that name (which one is
+ * meant cannot be told). */
+static tribe_status source_columns(const state *S, const tribe_csv *c, int kind, int *col)
 {
-    *ctry_col = -1;
-    if (kind == SRC_TX)
-        return tribe_csv_require(c, tx_cols, TX_NCOL, col);
-    if (kind == SRC_WEB)
-        return tribe_csv_require(c, web_cols, WEB_NCOL, col);
-    *ctry_col = tribe_csv_column(c, "Country"); /* optional: overrides when present */
-    return tribe_csv_require(c, demo_cols, DEMO_NREQ, col);
+    const tribe_map_source *m = &S->map->src[kind];
+    for (int r = 0; r < tribe_mapping_nroles(kind); r++) {
+        const char *name = m->column[r];
+        col[r] = name ? tribe_csv_column(c, name) : -1;
+        if (!name || (col[r] < 0 && (m->optional >> r & 1u)))
+            continue;
+        if (col[r] < 0)
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: missing required column '%s' (mapping key %s.columns.%s, %s)",
+                              tribe_csv_path(c), name, tribe_mapping_source_name(kind),
+                              tribe_mapping_role_name(kind, r), S->map->file);
+        for (int j = col[r] + 1; j < tribe_csv_ncolumns(c); j++)
+            if (strcmp(tribe_csv_column_name(c, j), name) == 0)
+                return tribe_fail(TRIBE_ERR_INPUT,
+                                  "%s: columns %d and %d are both named '%s' (mapping key %s.columns.%s): which "
+                                  "one is meant cannot be told",
+                                  tribe_csv_path(c), col[r] + 1, j + 1, name, tribe_mapping_source_name(kind),
+                                  tribe_mapping_role_name(kind, r));
+    }
+    return TRIBE_OK;
+}
+
+/* ing_files_plan's check of each file's header: source_columns. */
+typedef struct {
+    const state *S;
+    int kind;
+} header_ctx;
+
+static tribe_status header_check(const void *ctx, const tribe_csv *c)
+{
+    const header_ctx *h = ctx;
+    int col[TRIBE_MAP_MAXROLES];
+    return source_columns(h->S, c, h->kind, col);
 }
 
 /* Reads the records of c (a file or this rank's share of it) as source `kind`.
@@ -736,10 +857,10 @@ static tribe_status source_columns(const tribe_csv *c, int kind, int *col, int *
 static tribe_status read_rows(state *S, tribe_csv *c, int kind)
 {
     tribe_status st = TRIBE_OK;
-    int col[8] = {0};
-    int ctry_col = -1, has = 0;
+    int col[TRIBE_MAP_MAXROLES] = {0};
+    int has = 0;
     int64_t nrec = 0;
-    TRIBE_TRY(source_columns(c, kind, col, &ctry_col));
+    TRIBE_TRY(source_columns(S, c, kind, col));
     S->last.idx = -1;
     S->last.votes = 0;
     S->last.nctry = 0;
@@ -751,7 +872,7 @@ static tribe_status read_rows(state *S, tribe_csv *c, int kind)
         else if (kind == SRC_WEB)
             st = web_row(S, c, col);
         else
-            st = demo_row(S, c, col, ctry_col);
+            st = demo_row(S, c, col);
         if (st != TRIBE_OK)
             break;
         if ((++nrec & 0xffff) == 0) /* every 65,536 records: a branch, then a clock read */
@@ -815,7 +936,7 @@ static const size_t ledger_counts[] = {
     offsetof(tribe_ledger, demographics_rows_kept), offsetof(tribe_ledger, demographics_rows_unmatched),
     offsetof(tribe_ledger, demographics_duplicate_ids), offsetof(tribe_ledger, demographics_malformed),
     offsetof(tribe_ledger, rows_after_cutoff),  offsetof(tribe_ledger, web_rows_after_cutoff),
-    offsetof(tribe_ledger, returns)};
+    offsetof(tribe_ledger, returns),            offsetof(tribe_ledger, implausible_date)};
 #define N_LEDGER_COUNTS (sizeof ledger_counts / sizeof ledger_counts[0])
 
 /* Collective: sums the counts of `l` over ranks, in place. */
@@ -1680,7 +1801,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(add_cat(par, t, "occupation", &b.occ, b.oc));
         TRIBE_TRY(add_cat(par, t, "subscription", &b.sub, b.sc));
     }
-    TRIBE_TRY(tribe_table_set_model_default(t));
+    TRIBE_TRY(tribe_par_agree(par, tribe_table_set_model_default(t))); /* a local allocation */
     TRIBE_TRY(tribe_par_exscan_i64(par, b.n_rows, &t->offset, &t->n_global));
     S->led.customers = b.n_rows; /* summed by the caller with the other counts */
     if (tg) {
@@ -1710,8 +1831,6 @@ typedef struct {
     const char *one[3];      /* a single path seen as a list of one */
 } sources;
 
-static const char *const *const source_cols[3] = {tx_cols, web_cols, demo_cols};
-static const int source_ncols[3] = {TX_NCOL, WEB_NCOL, DEMO_NREQ};
 static const char *const source_kind[3] = {"transactions", "web", "demographics"};
 
 /* Not collective (the same on every rank). Errors: USAGE for no transactions
@@ -1769,7 +1888,8 @@ static tribe_status read_sources(tribe_par *par, const tribe_ingest_cfg *cfg, st
     tribe_progress_begin("reading", "rows read by rank 0", 0);
     for (int k = 0; k < 3; k++) {
         if (st == TRIBE_OK && src->f[k].n > 0) {
-            st = ing_files_plan(par, &src->f[k], source_cols[k], source_ncols[k]);
+            header_ctx h = {S, k};
+            st = ing_files_plan(par, &src->f[k], header_check, &h);
             if (st == TRIBE_OK)
                 st = read_source(par, S, k, &src->f[k], cfg->gz_block);
         }
@@ -1807,6 +1927,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     double tm[5] = {0}; /* phase start times, for the debug log */
     int64_t cutoff = INT64_MAX;
     char label[4200];
+    tribe_mapping *builtin = NULL;
     *out = NULL;
     if (target)
         *target = NULL;
@@ -1840,7 +1961,19 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     tx_label(&src, label, sizeof label);
 
     st = state_init(&S);
+    if (st == TRIBE_OK && !cfg->mapping)
+        st = tribe_mapping_default(&builtin);
     TRIBE_TRY(tribe_par_agree(par, st));
+    S.map = cfg->mapping ? cfg->mapping : builtin;
+    {
+        /* a transaction dated after the run's day (UTC; the latest rank's
+         * clock, so every rank draws the line at the same day) cannot have
+         * happened; a day of slack for time zones */
+        int64_t today = (int64_t)(time(NULL) / 86400);
+        TRIBE_TRY(tribe_par_max_i64(par, &today, 1));
+        S.day_lo = tribe_days_from_civil(1900, 1, 1);
+        S.day_hi = today + 1;
+    }
     S.rejects_all = cfg->rejects_all;
     S.cust_src = src.f[SRC_DEMO].first + src.f[SRC_DEMO].n;
     S.string_ids = cfg->string_ids;
@@ -1864,15 +1997,19 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
         if (st == TRIBE_OK)
             st = sst;
     }
+    if (st == TRIBE_OK)
+        st = ing_currency_agree(par, &S.cur, src.names, S.map->src[SRC_TX].currency, S.led.currency,
+                                S.led.currency_symbol);
     *ledger = S.led;
     if (st != TRIBE_OK)
         goto cleanup;
     if (S.led.rows_kept == 0) {
         st = tribe_fail(TRIBE_ERR_INPUT,
-                        "%s: no purchase row was kept (%lld read: %lld malformed, %lld without CustomerID, "
-                        "%lld returns, %lld with Quantity = 0, %lld with UnitPrice <= 0)",
+                        "%s: no purchase row was kept (%lld read: %lld malformed, %lld dated out of range, "
+                        "%lld without CustomerID, %lld returns, %lld with Quantity = 0, %lld with UnitPrice <= 0)",
                         label, (long long)S.led.rows_read, (long long)S.led.malformed,
-                        (long long)S.led.missing_customer_id, (long long)S.led.returns,
+                        (long long)S.led.implausible_date, (long long)S.led.missing_customer_id,
+                        (long long)S.led.returns,
                         (long long)S.led.nonpositive_quantity, (long long)S.led.nonpositive_price);
         goto cleanup;
     }
@@ -1930,5 +2067,6 @@ cleanup:
     }
     state_free(&S);
     sources_free(&src);
+    tribe_mapping_destroy(&builtin);
     return st;
 }

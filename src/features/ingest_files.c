@@ -18,23 +18,20 @@ typedef struct {
 
 /* Rank 0: opens every file in order, checks its header, notes its size and
  * whether it is gzip. Stops at the first bad file. Not collective. */
-static tribe_status probe_files(const ing_files *f, const char *const *req, int nreq, probe *pr)
+static tribe_status probe_files(const ing_files *f, ing_header_check check, const void *ctx, probe *pr)
 {
     tribe_status st = TRIBE_OK;
     tribe_csv *c = NULL;
-    int *col = NULL;
-    TRIBE_TRY(tribe_calloc((void **)&col, (size_t)nreq, sizeof *col));
     for (int i = 0; i < f->n; i++) {
         struct stat sb;
         TRIBE_TRY(tribe_csv_open(f->path[i], NULL, &c));
-        TRIBE_TRY(tribe_csv_require(c, req, nreq, col));
+        TRIBE_TRY(check(ctx, c));
         pr[i].gz = tribe_csv_is_gzip(c);
         pr[i].size = stat(f->path[i], &sb) == 0 ? (int64_t)sb.st_size : 0;
         tribe_csv_close(&c);
     }
 cleanup:
     tribe_csv_close(&c);
-    free(col);
     return st;
 }
 
@@ -70,7 +67,7 @@ cleanup:
     return st;
 }
 
-tribe_status ing_files_plan(tribe_par *par, ing_files *f, const char *const *req, int nreq)
+tribe_status ing_files_plan(tribe_par *par, ing_files *f, ing_header_check check, const void *ctx)
 {
     tribe_status st = TRIBE_OK;
     probe *pr = NULL;
@@ -83,7 +80,7 @@ tribe_status ing_files_plan(tribe_par *par, ing_files *f, const char *const *req
         f->owner[i] = -1;
     /* one file: shared, opened (and checked) by tribe_csv_open_shared as always */
     if (st == TRIBE_OK && f->n > 1 && tribe_par_rank(par) == 0)
-        st = probe_files(f, req, nreq, pr);
+        st = probe_files(f, check, ctx, pr);
     TRIBE_TRY(tribe_par_agree(par, st));
     if (f->n <= 1 || size == 1)
         goto cleanup;

@@ -138,6 +138,14 @@ tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_i
         st = tribe_fail(TRIBE_ERR_INPUT, "%s: expected a customer id column and at least one feature column", path);
         goto cleanup;
     }
+    /* the header is the same on every rank: so is this check */
+    for (int a = 0; a <= d; a++)
+        for (int b = a + 1; b <= d; b++)
+            if (strcmp(tribe_csv_column_name(c, a), tribe_csv_column_name(c, b)) == 0) {
+                st = tribe_fail(TRIBE_ERR_INPUT, "%s: columns %d and %d are both named '%s' (a feature name must be "
+                                "unique)", path, a + 1, b + 1, tribe_csv_column_name(c, a));
+                goto cleanup;
+            }
     size_t rsize = row_size(d, string_ids);
     st = read_rows(c, d, string_ids, rsize, &rows, &n);
     if (st == TRIBE_OK)
@@ -185,6 +193,11 @@ tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_i
     if (string_ids)
         TRIBE_TRY(import_texts(par, got, rsize, t));
     TRIBE_TRY(tribe_par_exscan_i64(par, ngot, &t->offset, &t->n_global));
+    if (t->n_global == 0) { /* the same total on every rank */
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s: no data row after the header (an import needs at least one customer)",
+                        path);
+        goto cleanup;
+    }
     *out = t;
     t = NULL;
 cleanup:

@@ -16,6 +16,7 @@
 
 #include "tribe/core.h"
 #include "tribe/date.h"
+#include "tribe/csv.h"
 #include "tribe/par.h"
 #include "tribe/table.h"
 
@@ -165,15 +166,17 @@ typedef struct {
 
 /* Collective: decides how ranks read the n files of one source. With two or
  * more files, rank 0 first opens each in order and checks that its header has
- * the nreq columns `req` (every file's header is checked before any row is
+ * a header `check` accepts (every file's header is checked before any row is
  * read, so the error is the first bad file's whatever the rank count). gzip
  * files cannot be split, so with two or more of them and more than one rank
  * each is read whole by one rank: largest (compressed size) first, to the
  * rank with the fewest bytes so far (ties: lower file index, lower rank).
  * Every other file is shared by all ranks (tribe_csv_open_shared).
- * Errors: IO (a file missing or unreadable), INPUT (empty, a required column
- * missing), naming the file; NOMEM. Agreed; f->owner is NULL on error. */
-tribe_status ing_files_plan(tribe_par *par, ing_files *f, const char *const *req, int nreq);
+ * Errors: IO (a file missing or unreadable), INPUT (empty, or as check says),
+ * naming the file; NOMEM. Agreed; f->owner is NULL on error. */
+/* Checks a file's header (ctx: the caller's); an error names the file. */
+typedef tribe_status (*ing_header_check)(const void *ctx, const tribe_csv *c);
+tribe_status ing_files_plan(tribe_par *par, ing_files *f, ing_header_check check, const void *ctx);
 void ing_files_free(ing_files *f);
 
 /* ---- rejects -------------------------------------------------------------- */
@@ -224,5 +227,34 @@ tribe_status ing_rejects_write(tribe_par *par, ing_rejects *r);
 /* Closes and removes this rank's part files (if any), frees. Accepts a
  * zeroed struct. Not collective. */
 void ing_rejects_free(ing_rejects *r);
+
+/* ---- the currency of a source's amounts (ingest_currency.c) -------------- */
+
+/* The first row (source file index, line) seen in each currency. */
+typedef struct {
+    char code[4];
+    int32_t src; /* -1: the mapping's transactions.currency */
+    int64_t line;
+} ing_cur_seen;
+
+#define ING_CUR_MAX 8
+
+typedef struct {
+    ing_cur_seen seen[ING_CUR_MAX]; /* [n], the first always the one of the last note */
+    int n;
+    char sym[8]; /* the first symbol seen in a cell ("" = none) */
+} ing_currency;
+
+/* Notes that row (src, line) names currency code (sym: its symbol as
+ * written, or ""). Keeps the earliest row of each code, at most ING_CUR_MAX
+ * codes (more are one conflict anyway). Not collective. */
+void ing_currency_note(ing_currency *c, const char *code, const char *sym, int src, int64_t line);
+/* Collective: the one currency of every rank's notes into code/sym: the
+ * mapping's `fixed` ("" none) or the cells' ("XXX" and no symbol when
+ * neither says). Errors: INPUT naming the first row in one currency and
+ * the first row in another (file:line each, names[src]), or the mapping's
+ * key and the first row in another currency; the same on every rank. */
+tribe_status ing_currency_agree(tribe_par *par, const ing_currency *c, const char *const *names, const char *fixed,
+                                char code[4], char sym[8]);
 
 #endif

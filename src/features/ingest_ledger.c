@@ -13,7 +13,7 @@
     X(demographics_malformed) X(first_invoice_day) X(last_invoice_day) X(snapshot_day)             \
     X(rows_after_cutoff) X(customers_after_cutoff) X(web_rows_after_cutoff) X(cutoff_day)          \
     X(horizon_days) X(text_rows) X(text_rows_kept) X(text_rows_unmatched) X(text_malformed)        \
-    X(text_rows_after_cutoff) X(text_customers) X(text_vocabulary)
+    X(text_rows_after_cutoff) X(text_customers) X(text_vocabulary) X(implausible_date)
 
 tribe_status tribe_ledger_to_json(const tribe_ledger *l, char **out)
 {
@@ -66,6 +66,9 @@ void tribe_ledger_print(const tribe_ledger *l, FILE *f)
             (long long)l->rows_kept, pct(l->rows_kept, l->rows_read));
     fprintf(f, "  malformed (rejects file)  %10lld  %5.1f%%\n", (long long)l->malformed,
             pct(l->malformed, l->rows_read));
+    if (l->implausible_date > 0)
+        fprintf(f, "  date out of range         %10lld  %5.1f%%\n", (long long)l->implausible_date,
+                pct(l->implausible_date, l->rows_read));
     fprintf(f, "  missing CustomerID        %10lld  %5.1f%%\n", (long long)l->missing_customer_id,
             pct(l->missing_customer_id, l->rows_read));
     fprintf(f, "  returns (netted)          %10lld  %5.1f%%  (%lld cancellations)\n", (long long)l->returns,

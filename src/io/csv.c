@@ -69,9 +69,21 @@ static tribe_status read_more(tribe_csv *c, size_t *got)
         if (n < 0) {
             int zerr = 0;
             const char *msg = gzerror(c->gz, &zerr);
-            return tribe_fail(TRIBE_ERR_IO, "%s: cannot decompress: %s", c->path, msg ? msg : "zlib error");
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: damaged gzip file, cannot decompress: %s", c->path,
+                              msg ? msg : "zlib error");
         }
         *got = (size_t)n;
+        if (n == 0) {
+            /* zlib reports a stream cut short (no end-of-stream marker and
+             * checksum) only through gzerror: without this check a truncated
+             * file reads as a shorter, valid one */
+            int zerr = 0;
+            const char *msg = gzerror(c->gz, &zerr);
+            if (zerr != Z_OK)
+                return tribe_fail(TRIBE_ERR_INPUT, "%s: truncated or damaged gzip file (%s) after %lld bytes of data",
+                                  c->path, msg && *msg ? msg : "unexpected end of file",
+                                  (long long)(c->buf_off + (int64_t)c->len));
+        }
     } else {
         ssize_t n;
         do

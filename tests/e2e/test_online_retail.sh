@@ -19,7 +19,7 @@ grep -q '^customers,12346,"net spend <= 0: gross 77183.60, returned 77183.60",12
 $PY - "$TMP/retail.h5" <<'PY' && ok "ledger: 541,909 read = 397,884 kept + 8,905 returns + rejected by rule" || fail "ledger totals"
 import json, sys, h5py
 l = json.loads(h5py.File(sys.argv[1], "r")["/customers"].attrs["ledger"])
-rules = ["returns", "malformed", "missing_customer_id", "nonpositive_quantity", "nonpositive_price"]
+rules = ["returns", "malformed", "implausible_date", "missing_customer_id", "nonpositive_quantity", "nonpositive_price"]
 print({k: l[k] for k in ["rows_read", "rows_kept", "cancellations", "customers", "customers_net_nonpositive"] + rules})
 assert l["rows_read"] == 541909 and l["rows_kept"] == 397884 and l["returns"] == l["cancellations"] == 8905
 assert l["rows_read"] == l["rows_kept"] + sum(l[k] for k in rules)

@@ -44,7 +44,7 @@ static int fz_ingest(int which, const uint8_t *data, size_t size)
         const tribe_ledger *x = &l;
         FZ_CHECK(t != NULL && t->n_local == x->customers && t->n_global == x->customers);
         FZ_CHECK(x->rows_read == x->rows_kept + x->returns + x->malformed + x->missing_customer_id +
-                                     x->nonpositive_quantity + x->nonpositive_price);
+                                     x->implausible_date + x->nonpositive_quantity + x->nonpositive_price);
         FZ_CHECK(x->cancellations <= x->returns && x->customers > 0);
         FZ_CHECK(x->web_rows ==
                  x->web_rows_kept + x->web_rows_unmatched + x->web_malformed + x->web_rows_after_cutoff);

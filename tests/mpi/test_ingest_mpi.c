@@ -75,7 +75,7 @@ static void check_ledger(const char *what, const tribe_ledger *a, const tribe_le
     TRIBE_MPI_CHECK(par, strcmp(a->snapshot, b->snapshot) == 0, "%s: snapshot", what);
     TRIBE_MPI_CHECK(par,
                     a->rows_read == a->rows_kept + a->returns + a->malformed + a->missing_customer_id +
-                                        a->nonpositive_quantity + a->nonpositive_price,
+                                        a->implausible_date + a->nonpositive_quantity + a->nonpositive_price,
                     "%s: rows do not add up", what);
 }
 

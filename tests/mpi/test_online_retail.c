@@ -69,7 +69,7 @@ static void check_counts(const char *what, const tribe_ledger *l, const tribe_ta
                     (long long)l->customers_net_nonpositive);
     TRIBE_MPI_CHECK(par,
                     l->rows_read == l->rows_kept + l->returns + l->malformed + l->missing_customer_id +
-                                        l->nonpositive_quantity + l->nonpositive_price,
+                                        l->implausible_date + l->nonpositive_quantity + l->nonpositive_price,
                     "%s: rows do not add up", what);
     TRIBE_MPI_CHECK(par, l->missing_customer_id == 135080, "%s: missing ids %lld", what,
                     (long long)l->missing_customer_id);

@@ -53,7 +53,8 @@ static void check_money(const tribe_table *t, int64_t id, double net, double gro
 /* Every row that is not a kept purchase: rows_read = rows_kept + this. */
 static int64_t rejected_sum(const tribe_ledger *l)
 {
-    return l->returns + l->malformed + l->missing_customer_id + l->nonpositive_quantity + l->nonpositive_price;
+    return l->returns + l->malformed + l->implausible_date + l->missing_customer_id + l->nonpositive_quantity +
+           l->nonpositive_price;
 }
 
 static void transactions_should_give_exact_features_and_ledger(void)

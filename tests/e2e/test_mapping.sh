@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# tribe ingest --mapping (docs/mapping.md): an export in its own layout (other column names, day-first
+# dates, "$1,234.50" order totals, returns flagged in a column, three monthly files) gives the RFM an
+# independent computation gives, the same on 1, 2 and 4 ranks; jobs/mappings/online-retail.json gives
+# the built-in's table; bad mappings and bad input (truncated gzip, mixed currencies, dates out of range,
+# duplicate or missing columns, header-only files) are refused naming the place, the previous file kept.
+source "$(dirname "$0")/lib.sh"
+$PY -c "import h5py" 2>/dev/null || { echo "skip: needs /usr/bin/python3 with h5py"; exit 77; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MAP=$ROOT/jobs/mappings/example-export.json
+D=$TMP/exp
+mkdir -p "$D"
+
+# Three monthly files of the example-export layout, and the expected features per customer.
+$PY - "$D" >"$D/expected.csv" <<'PY'
+import csv, random, sys
+from datetime import date
+from decimal import Decimal
+d = sys.argv[1]
+rng = random.Random(5)
+rows = {1: [], 2: [], 3: []}
+order = 0
+for cust in range(100, 400):
+    for _ in range(rng.randint(1, 6)):
+        order += 1
+        m = rng.randint(1, 3)
+        day = date(2011, m, rng.randint(1, 28))
+        cents = rng.randint(100, 250000)
+        ret = rng.random() < 0.08
+        rows[m].append((cust, f"SO-{order:05d}", day, cents, ret))
+def money(c):
+    return "${:,}.{:02d}".format(c // 100, c % 100)
+for m in (1, 2, 3):
+    with open(f"{d}/orders-2011-{m:02d}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Order Ref", "Order Date", "Customer Number", "SKU", "Category", "Channel", "Order Total",
+                    "Returned"])
+        for cust, ref, day, cents, ret in rows[m]:
+            w.writerow([ref, day.strftime("%d/%m/%Y 10:%M").replace("%M", "05"), cust, f"P{cents % 37}",
+                        "Garden", "web", money(cents), "yes" if ret else "no"])
+kept = [r for m in rows for r in rows[m] if not r[4]]
+last_day = max(r[2] for r in kept)
+snap = last_day.toordinal() + 1
+per = {}
+for cust, ref, day, cents, ret in kept:
+    p = per.setdefault(cust, {"orders": set(), "money": Decimal(0), "last": 0})
+    p["orders"].add(ref)
+    p["money"] += Decimal(cents) / 100
+    p["last"] = max(p["last"], day.toordinal())
+print("id,recency_days,frequency,monetary")
+for cust in sorted(per):
+    p = per[cust]
+    print(f"{cust},{snap - p['last']},{len(p['orders'])},{p['money']}")
+PY
+
+for np in 1 2 4; do
+  expect 0 "" -- tribe_np $np ingest --mapping "$MAP" --transactions "$D/orders-2011-*.csv" -o "$TMP/exp$np.h5"
+  "$TRIBE_BIN" export "$TMP/exp$np.h5" --csv "$TMP/exp$np.csv" >/dev/null
+done
+check "1, 2 and 4 ranks: the same table" cmp -s "$TMP/exp1.csv" "$TMP/exp4.csv"
+check "1 and 2 ranks: the same table" cmp -s "$TMP/exp1.csv" "$TMP/exp2.csv"
+check "recency, frequency and monetary are the independent computation's" $PY - "$TMP/exp2.csv" "$D/expected.csv" <<'PY'
+import csv, sys, numpy as np
+got = {int(float(r[next(iter(r))])): r for r in csv.DictReader(open(sys.argv[1]))}
+want = {int(r["id"]): r for r in csv.DictReader(open(sys.argv[2]))}
+assert sorted(want) == sorted(got), "customers differ"
+for cid, w in want.items():
+    g = got[cid]
+    assert float(g["recency_days"]) == float(w["recency_days"]), (cid, "recency")
+    assert float(g["frequency"]) == float(w["frequency"]), (cid, "frequency")
+    assert np.float32(g["monetary"]) == np.float32(float(w["monetary"])), (cid, "monetary", g, w)
+PY
+check "the ledger names the currency and counts the returns" $PY -c "
+import sys, json, h5py
+l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
+sys.exit(not (l['cancellations'] > 0 and l['rows_kept'] + l['cancellations'] == l['rows_read']))" "$TMP/exp1.h5"
+
+# jobs/mappings/online-retail.json is the built-in layout: the same table and ledger.
+"$TRIBE_BIN" gen --customers 300 --dirt 4 --seed 3 -o "$TMP/raw" >/dev/null 2>&1
+expect 0 "" -- "$TRIBE_BIN" ingest --transactions "$TMP/raw/transactions.csv" -o "$TMP/builtin.h5"
+expect 0 "" -- tribe_np 2 ingest --mapping "$ROOT/jobs/mappings/online-retail.json" \
+  --transactions "$TMP/raw/transactions.csv" -o "$TMP/shipped.h5"
+"$TRIBE_BIN" export "$TMP/builtin.h5" --csv "$TMP/builtin.csv" >/dev/null
+"$TRIBE_BIN" export "$TMP/shipped.h5" --csv "$TMP/shipped.csv" >/dev/null
+check "online-retail.json gives the built-in's table" cmp -s "$TMP/builtin.csv" "$TMP/shipped.csv"
+check "online-retail.json gives the built-in's rejects" cmp -s "$TMP/builtin.rejects.csv" "$TMP/shipped.rejects.csv"
+
+# jobs/mappings/financial.json reads tribe gen's card-payment layout ($ amounts, refunds as $-x).
+"$TRIBE_BIN" gen --layout financial --customers 300 --seed 3 -o "$TMP/fin" >/dev/null 2>&1
+expect 0 "" -- tribe_np 2 ingest --mapping "$ROOT/jobs/mappings/financial.json" \
+  --transactions "$TMP/fin/transactions_data.csv" --demographics "$TMP/fin/users_data.csv" -o "$TMP/fin.h5"
+check "financial.json: every generated customer, every row under one rule" $PY -c "
+import sys, json, h5py
+l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
+rules = ['rows_kept', 'malformed', 'implausible_date', 'missing_customer_id', 'cancellations',
+         'nonpositive_quantity', 'nonpositive_price']
+sys.exit(not (l['customers'] == 300 and l['demographics_rows_kept'] == 300 and l['nonpositive_price'] > 0
+              and l['rows_kept'] > 0.95 * l['rows_read'] and l['rows_read'] == sum(l[r] for r in rules)))" "$TMP/fin.h5"
+
+# customer_id.type "string": ids such as C-00150, as many customers as the integer ids give.
+sed 's/"type": "integer"/"type": "string"/' "$MAP" >"$TMP/m-str.json"
+awk -F, 'BEGIN {OFS = ","} NR > 1 {$3 = sprintf("C-%05d", $3)} {print}' "$D/orders-2011-01.csv" >"$TMP/str.csv"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-str.json" --transactions "$TMP/str.csv" -o "$TMP/str.h5"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$MAP" --transactions "$D/orders-2011-01.csv" -o "$TMP/int.h5"
+check "string ids: the same customers as the integer ids" $PY -c "
+import sys, json, h5py
+a, b = (json.loads(h5py.File(p)['/customers'].attrs['ledger']) for p in sys.argv[1:])
+sys.exit(not (a['customers'] == b['customers'] > 0 and a['rows_kept'] == b['rows_kept']))" "$TMP/str.h5" "$TMP/int.h5"
+expect 2 "--id-type integer, but .*m-str.json says customer_id.type \"string\"" -- "$TRIBE_BIN" ingest \
+  --id-type integer --mapping "$TMP/m-str.json" --transactions "$TMP/str.csv" -o "$TMP/x.h5"
+
+# Bad mappings: usage errors (exit 2) naming the file and the key path.
+sed 's/"columns"/"colums"/' "$MAP" >"$TMP/m-unknown.json"
+expect 2 "m-unknown.json: unknown key 'transactions.colums'" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-unknown.json" \
+  --transactions "$D/orders-2011-01.csv" -o "$TMP/x.h5"
+sed 's/"product": "SKU"/"product": "Order Ref"/' "$MAP" >"$TMP/m-twice.json"
+expect 2 "'transactions.columns.order_id' and 'transactions.columns.product' both name column 'Order Ref'" -- \
+  "$TRIBE_BIN" ingest --mapping "$TMP/m-twice.json" --transactions "$D/orders-2011-01.csv" -o "$TMP/x.h5"
+sed 's/"date_format": "dmy"/"date_format": "dd.mm"/' "$MAP" >"$TMP/m-fmt.json"
+expect 2 "'transactions.date_format' must be one of" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-fmt.json" \
+  --transactions "$D/orders-2011-01.csv" -o "$TMP/x.h5"
+# A mapped column the file lacks: exit 3 naming the file, the column and the mapping key.
+sed '1s/SKU/Item/' "$D/orders-2011-02.csv" >"$TMP/noSKU.csv"
+expect 3 "noSKU.csv: missing required column 'SKU' \(mapping key transactions.columns.product" -- \
+  tribe_np 2 ingest --mapping "$MAP" --transactions "$D/orders-2011-01.csv" --transactions "$TMP/noSKU.csv" \
+  -o "$TMP/x.h5"
+# A mapped column name twice in a header: exit 3 naming both columns.
+sed '1s/Category/SKU/' "$D/orders-2011-01.csv" >"$TMP/twoSKU.csv"
+expect 3 "twoSKU.csv: columns 4 and 5 are both named 'SKU'" -- "$TRIBE_BIN" ingest --mapping "$MAP" \
+  --transactions "$TMP/twoSKU.csv" -o "$TMP/x.h5"
+
+# A date in another format: a malformed row naming the format; --strict: exit 3 naming file and line.
+{ head -1 "$D/orders-2011-01.csv"; echo 'SO-99999,2011-01-31,150,P1,Garden,web,$5.00,no'; tail -n +2 "$D/orders-2011-01.csv"; } >"$TMP/iso.csv"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$MAP" --transactions "$TMP/iso.csv" -o "$TMP/iso.h5"
+check "the rejects name the line and the format" grep -q "iso.csv,2,.*Order Date '2011-01-31' is not a date in the format dmy" "$TMP/iso.rejects.csv"
+expect 3 "iso.csv:2: Order Date '2011-01-31' is not a date in the format dmy" -- "$TRIBE_BIN" ingest --strict \
+  --mapping "$MAP" --transactions "$TMP/iso.csv" -o "$TMP/iso2.h5"
+
+# A row dated 9999-12-31 (and one in 1899): counted as implausible_date, not a recency of millions of days.
+{ cat "$TMP/raw/transactions.csv"; echo '999001,85123A,LATE,1,9999-12-31 10:00:00,2.55,100003,United Kingdom';
+  echo '999002,85123A,EARLY,1,1899-12-31 10:00:00,2.55,100003,United Kingdom'; } >"$TMP/far.csv"
+expect 0 "" -- tribe_np 2 ingest --transactions "$TMP/far.csv" -o "$TMP/far.h5"
+check "dates out of range are counted, the rest as before" $PY -c "
+import sys, json, h5py
+a, b = (json.loads(h5py.File(p)['/customers'].attrs['ledger']) for p in sys.argv[1:])
+rules = ['rows_kept', 'malformed', 'implausible_date', 'missing_customer_id', 'cancellations',
+         'nonpositive_quantity', 'nonpositive_price']
+sys.exit(not (b['implausible_date'] == 2 and b['rows_read'] == sum(b[r] for r in rules)
+              and b['last_invoice_day'] == a['last_invoice_day'] and b['rows_kept'] == a['rows_kept']))" \
+  "$TMP/builtin.h5" "$TMP/far.h5"
+check "the rejects say why" grep -q "far.csv,.*InvoiceDate '9999-12-31 10:00:00' is outside 1900-01-01" "$TMP/far.rejects.csv"
+
+# Amounts in two currencies and no rate: exit 3 naming a row of each.
+sed 's/"currency": "USD",//' "$MAP" >"$TMP/m-nocur.json"
+{ head -3 "$D/orders-2011-01.csv"; echo 'SO-99998,02/01/2011,150,P1,Garden,web,€5.00,no'; tail -n +4 "$D/orders-2011-01.csv"; } >"$TMP/eur.csv"
+expect 3 "eur.csv:2 is in USD, .*eur.csv:4 is in EUR" -- tribe_np 2 ingest --mapping "$TMP/m-nocur.json" \
+  --transactions "$TMP/eur.csv" -o "$TMP/x.h5"
+expect 3 "the mapping's transactions.currency is in USD, .*eur.csv:4 is in EUR" -- "$TRIBE_BIN" ingest \
+  --mapping "$MAP" --transactions "$TMP/eur.csv" -o "$TMP/x.h5"
+check "a failed ingest leaves no customers.h5" test ! -e "$TMP/x.h5"
+
+# A truncated gzip: exit 3 naming the file, the previous customers.h5 kept.
+gzip -c "$TMP/raw/transactions.csv" >"$TMP/whole.csv.gz"
+head -c $(($(stat -c %s "$TMP/whole.csv.gz") * 4 / 10)) "$TMP/whole.csv.gz" >"$TMP/cut.csv.gz"
+cp "$TMP/builtin.h5" "$TMP/keep.h5"
+before=$(md5sum <"$TMP/keep.h5")
+expect 3 "cut.csv.gz: truncated or damaged gzip file" -- tribe_np 2 ingest --transactions "$TMP/cut.csv.gz" \
+  -o "$TMP/keep.h5"
+check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep.h5")"
+
+# A header-only transactions file: exit 3, nothing kept.
+head -1 "$TMP/raw/transactions.csv" >"$TMP/header.csv"
+expect 3 "header.csv: no transaction row was kept \(0 read" -- "$TRIBE_BIN" ingest --transactions "$TMP/header.csv" \
+  -o "$TMP/keep.h5"
+check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep.h5")"
+
+# tribe import: two columns of one name, a header-only file: exit 3, the previous file kept.
+printf 'id,spend,visits,spend\n1,2,3,4\n' >"$TMP/dup.csv"
+expect 3 "dup.csv: columns 2 and 4 are both named 'spend'" -- tribe_np 2 import "$TMP/dup.csv" -o "$TMP/keep.h5"
+printf 'id,spend,visits\n' >"$TMP/hdr.csv"
+expect 3 "hdr.csv: no data row after the header" -- tribe_np 2 import "$TMP/hdr.csv" -o "$TMP/keep.h5"
+check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep.h5")"
+finish
