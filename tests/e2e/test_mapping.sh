@@ -38,19 +38,22 @@ for m in (1, 2, 3):
         for cust, ref, day, cents, ret in rows[m]:
             w.writerow([ref, day.strftime("%d/%m/%Y 10:%M").replace("%M", "05"), cust, f"P{cents % 37}",
                         "Garden", "web", money(cents), "yes" if ret else "no"])
-kept = [r for m in rows for r in rows[m] if not r[4]]
-last_day = max(r[2] for r in kept)
-snap = last_day.toordinal() + 1
+# returns (Returned = yes) are netted: spend = purchases - returns; orders and recency from purchases;
+# the snapshot is the day after the last row of either kind; net spend <= 0 leaves a customer out
+allrows = [r for m in rows for r in rows[m]]
+snap = max(r[2] for r in allrows).toordinal() + 1
 per = {}
-for cust, ref, day, cents, ret in kept:
-    p = per.setdefault(cust, {"orders": set(), "money": Decimal(0), "last": 0})
-    p["orders"].add(ref)
-    p["money"] += Decimal(cents) / 100
-    p["last"] = max(p["last"], day.toordinal())
+for cust, ref, day, cents, ret in allrows:
+    p = per.setdefault(cust, {"orders": set(), "money": Decimal(0), "last": None})
+    p["money"] += (-1 if ret else 1) * Decimal(cents) / 100
+    if not ret:
+        p["orders"].add(ref)
+        p["last"] = max(p["last"] or 0, day.toordinal())
 print("id,recency_days,frequency,monetary")
 for cust in sorted(per):
     p = per[cust]
-    print(f"{cust},{snap - p['last']},{len(p['orders'])},{p['money']}")
+    if p["last"] is not None and p["money"] > 0:
+        print(f"{cust},{snap - p['last']},{len(p['orders'])},{p['money']}")
 PY
 
 for np in 1 2 4; do
@@ -70,10 +73,11 @@ for cid, w in want.items():
     assert float(g["frequency"]) == float(w["frequency"]), (cid, "frequency")
     assert np.float32(g["monetary"]) == np.float32(float(w["monetary"])), (cid, "monetary", g, w)
 PY
-check "the ledger names the currency and counts the returns" $PY -c "
+check "the ledger counts the flagged returns and names the currency" $PY -c "
 import sys, json, h5py
 l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
-sys.exit(not (l['cancellations'] > 0 and l['rows_kept'] + l['cancellations'] == l['rows_read']))" "$TMP/exp1.h5"
+sys.exit(not (l['returns'] == l['cancellations'] > 0 and l['rows_kept'] + l['returns'] == l['rows_read']
+              and l['currency'] == 'USD' and l['currency_symbol'] == '$'))" "$TMP/exp1.h5"
 
 # jobs/mappings/online-retail.json is the built-in layout: the same table and ledger.
 "$TRIBE_BIN" gen --customers 300 --dirt 4 --seed 3 -o "$TMP/raw" >/dev/null 2>&1
@@ -92,9 +96,10 @@ expect 0 "" -- tribe_np 2 ingest --mapping "$ROOT/jobs/mappings/financial.json" 
 check "financial.json: every generated customer, every row under one rule" $PY -c "
 import sys, json, h5py
 l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
-rules = ['rows_kept', 'malformed', 'implausible_date', 'missing_customer_id', 'cancellations',
+rules = ['rows_kept', 'returns', 'malformed', 'implausible_date', 'missing_customer_id',
          'nonpositive_quantity', 'nonpositive_price']
-sys.exit(not (l['customers'] == 300 and l['demographics_rows_kept'] == 300 and l['nonpositive_price'] > 0
+sys.exit(not (l['customers'] + l['customers_net_nonpositive'] == 300 and l['returns'] > 0
+              and l['currency'] == 'USD' and l['currency_symbol'] == '$'
               and l['rows_kept'] > 0.95 * l['rows_read'] and l['rows_read'] == sum(l[r] for r in rules)))" "$TMP/fin.h5"
 
 # customer_id.type "string": ids such as C-00150, as many customers as the integer ids give.
@@ -143,7 +148,7 @@ expect 0 "" -- tribe_np 2 ingest --transactions "$TMP/far.csv" -o "$TMP/far.h5"
 check "dates out of range are counted, the rest as before" $PY -c "
 import sys, json, h5py
 a, b = (json.loads(h5py.File(p)['/customers'].attrs['ledger']) for p in sys.argv[1:])
-rules = ['rows_kept', 'malformed', 'implausible_date', 'missing_customer_id', 'cancellations',
+rules = ['rows_kept', 'returns', 'malformed', 'implausible_date', 'missing_customer_id',
          'nonpositive_quantity', 'nonpositive_price']
 sys.exit(not (b['implausible_date'] == 2 and b['rows_read'] == sum(b[r] for r in rules)
               and b['last_invoice_day'] == a['last_invoice_day'] and b['rows_kept'] == a['rows_kept']))" \
@@ -170,7 +175,7 @@ check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep
 
 # A header-only transactions file: exit 3, nothing kept.
 head -1 "$TMP/raw/transactions.csv" >"$TMP/header.csv"
-expect 3 "header.csv: no transaction row was kept \(0 read" -- "$TRIBE_BIN" ingest --transactions "$TMP/header.csv" \
+expect 3 "header.csv: no purchase row was kept \(0 read" -- "$TRIBE_BIN" ingest --transactions "$TMP/header.csv" \
   -o "$TMP/keep.h5"
 check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep.h5")"
 
