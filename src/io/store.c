@@ -238,10 +238,16 @@ tribe_status tribe_store_read_customers(tribe_par *par, const char *path, tribe_
     t->offset = lo;
     t->n_local = hi - lo;
     TRIBE_TRY(tribe_h5_read_attr_strs_opt(h, "/customers/features", "model_default", &nmd, &md));
-    st = tribe_table_set_model_default_names(t, nmd, (const char *const *)md);
-    if (st != TRIBE_OK) {
-        st = tribe_fail(TRIBE_ERR_INPUT, "%s: /customers/features model_default: %s", path, tribe_errmsg());
-        goto cleanup;
+    {   /* names the file no longer has as features (a renamed column) drop out of the default */
+        int keep = 0;
+        for (int k = 0; k < nmd; k++) {
+            if (tribe_table_feature(t, md[k]) >= 0) {
+                char *v = md[k];
+                md[k] = md[keep];
+                md[keep++] = v;
+            }
+        }
+        TRIBE_TRY(tribe_table_set_model_default_names(t, keep, (const char *const *)md));
     }
     TRIBE_TRY(tribe_h5_read_attr_strs_opt(h, "/customers", "categorical", &ncat, &cats));
     for (int c = 0; c < ncat; c++) {

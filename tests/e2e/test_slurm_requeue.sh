@@ -103,12 +103,12 @@ lap "signalled, requeued and resumed: same results as the uninterrupted run"
 # 3. Two periods of real-data style exports, chained.
 base=$tmp/base
 for p in 1 2; do
-  "$TRIBE_BIN" gen --customers 3000 --seed $((10 + p)) --end-date "2026-1$p-28" -o "$base/incoming/2026-1$p" \
+  "$TRIBE_BIN" gen --customers 3000 --seed $((10 + p)) --end-date "2025-1$p-28" -o "$base/incoming/2025-1$p" \
     >/dev/null 2>&1 || fail "tribe gen for period $p"
-  rm -f "$base/incoming/2026-1$p"/truth.*
+  rm -f "$base/incoming/2025-1$p"/truth.*
 done
 # The second period exported in two parts, read together.
-in2=$base/incoming/2026-12
+in2=$base/incoming/2025-12
 head -1 "$in2/transactions.csv" >"$in2/transactions-2.csv"
 n=$(wc -l <"$in2/transactions.csv")
 tail -n +$((n / 2 + 1)) "$in2/transactions.csv" >>"$in2/transactions-2.csv"
@@ -116,34 +116,34 @@ head -n $((n / 2)) "$in2/transactions.csv" >"$in2/transactions-1.csv"
 rm "$in2/transactions.csv"
 echo '{"seed": 7, "kmeans": {"k": 4}, "drivers": {"enabled": false}}' >"$base/job.json"
 p1=$(sbatch --parsable "${SLURM_SBATCH_OPTS[@]}" --time=10 \
-  "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2026-11) || fail "sbatch period 1"
+  "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2025-11) || fail "sbatch period 1"
 p2=$(sbatch --parsable "${SLURM_SBATCH_OPTS[@]}" --time=10 --dependency="afterok:$p1" \
-  "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2026-12) || fail "sbatch period 2"
+  "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2025-12) || fail "sbatch period 2"
 for j in "$p1" "$p2"; do
   rc=0
   slurm_wait "$j" || rc=$?
   [[ $rc -eq 0 ]] || fail "periodic job $j ended $SLURM_JOB_STATE with exit code $rc"
 done
-for p in 2026-11 2026-12; do
+for p in 2025-11 2025-12; do
   [[ -s $base/periods/$p/customers.h5 && -s $base/periods/$p/job.json ]] || fail "period $p: no customers.h5/job.json"
 done
-grep -qE '"run_id":[[:space:]]*"2026-12"' "$base/results/run.json" "$base/results/latest/run.json" 2>/dev/null ||
-  fail "the latest published run is not 2026-12"
+grep -qE '"run_id":[[:space:]]*"2025-12"' "$base/results/run.json" "$base/results/latest/run.json" 2>/dev/null ||
+  fail "the latest published run is not 2025-12"
 grep -q 'step ingest: .*transactions-1.csv --transactions .*transactions-2.csv' tribe-periodic-*.out ||
-  fail "the two parts of period 2026-12 were not ingested together"
-grep -q "\"previous\": \"$base/results\"" "$base/periods/2026-12/job.json" ||
-  fail "period 2026-12 does not follow the previous run"
-/usr/bin/python3 - "$base/results/run.json" <<'PY' || fail "period 2026-12's run record does not follow 2026-11"
+  fail "the two parts of period 2025-12 were not ingested together"
+grep -q "\"previous\": \"$base/results\"" "$base/periods/2025-12/job.json" ||
+  fail "period 2025-12 does not follow the previous run"
+/usr/bin/python3 - "$base/results/run.json" <<'PY' || fail "period 2025-12's run record does not follow 2025-11"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["previous"]["run_id"] == "2026-11", r["previous"]
+assert r["previous"]["run_id"] == "2025-11", r["previous"]
 assert "changes" in r["continuity"] and r["continuity"]["changes"]["transitions"]
 PY
 /usr/bin/python3 -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["previous"].get("first"))' \
-  "$base/results/runs/2026-11/run.json" || fail "period 2026-11 is not the first of its history"
+  "$base/results/runs/2025-11/run.json" || fail "period 2025-11 is not the first of its history"
 rc=0
 SLURM_SBATCH_OPTS+=(--time=10)
-slurm_submit_and_wait "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2026-12 || rc=$?
+slurm_submit_and_wait "$TRIBE_SOURCE_DIR/slurm/tribe-periodic.sbatch" "$base" 2025-12 || rc=$?
 [[ $rc -eq 0 ]] || fail "resubmitted period ended $SLURM_JOB_STATE with exit code $rc"
 grep -q 'published already' "$SLURM_JOB_OUT" || { cat "$SLURM_JOB_OUT" >&2; fail "a published period ran again"; }
 lap "two periods chained with afterok; a published period is not run again"
