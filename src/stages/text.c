@@ -41,6 +41,9 @@ static tribe_status run(void *state, tribe_run *r)
         st = tribe_h5_read_attr_strs_opt(h, "/customers", "text_topics", &s->n_topics, &s->topics);
     st = tribe_h5_close_after(&h, st);
     s->has_text = tribe_table_feature(r->t, "sentiment") >= 0;
+    TRIBE_DEBUG("text: %s, %d topics, segments under k_min %lld not shown", s->has_text ? "text signals in the input"
+                                                                                       : "no text signals in the input",
+                s->n_topics, (long long)s->k_min);
     return tribe_par_agree(r->par, st);
 }
 
