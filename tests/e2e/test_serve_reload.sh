@@ -35,7 +35,8 @@ PY
 # ---- a new run: watched, and on SIGHUP -------------------------------------------------------------
 publish r2 "$TMP/c2.h5"
 check "the watching server serves r2 within 10 s of its publication" $SC wait "$SERVE_URL_w" "$RD" r2 10
-check "the log says so" grep -q "serve: now serving run r2 (2400 customers, 4 segments" "$TMP/w.log"
+N2=$($PY -c "import h5py, sys; print(len(h5py.File(sys.argv[1])['/segments/id']))" "$O/runs/r2/results.h5")
+check "the log says so" grep -q "serve: now serving run r2 ($N2 customers, 4 segments" "$TMP/w.log"
 sleep 1.5
 check "a server started with --watch 0 still serves r1" test "$($SC current "$SERVE_URL_h" "$RD")" = r1
 kill -HUP "$SERVE_PID_h"
