@@ -35,12 +35,14 @@ enum {
 enum { TRIBE_WEB_CUSTOMER_ID, TRIBE_WEB_DATE, TRIBE_WEB_PAGES, TRIBE_WEB_MINUTES, TRIBE_WEB_DEVICE, TRIBE_WEB_NROLES };
 enum {
     TRIBE_DEMO_CUSTOMER_ID, TRIBE_DEMO_AGE, TRIBE_DEMO_COUNTRY, TRIBE_DEMO_OCCUPATION, TRIBE_DEMO_SUBSCRIPTION,
-    TRIBE_DEMO_NROLES
+    TRIBE_DEMO_INCOME, TRIBE_DEMO_DEBT, TRIBE_DEMO_CREDIT_SCORE, TRIBE_DEMO_NROLES
 };
 enum { TRIBE_TEXT_CUSTOMER_ID, TRIBE_TEXT_DATE, TRIBE_TEXT_TEXT, TRIBE_TEXT_NROLES };
 #define TRIBE_MAP_MAXROLES 12
 
 #define TRIBE_MAP_RETURN_VALUES 16 /* most return_values */
+#define TRIBE_MAP_CHANNELS 4        /* most named channels (transactions.channels) */
+#define TRIBE_MAP_CHANNEL_VALUES 8  /* most channel cell values of one named channel */
 #define TRIBE_MAP_ID_MAX 64         /* the longest string id (TRIBE_ID_MAX of tribe/id.h) */
 
 typedef struct {
@@ -54,6 +56,12 @@ typedef struct {
     char cancel_prefix[16];               /* an order id starting with it is a cancellation; "" = none */
     char *return_values[TRIBE_MAP_RETURN_VALUES]; /* return_flag cells meaning "a return" */
     int n_return_values;
+    /* transactions.channels: named channels (feature <name>_share), each the
+     * channel cells that mean it ("online": ["Online Transaction"]) */
+    int n_channels;
+    char channel_name[TRIBE_MAP_CHANNELS][32];
+    char *channel_values[TRIBE_MAP_CHANNELS][TRIBE_MAP_CHANNEL_VALUES];
+    int n_channel_values[TRIBE_MAP_CHANNELS];
 } tribe_map_source;
 
 typedef struct {

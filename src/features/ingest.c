@@ -52,6 +52,7 @@ typedef struct {
     tribe_xsum future;      /* net spend in (cutoff, cutoff + horizon] (with a cutoff) */
     tribe_xsum first_money; /* purchases on day `first` (BG/NBD: the first purchase) */
     tribe_xsum season[TX_SEASONS]; /* purchases by calendar quarter (0: Jan-Mar), then on weekends */
+    tribe_xsum chan[TRIBE_MAP_CHANNELS]; /* purchases through each named channel of the mapping */
 } tx_cust;
 
 typedef struct {
@@ -82,6 +83,7 @@ typedef struct {
     int64_t n_ret;
     tribe_xsum future, first_money, ret;
     tribe_xsum season[TX_SEASONS];
+    tribe_xsum chan[TRIBE_MAP_CHANNELS];
 } tx_rec;
 typedef struct {
     int64_t id;
@@ -92,6 +94,7 @@ typedef struct {
 } cnt_rec;
 typedef struct {
     int64_t id, line, age, ctry, occ, sub; /* -1 = missing */
+    double income, debt, score;            /* the financial roles (NaN = missing) */
 } demo_rec;
 
 static tribe_status tx_agg_init(tx_agg *a)
@@ -521,6 +524,20 @@ static void tx_season(tx_cust *cu, int64_t day, double amount)
         cu->season[TX_WEEKEND] += v;
 }
 
+/* Adds a purchase to the mapping's named channel whose values hold its
+ * channel cell (none when no value matches). */
+static void tx_channel(const tribe_map_source *m, const tribe_csv *c, const int *col, tx_cust *cu, double amount)
+{
+    size_t n = 0;
+    const char *v = role_cell(m, c, col, TRIBE_TX_CHANNEL, &n);
+    for (int k = 0; k < m->n_channels; k++)
+        for (int i = 0; i < m->n_channel_values[k]; i++)
+            if (strlen(m->channel_values[k][i]) == n && memcmp(m->channel_values[k][i], v, n) == 0) {
+                cu->chan[k] += tribe_xsum_of(amount);
+                return;
+            }
+}
+
 /* Classifies one transaction record; kept rows go into the aggregate. */
 static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -656,6 +673,8 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     }
     cu->money += tribe_xsum_of(amount);
     tx_season(cu, day, amount);
+    if (m->n_channels > 0)
+        tx_channel(m, c, col, cu, amount);
     if (day < cu->first)
         cu->first_money = tribe_xsum_of(amount);
     else if (day == cu->first)
@@ -768,6 +787,34 @@ static tribe_status cat_cell(const state *S, ing_dict *d, const tribe_csv *c, co
     return n > 0 ? ing_dict_id(d, s, n, code) : TRIBE_OK;
 }
 
+/* The financial roles of a demographics row (yearly income and total debt
+ * as money as written, the credit score a number in [0, 1000]); an empty or
+ * unmapped cell is NaN. Returns 0 (why filled) when a cell is not such a
+ * value. */
+static int demo_money(const state *S, const tribe_csv *c, const int *col, demo_rec *r, char *why, size_t cap)
+{
+    const tribe_map_source *ms = &S->map->src[SRC_DEMO];
+    double *dst[3] = {&r->income, &r->debt, &r->score};
+    static const int role[3] = {TRIBE_DEMO_INCOME, TRIBE_DEMO_DEBT, TRIBE_DEMO_CREDIT_SCORE};
+    for (int k = 0; k < 3; k++) {
+        size_t n = 0;
+        const char *v = role_cell(ms, c, col, role[k], &n);
+        char code[4], sym[8];
+        *dst[k] = NAN;
+        if (n == 0)
+            continue;
+        int ok = k < 2 ? tribe_money_parse(v, n, ms->decimal, dst[k], code, sym) && *dst[k] >= 0 &&
+                             *dst[k] < AMOUNT_MAX
+                       : ing_parse_double(v, n, dst[k]) && *dst[k] >= 0 && *dst[k] <= 1000;
+        if (!ok) {
+            why_bad(why, cap, role_label(ms, SRC_DEMO, role[k]), v, n,
+                    k < 2 ? "is not an amount >= 0" : "is not a credit score in [0, 1000]");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static tribe_status demo_row(state *S, const tribe_csv *c, const int *col)
 {
     tribe_status st = TRIBE_OK;
@@ -793,6 +840,8 @@ static tribe_status demo_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, role_label(ms, SRC_DEMO, TRIBE_DEMO_AGE), a, na, "is not an age in years");
         goto malformed;
     }
+    if (!demo_money(S, c, col, &r, why, sizeof why))
+        goto malformed;
     r.line = S->file_key | tribe_csv_line(c); /* a later file's row wins, as in one file */
     TRIBE_TRY(cat_cell(S, &S->country, c, col, TRIBE_DEMO_COUNTRY, &r.ctry));
     TRIBE_TRY(cat_cell(S, &S->occupation, c, col, TRIBE_DEMO_OCCUPATION, &r.occ));
@@ -1099,6 +1148,7 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         r[i].n_ret = loc->c[i].n_ret;
         r[i].ret = loc->c[i].ret;
         memcpy(r[i].season, loc->c[i].season, sizeof r[i].season);
+        memcpy(r[i].chan, loc->c[i].chan, sizeof r[i].chan);
     }
     TRIBE_TRY(ing_shuffle(par, spl, x->buf, loc->n, sizeof(tx_rec), &got, &ngot));
     size_t nn = (size_t)(ngot > 0 ? ngot : 1);
@@ -1123,6 +1173,8 @@ static tribe_status tx_send_totals(tribe_par *par, const tx_agg *loc, const int6
         cu->n_ret += g[i].n_ret;
         for (int q = 0; q < TX_SEASONS; q++)
             cu->season[q] += g[i].season[q];
+        for (int k = 0; k < TRIBE_MAP_CHANNELS; k++)
+            cu->chan[k] += g[i].chan[k];
         if (g[i].first < cu->first)
             cu->first_money = g[i].first_money;
         else if (g[i].first == cu->first)
@@ -1462,6 +1514,9 @@ typedef struct {
     int64_t *order;             /* [n] the customer index of each table row, by id */
     int64_t *drop;              /* [n] customers left out for net spend <= 0, by id (n_drop) */
     int64_t n_drop;
+    int n_chan;                 /* the mapping's named channels: features <name>_share */
+    char chan_name[TRIBE_MAP_CHANNELS][40];
+    int fin;                    /* the demographics map a financial role: yearly_income ... credit_score */
 } build_ctx;
 
 static void build_ctx_free(build_ctx *b)
@@ -1613,7 +1668,7 @@ static const char *const TX_FEATURES[] = {"recency_days",      "frequency",     
                                           "tenure_days",       "mean_days_between", "distinct_products",
                                           "gross_monetary",    "return_count",   "return_value", "return_rate",
                                           "spend_q1",          "spend_q2",       "spend_q3",     "spend_q4",
-                                          "weekend_share"};
+                                          "weekend_share",     "monthly_spend"};
 #define N_TX_FEATURES ((int)(sizeof TX_FEATURES / sizeof TX_FEATURES[0]))
 
 /* The numeric features of owned customer k into x (the table's columns in
@@ -1638,7 +1693,10 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
     x[10] = (float)(ret / gross);
     for (int q = 0; q < TX_SEASONS; q++) /* shares of gross spend (purchases only) */
         x[11 + q] = (float)(tribe_xsum_value(cu->season[q]) / gross);
+    x[16] = (float)(net / fmax(1.0, (double)(snap - cu->first) / 30.4375)); /* months of tenure, >= 1 */
     int j = N_TX_FEATURES;
+    for (int c = 0; c < b->n_chan; c++)
+        x[j++] = (float)(tribe_xsum_value(cu->chan[c]) / gross);
     if (has_web) {
         x[j++] = (float)b->wt[k].sessions;
         x[j++] = b->wt[k].sessions ? (float)((double)b->wt[k].pages / (double)b->wt[k].sessions) : 0.0f;
@@ -1646,6 +1704,14 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
     }
     if (has_demo)
         x[j++] = b->best[k].id >= 0 && b->best[k].age >= 0 ? (float)b->best[k].age : NAN;
+    if (b->fin) {
+        const demo_rec *d = &b->best[k];
+        int row = d->id >= 0;
+        x[j++] = row ? (float)d->income : NAN;
+        x[j++] = row ? (float)d->debt : NAN;
+        x[j++] = row && d->income > 0 ? (float)(d->debt / d->income) : NAN;
+        x[j++] = row ? (float)d->score : NAN;
+    }
 }
 
 /* The target row of a customer into y[5]: future spend (NaN without a
@@ -1675,9 +1741,11 @@ static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, stat
                                  tribe_table **t, tribe_table **tg)
 {
     tribe_status st = TRIBE_OK;
-    const char *names[N_TX_FEATURES + 4];
+    const char *names[N_TX_FEATURES + TRIBE_MAP_CHANNELS + 8];
     int d = N_TX_FEATURES;
     memcpy(names, TX_FEATURES, sizeof TX_FEATURES);
+    for (int c = 0; c < b->n_chan; c++)
+        names[d++] = b->chan_name[c];
     if (has_web) {
         names[d++] = "sessions";
         names[d++] = "pages_per_session";
@@ -1685,6 +1753,12 @@ static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, stat
     }
     if (has_demo)
         names[d++] = "age";
+    if (b->fin) {
+        names[d++] = "yearly_income";
+        names[d++] = "total_debt";
+        names[d++] = "debt_to_income";
+        names[d++] = "credit_score";
+    }
     /* customers whose every row is after the cutoff are not in the table,
      * nor those whose net spend is <= 0 (returns-only customers included) */
     for (int64_t i = 0; i < b->n; i++)
@@ -1765,6 +1839,45 @@ cleanup:
 /* Everything after parsing: levels, snapshot, shuffles, features.
  * Collective. Errors: USAGE (cutoff or snapshot against the data's dates),
  * NOMEM, INTERNAL; every rank fails the same way. */
+/* The columns the mapping adds: a <name>_share per named channel, and the
+ * financial ones when the demographics map income, debt or a credit score.
+ * The same on every rank (the mapping is). Not collective. */
+static void build_extras(const state *S, int has_demo, build_ctx *b)
+{
+    const tribe_map_source *tx = &S->map->src[SRC_TX], *dm = &S->map->src[SRC_DEMO];
+    b->n_chan = tx->n_channels;
+    for (int c = 0; c < b->n_chan; c++)
+        snprintf(b->chan_name[c], sizeof b->chan_name[c], "%s_share", tx->channel_name[c]);
+    b->fin = has_demo && (dm->column[TRIBE_DEMO_INCOME] || dm->column[TRIBE_DEMO_DEBT] ||
+                          dm->column[TRIBE_DEMO_CREDIT_SCORE] || dm->constant[TRIBE_DEMO_INCOME] ||
+                          dm->constant[TRIBE_DEMO_DEBT] || dm->constant[TRIBE_DEMO_CREDIT_SCORE]);
+}
+
+/* Collective: the categorical credit_band of the credit_score column, in the
+ * FICO ranges (poor < 580, fair < 670, good < 740, very good < 800,
+ * exceptional); missing outside 300..850 or without a score. The levels are
+ * fixed, in score order. Errors: NOMEM, agreed. */
+static tribe_status add_credit_band(tribe_par *par, tribe_table *t)
+{
+    static const char *const band[] = {"poor", "fair", "good", "very good", "exceptional"};
+    static const double upper[] = {580, 670, 740, 800, 851};
+    tribe_catcol *col = NULL;
+    const int j = tribe_table_feature(t, "credit_score");
+    tribe_status st = tribe_table_add_cat(t, "credit_band", 5, band, &col);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int64_t i = 0; i < t->n_local; i++) {
+        float v = t->x[i * t->d + j];
+        col->code[i] = -1;
+        for (int k = 0; k < 5 && v >= 300 && v <= 850; k++)
+            if (v < upper[k]) {
+                col->code[i] = k;
+                break;
+            }
+    }
+cleanup:
+    return st;
+}
+
 static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
                           tribe_table **out, tribe_table **target)
 {
@@ -1774,6 +1887,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     tribe_table *t = NULL, *tg = NULL;
     memset(&b, 0, sizeof b);
 
+    build_extras(S, has_demo, &b);
     TRIBE_TRY(build_levels(par, S, &b));
     TRIBE_TRY(build_snapshot(par, cfg, S, snapshot_override));
     TRIBE_TRY(build_owners(par, S, &b));
@@ -1801,6 +1915,8 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(add_cat(par, t, "occupation", &b.occ, b.oc));
         TRIBE_TRY(add_cat(par, t, "subscription", &b.sub, b.sc));
     }
+    if (b.fin)
+        TRIBE_TRY(add_credit_band(par, t));
     TRIBE_TRY(tribe_par_agree(par, tribe_table_set_model_default(t))); /* a local allocation */
     TRIBE_TRY(tribe_par_exscan_i64(par, b.n_rows, &t->offset, &t->n_global));
     S->led.customers = b.n_rows; /* summed by the caller with the other counts */

@@ -20,8 +20,8 @@ static const char *const tx_roles[TRIBE_TX_NROLES] = {
     "customer_id", "order_id", "date",     "quantity", "unit_price", "amount",
     "product",     "country",  "currency", "category", "channel",    "return_flag"};
 static const char *const web_roles[TRIBE_WEB_NROLES] = {"customer_id", "date", "pages", "minutes", "device"};
-static const char *const demo_roles[TRIBE_DEMO_NROLES] = {"customer_id", "age", "country", "occupation",
-                                                          "subscription"};
+static const char *const demo_roles[TRIBE_DEMO_NROLES] = {"customer_id", "age",    "country", "occupation",
+                                                          "subscription", "income", "debt",    "credit_score"};
 static const char *const text_roles[TRIBE_TEXT_NROLES] = {"customer_id", "date", "text"};
 static const char *const *const roles[TRIBE_MAP_NSRC] = {tx_roles, web_roles, demo_roles, text_roles};
 static const int nroles[TRIBE_MAP_NSRC] = {TRIBE_TX_NROLES, TRIBE_WEB_NROLES, TRIBE_DEMO_NROLES, TRIBE_TEXT_NROLES};
@@ -61,6 +61,9 @@ static void source_clear(tribe_map_source *s)
     }
     for (int i = 0; i < s->n_return_values; i++)
         free(s->return_values[i]);
+    for (int k = 0; k < s->n_channels; k++)
+        for (int i = 0; i < s->n_channel_values[k]; i++)
+            free(s->channel_values[k][i]);
     memset(s, 0, sizeof *s);
     s->decimal = '.';
 }
@@ -243,8 +246,9 @@ static tribe_status read_strings(const rd *r, const char *key, const cJSON *v, i
     tribe_status st = TRIBE_OK;
     const cJSON *e;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > max)
-        return bad(r, key, "must be an array of %s", max == TRIBE_MAP_RETURN_VALUES ? "at most 16 strings"
-                                                                                   : "role names");
+        return bad(r, key, "must be an array of %s", max == TRIBE_MAP_RETURN_VALUES    ? "at most 16 strings"
+                                                     : max == TRIBE_MAP_CHANNEL_VALUES ? "at most 8 strings"
+                                                                                       : "role names");
     cJSON_ArrayForEach(e, v)
     {
         if (!cJSON_IsString(e) || !e->valuestring[0])
@@ -254,6 +258,34 @@ static tribe_status read_strings(const rd *r, const char *key, const cJSON *v, i
         free(out[i]);
     *n = 0;
     cJSON_ArrayForEach(e, v) TRIBE_TRY(tribe_strdup(e->valuestring, &out[(*n)++]));
+cleanup:
+    return st;
+}
+
+/* "channels": name -> the channel cells meaning it; the feature <name>_share
+ * is the share of the customer's gross spend through that channel. */
+static tribe_status read_channels(const rd *top, const cJSON *obj, tribe_map_source *s)
+{
+    tribe_status st = TRIBE_OK;
+    rd r;
+    sub(&r, top, "channels");
+    if (!cJSON_IsObject(obj) || cJSON_GetArraySize(obj) < 1 || cJSON_GetArraySize(obj) > TRIBE_MAP_CHANNELS)
+        return bad(top, "channels", "must be %s", "an object of 1 to 4 named channels");
+    for (const cJSON *v = obj->child; v; v = v->next) {
+        const char *name = v->string;
+        size_t len = strlen(name);
+        int ok = len >= 1 && len <= 24 && name[0] >= 'a' && name[0] <= 'z';
+        for (size_t i = 0; i < len && ok; i++)
+            ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_';
+        if (!ok)
+            return bad(&r, name, "must be %s", "a name of 1-24 lower-case letters, digits and '_' (a letter first)");
+        int k = s->n_channels;
+        TRIBE_TRY(read_strings(&r, name, v, TRIBE_MAP_CHANNEL_VALUES, s->channel_values[k], &s->n_channel_values[k]));
+        if (s->n_channel_values[k] == 0)
+            return bad(&r, name, "must be %s", "an array of 1 to 8 channel values");
+        memcpy(s->channel_name[k], name, len + 1);
+        s->n_channels++;
+    }
 cleanup:
     return st;
 }
@@ -335,15 +367,17 @@ static tribe_status check_source(const rd *r, int k, const tribe_map_source *s)
         return bad(r, "columns", "must name %s", "a quantity column (or give constants.quantity) with unit_price");
     if (s->currency[0] && s->column[TRIBE_TX_CURRENCY])
         return bad(r, "currency", "%s", "and columns.currency are both given: one currency source");
+    if (s->n_channels > 0 && !s->column[TRIBE_TX_CHANNEL])
+        return bad(r, "channels", "%s", "needs columns.channel: the column the channel values are in");
     return TRIBE_OK;
 }
 
 static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_map_source *s)
 {
     tribe_status st = TRIBE_OK;
-    static const char *const keys[TRIBE_MAP_NSRC][9] = {
+    static const char *const keys[TRIBE_MAP_NSRC][10] = {
         {"columns", "date_format", "decimal", "currency", "cancel_prefix", "return_values", "constants", "optional",
-         "description"},
+         "description", "channels"},
         {"columns", "date_format", "constants", "optional", "description"},
         {"columns", "constants", "optional", "description"},
         {"columns", "date_format", "description"}};
@@ -351,7 +385,7 @@ static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_ma
     sub(&r, top, src_names[k]);
     if (!cJSON_IsObject(obj))
         return bad(top, src_names[k], "must be an %s", "object");
-    TRIBE_TRY(known_keys(&r, obj, keys[k], 9));
+    TRIBE_TRY(known_keys(&r, obj, keys[k], 10));
     /* a section given replaces the built-in one: only what it says is mapped */
     source_clear(s);
     s->present = 1;
@@ -364,6 +398,8 @@ static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_ma
             TRIBE_TRY(read_constants(&r, v, k, s));
         else if (strcmp(v->string, "optional") == 0)
             TRIBE_TRY(read_optional(&r, v, k, s));
+        else if (strcmp(v->string, "channels") == 0)
+            TRIBE_TRY(read_channels(&r, v, s));
         else if (strcmp(v->string, "return_values") == 0)
             TRIBE_TRY(read_strings(&r, v->string, v, TRIBE_MAP_RETURN_VALUES, s->return_values, &s->n_return_values));
         else if (strcmp(v->string, "description") == 0) {

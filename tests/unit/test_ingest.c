@@ -84,13 +84,13 @@ static void transactions_should_give_exact_features_and_ledger(void)
     CU_ASSERT_EQUAL_FATAL(t->n_local, 4);
     CU_ASSERT_EQUAL(t->n_global, 4);
     CU_ASSERT_EQUAL(t->offset, 0);
-    CU_ASSERT_EQUAL_FATAL(t->d, 16);
+    CU_ASSERT_EQUAL_FATAL(t->d, 17);
     const char *names[] = {"recency_days",      "frequency",         "monetary",     "avg_order_value",
                            "tenure_days",       "mean_days_between", "distinct_products",
                            "gross_monetary",    "return_count",      "return_value", "return_rate",
                            "spend_q1",          "spend_q2",          "spend_q3",     "spend_q4",
-                           "weekend_share"};
-    for (int j = 0; j < 16; j++)
+                           "weekend_share",     "monthly_spend"};
+    for (int j = 0; j < 17; j++)
         CU_ASSERT_STRING_EQUAL(t->names[j], names[j]);
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL(t->id[i], 100 * (i + 1));
@@ -122,6 +122,9 @@ static void transactions_should_give_exact_features_and_ledger(void)
     CU_ASSERT_EQUAL(feat(t, 100, "spend_q2") + feat(t, 100, "spend_q3") + feat(t, 100, "spend_q4"), 0.0);
     CU_ASSERT_EQUAL(feat(t, 100, "weekend_share"), 0.0);
     CU_ASSERT_EQUAL(feat(t, 200, "weekend_share"), 0.1875f);
+    /* monthly spend: net over the months since the first purchase, at least one */
+    CU_ASSERT_EQUAL(feat(t, 100, "monthly_spend"), (float)(15.0 / (51 / 30.4375)));
+    CU_ASSERT_EQUAL(feat(t, 200, "monthly_spend"), 12.0f);
     /* 300: one invoice, one day, the second line spans two physical lines */
     CU_ASSERT_EQUAL(feat(t, 300, "recency_days"), 1);
     CU_ASSERT_EQUAL(feat(t, 300, "frequency"), 1);
@@ -169,11 +172,11 @@ static void web_and_demographics_should_join_on_customer_id(void)
     CU_ASSERT_EQUAL(l.demographics_rows, l.demographics_rows_kept + l.demographics_rows_unmatched +
                                              l.demographics_duplicate_ids + l.demographics_malformed);
 
-    CU_ASSERT_EQUAL_FATAL(t->d, 20);
-    CU_ASSERT_STRING_EQUAL(t->names[16], "sessions");
-    CU_ASSERT_STRING_EQUAL(t->names[17], "pages_per_session");
-    CU_ASSERT_STRING_EQUAL(t->names[18], "minutes_on_site");
-    CU_ASSERT_STRING_EQUAL(t->names[19], "age");
+    CU_ASSERT_EQUAL_FATAL(t->d, 21);
+    CU_ASSERT_STRING_EQUAL(t->names[17], "sessions");
+    CU_ASSERT_STRING_EQUAL(t->names[18], "pages_per_session");
+    CU_ASSERT_STRING_EQUAL(t->names[19], "minutes_on_site");
+    CU_ASSERT_STRING_EQUAL(t->names[20], "age");
     CU_ASSERT_EQUAL(feat(t, 100, "sessions"), 3);
     CU_ASSERT_EQUAL(feat(t, 100, "pages_per_session"), 5);
     CU_ASSERT_EQUAL(feat(t, 100, "minutes_on_site"), 20);

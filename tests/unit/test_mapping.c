@@ -78,6 +78,20 @@ static void bad_mappings_should_name_the_file_and_the_key(void)
          "\"qty\": \"q\"}}}",
          "m.json: unknown key 'transactions.columns.qty' (see docs/mapping.md)"},
         {"{\"sales\": {}}", "m.json: unknown key 'sales' (see docs/mapping.md)"},
+        {"{\"transactions\": {\"columns\": {\"customer_id\": \"c\", \"date\": \"d\", \"amount\": \"a\"}, "
+         "\"channels\": {\"online\": [\"web\"]}}}",
+         "m.json: 'transactions.channels' needs columns.channel: the column the channel values are in (see "
+         "docs/mapping.md)"},
+        {"{\"transactions\": {\"columns\": {\"customer_id\": \"c\", \"date\": \"d\", \"amount\": \"a\", "
+         "\"channel\": \"h\"}, \"channels\": {\"Online\": [\"web\"]}}}",
+         "m.json: 'transactions.channels.Online' must be a name of 1-24 lower-case letters, digits and '_' (a letter "
+         "first) (see docs/mapping.md)"},
+        {"{\"transactions\": {\"columns\": {\"customer_id\": \"c\", \"date\": \"d\", \"amount\": \"a\", "
+         "\"channel\": \"h\"}, \"channels\": {\"online\": []}}}",
+         "m.json: 'transactions.channels.online' must be an array of 1 to 8 channel values (see docs/mapping.md)"},
+        {"{\"demographics\": {\"columns\": {\"customer_id\": \"c\", \"income\": \"c\"}}}",
+         "m.json: 'demographics.columns.customer_id' and 'demographics.columns.income' both name column 'c' (a "
+         "column has one role; see docs/mapping.md)"},
         {"{\"transactions\": {\"columns\": {\"customer_id\": \"c\", \"date\": \"d\", \"amount\": \"c\"}}}",
          "m.json: 'transactions.columns.customer_id' and 'transactions.columns.amount' both name column 'c' (a "
          "column has one role; see docs/mapping.md)"},
