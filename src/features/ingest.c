@@ -32,6 +32,11 @@ enum { SRC_TX = 0, SRC_WEB = 1, SRC_DEMO = 2 };
 /* |Quantity x UnitPrice| and MinutesOnSite above this are malformed: keeps
  * exact fixed-point sums far from their range (2^94) on any realistic data. */
 #define AMOUNT_MAX 1e15
+/* Category spend is summed in integers of 1/CAT_UNIT of the currency: exact
+ * (rank-count independent) for amounts in cents, and far from int64's range. */
+#define CAT_UNIT 1000.0
+/* Categories with the most spend over all customers that get a share feature. */
+#define CAT_TOP 5
 #define PAGES_MAX 1000000000LL
 #define AGE_MAX 150
 
@@ -61,6 +66,7 @@ typedef struct {
     int64_t n, cap;
     ing_set inv, prod, day; /* (index, key) */
     ing_map ctry;           /* (index, country code) -> rows */
+    ing_map cat;            /* (index, category code) -> purchases in micro-units (CAT_UNIT) */
 } tx_agg;
 
 typedef struct {
@@ -106,6 +112,7 @@ static tribe_status tx_agg_init(tx_agg *a)
     TRIBE_TRY(ing_set_init(&a->prod, 1024));
     TRIBE_TRY(ing_set_init(&a->day, 1024));
     TRIBE_TRY(ing_map_init(&a->ctry, 1024));
+    TRIBE_TRY(ing_map_init(&a->cat, 1024));
 cleanup:
     return st;
 }
@@ -117,6 +124,7 @@ static void tx_agg_free(tx_agg *a)
     ing_set_free(&a->prod);
     ing_set_free(&a->day);
     ing_map_free(&a->ctry);
+    ing_map_free(&a->cat);
     free(a->c);
     memset(a, 0, sizeof *a);
 }
@@ -219,7 +227,7 @@ static tribe_status web_agg_cust(web_agg *a, int64_t id, int64_t *idx)
 typedef struct {
     tribe_ledger led;   /* this rank's counts until summed */
     ing_rejects rej;
-    ing_dict country, device, occupation, subscription;
+    ing_dict country, device, occupation, subscription, category;
     tx_agg tx;          /* local partials, then (after the shuffle) owned customers */
     web_agg web;        /* local partials */
     demo_rec *demo;
@@ -326,6 +334,7 @@ static tribe_status state_init(state *S)
     TRIBE_TRY(ing_dict_init(&S->device));
     TRIBE_TRY(ing_dict_init(&S->occupation));
     TRIBE_TRY(ing_dict_init(&S->subscription));
+    TRIBE_TRY(ing_dict_init(&S->category));
     TRIBE_TRY(tx_agg_init(&S->tx));
     TRIBE_TRY(web_agg_init(&S->web));
     TRIBE_TRY(ing_ids_init(&S->ids));
@@ -340,6 +349,7 @@ static void state_free(state *S)
     ing_dict_free(&S->device);
     ing_dict_free(&S->occupation);
     ing_dict_free(&S->subscription);
+    ing_dict_free(&S->category);
     tx_agg_free(&S->tx);
     web_agg_free(&S->web);
     ing_ids_free(&S->ids);
@@ -538,6 +548,20 @@ static void tx_channel(const tribe_map_source *m, const tribe_csv *c, const int 
             }
 }
 
+/* Adds a purchase to the customer's spend in its category (an empty
+ * category cell counts for none), in CAT_UNIT units. */
+static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe_csv *c, const int *col, int64_t idx,
+                                double amount)
+{
+    size_t n = 0;
+    int64_t code = 0;
+    const char *v = role_cell(m, c, col, TRIBE_TX_CATEGORY, &n);
+    if (n == 0)
+        return TRIBE_OK;
+    tribe_status st = ing_dict_id(&S->category, v, n, &code);
+    return st == TRIBE_OK ? count_add(&S->tx.cat, idx, code, llround(amount * CAT_UNIT)) : st;
+}
+
 /* Classifies one transaction record; kept rows go into the aggregate. */
 static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -675,6 +699,8 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     tx_season(cu, day, amount);
     if (m->n_channels > 0)
         tx_channel(m, c, col, cu, amount);
+    if (m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY])
+        TRIBE_TRY(tx_category(S, m, c, col, idx, amount));
     if (day < cu->first)
         cu->first_money = tribe_xsum_of(amount);
     else if (day == cu->first)
@@ -1103,19 +1129,19 @@ static void tx_merge_free(tx_merge *x)
 }
 
 /* One rank owns everything: the local aggregate is already merged; only the
- * country votes need their global codes. The multi-rank path is checked
+ * country votes and category spends (m) need their global codes. The multi-rank path is checked
  * against this one by the MPI tests. Not collective. Errors: NOMEM (the
  * ingest then fails; loc->ctry holds the votes remapped so far). */
-static tribe_status tx_remap_votes(tx_agg *loc, const levels *ctry)
+static tribe_status tx_remap_votes(ing_map *m, const int64_t *remap)
 {
     tribe_status st = TRIBE_OK;
     ing_map votes;
-    TRIBE_TRY(ing_map_init_seed(&votes, loc->ctry.n, ING_SEED_OWNER));
-    for (size_t i = 0; i < loc->ctry.cap && st == TRIBE_OK; i++)
-        if (loc->ctry.t[i].a != ING_EMPTY)
-            st = count_add(&votes, (int64_t)loc->ctry.t[i].a, ctry->remap[loc->ctry.t[i].b], loc->ctry.t[i].v);
-    ing_map_free(&loc->ctry);
-    loc->ctry = votes;
+    TRIBE_TRY(ing_map_init_seed(&votes, m->n, ING_SEED_OWNER));
+    for (size_t i = 0; i < m->cap && st == TRIBE_OK; i++)
+        if (m->t[i].a != ING_EMPTY)
+            st = count_add(&votes, (int64_t)m->t[i].a, remap[m->t[i].b], m->t[i].v);
+    ing_map_free(m);
+    *m = votes;
 cleanup:
     return st;
 }
@@ -1259,13 +1285,12 @@ cleanup:
 /* Collective: the country votes travel to the owners with their global
  * codes (ctry->remap) and are added into x->own.ctry. Errors: NOMEM,
  * INTERNAL; agreed on all ranks. */
-static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const int64_t *spl, const levels *ctry,
-                                  tx_merge *x)
+static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const ing_map *m, const int64_t *spl,
+                                  const int64_t *remap, ing_map *dst, tx_merge *x)
 {
     tribe_status st = TRIBE_OK;
     void *got = NULL;
     int64_t n = 0, ngot = 0;
-    const ing_map *m = &loc->ctry;
     free(x->buf);
     x->buf = NULL;
     st = tribe_alloc(&x->buf, (m->n > 0 ? m->n : 1) * sizeof(cnt_rec));
@@ -1274,18 +1299,18 @@ static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const int64
     for (size_t i = 0; i < m->cap; i++)
         if (m->t[i].a != ING_EMPTY) {
             r[n].id = loc->c[m->t[i].a].id;
-            r[n].code = ctry->remap[m->t[i].b];
+            r[n].code = remap[m->t[i].b];
             r[n].count = m->t[i].v;
             n++;
         }
     TRIBE_TRY(ing_shuffle(par, spl, x->buf, n, sizeof(cnt_rec), &got, &ngot));
-    ing_map_free(&x->own.ctry);
-    st = ing_map_init_seed(&x->own.ctry, (size_t)ngot, ING_SEED_OWNER);
+    ing_map_free(dst);
+    st = ing_map_init_seed(dst, (size_t)ngot, ING_SEED_OWNER);
     const cnt_rec *g = got;
     for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
         int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0);
-        st = v ? count_add(&x->own.ctry, *v, g[i].code, g[i].count)
-               : tribe_fail(TRIBE_ERR_INTERNAL, "country of unknown customer %lld", (long long)g[i].id);
+        st = v ? count_add(dst, *v, g[i].code, g[i].count)
+               : tribe_fail(TRIBE_ERR_INTERNAL, "vote of unknown customer %lld", (long long)g[i].id);
     }
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
@@ -1302,14 +1327,16 @@ cleanup:
  * (the owner says which) do the set elements travel, to be united in the
  * owner's (customer, key) sets. Errors: NOMEM, INTERNAL; agreed on all
  * ranks (S->tx is then partly freed: the ingest fails). */
-static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry)
+static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry, const levels *cat)
 {
     tribe_status st = TRIBE_OK;
     tx_agg *loc = &S->tx;
     tx_merge x;
     memset(&x, 0, sizeof x);
-    if (tribe_par_size(par) == 1)
-        return tx_remap_votes(loc, ctry);
+    if (tribe_par_size(par) == 1) {
+        st = tx_remap_votes(&loc->ctry, ctry->remap);
+        return st == TRIBE_OK ? tx_remap_votes(&loc->cat, cat->remap) : st;
+    }
     st = tx_agg_init(&x.own);
     if (st == TRIBE_OK)
         st = tribe_alloc(&x.buf, (size_t)(loc->n > 0 ? loc->n : 1) * sizeof(tx_rec));
@@ -1319,7 +1346,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     TRIBE_TRY(tx_send_totals(par, loc, spl, &x));
     for (int which = 0; which < 3; which++)
         TRIBE_TRY(tx_send_keys(par, loc, spl, &x, which));
-    TRIBE_TRY(tx_send_votes(par, loc, spl, ctry, &x));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->ctry, spl, ctry->remap, &x.own.ctry, &x));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->cat, spl, cat->remap, &x.own.cat, &x));
     tx_agg_free(loc);
     *loc = x.own;
     memset(&x.own, 0, sizeof x.own);
@@ -1503,6 +1531,7 @@ static int cmp_cust_id(const void *a, const void *b, void *ctx)
  * before the table is written; every pointer is owned (build_ctx_free). */
 typedef struct {
     levels ctry, dev, occ, sub; /* global level lists, the same on every rank */
+    levels cat;                 /* the transactions' categories */
     int64_t *spl;               /* [size - 1] owner splitters (ing_splitters) */
     int64_t n, n_rows;          /* owned customers; those that get a table row */
     web_tot *wt;                /* [n] web totals */
@@ -1517,6 +1546,9 @@ typedef struct {
     int n_chan;                 /* the mapping's named channels: features <name>_share */
     char chan_name[TRIBE_MAP_CHANNELS][40];
     int fin;                    /* the demographics map a financial role: yearly_income ... credit_score */
+    int n_top;                  /* categories with a share feature (at most CAT_TOP) */
+    char top_name[CAT_TOP][64]; /* their features' names, category_<level>_share */
+    float *catshare;            /* [n][CAT_TOP] each owned customer's shares of them */
 } build_ctx;
 
 static void build_ctx_free(build_ctx *b)
@@ -1525,6 +1557,8 @@ static void build_ctx_free(build_ctx *b)
     levels_free(&b->dev);
     levels_free(&b->occ);
     levels_free(&b->sub);
+    levels_free(&b->cat);
+    free(b->catshare);
     free(b->spl);
     free(b->wt);
     ing_map_free(&b->devmap);
@@ -1549,6 +1583,8 @@ static tribe_status build_levels(tribe_par *par, const state *S, build_ctx *b)
     st = ing_levels_union(par, &S->occupation, &b->occ.levels, &b->occ.n, &b->occ.remap);
     TRIBE_TRY(tribe_par_agree(par, st));
     st = ing_levels_union(par, &S->subscription, &b->sub.levels, &b->sub.n, &b->sub.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->category, &b->cat.levels, &b->cat.n, &b->cat.remap);
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
     return st;
@@ -1697,6 +1733,8 @@ static void feature_row(const build_ctx *b, const tx_cust *cu, int64_t k, int64_
     int j = N_TX_FEATURES;
     for (int c = 0; c < b->n_chan; c++)
         x[j++] = (float)(tribe_xsum_value(cu->chan[c]) / gross);
+    for (int t = 0; t < b->n_top; t++)
+        x[j++] = b->catshare[k * CAT_TOP + t];
     if (has_web) {
         x[j++] = (float)b->wt[k].sessions;
         x[j++] = b->wt[k].sessions ? (float)((double)b->wt[k].pages / (double)b->wt[k].sessions) : 0.0f;
@@ -1741,11 +1779,13 @@ static tribe_status build_tables(tribe_par *par, int has_web, int has_demo, stat
                                  tribe_table **t, tribe_table **tg)
 {
     tribe_status st = TRIBE_OK;
-    const char *names[N_TX_FEATURES + TRIBE_MAP_CHANNELS + 8];
+    const char *names[N_TX_FEATURES + TRIBE_MAP_CHANNELS + CAT_TOP + 8];
     int d = N_TX_FEATURES;
     memcpy(names, TX_FEATURES, sizeof TX_FEATURES);
     for (int c = 0; c < b->n_chan; c++)
         names[d++] = b->chan_name[c];
+    for (int u = 0; u < b->n_top; u++)
+        names[d++] = b->top_name[u];
     if (has_web) {
         names[d++] = "sessions";
         names[d++] = "pages_per_session";
@@ -1839,6 +1879,89 @@ cleanup:
 /* Everything after parsing: levels, snapshot, shuffles, features.
  * Collective. Errors: USAGE (cutoff or snapshot against the data's dates),
  * NOMEM, INTERNAL; every rank fails the same way. */
+/* "category_<level>_share" with the level's letters and digits lower-cased
+ * and every other run of bytes one '_'; a duplicate (or empty) name gets the
+ * category's rank instead. Not collective. */
+static void category_name(const char *level, int t, const build_ctx *b, char out[64])
+{
+    size_t n = (size_t)snprintf(out, 64, "category_");
+    for (const char *p = level; *p && n < 40; p++) {
+        char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            out[n++] = ch;
+        else if (ch >= 'A' && ch <= 'Z')
+            out[n++] = (char)(ch - 'A' + 'a');
+        else if (out[n - 1] != '_')
+            out[n++] = '_';
+    }
+    while (n > 9 && out[n - 1] == '_')
+        n--;
+    int dup = n == 9;
+    out[n] = '\0';
+    for (int u = 0; u < t; u++)
+        dup |= strncmp(b->top_name[u], out, n) == 0 && strcmp(b->top_name[u] + n, "_share") == 0;
+    snprintf(out + n, 64 - n, dup ? "_%d_share" : "_share", t + 1);
+}
+
+/* Collective (one sum-reduction over the categories): the CAT_TOP
+ * categories with the most purchase spend over all customers (ties: the
+ * level first by byte value), their feature names, and each owned customer's
+ * share of its categorised spend in each (NaN without a categorised
+ * purchase). No category column: nothing. Errors: NOMEM, agreed. */
+static tribe_status build_categories(tribe_par *par, const state *S, build_ctx *b)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *tot = NULL, *sum = NULL;
+    const int nl = b->cat.n;
+    if (nl == 0) /* the union is global: the same on every rank */
+        return TRIBE_OK;
+    const size_t n = (size_t)(b->n > 0 ? b->n : 1);
+    st = tribe_calloc((void **)&tot, (size_t)nl, sizeof *tot);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&sum, n * (CAT_TOP + 1), sizeof *sum);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&b->catshare, n * CAT_TOP * sizeof *b->catshare);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    const ing_map *m = &S->tx.cat;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->t[i].a != ING_EMPTY)
+            tot[m->t[i].b] += m->t[i].v;
+    TRIBE_TRY(tribe_par_sum_i64(par, tot, nl));
+    int top[CAT_TOP];
+    b->n_top = 0;
+    for (int t = 0; t < CAT_TOP; t++) {
+        int best = -1;
+        for (int l = 0; l < nl; l++) {
+            int used = 0;
+            for (int u = 0; u < t; u++)
+                used |= top[u] == l;
+            if (!used && tot[l] > 0 && (best < 0 || tot[l] > tot[best]))
+                best = l;
+        }
+        if (best < 0)
+            break;
+        top[b->n_top] = best;
+        category_name(b->cat.levels[best], t, b, b->top_name[b->n_top]);
+        b->n_top++;
+    }
+    for (size_t i = 0; i < m->cap; i++) /* sum[k][0]: all categorised spend; [1 + t]: in top[t] */
+        if (m->t[i].a != ING_EMPTY) {
+            int64_t *row = sum + m->t[i].a * (CAT_TOP + 1);
+            row[0] += m->t[i].v;
+            for (int t = 0; t < b->n_top; t++)
+                row[1 + t] += (int64_t)m->t[i].b == top[t] ? m->t[i].v : 0;
+        }
+    for (int64_t k = 0; k < b->n; k++)
+        for (int t = 0; t < CAT_TOP; t++) {
+            const int64_t *row = sum + k * (CAT_TOP + 1);
+            b->catshare[k * CAT_TOP + t] = row[0] > 0 ? (float)((double)row[1 + t] / (double)row[0]) : NAN;
+        }
+cleanup:
+    free(tot);
+    free(sum);
+    return st;
+}
+
 /* The columns the mapping adds: a <name>_share per named channel, and the
  * financial ones when the demographics map income, debt or a credit score.
  * The same on every rank (the mapping is). Not collective. */
@@ -1893,8 +2016,9 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     TRIBE_TRY(build_owners(par, S, &b));
     if (S->string_ids)
         TRIBE_TRY(ing_ids_shuffle(par, &S->ids, b.spl));
-    TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry));
+    TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry, &b.cat));
     TRIBE_TRY(build_alloc(par, S, &b));
+    TRIBE_TRY(build_categories(par, S, &b));
     if (has_web)
         TRIBE_TRY(shuffle_web(par, S, b.spl, &b.dev, b.wt, &b.devmap));
     if (has_demo)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The financial layout of the GenAI brief end to end: tribe gen --layout financial, ingest through
 # jobs/mappings/financial.json, and the features the brief asks for (monthly spend, average
-# transaction, chip / online / swipe shares, yearly income, total debt, debt-to-income, credit score
-# and its band) checked customer by customer against an independent computation from the CSV files;
+# transaction, chip / online / swipe shares, the top merchant categories' shares, yearly income,
+# total debt, debt-to-income, credit score and its band) checked customer by customer against an
+# independent computation from the CSV files;
 # customers.h5 identical on 1, 2 and 4 ranks; jobs/financial.json segments the planted customers.
 source "$(dirname "$0")/lib.sh"
 $PY -c "import h5py, sklearn" 2>/dev/null || { echo "skip: needs /usr/bin/python3 with h5py and sklearn"; exit 77; }
@@ -30,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 import h5py, numpy as np
 d, h5 = sys.argv[1:3]
 gross, ret, first, chan, seen_last = {}, {}, {}, {}, None
+cat, cat_tot = {}, {}  # customer -> mcc -> purchases; mcc -> purchases of everyone
 for r in csv.DictReader(open(d + "/transactions_data.csv", newline="")):
     a = r["amount"]
     try:
@@ -49,6 +51,9 @@ for r in csv.DictReader(open(d + "/transactions_data.csv", newline="")):
     k = {"Online Transaction": "online", "Chip Transaction": "chip", "Swipe Transaction": "swipe"}[r["use_chip"]]
     chan.setdefault(c, {}).setdefault(k, Decimal(0))
     chan[c][k] += v
+    cat.setdefault(c, {}).setdefault(r["mcc"], Decimal(0))
+    cat[c][r["mcc"]] += v
+    cat_tot[r["mcc"]] = cat_tot.get(r["mcc"], 0) + v
 users = {int(r["id"]): r for r in csv.DictReader(open(d + "/users_data.csv", newline=""))}
 snap = seen_last + 1
 f = h5py.File(h5)
@@ -64,6 +69,9 @@ j = {n: i for i, n in enumerate(names)}
 for n in ("monthly_spend", "online_share", "chip_share", "swipe_share", "yearly_income", "total_debt",
           "debt_to_income", "credit_score"):
     assert n in j, (n, names)
+top = sorted(cat_tot, key=lambda m: (-cat_tot[m], m))[:5]  # the five categories with the most spend
+for m in top:
+    assert "category_%s_share" % m in j, (m, names)
 bad = []
 for i, c in enumerate(keep):
     g, net = gross[c], gross[c] - ret.get(c, 0)
@@ -74,6 +82,8 @@ for i, c in enumerate(keep):
             "debt_to_income": debt / inc if inc > 0 else float("nan")}
     for k in ("online", "chip", "swipe"):
         want[k + "_share"] = float(chan[c].get(k, 0)) / float(g)
+    for m in top:
+        want["category_%s_share" % m] = float(cat[c].get(m, 0)) / float(sum(cat[c].values()))
     for k, v in want.items():
         got = float(x[i, j[k]])
         if not (abs(got - v) <= 1e-6 * max(1.0, abs(v)) or (np.isnan(got) and np.isnan(v))):
