@@ -197,6 +197,9 @@ typedef struct {
     int64_t gz_block;          /* as tribe_ingest_cfg.gz_block */
     const char *rejects;       /* the rejects file tribe_ingest wrote (NULL: none): malformed
                                 * text rows are appended to it */
+    const char *columns[3];    /* header names of the customer id, date and text columns
+                                * (NULL: CustomerID, Date, Text; a mapping's text section) */
+    int date_format;           /* TRIBE_DATE_* of tribe/date.h (0: auto) */
 } tribe_text_cfg;
 
 /* The topic model's labels, for customers.h5 and the report. */

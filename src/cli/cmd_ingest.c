@@ -389,6 +389,13 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         text.n_files = src[SRC_TEXT].n;
         text.gz_block = cfg.gz_block;
         text.rejects = tmp[F_REJECTS];
+        if (map) { /* the mapping's text section: its column names and date format */
+            const tribe_map_source *ts = &map->src[TRIBE_MAP_TEXT];
+            text.columns[0] = ts->column[TRIBE_TEXT_CUSTOMER_ID];
+            text.columns[1] = ts->column[TRIBE_TEXT_DATE];
+            text.columns[2] = ts->column[TRIBE_TEXT_TEXT];
+            text.date_format = ts->date_format;
+        }
         TRIBE_TRY(tribe_ingest_text(par, &text, t, &led, &topics));
     }
     if (tribe_par_rank(par) == 0)

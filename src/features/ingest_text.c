@@ -58,6 +58,8 @@ typedef struct {
     ing_rejects rej;
     int64_t cutoff;      /* INT64_MAX: none */
     int string_ids;      /* the table has string ids (tribe/id.h): ids are read as texts */
+    const char *cols[TEXT_NCOL]; /* the header names (cfg->columns or text_cols) */
+    int date_format;     /* TRIBE_DATE_* */
     int src;             /* file index */
     int64_t rows, malformed, after_cutoff;
     int64_t *tok;        /* one document's term ids */
@@ -145,16 +147,16 @@ cleanup:
 
 /* A customer id cell, parsed as the other sources do: 1 = parsed, 0 =
  * empty or malformed (why filled). */
-static int text_id(const char *s, size_t n, int string_ids, int64_t *id, char *why, size_t cap)
+static int text_id(const text_state *T, const char *s, size_t n, int64_t *id, char *why, size_t cap)
 {
     if (n == 0) {
-        snprintf(why, cap, "%s is empty", text_cols[TEXT_CUST]);
+        snprintf(why, cap, "%s is empty", T->cols[TEXT_CUST]);
         return 0;
     }
-    if (string_ids) /* the key of the text, as for the table's ids */
+    if (T->string_ids) /* the key of the text, as for the table's ids */
         return tribe_id_parse(s, n, 1, id, why, cap) == 1;
     if (!ing_parse_int(s, n, id) || *id < 0) {
-        snprintf(why, cap, "%s '%.*s'%s is not an integer id >= 0", text_cols[TEXT_CUST], (int)(n > 40 ? 40 : n), s,
+        snprintf(why, cap, "%s '%.*s'%s is not an integer id >= 0", T->cols[TEXT_CUST], (int)(n > 40 ? 40 : n), s,
                  n > 40 ? "..." : "");
         return 0;
     }
@@ -185,16 +187,18 @@ static tribe_status text_row(text_state *T, const tribe_csv *c, const int *col)
         goto malformed;
     }
     const char *s = text_cell(c, col[TEXT_CUST], &ni);
-    if (!text_id(s, ni, T->string_ids, &id, why, sizeof why))
+    if (!text_id(T, s, ni, &id, why, sizeof why))
         goto malformed;
     const char *d = text_cell(c, col[TEXT_DATE], &nd);
-    if (!tribe_day_parse(d, nd, &day)) {
-        snprintf(why, sizeof why, "%s '%.*s' is not a date", text_cols[TEXT_DATE], (int)(nd > 40 ? 40 : nd), d);
+    if (!tribe_day_parse_as(d, nd, T->date_format, &day)) {
+        snprintf(why, sizeof why, "%s '%.*s' is not a date%s%s%s", T->cols[TEXT_DATE], (int)(nd > 40 ? 40 : nd), d,
+                 T->date_format ? " in format '" : "", T->date_format ? tribe_date_format_name(T->date_format) : "",
+                 T->date_format ? "'" : "");
         goto malformed;
     }
     const char *txt = text_cell(c, col[TEXT_TEXT], &nt);
     if (nt > TEXT_LEN_MAX) {
-        snprintf(why, sizeof why, "%s is longer than %d bytes", text_cols[TEXT_TEXT], TEXT_LEN_MAX);
+        snprintf(why, sizeof why, "%s is longer than %d bytes", T->cols[TEXT_TEXT], TEXT_LEN_MAX);
         goto malformed;
     }
     if (day > T->cutoff) {
@@ -220,7 +224,7 @@ static tribe_status read_text(tribe_par *par, const tribe_text_cfg *cfg, text_st
         int col[TEXT_NCOL], has = 0;
         T->src = i;
         TRIBE_TRY(tribe_csv_open_shared(par, cfg->files[i], cfg->gz_block, &c));
-        st = tribe_csv_require(c, text_cols, TEXT_NCOL, col);
+        st = tribe_csv_require(c, T->cols, TEXT_NCOL, col);
         while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has)
             st = text_row(T, c, col);
         tribe_csv_close(&c);
@@ -666,6 +670,9 @@ tribe_status tribe_ingest_text(tribe_par *par, const tribe_text_cfg *cfg, tribe_
             return tribe_fail(TRIBE_ERR_USAGE, "ingest: text file %d of %d has an empty path", i + 1, cfg->n_files);
     ledger->has_text = 1;
     T.string_ids = t->id_text != NULL;
+    for (int k = 0; k < TEXT_NCOL; k++)
+        T.cols[k] = cfg->columns[k] ? cfg->columns[k] : text_cols[k];
+    T.date_format = cfg->date_format;
     TRIBE_TRY(parse_text(par, cfg, &T, ledger));
     TRIBE_TRY(build_vocab(par, &T, &V));
     ledger->text_vocabulary = V.v;

@@ -102,6 +102,24 @@ sys.exit(not (l['customers'] + l['customers_net_nonpositive'] == 300 and l['retu
               and l['currency'] == 'USD' and l['currency_symbol'] == '$'
               and l['rows_kept'] > 0.95 * l['rows_read'] and l['rows_read'] == sum(l[r] for r in rules)))" "$TMP/fin.h5"
 
+# The mapping's text section: reviews under other column names, with day-first dates.
+{ echo 'Customer Number,Written,Comment'
+  awk -F, 'NR > 1 && NR % 3 == 0 {printf "%s,%s,great service and fast delivery\n", $3, substr($2, 1, 10)}' \
+    "$D/orders-2011-01.csv"; } >"$TMP/reviews.csv"
+$PY - "$MAP" "$TMP/m-text.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["text"] = {"columns": {"customer_id": "Customer Number", "date": "Written", "text": "Comment"}, "date_format": "dmy"}
+json.dump(m, open(sys.argv[2], "w"))
+PY
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-text.json" --transactions "$D/orders-2011-01.csv" \
+  --text "$TMP/reviews.csv" --text-topics 0 -o "$TMP/text.h5"
+check "the text section's columns and day-first dates are read: every review kept" $PY -c "
+import sys, json, h5py
+l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
+sys.exit(not (l['text_rows'] > 0 and l['text_rows'] == l['text_rows_kept'] + l['text_rows_unmatched']
+              and l['text_malformed'] == 0))" "$TMP/text.h5"
+
 # customer_id.type "string": ids such as C-00150, as many customers as the integer ids give.
 sed 's/"type": "integer"/"type": "string"/' "$MAP" >"$TMP/m-str.json"
 awk -F, 'BEGIN {OFS = ","} NR > 1 {$3 = sprintf("C-%05d", $3)} {print}' "$D/orders-2011-01.csv" >"$TMP/str.csv"
