@@ -62,6 +62,11 @@ typedef struct {
     char channel_name[TRIBE_MAP_CHANNELS][32];
     char *channel_values[TRIBE_MAP_CHANNELS][TRIBE_MAP_CHANNEL_VALUES];
     int n_channel_values[TRIBE_MAP_CHANNELS];
+    /* transactions.categories_file: product -> category (sorted by product),
+     * the category of a row without a category column */
+    char *categories_file;                /* as resolved (relative to the mapping's folder) */
+    int64_t n_prodcat;
+    char **prodcat;                       /* [2 * n_prodcat]: product, category, sorted by product */
 } tribe_map_source;
 
 typedef struct {
@@ -80,6 +85,10 @@ tribe_status tribe_mapping_parse(const char *file, const char *text, tribe_mappi
 /* Reads and parses a file. Errors: IO (missing, unreadable), as parse. */
 tribe_status tribe_mapping_load(const char *path, tribe_mapping **out);
 void tribe_mapping_destroy(tribe_mapping **m);
+
+/* The category of a product from transactions.categories_file, or NULL
+ * (not listed, or no file). Not collective. */
+const char *tribe_mapping_product_category(const tribe_map_source *s, const char *product, size_t n);
 
 /* The key name of a source ("transactions") and of a role ("unit_price"). */
 const char *tribe_mapping_source_name(int src);

@@ -556,6 +556,12 @@ static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe
     size_t n = 0;
     int64_t code = 0;
     const char *v = role_cell(m, c, col, TRIBE_TX_CATEGORY, &n);
+    if (n == 0 && m->n_prodcat > 0) { /* the product's category from categories_file */
+        size_t np = 0;
+        const char *p = role_cell(m, c, col, TRIBE_TX_PRODUCT, &np);
+        v = tribe_mapping_product_category(m, p, np);
+        n = v ? strlen(v) : 0;
+    }
     if (n == 0)
         return TRIBE_OK;
     tribe_status st = ing_dict_id(&S->category, v, n, &code);
@@ -699,7 +705,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     tx_season(cu, day, amount);
     if (m->n_channels > 0)
         tx_channel(m, c, col, cu, amount);
-    if (m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY])
+    if (m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY] || m->n_prodcat > 0)
         TRIBE_TRY(tx_category(S, m, c, col, idx, amount));
     if (day < cu->first)
         cu->first_money = tribe_xsum_of(amount);

@@ -4,6 +4,7 @@
  * Read with cJSON directly rather than through tribe/spec.h because a
  * mapping's values may be null ("amount": null: the file has no such
  * column) and its messages point at docs/mapping.md. */
+#include "tribe/csv.h"
 #include "tribe/date.h"
 #include "tribe/mapping.h"
 
@@ -64,6 +65,8 @@ static void source_clear(tribe_map_source *s)
     for (int k = 0; k < s->n_channels; k++)
         for (int i = 0; i < s->n_channel_values[k]; i++)
             free(s->channel_values[k][i]);
+    tribe_free_strs(s->prodcat, (int)(2 * s->n_prodcat));
+    free(s->categories_file);
     memset(s, 0, sizeof *s);
     s->decimal = '.';
 }
@@ -290,6 +293,107 @@ cleanup:
     return st;
 }
 
+/* The folder of the mapping file r->file ("" for a bare name) + name, or
+ * name itself when absolute. */
+static tribe_status beside(const rd *r, const char *name, char **out)
+{
+    const char *slash = strrchr(r->file, '/');
+    if (name[0] == '/' || !slash)
+        return tribe_strdup(name, out);
+    size_t n = (size_t)(slash - r->file) + 1, len = n + strlen(name) + 1;
+    tribe_status st = tribe_alloc((void **)out, len);
+    if (st == TRIBE_OK)
+        snprintf(*out, len, "%.*s%s", (int)n, r->file, name);
+    return st;
+}
+
+static tribe_status strndup_t(const char *s, size_t n, char **out)
+{
+    tribe_status st = tribe_alloc((void **)out, n + 1);
+    if (st == TRIBE_OK) {
+        memcpy(*out, s, n);
+        (*out)[n] = '\0';
+    }
+    return st;
+}
+
+static int cmp_prodcat(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(x[0], y[0]);
+}
+
+/* "categories_file": a CSV (plain or .gz) whose first two columns are a
+ * product and its category (a header line first), read into s->prodcat.
+ * Errors: USAGE (not a string), IO (missing), INPUT (fewer than two
+ * columns, an empty product, one product listed with two categories: names
+ * the file and the product). */
+static tribe_status read_categories(const rd *r, const cJSON *v, tribe_map_source *s)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_csv *c = NULL;
+    int has = 0;
+    int64_t cap = 0;
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return bad(r, v->string, "must be %s", "a file name (relative to the mapping's folder)");
+    tribe_free_strs(s->prodcat, (int)(2 * s->n_prodcat));
+    s->prodcat = NULL;
+    s->n_prodcat = 0;
+    free(s->categories_file);
+    s->categories_file = NULL;
+    TRIBE_TRY(beside(r, v->valuestring, &s->categories_file));
+    TRIBE_TRY(tribe_csv_open(s->categories_file, NULL, &c));
+    if (tribe_csv_ncolumns(c) < 2)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: needs two columns, a product and its category (mapping key "
+                             "%s.categories_file, %s)", s->categories_file, r->path, r->file));
+    while ((st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
+        size_t np = 0, nc = 0;
+        const char *p = tribe_csv_field(c, 0, &np), *k = tribe_csv_field(c, 1, &nc);
+        if (tribe_csv_error(c) || tribe_csv_nfields(c) < 2 || np == 0)
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: not a product and its category", s->categories_file,
+                                 (long long)tribe_csv_line(c)));
+        if (2 * s->n_prodcat + 2 > cap) {
+            cap = cap ? 2 * cap : 256;
+            TRIBE_TRY(tribe_realloc((void **)&s->prodcat, (size_t)cap * sizeof *s->prodcat));
+        }
+        s->prodcat[2 * s->n_prodcat] = NULL;
+        s->prodcat[2 * s->n_prodcat + 1] = NULL;
+        s->n_prodcat++;
+        TRIBE_TRY(strndup_t(p, np, &s->prodcat[2 * s->n_prodcat - 2]));
+        TRIBE_TRY(strndup_t(k, nc, &s->prodcat[2 * s->n_prodcat - 1]));
+    }
+    TRIBE_TRY(st);
+    qsort(s->prodcat, (size_t)s->n_prodcat, 2 * sizeof *s->prodcat, cmp_prodcat);
+    for (int64_t i = 1; i < s->n_prodcat; i++)
+        if (strcmp(s->prodcat[2 * i], s->prodcat[2 * i - 2]) == 0 &&
+            strcmp(s->prodcat[2 * i + 1], s->prodcat[2 * i - 1]) != 0)
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: product '%s' is listed with two categories, '%s' and '%s'",
+                                 s->categories_file, s->prodcat[2 * i], s->prodcat[2 * i - 1],
+                                 s->prodcat[2 * i + 1]));
+cleanup:
+    tribe_csv_close(&c);
+    return st;
+}
+
+const char *tribe_mapping_product_category(const tribe_map_source *s, const char *product, size_t n)
+{
+    int64_t lo = 0, hi = s->n_prodcat;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        const char *p = s->prodcat[2 * mid];
+        int c = strncmp(p, product, n);
+        if (c == 0)
+            c = p[n] != '\0'; /* p is longer: after product */
+        if (c == 0)
+            return s->prodcat[2 * mid + 1];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 /* "optional": role names whose column may be missing from a file. */
 static tribe_status read_optional(const rd *r, const cJSON *v, int k, tribe_map_source *s)
 {
@@ -375,9 +479,9 @@ static tribe_status check_source(const rd *r, int k, const tribe_map_source *s)
 static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_map_source *s)
 {
     tribe_status st = TRIBE_OK;
-    static const char *const keys[TRIBE_MAP_NSRC][10] = {
+    static const char *const keys[TRIBE_MAP_NSRC][11] = {
         {"columns", "date_format", "decimal", "currency", "cancel_prefix", "return_values", "constants", "optional",
-         "description", "channels"},
+         "description", "channels", "categories_file"},
         {"columns", "date_format", "constants", "optional", "description"},
         {"columns", "constants", "optional", "description"},
         {"columns", "date_format", "description"}};
@@ -385,7 +489,7 @@ static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_ma
     sub(&r, top, src_names[k]);
     if (!cJSON_IsObject(obj))
         return bad(top, src_names[k], "must be an %s", "object");
-    TRIBE_TRY(known_keys(&r, obj, keys[k], 10));
+    TRIBE_TRY(known_keys(&r, obj, keys[k], 11));
     /* a section given replaces the built-in one: only what it says is mapped */
     source_clear(s);
     s->present = 1;
@@ -400,6 +504,8 @@ static tribe_status read_source(const rd *top, const cJSON *obj, int k, tribe_ma
             TRIBE_TRY(read_optional(&r, v, k, s));
         else if (strcmp(v->string, "channels") == 0)
             TRIBE_TRY(read_channels(&r, v, s));
+        else if (strcmp(v->string, "categories_file") == 0)
+            TRIBE_TRY(read_categories(&r, v, s));
         else if (strcmp(v->string, "return_values") == 0)
             TRIBE_TRY(read_strings(&r, v->string, v, TRIBE_MAP_RETURN_VALUES, s->return_values, &s->n_return_values));
         else if (strcmp(v->string, "description") == 0) {

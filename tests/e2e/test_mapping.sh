@@ -120,6 +120,49 @@ l = json.loads(h5py.File(sys.argv[1])['/customers'].attrs['ledger'])
 sys.exit(not (l['text_rows'] > 0 and l['text_rows'] == l['text_rows_kept'] + l['text_rows_unmatched']
               and l['text_malformed'] == 0))" "$TMP/text.h5"
 
+# transactions.categories_file: a product -> category list instead of a category column; the five
+# categories with the most spend get share features equal to an independent computation.
+{ echo 'sku,category'; for k in $(seq 0 36); do echo "P$k,Cat $((k % 7))"; done; } >"$TMP/prodcat.csv"
+$PY - "$MAP" "$TMP/m-pc.json" "$TMP/m-pc-bad.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+del m["transactions"]["columns"]["category"]
+m["transactions"]["categories_file"] = "prodcat.csv"  # beside the mapping
+json.dump(m, open(sys.argv[2], "w"))
+m["transactions"]["categories_file"] = "prodcat-bad.csv"
+json.dump(m, open(sys.argv[3], "w"))
+PY
+expect 0 "" -- tribe_np 2 ingest --mapping "$TMP/m-pc.json" --transactions "$D/orders-2011-0*.csv" -o "$TMP/pc.h5"
+$PY - "$D" "$TMP/pc.h5" <<'PY' && ok "categories_file: category shares equal an independent computation" || fail "categories_file"
+import csv, glob, sys
+from decimal import Decimal
+import h5py, numpy as np
+spend, tot = {}, {}
+for fn in sorted(glob.glob(sys.argv[1] + "/orders-2011-0*.csv")):
+    for r in csv.DictReader(open(fn, newline="")):
+        if r["Returned"] == "yes":
+            continue
+        c, cat = int(r["Customer Number"]), "Cat %d" % (int(r["SKU"][1:]) % 7)
+        v = Decimal(r["Order Total"].replace("$", "").replace(",", ""))
+        spend.setdefault(c, {}).setdefault(cat, Decimal(0))
+        spend[c][cat] += v
+        tot[cat] = tot.get(cat, 0) + v
+top = sorted(tot, key=lambda k: (-tot[k], k))[:5]
+f = h5py.File(sys.argv[2])
+names = [n.decode() if isinstance(n, bytes) else n for n in f["/customers/features"].attrs["feature_names"]]
+x, ids = f["/customers/features"][:], f["/customers/id"][:]
+for k in top:
+    j = names.index("category_%s_share" % k.lower().replace(" ", "_"))
+    for i, c in enumerate(ids):
+        want = float(spend[c].get(k, 0)) / float(sum(spend[c].values()))
+        assert abs(x[i, j] - want) <= 1e-6, (c, k, x[i, j], want)
+PY
+{ cat "$TMP/prodcat.csv"; echo 'P3,Cat 5'; } >"$TMP/prodcat-bad.csv"
+expect 3 "prodcat-bad.csv: product 'P3' is listed with two categories" -- \
+  "$TRIBE_BIN" ingest --mapping "$TMP/m-pc-bad.json" --transactions "$D/orders-2011-01.csv" -o "$TMP/x.h5"
+rm -f "$TMP/prodcat-bad.csv"
+expect 4 "prodcat-bad.csv" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-pc-bad.json" --transactions "$D/orders-2011-01.csv" -o "$TMP/x.h5"
+
 # customer_id.type "string": ids such as C-00150, as many customers as the integer ids give.
 sed 's/"type": "integer"/"type": "string"/' "$MAP" >"$TMP/m-str.json"
 awk -F, 'BEGIN {OFS = ","} NR > 1 {$3 = sprintf("C-%05d", $3)} {print}' "$D/orders-2011-01.csv" >"$TMP/str.csv"
