@@ -69,6 +69,8 @@ typedef struct {
     double inertia;         /* sum of squared distances in model space */
     double ltv_horizon_days;  /* horizon of the seg[].ltv_* figures, NaN without an LTV model */
     tribe_currency currency;  /* of the money figures (the table's; the default when created) */
+    int n_topics;             /* the text topics of `ingest --text` (stage text), 0 without */
+    char **topics;            /* [n_topics] topic_t's top terms, space-separated, best first */
 } tribe_segments;
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */

@@ -146,6 +146,7 @@ void tribe_segments_destroy(tribe_segments **sp)
         free(s->mix[m].count);
     }
     free(s->mix);
+    tribe_free_strs(s->topics, s->n_topics);
     free(s);
     *sp = NULL;
 }

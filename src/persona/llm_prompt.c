@@ -89,6 +89,23 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
              add_fig(f, "base_q1", segs->overall_q1[j]) && add_fig(f, "base_q3", segs->overall_q3[j]) &&
              cJSON_AddStringToObject(f, "segment_vs_base", versus(sm, bm));
     }
+    /* What the segment's customers write about (ingest --text): each topic's
+     * top terms beside its feature, so the segment's topic_t means above
+     * read as subjects; words only. Absent without text topics, so such
+     * profiles (and their cache keys) are unchanged. */
+    cJSON *tops = ok && segs->n_topics > 0 ? cJSON_AddArrayToObject(root, "text_topics") : NULL;
+    ok = ok && (segs->n_topics <= 0 || tops);
+    for (int t = 0; ok && t < segs->n_topics; t++) {
+        char name[32];
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(tops, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        snprintf(name, sizeof name, "topic_%d", t + 1);
+        ok = cJSON_AddStringToObject(o, "feature", name) && cJSON_AddStringToObject(o, "terms", segs->topics[t]);
+    }
     /* Predicted lifetime value, when the run fitted the LTV model; absent
      * otherwise, so such profiles (and their cache keys) are unchanged. */
     if (ok && isfinite(g->ltv_mean)) {

@@ -647,6 +647,51 @@ cleanup:
     return st;
 }
 
+/* What the segment's customers write about (ingest --text), in words only:
+ * the three top terms of its largest topic (by the segment's mean share),
+ * and whether its mean sentiment is above or below the base's by more than
+ * 0.05. Nothing without text topics or when the segment wrote nothing. */
+static tribe_status bio_text(tribe_sbuf *b, const writer *w)
+{
+    const tribe_segments *s = w->segs;
+    const tribe_segment *g = &s->seg[w->c];
+    int best = -1;
+    double best_v = 0;
+    for (int t = 0; t < s->n_topics; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "topic_%d", t + 1);
+        int j = tribe_segments_feature(s, name);
+        if (j >= 0 && isfinite(g->mean[j]) && g->mean[j] > best_v && s->topics[t][0])
+            best = t, best_v = g->mean[j];
+    }
+    if (best < 0)
+        return TRIBE_OK;
+    /* the first three terms without a digit (a figure the grounding check would ask for) */
+    char terms[128] = "", word[40];
+    int words = 0;
+    for (const char *p = s->topics[best]; *p && words < 3;) {
+        size_t k = strcspn(p, " ");
+        int digit = 0;
+        for (size_t i = 0; i < k; i++)
+            digit |= p[i] >= '0' && p[i] <= '9';
+        if (!digit && k > 0 && k < sizeof word) {
+            memcpy(word, p, k);
+            word[k] = '\0';
+            size_t n = strlen(terms);
+            snprintf(terms + n, sizeof terms - n, "%s%s", words == 0 ? "" : words == 1 ? ", " : " and ", word);
+            words++;
+        }
+        p += k + (p[k] == ' ');
+    }
+    if (words == 0)
+        return TRIBE_OK;
+    int js = tribe_segments_feature(s, "sentiment");
+    double d = js >= 0 ? g->mean[js] - s->overall_mean[js] : NAN;
+    const char *tone = !isfinite(d) ? "" : d > 0.05 ? ", in a warmer tone than most customers"
+                                         : d < -0.05 ? ", in a cooler tone than most customers" : "";
+    return tribe_sbuf_printf(b, " In reviews and messages they write most about %s%s.", terms, tone);
+}
+
 static tribe_status write_bio(const writer *w, char **out)
 {
     tribe_status st = TRIBE_OK;
@@ -679,6 +724,7 @@ static tribe_status write_bio(const writer *w, char **out)
     TRIBE_TRY(bio_emphasis(&b, w));
     TRIBE_TRY(bio_drivers(&b, w));
     TRIBE_TRY(bio_mixes(&b, w));
+    TRIBE_TRY(bio_text(&b, w));
     double a = seg_median(w, "age");
     if (isfinite(a)) {
         tribe_fmt_feature(age, sizeof age, &w->segs->currency, "age", a);

@@ -41,6 +41,16 @@ static tribe_status run(void *state, tribe_run *r)
         st = tribe_h5_read_attr_strs_opt(h, "/customers", "text_topics", &s->n_topics, &s->topics);
     st = tribe_h5_close_after(&h, st);
     s->has_text = tribe_table_feature(r->t, "sentiment") >= 0;
+    if (st == TRIBE_OK && r->segs && s->n_topics > 0) { /* for the personas: words, no figures */
+        tribe_free_strs(r->segs->topics, r->segs->n_topics);
+        r->segs->topics = NULL;
+        r->segs->n_topics = 0;
+        st = tribe_calloc((void **)&r->segs->topics, (size_t)s->n_topics, sizeof *r->segs->topics);
+        for (int t = 0; t < s->n_topics && st == TRIBE_OK; t++, r->segs->n_topics = t)
+            st = tribe_strdup(s->topics[t], &r->segs->topics[t]);
+        if (st == TRIBE_OK)
+            r->segs->n_topics = s->n_topics;
+    }
     TRIBE_DEBUG("text: %s, %d topics, segments under k_min %lld not shown", s->has_text ? "text signals in the input"
                                                                                        : "no text signals in the input",
                 s->n_topics, (long long)s->k_min);

@@ -133,6 +133,14 @@ else:
         bad.append(f"k_min note for {small}")
     if not all(t in sec for t in topics):
         bad.append("topic terms missing")
+# personas (segments of at least k_min): the offline bio names the segment's largest topic's terms
+pers = json.load(open(f"{out}/personas.json"))
+pers = pers["personas"] if isinstance(pers, dict) else pers
+firsts = [t.split()[0] for t in topics if t]
+for p in pers:
+    bio = p.get("bio", "")
+    if "write most about" not in bio or not any(w in bio for w in firsts):
+        bad.append(f"persona bio without its topic: {bio[-160:]}")
 print(bad)
 sys.exit(1 if bad else 0)
 PY
