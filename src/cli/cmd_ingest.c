@@ -271,6 +271,42 @@ static tribe_status store_topics(tribe_par *par, const char *path, const tribe_t
     return tribe_h5_close_after(&h, st);
 }
 
+/* The temporal split's options: --horizon and --target need --cutoff, a
+ * cutoff needs a positive --horizon; the target file defaults to beside out. */
+static tribe_status split_args(tribe_ingest_cfg *cfg, const char *horizon, const char *out, char *target_path,
+                               size_t cap)
+{
+    char *end = NULL;
+    if ((horizon || target_path[0]) && !cfg->cutoff)
+        return tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD");
+    if (!cfg->cutoff)
+        return TRIBE_OK;
+    if (!horizon)
+        return tribe_cli_usage("ingest", "--cutoff needs --horizon DAYS (the target window)");
+    long long h = strtoll(horizon, &end, 10);
+    if (end == horizon || *end || h <= 0)
+        return tribe_cli_usage("ingest", "--horizon '%s': need a positive number of days", horizon);
+    cfg->horizon_days = h;
+    return target_path[0] ? TRIBE_OK : default_beside(out, ".target.h5", target_path, cap);
+}
+
+/* Collective: --mapping FILE, read on every rank (the same outcome, agreed
+ * anyway); its customer_id.type sets the id type unless --id-type says
+ * otherwise (a usage error). */
+static tribe_status mapping_arg(tribe_par *par, const char *mapping, const char *id_type, tribe_ingest_cfg *cfg,
+                                tribe_mapping **map)
+{
+    tribe_status st = tribe_par_agree(par, tribe_mapping_load(mapping, map));
+    if (st != TRIBE_OK)
+        return st;
+    cfg->mapping = *map;
+    if (id_type && cfg->string_ids != (*map)->id_string)
+        return tribe_cli_usage("ingest", "--id-type %s, but %s says customer_id.type \"%s\"", id_type, mapping,
+                               (*map)->id_string ? "string" : "integer");
+    cfg->string_ids = (*map)->id_string;
+    return TRIBE_OK;
+}
+
 static tribe_status ingest(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
@@ -347,28 +383,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     cfg.n_web_files = src[1].n;
     cfg.demographics_files = (const char *const *)src[2].path;
     cfg.n_demographics_files = src[2].n;
-    if ((horizon || target_path[0]) && !cfg.cutoff)
-        TRIBE_TRY(tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD"));
-    if (cfg.cutoff) {
-        char *end = NULL;
-        if (!horizon)
-            TRIBE_TRY(tribe_cli_usage("ingest", "--cutoff needs --horizon DAYS (the target window)"));
-        long long h = strtoll(horizon, &end, 10);
-        if (end == horizon || *end || h <= 0)
-            TRIBE_TRY(tribe_cli_usage("ingest", "--horizon '%s': need a positive number of days", horizon));
-        cfg.horizon_days = h;
-        if (!target_path[0])
-            TRIBE_TRY(default_beside(out, ".target.h5", target_path, sizeof target_path));
-    }
-    if (mapping) { /* every rank reads the same file: the same outcome, but agree anyway */
-        TRIBE_TRY(tribe_par_agree(par, tribe_mapping_load(mapping, &map)));
-        cfg.mapping = map;
-        /* the mapping's customer_id.type, unless --id-type says the same or nothing */
-        if (id_type && cfg.string_ids != map->id_string)
-            TRIBE_TRY(tribe_cli_usage("ingest", "--id-type %s, but %s says customer_id.type \"%s\"", id_type, mapping,
-                                      map->id_string ? "string" : "integer"));
-        cfg.string_ids = map->id_string;
-    }
+    TRIBE_TRY(split_args(&cfg, horizon, out, target_path, sizeof target_path));
+    if (mapping)
+        TRIBE_TRY(mapping_arg(par, mapping, id_type, &cfg, &map));
     if (!rejects[0])
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
     final[F_REJECTS] = rejects;
@@ -390,11 +407,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         text.gz_block = cfg.gz_block;
         text.rejects = tmp[F_REJECTS];
         if (map) { /* the mapping's text section: its column names and date format */
-            const tribe_map_source *ts = &map->src[TRIBE_MAP_TEXT];
-            text.columns[0] = ts->column[TRIBE_TEXT_CUSTOMER_ID];
-            text.columns[1] = ts->column[TRIBE_TEXT_DATE];
-            text.columns[2] = ts->column[TRIBE_TEXT_TEXT];
-            text.date_format = ts->date_format;
+            for (int k = 0; k < 3; k++)
+                text.columns[k] = map->src[TRIBE_MAP_TEXT].column[k]; /* TRIBE_TEXT_* order */
+            text.date_format = map->src[TRIBE_MAP_TEXT].date_format;
         }
         TRIBE_TRY(tribe_ingest_text(par, &text, t, &led, &topics));
     }

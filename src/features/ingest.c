@@ -568,6 +568,41 @@ static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe
     return st == TRIBE_OK ? count_add(&S->tx.cat, idx, code, llround(amount * CAT_UNIT)) : st;
 }
 
+/* The day of a date cell in the mapping's format; rows of one invoice repeat
+ * its date text, so the last one parsed is remembered. Returns 0 when the
+ * cell is not a date. */
+static int tx_date(state *S, const tribe_map_source *m, const char *d, size_t nd, int64_t *day)
+{
+    if (nd > 0 && nd == S->last.ndate && memcmp(d, S->last.date, nd) == 0) {
+        *day = S->last.date_day;
+        return 1;
+    }
+    if (!tribe_day_parse_as(d, nd, m->date_format, day))
+        return 0;
+    S->last.ndate = 0;
+    if (nd <= sizeof S->last.date) {
+        memcpy(S->last.date, d, nd);
+        S->last.ndate = nd;
+        S->last.date_day = *day;
+    }
+    return 1;
+}
+
+/* A currency column's cell: three capital letters, noted for the
+ * one-currency check. Returns 0 when it is not such a code. */
+static int tx_currency(state *S, const tribe_csv *c, const char *cur, size_t ncur)
+{
+    char code[4] = "";
+    if (ncur != 3)
+        return 0;
+    memcpy(code, cur, 3);
+    for (int i = 0; i < 3; i++)
+        if (code[i] < 'A' || code[i] > 'Z')
+            return 0;
+    ing_currency_note(&S->cur, code, "", S->src, tribe_csv_line(c));
+    return 1;
+}
+
 /* Classifies one transaction record; kept rows go into the aggregate. */
 static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
 {
@@ -605,17 +640,7 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         why_bad(why, sizeof why, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
         goto malformed;
     }
-    /* rows of one invoice repeat its date text: parse it once */
-    if (nd > 0 && nd == S->last.ndate && memcmp(d, S->last.date, nd) == 0) {
-        day = S->last.date_day;
-    } else if (tribe_day_parse_as(d, nd, m->date_format, &day)) {
-        S->last.ndate = 0;
-        if (nd <= sizeof S->last.date) {
-            memcpy(S->last.date, d, nd);
-            S->last.ndate = nd;
-            S->last.date_day = day;
-        }
-    } else {
+    if (!tx_date(S, m, d, nd, &day)) {
         char what[48];
         date_what(m->date_format, what, sizeof what);
         why_bad(why, sizeof why, m->column[TRIBE_TX_DATE], d, nd, what);
@@ -626,16 +651,9 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
                 "is not a number");
         goto malformed;
     }
-    if (col[TRIBE_TX_CURRENCY] >= 0) {
-        char code[4] = "";
-        if (ncur == 3)
-            memcpy(code, cur, 3);
-        if (!(ncur == 3 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' && code[2] >= 'A' &&
-              code[2] <= 'Z')) {
-            why_bad(why, sizeof why, m->column[TRIBE_TX_CURRENCY], cur, ncur, "is not an ISO 4217 code");
-            goto malformed;
-        }
-        ing_currency_note(&S->cur, code, "", S->src, tribe_csv_line(c));
+    if (col[TRIBE_TX_CURRENCY] >= 0 && !tx_currency(S, c, cur, ncur)) {
+        why_bad(why, sizeof why, m->column[TRIBE_TX_CURRENCY], cur, ncur, "is not an ISO 4217 code");
+        goto malformed;
     }
     /* an amount is the line's total: a negative one is a negative line (a
      * refund), as a negative Quantity is */
