@@ -37,6 +37,16 @@
  * tribe_id_parse), in [0, 2^63). */
 int64_t tribe_id_key(const char *s, size_t n);
 
+/* The 6-bit code of c in the 63-symbol alphabet [0-9A-Za-z] + sym63:
+ * 1..10 digits, 11..36 upper case, 37..62 lower case, 63 sym63; 0 for any
+ * other byte. Not collective. */
+int tribe_code6(unsigned char c, char sym63);
+/* s[0, n) (n <= 10) packed 6 bits a character, the first highest: 1 and *k
+ * when every byte is in the alphabet, else 0. Injective for a given sym63
+ * (codes are never 0, so lengths cannot be confused). Shared by the string
+ * id keys (sym63 '-') and ingest's text keys (sym63 ' '). Not collective. */
+int tribe_pack6(const char *s, size_t n, char sym63, uint64_t *k);
+
 /* 1 when s[0, n) is a valid string id: 1..TRIBE_ID_MAX bytes of valid UTF-8
  * without control characters; else 0 with the reason in why (may be NULL). */
 int tribe_id_check(const char *s, size_t n, char *why, size_t cap);

@@ -22,7 +22,7 @@ void tribe_id_set_hash_bits(int bits) { hash_bits = bits > 0 && bits <= PAYLOAD_
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int code6(unsigned char c)
+int tribe_code6(unsigned char c, char sym63)
 {
     if (c >= '0' && c <= '9')
         return 1 + (c - '0');
@@ -30,7 +30,22 @@ static int code6(unsigned char c)
         return 11 + (c - 'A');
     if (c >= 'a' && c <= 'z')
         return 37 + (c - 'a');
-    return c == '-' ? 63 : 0;
+    return c == (unsigned char)sym63 ? 63 : 0;
+}
+
+int tribe_pack6(const char *s, size_t n, char sym63, uint64_t *k)
+{
+    uint64_t v = 0;
+    if (n > 10)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = tribe_code6((unsigned char)s[i], sym63);
+        if (!c)
+            return 0;
+        v |= (uint64_t)c << (6 * (9 - i));
+    }
+    *k = v;
+    return 1;
 }
 
 int64_t tribe_id_key(const char *s, size_t n)
@@ -49,18 +64,9 @@ int64_t tribe_id_key(const char *s, size_t n)
             k |= (uint64_t)(unsigned char)s[i] << (8 * (6 - i));
         return (int64_t)(TAG(1) | k);
     }
-    if (n <= 10) {
-        uint64_t k = 0;
-        size_t i = 0;
-        for (; i < n; i++) {
-            int c = code6((unsigned char)s[i]);
-            if (!c)
-                break;
-            k |= (uint64_t)c << (6 * (9 - i));
-        }
-        if (i == n)
-            return (int64_t)(TAG(2) | k);
-    }
+    uint64_t k6 = 0;
+    if (tribe_pack6(s, n, '-', &k6))
+        return (int64_t)(TAG(2) | k6);
     if (hash_bits < 0) {
         const char *e = getenv("TRIBE_TEST_ID_HASH_BITS");
         tribe_id_set_hash_bits(e ? atoi(e) : 0);

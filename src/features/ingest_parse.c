@@ -4,6 +4,7 @@
  * locale-dependent, accept things a CSV cell should not ("inf", "0x1p3",
  * leading junk) and are slow on hundreds of millions of cells. */
 #include "ingest_internal.h"
+#include "tribe/id.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -123,20 +124,6 @@ int ing_parse_double(const char *s, size_t n, double *v)
     return 1;
 }
 
-/* 6-bit codes of [0-9A-Za-z ] (1..63); 0 = not in the alphabet / padding. */
-static int code6(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return 1 + (c - '0');
-    if (c >= 'A' && c <= 'Z')
-        return 11 + (c - 'A');
-    if (c >= 'a' && c <= 'z')
-        return 37 + (c - 'a');
-    if (c == ' ')
-        return 63;
-    return 0;
-}
-
 uint64_t ing_key(const char *s, size_t n)
 {
     /* tag 0 (top 4 bits): up to 7 raw bytes and the length. */
@@ -151,7 +138,7 @@ uint64_t ing_key(const char *s, size_t n)
         size_t i = 0;
         uint64_t letter = 0;
         if ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')) {
-            letter = (uint64_t)(code6((unsigned char)s[0]) - 10); /* 1..52 */
+            letter = (uint64_t)(tribe_code6((unsigned char)s[0], ' ') - 10); /* 1..52 */
             i = 1;
         }
         size_t nd = n - i;
@@ -165,18 +152,9 @@ uint64_t ing_key(const char *s, size_t n)
         }
     }
     /* tag 2: up to 10 characters of a 63-symbol alphabet, 6 bits each. */
-    if (n <= 10) {
-        uint64_t k = 0;
-        size_t i = 0;
-        for (; i < n; i++) {
-            int c = code6((unsigned char)s[i]);
-            if (!c)
-                break;
-            k |= (uint64_t)c << (6 * (9 - i));
-        }
-        if (i == n)
-            return (2ULL << 60) | k;
-    }
+    uint64_t k6 = 0;
+    if (tribe_pack6(s, n, ' ', &k6))
+        return (2ULL << 60) | k6;
     /* tag 3: 60-bit hash. Only keys of the same customer are ever compared,
      * so a collision needs two such texts of one customer to meet. */
     uint64_t h = tribe_hash2(tribe_fnv1a(TRIBE_FNV_INIT, s, n), (uint64_t)n);
