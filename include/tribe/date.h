@@ -23,6 +23,9 @@ int64_t tribe_days_from_civil(int64_t y, int m, int d);
 /* "YYYY-MM-DD" of a day number into buf[11] (NUL-terminated). Years outside
  * 0..9999 cannot be written in that form and give "?". */
 void tribe_format_day(int64_t day, char buf[11]);
+/* Year, month (1..12) and day (1..31) of a day number (H. Hinnant's
+ * civil_from_days; the inverse of tribe_days_from_civil). Not collective. */
+void tribe_civil_from_days(int64_t day, int64_t *y, int *m, int *d);
 
 /* Day number of the text s[0, n) (need not be NUL-terminated; surrounding
  * spaces and tabs are ignored): "YYYY-MM-DD" or "M/D/YYYY", optionally

@@ -522,11 +522,9 @@ static void tx_return(state *S, tx_cust *cu, int64_t day, double amount)
  * the weekend (day numbers count from Thursday 1970-01-01). */
 static void tx_season(tx_cust *cu, int64_t day, double amount)
 {
-    /* the month of day (H. Hinnant's civil_from_days) */
-    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int month = (int)(mp < 10 ? mp + 3 : mp - 9); /* 1..12 */
+    int64_t year;
+    int month, mday;
+    tribe_civil_from_days(day, &year, &month, &mday);
     int weekday = (int)(((day + 4) % 7 + 7) % 7); /* 0 = Sunday .. 6 = Saturday */
     tribe_xsum v = tribe_xsum_of(amount);
     cu->season[TX_Q1 + (month - 1) / 3] += v;

@@ -17,7 +17,6 @@
 #include "gen_internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #define FIN_NMCC 12
 #define FIN_TX_ROW_MAX 160
@@ -216,8 +215,9 @@ static void fin_user(const gen_model *m, int64_t i, const gen_plan *pl, int64_t 
     int age = clampi((int)lround(sd->age_mean + sd->age_sd * g_normal(&r)), 18, 90);
     int retire = 62 + g_below(&r, 9);
     int month = 1 + g_below(&r, 12);
-    const char *end = m->date[0]; /* "YYYY-MM-DD" of the last day */
-    int y = atoi(end), mo = (end[5] - '0') * 10 + (end[6] - '0');
+    int64_t y;
+    int mo, dd;
+    tribe_civil_from_days(m->end_day, &y, &mo, &dd);
     int64_t income = (int64_t)llround(fs->income_median * exp(0.3 * g_normal(&r) - 0.045));
     if (age >= retire)
         income = income * 6 / 10;
