@@ -22,6 +22,15 @@ echo "== ingesting" >&2
 "${mpirun[@]}" "$tribe" ingest --transactions "$out/raw/transactions.csv" --web "$out/raw/web_events.csv" \
   --demographics "$out/raw/demographics.csv" --text "$out/raw/reviews.csv" --rejects "$out/rejects.csv" \
   -o "$out/customers.h5"
+# The lifetime-value and churn windows (docs/ltv.md): features as of each cutoff, spend in the 90 days
+# after it; the job learns on the first, chooses and scores its models on the second.
+for w in "train 2011-06-01" "test 2011-08-30"; do
+  set -- $w
+  echo "== ingesting the $1 window (cutoff $2, 90 days)" >&2
+  "${mpirun[@]}" "$tribe" ingest --transactions "$out/raw/transactions.csv" --web "$out/raw/web_events.csv" \
+    --demographics "$out/raw/demographics.csv" --cutoff "$2" --horizon 90 -o "$out/ltv-$1.h5" 2>"$out/ltv-$1.log" ||
+    { cat "$out/ltv-$1.log" >&2; exit 1; }
+done
 echo "== running jobs/demo.json on $ranks ranks" >&2
 "${mpirun[@]}" "$tribe" run "$root/jobs/demo.json"
 "${mpirun[@]}" "$tribe" export "$out/results/results.h5" --csv "$out/results/customers.csv" >/dev/null
