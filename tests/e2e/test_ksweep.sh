@@ -106,6 +106,7 @@ JSON
 import json, sys
 j = json.load(open(sys.argv[1]))
 j.update(input=sys.argv[2], output=sys.argv[3], drivers={"enabled": False})
+j.pop("ltv", None)  # the K sweep is the subject here, not the value windows
 if sys.argv[4] == "before":
     j["kmeans"].update(init="kmeans++", algorithm="minibatch", n_init=1, k_min=4)
 print(json.dumps(j))
