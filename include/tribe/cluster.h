@@ -467,6 +467,9 @@ typedef struct {
     double *fence;      /* [k] Q3 + threshold * IQR (+inf when IQR is 0 or NaN) */
     int64_t *count;     /* [k] outliers per segment */
     int64_t total;      /* all segments */
+    /* outliers.method "dbscan" (tribe/dbscan.h): the model whose noise the
+     * counts are (not owned; q1, q3, fence NULL, threshold NaN); NULL for "iqr" */
+    const struct tribe_dbscan *dbscan;
 } tribe_outliers;
 
 /* Not collective. Flags rows from the fences above: flag[n] (1 = outlier),

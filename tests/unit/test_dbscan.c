@@ -1,0 +1,283 @@
+/* Unit tests for DBSCAN outliers (tribe/dbscan.h): the knee, the exact
+ * k-distances and nearest core points against brute force, a small case by
+ * hand, and scikit-learn's DBSCAN on the same points (core points and noise
+ * identical, clusters identical up to a relabelling, border points in a
+ * cluster that reaches them), with eps given and with eps from the knee. */
+#include "testutil.h"
+#include "tribe/dbscan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static double brute_d2(const float *a, const float *b, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++) {
+        double t = (double)a[j] - (double)b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+/* n points in d columns: four Gaussian blobs (sd 0.3) and a share of
+ * uniform noise over [-4, 4]^d; coordinates rounded to 1/64 so that exact
+ * duplicates and distance ties occur. */
+static float *make_points(int64_t n, int d, uint64_t seed)
+{
+    float *z = malloc((size_t)n * (size_t)d * sizeof *z);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)tribe_rng_below(seed, 1, (uint64_t)i, 5);
+        for (int j = 0; j < d; j++) {
+            double v = c == 4 ? 8 * tribe_rng_unif(seed, 2, (uint64_t)(i * d + j)) - 4
+                              : 2.0 * ((j + c) % 3 - 1) + 0.3 * tribe_rng_normal(seed, 3, (uint64_t)(i * d + j));
+            z[i * d + j] = (float)(round(v * 64) / 64);
+        }
+    }
+    return z;
+}
+
+static void knee_should_be_the_point_furthest_below_the_chord(void)
+{
+    double y[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 100};
+    CU_ASSERT_EQUAL(tribe_dbscan_knee(y, 10), 8);
+    double flat[] = {2, 2, 2, 2};
+    CU_ASSERT_EQUAL(tribe_dbscan_knee(flat, 4), 3);
+    double line[] = {0, 1, 2, 3}; /* every point on the chord: the first */
+    CU_ASSERT_EQUAL(tribe_dbscan_knee(line, 4), 0);
+    CU_ASSERT_EQUAL(tribe_dbscan_knee(y, 2), 1);
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void kdist_should_equal_brute_force(void)
+{
+    int64_t n = 700;
+    int d = 3;
+    float *z = make_points(n, d, 5);
+    double *kd2 = malloc((size_t)n * sizeof *kd2), *all = malloc((size_t)n * sizeof *all);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(kd2 && all);
+    int ks[] = {1, 2, 6, 700};
+    for (int t = 0; t < 4; t++) {
+        CU_ASSERT_EQUAL_FATAL(tribe_dbscan_kdist(z, n, d, ks[t], kd2), TRIBE_OK);
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            for (int64_t j = 0; j < n; j++)
+                all[j] = brute_d2(z + i * d, z + j * d, d);
+            qsort(all, (size_t)n, sizeof *all, dbl_cmp);
+            bad += kd2[i] != all[ks[t] - 1];
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+    }
+    CU_ASSERT_EQUAL(tribe_dbscan_kdist(z, n, d, 701, kd2), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_dbscan_kdist(z, n, d, 0, kd2), TRIBE_ERR_USAGE);
+    free(z);
+    free(kd2);
+    free(all);
+}
+
+static void dbscan_should_find_the_hand_made_clusters_and_noise(void)
+{
+    /* Two pairs of points 0.5 apart on a line, 10 apart, and one point 3
+     * from the first pair. eps 1, min_samples 2: four core points, two
+     * clusters numbered by their first point in input order (the pair at 10
+     * comes first), the stray point noise with score 3 / 1. */
+    float z[] = {10, 0, 10.5f, 0, 0, 0, 0.5f, 0, -3, 0};
+    tribe_dbscan *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_dbscan_fit_sample(z, 5, 2, 2, 1.0, &db), TRIBE_OK);
+    CU_ASSERT_EQUAL(db->n_core, 4);
+    CU_ASSERT_EQUAL(db->n_clusters, 2);
+    CU_ASSERT_EQUAL(db->core_count[0], 2);
+    CU_ASSERT_EQUAL(db->knee, -1);
+    int32_t cl[6];
+    uint8_t fl[6];
+    float sc[6];
+    float q[] = {10, 0, 10.5f, 0, 0, 0, 0.5f, 0, -3, 0, 1.5f, 0};
+    tribe_dbscan_assign(db, q, 6, cl, fl, sc);
+    int32_t want_cl[] = {0, 0, 1, 1, -1, 1};
+    uint8_t want_fl[] = {0, 0, 0, 0, 1, 0};
+    float want_sc[] = {0, 0, 0, 0, 3, 1};
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(cl[i], want_cl[i]);
+        CU_ASSERT_EQUAL(fl[i], want_fl[i]);
+        CU_ASSERT_EQUAL(sc[i], want_sc[i]);
+    }
+    tribe_dbscan_destroy(&db);
+    tribe_dbscan_destroy(&db); /* NULL is fine */
+    /* eps too small for any core point: a clear INPUT error, no model. */
+    CU_ASSERT_EQUAL(tribe_dbscan_fit_sample(z, 5, 2, 2, 0.1, &db), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(db);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "no core point"));
+    CU_ASSERT_EQUAL(tribe_dbscan_fit_sample(z, 5, 2, 6, 1.0, &db), TRIBE_ERR_USAGE);
+    CU_ASSERT_EQUAL(tribe_dbscan_fit_sample(z, 5, 2, 2, -1.0, &db), TRIBE_ERR_USAGE);
+    /* From the knee (min_samples 2: the nearest other point's distance,
+     * 0.5 0.5 0.5 0.5 3 sorted: the knee is the fourth, eps 0.5). */
+    CU_ASSERT_EQUAL_FATAL(tribe_dbscan_fit_sample(z, 5, 2, 2, 0, &db), TRIBE_OK);
+    CU_ASSERT_EQUAL(db->eps, 0.5);
+    CU_ASSERT_EQUAL(db->knee, 3);
+    CU_ASSERT_EQUAL(db->n_core, 4);
+    tribe_dbscan_destroy(&db);
+}
+
+static void nearest_core_should_equal_brute_force(void)
+{
+    int64_t n = 1500, nq = 2000;
+    int d = 4;
+    float *z = make_points(n, d, 7), *q = make_points(nq, d, 8);
+    int32_t *cl = malloc((size_t)nq * sizeof *cl);
+    float *sc = malloc((size_t)nq * sizeof *sc);
+    uint8_t *fl = malloc((size_t)nq);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cl && sc && fl);
+    tribe_dbscan *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_dbscan_fit_sample(z, n, d, 8, 0.4, &db), TRIBE_OK);
+    tribe_dbscan_assign(db, q, nq, cl, fl, sc);
+    int bad = 0, noise = 0;
+    for (int64_t i = 0; i < nq; i++) {
+        double b = INFINITY;
+        int64_t bj = -1;
+        for (int64_t j = 0; j < db->n_core; j++) { /* any order: ties by sample index */
+            double v = brute_d2(q + i * d, db->core + j * d, d);
+            if (v < b || (v == b && db->core_index[j] < db->core_index[bj])) {
+                b = v;
+                bj = j;
+            }
+        }
+        int in = b <= db->eps2;
+        bad += cl[i] != (in ? db->core_cluster[bj] : -1) || fl[i] != !in || sc[i] != (float)(sqrt(b) / db->eps);
+        noise += !in;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(noise > 0 && noise < nq);
+    tribe_dbscan_destroy(&db);
+    free(z);
+    free(q);
+    free(cl);
+    free(sc);
+    free(fl);
+}
+
+/* Runs scikit-learn's DBSCAN (kd-tree, the same double squared distances) on
+ * z[n][d] written as float32 text; reads its labels and core flags. */
+static int sklearn_dbscan(const float *z, int64_t n, int d, double eps, int ms, int32_t *lab, uint8_t *core)
+{
+    char dir[256], path[512], cmd[1400];
+    snprintf(dir, sizeof dir, "%s", tribe_test_tmpdir());
+    snprintf(path, sizeof path, "%s/pts.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            fprintf(f, "%.9g%c", z[i * d + j], j + 1 < d ? ',' : '\n');
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import numpy as np; from sklearn.cluster import DBSCAN; "
+             "x=np.loadtxt('%s',delimiter=',',dtype=np.float32,ndmin=2).astype(np.float64); "
+             "m=DBSCAN(eps=%.17g,min_samples=%d,algorithm='kd_tree').fit(x); "
+             "c=np.zeros(len(x),int); c[m.core_sample_indices_]=1; "
+             "print('\\n'.join('%%d %%d' %% t for t in zip(m.labels_,c)))\"",
+             path, eps, ms);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    int64_t got = 0;
+    int a, b;
+    while (got < n && fscanf(p, "%d %d", &a, &b) == 2) {
+        lab[got] = a;
+        core[got++] = (uint8_t)b;
+    }
+    int rc = pclose(p);
+    return got == n && rc == 0 ? 0 : -1;
+}
+
+/* One comparison: tribe's DBSCAN of z (eps given, or 0: the knee) against
+ * scikit-learn's with tribe's eps. */
+static void compare_with_sklearn(const float *z, int64_t n, int d, int ms, double eps)
+{
+    int32_t *lab = malloc((size_t)n * sizeof *lab), *sk = malloc((size_t)n * sizeof *sk);
+    uint8_t *skcore = malloc((size_t)n), *core = calloc((size_t)n, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lab && sk && skcore && core);
+    tribe_dbscan *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_dbscan_fit_sample(z, n, d, ms, eps, &db), TRIBE_OK);
+    CU_ASSERT(db->n_core > 0 && db->n_core < n);
+    tribe_dbscan_assign(db, z, n, lab, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(sklearn_dbscan(z, n, d, db->eps, ms, sk, skcore), 0);
+    for (int64_t j = 0; j < db->n_core; j++)
+        core[db->core_index[j]] = 1;
+    /* Core points and noise: identical. Clusters: a bijection on the core
+     * points (to[] and from[] each one-to-one). */
+    int nc = db->n_clusters, core_diff = 0, noise_diff = 0, map_bad = 0, border_bad = 0, border_other = 0;
+    int *to = malloc((size_t)nc * sizeof *to), *from = malloc((size_t)n * sizeof *from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(to && from);
+    for (int c = 0; c < nc; c++)
+        to[c] = -1;
+    for (int64_t i = 0; i < n; i++)
+        from[i] = -1;
+    for (int64_t i = 0; i < n; i++) {
+        core_diff += core[i] != skcore[i];
+        noise_diff += (lab[i] < 0) != (sk[i] < 0);
+        if (!core[i] || !skcore[i] || sk[i] < 0)
+            continue;
+        if (to[lab[i]] < 0)
+            to[lab[i]] = sk[i];
+        if (from[sk[i]] < 0)
+            from[sk[i]] = lab[i];
+        map_bad += to[lab[i]] != sk[i] || from[sk[i]] != lab[i];
+    }
+    /* Border points: scikit-learn's cluster must reach them too (a core point
+     * of it within eps); tribe's is the nearest core's by construction. */
+    for (int64_t i = 0; i < n; i++) {
+        if (core[i] || lab[i] < 0 || sk[i] < 0)
+            continue;
+        int reach = 0;
+        for (int64_t j = 0; j < db->n_core && !reach; j++)
+            reach = db->core_cluster[j] == from[sk[i]] && brute_d2(z + i * d, db->core + j * d, d) <= db->eps2;
+        border_bad += !reach;
+        border_other += to[lab[i]] != sk[i];
+    }
+    CU_ASSERT_EQUAL(core_diff, 0);
+    CU_ASSERT_EQUAL(noise_diff, 0);
+    CU_ASSERT_EQUAL(map_bad, 0);
+    CU_ASSERT_EQUAL(border_bad, 0);
+    printf("\n    eps %.6g (%s), min_samples %d: %lld core, %d clusters, %d border points in another cluster than "
+           "sklearn's ",
+           db->eps, eps == 0 ? "knee" : "given", ms, (long long)db->n_core, nc, border_other);
+    tribe_dbscan_destroy(&db);
+    free(lab);
+    free(sk);
+    free(skcore);
+    free(core);
+    free(to);
+    free(from);
+}
+
+static void dbscan_should_match_sklearn_with_eps_given_and_from_the_knee(void)
+{
+    if (!tribe_test_need_python("sklearn"))
+        return;
+    int64_t n = 3000;
+    int d = 4;
+    float *z = make_points(n, d, 11);
+    compare_with_sklearn(z, n, d, 8, 0.35);
+    compare_with_sklearn(z, n, d, 8, 0);
+    free(z);
+}
+
+int main(void)
+{
+    static const tribe_test_case cases[] = {
+        TRIBE_TEST(knee_should_be_the_point_furthest_below_the_chord),
+        TRIBE_TEST(kdist_should_equal_brute_force),
+        TRIBE_TEST(dbscan_should_find_the_hand_made_clusters_and_noise),
+        TRIBE_TEST(nearest_core_should_equal_brute_force),
+        TRIBE_TEST(dbscan_should_match_sklearn_with_eps_given_and_from_the_knee),
+        {NULL, NULL}};
+    return tribe_test_main("dbscan", cases);
+}
