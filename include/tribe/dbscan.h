@@ -33,6 +33,10 @@
  * point (Kneedle's difference curve x - y, lowest index on ties); eps is its
  * k-distance (rounded up to the smallest double whose square reaches it).
  *
+ * Search: exact nearest core points by a scan outward along the sample's
+ * first principal axis, pruned by Cauchy-Schwarz (src/cluster/dbscan.c);
+ * the cost is set by how many core points project within reach.
+ *
  * Determinism: the sample, the core points, the clusters and eps are the
  * same on every rank and any rank or thread count; each customer's label and
  * score depend on its own row only (ties between core points at the same
@@ -63,8 +67,10 @@ typedef struct tribe_dbscan {
     int64_t knee;           /* index of the knee on the sorted curve (-1: eps given) */
     int64_t n_core;         /* core points of the sample */
     int n_clusters;         /* DBSCAN clusters (>= 1) */
-    float *core;            /* [n_core][d] core points, ascending by first column (then sample index) */
-    double *key;            /* [n_core] their first column */
+    float *core;            /* [n_core][d] core points, ascending by key (then sample index) */
+    double *key;            /* [n_core] their projection on axis */
+    double *axis;           /* [d] the sample's first principal axis (unit): the search order */
+    double tol;             /* rounding allowance of the sample's projections */
     int64_t *core_index;    /* [n_core] sample index of each (with tribe_dbscan_fit: global row) */
     int32_t *core_cluster;  /* [n_core] cluster of each */
     int64_t *core_count;    /* [n_clusters] core points per cluster */
@@ -80,7 +86,7 @@ int64_t tribe_dbscan_knee(const double *y, int64_t m);
 
 /* Not collective; OpenMP inside. kd2[m] = squared distance from each point
  * of s[m][d] to its k-th nearest point of s counting itself (k = 1: 0),
- * exact (a sort on the first column prunes, it never approximates).
+ * exact (a sort on the first principal axis prunes, it never approximates).
  * Errors: USAGE for k < 1 or k > m, NOMEM. */
 tribe_status tribe_dbscan_kdist(const float *s, int64_t m, int d, int k, double *kd2);
 

@@ -2,11 +2,14 @@
  * (tribe/dbscan.h; docs/clustering.md, "Outliers").
  *
  * Every neighbour search here is exact and brute force in its candidates,
- * pruned by one sort: points sorted by their first column, a scan outward
- * from a point stops once the first column alone puts every further point
- * beyond the radius sought (the squared difference of the first column is
- * the first term of the squared distance, and adding the other non-negative
- * terms in double never makes the sum smaller). */
+ * pruned by one sort: points sorted by their projection on the sample's
+ * first principal axis v (unit length), a scan outward from a point stops
+ * once the projections alone put every further point beyond the radius
+ * sought: |<x - y, v>| <= |x - y| (Cauchy-Schwarz), with an allowance for
+ * rounding far above it (past()). The axis only decides how much is scanned,
+ * never the answer: results are those of a scan over every point. Measured
+ * on the demo's 7 standardised columns, the first principal axis leaves about
+ * half the candidates the best single column leaves within eps. */
 #include "tribe/dbscan.h"
 
 #include <math.h>
@@ -46,12 +49,76 @@ static int f64_cmp(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-/* The points s[m][d] ascending by first column, then index: o[m] (key and
+/* The projection <x, v>, in double, columns in order. */
+static inline double project(const float *x, const double *v, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++)
+        s += (double)x[j] * v[j];
+    return s;
+}
+
+/* 1 when two points whose projections differ by dk >= 0 are surely further
+ * apart than sqrt(b2): the projection's rounding (about d * 2^-53 times the
+ * sum of |x_j|, far below tol) and the distance's are allowed for. */
+static inline int past(double dk, double b2, double tol)
+{
+    return dk > sqrt(b2) * (1 + 1e-12) + tol;
+}
+
+/* The rounding allowance of projections of x: 1e-9 times its 1-norm. */
+static inline double allowance(const float *x, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++)
+        s += fabs((double)x[j]);
+    return 1e-9 * (1 + s);
+}
+
+/* v[d]: the unit eigenvector of the largest eigenvalue of the covariance of
+ * s[m][d] (tribe_eigh: the same on every rank for the same sample); *tol the
+ * largest allowance() of the points. NOMEM, INTERNAL (LAPACK). */
+static tribe_status principal_axis(const float *s, int64_t m, int d, double *v, double *tol)
+{
+    tribe_status st = TRIBE_OK;
+    double *mu = NULL, *a = NULL, *w = NULL, *vec = NULL;
+    size_t dd = (size_t)d * (size_t)d;
+    TRIBE_TRY(tribe_calloc((void **)&mu, (size_t)d, sizeof *mu));
+    TRIBE_TRY(tribe_calloc((void **)&a, dd, sizeof *a));
+    TRIBE_TRY(tribe_alloc((void **)&w, (size_t)d * sizeof *w));
+    TRIBE_TRY(tribe_alloc((void **)&vec, dd * sizeof *vec));
+    *tol = 0;
+    for (int64_t i = 0; i < m; i++) {
+        double t = allowance(s + i * d, d);
+        *tol = t > *tol ? t : *tol;
+        for (int j = 0; j < d; j++)
+            mu[j] += (double)s[i * d + j];
+    }
+    for (int j = 0; j < d; j++)
+        mu[j] /= (double)m;
+    for (int64_t i = 0; i < m; i++)
+        for (int j = 0; j < d; j++)
+            for (int l = 0; l <= j; l++)
+                a[j * d + l] += ((double)s[i * d + j] - mu[j]) * ((double)s[i * d + l] - mu[l]);
+    for (int j = 0; j < d; j++)
+        for (int l = 0; l < j; l++)
+            a[l * d + j] = a[j * d + l];
+    TRIBE_TRY(tribe_eigh(a, d, w, vec));
+    memcpy(v, vec, (size_t)d * sizeof *v);
+cleanup:
+    free(mu);
+    free(a);
+    free(w);
+    free(vec);
+    return st;
+}
+
+/* The points s[m][d] ascending by projection on v, then index: o[m] (key and
  * sample index), ss[m][d] the points in that order, key[m]. */
-static void sort_points(const float *s, int64_t m, int d, keyed *o, float *ss, double *key)
+static void sort_points(const float *s, int64_t m, int d, const double *v, keyed *o, float *ss, double *key)
 {
     for (int64_t i = 0; i < m; i++)
-        o[i] = (keyed){(double)s[i * d], i};
+        o[i] = (keyed){project(s + i * d, v, d), i};
     qsort(o, (size_t)m, sizeof *o, keyed_cmp);
     for (int64_t q = 0; q < m; q++) {
         memcpy(ss + q * d, s + o[q].idx * d, (size_t)d * sizeof *ss);
@@ -95,8 +162,8 @@ int64_t tribe_dbscan_knee(const double *y, int64_t m)
 
 /* kd2[q] for the sorted points ss[m][d] (keys key[m]); best[nth][k] is the
  * threads' workspace. Each point's answer depends on its own scan only. */
-static void kdist_sorted(const float *ss, const double *key, int64_t m, int d, int k, int nth, double *best,
-                         double *kd2)
+static void kdist_sorted(const float *ss, const double *key, int64_t m, int d, int k, double tol, int nth,
+                         double *best, double *kd2)
 {
 #pragma omp parallel num_threads(nth)
     {
@@ -106,14 +173,12 @@ static void kdist_sorted(const float *ss, const double *key, int64_t m, int d, i
             int c = 0;
             const float *p = ss + q * d;
             for (int64_t r = q; r >= 0; r--) {
-                double dx = key[q] - key[r];
-                if (c == k && dx * dx > b[k - 1])
+                if (c == k && past(key[q] - key[r], b[k - 1], tol))
                     break;
                 keep_smallest(b, &c, k, dist2(p, ss + r * d, d));
             }
             for (int64_t r = q + 1; r < m; r++) {
-                double dx = key[r] - key[q];
-                if (c == k && dx * dx > b[k - 1])
+                if (c == k && past(key[r] - key[q], b[k - 1], tol))
                     break;
                 keep_smallest(b, &c, k, dist2(p, ss + r * d, d));
             }
@@ -127,7 +192,7 @@ tribe_status tribe_dbscan_kdist(const float *s, int64_t m, int d, int k, double 
     tribe_status st = TRIBE_OK;
     keyed *o = NULL;
     float *ss = NULL;
-    double *key = NULL, *best = NULL, *w = NULL;
+    double *key = NULL, *best = NULL, *w = NULL, *v = NULL, tol = 0;
     int nth = omp_get_max_threads();
     if (k < 1 || k > m || d < 1)
         return tribe_fail(TRIBE_ERR_USAGE, "dbscan: k=%d with %lld points of %d columns", k, (long long)m, d);
@@ -136,8 +201,10 @@ tribe_status tribe_dbscan_kdist(const float *s, int64_t m, int d, int k, double 
     TRIBE_TRY(tribe_alloc((void **)&key, (size_t)m * sizeof *key));
     TRIBE_TRY(tribe_alloc((void **)&w, (size_t)m * sizeof *w));
     TRIBE_TRY(tribe_alloc((void **)&best, (size_t)nth * (size_t)k * sizeof *best));
-    sort_points(s, m, d, o, ss, key);
-    kdist_sorted(ss, key, m, d, k, nth, best, w);
+    TRIBE_TRY(tribe_alloc((void **)&v, (size_t)d * sizeof *v));
+    TRIBE_TRY(principal_axis(s, m, d, v, &tol));
+    sort_points(s, m, d, v, o, ss, key);
+    kdist_sorted(ss, key, m, d, k, tol, nth, best, w);
     for (int64_t q = 0; q < m; q++)
         kd2[o[q].idx] = w[q];
 cleanup:
@@ -146,6 +213,7 @@ cleanup:
     free(key);
     free(best);
     free(w);
+    free(v);
     return st;
 }
 
@@ -160,6 +228,7 @@ void tribe_dbscan_destroy(tribe_dbscan **p)
     free(db->core_cluster);
     free(db->core_count);
     free(db->cluster_size);
+    free(db->axis);
     free(db);
     *p = NULL;
 }
@@ -179,7 +248,7 @@ static int64_t uf_find(int64_t *parent, int64_t a)
  * non-core point); parent[m], pos[m] (sample index -> sorted position) and
  * id[m] are workspaces. Serial: unions are order-free but cheap. */
 static int number_clusters(const float *ss, const double *key, const keyed *o, const uint8_t *core, int64_t m,
-                           int d, double eps2, int64_t *parent, int64_t *pos, int32_t *id, int32_t *cl)
+                           int d, double eps2, double tol, int64_t *parent, int64_t *pos, int32_t *id, int32_t *cl)
 {
     for (int64_t q = 0; q < m; q++) {
         parent[q] = q;
@@ -191,8 +260,7 @@ static int number_clusters(const float *ss, const double *key, const keyed *o, c
         if (!core[q])
             continue;
         for (int64_t r = q + 1; r < m; r++) {
-            double dx = key[r] - key[q];
-            if (dx * dx > eps2)
+            if (past(key[r] - key[q], eps2, tol))
                 break;
             if (!core[r] || dist2(ss + q * d, ss + r * d, d) > eps2)
                 continue;
@@ -274,7 +342,7 @@ tribe_status tribe_dbscan_fit_sample(const float *s, int64_t m, int d, int min_s
     tribe_status st = TRIBE_OK;
     keyed *o = NULL;
     float *ss = NULL;
-    double *key = NULL, *best = NULL, *kd2 = NULL, *w = NULL, *y = NULL;
+    double *key = NULL, *best = NULL, *kd2 = NULL, *w = NULL, *y = NULL, *v = NULL, tol = 0;
     uint8_t *core = NULL;
     int64_t *parent = NULL, *pos = NULL, knee = -1;
     int32_t *id = NULL, *cl = NULL;
@@ -297,10 +365,12 @@ tribe_status tribe_dbscan_fit_sample(const float *s, int64_t m, int d, int min_s
     TRIBE_TRY(tribe_alloc((void **)&pos, (size_t)m * sizeof *pos));
     TRIBE_TRY(tribe_alloc((void **)&id, (size_t)m * sizeof *id));
     TRIBE_TRY(tribe_alloc((void **)&cl, (size_t)m * sizeof *cl));
-    sort_points(s, m, d, o, ss, key);
+    TRIBE_TRY(tribe_alloc((void **)&v, (size_t)d * sizeof *v));
+    TRIBE_TRY(principal_axis(s, m, d, v, &tol));
+    sort_points(s, m, d, v, o, ss, key);
     /* A point is core exactly when its k-distance (k = min_samples, itself
      * counted) is within eps: one pass serves the knee and the core test. */
-    kdist_sorted(ss, key, m, d, k, nth, best, kd2);
+    kdist_sorted(ss, key, m, d, k, tol, nth, best, kd2);
     int from_knee = eps == 0;
     if (from_knee)
         eps = knee_eps(kd2, m, w, y, &knee);
@@ -315,8 +385,11 @@ tribe_status tribe_dbscan_fit_sample(const float *s, int64_t m, int d, int min_s
                         (long long)m, eps, min_samples);
         goto cleanup;
     }
-    int nc = number_clusters(ss, key, o, core, m, d, eps2, parent, pos, id, cl);
+    int nc = number_clusters(ss, key, o, core, m, d, eps2, tol, parent, pos, id, cl);
     TRIBE_TRY(make_model(ss, key, o, core, cl, m, d, nc, out));
+    (*out)->axis = v;
+    v = NULL;
+    (*out)->tol = tol;
     (*out)->min_samples = min_samples;
     (*out)->eps = eps;
     (*out)->eps2 = eps2;
@@ -335,19 +408,20 @@ cleanup:
     free(pos);
     free(id);
     free(cl);
+    free(v);
     return st;
 }
 
 /* The nearest core point of x (lowest sample index on ties): its position in
  * db's arrays (-1 when x has a NaN) and squared distance *b2. Scans outward
- * from x's first column in both directions until that column alone is past
- * the best so far. */
+ * from x's projection in both directions until the projections alone put
+ * every further core point past the best so far. */
 static inline int64_t nearest_core(const tribe_dbscan *db, const float *x, double *b2)
 {
     const double *key = db->key;
     int64_t nc = db->n_core, lo = 0, hi = nc, bj = -1;
     int d = db->d;
-    double k0 = (double)x[0], b = INFINITY;
+    double k0 = project(x, db->axis, d), b = INFINITY, tol = db->tol + allowance(x, d);
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (key[mid] < k0)
@@ -356,8 +430,7 @@ static inline int64_t nearest_core(const tribe_dbscan *db, const float *x, doubl
             hi = mid;
     }
     for (int64_t r = lo; r < nc; r++) {
-        double dx = key[r] - k0;
-        if (dx * dx > b)
+        if (past(key[r] - k0, b, tol))
             break;
         double v = dist2(x, db->core + r * d, d);
         if (v < b || (v == b && db->core_index[r] < db->core_index[bj])) {
@@ -366,8 +439,7 @@ static inline int64_t nearest_core(const tribe_dbscan *db, const float *x, doubl
         }
     }
     for (int64_t r = lo - 1; r >= 0; r--) {
-        double dx = k0 - key[r];
-        if (dx * dx > b)
+        if (past(k0 - key[r], b, tol))
             break;
         double v = dist2(x, db->core + r * d, d);
         if (v < b || (v == b && db->core_index[r] < db->core_index[bj])) {
