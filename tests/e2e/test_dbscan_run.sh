@@ -50,8 +50,9 @@ checks = {
                 and run["core_count"] == int(at["core_count"]) and run["total"] == int(out.sum())
                 and run["cluster_size"] == [int(x) for x in sizes] and "fence" not in run,
     "no IQR fences": "fence" not in a["/model/outliers"],
-    "export's outlier column": [int(r["outlier"]) for r in csv.DictReader(open(sys.argv[3], newline=""))]
-                               == [int(x) for x in out],
+    "export's outlier columns": [(int(r["outlier"]), np.float32(r["outlier_score_dbscan"]))
+                                 for r in csv.DictReader(open(sys.argv[3], newline=""))]
+                                == [(int(x), y) for x, y in zip(out, score)],
 }
 failed = [c for c, v in checks.items() if not v]
 if bad or failed:
