@@ -9,6 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A segment's row up to its share: "<tr>", the segment, its customers, n
+ * flagged and their share of it (the caller adds its cells and "</tr>"). */
+static tribe_status count_cells(tribe_sbuf *b, const tribe_segments *s, int c, int64_t count)
+{
+    tribe_status st = TRIBE_OK;
+    char v1[48], v2[48];
+    double n = (double)count;
+    PUT("<tr>");
+    TRIBE_TRY(report_seg_cell(b, s, c));
+    OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size),
+        tribe_fmt_count(v2, sizeof v2, n));
+    double pct = s->seg[c].size > 0 ? 100.0 * n / (double)s->seg[c].size : NAN;
+    if (isfinite(pct))
+        OUT("<td class=\"n\">%.*f%%</td>", pct > 0 && pct < 1 ? 2 : 1, pct);
+    else
+        PUT("<td class=\"n\">&ndash;</td>");
+cleanup:
+    return st;
+}
+
 /* The DBSCAN variant: the method and its parameters, then noise per segment. */
 static tribe_status report_dbscan(tribe_sbuf *b, const tribe_segments *s, const tribe_outliers *o)
 {
@@ -34,16 +54,8 @@ static tribe_status report_dbscan(tribe_sbuf *b, const tribe_segments *s, const 
     PUT("<div class=\"card scroll\" style=\"max-width:620px\"><table><thead><tr><th>Segment</th><th>Customers</th>"
         "<th>Noise</th><th>Share</th></tr></thead><tbody>\n");
     for (int c = 0; c < s->k && c < o->k; c++) {
-        double n = (double)o->count[c];
-        PUT("<tr>");
-        TRIBE_TRY(report_seg_cell(b, s, c));
-        OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size),
-            tribe_fmt_count(v2, sizeof v2, n));
-        double pct = s->seg[c].size > 0 ? 100.0 * n / (double)s->seg[c].size : NAN;
-        if (isfinite(pct))
-            OUT("<td class=\"n\">%.*f%%</td></tr>\n", pct > 0 && pct < 1 ? 2 : 1, pct);
-        else
-            PUT("<td class=\"n\">&ndash;</td></tr>\n");
+        TRIBE_TRY(count_cells(b, s, c, o->count[c]));
+        PUT("</tr>\n");
     }
     PUT("</tbody></table></div>\n<p class=\"note\">Per-customer flags and scores are in results.h5 "
         "(<code>/segments/outlier</code>, <code>/segments/outlier_score</code>: distance to the nearest core point "
@@ -57,7 +69,7 @@ cleanup:
 tribe_status tribe_report_outliers(tribe_sbuf *b, const tribe_segments *s, const tribe_outliers *o)
 {
     tribe_status st = TRIBE_OK;
-    char v1[48], v2[48];
+    char v1[48];
     TRIBE_TRY(tribe_html_section(b, "outliers", "Unusual customers", "Unusual customers"));
     if (o->dbscan)
         return report_dbscan(b, s, o);
@@ -71,16 +83,8 @@ tribe_status tribe_report_outliers(tribe_sbuf *b, const tribe_segments *s, const
     PUT("<div class=\"card scroll\" style=\"max-width:760px\"><table><thead><tr><th>Segment</th><th>Customers</th>"
         "<th>Unusual</th><th>Share</th><th>Distance fence</th></tr></thead><tbody>\n");
     for (int c = 0; c < s->k && c < o->k; c++) {
-        double n = (double)o->count[c], f = o->fence[c];
-        PUT("<tr>");
-        TRIBE_TRY(report_seg_cell(b, s, c));
-        OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_count(v1, sizeof v1, (double)s->seg[c].size),
-            tribe_fmt_count(v2, sizeof v2, n));
-        double pct = s->seg[c].size > 0 ? 100.0 * n / (double)s->seg[c].size : NAN;
-        if (isfinite(pct))
-            OUT("<td class=\"n\">%.*f%%</td>", pct > 0 && pct < 1 ? 2 : 1, pct);
-        else
-            PUT("<td class=\"n\">&ndash;</td>");
+        double f = o->fence[c];
+        TRIBE_TRY(count_cells(b, s, c, o->count[c]));
         if (isfinite(f))
             OUT("<td class=\"n\">%.3g</td></tr>\n", f);
         else
