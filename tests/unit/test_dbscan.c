@@ -3,8 +3,10 @@
  * hand, and scikit-learn's DBSCAN on the same points (core points and noise
  * identical, clusters identical up to a relabelling, border points in a
  * cluster that reaches them), with eps given and with eps from the knee. */
+#include "segfix.h"
 #include "testutil.h"
 #include "tribe/dbscan.h"
+#include "tribe/report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -270,6 +272,35 @@ static void dbscan_should_match_sklearn_with_eps_given_and_from_the_knee(void)
     free(z);
 }
 
+static void report_should_name_the_method_and_its_parameters(void)
+{
+    /* The hand-made case above from the knee, flagging 1 + 2 customers of
+     * the fixture's segments 0 and 3. */
+    float z[] = {10, 0, 10.5f, 0, 0, 0, 0.5f, 0, -3, 0};
+    tribe_dbscan *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_dbscan_fit_sample(z, 5, 2, 2, 0, &db), TRIBE_OK);
+    tribe_segments *s = fixture_segments();
+    int64_t count[FIX_K] = {1, 0, 0, 2, 0};
+    tribe_outliers o = {.k = FIX_K, .threshold = NAN, .count = count, .total = 3, .dbscan = db};
+    tribe_sbuf b = {0};
+    CU_ASSERT_EQUAL_FATAL(tribe_report_outliers(&b, s, &o), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "3 customers are <em>noise</em>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "Method <code>dbscan</code> on 5 sampled customers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "min_samples = 2 sampled customers (itself included) lie within eps = 0.5"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "4 core points form 2 dense regions"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "knee of the sorted k-distance curve"));
+    CU_ASSERT_PTR_NULL(strstr(b.p, "Distance fence"));
+    int rows = 0;
+    for (const char *p = b.p; (p = strstr(p, "<tr>")) != NULL; p++)
+        rows++;
+    CU_ASSERT_EQUAL(rows, 1 + FIX_K);
+    /* 2 of At Risk's 1020: 0.20% */
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, ">0.20%<"));
+    tribe_sbuf_free(&b);
+    tribe_segments_destroy(&s);
+    tribe_dbscan_destroy(&db);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -278,6 +309,7 @@ int main(void)
         TRIBE_TEST(dbscan_should_find_the_hand_made_clusters_and_noise),
         TRIBE_TEST(nearest_core_should_equal_brute_force),
         TRIBE_TEST(dbscan_should_match_sklearn_with_eps_given_and_from_the_knee),
+        TRIBE_TEST(report_should_name_the_method_and_its_parameters),
         {NULL, NULL}};
     return tribe_test_main("dbscan", cases);
 }
