@@ -459,7 +459,8 @@ tribe_status tribe_eigh(const double *a, int n, double *w, double *v);
  *     score_i = (dist_i - Q3_c) / (Q3_c - Q1_c) > threshold
  * with Q1_c, Q3_c the exact quartiles of the distances in segment c (numpy's
  * 'linear' rule). A segment whose distances have no spread (IQR 0) flags
- * nobody (score 0). Why this rule and not DBSCAN: docs/clustering.md. */
+ * nobody (score 0). Why this rule is the default and when DBSCAN noise
+ * (tribe/dbscan.h) fits better: docs/clustering.md. */
 typedef struct {
     int k;
     double threshold;   /* in IQRs above Q3 (job key outliers.threshold, default 3) */

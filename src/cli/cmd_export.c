@@ -19,7 +19,8 @@ static const char USAGE[] =
     "usage: tribe export FILE.h5 --csv OUT.csv [--results RESULTS.h5] [--customers CUSTOMERS.h5]\n\n"
     "Writes one row per customer: customer_id, every feature (RFM first: recency_days,frequency,monetary),\n"
     "every categorical column as text, and, where results exist, segment_id and segment_name, then the\n"
-    "run's per-customer outputs it has: distance, outlier, outlier_score_iqr, predicted_value_<cur>_<H>d,\n"
+    "run's per-customer outputs it has: distance, outlier, outlier_score_iqr (outlier_score_dbscan with\n"
+    "outliers.method dbscan), predicted_value_<cur>_<H>d,\n"
     "top_segment_id, top_segment_name, top_membership_probability, membership_segment_<id> per segment.\n"
     "FILE.h5 is a customers.h5 (then --results adds segments) or a results.h5 (then its run's input\n"
     "customers.h5 is used, or --customers). Collective; ranks write their rows in place.\n";
