@@ -459,7 +459,8 @@ tribe_status tribe_eigh(const double *a, int n, double *w, double *v);
  *     score_i = (dist_i - Q3_c) / (Q3_c - Q1_c) > threshold
  * with Q1_c, Q3_c the exact quartiles of the distances in segment c (numpy's
  * 'linear' rule). A segment whose distances have no spread (IQR 0) flags
- * nobody (score 0). Why this rule and not DBSCAN: docs/clustering.md. */
+ * nobody (score 0). Why this rule is the default and when DBSCAN noise
+ * (tribe/dbscan.h) fits better: docs/clustering.md. */
 typedef struct {
     int k;
     double threshold;   /* in IQRs above Q3 (job key outliers.threshold, default 3) */
@@ -467,6 +468,9 @@ typedef struct {
     double *fence;      /* [k] Q3 + threshold * IQR (+inf when IQR is 0 or NaN) */
     int64_t *count;     /* [k] outliers per segment */
     int64_t total;      /* all segments */
+    /* outliers.method "dbscan" (tribe/dbscan.h): the model whose noise the
+     * counts are (not owned; q1, q3, fence NULL, threshold NaN); NULL for "iqr" */
+    const struct tribe_dbscan *dbscan;
 } tribe_outliers;
 
 /* Not collective. Flags rows from the fences above: flag[n] (1 = outlier),

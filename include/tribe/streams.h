@@ -41,6 +41,7 @@ enum {
     /* 120-129: beyond K-Means */
     TRIBE_STREAM_GMM_SAMPLE = 120,      /* rows EM iterates on (tribe_gmm_cfg.sample_size) */
     TRIBE_STREAM_DRIFT_SAMPLE = 121,    /* rows whose deciles are the drift reference's bin edges */
+    TRIBE_STREAM_DBSCAN_SAMPLE = 122,   /* rows DBSCAN finds its core points on (outliers.sample_size) */
     /* 130-139: bounding memory at scale */
     TRIBE_STREAM_DRIVERS_TRAIN = 130,   /* the driver model's training rows (drivers.train_rows) */
     /* 201-219: gradient boosting and what uses it */

@@ -19,7 +19,8 @@ static const char USAGE[] =
     "usage: tribe export FILE.h5 --csv OUT.csv [--results RESULTS.h5] [--customers CUSTOMERS.h5]\n\n"
     "Writes one row per customer: customer_id, every feature (RFM first: recency_days,frequency,monetary),\n"
     "every categorical column as text, and, where results exist, segment_id and segment_name, then the\n"
-    "run's per-customer outputs it has: distance, outlier, outlier_score_iqr, predicted_value_<cur>_<H>d,\n"
+    "run's per-customer outputs it has: distance, outlier, outlier_score_iqr (outlier_score_dbscan with\n"
+    "outliers.method dbscan), predicted_value_<cur>_<H>d,\n"
     "top_segment_id, top_segment_name, top_membership_probability, membership_segment_<id> per segment.\n"
     "FILE.h5 is a customers.h5 (then --results adds segments) or a results.h5 (then its run's input\n"
     "customers.h5 is used, or --customers). Collective; ranks write their rows in place.\n";
@@ -34,6 +35,7 @@ typedef struct {
     float *distance;        /* /segments/distance */
     uint8_t *outlier;       /* /segments/outlier */
     float *outlier_score;   /* /segments/outlier_score */
+    int outlier_dbscan;     /* its method attribute is "dbscan": the score is nearest core / eps */
     float *ltv;             /* /segments/ltv */
     double ltv_horizon;     /* its horizon_days attribute, NaN when absent */
     float *memb;            /* /segments/membership [n_local][n_seg] */
@@ -158,7 +160,7 @@ static tribe_status header(const export_rows *e, char **out)
     if (e->label && e->distance)
         n += (size_t)snprintf(h + n, cap - n, ",distance");
     if (e->label && e->outlier)
-        n += (size_t)snprintf(h + n, cap - n, ",outlier,outlier_score_iqr");
+        n += (size_t)snprintf(h + n, cap - n, ",outlier,outlier_score_%s", e->outlier_dbscan ? "dbscan" : "iqr");
     if (e->label && e->ltv) {
         char unit[4];
         n += (size_t)snprintf(h + n, cap - n, ",predicted_value_%s", money_unit(t, unit));
@@ -291,6 +293,12 @@ static tribe_status read_segments(tribe_par *par, const char *path, export_rows 
         TRIBE_TRY(read_opt(h, "/segments/distance", TRIBE_H5_F32, t, 1, (void **)&e->distance));
         TRIBE_TRY(read_opt(h, "/segments/outlier", TRIBE_H5_U8, t, 1, (void **)&e->outlier));
         TRIBE_TRY(read_opt(h, "/segments/outlier_score", TRIBE_H5_F32, t, 1, (void **)&e->outlier_score));
+        if (e->outlier) {
+            char *method = NULL;
+            TRIBE_TRY(tribe_h5_read_attr_str_opt(h, "/segments/outlier", "method", &method));
+            e->outlier_dbscan = method && strcmp(method, "dbscan") == 0;
+            free(method);
+        }
         TRIBE_TRY(read_opt(h, "/segments/ltv", TRIBE_H5_F32, t, 1, (void **)&e->ltv));
         if (e->ltv)
             TRIBE_TRY(tribe_h5_read_attr_f64_opt(h, "/segments/ltv", "horizon_days", &e->ltv_horizon));

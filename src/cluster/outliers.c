@@ -1,7 +1,8 @@
 /* Outliers by distance to the segment centre (tribe_outliers_fit in
  * tribe/cluster.h): exact per-segment quartiles of the distances, then
- * Tukey's far-out fence Q3 + threshold * IQR per segment. Why this rule and
- * not a DBSCAN core distance: docs/clustering.md ("Outliers"). */
+ * Tukey's far-out fence Q3 + threshold * IQR per segment. Why this rule is
+ * the default and when DBSCAN noise (tribe/dbscan.h) fits better:
+ * docs/clustering.md ("Outliers"). */
 #include "tribe/cluster.h"
 
 #include <math.h>
