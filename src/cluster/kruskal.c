@@ -1,0 +1,415 @@
+/* Kruskal-Wallis across segments and pairwise Cliff's deltas from exact
+ * global mid-ranks (tribe/kruskal.h, docs/clustering.md "Are the segments
+ * different?"). */
+#include "tribe/kruskal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tribe/xstats.h"
+
+#define KW_MAX_K (1 << 24)
+/* Sample keys each rank contributes to the choice of value ranges. */
+#define KW_SAMPLES 64
+
+/* ---- kernels ----------------------------------------------------------------------------- */
+
+/* LSD radix sort of key[0..m) on its low `bits` bits, 8 at a time, with
+ * tmp[m] as scratch; a digit every key shares is skipped (the segment
+ * bits above a small k, a feature's shared exponent bits). */
+static void radix_sort(uint64_t *key, uint64_t *tmp, int64_t m, int bits)
+{
+    uint64_t *src = key, *dst = tmp;
+    int64_t hist[256];
+    for (int shift = 0; shift < bits; shift += 8) {
+        memset(hist, 0, sizeof hist);
+        for (int64_t i = 0; i < m; i++)
+            hist[(src[i] >> shift) & 0xff]++;
+        if (m == 0 || hist[(src[0] >> shift) & 0xff] == m)
+            continue;
+        int64_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            int64_t c = hist[b];
+            hist[b] = at;
+            at += c;
+        }
+        for (int64_t i = 0; i < m; i++)
+            dst[hist[(src[i] >> shift) & 0xff]++] = src[i];
+        uint64_t *sw = src;
+        src = dst;
+        dst = sw;
+    }
+    if (src != key)
+        memcpy(key, src, (size_t)m * sizeof *key);
+}
+
+void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, uint64_t *key, uint64_t *count,
+                   int64_t *nruns)
+{
+    int64_t m = 0;
+    int segbits = 0;
+    while (segbits < 32 && ((int64_t)1 << segbits) < k)
+        segbits++;
+    /* the value's key above the segment: ascending by value, then segment */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i * ldx];
+        if (!isnan(v))
+            key[m++] = (uint64_t)tribe_f32_key(v) << segbits | (uint32_t)label[i];
+    }
+    radix_sort(key, count, m, 32 + segbits);
+    int64_t r = -1;
+    for (int64_t i = 0; i < m; i++) {
+        uint64_t u = (key[i] >> segbits) << 32 | (key[i] & (((uint64_t)1 << segbits) - 1));
+        if (r >= 0 && key[r] == u) {
+            count[r]++;
+        } else {
+            key[++r] = u;
+            count[r] = 1;
+        }
+    }
+    *nruns = r + 1;
+}
+
+void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, int k, int64_t *below, int64_t *cur,
+                   tribe_xsum *sums)
+{
+    tribe_xsum *nn = sums, *r2 = sums + k, *u2 = sums + 2 * (size_t)k, *ties = u2 + (size_t)k * (size_t)k;
+    int64_t nbelow = 0;
+    for (int g = 0; g < k; g++)
+        nbelow += below[g];
+    for (int64_t a = 0; a < nruns;) {
+        uint64_t v = key[a] >> 32;
+        int64_t b = a, t = 0;
+        for (; b < nruns && key[b] >> 32 == v; b++) {
+            cur[(uint32_t)key[b]] += (int64_t)count[b];
+            t += (int64_t)count[b];
+        }
+        /* twice the mid-rank of v: ranks nbelow + 1 .. nbelow + t */
+        tribe_xsum mid2 = 2 * (tribe_xsum)nbelow + t + 1;
+        for (int64_t q = a; q < b; q++) {
+            if (q + 1 < b && key[q + 1] == key[q])
+                continue; /* a segment's runs of v (from several ranks) are adjacent: once, at the last */
+            int g = (int)(uint32_t)key[q];
+            tribe_xsum c = cur[g];
+            nn[g] += c;
+            r2[g] += c * mid2;
+            /* twice U of g over h at v: pairs with h below count 2, ties 1 */
+            for (int h = 0; h < k; h++)
+                u2[(size_t)g * k + h] += c * (2 * (tribe_xsum)below[h] + cur[h]);
+        }
+        *ties += (tribe_xsum)t * t * t - t;
+        for (int64_t q = a; q < b; q++) {
+            int g = (int)(uint32_t)key[q];
+            below[g] += cur[g];
+            cur[g] = 0;
+        }
+        nbelow += t;
+        a = b;
+    }
+}
+
+double tribe_kw_gamma_q(double a, double x)
+{
+    if (!(a > 0) || !(x >= 0))
+        return NAN;
+    if (x == 0)
+        return 1;
+    if (isinf(x))
+        return 0;
+    double lg = a * log(x) - x - lgamma(a);
+    if (x < a + 1) {
+        /* P(a, x) by its series; Q = 1 - P is not small here */
+        double ap = a, del = 1 / a, sum = del;
+        for (int i = 0; i < 100000 && fabs(del) >= fabs(sum) * 1e-17; i++) {
+            ap += 1;
+            del *= x / ap;
+            sum += del;
+        }
+        return 1 - sum * exp(lg);
+    }
+    /* Q(a, x) by its continued fraction, modified Lentz */
+    const double tiny = DBL_MIN / DBL_EPSILON;
+    double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+    for (int i = 1; i < 100000; i++) {
+        double an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = b + an / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-16)
+            break;
+    }
+    return exp(lg) * h;
+}
+
+void tribe_kw_finish(int k, const tribe_xsum *sums, int64_t *n, int *k_used, double *h, double *p, double *eps2,
+                     double *delta)
+{
+    const tribe_xsum *nn = sums, *r2 = sums + k, *u2 = sums + 2 * (size_t)k, *ties = u2 + (size_t)k * (size_t)k;
+    tribe_xsum N = 0;
+    int used = 0;
+    for (int g = 0; g < k; g++) {
+        N += nn[g];
+        used += nn[g] > 0;
+    }
+    *n = (int64_t)N;
+    *k_used = used;
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) {
+            tribe_xsum pairs = nn[a] * nn[b];
+            delta[(size_t)a * k + b] =
+                pairs > 0 ? (double)(u2[(size_t)a * k + b] - pairs) / ((double)nn[a] * (double)nn[b]) : NAN;
+        }
+    *h = *p = *eps2 = NAN;
+    /* The tie correction's denominator N^3 - N and numerator N^3 - N - sum(t^3 - t):
+     * exact; 0 when every value is equal (a constant feature has no ranks to compare). */
+    tribe_xsum cube = N * N * N - N, num = cube - *ties;
+    if (used < 2 || num <= 0)
+        return;
+    /* H = 12 / (N (N+1)) sum n_g (mean rank_g - (N+1)/2)^2 = 3 / (N (N+1)) sum D_g^2 / n_g,
+     * D_g = 2 R_g - n_g (N+1) an exact integer: no cancellation between two large sums. */
+    double s = 0;
+    for (int g = 0; g < k; g++)
+        if (nn[g] > 0) {
+            double dg = (double)(r2[g] - nn[g] * (N + 1));
+            s += dg * dg / (double)nn[g];
+        }
+    double hv = 3 * s / ((double)N * (double)(N + 1));
+    hv /= (double)num / (double)cube;
+    *h = hv;
+    *p = tribe_kw_gamma_q((used - 1) / 2.0, hv / 2);
+    *eps2 = hv / (double)(N - 1);
+}
+
+void tribe_kw_holm(int m, const double *p, double *adj)
+{
+    /* insertion order of the finite p ascending, ties by lower index: m is
+     * the number of features (at most TRIBE_MAX_FEATURES), no allocation */
+    int ord[TRIBE_MAX_FEATURES];
+    double val[TRIBE_MAX_FEATURES];
+    int q = 0;
+    for (int j = 0; j < m && j < TRIBE_MAX_FEATURES; j++) {
+        val[j] = p[j];
+        if (!isfinite(p[j]))
+            continue;
+        int pos = q;
+        while (pos > 0 && p[ord[pos - 1]] > p[j])
+            pos--;
+        memmove(ord + pos + 1, ord + pos, (size_t)(q - pos) * sizeof *ord);
+        ord[pos] = j;
+        q++;
+    }
+    for (int j = 0; j < m && j < TRIBE_MAX_FEATURES; j++)
+        adj[j] = NAN;
+    double run = 0;
+    for (int i = 0; i < q; i++) {
+        double v = fmin(1.0, (double)(q - i) * val[ord[i]]);
+        run = fmax(run, v);
+        adj[ord[i]] = run;
+    }
+}
+
+const char *tribe_kw_magnitude(double eps2)
+{
+    if (isnan(eps2))
+        return "n/a";
+    return eps2 < 0.01 ? "negligible" : eps2 < 0.06 ? "small" : eps2 < 0.14 ? "medium" : "large";
+}
+
+const char *tribe_kw_delta_magnitude(double delta)
+{
+    double a = fabs(delta);
+    if (isnan(a))
+        return "n/a";
+    return a < 0.147 ? "negligible" : a < 0.33 ? "small" : a < 0.474 ? "medium" : "large";
+}
+
+/* ---- distributed driver ------------------------------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* First run whose value is >= v (runs ascending). */
+static int64_t lower_bound(const uint64_t *key, int64_t nr, uint64_t v)
+{
+    int64_t lo = 0, hi = nr;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (key[mid] >> 32 < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Collective. Value ranges [lo[r], lo[r+1]) by rank, from KW_SAMPLES keys
+ * a rank (evenly spaced over its runs): any split gives the same sums, a
+ * balanced one only moves less. lo[0] = 0, lo[size] = 2^32. */
+static tribe_status split_values(tribe_par *par, const uint64_t *key, int64_t nr, int size, uint64_t *lo)
+{
+    tribe_status st = TRIBE_OK;
+    uint32_t samp[KW_SAMPLES], *all = NULL;
+    size_t total = 0;
+    int ns = nr > 0 ? KW_SAMPLES : 0;
+    for (int i = 0; i < ns; i++)
+        samp[i] = (uint32_t)(key[(int64_t)((double)i * (double)nr / KW_SAMPLES)] >> 32);
+    TRIBE_TRY(tribe_par_allgatherv(par, samp, (size_t)ns * sizeof *samp, (void **)&all, &total, NULL, NULL));
+    size_t m = total / sizeof *all;
+    if (m > 0)
+        qsort(all, m, sizeof *all, cmp_u32);
+    lo[0] = 0;
+    lo[size] = (uint64_t)1 << 32;
+    for (int r = 1; r < size; r++)
+        lo[r] = m > 0 ? all[(size_t)r * m / (size_t)size] : lo[size];
+cleanup:
+    free(all);
+    return st;
+}
+
+/* Merges the size blocks of runs (each ascending; block r at element
+ * offset off[r], off[size] the total) into mk/mc by the whole key. */
+static void merge_blocks(const uint64_t *rk, const uint64_t *rc, const size_t *off, int size, uint64_t *mk,
+                         uint64_t *mc, size_t *pos)
+{
+    for (int r = 0; r < size; r++)
+        pos[r] = off[r];
+    for (size_t o = 0; o < off[size]; o++) {
+        int best = -1;
+        for (int r = 0; r < size; r++)
+            if (pos[r] < off[r + 1] && (best < 0 || rk[pos[r]] < rk[pos[best]]))
+                best = r;
+        mk[o] = rk[pos[best]];
+        mc[o] = rc[pos[best]];
+        pos[best]++;
+    }
+}
+
+/* Collective. One feature's sums: the runs go to the rank owning their value
+ * range; every rank adds its range's share given the per-segment counts below
+ * it (the totals of the ranks before it). */
+static tribe_status exchange_sums(tribe_par *par, const uint64_t *key, const uint64_t *count, int64_t nr, int k,
+                                  int64_t *below, int64_t *cur, tribe_xsum *sums)
+{
+    tribe_status st = TRIBE_OK;
+    int size = tribe_par_size(par), rank = tribe_par_rank(par);
+    uint64_t *lo = NULL, *rk = NULL, *rc = NULL, *mk = NULL, *mc = NULL;
+    size_t *sc = NULL, *sd = NULL, *rcnt = NULL, *rdis = NULL, *off = NULL, *pos = NULL, tk = 0, tc = 0;
+    int64_t *allc = NULL;
+    st = tribe_calloc((void **)&lo, (size_t)size + 1, sizeof *lo);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&sc, 6 * ((size_t)size + 1), sizeof *sc);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    sd = sc + size + 1;
+    rcnt = sd + size + 1;
+    rdis = rcnt + size + 1;
+    off = rdis + size + 1;
+    pos = off + size + 1;
+    TRIBE_TRY(split_values(par, key, nr, size, lo));
+    for (int r = 0; r < size; r++) {
+        int64_t a = lower_bound(key, nr, lo[r]), b = r + 1 < size ? lower_bound(key, nr, lo[r + 1]) : nr;
+        sd[r] = (size_t)a * sizeof *key;
+        sc[r] = (size_t)(b - a) * sizeof *key;
+    }
+    TRIBE_TRY(tribe_par_alltoallv(par, key, sc, sd, (void **)&rk, &tk, rcnt, rdis));
+    TRIBE_TRY(tribe_par_alltoallv(par, count, sc, sd, (void **)&rc, &tc, rcnt, rdis));
+    for (int r = 0; r <= size; r++)
+        off[r] = r < size ? rdis[r] / sizeof *key : tk / sizeof *key;
+    st = tribe_alloc((void **)&mk, tk > 0 ? tk : 1); /* tk bytes of keys */
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&mc, tk > 0 ? tk : 1);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    merge_blocks(rk, rc, off, size, mk, mc, pos);
+    /* this range's values per segment: cur is zeroed and left zeroed */
+    for (size_t o = 0; o < off[size]; o++)
+        cur[(uint32_t)mk[o]] += (int64_t)mc[o];
+    st = tribe_par_allgatherv(par, cur, (size_t)k * sizeof *cur, (void **)&allc, &tc, NULL, NULL);
+    memset(cur, 0, (size_t)k * sizeof *cur);
+    TRIBE_TRY(st);
+    for (int g = 0; g < k; g++) {
+        below[g] = 0;
+        for (int r = 0; r < rank; r++)
+            below[g] += allc[(size_t)r * k + g];
+    }
+    tribe_kw_sums(mk, mc, (int64_t)off[size], k, below, cur, sums);
+cleanup:
+    free(lo);
+    free(sc);
+    free(rk);
+    free(rc);
+    free(mk);
+    free(mc);
+    free(allc);
+    return st;
+}
+
+static tribe_status check_args(const int32_t *label, int64_t n, int ldx, int ncol, int k)
+{
+    if (k < 1 || k > KW_MAX_K || ncol < 0 || ncol > TRIBE_MAX_FEATURES || ldx < ncol || n < 0)
+        return tribe_fail(TRIBE_ERR_USAGE, "kruskal-wallis: k=%d, %d columns of %d, %lld rows", k, ncol, ldx,
+                          (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (label[i] < 0 || label[i] >= k)
+            return tribe_fail(TRIBE_ERR_INPUT, "kruskal-wallis: local row %lld has segment %d, outside [0, %d)",
+                              (long long)i, (int)label[i], k);
+    return TRIBE_OK;
+}
+
+tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, int ncol, const int32_t *label, int k,
+                           tribe_segtest **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_segtest *t = NULL;
+    uint64_t *key = NULL, *count = NULL;
+    int64_t *below = NULL, *cur = NULL;
+    tribe_xsum *sums = NULL;
+    size_t len = TRIBE_KW_SUMS(k > 0 ? k : 1);
+    *out = NULL;
+    st = check_args(label, n, ldx, ncol, k);
+    if (st == TRIBE_OK)
+        st = tribe_segtest_create(k, ncol, &t);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&key, (size_t)(n > 0 ? n : 1) * sizeof *key);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&count, (size_t)(n > 0 ? n : 1) * sizeof *count);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&below, 2 * (size_t)k, sizeof *below);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&sums, len, sizeof *sums);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    cur = below + k;
+    for (int j = 0; j < ncol; j++) {
+        int64_t nr = 0;
+        tribe_kw_runs(x + j, n, ldx, label, k, key, count, &nr);
+        memset(sums, 0, len * sizeof *sums);
+        memset(below, 0, (size_t)k * sizeof *below);
+        if (tribe_par_size(par) == 1)
+            tribe_kw_sums(key, count, nr, k, below, cur, sums);
+        else
+            TRIBE_TRY(exchange_sums(par, key, count, nr, k, below, cur, sums));
+        TRIBE_TRY(tribe_par_sum_xsum(par, sums, (int64_t)len));
+        tribe_kw_finish(k, sums, &t->n[j], &t->k_used[j], &t->h[j], &t->p[j], &t->eps2[j],
+                        t->delta + (size_t)j * k * k);
+    }
+    tribe_kw_holm(ncol, t->p, t->p_holm);
+    *out = t;
+    t = NULL;
+cleanup:
+    tribe_segtest_destroy(&t);
+    free(key);
+    free(count);
+    free(below);
+    free(sums);
+    return st;
+}
