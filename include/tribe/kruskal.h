@@ -43,12 +43,17 @@
 void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, uint64_t *key, uint64_t *count,
                    int64_t *nruns);
 
-/* Not collective. Adds the runs key[0..nruns), count[] (ascending by value,
- * as tribe_kw_runs gives them; every copy of a value must be among them)
- * to sums[TRIBE_KW_SUMS(k)]. below[k] holds, per segment, the values below
- * the first run's (over the whole base) and is advanced past the runs.
- * cur[k] is a zeroed workspace (left zeroed). Allocates nothing. */
-void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, int k, int64_t *below, int64_t *cur,
+/* Length of tribe_kw_sums's workspace for k segments (int64 entries). */
+#define TRIBE_KW_WORK(k) ((size_t)(k) * (size_t)(k) + (size_t)(k))
+
+/* Not collective. Adds the runs key[0..nruns), count[] (ascending by key:
+ * value, then segment; a (value, segment) may repeat, as runs from several
+ * ranks do; every copy of a value in the base must be among them) to
+ * sums[TRIBE_KW_SUMS(k)]. below[k] holds, per segment, the values below the
+ * first run's (over the whole base) and is advanced past the runs. work is
+ * a zeroed workspace of TRIBE_KW_WORK(k) entries (left zeroed). Allocates
+ * nothing. */
+void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, int k, int64_t *below, int64_t *work,
                    tribe_xsum *sums);
 
 /* Not collective. One feature's statistics from its reduced sums (see

@@ -16,27 +16,36 @@
 
 /* ---- kernels ----------------------------------------------------------------------------- */
 
-/* LSD radix sort of key[0..m) on its low `bits` bits, 8 at a time, with
- * tmp[m] as scratch; a digit every key shares is skipped (the segment
- * bits above a small k, a feature's shared exponent bits). */
+/* LSD radix sort of key[0..m) on its low `bits` bits, 11 at a time (the
+ * counts of a 2,048-bucket digit stay in L1), with tmp[m] as scratch: one
+ * pass counts every digit, then a pass per digit scatters; a digit every
+ * key shares is skipped (the segment bits above a small k, a feature's
+ * shared exponent bits). */
+#define RADIX_BITS 11
+#define RADIX_PASSES 6 /* 56 bits: the 32-bit value key and up to 24 segment bits */
 static void radix_sort(uint64_t *key, uint64_t *tmp, int64_t m, int bits)
 {
+    static const uint64_t mask = (1u << RADIX_BITS) - 1;
+    int64_t hist[RADIX_PASSES][1 << RADIX_BITS];
+    int passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
     uint64_t *src = key, *dst = tmp;
-    int64_t hist[256];
-    for (int shift = 0; shift < bits; shift += 8) {
-        memset(hist, 0, sizeof hist);
-        for (int64_t i = 0; i < m; i++)
-            hist[(src[i] >> shift) & 0xff]++;
-        if (m == 0 || hist[(src[0] >> shift) & 0xff] == m)
+    memset(hist, 0, (size_t)passes * sizeof *hist);
+    for (int64_t i = 0; i < m; i++)
+        for (int p = 0; p < passes; p++)
+            hist[p][(key[i] >> (p * RADIX_BITS)) & mask]++;
+    for (int p = 0; p < passes && m > 0; p++) {
+        int shift = p * RADIX_BITS;
+        int64_t *h = hist[p];
+        if (h[(src[0] >> shift) & mask] == m)
             continue;
         int64_t at = 0;
-        for (int b = 0; b < 256; b++) {
-            int64_t c = hist[b];
-            hist[b] = at;
+        for (int d = 0; d < (1 << RADIX_BITS); d++) {
+            int64_t c = h[d];
+            h[d] = at;
             at += c;
         }
         for (int64_t i = 0; i < m; i++)
-            dst[hist[(src[i] >> shift) & 0xff]++] = src[i];
+            dst[h[(src[i] >> shift) & mask]++] = src[i];
         uint64_t *sw = src;
         src = dst;
         dst = sw;
@@ -72,10 +81,27 @@ void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int
     *nruns = r + 1;
 }
 
-void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, int k, int64_t *below, int64_t *cur,
+/* Adds the 64-bit pair accumulators into the exact sums and zeroes them. */
+static void flush_pairs(uint64_t *acc, int k, tribe_xsum *u2)
+{
+    for (size_t i = 0; i < (size_t)k * (size_t)k; i++) {
+        u2[i] += acc[i];
+        acc[i] = 0;
+    }
+}
+
+void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, int k, int64_t *below, int64_t *work,
                    tribe_xsum *sums)
 {
     tribe_xsum *nn = sums, *r2 = sums + k, *u2 = sums + 2 * (size_t)k, *ties = u2 + (size_t)k * (size_t)k;
+    int64_t *cur = work;
+    uint64_t *acc = (uint64_t *)(work + k);
+    /* The pairs' terms go to 64-bit accumulators (a 128-bit multiply-add per
+     * pair per run is most of the cost), flushed before any could pass 2^63:
+     * bound is at least every accumulator, as each run adds at most
+     * c (2 N(<v) + t) to each. */
+    const tribe_xsum lim = (tribe_xsum)1 << 63;
+    tribe_xsum bound = 0;
     int64_t nbelow = 0;
     for (int g = 0; g < k; g++)
         nbelow += below[g];
@@ -92,12 +118,24 @@ void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, in
             if (q + 1 < b && key[q + 1] == key[q])
                 continue; /* a segment's runs of v (from several ranks) are adjacent: once, at the last */
             int g = (int)(uint32_t)key[q];
-            tribe_xsum c = cur[g];
+            int64_t c = cur[g];
             nn[g] += c;
             r2[g] += c * mid2;
             /* twice U of g over h at v: pairs with h below count 2, ties 1 */
+            tribe_xsum inc = (tribe_xsum)c * (mid2 - 1);
+            if (bound + inc >= lim) {
+                flush_pairs(acc, k, u2);
+                bound = 0;
+            }
+            if (inc >= lim) {
+                for (int h = 0; h < k; h++)
+                    u2[(size_t)g * k + h] += (tribe_xsum)c * (2 * (tribe_xsum)below[h] + cur[h]);
+                continue;
+            }
+            bound += inc;
+            uint64_t *row = acc + (size_t)g * k, cu = (uint64_t)c;
             for (int h = 0; h < k; h++)
-                u2[(size_t)g * k + h] += c * (2 * (tribe_xsum)below[h] + cur[h]);
+                row[h] += cu * (2 * (uint64_t)below[h] + (uint64_t)cur[h]);
         }
         *ties += (tribe_xsum)t * t * t - t;
         for (int64_t q = a; q < b; q++) {
@@ -108,6 +146,7 @@ void tribe_kw_sums(const uint64_t *key, const uint64_t *count, int64_t nruns, in
         nbelow += t;
         a = b;
     }
+    flush_pairs(acc, k, u2);
 }
 
 double tribe_kw_gamma_q(double a, double x)
@@ -300,7 +339,7 @@ static void merge_blocks(const uint64_t *rk, const uint64_t *rc, const size_t *o
  * range; every rank adds its range's share given the per-segment counts below
  * it (the totals of the ranks before it). */
 static tribe_status exchange_sums(tribe_par *par, const uint64_t *key, const uint64_t *count, int64_t nr, int k,
-                                  int64_t *below, int64_t *cur, tribe_xsum *sums)
+                                  int64_t *below, int64_t *work, tribe_xsum *sums)
 {
     tribe_status st = TRIBE_OK;
     int size = tribe_par_size(par), rank = tribe_par_rank(par);
@@ -331,18 +370,18 @@ static tribe_status exchange_sums(tribe_par *par, const uint64_t *key, const uin
         st = tribe_alloc((void **)&mc, tk > 0 ? tk : 1);
     TRIBE_TRY(tribe_par_agree(par, st));
     merge_blocks(rk, rc, off, size, mk, mc, pos);
-    /* this range's values per segment: cur is zeroed and left zeroed */
+    /* this range's values per segment, in the workspace (zeroed and left zeroed) */
     for (size_t o = 0; o < off[size]; o++)
-        cur[(uint32_t)mk[o]] += (int64_t)mc[o];
-    st = tribe_par_allgatherv(par, cur, (size_t)k * sizeof *cur, (void **)&allc, &tc, NULL, NULL);
-    memset(cur, 0, (size_t)k * sizeof *cur);
+        work[(uint32_t)mk[o]] += (int64_t)mc[o];
+    st = tribe_par_allgatherv(par, work, (size_t)k * sizeof *work, (void **)&allc, &tc, NULL, NULL);
+    memset(work, 0, (size_t)k * sizeof *work);
     TRIBE_TRY(st);
     for (int g = 0; g < k; g++) {
         below[g] = 0;
         for (int r = 0; r < rank; r++)
             below[g] += allc[(size_t)r * k + g];
     }
-    tribe_kw_sums(mk, mc, (int64_t)off[size], k, below, cur, sums);
+    tribe_kw_sums(mk, mc, (int64_t)off[size], k, below, work, sums);
 cleanup:
     free(lo);
     free(sc);
@@ -372,7 +411,7 @@ tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, i
     tribe_status st = TRIBE_OK;
     tribe_segtest *t = NULL;
     uint64_t *key = NULL, *count = NULL;
-    int64_t *below = NULL, *cur = NULL;
+    int64_t *below = NULL, *work = NULL;
     tribe_xsum *sums = NULL;
     size_t len = TRIBE_KW_SUMS(k > 0 ? k : 1);
     *out = NULL;
@@ -384,20 +423,20 @@ tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, i
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&count, (size_t)(n > 0 ? n : 1) * sizeof *count);
     if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&below, 2 * (size_t)k, sizeof *below);
+        st = tribe_calloc((void **)&below, TRIBE_KW_WORK(k) + (size_t)k, sizeof *below);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&sums, len, sizeof *sums);
     TRIBE_TRY(tribe_par_agree(par, st));
-    cur = below + k;
+    work = below + k;
     for (int j = 0; j < ncol; j++) {
         int64_t nr = 0;
         tribe_kw_runs(x + j, n, ldx, label, k, key, count, &nr);
         memset(sums, 0, len * sizeof *sums);
         memset(below, 0, (size_t)k * sizeof *below);
         if (tribe_par_size(par) == 1)
-            tribe_kw_sums(key, count, nr, k, below, cur, sums);
+            tribe_kw_sums(key, count, nr, k, below, work, sums);
         else
-            TRIBE_TRY(exchange_sums(par, key, count, nr, k, below, cur, sums));
+            TRIBE_TRY(exchange_sums(par, key, count, nr, k, below, work, sums));
         TRIBE_TRY(tribe_par_sum_xsum(par, sums, (int64_t)len));
         tribe_kw_finish(k, sums, &t->n[j], &t->k_used[j], &t->h[j], &t->p[j], &t->eps2[j],
                         t->delta + (size_t)j * k * k);

@@ -169,6 +169,46 @@ static void runs_should_sort_and_count_every_value(void)
     CU_ASSERT_EQUAL(cnt[3], 3);
 }
 
+/* Counts that push the pair sums past 64 bits. (1) Runs (value 1, segment
+ * 0), (2, 1), (3, 0) of A = 2^40 customers each: one run's pair term is past
+ * 2^63 (the 128-bit path). By hand: twice the mid-ranks are A+1, 3A+1,
+ * 5A+1, so 2R = (6A^2 + 2A, 3A^2 + A); 2U(0 over 1) = A (2A) = 2A^2 =
+ * 2U(1 over 0); 2U(0 over 0) = A*A + A*3A = 4A^2; ties 3 (A^3 - A).
+ * (2) 2^40 customers of segment 1 at value 0, then 8 runs of 2^21 of
+ * segment 0 at values 1..8: each run adds 2^21 * 2 * 2^40 = 2^62 to
+ * 2U(0 over 1), 2^65 in all, so the 64-bit accumulators must be flushed. */
+static void sums_should_stay_exact_past_64_bits(void)
+{
+    tribe_xsum A = (tribe_xsum)1 << 40;
+    uint64_t key[9] = {(uint64_t)tribe_f32_key(1) << 32, (uint64_t)tribe_f32_key(2) << 32 | 1,
+                       (uint64_t)tribe_f32_key(3) << 32};
+    uint64_t cnt[9] = {(uint64_t)A, (uint64_t)A, (uint64_t)A};
+    int64_t below[2] = {0, 0}, work[TRIBE_KW_WORK(2)] = {0};
+    tribe_xsum sums[TRIBE_KW_SUMS(2)] = {0};
+    tribe_kw_sums(key, cnt, 3, 2, below, work, sums);
+    CU_ASSERT(sums[0] == 2 * A && sums[1] == A);
+    CU_ASSERT(sums[2] == 6 * A * A + 2 * A && sums[3] == 3 * A * A + A);
+    CU_ASSERT(sums[4] == 4 * A * A && sums[5] == 2 * A * A && sums[6] == 2 * A * A && sums[7] == A * A);
+    CU_ASSERT(sums[8] == 3 * (A * A * A - A));
+    CU_ASSERT(below[0] == 2 * A && below[1] == A);
+
+    key[0] = (uint64_t)tribe_f32_key(0) << 32 | 1;
+    cnt[0] = (uint64_t)A;
+    for (int i = 1; i <= 8; i++) {
+        key[i] = (uint64_t)tribe_f32_key((float)i) << 32;
+        cnt[i] = (uint64_t)1 << 21;
+    }
+    memset(sums, 0, sizeof sums);
+    below[0] = below[1] = 0;
+    tribe_kw_sums(key, cnt, 9, 2, below, work, sums);
+    CU_ASSERT(sums[0] == (tribe_xsum)1 << 24 && sums[1] == A);
+    CU_ASSERT(sums[5] == (tribe_xsum)1 << 65); /* 2U(0 over 1) */
+    CU_ASSERT(sums[6] == 0);                  /* 2U(1 over 0): every segment-1 value is below */
+    CU_ASSERT(sums[4] == (tribe_xsum)1 << 48); /* 2U(0 over 0) = n_0^2 */
+    for (size_t i = 0; i < TRIBE_KW_WORK(2); i++)
+        CU_ASSERT_EQUAL(work[i], 0);
+}
+
 static const char KW_PY[] =
     "import sys, numpy as np\n"
     "from scipy import stats\n"
@@ -242,6 +282,7 @@ int main(void)
         TRIBE_TEST(holm_should_step_down_over_the_features_with_a_p),
         TRIBE_TEST(magnitudes_should_follow_the_stated_bands),
         TRIBE_TEST(runs_should_sort_and_count_every_value),
+        TRIBE_TEST(sums_should_stay_exact_past_64_bits),
         TRIBE_TEST(kw_should_match_scipy_on_random_data_with_many_ties),
         {NULL, NULL}};
     return tribe_test_main("kruskal", cases);
