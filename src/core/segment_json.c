@@ -113,6 +113,17 @@ cleanup:
     return st;
 }
 
+/* The per-feature number arrays of "kruskal_wallis", in the file's order. */
+#define KW_ARRAYS 4
+static const char *const KW_KEYS[KW_ARRAYS] = {"h", "p", "p_holm", "epsilon_squared"};
+static void kw_arrays(const tribe_segtest *kw, double **v)
+{
+    v[0] = kw->h;
+    v[1] = kw->p;
+    v[2] = kw->p_holm;
+    v[3] = kw->eps2;
+}
+
 /* "kruskal_wallis" (tribe_segtest): per feature n, segments used, H, p,
  * Holm p, epsilon^2, and Cliff's deltas [d][k][k]. */
 static tribe_status put_kw(tribe_sbuf *b, const tribe_segtest *kw)
@@ -124,14 +135,13 @@ static tribe_status put_kw(tribe_sbuf *b, const tribe_segtest *kw)
     TRIBE_TRY(tribe_sbuf_add(b, "], \"segments\": ["));
     for (int j = 0; j < kw->d; j++)
         TRIBE_TRY(tribe_sbuf_printf(b, "%s%d", j ? ", " : "", kw->k_used[j]));
-    TRIBE_TRY(tribe_sbuf_add(b, "],\n  "));
-    TRIBE_TRY(put_nums(b, "h", kw->h, kw->d));
-    TRIBE_TRY(tribe_sbuf_add(b, ",\n  "));
-    TRIBE_TRY(put_nums(b, "p", kw->p, kw->d));
-    TRIBE_TRY(tribe_sbuf_add(b, ",\n  "));
-    TRIBE_TRY(put_nums(b, "p_holm", kw->p_holm, kw->d));
-    TRIBE_TRY(tribe_sbuf_add(b, ",\n  "));
-    TRIBE_TRY(put_nums(b, "epsilon_squared", kw->eps2, kw->d));
+    TRIBE_TRY(tribe_sbuf_add(b, "]"));
+    double *v[KW_ARRAYS];
+    kw_arrays(kw, v);
+    for (int i = 0; i < KW_ARRAYS; i++) {
+        TRIBE_TRY(tribe_sbuf_add(b, ",\n  "));
+        TRIBE_TRY(put_nums(b, KW_KEYS[i], v[i], kw->d));
+    }
     TRIBE_TRY(tribe_sbuf_add(b, ",\n  \"cliffs_delta\": ["));
     for (int j = 0; j < kw->d; j++) {
         TRIBE_TRY(tribe_sbuf_add(b, j ? ",\n   [" : "\n   ["));
@@ -410,10 +420,10 @@ static tribe_status get_kw(const cJSON *root, tribe_segments *s)
     TRIBE_TRY(get_row(member(o, "segments"), "kruskal_wallis.segments", s->d, tmp));
     for (int j = 0; j < s->d; j++)
         kw->k_used[j] = isfinite(tmp[j]) ? (int)tmp[j] : 0;
-    TRIBE_TRY(get_nums(o, "h", "kruskal_wallis.", s->d, kw->h));
-    TRIBE_TRY(get_nums(o, "p", "kruskal_wallis.", s->d, kw->p));
-    TRIBE_TRY(get_nums(o, "p_holm", "kruskal_wallis.", s->d, kw->p_holm));
-    TRIBE_TRY(get_nums(o, "epsilon_squared", "kruskal_wallis.", s->d, kw->eps2));
+    double *v[KW_ARRAYS];
+    kw_arrays(kw, v);
+    for (int i = 0; i < KW_ARRAYS; i++)
+        TRIBE_TRY(get_nums(o, KW_KEYS[i], "kruskal_wallis.", s->d, v[i]));
     a = member(o, "cliffs_delta");
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != s->d) {
         st = bad("kruskal_wallis.cliffs_delta", "is not an array of d matrices");
