@@ -34,14 +34,18 @@
  * [n(k) | 2 R(k) | 2 U(k*k) | sum(t^3 - t)]. */
 #define TRIBE_KW_SUMS(k) ((size_t)(k) * (size_t)(k) + 2 * (size_t)(k) + 1)
 
+/* Length of tribe_kw_runs's workspace for nth threads (int64 entries). */
+#define TRIBE_KW_HIST(nth) ((size_t)(nth) * 2048)
+
 /* Not collective. Sorts the non-NaN values of column x[i * ldx] (n rows)
  * with their segments label[i] (in [0, k), k <= 2^24) and collapses them into
  * runs: on return key[0..*nruns) holds (tribe_f32_key(value) << 32 | segment)
  * ascending and count[r] the rows of run r. key and count are caller
- * workspaces of n entries each (count doubles as the sort's scratch).
- * Allocates nothing. */
-void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, uint64_t *key, uint64_t *count,
-                   int64_t *nruns);
+ * workspaces of n entries each (count doubles as the sort's scratch), hist
+ * one of TRIBE_KW_HIST(nth); the sort runs on up to nth OpenMP threads, with
+ * the same result for any nth. Allocates nothing. */
+void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, int nth, int64_t *hist,
+                   uint64_t *key, uint64_t *count, int64_t *nruns);
 
 /* Length of tribe_kw_sums's workspace for k segments (int64 entries). */
 #define TRIBE_KW_WORK(k) ((size_t)(k) * (size_t)(k) + (size_t)(k))

@@ -4,6 +4,7 @@
 #include "tribe/kruskal.h"
 
 #include <float.h>
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,49 +14,70 @@
 #define KW_MAX_K (1 << 24)
 /* Sample keys each rank contributes to the choice of value ranges. */
 #define KW_SAMPLES 64
+/* Fewer values than this are sorted and summed on one thread. */
+#define KW_PAR_MIN 32768
+#define KW_MAX_THREADS 64
 
 /* ---- kernels ----------------------------------------------------------------------------- */
 
 /* LSD radix sort of key[0..m) on its low `bits` bits, 11 at a time (the
- * counts of a 2,048-bucket digit stay in L1), with tmp[m] as scratch: one
- * pass counts every digit, then a pass per digit scatters; a digit every
+ * counts of a 2,048-bucket digit stay in L1), with tmp[m] as scratch, on nth
+ * threads: each counts its block's digits (hist[t][2048]), the offsets run
+ * bucket by bucket over the threads in order, and each scatters its block,
+ * so the sort is stable and its result the same for any nth. A digit every
  * key shares is skipped (the segment bits above a small k, a feature's
  * shared exponent bits). */
 #define RADIX_BITS 11
-#define RADIX_PASSES 6 /* 56 bits: the 32-bit value key and up to 24 segment bits */
-static void radix_sort(uint64_t *key, uint64_t *tmp, int64_t m, int bits)
+#define RADIX_SIZE (1 << RADIX_BITS)
+static void radix_sort(uint64_t *key, uint64_t *tmp, int64_t m, int bits, int nth, int64_t *hist)
 {
-    static const uint64_t mask = (1u << RADIX_BITS) - 1;
-    int64_t hist[RADIX_PASSES][1 << RADIX_BITS];
-    int passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+    const uint64_t mask = RADIX_SIZE - 1;
+    int passes = (bits + RADIX_BITS - 1) / RADIX_BITS, skip = 0;
     uint64_t *src = key, *dst = tmp;
-    memset(hist, 0, (size_t)passes * sizeof *hist);
-    for (int64_t i = 0; i < m; i++)
-        for (int p = 0; p < passes; p++)
-            hist[p][(key[i] >> (p * RADIX_BITS)) & mask]++;
-    for (int p = 0; p < passes && m > 0; p++) {
-        int shift = p * RADIX_BITS;
-        int64_t *h = hist[p];
-        if (h[(src[0] >> shift) & mask] == m)
-            continue;
-        int64_t at = 0;
-        for (int d = 0; d < (1 << RADIX_BITS); d++) {
-            int64_t c = h[d];
-            h[d] = at;
-            at += c;
+    if (m < KW_PAR_MIN)
+        nth = 1;
+#pragma omp parallel num_threads(nth) if (nth > 1) firstprivate(src, dst)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t lo = m * t / nt, hi = m * (t + 1) / nt, *h = hist + (size_t)t * RADIX_SIZE;
+        for (int p = 0; p < passes; p++) {
+            int shift = p * RADIX_BITS;
+            memset(h, 0, RADIX_SIZE * sizeof *h);
+            for (int64_t i = lo; i < hi; i++)
+                h[(src[i] >> shift) & mask]++;
+#pragma omp barrier
+#pragma omp single
+            {
+                int64_t at = 0;
+                skip = 0;
+                for (int d = 0; d < RADIX_SIZE; d++) {
+                    int64_t tot = 0;
+                    for (int u = 0; u < nt; u++) {
+                        int64_t c = hist[(size_t)u * RADIX_SIZE + d];
+                        hist[(size_t)u * RADIX_SIZE + d] = at;
+                        at += c;
+                        tot += c;
+                    }
+                    skip |= tot == m;
+                }
+            }
+            if (skip)
+                continue; /* every thread sees the same skip: the single's barrier */
+            for (int64_t i = lo; i < hi; i++)
+                dst[h[(src[i] >> shift) & mask]++] = src[i];
+            uint64_t *sw = src;
+            src = dst;
+            dst = sw;
+#pragma omp barrier
         }
-        for (int64_t i = 0; i < m; i++)
-            dst[h[(src[i] >> shift) & mask]++] = src[i];
-        uint64_t *sw = src;
-        src = dst;
-        dst = sw;
+#pragma omp single
+        if (src != key)
+            memcpy(key, src, (size_t)m * sizeof *key);
     }
-    if (src != key)
-        memcpy(key, src, (size_t)m * sizeof *key);
 }
 
-void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, uint64_t *key, uint64_t *count,
-                   int64_t *nruns)
+void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int k, int nth, int64_t *hist,
+                   uint64_t *key, uint64_t *count, int64_t *nruns)
 {
     int64_t m = 0;
     int segbits = 0;
@@ -67,7 +89,7 @@ void tribe_kw_runs(const float *x, int64_t n, int ldx, const int32_t *label, int
         if (!isnan(v))
             key[m++] = (uint64_t)tribe_f32_key(v) << segbits | (uint32_t)label[i];
     }
-    radix_sort(key, count, m, 32 + segbits);
+    radix_sort(key, count, m, 32 + segbits, nth, hist);
     int64_t r = -1;
     for (int64_t i = 0; i < m; i++) {
         uint64_t u = (key[i] >> segbits) << 32 | (key[i] & (((uint64_t)1 << segbits) - 1));
@@ -335,11 +357,72 @@ static void merge_blocks(const uint64_t *rk, const uint64_t *rc, const size_t *o
     }
 }
 
+/* The driver's thread count and per-thread workspaces, sized once. */
+typedef struct {
+    int nth;
+    int64_t *hist;   /* [TRIBE_KW_HIST(nth)] */
+    int64_t *tw;     /* [nth][KW_TWORK(k)], zeroed */
+    tribe_xsum *ts;  /* [nth][TRIBE_KW_SUMS(k)] */
+    int64_t *loc;    /* [k] zeroed: a range's counts per segment */
+} kw_threads;
+
+/* Per-thread workspace of sums_threads: below, the chunk's counts and
+ * tribe_kw_sums's work (int64), and the chunk's sums (tribe_xsum). */
+#define KW_TWORK(k) (2 * (size_t)(k) + TRIBE_KW_WORK(k))
+
+/* Not collective. tribe_kw_sums over the runs on nth threads: the runs
+ * are cut into chunks at value boundaries (every copy of a value in one
+ * chunk), each chunk's counts below come from the chunks before it, and
+ * the chunks' integer sums are added in chunk order: the same sums for
+ * any nth. tw[nth][KW_TWORK(k)] zeroed (left zeroed where tribe_kw_sums
+ * works), ts[nth][TRIBE_KW_SUMS(k)]. */
+static void sums_threads(const uint64_t *key, const uint64_t *count, int64_t nr, int k, int64_t *below, int nth,
+                         int64_t *tw, tribe_xsum *ts, tribe_xsum *sums)
+{
+    size_t stride = KW_TWORK(k), len = TRIBE_KW_SUMS(k);
+    int64_t start[KW_MAX_THREADS + 1];
+    if (nr < KW_PAR_MIN || nth < 2) {
+        tribe_kw_sums(key, count, nr, k, below, tw + 2 * (size_t)k, sums);
+        return;
+    }
+    start[0] = 0;
+    for (int t = 1; t < nth; t++) {
+        int64_t q = nr * t / nth;
+        while (q > start[t - 1] && q < nr && key[q] >> 32 == key[q - 1] >> 32)
+            q++;
+        start[t] = q > start[t - 1] ? q : start[t - 1];
+    }
+    start[nth] = nr;
+#pragma omp parallel num_threads(nth)
+    {
+        int t = omp_get_thread_num();
+        int64_t *bl = tw + (size_t)t * stride, *cnt = bl + k;
+        tribe_xsum *sm = ts + (size_t)t * len;
+        memset(cnt, 0, (size_t)k * sizeof *cnt);
+        memset(sm, 0, len * sizeof *sm);
+        for (int64_t q = start[t]; q < start[t + 1]; q++)
+            cnt[(uint32_t)key[q]] += (int64_t)count[q];
+#pragma omp barrier
+        for (int g = 0; g < k; g++) {
+            bl[g] = below[g];
+            for (int u = 0; u < t; u++)
+                bl[g] += tw[(size_t)u * stride + k + g];
+        }
+        tribe_kw_sums(key + start[t], count + start[t], start[t + 1] - start[t], k, bl, cnt + k, sm);
+    }
+    for (int t = 0; t < nth; t++) {
+        for (size_t i = 0; i < len; i++)
+            sums[i] += ts[(size_t)t * len + i];
+        for (int g = 0; g < k; g++)
+            below[g] += tw[(size_t)t * stride + k + g];
+    }
+}
+
 /* Collective. One feature's sums: the runs go to the rank owning their value
  * range; every rank adds its range's share given the per-segment counts below
  * it (the totals of the ranks before it). */
 static tribe_status exchange_sums(tribe_par *par, const uint64_t *key, const uint64_t *count, int64_t nr, int k,
-                                  int64_t *below, int64_t *work, tribe_xsum *sums)
+                                  int64_t *below, const kw_threads *th, tribe_xsum *sums)
 {
     tribe_status st = TRIBE_OK;
     int size = tribe_par_size(par), rank = tribe_par_rank(par);
@@ -370,18 +453,18 @@ static tribe_status exchange_sums(tribe_par *par, const uint64_t *key, const uin
         st = tribe_alloc((void **)&mc, tk > 0 ? tk : 1);
     TRIBE_TRY(tribe_par_agree(par, st));
     merge_blocks(rk, rc, off, size, mk, mc, pos);
-    /* this range's values per segment, in the workspace (zeroed and left zeroed) */
+    /* this range's values per segment (th->loc is zeroed and left zeroed) */
     for (size_t o = 0; o < off[size]; o++)
-        work[(uint32_t)mk[o]] += (int64_t)mc[o];
-    st = tribe_par_allgatherv(par, work, (size_t)k * sizeof *work, (void **)&allc, &tc, NULL, NULL);
-    memset(work, 0, (size_t)k * sizeof *work);
+        th->loc[(uint32_t)mk[o]] += (int64_t)mc[o];
+    st = tribe_par_allgatherv(par, th->loc, (size_t)k * sizeof *th->loc, (void **)&allc, &tc, NULL, NULL);
+    memset(th->loc, 0, (size_t)k * sizeof *th->loc);
     TRIBE_TRY(st);
     for (int g = 0; g < k; g++) {
         below[g] = 0;
         for (int r = 0; r < rank; r++)
             below[g] += allc[(size_t)r * k + g];
     }
-    tribe_kw_sums(mk, mc, (int64_t)off[size], k, below, work, sums);
+    sums_threads(mk, mc, (int64_t)off[size], k, below, th->nth, th->tw, th->ts, sums);
 cleanup:
     free(lo);
     free(sc);
@@ -405,14 +488,37 @@ static tribe_status check_args(const int32_t *label, int64_t n, int ldx, int nco
     return TRIBE_OK;
 }
 
+/* Not collective. The driver's workspaces for k segments (NOMEM). */
+static tribe_status threads_create(int k, kw_threads *th)
+{
+    tribe_status st = TRIBE_OK;
+    int nth = omp_get_max_threads();
+    th->nth = nth < 1 ? 1 : nth > KW_MAX_THREADS ? KW_MAX_THREADS : nth;
+    TRIBE_TRY(tribe_calloc((void **)&th->hist, TRIBE_KW_HIST(th->nth), sizeof *th->hist));
+    TRIBE_TRY(tribe_calloc((void **)&th->tw, (size_t)th->nth * KW_TWORK(k), sizeof *th->tw));
+    TRIBE_TRY(tribe_calloc((void **)&th->ts, (size_t)th->nth * TRIBE_KW_SUMS(k), sizeof *th->ts));
+    TRIBE_TRY(tribe_calloc((void **)&th->loc, (size_t)k, sizeof *th->loc));
+cleanup:
+    return st;
+}
+
+static void threads_free(kw_threads *th)
+{
+    free(th->hist);
+    free(th->tw);
+    free(th->ts);
+    free(th->loc);
+}
+
 tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, int ncol, const int32_t *label, int k,
                            tribe_segtest **out)
 {
     tribe_status st = TRIBE_OK;
     tribe_segtest *t = NULL;
     uint64_t *key = NULL, *count = NULL;
-    int64_t *below = NULL, *work = NULL;
+    int64_t *below = NULL;
     tribe_xsum *sums = NULL;
+    kw_threads th = {0};
     size_t len = TRIBE_KW_SUMS(k > 0 ? k : 1);
     *out = NULL;
     st = check_args(label, n, ldx, ncol, k);
@@ -423,20 +529,21 @@ tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, i
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&count, (size_t)(n > 0 ? n : 1) * sizeof *count);
     if (st == TRIBE_OK)
-        st = tribe_calloc((void **)&below, TRIBE_KW_WORK(k) + (size_t)k, sizeof *below);
+        st = tribe_calloc((void **)&below, (size_t)k, sizeof *below);
     if (st == TRIBE_OK)
         st = tribe_calloc((void **)&sums, len, sizeof *sums);
+    if (st == TRIBE_OK)
+        st = threads_create(k, &th);
     TRIBE_TRY(tribe_par_agree(par, st));
-    work = below + k;
     for (int j = 0; j < ncol; j++) {
         int64_t nr = 0;
-        tribe_kw_runs(x + j, n, ldx, label, k, key, count, &nr);
+        tribe_kw_runs(x + j, n, ldx, label, k, th.nth, th.hist, key, count, &nr);
         memset(sums, 0, len * sizeof *sums);
         memset(below, 0, (size_t)k * sizeof *below);
         if (tribe_par_size(par) == 1)
-            tribe_kw_sums(key, count, nr, k, below, work, sums);
+            sums_threads(key, count, nr, k, below, th.nth, th.tw, th.ts, sums);
         else
-            TRIBE_TRY(exchange_sums(par, key, count, nr, k, below, work, sums));
+            TRIBE_TRY(exchange_sums(par, key, count, nr, k, below, &th, sums));
         TRIBE_TRY(tribe_par_sum_xsum(par, sums, (int64_t)len));
         tribe_kw_finish(k, sums, &t->n[j], &t->k_used[j], &t->h[j], &t->p[j], &t->eps2[j],
                         t->delta + (size_t)j * k * k);
@@ -446,6 +553,7 @@ tribe_status tribe_kw_test(tribe_par *par, const float *x, int64_t n, int ldx, i
     t = NULL;
 cleanup:
     tribe_segtest_destroy(&t);
+    threads_free(&th);
     free(key);
     free(count);
     free(below);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NROWS 4001
+#define NROWS 100003
 #define D 5
 #define K 6
 

@@ -8,6 +8,7 @@
 #include "tribe/xstats.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +154,8 @@ static void runs_should_sort_and_count_every_value(void)
     const float x[8] = {0.0f, -0.0f, 2, -1, NAN, 2, -1, 2};
     const int32_t lab[8] = {1, 1, 0, 2, 0, 0, 1, 0};
     uint64_t key[8], cnt[8];
-    int64_t nr = 0;
-    tribe_kw_runs(x, 8, 1, lab, 3, key, cnt, &nr);
+    int64_t nr = 0, hist[TRIBE_KW_HIST(1)];
+    tribe_kw_runs(x, 8, 1, lab, 3, 1, hist, key, cnt, &nr);
     CU_ASSERT_EQUAL_FATAL(nr, 4); /* (-1,1) (-1,2) (0,1)x2 (2,0)x3 */
     uint64_t tot = 0;
     for (int64_t r = 0; r < nr; r++) {
@@ -207,6 +208,57 @@ static void sums_should_stay_exact_past_64_bits(void)
     CU_ASSERT(sums[4] == (tribe_xsum)1 << 48); /* 2U(0 over 0) = n_0^2 */
     for (size_t i = 0; i < TRIBE_KW_WORK(2); i++)
         CU_ASSERT_EQUAL(work[i], 0);
+}
+
+/* 100,000 customers (past the size where the sort and the sums use
+ * threads): the runs and every figure are the same bits on 1, 3 and 4
+ * threads. */
+static void kw_should_give_the_same_bits_on_any_thread_count(void)
+{
+    enum { N = 100000, K = 7, D = 3 };
+    tribe_par *par = tribe_test_serial();
+    float *x = malloc((size_t)N * D * sizeof *x);
+    int32_t *lab = malloc((size_t)N * sizeof *lab);
+    uint64_t *k1 = malloc(2 * (size_t)N * sizeof *k1), *c1 = malloc(2 * (size_t)N * sizeof *c1);
+    int64_t *hist = malloc(TRIBE_KW_HIST(3) * sizeof *hist);
+    CU_ASSERT_FATAL(x && lab && k1 && c1 && hist);
+    for (int i = 0; i < N; i++) {
+        double z = tribe_rng_normal(9, 2, (uint64_t)i);
+        lab[i] = (int32_t)tribe_rng_below(9, 1, (uint64_t)i, K);
+        x[i * D] = (float)floor(5 * z + lab[i]);
+        x[i * D + 1] = (float)(z * (1 + 0.1 * lab[i]) + 0.05 * lab[i]);
+        x[i * D + 2] = tribe_rng_below(9, 3, (uint64_t)i, 10) == 0 ? NAN : (float)(lab[i] % 3) - 1.0f;
+    }
+    int64_t n1 = 0, n3 = 0;
+    tribe_kw_runs(x + 1, N, D, lab, K, 1, hist, k1, c1, &n1);
+    tribe_kw_runs(x + 1, N, D, lab, K, 3, hist, k1 + N, c1 + N, &n3);
+    CU_ASSERT_EQUAL(n1, n3);
+    CU_ASSERT(n1 > N / 2 && memcmp(k1, k1 + N, (size_t)n1 * sizeof *k1) == 0 &&
+              memcmp(c1, c1 + N, (size_t)n1 * sizeof *c1) == 0);
+    int was = omp_get_max_threads();
+    tribe_segtest *t[3] = {NULL, NULL, NULL};
+    static const int NTH[3] = {1, 3, 4};
+    for (int r = 0; r < 3; r++) {
+        omp_set_num_threads(NTH[r]);
+        CU_ASSERT_EQUAL_FATAL(tribe_kw_test(par, x, N, D, D, lab, K, &t[r]), TRIBE_OK);
+    }
+    omp_set_num_threads(was);
+    for (int r = 1; r < 3; r++) {
+        CU_ASSERT(memcmp(t[0]->n, t[r]->n, D * sizeof *t[0]->n) == 0);
+        CU_ASSERT(memcmp(t[0]->h, t[r]->h, D * sizeof(double)) == 0);
+        CU_ASSERT(memcmp(t[0]->p, t[r]->p, D * sizeof(double)) == 0);
+        CU_ASSERT(memcmp(t[0]->eps2, t[r]->eps2, D * sizeof(double)) == 0);
+        CU_ASSERT(memcmp(t[0]->delta, t[r]->delta, (size_t)D * K * K * sizeof(double)) == 0);
+    }
+    CU_ASSERT(t[0]->h[0] > 0 && t[0]->h[1] > 0 && t[0]->h[2] > 0);
+    for (int r = 0; r < 3; r++)
+        tribe_segtest_destroy(&t[r]);
+    free(x);
+    free(lab);
+    free(k1);
+    free(c1);
+    free(hist);
+    tribe_par_finalize(&par);
 }
 
 static const char KW_PY[] =
@@ -283,6 +335,7 @@ int main(void)
         TRIBE_TEST(magnitudes_should_follow_the_stated_bands),
         TRIBE_TEST(runs_should_sort_and_count_every_value),
         TRIBE_TEST(sums_should_stay_exact_past_64_bits),
+        TRIBE_TEST(kw_should_give_the_same_bits_on_any_thread_count),
         TRIBE_TEST(kw_should_match_scipy_on_random_data_with_many_ties),
         {NULL, NULL}};
     return tribe_test_main("kruskal", cases);
