@@ -299,8 +299,10 @@ static tribe_status kw_cell(tribe_sbuf *b, const tribe_segments *s, int j)
         snprintf(pv, sizeof pv, "&lt; 1e-300");
     else
         snprintf(pv, sizeof pv, "%.2g", p);
-    OUT("<td class=\"%s\" title=\"epsilon squared = H / (n - 1), n = %lld; raw p %.3g\">%.3f %s", e >= 0.14 ? "hi1" : "",
-        (long long)kw->n[j], kw->p[j], e, w);
+    /* a model feature (it has a centroid): the segments were formed on it */
+    int formed = s->k > 0 && isfinite(s->seg[0].centroid[j]);
+    OUT("<td class=\"%s\" title=\"epsilon squared = H / (n - 1), n = %lld; raw p %.3g\">%.3f %s%s",
+        e >= 0.14 ? "hi1" : "", (long long)kw->n[j], kw->p[j], e, w, formed ? "&dagger;" : "");
     OUT("<span class=\"m\">H %.*f &middot; p %s</span></td>", kw->h[j] < 100 ? 2 : 0, kw->h[j], pv);
 cleanup:
     return st;
@@ -318,7 +320,10 @@ static tribe_status kw_note(tribe_sbuf *b, const tribe_segments *s)
         "(Tomczak &amp; Tomczak 2014): negligible below 0.01, small from 0.01, medium from 0.06, large from 0.14 "
         "(Cohen's bands for &eta;&sup2;). The p-values are adjusted for testing every feature (Holm; the raw p is in "
         "each cell's tooltip). With thousands or millions of customers almost every p is tiny, so read the effect "
-        "size: a tiny p with a negligible &epsilon;&sup2; means the segments hardly differ on that feature.</p>\n");
+        "size: a tiny p with a negligible &epsilon;&sup2; means the segments hardly differ on that feature. "
+        "&dagger; A feature the segments were formed on: they differ on it by construction, so there the test "
+        "describes how far apart they lie rather than testing a question fixed in advance; the features without "
+        "&dagger; are the fairer check.</p>\n");
 cleanup:
     return st;
 }

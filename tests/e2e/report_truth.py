@@ -183,6 +183,7 @@ def main():
         check(cell.startswith("%.3f %s" % (e, words)), "%s: segments differ? cell reads epsilon^2 %.3f %s"
               % (f, e, words), cell)
         check(("< 1e-300" in cell) if ph < 1e-300 else ("p %.2g" % ph) in cell, "%s: Holm p %.2g shown" % (f, ph), cell)
+        check(("†" in cell) == (f in model_feats), "%s: marked as a model feature (†) exactly when it is one" % f, cell)
 
     # ---- the ledger: dates as dates, the cutoff, no rows for sources not given -------------------
     led_card = quality.find(lambda n: n.tag == "div" and "card" in n.classes() and

@@ -283,19 +283,22 @@ static void segments_differ_column_should_give_effect_words_and_undefined_reason
         kw->k_used[j] = s->k;
     kw->n[0] = 2983, kw->h[0] = 2282.46, kw->eps2[0] = 0.765, kw->p[0] = 0, kw->p_holm[0] = 0;
     kw->n[1] = 2983, kw->h[1] = 12.5, kw->eps2[1] = 0.03, kw->p[1] = 0.0041, kw->p_holm[1] = 0.0123;
+    for (int c = 0; c < s->k; c++)
+        s->seg[c].centroid[1] = NAN; /* feature 1 is not in the model: no dagger */
     kw->k_used[2] = 1; /* one segment with a value */
     kw->n[3] = 2983;   /* every value equal: H NaN with every segment present */
     html = page_of(s, write_segments, NULL);
     char *sec = html_section(html, "profiles");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Segments differ?"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.765 large<span class=\"m\">H 2282 &middot; p &lt; 1e-300</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.765 large&dagger;<span class=\"m\">H 2282 &middot; p &lt; 1e-300</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.030 small<span class=\"m\">H 12.50 &middot; p 0.012</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "raw p 0.0041"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "n/a<span class=\"m\">fewer than two segments with a value</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "n/a<span class=\"m\">every value equal</span>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Holm"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "every p is tiny"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "formed on: they differ on it by construction"));
     /* a cell per feature, and the header */
     CU_ASSERT_EQUAL(html_count(sec, "title=\"epsilon squared") + html_count(sec, "segments with a value</span>") +
                         html_count(sec, "every value equal</span>"),
