@@ -24,6 +24,32 @@ typedef struct {
     int64_t *count;     /* [k+1][n_levels]: per segment, last row = whole base */
 } tribe_segmix;
 
+/* Are the segments really different? (docs/clustering.md, "Are the segments
+ * different?"; tribe_kw_test in tribe/kruskal.h). Per feature j, over the
+ * customers whose value is not NaN: a Kruskal-Wallis H test across the
+ * segments (tie-corrected), its chi-square(k_used - 1) p-value, the Holm
+ * adjustment of those p over the features, the effect size epsilon^2 =
+ * H / (n - 1), and Cliff's delta for every pair of segments. H, p, p_holm and
+ * eps2 are NaN where the test is undefined: fewer than two segments with a
+ * value, or every value equal (constant feature: no ranks to compare). */
+typedef struct {
+    int k, d;
+    int64_t *n;      /* [d] values tested (non-NaN) */
+    int *k_used;     /* [d] segments with at least one value (df = k_used - 1) */
+    double *h;       /* [d] tie-corrected H */
+    double *p;       /* [d] raw p-value */
+    double *p_holm;  /* [d] Holm-adjusted p over the features with a p */
+    double *eps2;    /* [d] epsilon^2 = H / (n - 1), in [0, 1] */
+    double *delta;   /* [d][k][k] Cliff's delta of segment a against b: P(a > b) - P(a < b),
+                        in [-1, 1]; delta[b][a] = -delta[a][b]; NaN when a or b has no value */
+} tribe_segtest;
+
+/* Allocates a NaN-filled tribe_segtest for k segments and d features (n and
+ * k_used 0). Errors: NOMEM. Not collective. */
+tribe_status tribe_segtest_create(int k, int d, tribe_segtest **out);
+/* Frees t and its arrays; accepts NULL; sets *t = NULL. */
+void tribe_segtest_destroy(tribe_segtest **t);
+
 /* Drivers kept per segment (tribe_segment.driver_*). */
 #define TRIBE_SEG_DRIVERS 5
 
@@ -71,6 +97,7 @@ typedef struct {
     tribe_currency currency;  /* of the money figures (the table's; the default when created) */
     int n_topics;             /* the text topics of `ingest --text` (stage text), 0 without */
     char **topics;            /* [n_topics] topic_t's top terms, space-separated, best first */
+    tribe_segtest *kw;        /* Kruskal-Wallis and pairwise effect sizes, NULL when not computed */
 } tribe_segments;
 
 /* Allocates k segments with d-wide arrays (NaN-filled) and copies the names. */

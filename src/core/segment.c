@@ -108,6 +108,46 @@ cleanup:
     return st;
 }
 
+tribe_status tribe_segtest_create(int k, int d, tribe_segtest **out)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_segtest *t = NULL;
+    size_t kk = (size_t)(k > 0 ? k : 1) * (size_t)(k > 0 ? k : 1) * (size_t)(d > 0 ? d : 1);
+    TRIBE_TRY(tribe_calloc((void **)&t, 1, sizeof *t));
+    t->k = k;
+    t->d = d;
+    TRIBE_TRY(tribe_calloc((void **)&t->n, (size_t)(d > 0 ? d : 1), sizeof *t->n));
+    TRIBE_TRY(tribe_calloc((void **)&t->k_used, (size_t)(d > 0 ? d : 1), sizeof *t->k_used));
+    TRIBE_TRY(nan_array(d, &t->h));
+    TRIBE_TRY(nan_array(d, &t->p));
+    TRIBE_TRY(nan_array(d, &t->p_holm));
+    TRIBE_TRY(nan_array(d, &t->eps2));
+    TRIBE_TRY(tribe_alloc((void **)&t->delta, kk * sizeof *t->delta));
+    for (size_t q = 0; q < kk; q++)
+        t->delta[q] = NAN;
+    *out = t;
+    t = NULL;
+cleanup:
+    tribe_segtest_destroy(&t);
+    return st;
+}
+
+void tribe_segtest_destroy(tribe_segtest **tp)
+{
+    if (!tp || !*tp)
+        return;
+    tribe_segtest *t = *tp;
+    free(t->n);
+    free(t->k_used);
+    free(t->h);
+    free(t->p);
+    free(t->p_holm);
+    free(t->eps2);
+    free(t->delta);
+    free(t);
+    *tp = NULL;
+}
+
 int tribe_segments_feature(const tribe_segments *s, const char *name)
 {
     for (int j = 0; j < s->d; j++)
@@ -147,6 +187,7 @@ void tribe_segments_destroy(tribe_segments **sp)
     }
     free(s->mix);
     tribe_free_strs(s->topics, s->n_topics);
+    tribe_segtest_destroy(&s->kw);
     free(s);
     *sp = NULL;
 }

@@ -113,6 +113,55 @@ cleanup:
     return st;
 }
 
+/* The per-feature number arrays of "kruskal_wallis", in the file's order. */
+#define KW_ARRAYS 4
+static const char *const KW_KEYS[KW_ARRAYS] = {"h", "p", "p_holm", "epsilon_squared"};
+static void kw_arrays(const tribe_segtest *kw, double **v)
+{
+    v[0] = kw->h;
+    v[1] = kw->p;
+    v[2] = kw->p_holm;
+    v[3] = kw->eps2;
+}
+
+/* "kruskal_wallis" (tribe_segtest): per feature n, segments used, H, p,
+ * Holm p, epsilon^2, and Cliff's deltas [d][k][k]. */
+static tribe_status put_kw(tribe_sbuf *b, const tribe_segtest *kw)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, ",\n \"kruskal_wallis\": {\"n\": ["));
+    for (int j = 0; j < kw->d; j++)
+        TRIBE_TRY(tribe_sbuf_printf(b, "%s%lld", j ? ", " : "", (long long)kw->n[j]));
+    TRIBE_TRY(tribe_sbuf_add(b, "], \"segments\": ["));
+    for (int j = 0; j < kw->d; j++)
+        TRIBE_TRY(tribe_sbuf_printf(b, "%s%d", j ? ", " : "", kw->k_used[j]));
+    TRIBE_TRY(tribe_sbuf_add(b, "]"));
+    double *v[KW_ARRAYS];
+    kw_arrays(kw, v);
+    for (int i = 0; i < KW_ARRAYS; i++) {
+        TRIBE_TRY(tribe_sbuf_add(b, ",\n  "));
+        TRIBE_TRY(put_nums(b, KW_KEYS[i], v[i], kw->d));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, ",\n  \"cliffs_delta\": ["));
+    for (int j = 0; j < kw->d; j++) {
+        TRIBE_TRY(tribe_sbuf_add(b, j ? ",\n   [" : "\n   ["));
+        for (int a = 0; a < kw->k; a++) {
+            const double *row = kw->delta + ((size_t)j * kw->k + a) * kw->k;
+            TRIBE_TRY(tribe_sbuf_add(b, a ? ", [" : "["));
+            for (int c = 0; c < kw->k; c++) {
+                if (c)
+                    TRIBE_TRY(tribe_sbuf_add(b, ", "));
+                TRIBE_TRY(put_num(b, row[c]));
+            }
+            TRIBE_TRY(tribe_sbuf_add(b, "]"));
+        }
+        TRIBE_TRY(tribe_sbuf_add(b, "]"));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "]}"));
+cleanup:
+    return st;
+}
+
 tribe_status tribe_segments_to_json(const tribe_segments *s, char **out)
 {
     tribe_status st = TRIBE_OK;
@@ -153,7 +202,10 @@ tribe_status tribe_segments_to_json(const tribe_segments *s, char **out)
         TRIBE_TRY(put_mix(&b, s, &s->mix[m]));
         TRIBE_TRY(tribe_sbuf_add(&b, m + 1 < s->n_mix ? ",\n" : "\n"));
     }
-    TRIBE_TRY(tribe_sbuf_add(&b, " ]}\n"));
+    TRIBE_TRY(tribe_sbuf_add(&b, " ]"));
+    if (s->kw)
+        TRIBE_TRY(put_kw(&b, s->kw));
+    TRIBE_TRY(tribe_sbuf_add(&b, "}\n"));
     TRIBE_TRY(tribe_sbuf_take(&b, out));
 cleanup:
     tribe_sbuf_free(&b);
@@ -333,6 +385,71 @@ cleanup:
     return st;
 }
 
+/* One row of d (or k) numbers into v; NULL entries NaN. */
+static tribe_status get_row(const cJSON *a, const char *w, int n, double *v)
+{
+    const cJSON *x;
+    int i = 0;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+        return bad(w, "is not an array of the expected length");
+    cJSON_ArrayForEach(x, a)
+    {
+        if (!cJSON_IsNull(x) && !cJSON_IsNumber(x))
+            return bad(w, "holds something that is not a number or null");
+        v[i++] = cJSON_IsNull(x) ? NAN : x->valuedouble;
+    }
+    return TRIBE_OK;
+}
+
+/* The optional "kruskal_wallis" object (absent: s->kw stays NULL). */
+static tribe_status get_kw(const cJSON *root, tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    const cJSON *o = member(root, "kruskal_wallis"), *a, *row;
+    double *tmp = NULL;
+    if (!o)
+        return TRIBE_OK;
+    if (!cJSON_IsObject(o))
+        return bad("kruskal_wallis", "is not an object");
+    TRIBE_TRY(tribe_segtest_create(s->k, s->d, &s->kw));
+    tribe_segtest *kw = s->kw;
+    TRIBE_TRY(tribe_alloc((void **)&tmp, (size_t)(s->d > 0 ? s->d : 1) * sizeof *tmp));
+    TRIBE_TRY(get_row(member(o, "n"), "kruskal_wallis.n", s->d, tmp));
+    for (int j = 0; j < s->d; j++)
+        kw->n[j] = isfinite(tmp[j]) ? (int64_t)tmp[j] : 0;
+    TRIBE_TRY(get_row(member(o, "segments"), "kruskal_wallis.segments", s->d, tmp));
+    for (int j = 0; j < s->d; j++)
+        kw->k_used[j] = isfinite(tmp[j]) ? (int)tmp[j] : 0;
+    double *v[KW_ARRAYS];
+    kw_arrays(kw, v);
+    for (int i = 0; i < KW_ARRAYS; i++)
+        TRIBE_TRY(get_nums(o, KW_KEYS[i], "kruskal_wallis.", s->d, v[i]));
+    a = member(o, "cliffs_delta");
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != s->d) {
+        st = bad("kruskal_wallis.cliffs_delta", "is not an array of d matrices");
+        goto cleanup;
+    }
+    int j = 0;
+    cJSON_ArrayForEach(row, a)
+    {
+        const cJSON *r;
+        int c = 0;
+        if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != s->k) {
+            st = bad("kruskal_wallis.cliffs_delta", "holds a matrix that is not k rows");
+            goto cleanup;
+        }
+        cJSON_ArrayForEach(r, row)
+        {
+            TRIBE_TRY(get_row(r, "kruskal_wallis.cliffs_delta", s->k, kw->delta + ((size_t)j * s->k + c) * s->k));
+            c++;
+        }
+        j++;
+    }
+cleanup:
+    free(tmp);
+    return st;
+}
+
 /* The optional currency object (absent in an older file: the default). */
 static tribe_status get_currency(const cJSON *root, tribe_currency *cur)
 {
@@ -378,6 +495,7 @@ tribe_status tribe_segments_from_json(const char *text, tribe_segments **out)
     TRIBE_TRY(get_num(root, "inertia", "", &s->inertia));
     TRIBE_TRY(get_num(root, "ltv_horizon_days", "", &s->ltv_horizon_days));
     TRIBE_TRY(get_currency(root, &s->currency));
+    TRIBE_TRY(get_kw(root, s));
     const cJSON *ov = member(root, "overall"), *segs = member(root, "segments"), *mixes = member(root, "mixes"), *o;
     if (!cJSON_IsObject(ov) || !cJSON_IsArray(segs) || cJSON_GetArraySize(segs) != s->k || !cJSON_IsArray(mixes)) {
         st = bad("overall, segments or mixes", "is missing or of the wrong shape");

@@ -1,6 +1,7 @@
 /* report.html: key figures, "Segments at a glance" and the profiles. */
 #include "report_internal.h"
 
+#include "tribe/kruskal.h"
 #include "tribe/numfmt.h"
 
 #include <ctype.h>
@@ -265,6 +266,68 @@ cleanup:
     return st;
 }
 
+/* ---- are the segments different? (Kruskal-Wallis, docs/clustering.md) ---------------- */
+
+/* The header cell of the test's column, when the run computed it. */
+static tribe_status kw_head(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    if (s->kw)
+        PUT("<th title=\"Kruskal-Wallis test across the segments\">Segments differ?<span class=\"cnt\">effect "
+            "size &epsilon;&sup2;, H, Holm p</span></th>");
+cleanup:
+    return st;
+}
+
+/* Feature j's cell: epsilon^2 with its words, H and the Holm-adjusted p;
+ * n/a with the reason where the test is undefined. */
+static tribe_status kw_cell(tribe_sbuf *b, const tribe_segments *s, int j)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_segtest *kw = s->kw;
+    char pv[32];
+    if (!kw)
+        return TRIBE_OK;
+    if (!isfinite(kw->h[j])) {
+        OUT("<td class=\"na\">n/a<span class=\"m\">%s</span></td>",
+            kw->k_used[j] < 2 ? "fewer than two segments with a value" : "every value equal");
+        return TRIBE_OK;
+    }
+    double e = kw->eps2[j], p = kw->p_holm[j];
+    const char *w = tribe_kw_magnitude(e);
+    if (!(p >= 1e-300))
+        snprintf(pv, sizeof pv, "&lt; 1e-300");
+    else
+        snprintf(pv, sizeof pv, "%.2g", p);
+    /* a model feature (it has a centroid): the segments were formed on it */
+    int formed = s->k > 0 && isfinite(s->seg[0].centroid[j]);
+    OUT("<td class=\"%s\" title=\"epsilon squared = H / (n - 1), n = %lld; raw p %.3g\">%.3f %s%s",
+        e >= 0.14 ? "hi1" : "", (long long)kw->n[j], kw->p[j], e, w, formed ? "&dagger;" : "");
+    OUT("<span class=\"m\">H %.*f &middot; p %s</span></td>", kw->h[j] < 100 ? 2 : 0, kw->h[j], pv);
+cleanup:
+    return st;
+}
+
+/* The note under the table: what the column says and why p alone does not. */
+static tribe_status kw_note(tribe_sbuf *b, const tribe_segments *s)
+{
+    tribe_status st = TRIBE_OK;
+    if (!s->kw)
+        return TRIBE_OK;
+    PUT("<p class=\"note\"><strong>Segments differ?</strong> For each feature, a Kruskal-Wallis test of whether the "
+        "segments' values come from one distribution (ranks, so outliers and skew do not drive it; ties corrected). "
+        "&epsilon;&sup2; = H / (n &minus; 1) is the share of the ranks' variation that the segments explain "
+        "(Tomczak &amp; Tomczak 2014): negligible below 0.01, small from 0.01, medium from 0.06, large from 0.14 "
+        "(Cohen's bands for &eta;&sup2;). The p-values are adjusted for testing every feature (Holm; the raw p is in "
+        "each cell's tooltip). With thousands or millions of customers almost every p is tiny, so read the effect "
+        "size: a tiny p with a negligible &epsilon;&sup2; means the segments hardly differ on that feature. "
+        "&dagger; A feature the segments were formed on: they differ on it by construction, so there the test "
+        "describes how far apart they lie rather than testing a question fixed in advance; the features without "
+        "&dagger; are the fairer check.</p>\n");
+cleanup:
+    return st;
+}
+
 static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
 {
     tribe_status st = TRIBE_OK;
@@ -278,6 +341,7 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
         "between orders needs two orders: where the median customer has only one, it shows n/a.</p>\n");
     PUT("<div class=\"card scroll\"><table><thead><tr><th>Feature</th>");
     TRIBE_TRY(seg_header_cells(b, s));
+    TRIBE_TRY(kw_head(b, s));
     PUT("</tr></thead><tbody>\n");
     if (s->d == 0)
         OUT("<tr><td colspan=\"%d\" class=\"note\">No numeric features in this run.</td></tr>\n", s->k + 2);
@@ -308,14 +372,18 @@ static tribe_status profile_table(tribe_sbuf *b, const tribe_segments *s)
             OUT("<span class=\"m\">mean %s</span></td>", mean);
         }
         if (base_na) {
-            PUT("<td class=\"base na\">n/a<span class=\"m\">one order</span></td></tr>\n");
-            continue;
+            PUT("<td class=\"base na\">n/a<span class=\"m\">one order</span></td>");
+        } else {
+            tribe_fmt_feature(med, sizeof med, &s->currency, f, s->overall_median[j]);
+            tribe_fmt_feature(mean, sizeof mean, &s->currency, f, s->overall_mean[j]);
+            OUT("<td class=\"base\">%s<span class=\"m\">mean %s</span></td>", med, mean);
         }
-        tribe_fmt_feature(med, sizeof med, &s->currency, f, s->overall_median[j]);
-        tribe_fmt_feature(mean, sizeof mean, &s->currency, f, s->overall_mean[j]);
-        OUT("<td class=\"base\">%s<span class=\"m\">mean %s</span></td></tr>\n", med, mean);
+        TRIBE_TRY(kw_cell(b, s, j));
+        PUT("</tr>\n");
     }
-    PUT("</tbody></table></div>\n");
+    PUT("</tbody></table>\n");
+    TRIBE_TRY(kw_note(b, s));
+    PUT("</div>\n");
 
     /* Categorical mixes: the share of each level per segment. */
     if (s->n_mix > 0) {

@@ -30,6 +30,7 @@ typedef struct {
     double *shap;            /* [k][nd] */
     int64_t *hist;           /* [k][d][BINS] */
     double *edges;           /* [d][BINS + 1] */
+    double *kwdelta;         /* [ns][k*k] Cliff's delta of segment a against b (NaN in older runs) */
 } render_src;
 
 /* A number that reads back to the same double: cJSON prints 15 digits
@@ -130,6 +131,7 @@ static tribe_status read_stats(const tribe_snap *s, render_src *r)
     TRIBE_TRY(read_f64(r->h, "/segments/overall_median", r->ns, 1, &r->omedian));
     TRIBE_TRY(read_f64(r->h, "/segments/overall_q1", r->ns, 1, &r->oq1));
     TRIBE_TRY(read_f64(r->h, "/segments/overall_q3", r->ns, 1, &r->oq3));
+    TRIBE_TRY(read_f64(r->h, "/segments/kw_delta", r->ns, (int64_t)k * k, &r->kwdelta));
     if (tribe_h5_exists(r->h, "/model/drivers/mean_abs_shap")) {
         TRIBE_TRY(tribe_h5_read_attr_strs(r->h, "/model/drivers/mean_abs_shap", "feature_names", &r->nd, &r->dnames));
         TRIBE_TRY(read_f64(r->h, "/model/drivers/mean_abs_shap", k, r->nd, &r->shap));
@@ -397,6 +399,22 @@ static cJSON *drivers_of(const render_src *r, int c)
     return a;
 }
 
+/* Feature j's Cliff's delta of segment c against every other, keyed by
+ * the other's persistent id (absent where unknown). */
+static cJSON *deltas_of(const tribe_snap *s, const render_src *r, int c, int j)
+{
+    cJSON *o = cJSON_CreateObject();
+    char key[32];
+    for (int b = 0; r->kwdelta && b < s->k; b++) {
+        double v = r->kwdelta[((size_t)j * s->k + c) * s->k + b];
+        if (b == c || !isfinite(v))
+            continue;
+        snprintf(key, sizeof key, "%lld", (long long)s->seg_id[b]);
+        cJSON_AddItemToObject(o, key, num(v));
+    }
+    return o;
+}
+
 /* GET /v1/segments/{id}. */
 static cJSON *segment_doc(const tribe_snap *s, const render_src *r, int c)
 {
@@ -409,6 +427,7 @@ static cJSON *segment_doc(const tribe_snap *s, const render_src *r, int c)
         cJSON_AddItemToObject(f, "base", quartiles(r->omean[j], r->omedian[j], r->oq1[j], r->oq3[j]));
         cJSON_AddItemToObject(f, "histogram", histogram(s, r, c, r->snames[j]));
         cJSON_AddItemToObject(f, "feature", cJSON_CreateString(r->snames[j]));
+        cJSON_AddItemToObject(f, "cliffs_delta", deltas_of(s, r, c, j));
         cJSON_AddItemToArray(prof, f);
     }
     cJSON_AddItemToObject(o, "profile", prof);
@@ -532,7 +551,7 @@ static void src_free(render_src *r, int k)
     tribe_free_strs(r->snames, r->ns);
     tribe_free_strs(r->dnames, r->nd);
     double *f[] = {r->size, r->share, r->rev, r->ltv_mean, r->ocount, r->mean, r->median, r->q1, r->q3,
-                   r->omean, r->omedian, r->oq1, r->oq3, r->shap, r->edges};
+                   r->omean, r->omedian, r->oq1, r->oq3, r->shap, r->edges, r->kwdelta};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
         free(f[i]);
     free(r->hist);

@@ -147,6 +147,13 @@ async function compare(page, segs) {
   const heads = await page.locator(".cmphead h2").allTextContents();
   check("compare: both segments named", heads.length === 2 && heads[0].includes(a.name) && heads[1].includes(b.name), heads.join(" | "));
   if (a.id !== b.id) check("compare: differences highlighted", (await page.locator(".cmp tr.diff").count()) >= 1);
+  const cliffs = await page.locator(".cmp tbody td.cliff").allTextContents();
+  const wantCliff = da.profile.map((f) => {
+    const v = f.cliffs_delta ? f.cliffs_delta[String(b.id)] : undefined;
+    return typeof v === "number" ? `${v > 0 ? "+" : ""}${v.toFixed(2)} (` : "–";
+  });
+  if (a.id !== b.id) check("compare: each feature's Cliff's delta is the API's, in words", cliffs.length === wantCliff.length &&
+    cliffs.every((t, i) => t.startsWith(wantCliff[i])) && wantCliff.some((w) => w !== "–"), cliffs.slice(0, 3).join(" | "));
   await shot(page, "compare-laptop");
 }
 

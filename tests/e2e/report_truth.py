@@ -12,6 +12,8 @@ import sys
 from html.parser import HTMLParser
 
 import h5py
+import numpy as np
+from scipy import stats
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "rect", "circle", "line", "path", "polyline", "stop"}
 
@@ -163,6 +165,25 @@ def main():
         want = "lo" if ratio >= 1.33 else "hi" if ratio <= 0.75 else ""
         check((want == "" and not re.search(r"\b(hi|lo)[12]\b", cls)) or cls.startswith(want),
               "%s: recency %.2fx the base is shaded %s" % (names[s], ratio, want or "plain"), cls)
+
+    # ---- segments differ?: Kruskal-Wallis per feature against scipy on the run's customers -------
+    kw_feats = [x.decode() if isinstance(x, bytes) else str(x) for x in r["/segments/kw_delta"].attrs["feature_names"]]
+    cid, rid = c["/customers/id"][:], r["/segments/id"][:]
+    at = {v: i for i, v in enumerate(cid)}
+    rows_of = np.array([at[v] for v in rid])
+    x_all = c["/customers/features"][:]
+    for j, f in enumerate(kw_feats):
+        x = x_all[rows_of, feats.index(f)].astype(np.float64)
+        groups = [x[(label == s) & ~np.isnan(x)] for s in range(k)]
+        h_ref = stats.kruskal(*[g for g in groups if len(g)]).statistic
+        h, e, ph = (float(r["/segments/" + n][j]) for n in ("kw_h", "kw_eps2", "kw_p_holm"))
+        check(abs(h - h_ref) <= 1e-9 * abs(h_ref), "%s: Kruskal-Wallis H %.6g as scipy's %.6g" % (f, h, h_ref))
+        cell = squash(prof[1 + j][k + 2].text())
+        words = ("negligible" if e < 0.01 else "small" if e < 0.06 else "medium" if e < 0.14 else "large")
+        check(cell.startswith("%.3f %s" % (e, words)), "%s: segments differ? cell reads epsilon^2 %.3f %s"
+              % (f, e, words), cell)
+        check(("< 1e-300" in cell) if ph < 1e-300 else ("p %.2g" % ph) in cell, "%s: Holm p %.2g shown" % (f, ph), cell)
+        check(("†" in cell) == (f in model_feats), "%s: marked as a model feature (†) exactly when it is one" % f, cell)
 
     # ---- the ledger: dates as dates, the cutoff, no rows for sources not given -------------------
     led_card = quality.find(lambda n: n.tag == "div" and "card" in n.classes() and

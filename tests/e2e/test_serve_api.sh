@@ -238,6 +238,22 @@ def run(c, argv):
                 assert sum(h["counts"]) == int((members & ~np.isnan(col)).sum()), (f, sum(h["counts"]))
                 assert sum(h["base_counts"]) == int((~np.isnan(col)).sum()), (f, sum(h["base_counts"]))
                 assert all(a <= b for a, b in zip(h["counts"], h["base_counts"])), f
+        with c.case("GET /v1/segments/%s: each feature's Cliff's delta against every other segment, from the data" % sid):
+            for j, f in enumerate(r.stat_names):
+                if f not in fnames:
+                    continue
+                col = x[:, fnames.index(f)]
+                a = col[members & ~np.isnan(col)]
+                for o in range(r.k):
+                    b = np.sort(col[(r.label == o) & ~np.isnan(col)])
+                    got = prof[f]["cliffs_delta"].get(str(int(r.seg_id[o])))
+                    if o == c_ or not len(a) or not len(b):
+                        assert got is None, (f, o, got)
+                        continue
+                    above = np.searchsorted(b, a, "left").sum()
+                    below = (len(b) - np.searchsorted(b, a, "right")).sum()
+                    want = (above - below) / (len(a) * len(b))
+                    assert abs(got - want) <= 1e-12, (f, o, got, want)
         want = sorted(int(v) for v in r.ids[members])
         with c.case("GET /v1/segments/%s/customers: walking every page gives the segment's ids, ascending, once each" % sid):
             got, cursor, pages = [], None, 0

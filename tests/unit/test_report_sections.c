@@ -2,7 +2,8 @@
  * structs (src/report/{drivers,ltv,ksweep,outliers,crispness,nesting}.c):
  * "What drives each segment", "Lifetime value", "Choosing the number of
  * segments", "Unusual customers", "How crisp are the segments", "How the
- * segments nest", and the page's navigation over them. */
+ * segments nest", the profile table's "Segments differ?" column, and the
+ * page's navigation over them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,54 @@ static void outliers_crispness_and_tree_should_be_drawn(void)
     tribe_segments_destroy(&s);
 }
 
+static tribe_status write_segments(tribe_sbuf *b, const void *arg)
+{
+    return tribe_report_segments(b, g_segs);
+}
+
+/* The profile table's "Segments differ?" column (docs/clustering.md):
+ * epsilon^2 with its words, H and the Holm p; n/a with the reason where
+ * the test is undefined; the note on reading effect sizes; no column when
+ * the run did not compute the test. */
+static void segments_differ_column_should_give_effect_words_and_undefined_reasons(void)
+{
+    tribe_segments *s = fixture_segments();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    g_segs = s;
+    char *html = page_of(s, write_segments, NULL);
+    CU_ASSERT_PTR_NULL(strstr(html, "Segments differ?"));
+    free(html);
+    CU_ASSERT_EQUAL_FATAL(tribe_segtest_create(s->k, s->d, &s->kw), TRIBE_OK);
+    tribe_segtest *kw = s->kw;
+    for (int j = 0; j < s->d; j++)
+        kw->k_used[j] = s->k;
+    kw->n[0] = 2983, kw->h[0] = 2282.46, kw->eps2[0] = 0.765, kw->p[0] = 0, kw->p_holm[0] = 0;
+    kw->n[1] = 2983, kw->h[1] = 12.5, kw->eps2[1] = 0.03, kw->p[1] = 0.0041, kw->p_holm[1] = 0.0123;
+    for (int c = 0; c < s->k; c++)
+        s->seg[c].centroid[1] = NAN; /* feature 1 is not in the model: no dagger */
+    kw->k_used[2] = 1; /* one segment with a value */
+    kw->n[3] = 2983;   /* every value equal: H NaN with every segment present */
+    html = page_of(s, write_segments, NULL);
+    char *sec = html_section(html, "profiles");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Segments differ?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.765 large&dagger;<span class=\"m\">H 2282 &middot; p &lt; 1e-300</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.030 small<span class=\"m\">H 12.50 &middot; p 0.012</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "raw p 0.0041"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "n/a<span class=\"m\">fewer than two segments with a value</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "n/a<span class=\"m\">every value equal</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "Holm"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "every p is tiny"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "formed on: they differ on it by construction"));
+    /* a cell per feature, and the header */
+    CU_ASSERT_EQUAL(html_count(sec, "title=\"epsilon squared") + html_count(sec, "segments with a value</span>") +
+                        html_count(sec, "every value equal</span>"),
+                    s->d);
+    free(sec);
+    free(html);
+    tribe_segments_destroy(&s);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -266,6 +315,7 @@ int main(void)
         TRIBE_TEST(ltv_should_table_the_three_models_and_every_segment),
         TRIBE_TEST(ksweep_should_plot_every_criterion_and_mark_the_choice),
         TRIBE_TEST(outliers_crispness_and_tree_should_be_drawn),
+        TRIBE_TEST(segments_differ_column_should_give_effect_words_and_undefined_reasons),
         {NULL, NULL}};
     return tribe_test_main("report_sections", cases);
 }

@@ -76,6 +76,17 @@ static void assert_equal_segments(const tribe_segments *a, const tribe_segments 
             CU_ASSERT_STRING_EQUAL(x->levels[l], y->levels[l]);
         CU_ASSERT(memcmp(x->count, y->count, (size_t)(a->k + 1) * (size_t)x->n_levels * sizeof *x->count) == 0);
     }
+    /* the Kruskal-Wallis block, when there is one */
+    CU_ASSERT_EQUAL_FATAL(a->kw == NULL, b->kw == NULL);
+    if (a->kw) {
+        CU_ASSERT(memcmp(a->kw->n, b->kw->n, (size_t)a->d * sizeof *a->kw->n) == 0);
+        CU_ASSERT(memcmp(a->kw->k_used, b->kw->k_used, (size_t)a->d * sizeof *a->kw->k_used) == 0);
+        CU_ASSERT(same_arr(a->kw->h, b->kw->h, a->d));
+        CU_ASSERT(same_arr(a->kw->p, b->kw->p, a->d));
+        CU_ASSERT(same_arr(a->kw->p_holm, b->kw->p_holm, a->d));
+        CU_ASSERT(same_arr(a->kw->eps2, b->kw->eps2, a->d));
+        CU_ASSERT(same_arr(a->kw->delta, b->kw->delta, a->d * a->k * a->k));
+    }
 }
 
 /* The fixture with drivers, predicted value, outliers and values that a
@@ -101,6 +112,22 @@ static tribe_segments *rich_segments(void)
     s->overall_q3[2] = 6.02214076e23;
     s->silhouette = 0.1 + 0.2;
     snprintf(s->seg[1].name, sizeof s->seg[1].name, "Loyal \"Customers\" \\ 2\n");
+    /* a Kruskal-Wallis block: a constant feature's NaN, a p of 1e-300, deltas in thirds */
+    if (tribe_segtest_create(s->k, s->d, &s->kw) != TRIBE_OK) {
+        tribe_segments_destroy(&s);
+        return NULL;
+    }
+    for (int j = 0; j < s->d; j++) {
+        s->kw->n[j] = 4346 - j;
+        s->kw->k_used[j] = s->k;
+        s->kw->h[j] = j == 3 ? NAN : 1000.0 / 3.0 * (j + 1);
+        s->kw->p[j] = j == 3 ? NAN : 1e-300 * (j + 1);
+        s->kw->p_holm[j] = j == 3 ? NAN : 1e-299 * (j + 1);
+        s->kw->eps2[j] = j == 3 ? NAN : s->kw->h[j] / 4345.0;
+        for (int a = 0; a < s->k; a++)
+            for (int c = 0; c < s->k; c++)
+                s->kw->delta[((size_t)j * s->k + a) * s->k + c] = (double)(a - c) / 3.0 / s->k;
+    }
     return s;
 }
 
@@ -190,6 +217,8 @@ static void bad_segments_json_should_be_input_naming_the_member(void)
         {"\"outliers\": 0}", "\"outliers\": -2}", "segments[0].outliers"},
         {"\"count\": [[150", "\"count\": [[-150", "mixes[0].count"},
         {"\"feature_names\": [\"recency_days\"", "\"feature_names\": [7", "feature_names"},
+        {"\"epsilon_squared\": [", "\"epsilon_squared\": [\"x\", ", "kruskal_wallis.epsilon_squared"},
+        {"\"cliffs_delta\": [\n   [[", "\"cliffs_delta\": [\n   [[1, ", "kruskal_wallis.cliffs_delta"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *bad = edited(text, cases[i].from, cases[i].to);

@@ -330,6 +330,14 @@
     return (fb.median - fa.median) / unit;
   }
 
+  // Cliff's delta of the first segment against the second (Romano et al. 2006 bands; docs/clustering.md)
+  function cliff(fa, b) {
+    const v = fa.cliffs_delta ? fa.cliffs_delta[String(b)] : undefined;
+    if (typeof v !== "number") return "–";
+    const m = Math.abs(v), w = m < 0.147 ? "negligible" : m < 0.33 ? "small" : m < 0.474 ? "medium" : "large";
+    return `${v > 0 ? "+" : ""}${v.toFixed(2)} (${w})`;
+  }
+
   tribe.views.compare = async (box, args) => {
     const a = args[0] || st.segments[0].id;
     const b = args[1] || (st.segments[1] || st.segments[0]).id;
@@ -351,16 +359,18 @@
         h("td", { text: `${fmt.num(fb.median)} (${fmt.num(fb.q1)}–${fmt.num(fb.q3)})` }),
         h("td", { class: "strip" }, charts.quartiles([{ label: ga.name, q1: fa.q1, median: fa.median, q3: fa.q3, colour: colour(a) },
           { label: gb.name, q1: fb.q1, median: fb.median, q3: fb.q3, colour: colour(b) }], name, 480)),
-        h("td", { class: "says" }, big ? h("span", { class: "badge diff-" + big, text: big === "big" ? "different" : "a little" }) : null, " ", says));
+        h("td", { class: "says" }, big ? h("span", { class: "badge diff-" + big, text: big === "big" ? "different" : "a little" }) : null, " ", says),
+        h("td", { class: "cliff", text: cliff(fa, b) }));
     });
     add(box, h("h1", { text: "Compare two segments" }),
       h("div", { class: "pickers" }, tribe.segmentSelect("cmp-a", "First segment", String(a), (v) => nav(v, b)),
         tribe.segmentSelect("cmp-b", "Second segment", String(b), (v) => nav(a, v))),
       h("div", { class: "side" }, head(ga, da), head(gb, db)),
-      card("Profiles side by side", "wide", h("p", { class: "muted small", text: "Median (middle half). Highlighted rows differ by at least half of all customers' interquartile range." }),
+      card("Profiles side by side", "wide", h("p", { class: "muted small", text: "Median (middle half). Highlighted rows differ by at least half of all customers' interquartile range. Cliff's δ: how often a customer of the first segment is above one of the second, minus how often below (−1 to 1; |δ| below 0.147 negligible, 0.33 small, 0.474 medium, else large)." }),
         h("div", { class: "scrollx" }, h("table", { class: "cmp" },
           h("thead", null, h("tr", null, h("th", { scope: "col", text: "Feature" }), h("th", { scope: "col", text: ga.name }),
-            h("th", { scope: "col", text: gb.name }), h("th", { scope: "col", text: "Middle half" }), h("th", { scope: "col", text: "Difference" }))),
+            h("th", { scope: "col", text: gb.name }), h("th", { scope: "col", text: "Middle half" }), h("th", { scope: "col", text: "Difference" }),
+            h("th", { scope: "col", title: "P(first > second) − P(first < second) over all pairs of customers", text: "Cliff's δ" }))),
           h("tbody", null, rows)))),
       h("div", { class: "side" }, driversCard(da.drivers, `What sets ${ga.name} apart`), driversCard(db.drivers, `What sets ${gb.name} apart`)));
   };
