@@ -291,6 +291,11 @@ typedef struct {
      * written to each outbox line as "customer_id"; NULL with integer ids. */
     const char *id_text;
     int id_width;
+    /* Holdout (docs/experiments.md): the share in [0, 1] of the customers
+     * who pass every check (contact, consent, suppression, cap) kept as a
+     * control group: never sent, an outbox line with status "holdout" each.
+     * The arm is tribe_campaign_arm(campaign, id); 0 = no control group. */
+    double holdout;
 } tribe_send_cfg;
 
 typedef struct {
@@ -298,6 +303,7 @@ typedef struct {
     int64_t sent;                 /* accepted by the endpoint (2xx) */
     int64_t dry_run;              /* written to the outbox only */
     int64_t no_contact, opted_out, suppressed, capped, failed;
+    int64_t holdout;              /* eligible, kept as the control group (cfg.holdout) */
     int64_t requests, attempts;   /* distinct requests, HTTP attempts (with retries) */
     int64_t outbox_lines;
 } tribe_send_stats;
@@ -320,6 +326,13 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
  * progress is not called. */
 tribe_status tribe_campaign_count(const tribe_send_cfg *cfg, const int64_t *ids, int64_t n,
                                   const tribe_contacts *contacts, tribe_send_stats *stats);
+/* The arm of customer id (its int64 key) in a campaign with control share
+ * holdout: 1 (control) when the first 8 bytes of SHA-256("campaign|id"), read
+ * big-endian as u / 2^64, are below holdout; else 0 (treatment). A pure
+ * function: the same customer in the same campaign is always in the same
+ * arm; different campaign names draw independently. holdout <= 0: never
+ * control; >= 1: always. */
+int tribe_campaign_arm(const char *campaign, int64_t id, double holdout);
 /* Idempotency key of a batch: hex SHA-256 of "run|segment|campaign|channel|id,id,...". */
 void tribe_campaign_batch_key(const char *run_id, int segment, const char *campaign, const char *channel,
                               const int64_t *ids, int64_t n, char out[65]);

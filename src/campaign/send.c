@@ -56,6 +56,28 @@ void tribe_campaign_batch_key(const char *run_id, int segment, const char *campa
     tribe_hex(h, 32, out);
 }
 
+int tribe_campaign_arm(const char *campaign, int64_t id, double holdout)
+{
+    if (!(holdout > 0))
+        return 0;
+    if (holdout >= 1)
+        return 1;
+    tribe_sha256_ctx c;
+    char num[32];
+    uint8_t h[32];
+    int n = snprintf(num, sizeof num, "|%lld", (long long)id);
+    tribe_sha256_init(&c);
+    tribe_sha256_update(&c, campaign ? campaign : "", campaign ? strlen(campaign) : 0);
+    tribe_sha256_update(&c, num, (size_t)n);
+    tribe_sha256_final(&c, h);
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | h[i];
+    /* u / 2^64 < holdout, in long double so a share like 0.1 is not rounded
+     * across a boundary by the conversion of u */
+    return (long double)u < (long double)holdout * 18446744073709551616.0L;
+}
+
 /* ---- small text helpers ---------------------------------------------------------------- */
 
 static tribe_status form_str(tribe_sbuf *b, const char *s)
@@ -172,8 +194,8 @@ static int64_t history_count(const int64_t *ids, int64_t n, int64_t id)
 /* What becomes of one customer: sent (or dry run), or skipped for a reason.
  * tribe_campaign_send and tribe_campaign_count both ask gate_decide, so a
  * count is what the send then does. */
-typedef enum { FATE_SEND = 0, FATE_NO_CONTACT, FATE_OPTED_OUT, FATE_SUPPRESSED, FATE_CAPPED } fate;
-static const char *const FATE_REASON[] = {"", "no_contact", "opted_out", "suppressed", "capped"};
+typedef enum { FATE_SEND = 0, FATE_NO_CONTACT, FATE_OPTED_OUT, FATE_SUPPRESSED, FATE_CAPPED, FATE_HOLDOUT } fate;
+static const char *const FATE_REASON[] = {"", "no_contact", "opted_out", "suppressed", "capped", "control"};
 
 typedef struct {
     const tribe_send_cfg *cfg;
@@ -209,6 +231,8 @@ static tribe_status gate_open(const tribe_send_cfg *cfg, gate *g)
                           TRIBE_SEND_MAX_BATCH);
     if (cfg->max_retries < 0 || cfg->max_per_customer < 0)
         return tribe_fail(TRIBE_ERR_USAGE, "campaign send: negative retries or cap");
+    if (!(cfg->holdout >= 0 && cfg->holdout <= 1))
+        return tribe_fail(TRIBE_ERR_USAGE, "campaign send: holdout share %g is outside [0, 1]", cfg->holdout);
     g->cfg = cfg;
     g->email = strcmp(cfg->channel, "email") == 0;
     g->now = cfg->now ? cfg->now : (int64_t)time(NULL);
@@ -235,12 +259,17 @@ static fate gate_decide(const gate *g, const tribe_contact *k, int64_t id)
         return FATE_SUPPRESSED;
     if (g->cfg->max_per_customer > 0 && history_count(g->hist, g->nhist, id) >= g->cfg->max_per_customer)
         return FATE_CAPPED;
+    /* The split comes last: control and treatment are drawn from the same
+     * eligible customers, so the comparison is fair. */
+    if (tribe_campaign_arm(g->cfg->campaign, id, g->cfg->holdout))
+        return FATE_HOLDOUT;
     return FATE_SEND;
 }
 
 static int64_t *skip_counter(tribe_send_stats *st, fate f)
 {
-    return f == FATE_NO_CONTACT ? &st->no_contact
+    return f == FATE_HOLDOUT      ? &st->holdout
+           : f == FATE_NO_CONTACT ? &st->no_contact
            : f == FATE_OPTED_OUT ? &st->opted_out
            : f == FATE_SUPPRESSED ? &st->suppressed
                                   : &st->capped;
@@ -554,7 +583,8 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
         fate f = gate_decide(&g, k, ids[i]);
         if (f != FATE_SEND) {
             (*skip_counter(stats, f))++;
-            TRIBE_TRY(outbox_line(&s, k, ids[i], id_text_at(cfg, i), NULL, 0, "skipped", 0, FATE_REASON[f]));
+            TRIBE_TRY(outbox_line(&s, k, ids[i], id_text_at(cfg, i), NULL, 0, f == FATE_HOLDOUT ? "holdout" : "skipped",
+                                  0, FATE_REASON[f]));
             continue;
         }
         s.batch[s.nb] = k;

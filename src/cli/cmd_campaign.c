@@ -17,7 +17,9 @@ static const char USAGE[] =
     "                           [--max-per-customer N] [--window-days D] [--campaign NAME] [--batch-size N]\n"
     "                           [--retries N] [--retry-base-ms MS] [--timeout S] [--from EMAIL]\n"
     "                           [--from-phone E164] [--twilio-sid SID] [--signing-secret-env VAR]\n"
-    "                           [--api-key-env VAR]\n"
+    "                           [--api-key-env VAR] [--holdout SHARE]\n"
+    "       tribe campaign measure --outbox FILE --transactions FILE [--campaign NAME] [--window-days N]\n"
+    "                           [--cost-per-message X] [--confidence C] [--mapping FILE] [--out DIR]\n"
     "       tribe campaign verify-webhook --secret-env VAR --id ID --timestamp TS --signature SIG\n"
     "                           [--body FILE] [--tolerance S]\n"
     "       tribe campaign audience --results DIR --contacts contacts.csv --platform google|meta|all\n"
@@ -31,7 +33,16 @@ static const char USAGE[] =
     "  --max-per-customer N     frequency cap: at most N sends per customer in the window (0 = off)\n"
     "  --window-days D          cap window in days (default 7)\n"
     "  --signing-secret-env VAR sign request bodies (Standard Webhooks) with the secret in $VAR\n"
-    "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n\n"
+    "  --api-key-env VAR        SendGrid API key / Twilio auth token in $VAR (never logged)\n"
+    "  --holdout SHARE          keep this share (0..1, default 0) of the eligible customers as a control\n"
+    "                           group: never sent, outbox status \"holdout\"; the arm is a hash of the\n"
+    "                           campaign name and the customer id (docs/experiments.md)\n\n"
+    "measure: compares the treatment (sent) and control (holdout) customers of one campaign of the outbox\n"
+    "over the transactions of the --window-days (default 30) days from each customer's send day: per\n"
+    "segment and overall, conversion and spend per customer in each arm, absolute and relative lift with\n"
+    "confidence intervals (Newcombe, Welch, log-ratio delta method), incremental revenue and ROI at\n"
+    "--cost-per-message (default 0). Writes experiment_<campaign>.csv and .html to --out (default: the\n"
+    "outbox's folder) and prints the table. --mapping reads the transactions' columns as tribe ingest does.\n\n"
     "verify-webhook: checks a Standard Webhooks signature (HMAC-SHA256 over id.timestamp.body, body\n"
     "from --body or stdin; timestamps more than --tolerance seconds from now refused, default 300, 0 = no\n"
     "check). Exit 0 when valid, 3 when not (a missing signature included).\n\n"
@@ -197,7 +208,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
     tribe_send_cfg_defaults(&cfg);
     enum { O_RESULTS = 256, O_SEGMENT, O_CONTACTS, O_CHANNEL, O_ENDPOINT, O_LIVE, O_OUTBOX, O_SUPPRESS, O_CAP,
            O_WINDOW, O_CAMPAIGN, O_BATCH, O_RETRIES, O_RETRY_MS, O_TIMEOUT, O_FROM, O_FROM_PHONE, O_SID, O_SECRET,
-           O_KEY };
+           O_KEY, O_HOLDOUT };
     static const struct option opts[] = {
         {"results", required_argument, 0, O_RESULTS},   {"segment", required_argument, 0, O_SEGMENT},
         {"contacts", required_argument, 0, O_CONTACTS}, {"channel", required_argument, 0, O_CHANNEL},
@@ -209,7 +220,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
         {"timeout", required_argument, 0, O_TIMEOUT},   {"from", required_argument, 0, O_FROM},
         {"from-phone", required_argument, 0, O_FROM_PHONE}, {"twilio-sid", required_argument, 0, O_SID},
         {"signing-secret-env", required_argument, 0, O_SECRET}, {"api-key-env", required_argument, 0, O_KEY},
-        {0, 0, 0, 0}};
+        {"holdout", required_argument, 0, O_HOLDOUT}, {0, 0, 0, 0}};
     int c;
     optind = 1;
     opterr = 0;
@@ -253,6 +264,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
         case O_SID: cfg.twilio_sid = optarg; break;
         case O_SECRET: secret_env = optarg; break;
         case O_KEY: key_env = optarg; break;
+        case O_HOLDOUT: TRIBE_TRY(tribe_cli_share("campaign", "--holdout", optarg, &cfg.holdout)); break;
         default: return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
         }
     }
@@ -300,6 +312,9 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
                    (long long)stats.customers, (long long)stats.sent, (long long)stats.dry_run,
                    (long long)stats.no_contact, (long long)stats.opted_out, (long long)stats.suppressed,
                    (long long)stats.capped, (long long)stats.failed);
+            if (cfg.holdout > 0)
+                printf("  holdout %lld (control group, share %g of the eligible, not sent)\n",
+                       (long long)stats.holdout, cfg.holdout);
             printf("  requests %lld, attempts %lld, outbox lines %lld -> %s\n", (long long)stats.requests,
                    (long long)stats.attempts, (long long)stats.outbox_lines, outbox);
         }
@@ -361,14 +376,17 @@ cleanup:
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
     if (argc < 2)
-        return tribe_cli_usage("campaign", "expects a subcommand: send, verify-webhook or audience");
+        return tribe_cli_usage("campaign", "expects a subcommand: send, measure, verify-webhook or audience");
     if (strcmp(argv[1], "send") == 0)
         return cmd_send(par, argc - 1, argv + 1);
     if (strcmp(argv[1], "verify-webhook") == 0)
         return cmd_verify(par, argc - 1, argv + 1);
     if (strcmp(argv[1], "audience") == 0)
         return tribe_cli_campaign_audience(par, argc - 1, argv + 1);
-    return tribe_cli_usage("campaign", "unknown subcommand '%s' (send, verify-webhook or audience)", argv[1]);
+    if (strcmp(argv[1], "measure") == 0)
+        return tribe_cli_campaign_measure(par, argc - 1, argv + 1);
+    return tribe_cli_usage("campaign", "unknown subcommand '%s' (send, measure, verify-webhook or audience)",
+                           argv[1]);
 }
 
 const tribe_cli_cmd tribe_cmd_campaign = {"campaign",
