@@ -1,5 +1,6 @@
 /* tribe gen: synthetic multi-source customer data with planted segments. */
 #include "cli.h"
+#include "tribe/experiment.h"
 #include "tribe/gen.h"
 
 #include <getopt.h>
@@ -15,7 +16,9 @@ static const char USAGE[] =
     "usage: tribe gen --customers N -o DIR [--seed S] [--segments K] [--dirt X] [--end-date YYYY-MM-DD]\n"
     "                 [--gzip] [--no-web] [--no-demographics] [--no-reviews] [--layout retail|financial]\n"
     "       tribe gen --blobs --customers N -o FILE.h5 [--features D] [--clusters K] [--spread S] [--seed S]\n"
-    "       tribe gen --blobs --periods 2 --customers N -o DIR [--features D] [--clusters K] [--seed S]\n\n"
+    "       tribe gen --blobs --periods 2 --customers N -o DIR [--features D] [--clusters K] [--seed S]\n"
+    "       tribe gen --effect OUTBOX -o DIR [--campaign NAME] [--seed S] [--window-days N]\n"
+    "                 [--base-conversion P] [--conversion-lift D] [--mean-spend M] [--spend-lift R] [--sigma S]\n\n"
     "Writes synthetic data with planted segments into DIR (docs/gen.md): transactions.csv (Online Retail\n"
     "columns), web_events.csv, demographics.csv, and the truth (truth.csv, truth.json with the exact\n"
     "counts of planted dirt), plus contacts.csv (synthetic e-mail/phone/opt-ins for `tribe campaign`) and\n"
@@ -43,7 +46,14 @@ static const char USAGE[] =
     "survivors, one split, one merge, one disappearance, one emerged segment, ~5%% migration between\n"
     "survivors, ~5%% churn and N/5 new customers. Truth: period1.truth.h5, period2.truth.h5 (per customer)\n"
     "and truth.json (true K, transitions, the exact migration matrix).\n"
-    "  --periods P       1 (default: one FILE.h5) or 2 (-o DIR)\n";
+    "  --periods P       1 (default: one FILE.h5) or 2 (-o DIR)\n\n"
+    "With --effect OUTBOX: the transactions after a send with a holdout (`tribe campaign send --holdout`),\n"
+    "with a planted lift per segment, for `tribe campaign measure` (docs/gen.md, \"Planted campaign effect\"):\n"
+    "DIR/transactions.csv (Online Retail columns) and DIR/effect_truth.csv (the true lifts). Segment s:\n"
+    "control conversion P (1 + 0.25 (s mod 4)), treatment adds D w (w = 0.5 + 0.5 (s mod 3)); a control\n"
+    "converter spends M (1 + 0.5 (s mod 2)) on average (lognormal, sigma S), a treated one (1 + R w) times it.\n"
+    "  defaults: --window-days 30 --base-conversion 0.08 --conversion-lift 0.03 --mean-spend 40\n"
+    "            --spend-lift 0.2 --sigma 0.8 --seed 42\n";
 
 /* tribe gen --blobs: the options were checked by the caller's loop. */
 static tribe_status run_blobs(tribe_par *par, tribe_blobs_cfg *b, const char *out)
@@ -78,8 +88,83 @@ cleanup:
     return st;
 }
 
+static tribe_status effect_number(const char *opt, const char *s, double lo, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!*s || !end || *end || !isfinite(v) || !(v > lo))
+        return tribe_cli_usage("gen", "%s expects a number above %g, got '%s'", opt, lo, s);
+    *out = v;
+    return TRIBE_OK;
+}
+
+/* tribe gen --effect OUTBOX: rank 0 reads the outbox and writes the files. */
+static tribe_status run_effect(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_effect_cfg cfg;
+    const char *outbox = NULL, *out = NULL, *campaign = NULL;
+    int64_t v = 0;
+    tribe_exp_assign a = {0};
+    static const struct option opts[] = {{"effect", required_argument, 0, 'E'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"campaign", required_argument, 0, 'c'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"window-days", required_argument, 0, 'w'},
+                                         {"base-conversion", required_argument, 0, 'p'},
+                                         {"conversion-lift", required_argument, 0, 'd'},
+                                         {"mean-spend", required_argument, 0, 'm'},
+                                         {"spend-lift", required_argument, 0, 'r'},
+                                         {"sigma", required_argument, 0, 'g'},
+                                         {0, 0, 0, 0}};
+    int c;
+    tribe_effect_defaults(&cfg);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'E': outbox = optarg; break;
+        case 'o': out = optarg; break;
+        case 'c': campaign = optarg; break;
+        case 's':
+            TRIBE_TRY(tribe_cli_int("gen", "--seed", optarg, 0, INT64_MAX, &v));
+            cfg.seed = (uint64_t)v;
+            break;
+        case 'w':
+            TRIBE_TRY(tribe_cli_int("gen", "--window-days", optarg, 1, 3650, &v));
+            cfg.window_days = (int)v;
+            break;
+        case 'p': TRIBE_TRY(effect_number("--base-conversion", optarg, 0, &cfg.base_conversion)); break;
+        case 'd': TRIBE_TRY(effect_number("--conversion-lift", optarg, -1, &cfg.conversion_lift)); break;
+        case 'm': TRIBE_TRY(effect_number("--mean-spend", optarg, 0, &cfg.mean_spend)); break;
+        case 'r': TRIBE_TRY(effect_number("--spend-lift", optarg, -1, &cfg.spend_lift)); break;
+        case 'g': TRIBE_TRY(effect_number("--sigma", optarg, -1e-300, &cfg.sigma)); break;
+        default: return tribe_cli_usage("gen", "unknown option '%s' with --effect", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return tribe_cli_usage("gen", "unexpected argument '%s'", argv[optind]);
+    if (!outbox || !out)
+        return tribe_cli_usage("gen", "--effect OUTBOX needs -o DIR");
+    if (tribe_par_rank(par) == 0) {
+        st = tribe_exp_outbox_read(outbox, campaign, &a);
+        if (st == TRIBE_OK)
+            st = tribe_effect_write(&cfg, &a, out);
+        if (st == TRIBE_OK)
+            printf("planted the effect of campaign '%s' on %lld customers (seed %llu) in %s: transactions.csv, "
+                   "effect_truth.csv\n",
+                   a.campaign, (long long)a.n, (unsigned long long)cfg.seed, out);
+    }
+cleanup:
+    tribe_exp_assign_free(&a);
+    return tribe_par_agree(par, st);
+}
+
 static tribe_status run(tribe_par *par, int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--effect") == 0 || strncmp(argv[i], "--effect=", 9) == 0)
+            return run_effect(par, argc, argv);
     tribe_gen_cfg cfg;
     const char *out = NULL;
     int64_t v = 0;

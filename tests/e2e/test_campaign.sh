@@ -187,4 +187,62 @@ expect 3 "carries no signature" -- verify --timestamp "$NOW" --signature "" --bo
 expect 2 "channel" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel fax
 expect 2 "the run's segments are 0, 1, 2" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 9 --contacts "$TMP/raw/contacts.csv" --channel email
 
+# 7. Holdout experiment (docs/experiments.md): send every segment with a 20% holdout, plant a known
+# effect on the arms (gen --effect), measure it: arms disjoint, recorded, deterministic; every planted
+# lift inside its 99.9% interval (16 intervals: a 95% one would miss one in two tests); bad input.
+EXP=$TMP/exp.jsonl
+for s in 0 1 2; do
+  for box in "$EXP" "$TMP/exp2.jsonl"; do
+    "$TRIBE_BIN" campaign send --results "$OUT" --segment "$s" --contacts "$TMP/raw/contacts.csv" --channel email \
+      --holdout 0.2 --campaign "spring test" --outbox "$box" >>"$TMP/exp.out" 2>&1
+  done
+done
+$PY - "$EXP" "$TMP/exp2.jsonl" "$TMP/exp.out" <<'PY' && ok "holdout: arms disjoint, recorded once each, ~20% of the eligible, the same on a rerun" || fail "holdout arms"
+import json, re, sys
+def arms(path):
+    a = {}
+    for line in open(path):
+        r = json.loads(line)
+        if r["status"] in ("holdout", "dry_run"):
+            assert r["customer"] not in a, r
+            a[r["customer"]] = r["status"]
+            if r["status"] == "holdout":
+                assert r["reason"] == "control" and r["request"] is None and r["attempt"] == 0, r
+    return a
+a, b = arms(sys.argv[1]), arms(sys.argv[2])
+held = sum(v == "holdout" for v in a.values())
+printed = sum(int(x) for x in re.findall(r"holdout (\d+) \(control", open(sys.argv[3]).read()))
+assert a == b and 2 * held == printed, (len(a), held, printed)
+assert 0.15 < held / len(a) < 0.25, held / len(a)
+PY
+"$TRIBE_BIN" gen --effect "$EXP" -o "$TMP/eff" --seed 3 >"$TMP/eff.out" 2>&1 || fail "gen --effect failed"
+"$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/eff/transactions.csv" --confidence 0.999 \
+  --cost-per-message 0.05 --out "$TMP" >"$TMP/measure.out" 2>&1 || fail "campaign measure failed"
+check "measure writes the CSV and the HTML section" test -s "$TMP/experiment_spring-test.csv" -a \
+  -s "$TMP/experiment_spring-test.html"
+check "measure prints the table with the overall row" grep -qE "^all +[0-9]+ +[0-9]+" "$TMP/measure.out"
+$PY - "$TMP/experiment_spring-test.csv" "$TMP/eff/effect_truth.csv" <<'PY' && ok "every planted lift is inside its interval" || fail "planted lift outside an interval"
+import csv, sys
+got = {r["segment"]: r for r in csv.DictReader(open(sys.argv[1]))}
+truth = {r["segment"]: r for r in csv.DictReader(open(sys.argv[2]))}
+assert set(got) == set(truth) and len(got) == 4, (set(got), set(truth))
+for seg, t in truth.items():
+    g = got[seg]
+    assert (g["n_treatment"], g["n_control"]) == (t["n_treatment"], t["n_control"]), seg
+    for k in ("conversion_lift", "conversion_rel_lift", "spend_lift", "spend_rel_lift"):
+        assert float(g[k + "_lo"]) <= float(t[k]) <= float(g[k + "_hi"]), (seg, k, g[k + "_lo"], t[k], g[k + "_hi"])
+PY
+M=(campaign measure --outbox "$EXP" --transactions "$TMP/eff/transactions.csv")
+expect 2 "between 0 and 1" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel email --holdout 1.5
+expect 3 "no line of campaign 'autumn'.*'spring test'" -- "$TRIBE_BIN" "${M[@]}" --campaign autumn
+cat "$EXP" "$TMP/dry.jsonl" >"$TMP/two.jsonl"
+expect 2 "holds 2 campaigns.*--campaign" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/two.jsonl" --transactions "$TMP/eff/transactions.csv"
+expect 3 "has no control \(holdout\) customer" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/dry.jsonl" --transactions "$TMP/eff/transactions.csv"
+{ head -3 "$EXP"; echo '{"ts": 1, "segment": "x"}'; } >"$TMP/bad.jsonl"
+expect 3 "bad.jsonl:4: key 'segment' is missing or not an integer" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/bad.jsonl" --transactions "$TMP/eff/transactions.csv"
+sed '3s/,[0-9-]* 10:00:00,/,yesterday,/' "$TMP/eff/transactions.csv" >"$TMP/badtx.csv"
+expect 3 "badtx.csv:3: InvoiceDate 'yesterday' is not a date" -- "$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/badtx.csv"
+expect 4 "missing.csv" -- "$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/missing.csv"
+expect 2 "--window-days" -- "$TRIBE_BIN" "${M[@]}" --window-days 0
+
 finish
