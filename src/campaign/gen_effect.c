@@ -11,7 +11,9 @@
 
 /* Random streams (tribe_rng_*: a pure function of seed, stream and the
  * customer's key, so the rows do not depend on the outbox's order). */
-enum { S_CONV = 101, S_SPEND, S_DAY, S_BEFORE, S_AFTER, S_NOISE, S_BEFORE_DAY, S_AFTER_DAY, S_BEFORE_SPEND, S_AFTER_SPEND };
+enum {
+    S_CONV = 101, S_SPEND, S_DAY, S_BEFORE, S_AFTER, S_NOISE, S_BEFORE_DAY, S_AFTER_DAY, S_BEFORE_SPEND, S_AFTER_SPEND
+};
 
 void tribe_effect_defaults(tribe_effect_cfg *cfg)
 {
@@ -173,7 +175,8 @@ tribe_status tribe_effect_write(const tribe_effect_cfg *cfg, const tribe_exp_ass
     int64_t invoice = 900000;
     TRIBE_TRY(check(cfg, a));
     TRIBE_TRY(tribe_mkdirs(dir));
-    TRIBE_TRY(tribe_sbuf_add(&tx, "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"));
+    TRIBE_TRY(
+        tribe_sbuf_add(&tx, "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"));
     TRIBE_TRY(customers(cfg, a, &tx, &invoice));
     /* customers outside the experiment buy in the window too: not counted */
     if (!a->string_ids && a->n > 0)

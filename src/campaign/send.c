@@ -583,8 +583,8 @@ tribe_status tribe_campaign_send(const tribe_send_cfg *cfg, const int64_t *ids, 
         fate f = gate_decide(&g, k, ids[i]);
         if (f != FATE_SEND) {
             (*skip_counter(stats, f))++;
-            TRIBE_TRY(outbox_line(&s, k, ids[i], id_text_at(cfg, i), NULL, 0, f == FATE_HOLDOUT ? "holdout" : "skipped",
-                                  0, FATE_REASON[f]));
+            const char *status = f == FATE_HOLDOUT ? "holdout" : "skipped";
+            TRIBE_TRY(outbox_line(&s, k, ids[i], id_text_at(cfg, i), NULL, 0, status, 0, FATE_REASON[f]));
             continue;
         }
         s.batch[s.nb] = k;

@@ -53,8 +53,8 @@ void tribe_cli_run_segments_free(tribe_cli_run_segments *r);
  * ("0, 1, 4") for the message. */
 int tribe_cli_run_segments_pos(const tribe_cli_run_segments *r, int64_t seg, char *known, size_t cap);
 
-/* Parses a share in [0, 1] ("0.1"); USAGE naming the option. */
-tribe_status tribe_cli_share(const char *cmd, const char *opt, const char *s, double *out);
+/* Parses a number in [lo, hi] ("0.1"); USAGE naming the option. */
+tribe_status tribe_cli_number(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 /* tribe campaign measure (cmd_measure.c). Collective (rank 0 works). */
 tribe_status tribe_cli_campaign_measure(tribe_par *par, int argc, char **argv);
 

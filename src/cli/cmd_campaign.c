@@ -264,7 +264,7 @@ static tribe_status cmd_send(tribe_par *par, int argc, char **argv)
         case O_SID: cfg.twilio_sid = optarg; break;
         case O_SECRET: secret_env = optarg; break;
         case O_KEY: key_env = optarg; break;
-        case O_HOLDOUT: TRIBE_TRY(tribe_cli_share("campaign", "--holdout", optarg, &cfg.holdout)); break;
+        case O_HOLDOUT: TRIBE_TRY(tribe_cli_number("campaign", "--holdout", optarg, 0, 1, &cfg.holdout)); break;
         default: return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);
         }
     }

@@ -88,16 +88,6 @@ cleanup:
     return st;
 }
 
-static tribe_status effect_number(const char *opt, const char *s, double lo, double *out)
-{
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!*s || !end || *end || !isfinite(v) || !(v > lo))
-        return tribe_cli_usage("gen", "%s expects a number above %g, got '%s'", opt, lo, s);
-    *out = v;
-    return TRIBE_OK;
-}
-
 /* tribe gen --effect OUTBOX: rank 0 reads the outbox and writes the files. */
 static tribe_status run_effect(tribe_par *par, int argc, char **argv)
 {
@@ -134,11 +124,15 @@ static tribe_status run_effect(tribe_par *par, int argc, char **argv)
             TRIBE_TRY(tribe_cli_int("gen", "--window-days", optarg, 1, 3650, &v));
             cfg.window_days = (int)v;
             break;
-        case 'p': TRIBE_TRY(effect_number("--base-conversion", optarg, 0, &cfg.base_conversion)); break;
-        case 'd': TRIBE_TRY(effect_number("--conversion-lift", optarg, -1, &cfg.conversion_lift)); break;
-        case 'm': TRIBE_TRY(effect_number("--mean-spend", optarg, 0, &cfg.mean_spend)); break;
-        case 'r': TRIBE_TRY(effect_number("--spend-lift", optarg, -1, &cfg.spend_lift)); break;
-        case 'g': TRIBE_TRY(effect_number("--sigma", optarg, -1e-300, &cfg.sigma)); break;
+        case 'p':
+            TRIBE_TRY(tribe_cli_number("gen", "--base-conversion", optarg, -1e9, 1e9, &cfg.base_conversion));
+            break;
+        case 'd':
+            TRIBE_TRY(tribe_cli_number("gen", "--conversion-lift", optarg, -1e9, 1e9, &cfg.conversion_lift));
+            break;
+        case 'm': TRIBE_TRY(tribe_cli_number("gen", "--mean-spend", optarg, -1e9, 1e9, &cfg.mean_spend)); break;
+        case 'r': TRIBE_TRY(tribe_cli_number("gen", "--spend-lift", optarg, -1e9, 1e9, &cfg.spend_lift)); break;
+        case 'g': TRIBE_TRY(tribe_cli_number("gen", "--sigma", optarg, -1e9, 1e9, &cfg.sigma)); break;
         default: return tribe_cli_usage("gen", "unknown option '%s' with --effect", argv[optind - 1]);
         }
     }

@@ -14,22 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-tribe_status tribe_cli_share(const char *cmd, const char *opt, const char *s, double *out)
-{
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!*s || !end || *end || !(v >= 0 && v <= 1))
-        return tribe_cli_usage(cmd, "%s expects a share between 0 and 1, got '%s'", opt, s);
-    *out = v;
-    return TRIBE_OK;
-}
-
-static tribe_status positive_number(const char *opt, const char *s, double lo, double hi, double *out)
+tribe_status tribe_cli_number(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
 {
     char *end = NULL;
     double v = strtod(s, &end);
     if (!*s || !end || *end || !(v >= lo && v <= hi))
-        return tribe_cli_usage("campaign", "%s expects a number in [%g, %g], got '%s'", opt, lo, hi, s);
+        return tribe_cli_usage(cmd, "%s expects a number between %g and %g, got '%s'", opt, lo, hi, s);
     *out = v;
     return TRIBE_OK;
 }
@@ -94,8 +84,8 @@ static void print_table(const tribe_exp_table *t, const tribe_exp_assign *a, con
     printf("  transactions: %lld rows, %lld in the windows, %lld outside them, %lld of other customers\n",
            (long long)ts->rows, (long long)ts->used, (long long)ts->outside, (long long)ts->other);
     printf("%-7s %8s %8s %7s %7s  %-26s %-24s %9s %9s  %-26s %-30s %s\n", "segment", "n_treat", "n_ctrl", "conv_t",
-           "conv_c", "conversion lift (pp)", "relative conversion lift", "spend_t", "spend_c", "spend lift per customer",
-           "incremental revenue", "ROI");
+           "conv_c", "conversion lift (pp)", "relative conversion lift", "spend_t", "spend_c",
+           "spend lift per customer", "incremental revenue", "ROI");
     for (int i = 0; i < t->nrows; i++) {
         const tribe_exp_result *r = &t->row[i].r;
         ci_txt(c1, sizeof c1, r->conv_abs, 100, 2, "");
@@ -282,8 +272,8 @@ tribe_status tribe_cli_campaign_measure(tribe_par *par, int argc, char **argv)
             TRIBE_TRY(tribe_cli_int("campaign", "--window-days", optarg, 1, 3650, &v));
             mo.window = (int)v;
             break;
-        case 'k': TRIBE_TRY(positive_number("--cost-per-message", optarg, 0, 1e9, &mo.cost)); break;
-        case 'f': TRIBE_TRY(positive_number("--confidence", optarg, 0.5, 0.999, &mo.conf)); break;
+        case 'k': TRIBE_TRY(tribe_cli_number("campaign", "--cost-per-message", optarg, 0, 1e9, &mo.cost)); break;
+        case 'f': TRIBE_TRY(tribe_cli_number("campaign", "--confidence", optarg, 0.5, 0.999, &mo.conf)); break;
         case 'm': mo.mapping = optarg; break;
         case 'o': mo.out = optarg; break;
         default: return tribe_cli_usage("campaign", "unknown option '%s'", argv[optind - 1]);

@@ -232,8 +232,13 @@ for seg, t in truth.items():
     for k in ("conversion_lift", "conversion_rel_lift", "spend_lift", "spend_rel_lift"):
         assert float(g[k + "_lo"]) <= float(t[k]) <= float(g[k + "_hi"]), (seg, k, g[k + "_lo"], t[k], g[k + "_hi"])
 PY
+mkdir -p "$TMP/np2"
+tribe_np 2 campaign measure --outbox "$EXP" --transactions "$TMP/eff/transactions.csv" --confidence 0.999 \
+  --cost-per-message 0.05 --out "$TMP/np2" >/dev/null 2>&1
+check "measure on 2 ranks writes the same CSV" cmp -s "$TMP/experiment_spring-test.csv" \
+  "$TMP/np2/experiment_spring-test.csv"
 M=(campaign measure --outbox "$EXP" --transactions "$TMP/eff/transactions.csv")
-expect 2 "between 0 and 1" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel email --holdout 1.5
+expect 2 "--holdout expects a number between 0 and 1" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel email --holdout 1.5
 expect 3 "no line of campaign 'autumn'.*'spring test'" -- "$TRIBE_BIN" "${M[@]}" --campaign autumn
 cat "$EXP" "$TMP/dry.jsonl" >"$TMP/two.jsonl"
 expect 2 "holds 2 campaigns.*--campaign" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/two.jsonl" --transactions "$TMP/eff/transactions.csv"
