@@ -247,6 +247,11 @@ expect 3 "has no control \(holdout\) customer" -- "$TRIBE_BIN" campaign measure 
 expect 3 "bad.jsonl:4: key 'segment' is missing or not an integer" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/bad.jsonl" --transactions "$TMP/eff/transactions.csv"
 sed '3s/,[0-9-]* 10:00:00,/,yesterday,/' "$TMP/eff/transactions.csv" >"$TMP/badtx.csv"
 expect 3 "badtx.csv:3: InvoiceDate 'yesterday' is not a date" -- "$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/badtx.csv"
+cp "$EXP" "$TMP/mixed.jsonl"
+"$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel email \
+  --holdout 0.5 --campaign "spring test" --outbox "$TMP/mixed.jsonl" >/dev/null 2>&1
+expect 3 "customer [0-9]+ of campaign 'spring test' is in (control|treatment).*different --holdout" -- "$TRIBE_BIN" campaign measure --outbox "$TMP/mixed.jsonl" --transactions "$TMP/eff/transactions.csv"
+expect 0 "window of the last send runs [0-9]+ day\(s\) past the transactions' last day" -- "$TRIBE_BIN" "${M[@]}" --window-days 400 --out "$TMP/np2"
 expect 4 "missing.csv" -- "$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/missing.csv"
 expect 2 "--window-days" -- "$TRIBE_BIN" "${M[@]}" --window-days 0
 
