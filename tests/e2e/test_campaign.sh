@@ -237,6 +237,19 @@ tribe_np 2 campaign measure --outbox "$EXP" --transactions "$TMP/eff/transaction
   --cost-per-message 0.05 --out "$TMP/np2" >/dev/null 2>&1
 check "measure on 2 ranks writes the same CSV" cmp -s "$TMP/experiment_spring-test.csv" \
   "$TMP/np2/experiment_spring-test.csv"
+$PY - "$TMP/eff/transactions.csv" "$TMP/fin.csv" <<'PY'
+import csv, sys
+w = csv.writer(open(sys.argv[2], "w", newline=""))
+w.writerow("id,date,client_id,card_id,amount,use_chip,merchant_id,merchant_city,merchant_state,zip,mcc,errors".split(","))
+for r in csv.DictReader(open(sys.argv[1])):
+    w.writerow([r["InvoiceNo"], r["InvoiceDate"], r["CustomerID"], 1, "$%.2f" % (float(r["UnitPrice"]) * int(r["Quantity"])),
+                "Chip Transaction", 7, "X", "", "", 5411, ""])
+PY
+mkdir -p "$TMP/fin"
+"$TRIBE_BIN" campaign measure --outbox "$EXP" --transactions "$TMP/fin.csv" --confidence 0.999 --cost-per-message 0.05 \
+  --mapping "$TRIBE_SOURCE_DIR/jobs/mappings/financial.json" --out "$TMP/fin" >/dev/null 2>&1
+check "measure reads a mapped layout (--mapping financial.json) to the same table" cmp -s \
+  "$TMP/experiment_spring-test.csv" "$TMP/fin/experiment_spring-test.csv"
 M=(campaign measure --outbox "$EXP" --transactions "$TMP/eff/transactions.csv")
 expect 2 "--holdout expects a number between 0 and 1" -- "$TRIBE_BIN" campaign send --results "$OUT" --segment 0 --contacts "$TMP/raw/contacts.csv" --channel email --holdout 1.5
 expect 3 "no line of campaign 'autumn'.*'spring test'" -- "$TRIBE_BIN" "${M[@]}" --campaign autumn
