@@ -38,6 +38,7 @@
 
 #include "tribe/core.h"
 #include "tribe/date.h"
+#include "tribe/items.h"
 #include "tribe/mapping.h"
 #include "tribe/par.h"
 #include "tribe/table.h"
@@ -162,6 +163,13 @@ tribe_status tribe_ingest(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_tab
  * customers_after_cutoff). Errors: as tribe_ingest; *target NULL on error. */
 tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,
                                 tribe_table **target, tribe_ledger *ledger);
+
+/* Collective. tribe_ingest_split, plus (items not NULL) what each customer of
+ * *out bought (tribe/items.h): its products, or its categories when the
+ * mapping has a category column or categories_file; purchases on or before
+ * the cutoff only. *items is freed on error. */
+tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,
+                                      tribe_table **target, tribe_ledger *ledger, tribe_items *items);
 
 /* Collective: reads a ready feature table CSV: first column the customer id
  * (any header name), then numeric columns named by the header (an empty cell,

@@ -319,6 +319,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     path_list src[N_SOURCES]; /* transactions, web, demographics, text */
     tribe_text_cfg text = {0};
     tribe_text_topics topics = {0};
+    tribe_items items = {0}; /* what each customer bought: the offers stage's input */
     char rejects[4096] = "", target_path[4096] = "", tmp[N_FILES][4096 + 32] = {""};
     const char *final[N_FILES] = {NULL, NULL, NULL};
     tribe_lock *lk = NULL;
@@ -398,7 +399,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     cfg.rejects = tmp[F_REJECTS];
 
     tribe_progress_stage("ingest");
-    st = tribe_ingest_split(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led);
+    st = tribe_ingest_split_items(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led, &items);
     if (st != TRIBE_OK)
         goto cleanup;
     if (src[SRC_TEXT].n > 0) {
@@ -431,6 +432,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_OUT], t, ledger, source));
     if (topics.k > 0)
         TRIBE_TRY(store_topics(par, tmp[F_OUT], &topics));
+    TRIBE_TRY(tribe_items_write(par, tmp[F_OUT], t, &items));
     if (target)
         TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_TARGET], target, ledger, source));
     if (tribe_par_rank(par) == 0) {
@@ -458,6 +460,7 @@ cleanup:
     for (int k = 0; k < N_SOURCES; k++)
         path_list_free(&src[k]);
     tribe_text_topics_free(&topics);
+    tribe_items_free(&items);
     tribe_mapping_destroy(&map);
     tribe_table_destroy(&t);
     tribe_table_destroy(&target);

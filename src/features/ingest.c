@@ -67,6 +67,7 @@ typedef struct {
     ing_set inv, prod, day; /* (index, key) */
     ing_map ctry;           /* (index, country code) -> rows */
     ing_map cat;            /* (index, category code) -> purchases in micro-units (CAT_UNIT) */
+    ing_map item;           /* (index, item code) -> purchases in CAT_UNIT (the offers' items, tribe/items.h) */
 } tx_agg;
 
 typedef struct {
@@ -113,6 +114,7 @@ static tribe_status tx_agg_init(tx_agg *a)
     TRIBE_TRY(ing_set_init(&a->day, 1024));
     TRIBE_TRY(ing_map_init(&a->ctry, 1024));
     TRIBE_TRY(ing_map_init(&a->cat, 1024));
+    TRIBE_TRY(ing_map_init(&a->item, 1024));
 cleanup:
     return st;
 }
@@ -125,6 +127,7 @@ static void tx_agg_free(tx_agg *a)
     ing_set_free(&a->day);
     ing_map_free(&a->ctry);
     ing_map_free(&a->cat);
+    ing_map_free(&a->item);
     free(a->c);
     memset(a, 0, sizeof *a);
 }
@@ -228,6 +231,10 @@ typedef struct {
     tribe_ledger led;   /* this rank's counts until summed */
     ing_rejects rej;
     ing_dict country, device, occupation, subscription, category;
+    /* the offers' items (tribe/items.h): products or categories, and the
+     * "code\x1fdescription" pairs with their rows in descrows (0, pair) */
+    ing_dict item, itemdesc;
+    ing_map descrows;
     tx_agg tx;          /* local partials, then (after the shuffle) owned customers */
     web_agg web;        /* local partials */
     demo_rec *demo;
@@ -335,6 +342,9 @@ static tribe_status state_init(state *S)
     TRIBE_TRY(ing_dict_init(&S->occupation));
     TRIBE_TRY(ing_dict_init(&S->subscription));
     TRIBE_TRY(ing_dict_init(&S->category));
+    TRIBE_TRY(ing_dict_init(&S->item));
+    TRIBE_TRY(ing_dict_init(&S->itemdesc));
+    TRIBE_TRY(ing_map_init(&S->descrows, 1024));
     TRIBE_TRY(tx_agg_init(&S->tx));
     TRIBE_TRY(web_agg_init(&S->web));
     TRIBE_TRY(ing_ids_init(&S->ids));
@@ -350,6 +360,9 @@ static void state_free(state *S)
     ing_dict_free(&S->occupation);
     ing_dict_free(&S->subscription);
     ing_dict_free(&S->category);
+    ing_dict_free(&S->item);
+    ing_dict_free(&S->itemdesc);
+    ing_map_free(&S->descrows);
     tx_agg_free(&S->tx);
     web_agg_free(&S->web);
     ing_ids_free(&S->ids);
@@ -546,6 +559,25 @@ static void tx_channel(const tribe_map_source *m, const tribe_csv *c, const int 
             }
 }
 
+/* The row's category: its category cell, else its product's category from
+ * categories_file; *n = 0 for none. */
+static const char *row_category(const tribe_map_source *m, const tribe_csv *c, const int *col, size_t *n)
+{
+    const char *v = role_cell(m, c, col, TRIBE_TX_CATEGORY, n);
+    if (*n == 0 && m->n_prodcat > 0) { /* the product's category from categories_file */
+        size_t np = 0;
+        const char *p = role_cell(m, c, col, TRIBE_TX_PRODUCT, &np);
+        v = tribe_mapping_product_category(m, p, np);
+        *n = v ? strlen(v) : 0;
+    }
+    return v;
+}
+
+static int has_categories(const tribe_map_source *m)
+{
+    return m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY] || m->n_prodcat > 0;
+}
+
 /* Adds a purchase to the customer's spend in its category (an empty
  * category cell counts for none), in CAT_UNIT units. */
 static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe_csv *c, const int *col, int64_t idx,
@@ -553,17 +585,39 @@ static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe
 {
     size_t n = 0;
     int64_t code = 0;
-    const char *v = role_cell(m, c, col, TRIBE_TX_CATEGORY, &n);
-    if (n == 0 && m->n_prodcat > 0) { /* the product's category from categories_file */
-        size_t np = 0;
-        const char *p = role_cell(m, c, col, TRIBE_TX_PRODUCT, &np);
-        v = tribe_mapping_product_category(m, p, np);
-        n = v ? strlen(v) : 0;
-    }
+    const char *v = row_category(m, c, col, &n);
     if (n == 0)
         return TRIBE_OK;
     tribe_status st = ing_dict_id(&S->category, v, n, &code);
     return st == TRIBE_OK ? count_add(&S->tx.cat, idx, code, llround(amount * CAT_UNIT)) : st;
+}
+
+/* Adds a purchase to the customer's spend on its item (tribe/items.h): its
+ * category when the mapping has categories, else its product (an empty cell
+ * counts for none); a product's description cell votes for its name. */
+static tribe_status tx_item(state *S, const tribe_map_source *m, const tribe_csv *c, const int *col, int64_t idx,
+                            double amount)
+{
+    tribe_status st = TRIBE_OK;
+    size_t n = 0, nd = 0;
+    int64_t code = 0;
+    char pair[2 * 256 + 1];
+    const char *v = has_categories(m) ? row_category(m, c, col, &n) : role_cell(m, c, col, TRIBE_TX_PRODUCT, &n);
+    if (n == 0)
+        return TRIBE_OK;
+    TRIBE_TRY(ing_dict_id(&S->item, v, n, &code));
+    TRIBE_TRY(count_add(&S->tx.item, idx, code, llround(amount * CAT_UNIT)));
+    const char *d = has_categories(m) ? NULL : role_cell(m, c, col, TRIBE_TX_DESCRIPTION, &nd);
+    if (nd == 0 || n > 255)
+        return TRIBE_OK;
+    nd = nd > 255 ? 255 : nd;
+    memcpy(pair, v, n);
+    pair[n] = '\x1f';
+    memcpy(pair + n + 1, d, nd);
+    TRIBE_TRY(ing_dict_id(&S->itemdesc, pair, n + 1 + nd, &code));
+    TRIBE_TRY(count_add(&S->descrows, 0, code, 1));
+cleanup:
+    return st;
 }
 
 /* The day of a date cell in the mapping's format; rows of one invoice repeat
@@ -721,8 +775,9 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     tx_season(cu, day, amount);
     if (m->n_channels > 0)
         tx_channel(m, c, col, cu, amount);
-    if (m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY] || m->n_prodcat > 0)
+    if (has_categories(m))
         TRIBE_TRY(tx_category(S, m, c, col, idx, amount));
+    TRIBE_TRY(tx_item(S, m, c, col, idx, amount));
     if (day < cu->first)
         cu->first_money = tribe_xsum_of(amount);
     else if (day == cu->first)
@@ -1349,7 +1404,8 @@ cleanup:
  * (the owner says which) do the set elements travel, to be united in the
  * owner's (customer, key) sets. Errors: NOMEM, INTERNAL; agreed on all
  * ranks (S->tx is then partly freed: the ingest fails). */
-static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry, const levels *cat)
+static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, const levels *ctry, const levels *cat,
+                               const levels *item)
 {
     tribe_status st = TRIBE_OK;
     tx_agg *loc = &S->tx;
@@ -1357,7 +1413,8 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     memset(&x, 0, sizeof x);
     if (tribe_par_size(par) == 1) {
         st = tx_remap_votes(&loc->ctry, ctry->remap);
-        return st == TRIBE_OK ? tx_remap_votes(&loc->cat, cat->remap) : st;
+        st = st == TRIBE_OK ? tx_remap_votes(&loc->cat, cat->remap) : st;
+        return st == TRIBE_OK ? tx_remap_votes(&loc->item, item->remap) : st;
     }
     st = tx_agg_init(&x.own);
     if (st == TRIBE_OK)
@@ -1370,6 +1427,7 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
         TRIBE_TRY(tx_send_keys(par, loc, spl, &x, which));
     TRIBE_TRY(tx_send_votes(par, loc, &loc->ctry, spl, ctry->remap, &x.own.ctry, &x));
     TRIBE_TRY(tx_send_votes(par, loc, &loc->cat, spl, cat->remap, &x.own.cat, &x));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->item, spl, item->remap, &x.own.item, &x));
     tx_agg_free(loc);
     *loc = x.own;
     memset(&x.own, 0, sizeof x.own);
@@ -1554,6 +1612,7 @@ static int cmp_cust_id(const void *a, const void *b, void *ctx)
 typedef struct {
     levels ctry, dev, occ, sub; /* global level lists, the same on every rank */
     levels cat;                 /* the transactions' categories */
+    levels item, itemdesc;      /* the offers' items and (code, description) pairs (tribe/items.h) */
     int64_t *spl;               /* [size - 1] owner splitters (ing_splitters) */
     int64_t n, n_rows;          /* owned customers; those that get a table row */
     web_tot *wt;                /* [n] web totals */
@@ -1580,6 +1639,8 @@ static void build_ctx_free(build_ctx *b)
     levels_free(&b->occ);
     levels_free(&b->sub);
     levels_free(&b->cat);
+    levels_free(&b->item);
+    levels_free(&b->itemdesc);
     free(b->catshare);
     free(b->spl);
     free(b->wt);
@@ -1607,6 +1668,10 @@ static tribe_status build_levels(tribe_par *par, const state *S, build_ctx *b)
     st = ing_levels_union(par, &S->subscription, &b->sub.levels, &b->sub.n, &b->sub.remap);
     TRIBE_TRY(tribe_par_agree(par, st));
     st = ing_levels_union(par, &S->category, &b->cat.levels, &b->cat.n, &b->cat.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->item, &b->item.levels, &b->item.n, &b->item.remap);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    st = ing_levels_union(par, &S->itemdesc, &b->itemdesc.levels, &b->itemdesc.n, &b->itemdesc.remap);
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
     return st;
@@ -2024,7 +2089,7 @@ cleanup:
 }
 
 static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
-                          tribe_table **out, tribe_table **target)
+                          tribe_table **out, tribe_table **target, tribe_items *items)
 {
     tribe_status st = TRIBE_OK;
     const int has_web = cfg->web != NULL, has_demo = cfg->demographics != NULL;
@@ -2038,7 +2103,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     TRIBE_TRY(build_owners(par, S, &b));
     if (S->string_ids)
         TRIBE_TRY(ing_ids_shuffle(par, &S->ids, b.spl));
-    TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry, &b.cat));
+    TRIBE_TRY(shuffle_tx(par, S, b.spl, &b.ctry, &b.cat, &b.item));
     TRIBE_TRY(build_alloc(par, S, &b));
     TRIBE_TRY(build_categories(par, S, &b));
     if (has_web)
@@ -2047,6 +2112,12 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(shuffle_demo(par, S, b.spl, &b.ctry, &b.occ, &b.sub, b.best));
     build_codes(S, &b);
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
+    if (items) { /* the offers' items of the table's rows (ingest_items.c) */
+        ing_items_src src = {&S->tx.item, &S->descrows, b.item.levels, b.item.n, b.itemdesc.levels,
+                             b.itemdesc.n, b.itemdesc.remap, S->tx.n, b.order, b.n_rows, CAT_UNIT,
+                             has_categories(&S->map->src[SRC_TX])};
+        TRIBE_TRY(ing_items_build(par, &src, items));
+    }
     if (S->rejects_all)
         TRIBE_TRY(reject_customers(par, S, &b));
     if (S->string_ids) {
@@ -2176,8 +2247,14 @@ static void tx_label(const sources *src, char *buf, size_t cap)
         snprintf(buf, cap, "%s (and %d more files)", f->path[0], f->n - 1);
 }
 
-tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out,
+tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tribe_table **out,
                                 tribe_table **target, tribe_ledger *ledger)
+{
+    return tribe_ingest_split_items(par, cfg, out, target, ledger, NULL);
+}
+
+tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out,
+                                      tribe_table **target, tribe_ledger *ledger, tribe_items *items)
 {
     tribe_status st = TRIBE_OK;
     state S;
@@ -2284,7 +2361,7 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *user_cfg
     S.led.horizon_days = cutoff != INT64_MAX ? cfg->horizon_days : 0;
     if (cutoff != INT64_MAX)
         tribe_format_day(cutoff, S.led.cutoff);
-    st = build(par, cfg, &S, snapshot, out, target);
+    st = build(par, cfg, &S, snapshot, out, target, items);
     TRIBE_DEBUG("ingest: read transactions %.2f s, web %.2f s, demographics %.2f s, rejects %.2f s, "
                 "merge %.2f s (rank 0)",
                 tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
@@ -2326,6 +2403,7 @@ cleanup:
         tribe_table_destroy(out);
         if (target)
             tribe_table_destroy(target);
+        tribe_items_free(items);
     }
     state_free(&S);
     sources_free(&src);

@@ -18,6 +18,7 @@
 #include "tribe/date.h"
 #include "tribe/csv.h"
 #include "tribe/par.h"
+#include "tribe/items.h"
 #include "tribe/table.h"
 
 #include <stdio.h>
@@ -125,6 +126,28 @@ tribe_status ing_shuffle(tribe_par *par, const int64_t *spl, const void *recs, i
  * *remap (caller frees) maps each local id to its global level. */
 tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels, int *n_levels,
                               int64_t **remap);
+
+/* ---- the offers' items (ingest_items.c) ----------------------------------- */
+
+/* What ingest holds of the items once the customers are with their owners. */
+typedef struct {
+    const ing_map *spend;      /* (owned customer index, global item level) -> purchases in 1/unit */
+    const ing_map *descrows;   /* (0, local pair id) -> rows of that (code, description) pair */
+    char *const *item;         /* [n_item] item levels (codes), sorted, the same on every rank */
+    int n_item;
+    char *const *pair;         /* [n_pair] "code\x1fdescription" levels, sorted, the same on every rank */
+    int n_pair;
+    const int64_t *pair_remap; /* local pair id -> global pair level */
+    int64_t n_owned;           /* owned customers (indices 0 .. n_owned - 1) */
+    const int64_t *order;      /* [n_rows] the owned customer index of each table row */
+    int64_t n_rows;
+    double unit;               /* the fixed-point unit of spend (CAT_UNIT) */
+    int categories;            /* 1: the items are categories */
+} ing_items_src;
+
+/* Collective (one sum-reduction over the pairs). The CSR of the table's rows
+ * and the item names into *out (tribe/items.h). Errors: NOMEM, agreed. */
+tribe_status ing_items_build(tribe_par *par, const ing_items_src *src, tribe_items *out);
 
 /* ---- string customer ids (ingest_ids.c) ------------------------------------ */
 
