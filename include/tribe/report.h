@@ -85,6 +85,10 @@ tribe_status tribe_report_drivers(tribe_sbuf *b, const tribe_segments *s, const 
  * topic_<n>). */
 tribe_status tribe_report_text(tribe_sbuf *b, const tribe_segments *s, int n_topics, const char *const *topics,
                                int64_t k_min);
+/* "What each segment buys more than the base" (docs/offers.md): per segment
+ * of at least k_min customers its offers (s->seg[].offer); categories = 1
+ * when the items are categories. */
+tribe_status tribe_report_offers(tribe_sbuf *b, const tribe_segments *s, int categories, int64_t k_min);
 /* "Lifetime value". */
 tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv);
 /* "Personas": one card per segment (p[s->k], or a note when p is NULL), with

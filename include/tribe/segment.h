@@ -53,6 +53,18 @@ void tribe_segtest_destroy(tribe_segtest **t);
 /* Drivers kept per segment (tribe_segment.driver_*). */
 #define TRIBE_SEG_DRIVERS 5
 
+/* Offers kept per segment (tribe_segment.offer, docs/offers.md). */
+#define TRIBE_SEG_OFFERS 10
+
+/* An item the segment buys more than the base (the offers stage). */
+typedef struct {
+    char name[96];      /* the item as a person reads it (product description or category), UTF-8 */
+    double lift;        /* share / base_share */
+    double share;       /* of the segment's customers who bought it */
+    double base_share;  /* of all customers who bought it */
+    int64_t customers;  /* the segment's customers who bought it */
+} tribe_segoffer;
+
 typedef struct {
     int id;
     char name[64];      /* RFM-style name, unique in the run ("Champions", "At Risk 2", ...) */
@@ -78,6 +90,11 @@ typedef struct {
     /* Customers the outliers stage flagged in the segment, -1 when it did
      * not run (docs/clustering.md). */
     int64_t outliers;
+    /* What the segment buys more than the base (offers stage, docs/offers.md):
+     * by lift descending; n_offers 0 when not computed or none passed the
+     * support thresholds. */
+    int n_offers;
+    tribe_segoffer offer[TRIBE_SEG_OFFERS];
 } tribe_segment;
 
 typedef struct {

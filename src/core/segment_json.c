@@ -54,6 +54,30 @@ cleanup:
     return st;
 }
 
+/* ", "offers": [...]" (docs/offers.md), only when the segment has offers. */
+static tribe_status put_offers(tribe_sbuf *b, const tribe_segment *g)
+{
+    tribe_status st = TRIBE_OK;
+    if (g->n_offers <= 0)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_sbuf_add(b, ",\n     \"offers\": ["));
+    for (int r = 0; r < g->n_offers && r < TRIBE_SEG_OFFERS; r++) {
+        const tribe_segoffer *o = &g->offer[r];
+        TRIBE_TRY(tribe_sbuf_add(b, r ? ", {\"name\": " : "{\"name\": "));
+        TRIBE_TRY(tribe_sbuf_json_str(b, o->name));
+        TRIBE_TRY(tribe_sbuf_add(b, ", "));
+        TRIBE_TRY(put_key_num(b, "lift", o->lift));
+        TRIBE_TRY(tribe_sbuf_add(b, ", "));
+        TRIBE_TRY(put_key_num(b, "share", o->share));
+        TRIBE_TRY(tribe_sbuf_add(b, ", "));
+        TRIBE_TRY(put_key_num(b, "base_share", o->base_share));
+        TRIBE_TRY(tribe_sbuf_printf(b, ", \"customers\": %lld}", (long long)o->customers));
+    }
+    TRIBE_TRY(tribe_sbuf_add(b, "]"));
+cleanup:
+    return st;
+}
+
 static tribe_status put_segment(tribe_sbuf *b, const tribe_segments *s, const tribe_segment *g)
 {
     tribe_status st = TRIBE_OK;
@@ -88,7 +112,9 @@ static tribe_status put_segment(tribe_sbuf *b, const tribe_segments *s, const tr
     TRIBE_TRY(put_key_num(b, "ltv_median", g->ltv_median));
     TRIBE_TRY(tribe_sbuf_add(b, ", "));
     TRIBE_TRY(put_key_num(b, "ltv_total", g->ltv_total));
-    TRIBE_TRY(tribe_sbuf_printf(b, ", \"outliers\": %lld}", (long long)g->outliers));
+    TRIBE_TRY(tribe_sbuf_printf(b, ", \"outliers\": %lld", (long long)g->outliers));
+    TRIBE_TRY(put_offers(b, g));
+    TRIBE_TRY(tribe_sbuf_add(b, "}"));
 cleanup:
     return st;
 }
@@ -316,6 +342,40 @@ static tribe_status get_drivers(const cJSON *o, const char *where, tribe_segment
     return TRIBE_OK;
 }
 
+/* The optional "offers" member (absent: none, as an older tribe wrote). */
+static tribe_status get_offers(const cJSON *o, const char *where, tribe_segment *g)
+{
+    const cJSON *a = member(o, "offers"), *x;
+    char w[160];
+    int64_t v = 0;
+    snprintf(w, sizeof w, "%soffers", where);
+    g->n_offers = 0;
+    if (!a)
+        return TRIBE_OK;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > TRIBE_SEG_OFFERS)
+        return bad(w, "is not an array of at most ten offers");
+    cJSON_ArrayForEach(x, a)
+    {
+        tribe_segoffer *f = &g->offer[g->n_offers];
+        const cJSON *name = member(x, "name");
+        if (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof f->name)
+            return bad(w, "holds a name that is not a string of at most 95 bytes");
+        snprintf(f->name, sizeof f->name, "%s", name->valuestring);
+        tribe_status st = get_num(x, "lift", w, &f->lift);
+        if (st == TRIBE_OK)
+            st = get_num(x, "share", w, &f->share);
+        if (st == TRIBE_OK)
+            st = get_num(x, "base_share", w, &f->base_share);
+        if (st == TRIBE_OK)
+            st = get_int(x, "customers", w, 0, 9007199254740992.0, &v);
+        if (st != TRIBE_OK)
+            return st;
+        f->customers = v;
+        g->n_offers++;
+    }
+    return TRIBE_OK;
+}
+
 static tribe_status get_segment(const cJSON *o, int c, tribe_segments *s)
 {
     tribe_status st = TRIBE_OK;
@@ -344,6 +404,7 @@ static tribe_status get_segment(const cJSON *o, int c, tribe_segments *s)
     TRIBE_TRY(get_num(o, "ltv_median", where, &g->ltv_median));
     TRIBE_TRY(get_num(o, "ltv_total", where, &g->ltv_total));
     TRIBE_TRY(get_int(o, "outliers", where, -1, 9007199254740992.0, &g->outliers));
+    TRIBE_TRY(get_offers(o, where, g));
 cleanup:
     return st;
 }

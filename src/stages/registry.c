@@ -18,6 +18,7 @@
     X(drivers)                                                                                                   \
     X(ltv)                                                                                                       \
     X(text)                                                                                                      \
+    X(offers)                                                                                                    \
     X(personas)                                                                                                  \
     X(campaign)
 
