@@ -76,6 +76,10 @@ typedef struct {
     int priority;             /* 1 = highest expected value */
     char rule[48];            /* "campaign.rules[2]", "built-in: At Risk" or "built-in: At Risk (high value)" */
     char currency[4];         /* ISO 4217 code of order_value, mean/median_monetary, expected_value */
+    /* What to offer (the offers stage, docs/offers.md): the item the segment
+     * buys most above the base, "" and NaN without one. */
+    char offer[96];
+    double offer_lift;
 } tribe_campaign_plan;
 
 /* 1 when `match` selects a segment named `name`: "*" matches every name;

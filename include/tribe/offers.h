@@ -28,8 +28,8 @@
 #define TRIBE_OFFERS_TOP_MAX 10 /* = TRIBE_SEG_OFFERS */
 
 typedef struct {
-    int64_t min_customers; /* buyers in the segment (default 10) */
-    double min_share;      /* share of the segment's customers (default 0.02) */
+    int64_t min_customers; /* buyers in the segment (default 20) */
+    double min_share;      /* share of the segment's customers (default 0.05) */
     double min_lift;       /* default 1.2: at least 20% more often than the base */
     int top;               /* offers per segment, 1..TRIBE_OFFERS_TOP_MAX (default 3) */
     int max_items;         /* items counted per segment: those with the most buyers (default 5000) */
@@ -70,9 +70,11 @@ void tribe_offers_rank(const int64_t *cnt, const int64_t *size, int k, int m, co
 
 /* Collective. The offers of the k segments of this rank's rows (label[n],
  * items of the same rows): one sum-reduction of the item totals, one of the
- * k x m counts; *out identical on every rank. Errors: NOMEM, agreed. */
+ * k x m counts; *out identical on every rank. exclude[n_items] (NULL: none;
+ * the same on every rank) marks items never offered (postage, fees).
+ * Errors: NOMEM, agreed. */
 tribe_status tribe_offers_fit(tribe_par *par, const int32_t *label, const tribe_items *items, int k,
-                              const tribe_offers_cfg *cfg, tribe_offers *out);
+                              const tribe_offers_cfg *cfg, const uint8_t *exclude, tribe_offers *out);
 
 void tribe_offers_free(tribe_offers *o);
 

@@ -220,6 +220,9 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
         r->median_monetary = jm < 0 ? NAN : g->median[jm];
         r->revenue_share = g->revenue_share;
         r->expected_value = (double)r->size * r->response_rate * r->order_value;
+        /* the offer: the segment's first offer (highest lift), if any */
+        snprintf(r->offer, sizeof r->offer, "%s", g->n_offers > 0 ? g->offer[0].name : "");
+        r->offer_lift = g->n_offers > 0 ? g->offer[0].lift : NAN;
         order[c] = r;
     }
     qsort(order, (size_t)s->k, sizeof *order, cmp_ev);
@@ -271,7 +274,7 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
     tribe_sbuf b = {0};
     TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,segment_name,rfm_status,size,campaign,channel,channel_basis,tone,timing,"
                                  "response_rate,order_value,value_basis,mean_monetary,median_monetary,revenue_share,"
-                                 "value_index,value_tier,expected_value,priority,rule,currency\r\n"));
+                                 "value_index,value_tier,expected_value,priority,rule,currency,offer,offer_lift\r\n"));
     for (int c = 0; c < k; c++) {
         const tribe_campaign_plan *r = &p[c];
         TRIBE_TRY(csv_int(&b, r->segment));
@@ -294,7 +297,9 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
         TRIBE_TRY(csv_num(&b, r->expected_value, 0));
         TRIBE_TRY(csv_int(&b, r->priority));
         TRIBE_TRY(csv_field(&b, r->rule, 0));
-        TRIBE_TRY(csv_field(&b, r->currency, 1));
+        TRIBE_TRY(csv_field(&b, r->currency, 0));
+        TRIBE_TRY(csv_field(&b, r->offer, 0));
+        TRIBE_TRY(csv_num(&b, r->offer_lift, 1));
     }
     TRIBE_TRY(tribe_sbuf_take(&b, out));
 cleanup:

@@ -6,8 +6,8 @@
 
 void tribe_offers_cfg_default(tribe_offers_cfg *cfg)
 {
-    cfg->min_customers = 10;
-    cfg->min_share = 0.02;
+    cfg->min_customers = 20;
+    cfg->min_share = 0.05;
     cfg->min_lift = 1.2;
     cfg->top = 3;
     cfg->max_items = 5000;
@@ -97,18 +97,18 @@ static int cmp_buyers(const void *a, const void *b, void *ctx)
     return (x > y) - (x < y);
 }
 
-/* Not collective. The counted items: those with >= min_customers buyers,
+/* Not collective. The counted items: those not excluded with >= min_customers buyers,
  * at most max_items of them (the most bought; ties: the lower code), as
  * col[n_items] (-1: not counted) and col_item[*m]. Errors: NOMEM. */
-static tribe_status pick_items(const int64_t *tot, int n_items, const tribe_offers_cfg *cfg, int32_t *col,
-                               int32_t **col_item, int *m)
+static tribe_status pick_items(const int64_t *tot, int n_items, const tribe_offers_cfg *cfg, const uint8_t *exclude,
+                               int32_t *col, int32_t **col_item, int *m)
 {
     tribe_status st = TRIBE_OK;
     int32_t *keep = NULL;
     int n = 0;
     TRIBE_TRY(tribe_alloc((void **)&keep, (size_t)(n_items > 0 ? n_items : 1) * sizeof *keep));
     for (int i = 0; i < n_items; i++)
-        if (tot[i] >= cfg->min_customers && tot[i] > 0)
+        if (tot[i] >= cfg->min_customers && tot[i] > 0 && !(exclude && exclude[i]))
             keep[n++] = i;
     if (n > cfg->max_items) {
         qsort_r(keep, (size_t)n, sizeof *keep, cmp_buyers, (void *)tot);
@@ -133,7 +133,7 @@ cleanup:
 }
 
 tribe_status tribe_offers_fit(tribe_par *par, const int32_t *label, const tribe_items *items, int k,
-                              const tribe_offers_cfg *cfg, tribe_offers *out)
+                              const tribe_offers_cfg *cfg, const uint8_t *exclude, tribe_offers *out)
 {
     tribe_status st = TRIBE_OK;
     int64_t *tot = NULL, *buf = NULL;
@@ -155,7 +155,7 @@ tribe_status tribe_offers_fit(tribe_par *par, const int32_t *label, const tribe_
     for (int64_t j = 0; j < items->nnz; j++) /* a customer's items are distinct: buyers */
         tot[items->item[j]]++;
     TRIBE_TRY(tribe_par_sum_i64(par, tot, ni));
-    TRIBE_TRY(tribe_par_agree(par, pick_items(tot, ni, cfg, col, &col_item, &m)));
+    TRIBE_TRY(tribe_par_agree(par, pick_items(tot, ni, cfg, exclude, col, &col_item, &m)));
     out->items_counted = m;
     /* one buffer, one reduction: size[k + 1], then cnt[k + 1][m] */
     const int64_t len = (int64_t)(k + 1) * (m + 1);

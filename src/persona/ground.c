@@ -102,6 +102,19 @@ tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figu
     TRIBE_TRY(add(out, "ltv.median", g->ltv_median, g->ltv_median, TRIBE_FIG_MONEY));
     TRIBE_TRY(add(out, "ltv.total", g->ltv_total, g->ltv_total, TRIBE_FIG_MONEY));
     TRIBE_TRY(add(out, "ltv.horizon_days", segs->ltv_horizon_days, segs->ltv_horizon_days, TRIBE_FIG_RAW));
+    /* What the segment buys more than the base (offers stage): "3.2x as often" */
+    for (int q = 0; q < g->n_offers && q < TRIBE_SEG_OFFERS; q++) {
+        const tribe_segoffer *o = &g->offer[q];
+        char id[64];
+        snprintf(id, sizeof id, "offer.%d.lift", q);
+        TRIBE_TRY(add(out, id, o->lift, o->lift, TRIBE_FIG_RAW));
+        snprintf(id, sizeof id, "offer.%d.share", q);
+        TRIBE_TRY(add(out, id, o->share, 100.0 * o->share, TRIBE_FIG_PCT));
+        snprintf(id, sizeof id, "offer.%d.base_share", q);
+        TRIBE_TRY(add(out, id, o->base_share, 100.0 * o->base_share, TRIBE_FIG_PCT));
+        snprintf(id, sizeof id, "offer.%d.customers", q);
+        TRIBE_TRY(add(out, id, (double)o->customers, (double)o->customers, TRIBE_FIG_RAW));
+    }
     /* The whole base, so a persona can say how its segment compares. */
     TRIBE_TRY(add(out, "base.size", (double)segs->n_total, (double)segs->n_total, TRIBE_FIG_RAW));
     TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean, segs->overall_q1,
@@ -376,7 +389,7 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
     if (c < 0)
         return tribe_fail(TRIBE_ERR_INTERNAL, "persona refers to segment %d, which is not among the %d segments",
                           p->segment, segs->k);
-    int cap = 2 + segs->d;
+    int cap = 2 + segs->d + TRIBE_SEG_OFFERS;
     for (int m = 0; m < segs->n_mix; m++)
         cap += segs->mix[m].n_levels + 1;
     TRIBE_TRY(tribe_calloc((void **)&protect, (size_t)cap, sizeof *protect));
@@ -397,6 +410,10 @@ tribe_status tribe_persona_scan(const tribe_persona *p, const tribe_segments *se
             if (has_digit(segs->mix[m].levels[l]))
                 protect[sc.n_protect++] = segs->mix[m].levels[l];
     }
+    /* Offered items are the data's names too ("PACK OF 72 RETROSPOT CAKE CASES") */
+    for (int q = 0; q < segs->seg[c].n_offers && q < TRIBE_SEG_OFFERS; q++)
+        if (has_digit(segs->seg[c].offer[q].name))
+            protect[sc.n_protect++] = segs->seg[c].offer[q].name;
     for (const char *a = p->age_band; a && *a && sc.n_age < 4;) {
         if (isdigit((unsigned char)*a)) {
             char *e;

@@ -692,6 +692,27 @@ static tribe_status bio_text(tribe_sbuf *b, const writer *w)
     return tribe_sbuf_printf(b, " In reviews and messages they write most about %s%s.", terms, tone);
 }
 
+/* What the segment buys more than the base (offers stage, docs/offers.md):
+ * its best offer as a grounded figure ("offer.0.lift", "offer.0.share"), and
+ * the second one's name. Nothing without offers. */
+static tribe_status bio_offers(tribe_sbuf *b, const writer *w)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_segment *g = &w->segs->seg[w->c];
+    char lift[48], share[32];
+    if (g->n_offers <= 0)
+        return TRIBE_OK;
+    tribe_fmt_feature(lift, sizeof lift, &w->segs->currency, "lift", g->offer[0].lift);
+    tribe_fmt_pct(share, sizeof share, g->offer[0].share);
+    TRIBE_TRY(tribe_sbuf_printf(b, " They buy %s %s times as often as the average customer (%s of them have bought it)",
+                                g->offer[0].name, lift, share));
+    if (g->n_offers > 1)
+        TRIBE_TRY(tribe_sbuf_printf(b, ", and %s more often too", g->offer[1].name));
+    TRIBE_TRY(tribe_sbuf_add(b, "."));
+cleanup:
+    return st;
+}
+
 static tribe_status write_bio(const writer *w, char **out)
 {
     tribe_status st = TRIBE_OK;
@@ -724,6 +745,7 @@ static tribe_status write_bio(const writer *w, char **out)
     TRIBE_TRY(bio_emphasis(&b, w));
     TRIBE_TRY(bio_drivers(&b, w));
     TRIBE_TRY(bio_mixes(&b, w));
+    TRIBE_TRY(bio_offers(&b, w));
     TRIBE_TRY(bio_text(&b, w));
     double a = seg_median(w, "age");
     if (isfinite(a)) {
@@ -873,6 +895,20 @@ static tribe_status email_body(const writer *w, const char *tpl, char **out)
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
     TRIBE_TRY(expand(&b, w, tpl));
+    if (w->segs->seg[w->c].n_offers > 0) { /* the segment's best offer, in words, before the sign-off */
+        char *last = NULL;
+        for (char *q = strstr(b.p, "\n\n"); q; q = strstr(q + 1, "\n\n"))
+            last = q;
+        char *tail = NULL;
+        if (last)
+            TRIBE_TRY(tribe_strdup(last, &tail));
+        b.len = last ? (size_t)(last - b.p) : b.len;
+        b.p[b.len] = '\0';
+        st = tribe_sbuf_printf(&b, "\n\nPicked for you: %s, a favourite of customers like you.%s",
+                               w->segs->seg[w->c].offer[0].name, tail ? tail : "");
+        free(tail);
+        TRIBE_TRY(st);
+    }
     if (w->tone) {
         char *last = NULL;
         for (char *q = strstr(b.p, "\n\n"); q; q = strstr(q + 1, "\n\n"))

@@ -21,7 +21,15 @@ typedef struct {
     tribe_offers res;
     char **code, **name; /* [n_items] of the input (offered ones only are used) */
     int n_items;
+    char **exclude;    /* offers.exclude: item codes never offered */
+    int n_exclude;
 } offers_stage;
+
+/* Online Retail's stock codes that are not products: postage, carriage,
+ * manual entries, discounts, fees, samples and charity (docs/offers.md). */
+static const char *const EXCLUDE_DEFAULT[] = {"POST", "DOT", "C2", "M", "D", "S", "B", "CRUK", "PADS",
+                                               "AMAZONFEE", "BANK CHARGES", "gift_0001_10", "gift_0001_20",
+                                               "gift_0001_30", "gift_0001_40", "gift_0001_50"};
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
@@ -37,6 +45,13 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_num(o, "min_lift", 1, 1e6, &s->cfg.min_lift));
     TRIBE_TRY(tribe_spec_int(o, "top", 1, TRIBE_OFFERS_TOP_MAX, &s->cfg.top));
     TRIBE_TRY(tribe_spec_int(o, "max_items", 1, 1000000, &s->cfg.max_items));
+    TRIBE_TRY(tribe_spec_strs(o, "exclude", &s->exclude, &s->n_exclude));
+    if (!tribe_spec_has(o, "exclude")) {
+        const int n = (int)(sizeof EXCLUDE_DEFAULT / sizeof *EXCLUDE_DEFAULT);
+        TRIBE_TRY(tribe_calloc((void **)&s->exclude, (size_t)n, sizeof *s->exclude));
+        for (; s->n_exclude < n; s->n_exclude++)
+            TRIBE_TRY(tribe_strdup(EXCLUDE_DEFAULT[s->n_exclude], &s->exclude[s->n_exclude]));
+    }
     TRIBE_TRY(tribe_spec_check(o));
     /* the report hides what the personas hide: segments under persona.k_min */
     st = tribe_persona_settings_read(spec, job->seed, &set);
@@ -76,6 +91,7 @@ static tribe_status run(void *state, tribe_run *r)
     offers_stage *s = state;
     tribe_status st = TRIBE_OK;
     tribe_items it = {0};
+    uint8_t *skip = NULL;
     TRIBE_TRY(tribe_items_read(r->par, r->job->input, &r->rows, &it, &s->has));
     if (!s->has) {
         TRIBE_INFO("offers: %s has no /customers/items (written by an older tribe or by tribe import): no offers; "
@@ -86,7 +102,12 @@ static tribe_status run(void *state, tribe_run *r)
     TRIBE_DEBUG("offers: %d %s, min_customers %lld, min_share %g, min_lift %g, top %d, max_items %d", it.n_items,
                 it.kind == TRIBE_ITEMS_CATEGORIES ? "categories" : "products", (long long)s->cfg.min_customers,
                 s->cfg.min_share, s->cfg.min_lift, s->cfg.top, s->cfg.max_items);
-    TRIBE_TRY(tribe_offers_fit(r->par, r->label, &it, r->k, &s->cfg, &s->res));
+    st = tribe_calloc((void **)&skip, (size_t)(it.n_items > 0 ? it.n_items : 1), 1);
+    TRIBE_TRY(tribe_par_agree(r->par, st));
+    for (int i = 0; i < it.n_items; i++)
+        for (int e = 0; e < s->n_exclude && !skip[i]; e++)
+            skip[i] = strcmp(it.code[i], s->exclude[e]) == 0;
+    TRIBE_TRY(tribe_offers_fit(r->par, r->label, &it, r->k, &s->cfg, skip, &s->res));
     s->kind = it.kind;
     s->n_items = it.n_items;
     s->code = it.code;
@@ -104,6 +125,7 @@ static tribe_status run(void *state, tribe_run *r)
     }
 cleanup:
     tribe_items_free(&it);
+    free(skip);
     return st;
 }
 
@@ -209,6 +231,7 @@ static void destroy(void *state)
     tribe_offers_free(&s->res);
     tribe_free_strs(s->code, s->n_items);
     tribe_free_strs(s->name, s->n_items);
+    tribe_free_strs(s->exclude, s->n_exclude);
 }
 
 const tribe_stage_def tribe_stage_offers = {
