@@ -52,5 +52,9 @@ for name, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
         col = x[:, j][~np.isnan(x[:, j])]
         assert v[j] == np.quantile(col, p), (name, j)
 PY
+# What each segment buys more than the base (docs/offers.md): the default thresholds, against the CSV.
+$PY "$(dirname "$0")/offers_truth.py" "$data" "$TMP/retail.h5" "$TMP/out/results.h5" 20 0.05 1.2 3 >"$TMP/offers.out" 2>&1 &&
+  ok "offers (products by lift, names from Description) equal an independent computation" || fail "independent offers"
+cat "$TMP/offers.out"
 cat "$TMP/run.out"
 finish
