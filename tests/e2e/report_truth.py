@@ -270,6 +270,14 @@ def figure(fid, s, r, c, feats, label):
     if m and m.group(2) in feats:
         j = feats.index(m.group(2))
         return float(r["/segments/overall_" + m.group(1)][j] if base else r["/segments/" + m.group(1)][s, j])
+    m = re.match(r"offer\.(\d+)\.(lift|share|base_share|customers)$", key)
+    if m and not base:  # what the segment buys more than the base, from customers.h5's items (docs/offers.md)
+        item = int(r["/segments/offers/item"][s, int(m.group(1))])
+        cnt, items = c["/customers/items/count"][:], c["/customers/items/item"][:]
+        rows = np.repeat(np.arange(len(cnt)), cnt)[items == item]
+        n_in, n_all = float((label[rows] == s).sum()), float(len(rows))
+        share, base_share = n_in / float((label == s).sum()), n_all / float(len(label))
+        return {"lift": share / base_share, "share": share, "base_share": base_share, "customers": n_in}[m.group(2)]
     m = re.match(r"mix\.([^.]+)\.(.+)$", key)
     if m and m.group(1) in c["/customers"]:
         codes = c["/customers/" + m.group(1)][:]
