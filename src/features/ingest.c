@@ -607,7 +607,7 @@ static tribe_status tx_item(state *S, const tribe_map_source *m, const tribe_csv
         return TRIBE_OK;
     TRIBE_TRY(ing_dict_id(&S->item, v, n, &code));
     TRIBE_TRY(count_add(&S->tx.item, idx, code, llround(amount * CAT_UNIT)));
-    const char *d = has_categories(m) ? NULL : role_cell(m, c, col, TRIBE_TX_DESCRIPTION, &nd);
+    const char *d = has_categories(m) ? NULL : role_cell(m, c, col, TRIBE_TX_PRODUCT_NAME, &nd);
     if (nd == 0 || n > 255)
         return TRIBE_OK;
     nd = nd > 255 ? 255 : nd;

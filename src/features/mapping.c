@@ -20,7 +20,7 @@ static const char *const src_names[TRIBE_MAP_NSRC] = {"transactions", "web", "de
 static const char *const tx_roles[TRIBE_TX_NROLES] = {
     "customer_id", "order_id", "date",     "quantity", "unit_price", "amount",
     "product",     "country",  "currency", "category", "channel",    "return_flag",
-    "description"};
+    "product_name"};
 static const char *const web_roles[TRIBE_WEB_NROLES] = {"customer_id", "date", "pages", "minutes", "device"};
 static const char *const demo_roles[TRIBE_DEMO_NROLES] = {"customer_id", "age",    "country", "occupation",
                                                           "subscription", "income", "debt",    "credit_score"};
@@ -93,7 +93,7 @@ static tribe_status source_builtin(tribe_map_source *s, int k)
         if (builtin[k][r] && builtin[k][r][0])
             TRIBE_TRY(tribe_strdup(builtin[k][r], &s->column[r]));
     if (k == TRIBE_MAP_TX) {
-        s->optional = 1u << TRIBE_TX_DESCRIPTION; /* the product names of the offers (docs/offers.md) */
+        s->optional = 1u << TRIBE_TX_PRODUCT_NAME; /* the product names of the offers (docs/offers.md) */
         memcpy(s->currency, "GBP", 4);
         memcpy(s->cancel_prefix, "C", 2);
     }

@@ -107,6 +107,18 @@ static tribe_status figure_label(tribe_sbuf *b, const char *id)
             goto cleanup;
         }
     }
+    if (strncmp(id, "offer.", 6) == 0 && strchr(id + 6, '.')) { /* offer.<q>.<figure> (docs/offers.md) */
+        static const char *const words[][2] = {{"lift", "times as often as the base"},
+                                               {"share", "share of the segment who bought it"},
+                                               {"base_share", "share of all customers who bought it"},
+                                               {"customers", "buyers in the segment"}};
+        const char *f = strchr(id + 6, '.') + 1;
+        for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+            if (strcmp(f, words[i][0]) == 0) {
+                TRIBE_TRY(tribe_sbuf_printf(b, "offer %d: %s", atoi(id + 6) + 1, words[i][1]));
+                goto cleanup;
+            }
+    }
     ESC(id);
 cleanup:
     return st;
