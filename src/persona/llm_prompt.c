@@ -167,6 +167,25 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
                  add_fig(e, "base_pct", 100.0 * (double)n_base / (double)st_base);
         }
     }
+    /* What the segment buys more than the base (the offers stage,
+     * docs/offers.md): grounded figures (offer.<q>.*). Absent without offers,
+     * so such profiles (and their cache keys) are unchanged; an offer bought
+     * by fewer than k_min of the segment is a small cell, left out. */
+    cJSON *offers = ok && g->n_offers > 0 ? cJSON_AddArrayToObject(root, "buys_more_than_base") : NULL;
+    ok = ok && (g->n_offers <= 0 || offers);
+    for (int q = 0; ok && q < g->n_offers && q < TRIBE_SEG_OFFERS; q++) {
+        const tribe_segoffer *f = &g->offer[q];
+        if (f->customers < k_min)
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        ok = e && cJSON_AddItemToArray(offers, e);
+        if (!ok) {
+            cJSON_Delete(e);
+            break;
+        }
+        ok = cJSON_AddStringToObject(e, "item", f->name) && add_fig(e, "times_as_often_as_base", f->lift) &&
+             add_fig(e, "segment_bought_pct", 100.0 * f->share) && add_fig(e, "base_bought_pct", 100.0 * f->base_share);
+    }
     tribe_status st = tribe_json_text(root, ok, 0, "segment profile", out);
     cJSON_Delete(root);
     return st;

@@ -92,6 +92,9 @@ static tribe_status run(void *state, tribe_run *r)
     tribe_status st = TRIBE_OK;
     tribe_items it = {0};
     uint8_t *skip = NULL;
+    TRIBE_DEBUG("offers: min_customers %lld, min_share %g, min_lift %g, top %d, max_items %d, %d codes excluded",
+                (long long)s->cfg.min_customers, s->cfg.min_share, s->cfg.min_lift, s->cfg.top, s->cfg.max_items,
+                s->n_exclude);
     TRIBE_TRY(tribe_items_read(r->par, r->job->input, &r->rows, &it, &s->has));
     if (!s->has) {
         TRIBE_INFO("offers: %s has no /customers/items (written by an older tribe or by tribe import): no offers; "
@@ -99,9 +102,6 @@ static tribe_status run(void *state, tribe_run *r)
                    r->job->input);
         goto cleanup;
     }
-    TRIBE_DEBUG("offers: %d %s, min_customers %lld, min_share %g, min_lift %g, top %d, max_items %d", it.n_items,
-                it.kind == TRIBE_ITEMS_CATEGORIES ? "categories" : "products", (long long)s->cfg.min_customers,
-                s->cfg.min_share, s->cfg.min_lift, s->cfg.top, s->cfg.max_items);
     st = tribe_calloc((void **)&skip, (size_t)(it.n_items > 0 ? it.n_items : 1), 1);
     TRIBE_TRY(tribe_par_agree(r->par, st));
     for (int i = 0; i < it.n_items; i++)

@@ -317,7 +317,9 @@ for l in open(sys.argv[1]):
     pre, post = tmpl.split("{{profile}}")
     assert user.startswith(pre) and user.endswith(post), "user message is not the template"
     prof = json.loads(user[len(pre):len(user) - len(post)])
-    assert set(prof) - {"top_drivers"} == top, set(prof)
+    assert set(prof) - {"top_drivers", "buys_more_than_base"} == top, set(prof)
+    for o in prof.get("buys_more_than_base", []):  # products, no customer (docs/offers.md)
+        assert set(o) == {"item", "times_as_often_as_base", "segment_bought_pct", "base_bought_pct"}, o
     names = [f["name"] for f in prof["features"]]
     n_drv += "top_drivers" in prof
     for d in prof.get("top_drivers", []):

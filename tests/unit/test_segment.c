@@ -66,6 +66,14 @@ static void assert_equal_segments(const tribe_segments *a, const tribe_segments 
         CU_ASSERT(same(x->ltv_median, y->ltv_median));
         CU_ASSERT(same(x->ltv_total, y->ltv_total));
         CU_ASSERT_EQUAL(x->outliers, y->outliers);
+        CU_ASSERT_EQUAL_FATAL(x->n_offers, y->n_offers);
+        for (int q = 0; q < x->n_offers; q++) {
+            CU_ASSERT_STRING_EQUAL(x->offer[q].name, y->offer[q].name);
+            CU_ASSERT(same(x->offer[q].lift, y->offer[q].lift));
+            CU_ASSERT(same(x->offer[q].share, y->offer[q].share));
+            CU_ASSERT(same(x->offer[q].base_share, y->offer[q].base_share));
+            CU_ASSERT_EQUAL(x->offer[q].customers, y->offer[q].customers);
+        }
     }
     CU_ASSERT_EQUAL_FATAL(a->n_mix, b->n_mix);
     for (int m = 0; m < a->n_mix; m++) {
@@ -128,6 +136,10 @@ static tribe_segments *rich_segments(void)
             for (int c = 0; c < s->k; c++)
                 s->kw->delta[((size_t)j * s->k + a) * s->k + c] = (double)(a - c) / 3.0 / s->k;
     }
+    /* offers (docs/offers.md) on one segment: a name with a quote and digits, a lift of a third */
+    s->seg[1].n_offers = 2;
+    s->seg[1].offer[0] = (tribe_segoffer){"PACK OF 72 \"RETROSPOT\" CAKE CASES", 7.0 / 3.0, 0.35, 0.15, 42};
+    s->seg[1].offer[1] = (tribe_segoffer){"LUNCH BAG RED RETROSPOT", 1.25, 0.5, 0.4, 60};
     return s;
 }
 
@@ -215,6 +227,7 @@ static void bad_segments_json_should_be_input_naming_the_member(void)
         {"\"median\": [9,", "\"median\": [\"9\",", "segments[0].median"},
         {"\"k\": 5", "\"k\": 4", "segments"},
         {"\"outliers\": 0}", "\"outliers\": -2}", "segments[0].outliers"},
+        {"\"customers\": 42}", "\"customers\": -42}", "segments[1].offers"},
         {"\"count\": [[150", "\"count\": [[-150", "mixes[0].count"},
         {"\"feature_names\": [\"recency_days\"", "\"feature_names\": [7", "feature_names"},
         {"\"epsilon_squared\": [", "\"epsilon_squared\": [\"x\", ", "kruskal_wallis.epsilon_squared"},
