@@ -232,9 +232,12 @@ typedef struct {
     ing_rejects rej;
     ing_dict country, device, occupation, subscription, category;
     /* the offers' items (tribe/items.h): products or categories, and the
-     * "code\x1fdescription" pairs with their rows in descrows (0, pair) */
+     * "code\x1fdescription" pairs with their rows (desc_rows[pair id]);
+     * item_desc[item id]: the pair of the item's last row (-1: none), which
+     * the next row of the item most often repeats */
     ing_dict item, itemdesc;
-    ing_map descrows;
+    int64_t *desc_rows, *item_desc;
+    int64_t desc_cap, item_cap;
     tx_agg tx;          /* local partials, then (after the shuffle) owned customers */
     web_agg web;        /* local partials */
     demo_rec *demo;
@@ -344,7 +347,6 @@ static tribe_status state_init(state *S)
     TRIBE_TRY(ing_dict_init(&S->category));
     TRIBE_TRY(ing_dict_init(&S->item));
     TRIBE_TRY(ing_dict_init(&S->itemdesc));
-    TRIBE_TRY(ing_map_init(&S->descrows, 1024));
     TRIBE_TRY(tx_agg_init(&S->tx));
     TRIBE_TRY(web_agg_init(&S->web));
     TRIBE_TRY(ing_ids_init(&S->ids));
@@ -362,7 +364,8 @@ static void state_free(state *S)
     ing_dict_free(&S->category);
     ing_dict_free(&S->item);
     ing_dict_free(&S->itemdesc);
-    ing_map_free(&S->descrows);
+    free(S->desc_rows);
+    free(S->item_desc);
     tx_agg_free(&S->tx);
     web_agg_free(&S->web);
     ing_ids_free(&S->ids);
@@ -611,11 +614,31 @@ static tribe_status tx_item(state *S, const tribe_map_source *m, const tribe_csv
     if (nd == 0 || n > 255)
         return TRIBE_OK;
     nd = nd > 255 ? 255 : nd;
-    memcpy(pair, v, n);
-    pair[n] = '\x1f';
-    memcpy(pair + n + 1, d, nd);
-    TRIBE_TRY(ing_dict_id(&S->itemdesc, pair, n + 1 + nd, &code));
-    TRIBE_TRY(count_add(&S->descrows, 0, code, 1));
+    if (code >= S->item_cap) { /* item ids are dense: grow by doubling */
+        int64_t cap = S->item_cap ? 2 * S->item_cap : 1024;
+        TRIBE_TRY(tribe_realloc((void **)&S->item_desc, (size_t)cap * sizeof *S->item_desc));
+        for (int64_t i = S->item_cap; i < cap; i++)
+            S->item_desc[i] = -1;
+        S->item_cap = cap;
+    }
+    int64_t last = S->item_desc[code], pid = -1;
+    const char *lt = last >= 0 ? ing_dict_str(&S->itemdesc, last) + n + 1 : NULL;
+    if (lt && strlen(lt) == nd && memcmp(lt, d, nd) == 0) {
+        pid = last;
+    } else {
+        memcpy(pair, v, n);
+        pair[n] = '\x1f';
+        memcpy(pair + n + 1, d, nd);
+        TRIBE_TRY(ing_dict_id(&S->itemdesc, pair, n + 1 + nd, &pid));
+        S->item_desc[code] = pid;
+    }
+    if (pid >= S->desc_cap) {
+        int64_t cap = S->desc_cap ? 2 * S->desc_cap : 1024;
+        TRIBE_TRY(tribe_realloc((void **)&S->desc_rows, (size_t)cap * sizeof *S->desc_rows));
+        memset(S->desc_rows + S->desc_cap, 0, (size_t)(cap - S->desc_cap) * sizeof *S->desc_rows);
+        S->desc_cap = cap;
+    }
+    S->desc_rows[pid]++;
 cleanup:
     return st;
 }
@@ -2113,7 +2136,7 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     build_codes(S, &b);
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
     if (items) { /* the offers' items of the table's rows (ingest_items.c) */
-        ing_items_src src = {&S->tx.item, &S->descrows, b.item.levels, b.item.n, b.itemdesc.levels,
+        ing_items_src src = {&S->tx.item, S->desc_rows, S->itemdesc.n, b.item.levels, b.item.n, b.itemdesc.levels,
                              b.itemdesc.n, b.itemdesc.remap, S->tx.n, b.order, b.n_rows, CAT_UNIT,
                              has_categories(&S->map->src[SRC_TX])};
         TRIBE_TRY(ing_items_build(par, &src, items));

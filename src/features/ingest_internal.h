@@ -132,7 +132,8 @@ tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels,
 /* What ingest holds of the items once the customers are with their owners. */
 typedef struct {
     const ing_map *spend;      /* (owned customer index, global item level) -> purchases in 1/unit */
-    const ing_map *descrows;   /* (0, local pair id) -> rows of that (code, description) pair */
+    const int64_t *desc_rows;  /* [n_desc] rows of each local (code, description) pair (NULL when n_desc is 0) */
+    int64_t n_desc;
     char *const *item;         /* [n_item] item levels (codes), sorted, the same on every rank */
     int n_item;
     char *const *pair;         /* [n_pair] "code\x1fdescription" levels, sorted, the same on every rank */

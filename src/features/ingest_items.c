@@ -37,10 +37,8 @@ static tribe_status item_names(tribe_par *par, const ing_items_src *src, char **
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&from, ni * sizeof *from);
     TRIBE_TRY(tribe_par_agree(par, st));
-    const ing_map *m = src->descrows;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->t[i].a != ING_EMPTY)
-            tot[src->pair_remap[m->t[i].b]] += m->t[i].v;
+    for (int64_t i = 0; i < src->n_desc; i++)
+        tot[src->pair_remap[i]] += src->desc_rows[i];
     TRIBE_TRY(tribe_par_sum_i64(par, tot, src->n_pair));
     for (int i = 0; i < src->n_item; i++)
         from[i] = -1;
