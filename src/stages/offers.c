@@ -97,8 +97,9 @@ static tribe_status run(void *state, tribe_run *r)
                 s->n_exclude);
     TRIBE_TRY(tribe_items_read(r->par, r->job->input, &r->rows, &it, &s->has));
     if (!s->has) {
-        TRIBE_INFO("offers: %s has no /customers/items (written by an older tribe or by tribe import): no offers; "
-                   "ingest the transactions again to get them",
+        TRIBE_INFO("offers: %s has no /customers/items (written by an older tribe, by tribe import, or from "
+                   "transactions without a product or category column): no offers; ingest the transactions with "
+                   "this tribe to get them",
                    r->job->input);
         goto cleanup;
     }
