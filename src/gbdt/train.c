@@ -184,21 +184,14 @@ static double row_loss(const tribe_gbdt_cfg *c, int ng, const double *s, double 
     return 0;
 }
 
-/* ---- row buffers and histograms ---------------------------------------------
+/* ---- row buffers -------------------------------------------------------------
  * The training rows of a tree live in row buffers that hold, per row and in
  * the same order, its bin codes (d bytes), its local row index and its
  * fixed-point gradient and hessian. A leaf is a range [begin, end) of one
  * buffer; splitting it moves its rows into the other buffer (left rows
- * first), so every histogram build streams contiguous memory ("ordered
- * gradients"). Buffer 2 is the base: all training rows in local order, whose
- * codes never change; buffers 0 and 1 alternate down the tree.
- *
- * A histogram is 3 tribe_xsum per bin (gradient, hessian, row count) over
- * every feature's bins: feature f's bin b is at 3 * (hoff[f] + b), b = 0 is
- * the missing bin. */
-
-typedef int64_t gbdt_v2 __attribute__((vector_size(16)));
-typedef int64_t gbdt_v4 __attribute__((vector_size(32)));
+ * first), so every histogram build (hist.c) streams contiguous memory
+ * ("ordered gradients"). Buffer 2 is the base: all training rows in local
+ * order, whose codes never change; buffers 0 and 1 alternate down the tree. */
 
 typedef struct {
     uint8_t *codes; /* [n][d] */
@@ -206,89 +199,10 @@ typedef struct {
     int64_t *g, *h; /* [n] fixed-point gradient / hessian of the current output */
 } rowbuf;
 
-typedef struct {
-    int d, hb;     /* features, total bins */
-    const int *hoff;
-    uint64_t gmax;          /* max |g|, h over the local training rows, this output */
-    int hconst;             /* every hessian is hval (squared error): not summed */
-    int64_t hval;
-    int nthreads;
-    void *tbuf;             /* [nthreads][hb] cells of 2 or 4 int64 */
-} hist_ctx;
-
-/* Histogram of rows [lo, hi) of buffer b into out[3 * hb]. Threads fill
- * private int64 cells over static row blocks, then the cells are added bin
- * by bin, in thread order, into 128-bit sums. The int64 partial sums are
- * exact when gmax * (hi - lo) < 2^62: every partial sum of at most m terms
- * of magnitude <= gmax stays below 2^62 < 2^63 (gmax < 2^62 by the 2^30
- * gradient cap). Otherwise one thread sums straight into 128 bits. Integer
- * sums do not depend on the order of the terms, so the result is the same
- * for any path, thread count or row order. With a constant hessian only
- * (gradient, count) cells are summed and H = count * hval. */
-static void hist_build(const hist_ctx *hc, const rowbuf *b, int64_t lo, int64_t hi, tribe_xsum *out)
+/* Histogram of rows [lo, hi) of buffer b into out[3 * hb]. */
+static void hist_build(const gbdt_hist *hc, const rowbuf *b, int64_t lo, int64_t hi, tribe_xsum *out)
 {
-    int d = hc->d, hb = hc->hb;
-    const int *hoff = hc->hoff;
-    int64_t m = hi - lo;
-    size_t len = (size_t)3 * hb;
-    if ((unsigned __int128)hc->gmax * (uint64_t)(m + 1) >= ((unsigned __int128)1 << 62)) {
-        memset(out, 0, len * sizeof *out);
-        for (int64_t r = lo; r < hi; r++) {
-            const uint8_t *cr = b->codes + r * d;
-            for (int f = 0; f < d; f++) {
-                tribe_xsum *e = out + 3 * (hoff[f] + cr[f]);
-                e[0] += b->g[r];
-                e[1] += hc->hconst ? hc->hval : b->h[r];
-                e[2] += 1;
-            }
-        }
-        return;
-    }
-    int nt = m * d >= TRIBE_OMP_MIN_WORK ? hc->nthreads : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t rlo = lo + m * t / nth, rhi = lo + m * (t + 1) / nth;
-        if (hc->hconst) {
-            gbdt_v2 *buf = (gbdt_v2 *)hc->tbuf + (size_t)t * hb;
-            memset(buf, 0, (size_t)hb * sizeof *buf);
-            for (int64_t r = rlo; r < rhi; r++) {
-                const uint8_t *cr = b->codes + r * d;
-                gbdt_v2 add = {b->g[r], 1};
-                for (int f = 0; f < d; f++)
-                    buf[hoff[f] + cr[f]] += add;
-            }
-        } else {
-            gbdt_v4 *buf = (gbdt_v4 *)hc->tbuf + (size_t)t * hb;
-            memset(buf, 0, (size_t)hb * sizeof *buf);
-            for (int64_t r = rlo; r < rhi; r++) {
-                const uint8_t *cr = b->codes + r * d;
-                gbdt_v4 add = {b->g[r], b->h[r], 1, 0};
-                for (int f = 0; f < d; f++)
-                    buf[hoff[f] + cr[f]] += add;
-            }
-        }
-#pragma omp barrier
-#pragma omp for schedule(static)
-        for (int k = 0; k < hb; k++) {
-            tribe_xsum sg = 0, sh = 0, sn = 0;
-            for (int u = 0; u < nth; u++) {
-                if (hc->hconst) {
-                    const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + (size_t)u * hb + k;
-                    sg += (*c)[0];
-                    sn += (*c)[1];
-                } else {
-                    const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + (size_t)u * hb + k;
-                    sg += (*c)[0];
-                    sh += (*c)[1];
-                    sn += (*c)[2];
-                }
-            }
-            out[3 * (size_t)k] = sg;
-            out[3 * (size_t)k + 1] = hc->hconst ? sn * hc->hval : sh;
-            out[3 * (size_t)k + 2] = sn;
-        }
-    }
+    gbdt_hist_build(hc, b->codes + lo * hc->d, b->g + lo, hc->hconst ? NULL : b->h + lo, hi - lo, out);
 }
 
 /* ---- tree growth ------------------------------------------------------------ */
@@ -417,7 +331,7 @@ typedef struct {
     tribe_par *par;
     const tribe_gbdt_cfg *cfg;
     const tribe_gbdt_bins *bins;
-    hist_ctx hc;
+    gbdt_hist hc;        /* histogram kernel state (gmax: local rows of the tree) */
     rowbuf rb[3];        /* 0, 1: alternating leaf buffers; 2: the base */
     uint8_t *flag;       /* [n] scratch: direction of each row of a split leaf */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
@@ -663,7 +577,7 @@ static void fit_free(fit_state *fs, grower *gr)
     free(fs->score);
     free(fs->gall);
     free(fs->hall);
-    free(gr->hc.tbuf);
+    gbdt_hist_free(&gr->hc);
     free(gr->slots);
     free(gr->leaves);
     free(gr->flag);
@@ -703,13 +617,8 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     TRIBE_TRY(tribe_calloc((void **)&fs->hoff, (size_t)d + 1, sizeof *fs->hoff));
     for (int f = 0; f < d; f++)
         fs->hoff[f + 1] = fs->hoff[f] + bins->n_edges[f] + 2;
-    gr->hc.hb = fs->hoff[d];
-    gr->hc.nthreads = omp_get_max_threads();
-    /* cells of up to 4 int64, 64-byte aligned for the vector adds */
-    size_t tb = ((size_t)gr->hc.nthreads * gr->hc.hb * sizeof(gbdt_v4) + 63) / 64 * 64;
-    gr->hc.tbuf = aligned_alloc(64, tb);
-    if (!gr->hc.tbuf)
-        TRIBE_TRY(tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb));
+    /* squared error: every hessian is 1, so H = count * 1 is not summed */
+    TRIBE_TRY(gbdt_hist_init(&gr->hc, d, fs->hoff, sq, (int64_t)tribe_xsum_of(1.0)));
     TRIBE_TRY(tribe_calloc((void **)&gr->slots, (size_t)ml * 3 * gr->hc.hb, sizeof(tribe_xsum)));
     TRIBE_TRY(tribe_calloc((void **)&gr->leaves, (size_t)ml, sizeof *gr->leaves));
     fs->n_tr = n;
@@ -784,7 +693,7 @@ cleanup:
 
 /* Not collective. Gradients and hessians of every output of every row from
  * the scores at the start of a round (not for squared error: see
- * hist_ctx.hconst). Returns 1 when one overflowed (|g|, h >= 2^30; set to 0). */
+ * gbdt_hist.hconst). Returns 1 when one overflowed (|g|, h >= 2^30; set to 0). */
 static int all_gradients(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const double *score, const double *y,
                          int64_t *gall, int64_t *hall)
 {
@@ -919,6 +828,12 @@ static int round_losses(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const doub
 tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg,
                             tribe_gbdt_model **out)
 {
+    return gbdt_fit(xm, y, valid, cfg, 0, out);
+}
+
+tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg, int ref128,
+                      tribe_gbdt_model **out)
+{
     tribe_status st = TRIBE_OK;
     tribe_par *par = xm->rows->par;
     int64_t n = xm->rows->n_local, offset = xm->rows->offset, n_global = xm->rows->n_global;
@@ -976,11 +891,7 @@ tribe_status tribe_gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t
     gr.n_train = cnt[0];
     gr.cfg = cfg;
     gr.bins = bins;
-    gr.hc.d = d;
-    gr.hc.hoff = fs.hoff;
-    /* squared error: every hessian is 1, so H = count * 1 is not summed */
-    gr.hc.hconst = cfg->objective == TRIBE_GBDT_SQUARED;
-    gr.hc.hval = (int64_t)tribe_xsum_of(1.0);
+    gr.hc.ref = ref128;
 
     TRIBE_TRY(fit_base_score(par, cfg, y, valid, n, cnt[0], m));
     for (int64_t i = 0; i < n; i++)

@@ -10,7 +10,10 @@
 
 enum { D = 5 };
 
-/* Row i of the synthetic set, from its global index alone. */
+/* Row i of the synthetic set, from its global index alone. objective
+ * TRIBE_GBDT_SQUARED + 100: dollar spend, lognormal with cents and whales
+ * of about $2M, whose gradients (|g| x rows >> 2^30) make the histograms
+ * add int64 chunks of a few hundred rows into 128-bit sums. */
 static void row(int64_t i, int objective, float *xr, double *y)
 {
     for (int f = 0; f < D; f++) {
@@ -23,13 +26,15 @@ static void row(int64_t i, int objective, float *xr, double *y)
                0.2 * tribe_rng_normal(77, 2, (uint64_t)i);
     if (objective == TRIBE_GBDT_TWEEDIE)
         *y = tribe_rng_unif(77, 3, (uint64_t)i) < 0.3 ? 0 : exp(s);
+    else if (objective == TRIBE_GBDT_SQUARED + 100)
+        *y = round(100 * exp(4 + 1.5 * s + 2 * tribe_rng_normal(77, 4, (uint64_t)i))) / 100;
     else if (objective == TRIBE_GBDT_SOFTMAX)
         *y = s < 0.3 ? 0 : s < 1.0 ? 1 : 2;
     else
         *y = s;
 }
 
-static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const tribe_gbdt_cfg *cfg,
+static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const tribe_gbdt_cfg *cfg, int money,
                       double *shap_mean)
 {
     int64_t m = hi - lo;
@@ -38,7 +43,7 @@ static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const t
     uint8_t *valid = malloc((size_t)m + 1);
     int32_t *seg = malloc((size_t)(m + 1) * sizeof *seg);
     for (int64_t i = lo; i < hi; i++) {
-        row(i, cfg->objective, x + (i - lo) * D, y + (i - lo));
+        row(i, cfg->objective + (money ? 100 : 0), x + (i - lo) * D, y + (i - lo));
         valid[i - lo] = i % 7 == 3;
         seg[i - lo] = (int32_t)(i % 3);
     }
@@ -76,8 +81,9 @@ int main(int argc, char **argv)
     int64_t lo, hi;
     tribe_par_block(n, size, rank, &lo, &hi);
 
-    tribe_gbdt_objective objs[] = {TRIBE_GBDT_SQUARED, TRIBE_GBDT_TWEEDIE, TRIBE_GBDT_SOFTMAX};
-    for (int o = 0; o < 3; o++) {
+    /* the fourth: squared error on dollar spend */
+    tribe_gbdt_objective objs[] = {TRIBE_GBDT_SQUARED, TRIBE_GBDT_TWEEDIE, TRIBE_GBDT_SOFTMAX, TRIBE_GBDT_SQUARED};
+    for (int o = 0; o < 4; o++) {
         tribe_gbdt_cfg cfg;
         tribe_gbdt_cfg_default(&cfg);
         cfg.objective = objs[o];
@@ -92,15 +98,20 @@ int main(int argc, char **argv)
         cfg.early_stopping_rounds = 4;
         cfg.learning_rate = 0.5; /* overfits soon: early stopping cuts the model */
         cfg.seed = 5 + (uint64_t)o;
+        if (o == 3) { /* spend: every round kept */
+            cfg.n_rounds = 10;
+            cfg.learning_rate = 0.1;
+            cfg.early_stopping_rounds = 0;
+        }
         double mean_par[3 * 3 * D], mean_ser[3 * 3 * D];
         memset(mean_par, 0, sizeof mean_par);
         memset(mean_ser, 0, sizeof mean_ser);
-        char *dist = fit_json(par, lo, hi, n, &cfg, mean_par);
+        char *dist = fit_json(par, lo, hi, n, &cfg, o == 3, mean_par);
         char *ser = NULL;
         if (rank == 0) {
             tribe_par *one = NULL;
             if (tribe_par_serial(&one) == TRIBE_OK)
-                ser = fit_json(one, 0, n, n, &cfg, mean_ser);
+                ser = fit_json(one, 0, n, n, &cfg, o == 3, mean_ser);
             tribe_par_finalize(&one);
             if (!ser)
                 ser = strdup("");
