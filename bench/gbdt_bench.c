@@ -1,20 +1,25 @@
 /* Benchmark driver for the gradient-boosting comparison (bench/bench_gbdt.sh);
  * not installed, not a user command.
  *
- *   tribe_bench_gbdt gen N FILE
+ *   tribe_bench_gbdt gen N FILE [bench|spend]
  *       writes N generated regression rows: int64 N, int64 D (= 16), then
  *       float32 x[N][D] (NaN = missing), then float64 y[N].
  *   mpiexec -n P tribe_bench_gbdt train FILE MODEL.json [SHAP_ROWS]
  *       fits on the first 80% of the rows (each rank reads its block), writes
  *       the model JSON (rank 0) and prints `key=value` lines: train_s, and on
  *       rank 0 the test R^2 and prediction time on the last 20% and the
- *       TreeSHAP time on the first SHAP_ROWS test rows (0 = skip).
+ *       TreeSHAP time on the first SHAP_ROWS test rows (0 = skip). Any column
+ *       count D >= 1 is read (the file's header gives it).
  *
  * The data: 16 features from the counter RNG (streams 205..207, seed 2024),
  * ten informative (Friedman #1 on x0..x4 plus a step interaction, a cosine,
  * a log-product and two discrete ones), six pure noise; 1% missing in x0, x5
  * and x10 (a missing x0 or x5 is treated as 0.5 by the target); Gaussian
- * noise of sd 1. */
+ * noise of sd 1 ("bench", the default target). "spend" is a dollar amount
+ * from the same features, skewed like real customer spend: lognormal,
+ * exp(1.2 + 0.12 s + 0.9 z) with s the noiseless bench signal and z the same
+ * standard normal draw, rounded to cents (median about $25, mean about $40,
+ * the largest of 10M rows tens of thousands of dollars). */
 #include "tribe/core.h"
 #include "tribe/gbdt.h"
 #include "tribe/par.h"
@@ -39,7 +44,7 @@ static double cpu_now(void)
            1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
-static void gen_row(int64_t i, float *xr, double *y)
+static void gen_row(int64_t i, int spend, float *xr, double *y)
 {
     for (int f = 0; f < D; f++)
         xr[f] = (float)tribe_rng_unif(SEED, STREAM_X, (uint64_t)i * D + (uint64_t)f);
@@ -49,14 +54,15 @@ static void gen_row(int64_t i, float *xr, double *y)
     double x0 = xr[0], x5 = xr[5];
     double s = 10 * sin(M_PI * x0 * xr[1]) + 20 * (xr[2] - 0.5) * (xr[2] - 0.5) + 10 * xr[3] + 5 * xr[4] +
                4 * (x5 > 0.5) * xr[6] + 2 * cos(6 * xr[7]) + 0.3 * xr[8] * (xr[9] - 1.5);
-    *y = s + tribe_rng_normal(SEED, STREAM_NOISE, (uint64_t)i);
+    double z = tribe_rng_normal(SEED, STREAM_NOISE, (uint64_t)i);
+    *y = spend ? round(100.0 * exp(1.2 + 0.12 * s + 0.9 * z)) / 100.0 : s + z;
     static const int miss[3] = {0, 5, 10};
     for (int k = 0; k < 3; k++)
         if (tribe_rng_unif(SEED, STREAM_MISS, (uint64_t)i * 3 + (uint64_t)k) < 0.01)
             xr[miss[k]] = NAN;
 }
 
-static int gen(int64_t n, const char *path)
+static int gen(int64_t n, const char *path, int spend)
 {
     float *x = malloc((size_t)n * D * sizeof *x);
     double *y = malloc((size_t)n * sizeof *y);
@@ -64,7 +70,7 @@ static int gen(int64_t n, const char *path)
         return 5;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
-        gen_row(i, x + i * D, y + i);
+        gen_row(i, spend, x + i * D, y + i);
     FILE *fp = fopen(path, "wb");
     int64_t hd[2] = {n, D};
     int ok = fp && fwrite(hd, sizeof hd, 1, fp) == 1 && fwrite(x, sizeof *x * D, (size_t)n, fp) == (size_t)n &&
@@ -80,26 +86,39 @@ static int gen(int64_t n, const char *path)
     return 0;
 }
 
-/* Rows [lo, hi) of the file into x, y. */
-static int read_rows(const char *path, int64_t lo, int64_t hi, int64_t *n_all, float **x, double **y)
+/* Rows [lo, hi) of the file into x[m][*d], y[m]; with hi < 0 only the
+ * header (N into *n_all, D into *d). The header must agree with the file's
+ * size: 16 + N * (4 D + 8) bytes. */
+static int read_rows(const char *path, int64_t lo, int64_t hi, int64_t *n_all, int *d, float **x, double **y)
 {
     FILE *fp = fopen(path, "rb");
     int64_t hd[2];
-    if (!fp || fread(hd, sizeof hd, 1, fp) != 1 || hd[1] != D) {
-        fprintf(stderr, "gbdt_bench: cannot read %s\n", path);
+    if (!fp || fread(hd, sizeof hd, 1, fp) != 1) {
+        fprintf(stderr, "gbdt_bench: cannot read the header of %s\n", path);
         if (fp)
             fclose(fp);
         return 3;
     }
+    long size = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    if (hd[0] < 1 || hd[1] < 1 || hd[1] > 1000000 || size < 0 ||
+        (double)size != 16.0 + (double)hd[0] * (4.0 * (double)hd[1] + 8.0)) {
+        fprintf(stderr,
+                "gbdt_bench: %s is not a data file: its header says %lld rows x %lld columns "
+                "(16 + rows * (4 columns + 8) bytes), the file has %ld bytes\n",
+                path, (long long)hd[0], (long long)hd[1], size);
+        fclose(fp);
+        return 3;
+    }
     *n_all = hd[0];
+    *d = (int)hd[1];
     if (hi < 0)
         return fclose(fp), 0;
-    int64_t m = hi - lo;
-    *x = malloc((size_t)(m + 1) * D * sizeof **x);
+    int64_t m = hi - lo, dd = hd[1];
+    *x = malloc((size_t)(m + 1) * (size_t)dd * sizeof **x);
     *y = malloc((size_t)(m + 1) * sizeof **y);
-    int ok = *x && *y && fseek(fp, (long)(16 + lo * D * 4), SEEK_SET) == 0 &&
-             fread(*x, sizeof **x * D, (size_t)m, fp) == (size_t)m &&
-             fseek(fp, (long)(16 + hd[0] * D * 4 + lo * 8), SEEK_SET) == 0 &&
+    int ok = *x && *y && fseek(fp, (long)(16 + lo * dd * 4), SEEK_SET) == 0 &&
+             fread(*x, sizeof **x * (size_t)dd, (size_t)m, fp) == (size_t)m &&
+             fseek(fp, (long)(16 + hd[0] * dd * 4 + lo * 8), SEEK_SET) == 0 &&
              fread(*y, sizeof **y, (size_t)m, fp) == (size_t)m;
     fclose(fp);
     if (!ok) {
@@ -113,13 +132,14 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
 {
     int rank = tribe_par_rank(par), size = tribe_par_size(par);
     int64_t n_all = 0, lo, hi;
+    int d = 0;
     float *x = NULL, *xt = NULL;
     double *y = NULL, *yt = NULL;
-    if (read_rows(path, 0, -1, &n_all, NULL, NULL))
+    if (read_rows(path, 0, -1, &n_all, &d, NULL, NULL))
         return 3;
     int64_t n_train = n_all / 10 * 8;
     tribe_par_block(n_train, size, rank, &lo, &hi);
-    if (read_rows(path, lo, hi, &n_all, &x, &y))
+    if (read_rows(path, lo, hi, &n_all, &d, &x, &y))
         return 3;
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg); /* 100 rounds, 31 leaves, 255 bins, lr 0.1, lambda 1 */
@@ -129,7 +149,7 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
     tribe_par_barrier(par);
     double t0 = tribe_now(), c0 = cpu_now();
     tribe_rows rows = {par, hi - lo, lo, n_train}; /* tribe_par_block's partition: tiled by construction */
-    tribe_status st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, D}, y, NULL, &cfg, &m);
+    tribe_status st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, d}, y, NULL, &cfg, &m);
     int64_t cpu_us = (int64_t)((cpu_now() - c0) * 1e6); /* summed over ranks below */
     tribe_par_barrier(par);
     double t1 = tribe_now();
@@ -149,7 +169,7 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
             rc = 3;
         }
         int64_t nt = n_all - n_train;
-        if (rc == 0 && read_rows(path, n_train, n_all, &n_all, &xt, &yt) == 0) {
+        if (rc == 0 && read_rows(path, n_train, n_all, &n_all, &d, &xt, &yt) == 0) {
             double *pred = malloc((size_t)nt * sizeof *pred);
             double a = tribe_now(), ca = cpu_now();
             tribe_gbdt_predict(m, xt, nt, pred);
@@ -166,7 +186,7 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
                    cb - ca);
             if (shap_rows > 0) {
                 int64_t ns = shap_rows < nt ? shap_rows : nt;
-                double *phi = malloc((size_t)ns * (D + 1) * sizeof *phi);
+                double *phi = malloc((size_t)ns * (size_t)(d + 1) * sizeof *phi);
                 a = tribe_now();
                 ca = cpu_now();
                 st = tribe_gbdt_shap(m, xt, ns, phi);
@@ -175,8 +195,8 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
                 double maxerr = 0; /* additivity check against the prediction */
                 for (int64_t i = 0; i < ns && st == TRIBE_OK; i++) {
                     double s = 0;
-                    for (int f = 0; f <= D; f++)
-                        s += phi[i * (D + 1) + f];
+                    for (int f = 0; f <= d; f++)
+                        s += phi[i * (d + 1) + f];
                     maxerr = fmax(maxerr, fabs(s - pred[i]));
                 }
                 printf("shap_rows=%lld\nshap_s=%.3f\nshap_cpu_s=%.3f\nshap_additivity_maxerr=%.3g\n", (long long)ns, b - a,
@@ -196,8 +216,14 @@ static int train(tribe_par *par, const char *path, const char *model_path, int64
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "gen") == 0)
-        return gen(atoll(argv[2]), argv[3]);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "gen") == 0) {
+        int spend = argc == 5 && strcmp(argv[4], "spend") == 0;
+        if (argc == 5 && !spend && strcmp(argv[4], "bench") != 0) {
+            fprintf(stderr, "gbdt_bench: unknown target '%s' (bench or spend)\n", argv[4]);
+            return 2;
+        }
+        return gen(atoll(argv[2]), argv[3], spend);
+    }
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "train") == 0) {
         tribe_par *par = NULL;
         if (tribe_par_init(&argc, &argv, &par) != TRIBE_OK) {
@@ -208,6 +234,6 @@ int main(int argc, char **argv)
         tribe_par_finalize(&par);
         return rc;
     }
-    fprintf(stderr, "usage: tribe_bench_gbdt gen N FILE | train FILE MODEL.json [SHAP_ROWS]\n");
+    fprintf(stderr, "usage: tribe_bench_gbdt gen N FILE [bench|spend] | train FILE MODEL.json [SHAP_ROWS]\n");
     return 2;
 }

@@ -401,14 +401,51 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
     return TRIBE_OK;
 }
 
+/* One thread's split_rows in one pass: left rows forward from lo, right
+ * rows backward from hi - 1 (so in reverse order), with no counting pass
+ * (which reads every row's codes once more). */
+static int64_t split_rows_serial(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
+{
+    const rowbuf *src = &gr->rb[from];
+    rowbuf *dst = &gr->rb[to];
+    int d = gr->hc.d, wh = !gr->hc.hconst;
+    const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
+    const int64_t *restrict srow = src->row, *restrict sg = src->g, *restrict sh = src->h;
+    uint8_t *restrict dc = dst->codes;
+    int64_t *restrict drow = dst->row, *restrict dg = dst->g, *restrict dh = dst->h;
+    int64_t wl = lo, wr = hi - 1;
+    /* branch-free: the direction of a row is a coin toss to the CPU */
+    for (int64_t r = lo; r < hi; r++) {
+        int64_t left;
+        if (f >= 0) {
+            uint8_t cd = sc[r * d + f];
+            left = cd == 0 ? dl : cd <= bb;
+        } else {
+            left = fl[r];
+        }
+        int64_t q = left ? wl : wr;
+        wl += left;
+        wr -= 1 - left;
+        if (d == 16)
+            memcpy(dc + q * 16, sc + r * 16, 16);
+        else
+            memcpy(dc + q * d, sc + r * d, (size_t)d);
+        drow[q] = srow[r];
+        dg[q] = sg[r];
+        if (wh)
+            dh[q] = sh[r];
+    }
+    return wl - lo;
+}
+
 /* Moves the rows [lo, hi) of buffer `from` to the same range of buffer
- * `to`: those going left first, both groups in their order. With f >= 0 a
- * row goes left when its code of feature f is <= bb (code 0, missing: when
- * dl); with f < 0, when flag[r] = 1. OpenMP
- * over static row blocks: each thread counts its block's left rows, then
- * writes its rows at offsets from the block-order prefix sums. The row
- * order does not affect any histogram (integer sums). Returns the left
- * count. */
+ * `to`: those going left first. With f >= 0 a row goes left when its code
+ * of feature f is <= bb (code 0, missing: when dl); with f < 0, when
+ * flag[r] = 1. OpenMP over static row blocks: each thread counts its
+ * block's left rows, then writes its rows at offsets from the block-order
+ * prefix sums; one thread does it in one pass (split_rows_serial). The row
+ * order does not affect any histogram (integer sums), so the two give the
+ * same tree. Returns the left count. */
 static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
 {
     enum { MAXT = 256 };
@@ -419,6 +456,8 @@ static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, 
     int64_t m = hi - lo, nl = 0;
     int nt = m >= 32768 ? gr->hc.nthreads : 1;
     nt = nt > MAXT ? MAXT : nt;
+    if (nt == 1)
+        return split_rows_serial(gr, from, to, lo, hi, f, bb, dl);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
