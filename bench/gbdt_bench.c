@@ -24,6 +24,7 @@
 #include "tribe/gbdt.h"
 #include "tribe/par.h"
 
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -93,10 +94,13 @@ static int read_rows(const char *path, int64_t lo, int64_t hi, int64_t *n_all, i
 {
     FILE *fp = fopen(path, "rb");
     int64_t hd[2];
-    if (!fp || fread(hd, sizeof hd, 1, fp) != 1) {
-        fprintf(stderr, "gbdt_bench: cannot read the header of %s\n", path);
-        if (fp)
-            fclose(fp);
+    if (!fp) {
+        fprintf(stderr, "gbdt_bench: cannot open %s: %s\n", path, strerror(errno));
+        return 3;
+    }
+    if (fread(hd, sizeof hd, 1, fp) != 1) {
+        fprintf(stderr, "gbdt_bench: %s is shorter than its 16-byte header (int64 rows, int64 columns)\n", path);
+        fclose(fp);
         return 3;
     }
     long size = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
