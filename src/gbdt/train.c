@@ -339,7 +339,7 @@ typedef struct {
     int n_leaves;        /* leaves of the last grown tree */
     uint64_t gmax_global; /* max |g|, h over every rank's rows of the tree */
     int64_t n_train;      /* global training rows */
-    int64_t *rbuf;        /* [3 * hb] int64 histogram for the reduction */
+    int64_t *rbuf;        /* [5 * hb] int64 histogram for the reduction */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
@@ -371,32 +371,51 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
 }
 
 
-/* Sums histogram h over ranks. When gmax_global * (n_train + 1) < 2^62 no
- * global bin sum can leave int64, so the reduction sends int64 values, and
- * only (gradient, count) per bin for a constant hessian (H = count * hval):
- * a third of the 128-bit message. The same integers either way. */
+/* Sums histogram h over ranks in int64 messages. When gmax_global *
+ * (n_train + 1) < 2^62 no global bin sum can leave int64: each bin sends
+ * (gradient, count), and the hessian too unless constant (H = count *
+ * hval). Otherwise (money targets) each 128-bit sum v is sent as hi =
+ * floor(v / 2^32) and lo = v - hi 2^32 in [0, 2^32): the ranks' lo add up
+ * below P 2^32 and their hi below gmax_global n_train / 2^32 + P < 2^63
+ * (gmax < 2^62, n_train < 2^32), and sum(v) = sum(hi) 2^32 + sum(lo)
+ * exactly. The same integers as summing 128-bit values (the fallback for
+ * n_train >= 2^32), in a built-in MPI_SUM message of 3 or 5 int64 per bin
+ * instead of 3 tribe_xsum. */
 static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
 {
-    int hb = gr->hc.hb;
+    int hb = gr->hc.hb, hc = gr->hc.hconst;
     if (tribe_par_size(gr->par) == 1)
         return TRIBE_OK;
-    if ((unsigned __int128)gr->gmax_global * (uint64_t)(gr->n_train + 1) >= ((unsigned __int128)1 << 62))
+    int small = (unsigned __int128)gr->gmax_global * (uint64_t)(gr->n_train + 1) < ((unsigned __int128)1 << 62);
+    if (!small && gr->n_train >= ((int64_t)1 << 32) - tribe_par_size(gr->par))
         return tribe_par_sum_xsum(gr->par, h, (int64_t)3 * hb);
-    int w = gr->hc.hconst ? 2 : 3;
+    /* lanes per bin: sums (1 lane when small, hi and lo otherwise) of the
+     * gradient, the hessian unless constant, then the count */
+    int ls = small ? 1 : 2, w = ls * (hc ? 1 : 2) + 1;
     int64_t *b = gr->rbuf;
     for (int k = 0; k < hb; k++) {
-        b[(size_t)w * k] = (int64_t)h[3 * (size_t)k];
-        b[(size_t)w * k + w - 1] = (int64_t)h[3 * (size_t)k + 2];
-        if (w == 3)
-            b[(size_t)w * k + 1] = (int64_t)h[3 * (size_t)k + 1];
+        int64_t *o = b + (size_t)w * k;
+        for (int q = 0; q < (hc ? 1 : 2); q++) {
+            tribe_xsum v = h[3 * (size_t)k + q];
+            if (small) {
+                o[q] = (int64_t)v;
+            } else {
+                o[2 * q] = (int64_t)(v >> 32);
+                o[2 * q + 1] = (int64_t)(v & 0xFFFFFFFF);
+            }
+        }
+        o[w - 1] = (int64_t)h[3 * (size_t)k + 2];
     }
     tribe_status st = tribe_par_sum_i64(gr->par, b, (int64_t)w * hb);
     if (st != TRIBE_OK)
         return st;
     for (int k = 0; k < hb; k++) {
-        h[3 * (size_t)k] = b[(size_t)w * k];
-        h[3 * (size_t)k + 2] = b[(size_t)w * k + w - 1];
-        h[3 * (size_t)k + 1] = w == 3 ? (tribe_xsum)b[(size_t)w * k + 1] : (tribe_xsum)b[(size_t)w * k + 1] * gr->hc.hval;
+        const int64_t *o = b + (size_t)w * k;
+        for (int q = 0; q < (hc ? 1 : 2); q++)
+            h[3 * (size_t)k + q] = small ? (tribe_xsum)o[q] : (tribe_xsum)o[2 * q] * ((tribe_xsum)1 << 32) + o[2 * q + 1];
+        h[3 * (size_t)k + 2] = o[w - 1];
+        if (hc)
+            h[3 * (size_t)k + 1] = h[3 * (size_t)k + 2] * gr->hc.hval;
     }
     return TRIBE_OK;
 }
@@ -673,7 +692,7 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
             TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].h, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
     }
     TRIBE_TRY(tribe_alloc((void **)&gr->flag, (size_t)fs->n_tr + 1));
-    TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)3 * gr->hc.hb * sizeof(int64_t) + 8));
+    TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
     /* squared error: gradients are computed where the rows are gathered */
     if (!sq) {
