@@ -420,6 +420,19 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
     return TRIBE_OK;
 }
 
+/* Row r of buffer src to row q of buffer dst (wh: with its hessian). */
+static inline void move_row(const rowbuf *restrict src, rowbuf *restrict dst, int64_t r, int64_t q, int d, int wh)
+{
+    if (d == 16)
+        memcpy(dst->codes + q * 16, src->codes + r * 16, 16);
+    else
+        memcpy(dst->codes + q * d, src->codes + r * d, (size_t)d);
+    dst->row[q] = src->row[r];
+    dst->g[q] = src->g[r];
+    if (wh)
+        dst->h[q] = src->h[r];
+}
+
 /* One thread's split_rows in one pass: left rows forward from lo, right
  * rows backward from hi - 1 (so in reverse order), with no counting pass
  * (which reads every row's codes once more). */
@@ -429,9 +442,6 @@ static int64_t split_rows_serial(grower *gr, int from, int to, int64_t lo, int64
     rowbuf *dst = &gr->rb[to];
     int d = gr->hc.d, wh = !gr->hc.hconst;
     const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
-    const int64_t *restrict srow = src->row, *restrict sg = src->g, *restrict sh = src->h;
-    uint8_t *restrict dc = dst->codes;
-    int64_t *restrict drow = dst->row, *restrict dg = dst->g, *restrict dh = dst->h;
     int64_t wl = lo, wr = hi - 1;
     /* branch-free: the direction of a row is a coin toss to the CPU */
     for (int64_t r = lo; r < hi; r++) {
@@ -445,14 +455,7 @@ static int64_t split_rows_serial(grower *gr, int from, int to, int64_t lo, int64
         int64_t q = left ? wl : wr;
         wl += left;
         wr -= 1 - left;
-        if (d == 16)
-            memcpy(dc + q * 16, sc + r * 16, 16);
-        else
-            memcpy(dc + q * d, sc + r * d, (size_t)d);
-        drow[q] = srow[r];
-        dg[q] = sg[r];
-        if (wh)
-            dh[q] = sh[r];
+        move_row(src, dst, r, q, d, wh);
     }
     return wl - lo;
 }
@@ -505,22 +508,12 @@ static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, 
             wr += (m * (u + 1) / nth - m * u / nth) - cnt[u];
         }
         /* branch-free: the direction of a row is a coin toss to the CPU */
-        const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
-        const int64_t *restrict srow = src->row, *restrict sg = src->g, *restrict sh = src->h;
-        uint8_t *restrict dc = dst->codes;
-        int64_t *restrict drow = dst->row, *restrict dg = dst->g, *restrict dh = dst->h;
+        const uint8_t *restrict fl = gr->flag;
         for (int64_t r = rlo; r < rhi; r++) {
             int64_t left = fl[r], q = left ? wl : wr;
             wl += left;
             wr += 1 - left;
-            if (d == 16)
-                memcpy(dc + q * 16, sc + r * 16, 16);
-            else
-                memcpy(dc + q * d, sc + r * d, (size_t)d);
-            drow[q] = srow[r];
-            dg[q] = sg[r];
-            if (wh)
-                dh[q] = sh[r];
+            move_row(src, dst, r, q, d, wh);
         }
 #pragma omp single
         for (int u = 0; u < nth; u++)

@@ -50,6 +50,8 @@ static void chunked_histograms_should_equal_the_128_bit_reference(void)
     uint64_t gmax = random_rows(m, hoff, codes, g, h);
     CU_ASSERT(gmax > ((uint64_t)1 << 61));
     CU_ASSERT_EQUAL(gbdt_hist_chunk(gmax), 1); /* every row its own chunk */
+    /* logistic and softmax (|g| <= 1, h <= 1/4: gmax = 2^32): one chunk of
+     * up to 2^30 - 1 rows per thread, the int64-only path */
     CU_ASSERT_EQUAL(gbdt_hist_chunk((uint64_t)1 << 32), ((int64_t)1 << 30) - 1);
     int saved = omp_get_max_threads(), checked = 0;
     /* gradients near the limit (chunks of 1 row), of 2^52 (chunks of about
