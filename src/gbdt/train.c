@@ -438,8 +438,10 @@ static inline void move_row(const rowbuf *restrict src, rowbuf *restrict dst, in
  * (which reads every row's codes once more). */
 static int64_t split_rows_serial(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
 {
-    const rowbuf *src = &gr->rb[from];
-    rowbuf *dst = &gr->rb[to];
+    /* local copies: the stores of a row cannot change them, so the
+     * compiler keeps the buffer pointers in registers */
+    const rowbuf sb = gr->rb[from], *src = &sb;
+    rowbuf db = gr->rb[to], *dst = &db;
     int d = gr->hc.d, wh = !gr->hc.hconst;
     const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
     int64_t wl = lo, wr = hi - 1;
@@ -507,13 +509,16 @@ static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, 
             wl += cnt[u];
             wr += (m * (u + 1) / nth - m * u / nth) - cnt[u];
         }
-        /* branch-free: the direction of a row is a coin toss to the CPU */
+        /* branch-free: the direction of a row is a coin toss to the CPU;
+         * the thread's own copies of the buffers, as in split_rows_serial */
         const uint8_t *restrict fl = gr->flag;
+        const rowbuf ts = *src;
+        rowbuf td = *dst;
         for (int64_t r = rlo; r < rhi; r++) {
             int64_t left = fl[r], q = left ? wl : wr;
             wl += left;
             wr += 1 - left;
-            move_row(src, dst, r, q, d, wh);
+            move_row(&ts, &td, r, q, d, wh);
         }
 #pragma omp single
         for (int u = 0; u < nth; u++)
