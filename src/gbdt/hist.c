@@ -110,24 +110,37 @@ static void hist_flush(const gbdt_hist *hc, const void *cells, tribe_xsum *acc)
     }
 }
 
-/* Cell k of thread u: (gradient, hessian, count) as int64, from its cells
- * (when every block was one chunk) or its accumulators. */
-static void hist_cell(const gbdt_hist *hc, int u, int k, int chunked, tribe_xsum *sg, tribe_xsum *sh, tribe_xsum *sn)
+/* Bins [k0, k1) of out: the sums over nth threads of their cells (when
+ * every block was one chunk) or of their accumulators, in thread order. */
+static void hist_reduce(const gbdt_hist *hc, int nth, int chunked, int k0, int k1, tribe_xsum *out)
 {
-    if (chunked) {
-        const tribe_xsum *a = hc->tacc + ((size_t)u * hc->hb + k) * 3;
-        *sg += a[0];
-        *sh += a[1];
-        *sn += a[2];
-    } else if (hc->hconst) {
-        const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + (size_t)u * hc->hb + k;
-        *sg += (*c)[0];
-        *sn += (*c)[1];
-    } else {
-        const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + (size_t)u * hc->hb + k;
-        *sg += (*c)[0];
-        *sh += (*c)[1];
-        *sn += (*c)[2];
+    size_t hb = (size_t)hc->hb;
+    for (int k = k0; k < k1; k++) {
+        tribe_xsum sg = 0, sh = 0, sn = 0;
+        if (chunked) {
+            for (int u = 0; u < nth; u++) {
+                const tribe_xsum *a = hc->tacc + (u * hb + k) * 3;
+                sg += a[0];
+                sh += a[1];
+                sn += a[2];
+            }
+        } else if (hc->hconst) {
+            for (int u = 0; u < nth; u++) {
+                const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + u * hb + k;
+                sg += (*c)[0];
+                sn += (*c)[1];
+            }
+        } else {
+            for (int u = 0; u < nth; u++) {
+                const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + u * hb + k;
+                sg += (*c)[0];
+                sh += (*c)[1];
+                sn += (*c)[2];
+            }
+        }
+        out[3 * (size_t)k] = sg;
+        out[3 * (size_t)k + 1] = hc->hconst ? sn * hc->hval : sh;
+        out[3 * (size_t)k + 2] = sn;
     }
 }
 
@@ -166,14 +179,7 @@ void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *codes, const int64_t *g
             }
         }
 #pragma omp barrier
-#pragma omp for schedule(static)
-        for (int k = 0; k < hb; k++) {
-            tribe_xsum sg = 0, sh = 0, sn = 0;
-            for (int u = 0; u < nth; u++)
-                hist_cell(hc, u, k, chunked, &sg, &sh, &sn);
-            out[3 * (size_t)k] = sg;
-            out[3 * (size_t)k + 1] = hc->hconst ? sn * hc->hval : sh;
-            out[3 * (size_t)k + 2] = sn;
-        }
+        /* static bins per thread, as omp for schedule(static) would */
+        hist_reduce(hc, nth, chunked, (int)((int64_t)hb * t / nth), (int)((int64_t)hb * (t + 1) / nth), out);
     }
 }
