@@ -6,7 +6,7 @@
 # against the spend in (c3, c3 + 90], a window neither the models nor the selection saw.
 # Data sets: all customers; even CustomerIDs (the one tuned on); odd CustomerIDs (kept aside, run once at
 # the end); customers whose first purchase is in December 2010 (one acquisition cohort).
-#   bench/bench_ltv.sh [SETS...]      (default: even odd all dec2010)
+#   [LTV_EXTRA='"gbdt_target": "residual"'] bench/bench_ltv.sh [SETS...]      (default: even odd all dec2010)
 # Prints markdown tables and writes them to bench/results/ltv.md. Needs /usr/bin/python3 with h5py.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,7 +63,7 @@ for s in "${sets[@]}"; do
     cat >"$d/job.json" <<JSON
 {"input": "$d/c3.h5", "output": "$d/out", "seed": 7, "kmeans": {"k": 4},
  "drivers": {"enabled": false}, "gmm": {"enabled": false}, "ward": {"enabled": false},
- "ltv": {"train": "$d/c1.h5", "test": "$d/c2.h5", "input_target": "$d/c3.target.h5", "horizon_days": 90}}
+ "ltv": {"train": "$d/c1.h5", "test": "$d/c2.h5", "input_target": "$d/c3.target.h5", "horizon_days": 90${LTV_EXTRA:+, $LTV_EXTRA}}}
 JSON
     "$bin" run "$d/job.json" >"$d/run.log" 2>&1 || { tail -5 "$d/run.log"; exit 1; }
   done

@@ -39,6 +39,11 @@ extern const char *const TRIBE_LTV_OBJECTIVES[3]; /* "tweedie", "poisson", "squa
 /* tribe_ltv_cfg.features: the GBDT's inputs */
 enum { TRIBE_LTV_FEAT_TRANSFERABLE = 0, TRIBE_LTV_FEAT_MODEL = 1 };
 extern const char *const TRIBE_LTV_FEATURE_SETS[2]; /* "transferable" (tribe/ltv_features.h), "model_columns" */
+/* tribe_ltv_cfg.gbdt_target: what the GBDT learns. RESIDUAL: future spend
+ * minus the window's classic CLV, with squared loss, the classic added back
+ * to its prediction (the trees correct the classic, which extrapolates). */
+enum { TRIBE_LTV_TARGET_SPEND = 0, TRIBE_LTV_TARGET_RESIDUAL = 1 };
+extern const char *const TRIBE_LTV_GBDT_TARGETS[2]; /* "spend", "residual" */
 /* The windows of the classic fits (rows of tribe_ltv.classic). */
 enum { TRIBE_LTV_W_TRAIN = 0, TRIBE_LTV_W_TEST = 1, TRIBE_LTV_W_INPUT = 2 };
 
@@ -50,6 +55,7 @@ typedef struct {
     double horizon_days;  /* the ingests' --horizon */
     int objective;        /* TRIBE_LTV_TWEEDIE (default), _POISSON, _SQUARED */
     int features;         /* TRIBE_LTV_FEAT_TRANSFERABLE (default) or _MODEL (the job's model columns, raw) */
+    int gbdt_target;      /* TRIBE_LTV_TARGET_SPEND (default) or _RESIDUAL */
     int n_rounds;         /* default 200 */
     double learning_rate; /* default 0.05 */
     int max_leaves;       /* default 15 */
@@ -62,7 +68,7 @@ typedef struct {
 typedef struct {
     int k;
     double horizon_days;
-    int objective, features;
+    int objective, features, gbdt_target;
     float *pred;          /* [n_local] the chosen model's predicted spend over the next horizon, >= 0 */
     float *cand;          /* [n_local][TRIBE_LTV_CANDIDATES] every candidate's prediction, same order */
     double metrics[TRIBE_LTV_MODELS][4]; /* mae, rmse, r2, top-decile lift on the test window */

@@ -16,6 +16,7 @@
 const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS] = {"gbdt", "bgnbd_gamma_gamma", "blend", "past_spend_rate"};
 const char *const TRIBE_LTV_OBJECTIVES[3] = {"tweedie", "poisson", "squared"};
 const char *const TRIBE_LTV_FEATURE_SETS[2] = {"transferable", "model_columns"};
+const char *const TRIBE_LTV_GBDT_TARGETS[2] = {"spend", "residual"};
 static const char *const LTV_TARGET_COLS[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
                                                "repeat_mean_spend"};
 
@@ -53,6 +54,8 @@ typedef struct {
     float *gx;          /* [rows.n_local][gm] the GBDT's inputs (features or model columns) */
     int gm;
     double *y;          /* future_spend */
+    double *pc;         /* the classic CLV of each customer (cl; 0 where not finite) */
+    double *yr;         /* what the GBDT learns: y, or y - pc (ltv.gbdt_target "residual") */
     double *rate[2];    /* test window: monetary, tenure_days (NaN as 0) for the spend-rate baseline, or NULL */
     tribe_ltv_classic cl; /* BG/NBD + Gamma-Gamma fitted on this window's own inputs */
     int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
@@ -65,6 +68,8 @@ static void ltv_window_free(ltv_window *w)
     tribe_table_destroy(&w->tg);
     free(w->gx);
     free(w->y);
+    free(w->pc);
+    free(w->yr);
     free(w->rate[0]);
     free(w->rate[1]);
     *w = (ltv_window){0};
@@ -285,14 +290,15 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
         for (int64_t i = 0; i < n; i++)
             valid[k][i] = tribe_rng_unif(lc->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           lc->valid_fraction;
-        blk[k] = (tribe_gbdt_block){{&w[k]->rows, w[k]->gx, w[k]->gm}, w[k]->y, valid[k]};
+        blk[k] = (tribe_gbdt_block){{&w[k]->rows, w[k]->gx, w[k]->gm}, w[k]->yr, valid[k]};
         before += w[k]->rows.n_global;
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
-    cfg.objective = lc->objective == TRIBE_LTV_POISSON   ? TRIBE_GBDT_POISSON
-                    : lc->objective == TRIBE_LTV_SQUARED ? TRIBE_GBDT_SQUARED
-                                                         : TRIBE_GBDT_TWEEDIE;
+    cfg.objective = lc->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? TRIBE_GBDT_SQUARED /* residuals are signed */
+                    : lc->objective == TRIBE_LTV_POISSON         ? TRIBE_GBDT_POISSON
+                    : lc->objective == TRIBE_LTV_SQUARED         ? TRIBE_GBDT_SQUARED
+                                                                 : TRIBE_GBDT_TWEEDIE;
     cfg.n_rounds = lc->n_rounds;
     cfg.learning_rate = lc->learning_rate;
     cfg.max_leaves = lc->max_leaves;
@@ -306,20 +312,50 @@ cleanup:
     return st;
 }
 
+/* Not collective. The classic CLV of every customer of tg (columns by
+ * name; 0 where not finite, counted in *bad) into out[n_local]. */
+static void ltv_classic_pred(const tribe_ltv_classic *cl, const tribe_table *tg, double *out, int64_t *bad)
+{
+    int c[4];
+    for (int j = 0; j < 4; j++)
+        c[j] = tribe_table_feature(tg, LTV_TARGET_COLS[1 + j]); /* present: the classic fit needed them */
+    *bad = 0;
+    for (int64_t i = 0; i < tg->n_local; i++) {
+        const float *r = tg->x + (size_t)i * tg->d;
+        out[i] = tribe_ltv_classic_predict1(cl, r[c[0]], r[c[1]], r[c[2]], isnan(r[c[3]]) ? 0 : r[c[3]]);
+        if (!isfinite(out[i])) /* would poison the metrics and the residual: predicted 0 */
+            out[i] = 0, (*bad)++;
+    }
+}
+
 /* Collective. BG/NBD + Gamma-Gamma fitted on the window's own BG/NBD inputs
- * (nothing after its cutoff) and, with transferable features, w->gx = the
+ * (nothing after its cutoff), each customer's classic CLV (w->pc), the
+ * GBDT's target (w->yr) and, with transferable features, w->gx = the
  * window's features (tribe_ltv_features_table). */
 static tribe_status ltv_window_features(tribe_par *par, const tribe_ltv_cfg *cfg, ltv_window *w)
 {
     tribe_status st = ltv_blame(tribe_ltv_classic_fit(&w->rows, w->tg, cfg->horizon_days, &w->cl),
                                 "the BG/NBD + Gamma-Gamma baseline on", w->target_path, NULL);
-    if (st != TRIBE_OK || cfg->features != TRIBE_LTV_FEAT_TRANSFERABLE)
+    if (st != TRIBE_OK)
         return st;
-    int64_t n = w->rows.n_local;
-    w->gm = TRIBE_LTV_NFEAT;
-    st = tribe_alloc((void **)&w->gx, ((size_t)n * TRIBE_LTV_NFEAT + 1) * sizeof *w->gx);
+    int64_t n = w->rows.n_local, bad = 0;
+    st = tribe_alloc((void **)&w->pc, ((size_t)n + 1) * sizeof *w->pc);
     if (st == TRIBE_OK)
-        st = tribe_ltv_features_table(&w->cl, w->f, w->tg, w->gx);
+        st = tribe_alloc((void **)&w->yr, ((size_t)n + 1) * sizeof *w->yr);
+    if (st == TRIBE_OK) {
+        ltv_classic_pred(&w->cl, w->tg, w->pc, &bad);
+        if (bad)
+            TRIBE_WARN("ltv: %s: BG/NBD gave no finite prediction for %lld local customers (set to 0)",
+                       w->target_path, (long long)bad);
+        for (int64_t i = 0; i < n; i++)
+            w->yr[i] = cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? w->y[i] - w->pc[i] : w->y[i];
+    }
+    if (st == TRIBE_OK && cfg->features == TRIBE_LTV_FEAT_TRANSFERABLE) {
+        w->gm = TRIBE_LTV_NFEAT;
+        st = tribe_alloc((void **)&w->gx, ((size_t)n * TRIBE_LTV_NFEAT + 1) * sizeof *w->gx);
+        if (st == TRIBE_OK)
+            st = tribe_ltv_features_table(&w->cl, w->f, w->tg, w->gx);
+    }
     return tribe_par_agree(par, st);
 }
 
@@ -336,22 +372,25 @@ static tribe_status ltv_score(const ltv_window *w, const double *pred, double *r
 /* The blend weights tried (w = i / LTV_BLEND_STEPS, i = 0..LTV_BLEND_STEPS). */
 enum { LTV_BLEND_STEPS = 20 };
 
-/* Collective. The blend weight with the least squared error on the window:
- * every weight's SSE is an exact sum (one allreduce for all); ties go to the
- * smaller weight (more of the classic). */
+/* Collective. The blend weight with the least squared error on the window
+ * among those whose absolute error is no larger than the classic's (w = 0,
+ * always admissible): so the blend is no worse than BG/NBD + Gamma-Gamma on
+ * both R^2 and MAE there. Every weight's sums are exact (one allreduce for
+ * all); ties go to the smaller weight (more of the classic). */
 static tribe_status ltv_blend_weight(tribe_par *par, const ltv_window *w, const double *pg, const double *pc,
                                      double *weight)
 {
-    tribe_xsum sse[LTV_BLEND_STEPS + 1] = {0};
+    tribe_xsum sum[2 * (LTV_BLEND_STEPS + 1)] = {0}; /* SSE, SAE per weight */
     for (int64_t i = 0; i < w->rows.n_local; i++)
         for (int s = 0; s <= LTV_BLEND_STEPS; s++) {
             double a = (double)s / LTV_BLEND_STEPS, e = a * pg[i] + (1 - a) * pc[i] - w->y[i];
-            sse[s] += tribe_xsum_of(e * e);
+            sum[2 * s] += tribe_xsum_of(e * e);
+            sum[2 * s + 1] += tribe_xsum_of(fabs(e));
         }
-    tribe_status st = tribe_par_sum_xsum(par, sse, LTV_BLEND_STEPS + 1);
+    tribe_status st = tribe_par_sum_xsum(par, sum, 2 * (LTV_BLEND_STEPS + 1));
     int best = 0;
     for (int s = 1; s <= LTV_BLEND_STEPS; s++)
-        if (sse[s] < sse[best])
+        if (sum[2 * s + 1] <= sum[1] && sum[2 * s] < sum[2 * best])
             best = s;
     *weight = (double)best / LTV_BLEND_STEPS;
     return st;
@@ -396,20 +435,11 @@ static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const l
     pb = pc + n + 1;
     TRIBE_TRY(ltv_gbdt(par, cfg, one, 1, &gm));
     tribe_gbdt_predict(gm, te->gx, n, pg);
-    int64_t bad = 0;
-    const tribe_table *tg = te->tg;
-    int c[4];
-    for (int j = 0; j < 4; j++)
-        c[j] = tribe_table_feature(tg, LTV_TARGET_COLS[1 + j]);
+    int resid = cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL;
     for (int64_t i = 0; i < n; i++) {
-        const float *r = tg->x + (size_t)i * tg->d;
-        pg[i] = fmax(pg[i], 0.0); /* squared loss may go below 0 */
-        pc[i] = tribe_ltv_classic_predict1(&te->cl, r[c[0]], r[c[1]], r[c[2]], isnan(r[c[3]]) ? 0 : r[c[3]]);
-        if (!isfinite(pc[i])) /* would poison the metrics: predicted 0, counted in the log */
-            pc[i] = 0, bad++;
+        pc[i] = te->pc[i];
+        pg[i] = fmax(pg[i] + (resid ? pc[i] : 0.0), 0.0); /* squared loss may go below 0 */
     }
-    if (bad)
-        TRIBE_WARN("ltv: BG/NBD gave no finite prediction for %lld local customers (set to 0)", (long long)bad);
     TRIBE_TRY(ltv_blend_weight(par, te, pg, pc, &lr->blend_weight));
     for (int64_t i = 0; i < n; i++)
         pb[i] = lr->blend_weight * pg[i] + (1 - lr->blend_weight) * pc[i];
@@ -502,9 +532,8 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
                         "the BG/NBD + Gamma-Gamma baseline on", lr->input_exact ? cfg->input_target : "the job's input",
                         NULL));
     const tribe_ltv_classic *cl = &lr->classic[TRIBE_LTV_W_INPUT];
-    int c4[4]; /* bgnbd_x, _t_x, _T, repeat_mean_spend: there, or the fit had failed */
-    for (int j = 0; j < 4; j++)
-        c4[j] = tribe_table_feature(tg, LTV_TARGET_COLS[1 + j]);
+    double *pcl = NULL;
+    int64_t bad = 0;
     st = tribe_alloc((void **)&xt, (size_t)LTV_BLOCK * (size_t)gmw * sizeof *xt);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&pg, (size_t)LTV_BLOCK * sizeof *pg);
@@ -512,6 +541,13 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
         st = tribe_alloc((void **)&lr->pred, ((size_t)nl + 1) * sizeof *lr->pred);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&lr->cand, ((size_t)nl + 1) * TRIBE_LTV_CANDIDATES * sizeof *lr->cand);
+    if (st == TRIBE_OK)
+        st = tribe_alloc((void **)&pcl, ((size_t)nl + 1) * sizeof *pcl);
+    if (st == TRIBE_OK)
+        ltv_classic_pred(cl, tg, pcl, &bad);
+    if (bad)
+        TRIBE_WARN("ltv: the job's input: BG/NBD gave no finite prediction for %lld local customers (set to 0)",
+                   (long long)bad);
     for (int64_t i0 = 0; i0 < nl && st == TRIBE_OK; i0 += LTV_BLOCK) {
         int64_t nb = nl - i0 < LTV_BLOCK ? nl - i0 : LTV_BLOCK;
         if (cfg->features == TRIBE_LTV_FEAT_TRANSFERABLE)
@@ -524,10 +560,7 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
             break;
         tribe_gbdt_predict(gm, xt, nb, pg);
         for (int64_t i = 0; i < nb; i++) {
-            const float *r = tg->x + (size_t)(i0 + i) * tg->d;
-            double g = fmax(pg[i], 0.0),
-                   c = tribe_ltv_classic_predict1(cl, r[c4[0]], r[c4[1]], r[c4[2]], isnan(r[c4[3]]) ? 0 : r[c4[3]]);
-            c = isfinite(c) ? c : 0.0;
+            double c = pcl[i0 + i], g = fmax(pg[i] + (cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? c : 0.0), 0.0);
             float *o = lr->cand + (size_t)(i0 + i) * TRIBE_LTV_CANDIDATES;
             o[TRIBE_LTV_GBDT] = (float)g;
             o[TRIBE_LTV_CLASSIC] = (float)c;
@@ -540,6 +573,7 @@ cleanup:
     tribe_table_destroy(&tg);
     free(xt);
     free(pg);
+    free(pcl);
     return st;
 }
 
@@ -663,6 +697,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     lr->horizon_days = cfg->horizon_days;
     lr->objective = cfg->objective;
     lr->features = cfg->features;
+    lr->gbdt_target = cfg->gbdt_target;
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", cfg->train, cfg->train_target, names, mm,
                                                    signed_ok, 0, &tr)));
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", cfg->test, cfg->test_target, names, mm,

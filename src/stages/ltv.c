@@ -55,6 +55,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
     TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
+    TRIBE_TRY(tribe_spec_choice(l, "gbdt_target", TRIBE_LTV_GBDT_TARGETS, 2, &c->gbdt_target));
     TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
     TRIBE_TRY(tribe_spec_check(l));
     if (!*enabled)
