@@ -86,7 +86,7 @@ print("Online Retail, 90-day horizon; load average %s at the start. Selected on 
 summary = []
 for s in sets:
     print("### %s\n" % s)
-    print("| c3 | customers | model | MAE | RMSE | R2 | top-decile lift | chosen on c2 (blend w) |")
+    print("| c3 | customers | model | MAE | RMSE | R2 | top-decile lift | chosen on c2 (blend weights) |")
     print("|---|---|---|---|---|---|---|---|")
     for c3 in cutoffs:
         d = "%s/%s-%s" % (work, s, c3)
@@ -97,19 +97,20 @@ for s in sets:
         cand = r["/segments/ltv_candidates"][:].astype(np.float64)
         at = r["/model/ltv/metrics"].attrs
         ch = at["chosen"].decode() if isinstance(at["chosen"], bytes) else at["chosen"]
-        names = ["gbdt", "bgnbd_gamma_gamma", "blend"]
+        names = ["gbdt", "gbdt_residual", "bgnbd_gamma_gamma", "blend"]
+        bw = "/".join("%.2f" % v for v in r["/model/ltv/blend_weights"][:])
         rows = {nm: metrics(cand[:, j], y) for j, nm in enumerate(names)}
         rows["chosen (" + ch + ")"] = metrics(r["/segments/ltv"][:].astype(np.float64), y)
         for nm, m in rows.items():
             print("| %s | %d | %s | %.1f | %.1f | %.4f | %.2f | %s |" % (c3, len(y), nm, *m,
-                  "%s (%.2f)" % (ch, at["blend_weight"]) if nm == "gbdt" else ""))
+                  "%s (%s)" % (ch, bw) if nm == "gbdt" else ""))
         c, x = rows["bgnbd_gamma_gamma"], rows["chosen (" + ch + ")"]
-        summary.append((s, c3, ch, at["blend_weight"], c, x))
+        summary.append((s, c3, ch, bw, c, x))
     print()
 print("### Summary: chosen model against BG/NBD + Gamma-Gamma on the report window\n")
-print("| set | c3 | chosen (w) | R2 classic | R2 chosen | MAE classic | MAE chosen | R2 and MAE >= classic |")
+print("| set | c3 | chosen (weights gbdt/residual/classic) | R2 classic | R2 chosen | MAE classic | MAE chosen | R2 and MAE >= classic |")
 print("|---|---|---|---|---|---|---|---|")
 for s, c3, ch, w, c, x in summary:
-    print("| %s | %s | %s (%.2f) | %.4f | %.4f | %.1f | %.1f | %s |" % (s, c3, ch, w, c[2], x[2], c[0], x[0],
+    print("| %s | %s | %s (%s) | %.4f | %.4f | %.1f | %.1f | %s |" % (s, c3, ch, w, c[2], x[2], c[0], x[0],
           "yes" if x[2] >= c[2] and x[0] <= c[0] else "**no**"))
 PY

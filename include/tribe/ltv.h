@@ -28,10 +28,13 @@
 
 /* Models scored on the test window, in this order (rows of metrics); the
  * first three are the candidates of the selection. */
-#define TRIBE_LTV_MODELS 4
-enum { TRIBE_LTV_GBDT = 0, TRIBE_LTV_CLASSIC = 1, TRIBE_LTV_BLEND = 2, TRIBE_LTV_RATE = 3 };
-#define TRIBE_LTV_CANDIDATES 3
-extern const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS]; /* gbdt, bgnbd_gamma_gamma, blend, past_spend_rate */
+#define TRIBE_LTV_MODELS 5
+enum { TRIBE_LTV_GBDT = 0, TRIBE_LTV_RESID = 1, TRIBE_LTV_CLASSIC = 2, TRIBE_LTV_BLEND = 3, TRIBE_LTV_RATE = 4 };
+#define TRIBE_LTV_CANDIDATES 4
+/* gbdt (learns the spend), gbdt_residual (learns spend - the classic CLV,
+ * squared loss, the classic added back: it extrapolates like the classic),
+ * bgnbd_gamma_gamma, blend (of the first three), past_spend_rate */
+extern const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS];
 
 /* tribe_ltv_cfg.objective */
 enum { TRIBE_LTV_TWEEDIE = 0, TRIBE_LTV_POISSON = 1, TRIBE_LTV_SQUARED = 2 };
@@ -39,11 +42,6 @@ extern const char *const TRIBE_LTV_OBJECTIVES[3]; /* "tweedie", "poisson", "squa
 /* tribe_ltv_cfg.features: the GBDT's inputs */
 enum { TRIBE_LTV_FEAT_TRANSFERABLE = 0, TRIBE_LTV_FEAT_MODEL = 1 };
 extern const char *const TRIBE_LTV_FEATURE_SETS[2]; /* "transferable" (tribe/ltv_features.h), "model_columns" */
-/* tribe_ltv_cfg.gbdt_target: what the GBDT learns. RESIDUAL: future spend
- * minus the window's classic CLV, with squared loss, the classic added back
- * to its prediction (the trees correct the classic, which extrapolates). */
-enum { TRIBE_LTV_TARGET_SPEND = 0, TRIBE_LTV_TARGET_RESIDUAL = 1 };
-extern const char *const TRIBE_LTV_GBDT_TARGETS[2]; /* "spend", "residual" */
 /* The windows of the classic fits (rows of tribe_ltv.classic). */
 enum { TRIBE_LTV_W_TRAIN = 0, TRIBE_LTV_W_TEST = 1, TRIBE_LTV_W_INPUT = 2 };
 
@@ -55,7 +53,6 @@ typedef struct {
     double horizon_days;  /* the ingests' --horizon */
     int objective;        /* TRIBE_LTV_TWEEDIE (default), _POISSON, _SQUARED */
     int features;         /* TRIBE_LTV_FEAT_TRANSFERABLE (default) or _MODEL (the job's model columns, raw) */
-    int gbdt_target;      /* TRIBE_LTV_TARGET_SPEND (default) or _RESIDUAL */
     int n_rounds;         /* default 200 */
     double learning_rate; /* default 0.05 */
     int max_leaves;       /* default 15 */
@@ -68,16 +65,17 @@ typedef struct {
 typedef struct {
     int k;
     double horizon_days;
-    int objective, features, gbdt_target;
+    int objective, features;
     float *pred;          /* [n_local] the chosen model's predicted spend over the next horizon, >= 0 */
     float *cand;          /* [n_local][TRIBE_LTV_CANDIDATES] every candidate's prediction, same order */
     double metrics[TRIBE_LTV_MODELS][4]; /* mae, rmse, r2, top-decile lift on the test window */
-    int chosen;           /* TRIBE_LTV_GBDT, _CLASSIC or _BLEND */
-    double blend_weight;  /* blend = w gbdt + (1 - w) classic, w fitted on the test window */
+    int chosen;           /* TRIBE_LTV_GBDT, _RESID, _CLASSIC or _BLEND */
+    double blend_w[3];    /* blend = w0 gbdt + w1 gbdt_residual + w2 classic, fitted on the test window */
     char why[512];        /* the reason, in words, with the held-out figures */
     int input_exact;      /* 1: the input's BG/NBD inputs came from its target file; 0: approximated */
     tribe_ltv_classic classic[3]; /* BG/NBD + Gamma-Gamma fitted on each window's own inputs (TRIBE_LTV_W_*) */
-    char *model_json;     /* the refit GBDT, tribe_gbdt_to_json text */
+    char *model_json;     /* the refit GBDTs, tribe_gbdt_to_json text: spend */
+    char *resid_json;     /* and residual */
     int n_trees;
     double *seg_mean, *seg_median, *seg_total; /* [k] predicted value per segment */
     int n_boot;

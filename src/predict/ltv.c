@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS] = {"gbdt", "bgnbd_gamma_gamma", "blend", "past_spend_rate"};
+const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS] = {"gbdt", "gbdt_residual", "bgnbd_gamma_gamma", "blend",
+                                                             "past_spend_rate"};
 const char *const TRIBE_LTV_OBJECTIVES[3] = {"tweedie", "poisson", "squared"};
 const char *const TRIBE_LTV_FEATURE_SETS[2] = {"transferable", "model_columns"};
-const char *const TRIBE_LTV_GBDT_TARGETS[2] = {"spend", "residual"};
 static const char *const LTV_TARGET_COLS[5] = {"future_spend", "bgnbd_x", "bgnbd_t_x", "bgnbd_T",
                                                "repeat_mean_spend"};
 
@@ -36,6 +36,7 @@ void tribe_ltv_destroy(tribe_ltv **lp)
     free(l->seg_lo);
     free(l->seg_hi);
     free(l->model_json);
+    free(l->resid_json);
     free(l->seg_mean);
     free(l->seg_median);
     free(l->seg_total);
@@ -55,7 +56,7 @@ typedef struct {
     int gm;
     double *y;          /* future_spend */
     double *pc;         /* the classic CLV of each customer (cl; 0 where not finite) */
-    double *yr;         /* what the GBDT learns: y, or y - pc (ltv.gbdt_target "residual") */
+    double *yr;         /* y - pc: what the residual GBDT learns */
     double *rate[2];    /* test window: monetary, tenure_days (NaN as 0) for the spend-rate baseline, or NULL */
     tribe_ltv_classic cl; /* BG/NBD + Gamma-Gamma fitted on this window's own inputs */
     int64_t cutoff_day; /* from the ledger; -1 without a cutoff, INT64_MIN without a ledger */
@@ -278,7 +279,7 @@ static tribe_status ltv_blame(tribe_status st, const char *what, const char *fil
  * the rows, chosen by that index (stream 204), are held out for early
  * stopping. An error of the fit is prefixed with the windows' files. */
 static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_window *const *w, int nw,
-                             tribe_gbdt_model **out)
+                             int resid, tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
     uint8_t *valid[2] = {NULL, NULL};
@@ -290,12 +291,12 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
         for (int64_t i = 0; i < n; i++)
             valid[k][i] = tribe_rng_unif(lc->seed, TRIBE_STREAM_LTV_VALID, (uint64_t)(before + off + i)) <
                           lc->valid_fraction;
-        blk[k] = (tribe_gbdt_block){{&w[k]->rows, w[k]->gx, w[k]->gm}, w[k]->yr, valid[k]};
+        blk[k] = (tribe_gbdt_block){{&w[k]->rows, w[k]->gx, w[k]->gm}, resid ? w[k]->yr : w[k]->y, valid[k]};
         before += w[k]->rows.n_global;
     }
     tribe_gbdt_cfg cfg;
     tribe_gbdt_cfg_default(&cfg);
-    cfg.objective = lc->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? TRIBE_GBDT_SQUARED /* residuals are signed */
+    cfg.objective = resid                                        ? TRIBE_GBDT_SQUARED /* residuals are signed */
                     : lc->objective == TRIBE_LTV_POISSON         ? TRIBE_GBDT_POISSON
                     : lc->objective == TRIBE_LTV_SQUARED         ? TRIBE_GBDT_SQUARED
                                                                  : TRIBE_GBDT_TWEEDIE;
@@ -304,7 +305,8 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
     cfg.max_leaves = lc->max_leaves;
     cfg.early_stopping_rounds = lc->early_stopping_rounds;
     cfg.seed = lc->seed;
-    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw < 2 ? nw : 2, &cfg, out), "the GBDT on", w[0]->feat_path,
+    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw < 2 ? nw : 2, &cfg, out),
+                   resid ? "the residual GBDT on" : "the GBDT on", w[0]->feat_path,
                    nw > 1 ? w[1]->feat_path : NULL);
 cleanup:
     free(valid[0]);
@@ -348,7 +350,7 @@ static tribe_status ltv_window_features(tribe_par *par, const tribe_ltv_cfg *cfg
             TRIBE_WARN("ltv: %s: BG/NBD gave no finite prediction for %lld local customers (set to 0)",
                        w->target_path, (long long)bad);
         for (int64_t i = 0; i < n; i++)
-            w->yr[i] = cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? w->y[i] - w->pc[i] : w->y[i];
+            w->yr[i] = w->y[i] - w->pc[i];
     }
     if (st == TRIBE_OK && cfg->features == TRIBE_LTV_FEAT_TRANSFERABLE) {
         w->gm = TRIBE_LTV_NFEAT;
@@ -369,41 +371,59 @@ static tribe_status ltv_score(const ltv_window *w, const double *pred, double *r
     return st;
 }
 
-/* The blend weights tried (w = i / LTV_BLEND_STEPS, i = 0..LTV_BLEND_STEPS). */
-enum { LTV_BLEND_STEPS = 20 };
+/* The blend weights tried: multiples of 1 / LTV_BLEND_STEPS summing to 1
+ * over (gbdt, gbdt_residual, classic). */
+enum { LTV_BLEND_STEPS = 20, LTV_BLEND_N = (LTV_BLEND_STEPS + 1) * (LTV_BLEND_STEPS + 2) / 2 };
 
-/* Collective. The blend weight with the least squared error on the window
- * among those whose absolute error is no larger than the classic's (w = 0,
- * always admissible): so the blend is no worse than BG/NBD + Gamma-Gamma on
- * both R^2 and MAE there. Every weight's sums are exact (one allreduce for
- * all); ties go to the smaller weight (more of the classic). */
-static tribe_status ltv_blend_weight(tribe_par *par, const ltv_window *w, const double *pg, const double *pc,
-                                     double *weight)
+/* The weights of blend number s, in the order ltv_blend_weight enumerates. */
+static void blend_weights(int s, double *w)
 {
-    tribe_xsum sum[2 * (LTV_BLEND_STEPS + 1)] = {0}; /* SSE, SAE per weight */
-    for (int64_t i = 0; i < w->rows.n_local; i++)
-        for (int s = 0; s <= LTV_BLEND_STEPS; s++) {
-            double a = (double)s / LTV_BLEND_STEPS, e = a * pg[i] + (1 - a) * pc[i] - w->y[i];
-            sum[2 * s] += tribe_xsum_of(e * e);
-            sum[2 * s + 1] += tribe_xsum_of(fabs(e));
-        }
-    tribe_status st = tribe_par_sum_xsum(par, sum, 2 * (LTV_BLEND_STEPS + 1));
-    int best = 0;
-    for (int s = 1; s <= LTV_BLEND_STEPS; s++)
+    for (int a = 0, i = 0; a <= LTV_BLEND_STEPS; a++)
+        for (int b = 0; a + b <= LTV_BLEND_STEPS; b++, i++)
+            if (i == s) {
+                w[0] = (double)a / LTV_BLEND_STEPS;
+                w[1] = (double)b / LTV_BLEND_STEPS;
+                w[2] = (double)(LTV_BLEND_STEPS - a - b) / LTV_BLEND_STEPS;
+                return;
+            }
+}
+
+/* Collective. The blend (p[0..2]: gbdt, gbdt_residual, classic) with the
+ * least squared error on the window among those whose absolute error is no
+ * larger than the classic's alone (always admissible): so the blend is no
+ * worse than BG/NBD + Gamma-Gamma on both R^2 and MAE there. Every blend's
+ * sums are exact (one allreduce for all); ties go to the earlier blend. */
+static tribe_status ltv_blend_weight(tribe_par *par, const ltv_window *w, const double *const *p, double *weight)
+{
+    const double inv = 1.0 / LTV_BLEND_STEPS;
+    tribe_xsum sum[2 * LTV_BLEND_N] = {0}; /* SSE, SAE per blend */
+    for (int64_t i = 0; i < w->rows.n_local; i++) {
+        int s = 0;
+        for (int a = 0; a <= LTV_BLEND_STEPS; a++)
+            for (int b = 0; a + b <= LTV_BLEND_STEPS; b++, s++) {
+                double e = (a * p[0][i] + b * p[1][i] + (LTV_BLEND_STEPS - a - b) * p[2][i]) * inv - w->y[i];
+                sum[2 * s] += tribe_xsum_of(e * e);
+                sum[2 * s + 1] += tribe_xsum_of(fabs(e));
+            }
+    }
+    tribe_status st = tribe_par_sum_xsum(par, sum, 2 * LTV_BLEND_N);
+    int best = 0; /* blend 0 is (0, 0, 1): the classic alone */
+    for (int s = 1; s < LTV_BLEND_N; s++)
         if (sum[2 * s + 1] <= sum[1] && sum[2 * s] < sum[2 * best])
             best = s;
-    *weight = (double)best / LTV_BLEND_STEPS;
+    blend_weights(best, weight);
     return st;
 }
 
 /* Not collective. The candidate the job uses: among those no worse than
  * BG/NBD + Gamma-Gamma on both R^2 and MAE (the classic always is), the
- * best R^2; ties go to the simpler (classic, then GBDT, then blend).
+ * best R^2; ties go to the simpler (classic, then GBDTs, then blend).
  * Writes the reason into lr->why. */
 static void ltv_choose(tribe_ltv *lr)
 {
     const double *c = lr->metrics[TRIBE_LTV_CLASSIC];
-    static const int order[TRIBE_LTV_CANDIDATES] = {TRIBE_LTV_CLASSIC, TRIBE_LTV_GBDT, TRIBE_LTV_BLEND};
+    static const int order[TRIBE_LTV_CANDIDATES] = {TRIBE_LTV_CLASSIC, TRIBE_LTV_GBDT, TRIBE_LTV_RESID,
+                                                    TRIBE_LTV_BLEND};
     int best = TRIBE_LTV_CLASSIC;
     for (int j = 1; j < TRIBE_LTV_CANDIDATES; j++) {
         const double *m = lr->metrics[order[j]];
@@ -411,46 +431,50 @@ static void ltv_choose(tribe_ltv *lr)
             best = order[j];
     }
     lr->chosen = best;
-    const double *g = lr->metrics[TRIBE_LTV_GBDT], *b = lr->metrics[TRIBE_LTV_BLEND];
+    const double *g = lr->metrics[TRIBE_LTV_GBDT], *r = lr->metrics[TRIBE_LTV_RESID], *b = lr->metrics[TRIBE_LTV_BLEND];
+    const double *w = lr->blend_w;
     snprintf(lr->why, sizeof lr->why,
-             "%s: on the test window, R2 / MAE: gbdt %.4f / %.4g, bgnbd_gamma_gamma %.4f / %.4g, blend (w = %.2f) "
-             "%.4f / %.4g; chosen: the best R2 among the candidates no worse than bgnbd_gamma_gamma on both",
-             TRIBE_LTV_MODEL_NAMES[best], g[2], g[0], c[2], c[0], lr->blend_weight, b[2], b[0]);
+             "%s: on the test window, R2 / MAE: gbdt %.4f / %.4g, gbdt_residual %.4f / %.4g, bgnbd_gamma_gamma "
+             "%.4f / %.4g, blend (%.2f, %.2f, %.2f) %.4f / %.4g; chosen: the best R2 among the candidates no worse "
+             "than bgnbd_gamma_gamma on both",
+             TRIBE_LTV_MODEL_NAMES[best], g[2], g[0], r[2], r[0], c[2], c[0], w[0], w[1], w[2], b[2], b[0]);
 }
 
-/* Collective. The candidates scored on the test window: the GBDT fitted on
- * the train window; BG/NBD + Gamma-Gamma fitted on the test window's own
- * inputs (up to c2: no target); their blend with the weight fitted here;
- * the past spend rate. Chooses (ltv_choose). */
+/* Collective. The candidates scored on the test window: the two GBDTs
+ * fitted on the train window; BG/NBD + Gamma-Gamma fitted on the test
+ * window's own inputs (up to c2: no target); their blend with the weights
+ * fitted here; the past spend rate. Chooses (ltv_choose). */
 static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const ltv_window *tr,
                                const ltv_window *te, tribe_ltv *lr)
 {
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *gm = NULL;
-    double *pg = NULL, *pc = NULL, *pb = NULL;
+    double *p[TRIBE_LTV_MODELS] = {NULL}; /* predictions, TRIBE_LTV_* order */
     int64_t n = te->rows.n_local;
     const ltv_window *one[1] = {tr};
-    TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&pg, ((size_t)n + 1) * 3 * sizeof *pg)));
-    pc = pg + n + 1;
-    pb = pc + n + 1;
-    TRIBE_TRY(ltv_gbdt(par, cfg, one, 1, &gm));
-    tribe_gbdt_predict(gm, te->gx, n, pg);
-    int resid = cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL;
-    for (int64_t i = 0; i < n; i++) {
-        pc[i] = te->pc[i];
-        pg[i] = fmax(pg[i] + (resid ? pc[i] : 0.0), 0.0); /* squared loss may go below 0 */
+    TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&p[0], ((size_t)n + 1) * TRIBE_LTV_MODELS * sizeof *p[0])));
+    for (int j = 1; j < TRIBE_LTV_MODELS; j++)
+        p[j] = p[j - 1] + n + 1;
+    for (int resid = 0; resid < 2; resid++) {
+        TRIBE_TRY(ltv_gbdt(par, cfg, one, 1, resid, &gm));
+        tribe_gbdt_predict(gm, te->gx, n, p[resid]); /* TRIBE_LTV_GBDT, TRIBE_LTV_RESID */
+        tribe_gbdt_model_destroy(&gm);
     }
-    TRIBE_TRY(ltv_blend_weight(par, te, pg, pc, &lr->blend_weight));
+    for (int64_t i = 0; i < n; i++) {
+        p[TRIBE_LTV_CLASSIC][i] = te->pc[i];
+        p[TRIBE_LTV_GBDT][i] = fmax(p[TRIBE_LTV_GBDT][i], 0.0); /* squared loss may go below 0 */
+        p[TRIBE_LTV_RESID][i] = fmax(p[TRIBE_LTV_RESID][i] + te->pc[i], 0.0);
+    }
+    const double *const pw[3] = {p[TRIBE_LTV_GBDT], p[TRIBE_LTV_RESID], p[TRIBE_LTV_CLASSIC]};
+    TRIBE_TRY(ltv_blend_weight(par, te, pw, lr->blend_w));
     for (int64_t i = 0; i < n; i++)
-        pb[i] = lr->blend_weight * pg[i] + (1 - lr->blend_weight) * pc[i];
-    TRIBE_TRY(ltv_score(te, pg, lr->metrics[TRIBE_LTV_GBDT]));
-    TRIBE_TRY(ltv_score(te, pc, lr->metrics[TRIBE_LTV_CLASSIC]));
-    TRIBE_TRY(ltv_score(te, pb, lr->metrics[TRIBE_LTV_BLEND]));
+        p[TRIBE_LTV_BLEND][i] = lr->blend_w[0] * pw[0][i] + lr->blend_w[1] * pw[1][i] + lr->blend_w[2] * pw[2][i];
     if (!te->rate[0])
         TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: the past-spend-rate baseline needs 'monetary' and 'tenure_days'",
                              te->feat_path));
-    tribe_clv_rate_baseline(te->rate[0], te->rate[1], n, cfg->horizon_days, pg);
-    TRIBE_TRY(ltv_score(te, pg, lr->metrics[TRIBE_LTV_RATE]));
+    tribe_clv_rate_baseline(te->rate[0], te->rate[1], n, cfg->horizon_days, p[TRIBE_LTV_RATE]);
+    for (int j = 0; j < TRIBE_LTV_MODELS; j++)
+        TRIBE_TRY(ltv_score(te, p[j], lr->metrics[j]));
     for (int i = 0; i < TRIBE_LTV_MODELS; i++)
         TRIBE_INFO("ltv %-18s MAE %.4g RMSE %.4g R2 %.4f lift %.3f", TRIBE_LTV_MODEL_NAMES[i], lr->metrics[i][0],
                    lr->metrics[i][1], lr->metrics[i][2], lr->metrics[i][3]);
@@ -458,7 +482,7 @@ static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const l
     TRIBE_INFO("ltv: chosen %s", lr->why);
 cleanup:
     tribe_gbdt_model_destroy(&gm);
-    free(pg);
+    free(p[0]);
     return st;
 }
 
@@ -512,11 +536,11 @@ cleanup:
 }
 
 /* Collective. Every candidate's prediction for the job's customers (the
- * refit GBDT gm on their features as of the input's end, BG/NBD + Gamma-Gamma
+ * refit GBDTs gm[0] spend, gm[1] residual, on their features as of the input's end, BG/NBD + Gamma-Gamma
  * fitted on the input's own inputs, the blend) into lr->cand, and the chosen
  * one into lr->pred; in blocks of LTV_BLOCK customers. */
 static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe_table *t,
-                                      const int *cols, int m, const tribe_gbdt_model *gm, tribe_ltv *lr)
+                                      const int *cols, int m, const tribe_gbdt_model *const *gm, tribe_ltv *lr)
 {
     enum { LTV_BLOCK = 65536 };
     tribe_status st = TRIBE_OK;
@@ -536,7 +560,7 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
     int64_t bad = 0;
     st = tribe_alloc((void **)&xt, (size_t)LTV_BLOCK * (size_t)gmw * sizeof *xt);
     if (st == TRIBE_OK)
-        st = tribe_alloc((void **)&pg, (size_t)LTV_BLOCK * sizeof *pg);
+        st = tribe_alloc((void **)&pg, (size_t)LTV_BLOCK * 2 * sizeof *pg);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&lr->pred, ((size_t)nl + 1) * sizeof *lr->pred);
     if (st == TRIBE_OK)
@@ -558,13 +582,16 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
                     xt[(size_t)i * m + j] = t->x[(size_t)(i0 + i) * t->d + cols[j]];
         if (st != TRIBE_OK)
             break;
-        tribe_gbdt_predict(gm, xt, nb, pg);
+        tribe_gbdt_predict(gm[0], xt, nb, pg);
+        tribe_gbdt_predict(gm[1], xt, nb, pg + LTV_BLOCK);
+        const double *w = lr->blend_w;
         for (int64_t i = 0; i < nb; i++) {
-            double c = pcl[i0 + i], g = fmax(pg[i] + (cfg->gbdt_target == TRIBE_LTV_TARGET_RESIDUAL ? c : 0.0), 0.0);
+            double c = pcl[i0 + i], g = fmax(pg[i], 0.0), r = fmax(pg[LTV_BLOCK + i] + c, 0.0);
             float *o = lr->cand + (size_t)(i0 + i) * TRIBE_LTV_CANDIDATES;
             o[TRIBE_LTV_GBDT] = (float)g;
+            o[TRIBE_LTV_RESID] = (float)r;
             o[TRIBE_LTV_CLASSIC] = (float)c;
-            o[TRIBE_LTV_BLEND] = (float)(lr->blend_weight * g + (1 - lr->blend_weight) * c);
+            o[TRIBE_LTV_BLEND] = (float)(w[0] * g + w[1] * r + w[2] * c);
             lr->pred[i0 + i] = o[lr->chosen];
         }
     }
@@ -688,7 +715,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     tribe_status st = TRIBE_OK;
     tribe_ltv *lr = NULL;
     ltv_window tr = {0}, te = {0};
-    tribe_gbdt_model *gm = NULL;
+    tribe_gbdt_model *gm[2] = {NULL, NULL};
     int signed_ok = cfg->objective == TRIBE_LTV_SQUARED;
     int mm = cfg->features == TRIBE_LTV_FEAT_MODEL ? m : 0;
     *out = NULL;
@@ -697,7 +724,6 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     lr->horizon_days = cfg->horizon_days;
     lr->objective = cfg->objective;
     lr->features = cfg->features;
-    lr->gbdt_target = cfg->gbdt_target;
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train", cfg->train, cfg->train_target, names, mm,
                                                    signed_ok, 0, &tr)));
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", cfg->test, cfg->test_target, names, mm,
@@ -712,20 +738,23 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     /* Refit on all labelled history (train rows then test rows); predict for
      * the job's customers from their features at the input's end. */
     const ltv_window *both[2] = {&tr, &te};
-    TRIBE_TRY(ltv_gbdt(par, cfg, both, 2, &gm));
-    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm, &lr->model_json)));
-    lr->n_trees = gm->n_trees;
-    TRIBE_TRY(ltv_input_predict(par, cfg, t, cols, m, gm, lr));
+    for (int resid = 0; resid < 2; resid++) {
+        TRIBE_TRY(ltv_gbdt(par, cfg, both, 2, resid, &gm[resid]));
+        TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm[resid], resid ? &lr->resid_json : &lr->model_json)));
+    }
+    lr->n_trees = gm[0]->n_trees;
+    TRIBE_TRY(ltv_input_predict(par, cfg, t, cols, m, (const tribe_gbdt_model *const *)gm, lr));
     TRIBE_TRY(ltv_segments(par, cfg, t, label, k, lr));
-    TRIBE_INFO("ltv: GBDT refit on %s + %s (%lld rows, %d trees); %s predicted %g days for %lld customers",
-               cfg->train, cfg->test, (long long)(tr.rows.n_global + te.rows.n_global), gm->n_trees,
-               TRIBE_LTV_MODEL_NAMES[lr->chosen], cfg->horizon_days, (long long)t->n_global);
+    TRIBE_INFO("ltv: GBDTs refit on %s + %s (%lld rows, %d + %d trees); %s predicted %g days for %lld customers",
+               cfg->train, cfg->test, (long long)(tr.rows.n_global + te.rows.n_global), gm[0]->n_trees,
+               gm[1]->n_trees, TRIBE_LTV_MODEL_NAMES[lr->chosen], cfg->horizon_days, (long long)t->n_global);
     *out = lr;
     lr = NULL;
 cleanup:
     tribe_ltv_destroy(&lr);
     ltv_window_free(&tr);
     ltv_window_free(&te);
-    tribe_gbdt_model_destroy(&gm);
+    tribe_gbdt_model_destroy(&gm[0]);
+    tribe_gbdt_model_destroy(&gm[1]);
     return st;
 }

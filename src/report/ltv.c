@@ -10,8 +10,10 @@
  * top-decile lift) and the predicted value per segment. */
 tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv)
 {
-    static const char *const LABEL[TRIBE_LTV_MODELS] = {"Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma",
-                                                        "Blend of the two", "Past spend rate carried forward"};
+    static const char *const LABEL[TRIBE_LTV_MODELS] = {"Gradient-boosted trees (tribe)",
+                                                        "Trees correcting BG/NBD + Gamma-Gamma",
+                                                        "BG/NBD + Gamma-Gamma", "Blend of the three",
+                                                        "Past spend rate carried forward"};
     tribe_status st = TRIBE_OK;
     char cb[32], v1[64], v2[64], v3[64];
     TRIBE_TRY(tribe_html_section(b, "ltv", "Lifetime value", "Lifetime value"));
@@ -27,7 +29,7 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
         PUT("<tr><td>");
         ESC(LABEL[i]);
         if (i == TRIBE_LTV_BLEND)
-            OUT(" (%.0f%% trees)", 100 * lv->blend_weight);
+            OUT(" (%.0f%% / %.0f%% / %.0f%%)", 100 * lv->blend_w[0], 100 * lv->blend_w[1], 100 * lv->blend_w[2]);
         if (i == lv->chosen)
             PUT(" <strong>&larr; chosen</strong>");
         OUT("</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", tribe_fmt_money(v1, sizeof v1, &s->currency, row[0]),
@@ -44,8 +46,8 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
     PUT("</tbody></table></div>\n<p class=\"note\">The job uses the <strong>");
     ESC(LABEL[lv->chosen]);
     PUT("</strong>: among the gradient-boosted trees (on features that mean the same at any cutoff: rates, "
-        "recency in the customer's own purchase gaps, the classic model's predictions), BG/NBD + Gamma-Gamma and "
-        "their blend, the one with the best R&sup2; that is no worse than BG/NBD + Gamma-Gamma on both R&sup2; and "
+        "recency in the customer's own purchase gaps, the classic model's predictions; one learns the spend, one "
+        "the classic model's error), BG/NBD + Gamma-Gamma and their blend, the one with the best R&sup2; that is no worse than BG/NBD + Gamma-Gamma on both R&sup2; and "
         "MAE. The choice and the blend's weight were made on the same later window whose scores are shown, so the "
         "chosen model's score is slightly optimistic; docs/ltv.md reports it on a window after that.</p>\n");
     PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Predicted value per segment</h3>\n"

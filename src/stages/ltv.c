@@ -55,7 +55,6 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
     TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
-    TRIBE_TRY(tribe_spec_choice(l, "gbdt_target", TRIBE_LTV_GBDT_TARGETS, 2, &c->gbdt_target));
     TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
     TRIBE_TRY(tribe_spec_check(l));
     if (!*enabled)
@@ -114,6 +113,7 @@ static tribe_status write_choice(const tribe_ltv *lv, const tribe_run *r, tribe_
     static const char *const WIN[3] = {"train", "test", "input"};
     static const char *const BG[4] = {"r", "alpha", "a", "b"}, *const GG[3] = {"p", "q", "v"};
     static const char *const LL[2] = {"bgnbd", "gamma_gamma"};
+    static const char *const BLEND_OF[3] = {"gbdt", "gbdt_residual", "bgnbd_gamma_gamma"};
     tribe_status st = TRIBE_OK;
     const tribe_rows *rw = &r->rows;
     double bg[3][4], gg[3][3], ll[3][2];
@@ -133,7 +133,8 @@ static tribe_status write_choice(const tribe_ltv *lv, const tribe_run *r, tribe_
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/loglik", "windows", 3, WIN));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/loglik", "columns", 2, LL));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
-    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/ltv/metrics", "blend_weight", lv->blend_weight));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/blend_weights", TRIBE_H5_F64, 3, 1, lv->blend_w));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/blend_weights", "models", 3, BLEND_OF));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "why", lv->why));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "features", TRIBE_LTV_FEATURE_SETS[lv->features]));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/ltv_candidates", TRIBE_H5_F32, rw->n_global, rw->offset,
@@ -166,6 +167,8 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "models", TRIBE_LTV_MODELS, TRIBE_LTV_MODEL_NAMES));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "columns", 4, MCOLS));
     TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_json", TRIBE_H5_U8, len, 1, lv->model_json));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_residual_json", TRIBE_H5_U8, (int64_t)strlen(lv->resid_json), 1,
+                                   lv->resid_json));
     TRIBE_TRY(write_choice(lv, r, h));
 cleanup:
     return st;
@@ -218,7 +221,7 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_int(obj, "n_boot", lv->n_boot));
     TRIBE_TRY(tribe_rec_str(obj, "features", TRIBE_LTV_FEATURE_SETS[lv->features]));
     TRIBE_TRY(tribe_rec_str(obj, "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
-    TRIBE_TRY(tribe_rec_num(obj, "blend_weight", lv->blend_weight));
+    TRIBE_TRY(tribe_rec_nums(obj, "blend_weights", lv->blend_w, 3));
     TRIBE_TRY(tribe_rec_str(obj, "why", lv->why));
     TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", lv->input_exact));
     TRIBE_TRY(record_classic(lv, obj));
