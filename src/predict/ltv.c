@@ -547,8 +547,8 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
     tribe_table *tg = NULL;
     tribe_rows rows;
     float *xt = NULL;
-    double *pg = NULL;
-    int64_t nl = t->n_local;
+    double *pg = NULL, *pcl = NULL;
+    int64_t nl = t->n_local, bad = 0;
     int gmw = cfg->features == TRIBE_LTV_FEAT_TRANSFERABLE ? TRIBE_LTV_NFEAT : m;
     TRIBE_TRY(ltv_input_target(par, cfg, t, &tg, &lr->input_exact));
     TRIBE_TRY(tribe_rows_init(par, nl, t->offset, t->n_global, &rows));
@@ -556,8 +556,6 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
                         "the BG/NBD + Gamma-Gamma baseline on", lr->input_exact ? cfg->input_target : "the job's input",
                         NULL));
     const tribe_ltv_classic *cl = &lr->classic[TRIBE_LTV_W_INPUT];
-    double *pcl = NULL;
-    int64_t bad = 0;
     st = tribe_alloc((void **)&xt, (size_t)LTV_BLOCK * (size_t)gmw * sizeof *xt);
     if (st == TRIBE_OK)
         st = tribe_alloc((void **)&pg, (size_t)LTV_BLOCK * 2 * sizeof *pg);

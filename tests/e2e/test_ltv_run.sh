@@ -45,26 +45,28 @@ print("final model: root cover %d of %d + %d stacked rows" % (cover, n1, n2))
 assert np.isfinite(l1).all() and (l1 >= 0).all()
 m = a["/model/ltv/metrics"][:]
 models = [s.decode() if isinstance(s, bytes) else s for s in a["/model/ltv/metrics"].attrs["models"]]
-assert models == ["gbdt", "bgnbd_gamma_gamma", "blend", "past_spend_rate"], models
-assert m.shape == (4, 4) and np.isfinite(m).all(), m
+assert models == ["gbdt", "gbdt_residual", "bgnbd_gamma_gamma", "blend", "past_spend_rate"], models
+assert m.shape == (5, 4) and np.isfinite(m).all(), m
 assert (m == b["/model/ltv/metrics"][:]).all()
 # the choice: a candidate no worse than BG/NBD + Gamma-Gamma on R2 and MAE; /segments/ltv is its prediction
 at = a["/model/ltv/metrics"].attrs
 chosen = at["chosen"].decode() if isinstance(at["chosen"], bytes) else at["chosen"]
 ci = models.index(chosen)
-assert ci < 3 and m[ci, 2] >= m[1, 2] and m[ci, 0] <= m[1, 0], (chosen, m)
-assert 0 <= at["blend_weight"] <= 1
+assert ci < 4 and m[ci, 2] >= m[2, 2] and m[ci, 0] <= m[2, 0], (chosen, m)
+w = a["/model/ltv/blend_weights"][:]
+assert w.shape == (3,) and (w >= 0).all() and abs(w.sum() - 1) < 1e-12, w
+assert m[3, 2] >= m[2, 2] and m[3, 0] <= m[2, 0], m   # the blend is constrained to beat the classic on both
 why = at["why"].decode() if isinstance(at["why"], bytes) else at["why"]
 assert why.startswith(chosen + ":") and "R2 / MAE" in why, why
 cand = a["/segments/ltv_candidates"][:]
-assert cand.shape == (l1.shape[0], 3) and (cand[:, ci] == l1).all() and (cand >= 0).all()
-w = at["blend_weight"]
-assert np.allclose(cand[:, 2], w * cand[:, 0].astype(np.float64) + (1 - w) * cand[:, 1], rtol=1e-6, atol=1e-4)
+assert cand.shape == (l1.shape[0], 4) and (cand[:, ci] == l1).all() and (cand >= 0).all()
+c64 = cand.astype(np.float64)
+assert np.allclose(c64[:, 3], w[0] * c64[:, 0] + w[1] * c64[:, 1] + w[2] * c64[:, 2], rtol=1e-6, atol=1e-3)
 for o in (b, d):
     for ds in ("/segments/ltv_candidates", "/model/ltv/bgnbd", "/model/ltv/gamma_gamma", "/model/ltv/loglik",
-               "/segments/ltv_mean_lo", "/segments/ltv_mean_hi"):
+               "/segments/ltv_mean_lo", "/segments/ltv_mean_hi", "/model/ltv/blend_weights",
+               "/model/ltv/gbdt_residual_json"):
         assert (o[ds][:] == a[ds][:]).all(), ds
-    assert o["/model/ltv/metrics"].attrs["blend_weight"] == w
 bg, gg, ll = a["/model/ltv/bgnbd"][:], a["/model/ltv/gamma_gamma"][:], a["/model/ltv/loglik"][:]
 assert bg.shape == (3, 4) and gg.shape == (3, 3) and (bg > 0).all() and (gg > 0).all(), (bg, gg)
 assert np.isfinite(ll).all() and (ll < 0).all(), ll
@@ -73,7 +75,7 @@ lo, hi = a["/segments/ltv_mean_lo"][:], a["/segments/ltv_mean_hi"][:]
 assert (lo <= a["/segments/ltv_mean"][:]).all() and (a["/segments/ltv_mean"][:] <= hi).all() and (lo < hi).all()
 rec = json.load(open(sys.argv[3].replace("report.html", "run.json")))
 lr = rec["ltv"]
-assert lr["chosen"] == chosen and lr["blend_weight"] == w and lr["why"] == why, lr
+assert lr["chosen"] == chosen and lr["blend_weights"] == list(w) and lr["why"] == why, lr
 assert lr["classic"]["input"]["bgnbd"]["r"] == bg[2, 0] and lr["classic"]["train"]["gamma_gamma"]["q"] == gg[0, 1]
 assert lr["segment_mean_lo"] == list(lo) and lr["input_bgnbd_exact"] is True
 print("| model | MAE | RMSE | R2 | top-decile lift |\n|---|---|---|---|---|")
@@ -92,9 +94,9 @@ html = open(sys.argv[3]).read()
 sec = html[html.index('<section id="ltv"'):]
 sec = sec[:sec.index("</section>")]
 for want in ("Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma", "Past spend rate carried forward",
-             "Predicted value per segment", "Blend of the two", "&larr; chosen", "95% interval"):
+             "Predicted value per segment", "Blend of the three", "&larr; chosen", "95% interval"):
     assert want in sec, want
-assert sec.count("<tr>") == 1 + 4 + 1 + k, sec.count("<tr>")   # two header rows, 4 models, k segments
+assert sec.count("<tr>") == 1 + 5 + 1 + k, sec.count("<tr>")   # two header rows, 5 models, k segments
 prof = json.load(open(sys.argv[3].replace("report.html", "segments.json")))
 segl = prof["segments"]
 assert [g["ltv_lo"] for g in segl] == list(lo), segl[0]
