@@ -15,7 +15,7 @@ data=/work/shared/data/online-retail.csv.gz
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(even odd all dec2010)
 PY=/usr/bin/python3
-bin="$root/build/tribe"
+bin=${TRIBE_BIN:-$root/build/tribe}
 [ -x "$bin" ] || "$root/tools/build.sh" "$root/build"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 work=${TRIBE_BENCH_DIR:-/tmp/tribe-bench-ltv}
