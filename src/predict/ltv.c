@@ -535,22 +535,22 @@ cleanup:
     return st;
 }
 
-/* Collective. Every candidate's prediction for the job's customers (the
+/* Collective. Every candidate's prediction for the job's customers (tg:
+ * their BG/NBD inputs, ltv_input_target; the
  * refit GBDTs gm[0] spend, gm[1] residual, on their features as of the input's end, BG/NBD + Gamma-Gamma
  * fitted on the input's own inputs, the blend) into lr->cand, and the chosen
  * one into lr->pred; in blocks of LTV_BLOCK customers. */
 static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe_table *t,
-                                      const int *cols, int m, const tribe_gbdt_model *const *gm, tribe_ltv *lr)
+                                      const tribe_table *tg, const int *cols, int m,
+                                      const tribe_gbdt_model *const *gm, tribe_ltv *lr)
 {
     enum { LTV_BLOCK = 65536 };
     tribe_status st = TRIBE_OK;
-    tribe_table *tg = NULL;
     tribe_rows rows;
     float *xt = NULL;
     double *pg = NULL, *pcl = NULL;
     int64_t nl = t->n_local, bad = 0;
     int gmw = cfg->features == TRIBE_LTV_FEAT_TRANSFERABLE ? TRIBE_LTV_NFEAT : m;
-    TRIBE_TRY(ltv_input_target(par, cfg, t, &tg, &lr->input_exact));
     TRIBE_TRY(tribe_rows_init(par, nl, t->offset, t->n_global, &rows));
     TRIBE_TRY(ltv_blame(tribe_ltv_classic_fit(&rows, tg, cfg->horizon_days, &lr->classic[TRIBE_LTV_W_INPUT]),
                         "the BG/NBD + Gamma-Gamma baseline on", lr->input_exact ? cfg->input_target : "the job's input",
@@ -595,7 +595,6 @@ static tribe_status ltv_input_predict(tribe_par *par, const tribe_ltv_cfg *cfg, 
     }
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
-    tribe_table_destroy(&tg);
     free(xt);
     free(pg);
     free(pcl);
@@ -714,6 +713,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     tribe_ltv *lr = NULL;
     ltv_window tr = {0}, te = {0};
     tribe_gbdt_model *gm[2] = {NULL, NULL};
+    tribe_table *itg = NULL; /* the input's BG/NBD inputs */
     int signed_ok = cfg->objective == TRIBE_LTV_SQUARED;
     int mm = cfg->features == TRIBE_LTV_FEAT_MODEL ? m : 0;
     *out = NULL;
@@ -727,6 +727,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", cfg->test, cfg->test_target, names, mm,
                                                    signed_ok, 1, &te)));
     TRIBE_TRY(ltv_windows_check(cfg, &tr, &te));
+    TRIBE_TRY(ltv_input_target(par, cfg, t, &itg, &lr->input_exact)); /* before the fits: fail fast */
     TRIBE_TRY(ltv_window_features(par, cfg, &tr));
     TRIBE_TRY(ltv_window_features(par, cfg, &te));
     lr->classic[TRIBE_LTV_W_TRAIN] = tr.cl;
@@ -741,7 +742,7 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
         TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm[resid], resid ? &lr->resid_json : &lr->model_json)));
     }
     lr->n_trees = gm[0]->n_trees;
-    TRIBE_TRY(ltv_input_predict(par, cfg, t, cols, m, (const tribe_gbdt_model *const *)gm, lr));
+    TRIBE_TRY(ltv_input_predict(par, cfg, t, itg, cols, m, (const tribe_gbdt_model *const *)gm, lr));
     TRIBE_TRY(ltv_segments(par, cfg, t, label, k, lr));
     TRIBE_INFO("ltv: GBDTs refit on %s + %s (%lld rows, %d + %d trees); %s predicted %g days for %lld customers",
                cfg->train, cfg->test, (long long)(tr.rows.n_global + te.rows.n_global), gm[0]->n_trees,
@@ -754,5 +755,6 @@ cleanup:
     ltv_window_free(&te);
     tribe_gbdt_model_destroy(&gm[0]);
     tribe_gbdt_model_destroy(&gm[1]);
+    tribe_table_destroy(&itg);
     return st;
 }

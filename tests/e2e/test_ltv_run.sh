@@ -120,7 +120,7 @@ PY
   fail "export's predicted value equals /segments/ltv"
 # The GBDT on the job's model columns, raw (ltv.features), and no target file beside the input: the input's
 # BG/NBD inputs approximated from customers.h5, said in the log and the record.
-write_job "$TMP/raw.json" "$TMP/all.h5" "$TMP/outraw" 4 "${LTV%\}}, \"features\": \"model_columns\", \"input_target\": \"$TMP/none.h5\", \"n_boot\": 0}"
+write_job "$TMP/raw.json" "$TMP/all.h5" "$TMP/outraw" 4 "${LTV%, \"n_rounds\": 100\}}, \"n_rounds\": 20, \"features\": \"model_columns\", \"input_target\": \"$TMP/none.h5\", \"n_boot\": 0}"
 tribe_np 1 run "$TMP/raw.json" >"$TMP/raw.out" 2>"$TMP/raw.err" && grep -q "approximated from customers.h5" "$TMP/raw.err" &&
   $PY - "$TMP/outraw/results.h5" "$TMP/outraw/run.json" <<'PY' && ok "model_columns, approximated input: runs, says so" ||
 import json, sys, h5py, numpy as np
