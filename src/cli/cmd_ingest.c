@@ -14,7 +14,7 @@
 static const char INGEST_USAGE[] =
     "usage: tribe ingest --transactions FILE... [--web FILE...] [--demographics FILE...] -o customers.h5\n"
     "                    [--rejects FILE] [--malformed-only] [--snapshot YYYY-MM-DD] [--strict]\n"
-    "                    [--cutoff YYYY-MM-DD --horizon DAYS [--target FILE]] [--progress | --no-progress]\n"
+    "                    [--cutoff YYYY-MM-DD --horizon DAYS] [--target FILE] [--progress | --no-progress]\n"
     "                    [--text FILE... [--text-topics K] [--text-seed N]] [--id-type integer|string]\n"
     "                    [--mapping MAPPING.json]\n\n"
     "Reads raw sources (RFC 4180 CSV, plain or .gz), applies the cleaning rules, aggregates one row per\n"
