@@ -21,7 +21,7 @@ echo "== generating $customers customers" >&2
 echo "== ingesting" >&2
 "${mpirun[@]}" "$tribe" ingest --transactions "$out/raw/transactions.csv" --web "$out/raw/web_events.csv" \
   --demographics "$out/raw/demographics.csv" --text "$out/raw/reviews.csv" --rejects "$out/rejects.csv" \
-  -o "$out/customers.h5"
+  -o "$out/customers.h5" --target "$out/customers.target.h5"  # + the BG/NBD inputs the ltv stage predicts from
 # The lifetime-value and churn windows (docs/ltv.md): features as of each cutoff, spend in the 90 days
 # after it; the job learns on the first, chooses and scores its models on the second.
 for w in "train 2011-06-01" "test 2011-08-30"; do

@@ -2,10 +2,13 @@
  *
  * Two windows made by `tribe ingest --cutoff c --horizon h`: train (features
  * as of c1 -> spend in (c1, c1 + h]) and test (features as of c2 >= c1 + h ->
- * spend in (c2, c2 + h]). The GBDT (tribe/gbdt.h), BG/NBD + Gamma-Gamma
- * (tribe/clv.h) and the past spend rate are fitted on train and scored on
- * test; then the GBDT is refit on both windows' rows and predicts the next
- * horizon for every customer of the job's input.
+ * spend in (c2, c2 + h]). The GBDT (tribe/gbdt.h, on the transferable
+ * features of tribe/ltv_features.h) is fitted on train and scored on test
+ * with BG/NBD + Gamma-Gamma (tribe/clv.h, fitted on each window's own
+ * inputs), their blend (weight fitted on test) and the past spend rate; the
+ * candidate no worse than the classic on R^2 and MAE with the best R^2 is
+ * chosen. Then the GBDT is refit on both windows' rows and the chosen model
+ * predicts the next horizon for every customer of the job's input.
  *
  * Usage:
  *     tribe_ltv_cfg cfg; tribe_ltv_cfg_default(&cfg); cfg.train = ...; ...
@@ -20,38 +23,63 @@
 
 #include "tribe/core.h"
 #include "tribe/par.h"
+#include "tribe/ltv_features.h"
 #include "tribe/table.h"
 
-/* Models scored on the test window, in this order (rows of metrics). */
-#define TRIBE_LTV_MODELS 3
-extern const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS]; /* gbdt, bgnbd_gamma_gamma, past_spend_rate */
+/* Models scored on the test window, in this order (rows of metrics); the
+ * first three are the candidates of the selection. */
+#define TRIBE_LTV_MODELS 5
+enum { TRIBE_LTV_GBDT = 0, TRIBE_LTV_RESID = 1, TRIBE_LTV_CLASSIC = 2, TRIBE_LTV_BLEND = 3, TRIBE_LTV_RATE = 4 };
+#define TRIBE_LTV_CANDIDATES 4
+/* gbdt (learns the spend), gbdt_residual (learns spend - the classic CLV,
+ * squared loss, the classic added back: it extrapolates like the classic),
+ * bgnbd_gamma_gamma, blend (of the first three), past_spend_rate */
+extern const char *const TRIBE_LTV_MODEL_NAMES[TRIBE_LTV_MODELS];
 
 /* tribe_ltv_cfg.objective */
 enum { TRIBE_LTV_TWEEDIE = 0, TRIBE_LTV_POISSON = 1, TRIBE_LTV_SQUARED = 2 };
 extern const char *const TRIBE_LTV_OBJECTIVES[3]; /* "tweedie", "poisson", "squared" */
+/* tribe_ltv_cfg.features: the GBDT's inputs */
+enum { TRIBE_LTV_FEAT_TRANSFERABLE = 0, TRIBE_LTV_FEAT_MODEL = 1 };
+extern const char *const TRIBE_LTV_FEATURE_SETS[2]; /* "transferable" (tribe/ltv_features.h), "model_columns" */
+/* The windows of the classic fits (rows of tribe_ltv.classic). */
+enum { TRIBE_LTV_W_TRAIN = 0, TRIBE_LTV_W_TEST = 1, TRIBE_LTV_W_INPUT = 2 };
 
 typedef struct {
     const char *train, *train_target; /* customers.h5 ingested with --cutoff c1, and its target file */
     const char *test, *test_target;   /* with --cutoff c2 >= c1 + horizon */
+    const char *input_target;         /* the job input's BG/NBD inputs (tribe ingest --target without
+                                       * --cutoff); NULL or absent file: approximated (docs/ltv.md) */
     double horizon_days;  /* the ingests' --horizon */
     int objective;        /* TRIBE_LTV_TWEEDIE (default), _POISSON, _SQUARED */
+    int features;         /* TRIBE_LTV_FEAT_TRANSFERABLE (default) or _MODEL (the job's model columns, raw) */
     int n_rounds;         /* default 200 */
     double learning_rate; /* default 0.05 */
     int max_leaves;       /* default 15 */
     double valid_fraction;     /* rows held out for early stopping; default 0.2 */
     int early_stopping_rounds; /* default 20; 0 = off */
+    int n_boot;           /* bootstrap replicates of the per-segment intervals; default 200, 0 = none */
     uint64_t seed;
 } tribe_ltv_cfg;
 
 typedef struct {
     int k;
     double horizon_days;
-    int objective;
-    float *pred;          /* [n_local] predicted spend over the next horizon, >= 0 */
+    int objective, features;
+    float *pred;          /* [n_local] the chosen model's predicted spend over the next horizon, >= 0 */
+    float *cand;          /* [n_local][TRIBE_LTV_CANDIDATES] every candidate's prediction, same order */
     double metrics[TRIBE_LTV_MODELS][4]; /* mae, rmse, r2, top-decile lift on the test window */
-    char *model_json;     /* the refit GBDT, tribe_gbdt_to_json text */
+    int chosen;           /* TRIBE_LTV_GBDT, _RESID, _CLASSIC or _BLEND */
+    double blend_w[3];    /* blend = w0 gbdt + w1 gbdt_residual + w2 classic, fitted on the test window */
+    char why[512];        /* the reason, in words, with the held-out figures */
+    int input_exact;      /* 1: the input's BG/NBD inputs came from its target file; 0: approximated */
+    tribe_ltv_classic classic[3]; /* BG/NBD + Gamma-Gamma fitted on each window's own inputs (TRIBE_LTV_W_*) */
+    char *model_json;     /* the refit GBDTs, tribe_gbdt_to_json text: spend */
+    char *resid_json;     /* and residual */
     int n_trees;
     double *seg_mean, *seg_median, *seg_total; /* [k] predicted value per segment */
+    int n_boot;
+    double *seg_lo, *seg_hi; /* [k] 95% bootstrap interval of seg_mean (NaN without replicates) */
 } tribe_ltv;
 
 /* Not collective. Defaults above (paths NULL, horizon 0). */

@@ -87,6 +87,7 @@ typedef struct {
     /* Predicted lifetime value over the next ltv_horizon_days (tribe_segments)
      * when the run fitted the LTV model (docs/ltv.md), else NaN. */
     double ltv_mean, ltv_median, ltv_total;
+    double ltv_lo, ltv_hi; /* 95% bootstrap interval of ltv_mean (docs/ltv.md), NaN without one */
     /* Customers the outliers stage flagged in the segment, -1 when it did
      * not run (docs/clustering.md). */
     int64_t outliers;

@@ -34,6 +34,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
         s->seg[c].id = c;
         s->seg[c].revenue_share = NAN;
         s->seg[c].ltv_mean = s->seg[c].ltv_median = s->seg[c].ltv_total = NAN;
+        s->seg[c].ltv_lo = s->seg[c].ltv_hi = NAN;
         s->seg[c].outliers = -1;
         TRIBE_TRY(nan_array(d, &s->seg[c].mean));
         TRIBE_TRY(nan_array(d, &s->seg[c].median));

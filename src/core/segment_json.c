@@ -112,6 +112,10 @@ static tribe_status put_segment(tribe_sbuf *b, const tribe_segments *s, const tr
     TRIBE_TRY(put_key_num(b, "ltv_median", g->ltv_median));
     TRIBE_TRY(tribe_sbuf_add(b, ", "));
     TRIBE_TRY(put_key_num(b, "ltv_total", g->ltv_total));
+    TRIBE_TRY(tribe_sbuf_add(b, ", "));
+    TRIBE_TRY(put_key_num(b, "ltv_lo", g->ltv_lo));
+    TRIBE_TRY(tribe_sbuf_add(b, ", "));
+    TRIBE_TRY(put_key_num(b, "ltv_hi", g->ltv_hi));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"outliers\": %lld", (long long)g->outliers));
     TRIBE_TRY(put_offers(b, g));
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
@@ -403,6 +407,11 @@ static tribe_status get_segment(const cJSON *o, int c, tribe_segments *s)
     TRIBE_TRY(get_num(o, "ltv_mean", where, &g->ltv_mean));
     TRIBE_TRY(get_num(o, "ltv_median", where, &g->ltv_median));
     TRIBE_TRY(get_num(o, "ltv_total", where, &g->ltv_total));
+    g->ltv_lo = g->ltv_hi = NAN; /* the interval: absent from profiles written before it */
+    if (member(o, "ltv_lo"))
+        TRIBE_TRY(get_num(o, "ltv_lo", where, &g->ltv_lo));
+    if (member(o, "ltv_hi"))
+        TRIBE_TRY(get_num(o, "ltv_hi", where, &g->ltv_hi));
     TRIBE_TRY(get_int(o, "outliers", where, -1, 9007199254740992.0, &g->outliers));
     TRIBE_TRY(get_offers(o, where, g));
 cleanup:

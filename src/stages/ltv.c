@@ -11,7 +11,7 @@
 
 typedef struct {
     tribe_ltv_cfg cfg; /* the job's ltv.* keys, same names; its paths point at the strings below */
-    char *train, *train_target, *test, *test_target;
+    char *train, *train_target, *test, *test_target, *input_target;
     tribe_ltv *lv;
 } ltv_stage;
 
@@ -53,6 +53,9 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(l, "max_leaves", 2, 4096, &c->max_leaves));
     TRIBE_TRY(tribe_spec_num(l, "valid_fraction", 0, 0.9, &c->valid_fraction));
     TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
+    TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
+    TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
+    TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
     TRIBE_TRY(tribe_spec_check(l));
     if (!*enabled)
         goto cleanup;
@@ -67,6 +70,11 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(default_target(s->test, &s->test_target));
     TRIBE_TRY(tribe_spec_note_str(l, "train_target", s->train_target));
     TRIBE_TRY(tribe_spec_note_str(l, "test_target", s->test_target));
+    if (job->input) /* the input's BG/NBD inputs: tribe ingest --target without --cutoff, beside it */
+        TRIBE_TRY(default_target(job->input, &s->input_target));
+    if (s->input_target)
+        TRIBE_TRY(tribe_spec_note_str(l, "input_target", s->input_target));
+    c->input_target = s->input_target;
     c->train = s->train;
     c->train_target = s->train_target;
     c->test = s->test;
@@ -79,9 +87,9 @@ static tribe_status run(void *state, tribe_run *r)
 {
     ltv_stage *s = state;
     tribe_status st = TRIBE_OK;
-    TRIBE_DEBUG("ltv: train %s, test %s, horizon %g days, objective %s, %d rounds, learning_rate %g, max_leaves %d, "
-                "early stopping %d", s->cfg.train, s->cfg.test, s->cfg.horizon_days,
-                TRIBE_LTV_OBJECTIVES[s->cfg.objective], s->cfg.n_rounds, s->cfg.learning_rate, s->cfg.max_leaves,
+    TRIBE_DEBUG("ltv: train %s, test %s, horizon %g days, objective %s, features %s, %d rounds, learning_rate %g, "
+                "max_leaves %d, early stopping %d", s->cfg.train, s->cfg.test, s->cfg.horizon_days,
+                TRIBE_LTV_OBJECTIVES[s->cfg.objective], TRIBE_LTV_FEATURE_SETS[s->cfg.features], s->cfg.n_rounds, s->cfg.learning_rate, s->cfg.max_leaves,
                 s->cfg.early_stopping_rounds);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_ltv_fit(r->par, &s->cfg, r->t, r->model_col, r->model_name, r->m,
                                                     r->label, r->k, &s->lv)));
@@ -91,7 +99,51 @@ static tribe_status run(void *state, tribe_run *r)
         r->segs->seg[c].ltv_mean = s->lv->seg_mean[c];
         r->segs->seg[c].ltv_median = s->lv->seg_median[c];
         r->segs->seg[c].ltv_total = s->lv->seg_total[c];
+        r->segs->seg[c].ltv_lo = s->lv->seg_lo[c];
+        r->segs->seg[c].ltv_hi = s->lv->seg_hi[c];
     }
+cleanup:
+    return st;
+}
+
+/* The classic fits, the candidates, the choice and the intervals
+ * (docs/hdf5-layout.md, /model/ltv and /segments/ltv_*). */
+static tribe_status write_choice(const tribe_ltv *lv, const tribe_run *r, tribe_h5 *h)
+{
+    static const char *const WIN[3] = {"train", "test", "input"};
+    static const char *const BG[4] = {"r", "alpha", "a", "b"}, *const GG[3] = {"p", "q", "v"};
+    static const char *const LL[2] = {"bgnbd", "gamma_gamma"};
+    static const char *const BLEND_OF[3] = {"gbdt", "gbdt_residual", "bgnbd_gamma_gamma"};
+    tribe_status st = TRIBE_OK;
+    const tribe_rows *rw = &r->rows;
+    double bg[3][4], gg[3][3], ll[3][2];
+    for (int w = 0; w < 3; w++) {
+        const tribe_ltv_classic *c = &lv->classic[w];
+        bg[w][0] = c->bg.r, bg[w][1] = c->bg.alpha, bg[w][2] = c->bg.a, bg[w][3] = c->bg.b;
+        gg[w][0] = c->gg.p, gg[w][1] = c->gg.q, gg[w][2] = c->gg.v;
+        ll[w][0] = c->bg_info.loglik, ll[w][1] = c->gg_info.loglik;
+    }
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/bgnbd", TRIBE_H5_F64, 3, 4, bg));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/bgnbd", "windows", 3, WIN));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/bgnbd", "columns", 4, BG));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gamma_gamma", TRIBE_H5_F64, 3, 3, gg));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/gamma_gamma", "windows", 3, WIN));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/gamma_gamma", "columns", 3, GG));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/loglik", TRIBE_H5_F64, 3, 2, ll));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/loglik", "windows", 3, WIN));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/loglik", "columns", 2, LL));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/blend_weights", TRIBE_H5_F64, 3, 1, lv->blend_w));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/blend_weights", "models", 3, BLEND_OF));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "why", lv->why));
+    TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "features", TRIBE_LTV_FEATURE_SETS[lv->features]));
+    TRIBE_TRY(tribe_h5_write_rows(h, "/segments/ltv_candidates", TRIBE_H5_F32, rw->n_global, rw->offset,
+                                  rw->n_local, TRIBE_LTV_CANDIDATES, lv->cand));
+    TRIBE_TRY(tribe_h5_attr_strs(h, "/segments/ltv_candidates", "models", TRIBE_LTV_CANDIDATES,
+                                 TRIBE_LTV_MODEL_NAMES));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_mean_lo", TRIBE_H5_F64, r->k, 1, lv->seg_lo));
+    TRIBE_TRY(tribe_h5_write_small(h, "/segments/ltv_mean_hi", TRIBE_H5_F64, r->k, 1, lv->seg_hi));
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/segments/ltv_mean_lo", "n_boot", lv->n_boot));
 cleanup:
     return st;
 }
@@ -115,6 +167,36 @@ static tribe_status write(void *state, const tribe_run *r, tribe_h5 *h)
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "models", TRIBE_LTV_MODELS, TRIBE_LTV_MODEL_NAMES));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/metrics", "columns", 4, MCOLS));
     TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_json", TRIBE_H5_U8, len, 1, lv->model_json));
+    TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/gbdt_residual_json", TRIBE_H5_U8, (int64_t)strlen(lv->resid_json), 1,
+                                   lv->resid_json));
+    TRIBE_TRY(write_choice(lv, r, h));
+cleanup:
+    return st;
+}
+
+/* The classic fits per window: {"train": {"bgnbd": {r, alpha, a, b, loglik},
+ * "gamma_gamma": {p, q, v, loglik}}, "test": ..., "input": ...}. */
+static tribe_status record_classic(const tribe_ltv *lv, tribe_rec *obj)
+{
+    static const char *const WIN[3] = {"train", "test", "input"};
+    tribe_status st = TRIBE_OK;
+    tribe_rec *cl = NULL, *w = NULL, *o = NULL;
+    TRIBE_TRY(tribe_rec_obj(obj, "classic", &cl));
+    for (int k = 0; k < 3; k++) {
+        const tribe_ltv_classic *c = &lv->classic[k];
+        TRIBE_TRY(tribe_rec_obj(cl, WIN[k], &w));
+        TRIBE_TRY(tribe_rec_obj(w, "bgnbd", &o));
+        TRIBE_TRY(tribe_rec_num(o, "r", c->bg.r));
+        TRIBE_TRY(tribe_rec_num(o, "alpha", c->bg.alpha));
+        TRIBE_TRY(tribe_rec_num(o, "a", c->bg.a));
+        TRIBE_TRY(tribe_rec_num(o, "b", c->bg.b));
+        TRIBE_TRY(tribe_rec_num(o, "loglik", c->bg_info.loglik));
+        TRIBE_TRY(tribe_rec_obj(w, "gamma_gamma", &o));
+        TRIBE_TRY(tribe_rec_num(o, "p", c->gg.p));
+        TRIBE_TRY(tribe_rec_num(o, "q", c->gg.q));
+        TRIBE_TRY(tribe_rec_num(o, "v", c->gg.v));
+        TRIBE_TRY(tribe_rec_num(o, "loglik", c->gg_info.loglik));
+    }
 cleanup:
     return st;
 }
@@ -134,6 +216,15 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_nums(obj, "segment_mean", lv->seg_mean, r->k));
     TRIBE_TRY(tribe_rec_nums(obj, "segment_median", lv->seg_median, r->k));
     TRIBE_TRY(tribe_rec_nums(obj, "segment_total", lv->seg_total, r->k));
+    TRIBE_TRY(tribe_rec_nums(obj, "segment_mean_lo", lv->seg_lo, r->k));
+    TRIBE_TRY(tribe_rec_nums(obj, "segment_mean_hi", lv->seg_hi, r->k));
+    TRIBE_TRY(tribe_rec_int(obj, "n_boot", lv->n_boot));
+    TRIBE_TRY(tribe_rec_str(obj, "features", TRIBE_LTV_FEATURE_SETS[lv->features]));
+    TRIBE_TRY(tribe_rec_str(obj, "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
+    TRIBE_TRY(tribe_rec_nums(obj, "blend_weights", lv->blend_w, 3));
+    TRIBE_TRY(tribe_rec_str(obj, "why", lv->why));
+    TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", lv->input_exact));
+    TRIBE_TRY(record_classic(lv, obj));
 cleanup:
     return st;
 }
@@ -151,6 +242,7 @@ static void destroy(void *state)
     free(s->train_target);
     free(s->test);
     free(s->test_target);
+    free(s->input_target);
     tribe_ltv_destroy(&s->lv);
 }
 

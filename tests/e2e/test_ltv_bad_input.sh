@@ -12,10 +12,12 @@ ing() { # ing NAME [ingest args...]
   "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/$name.h5" "$@" >"$TMP/$name.log" 2>&1 ||
     { cat "$TMP/$name.log"; fail "ingest $name"; }
 }
-ing tr --cutoff 2011-06-12 --horizon 90
-ing te --cutoff 2011-09-10 --horizon 90
+# The data end on 2011-12-08 (the last invoice day): the test window (2011-09-09, +90] ends there.
+ing tr --cutoff 2011-06-11 --horizon 90
+ing te --cutoff 2011-09-09 --horizon 90
 ing all
-ing te60 --cutoff 2011-09-10 --horizon 60
+ing te60 --cutoff 2011-09-09 --horizon 60
+ing past --cutoff 2011-10-01 --horizon 90  # ends 2011-12-30, past the data
 ing early --cutoff 2011-07-12 --horizon 90
 ing tiny --cutoff 2009-12-10 --horizon 90  # the data's first day: customers of one day, none a repeat buyer
 ing tiny2 --cutoff 2010-03-10 --horizon 90
@@ -75,14 +77,14 @@ expect 3 "nan.target.h5: future_spend of customer $(cat "$TMP/nan.id") is -?nan 
 ltv neg tr.h5 te.h5 ', "train_target": "'$TMP/neg.target.h5'"'
 expect 3 "neg.target.h5: future_spend of customer $(cat "$TMP/neg.id") is -5 \(< 0" -- "$TRIBE_BIN" run "$TMP/neg.json"
 ltv cut tr.h5 te.h5 ', "train_target": "'$TMP/cut.target.h5'"'
-expect 3 "cut.target.h5: made at cutoff 2011-06-05, but .*tr.h5 at cutoff 2011-06-12" -- "$TRIBE_BIN" run "$TMP/cut.json"
+expect 3 "cut.target.h5: made at cutoff 2011-06-04, but .*tr.h5 at cutoff 2011-06-11" -- "$TRIBE_BIN" run "$TMP/cut.json"
 ltv nocut all.h5 te.h5
 expect 3 "all.h5: ingested without --cutoff; 'ltv.train' needs a file from 'tribe ingest --cutoff" -- \
   "$TRIBE_BIN" run "$TMP/nocut.json"
 ltv hor tr.h5 te60.h5
 expect 3 "te60.h5: ingested with --horizon 60, but 'ltv.horizon_days' = 90" -- "$TRIBE_BIN" run "$TMP/hor.json"
 ltv overlap tr.h5 early.h5
-expect 3 "early.h5: cutoff 2011-07-12 is before the end of the train window \(.*tr.h5: cutoff 2011-06-12 \+ 90 days = 2011-09-10\)" -- \
+expect 3 "early.h5: cutoff 2011-07-12 is before the end of the train window \(.*tr.h5: cutoff 2011-06-11 \+ 90 days = 2011-09-09\)" -- \
   "$TRIBE_BIN" run "$TMP/overlap.json"
 write_job "$TMP/norate.json" "$TMP/all.h5" "$TMP/out_norate" 3 \
   '"features": {"columns": ["recency_days", "frequency", "distinct_products"]},
@@ -92,15 +94,24 @@ expect 3 "te_norate.h5: the past-spend-rate baseline needs 'monetary' and 'tenur
 # min_samples_leaf (20); with the default 20% held out the GBDT fits, but no customer is a repeat buyer
 # and Gamma-Gamma has nothing to fit.
 n_tiny=$($PY -c "import h5py,sys; print(h5py.File(sys.argv[1])['/customers/id'].shape[0])" "$TMP/tiny.h5")
-ltv few tiny.h5 tiny2.h5 ', "valid_fraction": 0.5'
-expect 3 "ltv: the GBDT on .*tiny.h5: gbdt: [0-9]+ training rows, fewer than min_samples_leaf = 20" -- \
+ltv few tiny2.h5 te.h5 ', "valid_fraction": 0.8'
+expect 3 "ltv: the GBDT on .*tiny2.h5: gbdt: [0-9]+ training rows, fewer than min_samples_leaf = 20" -- \
   run2 "$TMP/few.json"
 ltv norep tiny.h5 tiny2.h5
 expect 3 "ltv: the BG/NBD \+ Gamma-Gamma baseline on .*tiny.target.h5: gammagamma: no repeat customer" -- \
   "$TRIBE_BIN" run "$TMP/norep.json"
 echo "tiny window: $n_tiny customers"
+# A window whose horizon runs past the data's last day: ingest warns, tribe run refuses (censored target).
+check "ingest warns when cutoff + horizon runs past the last invoice day" \
+  grep -q "warn: ingest: the target window (2011-10-01 + 90 days) ends after the last invoice day 2011-12-08" "$TMP/past.log"
+ltv past tr.h5 past.h5
+expect 3 "past.h5: cutoff 2011-10-01 \+ horizon 90 days = 2011-12-30 runs past the data's last day 2011-12-08" -- \
+  run2 "$TMP/past.json"
+# The input's BG/NBD inputs (ltv.input_target) of other customers.
+ltv intg tr.h5 te.h5 ', "input_target": "'$TMP/te.target.h5'"'
+expect 3 "te.target.h5: its [0-9]+ customers are not the [0-9]+ of the job's input" -- run2 "$TMP/intg.json"
 # Constant and all-missing model columns: the run succeeds; no tree splits on them.
-ltv deg tr_deg.h5 te_deg.h5
+ltv deg tr_deg.h5 te_deg.h5 ', "features": "model_columns"'
 if run2 "$TMP/deg.json" >"$TMP/deg.out" 2>&1; then
   $PY - "$TMP/out_deg/results.h5" <<'PY' && ok "constant / all-missing columns: never split" || fail "degenerate columns"
 import json, sys, h5py, numpy as np

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tribe run with an "ltv" object: gen -> ingest at two cutoffs one horizon apart (train: features as of
 # c1, spend in (c1, c1+90]; test: as of c2 = c1+90) and once in full -> run on 1, 2 and 4 ranks. Predicted
-# LTV and the final model (refit on both windows' rows stacked) bit-identical across rank counts, finite
-# and >= 0; metrics for the three models; GBDT R2 > 0.
+# LTV, every candidate, the classic fits, the intervals and the final model (refit on both windows' rows
+# stacked) bit-identical across rank counts, finite and >= 0; metrics for the five models; GBDT R2 > 0; the
+# chosen model no worse than BG/NBD + Gamma-Gamma and named with its reason in results.h5, run.json, report.
 source "$(dirname "$0")/lib.sh"
+export OMP_WAIT_POLICY=passive  # 4 ranks x 2 threads on 2 cores: spinning threads would take the cores from the ranks
 tribe_np 2 gen --customers 6000 --seed 5 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
   { cat "$TMP/gen.log"; fail "gen"; finish; exit 1; }
 tx="$TMP/raw/transactions.csv"
@@ -11,7 +13,8 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/train.h5" --cutoff 2011-06-12 --
   { cat "$TMP/i1.out"; fail "ingest train"; }
 tribe_np 2 ingest --transactions "$tx" -o "$TMP/test.h5" --cutoff 2011-09-10 --horizon 90 >"$TMP/i2.out" 2>&1 ||
   { cat "$TMP/i2.out"; fail "ingest test"; }
-tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" >"$TMP/i3.out" 2>&1 || { cat "$TMP/i3.out"; fail "ingest"; }
+tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" --target "$TMP/all.target.h5" >"$TMP/i3.out" 2>&1 ||
+  { cat "$TMP/i3.out"; fail "ingest"; }
 LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 100}'
 for np in 1 2 4; do
   write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV"
@@ -43,9 +46,39 @@ print("final model: root cover %d of %d + %d stacked rows" % (cover, n1, n2))
 assert np.isfinite(l1).all() and (l1 >= 0).all()
 m = a["/model/ltv/metrics"][:]
 models = [s.decode() if isinstance(s, bytes) else s for s in a["/model/ltv/metrics"].attrs["models"]]
-assert models == ["gbdt", "bgnbd_gamma_gamma", "past_spend_rate"], models
-assert m.shape == (3, 4) and np.isfinite(m).all(), m
+assert models == ["gbdt", "gbdt_residual", "bgnbd_gamma_gamma", "blend", "past_spend_rate"], models
+assert m.shape == (5, 4) and np.isfinite(m).all(), m
 assert (m == b["/model/ltv/metrics"][:]).all()
+# the choice: a candidate no worse than BG/NBD + Gamma-Gamma on R2 and MAE; /segments/ltv is its prediction
+at = a["/model/ltv/metrics"].attrs
+chosen = at["chosen"].decode() if isinstance(at["chosen"], bytes) else at["chosen"]
+ci = models.index(chosen)
+assert ci < 4 and m[ci, 2] >= m[2, 2] and m[ci, 0] <= m[2, 0], (chosen, m)
+w = a["/model/ltv/blend_weights"][:]
+assert w.shape == (3,) and (w >= 0).all() and abs(w.sum() - 1) < 1e-12, w
+assert m[3, 2] >= m[2, 2] and m[3, 0] <= m[2, 0], m   # the blend is constrained to beat the classic on both
+why = at["why"].decode() if isinstance(at["why"], bytes) else at["why"]
+assert why.startswith(chosen + ":") and "R2 / MAE" in why, why
+cand = a["/segments/ltv_candidates"][:]
+assert cand.shape == (l1.shape[0], 4) and (cand[:, ci] == l1).all() and (cand >= 0).all()
+c64 = cand.astype(np.float64)
+assert np.allclose(c64[:, 3], w[0] * c64[:, 0] + w[1] * c64[:, 1] + w[2] * c64[:, 2], rtol=1e-6, atol=1e-3)
+for o in (b, d):
+    for ds in ("/segments/ltv_candidates", "/model/ltv/bgnbd", "/model/ltv/gamma_gamma", "/model/ltv/loglik",
+               "/segments/ltv_mean_lo", "/segments/ltv_mean_hi", "/model/ltv/blend_weights",
+               "/model/ltv/gbdt_residual_json"):
+        assert (o[ds][:] == a[ds][:]).all(), ds
+bg, gg, ll = a["/model/ltv/bgnbd"][:], a["/model/ltv/gamma_gamma"][:], a["/model/ltv/loglik"][:]
+assert bg.shape == (3, 4) and gg.shape == (3, 3) and (bg > 0).all() and (gg > 0).all(), (bg, gg)
+assert np.isfinite(ll).all() and (ll < 0).all(), ll
+# per-segment 95% bootstrap interval around the mean
+lo, hi = a["/segments/ltv_mean_lo"][:], a["/segments/ltv_mean_hi"][:]
+assert (lo <= a["/segments/ltv_mean"][:]).all() and (a["/segments/ltv_mean"][:] <= hi).all() and (lo < hi).all()
+rec = json.load(open(sys.argv[3].replace("report.html", "run.json")))
+lr = rec["ltv"]
+assert lr["chosen"] == chosen and lr["blend_weights"] == list(w) and lr["why"] == why, lr
+assert lr["classic"]["input"]["bgnbd"]["r"] == bg[2, 0] and lr["classic"]["train"]["gamma_gamma"]["q"] == gg[0, 1]
+assert lr["segment_mean_lo"] == list(lo) and lr["input_bgnbd_exact"] is True
 print("| model | MAE | RMSE | R2 | top-decile lift |\n|---|---|---|---|---|")
 for n, r in zip(models, m):
     print("| %s | %.2f | %.2f | %.4f | %.3f |" % (n, *r))
@@ -62,9 +95,12 @@ html = open(sys.argv[3]).read()
 sec = html[html.index('<section id="ltv"'):]
 sec = sec[:sec.index("</section>")]
 for want in ("Gradient-boosted trees (tribe)", "BG/NBD + Gamma-Gamma", "Past spend rate carried forward",
-             "Predicted value per segment"):
+             "Predicted value per segment", "Blend of the three", "&larr; chosen", "95% interval"):
     assert want in sec, want
-assert sec.count("<tr>") == 1 + 3 + 1 + k, sec.count("<tr>")   # two header rows, 3 models, k segments
+assert sec.count("<tr>") == 1 + 5 + 1 + k, sec.count("<tr>")   # two header rows, 5 models, k segments
+prof = json.load(open(sys.argv[3].replace("report.html", "segments.json")))
+segl = prof["segments"]
+assert [g["ltv_lo"] for g in segl] == list(lo), segl[0]
 import csv
 rows = list(csv.DictReader(open(sys.argv[3].replace("report.html", "campaign_plan.csv"))))
 assert len(rows) == k
@@ -83,6 +119,21 @@ got = np.array([r["predicted_value_gbp_90d"] for r in rows], dtype=np.float32)
 assert (got == f["/segments/ltv"][:]).all() and got.sum() > 0
 PY
   fail "export's predicted value equals /segments/ltv"
+# The GBDT on the job's model columns, raw (ltv.features), and no target file beside the input: the input's
+# BG/NBD inputs approximated from customers.h5, said in the log and the record.
+write_job "$TMP/raw.json" "$TMP/all.h5" "$TMP/outraw" 4 "${LTV%, \"n_rounds\": 100\}}, \"n_rounds\": 20, \"features\": \"model_columns\", \"input_target\": \"$TMP/none.h5\", \"n_boot\": 0}"
+tribe_np 1 run "$TMP/raw.json" >"$TMP/raw.out" 2>"$TMP/raw.err" && grep -q "approximated from customers.h5" "$TMP/raw.err" &&
+  $PY - "$TMP/outraw/results.h5" "$TMP/outraw/run.json" <<'PY' && ok "model_columns, approximated input: runs, says so" ||
+import json, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+g = json.loads(f["/model/ltv/gbdt_json"][:].tobytes())
+assert f["/model/ltv/metrics"].attrs["features"] in (b"model_columns", "model_columns")
+assert np.isnan(f["/segments/ltv_mean_lo"][:]).all() and np.isfinite(f["/segments/ltv"][:]).all()
+rec = json.load(open(sys.argv[2]))
+lr = rec["ltv"]
+assert lr["input_bgnbd_exact"] is False and lr["features"] == "model_columns", lr
+PY
+  { fail "model_columns, approximated input"; tail -3 "$TMP/raw.err"; }
 # Without ltv nothing changes: no /segments/ltv.
 write_job "$TMP/plain.json" "$TMP/all.h5" "$TMP/plain" 4
 tribe_np 1 run "$TMP/plain.json" >/dev/null 2>&1 && $PY -c "

@@ -81,24 +81,32 @@ static tribe_status write_ltv(tribe_sbuf *b, const void *arg)
     return tribe_report_ltv(b, g_segs, arg);
 }
 
-static void ltv_should_table_the_three_models_and_every_segment(void)
+static void ltv_should_table_the_five_models_the_choice_and_every_segment(void)
 {
     tribe_segments *s = fixture_segments();
     double mean[FIX_K] = {500, 200, 100, 50, 10}, med[FIX_K] = {400, 150, 80, 40, 5}, tot[FIX_K] = {306000, 1, 2, 3, 4};
+    double lo[FIX_K] = {450, 190, NAN, 40, 8}, hi[FIX_K] = {555, 210, NAN, 60, 12};
     tribe_ltv lv = {.k = FIX_K, .horizon_days = 90, .seg_mean = mean, .seg_median = med, .seg_total = tot,
-                    .metrics = {{108.4, 251.8, 0.248, 3.9}, {111, 271.9, 0.123, 3.93}, {342.8, 4018.8, NAN, 3.9}}};
+                    .seg_lo = lo, .seg_hi = hi, .n_boot = 200, .chosen = TRIBE_LTV_BLEND, .blend_w = {0.35, 0.4, 0.25},
+                    .metrics = {{108.4, 251.8, 0.248, 3.9}, {109, 260, 0.2, 3.8}, {111, 271.9, 0.123, 3.93},
+                                {107, 250, 0.25, 3.95}, {342.8, 4018.8, NAN, 3.9}}};
     g_segs = s;
     char *html = page_of(s, write_ltv, &lv);
     char *sec = html_section(html, "ltv");
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<a href=\"#ltv\">Lifetime value</a>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "next 90 days"));
-    const char *g = strstr(sec, "Gradient-boosted trees (tribe)"), *bg = strstr(sec, "BG/NBD + Gamma-Gamma"),
+    const char *g = strstr(sec, "Gradient-boosted trees (tribe)"), *bg = strstr(sec, "<td>BG/NBD + Gamma-Gamma"),
                *r = strstr(sec, "Past spend rate carried forward");
-    CU_ASSERT(g && bg && r && g < bg && bg < r);
+    const char *bl = strstr(sec, "Blend of the three (35% / 40% / 25%) <strong>&larr; chosen</strong>"),
+               *rs = strstr(sec, "Trees correcting BG/NBD + Gamma-Gamma");
+    CU_ASSERT(g && bg && r && bl && rs && g < rs && rs < bg && bg < bl && bl < r);
+    CU_ASSERT_EQUAL(html_count(sec, "&larr; chosen"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "The job uses the <strong>Blend of the three</strong>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">0.248<"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, ">3.93&times;<"));
-    CU_ASSERT_EQUAL(html_count(sec, "&ndash;"), 1); /* the NaN R2 */
-    CU_ASSERT_EQUAL(html_count(sec, "<tr>"), 2 + 3 + s->k);
+    CU_ASSERT_EQUAL(html_count(sec, "&ndash;"), 1 + 4); /* the NaN R2, the four finite intervals */
+    CU_ASSERT_EQUAL(html_count(sec, "<tr>"), 2 + 5 + s->k);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "(200 replicates)"));
     for (int c = 0; c < s->k; c++)
         CU_ASSERT_PTR_NOT_NULL(strstr(strstr(sec, "Predicted value per segment"), s->seg[c].name));
     free(sec);
@@ -312,7 +320,7 @@ int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(drivers_should_chart_the_top_five_per_segment_and_the_gain),
-        TRIBE_TEST(ltv_should_table_the_three_models_and_every_segment),
+        TRIBE_TEST(ltv_should_table_the_five_models_the_choice_and_every_segment),
         TRIBE_TEST(ksweep_should_plot_every_criterion_and_mark_the_choice),
         TRIBE_TEST(outliers_crispness_and_tree_should_be_drawn),
         TRIBE_TEST(segments_differ_column_should_give_effect_words_and_undefined_reasons),
