@@ -36,8 +36,9 @@
 #define TRIBE_CHURN_MODELS 3
 extern const char *const TRIBE_CHURN_MODEL_NAMES[TRIBE_CHURN_MODELS]; /* gbdt, bgnbd_p_alive, bgnbd_p_none */
 
-/* Columns the GBDT gets after the job's model columns, from BG/NBD fitted on
- * the same table (docs/churn.md). */
+/* Columns the GBDT gets after the job's model columns, from the BG/NBD
+ * baseline (fitted on the train window) applied to each table's x, t_x, T
+ * (docs/churn.md). */
 #define TRIBE_CHURN_EXTRA 4
 extern const char *const TRIBE_CHURN_EXTRA_NAMES[TRIBE_CHURN_EXTRA];
 /* bgnbd_p_alive, bgnbd_expected, bgnbd_p_none, recency_over_cadence */

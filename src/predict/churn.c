@@ -184,18 +184,20 @@ static tribe_status churn_blame(tribe_status st, const char *what, const char *f
     return tribe_fail(st, "churn: %s on %s%s%s: %s", what, file, file2 ? " + " : "", file2 ? file2 : "", msg);
 }
 
-/* Collective. Fits BG/NBD on the table's own x, t_x, T (*m, also returned)
- * and fills the extra columns with it. */
-static tribe_status churn_extras(const churn_table *w, int m, double h, tribe_bgnbd *bg)
+/* Collective. BG/NBD fitted on the table's x, t_x, T. */
+static tribe_status churn_bgnbd(const churn_table *w, tribe_bgnbd *bg)
 {
     tribe_clv_fit_info info;
-    tribe_status st = tribe_bgnbd_fit(&w->rows, w->bg[0], w->bg[1], w->bg[2], NULL, bg, &info);
-    if (st != TRIBE_OK)
-        return churn_blame(st, "BG/NBD", w->path, NULL);
+    return churn_blame(tribe_bgnbd_fit(&w->rows, w->bg[0], w->bg[1], w->bg[2], NULL, bg, &info), "BG/NBD", w->path,
+                       NULL);
+}
+
+/* Not collective. The table's extra columns from the BG/NBD model bg. */
+static void churn_extras(const churn_table *w, int m, double h, const tribe_bgnbd *bg)
+{
     int ld = m + TRIBE_CHURN_EXTRA;
     for (int64_t i = 0; i < w->rows.n_local; i++)
         tribe_churn_extra(bg, w->bg[0][i], w->bg[1][i], w->bg[2][i], h, w->x + (size_t)i * ld + m);
-    return TRIBE_OK;
 }
 
 /* Collective. The GBDT classifier on nw windows stacked (as ltv.c's
@@ -302,7 +304,6 @@ tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const t
     tribe_gbdt_model *gm = NULL;
     double h = cfg->horizon_days;
     int d = m + TRIBE_CHURN_EXTRA;
-    tribe_bgnbd own;
     *out = NULL;
     TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&ch, 1, sizeof *ch)));
     ch->k = k;
@@ -313,11 +314,12 @@ tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const t
     TRIBE_TRY(tribe_par_agree(par, churn_input(t, cols, m, &in)));
     TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &in.rows));
     in.path = "the job's input";
-    /* BG/NBD fitted on each table's own history gives its extra columns;
-     * the train window's fit is also the baseline. */
-    TRIBE_TRY(churn_extras(&tr, m, h, &ch->bgnbd));
-    TRIBE_TRY(churn_extras(&te, m, h, &own));
-    TRIBE_TRY(churn_extras(&in, m, h, &own));
+    /* BG/NBD fitted on the train window is the baseline and, the same
+     * function of (x, t_x, T) for every table, gives the extra columns. */
+    TRIBE_TRY(churn_bgnbd(&tr, &ch->bgnbd));
+    churn_extras(&tr, m, h, &ch->bgnbd);
+    churn_extras(&te, m, h, &ch->bgnbd);
+    churn_extras(&in, m, h, &ch->bgnbd);
     TRIBE_TRY(churn_score(cfg, &tr, &te, d, ch));
     ch->n_train = tr.rows.n_global;
     ch->n_test = te.rows.n_global;

@@ -56,10 +56,14 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
         goto cleanup;
     }
     TRIBE_TRY(tribe_spec_object(spec, "ltv", &l));
+    /* The LTV stage reads these keys too and records the targets it
+     * defaults; asking for an absent key here would record it as null. */
     TRIBE_TRY(tribe_spec_path(l, "train", &s->train));
-    TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
     TRIBE_TRY(tribe_spec_path(l, "test", &s->test));
-    TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
+    if (tribe_spec_has(l, "train_target"))
+        TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
+    if (tribe_spec_has(l, "test_target"))
+        TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
     TRIBE_TRY(tribe_spec_num(l, "horizon_days", 1, 36500, &c->horizon_days));
     if (!*enabled || !s->train || !s->test || !(c->horizon_days > 0))
         goto cleanup; /* the LTV stage names what its object lacks */
