@@ -231,7 +231,7 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
         if (!j && lapsed(b->family) && strcmp(r->value_tier, "high") == 0) {
             snprintf(r->rule, sizeof r->rule, "built-in: %.20s (high value)", b->family);
             b = builtin_of("Can't Lose Them");
-        } else if (!j && retention_due(s, c, ltv_base, risk_base)) {
+        } else if (!j && !lapsed(b->family) && retention_due(s, c, ltv_base, risk_base)) {
             snprintf(r->rule, sizeof r->rule, "built-in: retention (%.20s)", b->family);
             b = &RETENTION; /* the family's response rate stays */
         } else if (!j) {
