@@ -37,7 +37,8 @@ static const char INGEST_USAGE[] =
     "                        (snapshot = the next day); customers first seen after it are left out\n"
     "  --horizon DAYS        target window (cutoff, cutoff + DAYS]; required with --cutoff, > 0\n"
     "  --target FILE         with --cutoff: future_spend and the BG/NBD inputs per customer, same layout as\n"
-    "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature\n"
+    "                        customers.h5 (default: OUTPUT without .h5 + .target.h5); never a model feature;\n"
+    "                        without --cutoff: the BG/NBD inputs of all history (tribe run's ltv needs them)\n"
     "  --id-type TYPE        customer ids: integer (default; 17850 or 17850.0) or string (C-00123, UUIDs:\n"
     "                        UTF-8, up to 64 bytes, kept as given in customers.h5 and every output)\n"
     "  --mapping FILE        which column is which, date format, money as written, constants (docs/mapping.md;\n"
@@ -271,14 +272,16 @@ static tribe_status store_topics(tribe_par *par, const char *path, const tribe_t
     return tribe_h5_close_after(&h, st);
 }
 
-/* The temporal split's options: --horizon and --target need --cutoff, a
- * cutoff needs a positive --horizon; the target file defaults to beside out. */
+/* The temporal split's options: --horizon needs --cutoff, a cutoff needs a
+ * positive --horizon; the target file defaults to beside out. --target
+ * without --cutoff writes the BG/NBD inputs of all history (future_spend
+ * NaN): what tribe run's ltv stage needs for the job's input. */
 static tribe_status split_args(tribe_ingest_cfg *cfg, const char *horizon, const char *out, char *target_path,
                                size_t cap)
 {
     char *end = NULL;
-    if ((horizon || target_path[0]) && !cfg->cutoff)
-        return tribe_cli_usage("ingest", "--horizon and --target need --cutoff YYYY-MM-DD");
+    if (horizon && !cfg->cutoff)
+        return tribe_cli_usage("ingest", "--horizon without a split: need --cutoff YYYY-MM-DD");
     if (!cfg->cutoff)
         return TRIBE_OK;
     if (!horizon)
@@ -390,7 +393,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     if (!rejects[0])
         TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
     final[F_REJECTS] = rejects;
-    final[F_TARGET] = cfg.cutoff ? target_path : NULL;
+    final[F_TARGET] = cfg.cutoff || target_path[0] ? target_path : NULL;
     final[F_OUT] = out;
     TRIBE_TRY(ingest_begin(par, final, tmp, &lk));
     /* Every file is written under its temporary name and all are moved into
@@ -399,7 +402,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     cfg.rejects = tmp[F_REJECTS];
 
     tribe_progress_stage("ingest");
-    st = tribe_ingest_split_items(par, &cfg, &t, cfg.cutoff ? &target : NULL, &led, &items);
+    st = tribe_ingest_split_items(par, &cfg, &t, cfg.cutoff || target_path[0] ? &target : NULL, &led, &items);
     if (st != TRIBE_OK)
         goto cleanup;
     if (src[SRC_TEXT].n > 0) {
@@ -450,7 +453,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     if (tribe_par_rank(par) == 0)
         printf("ingested %lld customers (%lld of %lld transaction rows kept) into %s; rejects: %s\n",
                (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, out, rejects);
-    if (target && tribe_par_rank(par) == 0)
+    if (target && !cfg.cutoff && tribe_par_rank(par) == 0)
+        printf("BG/NBD inputs of all history (no cutoff, future_spend NaN) in %s\n", target_path);
+    if (target && cfg.cutoff && tribe_par_rank(par) == 0)
         printf("temporal split at %s: target (future_spend over %lld days, BG/NBD inputs) in %s\n", led.cutoff,
                (long long)led.horizon_days, target_path);
 cleanup:

@@ -29,4 +29,16 @@ expect 2 "cutoff 2010-12-31 is outside the data's date range 2011-01-01 .. 2011-
   "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --cutoff 2010-12-31 --horizon 30
 expect 2 "horizon '-3'" -- "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --cutoff 2011-03-31 --horizon -3
 expect 2 "need --cutoff" -- "$TRIBE_BIN" ingest --transactions "$tx" -o "$TMP/x.h5" --horizon 30
+# --target without --cutoff: the BG/NBD inputs of all history (tribe run's ltv input), future_spend NaN.
+tribe_np 1 ingest --transactions "$tx" -o "$TMP/all.h5" --target "$TMP/all.t.h5" >"$TMP/i3.out" 2>&1 &&
+  $PY - "$TMP/all.h5" "$TMP/all.t.h5" <<'PY' && ok "--target without --cutoff: BG/NBD inputs of all history" ||
+import sys, h5py, numpy as np
+c, t = (h5py.File(p, "r")["/customers"] for p in sys.argv[1:])
+n = [s.decode() if isinstance(s, bytes) else s for s in c["features"].attrs["feature_names"]]
+f, x = t["features"][:], c["features"][:]
+assert (t["id"][:] == c["id"][:]).all() and np.isnan(f[:, 0]).all(), f
+assert (f[:, 3] == x[:, n.index("tenure_days")] - 1).all() and (f[:, 1] >= 0).all(), f
+assert (f[:, 2] == x[:, n.index("tenure_days")] - x[:, n.index("recency_days")]).all(), f
+PY
+  fail "--target without --cutoff"
 finish
