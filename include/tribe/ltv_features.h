@@ -76,6 +76,11 @@ void tribe_ltv_features1(const tribe_ltv_classic *c, const tribe_ltv_inputs *in,
 tribe_status tribe_ltv_features_table(const tribe_ltv_classic *c, const tribe_table *feats,
                                       const tribe_table *target, float *out);
 
+/* Not collective. The same for local rows [i0, i0 + n) only, into
+ * out[n][TRIBE_LTV_NFEAT] (a block at a time: no n_local-sized buffer). */
+tribe_status tribe_ltv_features_range(const tribe_ltv_classic *c, const tribe_table *feats,
+                                      const tribe_table *target, int64_t i0, int64_t n, float *out);
+
 /* Collective. BG/NBD and Gamma-Gamma fitted on the target table's BG/NBD
  * inputs (rows: the table's rows over ranks), with `horizon` stored in *c.
  * Errors (agreed): as tribe_bgnbd_fit / tribe_gammagamma_fit (INPUT no

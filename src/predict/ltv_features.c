@@ -83,22 +83,28 @@ static double cell(const tribe_table *t, int64_t i, int c)
     return c < 0 ? NAN : (double)t->x[(size_t)i * (size_t)t->d + (size_t)c];
 }
 
-tribe_status tribe_ltv_features_table(const tribe_ltv_classic *c, const tribe_table *feats,
-                                      const tribe_table *target, float *out)
+tribe_status tribe_ltv_features_range(const tribe_ltv_classic *c, const tribe_table *feats,
+                                      const tribe_table *target, int64_t i0, int64_t n, float *out)
 {
     int bg[4], fc[3];
     tribe_status st = find_cols(feats, target, bg, fc);
     if (st != TRIBE_OK)
         return st;
-    int64_t n = feats->n_local;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t r = 0; r < n; r++) {
+        int64_t i = i0 + r;
         tribe_ltv_inputs in = {cell(target, i, bg[0]), cell(target, i, bg[1]), cell(target, i, bg[2]),
                                cell(target, i, bg[3]), cell(feats, i, fc[0]),  cell(feats, i, fc[1]),
                                cell(feats, i, fc[2])};
-        tribe_ltv_features1(c, &in, out + (size_t)i * TRIBE_LTV_NFEAT);
+        tribe_ltv_features1(c, &in, out + (size_t)r * TRIBE_LTV_NFEAT);
     }
     return TRIBE_OK;
+}
+
+tribe_status tribe_ltv_features_table(const tribe_ltv_classic *c, const tribe_table *feats,
+                                      const tribe_table *target, float *out)
+{
+    return tribe_ltv_features_range(c, feats, target, 0, feats->n_local, out);
 }
 
 tribe_status tribe_ltv_classic_fit(const tribe_rows *rows, const tribe_table *target, double horizon,

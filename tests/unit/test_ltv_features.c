@@ -86,6 +86,9 @@ static void features_table_should_match_the_kernel(void)
         CU_ASSERT(memcmp(want, out + i * TRIBE_LTV_NFEAT, sizeof want) == 0);
     }
     CU_ASSERT(isnan(out[12]));
+    float one[TRIBE_LTV_NFEAT]; /* the second row alone */
+    CU_ASSERT_EQUAL(tribe_ltv_features_range(&cdnow, f, tg, 1, 1, one), TRIBE_OK);
+    CU_ASSERT(memcmp(one, out + TRIBE_LTV_NFEAT, sizeof one) == 0);
     CU_ASSERT_EQUAL(tribe_ltv_features_table(&cdnow, tg, f, out), TRIBE_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "bgnbd_x"));
     tribe_table_destroy(&f);
