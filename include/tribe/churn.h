@@ -65,6 +65,7 @@ typedef struct {
     double valid_fraction;     /* default 0.2 */
     int early_stopping_rounds; /* default 20; 0 = off */
     double high_risk;          /* risk at or above which a customer counts as high-risk; default 0.5 */
+    int features;              /* 1: also the LTV features of tribe/ltv_features.h (churn.features "with_ltv") */
     uint64_t seed;
 } tribe_churn_cfg;
 

@@ -3,6 +3,7 @@
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
 #include "tribe/id.h"
+#include "tribe/ltv_features.h"
 #include "tribe/streams.h"
 #include "tribe/xstats.h"
 
@@ -61,8 +62,10 @@ void tribe_churn_extra(const tribe_bgnbd *m, double x, double tx, double T, doub
 typedef struct {
     const char *path;
     tribe_rows rows;
-    float *x;          /* [n][m + TRIBE_CHURN_EXTRA] */
+    int ld;            /* the GBDT's inputs a row: m + TRIBE_CHURN_EXTRA (+ TRIBE_LTV_NFEAT, churn.features) */
+    float *x;          /* [n][ld] */
     double *bg[3];     /* x, t_x, T */
+    double *aux[4];    /* monetary, frequency, distinct_products, mbar (NaN when absent): the LTV features' inputs */
     double *y;         /* churned 0/1 as doubles (the GBDT's target), NULL for the input */
     uint8_t *yb;       /* the same as bytes (the metrics) */
 } churn_table;
@@ -72,9 +75,28 @@ static void churn_table_free(churn_table *w)
     free(w->x);
     for (int c = 0; c < 3; c++)
         free(w->bg[c]);
+    for (int c = 0; c < 4; c++)
+        free(w->aux[c]);
     free(w->y);
     free(w->yb);
     *w = (churn_table){0};
+}
+
+/* Not collective. w->aux[0..2] from f's monetary, frequency and
+ * distinct_products (NaN when f lacks one); aux[3] (mbar) NaN for now. */
+static tribe_status churn_aux(const tribe_table *f, churn_table *w)
+{
+    static const char *const AUX[3] = {"monetary", "frequency", "distinct_products"};
+    int64_t n = f->n_local;
+    for (int c = 0; c < 4; c++) {
+        tribe_status st = tribe_alloc((void **)&w->aux[c], ((size_t)n + 1) * sizeof *w->aux[c]);
+        if (st != TRIBE_OK)
+            return st;
+        int fc = c < 3 ? tribe_table_feature(f, AUX[c]) : -1;
+        for (int64_t i = 0; i < n; i++)
+            w->aux[c][i] = fc >= 0 ? f->x[(size_t)i * f->d + fc] : NAN;
+    }
+    return TRIBE_OK;
 }
 
 /* Not collective. Copies the model columns of f (matched by name) into w->x,
@@ -82,7 +104,7 @@ static void churn_table_free(churn_table *w)
 static tribe_status copy_model_cols(const tribe_table *f, const char *path, const char *const *names, int m,
                                     churn_table *w)
 {
-    int64_t n = f->n_local, ld = m + TRIBE_CHURN_EXTRA;
+    int64_t n = f->n_local, ld = w->ld;
     tribe_status st = tribe_alloc((void **)&w->x, ((size_t)n * (size_t)ld + 1) * sizeof *w->x);
     for (int j = 0; j < m && st == TRIBE_OK; j++) {
         int c = tribe_table_feature(f, names[j]);
@@ -93,7 +115,7 @@ static tribe_status copy_model_cols(const tribe_table *f, const char *path, cons
     }
     for (int c = 0; c < 3 && st == TRIBE_OK; c++)
         st = tribe_alloc((void **)&w->bg[c], ((size_t)n + 1) * sizeof *w->bg[c]);
-    return st;
+    return st == TRIBE_OK ? churn_aux(f, w) : st;
 }
 
 /* Collective (the reads). A window of the split: the features file's model
@@ -137,6 +159,11 @@ static tribe_status churn_window_read(tribe_par *par, const char *feat, const ch
             }
         }
     }
+    {
+        int mc = tribe_table_feature(tg, "repeat_mean_spend");
+        for (int64_t i = 0; i < n && mc >= 0; i++)
+            w->aux[3][i] = w->bg[0][i] > 0 ? tg->x[(size_t)i * tg->d + mc] : NAN;
+    }
 cleanup:
     tribe_table_destroy(&f);
     tribe_table_destroy(&tg);
@@ -151,7 +178,7 @@ static tribe_status churn_input(const tribe_table *t, const int *cols, int m, ch
 {
     static const char *const NEED[3] = {"tenure_days", "recency_days", "mean_days_between"};
     int c[3];
-    int64_t n = t->n_local, ld = m + TRIBE_CHURN_EXTRA;
+    int64_t n = t->n_local, ld = w->ld;
     for (int j = 0; j < 3; j++)
         if ((c[j] = tribe_table_feature(t, NEED[j])) < 0)
             return tribe_fail(TRIBE_ERR_INPUT, "churn: the customers have no column '%s' (BG/NBD's inputs come from "
@@ -159,6 +186,8 @@ static tribe_status churn_input(const tribe_table *t, const int *cols, int m, ch
     tribe_status st = tribe_alloc((void **)&w->x, ((size_t)n * (size_t)ld + 1) * sizeof *w->x);
     for (int k = 0; k < 3 && st == TRIBE_OK; k++)
         st = tribe_alloc((void **)&w->bg[k], ((size_t)n + 1) * sizeof *w->bg[k]);
+    if (st == TRIBE_OK)
+        st = churn_aux(t, w);
     if (st != TRIBE_OK)
         return st;
     for (int64_t i = 0; i < n; i++) {
@@ -170,6 +199,9 @@ static tribe_status churn_input(const tribe_table *t, const int *cols, int m, ch
         w->bg[1][i] = tx;
         w->bg[2][i] = isfinite(ten) && ten - 1 >= tx ? ten - 1 : tx;
         w->bg[0][i] = isfinite(mdb) && mdb > 0 ? nearbyint(tx / mdb) : 0.0;
+        /* no target file: the repeat purchases' mean spend approximated by the mean order's */
+        double fr = w->aux[1][i];
+        w->aux[3][i] = w->bg[0][i] > 0 && fr > 0 ? w->aux[0][i] / fr : NAN;
     }
     return TRIBE_OK;
 }
@@ -193,11 +225,19 @@ static tribe_status churn_bgnbd(const churn_table *w, tribe_bgnbd *bg)
 }
 
 /* Not collective. The table's extra columns from the BG/NBD model bg. */
-static void churn_extras(const churn_table *w, int m, double h, const tribe_bgnbd *bg)
+static void churn_extras(const churn_table *w, int m, double h, const tribe_bgnbd *bg,
+                         const tribe_ltv_classic *cl)
 {
-    int ld = m + TRIBE_CHURN_EXTRA;
-    for (int64_t i = 0; i < w->rows.n_local; i++)
-        tribe_churn_extra(bg, w->bg[0][i], w->bg[1][i], w->bg[2][i], h, w->x + (size_t)i * ld + m);
+    int ld = w->ld;
+    for (int64_t i = 0; i < w->rows.n_local; i++) {
+        float *row = w->x + (size_t)i * ld;
+        tribe_churn_extra(bg, w->bg[0][i], w->bg[1][i], w->bg[2][i], h, row + m);
+        if (cl) {
+            tribe_ltv_inputs in = {w->bg[0][i], w->bg[1][i], w->bg[2][i], w->aux[3][i],
+                                   w->aux[0][i], w->aux[1][i], w->aux[2][i]};
+            tribe_ltv_features1(cl, &in, row + m + TRIBE_CHURN_EXTRA);
+        }
+    }
 }
 
 /* Collective. The GBDT classifier on nw windows stacked (as ltv.c's
@@ -303,12 +343,14 @@ tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const t
     churn_table tr = {0}, te = {0}, in = {0};
     tribe_gbdt_model *gm = NULL;
     double h = cfg->horizon_days;
-    int d = m + TRIBE_CHURN_EXTRA;
+    int d = m + TRIBE_CHURN_EXTRA + (cfg->features ? TRIBE_LTV_NFEAT : 0);
+    tribe_ltv_classic cl = {0};
     *out = NULL;
     TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&ch, 1, sizeof *ch)));
     ch->k = k;
     ch->horizon_days = h;
     ch->high_risk = cfg->high_risk;
+    tr.ld = te.ld = in.ld = d;
     TRIBE_TRY(tribe_par_agree(par, churn_window_read(par, cfg->train, cfg->train_target, names, m, &tr)));
     TRIBE_TRY(tribe_par_agree(par, churn_window_read(par, cfg->test, cfg->test_target, names, m, &te)));
     TRIBE_TRY(tribe_par_agree(par, churn_input(t, cols, m, &in)));
@@ -317,9 +359,16 @@ tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const t
     /* BG/NBD fitted on the train window is the baseline and, the same
      * function of (x, t_x, T) for every table, gives the extra columns. */
     TRIBE_TRY(churn_bgnbd(&tr, &ch->bgnbd));
-    churn_extras(&tr, m, h, &ch->bgnbd);
-    churn_extras(&te, m, h, &ch->bgnbd);
-    churn_extras(&in, m, h, &ch->bgnbd);
+    if (cfg->features) { /* with the LTV features: Gamma-Gamma on the train window's repeat buyers too */
+        tribe_clv_fit_info info;
+        cl.bg = ch->bgnbd;
+        cl.horizon = h;
+        TRIBE_TRY(churn_blame(tribe_gammagamma_fit(&tr.rows, tr.bg[0], tr.aux[3], NULL, &cl.gg, &info),
+                              "Gamma-Gamma", tr.path, NULL));
+    }
+    churn_extras(&tr, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);
+    churn_extras(&te, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);
+    churn_extras(&in, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);
     TRIBE_TRY(churn_score(cfg, &tr, &te, d, ch));
     ch->n_train = tr.rows.n_global;
     ch->n_test = te.rows.n_global;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const CHURN_FEATURE_SETS[2] = {"model_columns", "with_ltv"};
+
 typedef struct {
     tribe_churn_cfg cfg; /* the job's churn.* keys, same names; paths and horizon from ltv.* */
     char *train, *train_target, *test, *test_target;
@@ -48,6 +50,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_num(o, "valid_fraction", 0, 0.9, &c->valid_fraction));
     TRIBE_TRY(tribe_spec_int(o, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
     TRIBE_TRY(tribe_spec_num(o, "high_risk", 0, 1, &c->high_risk));
+    TRIBE_TRY(tribe_spec_choice(o, "features", CHURN_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_check(o));
     if (!tribe_spec_has(spec, "ltv")) {
         if (*enabled && tribe_spec_has(spec, "churn") && tribe_spec_has(o, "enabled"))
