@@ -6,7 +6,7 @@
 # and the stored BG/NBD parameters; the outputs that carry churn (segments.csv, export, campaign plan,
 # report, personas) agree with results.h5; churn.enabled false leaves no churn output.
 source "$(dirname "$0")/lib.sh"
-tribe_np 2 gen --customers 1500 --seed 9 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
+tribe_np 2 gen --customers 1000 --seed 9 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
   { cat "$TMP/gen.log"; fail "gen"; finish; exit 1; }
 tx="$TMP/raw/transactions.csv"
 tribe_np 2 ingest --transactions "$tx" -o "$TMP/train.h5" --cutoff 2011-06-12 --horizon 90 >"$TMP/i1.out" 2>&1 ||
@@ -16,9 +16,9 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/test.h5" --cutoff 2011-09-10 --h
 tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" >"$TMP/i3.out" 2>&1 || { cat "$TMP/i3.out"; fail "ingest"; }
 OFF='"silhouette": {"sample_size": 0}, "gmm": {"enabled": false}, "ward": {"enabled": false},
  "projection": {"sample_size": 500}, "drivers": {"enabled": false}'
-LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 20}'
+LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 10}'
 for np in 1 2 4; do
-  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$OFF, $LTV, \"churn\": {\"n_rounds\": 60}"
+  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$OFF, $LTV, \"churn\": {\"n_rounds\": 40}"
   tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err" && ok "run with churn on $np ranks" ||
     { fail "run with churn on $np ranks"; tail -5 "$TMP/run$np.err"; }
 done
@@ -75,7 +75,8 @@ g = json.loads(a["/model/churn/gbdt_json"][:].tobytes())
 assert g["objective"] in ("logistic", 3) or "logistic" in json.dumps(g)[:2000], g.get("objective")
 rec = json.load(open(d + "/out1/run.json"))
 ch = rec.get("churn") or rec["stages"]["churn"]
-assert ch["metrics"][0][0] == m[0, 0] and len(ch["calibration"]) == 3 and ch["gbdt"]["trees"]
+assert abs(ch["metrics"][0][0] - m[0, 0]) < 1e-12, (ch["metrics"][0], m[0])
+assert len(ch["calibration"]) == 3 and len(ch["gbdt"]["trees"]) == ch["n_trees"] > 0, ch["n_trees"]
 # segments.csv, the campaign plan, the export, the report and the personas carry the same figures
 rows = list(csv.DictReader(open(d + "/out1/segments.csv", newline="")))
 for row in rows:
