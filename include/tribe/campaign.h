@@ -80,6 +80,7 @@ typedef struct {
      * buys most above the base, "" and NaN without one. */
     char offer[96];
     double offer_lift;
+    double churn_risk;        /* the segment's mean churn risk (docs/churn.md), NaN without a churn model */
 } tribe_campaign_plan;
 
 /* 1 when `match` selects a segment named `name`: "*" matches every name;

@@ -25,6 +25,7 @@
 #include "tribe/drivers.h"
 #include "tribe/llm.h"
 #include "tribe/ltv.h"
+#include "tribe/churn.h"
 #include "tribe/persona.h"
 #include "tribe/record.h"
 #include "tribe/sbuf.h"
@@ -91,6 +92,9 @@ tribe_status tribe_report_text(tribe_sbuf *b, const tribe_segments *s, int n_top
 tribe_status tribe_report_offers(tribe_sbuf *b, const tribe_segments *s, int categories, int64_t k_min);
 /* "Lifetime value". */
 tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const tribe_ltv *lv);
+/* Churn (docs/churn.md): both models' test-window metrics, the calibration
+ * table, the per-segment risk. Rank 0. */
+tribe_status tribe_report_churn(tribe_sbuf *b, const tribe_segments *s, const tribe_churn *ch);
 /* "Personas": one card per segment (p[s->k], or a note when p is NULL), with
  * the segment's campaign (plan[s->k], may be NULL) and image (img[s->k], may
  * be NULL: PNG or JPEG entries embedded as data: URIs). */

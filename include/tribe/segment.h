@@ -88,6 +88,10 @@ typedef struct {
      * when the run fitted the LTV model (docs/ltv.md), else NaN. */
     double ltv_mean, ltv_median, ltv_total;
     double ltv_lo, ltv_hi; /* 95% bootstrap interval of ltv_mean (docs/ltv.md), NaN without one */
+    /* Churn (docs/churn.md): mean risk of no purchase over the next
+     * churn_horizon_days and the share of customers at risk >= churn_high_risk
+     * (tribe_segments), when the run fitted the churn model, else NaN. */
+    double churn_mean, churn_high;
     /* Customers the outliers stage flagged in the segment, -1 when it did
      * not run (docs/clustering.md). */
     int64_t outliers;
@@ -112,6 +116,7 @@ typedef struct {
     double silhouette_ci;   /* half-width of its 95% interval */
     double inertia;         /* sum of squared distances in model space */
     double ltv_horizon_days;  /* horizon of the seg[].ltv_* figures, NaN without an LTV model */
+    double churn_horizon_days, churn_high_risk; /* of the seg[].churn_* figures, NaN without a churn model */
     tribe_currency currency;  /* of the money figures (the table's; the default when created) */
     int n_topics;             /* the text topics of `ingest --text` (stage text), 0 without */
     char **topics;            /* [n_topics] topic_t's top terms, space-separated, best first */

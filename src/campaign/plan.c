@@ -13,6 +13,7 @@
 #include "tribe/sbuf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,33 @@ static const builtin_rule *builtin_of(const char *family)
     return &BUILTIN[NBUILTIN - 1];
 }
 
+/* Retention (docs/campaigns.md, "Retention"): with a churn model, a segment
+ * whose mean predicted LTV and mean churn risk are both at least the base's
+ * (customer-weighted means over the segments) is worth keeping and likely to
+ * leave. Lapsed families keep their win-back campaigns, job rules win. */
+static const builtin_rule RETENTION = {"Retention", "retention: personal check-in with a loyalty incentive", "auto",
+                                       "personal, appreciative", "now, before the churn horizon; reminder after 14 days",
+                                       0.0};
+
+/* The customer-weighted mean of a segment figure (NaN if any is NaN). */
+static double base_mean(const tribe_segments *s, size_t off)
+{
+    double num = 0, den = 0;
+    for (int c = 0; c < s->k; c++) {
+        double v = *(const double *)((const char *)&s->seg[c] + off);
+        num += (double)s->seg[c].size * v;
+        den += (double)s->seg[c].size;
+    }
+    return den > 0 ? num / den : NAN;
+}
+
+static int retention_due(const tribe_segments *s, int c, double ltv_base, double risk_base)
+{
+    const tribe_segment *g = &s->seg[c];
+    return isfinite(g->churn_mean) && isfinite(g->ltv_mean) && isfinite(ltv_base) && isfinite(risk_base) &&
+           g->ltv_mean >= ltv_base && g->churn_mean >= risk_base;
+}
+
 static int cmp_ev(const void *a, const void *b)
 {
     const tribe_campaign_plan *x = *(const tribe_campaign_plan *const *)a, *y = *(const tribe_campaign_plan *const *)b;
@@ -172,6 +200,8 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
         return tribe_fail(TRIBE_ERR_INPUT, "campaign plan: no segments");
     TRIBE_TRY(tribe_calloc((void **)&p, (size_t)s->k, sizeof *p));
     TRIBE_TRY(tribe_calloc((void **)&order, (size_t)s->k, sizeof *order));
+    double ltv_base = base_mean(s, offsetof(tribe_segment, ltv_mean));
+    double risk_base = base_mean(s, offsetof(tribe_segment, churn_mean));
     for (int c = 0; c < s->k; c++) {
         const tribe_segment *g = &s->seg[c];
         tribe_campaign_plan *r = &p[c];
@@ -201,9 +231,13 @@ tribe_status tribe_campaign_plan_build(const tribe_segments *s, const tribe_camp
         if (!j && lapsed(b->family) && strcmp(r->value_tier, "high") == 0) {
             snprintf(r->rule, sizeof r->rule, "built-in: %.20s (high value)", b->family);
             b = builtin_of("Can't Lose Them");
+        } else if (!j && !lapsed(b->family) && retention_due(s, c, ltv_base, risk_base)) {
+            snprintf(r->rule, sizeof r->rule, "built-in: retention (%.20s)", b->family);
+            b = &RETENTION; /* the family's response rate stays */
         } else if (!j) {
             snprintf(r->rule, sizeof r->rule, "built-in: %.28s", b->family);
         }
+        r->churn_risk = g->churn_mean;
         snprintf(r->campaign, sizeof r->campaign, "%s", j && j->campaign ? j->campaign : b->campaign);
         snprintf(r->tone, sizeof r->tone, "%s", j && j->tone ? j->tone : b->tone);
         snprintf(r->timing, sizeof r->timing, "%s", j && j->timing ? j->timing : b->timing);
@@ -272,9 +306,13 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
 {
     tribe_status st = TRIBE_OK;
     tribe_sbuf b = {0};
-    TRIBE_TRY(tribe_sbuf_add(&b, "segment_id,segment_name,rfm_status,size,campaign,channel,channel_basis,tone,timing,"
+    int churn = 0; /* the churn column only when the run has a churn model */
+    for (int c = 0; c < k; c++)
+        churn |= isfinite(p[c].churn_risk);
+    TRIBE_TRY(tribe_sbuf_printf(&b, "segment_id,segment_name,rfm_status,size,campaign,channel,channel_basis,tone,timing,"
                                  "response_rate,order_value,value_basis,mean_monetary,median_monetary,revenue_share,"
-                                 "value_index,value_tier,expected_value,priority,rule,currency,offer,offer_lift\r\n"));
+                                 "value_index,value_tier,expected_value,priority,rule,%scurrency,offer,offer_lift\r\n",
+                                 churn ? "churn_risk," : ""));
     for (int c = 0; c < k; c++) {
         const tribe_campaign_plan *r = &p[c];
         TRIBE_TRY(csv_int(&b, r->segment));
@@ -297,6 +335,8 @@ tribe_status tribe_campaign_plan_csv_text(const tribe_campaign_plan *p, int k, c
         TRIBE_TRY(csv_num(&b, r->expected_value, 0));
         TRIBE_TRY(csv_int(&b, r->priority));
         TRIBE_TRY(csv_field(&b, r->rule, 0));
+        if (churn)
+            TRIBE_TRY(csv_num(&b, r->churn_risk, 0));
         TRIBE_TRY(csv_field(&b, r->currency, 0));
         TRIBE_TRY(csv_field(&b, r->offer, 0));
         TRIBE_TRY(csv_num(&b, r->offer_lift, 1));

@@ -38,6 +38,8 @@ typedef struct {
     int outlier_dbscan;     /* its method attribute is "dbscan": the score is nearest core / eps */
     float *ltv;             /* /segments/ltv */
     double ltv_horizon;     /* its horizon_days attribute, NaN when absent */
+    float *churn;           /* /segments/churn_risk (docs/churn.md) */
+    double churn_horizon;   /* its horizon_days attribute, NaN when absent */
     float *memb;            /* /segments/membership [n_local][n_seg] */
 } export_rows;
 
@@ -97,6 +99,8 @@ static size_t put_outputs(const export_rows *e, int64_t i, char *buf, size_t cap
     }
     if (e->ltv)
         n += put_num(AT(n), (double)e->ltv[i]);
+    if (e->churn)
+        n += put_num(AT(n), (double)e->churn[i]);
     if (e->memb) {
         const float *p = e->memb + (size_t)i * (size_t)e->n_seg;
         int top = 0;
@@ -166,6 +170,11 @@ static tribe_status header(const export_rows *e, char **out)
         n += (size_t)snprintf(h + n, cap - n, ",predicted_value_%s", money_unit(t, unit));
         if (isfinite(e->ltv_horizon))
             n += (size_t)snprintf(h + n, cap - n, "_%.0fd", e->ltv_horizon);
+    }
+    if (e->label && e->churn) {
+        n += (size_t)snprintf(h + n, cap - n, ",churn_risk");
+        if (isfinite(e->churn_horizon))
+            n += (size_t)snprintf(h + n, cap - n, "_%.0fd", e->churn_horizon);
     }
     if (e->label && e->memb) {
         n += (size_t)snprintf(h + n, cap - n, ",top_segment_id,top_segment_name,top_membership_probability");
@@ -302,6 +311,9 @@ static tribe_status read_segments(tribe_par *par, const char *path, export_rows 
         TRIBE_TRY(read_opt(h, "/segments/ltv", TRIBE_H5_F32, t, 1, (void **)&e->ltv));
         if (e->ltv)
             TRIBE_TRY(tribe_h5_read_attr_f64_opt(h, "/segments/ltv", "horizon_days", &e->ltv_horizon));
+        TRIBE_TRY(read_opt(h, "/segments/churn_risk", TRIBE_H5_F32, t, 1, (void **)&e->churn));
+        if (e->churn)
+            TRIBE_TRY(tribe_h5_read_attr_f64_opt(h, "/segments/churn_risk", "horizon_days", &e->churn_horizon));
         if (e->n_seg > 0)
             TRIBE_TRY(read_opt(h, "/segments/membership", TRIBE_H5_F32, t, e->n_seg, (void **)&e->memb));
     }
@@ -320,6 +332,7 @@ static void export_rows_free(export_rows *e)
     free(e->outlier);
     free(e->outlier_score);
     free(e->ltv);
+    free(e->churn);
     free(e->memb);
     if (e->seg_names) {
         for (int i = 0; i < e->n_seg; i++)
@@ -337,6 +350,7 @@ static tribe_status run(tribe_par *par, int argc, char **argv)
     tribe_table *t = NULL;
     export_rows e = {0};
     e.ltv_horizon = NAN;
+    e.churn_horizon = NAN;
     static const struct option opts[] = {{"csv", required_argument, 0, 'c'},
                                          {"results", required_argument, 0, 'r'},
                                          {"customers", required_argument, 0, 'u'},

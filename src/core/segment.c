@@ -25,6 +25,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
     s->silhouette_ci = NAN;
     s->inertia = NAN;
     s->ltv_horizon_days = NAN;
+    s->churn_horizon_days = s->churn_high_risk = NAN;
     s->currency = tribe_currency_default();
     TRIBE_TRY(tribe_calloc((void **)&s->feature_names, (size_t)(d > 0 ? d : 1), sizeof *s->feature_names));
     for (int j = 0; j < d; j++)
@@ -35,6 +36,7 @@ tribe_status tribe_segments_create(int k, int d, const char *const *feature_name
         s->seg[c].revenue_share = NAN;
         s->seg[c].ltv_mean = s->seg[c].ltv_median = s->seg[c].ltv_total = NAN;
         s->seg[c].ltv_lo = s->seg[c].ltv_hi = NAN;
+        s->seg[c].churn_mean = s->seg[c].churn_high = NAN;
         s->seg[c].outliers = -1;
         TRIBE_TRY(nan_array(d, &s->seg[c].mean));
         TRIBE_TRY(nan_array(d, &s->seg[c].median));

@@ -116,6 +116,10 @@ static tribe_status put_segment(tribe_sbuf *b, const tribe_segments *s, const tr
     TRIBE_TRY(put_key_num(b, "ltv_lo", g->ltv_lo));
     TRIBE_TRY(tribe_sbuf_add(b, ", "));
     TRIBE_TRY(put_key_num(b, "ltv_hi", g->ltv_hi));
+    TRIBE_TRY(tribe_sbuf_add(b, ", "));
+    TRIBE_TRY(put_key_num(b, "churn_mean", g->churn_mean));
+    TRIBE_TRY(tribe_sbuf_add(b, ", "));
+    TRIBE_TRY(put_key_num(b, "churn_high", g->churn_high));
     TRIBE_TRY(tribe_sbuf_printf(b, ", \"outliers\": %lld", (long long)g->outliers));
     TRIBE_TRY(put_offers(b, g));
     TRIBE_TRY(tribe_sbuf_add(b, "}"));
@@ -209,6 +213,10 @@ tribe_status tribe_segments_to_json(const tribe_segments *s, char **out)
     TRIBE_TRY(put_key_num(&b, "inertia", s->inertia));
     TRIBE_TRY(tribe_sbuf_add(&b, ", "));
     TRIBE_TRY(put_key_num(&b, "ltv_horizon_days", s->ltv_horizon_days));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", "));
+    TRIBE_TRY(put_key_num(&b, "churn_horizon_days", s->churn_horizon_days));
+    TRIBE_TRY(tribe_sbuf_add(&b, ", "));
+    TRIBE_TRY(put_key_num(&b, "churn_high_risk", s->churn_high_risk));
     TRIBE_TRY(tribe_sbuf_add(&b, ",\n \"currency\": {\"code\": "));
     TRIBE_TRY(tribe_sbuf_json_str(&b, s->currency.code));
     TRIBE_TRY(tribe_sbuf_add(&b, ", \"symbol\": "));
@@ -278,6 +286,17 @@ static tribe_status get_int(const cJSON *o, const char *key, const char *where, 
         return bad(w, "is not an integer in range");
     *v = (int64_t)x->valuedouble;
     return TRIBE_OK;
+}
+
+/* get_num for a key later versions added (churn): absent reads as NaN, so a
+ * profile written before it still loads. */
+static tribe_status get_num_opt(const cJSON *o, const char *key, const char *where, double *v)
+{
+    if (!member(o, key)) {
+        *v = NAN;
+        return TRIBE_OK;
+    }
+    return get_num(o, key, where, v);
 }
 
 static tribe_status get_nums(const cJSON *o, const char *key, const char *where, int n, double *v)
@@ -407,11 +426,10 @@ static tribe_status get_segment(const cJSON *o, int c, tribe_segments *s)
     TRIBE_TRY(get_num(o, "ltv_mean", where, &g->ltv_mean));
     TRIBE_TRY(get_num(o, "ltv_median", where, &g->ltv_median));
     TRIBE_TRY(get_num(o, "ltv_total", where, &g->ltv_total));
-    g->ltv_lo = g->ltv_hi = NAN; /* the interval: absent from profiles written before it */
-    if (member(o, "ltv_lo"))
-        TRIBE_TRY(get_num(o, "ltv_lo", where, &g->ltv_lo));
-    if (member(o, "ltv_hi"))
-        TRIBE_TRY(get_num(o, "ltv_hi", where, &g->ltv_hi));
+    TRIBE_TRY(get_num_opt(o, "ltv_lo", where, &g->ltv_lo)); /* absent from profiles written before them */
+    TRIBE_TRY(get_num_opt(o, "ltv_hi", where, &g->ltv_hi));
+    TRIBE_TRY(get_num_opt(o, "churn_mean", where, &g->churn_mean));
+    TRIBE_TRY(get_num_opt(o, "churn_high", where, &g->churn_high));
     TRIBE_TRY(get_int(o, "outliers", where, -1, 9007199254740992.0, &g->outliers));
     TRIBE_TRY(get_offers(o, where, g));
 cleanup:
@@ -564,6 +582,8 @@ tribe_status tribe_segments_from_json(const char *text, tribe_segments **out)
     TRIBE_TRY(get_num(root, "silhouette_ci", "", &s->silhouette_ci));
     TRIBE_TRY(get_num(root, "inertia", "", &s->inertia));
     TRIBE_TRY(get_num(root, "ltv_horizon_days", "", &s->ltv_horizon_days));
+    TRIBE_TRY(get_num_opt(root, "churn_horizon_days", "", &s->churn_horizon_days));
+    TRIBE_TRY(get_num_opt(root, "churn_high_risk", "", &s->churn_high_risk));
     TRIBE_TRY(get_currency(root, &s->currency));
     TRIBE_TRY(get_kw(root, s));
     const cJSON *ov = member(root, "overall"), *segs = member(root, "segments"), *mixes = member(root, "mixes"), *o;

@@ -115,6 +115,11 @@ tribe_status tribe_figures_collect(const tribe_segments *segs, int c, tribe_figu
         snprintf(id, sizeof id, "offer.%d.customers", q);
         TRIBE_TRY(add(out, id, (double)o->customers, (double)o->customers, TRIBE_FIG_RAW));
     }
+    /* Churn risk (NaN without a churn model: add skips it). */
+    TRIBE_TRY(add(out, "churn.mean_risk", g->churn_mean, 100.0 * g->churn_mean, TRIBE_FIG_PCT));
+    TRIBE_TRY(add(out, "churn.high_share", g->churn_high, 100.0 * g->churn_high, TRIBE_FIG_PCT));
+    TRIBE_TRY(add(out, "churn.high_risk", segs->churn_high_risk, 100.0 * segs->churn_high_risk, TRIBE_FIG_PCT));
+    TRIBE_TRY(add(out, "churn.horizon_days", segs->churn_horizon_days, segs->churn_horizon_days, TRIBE_FIG_RAW));
     /* The whole base, so a persona can say how its segment compares. */
     TRIBE_TRY(add(out, "base.size", (double)segs->n_total, (double)segs->n_total, TRIBE_FIG_RAW));
     TRIBE_TRY(add_profile(out, segs, segs->k, "base.", segs->overall_median, segs->overall_mean, segs->overall_q1,

@@ -113,6 +113,13 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
         ok = lv && add_fig(lv, "horizon_days", segs->ltv_horizon_days) && add_fig(lv, "mean", g->ltv_mean) &&
              add_fig(lv, "median", g->ltv_median) && add_fig(lv, "total", g->ltv_total);
     }
+    /* Churn risk, when the run fitted the churn model (docs/churn.md);
+     * absent otherwise, so such profiles (and their cache keys) are unchanged. */
+    if (ok && isfinite(g->churn_mean)) {
+        cJSON *cr = cJSON_AddObjectToObject(root, "churn_risk");
+        ok = cr && add_fig(cr, "horizon_days", segs->churn_horizon_days) && add_fig(cr, "mean", g->churn_mean) &&
+             add_fig(cr, "high_risk_threshold", segs->churn_high_risk) && add_fig(cr, "high_risk_share", g->churn_high);
+    }
     /* The segment drivers, strongest first: names and a direction in words,
      * so the profile gains no figure the grounding check would need. Absent
      * when drivers were not computed, so such profiles (and their cache

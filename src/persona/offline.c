@@ -713,6 +713,21 @@ cleanup:
     return st;
 }
 
+/* Churn risk (docs/churn.md), only when the run fitted the churn model: the
+ * figures are grounded (churn.high_share, churn.horizon_days, churn.mean_risk). */
+static tribe_status bio_churn(tribe_sbuf *b, const writer *w)
+{
+    const tribe_segment *g = &w->segs->seg[w->c];
+    char hi[32], mean[32];
+    if (!isfinite(g->churn_mean) || !isfinite(g->churn_high) || !isfinite(w->segs->churn_horizon_days))
+        return TRIBE_OK;
+    tribe_fmt_pct(hi, sizeof hi, g->churn_high);
+    tribe_fmt_pct(mean, sizeof mean, g->churn_mean);
+    return tribe_sbuf_printf(b, " The churn model rates %s of them as likely to buy nothing in the next %.0f days "
+                                "(mean risk %s).",
+                             hi, w->segs->churn_horizon_days, mean);
+}
+
 static tribe_status write_bio(const writer *w, char **out)
 {
     tribe_status st = TRIBE_OK;
@@ -747,6 +762,7 @@ static tribe_status write_bio(const writer *w, char **out)
     TRIBE_TRY(bio_mixes(&b, w));
     TRIBE_TRY(bio_offers(&b, w));
     TRIBE_TRY(bio_text(&b, w));
+    TRIBE_TRY(bio_churn(&b, w));
     double a = seg_median(w, "age");
     if (isfinite(a)) {
         tribe_fmt_feature(age, sizeof age, &w->segs->currency, "age", a);

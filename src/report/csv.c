@@ -26,6 +26,9 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         outliers |= s->seg[c].outliers >= 0;
     TRIBE_TRY(tribe_sbuf_add(&b, outliers ? "segment_id,name,size,share,revenue_share,outliers"
                                           : "segment_id,name,size,share,revenue_share"));
+    int churn = isfinite(s->churn_horizon_days); /* the churn model's columns (docs/churn.md) */
+    if (churn)
+        TRIBE_TRY(tribe_sbuf_add(&b, ",churn_risk_mean,churn_high_share"));
     for (int j = 0; j < s->d; j++) {
         snprintf(name, sizeof name, "mean_%s", s->feature_names[j]);
         TRIBE_TRY(tribe_sbuf_add(&b, ","));
@@ -50,6 +53,10 @@ tribe_status tribe_segments_csv_text(const tribe_segments *s, const tribe_person
         TRIBE_TRY(number(&b, g->revenue_share));
         if (outliers)
             TRIBE_TRY(tribe_sbuf_printf(&b, ",%lld", (long long)g->outliers));
+        if (churn) {
+            TRIBE_TRY(number(&b, g->churn_mean));
+            TRIBE_TRY(number(&b, g->churn_high));
+        }
         for (int j = 0; j < s->d; j++) {
             TRIBE_TRY(number(&b, g->mean[j]));
             TRIBE_TRY(number(&b, g->median[j]));

@@ -761,8 +761,12 @@ tribe_status tribe_snap_customer_json(const tribe_snap *s, int64_t row, unsigned
         TRIBE_TRY(add_outlier(s, row, b));
     if (HAS(TRIBE_CF_VALUE))
         TRIBE_TRY(add_value(s, row, b));
-    if (HAS(TRIBE_CF_CHURN))
+    if (HAS(TRIBE_CF_CHURN) && s->churn) {
+        TRIBE_TRY(tribe_sbuf_add(b, ",\"churn_risk\":"));
+        TRIBE_TRY(tribe_snap_num(b, "%.6g", s->churn[row]));
+    } else if (HAS(TRIBE_CF_CHURN)) {
         TRIBE_TRY(tribe_sbuf_add(b, ",\"churn_risk\":null"));
+    }
     if (HAS(TRIBE_CF_FEATURES))
         TRIBE_TRY(s->d ? add_features(s, row, b) : tribe_sbuf_add(b, ",\"features\":null"));
     if (HAS(TRIBE_CF_DRIVERS))

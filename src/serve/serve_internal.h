@@ -43,6 +43,7 @@ typedef struct tribe_snap {
     float *oscore;            /* or NULL */
     float *ltv;               /* or NULL */
     double ltv_horizon;       /* NaN without ltv */
+    float *churn;             /* /segments/churn_risk (docs/churn.md), or NULL */
     /* per segment (label index) */
     int64_t *seg_id;          /* persistent ids */
     char **seg_name;

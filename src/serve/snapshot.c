@@ -116,6 +116,7 @@ static tribe_status read_customers(tribe_h5 *h, tribe_snap *s)
     TRIBE_TRY(read_col(h, "/segments/outlier", TRIBE_H5_U8, s->n, 1, 1, (void **)&s->outlier));
     TRIBE_TRY(read_col(h, "/segments/outlier_score", TRIBE_H5_F32, s->n, 1, 1, (void **)&s->oscore));
     TRIBE_TRY(read_col(h, "/segments/ltv", TRIBE_H5_F32, s->n, 1, 1, (void **)&s->ltv));
+    TRIBE_TRY(read_col(h, "/segments/churn_risk", TRIBE_H5_F32, s->n, 1, 1, (void **)&s->churn));
     TRIBE_TRY(group_rows(s));
 cleanup:
     return st;
@@ -385,6 +386,7 @@ void tribe_snap_release(tribe_snap *s)
     free(s->outlier);
     free(s->oscore);
     free(s->ltv);
+    free(s->churn);
     free(s->seg_id);
     tribe_free_strs(s->seg_name, s->k);
     tribe_free_strs(s->persona_name, s->persona_name ? s->k : 0);

@@ -17,6 +17,7 @@
     X(projection)                                                                                                \
     X(drivers)                                                                                                   \
     X(ltv)                                                                                                       \
+    X(churn)                                                                                                     \
     X(text)                                                                                                      \
     X(offers)                                                                                                    \
     X(personas)                                                                                                  \

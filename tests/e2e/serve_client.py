@@ -160,6 +160,7 @@ class Run:
             self.outlier = f["/segments/outlier"][:].ravel() if "/segments/outlier" in f else None
             self.oscore = f["/segments/outlier_score"][:].ravel() if "/segments/outlier_score" in f else None
             self.ltv = f["/segments/ltv"][:].ravel() if "/segments/ltv" in f else None
+            self.churn = f["/segments/churn_risk"][:].ravel() if "/segments/churn_risk" in f else None
             self.median = f["/segments/median"][:]
             self.stat_names = strs(f["/segments/median"].attrs["feature_names"]
                                    if "feature_names" in f["/segments/median"].attrs

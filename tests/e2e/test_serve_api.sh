@@ -74,13 +74,16 @@ def run(c, argv):
             assert math.isclose(d["distance"], float(r.dist[i]), rel_tol=1e-5), (cid, d["distance"], r.dist[i])
             assert d["outlier"]["flag"] == bool(r.outlier[i]), (cid, d["outlier"])
             assert math.isclose(d["outlier"]["score"], float(r.oscore[i]), rel_tol=1e-3, abs_tol=1e-4), (cid, d["outlier"])
-    with c.case("predicted_value is /segments/ltv (null without an ltv model); churn_risk null"):
+    with c.case("predicted_value is /segments/ltv, churn_risk /segments/churn_risk (null without the models)"):
         for cid, d in docs.items():
             if r.ltv is None:
                 assert d["predicted_value"] is None, d["predicted_value"]
             else:
                 assert math.isclose(d["predicted_value"]["amount"], float(r.ltv[r.row[cid]]), abs_tol=0.006)
-            assert d["churn_risk"] is None
+            if r.churn is None:
+                assert d["churn_risk"] is None, d["churn_risk"]
+            else:
+                assert math.isclose(d["churn_risk"], float(r.churn[r.row[cid]]), rel_tol=1e-5), (cid, d["churn_risk"])
     with c.case("features equal tribe export's values (float32, missing = null)"):
         for cid, d in docs.items():
             assert sorted(d["features"]) == sorted(numeric), (sorted(d["features"]), numeric)

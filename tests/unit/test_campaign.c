@@ -123,6 +123,53 @@ static void expected_value_should_be_size_times_rate_times_order_value(void)
     tribe_segments_destroy(&s);
 }
 
+/* Retention (docs/campaigns.md): above the base's customer-weighted mean LTV
+ * and mean churn risk, not lapsed, no job rule. Loyal Customers qualifies;
+ * Champions (low risk) and New Customers (low value) do not; At Risk, a
+ * lapsed family, keeps its own campaign. */
+static void valuable_risky_segments_should_get_a_retention_campaign(void)
+{
+    tribe_segments *s = fixture_segments();
+    tribe_campaign_plan *p = NULL;
+    char *csv = NULL;
+    static const double ltv[FIX_K] = {900, 600, 50, 700, 10}, risk[FIX_K] = {0.1, 0.7, 0.8, 0.6, 0.5};
+    for (int c = 0; c < FIX_K; c++) {
+        s->seg[c].ltv_mean = ltv[c];
+        s->seg[c].churn_mean = risk[c];
+    }
+    double n = 0, lb = 0, rb = 0;
+    for (int c = 0; c < FIX_K; c++) {
+        n += (double)FIX_SIZE[c];
+        lb += (double)FIX_SIZE[c] * ltv[c];
+        rb += (double)FIX_SIZE[c] * risk[c];
+    }
+    CU_ASSERT_FATAL(ltv[1] >= lb / n && risk[1] >= rb / n && risk[0] < rb / n && ltv[2] < lb / n);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[1].rule, "built-in: retention (Loyal Customers)");
+    CU_ASSERT_PTR_NOT_NULL(strstr(p[1].campaign, "retention"));
+    CU_ASSERT_DOUBLE_EQUAL(p[1].response_rate, 0.20, 0); /* the family's own rate */
+    CU_ASSERT_STRING_EQUAL(p[0].rule, "built-in: Champions");
+    CU_ASSERT_STRING_EQUAL(p[2].campaign, "welcome series");
+    CU_ASSERT_PTR_NULL(strstr(p[3].rule, "retention"));
+    CU_ASSERT_DOUBLE_EQUAL(p[1].churn_risk, 0.7, 0);
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_csv_text(p, FIX_K, &csv), TRIBE_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, ",rule,churn_risk,currency,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "built-in: retention (Loyal Customers),0.7,"));
+    free(csv);
+    csv = NULL;
+    tribe_campaign_plan_destroy(&p);
+    /* without a churn model: no retention, no churn column */
+    for (int c = 0; c < FIX_K; c++)
+        s->seg[c].churn_mean = NAN;
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_build(s, NULL, 0, &p), TRIBE_OK);
+    CU_ASSERT_STRING_EQUAL(p[1].rule, "built-in: Loyal Customers");
+    CU_ASSERT_EQUAL_FATAL(tribe_campaign_plan_csv_text(p, FIX_K, &csv), TRIBE_OK);
+    CU_ASSERT_PTR_NULL(strstr(csv, "churn_risk"));
+    free(csv);
+    tribe_campaign_plan_destroy(&p);
+    tribe_segments_destroy(&s);
+}
+
 static void predicted_ltv_should_be_the_value_signal_when_given(void)
 {
     tribe_segments *s = fixture_segments();
@@ -752,6 +799,7 @@ int main(void)
         TRIBE_TEST(high_value_lapsed_segments_should_get_the_cant_lose_them_treatment),
         TRIBE_TEST(expected_value_should_be_size_times_rate_times_order_value),
         TRIBE_TEST(predicted_ltv_should_be_the_value_signal_when_given),
+        TRIBE_TEST(valuable_risky_segments_should_get_a_retention_campaign),
         TRIBE_TEST(job_rules_should_override_builtin_fields_and_keep_the_rest),
         TRIBE_TEST(job_spec_should_reject_bad_campaign_rules_naming_the_key),
         TRIBE_TEST(report_should_show_the_plan_only_when_given_and_escape_it),

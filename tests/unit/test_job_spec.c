@@ -252,6 +252,45 @@ static void ltv_keys_should_default_targets(void)
     tribe_pipeline_destroy(&pl);
 }
 
+/* churn (docs/churn.md): on with ltv, off without; its own keys; off on request. */
+static void churn_should_run_with_ltv_and_read_its_keys(void)
+{
+    tribe_pipeline *pl = NULL;
+    CU_ASSERT_EQUAL_FATAL(configure(JOB(""), &pl), TRIBE_OK);
+    CU_ASSERT_FALSE(tribe_pipeline_enabled(pl, "churn"));
+    tribe_pipeline_destroy(&pl);
+    CU_ASSERT_EQUAL_FATAL(configure(JOB(", \"ltv\": {\"train\": \"c1.h5\", \"test\": \"c2.h5\", \"horizon_days\": 90}"),
+                                    &pl),
+                          TRIBE_OK);
+    CU_ASSERT(tribe_pipeline_enabled(pl, "churn"));
+    tribe_rec *s = settings(pl);
+    CU_ASSERT_EQUAL(num(s, "churn.max_leaves"), 4);
+    CU_ASSERT_DOUBLE_EQUAL(num(s, "churn.high_risk"), 0.5, 0);
+    tribe_rec_destroy(&s);
+    tribe_pipeline_destroy(&pl);
+    CU_ASSERT_EQUAL_FATAL(configure(JOB(", \"ltv\": {\"train\": \"c1.h5\", \"test\": \"c2.h5\", \"horizon_days\": 90}, "
+                                        "\"churn\": {\"enabled\": false}"),
+                                    &pl),
+                          TRIBE_OK);
+    CU_ASSERT_FALSE(tribe_pipeline_enabled(pl, "churn"));
+    CU_ASSERT(tribe_pipeline_enabled(pl, "ltv"));
+    tribe_pipeline_destroy(&pl);
+    CU_ASSERT_EQUAL(configure(JOB(", \"churn\": {\"enabled\": true}"), &pl), TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "needs an 'ltv' object"));
+    tribe_pipeline_destroy(&pl);
+    CU_ASSERT_EQUAL(configure(JOB(", \"ltv\": {\"train\": \"c1.h5\", \"test\": \"c2.h5\", \"horizon_days\": 90}, "
+                                  "\"churn\": {\"high_risk\": 1.5}"),
+                              &pl),
+                    TRIBE_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "churn.high_risk"));
+    tribe_pipeline_destroy(&pl);
+    CU_ASSERT_EQUAL(configure(JOB(", \"ltv\": {\"train\": \"c1.h5\", \"test\": \"c2.h5\", \"horizon_days\": 90}, "
+                                  "\"churn\": {\"leaves\": 3}"),
+                              &pl),
+                    TRIBE_ERR_USAGE);
+    tribe_pipeline_destroy(&pl);
+}
+
 static void persona_keys_should_be_read_and_checked(void)
 {
     tribe_pipeline *pl = NULL;
@@ -402,6 +441,7 @@ int main(void)
         TRIBE_TEST(defaults_should_sweep_k_from_3_to_8_and_turn_every_stage_on),
         TRIBE_TEST(stages_should_be_switched_off_by_their_keys),
         TRIBE_TEST(ltv_keys_should_default_targets),
+        TRIBE_TEST(churn_should_run_with_ltv_and_read_its_keys),
         TRIBE_TEST(persona_keys_should_be_read_and_checked),
         TRIBE_TEST(an_unknown_key_should_be_named),
         TRIBE_TEST(a_wrong_type_or_value_should_be_named),

@@ -41,6 +41,8 @@ static void assert_equal_segments(const tribe_segments *a, const tribe_segments 
     CU_ASSERT(same(a->silhouette_ci, b->silhouette_ci));
     CU_ASSERT(same(a->inertia, b->inertia));
     CU_ASSERT(same(a->ltv_horizon_days, b->ltv_horizon_days));
+    CU_ASSERT(same(a->churn_horizon_days, b->churn_horizon_days));
+    CU_ASSERT(same(a->churn_high_risk, b->churn_high_risk));
     CU_ASSERT(same_arr(a->overall_mean, b->overall_mean, a->d));
     CU_ASSERT(same_arr(a->overall_median, b->overall_median, a->d));
     CU_ASSERT(same_arr(a->overall_q1, b->overall_q1, a->d));
@@ -63,6 +65,8 @@ static void assert_equal_segments(const tribe_segments *a, const tribe_segments 
             CU_ASSERT(same(x->driver_shap[r], y->driver_shap[r]));
         }
         CU_ASSERT(same(x->ltv_mean, y->ltv_mean));
+        CU_ASSERT(same(x->churn_mean, y->churn_mean));
+        CU_ASSERT(same(x->churn_high, y->churn_high));
         CU_ASSERT(same(x->ltv_median, y->ltv_median));
         CU_ASSERT(same(x->ltv_total, y->ltv_total));
         CU_ASSERT_EQUAL(x->outliers, y->outliers);
@@ -105,9 +109,13 @@ static tribe_segments *rich_segments(void)
     if (!s)
         return NULL;
     s->ltv_horizon_days = 365;
+    s->churn_horizon_days = 90;
+    s->churn_high_risk = 0.5;
     for (int c = 0; c < s->k; c++) {
         tribe_segment *g = &s->seg[c];
         g->id = 10 + 3 * c; /* persistent ids, not positions */
+        g->churn_mean = 1.0 / (c + 3);
+        g->churn_high = c == 1 ? NAN : 0.125 * c;
         g->ltv_mean = 1000.0 / 3.0 * (c + 1);
         g->ltv_median = g->ltv_mean * 0.7071067811865476;
         g->ltv_total = g->ltv_mean * (double)g->size;
@@ -160,6 +168,32 @@ static void segments_json_should_round_trip_every_field_exactly(void)
     tribe_segments_destroy(&s);
     tribe_segments_destroy(&back);
     CU_ASSERT_PTR_NULL(back);
+}
+
+/* A segments.json written before the churn keys existed still loads: they
+ * read as NaN (no churn model). */
+static void segments_json_without_churn_keys_should_load_as_no_churn_model(void)
+{
+    tribe_segments *s = rich_segments(), *back = NULL;
+    char *text = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_to_json(s, &text), TRIBE_OK);
+    static const char *const keys[] = {"churn_mean", "churn_high", "churn_horizon_days", "churn_high_risk"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        char pat[48];
+        snprintf(pat, sizeof pat, "\"%s\": ", keys[k]);
+        for (char *p = strstr(text, pat); p; p = strstr(text, pat))
+            memcpy(p + 1, "x", 1); /* rename the key: an old reader's file has none of them */
+    }
+    CU_ASSERT_PTR_NULL(strstr(text, "\"churn_mean\""));
+    CU_ASSERT_EQUAL_FATAL(tribe_segments_from_json(text, &back), TRIBE_OK);
+    CU_ASSERT(isnan(back->churn_horizon_days) && isnan(back->churn_high_risk));
+    for (int c = 0; c < back->k; c++)
+        CU_ASSERT(isnan(back->seg[c].churn_mean) && isnan(back->seg[c].churn_high));
+    CU_ASSERT(same(back->ltv_horizon_days, s->ltv_horizon_days));
+    free(text);
+    tribe_segments_destroy(&s);
+    tribe_segments_destroy(&back);
 }
 
 /* The server rebuilds a persona's grounding input from segments.json: the
@@ -278,6 +312,7 @@ int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(segments_json_should_round_trip_every_field_exactly),
+        TRIBE_TEST(segments_json_without_churn_keys_should_load_as_no_churn_model),
         TRIBE_TEST(segments_read_back_should_give_the_same_llm_profile),
         TRIBE_TEST(empty_segments_should_round_trip),
         TRIBE_TEST(bad_segments_json_should_be_input_naming_the_member),
