@@ -279,7 +279,31 @@ typedef struct {
         unsigned char is_new[4 * ING_SET_BATCH];
         size_t n;
     } pend[3];
+    /* (customer index, item) purchases waiting to enter tx.item, the same way */
+    struct {
+        ing_pair p[4 * ING_SET_BATCH];
+        int64_t v[4 * ING_SET_BATCH];
+        size_t n;
+    } pend_item;
 } state;
+
+static tribe_status flush_items(state *S)
+{
+    size_t n = S->pend_item.n;
+    S->pend_item.n = 0;
+    return ing_map_add_many(&S->tx.item, S->pend_item.p, S->pend_item.v, n);
+}
+
+/* Queues a purchase of `units` on item `code` by customer `idx` for tx.item. */
+static tribe_status add_item(state *S, int64_t idx, int64_t code, int64_t units)
+{
+    size_t n = S->pend_item.n;
+    S->pend_item.p[n].a = (uint64_t)idx;
+    S->pend_item.p[n].b = (uint64_t)code;
+    S->pend_item.v[n] = units;
+    S->pend_item.n = n + 1;
+    return n + 1 == sizeof S->pend_item.p / sizeof S->pend_item.p[0] ? flush_items(S) : TRIBE_OK;
+}
 
 static tribe_status flush_keys(state *S, int which)
 {
@@ -609,7 +633,7 @@ static tribe_status tx_item(state *S, const tribe_map_source *m, const tribe_csv
     if (n == 0)
         return TRIBE_OK;
     TRIBE_TRY(ing_dict_id(&S->item, v, n, &code));
-    TRIBE_TRY(count_add(&S->tx.item, idx, code, llround(amount * CAT_UNIT)));
+    TRIBE_TRY(add_item(S, idx, code, llround(amount * CAT_UNIT)));
     const char *d = has_categories(m) ? NULL : role_cell(m, c, col, TRIBE_TX_PRODUCT_NAME, &nd);
     if (nd == 0 || n > 255)
         return TRIBE_OK;
@@ -1057,6 +1081,8 @@ static tribe_status read_rows(state *S, tribe_csv *c, int kind)
         st = flush_votes(S);
     for (int w = 0; w < 3 && st == TRIBE_OK; w++)
         st = flush_keys(S, w);
+    if (st == TRIBE_OK)
+        st = flush_items(S);
 cleanup:
     return st;
 }

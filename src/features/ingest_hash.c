@@ -116,6 +116,43 @@ tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, i
     return TRIBE_OK;
 }
 
+tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n)
+{
+    size_t slot[ING_SET_BATCH];
+    while (n > 0) {
+        size_t cnt = n < ING_SET_BATCH ? n : ING_SET_BATCH;
+        while (2 * (m->n + cnt) > m->cap) { /* the batch fits without a grow */
+            tribe_status st = grow(m);
+            if (st != TRIBE_OK)
+                return st;
+        }
+        size_t mask = m->cap - 1;
+        for (size_t k = 0; k < cnt; k++) {
+            slot[k] = slot_of(p[k].a, p[k].b, m->seed, mask);
+            __builtin_prefetch(&m->t[slot[k]], 1);
+        }
+        for (size_t k = 0; k < cnt; k++) {
+            size_t s = slot[k];
+            ing_ent *e = &m->t[s];
+            while (e->a != ING_EMPTY && (e->a != p[k].a || e->b != p[k].b)) {
+                s = (s + 1) & mask;
+                e = &m->t[s];
+            }
+            if (e->a == ING_EMPTY) {
+                e->a = p[k].a;
+                e->b = p[k].b;
+                e->v = 0;
+                m->n++;
+            }
+            e->v += v[k];
+        }
+        p += cnt;
+        v += cnt;
+        n -= cnt;
+    }
+    return TRIBE_OK;
+}
+
 int64_t *ing_map_find(const ing_map *m, uint64_t a, uint64_t b)
 {
     size_t mask = m->cap - 1;

@@ -90,6 +90,11 @@ tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
  * Errors: NOMEM (pairs of earlier batches may have been added). */
 #define ING_SET_BATCH 64
 tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new);
+/* Adds v[i] to the value of p[i] (0 when new) for each i < n, in batches of
+ * ING_SET_BATCH whose home slots are asked for first, as ing_set_add_many
+ * does: the same values as n ing_map_upsert calls. Errors: NOMEM (pairs of
+ * earlier batches may have been added). */
+tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n);
 
 /* ---- string interning (Not collective) ------------------------------------ */
 
