@@ -95,4 +95,9 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
 /* Accepts NULL; sets *l = NULL. */
 void tribe_ltv_destroy(tribe_ltv **l);
 
+/* Not collective. The target file `tribe ingest --cutoff` writes beside its
+ * output src when the job names none: <src without .h5>.target.h5, in a new
+ * *dst (left as is when *dst is already set, the job's own choice). NOMEM. */
+tribe_status tribe_ltv_target_path(const char *src, char **dst);
+
 #endif

@@ -758,3 +758,18 @@ cleanup:
     tribe_table_destroy(&itg);
     return st;
 }
+
+tribe_status tribe_ltv_target_path(const char *src, char **dst)
+{
+    size_t len = strlen(src);
+    if (*dst)
+        return TRIBE_OK;
+    if (len > 3 && strcmp(src + len - 3, ".h5") == 0)
+        len -= 3;
+    tribe_status st = tribe_alloc((void **)dst, len + 11);
+    if (st == TRIBE_OK) {
+        memcpy(*dst, src, len);
+        memcpy(*dst + len, ".target.h5", 11);
+    }
+    return st;
+}

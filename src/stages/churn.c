@@ -4,6 +4,7 @@
  * /segments/churn_risk* and /model/churn; adds the per-segment risk to r->segs
  * for the personas and the campaign plan. */
 #include "tribe/churn.h"
+#include "tribe/ltv.h"
 #include "tribe/report.h"
 #include "tribe/stage.h"
 
@@ -18,21 +19,6 @@ typedef struct {
     char *train, *train_target, *test, *test_target;
     tribe_churn *ch;
 } churn_stage;
-
-/* The target file `tribe ingest --cutoff` writes beside src when the job
- * names none: <src without .h5>.target.h5 (as the LTV stage reads it). */
-static tribe_status target_of(const char *src, char **dst)
-{
-    if (*dst)
-        return TRIBE_OK;
-    size_t len = strlen(src);
-    if (len > 3 && strcmp(src + len - 3, ".h5") == 0)
-        len -= 3;
-    tribe_status st = tribe_alloc((void **)dst, len + 11);
-    if (st == TRIBE_OK)
-        snprintf(*dst, len + 11, "%.*s.target.h5", (int)len, src);
-    return st;
-}
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
@@ -74,8 +60,8 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
         TRIBE_TRY(tribe_spec_fail(o, "'churn.early_stopping_rounds' = %d needs held-out rows, but "
                                      "'churn.valid_fraction' = 0 (set 'churn.early_stopping_rounds' to 0)",
                                   c->early_stopping_rounds));
-    TRIBE_TRY(target_of(s->train, &s->train_target));
-    TRIBE_TRY(target_of(s->test, &s->test_target));
+    TRIBE_TRY(tribe_ltv_target_path(s->train, &s->train_target));
+    TRIBE_TRY(tribe_ltv_target_path(s->test, &s->test_target));
     c->train = s->train;
     c->train_target = s->train_target;
     c->test = s->test;

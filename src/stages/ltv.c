@@ -15,23 +15,6 @@ typedef struct {
     tribe_ltv *lv;
 } ltv_stage;
 
-/* `tribe ingest --cutoff` writes the target beside its output as
- * <name without .h5>.target.h5. */
-static tribe_status default_target(const char *src, char **dst)
-{
-    size_t len = strlen(src);
-    if (*dst)
-        return TRIBE_OK;
-    if (len > 3 && strcmp(src + len - 3, ".h5") == 0)
-        len -= 3;
-    tribe_status st = tribe_alloc((void **)dst, len + 11);
-    if (st == TRIBE_OK) {
-        memcpy(*dst, src, len);
-        memcpy(*dst + len, ".target.h5", 11);
-    }
-    return st;
-}
-
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
     ltv_stage *s = state;
@@ -66,12 +49,12 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
                                   "'ltv.early_stopping_rounds' = %d needs held-out rows, but 'ltv.valid_fraction' = 0 "
                                   "(set 'ltv.early_stopping_rounds' to 0 to train on every row)",
                                   c->early_stopping_rounds));
-    TRIBE_TRY(default_target(s->train, &s->train_target));
-    TRIBE_TRY(default_target(s->test, &s->test_target));
+    TRIBE_TRY(tribe_ltv_target_path(s->train, &s->train_target));
+    TRIBE_TRY(tribe_ltv_target_path(s->test, &s->test_target));
     TRIBE_TRY(tribe_spec_note_str(l, "train_target", s->train_target));
     TRIBE_TRY(tribe_spec_note_str(l, "test_target", s->test_target));
     if (job->input) /* the input's BG/NBD inputs: tribe ingest --target without --cutoff, beside it */
-        TRIBE_TRY(default_target(job->input, &s->input_target));
+        TRIBE_TRY(tribe_ltv_target_path(job->input, &s->input_target));
     if (s->input_target)
         TRIBE_TRY(tribe_spec_note_str(l, "input_target", s->input_target));
     c->input_target = s->input_target;
