@@ -2,20 +2,24 @@
 # Coverage of tribe campaign measure's intervals through the CLI (docs/experiments.md): one run on
 # generated customers, then REPS planted experiments, each a new campaign name (so new arms: send
 # --holdout), a new planted effect (gen --effect --seed) and a measure; prints and writes the table of
-# how often each 95% interval covered the planted truth (bench/results/experiments.md).
-#   bench/bench_experiments.sh [REPS] [CUSTOMERS] [HOLDOUT]      (defaults 200, 20000, 0.2)
+# how often each 95% interval covered the planted truth (bench/results/experiments.md; with another
+# BASE_SEED, experiments-base<SEED>.md).
+#   bench/bench_experiments.sh [REPS] [CUSTOMERS] [HOLDOUT] [BASE_SEED]  (defaults 200, 20000, 0.2, 11)
+# BASE_SEED is the generated customer base's seed: a batch on another base checks that the coverage
+# does not belong to one base.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 reps=${1:-200}
 n=${2:-20000}
 holdout=${3:-0.2}
+base_seed=${4:-11}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 tribe=${TRIBE_BIN:-$root/build/tribe}
 work=${TRIBE_BENCH_DIR:-/tmp/tribe-bench-exp}
 rm -rf "$work"
 mkdir -p "$work/reps" "$root/bench/results"
 
-"$tribe" gen --customers "$n" --seed 11 -o "$work/raw" >/dev/null 2>&1
+"$tribe" gen --customers "$n" --seed "$base_seed" -o "$work/raw" >/dev/null 2>&1
 "$tribe" ingest --transactions "$work/raw/transactions.csv" -o "$work/c.h5" >/dev/null 2>&1
 echo '{"input": "c.h5", "output": "out", "seed": 3, "kmeans": {"k": 4}, "run_id": "exp"}' >"$work/job.json"
 (cd "$work" && "$tribe" run job.json >/dev/null 2>&1)
@@ -35,7 +39,7 @@ for rep in $(seq 1 "$reps"); do
 done
 t1=$(date +%s)
 
-python3 - "$work/reps" "$reps" "$n" "$holdout" "$((t1 - t0))" "$root/bench/results/experiments.md" <<'PY'
+python3 - "$work/reps" "$reps" "$n" "$holdout" "$((t1 - t0))" "$root/bench/results/experiments$([ "$base_seed" = 11 ] || echo "-base$base_seed").md" <<'PY'
 import csv, glob, math, os, sys
 base, reps, n, holdout, secs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 keys = [("conversion_lift", "conversion difference (Newcombe)"), ("conversion_rel_lift", "conversion ratio (Katz log)"),
