@@ -17,7 +17,8 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" --target "$TMP/all.targe
   { cat "$TMP/i3.out"; fail "ingest"; }
 LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 100}'
 for np in 1 2 4; do
-  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV"
+  # churn runs on the same windows by default; e2e.test_churn_run checks it on 1, 2 and 4 ranks
+  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV, \"churn\": {\"enabled\": false}"
   if tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err"; then
     ok "run with ltv on $np ranks"
   else
@@ -121,7 +122,7 @@ PY
   fail "export's predicted value equals /segments/ltv"
 # The GBDT on the job's model columns, raw (ltv.features), and no target file beside the input: the input's
 # BG/NBD inputs approximated from customers.h5, said in the log and the record.
-write_job "$TMP/raw.json" "$TMP/all.h5" "$TMP/outraw" 4 "${LTV%, \"n_rounds\": 100\}}, \"n_rounds\": 20, \"features\": \"model_columns\", \"input_target\": \"$TMP/none.h5\", \"n_boot\": 0}"
+write_job "$TMP/raw.json" "$TMP/all.h5" "$TMP/outraw" 4 "${LTV%, \"n_rounds\": 100\}}, \"n_rounds\": 20, \"features\": \"model_columns\", \"input_target\": \"$TMP/none.h5\", \"n_boot\": 0}, \"churn\": {\"enabled\": false}"
 tribe_np 1 run "$TMP/raw.json" >"$TMP/raw.out" 2>"$TMP/raw.err" && grep -q "approximated from customers.h5" "$TMP/raw.err" &&
   $PY - "$TMP/outraw/results.h5" "$TMP/outraw/run.json" <<'PY' && ok "model_columns, approximated input: runs, says so" ||
 import json, sys, h5py, numpy as np
