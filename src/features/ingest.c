@@ -646,8 +646,11 @@ static tribe_status tx_item(state *S, const tribe_map_source *m, const tribe_csv
         S->item_cap = cap;
     }
     int64_t last = S->item_desc[code], pid = -1;
-    const char *lt = last >= 0 ? ing_dict_str(&S->itemdesc, last) + n + 1 : NULL;
-    if (lt && strlen(lt) == nd && memcmp(lt, d, nd) == 0) {
+    /* the item's last (code, description) pair, compared within its own length (a code or
+     * description with a NUL byte is stored shorter than n + 1 + nd) */
+    const char *lp = last >= 0 ? ing_dict_str(&S->itemdesc, last) : NULL;
+    size_t lpn = lp ? strlen(lp) : 0;
+    if (lp && lpn == n + 1 + nd && memcmp(lp, v, n) == 0 && lp[n] == '\x1f' && memcmp(lp + n + 1, d, nd) == 0) {
         pid = last;
     } else {
         memcpy(pair, v, n);
