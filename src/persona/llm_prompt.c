@@ -38,6 +38,17 @@ static const char *versus(double seg, double base)
     return "similar";
 }
 
+/* What a feature is, where its name alone misleads: ingest nets returns
+ * off `monetary` (docs/ingest.md), so a persona must not call it the total
+ * spent. Words only (no figure for the grounding check); NULL for the rest,
+ * whose profile entries (and so cache keys) are unchanged. */
+static const char *feature_meaning(const char *name)
+{
+    if (strcmp(name, "monetary") == 0)
+        return "net spend: purchases minus returns";
+    return NULL;
+}
+
 static int64_t mix_row_total(const tribe_segmix *m, int r)
 {
     int64_t t = 0;
@@ -78,11 +89,13 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
             break;
         }
         tribe_feat_kind kind = tribe_feature_kind(segs->feature_names[j]);
+        const char *meaning = feature_meaning(segs->feature_names[j]);
         double sm = isfinite(g->median[j]) ? g->median[j] : g->mean[j];
         double bm = isfinite(segs->overall_median[j]) ? segs->overall_median[j] : segs->overall_mean[j];
         ok = cJSON_AddStringToObject(f, "name", segs->feature_names[j]) &&
              cJSON_AddStringToObject(f, "unit",
                                      kind == TRIBE_FEAT_MONEY ? "money" : kind == TRIBE_FEAT_DAYS ? "days" : "count") &&
+             (!meaning || cJSON_AddStringToObject(f, "meaning", meaning)) &&
              add_fig(f, "segment_mean", g->mean[j]) && add_fig(f, "segment_median", g->median[j]) &&
              add_fig(f, "segment_q1", g->q1[j]) && add_fig(f, "segment_q3", g->q3[j]) &&
              add_fig(f, "base_mean", segs->overall_mean[j]) && add_fig(f, "base_median", segs->overall_median[j]) &&

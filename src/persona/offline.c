@@ -310,7 +310,7 @@ typedef struct {
 static const clause_def CLAUSES[] = {
     {"recency_days", "last ordered ", " days ago", " day ago", "time since the last order", " days", " day", 0, 1},
     {"frequency", "has placed ", " orders", " order", "number of orders", " orders", " order", 0, 1},
-    {"monetary", "has spent ", " in total", " in total", "total spend", "", "", 0, 1},
+    {"monetary", "has spent ", " net of returns", " net of returns", "net spend", "", "", 0, 1},
     {"avg_order_value", "spends ", " per order", " per order", "average order value", "", "", 0, 0},
     {"tenure_days", "first bought ", " days ago", " day ago", "time as a customer", " days", " day", 0, 0},
     {"mean_days_between", "orders every ", " days or so", " day or so", "gap between orders", " days", " day", 1, 0},

@@ -52,7 +52,7 @@ const char *tribe_html_feature_label(const char *f, char *buf, size_t cap)
 {
     static const char *const known[][2] = {
         {"recency_days", "Days since last order"}, {"frequency", "Orders"},
-        {"monetary", "Total spend"},               {"avg_order_value", "Average order value"},
+        {"monetary", "Net spend (after returns)"}, {"avg_order_value", "Average order value"},
         {"tenure_days", "Days since first order"}, {"mean_days_between", "Days between orders"},
         {"distinct_products", "Different products"}, {"sessions", "Site visits"},
         {"pages_per_session", "Pages per visit"},  {"minutes_on_site", "Minutes on site"},

@@ -35,7 +35,7 @@ static tribe_status persona_stats(tribe_sbuf *b, const tribe_segments *s, int c)
     tribe_status st = TRIBE_OK;
     static const char *const feats[][3] = {{"recency_days", " days", "since last order"},
                                            {"frequency", "", "orders"},
-                                           {"monetary", "", "total spend"}};
+                                           {"monetary", "", "net spend (after returns)"}};
     char v[64];
     int any = 0;
     for (size_t i = 0; i < sizeof feats / sizeof *feats; i++) {
@@ -58,7 +58,7 @@ cleanup:
     return st;
 }
 
-/* "base.median.monetary" -> "Whole base: median Total spend": what an
+/* "base.median.monetary" -> "Whole base: median Net spend (after returns)": what an
  * evidence line names, from the figure ids of personas.json. */
 static tribe_status figure_label(tribe_sbuf *b, const char *id)
 {
@@ -87,7 +87,7 @@ static tribe_status figure_label(tribe_sbuf *b, const char *id)
         if (strncmp(id, stats[i][0], n) == 0) {
             char phrase[96];
             snprintf(phrase, sizeof phrase, "%s %s", stats[i][1], tribe_html_feature_label(id + n, lb, sizeof lb));
-            /* lower case inside a phrase: "median total spend" */
+            /* lower case inside a phrase: "median net spend (after returns)" */
             size_t at = strlen(stats[i][1]) + 1;
             if (at < sizeof phrase)
                 phrase[at] = (char)tolower((unsigned char)phrase[at]);

@@ -34,7 +34,7 @@ static tribe_status kpis(tribe_sbuf *b, const tribe_segments *s)
     if (mon >= 0 && isfinite(s->overall_median[mon])) {
         tribe_fmt_money(v1, sizeof v1, &s->currency, s->overall_median[mon]);
         tribe_fmt_money(v2, sizeof v2, &s->currency, s->overall_mean[mon]);
-        OUT("<div class=\"card kpi\"><div class=\"l\">Median customer spend</div><div class=\"v\">%s</div>"
+        OUT("<div class=\"card kpi\"><div class=\"l\">Median customer net spend</div><div class=\"v\">%s</div>"
             "<div class=\"n\">mean %s</div></div>\n", v1, v2);
     }
     int rec = tribe_segments_feature(s, "recency_days");

@@ -328,8 +328,10 @@ for l in open(sys.argv[1]):
     assert len({d["name"] for d in prof.get("top_drivers", [])}) == len(prof.get("top_drivers", [])) <= 5
     assert prof["customers"] >= 50
     for f in prof["features"]:
-        assert set(f) == {"name", "unit", "segment_mean", "segment_median", "segment_q1", "segment_q3",
-                          "base_mean", "base_median", "base_q1", "base_q3", "segment_vs_base"}, f
+        assert set(f) - ({"meaning"} if f["name"] == "monetary" else set()) == {
+            "name", "unit", "segment_mean", "segment_median", "segment_q1", "segment_q3",
+            "base_mean", "base_median", "base_q1", "base_q3", "segment_vs_base"}, f
+        assert f.get("meaning") == ("net spend: purchases minus returns" if f["name"] == "monetary" else None), f
         assert f["segment_q1"] <= f["segment_median"] <= f["segment_q3"], f
     for m in prof["mix"]:
         for lv in m["levels"]:

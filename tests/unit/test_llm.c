@@ -52,6 +52,9 @@ static void profile_should_hold_the_segments_aggregates(void)
     const cJSON *m = feature(p, "monetary");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "unit")->valuestring, "money");
+    /* monetary is net of returns, and the profile says so; other features carry no meaning */
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(m, "meaning")->valuestring, "net spend: purchases minus returns");
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(feature(p, "recency_days"), "meaning"));
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_median")->valuedouble, 4310.5, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(m, "segment_mean")->valuedouble, round(100 * (4310.5 * 1.21 + 0.37)) / 100,
                            1e-9);

@@ -187,14 +187,17 @@ static void offline_bio_should_name_the_top_drivers_in_words(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(q);
         /* Champions: spend above the base, last order sooner than the base's. */
         CU_ASSERT_PTR_NOT_NULL(strstr(p[0].bio, " What most distinguishes the segment from the others is its higher "
-                                                "total spend and shorter time since the last order."));
+                                                "net spend and shorter time since the last order."));
         /* At Risk: a longer time since the last order, then higher spend. */
-        CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "is its longer time since the last order and higher total spend."));
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[3].bio, "is its longer time since the last order and higher net spend."));
         /* Loyal Customers: the range of products (52 vs 30) reads "wider". */
         CU_ASSERT_PTR_NOT_NULL(strstr(p[1].bio, "is its wider range of products bought and higher number of orders."));
         /* New Customers: time as a customer (22 vs 281 days) leads. */
-        CU_ASSERT_PTR_NOT_NULL(strstr(p[2].bio, "is its shorter time as a customer and lower total spend."));
+        CU_ASSERT_PTR_NOT_NULL(strstr(p[2].bio, "is its shorter time as a customer and lower net spend."));
         for (int c = 0; c < s->k; c++) {
+            /* spend is net of returns (docs/ingest.md): the bio says so, never "in total" */
+            CU_ASSERT_PTR_NOT_NULL(strstr(p[c].bio, " net of returns"));
+            CU_ASSERT_PTR_NULL(strstr(p[c].bio, " in total"));
             CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p[c], s), TRIBE_OK);
             CU_ASSERT_PTR_NULL(strstr(q[c].bio, "most distinguishes"));
             /* The sentence is added, nothing else changes. */

@@ -120,7 +120,7 @@ static void offline_emphasis_should_default_to_the_top_driver(void)
     tribe_persona_inputs in = {.emphasis = "whatever matters most"};
     /* Champions' top driver is monetary: £4,310.50 against £668.40 */
     CU_ASSERT_EQUAL_FATAL(tribe_persona_refine(pp, s, 0, &in, &p), TRIBE_OK);
-    CU_ASSERT_PTR_NOT_NULL(strstr(p.bio, "Above all, keep in mind the total spend: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.bio, "Above all, keep in mind the net spend: "));
     CU_ASSERT_EQUAL(tribe_persona_check_grounded(&p, s), TRIBE_OK);
     tribe_persona_clear(&p);
     tribe_persona_provider_destroy(&pp);
@@ -358,7 +358,7 @@ static void llm_refine_should_send_the_guidance_and_keep_the_run_rules(void)
     CU_ASSERT_EQUAL(requests_seen(&sv, NULL, 0), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(p.provider, "k_min"));
     CU_ASSERT_PTR_NOT_NULL(strstr(p.email_body, "Kind regards"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(p.bio, "Above all, keep in mind the total spend"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(p.bio, "Above all, keep in mind the net spend"));
     CU_ASSERT_STRING_EQUAL(p.channels[1], "Push notifications");
     tribe_persona_clear(&p);
 

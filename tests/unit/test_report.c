@@ -308,7 +308,7 @@ static void cards_should_show_the_campaign_and_the_evidence(void)
         card = next;
     }
     /* Champions' bio cites its median spend; the list names it in words. */
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "median total spend <code>median.monetary = 4310.5</code>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "median net spend (after returns) <code>median.monetary = 4310.5</code>"));
     /* Without a plan the cards still carry the evidence, not the campaign. */
     char *bare = render(s, p, NULL, RUN_JSON);
     CU_ASSERT_PTR_NULL(strstr(bare, "Recommended campaign"));

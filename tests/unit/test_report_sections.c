@@ -54,12 +54,12 @@ static void drivers_should_chart_the_top_five_per_segment_and_the_gain(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(sec, s->seg[c].name));
     /* five bars per segment, every feature in the overall chart */
     CU_ASSERT_EQUAL(html_count(sec, "<rect "), 5 * s->k + 7);
-    /* segment 0's card: <x> first, then Total spend, Days since last order; Orders (rank 6) absent */
+    /* segment 0's card: <x> first, then Net spend (after returns), Days since last order; Orders (rank 6) absent */
     const char *c0 = strstr(sec, s->seg[0].name), *c1 = strstr(sec, s->seg[1].name);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
     char *card0 = strndup(c0, (size_t)(c1 - c0));
-    const char *px = strstr(card0, "&lt;x&gt;"), *pm = strstr(card0, "Total spend"),
+    const char *px = strstr(card0, "&lt;x&gt;"), *pm = strstr(card0, "Net spend (after returns)"),
                *pr = strstr(card0, "Days since last order");
     CU_ASSERT(px && pm && pr && px < pm && pm < pr);
     CU_ASSERT_PTR_NULL(strstr(card0, ">Orders<"));

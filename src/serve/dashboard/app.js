@@ -67,7 +67,7 @@ const tribe = (window.tribe = { views: {}, charts: {}, state: {} });
   };
   // feature names as people say them
   const FEATURES = {
-    recency_days: "Days since last order", frequency: "Orders", monetary: "Total spend",
+    recency_days: "Days since last order", frequency: "Orders", monetary: "Net spend (after returns)",
     avg_order_value: "Average order value", tenure_days: "Days since first order",
     mean_days_between: "Days between orders", distinct_products: "Distinct products",
     sessions: "Web sessions", pages_per_session: "Pages per session",
