@@ -10,6 +10,7 @@
 #include "tribe/stage.h"
 #include "tribe/transform.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-    "usage: tribe assign MODEL.h5 CUSTOMERS.h5|CUSTOMERS.csv [-o OUT.csv|OUT.h5]\n\n"
+    "usage: tribe assign MODEL.h5 CUSTOMERS.h5|CUSTOMERS.csv [-o OUT.csv|OUT.h5] [--id-type integer|string]\n\n"
     "Labels customers with the segments of a finished run: MODEL.h5 is its results.h5. The input's\n"
     "columns are matched to the model's by name (extra columns are ignored, a missing one is an error),\n"
     "then transformed exactly as in the run (missing values imputed, log1p, standardisation with the\n"
@@ -32,7 +33,9 @@ static const char USAGE[] =
     "instead: tribe run with previous = MODEL and continuity.mode \"score\" (docs/resegmentation.md),\n"
     "writing DIR/results.h5 with the segment statistics, personas.json, segments.csv, migration.csv,\n"
     "report.html and the rest of a run's outputs, every stage at its default settings.\n"
-    "  -o, --output FILE   where the labels go (.csv or .h5), or DIR/ for the full outputs\n";
+    "  -o, --output FILE   where the labels go (.csv or .h5), or DIR/ for the full outputs\n"
+    "  --id-type TYPE      a CSV's customer ids: integer or string (kept as given, as for tribe import);\n"
+    "                      default: string when MODEL.h5 was trained on string ids, else integer\n";
 
 #define TRIBE_LABELS_FORMAT "tribe-labels"
 
@@ -227,6 +230,48 @@ cleanup:
     return st;
 }
 
+/* -o FILE and --id-type TYPE (*id_type stays NULL without it), then MODEL
+ * and CUSTOMERS from argv[*first]. USAGE for anything else. */
+static tribe_status assign_args(int argc, char **argv, const char **out, const char **id_type, int *first)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"id-type", required_argument, 0, 'I'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o')
+            *out = optarg;
+        else if (c == 'I' && (strcmp(optarg, "integer") == 0 || strcmp(optarg, "string") == 0))
+            *id_type = optarg;
+        else if (c == 'I')
+            return tribe_cli_usage("assign", "--id-type is integer or string, not '%s'", optarg);
+        else
+            return tribe_cli_usage("assign", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (optind != argc - 2)
+        return tribe_cli_usage("assign", "expects MODEL.h5 and CUSTOMERS.h5|CUSTOMERS.csv");
+    *first = optind;
+    return TRIBE_OK;
+}
+
+/* Collective. Whether a CSV's ids are strings: as --id-type says, else as
+ * the model's run had them (its results.h5 holds /segments/id_text). */
+static tribe_status csv_string_ids(tribe_par *par, const char *mpath, const char *id_type, int *string_ids)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_h5 *h = NULL;
+    if (id_type) {
+        *string_ids = strcmp(id_type, "string") == 0;
+        return TRIBE_OK;
+    }
+    TRIBE_TRY(tribe_par_agree(par, tribe_h5_open(par, mpath, &h)));
+    *string_ids = tribe_h5_exists(h, "/segments/id_text") > 0;
+cleanup:
+    st = tribe_h5_close_after(&h, st);
+    return tribe_par_agree(par, st);
+}
+
 static tribe_status assign(tribe_par *par, int argc, char **argv)
 {
     tribe_status st = TRIBE_OK;
@@ -236,9 +281,9 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     int *cols = NULL;
     int32_t *label = NULL;
     float *dist = NULL, *z = NULL;
-    const char *out = NULL, *mpath = NULL, *in = NULL;
-    int first = 0;
-    TRIBE_TRY(tribe_cli_output_opt("assign", argc, argv, 2, "MODEL.h5 and CUSTOMERS.h5|CUSTOMERS.csv", &out, &first));
+    const char *out = NULL, *mpath = NULL, *in = NULL, *id_type = NULL;
+    int first = 0, string_ids = 0;
+    TRIBE_TRY(assign_args(argc, argv, &out, &id_type, &first));
     mpath = argv[first];
     in = argv[first + 1];
     if (out && is_dir_arg(out))
@@ -249,8 +294,10 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(tribe_prev_read(par, mpath, &md));
     if (ends_with(in, ".h5"))
         TRIBE_TRY(tribe_store_read_customers(par, in, &t, NULL));
-    else
-        TRIBE_TRY(tribe_par_agree(par, tribe_import_csv(par, in, &t)));
+    else {
+        TRIBE_TRY(csv_string_ids(par, mpath, id_type, &string_ids));
+        TRIBE_TRY(tribe_par_agree(par, tribe_import_csv_ids(par, in, string_ids, &t)));
+    }
 
     /* Columns by name; the first missing one (model order) is the error. */
     TRIBE_TRY(tribe_calloc((void **)&cols, (size_t)md->m, sizeof *cols));

@@ -81,6 +81,32 @@ for path in sys.argv[2:]:
     assert got == texts, (path, got[:3], texts[:3])
 PY
 
+# assign with a features CSV of string ids (the model's run had them: the default --id-type): the same
+# labels as from customers.h5, each id written as given; a malformed id is exit 3 naming file:line and
+# column, the previous output kept; --id-type integer refuses the texts the same way.
+$PY - "$TMP/c4.h5" "$TMP/feat-s.csv" <<'PY' || fail "features CSV"
+import csv, h5py, sys
+import numpy as np
+f = h5py.File(sys.argv[1], "r")
+names = [n.decode() if isinstance(n, bytes) else n for n in f["/customers/features"].attrs["feature_names"]]
+x, texts = f["/customers/features"][:], [t.decode() for t in f["/customers/id_text"][:]]
+with open(sys.argv[2], "w", encoding="utf-8", newline="") as g:
+    w = csv.writer(g, lineterminator="\n")
+    w.writerow(["customer_id"] + names)
+    for t, row in zip(texts[::-1], x[::-1]):  # any order: assign sorts
+        w.writerow([t] + ["" if np.isnan(v) else repr(float(v)) for v in row])
+PY
+tribe_np 2 assign "$R" "$TMP/feat-s.csv" -o "$TMP/assign-csv.csv" >/dev/null 2>"$TMP/assign-csv.log" || fail "assign of a CSV with string ids"
+check "assign of a features CSV with string ids equals assign of customers.h5" cmp -s "$TMP/assign.csv" "$TMP/assign-csv.csv"
+sed "4s/^[^,]*,/$(printf 'L%.0s' $(seq 65)),/" "$TMP/feat-s.csv" >"$TMP/feat-bad.csv"
+before=$(md5sum <"$TMP/assign-csv.csv")
+expect 3 "feat-bad.csv:4: column 'customer_id': CustomerID 'L{40}'\.\.\. is longer than 64 bytes" -- \
+  tribe_np 2 assign "$R" "$TMP/feat-bad.csv" -o "$TMP/assign-csv.csv"
+check "a malformed id in assign's CSV keeps the previous output" test "$before" = "$(md5sum <"$TMP/assign-csv.csv")"
+expect 3 "feat-s.csv:2: column 'customer_id': customer id '.*' is not an integer" -- \
+  "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type integer -o "$TMP/assign-csv.csv"
+expect 2 "--id-type is integer or string, not 'uuid'" -- "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type uuid
+
 id_of() { $PY -c "import h5py, sys; print(h5py.File(sys.argv[1])['/segments/id_text'][$1].decode())" "$R"; }
 UUID=$($PY -c "import h5py, sys; print([t.decode() for t in h5py.File(sys.argv[1])['/segments/id_text'][:] if t.count(b'-') == 4][0])" "$R")
 CID=$($PY -c "import h5py, sys; print([t.decode() for t in h5py.File(sys.argv[1])['/segments/id_text'][:] if t.startswith(b'C-')][0])" "$R")
