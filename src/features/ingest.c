@@ -436,14 +436,28 @@ static int bad_record(const tribe_csv *c, char *why, size_t cap)
 }
 
 /* A customer id cell (tribe_id_parse): *has 1 = parsed, 0 = empty, -1 =
- * malformed (why filled). A string id's text is noted in S->ids. Errors:
- * INPUT when another text has the same key (naming both and the row),
- * NOMEM. */
+ * malformed (why filled, naming the file's column): not an id, or longer
+ * than the mapping's customer_id.max_length. A string id's text is noted in
+ * S->ids. Errors: INPUT when another text has the same key (naming both and
+ * the row), NOMEM. */
 static tribe_status parse_id(state *S, const tribe_csv *c, int col, int64_t *id, int *has, char *why, size_t cap)
 {
     size_t n;
-    const char *s = cell(c, col, &n);
+    const char *s = cell(c, col, &n), *name = tribe_csv_column_name(c, col);
+    name = name ? name : "CustomerID";
     *has = tribe_id_parse(s, n, S->string_ids, id, why, cap);
+    if (*has > 0 && S->map->id_max_length < TRIBE_ID_MAX && n > (size_t)S->map->id_max_length) {
+        char what[64];
+        snprintf(what, sizeof what, "is longer than customer_id.max_length = %d bytes", S->map->id_max_length);
+        why_bad(why, cap, name, s, n, what);
+        *has = -1;
+    } else if (*has < 0 && strncmp(why, "CustomerID ", 11) == 0 && strcmp(name, "CustomerID") != 0) {
+        char buf[256]; /* the message, its "CustomerID" the file's column name */
+        snprintf(buf, sizeof buf, "%.40s%s", name, why + 10);
+        size_t k = strnlen(buf, cap - 1);
+        memcpy(why, buf, k);
+        why[k] = '\0';
+    }
     if (*has <= 0 || !S->string_ids)
         return TRIBE_OK;
     return ing_ids_note(&S->ids, *id, s, n, S->rej.src_names ? S->rej.src_names[S->src] : NULL,
@@ -764,8 +778,15 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         qty = -qty;
     }
     double amount = by_amount ? (qty < 0 ? -price : price) : (double)qty * price;
+    /* rule labels name the mapped columns ("Amount <= 0"); the built-in
+     * mapping's are CustomerID, Quantity and UnitPrice */
+    const char *qcol = role_label(m, SRC_TX, TRIBE_TX_QUANTITY),
+               *pcol = role_label(m, SRC_TX, by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE);
     if (!(fabs(amount) < AMOUNT_MAX)) {
-        snprintf(why, sizeof why, "Quantity x UnitPrice is out of range");
+        if (by_amount)
+            snprintf(why, sizeof why, "%s is out of range", pcol);
+        else
+            snprintf(why, sizeof why, "%s x %s is out of range", qcol, pcol);
         goto malformed;
     }
     int has_id = 0;
@@ -781,21 +802,25 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         rule = why;
     } else if (!has_id) {
         S->led.missing_customer_id++;
-        rule = "missing CustomerID";
+        snprintf(why, sizeof why, "missing %s", role_label(m, SRC_TX, TRIBE_TX_CUSTOMER_ID));
+        rule = why;
     } else if ((ret = tx_is_return(m, inv, ninv, rf, nrf, qty)) != TX_PURCHASE) {
         if (price <= 0) { /* a return at no price returns no money */
             S->led.nonpositive_price++;
-            rule = "UnitPrice <= 0";
+            snprintf(why, sizeof why, "%s <= 0", pcol);
+            rule = why;
         } else {
             S->led.returns++;
             S->led.cancellations += ret == TX_RET_CANCEL;
         }
     } else if (qty <= 0) {
         S->led.nonpositive_quantity++;
-        rule = "Quantity <= 0";
+        snprintf(why, sizeof why, "%s <= 0", qcol);
+        rule = why;
     } else if (price <= 0) {
         S->led.nonpositive_price++;
-        rule = "UnitPrice <= 0";
+        snprintf(why, sizeof why, "%s <= 0", pcol);
+        rule = why;
     }
     if (rule) {
         if (S->rejects_all)

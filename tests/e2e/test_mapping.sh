@@ -175,6 +175,25 @@ sys.exit(not (a['customers'] == b['customers'] > 0 and a['rows_kept'] == b['rows
 expect 2 "--id-type integer, but .*m-str.json says customer_id.type \"string\"" -- "$TRIBE_BIN" ingest \
   --id-type integer --mapping "$TMP/m-str.json" --transactions "$TMP/str.csv" -o "$TMP/x.h5"
 
+# customer_id.max_length: a longer id is a rejected row (malformed) naming the column and the limit;
+# a rule's label names the mapped column ("Order Total <= 0", not "UnitPrice <= 0").
+sed 's/"type": "integer"/"type": "string", "max_length": 7/' "$MAP" >"$TMP/m-len.json"
+{ head -1 "$TMP/str.csv"; echo 'SO-99997,02/01/2011,C-001500,P1,Garden,web,$5.00,no'
+  echo 'SO-99996,02/01/2011,C-00150,P1,Garden,web,$0.00,no'; tail -n +2 "$TMP/str.csv"; } >"$TMP/len.csv"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-len.json" --transactions "$TMP/len.csv" -o "$TMP/len.h5"
+check "an id over customer_id.max_length is a rejected row naming the column and the limit" grep -q \
+  "len.csv,2,.*Customer Number 'C-001500' is longer than customer_id.max_length = 7 bytes" "$TMP/len.rejects.csv"
+check "the rule label names the mapped amount column" grep -q "len.csv,3,Order Total <= 0," "$TMP/len.rejects.csv"
+check "the long id is counted as malformed, the zero amount under its rule, the rest kept" $PY -c "
+import sys, json, h5py
+a, b = (json.loads(h5py.File(p)['/customers'].attrs['ledger']) for p in sys.argv[1:])
+sys.exit(not (a['malformed'] == b['malformed'] + 1 and a['nonpositive_price'] == b['nonpositive_price'] + 1
+              and a['rows_kept'] == b['rows_kept'] and a['customers'] == b['customers']))" "$TMP/len.h5" "$TMP/str.h5"
+expect 3 "len.csv:2: Customer Number 'C-001500' is longer than customer_id.max_length = 7 bytes" -- \
+  "$TRIBE_BIN" ingest --strict --mapping "$TMP/m-len.json" --transactions "$TMP/len.csv" -o "$TMP/x.h5"
+expect 3 "str.csv:2: Customer Number 'C-[0-9]{5}' is not an integer id" -- \
+  "$TRIBE_BIN" ingest --strict --mapping "$MAP" --transactions "$TMP/str.csv" -o "$TMP/x.h5"
+
 # Bad mappings: usage errors (exit 2) naming the file and the key path.
 sed 's/"columns"/"colums"/' "$MAP" >"$TMP/m-unknown.json"
 expect 2 "m-unknown.json: unknown key 'transactions.colums'" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-unknown.json" \
