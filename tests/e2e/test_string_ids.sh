@@ -3,7 +3,8 @@
 # UUIDs, non-ASCII, some left as numbers) over transactions + web + demographics + reviews (--text). ingest --id-type
 # string on 1, 2 and 4 ranks gives identical customers.h5, whose features equal the integer ingest's
 # customer by customer; a run; export, assign, explain and serve print the texts and find customers
-# by them (a number also as 17850.0); too long ids are rejected rows, a key collision (forced with
+# by them (a number also as 17850.0); assign reads a features CSV of texts (a malformed one: exit 3
+# naming file:line, the previous output kept); too long ids are rejected rows, a key collision (forced with
 # the test hook TRIBE_TEST_ID_HASH_BITS) is refused naming both ids, on 1 and 2 ranks.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
@@ -101,7 +102,7 @@ check "assign of a features CSV with string ids equals assign of customers.h5" c
 sed "4s/^[^,]*,/$(printf 'L%.0s' $(seq 65)),/" "$TMP/feat-s.csv" >"$TMP/feat-bad.csv"
 before=$(md5sum <"$TMP/assign-csv.csv")
 expect 3 "feat-bad.csv:4: column 'customer_id': CustomerID 'L{40}'\.\.\. is longer than 64 bytes" -- \
-  tribe_np 2 assign "$R" "$TMP/feat-bad.csv" -o "$TMP/assign-csv.csv"
+  "$TRIBE_BIN" assign "$R" "$TMP/feat-bad.csv" -o "$TMP/assign-csv.csv"
 check "a malformed id in assign's CSV keeps the previous output" test "$before" = "$(md5sum <"$TMP/assign-csv.csv")"
 expect 3 "feat-s.csv:2: column 'customer_id': customer id '.*' is not an integer" -- \
   "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type integer -o "$TMP/assign-csv.csv"
