@@ -26,13 +26,6 @@ tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...) __attribute_
 /* Parses a non-negative integer option value; USAGE naming the option. */
 tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
 
-/* Parses a subcommand whose only option is -o/--output FILE (*out stays
- * NULL without it) followed by exactly `npos` operands, which start at
- * argv[*first]. USAGE naming the subcommand for any other option or
- * operand count; `operands` describes them ("exactly one FEATURES.csv"). */
-tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int npos, const char *operands,
-                                  const char **out, int *first);
-
 /* A run's segments as results.h5 holds them (docs/hdf5-layout.md). */
 typedef struct {
     char *run_id;

@@ -65,25 +65,6 @@ tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int6
     return TRIBE_OK;
 }
 
-tribe_status tribe_cli_output_opt(const char *cmd, int argc, char **argv, int npos, const char *operands,
-                                  const char **out, int *first)
-{
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if (c == 'o')
-            *out = optarg;
-        else
-            return tribe_cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-    if (optind != argc - npos)
-        return tribe_cli_usage(cmd, "expects %s", operands);
-    *first = optind;
-    return TRIBE_OK;
-}
-
 /* The directory holding cli.md, absolute: <prefix>/share/doc/tribe beside an
  * installed binary (<prefix>/bin/tribe), else the docs/ of the source tree the
  * binary was built from; "" when neither is there. */
