@@ -50,6 +50,11 @@ typedef struct {
     const char *test, *test_target;   /* with --cutoff c2 >= c1 + horizon */
     const char *input_target;         /* the job input's BG/NBD inputs (tribe ingest --target without
                                        * --cutoff); NULL or absent file: approximated (docs/ltv.md) */
+    /* ltv.train_windows: more labelled windows (customers.h5 made with
+     * --cutoff ce --horizon h, ce + h <= c2, and their target files), their
+     * rows stacked before train's in every GBDT's training set; 0 = none. */
+    const char *const *stack, *const *stack_target;
+    int n_stack;
     double horizon_days;  /* the ingests' --horizon */
     int objective;        /* TRIBE_LTV_TWEEDIE (default), _POISSON, _SQUARED */
     int features;         /* TRIBE_LTV_FEAT_TRANSFERABLE (default) or _MODEL (the job's model columns, raw) */
@@ -61,6 +66,13 @@ typedef struct {
     int n_boot;           /* bootstrap replicates of the per-segment intervals; default 200, 0 = none */
     uint64_t seed;
 } tribe_ltv_cfg;
+
+/* One stacked training window, as used (record, log). */
+typedef struct {
+    const char *file;  /* borrowed from the config */
+    int64_t cutoff_day, rows;
+    tribe_ltv_classic classic; /* BG/NBD + Gamma-Gamma fitted on its own inputs */
+} tribe_ltv_stacked;
 
 typedef struct {
     int k;
@@ -80,6 +92,11 @@ typedef struct {
     double *seg_mean, *seg_median, *seg_total; /* [k] predicted value per segment */
     int n_boot;
     double *seg_lo, *seg_hi; /* [k] 95% bootstrap interval of seg_mean (NaN without replicates) */
+    /* The stacked windows (ltv.train_windows, cfg order) and the rows the
+     * GBDTs learned from: the candidates (stack + train), the refit (+ test). */
+    int n_stack;
+    tribe_ltv_stacked *stack; /* [n_stack] */
+    int64_t train_rows, refit_rows;
 } tribe_ltv;
 
 /* Not collective. Defaults above (paths NULL, horizon 0). */

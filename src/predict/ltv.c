@@ -40,6 +40,7 @@ void tribe_ltv_destroy(tribe_ltv **lp)
     free(l->seg_mean);
     free(l->seg_median);
     free(l->seg_total);
+    free(l->stack);
     free(l);
     *lp = NULL;
 }
@@ -277,15 +278,20 @@ static tribe_status ltv_blame(tribe_status st, const char *what, const char *fil
  * order (tribe_gbdt_fit_blocks: window w's row i has global index = rows of
  * the windows before + i, whatever the rank count). ltv.valid_fraction of
  * the rows, chosen by that index (stream 204), are held out for early
- * stopping. An error of the fit is prefixed with the windows' files. */
+ * stopping. An error of the fit is prefixed with the windows' files (the
+ * last two: train and test, or a stacked window and train). */
 static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_window *const *w, int nw,
                              int resid, tribe_gbdt_model **out)
 {
     tribe_status st = TRIBE_OK;
-    uint8_t *valid[2] = {NULL, NULL};
-    tribe_gbdt_block blk[2];
+    uint8_t **valid = NULL;
+    tribe_gbdt_block *blk = NULL;
     int64_t before = 0;
-    for (int k = 0; k < nw && k < 2; k++) {
+    st = tribe_calloc((void **)&valid, (size_t)nw + 1, sizeof *valid);
+    if (st == TRIBE_OK)
+        st = tribe_calloc((void **)&blk, (size_t)nw + 1, sizeof *blk);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int k = 0; k < nw; k++) {
         int64_t n = w[k]->rows.n_local, off = w[k]->rows.offset;
         TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&valid[k], (size_t)n + 1)));
         for (int64_t i = 0; i < n; i++)
@@ -305,12 +311,13 @@ static tribe_status ltv_gbdt(tribe_par *par, const tribe_ltv_cfg *lc, const ltv_
     cfg.max_leaves = lc->max_leaves;
     cfg.early_stopping_rounds = lc->early_stopping_rounds;
     cfg.seed = lc->seed;
-    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw < 2 ? nw : 2, &cfg, out),
-                   resid ? "the residual GBDT on" : "the GBDT on", w[0]->feat_path,
-                   nw > 1 ? w[1]->feat_path : NULL);
+    st = ltv_blame(tribe_gbdt_fit_blocks(blk, nw, &cfg, out), resid ? "the residual GBDT on" : "the GBDT on",
+                   w[nw > 1 ? nw - 2 : 0]->feat_path, nw > 1 ? w[nw - 1]->feat_path : NULL);
 cleanup:
-    free(valid[0]);
-    free(valid[1]);
+    for (int k = 0; valid && k < nw; k++)
+        free(valid[k]);
+    free(valid);
+    free(blk);
     return st;
 }
 
@@ -441,22 +448,22 @@ static void ltv_choose(tribe_ltv *lr)
 }
 
 /* Collective. The candidates scored on the test window: the two GBDTs
- * fitted on the train window; BG/NBD + Gamma-Gamma fitted on the test
+ * fitted on the train window (trw[ntr]: the stacked windows, then train);
+ * BG/NBD + Gamma-Gamma fitted on the test
  * window's own inputs (up to c2: no target); their blend with the weights
  * fitted here; the past spend rate. Chooses (ltv_choose). */
-static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const ltv_window *tr,
+static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const ltv_window *const *trw, int ntr,
                                const ltv_window *te, tribe_ltv *lr)
 {
     tribe_status st = TRIBE_OK;
     tribe_gbdt_model *gm = NULL;
     double *p[TRIBE_LTV_MODELS] = {NULL}; /* predictions, TRIBE_LTV_* order */
     int64_t n = te->rows.n_local;
-    const ltv_window *one[1] = {tr};
     TRIBE_TRY(tribe_par_agree(par, tribe_alloc((void **)&p[0], ((size_t)n + 1) * TRIBE_LTV_MODELS * sizeof *p[0])));
     for (int j = 1; j < TRIBE_LTV_MODELS; j++)
         p[j] = p[j - 1] + n + 1;
     for (int resid = 0; resid < 2; resid++) {
-        TRIBE_TRY(ltv_gbdt(par, cfg, one, 1, resid, &gm));
+        TRIBE_TRY(ltv_gbdt(par, cfg, trw, ntr, resid, &gm));
         tribe_gbdt_predict(gm, te->gx, n, p[resid]); /* TRIBE_LTV_GBDT, TRIBE_LTV_RESID */
         tribe_gbdt_model_destroy(&gm);
     }
@@ -698,6 +705,92 @@ cleanup:
     return st;
 }
 
+/* ---- stacked training windows (ltv.train_windows; docs/ltv.md, "Stacked
+ * training windows") ------------------------------------------------------ */
+
+/* Not collective (every rank has the ledgers). A stacked window must be
+ * what the train window is (made by tribe ingest --cutoff with the job's
+ * horizon, not censored), its target must end by the test window's cutoff
+ * (ce + h <= c2: nothing of the test target reaches training), and it must
+ * be a window of its own (a cutoff neither train's nor an earlier stacked
+ * window's: the same customers twice would weigh them double). INPUT. */
+static tribe_status ltv_stack_check(const tribe_ltv_cfg *cfg, const ltv_window *ex, int n, const ltv_window *tr,
+                                    const ltv_window *te)
+{
+    for (int k = 0; k < n; k++) {
+        const ltv_window *w = &ex[k];
+        char a[11], b[11], c[11];
+        if (w->cutoff_day < 0 || te->cutoff_day < 0)
+            return tribe_fail(TRIBE_ERR_INPUT,
+                              "%s: no tribe ledger with a cutoff: 'ltv.train_windows' needs the cutoffs of the "
+                              "stacked and the test windows to keep the test target out of training",
+                              w->cutoff_day < 0 ? w->feat_path : te->feat_path);
+        int64_t end = w->cutoff_day + w->horizon_days;
+        if (end > te->cutoff_day) {
+            tribe_format_day(w->cutoff_day, a);
+            tribe_format_day(end, b);
+            tribe_format_day(te->cutoff_day, c);
+            return tribe_fail(TRIBE_ERR_INPUT,
+                              "%s: cutoff %s + %lld days = %s is after the test window's cutoff %s (%s): its target "
+                              "would overlap the test target ('ltv.train_windows' must end by the test cutoff)",
+                              w->feat_path, a, (long long)w->horizon_days, b, c, te->feat_path);
+        }
+        for (int j = -1; j < k; j++) {
+            const ltv_window *o = j < 0 ? tr : &ex[j];
+            if (o->cutoff_day == w->cutoff_day) {
+                tribe_format_day(w->cutoff_day, a);
+                return tribe_fail(TRIBE_ERR_INPUT,
+                                  "%s: cutoff %s is that of %s too: a window stacked twice would count its "
+                                  "customers twice",
+                                  w->feat_path, a, o->feat_path);
+            }
+        }
+        tribe_status st = ltv_windows_check(cfg, w, te); /* the horizon, a censored target */
+        if (st != TRIBE_OK)
+            return st;
+    }
+    return TRIBE_OK;
+}
+
+/* Collective. The stacked windows cfg->stack[n_stack] (and their targets),
+ * read, checked against train and test, and featurised with their own
+ * BG/NBD + Gamma-Gamma fits, into ex[n_stack] (zeroed by the caller); each
+ * one noted in lr->stack. Errors as ltv_window_read and ltv_stack_check. */
+static tribe_status ltv_stack_read(tribe_par *par, const tribe_ltv_cfg *cfg, const char *const *names, int mm,
+                                   const ltv_window *tr, const ltv_window *te, ltv_window *ex, tribe_ltv *lr)
+{
+    tribe_status st = TRIBE_OK;
+    int signed_ok = cfg->objective == TRIBE_LTV_SQUARED;
+    if (cfg->n_stack <= 0)
+        return TRIBE_OK;
+    TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&lr->stack, (size_t)cfg->n_stack, sizeof *lr->stack)));
+    for (int k = 0; k < cfg->n_stack; k++) {
+        /* a missing file fails in every rank's read: named here, not as an HDF5 error */
+        int64_t miss = access(cfg->stack[k], R_OK) != 0 ? 1 : access(cfg->stack_target[k], R_OK) != 0 ? 2 : 0;
+        TRIBE_TRY(tribe_par_max_i64(par, &miss, 1));
+        if (miss)
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "ltv.train_windows: cannot read %s%s (make it with 'tribe ingest "
+                                 "--cutoff DATE --horizon %g -o %s': it writes the target beside)",
+                                 miss == 1 ? cfg->stack[k] : cfg->stack_target[k],
+                                 miss == 1 ? "" : ", the stacked window's target", cfg->horizon_days, cfg->stack[k]));
+        TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.train_windows", cfg->stack[k], cfg->stack_target[k],
+                                                       names, mm, signed_ok, 0, &ex[k])));
+        lr->n_stack = k + 1;
+    }
+    TRIBE_TRY(ltv_stack_check(cfg, ex, cfg->n_stack, tr, te));
+    for (int k = 0; k < cfg->n_stack; k++) {
+        char day[11];
+        TRIBE_TRY(ltv_window_features(par, cfg, &ex[k]));
+        lr->stack[k] = (tribe_ltv_stacked){cfg->stack[k], ex[k].cutoff_day, ex[k].rows.n_global, ex[k].cl};
+        tribe_format_day(ex[k].cutoff_day, day);
+        TRIBE_INFO("ltv: stacked window %s (cutoff %s): %lld rows; BG/NBD r %.4g alpha %.4g a %.4g b %.4g",
+                   cfg->stack[k], day, (long long)ex[k].rows.n_global, ex[k].cl.bg.r, ex[k].cl.bg.alpha,
+                   ex[k].cl.bg.a, ex[k].cl.bg.b);
+    }
+cleanup:
+    return st;
+}
+
 /* Collective. Lifetime value (docs/ltv.md): on the honest split (features
  * as of c1 -> spend in (c1, c1 + h]; evaluated on the test file, features as
  * of c2 = c1 + h -> spend in (c2, c2 + h]) the GBDT (on the transferable
@@ -712,6 +805,9 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     tribe_status st = TRIBE_OK;
     tribe_ltv *lr = NULL;
     ltv_window tr = {0}, te = {0};
+    ltv_window *ex = NULL;        /* the stacked windows, cfg->stack order */
+    const ltv_window **all = NULL; /* ex..., tr, te: the GBDTs' training windows in order */
+    int ns = cfg->n_stack > 0 ? cfg->n_stack : 0;
     tribe_gbdt_model *gm[2] = {NULL, NULL};
     tribe_table *itg = NULL; /* the input's BG/NBD inputs */
     int signed_ok = cfg->objective == TRIBE_LTV_SQUARED;
@@ -727,25 +823,35 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     TRIBE_TRY(tribe_par_agree(par, ltv_window_read(par, "ltv.test", cfg->test, cfg->test_target, names, mm,
                                                    signed_ok, 1, &te)));
     TRIBE_TRY(ltv_windows_check(cfg, &tr, &te));
+    TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&ex, (size_t)ns + 1, sizeof *ex)));
+    TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&all, (size_t)ns + 2, sizeof *all)));
+    TRIBE_TRY(ltv_stack_read(par, cfg, names, mm, &tr, &te, ex, lr));
     TRIBE_TRY(ltv_input_target(par, cfg, t, &itg, &lr->input_exact)); /* before the fits: fail fast */
     TRIBE_TRY(ltv_window_features(par, cfg, &tr));
     TRIBE_TRY(ltv_window_features(par, cfg, &te));
     lr->classic[TRIBE_LTV_W_TRAIN] = tr.cl;
     lr->classic[TRIBE_LTV_W_TEST] = te.cl;
-    TRIBE_TRY(ltv_select(par, cfg, &tr, &te, lr));
+    for (int j = 0; j < ns; j++)
+        all[j] = &ex[j];
+    all[ns] = &tr;
+    all[ns + 1] = &te;
+    for (int j = 0; j < ns + 2; j++)
+        lr->refit_rows += all[j]->rows.n_global;
+    lr->train_rows = lr->refit_rows - te.rows.n_global;
+    TRIBE_TRY(ltv_select(par, cfg, all, ns + 1, &te, lr));
 
-    /* Refit on all labelled history (train rows then test rows); predict for
-     * the job's customers from their features at the input's end. */
-    const ltv_window *both[2] = {&tr, &te};
+    /* Refit on all labelled history (stacked rows, train rows, then test
+     * rows); predict for the job's customers from their features at the
+     * input's end. */
     for (int resid = 0; resid < 2; resid++) {
-        TRIBE_TRY(ltv_gbdt(par, cfg, both, 2, resid, &gm[resid]));
+        TRIBE_TRY(ltv_gbdt(par, cfg, all, ns + 2, resid, &gm[resid]));
         TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_to_json(gm[resid], resid ? &lr->resid_json : &lr->model_json)));
     }
     lr->n_trees = gm[0]->n_trees;
     TRIBE_TRY(ltv_input_predict(par, cfg, t, itg, cols, m, (const tribe_gbdt_model *const *)gm, lr));
     TRIBE_TRY(ltv_segments(par, cfg, t, label, k, lr));
-    TRIBE_INFO("ltv: GBDTs refit on %s + %s (%lld rows, %d + %d trees); %s predicted %g days for %lld customers",
-               cfg->train, cfg->test, (long long)(tr.rows.n_global + te.rows.n_global), gm[0]->n_trees,
+    TRIBE_INFO("ltv: GBDTs refit on %s%s + %s (%lld rows, %d + %d trees); %s predicted %g days for %lld customers",
+               ns ? "the stacked windows + " : "", cfg->train, cfg->test, (long long)lr->refit_rows, gm[0]->n_trees,
                gm[1]->n_trees, TRIBE_LTV_MODEL_NAMES[lr->chosen], cfg->horizon_days, (long long)t->n_global);
     *out = lr;
     lr = NULL;
@@ -753,6 +859,10 @@ cleanup:
     tribe_ltv_destroy(&lr);
     ltv_window_free(&tr);
     ltv_window_free(&te);
+    for (int j = 0; ex && j < ns; j++)
+        ltv_window_free(&ex[j]);
+    free(ex);
+    free(all);
     tribe_gbdt_model_destroy(&gm[0]);
     tribe_gbdt_model_destroy(&gm[1]);
     tribe_table_destroy(&itg);

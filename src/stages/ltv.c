@@ -3,6 +3,7 @@
  * and /model/ltv; adds the per-segment value to r->segs for the personas and
  * the campaign plan. */
 #include "tribe/ltv.h"
+#include "tribe/date.h"
 #include "tribe/report.h"
 #include "tribe/stage.h"
 
@@ -12,8 +13,35 @@
 typedef struct {
     tribe_ltv_cfg cfg; /* the job's ltv.* keys, same names; its paths point at the strings below */
     char *train, *train_target, *test, *test_target, *input_target;
+    char **stack, **stack_target; /* ltv.train_windows (resolved) and their targets beside them */
+    int n_stack;
     tribe_ltv *lv;
 } ltv_stage;
+
+/* ltv.train_windows: an array of customers.h5 paths (resolved against the
+ * job's directory), each with its target beside it (<name>.target.h5). */
+static tribe_status configure_stack(ltv_stage *s, tribe_spec *l)
+{
+    tribe_status st = TRIBE_OK;
+    char **raw = NULL;
+    int n = 0;
+    TRIBE_TRY(tribe_spec_strs(l, "train_windows", &raw, &n));
+    if (n == 0)
+        goto cleanup;
+    TRIBE_TRY(tribe_calloc((void **)&s->stack, (size_t)n, sizeof *s->stack));
+    TRIBE_TRY(tribe_calloc((void **)&s->stack_target, (size_t)n, sizeof *s->stack_target));
+    s->n_stack = n;
+    for (int k = 0; k < n; k++) {
+        TRIBE_TRY(tribe_spec_resolve(l, raw[k], &s->stack[k]));
+        TRIBE_TRY(tribe_ltv_target_path(s->stack[k], &s->stack_target[k]));
+    }
+    s->cfg.stack = (const char *const *)s->stack;
+    s->cfg.stack_target = (const char *const *)s->stack_target;
+    s->cfg.n_stack = n;
+cleanup:
+    tribe_free_strs(raw, n);
+    return st;
+}
 
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
@@ -39,6 +67,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
     TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
+    TRIBE_TRY(configure_stack(s, l));
     TRIBE_TRY(tribe_spec_check(l));
     if (!*enabled)
         goto cleanup;
@@ -157,29 +186,63 @@ cleanup:
     return st;
 }
 
+/* One window's fits: "bgnbd": {r, alpha, a, b, loglik}, "gamma_gamma": {p,
+ * q, v, loglik} into w. */
+static tribe_status record_fit(const tribe_ltv_classic *c, tribe_rec *w)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_rec *o = NULL;
+    TRIBE_TRY(tribe_rec_obj(w, "bgnbd", &o));
+    TRIBE_TRY(tribe_rec_num(o, "r", c->bg.r));
+    TRIBE_TRY(tribe_rec_num(o, "alpha", c->bg.alpha));
+    TRIBE_TRY(tribe_rec_num(o, "a", c->bg.a));
+    TRIBE_TRY(tribe_rec_num(o, "b", c->bg.b));
+    TRIBE_TRY(tribe_rec_num(o, "loglik", c->bg_info.loglik));
+    TRIBE_TRY(tribe_rec_obj(w, "gamma_gamma", &o));
+    TRIBE_TRY(tribe_rec_num(o, "p", c->gg.p));
+    TRIBE_TRY(tribe_rec_num(o, "q", c->gg.q));
+    TRIBE_TRY(tribe_rec_num(o, "v", c->gg.v));
+    TRIBE_TRY(tribe_rec_num(o, "loglik", c->gg_info.loglik));
+cleanup:
+    return st;
+}
+
 /* The classic fits per window: {"train": {"bgnbd": {r, alpha, a, b, loglik},
  * "gamma_gamma": {p, q, v, loglik}}, "test": ..., "input": ...}. */
 static tribe_status record_classic(const tribe_ltv *lv, tribe_rec *obj)
 {
     static const char *const WIN[3] = {"train", "test", "input"};
     tribe_status st = TRIBE_OK;
-    tribe_rec *cl = NULL, *w = NULL, *o = NULL;
+    tribe_rec *cl = NULL, *w = NULL;
     TRIBE_TRY(tribe_rec_obj(obj, "classic", &cl));
     for (int k = 0; k < 3; k++) {
-        const tribe_ltv_classic *c = &lv->classic[k];
         TRIBE_TRY(tribe_rec_obj(cl, WIN[k], &w));
-        TRIBE_TRY(tribe_rec_obj(w, "bgnbd", &o));
-        TRIBE_TRY(tribe_rec_num(o, "r", c->bg.r));
-        TRIBE_TRY(tribe_rec_num(o, "alpha", c->bg.alpha));
-        TRIBE_TRY(tribe_rec_num(o, "a", c->bg.a));
-        TRIBE_TRY(tribe_rec_num(o, "b", c->bg.b));
-        TRIBE_TRY(tribe_rec_num(o, "loglik", c->bg_info.loglik));
-        TRIBE_TRY(tribe_rec_obj(w, "gamma_gamma", &o));
-        TRIBE_TRY(tribe_rec_num(o, "p", c->gg.p));
-        TRIBE_TRY(tribe_rec_num(o, "q", c->gg.q));
-        TRIBE_TRY(tribe_rec_num(o, "v", c->gg.v));
-        TRIBE_TRY(tribe_rec_num(o, "loglik", c->gg_info.loglik));
+        TRIBE_TRY(record_fit(&lv->classic[k], w));
     }
+cleanup:
+    return st;
+}
+
+/* The stacked windows and the GBDTs' row counts: "train_windows": [{file,
+ * cutoff, rows, bgnbd, gamma_gamma}], "train_rows" (stacked + train: the
+ * candidates), "refit_rows" (+ test: the final models). */
+static tribe_status record_stack(const tribe_ltv *lv, tribe_rec *obj)
+{
+    tribe_status st = TRIBE_OK;
+    tribe_rec *arr = NULL, *w = NULL;
+    TRIBE_TRY(tribe_rec_arr(obj, "train_windows", &arr));
+    for (int k = 0; k < lv->n_stack; k++) {
+        const tribe_ltv_stacked *x = &lv->stack[k];
+        char day[11];
+        tribe_format_day(x->cutoff_day, day);
+        TRIBE_TRY(tribe_rec_obj(arr, NULL, &w));
+        TRIBE_TRY(tribe_rec_str(w, "file", x->file));
+        TRIBE_TRY(tribe_rec_str(w, "cutoff", day));
+        TRIBE_TRY(tribe_rec_int(w, "rows", x->rows));
+        TRIBE_TRY(record_fit(&x->classic, w));
+    }
+    TRIBE_TRY(tribe_rec_int(obj, "train_rows", lv->train_rows));
+    TRIBE_TRY(tribe_rec_int(obj, "refit_rows", lv->refit_rows));
 cleanup:
     return st;
 }
@@ -208,6 +271,7 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_str(obj, "why", lv->why));
     TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", lv->input_exact));
     TRIBE_TRY(record_classic(lv, obj));
+    TRIBE_TRY(record_stack(lv, obj));
 cleanup:
     return st;
 }
@@ -226,6 +290,8 @@ static void destroy(void *state)
     free(s->test);
     free(s->test_target);
     free(s->input_target);
+    tribe_free_strs(s->stack, s->n_stack);
+    tribe_free_strs(s->stack_target, s->n_stack);
     tribe_ltv_destroy(&s->lv);
 }
 

@@ -86,6 +86,15 @@ expect 3 "te60.h5: ingested with --horizon 60, but 'ltv.horizon_days' = 90" -- "
 ltv overlap tr.h5 early.h5
 expect 3 "early.h5: cutoff 2011-07-12 is before the end of the train window \(.*tr.h5: cutoff 2011-06-11 \+ 90 days = 2011-09-09\)" -- \
   "$TRIBE_BIN" run "$TMP/overlap.json"
+# ltv.train_windows (stacked training windows): a window whose target runs into the test window's, a missing
+# file, the train window stacked again.
+ltv stk_overlap tr.h5 te.h5 ', "train_windows": ["'$TMP/early.h5'"]'
+expect 3 "early.h5: cutoff 2011-07-12 \+ 90 days = 2011-10-10 is after the test window's cutoff 2011-09-09 \(.*te.h5\): its target would overlap the test target" -- \
+  run2 "$TMP/stk_overlap.json"
+ltv stk_missing tr.h5 te.h5 ', "train_windows": ["'$TMP/none.h5'"]'
+expect 3 "ltv.train_windows: cannot read .*none.h5 \(make it with 'tribe ingest --cutoff DATE --horizon 90" -- run2 "$TMP/stk_missing.json"
+ltv stk_dup tr.h5 te.h5 ', "train_windows": ["'$TMP/tr.h5'"]'
+expect 3 "tr.h5: cutoff 2011-06-11 is that of .*tr.h5 too: a window stacked twice" -- "$TRIBE_BIN" run "$TMP/stk_dup.json"
 write_job "$TMP/norate.json" "$TMP/all.h5" "$TMP/out_norate" 3 \
   '"features": {"columns": ["recency_days", "frequency", "distinct_products"]},
    "ltv": {"train": "'$TMP/tr.h5'", "test": "'$TMP/te_norate.h5'", "horizon_days": 90}'
