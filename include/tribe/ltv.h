@@ -8,7 +8,10 @@
  * inputs), their blend (weight fitted on test) and the past spend rate; the
  * candidate no worse than the classic on R^2 and MAE with the best R^2 is
  * chosen. Then the GBDT is refit on both windows' rows and the chosen model
- * predicts the next horizon for every customer of the job's input.
+ * predicts the next horizon for every customer of the job's input. More
+ * labelled windows (cfg.stack, ltv.train_windows), each with its own
+ * classic fit and features, can be stacked before train's rows in every
+ * GBDT's training set.
  *
  * Usage:
  *     tribe_ltv_cfg cfg; tribe_ltv_cfg_default(&cfg); cfg.train = ...; ...

@@ -798,7 +798,8 @@ cleanup:
  * rate are scored and a candidate chosen (ltv_select); then the GBDT is
  * refit on all labelled history, the rows of both windows stacked (a
  * customer once per window), and the chosen model predicts the next horizon
- * for every customer of the job's input. */
+ * for every customer of the job's input. The windows of ltv.train_windows,
+ * when given, are stacked before train's rows in both fits. */
 tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe_table *t, const int *cols,
                            const char *const *names, int m, const int32_t *label, int k, tribe_ltv **out)
 {
