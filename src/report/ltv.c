@@ -50,6 +50,10 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
         "the classic model's error), BG/NBD + Gamma-Gamma and their blend, the one with the best R&sup2; that is no worse than BG/NBD + Gamma-Gamma on both R&sup2; and "
         "MAE. The choice and the blend's weight were made on the same later window whose scores are shown, so the "
         "chosen model's score is slightly optimistic; docs/ltv.md reports it on a window after that.</p>\n");
+    if (lv->n_stack > 0) /* ltv.train_windows */
+        OUT("<p class=\"note\">The trees learned from %s rows: the training window's customers and those of %d "
+            "earlier window%s stacked with them, each described by its own BG/NBD + Gamma-Gamma fit.</p>\n",
+            tribe_fmt_count(v1, sizeof v1, (double)lv->train_rows), lv->n_stack, lv->n_stack > 1 ? "s" : "");
     PUT("<h3 style=\"font-size:16px;margin:22px 0 4px\">Predicted value per segment</h3>\n"
         "<div class=\"card scroll\"><table><thead><tr><th>Segment</th><th>Customers</th><th>Mean</th>"
         "<th>Median</th><th>Total</th><th>Mean: 95% interval</th></tr></thead><tbody>\n");

@@ -54,6 +54,9 @@ for np in (2, 4):
         assert (a[ds][:] == b[ds][:]).all(), (np, ds)
     r = json.load(open(f"{d}/out{np}/run.json"))["ltv"]
     assert r["train_windows"] == tw and r["chosen"] == rec["chosen"] and r["why"] == rec["why"], np
+html = open(f"{d}/out1/report.html").read()
+assert "The trees learned from %s rows: the training window's customers and those of 1 earlier window " % \
+    format(rec["train_rows"], ",") in html, "report note"
 PY
   fail "stacked rows counted in run.json, used by the final model, same bits on 1, 2, 4 ranks"
 finish
