@@ -109,6 +109,16 @@ static void ltv_should_table_the_five_models_the_choice_and_every_segment(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(sec, "(200 replicates)"));
     for (int c = 0; c < s->k; c++)
         CU_ASSERT_PTR_NOT_NULL(strstr(strstr(sec, "Predicted value per segment"), s->seg[c].name));
+    CU_ASSERT_PTR_NULL(strstr(sec, "earlier window")); /* no ltv.train_windows: no note */
+    free(sec);
+    free(html);
+    /* With two stacked windows (ltv.train_windows) the section says what the trees learned from. */
+    lv.n_stack = 2;
+    lv.train_rows = 12345;
+    html = page_of(s, write_ltv, &lv);
+    sec = html_section(html, "ltv");
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "The trees learned from 12,345 rows: the training window's customers and those of "
+                                       "2 earlier windows stacked with them"));
     free(sec);
     free(html);
     tribe_segments_destroy(&s);
