@@ -92,7 +92,8 @@ ltv stk_overlap tr.h5 te.h5 ', "train_windows": ["'$TMP/early.h5'"]'
 expect 3 "early.h5: cutoff 2011-07-12 \+ 90 days = 2011-10-10 is after the test window's cutoff 2011-09-09 \(.*te.h5\): its target would overlap the test target" -- \
   run2 "$TMP/stk_overlap.json"
 ltv stk_missing tr.h5 te.h5 ', "train_windows": ["'$TMP/none.h5'"]'
-expect 3 "ltv.train_windows: cannot read .*none.h5 \(make it with 'tribe ingest --cutoff DATE --horizon 90" -- run2 "$TMP/stk_missing.json"
+expect 3 "ltv.train_windows: cannot read .*none.h5 \(make it with 'tribe ingest --cutoff DATE --horizon 90" -- \
+  "$TRIBE_BIN" run "$TMP/stk_missing.json"
 ltv stk_dup tr.h5 te.h5 ', "train_windows": ["'$TMP/tr.h5'"]'
 expect 3 "tr.h5: cutoff 2011-06-11 is that of .*tr.h5 too: a window stacked twice" -- "$TRIBE_BIN" run "$TMP/stk_dup.json"
 write_job "$TMP/norate.json" "$TMP/all.h5" "$TMP/out_norate" 3 \
