@@ -29,6 +29,7 @@
 
 #include "tribe/clv.h"
 #include "tribe/core.h"
+#include "tribe/ltv_features.h"
 #include "tribe/par.h"
 #include "tribe/table.h"
 
@@ -58,6 +59,10 @@ typedef struct {
 typedef struct {
     const char *train, *train_target; /* as tribe_ltv_cfg (the job's ltv.* paths) */
     const char *test, *test_target;
+    const char *input_target;  /* the job input's BG/NBD inputs (ltv.input_target): read when the file exists,
+                                * else derived from the input's columns (tribe_ltv_input_bgnbd) */
+    const tribe_ltv_classic *train_fit; /* BG/NBD + Gamma-Gamma already fitted on train_target's inputs with
+                                         * horizon_days (the ltv stage's), reused as is; NULL: fitted here */
     double horizon_days;
     int n_rounds;              /* default 300 */
     double learning_rate;      /* default 0.05 */
@@ -75,6 +80,8 @@ typedef struct {
     float *risk;                  /* [n_local] P(no purchase in the next horizon), the refit GBDT */
     tribe_churn_metrics metrics[TRIBE_CHURN_MODELS]; /* on the test window */
     tribe_bgnbd bgnbd;            /* the baseline: BG/NBD fitted on the train window */
+    int bgnbd_reused;             /* 1: bgnbd (and Gamma-Gamma) came from cfg->train_fit, not fitted here */
+    int input_exact;              /* 1: the input's BG/NBD inputs came from its target file; 0: derived */
     int64_t n_train, n_test;      /* customers of the windows */
     double churn_train, churn_test; /* churn rates of the windows */
     char *model_json;             /* the refit GBDT, tribe_gbdt_to_json text */
@@ -111,9 +118,12 @@ tribe_status tribe_churn_metrics_compute(const tribe_rows *rows, const double *r
 /* Collective. Fits and scores the models on the windows, refits, gives t's
  * customers (model columns cols[m], names[m], matched by name in the
  * windows) a risk, and averages it per segment (label[n_local] in [0, k)).
- * t must have recency_days, tenure_days and mean_days_between (the BG/NBD
- * inputs are derived from them, docs/churn.md). Bad input is INPUT naming
- * the file; IO; NOMEM; ENV. *out NULL on error. */
+ * t's BG/NBD inputs are cfg->input_target's, or derived from its
+ * tenure_days, recency_days, mean_days_between, monetary and frequency
+ * (tribe_ltv_input_bgnbd, docs/churn.md). BG/NBD (and, with cfg->features,
+ * Gamma-Gamma) on the train window is cfg->train_fit when given, else
+ * fitted here. Bad input is INPUT naming the file; IO; NOMEM; ENV. *out
+ * NULL on error. */
 tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const tribe_table *t, const int *cols,
                              const char *const *names, int m, const int32_t *label, int k, tribe_churn **out);
 /* Accepts NULL; sets *c = NULL. */

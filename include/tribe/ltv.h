@@ -89,6 +89,9 @@ typedef struct {
     char why[512];        /* the reason, in words, with the held-out figures */
     int input_exact;      /* 1: the input's BG/NBD inputs came from its target file; 0: approximated */
     tribe_ltv_classic classic[3]; /* BG/NBD + Gamma-Gamma fitted on each window's own inputs (TRIBE_LTV_W_*) */
+    const char *classic_on[3]; /* the files each classic[] fit read its inputs from: the train and test target
+                                * files, the input's target file (NULL: approximated); the config's strings,
+                                * borrowed (valid while it is): a later stage reuses a fit only on the same file */
     char *model_json;     /* the refit GBDTs, tribe_gbdt_to_json text: spend */
     char *resid_json;     /* and residual */
     int n_trees;
@@ -114,6 +117,29 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
                            const char *const *names, int m, const int32_t *label, int k, tribe_ltv **out);
 /* Accepts NULL; sets *l = NULL. */
 void tribe_ltv_destroy(tribe_ltv **l);
+
+/* Collective. The job input's BG/NBD inputs, one derivation for every stage
+ * that needs them (ltv, churn): a table of the target file's 5 columns
+ * (future_spend NaN, bgnbd_x, bgnbd_t_x, bgnbd_T, repeat_mean_spend) for
+ * t's customers. Read from `path` (`tribe ingest --target` without --cutoff)
+ * when that file exists (*exact = 1); else derived from t's columns
+ * (tribe_ltv_input_derive) with a warning prefixed "who: " (*exact = 0).
+ * Errors (agreed): INPUT a file of other customers than t's, or no file and
+ * a column missing; IO; NOMEM. *out NULL on error. */
+tribe_status tribe_ltv_input_bgnbd(tribe_par *par, const char *who, const char *path, const tribe_table *t,
+                                   tribe_table **out, int *exact);
+
+/* Not collective. The BG/NBD inputs of t's customers from customers.h5
+ * columns, as a table of the target file's 5 columns: t_x = tenure_days -
+ * recency_days, T = tenure_days - 1 and x = t_x / mean_days_between
+ * rounded (0 with one purchase day), which are ingest's bgnbd_t_x, bgnbd_T
+ * and bgnbd_x exactly (distinct purchase days - 1, since mean_days_between
+ * = (last - first day) / (days - 1)); repeat_mean_spend approximated by
+ * monetary / frequency (the mean order, the first included; 0 when x = 0),
+ * the one input not exact; future_spend NaN. A non-finite or inconsistent
+ * row gets t_x = 0 (recency > tenure), T = t_x (tenure - 1 < t_x) or x = 0.
+ * INPUT naming a missing column (prefixed "who: "); NOMEM. */
+tribe_status tribe_ltv_input_derive(const char *who, const tribe_table *t, tribe_table **out);
 
 /* Not collective. The target file `tribe ingest --cutoff` writes beside its
  * output src when the job names none: <src without .h5>.target.h5, in a new

@@ -44,6 +44,7 @@
 #include "tribe/core.h"
 #include "tribe/h5.h"
 #include "tribe/job.h"
+#include "tribe/ltv.h"
 #include "tribe/par.h"
 #include "tribe/persona.h"
 #include "tribe/record.h"
@@ -88,6 +89,9 @@ typedef struct {
     const tribe_changes *changes; /* what changed since the previous run, NULL without one */
     /* segments */
     tribe_segments *segs;    /* profiles, names; drivers, ltv and outliers stages add their figures */
+    /* ltv */
+    const tribe_ltv *ltv;    /* its fit: the windows' BG/NBD + Gamma-Gamma (classic, classic_on), which the
+                              * churn stage reuses; NULL when the stage did not run */
     /* personas, campaign */
     tribe_persona *personas; /* [k] */
     tribe_campaign_plan *plan; /* [k] */

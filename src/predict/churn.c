@@ -3,6 +3,7 @@
 #include "tribe/gbdt.h"
 #include "tribe/h5.h"
 #include "tribe/id.h"
+#include "tribe/ltv.h"
 #include "tribe/ltv_features.h"
 #include "tribe/streams.h"
 #include "tribe/xstats.h"
@@ -170,40 +171,39 @@ cleanup:
     return st;
 }
 
-/* Not collective. The job's input: model columns, and BG/NBD's inputs
- * derived from its features (docs/churn.md): t_x = tenure_days -
- * recency_days, T = tenure_days - 1, x = t_x / mean_days_between rounded (0
- * with one purchase day), which is what ingest's bgnbd_* columns hold. */
-static tribe_status churn_input(const tribe_table *t, const int *cols, int m, churn_table *w)
+/* Collective. The job's input: model columns, and BG/NBD's inputs from
+ * cfg->input_target or derived from t's columns, as the ltv stage takes
+ * them (tribe_ltv_input_bgnbd: one derivation); *exact says which. */
+static tribe_status churn_input(tribe_par *par, const tribe_churn_cfg *cfg, const tribe_table *t, const int *cols,
+                                int m, churn_table *w, int *exact)
 {
-    static const char *const NEED[3] = {"tenure_days", "recency_days", "mean_days_between"};
-    int c[3];
+    static const char *const BG[4] = {"bgnbd_x", "bgnbd_t_x", "bgnbd_T", "repeat_mean_spend"};
+    tribe_status st = TRIBE_OK;
+    tribe_table *tg = NULL;
+    int c[4];
     int64_t n = t->n_local, ld = w->ld;
-    for (int j = 0; j < 3; j++)
-        if ((c[j] = tribe_table_feature(t, NEED[j])) < 0)
-            return tribe_fail(TRIBE_ERR_INPUT, "churn: the customers have no column '%s' (BG/NBD's inputs come from "
-                                               "tenure_days, recency_days and mean_days_between)", NEED[j]);
-    tribe_status st = tribe_alloc((void **)&w->x, ((size_t)n * (size_t)ld + 1) * sizeof *w->x);
+    TRIBE_TRY(tribe_ltv_input_bgnbd(par, "churn", cfg->input_target, t, &tg, exact));
+    for (int j = 0; j < 4; j++) /* the same names on every rank: no agreement needed */
+        if ((c[j] = tribe_table_feature(tg, BG[j])) < 0)
+            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "%s: has no column '%s' (not made by tribe ingest --target?)",
+                                 cfg->input_target, BG[j]));
+    st = tribe_alloc((void **)&w->x, ((size_t)n * (size_t)ld + 1) * sizeof *w->x);
     for (int k = 0; k < 3 && st == TRIBE_OK; k++)
         st = tribe_alloc((void **)&w->bg[k], ((size_t)n + 1) * sizeof *w->bg[k]);
     if (st == TRIBE_OK)
         st = churn_aux(t, w);
-    if (st != TRIBE_OK)
-        return st;
+    TRIBE_TRY(tribe_par_agree(par, st));
     for (int64_t i = 0; i < n; i++) {
-        const float *r = t->x + (size_t)i * t->d;
+        const float *r = t->x + (size_t)i * t->d, *g = tg->x + (size_t)i * tg->d;
         for (int j = 0; j < m; j++)
             w->x[(size_t)i * ld + j] = r[cols[j]];
-        double ten = r[c[0]], rec = r[c[1]], mdb = r[c[2]];
-        double tx = isfinite(ten) && isfinite(rec) && ten >= rec ? ten - rec : 0.0;
-        w->bg[1][i] = tx;
-        w->bg[2][i] = isfinite(ten) && ten - 1 >= tx ? ten - 1 : tx;
-        w->bg[0][i] = isfinite(mdb) && mdb > 0 ? nearbyint(tx / mdb) : 0.0;
-        /* no target file: the repeat purchases' mean spend approximated by the mean order's */
-        double fr = w->aux[1][i];
-        w->aux[3][i] = w->bg[0][i] > 0 && fr > 0 ? w->aux[0][i] / fr : NAN;
+        for (int k = 0; k < 3; k++)
+            w->bg[k][i] = g[c[k]];
+        w->aux[3][i] = w->bg[0][i] > 0 ? g[c[3]] : NAN;
     }
-    return TRIBE_OK;
+cleanup:
+    tribe_table_destroy(&tg);
+    return st;
 }
 
 /* st unchanged, its message prefixed with "churn: <what> on <file>[ + <file2>]: ". */
@@ -353,19 +353,25 @@ tribe_status tribe_churn_fit(tribe_par *par, const tribe_churn_cfg *cfg, const t
     tr.ld = te.ld = in.ld = d;
     TRIBE_TRY(tribe_par_agree(par, churn_window_read(par, cfg->train, cfg->train_target, names, m, &tr)));
     TRIBE_TRY(tribe_par_agree(par, churn_window_read(par, cfg->test, cfg->test_target, names, m, &te)));
-    TRIBE_TRY(tribe_par_agree(par, churn_input(t, cols, m, &in)));
+    TRIBE_TRY(churn_input(par, cfg, t, cols, m, &in, &ch->input_exact));
     TRIBE_TRY(tribe_rows_init(par, t->n_local, t->offset, t->n_global, &in.rows));
     in.path = "the job's input";
     /* BG/NBD fitted on the train window is the baseline and, the same
-     * function of (x, t_x, T) for every table, gives the extra columns. */
-    TRIBE_TRY(churn_bgnbd(&tr, &ch->bgnbd));
-    if (cfg->features) { /* with the LTV features: Gamma-Gamma on the train window's repeat buyers too */
-        tribe_clv_fit_info info;
-        cl.bg = ch->bgnbd;
-        cl.horizon = h;
-        TRIBE_TRY(churn_blame(tribe_gammagamma_fit(&tr.rows, tr.bg[0], tr.aux[3], NULL, &cl.gg, &info),
-                              "Gamma-Gamma", tr.path, NULL));
+     * function of (x, t_x, T) for every table, gives the extra columns. The
+     * ltv stage's fit on the same file is the same bits: taken as is. */
+    if (cfg->train_fit) {
+        cl = *cfg->train_fit;
+        ch->bgnbd_reused = 1;
+    } else {
+        TRIBE_TRY(churn_bgnbd(&tr, &cl.bg));
+        if (cfg->features) { /* with the LTV features: Gamma-Gamma on the train window's repeat buyers too */
+            tribe_clv_fit_info info;
+            TRIBE_TRY(churn_blame(tribe_gammagamma_fit(&tr.rows, tr.bg[0], tr.aux[3], NULL, &cl.gg, &info),
+                                  "Gamma-Gamma", tr.path, NULL));
+        }
     }
+    cl.horizon = h;
+    ch->bgnbd = cl.bg;
     churn_extras(&tr, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);
     churn_extras(&te, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);
     churn_extras(&in, m, h, &ch->bgnbd, cfg->features ? &cl : NULL);

@@ -493,57 +493,66 @@ cleanup:
     return st;
 }
 
-/* Collective. The job input's BG/NBD inputs: its target file (`tribe ingest
- * --target` without --cutoff; the same customers in the same order), or,
- * when there is none, approximated from customers.h5 (x = frequency - 1
- * invoices rather than purchase days, t_x = tenure - recency, T = tenure -
- * 1, mbar = monetary / frequency: the mean includes the first order) with a
- * warning. *exact says which. INPUT: a target of other customers, or no file
- * and a missing column. */
-static tribe_status ltv_input_target(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe_table *t,
-                                     tribe_table **out, int *exact)
+tribe_status tribe_ltv_input_derive(const char *who, const tribe_table *t, tribe_table **out)
 {
-    tribe_status st = TRIBE_OK;
-    int64_t have = cfg->input_target && access(cfg->input_target, R_OK) == 0;
-    TRIBE_TRY(tribe_par_max_i64(par, &have, 1)); /* one file system, but one answer for sure */
-    *exact = (int)have;
-    if (have) {
-        TRIBE_TRY(tribe_store_read_customers(par, cfg->input_target, out, NULL));
-        TRIBE_TRY(tribe_par_agree(par, ltv_same_customers(t, *out, "the job's input", cfg->input_target,
-                                                          "make it with tribe ingest --target, from the same data")));
-        goto cleanup;
-    }
-    TRIBE_WARN("ltv: no %s: the input's BG/NBD inputs are approximated from customers.h5 (x = frequency - 1 invoices, "
-               "not purchase days); make it with 'tribe ingest ... --target %s' for exact ones",
-               cfg->input_target ? cfg->input_target : "input target file",
-               cfg->input_target ? cfg->input_target : "FILE");
-    static const char *const need[4] = {"frequency", "tenure_days", "recency_days", "monetary"};
-    int c[4];
-    for (int j = 0; j < 4; j++)
+    static const char *const need[5] = {"tenure_days", "recency_days", "mean_days_between", "monetary", "frequency"};
+    int c[5];
+    *out = NULL;
+    for (int j = 0; j < 5; j++)
         if ((c[j] = tribe_table_feature(t, need[j])) < 0)
-            TRIBE_TRY(tribe_fail(TRIBE_ERR_INPUT, "ltv: the input has no target file (%s) and no column '%s' to "
-                                 "approximate the BG/NBD inputs from", cfg->input_target ? cfg->input_target : "-",
-                                 need[j]));
-    TRIBE_TRY(tribe_par_agree(par, tribe_table_create(t->n_local, 5, LTV_TARGET_COLS, out)));
+            return tribe_fail(TRIBE_ERR_INPUT, "%s: the input has no target file and no column '%s' to derive the "
+                              "BG/NBD inputs from", who, need[j]);
+    tribe_status st = tribe_table_create(t->n_local, 5, LTV_TARGET_COLS, out);
+    if (st != TRIBE_OK)
+        return st;
     (*out)->offset = t->offset;
     (*out)->n_global = t->n_global;
+    if (t->n_local > 0)
+        memcpy((*out)->id, t->id, (size_t)t->n_local * sizeof *t->id);
     for (int64_t i = 0; i < t->n_local; i++) {
         const float *r = t->x + (size_t)i * t->d;
         float *y = (*out)->x + (size_t)i * 5;
-        double fr = r[c[0]], ten = r[c[1]], rec = r[c[2]], mon = r[c[3]];
-        double x = isfinite(fr) && fr > 1 ? fr - 1 : 0;
+        double ten = r[c[0]], rec = r[c[1]], mdb = r[c[2]], mon = r[c[3]], fr = r[c[4]];
+        /* days are integers below 2^24: every step is exact in float */
+        double tx = isfinite(ten) && isfinite(rec) && ten >= rec ? ten - rec : 0.0;
+        double T = isfinite(ten) && ten - 1 >= tx ? ten - 1 : tx;
+        double x = isfinite(mdb) && mdb > 0 ? nearbyint(tx / mdb) : 0.0;
         y[0] = NAN;
         y[1] = (float)x;
-        y[2] = (float)fmax(ten - rec, 0);
-        y[3] = (float)fmax(ten - 1, 0);
-        y[4] = x > 0 && isfinite(mon) && mon > 0 ? (float)(mon / fr) : 0.0f;
+        y[2] = (float)tx;
+        y[3] = (float)T;
+        y[4] = x > 0 && isfinite(mon) && mon > 0 && fr > 0 ? (float)(mon / fr) : 0.0f;
     }
+    return TRIBE_OK;
+}
+
+tribe_status tribe_ltv_input_bgnbd(tribe_par *par, const char *who, const char *path, const tribe_table *t,
+                                   tribe_table **out, int *exact)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t have = path && access(path, R_OK) == 0;
+    *out = NULL;
+    TRIBE_TRY(tribe_par_max_i64(par, &have, 1)); /* one file system, but one answer for sure */
+    *exact = (int)have;
+    if (have) {
+        TRIBE_TRY(tribe_store_read_customers(par, path, out, NULL));
+        TRIBE_TRY(tribe_par_agree(par, ltv_same_customers(t, *out, "the job's input", path,
+                                                          "make it with tribe ingest --target, from the same data")));
+        goto cleanup;
+    }
+    TRIBE_WARN("%s: no %s: the input's BG/NBD inputs are approximated from customers.h5 (x, t_x, T as ingest's, from "
+               "tenure_days, recency_days and mean_days_between; the repeat purchases' mean spend by monetary / "
+               "frequency); make it with 'tribe ingest ... --target %s' for exact ones",
+               who, path ? path : "input target file", path ? path : "FILE");
+    TRIBE_TRY(tribe_par_agree(par, tribe_ltv_input_derive(who, t, out)));
 cleanup:
+    if (st != TRIBE_OK)
+        tribe_table_destroy(out);
     return st;
 }
 
 /* Collective. Every candidate's prediction for the job's customers (tg:
- * their BG/NBD inputs, ltv_input_target; the
+ * their BG/NBD inputs, tribe_ltv_input_bgnbd; the
  * refit GBDTs gm[0] spend, gm[1] residual, on their features as of the input's end, BG/NBD + Gamma-Gamma
  * fitted on the input's own inputs, the blend) into lr->cand, and the chosen
  * one into lr->pred; in blocks of LTV_BLOCK customers. */
@@ -827,11 +836,14 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
     TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&ex, (size_t)ns + 1, sizeof *ex)));
     TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&all, (size_t)ns + 2, sizeof *all)));
     TRIBE_TRY(ltv_stack_read(par, cfg, names, mm, &tr, &te, ex, lr));
-    TRIBE_TRY(ltv_input_target(par, cfg, t, &itg, &lr->input_exact)); /* before the fits: fail fast */
+    TRIBE_TRY(tribe_ltv_input_bgnbd(par, "ltv", cfg->input_target, t, &itg, &lr->input_exact)); /* fail fast */
     TRIBE_TRY(ltv_window_features(par, cfg, &tr));
     TRIBE_TRY(ltv_window_features(par, cfg, &te));
     lr->classic[TRIBE_LTV_W_TRAIN] = tr.cl;
     lr->classic[TRIBE_LTV_W_TEST] = te.cl;
+    lr->classic_on[TRIBE_LTV_W_TRAIN] = cfg->train_target;
+    lr->classic_on[TRIBE_LTV_W_TEST] = cfg->test_target;
+    lr->classic_on[TRIBE_LTV_W_INPUT] = lr->input_exact ? cfg->input_target : NULL;
     for (int j = 0; j < ns; j++)
         all[j] = &ex[j];
     all[ns] = &tr;

@@ -16,7 +16,7 @@ static const char *const CHURN_FEATURE_SETS[2] = {"model_columns", "with_ltv"};
 
 typedef struct {
     tribe_churn_cfg cfg; /* the job's churn.* keys, same names; paths and horizon from ltv.* */
-    char *train, *train_target, *test, *test_target;
+    char *train, *train_target, *test, *test_target, *input_target;
     tribe_churn *ch;
 } churn_stage;
 
@@ -53,6 +53,8 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
         TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
     if (tribe_spec_has(l, "test_target"))
         TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
+    if (tribe_spec_has(l, "input_target"))
+        TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
     TRIBE_TRY(tribe_spec_num(l, "horizon_days", 1, 36500, &c->horizon_days));
     if (!*enabled || !s->train || !s->test || !(c->horizon_days > 0))
         goto cleanup; /* the LTV stage names what its object lacks */
@@ -62,6 +64,9 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
                                   c->early_stopping_rounds));
     TRIBE_TRY(tribe_ltv_target_path(s->train, &s->train_target));
     TRIBE_TRY(tribe_ltv_target_path(s->test, &s->test_target));
+    if (job->input) /* as the ltv stage: the input's target file beside it unless named */
+        TRIBE_TRY(tribe_ltv_target_path(job->input, &s->input_target));
+    c->input_target = s->input_target;
     c->train = s->train;
     c->train_target = s->train_target;
     c->test = s->test;
@@ -70,10 +75,28 @@ cleanup:
     return st;
 }
 
+/* The ltv stage's BG/NBD + Gamma-Gamma of the train window when it ran in
+ * this run on the same target file and horizon (its fit is then the one
+ * churn would make: the same inputs, the same deterministic optimiser), else
+ * NULL: churn fits its own. */
+static const tribe_ltv_classic *ltv_train_fit(const churn_stage *s, const tribe_run *r)
+{
+    const tribe_ltv *lv = r->ltv;
+    const char *on = lv ? lv->classic_on[TRIBE_LTV_W_TRAIN] : NULL;
+    if (!on || strcmp(on, s->cfg.train_target) != 0 || lv->horizon_days != s->cfg.horizon_days)
+        return NULL;
+    return &lv->classic[TRIBE_LTV_W_TRAIN];
+}
+
 static tribe_status run(void *state, tribe_run *r)
 {
     churn_stage *s = state;
     tribe_status st = TRIBE_OK;
+    s->cfg.train_fit = ltv_train_fit(s, r);
+    if (s->cfg.train_fit)
+        TRIBE_INFO("churn: BG/NBD from the ltv stage (its fit on %s)", s->cfg.train_target);
+    else
+        TRIBE_INFO("churn: BG/NBD fitted here on %s (no ltv fit of that file in this run)", s->cfg.train_target);
     TRIBE_DEBUG("churn: train %s, test %s, horizon %g days, %d rounds, learning_rate %g, max_leaves %d, "
                 "early stopping %d, high_risk %g", s->cfg.train, s->cfg.test, s->cfg.horizon_days, s->cfg.n_rounds,
                 s->cfg.learning_rate, s->cfg.max_leaves, s->cfg.early_stopping_rounds, s->cfg.high_risk);
@@ -164,6 +187,8 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_num(bg, "alpha", ch->bgnbd.alpha));
     TRIBE_TRY(tribe_rec_num(bg, "a", ch->bgnbd.a));
     TRIBE_TRY(tribe_rec_num(bg, "b", ch->bgnbd.b));
+    TRIBE_TRY(tribe_rec_str(bg, "fitted_by", ch->bgnbd_reused ? "ltv" : "churn"));
+    TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", ch->input_exact));
     TRIBE_TRY(tribe_rec_strs(obj, "models", TRIBE_CHURN_MODEL_NAMES, TRIBE_CHURN_MODELS));
     TRIBE_TRY(tribe_rec_strs(obj, "metric_columns", CHURN_MCOLS, CHURN_MCOLS_N));
     TRIBE_TRY(tribe_rec_arr(obj, "metrics", &met));
@@ -199,6 +224,7 @@ static void destroy(void *state)
     free(s->train_target);
     free(s->test);
     free(s->test_target);
+    free(s->input_target);
     tribe_churn_destroy(&s->ch);
 }
 

@@ -105,6 +105,7 @@ static tribe_status run(void *state, tribe_run *r)
                 s->cfg.early_stopping_rounds);
     TRIBE_TRY(tribe_par_agree(r->par, tribe_ltv_fit(r->par, &s->cfg, r->t, r->model_col, r->model_name, r->m,
                                                     r->label, r->k, &s->lv)));
+    r->ltv = s->lv; /* the classic fits, for churn */
     /* The profiles behind the personas and the plan carry the predicted value. */
     r->segs->ltv_horizon_days = s->cfg.horizon_days;
     for (int c = 0; c < r->k; c++) {

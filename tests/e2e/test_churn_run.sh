@@ -4,7 +4,11 @@
 # segment figures, metrics, calibration and the model bit-identical across rank counts; the BG/NBD
 # baselines' AUC, Brier and calibration recomputed independently (numpy) from the test window's target file
 # and the stored BG/NBD parameters; the outputs that carry churn (segments.csv, export, campaign plan,
-# report, personas) agree with results.h5; churn.enabled false leaves no churn output.
+# report, personas) agree with results.h5; churn.enabled false leaves no churn output. Churn takes the ltv
+# stage's BG/NBD fit of the train window (said in the log; /model/churn/bgnbd = /model/ltv/bgnbd's train row)
+# and the job input's BG/NBD inputs as the ltv stage does (one derivation): derived from customers.h5 without
+# the input's target file, read from it with one; x, t_x, T are the same either way, so the churn results and
+# ltv's BG/NBD fit of the input are too.
 source "$(dirname "$0")/lib.sh"
 tribe_np 2 gen --customers 1000 --seed 9 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
   { cat "$TMP/gen.log"; fail "gen"; finish; exit 1; }
@@ -13,7 +17,8 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/train.h5" --cutoff 2011-06-12 --
   { cat "$TMP/i1.out"; fail "ingest train"; }
 tribe_np 2 ingest --transactions "$tx" -o "$TMP/test.h5" --cutoff 2011-09-10 --horizon 90 >"$TMP/i2.out" 2>&1 ||
   { cat "$TMP/i2.out"; fail "ingest test"; }
-tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" >"$TMP/i3.out" 2>&1 || { cat "$TMP/i3.out"; fail "ingest"; }
+tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" --target "$TMP/all.tgt.h5" >"$TMP/i3.out" 2>&1 ||
+  { cat "$TMP/i3.out"; fail "ingest"; }
 OFF='"silhouette": {"sample_size": 0}, "gmm": {"enabled": false}, "ward": {"enabled": false},
  "projection": {"sample_size": 500}, "drivers": {"enabled": false}'
 LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 10}'
@@ -21,7 +26,16 @@ for np in 1 2 4; do
   write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$OFF, $LTV, \"churn\": {\"n_rounds\": 40}"
   tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err" && ok "run with churn on $np ranks" ||
     { fail "run with churn on $np ranks"; tail -5 "$TMP/run$np.err"; }
+  check "churn takes the ltv stage's BG/NBD fit ($np ranks)" grep -q "churn: BG/NBD from the ltv stage" "$TMP/run$np.err"
 done
+check "ltv and churn say the input's BG/NBD inputs are approximated" \
+  bash -c 'grep -q "ltv: no .*approximated from customers.h5" "$1" && grep -q "churn: no .*approximated from customers.h5" "$1"' \
+  _ "$TMP/run2.err"
+# The same job with the input's target file: exact inputs, read by both stages.
+write_job "$TMP/jobx.json" "$TMP/all.h5" "$TMP/outx" 4 \
+  "$OFF, ${LTV%\}}, \"input_target\": \"$TMP/all.tgt.h5\"}, \"churn\": {\"n_rounds\": 40}"
+tribe_np 1 run "$TMP/jobx.json" >"$TMP/runx.out" 2>"$TMP/runx.err" && ! grep -q "approximated" "$TMP/runx.err" &&
+  ok "run with the input's target file" || { fail "run with the input's target file"; tail -5 "$TMP/runx.err"; }
 tribe_np 2 export "$TMP/out2/results.h5" --csv "$TMP/export.csv" >"$TMP/export.out" 2>&1 || fail "export"
 $PY - "$TMP" <<'PY' && ok "churn results" || fail "churn results"
 import csv, json, sys, h5py, numpy as np
@@ -94,6 +108,19 @@ sec = sec[:sec.index("</section>")]
 assert sec.count("<tr>") == 1 + 3 + 2 + 10 + 1 + k, sec.count("<tr>")
 pers = json.dumps(json.load(open(d + "/out1/personas.json")))
 assert pers.count("likely to buy nothing in the next 90 days") == k
+# churn's BG/NBD is the ltv stage's fit of the train window
+assert a["/model/churn/bgnbd"][:].tobytes() == a["/model/ltv/bgnbd"][0:1].tobytes(), "churn's BG/NBD is not ltv's"
+assert ch["bgnbd"]["fitted_by"] == "ltv", ch["bgnbd"]
+# one derivation of the input's BG/NBD inputs: approximated here (no target file) in both stages; with the
+# file (outx) exact in both, and x, t_x, T the same: churn's results and ltv's BG/NBD fit of the input equal
+assert ch["input_bgnbd_exact"] is False and rec["ltv"]["input_bgnbd_exact"] is False
+x = h5py.File(d + "/outx/results.h5", "r")
+rx = json.load(open(d + "/outx/run.json"))
+assert rx["churn"]["input_bgnbd_exact"] is True and rx["ltv"]["input_bgnbd_exact"] is True
+for name in ("/segments/churn_risk", "/segments/churn_risk_mean", "/model/churn/metrics", "/model/churn/bgnbd"):
+    assert x[name][:].tobytes() == a[name][:].tobytes(), name + " differs with the input's target file"
+assert x["/model/ltv/bgnbd"][2].tobytes() == a["/model/ltv/bgnbd"][2].tobytes(), "ltv's input BG/NBD differs"
+assert x["/model/ltv/gamma_gamma"][2].tobytes() != a["/model/ltv/gamma_gamma"][2].tobytes()  # mbar: approximated
 print("churn AUC gbdt %.4f, 1-P(alive) %.4f, P(none) %.4f; ECE %.4f %.4f %.4f" % (*m[:, 0], *m[:, 2]))
 PY
 # churn.enabled false: the ltv outputs stay, no churn anywhere
