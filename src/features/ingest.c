@@ -51,6 +51,8 @@ enum { TX_Q1 = 0, TX_WEEKEND = 4, TX_SEASONS = 5 };
  * those dated on or before the cutoff; after it only `future` moves. */
 typedef struct {
     int64_t id, first, last, n_inv, n_prod, n_day;
+    int64_t n_item;         /* distinct items (tx_agg.item); with products as the items, the products
+                             * counted here are not in n_prod (see items_are_products) */
     int64_t n_ret;          /* return rows */
     tribe_xsum money;       /* gross spend: sum of purchase rows' Quantity x UnitPrice */
     tribe_xsum ret;         /* money returned: sum of return rows' |Quantity x UnitPrice| */
@@ -64,7 +66,7 @@ typedef struct {
     ing_map cust;  /* (id, 0) -> index into c */
     tx_cust *c;
     int64_t n, cap;
-    ing_set inv, prod, day; /* (index, key) */
+    ing_set inv, prod, day; /* (index, key); prod only for rows whose product is no item */
     ing_map ctry;           /* (index, country code) -> rows */
     ing_map cat;            /* (index, category code) -> purchases in micro-units (CAT_UNIT) */
     ing_map item;           /* (index, item code) -> purchases in CAT_UNIT (the offers' items, tribe/items.h) */
@@ -283,6 +285,7 @@ typedef struct {
     struct {
         ing_pair p[4 * ING_SET_BATCH];
         int64_t v[4 * ING_SET_BATCH];
+        unsigned char is_new[4 * ING_SET_BATCH];
         size_t n;
     } pend_item;
 } state;
@@ -291,7 +294,10 @@ static tribe_status flush_items(state *S)
 {
     size_t n = S->pend_item.n;
     S->pend_item.n = 0;
-    return ing_map_add_many(&S->tx.item, S->pend_item.p, S->pend_item.v, n);
+    tribe_status st = ing_map_add_many(&S->tx.item, S->pend_item.p, S->pend_item.v, n, S->pend_item.is_new);
+    for (size_t k = 0; k < n && st == TRIBE_OK; k++)
+        S->tx.c[S->pend_item.p[k].a].n_item += S->pend_item.is_new[k];
+    return st;
 }
 
 /* Queues a purchase of `units` on item `code` by customer `idx` for tx.item. */
@@ -619,6 +625,14 @@ static int has_categories(const tribe_map_source *m)
     return m->column[TRIBE_TX_CATEGORY] || m->constant[TRIBE_TX_CATEGORY] || m->n_prodcat > 0;
 }
 
+/* Without categories the items are the products, and the (customer, item)
+ * pairs of tx.item are also the distinct products: a row with a product cell
+ * counts its product there (n_item) instead of in tx.prod, which then holds
+ * only the rows without one (no product column: one empty product each).
+ * One pair table less, and one hash look-up less per row. A product is then
+ * its text up to any NUL byte, as every level is (ing_dict_id). */
+static int items_are_products(const tribe_map_source *m) { return !has_categories(m); }
+
 /* Adds a purchase to the customer's spend in its category (an empty
  * category cell counts for none), in CAT_UNIT units. */
 static tribe_status tx_category(state *S, const tribe_map_source *m, const tribe_csv *c, const int *col, int64_t idx,
@@ -869,7 +883,8 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
         TRIBE_TRY(add_key(S, 0, idx, ikey));
         S->last.inv = ikey;
     }
-    TRIBE_TRY(add_key(S, 1, idx, ing_key(stock, nstock)));
+    if (nstock == 0 || !items_are_products(m)) /* else tx_item counted it */
+        TRIBE_TRY(add_key(S, 1, idx, ing_key(stock, nstock)));
     if (day != S->last.day) {
         S->last.day = INT64_MIN;
         TRIBE_TRY(add_key(S, 2, idx, (uint64_t)day));
@@ -1436,11 +1451,13 @@ cleanup:
     return st;
 }
 
-/* Collective: the country votes travel to the owners with their global
- * codes (ctry->remap) and are added into x->own.ctry. Errors: NOMEM,
- * INTERNAL; agreed on all ranks. */
+/* Collective: the votes of m (countries, category or item spends) travel to
+ * the owners with their global codes (remap) and are added into dst; with
+ * count_new, each (customer, code) pair new to dst bumps the customer's
+ * n_item (dst starts empty: these are then the distinct items over all
+ * ranks). Errors: NOMEM, INTERNAL; agreed on all ranks. */
 static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const ing_map *m, const int64_t *spl,
-                                  const int64_t *remap, ing_map *dst, tx_merge *x)
+                                  const int64_t *remap, ing_map *dst, tx_merge *x, int count_new)
 {
     tribe_status st = TRIBE_OK;
     void *got = NULL;
@@ -1462,9 +1479,14 @@ static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const ing_m
     st = ing_map_init_seed(dst, (size_t)ngot, ING_SEED_OWNER);
     const cnt_rec *g = got;
     for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-        int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0);
-        st = v ? count_add(dst, *v, g[i].code, g[i].count)
+        int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0), *sum = NULL;
+        int is_new = 0;
+        st = v ? ing_map_upsert(dst, (uint64_t)*v, (uint64_t)g[i].code, &sum, &is_new)
                : tribe_fail(TRIBE_ERR_INTERNAL, "vote of unknown customer %lld", (long long)g[i].id);
+        if (st == TRIBE_OK) {
+            *sum += g[i].count;
+            x->own.c[*v].n_item += count_new && is_new;
+        }
     }
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
@@ -1472,8 +1494,19 @@ cleanup:
     return st;
 }
 
+/* Not collective: the distinct products of each customer in n_prod, once
+ * the customers are merged (items_are_products). */
+static void tx_add_item_products(state *S)
+{
+    if (!items_are_products(&S->map->src[SRC_TX]))
+        return;
+    for (int64_t i = 0; i < S->tx.n; i++)
+        S->tx.c[i].n_prod += S->tx.c[i].n_item;
+}
+
 /* Collective: moves the local transaction partials to their owners; on return
- * S->tx holds the owned customers, fully merged.
+ * S->tx holds the owned customers, fully merged (the item spends keep their
+ * local codes on one rank: ing_items_build remaps them).
  *
  * A customer whose rows were all read by one rank (the usual case when the
  * file is grouped by customer) has one sender: its local distinct counts are
@@ -1489,9 +1522,13 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     tx_merge x;
     memset(&x, 0, sizeof x);
     if (tribe_par_size(par) == 1) {
+        /* the counts are final: the sets are no longer needed (a lower peak) */
+        ing_set_free(&loc->inv);
+        ing_set_free(&loc->prod);
+        ing_set_free(&loc->day);
+        tx_add_item_products(S);
         st = tx_remap_votes(&loc->ctry, ctry->remap);
-        st = st == TRIBE_OK ? tx_remap_votes(&loc->cat, cat->remap) : st;
-        return st == TRIBE_OK ? tx_remap_votes(&loc->item, item->remap) : st;
+        return st == TRIBE_OK ? tx_remap_votes(&loc->cat, cat->remap) : st;
     }
     st = tx_agg_init(&x.own);
     if (st == TRIBE_OK)
@@ -1502,12 +1539,13 @@ static tribe_status shuffle_tx(tribe_par *par, state *S, const int64_t *spl, con
     TRIBE_TRY(tx_send_totals(par, loc, spl, &x));
     for (int which = 0; which < 3; which++)
         TRIBE_TRY(tx_send_keys(par, loc, spl, &x, which));
-    TRIBE_TRY(tx_send_votes(par, loc, &loc->ctry, spl, ctry->remap, &x.own.ctry, &x));
-    TRIBE_TRY(tx_send_votes(par, loc, &loc->cat, spl, cat->remap, &x.own.cat, &x));
-    TRIBE_TRY(tx_send_votes(par, loc, &loc->item, spl, item->remap, &x.own.item, &x));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->ctry, spl, ctry->remap, &x.own.ctry, &x, 0));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->cat, spl, cat->remap, &x.own.cat, &x, 0));
+    TRIBE_TRY(tx_send_votes(par, loc, &loc->item, spl, item->remap, &x.own.item, &x, 1));
     tx_agg_free(loc);
     *loc = x.own;
     memset(&x.own, 0, sizeof x.own);
+    tx_add_item_products(S);
 cleanup:
     tx_merge_free(&x);
     return st;
@@ -2190,8 +2228,9 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
     build_codes(S, &b);
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
     if (items) { /* the offers' items of the table's rows (ingest_items.c) */
-        ing_items_src src = {&S->tx.item, S->desc_rows, S->itemdesc.n, b.item.levels, b.item.n, b.itemdesc.levels,
-                             b.itemdesc.n, b.itemdesc.remap, S->tx.n, b.order, b.n_rows, CAT_UNIT,
+        ing_items_src src = {&S->tx.item, tribe_par_size(par) == 1 ? b.item.remap : NULL, S->desc_rows,
+                             S->itemdesc.n, b.item.levels, b.item.n, b.itemdesc.levels, b.itemdesc.n,
+                             b.itemdesc.remap, S->tx.n, b.order, b.n_rows, CAT_UNIT,
                              has_categories(&S->map->src[SRC_TX])};
         TRIBE_TRY(ing_items_build(par, &src, items));
     }

@@ -116,7 +116,7 @@ tribe_status ing_map_upsert(ing_map *m, uint64_t a, uint64_t b, int64_t **val, i
     return TRIBE_OK;
 }
 
-tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n)
+tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n, unsigned char *is_new)
 {
     size_t slot[ING_SET_BATCH];
     while (n > 0) {
@@ -138,16 +138,20 @@ tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, s
                 s = (s + 1) & mask;
                 e = &m->t[s];
             }
-            if (e->a == ING_EMPTY) {
+            int fresh = e->a == ING_EMPTY;
+            if (fresh) {
                 e->a = p[k].a;
                 e->b = p[k].b;
                 e->v = 0;
                 m->n++;
             }
             e->v += v[k];
+            if (is_new)
+                is_new[k] = (unsigned char)fresh;
         }
         p += cnt;
         v += cnt;
+        is_new = is_new ? is_new + cnt : NULL;
         n -= cnt;
     }
     return TRIBE_OK;

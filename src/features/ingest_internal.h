@@ -92,9 +92,10 @@ tribe_status ing_set_add(ing_set *s, uint64_t a, uint64_t b, int *is_new);
 tribe_status ing_set_add_many(ing_set *s, const ing_pair *p, size_t n, unsigned char *is_new);
 /* Adds v[i] to the value of p[i] (0 when new) for each i < n, in batches of
  * ING_SET_BATCH whose home slots are asked for first, as ing_set_add_many
- * does: the same values as n ing_map_upsert calls. Errors: NOMEM (pairs of
- * earlier batches may have been added). */
-tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n);
+ * does: the same values as n ing_map_upsert calls. is_new (NULL: not
+ * wanted) gets, as ing_set_add_many's, whether p[i] was absent when its turn
+ * came. Errors: NOMEM (pairs of earlier batches may have been added). */
+tribe_status ing_map_add_many(ing_map *m, const ing_pair *p, const int64_t *v, size_t n, unsigned char *is_new);
 
 /* ---- string interning (Not collective) ------------------------------------ */
 
@@ -136,7 +137,9 @@ tribe_status ing_levels_union(tribe_par *par, const ing_dict *d, char ***levels,
 
 /* What ingest holds of the items once the customers are with their owners. */
 typedef struct {
-    const ing_map *spend;      /* (owned customer index, global item level) -> purchases in 1/unit */
+    const ing_map *spend;      /* (owned customer index, item code) -> purchases in 1/unit */
+    const int64_t *spend_remap; /* item code -> global item level (one rank: the local codes, a
+                                 * permutation of the levels); NULL: the codes are the levels */
     const int64_t *desc_rows;  /* [n_desc] rows of each local (code, description) pair (NULL when n_desc is 0) */
     int64_t n_desc;
     char *const *item;         /* [n_item] item levels (codes), sorted, the same on every rank */

@@ -8,13 +8,14 @@
 #include <string.h>
 
 typedef struct {
-    int64_t code, v;
+    int32_t item;
+    double spend;
 } item_ent;
 
 static int cmp_item_ent(const void *a, const void *b)
 {
     const item_ent *x = a, *y = b;
-    return (x->code > y->code) - (x->code < y->code);
+    return (x->item > y->item) - (x->item < y->item);
 }
 
 static int cmp_str(const void *key, const void *elem)
@@ -66,46 +67,78 @@ cleanup:
     return st;
 }
 
+/* Not collective. Sorts one row's items (distinct, so any sort gives this
+ * order) with their spends: in place for the few items a customer usually
+ * has, through tmp (room for the longest row) for more. */
+static void sort_row(int32_t *item, double *spend, int64_t n, item_ent *tmp)
+{
+    if (n > 16) {
+        for (int64_t q = 0; q < n; q++)
+            tmp[q] = (item_ent){item[q], spend[q]};
+        qsort(tmp, (size_t)n, sizeof *tmp, cmp_item_ent);
+        for (int64_t q = 0; q < n; q++) {
+            item[q] = tmp[q].item;
+            spend[q] = tmp[q].spend;
+        }
+        return;
+    }
+    for (int64_t q = 1; q < n; q++) {
+        int32_t it = item[q];
+        double sp = spend[q];
+        int64_t j = q;
+        for (; j > 0 && item[j - 1] > it; j--) {
+            item[j] = item[j - 1];
+            spend[j] = spend[j - 1];
+        }
+        item[j] = it;
+        spend[j] = sp;
+    }
+}
+
 /* Not collective. The CSR of the table's rows (out->count, item, spend,
- * nnz) from the (owned customer, item) spends. Errors: NOMEM. */
+ * nnz) from the (owned customer, item) spends, scattered straight to their
+ * rows (customers without a row have none), then each row sorted by item.
+ * Errors: NOMEM. */
 static tribe_status item_rows(const ing_items_src *src, tribe_items *out)
 {
     tribe_status st = TRIBE_OK;
-    int64_t *start = NULL;
-    item_ent *e = NULL;
+    int64_t *row_of = NULL, *at = NULL, longest = 0;
+    item_ent *tmp = NULL;
     const ing_map *m = src->spend;
-    const size_t no = (size_t)src->n_owned + 1;
-    TRIBE_TRY(tribe_calloc((void **)&start, no + 1, sizeof *start));
-    TRIBE_TRY(tribe_alloc((void **)&e, (m->n > 0 ? m->n : 1) * sizeof *e));
-    for (size_t i = 0; i < m->cap; i++) /* grouped by customer: a counting sort on the index */
-        if (m->t[i].a != ING_EMPTY)
-            start[m->t[i].a + 2]++;
-    for (size_t k = 2; k <= no; k++)
-        start[k] += start[k - 1];
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->t[i].a != ING_EMPTY)
-            e[start[m->t[i].a + 1]++] = (item_ent){(int64_t)m->t[i].b, m->t[i].v};
-    /* now start[c] .. start[c + 1] are customer c's entries */
+    const size_t nr = (size_t)(src->n_rows > 0 ? src->n_rows : 1);
+    TRIBE_TRY(tribe_alloc((void **)&row_of, (size_t)(src->n_owned > 0 ? src->n_owned : 1) * sizeof *row_of));
+    TRIBE_TRY(tribe_alloc((void **)&at, nr * sizeof *at));
+    TRIBE_TRY(tribe_calloc((void **)&out->count, nr, sizeof *out->count));
     for (int64_t c = 0; c < src->n_owned; c++)
-        qsort(e + start[c], (size_t)(start[c + 1] - start[c]), sizeof *e, cmp_item_ent);
-    out->n_local = src->n_rows;
+        row_of[c] = -1;
     for (int64_t r = 0; r < src->n_rows; r++)
-        out->nnz += start[src->order[r] + 1] - start[src->order[r]];
-    TRIBE_TRY(tribe_alloc((void **)&out->count, (size_t)(src->n_rows > 0 ? src->n_rows : 1) * sizeof *out->count));
+        row_of[src->order[r]] = r;
+    out->n_local = src->n_rows;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->t[i].a != ING_EMPTY && row_of[m->t[i].a] >= 0)
+            out->count[row_of[m->t[i].a]]++;
+    for (int64_t r = 0; r < src->n_rows; r++) {
+        at[r] = out->nnz;
+        out->nnz += out->count[r];
+        longest = out->count[r] > longest ? out->count[r] : longest;
+    }
     TRIBE_TRY(tribe_alloc((void **)&out->item, (size_t)(out->nnz > 0 ? out->nnz : 1) * sizeof *out->item));
     TRIBE_TRY(tribe_alloc((void **)&out->spend, (size_t)(out->nnz > 0 ? out->nnz : 1) * sizeof *out->spend));
-    int64_t j = 0;
-    for (int64_t r = 0; r < src->n_rows; r++) {
-        int64_t c = src->order[r];
-        out->count[r] = start[c + 1] - start[c];
-        for (int64_t q = start[c]; q < start[c + 1]; q++, j++) {
-            out->item[j] = (int32_t)e[q].code;
-            out->spend[j] = (double)e[q].v / src->unit;
-        }
+    TRIBE_TRY(tribe_alloc((void **)&tmp, (size_t)(longest > 0 ? longest : 1) * sizeof *tmp));
+    for (size_t i = 0; i < m->cap; i++) {
+        const ing_ent *e = &m->t[i];
+        if (e->a == ING_EMPTY || row_of[e->a] < 0)
+            continue;
+        int64_t q = at[row_of[e->a]]++;
+        out->item[q] = (int32_t)(src->spend_remap ? src->spend_remap[e->b] : (int64_t)e->b);
+        out->spend[q] = (double)e->v / src->unit;
     }
+    for (int64_t r = 0, q = 0; r < src->n_rows; q += out->count[r], r++)
+        sort_row(out->item + q, out->spend + q, out->count[r], tmp);
 cleanup:
-    free(start);
-    free(e);
+    free(row_of);
+    free(at);
+    free(tmp);
     return st;
 }
 

@@ -840,6 +840,72 @@ static void returns_should_be_netted_and_nonpositive_customers_left_out(void)
     tribe_par_finalize(&par);
 }
 
+/* Ingest counts a customer's distinct products in its items when the items
+ * are the products, and in a set of its own otherwise (categories, or no
+ * product column): every way gives the same counts. Customer 1 buys 20
+ * products (P00 twice: one item, the spends summed), more than a row's
+ * items are sorted in place; customer 2 buys P03 three times and P01. */
+static void distinct_products_should_be_the_same_whatever_the_items_are(void)
+{
+    tribe_par *par = tribe_test_serial();
+    char tx[1024], body[8192];
+    size_t n = (size_t)snprintf(body, sizeof body, "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,"
+                                                    "UnitPrice,CustomerID,Country,Cat\n");
+    for (int k = 19; k >= 0; k--) /* not in code order */
+        n += (size_t)snprintf(body + n, sizeof body - n, "1%02d,P%02d,Thing %d,1,2011-01-0%d 10:00,%d.5,1,UK,c%d\n",
+                              k, k, k, 1 + k % 9, k + 1, k % 3);
+    n += (size_t)snprintf(body + n, sizeof body - n, "200,P00,Thing 0,2,2011-01-09 10:00,1.25,1,UK,c0\n"
+                                                     "300,P03,Thing 3,1,2011-01-02 10:00,3,2,UK,c0\n"
+                                                     "300,P01,Thing 1,1,2011-01-02 10:00,1,2,UK,c1\n"
+                                                     "301,P03,Thing 3,1,2011-01-03 10:00,3,2,UK,c0\n"
+                                                     "302,P03,Thing 3,1,2011-01-04 10:00,3,2,UK,c0\n");
+    snprintf(tx, sizeof tx, "%s/items.csv", tribe_test_tmpdir());
+    FILE *f = fopen(tx, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(body, f);
+    fclose(f);
+    static const char *const maps[3] = {
+        NULL, /* the default columns: the products are the items */
+        "{\"transactions\": {\"columns\": {\"customer_id\": \"CustomerID\", \"date\": \"InvoiceDate\", "
+        "\"quantity\": \"Quantity\", \"unit_price\": \"UnitPrice\", \"order_id\": \"InvoiceNo\", "
+        "\"product\": \"StockCode\", \"category\": \"Cat\"}}}",
+        "{\"transactions\": {\"columns\": {\"customer_id\": \"CustomerID\", \"date\": \"InvoiceDate\", "
+        "\"quantity\": \"Quantity\", \"unit_price\": \"UnitPrice\", \"order_id\": \"InvoiceNo\"}}}"};
+    static const double want[3][2] = {{20, 2}, {20, 2}, {1, 1}};
+    for (int w = 0; w < 3; w++) {
+        tribe_mapping *m = NULL;
+        if (maps[w])
+            CU_ASSERT_EQUAL_FATAL(tribe_mapping_parse("m.json", maps[w], &m), TRIBE_OK);
+        tribe_ingest_cfg cfg = {.transactions = tx, .mapping = m};
+        tribe_table *t = NULL;
+        tribe_ledger l;
+        tribe_items it;
+        CU_ASSERT_EQUAL_FATAL(tribe_ingest_split_items(par, &cfg, &t, NULL, &l, &it), TRIBE_OK);
+        CU_ASSERT_EQUAL(feat(t, 1, "distinct_products"), want[w][0]);
+        CU_ASSERT_EQUAL(feat(t, 2, "distinct_products"), want[w][1]);
+        CU_ASSERT_EQUAL(feat(t, 1, "frequency"), 21);
+        if (w == 0) { /* customer 1's row: P00 .. P19 in code order, P00 with both purchases */
+            int64_t r = row_of(t, 1), q = 0;
+            for (int64_t i = 0; i < r; i++)
+                q += it.count[i];
+            CU_ASSERT_EQUAL_FATAL(it.count[r], 20);
+            CU_ASSERT_EQUAL_FATAL(it.n_items, 20);
+            for (int k = 0; k < 20; k++) {
+                char code[8];
+                snprintf(code, sizeof code, "P%02d", k);
+                CU_ASSERT_STRING_EQUAL(it.code[it.item[q + k]], code);
+                CU_ASSERT_EQUAL(it.spend[q + k], k == 0 ? 1.5 + 2.5 : k + 1.5);
+            }
+            CU_ASSERT_STRING_EQUAL(it.name[3], "Thing 3");
+        }
+        if (w == 1)
+            CU_ASSERT_EQUAL(it.n_items, 3); /* the categories */
+        tribe_items_free(&it);
+        tribe_table_destroy(&t);
+        tribe_mapping_destroy(&m);
+    }
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
@@ -858,6 +924,7 @@ int main(void)
         TRIBE_TEST(web_sessions_after_the_cutoff_should_be_ignored),
         TRIBE_TEST(several_files_should_read_as_one_source),
         TRIBE_TEST(returns_should_be_netted_and_nonpositive_customers_left_out),
+        TRIBE_TEST(distinct_products_should_be_the_same_whatever_the_items_are),
         {NULL, NULL}};
     return tribe_test_main("ingest", cases);
 }
