@@ -2203,6 +2203,37 @@ cleanup:
     return st;
 }
 
+/* Collective: the offers' items of the table's rows (ingest_items.c) into
+ * *items. Errors: NOMEM, INTERNAL; agreed. */
+static tribe_status build_items(tribe_par *par, const state *S, const build_ctx *b, tribe_items *items)
+{
+    tribe_status st = TRIBE_OK;
+    int64_t *n_item = NULL;
+    st = tribe_alloc((void **)&n_item, (size_t)(S->tx.n > 0 ? S->tx.n : 1) * sizeof *n_item);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    for (int64_t i = 0; i < S->tx.n; i++)
+        n_item[i] = S->tx.c[i].n_item;
+    ing_items_src src = {.spend = &S->tx.item,
+                         .spend_remap = tribe_par_size(par) == 1 ? b->item.remap : NULL,
+                         .desc_rows = S->desc_rows,
+                         .n_desc = S->itemdesc.n,
+                         .item = b->item.levels,
+                         .n_item = b->item.n,
+                         .pair = b->itemdesc.levels,
+                         .n_pair = b->itemdesc.n,
+                         .pair_remap = b->itemdesc.remap,
+                         .n_owned = S->tx.n,
+                         .owned_items = n_item,
+                         .order = b->order,
+                         .n_rows = b->n_rows,
+                         .unit = CAT_UNIT,
+                         .categories = has_categories(&S->map->src[SRC_TX])};
+    TRIBE_TRY(ing_items_build(par, &src, items));
+cleanup:
+    free(n_item);
+    return st;
+}
+
 static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S, int64_t snapshot_override,
                           tribe_table **out, tribe_table **target, tribe_items *items)
 {
@@ -2227,13 +2258,8 @@ static tribe_status build(tribe_par *par, const tribe_ingest_cfg *cfg, state *S,
         TRIBE_TRY(shuffle_demo(par, S, b.spl, &b.ctry, &b.occ, &b.sub, b.best));
     build_codes(S, &b);
     TRIBE_TRY(build_tables(par, has_web, has_demo, S, &b, &t, target ? &tg : NULL));
-    if (items) { /* the offers' items of the table's rows (ingest_items.c) */
-        ing_items_src src = {&S->tx.item, tribe_par_size(par) == 1 ? b.item.remap : NULL, S->desc_rows,
-                             S->itemdesc.n, b.item.levels, b.item.n, b.itemdesc.levels, b.itemdesc.n,
-                             b.itemdesc.remap, S->tx.n, b.order, b.n_rows, CAT_UNIT,
-                             has_categories(&S->map->src[SRC_TX])};
-        TRIBE_TRY(ing_items_build(par, &src, items));
-    }
+    if (items)
+        TRIBE_TRY(build_items(par, S, &b, items));
     if (S->rejects_all)
         TRIBE_TRY(reject_customers(par, S, &b));
     if (S->string_ids) {

@@ -148,6 +148,7 @@ typedef struct {
     int n_pair;
     const int64_t *pair_remap; /* local pair id -> global pair level */
     int64_t n_owned;           /* owned customers (indices 0 .. n_owned - 1) */
+    const int64_t *owned_items; /* [n_owned] each one's entries in spend (its n_item) */
     const int64_t *order;      /* [n_rows] the owned customer index of each table row */
     int64_t n_rows;
     double unit;               /* the fixed-point unit of spend (CAT_UNIT) */

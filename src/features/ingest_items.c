@@ -96,47 +96,53 @@ static void sort_row(int32_t *item, double *spend, int64_t n, item_ent *tmp)
 }
 
 /* Not collective. The CSR of the table's rows (out->count, item, spend,
- * nnz) from the (owned customer, item) spends, scattered straight to their
- * rows (customers without a row have none), then each row sorted by item.
- * Errors: NOMEM. */
+ * nnz) from the (owned customer, item) spends: each row's length is its
+ * customer's item count, so one pass over the table scatters every entry
+ * straight to its row (customers without a row have none); then each row is
+ * sorted by item. Errors: NOMEM; INTERNAL when the counts do not match the
+ * table. */
 static tribe_status item_rows(const ing_items_src *src, tribe_items *out)
 {
     tribe_status st = TRIBE_OK;
-    int64_t *row_of = NULL, *at = NULL, longest = 0;
+    int64_t *at = NULL, longest = 0; /* at[customer]: where its next entry goes (-1: no row) */
     item_ent *tmp = NULL;
     const ing_map *m = src->spend;
     const size_t nr = (size_t)(src->n_rows > 0 ? src->n_rows : 1);
-    TRIBE_TRY(tribe_alloc((void **)&row_of, (size_t)(src->n_owned > 0 ? src->n_owned : 1) * sizeof *row_of));
-    TRIBE_TRY(tribe_alloc((void **)&at, nr * sizeof *at));
-    TRIBE_TRY(tribe_calloc((void **)&out->count, nr, sizeof *out->count));
+    TRIBE_TRY(tribe_alloc((void **)&at, (size_t)(src->n_owned > 0 ? src->n_owned : 1) * sizeof *at));
+    TRIBE_TRY(tribe_alloc((void **)&out->count, nr * sizeof *out->count));
     for (int64_t c = 0; c < src->n_owned; c++)
-        row_of[c] = -1;
-    for (int64_t r = 0; r < src->n_rows; r++)
-        row_of[src->order[r]] = r;
+        at[c] = -1;
     out->n_local = src->n_rows;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->t[i].a != ING_EMPTY && row_of[m->t[i].a] >= 0)
-            out->count[row_of[m->t[i].a]]++;
     for (int64_t r = 0; r < src->n_rows; r++) {
-        at[r] = out->nnz;
+        out->count[r] = src->owned_items[src->order[r]];
+        at[src->order[r]] = out->nnz;
         out->nnz += out->count[r];
         longest = out->count[r] > longest ? out->count[r] : longest;
     }
     TRIBE_TRY(tribe_alloc((void **)&out->item, (size_t)(out->nnz > 0 ? out->nnz : 1) * sizeof *out->item));
     TRIBE_TRY(tribe_alloc((void **)&out->spend, (size_t)(out->nnz > 0 ? out->nnz : 1) * sizeof *out->spend));
     TRIBE_TRY(tribe_alloc((void **)&tmp, (size_t)(longest > 0 ? longest : 1) * sizeof *tmp));
-    for (size_t i = 0; i < m->cap; i++) {
+    for (size_t i = 0; i < m->cap && st == TRIBE_OK; i++) {
         const ing_ent *e = &m->t[i];
-        if (e->a == ING_EMPTY || row_of[e->a] < 0)
+        if (e->a == ING_EMPTY || at[e->a] < 0)
             continue;
-        int64_t q = at[row_of[e->a]]++;
+        int64_t q = at[e->a]++;
+        if (q >= out->nnz) { /* more entries than counted: never, but no write past the arrays */
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: customer %lld has more items than counted", (long long)e->a);
+            break;
+        }
         out->item[q] = (int32_t)(src->spend_remap ? src->spend_remap[e->b] : (int64_t)e->b);
         out->spend[q] = (double)e->v / src->unit;
     }
-    for (int64_t r = 0, q = 0; r < src->n_rows; q += out->count[r], r++)
+    for (int64_t r = 0, q = 0; r < src->n_rows && st == TRIBE_OK; q += out->count[r], r++) {
+        if (at[src->order[r]] != q + out->count[r]) { /* fewer, or another row's */
+            st = tribe_fail(TRIBE_ERR_INTERNAL, "ingest: customer %lld's items do not match its count",
+                            (long long)src->order[r]);
+            break;
+        }
         sort_row(out->item + q, out->spend + q, out->count[r], tmp);
+    }
 cleanup:
-    free(row_of);
     free(at);
     free(tmp);
     return st;

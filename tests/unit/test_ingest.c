@@ -904,6 +904,7 @@ static void distinct_products_should_be_the_same_whatever_the_items_are(void)
         tribe_table_destroy(&t);
         tribe_mapping_destroy(&m);
     }
+    tribe_par_finalize(&par);
 }
 
 int main(void)
