@@ -1280,7 +1280,7 @@ cleanup:
 typedef struct {
     tx_agg own;            /* the owned customers, merged from what arrives */
     void *buf;             /* the send buffer, reused by each exchange */
-    int64_t *fill;         /* [local customers]: a counting sort's cursors */
+    int64_t *fill;         /* [local customers]: a counting sort's cursors, then their ids (tx_send_votes) */
     int64_t *nsrc;         /* [owned customers]: how many ranks sent each */
     int64_t *own_idx;      /* [customer records received]: owned index of each */
     unsigned char *shared; /* [local customers]: 1 = the customer has several senders */
@@ -1452,24 +1452,34 @@ cleanup:
 }
 
 /* Collective: the votes of m (countries, category or item spends) travel to
- * the owners with their global codes (remap) and are added into dst; with
- * count_new, each (customer, code) pair new to dst bumps the customer's
- * n_item (dst starts empty: these are then the distinct items over all
- * ranks). Errors: NOMEM, INTERNAL; agreed on all ranks. */
+ * the owners with their global codes (remap) and are added into dst, in
+ * prefetched batches (ing_map_add_many: dst is sized for every record, so it
+ * fills as one upsert per record would); with count_new, each (customer,
+ * code) pair new to dst counts in the customer's n_item (dst starts empty:
+ * these are then the distinct items over all ranks). Errors: NOMEM,
+ * INTERNAL; agreed on all ranks. */
 static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const ing_map *m, const int64_t *spl,
                                   const int64_t *remap, ing_map *dst, tx_merge *x, int count_new)
 {
+    enum { BATCH = 4 * ING_SET_BATCH };
     tribe_status st = TRIBE_OK;
     void *got = NULL;
-    int64_t n = 0, ngot = 0;
+    int64_t n = 0, ngot = 0, *fresh_n = NULL, *ids = x->fill; /* fill: free scratch by now */
+    ing_pair p[BATCH];
+    int64_t add[BATCH];
+    unsigned char fresh[BATCH];
     free(x->buf);
     x->buf = NULL;
     st = tribe_alloc(&x->buf, (m->n > 0 ? m->n : 1) * sizeof(cnt_rec));
+    if (st == TRIBE_OK && count_new)
+        st = tribe_calloc((void **)&fresh_n, (size_t)(x->own.n > 0 ? x->own.n : 1), sizeof *fresh_n);
     TRIBE_TRY(tribe_par_agree(par, st));
+    for (int64_t i = 0; i < loc->n; i++) /* the ids in a compact array: the slots visit customers at random */
+        ids[i] = loc->c[i].id;
     cnt_rec *r = x->buf;
     for (size_t i = 0; i < m->cap; i++)
         if (m->t[i].a != ING_EMPTY) {
-            r[n].id = loc->c[m->t[i].a].id;
+            r[n].id = ids[m->t[i].a];
             r[n].code = remap[m->t[i].b];
             r[n].count = m->t[i].v;
             n++;
@@ -1478,18 +1488,26 @@ static tribe_status tx_send_votes(tribe_par *par, const tx_agg *loc, const ing_m
     ing_map_free(dst);
     st = ing_map_init_seed(dst, (size_t)ngot, ING_SEED_OWNER);
     const cnt_rec *g = got;
-    for (int64_t i = 0; i < ngot && st == TRIBE_OK; i++) {
-        int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i].id, 0), *sum = NULL;
-        int is_new = 0;
-        st = v ? ing_map_upsert(dst, (uint64_t)*v, (uint64_t)g[i].code, &sum, &is_new)
-               : tribe_fail(TRIBE_ERR_INTERNAL, "vote of unknown customer %lld", (long long)g[i].id);
-        if (st == TRIBE_OK) {
-            *sum += g[i].count;
-            x->own.c[*v].n_item += count_new && is_new;
+    for (int64_t i0 = 0; i0 < ngot && st == TRIBE_OK; i0 += BATCH) {
+        size_t nb = (size_t)(ngot - i0 < BATCH ? ngot - i0 : BATCH);
+        for (size_t k = 0; k < nb && st == TRIBE_OK; k++) {
+            int64_t *v = ing_map_find(&x->own.cust, (uint64_t)g[i0 + (int64_t)k].id, 0);
+            if (!v)
+                st = tribe_fail(TRIBE_ERR_INTERNAL, "vote of unknown customer %lld", (long long)g[i0 + (int64_t)k].id);
+            else
+                p[k] = (ing_pair){(uint64_t)*v, (uint64_t)g[i0 + (int64_t)k].code};
+            add[k] = g[i0 + (int64_t)k].count;
         }
+        if (st == TRIBE_OK)
+            st = ing_map_add_many(dst, p, add, nb, fresh);
+        for (size_t k = 0; fresh_n && k < nb && st == TRIBE_OK; k++)
+            fresh_n[p[k].a] += fresh[k];
     }
+    for (int64_t i = 0; fresh_n && i < x->own.n && st == TRIBE_OK; i++)
+        x->own.c[i].n_item = fresh_n[i];
     TRIBE_TRY(tribe_par_agree(par, st));
 cleanup:
+    free(fresh_n);
     free(got);
     return st;
 }

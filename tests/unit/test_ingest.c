@@ -858,11 +858,15 @@ static void distinct_products_should_be_the_same_whatever_the_items_are(void)
                                                      "300,P03,Thing 3,1,2011-01-02 10:00,3,2,UK,c0\n"
                                                      "300,P01,Thing 1,1,2011-01-02 10:00,1,2,UK,c1\n"
                                                      "301,P03,Thing 3,1,2011-01-03 10:00,3,2,UK,c0\n"
-                                                     "302,P03,Thing 3,1,2011-01-04 10:00,3,2,UK,c0\n");
+                                                     "302,P03,Thing 3,1,2011-01-04 10:00,3,2,UK,c0\n"
+                                                     "400,Q@A,Q,1,2011-01-02 10:00,1,3,UK,c0\n"
+                                                     "401,Q@B,Q,1,2011-01-03 10:00,1,3,UK,c0\n");
+    for (size_t i = 0; i < n; i++) /* customer 3's codes differ after a NUL byte only */
+        body[i] = body[i] == '@' ? '\0' : body[i];
     snprintf(tx, sizeof tx, "%s/items.csv", tribe_test_tmpdir());
     FILE *f = fopen(tx, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(body, f);
+    CU_ASSERT_EQUAL(fwrite(body, 1, n, f), n);
     fclose(f);
     static const char *const maps[3] = {
         NULL, /* the default columns: the products are the items */
@@ -871,7 +875,9 @@ static void distinct_products_should_be_the_same_whatever_the_items_are(void)
         "\"product\": \"StockCode\", \"category\": \"Cat\"}}}",
         "{\"transactions\": {\"columns\": {\"customer_id\": \"CustomerID\", \"date\": \"InvoiceDate\", "
         "\"quantity\": \"Quantity\", \"unit_price\": \"UnitPrice\", \"order_id\": \"InvoiceNo\"}}}"};
-    static const double want[3][2] = {{20, 2}, {20, 2}, {1, 1}};
+    /* customer 3: as items, a product is its text up to a NUL byte (one, as every level); the
+     * categories' product set keys the whole cell (two) */
+    static const double want[3][3] = {{20, 2, 1}, {20, 2, 2}, {1, 1, 1}};
     for (int w = 0; w < 3; w++) {
         tribe_mapping *m = NULL;
         if (maps[w])
@@ -883,13 +889,14 @@ static void distinct_products_should_be_the_same_whatever_the_items_are(void)
         CU_ASSERT_EQUAL_FATAL(tribe_ingest_split_items(par, &cfg, &t, NULL, &l, &it), TRIBE_OK);
         CU_ASSERT_EQUAL(feat(t, 1, "distinct_products"), want[w][0]);
         CU_ASSERT_EQUAL(feat(t, 2, "distinct_products"), want[w][1]);
+        CU_ASSERT_EQUAL(feat(t, 3, "distinct_products"), want[w][2]);
         CU_ASSERT_EQUAL(feat(t, 1, "frequency"), 21);
         if (w == 0) { /* customer 1's row: P00 .. P19 in code order, P00 with both purchases */
             int64_t r = row_of(t, 1), q = 0;
             for (int64_t i = 0; i < r; i++)
                 q += it.count[i];
             CU_ASSERT_EQUAL_FATAL(it.count[r], 20);
-            CU_ASSERT_EQUAL_FATAL(it.n_items, 20);
+            CU_ASSERT_EQUAL_FATAL(it.n_items, 21); /* P00 .. P19 and Q */
             for (int k = 0; k < 20; k++) {
                 char code[8];
                 snprintf(code, sizeof code, "P%02d", k);
@@ -900,6 +907,8 @@ static void distinct_products_should_be_the_same_whatever_the_items_are(void)
         }
         if (w == 1)
             CU_ASSERT_EQUAL(it.n_items, 3); /* the categories */
+        if (w == 2)
+            CU_ASSERT_EQUAL(it.n_items, 0); /* no product column, no items */
         tribe_items_free(&it);
         tribe_table_destroy(&t);
         tribe_mapping_destroy(&m);
