@@ -1,16 +1,16 @@
 /* Exact gradient histograms (gbdt_internal.h, docs/gbdt.md "Histograms and
  * determinism").
  *
- * A row adds its fixed-point gradient g (and hessian h, unless constant) and
- * a count of 1 to one bin per feature. OpenMP threads fill private int64
- * cells over static blocks of the rows, in chunks of at most `chunk` rows,
- * chunk = floor((2^62 - 1) / gmax): every partial sum of a chunk then has
- * magnitude <= chunk * gmax < 2^62, so int64 cannot overflow whatever the
- * target's range. A thread whose block holds more than one chunk adds its
- * cells into its own 128-bit accumulators after each chunk; at the end the
- * threads' cells (or accumulators) are added bin by bin into 128-bit sums.
- * Integer addition is associative, so the result is the same integers for
- * any thread count, chunk size and row order: those of gbdt_hist_build_ref,
+ * A row record adds its fixed-point gradient g (and hessian h, unless
+ * constant) and a count of 1 to one bin per feature. Each OpenMP thread
+ * fills private int64 cells; after every `chunk` rows, chunk =
+ * floor((2^62 - 1) / gmax), it adds its cells into its own 128-bit
+ * accumulators and starts again from zero, so every partial sum of a chunk
+ * has magnitude <= chunk * gmax < 2^62 and int64 cannot overflow whatever
+ * the target's range. At the end the threads' cells (and accumulators,
+ * where a thread flushed) are added bin by bin into 128-bit sums. Integer
+ * addition is associative, so the result is the same integers for any
+ * thread count, chunk size and row order: those of gbdt_hist_build_ref,
  * one thread summing straight into 128 bits. */
 #include "gbdt_internal.h"
 
@@ -29,12 +29,17 @@ tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, i
     hc->hoff = hoff;
     hc->hconst = hconst;
     hc->hval = hval;
+    hc->coff = (hconst ? 8 : 16) + 4;
+    hc->rs = (hc->coff + d + 15) / 16 * 16;
     hc->nthreads = omp_get_max_threads();
     /* cells of up to 4 int64, 64-byte aligned for the vector adds */
     size_t tb = ((size_t)hc->nthreads * hc->hb * sizeof(gbdt_v4) + 63) / 64 * 64;
     hc->tbuf = aligned_alloc(64, tb);
     if (!hc->tbuf)
         return tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb);
+    tribe_status st = tribe_calloc((void **)&hc->th, (size_t)hc->nthreads, sizeof *hc->th);
+    if (st != TRIBE_OK)
+        return st;
     return tribe_calloc((void **)&hc->tacc, (size_t)hc->nthreads * hc->hb * 3, sizeof(tribe_xsum));
 }
 
@@ -42,58 +47,80 @@ void gbdt_hist_free(gbdt_hist *hc)
 {
     free(hc->tbuf);
     free(hc->tacc);
+    free(hc->th);
     hc->tbuf = NULL;
     hc->tacc = NULL;
+    hc->th = NULL;
 }
 
-void gbdt_hist_build_ref(const gbdt_hist *hc, const uint8_t *codes, const int64_t *g, const int64_t *h, int64_t m,
-                         tribe_xsum *out)
+void gbdt_hist_add_ref(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out)
 {
     int d = hc->d;
-    memset(out, 0, (size_t)3 * hc->hb * sizeof *out);
     for (int64_t r = 0; r < m; r++) {
-        const uint8_t *cr = codes + r * d;
+        const uint8_t *p = rec + (size_t)r * hc->rs, *cr = p + hc->coff;
+        int64_t g = gbdt_rec_g(p), h = hc->hconst ? hc->hval : gbdt_rec_h(p);
         for (int f = 0; f < d; f++) {
             tribe_xsum *e = out + 3 * (hc->hoff[f] + cr[f]);
-            e[0] += g[r];
-            e[1] += hc->hconst ? hc->hval : h[r];
+            e[0] += g;
+            e[1] += h;
             e[2] += 1;
         }
     }
 }
 
-/* Rows [lo, hi) into one thread's int64 cells (zeroed first). */
-static void hist_fill(const gbdt_hist *hc, const uint8_t *codes, const int64_t *g, const int64_t *h, int64_t lo,
-                      int64_t hi, void *cells)
+void gbdt_hist_build_ref(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out)
 {
-    int d = hc->d, hb = hc->hb;
+    memset(out, 0, (size_t)3 * hc->hb * sizeof *out);
+    gbdt_hist_add_ref(hc, rec, m, out);
+}
+
+static size_t cell_size(const gbdt_hist *hc) { return hc->hconst ? sizeof(gbdt_v2) : sizeof(gbdt_v4); }
+
+void gbdt_hist_zero(const gbdt_hist *hc, int t)
+{
+    memset((char *)hc->tbuf + (size_t)t * hc->hb * cell_size(hc), 0, (size_t)hc->hb * cell_size(hc));
+    int64_t chunk = gbdt_hist_chunk(hc->gmax);
+    hc->th[t].chunk = hc->max_chunk > 0 && hc->max_chunk < chunk ? hc->max_chunk : chunk;
+    hc->th[t].since = 0;
+    hc->th[t].flushed = 0;
+}
+
+/* m records into one thread's int64 cells (no flush). */
+static void hist_fill(const gbdt_hist *hc, const uint8_t *rec, int64_t m, void *cells)
+{
+    const int d = hc->d, coff = hc->coff;
+    const size_t rs = (size_t)hc->rs;
     const int *hoff = hc->hoff;
     if (hc->hconst) {
         gbdt_v2 *buf = cells;
-        memset(buf, 0, (size_t)hb * sizeof *buf);
-        for (int64_t r = lo; r < hi; r++) {
-            const uint8_t *cr = codes + r * d;
-            gbdt_v2 add = {g[r], 1};
+        for (int64_t r = 0; r < m; r++) {
+            const uint8_t *p = rec + (size_t)r * rs, *cr = p + coff;
+            gbdt_v2 add = {gbdt_rec_g(p), 1};
+#pragma GCC unroll 8
             for (int f = 0; f < d; f++)
                 buf[hoff[f] + cr[f]] += add;
         }
     } else {
         gbdt_v4 *buf = cells;
-        memset(buf, 0, (size_t)hb * sizeof *buf);
-        for (int64_t r = lo; r < hi; r++) {
-            const uint8_t *cr = codes + r * d;
-            gbdt_v4 add = {g[r], h[r], 1, 0};
+        for (int64_t r = 0; r < m; r++) {
+            const uint8_t *p = rec + (size_t)r * rs, *cr = p + coff;
+            gbdt_v4 add = {gbdt_rec_g(p), gbdt_rec_h(p), 1, 0};
+#pragma GCC unroll 8
             for (int f = 0; f < d; f++)
                 buf[hoff[f] + cr[f]] += add;
         }
     }
 }
 
-/* One thread's cells added into its 128-bit accumulators acc[hb][3]
- * (gradient, hessian, count; the hessian lane unused when constant). */
-static void hist_flush(const gbdt_hist *hc, const void *cells, tribe_xsum *acc)
+/* Thread t's cells added into its 128-bit accumulators (gradient, hessian,
+ * count; the hessian lane unused when constant), then zeroed. */
+static void hist_flush(const gbdt_hist *hc, int t)
 {
-    int hb = hc->hb;
+    int hb = hc->hb, first = !hc->th[t].flushed;
+    void *cells = (char *)hc->tbuf + (size_t)t * hb * cell_size(hc);
+    tribe_xsum *acc = hc->tacc + (size_t)t * hb * 3;
+    if (first)
+        memset(acc, 0, (size_t)hb * 3 * sizeof *acc);
     if (hc->hconst) {
         const gbdt_v2 *c = cells;
         for (int k = 0; k < hb; k++) {
@@ -108,30 +135,43 @@ static void hist_flush(const gbdt_hist *hc, const void *cells, tribe_xsum *acc)
             acc[3 * (size_t)k + 2] += c[k][2];
         }
     }
+    memset(cells, 0, (size_t)hb * cell_size(hc));
+    hc->th[t].flushed = 1;
+    hc->th[t].since = 0;
 }
 
-/* Bins [k0, k1) of out: the sums over nth threads of their cells (when
- * every block was one chunk) or of their accumulators, in thread order. */
-static void hist_reduce(const gbdt_hist *hc, int nth, int chunked, int k0, int k1, tribe_xsum *out)
+void gbdt_hist_add(const gbdt_hist *hc, int t, const uint8_t *rec, int64_t m)
+{
+    gbdt_hist_thread *s = &hc->th[t];
+    void *cells = (char *)hc->tbuf + (size_t)t * hc->hb * cell_size(hc);
+    while (m > 0) {
+        int64_t k = s->chunk - s->since < m ? s->chunk - s->since : m;
+        hist_fill(hc, rec, k, cells);
+        rec += (size_t)k * hc->rs;
+        m -= k;
+        s->since += k;
+        if (s->since == s->chunk)
+            hist_flush(hc, t);
+    }
+}
+
+void gbdt_hist_reduce(const gbdt_hist *hc, int nth, int k0, int k1, tribe_xsum *out)
 {
     size_t hb = (size_t)hc->hb;
     for (int k = k0; k < k1; k++) {
         tribe_xsum sg = 0, sh = 0, sn = 0;
-        if (chunked) {
-            for (int u = 0; u < nth; u++) {
+        for (int u = 0; u < nth; u++) {
+            if (hc->th[u].flushed) {
                 const tribe_xsum *a = hc->tacc + (u * hb + k) * 3;
                 sg += a[0];
                 sh += a[1];
                 sn += a[2];
             }
-        } else if (hc->hconst) {
-            for (int u = 0; u < nth; u++) {
+            if (hc->hconst) {
                 const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + u * hb + k;
                 sg += (*c)[0];
                 sn += (*c)[1];
-            }
-        } else {
-            for (int u = 0; u < nth; u++) {
+            } else {
                 const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + u * hb + k;
                 sg += (*c)[0];
                 sh += (*c)[1];
@@ -150,36 +190,106 @@ int64_t gbdt_hist_chunk(uint64_t gmax)
     return (int64_t)(lim / (gmax > 0 ? gmax : 1));
 }
 
-void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *codes, const int64_t *g, const int64_t *h, int64_t m,
-                     tribe_xsum *out)
+void gbdt_hist_build_ranges(const gbdt_hist *hc, const uint8_t *rec, int nr, const int64_t *rg, tribe_xsum *out)
 {
+    int64_t m = 0;
+    for (int u = 0; u < nr; u++)
+        m += rg[2 * u + 1] - rg[2 * u];
     if (hc->ref) {
-        gbdt_hist_build_ref(hc, codes, g, h, m, out);
+        memset(out, 0, (size_t)3 * hc->hb * sizeof *out);
+        for (int u = 0; u < nr; u++)
+            gbdt_hist_add_ref(hc, rec + (size_t)rg[2 * u] * hc->rs, rg[2 * u + 1] - rg[2 * u], out);
         return;
     }
-    int hb = hc->hb;
-    int64_t chunk = gbdt_hist_chunk(hc->gmax);
-    chunk = hc->max_chunk > 0 && hc->max_chunk < chunk ? hc->max_chunk : chunk;
     int nt = m * hc->d >= TRIBE_OMP_MIN_WORK ? hc->nthreads : 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t rlo = m * t / nth, rhi = m * (t + 1) / nth;
-        /* the largest block, (m + nth - 1) / nth rows, decides for all threads */
-        int chunked = (m + nth - 1) / nth > chunk;
-        void *cells = (char *)hc->tbuf + (size_t)t * hb * (hc->hconst ? sizeof(gbdt_v2) : sizeof(gbdt_v4));
-        if (!chunked) {
-            hist_fill(hc, codes, g, h, rlo, rhi, cells);
-        } else {
-            tribe_xsum *acc = hc->tacc + (size_t)t * hb * 3;
-            memset(acc, 0, (size_t)hb * 3 * sizeof *acc);
-            for (int64_t c0 = rlo; c0 < rhi; c0 += chunk) {
-                hist_fill(hc, codes, g, h, c0, rhi - c0 > chunk ? c0 + chunk : rhi, cells);
-                hist_flush(hc, cells, acc);
-            }
+        gbdt_hist_zero(hc, t);
+        /* each range split into nth static blocks, block t to thread t */
+        for (int u = 0; u < nr; u++) {
+            int64_t lo = rg[2 * u], n = rg[2 * u + 1] - lo;
+            int64_t a = lo + n * t / nth, b = lo + n * (t + 1) / nth;
+            gbdt_hist_add(hc, t, rec + (size_t)a * hc->rs, b - a);
         }
 #pragma omp barrier
         /* static bins per thread, as omp for schedule(static) would */
-        hist_reduce(hc, nth, chunked, (int)((int64_t)hb * t / nth), (int)((int64_t)hb * (t + 1) / nth), out);
+        gbdt_hist_reduce(hc, nth, (int)((int64_t)hc->hb * t / nth), (int)((int64_t)hc->hb * (t + 1) / nth), out);
     }
+}
+
+void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out)
+{
+    const int64_t rg[2] = {0, m};
+    gbdt_hist_build_ranges(hc, rec, 1, rg, out);
+}
+
+/* Squared error's gradient of a record's row: tribe_xsum_of(score - y),
+ * branch-free; 0 and *bad = 1 when |score - y| >= 2^30 (then |g| would
+ * reach 2^62). */
+static inline int64_t sq_grad(const gbdt_hist *hc, const uint8_t *p, const double *score, const double *y, int *bad)
+{
+    int32_t i;
+    memcpy(&i, p + hc->coff - 4, sizeof i);
+    double e = score[i] - y[i];
+    int ok = fabs(e) < 1073741824.0;
+    *bad |= !ok;
+    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
+    return (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+}
+
+int64_t gbdt_hist_root_sq(gbdt_hist *hc, uint8_t *rec, int nr, const int64_t *rg, const double *score, const double *y,
+                          int *overflow, tribe_xsum *out)
+{
+    const size_t rs = (size_t)hc->rs;
+    int64_t m = 0, gmax = 0;
+    int bad = 0;
+    for (int u = 0; u < nr; u++)
+        m += rg[2 * u + 1] - rg[2 * u];
+    if (hc->ref) {
+        for (int u = 0; u < nr; u++)
+            for (int64_t r = rg[2 * u]; r < rg[2 * u + 1]; r++) {
+                int64_t g = sq_grad(hc, rec + (size_t)r * rs, score, y, &bad);
+                memcpy(rec + (size_t)r * rs, &g, sizeof g);
+                gmax = (g < 0 ? -g : g) > gmax ? (g < 0 ? -g : g) : gmax;
+            }
+        gbdt_hist_build_ranges(hc, rec, nr, rg, out);
+    } else {
+        int nt = m * hc->d >= TRIBE_OMP_MIN_WORK ? hc->nthreads : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(max : gmax) reduction(| : bad)
+        {
+            int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            const int d = hc->d, coff = hc->coff, *hoff = hc->hoff;
+            gbdt_hist_zero(hc, t);
+            gbdt_v2 *buf = (gbdt_v2 *)hc->tbuf + (size_t)t * hc->hb;
+            /* |g| summed since the last flush: while below 2^62 no cell's
+             * int64 partial sum can overflow */
+            uint64_t run = 0;
+            const uint64_t lim = ((uint64_t)1 << 62) - 1;
+            for (int u = 0; u < nr; u++) {
+                int64_t lo = rg[2 * u], n = rg[2 * u + 1] - lo;
+                for (int64_t r = lo + n * t / nth; r < lo + n * (t + 1) / nth; r++) {
+                    uint8_t *p = rec + (size_t)r * rs;
+                    int64_t g = sq_grad(hc, p, score, y, &bad);
+                    memcpy(p, &g, sizeof g);
+                    uint64_t a = (uint64_t)(g < 0 ? -g : g);
+                    gmax = (int64_t)a > gmax ? (int64_t)a : gmax;
+                    if (run + a > lim) {
+                        hist_flush(hc, t);
+                        run = 0;
+                    }
+                    run += a;
+                    const uint8_t *cr = p + coff;
+                    gbdt_v2 add = {g, 1};
+#pragma GCC unroll 8
+                    for (int f = 0; f < d; f++)
+                        buf[hoff[f] + cr[f]] += add;
+                }
+            }
+#pragma omp barrier
+            gbdt_hist_reduce(hc, nth, (int)((int64_t)hc->hb * t / nth), (int)((int64_t)hc->hb * (t + 1) / nth), out);
+        }
+    }
+    *overflow |= bad;
+    return hc->hval > gmax ? hc->hval : gmax;
 }

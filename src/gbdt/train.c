@@ -184,32 +184,35 @@ static double row_loss(const tribe_gbdt_cfg *c, int ng, const double *s, double 
     return 0;
 }
 
-/* ---- row buffers -------------------------------------------------------------
- * The training rows of a tree live in row buffers that hold, per row and in
- * the same order, its bin codes (d bytes), its local row index and its
- * fixed-point gradient and hessian. A leaf is a range [begin, end) of one
- * buffer; splitting it moves its rows into the other buffer (left rows
- * first), so every histogram build (hist.c) streams contiguous memory
- * ("ordered gradients"). Buffer 2 is the base: all training rows in local
- * order, whose codes never change; buffers 0 and 1 alternate down the tree. */
+/* ---- row records -------------------------------------------------------------
+ * The training rows of a tree live in record buffers (gbdt_internal.h: per
+ * row its fixed-point gradient, its hessian unless constant, its local row
+ * index and its bin codes, in one record). The buffer positions are cut
+ * into T segments, one per OpenMP thread, and a row stays in its segment
+ * for the whole fit: a leaf is a range of positions in every segment of one
+ * buffer, and splitting it moves each segment's rows to the same segment of
+ * the other buffer (left rows forward, right rows backward). So thread t
+ * splits its own rows in one pass, without counting them first, and adds
+ * those of the child whose histogram is built to its cells while they are
+ * in cache; every histogram streams contiguous records ("ordered
+ * gradients"). Buffer 2 is the base: every training row, dealt to the
+ * segments in blocks of GBDT_SEG_BLOCK rows round robin (a leaf of rows
+ * that are neighbours in the input still spreads over the threads); buffers
+ * 0 and 1 alternate down the tree. The order of rows in a leaf changes no
+ * histogram (integer sums), so the tree is the same for any T. */
+enum { GBDT_SEG_BLOCK = 1024, GBDT_PART_BLOCK = 256 };
 
-typedef struct {
-    uint8_t *codes; /* [n][d] */
-    int64_t *row;   /* [n] local row index */
-    int64_t *g, *h; /* [n] fixed-point gradient / hessian of the current output */
-} rowbuf;
-
-/* Histogram of rows [lo, hi) of buffer b into out[3 * hb]. */
-static void hist_build(const gbdt_hist *hc, const rowbuf *b, int64_t lo, int64_t hi, tribe_xsum *out)
+static inline int64_t rec_row(const gbdt_hist *hc, const uint8_t *p)
 {
-    gbdt_hist_build(hc, b->codes + lo * hc->d, b->g + lo, hc->hconst ? NULL : b->h + lo, hi - lo, out);
+    int32_t v;
+    memcpy(&v, p + hc->coff - 4, sizeof v);
+    return v;
 }
 
 /* ---- tree growth ------------------------------------------------------------ */
 
 typedef struct {
-    int64_t begin, end; /* local rows in the partition array */
-    int node, depth, slot, side; /* side: the row buffer holding the rows */
+    int node, depth, slot, side; /* side: the record buffer holding the rows */
     tribe_xsum G, H;
     int64_t N;
     /* best split (valid when gain > 0) */
@@ -332,8 +335,15 @@ typedef struct {
     const tribe_gbdt_cfg *cfg;
     const tribe_gbdt_bins *bins;
     gbdt_hist hc;        /* histogram kernel state (gmax: local rows of the tree) */
-    rowbuf rb[3];        /* 0, 1: alternating leaf buffers; 2: the base */
-    uint8_t *flag;       /* [n] scratch: direction of each row of a split leaf */
+    uint8_t *buf[3];     /* record buffers: 0, 1 alternate down the tree; 2: the base */
+    int T;               /* segments, one per thread (hc.nthreads) */
+    int64_t *seg;        /* [T + 1] segment u holds the positions [seg[u], seg[u + 1]) */
+    int64_t *rng;        /* [max_leaves + 1][T][2] leaf k's positions in segment u; entry
+                          * max_leaves: the out-of-bag rows (buffer 0) of a bagged tree */
+    int bagged;          /* the tree grows on the rows drawn into its bag (subsample < 1) */
+    int bag_tree;        /* the tree's index, for the bag draws */
+    int64_t offset;      /* global index of local row 0, for the bag draws */
+    int64_t n_tr;        /* local training rows */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
     leaf_t *leaves;      /* [max_leaves] */
     int n_leaves;        /* leaves of the last grown tree */
@@ -343,6 +353,7 @@ typedef struct {
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
+static int64_t *leaf_rng(const grower *gr, int k) { return gr->rng + (size_t)k * gr->T * 2; }
 
 static void leaf_totals(grower *gr, leaf_t *L)
 {
@@ -371,8 +382,8 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
 }
 
 
-/* Sums histogram h over ranks in int64 messages. When gmax_global *
- * (n_train + 1) < 2^62 no global bin sum can leave int64: each bin sends
+/* Sums histogram h of N global rows over ranks in int64 messages. When
+ * gmax_global * (N + 1) < 2^62 no global bin sum can leave int64: each bin sends
  * (gradient, count), and the hessian too unless constant (H = count *
  * hval). Otherwise (money targets) each 128-bit sum v is sent as hi =
  * floor(v / 2^32) and lo = v - hi 2^32 in [0, 2^32): the ranks' lo add up
@@ -381,12 +392,12 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
  * exactly. The same integers as summing 128-bit values (the fallback for
  * n_train >= 2^32), in a built-in MPI_SUM message of 3 or 5 int64 per bin
  * instead of 3 tribe_xsum. */
-static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
+static tribe_status reduce_hist(grower *gr, tribe_xsum *h, int64_t N)
 {
     int hb = gr->hc.hb, hc = gr->hc.hconst;
     if (tribe_par_size(gr->par) == 1)
         return TRIBE_OK;
-    int small = (unsigned __int128)gr->gmax_global * (uint64_t)(gr->n_train + 1) < ((unsigned __int128)1 << 62);
+    int small = (unsigned __int128)gr->gmax_global * (uint64_t)(N + 1) < ((unsigned __int128)1 << 62);
     if (!small && gr->n_train >= ((int64_t)1 << 32) - tribe_par_size(gr->par))
         return tribe_par_sum_xsum(gr->par, h, (int64_t)3 * hb);
     /* lanes per bin: sums (1 lane when small, hi and lo otherwise) of the
@@ -420,116 +431,86 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h)
     return TRIBE_OK;
 }
 
-/* Row r of buffer src to row q of buffer dst (wh: with its hessian). */
-static inline void move_row(const rowbuf *restrict src, rowbuf *restrict dst, int64_t r, int64_t q, int d, int wh)
+/* Record s to d (rs bytes, a multiple of 16). */
+static inline void copy_rec(uint8_t *restrict d, const uint8_t *restrict s, size_t rs)
 {
-    if (d == 16)
-        memcpy(dst->codes + q * 16, src->codes + r * 16, 16);
-    else
-        memcpy(dst->codes + q * d, src->codes + r * d, (size_t)d);
-    dst->row[q] = src->row[r];
-    dst->g[q] = src->g[r];
-    if (wh)
-        dst->h[q] = src->h[r];
-}
-
-/* One thread's split_rows in one pass: left rows forward from lo, right
- * rows backward from hi - 1 (so in reverse order), with no counting pass
- * (which reads every row's codes once more). */
-static int64_t split_rows_serial(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
-{
-    /* local copies: the stores of a row cannot change them, so the
-     * compiler keeps the buffer pointers in registers */
-    const rowbuf sb = gr->rb[from], *src = &sb;
-    rowbuf db = gr->rb[to], *dst = &db;
-    int d = gr->hc.d, wh = !gr->hc.hconst;
-    const uint8_t *restrict fl = gr->flag, *restrict sc = src->codes;
-    int64_t wl = lo, wr = hi - 1;
-    /* branch-free: the direction of a row is a coin toss to the CPU */
-    for (int64_t r = lo; r < hi; r++) {
-        int64_t left;
-        if (f >= 0) {
-            uint8_t cd = sc[r * d + f];
-            left = cd == 0 ? dl : cd <= bb;
-        } else {
-            left = fl[r];
-        }
-        int64_t q = left ? wl : wr;
-        wl += left;
-        wr -= 1 - left;
-        move_row(src, dst, r, q, d, wh);
+    if (rs == 32) {
+        memcpy(d, s, 32);
+        return;
     }
-    return wl - lo;
+    for (size_t k = 0; k < rs; k += 16)
+        memcpy(d + k, s + k, 16);
 }
 
-/* Moves the rows [lo, hi) of buffer `from` to the same range of buffer
- * `to`: those going left first. With f >= 0 a row goes left when its code
- * of feature f is <= bb (code 0, missing: when dl); with f < 0, when
- * flag[r] = 1. OpenMP over static row blocks: each thread counts its
- * block's left rows, then writes its rows at offsets from the block-order
- * prefix sums; one thread does it in one pass (split_rows_serial). The row
- * order does not affect any histogram (integer sums), so the two give the
- * same tree. Returns the left count. */
-static int64_t split_rows(grower *gr, int from, int to, int64_t lo, int64_t hi, int f, int bb, int dl)
+/* Thread t's part of a split: the records at positions [b, e) of buffer
+ * `from` to the same positions of buffer `to`, left rows forward from b and
+ * right rows backward from e - 1, in one pass. A row goes left when its
+ * code of feature f is <= bb (code 0, missing: when dl); with f < 0, when
+ * it is drawn into the tree's bag. Returns the left count. (Building the
+ * histogram of a child here, while its rows are in cache, was slower: the
+ * rows streaming through evict the histogram cells.) */
+static int64_t part_rows(const grower *gr, int from, int to, int64_t b, int64_t e, int f, int bb, int dl)
 {
-    enum { MAXT = 256 };
-    int64_t cnt[MAXT + 1];
-    const rowbuf *src = &gr->rb[from];
-    rowbuf *dst = &gr->rb[to];
-    int d = gr->hc.d, wh = !gr->hc.hconst;
-    int64_t m = hi - lo, nl = 0;
-    int nt = m >= 32768 ? gr->hc.nthreads : 1;
-    nt = nt > MAXT ? MAXT : nt;
-    if (nt == 1)
-        return split_rows_serial(gr, from, to, lo, hi, f, bb, dl);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t rlo = lo + m * t / nth, rhi = lo + m * (t + 1) / nth, c = 0;
+    const gbdt_hist *hc = &gr->hc;
+    const tribe_gbdt_cfg *c = gr->cfg;
+    const size_t rs = (size_t)hc->rs;
+    const uint8_t *restrict src = gr->buf[from];
+    uint8_t *restrict dst = gr->buf[to];
+    uint8_t lf[GBDT_PART_BLOCK];
+    int64_t wl = b, wr = e - 1;
+    for (int64_t r0 = b; r0 < e; r0 += GBDT_PART_BLOCK) {
+        int n = e - r0 > GBDT_PART_BLOCK ? GBDT_PART_BLOCK : (int)(e - r0);
+        const uint8_t *sb = src + (size_t)r0 * rs;
         if (f >= 0) {
-            const uint8_t *pc = src->codes + f;
-            for (int64_t r = rlo; r < rhi; r++) {
-                uint8_t cd = pc[r * d];
-                uint8_t left = (uint8_t)(cd == 0 ? dl : cd <= bb);
-                gr->flag[r] = left;
-                c += left;
+            const uint8_t *pc = sb + hc->coff + f;
+            for (int j = 0; j < n; j++) {
+                int cd = pc[(size_t)j * rs];
+                lf[j] = (uint8_t)((cd == 0) & dl) | (uint8_t)((cd != 0) & (cd <= bb));
             }
         } else {
-            for (int64_t r = rlo; r < rhi; r++)
-                c += gr->flag[r];
+            for (int j = 0; j < n; j++)
+                lf[j] = tribe_rng_unif(c->seed, TRIBE_STREAM_GBDT_BAG,
+                                       tribe_hash2((uint64_t)(gr->offset + rec_row(hc, sb + (size_t)j * rs)),
+                                                   (uint64_t)gr->bag_tree)) < c->subsample;
         }
-        cnt[t] = c;
-#pragma omp barrier
-        /* left rows: after the earlier blocks' left rows; right rows: after
-         * all left rows and the earlier blocks' right rows */
-        int64_t wl = lo, wr = lo;
-        for (int u = 0; u < nth; u++)
-            wr += cnt[u];
-        for (int u = 0; u < t; u++) {
-            wl += cnt[u];
-            wr += (m * (u + 1) / nth - m * u / nth) - cnt[u];
-        }
-        /* branch-free: the direction of a row is a coin toss to the CPU;
-         * the thread's own copies of the buffers, as in split_rows_serial */
-        const uint8_t *restrict fl = gr->flag;
-        const rowbuf ts = *src;
-        rowbuf td = *dst;
-        for (int64_t r = rlo; r < rhi; r++) {
-            int64_t left = fl[r], q = left ? wl : wr;
+        /* branch-free: the direction of a row is a coin toss to the CPU */
+        for (int j = 0; j < n; j++) {
+            int64_t left = lf[j], q = left ? wl : wr;
             wl += left;
-            wr += 1 - left;
-            move_row(&ts, &td, r, q, d, wh);
+            wr -= 1 - left;
+            copy_rec(dst + (size_t)q * rs, sb + (size_t)j * rs, rs);
         }
-#pragma omp single
-        for (int u = 0; u < nth; u++)
-            nl += cnt[u];
     }
-    return nl;
+    return wl - b;
 }
 
-/* Grows one tree on the rows [0, m) of buffer `root_side` (local);
+/* Splits leaf ka, whose rows are in buffer `from`, into buffer `to` (see
+ * part_rows for f, bb, dl): afterwards leaf ka's ranges hold its left rows
+ * and leaf kb's its right rows. With hs >= 0, out[3 * hb] is then the
+ * histogram of this rank's rows of side hs (0 left, 1 right). OpenMP:
+ * thread t splits the segments t, t + nth, ... */
+static void split_leaf(grower *gr, int ka, int kb, int from, int to, int f, int bb, int dl, int hs,
+                       tribe_xsum *out)
+{
+    int T = gr->T;
+    int64_t *ra = leaf_rng(gr, ka), *rb = leaf_rng(gr, kb), m = 0;
+    for (int u = 0; u < T; u++)
+        m += ra[2 * u + 1] - ra[2 * u];
+    int nt = m * gr->hc.d >= TRIBE_OMP_MIN_WORK ? T : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int u = 0; u < T; u++) {
+        int64_t b = ra[2 * u], e = ra[2 * u + 1];
+        int64_t nl = part_rows(gr, from, to, b, e, f, bb, dl);
+        ra[2 * u + 1] = rb[2 * u] = b + nl;
+        rb[2 * u + 1] = e;
+    }
+    if (hs >= 0)
+        gbdt_hist_build_ranges(&gr->hc, gr->buf[to], T, hs == 0 ? ra : rb, out);
+}
+
+/* Collective. Grows one tree from its root (grow_root: leaf 0, slot 0);
  * nodes[2 * max_leaves - 1] out. */
-static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_tree *tree)
+static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
 {
     tribe_status st = TRIBE_OK;
     const tribe_gbdt_cfg *c = gr->cfg;
@@ -538,13 +519,6 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
     tribe_gbdt_node *nodes = tree->nodes;
     int n_nodes = 1, n_leaves = 1;
     leaf_t *lv = gr->leaves;
-    memset(&lv[0], 0, sizeof lv[0]);
-    lv[0].begin = 0;
-    lv[0].end = m;
-    lv[0].slot = 0;
-    lv[0].side = root_side;
-    hist_build(&gr->hc, &gr->rb[root_side], 0, m, slot_hist(gr, 0));
-    TRIBE_TRY(reduce_hist(gr, slot_hist(gr, 0)));
     leaf_totals(gr, &lv[0]);
     find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0], gr->gmax_global);
 
@@ -557,9 +531,6 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
             break;
         leaf_t P = lv[best];
         int f = P.feature, bb = P.bin, dl = P.default_left;
-        /* the rows move to the other buffer, left ones first */
-        int to = P.side == 0 ? 1 : 0;
-        int64_t nl = split_rows(gr, P.side, to, P.begin, P.end, f, bb, dl);
 
         tribe_gbdt_node *pn = &nodes[P.node];
         pn->feature = f;
@@ -574,11 +545,8 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
         leaf_t A, B; /* left, right */
         memset(&A, 0, sizeof A);
         memset(&B, 0, sizeof B);
-        A.begin = P.begin;
-        A.end = P.begin + nl;
-        B.begin = A.end;
-        B.end = P.end;
-        A.side = B.side = to;
+        /* the rows move to the other buffer, left ones first */
+        A.side = B.side = P.side == 0 ? 1 : 0;
         A.node = n_nodes;
         B.node = n_nodes + 1;
         A.depth = B.depth = P.depth + 1;
@@ -589,14 +557,16 @@ static tribe_status grow_tree(grower *gr, int root_side, int64_t m, tribe_gbdt_t
         B.H = P.H - P.HL;
         B.N = P.N - P.NL;
         n_nodes += 2;
-        /* Build the child with fewer GLOBAL rows (same choice on every rank),
-         * derive its sibling by subtraction in the parent's slot. */
+        /* Build the child with fewer GLOBAL rows (same choice on every rank)
+         * while the rows move, derive its sibling by subtraction in the
+         * parent's slot. */
         leaf_t *small = A.N <= B.N ? &A : &B, *large = small == &A ? &B : &A;
         small->slot = n_leaves; /* slots 0..n_leaves-1 are in use */
         large->slot = P.slot;
         tribe_xsum *hs = slot_hist(gr, small->slot), *hp = slot_hist(gr, P.slot);
-        hist_build(&gr->hc, &gr->rb[to], small->begin, small->end, hs);
-        TRIBE_TRY(reduce_hist(gr, hs));
+        /* leaf best's ranges become A's, leaf n_leaves's B's */
+        split_leaf(gr, best, n_leaves, P.side, A.side, f, bb, dl, small == &A ? 0 : 1, hs);
+        TRIBE_TRY(reduce_hist(gr, hs, small->N));
         for (size_t k = 0; k < hl; k++)
             hp[k] -= hs[k];
         /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
@@ -618,7 +588,6 @@ cleanup:
 /* The driver's per-row state, sized once per fit. */
 typedef struct {
     uint8_t *codes;     /* [n][d] bin codes of every local row */
-    int32_t *leafof;    /* [n] leaf node of each bagged row of the last tree, else -1 */
     int *hoff;          /* [d + 1] first bin of each feature */
     double *score;      /* [n][ng] raw scores */
     int64_t *gall, *hall; /* [n][ng] fixed-point gradients / hessians (not for squared error) */
@@ -628,7 +597,6 @@ typedef struct {
 static void fit_free(fit_state *fs, grower *gr)
 {
     free(fs->codes);
-    free(fs->leafof);
     free(fs->hoff);
     free(fs->score);
     free(fs->gall);
@@ -636,14 +604,11 @@ static void fit_free(fit_state *fs, grower *gr)
     gbdt_hist_free(&gr->hc);
     free(gr->slots);
     free(gr->leaves);
-    free(gr->flag);
     free(gr->rbuf);
-    for (int b = 0; b < 3; b++) {
-        free(gr->rb[b].codes);
-        free(gr->rb[b].row);
-        free(gr->rb[b].g);
-        free(gr->rb[b].h);
-    }
+    free(gr->seg);
+    free(gr->rng);
+    for (int b = 0; b < 3; b++)
+        free(gr->buf[b]);
 }
 
 /* Not collective. The model's arrays (ng outputs, has_valid: validation
@@ -669,7 +634,6 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     if (has_valid)
         TRIBE_TRY(tribe_calloc((void **)&m->valid_loss, (size_t)cfg->n_rounds, sizeof(double)));
     TRIBE_TRY(tribe_alloc((void **)&fs->codes, (size_t)n * d + 1));
-    TRIBE_TRY(tribe_alloc((void **)&fs->leafof, ((size_t)n + 1) * sizeof *fs->leafof));
     TRIBE_TRY(tribe_calloc((void **)&fs->hoff, (size_t)d + 1, sizeof *fs->hoff));
     for (int f = 0; f < d; f++)
         fs->hoff[f + 1] = fs->hoff[f] + bins->n_edges[f] + 2;
@@ -681,15 +645,17 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     if (valid)
         for (int64_t i = 0; i < n; i++)
             fs->n_tr -= valid[i] != 0;
-    for (int b = 0; b < 3; b++) {
-        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].codes, (size_t)fs->n_tr * d + 16));
-        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].row, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
-        TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].g, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
-        /* squared error: hessians are constant, never stored */
-        if (!sq)
-            TRIBE_TRY(tribe_alloc((void **)&gr->rb[b].h, ((size_t)fs->n_tr + 1) * sizeof(int64_t)));
-    }
-    TRIBE_TRY(tribe_alloc((void **)&gr->flag, (size_t)fs->n_tr + 1));
+    /* records name their row in an int32 */
+    if (n > INT32_MAX)
+        TRIBE_TRY(tribe_fail(TRIBE_ERR_USAGE, "gbdt: %lld rows on one rank; at most %d (use more ranks)",
+                             (long long)n, INT32_MAX));
+    /* squared error: hessians are constant, never stored (gbdt_hist_init's record layout) */
+    for (int b = 0; b < 3; b++)
+        TRIBE_TRY(tribe_alloc((void **)&gr->buf[b], ((size_t)fs->n_tr + 1) * gr->hc.rs));
+    gr->T = gr->hc.nthreads;
+    gr->n_tr = fs->n_tr;
+    TRIBE_TRY(tribe_calloc((void **)&gr->seg, (size_t)gr->T + 1, sizeof *gr->seg));
+    TRIBE_TRY(tribe_calloc((void **)&gr->rng, ((size_t)ml + 1) * gr->T * 2, sizeof *gr->rng));
     TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
     /* squared error: gradients are computed where the rows are gathered */
@@ -772,81 +738,155 @@ static int all_gradients(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const dou
 }
 
 /* Not collective. Output k's gradients (and hessians) of the training rows
- * into the base buffer, and with subsampling the bag flags of tree t.
- * Returns the local max |g|, h; *overflow |= 1 when a squared-error
- * gradient overflowed. */
-static int64_t group_gradients(grower *gr, const fit_state *fs, int ng, int k, int t, int64_t offset,
-                               const double *y, int *overflow)
+ * into their base records. Returns the local max |g|, h; *overflow |= 1
+ * when a squared-error gradient overflowed. */
+static int64_t group_gradients(grower *gr, const fit_state *fs, int ng, int k, const double *y, int *overflow)
 {
-    const tribe_gbdt_cfg *cfg = gr->cfg;
-    rowbuf *base = &gr->rb[2];
+    const gbdt_hist *hc = &gr->hc;
+    uint8_t *base = gr->buf[2];
+    const size_t rs = (size_t)hc->rs;
     int64_t gmax = 0, n_tr = fs->n_tr;
     const double *score = fs->score;
-    if (cfg->objective == TRIBE_GBDT_SQUARED) {
-        /* branch-free so that it vectorises: |g| < 2^30 keeps the
-         * fixed-point values and their sums in range (then
-         * |g 2^32| < 2^62 and the rounding below is tribe_xsum_of's) */
-        const int64_t *restrict brow = base->row;
-        int64_t *restrict bg = base->g;
+    if (gr->cfg->objective == TRIBE_GBDT_SQUARED) {
+        /* branch-free: |g| < 2^30 keeps the fixed-point values and their
+         * sums in range (then |g 2^32| < 2^62 and the rounding below is
+         * tribe_xsum_of's) */
         int ovf = 0;
 #pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : ovf) if (n_tr >= TRIBE_OMP_MIN_WORK)
         for (int64_t r = 0; r < n_tr; r++) {
-            int64_t i = brow[r];
+            uint8_t *p = base + (size_t)r * rs;
+            int64_t i = rec_row(hc, p);
             double e = score[i] - y[i];
             int ok = fabs(e) < 1073741824.0;
             ovf |= !ok;
             double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
             int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
-            bg[r] = gv;
+            memcpy(p, &gv, sizeof gv);
             gv = gv < 0 ? -gv : gv;
             gmax = gv > gmax ? gv : gmax;
         }
         *overflow |= ovf;
-        gmax = gr->hc.hval > gmax ? gr->hc.hval : gmax;
+        gmax = hc->hval > gmax ? hc->hval : gmax;
     } else {
 #pragma omp parallel for schedule(static) reduction(max : gmax) if (n_tr >= TRIBE_OMP_MIN_WORK)
         for (int64_t r = 0; r < n_tr; r++) {
-            int64_t i = base->row[r], gv = fs->gall[i * ng + k], hv = fs->hall[i * ng + k];
-            base->g[r] = gv;
-            base->h[r] = hv;
+            uint8_t *p = base + (size_t)r * rs;
+            int64_t i = rec_row(hc, p), gv = fs->gall[i * ng + k], hv = fs->hall[i * ng + k];
+            memcpy(p, &gv, sizeof gv);
+            memcpy(p + 8, &hv, sizeof hv);
             gv = gv < 0 ? -gv : gv;
             gmax = gv > gmax ? gv : gmax;
             gmax = hv > gmax ? hv : gmax;
         }
     }
-    if (cfg->subsample < 1.0) {
-#pragma omp parallel for schedule(static) if (n_tr >= TRIBE_OMP_MIN_WORK)
-        for (int64_t r = 0; r < n_tr; r++)
-            gr->flag[r] = tribe_rng_unif(cfg->seed, TRIBE_STREAM_GBDT_BAG,
-                                         tribe_hash2((uint64_t)(offset + base->row[r]), (uint64_t)t)) < cfg->subsample;
-    }
     return gmax;
 }
 
-/* Not collective. Adds tree (output k) to the scores of the n local rows.
- * Bagged rows: their leaf (node) is known from the partition and noted per
- * row; the others (validation, out of bag) walk the tree on their codes.
- * Then one pass over the rows in order updates the scores and clears the
- * notes (-1). */
-static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state *fs, int64_t n, int d, int ng,
-                       int k)
+/* Collective. The root of the next tree (output k of round `round`): its
+ * rows' gradients into their records and its histogram, summed over ranks,
+ * in slot 0; sets leaf 0's ranges and side, hc.gmax and gmax_global.
+ * Errors: INPUT when a gradient overflowed (agreed). */
+static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, const double *y, int round)
 {
-    int32_t *leafof = fs->leafof;
-    for (int q = 0; q < gr->n_leaves; q++) {
-        const leaf_t *L = &gr->leaves[q];
-        const int64_t *lrow = gr->rb[L->side].row;
-        int32_t node = L->node;
-#pragma omp parallel for schedule(static) if (L->end - L->begin >= TRIBE_OMP_MIN_WORK)
-        for (int64_t r = L->begin; r < L->end; r++)
-            leafof[lrow[r]] = node;
+    tribe_status st = TRIBE_OK;
+    leaf_t *L = &gr->leaves[0];
+    tribe_xsum *h0 = slot_hist(gr, 0);
+    int64_t *r0 = leaf_rng(gr, 0), gmax;
+    int overflow = 0;
+    memset(L, 0, sizeof *L);
+    for (int u = 0; u < gr->T; u++) {
+        r0[2 * u] = gr->seg[u];
+        r0[2 * u + 1] = gr->seg[u + 1];
     }
+    L->side = gr->bagged ? 0 : 2;
+    if (gr->cfg->objective == TRIBE_GBDT_SQUARED && !gr->bagged) {
+        /* gradients and histogram in one pass */
+        gmax = gbdt_hist_root_sq(&gr->hc, gr->buf[2], gr->T, r0, fs->score, y, &overflow, h0);
+        gr->hc.gmax = (uint64_t)gmax;
+    } else {
+        gmax = group_gradients(gr, fs, ng, k, y, &overflow);
+        gr->hc.gmax = (uint64_t)gmax;
+        /* with bagging, the bag to buffer 0, the rest of the rows (out of
+         * bag) behind it in the ranges of leaf max_leaves */
+        if (gr->bagged)
+            split_leaf(gr, 0, gr->cfg->max_leaves, 2, 0, -1, 0, 0, 0, h0);
+        else
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
+    }
+    if (overflow)
+        st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
+    TRIBE_TRY(tribe_par_agree(gr->par, st));
+    TRIBE_TRY(tribe_par_max_i64(gr->par, &gmax, 1));
+    gr->gmax_global = (uint64_t)gmax;
+    TRIBE_TRY(reduce_hist(gr, h0, gr->n_train));
+cleanup:
+    return st;
+}
+
+/* Not collective. Adds tree (output k) to the scores of the n local rows:
+ * each leaf's value to the rows in its ranges, segment by segment (rows
+ * are in exactly one leaf); the rows outside the tree's bag and the
+ * validation rows walk the tree on their codes. */
+static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state *fs, const uint8_t *valid, int64_t n,
+                       int d, int ng, int k)
+{
+    const gbdt_hist *hc = &gr->hc;
+    const size_t rs = (size_t)hc->rs;
+    double *score = fs->score;
+#pragma omp parallel for schedule(static) num_threads(gr->T) if (gr->n_tr * d >= TRIBE_OMP_MIN_WORK)
+    for (int u = 0; u < gr->T; u++) {
+        for (int q = 0; q < gr->n_leaves; q++) {
+            const leaf_t *L = &gr->leaves[q];
+            const int64_t *rg = leaf_rng(gr, q) + 2 * u;
+            const uint8_t *b = gr->buf[L->side];
+            double v = tree->nodes[L->node].value;
+            for (int64_t r = rg[0]; r < rg[1]; r++)
+                score[rec_row(hc, b + (size_t)r * rs) * ng + k] += v;
+        }
+        if (gr->bagged) {
+            const int64_t *rg = leaf_rng(gr, gr->cfg->max_leaves) + 2 * u;
+            for (int64_t r = rg[0]; r < rg[1]; r++) {
+                const uint8_t *p = gr->buf[0] + (size_t)r * rs;
+                score[rec_row(hc, p) * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, p + hc->coff)].value;
+            }
+        }
+    }
+    if (valid) {
 #pragma omp parallel for schedule(static) if (n >= 16384)
+        for (int64_t i = 0; i < n; i++)
+            if (valid[i])
+                score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, fs->codes + i * d)].value;
+    }
+}
+
+/* Not collective. The base records: every training row (valid[i] == 0) of
+ * the n local rows, its row index and codes, dealt to the T segments in
+ * blocks of GBDT_SEG_BLOCK rows round robin; sets seg[]. */
+static void fill_base(grower *gr, const fit_state *fs, const uint8_t *valid, int64_t n, int d)
+{
+    const gbdt_hist *hc = &gr->hc;
+    const size_t rs = (size_t)hc->rs;
+    int T = gr->T;
+    int64_t nb = (fs->n_tr + GBDT_SEG_BLOCK - 1) / GBDT_SEG_BLOCK;
+    /* segment u: blocks u, u + T, ...; only the last block can be short */
+    gr->seg[0] = 0;
+    for (int u = 0; u < T; u++) {
+        int64_t full = nb / T + (u < nb % T), rows = full * GBDT_SEG_BLOCK;
+        if (full > 0 && (nb - 1) % T == u)
+            rows -= nb * GBDT_SEG_BLOCK - fs->n_tr;
+        gr->seg[u + 1] = gr->seg[u] + rows;
+    }
+    memset(gr->buf[2], 0, (size_t)fs->n_tr * rs);
+    int64_t q = 0;
     for (int64_t i = 0; i < n; i++) {
-        int32_t node = leafof[i];
-        leafof[i] = -1;
-        if (node < 0)
-            node = gbdt_leaf_of_codes(tree, fs->codes + i * d);
-        fs->score[i * ng + k] += tree->nodes[node].value;
+        if (valid && valid[i])
+            continue;
+        int64_t j = q / GBDT_SEG_BLOCK;
+        uint8_t *p = gr->buf[2] + (size_t)(gr->seg[j % T] + j / T * GBDT_SEG_BLOCK + q % GBDT_SEG_BLOCK) * rs;
+        int32_t row = (int32_t)i;
+        memcpy(p + hc->coff - 4, &row, sizeof row);
+        memcpy(p + hc->coff, fs->codes + i * d, (size_t)d);
+        q++;
     }
 }
 
@@ -931,23 +971,14 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
     /* Local allocations; agreed before the next collective. */
     TRIBE_TRY(tribe_par_agree(par, fit_alloc(cfg, bins, n, d, valid, ng, cnt[1] > 0, &m, &fs, &gr)));
     tribe_gbdt_bin_codes(bins, xm->x, n, fs.codes);
-    for (int64_t i = 0; i < n; i++)
-        fs.leafof[i] = -1;
-    /* the base buffer: every training row, in local order */
-    {
-        int64_t q = 0;
-        for (int64_t i = 0; i < n; i++) {
-            if (valid && valid[i])
-                continue;
-            memcpy(gr.rb[2].codes + q * d, fs.codes + i * d, (size_t)d);
-            gr.rb[2].row[q++] = i;
-        }
-    }
+    fill_base(&gr, &fs, valid, n, d);
     gr.par = par;
     gr.n_train = cnt[0];
     gr.cfg = cfg;
     gr.bins = bins;
     gr.hc.ref = ref128;
+    gr.offset = offset;
+    gr.bagged = cfg->subsample < 1.0;
 
     TRIBE_TRY(fit_base_score(par, cfg, y, valid, n, cnt[0], m));
     for (int64_t i = 0; i < n; i++)
@@ -967,26 +998,14 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
 
         for (int k = 0; k < ng; k++) {
             int t = round * ng + k;
-            int64_t gmax = group_gradients(&gr, &fs, ng, k, t, offset, y, &overflow);
-            if (overflow)
-                st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: gradients overflowed in round %d (targets too large for the objective?)", round);
-            TRIBE_TRY(tribe_par_agree(par, st));
-            gr.hc.gmax = (uint64_t)gmax;
-            TRIBE_TRY(tribe_par_max_i64(par, &gmax, 1));
-            gr.gmax_global = (uint64_t)gmax;
-            /* the bag: all training rows, or the sampled ones moved to buffer 0 */
-            int root_side = 2;
-            int64_t mrows = fs.n_tr;
-            if (cfg->subsample < 1.0) {
-                mrows = split_rows(&gr, 2, 0, 0, fs.n_tr, -1, 0, 0);
-                root_side = 0;
-            }
             tribe_gbdt_tree *tree = &m->trees[t];
             tree->group = k;
             TRIBE_TRY(tribe_par_agree(par, tribe_calloc((void **)&tree->nodes, (size_t)2 * ml - 1, sizeof *tree->nodes)));
             m->n_trees = t + 1;
-            TRIBE_TRY(grow_tree(&gr, root_side, mrows, tree));
-            apply_tree(&gr, tree, &fs, n, d, ng, k);
+            gr.bag_tree = t;
+            TRIBE_TRY(grow_root(&gr, &fs, ng, k, y, round));
+            TRIBE_TRY(grow_tree(&gr, tree));
+            apply_tree(&gr, tree, &fs, valid, n, d, ng, k);
             tribe_progress_step(m->n_trees);
         }
 

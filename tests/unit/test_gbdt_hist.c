@@ -36,6 +36,22 @@ static uint64_t random_rows(int64_t m, const int *hoff, uint8_t *codes, int64_t 
     return gmax;
 }
 
+/* The rows as hc's records (gbdt_internal.h), malloc'ed. */
+static uint8_t *records(const gbdt_hist *hc, int64_t m, const uint8_t *codes, const int64_t *g, const int64_t *h)
+{
+    uint8_t *rec = calloc((size_t)m, (size_t)hc->rs);
+    for (int64_t r = 0; r < m && rec; r++) {
+        uint8_t *p = rec + (size_t)r * hc->rs;
+        int32_t row = (int32_t)r;
+        memcpy(p, &g[r], 8);
+        if (!hc->hconst)
+            memcpy(p + 8, &h[r], 8);
+        memcpy(p + hc->coff - 4, &row, 4);
+        memcpy(p + hc->coff, codes + r * HD, HD);
+    }
+    return rec;
+}
+
 static void chunked_histograms_should_equal_the_128_bit_reference(void)
 {
     const int64_t m = 40000; /* m * HD >= TRIBE_OMP_MIN_WORK: threaded */
@@ -72,14 +88,17 @@ static void chunked_histograms_should_equal_the_128_bit_reference(void)
                 CU_ASSERT_EQUAL_FATAL(gbdt_hist_init(&hc, HD, hoff, hconst, (int64_t)1 << 32), TRIBE_OK);
                 CU_ASSERT_EQUAL(hc.nthreads, nt);
                 hc.gmax = gmax >> shifts[s];
-                gbdt_hist_build_ref(&hc, codes, g, hconst ? NULL : h, m, ref);
+                uint8_t *rec = records(&hc, m, codes, g, h);
+                CU_ASSERT_FATAL(rec != NULL);
+                gbdt_hist_build_ref(&hc, rec, m, ref);
                 for (int c = 0; c < 3; c++) {
                     hc.max_chunk = caps[c];
                     memset(out, 0x5a, len * sizeof *out);
-                    gbdt_hist_build(&hc, codes, g, hconst ? NULL : h, m, out);
+                    gbdt_hist_build(&hc, rec, m, out);
                     CU_ASSERT(memcmp(out, ref, len * sizeof *out) == 0);
                     checked++;
                 }
+                free(rec);
                 gbdt_hist_free(&hc);
             }
         }
