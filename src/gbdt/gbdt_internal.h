@@ -71,7 +71,8 @@ typedef struct {
     int hconst;         /* every hessian is hval (squared error): not summed, not stored */
     int64_t hval;
     int nthreads;       /* omp_get_max_threads() at init */
-    int ref;            /* tests: 1 = every build by gbdt_hist_add_ref */
+    int ref;            /* tests: 1 = every build by gbdt_hist_add_ref; 2 = that, and train.c
+                         * checks each root it derives against one built from the rows */
     int64_t max_chunk;  /* tests: > 0 caps the rows of a chunk (more flushes) */
     void *tbuf;         /* [nthreads][hb] int64 cells of 2 or 4 lanes */
     tribe_xsum *tacc;   /* [nthreads][hb][3] 128-bit accumulators */
@@ -119,7 +120,9 @@ void gbdt_hist_build_ref(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tri
 void gbdt_hist_add_ref(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out);
 
 /* Collective: tribe_gbdt_fit with the histograms of gbdt_hist_build_ref
- * when ref128 (tests compare the two models). */
+ * when ref128 is 1 (tests compare the two models); when 2, also every root
+ * histogram squared error derives from the last tree's leaves is checked
+ * against one built from the rows (INTERNAL if they differ). */
 tribe_status gbdt_fit(const tribe_dmat *x, const double *y, const uint8_t *valid, const tribe_gbdt_cfg *cfg,
                       int ref128, tribe_gbdt_model **out);
 

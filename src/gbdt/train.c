@@ -341,6 +341,13 @@ typedef struct {
     int64_t *rng;        /* [max_leaves + 1][T][2] leaf k's positions in segment u; entry
                           * max_leaves: the out-of-bag rows (buffer 0) of a bagged tree */
     int bagged;          /* the tree grows on the rows drawn into its bag (subsample < 1) */
+    int incr;            /* squared error without bagging: the rows' gradients are updated
+                          * in fixed point after each tree (apply_incr) and the next root's
+                          * histogram comes from the leaves' */
+    tribe_xsum *next;    /* [3 * hb] incr: the next root's histogram (global) */
+    int64_t *vfix;       /* [max_leaves] incr: the leaf values in fixed point */
+    int64_t gmax_next;   /* incr: local max |g| after the last tree */
+    int ovf_next;        /* incr: a gradient reached 2^62 after the last tree */
     int bag_tree;        /* the tree's index, for the bag draws */
     int64_t offset;      /* global index of local row 0, for the bag draws */
     int64_t n_tr;        /* local training rows */
@@ -607,6 +614,8 @@ static void fit_free(fit_state *fs, grower *gr)
     free(gr->rbuf);
     free(gr->seg);
     free(gr->rng);
+    free(gr->next);
+    free(gr->vfix);
     for (int b = 0; b < 3; b++)
         free(gr->buf[b]);
 }
@@ -656,6 +665,8 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     gr->n_tr = fs->n_tr;
     TRIBE_TRY(tribe_calloc((void **)&gr->seg, (size_t)gr->T + 1, sizeof *gr->seg));
     TRIBE_TRY(tribe_calloc((void **)&gr->rng, ((size_t)ml + 1) * gr->T * 2, sizeof *gr->rng));
+    TRIBE_TRY(tribe_calloc((void **)&gr->next, (size_t)3 * gr->hc.hb, sizeof *gr->next));
+    TRIBE_TRY(tribe_calloc((void **)&gr->vfix, (size_t)ml, sizeof *gr->vfix));
     TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
     /* squared error: gradients are computed where the rows are gathered */
@@ -799,7 +810,24 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
         r0[2 * u + 1] = gr->seg[u + 1];
     }
     L->side = gr->bagged ? 0 : 2;
-    if (gr->cfg->objective == TRIBE_GBDT_SQUARED && !gr->bagged) {
+    if (gr->incr && gr->bag_tree > 0) {
+        /* the previous tree's apply_incr left every row in buffer 2 with
+         * its gradient, and the root's (global) histogram in gr->next */
+        memcpy(h0, gr->next, (size_t)3 * gr->hc.hb * sizeof *h0);
+        if (gr->hc.ref == 2) {
+            /* tests: the same histogram from the rows, summed over ranks */
+            tribe_xsum *hr = slot_hist(gr, 1);
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, hr);
+            TRIBE_TRY(reduce_hist(gr, hr, gr->n_train));
+            if (memcmp(hr, h0, (size_t)3 * gr->hc.hb * sizeof *h0) != 0)
+                st = tribe_fail(TRIBE_ERR_INTERNAL, "gbdt: tree %d's root histogram from the leaves differs from the rows'",
+                                gr->bag_tree);
+            TRIBE_TRY(tribe_par_agree(gr->par, st));
+        }
+        gmax = gr->gmax_next;
+        overflow = gr->ovf_next;
+        gr->hc.gmax = (uint64_t)gmax;
+    } else if (gr->incr) {
         /* gradients and histogram in one pass */
         gmax = gbdt_hist_root_sq(&gr->hc, gr->buf[2], gr->T, r0, fs->score, y, &overflow, h0);
         gr->hc.gmax = (uint64_t)gmax;
@@ -818,9 +846,24 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
     TRIBE_TRY(tribe_par_agree(gr->par, st));
     TRIBE_TRY(tribe_par_max_i64(gr->par, &gmax, 1));
     gr->gmax_global = (uint64_t)gmax;
-    TRIBE_TRY(reduce_hist(gr, h0, gr->n_train));
+    if (!gr->incr || gr->bag_tree == 0)
+        TRIBE_TRY(reduce_hist(gr, h0, gr->n_train));
 cleanup:
     return st;
+}
+
+/* Not collective. Adds tree (output k) to the scores of the validation
+ * rows (valid[i] != 0; none when valid is NULL): they walk the tree on
+ * their codes. */
+static void apply_valid(const tribe_gbdt_tree *tree, fit_state *fs, const uint8_t *valid, int64_t n, int d, int ng,
+                        int k)
+{
+    if (!valid)
+        return;
+#pragma omp parallel for schedule(static) if (n >= 16384)
+    for (int64_t i = 0; i < n; i++)
+        if (valid[i])
+            fs->score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, fs->codes + i * d)].value;
 }
 
 /* Not collective. Adds tree (output k) to the scores of the n local rows:
@@ -851,12 +894,70 @@ static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state 
             }
         }
     }
-    if (valid) {
-#pragma omp parallel for schedule(static) if (n >= 16384)
-        for (int64_t i = 0; i < n; i++)
-            if (valid[i])
-                score[i * ng + k] += tree->nodes[gbdt_leaf_of_codes(tree, fs->codes + i * d)].value;
+    apply_valid(tree, fs, valid, n, d, ng, k);
+}
+
+/* Not collective. Squared error without bagging (gr->incr): each leaf's
+ * value in fixed point, V = tribe_xsum_of(value), added to the gradients
+ * of its rows, whose records move to the same positions of buffer 2 (which
+ * then holds every row again, in the tree's leaf order): g stays the
+ * fixed-point residual prediction - y, updated exactly. The next root's
+ * histogram is then the sum over the leaves of their histograms with V
+ * times each bin's count added to the gradients (gr->next), so no row is
+ * read to build it; gr->gmax_next, gr->ovf_next and *loss, the sum of
+ * tribe_xsum_of(e^2) over the local rows (e = g / 2^32), come from the same
+ * pass. Returns 1 when some e^2 is above 1e15 (diverged). */
+static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
+{
+    const gbdt_hist *hc = &gr->hc;
+    const size_t rs = (size_t)hc->rs, hb = (size_t)hc->hb;
+    int nl = gr->n_leaves, bad = 0, big = 0;
+    int64_t gmax = 0;
+    for (int q = 0; q < nl; q++)
+        gr->vfix[q] = (int64_t)tribe_xsum_of(tree->nodes[gr->leaves[q].node].value);
+    *loss = 0;
+#pragma omp parallel num_threads(gr->T) if (gr->n_tr * hc->d >= TRIBE_OMP_MIN_WORK) reduction(max : gmax) \
+    reduction(| : bad, big)
+    {
+        tribe_xsum lt = 0;
+#pragma omp for schedule(static)
+        for (int u = 0; u < gr->T; u++) {
+            for (int q = 0; q < nl; q++) {
+                const int64_t *rg = leaf_rng(gr, q) + 2 * u, v = gr->vfix[q];
+                const uint8_t *src = gr->buf[gr->leaves[q].side];
+                uint8_t *dst = gr->buf[2];
+                for (int64_t r = rg[0]; r < rg[1]; r++) {
+                    uint8_t *o = dst + (size_t)r * rs;
+                    if (src != dst)
+                        copy_rec(o, src + (size_t)r * rs, rs);
+                    /* |g|, |v| < 2^62: the sum fits */
+                    int64_t g = gbdt_rec_g(o) + v, a = g < 0 ? -g : g;
+                    bad |= a >= ((int64_t)1 << 62);
+                    gmax = a > gmax ? a : gmax;
+                    memcpy(o, &g, sizeof g);
+                    double e = (double)g / TRIBE_XSUM_SCALE, l = e * e;
+                    big |= l > 1e15;
+                    lt += tribe_xsum_of(l);
+                }
+            }
+        }
+#pragma omp critical(gbdt_incr_loss)
+        *loss += lt;
     }
+    tribe_xsum *nx = gr->next;
+    memset(nx, 0, 3 * hb * sizeof *nx);
+    for (int q = 0; q < nl; q++) {
+        const tribe_xsum *h = slot_hist(gr, gr->leaves[q].slot);
+        tribe_xsum v = gr->vfix[q];
+        for (size_t b = 0; b < hb; b++) {
+            nx[3 * b] += h[3 * b] + v * h[3 * b + 2];
+            nx[3 * b + 1] += h[3 * b + 1];
+            nx[3 * b + 2] += h[3 * b + 2];
+        }
+    }
+    gr->gmax_next = hc->hval > gmax ? hc->hval : gmax;
+    gr->ovf_next = bad;
+    return big;
 }
 
 /* Not collective. The base records: every training row (valid[i] == 0) of
@@ -890,20 +991,24 @@ static void fill_base(grower *gr, const fit_state *fs, const uint8_t *valid, int
     }
 }
 
-/* Not collective. Exact sums of the per-row losses over training (ls[0])
- * and validation (ls[1]) rows; per-thread integer partial sums, so any
+/* Not collective. Exact sums of the per-row losses over training (ls[0];
+ * none when valid_only) and validation (ls[1]) rows; per-thread integer partial sums, so any
  * order gives the same. Returns 1 when a loss is not finite or above 1e15. */
 static int round_losses(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const double *score, const double *y,
-                        const uint8_t *valid, tribe_xsum ls[2])
+                        const uint8_t *valid, int valid_only, tribe_xsum ls[2])
 {
     int nonfinite = 0;
     ls[0] = ls[1] = 0;
+    if (valid_only && !valid)
+        return 0;
 #pragma omp parallel if (n >= TRIBE_OMP_MIN_WORK)
     {
         tribe_xsum lt[2] = {0, 0};
         int bad = 0;
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
+            if (valid_only && !valid[i])
+                continue;
             double l = row_loss(cfg, ng, score + i * ng, y[i]);
             if (!isfinite(l) || fabs(l) > 1e15) {
                 bad = 1;
@@ -979,6 +1084,7 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
     gr.hc.ref = ref128;
     gr.offset = offset;
     gr.bagged = cfg->subsample < 1.0;
+    gr.incr = cfg->objective == TRIBE_GBDT_SQUARED && !gr.bagged;
 
     TRIBE_TRY(fit_base_score(par, cfg, y, valid, n, cnt[0], m));
     for (int64_t i = 0; i < n; i++)
@@ -990,6 +1096,8 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
     int round;
     tribe_progress_begin("training", "tree", (int64_t)cfg->n_rounds * ng);
     for (round = 0; round < cfg->n_rounds; round++) {
+        int diverged = 0;
+        tribe_xsum train_loss = 0; /* incr: from apply_incr */
         /* gradients of every output from the scores at the start of the round */
         int overflow = cfg->objective != TRIBE_GBDT_SQUARED && all_gradients(cfg, ng, n, fs.score, y, fs.gall, fs.hall);
         if (overflow)
@@ -1005,15 +1113,22 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
             gr.bag_tree = t;
             TRIBE_TRY(grow_root(&gr, &fs, ng, k, y, round));
             TRIBE_TRY(grow_tree(&gr, tree));
-            apply_tree(&gr, tree, &fs, valid, n, d, ng, k);
+            if (gr.incr) {
+                diverged = apply_incr(&gr, tree, &train_loss);
+                apply_valid(tree, &fs, valid, n, d, ng, k);
+            } else {
+                apply_tree(&gr, tree, &fs, valid, n, d, ng, k);
+            }
             tribe_progress_step(m->n_trees);
         }
 
         /* losses: exact sums of per-row losses over training / validation rows */
         tribe_xsum ls[2];
-        if (round_losses(cfg, ng, n, fs.score, y, valid, ls))
+        if (round_losses(cfg, ng, n, fs.score, y, valid, gr.incr, ls) | diverged)
             st = tribe_fail(TRIBE_ERR_INPUT, "gbdt: the loss diverged in round %d", round);
         TRIBE_TRY(tribe_par_agree(par, st));
+        if (gr.incr)
+            ls[0] = train_loss;
         TRIBE_TRY(tribe_par_sum_xsum(par, ls, 2));
         m->train_loss[round] = tribe_xsum_value(ls[0]) / (double)cnt[0];
         m->n_hist = round + 1;
