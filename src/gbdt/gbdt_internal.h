@@ -35,10 +35,11 @@ static inline int gbdt_leaf_of_codes(const tribe_gbdt_tree *t, const uint8_t *cr
 
 /* ---- row records --------------------------------------------------------------
  * The training rows of a tree live in record buffers (train.c, "Row
- * records"): per row, rs bytes (a multiple of 16) holding its fixed-point
+ * records"): per row, rs bytes (a multiple of 8) holding its fixed-point
  * gradient (int64 at byte 0), its hessian unless constant (int64 at byte
- * 8), its local row index (int32 at byte coff - 4) and its d bin codes (at
- * byte coff). A split moves whole records; a histogram streams them. */
+ * 8), its local row index when the records carry it (int32 at byte
+ * coff - 4) and its d bin codes (at byte coff). A split moves whole
+ * records; a histogram streams them. */
 static inline int64_t gbdt_rec_g(const uint8_t *p)
 {
     int64_t v;
@@ -80,9 +81,10 @@ typedef struct {
 } gbdt_hist;
 
 /* Not collective. The buffers for d features of hoff[d] bins; sets the
- * record layout (coff, rs). Errors: NOMEM (free with gbdt_hist_free either
+ * record layout (coff, rs): with the hessian unless hconst, with the row
+ * index when with_row. Errors: NOMEM (free with gbdt_hist_free either
  * way). */
-tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, int64_t hval);
+tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, int64_t hval, int with_row);
 void gbdt_hist_free(gbdt_hist *hc);
 
 /* Rows per chunk: floor((2^62 - 1) / gmax), so that a chunk's int64 partial
@@ -104,15 +106,6 @@ void gbdt_hist_reduce(const gbdt_hist *hc, int nth, int k0, int k1, tribe_xsum *
 void gbdt_hist_build_ranges(const gbdt_hist *hc, const uint8_t *rec, int nr, const int64_t *rg, tribe_xsum *out);
 /* The same for records [0, m). */
 void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out);
-
-/* Kernel, squared error only (hconst): each record's gradient,
- * tribe_xsum_of(score[row] - y[row]), written into it and the histogram of
- * the records in the ranges built on the way, as gbdt_hist_build_ranges
- * (one pass instead of two; chunks end where the |g| added since the last
- * flush would pass 2^62 - 1, so hc->gmax is not needed). *overflow |= 1
- * when some |score - y| >= 2^30 (its g is 0). Returns max(hval, max |g|). */
-int64_t gbdt_hist_root_sq(gbdt_hist *hc, uint8_t *rec, int nr, const int64_t *rg, const double *score, const double *y,
-                          int *overflow, tribe_xsum *out);
 
 /* Kernel: the reference, one thread summing every record straight into 128
  * bits (build: out zeroed first; add: onto out). */

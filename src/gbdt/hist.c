@@ -21,7 +21,7 @@
 typedef int64_t gbdt_v2 __attribute__((vector_size(16)));
 typedef int64_t gbdt_v4 __attribute__((vector_size(32)));
 
-tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, int64_t hval)
+tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, int64_t hval, int with_row)
 {
     memset(hc, 0, sizeof *hc);
     hc->d = d;
@@ -29,8 +29,8 @@ tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, i
     hc->hoff = hoff;
     hc->hconst = hconst;
     hc->hval = hval;
-    hc->coff = (hconst ? 8 : 16) + 4;
-    hc->rs = (hc->coff + d + 15) / 16 * 16;
+    hc->coff = (hconst ? 8 : 16) + (with_row ? 4 : 0);
+    hc->rs = (hc->coff + d + 7) / 8 * 8;
     hc->nthreads = omp_get_max_threads();
     /* cells of up to 4 int64, 64-byte aligned for the vector adds */
     size_t tb = ((size_t)hc->nthreads * hc->hb * sizeof(gbdt_v4) + 63) / 64 * 64;
@@ -224,72 +224,3 @@ void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_x
     gbdt_hist_build_ranges(hc, rec, 1, rg, out);
 }
 
-/* Squared error's gradient of a record's row: tribe_xsum_of(score - y),
- * branch-free; 0 and *bad = 1 when |score - y| >= 2^30 (then |g| would
- * reach 2^62). */
-static inline int64_t sq_grad(const gbdt_hist *hc, const uint8_t *p, const double *score, const double *y, int *bad)
-{
-    int32_t i;
-    memcpy(&i, p + hc->coff - 4, sizeof i);
-    double e = score[i] - y[i];
-    int ok = fabs(e) < 1073741824.0;
-    *bad |= !ok;
-    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
-    return (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
-}
-
-int64_t gbdt_hist_root_sq(gbdt_hist *hc, uint8_t *rec, int nr, const int64_t *rg, const double *score, const double *y,
-                          int *overflow, tribe_xsum *out)
-{
-    const size_t rs = (size_t)hc->rs;
-    int64_t m = 0, gmax = 0;
-    int bad = 0;
-    for (int u = 0; u < nr; u++)
-        m += rg[2 * u + 1] - rg[2 * u];
-    if (hc->ref) {
-        for (int u = 0; u < nr; u++)
-            for (int64_t r = rg[2 * u]; r < rg[2 * u + 1]; r++) {
-                int64_t g = sq_grad(hc, rec + (size_t)r * rs, score, y, &bad);
-                memcpy(rec + (size_t)r * rs, &g, sizeof g);
-                gmax = (g < 0 ? -g : g) > gmax ? (g < 0 ? -g : g) : gmax;
-            }
-        gbdt_hist_build_ranges(hc, rec, nr, rg, out);
-    } else {
-        int nt = m * hc->d >= TRIBE_OMP_MIN_WORK ? hc->nthreads : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(max : gmax) reduction(| : bad)
-        {
-            int t = omp_get_thread_num(), nth = omp_get_num_threads();
-            const int d = hc->d, coff = hc->coff, *hoff = hc->hoff;
-            gbdt_hist_zero(hc, t);
-            gbdt_v2 *buf = (gbdt_v2 *)hc->tbuf + (size_t)t * hc->hb;
-            /* |g| summed since the last flush: while below 2^62 no cell's
-             * int64 partial sum can overflow */
-            uint64_t run = 0;
-            const uint64_t lim = ((uint64_t)1 << 62) - 1;
-            for (int u = 0; u < nr; u++) {
-                int64_t lo = rg[2 * u], n = rg[2 * u + 1] - lo;
-                for (int64_t r = lo + n * t / nth; r < lo + n * (t + 1) / nth; r++) {
-                    uint8_t *p = rec + (size_t)r * rs;
-                    int64_t g = sq_grad(hc, p, score, y, &bad);
-                    memcpy(p, &g, sizeof g);
-                    uint64_t a = (uint64_t)(g < 0 ? -g : g);
-                    gmax = (int64_t)a > gmax ? (int64_t)a : gmax;
-                    if (run + a > lim) {
-                        hist_flush(hc, t);
-                        run = 0;
-                    }
-                    run += a;
-                    const uint8_t *cr = p + coff;
-                    gbdt_v2 add = {g, 1};
-#pragma GCC unroll 8
-                    for (int f = 0; f < d; f++)
-                        buf[hoff[f] + cr[f]] += add;
-                }
-            }
-#pragma omp barrier
-            gbdt_hist_reduce(hc, nth, (int)((int64_t)hc->hb * t / nth), (int)((int64_t)hc->hb * (t + 1) / nth), out);
-        }
-    }
-    *overflow |= bad;
-    return hc->hval > gmax ? hc->hval : gmax;
-}

@@ -438,15 +438,22 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h, int64_t N)
     return TRIBE_OK;
 }
 
-/* Record s to d (rs bytes, a multiple of 16). */
+/* Record s to d (rs bytes, a multiple of 8). */
 static inline void copy_rec(uint8_t *restrict d, const uint8_t *restrict s, size_t rs)
 {
+    if (rs == 24) {
+        memcpy(d, s, 24);
+        return;
+    }
     if (rs == 32) {
         memcpy(d, s, 32);
         return;
     }
-    for (size_t k = 0; k < rs; k += 16)
+    size_t k = 0;
+    for (; k + 16 <= rs; k += 16)
         memcpy(d + k, s + k, 16);
+    if (k < rs)
+        memcpy(d + k, s + k, 8);
 }
 
 /* Thread t's part of a split: the records at positions [b, e) of buffer
@@ -647,7 +654,8 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     for (int f = 0; f < d; f++)
         fs->hoff[f + 1] = fs->hoff[f] + bins->n_edges[f] + 2;
     /* squared error: every hessian is 1, so H = count * 1 is not summed */
-    TRIBE_TRY(gbdt_hist_init(&gr->hc, d, fs->hoff, sq, (int64_t)tribe_xsum_of(1.0)));
+    /* squared error on all rows (incr) has no use for the row index */
+    TRIBE_TRY(gbdt_hist_init(&gr->hc, d, fs->hoff, sq, (int64_t)tribe_xsum_of(1.0), !(sq && cfg->subsample >= 1.0)));
     TRIBE_TRY(tribe_calloc((void **)&gr->slots, (size_t)ml * 3 * gr->hc.hb, sizeof(tribe_xsum)));
     TRIBE_TRY(tribe_calloc((void **)&gr->leaves, (size_t)ml, sizeof *gr->leaves));
     fs->n_tr = n;
@@ -748,6 +756,17 @@ static int all_gradients(const tribe_gbdt_cfg *cfg, int ng, int64_t n, const dou
     return overflow;
 }
 
+/* Squared error's fixed-point gradient of a residual e, branch-free (so
+ * that it vectorises): tribe_xsum_of(e); 0 and *bad = 1 when |e| >= 2^30,
+ * which keeps |g| < 2^62 and the sums in range. */
+static inline int64_t sq_fixed(double e, int *bad)
+{
+    int ok = fabs(e) < 1073741824.0;
+    *bad |= !ok;
+    double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
+    return (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+}
+
 /* Not collective. Output k's gradients (and hessians) of the training rows
  * into their base records. Returns the local max |g|, h; *overflow |= 1
  * when a squared-error gradient overflowed. */
@@ -759,19 +778,11 @@ static int64_t group_gradients(grower *gr, const fit_state *fs, int ng, int k, c
     int64_t gmax = 0, n_tr = fs->n_tr;
     const double *score = fs->score;
     if (gr->cfg->objective == TRIBE_GBDT_SQUARED) {
-        /* branch-free: |g| < 2^30 keeps the fixed-point values and their
-         * sums in range (then |g 2^32| < 2^62 and the rounding below is
-         * tribe_xsum_of's) */
         int ovf = 0;
 #pragma omp parallel for schedule(static) reduction(max : gmax) reduction(| : ovf) if (n_tr >= TRIBE_OMP_MIN_WORK)
         for (int64_t r = 0; r < n_tr; r++) {
             uint8_t *p = base + (size_t)r * rs;
-            int64_t i = rec_row(hc, p);
-            double e = score[i] - y[i];
-            int ok = fabs(e) < 1073741824.0;
-            ovf |= !ok;
-            double sc = (ok ? e : 0.0) * TRIBE_XSUM_SCALE;
-            int64_t gv = (int64_t)(sc < 0 ? sc - 0.5 : sc + 0.5);
+            int64_t i = rec_row(hc, p), gv = sq_fixed(score[i] - y[i], &ovf);
             memcpy(p, &gv, sizeof gv);
             gv = gv < 0 ? -gv : gv;
             gmax = gv > gmax ? gv : gmax;
@@ -810,11 +821,18 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
         r0[2 * u + 1] = gr->seg[u + 1];
     }
     L->side = gr->bagged ? 0 : 2;
-    if (gr->incr && gr->bag_tree > 0) {
-        /* the previous tree's apply_incr left every row in buffer 2 with
-         * its gradient, and the root's (global) histogram in gr->next */
-        memcpy(h0, gr->next, (size_t)3 * gr->hc.hb * sizeof *h0);
-        if (gr->hc.ref == 2) {
+    if (gr->incr) {
+        /* the rows' gradients are in buffer 2 (fill_base, then apply_incr);
+         * after the first tree the root's (global) histogram comes from the
+         * last tree's leaves (gr->next) */
+        gmax = gr->gmax_next;
+        overflow = gr->ovf_next;
+        gr->hc.gmax = (uint64_t)gmax;
+        if (gr->bag_tree == 0)
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
+        else
+            memcpy(h0, gr->next, (size_t)3 * gr->hc.hb * sizeof *h0);
+        if (gr->bag_tree > 0 && gr->hc.ref == 2) {
             /* tests: the same histogram from the rows, summed over ranks */
             tribe_xsum *hr = slot_hist(gr, 1);
             gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, hr);
@@ -824,13 +842,6 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
                                 gr->bag_tree);
             TRIBE_TRY(tribe_par_agree(gr->par, st));
         }
-        gmax = gr->gmax_next;
-        overflow = gr->ovf_next;
-        gr->hc.gmax = (uint64_t)gmax;
-    } else if (gr->incr) {
-        /* gradients and histogram in one pass */
-        gmax = gbdt_hist_root_sq(&gr->hc, gr->buf[2], gr->T, r0, fs->score, y, &overflow, h0);
-        gr->hc.gmax = (uint64_t)gmax;
     } else {
         gmax = group_gradients(gr, fs, ng, k, y, &overflow);
         gr->hc.gmax = (uint64_t)gmax;
@@ -961,9 +972,12 @@ static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
 }
 
 /* Not collective. The base records: every training row (valid[i] == 0) of
- * the n local rows, its row index and codes, dealt to the T segments in
- * blocks of GBDT_SEG_BLOCK rows round robin; sets seg[]. */
-static void fill_base(grower *gr, const fit_state *fs, const uint8_t *valid, int64_t n, int d)
+ * the n local rows, its row index (when the records carry it) and codes,
+ * dealt to the T segments in blocks of GBDT_SEG_BLOCK rows round robin;
+ * sets seg[]. With gr->incr, also its gradient from the base score b0,
+ * sq_fixed(b0 - y[i]), and gr->gmax_next, gr->ovf_next. */
+static void fill_base(grower *gr, const fit_state *fs, const uint8_t *valid, int64_t n, int d, const double *y,
+                      double b0)
 {
     const gbdt_hist *hc = &gr->hc;
     const size_t rs = (size_t)hc->rs;
@@ -985,10 +999,17 @@ static void fill_base(grower *gr, const fit_state *fs, const uint8_t *valid, int
         int64_t j = q / GBDT_SEG_BLOCK;
         uint8_t *p = gr->buf[2] + (size_t)(gr->seg[j % T] + j / T * GBDT_SEG_BLOCK + q % GBDT_SEG_BLOCK) * rs;
         int32_t row = (int32_t)i;
-        memcpy(p + hc->coff - 4, &row, sizeof row);
+        if (!gr->incr) {
+            memcpy(p + hc->coff - 4, &row, sizeof row);
+        } else {
+            int64_t g = sq_fixed(b0 - y[i], &gr->ovf_next), a = g < 0 ? -g : g;
+            memcpy(p, &g, sizeof g);
+            gr->gmax_next = a > gr->gmax_next ? a : gr->gmax_next;
+        }
         memcpy(p + hc->coff, fs->codes + i * d, (size_t)d);
         q++;
     }
+    gr->gmax_next = hc->hval > gr->gmax_next ? hc->hval : gr->gmax_next;
 }
 
 /* Not collective. Exact sums of the per-row losses over training (ls[0];
@@ -1076,7 +1097,6 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
     /* Local allocations; agreed before the next collective. */
     TRIBE_TRY(tribe_par_agree(par, fit_alloc(cfg, bins, n, d, valid, ng, cnt[1] > 0, &m, &fs, &gr)));
     tribe_gbdt_bin_codes(bins, xm->x, n, fs.codes);
-    fill_base(&gr, &fs, valid, n, d);
     gr.par = par;
     gr.n_train = cnt[0];
     gr.cfg = cfg;
@@ -1087,6 +1107,7 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
     gr.incr = cfg->objective == TRIBE_GBDT_SQUARED && !gr.bagged;
 
     TRIBE_TRY(fit_base_score(par, cfg, y, valid, n, cnt[0], m));
+    fill_base(&gr, &fs, valid, n, d, y, m->base_score[0]);
     for (int64_t i = 0; i < n; i++)
         for (int k = 0; k < ng; k++)
             fs.score[i * ng + k] = m->base_score[k];

@@ -85,7 +85,7 @@ static void chunked_histograms_should_equal_the_128_bit_reference(void)
             for (int nt = 1; nt <= 3; nt++) {
                 omp_set_num_threads(nt);
                 gbdt_hist hc;
-                CU_ASSERT_EQUAL_FATAL(gbdt_hist_init(&hc, HD, hoff, hconst, (int64_t)1 << 32), TRIBE_OK);
+                CU_ASSERT_EQUAL_FATAL(gbdt_hist_init(&hc, HD, hoff, hconst, (int64_t)1 << 32, 1), TRIBE_OK);
                 CU_ASSERT_EQUAL(hc.nthreads, nt);
                 hc.gmax = gmax >> shifts[s];
                 uint8_t *rec = records(&hc, m, codes, g, h);
