@@ -828,10 +828,10 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
         gmax = gr->gmax_next;
         overflow = gr->ovf_next;
         gr->hc.gmax = (uint64_t)gmax;
-        if (gr->bag_tree == 0)
-            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
-        else
+        if (gr->bag_tree > 0)
             memcpy(h0, gr->next, (size_t)3 * gr->hc.hb * sizeof *h0);
+        else
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
         if (gr->bag_tree > 0 && gr->hc.ref == 2) {
             /* tests: the same histogram from the rows, summed over ranks */
             tribe_xsum *hr = slot_hist(gr, 1);
@@ -859,6 +859,9 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
     gr->gmax_global = (uint64_t)gmax;
     if (!gr->incr || gr->bag_tree == 0)
         TRIBE_TRY(reduce_hist(gr, h0, gr->n_train));
+    /* incr: apply_incr derives the next root from this one */
+    if (gr->incr && gr->bag_tree == 0)
+        memcpy(gr->next, h0, (size_t)3 * gr->hc.hb * sizeof *h0);
 cleanup:
     return st;
 }
@@ -913,9 +916,8 @@ static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state 
  * of its rows, whose records move to the same positions of buffer 2 (which
  * then holds every row again, in the tree's leaf order): g stays the
  * fixed-point residual prediction - y, updated exactly. The next root's
- * histogram is then the sum over the leaves of their histograms with V
- * times each bin's count added to the gradients (gr->next), so no row is
- * read to build it; gr->gmax_next, gr->ovf_next and *loss, the sum of
+ * histogram is then this tree's root (gr->next) with V times each leaf's
+ * count of every bin added to the gradients, so no row is read to build it; gr->gmax_next, gr->ovf_next and *loss, the sum of
  * tribe_xsum_of(e^2) over the local rows (e = g / 2^32), come from the same
  * pass. Returns 1 when some e^2 is above 1e15 (diverged). */
 static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
@@ -955,16 +957,16 @@ static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
 #pragma omp critical(gbdt_incr_loss)
         *loss += lt;
     }
+    /* gr->next holds this tree's root: the leaves' histograms add up to
+     * it, so only V times the leaves' counts is added (hessians and counts
+     * stay: every tree has every row) */
     tribe_xsum *nx = gr->next;
-    memset(nx, 0, 3 * hb * sizeof *nx);
     for (int q = 0; q < nl; q++) {
         const tribe_xsum *h = slot_hist(gr, gr->leaves[q].slot);
-        tribe_xsum v = gr->vfix[q];
-        for (size_t b = 0; b < hb; b++) {
-            nx[3 * b] += h[3 * b] + v * h[3 * b + 2];
-            nx[3 * b + 1] += h[3 * b + 1];
-            nx[3 * b + 2] += h[3 * b + 2];
-        }
+        int64_t v = gr->vfix[q];
+        if (v != 0)
+            for (size_t b = 0; b < hb; b++)
+                nx[3 * b] += (tribe_xsum)v * (int64_t)h[3 * b + 2];
     }
     gr->gmax_next = hc->hval > gmax ? hc->hval : gmax;
     gr->ovf_next = bad;
