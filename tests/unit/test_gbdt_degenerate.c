@@ -152,12 +152,51 @@ static void stacked_blocks_should_equal_the_concatenation(void)
     tribe_par_finalize(&par);
 }
 
+/* Squared error keeps residuals in 2^-32 fixed point below 2^30, and a row
+ * loss above 1e15 is divergence: a $2e9 whale against a base of about $2e6
+ * fails with INPUT "gradients overflowed", a $1e8 one with "the loss
+ * diverged", both on all rows (gradients updated in place) and on a
+ * subsample (gradients from the scores). */
+static void targets_past_the_fixed_point_range_should_fail_with_input(void)
+{
+    tribe_par *par = tribe_test_serial();
+    const int64_t n = 1000;
+    const int d = 2;
+    float *x = malloc((size_t)n * d * sizeof *x);
+    double *y = malloc((size_t)n * sizeof *y);
+    const double whale[2] = {2e9, 1e8};
+    const char *says[2] = {"gradients overflowed in round 0", "the loss diverged in round 0"};
+    for (int w = 0; w < 2; w++) {
+        for (int64_t i = 0; i < n; i++) {
+            x[i * d] = (float)(i % 10);
+            x[i * d + 1] = (float)(i % 3);
+            y[i] = i == 17 ? whale[w] : (double)(i % 10);
+        }
+        for (int s = 0; s < 2; s++) {
+            tribe_gbdt_cfg cfg;
+            tribe_gbdt_cfg_default(&cfg);
+            cfg.n_rounds = 3;
+            cfg.subsample = s ? 0.8 : 1.0;
+            tribe_gbdt_model *m = NULL;
+            tribe_status st = tribe_gbdt_fit(TRIBE_TEST_DMAT(par, x, n, d), y, NULL, &cfg, &m);
+            CU_ASSERT_EQUAL(st, TRIBE_ERR_INPUT);
+            CU_ASSERT_PTR_NULL(m);
+            CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), says[w]));
+            tribe_gbdt_model_destroy(&m);
+        }
+    }
+    free(x);
+    free(y);
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(no_splittable_feature_should_give_a_constant_model),
         TRIBE_TEST(rows_at_the_min_samples_leaf_boundary),
         TRIBE_TEST(stacked_blocks_should_equal_the_concatenation),
+        TRIBE_TEST(targets_past_the_fixed_point_range_should_fail_with_input),
         {NULL, NULL}};
     return tribe_test_main("gbdt_degenerate", cases);
 }
