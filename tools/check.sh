@@ -46,10 +46,11 @@ valgrind_one() { # NAME: one unit test under valgrind; its output and log kept b
 }
 # Left out, for kernels that the ASan + UBSan run above and the MPI tests already cover: test_quality
 # (about 80 s under valgrind, a third of this section), test_gbdt_hist (25 s: histograms compared bit
-# for bit with a 128-bit reference, whose uninitialised cells would fail the comparison anyway) and
-# test_experiment (19 s: 3,000 simulated experiments for the intervals' coverage)
+# for bit with a 128-bit reference, whose uninitialised cells would fail the comparison anyway),
+# test_experiment (19 s: 3,000 simulated experiments for the intervals' coverage), test_treeshap
+# (21 s: TreeSHAP against brute-force Shapley values) and test_clv (18 s: BG/NBD and Gamma-Gamma fits)
 units=$(cd "$root/build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
-  grep -vx -e test_quality -e test_gbdt_hist -e test_experiment)
+  grep -vx -e test_quality -e test_gbdt_hist -e test_experiment -e test_treeshap -e test_clv)
 # shellcheck disable=SC2086 # one test name a word
 par_each 2 valgrind_one $units || { echo "failed under valgrind: ${PAR_FAILED[*]}" >&2; exit 1; }
 lap "unit tests under valgrind"
