@@ -128,6 +128,32 @@ static void dbscan_should_find_the_hand_made_clusters_and_noise(void)
     tribe_dbscan_destroy(&db);
 }
 
+/* The driver's sample smaller than min_samples: no point could be core, so
+ * it refuses with INPUT (exit 3) naming both numbers and the two keys to
+ * change, and leaves no model; with min_samples 0 the default 2 x columns is
+ * the one named. */
+static void dbscan_fit_should_refuse_a_sample_smaller_than_min_samples(void)
+{
+    float z[6 * 4] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 5, 5, 0, 0, 5, 6, 0, 0};
+    int32_t cl[6];
+    uint8_t fl[6];
+    float sc[6];
+    tribe_par *par = tribe_test_serial();
+    tribe_dbscan *db = NULL;
+    tribe_dbscan_cfg cfg = {.sample_size = 100, .min_samples = 10, .eps = 1.0, .seed = 42};
+    CU_ASSERT_EQUAL(tribe_dbscan_fit(&(tribe_dmat){TRIBE_TEST_ROWS(par, 6), z, 4}, &cfg, cl, fl, sc, &db),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(db);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "the sample holds 6 customers, fewer than min_samples 10"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "outliers.sample_size"));
+    cfg.min_samples = 0;
+    CU_ASSERT_EQUAL(tribe_dbscan_fit(&(tribe_dmat){TRIBE_TEST_ROWS(par, 6), z, 4}, &cfg, cl, fl, sc, &db),
+                    TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(db);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "the sample holds 6 customers, fewer than min_samples 8"));
+    tribe_par_finalize(&par);
+}
+
 static void nearest_core_should_equal_brute_force(void)
 {
     int64_t n = 1500, nq = 2000;
@@ -353,6 +379,7 @@ int main(void)
         TRIBE_TEST(knee_should_be_the_point_furthest_below_the_chord),
         TRIBE_TEST(kdist_should_equal_brute_force),
         TRIBE_TEST(dbscan_should_find_the_hand_made_clusters_and_noise),
+        TRIBE_TEST(dbscan_fit_should_refuse_a_sample_smaller_than_min_samples),
         TRIBE_TEST(nearest_core_should_equal_brute_force),
         TRIBE_TEST(dbscan_should_match_sklearn_with_eps_given_and_from_the_knee),
         TRIBE_TEST(report_should_name_the_method_and_its_parameters),
