@@ -58,17 +58,24 @@ check "the log says why there are no offers" grep -q 'has no /customers/items' "
 check "no /segments/offers in its results.h5" bash -c "! h5ls '$TMP/o3/results.h5/segments' | grep -q offers"
 write_job "$TMP/j4.json" "$TMP/c.h5" "$TMP/o4" 4 '"offers": {"top": 11}'
 expect 2 "offers.top" -- tribe_np 1 run "$TMP/j4.json"
-# A damaged item list: an item code past the item table, counts that do not add up: exit 3 naming it.
-$PY - "$TMP/c.h5" "$TMP/bad1.h5" "$TMP/bad2.h5" <<'PY'
+# A damaged item list: an item code past the item table, counts that do not add up, a negative count
+# (the last customer's, so on 2 ranks rank 1 finds it): exit 3 naming it.
+$PY - "$TMP/c.h5" "$TMP/bad1.h5" "$TMP/bad2.h5" "$TMP/bad3.h5" <<'PY'
 import shutil, sys, h5py
-for path, what in ((sys.argv[2], "item"), (sys.argv[3], "count")):
+for path, what in ((sys.argv[2], "item"), (sys.argv[3], "count"), (sys.argv[4], "negative")):
     shutil.copy(sys.argv[1], path)
     with h5py.File(path, "a") as f:
-        ds = f["/customers/items/" + what]
-        ds[0] = 99999 if what == "item" else ds[0] + 1
+        ds = f["/customers/items/" + ("count" if what == "negative" else what)]
+        if what == "negative":
+            ds[-1] = -1
+        else:
+            ds[0] = 99999 if what == "item" else ds[0] + 1
 PY
 write_job "$TMP/j5.json" "$TMP/bad1.h5" "$TMP/o5" 4
 expect 3 "customers/items/item holds 99999, outside the" -- tribe_np 1 run "$TMP/j5.json"
 write_job "$TMP/j6.json" "$TMP/bad2.h5" "$TMP/o6" 4
 expect 3 "customers/items/count adds up to" -- tribe_np 2 run "$TMP/j6.json"
+write_job "$TMP/j7.json" "$TMP/bad3.h5" "$TMP/o7" 4
+expect 3 "bad3.h5: /customers/items/count holds a negative count" -- "$TRIBE_BIN" run "$TMP/j7.json"
+expect 3 "bad3.h5: /customers/items/count holds a negative count" -- tribe_np 2 run "$TMP/j7.json"
 finish
