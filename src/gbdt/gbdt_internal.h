@@ -104,8 +104,6 @@ void gbdt_hist_reduce(const gbdt_hist *hc, int nth, int k0, int k1, tribe_xsum *
  * rec, u < nr (positions in records), into out[3 * hb]: exact, the same
  * integers as gbdt_hist_build_ref for any thread count. OpenMP inside. */
 void gbdt_hist_build_ranges(const gbdt_hist *hc, const uint8_t *rec, int nr, const int64_t *rg, tribe_xsum *out);
-/* The same for records [0, m). */
-void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out);
 
 /* Kernel: the reference, one thread summing every record straight into 128
  * bits (build: out zeroed first; add: onto out). */

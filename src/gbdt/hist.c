@@ -218,9 +218,3 @@ void gbdt_hist_build_ranges(const gbdt_hist *hc, const uint8_t *rec, int nr, con
     }
 }
 
-void gbdt_hist_build(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tribe_xsum *out)
-{
-    const int64_t rg[2] = {0, m};
-    gbdt_hist_build_ranges(hc, rec, 1, rg, out);
-}
-

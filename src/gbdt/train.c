@@ -348,7 +348,8 @@ typedef struct {
     int64_t *vfix;       /* [max_leaves] incr: the leaf values in fixed point */
     int64_t gmax_next;   /* incr: local max |g| after the last tree */
     int ovf_next;        /* incr: a gradient reached 2^62 after the last tree */
-    int bag_tree;        /* the tree's index, for the bag draws */
+    int bag_tree;        /* the tree's index: for the bag draws, and with incr tree 0
+                          * builds its root from the rows */
     int64_t offset;      /* global index of local row 0, for the bag draws */
     int64_t n_tr;        /* local training rows */
     tribe_xsum *slots;   /* [max_leaves][3 * hb] */
