@@ -146,4 +146,16 @@ tribe_status tribe_ltv_input_derive(const char *who, const tribe_table *t, tribe
  * *dst (left as is when *dst is already set, the job's own choice). NOMEM. */
 tribe_status tribe_ltv_target_path(const char *src, char **dst);
 
+/* The window files of the job's "ltv" object, which the ltv and churn
+ * stages both read (the job's paths, resolved). */
+typedef struct {
+    char *train, *train_target, *test, *test_target, *input_target;
+} tribe_ltv_paths;
+
+/* Not collective. The target files the job leaves out: the train and test
+ * windows' beside them, and the input's beside `input` (none when NULL), by
+ * tribe_ltv_target_path. NOMEM. */
+tribe_status tribe_ltv_paths_default(tribe_ltv_paths *p, const char *input);
+void tribe_ltv_paths_free(tribe_ltv_paths *p);
+
 #endif

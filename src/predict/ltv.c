@@ -896,3 +896,23 @@ tribe_status tribe_ltv_target_path(const char *src, char **dst)
     }
     return st;
 }
+
+tribe_status tribe_ltv_paths_default(tribe_ltv_paths *p, const char *input)
+{
+    tribe_status st = tribe_ltv_target_path(p->train, &p->train_target);
+    if (st == TRIBE_OK)
+        st = tribe_ltv_target_path(p->test, &p->test_target);
+    if (st == TRIBE_OK && input)
+        st = tribe_ltv_target_path(input, &p->input_target);
+    return st;
+}
+
+void tribe_ltv_paths_free(tribe_ltv_paths *p)
+{
+    free(p->train);
+    free(p->train_target);
+    free(p->test);
+    free(p->test_target);
+    free(p->input_target);
+    memset(p, 0, sizeof *p);
+}

@@ -16,7 +16,7 @@ static const char *const CHURN_FEATURE_SETS[2] = {"model_columns", "with_ltv"};
 
 typedef struct {
     tribe_churn_cfg cfg; /* the job's churn.* keys, same names; paths and horizon from ltv.* */
-    char *train, *train_target, *test, *test_target, *input_target;
+    tribe_ltv_paths p;    /* the windows' files */
     tribe_churn *ch;
 } churn_stage;
 
@@ -47,30 +47,28 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_object(spec, "ltv", &l));
     /* The LTV stage reads these keys too and records the targets it
      * defaults; asking for an absent key here would record it as null. */
-    TRIBE_TRY(tribe_spec_path(l, "train", &s->train));
-    TRIBE_TRY(tribe_spec_path(l, "test", &s->test));
+    TRIBE_TRY(tribe_spec_path(l, "train", &s->p.train));
+    TRIBE_TRY(tribe_spec_path(l, "test", &s->p.test));
     if (tribe_spec_has(l, "train_target"))
-        TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
+        TRIBE_TRY(tribe_spec_path(l, "train_target", &s->p.train_target));
     if (tribe_spec_has(l, "test_target"))
-        TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
+        TRIBE_TRY(tribe_spec_path(l, "test_target", &s->p.test_target));
     if (tribe_spec_has(l, "input_target"))
-        TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
+        TRIBE_TRY(tribe_spec_path(l, "input_target", &s->p.input_target));
     TRIBE_TRY(tribe_spec_num(l, "horizon_days", 1, 36500, &c->horizon_days));
-    if (!*enabled || !s->train || !s->test || !(c->horizon_days > 0))
+    if (!*enabled || !s->p.train || !s->p.test || !(c->horizon_days > 0))
         goto cleanup; /* the LTV stage names what its object lacks */
     if (c->early_stopping_rounds > 0 && !(c->valid_fraction > 0))
         TRIBE_TRY(tribe_spec_fail(o, "'churn.early_stopping_rounds' = %d needs held-out rows, but "
                                      "'churn.valid_fraction' = 0 (set 'churn.early_stopping_rounds' to 0)",
                                   c->early_stopping_rounds));
-    TRIBE_TRY(tribe_ltv_target_path(s->train, &s->train_target));
-    TRIBE_TRY(tribe_ltv_target_path(s->test, &s->test_target));
-    if (job->input) /* as the ltv stage: the input's target file beside it unless named */
-        TRIBE_TRY(tribe_ltv_target_path(job->input, &s->input_target));
-    c->input_target = s->input_target;
-    c->train = s->train;
-    c->train_target = s->train_target;
-    c->test = s->test;
-    c->test_target = s->test_target;
+    /* as the ltv stage: each target beside its window unless named */
+    TRIBE_TRY(tribe_ltv_paths_default(&s->p, job->input));
+    c->input_target = s->p.input_target;
+    c->train = s->p.train;
+    c->train_target = s->p.train_target;
+    c->test = s->p.test;
+    c->test_target = s->p.test_target;
 cleanup:
     return st;
 }
@@ -220,11 +218,7 @@ static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
 static void destroy(void *state)
 {
     churn_stage *s = state;
-    free(s->train);
-    free(s->train_target);
-    free(s->test);
-    free(s->test_target);
-    free(s->input_target);
+    tribe_ltv_paths_free(&s->p);
     tribe_churn_destroy(&s->ch);
 }
 

@@ -12,7 +12,7 @@
 
 typedef struct {
     tribe_ltv_cfg cfg; /* the job's ltv.* keys, same names; its paths point at the strings below */
-    char *train, *train_target, *test, *test_target, *input_target;
+    tribe_ltv_paths p;    /* the windows' files */
     char **stack, **stack_target; /* ltv.train_windows (resolved) and their targets beside them */
     int n_stack;
     tribe_ltv *lv;
@@ -53,10 +53,10 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     c->seed = job->seed;
     *enabled = tribe_spec_has(spec, "ltv");
     TRIBE_TRY(tribe_spec_object(spec, "ltv", &l));
-    TRIBE_TRY(tribe_spec_path(l, "train", &s->train));
-    TRIBE_TRY(tribe_spec_path(l, "train_target", &s->train_target));
-    TRIBE_TRY(tribe_spec_path(l, "test", &s->test));
-    TRIBE_TRY(tribe_spec_path(l, "test_target", &s->test_target));
+    TRIBE_TRY(tribe_spec_path(l, "train", &s->p.train));
+    TRIBE_TRY(tribe_spec_path(l, "train_target", &s->p.train_target));
+    TRIBE_TRY(tribe_spec_path(l, "test", &s->p.test));
+    TRIBE_TRY(tribe_spec_path(l, "test_target", &s->p.test_target));
     TRIBE_TRY(tribe_spec_num(l, "horizon_days", 1, 36500, &c->horizon_days));
     TRIBE_TRY(tribe_spec_choice(l, "objective", TRIBE_LTV_OBJECTIVES, 3, &c->objective));
     TRIBE_TRY(tribe_spec_int(l, "n_rounds", 1, 10000, &c->n_rounds));
@@ -66,31 +66,30 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
     TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
-    TRIBE_TRY(tribe_spec_path(l, "input_target", &s->input_target));
+    TRIBE_TRY(tribe_spec_path(l, "input_target", &s->p.input_target));
     TRIBE_TRY(configure_stack(s, l));
     TRIBE_TRY(tribe_spec_check(l));
     if (!*enabled)
         goto cleanup;
-    if (!s->train || !s->test || !(c->horizon_days > 0))
+    if (!s->p.train || !s->p.test || !(c->horizon_days > 0))
         TRIBE_TRY(tribe_spec_fail(l, "'ltv' needs 'ltv.train', 'ltv.test' and 'ltv.horizon_days'"));
     if (c->early_stopping_rounds > 0 && !(c->valid_fraction > 0))
         TRIBE_TRY(tribe_spec_fail(l,
                                   "'ltv.early_stopping_rounds' = %d needs held-out rows, but 'ltv.valid_fraction' = 0 "
                                   "(set 'ltv.early_stopping_rounds' to 0 to train on every row)",
                                   c->early_stopping_rounds));
-    TRIBE_TRY(tribe_ltv_target_path(s->train, &s->train_target));
-    TRIBE_TRY(tribe_ltv_target_path(s->test, &s->test_target));
-    TRIBE_TRY(tribe_spec_note_str(l, "train_target", s->train_target));
-    TRIBE_TRY(tribe_spec_note_str(l, "test_target", s->test_target));
-    if (job->input) /* the input's BG/NBD inputs: tribe ingest --target without --cutoff, beside it */
-        TRIBE_TRY(tribe_ltv_target_path(job->input, &s->input_target));
-    if (s->input_target)
-        TRIBE_TRY(tribe_spec_note_str(l, "input_target", s->input_target));
-    c->input_target = s->input_target;
-    c->train = s->train;
-    c->train_target = s->train_target;
-    c->test = s->test;
-    c->test_target = s->test_target;
+    /* each target beside its window unless named; the input's BG/NBD
+     * inputs: tribe ingest --target without --cutoff, beside it */
+    TRIBE_TRY(tribe_ltv_paths_default(&s->p, job->input));
+    TRIBE_TRY(tribe_spec_note_str(l, "train_target", s->p.train_target));
+    TRIBE_TRY(tribe_spec_note_str(l, "test_target", s->p.test_target));
+    if (s->p.input_target)
+        TRIBE_TRY(tribe_spec_note_str(l, "input_target", s->p.input_target));
+    c->input_target = s->p.input_target;
+    c->train = s->p.train;
+    c->train_target = s->p.train_target;
+    c->test = s->p.test;
+    c->test_target = s->p.test_target;
 cleanup:
     return st;
 }
@@ -286,11 +285,7 @@ static tribe_status report(void *state, const tribe_run *r, tribe_sbuf *b)
 static void destroy(void *state)
 {
     ltv_stage *s = state;
-    free(s->train);
-    free(s->train_target);
-    free(s->test);
-    free(s->test_target);
-    free(s->input_target);
+    tribe_ltv_paths_free(&s->p);
     tribe_free_strs(s->stack, s->n_stack);
     tribe_free_strs(s->stack_target, s->n_stack);
     tribe_ltv_destroy(&s->lv);
