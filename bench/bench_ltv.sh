@@ -101,7 +101,7 @@ def metrics(p, y):
     return np.abs(e).mean(), np.sqrt((e * e).mean()), 1 - (e * e).sum() / sst, lift
 print("Online Retail, 90-day horizon; load average %s at the start. Selected on the window at c2 = c3 - 90 "
       "(the job's test window), scored here on (c3, c3 + 90], which neither the models nor the choice saw.\n" % load0)
-summary = {}
+summary, sel = {}, {}
 for tg in ([""] + [tag] if tag else [""]):
   for s in sets:
     print("### %s%s\n" % (s, ", with the stacked windows" if tg else (", without stacking" if tag else "")))
@@ -127,6 +127,7 @@ for tg in ([""] + [tag] if tag else [""]):
                   "%s (%s)" % (ch, bw) if nm == "gbdt" else ""))
         c, x = rows["bgnbd_gamma_gamma"], rows["chosen (" + ch + ")"]
         summary.setdefault(tg, []).append((s, c3, ch, bw, c, x, stacked))
+        sel.setdefault(tg, []).append((s, c3, rec, rows))
     print()
 def ok(c, x):
     return "yes" if x[2] >= c[2] and x[0] <= c[0] else "**no**"
@@ -138,6 +139,36 @@ for tg, rows in summary.items():
     for s, c3, ch, w, c, x, st in rows:
         print("| %s | %s | %s | %s (%s) | %.4f | %.4f | %.1f | %.1f | %s |" % (s, c3, " ".join(st) or "-", ch, w, c[2],
               x[2], c[0], x[0], ok(c, x)))
+    print()
+# The selection's evidence (ltv.select_confidence, docs/ltv.md "Selection"): per challenger, the share of the
+# paired bootstrap replicates of the test window in which it beat the classic on MAE / R2, and what the rule
+# picks at each level (the same rule as tribe_ltv_choose, from the recorded test-window metrics and shares).
+CH = ["gbdt", "gbdt_residual", "blend"]
+LEVELS = [0, 0.84, 0.9, 0.95]
+def pick(rec, level):
+    m = dict(zip(rec["models"], rec["metrics"]))
+    c, best = m["bgnbd_gamma_gamma"], "bgnbd_gamma_gamma"
+    for nm in ["gbdt", "gbdt_residual", "blend"]:
+        x, sh = m[nm], rec["select_shares"][nm]
+        ok_ = x[2] >= c[2] and x[0] <= c[0] and (level <= 0 or (sh["mae"] >= level and sh["r2"] >= level))
+        if ok_ and x[2] > m[best][2]:
+            best = nm
+    return best
+for tg, rows_ in sel.items():
+    print("### Selection evidence%s: share of %d replicates with a better MAE / R2 than the classic on the test "
+          "window; choice and report-window result per level (job's ltv.select_confidence = %g)\n" %
+          (" with the stacked windows" if tg else "", rows_[0][2]["select_replicates"], rows_[0][2]["select_confidence"]))
+    print("| set | c3 | " + " | ".join(CH) + " | " + " | ".join("level %g: chosen, R2 / MAE vs classic" % l for l in LEVELS) + " |")
+    print("|---|---|" + "---|" * (len(CH) + len(LEVELS)))
+    for s, c3, rec, rows in rows_:
+        c = rows["bgnbd_gamma_gamma"]
+        cells = []
+        for l in LEVELS:
+            nm = pick(rec, l)
+            x = rows[nm]
+            cells.append("%s, %+.4f / %+.1f%% %s" % (nm, x[2] - c[2], 100 * (x[0] / c[0] - 1), ok(c, x)))
+        print("| %s | %s | %s | %s |" % (s, c3, " | ".join("%.3f / %.3f" % (rec["select_shares"][n]["mae"],
+              rec["select_shares"][n]["r2"]) for n in CH), " | ".join(cells)))
     print()
 if tag:
     print("### Before / after: the chosen model without and with the stacked windows\n")

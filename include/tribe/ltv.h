@@ -6,8 +6,9 @@
  * features of tribe/ltv_features.h) is fitted on train and scored on test
  * with BG/NBD + Gamma-Gamma (tribe/clv.h, fitted on each window's own
  * inputs), their blend (weight fitted on test) and the past spend rate; the
- * candidate no worse than the classic on R^2 and MAE with the best R^2 is
- * chosen. Then the GBDT is refit on both windows' rows and the chosen model
+ * candidate no worse than the classic on R^2 and MAE (and, with
+ * cfg.select_confidence > 0, better on both in that share of a paired
+ * bootstrap of the test window's customers) with the best R^2 is chosen. Then the GBDT is refit on both windows' rows and the chosen model
  * predicts the next horizon for every customer of the job's input. More
  * labelled windows (cfg.stack, ltv.train_windows), each with its own
  * classic fit and features, can be stacked before train's rows in every
@@ -67,8 +68,17 @@ typedef struct {
     double valid_fraction;     /* rows held out for early stopping; default 0.2 */
     int early_stopping_rounds; /* default 20; 0 = off */
     int n_boot;           /* bootstrap replicates of the per-segment intervals; default 200, 0 = none */
+    /* ltv.select_confidence in [0, 1): a challenger (gbdt, gbdt_residual,
+     * blend) replaces the classic only when, besides being no worse on the
+     * test window, its MAE and its R^2 are better than the classic's in at
+     * least this share of the paired bootstrap replicates of the test
+     * window's customers (TRIBE_LTV_SELECT_BOOT); 0 = the point rule alone. */
+    double select_confidence;
     uint64_t seed;
 } tribe_ltv_cfg;
+
+/* Replicates of the selection's paired bootstrap (docs/ltv.md, "Selection"). */
+#define TRIBE_LTV_SELECT_BOOT 1000
 
 /* One stacked training window, as used (record, log). */
 typedef struct {
@@ -86,7 +96,12 @@ typedef struct {
     double metrics[TRIBE_LTV_MODELS][4]; /* mae, rmse, r2, top-decile lift on the test window */
     int chosen;           /* TRIBE_LTV_GBDT, _RESID, _CLASSIC or _BLEND */
     double blend_w[3];    /* blend = w0 gbdt + w1 gbdt_residual + w2 classic, fitted on the test window */
-    char why[512];        /* the reason, in words, with the held-out figures */
+    char why[1024];       /* the reason, in words, with the held-out figures and the bootstrap shares */
+    double select_confidence; /* the rule's level (cfg), 0 = the point rule alone */
+    /* [candidate][0]: share of the TRIBE_LTV_SELECT_BOOT replicates where the
+     * candidate's absolute error sum is below the classic's (a better MAE),
+     * [1]: its squared error sum (a better R^2); NaN for the classic. */
+    double select_share[TRIBE_LTV_CANDIDATES][2];
     int input_exact;      /* 1: the input's BG/NBD inputs came from its target file; 0: approximated */
     tribe_ltv_classic classic[3]; /* BG/NBD + Gamma-Gamma fitted on each window's own inputs (TRIBE_LTV_W_*) */
     const char *classic_on[3]; /* the files each classic[] fit read its inputs from: the train and test target
@@ -117,6 +132,29 @@ tribe_status tribe_ltv_fit(tribe_par *par, const tribe_ltv_cfg *cfg, const tribe
                            const char *const *names, int m, const int32_t *label, int k, tribe_ltv **out);
 /* Accepts NULL; sets *l = NULL. */
 void tribe_ltv_destroy(tribe_ltv **l);
+
+/* Collective. The selection's paired bootstrap (docs/ltv.md, "In tribe
+ * run", step 3): on rows' customers (targets y[n_local], the classic's
+ * predictions pc[n_local], challenger j's p[j][n_local], j < nc <=
+ * TRIBE_LTV_CANDIDATES, all finite), n_rep replicates in which customer i
+ * weighs Poisson(1), drawn from the counter RNG keyed by (seed, stream
+ * TRIBE_STREAM_LTV_SELECT, global row x n_rep + b). share[j][0] = the share
+ * of replicates where challenger j's weighted absolute error sum is below
+ * the classic's (a better MAE), share[j][1] the same for the squared errors
+ * (a better R^2: both share the weighted SST). Each customer's error
+ * difference is rounded to the fixed point once and the weighted sums are
+ * exact (tribe_xsum): the same bits on any rank count. NaN shares when
+ * n_rep <= 0. NOMEM, ENV (MPI); INTERNAL when nc is too large. */
+tribe_status tribe_ltv_select_shares(const tribe_rows *rows, const double *y, const double *pc,
+                                     const double *const *p, int nc, uint64_t seed, int n_rep, double (*share)[2]);
+
+/* Not collective. Sets lr->chosen and lr->why from lr->metrics (the test
+ * window's), lr->select_share and lr->select_confidence: among the
+ * candidates no worse than BG/NBD + Gamma-Gamma on both R^2 and MAE (the
+ * classic always is) and, when select_confidence > 0, with both shares >=
+ * it, the best R^2; ties go to the simpler (classic, then the GBDTs, then
+ * the blend). */
+void tribe_ltv_choose(tribe_ltv *lr);
 
 /* Collective. The job input's BG/NBD inputs, one derivation for every stage
  * that needs them (ltv, churn): a table of the target file's 5 columns

@@ -53,6 +53,7 @@ enum {
     TRIBE_STREAM_BENCH_GBDT_NOISE = 206, /* bench/gbdt_bench.c: target noise */
     TRIBE_STREAM_BENCH_GBDT_MISS = 207, /* bench/gbdt_bench.c: missing values */
     TRIBE_STREAM_CHURN_VALID = 208,     /* the churn model's validation rows */
+    TRIBE_STREAM_LTV_SELECT = 209,      /* the LTV selection's paired bootstrap weights (row, replicate) */
     TRIBE_STREAM_LTV_BOOT = 218         /* the LTV per-segment bootstrap's Poisson weights (row, replicate) */
 };
 
@@ -65,6 +66,6 @@ enum {
         TRIBE_STREAM_LTV_VALID, TRIBE_STREAM_BENCH_GBDT_X, TRIBE_STREAM_BENCH_GBDT_NOISE,                         \
         TRIBE_STREAM_BENCH_GBDT_MISS, TRIBE_STREAM_PERIODS_PARAMS, TRIBE_STREAM_PERIODS_FATE,                     \
         TRIBE_STREAM_PERIODS_NOISE1, TRIBE_STREAM_PERIODS_NOISE2, TRIBE_STREAM_DRIFT_SAMPLE,                       \
-        TRIBE_STREAM_LTV_BOOT, TRIBE_STREAM_CHURN_VALID
+        TRIBE_STREAM_LTV_BOOT, TRIBE_STREAM_CHURN_VALID, TRIBE_STREAM_LTV_SELECT
 
 #endif

@@ -422,36 +422,110 @@ static tribe_status ltv_blend_weight(tribe_par *par, const ltv_window *w, const 
     return st;
 }
 
-/* Not collective. The candidate the job uses: among those no worse than
- * BG/NBD + Gamma-Gamma on both R^2 and MAE (the classic always is), the
- * best R^2; ties go to the simpler (classic, then GBDTs, then blend).
- * Writes the reason into lr->why. */
-static void ltv_choose(tribe_ltv *lr)
+/* A Poisson(1) variate from a uniform u in [0, 1) (inverse CDF). */
+static int poisson1(double u)
+{
+    double p = exp(-1.0), cdf = p;
+    int k = 0;
+    while (u >= cdf && k < 20) {
+        p /= ++k;
+        cdf += p;
+    }
+    return k;
+}
+
+tribe_status tribe_ltv_select_shares(const tribe_rows *rows, const double *y, const double *pc,
+                                     const double *const *p, int nc, uint64_t seed, int n_rep, double (*share)[2])
+{
+    tribe_status st = TRIBE_OK;
+    size_t cells = (size_t)(n_rep > 0 ? n_rep : 0) * (size_t)(nc > 0 ? nc : 0) * 2;
+    tribe_xsum *sum = NULL, d[2 * TRIBE_LTV_CANDIDATES];
+    for (int j = 0; j < nc; j++)
+        share[j][0] = share[j][1] = NAN;
+    if (cells == 0 || nc > TRIBE_LTV_CANDIDATES)
+        return nc > TRIBE_LTV_CANDIDATES ? tribe_fail(TRIBE_ERR_INTERNAL, "ltv: %d challengers, at most %d", nc,
+                                                      TRIBE_LTV_CANDIDATES)
+                                         : TRIBE_OK;
+    TRIBE_TRY(tribe_par_agree(rows->par, tribe_calloc((void **)&sum, cells + 1, sizeof *sum)));
+    uint64_t key = tribe_rng_key(seed, TRIBE_STREAM_LTV_SELECT);
+    for (int64_t i = 0; i < rows->n_local; i++) {
+        /* each difference rounded to the fixed point once: a replicate adds
+         * it w times, an exact integer product */
+        double ec = pc[i] - y[i];
+        tribe_xsum ac = tribe_xsum_of(fabs(ec)), sc = tribe_xsum_of(ec * ec);
+        for (int j = 0; j < nc; j++) {
+            double e = p[j][i] - y[i];
+            d[2 * j] = tribe_xsum_of(fabs(e)) - ac;
+            d[2 * j + 1] = tribe_xsum_of(e * e) - sc;
+        }
+        uint64_t g = (uint64_t)(rows->offset + i) * (uint64_t)n_rep;
+        for (int b = 0; b < n_rep; b++) {
+            int w = poisson1(tribe_rng_unif_keyed(key, g + (uint64_t)b));
+            tribe_xsum *s = sum + (size_t)b * (size_t)nc * 2;
+            for (int q = 0; w && q < 2 * nc; q++)
+                s[q] += w * d[q];
+        }
+    }
+    TRIBE_TRY(tribe_par_sum_xsum(rows->par, sum, (int64_t)cells));
+    for (int j = 0; j < nc; j++)
+        for (int q = 0; q < 2; q++) {
+            int64_t better = 0;
+            for (int b = 0; b < n_rep; b++)
+                better += sum[((size_t)b * (size_t)nc + (size_t)j) * 2 + (size_t)q] < 0;
+            share[j][q] = (double)better / n_rep;
+        }
+cleanup:
+    free(sum);
+    return st;
+}
+
+/* Whether candidate j may replace the classic: no worse on both R^2 and MAE
+ * on the test window and, with a level > 0, better on both in at least that
+ * share of the paired bootstrap replicates. */
+static int ltv_qualifies(const tribe_ltv *lr, int j)
+{
+    const double *m = lr->metrics[j], *c = lr->metrics[TRIBE_LTV_CLASSIC];
+    double conf = lr->select_confidence;
+    if (!(m[2] >= c[2] && m[0] <= c[0]))
+        return 0;
+    return !(conf > 0) || (lr->select_share[j][0] >= conf && lr->select_share[j][1] >= conf);
+}
+
+void tribe_ltv_choose(tribe_ltv *lr)
 {
     const double *c = lr->metrics[TRIBE_LTV_CLASSIC];
     static const int order[TRIBE_LTV_CANDIDATES] = {TRIBE_LTV_CLASSIC, TRIBE_LTV_GBDT, TRIBE_LTV_RESID,
                                                     TRIBE_LTV_BLEND};
     int best = TRIBE_LTV_CLASSIC;
-    for (int j = 1; j < TRIBE_LTV_CANDIDATES; j++) {
-        const double *m = lr->metrics[order[j]];
-        if (m[2] >= c[2] && m[0] <= c[0] && m[2] > lr->metrics[best][2])
+    for (int j = 1; j < TRIBE_LTV_CANDIDATES; j++)
+        if (ltv_qualifies(lr, order[j]) && lr->metrics[order[j]][2] > lr->metrics[best][2])
             best = order[j];
-    }
     lr->chosen = best;
     const double *g = lr->metrics[TRIBE_LTV_GBDT], *r = lr->metrics[TRIBE_LTV_RESID], *b = lr->metrics[TRIBE_LTV_BLEND];
     const double *w = lr->blend_w;
+    const double(*sh)[2] = (const double(*)[2])lr->select_share;
+    char rule[160];
+    if (lr->select_confidence > 0)
+        snprintf(rule, sizeof rule, " and better on both in at least %.3g of the replicates (ltv.select_confidence)",
+                 lr->select_confidence);
+    else
+        snprintf(rule, sizeof rule, " (ltv.select_confidence 0: the shares are not required)");
     snprintf(lr->why, sizeof lr->why,
              "%s: on the test window, R2 / MAE: gbdt %.4f / %.4g, gbdt_residual %.4f / %.4g, bgnbd_gamma_gamma "
-             "%.4f / %.4g, blend (%.2f, %.2f, %.2f) %.4f / %.4g; chosen: the best R2 among the candidates no worse "
-             "than bgnbd_gamma_gamma on both",
-             TRIBE_LTV_MODEL_NAMES[best], g[2], g[0], r[2], r[0], c[2], c[0], w[0], w[1], w[2], b[2], b[0]);
+             "%.4f / %.4g, blend (%.2f, %.2f, %.2f) %.4f / %.4g; paired bootstrap of the test window's customers "
+             "(%d replicates), share with a better MAE / R2 than bgnbd_gamma_gamma: gbdt %.3f / %.3f, "
+             "gbdt_residual %.3f / %.3f, blend %.3f / %.3f; chosen: the best R2 among the candidates no worse than "
+             "bgnbd_gamma_gamma on both%s",
+             TRIBE_LTV_MODEL_NAMES[best], g[2], g[0], r[2], r[0], c[2], c[0], w[0], w[1], w[2], b[2], b[0],
+             TRIBE_LTV_SELECT_BOOT, sh[TRIBE_LTV_GBDT][0], sh[TRIBE_LTV_GBDT][1], sh[TRIBE_LTV_RESID][0],
+             sh[TRIBE_LTV_RESID][1], sh[TRIBE_LTV_BLEND][0], sh[TRIBE_LTV_BLEND][1], rule);
 }
 
 /* Collective. The candidates scored on the test window: the two GBDTs
  * fitted on the train window (trw[ntr]: the stacked windows, then train);
  * BG/NBD + Gamma-Gamma fitted on the test
  * window's own inputs (up to c2: no target); their blend with the weights
- * fitted here; the past spend rate. Chooses (ltv_choose). */
+ * fitted here; the past spend rate. Chooses (tribe_ltv_select_shares, tribe_ltv_choose). */
 static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const ltv_window *const *trw, int ntr,
                                const ltv_window *te, tribe_ltv *lr)
 {
@@ -485,7 +559,17 @@ static tribe_status ltv_select(tribe_par *par, const tribe_ltv_cfg *cfg, const l
     for (int i = 0; i < TRIBE_LTV_MODELS; i++)
         TRIBE_INFO("ltv %-18s MAE %.4g RMSE %.4g R2 %.4f lift %.3f", TRIBE_LTV_MODEL_NAMES[i], lr->metrics[i][0],
                    lr->metrics[i][1], lr->metrics[i][2], lr->metrics[i][3]);
-    ltv_choose(lr);
+    /* the challengers against the classic, paired over the same bootstrap draws */
+    const double *const ch[3] = {p[TRIBE_LTV_GBDT], p[TRIBE_LTV_RESID], p[TRIBE_LTV_BLEND]};
+    double sh[3][2];
+    TRIBE_TRY(tribe_ltv_select_shares(&te->rows, te->y, p[TRIBE_LTV_CLASSIC], ch, 3, cfg->seed,
+                                      TRIBE_LTV_SELECT_BOOT, sh));
+    static const int slot[3] = {TRIBE_LTV_GBDT, TRIBE_LTV_RESID, TRIBE_LTV_BLEND};
+    lr->select_share[TRIBE_LTV_CLASSIC][0] = lr->select_share[TRIBE_LTV_CLASSIC][1] = NAN;
+    for (int j = 0; j < 3; j++)
+        lr->select_share[slot[j]][0] = sh[j][0], lr->select_share[slot[j]][1] = sh[j][1];
+    lr->select_confidence = cfg->select_confidence;
+    tribe_ltv_choose(lr);
     TRIBE_INFO("ltv: chosen %s", lr->why);
 cleanup:
     tribe_gbdt_model_destroy(&gm);
@@ -615,18 +699,6 @@ cleanup:
     free(pg);
     free(pcl);
     return st;
-}
-
-/* A Poisson(1) variate from a uniform u in [0, 1) (inverse CDF). */
-static int poisson1(double u)
-{
-    double p = exp(-1.0), cdf = p;
-    int k = 0;
-    while (u >= cdf && k < 20) {
-        p /= ++k;
-        cdf += p;
-    }
-    return k;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -804,7 +876,7 @@ cleanup:
  * as of c1 -> spend in (c1, c1 + h]; evaluated on the test file, features as
  * of c2 = c1 + h -> spend in (c2, c2 + h]) the GBDT (on the transferable
  * features by default), BG/NBD + Gamma-Gamma, their blend and the past spend
- * rate are scored and a candidate chosen (ltv_select); then the GBDT is
+ * rate are scored and a candidate chosen (ltv_select, tribe_ltv_choose); then the GBDT is
  * refit on all labelled history, the rows of both windows stacked (a
  * customer once per window), and the chosen model predicts the next horizon
  * for every customer of the job's input. The windows of ltv.train_windows,

@@ -48,8 +48,18 @@ tribe_status tribe_report_ltv(tribe_sbuf *b, const tribe_segments *s, const trib
     PUT("</strong>: among the gradient-boosted trees (on features that mean the same at any cutoff: rates, "
         "recency in the customer's own purchase gaps, the classic model's predictions; one learns the spend, one "
         "the classic model's error), BG/NBD + Gamma-Gamma and their blend, the one with the best R&sup2; that is no worse than BG/NBD + Gamma-Gamma on both R&sup2; and "
-        "MAE. The choice and the blend's weight were made on the same later window whose scores are shown, so the "
-        "chosen model's score is slightly optimistic; docs/ltv.md reports it on a window after that.</p>\n");
+        "MAE");
+    if (lv->select_confidence > 0)
+        OUT(" and beats it on both in at least %.3g%% of %d bootstrap redraws of the window's customers (so that "
+            "its advantage is not the luck of which customers the window happened to hold)",
+            100 * lv->select_confidence, TRIBE_LTV_SELECT_BOOT);
+    OUT(". Share of those redraws in which each beat BG/NBD + Gamma-Gamma on MAE / R&sup2;: trees %.0f%% / %.0f%%, "
+        "trees correcting it %.0f%% / %.0f%%, blend %.0f%% / %.0f%%. The choice and the blend's weight were made on "
+        "the same later window whose scores are shown, so the chosen model's score is slightly optimistic; "
+        "docs/ltv.md reports it on a window after that.</p>\n",
+        100 * lv->select_share[TRIBE_LTV_GBDT][0], 100 * lv->select_share[TRIBE_LTV_GBDT][1],
+        100 * lv->select_share[TRIBE_LTV_RESID][0], 100 * lv->select_share[TRIBE_LTV_RESID][1],
+        100 * lv->select_share[TRIBE_LTV_BLEND][0], 100 * lv->select_share[TRIBE_LTV_BLEND][1]);
     if (lv->n_stack > 0) /* ltv.train_windows */
         OUT("<p class=\"note\">The trees learned from %s rows: the training window's customers and those of %d "
             "earlier window%s stacked with them, each described by its own BG/NBD + Gamma-Gamma fit.</p>\n",

@@ -7,6 +7,7 @@
 #include "tribe/report.h"
 #include "tribe/stage.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,20 @@ cleanup:
     return st;
 }
 
+/* ltv.select_confidence: a share in [0, 1) (1 would ask every replicate,
+ * and a challenger that ties the classic for one customer could never
+ * qualify); a usage error naming the key otherwise. */
+static tribe_status configure_confidence(tribe_spec *l, double *v)
+{
+    char k[320];
+    tribe_status st = tribe_spec_num(l, "select_confidence", -HUGE_VAL, HUGE_VAL, v);
+    if (st == TRIBE_OK && !(*v >= 0 && *v < 1))
+        st = tribe_spec_fail(l, "'%s' = %g is outside [0, 1): the share of the bootstrap replicates in which a "
+                             "challenger must beat BG/NBD + Gamma-Gamma (0 = no bootstrap requirement)",
+                             tribe_spec_key(l, "select_confidence", k, sizeof k), *v);
+    return st;
+}
+
 static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *job, int *enabled)
 {
     ltv_stage *s = state;
@@ -66,6 +81,7 @@ static tribe_status configure(void *state, tribe_spec *spec, const tribe_job *jo
     TRIBE_TRY(tribe_spec_int(l, "early_stopping_rounds", 0, 10000, &c->early_stopping_rounds));
     TRIBE_TRY(tribe_spec_choice(l, "features", TRIBE_LTV_FEATURE_SETS, 2, &c->features));
     TRIBE_TRY(tribe_spec_int(l, "n_boot", 0, 100000, &c->n_boot));
+    TRIBE_TRY(configure_confidence(l, &c->select_confidence));
     TRIBE_TRY(tribe_spec_path(l, "input_target", &s->p.input_target));
     TRIBE_TRY(configure_stack(s, l));
     TRIBE_TRY(tribe_spec_check(l));
@@ -118,6 +134,25 @@ cleanup:
     return st;
 }
 
+/* The selection's evidence on /model/ltv/metrics: select_confidence,
+ * select_replicates and, per challenger, select_share_mae_<model> and
+ * select_share_r2_<model> (tribe_ltv.select_share). */
+static tribe_status write_select(const tribe_ltv *lv, tribe_h5 *h)
+{
+    static const int CH[3] = {TRIBE_LTV_GBDT, TRIBE_LTV_RESID, TRIBE_LTV_BLEND};
+    tribe_status st = TRIBE_OK;
+    char name[64];
+    TRIBE_TRY(tribe_h5_attr_f64(h, "/model/ltv/metrics", "select_confidence", lv->select_confidence));
+    TRIBE_TRY(tribe_h5_attr_i64(h, "/model/ltv/metrics", "select_replicates", TRIBE_LTV_SELECT_BOOT));
+    for (int j = 0; j < 3; j++)
+        for (int q = 0; q < 2; q++) {
+            snprintf(name, sizeof name, "select_share_%s_%s", q ? "r2" : "mae", TRIBE_LTV_MODEL_NAMES[CH[j]]);
+            TRIBE_TRY(tribe_h5_attr_f64(h, "/model/ltv/metrics", name, lv->select_share[CH[j]][q]));
+        }
+cleanup:
+    return st;
+}
+
 /* The classic fits, the candidates, the choice and the intervals
  * (docs/hdf5-layout.md, /model/ltv and /segments/ltv_*). */
 static tribe_status write_choice(const tribe_ltv *lv, const tribe_run *r, tribe_h5 *h)
@@ -148,6 +183,7 @@ static tribe_status write_choice(const tribe_ltv *lv, const tribe_run *r, tribe_
     TRIBE_TRY(tribe_h5_write_small(h, "/model/ltv/blend_weights", TRIBE_H5_F64, 3, 1, lv->blend_w));
     TRIBE_TRY(tribe_h5_attr_strs(h, "/model/ltv/blend_weights", "models", 3, BLEND_OF));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "why", lv->why));
+    TRIBE_TRY(write_select(lv, h));
     TRIBE_TRY(tribe_h5_attr_str(h, "/model/ltv/metrics", "features", TRIBE_LTV_FEATURE_SETS[lv->features]));
     TRIBE_TRY(tribe_h5_write_rows(h, "/segments/ltv_candidates", TRIBE_H5_F32, rw->n_global, rw->offset,
                                   rw->n_local, TRIBE_LTV_CANDIDATES, lv->cand));
@@ -247,6 +283,25 @@ cleanup:
     return st;
 }
 
+/* The selection's evidence: "select_confidence", "select_replicates" and
+ * "select_shares": {model: {"mae": share, "r2": share}} per challenger. */
+static tribe_status record_select(const tribe_ltv *lv, tribe_rec *obj)
+{
+    static const int CH[3] = {TRIBE_LTV_GBDT, TRIBE_LTV_RESID, TRIBE_LTV_BLEND};
+    tribe_status st = TRIBE_OK;
+    tribe_rec *sh = NULL, *o = NULL;
+    TRIBE_TRY(tribe_rec_num(obj, "select_confidence", lv->select_confidence));
+    TRIBE_TRY(tribe_rec_int(obj, "select_replicates", TRIBE_LTV_SELECT_BOOT));
+    TRIBE_TRY(tribe_rec_obj(obj, "select_shares", &sh));
+    for (int j = 0; j < 3; j++) {
+        TRIBE_TRY(tribe_rec_obj(sh, TRIBE_LTV_MODEL_NAMES[CH[j]], &o));
+        TRIBE_TRY(tribe_rec_num(o, "mae", lv->select_share[CH[j]][0]));
+        TRIBE_TRY(tribe_rec_num(o, "r2", lv->select_share[CH[j]][1]));
+    }
+cleanup:
+    return st;
+}
+
 static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
 {
     ltv_stage *s = state;
@@ -269,6 +324,7 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_str(obj, "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
     TRIBE_TRY(tribe_rec_nums(obj, "blend_weights", lv->blend_w, 3));
     TRIBE_TRY(tribe_rec_str(obj, "why", lv->why));
+    TRIBE_TRY(record_select(lv, obj));
     TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", lv->input_exact));
     TRIBE_TRY(record_classic(lv, obj));
     TRIBE_TRY(record_stack(lv, obj));

@@ -3,7 +3,9 @@
 # c1, spend in (c1, c1+90]; test: as of c2 = c1+90) and once in full -> run on 1, 2 and 4 ranks. Predicted
 # LTV, every candidate, the classic fits, the intervals and the final model (refit on both windows' rows
 # stacked) bit-identical across rank counts, finite and >= 0; metrics for the five models; GBDT R2 > 0; the
-# chosen model no worse than BG/NBD + Gamma-Gamma and named with its reason in results.h5, run.json, report.
+# chosen model no worse than BG/NBD + Gamma-Gamma and named with its reason in results.h5, run.json, report;
+# with ltv.select_confidence 0.84 the selection's paired bootstrap shares the same bits on 1, 2 and 4 ranks, the
+# chosen challenger's shares >= 0.84; a bad select_confidence is refused naming the key.
 source "$(dirname "$0")/lib.sh"
 export OMP_WAIT_POLICY=passive  # 4 ranks x 2 threads on 2 cores: spinning threads would take the cores from the ranks
 tribe_np 2 gen --customers 6000 --seed 5 -o "$TMP/raw" --no-web --no-demographics 2>"$TMP/gen.log" ||
@@ -18,7 +20,7 @@ tribe_np 2 ingest --transactions "$tx" -o "$TMP/all.h5" --target "$TMP/all.targe
 LTV='"ltv": {"train": "'$TMP/train.h5'", "test": "'$TMP/test.h5'", "horizon_days": 90, "n_rounds": 100}'
 for np in 1 2 4; do
   # churn runs on the same windows by default; e2e.test_churn_run checks it on 1, 2 and 4 ranks
-  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "$LTV, \"churn\": {\"enabled\": false}"
+  write_job "$TMP/job$np.json" "$TMP/all.h5" "$TMP/out$np" 4 "${LTV%\}}, \"select_confidence\": 0.84}, \"churn\": {\"enabled\": false}"
   if tribe_np $np run "$TMP/job$np.json" >"$TMP/run$np.out" 2>"$TMP/run$np.err"; then
     ok "run with ltv on $np ranks"
   else
@@ -55,6 +57,19 @@ at = a["/model/ltv/metrics"].attrs
 chosen = at["chosen"].decode() if isinstance(at["chosen"], bytes) else at["chosen"]
 ci = models.index(chosen)
 assert ci < 4 and m[ci, 2] >= m[2, 2] and m[ci, 0] <= m[2, 0], (chosen, m)
+# the selection's bootstrap: shares in [0, 1], the same bits on every rank count, the rule at 0.84 applied
+CH = ["gbdt", "gbdt_residual", "blend"]
+sh = {n: (at["select_share_mae_" + n], at["select_share_r2_" + n]) for n in CH}
+assert at["select_confidence"] == 0.84 and at["select_replicates"] == 1000, dict(at)
+for o in (b, d):
+    for n in CH:
+        assert (o["/model/ltv/metrics"].attrs["select_share_mae_" + n], o["/model/ltv/metrics"].attrs["select_share_r2_" + n]) == sh[n], n
+    assert o["/model/ltv/metrics"].attrs["chosen"] == at["chosen"]
+qual = [n for n in CH if m[models.index(n), 2] >= m[2, 2] and m[models.index(n), 0] <= m[2, 0] and min(sh[n]) >= 0.84]
+assert all(0 <= v <= 1 for n in CH for v in sh[n]), sh
+best = max(qual, key=lambda n: m[models.index(n), 2], default="bgnbd_gamma_gamma")
+assert chosen == (best if qual and m[models.index(best), 2] > m[2, 2] else "bgnbd_gamma_gamma"), (chosen, sh, m)
+print("selection shares (MAE, R2):", sh, "chosen", chosen)
 w = a["/model/ltv/blend_weights"][:]
 assert w.shape == (3,) and (w >= 0).all() and abs(w.sum() - 1) < 1e-12, w
 assert m[3, 2] >= m[2, 2] and m[3, 0] <= m[2, 0], m   # the blend is constrained to beat the classic on both
@@ -80,6 +95,9 @@ lr = rec["ltv"]
 assert lr["chosen"] == chosen and lr["blend_weights"] == list(w) and lr["why"] == why, lr
 assert lr["classic"]["input"]["bgnbd"]["r"] == bg[2, 0] and lr["classic"]["train"]["gamma_gamma"]["q"] == gg[0, 1]
 assert lr["segment_mean_lo"] == list(lo) and lr["input_bgnbd_exact"] is True
+assert lr["select_confidence"] == 0.84 and lr["select_replicates"] == 1000, lr
+assert all((lr["select_shares"][n]["mae"], lr["select_shares"][n]["r2"]) == sh[n] for n in CH), lr["select_shares"]
+assert "paired bootstrap" in why and "in at least 0.84 of the replicates" in why, why
 print("| model | MAE | RMSE | R2 | top-decile lift |\n|---|---|---|---|---|")
 for n, r in zip(models, m):
     print("| %s | %.2f | %.2f | %.4f | %.3f |" % (n, *r))
@@ -133,6 +151,7 @@ assert np.isnan(f["/segments/ltv_mean_lo"][:]).all() and np.isfinite(f["/segment
 rec = json.load(open(sys.argv[2]))
 lr = rec["ltv"]
 assert lr["input_bgnbd_exact"] is False and lr["features"] == "model_columns", lr
+assert lr["select_confidence"] == 0 and "the shares are not required" in lr["why"], lr   # the default: today's rule
 PY
   { fail "model_columns, approximated input"; tail -3 "$TMP/raw.err"; }
 # Without ltv nothing changes: no /segments/ltv.
@@ -145,4 +164,11 @@ write_job "$TMP/bad.json" "$TMP/all.h5" "$TMP/bad" 4 '"ltv": {"train": "x.h5", "
 expect 2 "'ltv' needs 'ltv.train', 'ltv.test'" -- "$TRIBE_BIN" run "$TMP/bad.json"
 write_job "$TMP/bad2.json" "$TMP/all.h5" "$TMP/bad" 4 "${LTV%\}}, \"objective\": \"gamma\"}"
 expect 2 "'ltv.objective' = 'gamma'" -- "$TRIBE_BIN" run "$TMP/bad2.json"
+# ltv.select_confidence must be a share in [0, 1): refused before any work, naming the key
+for v in -0.1 1 '"high"'; do
+  write_job "$TMP/badc.json" "$TMP/all.h5" "$TMP/bad" 4 "${LTV%\}}, \"select_confidence\": $v}"
+  want="'ltv\.select_confidence' = $v is outside \[0, 1\)"
+  [ "$v" != '"high"' ] || want="'ltv\.select_confidence' must be a number"
+  expect 2 "$want" -- "$TRIBE_BIN" run "$TMP/badc.json"
+done
 finish

@@ -3,8 +3,10 @@
  * and churn stages share. Real data: tests/data/ingest/split_transactions.csv
  * through tribe_ingest_split, whose target table is the exact reference
  * (docs/ltv.md: customer 4 buys twice on one day, so x = 1 purchase day
- * where frequency - 1 = 2 invoices). */
+ * where frequency - 1 = 2 invoices). Also the selection rule
+ * (tribe_ltv_select_shares, tribe_ltv_choose) on constructed errors. */
 #include "testutil.h"
+#include "tribe/clv.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
 #include "tribe/ltv.h"
@@ -141,12 +143,107 @@ static void input_bgnbd_should_prefer_the_target_file(void)
     tribe_par_finalize(&par);
 }
 
+/* The selection on a window of SEL_N customers: spend y, the classic's
+ * errors e (uniform in [-20, 20), the counter RNG), and a challenger whose
+ * errors are either the classic's swapped between neighbours (i <-> i ^ 1:
+ * the same total, a different customer each) with customer 0's shrunk by 1%
+ * -- better on the window, but by less than the draw of customers moves
+ * it -- or 0.8 x the classic's (better for every customer). */
+enum { SEL_N = 2000 };
+
+static void sel_window(double *y, double *pc, double *noise, double *clear)
+{
+    for (int i = 0; i < SEL_N; i++) {
+        double u = tribe_rng_unif(3, 1, (uint64_t)i);
+        y[i] = 100 * u * u;
+        pc[i] = y[i] + 40 * (tribe_rng_unif(3, 2, (uint64_t)i) - 0.5);
+    }
+    for (int i = 0; i < SEL_N; i++) {
+        double e = pc[i ^ 1] - y[i ^ 1];
+        noise[i] = y[i] + (i == 0 ? 0.99 * e : e);
+        clear[i] = y[i] + 0.8 * (pc[i] - y[i]);
+    }
+}
+
+/* Scores the candidates (gbdt = ch, gbdt_residual and blend = the classic)
+ * and draws the shares into *lr as tribe_ltv_fit does; then chooses at conf. */
+static void sel_choose(tribe_par *par, const double *y, const double *pc, const double *ch, double conf,
+                       tribe_ltv *lr)
+{
+    const double *pred[TRIBE_LTV_CANDIDATES] = {ch, pc, pc, pc};
+    memset(lr, 0, sizeof *lr);
+    for (int j = 0; j < TRIBE_LTV_CANDIDATES; j++) {
+        tribe_clv_metrics m;
+        CU_ASSERT_EQUAL_FATAL(tribe_clv_metrics_compute(TRIBE_TEST_ROWS(par, SEL_N), pred[j], y, &m), TRIBE_OK);
+        lr->metrics[j][0] = m.mae, lr->metrics[j][1] = m.rmse, lr->metrics[j][2] = m.r2, lr->metrics[j][3] = m.top_decile_lift;
+    }
+    const double *const chal[3] = {ch, pc, pc};
+    double sh[3][2];
+    CU_ASSERT_EQUAL_FATAL(tribe_ltv_select_shares(TRIBE_TEST_ROWS(par, SEL_N), y, pc, chal, 3, 7,
+                                                  TRIBE_LTV_SELECT_BOOT, sh), TRIBE_OK);
+    for (int q = 0; q < 2; q++) {
+        lr->select_share[TRIBE_LTV_GBDT][q] = sh[0][q];
+        lr->select_share[TRIBE_LTV_RESID][q] = sh[1][q];
+        lr->select_share[TRIBE_LTV_BLEND][q] = sh[2][q];
+        CU_ASSERT_EQUAL(sh[1][q], 0.0); /* the classic against itself: never better */
+    }
+    lr->select_share[TRIBE_LTV_CLASSIC][0] = lr->select_share[TRIBE_LTV_CLASSIC][1] = NAN;
+    lr->select_confidence = conf;
+    tribe_ltv_choose(lr);
+}
+
+static void selection_should_keep_the_classic_when_the_advantage_is_within_noise(void)
+{
+    tribe_par *par = tribe_test_serial();
+    static double y[SEL_N], pc[SEL_N], noise[SEL_N], clear[SEL_N];
+    tribe_ltv lr;
+    sel_window(y, pc, noise, clear);
+    /* today's rule (0): better on the window on both figures, so chosen */
+    sel_choose(par, y, pc, noise, 0, &lr);
+    CU_ASSERT(lr.metrics[TRIBE_LTV_GBDT][0] < lr.metrics[TRIBE_LTV_CLASSIC][0]);
+    CU_ASSERT(lr.metrics[TRIBE_LTV_GBDT][2] > lr.metrics[TRIBE_LTV_CLASSIC][2]);
+    CU_ASSERT_EQUAL(lr.chosen, TRIBE_LTV_GBDT);
+    /* but in a redraw of the customers it is as often worse as better */
+    double smae = lr.select_share[TRIBE_LTV_GBDT][0], sr2 = lr.select_share[TRIBE_LTV_GBDT][1];
+    printf(" (noise: shares %.3f / %.3f)", smae, sr2);
+    CU_ASSERT(smae > 0.2 && smae < 0.8 && sr2 > 0.2 && sr2 < 0.8);
+    sel_choose(par, y, pc, noise, 0.84, &lr);
+    CU_ASSERT_EQUAL(lr.chosen, TRIBE_LTV_CLASSIC);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr.why, "bgnbd_gamma_gamma: on the test window"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr.why, "in at least 0.84 of the replicates"));
+    /* the same draws every time: the shares are a function of (seed, rows) */
+    tribe_ltv again;
+    sel_choose(par, y, pc, noise, 0.84, &again);
+    CU_ASSERT(memcmp(again.select_share, lr.select_share, sizeof lr.select_share) == 0);
+    tribe_par_finalize(&par);
+}
+
+static void selection_should_take_a_challenger_that_is_clearly_better(void)
+{
+    tribe_par *par = tribe_test_serial();
+    static double y[SEL_N], pc[SEL_N], noise[SEL_N], clear[SEL_N];
+    tribe_ltv lr;
+    sel_window(y, pc, noise, clear);
+    const double conf[3] = {0, 0.84, 0.999}; /* the documented range's edges too */
+    for (int k = 0; k < 3; k++) {
+        sel_choose(par, y, pc, clear, conf[k], &lr);
+        CU_ASSERT_EQUAL(lr.select_share[TRIBE_LTV_GBDT][0], 1.0);
+        CU_ASSERT_EQUAL(lr.select_share[TRIBE_LTV_GBDT][1], 1.0);
+        CU_ASSERT_EQUAL(lr.chosen, TRIBE_LTV_GBDT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(lr.why, "gbdt: on the test window"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(lr.why, "gbdt 1.000 / 1.000"));
+    }
+    tribe_par_finalize(&par);
+}
+
 int main(void)
 {
     static const tribe_test_case cases[] = {
         TRIBE_TEST(derived_inputs_should_be_ingests_purchase_days_not_invoices),
         TRIBE_TEST(derivation_should_name_a_missing_column),
         TRIBE_TEST(input_bgnbd_should_prefer_the_target_file),
+        TRIBE_TEST(selection_should_keep_the_classic_when_the_advantage_is_within_noise),
+        TRIBE_TEST(selection_should_take_a_challenger_that_is_clearly_better),
         {NULL, NULL}};
     return tribe_test_main("ltv", cases);
 }
