@@ -10,6 +10,9 @@
 # (each window's target ends by c2: c1 - o + 90 <= c2) where the data allow: a window needs at least
 # LTV_STACK_MIN_DAYS (default 28) days of data before its cutoff (the data start on 2010-12-01).
 #   [LTV_EXTRA='"n_rounds": 100'] [LTV_STACK="14 28"] bench/bench_ltv.sh [SETS...]  (default: even odd all dec2010)
+# A last table gives the selection's evidence (docs/ltv.md, "Selection beyond the window's noise"): each challenger's
+# share of the paired bootstrap replicates in which it beat the classic on the test window (run.json), and what the
+# rule of tribe_ltv_choose would pick at ltv.select_confidence 0, 0.84, 0.9 and 0.95, scored on the report window.
 # With LTV_STACK every case also runs without the stacked windows (the same ingests), and a last table compares
 # the two. Prints markdown tables and writes them to bench/results/ltv.md (with LTV_STACK: ltv-stack.md).
 # Needs /usr/bin/python3 with h5py.
@@ -166,7 +169,7 @@ for tg, rows_ in sel.items():
         for l in LEVELS:
             nm = pick(rec, l)
             x = rows[nm]
-            cells.append("%s, %+.4f / %+.1f%% %s" % (nm, x[2] - c[2], 100 * (x[0] / c[0] - 1), ok(c, x)))
+            cells.append("%s, %+.4f / %+.2f%% %s" % (nm, x[2] - c[2], 100 * (x[0] / c[0] - 1), ok(c, x)))
         print("| %s | %s | %s | %s |" % (s, c3, " | ".join("%.3f / %.3f" % (rec["select_shares"][n]["mae"],
               rec["select_shares"][n]["r2"]) for n in CH), " | ".join(cells)))
     print()

@@ -324,10 +324,10 @@ static tribe_status record(void *state, const tribe_run *r, tribe_rec *obj)
     TRIBE_TRY(tribe_rec_str(obj, "chosen", TRIBE_LTV_MODEL_NAMES[lv->chosen]));
     TRIBE_TRY(tribe_rec_nums(obj, "blend_weights", lv->blend_w, 3));
     TRIBE_TRY(tribe_rec_str(obj, "why", lv->why));
-    TRIBE_TRY(record_select(lv, obj));
     TRIBE_TRY(tribe_rec_bool(obj, "input_bgnbd_exact", lv->input_exact));
     TRIBE_TRY(record_classic(lv, obj));
     TRIBE_TRY(record_stack(lv, obj));
+    TRIBE_TRY(record_select(lv, obj));
 cleanup:
     return st;
 }
