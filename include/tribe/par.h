@@ -52,6 +52,20 @@ tribe_status tribe_par_max_f64(tribe_par *par, double *v, int64_t n);
 tribe_status tribe_par_min_f64(tribe_par *par, double *v, int64_t n);
 tribe_status tribe_par_max_i64(tribe_par *par, int64_t *v, int64_t n);
 tribe_status tribe_par_min_i64(tribe_par *par, int64_t *v, int64_t n);
+/* Reduce-scatter of exact int64 sums: send holds one block per rank in rank
+ * order (counts[r] values for rank r, each < 2^31); recv[counts[rank]]
+ * receives the sum over ranks of this rank's block. tmp[counts[rank]] is
+ * scratch (recv, tmp and send must not overlap). Pairwise exchange up to
+ * TRIBE_PAR_PAIRWISE_MAX ranks, MPI_Reduce_scatter above: the same integers
+ * either way. */
+#define TRIBE_PAR_PAIRWISE_MAX 8
+tribe_status tribe_par_sum_scatter_i64(tribe_par *par, const int64_t *send, const int *counts, int64_t *recv,
+                                       int64_t *tmp);
+/* Not collective. Tests: the rank count above which tribe_par_sum_scatter_i64
+ * uses MPI_Reduce_scatter (default TRIBE_PAR_PAIRWISE_MAX). */
+void tribe_par_set_pairwise_max(tribe_par *par, int n);
+/* `bytes` bytes (< 2^31) from every rank into recv[size][bytes], in rank order. */
+tribe_status tribe_par_allgather(tribe_par *par, const void *send, size_t bytes, void *recv);
 /* Exclusive prefix sum of one value (rank 0 gets 0) and the total. */
 tribe_status tribe_par_exscan_i64(tribe_par *par, int64_t v, int64_t *before, int64_t *total);
 /* Broadcast `bytes` bytes from `root`. */

@@ -116,6 +116,40 @@ cleanup:
     return st;
 }
 
+/* Not collective. The sample's values of this rank's features [flo, fhi),
+ * feature-major: from each rank q in turn (all[] as tribe_par_alltoallv
+ * delivers it, rdispls[q] bytes in) allcnt[q * d + f] values of feature f;
+ * each feature's values in rank order to v, its start in voff[f - flo]. */
+static void merge_owned(const void *all, const size_t *rdispls, const int64_t *allcnt, int size, int d, int flo,
+                        int fhi, float *v, int64_t *voff)
+{
+    voff[0] = 0;
+    for (int f = flo; f < fhi; f++) {
+        int64_t s = 0;
+        for (int r = 0; r < size; r++)
+            s += allcnt[(size_t)r * d + f];
+        voff[f - flo + 1] = voff[f - flo] + s;
+    }
+    for (int r = 0; r < size; r++) {
+        const float *src = (const float *)((const char *)all + rdispls[r]);
+        for (int f = flo; f < fhi; f++) {
+            int64_t c = allcnt[(size_t)r * d + f];
+            int64_t w = voff[f - flo];
+            for (int q = 0; q < r; q++)
+                w += allcnt[(size_t)q * d + f];
+            memcpy(v + w, src, (size_t)c * sizeof *src);
+            src += c;
+        }
+    }
+}
+
+/* Sampling is by global row index, so the union of the ranks' samples is the
+ * same set for any split; the radix sort orders a multiset the same way
+ * whatever its input order, so the edges are the same too. The sort is
+ * shared out: rank r owns features tribe_par_block(d, size, r); every rank's
+ * sample of a feature goes to its owner in one all-to-all, the owner sorts
+ * it and finds the edges, and one allgatherv gives every rank all edges. A
+ * rank receives about 1/size of the sample instead of all of it. */
 tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int max_bins, int64_t sample,
                                  uint64_t seed, tribe_gbdt_bins **out)
 {
@@ -124,91 +158,110 @@ tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int 
     const float *x = xm->x;
     int64_t n = xm->rows->n_local, offset = xm->rows->offset;
     int d = xm->d;
-    int size = tribe_par_size(par);
-    int64_t cand = 0, *cnt = NULL, *goff = NULL, *allcnt = NULL, *foff = NULL;
-    float *mine = NULL, *all = NULL, *merged = NULL;
-    size_t total = 0, *counts = NULL, *displs = NULL;
+    int size = tribe_par_size(par), rank = tribe_par_rank(par);
+    int64_t cand = 0, *cnt = NULL, *start = NULL, *pos = NULL, *allcnt = NULL, *voff = NULL, flo, fhi;
+    float *mine = NULL, *v = NULL, *emine = NULL;
+    void *all = NULL, *gathered = NULL;
+    size_t total = 0, *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL;
+    int *nemine = NULL;
+    tribe_gbdt_bins *b = NULL;
     *out = NULL;
+    if (max_bins < 2 || max_bins > TRIBE_GBDT_MAX_BINS)
+        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.max_bins = %d is outside 2..%d", max_bins, TRIBE_GBDT_MAX_BINS);
     for (int64_t i = 0; i < n; i++)
         cand += !(skip && skip[i]);
     TRIBE_TRY(tribe_par_sum_i64(par, &cand, 1));
     double rate = (sample <= 0 || cand <= sample) ? 1.0 : (double)sample / (double)cand;
 
-    /* Local sample, feature-major: cnt[f] values of feature f. A row is in
-     * the sample by its global index alone, so the union over ranks is the
-     * same set whatever the split. */
+    /* Local sample, feature-major: cnt[f] values of feature f from start[f]. */
     TRIBE_TRY(tribe_calloc((void **)&cnt, (size_t)d + 1, sizeof *cnt));
-    TRIBE_TRY(tribe_calloc((void **)&goff, (size_t)d + 1, sizeof *goff));
-    int64_t m = 0;
+    TRIBE_TRY(tribe_calloc((void **)&start, (size_t)d + 1, sizeof *start));
+    TRIBE_TRY(tribe_calloc((void **)&pos, (size_t)d + 1, sizeof *pos));
     for (int pass = 0; pass < 2; pass++) {
-        int64_t *pos = goff; /* second pass: write cursor per feature */
         for (int64_t i = 0; i < n; i++) {
             if (skip && skip[i])
                 continue;
             if (rate < 1.0 && tribe_rng_unif(seed, TRIBE_STREAM_GBDT_BIN, (uint64_t)(offset + i)) >= rate)
                 continue;
             for (int f = 0; f < d; f++) {
-                float v = x[i * d + f];
-                if (isnan(v))
+                float val = x[i * d + f];
+                if (isnan(val))
                     continue;
                 if (pass == 0)
                     cnt[f]++;
                 else
-                    mine[pos[f]++] = v;
+                    mine[pos[f]++] = val;
             }
         }
         if (pass == 0) {
-            for (int f = 0; f < d; f++) {
-                goff[f] = m;
-                m += cnt[f];
-            }
-            TRIBE_TRY(tribe_alloc((void **)&mine, (size_t)m * sizeof *mine));
+            for (int f = 0; f < d; f++)
+                pos[f] = start[f + 1] = start[f] + cnt[f];
+            for (int f = 0; f < d; f++)
+                pos[f] = start[f];
+            TRIBE_TRY(tribe_alloc((void **)&mine, (size_t)start[d] * sizeof *mine + 1));
         }
     }
-    /* Gather every rank's block in rank order, then regroup by feature. */
-    TRIBE_TRY(tribe_calloc((void **)&counts, (size_t)size, sizeof *counts));
-    TRIBE_TRY(tribe_calloc((void **)&displs, (size_t)size, sizeof *displs));
-    {
-        /* counts per feature per rank: size * d int64 */
-        size_t bytes = 0;
-        void *gathered = NULL;
-        TRIBE_TRY(tribe_par_allgatherv(par, cnt, (size_t)d * sizeof *cnt, &gathered, &bytes, NULL, NULL));
-        allcnt = gathered;
+    /* counts per feature per rank: size * d int64 */
+    TRIBE_TRY(tribe_par_allgatherv(par, cnt, (size_t)d * sizeof *cnt, &gathered, &total, NULL, NULL));
+    allcnt = gathered;
+    gathered = NULL;
+    /* each owner gets every rank's values of its features */
+    TRIBE_TRY(tribe_calloc((void **)&sc, (size_t)size * 4, sizeof *sc));
+    sd = sc + size;
+    rc = sd + size;
+    rd = rc + size;
+    for (int r = 0; r < size; r++) {
+        tribe_par_block(d, size, r, &flo, &fhi);
+        sc[r] = (size_t)(start[fhi] - start[flo]) * sizeof *mine;
+        sd[r] = (size_t)start[flo] * sizeof *mine;
     }
-    TRIBE_TRY(tribe_par_allgatherv(par, mine, (size_t)m * sizeof *mine, (void **)&all, &total, counts, displs));
-    TRIBE_TRY(tribe_calloc((void **)&foff, (size_t)d + 1, sizeof *foff));
-    for (int f = 0; f < d; f++) {
-        int64_t s = 0;
-        for (int r = 0; r < size; r++)
-            s += allcnt[(size_t)r * d + f];
-        foff[f + 1] = foff[f] + s;
+    TRIBE_TRY(tribe_par_alltoallv(par, mine, sc, sd, &all, &total, rc, rd));
+    tribe_par_block(d, size, rank, &flo, &fhi);
+    TRIBE_TRY(tribe_calloc((void **)&voff, (size_t)(fhi - flo) + 1, sizeof *voff));
+    TRIBE_TRY(tribe_alloc((void **)&v, total + sizeof *v));
+    merge_owned(all, rd, allcnt, size, d, (int)flo, (int)fhi, v, voff);
+    /* this rank's edges */
+    TRIBE_TRY(tribe_calloc((void **)&nemine, (size_t)(fhi - flo) + 1, sizeof *nemine));
+    TRIBE_TRY(tribe_alloc((void **)&emine, ((size_t)(fhi - flo) * (size_t)(max_bins - 1) + 1) * sizeof *emine));
+    int64_t ne = 0;
+    for (int64_t f = flo; f < fhi; f++) {
+        float *vf = v + voff[f - flo];
+        int64_t m = voff[f - flo + 1] - voff[f - flo];
+        st = sort_floats(vf, m);
+        if (st != TRIBE_OK)
+            break;
+        nemine[f - flo] = edges_of_sorted(vf, m, max_bins, emine + ne);
+        ne += nemine[f - flo];
     }
-    TRIBE_TRY(tribe_alloc((void **)&merged, (size_t)foff[d] * sizeof *merged + 1));
-    {
-        int64_t *wr = goff; /* reuse as write cursors */
-        for (int f = 0; f < d; f++)
-            wr[f] = foff[f];
-        for (int r = 0; r < size; r++) {
-            const float *src = (const float *)((const char *)all + displs[r]);
-            for (int f = 0; f < d; f++) {
-                int64_t c = allcnt[(size_t)r * d + f];
-                memcpy(merged + wr[f], src, (size_t)c * sizeof *src);
-                wr[f] += c;
-                src += c;
-            }
-        }
-    }
-    st = tribe_gbdt_bins_from_sample(merged, foff, d, max_bins, out);
+    TRIBE_TRY(tribe_par_agree(par, st));
+    /* every rank's edges, in rank order, which is feature order */
+    TRIBE_TRY(tribe_calloc((void **)&b, 1, sizeof *b));
+    b->d = d;
+    TRIBE_TRY(tribe_par_allgatherv(par, nemine, (size_t)(fhi - flo) * sizeof *nemine, &gathered, &total, NULL, NULL));
+    b->n_edges = gathered;
+    gathered = NULL;
+    TRIBE_TRY(tribe_par_allgatherv(par, emine, (size_t)ne * sizeof *emine, &gathered, &total, NULL, NULL));
+    b->edges = gathered;
+    gathered = NULL;
+    TRIBE_TRY(tribe_calloc((void **)&b->off, (size_t)d + 1, sizeof *b->off));
+    for (int f = 0; f < d; f++)
+        b->off[f + 1] = b->off[f] + b->n_edges[f];
+    *out = b;
+    b = NULL;
 cleanup:
-    free(foff);
-    free(allcnt);
+    tribe_gbdt_bins_destroy(&b);
+    free(gathered);
     free(cnt);
-    free(goff);
+    free(start);
+    free(pos);
+    free(allcnt);
+    free(voff);
     free(mine);
+    free(v);
+    free(emine);
+    free(nemine);
     free(all);
-    free(merged);
-    free(counts);
-    free(displs);
+    free(sc);
     return st;
 }
 

@@ -228,20 +228,21 @@ static double score_of(tribe_xsum G, tribe_xsum H, double lambda)
     return g * g / (h + lambda);
 }
 
-/* Best split of a leaf from its global histogram: features in order, bins in
- * order, missing right before missing left; a candidate replaces the best
- * only when strictly better, so ties go to the first. */
+/* Best split of a leaf over features [f0, f1) from its global histogram:
+ * features in order, bins in order, missing right before missing left; a
+ * candidate replaces the best only when strictly better, so ties go to the
+ * first. */
 /* The same scan in int64 arithmetic, for leaves where every partial sum of
  * the histogram fits: |any sum of the leaf's g or h| <= gmax * N < 2^62.
  * (double)s / 2^32 of an int64 s is what tribe_xsum_value returns for it, so
  * every gain, hence the chosen split, has the same bits as the 128-bit scan. */
-static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
+static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff, int f0, int f1,
                            const tribe_xsum *hist, leaf_t *L, double parent, int64_t mcw)
 {
     const double lam = c->lambda;
     const int64_t G = (int64_t)L->G, H = (int64_t)L->H, N = L->N, msl = c->min_samples_leaf;
     double best = L->gain;
-    for (int f = 0; f < bins->d; f++) {
+    for (int f = f0; f < f1; f++) {
         int ne = bins->n_edges[f];
         if (ne == 0)
             continue;
@@ -277,7 +278,7 @@ static void find_split_i64(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins,
     }
 }
 
-static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff,
+static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, const int *hoff, int f0, int f1,
                        const tribe_xsum *hist, leaf_t *L, uint64_t gmax)
 {
     L->gain = 0;
@@ -289,10 +290,10 @@ static void find_split(const tribe_gbdt_cfg *c, const tribe_gbdt_bins *bins, con
     double parent = score_of(L->G, L->H, c->lambda);
     tribe_xsum mcw = tribe_xsum_of(c->min_child_weight);
     if ((unsigned __int128)gmax * (uint64_t)(L->N + 1) < ((unsigned __int128)1 << 62) && mcw <= INT64_MAX) {
-        find_split_i64(c, bins, hoff, hist, L, parent, (int64_t)mcw);
+        find_split_i64(c, bins, hoff, f0, f1, hist, L, parent, (int64_t)mcw);
         return;
     }
-    for (int f = 0; f < bins->d; f++) {
+    for (int f = f0; f < f1; f++) {
         int ne = bins->n_edges[f];
         if (ne == 0)
             continue;
@@ -358,18 +359,31 @@ typedef struct {
     uint64_t gmax_global; /* max |g|, h over every rank's rows of the tree */
     int64_t n_train;      /* global training rows */
     int64_t *rbuf;        /* [5 * hb] int64 histogram for the reduction */
+    /* Split finding is shared out (as LightGBM's data-parallel learner):
+     * rank r owns features [fo[r], fo[r + 1]), contiguous and balanced by
+     * bins, receives only their global bins in reduce_hist (a
+     * reduce-scatter), scans only them (find_split) and the ranks' best
+     * splits are compared in agree_splits. A slot's bins outside [k0, k1)
+     * hold this rank's rows only, and are never read. */
+    int *fo;              /* [P + 1] */
+    int f0, f1, k0, k1;   /* this rank's features, and their bins [hoff[f0], hoff[f1]) */
+    int *rcnt;            /* [P] int64 lanes each rank receives in reduce_hist */
+    int64_t *rrecv;       /* [2][5 * hb] this rank's reduced bins, and scratch */
+    void *xch;            /* [P][2] split messages */
 } grower;
 
 static tribe_xsum *slot_hist(grower *gr, int s) { return gr->slots + (size_t)s * 3 * gr->hc.hb; }
 static int64_t *leaf_rng(const grower *gr, int k) { return gr->rng + (size_t)k * gr->T * 2; }
 
+/* Not collective. A leaf's totals from its histogram, on a rank that owns
+ * a feature: every row has exactly one code of feature f0, so its bins sum
+ * to the leaf. */
 static void leaf_totals(grower *gr, leaf_t *L)
 {
-    /* every row has exactly one code of feature 0: its bins sum to the leaf */
-    const tribe_xsum *h = slot_hist(gr, L->slot);
+    const tribe_xsum *h = slot_hist(gr, L->slot) + 3 * (size_t)gr->k0;
     L->G = L->H = 0;
     L->N = 0;
-    for (int b = 0; b < gr->bins->n_edges[0] + 2; b++) {
+    for (int b = 0; b < gr->bins->n_edges[gr->f0] + 2; b++) {
         L->G += h[3 * b];
         L->H += h[3 * b + 1];
         L->N += (int64_t)h[3 * b + 2];
@@ -390,23 +404,24 @@ static tribe_gbdt_node leaf_node(const tribe_gbdt_cfg *c, const leaf_t *L)
 }
 
 
-/* Sums histogram h of N global rows over ranks in int64 messages. When
- * gmax_global * (N + 1) < 2^62 no global bin sum can leave int64: each bin sends
- * (gradient, count), and the hessian too unless constant (H = count *
- * hval). Otherwise (money targets) each 128-bit sum v is sent as hi =
- * floor(v / 2^32) and lo = v - hi 2^32 in [0, 2^32): the ranks' lo add up
- * below P 2^32 and their hi below gmax_global n_train / 2^32 + P < 2^63
- * (gmax < 2^62, n_train < 2^32), and sum(v) = sum(hi) 2^32 + sum(lo)
- * exactly. The same integers as summing 128-bit values (the fallback for
- * n_train >= 2^32), in a built-in MPI_SUM message of 3 or 5 int64 per bin
- * instead of 3 tribe_xsum. */
+/* Collective. Sums histogram h of N global rows over ranks, leaving the
+ * global sums in this rank's bins [k0, k1) only (a reduce-scatter: the rest
+ * of h keeps this rank's rows). In int64 messages: when gmax_global * (N +
+ * 1) < 2^62 no global bin sum can leave int64, and each bin sends (gradient,
+ * count), and the hessian too unless constant (H = count * hval).
+ * Otherwise (money targets) each 128-bit sum v is sent as hi = floor(v /
+ * 2^32) and lo = v - hi 2^32 in [0, 2^32): the ranks' lo add up below P
+ * 2^32 and their hi below gmax_global n_train / 2^32 + P < 2^63 (gmax <
+ * 2^62, n_train < 2^32), and sum(v) = sum(hi) 2^32 + sum(lo) exactly. The
+ * same integers as summing 128-bit values (the fallback for n_train >=
+ * 2^32, an allreduce of 3 tribe_xsum a bin), in 3 or 5 int64 a bin. */
 static tribe_status reduce_hist(grower *gr, tribe_xsum *h, int64_t N)
 {
-    int hb = gr->hc.hb, hc = gr->hc.hconst;
-    if (tribe_par_size(gr->par) == 1)
+    int hb = gr->hc.hb, hc = gr->hc.hconst, P = tribe_par_size(gr->par);
+    if (P == 1)
         return TRIBE_OK;
     int small = (unsigned __int128)gr->gmax_global * (uint64_t)(N + 1) < ((unsigned __int128)1 << 62);
-    if (!small && gr->n_train >= ((int64_t)1 << 32) - tribe_par_size(gr->par))
+    if (!small && gr->n_train >= ((int64_t)1 << 32) - P)
         return tribe_par_sum_xsum(gr->par, h, (int64_t)3 * hb);
     /* lanes per bin: sums (1 lane when small, hi and lo otherwise) of the
      * gradient, the hessian unless constant, then the count */
@@ -425,16 +440,74 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h, int64_t N)
         }
         o[w - 1] = (int64_t)h[3 * (size_t)k + 2];
     }
-    tribe_status st = tribe_par_sum_i64(gr->par, b, (int64_t)w * hb);
+    for (int r = 0; r < P; r++)
+        gr->rcnt[r] = w * (gr->fo[r + 1] > gr->fo[r] ? gr->hc.hoff[gr->fo[r + 1]] - gr->hc.hoff[gr->fo[r]] : 0);
+    int64_t *got = gr->rrecv;
+    tribe_status st = tribe_par_sum_scatter_i64(gr->par, b, gr->rcnt, got, got + (size_t)5 * hb);
     if (st != TRIBE_OK)
         return st;
-    for (int k = 0; k < hb; k++) {
-        const int64_t *o = b + (size_t)w * k;
+    for (int k = gr->k0; k < gr->k1; k++) {
+        const int64_t *o = got + (size_t)w * (k - gr->k0);
         for (int q = 0; q < (hc ? 1 : 2); q++)
             h[3 * (size_t)k + q] = small ? (tribe_xsum)o[q] : (tribe_xsum)o[2 * q] * ((tribe_xsum)1 << 32) + o[2 * q + 1];
         h[3 * (size_t)k + 2] = o[w - 1];
         if (hc)
             h[3 * (size_t)k + 1] = h[3 * (size_t)k + 2] * gr->hc.hval;
+    }
+    return TRIBE_OK;
+}
+
+/* A rank's best split of one leaf (and, for the root, its totals). */
+typedef struct {
+    double gain;
+    int32_t feature, bin, default_left, pad;
+    tribe_xsum GL, HL, G, H;
+    int64_t NL, N;
+} split_msg;
+
+/* Collective. The best split of each of the nl (<= 2) leaves L[] over
+ * every rank's features: each rank found the best over its own (the first
+ * of the largest gains in its order); the best over ranks is the largest
+ * gain, ties to the lower rank, i.e. the lower feature: the split one
+ * scan of every feature in order finds. With root, the leaf's totals too,
+ * from rank 0 (which owns feature 0). */
+static tribe_status agree_splits(grower *gr, leaf_t *const *L, int nl, int root)
+{
+    int P = tribe_par_size(gr->par);
+    if (P == 1)
+        return TRIBE_OK;
+    split_msg mine[2], *all = gr->xch;
+    memset(mine, 0, sizeof mine);
+    for (int j = 0; j < nl; j++) {
+        const leaf_t *l = L[j];
+        mine[j] = (split_msg){.gain = l->gain, .feature = l->feature, .bin = l->bin, .default_left = l->default_left,
+                              .GL = l->GL, .HL = l->HL, .G = l->G, .H = l->H, .NL = l->NL, .N = l->N};
+    }
+    tribe_status st = tribe_par_allgather(gr->par, mine, (size_t)nl * sizeof *mine, all);
+    if (st != TRIBE_OK)
+        return st;
+    for (int j = 0; j < nl; j++) {
+        const split_msg *b = NULL;
+        for (int r = 0; r < P; r++) {
+            const split_msg *m = &all[(size_t)r * nl + j];
+            if (m->feature >= 0 && (!b || m->gain > b->gain))
+                b = m;
+        }
+        leaf_t *l = L[j];
+        l->gain = b ? b->gain : 0;
+        l->feature = b ? b->feature : -1;
+        if (b) {
+            l->bin = b->bin;
+            l->default_left = b->default_left;
+            l->GL = b->GL;
+            l->HL = b->HL;
+            l->NL = b->NL;
+        }
+        if (root) {
+            l->G = all[j].G;
+            l->H = all[j].H;
+            l->N = all[j].N;
+        }
     }
     return TRIBE_OK;
 }
@@ -530,12 +603,13 @@ static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
     tribe_status st = TRIBE_OK;
     const tribe_gbdt_cfg *c = gr->cfg;
     const tribe_gbdt_bins *bins = gr->bins;
-    size_t hl = (size_t)3 * gr->hc.hb;
     tribe_gbdt_node *nodes = tree->nodes;
     int n_nodes = 1, n_leaves = 1;
     leaf_t *lv = gr->leaves;
-    leaf_totals(gr, &lv[0]);
-    find_split(c, bins, gr->hc.hoff, slot_hist(gr, 0), &lv[0], gr->gmax_global);
+    if (gr->f0 < gr->f1)
+        leaf_totals(gr, &lv[0]);
+    find_split(c, bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, 0), &lv[0], gr->gmax_global);
+    TRIBE_TRY(agree_splits(gr, (leaf_t *const[]){&lv[0]}, 1, 1));
 
     while (n_leaves < c->max_leaves) {
         int best = -1;
@@ -582,11 +656,12 @@ static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
         /* leaf best's ranges become A's, leaf n_leaves's B's */
         split_leaf(gr, best, n_leaves, P.side, A.side, f, bb, dl, small == &A ? 0 : 1, hs);
         TRIBE_TRY(reduce_hist(gr, hs, small->N));
-        for (size_t k = 0; k < hl; k++)
+        for (size_t k = (size_t)3 * gr->k0; k < (size_t)3 * gr->k1; k++)
             hp[k] -= hs[k];
         /* slots must stay a permutation of 0..n_leaves: the new slot is n_leaves */
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, A.slot), &A, gr->gmax_global);
-        find_split(c, bins, gr->hc.hoff, slot_hist(gr, B.slot), &B, gr->gmax_global);
+        find_split(c, bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, A.slot), &A, gr->gmax_global);
+        find_split(c, bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, B.slot), &B, gr->gmax_global);
+        TRIBE_TRY(agree_splits(gr, (leaf_t *const[]){&A, &B}, 2, 0));
         lv[best] = A;
         lv[n_leaves++] = B;
     }
@@ -624,8 +699,37 @@ static void fit_free(fit_state *fs, grower *gr)
     free(gr->rng);
     free(gr->next);
     free(gr->vfix);
+    free(gr->fo);
+    free(gr->rcnt);
+    free(gr->rrecv);
+    free(gr->xch);
     for (int b = 0; b < 3; b++)
         free(gr->buf[b]);
+}
+
+/* Not collective. Which features each rank scans for splits (grower's fo):
+ * rank r's start is the first feature f with hoff[f] P >= r hb, so the
+ * ranges are contiguous, in rank order, and rank 0 owns feature 0. */
+static tribe_status split_owners(grower *gr, int d)
+{
+    tribe_status st = TRIBE_OK;
+    int P = tribe_par_size(gr->par), rank = tribe_par_rank(gr->par), hb = gr->hc.hb;
+    const int *hoff = gr->hc.hoff;
+    TRIBE_TRY(tribe_calloc((void **)&gr->fo, (size_t)P + 1, sizeof *gr->fo));
+    TRIBE_TRY(tribe_calloc((void **)&gr->rcnt, (size_t)P, sizeof *gr->rcnt));
+    TRIBE_TRY(tribe_alloc((void **)&gr->rrecv, (size_t)10 * hb * sizeof *gr->rrecv + 8));
+    TRIBE_TRY(tribe_alloc((void **)&gr->xch, (size_t)P * 2 * sizeof(split_msg)));
+    for (int r = 0, f = 0; r <= P; r++) {
+        while (f < d && (int64_t)hoff[f] * P < (int64_t)r * hb)
+            f++;
+        gr->fo[r] = r == P ? d : f;
+    }
+    gr->f0 = gr->fo[rank];
+    gr->f1 = gr->fo[rank + 1];
+    gr->k0 = hoff[gr->f0];
+    gr->k1 = gr->f1 > gr->f0 ? hoff[gr->f1] : gr->k0;
+cleanup:
+    return st;
 }
 
 /* Not collective. The model's arrays (ng outputs, has_valid: validation
@@ -677,6 +781,7 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     TRIBE_TRY(tribe_calloc((void **)&gr->next, (size_t)3 * gr->hc.hb, sizeof *gr->next));
     TRIBE_TRY(tribe_calloc((void **)&gr->vfix, (size_t)ml, sizeof *gr->vfix));
     TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
+    TRIBE_TRY(split_owners(gr, d));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
     /* squared error: gradients are computed where the rows are gathered */
     if (!sq) {
@@ -838,7 +943,8 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
             tribe_xsum *hr = slot_hist(gr, 1);
             gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, hr);
             TRIBE_TRY(reduce_hist(gr, hr, gr->n_train));
-            if (memcmp(hr, h0, (size_t)3 * gr->hc.hb * sizeof *h0) != 0)
+            size_t k0 = (size_t)3 * gr->k0;
+            if (memcmp(hr + k0, h0 + k0, (size_t)3 * (gr->k1 - gr->k0) * sizeof *h0) != 0)
                 st = tribe_fail(TRIBE_ERR_INTERNAL, "gbdt: tree %d's root histogram from the leaves differs from the rows'",
                                 gr->bag_tree);
             TRIBE_TRY(tribe_par_agree(gr->par, st));
@@ -924,7 +1030,7 @@ static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state 
 static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
 {
     const gbdt_hist *hc = &gr->hc;
-    const size_t rs = (size_t)hc->rs, hb = (size_t)hc->hb;
+    const size_t rs = (size_t)hc->rs;
     int nl = gr->n_leaves, bad = 0, big = 0;
     int64_t gmax = 0;
     for (int q = 0; q < nl; q++)
@@ -960,13 +1066,14 @@ static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
     }
     /* gr->next holds this tree's root: the leaves' histograms add up to
      * it, so only V times the leaves' counts is added (hessians and counts
-     * stay: every tree has every row) */
+     * stay: every tree has every row); this rank's bins, the others are
+     * never read */
     tribe_xsum *nx = gr->next;
     for (int q = 0; q < nl; q++) {
         const tribe_xsum *h = slot_hist(gr, gr->leaves[q].slot);
         int64_t v = gr->vfix[q];
         if (v != 0)
-            for (size_t b = 0; b < hb; b++)
+            for (size_t b = (size_t)gr->k0; b < (size_t)gr->k1; b++)
                 nx[3 * b] += (tribe_xsum)v * (int64_t)h[3 * b + 2];
     }
     gr->gmax_next = hc->hval > gmax ? hc->hval : gmax;
@@ -1098,9 +1205,9 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
 
     TRIBE_TRY(tribe_gbdt_bins_fit(xm, valid, cfg->max_bins, cfg->bin_sample, cfg->seed, &bins));
     /* Local allocations; agreed before the next collective. */
+    gr.par = par;
     TRIBE_TRY(tribe_par_agree(par, fit_alloc(cfg, bins, n, d, valid, ng, cnt[1] > 0, &m, &fs, &gr)));
     tribe_gbdt_bin_codes(bins, xm->x, n, fs.codes);
-    gr.par = par;
     gr.n_train = cnt[0];
     gr.cfg = cfg;
     gr.bins = bins;

@@ -13,6 +13,7 @@ struct tribe_par {
     MPI_Comm comm;
     MPI_Datatype xsum_type;
     MPI_Op xsum_op;
+    int pairwise_max;  /* tribe_par_sum_scatter_i64: pairwise up to this many ranks */
 };
 
 static tribe_status mpi_fail(int rc, const char *what)
@@ -64,6 +65,7 @@ tribe_status tribe_par_init(int *argc, char ***argv, tribe_par **out)
         par->owns_mpi = 1;
     }
     par->comm = MPI_COMM_WORLD;
+    par->pairwise_max = TRIBE_PAR_PAIRWISE_MAX;
     /* Errors come back as codes; the caller agrees on them and exits cleanly. */
     MPI_Comm_set_errhandler(par->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(par->comm, &par->rank);
@@ -197,6 +199,52 @@ tribe_status tribe_par_max_i64(tribe_par *par, int64_t *v, int64_t n)
 tribe_status tribe_par_min_i64(tribe_par *par, int64_t *v, int64_t n)
 {
     return allreduce(par, v, n, MPI_INT64_T, sizeof *v, MPI_MIN);
+}
+
+/* Pairwise exchange: in round s = 1 .. size - 1 a rank sends block
+ * (rank + s) mod size of its vector to that rank and receives its own block
+ * from rank (rank - s) mod size, adding it. Each rank sends and receives
+ * (size - 1) / size of the vector, the least any algorithm can; the rounds
+ * cost size - 1 latencies, hence MPI's own algorithms above pairwise_max
+ * ranks. (Open MPI 4.1's MPI_Reduce_scatter took 33-44 us where this took
+ * 5-7 us, for 80-96 KB on 2 ranks of one node: docs/benchmarks.md.) */
+tribe_status tribe_par_sum_scatter_i64(tribe_par *par, const int64_t *send, const int *counts, int64_t *recv,
+                                       int64_t *tmp)
+{
+    int64_t off = 0, m = counts[par->rank];
+    for (int r = 0; r < par->rank; r++)
+        off += counts[r];
+    memcpy(recv, send + off, (size_t)m * sizeof *recv);
+    if (par->serial || par->size == 1)
+        return TRIBE_OK;
+    if (par->size > par->pairwise_max) {
+        MPI_CHECK(MPI_Reduce_scatter(send, recv, counts, MPI_INT64_T, MPI_SUM, par->comm), "reduce-scatter");
+        return TRIBE_OK;
+    }
+    for (int s = 1; s < par->size; s++) {
+        int to = (par->rank + s) % par->size, from = (par->rank - s + par->size) % par->size;
+        int64_t to_off = 0;
+        for (int r = 0; r < to; r++)
+            to_off += counts[r];
+        MPI_CHECK(MPI_Sendrecv(send + to_off, counts[to], MPI_INT64_T, to, 7101, tmp, (int)m, MPI_INT64_T, from,
+                               7101, par->comm, MPI_STATUS_IGNORE),
+                  "reduce-scatter exchange");
+        for (int64_t i = 0; i < m; i++)
+            recv[i] += tmp[i];
+    }
+    return TRIBE_OK;
+}
+
+void tribe_par_set_pairwise_max(tribe_par *par, int n) { par->pairwise_max = n; }
+
+tribe_status tribe_par_allgather(tribe_par *par, const void *send, size_t bytes, void *recv)
+{
+    if (par->serial) {
+        memcpy(recv, send, bytes);
+        return TRIBE_OK;
+    }
+    MPI_CHECK(MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, par->comm), "allgather");
+    return TRIBE_OK;
 }
 
 tribe_status tribe_par_exscan_i64(tribe_par *par, int64_t v, int64_t *before, int64_t *total)

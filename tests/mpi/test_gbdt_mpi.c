@@ -34,16 +34,19 @@ static void row(int64_t i, int objective, float *xr, double *y)
         *y = s;
 }
 
-static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const tribe_gbdt_cfg *cfg, int money,
+/* The model JSON of a fit on rows [lo, hi) of n, on the first d <= D
+ * features. */
+static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, int d, const tribe_gbdt_cfg *cfg, int money,
                       double *shap_mean)
 {
     int64_t m = hi - lo;
-    float *x = malloc((size_t)(m + 1) * D * sizeof *x);
+    float *x = malloc((size_t)(m + 1) * D * sizeof *x), xr[D];
     double *y = malloc((size_t)(m + 1) * sizeof *y);
     uint8_t *valid = malloc((size_t)m + 1);
     int32_t *seg = malloc((size_t)(m + 1) * sizeof *seg);
     for (int64_t i = lo; i < hi; i++) {
-        row(i, cfg->objective + (money ? 100 : 0), x + (i - lo) * D, y + (i - lo));
+        row(i, cfg->objective + (money ? 100 : 0), xr, y + (i - lo));
+        memcpy(x + (i - lo) * d, xr, (size_t)d * sizeof *xr);
         valid[i - lo] = i % 7 == 3;
         seg[i - lo] = (int32_t)(i % 3);
     }
@@ -52,17 +55,17 @@ static char *fit_json(tribe_par *par, int64_t lo, int64_t hi, int64_t n, const t
     tribe_rows rows;
     tribe_status st = tribe_rows_init(par, m, lo, n, &rows);
     if (st == TRIBE_OK)
-        st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, D}, y, valid, cfg, &model);
+        st = tribe_gbdt_fit(&(tribe_dmat){&rows, x, d}, y, valid, cfg, &model);
     if (st == TRIBE_OK)
         st = tribe_gbdt_to_json(model, &json);
     if (st != TRIBE_OK)
         fprintf(stderr, "fit: %s\n", tribe_errmsg());
     if (st == TRIBE_OK) {
         int ng = model->n_groups;
-        double *phi = malloc((size_t)(m + 1) * ng * (D + 1) * sizeof *phi);
+        double *phi = malloc((size_t)(m + 1) * ng * (d + 1) * sizeof *phi);
         st = tribe_gbdt_shap(model, x, m, phi);
         if (st == TRIBE_OK)
-            st = tribe_gbdt_shap_mean_abs(par, phi, m, ng, D, seg, 3, shap_mean, NULL);
+            st = tribe_gbdt_shap_mean_abs(par, phi, m, ng, d, seg, 3, shap_mean, NULL);
         free(phi);
     }
     tribe_gbdt_model_destroy(&model);
@@ -81,9 +84,14 @@ int main(int argc, char **argv)
     int64_t lo, hi;
     tribe_par_block(n, size, rank, &lo, &hi);
 
-    /* the fourth: squared error on dollar spend */
-    tribe_gbdt_objective objs[] = {TRIBE_GBDT_SQUARED, TRIBE_GBDT_TWEEDIE, TRIBE_GBDT_SOFTMAX, TRIBE_GBDT_SQUARED};
-    for (int o = 0; o < 4; o++) {
+    /* the fourth: squared error on dollar spend; the fifth and sixth: squared
+     * error on every row (gradients updated in place, roots derived from the
+     * leaves), on 2 features (on 4 ranks, two own none of the split scan) and
+     * on dollar spend */
+    tribe_gbdt_objective objs[] = {TRIBE_GBDT_SQUARED, TRIBE_GBDT_TWEEDIE, TRIBE_GBDT_SOFTMAX,
+                                   TRIBE_GBDT_SQUARED, TRIBE_GBDT_SQUARED, TRIBE_GBDT_SQUARED};
+    for (int o = 0; o < 6; o++) {
+        int d = o == 4 ? 2 : D, money = o == 3 || o == 5;
         tribe_gbdt_cfg cfg;
         tribe_gbdt_cfg_default(&cfg);
         cfg.objective = objs[o];
@@ -98,20 +106,22 @@ int main(int argc, char **argv)
         cfg.early_stopping_rounds = 4;
         cfg.learning_rate = 0.5; /* overfits soon: early stopping cuts the model */
         cfg.seed = 5 + (uint64_t)o;
-        if (o == 3) { /* spend: every round kept */
+        if (o >= 3) { /* every round kept */
             cfg.n_rounds = 10;
             cfg.learning_rate = 0.1;
             cfg.early_stopping_rounds = 0;
         }
+        if (o >= 4)
+            cfg.subsample = 1.0;
         double mean_par[3 * 3 * D], mean_ser[3 * 3 * D];
         memset(mean_par, 0, sizeof mean_par);
         memset(mean_ser, 0, sizeof mean_ser);
-        char *dist = fit_json(par, lo, hi, n, &cfg, o == 3, mean_par);
+        char *dist = fit_json(par, lo, hi, n, d, &cfg, money, mean_par);
         char *ser = NULL;
         if (rank == 0) {
             tribe_par *one = NULL;
             if (tribe_par_serial(&one) == TRIBE_OK)
-                ser = fit_json(one, 0, n, n, &cfg, o == 3, mean_ser);
+                ser = fit_json(one, 0, n, n, d, &cfg, money, mean_ser);
             tribe_par_finalize(&one);
             if (!ser)
                 ser = strdup("");

@@ -61,6 +61,40 @@ int main(int argc, char **argv)
         TRIBE_MPI_CHECK(par, ((int64_t *)got)[r] == r * 10 + rank, "a2a from %d", r);
     free(got);
 
+    /* sum_scatter: rank q's element i of a 3 * size + 5 vector is q * 1000 + i
+     * (minus 2^60 for odd i, so the sums need more than 32 bits); blocks of unequal
+     * sizes (rank r gets r + 1 values, the last rank the rest, one gets none on
+     * 1 rank: 0). Pairwise and MPI_Reduce_scatter give the same integers. */
+    {
+        int cnt[8], nv = 3 * size + 5, o = 0;
+        int64_t sv[64], rv[64], tmp[64];
+        for (int r = 0; r < size; r++)
+            o += cnt[r] = r == size - 1 ? nv - o : r + 1;
+        for (int i = 0; i < nv; i++)
+            sv[i] = rank * 1000 + i - ((i & 1) ? (int64_t)1 << 60 : 0);
+        int off = 0;
+        for (int r = 0; r < rank; r++)
+            off += cnt[r];
+        for (int algo = 0; algo < 2; algo++) {
+            tribe_par_set_pairwise_max(par, algo == 0 ? TRIBE_PAR_PAIRWISE_MAX : 1);
+            memset(rv, 0, sizeof rv);
+            TRIBE_MPI_CHECK(par, tribe_par_sum_scatter_i64(par, sv, cnt, rv, tmp) == TRIBE_OK, "%s", tribe_errmsg());
+            for (int i = 0; i < cnt[rank]; i++) {
+                int64_t want_i = 0;
+                for (int q = 0; q < size; q++)
+                    want_i += q * 1000 + off + i;
+                want_i -= ((off + i) & 1) ? (int64_t)size << 60 : 0;
+                TRIBE_MPI_CHECK(par, rv[i] == want_i, "sum_scatter (algorithm %d) element %d", algo, off + i);
+            }
+        }
+        tribe_par_set_pairwise_max(par, TRIBE_PAR_PAIRWISE_MAX);
+        /* allgather: 3 bytes of value r from each rank r */
+        char g3[3] = {(char)rank, (char)rank, (char)rank}, ga[3 * 8];
+        TRIBE_MPI_CHECK(par, tribe_par_allgather(par, g3, 3, ga) == TRIBE_OK, "allgather");
+        for (int r = 0; r < size; r++)
+            TRIBE_MPI_CHECK(par, ga[3 * r] == r && ga[3 * r + 2] == r, "allgather block %d", r);
+    }
+
     char *str = NULL;
     if (rank == 0)
         tribe_strdup("hello ranks", &str);
