@@ -188,8 +188,11 @@ tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_i
 /* The ledger as one JSON object (keys = field names; snapshot as a string).
  * *out is a heap string the caller frees. Not collective. Errors: NOMEM. */
 tribe_status tribe_ledger_to_json(const tribe_ledger *ledger, char **out);
-/* A human-readable summary (one rule per line, with shares). Not collective. */
-void tribe_ledger_print(const tribe_ledger *ledger, FILE *f);
+/* A human-readable summary (one rule per line, with shares), its rules
+ * named by the mapping's columns ("missing Customer Number", "Order Total
+ * <= 0"; mapping NULL: the built-in layout's CustomerID, Quantity,
+ * UnitPrice). Not collective. */
+void tribe_ledger_print(const tribe_ledger *ledger, const tribe_mapping *mapping, FILE *f);
 
 /* tribe_parse_day (the day number of "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]"
  * or "M/D/YYYY[ H:MM]", as ingest reads dates) lives in tribe/date.h,

@@ -418,7 +418,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_ingest_text(par, &text, t, &led, &topics));
     }
     if (tribe_par_rank(par) == 0)
-        tribe_ledger_print(&led, stderr);
+        tribe_ledger_print(&led, map, stderr);
     if (strict && led.malformed + led.web_malformed + led.demographics_malformed + led.text_malformed > 0) {
         if (tribe_par_rank(par) == 0)
             st = strict_error(tmp[F_REJECTS], rejects);

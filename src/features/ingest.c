@@ -457,12 +457,8 @@ static tribe_status parse_id(state *S, const tribe_csv *c, int col, int64_t *id,
         snprintf(what, sizeof what, "is longer than customer_id.max_length = %d bytes", S->map->id_max_length);
         why_bad(why, cap, name, s, n, what);
         *has = -1;
-    } else if (*has < 0 && strncmp(why, "CustomerID ", 11) == 0 && strcmp(name, "CustomerID") != 0) {
-        char buf[256]; /* the message, its "CustomerID" the file's column name */
-        snprintf(buf, sizeof buf, "%.40s%s", name, why + 10);
-        size_t k = strnlen(buf, cap - 1);
-        memcpy(why, buf, k);
-        why[k] = '\0';
+    } else if (*has < 0) {
+        ing_id_why_rename(why, cap, name);
     }
     if (*has <= 0 || !S->string_ids)
         return TRIBE_OK;
@@ -2505,11 +2501,12 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *us
     if (S.led.rows_kept == 0) {
         st = tribe_fail(TRIBE_ERR_INPUT,
                         "%s: no purchase row was kept (%lld read: %lld malformed, %lld dated out of range, "
-                        "%lld without CustomerID, %lld returns, %lld with Quantity = 0, %lld with UnitPrice <= 0)",
+                        "%lld without %s, %lld returns, %lld with %s = 0, %lld with %s <= 0)",
                         label, (long long)S.led.rows_read, (long long)S.led.malformed,
                         (long long)S.led.implausible_date, (long long)S.led.missing_customer_id,
-                        (long long)S.led.returns,
-                        (long long)S.led.nonpositive_quantity, (long long)S.led.nonpositive_price);
+                        ing_rule_column(S.map, TRIBE_TX_CUSTOMER_ID), (long long)S.led.returns,
+                        (long long)S.led.nonpositive_quantity, role_label(&S.map->src[SRC_TX], SRC_TX, TRIBE_TX_QUANTITY),
+                        (long long)S.led.nonpositive_price, ing_rule_column(S.map, TRIBE_TX_UNIT_PRICE));
         goto cleanup;
     }
 

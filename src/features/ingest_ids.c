@@ -24,6 +24,18 @@ void ing_ids_free(ing_ids *m)
     m->last_off = -1;
 }
 
+void ing_id_why_rename(char *why, size_t cap, const char *name)
+{
+    static const char fixed[] = "CustomerID "; /* tribe_id_parse's word for the id */
+    if (!name || strcmp(name, "CustomerID") == 0 || cap == 0 || strncmp(why, fixed, sizeof fixed - 1) != 0)
+        return;
+    char buf[256]; /* the message, its "CustomerID" the column's name */
+    snprintf(buf, sizeof buf, "%.40s%s", name, why + sizeof fixed - 2);
+    size_t k = strnlen(buf, cap - 1);
+    memcpy(why, buf, k);
+    why[k] = '\0';
+}
+
 /* The collision error, naming the two texts in strcmp order (the same
  * message whichever arrives first, so whatever the rank count). */
 static tribe_status collision(const char *a, const char *b, size_t nb, int64_t key, const char *file, int64_t line)

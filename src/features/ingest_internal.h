@@ -19,6 +19,7 @@
 #include "tribe/csv.h"
 #include "tribe/par.h"
 #include "tribe/items.h"
+#include "tribe/mapping.h"
 #include "tribe/table.h"
 
 #include <stdio.h>
@@ -260,6 +261,20 @@ tribe_status ing_rejects_write(tribe_par *par, ing_rejects *r);
 /* Closes and removes this rank's part files (if any), frees. Accepts a
  * zeroed struct. Not collective. */
 void ing_rejects_free(ing_rejects *r);
+
+/* ---- the columns messages name (ingest_ledger.c, ingest_ids.c) ----------- */
+
+/* The header name of the transactions column a cleaning rule reads, as the
+ * rules' labels and the ledger's summary name it (docs/mapping.md): role
+ * TRIBE_TX_CUSTOMER_ID, TRIBE_TX_QUANTITY (NULL when the mapping has no
+ * quantity column: every row's is 1 or its constant) or TRIBE_TX_UNIT_PRICE
+ * (the amount column when the mapping has one instead). map NULL: the
+ * built-in layout's CustomerID, Quantity, UnitPrice. Not collective. */
+const char *ing_rule_column(const tribe_mapping *map, int role);
+/* A message of tribe_id_parse (tribe/id.h), which names the id
+ * "CustomerID", made to name the file's column `name` instead (why holds
+ * cap bytes; unchanged when it does not start so or name is NULL). */
+void ing_id_why_rename(char *why, size_t cap, const char *name);
 
 /* ---- the currency of a source's amounts (ingest_currency.c) -------------- */
 

@@ -60,23 +60,45 @@ cleanup:
 
 static double pct(int64_t a, int64_t b) { return b > 0 ? 100.0 * (double)a / (double)b : 0.0; }
 
-void tribe_ledger_print(const tribe_ledger *l, FILE *f)
+const char *ing_rule_column(const tribe_mapping *map, int role)
 {
+    /* the built-in layout's (mapping.c), when there is no mapping at hand */
+    static const char *const builtin[TRIBE_TX_NROLES] = {
+        [TRIBE_TX_CUSTOMER_ID] = "CustomerID", [TRIBE_TX_QUANTITY] = "Quantity", [TRIBE_TX_UNIT_PRICE] = "UnitPrice"};
+    if (!map)
+        return builtin[role];
+    const tribe_map_source *m = &map->src[TRIBE_MAP_TX];
+    if (role == TRIBE_TX_UNIT_PRICE && !m->column[role])
+        role = TRIBE_TX_AMOUNT; /* a mapping names one of the two (mapping.c) */
+    return m->column[role];
+}
+
+/* One cleaning rule's line: its label, count, share of the rows read, and
+ * `tail` ("" or more words). */
+static void rule_line(FILE *f, const char *label, int64_t n, int64_t of, const char *tail)
+{
+    fprintf(f, "  %-25s %10lld  %5.1f%%%s\n", label, (long long)n, pct(n, of), tail);
+}
+
+void tribe_ledger_print(const tribe_ledger *l, const tribe_mapping *map, FILE *f)
+{
+    char label[160], tail[48];
+    const char *qcol = ing_rule_column(map, TRIBE_TX_QUANTITY);
     fprintf(f, "transactions: %lld rows read, %lld kept (%.1f%%)\n", (long long)l->rows_read,
             (long long)l->rows_kept, pct(l->rows_kept, l->rows_read));
-    fprintf(f, "  malformed (rejects file)  %10lld  %5.1f%%\n", (long long)l->malformed,
-            pct(l->malformed, l->rows_read));
+    rule_line(f, "malformed (rejects file)", l->malformed, l->rows_read, "");
     if (l->implausible_date > 0)
-        fprintf(f, "  date out of range         %10lld  %5.1f%%\n", (long long)l->implausible_date,
-                pct(l->implausible_date, l->rows_read));
-    fprintf(f, "  missing CustomerID        %10lld  %5.1f%%\n", (long long)l->missing_customer_id,
-            pct(l->missing_customer_id, l->rows_read));
-    fprintf(f, "  returns (netted)          %10lld  %5.1f%%  (%lld cancellations)\n", (long long)l->returns,
-            pct(l->returns, l->rows_read), (long long)l->cancellations);
-    fprintf(f, "  Quantity = 0              %10lld  %5.1f%%\n", (long long)l->nonpositive_quantity,
-            pct(l->nonpositive_quantity, l->rows_read));
-    fprintf(f, "  UnitPrice <= 0            %10lld  %5.1f%%\n", (long long)l->nonpositive_price,
-            pct(l->nonpositive_price, l->rows_read));
+        rule_line(f, "date out of range", l->implausible_date, l->rows_read, "");
+    snprintf(label, sizeof label, "missing %s", ing_rule_column(map, TRIBE_TX_CUSTOMER_ID));
+    rule_line(f, label, l->missing_customer_id, l->rows_read, "");
+    snprintf(tail, sizeof tail, "  (%lld cancellations)", (long long)l->cancellations);
+    rule_line(f, "returns (netted)", l->returns, l->rows_read, tail);
+    if (qcol || l->nonpositive_quantity > 0) { /* without a quantity column, every row's is 1 or a constant */
+        snprintf(label, sizeof label, "%s = 0", qcol ? qcol : "quantity");
+        rule_line(f, label, l->nonpositive_quantity, l->rows_read, "");
+    }
+    snprintf(label, sizeof label, "%s <= 0", ing_rule_column(map, TRIBE_TX_UNIT_PRICE));
+    rule_line(f, label, l->nonpositive_price, l->rows_read, "");
     if (l->has_web)
         fprintf(f, "web events: %lld rows, %lld kept, %lld without a customer, %lld malformed\n",
                 (long long)l->web_rows, (long long)l->web_rows_kept, (long long)l->web_rows_unmatched,

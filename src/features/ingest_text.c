@@ -153,8 +153,12 @@ static int text_id(const text_state *T, const char *s, size_t n, int64_t *id, ch
         snprintf(why, cap, "%s is empty", T->cols[TEXT_CUST]);
         return 0;
     }
-    if (T->string_ids) /* the key of the text, as for the table's ids */
-        return tribe_id_parse(s, n, 1, id, why, cap) == 1;
+    if (T->string_ids) { /* the key of the text, as for the table's ids */
+        int ok = tribe_id_parse(s, n, 1, id, why, cap) == 1;
+        if (!ok)
+            ing_id_why_rename(why, cap, T->cols[TEXT_CUST]);
+        return ok;
+    }
     if (!ing_parse_int(s, n, id) || *id < 0) {
         snprintf(why, cap, "%s '%.*s'%s is not an integer id >= 0", T->cols[TEXT_CUST], (int)(n > 40 ? 40 : n), s,
                  n > 40 ? "..." : "");

@@ -4,7 +4,8 @@
 # independent computation gives, the same on 1, 2 and 4 ranks; jobs/mappings/online-retail.json gives
 # the built-in's table; bad mappings and bad input (truncated gzip, mixed currencies, dates out of range,
 # duplicate or missing columns, header-only files) are refused naming the place, the previous file kept;
-# customer_id.max_length is enforced (a longer id is a rejected row) and rule labels name mapped columns.
+# customer_id.max_length is enforced (a longer id is a rejected row) and rule labels name mapped columns,
+# as do the ingest summary on stderr and a text row's id message.
 source "$(dirname "$0")/lib.sh"
 $PY -c "import h5py" 2>/dev/null || { echo "skip: needs /usr/bin/python3 with h5py"; exit 77; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -182,6 +183,11 @@ sed 's/"type": "integer"/"type": "string", "max_length": 7/' "$MAP" >"$TMP/m-len
 { head -1 "$TMP/str.csv"; echo 'SO-99997,02/01/2011,C-001500,P1,Garden,web,$5.00,no'
   echo 'SO-99996,02/01/2011,C-00150,P1,Garden,web,$0.00,no'; tail -n +2 "$TMP/str.csv"; } >"$TMP/len.csv"
 expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-len.json" --transactions "$TMP/len.csv" -o "$TMP/len.h5"
+check "the summary on stderr names the mapped columns (no quantity line: the mapping has none)" $PY -c "
+import re, sys
+t = open(sys.argv[1]).read()
+sys.exit(not (re.search(r'^  missing Customer Number +0 ', t, re.M) and re.search(r'^  Order Total <= 0 +1 ', t, re.M)
+              and not re.search('CustomerID|UnitPrice|Quantity', t)))" "$TMP/err.txt"
 check "an id over customer_id.max_length is a rejected row naming the column and the limit" grep -q \
   "len.csv,2,.*Customer Number 'C-001500' is longer than customer_id.max_length = 7 bytes" "$TMP/len.rejects.csv"
 check "the rule label names the mapped amount column" grep -q "len.csv,3,Order Total <= 0," "$TMP/len.rejects.csv"
@@ -196,6 +202,14 @@ expect 3 "len.csv:2: Customer Number 'C-001500' is longer than customer_id.max_l
   tail -n +2 "$D/orders-2011-01.csv"; } >"$TMP/intbad.csv"
 expect 3 "intbad.csv:2: Customer Number 'C-00150' is not an integer id" -- \
   "$TRIBE_BIN" ingest --strict --mapping "$MAP" --transactions "$TMP/intbad.csv" -o "$TMP/x.h5"
+# A text row's malformed string id names the text section's column, as a transaction's does.
+sed 's/"type": "integer"/"type": "string"/' "$TMP/m-text.json" >"$TMP/m-text-str.json"
+{ head -1 "$TMP/reviews.csv"; echo "$(printf 'L%.0s' $(seq 65)),03/01/2011,too long an id"
+  tail -n +2 "$TMP/reviews.csv"; } >"$TMP/reviews-long.csv"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-text-str.json" --transactions "$TMP/str.csv" \
+  --text "$TMP/reviews-long.csv" --text-topics 0 -o "$TMP/tlong.h5"
+check "a text row's too long id names the text section's column" grep -qE \
+  "reviews-long.csv,2,Customer Number 'L{40}'\.\.\. is longer than 64 bytes" "$TMP/tlong.rejects.csv"
 
 # Bad mappings: usage errors (exit 2) naming the file and the key path.
 sed 's/"columns"/"colums"/' "$MAP" >"$TMP/m-unknown.json"

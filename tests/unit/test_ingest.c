@@ -368,12 +368,65 @@ static void ledger_should_render_as_json_and_text(void)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    tribe_ledger_print(&l, f);
+    tribe_ledger_print(&l, NULL, f);
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "22 rows read, 11 kept"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "snapshot 2011-03-02"));
     free(text);
     tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+}
+
+/* A shop export's layout: the summary and the no-row-kept error name its
+ * columns, not the built-in CustomerID, Quantity and UnitPrice. */
+static void summary_should_name_the_mapped_columns(void)
+{
+    tribe_par *par = tribe_test_serial();
+    char tx[1024], bad[1024];
+    snprintf(tx, sizeof tx, "%s/mapped.csv", tribe_test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/mapped-bad.csv", tribe_test_tmpdir());
+    static const char head[] = "Order Ref,Order Date,Cust No,Line Total\n";
+    FILE *f = fopen(tx, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "%sA1,2011-01-03,7,10.5\nA2,2011-01-04,,3\nA3,2011-01-05,8,0\nA4,2011-01-05,8,4\n", head);
+    fclose(f);
+    f = fopen(bad, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "%sB1,2011-01-03,,2\nB2,2011-01-04,9,0\n", head);
+    fclose(f);
+    tribe_mapping *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(tribe_mapping_parse("m.json",
+                                              "{\"transactions\": {\"columns\": {\"customer_id\": \"Cust No\", "
+                                              "\"order_id\": \"Order Ref\", \"date\": \"Order Date\", "
+                                              "\"amount\": \"Line Total\"}}}",
+                                              &m),
+                          TRIBE_OK);
+    tribe_ingest_cfg cfg = {.transactions = tx, .mapping = m};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.missing_customer_id, 1);
+    CU_ASSERT_EQUAL(l.nonpositive_price, 1);
+    char *text = NULL;
+    size_t len = 0;
+    f = open_memstream(&text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    tribe_ledger_print(&l, m, f);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  missing Cust No                    1   25.0%\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  Line Total <= 0                    1   25.0%\n"));
+    /* no quantity column: no quantity line */
+    CU_ASSERT_PTR_NULL(strstr(text, "Quantity"));
+    CU_ASSERT_PTR_NULL(strstr(text, "CustomerID"));
+    CU_ASSERT_PTR_NULL(strstr(text, "UnitPrice"));
+    free(text);
+    tribe_table_destroy(&t);
+    cfg.transactions = bad;
+    CU_ASSERT_EQUAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "1 without Cust No,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tribe_errmsg(), "1 with Line Total <= 0)"));
+    CU_ASSERT_PTR_NULL(strstr(tribe_errmsg(), "CustomerID"));
+    tribe_mapping_destroy(&m);
     tribe_par_finalize(&par);
 }
 
@@ -925,6 +978,7 @@ int main(void)
         TRIBE_TEST(no_kept_row_should_fail_but_keep_the_rejects),
         TRIBE_TEST(bad_sources_should_fail_naming_file_and_column),
         TRIBE_TEST(ledger_should_render_as_json_and_text),
+        TRIBE_TEST(summary_should_name_the_mapped_columns),
         TRIBE_TEST(dates_and_numbers_should_parse_strictly),
         TRIBE_TEST(numbers_and_keys_should_parse_exactly),
         TRIBE_TEST(import_should_sort_by_id_and_read_nan),
