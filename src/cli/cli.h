@@ -26,6 +26,9 @@ tribe_status tribe_cli_usage(const char *cmd, const char *fmt, ...) __attribute_
 /* Parses a non-negative integer option value; USAGE naming the option. */
 tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
 
+/* 1 when an output path names a directory: a trailing slash, or one that exists. */
+int tribe_cli_is_dir_arg(const char *path);
+
 /* A run's segments as results.h5 holds them (docs/hdf5-layout.md). */
 typedef struct {
     char *run_id;

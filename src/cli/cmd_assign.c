@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char USAGE[] =
@@ -189,14 +188,6 @@ cleanup:
     return tribe_par_agree(par, st);
 }
 
-/* -o names a directory: a trailing slash, or one that exists. */
-static int is_dir_arg(const char *out)
-{
-    struct stat sb;
-    size_t n = strlen(out);
-    return (n > 0 && out[n - 1] == '/') || (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode));
-}
-
 /* Collective. The score-only run of the whole pipeline into dir. */
 static tribe_status assign_run(tribe_par *par, const char *mpath, const char *in, const char *dir)
 {
@@ -286,7 +277,13 @@ static tribe_status assign(tribe_par *par, int argc, char **argv)
     TRIBE_TRY(assign_args(argc, argv, &out, &id_type, &first));
     mpath = argv[first];
     in = argv[first + 1];
-    if (out && is_dir_arg(out))
+    if (out && tribe_cli_is_dir_arg(out) && !ends_with(in, ".h5"))
+        /* the run reads customers.h5 (its ids typed already): --id-type would go unused */
+        return tribe_cli_usage("assign",
+                               "-o %s (a whole score-only run) reads a customers.h5, not a features CSV: make one "
+                               "first with 'tribe import %s%s%s -o customers.h5'",
+                               out, in, " --id-type ", id_type ? id_type : "integer|string");
+    if (out && tribe_cli_is_dir_arg(out))
         return assign_run(par, mpath, in, out);
     if (out && !ends_with(out, ".csv") && !ends_with(out, ".h5"))
         return tribe_cli_usage("assign", "-o must end in .csv or .h5, got '%s'", out);

@@ -381,6 +381,9 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
         TRIBE_TRY(tribe_cli_usage("ingest", "--transactions FILE is required"));
     if (!out)
         TRIBE_TRY(tribe_cli_usage("ingest", "-o customers.h5 is required"));
+    if (tribe_cli_is_dir_arg(out)) /* else every source is read before the file cannot be written */
+        TRIBE_TRY(tribe_cli_usage("ingest", "-o %s names a directory: name the file to write (%s%scustomers.h5)", out,
+                                  out, out[strlen(out) - 1] == '/' ? "" : "/"));
     cfg.transactions_files = (const char *const *)src[0].path;
     cfg.n_transactions_files = src[0].n;
     cfg.web_files = (const char *const *)src[1].path;

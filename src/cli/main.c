@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int tribe_cli_stopped;
@@ -63,6 +64,13 @@ tribe_status tribe_cli_int(const char *cmd, const char *opt, const char *s, int6
                                (long long)hi, s);
     *out = v;
     return TRIBE_OK;
+}
+
+int tribe_cli_is_dir_arg(const char *path)
+{
+    struct stat sb;
+    size_t n = strlen(path);
+    return (n > 0 && path[n - 1] == '/') || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
 }
 
 /* The directory holding cli.md, absolute: <prefix>/share/doc/tribe beside an

@@ -5,7 +5,8 @@
 # customer by customer; a run; export, assign, explain and serve print the texts and find customers
 # by them (a number also as 17850.0); assign reads a features CSV of texts (a malformed one: exit 3
 # naming file:line, the previous output kept); too long ids are rejected rows, a key collision (forced with
-# the test hook TRIBE_TEST_ID_HASH_BITS) is refused naming both ids, on 1 and 2 ranks.
+# the test hook TRIBE_TEST_ID_HASH_BITS) is refused naming both ids, on 1 and 2 ranks; -o DIR/ with a
+# features CSV (assign) or at all (ingest) is exit 2, not an --id-type silently unused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/serve_lib.sh"
 
@@ -187,4 +188,12 @@ printf 'id,a\n0b5e4a8e-0001,1\n0b5e4a8e-0002,2\n0b5e4a8e-0003,3\n' >"$TMP/coll.c
 TRIBE_TEST_ID_HASH_BITS=1 expect 3 "customer ids '.*' \(line [0-9]+\) and '.*' \(line [0-9]+\) have the same key" -- \
   "$TRIBE_BIN" import "$TMP/coll.csv" -o "$TMP/coll.h5" --id-type string
 expect 2 "--id-type is integer or string" -- "$TRIBE_BIN" ingest --transactions "$S/transactions.csv" -o "$TMP/x.h5" --id-type uuid
+# -o naming a directory: ingest refuses before reading (it used to read everything, then fail with exit 4
+# leaving DIR/.rejects.csv); assign's score-only run (-o DIR/) reads a customers.h5, so a features CSV,
+# whose --id-type it would not use, is refused naming the import that makes one. Nothing is written.
+expect 2 "-o .*/dir/ names a directory: name the file to write \(.*/dir/customers.h5\)" -- \
+  "$TRIBE_BIN" ingest --transactions "$S/transactions.csv" --id-type string -o "$TMP/dir/"
+expect 2 "reads a customers.h5, not a features CSV: make one first with 'tribe import .*feat-s.csv --id-type string" -- \
+  "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type string -o "$TMP/dir/"
+check "nothing written for either" test ! -e "$TMP/dir"
 finish
