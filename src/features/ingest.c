@@ -729,133 +729,127 @@ static int tx_currency(state *S, const tribe_csv *c, const char *cur, size_t ncu
     return 1;
 }
 
-/* Classifies one transaction record; kept rows go into the aggregate. */
-static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
+/* One transaction record's cells and values, as tx_row reads them. */
+typedef struct {
+    const char *inv, *stock, *d, *rf;
+    size_t ninv, nstock, nd, nrf;
+    int64_t qty, day, id;
+    double price, amount; /* amount: the line's money, signed as its quantity */
+    int has_id;           /* as parse_id */
+} tx_fields;
+
+/* Parses record c into *r. Returns 1 when it is malformed (why filled,
+ * naming the file's column), else 0 (*st is set: INPUT or NOMEM from
+ * parse_id, which also ends the row). */
+static int tx_parse(state *S, const tribe_csv *c, const int *col, tx_fields *r, char *why, size_t cap,
+                    tribe_status *st)
 {
-    tribe_status st = TRIBE_OK;
-    char why[160];
-    size_t ninv, nstock, nq, nd, np, nc, nrf, ncur;
-    int64_t qty = 1, day = 0, id = 0, idx = 0;
-    double price = 0;
+    size_t nq, np, ncur;
     const tribe_map_source *m = &S->map->src[SRC_TX];
     const int by_amount = col[TRIBE_TX_AMOUNT] >= 0;
-    S->led.rows_read++;
-    if (bad_record(c, why, sizeof why))
-        goto malformed;
-    const char *inv = role_cell(m, c, col, TRIBE_TX_ORDER_ID, &ninv);
-    const char *stock = role_cell(m, c, col, TRIBE_TX_PRODUCT, &nstock);
+    *st = TRIBE_OK;
+    if (bad_record(c, why, cap))
+        return 1;
+    r->inv = role_cell(m, c, col, TRIBE_TX_ORDER_ID, &r->ninv);
+    r->stock = role_cell(m, c, col, TRIBE_TX_PRODUCT, &r->nstock);
     const char *q = role_cell(m, c, col, TRIBE_TX_QUANTITY, &nq);
-    const char *d = cell(c, col[TRIBE_TX_DATE], &nd);
+    r->d = cell(c, col[TRIBE_TX_DATE], &r->nd);
     const char *p = cell(c, col[by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE], &np);
-    const char *ctry = role_cell(m, c, col, TRIBE_TX_COUNTRY, &nc);
-    const char *rf = role_cell(m, c, col, TRIBE_TX_RETURN_FLAG, &nrf);
+    r->rf = role_cell(m, c, col, TRIBE_TX_RETURN_FLAG, &r->nrf);
     const char *cur = role_cell(m, c, col, TRIBE_TX_CURRENCY, &ncur);
-    if (ninv == 0 && col[TRIBE_TX_ORDER_ID] >= 0) {
-        snprintf(why, sizeof why, "%s is empty", m->column[TRIBE_TX_ORDER_ID]);
-        goto malformed;
+    r->qty = 1;
+    r->id = 0;
+    if (r->ninv == 0 && col[TRIBE_TX_ORDER_ID] >= 0) {
+        snprintf(why, cap, "%s is empty", m->column[TRIBE_TX_ORDER_ID]);
+        return 1;
     }
-    if (nstock == 0 && col[TRIBE_TX_PRODUCT] >= 0) {
-        snprintf(why, sizeof why, "%s is empty", m->column[TRIBE_TX_PRODUCT]);
-        goto malformed;
+    if (r->nstock == 0 && col[TRIBE_TX_PRODUCT] >= 0) {
+        snprintf(why, cap, "%s is empty", m->column[TRIBE_TX_PRODUCT]);
+        return 1;
     }
-    if (nq > 0 && !ing_parse_int(q, nq, &qty)) {
-        why_bad(why, sizeof why, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
-        goto malformed;
+    if ((nq > 0 && !ing_parse_int(q, nq, &r->qty)) || (nq == 0 && (!by_amount || col[TRIBE_TX_QUANTITY] >= 0))) {
+        why_bad(why, cap, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
+        return 1;
     }
-    if (nq == 0 && (!by_amount || col[TRIBE_TX_QUANTITY] >= 0)) {
-        why_bad(why, sizeof why, role_label(m, SRC_TX, TRIBE_TX_QUANTITY), q, nq, "is not an integer");
-        goto malformed;
-    }
-    if (!tx_date(S, m, d, nd, &day)) {
+    if (!tx_date(S, m, r->d, r->nd, &r->day)) {
         char what[48];
         date_what(m->date_format, what, sizeof what);
-        why_bad(why, sizeof why, m->column[TRIBE_TX_DATE], d, nd, what);
-        goto malformed;
+        why_bad(why, cap, m->column[TRIBE_TX_DATE], r->d, r->nd, what);
+        return 1;
     }
-    if (!money_cell(S, c, p, np, &price)) {
-        why_bad(why, sizeof why, m->column[by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE], p, np,
-                "is not a number");
-        goto malformed;
+    if (!money_cell(S, c, p, np, &r->price)) {
+        why_bad(why, cap, m->column[by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE], p, np, "is not a number");
+        return 1;
     }
     if (col[TRIBE_TX_CURRENCY] >= 0 && !tx_currency(S, c, cur, ncur)) {
-        why_bad(why, sizeof why, m->column[TRIBE_TX_CURRENCY], cur, ncur, "is not an ISO 4217 code");
-        goto malformed;
+        why_bad(why, cap, m->column[TRIBE_TX_CURRENCY], cur, ncur, "is not an ISO 4217 code");
+        return 1;
     }
     /* an amount is the line's total: a negative one is a negative line (a
      * refund), as a negative Quantity is */
-    if (by_amount && price < 0) {
-        price = -price;
-        qty = -qty;
+    if (by_amount && r->price < 0) {
+        r->price = -r->price;
+        r->qty = -r->qty;
     }
-    double amount = by_amount ? (qty < 0 ? -price : price) : (double)qty * price;
-    /* rule labels name the mapped columns ("Amount <= 0"); the built-in
-     * mapping's are CustomerID, Quantity and UnitPrice */
-    const char *qcol = role_label(m, SRC_TX, TRIBE_TX_QUANTITY),
-               *pcol = role_label(m, SRC_TX, by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE);
-    if (!(fabs(amount) < AMOUNT_MAX)) {
+    r->amount = by_amount ? (r->qty < 0 ? -r->price : r->price) : (double)r->qty * r->price;
+    if (!(fabs(r->amount) < AMOUNT_MAX)) {
+        const char *pcol = role_label(m, SRC_TX, by_amount ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE);
         if (by_amount)
-            snprintf(why, sizeof why, "%s is out of range", pcol);
+            snprintf(why, cap, "%s is out of range", pcol);
         else
-            snprintf(why, sizeof why, "%s x %s is out of range", qcol, pcol);
-        goto malformed;
+            snprintf(why, cap, "%s x %s is out of range", role_label(m, SRC_TX, TRIBE_TX_QUANTITY), pcol);
+        return 1;
     }
-    int has_id = 0;
-    TRIBE_TRY(parse_id(S, c, col[TRIBE_TX_CUSTOMER_ID], &id, &has_id, why, sizeof why));
-    if (has_id < 0)
-        goto malformed;
+    *st = parse_id(S, c, col[TRIBE_TX_CUSTOMER_ID], &r->id, &r->has_id, why, cap);
+    return r->has_id < 0;
+}
 
-    const char *rule = NULL;
-    int ret = TX_PURCHASE;
-    if (day < S->day_lo || day > S->day_hi) {
+/* The cleaning rule that removes a well-formed row r, counted in the
+ * ledger: its label in why (naming the mapped columns: "Amount <= 0"; the
+ * built-in mapping's are CustomerID, Quantity and UnitPrice), or NULL when
+ * the row is kept. *ret gets what tx_is_return finds (TX_PURCHASE unless
+ * the rules got that far). */
+static const char *tx_rule(state *S, const int *col, const tx_fields *r, int *ret, char *why, size_t cap)
+{
+    const tribe_map_source *m = &S->map->src[SRC_TX];
+    const char *pcol = role_label(m, SRC_TX, col[TRIBE_TX_AMOUNT] >= 0 ? TRIBE_TX_AMOUNT : TRIBE_TX_UNIT_PRICE);
+    *ret = TX_PURCHASE;
+    if (r->day < S->day_lo || r->day > S->day_hi) {
         S->led.implausible_date++;
-        why_date_range(S, why, sizeof why, m->column[TRIBE_TX_DATE], d, nd);
-        rule = why;
-    } else if (!has_id) {
+        why_date_range(S, why, cap, m->column[TRIBE_TX_DATE], r->d, r->nd);
+    } else if (!r->has_id) {
         S->led.missing_customer_id++;
-        snprintf(why, sizeof why, "missing %s", role_label(m, SRC_TX, TRIBE_TX_CUSTOMER_ID));
-        rule = why;
-    } else if ((ret = tx_is_return(m, inv, ninv, rf, nrf, qty)) != TX_PURCHASE) {
-        if (price <= 0) { /* a return at no price returns no money */
-            S->led.nonpositive_price++;
-            snprintf(why, sizeof why, "%s <= 0", pcol);
-            rule = why;
-        } else {
+        snprintf(why, cap, "missing %s", role_label(m, SRC_TX, TRIBE_TX_CUSTOMER_ID));
+    } else if ((*ret = tx_is_return(m, r->inv, r->ninv, r->rf, r->nrf, r->qty)) != TX_PURCHASE) {
+        if (r->price > 0) {
             S->led.returns++;
-            S->led.cancellations += ret == TX_RET_CANCEL;
+            S->led.cancellations += *ret == TX_RET_CANCEL;
+            return NULL;
         }
-    } else if (qty <= 0) {
+        S->led.nonpositive_price++; /* a return at no price returns no money */
+        snprintf(why, cap, "%s <= 0", pcol);
+    } else if (r->qty <= 0) {
         S->led.nonpositive_quantity++;
-        snprintf(why, sizeof why, "%s <= 0", qcol);
-        rule = why;
-    } else if (price <= 0) {
+        snprintf(why, cap, "%s <= 0", role_label(m, SRC_TX, TRIBE_TX_QUANTITY));
+    } else if (r->price <= 0) {
         S->led.nonpositive_price++;
-        snprintf(why, sizeof why, "%s <= 0", pcol);
-        rule = why;
+        snprintf(why, cap, "%s <= 0", pcol);
+    } else {
+        return NULL;
     }
-    if (rule) {
-        if (S->rejects_all)
-            TRIBE_TRY(reject(S, c, rule));
-        return TRIBE_OK;
-    }
+    return why;
+}
 
-    if (day < S->day_min)
-        S->day_min = day;
-    if (day > S->day_max)
-        S->day_max = day;
-    TRIBE_TRY(tx_slot(S, id, &idx));
+/* A kept purchase row r of customer idx, on or before the cutoff: its
+ * money, season, channel, category, item, order, product, day and country
+ * vote go into the aggregate. Errors: NOMEM. */
+static tribe_status tx_purchase(state *S, const tribe_csv *c, const int *col, const tx_fields *r, int64_t idx)
+{
+    tribe_status st = TRIBE_OK;
+    const tribe_map_source *m = &S->map->src[SRC_TX];
     tx_cust *cu = &S->tx.c[idx];
-    if (ret != TX_PURCHASE) {
-        tx_return(S, cu, day, amount);
-        return TRIBE_OK;
-    }
-    S->led.rows_kept++;
-    if (day > S->cutoff) {
-        /* after the cutoff: the target only, never a feature */
-        S->led.rows_after_cutoff++;
-        if (day <= S->horizon_end)
-            cu->future += tribe_xsum_of(amount);
-        return TRIBE_OK;
-    }
+    const int64_t day = r->day;
+    const double amount = r->amount;
     cu->money += tribe_xsum_of(amount);
     tx_season(cu, day, amount);
     if (m->n_channels > 0)
@@ -872,26 +866,64 @@ static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
     if (day > cu->last)
         cu->last = day;
     /* without an order id column every row is an order of its own */
-    uint64_t ikey = col[TRIBE_TX_ORDER_ID] >= 0 ? ing_key(inv, ninv)
+    uint64_t ikey = col[TRIBE_TX_ORDER_ID] >= 0 ? ing_key(r->inv, r->ninv)
                                                 : (4ULL << 60) | (uint64_t)S->file_key | (uint64_t)tribe_csv_line(c);
     if (ikey != S->last.inv) {
         S->last.inv = UINT64_MAX;
         TRIBE_TRY(add_key(S, 0, idx, ikey));
         S->last.inv = ikey;
     }
-    if (nstock == 0 || !items_are_products(m)) /* else tx_item counted it */
-        TRIBE_TRY(add_key(S, 1, idx, ing_key(stock, nstock)));
+    if (r->nstock == 0 || !items_are_products(m)) /* else tx_item counted it */
+        TRIBE_TRY(add_key(S, 1, idx, ing_key(r->stock, r->nstock)));
     if (day != S->last.day) {
         S->last.day = INT64_MIN;
         TRIBE_TRY(add_key(S, 2, idx, (uint64_t)day));
         S->last.day = day;
     }
+    size_t nc;
+    const char *ctry = role_cell(m, c, col, TRIBE_TX_COUNTRY, &nc);
     if (nc > 0)
         TRIBE_TRY(vote_level(S, &S->country, ctry, nc, idx));
-    return TRIBE_OK;
-malformed:
-    S->led.malformed++;
-    return reject(S, c, why);
+cleanup:
+    return st;
+}
+
+/* Classifies one transaction record; kept rows go into the aggregate. */
+static tribe_status tx_row(state *S, const tribe_csv *c, const int *col)
+{
+    tribe_status st = TRIBE_OK;
+    char why[160];
+    int64_t idx = 0;
+    int ret = TX_PURCHASE;
+    tx_fields r;
+    S->led.rows_read++;
+    if (tx_parse(S, c, col, &r, why, sizeof why, &st)) {
+        S->led.malformed++;
+        return reject(S, c, why);
+    }
+    TRIBE_TRY(st);
+    const char *rule = tx_rule(S, col, &r, &ret, why, sizeof why);
+    if (rule)
+        return S->rejects_all ? reject(S, c, rule) : TRIBE_OK;
+    if (r.day < S->day_min)
+        S->day_min = r.day;
+    if (r.day > S->day_max)
+        S->day_max = r.day;
+    TRIBE_TRY(tx_slot(S, r.id, &idx));
+    tx_cust *cu = &S->tx.c[idx];
+    if (ret != TX_PURCHASE) {
+        tx_return(S, cu, r.day, r.amount);
+        return TRIBE_OK;
+    }
+    S->led.rows_kept++;
+    if (r.day > S->cutoff) {
+        /* after the cutoff: the target only, never a feature */
+        S->led.rows_after_cutoff++;
+        if (r.day <= S->horizon_end)
+            cu->future += tribe_xsum_of(r.amount);
+        return TRIBE_OK;
+    }
+    return tx_purchase(S, c, col, &r, idx);
 cleanup:
     return st;
 }
