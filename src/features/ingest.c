@@ -2441,6 +2441,99 @@ tribe_status tribe_ingest_split(tribe_par *par, const tribe_ingest_cfg *cfg, tri
     return tribe_ingest_split_items(par, cfg, out, target, ledger, NULL);
 }
 
+/* The config's dates: *snapshot (INT64_MIN: none) and *cutoff (INT64_MAX:
+ * none). Errors: USAGE, the same on every rank (no agreement needed). */
+static tribe_status date_options(const tribe_ingest_cfg *cfg, int64_t *snapshot, int64_t *cutoff)
+{
+    if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), snapshot))
+        return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
+                          cfg->snapshot);
+    if (cfg->cutoff && *cfg->cutoff) {
+        if (!tribe_day_parse(cfg->cutoff, strlen(cfg->cutoff), cutoff))
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: cutoff '%s' is not a date (expected YYYY-MM-DD)",
+                              cfg->cutoff);
+        if (cfg->horizon_days <= 0)
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: horizon %lld days: need a positive number of days",
+                              (long long)cfg->horizon_days);
+        if (*snapshot != INT64_MIN)
+            return tribe_fail(TRIBE_ERR_USAGE, "ingest: give a snapshot or a cutoff, not both (the snapshot "
+                                               "of a cutoff is the day after it)");
+    }
+    return TRIBE_OK;
+}
+
+/* Collective (one max-reduction): S's settings from cfg before any row is
+ * read (S->map set). Errors: as tribe_par_max_i64. */
+static tribe_status state_setup(tribe_par *par, const tribe_ingest_cfg *cfg, const sources *src, int64_t cutoff,
+                                state *S)
+{
+    tribe_status st = TRIBE_OK;
+    /* a transaction dated after the run's day (UTC; the latest rank's
+     * clock, so every rank draws the line at the same day) cannot have
+     * happened; a day of slack for time zones */
+    int64_t today = (int64_t)(time(NULL) / 86400);
+    TRIBE_TRY(tribe_par_max_i64(par, &today, 1));
+    S->day_lo = tribe_days_from_civil(1900, 1, 1);
+    S->day_hi = today + 1;
+    S->rejects_all = cfg->rejects_all;
+    S->cust_src = src->f[SRC_DEMO].first + src->f[SRC_DEMO].n;
+    S->string_ids = cfg->string_ids;
+    S->cutoff = cutoff;
+    S->led.cutoff_day = -1;
+    S->horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;
+    S->led.has_web = cfg->web != NULL;
+    S->led.has_demographics = cfg->demographics != NULL;
+    tribe_currency cur = tribe_currency_default(); /* until the mapping or the data says otherwise */
+    memcpy(S->led.currency, cur.code, sizeof S->led.currency);
+    memcpy(S->led.currency_symbol, cur.symbol, sizeof S->led.currency_symbol);
+cleanup:
+    return st;
+}
+
+/* The error when no purchase row was kept, each rule's count named by the
+ * mapped columns. */
+static tribe_status no_row_kept(const state *S, const char *label)
+{
+    const tribe_ledger *l = &S->led;
+    return tribe_fail(TRIBE_ERR_INPUT,
+                      "%s: no purchase row was kept (%lld read: %lld malformed, %lld dated out of range, "
+                      "%lld without %s, %lld returns, %lld with %s = 0, %lld with %s <= 0)",
+                      label, (long long)l->rows_read, (long long)l->malformed, (long long)l->implausible_date,
+                      (long long)l->missing_customer_id, ing_rule_column(S->map, TRIBE_TX_CUSTOMER_ID),
+                      (long long)l->returns, (long long)l->nonpositive_quantity,
+                      role_label(&S->map->src[SRC_TX], SRC_TX, TRIBE_TX_QUANTITY), (long long)l->nonpositive_price,
+                      ing_rule_column(S->map, TRIBE_TX_UNIT_PRICE));
+}
+
+/* Collective (one sum-reduction): the counts build() made on the owner
+ * ranks (owned, this rank's) summed into *parsed, with the split and the
+ * dates owned holds (the same on every rank). Call on every rank, after
+ * build() (which ends agreed, or fails the same way on every rank). */
+static tribe_status ledger_merge_owned(tribe_par *par, const tribe_ledger *owned, tribe_ledger *parsed)
+{
+    int64_t v[8] = {owned->web_rows_kept,          owned->web_rows_unmatched,
+                    owned->demographics_rows_kept, owned->demographics_rows_unmatched,
+                    owned->demographics_duplicate_ids, owned->customers, owned->customers_after_cutoff,
+                    owned->customers_net_nonpositive};
+    tribe_status st = tribe_par_sum_i64(par, v, 8);
+    parsed->web_rows_kept = v[0];
+    parsed->web_rows_unmatched = v[1];
+    parsed->demographics_rows_kept = v[2];
+    parsed->demographics_rows_unmatched = v[3];
+    parsed->demographics_duplicate_ids = v[4];
+    parsed->customers = v[5];
+    parsed->customers_after_cutoff = v[6];
+    parsed->customers_net_nonpositive = v[7];
+    parsed->cutoff_day = owned->cutoff_day;
+    parsed->horizon_days = owned->horizon_days;
+    memcpy(parsed->cutoff, owned->cutoff, sizeof parsed->cutoff);
+    parsed->first_invoice_day = owned->first_invoice_day;
+    parsed->last_invoice_day = owned->last_invoice_day;
+    parsed->snapshot_day = owned->snapshot_day;
+    memcpy(parsed->snapshot, owned->snapshot, sizeof parsed->snapshot);
+    return st;
+}
+
 tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *user_cfg, tribe_table **out,
                                       tribe_table **target, tribe_ledger *ledger, tribe_items *items)
 {
@@ -2465,20 +2558,9 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *us
     if (!user_cfg)
         return tribe_fail(TRIBE_ERR_USAGE, "ingest: no transactions file given");
     norm = *user_cfg;
-    if (cfg->snapshot && *cfg->snapshot && !tribe_day_parse(cfg->snapshot, strlen(cfg->snapshot), &snapshot))
-        return tribe_fail(TRIBE_ERR_USAGE, "ingest: snapshot '%s' is not a date (expected YYYY-MM-DD)",
-                          cfg->snapshot);
-    if (cfg->cutoff && *cfg->cutoff) {
-        if (!tribe_day_parse(cfg->cutoff, strlen(cfg->cutoff), &cutoff))
-            return tribe_fail(TRIBE_ERR_USAGE, "ingest: cutoff '%s' is not a date (expected YYYY-MM-DD)",
-                              cfg->cutoff);
-        if (cfg->horizon_days <= 0)
-            return tribe_fail(TRIBE_ERR_USAGE, "ingest: horizon %lld days: need a positive number of days",
-                              (long long)cfg->horizon_days);
-        if (snapshot != INT64_MIN)
-            return tribe_fail(TRIBE_ERR_USAGE, "ingest: give a snapshot or a cutoff, not both (the snapshot "
-                                               "of a cutoff is the day after it)");
-    }
+    st = date_options(cfg, &snapshot, &cutoff);
+    if (st != TRIBE_OK)
+        return st;
     /* Its usage errors are the same on every rank, an allocation failure not. */
     TRIBE_TRY(tribe_par_agree(par, sources_init(cfg, &src)));
     /* build() and the messages below see the first file of each source */
@@ -2492,28 +2574,7 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *us
         st = tribe_mapping_default(&builtin);
     TRIBE_TRY(tribe_par_agree(par, st));
     S.map = cfg->mapping ? cfg->mapping : builtin;
-    {
-        /* a transaction dated after the run's day (UTC; the latest rank's
-         * clock, so every rank draws the line at the same day) cannot have
-         * happened; a day of slack for time zones */
-        int64_t today = (int64_t)(time(NULL) / 86400);
-        TRIBE_TRY(tribe_par_max_i64(par, &today, 1));
-        S.day_lo = tribe_days_from_civil(1900, 1, 1);
-        S.day_hi = today + 1;
-    }
-    S.rejects_all = cfg->rejects_all;
-    S.cust_src = src.f[SRC_DEMO].first + src.f[SRC_DEMO].n;
-    S.string_ids = cfg->string_ids;
-    S.cutoff = cutoff;
-    S.led.cutoff_day = -1;
-    S.horizon_end = cutoff != INT64_MAX ? cutoff + cfg->horizon_days : INT64_MAX;
-    S.led.has_web = cfg->web != NULL;
-    S.led.has_demographics = cfg->demographics != NULL;
-    {
-        tribe_currency cur = tribe_currency_default(); /* until the mapping or the data says otherwise */
-        memcpy(S.led.currency, cur.code, sizeof S.led.currency);
-        memcpy(S.led.currency_symbol, cur.symbol, sizeof S.led.currency_symbol);
-    }
+    TRIBE_TRY(state_setup(par, cfg, &src, cutoff, &S));
 
     TRIBE_TRY(ing_rejects_open(par, &S.rej, cfg->rejects, src.names));
     tm[0] = tribe_now();
@@ -2531,14 +2592,7 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *us
     if (st != TRIBE_OK)
         goto cleanup;
     if (S.led.rows_kept == 0) {
-        st = tribe_fail(TRIBE_ERR_INPUT,
-                        "%s: no purchase row was kept (%lld read: %lld malformed, %lld dated out of range, "
-                        "%lld without %s, %lld returns, %lld with %s = 0, %lld with %s <= 0)",
-                        label, (long long)S.led.rows_read, (long long)S.led.malformed,
-                        (long long)S.led.implausible_date, (long long)S.led.missing_customer_id,
-                        ing_rule_column(S.map, TRIBE_TX_CUSTOMER_ID), (long long)S.led.returns,
-                        (long long)S.led.nonpositive_quantity, role_label(&S.map->src[SRC_TX], SRC_TX, TRIBE_TX_QUANTITY),
-                        (long long)S.led.nonpositive_price, ing_rule_column(S.map, TRIBE_TX_UNIT_PRICE));
+        st = no_row_kept(&S, label);
         goto cleanup;
     }
 
@@ -2555,29 +2609,9 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *us
                 "merge %.2f s (rank 0)",
                 tm[1] - tm[0], tm[2] - tm[1], tm[3] - tm[2], tm[4] - tm[3], tribe_now() - tm[4]);
     {
-        int64_t v[8] = {S.led.web_rows_kept,          S.led.web_rows_unmatched,
-                        S.led.demographics_rows_kept, S.led.demographics_rows_unmatched,
-                        S.led.demographics_duplicate_ids, S.led.customers, S.led.customers_after_cutoff,
-                        S.led.customers_net_nonpositive};
-        /* build() ends agreed (or every rank fails the same way), so the sum is safe */
-        tribe_status sst = tribe_par_sum_i64(par, v, 8);
+        tribe_status sst = ledger_merge_owned(par, &S.led, &parsed);
         if (st == TRIBE_OK)
             st = sst;
-        parsed.web_rows_kept = v[0];
-        parsed.web_rows_unmatched = v[1];
-        parsed.demographics_rows_kept = v[2];
-        parsed.demographics_rows_unmatched = v[3];
-        parsed.demographics_duplicate_ids = v[4];
-        parsed.customers = v[5];
-        parsed.customers_after_cutoff = v[6];
-        parsed.customers_net_nonpositive = v[7];
-        parsed.cutoff_day = S.led.cutoff_day;
-        parsed.horizon_days = S.led.horizon_days;
-        memcpy(parsed.cutoff, S.led.cutoff, sizeof parsed.cutoff);
-        parsed.first_invoice_day = S.led.first_invoice_day;
-        parsed.last_invoice_day = S.led.last_invoice_day;
-        parsed.snapshot_day = S.led.snapshot_day;
-        memcpy(parsed.snapshot, S.led.snapshot, sizeof parsed.snapshot);
     }
     *ledger = parsed;
     if (st == TRIBE_OK && parsed.customers == 0)
