@@ -310,23 +310,29 @@ static tribe_status mapping_arg(tribe_par *par, const char *mapping, const char 
     return TRIBE_OK;
 }
 
-static tribe_status ingest(tribe_par *par, int argc, char **argv)
+/* What tribe ingest's command line says. */
+typedef struct {
+    tribe_ingest_cfg cfg;
+    const char *out, *horizon, *mapping, *id_type;
+    path_list src[N_SOURCES]; /* transactions, web, demographics, text */
+    tribe_text_cfg text;
+    char rejects[4096], target_path[4096];
+    int strict;
+} ingest_opts;
+
+static void ingest_opts_free(ingest_opts *o)
+{
+    for (int k = 0; k < N_SOURCES; k++)
+        path_list_free(&o->src[k]);
+}
+
+/* The options into *o (zeroed first; ingest_opts_free frees it, also on
+ * error): the source lists, the output, and cfg's files. USAGE for an
+ * unknown option, a stray argument, no --transactions or no -o, or -o
+ * naming a directory. */
+static tribe_status ingest_parse(int argc, char **argv, ingest_opts *o)
 {
     tribe_status st = TRIBE_OK;
-    tribe_ingest_cfg cfg = {0};
-    tribe_ledger led;
-    tribe_table *t = NULL, *target = NULL;
-    char *ledger = NULL, *source = NULL;
-    const char *out = NULL, *horizon = NULL, *mapping = NULL, *id_type = NULL;
-    tribe_mapping *map = NULL;
-    path_list src[N_SOURCES]; /* transactions, web, demographics, text */
-    tribe_text_cfg text = {0};
-    tribe_text_topics topics = {0};
-    tribe_items items = {0}; /* what each customer bought: the offers stage's input */
-    char rejects[4096] = "", target_path[4096] = "", tmp[N_FILES][4096 + 32] = {""};
-    const char *final[N_FILES] = {NULL, NULL, NULL};
-    tribe_lock *lk = NULL;
-    int strict = 0, done = 0;
     int64_t v = 0;
     static const struct option opts[] = {{"transactions", required_argument, 0, 't'},
                                          {"web", required_argument, 0, 'w'},
@@ -346,101 +352,114 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                                          {"mapping", required_argument, 0, 'M'},
                                          {0, 0, 0, 0}};
     int c;
-    memset(src, 0, sizeof src);
-    cfg.rejects_all = 1;
-    text.topics = 8;
-    text.seed = 1;
+    memset(o, 0, sizeof *o);
+    o->cfg.rejects_all = 1;
+    o->text.topics = 8;
+    o->text.seed = 1;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
-        case 't': TRIBE_TRY(path_list_add(&src[0], "transactions", optarg)); break;
-        case 'w': TRIBE_TRY(path_list_add(&src[1], "web", optarg)); break;
-        case 'd': TRIBE_TRY(path_list_add(&src[2], "demographics", optarg)); break;
-        case 'o': out = optarg; break;
-        case 'r': snprintf(rejects, sizeof rejects, "%s", optarg); break;
-        case 'm': cfg.rejects_all = 0; break;
-        case 's': cfg.snapshot = optarg; break;
-        case 'S': strict = 1; break;
-        case 'c': cfg.cutoff = optarg; break;
-        case 'H': horizon = optarg; break;
-        case 'T': snprintf(target_path, sizeof target_path, "%s", optarg); break;
-        case 'x': TRIBE_TRY(path_list_add(&src[SRC_TEXT], "text", optarg)); break;
-        case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); text.topics = (int)v; break;
-        case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); text.seed = (uint64_t)v; break;
-        case 'I': TRIBE_TRY(id_type_arg("ingest", optarg, &cfg.string_ids)); id_type = optarg; break;
-        case 'M': mapping = optarg; break;
-        default:
-            st = tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
-            goto cleanup;
+        case 't': TRIBE_TRY(path_list_add(&o->src[0], "transactions", optarg)); break;
+        case 'w': TRIBE_TRY(path_list_add(&o->src[1], "web", optarg)); break;
+        case 'd': TRIBE_TRY(path_list_add(&o->src[2], "demographics", optarg)); break;
+        case 'o': o->out = optarg; break;
+        case 'r': snprintf(o->rejects, sizeof o->rejects, "%s", optarg); break;
+        case 'm': o->cfg.rejects_all = 0; break;
+        case 's': o->cfg.snapshot = optarg; break;
+        case 'S': o->strict = 1; break;
+        case 'c': o->cfg.cutoff = optarg; break;
+        case 'H': o->horizon = optarg; break;
+        case 'T': snprintf(o->target_path, sizeof o->target_path, "%s", optarg); break;
+        case 'x': TRIBE_TRY(path_list_add(&o->src[SRC_TEXT], "text", optarg)); break;
+        case 'K': TRIBE_TRY(text_number("--text-topics", optarg, 0, 100, &v)); o->text.topics = (int)v; break;
+        case 'E': TRIBE_TRY(text_number("--text-seed", optarg, 0, INT64_MAX, &v)); o->text.seed = (uint64_t)v; break;
+        case 'I': TRIBE_TRY(id_type_arg("ingest", optarg, &o->cfg.string_ids)); o->id_type = optarg; break;
+        case 'M': o->mapping = optarg; break;
+        default: return tribe_cli_usage("ingest", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc)
-        TRIBE_TRY(tribe_cli_usage("ingest", "unexpected argument '%s'", argv[optind]));
-    if (src[0].n == 0)
-        TRIBE_TRY(tribe_cli_usage("ingest", "--transactions FILE is required"));
-    if (!out)
-        TRIBE_TRY(tribe_cli_usage("ingest", "-o customers.h5 is required"));
-    if (tribe_cli_is_dir_arg(out)) /* else every source is read before the file cannot be written */
-        TRIBE_TRY(tribe_cli_usage("ingest", "-o %s names a directory: name the file to write (%s%scustomers.h5)", out,
-                                  out, out[strlen(out) - 1] == '/' ? "" : "/"));
-    cfg.transactions_files = (const char *const *)src[0].path;
-    cfg.n_transactions_files = src[0].n;
-    cfg.web_files = (const char *const *)src[1].path;
-    cfg.n_web_files = src[1].n;
-    cfg.demographics_files = (const char *const *)src[2].path;
-    cfg.n_demographics_files = src[2].n;
-    TRIBE_TRY(split_args(&cfg, horizon, out, target_path, sizeof target_path));
-    if (mapping)
-        TRIBE_TRY(mapping_arg(par, mapping, id_type, &cfg, &map));
-    if (!rejects[0])
-        TRIBE_TRY(default_rejects(out, rejects, sizeof rejects));
-    final[F_REJECTS] = rejects;
-    final[F_TARGET] = cfg.cutoff || target_path[0] ? target_path : NULL;
-    final[F_OUT] = out;
-    TRIBE_TRY(ingest_begin(par, final, tmp, &lk));
-    /* Every file is written under its temporary name and all are moved into
-     * place together at the end (tribe_commit_renames): a kill at any point
-     * leaves the previous set or, once committed, the new one. */
-    cfg.rejects = tmp[F_REJECTS];
+        return tribe_cli_usage("ingest", "unexpected argument '%s'", argv[optind]);
+    if (o->src[0].n == 0)
+        return tribe_cli_usage("ingest", "--transactions FILE is required");
+    if (!o->out)
+        return tribe_cli_usage("ingest", "-o customers.h5 is required");
+    if (tribe_cli_is_dir_arg(o->out)) /* else every source is read before the file cannot be written */
+        return tribe_cli_usage("ingest", "-o %s names a directory: name the file to write (%s%scustomers.h5)",
+                               o->out, o->out, o->out[strlen(o->out) - 1] == '/' ? "" : "/");
+    o->cfg.transactions_files = (const char *const *)o->src[0].path;
+    o->cfg.n_transactions_files = o->src[0].n;
+    o->cfg.web_files = (const char *const *)o->src[1].path;
+    o->cfg.n_web_files = o->src[1].n;
+    o->cfg.demographics_files = (const char *const *)o->src[2].path;
+    o->cfg.n_demographics_files = o->src[2].n;
+cleanup:
+    return st;
+}
 
-    tribe_progress_stage("ingest");
-    st = tribe_ingest_split_items(par, &cfg, &t, cfg.cutoff || target_path[0] ? &target : NULL, &led, &items);
-    if (st != TRIBE_OK)
-        goto cleanup;
-    if (src[SRC_TEXT].n > 0) {
-        text.files = (const char *const *)src[SRC_TEXT].path;
-        text.n_files = src[SRC_TEXT].n;
-        text.gz_block = cfg.gz_block;
-        text.rejects = tmp[F_REJECTS];
-        if (map) { /* the mapping's text section: its column names and date format */
-            for (int k = 0; k < 3; k++)
-                text.columns[k] = map->src[TRIBE_MAP_TEXT].column[k]; /* TRIBE_TEXT_* order */
-            text.date_format = map->src[TRIBE_MAP_TEXT].date_format;
-        }
-        TRIBE_TRY(tribe_ingest_text(par, &text, t, &led, &topics));
+/* Collective: the --text source's columns into t (the mapping's text
+ * section, when map is not NULL), its malformed rows appended to rejects. */
+static tribe_status ingest_text(tribe_par *par, ingest_opts *o, const tribe_mapping *map, const char *rejects,
+                                tribe_table *t, tribe_ledger *led, tribe_text_topics *topics)
+{
+    tribe_text_cfg *text = &o->text;
+    text->files = (const char *const *)o->src[SRC_TEXT].path;
+    text->n_files = o->src[SRC_TEXT].n;
+    text->gz_block = o->cfg.gz_block;
+    text->rejects = rejects;
+    if (map) { /* the mapping's text section: its column names and date format */
+        for (int k = 0; k < 3; k++)
+            text->columns[k] = map->src[TRIBE_MAP_TEXT].column[k]; /* TRIBE_TEXT_* order */
+        text->date_format = map->src[TRIBE_MAP_TEXT].date_format;
     }
-    if (tribe_par_rank(par) == 0)
-        tribe_ledger_print(&led, map, stderr);
-    if (strict && led.malformed + led.web_malformed + led.demographics_malformed + led.text_malformed > 0) {
-        if (tribe_par_rank(par) == 0)
-            st = strict_error(tmp[F_REJECTS], rejects);
-        else
-            st = TRIBE_ERR_INPUT;
-        TRIBE_TRY(tribe_par_agree(par, st));
-    }
-    TRIBE_TRY(tribe_ledger_to_json(&led, &ledger));
-    TRIBE_TRY(source_json(src, mapping, &source));
+    return tribe_ingest_text(par, text, t, led, topics);
+}
+
+/* Collective, after the summary: with --strict, any malformed row of any
+ * source is an error (rank 0 names the first from the rejects file at tmp,
+ * to be moved to `rejects`), agreed. */
+static tribe_status strict_check(tribe_par *par, const tribe_ledger *led, const char *tmp, const char *rejects)
+{
+    if (led->malformed + led->web_malformed + led->demographics_malformed + led->text_malformed == 0)
+        return TRIBE_OK;
+    return tribe_par_agree(par, tribe_par_rank(par) == 0 ? strict_error(tmp, rejects) : TRIBE_ERR_INPUT);
+}
+
+/* Collective: customers.h5 (with the topics and items) and the target file
+ * (target not NULL) written under their temporary names tmp[F_OUT] and
+ * tmp[F_TARGET], each with the ledger and sources. t's (and target's)
+ * currency is the ledger's. */
+static tribe_status ingest_store(tribe_par *par, const ingest_opts *o, const tribe_ledger *led, tribe_table *t,
+                                 tribe_table *target, const tribe_text_topics *topics, const tribe_items *items,
+                                 char (*tmp)[4096 + 32])
+{
+    tribe_status st = TRIBE_OK;
+    char *ledger = NULL, *source = NULL;
+    TRIBE_TRY(tribe_ledger_to_json(led, &ledger));
+    TRIBE_TRY(source_json(o->src, o->mapping, &source));
     /* The data's currency (the ledger's) names the money in customers.h5. */
-    TRIBE_TRY(tribe_currency_from_attrs(out, led.currency, led.currency_symbol, &t->currency));
+    TRIBE_TRY(tribe_currency_from_attrs(o->out, led->currency, led->currency_symbol, &t->currency));
     if (target)
         target->currency = t->currency;
     TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_OUT], t, ledger, source));
-    if (topics.k > 0)
-        TRIBE_TRY(store_topics(par, tmp[F_OUT], &topics));
-    TRIBE_TRY(tribe_items_write(par, tmp[F_OUT], t, &items));
+    if (topics->k > 0)
+        TRIBE_TRY(store_topics(par, tmp[F_OUT], topics));
+    TRIBE_TRY(tribe_items_write(par, tmp[F_OUT], t, items));
     if (target)
         TRIBE_TRY(tribe_store_write_customers_at(par, tmp[F_TARGET], target, ledger, source));
+cleanup:
+    free(ledger);
+    free(source);
+    return st;
+}
+
+/* Collective: rank 0 moves the written files into place together
+ * (tribe_commit_renames; *done as it says); agreed. */
+static tribe_status ingest_commit(tribe_par *par, const char *const *final, char (*tmp)[4096 + 32], tribe_lock *lk,
+                                  int *done)
+{
+    tribe_status st = TRIBE_OK;
     if (tribe_par_rank(par) == 0) {
         const char *from[N_FILES], *to[N_FILES];
         int n = 0;
@@ -449,24 +468,63 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
                 from[n] = tmp[i];
                 to[n++] = final[i];
             }
-        st = tribe_commit_renames(lk, n, from, to, &done);
+        st = tribe_commit_renames(lk, n, from, to, done);
     }
-    TRIBE_TRY(tribe_par_agree(par, st));
+    return tribe_par_agree(par, st);
+}
+
+static tribe_status ingest(tribe_par *par, int argc, char **argv)
+{
+    tribe_status st = TRIBE_OK;
+    ingest_opts o;
+    tribe_ledger led;
+    tribe_table *t = NULL, *target = NULL;
+    tribe_mapping *map = NULL;
+    tribe_text_topics topics = {0};
+    tribe_items items = {0}; /* what each customer bought: the offers stage's input */
+    char tmp[N_FILES][4096 + 32] = {""};
+    const char *final[N_FILES] = {NULL, NULL, NULL};
+    tribe_lock *lk = NULL;
+    int done = 0;
+    TRIBE_TRY(ingest_parse(argc, argv, &o));
+    TRIBE_TRY(split_args(&o.cfg, o.horizon, o.out, o.target_path, sizeof o.target_path));
+    if (o.mapping)
+        TRIBE_TRY(mapping_arg(par, o.mapping, o.id_type, &o.cfg, &map));
+    if (!o.rejects[0])
+        TRIBE_TRY(default_rejects(o.out, o.rejects, sizeof o.rejects));
+    final[F_REJECTS] = o.rejects;
+    final[F_TARGET] = o.cfg.cutoff || o.target_path[0] ? o.target_path : NULL;
+    final[F_OUT] = o.out;
+    TRIBE_TRY(ingest_begin(par, final, tmp, &lk));
+    /* Every file is written under its temporary name and all are moved into
+     * place together at the end (tribe_commit_renames): a kill at any point
+     * leaves the previous set or, once committed, the new one. */
+    o.cfg.rejects = tmp[F_REJECTS];
+
+    tribe_progress_stage("ingest");
+    st = tribe_ingest_split_items(par, &o.cfg, &t, final[F_TARGET] ? &target : NULL, &led, &items);
+    if (st != TRIBE_OK)
+        goto cleanup;
+    if (o.src[SRC_TEXT].n > 0)
+        TRIBE_TRY(ingest_text(par, &o, map, tmp[F_REJECTS], t, &led, &topics));
+    if (tribe_par_rank(par) == 0)
+        tribe_ledger_print(&led, map, stderr);
+    if (o.strict)
+        TRIBE_TRY(strict_check(par, &led, tmp[F_REJECTS], o.rejects));
+    TRIBE_TRY(ingest_store(par, &o, &led, t, target, &topics, &items, tmp));
+    TRIBE_TRY(ingest_commit(par, final, tmp, lk, &done));
     done = 1;
     if (tribe_par_rank(par) == 0)
         printf("ingested %lld customers (%lld of %lld transaction rows kept) into %s; rejects: %s\n",
-               (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, out, rejects);
-    if (target && !cfg.cutoff && tribe_par_rank(par) == 0)
-        printf("BG/NBD inputs of all history (no cutoff, future_spend NaN) in %s\n", target_path);
-    if (target && cfg.cutoff && tribe_par_rank(par) == 0)
+               (long long)t->n_global, (long long)led.rows_kept, (long long)led.rows_read, o.out, o.rejects);
+    if (target && !o.cfg.cutoff && tribe_par_rank(par) == 0)
+        printf("BG/NBD inputs of all history (no cutoff, future_spend NaN) in %s\n", o.target_path);
+    if (target && o.cfg.cutoff && tribe_par_rank(par) == 0)
         printf("temporal split at %s: target (future_spend over %lld days, BG/NBD inputs) in %s\n", led.cutoff,
-               (long long)led.horizon_days, target_path);
+               (long long)led.horizon_days, o.target_path);
 cleanup:
     ingest_end(par, done, final, tmp, &lk);
-    free(ledger);
-    free(source);
-    for (int k = 0; k < N_SOURCES; k++)
-        path_list_free(&src[k]);
+    ingest_opts_free(&o);
     tribe_text_topics_free(&topics);
     tribe_items_free(&items);
     tribe_mapping_destroy(&map);
