@@ -194,6 +194,13 @@ tribe_status tribe_ledger_to_json(const tribe_ledger *ledger, char **out);
  * UnitPrice). Not collective. */
 void tribe_ledger_print(const tribe_ledger *ledger, const tribe_mapping *mapping, FILE *f);
 
+/* 1 when a rejects-file row (its source and reason, as tribe_ingest writes
+ * them under `mapping`; NULL: the built-in layout) was removed by a
+ * cleaning rule (missing id, quantity or price <= 0, a date out of range)
+ * or is a customer left out for its net spend, rather than malformed: the
+ * rows --strict passes over. Not collective. */
+int tribe_ingest_reason_is_rule(const tribe_mapping *mapping, const char *source, const char *reason);
+
 /* tribe_parse_day (the day number of "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]"
  * or "M/D/YYYY[ H:MM]", as ingest reads dates) lives in tribe/date.h,
  * included here so callers of ingest keep getting it. */

@@ -1,5 +1,6 @@
 /* tribe ingest / tribe import: raw sources or a feature table -> customers.h5. */
 #include "cli.h"
+#include "tribe/csv.h"
 #include "tribe/h5.h"
 #include "tribe/ingest.h"
 #include "tribe/owner.h"
@@ -169,31 +170,29 @@ cleanup:
     return st;
 }
 
-/* --strict: the first rejected row (the rejects file `path`, sorted, to be
- * moved to `rejects`) as an error. */
-static tribe_status strict_error(const char *path, const char *rejects)
+/* --strict: the first malformed row of the rejects file `path` (sorted,
+ * to be moved to `rejects`) as an error. The rows removed by a cleaning
+ * rule and the customers left out are passed over: they are not
+ * unparseable (map: the mapping their labels name, NULL built-in). */
+static tribe_status strict_error(const char *path, const char *rejects, const tribe_mapping *map)
 {
-    FILE *f = fopen(path, "r");
-    char line[1024] = "";
-    if (f) {
-        if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f))
-            line[0] = '\0';
-        fclose(f);
+    tribe_csv *c = NULL;
+    int has = 0;
+    tribe_status st = tribe_csv_open(path, NULL, &c);
+    while (st == TRIBE_OK && (st = tribe_csv_next(c, &has)) == TRIBE_OK && has) {
+        size_t n;
+        if (tribe_csv_error(c) || tribe_csv_nfields(c) < 3)
+            continue;
+        const char *src = tribe_csv_field(c, 0, &n), *reason = tribe_csv_field(c, 2, &n);
+        if (tribe_ingest_reason_is_rule(map, src, reason))
+            continue;
+        st = tribe_fail(TRIBE_ERR_INPUT, "%s:%s: %s (--strict; all rejected rows are in %s)", src,
+                        tribe_csv_field(c, 1, &n), reason, rejects);
+        tribe_csv_close(&c);
+        return st;
     }
-    /* source,line,reason,raw -> "source:line: reason" */
-    char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL, *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
-    if (!c1 || !c2)
-        return tribe_fail(TRIBE_ERR_INPUT, "unparseable rows found (see %s)", rejects);
-    *c1 = *c2 = '\0';
-    if (c3)
-        *c3 = '\0';
-    char *reason = c2 + 1;
-    if (*reason == '"') {
-        reason++;
-        reason[strcspn(reason, "\"")] = '\0';
-    }
-    return tribe_fail(TRIBE_ERR_INPUT, "%s:%s: %s (--strict; all rejected rows are in %s)", line, c1 + 1, reason,
-                      rejects);
+    tribe_csv_close(&c);
+    return tribe_fail(TRIBE_ERR_INPUT, "unparseable rows found (see %s)", rejects);
 }
 
 /* The files an ingest writes: rejects, target (or none), customers.h5, in
@@ -419,11 +418,12 @@ static tribe_status ingest_text(tribe_par *par, ingest_opts *o, const tribe_mapp
 /* Collective, after the summary: with --strict, any malformed row of any
  * source is an error (rank 0 names the first from the rejects file at tmp,
  * to be moved to `rejects`), agreed. */
-static tribe_status strict_check(tribe_par *par, const tribe_ledger *led, const char *tmp, const char *rejects)
+static tribe_status strict_check(tribe_par *par, const tribe_ledger *led, const char *tmp, const char *rejects,
+                                 const tribe_mapping *map)
 {
     if (led->malformed + led->web_malformed + led->demographics_malformed + led->text_malformed == 0)
         return TRIBE_OK;
-    return tribe_par_agree(par, tribe_par_rank(par) == 0 ? strict_error(tmp, rejects) : TRIBE_ERR_INPUT);
+    return tribe_par_agree(par, tribe_par_rank(par) == 0 ? strict_error(tmp, rejects, map) : TRIBE_ERR_INPUT);
 }
 
 /* Collective: customers.h5 (with the topics and items) and the target file
@@ -510,7 +510,7 @@ static tribe_status ingest(tribe_par *par, int argc, char **argv)
     if (tribe_par_rank(par) == 0)
         tribe_ledger_print(&led, map, stderr);
     if (o.strict)
-        TRIBE_TRY(strict_check(par, &led, tmp[F_REJECTS], o.rejects));
+        TRIBE_TRY(strict_check(par, &led, tmp[F_REJECTS], o.rejects, map));
     TRIBE_TRY(ingest_store(par, &o, &led, t, target, &topics, &items, tmp));
     TRIBE_TRY(ingest_commit(par, final, tmp, lk, &done));
     done = 1;

@@ -266,10 +266,11 @@ void ing_rejects_free(ing_rejects *r);
 
 /* The header name of the transactions column a cleaning rule reads, as the
  * rules' labels and the ledger's summary name it (docs/mapping.md): role
- * TRIBE_TX_CUSTOMER_ID, TRIBE_TX_QUANTITY (NULL when the mapping has no
+ * TRIBE_TX_CUSTOMER_ID, TRIBE_TX_DATE, TRIBE_TX_QUANTITY (NULL when the mapping has no
  * quantity column: every row's is 1 or its constant) or TRIBE_TX_UNIT_PRICE
  * (the amount column when the mapping has one instead). map NULL: the
- * built-in layout's CustomerID, Quantity, UnitPrice. Not collective. */
+ * built-in layout's CustomerID, InvoiceDate, Quantity, UnitPrice. Not
+ * collective. */
 const char *ing_rule_column(const tribe_mapping *map, int role);
 /* A message of tribe_id_parse (tribe/id.h), which names the id
  * "CustomerID", made to name the file's column `name` instead (why holds

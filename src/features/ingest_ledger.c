@@ -3,6 +3,7 @@
 #include "tribe/ingest.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Every integer count, in output order. */
 #define LEDGER_COUNTS(X)                                                                           \
@@ -63,14 +64,37 @@ static double pct(int64_t a, int64_t b) { return b > 0 ? 100.0 * (double)a / (do
 const char *ing_rule_column(const tribe_mapping *map, int role)
 {
     /* the built-in layout's (mapping.c), when there is no mapping at hand */
-    static const char *const builtin[TRIBE_TX_NROLES] = {
-        [TRIBE_TX_CUSTOMER_ID] = "CustomerID", [TRIBE_TX_QUANTITY] = "Quantity", [TRIBE_TX_UNIT_PRICE] = "UnitPrice"};
+    static const char *const builtin[TRIBE_TX_NROLES] = {[TRIBE_TX_CUSTOMER_ID] = "CustomerID",
+                                                         [TRIBE_TX_DATE] = "InvoiceDate",
+                                                         [TRIBE_TX_QUANTITY] = "Quantity",
+                                                         [TRIBE_TX_UNIT_PRICE] = "UnitPrice"};
     if (!map)
         return builtin[role];
     const tribe_map_source *m = &map->src[TRIBE_MAP_TX];
     if (role == TRIBE_TX_UNIT_PRICE && !m->column[role])
         role = TRIBE_TX_AMOUNT; /* a mapping names one of the two (mapping.c) */
     return m->column[role];
+}
+
+int tribe_ingest_reason_is_rule(const tribe_mapping *mapping, const char *source, const char *reason)
+{
+    char label[160];
+    const char *q = ing_rule_column(mapping, TRIBE_TX_QUANTITY), *date = ing_rule_column(mapping, TRIBE_TX_DATE);
+    if (strcmp(source, "customers") == 0)
+        return 1; /* left out for a net spend <= 0 */
+    snprintf(label, sizeof label, "missing %s", ing_rule_column(mapping, TRIBE_TX_CUSTOMER_ID));
+    if (strcmp(reason, label) == 0)
+        return 1;
+    snprintf(label, sizeof label, "%s <= 0", ing_rule_column(mapping, TRIBE_TX_UNIT_PRICE));
+    if (strcmp(reason, label) == 0)
+        return 1;
+    snprintf(label, sizeof label, "%s <= 0", q ? q : "quantity");
+    if (strcmp(reason, label) == 0)
+        return 1;
+    /* a date out of range (why_date_range): "<date column> '<cell>' is outside 1900-01-01 .. <day>" */
+    size_t n = date ? strlen(date) : 0;
+    return n > 0 && strncmp(reason, date, n) == 0 && strncmp(reason + n, " '", 2) == 0 &&
+           strstr(reason + n, "' is outside 1900-01-01 .. ") != NULL;
 }
 
 /* One cleaning rule's line: its label, count, share of the rows read, and

@@ -27,6 +27,10 @@ grep -q 'Quantity' "$TMP/rej.csv" && ok "rejects file says which field" || fail 
 # ... and with --strict it is an error naming file and line.
 expect 3 "badqty.csv:4" -- "$TRIBE_BIN" ingest --strict --transactions "$TMP/badqty.csv" -o "$TMP/strict.h5"
 check "a failed ingest leaves no output file" test ! -e "$TMP/strict.h5"
+# --strict names the first unparseable row, not an earlier row a cleaning rule removed (missing CustomerID).
+{ head -1 "$T"; echo '999998,85123A,NO ID,1,2011-01-01 10:00:00,2.55,,United Kingdom'; tail -n +2 "$TMP/badqty.csv"; } >"$TMP/badqty2.csv"
+expect 3 "badqty2.csv:5: Quantity 'abc' is not an integer \(--strict" -- \
+  "$TRIBE_BIN" ingest --strict --transactions "$TMP/badqty2.csv" -o "$TMP/strict.h5"
 
 # Job specs: unknown key and wrong type, exit 2 naming the key.
 echo '{"input": "ok.h5", "output": "o", "kmeans": {"kk": 4}}' >"$TMP/unknown.json"

@@ -5,7 +5,7 @@
 # the built-in's table; bad mappings and bad input (truncated gzip, mixed currencies, dates out of range,
 # duplicate or missing columns, header-only files) are refused naming the place, the previous file kept;
 # customer_id.max_length is enforced (a longer id is a rejected row) and rule labels name mapped columns,
-# as do the ingest summary on stderr and a text row's id message.
+# as do the ingest summary on stderr and a text row's id message; --strict names the first malformed row.
 source "$(dirname "$0")/lib.sh"
 $PY -c "import h5py" 2>/dev/null || { echo "skip: needs /usr/bin/python3 with h5py"; exit 77; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -210,6 +210,14 @@ expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/m-text-str.json" --transactio
   --text "$TMP/reviews-long.csv" --text-topics 0 -o "$TMP/tlong.h5"
 check "a text row's too long id names the text section's column" grep -qE \
   "reviews-long.csv,2,Customer Number 'L{40}'\.\.\. is longer than 64 bytes" "$TMP/tlong.rejects.csv"
+# --strict names the first malformed row, passing over the rows the mapped rules removed (Order Total <= 0
+# at line 2) and the customers left out for their net spend (listed before the text rows).
+{ head -1 "$TMP/str.csv"; echo 'SO-99996,02/01/2011,C-00150,P1,Garden,web,$0.00,no'
+  echo 'SO-99997,02/01/2011,C-001500,P1,Garden,web,$5.00,no'; tail -n +2 "$TMP/str.csv"; } >"$TMP/len2.csv"
+expect 3 "len2.csv:3: Customer Number 'C-001500' is longer than customer_id.max_length = 7 bytes" -- \
+  "$TRIBE_BIN" ingest --strict --mapping "$TMP/m-len.json" --transactions "$TMP/len2.csv" -o "$TMP/x.h5"
+expect 3 "reviews-long.csv:2: Customer Number 'L{40}'\.\.\. is longer than 64 bytes" -- "$TRIBE_BIN" ingest --strict \
+  --mapping "$TMP/m-text-str.json" --transactions "$TMP/str.csv" --text "$TMP/reviews-long.csv" --text-topics 0 -o "$TMP/x.h5"
 
 # Bad mappings: usage errors (exit 2) naming the file and the key path.
 sed 's/"columns"/"colums"/' "$MAP" >"$TMP/m-unknown.json"
