@@ -60,7 +60,7 @@ cleanup:
 
 /* "base.median.monetary" -> "Whole base: median Net spend (after returns)": what an
  * evidence line names, from the figure ids of personas.json. */
-static tribe_status figure_label(tribe_sbuf *b, const char *id)
+static tribe_status figure_label(tribe_sbuf *b, const char *id, const tribe_segments *s)
 {
     tribe_status st = TRIBE_OK;
     static const char *const stats[][2] = {{"median.", "median"}, {"mean.", "mean"}, {"q1.", "first quartile"},
@@ -119,6 +119,24 @@ static tribe_status figure_label(tribe_sbuf *b, const char *id)
                 goto cleanup;
             }
     }
+    /* predictions: "mean predicted spend in the next 90 days" */
+    static const char *const pred[][3] = {
+        {"ltv.mean", "mean predicted spend", "l"},
+        {"ltv.median", "median predicted spend", "l"},
+        {"ltv.total", "the segment's predicted spend", "l"},
+        {"ltv.horizon_days", "days the predicted spend covers", ""},
+        {"churn.mean_risk", "mean risk of no purchase", "c"},
+        {"churn.high_share", "share at high risk of no purchase", "c"},
+        {"churn.high_risk", "risk from which a customer counts as high risk", ""},
+        {"churn.horizon_days", "days the churn risk covers", ""}};
+    for (size_t i = 0; i < sizeof pred / sizeof *pred; i++)
+        if (strcmp(id, pred[i][0]) == 0) {
+            double days = pred[i][2][0] == 'l' ? s->ltv_horizon_days : s->churn_horizon_days;
+            PUT(pred[i][1]);
+            if (pred[i][2][0] && isfinite(days) && days > 0)
+                OUT(" in the next %.0f days", days);
+            goto cleanup;
+        }
     ESC(id);
 cleanup:
     return st;
@@ -146,7 +164,7 @@ static tribe_status evidence_list(tribe_sbuf *b, const tribe_persona *q, const t
         ESC(e->written);
         PUT("</b> ");
         if (e->figure[0]) {
-            TRIBE_TRY(figure_label(b, e->figure));
+            TRIBE_TRY(figure_label(b, e->figure, s));
             PUT(" <code>");
             ESC(e->figure);
             if (isfinite(e->value))

@@ -108,6 +108,10 @@ sec = sec[:sec.index("</section>")]
 assert sec.count("<tr>") == 1 + 3 + 2 + 10 + 1 + k, sec.count("<tr>")
 pers = json.dumps(json.load(open(d + "/out1/personas.json")))
 assert pers.count("likely to buy nothing in the next 90 days") == k
+# the personas' evidence names the churn figures in words, not by their ids
+ev = html[html.index('<section id="personas"'):]
+assert "share at high risk of no purchase in the next 90 days <code>churn.high_share" in ev, "churn evidence label"
+assert "</b> churn." not in ev, "an evidence line names a figure by its id"
 # churn's BG/NBD is the ltv stage's fit of the train window
 assert a["/model/churn/bgnbd"][:].tobytes() == a["/model/ltv/bgnbd"][0:1].tobytes(), "churn's BG/NBD is not ltv's"
 assert ch["bgnbd"]["fitted_by"] == "ltv", ch["bgnbd"]
