@@ -26,8 +26,9 @@
 #include "tribe/currency.h"
 
 /* Kinds of feature, by name (monetary, avg_order_value, *value*, *spend*,
- * *revenue*, ltv -> money; *days* -> days). */
-typedef enum { TRIBE_FEAT_PLAIN = 0, TRIBE_FEAT_MONEY, TRIBE_FEAT_DAYS } tribe_feat_kind;
+ * *revenue*, ltv -> money; *days* -> days; *_share and return_rate, fractions
+ * of 1 -> share, printed in percent). */
+typedef enum { TRIBE_FEAT_PLAIN = 0, TRIBE_FEAT_MONEY, TRIBE_FEAT_DAYS, TRIBE_FEAT_SHARE } tribe_feat_kind;
 tribe_feat_kind tribe_feature_kind(const char *name);
 
 /* Formatters write into buf (cap >= 48 is always enough) and return buf.

@@ -15,6 +15,9 @@ tribe_feat_kind tribe_feature_kind(const char *name)
             return TRIBE_FEAT_MONEY;
     if (strstr(name, "days"))
         return TRIBE_FEAT_DAYS;
+    size_t n = strlen(name);
+    if ((n >= 6 && strcmp(name + n - 6, "_share") == 0) || strcmp(name, "return_rate") == 0)
+        return TRIBE_FEAT_SHARE;
     return TRIBE_FEAT_PLAIN;
 }
 
@@ -111,6 +114,15 @@ char *tribe_fmt_feature(char *buf, size_t cap, const tribe_currency *cur, const 
         return tribe_fmt_money(buf, cap, cur, v);
     case TRIBE_FEAT_DAYS:
         return fixed(buf, cap, v, 0);
+    case TRIBE_FEAT_SHARE: { /* "30%", "2.4%" */
+        char num[64];
+        double p = 100.0 * v;
+        if (!isfinite(v))
+            return fixed(buf, cap, v, 0);
+        fixed(num, sizeof num, p, fabs(p - round(p)) < 0.05 ? 0 : 1);
+        snprintf(buf, cap, "%s%%", num);
+        return buf;
+    }
     default:
         return fixed(buf, cap, v, fabs(v - round(v)) < 0.05 ? 0 : 1);
     }

@@ -67,16 +67,17 @@ static tribe_status add_profile(tribe_figures *f, const tribe_segments *segs, in
     tribe_status st = TRIBE_OK;
     char id[160];
     for (int j = 0; j < segs->d; j++) {
-        tribe_fig_kind kind = tribe_feature_kind(segs->feature_names[j]) == TRIBE_FEAT_MONEY ? TRIBE_FIG_MONEY
-                                                                                              : TRIBE_FIG_RAW;
+        tribe_feat_kind fk = tribe_feature_kind(segs->feature_names[j]);
+        tribe_fig_kind kind = fk == TRIBE_FEAT_MONEY ? TRIBE_FIG_MONEY : fk == TRIBE_FEAT_SHARE ? TRIBE_FIG_PCT : TRIBE_FIG_RAW;
+        double sc = fk == TRIBE_FEAT_SHARE ? 100.0 : 1.0; /* a share is stated in percent */
         snprintf(id, sizeof id, "%smedian.%s", prefix, segs->feature_names[j]);
-        TRIBE_TRY(add(f, id, median[j], median[j], kind));
+        TRIBE_TRY(add(f, id, median[j], sc * median[j], kind));
         snprintf(id, sizeof id, "%smean.%s", prefix, segs->feature_names[j]);
-        TRIBE_TRY(add(f, id, mean[j], mean[j], kind));
+        TRIBE_TRY(add(f, id, mean[j], sc * mean[j], kind));
         snprintf(id, sizeof id, "%sq1.%s", prefix, segs->feature_names[j]);
-        TRIBE_TRY(add(f, id, q1[j], q1[j], kind));
+        TRIBE_TRY(add(f, id, q1[j], sc * q1[j], kind));
         snprintf(id, sizeof id, "%sq3.%s", prefix, segs->feature_names[j]);
-        TRIBE_TRY(add(f, id, q3[j], q3[j], kind));
+        TRIBE_TRY(add(f, id, q3[j], sc * q3[j], kind));
     }
     for (int m = 0; m < segs->n_mix; m++)
         for (int l = 0; l < segs->mix[m].n_levels; l++) {

@@ -94,7 +94,10 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
         double bm = isfinite(segs->overall_median[j]) ? segs->overall_median[j] : segs->overall_mean[j];
         ok = cJSON_AddStringToObject(f, "name", segs->feature_names[j]) &&
              cJSON_AddStringToObject(f, "unit",
-                                     kind == TRIBE_FEAT_MONEY ? "money" : kind == TRIBE_FEAT_DAYS ? "days" : "count") &&
+                                     kind == TRIBE_FEAT_MONEY  ? "money"
+                                     : kind == TRIBE_FEAT_DAYS ? "days"
+                                     : kind == TRIBE_FEAT_SHARE ? "share of 1 (state it in percent)"
+                                                                : "count") &&
              (!meaning || cJSON_AddStringToObject(f, "meaning", meaning)) &&
              add_fig(f, "segment_mean", g->mean[j]) && add_fig(f, "segment_median", g->median[j]) &&
              add_fig(f, "segment_q1", g->q1[j]) && add_fig(f, "segment_q3", g->q3[j]) &&

@@ -130,6 +130,14 @@ static void features_should_be_formatted_by_their_kind(void)
     CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "frequency", 3.04), "3");
     CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "frequency", 3.3), "3.3");
     CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "frequency", 1234.3), "1,234.3");
+    /* fractions of 1 in percent: a 3% return share is not "0" */
+    CU_ASSERT_EQUAL(tribe_feature_kind("weekend_share"), TRIBE_FEAT_SHARE);
+    CU_ASSERT_EQUAL(tribe_feature_kind("return_rate"), TRIBE_FEAT_SHARE);
+    CU_ASSERT_EQUAL(tribe_feature_kind("share_count"), TRIBE_FEAT_PLAIN);
+    CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "return_rate", 0.0312), "3.1%");
+    CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "weekend_share", 0.3), "30%");
+    CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "weekend_share", 0.0), "0%");
+    CU_ASSERT_STRING_EQUAL(tribe_fmt_feature(b, sizeof b, NULL, "negative_share", NAN), "n/a");
 }
 
 static void small_buffers_should_truncate_without_overrunning(void)
