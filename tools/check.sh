@@ -13,14 +13,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mark=$SECONDS
 lap() { echo "== $1: $((SECONDS - mark)) s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2; mark=$SECONDS; }
-# ctest slots are half cores (tests/CMakeLists.txt): most end-to-end tests mostly wait and take one,
-# so four run at once on 2 cores; an MPI test takes a core per rank, a CPU-bound e2e test two slots,
-# one that times itself all four.
-slots=$((2 * $(nproc)))
 
 echo "== build (sanitizers) and unit tests under ASan + UBSan" >&2
 "$root/tools/build.sh" "$root/build-asan" -DTRIBE_SANITIZE=ON
-(cd "$root/build-asan" && ctest -L unit --output-on-failure -j"$slots") >&2
+(cd "$root/build-asan" && ctest -L unit --output-on-failure -j2) >&2
 lap "sanitizer build and unit tests"
 
 # Under the sanitizers (tests/lsan.supp says how Open MPI's own leaks are told
@@ -29,8 +25,8 @@ lap "sanitizer build and unit tests"
 # CLI's refusals (every error path of gen, ingest, run and their exit codes),
 # the feature-table import and the HTTP server.
 echo "== MPI tests (2 ranks) and end-to-end tests under ASan + UBSan" >&2
-(cd "$root/build-asan" && ctest -L mpi -R '\.np2$' --output-on-failure -j"$slots" &&
-  ctest -L e2e -R '^e2e\.test_(bad_input|import|serve_api)$' --output-on-failure -j"$slots") >&2
+(cd "$root/build-asan" && ctest -L mpi -R '\.np2$' --output-on-failure -j2 &&
+  ctest -L e2e -R '^e2e\.test_(bad_input|import|serve_api)$' --output-on-failure -j2) >&2
 lap "MPI and end-to-end tests under the sanitizers"
 
 echo "== unit tests under valgrind, two at a time" >&2
@@ -63,7 +59,11 @@ echo "== libFuzzer harnesses, 6 s each (tools/fuzz.sh; longer runs: docs/fuzzing
 "$root/tools/fuzz.sh" -t 6 -j 2 -b "$root/build-fuzz"
 lap "fuzz build and runs"
 
+# ctest slots are half cores (tests/CMakeLists.txt): an end-to-end test that mostly waits takes one,
+# so four run at once on 2 cores; an MPI test takes a core a rank, a busy end-to-end test two slots,
+# one that times itself all of them. (The sanitizer runs above keep -j2: their tests, 5x the CPU
+# under ASan, keep both cores busy as they are.)
 echo "== full suite" >&2
 cd "$root/build"
-ctest --output-on-failure -j"$slots"
+ctest --output-on-failure -j$((2 * $(nproc)))
 lap "full suite"
