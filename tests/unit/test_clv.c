@@ -124,6 +124,37 @@ static void bgnbd_fit_should_recover_simulated_parameters(void)
     free(T);
 }
 
+/* Whole days, as ingest writes them: many customers share (x, t_x, T), and
+ * the fit evaluates each distinct triple once, counted as often as it
+ * occurs. Its log-likelihood must be exactly the per-customer one. */
+static void bgnbd_fit_on_repeated_triples_should_give_the_per_customer_loglik(void)
+{
+    const tribe_bgnbd truth = {0.5, 30.0, 0.6, 3.0};
+    const int64_t n = 30000;
+    double *x = malloc(n * sizeof *x), *tx = malloc(n * sizeof *tx), *T = malloc(n * sizeof *T);
+    for (int64_t i = 0; i < n; i++) {
+        T[i] = floor(30.0 + 60.0 * tribe_rng_unif(4, 99, (uint64_t)i));
+        tribe_bgnbd_simulate1(&truth, 4, i, T[i], &x[i], &tx[i]);
+        tx[i] = floor(tx[i]);
+    }
+    tribe_par *par = tribe_test_serial();
+    tribe_bgnbd m = {0};
+    tribe_clv_fit_info info = {0};
+    CU_ASSERT_EQUAL(tribe_bgnbd_fit(TRIBE_TEST_ROWS(par, n), x, tx, T, NULL, &m, &info), TRIBE_OK);
+    double ll = 0;
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &m, x, tx, T, &ll), TRIBE_OK);
+    CU_ASSERT(ll == info.loglik);
+    /* there were repeats to group: the x = 0 customers alone share 60 ages */
+    int64_t zero = 0;
+    for (int64_t i = 0; i < n; i++)
+        zero += x[i] == 0;
+    CU_ASSERT(zero > 1000);
+    tribe_par_finalize(&par);
+    free(x);
+    free(tx);
+    free(T);
+}
+
 static void gammagamma_fit_should_recover_simulated_parameters(void)
 {
     const tribe_gammagamma truth = {6.0, 4.0, 15.0};
@@ -224,6 +255,7 @@ int main(void)
         TRIBE_TEST(gammagamma_should_match_the_scipy_reference),
         TRIBE_TEST(gamma_draws_should_have_the_right_mean_and_variance),
         TRIBE_TEST(bgnbd_fit_should_recover_simulated_parameters),
+        TRIBE_TEST(bgnbd_fit_on_repeated_triples_should_give_the_per_customer_loglik),
         TRIBE_TEST(gammagamma_fit_should_recover_simulated_parameters),
         TRIBE_TEST(bgnbd_fit_should_reject_bad_rows),
         TRIBE_TEST(clv_and_rate_baseline_should_combine_the_parts),
