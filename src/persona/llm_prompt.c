@@ -42,6 +42,21 @@ static const char *versus(double seg, double base)
  * off `monetary` (docs/ingest.md), so a persona must not call it the total
  * spent. Words only (no figure for the grounding check); NULL for the rest,
  * whose profile entries (and so cache keys) are unchanged. */
+/* The profile's "unit" of a feature of this kind. */
+static const char *feature_unit(tribe_feat_kind kind)
+{
+    switch (kind) {
+    case TRIBE_FEAT_MONEY:
+        return "money";
+    case TRIBE_FEAT_DAYS:
+        return "days";
+    case TRIBE_FEAT_SHARE:
+        return "share of 1 (state it in percent)";
+    default:
+        return "count";
+    }
+}
+
 static const char *feature_meaning(const char *name)
 {
     if (strcmp(name, "monetary") == 0)
@@ -93,11 +108,7 @@ tribe_status tribe_llm_profile(const tribe_segments *segs, int c, int64_t k_min,
         double sm = isfinite(g->median[j]) ? g->median[j] : g->mean[j];
         double bm = isfinite(segs->overall_median[j]) ? segs->overall_median[j] : segs->overall_mean[j];
         ok = cJSON_AddStringToObject(f, "name", segs->feature_names[j]) &&
-             cJSON_AddStringToObject(f, "unit",
-                                     kind == TRIBE_FEAT_MONEY  ? "money"
-                                     : kind == TRIBE_FEAT_DAYS ? "days"
-                                     : kind == TRIBE_FEAT_SHARE ? "share of 1 (state it in percent)"
-                                                                : "count") &&
+             cJSON_AddStringToObject(f, "unit", feature_unit(kind)) &&
              (!meaning || cJSON_AddStringToObject(f, "meaning", meaning)) &&
              add_fig(f, "segment_mean", g->mean[j]) && add_fig(f, "segment_median", g->median[j]) &&
              add_fig(f, "segment_q1", g->q1[j]) && add_fig(f, "segment_q3", g->q3[j]) &&
