@@ -9,6 +9,7 @@
 #include "tribe/clv.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,17 +267,17 @@ static double log_alpha_plus(log_cache *c, double al, double t)
     return c->v[k];
 }
 
-/* Not collective. Adds to s the fixed-point sum of the n rows'
+/* Not collective. Adds to s the fixed-point sum of rows [lo, hi)'s
  * log-likelihoods, row i counting w[i] customers (w NULL: one each). */
-static void bgnbd_sum(const tribe_bgnbd *m, const double *x, const double *tx, const double *T, const int64_t *w,
-                      int64_t n, tribe_xsum s[2])
+static void bgnbd_sum_part(const tribe_bgnbd *m, const double *x, const double *tx, const double *T,
+                           const int64_t *w, int64_t lo, int64_t hi, tribe_xsum s[2])
 {
     bgnbd_xpart cache[XCACHE];
     unsigned char have[XCACHE] = {0};
     static _Thread_local log_cache lc;
     memset(lc.have, 0, sizeof lc.have);
     int valid = bgnbd_valid(m);
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = lo; i < hi; i++) {
         int64_t wi = w ? w[i] : 1;
         if (!valid || !(x[i] >= 0 && tx[i] >= 0 && tx[i] <= T[i])) {
             add_terms(s, NAN, wi);
@@ -294,6 +295,24 @@ static void bgnbd_sum(const tribe_bgnbd *m, const double *x, const double *tx, c
         double lT = log_alpha_plus(&lc, m->alpha, T[i]);
         double ltx = x[i] > 0 ? log_alpha_plus(&lc, m->alpha, tx[i]) : 0;
         add_terms(s, bgnbd_ll(m, xp, x[i], lT, ltx), wi);
+    }
+}
+
+/* OpenMP: each thread sums a static block of rows with its own caches; the
+ * sums are exact integers, so any thread count gives the same s. */
+static void bgnbd_sum(const tribe_bgnbd *m, const double *x, const double *tx, const double *T, const int64_t *w,
+                      int64_t n, tribe_xsum s[2])
+{
+#pragma omp parallel if (n >= 4096)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        tribe_xsum ls[2] = {0, 0};
+        bgnbd_sum_part(m, x, tx, T, w, n * t / nt, n * (t + 1) / nt, ls);
+#pragma omp critical(clv_bgnbd_sum)
+        {
+            s[0] += ls[0];
+            s[1] += ls[1];
+        }
     }
 }
 

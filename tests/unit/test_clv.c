@@ -8,6 +8,7 @@
 #include "tribe/clv.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,15 @@ static void bgnbd_fit_on_repeated_triples_should_give_the_per_customer_loglik(vo
     double ll = 0;
     CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &m, x, tx, T, &ll), TRIBE_OK);
     CU_ASSERT(ll == info.loglik);
+    /* the threads' exact sums: the same bits on 1 and 3 threads */
+    int nt0 = omp_get_max_threads();
+    double ll1 = 0, ll3 = 0;
+    omp_set_num_threads(1);
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &m, x, tx, T, &ll1), TRIBE_OK);
+    omp_set_num_threads(3);
+    CU_ASSERT_EQUAL(tribe_bgnbd_loglik(TRIBE_TEST_ROWS(par, n), &m, x, tx, T, &ll3), TRIBE_OK);
+    omp_set_num_threads(nt0);
+    CU_ASSERT(ll1 == ll && ll3 == ll);
     /* there were repeats to group: the x = 0 customers alone share 60 ages */
     int64_t zero = 0;
     for (int64_t i = 0; i < n; i++)
