@@ -119,25 +119,25 @@ cleanup:
 /* Not collective. The sample's values of this rank's features [flo, fhi),
  * feature-major: from each rank q in turn (all[] as tribe_par_alltoallv
  * delivers it, rdispls[q] bytes in) allcnt[q * d + f] values of feature f;
- * each feature's values in rank order to v, its start in voff[f - flo]. */
+ * each feature's values in rank order to v, its start in voff[f - flo];
+ * wr[fhi - flo] is scratch (write cursors). */
 static void merge_owned(const void *all, const size_t *rdispls, const int64_t *allcnt, int size, int d, int flo,
-                        int fhi, float *v, int64_t *voff)
+                        int fhi, float *v, int64_t *voff, int64_t *wr)
 {
     voff[0] = 0;
     for (int f = flo; f < fhi; f++) {
         int64_t s = 0;
         for (int r = 0; r < size; r++)
             s += allcnt[(size_t)r * d + f];
+        wr[f - flo] = voff[f - flo];
         voff[f - flo + 1] = voff[f - flo] + s;
     }
     for (int r = 0; r < size; r++) {
         const float *src = (const float *)((const char *)all + rdispls[r]);
         for (int f = flo; f < fhi; f++) {
             int64_t c = allcnt[(size_t)r * d + f];
-            int64_t w = voff[f - flo];
-            for (int q = 0; q < r; q++)
-                w += allcnt[(size_t)q * d + f];
-            memcpy(v + w, src, (size_t)c * sizeof *src);
+            memcpy(v + wr[f - flo], src, (size_t)c * sizeof *src);
+            wr[f - flo] += c;
             src += c;
         }
     }
@@ -160,14 +160,11 @@ tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int 
     int d = xm->d;
     int size = tribe_par_size(par), rank = tribe_par_rank(par);
     int64_t cand = 0, *cnt = NULL, *start = NULL, *pos = NULL, *allcnt = NULL, *voff = NULL, flo, fhi;
-    float *mine = NULL, *v = NULL, *emine = NULL;
+    float *mine = NULL, *v = NULL;
     void *all = NULL, *gathered = NULL;
     size_t total = 0, *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL;
-    int *nemine = NULL;
-    tribe_gbdt_bins *b = NULL;
+    tribe_gbdt_bins *b = NULL, *own = NULL;
     *out = NULL;
-    if (max_bins < 2 || max_bins > TRIBE_GBDT_MAX_BINS)
-        return tribe_fail(TRIBE_ERR_USAGE, "gbdt.max_bins = %d is outside 2..%d", max_bins, TRIBE_GBDT_MAX_BINS);
     for (int64_t i = 0; i < n; i++)
         cand += !(skip && skip[i]);
     TRIBE_TRY(tribe_par_sum_i64(par, &cand, 1));
@@ -194,10 +191,10 @@ tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int 
             }
         }
         if (pass == 0) {
-            for (int f = 0; f < d; f++)
-                pos[f] = start[f + 1] = start[f] + cnt[f];
-            for (int f = 0; f < d; f++)
-                pos[f] = start[f];
+            for (int f = 0; f < d; f++) {
+                pos[f] = start[f]; /* the second pass's write cursors */
+                start[f + 1] = start[f] + cnt[f];
+            }
             TRIBE_TRY(tribe_alloc((void **)&mine, (size_t)start[d] * sizeof *mine + 1));
         }
     }
@@ -219,28 +216,18 @@ tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int 
     tribe_par_block(d, size, rank, &flo, &fhi);
     TRIBE_TRY(tribe_calloc((void **)&voff, (size_t)(fhi - flo) + 1, sizeof *voff));
     TRIBE_TRY(tribe_alloc((void **)&v, total + sizeof *v));
-    merge_owned(all, rd, allcnt, size, d, (int)flo, (int)fhi, v, voff);
-    /* this rank's edges */
-    TRIBE_TRY(tribe_calloc((void **)&nemine, (size_t)(fhi - flo) + 1, sizeof *nemine));
-    TRIBE_TRY(tribe_alloc((void **)&emine, ((size_t)(fhi - flo) * (size_t)(max_bins - 1) + 1) * sizeof *emine));
-    int64_t ne = 0;
-    for (int64_t f = flo; f < fhi; f++) {
-        float *vf = v + voff[f - flo];
-        int64_t m = voff[f - flo + 1] - voff[f - flo];
-        st = sort_floats(vf, m);
-        if (st != TRIBE_OK)
-            break;
-        nemine[f - flo] = edges_of_sorted(vf, m, max_bins, emine + ne);
-        ne += nemine[f - flo];
-    }
-    TRIBE_TRY(tribe_par_agree(par, st));
+    merge_owned(all, rd, allcnt, size, d, (int)flo, (int)fhi, v, voff, pos);
+    /* this rank's edges: the bins of its features alone */
+    TRIBE_TRY(tribe_par_agree(par, tribe_gbdt_bins_from_sample(v, voff, (int)(fhi - flo), max_bins, &own)));
     /* every rank's edges, in rank order, which is feature order */
     TRIBE_TRY(tribe_calloc((void **)&b, 1, sizeof *b));
     b->d = d;
-    TRIBE_TRY(tribe_par_allgatherv(par, nemine, (size_t)(fhi - flo) * sizeof *nemine, &gathered, &total, NULL, NULL));
+    TRIBE_TRY(tribe_par_allgatherv(par, own->n_edges, (size_t)own->d * sizeof *own->n_edges, &gathered, &total,
+                                   NULL, NULL));
     b->n_edges = gathered;
     gathered = NULL;
-    TRIBE_TRY(tribe_par_allgatherv(par, emine, (size_t)ne * sizeof *emine, &gathered, &total, NULL, NULL));
+    TRIBE_TRY(tribe_par_allgatherv(par, own->edges, (size_t)own->off[own->d] * sizeof *own->edges, &gathered,
+                                   &total, NULL, NULL));
     b->edges = gathered;
     gathered = NULL;
     TRIBE_TRY(tribe_calloc((void **)&b->off, (size_t)d + 1, sizeof *b->off));
@@ -250,6 +237,7 @@ tribe_status tribe_gbdt_bins_fit(const tribe_dmat *xm, const uint8_t *skip, int 
     b = NULL;
 cleanup:
     tribe_gbdt_bins_destroy(&b);
+    tribe_gbdt_bins_destroy(&own);
     free(gathered);
     free(cnt);
     free(start);
@@ -258,8 +246,6 @@ cleanup:
     free(voff);
     free(mine);
     free(v);
-    free(emine);
-    free(nemine);
     free(all);
     free(sc);
     return st;

@@ -441,7 +441,7 @@ static tribe_status reduce_hist(grower *gr, tribe_xsum *h, int64_t N)
         o[w - 1] = (int64_t)h[3 * (size_t)k + 2];
     }
     for (int r = 0; r < P; r++)
-        gr->rcnt[r] = w * (gr->fo[r + 1] > gr->fo[r] ? gr->hc.hoff[gr->fo[r + 1]] - gr->hc.hoff[gr->fo[r]] : 0);
+        gr->rcnt[r] = w * (gr->hc.hoff[gr->fo[r + 1]] - gr->hc.hoff[gr->fo[r]]);
     int64_t *got = gr->rrecv;
     tribe_status st = tribe_par_sum_scatter_i64(gr->par, b, gr->rcnt, got, got + (size_t)5 * hb);
     if (st != TRIBE_OK)
@@ -727,7 +727,7 @@ static tribe_status split_owners(grower *gr, int d)
     gr->f0 = gr->fo[rank];
     gr->f1 = gr->fo[rank + 1];
     gr->k0 = hoff[gr->f0];
-    gr->k1 = gr->f1 > gr->f0 ? hoff[gr->f1] : gr->k0;
+    gr->k1 = hoff[gr->f1];
 cleanup:
     return st;
 }
