@@ -536,7 +536,11 @@ static inline void copy_rec(uint8_t *restrict d, const uint8_t *restrict s, size
  * code of feature f is <= bb (code 0, missing: when dl); with f < 0, when
  * it is drawn into the tree's bag. Returns the left count. (Building the
  * histogram of a child here, while its rows are in cache, was slower: the
- * rows streaming through evict the histogram cells.) */
+ * rows streaming through evict the histogram cells. So was partitioning in
+ * place, BlockQuicksort style, in one buffer: it reads and writes less, but
+ * its swaps scatter rows that this order-keeping pass leaves next to rows
+ * of the same leaves of earlier trees, hence of nearby bins, and the
+ * histogram builds took 1.7 x as long; measured 2026-12-07.) */
 static int64_t part_rows(const grower *gr, int from, int to, int64_t b, int64_t e, int f, int bb, int dl)
 {
     const gbdt_hist *hc = &gr->hc;
