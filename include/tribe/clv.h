@@ -54,12 +54,17 @@ typedef struct {
 typedef struct {
     int max_iter; /* Nelder-Mead iterations per start (0 = 2000) */
     double tol;   /* stop when the simplex's log-likelihood spread < tol * (1 + |LL|) (0 = 1e-10) */
+    int stall;    /* stop a start whose best vertex has not improved for this many iterations
+                   * (0 = 200; < 0 = never) */
 } tribe_clv_fit_opts;
 
 typedef struct {
     double loglik;   /* summed log-likelihood at the optimum */
     int iterations;  /* total Nelder-Mead iterations (all restarts) */
     int converged;   /* 1 when the tolerance was met before max_iter */
+    int stalled;     /* 1 when it stopped on opts.stall instead: the best vertex no longer moved
+                      * while the spread stayed above the tolerance (the rounding floor of
+                      * the sum, e.g. on a ridge towards a, b -> infinity) */
     int64_t n_used;  /* customers that entered the likelihood (global) */
 } tribe_clv_fit_info;
 

@@ -222,8 +222,20 @@ cleanup:
     return st;
 }
 
-/* One window's fits: "bgnbd": {r, alpha, a, b, loglik}, "gamma_gamma": {p,
- * q, v, loglik} into w. */
+/* A fit's log-likelihood, Nelder-Mead iterations and why it stopped
+ * ("converged", "stalled" or "max_iter"; tribe_clv_fit_info) into o. */
+static tribe_status record_fit_info(const tribe_clv_fit_info *in, tribe_rec *o)
+{
+    tribe_status st = TRIBE_OK;
+    TRIBE_TRY(tribe_rec_num(o, "loglik", in->loglik));
+    TRIBE_TRY(tribe_rec_int(o, "iterations", in->iterations));
+    TRIBE_TRY(tribe_rec_str(o, "stop", in->converged ? "converged" : in->stalled ? "stalled" : "max_iter"));
+cleanup:
+    return st;
+}
+
+/* One window's fits: "bgnbd": {r, alpha, a, b, loglik, iterations, stop},
+ * "gamma_gamma": {p, q, v, loglik, iterations, stop} into w. */
 static tribe_status record_fit(const tribe_ltv_classic *c, tribe_rec *w)
 {
     tribe_status st = TRIBE_OK;
@@ -233,12 +245,12 @@ static tribe_status record_fit(const tribe_ltv_classic *c, tribe_rec *w)
     TRIBE_TRY(tribe_rec_num(o, "alpha", c->bg.alpha));
     TRIBE_TRY(tribe_rec_num(o, "a", c->bg.a));
     TRIBE_TRY(tribe_rec_num(o, "b", c->bg.b));
-    TRIBE_TRY(tribe_rec_num(o, "loglik", c->bg_info.loglik));
+    TRIBE_TRY(record_fit_info(&c->bg_info, o));
     TRIBE_TRY(tribe_rec_obj(w, "gamma_gamma", &o));
     TRIBE_TRY(tribe_rec_num(o, "p", c->gg.p));
     TRIBE_TRY(tribe_rec_num(o, "q", c->gg.q));
     TRIBE_TRY(tribe_rec_num(o, "v", c->gg.v));
-    TRIBE_TRY(tribe_rec_num(o, "loglik", c->gg_info.loglik));
+    TRIBE_TRY(record_fit_info(&c->gg_info, o));
 cleanup:
     return st;
 }
