@@ -197,8 +197,10 @@ static double row_loss(const tribe_gbdt_cfg *c, int ng, const double *s, double 
  * in cache; every histogram streams contiguous records ("ordered
  * gradients"). Buffer 2 is the base: every training row, dealt to the
  * segments in blocks of GBDT_SEG_BLOCK rows round robin (a leaf of rows
- * that are neighbours in the input still spreads over the threads); buffers
- * 0 and 1 alternate down the tree. The order of rows in a leaf changes no
+ * that are neighbours in the input still spreads over the threads); a
+ * split moves a leaf's rows from buffer 2 to 0 and then 0 and 1 alternate
+ * down the tree (with squared error, apply_incr returns every row to
+ * buffer 2, split by the next root when it can). The order of rows in a leaf changes no
  * histogram (integer sums), so the tree is the same for any T. */
 enum { GBDT_SEG_BLOCK = 1024, GBDT_PART_BLOCK = 256 };
 
@@ -349,6 +351,10 @@ typedef struct {
     int64_t *vfix;       /* [max_leaves] incr: the leaf values in fixed point */
     int64_t gmax_next;   /* incr: local max |g| after the last tree */
     int ovf_next;        /* incr: a gradient reached 2^62 after the last tree */
+    int premoved;        /* incr: the next root is already split (next_root): its rows are
+                          * in buffer 2 as leaves 0 (left) and 1 (right), its split in pre */
+    leaf_t pre;          /* incr: the next root with its split, from next_root */
+    int64_t *nrng;       /* [T][4] incr: the next root's children's ranges, during the pass */
     int bag_tree;        /* the tree's index: for the bag draws, and with incr tree 0
                           * builds its root from the rows */
     int64_t offset;      /* global index of local row 0, for the bag draws */
@@ -610,10 +616,16 @@ static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
     tribe_gbdt_node *nodes = tree->nodes;
     int n_nodes = 1, n_leaves = 1;
     leaf_t *lv = gr->leaves;
-    if (gr->f0 < gr->f1)
-        leaf_totals(gr, &lv[0]);
-    find_split(c, bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, 0), &lv[0], gr->gmax_global);
-    TRIBE_TRY(agree_splits(gr, (leaf_t *const[]){&lv[0]}, 1, 1));
+    int moved = gr->premoved; /* the root's split is chosen and its rows moved (next_root) */
+    gr->premoved = 0;
+    if (moved) {
+        lv[0] = gr->pre;
+    } else {
+        if (gr->f0 < gr->f1)
+            leaf_totals(gr, &lv[0]);
+        find_split(c, bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, 0), &lv[0], gr->gmax_global);
+        TRIBE_TRY(agree_splits(gr, (leaf_t *const[]){&lv[0]}, 1, 1));
+    }
 
     while (n_leaves < c->max_leaves) {
         int best = -1;
@@ -638,8 +650,9 @@ static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
         leaf_t A, B; /* left, right */
         memset(&A, 0, sizeof A);
         memset(&B, 0, sizeof B);
-        /* the rows move to the other buffer, left ones first */
-        A.side = B.side = P.side == 0 ? 1 : 0;
+        /* the rows move to the other buffer, left ones first (buffer 2 is
+         * the base: from it to 0; a premoved root's children are in it) */
+        A.side = B.side = moved ? 2 : P.side == 0 ? 1 : 0;
         A.node = n_nodes;
         B.node = n_nodes + 1;
         A.depth = B.depth = P.depth + 1;
@@ -658,7 +671,11 @@ static tribe_status grow_tree(grower *gr, tribe_gbdt_tree *tree)
         large->slot = P.slot;
         tribe_xsum *hs = slot_hist(gr, small->slot), *hp = slot_hist(gr, P.slot);
         /* leaf best's ranges become A's, leaf n_leaves's B's */
-        split_leaf(gr, best, n_leaves, P.side, A.side, f, bb, dl, small == &A ? 0 : 1, hs);
+        if (moved) /* leaves 0 and 1 hold the root's children's rows */
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, leaf_rng(gr, small == &A ? 0 : 1), hs);
+        else
+            split_leaf(gr, best, n_leaves, P.side, A.side, f, bb, dl, small == &A ? 0 : 1, hs);
+        moved = 0;
         TRIBE_TRY(reduce_hist(gr, hs, small->N));
         for (size_t k = (size_t)3 * gr->k0; k < (size_t)3 * gr->k1; k++)
             hp[k] -= hs[k];
@@ -703,6 +720,7 @@ static void fit_free(fit_state *fs, grower *gr)
     free(gr->rng);
     free(gr->next);
     free(gr->vfix);
+    free(gr->nrng);
     free(gr->fo);
     free(gr->rcnt);
     free(gr->rrecv);
@@ -784,6 +802,7 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     TRIBE_TRY(tribe_calloc((void **)&gr->rng, ((size_t)ml + 1) * gr->T * 2, sizeof *gr->rng));
     TRIBE_TRY(tribe_calloc((void **)&gr->next, (size_t)3 * gr->hc.hb, sizeof *gr->next));
     TRIBE_TRY(tribe_calloc((void **)&gr->vfix, (size_t)ml, sizeof *gr->vfix));
+    TRIBE_TRY(tribe_calloc((void **)&gr->nrng, (size_t)gr->T * 4, sizeof *gr->nrng));
     TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
     TRIBE_TRY(split_owners(gr, d));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
@@ -926,7 +945,7 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
     int64_t *r0 = leaf_rng(gr, 0), gmax;
     int overflow = 0;
     memset(L, 0, sizeof *L);
-    for (int u = 0; u < gr->T; u++) {
+    for (int u = 0; u < gr->T && !gr->premoved; u++) {
         r0[2 * u] = gr->seg[u];
         r0[2 * u + 1] = gr->seg[u + 1];
     }
@@ -938,14 +957,20 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
         gmax = gr->gmax_next;
         overflow = gr->ovf_next;
         gr->hc.gmax = (uint64_t)gmax;
-        if (gr->bag_tree > 0)
+        if (gr->bag_tree > 0 && !gr->premoved) /* premoved: next_root copied it */
             memcpy(h0, gr->next, (size_t)3 * gr->hc.hb * sizeof *h0);
-        else
+        else if (gr->bag_tree == 0)
             gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
         if (gr->bag_tree > 0 && gr->hc.ref == 2) {
-            /* tests: the same histogram from the rows, summed over ranks */
+            /* tests: the same histogram from the rows (every segment of
+             * buffer 2, premoved or not), summed over ranks */
             tribe_xsum *hr = slot_hist(gr, 1);
-            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, hr);
+            int64_t *all = gr->nrng;
+            for (int u = 0; u < gr->T; u++) {
+                all[2 * u] = gr->seg[u];
+                all[2 * u + 1] = gr->seg[u + 1];
+            }
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, all, hr);
             TRIBE_TRY(reduce_hist(gr, hr, gr->n_train));
             size_t k0 = (size_t)3 * gr->k0;
             if (memcmp(hr + k0, h0 + k0, (size_t)3 * (gr->k1 - gr->k0) * sizeof *h0) != 0)
@@ -1022,23 +1047,72 @@ static void apply_tree(const grower *gr, const tribe_gbdt_tree *tree, fit_state 
     apply_valid(tree, fs, valid, n, d, ng, k);
 }
 
-/* Not collective. Squared error without bagging (gr->incr): each leaf's
- * value in fixed point, V = tribe_xsum_of(value), added to the gradients
- * of its rows, whose records move to the same positions of buffer 2 (which
- * then holds every row again, in the tree's leaf order): g stays the
- * fixed-point residual prediction - y, updated exactly. The next root's
- * histogram is then this tree's root (gr->next) with V times each leaf's
- * count of every bin added to the gradients, so no row is read to build it; gr->gmax_next, gr->ovf_next and *loss, the sum of
- * tribe_xsum_of(e^2) over the local rows (e = g / 2^32), come from the same
- * pass. Returns 1 when some e^2 is above 1e15 (diverged). */
-static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
+/* Not collective. Squared error without bagging (gr->incr), after a tree:
+ * each leaf's value in fixed point, V = tribe_xsum_of(value) (gr->vfix),
+ * and the next root's histogram, which is this tree's root (gr->next) with
+ * V times each leaf's count of every bin added to the gradients, so no row
+ * is read to build it (hessians and counts stay: every tree has every
+ * row); this rank's bins, the others are never read. */
+static void incr_next(grower *gr, const tribe_gbdt_tree *tree)
+{
+    int nl = gr->n_leaves;
+    for (int q = 0; q < nl; q++)
+        gr->vfix[q] = (int64_t)tribe_xsum_of(tree->nodes[gr->leaves[q].node].value);
+    tribe_xsum *nx = gr->next;
+    for (int q = 0; q < nl; q++) {
+        const tribe_xsum *h = slot_hist(gr, gr->leaves[q].slot);
+        int64_t v = gr->vfix[q];
+        if (v != 0)
+            for (size_t b = (size_t)gr->k0; b < (size_t)gr->k1; b++)
+                nx[3 * b] += (tribe_xsum)v * (int64_t)h[3 * b + 2];
+    }
+}
+
+/* Collective. The next root's split, chosen before its rows are read
+ * (incr_next gave its histogram, copied here to slot 0), into gr->pre;
+ * gr->pre.feature < 0 when it has none. The scan's arithmetic is picked by
+ * a bound on max |g| after the update, |g + V| <= |g| + |V|, where grow_root
+ * has the exact one; the chosen split has the same bits either way. */
+static tribe_status next_root(grower *gr)
+{
+    tribe_status st = TRIBE_OK;
+    leaf_t *L = &gr->pre;
+    uint64_t vmax = 0;
+    for (int q = 0; q < gr->n_leaves; q++) {
+        uint64_t a = gr->vfix[q] < 0 ? -(uint64_t)gr->vfix[q] : (uint64_t)gr->vfix[q];
+        vmax = a > vmax ? a : vmax;
+    }
+    memset(L, 0, sizeof *L);
+    L->feature = -1;
+    L->side = 2;
+    if (gr->gmax_global + vmax >= ((uint64_t)1 << 62)) /* the same on every rank */
+        return TRIBE_OK;
+    memcpy(slot_hist(gr, 0), gr->next, (size_t)3 * gr->hc.hb * sizeof(tribe_xsum));
+    if (gr->f0 < gr->f1)
+        leaf_totals(gr, L);
+    find_split(gr->cfg, gr->bins, gr->hc.hoff, gr->f0, gr->f1, slot_hist(gr, 0), L, gr->gmax_global + vmax);
+    TRIBE_TRY(agree_splits(gr, (leaf_t *const[]){L}, 1, 1));
+cleanup:
+    return st;
+}
+
+/* Not collective. After incr_next: every row's gradient gets its leaf's V,
+ * and its record goes to buffer 2 (then g stays the fixed-point residual
+ * prediction - y, updated exactly). Without a next root split (gr->pre)
+ * each record keeps its position; with one, every leaf being in buffer 0
+ * or 1, the pass is also that split: left rows forward from the segment's
+ * start, right rows backward from its end, the children's ranges into
+ * leaves 0 and 1 (so the next tree does not move every row once more).
+ * gr->gmax_next, gr->ovf_next and *loss, the sum of tribe_xsum_of(e^2) over
+ * the local rows (e = g / 2^32), come from the same pass. Returns 1 when
+ * some e^2 is above 1e15 (diverged). */
+static int apply_incr(grower *gr, tribe_xsum *loss)
 {
     const gbdt_hist *hc = &gr->hc;
     const size_t rs = (size_t)hc->rs;
-    int nl = gr->n_leaves, bad = 0, big = 0;
+    const int nl = gr->n_leaves, f = gr->pre.feature, bb = gr->pre.bin, dl = gr->pre.default_left;
+    int bad = 0, big = 0;
     int64_t gmax = 0;
-    for (int q = 0; q < nl; q++)
-        gr->vfix[q] = (int64_t)tribe_xsum_of(tree->nodes[gr->leaves[q].node].value);
     *loss = 0;
 #pragma omp parallel num_threads(gr->T) if (gr->n_tr * hc->d >= TRIBE_OMP_MIN_WORK) reduction(max : gmax) \
     reduction(| : bad, big)
@@ -1046,16 +1120,26 @@ static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
         tribe_xsum lt = 0;
 #pragma omp for schedule(static)
         for (int u = 0; u < gr->T; u++) {
+            int64_t wl = gr->seg[u], wr = gr->seg[u + 1] - 1;
+            uint8_t *dst = gr->buf[2];
             for (int q = 0; q < nl; q++) {
                 const int64_t *rg = leaf_rng(gr, q) + 2 * u, v = gr->vfix[q];
                 const uint8_t *src = gr->buf[gr->leaves[q].side];
-                uint8_t *dst = gr->buf[2];
                 for (int64_t r = rg[0]; r < rg[1]; r++) {
-                    uint8_t *o = dst + (size_t)r * rs;
-                    if (src != dst)
-                        copy_rec(o, src + (size_t)r * rs, rs);
+                    const uint8_t *p = src + (size_t)r * rs;
+                    int64_t pos = r;
+                    if (f >= 0) {
+                        int cd = p[hc->coff + f];
+                        int64_t left = ((cd == 0) & dl) | ((cd != 0) & (cd <= bb));
+                        pos = left ? wl : wr;
+                        wl += left;
+                        wr -= 1 - left;
+                    }
+                    uint8_t *o = dst + (size_t)pos * rs;
                     /* |g|, |v| < 2^62: the sum fits */
-                    int64_t g = gbdt_rec_g(o) + v, a = g < 0 ? -g : g;
+                    int64_t g = gbdt_rec_g(p) + v, a = g < 0 ? -g : g;
+                    if (src != dst)
+                        copy_rec(o, p, rs);
                     bad |= a >= ((int64_t)1 << 62);
                     gmax = a > gmax ? a : gmax;
                     memcpy(o, &g, sizeof g);
@@ -1064,21 +1148,20 @@ static int apply_incr(grower *gr, const tribe_gbdt_tree *tree, tribe_xsum *loss)
                     lt += tribe_xsum_of(l);
                 }
             }
+            int64_t *nr = gr->nrng + 4 * u;
+            nr[0] = gr->seg[u];
+            nr[1] = nr[2] = wl;
+            nr[3] = gr->seg[u + 1];
         }
 #pragma omp critical(gbdt_incr_loss)
         *loss += lt;
     }
-    /* gr->next holds this tree's root: the leaves' histograms add up to
-     * it, so only V times the leaves' counts is added (hessians and counts
-     * stay: every tree has every row); this rank's bins, the others are
-     * never read */
-    tribe_xsum *nx = gr->next;
-    for (int q = 0; q < nl; q++) {
-        const tribe_xsum *h = slot_hist(gr, gr->leaves[q].slot);
-        int64_t v = gr->vfix[q];
-        if (v != 0)
-            for (size_t b = (size_t)gr->k0; b < (size_t)gr->k1; b++)
-                nx[3 * b] += (tribe_xsum)v * (int64_t)h[3 * b + 2];
+    if (f >= 0) {
+        for (int u = 0; u < gr->T; u++) {
+            memcpy(leaf_rng(gr, 0) + 2 * u, gr->nrng + 4 * u, 2 * sizeof(int64_t));
+            memcpy(leaf_rng(gr, 1) + 2 * u, gr->nrng + 4 * u + 2, 2 * sizeof(int64_t));
+        }
+        gr->premoved = 1;
     }
     gr->gmax_next = hc->hval > gmax ? hc->hval : gmax;
     gr->ovf_next = bad;
@@ -1249,7 +1332,16 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
             TRIBE_TRY(grow_root(&gr, &fs, ng, k, y, round));
             TRIBE_TRY(grow_tree(&gr, tree));
             if (gr.incr) {
-                diverged = apply_incr(&gr, tree, &train_loss);
+                /* the next root's split joins this tree's gradient update
+                 * when no leaf is in buffer 2, the pass's destination */
+                int fuse = round + 1 < cfg->n_rounds;
+                for (int q = 0; q < gr.n_leaves; q++)
+                    fuse &= gr.leaves[q].side != 2;
+                incr_next(&gr, tree);
+                gr.pre.feature = -1;
+                if (fuse)
+                    TRIBE_TRY(next_root(&gr));
+                diverged = apply_incr(&gr, &train_loss);
                 apply_valid(tree, &fs, valid, n, d, ng, k);
             } else {
                 apply_tree(&gr, tree, &fs, valid, n, d, ng, k);
