@@ -1168,6 +1168,26 @@ static int apply_incr(grower *gr, tribe_xsum *loss)
     return big;
 }
 
+/* Collective. Squared error without bagging, after a tree: the next root's
+ * histogram (incr_next), then, when another tree follows and no leaf is in
+ * buffer 2 (apply_incr's destination), its split (next_root), then the rows'
+ * gradient update that also moves them by that split (apply_incr; *diverged
+ * its result). */
+static tribe_status incr_tree(grower *gr, const tribe_gbdt_tree *tree, int more, tribe_xsum *loss, int *diverged)
+{
+    tribe_status st = TRIBE_OK;
+    int fuse = more;
+    for (int q = 0; q < gr->n_leaves; q++)
+        fuse &= gr->leaves[q].side != 2;
+    incr_next(gr, tree);
+    gr->pre.feature = -1;
+    if (fuse)
+        TRIBE_TRY(next_root(gr));
+    *diverged = apply_incr(gr, loss);
+cleanup:
+    return st;
+}
+
 /* Not collective. The base records: every training row (valid[i] == 0) of
  * the n local rows, its row index (when the records carry it) and codes,
  * dealt to the T segments in blocks of GBDT_SEG_BLOCK rows round robin;
@@ -1332,16 +1352,7 @@ tribe_status gbdt_fit(const tribe_dmat *xm, const double *y, const uint8_t *vali
             TRIBE_TRY(grow_root(&gr, &fs, ng, k, y, round));
             TRIBE_TRY(grow_tree(&gr, tree));
             if (gr.incr) {
-                /* the next root's split joins this tree's gradient update
-                 * when no leaf is in buffer 2, the pass's destination */
-                int fuse = round + 1 < cfg->n_rounds;
-                for (int q = 0; q < gr.n_leaves; q++)
-                    fuse &= gr.leaves[q].side != 2;
-                incr_next(&gr, tree);
-                gr.pre.feature = -1;
-                if (fuse)
-                    TRIBE_TRY(next_root(&gr));
-                diverged = apply_incr(&gr, &train_loss);
+                TRIBE_TRY(incr_tree(&gr, tree, round + 1 < cfg->n_rounds, &train_loss, &diverged));
                 apply_valid(tree, &fs, valid, n, d, ng, k);
             } else {
                 apply_tree(&gr, tree, &fs, valid, n, d, ng, k);
