@@ -125,6 +125,18 @@ static void bgnbd_fit_should_recover_simulated_parameters(void)
     free(T);
 }
 
+/* n customers of `truth` in whole days, as ingest writes them: T uniform in
+ * [t0, t0 + span), floored, and t_x floored (seed: the draws). */
+static void simulate_days(const tribe_bgnbd *truth, uint64_t seed, int64_t n, double t0, double span, double *x,
+                          double *tx, double *T)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T[i] = floor(t0 + span * tribe_rng_unif(seed, 99, (uint64_t)i));
+        tribe_bgnbd_simulate1(truth, seed, i, T[i], &x[i], &tx[i]);
+        tx[i] = floor(tx[i]);
+    }
+}
+
 /* Whole days, as ingest writes them: many customers share (x, t_x, T), and
  * the fit evaluates each distinct triple once, counted as often as it
  * occurs. Its log-likelihood must be exactly the per-customer one. */
@@ -133,11 +145,7 @@ static void bgnbd_fit_on_repeated_triples_should_give_the_per_customer_loglik(vo
     const tribe_bgnbd truth = {0.5, 30.0, 0.6, 3.0};
     const int64_t n = 30000;
     double *x = malloc(n * sizeof *x), *tx = malloc(n * sizeof *tx), *T = malloc(n * sizeof *T);
-    for (int64_t i = 0; i < n; i++) {
-        T[i] = floor(30.0 + 60.0 * tribe_rng_unif(4, 99, (uint64_t)i));
-        tribe_bgnbd_simulate1(&truth, 4, i, T[i], &x[i], &tx[i]);
-        tx[i] = floor(tx[i]);
-    }
+    simulate_days(&truth, 4, n, 30.0, 60.0, x, tx, T);
     tribe_par *par = tribe_test_serial();
     tribe_bgnbd m = {0};
     tribe_clv_fit_info info = {0};
@@ -178,11 +186,7 @@ static void bgnbd_fit_should_stop_when_it_stalls_on_a_ridge(void)
     const tribe_bgnbd truth = {0.6, 50.0, 1e5, 5e6};
     const int64_t n = 40000;
     double *x = malloc(n * sizeof *x), *tx = malloc(n * sizeof *tx), *T = malloc(n * sizeof *T);
-    for (int64_t i = 0; i < n; i++) {
-        T[i] = floor(1.0 + 364.0 * tribe_rng_unif(5, 99, (uint64_t)i));
-        tribe_bgnbd_simulate1(&truth, 5, i, T[i], &x[i], &tx[i]);
-        tx[i] = floor(tx[i]);
-    }
+    simulate_days(&truth, 5, n, 1.0, 364.0, x, tx, T);
     tribe_par *par = tribe_test_serial();
     tribe_bgnbd m = {0}, mfull = {0};
     tribe_clv_fit_info info = {0}, full = {0};
