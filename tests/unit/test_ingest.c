@@ -528,6 +528,50 @@ static const char *write_file(const char *dir, const char *name, const char *tex
     return path;
 }
 
+/* The message of importing `text` as dir/name (INPUT expected), or "". */
+static const char *import_error(const char *dir, const char *name, const char *text, int string_ids)
+{
+    tribe_par *par = tribe_test_serial();
+    tribe_table *t = NULL;
+    tribe_status st = tribe_import_csv_ids(par, write_file(dir, name, text), string_ids, &t);
+    CU_ASSERT_EQUAL(st, TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+    return st == TRIBE_OK ? "" : tribe_errmsg();
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static void import_should_say_what_is_wrong_with_an_id(void)
+{
+    const char *dir = tribe_test_tmpdir();
+    const char *e = import_error(dir, "feats.csv", "customer_id,a\n1,2\nC-12,3\n", 0);
+    CU_ASSERT(ends_with(e, "/feats.csv:3: column 'customer_id': 'C-12' is not an integer id (use --id-type string)"));
+    e = import_error(dir, "frac.csv", "id,a\n17850.5,3\n", 0);
+    CU_ASSERT(ends_with(e, "/frac.csv:2: column 'id': '17850.5' is not an integer id (use --id-type string)"));
+    /* no hint when the text could not be a string id either (over 64 bytes) */
+    char text[256] = "id,a\n1,2\n";
+    size_t k = strlen(text);
+    memset(text + k, 'L', 65);
+    strcpy(text + k + 65, ",3\n");
+    e = import_error(dir, "long.csv", text, 0);
+    CU_ASSERT(ends_with(e, "/long.csv:3: column 'id': 'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL'... is not an integer id"));
+    e = import_error(dir, "long.csv", text, 1);
+    CU_ASSERT(ends_with(e, "/long.csv:3: column 'id': 'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL'... is longer than 64 "
+                           "bytes (the longest string id)"));
+    for (int s = 0; s < 2; s++) {
+        e = import_error(dir, "empty-id.csv", "id,a\n1,2\n ,3\n", s);
+        CU_ASSERT(ends_with(e, "/empty-id.csv:3: column 'id': the customer id is empty"));
+    }
+    e = import_error(dir, "ctl.csv", "id,a\nA\001B,3\n", 1);
+    CU_ASSERT(ends_with(e, "/ctl.csv:2: column 'id': 'A?B' holds a control character"));
+}
+
 /* With string ids a customer left out for a net spend <= 0 is written with
  * its text as raw and an empty line (its key is no line and no id a user
  * wrote), in key order; integer ids keep the number in both cells. */
@@ -1063,6 +1107,7 @@ int main(void)
         TRIBE_TEST(dates_and_numbers_should_parse_strictly),
         TRIBE_TEST(numbers_and_keys_should_parse_exactly),
         TRIBE_TEST(import_should_sort_by_id_and_read_nan),
+        TRIBE_TEST(import_should_say_what_is_wrong_with_an_id),
         TRIBE_TEST(allocation_failures_should_fail_cleanly),
         TRIBE_TEST(cutoff_should_split_features_and_target),
         TRIBE_TEST(bad_cutoff_or_horizon_should_be_usage_errors),
