@@ -177,11 +177,14 @@ tribe_status tribe_ingest_split_items(tribe_par *par, const tribe_ingest_cfg *cf
  * tribe_ingest's (contiguous id ranges). No categorical columns.
  * Errors (agreed; *out NULL): IO missing file; INPUT empty file, a header
  * with no feature column, two columns of one name, no data row, a row with the wrong number of fields, a
- * non-numeric cell (names file, line and column), a duplicate id (names the
- * id and both lines). */
+ * non-numeric cell (names file, line and column), an id that is not an
+ * integer or is empty (names file, line and column and what is wrong, with a
+ * hint to --id-type string when the text would be a string id), a duplicate
+ * id (names the id and both lines). */
 tribe_status tribe_import_csv(tribe_par *par, const char *path, tribe_table **out);
 /* The same with string ids when string_ids is 1 (tribe/id.h): the first
- * column is a string id (a malformed one is INPUT naming line and reason),
+ * column is a string id (a malformed one is INPUT naming file, line, column
+ * and reason),
  * kept in the table's id_text; two ids with one key are INPUT naming both. */
 tribe_status tribe_import_csv_ids(tribe_par *par, const char *path, int string_ids, tribe_table **out);
 

@@ -2103,8 +2103,10 @@ static void fmt_id(const state *S, int64_t id, char buf[TRIBE_ID_BUF])
 
 /* Collective: the customers left out for a net spend <= 0 (b->drop, by id
  * on each rank, ranks in id order) as rows of the rejects file, source
- * "customers", the id as line and raw text, appended after the rows of the
- * sources. Errors: IO, NOMEM; agreed on all ranks. */
+ * "customers", the id as raw text, appended after the rows of the sources.
+ * The line cell holds the id too with integer ids; with string ids it is
+ * empty (the key is no line and no id a user wrote), the key only orders
+ * the rows. Errors: IO, NOMEM; agreed on all ranks. */
 static tribe_status reject_customers(tribe_par *par, state *S, const build_ctx *b)
 {
     tribe_status st = TRIBE_OK;
@@ -2115,7 +2117,10 @@ static tribe_status reject_customers(tribe_par *par, state *S, const build_ctx *
         snprintf(why, sizeof why, "net spend <= 0: gross %.2f, returned %.2f", tribe_xsum_value(cu->money),
                  tribe_xsum_value(cu->ret));
         fmt_id(S, cu->id, id);
-        st = ing_rejects_add(&S->rej, S->cust_src, cu->id, why, id, strlen(id));
+        if (S->string_ids)
+            st = ing_rejects_add_unnumbered(&S->rej, S->cust_src, cu->id, why, id, strlen(id));
+        else
+            st = ing_rejects_add(&S->rej, S->cust_src, cu->id, why, id, strlen(id));
     }
     TRIBE_TRY(tribe_par_agree(par, st));
     S->rej.append = 1; /* after the sources' rows, written by read_sources */

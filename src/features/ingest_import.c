@@ -28,6 +28,28 @@ static int is_nan_text(const char *s, size_t n)
                       (s[2] == 'n' || s[2] == 'N'));
 }
 
+/* The error for the id cell s[0, n) of `line` that does not parse: names the
+ * file, line and column and says what is wrong with the value ("'C-12' is
+ * not an integer id (use --id-type string)"). Returns INPUT. */
+static tribe_status bad_id(const tribe_csv *c, long long line, const char *s, size_t n, int string_ids)
+{
+    static const char word[] = "CustomerID "; /* tribe_id_check's subject: the column is named before it */
+    char why[160] = "the customer id is empty";
+    const char *what = why;
+    if (n > 0 && string_ids) {
+        tribe_id_check(s, n, why, sizeof why); /* "CustomerID '<text>' is longer than 64 bytes ..." */
+        if (strncmp(why, word, sizeof word - 1) == 0)
+            what = why + sizeof word - 1;
+    } else if (n > 0) {
+        /* a text that would be a string id: say how to read it as one */
+        int text = tribe_id_check(s, n, NULL, 0);
+        snprintf(why, sizeof why, "'%.*s'%s is not an integer id%s", (int)(n > 40 ? 40 : n), s,
+                 n > 40 ? "..." : "", text ? " (use --id-type string)" : "");
+    }
+    return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': %s", tribe_csv_path(c), line,
+                      tribe_csv_column_name(c, 0), what);
+}
+
 /* Parses this rank's share into rows[] (grown as needed). Not collective. */
 static tribe_status read_rows(tribe_csv *c, int d, int string_ids, size_t rsize, char **rows, int64_t *n)
 {
@@ -52,13 +74,8 @@ static tribe_status read_rows(tribe_csv *c, int d, int string_ids, size_t rsize,
         size_t len;
         const char *s = tribe_csv_field(c, 0, &len);
         ing_trim(&s, &len);
-        char why[160];
-        if (string_ids && tribe_id_parse(s, len, 1, &h.id, why, sizeof why) != 1)
-            return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': %s", path, line, tribe_csv_column_name(c, 0),
-                              len ? why : "customer id is empty");
-        if (!string_ids && !ing_parse_int(s, len, &h.id))
-            return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': customer id '%.40s' is not an integer", path,
-                              line, tribe_csv_column_name(c, 0), s);
+        if (string_ids ? tribe_id_parse(s, len, 1, &h.id, NULL, 0) != 1 : !ing_parse_int(s, len, &h.id))
+            return bad_id(c, line, s, len, string_ids);
         h.line = (int64_t)line;
         memcpy(r, &h, sizeof h);
         if (string_ids) {

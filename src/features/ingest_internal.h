@@ -253,6 +253,11 @@ tribe_status ing_rejects_open(tribe_par *par, ing_rejects *r, const char *path, 
  * to stream r->stream. Not collective. Errors: IO naming the part file, NOMEM. */
 tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
                              size_t rawlen);
+/* The same with an empty line cell, for a row that is no line of a file (a
+ * customer with a string id); `order` stands for the line in the merge's
+ * (source, line) order. */
+tribe_status ing_rejects_add_unnumbered(ing_rejects *r, int src, int64_t order, const char *reason,
+                                        const char *raw, size_t rawlen);
 /* Collective: closes every rank's streams; rank 0 merges them into the CSV
  * `source,line,reason,raw` sorted by source then line, written to a temporary
  * name and renamed to the path; the parts are removed. Nothing happens

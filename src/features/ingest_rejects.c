@@ -82,17 +82,19 @@ static tribe_status row_field(ing_rejects *r, size_t *len, const char *s, size_t
     return st;
 }
 
-tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
-                             size_t rawlen)
+/* One row of source `src` sorted at `line`; the line cell is the number when
+ * `numbered`, else empty. */
+static tribe_status add_row(ing_rejects *r, int src, int64_t line, int numbered, const char *reason,
+                            const char *raw, size_t rawlen)
 {
     static const char room[HDR] = {0};
     tribe_status st = TRIBE_OK;
-    char num[32];
     size_t len = 0;
     if (!r->base)
         return TRIBE_OK;
     const char *sn = r->src_names[src];
-    int nl = snprintf(num, sizeof num, ",%lld,", (long long)line);
+    char num[32] = ",,";
+    int nl = numbered ? snprintf(num, sizeof num, ",%lld,", (long long)line) : 2;
     TRIBE_TRY(row_add(r, &len, room, HDR)); /* the record header, filled below */
     TRIBE_TRY(row_field(r, &len, sn, strlen(sn)));
     TRIBE_TRY(row_add(r, &len, num, (size_t)nl));
@@ -120,6 +122,18 @@ tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *
     r->n[r->stream]++;
 cleanup:
     return st;
+}
+
+tribe_status ing_rejects_add(ing_rejects *r, int src, int64_t line, const char *reason, const char *raw,
+                             size_t rawlen)
+{
+    return add_row(r, src, line, 1, reason, raw, rawlen);
+}
+
+tribe_status ing_rejects_add_unnumbered(ing_rejects *r, int src, int64_t order, const char *reason,
+                                        const char *raw, size_t rawlen)
+{
+    return add_row(r, src, order, 0, reason, raw, rawlen);
 }
 
 /* Closes this rank's parts; keeps them on disk. Not collective. */

@@ -284,6 +284,34 @@ expect 3 "header.csv: no purchase row was kept \(0 read" -- "$TRIBE_BIN" ingest 
   -o "$TMP/keep.h5"
 check "the previous customers.h5 is kept" test "$before" = "$(md5sum <"$TMP/keep.h5")"
 
+# --mapping renames the web and demographics columns too (its "web" and "demographics" sections), and
+# ingest --help says so beside the built-in columns it lists; no help line is 110 characters or more.
+"$TRIBE_BIN" gen --customers 60 --seed 5 -o "$TMP/wd" >/dev/null 2>&1
+sed '1s/.*/Client,Start,Pages,Minutes,Kind/' "$TMP/wd/web_events.csv" >"$TMP/wd/web-renamed.csv"
+sed '1s/.*/Client,Years,Land,Job,Plan/' "$TMP/wd/demographics.csv" >"$TMP/wd/demo-renamed.csv"
+cat >"$TMP/wd/map.json" <<'JSON'
+{"web": {"columns": {"customer_id": "Client", "date": "Start", "pages": "Pages", "minutes": "Minutes",
+                     "device": "Kind"}},
+ "demographics": {"columns": {"customer_id": "Client", "age": "Years", "country": "Land",
+                              "occupation": "Job", "subscription": "Plan"}, "optional": ["country"]}}
+JSON
+"$TRIBE_BIN" ingest --transactions "$TMP/wd/transactions.csv" --web "$TMP/wd/web_events.csv" \
+  --demographics "$TMP/wd/demographics.csv" -o "$TMP/wd/builtin.h5" >/dev/null 2>&1 || fail "ingest with web + demographics"
+expect 0 "" -- "$TRIBE_BIN" ingest --mapping "$TMP/wd/map.json" --transactions "$TMP/wd/transactions.csv" \
+  --web "$TMP/wd/web-renamed.csv" --demographics "$TMP/wd/demo-renamed.csv" -o "$TMP/wd/mapped.h5"
+$PY - "$TMP/wd/builtin.h5" "$TMP/wd/mapped.h5" <<'PY' && ok "renamed web and demographics columns read through --mapping give the same table" || fail "web/demographics through --mapping"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["/customers"] for p in sys.argv[1:])
+names = [n.decode() if isinstance(n, bytes) else n for n in b["features"].attrs["feature_names"]]
+assert "sessions" in names and "age" in names, names
+assert np.array_equal(a["features"][:], b["features"][:], equal_nan=True)
+PY
+"$TRIBE_BIN" ingest --help >"$TMP/ingest-help.txt"
+help_says() { grep -A1 -- "^  $1" "$TMP/ingest-help.txt" | grep -qF -- "$2"; } # help_says OPTION TEXT
+check "ingest --help: --web's columns can come from --mapping" help_says "--web FILE" "--mapping's \"web\" section"
+check "ingest --help: --demographics' columns too" help_says "--demographics FILE" "\"demographics\" section"
+check "ingest --help: every line under 110 characters" bash -c "! awk 'length >= 110' '$TMP/ingest-help.txt' | grep -q ."
+
 # tribe import: two columns of one name, a header-only file: exit 3, the previous file kept.
 printf 'id,spend,visits,spend\n1,2,3,4\n' >"$TMP/dup.csv"
 expect 3 "dup.csv: columns 2 and 4 are both named 'spend'" -- tribe_np 2 import "$TMP/dup.csv" -o "$TMP/keep.h5"

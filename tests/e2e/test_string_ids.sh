@@ -102,10 +102,10 @@ tribe_np 2 assign "$R" "$TMP/feat-s.csv" -o "$TMP/assign-csv.csv" >/dev/null 2>"
 check "assign of a features CSV with string ids equals assign of customers.h5" cmp -s "$TMP/assign.csv" "$TMP/assign-csv.csv"
 sed "4s/^[^,]*,/$(printf 'L%.0s' $(seq 65)),/" "$TMP/feat-s.csv" >"$TMP/feat-bad.csv"
 before=$(md5sum <"$TMP/assign-csv.csv")
-expect 3 "feat-bad.csv:4: column 'customer_id': CustomerID 'L{40}'\.\.\. is longer than 64 bytes" -- \
+expect 3 "feat-bad.csv:4: column 'customer_id': 'L{40}'\.\.\. is longer than 64 bytes \(the longest string id\)$" -- \
   "$TRIBE_BIN" assign "$R" "$TMP/feat-bad.csv" -o "$TMP/assign-csv.csv"
 check "a malformed id in assign's CSV keeps the previous output" test "$before" = "$(md5sum <"$TMP/assign-csv.csv")"
-expect 3 "feat-s.csv:2: column 'customer_id': customer id '.*' is not an integer" -- \
+expect 3 "feat-s.csv:2: column 'customer_id': '[^']+' is not an integer id \(use --id-type string\)$" -- \
   "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type integer -o "$TMP/assign-csv.csv"
 expect 2 "--id-type is integer or string, not 'uuid'" -- "$TRIBE_BIN" assign "$R" "$TMP/feat-s.csv" --id-type uuid
 
@@ -175,6 +175,31 @@ for np in 1 2; do
     tribe_np "$np" ingest --transactions "$S/transactions.csv" -o "$TMP/coll.h5" --id-type string
 done
 check "no customers.h5 after a collision" test ! -e "$TMP/coll.h5"
+# A customer left out for a net spend <= 0 (all returned) is a rejects row naming the id as given, with
+# an empty line (it was the id's internal 63-bit key); on 2 ranks, so owners on both ranks write rows.
+# Integer ids keep the id as line and raw.
+{
+  echo "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+  for id in C-0001 3f2504e0-4f89-11d3-9a0c-0305e82c3301 Zoë 17850 "Zoë 12" c0ffee00-0000-4000-8000-000000000042; do
+    echo "1001,A1,MUG,2,2011-01-03 10:00,5.00,$id,United Kingdom"
+    [[ $id == C-0001 ]] || echo "C1002,A1,MUG,-2,2011-01-04 10:00,5.00,$id,United Kingdom"
+  done
+} >"$TMP/refund.csv"
+tribe_np 2 ingest --transactions "$TMP/refund.csv" -o "$TMP/refund.h5" --id-type string >/dev/null 2>&1 ||
+  fail "ingest of refunds with string ids"
+$PY - "$TMP/refund.rejects.csv" "$TMP/refund.h5" <<'PY' && ok "customers left out are rejects rows with the id as given and an empty line" || fail "customers rows with string ids"
+import csv, h5py, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")) if r["source"] == "customers"]
+want = {"3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Zoë", "17850", "Zoë 12", "c0ffee00-0000-4000-8000-000000000042"}
+assert {r["raw"] for r in rows} == want and len(rows) == len(want), rows
+assert all(r["line"] == "" for r in rows), [r["line"] for r in rows]
+assert all(r["reason"] == "net spend <= 0: gross 10.00, returned 10.00" for r in rows), rows
+assert [t.decode() for t in h5py.File(sys.argv[2], "r")["/customers/id_text"][:]] == ["C-0001"]
+PY
+sed 's/,C-0001,/,1,/; s/,3f2504e0-4f89-11d3-9a0c-0305e82c3301,/,2,/; s/,Zoë,/,3,/; s/,Zoë 12,/,4,/; s/,c0ffee00[^,]*,/,5,/' \
+  "$TMP/refund.csv" >"$TMP/refund-int.csv"
+tribe_np 2 ingest --transactions "$TMP/refund-int.csv" -o "$TMP/refund-int.h5" >/dev/null 2>&1 || fail "ingest of refunds"
+check "integer ids: the id as line and raw, by id" test "$(grep '^customers,' "$TMP/refund-int.rejects.csv" | cut -d, -f2,5 | tr '\n' ' ')" = "2,2 3,3 4,4 5,5 17850,17850 "
 # tribe import --id-type string: the first column kept as text
 printf 'id,a,b\nC-00002,1,2\n"Zo\xc3\xab, 7",3,\n0b5e4a8e-3f0c-4c41-9d35-8a1c1f4f2b01,5,6\n17850.0,7,8\n' >"$TMP/feat.csv"
 tribe_np 2 import "$TMP/feat.csv" -o "$TMP/feat.h5" --id-type string >/dev/null 2>"$TMP/import.log" || fail "import --id-type string"

@@ -2,6 +2,7 @@
  * tests/data/ingest (see the comments there for what each row exercises). */
 #include "testutil.h"
 #include "tribe/csv.h"
+#include "tribe/id.h"
 #include "tribe/ingest.h"
 /* the value parsers are internal to src/features; tested here directly */
 #include "../../src/features/ingest_internal.h"
@@ -515,6 +516,130 @@ static void import_should_sort_by_id_and_read_nan(void)
     tribe_par_finalize(&par);
 }
 
+/* Writes `text` to dir/name; returns the path (static buffer). */
+static const char *write_file(const char *dir, const char *name, const char *text)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* The message of importing `text` as dir/name (INPUT expected), or "". */
+static const char *import_error(const char *dir, const char *name, const char *text, int string_ids)
+{
+    tribe_par *par = tribe_test_serial();
+    tribe_table *t = NULL;
+    tribe_status st = tribe_import_csv_ids(par, write_file(dir, name, text), string_ids, &t);
+    CU_ASSERT_EQUAL(st, TRIBE_ERR_INPUT);
+    CU_ASSERT_PTR_NULL(t);
+    tribe_table_destroy(&t);
+    tribe_par_finalize(&par);
+    return st == TRIBE_OK ? "" : tribe_errmsg();
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static void import_should_say_what_is_wrong_with_an_id(void)
+{
+    const char *dir = tribe_test_tmpdir();
+    const char *e = import_error(dir, "feats.csv", "customer_id,a\n1,2\nC-12,3\n", 0);
+    CU_ASSERT(ends_with(e, "/feats.csv:3: column 'customer_id': 'C-12' is not an integer id (use --id-type string)"));
+    e = import_error(dir, "frac.csv", "id,a\n17850.5,3\n", 0);
+    CU_ASSERT(ends_with(e, "/frac.csv:2: column 'id': '17850.5' is not an integer id (use --id-type string)"));
+    /* no hint when the text could not be a string id either (over 64 bytes) */
+    char text[256] = "id,a\n1,2\n";
+    size_t k = strlen(text);
+    memset(text + k, 'L', 65);
+    strcpy(text + k + 65, ",3\n");
+    e = import_error(dir, "long.csv", text, 0);
+    CU_ASSERT(ends_with(e, "/long.csv:3: column 'id': 'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL'... is not an integer id"));
+    e = import_error(dir, "long.csv", text, 1);
+    CU_ASSERT(ends_with(e, "/long.csv:3: column 'id': 'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL'... is longer than 64 "
+                           "bytes (the longest string id)"));
+    for (int s = 0; s < 2; s++) {
+        e = import_error(dir, "empty-id.csv", "id,a\n1,2\n ,3\n", s);
+        CU_ASSERT(ends_with(e, "/empty-id.csv:3: column 'id': the customer id is empty"));
+    }
+    e = import_error(dir, "ctl.csv", "id,a\nA\001B,3\n", 1);
+    CU_ASSERT(ends_with(e, "/ctl.csv:2: column 'id': 'A?B' holds a control character"));
+}
+
+/* With string ids a customer left out for a net spend <= 0 is written with
+ * its text as raw and an empty line (its key is no line and no id a user
+ * wrote), in key order; integer ids keep the number in both cells. */
+static void string_id_customers_left_out_should_be_named_by_their_text(void)
+{
+    static const char *const texts[3] = {"C-20", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Zo\xc3\xab"};
+    tribe_par *par = tribe_test_serial();
+    const char *dir = tribe_test_tmpdir();
+    char tx[1024], rej[1024], csv[2048];
+    snprintf(csv, sizeof csv,
+             "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+             "700001,A1,MUG,4,2011-01-05 10:00,2.50,C-10,United Kingdom\n"
+             "C700010,A1,MUG,-1,2011-01-10 10:00,2.50,%s,France\n"
+             "700020,D4,LAMP,1,2011-01-15 10:00,40.00,%s,Germany\n"
+             "C700021,D4,LAMP,-1,2011-01-16 10:00,40.00,%s,Germany\n"
+             "700050,C3,TEA,8,2011-02-05 10:00,1.25,%s,EIRE\n"
+             "C700051,C3,TEA,-8,2011-03-05 10:00,1.25,%s,EIRE\n",
+             texts[0], texts[1], texts[1], texts[2], texts[2]);
+    snprintf(tx, sizeof tx, "%s", write_file(dir, "string-returns.csv", csv));
+    snprintf(rej, sizeof rej, "%s/rejects.csv", dir);
+    tribe_ingest_cfg cfg = {.transactions = tx, .rejects = rej, .rejects_all = 1, .string_ids = 1};
+    tribe_table *t = NULL;
+    tribe_ledger l;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    CU_ASSERT_EQUAL(l.customers, 1);
+    CU_ASSERT_EQUAL(l.customers_net_nonpositive, 3);
+    tribe_table_destroy(&t);
+    /* the expected order: by key */
+    int order[3] = {0, 1, 2};
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (tribe_id_key(texts[order[j]], strlen(texts[order[j]])) <
+                tribe_id_key(texts[order[i]], strlen(texts[order[i]]))) {
+                int x = order[i];
+                order[i] = order[j];
+                order[j] = x;
+            }
+    tribe_csv *c = NULL;
+    int has = 0, n = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_csv_open(rej, NULL, &c), TRIBE_OK);
+    while (tribe_csv_next(c, &has) == TRIBE_OK && has && n < 3) {
+        CU_ASSERT_STRING_EQUAL(tribe_csv_field(c, 0, NULL), "customers");
+        CU_ASSERT_STRING_EQUAL(tribe_csv_field(c, 1, NULL), "");
+        CU_ASSERT_STRING_EQUAL(tribe_csv_field(c, 3, NULL), texts[order[n]]);
+        n++;
+    }
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_FALSE(tribe_csv_next(c, &has) == TRIBE_OK && has);
+    tribe_csv_close(&c);
+
+    /* integer ids: the number as line and raw, as before */
+    cfg.transactions = tribe_test_data("ingest/returns.csv");
+    cfg.string_ids = 0;
+    CU_ASSERT_EQUAL_FATAL(tribe_ingest(par, &cfg, &t, &l), TRIBE_OK);
+    tribe_table_destroy(&t);
+    CU_ASSERT_EQUAL_FATAL(tribe_csv_open(rej, NULL, &c), TRIBE_OK);
+    n = 0;
+    while (tribe_csv_next(c, &has) == TRIBE_OK && has)
+        if (strcmp(tribe_csv_field(c, 0, NULL), "customers") == 0) {
+            CU_ASSERT_STRING_EQUAL(tribe_csv_field(c, 1, NULL), tribe_csv_field(c, 3, NULL));
+            CU_ASSERT_STRING_EQUAL(tribe_csv_field(c, 1, NULL), n == 0 ? "20" : n == 1 ? "30" : "60");
+            n++;
+        }
+    CU_ASSERT_EQUAL(n, 3);
+    tribe_csv_close(&c);
+    tribe_par_finalize(&par);
+}
+
 /* tests/data/ingest/split_transactions.csv, cutoff 2011-03-31, horizon 30:
  * customer 1 buys on 01-10 (13.00 on two lines), 02-15 (10), 03-31 (5: on
  * the cutoff, a feature), then 04-10 (20) and 04-30 (7) in the window, 05-01
@@ -982,12 +1107,14 @@ int main(void)
         TRIBE_TEST(dates_and_numbers_should_parse_strictly),
         TRIBE_TEST(numbers_and_keys_should_parse_exactly),
         TRIBE_TEST(import_should_sort_by_id_and_read_nan),
+        TRIBE_TEST(import_should_say_what_is_wrong_with_an_id),
         TRIBE_TEST(allocation_failures_should_fail_cleanly),
         TRIBE_TEST(cutoff_should_split_features_and_target),
         TRIBE_TEST(bad_cutoff_or_horizon_should_be_usage_errors),
         TRIBE_TEST(web_sessions_after_the_cutoff_should_be_ignored),
         TRIBE_TEST(several_files_should_read_as_one_source),
         TRIBE_TEST(returns_should_be_netted_and_nonpositive_customers_left_out),
+        TRIBE_TEST(string_id_customers_left_out_should_be_named_by_their_text),
         TRIBE_TEST(distinct_products_should_be_the_same_whatever_the_items_are),
         {NULL, NULL}};
     return tribe_test_main("ingest", cases);
