@@ -138,7 +138,8 @@ static void trim(const char **s, size_t *n)
 }
 
 /* An integer, also with a zero fraction ("17850.0", "17850."): 1 when it
- * is one and not negative (*v set), -1 when negative, 0 when not a number. */
+ * is one and not negative (*v set), -1 when negative, -2 when above
+ * INT64_MAX, 0 when not a number. */
 static int parse_uint(const char *s, size_t n, int64_t *v)
 {
     size_t i = 0;
@@ -149,8 +150,11 @@ static int parse_uint(const char *s, size_t n, int64_t *v)
     size_t d0 = i;
     for (; i < n && is_digit(s[i]); i++) {
         uint64_t dig = (uint64_t)(s[i] - '0');
-        if (acc > ((uint64_t)INT64_MAX - dig) / 10)
-            return 0;
+        if (acc > ((uint64_t)INT64_MAX - dig) / 10) {
+            for (i++; i < n && is_digit(s[i]); i++)
+                ;
+            return i == n || s[i] == '.' ? -2 : 0;
+        }
         acc = acc * 10 + dig;
     }
     if (i == d0)
@@ -181,9 +185,8 @@ int tribe_id_parse(const char *s, size_t n, int string_ids, int64_t *key, char *
     if (r == 1)
         return 1;
     if (why && cap > 0) {
-        int neg = r < 0;
         snprintf(why, cap, "CustomerID '%.*s'%s %s", (int)(n > 40 ? 40 : n), s, n > 40 ? "..." : "",
-                 neg ? "is negative" : "is not an integer id");
+                 r == -1 ? "is negative" : r == -2 ? "is above the largest integer id (2^63 - 1)" : "is not an integer id");
     }
     return -1;
 }

@@ -36,15 +36,15 @@ static tribe_status bad_id(const tribe_csv *c, long long line, const char *s, si
     static const char word[] = "CustomerID "; /* tribe_id_check's subject: the column is named before it */
     char why[160] = "the customer id is empty";
     const char *what = why;
-    if (n > 0 && string_ids) {
-        tribe_id_check(s, n, why, sizeof why); /* "CustomerID '<text>' is longer than 64 bytes ..." */
+    if (n > 0) {
+        /* "CustomerID '<text>' is longer than 64 bytes ...", "... is negative" */
+        int64_t key;
+        tribe_id_parse(s, n, string_ids, &key, why, sizeof why);
         if (strncmp(why, word, sizeof word - 1) == 0)
             what = why + sizeof word - 1;
-    } else if (n > 0) {
         /* a text that would be a string id: say how to read it as one */
-        int text = tribe_id_check(s, n, NULL, 0);
-        snprintf(why, sizeof why, "'%.*s'%s is not an integer id%s", (int)(n > 40 ? 40 : n), s,
-                 n > 40 ? "..." : "", text ? " (use --id-type string)" : "");
+        if (!string_ids && tribe_id_check(s, n, NULL, 0))
+            snprintf(why + strlen(why), sizeof why - strlen(why), " (use --id-type string)");
     }
     return tribe_fail(TRIBE_ERR_INPUT, "%s:%lld: column '%s': %s", tribe_csv_path(c), line,
                       tribe_csv_column_name(c, 0), what);
@@ -74,7 +74,7 @@ static tribe_status read_rows(tribe_csv *c, int d, int string_ids, size_t rsize,
         size_t len;
         const char *s = tribe_csv_field(c, 0, &len);
         ing_trim(&s, &len);
-        if (string_ids ? tribe_id_parse(s, len, 1, &h.id, NULL, 0) != 1 : !ing_parse_int(s, len, &h.id))
+        if (tribe_id_parse(s, len, string_ids, &h.id, NULL, 0) != 1) /* as ingest reads ids */
             return bad_id(c, line, s, len, string_ids);
         h.line = (int64_t)line;
         memcpy(r, &h, sizeof h);

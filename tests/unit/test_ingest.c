@@ -554,6 +554,12 @@ static void import_should_say_what_is_wrong_with_an_id(void)
     CU_ASSERT(ends_with(e, "/feats.csv:3: column 'customer_id': 'C-12' is not an integer id (use --id-type string)"));
     e = import_error(dir, "frac.csv", "id,a\n17850.5,3\n", 0);
     CU_ASSERT(ends_with(e, "/frac.csv:2: column 'id': '17850.5' is not an integer id (use --id-type string)"));
+    /* ids are read as ingest reads them: no negative ones, none past int64, "17850.0" is 17850 */
+    e = import_error(dir, "neg.csv", "id,a\n17850.0,2\n-5,3\n", 0);
+    CU_ASSERT(ends_with(e, "/neg.csv:3: column 'id': '-5' is negative (use --id-type string)"));
+    e = import_error(dir, "big.csv", "id,a\n92233720368547758070,3\n", 0);
+    CU_ASSERT(ends_with(e, "/big.csv:2: column 'id': '92233720368547758070' is above the largest integer id "
+                           "(2^63 - 1) (use --id-type string)"));
     /* no hint when the text could not be a string id either (over 64 bytes) */
     char text[256] = "id,a\n1,2\n";
     size_t k = strlen(text);
