@@ -34,7 +34,7 @@ echo "== unit tests under valgrind, two at a time" >&2
 source "$root/tools/par.sh"
 valgrind_one() { # NAME: one unit test under valgrind; its output and log kept beside it
   local t="$root/build/tests/$1" rc=0
-  OMP_NUM_THREADS=2 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+  OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
     --suppressions="$root/tests/valgrind.supp" "$t" >"$t.valgrind.out" 2>"$t.valgrind.log" || rc=$?
   case $rc in
     0) ;;
