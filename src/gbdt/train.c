@@ -354,7 +354,6 @@ typedef struct {
     int premoved;        /* incr: the next root is already split (next_root): its rows are
                           * in buffer 2 as leaves 0 (left) and 1 (right), its split in pre */
     leaf_t pre;          /* incr: the next root with its split, from next_root */
-    int64_t *nrng;       /* [T][4] incr: the next root's children's ranges, during the pass */
     int bag_tree;        /* the tree's index: for the bag draws, and with incr tree 0
                           * builds its root from the rows */
     int64_t offset;      /* global index of local row 0, for the bag draws */
@@ -518,6 +517,10 @@ static tribe_status agree_splits(grower *gr, leaf_t *const *L, int nl, int root)
     return TRIBE_OK;
 }
 
+/* Whether a row whose code of the split feature is cd goes left: cd <= bb,
+ * and code 0 (missing) when dl; branch-free. */
+static inline int code_left(int cd, int bb, int dl) { return ((cd == 0) & dl) | ((cd != 0) & (cd <= bb)); }
+
 /* Record s to d (rs bytes, a multiple of 8). */
 static inline void copy_rec(uint8_t *restrict d, const uint8_t *restrict s, size_t rs)
 {
@@ -563,7 +566,7 @@ static int64_t part_rows(const grower *gr, int from, int to, int64_t b, int64_t 
             const uint8_t *pc = sb + hc->coff + f;
             for (int j = 0; j < n; j++) {
                 int cd = pc[(size_t)j * rs];
-                lf[j] = (uint8_t)((cd == 0) & dl) | (uint8_t)((cd != 0) & (cd <= bb));
+                lf[j] = (uint8_t)code_left(cd, bb, dl);
             }
         } else {
             for (int j = 0; j < n; j++)
@@ -720,7 +723,6 @@ static void fit_free(fit_state *fs, grower *gr)
     free(gr->rng);
     free(gr->next);
     free(gr->vfix);
-    free(gr->nrng);
     free(gr->fo);
     free(gr->rcnt);
     free(gr->rrecv);
@@ -802,7 +804,6 @@ static tribe_status fit_alloc(const tribe_gbdt_cfg *cfg, const tribe_gbdt_bins *
     TRIBE_TRY(tribe_calloc((void **)&gr->rng, ((size_t)ml + 1) * gr->T * 2, sizeof *gr->rng));
     TRIBE_TRY(tribe_calloc((void **)&gr->next, (size_t)3 * gr->hc.hb, sizeof *gr->next));
     TRIBE_TRY(tribe_calloc((void **)&gr->vfix, (size_t)ml, sizeof *gr->vfix));
-    TRIBE_TRY(tribe_calloc((void **)&gr->nrng, (size_t)gr->T * 4, sizeof *gr->nrng));
     TRIBE_TRY(tribe_alloc((void **)&gr->rbuf, (size_t)5 * gr->hc.hb * sizeof(int64_t) + 8));
     TRIBE_TRY(split_owners(gr, d));
     TRIBE_TRY(tribe_alloc((void **)&fs->score, ((size_t)n * ng + 1) * sizeof *fs->score));
@@ -945,10 +946,11 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
     int64_t *r0 = leaf_rng(gr, 0), gmax;
     int overflow = 0;
     memset(L, 0, sizeof *L);
-    for (int u = 0; u < gr->T && !gr->premoved; u++) {
-        r0[2 * u] = gr->seg[u];
-        r0[2 * u + 1] = gr->seg[u + 1];
-    }
+    if (!gr->premoved) /* else leaves 0 and 1 hold the root's rows (apply_incr) */
+        for (int u = 0; u < gr->T; u++) {
+            r0[2 * u] = gr->seg[u];
+            r0[2 * u + 1] = gr->seg[u + 1];
+        }
     L->side = gr->bagged ? 0 : 2;
     if (gr->incr) {
         /* the rows' gradients are in buffer 2 (fill_base, then apply_incr);
@@ -962,15 +964,11 @@ static tribe_status grow_root(grower *gr, const fit_state *fs, int ng, int k, co
         else if (gr->bag_tree == 0)
             gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, r0, h0);
         if (gr->bag_tree > 0 && gr->hc.ref == 2) {
-            /* tests: the same histogram from the rows (every segment of
-             * buffer 2, premoved or not), summed over ranks */
+            /* tests: the same histogram from the rows, summed over ranks;
+             * premoved, they are in leaves 0 and 1, whose ranges follow one
+             * another in gr->rng */
             tribe_xsum *hr = slot_hist(gr, 1);
-            int64_t *all = gr->nrng;
-            for (int u = 0; u < gr->T; u++) {
-                all[2 * u] = gr->seg[u];
-                all[2 * u + 1] = gr->seg[u + 1];
-            }
-            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->T, all, hr);
+            gbdt_hist_build_ranges(&gr->hc, gr->buf[2], gr->premoved ? 2 * gr->T : gr->T, r0, hr);
             TRIBE_TRY(reduce_hist(gr, hr, gr->n_train));
             size_t k0 = (size_t)3 * gr->k0;
             if (memcmp(hr + k0, h0 + k0, (size_t)3 * (gr->k1 - gr->k0) * sizeof *h0) != 0)
@@ -1129,8 +1127,7 @@ static int apply_incr(grower *gr, tribe_xsum *loss)
                     const uint8_t *p = src + (size_t)r * rs;
                     int64_t pos = r;
                     if (f >= 0) {
-                        int cd = p[hc->coff + f];
-                        int64_t left = ((cd == 0) & dl) | ((cd != 0) & (cd <= bb));
+                        int64_t left = code_left(p[hc->coff + f], bb, dl);
                         pos = left ? wl : wr;
                         wl += left;
                         wr -= 1 - left;
@@ -1148,21 +1145,18 @@ static int apply_incr(grower *gr, tribe_xsum *loss)
                     lt += tribe_xsum_of(l);
                 }
             }
-            int64_t *nr = gr->nrng + 4 * u;
-            nr[0] = gr->seg[u];
-            nr[1] = nr[2] = wl;
-            nr[3] = gr->seg[u + 1];
+            /* segment u's entries are read by this thread only, and no longer */
+            if (f >= 0) {
+                int64_t *ra = leaf_rng(gr, 0) + 2 * u, *rb = leaf_rng(gr, 1) + 2 * u;
+                ra[0] = gr->seg[u];
+                ra[1] = rb[0] = wl;
+                rb[1] = gr->seg[u + 1];
+            }
         }
 #pragma omp critical(gbdt_incr_loss)
         *loss += lt;
     }
-    if (f >= 0) {
-        for (int u = 0; u < gr->T; u++) {
-            memcpy(leaf_rng(gr, 0) + 2 * u, gr->nrng + 4 * u, 2 * sizeof(int64_t));
-            memcpy(leaf_rng(gr, 1) + 2 * u, gr->nrng + 4 * u + 2, 2 * sizeof(int64_t));
-        }
-        gr->premoved = 1;
-    }
+    gr->premoved = f >= 0;
     gr->gmax_next = hc->hval > gmax ? hc->hval : gmax;
     gr->ovf_next = bad;
     return big;
