@@ -144,18 +144,14 @@ static int parse_uint(const char *s, size_t n, int64_t *v)
 {
     size_t i = 0;
     uint64_t acc = 0;
-    int neg = 0;
+    int neg = 0, big = 0;
     if (i < n && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
     size_t d0 = i;
     for (; i < n && is_digit(s[i]); i++) {
         uint64_t dig = (uint64_t)(s[i] - '0');
-        if (acc > ((uint64_t)INT64_MAX - dig) / 10) {
-            for (i++; i < n && is_digit(s[i]); i++)
-                ;
-            return i == n || s[i] == '.' ? -2 : 0;
-        }
-        acc = acc * 10 + dig;
+        big |= acc > ((uint64_t)INT64_MAX - dig) / 10;
+        acc = big ? acc : acc * 10 + dig;
     }
     if (i == d0)
         return 0;
@@ -164,8 +160,10 @@ static int parse_uint(const char *s, size_t n, int64_t *v)
             ;
     if (i != n)
         return 0;
-    if (neg && acc > 0)
+    if (neg && (acc > 0 || big))
         return -1;
+    if (big)
+        return -2;
     *v = (int64_t)acc;
     return 1;
 }

@@ -560,6 +560,11 @@ static void import_should_say_what_is_wrong_with_an_id(void)
     e = import_error(dir, "big.csv", "id,a\n92233720368547758070,3\n", 0);
     CU_ASSERT(ends_with(e, "/big.csv:2: column 'id': '92233720368547758070' is above the largest integer id "
                            "(2^63 - 1) (use --id-type string)"));
+    e = import_error(dir, "bigfrac.csv", "id,a\n92233720368547758070.5,3\n", 0);
+    CU_ASSERT(ends_with(e, "/bigfrac.csv:2: column 'id': '92233720368547758070.5' is not an integer id "
+                           "(use --id-type string)"));
+    e = import_error(dir, "bigneg.csv", "id,a\n-92233720368547758070,3\n", 0);
+    CU_ASSERT(ends_with(e, "/bigneg.csv:2: column 'id': '-92233720368547758070' is negative (use --id-type string)"));
     /* no hint when the text could not be a string id either (over 64 bytes) */
     char text[256] = "id,a\n1,2\n";
     size_t k = strlen(text);
