@@ -13,14 +13,15 @@
  * thread count, chunk size and row order: those of gbdt_hist_build_ref,
  * one thread summing straight into 128 bits.
  *
- * A thread keeps two cells a bin, side by side: of each pair of
- * consecutive rows the first adds to cell 0, the second to cell 1. Two
- * neighbouring rows often fall in the same bin (a leaf's rows share the
+ * With squared error a thread keeps two cells a bin, side by side: of each
+ * pair of consecutive rows the first adds to cell 0, the second to cell 1.
+ * Two neighbouring rows often fall in the same bin (a leaf's rows share the
  * ranges of the features it was split on, and a feature of few levels
- * repeats), and one copy would make the second add wait for the first's
+ * repeats), and one cell would make the second add wait for the first's
  * store; with two they are independent. Measured: histogram builds 1.6 x
- * faster on 1.6M squared-error rows of 16 features (docs/gbdt.md); four
- * copies were slower again (the cells outgrow the caches). */
+ * faster on 1.6M rows of 16 features (docs/gbdt.md). Four cells were
+ * slower again, and so were two of the 4-lane cells that carry a hessian:
+ * the cells outgrow the caches. */
 #include "gbdt_internal.h"
 
 #include <omp.h>
@@ -41,8 +42,8 @@ tribe_status gbdt_hist_init(gbdt_hist *hc, int d, const int *hoff, int hconst, i
     hc->coff = (hconst ? 8 : 16) + (with_row ? 4 : 0);
     hc->rs = (hc->coff + d + 7) / 8 * 8;
     hc->nthreads = omp_get_max_threads();
-    /* two cells of up to 4 int64 a bin, 64-byte aligned for the vector adds */
-    size_t tb = ((size_t)hc->nthreads * hc->hb * 2 * sizeof(gbdt_v4) + 63) / 64 * 64;
+    /* 32 bytes a bin (cell_size), 64-byte aligned for the vector adds */
+    size_t tb = ((size_t)hc->nthreads * hc->hb * sizeof(gbdt_v4) + 63) / 64 * 64;
     hc->tbuf = aligned_alloc(64, tb);
     if (!hc->tbuf)
         return tribe_fail(TRIBE_ERR_NOMEM, "gbdt: out of memory (%zu bytes of histogram buffers)", tb);
@@ -83,8 +84,8 @@ void gbdt_hist_build_ref(const gbdt_hist *hc, const uint8_t *rec, int64_t m, tri
     gbdt_hist_add_ref(hc, rec, m, out);
 }
 
-/* Bytes of one bin's two cells. */
-static size_t cell_size(const gbdt_hist *hc) { return 2 * (hc->hconst ? sizeof(gbdt_v2) : sizeof(gbdt_v4)); }
+/* Bytes of one bin's cells: two of 2 lanes, or one of 4. */
+static size_t cell_size(const gbdt_hist *hc) { return hc->hconst ? 2 * sizeof(gbdt_v2) : sizeof(gbdt_v4); }
 
 void gbdt_hist_zero(const gbdt_hist *hc, int t)
 {
@@ -95,8 +96,8 @@ void gbdt_hist_zero(const gbdt_hist *hc, int t)
     hc->th[t].flushed = 0;
 }
 
-/* m records into one thread's int64 cells (no flush): the rows of a pair
- * into a bin's cells 0 and 1. Squared error: (gradient, count). */
+/* m records into one thread's int64 cells (no flush). Squared error:
+ * (gradient, count), the rows of a pair into a bin's cells 0 and 1. */
 static void fill_g(const gbdt_hist *hc, const uint8_t *rec, int64_t m, gbdt_v2 *restrict buf)
 {
     const int d = hc->d, coff = hc->coff, *hoff = hc->hoff;
@@ -119,26 +120,17 @@ static void fill_g(const gbdt_hist *hc, const uint8_t *rec, int64_t m, gbdt_v2 *
     }
 }
 
-/* The same with the hessian: (gradient, hessian, count, unused). */
+/* With the hessian: (gradient, hessian, count, unused), one cell a bin. */
 static void fill_gh(const gbdt_hist *hc, const uint8_t *rec, int64_t m, gbdt_v4 *restrict buf)
 {
     const int d = hc->d, coff = hc->coff, *hoff = hc->hoff;
     const size_t rs = (size_t)hc->rs;
-    int64_t r = 0;
-    for (; r + 1 < m; r += 2) {
-        const uint8_t *p = rec + (size_t)r * rs, *q = p + rs, *cp = p + coff, *cq = q + coff;
-        gbdt_v4 a = {gbdt_rec_g(p), gbdt_rec_h(p), 1, 0}, b = {gbdt_rec_g(q), gbdt_rec_h(q), 1, 0};
-#pragma GCC unroll 8
-        for (int f = 0; f < d; f++) {
-            buf[2 * (hoff[f] + cp[f])] += a;
-            buf[2 * (hoff[f] + cq[f]) + 1] += b;
-        }
-    }
-    for (; r < m; r++) {
+    for (int64_t r = 0; r < m; r++) {
         const uint8_t *p = rec + (size_t)r * rs, *cp = p + coff;
         gbdt_v4 a = {gbdt_rec_g(p), gbdt_rec_h(p), 1, 0};
+#pragma GCC unroll 8
         for (int f = 0; f < d; f++)
-            buf[2 * (hoff[f] + cp[f])] += a;
+            buf[hoff[f] + cp[f]] += a;
     }
 }
 
@@ -159,7 +151,7 @@ static void hist_flush(const gbdt_hist *hc, int t)
     tribe_xsum *acc = hc->tacc + (size_t)t * hb * 3;
     if (first)
         memset(acc, 0, (size_t)hb * 3 * sizeof *acc);
-    /* a cell's lanes are below 2^62 in magnitude: the pair's sum fits int64 */
+    /* a cell's lanes are below 2^62 in magnitude: a pair's sum fits int64 */
     if (hc->hconst) {
         const gbdt_v2 *c = cells;
         for (int k = 0; k < hb; k++) {
@@ -170,10 +162,9 @@ static void hist_flush(const gbdt_hist *hc, int t)
     } else {
         const gbdt_v4 *c = cells;
         for (int k = 0; k < hb; k++) {
-            gbdt_v4 v = c[2 * k] + c[2 * k + 1];
-            acc[3 * (size_t)k] += v[0];
-            acc[3 * (size_t)k + 1] += v[1];
-            acc[3 * (size_t)k + 2] += v[2];
+            acc[3 * (size_t)k] += c[k][0];
+            acc[3 * (size_t)k + 1] += c[k][1];
+            acc[3 * (size_t)k + 2] += c[k][2];
         }
     }
     memset(cells, 0, (size_t)hb * cell_size(hc));
@@ -213,10 +204,10 @@ void gbdt_hist_reduce(const gbdt_hist *hc, int nth, int k0, int k1, tribe_xsum *
                 sg += v[0];
                 sn += v[1];
             } else {
-                const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + 2 * (u * hb + k), v = c[0] + c[1];
-                sg += v[0];
-                sh += v[1];
-                sn += v[2];
+                const gbdt_v4 *c = (const gbdt_v4 *)hc->tbuf + u * hb + k;
+                sg += (*c)[0];
+                sh += (*c)[1];
+                sn += (*c)[2];
             }
         }
         out[3 * (size_t)k] = sg;
