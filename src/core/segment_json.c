@@ -258,20 +258,24 @@ static tribe_status bad(const char *where, const char *what)
     return tribe_fail(TRIBE_ERR_INPUT, "segments.json: %s %s", where, what);
 }
 
+/* bad() for the member key of where. */
+static tribe_status bad_key(const char *where, const char *key, const char *what)
+{
+    return tribe_fail(TRIBE_ERR_INPUT, "segments.json: %s%s %s", where, key, what);
+}
+
 static const cJSON *member(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
 /* A number or null (NaN). */
 static tribe_status get_num(const cJSON *o, const char *key, const char *where, double *v)
 {
     const cJSON *x = member(o, key);
-    char w[160];
     if (cJSON_IsNull(x)) {
         *v = NAN;
         return TRIBE_OK;
     }
-    snprintf(w, sizeof w, "%s%s", where, key);
     if (!cJSON_IsNumber(x))
-        return bad(w, "is not a number or null");
+        return bad_key(where, key, "is not a number or null");
     *v = x->valuedouble;
     return TRIBE_OK;
 }
@@ -280,10 +284,8 @@ static tribe_status get_num(const cJSON *o, const char *key, const char *where, 
 static tribe_status get_int(const cJSON *o, const char *key, const char *where, double lo, double hi, int64_t *v)
 {
     const cJSON *x = member(o, key);
-    char w[160];
-    snprintf(w, sizeof w, "%s%s", where, key);
     if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || x->valuedouble < lo || x->valuedouble > hi)
-        return bad(w, "is not an integer in range");
+        return bad_key(where, key, "is not an integer in range");
     *v = (int64_t)x->valuedouble;
     return TRIBE_OK;
 }
