@@ -304,10 +304,8 @@ static tribe_status get_num_opt(const cJSON *o, const char *key, const char *whe
 static tribe_status get_nums(const cJSON *o, const char *key, const char *where, int n, double *v)
 {
     const cJSON *a = member(o, key);
-    char w[160];
-    snprintf(w, sizeof w, "%s%s", where, key);
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
-        return bad(w, "is not an array of d numbers");
+        return bad_key(where, key, "is not an array of d numbers");
     int i = 0;
     const cJSON *x;
     cJSON_ArrayForEach(x, a)
@@ -317,7 +315,7 @@ static tribe_status get_nums(const cJSON *o, const char *key, const char *where,
         else if (cJSON_IsNumber(x))
             v[i] = x->valuedouble;
         else
-            return bad(w, "holds something that is not a number or null");
+            return bad_key(where, key, "holds something that is not a number or null");
         i++;
     }
     return TRIBE_OK;
@@ -328,15 +326,13 @@ static tribe_status get_strs(const cJSON *o, const char *key, const char *where,
 {
     tribe_status st = TRIBE_OK;
     const cJSON *a = member(o, key), *x;
-    char w[160];
-    snprintf(w, sizeof w, "%s%s", where, key);
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
-        return bad(w, "is not an array of the expected length");
+        return bad_key(where, key, "is not an array of the expected length");
     int i = 0;
     cJSON_ArrayForEach(x, a)
     {
         if (!cJSON_IsString(x))
-            return bad(w, "holds something that is not a string");
+            return bad_key(where, key, "holds something that is not a string");
         TRIBE_TRY(tribe_strdup(x->valuestring, &out[i++]));
     }
 cleanup:
