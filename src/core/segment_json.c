@@ -342,17 +342,17 @@ cleanup:
 static tribe_status get_drivers(const cJSON *o, const char *where, tribe_segments *s, tribe_segment *g)
 {
     const cJSON *a = member(o, "drivers"), *x;
-    char w[160];
-    snprintf(w, sizeof w, "%sdrivers", where);
+    char w[96];
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > TRIBE_SEG_DRIVERS)
-        return bad(w, "is not an array of at most five drivers");
+        return bad_key(where, "drivers", "is not an array of at most five drivers");
     int r = 0;
     cJSON_ArrayForEach(x, a)
     {
         const cJSON *f = member(x, "feature");
         int j = cJSON_IsString(f) ? tribe_segments_feature(s, f->valuestring) : -1;
+        snprintf(w, sizeof w, "%sdrivers[%d].", where, r);
         if (j < 0)
-            return bad(w, "names a feature that is not among feature_names");
+            return bad_key(w, "feature", "is not among feature_names");
         g->driver_feature[r] = j;
         tribe_status st = get_num(x, "mean_abs_shap", w, &g->driver_shap[r]);
         if (st != TRIBE_OK)
@@ -367,20 +367,20 @@ static tribe_status get_drivers(const cJSON *o, const char *where, tribe_segment
 static tribe_status get_offers(const cJSON *o, const char *where, tribe_segment *g)
 {
     const cJSON *a = member(o, "offers"), *x;
-    char w[160];
+    char w[96];
     int64_t v = 0;
-    snprintf(w, sizeof w, "%soffers", where);
     g->n_offers = 0;
     if (!a)
         return TRIBE_OK;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > TRIBE_SEG_OFFERS)
-        return bad(w, "is not an array of at most ten offers");
+        return bad_key(where, "offers", "is not an array of at most ten offers");
     cJSON_ArrayForEach(x, a)
     {
         tribe_segoffer *f = &g->offer[g->n_offers];
         const cJSON *name = member(x, "name");
+        snprintf(w, sizeof w, "%soffers[%d].", where, g->n_offers);
         if (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof f->name)
-            return bad(w, "holds a name that is not a string of at most 95 bytes");
+            return bad_key(w, "name", "is not a string of at most 95 bytes");
         snprintf(f->name, sizeof f->name, "%s", name->valuestring);
         tribe_status st = get_num(x, "lift", w, &f->lift);
         if (st == TRIBE_OK)
