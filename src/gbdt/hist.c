@@ -200,7 +200,8 @@ void gbdt_hist_reduce(const gbdt_hist *hc, int nth, int k0, int k1, tribe_xsum *
                 sn += a[2];
             }
             if (hc->hconst) {
-                const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + 2 * (u * hb + k), v = c[0] + c[1];
+                const gbdt_v2 *c = (const gbdt_v2 *)hc->tbuf + 2 * (u * hb + k);
+                gbdt_v2 v = c[0] + c[1];
                 sg += v[0];
                 sn += v[1];
             } else {
